@@ -1,0 +1,47 @@
+/*
+ * src/core/buf.h
+ * Bounded growable byte buffer (after curl's dynbuf): every buffer has a mandatory maximum
+ * size; appending past it fails with GW_ELIMIT and leaves the content unchanged.
+ * The content is always NUL-terminated for convenience. Members are private: use the API.
+ */
+#ifndef GW_CORE_BUF_H
+#define GW_CORE_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+struct gw_buf {
+    char *_p;
+    size_t _len;
+    size_t _cap;
+    size_t _max;
+};
+
+/* Initialises an empty buffer that may grow to at most `max` bytes of content. */
+void gw_buf_init(struct gw_buf *b, size_t max);
+/* Frees the memory; the buffer is empty and reusable afterwards. */
+void gw_buf_fini(struct gw_buf *b);
+/* Empties the buffer but keeps its memory. */
+void gw_buf_reset(struct gw_buf *b);
+
+/* Appends; GW_OK, GW_ELIMIT (over max) or GW_ENOMEM. */
+int gw_buf_add(struct gw_buf *b, const void *p, size_t n);
+int gw_buf_adds(struct gw_buf *b, const char *s);
+int gw_buf_addc(struct gw_buf *b, char c);
+int gw_buf_printf(struct gw_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int gw_buf_vprintf(struct gw_buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static inline const char *gw_buf_ptr(const struct gw_buf *b)
+{
+    return b->_p ? b->_p : "";
+}
+static inline size_t gw_buf_len(const struct gw_buf *b)
+{
+    return b->_len;
+}
+
+/* Hands the content to the caller (free with gw_free); the buffer becomes empty. */
+char *gw_buf_take(struct gw_buf *b, size_t *out_len);
+
+#endif

@@ -1,0 +1,44 @@
+/*
+ * src/core/json.h
+ * JSON on the platform: jansson documents, parsed under limits and serialised compactly.
+ *
+ * jansson (chosen for its small, stable C API, strict UTF-8 validation and refcounted values)
+ * does the parsing; this module adds what untrusted input needs on top: a nesting-depth limit
+ * checked before parsing, a size limit, and error messages with line/column that can be shown
+ * to a client. Invalid UTF-8 and NUL characters inside strings are rejected by jansson itself.
+ */
+#ifndef GW_CORE_JSON_H
+#define GW_CORE_JSON_H
+
+#include "core/buf.h"
+#include "core/err.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct gw_json_limits {
+    size_t max_bytes; /* 0 = no limit */
+    int max_depth;    /* maximum nesting of arrays/objects; 0 = jansson's own limit */
+};
+
+/* Returns the maximum nesting depth of the JSON text, scanning at most `len` bytes and stopping
+ * early (returning max_depth + 1) once max_depth is exceeded. Strings are skipped correctly. */
+int gw_json_depth(const char *buf, size_t len, int max_depth);
+
+/* Parses `buf` into a new reference (caller json_decref's it). On failure returns NULL and fills
+ * err: GW_ELIMIT for size/depth, GW_EINVAL for syntax or encoding (message with line:column). */
+json_t *gw_json_parse(const char *buf, size_t len, const struct gw_json_limits *lim,
+                      struct gw_error *err);
+
+/* Appends the compact serialisation of `v` to `out`. GW_OK, GW_ELIMIT or GW_ENOMEM. */
+int gw_json_dump(const json_t *v, struct gw_buf *out);
+
+/* Compact serialisation into a new heap string (gw_free). NULL on OOM. */
+char *gw_json_dumps(const json_t *v);
+
+/* Convenience accessors that tolerate NULL and wrong types. */
+const char *gw_json_str(const json_t *obj, const char *key); /* NULL unless a string */
+bool gw_json_is_int_or_str(const json_t *v);
+
+#endif

@@ -1,0 +1,54 @@
+/*
+ * src/core/log.h
+ * Diagnostic logging: one JSON object per line (or plain text) on stderr or a file.
+ *
+ * Each line carries time, level, component, the current request id (a thread-local set by the
+ * request runner), and the message. GW_LOG checks the level before evaluating its arguments.
+ * Secrets never reach this stream: pass tokens and keys through gw_log_redact first.
+ * The audit trail is a separate stream and does not use this module.
+ * Thread-safe: a line is written with a single write(2).
+ */
+#ifndef GW_CORE_LOG_H
+#define GW_CORE_LOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum gw_log_level {
+    GW_LOG_TRACE = 0,
+    GW_LOG_DEBUG,
+    GW_LOG_INFO,
+    GW_LOG_WARN,
+    GW_LOG_ERROR,
+    GW_LOG_FATAL,
+    GW_LOG_OFF
+};
+
+extern enum gw_log_level gw_log_min_level;
+
+/* Configures the sink: level, JSON (true) or text, and fd (2 = stderr). */
+void gw_log_configure(enum gw_log_level level, bool json, int fd);
+
+/* Parses "trace|debug|info|warn|error|fatal|off"; GW_OK or GW_EINVAL. */
+int gw_log_level_parse(const char *s, enum gw_log_level *out);
+const char *gw_log_level_name(enum gw_log_level l);
+
+/* Sets the request id of the calling thread for the lines that follow (NULL clears). The string
+ * is borrowed: it must live until cleared. */
+void gw_log_set_request_id(const char *rid);
+const char *gw_log_request_id(void);
+
+void gw_log_write(enum gw_log_level level, const char *component, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#define GW_LOG(level, component, ...)                        \
+    do {                                                     \
+        if ((level) >= gw_log_min_level)                     \
+            gw_log_write((level), (component), __VA_ARGS__); \
+    } while (0)
+
+/* Writes a redacted form of a secret into out (size >= 16): the first 4 characters and a length,
+ * "abcd…(32)"; short secrets become "…(n)". Returns out. */
+const char *gw_log_redact(const char *secret, char *out, size_t out_size);
+
+#endif

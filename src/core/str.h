@@ -1,0 +1,44 @@
+/*
+ * src/core/str.h
+ * String slices: pointer + length views of bytes we do not own (wire data, JSON strings).
+ * Slices are never assumed NUL-terminated. Value type; members are public and read-only.
+ */
+#ifndef GW_CORE_STR_H
+#define GW_CORE_STR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+
+struct gw_str {
+    const char *p;
+    size_t n;
+};
+
+#define GW_STR_LIT(s) ((struct gw_str){(s), sizeof(s) - 1})
+
+static inline struct gw_str gw_str_c(const char *s)
+{
+    return (struct gw_str){s, s ? strlen(s) : 0};
+}
+
+static inline bool gw_str_eq(struct gw_str a, struct gw_str b)
+{
+    return a.n == b.n && (a.n == 0 || memcmp(a.p, b.p, a.n) == 0);
+}
+
+static inline bool gw_str_eq_c(struct gw_str a, const char *b)
+{
+    return gw_str_eq(a, gw_str_c(b));
+}
+
+/* ASCII case-insensitive equality. */
+bool gw_str_ieq(struct gw_str a, struct gw_str b);
+
+/* Strips ASCII spaces and tabs from both ends. */
+struct gw_str gw_str_trim(struct gw_str s);
+
+/* Parses a decimal unsigned integer into *out; GW_OK or GW_EINVAL (empty, junk, overflow). */
+int gw_str_to_u64(struct gw_str s, unsigned long long *out);
+
+#endif
