@@ -1,0 +1,264 @@
+/*
+ * src/mcp/mcp_session.c
+ * Signed session ids and the process-local session state table.
+ * Invariants: a token verifies only if its MAC matches, its format byte is known, its version
+ * is supported and it has not expired; a terminated id is in the table with `terminated` set
+ * until its expiry, so a DELETE takes effect on this replica immediately.
+ */
+#include "mcp/mcp_session.h"
+
+#include "core/alloc.h"
+#include "core/b64.h"
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+
+#define FORMAT 1
+#define PAYLOAD 23
+#define MAC 16
+#define BUCKETS 1024
+#define MAX_SUBS 64
+
+struct state {
+    struct state *next;
+    char id[GW_SESSION_ID_MAX];
+    uint64_t expires_at;
+    bool terminated;
+    int log_level;
+    int nsubs;
+    char *subs[MAX_SUBS];
+};
+
+struct gw_sessions {
+    unsigned char secret[32];
+    unsigned ttl;
+    pthread_mutex_t lock;
+    struct state *buckets[BUCKETS];
+    unsigned ops;
+};
+
+static uint64_t now_s(void)
+{
+    return (uint64_t)time(NULL);
+}
+
+static unsigned hash(const char *s)
+{
+    unsigned h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h % BUCKETS;
+}
+
+struct gw_sessions *gw_sessions_new(const char *secret, unsigned ttl_seconds)
+{
+    struct gw_sessions *s = gw_xcalloc(1, sizeof(*s));
+    if (secret && *secret)
+        SHA256((const unsigned char *)secret, strlen(secret), s->secret);
+    else
+        RAND_bytes(s->secret, sizeof(s->secret));
+    s->ttl = ttl_seconds ? ttl_seconds : 86400;
+    pthread_mutex_init(&s->lock, NULL);
+    return s;
+}
+
+static void free_state(struct state *st)
+{
+    for (int i = 0; i < st->nsubs; i++)
+        gw_free(st->subs[i]);
+    gw_free(st);
+}
+
+void gw_sessions_free(struct gw_sessions *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < BUCKETS; i++) {
+        struct state *st = s->buckets[i];
+        while (st) {
+            struct state *n = st->next;
+            free_state(st);
+            st = n;
+        }
+    }
+    pthread_mutex_destroy(&s->lock);
+    OPENSSL_cleanse(s->secret, sizeof(s->secret));
+    gw_free(s);
+}
+
+static void mac(const struct gw_sessions *s, const unsigned char *payload, unsigned char *out)
+{
+    unsigned char full[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    HMAC(EVP_sha256(), s->secret, sizeof(s->secret), payload, PAYLOAD, full, &n);
+    memcpy(out, full, MAC);
+}
+
+void gw_session_issue(struct gw_sessions *s, enum gw_mcp_version v, uint8_t caps,
+                      struct gw_session_claims *out)
+{
+    unsigned char buf[PAYLOAD + MAC];
+    uint64_t t = now_s();
+    buf[0] = FORMAT;
+    buf[1] = (unsigned char)v;
+    buf[2] = caps;
+    for (int i = 0; i < 8; i++)
+        buf[3 + i] = (unsigned char)(t >> (56 - 8 * i));
+    RAND_bytes(buf + 11, 12);
+    mac(s, buf, buf + PAYLOAD);
+    out->version = v;
+    out->caps = caps;
+    out->issued_at = t;
+    gw_b64url_encode(buf, sizeof(buf), out->id);
+}
+
+static int decode(const char *id, unsigned char *buf)
+{
+    size_t n = strlen(id);
+    if (n != 52)
+        return GW_ENOTFOUND;
+    unsigned char tmp[64];
+    long len = gw_b64url_decode(id, n, tmp);
+    if (len != PAYLOAD + MAC || tmp[0] != FORMAT)
+        return GW_ENOTFOUND;
+    memcpy(buf, tmp, PAYLOAD + MAC);
+    return GW_OK;
+}
+
+static void fill_claims(const unsigned char *buf, const char *id, struct gw_session_claims *out)
+{
+    out->version = (enum gw_mcp_version)buf[1];
+    out->caps = buf[2];
+    out->issued_at = 0;
+    for (int i = 0; i < 8; i++)
+        out->issued_at = (out->issued_at << 8) | buf[3 + i];
+    snprintf(out->id, sizeof(out->id), "%s", id);
+}
+
+int gw_session__decode(const char *id, struct gw_session_claims *out)
+{
+    unsigned char buf[PAYLOAD + MAC];
+    if (decode(id, buf) != GW_OK)
+        return GW_ENOTFOUND;
+    fill_claims(buf, id, out);
+    return GW_OK;
+}
+
+/* Caller holds the lock. */
+static struct state *lookup(struct gw_sessions *s, const char *id, bool create, uint64_t expires)
+{
+    unsigned h = hash(id);
+    for (struct state *st = s->buckets[h]; st; st = st->next)
+        if (strcmp(st->id, id) == 0)
+            return st;
+    if (!create)
+        return NULL;
+    /* occasionally sweep expired entries so the table stays bounded by live sessions */
+    if ((++s->ops & 1023) == 0) {
+        uint64_t now = now_s();
+        for (int i = 0; i < BUCKETS; i++) {
+            struct state **pp = &s->buckets[i];
+            while (*pp) {
+                if ((*pp)->expires_at < now) {
+                    struct state *dead = *pp;
+                    *pp = dead->next;
+                    free_state(dead);
+                } else {
+                    pp = &(*pp)->next;
+                }
+            }
+        }
+    }
+    struct state *st = gw_xcalloc(1, sizeof(*st));
+    snprintf(st->id, sizeof(st->id), "%s", id);
+    st->expires_at = expires;
+    st->log_level = -1;
+    st->next = s->buckets[h];
+    s->buckets[h] = st;
+    return st;
+}
+
+int gw_session_verify(struct gw_sessions *s, const char *id, struct gw_session_claims *out)
+{
+    unsigned char buf[PAYLOAD + MAC], want[MAC];
+    if (!id || decode(id, buf) != GW_OK)
+        return GW_ENOTFOUND;
+    mac(s, buf, want);
+    if (CRYPTO_memcmp(want, buf + PAYLOAD, MAC) != 0)
+        return GW_ENOTFOUND;
+    fill_claims(buf, id, out);
+    if (out->version == GW_MCP_V_UNKNOWN || out->version > GW_MCP_LATEST_LEGACY)
+        return GW_ENOTFOUND;
+    if (out->issued_at + s->ttl < now_s())
+        return GW_ENOTFOUND;
+    pthread_mutex_lock(&s->lock);
+    struct state *st = lookup(s, id, false, 0);
+    bool dead = st && st->terminated;
+    pthread_mutex_unlock(&s->lock);
+    return dead ? GW_ENOTFOUND : GW_OK;
+}
+
+int gw_session_terminate(struct gw_sessions *s, const char *id)
+{
+    struct gw_session_claims c;
+    if (gw_session_verify(s, id, &c) != GW_OK)
+        return GW_ENOTFOUND;
+    pthread_mutex_lock(&s->lock);
+    struct state *st = lookup(s, id, true, c.issued_at + s->ttl);
+    st->terminated = true;
+    pthread_mutex_unlock(&s->lock);
+    return GW_OK;
+}
+
+int gw_session_log_level(struct gw_sessions *s, const char *id)
+{
+    pthread_mutex_lock(&s->lock);
+    struct state *st = lookup(s, id, false, 0);
+    int lvl = st ? st->log_level : -1;
+    pthread_mutex_unlock(&s->lock);
+    return lvl;
+}
+
+void gw_session_set_log_level(struct gw_sessions *s, const char *id, int level)
+{
+    pthread_mutex_lock(&s->lock);
+    struct state *st = lookup(s, id, true, now_s() + s->ttl);
+    st->log_level = level;
+    pthread_mutex_unlock(&s->lock);
+}
+
+void gw_session_subscribe(struct gw_sessions *s, const char *id, const char *uri, bool on)
+{
+    pthread_mutex_lock(&s->lock);
+    struct state *st = lookup(s, id, true, now_s() + s->ttl);
+    int at = -1;
+    for (int i = 0; i < st->nsubs; i++)
+        if (strcmp(st->subs[i], uri) == 0)
+            at = i;
+    if (on && at < 0 && st->nsubs < MAX_SUBS)
+        st->subs[st->nsubs++] = gw_xstrdup(uri);
+    else if (!on && at >= 0) {
+        gw_free(st->subs[at]);
+        st->subs[at] = st->subs[--st->nsubs];
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+bool gw_session_subscribed(struct gw_sessions *s, const char *id, const char *uri)
+{
+    pthread_mutex_lock(&s->lock);
+    struct state *st = lookup(s, id, false, 0);
+    bool found = false;
+    for (int i = 0; st && i < st->nsubs; i++)
+        if (strcmp(st->subs[i], uri) == 0)
+            found = true;
+    pthread_mutex_unlock(&s->lock);
+    return found;
+}
