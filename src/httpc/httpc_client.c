@@ -1,0 +1,670 @@
+/*
+ * src/httpc/httpc_client.c
+ * libcurl multi-socket API on a libevent base: the glue (socket and timer callbacks), the
+ * per-call state, response capture under a size cap, and error classification.
+ *
+ * Call lifecycle (one struct gw_httpc_call):
+ *
+ *     submit ──► PENDING ──(curl reports DONE: complete())──► callback ──► freed
+ *                   │
+ *                   └──(gw_httpc_cancel)──► freed, no callback
+ *
+ * Invariants:
+ *  1. A call is on c->pending exactly while its easy handle is in the multi.
+ *  2. Callbacks only run from complete(), which only runs from check_done(), which only runs from
+ *     libevent callbacks (socket readiness, curl's timer). So never from inside submit.
+ *  3. curl_multi_socket_action is never re-entered: callbacks run after it returns.
+ *  4. Easy handles are recycled (curl_easy_reset) up to max_idle_handles; connections live in the
+ *     multi's cache, so reuse does not depend on the easy handle.
+ * Threading: everything runs on the base's thread; the only process-wide state is the
+ * curl_global_init guard.
+ */
+#include "httpc/httpc_client.h"
+
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/log.h"
+
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define DEFAULT_TIMEOUT_MS 30000L
+#define DEFAULT_CONNECT_TIMEOUT_MS 10000L
+#define DEFAULT_MAX_RESPONSE (8u * 1024u * 1024u)
+#define DEFAULT_IDLE_HANDLES 64
+#define MAX_HEADER_BYTES (32u * 1024u)
+#define MAX_REQUEST_HEADERS 256
+
+struct gw_httpc_call {
+    struct gw_httpc *c;
+    CURL *easy;
+    struct curl_slist *hdrs;
+    curl_mime *mime;
+    gw_httpc_done_fn done;
+    void *arg;
+    struct gw_buf body;
+    struct gw_buf headers;
+    size_t max_bytes;
+    bool too_large;
+    bool oom;
+    char errbuf[CURL_ERROR_SIZE];
+    struct gw_httpc_call *prev, *next;
+};
+
+/* Per-socket libevent registration, attached to the socket with curl_multi_assign. */
+struct sockctx {
+    struct gw_httpc *c;
+    struct event *ev;
+    curl_socket_t fd;
+};
+
+struct gw_httpc {
+    struct event_base *base;
+    CURLM *multi;
+    CURLSH *share; /* TLS session cache shared by this client's handles */
+    struct event *timer;
+    struct gw_httpc_call *pending;
+    size_t npending;
+    CURL **idle;
+    size_t nidle, max_idle;
+};
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static int global_rc = GW_ERR;
+static char global_msg[160];
+
+static void global_init_once(void)
+{
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        snprintf(global_msg, sizeof(global_msg), "curl_global_init failed");
+        return;
+    }
+    const curl_version_info_data *vi = curl_version_info(CURLVERSION_NOW);
+    if (!(vi->features & CURL_VERSION_ASYNCHDNS)) {
+        snprintf(global_msg, sizeof(global_msg),
+                 "libcurl %s has no asynchronous DNS resolver: lookups would block a worker",
+                 vi->version);
+        return;
+    }
+    if (!(vi->features & CURL_VERSION_SSL))
+        GW_LOG(GW_LOG_WARN, "httpc", "libcurl %s has no TLS support: https upstreams will fail",
+               vi->version);
+    global_rc = GW_OK;
+}
+
+int gw_httpc_global_init(struct gw_error *err)
+{
+    pthread_once(&global_once, global_init_once);
+    if (global_rc != GW_OK)
+        return GW_ERROR_SET(err, GW_ERR, "%s", global_msg);
+    return GW_OK;
+}
+
+/* ---- libevent <-> curl glue ---- */
+
+static void check_done(struct gw_httpc *c);
+
+static void on_socket_event(evutil_socket_t fd, short what, void *arg)
+{
+    struct gw_httpc *c = arg;
+    int action = ((what & EV_READ) ? CURL_CSELECT_IN : 0) |
+                 ((what & EV_WRITE) ? CURL_CSELECT_OUT : 0);
+    int running = 0;
+    curl_multi_socket_action(c->multi, fd, action, &running);
+    check_done(c);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct gw_httpc *c = arg;
+    int running = 0;
+    curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    check_done(c);
+}
+
+/* CURLMOPT_TIMERFUNCTION: curl asks for one timer; -1 deletes it, 0 means "as soon as
+ * possible" (which must not be acted on from inside this callback). */
+static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+    (void)multi;
+    struct gw_httpc *c = userp;
+    if (timeout_ms < 0) {
+        evtimer_del(c->timer);
+        return 0;
+    }
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    evtimer_add(c->timer, &tv);
+    return 0;
+}
+
+static void sockctx_free(struct sockctx *sc)
+{
+    if (!sc)
+        return;
+    if (sc->ev)
+        event_free(sc->ev);
+    gw_free(sc);
+}
+
+/* CURLMOPT_SOCKETFUNCTION: (re)registers interest in a socket with libevent. */
+static int socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+    (void)easy;
+    struct gw_httpc *c = userp;
+    struct sockctx *sc = socketp;
+    if (what == CURL_POLL_REMOVE) {
+        if (sc) {
+            curl_multi_assign(c->multi, s, NULL);
+            sockctx_free(sc);
+        }
+        return 0;
+    }
+    if (!sc) {
+        sc = gw_xcalloc(1, sizeof(*sc));
+        sc->c = c;
+        sc->fd = s;
+        curl_multi_assign(c->multi, s, sc);
+    } else if (sc->ev) {
+        event_free(sc->ev);
+        sc->ev = NULL;
+    }
+    short kind = (short)(((what & CURL_POLL_IN) ? EV_READ : 0) |
+                         ((what & CURL_POLL_OUT) ? EV_WRITE : 0) | EV_PERSIST);
+    sc->ev = event_new(c->base, s, kind, on_socket_event, c);
+    if (!sc->ev || event_add(sc->ev, NULL) != 0) {
+        GW_LOG(GW_LOG_ERROR, "httpc", "cannot register socket %d with the event loop", (int)s);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- client ---- */
+
+struct gw_httpc *gw_httpc_new(struct event_base *base, const struct gw_httpc_options *opt,
+                              struct gw_error *err)
+{
+    if (!base) {
+        GW_ERROR_SET(err, GW_EINVAL, "gw_httpc_new: no event base");
+        return NULL;
+    }
+    if (gw_httpc_global_init(err) != GW_OK)
+        return NULL;
+    struct gw_httpc *c = gw_xcalloc(1, sizeof(*c));
+    c->base = base;
+    c->multi = curl_multi_init();
+    c->share = curl_share_init();
+    c->timer = evtimer_new(base, on_timer, c);
+    if (!c->multi || !c->share || !c->timer) {
+        GW_ERROR_SET(err, GW_ENOMEM, "cannot create the curl multi handle");
+        gw_httpc_free(c);
+        return NULL;
+    }
+    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+    curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+    curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+    curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+    curl_multi_setopt(c->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING);
+    if (opt && opt->max_host_connections > 0)
+        curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, opt->max_host_connections);
+    if (opt && opt->max_total_connections > 0)
+        curl_multi_setopt(c->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, opt->max_total_connections);
+    if (opt && opt->max_cached_connections > 0)
+        curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, opt->max_cached_connections);
+    c->max_idle = (opt && opt->max_idle_handles > 0) ? (size_t)opt->max_idle_handles
+                                                      : DEFAULT_IDLE_HANDLES;
+    c->idle = gw_xcalloc(c->max_idle, sizeof(CURL *));
+    return c;
+}
+
+static void call_release(struct gw_httpc_call *call)
+{
+    struct gw_httpc *c = call->c;
+    if (call->prev)
+        call->prev->next = call->next;
+    else
+        c->pending = call->next;
+    if (call->next)
+        call->next->prev = call->prev;
+    c->npending--;
+    curl_multi_remove_handle(c->multi, call->easy);
+    if (c->nidle < c->max_idle) {
+        curl_easy_reset(call->easy);
+        c->idle[c->nidle++] = call->easy;
+    } else {
+        curl_easy_cleanup(call->easy);
+    }
+    curl_slist_free_all(call->hdrs);
+    curl_mime_free(call->mime);
+    gw_buf_fini(&call->body);
+    gw_buf_fini(&call->headers);
+    gw_free(call);
+}
+
+void gw_httpc_free(struct gw_httpc *c)
+{
+    if (!c)
+        return;
+    while (c->pending)
+        call_release(c->pending);
+    for (size_t i = 0; i < c->nidle; i++)
+        curl_easy_cleanup(c->idle[i]);
+    c->nidle = 0;
+    if (c->multi)
+        curl_multi_cleanup(c->multi); /* may call socket_cb(REMOVE) for cached connections */
+    if (c->share)
+        curl_share_cleanup(c->share);
+    if (c->timer)
+        event_free(c->timer);
+    gw_free(c->idle);
+    gw_free(c);
+}
+
+size_t gw_httpc_pending(const struct gw_httpc *c)
+{
+    return c ? c->npending : 0;
+}
+
+/* ---- per-call capture ---- */
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+    struct gw_httpc_call *call = ud;
+    size_t len = size * n;
+    int rc = gw_buf_add(&call->body, p, len);
+    if (rc == GW_ELIMIT) {
+        call->too_large = true;
+        return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+    }
+    if (rc != GW_OK) {
+        call->oom = true;
+        return 0;
+    }
+    return len;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+    struct gw_httpc_call *call = ud;
+    size_t len = size * n;
+    if (len >= 5 && memcmp(p, "HTTP/", 5) == 0)
+        gw_buf_reset(&call->headers); /* a new response (after 100-continue or a redirect) */
+    (void)gw_buf_add(&call->headers, p, len); /* beyond the cap headers are just not kept */
+    return len;
+}
+
+static bool method_ok(const char *m)
+{
+    static const char *const allowed[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE",
+                                          "OPTIONS"};
+    for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
+        if (strcmp(m, allowed[i]) == 0)
+            return true;
+    return false;
+}
+
+static bool url_ok(const char *u)
+{
+    return strncasecmp(u, "http://", 7) == 0 || strncasecmp(u, "https://", 8) == 0;
+}
+
+static CURL *take_easy(struct gw_httpc *c)
+{
+    if (c->nidle)
+        return c->idle[--c->nidle];
+    return curl_easy_init();
+}
+
+static int setup_body(struct gw_httpc_call *call, const struct gw_httpc_request *req,
+                      struct gw_error *err)
+{
+    CURL *e = call->easy;
+    if (req->nparts) {
+        call->mime = curl_mime_init(e);
+        if (!call->mime)
+            return GW_ERROR_SET(err, GW_ENOMEM, "cannot allocate a multipart body");
+        for (size_t i = 0; i < req->nparts; i++) {
+            const struct gw_httpc_part *p = &req->parts[i];
+            curl_mimepart *mp = curl_mime_addpart(call->mime);
+            if (!mp || !p->name || curl_mime_name(mp, p->name) != CURLE_OK ||
+                curl_mime_data(mp, p->data ? p->data : "", p->data ? p->len : 0) != CURLE_OK)
+                return GW_ERROR_SET(err, GW_EINVAL, "invalid multipart part %zu", i);
+            if (p->content_type && curl_mime_type(mp, p->content_type) != CURLE_OK)
+                return GW_ERROR_SET(err, GW_EINVAL, "invalid multipart content type");
+            if (p->filename && curl_mime_filename(mp, p->filename) != CURLE_OK)
+                return GW_ERROR_SET(err, GW_EINVAL, "invalid multipart filename");
+        }
+        curl_easy_setopt(e, CURLOPT_MIMEPOST, call->mime);
+        return GW_OK;
+    }
+    if (req->body || strcmp(req->method, "POST") == 0) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+                         (curl_off_t)(req->body ? req->body_len : 0));
+        if (curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, req->body ? req->body : "") != CURLE_OK)
+            return GW_ERROR_SET(err, GW_ENOMEM, "cannot copy the request body");
+    }
+    return GW_OK;
+}
+
+static int setup_tls(CURL *e, const struct gw_httpc_request *req)
+{
+    curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, req->insecure_skip_verify ? 0L : 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, req->insecure_skip_verify ? 0L : 2L);
+    if (req->ca_file)
+        curl_easy_setopt(e, CURLOPT_CAINFO, req->ca_file);
+    if (req->client_cert) {
+        curl_easy_setopt(e, CURLOPT_SSLCERT, req->client_cert);
+        curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
+    }
+    if (req->client_key) {
+        curl_easy_setopt(e, CURLOPT_SSLKEY, req->client_key);
+        curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
+    }
+    if (req->key_password)
+        curl_easy_setopt(e, CURLOPT_KEYPASSWD, req->key_password);
+    return GW_OK;
+}
+
+int gw_httpc_submit(struct gw_httpc *c, const struct gw_httpc_request *req, gw_httpc_done_fn done,
+                    void *arg, struct gw_httpc_call **out_call, struct gw_error *err)
+{
+    int rc = GW_EINVAL;
+    if (out_call)
+        *out_call = NULL;
+    if (!c || !req || !done || !req->method || !req->url)
+        return GW_ERROR_SET(err, GW_EINVAL, "gw_httpc_submit: missing client, request or callback");
+    if (!method_ok(req->method))
+        return GW_ERROR_SET(err, GW_EINVAL, "unsupported HTTP method");
+    if (!url_ok(req->url))
+        return GW_ERROR_SET(err, GW_EINVAL, "only http:// and https:// URLs are allowed");
+    if (req->nheaders > MAX_REQUEST_HEADERS)
+        return GW_ERROR_SET(err, GW_ELIMIT, "too many request headers (%zu)", req->nheaders);
+    if (req->nparts && req->body)
+        return GW_ERROR_SET(err, GW_EINVAL, "a request has either a body or multipart parts");
+
+    struct gw_httpc_call *call = gw_xcalloc(1, sizeof(*call));
+    call->c = c;
+    call->done = done;
+    call->arg = arg;
+    call->max_bytes = req->max_response_bytes ? req->max_response_bytes : DEFAULT_MAX_RESPONSE;
+    gw_buf_init(&call->body, call->max_bytes);
+    gw_buf_init(&call->headers, MAX_HEADER_BYTES);
+    call->easy = take_easy(c);
+    if (!call->easy) {
+        rc = GW_ERROR_SET(err, GW_ENOMEM, "cannot create a curl handle");
+        goto fail;
+    }
+    CURL *e = call->easy;
+    curl_easy_setopt(e, CURLOPT_PRIVATE, call);
+    curl_easy_setopt(e, CURLOPT_SHARE, c->share);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, call->errbuf);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_PROXY, req->proxy ? req->proxy : "");
+    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    if (curl_easy_setopt(e, CURLOPT_URL, req->url) != CURLE_OK) {
+        rc = GW_ERROR_SET(err, GW_EINVAL, "malformed URL");
+        goto fail;
+    }
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ? req->timeout_ms
+                                                                : DEFAULT_TIMEOUT_MS);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                     req->connect_timeout_ms > 0 ? req->connect_timeout_ms
+                                                 : DEFAULT_CONNECT_TIMEOUT_MS);
+    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)call->max_bytes);
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, req->follow_redirects ? 1L : 0L);
+    if (req->follow_redirects)
+        curl_easy_setopt(e, CURLOPT_MAXREDIRS, req->max_redirects > 0 ? req->max_redirects : 3L);
+    if (req->accept_encoding)
+        curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "gzip, deflate");
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, call);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, call);
+    setup_tls(e, req);
+
+    if (strcmp(req->method, "GET") == 0) {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    } else if (strcmp(req->method, "HEAD") == 0) {
+        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    } else {
+        if (strcmp(req->method, "POST") != 0)
+            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
+        rc = setup_body(call, req, err);
+        if (rc != GW_OK)
+            goto fail;
+    }
+    for (size_t i = 0; i < req->nheaders; i++) {
+        struct curl_slist *n = curl_slist_append(call->hdrs, req->headers[i]);
+        if (!n) {
+            rc = GW_ERROR_SET(err, GW_ENOMEM, "cannot copy request headers");
+            goto fail;
+        }
+        call->hdrs = n;
+    }
+    /* never wait for 100-continue: one round trip less for every body */
+    struct curl_slist *n = curl_slist_append(call->hdrs, "Expect:");
+    if (!n) {
+        rc = GW_ERROR_SET(err, GW_ENOMEM, "cannot copy request headers");
+        goto fail;
+    }
+    call->hdrs = n;
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, call->hdrs);
+
+    if (curl_multi_add_handle(c->multi, e) != CURLM_OK) {
+        rc = GW_ERROR_SET(err, GW_ERR, "cannot add the request to the curl multi handle");
+        goto fail;
+    }
+    call->next = c->pending;
+    if (c->pending)
+        c->pending->prev = call;
+    c->pending = call;
+    c->npending++;
+    if (out_call)
+        *out_call = call;
+    return GW_OK;
+
+fail:
+    if (call->easy)
+        curl_easy_cleanup(call->easy);
+    curl_slist_free_all(call->hdrs);
+    curl_mime_free(call->mime);
+    gw_buf_fini(&call->body);
+    gw_buf_fini(&call->headers);
+    gw_free(call);
+    return rc;
+}
+
+void gw_httpc_cancel(struct gw_httpc_call *call)
+{
+    if (call)
+        call_release(call);
+}
+
+/* ---- completion ---- */
+
+static enum gw_httpc_status classify(const struct gw_httpc_call *call, CURLcode code)
+{
+    if (call->too_large)
+        return GW_HTTPC_ETOOLARGE;
+    switch (code) {
+    case CURLE_OK:
+        return GW_HTTPC_OK;
+    case CURLE_OPERATION_TIMEDOUT:
+        return GW_HTTPC_ETIMEOUT;
+    case CURLE_FILESIZE_EXCEEDED:
+        return GW_HTTPC_ETOOLARGE;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+        return GW_HTTPC_EDNS;
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_GOT_NOTHING:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+        return GW_HTTPC_ECONNECT;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_USE_SSL_FAILED:
+        return GW_HTTPC_ETLS;
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_BAD_FUNCTION_ARGUMENT:
+        return GW_HTTPC_EINVAL;
+    default:
+        return GW_HTTPC_EPROTO;
+    }
+}
+
+static void complete(struct gw_httpc_call *call, CURLcode code)
+{
+    CURL *e = call->easy;
+    struct gw_httpc_response resp;
+    memset(&resp, 0, sizeof(resp));
+    char ctype[256] = "";
+    char errmsg[CURL_ERROR_SIZE + 64] = "";
+    resp.status = classify(call, code);
+    long status = 0;
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+    resp.http_status = status;
+    char *ct = NULL;
+    if (curl_easy_getinfo(e, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct) {
+        snprintf(ctype, sizeof(ctype), "%s", ct);
+        resp.content_type = ctype;
+    }
+    curl_off_t pre = 0, total = 0;
+    long nconn = 0;
+    curl_easy_getinfo(e, CURLINFO_PRETRANSFER_TIME_T, &pre);
+    curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &total);
+    curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &nconn);
+    resp.connected = pre > 0 || status > 0;
+    resp.reused_connection = resp.connected && nconn == 0;
+    resp.total_us = (long)total;
+    if (resp.status == GW_HTTPC_ETOOLARGE) {
+        snprintf(errmsg, sizeof(errmsg), "response larger than %zu bytes", call->max_bytes);
+    } else if (call->oom) {
+        resp.status = GW_HTTPC_EPROTO;
+        snprintf(errmsg, sizeof(errmsg), "out of memory while receiving the response");
+    } else if (resp.status != GW_HTTPC_OK) {
+        snprintf(errmsg, sizeof(errmsg), "%s%s%s", curl_easy_strerror(code),
+                 call->errbuf[0] ? ": " : "", call->errbuf);
+    }
+    resp.error = errmsg;
+    if (resp.status != GW_HTTPC_OK)
+        resp.http_status = resp.status == GW_HTTPC_ETOOLARGE ? status : 0;
+    size_t blen = 0;
+    char *bptr = gw_buf_take(&call->body, &blen); /* heap, NUL-terminated, "" when empty */
+    resp.body = bptr;
+    resp.body_len = blen;
+    resp._headers = gw_buf_ptr(&call->headers);
+    resp._headers_len = gw_buf_len(&call->headers);
+
+    gw_httpc_done_fn done = call->done;
+    void *arg = call->arg;
+    /* The body and header buffers are detached from the call so that the call (and its easy handle) can be
+     * recycled before the callback runs: the callback may submit again and reuse the handle. */
+    struct gw_buf headers = call->headers;
+    gw_buf_init(&call->headers, 0);
+    call_release(call);
+    done(arg, &resp);
+    if (!resp._body_taken)
+        gw_free(bptr);
+    gw_buf_fini(&headers);
+}
+
+static void check_done(struct gw_httpc *c)
+{
+    CURLMsg *msg;
+    int left = 0;
+    while ((msg = curl_multi_info_read(c->multi, &left)) != NULL) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        char *priv = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+        CURLcode code = msg->data.result;
+        if (priv)
+            complete((struct gw_httpc_call *)(void *)priv, code);
+    }
+}
+
+/* ---- response helpers ---- */
+
+const char *gw_httpc_response_header(const struct gw_httpc_response *resp, const char *name,
+                                     char *out, size_t out_size)
+{
+    if (!resp || !resp->_headers || !name || !out || out_size == 0)
+        return NULL;
+    size_t nlen = strlen(name);
+    const char *p = resp->_headers, *end = p + resp->_headers_len;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        const char *lend = eol ? eol : end;
+        if ((size_t)(lend - p) > nlen && p[nlen] == ':' && strncasecmp(p, name, nlen) == 0) {
+            const char *v = p + nlen + 1;
+            while (v < lend && (*v == ' ' || *v == '\t'))
+                v++;
+            const char *ve = lend;
+            while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
+                ve--;
+            size_t n = (size_t)(ve - v);
+            if (n >= out_size)
+                n = out_size - 1;
+            memcpy(out, v, n);
+            out[n] = '\0';
+            return out;
+        }
+        p = lend + 1;
+    }
+    return NULL;
+}
+
+char *gw_httpc_response_take_body(struct gw_httpc_response *resp, size_t *out_len)
+{
+    if (!resp || resp->_body_taken)
+        return NULL;
+    resp->_body_taken = true;
+    if (out_len)
+        *out_len = resp->body_len;
+    return resp->body;
+}
+
+const char *gw_httpc_status_name(enum gw_httpc_status s)
+{
+    switch (s) {
+    case GW_HTTPC_OK:
+        return "ok";
+    case GW_HTTPC_ETIMEOUT:
+        return "timeout";
+    case GW_HTTPC_ECONNECT:
+        return "connect";
+    case GW_HTTPC_EDNS:
+        return "dns";
+    case GW_HTTPC_ETLS:
+        return "tls";
+    case GW_HTTPC_ETOOLARGE:
+        return "too_large";
+    case GW_HTTPC_EPROTO:
+        return "protocol";
+    case GW_HTTPC_EINVAL:
+        return "invalid";
+    }
+    return "?";
+}

@@ -1,0 +1,471 @@
+/*
+ * tests/unit/httpc/test_httpc_client.c
+ * gw_httpc against a local evhttp upstream (own thread) with the client loop on the test's
+ * thread: responses and headers, bodies (raw and multipart), keep-alive reuse, the response cap
+ * (declared and chunked), timeouts while other calls on the same loop keep completing, refused
+ * connections, cancellation, refused URLs, no redirects, the callback never running inside
+ * submit, and a throughput measurement that prints requests/second (not asserted).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "core/alloc.h"
+#include "httpc/httpc_client.h"
+#include "httpc_test_server.h"
+
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the upstream ---- */
+
+static long query_num(struct evhttp_request *req, const char *key, long def)
+{
+    const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+    if (!q)
+        return def;
+    struct evkeyvalq kv;
+    long v = def;
+    if (evhttp_parse_query_str(q, &kv) == 0) {
+        const char *s = evhttp_find_header(&kv, key);
+        if (s)
+            v = strtol(s, NULL, 10);
+        evhttp_clear_headers(&kv);
+    }
+    return v;
+}
+
+static void handler(struct ts_server *s, struct evhttp_request *req, void *ud)
+{
+    (void)ud;
+    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+    char body[8192];
+    if (strcmp(path, "/hello") == 0) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "X-Reply", "  yes ");
+        ts_reply(req, 200, "application/json", "{\"hello\":\"world\"}", -1);
+    } else if (strcmp(path, "/echo") == 0 || strcmp(path, "/multipart") == 0) {
+        size_t n = ts_body(req, body, sizeof(body));
+        const char *xt = ts_header(req, "X-Test");
+        const char *ct = ts_header(req, "Content-Type");
+        struct evbuffer *out = evbuffer_new();
+        evbuffer_add_printf(out, "%s|%s|%s|%zu|", ts_method(req), xt ? xt : "-", ct ? ct : "-",
+                            n);
+        evbuffer_add(out, body, strlen(body));
+        evhttp_send_reply(req, 200, "OK", out);
+        evbuffer_free(out);
+    } else if (strcmp(path, "/big") == 0) {
+        long n = query_num(req, "n", 1000);
+        char *b = gw_xmalloc((size_t)n);
+        memset(b, 'x', (size_t)n);
+        ts_reply(req, 200, "text/plain", b, n);
+        gw_free(b);
+    } else if (strcmp(path, "/chunked") == 0) {
+        long n = query_num(req, "n", 1000);
+        evhttp_send_reply_start(req, 200, "OK");
+        struct evbuffer *chunk = evbuffer_new();
+        char piece[4096];
+        memset(piece, 'y', sizeof(piece));
+        for (long sent = 0; sent < n; sent += (long)sizeof(piece)) {
+            evbuffer_add(chunk, piece, sizeof(piece));
+            evhttp_send_reply_chunk(req, chunk);
+        }
+        evhttp_send_reply_end(req);
+        evbuffer_free(chunk);
+    } else if (strcmp(path, "/slow") == 0) {
+        ts_reply_later(s, req, (int)query_num(req, "ms", 1000), 200, "{\"slow\":true}");
+    } else if (strcmp(path, "/redirect") == 0) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Location", "/hello");
+        evhttp_send_reply(req, 302, "Found", NULL);
+    } else {
+        ts_reply(req, 404, "application/json", "{\"error\":\"not found\"}", -1);
+    }
+}
+
+/* ---- client side ---- */
+
+struct result {
+    int done;
+    enum gw_httpc_status status;
+    long http;
+    char ctype[128];
+    char body[8192];
+    size_t body_len;
+    char xreply[64];
+    bool reused;
+    bool connected;
+    char error[256];
+};
+
+static void on_done(void *arg, struct gw_httpc_response *r)
+{
+    struct result *res = arg;
+    res->done++;
+    res->status = r->status;
+    res->http = r->http_status;
+    snprintf(res->ctype, sizeof(res->ctype), "%s", r->content_type ? r->content_type : "");
+    snprintf(res->body, sizeof(res->body), "%s", r->body);
+    res->body_len = r->body_len;
+    res->reused = r->reused_connection;
+    res->connected = r->connected;
+    snprintf(res->error, sizeof(res->error), "%s", r->error);
+    if (!gw_httpc_response_header(r, "X-Reply", res->xreply, sizeof(res->xreply)))
+        res->xreply[0] = '\0';
+}
+
+struct fixture {
+    struct ts_server *srv;
+    struct event_base *base;
+    struct gw_httpc *c;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = gw_xcalloc(1, sizeof(*f));
+    f->srv = ts_start(handler, NULL);
+    f->base = event_base_new();
+    struct gw_error err;
+    f->c = gw_httpc_new(f->base, NULL, &err);
+    if (!f->c) {
+        fprintf(stderr, "gw_httpc_new: %s\n", err.msg);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    gw_httpc_free(f->c);
+    event_base_free(f->base);
+    ts_stop(f->srv);
+    gw_free(f);
+    return 0;
+}
+
+static int submit(struct fixture *f, const char *method, const char *path,
+                  struct gw_httpc_request *tmpl, struct result *res, struct gw_httpc_call **out)
+{
+    char url[256];
+    struct gw_httpc_request req;
+    if (tmpl)
+        req = *tmpl;
+    else
+        memset(&req, 0, sizeof(req));
+    req.method = method;
+    req.url = ts_url(f->srv, url, sizeof(url), path);
+    struct gw_error err;
+    return gw_httpc_submit(f->c, &req, on_done, res, out, &err);
+}
+
+static void test_get_and_headers(void **state)
+{
+    struct fixture *f = *state;
+    struct result r = {0};
+    assert_int_equal(submit(f, "GET", "/hello", NULL, &r, NULL), GW_OK);
+    assert_int_equal(r.done, 0); /* never from inside submit */
+    assert_true(ts_run_until(f->base, &r.done, 1, 5000));
+    assert_int_equal(r.status, GW_HTTPC_OK);
+    assert_int_equal(r.http, 200);
+    assert_string_equal(r.ctype, "application/json");
+    assert_string_equal(r.body, "{\"hello\":\"world\"}");
+    assert_string_equal(r.xreply, "yes");
+    assert_int_equal(gw_httpc_pending(f->c), 0);
+}
+
+static void test_post_body_and_headers(void **state)
+{
+    struct fixture *f = *state;
+    struct result r = {0};
+    const char *hdrs[] = {"X-Test: abc", "Content-Type: application/json"};
+    struct gw_httpc_request t = {0};
+    t.headers = hdrs;
+    t.nheaders = 2;
+    t.body = "{\"a\":1}";
+    t.body_len = 7;
+    assert_int_equal(submit(f, "POST", "/echo", &t, &r, NULL), GW_OK);
+    assert_true(ts_run_until(f->base, &r.done, 1, 5000));
+    assert_string_equal(r.body, "POST|abc|application/json|7|{\"a\":1}");
+
+    struct result r2 = {0};
+    t.body = "x=1";
+    t.body_len = 3;
+    assert_int_equal(submit(f, "PUT", "/echo", &t, &r2, NULL), GW_OK);
+    assert_true(ts_run_until(f->base, &r2.done, 1, 5000));
+    assert_string_equal(r2.body, "PUT|abc|application/json|3|x=1");
+
+    struct result r3 = {0};
+    assert_int_equal(submit(f, "DELETE", "/echo", NULL, &r3, NULL), GW_OK);
+    assert_true(ts_run_until(f->base, &r3.done, 1, 5000));
+    assert_string_equal(r3.body, "DELETE|-|-|0|");
+}
+
+static void test_multipart(void **state)
+{
+    struct fixture *f = *state;
+    struct result r = {0};
+    struct gw_httpc_part parts[] = {
+        {"name", "Alice", 5, NULL, NULL},
+        {"meta", "{\"k\":1}", 7, "application/json", NULL},
+        {"file", "hello", 5, "text/plain", "hello.txt"},
+    };
+    struct gw_httpc_request t = {0};
+    t.parts = parts;
+    t.nparts = 3;
+    assert_int_equal(submit(f, "POST", "/multipart", &t, &r, NULL), GW_OK);
+    assert_true(ts_run_until(f->base, &r.done, 1, 5000));
+    assert_non_null(strstr(r.body, "multipart/form-data; boundary="));
+    assert_non_null(strstr(r.body, "name=\"name\"\r\n\r\nAlice\r\n"));
+    assert_non_null(strstr(r.body, "Content-Type: application/json\r\n\r\n{\"k\":1}"));
+    assert_non_null(strstr(r.body, "filename=\"hello.txt\""));
+}
+
+static void test_keepalive_reuse(void **state)
+{
+    struct fixture *f = *state;
+    struct result r1 = {0}, r2 = {0};
+    assert_int_equal(submit(f, "GET", "/hello", NULL, &r1, NULL), GW_OK);
+    assert_true(ts_run_until(f->base, &r1.done, 1, 5000));
+    assert_false(r1.reused);
+    assert_int_equal(submit(f, "GET", "/hello", NULL, &r2, NULL), GW_OK);
+    assert_true(ts_run_until(f->base, &r2.done, 1, 5000));
+    assert_true(r2.reused);
+    assert_int_equal(atomic_load(&f->srv->hits), 2);
+}
+
+static void test_response_cap(void **state)
+{
+    struct fixture *f = *state;
+    struct gw_httpc_request t = {0};
+    t.max_response_bytes = 1000;
+    struct result ok = {0}, declared = {0}, chunked = {0};
+    assert_int_equal(submit(f, "GET", "/big?n=1000", &t, &ok, NULL), GW_OK);
+    assert_int_equal(submit(f, "GET", "/big?n=5000", &t, &declared, NULL), GW_OK);
+    assert_int_equal(submit(f, "GET", "/chunked?n=200000", &t, &chunked, NULL), GW_OK);
+    for (int i = 0; i < 500 && ok.done + declared.done + chunked.done < 3; i++)
+        ts_run_for(f->base, 10);
+    assert_int_equal(ok.status, GW_HTTPC_OK);
+    assert_int_equal(ok.body_len, 1000);
+    assert_int_equal(declared.status, GW_HTTPC_ETOOLARGE);
+    assert_int_equal(chunked.status, GW_HTTPC_ETOOLARGE);
+    assert_non_null(strstr(chunked.error, "larger than 1000 bytes"));
+}
+
+static void test_timeout_does_not_stall_loop(void **state)
+{
+    struct fixture *f = *state;
+    struct gw_httpc_request t = {0};
+    t.timeout_ms = 1500;
+    struct result slow = {0};
+    assert_int_equal(submit(f, "GET", "/slow?ms=3000", &t, &slow, NULL), GW_OK);
+    static struct result fast[50];
+    memset(fast, 0, sizeof(fast));
+    int fast_done = 0;
+    for (int i = 0; i < 50; i++)
+        assert_int_equal(submit(f, "GET", "/hello", NULL, &fast[i], NULL), GW_OK);
+    long long t0 = ts_now_ms();
+    for (;;) {
+        fast_done = 0;
+        for (int i = 0; i < 50; i++)
+            fast_done += fast[i].done;
+        if (fast_done == 50 || ts_now_ms() - t0 > 5000)
+            break;
+        ts_run_for(f->base, 2);
+    }
+    assert_int_equal(fast_done, 50);
+    assert_int_equal(slow.done, 0); /* the slow call is still pending while 50 completed */
+    assert_true(ts_run_until(f->base, &slow.done, 1, 5000));
+    assert_int_equal(slow.status, GW_HTTPC_ETIMEOUT);
+    assert_true(slow.connected);
+    assert_true(ts_now_ms() - t0 < 2900);
+}
+
+static void test_connect_refused(void **state)
+{
+    struct fixture *f = *state;
+    struct result r = {0};
+    char url[128];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/x", ts_dead_port());
+    struct gw_httpc_request req = {0};
+    req.method = "GET";
+    req.url = url;
+    assert_int_equal(gw_httpc_submit(f->c, &req, on_done, &r, NULL, NULL), GW_OK);
+    assert_true(ts_run_until(f->base, &r.done, 1, 5000));
+    assert_int_equal(r.status, GW_HTTPC_ECONNECT);
+    assert_int_equal(r.http, 0);
+    assert_false(r.connected);
+    assert_true(strlen(r.error) > 0);
+}
+
+static void test_localhost_name_resolves(void **state)
+{
+    struct fixture *f = *state;
+    struct result r = {0};
+    char url[128];
+    snprintf(url, sizeof(url), "http://localhost:%d/hello", f->srv->port);
+    struct gw_httpc_request req = {0};
+    req.method = "GET";
+    req.url = url;
+    assert_int_equal(gw_httpc_submit(f->c, &req, on_done, &r, NULL, NULL), GW_OK);
+    assert_true(ts_run_until(f->base, &r.done, 1, 10000));
+    /* localhost may resolve to ::1 first; either way the resolver ran without blocking */
+    assert_true(r.status == GW_HTTPC_OK || r.status == GW_HTTPC_ECONNECT);
+}
+
+static void test_cancel(void **state)
+{
+    struct fixture *f = *state;
+    struct result r = {0}, other = {0};
+    struct gw_httpc_call *call = NULL;
+    assert_int_equal(submit(f, "GET", "/slow?ms=300", NULL, &r, &call), GW_OK);
+    assert_non_null(call);
+    assert_int_equal(submit(f, "GET", "/hello", NULL, &other, NULL), GW_OK);
+    assert_int_equal(gw_httpc_pending(f->c), 2);
+    ts_run_for(f->base, 20);
+    gw_httpc_cancel(call);
+    assert_int_equal(gw_httpc_pending(f->c), other.done ? 0 : 1);
+    ts_run_for(f->base, 500);
+    assert_int_equal(r.done, 0);
+    assert_int_equal(other.done, 1);
+}
+
+static void test_refused_requests(void **state)
+{
+    struct fixture *f = *state;
+    struct result r = {0};
+    struct gw_error err;
+    struct gw_httpc_request req = {0};
+    req.method = "GET";
+    req.url = "file:///etc/passwd";
+    assert_int_equal(gw_httpc_submit(f->c, &req, on_done, &r, NULL, &err), GW_EINVAL);
+    req.url = "ftp://127.0.0.1/x";
+    assert_int_equal(gw_httpc_submit(f->c, &req, on_done, &r, NULL, &err), GW_EINVAL);
+    req.url = "gopher://127.0.0.1/x";
+    assert_int_equal(gw_httpc_submit(f->c, &req, on_done, &r, NULL, &err), GW_EINVAL);
+    req.url = "http://127.0.0.1/";
+    req.method = "TRACE";
+    assert_int_equal(gw_httpc_submit(f->c, &req, on_done, &r, NULL, &err), GW_EINVAL);
+    ts_run_for(f->base, 20);
+    assert_int_equal(r.done, 0);
+    assert_int_equal(gw_httpc_pending(f->c), 0);
+}
+
+static void test_no_redirects(void **state)
+{
+    struct fixture *f = *state;
+    struct result r = {0};
+    assert_int_equal(submit(f, "GET", "/redirect", NULL, &r, NULL), GW_OK);
+    assert_true(ts_run_until(f->base, &r.done, 1, 5000));
+    assert_int_equal(r.status, GW_HTTPC_OK);
+    assert_int_equal(r.http, 302);
+    assert_int_equal(atomic_load(&f->srv->hits), 1);
+}
+
+/* Submitting from inside a completion callback works (the handle is recycled first). */
+struct chain {
+    struct fixture *f;
+    int left;
+    int done;
+};
+
+static void on_chain(void *arg, struct gw_httpc_response *r)
+{
+    struct chain *ch = arg;
+    assert_int_equal(r->http_status, 200);
+    ch->done++;
+    if (--ch->left > 0) {
+        char url[128];
+        struct gw_httpc_request req = {0};
+        req.method = "GET";
+        req.url = ts_url(ch->f->srv, url, sizeof(url), "/hello");
+        assert_int_equal(gw_httpc_submit(ch->f->c, &req, on_chain, ch, NULL, NULL), GW_OK);
+    }
+}
+
+static void test_submit_from_callback(void **state)
+{
+    struct fixture *f = *state;
+    struct chain ch = {f, 5, 0};
+    char url[128];
+    struct gw_httpc_request req = {0};
+    req.method = "GET";
+    req.url = ts_url(f->srv, url, sizeof(url), "/hello");
+    assert_int_equal(gw_httpc_submit(f->c, &req, on_chain, &ch, NULL, NULL), GW_OK);
+    assert_true(ts_run_until(f->base, &ch.done, 5, 5000));
+}
+
+/* ---- throughput (printed, not asserted) ---- */
+
+struct bench {
+    struct fixture *f;
+    int done, inflight, submitted, total;
+    char url[128];
+};
+
+static void bench_submit(struct bench *b);
+
+static void on_bench(void *arg, struct gw_httpc_response *r)
+{
+    struct bench *b = arg;
+    if (r->http_status != 200)
+        fail_msg("bench request failed: %s", r->error);
+    b->done++;
+    b->inflight--;
+    bench_submit(b);
+}
+
+static void bench_submit(struct bench *b)
+{
+    struct gw_httpc_request req = {0};
+    req.method = "GET";
+    req.url = b->url;
+    if (b->submitted < b->total) {
+        b->submitted++;
+        b->inflight++;
+        assert_int_equal(gw_httpc_submit(b->f->c, &req, on_bench, b, NULL, NULL), GW_OK);
+    }
+}
+
+static void run_bench(struct fixture *f, int total, int parallel)
+{
+    struct bench b = {.f = f, .total = total};
+    ts_url(f->srv, b.url, sizeof(b.url), "/hello");
+    long long t0 = ts_now_ms();
+    for (int i = 0; i < parallel; i++)
+        bench_submit(&b);
+    assert_true(ts_run_until(f->base, &b.done, total, 30000));
+    long long ms = ts_now_ms() - t0;
+    printf("# httpc bench: %d requests, %d in flight: %lld ms, %.0f req/s\n", total, parallel, ms,
+           ms > 0 ? total * 1000.0 / (double)ms : 0.0);
+}
+
+static void test_bench(void **state)
+{
+    struct fixture *f = *state;
+    run_bench(f, 2000, 1);
+    run_bench(f, 5000, 32);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_get_and_headers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_post_body_and_headers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_multipart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keepalive_reuse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_response_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_timeout_does_not_stall_loop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_localhost_name_resolves, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refused_requests, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_redirects, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_submit_from_callback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bench, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
