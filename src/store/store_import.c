@@ -1,0 +1,570 @@
+/*
+ * src/store/store_import.c
+ * gw_store_apply_import: one spec plus its generated tool set, applied in one transaction
+ * with the diff computed here (rules in store_import.h).
+ *
+ * Steps: (1) validate and normalise everything before touching the database (spec fields,
+ * every tool, unique names and operations within the set); (2) open the write transaction
+ * (which serialises importers) and load the spec's existing tools; (3) match new to existing
+ * by "METHOD path", then operationId, then name, through small hash indexes (imports of
+ * thousands of operations stay linear); (4) write: deprecations first, then updates, then
+ * additions, each with a history row; (5) upsert the spec row with its tool count; (6) commit,
+ * or roll back for a dry run. Any failure rolls everything back.
+ * Not here: parsing specs or generating tools (src/openapi/ does that).
+ */
+#include "store/store_import.h"
+#include "store/store_impl.h"
+#include "store/store_tool.h"
+
+#include "core/alloc.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+
+#define SPEC_VERSION_MAX 256
+#define HASH_MAX 160
+
+static const char *const governance[] = {"risk",          "requiresElevation",
+                                         "requiresConfirmation", "rateLimitTier",
+                                         "status",        "bundle",
+                                         "tags",          NULL};
+
+/* ---- a string → index multimap over an array of keys ---------------------------------- */
+
+struct sidx {
+    size_t cap;         /* power of two */
+    int *head;          /* cap buckets, -1 = empty */
+    int *next;          /* per item, -1 = end of chain */
+    const char **keys;  /* borrowed: keys[i] of item i (NULL = not indexed) */
+};
+
+static size_t hash_str(const char *s)
+{
+    size_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static void sidx_init(struct sidx *x, const char **keys, size_t n)
+{
+    x->cap = 16;
+    while (x->cap < 2 * n)
+        x->cap <<= 1;
+    x->head = gw_xmalloc(x->cap * sizeof(int));
+    x->next = gw_xmalloc((n ? n : 1) * sizeof(int));
+    x->keys = keys;
+    for (size_t i = 0; i < x->cap; i++)
+        x->head[i] = -1;
+    /* insert in reverse so that a chain lists items in array order */
+    for (size_t i = n; i-- > 0;) {
+        x->next[i] = -1;
+        if (!keys[i] || !*keys[i])
+            continue;
+        size_t b = hash_str(keys[i]) & (x->cap - 1);
+        x->next[i] = x->head[b];
+        x->head[b] = (int)i;
+    }
+}
+
+static void sidx_fini(struct sidx *x)
+{
+    gw_free(x->head);
+    gw_free(x->next);
+}
+
+/* First item with `key` whose used[] flag is false (used may be NULL); -1 when none. */
+static int sidx_find(const struct sidx *x, const char *key, const bool *used)
+{
+    if (!key || !*key)
+        return -1;
+    for (int i = x->head[hash_str(key) & (x->cap - 1)]; i >= 0; i = x->next[i])
+        if (strcmp(x->keys[i], key) == 0 && (!used || !used[i]))
+            return i;
+    return -1;
+}
+
+/* ---- the tool sets ---------------------------------------------------------------------- */
+
+struct old_tool {
+    long long id;
+    long long version;
+    json_t *def;
+};
+
+struct import {
+    struct gw_store *st;
+    const char *spec_id;
+    const char *spec_version;
+    const char *add_status;
+    const char *add_bundle;
+    const struct gw_store_actor *who;
+    char now[32];
+    /* new set */
+    size_t n;
+    json_t **nw;        /* normalised new definitions */
+    const char **n_name, **n_op, **n_opid;
+    int *match;         /* index into old, -1 */
+    /* existing tools of the spec */
+    size_t m, m_cap;
+    struct old_tool *old;
+    const char **o_name, **o_op, **o_opid;
+    bool *o_used;
+    /* diff */
+    json_t *added, *changed, *removed, *renamed;
+    long long unchanged;
+};
+
+static char *op_key_dup(const json_t *def)
+{
+    char buf[GW_STORE_TEXT_MAX + 24];
+    gw_store__op_key(def, buf, sizeof(buf));
+    return buf[0] ? gw_xstrdup(buf) : NULL;
+}
+
+static void import_fini(struct import *im)
+{
+    for (size_t i = 0; i < im->n; i++) {
+        json_decref(im->nw ? im->nw[i] : NULL);
+        gw_free(im->n_op ? (char *)im->n_op[i] : NULL);
+    }
+    for (size_t i = 0; i < im->m; i++) {
+        json_decref(im->old[i].def);
+        gw_free((char *)im->o_op[i]);
+    }
+    gw_free(im->nw);
+    gw_free(im->n_name);
+    gw_free(im->n_op);
+    gw_free(im->n_opid);
+    gw_free(im->match);
+    gw_free(im->old);
+    gw_free(im->o_name);
+    gw_free(im->o_op);
+    gw_free(im->o_opid);
+    gw_free(im->o_used);
+    json_decref(im->added);
+    json_decref(im->changed);
+    json_decref(im->removed);
+    json_decref(im->renamed);
+}
+
+/* The spec-owned part of a definition: without governance and store-managed fields and
+ * without source.specVersion. New reference. */
+static json_t *projection(const json_t *def)
+{
+    json_t *p = json_copy((json_t *)def);
+    for (const char *const *k = governance; *k; k++)
+        json_object_del(p, *k);
+    json_object_del(p, "version");
+    json_t *src = json_object_get(p, "source");
+    if (json_is_object(src)) {
+        json_t *s2 = json_copy(src);
+        json_object_del(s2, "specVersion");
+        json_object_set_new(p, "source", s2);
+    }
+    return p;
+}
+
+static bool spec_owned_equal(const json_t *a, const json_t *b)
+{
+    json_t *pa = projection(a), *pb = projection(b);
+    bool eq = json_equal(pa, pb);
+    json_decref(pa);
+    json_decref(pb);
+    return eq;
+}
+
+/* "Service Booking API" → "service-booking-api". */
+static void slugify(const char *title, char *out, size_t size)
+{
+    size_t o = 0;
+    bool dash = false;
+    for (const char *p = title; *p && o + 1 < size && o < GW_STORE_NAME_MAX; p++) {
+        char c = *p;
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_';
+        if (ok) {
+            out[o++] = c;
+            dash = false;
+        } else if (o > 0 && !dash) {
+            out[o++] = '-';
+            dash = true;
+        }
+    }
+    while (o > 0 && out[o - 1] == '-')
+        o--;
+    out[o] = '\0';
+}
+
+static void sha256_hex(const char *data, size_t len, char *out, size_t size)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    static const char hex[] = "0123456789abcdef";
+    out[0] = '\0';
+    if (size < 72 || !EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL))
+        return;
+    memcpy(out, "sha256:", 7);
+    for (unsigned i = 0; i < mdlen && i < 32; i++) {
+        out[7 + 2 * i] = hex[md[i] >> 4];
+        out[7 + 2 * i + 1] = hex[md[i] & 15];
+    }
+    out[7 + 64] = '\0';
+}
+
+/* Step 1: normalise the new set (source.specId/specVersion stamped) and check uniqueness. */
+static int prepare_new(struct import *im, const json_t *tools, struct gw_error *err)
+{
+    im->n = json_array_size(tools);
+    im->nw = gw_xcalloc(im->n ? im->n : 1, sizeof(json_t *));
+    im->n_name = gw_xcalloc(im->n ? im->n : 1, sizeof(char *));
+    im->n_op = gw_xcalloc(im->n ? im->n : 1, sizeof(char *));
+    im->n_opid = gw_xcalloc(im->n ? im->n : 1, sizeof(char *));
+    im->match = gw_xcalloc(im->n ? im->n : 1, sizeof(int));
+    for (size_t i = 0; i < im->n; i++) {
+        const json_t *t = json_array_get(tools, i);
+        if (!json_is_object(t))
+            return GW_ERROR_SET(err, GW_EINVAL, "tool #%zu is not an object", i);
+        json_t *copy = json_copy((json_t *)t);
+        json_t *src = json_object_get(copy, "source");
+        src = json_is_object(src) ? json_copy(src) : json_object();
+        json_object_set_new(src, "specId", json_string(im->spec_id));
+        if (im->spec_version && *im->spec_version)
+            json_object_set_new(src, "specVersion", json_string(im->spec_version));
+        else
+            json_object_del(src, "specVersion");
+        json_object_set_new(copy, "source", src);
+        int rc = gw_store_tool_normalize(copy, &im->nw[i], err);
+        json_decref(copy);
+        if (rc != GW_OK) {
+            char detail[GW_ERROR_MSG_MAX];
+            snprintf(detail, sizeof(detail), "%s", err ? err->msg : "");
+            return GW_ERROR_SET(err, rc, "tool #%zu: %s", i, detail);
+        }
+        im->n_name[i] = gw_json_str(im->nw[i], "name");
+        im->n_op[i] = op_key_dup(im->nw[i]);
+        im->n_opid[i] = gw_json_str(json_object_get(im->nw[i], "source"), "operationId");
+        im->match[i] = -1;
+    }
+    struct sidx by_name, by_op;
+    sidx_init(&by_name, im->n_name, im->n);
+    sidx_init(&by_op, im->n_op, im->n);
+    int rc = GW_OK;
+    for (size_t i = 0; i < im->n && rc == GW_OK; i++) {
+        int j = sidx_find(&by_name, im->n_name[i], NULL);
+        if (j >= 0 && (size_t)j != i)
+            rc = GW_ERROR_SET(err, GW_EINVAL, "two tools of the import are named %s",
+                              im->n_name[i]);
+        j = sidx_find(&by_op, im->n_op[i], NULL);
+        if (rc == GW_OK && j >= 0 && (size_t)j != i)
+            rc = GW_ERROR_SET(err, GW_EINVAL, "two tools of the import are the operation %s",
+                              im->n_op[i]);
+    }
+    sidx_fini(&by_name);
+    sidx_fini(&by_op);
+    return rc;
+}
+
+static int old_row(void *ctx, const struct store_row *row)
+{
+    struct import *im = ctx;
+    if (row->n < 3 || !row->v[2])
+        return GW_ERR;
+    json_t *d = gw_store__parse(row->v[2], row->len[2], NULL);
+    if (!d)
+        return GW_ERR;
+    if (im->m == im->m_cap) {
+        im->m_cap = im->m_cap ? im->m_cap * 2 : 64;
+        im->old = gw_xrealloc(im->old, im->m_cap * sizeof(*im->old));
+    }
+    im->old[im->m].id = gw_store__int(row->v[0]);
+    im->old[im->m].version = gw_store__int(row->v[1]);
+    im->old[im->m].def = d;
+    im->m++;
+    return GW_OK;
+}
+
+/* Step 2–3: load the spec's tools and match them. */
+static int load_and_match(struct import *im, struct gw_error *err)
+{
+    struct store_param p[] = {SP_TEXT(im->spec_id)};
+    int rc = gw_store__exec(im->st,
+                            "SELECT id, version, definition FROM tools WHERE spec_id = $1 "
+                            "ORDER BY id",
+                            p, 1, old_row, im, NULL, err);
+    if (rc == GW_ERR)
+        return GW_ERROR_SET(err, GW_ERR, "unreadable stored tool of spec %s", im->spec_id);
+    if (rc != GW_OK)
+        return rc;
+    size_t m = im->m ? im->m : 1;
+    im->o_name = gw_xcalloc(m, sizeof(char *));
+    im->o_op = gw_xcalloc(m, sizeof(char *));
+    im->o_opid = gw_xcalloc(m, sizeof(char *));
+    im->o_used = gw_xcalloc(m, sizeof(bool));
+    for (size_t j = 0; j < im->m; j++) {
+        im->o_name[j] = gw_json_str(im->old[j].def, "name");
+        im->o_op[j] = op_key_dup(im->old[j].def);
+        im->o_opid[j] = gw_json_str(json_object_get(im->old[j].def, "source"), "operationId");
+    }
+    struct sidx by_op, by_opid, by_name;
+    sidx_init(&by_op, im->o_op, im->m);
+    sidx_init(&by_opid, im->o_opid, im->m);
+    sidx_init(&by_name, im->o_name, im->m);
+    /* one pass per rule, so that an exact operation match is never stolen by a weaker rule */
+    for (int pass = 0; pass < 3; pass++) {
+        const struct sidx *x = pass == 0 ? &by_op : pass == 1 ? &by_opid : &by_name;
+        for (size_t i = 0; i < im->n; i++) {
+            if (im->match[i] >= 0)
+                continue;
+            const char *key = pass == 0 ? im->n_op[i] : pass == 1 ? im->n_opid[i] : im->n_name[i];
+            int j = sidx_find(x, key, im->o_used);
+            if (j >= 0) {
+                im->match[i] = j;
+                im->o_used[j] = true;
+            }
+        }
+    }
+    sidx_fini(&by_op);
+    sidx_fini(&by_opid);
+    sidx_fini(&by_name);
+    return GW_OK;
+}
+
+/* Step 4a: tools of the spec with no counterpart become deprecated. */
+static int deprecate_removed(struct import *im, struct gw_error *err)
+{
+    for (size_t j = 0; j < im->m; j++) {
+        const json_t *od = im->old[j].def;
+        if (im->o_used[j] || strcmp(gw_json_str(od, "status"), "deprecated") == 0)
+            continue;
+        json_t *d = json_copy((json_t *)od);
+        json_object_set_new(d, "status", json_string("deprecated"));
+        int rc = gw_store__tool_save(im->st, im->old[j].id, d, im->old[j].version + 1,
+                                     "deprecate", od, im->who, im->now, NULL, err);
+        json_decref(d);
+        if (rc != GW_OK)
+            return rc;
+        json_array_append_new(im->removed, json_string(im->o_name[j]));
+    }
+    return GW_OK;
+}
+
+/* Step 4b: matched tools — update in place keeping governance, or leave alone. */
+static int update_matched(struct import *im, struct gw_error *err)
+{
+    for (size_t i = 0; i < im->n; i++) {
+        if (im->match[i] < 0)
+            continue;
+        const struct old_tool *o = &im->old[im->match[i]];
+        bool was_deprecated = strcmp(gw_json_str(o->def, "status"), "deprecated") == 0;
+        if (!was_deprecated && spec_owned_equal(im->nw[i], o->def)) {
+            im->unchanged++;
+            continue;
+        }
+        json_t *d = json_copy(im->nw[i]);
+        for (const char *const *k = governance; *k; k++) {
+            json_t *v = json_object_get(o->def, *k);
+            if (v)
+                json_object_set(d, *k, v);
+        }
+        if (was_deprecated)
+            json_object_set_new(d, "status", json_string(im->add_status));
+        int rc = gw_store__tool_save(im->st, o->id, d, o->version + 1, "import", o->def, im->who,
+                                     im->now, NULL, err);
+        json_decref(d);
+        if (rc != GW_OK)
+            return rc;
+        const char *old_name = gw_json_str(o->def, "name");
+        json_array_append_new(was_deprecated ? im->added : im->changed,
+                              json_string(im->n_name[i]));
+        if (strcmp(old_name, im->n_name[i]) != 0)
+            json_array_append_new(im->renamed, json_pack("{s:s, s:s}", "from", old_name, "to",
+                                                         im->n_name[i]));
+    }
+    return GW_OK;
+}
+
+struct owner {
+    char spec[GW_STORE_NAME_MAX + 1];
+    bool got;
+};
+
+static int owner_row(void *ctx, const struct store_row *row)
+{
+    struct owner *ow = ctx;
+    ow->got = true;
+    snprintf(ow->spec, sizeof(ow->spec), "%s", row->n > 0 && row->v[0] ? row->v[0] : "");
+    return GW_OK;
+}
+
+/* Step 4c: unmatched new tools are added; a name owned elsewhere is a conflict. */
+static int add_new(struct import *im, struct gw_error *err)
+{
+    for (size_t i = 0; i < im->n; i++) {
+        if (im->match[i] >= 0)
+            continue;
+        struct owner ow = {{0}, false};
+        struct store_param p[] = {SP_TEXT(im->n_name[i])};
+        int rc = gw_store__exec(im->st, "SELECT spec_id FROM tools WHERE name = $1", p, 1,
+                                owner_row, &ow, NULL, err);
+        if (rc != GW_OK)
+            return rc;
+        if (ow.got)
+            return GW_ERROR_SET(err, GW_ECONFLICT,
+                                "tool name %s is already used by %s%s%s", im->n_name[i],
+                                ow.spec[0] ? "a tool of spec " : "a tool not from a spec",
+                                ow.spec, strcmp(ow.spec, im->spec_id) == 0
+                                             ? " (another operation of this spec)"
+                                             : "");
+        json_t *d = im->nw[i];
+        json_object_set_new(d, "status", json_string(im->add_status));
+        if (json_is_null(json_object_get(d, "bundle")) && im->add_bundle)
+            json_object_set_new(d, "bundle", json_string(im->add_bundle));
+        rc = gw_store__tool_save(im->st, 0, d, 1, "import", NULL, im->who, im->now, NULL, err);
+        if (rc != GW_OK)
+            return rc;
+        json_array_append_new(im->added, json_string(im->n_name[i]));
+    }
+    return GW_OK;
+}
+
+/* Step 5: the spec row, with the number of its tools that are not deprecated. */
+static int upsert_spec(struct import *im, const char *title, const char *source_url,
+                       const char *file_name, const char *hash, const char *content,
+                       struct gw_error *err)
+{
+    struct store_param p[] = {SP_TEXT(im->spec_id), SP_TEXT(title),
+                              SP_TEXT(im->spec_version ? im->spec_version : ""),
+                              SP_TEXT(source_url), SP_TEXT(file_name), SP_TEXT(hash),
+                              SP_TEXT(content), SP_TEXT(im->now),
+                              SP_TEXT(gw_store__who(im->who))};
+    int rc = gw_store__exec(im->st,
+                            "INSERT INTO specs (id, title, version, source_url, file_name, "
+                            "content_hash, content, imported_at, imported_by, tool_count) "
+                            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0) "
+                            "ON CONFLICT (id) DO UPDATE SET title = excluded.title, version = "
+                            "excluded.version, source_url = excluded.source_url, file_name = "
+                            "excluded.file_name, content_hash = excluded.content_hash, content = "
+                            "excluded.content, imported_at = excluded.imported_at, imported_by = "
+                            "excluded.imported_by",
+                            p, 9, NULL, NULL, NULL, err);
+    if (rc != GW_OK)
+        return rc;
+    return gw_store__exec(im->st,
+                          "UPDATE specs SET tool_count = (SELECT count(*) FROM tools WHERE "
+                          "spec_id = $1 AND status <> 'deprecated') WHERE id = $1",
+                          p, 1, NULL, NULL, NULL, err);
+}
+
+int gw_store_apply_import(struct gw_store *st, const json_t *spec, const json_t *tools,
+                          const struct gw_store_import_opts *opts,
+                          const struct gw_store_actor *who, json_t **out_diff,
+                          struct gw_error *err)
+{
+    struct import im;
+    struct gw_store_import_opts none = {0};
+    const char *title = NULL, *id = NULL, *source_url = NULL, *file_name = NULL;
+    const char *content = NULL, *hash = NULL;
+    char slug[GW_STORE_NAME_MAX + 1], hash_buf[80];
+    int rc;
+    memset(&im, 0, sizeof(im));
+    if (out_diff)
+        *out_diff = NULL;
+    if (!opts)
+        opts = &none;
+    im.st = st;
+    im.who = who;
+    im.add_status = opts->status ? opts->status : "draft";
+    im.add_bundle = opts->bundle;
+    im.added = json_array();
+    im.changed = json_array();
+    im.removed = json_array();
+    im.renamed = json_array();
+    if (strcmp(im.add_status, "draft") != 0 && strcmp(im.add_status, "active") != 0) {
+        rc = GW_ERROR_SET(err, GW_EINVAL, "import status must be draft or active");
+        goto out;
+    }
+    if (im.add_bundle && !gw_store__valid_name(im.add_bundle, true)) {
+        rc = GW_ERROR_SET(err, GW_EINVAL, "invalid default bundle name");
+        goto out;
+    }
+    if (!json_is_object(spec) || !json_is_array(tools)) {
+        rc = GW_ERROR_SET(err, GW_EINVAL, "import needs a spec object and an array of tools");
+        goto out;
+    }
+    if (json_array_size(tools) > GW_STORE_IMPORT_MAX) {
+        rc = GW_ERROR_SET(err, GW_ELIMIT, "import of %zu tools exceeds the limit of %d",
+                          json_array_size(tools), GW_STORE_IMPORT_MAX);
+        goto out;
+    }
+    if (json_string_length(json_object_get(spec, "content")) > GW_STORE_SPEC_MAX) {
+        rc = GW_ERROR_SET(err, GW_ELIMIT, "spec document larger than %u bytes",
+                          GW_STORE_SPEC_MAX);
+        goto out;
+    }
+    rc = gw_store__opt_str(spec, "title", GW_STORE_TEXT_MAX, &title, err);
+    if (rc == GW_OK)
+        rc = gw_store__opt_str(spec, "id", GW_STORE_NAME_MAX, &id, err);
+    if (rc == GW_OK)
+        rc = gw_store__opt_str(spec, "version", SPEC_VERSION_MAX, &im.spec_version, err);
+    if (rc == GW_OK)
+        rc = gw_store__opt_str(spec, "sourceUrl", GW_STORE_TEXT_MAX, &source_url, err);
+    if (rc == GW_OK)
+        rc = gw_store__opt_str(spec, "fileName", GW_STORE_TEXT_MAX, &file_name, err);
+    if (rc == GW_OK)
+        rc = gw_store__opt_str(spec, "contentHash", HASH_MAX, &hash, err);
+    if (rc == GW_OK)
+        rc = gw_store__opt_str(spec, "content", GW_STORE_SPEC_MAX, &content, err);
+    if (rc != GW_OK)
+        goto out;
+    if (!id) {
+        slugify(title ? title : "", slug, sizeof(slug));
+        id = slug;
+    }
+    if (!gw_store__valid_name(id, true)) {
+        rc = GW_ERROR_SET(err, GW_EINVAL, "spec needs an id (or a title to derive one) of "
+                                          "[A-Za-z0-9_.-]");
+        goto out;
+    }
+    if (!title)
+        title = id;
+    if (!hash && content) {
+        sha256_hex(content, json_string_length(json_object_get(spec, "content")), hash_buf,
+                   sizeof(hash_buf));
+        hash = hash_buf;
+    }
+    im.spec_id = id;
+    gw_store__now(im.now, sizeof(im.now));
+    rc = prepare_new(&im, tools, err);
+    if (rc != GW_OK)
+        goto out;
+    rc = gw_store__begin_write(st, NULL, err);
+    if (rc != GW_OK)
+        goto out;
+    rc = load_and_match(&im, err);
+    if (rc == GW_OK)
+        rc = deprecate_removed(&im, err);
+    if (rc == GW_OK)
+        rc = update_matched(&im, err);
+    if (rc == GW_OK)
+        rc = add_new(&im, err);
+    if (rc == GW_OK)
+        rc = upsert_spec(&im, title, source_url, file_name, hash, content, err);
+    if (rc == GW_OK && !opts->dry_run)
+        rc = gw_store__commit(st, err);
+    else
+        gw_store__rollback(st);
+    if (rc != GW_OK)
+        goto out;
+    if (out_diff)
+        *out_diff = json_pack("{s:s, s:s, s:O, s:O, s:O, s:O, s:I, s:b}", "specId", im.spec_id,
+                              "specVersion", im.spec_version ? im.spec_version : "", "added",
+                              im.added, "changed", im.changed, "removed", im.removed, "renamed",
+                              im.renamed, "unchanged", (json_int_t)im.unchanged, "dryRun",
+                              opts->dry_run);
+out:
+    import_fini(&im);
+    return rc;
+}

@@ -1,0 +1,364 @@
+/*
+ * src/store/store_pg.c
+ * PostgreSQL backend of the store (gw_store_pg_ops), through libpq: production runs on
+ * PostgreSQL 16 (RDS), the tests on Debian's PostgreSQL 15.
+ *
+ * Each connection is set to TimeZone UTC, DateStyle ISO and lock_timeout = the busy timeout,
+ * and timestamptz columns are returned as the same ISO text SQLite stores
+ * ("2025-01-31T09:15:00.123Z"). Parameters travel as text with server-inferred types.
+ * A connection found broken outside a transaction is reset before the next statement (one
+ * retry, then GW_EIO); inside a transaction the transaction is lost and GW_EIO is returned.
+ * Notifications: `notify` queues pg_notify() inside the writer's transaction; the listener
+ * side is a separate connection that LISTENs and is drained without blocking after poll().
+ * Threading: a connection belongs to one gw_store handle (or listener), one thread at a time.
+ * Messages never include the password of the URL.
+ */
+#include "store/store.h"
+#include "store/store_backend.h"
+
+#include "core/alloc.h"
+#include "core/log.h"
+#include "core/str.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <string.h>
+
+#define TIMESTAMPTZ_OID 1184
+#define MIGRATE_LOCK_KEY "7236514082" /* pg_advisory_xact_lock key of the migration runner */
+
+struct pg {
+    PGconn *c;
+    int lock_timeout_ms;
+    bool in_tx;
+};
+
+static void quiet_notices(void *arg, const char *message)
+{
+    (void)arg;
+    GW_LOG(GW_LOG_DEBUG, "store", "postgres notice: %s", message);
+}
+
+/* Session settings every connection needs (also after a reset). */
+static int setup_session(PGconn *c, int lock_timeout_ms, struct gw_error *err)
+{
+    char sql[160];
+    snprintf(sql, sizeof(sql),
+             "SET TIME ZONE 'UTC'; SET DateStyle = 'ISO'; SET lock_timeout = %d; "
+             "SET client_min_messages = warning",
+             lock_timeout_ms);
+    PGresult *res = PQexec(c, sql);
+    int rc = GW_OK;
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        rc = GW_ERROR_SET(err, GW_EIO, "postgres session setup failed: %s",
+                          PQresultErrorMessage(res));
+    PQclear(res);
+    return rc;
+}
+
+static int connect_url(const char *url, const struct gw_store_options *opt, PGconn **out,
+                       struct gw_error *err)
+{
+    char timeout[16];
+    snprintf(timeout, sizeof(timeout), "%d", opt->connect_timeout_s);
+    /* keywords listed before dbname are defaults: the URL (expanded from dbname) wins */
+    const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
+    const char *const vals[] = {timeout, "mcpgw", url, NULL};
+    PGconn *c = PQconnectdbParams(keys, vals, 1);
+    int rc = GW_OK;
+    if (!c)
+        return GW_ERROR_SET(err, GW_ENOMEM, "out of memory connecting to postgres");
+    if (PQstatus(c) != CONNECTION_OK) {
+        char red[512];
+        gw_store_url_redact(url, red, sizeof(red));
+        rc = GW_ERROR_SET(err, GW_EIO, "cannot connect to postgres %s: %s", red,
+                          PQerrorMessage(c));
+        goto out;
+    }
+    PQsetNoticeProcessor(c, quiet_notices, NULL);
+    rc = setup_session(c, opt->busy_timeout_ms, err);
+    if (rc != GW_OK)
+        goto out;
+    *out = c;
+    c = NULL;
+out:
+    if (c)
+        PQfinish(c);
+    return rc;
+}
+
+static int pg_open(const char *target, const struct gw_store_options *opt, void **out_conn,
+                   struct gw_error *err)
+{
+    PGconn *c = NULL;
+    int rc = connect_url(target, opt, &c, err);
+    if (rc != GW_OK)
+        return rc;
+    struct pg *pg = gw_xcalloc(1, sizeof(*pg));
+    pg->c = c;
+    pg->lock_timeout_ms = opt->busy_timeout_ms;
+    *out_conn = pg;
+    return GW_OK;
+}
+
+static void pg_close(void *conn)
+{
+    struct pg *pg = conn;
+    if (!pg)
+        return;
+    PQfinish(pg->c);
+    gw_free(pg);
+}
+
+/* Reconnects a broken connection when that cannot lose work (no open transaction). */
+static int ensure(struct pg *pg, struct gw_error *err)
+{
+    if (PQstatus(pg->c) == CONNECTION_OK)
+        return GW_OK;
+    if (pg->in_tx)
+        return GW_ERROR_SET(err, GW_EIO, "postgres connection lost during a transaction");
+    PQreset(pg->c);
+    if (PQstatus(pg->c) != CONNECTION_OK)
+        return GW_ERROR_SET(err, GW_EIO, "postgres connection lost: %s", PQerrorMessage(pg->c));
+    GW_LOG(GW_LOG_WARN, "store", "postgres connection re-established");
+    return setup_session(pg->c, pg->lock_timeout_ms, err);
+}
+
+static int map_state(const char *state)
+{
+    if (!state)
+        return GW_EIO;
+    if (strncmp(state, "23", 2) == 0 || strcmp(state, "40001") == 0 ||
+        strcmp(state, "40P01") == 0)
+        return GW_ECONFLICT;
+    if (strcmp(state, "55P03") == 0 || strcmp(state, "57014") == 0)
+        return GW_ETIMEOUT;
+    if (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0 ||
+        strncmp(state, "53", 2) == 0)
+        return GW_EIO;
+    if (strncmp(state, "22", 2) == 0)
+        return GW_EINVAL;
+    return GW_ERR;
+}
+
+static int result_error(PGconn *c, const PGresult *res, struct gw_error *err)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    int rc = PQstatus(c) != CONNECTION_OK ? GW_EIO : map_state(state);
+    return GW_ERROR_SET(err, rc, "postgres%s%s: %s", state ? " " : "", state ? state : "",
+                        msg ? msg : PQerrorMessage(c));
+}
+
+/* "2025-01-31 09:15:00.12+00" → "2025-01-31T09:15:00.120Z" (other forms are left alone). */
+static const char *iso_time(const char *in, char *out, size_t size)
+{
+    size_t n = strlen(in);
+    if (n < 22 || size < 25 || in[10] != ' ' || strcmp(in + n - 3, "+00") != 0)
+        return in;
+    memcpy(out, in, 19);
+    out[10] = 'T';
+    size_t o = 19;
+    out[o++] = '.';
+    const char *f = in[19] == '.' ? in + 20 : "";
+    for (int i = 0; i < 3; i++)
+        out[o++] = (f[0] >= '0' && f[0] <= '9') ? *f++ : '0';
+    out[o++] = 'Z';
+    out[o] = '\0';
+    return out;
+}
+
+static int pg_exec(void *conn, const char *sql, const struct store_param *p, int np,
+                   store_row_fn cb, void *ctx, long long *out_changes, struct gw_error *err)
+{
+    struct pg *pg = conn;
+    PGresult *res = NULL;
+    int rc = ensure(pg, err);
+    if (rc != GW_OK)
+        return rc;
+    if (np > STORE_MAX_PARAMS)
+        return GW_ERROR_SET(err, GW_ERR, "postgres: too many parameters");
+    char ints[STORE_MAX_PARAMS][24];
+    const char *vals[STORE_MAX_PARAMS];
+    for (int i = 0; i < np; i++) {
+        if (p[i].is_int) {
+            snprintf(ints[i], sizeof(ints[i]), "%lld", p[i].i);
+            vals[i] = ints[i];
+        } else {
+            vals[i] = p[i].s;
+        }
+    }
+    res = PQexecParams(pg->c, sql, np, NULL, vals, NULL, NULL, 0);
+    ExecStatusType status = PQresultStatus(res);
+    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+        rc = result_error(pg->c, res, err);
+        goto out;
+    }
+    if (status == PGRES_TUPLES_OK && cb) {
+        int n = PQnfields(res);
+        if (n > STORE_MAX_COLS)
+            n = STORE_MAX_COLS;
+        bool is_ts[STORE_MAX_COLS];
+        for (int i = 0; i < n; i++)
+            is_ts[i] = PQftype(res, i) == TIMESTAMPTZ_OID;
+        int rows = PQntuples(res);
+        for (int r = 0; r < rows; r++) {
+            const char *v[STORE_MAX_COLS];
+            size_t len[STORE_MAX_COLS];
+            char ts[STORE_MAX_COLS][32];
+            for (int i = 0; i < n; i++) {
+                if (PQgetisnull(res, r, i)) {
+                    v[i] = NULL;
+                    len[i] = 0;
+                    continue;
+                }
+                v[i] = PQgetvalue(res, r, i);
+                if (is_ts[i])
+                    v[i] = iso_time(v[i], ts[i], sizeof(ts[i]));
+                len[i] = is_ts[i] ? strlen(v[i]) : (size_t)PQgetlength(res, r, i);
+            }
+            struct store_row row = {n, v, len};
+            rc = cb(ctx, &row);
+            if (rc != GW_OK)
+                goto out;
+        }
+    }
+    if (out_changes) {
+        unsigned long long ch = 0;
+        const char *t = PQcmdTuples(res);
+        *out_changes = (t && *t && gw_str_to_u64(gw_str_c(t), &ch) == GW_OK) ? (long long)ch : 0;
+    }
+out:
+    PQclear(res);
+    return rc;
+}
+
+/* Runs a statement without parameters whose result must be COMMAND_OK (and, when `tag` is
+ * given, have that command tag: an aborted transaction "commits" as ROLLBACK). */
+static int command(struct pg *pg, const char *sql, const char *tag, struct gw_error *err)
+{
+    PGresult *res = PQexec(pg->c, sql);
+    int rc = GW_OK;
+    if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+        rc = result_error(pg->c, res, err);
+    else if (tag && strcmp(PQcmdStatus(res), tag) != 0)
+        rc = GW_ERROR_SET(err, GW_ECONFLICT, "postgres: transaction was rolled back");
+    PQclear(res);
+    return rc;
+}
+
+static int pg_exec_script(void *conn, const char *sql, struct gw_error *err)
+{
+    struct pg *pg = conn;
+    int rc = ensure(pg, err);
+    return rc != GW_OK ? rc : command(pg, sql, NULL, err);
+}
+
+static int pg_begin(void *conn, enum store_tx mode, struct gw_error *err)
+{
+    struct pg *pg = conn;
+    int rc = ensure(pg, err);
+    if (rc != GW_OK)
+        return rc;
+    rc = command(pg,
+                 mode == STORE_TX_WRITE ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                 NULL, err);
+    pg->in_tx = rc == GW_OK;
+    return rc;
+}
+
+static int pg_commit(void *conn, struct gw_error *err)
+{
+    struct pg *pg = conn;
+    int rc = command(pg, "COMMIT", "COMMIT", err);
+    pg->in_tx = false;
+    return rc;
+}
+
+static void pg_rollback(void *conn)
+{
+    struct pg *pg = conn;
+    if (PQstatus(pg->c) == CONNECTION_OK && PQtransactionStatus(pg->c) != PQTRANS_IDLE)
+        command(pg, "ROLLBACK", NULL, NULL);
+    pg->in_tx = false;
+}
+
+static int pg_migrate_lock(void *conn, struct gw_error *err)
+{
+    return command(conn, "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK_KEY ")", NULL, err);
+}
+
+static int pg_notify(void *conn, const char *channel, const char *payload, struct gw_error *err)
+{
+    struct store_param p[] = {SP_TEXT(channel), SP_TEXT(payload)};
+    return pg_exec(conn, "SELECT pg_notify($1, $2)", p, 2, NULL, NULL, NULL, err);
+}
+
+/* ---- listener ------------------------------------------------------------------------- */
+
+static int pg_listen_open(const char *target, const struct gw_store_options *opt,
+                          const char *channel, void **out, struct gw_error *err)
+{
+    PGconn *c = NULL;
+    int rc = connect_url(target, opt, &c, err);
+    if (rc != GW_OK)
+        return rc;
+    char *ident = PQescapeIdentifier(c, channel, strlen(channel));
+    char sql[160];
+    snprintf(sql, sizeof(sql), "LISTEN %s", ident ? ident : "\"\"");
+    PQfreemem(ident);
+    PGresult *res = PQexec(c, sql);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        rc = result_error(c, res, err);
+        PQclear(res);
+        PQfinish(c);
+        return rc;
+    }
+    PQclear(res);
+    *out = c;
+    return GW_OK;
+}
+
+static int pg_listen_fd(void *l)
+{
+    return PQsocket(l);
+}
+
+static int pg_listen_drain(void *l, bool *out_got, struct gw_error *err)
+{
+    PGconn *c = l;
+    *out_got = false;
+    if (!PQconsumeInput(c) || PQstatus(c) != CONNECTION_OK)
+        return GW_ERROR_SET(err, GW_EIO, "postgres listener connection lost: %s",
+                            PQerrorMessage(c));
+    for (PGnotify *n = PQnotifies(c); n; n = PQnotifies(c)) {
+        *out_got = true;
+        PQfreemem(n);
+    }
+    return GW_OK;
+}
+
+static void pg_listen_close(void *l)
+{
+    if (l)
+        PQfinish(l);
+}
+
+const struct gw_store_ops gw_store_pg_ops = {
+    .name = "postgres",
+    .has_notify = true,
+    .migrations = gw_store__migrations_postgres,
+    .open = pg_open,
+    .close = pg_close,
+    .exec = pg_exec,
+    .exec_script = pg_exec_script,
+    .begin = pg_begin,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .migrate_lock = pg_migrate_lock,
+    .notify = pg_notify,
+    .listen_open = pg_listen_open,
+    .listen_fd = pg_listen_fd,
+    .listen_drain = pg_listen_drain,
+    .listen_close = pg_listen_close,
+};

@@ -1,0 +1,239 @@
+/*
+ * src/store/store_sqlite.c
+ * SQLite backend of the store (gw_store_sqlite_ops): the embedded default, one file under the
+ * data folder.
+ *
+ * Each connection runs with journal_mode=WAL (readers never block the writer), synchronous=FULL
+ * (a committed registry change survives power loss; writes are rare), foreign_keys=ON and a
+ * busy timeout, and with extended result codes so that constraint violations map to
+ * GW_ECONFLICT. Statements are prepared per call (registry writes are rare and the snapshot
+ * reads all tools with one statement), with $N placeholders rewritten to SQLite's ?N.
+ * Threading: a connection belongs to one gw_store handle, used by one thread at a time.
+ * No cross-process notification: store_listen.c provides the in-process bus instead.
+ */
+#include "store/store.h"
+#include "store/store_backend.h"
+
+#include "core/alloc.h"
+#include "core/buf.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+static int map_rc(int src)
+{
+    switch (src & 0xff) {
+    case SQLITE_CONSTRAINT: return GW_ECONFLICT;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return GW_ETIMEOUT;
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_CANTOPEN:
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+    case SQLITE_READONLY:
+    case SQLITE_PERM: return GW_EIO;
+    case SQLITE_NOMEM: return GW_ENOMEM;
+    default: return GW_ERR;
+    }
+}
+
+static int fail(sqlite3 *db, int src, const char *what, struct gw_error *err)
+{
+    return GW_ERROR_SET(err, map_rc(src), "sqlite %s: %s", what,
+                        db ? sqlite3_errmsg(db) : sqlite3_errstr(src));
+}
+
+static int run(sqlite3 *db, const char *sql, struct gw_error *err)
+{
+    char *msg = NULL;
+    int src = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    if (src == SQLITE_OK)
+        return GW_OK;
+    int rc = GW_ERROR_SET(err, map_rc(src), "sqlite: %s", msg ? msg : sqlite3_errstr(src));
+    sqlite3_free(msg);
+    return rc;
+}
+
+static int sq_open(const char *target, const struct gw_store_options *opt, void **out_conn,
+                   struct gw_error *err)
+{
+    sqlite3 *db = NULL;
+    int src = sqlite3_open_v2(target, &db,
+                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                              NULL);
+    int rc = GW_OK;
+    if (src != SQLITE_OK) {
+        rc = GW_ERROR_SET(err, GW_EIO, "cannot open SQLite database %s: %s", target,
+                          db ? sqlite3_errmsg(db) : sqlite3_errstr(src));
+        goto out;
+    }
+    sqlite3_extended_result_codes(db, 1);
+    sqlite3_busy_timeout(db, opt->busy_timeout_ms);
+    /* journal_mode returns the mode actually in effect: WAL is refused on some file systems */
+    sqlite3_stmt *stmt = NULL;
+    src = sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &stmt, NULL);
+    if (src == SQLITE_OK)
+        src = sqlite3_step(stmt);
+    if (src != SQLITE_ROW) {
+        rc = fail(db, src, "journal_mode", err);
+        sqlite3_finalize(stmt);
+        goto out;
+    }
+    const char *mode = (const char *)sqlite3_column_text(stmt, 0);
+    if (!mode || strcmp(mode, "wal") != 0) {
+        rc = GW_ERROR_SET(err, GW_EIO, "SQLite database %s cannot use WAL (journal_mode %s)",
+                          target, mode ? mode : "?");
+        sqlite3_finalize(stmt);
+        goto out;
+    }
+    sqlite3_finalize(stmt);
+    rc = run(db, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", err);
+    if (rc != GW_OK)
+        goto out;
+    *out_conn = db;
+    db = NULL;
+out:
+    sqlite3_close_v2(db);
+    return rc;
+}
+
+static void sq_close(void *conn)
+{
+    sqlite3_close_v2(conn);
+}
+
+/* Copies sql into b with $N placeholders turned into ?N (outside quoted text). */
+static int rewrite(const char *sql, struct gw_buf *b)
+{
+    char quote = 0;
+    for (const char *p = sql; *p; p++) {
+        char c = *p;
+        if (quote) {
+            if (c == quote)
+                quote = 0;
+        } else if (c == '\'' || c == '"') {
+            quote = c;
+        } else if (c == '$' && p[1] >= '0' && p[1] <= '9') {
+            c = '?';
+        }
+        if (gw_buf_addc(b, c) != GW_OK)
+            return GW_ELIMIT;
+    }
+    return GW_OK;
+}
+
+static int sq_exec(void *conn, const char *sql, const struct store_param *p, int np,
+                   store_row_fn cb, void *ctx, long long *out_changes, struct gw_error *err)
+{
+    sqlite3 *db = conn;
+    sqlite3_stmt *stmt = NULL;
+    struct gw_buf b;
+    int rc = GW_OK;
+    gw_buf_init(&b, 64 * 1024);
+    if (np > STORE_MAX_PARAMS || rewrite(sql, &b) != GW_OK) {
+        rc = GW_ERROR_SET(err, GW_ERR, "sqlite: statement too large");
+        goto out;
+    }
+    int src = sqlite3_prepare_v2(db, gw_buf_ptr(&b), (int)gw_buf_len(&b), &stmt, NULL);
+    if (src != SQLITE_OK) {
+        rc = fail(db, src, "prepare", err);
+        goto out;
+    }
+    for (int i = 0; i < np; i++) {
+        if (p[i].is_int)
+            src = sqlite3_bind_int64(stmt, i + 1, p[i].i);
+        else if (p[i].s)
+            src = sqlite3_bind_text(stmt, i + 1, p[i].s, -1, SQLITE_STATIC);
+        else
+            src = sqlite3_bind_null(stmt, i + 1);
+        if (src != SQLITE_OK) {
+            rc = fail(db, src, "bind", err);
+            goto out;
+        }
+    }
+    for (;;) {
+        src = sqlite3_step(stmt);
+        if (src == SQLITE_DONE)
+            break;
+        if (src != SQLITE_ROW) {
+            rc = fail(db, src, "step", err);
+            goto out;
+        }
+        if (!cb)
+            continue;
+        int n = sqlite3_column_count(stmt);
+        if (n > STORE_MAX_COLS)
+            n = STORE_MAX_COLS;
+        const char *v[STORE_MAX_COLS];
+        size_t len[STORE_MAX_COLS];
+        for (int i = 0; i < n; i++) {
+            if (sqlite3_column_type(stmt, i) == SQLITE_NULL) {
+                v[i] = NULL;
+                len[i] = 0;
+            } else {
+                v[i] = (const char *)sqlite3_column_text(stmt, i);
+                len[i] = (size_t)sqlite3_column_bytes(stmt, i);
+                if (!v[i] && sqlite3_errcode(db) == SQLITE_NOMEM) {
+                    rc = GW_ERROR_SET(err, GW_ENOMEM, "sqlite: out of memory reading a row");
+                    goto out;
+                }
+                if (!v[i])
+                    v[i] = ""; /* zero-length value */
+            }
+        }
+        struct store_row row = {n, v, len};
+        rc = cb(ctx, &row);
+        if (rc != GW_OK)
+            goto out;
+    }
+    if (out_changes)
+        *out_changes = (long long)sqlite3_changes64(db);
+out:
+    sqlite3_finalize(stmt);
+    gw_buf_fini(&b);
+    return rc;
+}
+
+static int sq_exec_script(void *conn, const char *sql, struct gw_error *err)
+{
+    return run(conn, sql, err);
+}
+
+static int sq_begin(void *conn, enum store_tx mode, struct gw_error *err)
+{
+    return run(conn, mode == STORE_TX_WRITE ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED", err);
+}
+
+static int sq_commit(void *conn, struct gw_error *err)
+{
+    return run(conn, "COMMIT", err);
+}
+
+static void sq_rollback(void *conn)
+{
+    if (!sqlite3_get_autocommit(conn))
+        run(conn, "ROLLBACK", NULL);
+}
+
+static int sq_migrate_lock(void *conn, struct gw_error *err)
+{
+    (void)conn;
+    (void)err;
+    return GW_OK; /* BEGIN IMMEDIATE already holds the database write lock */
+}
+
+const struct gw_store_ops gw_store_sqlite_ops = {
+    .name = "sqlite",
+    .has_notify = false,
+    .migrations = gw_store__migrations_sqlite,
+    .open = sq_open,
+    .close = sq_close,
+    .exec = sq_exec,
+    .exec_script = sq_exec_script,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .migrate_lock = sq_migrate_lock,
+};
