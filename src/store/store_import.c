@@ -399,30 +399,32 @@ static int owner_row(void *ctx, const struct store_row *row)
     return GW_OK;
 }
 
-/* Step 4c: unmatched new tools are added; a name owned elsewhere is a conflict. */
+/* Step 4c: unmatched new tools are added; a name owned elsewhere is a conflict (found by the
+ * unique index, then explained). */
 static int add_new(struct import *im, struct gw_error *err)
 {
     for (size_t i = 0; i < im->n; i++) {
         if (im->match[i] >= 0)
             continue;
-        struct owner ow = {{0}, false};
-        struct store_param p[] = {SP_TEXT(im->n_name[i])};
-        int rc = gw_store__exec(im->st, "SELECT spec_id FROM tools WHERE name = $1", p, 1,
-                                owner_row, &ow, NULL, err);
-        if (rc != GW_OK)
-            return rc;
-        if (ow.got)
-            return GW_ERROR_SET(err, GW_ECONFLICT,
-                                "tool name %s is already used by %s%s%s", im->n_name[i],
-                                ow.spec[0] ? "a tool of spec " : "a tool not from a spec",
-                                ow.spec, strcmp(ow.spec, im->spec_id) == 0
-                                             ? " (another operation of this spec)"
-                                             : "");
         json_t *d = im->nw[i];
         json_object_set_new(d, "status", json_string(im->add_status));
         if (json_is_null(json_object_get(d, "bundle")) && im->add_bundle)
             json_object_set_new(d, "bundle", json_string(im->add_bundle));
-        rc = gw_store__tool_save(im->st, 0, d, 1, "import", NULL, im->who, im->now, NULL, err);
+        int rc = gw_store__tool_save(im->st, 0, d, 1, "import", NULL, im->who, im->now, NULL, err);
+        if (rc == GW_ECONFLICT) {
+            struct owner ow = {{0}, false};
+            struct store_param p[] = {SP_TEXT(im->n_name[i])};
+            /* the failed INSERT aborted the PostgreSQL transaction: ask outside it */
+            gw_store__rollback(im->st);
+            gw_store__exec(im->st, "SELECT spec_id FROM tools WHERE name = $1", p, 1, owner_row,
+                           &ow, NULL, NULL);
+            return GW_ERROR_SET(err, GW_ECONFLICT, "tool name %s is already used by %s%s%s",
+                                im->n_name[i],
+                                ow.spec[0] ? "a tool of spec " : "a tool not from a spec", ow.spec,
+                                ow.spec[0] && strcmp(ow.spec, im->spec_id) == 0
+                                    ? " (another operation of this spec)"
+                                    : "");
+        }
         if (rc != GW_OK)
             return rc;
         json_array_append_new(im->added, json_string(im->n_name[i]));

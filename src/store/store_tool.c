@@ -447,21 +447,27 @@ int gw_store_tool_list(struct gw_store *st, const struct gw_store_tool_query *q,
 {
     struct gw_store_tool_query none = {0};
     struct gw_buf sql;
-    json_t *items = json_array();
+    char after[GW_STORE_NAME_MAX + 1] = "";
+    json_t *items = NULL;
     int rc = GW_OK;
     *out_items = NULL;
-    if (out_next)
-        out_next[0] = '\0';
     if (!q)
         q = &none;
+    /* copied first: callers may pass the previous out_next as q->after */
+    if (q->after && strlen(q->after) > GW_STORE_NAME_MAX)
+        return GW_ERROR_SET(err, GW_EINVAL, "invalid tool list cursor");
+    snprintf(after, sizeof(after), "%s", q->after ? q->after : "");
+    if (out_next)
+        out_next[0] = '\0';
     size_t limit = q->limit ? q->limit : 100;
     if (limit > GW_STORE_PAGE_MAX)
         return GW_ERROR_SET(err, GW_EINVAL, "page size above %d", GW_STORE_PAGE_MAX);
     if ((q->status && !in_set(q->status, statuses)) ||
         (q->bundle && !gw_store__valid_name(q->bundle, true)) ||
         (q->spec_id && !gw_store__valid_name(q->spec_id, true)) ||
-        (q->after && *q->after && !gw_store__valid_name(q->after, false)))
+        (after[0] && !gw_store__valid_name(after, false)))
         return GW_ERROR_SET(err, GW_EINVAL, "invalid tool list filter");
+    items = json_array();
     gw_buf_init(&sql, 1024);
     struct store_param p[8];
     int np = 0;
@@ -481,7 +487,7 @@ int gw_store_tool_list(struct gw_store *st, const struct gw_store_tool_query *q,
         add_filter(&sql, p, &np, "status", "=", q->status);
         add_filter(&sql, p, &np, "bundle", "=", q->bundle);
         add_filter(&sql, p, &np, "spec_id", "=", q->spec_id);
-        add_filter(&sql, p, &np, "name", ">", q->after && *q->after ? q->after : NULL);
+        add_filter(&sql, p, &np, "name", ">", after[0] ? after : NULL);
         p[np++] = SP_INT((long long)limit + 1);
         gw_buf_printf(&sql, " ORDER BY name LIMIT $%d", np);
         struct tool_rows tr = {items, NULL, true, GW_OK, err};

@@ -1,0 +1,1002 @@
+/*
+ * tests/unit/store/test_store.c
+ * The store on both backends (SQLite always; PostgreSQL when GW_TEST_PG_URL is set, see
+ * store_testenv.h): URL handling, migrations (fresh, re-run, edited), tool CRUD with defaults
+ * and history, pagination, bundles, imports (add/change/remove, governance kept, rename,
+ * revive, conflicts, dry run), specs, restart durability, the servable scan, change
+ * listeners, concurrent writers and a 1,000-tool import.
+ */
+#include "store_testenv.h"
+
+#include "store/store.h"
+#include "store/store_bundle.h"
+#include "store/store_impl.h"
+#include "store/store_import.h"
+#include "store/store_spec.h"
+#include "store/store_tool.h"
+
+#include <pthread.h>
+#include <time.h>
+
+static const struct gw_store_actor alice = {"alice", "testing"};
+
+static struct gw_store *open_store(const struct tenv *e)
+{
+    struct gw_store *st = NULL;
+    struct gw_error err = {0};
+    int rc = gw_store_open(e->url, NULL, &st, &err);
+    if (rc != GW_OK)
+        fail_msg("open %s: %s", e->backend, err.msg);
+    return st;
+}
+
+static struct gw_store *open_migrated(const struct tenv *e)
+{
+    struct gw_store *st = open_store(e);
+    struct gw_error err = {0};
+    int v = 0;
+    if (gw_store_migrate(st, &v, &err) != GW_OK)
+        fail_msg("migrate: %s", err.msg);
+    return st;
+}
+
+static json_t *mk_tool(const char *name, const char *method, const char *path, const char *opid,
+                       const char *desc)
+{
+    json_t *t = json_pack("{s:s, s:s, s:{s:s, s:{s:{s:s}}}, s:{s:s, s:s}}", "name", name,
+                          "description", desc, "inputSchema", "type", "object", "properties",
+                          "id", "type", "string", "binding", "method", method, "path", path);
+    json_t *src = json_pack("{s:s, s:s}", "method", method, "path", path);
+    if (opid)
+        json_object_set_new(src, "operationId", json_string(opid));
+    json_object_set_new(t, "source", src);
+    return t;
+}
+
+static long long reg_version(struct gw_store *st)
+{
+    long long v = -1;
+    assert_int_equal(gw_store_registry_version(st, &v, NULL), GW_OK);
+    return v;
+}
+
+static json_t *get_tool(struct gw_store *st, const char *name)
+{
+    json_t *d = NULL;
+    struct gw_error err = {0};
+    if (gw_store_tool_get(st, name, &d, &err) != GW_OK)
+        fail_msg("get %s: %s", name, err.msg);
+    return d;
+}
+
+/* Applies a change (stolen) to a tool and checks it succeeded. */
+static void update_ok(struct gw_store *st, const char *name, json_t *changes)
+{
+    struct gw_error err = {0};
+    if (gw_store_tool_update(st, name, changes, 0, &alice, NULL, &err) != GW_OK)
+        fail_msg("update %s: %s", name, err.msg);
+    json_decref(changes);
+}
+
+static void assert_str(const json_t *o, const char *key, const char *want)
+{
+    const char *got = gw_json_str(o, key);
+    if (!got || strcmp(got, want) != 0)
+        fail_msg("%s: want \"%s\", got \"%s\"", key, want, got ? got : "(null)");
+}
+
+/* ---- URL handling (backend-independent, runs in both halves) -------------------------- */
+
+static void test_urls(void **state)
+{
+    struct tenv *e = tenv_get(state);
+    struct gw_store *st = NULL;
+    struct gw_error err = {0};
+    assert_int_equal(gw_store_open("", NULL, &st, &err), GW_EINVAL);
+    assert_int_equal(gw_store_open(NULL, NULL, &st, &err), GW_EINVAL);
+    assert_int_equal(gw_store_open("mysql://x/y", NULL, &st, &err), GW_EINVAL);
+    assert_int_equal(gw_store_open("sqlite://:memory:", NULL, &st, &err), GW_EINVAL);
+    assert_int_equal(gw_store_open("sqlite://", NULL, &st, &err), GW_EINVAL);
+    assert_null(st);
+    char buf[256];
+    assert_int_equal(gw_store_default_url("/var/lib/gw", buf, sizeof(buf)), GW_OK);
+    assert_string_equal(buf, "sqlite:///var/lib/gw/gateway.db");
+    assert_int_equal(gw_store_default_url(NULL, buf, sizeof(buf)), GW_OK);
+    assert_string_equal(buf, "sqlite://./data/gateway.db");
+    assert_int_equal(gw_store_default_url("/x", buf, 8), GW_ELIMIT);
+    gw_store_url_redact("postgres://gw:s3cret@db:5432/gw?sslmode=require", buf, sizeof(buf));
+    assert_string_equal(buf, "postgres://gw:***@db:5432/gw?sslmode=require");
+    gw_store_url_redact("postgresql:///gw?host=/tmp&password=hunter2&user=x", buf, sizeof(buf));
+    assert_string_equal(buf, "postgresql:///gw?host=/tmp&password=***&user=x");
+    gw_store_url_redact("sqlite:///a/b.db", buf, sizeof(buf));
+    assert_string_equal(buf, "sqlite:///a/b.db");
+    /* a bad password never reaches the message */
+    if (strcmp(e->backend, "postgres") == 0) {
+        assert_int_equal(gw_store_open("postgresql://nobody:topsecret@127.0.0.1:1/none", NULL,
+                                       &st, &err),
+                         GW_EIO);
+        assert_null(strstr(err.msg, "topsecret"));
+    } else {
+        /* plain paths and sqlite: forms open SQLite; the parent folder is created */
+        char path[700];
+        snprintf(path, sizeof(path), "%s/sub/plain.db", e->dir);
+        assert_int_equal(gw_store_open(path, NULL, &st, &err), GW_OK);
+        assert_string_equal(gw_store_backend_name(st), "sqlite");
+        gw_store_close(st);
+        snprintf(path, sizeof(path), "%s/sub/plain.db-wal", e->dir);
+        unlink(path);
+        snprintf(path, sizeof(path), "%s/sub/plain.db-shm", e->dir);
+        unlink(path);
+        snprintf(path, sizeof(path), "%s/sub/plain.db", e->dir);
+        unlink(path);
+        snprintf(path, sizeof(path), "%s/sub", e->dir);
+        rmdir(path);
+    }
+}
+
+/* ---- migrations ------------------------------------------------------------------------- */
+
+static void count_migration(void *ctx, int version, const char *name, const char *applied_at)
+{
+    int *n = ctx;
+    assert_true(version > 0);
+    assert_non_null(name);
+    if (applied_at)
+        (*n)++;
+}
+
+static void test_migrations(void **state)
+{
+    struct tenv *e = tenv_get(state);
+    struct gw_store *st = open_store(e);
+    struct gw_error err = {0};
+    int v = -1, applied = 0;
+    assert_string_equal(gw_store_backend_name(st), e->backend);
+    assert_int_equal(gw_store_schema_version(st, &v, &err), GW_OK);
+    assert_int_equal(v, 0);
+    assert_int_equal(gw_store_migration_status(st, count_migration, &applied, &err), GW_OK);
+    assert_int_equal(applied, 0);
+    int latest = gw_store_latest_version(st);
+    assert_true(latest >= 1);
+    /* fresh */
+    assert_int_equal(gw_store_migrate(st, &v, &err), GW_OK);
+    assert_int_equal(v, latest);
+    assert_int_equal(reg_version(st), 0);
+    /* re-run: nothing to do, same version */
+    assert_int_equal(gw_store_migrate(st, &v, &err), GW_OK);
+    assert_int_equal(v, latest);
+    applied = 0;
+    assert_int_equal(gw_store_migration_status(st, count_migration, &applied, &err), GW_OK);
+    assert_int_equal(applied, latest);
+    /* a second handle (another replica starting) also finds nothing to do */
+    struct gw_store *st2 = open_store(e);
+    assert_int_equal(gw_store_migrate(st2, &v, &err), GW_OK);
+    assert_int_equal(v, latest);
+    gw_store_close(st2);
+    /* an applied migration whose text changed is refused */
+    assert_int_equal(gw_store__exec(st, "UPDATE schema_migrations SET checksum = 'edited'", NULL,
+                                    0, NULL, NULL, NULL, &err),
+                     GW_OK);
+    assert_int_equal(gw_store_migrate(st, &v, &err), GW_ECONFLICT);
+    assert_non_null(strstr(err.msg, "changed after it was applied"));
+    gw_store_close(st);
+}
+
+/* ---- tools ------------------------------------------------------------------------------- */
+
+static void test_tool_crud(void **state)
+{
+    struct tenv *e = tenv_get(state);
+    struct gw_store *st = open_migrated(e);
+    struct gw_error err = {0};
+    json_t *out = NULL;
+
+    json_t *t = mk_tool("delete_booking", "DELETE", "/bookings/{id}", "deleteBooking", "Deletes");
+    assert_int_equal(gw_store_tool_create(st, t, &alice, &out, &err), GW_OK);
+    /* defaults from the method, store-managed fields */
+    assert_str(out, "risk", "privileged");
+    assert_true(json_is_true(json_object_get(out, "requiresElevation")));
+    assert_true(json_is_true(json_object_get(out, "requiresConfirmation")));
+    assert_str(out, "rateLimitTier", "standard");
+    assert_str(out, "status", "draft");
+    assert_str(out, "updatedBy", "alice");
+    assert_true(json_is_null(json_object_get(out, "bundle")));
+    assert_int_equal(json_array_size(json_object_get(out, "tags")), 0);
+    assert_int_equal(json_integer_value(json_object_get(out, "version")), 1);
+    assert_non_null(gw_json_str(out, "createdAt"));
+    json_decref(out);
+    assert_int_equal(reg_version(st), 1);
+
+    json_t *g = get_tool(st, "delete_booking");
+    assert_str(g, "description", "Deletes");
+    assert_int_equal(strlen(gw_json_str(g, "updatedAt")), 24); /* 2025-01-31T09:15:00.123Z */
+    assert_int_equal(gw_json_str(g, "updatedAt")[23], 'Z');
+    json_decref(g);
+
+    /* duplicates and invalid definitions */
+    assert_int_equal(gw_store_tool_create(st, t, &alice, NULL, &err), GW_ECONFLICT);
+    json_decref(t);
+    t = mk_tool("bad name!", "GET", "/x", NULL, "d");
+    assert_int_equal(gw_store_tool_create(st, t, NULL, NULL, &err), GW_EINVAL);
+    json_decref(t);
+    t = mk_tool("no_schema", "GET", "/x", NULL, "d");
+    json_object_del(t, "inputSchema");
+    assert_int_equal(gw_store_tool_create(st, t, NULL, NULL, &err), GW_EINVAL);
+    json_object_set_new(t, "inputSchema", json_pack("{s:s}", "type", "array"));
+    assert_int_equal(gw_store_tool_create(st, t, NULL, NULL, &err), GW_EINVAL);
+    json_decref(t);
+    t = mk_tool("bad_risk", "GET", "/x", NULL, "d");
+    json_object_set_new(t, "risk", json_string("extreme"));
+    assert_int_equal(gw_store_tool_create(st, t, NULL, NULL, &err), GW_EINVAL);
+    json_object_set_new(t, "risk", json_string("read"));
+    json_object_set_new(t, "bundle", json_string("no spaces allowed"));
+    assert_int_equal(gw_store_tool_create(st, t, NULL, NULL, &err), GW_EINVAL);
+    json_object_set_new(t, "bundle", json_string("ok"));
+    json_object_set_new(t, "tags", json_pack("[i]", 3));
+    assert_int_equal(gw_store_tool_create(st, t, NULL, NULL, &err), GW_EINVAL);
+    json_decref(t);
+    assert_int_equal(gw_store_tool_create(st, json_null(), NULL, NULL, &err), GW_EINVAL);
+    assert_int_equal(reg_version(st), 1); /* failed writes do not move the counter */
+
+    /* update governance fields */
+    json_t *ch = json_pack("{s:s, s:b, s:[s]}", "risk", "write", "requiresElevation", 0, "tags",
+                           "ops");
+    assert_int_equal(gw_store_tool_update(st, "delete_booking", ch, 1, &alice, &out, &err),
+                     GW_OK);
+    assert_str(out, "risk", "write");
+    assert_int_equal(json_integer_value(json_object_get(out, "version")), 2);
+    json_decref(out);
+    /* the same change again is a no-op: no version, no history, no counter move */
+    long long rv = reg_version(st);
+    assert_int_equal(gw_store_tool_update(st, "delete_booking", ch, 0, &alice, &out, &err),
+                     GW_OK);
+    assert_int_equal(json_integer_value(json_object_get(out, "version")), 2);
+    json_decref(out);
+    assert_int_equal(reg_version(st), rv);
+    /* stale if_version */
+    assert_int_equal(gw_store_tool_update(st, "delete_booking", ch, 1, &alice, NULL, &err),
+                     GW_ECONFLICT);
+    json_decref(ch);
+    /* names are immutable; store-managed keys are ignored; null removes optional fields */
+    ch = json_pack("{s:s}", "name", "other");
+    assert_int_equal(gw_store_tool_update(st, "delete_booking", ch, 0, NULL, NULL, &err),
+                     GW_EINVAL);
+    json_decref(ch);
+    ch = json_pack("{s:i, s:s, s:n, s:s}", "version", 99, "createdAt", "x", "description",
+                   "bundle", "admin-tools");
+    assert_int_equal(gw_store_tool_update(st, "delete_booking", ch, 0, NULL, &out, &err), GW_OK);
+    assert_int_equal(json_integer_value(json_object_get(out, "version")), 3);
+    assert_null(json_object_get(out, "description"));
+    assert_str(out, "bundle", "admin-tools"); /* bundle created on the fly */
+    json_decref(out);
+    json_decref(ch);
+    json_t *b = NULL;
+    assert_int_equal(gw_store_bundle_get(st, "admin-tools", &b, &err), GW_OK);
+    assert_int_equal(json_integer_value(json_object_get(b, "toolCount")), 1);
+    json_decref(b);
+    /* invalid result of an update */
+    ch = json_pack("{s:s}", "status", "gone");
+    assert_int_equal(gw_store_tool_update(st, "delete_booking", ch, 0, NULL, NULL, &err),
+                     GW_EINVAL);
+    json_decref(ch);
+
+    assert_int_equal(gw_store_tool_set_status(st, "delete_booking", "disabled", &alice, &err),
+                     GW_OK);
+    assert_int_equal(gw_store_tool_set_status(st, "delete_booking", "bogus", &alice, &err),
+                     GW_EINVAL);
+    assert_int_equal(gw_store_tool_set_status(st, "missing", "active", &alice, &err),
+                     GW_ENOTFOUND);
+    g = get_tool(st, "delete_booking");
+    assert_str(g, "status", "disabled");
+    assert_int_equal(json_integer_value(json_object_get(g, "version")), 4);
+    json_decref(g);
+
+    assert_int_equal(gw_store_tool_delete(st, "delete_booking", &alice, &err), GW_OK);
+    assert_int_equal(gw_store_tool_get(st, "delete_booking", &out, &err), GW_ENOTFOUND);
+    assert_int_equal(gw_store_tool_delete(st, "delete_booking", &alice, &err), GW_ENOTFOUND);
+
+    /* history: newest first, each with the full previous definition */
+    json_t *h = NULL;
+    assert_int_equal(gw_store_tool_history(st, "delete_booking", 0, &h, &err), GW_OK);
+    assert_int_equal(json_array_size(h), 5);
+    const char *actions[] = {"delete", "status", "update", "update", "create"};
+    const long long versions[] = {0, 4, 3, 2, 1};
+    for (size_t i = 0; i < 5; i++) {
+        json_t *row = json_array_get(h, i);
+        assert_str(row, "action", actions[i]);
+        assert_int_equal(json_integer_value(json_object_get(row, "version")), versions[i]);
+        json_t *prev = json_object_get(row, "previous");
+        if (i == 4) {
+            assert_true(json_is_null(prev));
+            assert_str(row, "actor", "alice");
+            assert_str(row, "reason", "testing");
+        } else {
+            assert_int_equal(json_integer_value(json_object_get(prev, "version")),
+                             versions[i + 1] ? versions[i + 1] : 4);
+            assert_str(prev, "name", "delete_booking");
+        }
+    }
+    /* the definition before the first update still had the default risk */
+    assert_str(json_object_get(json_array_get(h, 3), "previous"), "risk", "privileged");
+    json_decref(h);
+    assert_int_equal(gw_store_tool_history(st, "never_existed", 0, &h, &err), GW_OK);
+    assert_int_equal(json_array_size(h), 0);
+    json_decref(h);
+    gw_store_close(st);
+}
+
+static void test_tool_list(void **state)
+{
+    struct tenv *e = tenv_get(state);
+    struct gw_store *st = open_migrated(e);
+    struct gw_error err = {0};
+    char name[32];
+    /* 25 tools; names chosen so byte order differs from case-insensitive order */
+    for (int i = 0; i < 25; i++) {
+        snprintf(name, sizeof(name), "%s_%02d", i % 2 ? "a" : "B", i);
+        json_t *t = mk_tool(name, "GET", "/x", NULL, "d");
+        json_object_set_new(t, "status", json_string(i % 5 == 0 ? "disabled" : "active"));
+        json_object_set_new(t, "bundle", json_string(i < 10 ? "first" : "second"));
+        assert_int_equal(gw_store_tool_create(st, t, NULL, NULL, &err), GW_OK);
+        json_decref(t);
+    }
+    struct gw_store_tool_query q = {.limit = 10};
+    json_t *items = NULL;
+    char next[GW_STORE_NAME_MAX + 1];
+    long long total = 0;
+    char prev[GW_STORE_NAME_MAX + 1] = "";
+    int pages = 0, seen = 0;
+    do {
+        assert_int_equal(gw_store_tool_list(st, &q, &items, next, &total, &err), GW_OK);
+        assert_int_equal(total, 25);
+        for (size_t i = 0; i < json_array_size(items); i++) {
+            const char *n = gw_json_str(json_array_get(items, i), "name");
+            assert_true(strcmp(prev, n) < 0); /* strictly increasing byte order */
+            snprintf(prev, sizeof(prev), "%s", n);
+            seen++;
+        }
+        pages++;
+        assert_int_equal(json_array_size(items), pages < 3 ? 10 : 5);
+        json_decref(items);
+        q.after = next;
+    } while (next[0] && pages < 10);
+    assert_int_equal(pages, 3);
+    assert_int_equal(seen, 25);
+    /* "B_…" sorts before "a_…" in byte order on both backends */
+    q = (struct gw_store_tool_query){.limit = 1};
+    assert_int_equal(gw_store_tool_list(st, &q, &items, next, NULL, &err), GW_OK);
+    assert_str(json_array_get(items, 0), "name", "B_00");
+    assert_string_equal(next, "B_00");
+    json_decref(items);
+    /* filters */
+    q = (struct gw_store_tool_query){.status = "disabled", .limit = 100};
+    assert_int_equal(gw_store_tool_list(st, &q, &items, next, &total, &err), GW_OK);
+    assert_int_equal(json_array_size(items), 5);
+    assert_int_equal(total, 5);
+    assert_string_equal(next, "");
+    json_decref(items);
+    q = (struct gw_store_tool_query){.status = "active", .bundle = "first"};
+    assert_int_equal(gw_store_tool_list(st, &q, &items, NULL, &total, &err), GW_OK);
+    assert_int_equal(total, 8);
+    json_decref(items);
+    q = (struct gw_store_tool_query){.status = "nope"};
+    assert_int_equal(gw_store_tool_list(st, &q, &items, NULL, NULL, &err), GW_EINVAL);
+    q = (struct gw_store_tool_query){.after = "x'; DROP TABLE tools; --"};
+    assert_int_equal(gw_store_tool_list(st, &q, &items, NULL, NULL, &err), GW_EINVAL);
+    q = (struct gw_store_tool_query){.limit = GW_STORE_PAGE_MAX + 1};
+    assert_int_equal(gw_store_tool_list(st, &q, &items, NULL, NULL, &err), GW_EINVAL);
+    gw_store_close(st);
+}
+
+/* ---- bundles ----------------------------------------------------------------------------- */
+
+static void test_bundles(void **state)
+{
+    struct tenv *e = tenv_get(state);
+    struct gw_store *st = open_migrated(e);
+    struct gw_error err = {0};
+    json_t *b = json_pack("{s:s, s:s, s:s}", "name", "service-booking", "title",
+                          "Service Booking", "description", "Book services");
+    json_t *out = NULL;
+    assert_int_equal(gw_store_bundle_create(st, b, &alice, &out, &err), GW_OK);
+    assert_str(out, "title", "Service Booking");
+    assert_str(out, "status", "active");
+    assert_int_equal(json_integer_value(json_object_get(out, "toolCount")), 0);
+    json_decref(out);
+    assert_int_equal(gw_store_bundle_create(st, b, &alice, NULL, &err), GW_ECONFLICT);
+    json_decref(b);
+    b = json_pack("{s:s}", "name", "bad name");
+    assert_int_equal(gw_store_bundle_create(st, b, &alice, NULL, &err), GW_EINVAL);
+    json_decref(b);
+    b = json_pack("{s:s, s:s}", "name", "x", "owner", "me");
+    assert_int_equal(gw_store_bundle_create(st, b, &alice, NULL, &err), GW_EINVAL);
+    json_decref(b);
+
+    json_t *t = mk_tool("book", "POST", "/book", NULL, "d");
+    json_object_set_new(t, "bundle", json_string("service-booking"));
+    assert_int_equal(gw_store_tool_create(st, t, NULL, NULL, &err), GW_OK);
+    json_decref(t);
+
+    json_t *ch = json_pack("{s:s, s:s}", "status", "disabled", "name", "service-booking");
+    assert_int_equal(gw_store_bundle_update(st, "service-booking", ch, &alice, &out, &err), GW_OK);
+    assert_str(out, "status", "disabled");
+    assert_str(out, "title", "Service Booking"); /* untouched */
+    assert_int_equal(json_integer_value(json_object_get(out, "toolCount")), 1);
+    json_decref(out);
+    json_decref(ch);
+    ch = json_pack("{s:s}", "status", "archived");
+    assert_int_equal(gw_store_bundle_update(st, "service-booking", ch, &alice, NULL, &err),
+                     GW_EINVAL);
+    json_decref(ch);
+    ch = json_pack("{s:s}", "name", "renamed");
+    assert_int_equal(gw_store_bundle_update(st, "service-booking", ch, &alice, NULL, &err),
+                     GW_EINVAL);
+    json_decref(ch);
+    ch = json_pack("{s:s}", "title", "T");
+    assert_int_equal(gw_store_bundle_update(st, "missing", ch, &alice, NULL, &err), GW_ENOTFOUND);
+    json_decref(ch);
+
+    json_t *list = NULL;
+    assert_int_equal(gw_store_bundle_list(st, &list, &err), GW_OK);
+    assert_int_equal(json_array_size(list), 1);
+    json_decref(list);
+
+    /* delete refuses while tools belong to it, detaches on request */
+    assert_int_equal(gw_store_bundle_delete(st, "service-booking", false, &alice, &err),
+                     GW_ECONFLICT);
+    assert_int_equal(gw_store_bundle_delete(st, "service-booking", true, &alice, &err), GW_OK);
+    assert_int_equal(gw_store_bundle_get(st, "service-booking", &out, &err), GW_ENOTFOUND);
+    assert_int_equal(gw_store_bundle_delete(st, "service-booking", true, &alice, &err),
+                     GW_ENOTFOUND);
+    json_t *g = get_tool(st, "book");
+    assert_true(json_is_null(json_object_get(g, "bundle")));
+    assert_int_equal(json_integer_value(json_object_get(g, "version")), 2);
+    json_decref(g);
+    gw_store_close(st);
+}
+
+/* ---- imports ----------------------------------------------------------------------------- */
+
+static json_t *spec_v(const char *version)
+{
+    return json_pack("{s:s, s:s, s:s, s:s}", "title", "Service Booking API", "version", version,
+                     "sourceUrl", "https://apim.example/specs/booking.yaml", "content",
+                     "openapi: 3.0.0\n");
+}
+
+static json_t *find_name(const json_t *arr, const char *name)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v)
+    {
+        if (json_is_string(v) && strcmp(json_string_value(v), name) == 0)
+            return v;
+    }
+    return NULL;
+}
+
+static void assert_diff(const json_t *diff, const char *key, size_t n, const char *const *names)
+{
+    const json_t *arr = json_object_get(diff, key);
+    if (json_array_size(arr) != n) {
+        char *s = json_dumps(diff, JSON_COMPACT);
+        fail_msg("diff.%s: want %zu names, got %s", key, n, s);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!find_name(arr, names[i]))
+            fail_msg("diff.%s lacks %s", key, names[i]);
+}
+
+static void test_import_lifecycle(void **state)
+{
+    struct tenv *e = tenv_get(state);
+    struct gw_store *st = open_migrated(e);
+    struct gw_error err = {0};
+    json_t *diff = NULL;
+
+    /* v1: three operations */
+    json_t *spec = spec_v("1.0.0");
+    json_t *tools = json_pack("[o, o, o]", mk_tool("get_slots", "GET", "/slots", "getSlots", "Slots"),
+                              mk_tool("create_booking", "POST", "/bookings", "createBooking", "Book"),
+                              mk_tool("cancel_booking", "DELETE", "/bookings/{id}", "cancelBooking",
+                                      "Cancel"));
+    struct gw_store_import_opts opts = {.status = "active", .bundle = "service-booking"};
+    assert_int_equal(gw_store_apply_import(st, spec, tools, &opts, &alice, &diff, &err), GW_OK);
+    const char *v1_added[] = {"get_slots", "create_booking", "cancel_booking"};
+    assert_diff(diff, "added", 3, v1_added);
+    assert_diff(diff, "changed", 0, NULL);
+    assert_diff(diff, "removed", 0, NULL);
+    assert_str(diff, "specId", "service-booking-api");
+    json_decref(diff);
+    json_decref(tools);
+    json_decref(spec);
+    json_t *g = get_tool(st, "create_booking");
+    assert_str(g, "status", "active");
+    assert_str(g, "bundle", "service-booking");
+    assert_str(json_object_get(g, "source"), "specId", "service-booking-api");
+    assert_str(json_object_get(g, "source"), "specVersion", "1.0.0");
+    json_decref(g);
+
+    /* the operator governs create_booking */
+    json_t *ch = json_pack("{s:s, s:s, s:b, s:[s], s:s}", "risk", "privileged", "rateLimitTier",
+                           "strict", "requiresConfirmation", 1, "tags", "money", "bundle",
+                           "payments");
+    assert_int_equal(gw_store_tool_update(st, "create_booking", ch, 0, &alice, NULL, &err), GW_OK);
+    json_decref(ch);
+    assert_int_equal(gw_store_tool_set_status(st, "get_slots", "disabled", &alice, &err), GW_OK);
+
+    /* v2: get_slots unchanged (only the spec version moved), create_booking schema changed,
+     * cancel_booking removed, get_booking added */
+    spec = spec_v("2.0.0");
+    json_t *cb = mk_tool("create_booking", "POST", "/bookings", "createBooking", "Book a slot");
+    json_object_set_new(json_object_get(json_object_get(cb, "inputSchema"), "properties"), "slot",
+                        json_pack("{s:s}", "type", "string"));
+    json_object_set_new(cb, "risk", json_string("write")); /* the spec's value loses */
+    tools = json_pack("[o, o, o]", mk_tool("get_slots", "GET", "/slots", "getSlots", "Slots"), cb,
+                      mk_tool("get_booking", "GET", "/bookings/{id}", "getBooking", "Get"));
+    long long rv = reg_version(st);
+    assert_int_equal(gw_store_apply_import(st, spec, tools, &opts, &alice, &diff, &err), GW_OK);
+    assert_int_equal(reg_version(st), rv + 1); /* one transaction, one version */
+    const char *v2_added[] = {"get_booking"}, *v2_changed[] = {"create_booking"},
+               *v2_removed[] = {"cancel_booking"};
+    assert_diff(diff, "added", 1, v2_added);
+    assert_diff(diff, "changed", 1, v2_changed);
+    assert_diff(diff, "removed", 1, v2_removed);
+    assert_int_equal(json_integer_value(json_object_get(diff, "unchanged")), 1);
+    json_decref(diff);
+
+    g = get_tool(st, "create_booking");
+    assert_str(g, "description", "Book a slot");          /* spec-owned: updated */
+    assert_non_null(json_object_get(json_object_get(json_object_get(g, "inputSchema"),
+                                                    "properties"),
+                                    "slot"));
+    assert_str(g, "risk", "privileged");                   /* governance: kept */
+    assert_str(g, "rateLimitTier", "strict");
+    assert_str(g, "bundle", "payments");
+    assert_true(json_is_true(json_object_get(g, "requiresConfirmation")));
+    assert_non_null(find_name(json_object_get(g, "tags"), "money"));
+    assert_str(g, "status", "active");
+    assert_str(json_object_get(g, "source"), "specVersion", "2.0.0");
+    assert_int_equal(json_integer_value(json_object_get(g, "version")), 3);
+    json_decref(g);
+    g = get_tool(st, "get_slots"); /* untouched, operator's status kept */
+    assert_str(g, "status", "disabled");
+    assert_int_equal(json_integer_value(json_object_get(g, "version")), 2);
+    assert_str(json_object_get(g, "source"), "specVersion", "1.0.0");
+    json_decref(g);
+    g = get_tool(st, "cancel_booking"); /* never deleted: deprecated */
+    assert_str(g, "status", "deprecated");
+    json_decref(g);
+
+    json_t *h = NULL;
+    assert_int_equal(gw_store_tool_history(st, "create_booking", 0, &h, &err), GW_OK);
+    assert_int_equal(json_array_size(h), 3); /* import, update, import(create) */
+    assert_str(json_array_get(h, 0), "action", "import");
+    assert_str(json_array_get(h, 0), "actor", "alice");
+    assert_str(json_object_get(json_array_get(h, 0), "previous"), "description", "Book");
+    assert_true(json_is_null(json_object_get(json_array_get(h, 2), "previous")));
+    json_decref(h);
+    assert_int_equal(gw_store_tool_history(st, "cancel_booking", 0, &h, &err), GW_OK);
+    assert_str(json_array_get(h, 0), "action", "deprecate");
+    json_decref(h);
+
+    json_t *sp = NULL;
+    assert_int_equal(gw_store_spec_get(st, "service-booking-api", true, &sp, &err), GW_OK);
+    assert_str(sp, "version", "2.0.0");
+    assert_str(sp, "content", "openapi: 3.0.0\n");
+    assert_int_equal(strncmp(gw_json_str(sp, "contentHash"), "sha256:", 7), 0);
+    assert_int_equal(json_integer_value(json_object_get(sp, "toolCount")), 3);
+    json_decref(sp);
+
+    /* the same import again: nothing changes */
+    assert_int_equal(gw_store_apply_import(st, spec, tools, &opts, &alice, &diff, &err), GW_OK);
+    assert_diff(diff, "added", 0, NULL);
+    assert_diff(diff, "changed", 0, NULL);
+    assert_diff(diff, "removed", 0, NULL);
+    assert_int_equal(json_integer_value(json_object_get(diff, "unchanged")), 3);
+    json_decref(diff);
+    json_decref(tools);
+    json_decref(spec);
+
+    /* v3: cancel_booking returns (revived with the import status, reported as added) */
+    spec = spec_v("3.0.0");
+    tools = json_pack("[o]", mk_tool("cancel_booking", "DELETE", "/bookings/{id}", "cancelBooking",
+                                     "Cancel"));
+    opts.status = "draft";
+    assert_int_equal(gw_store_apply_import(st, spec, tools, &opts, &alice, &diff, &err), GW_OK);
+    const char *v3_added[] = {"cancel_booking"},
+               *v3_removed[] = {"get_slots", "create_booking", "get_booking"};
+    assert_diff(diff, "added", 1, v3_added);
+    assert_diff(diff, "removed", 3, v3_removed);
+    json_decref(diff);
+    g = get_tool(st, "cancel_booking");
+    assert_str(g, "status", "draft");
+    json_decref(g);
+    json_decref(tools);
+    json_decref(spec);
+    gw_store_close(st);
+}
+
+static void test_import_matching(void **state)
+{
+    struct tenv *e = tenv_get(state);
+    struct gw_store *st = open_migrated(e);
+    struct gw_error err = {0};
+    json_t *diff = NULL;
+    json_t *spec = json_pack("{s:s, s:s, s:s}", "id", "dms", "title", "DMS", "version", "1");
+    json_t *tools = json_pack("[o, o]", mk_tool("list_dealers", "GET", "/v1/dealers", "listDealers", "L"),
+                              mk_tool("old_name", "POST", "/v1/appointments", "book", "B"));
+    assert_int_equal(gw_store_apply_import(st, spec, tools, NULL, NULL, NULL, &err), GW_OK);
+    json_decref(tools);
+    json_decref(spec);
+    json_t *g = get_tool(st, "old_name");
+    assert_str(g, "status", "draft"); /* default import status */
+    json_decref(g);
+    update_ok(st, "list_dealers", json_pack("{s:s}", "rateLimitTier", "permissive"));
+    /* v2: list_dealers moved to /v2/dealers (same operationId); the appointment operation was
+     * renamed by x-mcp (same method and path) */
+    spec = json_pack("{s:s, s:s, s:s}", "id", "dms", "title", "DMS", "version", "2");
+    tools = json_pack("[o, o]", mk_tool("list_dealers", "GET", "/v2/dealers", "listDealers", "L"),
+                      mk_tool("book_appointment", "POST", "/v1/appointments", "book", "B"));
+    assert_int_equal(gw_store_apply_import(st, spec, tools, NULL, NULL, &diff, &err), GW_OK);
+    const char *changed[] = {"list_dealers", "book_appointment"};
+    assert_diff(diff, "changed", 2, changed);
+    assert_diff(diff, "added", 0, NULL);
+    assert_diff(diff, "removed", 0, NULL);
+    json_t *ren = json_object_get(diff, "renamed");
+    assert_int_equal(json_array_size(ren), 1);
+    assert_str(json_array_get(ren, 0), "from", "old_name");
+    assert_str(json_array_get(ren, 0), "to", "book_appointment");
+    json_decref(diff);
+    json_decref(tools);
+    json_decref(spec);
+    g = get_tool(st, "list_dealers");
+    assert_str(g, "rateLimitTier", "permissive");
+    assert_str(json_object_get(g, "binding"), "path", "/v2/dealers");
+    json_decref(g);
+    assert_int_equal(gw_store_tool_get(st, "old_name", &g, &err), GW_ENOTFOUND);
+    json_t *h = NULL; /* the history follows the renamed tool */
+    assert_int_equal(gw_store_tool_history(st, "book_appointment", 0, &h, &err), GW_OK);
+    assert_int_equal(json_array_size(h), 2);
+    assert_str(json_object_get(json_array_get(h, 0), "previous"), "name", "old_name");
+    json_decref(h);
+    gw_store_close(st);
+}
+
+static void test_import_rejects(void **state)
+{
+    struct tenv *e = tenv_get(state);
+    struct gw_store *st = open_migrated(e);
+    struct gw_error err = {0};
+    json_t *diff = NULL;
+    json_t *manual = mk_tool("get_status", "GET", "/status", NULL, "hand-made");
+    assert_int_equal(gw_store_tool_create(st, manual, NULL, NULL, &err), GW_OK);
+    json_decref(manual);
+    long long rv = reg_version(st);
+
+    json_t *spec = json_pack("{s:s, s:s}", "id", "s1", "title", "S1");
+    /* a name owned by a hand-made tool: conflict, nothing written */
+    json_t *tools = json_pack("[o, o]", mk_tool("new_one", "GET", "/a", NULL, "a"),
+                              mk_tool("get_status", "GET", "/s", NULL, "s"));
+    assert_int_equal(gw_store_apply_import(st, spec, tools, NULL, NULL, &diff, &err),
+                     GW_ECONFLICT);
+    assert_null(diff);
+    assert_non_null(strstr(err.msg, "get_status"));
+    json_decref(tools);
+    assert_int_equal(reg_version(st), rv);
+    json_t *g = NULL;
+    assert_int_equal(gw_store_tool_get(st, "new_one", &g, &err), GW_ENOTFOUND);
+    assert_int_equal(gw_store_spec_get(st, "s1", false, &g, &err), GW_ENOTFOUND);
+    /* duplicate names / operations inside the set, an invalid tool */
+    tools = json_pack("[o, o]", mk_tool("dup", "GET", "/a", NULL, "a"),
+                      mk_tool("dup", "GET", "/b", NULL, "b"));
+    assert_int_equal(gw_store_apply_import(st, spec, tools, NULL, NULL, NULL, &err), GW_EINVAL);
+    json_decref(tools);
+    tools = json_pack("[o, o]", mk_tool("one", "GET", "/a", NULL, "a"),
+                      mk_tool("two", "get", "/a", NULL, "b"));
+    assert_int_equal(gw_store_apply_import(st, spec, tools, NULL, NULL, NULL, &err), GW_EINVAL);
+    json_decref(tools);
+    tools = json_pack("[o, s]", mk_tool("one", "GET", "/a", NULL, "a"), "not a tool");
+    assert_int_equal(gw_store_apply_import(st, spec, tools, NULL, NULL, NULL, &err), GW_EINVAL);
+    assert_non_null(strstr(err.msg, "#1"));
+    json_decref(tools);
+    tools = json_pack("[]");
+    struct gw_store_import_opts bad = {.status = "deprecated"};
+    assert_int_equal(gw_store_apply_import(st, spec, tools, &bad, NULL, NULL, &err), GW_EINVAL);
+    json_t *nospec = json_pack("{s:s}", "title", "!!!");
+    assert_int_equal(gw_store_apply_import(st, nospec, tools, NULL, NULL, NULL, &err), GW_EINVAL);
+    json_decref(nospec);
+    json_decref(tools);
+    assert_int_equal(reg_version(st), rv);
+
+    /* a dry run reports the diff and writes nothing */
+    tools = json_pack("[o]", mk_tool("new_one", "GET", "/a", NULL, "a"));
+    struct gw_store_import_opts dry = {.dry_run = true};
+    assert_int_equal(gw_store_apply_import(st, spec, tools, &dry, NULL, &diff, &err), GW_OK);
+    const char *added[] = {"new_one"};
+    assert_diff(diff, "added", 1, added);
+    assert_true(json_is_true(json_object_get(diff, "dryRun")));
+    json_decref(diff);
+    json_decref(tools);
+    json_decref(spec);
+    assert_int_equal(gw_store_tool_get(st, "new_one", &g, &err), GW_ENOTFOUND);
+    assert_int_equal(reg_version(st), rv);
+    gw_store_close(st);
+}
+
+static void test_specs(void **state)
+{
+    struct tenv *e = tenv_get(state);
+    struct gw_store *st = open_migrated(e);
+    struct gw_error err = {0};
+    for (int s = 0; s < 2; s++) {
+        json_t *spec = json_pack("{s:s, s:s, s:s, s:s}", "id", s ? "b-spec" : "a-spec", "title",
+                                 s ? "B" : "A", "version", "1", "fileName", "x.json");
+        json_t *tools = json_array();
+        for (int i = 0; i < 3; i++) {
+            char name[16], path[16];
+            snprintf(name, sizeof(name), "%c_t%d", s ? 'b' : 'a', i);
+            snprintf(path, sizeof(path), "/p%d", i);
+            json_array_append_new(tools, mk_tool(name, "GET", path, NULL, "d"));
+        }
+        struct gw_store_import_opts o = {.status = "active"};
+        assert_int_equal(gw_store_apply_import(st, spec, tools, &o, NULL, NULL, &err), GW_OK);
+        json_decref(spec);
+        json_decref(tools);
+    }
+    json_t *list = NULL;
+    assert_int_equal(gw_store_spec_list(st, &list, &err), GW_OK);
+    assert_int_equal(json_array_size(list), 2);
+    assert_str(json_array_get(list, 0), "id", "a-spec");
+    assert_str(json_array_get(list, 0), "fileName", "x.json");
+    assert_null(json_object_get(json_array_get(list, 0), "content"));
+    assert_true(json_is_null(json_object_get(json_array_get(list, 0), "contentHash")));
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(list, 1), "toolCount")), 3);
+    json_decref(list);
+
+    assert_int_equal(gw_store_spec_delete(st, "a-spec", GW_STORE_SPEC_DEPRECATE_TOOLS, &alice,
+                                          &err),
+                     GW_OK);
+    json_t *g = get_tool(st, "a_t1");
+    assert_str(g, "status", "deprecated");
+    json_decref(g);
+    assert_int_equal(gw_store_spec_delete(st, "b-spec", GW_STORE_SPEC_REMOVE_TOOLS, &alice, &err),
+                     GW_OK);
+    assert_int_equal(gw_store_tool_get(st, "b_t1", &g, &err), GW_ENOTFOUND);
+    json_t *h = NULL;
+    assert_int_equal(gw_store_tool_history(st, "b_t1", 0, &h, &err), GW_OK);
+    assert_str(json_array_get(h, 0), "action", "delete");
+    assert_str(json_object_get(json_array_get(h, 0), "previous"), "name", "b_t1");
+    json_decref(h);
+    assert_int_equal(gw_store_spec_delete(st, "b-spec", GW_STORE_SPEC_REMOVE_TOOLS, &alice, &err),
+                     GW_ENOTFOUND);
+    assert_int_equal(gw_store_spec_list(st, &list, &err), GW_OK);
+    assert_int_equal(json_array_size(list), 0);
+    json_decref(list);
+    gw_store_close(st);
+}
+
+/* ---- durability, scan ---------------------------------------------------------------------- */
+
+static void test_restart_durability(void **state)
+{
+    struct tenv *e = tenv_get(state);
+    struct gw_store *st = open_migrated(e);
+    struct gw_error err = {0};
+    json_t *spec = json_pack("{s:s, s:s, s:s}", "id", "dur", "title", "Dur", "version", "7");
+    json_t *tools = json_pack("[o, o]", mk_tool("t_one", "GET", "/1", NULL, "one"),
+                              mk_tool("t_two", "POST", "/2", NULL, "two"));
+    struct gw_store_import_opts o = {.status = "active", .bundle = "dur-bundle"};
+    assert_int_equal(gw_store_apply_import(st, spec, tools, &o, &alice, NULL, &err), GW_OK);
+    json_decref(spec);
+    json_decref(tools);
+    update_ok(st, "t_two", json_pack("{s:s}", "risk", "privileged"));
+    long long rv = reg_version(st);
+    gw_store_close(st);
+
+    st = open_migrated(e); /* a restart: open + migrate again */
+    assert_int_equal(reg_version(st), rv);
+    json_t *g = get_tool(st, "t_two");
+    assert_str(g, "risk", "privileged");
+    assert_str(g, "bundle", "dur-bundle");
+    assert_str(g, "status", "active");
+    assert_int_equal(json_integer_value(json_object_get(g, "version")), 2);
+    json_decref(g);
+    json_t *h = NULL;
+    assert_int_equal(gw_store_tool_history(st, "t_two", 0, &h, &err), GW_OK);
+    assert_int_equal(json_array_size(h), 2);
+    json_decref(h);
+    json_t *sp = NULL;
+    assert_int_equal(gw_store_spec_get(st, "dur", false, &sp, &err), GW_OK);
+    assert_str(sp, "version", "7");
+    json_decref(sp);
+    json_t *b = NULL;
+    assert_int_equal(gw_store_bundle_get(st, "dur-bundle", &b, &err), GW_OK);
+    assert_int_equal(json_integer_value(json_object_get(b, "toolCount")), 2);
+    json_decref(b);
+    gw_store_close(st);
+}
+
+static int collect(void *ctx, json_t *def)
+{
+    json_array_append(ctx, def);
+    return GW_OK;
+}
+
+static void test_scan_servable(void **state)
+{
+    struct tenv *e = tenv_get(state);
+    struct gw_store *st = open_migrated(e);
+    struct gw_error err = {0};
+    const char *names[] = {"zeta", "Alpha", "beta", "gamma", "delta"};
+    const char *status[] = {"active", "active", "draft", "active", "active"};
+    const char *bundle[] = {NULL, "on", "on", "off", NULL};
+    for (int i = 0; i < 5; i++) {
+        json_t *t = mk_tool(names[i], "GET", "/x", NULL, "d");
+        json_object_set_new(t, "status", json_string(status[i]));
+        if (bundle[i])
+            json_object_set_new(t, "bundle", json_string(bundle[i]));
+        assert_int_equal(gw_store_tool_create(st, t, NULL, NULL, &err), GW_OK);
+        json_decref(t);
+    }
+    json_t *off = json_pack("{s:s}", "status", "disabled");
+    assert_int_equal(gw_store_bundle_update(st, "off", off, NULL, NULL, &err), GW_OK);
+    json_decref(off);
+    json_t *arr = json_array();
+    long long v = 0;
+    assert_int_equal(gw_store_tool_scan_servable(st, collect, arr, &v, &err), GW_OK);
+    assert_int_equal(v, reg_version(st));
+    assert_int_equal(json_array_size(arr), 3); /* not the draft, not the disabled bundle's */
+    assert_str(json_array_get(arr, 0), "name", "Alpha");
+    assert_str(json_array_get(arr, 1), "name", "delta");
+    assert_str(json_array_get(arr, 2), "name", "zeta");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(arr, 0), "version")), 1);
+    json_decref(arr);
+    gw_store_close(st);
+}
+
+/* ---- listener ------------------------------------------------------------------------------ */
+
+static void test_listener(void **state)
+{
+    struct tenv *e = tenv_get(state);
+    struct gw_store *st = open_migrated(e);
+    struct gw_error err = {0};
+    struct gw_store_listener *l = NULL;
+    assert_int_equal(gw_store_listener_open(e->url, NULL, &l, &err), GW_OK);
+    assert_int_equal(gw_store_listener_wait(l, 50, &err), GW_ETIMEOUT);
+    /* a write through another handle wakes it */
+    json_t *t = mk_tool("ping", "GET", "/ping", NULL, "d");
+    assert_int_equal(gw_store_tool_create(st, t, NULL, NULL, &err), GW_OK);
+    json_decref(t);
+    assert_int_equal(gw_store_listener_wait(l, 10000, &err), GW_OK);
+    assert_int_equal(gw_store_listener_wait(l, 50, &err), GW_ETIMEOUT);
+    /* a failed (rolled back) write does not */
+    t = mk_tool("ping", "GET", "/ping", NULL, "d");
+    assert_int_equal(gw_store_tool_create(st, t, NULL, NULL, &err), GW_ECONFLICT);
+    json_decref(t);
+    assert_int_equal(gw_store_listener_wait(l, 100, &err), GW_ETIMEOUT);
+    /* wake from the outside */
+    gw_store_listener_wake(l);
+    assert_int_equal(gw_store_listener_wait(l, 10000, &err), GW_OK);
+    gw_store_listener_close(l);
+    gw_store_listener_close(NULL);
+    gw_store_close(st);
+}
+
+/* ---- concurrency and volume ---------------------------------------------------------------- */
+
+struct writer {
+    const struct tenv *e;
+    int id;
+    int failures;
+};
+
+static void *writer_main(void *arg)
+{
+    struct writer *w = arg;
+    struct gw_store *st = NULL;
+    struct gw_error err = {0};
+    if (gw_store_open(w->e->url, NULL, &st, &err) != GW_OK) {
+        w->failures = 100;
+        return NULL;
+    }
+    for (int i = 0; i < 20; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "w%d_tool_%02d", w->id, i);
+        json_t *t = mk_tool(name, "GET", "/x", NULL, "d");
+        json_object_set_new(t, "bundle", json_string("shared"));
+        if (gw_store_tool_create(st, t, NULL, NULL, &err) != GW_OK) {
+            fprintf(stderr, "writer %d: %s\n", w->id, err.msg);
+            w->failures++;
+        }
+        json_decref(t);
+    }
+    gw_store_close(st);
+    return NULL;
+}
+
+static void test_concurrent_writers(void **state)
+{
+    struct tenv *e = tenv_get(state);
+    struct gw_store *st = open_migrated(e);
+    struct gw_error err = {0};
+    struct writer w[2] = {{e, 0, 0}, {e, 1, 0}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        pthread_create(&th[i], NULL, writer_main, &w[i]);
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    assert_int_equal(w[0].failures + w[1].failures, 0);
+    json_t *items = NULL;
+    long long total = 0;
+    struct gw_store_tool_query q = {.bundle = "shared"};
+    assert_int_equal(gw_store_tool_list(st, &q, &items, NULL, &total, &err), GW_OK);
+    assert_int_equal(total, 40);
+    json_decref(items);
+    assert_int_equal(reg_version(st), 40); /* every write counted exactly once */
+    gw_store_close(st);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void test_import_thousand(void **state)
+{
+    struct tenv *e = tenv_get(state);
+    struct gw_store *st = open_migrated(e);
+    struct gw_error err = {0};
+    json_t *tools = json_array();
+    for (int i = 0; i < 1000; i++) {
+        char name[32], path[32];
+        snprintf(name, sizeof(name), "op_%04d", i);
+        snprintf(path, sizeof(path), "/resource/%d/{id}", i);
+        json_array_append_new(tools, mk_tool(name, i % 3 ? "GET" : "POST", path, name,
+                                             "A fairly ordinary operation description."));
+    }
+    json_t *spec = json_pack("{s:s, s:s, s:s}", "id", "big", "title", "Big", "version", "1");
+    json_t *diff = NULL;
+    double t0 = now_s();
+    assert_int_equal(gw_store_apply_import(st, spec, tools, NULL, NULL, &diff, &err), GW_OK);
+    double t1 = now_s();
+    assert_int_equal(json_array_size(json_object_get(diff, "added")), 1000);
+    json_decref(diff);
+    /* re-import with 10 changed descriptions */
+    for (int i = 0; i < 10; i++)
+        json_object_set_new(json_array_get(tools, (size_t)i * 97), "description",
+                            json_string("changed"));
+    double t2 = now_s();
+    assert_int_equal(gw_store_apply_import(st, spec, tools, NULL, NULL, &diff, &err), GW_OK);
+    double t3 = now_s();
+    assert_int_equal(json_array_size(json_object_get(diff, "changed")), 10);
+    assert_int_equal(json_integer_value(json_object_get(diff, "unchanged")), 990);
+    json_decref(diff);
+    printf("# %s: import of 1000 tools %.0f ms, re-import with 10 changes %.0f ms\n", e->backend,
+           (t1 - t0) * 1e3, (t3 - t2) * 1e3);
+    json_decref(tools);
+    json_decref(spec);
+    gw_store_close(st);
+}
+
+#define STORE_TESTS(X)                                                                         \
+    X(test_urls)                                                                               \
+    X(test_migrations)                                                                         \
+    X(test_tool_crud)                                                                          \
+    X(test_tool_list)                                                                          \
+    X(test_bundles)                                                                            \
+    X(test_import_lifecycle)                                                                   \
+    X(test_import_matching)                                                                    \
+    X(test_import_rejects)                                                                     \
+    X(test_specs)                                                                              \
+    X(test_restart_durability)                                                                 \
+    X(test_scan_servable)                                                                      \
+    X(test_listener)                                                                           \
+    X(test_concurrent_writers)                                                                 \
+    X(test_import_thousand)
+
+TENV_MAIN("store", STORE_TESTS)
