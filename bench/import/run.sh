@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# bench/import/run.sh [SPEC...]
+# Builds the importer in Release mode (build/openapi-release) and runs bench_import on the
+# given specs, by default GitHub's 13 MB spec, DigitalOcean's multi-file spec and the MSIL ones.
+# Prints best/median import time, operations, tools, warnings, JSON size and peak RSS.
+set -euo pipefail
+REPO=${REPO:-$(cd "$(dirname "$0")/../.." && pwd)}
+BUILD=${BUILD:-$REPO/build/openapi-release}
+CORPUS=${GW_OPENAPI_CORPUS:-/work/shared/corpus/openapi}
+SRC=${GW_CMAKE_SOURCE:-$REPO}
+cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$BUILD" -j2 --target gw_openapi >/dev/null
+cc -std=c11 -O2 -D_GNU_SOURCE -I "$REPO/src" "$REPO/bench/import/bench_import.c" \
+  "$BUILD/src/openapi/libgw_openapi.a" "$BUILD/src/ssrf/libgw_ssrf.a" \
+  "$BUILD/src/core/libgw_core.a" $(pkg-config --libs jansson yaml-0.1 libcurl) -lm \
+  -o "$BUILD/bench_import"
+if [ $# -eq 0 ]; then
+  set -- "$CORPUS/github/api.github.com.json" \
+    "$CORPUS/digitalocean/specification/DigitalOcean-public.v2.yaml" \
+    "$CORPUS/msil/dms-preprod-swagger.json" "$CORPUS/msil/customer-service-api.yaml"
+fi
+exec "$BUILD/bench_import" "$@"

@@ -1,0 +1,771 @@
+/*
+ * src/openapi/openapi_schema.c
+ * OpenAPI schemas (Swagger 2, OpenAPI 3.0, 3.1) into JSON Schema 2020-12, with $ref inlining,
+ * cycle handling and $defs.
+ *
+ * Design. Every referenced schema (keyed by the identity of its node in its document) gets one
+ * cache entry, a "form", converted once per import and shared by every tool that uses it
+ * (jansson reference counts; forms are immutable once built). Building a form converts its
+ * node; a nested $ref to another entry either inlines that entry's form (when it is
+ * "inlinable": not cyclic, at most inline_max_nodes nodes) or becomes {"$ref":"#/$defs/<name>"}
+ * and records the entry as a dependency. A tool's $defs section is the closure of the
+ * dependencies of its schemas. So recursive schemas become $defs references instead of
+ * expanding forever, large shared schemas appear once per tool, and the cost of an import is
+ * linear in the size of the spec, not in the number of paths through its references.
+ *
+ * Form states (struct gw_openapi__form.state):
+ *     NEW --build()--> BUILDING --build() returns--> DONE
+ *   1. A form is built at most once. While BUILDING, reaching it again means a cycle: the form
+ *      is marked cyclic (never inlined) and referenced through $defs.
+ *   2. Nested builds are bounded (MAX_BUILD_DEPTH): deeper entries stay NEW, are referenced
+ *      through $defs and built later by the $defs closure, so no stack overflow on long chains.
+ *   3. A form whose conversion met an unresolvable $ref is DONE with failed = true; every tool
+ *      that needs it reports the problem.
+ *
+ * Conversion rules (per schema object): nullable / x-nullable -> "null" in type (or anyOf with
+ * {"type":"null"} when there is no type), example -> examples, boolean exclusiveMinimum/Maximum
+ * -> numeric form, Swagger "type: file" -> string/binary, tuple items -> prefixItems, Swagger's
+ * string discriminator -> {"propertyName"}, discriminator kept as an annotation, x-* / xml /
+ * externalDocs / $schema / $id / local $defs dropped, long descriptions trimmed, invalid type
+ * names dropped (degraded). $ref siblings: annotations overlay the target; in 3.1 other
+ * keywords combine with allOf; in 3.0/2.0 they are ignored, as the spec says.
+ */
+#include "openapi/openapi_internal.h"
+
+#include "core/alloc.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+enum { ST_NEW = 0, ST_BUILDING = 1, ST_DONE = 2 };
+
+#define MAX_BUILD_DEPTH 48
+#define MAX_SCHEMA_DEPTH 200
+#define MAX_DEF_SUFFIX 100000
+
+/* ---- pointer map ---- */
+
+static size_t ptr_hash(const void *p)
+{
+    uint64_t x = (uint64_t)(uintptr_t)p;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return (size_t)x;
+}
+
+static bool ptrmap_get(const struct gw_openapi__ptrmap *m, const void *key, size_t *val)
+{
+    if (!m->cap)
+        return false;
+    for (size_t i = ptr_hash(key) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+        if (!m->keys[i])
+            return false;
+        if (m->keys[i] == key) {
+            *val = m->vals[i];
+            return true;
+        }
+    }
+}
+
+static void ptrmap_put(struct gw_openapi__ptrmap *m, const void *key, size_t val)
+{
+    if ((m->n + 1) * 2 > m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 256;
+        const void **keys = gw_xcalloc(cap, sizeof(*keys));
+        size_t *vals = gw_xcalloc(cap, sizeof(*vals));
+        for (size_t i = 0; i < m->cap; i++) {
+            if (!m->keys[i])
+                continue;
+            size_t j = ptr_hash(m->keys[i]) & (cap - 1);
+            while (keys[j])
+                j = (j + 1) & (cap - 1);
+            keys[j] = m->keys[i];
+            vals[j] = m->vals[i];
+        }
+        gw_free(m->keys);
+        gw_free(m->vals);
+        m->keys = keys;
+        m->vals = vals;
+        m->cap = cap;
+    }
+    size_t i = ptr_hash(key) & (m->cap - 1);
+    while (m->keys[i] && m->keys[i] != key)
+        i = (i + 1) & (m->cap - 1);
+    if (!m->keys[i])
+        m->n++;
+    m->keys[i] = key;
+    m->vals[i] = val;
+}
+
+/* ---- forms ---- */
+
+void gw_openapi__forms_fini(struct gw_openapi__ctx *c)
+{
+    for (size_t i = 0; i < c->nforms; i++) {
+        struct gw_openapi__form *f = &c->forms[i];
+        json_decref(f->form);
+        json_decref(f->refobj);
+        gw_free(f->name);
+        gw_free(f->deps);
+        gw_free(f->problem);
+    }
+    gw_free(c->forms);
+    gw_free(c->form_index.keys);
+    gw_free(c->form_index.vals);
+    gw_free(c->dep_marks);
+    gw_free(c->visit_marks);
+    c->forms = NULL;
+    c->nforms = c->capforms = c->capmarks = 0;
+    memset(&c->form_index, 0, sizeof(c->form_index));
+    c->dep_marks = c->visit_marks = NULL;
+}
+
+static void marks_ensure(struct gw_openapi__ctx *c)
+{
+    if (c->capmarks >= c->nforms)
+        return;
+    size_t cap = c->capforms;
+    c->dep_marks = gw_xrealloc(c->dep_marks, cap * sizeof(unsigned));
+    c->visit_marks = gw_xrealloc(c->visit_marks, cap * sizeof(unsigned));
+    memset(c->dep_marks + c->capmarks, 0, (cap - c->capmarks) * sizeof(unsigned));
+    memset(c->visit_marks + c->capmarks, 0, (cap - c->capmarks) * sizeof(unsigned));
+    c->capmarks = cap;
+}
+
+/* $defs name for a reference: last pointer token, else the file stem; [A-Za-z0-9_.-]. */
+static void def_base_name(const char *ref, char *out, size_t size)
+{
+    const char *hash = strchr(ref, '#');
+    const char *start = NULL, *end = NULL;
+    if (hash && hash[1]) {
+        const char *slash = strrchr(hash, '/');
+        start = slash ? slash + 1 : hash + 1;
+        end = start + strlen(start);
+    } else {
+        end = hash ? hash : ref + strlen(ref);
+        const char *slash = end;
+        while (slash > ref && slash[-1] != '/')
+            slash--;
+        start = slash;
+        const char *dot = end;
+        while (dot > start && *dot != '.')
+            dot--;
+        if (dot > start)
+            end = dot;
+    }
+    size_t j = 0;
+    for (const char *p = start; p < end && j + 1 < size; p++) {
+        char ch = *p;
+        if (ch == '~' && p + 1 < end && (p[1] == '0' || p[1] == '1')) {
+            ch = '_';
+            p++;
+        }
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                  (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-';
+        out[j++] = ok ? ch : '_';
+    }
+    out[j] = '\0';
+    if (j == 0)
+        snprintf(out, size, "schema");
+}
+
+static size_t form_lookup_or_add(struct gw_openapi__ctx *c, json_t *src,
+                                 struct gw_openapi__doc *doc, const char *ref)
+{
+    size_t idx;
+    if (ptrmap_get(&c->form_index, src, &idx))
+        return idx;
+    if (c->nforms == c->capforms) {
+        size_t cap = c->capforms ? c->capforms * 2 : 64;
+        c->forms = gw_xrealloc(c->forms, cap * sizeof(*c->forms));
+        c->capforms = cap;
+    }
+    idx = c->nforms++;
+    struct gw_openapi__form *f = &c->forms[idx];
+    memset(f, 0, sizeof(*f));
+    f->src = src;
+    f->doc = doc;
+    char base[96], name[120];
+    def_base_name(ref, base, sizeof(base));
+    snprintf(name, sizeof(name), "%s", base);
+    for (unsigned k = 2; json_object_get(c->def_names, name) && k < MAX_DEF_SUFFIX; k++)
+        snprintf(name, sizeof(name), "%s_%u", base, k);
+    f->name = gw_xstrdup(name);
+    json_object_set_new(c->def_names, name, json_integer((json_int_t)idx));
+    ptrmap_put(&c->form_index, src, idx);
+    marks_ensure(c);
+    return idx;
+}
+
+static json_t *form_ref(struct gw_openapi__form *f)
+{
+    if (!f->refobj) {
+        char ref[160];
+        snprintf(ref, sizeof(ref), "#/$defs/%s", f->name);
+        f->refobj = json_object();
+        json_object_set_new(f->refobj, "$ref", json_string(ref));
+    }
+    return json_incref(f->refobj);
+}
+
+/* ---- conversions ---- */
+
+void gw_openapi__conv_init(struct gw_openapi__conv *cv, struct gw_openapi__ctx *c)
+{
+    memset(cv, 0, sizeof(*cv));
+    cv->c = c;
+    cv->gen = ++c->generation;
+}
+
+void gw_openapi__conv_fini(struct gw_openapi__conv *cv)
+{
+    gw_free(cv->deps);
+    cv->deps = NULL;
+    cv->ndeps = cv->capdeps = 0;
+}
+
+static void add_dep(struct gw_openapi__conv *cv, size_t idx)
+{
+    struct gw_openapi__ctx *c = cv->c;
+    marks_ensure(c);
+    if (c->dep_marks[idx] == cv->gen)
+        return;
+    c->dep_marks[idx] = cv->gen;
+    if (cv->ndeps == cv->capdeps) {
+        cv->capdeps = cv->capdeps ? cv->capdeps * 2 : 8;
+        cv->deps = gw_xrealloc(cv->deps, cv->capdeps * sizeof(size_t));
+    }
+    cv->deps[cv->ndeps++] = idx;
+}
+
+static void set_problem(struct gw_openapi__conv *cv, const char *why)
+{
+    if (!cv->failed)
+        snprintf(cv->problem, sizeof(cv->problem), "%s", why);
+    cv->failed = true;
+}
+
+static void build(struct gw_openapi__ctx *c, size_t idx, int build_depth);
+static json_t *conv_node(struct gw_openapi__conv *cv, json_t *node, struct gw_openapi__doc *doc,
+                         int depth);
+
+static bool is_annotation_sibling(const char *k)
+{
+    static const char *const keys[] = {"description", "title",      "default",  "example",
+                                       "examples",    "deprecated", "readOnly", "writeOnly",
+                                       "nullable",    "x-nullable", "summary",  "$comment"};
+    if (k[0] == 'x' && k[1] == '-')
+        return true;
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (strcmp(k, keys[i]) == 0)
+            return true;
+    return false;
+}
+
+static json_t *trimmed_description(struct gw_openapi__ctx *c, json_t *v)
+{
+    size_t max = c->o->schema_description_max;
+    if (!json_is_string(v) || !max || json_string_length(v) <= max)
+        return json_incref(v);
+    char *t = gw_openapi__trim_text(json_string_value(v), max);
+    json_t *s = json_string(t ? t : "");
+    gw_free(t);
+    return s;
+}
+
+static json_t *wrap_nullable(json_t *schema)
+{
+    json_t *any = json_array();
+    json_array_append_new(any, schema);
+    json_array_append_new(any, json_pack("{s:s}", "type", "null"));
+    json_t *w = json_object();
+    json_object_set_new(w, "anyOf", any);
+    return w;
+}
+
+/* Overlays the annotation siblings of a $ref onto the converted target. Consumes res. */
+static json_t *overlay_annotations(struct gw_openapi__conv *cv, json_t *res, json_t *refnode)
+{
+    if (!json_is_object(res))
+        return res;
+    json_t *copy = NULL;
+    bool nullable = false;
+    const char *k;
+    json_t *v;
+    json_object_foreach(refnode, k, v)
+    {
+        if (!strcmp(k, "$ref") || (k[0] == 'x' && k[1] == '-' && strcmp(k, "x-nullable")))
+            continue;
+        if (!is_annotation_sibling(k))
+            continue;
+        if (!strcmp(k, "nullable") || !strcmp(k, "x-nullable")) {
+            nullable = nullable || json_is_true(v);
+            continue;
+        }
+        if (!strcmp(k, "$comment") || !strcmp(k, "summary"))
+            continue;
+        if (!copy)
+            copy = json_copy(res);
+        if (!strcmp(k, "description"))
+            json_object_set_new(copy, "description", trimmed_description(cv->c, v));
+        else if (!strcmp(k, "example"))
+            json_object_set_new(copy, "examples", json_pack("[O]", v));
+        else if (!strcmp(k, "examples") && !json_is_array(v))
+            continue;
+        else
+            json_object_set(copy, k, v);
+    }
+    if (copy) {
+        json_decref(res);
+        res = copy;
+    }
+    if (nullable)
+        res = wrap_nullable(res);
+    return res;
+}
+
+static json_t *conv_ref(struct gw_openapi__conv *cv, json_t *node, const char *ref,
+                        struct gw_openapi__doc *doc, int depth)
+{
+    struct gw_openapi__ctx *c = cv->c;
+    struct gw_openapi__doc *tdoc = NULL;
+    json_t *target = NULL;
+    char why[300];
+    cv->size++;
+    if (gw_openapi__resolve(c, doc, ref, &tdoc, &target, why, sizeof(why)) != GW_OK) {
+        set_problem(cv, c->fatal != GW_OK ? "import aborted" : why);
+        return json_object();
+    }
+    if (!json_is_object(target) && !json_is_boolean(target)) {
+        cv->degraded = true;
+        return json_object();
+    }
+    size_t idx = form_lookup_or_add(c, target, tdoc, ref);
+    struct gw_openapi__form *f = &c->forms[idx];
+    json_t *res;
+    if (f->state == ST_BUILDING) {
+        f->cyclic = true;
+        res = form_ref(f);
+        add_dep(cv, idx);
+    } else {
+        if (f->state == ST_NEW && cv->build_depth < MAX_BUILD_DEPTH)
+            build(c, idx, cv->build_depth + 1);
+        f = &c->forms[idx];
+        if (f->state == ST_NEW) { /* too deep to build now: the $defs closure builds it */
+            res = form_ref(f);
+            add_dep(cv, idx);
+        } else if (f->failed) {
+            set_problem(cv, f->problem ? f->problem : "unresolvable reference");
+            res = json_object();
+        } else if (f->inlinable) {
+            res = json_incref(f->form);
+            cv->size += f->size;
+            for (size_t i = 0; i < f->ndeps; i++)
+                add_dep(cv, f->deps[i]);
+        } else {
+            res = form_ref(f);
+            add_dep(cv, idx);
+        }
+    }
+    if (json_object_size(node) <= 1)
+        return res;
+    /* siblings of $ref */
+    json_t *semantic = NULL;
+    const char *k;
+    json_t *v;
+    json_object_foreach(node, k, v)
+    {
+        if (!strcmp(k, "$ref") || is_annotation_sibling(k))
+            continue;
+        if (c->dialect != OA_31)
+            continue; /* ignored next to $ref before 3.1 */
+        if (!semantic)
+            semantic = json_object();
+        json_object_set(semantic, k, v);
+    }
+    res = overlay_annotations(cv, res, node);
+    if (semantic) {
+        json_t *sib = conv_node(cv, semantic, doc, depth + 1);
+        json_decref(semantic);
+        json_t *all = json_array();
+        json_array_append_new(all, res);
+        json_array_append_new(all, sib);
+        res = json_object();
+        json_object_set_new(res, "allOf", all);
+    }
+    return res;
+}
+
+static bool valid_type_name(const char *t)
+{
+    static const char *const names[] = {"null",   "boolean", "object", "array",
+                                        "number", "string",  "integer"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(t, names[i]) == 0)
+            return true;
+    return false;
+}
+
+static json_t *conv_map(struct gw_openapi__conv *cv, json_t *m, struct gw_openapi__doc *doc,
+                        int depth)
+{
+    json_t *out = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach(m, k, v)
+    {
+        json_object_set_new(out, k, conv_node(cv, v, doc, depth + 1));
+    }
+    return out;
+}
+
+static json_t *conv_list(struct gw_openapi__conv *cv, json_t *a, struct gw_openapi__doc *doc,
+                         int depth)
+{
+    json_t *out = json_array();
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v)
+    {
+        json_array_append_new(out, conv_node(cv, v, doc, depth + 1));
+    }
+    return out;
+}
+
+static bool key_in(const char *k, const char *const *set, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(k, set[i]) == 0)
+            return true;
+    return false;
+}
+
+static const char *const SINGLE_SUBSCHEMA[] = {"additionalProperties",
+                                               "not",
+                                               "if",
+                                               "then",
+                                               "else",
+                                               "contains",
+                                               "propertyNames",
+                                               "unevaluatedItems",
+                                               "unevaluatedProperties",
+                                               "contentSchema",
+                                               "additionalItems"};
+static const char *const MAP_SUBSCHEMAS[] = {"properties", "patternProperties", "dependentSchemas"};
+static const char *const LIST_SUBSCHEMAS[] = {"allOf", "anyOf", "oneOf", "prefixItems"};
+static const char *const DROPPED[] = {
+    "xml",      "externalDocs",     "$schema",        "$id",
+    "$anchor",  "$dynamicAnchor",   "$defs",          "definitions",
+    "$comment", "collectionFormat", "allowEmptyValue"};
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static json_t *conv_node(struct gw_openapi__conv *cv, json_t *node, struct gw_openapi__doc *doc,
+                         int depth)
+{
+    struct gw_openapi__ctx *c = cv->c;
+    cv->size++;
+    if (json_is_boolean(node))
+        return json_incref(node);
+    if (!json_is_object(node)) {
+        cv->degraded = true;
+        return json_object();
+    }
+    if (depth > MAX_SCHEMA_DEPTH) {
+        cv->degraded = true;
+        return json_object();
+    }
+    json_t *ref = json_object_get(node, "$ref");
+    if (json_is_string(ref))
+        return conv_ref(cv, node, json_string_value(ref), doc, depth);
+
+    json_t *out = json_object();
+    bool nullable = false;
+    json_t *example = NULL, *exmax = NULL, *exmin = NULL;
+    const char *k;
+    json_t *v;
+    json_object_foreach(node, k, v)
+    {
+        if (k[0] == 'x' && k[1] == '-') {
+            if (!strcmp(k, "x-nullable") && json_is_true(v))
+                nullable = true;
+            continue;
+        }
+        if (key_in(k, MAP_SUBSCHEMAS, N(MAP_SUBSCHEMAS))) {
+            if (json_is_object(v))
+                json_object_set_new(out, k, conv_map(cv, v, doc, depth));
+            else
+                cv->degraded = true;
+        } else if (key_in(k, SINGLE_SUBSCHEMA, N(SINGLE_SUBSCHEMA))) {
+            if (json_is_object(v) || json_is_boolean(v))
+                json_object_set_new(out, k, conv_node(cv, v, doc, depth + 1));
+            else
+                cv->degraded = true;
+        } else if (key_in(k, LIST_SUBSCHEMAS, N(LIST_SUBSCHEMAS))) {
+            if (json_is_array(v) && json_array_size(v) > 0)
+                json_object_set_new(out, k, conv_list(cv, v, doc, depth));
+            else if (!json_is_array(v))
+                cv->degraded = true;
+        } else if (!strcmp(k, "items")) {
+            if (json_is_array(v)) /* draft-4 tuple form */
+                json_object_set_new(out, "prefixItems", conv_list(cv, v, doc, depth));
+            else if (json_is_object(v) || json_is_boolean(v))
+                json_object_set_new(out, "items", conv_node(cv, v, doc, depth + 1));
+            else
+                cv->degraded = true;
+        } else if (key_in(k, DROPPED, N(DROPPED))) {
+            continue;
+        } else if (!strcmp(k, "nullable")) {
+            nullable = nullable || json_is_true(v);
+        } else if (!strcmp(k, "example")) {
+            example = v;
+        } else if (!strcmp(k, "examples")) {
+            if (json_is_array(v))
+                json_object_set(out, k, v);
+        } else if (!strcmp(k, "description")) {
+            json_object_set_new(out, k, trimmed_description(c, v));
+        } else if (!strcmp(k, "type")) {
+            if (json_is_string(v)) {
+                const char *t = json_string_value(v);
+                if (!strcmp(t, "file")) {
+                    json_object_set_new(out, "type", json_string("string"));
+                    if (!json_object_get(node, "format"))
+                        json_object_set_new(out, "format", json_string("binary"));
+                } else if (valid_type_name(t)) {
+                    json_object_set(out, k, v);
+                } else {
+                    cv->degraded = true;
+                }
+            } else if (json_is_array(v)) {
+                json_t *types = json_array();
+                size_t i;
+                json_t *t;
+                json_array_foreach(v, i, t)
+                {
+                    if (json_is_string(t) && valid_type_name(json_string_value(t)))
+                        json_array_append(types, t);
+                }
+                if (json_array_size(types))
+                    json_object_set_new(out, k, types);
+                else
+                    json_decref(types);
+            }
+        } else if (!strcmp(k, "exclusiveMaximum") && json_is_boolean(v)) {
+            exmax = v;
+        } else if (!strcmp(k, "exclusiveMinimum") && json_is_boolean(v)) {
+            exmin = v;
+        } else if (!strcmp(k, "required")) {
+            if (json_is_array(v) && json_array_size(v) > 0)
+                json_object_set(out, k, v);
+        } else if (!strcmp(k, "discriminator")) {
+            if (json_is_string(v))
+                json_object_set_new(out, k, json_pack("{s:O}", "propertyName", v));
+            else if (json_is_object(v))
+                json_object_set(out, k, v);
+        } else {
+            json_object_set(out, k, v);
+        }
+        cv->size++;
+    }
+    /* boolean exclusive bounds (draft-4 style, OpenAPI 3.0 and Swagger 2) */
+    if (exmax) {
+        json_t *max = json_object_get(out, "maximum");
+        if (json_is_true(exmax) && json_is_number(max)) {
+            json_object_set(out, "exclusiveMaximum", max);
+            json_object_del(out, "maximum");
+        }
+    }
+    if (exmin) {
+        json_t *min = json_object_get(out, "minimum");
+        if (json_is_true(exmin) && json_is_number(min)) {
+            json_object_set(out, "exclusiveMinimum", min);
+            json_object_del(out, "minimum");
+        }
+    }
+    if (example && !json_object_get(out, "examples"))
+        json_object_set_new(out, "examples", json_pack("[O]", example));
+    if (nullable) {
+        json_t *type = json_object_get(out, "type");
+        json_t *en = json_object_get(out, "enum");
+        if (json_is_array(en)) {
+            bool has_null = false;
+            size_t i;
+            json_t *e;
+            json_array_foreach(en, i, e) has_null = has_null || json_is_null(e);
+            if (!has_null) {
+                json_t *en2 = json_copy(en);
+                json_array_append_new(en2, json_null());
+                json_object_set_new(out, "enum", en2);
+            }
+        }
+        if (json_is_string(type)) {
+            if (strcmp(json_string_value(type), "null") != 0)
+                json_object_set_new(out, "type", json_pack("[O,s]", type, "null"));
+        } else if (json_is_array(type)) {
+            bool has_null = false;
+            size_t i;
+            json_t *t;
+            json_array_foreach(type, i, t) has_null =
+                has_null || !strcmp(json_string_value(t), "null");
+            if (!has_null) {
+                json_t *t2 = json_copy(type);
+                json_array_append_new(t2, json_string("null"));
+                json_object_set_new(out, "type", t2);
+            }
+        } else {
+            out = wrap_nullable(out);
+        }
+    }
+    return out;
+}
+
+static void build(struct gw_openapi__ctx *c, size_t idx, int build_depth)
+{
+    struct gw_openapi__conv sub;
+    gw_openapi__conv_init(&sub, c);
+    sub.build_depth = build_depth;
+    c->forms[idx].state = ST_BUILDING;
+    json_t *src = c->forms[idx].src;
+    struct gw_openapi__doc *doc = c->forms[idx].doc;
+    json_t *form = conv_node(&sub, src, doc, 0);
+    struct gw_openapi__form *f = &c->forms[idx]; /* forms may have moved */
+    f->form = form;
+    f->size = sub.size;
+    f->deps = sub.deps; /* ownership moves to the form */
+    f->ndeps = sub.ndeps;
+    sub.deps = NULL;
+    f->failed = sub.failed;
+    if (sub.failed)
+        f->problem = gw_xstrdup(sub.problem);
+    f->state = ST_DONE;
+    f->inlinable = !f->cyclic && f->size <= c->o->inline_max_nodes;
+    gw_openapi__conv_fini(&sub);
+}
+
+json_t *gw_openapi__schema(struct gw_openapi__conv *cv, json_t *node, struct gw_openapi__doc *doc)
+{
+    return conv_node(cv, node, doc, 0);
+}
+
+/* Copy of a built form for the root of a tool schema, with its dependencies recorded. */
+static json_t *form_root_copy(struct gw_openapi__conv *cv, size_t idx)
+{
+    struct gw_openapi__ctx *c = cv->c;
+    if (c->forms[idx].state == ST_NEW)
+        build(c, idx, cv->build_depth + 1);
+    struct gw_openapi__form *f = &c->forms[idx];
+    if (f->state != ST_DONE) { /* a root that is being built: cannot happen at top level */
+        add_dep(cv, idx);
+        json_t *r = form_ref(f), *cp = json_copy(r);
+        json_decref(r);
+        return cp;
+    }
+    if (f->failed) {
+        set_problem(cv, f->problem ? f->problem : "unresolvable reference");
+        return json_object();
+    }
+    cv->size += f->size;
+    for (size_t i = 0; i < f->ndeps; i++)
+        add_dep(cv, f->deps[i]);
+    return json_is_object(f->form) ? json_copy(f->form) : json_object();
+}
+
+json_t *gw_openapi__expand_def_ref(struct gw_openapi__conv *cv, json_t *schema)
+{
+    json_t *ref = json_is_object(schema) ? json_object_get(schema, "$ref") : NULL;
+    const char *r = json_is_string(ref) ? json_string_value(ref) : NULL;
+    if (!r || strncmp(r, "#/$defs/", 8) != 0)
+        return json_incref(schema);
+    json_t *idxv = json_object_get(cv->c->def_names, r + 8);
+    if (!idxv)
+        return json_incref(schema);
+    json_t *res = form_root_copy(cv, (size_t)json_integer_value(idxv));
+    const char *k;
+    json_t *v;
+    json_object_foreach(schema, k, v)
+    {
+        if (strcmp(k, "$ref") != 0)
+            json_object_set(res, k, v);
+    }
+    return res;
+}
+
+json_t *gw_openapi__schema_root(struct gw_openapi__conv *cv, json_t *node,
+                                struct gw_openapi__doc *doc)
+{
+    struct gw_openapi__ctx *c = cv->c;
+    json_t *ref = json_is_object(node) ? json_object_get(node, "$ref") : NULL;
+    if (!json_is_string(ref)) {
+        json_t *res = conv_node(cv, node, doc, 0);
+        if (!json_is_object(res)) {
+            json_decref(res);
+            res = json_object();
+        }
+        return res;
+    }
+    struct gw_openapi__doc *tdoc = NULL;
+    json_t *target = NULL;
+    char why[300];
+    cv->size++;
+    if (gw_openapi__resolve(c, doc, json_string_value(ref), &tdoc, &target, why, sizeof(why)) !=
+        GW_OK) {
+        set_problem(cv, c->fatal != GW_OK ? "import aborted" : why);
+        return json_object();
+    }
+    if (!json_is_object(target))
+        return json_object();
+    size_t idx = form_lookup_or_add(c, target, tdoc, json_string_value(ref));
+    json_t *res = form_root_copy(cv, idx);
+    res = overlay_annotations(cv, res, node);
+    /* a root that is only a reference to another definition: expand it too */
+    for (int hop = 0; hop < 8 && json_object_size(res) >= 1; hop++) {
+        json_t *r = json_object_get(res, "$ref");
+        if (!json_is_string(r) || strncmp(json_string_value(r), "#/$defs/", 8) != 0)
+            break;
+        json_t *x = gw_openapi__expand_def_ref(cv, res);
+        json_decref(res);
+        res = x;
+    }
+    if (!json_is_object(res)) {
+        json_decref(res);
+        res = json_object();
+    }
+    return res;
+}
+
+json_t *gw_openapi__defs(struct gw_openapi__conv *cv, size_t *size)
+{
+    struct gw_openapi__ctx *c = cv->c;
+    if (cv->ndeps == 0)
+        return NULL;
+    unsigned gen = ++c->generation;
+    size_t n = cv->ndeps, cap = n + 16;
+    size_t *work = gw_xmalloc(cap * sizeof(size_t));
+    memcpy(work, cv->deps, n * sizeof(size_t));
+    json_t *defs = json_object();
+    for (size_t w = 0; w < n; w++) {
+        size_t idx = work[w];
+        marks_ensure(c);
+        if (c->visit_marks[idx] == gen)
+            continue;
+        c->visit_marks[idx] = gen;
+        if (c->forms[idx].state == ST_NEW)
+            build(c, idx, 0);
+        marks_ensure(c);
+        struct gw_openapi__form *f = &c->forms[idx];
+        if (f->failed)
+            set_problem(cv, f->problem ? f->problem : "unresolvable reference");
+        json_object_set_new(defs, f->name, f->form ? json_incref(f->form) : json_object());
+        *size += f->size;
+        if (n + f->ndeps > cap) {
+            cap = (n + f->ndeps) * 2;
+            work = gw_xrealloc(work, cap * sizeof(size_t));
+        }
+        memcpy(work + n, f->deps, f->ndeps * sizeof(size_t));
+        n += f->ndeps;
+    }
+    gw_free(work);
+    return defs;
+}
