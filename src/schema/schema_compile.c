@@ -28,7 +28,27 @@
 #define SCHEMA_DEPTH 256 /* nesting of subschemas inside one document */
 #define META_DEPTH 8     /* chain of custom metaschemas */
 
-enum { D_2020 = GW_SCHEMA_2020_12, D_07 = GW_SCHEMA_DRAFT_07, D_OAS = GW_SCHEMA_OPENAPI_30 };
+/* Dialects: the public three plus 2019-09, which `$schema` can select (not an option). */
+enum {
+    D_2020 = GW_SCHEMA_2020_12,
+    D_07 = GW_SCHEMA_DRAFT_07,
+    D_OAS = GW_SCHEMA_OPENAPI_30,
+    D_2019 = GW_SCHEMA__DRAFT_2019
+};
+
+/* 2019-09 and 2020-12: $ref has siblings, $defs, dependentX, unevaluated*, min/maxContains. */
+static bool modern(int d)
+{
+    return d == D_2020 || d == D_2019;
+}
+
+/* Returns from the calling function when `expr` (an int rc) is not GW_OK. */
+#define TRY(expr)                 \
+    do {                          \
+        int rc_ = (expr);         \
+        if (rc_ != GW_OK)         \
+            return rc_;           \
+    } while (0)
 
 /* ---- compile-time hash map: string or pointer keys ---- */
 
@@ -303,7 +323,7 @@ static int schema_dialect(struct cctx *c, const char *at, const char *uri, int *
         int dialect;
     } known[] = {
         {"json-schema.org/draft/2020-12/schema", D_2020},
-        {"json-schema.org/draft/2019-09/schema", D_2020},
+        {"json-schema.org/draft/2019-09/schema", D_2019},
         {"json-schema.org/draft-07/schema", D_07},
         {"json-schema.org/draft-06/schema", D_07},
         {"json-schema.org/draft-04/schema", D_OAS},
@@ -478,6 +498,23 @@ static int add_anchor(struct cctx *c, struct resx *res, const char *name,
     return map_put(&c->anchors, key, n) == GW_OK ? GW_OK : oom(c);
 }
 
+static int add_dyn_anchor(struct cctx *c, struct resx *r, const char *name,
+                          struct gw_schema__node *n)
+{
+    if (r->res.ndyn == r->res.capdyn) {
+        size_t ncap = r->res.capdyn ? r->res.capdyn * 2 : 4;
+        struct gw_schema__dynanchor *nd = gw_arena_alloc(c->a, ncap * sizeof(*nd));
+        if (!nd)
+            return oom(c);
+        if (r->res.ndyn)
+            memcpy(nd, r->res.dyn, r->res.ndyn * sizeof(*nd));
+        r->res.dyn = nd;
+        r->res.capdyn = ncap;
+    }
+    r->res.dyn[r->res.ndyn++] = (struct gw_schema__dynanchor){name, n};
+    return GW_OK;
+}
+
 /* Step 1: index the object schema `j` (see the file comment). `res` is the enclosing resource
  * (NULL for a document root, whose URI is `rel` minus its '#'). */
 static int walk(struct cctx *c, json_t *j, const struct gw_schema__node *up, const char *rel,
@@ -535,7 +572,7 @@ static int walk(struct cctx *c, json_t *j, const struct gw_schema__node *up, con
     struct resx *r = res;
     if (new_res) {
         json_t *sv = json_object_get(j, "$schema");
-        if (sv && (dialect == D_2020 || !res)) {
+        if (sv && (modern(dialect) || !res)) {
             if (!json_is_string(sv))
                 return GW_ERROR_SET(c->err, GW_EINVAL,
                                     "invalid schema at %s: $schema must be a string", rel);
@@ -562,59 +599,53 @@ static int walk(struct cctx *c, json_t *j, const struct gw_schema__node *up, con
     if (rc != GW_OK)
         return rc;
     *out = n;
-    if (anchor07 && (rc = add_anchor(c, r, anchor07, n)) != GW_OK)
-        return rc;
-    if (dialect == D_2020) {
+    if (anchor07)
+        TRY(add_anchor(c, r, anchor07, n));
+    if (modern(dialect)) {
         json_t *av = json_object_get(j, "$anchor");
-        if (json_is_string(av) && (rc = add_anchor(c, r, json_string_value(av), n)) != GW_OK)
-            return rc;
+        if (json_is_string(av))
+            TRY(add_anchor(c, r, json_string_value(av), n));
         json_t *dv = json_object_get(j, "$dynamicAnchor");
-        if (json_is_string(dv)) {
-            rc = add_anchor(c, r, json_string_value(dv), n);
-            if (rc != GW_OK)
-                return rc;
-            if (r->res.ndyn == r->res.capdyn) {
-                size_t ncap = r->res.capdyn ? r->res.capdyn * 2 : 4;
-                struct gw_schema__dynanchor *nd = gw_arena_alloc(c->a, ncap * sizeof(*nd));
-                if (!nd)
-                    return oom(c);
-                if (r->res.ndyn)
-                    memcpy(nd, r->res.dyn, r->res.ndyn * sizeof(*nd));
-                r->res.dyn = nd;
-                r->res.capdyn = ncap;
-            }
-            r->res.dyn[r->res.ndyn++] =
-                (struct gw_schema__dynanchor){json_string_value(dv), n};
+        const char *dyn = NULL;
+        if (dialect == D_2020 && json_is_string(dv)) {
+            dyn = json_string_value(dv);
+            TRY(add_anchor(c, r, dyn, n));
+        } else if (dialect == D_2019 && new_res &&
+                   json_is_true(json_object_get(j, "$recursiveAnchor"))) {
+            dyn = ""; /* 2019-09 $recursiveAnchor: a nameless dynamic anchor at a resource root */
         }
+        if (dyn)
+            TRY(add_dyn_anchor(c, r, dyn, n));
     }
     /* shapes: 0 = schema, 1 = array of schemas, 2 = object of schemas, 3 = schema or array */
+    enum { M = 1u << D_2020 | 1u << D_2019, ALL = 0xf };
     static const struct {
         const char *kw;
         int shape;
         unsigned dialects; /* bit per dialect */
     } kws[] = {
-        {"$defs", 2, 1u << D_2020},
-        {"definitions", 2, 1u << D_2020 | 1u << D_07 | 1u << D_OAS},
-        {"properties", 2, 7},
-        {"patternProperties", 2, 7},
-        {"additionalProperties", 0, 7},
-        {"dependentSchemas", 2, 1u << D_2020},
-        {"dependencies", 2, 1u << D_07 | 1u << D_OAS},
-        {"propertyNames", 0, 1u << D_2020 | 1u << D_07},
+        {"$defs", 2, M},
+        {"definitions", 2, ALL},
+        {"properties", 2, ALL},
+        {"patternProperties", 2, ALL},
+        {"additionalProperties", 0, ALL},
+        {"dependentSchemas", 2, M},
+        {"dependencies", 2, ALL},
+        {"propertyNames", 0, M | 1u << D_07},
         {"prefixItems", 1, 1u << D_2020},
         {"items", 0, 1u << D_2020},
-        {"items", 3, 1u << D_07 | 1u << D_OAS},
-        {"additionalItems", 0, 1u << D_07 | 1u << D_OAS},
-        {"contains", 0, 1u << D_2020 | 1u << D_07},
-        {"allOf", 1, 7},
-        {"anyOf", 1, 7},
-        {"oneOf", 1, 7},
-        {"not", 0, 7},
-        {"if", 0, 1u << D_2020 | 1u << D_07},
-        {"then", 0, 1u << D_2020 | 1u << D_07},
-        {"else", 0, 1u << D_2020 | 1u << D_07},
-        {"unevaluatedItems", 0, 1u << D_2020},
-        {"unevaluatedProperties", 0, 1u << D_2020},
+        {"items", 3, 1u << D_07 | 1u << D_OAS | 1u << D_2019},
+        {"additionalItems", 0, 1u << D_07 | 1u << D_OAS | 1u << D_2019},
+        {"contains", 0, M | 1u << D_07},
+        {"allOf", 1, ALL},
+        {"anyOf", 1, ALL},
+        {"oneOf", 1, ALL},
+        {"not", 0, ALL},
+        {"if", 0, M | 1u << D_07},
+        {"then", 0, M | 1u << D_07},
+        {"else", 0, M | 1u << D_07},
+        {"unevaluatedItems", 0, M},
+        {"unevaluatedProperties", 0, M},
     };
     for (size_t i = 0; i < sizeof(kws) / sizeof(kws[0]) && rc == GW_OK; i++) {
         if (kws[i].dialects & (1u << dialect))
@@ -845,136 +876,18 @@ static void code_free(void *p)
     pcre2_code_free(p);
 }
 
-/* ECMA-262 spellings PCRE2 does not know, rewritten to PCRE2's: long General_Category names
- * and "gc="/"General_Category="/"sc="/"Script=" prefixes in \p{..}/\P{..}, and \s/\S, which
- * in ECMA-262 also match Unicode spaces (U+00A0, U+FEFF, Zs...). */
-static const struct {
-    const char *ecma, *pcre;
-} gc_names[] = {
-    {"Letter", "L"},
-    {"Cased_Letter", "LC"},
-    {"Uppercase_Letter", "Lu"},
-    {"Lowercase_Letter", "Ll"},
-    {"Titlecase_Letter", "Lt"},
-    {"Modifier_Letter", "Lm"},
-    {"Other_Letter", "Lo"},
-    {"Mark", "M"},
-    {"Combining_Mark", "M"},
-    {"Nonspacing_Mark", "Mn"},
-    {"Spacing_Mark", "Mc"},
-    {"Enclosing_Mark", "Me"},
-    {"Number", "N"},
-    {"Decimal_Number", "Nd"},
-    {"digit", "Nd"},
-    {"Letter_Number", "Nl"},
-    {"Other_Number", "No"},
-    {"Punctuation", "P"},
-    {"punct", "P"},
-    {"Connector_Punctuation", "Pc"},
-    {"Dash_Punctuation", "Pd"},
-    {"Open_Punctuation", "Ps"},
-    {"Close_Punctuation", "Pe"},
-    {"Initial_Punctuation", "Pi"},
-    {"Final_Punctuation", "Pf"},
-    {"Other_Punctuation", "Po"},
-    {"Symbol", "S"},
-    {"Math_Symbol", "Sm"},
-    {"Currency_Symbol", "Sc"},
-    {"Modifier_Symbol", "Sk"},
-    {"Other_Symbol", "So"},
-    {"Separator", "Z"},
-    {"Space_Separator", "Zs"},
-    {"Line_Separator", "Zl"},
-    {"Paragraph_Separator", "Zp"},
-    {"Other", "C"},
-    {"Control", "Cc"},
-    {"cntrl", "Cc"},
-    {"Format", "Cf"},
-    {"Surrogate", "Cs"},
-    {"Private_Use", "Co"},
-    {"Unassigned", "Cn"},
-};
-
-#define ECMA_SPACES "\\t\\n\\x0b\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff"
-
-static int ecma_to_pcre(const char *pat, size_t len, struct gw_buf *b)
-{
-    int rc = GW_OK;
-    bool in_class = false;
-    for (size_t i = 0; i < len && rc == GW_OK; i++) {
-        char ch = pat[i];
-        if (ch != '\\' || i + 1 >= len) {
-            if (ch == '[' && !in_class)
-                in_class = true;
-            else if (ch == ']' && in_class)
-                in_class = false;
-            rc = gw_buf_addc(b, ch);
-            continue;
-        }
-        char e = pat[i + 1];
-        if ((e == 'p' || e == 'P') && i + 2 < len && pat[i + 2] == '{') {
-            const char *close = memchr(pat + i + 3, '}', len - i - 3);
-            if (close) {
-                const char *name = pat + i + 3;
-                size_t nl = (size_t)(close - name);
-                static const char *prefixes[] = {"General_Category=", "gc=", "Script=", "sc="};
-                for (size_t k = 0; k < sizeof(prefixes) / sizeof(prefixes[0]); k++) {
-                    size_t pl = strlen(prefixes[k]);
-                    if (nl > pl && strncmp(name, prefixes[k], pl) == 0) {
-                        name += pl;
-                        nl -= pl;
-                        break;
-                    }
-                }
-                for (size_t k = 0; k < sizeof(gc_names) / sizeof(gc_names[0]); k++) {
-                    if (strlen(gc_names[k].ecma) == nl &&
-                        strncmp(gc_names[k].ecma, name, nl) == 0) {
-                        name = gc_names[k].pcre;
-                        nl = strlen(name);
-                        break;
-                    }
-                }
-                rc = gw_buf_printf(b, "\\%c{%.*s}", e, (int)nl, name);
-                i = (size_t)(close - pat);
-                continue;
-            }
-        }
-        if (e == 's' && in_class) {
-            rc = gw_buf_adds(b, ECMA_SPACES);
-        } else if (e == 's') {
-            rc = gw_buf_adds(b, "[" ECMA_SPACES "]");
-        } else if (e == 'S' && !in_class) {
-            rc = gw_buf_adds(b, "[^" ECMA_SPACES "]");
-        } else {
-            rc = gw_buf_addc(b, ch);
-            if (rc == GW_OK)
-                rc = gw_buf_addc(b, e);
-        }
-        i++;
-    }
-    return rc;
-}
-
 static int compile_regex(struct cctx *c, struct gw_schema__node *n, const char *kw,
                          const char *pat, size_t len, struct gw_schema__regex *out)
 {
     int ec = 0;
-    PCRE2_SIZE off = 0;
-    struct gw_buf tb;
-    gw_buf_init(&tb, 1u << 20);
-    if (ecma_to_pcre(pat, len, &tb) != GW_OK) {
-        gw_buf_fini(&tb);
-        return bad(c, n, kw, "pattern too long");
-    }
-    pcre2_code *code = pcre2_compile((PCRE2_SPTR)gw_buf_ptr(&tb), gw_buf_len(&tb),
-                                     PCRE2_UTF | PCRE2_DOLLAR_ENDONLY | PCRE2_ALT_BSUX, &ec,
-                                     &off, c->ccx);
-    gw_buf_fini(&tb);
+    size_t off = 0;
+    pcre2_code *code = gw_schema__regex_compile(pat, len, false, c->ccx, &ec, &off);
     if (!code) {
-        PCRE2_UCHAR msg[160];
-        pcre2_get_error_message(ec, msg, sizeof(msg));
+        PCRE2_UCHAR msg[160] = "pattern too long";
+        if (ec > 0)
+            pcre2_get_error_message(ec, msg, sizeof(msg));
         return bad(c, n, kw, "invalid regular expression '%.80s': %s at offset %zu", pat,
-                   (const char *)msg, (size_t)off);
+                   (const char *)msg, off);
     }
     if (gw_arena_defer(c->a, code_free, code) != 0)
         return oom(c);
@@ -1109,330 +1022,316 @@ static int compile_number_kw(struct cctx *c, struct gw_schema__node *n, const ch
 }
 
 /* exclusiveMinimum/Maximum: a number (draft-06+), or draft-04/OpenAPI 3.0's boolean modifier of
- * minimum/maximum. */
-static int compile_exclusive(struct cctx *c, struct gw_schema__node *n, int dialect,
-                             const char *kw, const char *base_kw, uint64_t base_bit,
-                             uint64_t xbit, struct gw_schema__num *base, struct gw_schema__num *x)
+ * minimum/maximum (true turns the inclusive bound into an exclusive one). */
+static int compile_exclusive(struct cctx *c, struct gw_schema__node *n, const char *kw,
+                             uint64_t base_bit, uint64_t xbit, struct gw_schema__num *base,
+                             struct gw_schema__num *x)
 {
     json_t *v = json_object_get(n->json, kw);
     if (!v)
         return GW_OK;
-    if (json_is_boolean(v) && dialect == D_OAS) {
+    if (json_is_boolean(v) && n->dialect == D_OAS) {
         if (json_is_true(v) && (n->has & base_bit)) {
             *x = *base;
             n->has &= ~base_bit;
             n->has |= xbit;
         }
-        (void)base_kw;
         return GW_OK;
     }
     return compile_number_kw(c, n, kw, xbit, x);
 }
 
-static int compile_node(struct cctx *c, struct gw_schema__node *n)
+/* dependentRequired / dependentSchemas / dependencies (both forms) into depreq/depsch. */
+static int compile_deps(struct cctx *c, struct gw_schema__node *n, const char *kw, bool arrays,
+                        bool schemas)
 {
-    int dialect = n->dialect;
-    unsigned vocab = n->vocab;
-    n->compiled = true;
-    json_t *j = (json_t *)(uintptr_t)n->json;
-    int rc = GW_OK;
-    json_t *v;
-    const char *anchor;
+    json_t *v = json_object_get(n->json, kw);
+    if (!v)
+        return GW_OK;
+    if (!json_is_object(v))
+        return bad(c, n, kw, "expected an object, found %s", type_name(v));
+    size_t cnt = json_object_size(v);
+    /* grow both arrays to hold what is there plus this keyword's entries */
+    struct gw_schema__depreq *dr = gw_arena_alloc(c->a, (n->ndepreq + cnt + 1) * sizeof(*dr));
+    struct gw_schema__depsch *ds = gw_arena_alloc(c->a, (n->ndepsch + cnt + 1) * sizeof(*ds));
+    if (!dr || !ds)
+        return oom(c);
+    if (n->ndepreq)
+        memcpy(dr, n->depreq, n->ndepreq * sizeof(*dr));
+    if (n->ndepsch)
+        memcpy(ds, n->depsch, n->ndepsch * sizeof(*ds));
+    n->depreq = dr;
+    n->depsch = ds;
+    const char *k;
+    size_t kl;
+    json_t *e;
+    json_object_keylen_foreach(v, k, kl, e)
+    {
+        if (arrays && (json_is_array(e) || !schemas)) {
+            struct gw_schema__depreq *d = &n->depreq[n->ndepreq++];
+            d->key = (struct gw_schema__name){k, kl};
+            TRY(read_names(c, n, kw, e, &d->req, &d->nreq));
+            n->has |= GW_SCHEMA__K_DEPREQ;
+            continue;
+        }
+        struct gw_schema__depsch *d = &n->depsch[n->ndepsch++];
+        d->key = (struct gw_schema__name){k, kl};
+        char *rel = join_rel(c, kw, k, kl);
+        if (!rel)
+            return GW_ENOMEM;
+        TRY(child(c, n, e, rel, &d->node));
+        n->has |= GW_SCHEMA__K_DEPSCH;
+    }
+    return GW_OK;
+}
 
-    /* core */
-    v = json_object_get(j, "$ref");
+static int compile_patprops(struct cctx *c, struct gw_schema__node *n, json_t *v)
+{
+    if (!json_is_object(v))
+        return bad(c, n, "patternProperties", "expected an object of schemas, found %s",
+                   type_name(v));
+    n->patprops = gw_arena_alloc(c->a, (json_object_size(v) + 1) * sizeof(*n->patprops));
+    if (!n->patprops)
+        return oom(c);
+    const char *k;
+    size_t kl;
+    json_t *e;
+    json_object_keylen_foreach(v, k, kl, e)
+    {
+        struct gw_schema__patprop *p = &n->patprops[n->npatprops++];
+        char *rel = join_rel(c, "patternProperties", k, kl);
+        if (!rel)
+            return GW_ENOMEM;
+        TRY(compile_regex(c, n, rel, k, kl, &p->re));
+        TRY(child(c, n, e, rel, &p->node));
+    }
+    n->has |= GW_SCHEMA__K_PATPROPS;
+    return GW_OK;
+}
+
+/* $ref, $dynamicRef (2020-12) and $recursiveRef (2019-09). */
+static int compile_refs(struct cctx *c, struct gw_schema__node *n)
+{
+    const char *anchor;
+    json_t *v = json_object_get(n->json, "$ref");
     if (v) {
         if (!json_is_string(v))
             return bad(c, n, "$ref", "expected a URI reference string, found %s",
                        type_name(v));
-        rc = resolve_ref(c, n, "$ref", json_string_value(v), &n->ref, &anchor);
-        if (rc != GW_OK)
-            return rc;
+        TRY(resolve_ref(c, n, "$ref", json_string_value(v), &n->ref, &anchor));
         n->has |= GW_SCHEMA__K_REF;
-        if (dialect != D_2020)
-            return GW_OK; /* draft-07 / OpenAPI 3.0: siblings of $ref are ignored */
     }
-    if (dialect == D_2020 && (v = json_object_get(j, "$dynamicRef"))) {
-        if (!json_is_string(v))
-            return bad(c, n, "$dynamicRef", "expected a URI reference string, found %s",
-                       type_name(v));
-        rc = resolve_ref(c, n, "$dynamicRef", json_string_value(v), &n->dynref, &anchor);
-        if (rc != GW_OK)
-            return rc;
-        n->has |= GW_SCHEMA__K_DYNREF;
+    const char *dkw = n->dialect == D_2020 ? "$dynamicRef"
+                      : n->dialect == D_2019 ? "$recursiveRef"
+                                             : NULL;
+    v = dkw ? json_object_get(n->json, dkw) : NULL;
+    if (!v)
+        return GW_OK;
+    if (!json_is_string(v))
+        return bad(c, n, dkw, "expected a URI reference string, found %s", type_name(v));
+    TRY(resolve_ref(c, n, dkw, json_string_value(v), &n->dynref, &anchor));
+    n->has |= GW_SCHEMA__K_DYNREF;
+    const json_t *t = n->dynref->json;
+    if (n->dialect == D_2020) {
         /* dynamic only when the initial target carries a matching $dynamicAnchor */
-        json_t *da = n->dynref->json ? json_object_get(n->dynref->json, "$dynamicAnchor") : NULL;
+        json_t *da = json_is_object(t) ? json_object_get(t, "$dynamicAnchor") : NULL;
         if (anchor && json_is_string(da) && strcmp(json_string_value(da), anchor) == 0)
             n->dyn_name = json_string_value(da);
+    } else if (json_is_object(t) && json_is_true(json_object_get(t, "$recursiveAnchor"))) {
+        n->dyn_name = ""; /* 2019-09: the recursive anchor has no name */
     }
+    return GW_OK;
+}
 
-    /* validation vocabulary */
-    if (vocab & GW_SCHEMA__VOC_VALIDATION) {
-        if ((v = json_object_get(j, "type")) && (rc = compile_type(c, n, v)) != GW_OK)
-            return rc;
-        if (dialect == D_OAS && json_is_true(json_object_get(j, "nullable")))
-            n->nullable = true;
-        if ((v = json_object_get(j, "enum"))) {
-            if (!json_is_array(v))
-                return bad(c, n, "enum", "expected an array, found %s", type_name(v));
-            n->enum_vals = v;
-            n->has |= GW_SCHEMA__K_ENUM;
-        }
-        if (dialect != D_OAS && (v = json_object_get(j, "const"))) {
-            n->const_val = v;
-            n->has |= GW_SCHEMA__K_CONST;
-        }
-        if ((rc = compile_number_kw(c, n, "multipleOf", GW_SCHEMA__K_MULTIPLE,
-                                    &n->multiple_of)) != GW_OK)
-            return rc;
-        if ((n->has & GW_SCHEMA__K_MULTIPLE) && n->multiple_of.d <= 0)
-            return bad(c, n, "multipleOf", "must be greater than 0");
-        if ((rc = compile_number_kw(c, n, "maximum", GW_SCHEMA__K_MAXIMUM, &n->maximum)) !=
-                GW_OK ||
-            (rc = compile_number_kw(c, n, "minimum", GW_SCHEMA__K_MINIMUM, &n->minimum)) !=
-                GW_OK)
-            return rc;
-        if ((rc = compile_exclusive(c, n, dialect, "exclusiveMaximum", "maximum",
-                                    GW_SCHEMA__K_MAXIMUM, GW_SCHEMA__K_XMAX, &n->maximum,
-                                    &n->xmax)) != GW_OK ||
-            (rc = compile_exclusive(c, n, dialect, "exclusiveMinimum", "minimum",
-                                    GW_SCHEMA__K_MINIMUM, GW_SCHEMA__K_XMIN, &n->minimum,
-                                    &n->xmin)) != GW_OK)
-            return rc;
-        static const struct {
-            const char *kw;
-            uint64_t bit;
-            size_t off;
-        } counts[] = {
-            {"maxLength", GW_SCHEMA__K_MAXLEN, offsetof(struct gw_schema__node, max_len)},
-            {"minLength", GW_SCHEMA__K_MINLEN, offsetof(struct gw_schema__node, min_len)},
-            {"maxItems", GW_SCHEMA__K_MAXITEMS, offsetof(struct gw_schema__node, max_items)},
-            {"minItems", GW_SCHEMA__K_MINITEMS, offsetof(struct gw_schema__node, min_items)},
-            {"maxProperties", GW_SCHEMA__K_MAXPROPS,
-             offsetof(struct gw_schema__node, max_props)},
-            {"minProperties", GW_SCHEMA__K_MINPROPS,
-             offsetof(struct gw_schema__node, min_props)},
-        };
-        for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
-            if (!json_object_get(j, counts[i].kw))
-                continue;
-            size_t *dst = (size_t *)(void *)((char *)n + counts[i].off);
-            if ((rc = read_count(c, n, counts[i].kw, dst)) != GW_OK)
-                return rc;
-            n->has |= counts[i].bit;
-        }
-        if ((v = json_object_get(j, "pattern"))) {
-            if (!json_is_string(v))
-                return bad(c, n, "pattern", "expected a string, found %s", type_name(v));
-            rc = compile_regex(c, n, "pattern", json_string_value(v), json_string_length(v),
-                               &n->pattern);
-            if (rc != GW_OK)
-                return rc;
-            n->has |= GW_SCHEMA__K_PATTERN;
-        }
-        if ((v = json_object_get(j, "uniqueItems"))) {
-            if (!json_is_boolean(v))
-                return bad(c, n, "uniqueItems", "expected a boolean, found %s", type_name(v));
-            n->unique = json_is_true(v);
-            if (n->unique)
-                n->has |= GW_SCHEMA__K_UNIQUE;
-        }
-        if ((v = json_object_get(j, "required"))) {
-            if (dialect == D_OAS && json_is_boolean(v)) {
-                /* a common mistake in OpenAPI documents (property-level required: true) */
-            } else {
-                rc = read_names(c, n, "required", v, &n->required, &n->nrequired);
-                if (rc != GW_OK)
-                    return rc;
-                n->has |= GW_SCHEMA__K_REQUIRED;
-            }
-        }
-        if (dialect == D_2020 && (v = json_object_get(j, "dependentRequired"))) {
-            if (!json_is_object(v))
-                return bad(c, n, "dependentRequired", "expected an object, found %s",
-                           type_name(v));
-            n->depreq = gw_arena_alloc(c->a, (json_object_size(v) + 1) * sizeof(*n->depreq));
-            if (!n->depreq)
-                return oom(c);
-            const char *k;
-            size_t kl;
-            json_t *e;
-            json_object_keylen_foreach(v, k, kl, e)
-            {
-                struct gw_schema__depreq *d = &n->depreq[n->ndepreq++];
-                d->key.s = k;
-                d->key.n = kl;
-                rc = read_names(c, n, "dependentRequired", e, &d->req, &d->nreq);
-                if (rc != GW_OK)
-                    return rc;
-            }
-            n->has |= GW_SCHEMA__K_DEPREQ;
-        }
-        if (dialect == D_2020) {
-            json_t *mx = json_object_get(j, "maxContains"), *mn = json_object_get(j, "minContains");
-            if (mx && (rc = read_count(c, n, "maxContains", &n->max_contains)) != GW_OK)
-                return rc;
-            if (mn && (rc = read_count(c, n, "minContains", &n->min_contains)) != GW_OK)
-                return rc;
-        }
+static int compile_validation(struct cctx *c, struct gw_schema__node *n)
+{
+    json_t *j = (json_t *)(uintptr_t)n->json;
+    int d = n->dialect;
+    json_t *v = json_object_get(j, "type");
+    if (v)
+        TRY(compile_type(c, n, v));
+    if (d == D_OAS && json_is_true(json_object_get(j, "nullable")))
+        n->nullable = true;
+    v = json_object_get(j, "enum");
+    if (v) {
+        if (!json_is_array(v))
+            return bad(c, n, "enum", "expected an array, found %s", type_name(v));
+        n->enum_vals = v;
+        n->has |= GW_SCHEMA__K_ENUM;
     }
-
-    /* applicator vocabulary */
-    if (vocab & GW_SCHEMA__VOC_APPLICATOR) {
-        if ((v = json_object_get(j, "properties"))) {
-            if ((rc = compile_props(c, n, v)) != GW_OK)
-                return rc;
-            n->has |= GW_SCHEMA__K_PROPS;
-        }
-        if ((v = json_object_get(j, "patternProperties"))) {
-            if (!json_is_object(v))
-                return bad(c, n, "patternProperties", "expected an object of schemas, found %s",
-                           type_name(v));
-            n->patprops = gw_arena_alloc(c->a, (json_object_size(v) + 1) * sizeof(*n->patprops));
-            if (!n->patprops)
-                return oom(c);
-            const char *k;
-            size_t kl;
-            json_t *e;
-            json_object_keylen_foreach(v, k, kl, e)
-            {
-                struct gw_schema__patprop *p = &n->patprops[n->npatprops++];
-                char *rel = join_rel(c, "patternProperties", k, kl);
-                if (!rel)
-                    return GW_ENOMEM;
-                if ((rc = compile_regex(c, n, rel, k, kl, &p->re)) != GW_OK ||
-                    (rc = child(c, n, e, rel, &p->node)) != GW_OK)
-                    return rc;
-            }
-            n->has |= GW_SCHEMA__K_PATPROPS;
-        }
-        if ((rc = one_child(c, n, "additionalProperties", &n->addl_props)) != GW_OK)
-            return rc;
-        if (n->addl_props)
-            n->has |= GW_SCHEMA__K_ADDLPROPS;
-        if (dialect != D_OAS) {
-            if ((rc = one_child(c, n, "propertyNames", &n->prop_names)) != GW_OK ||
-                (rc = one_child(c, n, "contains", &n->contains)) != GW_OK)
-                return rc;
-            if (n->prop_names)
-                n->has |= GW_SCHEMA__K_PROPNAMES;
-            if (n->contains)
-                n->has |= GW_SCHEMA__K_CONTAINS;
-        }
-        /* dependentSchemas (2020-12) and dependencies (draft-07 / OpenAPI 3.0, both forms) */
-        const char *depkw = dialect == D_2020 ? "dependentSchemas" : "dependencies";
-        if ((v = json_object_get(j, depkw))) {
-            if (!json_is_object(v))
-                return bad(c, n, depkw, "expected an object, found %s", type_name(v));
-            size_t cnt = json_object_size(v) + 1;
-            n->depsch = gw_arena_alloc(c->a, cnt * sizeof(*n->depsch));
-            if (!n->depreq)
-                n->depreq = gw_arena_alloc(c->a, cnt * sizeof(*n->depreq));
-            if (!n->depsch || !n->depreq)
-                return oom(c);
-            const char *k;
-            size_t kl;
-            json_t *e;
-            json_object_keylen_foreach(v, k, kl, e)
-            {
-                if (dialect != D_2020 && json_is_array(e)) {
-                    struct gw_schema__depreq *d = &n->depreq[n->ndepreq++];
-                    d->key.s = k;
-                    d->key.n = kl;
-                    if ((rc = read_names(c, n, depkw, e, &d->req, &d->nreq)) != GW_OK)
-                        return rc;
-                    n->has |= GW_SCHEMA__K_DEPREQ;
-                    continue;
-                }
-                struct gw_schema__depsch *d = &n->depsch[n->ndepsch++];
-                d->key.s = k;
-                d->key.n = kl;
-                char *rel = join_rel(c, depkw, k, kl);
-                if (!rel)
-                    return GW_ENOMEM;
-                if ((rc = child(c, n, e, rel, &d->node)) != GW_OK)
-                    return rc;
-                n->has |= GW_SCHEMA__K_DEPSCH;
-            }
-        }
-        /* arrays */
-        if (dialect == D_2020) {
-            if ((v = json_object_get(j, "prefixItems"))) {
-                rc = compile_schema_array(c, n, "prefixItems", v, &n->prefix, &n->nprefix, true);
-                if (rc != GW_OK)
-                    return rc;
-                n->has |= GW_SCHEMA__K_PREFIX;
-            }
-            if ((v = json_object_get(j, "items")) && json_is_array(v))
-                return bad(c, n, "items",
-                           "expected a schema; in draft 2020-12 tuples use prefixItems");
-            if ((rc = one_child(c, n, "items", &n->items)) != GW_OK)
-                return rc;
-        } else {
-            v = json_object_get(j, "items");
-            if (json_is_array(v)) {
-                rc = compile_schema_array(c, n, "items", v, &n->prefix, &n->nprefix, false);
-                if (rc != GW_OK)
-                    return rc;
-                n->has |= GW_SCHEMA__K_PREFIX;
-                if ((rc = one_child(c, n, "additionalItems", &n->items)) != GW_OK)
-                    return rc;
-            } else if ((rc = one_child(c, n, "items", &n->items)) != GW_OK) {
-                return rc;
-            }
-        }
-        if (n->items)
-            n->has |= GW_SCHEMA__K_ITEMS;
-        /* combinators */
-        static const struct {
-            const char *kw;
-            uint64_t bit;
-            size_t off, noff;
-        } combs[] = {
-            {"allOf", GW_SCHEMA__K_ALLOF, offsetof(struct gw_schema__node, all_of),
-             offsetof(struct gw_schema__node, nall)},
-            {"anyOf", GW_SCHEMA__K_ANYOF, offsetof(struct gw_schema__node, any_of),
-             offsetof(struct gw_schema__node, nany)},
-            {"oneOf", GW_SCHEMA__K_ONEOF, offsetof(struct gw_schema__node, one_of),
-             offsetof(struct gw_schema__node, none)},
-        };
-        for (size_t i = 0; i < sizeof(combs) / sizeof(combs[0]); i++) {
-            if (!(v = json_object_get(j, combs[i].kw)))
-                continue;
-            struct gw_schema__node ***dst =
-                (struct gw_schema__node ***)(void *)((char *)n + combs[i].off);
-            size_t *ndst = (size_t *)(void *)((char *)n + combs[i].noff);
-            rc = compile_schema_array(c, n, combs[i].kw, v, dst, ndst, true);
-            if (rc != GW_OK)
-                return rc;
-            n->has |= combs[i].bit;
-        }
-        if ((rc = one_child(c, n, "not", &n->not_)) != GW_OK)
-            return rc;
-        if (n->not_)
-            n->has |= GW_SCHEMA__K_NOT;
-        if (dialect != D_OAS && json_object_get(j, "if")) {
-            if ((rc = one_child(c, n, "if", &n->if_)) != GW_OK ||
-                (rc = one_child(c, n, "then", &n->then_)) != GW_OK ||
-                (rc = one_child(c, n, "else", &n->else_)) != GW_OK)
-                return rc;
-            n->has |= GW_SCHEMA__K_IF;
-        }
+    v = d != D_OAS ? json_object_get(j, "const") : NULL;
+    if (v) {
+        n->const_val = v;
+        n->has |= GW_SCHEMA__K_CONST;
     }
+    TRY(compile_number_kw(c, n, "multipleOf", GW_SCHEMA__K_MULTIPLE, &n->multiple_of));
+    if ((n->has & GW_SCHEMA__K_MULTIPLE) && n->multiple_of.d <= 0)
+        return bad(c, n, "multipleOf", "must be greater than 0");
+    TRY(compile_number_kw(c, n, "maximum", GW_SCHEMA__K_MAXIMUM, &n->maximum));
+    TRY(compile_number_kw(c, n, "minimum", GW_SCHEMA__K_MINIMUM, &n->minimum));
+    TRY(compile_exclusive(c, n, "exclusiveMaximum", GW_SCHEMA__K_MAXIMUM, GW_SCHEMA__K_XMAX,
+                          &n->maximum, &n->xmax));
+    TRY(compile_exclusive(c, n, "exclusiveMinimum", GW_SCHEMA__K_MINIMUM, GW_SCHEMA__K_XMIN,
+                          &n->minimum, &n->xmin));
+    static const struct {
+        const char *kw;
+        uint64_t bit;
+        size_t off;
+    } counts[] = {
+        {"maxLength", GW_SCHEMA__K_MAXLEN, offsetof(struct gw_schema__node, max_len)},
+        {"minLength", GW_SCHEMA__K_MINLEN, offsetof(struct gw_schema__node, min_len)},
+        {"maxItems", GW_SCHEMA__K_MAXITEMS, offsetof(struct gw_schema__node, max_items)},
+        {"minItems", GW_SCHEMA__K_MINITEMS, offsetof(struct gw_schema__node, min_items)},
+        {"maxProperties", GW_SCHEMA__K_MAXPROPS, offsetof(struct gw_schema__node, max_props)},
+        {"minProperties", GW_SCHEMA__K_MINPROPS, offsetof(struct gw_schema__node, min_props)},
+    };
+    for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+        if (!json_object_get(j, counts[i].kw))
+            continue;
+        size_t *dst = (size_t *)(void *)((char *)n + counts[i].off);
+        TRY(read_count(c, n, counts[i].kw, dst));
+        n->has |= counts[i].bit;
+    }
+    v = json_object_get(j, "pattern");
+    if (v) {
+        if (!json_is_string(v))
+            return bad(c, n, "pattern", "expected a string, found %s", type_name(v));
+        TRY(compile_regex(c, n, "pattern", json_string_value(v), json_string_length(v),
+                          &n->pattern));
+        n->has |= GW_SCHEMA__K_PATTERN;
+    }
+    v = json_object_get(j, "uniqueItems");
+    if (v) {
+        if (!json_is_boolean(v))
+            return bad(c, n, "uniqueItems", "expected a boolean, found %s", type_name(v));
+        n->unique = json_is_true(v);
+        if (n->unique)
+            n->has |= GW_SCHEMA__K_UNIQUE;
+    }
+    v = json_object_get(j, "required");
+    /* OpenAPI documents often carry a property-level `required: true`: not a constraint */
+    if (v && !(d == D_OAS && json_is_boolean(v))) {
+        TRY(read_names(c, n, "required", v, &n->required, &n->nrequired));
+        n->has |= GW_SCHEMA__K_REQUIRED;
+    }
+    if (modern(d)) {
+        TRY(compile_deps(c, n, "dependentRequired", true, false));
+        if (json_object_get(j, "maxContains"))
+            TRY(read_count(c, n, "maxContains", &n->max_contains));
+        if (json_object_get(j, "minContains"))
+            TRY(read_count(c, n, "minContains", &n->min_contains));
+    }
+    return GW_OK;
+}
 
-    /* unevaluated vocabulary */
-    if (dialect == D_2020 && (vocab & GW_SCHEMA__VOC_UNEVALUATED)) {
-        if ((rc = one_child(c, n, "unevaluatedProperties", &n->uneval_props)) != GW_OK ||
-            (rc = one_child(c, n, "unevaluatedItems", &n->uneval_items)) != GW_OK)
-            return rc;
+static int compile_applicators(struct cctx *c, struct gw_schema__node *n)
+{
+    json_t *j = (json_t *)(uintptr_t)n->json;
+    int d = n->dialect;
+    json_t *v = json_object_get(j, "properties");
+    if (v) {
+        TRY(compile_props(c, n, v));
+        n->has |= GW_SCHEMA__K_PROPS;
+    }
+    v = json_object_get(j, "patternProperties");
+    if (v)
+        TRY(compile_patprops(c, n, v));
+    TRY(one_child(c, n, "additionalProperties", &n->addl_props));
+    if (n->addl_props)
+        n->has |= GW_SCHEMA__K_ADDLPROPS;
+    if (d != D_OAS) {
+        TRY(one_child(c, n, "propertyNames", &n->prop_names));
+        TRY(one_child(c, n, "contains", &n->contains));
+        if (n->prop_names)
+            n->has |= GW_SCHEMA__K_PROPNAMES;
+        if (n->contains)
+            n->has |= GW_SCHEMA__K_CONTAINS;
+    }
+    if (modern(d))
+        TRY(compile_deps(c, n, "dependentSchemas", false, true));
+    /* `dependencies` is draft-07's; 2019-09+ split it but it is still honoured there */
+    TRY(compile_deps(c, n, "dependencies", true, true));
+    /* arrays: prefixItems + items (2020-12), or items as a tuple + additionalItems */
+    v = json_object_get(j, "items");
+    if (d == D_2020) {
+        json_t *p = json_object_get(j, "prefixItems");
+        if (p) {
+            TRY(compile_schema_array(c, n, "prefixItems", p, &n->prefix, &n->nprefix, true));
+            n->has |= GW_SCHEMA__K_PREFIX;
+        }
+        if (json_is_array(v))
+            return bad(c, n, "items",
+                       "expected a schema; in draft 2020-12 tuples use prefixItems");
+        TRY(one_child(c, n, "items", &n->items));
+    } else if (json_is_array(v)) {
+        TRY(compile_schema_array(c, n, "items", v, &n->prefix, &n->nprefix, false));
+        n->has |= GW_SCHEMA__K_PREFIX;
+        TRY(one_child(c, n, "additionalItems", &n->items));
+    } else {
+        TRY(one_child(c, n, "items", &n->items));
+    }
+    if (n->items)
+        n->has |= GW_SCHEMA__K_ITEMS;
+    static const struct {
+        const char *kw;
+        uint64_t bit;
+        size_t off, noff;
+    } combs[] = {
+        {"allOf", GW_SCHEMA__K_ALLOF, offsetof(struct gw_schema__node, all_of),
+         offsetof(struct gw_schema__node, nall)},
+        {"anyOf", GW_SCHEMA__K_ANYOF, offsetof(struct gw_schema__node, any_of),
+         offsetof(struct gw_schema__node, nany)},
+        {"oneOf", GW_SCHEMA__K_ONEOF, offsetof(struct gw_schema__node, one_of),
+         offsetof(struct gw_schema__node, none)},
+    };
+    for (size_t i = 0; i < sizeof(combs) / sizeof(combs[0]); i++) {
+        v = json_object_get(j, combs[i].kw);
+        if (!v)
+            continue;
+        struct gw_schema__node ***dst =
+            (struct gw_schema__node ***)(void *)((char *)n + combs[i].off);
+        size_t *ndst = (size_t *)(void *)((char *)n + combs[i].noff);
+        TRY(compile_schema_array(c, n, combs[i].kw, v, dst, ndst, true));
+        n->has |= combs[i].bit;
+    }
+    TRY(one_child(c, n, "not", &n->not_));
+    if (n->not_)
+        n->has |= GW_SCHEMA__K_NOT;
+    if (d != D_OAS && json_object_get(j, "if")) {
+        TRY(one_child(c, n, "if", &n->if_));
+        TRY(one_child(c, n, "then", &n->then_));
+        TRY(one_child(c, n, "else", &n->else_));
+        n->has |= GW_SCHEMA__K_IF;
+    }
+    return GW_OK;
+}
+
+static int compile_node(struct cctx *c, struct gw_schema__node *n)
+{
+    json_t *j = (json_t *)(uintptr_t)n->json;
+    int d = n->dialect;
+    unsigned vocab = n->vocab;
+    n->compiled = true;
+    TRY(compile_refs(c, n));
+    if ((n->has & GW_SCHEMA__K_REF) && !modern(d)) {
+        n->has &= ~GW_SCHEMA__K_DYNREF;
+        return GW_OK; /* draft-07 / OpenAPI 3.0: siblings of $ref are ignored */
+    }
+    if (vocab & GW_SCHEMA__VOC_VALIDATION)
+        TRY(compile_validation(c, n));
+    if (vocab & GW_SCHEMA__VOC_APPLICATOR)
+        TRY(compile_applicators(c, n));
+    if (modern(d) && (vocab & GW_SCHEMA__VOC_UNEVALUATED)) {
+        TRY(one_child(c, n, "unevaluatedProperties", &n->uneval_props));
+        TRY(one_child(c, n, "unevaluatedItems", &n->uneval_items));
         if (n->uneval_props)
             n->has |= GW_SCHEMA__K_UNEVALPROPS;
         if (n->uneval_items)
             n->has |= GW_SCHEMA__K_UNEVALITEMS;
     }
-
     /* format: annotation unless asserted by option or vocabulary */
-    if ((v = json_object_get(j, "format"))) {
+    json_t *v = json_object_get(j, "format");
+    if (v) {
         if (!json_is_string(v))
             return bad(c, n, "format", "expected a string, found %s", type_name(v));
         n->format_name = json_string_value(v);
@@ -1441,6 +1340,16 @@ static int compile_node(struct cctx *c, struct gw_schema__node *n)
                         n->format != 0;
         if (n->fmt_assert)
             n->has |= GW_SCHEMA__K_FORMAT;
+    }
+    /* draft-07 content keywords are assertions (2019-09 on made them annotations) */
+    if (d == D_07) {
+        json_t *enc = json_object_get(j, "contentEncoding");
+        json_t *mt = json_object_get(j, "contentMediaType");
+        n->content_b64 = json_is_string(enc) && strcmp(json_string_value(enc), "base64") == 0;
+        n->content_json = json_is_string(mt) &&
+                          strcmp(json_string_value(mt), "application/json") == 0;
+        if (n->content_b64 || n->content_json)
+            n->has |= GW_SCHEMA__K_CONTENT;
     }
     return GW_OK;
 }

@@ -637,27 +637,67 @@ static bool check_uri_ref(const char *s, size_t n, bool need_scheme, bool iri)
     return true;
 }
 
+/* RFC 6570 level 4 syntax: literals, and expressions "{" [op] varspec *("," varspec) "}" with
+ * varname = varchar *(["."] varchar), varchar = ALPHA / DIGIT / "_" / pct-encoded, and the
+ * modifiers ":" 1-9999 or "*". */
 static bool check_uri_template(const char *s, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '}')
-            return false;
-        if (s[i] != '{')
-            continue;
-        size_t j = i + 1;
-        if (j < n && strchr("+#./;?&=,!@|", s[j]) && s[j] != '\0')
-            j++;
-        size_t st = j;
-        while (j < n && s[j] != '}') {
-            char c = s[j];
-            if (!(is_alnum(c) || c == '_' || c == '.' || c == ',' || c == '*' || c == ':' ||
-                  c == '%'))
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '%') {
+            if (i + 2 >= n || !is_hex(s[i + 1]) || !is_hex(s[i + 2]))
                 return false;
-            j++;
+            i += 3;
+            continue;
         }
-        if (j >= n || j == st)
+        if (c != '{') {
+            if (c <= 0x20 || c == 0x7f || strchr("\"<>\\^`|}", c))
+                return false;
+            i++;
+            continue;
+        }
+        i++;
+        if (i < n && strchr("+#./;?&", s[i]) && s[i] != '\0')
+            i++;
+        for (;;) {
+            /* varname */
+            size_t st = i;
+            bool prev_dot = true;
+            while (i < n) {
+                if (s[i] == '%' && i + 2 < n && is_hex(s[i + 1]) && is_hex(s[i + 2])) {
+                    i += 3;
+                } else if (is_alnum(s[i]) || s[i] == '_') {
+                    i++;
+                } else if (s[i] == '.' && !prev_dot) {
+                    i++;
+                    prev_dot = true;
+                    continue;
+                } else {
+                    break;
+                }
+                prev_dot = false;
+            }
+            if (i == st || prev_dot)
+                return false;
+            if (i < n && s[i] == ':') {
+                size_t ds = ++i;
+                while (i < n && is_digit(s[i]))
+                    i++;
+                if (i == ds || i - ds > 4 || s[ds] == '0')
+                    return false;
+            } else if (i < n && s[i] == '*') {
+                i++;
+            }
+            if (i < n && s[i] == ',') {
+                i++;
+                continue;
+            }
+            break;
+        }
+        if (i >= n || s[i] != '}')
             return false;
-        i = j;
+        i++;
     }
     return true;
 }
@@ -700,12 +740,63 @@ static bool check_rel_json_pointer(const char *s, size_t n)
 static bool check_regex(const char *s, size_t n)
 {
     int ec;
-    PCRE2_SIZE off;
-    pcre2_code *code =
-        pcre2_compile((PCRE2_SPTR)s, n, PCRE2_UTF | PCRE2_ALT_BSUX, &ec, &off, NULL);
+    size_t off;
+    pcre2_compile_context *ccx = pcre2_compile_context_create(NULL);
+    if (!ccx)
+        return true; /* cannot tell without memory: do not reject */
+    pcre2_set_compile_extra_options(ccx, PCRE2_EXTRA_ALT_BSUX);
+    pcre2_code *code = gw_schema__regex_compile(s, n, true, ccx, &ec, &off);
+    pcre2_compile_context_free(ccx);
     if (!code)
         return false;
     pcre2_code_free(code);
+    return true;
+}
+
+static int b64val(char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+')
+        return 62;
+    if (c == '/')
+        return 63;
+    return -1;
+}
+
+bool gw_schema__base64_decode(const char *s, size_t n, unsigned char *out, size_t *outlen)
+{
+    size_t o = 0;
+    if (n % 4 != 0)
+        return false;
+    for (size_t i = 0; i < n; i += 4) {
+        int v[4];
+        int pad = 0;
+        for (int k = 0; k < 4; k++) {
+            if (s[i + k] == '=' && i + 4 == n && k >= 2) {
+                v[k] = 0;
+                pad++;
+            } else if (pad) {
+                return false;
+            } else {
+                v[k] = b64val(s[i + k]);
+                if (v[k] < 0)
+                    return false;
+            }
+        }
+        unsigned long w = (unsigned long)v[0] << 18 | (unsigned long)v[1] << 12 |
+                          (unsigned long)v[2] << 6 | (unsigned long)v[3];
+        out[o++] = (unsigned char)(w >> 16);
+        if (pad < 2)
+            out[o++] = (unsigned char)(w >> 8);
+        if (pad < 1)
+            out[o++] = (unsigned char)w;
+    }
+    *outlen = o;
     return true;
 }
 

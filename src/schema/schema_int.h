@@ -21,6 +21,9 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+/* Internal dialect beyond the public enum: selected by a 2019-09 `$schema` only. */
+#define GW_SCHEMA__DRAFT_2019 3
+
 /* Vocabularies (2020-12 terms; the other dialects map onto them). */
 enum {
     GW_SCHEMA__VOC_APPLICATOR = 1u << 0,
@@ -79,6 +82,7 @@ enum {
 #define GW_SCHEMA__K_DYNREF (1ull << 33)
 #define GW_SCHEMA__K_UNEVALPROPS (1ull << 34)
 #define GW_SCHEMA__K_UNEVALITEMS (1ull << 35)
+#define GW_SCHEMA__K_CONTENT (1ull << 36)
 
 /* A JSON number kept exactly: integers as integers, everything else as double. */
 struct gw_schema__num {
@@ -151,6 +155,7 @@ struct gw_schema__node {
     bool unique;
     bool fmt_assert;
     bool compiled;
+    bool content_b64, content_json; /* draft-07 contentEncoding/contentMediaType */
     uint8_t dialect; /* enum gw_schema_dialect of the enclosing resource */
     uint8_t vocab;   /* GW_SCHEMA__VOC_* of the enclosing resource */
     uint8_t format;  /* schema_format.c id; 0 = unknown/none */
@@ -226,6 +231,16 @@ int gw_schema__ptr_escape(struct gw_buf *out, const char *s, size_t n);
 /* Appends the absolute location of node `n` ("#/properties/a", "uri#/$defs/x") to `out`. */
 int gw_schema__node_path(const struct gw_schema__node *n, struct gw_buf *out);
 
+/* ---- schema_regex.c ---- */
+
+/* Rewrites ECMA-262 pattern `pat` into PCRE2 syntax in `out`; strict rejects non-ECMA syntax.
+ * GW_OK, GW_EINVAL (strict violation) or GW_ELIMIT/GW_ENOMEM (out full). */
+int gw_schema__ecma_regex(const char *pat, size_t len, bool strict, struct gw_buf *out);
+/* Translates and compiles with the ECMA-like PCRE2 options. NULL on failure with *errcode a
+ * PCRE2 error code (> 0), -1 (strict violation) or -2 (too long). */
+pcre2_code *gw_schema__regex_compile(const char *pat, size_t len, bool strict,
+                                     pcre2_compile_context *ccx, int *errcode, size_t *erroff);
+
 /* ---- schema_format.c ---- */
 
 /* Format id for a `format` name (0 = not a format we assert). */
@@ -234,6 +249,8 @@ uint8_t gw_schema__format_id(const char *name);
 bool gw_schema__format_check_string(uint8_t id, const char *s, size_t n);
 /* True when the number `v` conforms to numeric format `id` (int32, int64...). */
 bool gw_schema__format_check_number(uint8_t id, const json_t *v);
+/* Strict base64 (RFC 4648, padded) into out (room for n / 4 * 3 bytes); false when invalid. */
+bool gw_schema__base64_decode(const char *s, size_t n, unsigned char *out, size_t *outlen);
 /* True when `id` constrains strings / numbers. */
 bool gw_schema__format_is_numeric(uint8_t id);
 

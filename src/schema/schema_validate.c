@@ -35,7 +35,9 @@
 #define NUM_KWS                                                                             \
     (GW_SCHEMA__K_MULTIPLE | GW_SCHEMA__K_MAXIMUM | GW_SCHEMA__K_MINIMUM | GW_SCHEMA__K_XMAX | \
      GW_SCHEMA__K_XMIN | GW_SCHEMA__K_FORMAT)
-#define STR_KWS (GW_SCHEMA__K_MAXLEN | GW_SCHEMA__K_MINLEN | GW_SCHEMA__K_PATTERN | GW_SCHEMA__K_FORMAT)
+#define STR_KWS                                                                          \
+    (GW_SCHEMA__K_MAXLEN | GW_SCHEMA__K_MINLEN | GW_SCHEMA__K_PATTERN | GW_SCHEMA__K_FORMAT | \
+     GW_SCHEMA__K_CONTENT)
 #define ARR_KWS                                                                         \
     (GW_SCHEMA__K_MAXITEMS | GW_SCHEMA__K_MINITEMS | GW_SCHEMA__K_UNIQUE |               \
      GW_SCHEMA__K_CONTAINS | GW_SCHEMA__K_PREFIX | GW_SCHEMA__K_ITEMS)
@@ -676,6 +678,41 @@ static size_t utf8_len(const char *s, size_t n)
     return cnt;
 }
 
+/* draft-07 contentEncoding (base64) / contentMediaType (application/json) assertions. */
+static bool v_content(struct vctx *c, const struct gw_schema__node *n, const char *s, size_t len,
+                      const struct ipath *ip)
+{
+    const char *doc = s;
+    size_t doclen = len;
+    unsigned char *dec = NULL;
+    bool ok = true;
+    if (!tick(c, 1 + (long)(len >> 8)))
+        return false;
+    if (n->content_b64) {
+        dec = gw_trymalloc(len / 4 * 3 + 1);
+        if (!dec) {
+            nomem(c);
+            return false;
+        }
+        if (!gw_schema__base64_decode(s, len, dec, &doclen)) {
+            fail(c, n, ip, "contentEncoding", "value is not valid base64 (contentEncoding)");
+            ok = false;
+        }
+        doc = (const char *)dec;
+    }
+    if (ok && n->content_json) {
+        json_t *j = json_loadb(doc, doclen, JSON_DECODE_ANY, NULL);
+        if (!j) {
+            fail(c, n, ip, "contentMediaType",
+                 "value is not a valid JSON document (contentMediaType application/json)");
+            ok = false;
+        }
+        json_decref(j);
+    }
+    gw_free(dec);
+    return ok;
+}
+
 static bool v_string(struct vctx *c, const struct gw_schema__node *n, const json_t *inst,
                      const struct ipath *ip)
 {
@@ -730,7 +767,11 @@ static bool v_string(struct vctx *c, const struct gw_schema__node *n, const json
             fail(c, n, ip, "format", "value %s is not a valid %s", q, n->format_name);
         }
         ok = false;
+        if (quick)
+            return false;
     }
+    if ((has & GW_SCHEMA__K_CONTENT) && !v_content(c, n, s, len, ip))
+        ok = false;
     return ok;
 }
 
@@ -1040,7 +1081,8 @@ static bool v_object(struct vctx *c, const struct gw_schema__node *n, const json
                     quoted(dr->req[i].s, dr->req[i].n, q, sizeof(q));
                     quoted(dr->key.s, dr->key.n, q2, sizeof(q2));
                     fail(c, n, ip,
-                         n->dialect == GW_SCHEMA_2020_12 ? "dependentRequired" : "dependencies",
+                         json_object_get(n->json, "dependentRequired") ? "dependentRequired"
+                                                                       : "dependencies",
                          "property %s is required when %s is present", q, q2);
                 }
                 ok = false;
