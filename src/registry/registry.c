@@ -1,0 +1,377 @@
+/*
+ * src/registry/registry.c
+ * The registry: current snapshot, atomic swap, reloads from the store, the watcher thread and
+ * change listeners.
+ *
+ * Locks (never nested except reload_mu -> swap_mu and reload_mu -> lis_mu, in that order):
+ *   swap_mu    guards `cur` only; held for a pointer read plus an atomic increment
+ *              (acquire) or a pointer write (swap). Readers never wait on the database.
+ *   reload_mu  serialises reloads and publishes, owns the store handle and next_version, so
+ *              snapshots are built and swapped in version order and listeners hear them in
+ *              that order.
+ *   lis_mu     guards the listener table; held while calling listeners.
+ *   stop_mu    guards `stop` and `listener` (so gw_registry_free can wake a waiting watcher).
+ * Watcher thread: open a store listener (retry with exponential backoff 100 ms → 30 s while the
+ * database is unreachable), then loop: wait for a notification or poll_ms, reload if the
+ * store's registry version moved; on a lost connection close the listener and start over (a
+ * reload check follows every reconnect, since notifications may have been missed).
+ * Not here: snapshot internals (registry_snapshot.c), who sees which tool (exposure).
+ */
+#include "registry/registry.h"
+
+#include "core/alloc.h"
+#include "core/log.h"
+#include "store/store_tool.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_LISTENERS 32
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 30000
+
+struct listener_slot {
+    int id;
+    gw_registry_change_fn fn;
+    void *ctx;
+};
+
+struct gw_registry {
+    pthread_mutex_t swap_mu;
+    struct gw_snapshot *cur;
+
+    pthread_mutex_t reload_mu;
+    struct gw_store *store;
+    uint64_t next_version;
+
+    pthread_mutex_t lis_mu;
+    struct listener_slot lis[MAX_LISTENERS];
+    int next_lis_id;
+
+    char *url;
+    struct gw_store_options opts;
+    int poll_ms;
+
+    pthread_mutex_t stop_mu;
+    pthread_cond_t stop_cv;
+    bool stop;
+    struct gw_store_listener *listener;
+    pthread_t thread;
+    bool thread_running;
+
+    atomic_ullong reloads, reload_errors, notifications, checks;
+    atomic_bool listening;
+};
+
+static void notify_listeners(struct gw_registry *reg, const struct gw_registry_change *chg)
+{
+    pthread_mutex_lock(&reg->lis_mu);
+    for (int i = 0; i < MAX_LISTENERS; i++)
+        if (reg->lis[i].id)
+            reg->lis[i].fn(reg->lis[i].ctx, chg);
+    pthread_mutex_unlock(&reg->lis_mu);
+}
+
+/* Installs `s` (taking over the caller's reference) and tells the listeners. Called with
+ * reload_mu held. */
+static void swap_in(struct gw_registry *reg, struct gw_snapshot *s)
+{
+    pthread_mutex_lock(&reg->swap_mu);
+    struct gw_snapshot *old = reg->cur;
+    reg->cur = s;
+    pthread_mutex_unlock(&reg->swap_mu);
+    struct gw_registry_change chg = {
+        .old_version = old ? gw_snapshot_version(old) : 0,
+        .new_version = gw_snapshot_version(s),
+        .store_version = gw_snapshot_store_version(s),
+        .tool_count = gw_snapshot_count(s),
+        .list_changed = !old || gw_snapshot_fingerprint(old) != gw_snapshot_fingerprint(s),
+    };
+    gw_snapshot_release(old);
+    atomic_fetch_add(&reg->reloads, 1);
+    GW_LOG(GW_LOG_INFO, "registry", "snapshot %llu: %zu tools (store version %lld)%s",
+           (unsigned long long)chg.new_version, chg.tool_count, chg.store_version,
+           chg.list_changed ? "" : ", list unchanged");
+    notify_listeners(reg, &chg);
+}
+
+struct gw_snapshot *gw_registry_acquire(struct gw_registry *reg)
+{
+    pthread_mutex_lock(&reg->swap_mu);
+    struct gw_snapshot *s = gw_snapshot_ref(reg->cur);
+    pthread_mutex_unlock(&reg->swap_mu);
+    return s;
+}
+
+static int collect(void *ctx, json_t *def)
+{
+    return json_array_append(ctx, def) == 0 ? GW_OK : GW_ENOMEM;
+}
+
+static int reload_locked(struct gw_registry *reg, bool force, bool *out_swapped,
+                         struct gw_error *err)
+{
+    long long current = 0, version = 0;
+    json_t *defs = NULL;
+    struct gw_snapshot *s = NULL;
+    int rc = GW_OK;
+    if (!force) {
+        pthread_mutex_lock(&reg->swap_mu);
+        current = gw_snapshot_store_version(reg->cur);
+        pthread_mutex_unlock(&reg->swap_mu);
+        rc = gw_store_registry_version(reg->store, &version, err);
+        if (rc != GW_OK || version == current)
+            return rc;
+    }
+    defs = json_array();
+    rc = gw_store_tool_scan_servable(reg->store, collect, defs, &version, err);
+    if (rc == GW_OK)
+        rc = gw_snapshot_new(defs, reg->next_version, version, &s, err);
+    json_decref(defs);
+    if (rc != GW_OK)
+        return rc;
+    reg->next_version++;
+    swap_in(reg, s);
+    *out_swapped = true;
+    return GW_OK;
+}
+
+int gw_registry_reload(struct gw_registry *reg, bool force, bool *out_swapped,
+                       struct gw_error *err)
+{
+    bool swapped = false;
+    if (out_swapped)
+        *out_swapped = false;
+    if (!reg->store)
+        return GW_ERROR_SET(err, GW_EINVAL, "registry has no store to reload from");
+    pthread_mutex_lock(&reg->reload_mu);
+    int rc = reload_locked(reg, force, &swapped, err);
+    pthread_mutex_unlock(&reg->reload_mu);
+    if (rc != GW_OK)
+        atomic_fetch_add(&reg->reload_errors, 1);
+    if (out_swapped)
+        *out_swapped = swapped;
+    return rc;
+}
+
+int gw_registry_publish(struct gw_registry *reg, const json_t *defs, struct gw_error *err)
+{
+    struct gw_snapshot *s = NULL;
+    pthread_mutex_lock(&reg->reload_mu);
+    int rc = gw_snapshot_new(defs, reg->next_version, 0, &s, err);
+    if (rc == GW_OK) {
+        reg->next_version++;
+        swap_in(reg, s);
+    }
+    pthread_mutex_unlock(&reg->reload_mu);
+    return rc;
+}
+
+/* ---- watcher ----------------------------------------------------------------------------- */
+
+/* Sleeps up to ms unless stopped; returns true when stopping. */
+static bool stoppable_sleep(struct gw_registry *reg, int ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&reg->stop_mu);
+    while (!reg->stop && pthread_cond_timedwait(&reg->stop_cv, &reg->stop_mu, &until) != ETIMEDOUT) {
+    }
+    bool stop = reg->stop;
+    pthread_mutex_unlock(&reg->stop_mu);
+    return stop;
+}
+
+static bool stopping(struct gw_registry *reg)
+{
+    pthread_mutex_lock(&reg->stop_mu);
+    bool stop = reg->stop;
+    pthread_mutex_unlock(&reg->stop_mu);
+    return stop;
+}
+
+static void check(struct gw_registry *reg, bool *failing)
+{
+    struct gw_error err = {0};
+    int rc = gw_registry_reload(reg, false, NULL, &err);
+    atomic_fetch_add(&reg->checks, 1);
+    if (rc == GW_OK) {
+        if (*failing)
+            GW_LOG(GW_LOG_INFO, "registry", "reloads work again");
+        *failing = false;
+        return;
+    }
+    /* the first failure of a streak is a warning, the rest are debug noise */
+    GW_LOG(*failing ? GW_LOG_DEBUG : GW_LOG_WARN, "registry",
+           "registry reload failed, serving the previous snapshot: %s", err.msg);
+    *failing = true;
+}
+
+static void *watcher_main(void *arg)
+{
+    struct gw_registry *reg = arg;
+    int backoff = BACKOFF_MIN_MS;
+    bool failing = false, open_failing = false;
+    while (!stopping(reg)) {
+        struct gw_error err = {0};
+        struct gw_store_listener *l = NULL;
+        if (gw_store_listener_open(reg->url, &reg->opts, &l, &err) != GW_OK) {
+            GW_LOG(open_failing ? GW_LOG_DEBUG : GW_LOG_WARN, "registry",
+                   "cannot listen for registry changes (retrying in %d ms): %s", backoff,
+                   err.msg);
+            open_failing = true;
+            if (stoppable_sleep(reg, backoff))
+                break;
+            backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+            continue;
+        }
+        if (open_failing)
+            GW_LOG(GW_LOG_INFO, "registry", "listening for registry changes again");
+        open_failing = false;
+        backoff = BACKOFF_MIN_MS;
+        pthread_mutex_lock(&reg->stop_mu);
+        reg->listener = l;
+        bool stop = reg->stop;
+        pthread_mutex_unlock(&reg->stop_mu);
+        atomic_store(&reg->listening, true);
+        if (!stop)
+            check(reg, &failing); /* changes may have happened while not listening */
+        while (!stopping(reg)) {
+            int rc = gw_store_listener_wait(l, reg->poll_ms > 0 ? reg->poll_ms : -1, &err);
+            if (stopping(reg))
+                break;
+            if (rc == GW_EIO) {
+                GW_LOG(GW_LOG_WARN, "registry", "registry change listener lost: %s", err.msg);
+                break;
+            }
+            if (rc == GW_OK)
+                atomic_fetch_add(&reg->notifications, 1);
+            check(reg, &failing);
+        }
+        atomic_store(&reg->listening, false);
+        pthread_mutex_lock(&reg->stop_mu);
+        reg->listener = NULL;
+        pthread_mutex_unlock(&reg->stop_mu);
+        gw_store_listener_close(l);
+    }
+    return NULL;
+}
+
+/* ---- lifecycle ----------------------------------------------------------------------------- */
+
+int gw_registry_new(const struct gw_registry_config *cfg, struct gw_registry **out,
+                    struct gw_error *err)
+{
+    struct gw_registry *reg = gw_xcalloc(1, sizeof(*reg));
+    struct gw_snapshot *empty = NULL;
+    int rc = GW_OK;
+    *out = NULL;
+    pthread_mutex_init(&reg->swap_mu, NULL);
+    pthread_mutex_init(&reg->reload_mu, NULL);
+    pthread_mutex_init(&reg->lis_mu, NULL);
+    pthread_mutex_init(&reg->stop_mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&reg->stop_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    reg->next_version = 1;
+    reg->poll_ms = cfg->poll_ms;
+    if (cfg->store_opts)
+        reg->opts = *cfg->store_opts;
+    json_t *none = json_array();
+    rc = gw_snapshot_new(none, 0, 0, &empty, err);
+    json_decref(none);
+    if (rc != GW_OK)
+        goto fail;
+    reg->cur = empty;
+    if (cfg->watch && !cfg->store_url) {
+        rc = GW_ERROR_SET(err, GW_EINVAL, "a registry without a store has nothing to watch");
+        goto fail;
+    }
+    if (cfg->store_url) {
+        reg->url = gw_xstrdup(cfg->store_url);
+        rc = gw_store_open(cfg->store_url, cfg->store_opts, &reg->store, err);
+        if (rc == GW_OK)
+            rc = gw_registry_reload(reg, true, NULL, err);
+        if (rc != GW_OK)
+            goto fail;
+    }
+    if (cfg->watch) {
+        if (pthread_create(&reg->thread, NULL, watcher_main, reg) != 0) {
+            rc = GW_ERROR_SET(err, GW_ERR, "cannot start the registry watcher thread");
+            goto fail;
+        }
+        reg->thread_running = true;
+    }
+    *out = reg;
+    return GW_OK;
+fail:
+    gw_registry_free(reg);
+    return rc;
+}
+
+void gw_registry_free(struct gw_registry *reg)
+{
+    if (!reg)
+        return;
+    if (reg->thread_running) {
+        pthread_mutex_lock(&reg->stop_mu);
+        reg->stop = true;
+        gw_store_listener_wake(reg->listener);
+        pthread_cond_broadcast(&reg->stop_cv);
+        pthread_mutex_unlock(&reg->stop_mu);
+        pthread_join(reg->thread, NULL);
+    }
+    gw_store_close(reg->store);
+    gw_snapshot_release(reg->cur);
+    gw_free(reg->url);
+    pthread_mutex_destroy(&reg->swap_mu);
+    pthread_mutex_destroy(&reg->reload_mu);
+    pthread_mutex_destroy(&reg->lis_mu);
+    pthread_mutex_destroy(&reg->stop_mu);
+    pthread_cond_destroy(&reg->stop_cv);
+    gw_free(reg);
+}
+
+int gw_registry_on_change(struct gw_registry *reg, gw_registry_change_fn fn, void *ctx)
+{
+    int id = 0;
+    pthread_mutex_lock(&reg->lis_mu);
+    for (int i = 0; i < MAX_LISTENERS; i++) {
+        if (!reg->lis[i].id) {
+            id = ++reg->next_lis_id;
+            reg->lis[i] = (struct listener_slot){id, fn, ctx};
+            break;
+        }
+    }
+    pthread_mutex_unlock(&reg->lis_mu);
+    return id;
+}
+
+void gw_registry_off_change(struct gw_registry *reg, int id)
+{
+    pthread_mutex_lock(&reg->lis_mu);
+    for (int i = 0; i < MAX_LISTENERS; i++)
+        if (id && reg->lis[i].id == id)
+            reg->lis[i] = (struct listener_slot){0, NULL, NULL};
+    pthread_mutex_unlock(&reg->lis_mu);
+}
+
+void gw_registry_stats(struct gw_registry *reg, struct gw_registry_stats *out)
+{
+    out->reloads = atomic_load(&reg->reloads);
+    out->reload_errors = atomic_load(&reg->reload_errors);
+    out->notifications = atomic_load(&reg->notifications);
+    out->checks = atomic_load(&reg->checks);
+    out->listening = atomic_load(&reg->listening);
+}
