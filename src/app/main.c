@@ -1,11 +1,53 @@
 /*
  * src/app/main.c
- * Entry point of `mcpgw`: dispatches to the subcommands (placeholder until the app lands).
+ * Entry point of `mcpgw`: the subcommand dispatcher and the top-level help.
  */
-#include <stdio.h>
+#include "app.h"
 
-int main(void)
+#include <stdio.h>
+#include <string.h>
+
+static void usage(FILE *f)
 {
-    puts("mcpgw " GW_VERSION);
-    return 0;
+    fprintf(f,
+            "mcpgw %s - MSIL MCP Platform: a governed MCP gateway for enterprise REST APIs\n"
+            "\n"
+            "Usage: mcpgw <command> [options]\n"
+            "\n"
+            "Commands:\n"
+            "  serve     Run the gateway (MCP over Streamable HTTP at /mcp, /health, /ready)\n"
+            "  stdio     Serve MCP over stdin/stdout (for desktop clients)\n"
+            "  config    Show or check configuration (config docs | config dump | config check)\n"
+            "  version   Print the version\n"
+            "  help      This text; `mcpgw <command> --help` for a command's options\n"
+            "\n"
+            "Configuration comes from environment variables (see docs/configuration.md or\n"
+            "`mcpgw config docs`), optionally a file given with --config.\n",
+            GW_VERSION);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "serve"))
+        return cmd_serve(argc - 1, argv + 1);
+    if (!strcmp(cmd, "stdio"))
+        return cmd_stdio(argc - 1, argv + 1);
+    if (!strcmp(cmd, "config"))
+        return cmd_config(argc - 1, argv + 1);
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        printf("mcpgw %s\n", GW_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "mcpgw: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return 2;
 }

@@ -319,10 +319,8 @@ void gw_http_reply_error(struct gw_http_req *r, int status, const char *code, co
     json_decref(v);
 }
 
-static void on_conn_close(struct evhttp_connection *evcon, void *arg)
+void gw_http__connection_closed(struct gw_http_req *r)
 {
-    (void)evcon;
-    struct gw_http_req *r = arg;
     r->gone = true;
     r->evcon = NULL;
     if (r->close_fn) {
@@ -340,7 +338,7 @@ void gw_http_stream_begin(struct gw_http_req *r, int status, const char *content
     r->status = status;
     r->streaming = true;
     if (r->evcon) {
-        evhttp_connection_set_closecb(r->evcon, on_conn_close, r);
+        gw_worker__watch_stream(r->worker, r->evcon, r);
         evhttp_connection_set_timeout(r->evcon, -1);
     }
     evhttp_send_reply_start(r->ev, status, NULL);
@@ -361,7 +359,7 @@ bool gw_http_stream_write(struct gw_http_req *r, const char *data, size_t len)
 void gw_http_stream_end(struct gw_http_req *r)
 {
     if (r->evcon && !r->gone)
-        evhttp_connection_set_closecb(r->evcon, NULL, NULL);
+        gw_worker__watch_stream(r->worker, r->evcon, NULL);
     evhttp_send_reply_end(r->ev);
     gw_worker_inflight_add(r->worker, -1);
     finish(r);

@@ -80,5 +80,7 @@ void gw_http_set_close_cb(struct gw_http_req *r, void (*fn)(struct gw_http_req *
 /* ---- internal to src/net ---- */
 struct gw_http_req *gw_http__new(struct gw_worker *w, struct evhttp_request *ev, bool access_log);
 int gw_http__status(const struct gw_http_req *r);
+/* The client connection of a streaming request closed (called by the server). */
+void gw_http__connection_closed(struct gw_http_req *r);
 
 #endif

@@ -5,9 +5,10 @@
  * Threading: the main thread creates the server and binds one SO_REUSEPORT socket per worker;
  * each worker thread runs its own event_base + evhttp. Cross-thread work arrives through the
  * worker's loop mailbox (net_loop.h).
- * Connection limit: every accepted connection gets a pass-through filter bufferevent whose free
- * hook decrements the count; at the per-worker limit the worker's listener is disabled until a
- * connection closes (the kernel backlog holds the rest), as nginx's worker_connections does.
+ * Connection limit: each connection is tracked (from its first request) in a per-worker table
+ * whose libevent close callback decrements the count; at the per-worker limit the worker's
+ * listener is disabled until a connection closes (the kernel backlog holds the rest), as nginx's
+ * worker_connections does. The same close callback tells an open stream its client is gone.
  * Shutdown state machine, per worker:
  *   RUNNING --drain--> DRAINING (listener freed, drain hooks run: streams closed)
  *           --inflight==0 or grace expired--> STOPPED (loop exits, stop hooks run)
@@ -32,6 +33,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -39,6 +41,7 @@
 
 #define MAX_ROUTES 64
 #define MAX_HOOKS 16
+#define CONN_BUCKETS 1024
 
 const struct gw_setting_def gw_net_settings[] = {
     {"GW_LISTEN", GW_SET_STRING, "127.0.0.1:8000", 0, 0, NULL, "HTTP server",
@@ -104,6 +107,7 @@ struct gw_worker {
     struct evconnlistener *listener; /* owned by http once bound */
     struct evhttp_bound_socket *bound;
     int conns, max_conns;
+    struct conn *conns_tab[CONN_BUCKETS];
     bool accept_paused;
     int inflight;
     enum worker_state state;
@@ -186,28 +190,62 @@ static int make_listener(struct gw_server *srv, struct gw_worker *w, struct gw_e
 
 /* ---------- connection accounting ---------- */
 
-static void conn_freed(void *arg)
+/* One tracked client connection (from its first request until libevent frees it). */
+struct conn {
+    struct conn *next;
+    struct evhttp_connection *evcon;
+    struct gw_worker *w;
+    struct gw_http_req *stream; /* open stream on this connection, told when it closes */
+};
+
+static unsigned conn_hash(const struct evhttp_connection *evcon)
 {
-    struct gw_worker *w = arg;
+    return (unsigned)(((uintptr_t)evcon >> 4) % CONN_BUCKETS);
+}
+
+static void conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+    struct conn *c = arg;
+    struct gw_worker *w = c->w;
+    for (struct conn **pp = &w->conns_tab[conn_hash(evcon)]; *pp; pp = &(*pp)->next) {
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
+    }
     w->conns--;
     if (w->accept_paused && w->conns < w->max_conns && w->state == W_RUNNING && w->bound) {
         evconnlistener_enable(evhttp_bound_socket_get_listener(w->bound));
         w->accept_paused = false;
     }
+    struct gw_http_req *stream = c->stream;
+    gw_free(c);
+    if (stream)
+        gw_http__connection_closed(stream);
 }
 
-static struct bufferevent *make_bev(struct event_base *base, void *arg)
+static struct conn *conn_find(struct gw_worker *w, struct evhttp_connection *evcon)
 {
-    struct gw_worker *w = arg;
-    struct bufferevent *under = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-    struct bufferevent *f =
-        under ? bufferevent_filter_new(under, NULL, NULL, BEV_OPT_CLOSE_ON_FREE, conn_freed, w)
-              : NULL;
-    if (!f) {
-        if (under)
-            bufferevent_free(under);
-        return NULL; /* evhttp then makes its own bufferevent: uncounted but served */
-    }
+    for (struct conn *c = w->conns_tab[conn_hash(evcon)]; c; c = c->next)
+        if (c->evcon == evcon)
+            return c;
+    return NULL;
+}
+
+/* Counts a connection the first time it carries a request. libevent 2.1 offers no hook at
+ * accept time that also reports the close, so connections that never send a complete request
+ * are bounded by the idle/read timeout instead of this count. */
+static void conn_track(struct gw_worker *w, struct evhttp_connection *evcon)
+{
+    if (!evcon || conn_find(w, evcon))
+        return;
+    struct conn *c = gw_xcalloc(1, sizeof(*c));
+    c->evcon = evcon;
+    c->w = w;
+    unsigned h = conn_hash(evcon);
+    c->next = w->conns_tab[h];
+    w->conns_tab[h] = c;
+    evhttp_connection_set_closecb(evcon, conn_closed, c);
     w->conns++;
     if (w->conns >= w->max_conns && !w->accept_paused && w->bound) {
         evconnlistener_disable(evhttp_bound_socket_get_listener(w->bound));
@@ -215,7 +253,14 @@ static struct bufferevent *make_bev(struct event_base *base, void *arg)
         GW_LOG(GW_LOG_WARN, "net", "worker %d at its connection limit (%d); accepting paused",
                w->id, w->max_conns);
     }
-    return f;
+}
+
+void gw_worker__watch_stream(struct gw_worker *w, struct evhttp_connection *evcon,
+                             struct gw_http_req *r)
+{
+    struct conn *c = evcon ? conn_find(w, evcon) : NULL;
+    if (c)
+        c->stream = r;
 }
 
 /* ---------- built-in routes ---------- */
@@ -259,6 +304,7 @@ static void on_request(struct evhttp_request *ev, void *arg)
         return;
     }
     w->inflight++;
+    conn_track(w, evhttp_request_get_connection(ev));
     const char *path = gw_http_path(r);
     for (int i = 0; i < srv->nroutes; i++) {
         struct route *rt = &srv->routes[i];
@@ -397,7 +443,6 @@ int gw_server_new(const struct gw_net_options *opts, struct gw_server **out, str
                                                 EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH |
                                                 EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
         evhttp_set_default_content_type(w->http, "application/json");
-        evhttp_set_bevcb(w->http, make_bev, w);
         evhttp_set_gencb(w->http, on_request, w);
         rc = make_listener(srv, w, err);
         if (rc == GW_OK) {

@@ -101,4 +101,10 @@ int gw_worker_post(struct gw_worker *w, gw_task_fn fn, void *arg);
 /* Counts a long operation (e.g. a stream) as in flight so that shutdown waits for it. */
 void gw_worker_inflight_add(struct gw_worker *w, int delta);
 
+/* internal to src/net: a stream on `evcon` wants to hear when the connection closes (NULL r to
+ * stop). */
+struct evhttp_connection;
+void gw_worker__watch_stream(struct gw_worker *w, struct evhttp_connection *evcon,
+                             struct gw_http_req *r);
+
 #endif

@@ -1,0 +1,69 @@
+/*
+ * src/app/app_settings.c
+ * The settings of the application itself, and the registration of every module's table
+ * (the one place that lists them all, so `mcpgw config docs` documents everything).
+ */
+#include "app.h"
+
+#include "core/log.h"
+#include "mcp/mcp_server.h"
+#include "net/net_server.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+const struct gw_setting_def gw_app_settings[] = {
+    {"GW_CONFIG_FILE", GW_SET_STRING, "", 0, 0, NULL, "General",
+     "Optional settings file (KEY=VALUE lines with the names on this page). `--config` on the "
+     "command line takes precedence."},
+    {"GW_DATA_DIR", GW_SET_STRING, "./data", 0, 0, NULL, "General",
+     "Directory for the embedded database, audit files and other local state."},
+    {"GW_LOG_LEVEL", GW_SET_ENUM, "info", 0, 0, "trace|debug|info|warn|error|fatal|off",
+     "Logging", "Minimum level of diagnostic log lines (stderr)."},
+    {"GW_LOG_FORMAT", GW_SET_ENUM, "json", 0, 0, "json|text", "Logging",
+     "`json`: one JSON object per line (for log shippers); `text`: human-readable lines."},
+    {"GW_CONFORMANCE_FIXTURES", GW_SET_BOOL, "false", 0, 0, NULL, "MCP protocol",
+     "Serve the MCP conformance suite's fixed test tools, resources and prompts (testing only)."},
+    GW_SETTINGS_END};
+
+struct gw_settings *app_settings_load(const char *config_file, const char *const *overrides,
+                                      int noverrides)
+{
+    struct gw_settings *s = gw_settings_new();
+    gw_settings_register(s, gw_app_settings);
+    gw_settings_register(s, gw_net_settings);
+    gw_settings_register(s, gw_mcp_settings);
+    struct gw_error err = {0};
+    for (int i = 0; i < noverrides; i++) {
+        char name[128];
+        const char *eq = strchr(overrides[i], '=');
+        if (!eq || (size_t)(eq - overrides[i]) >= sizeof(name))
+            continue;
+        memcpy(name, overrides[i], (size_t)(eq - overrides[i]));
+        name[eq - overrides[i]] = '\0';
+        if (gw_settings_override(s, name, eq + 1, &err) != GW_OK) {
+            fprintf(stderr, "mcpgw: %s\n", err.msg);
+            gw_settings_free(s);
+            return NULL;
+        }
+    }
+    if (!config_file || !*config_file) {
+        const char *env = getenv("GW_CONFIG_FILE");
+        config_file = env && *env ? env : NULL;
+    }
+    if (gw_settings_load(s, config_file, &err) != GW_OK) {
+        fprintf(stderr, "mcpgw: invalid configuration: %s\n", err.msg);
+        gw_settings_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void app_logging_init(const struct gw_settings *s)
+{
+    enum gw_log_level lvl = GW_LOG_INFO;
+    gw_log_level_parse(gw_settings_str(s, "GW_LOG_LEVEL"), &lvl);
+    gw_log_configure(lvl, strcmp(gw_settings_str(s, "GW_LOG_FORMAT"), "json") == 0,
+                     STDERR_FILENO);
+}

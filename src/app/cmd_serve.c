@@ -1,0 +1,190 @@
+/*
+ * src/app/cmd_serve.c
+ * `mcpgw serve` and `mcpgw stdio`: build the MCP server with its providers, then run it over
+ * HTTP (worker threads) or over stdin/stdout (one loop on the main thread).
+ * Start-up order: settings -> logging -> MCP server + providers -> HTTP server (binds) ->
+ * workers start -> wait for SIGTERM -> drain -> free in reverse order.
+ */
+#include "app.h"
+
+#include "core/log.h"
+#include "fixtures/fixtures.h"
+#include "mcp/mcp_http.h"
+#include "mcp/mcp_server.h"
+#include "mcp/mcp_stdio.h"
+#include "net/net_loop.h"
+#include "net/net_server.h"
+
+#include <event2/event.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_OVERRIDES 16
+
+struct serve_args {
+    const char *config;
+    const char *port_file;
+    const char *overrides[MAX_OVERRIDES];
+    int noverrides;
+    char bufs[MAX_OVERRIDES][512];
+};
+
+static void add_override(struct serve_args *a, const char *name, const char *value)
+{
+    if (a->noverrides >= MAX_OVERRIDES)
+        return;
+    snprintf(a->bufs[a->noverrides], sizeof(a->bufs[0]), "%s=%s", name, value);
+    a->overrides[a->noverrides] = a->bufs[a->noverrides];
+    a->noverrides++;
+}
+
+static void serve_usage(FILE *f, const char *cmd)
+{
+    fprintf(f,
+            "Usage: mcpgw %s [options]\n\n"
+            "Options (each also settable by the environment variable in brackets):\n"
+            "  --config FILE              settings file of KEY=VALUE lines [GW_CONFIG_FILE]\n"
+            "  --listen HOST:PORT         address to listen on [GW_LISTEN] (serve only)\n"
+            "  --workers N                worker threads, 0 = CPU count [GW_WORKERS] (serve only)\n"
+            "  --port-file FILE           write the bound port to FILE once listening (serve)\n"
+            "  --conformance-fixtures     serve the MCP conformance test fixtures\n"
+            "                             [GW_CONFORMANCE_FIXTURES]\n"
+            "  --set NAME=VALUE           set any setting (repeatable)\n"
+            "  -h, --help                 this help\n\n"
+            "All settings: `mcpgw config docs` or docs/configuration.md.\n",
+            cmd);
+}
+
+/* Returns 0 to continue, 1 to exit 0 (help), 2 on a usage error. */
+static int parse_args(int argc, char **argv, const char *cmd, struct serve_args *a)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"listen", required_argument, NULL, 'l'},
+        {"workers", required_argument, NULL, 'w'},
+        {"port-file", required_argument, NULL, 'p'},
+        {"conformance-fixtures", no_argument, NULL, 'f'},
+        {"set", required_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'c': a->config = optarg; break;
+        case 'l': add_override(a, "GW_LISTEN", optarg); break;
+        case 'w': add_override(a, "GW_WORKERS", optarg); break;
+        case 'p': a->port_file = optarg; break;
+        case 'f': add_override(a, "GW_CONFORMANCE_FIXTURES", "true"); break;
+        case 's':
+            if (!strchr(optarg, '=')) {
+                fprintf(stderr, "mcpgw: --set expects NAME=VALUE, got '%s'\n", optarg);
+                return 2;
+            }
+            if (a->noverrides < MAX_OVERRIDES)
+                a->overrides[a->noverrides++] = optarg;
+            break;
+        case 'h': serve_usage(stdout, cmd); return 1;
+        default: serve_usage(stderr, cmd); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "mcpgw: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    return 0;
+}
+
+static struct gw_mcp_server *build_mcp(const struct gw_settings *s)
+{
+    struct gw_mcp_server_options mo;
+    gw_mcp_options_from_settings(&mo, s);
+    if (!mo.session_secret || !*mo.session_secret)
+        GW_LOG(GW_LOG_WARN, "app",
+               "GW_SESSION_SECRET is not set: session ids are signed with a random per-process "
+               "key (they will not survive a restart nor work across replicas)");
+    struct gw_mcp_server *mcp = gw_mcp_server_new(&mo);
+    if (gw_settings_bool(s, "GW_CONFORMANCE_FIXTURES")) {
+        gw_mcp_server_add_provider(mcp, gw_fixtures_provider());
+        GW_LOG(GW_LOG_INFO, "app", "conformance fixtures enabled");
+    }
+    return mcp;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    struct serve_args a = {0};
+    int prc = parse_args(argc, argv, "serve", &a);
+    if (prc)
+        return prc == 1 ? 0 : 2;
+    struct gw_settings *s = app_settings_load(a.config, a.overrides, a.noverrides);
+    if (!s)
+        return 2;
+    app_logging_init(s);
+
+    /* SIGTERM/SIGINT are received by gw_server_wait via sigtimedwait: block them in every
+     * thread (the workers inherit this mask). */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+    struct gw_mcp_server *mcp = build_mcp(s);
+    struct gw_net_options no;
+    gw_net_options_from_settings(&no, s);
+    struct gw_server *http = NULL;
+    struct gw_error err = {0};
+    int rc = 1;
+    if (gw_server_new(&no, &http, &err) != GW_OK) {
+        fprintf(stderr, "mcpgw: %s\n", err.msg);
+        goto out;
+    }
+    gw_mcp_http_attach(mcp, http);
+    if (gw_server_start(http, &err) != GW_OK) {
+        fprintf(stderr, "mcpgw: %s\n", err.msg);
+        goto out;
+    }
+    if (a.port_file) {
+        FILE *f = fopen(a.port_file, "w");
+        if (f) {
+            fprintf(f, "%d\n", gw_server_port(http));
+            fclose(f);
+        }
+    }
+    gw_server_wait(http);
+    rc = 0;
+out:
+    gw_server_free(http);
+    gw_mcp_server_free(mcp);
+    gw_settings_free(s);
+    return rc;
+}
+
+int cmd_stdio(int argc, char **argv)
+{
+    struct serve_args a = {0};
+    int prc = parse_args(argc, argv, "stdio", &a);
+    if (prc)
+        return prc == 1 ? 0 : 2;
+    struct gw_settings *s = app_settings_load(a.config, a.overrides, a.noverrides);
+    if (!s)
+        return 2;
+    app_logging_init(s); /* logs go to stderr; stdout carries only MCP messages */
+    signal(SIGPIPE, SIG_IGN);
+    gw_loop_init_threads();
+    struct gw_mcp_server *mcp = build_mcp(s);
+    struct event_base *base = event_base_new();
+    struct gw_loop *loop = gw_loop_new(base);
+    int rc = gw_mcp_stdio_run(mcp, loop, STDIN_FILENO, STDOUT_FILENO,
+                              (size_t)gw_settings_int(s, "GW_MAX_BODY_BYTES"));
+    gw_loop_free(loop);
+    event_base_free(base);
+    gw_mcp_server_free(mcp);
+    gw_settings_free(s);
+    return rc;
+}

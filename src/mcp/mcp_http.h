@@ -1,0 +1,26 @@
+/*
+ * src/mcp/mcp_http.h
+ * MCP over Streamable HTTP at one endpoint (/mcp), every revision: the legacy era with
+ * sessions (2025-03-26 / 06-18 / 11-25) and the stateless 2026-07-28, plus the old
+ * 2024-11-05 HTTP+SSE transport (GET /sse + POST /messages) when enabled.
+ *
+ * Transport rules enforced here (the protocol logic is mcp_server.c): DNS-rebinding protection
+ * (Host and Origin, 403), methods (405), Content-Type (415), Accept (406), JSON limits and parse
+ * errors (400 + -32700, never an HTML page), sessions (400 missing, 404 unknown/terminated),
+ * MCP-Protocol-Version (400 unsupported), batches (2025-03-26 sessions only), 2026-07-28
+ * _meta and Mcp-Method/Mcp-Name header checks (400 + -32020/-32022/-32602).
+ * Response mode per POST: JSON unless a request-related message (progress, log, a request to
+ * the client) has to go out before the response, then SSE for the rest of that POST.
+ */
+#ifndef GW_MCP_HTTP_H
+#define GW_MCP_HTTP_H
+
+#include "mcp/mcp_server.h"
+
+struct gw_server;
+
+/* Registers /mcp (and /sse, /messages when the options enable the old transport) on the HTTP
+ * server, plus a drain hook that closes open streams at shutdown. `mcp` must outlive `http`. */
+void gw_mcp_http_attach(struct gw_mcp_server *mcp, struct gw_server *http);
+
+#endif
