@@ -328,136 +328,14 @@ static bool check_ipv6(const char *s, size_t n)
     return dbl ? groups <= 7 : groups == 8;
 }
 
-/* RFC 3492 Punycode decoding of an A-label's tail; true when it decodes to at least one
- * non-ASCII code point and every step stays in range. */
-static bool punycode_ok(const char *s, size_t n)
-{
-    enum { BASE = 36, TMIN = 1, TMAX = 26, SKEW = 38, DAMP = 700 };
-    size_t b = 0;
-    for (size_t k = 0; k < n; k++)
-        if (s[k] == '-')
-            b = k;
-    size_t out = b; /* basic code points copied */
-    if (b >= 4 && s[2] == '-' && s[3] == '-')
-        return false; /* the U-label would have "--" in positions 3-4 */
-    size_t in = b > 0 ? b + 1 : 0;
-    if (in >= n)
-        return false;
-    unsigned long cp = 128, bias = 72, i = 0;
-    for (size_t k = 0; k < b; k++)
-        if ((unsigned char)s[k] >= 0x80)
-            return false;
-    bool any = false;
-    while (in < n) {
-        unsigned long oldi = i, w = 1;
-        for (unsigned long k = BASE;; k += BASE) {
-            if (in >= n)
-                return false;
-            char c = s[in++];
-            unsigned long digit;
-            if (c >= '0' && c <= '9')
-                digit = (unsigned long)(c - '0' + 26);
-            else if (c >= 'a' && c <= 'z')
-                digit = (unsigned long)(c - 'a');
-            else if (c >= 'A' && c <= 'Z')
-                digit = (unsigned long)(c - 'A');
-            else
-                return false;
-            if (digit > (0x7fffffffUL - i) / w)
-                return false;
-            i += digit * w;
-            unsigned long t = k <= bias ? TMIN : k >= bias + TMAX ? TMAX : k - bias;
-            if (digit < t)
-                break;
-            w *= BASE - t;
-        }
-        out++;
-        unsigned long delta = oldi == 0 ? (i - oldi) / DAMP : (i - oldi) / 2;
-        delta += delta / out;
-        unsigned long kk = 0;
-        while (delta > ((BASE - TMIN) * TMAX) / 2) {
-            delta /= BASE - TMIN;
-            kk += BASE;
-        }
-        bias = kk + (BASE - TMIN + 1) * delta / (delta + SKEW);
-        cp += i / out;
-        i %= out;
-        if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        any = true;
-        i++;
-    }
-    return any;
-}
-
 static bool check_hostname(const char *s, size_t n)
 {
-    if (n == 0 || n > 253)
-        return false;
-    size_t st = 0;
-    for (size_t i = 0; i <= n; i++) {
-        if (i < n && s[i] != '.')
-            continue;
-        size_t ln = i - st;
-        const char *l = s + st;
-        if (ln == 0 || ln > 63 || l[0] == '-' || l[ln - 1] == '-')
-            return false;
-        for (size_t k = 0; k < ln; k++)
-            if (!is_alnum(l[k]) && l[k] != '-')
-                return false;
-        if (ln >= 4 && l[2] == '-' && l[3] == '-') {
-            /* "--" in positions 3-4 is reserved for A-labels ("xn--") */
-            if (!((l[0] == 'x' || l[0] == 'X') && (l[1] == 'n' || l[1] == 'N')))
-                return false;
-            if (!punycode_ok(l + 4, ln - 4))
-                return false;
-        }
-        st = i + 1;
-    }
-    return true;
+    return gw_schema__hostname_ok(s, n, false);
 }
 
-/* idn-hostname: U-labels are accepted when they are valid UTF-8 without ASCII punctuation
- * other than '-'; A-labels as for hostname. IDNA2008 contextual rules are not checked. */
 static bool check_idn_hostname(const char *s, size_t n)
 {
-    if (n == 0)
-        return false;
-    bool ascii = true;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] >= 0x80)
-            ascii = false;
-    if (ascii)
-        return check_hostname(s, n);
-    size_t st = 0;
-    for (size_t i = 0; i <= n; i++) {
-        bool dot = i < n && (s[i] == '.');
-        /* U+3002, U+FF0E, U+FF61 are label separators too */
-        size_t seplen = 0;
-        if (i + 2 < n && (unsigned char)s[i] == 0xE3 && (unsigned char)s[i + 1] == 0x80 &&
-            (unsigned char)s[i + 2] == 0x82)
-            seplen = 3;
-        if (i + 2 < n && (unsigned char)s[i] == 0xEF && (unsigned char)s[i + 1] == 0xBC &&
-            (unsigned char)s[i + 2] == 0x8E)
-            seplen = 3;
-        if (i + 2 < n && (unsigned char)s[i] == 0xEF && (unsigned char)s[i + 1] == 0xBD &&
-            (unsigned char)s[i + 2] == 0xA1)
-            seplen = 3;
-        if (i < n && !dot && !seplen)
-            continue;
-        size_t ln = i - st;
-        if (ln == 0 || ln > 63 || s[st] == '-' || s[i - 1] == '-')
-            return false;
-        for (size_t k = st; k < i; k++) {
-            unsigned char c = (unsigned char)s[k];
-            if (c < 0x80 && !is_alnum((char)c) && c != '-')
-                return false;
-        }
-        if (seplen)
-            i += seplen - 1;
-        st = i + 1;
-    }
-    return true;
+    return gw_schema__hostname_ok(s, n, true);
 }
 
 static bool atext(unsigned char c, bool idn)

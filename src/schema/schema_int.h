@@ -254,6 +254,11 @@ bool gw_schema__base64_decode(const char *s, size_t n, unsigned char *out, size_
 /* True when `id` constrains strings / numbers. */
 bool gw_schema__format_is_numeric(uint8_t id);
 
+/* ---- schema_idna.c ---- */
+
+/* `hostname` (idn false: LDH labels, A-labels checked) or `idn-hostname` (U-labels too). */
+bool gw_schema__hostname_ok(const char *s, size_t n, bool idn);
+
 /* ---- schema_meta.c ---- */
 
 /* The built-in copy of a metaschema document by its URI (trailing '#' ignored), parsed into a
