@@ -148,10 +148,15 @@ static int make_listener(struct gw_server *srv, struct gw_worker *w, struct gw_e
     int sslen = sizeof(ss);
     char addr[160];
     snprintf(addr, sizeof(addr), "%s", srv->listen);
+    /* libevent's parser refuses port 0 ("any free port"): parse with 1, then clear it */
+    size_t alen = strlen(addr);
+    bool any_port = alen > 2 && strcmp(addr + alen - 2, ":0") == 0;
+    if (any_port)
+        addr[alen - 1] = '1';
     if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, &sslen) != 0)
         return GW_ERROR_SET(err, GW_EINVAL,
                             "GW_LISTEN=%s: expected host:port (IPv6 as [addr]:port)", srv->listen);
-    if (srv->port) {
+    if (srv->port || any_port) {
         if (ss.ss_family == AF_INET)
             ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)srv->port);
         else
