@@ -22,6 +22,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "mcp/mcp_jsonrpc.h"
+#include "mcp/mcp_sse.h"
 #include "net/net_http.h"
 #include "net/net_server.h"
 
@@ -211,10 +212,11 @@ static bool sse_write(struct gw_http_req *r, const char *event, const char *json
 {
     struct gw_buf b;
     gw_buf_init(&b, len + 64);
-    gw_buf_printf(&b, "event: %s\ndata: ", event);
-    gw_buf_add(&b, json, len);
-    gw_buf_adds(&b, "\n\n");
-    bool ok = gw_http_stream_write(r, gw_buf_ptr(&b), gw_buf_len(&b));
+    bool ok = false;
+    if (gw_sse_event(&b, event, json, len) == GW_OK)
+        ok = gw_http_stream_write(r, gw_buf_ptr(&b), gw_buf_len(&b));
+    else
+        GW_LOG(GW_LOG_ERROR, "mcp", "refused to frame an SSE event (newline in data)");
     gw_buf_fini(&b);
     return ok;
 }
@@ -727,21 +729,11 @@ static void handle_post(struct http_state *st, struct gw_http_req *r)
 
     if (json_is_array(body)) {
         size_t n = json_array_size(body);
-        const char *why = NULL;
-        if (!gw_mcp_version_allows_batch(o.version))
-            why = "JSON-RPC batches are only accepted in sessions of protocol version 2025-03-26";
-        else if (n == 0)
-            why = "empty batch";
-        else if (n > st->opts->max_batch)
-            why = "batch has more messages than the configured limit";
-        for (size_t i = 0; !why && i < n; i++) {
-            const char *m = gw_json_str(json_array_get(body, i), "method");
-            if (m && strcmp(m, "initialize") == 0)
-                why = "initialize must not be part of a batch";
-        }
-        if (why) {
-            char msg[200];
-            snprintf(msg, sizeof(msg), "Invalid Request: %s", why);
+        struct gw_error berr = {0};
+        if (gw_jsonrpc_batch_check(body, gw_mcp_version_allows_batch(o.version),
+                                   st->opts->max_batch, &berr) != GW_OK) {
+            char msg[GW_ERROR_MSG_MAX + 32];
+            snprintf(msg, sizeof(msg), "Invalid Request: %s", berr.msg);
             reply_rpc_error(r, 400, GW_JSONRPC_INVALID_REQUEST, msg, NULL);
             gw_buf_fini(&c->out);
             gw_free(c);

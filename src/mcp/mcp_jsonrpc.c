@@ -120,3 +120,24 @@ json_t *gw_jsonrpc_request(json_t *id, const char *method, json_t *params)
     json_object_set(v, "id", id);
     return v;
 }
+
+int gw_jsonrpc_batch_check(const json_t *batch, bool allowed, size_t max, struct gw_error *err)
+{
+    size_t n = json_array_size(batch);
+    if (!json_is_array(batch))
+        return GW_ERROR_SET(err, GW_EINVAL, "a batch must be a JSON array");
+    if (!allowed)
+        return GW_ERROR_SET(err, GW_EINVAL, "JSON-RPC batches are only accepted in sessions of "
+                                            "protocol version 2025-03-26");
+    if (n == 0)
+        return GW_ERROR_SET(err, GW_EINVAL, "empty batch");
+    if (n > max)
+        return GW_ERROR_SET(err, GW_EINVAL, "batch of %zu messages exceeds the limit of %zu", n,
+                            max);
+    for (size_t i = 0; i < n; i++) {
+        json_t *m = json_object_get(json_array_get(batch, i), "method");
+        if (json_is_string(m) && strcmp(json_string_value(m), "initialize") == 0)
+            return GW_ERROR_SET(err, GW_EINVAL, "initialize must not be part of a batch");
+    }
+    return GW_OK;
+}

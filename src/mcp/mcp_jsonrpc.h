@@ -60,4 +60,10 @@ json_t *gw_jsonrpc_notification(const char *method, json_t *params);
 /* New reference: a request {"jsonrpc":"2.0","id":id,"method":m,"params":p}. Steals params. */
 json_t *gw_jsonrpc_request(json_t *id, const char *method, json_t *params);
 
+/* Checks the batch-level rules for a JSON array body: batches allowed at all (only 2025-03-26
+ * sessions), not empty, at most `max` messages, no initialize inside. GW_OK or GW_EINVAL with
+ * the reason in err. (Per-element validity is checked when each element is dispatched: an
+ * invalid element gets its own -32600 response in the reply array.) */
+int gw_jsonrpc_batch_check(const json_t *batch, bool allowed, size_t max, struct gw_error *err);
+
 #endif
