@@ -46,7 +46,9 @@ struct gw_openapi__form {
     bool cyclic;         /* reached again while being built */
     bool inlinable;      /* not cyclic and size <= inline_max_nodes */
     bool failed;         /* a $ref inside could not be resolved */
-    char *problem;       /* why it failed */
+    bool degraded;       /* invalid parts were dropped (note says which) */
+    char *note;
+    char *problem; /* why it failed */
 };
 
 struct gw_openapi__ptrmap {
@@ -96,6 +98,7 @@ struct gw_openapi__conv {
     bool failed;   /* an unresolvable $ref: the schema is incomplete */
     bool degraded; /* something invalid was dropped */
     char problem[300];
+    char note[160]; /* what was dropped first, when degraded */
 };
 
 /* ---- openapi_yaml.c ---- */

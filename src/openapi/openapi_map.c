@@ -1254,7 +1254,7 @@ static json_t *map_operation(struct opctx *o, struct pending *pend)
     }
     if (cv.degraded)
         gw_openapi__warn(c, "degraded", "invalid_schema_parts",
-                         "invalid parts of a schema were dropped");
+                         "invalid schema parts were dropped: %s", cv.note);
 
     tool = json_object();
     char *desc = NULL;

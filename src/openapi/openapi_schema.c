@@ -110,6 +110,7 @@ void gw_openapi__forms_fini(struct gw_openapi__ctx *c)
         gw_free(f->name);
         gw_free(f->deps);
         gw_free(f->problem);
+        gw_free(f->note);
     }
     gw_free(c->forms);
     gw_free(c->form_index.keys);
@@ -199,6 +200,15 @@ static size_t form_lookup_or_add(struct gw_openapi__ctx *c, json_t *src,
     return idx;
 }
 
+/* A conversion that uses form f inherits its degradation note. */
+static void inherit(struct gw_openapi__conv *cv, const struct gw_openapi__form *f)
+{
+    if (f->degraded && !cv->degraded) {
+        snprintf(cv->note, sizeof(cv->note), "%s", f->note ? f->note : "");
+        cv->degraded = true;
+    }
+}
+
 static json_t *form_ref(struct gw_openapi__form *f)
 {
     if (!f->refobj) {
@@ -245,6 +255,14 @@ static void set_problem(struct gw_openapi__conv *cv, const char *why)
     if (!cv->failed)
         snprintf(cv->problem, sizeof(cv->problem), "%s", why);
     cv->failed = true;
+}
+
+static void degrade(struct gw_openapi__conv *cv, const char *what, const char *key)
+{
+    if (!cv->degraded)
+        snprintf(cv->note, sizeof(cv->note), "%s%s%.80s%s", what, key ? " ('" : "", key ? key : "",
+                 key ? "')" : "");
+    cv->degraded = true;
 }
 
 static void build(struct gw_openapi__ctx *c, size_t idx, int build_depth);
@@ -339,7 +357,7 @@ static json_t *conv_ref(struct gw_openapi__conv *cv, json_t *node, const char *r
         return json_object();
     }
     if (!json_is_object(target) && !json_is_boolean(target)) {
-        cv->degraded = true;
+        degrade(cv, "a $ref to something that is not a schema", ref);
         return json_object();
     }
     size_t idx = form_lookup_or_add(c, target, tdoc, ref);
@@ -360,6 +378,7 @@ static json_t *conv_ref(struct gw_openapi__conv *cv, json_t *node, const char *r
             set_problem(cv, f->problem ? f->problem : "unresolvable reference");
             res = json_object();
         } else if (f->inlinable) {
+            inherit(cv, f);
             res = json_incref(f->form);
             cv->size += f->size;
             for (size_t i = 0; i < f->ndeps; i++)
@@ -470,11 +489,11 @@ static json_t *conv_node(struct gw_openapi__conv *cv, json_t *node, struct gw_op
     if (json_is_boolean(node))
         return json_incref(node);
     if (!json_is_object(node)) {
-        cv->degraded = true;
+        degrade(cv, "a schema that is not an object", NULL);
         return json_object();
     }
     if (depth > MAX_SCHEMA_DEPTH) {
-        cv->degraded = true;
+        degrade(cv, "schema nesting deeper than the limit", NULL);
         return json_object();
     }
     json_t *ref = json_object_get(node, "$ref");
@@ -494,27 +513,40 @@ static json_t *conv_node(struct gw_openapi__conv *cv, json_t *node, struct gw_op
             continue;
         }
         if (key_in(k, MAP_SUBSCHEMAS, N(MAP_SUBSCHEMAS))) {
-            if (json_is_object(v))
+            json_t *refv = json_is_object(v) ? json_object_get(v, "$ref") : NULL;
+            if (json_is_string(refv)) {
+                /* lenient: "properties: {$ref: file#/map}" names the whole map elsewhere */
+                struct gw_openapi__doc *d2 = doc;
+                char why[300];
+                json_t *m = gw_openapi__deref(c, v, &d2, why, sizeof(why));
+                if (!m)
+                    set_problem(cv, c->fatal != GW_OK ? "import aborted" : why);
+                else if (json_is_object(m))
+                    json_object_set_new(out, k, conv_map(cv, m, d2, depth));
+                else
+                    degrade(cv, "a keyword that is not an object of schemas", k);
+            } else if (json_is_object(v)) {
                 json_object_set_new(out, k, conv_map(cv, v, doc, depth));
-            else
-                cv->degraded = true;
+            } else {
+                degrade(cv, "a keyword that is not an object of schemas", k);
+            }
         } else if (key_in(k, SINGLE_SUBSCHEMA, N(SINGLE_SUBSCHEMA))) {
             if (json_is_object(v) || json_is_boolean(v))
                 json_object_set_new(out, k, conv_node(cv, v, doc, depth + 1));
             else
-                cv->degraded = true;
+                degrade(cv, "a keyword that is not a schema", k);
         } else if (key_in(k, LIST_SUBSCHEMAS, N(LIST_SUBSCHEMAS))) {
             if (json_is_array(v) && json_array_size(v) > 0)
                 json_object_set_new(out, k, conv_list(cv, v, doc, depth));
             else if (!json_is_array(v))
-                cv->degraded = true;
+                degrade(cv, "a keyword that is not a list of schemas", k);
         } else if (!strcmp(k, "items")) {
             if (json_is_array(v)) /* draft-4 tuple form */
                 json_object_set_new(out, "prefixItems", conv_list(cv, v, doc, depth));
             else if (json_is_object(v) || json_is_boolean(v))
                 json_object_set_new(out, "items", conv_node(cv, v, doc, depth + 1));
             else
-                cv->degraded = true;
+                degrade(cv, "a keyword that is not a schema", k);
         } else if (key_in(k, DROPPED, N(DROPPED))) {
             continue;
         } else if (!strcmp(k, "nullable")) {
@@ -536,7 +568,7 @@ static json_t *conv_node(struct gw_openapi__conv *cv, json_t *node, struct gw_op
                 } else if (valid_type_name(t)) {
                     json_object_set(out, k, v);
                 } else {
-                    cv->degraded = true;
+                    degrade(cv, "an unknown type name", t);
                 }
             } else if (json_is_array(v)) {
                 json_t *types = json_array();
@@ -639,6 +671,9 @@ static void build(struct gw_openapi__ctx *c, size_t idx, int build_depth)
     f->failed = sub.failed;
     if (sub.failed)
         f->problem = gw_xstrdup(sub.problem);
+    f->degraded = sub.degraded;
+    if (sub.degraded)
+        f->note = gw_xstrdup(sub.note);
     f->state = ST_DONE;
     f->inlinable = !f->cyclic && f->size <= c->o->inline_max_nodes;
     gw_openapi__conv_fini(&sub);
@@ -666,6 +701,7 @@ static json_t *form_root_copy(struct gw_openapi__conv *cv, size_t idx)
         set_problem(cv, f->problem ? f->problem : "unresolvable reference");
         return json_object();
     }
+    inherit(cv, f);
     cv->size += f->size;
     for (size_t i = 0; i < f->ndeps; i++)
         add_dep(cv, f->deps[i]);
@@ -757,6 +793,7 @@ json_t *gw_openapi__defs(struct gw_openapi__conv *cv, size_t *size)
         struct gw_openapi__form *f = &c->forms[idx];
         if (f->failed)
             set_problem(cv, f->problem ? f->problem : "unresolvable reference");
+        inherit(cv, f);
         json_object_set_new(defs, f->name, f->form ? json_incref(f->form) : json_object());
         *size += f->size;
         if (n + f->ndeps > cap) {
