@@ -758,6 +758,7 @@ struct gw_upstreams *gw_upstreams_load(const struct gw_settings *s, struct gw_er
     snprintf(u->env, sizeof(u->env), "%s", gw_settings_str(s, "GW_UPSTREAM_ENV"));
     const char *dir = gw_settings_str(s, "GW_SECRETS_DIR");
     u->secrets_dir = dir && *dir ? gw_xstrdup(dir) : NULL;
+    u->defaults = gw_xcalloc(1, sizeof(*u->defaults));
     defaults_from_settings(u->defaults, s);
     const char *file = gw_settings_str(s, "GW_UPSTREAMS_FILE");
     if (file && *file && load_file(u, file, err) != GW_OK) {
