@@ -29,16 +29,19 @@
 #include <string.h>
 #include <time.h>
 
+/* Listeners are a handful of subsystems (MCP sessions fan out on their own). */
 #define MAX_LISTENERS 32
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 30000
 
+/* A registered change listener (id 0 = free slot). */
 struct listener_slot {
     int id;
     gw_registry_change_fn fn;
     void *ctx;
 };
 
+/* See the file comment for which lock guards which field. */
 struct gw_registry {
     pthread_mutex_t swap_mu;
     struct gw_snapshot *cur;
@@ -66,6 +69,7 @@ struct gw_registry {
     atomic_bool listening;
 };
 
+/* Calls every listener with lis_mu held (so off_change waits for running calls). */
 static void notify_listeners(struct gw_registry *reg, const struct gw_registry_change *chg)
 {
     pthread_mutex_lock(&reg->lis_mu);
@@ -106,11 +110,14 @@ struct gw_snapshot *gw_registry_acquire(struct gw_registry *reg)
     return s;
 }
 
+/* Scan callback: keeps every servable definition (shared into the snapshot). */
 static int collect(void *ctx, json_t *def)
 {
     return json_array_append(ctx, def) == 0 ? GW_OK : GW_ENOMEM;
 }
 
+/* The body of a reload; reload_mu is held. Without force, a cheap version read decides whether
+ * the full scan is needed. */
 static int reload_locked(struct gw_registry *reg, bool force, bool *out_swapped,
                          struct gw_error *err)
 {
@@ -191,6 +198,7 @@ static bool stoppable_sleep(struct gw_registry *reg, int ms)
     return stop;
 }
 
+/* Whether gw_registry_free asked the watcher to stop. */
 static bool stopping(struct gw_registry *reg)
 {
     pthread_mutex_lock(&reg->stop_mu);
@@ -199,6 +207,7 @@ static bool stopping(struct gw_registry *reg)
     return stop;
 }
 
+/* One version check by the watcher, with log noise limited to the first failure of a streak. */
 static void check(struct gw_registry *reg, bool *failing)
 {
     struct gw_error err = {0};
@@ -216,6 +225,7 @@ static void check(struct gw_registry *reg, bool *failing)
     *failing = true;
 }
 
+/* The watcher thread (algorithm in the file comment). */
 static void *watcher_main(void *arg)
 {
     struct gw_registry *reg = arg;

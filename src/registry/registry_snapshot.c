@@ -24,10 +24,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Tool names: [A-Za-z0-9_-]{1,64} (docs/tool-model.md). */
 #define NAME_MAX_LEN 64
 #define CURSOR_FORMAT 0x01
 #define MCP_BUF_MAX ((size_t)1 << 30)
 
+/* Immutable after gw_snapshot_new except `refs` (see the file comment for the layout). */
 struct gw_snapshot {
     atomic_size_t refs;
     uint64_t version;
@@ -41,6 +43,7 @@ struct gw_snapshot {
     json_t *defs; /* array of the definitions, keeping them alive */
 };
 
+/* FNV-1a 32: the hash of the name index and of cursor checks. */
 static uint32_t fnv32(const char *p, size_t n)
 {
     uint32_t h = 2166136261u;
@@ -49,6 +52,7 @@ static uint32_t fnv32(const char *p, size_t n)
     return h;
 }
 
+/* FNV-1a 64 continued over more bytes: the list fingerprint. */
 static uint64_t fnv64_add(uint64_t h, const void *data, size_t n)
 {
     const unsigned char *p = data;
@@ -57,6 +61,7 @@ static uint64_t fnv64_add(uint64_t h, const void *data, size_t n)
     return h;
 }
 
+/* Tool name syntax, the same rule the store enforces. */
 static bool valid_name(const char *s, size_t n)
 {
     if (n == 0 || n > NAME_MAX_LEN)
@@ -70,6 +75,7 @@ static bool valid_name(const char *s, size_t n)
     return true;
 }
 
+/* qsort order: strcmp, i.e. byte order, as the store lists. */
 static int cmp_entry(const void *a, const void *b)
 {
     return strcmp(((const struct gw_tool_entry *)a)->name, ((const struct gw_tool_entry *)b)->name);
@@ -100,6 +106,7 @@ static int dump_mcp(const json_t *def, struct gw_buf *out)
     return rc;
 }
 
+/* Frees a snapshot (refcount reached zero, or a failed build). Accepts NULL. */
 static void snapshot_free(struct gw_snapshot *s)
 {
     if (!s)
@@ -252,8 +259,12 @@ const struct gw_tool_entry *gw_snapshot_find(const struct gw_snapshot *s, const 
 
 /* ---- cursors ------------------------------------------------------------------------------ */
 
+/* Cursor codec: base64url without padding, strict on decode. Written here rather than using
+ * core/b64 because it must not allocate (tools/list hot path) and must reject non-canonical
+ * input. */
 static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
+/* Value of a base64url character, -1 for anything else. */
 static int b64_val(char c)
 {
     if (c >= 'A' && c <= 'Z')
@@ -269,6 +280,7 @@ static int b64_val(char c)
     return -1;
 }
 
+/* Encodes n bytes into out (4/3 n + 1 bytes), NUL-terminated; returns the length. */
 static size_t b64_encode(const unsigned char *in, size_t n, char *out)
 {
     size_t o = 0, i = 0;
@@ -319,12 +331,15 @@ static long b64_decode(const char *in, size_t n, unsigned char *out, size_t cap)
     return (long)o;
 }
 
+/* 16-bit check of a cursor's name: catches edited cursors (not a secret: a cursor is only a
+ * position, see gw_snapshot_paginate). */
 static uint16_t name_check(const char *name, size_t n)
 {
     uint32_t h = fnv32(name, n) ^ 0x9e3779b9u;
     return (uint16_t)(h ^ h >> 16);
 }
 
+/* Writes the cursor of `name` into out (GW_CURSOR_MAX bytes). */
 static void cursor_encode(const char *name, size_t n, char *out)
 {
     unsigned char raw[NAME_MAX_LEN + 3];

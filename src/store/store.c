@@ -24,8 +24,10 @@
 #include <sys/stat.h>
 #include <time.h>
 
+/* Defaults of struct gw_store_options (documented in store.h). */
 static const struct gw_store_options default_options = {5000, 10};
 
+/* Copies `in` over the defaults, field by field (zero = default). */
 static void apply_defaults(struct gw_store_options *o, const struct gw_store_options *in)
 {
     *o = default_options;
@@ -40,6 +42,8 @@ static bool has_prefix(const char *s, const char *p)
     return strncmp(s, p, strlen(p)) == 0;
 }
 
+/* URL forms: postgres[ql]:// goes to libpq untouched; sqlite://, sqlite: and bare paths are
+ * SQLite files. Anything else with a scheme is refused rather than guessed. */
 int gw_store__resolve(const char *url, const struct gw_store_ops **out_ops, char **out_target,
                    struct gw_error *err)
 {
@@ -124,6 +128,8 @@ out:
     return rc;
 }
 
+/* SQLite handles of one file must meet on the bus whatever path spelling opened them, hence
+ * the real path; PostgreSQL does not use the bus, the URL is just a label. */
 char *gw_store__identity(const struct gw_store_ops *ops, const char *target)
 {
     char real[PATH_MAX];
@@ -199,6 +205,8 @@ int gw_store__exec(struct gw_store *st, const char *sql, const struct store_para
     return st->ops->exec(st->conn, sql, p, np, cb, ctx, out_changes, err);
 }
 
+/* Read transactions give list/scan one consistent view (both backends snapshot at the first
+ * read); they do not bump the version. */
 int gw_store__begin_read(struct gw_store *st, struct gw_error *err)
 {
     if (st->in_tx)
@@ -235,6 +243,8 @@ int gw_store__begin_write(struct gw_store *st, long long *out_version, struct gw
     return GW_OK;
 }
 
+/* The NOTIFY is queued inside the transaction, so PostgreSQL delivers it exactly when (and
+ * only if) the COMMIT succeeds; the SQLite bus is posted after a successful COMMIT. */
 int gw_store__commit(struct gw_store *st, struct gw_error *err)
 {
     int rc = GW_OK;
@@ -328,6 +338,7 @@ json_t *gw_store__parse(const char *text, size_t len, struct gw_error *err)
     return gw_json_parse(text, len, &lim, err);
 }
 
+/* Integers come back as text from both backends (sqlite3_column_text, libpq text format). */
 long long gw_store__int(const char *s)
 {
     if (!s)
@@ -369,6 +380,7 @@ int gw_store__opt_str(const json_t *obj, const char *key, size_t max, const char
     return GW_OK;
 }
 
+/* History rows always have an actor: anonymous changes are attributed to "system". */
 const char *gw_store__who(const struct gw_store_actor *who)
 {
     return who && who->who && *who->who ? who->who : "system";
@@ -379,6 +391,8 @@ const char *gw_store__why(const struct gw_store_actor *who)
     return who && who->why ? who->why : "";
 }
 
+/* Serialises through a bounded buffer so that an oversized definition fails with GW_ELIMIT
+ * instead of growing without limit. */
 int gw_store__dump(const json_t *v, size_t max, char **out, struct gw_error *err)
 {
     struct gw_buf b;
@@ -419,6 +433,8 @@ int gw_store__history(struct gw_store *st, long long tool_id, const char *tool_n
     return rc;
 }
 
+/* The identity used to match operations across imports: source (what the spec said) first,
+ * the binding (what we call) as a fallback for hand-made tools. */
 void gw_store__op_key(const json_t *def, char *out, size_t size)
 {
     const json_t *src = json_object_get(def, "source");
@@ -438,6 +454,7 @@ void gw_store__op_key(const json_t *def, char *out, size_t size)
     snprintf(out + i, size - i, " %s", p);
 }
 
+/* Millisecond UTC timestamps, generated here so both backends store the same text. */
 void gw_store__now(char *out, size_t size)
 {
     struct timespec ts;

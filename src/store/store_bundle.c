@@ -14,13 +14,16 @@
 
 #include <string.h>
 
+/* Bounds of what an operator may type. */
 #define BUNDLE_DESC_MAX (64u * 1024u)
 #define BUNDLE_COLS                                                                            \
     "b.id, b.name, b.title, b.description, b.status, b.created_at, b.updated_at, "             \
     "(SELECT count(*) FROM tools t WHERE t.bundle = b.name)"
 
+/* Keys a caller may send back unchanged (from a GET) and that are ignored. */
 static const char *const managed[] = {"id", "createdAt", "updatedAt", "toolCount", NULL};
 
+/* True for the store-managed keys above. */
 static bool is_managed(const char *k)
 {
     for (const char *const *m = managed; *m; m++)
@@ -29,6 +32,7 @@ static bool is_managed(const char *k)
     return false;
 }
 
+/* Row callback of BUNDLE_COLS queries: one bundle object. */
 static int bundle_row(void *ctx, const struct store_row *row)
 {
     json_t *arr = ctx;
@@ -186,6 +190,7 @@ int gw_store_bundle_update(struct gw_store *st, const char *name, const json_t *
     return rc;
 }
 
+/* Row callback collecting the first column as strings. */
 static int name_row(void *ctx, const struct store_row *row)
 {
     if (row->n > 0 && row->v[0])

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 
+/* info.version strings are short; cap what we store. */
 #define SPEC_VERSION_MAX 256
 #define HASH_MAX 160
 
@@ -39,6 +40,7 @@ struct sidx {
     const char **keys;  /* borrowed: keys[i] of item i (NULL = not indexed) */
 };
 
+/* FNV-1a over a NUL-terminated string. */
 static size_t hash_str(const char *s)
 {
     size_t h = 1469598103934665603ull;
@@ -47,6 +49,7 @@ static size_t hash_str(const char *s)
     return h;
 }
 
+/* Indexes keys[0..n) (NULL or empty keys are left out). */
 static void sidx_init(struct sidx *x, const char **keys, size_t n)
 {
     x->cap = 16;
@@ -93,6 +96,7 @@ struct old_tool {
     json_t *def;
 };
 
+/* State of one apply_import call; all arrays are parallel to the new set (n) or the old (m). */
 struct import {
     struct gw_store *st;
     const char *spec_id;
@@ -116,6 +120,7 @@ struct import {
     long long unchanged;
 };
 
+/* Heap copy of a definition's operation identity, NULL when it has none. */
 static char *op_key_dup(const json_t *def)
 {
     char buf[GW_STORE_TEXT_MAX + 24];
@@ -123,6 +128,7 @@ static char *op_key_dup(const json_t *def)
     return buf[0] ? gw_xstrdup(buf) : NULL;
 }
 
+/* Frees everything prepare_new/load_and_match allocated (safe on partial state). */
 static void import_fini(struct import *im)
 {
     for (size_t i = 0; i < im->n; i++) {
@@ -166,6 +172,7 @@ static json_t *projection(const json_t *def)
     return p;
 }
 
+/* Whether two definitions agree on everything the spec owns. */
 static bool spec_owned_equal(const json_t *a, const json_t *b)
 {
     json_t *pa = projection(a), *pb = projection(b);
@@ -198,6 +205,7 @@ static void slugify(const char *title, char *out, size_t size)
     out[o] = '\0';
 }
 
+/* "sha256:<hex>" of the spec document, the default contentHash. */
 static void sha256_hex(const char *data, size_t len, char *out, size_t size)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -267,6 +275,7 @@ static int prepare_new(struct import *im, const json_t *tools, struct gw_error *
     return rc;
 }
 
+/* Row callback: appends one existing tool of the spec. */
 static int old_row(void *ctx, const struct store_row *row)
 {
     struct import *im = ctx;
@@ -386,11 +395,13 @@ static int update_matched(struct import *im, struct gw_error *err)
     return GW_OK;
 }
 
+/* Which spec (if any) owns a tool name: for the conflict message. */
 struct owner {
     char spec[GW_STORE_NAME_MAX + 1];
     bool got;
 };
 
+/* Row callback of the owner query. */
 static int owner_row(void *ctx, const struct store_row *row)
 {
     struct owner *ow = ctx;

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+/* One listener: a wake pipe, plus a LISTEN connection on PostgreSQL. */
 struct gw_store_listener {
     const struct gw_store_ops *ops;
     void *conn;   /* backend LISTEN connection, NULL for the bus */
@@ -32,9 +33,11 @@ struct gw_store_listener {
     struct gw_store_listener *next; /* bus list (SQLite only) */
 };
 
+/* The in-process bus: SQLite listeners of this process (see the file comment). */
 static pthread_mutex_t bus_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct gw_store_listener *bus_head;
 
+/* Writes one byte to a non-blocking pipe: a wake-up that cannot block the writer. */
 static void poke(int fd)
 {
     ssize_t n = write(fd, "x", 1); /* a full pipe already means "woken" */
@@ -92,6 +95,7 @@ out:
     return rc;
 }
 
+/* Monotonic milliseconds, for wait deadlines. */
 static long long now_ms(void)
 {
     struct timespec ts;
@@ -99,6 +103,7 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Empties the wake pipe so that one wait consumes all pending wake-ups. */
 static void drain_pipe(int fd)
 {
     char buf[64];

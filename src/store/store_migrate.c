@@ -21,10 +21,12 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Created by the runner (not by a migration) so that it exists before migration 1 runs. */
 #define MIGRATIONS_TABLE                                                                       \
     "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT "   \
     "NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)"
 
+/* Hex SHA-256 of a migration's text: detects migrations edited after being applied. */
 static void sha256_hex(const char *data, size_t len, char out[65])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -48,6 +50,7 @@ int gw_store_latest_version(const struct gw_store *st)
     return v;
 }
 
+/* Row sink for one short text column. */
 struct text_col {
     char text[80];
     bool got;
@@ -167,12 +170,14 @@ int gw_store_schema_version(struct gw_store *st, int *out_version, struct gw_err
     return GW_OK;
 }
 
+/* Applied versions and times, for the status listing (a database has few migrations). */
 struct applied_set {
     int version[256];
     char at[256][32];
     int n;
 };
 
+/* Row callback of the status query. */
 static int applied_row(void *ctx, const struct store_row *row)
 {
     struct applied_set *a = ctx;

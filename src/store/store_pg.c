@@ -56,6 +56,7 @@ static int setup_session(PGconn *c, int lock_timeout_ms, struct gw_error *err)
     return rc;
 }
 
+/* Connects with our defaults for connect_timeout and application_name; the URL overrides them. */
 static int connect_url(const char *url, const struct gw_store_options *opt, PGconn **out,
                        struct gw_error *err)
 {
@@ -87,6 +88,7 @@ out:
     return rc;
 }
 
+/* A store connection: connect_url plus the bookkeeping for resets. */
 static int pg_open(const char *target, const struct gw_store_options *opt, void **out_conn,
                    struct gw_error *err)
 {
@@ -124,6 +126,9 @@ static int ensure(struct pg *pg, struct gw_error *err)
     return setup_session(pg->c, pg->lock_timeout_ms, err);
 }
 
+/* SQLSTATE classes → platform codes: 23 integrity (unique/foreign key/check) and 40 serialisation
+ * are conflicts; 55P03/57014 lock or statement timeouts; 08/57P/53 connection and server trouble;
+ * 22 data exceptions (e.g. invalid JSON text) are invalid input; the rest are bugs. */
 static int map_state(const char *state)
 {
     if (!state)
@@ -141,6 +146,7 @@ static int map_state(const char *state)
     return GW_ERR;
 }
 
+/* Fills err from a failed result: SQLSTATE and primary message (never the connection string). */
 static int result_error(PGconn *c, const PGresult *res, struct gw_error *err)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -168,6 +174,8 @@ static const char *iso_time(const char *in, char *out, size_t size)
     return out;
 }
 
+/* Text-format parameters (integers formatted here) with server-inferred types; rows are handed
+ * to cb as text, timestamptz columns rewritten to the ISO form SQLite stores. */
 static int pg_exec(void *conn, const char *sql, const struct store_param *p, int np,
                    store_row_fn cb, void *ctx, long long *out_changes, struct gw_error *err)
 {
@@ -254,6 +262,8 @@ static int pg_exec_script(void *conn, const char *sql, struct gw_error *err)
     return rc != GW_OK ? rc : command(pg, sql, NULL, err);
 }
 
+/* Write transactions are plain READ COMMITTED: the registry_state row lock taken by their first
+ * statement serialises them. Reads use REPEATABLE READ so a scan sees one snapshot. */
 static int pg_begin(void *conn, enum store_tx mode, struct gw_error *err)
 {
     struct pg *pg = conn;
@@ -267,6 +277,7 @@ static int pg_begin(void *conn, enum store_tx mode, struct gw_error *err)
     return rc;
 }
 
+/* An aborted transaction answers COMMIT with ROLLBACK: `command` turns that into an error. */
 static int pg_commit(void *conn, struct gw_error *err)
 {
     struct pg *pg = conn;
@@ -275,6 +286,7 @@ static int pg_commit(void *conn, struct gw_error *err)
     return rc;
 }
 
+/* Best effort: nothing to roll back on a broken connection (the server already did). */
 static void pg_rollback(void *conn)
 {
     struct pg *pg = conn;
@@ -283,11 +295,13 @@ static void pg_rollback(void *conn)
     pg->in_tx = false;
 }
 
+/* Serialises migration runners of all replicas for the rest of the transaction. */
 static int pg_migrate_lock(void *conn, struct gw_error *err)
 {
     return command(conn, "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK_KEY ")", NULL, err);
 }
 
+/* pg_notify() rather than NOTIFY: the channel and payload travel as parameters. */
 static int pg_notify(void *conn, const char *channel, const char *payload, struct gw_error *err)
 {
     struct store_param p[] = {SP_TEXT(channel), SP_TEXT(payload)};
@@ -338,6 +352,7 @@ static int pg_listen_drain(void *l, bool *out_got, struct gw_error *err)
     return GW_OK;
 }
 
+/* Closing the connection ends the LISTEN. */
 static void pg_listen_close(void *l)
 {
     if (l)

@@ -14,20 +14,24 @@
 
 #include <string.h>
 
+/* Columns of a spec without its (possibly large) content. */
 #define SPEC_COLS                                                                              \
     "id, title, version, source_url, file_name, content_hash, imported_at, imported_by, "     \
     "tool_count"
 
+/* Row sink for spec queries. */
 struct spec_rows {
     json_t *arr;
     bool with_content;
 };
 
+/* JSON string, or null for SQL NULL. */
 static json_t *str_or_null(const char *s)
 {
     return s ? json_string(s) : json_null();
 }
 
+/* Row callback of SPEC_COLS queries (plus content when asked). */
 static int spec_row(void *ctx, const struct store_row *row)
 {
     struct spec_rows *sr = ctx;
@@ -83,6 +87,7 @@ int gw_store_spec_get(struct gw_store *st, const char *id, bool with_content, js
     return rc;
 }
 
+/* Row callback collecting tool names. */
 static int name_row(void *ctx, const struct store_row *row)
 {
     if (row->n > 0 && row->v[0])

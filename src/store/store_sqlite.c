@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Maps SQLite's primary result code to the platform's error vocabulary. */
 static int map_rc(int src)
 {
     switch (src & 0xff) {
@@ -39,12 +40,14 @@ static int map_rc(int src)
     }
 }
 
+/* Fills err with the connection's message for a failed call. */
 static int fail(sqlite3 *db, int src, const char *what, struct gw_error *err)
 {
     return GW_ERROR_SET(err, map_rc(src), "sqlite %s: %s", what,
                         db ? sqlite3_errmsg(db) : sqlite3_errstr(src));
 }
 
+/* Runs SQL without parameters or results (pragmas, transaction control, migrations). */
 static int run(sqlite3 *db, const char *sql, struct gw_error *err)
 {
     char *msg = NULL;
@@ -99,6 +102,7 @@ out:
     return rc;
 }
 
+/* sqlite3_close_v2 defers the close until outstanding statements are finalised (none here). */
 static void sq_close(void *conn)
 {
     sqlite3_close_v2(conn);
@@ -124,6 +128,8 @@ static int rewrite(const char *sql, struct gw_buf *b)
     return GW_OK;
 }
 
+/* Prepares, binds (SQLITE_STATIC: the caller's strings outlive the statement), steps and hands
+ * each row to cb as text; finalises on every path. */
 static int sq_exec(void *conn, const char *sql, const struct store_param *p, int np,
                    store_row_fn cb, void *ctx, long long *out_changes, struct gw_error *err)
 {
@@ -201,6 +207,8 @@ static int sq_exec_script(void *conn, const char *sql, struct gw_error *err)
     return run(conn, sql, err);
 }
 
+/* IMMEDIATE takes the write lock at BEGIN (waiting up to the busy timeout), so two writers never
+ * deadlock upgrading read locks; DEFERRED read transactions snapshot at their first SELECT. */
 static int sq_begin(void *conn, enum store_tx mode, struct gw_error *err)
 {
     return run(conn, mode == STORE_TX_WRITE ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED", err);

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Hand-written tools may carry long descriptions; the importer trims its own to 1 KiB. */
 #define DESCRIPTION_MAX (64u * 1024u)
 #define TAGS_MAX 64
 
@@ -31,6 +32,7 @@ static const char *const dialects[] = {"2020-12", "draft-07", "openapi-3.0", NUL
 static const char *const methods[] = {"GET",   "PUT",  "POST",    "DELETE",
                                       "PATCH", "HEAD", "OPTIONS", NULL};
 
+/* True when v is one of the NULL-terminated set. */
 static bool in_set(const char *v, const char *const *set)
 {
     for (; v && *set; set++)
@@ -39,6 +41,7 @@ static bool in_set(const char *v, const char *const *set)
     return false;
 }
 
+/* Fields owned by the store: ignored on write, added on read. */
 static bool is_managed(const char *key)
 {
     return in_set(key, managed_keys);
@@ -61,6 +64,7 @@ static int enum_field(json_t *d, const char *key, const char *const *set, const 
     return GW_OK;
 }
 
+/* An optional boolean: absent/null → the computed default. */
 static int bool_field(json_t *d, const char *key, bool def, const char *tool,
                       struct gw_error *err)
 {
@@ -85,6 +89,7 @@ static int object_field(json_t *d, const char *key, const char *tool, struct gw_
     return GW_OK;
 }
 
+/* An optional bounded string: null removes it. */
 static int text_field(json_t *d, const char *key, size_t max, const char *tool,
                       struct gw_error *err)
 {
@@ -101,6 +106,8 @@ static int text_field(json_t *d, const char *key, size_t max, const char *tool,
     return GW_OK;
 }
 
+/* The binding is optional (hand-made tools may have none yet), but when present its method and
+ * path must be usable by the executor; *out_method feeds the governance defaults. */
 static int check_binding(json_t *d, const char *tool, const char **out_method,
                          struct gw_error *err)
 {
@@ -119,6 +126,7 @@ static int check_binding(json_t *d, const char *tool, const char **out_method,
     return GW_OK;
 }
 
+/* source.* are strings (provenance of imported tools); specId is a spec id. */
 static int check_source(json_t *d, const char *tool, struct gw_error *err)
 {
     json_t *s = json_object_get(d, "source");
@@ -138,6 +146,7 @@ static int check_source(json_t *d, const char *tool, struct gw_error *err)
     return GW_OK;
 }
 
+/* tags: absent/null → []; otherwise at most TAGS_MAX non-empty short strings. */
 static int check_tags(json_t *d, const char *tool, struct gw_error *err)
 {
     json_t *t = json_object_get(d, "tags");
@@ -160,6 +169,8 @@ static int check_tags(json_t *d, const char *tool, struct gw_error *err)
     return GW_OK;
 }
 
+/* Validates `d` in place and fills the governance defaults of docs/tool-model.md. Every field
+ * the store relies on is checked here, so stored definitions are always well-formed. */
 static int normalize_into(json_t *d, struct gw_error *err)
 {
     for (const char *const *k = managed_keys; *k; k++)
@@ -245,8 +256,10 @@ int gw_store_tool_normalize(const json_t *def, json_t **out_def, struct gw_error
 
 /* ---- rows ----------------------------------------------------------------------------- */
 
+/* Columns read for a tool; row_def and tool_row rely on this order. */
 #define TOOL_COLS "id, version, definition, created_at, updated_at, updated_by"
 
+/* Row sink: either appends definitions to `items` (lists) or fills one record (`rec`). */
 struct tool_rows {
     json_t *items;   /* array collecting read definitions (list) */
     struct gw_store_tool_rec *rec; /* or one record (load) */
@@ -275,6 +288,7 @@ static json_t *row_def(const struct store_row *row, bool with_meta, struct gw_er
     return d;
 }
 
+/* Row callback of TOOL_COLS queries (see struct tool_rows). */
 static int tool_row(void *ctx, const struct store_row *row)
 {
     struct tool_rows *tr = ctx;
@@ -627,6 +641,7 @@ int gw_store_tool_delete(struct gw_store *st, const char *name, const struct gw_
     return rc;
 }
 
+/* Row callback of the history query: one JSON object per change. */
 static int history_row(void *ctx, const struct store_row *row)
 {
     json_t *out = ctx;
@@ -683,6 +698,7 @@ int gw_store_tool_history(struct gw_store *st, const char *name, size_t limit, j
     return GW_OK;
 }
 
+/* Adapts store rows to the caller's definition callback during a scan. */
 struct scan_ctx {
     gw_store_tool_fn cb;
     void *ctx;
