@@ -90,6 +90,15 @@ void gw_mcp_x_on_cancel(struct gw_mcp_exchange *x, void (*fn)(struct gw_mcp_exch
                         void *arg);
 bool gw_mcp_x_cancelled(const struct gw_mcp_exchange *x);
 
+/* Sends notifications/<kind>/list_changed to every listener (kind: GW_LISTEN_TOOLS, ...). */
+void gw_mcp_x_notify_list_changed(struct gw_mcp_exchange *x, int kind);
+
+/* 2026-07-28 multi-round requests: seals a state object into an opaque, integrity-protected
+ * string (HMAC with the server's session key, so any replica can open it), and opens one.
+ * gw_mcp_x_unseal returns a new reference, or NULL when the string was forged or altered. */
+char *gw_mcp_x_seal(struct gw_mcp_exchange *x, const json_t *state);
+json_t *gw_mcp_x_unseal(struct gw_mcp_exchange *x, const char *sealed);
+
 /* Per-exchange pointer for the handler's own state. */
 void gw_mcp_x_set_user(struct gw_mcp_exchange *x, void *p);
 void *gw_mcp_x_user(const struct gw_mcp_exchange *x);

@@ -158,6 +158,14 @@ static bool is_json_content_type(const char *ct)
            (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
+static void reply_rpc_error_id(struct gw_http_req *r, int status, json_t *id, int code,
+                               const char *msg, json_t *data)
+{
+    json_t *e = gw_jsonrpc_error(gw_json_is_int_or_str(id) ? id : NULL, code, msg, data);
+    gw_http_reply_json(r, status, e);
+    json_decref(e);
+}
+
 static void reply_rpc_error(struct gw_http_req *r, int status, int code, const char *msg,
                             json_t *data)
 {
@@ -197,6 +205,7 @@ struct post_ctx {
     bool batch;
     bool modern;
     int nresponses;
+    int status; /* HTTP status of a JSON reply (default 200) */
     struct gw_buf out; /* collected responses (JSON mode) */
     char session[GW_SESSION_ID_MAX];
 };
@@ -275,7 +284,8 @@ static void post_finish(struct post_ctx *c)
         } else {
             gw_buf_add(&body, p, n);
         }
-        gw_http_reply(r, 200, "application/json", gw_buf_ptr(&body), gw_buf_len(&body));
+        gw_http_reply(r, c->status ? c->status : 200, "application/json", gw_buf_ptr(&body),
+                      gw_buf_len(&body));
         gw_buf_fini(&body);
     }
     gw_buf_fini(&c->out);
@@ -314,6 +324,15 @@ static void post_send(void *tctx, struct gw_mcp_exchange *x, const char *json, s
         GW_LOG(GW_LOG_ERROR, "mcp", "response exceeds the output buffer limit; dropped");
 }
 
+static void post_error_status(void *tctx, int code)
+{
+    struct post_ctx *c = tctx;
+    if (c->modern && !c->batch && (code == GW_MCP_MISSING_CLIENT_CAP ||
+                                   code == GW_MCP_HEADER_MISMATCH ||
+                                   code == GW_MCP_UNSUPPORTED_VERSION))
+        c->status = 400;
+}
+
 static void post_initialized(void *tctx, enum gw_mcp_version v, uint8_t caps)
 {
     struct post_ctx *c = tctx;
@@ -331,6 +350,7 @@ static const struct gw_mcp_origin_ops post_ops = {
     .send = post_send,
     .exchange_done = NULL,
     .initialized = post_initialized,
+    .error_status = post_error_status,
     .header = post_header,
     .hold = post_hold,
     .release = post_release,
@@ -340,10 +360,24 @@ static const struct gw_mcp_origin_ops post_ops = {
 /* 2026-07-28 checks                                                       */
 /* ====================================================================== */
 
-/* Decodes an RFC 2047-ish "=?base64?...?=" header value into out; plain values are copied. */
-static void header_value(const char *v, char *out, size_t out_size)
+/* Trims optional whitespace and decodes a "=?base64?...?=" header value into out; plain values
+ * are copied. */
+static void header_value(const char *raw, char *out, size_t out_size)
 {
-    size_t n = v ? strlen(v) : 0;
+    char trimmed[600];
+    size_t n = 0;
+    if (raw) {
+        while (*raw == ' ' || *raw == '\t')
+            raw++;
+        n = strlen(raw);
+        while (n && (raw[n - 1] == ' ' || raw[n - 1] == '\t'))
+            n--;
+        if (n >= sizeof(trimmed))
+            n = sizeof(trimmed) - 1;
+        memcpy(trimmed, raw, n);
+    }
+    trimmed[n] = '\0';
+    const char *v = raw ? trimmed : NULL;
     if (n > 12 && strncmp(v, "=?base64?", 9) == 0 && strcmp(v + n - 2, "?=") == 0) {
         unsigned char tmp[512];
         size_t inner = n - 11;
@@ -366,52 +400,56 @@ static void header_value(const char *v, char *out, size_t out_size)
     snprintf(out, out_size, "%s", v ? v : "");
 }
 
-/* Validates a modern request's _meta and headers. Returns true when OK; else replies. */
+/* Validates a modern request's _meta and headers, in the order 2026-07-28 prescribes:
+ * _meta fields (-32602) -> version header present and equal (-32020) -> version supported
+ * (-32022) -> Mcp-Method (-32020) -> Mcp-Name (-32020). Every error echoes the request id.
+ * Returns true when OK; else it has replied. */
 static bool check_modern(struct post_ctx *c, json_t *msg, int *out_log_level)
 {
     struct gw_http_req *r = c->r;
+    json_t *id = json_object_get(msg, "id");
     json_t *params = json_object_get(msg, "params");
     json_t *meta = json_object_get(params, "_meta");
     const char *method = gw_json_str(msg, "method");
     json_t *pv = json_object_get(meta, "io.modelcontextprotocol/protocolVersion");
     json_t *caps = json_object_get(meta, "io.modelcontextprotocol/clientCapabilities");
-    bool is_request = json_object_get(msg, "id") != NULL;
-    if (!json_is_string(pv)) {
-        reply_rpc_error(r, 400, GW_JSONRPC_INVALID_PARAMS,
-                        "params._meta[\"io.modelcontextprotocol/protocolVersion\"] is required",
-                        NULL);
+    bool is_request = id != NULL;
+    if (!json_is_string(pv) || (is_request && !json_is_object(caps))) {
+        reply_rpc_error_id(r, 400, id, GW_JSONRPC_INVALID_PARAMS,
+                           !json_is_object(meta) ? "params._meta is required (2026-07-28)"
+                           : !json_is_string(pv)
+                               ? "params._meta[\"io.modelcontextprotocol/protocolVersion\"] is "
+                                 "required"
+                               : "params._meta[\"io.modelcontextprotocol/clientCapabilities\"] "
+                                 "is required",
+                           NULL);
         return false;
     }
-    enum gw_mcp_version v = gw_mcp_version_parse(json_string_value(pv));
-    if (!gw_mcp_version_is_modern(v)) {
+    const char *hdr = gw_http_header(r, "MCP-Protocol-Version");
+    char hv[600];
+    header_value(hdr, hv, sizeof(hv));
+    if (!hdr || strcmp(hv, json_string_value(pv)) != 0) {
+        reply_rpc_error_id(r, 400, id, GW_MCP_HEADER_MISMATCH,
+                           hdr ? "MCP-Protocol-Version header does not match "
+                                 "_meta[\"io.modelcontextprotocol/protocolVersion\"]"
+                               : "MCP-Protocol-Version header is required",
+                           NULL);
+        return false;
+    }
+    if (!gw_mcp_version_is_modern(gw_mcp_version_parse(json_string_value(pv)))) {
         json_t *data = json_pack("{s:[s],s:s}", "supported", "2026-07-28", "requested",
                                  json_string_value(pv));
-        reply_rpc_error(r, 400, GW_MCP_UNSUPPORTED_VERSION, "Unsupported protocol version",
-                        data);
+        reply_rpc_error_id(r, 400, id, GW_MCP_UNSUPPORTED_VERSION, "Unsupported protocol version",
+                           data);
         return false;
     }
-    if (is_request && !json_is_object(caps)) {
-        reply_rpc_error(r, 400, GW_JSONRPC_INVALID_PARAMS,
-                        "params._meta[\"io.modelcontextprotocol/clientCapabilities\"] is required",
-                        NULL);
-        return false;
-    }
-    char hv[600];
-    const char *hdr = gw_http_header(r, "MCP-Protocol-Version");
-    if (!hdr || strcmp(hdr, json_string_value(pv)) != 0) {
-        reply_rpc_error(r, 400, GW_MCP_HEADER_MISMATCH,
-                        hdr ? "MCP-Protocol-Version header does not match _meta protocolVersion"
-                            : "MCP-Protocol-Version header is required",
-                        NULL);
-        return false;
-    }
-    header_value(gw_http_header(r, "Mcp-Method"), hv, sizeof(hv));
-    if (!method || strcmp(hv, method) != 0) {
-        reply_rpc_error(r, 400, GW_MCP_HEADER_MISMATCH,
-                        gw_http_header(r, "Mcp-Method") ? "Mcp-Method header does not match the "
-                                                          "request method"
-                                                        : "Mcp-Method header is required",
-                        NULL);
+    const char *mh = gw_http_header(r, "Mcp-Method");
+    header_value(mh, hv, sizeof(hv));
+    if (!mh || !method || strcmp(hv, method) != 0) {
+        reply_rpc_error_id(r, 400, id, GW_MCP_HEADER_MISMATCH,
+                           mh ? "Mcp-Method header does not match the request method"
+                              : "Mcp-Method header is required",
+                           NULL);
         return false;
     }
     const char *name_key = !strcmp(method, "tools/call") || !strcmp(method, "prompts/get") ? "name"
@@ -422,10 +460,10 @@ static bool check_modern(struct post_ctx *c, json_t *msg, int *out_log_level)
         const char *raw = gw_http_header(r, "Mcp-Name");
         header_value(raw, hv, sizeof(hv));
         if (!raw || !want || strcmp(hv, want) != 0) {
-            reply_rpc_error(r, 400, GW_MCP_HEADER_MISMATCH,
-                            raw ? "Mcp-Name header does not match the request"
-                                : "Mcp-Name header is required",
-                            NULL);
+            reply_rpc_error_id(r, 400, id, GW_MCP_HEADER_MISMATCH,
+                               raw ? "Mcp-Name header does not match the request"
+                                   : "Mcp-Name header is required",
+                               NULL);
             return false;
         }
     }
@@ -448,11 +486,19 @@ static uint8_t modern_caps(json_t *msg)
     return bits;
 }
 
+/* Era of a POST: a session header means legacy; a version header that is not a legacy
+ * version (2026-07-28, or an unknown one) means the stateless era; so does the modern _meta
+ * key. A bare _meta (e.g. a progressToken) is not a modern signal. */
 static bool looks_modern(struct gw_http_req *r, json_t *msg)
 {
+    if (gw_http_header(r, "Mcp-Session-Id"))
+        return false;
     const char *hv = gw_http_header(r, "MCP-Protocol-Version");
-    if (hv && gw_mcp_version_is_modern(gw_mcp_version_parse(hv)))
-        return true;
+    if (hv) {
+        enum gw_mcp_version v = gw_mcp_version_parse(hv);
+        if (v == GW_MCP_V_UNKNOWN || gw_mcp_version_is_modern(v))
+            return true;
+    }
     json_t *meta = json_object_get(json_object_get(msg, "params"), "_meta");
     return json_object_get(meta, "io.modelcontextprotocol/protocolVersion") != NULL;
 }
@@ -571,10 +617,10 @@ static void handle_listen(struct http_state *st, struct gw_http_req *r, json_t *
     struct stream *s = stream_open(st, r, flags, NULL, id);
     gw_mcp_server_listen(st->mcp, &s->l);
     stream_start(s);
-    json_t *meta = json_pack("{s:O}", "io.modelcontextprotocol/subscriptionId", id);
-    json_object_set_new(ack, "_meta", meta);
-    json_t *note = gw_jsonrpc_notification("notifications/subscriptions/acknowledged",
-                                           json_pack("{s:o}", "notifications", ack));
+    json_t *note = gw_jsonrpc_notification(
+        "notifications/subscriptions/acknowledged",
+        json_pack("{s:o,s:{s:O}}", "notifications", ack, "_meta",
+                  "io.modelcontextprotocol/subscriptionId", id));
     char *t = gw_json_dumps(note);
     sse_write(r, "message", t, strlen(t));
     gw_free(t);

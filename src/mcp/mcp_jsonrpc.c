@@ -99,7 +99,8 @@ json_t *gw_jsonrpc_error(json_t *id, int code, const char *message, json_t *data
         json_object_set_new(e, "data", data);
     json_t *v = json_object();
     json_object_set_new(v, "jsonrpc", json_string("2.0"));
-    json_object_set(v, "id", id ? id : json_null());
+    if (id)
+        json_object_set(v, "id", id); /* unknown id: omitted (MCP's schema forbids null ids) */
     json_object_set_new(v, "error", e);
     return v;
 }

@@ -53,7 +53,9 @@ void gw_jsonrpc_classify(json_t *v, struct gw_jsonrpc_msg *out, struct gw_error 
 
 /* New reference: {"jsonrpc":"2.0","id":id,"result":result}. Steals `result`. `id` borrowed. */
 json_t *gw_jsonrpc_result(json_t *id, json_t *result);
-/* New reference: {"jsonrpc":"2.0","id":id|null,"error":{code,message[,data]}}. Steals `data`. */
+/* New reference: {"jsonrpc":"2.0","id":id,"error":{code,message[,data]}}. Steals `data`. When
+ * the id is unknown (parse errors) the member is omitted: MCP's schema allows that and forbids
+ * a null id. */
 json_t *gw_jsonrpc_error(json_t *id, int code, const char *message, json_t *data);
 /* New reference: a notification {"jsonrpc":"2.0","method":m,"params":p}. Steals params. */
 json_t *gw_jsonrpc_notification(const char *method, json_t *params);

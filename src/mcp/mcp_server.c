@@ -359,12 +359,30 @@ static void send_final(struct gw_mcp_exchange *x, json_t *response)
     finish(x);
 }
 
+/* 2026-07-28: every result has resultType; cacheable results carry ttlMs + cacheScope. */
+static void modern_result_fields(struct gw_mcp_exchange *x, json_t *result)
+{
+    static const char *const cacheable[] = {"tools/list", "prompts/list", "resources/list",
+                                            "resources/templates/list", "resources/read",
+                                            "server/discover"};
+    if (!json_object_get(result, "resultType"))
+        json_object_set_new(result, "resultType", json_string("complete"));
+    if (strcmp(json_string_value(json_object_get(result, "resultType")), "complete") != 0)
+        return;
+    for (size_t i = 0; i < sizeof(cacheable) / sizeof(cacheable[0]); i++) {
+        if (strcmp(x->method, cacheable[i]) == 0 && !json_object_get(result, "ttlMs")) {
+            json_object_set_new(result, "ttlMs", json_integer(0));
+            json_object_set_new(result, "cacheScope", json_string("private"));
+        }
+    }
+}
+
 void gw_mcp_reply(struct gw_mcp_exchange *x, json_t *result)
 {
     if (!result)
         result = json_object();
-    if (x->o.modern && json_is_object(result) && !json_object_get(result, "resultType"))
-        json_object_set_new(result, "resultType", json_string("complete"));
+    if (x->o.modern && json_is_object(result))
+        modern_result_fields(x, result);
     send_final(x, gw_jsonrpc_result(x->id, result));
 }
 
@@ -395,7 +413,24 @@ void gw_mcp_reply_raw(struct gw_mcp_exchange *x, const char *json, size_t len)
 
 void gw_mcp_reply_error(struct gw_mcp_exchange *x, int code, const char *message, json_t *data)
 {
+    if (!x->done && !x->cancelled && x->o.ops->error_status)
+        x->o.ops->error_status(x->o.tctx, code);
     send_final(x, gw_jsonrpc_error(x->id, code, message, data));
+}
+
+void gw_mcp_x_notify_list_changed(struct gw_mcp_exchange *x, int kind)
+{
+    gw_mcp_server_notify_list_changed(x->srv, kind);
+}
+
+char *gw_mcp_x_seal(struct gw_mcp_exchange *x, const json_t *state)
+{
+    return gw_sessions_seal(x->srv->sessions, state);
+}
+
+json_t *gw_mcp_x_unseal(struct gw_mcp_exchange *x, const char *sealed)
+{
+    return gw_sessions_unseal(x->srv->sessions, sealed);
 }
 
 static void send_message(struct gw_mcp_exchange *x, json_t *msg)
@@ -761,12 +796,14 @@ static void m_initialize(struct gw_mcp_exchange *x)
 
 static void m_discover(struct gw_mcp_exchange *x)
 {
-    json_t *r = json_pack("{s:[s],s:o,s:o,s:i,s:s}", "supportedVersions", "2026-07-28",
-                          "capabilities", capabilities(), "serverInfo", server_info(x->srv),
-                          "ttlMs", 0, "cacheScope", "public");
-    json_object_del(json_object_get(r, "capabilities"), "logging");
-    json_object_set_new(json_object_get(json_object_get(r, "capabilities"), "resources"),
-                        "subscribe", json_false());
+    /* 2026-07-28: no logging capability (removed), no resources/subscribe (replaced by
+     * subscriptions/listen, which serves the listChanged notifications declared here) */
+    json_t *caps = json_pack("{s:{s:b},s:{s:b},s:{s:b},s:{}}", "tools", "listChanged", 1,
+                             "prompts", "listChanged", 1, "resources", "listChanged", 1,
+                             "completions");
+    json_t *r = json_pack("{s:[s],s:o,s:I,s:s,s:{s:o}}", "supportedVersions", "2026-07-28",
+                          "capabilities", caps, "ttlMs", (json_int_t)0, "cacheScope", "public",
+                          "_meta", "io.modelcontextprotocol/serverInfo", server_info(x->srv));
     if (x->srv->opts.instructions && *x->srv->opts.instructions)
         json_object_set_new(r, "instructions", json_string(x->srv->opts.instructions));
     gw_mcp_reply(x, r);

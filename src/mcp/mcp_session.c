@@ -262,3 +262,56 @@ bool gw_session_subscribed(struct gw_sessions *s, const char *id, const char *ur
     pthread_mutex_unlock(&s->lock);
     return found;
 }
+
+/* ---------- sealed state (2026-07-28 requestState) ---------- */
+
+#define SEAL_MAX 8192
+
+char *gw_sessions_seal(struct gw_sessions *s, const json_t *state)
+{
+    char *js = json_dumps(state, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!js)
+        return NULL;
+    size_t n = strlen(js);
+    unsigned char mac_full[EVP_MAX_MD_SIZE];
+    unsigned int mlen = 0;
+    HMAC(EVP_sha256(), s->secret, sizeof(s->secret), (const unsigned char *)js, n, mac_full,
+         &mlen);
+    char *out = gw_xmalloc(gw_b64url_len(n) + gw_b64url_len(mlen) + 3);
+    size_t a = gw_b64url_encode((const unsigned char *)js, n, out);
+    out[a] = '.';
+    gw_b64url_encode(mac_full, mlen, out + a + 1);
+    gw_free(js);
+    return out;
+}
+
+json_t *gw_sessions_unseal(struct gw_sessions *s, const char *sealed)
+{
+    if (!sealed)
+        return NULL;
+    size_t n = strlen(sealed);
+    const char *dot = strchr(sealed, '.');
+    if (!dot || n > SEAL_MAX)
+        return NULL;
+    size_t plen = (size_t)(dot - sealed), mlen64 = n - plen - 1;
+    unsigned char *payload = gw_xmalloc(plen * 3 / 4 + 4);
+    unsigned char mac_got[64], mac_want[EVP_MAX_MD_SIZE];
+    json_t *out = NULL;
+    long pl = gw_b64url_decode(sealed, plen, payload);
+    long ml = mlen64 <= 86 ? gw_b64url_decode(dot + 1, mlen64, mac_got) : -1;
+    unsigned int wl = 0;
+    if (pl < 0 || ml != 32)
+        goto out;
+    /* re-encode and compare, so trailing garbage a lenient decoder ignores cannot pass */
+    char check[128];
+    if (gw_b64url_encode(mac_got, 32, check) != mlen64 || memcmp(check, dot + 1, mlen64) != 0)
+        goto out;
+    HMAC(EVP_sha256(), s->secret, sizeof(s->secret), payload, (size_t)pl, mac_want, &wl);
+    if (CRYPTO_memcmp(mac_want, mac_got, 32) != 0)
+        goto out;
+    json_error_t je;
+    out = json_loadb((const char *)payload, (size_t)pl, 0, &je);
+out:
+    gw_free(payload);
+    return out;
+}

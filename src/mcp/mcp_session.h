@@ -62,6 +62,12 @@ void gw_session_set_log_level(struct gw_sessions *s, const char *id, int level);
 void gw_session_subscribe(struct gw_sessions *s, const char *id, const char *uri, bool on);
 bool gw_session_subscribed(struct gw_sessions *s, const char *id, const char *uri);
 
+/* Seals `state` (JSON) as base64url(compact JSON) "." base64url(HMAC-SHA256) with the session
+ * key; returns a heap string (gw_free). Unseal verifies the MAC over the exact bytes and returns
+ * the parsed state (new reference) or NULL if anything was altered. */
+char *gw_sessions_seal(struct gw_sessions *s, const json_t *state);
+json_t *gw_sessions_unseal(struct gw_sessions *s, const char *sealed);
+
 /* Decodes an id without checking its signature (tests and diagnostics only). */
 int gw_session__decode(const char *id, struct gw_session_claims *out);
 
