@@ -18,7 +18,6 @@
 
 #include "core/alloc.h"
 #include "core/buf.h"
-#include "core/json.h"
 #include "core/log.h"
 #include "core/str.h"
 #include "mockapim_app.h"
@@ -301,7 +300,10 @@ static void process(struct gw_mockapim_server *srv, struct evhttp_request *req,
     TAILQ_FOREACH(kv, &q, next)
     {
         json_t *v = json_string(kv->value);
-        if (!v || ++nq > MAX_QUERY_PARAMS || !json_string(kv->key)) {
+        json_t *k = json_string(kv->key); /* UTF-8 check of the name */
+        bool bad = !v || !k || ++nq > MAX_QUERY_PARAMS;
+        json_decref(k);
+        if (bad) {
             json_decref(v);
             send_simple(srv, req, 400, "INVALID_QUERY",
                         "query parameters must be UTF-8 and at most 64", method, path, t0);
