@@ -448,10 +448,20 @@ void gw_store__op_key(const json_t *def, char *out, size_t size)
     out[0] = '\0';
     if (!m || !p || size < 2)
         return;
-    size_t i = 0;
-    for (; m[i] && i + 1 < size && i < 16; i++)
-        out[i] = (m[i] >= 'a' && m[i] <= 'z') ? (char)(m[i] - 'a' + 'A') : m[i];
-    snprintf(out + i, size - i, " %s", p);
+    size_t o = 0;
+    for (size_t i = 0; m[i] && o + 1 < size && i < 16; i++)
+        out[o++] = (m[i] >= 'a' && m[i] <= 'z') ? (char)(m[i] - 'a' + 'A') : m[i];
+    if (o + 1 < size)
+        out[o++] = ' ';
+    /* "{dealerId}" and "{id}" name the same operation: parameter names are left out */
+    bool in_param = false;
+    for (size_t i = 0; p[i] && o + 1 < size; i++) {
+        if (in_param && p[i] != '}')
+            continue;
+        in_param = p[i] == '{';
+        out[o++] = p[i];
+    }
+    out[o] = '\0';
 }
 
 /* Millisecond UTC timestamps, generated here so both backends store the same text. */

@@ -111,8 +111,8 @@ int gw_store__tool_save(struct gw_store *st, long long id, json_t *def, long lon
 /* Compact serialisation of a definition with GW_STORE_DEF_MAX enforced. Caller gw_free's. */
 int gw_store__dump(const json_t *v, size_t max, char **out, struct gw_error *err);
 
-/* Operation identity of a definition: "METHOD /path" from source (or binding) into out
- * ("" when absent). */
+/* Operation identity of a definition: "METHOD /path/{}" from source (or binding) into out,
+ * method upper-cased and path parameter names left out ("" when absent). */
 void gw_store__op_key(const json_t *def, char *out, size_t size);
 
 #endif

@@ -418,7 +418,10 @@ static int add_new(struct import *im, struct gw_error *err)
         if (im->match[i] >= 0)
             continue;
         json_t *d = im->nw[i];
-        json_object_set_new(d, "status", json_string(im->add_status));
+        /* an operation the spec marks deprecated arrives deprecated; the rest take the
+         * import status */
+        if (strcmp(gw_json_str(d, "status"), "deprecated") != 0)
+            json_object_set_new(d, "status", json_string(im->add_status));
         if (json_is_null(json_object_get(d, "bundle")) && im->add_bundle)
             json_object_set_new(d, "bundle", json_string(im->add_bundle));
         int rc = gw_store__tool_save(im->st, 0, d, 1, "import", NULL, im->who, im->now, NULL, err);

@@ -5,8 +5,10 @@
  * The store computes the diff itself, inside the write transaction, against the tools that
  * this spec produced before (so it is right even when two imports race), matching each new
  * tool to an existing tool of the same spec by operation identity, first "METHOD path" of
- * its source, then source.operationId, then the tool name:
- *   - unmatched new tools are added (status from the options), version 1;
+ * its source (path parameter names ignored: /a/{id} = /a/{aId}), then source.operationId,
+ * then the tool name:
+ *   - unmatched new tools are added (status from the options, unless the definition says
+ *     "deprecated": an operation the spec deprecates arrives deprecated), version 1;
  *   - matched tools whose spec-owned fields changed (everything but the governance fields of
  *     docs/tool-model.md, the store-managed fields and source.specVersion) are updated in
  *     place: the new definition with the operator's risk, requiresElevation,

@@ -21,7 +21,8 @@
 
 /* Hand-written tools may carry long descriptions; the importer trims its own to 1 KiB. */
 #define DESCRIPTION_MAX (64u * 1024u)
-#define TAGS_MAX 64
+#define TAGS_MAX 256    /* spec tags are copied verbatim by the importer: be generous */
+#define TAG_LEN_MAX 256
 
 static const char *const managed_keys[] = {"version", "createdAt", "updatedAt", "updatedBy",
                                            NULL};
@@ -29,8 +30,8 @@ static const char *const statuses[] = {"draft", "active", "deprecated", "disable
 static const char *const risks[] = {"read", "write", "privileged", NULL};
 static const char *const tiers[] = {"permissive", "standard", "strict", NULL};
 static const char *const dialects[] = {"2020-12", "draft-07", "openapi-3.0", NULL};
-static const char *const methods[] = {"GET",   "PUT",  "POST",    "DELETE",
-                                      "PATCH", "HEAD", "OPTIONS", NULL};
+static const char *const methods[] = {"GET",  "PUT",     "POST",  "DELETE", "PATCH",
+                                      "HEAD", "OPTIONS", "TRACE", NULL};
 
 /* True when v is one of the NULL-terminated set. */
 static bool in_set(const char *v, const char *const *set)
@@ -119,7 +120,7 @@ static int check_binding(json_t *d, const char *tool, const char **out_method,
     const char *p = gw_json_str(b, "path");
     if (!in_set(m, methods))
         return GW_ERROR_SET(err, GW_EINVAL, "tool %s: binding.method must be one of GET PUT "
-                                            "POST DELETE PATCH HEAD OPTIONS", tool);
+                                            "POST DELETE PATCH HEAD OPTIONS TRACE", tool);
     if (!p || p[0] != '/' || strlen(p) > GW_STORE_TEXT_MAX)
         return GW_ERROR_SET(err, GW_EINVAL, "tool %s: binding.path must start with '/'", tool);
     *out_method = m;
@@ -161,10 +162,9 @@ static int check_tags(json_t *d, const char *tool, struct gw_error *err)
     json_t *v;
     json_array_foreach(t, i, v)
     {
-        if (!json_is_string(v) || json_string_length(v) == 0 ||
-            json_string_length(v) > GW_STORE_NAME_MAX)
-            return GW_ERROR_SET(err, GW_EINVAL, "tool %s: tags must be strings of 1-%d bytes",
-                                tool, GW_STORE_NAME_MAX);
+        if (!json_is_string(v) || json_string_length(v) > TAG_LEN_MAX)
+            return GW_ERROR_SET(err, GW_EINVAL, "tool %s: tags must be strings of at most %d "
+                                                "bytes", tool, TAG_LEN_MAX);
     }
     return GW_OK;
 }

@@ -655,6 +655,38 @@ static void test_import_matching(void **state)
     assert_str(g, "rateLimitTier", "permissive");
     assert_str(json_object_get(g, "binding"), "path", "/v2/dealers");
     json_decref(g);
+    /* v3: a path parameter renamed is the same operation (even with a new operationId); a new
+     * operation the spec marks deprecated arrives deprecated; TRACE and long tags are fine */
+    spec = json_pack("{s:s, s:s, s:s}", "id", "dms", "title", "DMS", "version", "3");
+    json_t *dealer = mk_tool("get_dealer", "GET", "/v2/dealers/{dealerId}", "getDealer", "G");
+    json_t *dep = mk_tool("legacy_trace", "TRACE", "/v1/legacy", "legacy", "old");
+    json_object_set_new(dep, "status", json_string("deprecated"));
+    char tag[200];
+    memset(tag, 't', sizeof(tag) - 1);
+    tag[sizeof(tag) - 1] = '\0';
+    json_object_set_new(dep, "tags", json_pack("[s, s]", tag, ""));
+    tools = json_pack("[o, o, o, o]", mk_tool("list_dealers", "GET", "/v2/dealers", "listDealers", "L"),
+                      mk_tool("book_appointment", "POST", "/v1/appointments", "book", "B"), dealer,
+                      dep);
+    struct gw_store_import_opts active = {.status = "active"};
+    assert_int_equal(gw_store_apply_import(st, spec, tools, &active, NULL, NULL, &err), GW_OK);
+    json_decref(tools);
+    json_decref(spec);
+    g = get_tool(st, "legacy_trace");
+    assert_str(g, "status", "deprecated");
+    json_decref(g);
+    spec = json_pack("{s:s, s:s, s:s}", "id", "dms", "title", "DMS", "version", "4");
+    tools = json_pack("[o, o, o]", mk_tool("list_dealers", "GET", "/v2/dealers", "listDealers", "L"),
+                      mk_tool("book_appointment", "POST", "/v1/appointments", "book", "B"),
+                      mk_tool("get_dealer", "GET", "/v2/dealers/{id}", "fetchDealer", "G"));
+    assert_int_equal(gw_store_apply_import(st, spec, tools, &active, NULL, &diff, &err), GW_OK);
+    const char *changed4[] = {"get_dealer"};
+    assert_diff(diff, "changed", 1, changed4);
+    assert_diff(diff, "added", 0, NULL);
+    assert_diff(diff, "removed", 0, NULL); /* legacy_trace was deprecated already */
+    json_decref(diff);
+    json_decref(tools);
+    json_decref(spec);
     assert_int_equal(gw_store_tool_get(st, "old_name", &g, &err), GW_ENOTFOUND);
     json_t *h = NULL; /* the history follows the renamed tool */
     assert_int_equal(gw_store_tool_history(st, "book_appointment", 0, &h, &err), GW_OK);
