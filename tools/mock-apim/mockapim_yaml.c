@@ -5,8 +5,12 @@
  */
 #include "mockapim_yaml.h"
 
+#include "core/str.h"
+
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
@@ -34,11 +38,12 @@ static json_t *scalar(const yaml_node_t *n)
         return json_true();
     if (strcmp(s, "false") == 0 || strcmp(s, "False") == 0 || strcmp(s, "FALSE") == 0)
         return json_false();
+    unsigned long long u = 0;
+    bool neg = s[0] == '-';
+    if (gw_str_to_u64((struct gw_str){s + neg, len - neg}, &u) == GW_OK &&
+        u <= (unsigned long long)INT64_MAX)
+        return json_integer(neg ? -(json_int_t)u : (json_int_t)u);
     char *end = NULL;
-    errno = 0;
-    long long i = strtoll(s, &end, 10);
-    if (end && *end == '\0' && errno == 0 && (s[0] == '-' || (s[0] >= '0' && s[0] <= '9')))
-        return json_integer(i);
     errno = 0;
     double d = strtod(s, &end);
     if (end && *end == '\0' && errno == 0 && isfinite(d) &&
