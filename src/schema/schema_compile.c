@@ -660,6 +660,10 @@ static int add_document(struct cctx *c, json_t *doc, const char *uri, int dialec
 {
     if (json_array_append_new(c->s->docs, doc) != 0)
         return oom(c);
+    if (!json_is_object(doc) && !json_is_boolean(doc) && !uri[0])
+        return GW_ERROR_SET(c->err, GW_EINVAL,
+                            "the schema must be an object or a boolean, found %s",
+                            type_name(doc));
     if (!json_is_object(doc) && !json_is_boolean(doc))
         return GW_ERROR_SET(c->err, GW_EINVAL, "document '%s' is not a schema (found %s)", uri,
                             type_name(doc));
@@ -673,7 +677,7 @@ static int add_document(struct cctx *c, json_t *doc, const char *uri, int dialec
         *out = r;
         return GW_OK;
     }
-    struct gw_schema__node *n;
+    struct gw_schema__node *n = NULL;
     int rc = walk(c, doc, NULL, rel, NULL, dialect, vocab, 0, &n);
     if (rc != GW_OK)
         return rc;
@@ -731,7 +735,7 @@ static int node_for(struct cctx *c, json_t *v, const struct gw_schema__node *up,
         return walk(c, v, up, rel, res, res->dialect, res->vocab, 0, out);
     }
     if (json_is_boolean(v)) {
-        struct gw_schema__node *n;
+        struct gw_schema__node *n = NULL;
         int rc = new_node(c, json_is_true(v) ? GW_SCHEMA__N_TRUE : GW_SCHEMA__N_FALSE, up, rel,
                           res ? &res->res : NULL, res ? res->dialect : D_2020, 0, &n);
         if (rc != GW_OK)

@@ -50,7 +50,7 @@ enum { CAT_REQ, CAT_OPT, CAT_FMT, NCAT };
 static const char *cat_names[NCAT] = {"required", "optional", "format"};
 
 struct file_result {
-    char name[128];
+    char name[300];
     int cat;
     int pass, fail, skip;
 };
@@ -233,10 +233,14 @@ static void run_dir(struct draft_result *dr, const char *dir, const char *prefix
     closedir(d);
     qsort(names, (size_t)n, sizeof(names[0]), name_cmp);
     for (int i = 0; i < n && dr->nfiles < 128; i++) {
-        char path[1024], shown[160];
-        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-        snprintf(shown, sizeof(shown), "%s%s", prefix, names[i]);
-        run_file(dr, path, shown, cat);
+        struct gw_buf path, shown;
+        gw_buf_init(&path, 4096);
+        gw_buf_init(&shown, 290);
+        gw_buf_printf(&path, "%s/%s", dir, names[i]);
+        gw_buf_printf(&shown, "%s%s", prefix, names[i]);
+        run_file(dr, gw_buf_ptr(&path), gw_buf_ptr(&shown), cat);
+        gw_buf_fini(&path);
+        gw_buf_fini(&shown);
         gw_free(names[i]);
     }
 }
