@@ -415,7 +415,26 @@ static void spec_init(struct gw_openapi__ctx *c, struct spec *sp)
                           sizeof(sp->upstream));
     if (!sp->upstream[0])
         snprintf(sp->upstream, sizeof(sp->upstream), "api");
-    sp->prefix_skip = gw_openapi__common_prefix(json_object_get(root, "paths"));
+    /* the common path prefix matters only for names made from paths: count the paths that
+     * have an operation without operationId */
+    json_t *unnamed = json_object();
+    const char *pk;
+    json_t *pv;
+    json_object_foreach(json_object_get(root, "paths"), pk, pv)
+    {
+        struct gw_openapi__doc *d = sp->doc;
+        char why[300];
+        json_t *pi = gw_openapi__deref(c, pv, &d, why, sizeof(why));
+        for (size_t m = 0; json_is_object(pi) && m < sizeof(METHODS) / sizeof(METHODS[0]); m++) {
+            json_t *op = json_object_get(pi, METHODS[m]);
+            if (op && !jstr(op, "operationId") && !json_object_get(op, "$ref")) {
+                json_object_set(unnamed, pk, pv);
+                break;
+            }
+        }
+    }
+    sp->prefix_skip = gw_openapi__common_prefix(unnamed);
+    json_decref(unnamed);
 }
 
 static void spec_fini(struct spec *sp)
