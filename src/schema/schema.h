@@ -18,6 +18,7 @@
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/settings.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -51,7 +52,8 @@ struct gw_schema_options {
                                     * whole document stays reachable by `$ref`. NULL = root */
     gw_schema_resolve_fn resolve;  /* remote documents; NULL = only built-in metaschemas */
     void *resolve_ud;
-    int max_depth;               /* nesting of subschema evaluation per validation; 64 */
+    int max_depth;               /* nesting of subschema evaluation per validation; 64 (at
+                                  * most GW_SCHEMA_DEPTH_CEILING: each level uses C stack) */
     long max_steps;              /* keyword evaluations per validation; 100000 */
     int max_errors;              /* errors collected in a report; 16 */
     unsigned long regex_budget;  /* PCRE2 match limit per regex match; 1000000 */
@@ -59,8 +61,19 @@ struct gw_schema_options {
     int max_documents;           /* documents loaded through resolve/metaschemas; 64 */
 };
 
+/* Hard ceiling of max_depth: one level costs up to ~2 KB of C stack in the evaluator, so the
+ * deepest validation stays within 2 MB, safe on worker threads. Larger values are clamped. */
+#define GW_SCHEMA_DEPTH_CEILING 1000
+
 /* Fills `opt` with the defaults documented above (what zeroed members mean). */
 void gw_schema_options_init(struct gw_schema_options *opt);
+
+/* The validator's settings (GW_SCHEMA_MAX_DEPTH, _MAX_STEPS, _MAX_ERRORS, _REGEX_BUDGET,
+ * _MAX_NODES, _FORMAT_ASSERT), registered by the composition root. */
+extern const struct gw_setting_def gw_schema_settings[];
+
+/* Copies the GW_SCHEMA_* values of loaded settings `s` into `opt` (other members untouched). */
+void gw_schema_options_from_settings(const struct gw_settings *s, struct gw_schema_options *opt);
 
 /* Parses a dialect name as used in tool definitions ("2020-12", "draft-07", "openapi-3.0";
  * also "draft2020-12", "draft7", "openapi-3.0.x", "oas30"). GW_OK or GW_EINVAL. */

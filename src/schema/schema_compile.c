@@ -1430,7 +1430,8 @@ static void options_defaults(const struct gw_schema_options *in, struct gw_schem
     o->resolve = in->resolve;
     o->resolve_ud = in->resolve_ud;
     if (in->max_depth > 0)
-        o->max_depth = in->max_depth;
+        o->max_depth = in->max_depth > GW_SCHEMA_DEPTH_CEILING ? GW_SCHEMA_DEPTH_CEILING
+                                                               : in->max_depth;
     if (in->max_steps > 0)
         o->max_steps = in->max_steps;
     if (in->max_errors > 0)

@@ -840,6 +840,37 @@ static void test_api_misc(void **state)
     gw_schema_release(s);
 }
 
+static void test_settings(void **state)
+{
+    (void)state;
+    struct gw_settings *st = gw_settings_new();
+    gw_settings_register(st, gw_schema_settings);
+    struct gw_error err;
+    assert_int_equal(gw_settings_override(st, "GW_SCHEMA_MAX_ERRORS", "2", &err), GW_OK);
+    assert_int_equal(gw_settings_override(st, "GW_SCHEMA_FORMAT_ASSERT", "true", &err), GW_OK);
+    assert_int_equal(gw_settings_load(st, NULL, &err), GW_OK);
+    struct gw_schema_options opt;
+    gw_schema_options_init(&opt);
+    gw_schema_options_from_settings(st, &opt);
+    assert_int_equal(opt.max_errors, 2);
+    assert_true(opt.format_assert);
+    assert_int_equal(opt.max_depth, 64);
+    assert_int_equal(opt.max_steps, 100000);
+    gw_settings_free(st);
+    /* out-of-range values are refused by the settings layer */
+    st = gw_settings_new();
+    gw_settings_register(st, gw_schema_settings);
+    gw_settings_override(st, "GW_SCHEMA_MAX_DEPTH", "5000", &err);
+    assert_int_not_equal(gw_settings_load(st, NULL, &err), GW_OK);
+    assert_non_null(strstr(err.msg, "GW_SCHEMA_MAX_DEPTH"));
+    gw_settings_free(st);
+    /* and the options clamp what the stack can take */
+    opt.max_depth = 1000000;
+    struct gw_schema *s = compile_opt("{\"items\":{\"$ref\":\"#\"}}", &opt);
+    assert_int_equal(check(s, "[[[[]]]]", NULL), GW_OK);
+    gw_schema_release(s);
+}
+
 struct thread_arg {
     struct gw_schema *s;
     int mismatches;
@@ -912,6 +943,7 @@ int main(void)
         cmocka_unit_test(test_formats),
         cmocka_unit_test(test_bad_schemas),
         cmocka_unit_test(test_api_misc),
+        cmocka_unit_test(test_settings),
         cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
