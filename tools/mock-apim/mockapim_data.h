@@ -66,7 +66,8 @@ struct gw_mockapim_advisor {
     const char *sa_code, *name;
 };
 
-/* Table access: element i of n (NULL when i is out of range). */
+/* Table access: the number of entries, and entry i (NULL when i is out of range). The
+ * returned pointers are to static data: valid for the life of the process. */
 size_t gw_mockapim_customer_count(void);
 const struct gw_mockapim_customer *gw_mockapim_customer_at(size_t i);
 size_t gw_mockapim_vehicle_count(void);

@@ -30,15 +30,23 @@
 
 #include "mockapim_req.h"
 
+/* Every handler below is a gw_mockapim_handler_fn (see mockapim_booking.h for the contract);
+ * the inputs and the `data` of each are listed in the table above and in docs/mock-apim.md. */
+
+/* appointment-booking / -hyperlocal: validate, check date, dealer, slot and capacity, store. */
 int gw_mockapim_dms_book(const struct gw_mockapim_env *env, const struct gw_mockapim_req *req,
                          struct gw_mockapim_resp *resp);
 int gw_mockapim_dms_book_hyperlocal(const struct gw_mockapim_env *env,
                                     const struct gw_mockapim_req *req,
                                     struct gw_mockapim_resp *resp);
+/* update-appointment-booking: change slot/SA/odometer/extras of a live appointment. */
 int gw_mockapim_dms_update(const struct gw_mockapim_env *env, const struct gw_mockapim_req *req,
                            struct gw_mockapim_resp *resp);
+/* cancel-appointment-booking: all five query parameters required. */
 int gw_mockapim_dms_cancel(const struct gw_mockapim_env *env, const struct gw_mockapim_req *req,
                            struct gw_mockapim_resp *resp);
+/* Reference data and reads: cancel reasons, reminders (marks them sent), the appointments of
+ * a vehicle, the slot calendar, service cost, nearest dealers, service advisors. */
 int gw_mockapim_dms_cancel_reasons(const struct gw_mockapim_env *env,
                                    const struct gw_mockapim_req *req,
                                    struct gw_mockapim_resp *resp);

@@ -15,10 +15,13 @@
 
 struct gw_mockapim_stats;
 
+/* New zeroed counters (about 200 KiB); free accepts NULL; reset zeroes everything. */
 struct gw_mockapim_stats *gw_mockapim_stats_new(void);
 void gw_mockapim_stats_free(struct gw_mockapim_stats *s);
 void gw_mockapim_stats_reset(struct gw_mockapim_stats *s);
 
+/* Counts one arrival of "METHOD path" (strings borrowed, copied when new, truncated to 199
+ * bytes), one response status (0..599), one injected fault of `mode` (at most 8 modes). */
 void gw_mockapim_stats_request(struct gw_mockapim_stats *s, const char *method, const char *path);
 void gw_mockapim_stats_status(struct gw_mockapim_stats *s, int status);
 void gw_mockapim_stats_fault(struct gw_mockapim_stats *s, const char *mode);
