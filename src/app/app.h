@@ -9,6 +9,7 @@
 #include "core/settings.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 
 extern const struct gw_setting_def gw_app_settings[];
 
@@ -25,7 +26,34 @@ struct gw_settings *app_settings_load(const char *config_file, const char *const
 /* Configures logging from GW_LOG_LEVEL / GW_LOG_FORMAT. */
 void app_logging_init(const struct gw_settings *s);
 
+/* The data plane shared by serve and stdio. */
+struct gw_registry;
+struct gw_upstreams;
+struct gw_pipeline;
+struct gw_mcp_server;
+struct gw_store;
+struct app_platform {
+    struct gw_registry *registry;
+    struct gw_upstreams *upstreams;
+    struct gw_pipeline *pipeline;
+    struct gw_mcp_server *mcp;
+    int change_id;
+};
+/* Migrates the database, opens the registry, loads upstreams and builds the MCP server with
+ * its providers. Prints the reason and returns an error code on failure. Blocks. */
+int app_platform_open(struct app_platform *pf, const struct gw_settings *s);
+void app_platform_close(struct app_platform *pf);
+/* The database URL (DATABASE_URL, else SQLite under GW_DATA_DIR). */
+int app_store_url(const struct gw_settings *s, char *out, size_t size);
+/* Opens (and optionally migrates) the store; prints the reason on failure. Blocks. */
+int app_store_open(const struct gw_settings *s, bool migrate, struct gw_store **out);
+
 int cmd_serve(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_tools(int argc, char **argv);
+int cmd_db(int argc, char **argv);
+int cmd_specs(int argc, char **argv);
+int cmd_bundles(int argc, char **argv);
 int cmd_stdio(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 

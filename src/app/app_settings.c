@@ -8,6 +8,11 @@
 #include "core/log.h"
 #include "mcp/mcp_server.h"
 #include "net/net_server.h"
+#include "openapi/openapi.h"
+#include "registry/registry_settings.h"
+#include "ssrf/ssrf.h"
+#include "store/store_settings.h"
+#include "upstream/upstream_settings.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -34,6 +39,11 @@ struct gw_settings *app_settings_load(const char *config_file, const char *const
     gw_settings_register(s, gw_app_settings);
     gw_settings_register(s, gw_net_settings);
     gw_settings_register(s, gw_mcp_settings);
+    gw_settings_register(s, gw_store_settings);
+    gw_settings_register(s, gw_registry_settings);
+    gw_settings_register(s, gw_upstream_settings);
+    gw_settings_register(s, gw_openapi_settings);
+    gw_settings_register(s, gw_ssrf_settings);
     struct gw_error err = {0};
     for (int i = 0; i < noverrides; i++) {
         char name[128];

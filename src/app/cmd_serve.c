@@ -8,7 +8,6 @@
 #include "app.h"
 
 #include "core/log.h"
-#include "fixtures/fixtures.h"
 #include "mcp/mcp_http.h"
 #include "mcp/mcp_server.h"
 #include "mcp/mcp_stdio.h"
@@ -99,22 +98,6 @@ static int parse_args(int argc, char **argv, const char *cmd, struct serve_args 
     return 0;
 }
 
-static struct gw_mcp_server *build_mcp(const struct gw_settings *s)
-{
-    struct gw_mcp_server_options mo;
-    gw_mcp_options_from_settings(&mo, s);
-    if (!mo.session_secret || !*mo.session_secret)
-        GW_LOG(GW_LOG_WARN, "app",
-               "GW_SESSION_SECRET is not set: session ids are signed with a random per-process "
-               "key (they will not survive a restart nor work across replicas)");
-    struct gw_mcp_server *mcp = gw_mcp_server_new(&mo);
-    if (gw_settings_bool(s, "GW_CONFORMANCE_FIXTURES")) {
-        gw_mcp_server_add_provider(mcp, gw_fixtures_provider());
-        GW_LOG(GW_LOG_INFO, "app", "conformance fixtures enabled");
-    }
-    return mcp;
-}
-
 int cmd_serve(int argc, char **argv)
 {
     struct serve_args a = {0};
@@ -134,7 +117,12 @@ int cmd_serve(int argc, char **argv)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-    struct gw_mcp_server *mcp = build_mcp(s);
+    struct app_platform pf;
+    if (app_platform_open(&pf, s) != GW_OK) {
+        gw_settings_free(s);
+        return 1;
+    }
+    struct gw_mcp_server *mcp = pf.mcp;
     struct gw_net_options no;
     gw_net_options_from_settings(&no, s);
     struct gw_server *http = NULL;
@@ -160,7 +148,7 @@ int cmd_serve(int argc, char **argv)
     rc = 0;
 out:
     gw_server_free(http);
-    gw_mcp_server_free(mcp);
+    app_platform_close(&pf);
     gw_settings_free(s);
     return rc;
 }
@@ -177,14 +165,18 @@ int cmd_stdio(int argc, char **argv)
     app_logging_init(s); /* logs go to stderr; stdout carries only MCP messages */
     signal(SIGPIPE, SIG_IGN);
     gw_loop_init_threads();
-    struct gw_mcp_server *mcp = build_mcp(s);
+    struct app_platform pf;
+    if (app_platform_open(&pf, s) != GW_OK) {
+        gw_settings_free(s);
+        return 1;
+    }
     struct event_base *base = event_base_new();
     struct gw_loop *loop = gw_loop_new(base);
-    int rc = gw_mcp_stdio_run(mcp, loop, STDIN_FILENO, STDOUT_FILENO,
+    int rc = gw_mcp_stdio_run(pf.mcp, loop, STDIN_FILENO, STDOUT_FILENO,
                               (size_t)gw_settings_int(s, "GW_MAX_BODY_BYTES"));
     gw_loop_free(loop);
+    app_platform_close(&pf); /* frees the executors, which belong to `base` */
     event_base_free(base);
-    gw_mcp_server_free(mcp);
     gw_settings_free(s);
     return rc;
 }

@@ -17,6 +17,11 @@ static void usage(FILE *f)
             "Commands:\n"
             "  serve     Run the gateway (MCP over Streamable HTTP at /mcp, /health, /ready)\n"
             "  stdio     Serve MCP over stdin/stdout (for desktop clients)\n"
+            "  import    Import an OpenAPI/Swagger spec: its operations become tools\n"
+            "  tools     List, inspect, govern, activate or disable tools\n"
+            "  specs     List or delete imported specs\n"
+            "  bundles   Manage API products (bundles of tools)\n"
+            "  db        Database migrations (db migrate | db status)\n"
             "  config    Show or check configuration (config docs | config dump | config check)\n"
             "  version   Print the version\n"
             "  help      This text; `mcpgw <command> --help` for a command's options\n"
@@ -37,6 +42,16 @@ int main(int argc, char **argv)
         return cmd_serve(argc - 1, argv + 1);
     if (!strcmp(cmd, "stdio"))
         return cmd_stdio(argc - 1, argv + 1);
+    if (!strcmp(cmd, "import"))
+        return cmd_import(argc - 1, argv + 1);
+    if (!strcmp(cmd, "tools"))
+        return cmd_tools(argc - 1, argv + 1);
+    if (!strcmp(cmd, "specs"))
+        return cmd_specs(argc - 1, argv + 1);
+    if (!strcmp(cmd, "bundles"))
+        return cmd_bundles(argc - 1, argv + 1);
+    if (!strcmp(cmd, "db"))
+        return cmd_db(argc - 1, argv + 1);
     if (!strcmp(cmd, "config"))
         return cmd_config(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {

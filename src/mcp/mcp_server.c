@@ -601,8 +601,12 @@ static void run_cancel(void *arg)
     if (x && !x->done && !x->cancelled && strcmp(x->method, "initialize") != 0) {
         x->cancelled = true;
         GW_LOG(GW_LOG_DEBUG, "mcp", "request %s cancelled by the client", x->key);
+        gw_mcp_x_ref(x);
         if (x->cancel_fn)
             x->cancel_fn(x, x->cancel_arg);
+        if (!x->done)
+            finish(x); /* no response is sent for a cancelled request */
+        gw_mcp_x_unref(x);
     }
     gw_free(t);
 }

@@ -1,0 +1,122 @@
+/*
+ * src/app/app_platform.c
+ * Assembles the data plane shared by `serve` and `stdio`: store migration, the registry (with
+ * its change watcher), the upstreams (config, secrets, breakers), the tool pipeline and the MCP
+ * server with its providers. Torn down in reverse order.
+ */
+#include "app.h"
+
+#include "core/log.h"
+#include "fixtures/fixtures.h"
+#include "mcp/mcp_server.h"
+#include "pipeline/pipeline.h"
+#include "registry/registry.h"
+#include "store/store.h"
+#include "upstream/upstream_exec.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int app_store_url(const struct gw_settings *s, char *out, size_t size)
+{
+    const char *url = gw_settings_str(s, "DATABASE_URL");
+    if (url && *url) {
+        snprintf(out, size, "%s", url);
+        return GW_OK;
+    }
+    return gw_store_default_url(gw_settings_str(s, "GW_DATA_DIR"), out, size);
+}
+
+int app_store_open(const struct gw_settings *s, bool migrate, struct gw_store **out)
+{
+    char url[2048], shown[2048];
+    struct gw_error err = {0};
+    if (app_store_url(s, url, sizeof(url)) != GW_OK) {
+        fprintf(stderr, "mcpgw: the database URL is too long\n");
+        return GW_EINVAL;
+    }
+    struct gw_store_options so = {(int)gw_settings_int(s, "GW_DB_BUSY_TIMEOUT_MS"),
+                                  (int)gw_settings_int(s, "GW_DB_CONNECT_TIMEOUT_SECONDS")};
+    int rc = gw_store_open(url, &so, out, &err);
+    if (rc == GW_OK && migrate) {
+        int v = 0;
+        rc = gw_store_migrate(*out, &v, &err);
+        if (rc != GW_OK) {
+            gw_store_close(*out);
+            *out = NULL;
+        }
+    }
+    if (rc != GW_OK) {
+        gw_store_url_redact(url, shown, sizeof(shown));
+        fprintf(stderr, "mcpgw: database %s: %s\n", shown, err.msg);
+    }
+    return rc;
+}
+
+static void on_registry_change(void *ctx, const struct gw_registry_change *chg)
+{
+    struct app_platform *pf = ctx;
+    GW_LOG(GW_LOG_INFO, "app", "registry reloaded: %zu tools (store version %lld)%s",
+           chg->tool_count, chg->store_version, chg->list_changed ? "; tool list changed" : "");
+    if (chg->list_changed)
+        gw_mcp_server_notify_list_changed(pf->mcp, GW_LISTEN_TOOLS);
+}
+
+int app_platform_open(struct app_platform *pf, const struct gw_settings *s)
+{
+    memset(pf, 0, sizeof(*pf));
+    struct gw_error err = {0};
+    struct gw_store *st = NULL;
+    if (app_store_open(s, true, &st) != GW_OK) /* start-up migration */
+        return GW_EIO;
+    gw_store_close(st);
+
+    char url[2048];
+    app_store_url(s, url, sizeof(url));
+    struct gw_store_options so = {(int)gw_settings_int(s, "GW_DB_BUSY_TIMEOUT_MS"),
+                                  (int)gw_settings_int(s, "GW_DB_CONNECT_TIMEOUT_SECONDS")};
+    struct gw_registry_config rc = {url, &so,
+                                    (int)gw_settings_int(s, "GW_REGISTRY_POLL_SECONDS") * 1000,
+                                    true};
+    if (gw_registry_new(&rc, &pf->registry, &err) != GW_OK) {
+        fprintf(stderr, "mcpgw: registry: %s\n", err.msg);
+        return GW_EIO;
+    }
+    pf->upstreams = gw_upstreams_load(s, &err);
+    if (!pf->upstreams) {
+        fprintf(stderr, "mcpgw: upstreams: %s\n", err.msg);
+        app_platform_close(pf);
+        return GW_EINVAL;
+    }
+    struct gw_pipeline_options po = {true, 8};
+    pf->pipeline = gw_pipeline_new(pf->registry, pf->upstreams, &po);
+
+    struct gw_mcp_server_options mo;
+    gw_mcp_options_from_settings(&mo, s);
+    if (!mo.session_secret || !*mo.session_secret)
+        GW_LOG(GW_LOG_WARN, "app",
+               "GW_SESSION_SECRET is not set: session ids are signed with a random per-process "
+               "key (they will not survive a restart nor work across replicas)");
+    pf->mcp = gw_mcp_server_new(&mo);
+    gw_mcp_server_add_provider(pf->mcp, gw_pipeline_provider(pf->pipeline));
+    if (gw_settings_bool(s, "GW_CONFORMANCE_FIXTURES")) {
+        gw_mcp_server_add_provider(pf->mcp, gw_fixtures_provider());
+        GW_LOG(GW_LOG_INFO, "app", "conformance fixtures enabled");
+    }
+    pf->change_id = gw_registry_on_change(pf->registry, on_registry_change, pf);
+    struct gw_snapshot *snap = gw_registry_acquire(pf->registry);
+    GW_LOG(GW_LOG_INFO, "app", "serving %zu tools from the registry", gw_snapshot_count(snap));
+    gw_snapshot_release(snap);
+    return GW_OK;
+}
+
+void app_platform_close(struct app_platform *pf)
+{
+    if (pf->registry && pf->change_id > 0)
+        gw_registry_off_change(pf->registry, pf->change_id);
+    gw_registry_free(pf->registry); /* stops the watcher first: no more change callbacks */
+    gw_pipeline_free(pf->pipeline);
+    gw_mcp_server_free(pf->mcp);
+    gw_upstreams_free(pf->upstreams);
+    memset(pf, 0, sizeof(*pf));
+}
