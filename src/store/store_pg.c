@@ -8,8 +8,9 @@
  * ("2025-01-31T09:15:00.123Z"). Parameters travel as text with server-inferred types.
  * A connection found broken outside a transaction is reset before the next statement (one
  * retry, then GW_EIO); inside a transaction the transaction is lost and GW_EIO is returned.
- * Notifications: `notify` queues pg_notify() inside the writer's transaction; the listener
- * side is a separate connection that LISTENs and is drained without blocking after poll().
+ * Notifications: `notify` queues pg_notify() inside the writer's transaction, payload
+ * "<schema>:<version>"; the listener side is a separate connection that LISTENs, is drained
+ * without blocking after poll(), and counts only its own schema's notifications.
  * Threading: a connection belongs to one gw_store handle (or listener), one thread at a time.
  * Messages never include the password of the URL.
  */
@@ -301,19 +302,45 @@ static int pg_migrate_lock(void *conn, struct gw_error *err)
     return command(conn, "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK_KEY ")", NULL, err);
 }
 
-/* pg_notify() rather than NOTIFY: the channel and payload travel as parameters. */
+/* pg_notify() rather than NOTIFY: the channel and payload travel as parameters. The payload
+ * is "<schema>:<version>": channels are per database, and several gateways may share one
+ * database in different schemas (search_path); listeners ignore other schemas' changes. */
 static int pg_notify(void *conn, const char *channel, const char *payload, struct gw_error *err)
 {
     struct store_param p[] = {SP_TEXT(channel), SP_TEXT(payload)};
-    return pg_exec(conn, "SELECT pg_notify($1, $2)", p, 2, NULL, NULL, NULL, err);
+    return pg_exec(conn, "SELECT pg_notify($1, current_schema() || ':' || $2)", p, 2, NULL, NULL,
+                   NULL, err);
 }
 
 /* ---- listener ------------------------------------------------------------------------- */
 
+/* A LISTEN connection and the payload prefix ("<schema>:") of the changes it cares about. */
+struct pgl {
+    PGconn *c;
+    char prefix[80];
+};
+
+/* Runs a one-row query without parameters and copies the first value into out. */
+static int one_value(PGconn *c, const char *sql, char *out, size_t size, struct gw_error *err)
+{
+    PGresult *res = PQexec(c, sql);
+    int rc = GW_OK;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK && PQresultStatus(res) != PGRES_COMMAND_OK)
+        rc = result_error(c, res, err);
+    else if (out)
+        snprintf(out, size, "%s",
+                 PQntuples(res) > 0 && !PQgetisnull(res, 0, 0) ? PQgetvalue(res, 0, 0) : "");
+    PQclear(res);
+    return rc;
+}
+
+/* A dedicated connection that only LISTENs (a store connection runs transactions and cannot
+ * be polled for notifications between them). */
 static int pg_listen_open(const char *target, const struct gw_store_options *opt,
                           const char *channel, void **out, struct gw_error *err)
 {
     PGconn *c = NULL;
+    char schema[64] = "";
     int rc = connect_url(target, opt, &c, err);
     if (rc != GW_OK)
         return rc;
@@ -321,32 +348,36 @@ static int pg_listen_open(const char *target, const struct gw_store_options *opt
     char sql[160];
     snprintf(sql, sizeof(sql), "LISTEN %s", ident ? ident : "\"\"");
     PQfreemem(ident);
-    PGresult *res = PQexec(c, sql);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        rc = result_error(c, res, err);
-        PQclear(res);
+    rc = one_value(c, "SELECT current_schema()", schema, sizeof(schema), err);
+    if (rc == GW_OK)
+        rc = one_value(c, sql, NULL, 0, err);
+    if (rc != GW_OK) {
         PQfinish(c);
         return rc;
     }
-    PQclear(res);
-    *out = c;
+    struct pgl *l = gw_xcalloc(1, sizeof(*l));
+    l->c = c;
+    snprintf(l->prefix, sizeof(l->prefix), "%s:", schema);
+    *out = l;
     return GW_OK;
 }
 
 static int pg_listen_fd(void *l)
 {
-    return PQsocket(l);
+    return PQsocket(((struct pgl *)l)->c);
 }
 
 static int pg_listen_drain(void *l, bool *out_got, struct gw_error *err)
 {
-    PGconn *c = l;
+    struct pgl *pl = l;
     *out_got = false;
-    if (!PQconsumeInput(c) || PQstatus(c) != CONNECTION_OK)
+    if (!PQconsumeInput(pl->c) || PQstatus(pl->c) != CONNECTION_OK)
         return GW_ERROR_SET(err, GW_EIO, "postgres listener connection lost: %s",
-                            PQerrorMessage(c));
-    for (PGnotify *n = PQnotifies(c); n; n = PQnotifies(c)) {
-        *out_got = true;
+                            PQerrorMessage(pl->c));
+    size_t plen = strlen(pl->prefix);
+    for (PGnotify *n = PQnotifies(pl->c); n; n = PQnotifies(pl->c)) {
+        if (n->extra && strncmp(n->extra, pl->prefix, plen) == 0)
+            *out_got = true;
         PQfreemem(n);
     }
     return GW_OK;
@@ -355,8 +386,11 @@ static int pg_listen_drain(void *l, bool *out_got, struct gw_error *err)
 /* Closing the connection ends the LISTEN. */
 static void pg_listen_close(void *l)
 {
-    if (l)
-        PQfinish(l);
+    struct pgl *pl = l;
+    if (!pl)
+        return;
+    PQfinish(pl->c);
+    gw_free(pl);
 }
 
 const struct gw_store_ops gw_store_pg_ops = {

@@ -909,6 +909,13 @@ static void test_listener(void **state)
     assert_int_equal(gw_store_tool_create(st, t, NULL, NULL, &err), GW_ECONFLICT);
     json_decref(t);
     assert_int_equal(gw_store_listener_wait(l, 100, &err), GW_ETIMEOUT);
+    /* PostgreSQL: another schema's change in the same database is not ours */
+    if (strcmp(e->backend, "postgres") == 0) {
+        assert_int_equal(gw_store__exec(st, "SELECT pg_notify('gw_registry', 'elsewhere:7')", NULL,
+                                        0, NULL, NULL, NULL, &err),
+                         GW_OK);
+        assert_int_equal(gw_store_listener_wait(l, 200, &err), GW_ETIMEOUT);
+    }
     /* wake from the outside */
     gw_store_listener_wake(l);
     assert_int_equal(gw_store_listener_wait(l, 10000, &err), GW_OK);
