@@ -29,6 +29,7 @@
 
 #define JSON_MAX_DEPTH 32
 
+/* The app: its configuration (strings owned), the stores it routes to, and the clock. */
 struct gw_mockapim_app {
     struct gw_mockapim_config cfg;
     char *strs[6]; /* owned copies of cfg strings */
@@ -41,9 +42,11 @@ struct gw_mockapim_app {
     long today_pin;
 };
 
+/* Admin handlers see the whole app (faults, stats, database), not just the handler env. */
 typedef int (*admin_fn)(struct gw_mockapim_app *app, const struct gw_mockapim_req *req,
                         struct gw_mockapim_resp *resp);
 
+/* One row of the route table: either an API handler (fn) or an admin handler (afn). */
 struct route {
     const char *method, *pattern, *operation;
     unsigned flags;
@@ -70,6 +73,7 @@ static int a_health(struct gw_mockapim_app *app, const struct gw_mockapim_req *r
     return GW_OK;
 }
 
+/* GET /__mock/stats and DELETE /__mock/stats (zero the counters, answer them). */
 static int a_stats_get(struct gw_mockapim_app *app, const struct gw_mockapim_req *req,
                        struct gw_mockapim_resp *resp)
 {
@@ -87,6 +91,7 @@ static int a_stats_delete(struct gw_mockapim_app *app, const struct gw_mockapim_
     return GW_OK;
 }
 
+/* GET /__mock/faults: the rules with their fired/remaining counts. */
 static int a_faults_get(struct gw_mockapim_app *app, const struct gw_mockapim_req *req,
                         struct gw_mockapim_resp *resp)
 {
@@ -96,6 +101,8 @@ static int a_faults_get(struct gw_mockapim_app *app, const struct gw_mockapim_re
     return GW_OK;
 }
 
+/* POST /__mock/faults: one rule object or an array of them (all or nothing on error:
+ * rules before the bad one stay added, and the 400 names the problem). */
 static int a_faults_post(struct gw_mockapim_app *app, const struct gw_mockapim_req *req,
                          struct gw_mockapim_resp *resp)
 {
@@ -130,6 +137,7 @@ static int a_faults_post(struct gw_mockapim_app *app, const struct gw_mockapim_r
     return GW_OK;
 }
 
+/* DELETE /__mock/faults: remove every rule. */
 static int a_faults_delete(struct gw_mockapim_app *app, const struct gw_mockapim_req *req,
                            struct gw_mockapim_resp *resp)
 {
@@ -138,6 +146,7 @@ static int a_faults_delete(struct gw_mockapim_app *app, const struct gw_mockapim
     return a_faults_get(app, req, resp);
 }
 
+/* DELETE /__mock/faults/{id}: remove one rule, 404 when there is no such id. */
 static int a_fault_delete(struct gw_mockapim_app *app, const struct gw_mockapim_req *req,
                           struct gw_mockapim_resp *resp)
 {
@@ -151,6 +160,7 @@ static int a_fault_delete(struct gw_mockapim_app *app, const struct gw_mockapim_
     return a_faults_get(app, req, resp);
 }
 
+/* GET /__mock/bookings: the same dump as `mock-apim bookings`. */
 static int a_bookings(struct gw_mockapim_app *app, const struct gw_mockapim_req *req,
                       struct gw_mockapim_resp *resp)
 {
@@ -165,6 +175,7 @@ static int a_bookings(struct gw_mockapim_app *app, const struct gw_mockapim_req 
     return GW_OK;
 }
 
+/* POST /__mock/reset: back to the demo data; faults and counters are cleared too. */
 static int a_reset(struct gw_mockapim_app *app, const struct gw_mockapim_req *req,
                    struct gw_mockapim_resp *resp)
 {
@@ -178,12 +189,14 @@ static int a_reset(struct gw_mockapim_app *app, const struct gw_mockapim_req *re
     return a_bookings(app, req, resp);
 }
 
+/* POST /oauth2/token: see mockapim_auth.h. */
 static int a_token(struct gw_mockapim_app *app, const struct gw_mockapim_req *req,
                    struct gw_mockapim_resp *resp)
 {
     return gw_mockapim_auth_token(app->db, &app->auth, req, gw_mockapim_app_now(app), resp);
 }
 
+/* GET /openapi/service-booking.yaml: the document embedded at build time. */
 static int a_spec_yaml(struct gw_mockapim_app *app, const struct gw_mockapim_req *req,
                        struct gw_mockapim_resp *resp)
 {
@@ -196,6 +209,8 @@ static int a_spec_yaml(struct gw_mockapim_app *app, const struct gw_mockapim_req
     return GW_OK;
 }
 
+/* GET /openapi/service-booking.json: the same converted by libyaml (for importers that
+ * only read JSON). */
 static int a_spec_json(struct gw_mockapim_app *app, const struct gw_mockapim_req *req,
                        struct gw_mockapim_resp *resp)
 {
@@ -268,6 +283,7 @@ static const struct route routes[] = {
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
+/* GET /: what this is and the list of routes. */
 static int a_root(struct gw_mockapim_app *app, const struct gw_mockapim_req *req,
                   struct gw_mockapim_resp *resp)
 {
@@ -325,6 +341,7 @@ static bool match(const char *pattern, const char *path, struct gw_mockapim_req 
     return true;
 }
 
+/* The CORS pre-flight answer headers (the origin header is added to every response). */
 static void cors(struct gw_mockapim_resp *resp)
 {
     gw_mockapim_resp_header(resp, "Access-Control-Allow-Methods",
@@ -343,6 +360,7 @@ static void dms_headers(struct gw_mockapim_resp *resp)
     gw_mockapim_resp_header(resp, "Content-Security-Policy", "default-src 'none'");
 }
 
+/* 401 in the route's error style, with an optional WWW-Authenticate challenge. */
 static void unauthorized(struct gw_mockapim_resp *resp, bool dms, const char *code,
                          const char *msg, const char *www)
 {
@@ -354,6 +372,7 @@ static void unauthorized(struct gw_mockapim_resp *resp, bool dms, const char *co
         gw_mockapim_resp_header(resp, "WWW-Authenticate", www);
 }
 
+/* Any other error in the route's style: DMS envelope or the service-booking error object. */
 static void fail(struct gw_mockapim_resp *resp, bool dms, int status, const char *code,
                  const char *msg)
 {
@@ -507,6 +526,7 @@ out:
     return GW_OK;
 }
 
+/* Owned copy of s, or of def when s is NULL or empty. */
 static char *dup_or(const char *s, const char *def)
 {
     return gw_xstrdup(s && *s ? s : def);

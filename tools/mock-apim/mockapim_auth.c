@@ -20,6 +20,7 @@
 #include <strings.h>
 #include <sys/queue.h>
 
+/* Constant-time comparison of two secrets; empty never matches. */
 static bool secret_eq(const char *a, const char *b)
 {
     size_t na = a ? strlen(a) : 0, nb = b ? strlen(b) : 0;
@@ -69,6 +70,7 @@ int gw_mockapim_auth_bearer(struct gw_mockapim_db *db, const struct gw_mockapim_
     return gw_mockapim_db_token_check(db, hash, now, err);
 }
 
+/* An RFC 6749 section 5.2 error response (never cached). */
 static void oauth_error(struct gw_mockapim_resp *resp, int status, const char *code,
                         const char *desc)
 {

@@ -27,6 +27,7 @@
 #define SLOT_MINUTES 30
 #define LIST_LIMIT 50
 
+/* Logs the database failure (never the request data) and answers a generic 500. */
 static int db_error(struct gw_mockapim_resp *resp, const struct gw_error *err)
 {
     GW_LOG(GW_LOG_ERROR, "mock-apim", "database failure: %s", err->msg);
@@ -34,6 +35,7 @@ static int db_error(struct gw_mockapim_resp *resp, const struct gw_error *err)
     return GW_OK;
 }
 
+/* The service bit set as the API's names, in a fixed order. */
 static json_t *services_json(unsigned svc)
 {
     json_t *a = json_array();
@@ -46,11 +48,13 @@ static json_t *services_json(unsigned svc)
     return a;
 }
 
+/* Rounds to one decimal (distances are shown to 100 m). */
 static double round1(double v)
 {
     return round(v * 10.0) / 10.0;
 }
 
+/* The Dealer schema of the OpenAPI document (distance_km is added by the search). */
 static json_t *dealer_json(const struct gw_mockapim_dealer *d)
 {
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:f, s:f, s:f, s:s, s:s, s:o, s:i}",
@@ -61,6 +65,7 @@ static json_t *dealer_json(const struct gw_mockapim_dealer *d)
                      "slot_capacity", d->bays);
 }
 
+/* The Customer schema, with the vehicles registered to the customer. */
 static json_t *customer_json(const struct gw_mockapim_customer *c)
 {
     json_t *veh = json_array();
@@ -177,11 +182,13 @@ static bool parse_num(const char *s, double lo, double hi, double *out)
     return true;
 }
 
+/* A dealer with its distance from the search centre, for sorting. */
 struct ranked {
     const struct gw_mockapim_dealer *d;
     double km;
 };
 
+/* qsort order: nearest first, ties by dealer id so the order is stable across runs. */
 static int by_distance(const void *a, const void *b)
 {
     const struct ranked *x = a, *y = b;
@@ -286,6 +293,7 @@ int gw_mockapim_booking_nearby_dealers(const struct gw_mockapim_env *env,
     return GW_OK;
 }
 
+/* Looks a dealer up by id; on failure writes the 404 (with a hint) and returns NULL. */
 static const struct gw_mockapim_dealer *dealer_or_404(const char *id,
                                                       struct gw_mockapim_resp *resp)
 {
@@ -364,11 +372,13 @@ static int slot_booked(const struct gw_mockapim_env *env, const struct gw_mockap
     return rc;
 }
 
+/* True for a slot that already started today (IST): it can no longer be booked. */
 static bool slot_passed(const struct gw_mockapim_env *env, long days, int minute)
 {
     return days == env->today && minute <= env->minute_now;
 }
 
+/* "MSIL-PUNE-001@2026-03-03T10:00": readable, and unique per dealer, day and time. */
 static void slot_id(const struct gw_mockapim_dealer *d, const char *date, const char *time,
                     char *out, size_t cap)
 {
@@ -430,6 +440,7 @@ int gw_mockapim_booking_slots(const struct gw_mockapim_env *env,
     return GW_OK;
 }
 
+/* The Booking schema: the stored row joined with the demo data (names, address). */
 static json_t *booking_json(const struct gw_mockapim_booking *b)
 {
     const struct gw_mockapim_customer *c = gw_mockapim_customer_by_id(b->customer_id);
@@ -476,6 +487,7 @@ static bool only_known(const struct gw_mockapim_req *req, const char *const *kno
     return true;
 }
 
+/* json_dump_callback sink folding the bytes into an FNV-1a state. */
 static int fnv_cb(const char *buf, size_t size, void *data)
 {
     uint64_t *h = data;
@@ -686,6 +698,7 @@ dbfail:
     return db_error(resp, &err);
 }
 
+/* booking_each callback: appends the booking to the JSON array `arg`. */
 static int add_booking(const struct gw_mockapim_booking *b, void *arg)
 {
     json_array_append_new(arg, booking_json(b));

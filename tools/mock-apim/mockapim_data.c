@@ -344,6 +344,7 @@ static void words(const char *text, char *out, size_t cap)
     out[n] = '\0';
 }
 
+/* True when the word sequence `name` appears in the normalised text w. */
 static bool names_place(const char *w, const char *name)
 {
     char pat[64];

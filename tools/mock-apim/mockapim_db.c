@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* The handle: one SQLite connection and its path (for messages). */
 struct gw_mockapim_db {
     sqlite3 *h;
     char path[512];
@@ -62,11 +63,13 @@ static const char booking_cols[] =
     "booking_id, customer_id, mobile, registration_number, dealer_id, date, time, service_type,"
     " status, notes, cancel_reason, created_at, updated_at";
 
+/* Fills err with the SQLite message for `what` and returns GW_EIO. */
 static int db_fail(struct gw_mockapim_db *db, struct gw_error *err, const char *what)
 {
     return GW_ERROR_SET(err, GW_EIO, "database %s: %s: %s", db->path, what, sqlite3_errmsg(db->h));
 }
 
+/* Runs SQL without results (schema, transaction control). */
 static int exec(struct gw_mockapim_db *db, const char *sql, struct gw_error *err)
 {
     char *msg = NULL;
@@ -78,6 +81,7 @@ static int exec(struct gw_mockapim_db *db, const char *sql, struct gw_error *err
     return GW_OK;
 }
 
+/* Prepares one statement; every statement binds its parameters (invariant 3). */
 static int prepare(struct gw_mockapim_db *db, const char *sql, sqlite3_stmt **st,
                    struct gw_error *err)
 {
@@ -86,6 +90,7 @@ static int prepare(struct gw_mockapim_db *db, const char *sql, sqlite3_stmt **st
     return GW_OK;
 }
 
+/* Binds s as text, or NULL (which the list filters read as "any"). */
 static void bind_text(sqlite3_stmt *st, int i, const char *s)
 {
     if (s)
@@ -118,6 +123,7 @@ static int make_parents(const char *path, struct gw_error *err)
     return GW_OK;
 }
 
+/* Upserts one meta counter. */
 static int set_meta(struct gw_mockapim_db *db, const char *key, long long v,
                     struct gw_error *err)
 {
@@ -167,6 +173,7 @@ static int seed(struct gw_mockapim_db *db, struct gw_error *err)
     return rc;
 }
 
+/* Whether the demo rows were seeded in this file already (invariant 2). */
 static int is_seeded(struct gw_mockapim_db *db, bool *out, struct gw_error *err)
 {
     sqlite3_stmt *st = NULL;
@@ -322,6 +329,7 @@ int gw_mockapim_db_booking_insert(struct gw_mockapim_db *db, const struct gw_moc
     return rc;
 }
 
+/* Reads the booking whose `where` column equals key (and its request hash, if wanted). */
 static int booking_one(struct gw_mockapim_db *db, const char *where, const char *key,
                        struct gw_mockapim_booking *out, char *out_hash, size_t hash_cap,
                        struct gw_error *err)
@@ -381,6 +389,7 @@ int gw_mockapim_db_booking_set_status(struct gw_mockapim_db *db, const char *boo
     return rc;
 }
 
+/* Steps a SELECT count(*) statement, finalizes it, returns the count in *out. */
 static int count_query(struct gw_mockapim_db *db, sqlite3_stmt *st, int *out,
                        struct gw_error *err)
 {
@@ -410,6 +419,7 @@ int gw_mockapim_db_booking_count(struct gw_mockapim_db *db, const char *dealer_i
     return count_query(db, st, out, err);
 }
 
+/* NULL for "" so that empty filters match anything. */
 static const char *opt(const char *s)
 {
     return s && *s ? s : NULL;
@@ -480,6 +490,7 @@ static void appt_row(sqlite3_stmt *st, struct gw_mockapim_appt *a)
         col(st, i, f[i].p, f[i].n);
 }
 
+/* Binds the 22 appointment columns, in appt_cols order, as ?1..?22. */
 static void appt_bind(sqlite3_stmt *st, const struct gw_mockapim_appt *a)
 {
     const char *v[22] = {a->appointment_no, a->kind, a->reg_no, a->dealer_code, a->loc_code,

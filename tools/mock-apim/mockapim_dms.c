@@ -27,6 +27,7 @@
 #define DMS_HORIZON_DAYS 90
 #define LIST_LIMIT 100
 
+/* Logs the database failure and answers the Error envelope with HTTP 500. */
 static int db_error(struct gw_mockapim_resp *resp, const struct gw_error *err)
 {
     GW_LOG(GW_LOG_ERROR, "mock-apim", "database failure: %s", err->msg);
@@ -147,6 +148,7 @@ static bool collect_extra(const struct gw_mockapim_req *req, struct gw_mockapim_
     return ok;
 }
 
+/* Name of a service advisor code ("" when unknown: the code is stored as sent). */
 static const char *advisor_name(const char *sa_code)
 {
     for (size_t i = 0; i < gw_mockapim_advisor_count(); i++)
@@ -155,6 +157,8 @@ static const char *advisor_name(const char *sa_code)
     return "";
 }
 
+/* An appointment as the API shows it: camelCase names as in the swagger's bodies, the date
+ * as DD-MON-YYYY, names joined from the demo data, and the optional fields that were sent. */
 static json_t *appt_json(const struct gw_mockapim_appt *a)
 {
     long days = 0;
@@ -219,6 +223,9 @@ static int slot_free(const struct gw_mockapim_env *env, const char *dealer, cons
     return rc;
 }
 
+/* Shared by appointment-booking and -hyperlocal (which also requires regNo and psfNum).
+ * Order: fields (400) -> date syntax (400) -> dealer, slot, date rules (200 error) ->
+ * capacity in one IMMEDIATE transaction (200 SLOT_NOT_AVAILABLE) -> insert. */
 static int book(const struct gw_mockapim_env *env, const struct gw_mockapim_req *req,
                 struct gw_mockapim_resp *resp, bool hyperlocal)
 {
@@ -484,6 +491,7 @@ int gw_mockapim_dms_cancel_reasons(const struct gw_mockapim_env *env,
     return GW_OK;
 }
 
+/* State of one reminder run: the appointments picked so far. */
 struct reminder_ctx {
     const struct gw_mockapim_env *env;
     json_t *sent;
@@ -491,6 +499,7 @@ struct reminder_ctx {
     int rc;
 };
 
+/* appt_each callback: picks live appointments not reminded yet. */
 static int remind_one(const struct gw_mockapim_appt *a, void *arg)
 {
     struct reminder_ctx *c = arg;
@@ -545,6 +554,7 @@ int gw_mockapim_dms_reminder(const struct gw_mockapim_env *env,
     return GW_OK;
 }
 
+/* appt_each callback: appends the appointment to the JSON array `arg`. */
 static int add_appt(const struct gw_mockapim_appt *a, void *arg)
 {
     json_array_append_new(arg, appt_json(a));
@@ -645,6 +655,7 @@ int gw_mockapim_dms_calendar(const struct gw_mockapim_env *env,
     return GW_OK;
 }
 
+/* Service types of service-details with their base labour and parts prices (INR). */
 struct service_kind {
     const char *code, *name, *duration;
     int labour, parts;

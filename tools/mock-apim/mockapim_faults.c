@@ -17,6 +17,7 @@
 #define MAX_GLOBS 8
 #define GLOB_MAX 160
 
+/* One rule: what to do, to which requests, how often, and how often it did. */
 struct rule {
     int id;
     struct gw_mockapim_fault f;
@@ -28,6 +29,7 @@ struct rule {
     long fired;
 };
 
+/* The ordered rule list, the next id and the generator state. */
 struct gw_mockapim_faults {
     struct rule rules[GW_MOCKAPIM_FAULTS_MAX];
     int n;
@@ -95,6 +97,7 @@ range:
     return true;
 }
 
+/* Appends the comma-separated globs of `list` to the rule. */
 static bool add_globs(struct rule *r, const char *list, struct gw_error *err)
 {
     const char *p = list;
@@ -273,6 +276,7 @@ int gw_mockapim_faults_remove(struct gw_mockapim_faults *f, int id)
     return GW_ENOTFOUND;
 }
 
+/* True when the rule applies to every method or lists this one. */
 static bool method_ok(const struct rule *r, const char *method)
 {
     if (!r->methods[0])

@@ -48,6 +48,7 @@
 
 struct held;
 
+/* The server: loop, listener, signal events and the held-request list. */
 struct gw_mockapim_server {
     struct gw_mockapim_app *app;
     struct event_base *base;
@@ -58,6 +59,7 @@ struct gw_mockapim_server {
     int port;
 };
 
+/* A request waiting on a fault timer (see the state diagram above). */
 struct held {
     struct gw_mockapim_server *srv;
     struct evhttp_request *req;
@@ -85,6 +87,7 @@ static int dump(const json_t *v, struct gw_buf *out)
                : GW_ELIMIT;
 }
 
+/* Monotonic milliseconds, for durations in the access log. */
 static double now_ms(void)
 {
     struct timespec ts;
@@ -92,6 +95,7 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
+/* evhttp's method enum as text. */
 static const char *method_name(enum evhttp_cmd_type c)
 {
     switch (c) {
@@ -162,6 +166,7 @@ static void access_log(struct gw_mockapim_server *srv, struct evhttp_request *re
     json_decref(line);
 }
 
+/* Reason phrase of the statuses the mock sends. */
 static const char *reason(int status)
 {
     switch (status) {
@@ -262,6 +267,7 @@ static void send_resp(struct gw_mockapim_server *srv, struct evhttp_request *req
     gw_buf_fini(&body);
 }
 
+/* Answers an error before the app ran (bad path or query). */
 static void send_simple(struct gw_mockapim_server *srv, struct evhttp_request *req, int status,
                         const char *code, const char *msg, const char *method, const char *path,
                         double t0)
@@ -353,6 +359,7 @@ static void drop(struct evhttp_request *req, bool rst)
     evhttp_connection_free(evcon); /* frees req too */
 }
 
+/* Unlinks h from the held list and frees it (not its request). */
 static void unhold(struct held *h)
 {
     if (h->prev)
@@ -366,6 +373,7 @@ static void unhold(struct held *h)
     gw_free(h);
 }
 
+/* Timer of a held request: latency -> answer now; timeout/reset -> drop the connection. */
 static void held_fire(evutil_socket_t fd, short what, void *arg)
 {
     struct held *h = arg;
@@ -384,6 +392,7 @@ static void held_fire(evutil_socket_t fd, short what, void *arg)
     unhold(h);
 }
 
+/* Parks a request for `ms` milliseconds on an evtimer (the loop keeps running). */
 static void hold(struct gw_mockapim_server *srv, struct evhttp_request *req, const char *method,
                  const char *path, const struct gw_mockapim_fault *fault, double t0, int ms)
 {
@@ -403,6 +412,8 @@ static void hold(struct gw_mockapim_server *srv, struct evhttp_request *req, con
     evtimer_add(h->timer, &tv);
 }
 
+/* evhttp callback for every request: decode the path, count it, pick a fault, then answer
+ * now, answer later (latency), or drop later (timeout, reset). */
 static void on_request(struct evhttp_request *req, void *arg)
 {
     struct gw_mockapim_server *srv = arg;
@@ -457,6 +468,7 @@ static void on_request(struct evhttp_request *req, void *arg)
     gw_free(path); /* libevent allocates with malloc; gw_free is free */
 }
 
+/* SIGTERM/SIGINT: stop accepting and leave the loop; run() then drops held requests. */
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     struct gw_mockapim_server *srv = arg;

@@ -26,6 +26,7 @@
 
 #define MAX_FAULT_FLAGS 32
 
+/* serve flags and the settings they override (arg NULL = a switch that sets "true"). */
 static const struct flag {
     const char *flag, *setting, *arg;
 } flags[] = {
@@ -44,6 +45,7 @@ static const struct flag {
     {"--reset", "MOCK_APIM_RESET", NULL},
 };
 
+/* --help: the commands, every flag with its variable and default, and the endpoints. */
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -78,6 +80,7 @@ static void usage(FILE *out)
             "GET /__mock/bookings, POST /__mock/reset. Full reference: docs/mock-apim.md.\n");
 }
 
+/* Writes the port atomically (temporary file + rename) so a reader never sees half a line. */
 static int write_port_file(const char *path, int port)
 {
     char tmp[600];
@@ -91,6 +94,7 @@ static int write_port_file(const char *path, int port)
     return GW_OK;
 }
 
+/* `mock-apim bookings`: read-only dump of the database as indented JSON on stdout. */
 static int cmd_bookings(int argc, char **argv)
 {
     const char *db_path = getenv("MOCK_APIM_DB");
@@ -132,6 +136,8 @@ static int cmd_bookings(int argc, char **argv)
     return text ? 0 : 1;
 }
 
+/* `mock-apim serve`: settings (defaults < environment < flags), app, start-up faults,
+ * listener, loop. Exit 0 after a signal, 1 on a start-up failure, 2 on a usage error. */
 static int cmd_serve(int argc, char **argv)
 {
     struct gw_settings *s = gw_settings_new();

@@ -16,11 +16,13 @@
 #define NSTATUS 600
 #define NMODES 8
 
+/* One method+path counter; an empty key marks a free slot. */
 struct slot {
     char key[KEY_MAX];
     long n;
 };
 
+/* All counters; fixed size, no allocation after creation. */
 struct gw_mockapim_stats {
     struct slot slots[SLOTS];
     int used;
@@ -47,6 +49,7 @@ void gw_mockapim_stats_reset(struct gw_mockapim_stats *s)
     memset(s, 0, sizeof(*s));
 }
 
+/* The slot of key, or the free slot where it would go (*out_found false); NULL when full. */
 static struct slot *find(const struct gw_mockapim_stats *s, const char *key, bool *out_found)
 {
     size_t i = (size_t)(gw_mockapim_fnv1a(key) % SLOTS);

@@ -18,6 +18,7 @@
 #define MAX_DEPTH 64
 #define MAX_NODES 200000
 
+/* Conversion state: the document, the node budget, and the first error. */
 struct conv {
     yaml_document_t *doc;
     long nodes;
@@ -25,6 +26,8 @@ struct conv {
     int rc;
 };
 
+/* Types a scalar: quoted and block scalars are strings; plain ones may be null, booleans,
+ * integers or floats (YAML 1.1 spellings that JSON can hold). */
 static json_t *scalar(const yaml_node_t *n)
 {
     const char *s = (const char *)n->data.scalar.value;
@@ -52,6 +55,8 @@ static json_t *scalar(const yaml_node_t *n)
     return json_stringn(s, len);
 }
 
+/* Converts a node recursively, counting nodes (aliases are expanded, so a bomb hits the
+ * budget) and depth. NULL with c->rc set on failure. */
 static json_t *node(struct conv *c, yaml_node_t *n, int depth)
 {
     if (!n || c->rc != GW_OK)
