@@ -52,18 +52,23 @@ static bool modern(int d)
 
 /* ---- compile-time hash map: string or pointer keys ---- */
 
+/* One slot: `key` NULL means empty. Keys are borrowed (arena strings or json_t pointers) and
+ * outlive the map, which only lives for one gw_schema_compile call. */
 struct ment {
     const void *key; /* string (NUL-terminated) or pointer */
     void *val;
     uint64_t h;
 };
 
+/* Open addressing, linear probing, capacity a power of two kept at most half full, so a
+ * probe sequence always ends on an empty slot. Never shrinks, never deletes. */
 struct map {
     struct ment *e;
     size_t cap, n;
     bool ptr_keys;
 };
 
+/* FNV-1a, 64 bits: good enough for URIs and anchor names, no allocation. */
 static uint64_t hash_bytes(const void *p, size_t n)
 {
     const unsigned char *b = p;
@@ -75,6 +80,7 @@ static uint64_t hash_bytes(const void *p, size_t n)
     return h;
 }
 
+/* Pointer keys are mixed (their low bits are alignment zeros); string keys are hashed. */
 static uint64_t key_hash(const struct map *m, const void *k)
 {
     if (m->ptr_keys) {
@@ -87,11 +93,13 @@ static uint64_t key_hash(const struct map *m, const void *k)
     return hash_bytes(k, strlen(k));
 }
 
+/* Pointer identity or string equality, by the map's kind. */
 static bool key_eq(const struct map *m, const void *a, const void *b)
 {
     return m->ptr_keys ? a == b : strcmp(a, b) == 0;
 }
 
+/* The value stored under `k`, or NULL. */
 static void *map_get(const struct map *m, const void *k)
 {
     if (!m->cap)
@@ -141,6 +149,8 @@ static int map_put(struct map *m, const void *k, void *v)
 
 /* ---- compiler state ---- */
 
+/* Everything one compilation needs. The result (struct gw_schema) and every node live in
+ * `a`; the maps, the work list and `tmp` are released when gw_schema_compile returns. */
 struct cctx {
     struct gw_schema *s;
     struct gw_arena *a;   /* the schema's arena (result) */
@@ -160,6 +170,7 @@ struct cctx {
     pcre2_compile_context *ccx;
 };
 
+/* What a metaschema URI means: the dialect and vocabularies of schemas that name it. */
 struct metainfo {
     int dialect;
     unsigned vocab;
@@ -173,6 +184,7 @@ struct resx {
     unsigned vocab;
 };
 
+/* Reports an allocation failure; the compile unwinds with GW_ENOMEM. */
 static int oom(struct cctx *c)
 {
     return GW_ERROR_SET(c->err, GW_ENOMEM, "out of memory while compiling the schema");
@@ -180,6 +192,7 @@ static int oom(struct cctx *c)
 
 /* ---- node locations ---- */
 
+/* Recursion follows `up` links: as deep as the document nesting, which walk() caps. */
 int gw_schema__node_path(const struct gw_schema__node *n, struct gw_buf *out)
 {
     if (!n)
@@ -220,11 +233,13 @@ static int bad(struct cctx *c, const struct gw_schema__node *n, const char *kw, 
     return GW_EINVAL;
 }
 
+/* A value as short compact JSON for compile error messages. */
 static void brief(const json_t *v, char *out, size_t n)
 {
     gw_schema__json_brief(v, out, n, n > 8 ? n - 8 : 0);
 }
 
+/* "an object", "a string"... for "expected X, found Y" messages. */
 static const char *type_name(const json_t *v)
 {
     switch (json_typeof(v)) {
@@ -241,6 +256,9 @@ static const char *type_name(const json_t *v)
 
 /* ---- nodes and resources ---- */
 
+/* Allocates a node in the schema arena. Defaults mean "keyword absent": no type restriction,
+ * unbounded maxima, minContains 1 (contains needs one match unless minContains says else).
+ * Boolean nodes are born compiled; object nodes are compiled later from the work list. */
 static int new_node(struct cctx *c, uint8_t kind, const struct gw_schema__node *up,
                     const char *rel, const struct gw_schema__resource *res, int dialect,
                     unsigned vocab, struct gw_schema__node **out)
@@ -267,6 +285,7 @@ static int new_node(struct cctx *c, uint8_t kind, const struct gw_schema__node *
     return GW_OK;
 }
 
+/* The relative location "kw" or "kw/key" of a child, JSON-Pointer escaped, in the arena. */
 static char *join_rel(struct cctx *c, const char *kw, const char *key, size_t nkey)
 {
     struct gw_buf b;
@@ -284,6 +303,7 @@ static char *join_rel(struct cctx *c, const char *kw, const char *key, size_t nk
     return r;
 }
 
+/* The relative location "kw/i" of the i-th schema of an array keyword. */
 static char *join_idx(struct cctx *c, const char *kw, size_t i)
 {
     char *r = gw_arena_printf(c->a, "%s/%zu", kw, i);
@@ -292,6 +312,8 @@ static char *join_idx(struct cctx *c, const char *kw, size_t i)
     return r;
 }
 
+/* Creates a schema resource and registers it under `uri` unless that URI is taken already (the
+ * first resource with a URI wins; duplicates are ignored rather than refused). */
 static struct resx *new_resource(struct cctx *c, const char *uri, json_t *json, int dialect,
                                  unsigned vocab)
 {
@@ -311,6 +333,9 @@ static struct resx *new_resource(struct cctx *c, const char *uri, json_t *json, 
     return r;
 }
 
+/* Loads the document behind absolute URI `uri` (no fragment): a built-in metaschema, else the
+ * caller's resolver. Never touches the network itself. Bounded by max_documents. Errors keep
+ * the resolver's code (GW_ENOTFOUND, GW_EIO...) with a message naming the URI. */
 static int load_document(struct cctx *c, const char *uri, int dialect, unsigned vocab,
                          struct resx **out);
 
@@ -329,6 +354,7 @@ static int schema_dialect(struct cctx *c, const char *at, const char *uri, int *
         {"json-schema.org/draft-04/schema", D_OAS},
         {"spec.openapis.org/oas/3.1/dialect/base", D_2020},
     };
+    /* http and https spellings, with or without a trailing '#', name the same dialect */
     const char *tail = strncmp(uri, "https://", 8) == 0  ? uri + 8
                        : strncmp(uri, "http://", 7) == 0 ? uri + 7
                                                           : NULL;
@@ -371,6 +397,7 @@ static int schema_dialect(struct cctx *c, const char *at, const char *uri, int *
         if (rc != GW_OK)
             return rc;
     }
+    /* start from the metaschema's own dialect; $vocabulary, when present, decides the rest */
     int d = r->dialect;
     unsigned v = r->vocab & GW_SCHEMA__VOC_FORMAT_ASSERT;
     json_t *voc = json_object_get(r->json, "$vocabulary");
@@ -473,6 +500,7 @@ static int walk_kw(struct cctx *c, json_t *j, struct gw_schema__node *n, const c
     return rc;
 }
 
+/* Queues a node for compile_node. The list only grows during one compilation. */
 static int push_work(struct cctx *c, struct gw_schema__node *n)
 {
     if (c->nwork == c->capwork) {
@@ -487,6 +515,7 @@ static int push_work(struct cctx *c, struct gw_schema__node *n)
     return GW_OK;
 }
 
+/* Registers "resource-uri#name" for `$anchor`, `$dynamicAnchor` and draft-07 "#name" ids. */
 static int add_anchor(struct cctx *c, struct resx *res, const char *name,
                       struct gw_schema__node *n)
 {
@@ -498,6 +527,8 @@ static int add_anchor(struct cctx *c, struct resx *res, const char *name,
     return map_put(&c->anchors, key, n) == GW_OK ? GW_OK : oom(c);
 }
 
+/* Adds a `$dynamicAnchor` (or 2019-09's nameless `$recursiveAnchor`) to the resource's table
+ * used at validation time to resolve `$dynamicRef` through the dynamic scope. */
 static int add_dyn_anchor(struct cctx *c, struct resx *r, const char *name,
                           struct gw_schema__node *n)
 {
@@ -521,15 +552,17 @@ static int walk(struct cctx *c, json_t *j, const struct gw_schema__node *up, con
                 struct resx *res, int dialect, unsigned vocab, int depth,
                 struct gw_schema__node **out)
 {
+    /* reached before (a second path, or a $ref that walked it): one node per object */
     struct gw_schema__node *n = map_get(&c->nodes, j);
     if (n) {
         *out = n;
         return GW_OK;
     }
+    /* the only recursion of the compiler: bounded by the nesting of the document */
     if (depth > SCHEMA_DEPTH)
         return GW_ERROR_SET(c->err, GW_ELIMIT, "schema nested deeper than %d levels at %s",
                             SCHEMA_DEPTH, rel);
-    bool has_ref = json_object_get(j, "$ref") != NULL;
+    bool has_ref = json_object_get(j, "$ref");
     json_t *idv = dialect == D_OAS ? NULL : json_object_get(j, "$id");
     const char *anchor07 = NULL;
     if (idv && dialect == D_07 && has_ref)
@@ -537,6 +570,8 @@ static int walk(struct cctx *c, json_t *j, const struct gw_schema__node *up, con
     if (idv && !json_is_string(idv))
         return GW_ERROR_SET(c->err, GW_EINVAL, "invalid schema at %s: $id must be a string",
                             rel);
+    /* the base URI in force: the enclosing resource's, or for a document root its own
+     * retrieval URI (possibly empty: then relative references stay relative) */
     const char *base = res ? res->res.uri : "";
     if (!res) {
         /* a document root: rel is "uri#" */
@@ -546,6 +581,8 @@ static int walk(struct cctx *c, json_t *j, const struct gw_schema__node *up, con
             return oom(c);
         base = doc;
     }
+    /* an `$id` opens a new resource whose URI resolves against the enclosing base; its
+     * fragment, if any, is a draft-07 anchor (2020-12 refuses fragments in $id) */
     bool new_res = !res;
     const char *uri = base;
     if (idv) {
@@ -569,6 +606,8 @@ static int walk(struct cctx *c, json_t *j, const struct gw_schema__node *up, con
             new_res = true;
         }
     }
+    /* a resource root may switch dialect with `$schema` (2019-09/2020-12 embedded resources;
+     * draft-07 and OpenAPI 3.0 only at the document root) */
     struct resx *r = res;
     if (new_res) {
         json_t *sv = json_object_get(j, "$schema");
@@ -583,6 +622,7 @@ static int walk(struct cctx *c, json_t *j, const struct gw_schema__node *up, con
         r = new_resource(c, uri, j, dialect, vocab);
         if (!r)
             return GW_ENOMEM;
+        /* the retrieval URI and the $id may differ: both find the document */
         if (!res && strcmp(base, uri) != 0) {
             /* a document is also known by its retrieval URI */
             if (!map_get(&c->res_by_uri, base) && map_put(&c->res_by_uri, base, r) != GW_OK)
@@ -599,6 +639,8 @@ static int walk(struct cctx *c, json_t *j, const struct gw_schema__node *up, con
     if (rc != GW_OK)
         return rc;
     *out = n;
+    /* names: draft-07 "#name" ids, 2019-09+ $anchor, 2020-12 $dynamicAnchor (also a plain
+     * anchor), 2019-09 $recursiveAnchor (nameless, resource roots only) */
     if (anchor07)
         TRY(add_anchor(c, r, anchor07, n));
     if (modern(dialect)) {
@@ -647,6 +689,8 @@ static int walk(struct cctx *c, json_t *j, const struct gw_schema__node *up, con
         {"unevaluatedItems", 0, M},
         {"unevaluatedProperties", 0, M},
     };
+    /* descend only into keyword positions of this dialect: an `$id` inside `enum`, `const` or
+     * an unknown keyword is data, not an identifier (the suite checks this) */
     for (size_t i = 0; i < sizeof(kws) / sizeof(kws[0]) && rc == GW_OK; i++) {
         if (kws[i].dialects & (1u << dialect))
             rc = walk_kw(c, j, n, kws[i].kw, kws[i].shape, r, dialect, vocab, depth);
@@ -694,6 +738,7 @@ static int load_document(struct cctx *c, const char *uri, int dialect, unsigned 
         return GW_ERROR_SET(c->err, GW_ELIMIT,
                             "schema references more than %d documents (at '%s')",
                             c->opt->max_documents, uri);
+    /* built-in metaschemas first: they are the specification and never change */
     json_t *doc = gw_schema__meta_load(uri);
     if (!doc && c->opt->resolve && uri[0]) {
         struct gw_error e;
@@ -762,6 +807,7 @@ static int child(struct cctx *c, struct gw_schema__node *n, json_t *v, const cha
 static int resolve_ref(struct cctx *c, struct gw_schema__node *n, const char *kw,
                        const char *ref, struct gw_schema__node **out, const char **out_anchor)
 {
+    /* RFC 3986 resolution against the base URI of the resource that contains `n` */
     const char *base = n->res ? n->res->uri : "";
     char *full = gw_schema__uri_resolve(c->a, base, ref);
     if (!full)
@@ -783,6 +829,8 @@ static int resolve_ref(struct cctx *c, struct gw_schema__node *n, const char *kw
             return rc;
         }
     }
+    /* no fragment, "#" or "#/pointer": a location inside the resource (the pointer starts at
+     * the resource root, which for an embedded $id is not the document root) */
     *out_anchor = NULL;
     if (!frag || !*frag || *frag == '/') {
         json_t *t = gw_schema__json_pointer(r->json, frag ? frag : "");
@@ -793,6 +841,7 @@ static int resolve_ref(struct cctx *c, struct gw_schema__node *n, const char *kw
             return bad(c, n, kw, "%s '%s' points to %s, not a schema", kw, ref, type_name(t));
         return rc;
     }
+    /* "#name": an anchor registered by walk() in that resource */
     char *key = gw_arena_printf(c->tmp, "%s#%s", doc, frag);
     if (!key)
         return oom(c);
@@ -807,6 +856,7 @@ static int resolve_ref(struct cctx *c, struct gw_schema__node *n, const char *kw
 
 /* ---- keyword readers ---- */
 
+/* A JSON number as struct gw_schema__num; false for non-numbers and non-finite reals. */
 static bool read_num(const json_t *v, struct gw_schema__num *out)
 {
     if (json_is_integer(v)) {
@@ -823,6 +873,7 @@ static bool read_num(const json_t *v, struct gw_schema__num *out)
     return false;
 }
 
+/* A non-negative integer keyword value (2.0 counts as 2, as draft-06+ allow). */
 static int read_count(struct cctx *c, struct gw_schema__node *n, const char *kw, size_t *out)
 {
     json_t *v = json_object_get(n->json, kw);
@@ -841,6 +892,7 @@ static int read_count(struct cctx *c, struct gw_schema__node *n, const char *kw,
     return bad(c, n, kw, "expected a non-negative integer, found %s", b);
 }
 
+/* An array of strings (required, dependentRequired...) as borrowed name slices. */
 static int read_names(struct cctx *c, struct gw_schema__node *n, const char *kw, json_t *v,
                       struct gw_schema__name **out, size_t *nout)
 {
@@ -863,6 +915,7 @@ static int read_names(struct cctx *c, struct gw_schema__node *n, const char *kw,
     return GW_OK;
 }
 
+/* PCRE2 memory goes through the platform allocator (fallible family). */
 static void *pcre_alloc(PCRE2_SIZE n, void *ud)
 {
     (void)ud;
@@ -875,11 +928,14 @@ static void pcre_free(void *p, void *ud)
     gw_free(p);
 }
 
+/* Arena cleanup: compiled patterns die with the schema. */
 static void code_free(void *p)
 {
     pcre2_code_free(p);
 }
 
+/* Compiles an ECMA-262 pattern (schema_regex.c translates it) with JIT when available. The
+ * pcre2_code is read-only afterwards and shared by all validating threads. */
 static int compile_regex(struct cctx *c, struct gw_schema__node *n, const char *kw,
                          const char *pat, size_t len, struct gw_schema__regex *out)
 {
@@ -901,6 +957,8 @@ static int compile_regex(struct cctx *c, struct gw_schema__node *n, const char *
     return GW_OK;
 }
 
+/* `properties`: the name list in schema order (for messages) and an open-addressing index
+ * sized to at least twice the count, so lookups during validation stay O(1). */
 static int compile_props(struct cctx *c, struct gw_schema__node *n, json_t *v)
 {
     if (!json_is_object(v))
@@ -942,6 +1000,7 @@ static int compile_props(struct cctx *c, struct gw_schema__node *n, json_t *v)
     return GW_OK;
 }
 
+/* An array of subschemas (allOf, anyOf, oneOf, prefixItems, draft-07 items). */
 static int compile_schema_array(struct cctx *c, struct gw_schema__node *n, const char *kw,
                                 json_t *v, struct gw_schema__node ***out, size_t *nout,
                                 bool nonempty)
@@ -967,6 +1026,7 @@ static int compile_schema_array(struct cctx *c, struct gw_schema__node *n, const
     return GW_OK;
 }
 
+/* The single subschema under `kw`, if present (*out untouched otherwise). */
 static int one_child(struct cctx *c, struct gw_schema__node *n, const char *kw,
                      struct gw_schema__node **out)
 {
@@ -977,6 +1037,7 @@ static int one_child(struct cctx *c, struct gw_schema__node *n, const char *kw,
     return rel ? child(c, n, v, rel, out) : GW_ENOMEM;
 }
 
+/* `type`: a name or an array of names into the GW_SCHEMA__T_* mask. */
 static int compile_type(struct cctx *c, struct gw_schema__node *n, json_t *v)
 {
     static const char *names[] = {"null",   "boolean", "object", "array",
@@ -1010,6 +1071,7 @@ static int compile_type(struct cctx *c, struct gw_schema__node *n, json_t *v)
     return GW_OK;
 }
 
+/* A numeric keyword (multipleOf, maximum, minimum...) kept exactly (integer or double). */
 static int compile_number_kw(struct cctx *c, struct gw_schema__node *n, const char *kw,
                              uint64_t bit, struct gw_schema__num *dst)
 {
@@ -1034,6 +1096,7 @@ static int compile_exclusive(struct cctx *c, struct gw_schema__node *n, const ch
     json_t *v = json_object_get(n->json, kw);
     if (!v)
         return GW_OK;
+    /* the boolean form moves the inclusive bound into the exclusive slot */
     if (json_is_boolean(v) && n->dialect == D_OAS) {
         if (json_is_true(v) && (n->has & base_bit)) {
             *x = *base;
@@ -1069,6 +1132,7 @@ static int compile_deps(struct cctx *c, struct gw_schema__node *n, const char *k
     const char *k;
     size_t kl;
     json_t *e;
+    /* in `dependencies` an array value is a dependentRequired entry, anything else a schema */
     json_object_keylen_foreach(v, k, kl, e)
     {
         if (arrays && (json_is_array(e) || !schemas)) {
@@ -1089,6 +1153,7 @@ static int compile_deps(struct cctx *c, struct gw_schema__node *n, const char *k
     return GW_OK;
 }
 
+/* `patternProperties`: one compiled pattern and one subschema per entry. */
 static int compile_patprops(struct cctx *c, struct gw_schema__node *n, json_t *v)
 {
     if (!json_is_object(v))
@@ -1135,6 +1200,8 @@ static int compile_refs(struct cctx *c, struct gw_schema__node *n)
         return bad(c, n, dkw, "expected a URI reference string, found %s", type_name(v));
     TRY(resolve_ref(c, n, dkw, json_string_value(v), &n->dynref, &anchor));
     n->has |= GW_SCHEMA__K_DYNREF;
+    /* whether resolution is dynamic is decided now, from the static target (2020-12: the
+     * "bookend" must carry the same $dynamicAnchor) */
     const json_t *t = n->dynref->json;
     if (n->dialect == D_2020) {
         /* dynamic only when the initial target carries a matching $dynamicAnchor */
@@ -1147,6 +1214,8 @@ static int compile_refs(struct cctx *c, struct gw_schema__node *n)
     return GW_OK;
 }
 
+/* Keywords of the validation vocabulary (type, enum, const, numeric, string, array and object
+ * constraints). OpenAPI 3.0 has no const; draft-07 has no dependentRequired. */
 static int compile_validation(struct cctx *c, struct gw_schema__node *n)
 {
     json_t *j = (json_t *)(uintptr_t)n->json;
@@ -1168,6 +1237,7 @@ static int compile_validation(struct cctx *c, struct gw_schema__node *n)
         n->const_val = v;
         n->has |= GW_SCHEMA__K_CONST;
     }
+    /* numbers: bounds kept exactly, exclusive bounds in either dialect form */
     TRY(compile_number_kw(c, n, "multipleOf", GW_SCHEMA__K_MULTIPLE, &n->multiple_of));
     if ((n->has & GW_SCHEMA__K_MULTIPLE) && n->multiple_of.d <= 0)
         return bad(c, n, "multipleOf", "must be greater than 0");
@@ -1212,6 +1282,7 @@ static int compile_validation(struct cctx *c, struct gw_schema__node *n)
         if (n->unique)
             n->has |= GW_SCHEMA__K_UNIQUE;
     }
+    /* required: array of names */
     v = json_object_get(j, "required");
     /* OpenAPI documents often carry a property-level `required: true`: not a constraint */
     if (v && !(d == D_OAS && json_is_boolean(v))) {
@@ -1228,6 +1299,9 @@ static int compile_validation(struct cctx *c, struct gw_schema__node *n)
     return GW_OK;
 }
 
+/* Keywords of the applicator vocabulary: properties and friends, array applicators in the
+ * dialect's form (prefixItems+items, or items-tuple+additionalItems), combinators, if/then/else
+ * (not in OpenAPI 3.0), contains/propertyNames (not in OpenAPI 3.0). */
 static int compile_applicators(struct cctx *c, struct gw_schema__node *n)
 {
     json_t *j = (json_t *)(uintptr_t)n->json;
@@ -1255,7 +1329,8 @@ static int compile_applicators(struct cctx *c, struct gw_schema__node *n)
         TRY(compile_deps(c, n, "dependentSchemas", false, true));
     /* `dependencies` is draft-07's; 2019-09+ split it but it is still honoured there */
     TRY(compile_deps(c, n, "dependencies", true, true));
-    /* arrays: prefixItems + items (2020-12), or items as a tuple + additionalItems */
+    /* arrays: prefixItems + items (2020-12), or items as a tuple + additionalItems; both end
+     * up as prefix[] (checked by position) and items (the rest) */
     v = json_object_get(j, "items");
     if (d == D_2020) {
         json_t *p = json_object_get(j, "prefixItems");
@@ -1310,6 +1385,8 @@ static int compile_applicators(struct cctx *c, struct gw_schema__node *n)
     return GW_OK;
 }
 
+/* Step 2 for one node: references first (in draft-07 and OpenAPI 3.0 a `$ref` hides its
+ * siblings), then the vocabularies the node's resource enables, then format and content. */
 static int compile_node(struct cctx *c, struct gw_schema__node *n)
 {
     json_t *j = (json_t *)(uintptr_t)n->json;
@@ -1317,6 +1394,8 @@ static int compile_node(struct cctx *c, struct gw_schema__node *n)
     unsigned vocab = n->vocab;
     n->compiled = true;
     TRY(compile_refs(c, n));
+    /* compile_refs ran for every dialect so that a $ref target exists even when siblings are
+     * ignored; a stray $dynamicRef next to a draft-07 $ref is dropped */
     if ((n->has & GW_SCHEMA__K_REF) && !modern(d)) {
         n->has &= ~GW_SCHEMA__K_DYNREF;
         return GW_OK; /* draft-07 / OpenAPI 3.0: siblings of $ref are ignored */
@@ -1347,6 +1426,7 @@ static int compile_node(struct cctx *c, struct gw_schema__node *n)
     }
     /* draft-07 content keywords are assertions (2019-09 on made them annotations) */
     if (d == D_07) {
+        /* only the encodings/types we can check are asserted; others stay annotations */
         json_t *enc = json_object_get(j, "contentEncoding");
         json_t *mt = json_object_get(j, "contentMediaType");
         n->content_b64 = json_is_string(enc) && strcmp(json_string_value(enc), "base64") == 0;
@@ -1408,6 +1488,7 @@ const char *gw_schema_dialect_name(enum gw_schema_dialect d)
     }
 }
 
+/* Frees everything a compiled schema owns; the arena's cleanups free the PCRE2 codes. */
 static void free_schema(struct gw_schema *s)
 {
     if (!s)
@@ -1418,6 +1499,8 @@ static void free_schema(struct gw_schema *s)
     gw_free(s);
 }
 
+/* Copies caller options over the defaults: zero means default, depth is clamped to the
+ * ceiling the evaluator's stack use allows. */
 static void options_defaults(const struct gw_schema_options *in, struct gw_schema_options *o)
 {
     gw_schema_options_init(o);
@@ -1481,6 +1564,8 @@ int gw_schema_compile(const json_t *schema, const struct gw_schema_options *opti
     c.s->mctx = c.gctx ? pcre2_match_context_create(c.gctx) : NULL;
     if (!c.s->arena || !c.s->docs || !c.ccx || !c.s->mctx)
         goto oom;
+    /* ECMA-262 escapes (\u{...}); the match context carries the per-match budgets and is
+     * shared read-only by every validation of this schema */
     pcre2_set_compile_extra_options(c.ccx, PCRE2_EXTRA_ALT_BSUX);
     pcre2_set_match_limit(c.s->mctx, (uint32_t)(opt.regex_budget > UINT32_MAX
                                                      ? UINT32_MAX
@@ -1488,6 +1573,8 @@ int gw_schema_compile(const json_t *schema, const struct gw_schema_options *opti
     pcre2_set_depth_limit(c.s->mctx, 10000);
     pcre2_set_heap_limit(c.s->mctx, 8192); /* KiB */
 
+    /* compile a private copy: the result must not change if the caller edits its JSON later,
+     * and node pointers into it (names, enum values) must stay valid as long as the schema */
     json_t *copy = json_deep_copy(schema);
     if (!copy)
         goto oom;
@@ -1497,9 +1584,11 @@ int gw_schema_compile(const json_t *schema, const struct gw_schema_options *opti
     if (!baseu)
         goto oom;
     struct resx *root;
+    /* step 1 over the whole document (entry or not: refs may point anywhere in it) */
     rc = add_document(&c, copy, baseu, opt.dialect, GW_SCHEMA__VOC_ALL, &root);
     if (rc != GW_OK)
         goto out;
+    /* the entry schema: the root, or any location of the document (an OpenAPI component) */
     json_t *entry = gw_schema__json_pointer(copy, opt.entry ? opt.entry : "");
     if (!entry) {
         rc = GW_ERROR_SET(err, GW_EINVAL, "entry '%s' does not exist in the schema document",
@@ -1517,6 +1606,8 @@ int gw_schema_compile(const json_t *schema, const struct gw_schema_options *opti
     }
     if (rc != GW_OK)
         goto out;
+    /* step 2 until nothing is left: compiling may walk new documents and subtrees, which
+     * append to the work list (references never recurse) */
     for (size_t i = 0; i < c.nwork; i++) {
         if (c.work[i]->compiled)
             continue;

@@ -75,6 +75,7 @@ static const struct {
     {"byte", F_BYTE},
 };
 
+/* Linear search over ~25 names: runs at compile time only. */
 uint8_t gw_schema__format_id(const char *name)
 {
     for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
@@ -90,6 +91,8 @@ bool gw_schema__format_is_numeric(uint8_t id)
 
 /* ---- small character helpers ---- */
 
+/* ASCII only: RFC grammars are ASCII, and locale-dependent ctype functions would accept
+ * non-ASCII digits (the suite checks that a Bengali digit is not a digit). */
 static bool is_digit(char c)
 {
     return c >= '0' && c <= '9';
@@ -124,11 +127,13 @@ static int digits(const char *s, size_t len, size_t *i, int n)
 
 /* ---- dates and times (RFC 3339 section 5.6) ---- */
 
+/* Gregorian rule (proleptic, as RFC 3339 uses). */
 static bool leap_year(int y)
 {
     return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
+/* full-date = date-fullyear "-" date-month "-" date-mday, with the month's real length. */
 static bool full_date(const char *s, size_t len, size_t *i)
 {
     static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -143,6 +148,8 @@ static bool full_date(const char *s, size_t len, size_t *i)
     return d >= 1 && d <= max;
 }
 
+/* full-time = partial-time time-offset. Seconds may be 60 only at 23:59 UTC, i.e. after
+ * applying the offset (15:59:60-08:00 is a valid leap second). */
 static bool full_time(const char *s, size_t len, size_t *i)
 {
     int h = digits(s, len, i, 2);
@@ -188,6 +195,7 @@ static bool full_time(const char *s, size_t len, size_t *i)
     return true;
 }
 
+/* date-time: full-date "T" full-time ('t' and 'z' accepted, as RFC 3339 allows). */
 static bool check_date_time(const char *s, size_t n)
 {
     size_t i = 0;
@@ -263,6 +271,7 @@ static bool check_duration(const char *s, size_t n)
 
 /* ---- internet names and addresses ---- */
 
+/* Dotted quad, decimal 0-255, no leading zeros (they read as octal elsewhere). */
 static bool check_ipv4(const char *s, size_t n)
 {
     size_t i = 0;
@@ -281,6 +290,8 @@ static bool check_ipv4(const char *s, size_t n)
     return i == n;
 }
 
+/* RFC 4291 text forms: 8 groups, one "::" elision, optional trailing dotted quad; no zone
+ * identifiers, no brackets, no prefix lengths. */
 static bool check_ipv6(const char *s, size_t n)
 {
     int groups = 0;
@@ -328,21 +339,26 @@ static bool check_ipv6(const char *s, size_t n)
     return dbl ? groups <= 7 : groups == 8;
 }
 
+/* RFC 1123 host names; A-labels ("xn--") are decoded and checked (schema_idna.c). */
 static bool check_hostname(const char *s, size_t n)
 {
     return gw_schema__hostname_ok(s, n, false);
 }
 
+/* Internationalised host names (RFC 5890-5893), see schema_idna.c. */
 static bool check_idn_hostname(const char *s, size_t n)
 {
     return gw_schema__hostname_ok(s, n, true);
 }
 
+/* RFC 5322 atext (plus any non-ASCII character for idn-email). */
 static bool atext(unsigned char c, bool idn)
 {
-    return is_alnum((char)c) || strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL || (idn && c >= 0x80);
+    return is_alnum((char)c) || strchr("!#$%&'*+-/=?^_`{|}~", c) || (idn && c >= 0x80);
 }
 
+/* addr-spec as RFC 5321 mailboxes: a dot-atom or quoted-string local part, '@', and a host
+ * name or an address literal ([1.2.3.4] or [IPv6:...]). Comments and folding are refused. */
 static bool check_email(const char *s, size_t n, bool idn)
 {
     if (n == 0 || n > 320)
@@ -384,6 +400,7 @@ static bool check_email(const char *s, size_t n, bool idn)
     return idn ? check_idn_hostname(d, dn) : check_hostname(d, dn);
 }
 
+/* RFC 4122 text form 8-4-4-4-12 hex digits (any version). */
 static bool check_uuid(const char *s, size_t n)
 {
     if (n != 36)
@@ -398,14 +415,16 @@ static bool check_uuid(const char *s, size_t n)
 
 /* ---- URIs (RFC 3986) and IRIs (RFC 3987: also non-ASCII characters) ---- */
 
+/* RFC 3986 unreserved (+ RFC 3987 ucschar: any non-ASCII, for IRIs). */
 static bool unreserved(unsigned char c, bool iri)
 {
     return is_alnum((char)c) || c == '-' || c == '.' || c == '_' || c == '~' || (iri && c >= 0x80);
 }
 
+/* RFC 3986 sub-delims. */
 static bool sub_delim(char c)
 {
-    return c != '\0' && strchr("!$&'()*+,;=", c) != NULL;
+    return c != '\0' && strchr("!$&'()*+,;=", c);
 }
 
 /* Checks s[a..b) against pchar-like sets: unreserved, pct-encoded, sub-delims and `extra`. */
@@ -425,6 +444,9 @@ static bool chars_ok(const char *s, size_t a, size_t b, const char *extra, bool 
     return true;
 }
 
+/* URI / URI-reference / IRI / IRI-reference: RFC 3986 section 3 component grammar (scheme,
+ * authority with userinfo, IP-literal or reg-name and a numeric port, path, query,
+ * fragment), percent-encodings well formed. need_scheme selects absolute forms. */
 static bool check_uri_ref(const char *s, size_t n, bool need_scheme, bool iri)
 {
     size_t i = 0, end;
@@ -582,6 +604,7 @@ static bool check_uri_template(const char *s, size_t n)
 
 /* ---- JSON Pointers ---- */
 
+/* RFC 6901: "" or "/"-prefixed tokens where '~' is only followed by 0 or 1. */
 static bool check_json_pointer(const char *s, size_t n)
 {
     if (n > 0 && s[0] != '/')
@@ -592,6 +615,8 @@ static bool check_json_pointer(const char *s, size_t n)
     return true;
 }
 
+/* draft-handrews-relative-json-pointer: a non-negative integer without leading zeros, an
+ * optional +/- index manipulation, then "#" or a JSON Pointer. */
 static bool check_rel_json_pointer(const char *s, size_t n)
 {
     size_t i = 0;
@@ -615,6 +640,7 @@ static bool check_rel_json_pointer(const char *s, size_t n)
 
 /* ---- misc ---- */
 
+/* The `regex` format: a pattern that is valid ECMA-262 (strict translation, then PCRE2). */
 static bool check_regex(const char *s, size_t n)
 {
     int ec;
@@ -631,6 +657,7 @@ static bool check_regex(const char *s, size_t n)
     return true;
 }
 
+/* Value of one base64 character, -1 if it is not one. */
 static int b64val(char c)
 {
     if (c >= 'A' && c <= 'Z')
@@ -678,6 +705,7 @@ bool gw_schema__base64_decode(const char *s, size_t n, unsigned char *out, size_
     return true;
 }
 
+/* OpenAPI `byte`: padded base64 (RFC 4648 section 4). */
 static bool check_base64(const char *s, size_t n)
 {
     if (n % 4 != 0)
@@ -695,6 +723,7 @@ static bool check_base64(const char *s, size_t n)
     return true;
 }
 
+/* Dispatch by format id; formats we do not know (or numeric ones) accept every string. */
 bool gw_schema__format_check_string(uint8_t id, const char *s, size_t n)
 {
     switch (id) {
@@ -722,6 +751,8 @@ bool gw_schema__format_check_string(uint8_t id, const char *s, size_t n)
     }
 }
 
+/* OpenAPI numeric formats: int32/int64 ranges (integral reals count), float range, double
+ * finite. */
 bool gw_schema__format_check_number(uint8_t id, const json_t *v)
 {
     double d = json_number_value(v);

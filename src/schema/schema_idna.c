@@ -63,9 +63,12 @@ static const char *prop_pat[NPROP] = {
     "[\\p{Mn}\\p{Me}\\p{Cf}]",
 };
 
+/* Compiled once per process and never freed (still reachable, so not reported as leaks). */
 static pcre2_code *prop_re[NPROP];
 static pthread_once_t prop_once = PTHREAD_ONCE_INIT;
 
+/* pthread_once body: a pattern that fails to compile stays NULL and its property reads as
+ * "no" (only possible with a PCRE2 built without Unicode support). */
 static void prop_init(void)
 {
     for (int i = 0; i < NPROP; i++) {
@@ -80,6 +83,7 @@ struct idna {
     pcre2_match_data *md;
 };
 
+/* One code point as UTF-8 (the caller guarantees a scalar value). */
 static size_t utf8_put(uint32_t cp, char *out)
 {
     if (cp < 0x80) {
@@ -104,6 +108,7 @@ static size_t utf8_put(uint32_t cp, char *out)
     return 4;
 }
 
+/* Whether code point `cp` has property `prop`: an anchored match of a one-character class. */
 static bool has(struct idna *x, int prop, uint32_t cp)
 {
     if (!prop_re[prop] || !x->md || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
@@ -117,6 +122,7 @@ static bool has(struct idna *x, int prop, uint32_t cp)
 
 enum { BASE = 36, TMIN = 1, TMAX = 26, SKEW = 38, DAMP = 700, IBIAS = 72, IN = 128 };
 
+/* RFC 3492 section 6.1 bias adaptation. */
 static uint32_t adapt(uint32_t delta, uint32_t npoints, bool first)
 {
     delta = first ? delta / DAMP : delta / 2;
@@ -129,6 +135,7 @@ static uint32_t adapt(uint32_t delta, uint32_t npoints, bool first)
     return k + (BASE - TMIN + 1) * delta / (delta + SKEW);
 }
 
+/* RFC 3492 basic code point to digit value (case-insensitive), -1 if not a digit. */
 static int digit_val(char c)
 {
     if (c >= '0' && c <= '9')
@@ -195,6 +202,7 @@ static int puny_decode(const char *s, size_t n, uint32_t *out, size_t cap)
     return (int)len;
 }
 
+/* Digit value to lower-case basic code point. */
 static char enc_digit(uint32_t d)
 {
     return (char)(d < 26 ? 'a' + d : '0' + (d - 26));
@@ -258,6 +266,7 @@ static int puny_encode(const uint32_t *cp, size_t n, char *out, size_t cap)
 
 /* ---- IDNA2008 rules ---- */
 
+/* Canonical_Combining_Class 9 (Virama), which PCRE2 does not expose. */
 static bool is_virama(uint32_t c)
 {
     static const uint32_t v[] = {
@@ -275,6 +284,7 @@ static bool is_virama(uint32_t c)
     return false;
 }
 
+/* Approximation of IDNA2008 PVALID (see the file comment). */
 static bool pvalid(struct idna *x, uint32_t c)
 {
     if (c < 0x80) /* LDH; upper case is tolerated (host names are case-insensitive) */
@@ -400,6 +410,7 @@ static bool bidi_label_ok(struct idna *x, const uint32_t *cp, size_t n)
     return has(x, P_BC_L, last) || has(x, P_BC_EN, last); /* rule 6 */
 }
 
+/* Label separators: '.', and for idn-hostname U+3002, U+FF0E, U+FF61 (RFC 3490 3.1). */
 static bool is_sep(const unsigned char *s, size_t n, size_t i, size_t *len)
 {
     if (s[i] == '.') {
@@ -418,6 +429,7 @@ static bool is_sep(const unsigned char *s, size_t n, size_t i, size_t *len)
     return false;
 }
 
+/* Valid UTF-8 (jansson strings are) into code points; stops at cap. */
 static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *out, size_t cap)
 {
     size_t o = 0;
@@ -449,6 +461,9 @@ static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *out, size_
 #define MAX_LABELS 128
 #define LABEL_CP 64
 
+/* Splits into labels, checks each (LDH and A-label rules, or U-label rules for idn), then,
+ * when any label is right-to-left, the Bidi rule over all labels (RFC 5893: it applies to
+ * every label of a Bidi domain name). Total ASCII length at most 253. */
 bool gw_schema__hostname_ok(const char *str, size_t n, bool idn)
 {
     const unsigned char *s = (const unsigned char *)str;

@@ -74,7 +74,7 @@ static const struct {
 /* Letters that may follow a backslash in ECMA-262 (with the u flag). */
 static bool ecma_letter_escape(char e)
 {
-    return e != '\0' && strchr("bBdDwWsSfnrtvcxupPk", e) != NULL;
+    return e != '\0' && strchr("bBdDwWsSfnrtvcxupPk", e);
 }
 
 /* \p{...}: rewrites the property name; `*i` is at the backslash, left at the closing brace. */

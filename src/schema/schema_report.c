@@ -21,6 +21,7 @@ void gw_schema_report_init(struct gw_schema_report *rep)
     rep->_max = 16;
 }
 
+/* Each error's strings share one block that starts with instance_path. */
 static void free_errors(struct gw_schema_report *rep)
 {
     for (size_t i = 0; i < rep->_n; i++)
@@ -121,7 +122,7 @@ int gw_schema_report_render(const struct gw_schema_report *rep, const char *subj
     size_t omitted = gw_schema_report_omitted(rep);
     int rc;
     if (n == 0 && !gw_schema_report_limit(rep))
-        return gw_buf_printf(out, "The %s are valid.\n", what);
+        return gw_buf_printf(out, "No validation errors in the %s.\n", what);
     if (n > 0)
         rc = gw_buf_printf(out, "Invalid %s: %zu%s error%s.\n", what, n + omitted,
                            omitted ? " or more" : "", n + omitted == 1 ? "" : "s");
@@ -161,6 +162,7 @@ json_t *gw_schema_report_json(const struct gw_schema_report *rep)
     return arr;
 }
 
+/* Bounded sink for json_dump_callback: keeps the first `max` bytes, then aborts the dump. */
 struct dumpbuf {
     char *p;
     size_t n, max;

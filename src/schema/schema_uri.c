@@ -12,17 +12,21 @@
 
 #include <string.h>
 
+/* The five components of a URI reference (RFC 3986 section 3), as slices of the input;
+ * has_* distinguish "absent" from "empty" (e.g. "http://x?" has an empty query). */
 struct uri {
     const char *scheme, *auth, *path, *query, *frag;
     size_t nscheme, nauth, npath, nquery, nfrag;
     bool has_scheme, has_auth, has_query, has_frag;
 };
 
+/* ASCII letter (scheme names are ASCII). */
 static bool is_alpha(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
+/* RFC 3986 appendix B split (the regular expression written out): never fails. */
 static void parse(const char *s, struct uri *u)
 {
     memset(u, 0, sizeof(*u));
@@ -192,6 +196,7 @@ char *gw_schema__uri_resolve(struct gw_arena *a, const char *base, const char *r
     return out;
 }
 
+/* Hex digit value or -1. */
 static int hexval(char c)
 {
     if (c >= '0' && c <= '9')

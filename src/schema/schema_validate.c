@@ -75,6 +75,10 @@ struct evset {
     bool all;
 };
 
+/* The state of one validation; lives on the caller's stack. `mode`/`cap*` are saved and
+ * restored around speculative sub-evaluations; `stop` is sticky: once set, every function
+ * returns false at once and gw_schema_validate maps it to a return code. `mem` backs PCRE2's
+ * match data so that matching does not allocate. */
 struct vctx {
     const struct gw_schema *s;
     struct gw_schema_report *rep;
@@ -92,11 +96,14 @@ struct vctx {
     _Alignas(max_align_t) unsigned char mem[1024];
 };
 
+/* Applies node `n` to `inst` at location `ip` within dynamic scope `sc`. `ev` (may be NULL)
+ * receives the properties/items `n` evaluates on this same instance. True when valid. */
 static bool v_node(struct vctx *c, const struct gw_schema__node *n, const json_t *inst,
                    const struct ipath *ip, const struct scope *sc, struct evset *ev);
 
 /* ---- budgets ---- */
 
+/* Stops the validation because a budget ran out; the first reason is kept in the report. */
 static void limit(struct vctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void limit(struct vctx *c, const char *fmt, ...)
 {
@@ -113,6 +120,7 @@ static void limit(struct vctx *c, const char *fmt, ...)
     gw_schema__report_set_limit(c->rep, msg);
 }
 
+/* Spends `k` steps of the work budget; false (and stopped) when it is exhausted. */
 static bool tick(struct vctx *c, long k)
 {
     c->steps -= k;
@@ -122,6 +130,8 @@ static bool tick(struct vctx *c, long k)
     return false;
 }
 
+/* Stops the validation on a failed allocation (only large annotation sets, uniqueItems
+ * hashing, content decoding and PCRE2 fallbacks allocate). */
 static void nomem(struct vctx *c)
 {
     if (!c->stop)
@@ -130,6 +140,7 @@ static void nomem(struct vctx *c)
 
 /* ---- annotation sets ---- */
 
+/* A set for n properties/items: inline up to 128, heap beyond (freed by ev_fini). */
 static bool ev_init(struct vctx *c, struct evset *e, size_t n)
 {
     e->n = n;
@@ -149,23 +160,27 @@ static bool ev_init(struct vctx *c, struct evset *e, size_t n)
     return true;
 }
 
+/* Releases a set's heap words, if any. */
 static void ev_fini(struct evset *e)
 {
     if (e->w != e->inl)
         gw_free(e->w);
 }
 
+/* Marks item/property i evaluated; a NULL set means nobody tracks. */
 static inline void ev_mark(struct evset *e, size_t i)
 {
     if (e && i < e->n)
         e->w[i >> 6] |= 1ull << (i & 63);
 }
 
+/* Whether item/property i was evaluated (`all` covers every index). */
 static inline bool ev_has(const struct evset *e, size_t i)
 {
     return e->all || (i < e->n && (e->w[i >> 6] >> (i & 63)) & 1);
 }
 
+/* Adds src's annotations to dst (NULL dst: nobody tracks). Both describe the same instance. */
 static void ev_merge(struct evset *dst, const struct evset *src)
 {
     if (!dst)
@@ -180,6 +195,7 @@ static void ev_merge(struct evset *dst, const struct evset *src)
         dst->w[i] |= src->w[i];
 }
 
+/* Properties of an object or items of an array: the size of its annotation set. */
 static size_t inst_size(const json_t *v)
 {
     return json_is_object(v) ? json_object_size(v) : json_is_array(v) ? json_array_size(v) : 0;
@@ -233,6 +249,8 @@ static void quoted(const char *s, size_t n, char *out, size_t outsz)
     out[o] = '\0';
 }
 
+/* Shortest of %.15g / %.17g that reads back as the same double: "0.1", not
+ * "0.10000000000000001". */
 static void fmt_double(double d, char *out, size_t n)
 {
     snprintf(out, n, "%.15g", d);
@@ -240,6 +258,7 @@ static void fmt_double(double d, char *out, size_t n)
         snprintf(out, n, "%.17g", d);
 }
 
+/* A schema number (integer or double) for messages. */
 static void fmt_num(const struct gw_schema__num *x, char *out, size_t n)
 {
     if (x->is_int)
@@ -248,6 +267,7 @@ static void fmt_num(const struct gw_schema__num *x, char *out, size_t n)
         fmt_double(x->d, out, n);
 }
 
+/* An instance number for messages. */
 static void fmt_jnum(const json_t *v, char *out, size_t n)
 {
     if (json_is_integer(v))
@@ -296,7 +316,11 @@ static int ipath_str(const struct ipath *ip, const struct ipath *stop, struct gw
     return rc;
 }
 
-/* Records a failure of keyword `kw` of node `n` at `ip` (kw NULL: the node itself). */
+/* Records a failure of keyword `kw` of node `n` at `ip` (kw NULL: the node itself). The only
+ * place errors are recorded. QUIET: nothing. CAPTURE: the first message goes to the capture
+ * buffer, prefixed with its location relative to the captured alternative. REPORT: a report
+ * entry (instance pointer, keyword, absolute schema location, message); a full report stops
+ * the validation (S_FULL): the caller only sees max_errors anyway. */
 static void fail(struct vctx *c, const struct gw_schema__node *n, const struct ipath *ip,
                  const char *kw, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 static void fail(struct vctx *c, const struct gw_schema__node *n, const struct ipath *ip,
@@ -346,6 +370,8 @@ static void fail(struct vctx *c, const struct gw_schema__node *n, const struct i
 
 /* ---- JSON equality and hashing (numbers by value: 1 == 1.0) ---- */
 
+/* Numbers compare by value: 1 == 1.0. Mixed int/real comparisons go through long double,
+ * which holds every 64-bit integer exactly on the platforms we build for. */
 static bool num_eq(const json_t *a, const json_t *b)
 {
     if (json_is_integer(a) && json_is_integer(b))
@@ -357,6 +383,8 @@ static bool num_eq(const json_t *a, const json_t *b)
     return x == y;
 }
 
+/* JSON equality for enum, const and uniqueItems: numbers by value, objects regardless of key
+ * order. Recursion is bounded by JSON_DEPTH_MAX (beyond it: stop with a limit). */
 static bool jeq(struct vctx *c, const json_t *a, const json_t *b, int depth)
 {
     if (a == b)
@@ -400,6 +428,7 @@ static bool jeq(struct vctx *c, const json_t *a, const json_t *b, int depth)
     }
 }
 
+/* 64-bit finaliser (murmur3) to spread hash bits. */
 static uint64_t mix(uint64_t h)
 {
     h ^= h >> 33;
@@ -408,6 +437,8 @@ static uint64_t mix(uint64_t h)
     return h;
 }
 
+/* A hash consistent with jeq: equal values hash equal (integral reals hash as integers;
+ * objects combine their members commutatively). */
 static uint64_t jhash(const json_t *v, int depth)
 {
     if (depth > JSON_DEPTH_MAX)
@@ -449,6 +480,7 @@ static uint64_t jhash(const json_t *v, int depth)
 
 /* ---- regular expressions ---- */
 
+/* PCRE2 allocator for the match data: bump allocation from vctx.mem, the heap beyond it. */
 static void *bump_alloc(PCRE2_SIZE n, void *ud)
 {
     struct vctx *c = ud;
@@ -461,6 +493,7 @@ static void *bump_alloc(PCRE2_SIZE n, void *ud)
     return gw_trymalloc(n);
 }
 
+/* Frees only what came from the heap; vctx.mem dies with the validation. */
 static void bump_free(void *p, void *ud)
 {
     struct vctx *c = ud;
@@ -483,11 +516,13 @@ static int re_match(struct vctx *c, const struct gw_schema__regex *re, const cha
             return -1;
         }
     }
+    /* mctx carries the match and heap limits; JIT code obeys the match limit too */
     int rc = pcre2_match(re->code, (PCRE2_SPTR)s, n, 0, 0, c->md, c->s->mctx);
     if (rc >= 0)
         return 1;
     if (rc == PCRE2_ERROR_NOMATCH)
         return 0;
+    /* any other negative code is a resource limit (match, depth, heap, JIT stack) */
     if (rc == PCRE2_ERROR_NOMEMORY) {
         nomem(c);
         return -1;
@@ -498,11 +533,13 @@ static int re_match(struct vctx *c, const struct gw_schema__regex *re, const cha
 
 /* ---- keyword groups ---- */
 
+/* A finite double without fractional part (JSON Schema's "integer" includes 1.0). */
 static bool is_integral(double d)
 {
     return isfinite(d) && floor(d) == d;
 }
 
+/* The GW_SCHEMA__T_* bits an instance satisfies (an integer is also a number). */
 static unsigned inst_type_bits(const json_t *v)
 {
     switch (json_typeof(v)) {
@@ -521,6 +558,7 @@ static unsigned inst_type_bits(const json_t *v)
 static const char *type_names[] = {"null",   "boolean", "object", "array",
                                    "number", "string",  "integer"};
 
+/* `type` (+ OpenAPI `nullable`). Message: "expected A, B or C, found <value>". */
 static bool v_type(struct vctx *c, const struct gw_schema__node *n, const json_t *inst,
                    const struct ipath *ip)
 {
@@ -549,9 +587,11 @@ static bool v_type(struct vctx *c, const struct gw_schema__node *n, const json_t
     return false;
 }
 
+/* `enum`. The message lists the allowed values (cut at ~400 bytes) and the value found. */
 static bool v_enum(struct vctx *c, const struct gw_schema__node *n, const json_t *inst,
                    const struct ipath *ip)
 {
+    /* OpenAPI 3.0: a nullable enum admits null even when null is not listed */
     if (n->nullable && json_is_null(inst))
         return true;
     size_t cnt = json_array_size(n->enum_vals);
@@ -579,6 +619,7 @@ static bool v_enum(struct vctx *c, const struct gw_schema__node *n, const json_t
     return false;
 }
 
+/* `const`. */
 static bool v_const(struct vctx *c, const struct gw_schema__node *n, const json_t *inst,
                     const struct ipath *ip)
 {
@@ -593,6 +634,7 @@ static bool v_const(struct vctx *c, const struct gw_schema__node *n, const json_
     return false;
 }
 
+/* Compares an instance number with a schema bound exactly: -1, 0 or 1. */
 static int num_cmp(const json_t *v, const struct gw_schema__num *lim)
 {
     if (json_is_integer(v) && lim->is_int) {
@@ -605,6 +647,9 @@ static int num_cmp(const json_t *v, const struct gw_schema__num *lim)
     return x < y ? -1 : x > y;
 }
 
+/* `multipleOf`: exact for integers; for reals the quotient must be within a few ulps of an
+ * integer (0.0075 / 0.0001 is 74.99999999999999 in binary), and quotients too large for a
+ * double use fmod, which is exact. */
 static bool multiple_of(const json_t *v, const struct gw_schema__num *m)
 {
     if (json_is_integer(v) && m->is_int)
@@ -618,12 +663,14 @@ static bool multiple_of(const json_t *v, const struct gw_schema__num *m)
     return fabs(q - r) <= fabs(q) * 8 * DBL_EPSILON;
 }
 
+/* Numeric keywords and numeric formats (int32, int64, float, double). */
 static bool v_number(struct vctx *c, const struct gw_schema__node *n, const json_t *inst,
                      const struct ipath *ip)
 {
     bool ok = true, quick = c->mode != M_REPORT;
     uint64_t has = n->has;
     char a[64], b[64];
+    /* the value is formatted once: every numeric message quotes it */
     fmt_jnum(inst, a, sizeof(a));
     if ((has & GW_SCHEMA__K_MINIMUM) && num_cmp(inst, &n->minimum) < 0) {
         fmt_num(&n->minimum, b, sizeof(b));
@@ -670,6 +717,7 @@ static bool v_number(struct vctx *c, const struct gw_schema__node *n, const json
     return ok;
 }
 
+/* Code points of valid UTF-8 (jansson guarantees validity): count non-continuation bytes. */
 static size_t utf8_len(const char *s, size_t n)
 {
     size_t cnt = 0;
@@ -688,6 +736,7 @@ static bool v_content(struct vctx *c, const struct gw_schema__node *n, const cha
     bool ok = true;
     if (!tick(c, 1 + (long)(len >> 8)))
         return false;
+    /* decode first: contentMediaType then applies to the decoded bytes */
     if (n->content_b64) {
         dec = gw_trymalloc(len / 4 * 3 + 1);
         if (!dec) {
@@ -713,6 +762,7 @@ static bool v_content(struct vctx *c, const struct gw_schema__node *n, const cha
     return ok;
 }
 
+/* String keywords: lengths in code points, pattern, format, draft-07 content. */
 static bool v_string(struct vctx *c, const struct gw_schema__node *n, const json_t *inst,
                      const struct ipath *ip)
 {
@@ -744,6 +794,7 @@ static bool v_string(struct vctx *c, const struct gw_schema__node *n, const json
                 return false;
         }
     }
+    /* pattern: unanchored search, as ECMA-262 RegExp.test */
     if (has & GW_SCHEMA__K_PATTERN) {
         int m = re_match(c, &n->pattern, s, len);
         if (m < 0)
@@ -760,6 +811,7 @@ static bool v_string(struct vctx *c, const struct gw_schema__node *n, const json
                 return false;
         }
     }
+    /* format: only compiled in (K_FORMAT) when asserted and known */
     if ((has & GW_SCHEMA__K_FORMAT) && !gw_schema__format_is_numeric(n->format) &&
         !gw_schema__format_check_string(n->format, s, len)) {
         if (c->mode != M_QUIET) {
@@ -777,6 +829,7 @@ static bool v_string(struct vctx *c, const struct gw_schema__node *n, const json
 
 /* ---- arrays ---- */
 
+/* (hash, index) pairs sorted to find equal items of large arrays in O(n log n). */
 struct hidx {
     uint64_t h;
     size_t i;
@@ -796,6 +849,7 @@ static bool find_duplicate(struct vctx *c, const json_t *arr, size_t *a, size_t 
     size_t n = json_array_size(arr);
     if (n < 2)
         return false;
+    /* up to 32 items pairwise comparison is cheaper than hashing */
     if (n <= 32) {
         if (!tick(c, (long)(n * n / 16 + 1)))
             return false;
@@ -819,6 +873,8 @@ static bool find_duplicate(struct vctx *c, const json_t *arr, size_t *a, size_t 
         h[i].h = jhash(json_array_get(arr, i), 0);
         h[i].i = i;
     }
+    /* equal items hash equal, so after sorting they sit in one run of equal hashes; runs of
+     * unequal items with colliding hashes are rare and still compared exactly */
     qsort(h, n, sizeof(*h), hidx_cmp);
     bool found = false;
     for (size_t i = 0; i + 1 < n && !found && !c->stop; i++) {
@@ -837,6 +893,9 @@ static bool find_duplicate(struct vctx *c, const json_t *arr, size_t *a, size_t 
     return found;
 }
 
+/* Array keywords. prefixItems (or draft-07 tuple items) mark their indices evaluated, items
+ * (or additionalItems) marks all, contains marks the items it matched (evaluated quietly: a
+ * non-matching item is not an error). */
 static bool v_array(struct vctx *c, const struct gw_schema__node *n, const json_t *inst,
                     const struct ipath *ip, const struct scope *sc, struct evset *track)
 {
@@ -869,6 +928,8 @@ static bool v_array(struct vctx *c, const struct gw_schema__node *n, const json_
         if (c->stop)
             return false;
     }
+    /* tuple part: prefixItems (2020-12) or the array form of items (draft-07, 2019-09); a
+     * shorter array simply has fewer positions to check */
     size_t start = 0;
     if (has & GW_SCHEMA__K_PREFIX) {
         size_t m = size < n->nprefix ? size : n->nprefix;
@@ -883,6 +944,8 @@ static bool v_array(struct vctx *c, const struct gw_schema__node *n, const json_
         }
         start = n->nprefix;
     }
+    /* rest part: items (2020-12) or additionalItems after a tuple; `false` gets one error for
+     * the whole array rather than one per extra item */
     if ((has & GW_SCHEMA__K_ITEMS) && size > start) {
         if (n->items->kind == GW_SCHEMA__N_FALSE) {
             if (start == 0)
@@ -909,6 +972,8 @@ static bool v_array(struct vctx *c, const struct gw_schema__node *n, const json_
         if (track)
             track->all = true;
     }
+    /* contains with minContains (default 1) and maxContains (default unbounded); without
+     * annotation tracking and without a maximum, counting can stop at the minimum */
     if (has & GW_SCHEMA__K_CONTAINS) {
         size_t matches = 0;
         int saved = c->mode;
@@ -951,6 +1016,7 @@ static bool v_array(struct vctx *c, const struct gw_schema__node *n, const json_
 
 /* ---- objects ---- */
 
+/* `properties` lookup: hash, then linear probing in the compiled index. */
 static const struct gw_schema__prop *prop_find(const struct gw_schema__propmap *pm,
                                                const char *k, size_t kl)
 {
@@ -998,6 +1064,8 @@ static bool v_propname(struct vctx *c, const struct gw_schema__node *n, const ch
         nomem(c);
         return false;
     }
+    /* quiet first (the common, valid case costs no message); on failure, in REPORT mode, run
+     * again capturing the reason */
     int saved = c->mode;
     c->mode = M_QUIET;
     bool ok = v_node(c, pn, name, ip, sc, NULL);
@@ -1032,6 +1100,9 @@ static bool v_propname(struct vctx *c, const struct gw_schema__node *n, const ch
     return ok;
 }
 
+/* Object keywords. One pass over the instance's members applies properties,
+ * patternProperties, additionalProperties and propertyNames together and records, by member
+ * position, which members were evaluated (positions are stable: the instance is read-only). */
 static bool v_object(struct vctx *c, const struct gw_schema__node *n, const json_t *cinst,
                      const struct ipath *ip, const struct scope *sc, struct evset *track)
 {
@@ -1054,6 +1125,7 @@ static bool v_object(struct vctx *c, const struct gw_schema__node *n, const json
         if (quick)
             return false;
     }
+    /* required: one hash lookup per name; every missing name is its own error */
     if (has & GW_SCHEMA__K_REQUIRED) {
         for (size_t i = 0; i < n->nrequired; i++) {
             const struct gw_schema__name *r = &n->required[i];
@@ -1068,6 +1140,7 @@ static bool v_object(struct vctx *c, const struct gw_schema__node *n, const json
                 return false;
         }
     }
+    /* dependentRequired (and draft-07 array dependencies): names required by a present key */
     if (has & GW_SCHEMA__K_DEPREQ) {
         for (size_t d = 0; d < n->ndepreq; d++) {
             const struct gw_schema__depreq *dr = &n->depreq[d];
@@ -1098,6 +1171,8 @@ static bool v_object(struct vctx *c, const struct gw_schema__node *n, const json
         json_t *v;
         json_object_keylen_foreach(inst, k, kl, v)
         {
+            /* `matched`: covered by properties or patternProperties, so additionalProperties
+             * does not apply (it applies to the members no other keyword named) */
             struct ipath cip = {ip, k, kl, 0};
             bool matched = false;
             if (has & GW_SCHEMA__K_PROPS) {
@@ -1114,6 +1189,7 @@ static bool v_object(struct vctx *c, const struct gw_schema__node *n, const json
                     }
                 }
             }
+            /* every matching pattern applies (unlike properties, several may) */
             for (size_t pi = 0; (has & GW_SCHEMA__K_PATPROPS) && pi < n->npatprops; pi++) {
                 const struct gw_schema__patprop *pp = &n->patprops[pi];
                 int m = re_match(c, &pp->re, k, kl);
@@ -1155,6 +1231,7 @@ static bool v_object(struct vctx *c, const struct gw_schema__node *n, const json
                 return false;
         }
     }
+    /* dependentSchemas apply to the object itself, in place: they share its annotations */
     if (has & GW_SCHEMA__K_DEPSCH) {
         for (size_t d = 0; d < n->ndepsch; d++) {
             const struct gw_schema__depsch *ds = &n->depsch[d];
@@ -1170,6 +1247,7 @@ static bool v_object(struct vctx *c, const struct gw_schema__node *n, const json
     return ok;
 }
 
+/* unevaluatedProperties: members no annotation marked, after every other keyword ran. */
 static bool v_uneval_props(struct vctx *c, const struct gw_schema__node *n, const json_t *cinst,
                            const struct ipath *ip, const struct scope *sc, struct evset *track)
 {
@@ -1200,6 +1278,7 @@ static bool v_uneval_props(struct vctx *c, const struct gw_schema__node *n, cons
     return ok;
 }
 
+/* unevaluatedItems: items no annotation marked. */
 static bool v_uneval_items(struct vctx *c, const struct gw_schema__node *n, const json_t *inst,
                            const struct ipath *ip, const struct scope *sc, struct evset *track)
 {
@@ -1233,6 +1312,7 @@ static unsigned type_hint(const struct gw_schema__node *n, int depth)
         return GW_SCHEMA__T_ANY;
     if (n->kind == GW_SCHEMA__N_FALSE || depth > 8)
         return n->kind == GW_SCHEMA__N_FALSE ? 0 : GW_SCHEMA__T_ANY;
+    /* intersect what each keyword allows; unknown constraints allow everything */
     unsigned t = GW_SCHEMA__T_ANY;
     if (n->has & GW_SCHEMA__K_TYPE) {
         t = n->types | (n->nullable ? GW_SCHEMA__T_NULL : 0);
@@ -1290,7 +1370,8 @@ static void no_alternative(struct vctx *c, const struct gw_schema__node *n, cons
         fail(c, n, ip, kw, "value does not match any of the %zu alternatives (%s)", nalt, kw);
         return;
     }
-    /* one alternative fits the value's type: its own errors are the useful ones */
+    /* one alternative fits the value's type (typically anyOf [X, null]): its own errors are the
+     * useful ones, so it runs again in REPORT mode instead of a summary */
     unsigned it = inst_type_bits(inst);
     size_t fit = SIZE_MAX, nfit = 0;
     for (size_t i = 0; i < nalt; i++) {
@@ -1303,6 +1384,7 @@ static void no_alternative(struct vctx *c, const struct gw_schema__node *n, cons
         v_node(c, alts[fit], inst, ip, sc, NULL);
         return;
     }
+    /* otherwise one message that says, per alternative (at most 6), why it did not match */
     char msg[MSG_MAX - 40];
     size_t o = (size_t)snprintf(msg, sizeof(msg),
                                 "value does not match any of the %zu alternatives (%s)", nalt,
@@ -1322,6 +1404,8 @@ static void no_alternative(struct vctx *c, const struct gw_schema__node *n, cons
     fail(c, n, ip, kw, "%s", msg);
 }
 
+/* anyOf: alternatives run quietly; the first success ends the search unless annotations are
+ * tracked (then every successful alternative contributes its annotations). */
 static bool v_anyof(struct vctx *c, const struct gw_schema__node *n, const json_t *inst,
                     const struct ipath *ip, const struct scope *sc, struct evset *track)
 {
@@ -1350,6 +1434,8 @@ static bool v_anyof(struct vctx *c, const struct gw_schema__node *n, const json_
     return any;
 }
 
+/* oneOf: stops at the second success. With tracking, the annotations of the single
+ * successful alternative are kept in `keep` until the outcome is known. */
 static bool v_oneof(struct vctx *c, const struct gw_schema__node *n, const json_t *inst,
                     const struct ipath *ip, const struct scope *sc, struct evset *track)
 {
@@ -1358,6 +1444,7 @@ static bool v_oneof(struct vctx *c, const struct gw_schema__node *n, const json_
     struct evset keep;
     bool have_keep = false;
     c->mode = M_QUIET;
+    /* two successes settle the outcome; later alternatives need not run */
     for (size_t i = 0; i < n->none && count < 2; i++) {
         struct evset tmp;
         struct evset *b = ev_branch(c, track, &tmp, inst);
@@ -1370,6 +1457,7 @@ static bool v_oneof(struct vctx *c, const struct gw_schema__node *n, const json_
                 second = i;
             count++;
             if (b && count == 1) {
+                /* move the set: an inline set must point at its new home */
                 keep = *b;
                 if (b->w == b->inl)
                     keep.w = keep.inl;
@@ -1404,6 +1492,7 @@ static bool v_oneof(struct vctx *c, const struct gw_schema__node *n, const json_
     return true;
 }
 
+/* not: the subschema runs quietly and contributes no annotations. */
 static bool v_not(struct vctx *c, const struct gw_schema__node *n, const json_t *inst,
                   const struct ipath *ip, const struct scope *sc)
 {
@@ -1423,6 +1512,8 @@ static bool v_not(struct vctx *c, const struct gw_schema__node *n, const json_t 
     return false;
 }
 
+/* if/then/else: `if` runs quietly (its annotations count when it succeeds), then the chosen
+ * branch runs in the current mode so its errors are reported as they are. */
 static bool v_if(struct vctx *c, const struct gw_schema__node *n, const json_t *inst,
                  const struct ipath *ip, const struct scope *sc, struct evset *track)
 {
@@ -1445,6 +1536,8 @@ static bool v_if(struct vctx *c, const struct gw_schema__node *n, const json_t *
     return next ? v_node(c, next, inst, ip, sc, track) : true;
 }
 
+/* $dynamicRef: when dynamic, the outermost resource of the dynamic scope that declares the
+ * anchor wins; otherwise (or when none does) the statically resolved target. */
 static const struct gw_schema__node *dyn_target(const struct gw_schema__node *n,
                                                 const struct scope *sc)
 {
@@ -1465,11 +1558,19 @@ static const struct gw_schema__node *dyn_target(const struct gw_schema__node *n,
 
 /* ---- one subschema ---- */
 
+/* The keywords of one object node, in dependency order (see the file comment). In REPORT
+ * mode every keyword runs so that all errors are collected; otherwise the first failure
+ * returns. A node with unevaluated* owns a fresh annotation set for this instance and passes
+ * it down; its annotations reach the caller's set only if the node succeeds. */
 static bool v_keywords(struct vctx *c, const struct gw_schema__node *n, const json_t *inst,
                        const struct ipath *ip, const struct scope *sc, struct evset *ev)
 {
     uint64_t has = n->has;
     bool ok = true, quick = c->mode != M_REPORT;
+    /* OpenAPI 3.0 `nullable: true` admits null outright, also next to allOf/oneOf/$ref-like
+     * wrappers (a common generator pattern), not only next to `type` */
+    if (n->nullable && json_is_null(inst))
+        return true;
     struct evset local;
     struct evset *track = ev;
     bool own = (has & UNEVAL_KWS) && (json_is_object(inst) || json_is_array(inst));
@@ -1490,6 +1591,7 @@ static bool v_keywords(struct vctx *c, const struct gw_schema__node *n, const js
         }                              \
     } while (0)
 
+    /* in-place applicators share this node's annotation set: if they fail, so does the node */
     if (has & GW_SCHEMA__K_REF)
         CHECK(v_node(c, n->ref, inst, ip, sc, track));
     if (has & GW_SCHEMA__K_DYNREF)
@@ -1500,6 +1602,7 @@ static bool v_keywords(struct vctx *c, const struct gw_schema__node *n, const js
         CHECK(v_enum(c, n, inst, ip));
     if (has & GW_SCHEMA__K_CONST)
         CHECK(v_const(c, n, inst, ip));
+    /* per-type keywords: only the group of the instance's type can apply */
     switch (json_typeof(inst)) {
     case JSON_INTEGER:
     case JSON_REAL:
@@ -1530,6 +1633,7 @@ static bool v_keywords(struct vctx *c, const struct gw_schema__node *n, const js
         CHECK(v_not(c, n, inst, ip, sc));
     if (has & GW_SCHEMA__K_IF)
         CHECK(v_if(c, n, inst, ip, sc, track));
+    /* last: every other keyword of this node has contributed its annotations by now */
     if ((has & GW_SCHEMA__K_UNEVALITEMS) && json_is_array(inst))
         CHECK(v_uneval_items(c, n, inst, ip, sc, track));
     if ((has & GW_SCHEMA__K_UNEVALPROPS) && json_is_object(inst))
@@ -1562,6 +1666,7 @@ static bool v_node(struct vctx *c, const struct gw_schema__node *n, const json_t
               c->s->max_depth);
         return false;
     }
+    /* entering another schema resource extends the dynamic scope (for $dynamicRef) */
     struct scope frame;
     if (!sc || sc->res != n->res) {
         frame.up = sc;
@@ -1574,6 +1679,8 @@ static bool v_node(struct vctx *c, const struct gw_schema__node *n, const json_t
     return ok && c->stop != S_LIMIT && c->stop != S_NOMEM;
 }
 
+/* Public entry: see schema.h. Initialises only the fields of vctx that are read before being
+ * written (the 1 KiB PCRE2 buffer is left uninitialised on purpose). */
 int gw_schema_validate(const struct gw_schema *s, const json_t *instance,
                        struct gw_schema_report *rep)
 {
@@ -1601,8 +1708,10 @@ int gw_schema_validate(const struct gw_schema *s, const json_t *instance,
         return GW_EINVAL;
     }
     bool ok = v_node(&c, s->root, instance, NULL, NULL, NULL);
+    /* both accept NULL; their memory came from c.mem or the heap via bump_free */
     pcre2_match_data_free(c.md);
     pcre2_general_context_free(c.gctx);
+    /* S_FULL (error cap reached) is an ordinary invalid verdict */
     if (c.stop == S_LIMIT)
         return GW_ELIMIT;
     if (c.stop == S_NOMEM)

@@ -654,6 +654,11 @@ static void test_openapi30(void **state)
     assert_int_equal(check(s, "\"a\"", NULL), GW_OK);
     assert_int_equal(check(s, "\"c\"", NULL), GW_EINVAL);
     gw_schema_release(s);
+    /* nullable next to allOf (what generators emit for nullable references) admits null */
+    s = compile_opt("{\"nullable\":true,\"allOf\":[{\"type\":\"object\"}]}", &opt);
+    assert_int_equal(check(s, "null", NULL), GW_OK);
+    assert_int_equal(check(s, "5", NULL), GW_EINVAL);
+    gw_schema_release(s);
     /* without nullable, null is not a string */
     s = compile_opt("{\"type\":\"string\"}", &opt);
     assert_int_equal(check(s, "null", NULL), GW_EINVAL);
