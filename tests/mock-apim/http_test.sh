@@ -202,7 +202,11 @@ expect_true "latency: answer after >= 0.4 s (took ${t}s)" awk "BEGIN{exit !($t >
 fault '{"mode":"latency","ms":1500,"paths":"/api/v1/dealers/*"}'
 curl -s -o /dev/null "${H_KEY[@]}" "$BASE/api/v1/dealers/MSIL-PUNE-001" &
 BG=$!
-sleep 0.1
+for _ in $(seq 1 200); do # wait until the slow request has arrived (counted on arrival)
+  req GET /__mock/stats
+  [ "$(j 'requests.GET /api/v1/dealers/MSIL-PUNE-001')" = 1 ] && break
+  sleep 0.01
+done
 t=$(curl -s -o /dev/null -w '%{time_total}' "$BASE/health")
 expect_true "latency is a timer: /health answers meanwhile (${t}s)" awk "BEGIN{exit !($t < 0.5)}"
 wait $BG

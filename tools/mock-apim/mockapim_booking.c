@@ -593,10 +593,15 @@ int gw_mockapim_booking_create(const struct gw_mockapim_env *env,
     /* Existence. */
     const struct gw_mockapim_customer *c =
         mobile ? gw_mockapim_customer_by_mobile(m10) : gw_mockapim_customer_by_id(cid);
-    if (!c || (cid && mobile && c != gw_mockapim_customer_by_id(cid))) {
+    if (!c) {
         gw_mockapim_resp_error(resp, 404, "CUSTOMER_NOT_FOUND",
                                "Resolve the customer first with resolveCustomer.",
                                "no customer matches %s", mobile ? "that mobile number" : cid);
+        return GW_OK;
+    }
+    if (cid && mobile && c != gw_mockapim_customer_by_id(cid)) {
+        gw_mockapim_resp_error(resp, 422, "CUSTOMER_MISMATCH", NULL,
+                               "mobile %s does not belong to customer '%s'", m10, cid);
         return GW_OK;
     }
     if (!gw_mockapim_vehicle_by_regno(reg)) {

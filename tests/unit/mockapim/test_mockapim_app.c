@@ -388,6 +388,9 @@ static void test_validation(void **state)
          "\"MSIL-PUNE-001\",\"date\":\"" TOMORROW "\",\"time\":\"10:00\",\"service_type\":"
          "\"oil\"}", "application/json", 400, "INVALID_SERVICE_TYPE"},
         {"mobile=9876543210", "application/x-www-form-urlencoded", 415, "UNSUPPORTED_MEDIA_TYPE"},
+        {"{\"mobile\":\"9876543210\",\"customer_id\":\"CUST001235\",\"registration_number\":"
+         "\"MH12AB1234\",\"dealer_id\":\"MSIL-PUNE-001\",\"date\":\"" TOMORROW "\",\"time\":"
+         "\"10:00\"}", "application/json", 422, "CUSTOMER_MISMATCH"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         t_run(c->app, &t, "POST", "/api/v1/bookings", cases[i].body, H_KEY, "Authorization",
