@@ -1,0 +1,246 @@
+/*
+ * tests/unit/core/test_json.c
+ * JSON under limits (core/json.h): the depth scanner (brackets inside strings and escaped
+ * quotes do not count, early stop), the depth limit (exactly at the limit passes, one deeper
+ * fails with GW_ELIMIT), the size limit, syntax errors with line:column, strict UTF-8 (invalid
+ * bytes, overlong forms, encoded surrogates, lone surrogate escapes), NUL (\u0000 and raw NUL
+ * bytes) rejected, any top-level value accepted, duplicate keys (last wins, documented),
+ * compact serialisation into bounded buffers, and the tolerant accessors.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/json.h"
+
+#include <string.h>
+
+static int depth(const char *s, int max)
+{
+    return gw_json_depth(s, strlen(s), max);
+}
+
+static void test_depth_scanner(void **state)
+{
+    (void)state;
+    assert_int_equal(depth("1", 0), 0);
+    assert_int_equal(depth("\"[[[[\"", 0), 0);
+    assert_int_equal(depth("[]", 0), 1);
+    assert_int_equal(depth("[[[]]]", 0), 3);
+    assert_int_equal(depth("{\"a\":[{\"b\":[]}]}", 0), 4);
+    assert_int_equal(depth("[[],[[]],[]]", 0), 3);
+    /* brackets inside strings do not count, escaped quotes do not end the string */
+    assert_int_equal(depth("[\"[[[[{{{{\"]", 0), 1);
+    assert_int_equal(depth("[\"\\\"[[[[\"]", 0), 1);
+    assert_int_equal(depth("[\"\\\\\",[\"]]]]\"]]", 0), 2);
+    assert_int_equal(depth("{\"k[\":{\"v{\":\"}}}}\"}}", 0), 2);
+    /* early stop: returns max + 1 as soon as the limit is passed */
+    assert_int_equal(depth("[[[[[[[[[[", 3), 4);
+    /* the length bounds the scan */
+    assert_int_equal(gw_json_depth("[[[[", 2, 0), 2);
+}
+
+static json_t *parse(const char *s, size_t max_bytes, int max_depth, struct gw_error *err)
+{
+    struct gw_json_limits lim = {max_bytes, max_depth};
+    return gw_json_parse(s, strlen(s), &lim, err);
+}
+
+static void expect_reject(const char *s, size_t len, int want_code, const char *needle)
+{
+    struct gw_json_limits lim = {1u << 20, 64};
+    struct gw_error err = {0};
+    json_t *v = gw_json_parse(s, len, &lim, &err);
+    if (v) {
+        char *d = gw_json_dumps(v);
+        json_decref(v);
+        fail_msg("accepted %zu bytes as %s", len, d ? d : "?");
+    }
+    assert_int_equal(err.code, want_code);
+    if (needle && !strstr(err.msg, needle))
+        fail_msg("message '%s' lacks '%s'", err.msg, needle);
+}
+
+static void test_depth_limit(void **state)
+{
+    (void)state;
+    struct gw_error err = {0};
+    json_t *v = parse("[[[[[[[[1]]]]]]]]", 0, 8, &err); /* depth 8 */
+    assert_non_null(v);
+    json_decref(v);
+    v = parse("[[[[[[[[[1]]]]]]]]]", 0, 8, &err); /* depth 9 */
+    assert_null(v);
+    assert_int_equal(err.code, GW_ELIMIT);
+    assert_non_null(strstr(err.msg, "deeper than the limit of 8"));
+    /* a string full of brackets is not nesting */
+    v = parse("[\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"]", 0, 2, &err);
+    assert_non_null(v);
+    json_decref(v);
+    v = parse("{\"a\":{\"b\":{\"c\":\"{{{{{{{{{{{{{{\"}}}", 0, 3, &err);
+    assert_non_null(v);
+    json_decref(v);
+    /* the depth check runs before the parser: a huge unbalanced prefix is refused cheaply */
+    char deep[100001];
+    memset(deep, '[', sizeof(deep) - 1);
+    deep[sizeof(deep) - 1] = '\0';
+    v = parse(deep, 0, 64, &err);
+    assert_null(v);
+    assert_int_equal(err.code, GW_ELIMIT);
+    /* no limit configured: jansson's own depth limit still refuses it (no stack overflow) */
+    v = parse(deep, 0, 0, &err);
+    assert_null(v);
+}
+
+static void test_size_limit(void **state)
+{
+    (void)state;
+    struct gw_error err = {0};
+    json_t *v = parse("[1,2,3]", 7, 0, &err);
+    assert_non_null(v);
+    json_decref(v);
+    v = parse("[1,2,3] ", 7, 0, &err);
+    assert_null(v);
+    assert_int_equal(err.code, GW_ELIMIT);
+    assert_non_null(strstr(err.msg, "8 bytes exceeds the limit of 7"));
+}
+
+static void test_syntax_errors(void **state)
+{
+    (void)state;
+    expect_reject("", 0, GW_EINVAL, "invalid JSON");
+    expect_reject("{", 1, GW_EINVAL, "line 1");
+    expect_reject("{\"a\":1,}", 8, GW_EINVAL, "line 1 column");
+    expect_reject("{\n\"a\":\n}", 8, GW_EINVAL, "line 3");
+    expect_reject("[1] [2]", 7, GW_EINVAL, NULL);     /* trailing data */
+    expect_reject("{'a':1}", 7, GW_EINVAL, NULL);     /* single quotes */
+    expect_reject("[NaN]", 5, GW_EINVAL, NULL);
+    expect_reject("[01]", 4, GW_EINVAL, NULL);
+    expect_reject("[1e99999]", 9, GW_EINVAL, NULL);   /* real overflow */
+    expect_reject("[99999999999999999999999]", 25, GW_EINVAL, NULL); /* integer overflow */
+    expect_reject("\"\\x41\"", 6, GW_EINVAL, NULL);  /* invalid escape */
+    expect_reject("\"tab\there\"", 10, GW_EINVAL, NULL); /* raw control character */
+}
+
+static void test_utf8_and_nul(void **state)
+{
+    (void)state;
+    /* invalid UTF-8 bytes in a string */
+    expect_reject("[\"\xff\"]", 5, GW_EINVAL, NULL);
+    expect_reject("[\"\xc3\"]", 5, GW_EINVAL, NULL);             /* truncated sequence */
+    expect_reject("[\"\xc0\xaf\"]", 6, GW_EINVAL, NULL);         /* overlong '/' */
+    expect_reject("[\"\xe0\x80\xaf\"]", 7, GW_EINVAL, NULL);     /* overlong, 3 bytes */
+    expect_reject("[\"\xed\xa0\x80\"]", 7, GW_EINVAL, NULL);     /* encoded surrogate */
+    expect_reject("[\"\xf4\x90\x80\x80\"]", 8, GW_EINVAL, NULL); /* above U+10FFFF */
+    expect_reject("{\"\xfe\":1}", 7, GW_EINVAL, NULL);           /* in a key */
+    /* lone surrogate escapes */
+    expect_reject("[\"\\ud800\"]", 10, GW_EINVAL, NULL);
+    expect_reject("[\"\\udc00x\"]", 11, GW_EINVAL, NULL);
+    /* NUL: escaped in a string or a key, or a raw byte */
+    expect_reject("[\"a\\u0000b\"]", 12, GW_EINVAL, NULL);
+    expect_reject("{\"a\\u0000\":1}", 13, GW_EINVAL, NULL);
+    expect_reject("[\"a\0b\"]", 7, GW_EINVAL, NULL);
+    expect_reject("[1]\0", 4, GW_EINVAL, NULL);
+    /* valid multi-byte text and a valid surrogate pair are accepted */
+    struct gw_error err = {0};
+    json_t *v = parse("[\"h\xc3\xa9llo \xe2\x82\xac \\ud83d\\ude00 \xf0\x9f\x98\x80\"]", 0, 4,
+                      &err);
+    assert_non_null(v);
+    assert_string_equal(json_string_value(json_array_get(v, 0)),
+                        "h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80 \xf0\x9f\x98\x80");
+    json_decref(v);
+}
+
+static void test_any_value_and_duplicates(void **state)
+{
+    (void)state;
+    struct gw_error err = {0};
+    const char *scalars[] = {"5", "-1.5", "\"x\"", "null", "true", "false", "[]", "{}"};
+    for (size_t i = 0; i < sizeof(scalars) / sizeof(scalars[0]); i++) {
+        json_t *v = parse(scalars[i], 0, 4, &err);
+        if (!v)
+            fail_msg("'%s' refused: %s", scalars[i], err.msg);
+        json_decref(v);
+    }
+    /* duplicate keys are accepted and the last one wins (what jansson does; the JSON-RPC layer
+     * sees one value per key, so a message cannot carry two methods) */
+    json_t *v = parse("{\"method\":\"a\",\"method\":\"b\"}", 0, 4, &err);
+    assert_non_null(v);
+    assert_int_equal(json_object_size(v), 1);
+    assert_string_equal(gw_json_str(v, "method"), "b");
+    json_decref(v);
+    /* NULL limits: no limits */
+    v = gw_json_parse("[[1]]", 5, NULL, &err);
+    assert_non_null(v);
+    json_decref(v);
+    /* err may be NULL */
+    assert_null(gw_json_parse("{", 1, NULL, NULL));
+}
+
+static void test_dump(void **state)
+{
+    (void)state;
+    json_t *v = json_pack("{s:[i,s,n,b],s:{s:f}}", "a", 1, "x\n\"", 1, "o", "k", 0.5);
+    struct gw_buf b;
+    gw_buf_init(&b, 1024);
+    assert_int_equal(gw_json_dump(v, &b), GW_OK);
+    assert_string_equal(gw_buf_ptr(&b), "{\"a\":[1,\"x\\n\\\"\",null,true],\"o\":{\"k\":0.5}}");
+    gw_buf_fini(&b);
+    /* too small a buffer: GW_ELIMIT */
+    gw_buf_init(&b, 10);
+    assert_int_equal(gw_json_dump(v, &b), GW_ELIMIT);
+    gw_buf_fini(&b);
+    char *s = gw_json_dumps(v);
+    assert_string_equal(s, "{\"a\":[1,\"x\\n\\\"\",null,true],\"o\":{\"k\":0.5}}");
+    gw_free(s);
+    json_decref(v);
+    /* scalars serialise too */
+    json_t *n = json_integer(-7);
+    s = gw_json_dumps(n);
+    assert_string_equal(s, "-7");
+    gw_free(s);
+    json_decref(n);
+    /* a serialised string never contains a raw newline (SSE and stdio framing rely on it) */
+    json_t *t = json_string("line1\nline2\r\u2028");
+    s = gw_json_dumps(t);
+    assert_null(strchr(s, '\n'));
+    assert_null(strchr(s, '\r'));
+    gw_free(s);
+    json_decref(t);
+}
+
+static void test_accessors(void **state)
+{
+    (void)state;
+    json_t *o = json_pack("{s:s,s:i,s:n}", "s", "v", "i", 3, "n");
+    assert_string_equal(gw_json_str(o, "s"), "v");
+    assert_null(gw_json_str(o, "i"));
+    assert_null(gw_json_str(o, "n"));
+    assert_null(gw_json_str(o, "missing"));
+    assert_null(gw_json_str(NULL, "s"));
+    json_t *arr = json_array();
+    assert_null(gw_json_str(arr, "s"));
+    assert_true(gw_json_is_int_or_str(json_object_get(o, "s")));
+    assert_true(gw_json_is_int_or_str(json_object_get(o, "i")));
+    assert_false(gw_json_is_int_or_str(json_object_get(o, "n")));
+    json_t *r = json_real(1.0);
+    assert_false(gw_json_is_int_or_str(r));
+    assert_false(gw_json_is_int_or_str(NULL));
+    json_decref(r);
+    json_decref(arr);
+    json_decref(o);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_depth_scanner),  cmocka_unit_test(test_depth_limit),
+        cmocka_unit_test(test_size_limit),     cmocka_unit_test(test_syntax_errors),
+        cmocka_unit_test(test_utf8_and_nul),   cmocka_unit_test(test_any_value_and_duplicates),
+        cmocka_unit_test(test_dump),           cmocka_unit_test(test_accessors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
