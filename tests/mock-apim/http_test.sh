@@ -262,7 +262,7 @@ expect_true "every stderr line is JSON" "$NODE" -e '
   if (!lines.some((l) => JSON.parse(l).component === "access")) process.exit(1);' "$T/main.log"
 expect_true "no secret in the log" bash -c "! grep -q -e '$KEY' -e '$CSECRET' -e '$TOKEN' '$T/main.log'"
 
-start again --db "$DB" --token-ttl 1 --fault 'mode=error,status=502,paths=/health,count=1' --faults-admin off
+start again --db "$DB" --token-ttl 2 --fault 'mode=error,status=502,paths=/health,count=1' --faults-admin off
 req GET /health
 s1=$STATUS
 req GET /health
@@ -272,11 +272,11 @@ expect_eq "booking survives the restart" "$STATUS $(j booking_id)" "200 $BID"
 req POST /__mock/faults -H 'Content-Type: application/json' -d '{"mode":"reset"}'
 expect_eq "--faults-admin off hides the switch" "$STATUS" 404
 
-# ---- token expiry (ttl 1 s) ----
+# ---- token expiry (ttl 2 s: whole-second clock, so a token lives 1 to 2 s) ----
 token
 req POST "/api/v1/bookings/$BID/cancel" "${H_KEY[@]}" -H "Authorization: Bearer $TOKEN"
 expect_eq "fresh token accepted" "$STATUS $(j status)" "200 CANCELLED"
-sleep 1.2
+sleep 2.1
 req POST "/api/v1/bookings/$BID/cancel" "${H_KEY[@]}" -H "Authorization: Bearer $TOKEN"
 expect_eq "expired token: 401 TOKEN_EXPIRED" "$STATUS $(j error.code)" "401 TOKEN_EXPIRED"
 stop "$SERVER_PID"
