@@ -47,8 +47,9 @@ static void *pool_main(void *arg)
         p->queued--;
         pthread_mutex_unlock(&p->lock);
         j->work(j->arg);
-        if (!j->done || gw_loop_post(j->loop, j->done, j->arg) != GW_OK)
-            ; /* the loop is gone: nothing can take the result any more */
+        /* when the loop is gone nothing can take the result any more: done is dropped */
+        if (j->done)
+            (void)gw_loop_post(j->loop, j->done, j->arg);
         gw_free(j);
     }
 }
