@@ -312,9 +312,12 @@ int cmd_db(int argc, char **argv)
     struct gw_store *st = NULL;
     int rc = app_store_open(s, !strcmp(sub, "migrate"), &st) == GW_OK ? 0 : 1;
     struct gw_error err = {0};
+    int version = 0;
+    if (rc == 0 && gw_store_schema_version(st, &version, &err) != GW_OK)
+        rc = fail("db status", &err);
     if (rc == 0) {
-        printf("database backend: %s (schema version %d of %d)\n", gw_store_backend_name(st), 0,
-               gw_store_latest_version(st));
+        printf("database backend: %s (schema version %d of %d)\n", gw_store_backend_name(st),
+               version, gw_store_latest_version(st));
         if (gw_store_migration_status(st, print_migration, NULL, &err) != GW_OK)
             rc = fail("db status", &err);
     }
