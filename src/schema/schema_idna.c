@@ -464,11 +464,42 @@ static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *out, size_
 /* Splits into labels, checks each (LDH and A-label rules, or U-label rules for idn), then,
  * when any label is right-to-left, the Bidi rule over all labels (RFC 5893: it applies to
  * every label of a Bidi domain name). Total ASCII length at most 253. */
+/* The common case without Unicode work: ASCII letters, digits, '-' and '.', no A-label. */
+static bool ldh_only(const unsigned char *s, size_t n, bool *is_ldh)
+{
+    size_t st = 0;
+    *is_ldh = true;
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n && s[i] != '.') {
+            unsigned char c = s[i];
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-')) {
+                *is_ldh = false; /* something else: the full check decides */
+                return false;
+            }
+            continue;
+        }
+        size_t ln = i - st;
+        if (ln >= 4 && s[st + 2] == '-' && s[st + 3] == '-') {
+            *is_ldh = false; /* an A-label (or a reserved form): the full check decides */
+            return false;
+        }
+        if (ln == 0 || ln > 63 || s[st] == '-' || s[i - 1] == '-')
+            return false;
+        st = i + 1;
+    }
+    return n <= 253;
+}
+
 bool gw_schema__hostname_ok(const char *str, size_t n, bool idn)
 {
     const unsigned char *s = (const unsigned char *)str;
     if (n == 0 || n > 1024)
         return false;
+    bool is_ldh;
+    bool ok_ldh = ldh_only(s, n, &is_ldh);
+    if (is_ldh)
+        return ok_ldh;
     pthread_once(&prop_once, prop_init);
     struct idna x = {pcre2_match_data_create(1, NULL)};
     uint32_t(*labels)[LABEL_CP] = gw_trymalloc(MAX_LABELS * sizeof(*labels));

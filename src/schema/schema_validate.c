@@ -301,6 +301,60 @@ static void describe(const json_t *v, char *out, size_t n)
     }
 }
 
+/* Lower-cased ASCII letters and digits of s (other bytes dropped), at most cap bytes. */
+static size_t fold(const char *s, size_t n, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n && o < cap; i++) {
+        char ch = s[i];
+        if (ch >= 'A' && ch <= 'Z')
+            out[o++] = (char)(ch - 'A' + 'a');
+        else if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || (unsigned char)ch >= 0x80)
+            out[o++] = ch;
+    }
+    return o;
+}
+
+/* Whether two names are probably the same word misspelt: equal ignoring case and '_', '-',
+ * '.', ' ' ("dealer_id" / "dealerId"), or within a small edit distance (none below 4
+ * characters, 1 below 6, else 2). Used only to word error messages ("did you mean ..."). */
+static bool near(const char *a, size_t an, const char *b, size_t bn)
+{
+    char fa[64], fb[64];
+    if (an > 60 || bn > 60)
+        return false;
+    size_t la = fold(a, an, fa, sizeof(fa)), lb = fold(b, bn, fb, sizeof(fb));
+    if (la == 0 || lb == 0)
+        return false;
+    if (la == lb && memcmp(fa, fb, la) == 0)
+        return true;
+    size_t longest = la > lb ? la : lb;
+    size_t maxd = longest >= 6 ? 2 : longest >= 4 ? 1 : 0;
+    if (maxd == 0)
+        return false;
+    if ((la > lb ? la - lb : lb - la) > maxd)
+        return false;
+    /* Levenshtein distance, two rows */
+    size_t prev[65], cur[65];
+    for (size_t j = 0; j <= lb; j++)
+        prev[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        cur[0] = i;
+        size_t best = cur[0];
+        for (size_t j = 1; j <= lb; j++) {
+            size_t sub = prev[j - 1] + (fa[i - 1] != fb[j - 1]);
+            size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+            if (cur[j] < best)
+                best = cur[j];
+        }
+        if (best > maxd)
+            return false;
+        memcpy(prev, cur, (lb + 1) * sizeof(prev[0]));
+    }
+    return prev[lb] <= maxd;
+}
+
 /* Writes the JSON Pointer of `ip` into b; `stop` (may be NULL) is an ancestor to start from. */
 static int ipath_str(const struct ipath *ip, const struct ipath *stop, struct gw_buf *b)
 {
@@ -615,7 +669,22 @@ static bool v_enum(struct vctx *c, const struct gw_schema__node *n, const json_t
         o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "", one);
     }
     gw_schema__json_brief(inst, found, sizeof(found), 100);
-    fail(c, n, ip, "enum", "must be one of: %s (found %s)", cnt ? list : "(nothing)", found);
+    /* a string that is a near miss of one allowed string ("Periodic" for "periodic") */
+    const json_t *hint = NULL;
+    for (size_t i = 0; json_is_string(inst) && i < cnt && !hint; i++) {
+        const json_t *e = json_array_get(n->enum_vals, i);
+        if (json_is_string(e) && near(json_string_value(inst), json_string_length(inst),
+                                      json_string_value(e), json_string_length(e)))
+            hint = e;
+    }
+    if (hint) {
+        char h[120];
+        gw_schema__json_brief(hint, h, sizeof(h), 100);
+        fail(c, n, ip, "enum", "must be one of: %s (found %s; did you mean %s?)",
+             cnt ? list : "(nothing)", found, h);
+    } else {
+        fail(c, n, ip, "enum", "must be one of: %s (found %s)", cnt ? list : "(nothing)", found);
+    }
     return false;
 }
 
@@ -1031,6 +1100,38 @@ static const struct gw_schema__prop *prop_find(const struct gw_schema__propmap *
     }
 }
 
+/* A declared property name close to `k`, for "did you mean" hints; NULL if none. */
+static const struct gw_schema__name *near_declared(const struct gw_schema__node *n,
+                                                   const char *k, size_t kl)
+{
+    for (uint32_t i = 0; i < n->props.n; i++) {
+        const struct gw_schema__name *nm = &n->props.list[i].name;
+        if (near(k, kl, nm->s, nm->n))
+            return nm;
+    }
+    return NULL;
+}
+
+/* An undeclared member of `inst` whose name is close to the missing required `r`. */
+static bool near_member(const struct gw_schema__node *n, json_t *inst,
+                        const struct gw_schema__name *r, const char **out, size_t *outlen)
+{
+    const char *k;
+    size_t kl;
+    json_t *v;
+    json_object_keylen_foreach(inst, k, kl, v)
+    {
+        if ((n->has & GW_SCHEMA__K_PROPS) && prop_find(&n->props, k, kl))
+            continue;
+        if (near(k, kl, r->s, r->n)) {
+            *out = k;
+            *outlen = kl;
+            return true;
+        }
+    }
+    return false;
+}
+
 /* "a, b, c" of the declared property names, for "additional property" messages. */
 static void allowed_list(const struct gw_schema__node *n, char *out, size_t outsz)
 {
@@ -1132,8 +1233,18 @@ static bool v_object(struct vctx *c, const struct gw_schema__node *n, const json
             if (json_object_getn(inst, r->s, r->n))
                 continue;
             if (c->mode != M_QUIET) {
+                const char *mk;
+                size_t mkl;
                 quoted(r->s, r->n, q, sizeof(q));
-                fail(c, n, ip, "required", "missing required property %s", q);
+                if (near_member(n, inst, r, &mk, &mkl)) {
+                    char q2[100];
+                    quoted(mk, mkl, q2, sizeof(q2));
+                    fail(c, n, ip, "required",
+                         "missing required property %s (the value has %s: a misspelling?)", q,
+                         q2);
+                } else {
+                    fail(c, n, ip, "required", "missing required property %s", q);
+                }
             }
             ok = false;
             if (quick || c->stop)
@@ -1211,7 +1322,15 @@ static bool v_object(struct vctx *c, const struct gw_schema__node *n, const json
                         char allowed[300];
                         quoted(k, kl, q, sizeof(q));
                         allowed_list(n, allowed, sizeof(allowed));
-                        if (n->props.n)
+                        const struct gw_schema__name *hint = near_declared(n, k, kl);
+                        char q2[100];
+                        if (hint)
+                            quoted(hint->s, hint->n, q2, sizeof(q2));
+                        if (hint)
+                            fail(c, n, &cip, "additionalProperties",
+                                 "additional property %s is not allowed (did you mean %s?)", q,
+                                 q2);
+                        else if (n->props.n)
                             fail(c, n, &cip, "additionalProperties",
                                  "additional property %s is not allowed (allowed: %s)", q,
                                  allowed);
@@ -1684,6 +1803,15 @@ static bool v_node(struct vctx *c, const struct gw_schema__node *n, const json_t
 int gw_schema_validate(const struct gw_schema *s, const json_t *instance,
                        struct gw_schema_report *rep)
 {
+    if (rep) {
+        gw_schema_report_reset(rep);
+        rep->_max = s ? s->max_errors : 16;
+    }
+    if (!instance || !s) {
+        if (rep)
+            gw_schema__report_add(rep, "", "type", "#", s ? "no value given" : "no schema given");
+        return GW_EINVAL;
+    }
     struct vctx c;
     c.s = s;
     c.rep = rep;
@@ -1698,15 +1826,6 @@ int gw_schema_validate(const struct gw_schema *s, const json_t *instance,
     c.gctx = NULL;
     c.md = NULL;
     c.memoff = 0;
-    if (rep) {
-        gw_schema_report_reset(rep);
-        rep->_max = s->max_errors;
-    }
-    if (!instance) {
-        if (rep)
-            gw_schema__report_add(rep, "", "type", "#", "no value given");
-        return GW_EINVAL;
-    }
     bool ok = v_node(&c, s->root, instance, NULL, NULL, NULL);
     /* both accept NULL; their memory came from c.mem or the heap via bump_free */
     pcre2_match_data_free(c.md);

@@ -165,6 +165,18 @@ static void test_msg_object_keywords(void **state)
               "additional property 'foo' is not allowed (allowed: a, b)");
     one_error("{\"additionalProperties\":false}", "{\"x\":1}", "/x", "additionalProperties",
               "additional property 'x' is not allowed");
+    /* near misses get a hint: LLMs often change the case or the separators of names */
+    one_error("{\"properties\":{\"dealerId\":{},\"slot\":{}},\"additionalProperties\":false}",
+              "{\"dealerID\":1}", "/dealerID", "additionalProperties",
+              "additional property 'dealerID' is not allowed (did you mean 'dealerId'?)");
+    one_error("{\"properties\":{\"dealerId\":{}},\"required\":[\"dealerId\"]}",
+              "{\"dealer_id\":\"PUN0042\"}", "", "required",
+              "missing required property 'dealerId' (the value has 'dealer_id': a misspelling?)");
+    one_error("{\"enum\":[\"periodic\",\"repair\"]}", "\"Periodic\"", "", "enum",
+              "must be one of: \"periodic\", \"repair\" (found \"Periodic\"; did you mean "
+              "\"periodic\"?)");
+    one_error("{\"enum\":[\"periodic\",\"repair\"]}", "\"wash\"", "", "enum",
+              "must be one of: \"periodic\", \"repair\" (found \"wash\")");
     one_error("{\"properties\":{\"x\":false}}", "{\"x\":1}", "/x", "false",
               "property 'x' is not allowed");
     one_error("{\"minProperties\":2}", "{\"a\":1}", "", "minProperties",
