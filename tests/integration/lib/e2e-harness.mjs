@@ -1,0 +1,346 @@
+// tests/integration/lib/e2e-harness.mjs
+// Shared plumbing of the end-to-end tests of upstream execution (tests/integration/5x-*.test.mjs):
+// starts the mock APIM and the gateway on free loopback ports (port 0 + port files) in a private
+// temp dir, writes an upstreams file, imports specs with `mcpgw import`, connects the official
+// MCP SDK client over Streamable HTTP, and reads the mock's stats/faults/bookings.
+// Every process started here is registered and killed by stopAll() (call it from after()).
+// Process stderr is collected in memory (and in <dir>/<name>.log) so tests can assert on it:
+// sanitizer reports ("ERROR: AddressSanitizer", "runtime error:") and leaked credentials.
+// Environment: GW_BIN (mcpgw), BUILD_DIR (mock at $BUILD_DIR/tools/mock-apim/mock-apim), REPO.
+// Nothing here talks to anything but 127.0.0.1.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync, createWriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { Client } from '../../node/node_modules/@modelcontextprotocol/sdk/dist/esm/client/index.js';
+import { StreamableHTTPClientTransport } from '../../node/node_modules/@modelcontextprotocol/sdk/dist/esm/client/streamableHttp.js';
+import { CallToolResultSchema } from '../../node/node_modules/@modelcontextprotocol/sdk/dist/esm/types.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const REPO = process.env.REPO || resolve(here, '../../..');
+export const BUILD_DIR = resolve(process.env.BUILD_DIR || join(REPO, 'build', 'ci'));
+export const GW_BIN = resolve(process.env.GW_BIN || join(BUILD_DIR, 'mcpgw'));
+export const MOCK_BIN = join(BUILD_DIR, 'tools', 'mock-apim', 'mock-apim');
+export const SERVICE_BOOKING_SPEC = join(REPO, 'tools', 'mock-apim', 'openapi', 'service-booking.yaml');
+export const DMS_SPEC = process.env.DMS_SPEC || '/work/shared/corpus/openapi/msil/dms-preprod-swagger.json';
+
+/** Sanitizer / UB report markers: any of them in a process's stderr fails the test. */
+export const SANITIZER_MARKERS = ['ERROR: AddressSanitizer', 'runtime error:', 'ERROR: LeakSanitizer'];
+
+const live = new Set();
+
+/** A fresh temp dir for one test file. */
+export function tempDir(tag) {
+  return mkdtempSync(join(tmpdir(), `mcpgw-e2e-${tag}-`));
+}
+
+/** Random credentials for one test run: never the documented defaults, so a leak is attributable. */
+export function freshSecrets() {
+  return {
+    apiKey: 'ak-' + randomBytes(12).toString('hex'),
+    clientId: 'e2e-client-' + randomBytes(3).toString('hex'),
+    clientSecret: 'cs-' + randomBytes(16).toString('hex'),
+  };
+}
+
+/** Environment for our children: the parent's without any GW_/MOCK_APIM_/DATABASE_URL setting. */
+function baseEnv(extra) {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (k.startsWith('GW_') || k.startsWith('MOCK_APIM_') || k === 'DATABASE_URL') continue;
+    env[k] = v;
+  }
+  return { ...env, ...extra };
+}
+
+async function waitPortFile(file, proc, what, timeoutMs = 15000) {
+  const t0 = Date.now();
+  while (Date.now() - t0 < timeoutMs) {
+    if (proc.exitCode !== null || proc.signalCode !== null || proc.spawnFailed)
+      throw new Error(`${what} exited before listening (code ${proc.exitCode}, signal ${proc.signalCode}):\n${proc.stderrText().slice(-4000)}`);
+    if (existsSync(file)) {
+      const txt = readFileSync(file, 'utf8').trim();
+      const port = Number(txt);
+      if (port > 0) return port;
+    }
+    await sleep(20);
+  }
+  throw new Error(`${what} did not write its port file within ${timeoutMs} ms`);
+}
+
+/** Spawns a long-running child with stderr captured; registers it for stopAll(). */
+function startProc(name, bin, args, env, dir) {
+  const proc = spawn(bin, args, { env, stdio: ['ignore', 'ignore', 'pipe'], cwd: dir });
+  const chunks = [];
+  const logFile = createWriteStream(join(dir, `${name}.log`), { flags: 'a' });
+  proc.stderr.on('data', (b) => { chunks.push(b); logFile.write(b); });
+  proc.stderrText = () => Buffer.concat(chunks).toString('utf8');
+  proc.exited = new Promise((res) => {
+    proc.on('exit', (code, signal) => { logFile.end(); res({ code, signal }); });
+    proc.on('error', () => { logFile.end(); res({ code: -1, signal: null }); });
+  });
+  proc.procName = name;
+  proc.on('error', (e) => (proc.spawnFailed = true) && chunks.push(Buffer.from(`spawn error: ${e.message}\n`)));
+  live.add(proc);
+  proc.exited.then(() => live.delete(proc));
+  return proc;
+}
+
+/** SIGTERM, then SIGKILL after graceMs. Resolves to {code, signal}. */
+export async function stopProc(proc, graceMs = 10000) {
+  if (!proc || proc.exitCode !== null || proc.signalCode !== null || proc.spawnFailed) return proc ? proc.exited : null;
+  proc.kill('SIGTERM');
+  const timer = setTimeout(() => { try { proc.kill('SIGKILL'); } catch { /* gone */ } }, graceMs);
+  const r = await proc.exited;
+  clearTimeout(timer);
+  return r;
+}
+
+/** Kills everything this file started (for after()). */
+export async function stopAll() {
+  await Promise.all([...live].map((p) => stopProc(p, 3000)));
+}
+
+/** Lines of `text` that carry a sanitizer report. */
+export function sanitizerReports(text) {
+  return text.split('\n').filter((l) => SANITIZER_MARKERS.some((m) => l.includes(m)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mock APIM
+
+/**
+ * Starts the mock APIM. opts: dir (temp dir), secrets ({apiKey, clientId, clientSecret}),
+ * args (extra serve flags), db (path; default <dir>/mock-apim.db), accessLog (default off).
+ * Returns an object with url, port, db and helpers (stats, faults, bookings, stop).
+ */
+export async function startMock(opts) {
+  const dir = opts.dir;
+  const db = opts.db || join(dir, 'mock-apim.db');
+  const portFile = join(dir, `mock-port-${randomBytes(3).toString('hex')}`);
+  const s = opts.secrets;
+  const env = baseEnv({
+    MOCK_APIM_API_KEY: s.apiKey,
+    MOCK_APIM_CLIENT_ID: s.clientId,
+    MOCK_APIM_CLIENT_SECRET: s.clientSecret,
+  });
+  const listen = opts.port ? `127.0.0.1:${opts.port}` : '127.0.0.1:0';
+  const args = ['serve', '--listen', listen, '--port-file', portFile, '--db', db,
+    '--access-log', opts.accessLog ? 'on' : 'off', ...(opts.args || [])];
+  const proc = startProc('mock-apim', MOCK_BIN, args, env, dir);
+  const port = await waitPortFile(portFile, proc, 'mock-apim');
+  const url = `http://127.0.0.1:${port}`;
+  const admin = async (method, path, body) => {
+    const r = await fetch(url + path, {
+      method,
+      headers: body ? { 'content-type': 'application/json' } : {},
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const txt = await r.text();
+    if (!r.ok) throw new Error(`mock ${method} ${path}: ${r.status} ${txt}`);
+    return txt ? JSON.parse(txt) : null;
+  };
+  return {
+    proc, port, url, db,
+    health: () => admin('GET', '/health'),
+    stats: () => admin('GET', '/__mock/stats'),
+    resetStats: () => admin('DELETE', '/__mock/stats'),
+    addFault: (rule) => admin('POST', '/__mock/faults', rule),
+    clearFaults: () => admin('DELETE', '/__mock/faults'),
+    faults: () => admin('GET', '/__mock/faults'),
+    /** `mock-apim bookings --db PATH` (the CLI, read-only open). */
+    bookings: () => {
+      const r = spawnSync(MOCK_BIN, ['bookings', '--db', db], { encoding: 'utf8', env: baseEnv({}) });
+      if (r.status !== 0) throw new Error(`mock-apim bookings failed: ${r.status} ${r.stderr}`);
+      return JSON.parse(r.stdout);
+    },
+    stop: () => stopProc(proc),
+  };
+}
+
+/** Count of one "METHOD /path" key in mock stats (0 when absent). */
+export function statCount(stats, key) {
+  return (stats && stats.requests && stats.requests[key]) || 0;
+}
+
+/** Sum of all API requests in stats (everything except /__mock/, /health and the token endpoint). */
+export function apiCalls(stats) {
+  let n = 0;
+  for (const [k, v] of Object.entries((stats && stats.requests) || {}))
+    if (!k.includes('/__mock/') && !k.endsWith('/health') && !k.includes('/oauth2/token')) n += v;
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gateway
+
+/**
+ * Writes an upstreams file into dir and returns its path. `upstreams` is the object under
+ * "upstreams"; `defaults` is optional.
+ */
+export function writeUpstreams(dir, upstreams, defaults) {
+  const file = join(dir, `upstreams-${randomBytes(3).toString('hex')}.json`);
+  const doc = { description: 'written by an e2e test', upstreams };
+  if (defaults) doc.defaults = defaults;
+  writeFileSync(file, JSON.stringify(doc, null, 2));
+  return file;
+}
+
+/**
+ * The service-booking upstream as deploy/embedded/upstreams.json describes it, pointed at the
+ * mock at `mockUrl`; secrets come from env vars E2E_API_KEY / E2E_CLIENT_ID / E2E_CLIENT_SECRET.
+ */
+export function serviceBookingUpstream(mockUrl, extra = {}) {
+  return {
+    baseUrls: { mock: mockUrl, staging: 'https://apim-staging.msil.example/service-booking',
+      production: 'https://apim.msil.example/service-booking' },
+    credentials: {
+      apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key', value: { env: 'E2E_API_KEY' }, always: true },
+      oauth2: { type: 'oauth2', tokenUrl: `${mockUrl}/oauth2/token`,
+        clientId: { env: 'E2E_CLIENT_ID' }, clientSecret: { env: 'E2E_CLIENT_SECRET' } },
+    },
+    callerIdentity: { userHeader: 'X-MSIL-User', clientHeader: 'X-MSIL-Client' },
+    ...extra,
+  };
+}
+
+/** Gateway environment for one test: its data dir, upstreams file, secrets and settings. */
+export function gatewayEnv({ dir, upstreamsFile, secrets, settings = {} }) {
+  return baseEnv({
+    GW_DATA_DIR: join(dir, 'gw-data'),
+    GW_UPSTREAMS_FILE: upstreamsFile || '',
+    GW_UPSTREAM_ENV: 'mock',
+    GW_LOG_LEVEL: 'debug',
+    GW_SHUTDOWN_GRACE_SECONDS: '2',
+    GW_REGISTRY_POLL_SECONDS: '1',
+    E2E_API_KEY: secrets.apiKey,
+    E2E_CLIENT_ID: secrets.clientId,
+    E2E_CLIENT_SECRET: secrets.clientSecret,
+    ...settings,
+  });
+}
+
+/** Runs `mcpgw import` (blocking); returns stdout. Throws with stderr on failure. */
+export function importSpec(env, spec, { specId, bundle, upstream }) {
+  const args = ['import', spec, '--spec-id', specId, '--activate'];
+  if (bundle) args.push('--bundle', bundle);
+  if (upstream) args.push('--upstream', upstream);
+  const r = spawnSync(GW_BIN, args, { env, encoding: 'utf8', timeout: 60000 });
+  if (r.status !== 0) throw new Error(`mcpgw import failed (${r.status}): ${r.stderr}\n${r.stdout}`);
+  return { stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Runs any mcpgw CLI command (blocking) with `env`; returns {status, stdout, stderr}. */
+export function mcpgw(env, args) {
+  return spawnSync(GW_BIN, args, { env, encoding: 'utf8', timeout: 60000 });
+}
+
+/** Starts `mcpgw serve` on a free port. Returns {proc, port, url, mcpUrl, stderr(), stop()}. */
+export async function startGateway(env, dir, extraArgs = []) {
+  const portFile = join(dir, `gw-port-${randomBytes(3).toString('hex')}`);
+  const proc = startProc('gateway', GW_BIN,
+    ['serve', '--listen', '127.0.0.1:0', '--port-file', portFile, ...extraArgs], env, dir);
+  const port = await waitPortFile(portFile, proc, 'mcpgw serve');
+  const url = `http://127.0.0.1:${port}`;
+  return { proc, port, url, mcpUrl: `${url}/mcp`, stderr: () => proc.stderrText(), stop: () => stopProc(proc) };
+}
+
+/** A connected official SDK client (Streamable HTTP). */
+export async function connectClient(mcpUrl, name = 'e2e') {
+  const client = new Client({ name, version: '1.0.0' }, { capabilities: {} });
+  const transport = new StreamableHTTPClientTransport(new URL(mcpUrl));
+  await client.connect(transport);
+  return client;
+}
+
+/**
+ * tools/call through the same SDK client and transport but without the client's output-schema
+ * check (Client.callTool throws when structuredContent does not match the tool's outputSchema,
+ * which would hide what the gateway actually answered). Never throws on isError.
+ */
+export async function rawCall(client, name, args, options) {
+  const res = await client.request({ method: 'tools/call', params: { name, arguments: args } }, CallToolResultSchema, options);
+  seenResults.push(JSON.stringify(res));
+  return res;
+}
+
+/** Every tool result this process received through rawCall/timedCall (for leak checks). */
+export const seenResults = [];
+
+/** 64-hex-digit strings: the shape of the mock's bearer tokens (32 random bytes). */
+const TOKEN_RE = /\b[0-9a-fA-F]{64}\b/g;
+
+/**
+ * Places in `text` where a secret shows: the API key, client id+secret, the client secret's
+ * Base64 (HTTP Basic), or anything shaped like a bearer token. Returns an array of findings.
+ */
+export function secretLeaks(text, secrets) {
+  const found = [];
+  const basic = Buffer.from(`${secrets.clientId}:${secrets.clientSecret}`).toString('base64');
+  for (const [what, v] of [['api key', secrets.apiKey], ['client secret', secrets.clientSecret],
+    ['basic credentials', basic]])
+    if (v && text.includes(v)) found.push(what);
+  const tokens = text.match(TOKEN_RE);
+  if (tokens) found.push(`token-shaped strings: ${tokens.slice(0, 3).map((t) => t.slice(0, 8) + '…').join(', ')}`);
+  return found;
+}
+
+/** Text content of a tool result (all text parts joined). */
+export function resultText(res) {
+  return (res.content || []).filter((c) => c.type === 'text').map((c) => c.text).join('\n');
+}
+
+/** Parsed JSON result of a successful tool call: structuredContent, else the text parsed. */
+export function resultJson(res) {
+  if (res.structuredContent !== undefined) return res.structuredContent;
+  return JSON.parse(resultText(res));
+}
+
+/** Calls a tool and returns {res, ms}. Never throws on isError (only on protocol errors). */
+export async function timedCall(client, name, args, options) {
+  const t0 = performance.now();
+  const res = await rawCall(client, name, args, options);
+  return { res, ms: performance.now() - t0 };
+}
+
+/** Polls fn() until it returns truthy or timeoutMs passes; returns the last value. */
+export async function waitFor(fn, timeoutMs = 5000, stepMs = 25) {
+  const t0 = Date.now();
+  let v;
+  while (Date.now() - t0 < timeoutMs) {
+    v = await fn();
+    if (v) return v;
+    await sleep(stepMs);
+  }
+  return v;
+}
+
+/** YYYY-MM-DD plus n days (UTC arithmetic on a calendar date). */
+export function addDays(iso, n) {
+  const d = new Date(iso + 'T00:00:00Z');
+  d.setUTCDate(d.getUTCDate() + n);
+  return d.toISOString().slice(0, 10);
+}
+
+/** The first day after `todayIso` that is a workday per the mock (Monday–Saturday). */
+export function nextWorkday(todayIso) {
+  let d = addDays(todayIso, 1);
+  if (new Date(d + 'T00:00:00Z').getUTCDay() === 0) d = addDays(d, 1);
+  return d;
+}
+
+/** DD-MON-YYYY (the DMS date style) of an ISO date. */
+export function dmsDate(iso) {
+  const m = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
+  const [y, mo, d] = iso.split('-');
+  return `${d}-${m[Number(mo) - 1]}-${y}`;
+}
+
+/** Removes a temp dir unless E2E_KEEP is set (for debugging). */
+export function cleanupDir(dir) {
+  if (!process.env.E2E_KEEP) rmSync(dir, { recursive: true, force: true });
+}
