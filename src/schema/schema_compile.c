@@ -1452,6 +1452,8 @@ void gw_schema_options_init(struct gw_schema_options *opt)
     opt->max_documents = 64;
 }
 
+/* Names as tool definitions spell them (docs/tool-model.md `schemaDialect`), plus common
+ * variants; any "openapi-3.0.x" patch version is OpenAPI 3.0. */
 int gw_schema_dialect_parse(const char *name, enum gw_schema_dialect *out)
 {
     static const struct {
@@ -1527,6 +1529,9 @@ static void options_defaults(const struct gw_schema_options *in, struct gw_schem
         o->max_documents = in->max_documents;
 }
 
+/* Public entry (schema.h). Single exit: every failure jumps to `out`, which frees the partial
+ * schema (its arena runs the PCRE2 cleanups) and the compile-time state; on success `c.s` is
+ * NULL by then, so only the scratch state is freed. */
 int gw_schema_compile(const json_t *schema, const struct gw_schema_options *optin,
                       struct gw_schema **out, struct gw_error *err)
 {
@@ -1635,6 +1640,7 @@ out:
     return rc;
 }
 
+/* Relaxed increment: taking a reference needs no ordering, the caller already holds one. */
 struct gw_schema *gw_schema_ref(struct gw_schema *s)
 {
     if (s)
@@ -1642,6 +1648,7 @@ struct gw_schema *gw_schema_ref(struct gw_schema *s)
     return s;
 }
 
+/* Acquire-release decrement: the thread that frees sees every other thread's last use. */
 void gw_schema_release(struct gw_schema *s)
 {
     if (!s)

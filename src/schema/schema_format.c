@@ -219,6 +219,9 @@ static bool check_time(const char *s, size_t n)
 
 /* ISO 8601 durations as in RFC 3339 appendix A: P[nY][nM][nD][T[nH][nM][nS]] or PnW, with
  * the units in order and no gaps in the time part (H then S needs M; Y then D needs M). */
+/* Walks "P", then number+unit pairs; `last` is the index of the previous unit in its part
+ * (date: Y M D, time: H M S) so units must come in order without gaps ("P1Y2D" lacks M),
+ * and weeks stand alone. Fractions are not in RFC 3339's ABNF. */
 static bool check_duration(const char *s, size_t n)
 {
     size_t i = 0;
@@ -305,6 +308,8 @@ static bool check_ipv6(const char *s, size_t n)
     } else if (n > 0 && s[0] == ':') {
         return false;
     }
+    /* groups of 1-4 hex digits separated by ':'; a "::" may appear once and stands for at
+     * least one zero group, so with it at most 7 explicit groups remain */
     while (i < n) {
         /* an embedded IPv4 address ends the address */
         size_t st = i;
@@ -364,6 +369,8 @@ static bool check_email(const char *s, size_t n, bool idn)
     if (n == 0 || n > 320)
         return false;
     size_t i = 0;
+    /* local part: a quoted string (anything but an unescaped quote, '\' escapes the next
+     * character) or a dot-atom (atext runs separated by single dots) */
     if (s[0] == '"') {
         /* quoted-string local part */
         i = 1;
@@ -465,7 +472,8 @@ static bool check_uri_ref(const char *s, size_t n, bool need_scheme, bool iri)
     } else if (need_scheme) {
         return false;
     }
-    /* authority */
+    /* authority: [userinfo "@"] host [":" port]; host is an IP-literal in brackets (IPv6 or
+     * IPvFuture) or a reg-name; the port is digits only */
     if (i + 1 < n && s[i] == '/' && s[i + 1] == '/') {
         i += 2;
         end = i;

@@ -78,6 +78,9 @@ void gw_schema__report_set_limit(struct gw_schema_report *rep, const char *msg)
     rep->_limit_msg[n] = '\0';
 }
 
+/* Copies the four strings into one heap block per error (one allocation, one free) and
+ * grows the array geometrically. Failing allocations drop the error but count it, so a
+ * report under memory pressure still says that errors were found. */
 bool gw_schema__report_add(struct gw_schema_report *rep, const char *ipath, const char *kw,
                            const char *spath, const char *msg)
 {
@@ -114,6 +117,10 @@ bool gw_schema__report_add(struct gw_schema_report *rep, const char *ipath, cons
     return true;
 }
 
+/* The text is meant for an LLM reading an MCP tool result: a one-line verdict with the error
+ * count, one line per error that starts with where ("at /a/b" or "at the top level"), then
+ * what to do. Omitted errors and budget stops are stated, never silently dropped. Writes
+ * stop at the first failing append (a full buffer keeps the lines written so far). */
 int gw_schema_report_render(const struct gw_schema_report *rep, const char *subject,
                             struct gw_buf *out)
 {
@@ -144,6 +151,8 @@ int gw_schema_report_render(const struct gw_schema_report *rep, const char *subj
     return rc;
 }
 
+/* Member names follow the JSON Schema output format's vocabulary (instancePath, keyword,
+ * schemaPath) so that clients familiar with it recognise them. */
 json_t *gw_schema_report_json(const struct gw_schema_report *rep)
 {
     json_t *arr = json_array();
@@ -178,6 +187,8 @@ static int dump_cb(const char *buf, size_t size, void *ud)
     return k < size ? -1 : 0;
 }
 
+/* jansson serialises into dump_cb, which stops it after `max` bytes: a huge value costs no
+ * more than `max` bytes of work and memory. */
 void gw_schema__json_brief(const json_t *v, char *out, size_t outsz, size_t max)
 {
     if (outsz < 8) {

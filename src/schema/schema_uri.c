@@ -108,6 +108,12 @@ static void remove_dots(char *buf)
     buf[o] = '\0';
 }
 
+/* RFC 3986 section 5.2.2 "Transform References", strict form: a reference with a scheme is
+ * taken as it is; one with an authority keeps only its own path/query; an empty path keeps
+ * the base's path (and query unless the reference has one); an absolute path replaces the
+ * base's; a relative path is merged with the base's directory (5.2.3). Dot segments are then
+ * removed from hierarchical paths. The fragment always comes from the reference. Both output
+ * buffers are sized from the two inputs: a result never exceeds their combined length. */
 char *gw_schema__uri_resolve(struct gw_arena *a, const char *base, const char *ref)
 {
     struct uri b, r;
@@ -165,8 +171,11 @@ char *gw_schema__uri_resolve(struct gw_arena *a, const char *base, const char *r
         }
     }
     /* dot segments only mean something in hierarchical paths */
+    /* "urn:a/../b" is opaque: only paths under an authority or starting with '/' are
+     * hierarchical */
     if (path[0] == '/' || auth_from->has_auth)
         remove_dots(path);
+    /* recompose (5.3): scheme ":" "//" authority path "?" query "#" fragment */
     size_t o = 0;
     if (scheme_from->has_scheme) {
         memcpy(out + o, scheme_from->scheme, scheme_from->nscheme);
@@ -208,6 +217,8 @@ static int hexval(char c)
     return -1;
 }
 
+/* The fragment is percent-decoded here because both of its uses want the decoded text:
+ * anchor names, and JSON Pointers ("#/$defs/a%25b" names the key "a%b"). */
 char *gw_schema__uri_split(struct gw_arena *a, const char *uri, char **frag)
 {
     const char *hash = strchr(uri, '#');
@@ -237,6 +248,8 @@ char *gw_schema__uri_split(struct gw_arena *a, const char *uri, char **frag)
     return u;
 }
 
+/* Tokens are unescaped into a bounded buffer (a token longer than 1 KiB cannot name a key we
+ * would accept anyway); array tokens must be canonical decimal indexes ("01" is not 1). */
 json_t *gw_schema__json_pointer(json_t *root, const char *ptr)
 {
     if (!ptr || !*ptr)
@@ -284,6 +297,7 @@ json_t *gw_schema__json_pointer(json_t *root, const char *ptr)
     return cur;
 }
 
+/* Copies runs of ordinary bytes in one call and escapes '~' then '/' (RFC 6901 order). */
 int gw_schema__ptr_escape(struct gw_buf *out, const char *s, size_t n)
 {
     int rc = GW_OK;
