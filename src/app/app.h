@@ -43,6 +43,9 @@ struct app_platform {
  * its providers. Prints the reason and returns an error code on failure. Blocks. */
 int app_platform_open(struct app_platform *pf, const struct gw_settings *s);
 void app_platform_close(struct app_platform *pf);
+/* Readiness probe (/ready): the registry watcher holds its database connection. */
+struct gw_error;
+int app_ready_registry(void *arg, struct gw_error *err);
 /* The database URL (DATABASE_URL, else SQLite under GW_DATA_DIR). */
 int app_store_url(const struct gw_settings *s, char *out, size_t size);
 /* Opens (and optionally migrates) the store; prints the reason on failure. Blocks. */

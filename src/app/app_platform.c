@@ -120,3 +120,15 @@ void app_platform_close(struct app_platform *pf)
     gw_upstreams_free(pf->upstreams);
     memset(pf, 0, sizeof(*pf));
 }
+
+int app_ready_registry(void *arg, struct gw_error *err)
+{
+    struct app_platform *pf = arg;
+    struct gw_registry_stats st;
+    gw_registry_stats(pf->registry, &st);
+    if (!st.listening)
+        return GW_ERROR_SET(err, GW_EIO,
+                            "registry watcher has no database connection (%llu failed reloads)",
+                            st.reload_errors);
+    return GW_OK;
+}

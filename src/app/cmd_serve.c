@@ -133,6 +133,7 @@ int cmd_serve(int argc, char **argv)
         goto out;
     }
     gw_mcp_http_attach(mcp, http);
+    gw_server_add_ready_check(http, "registry", app_ready_registry, &pf);
     if (gw_server_start(http, &err) != GW_OK) {
         fprintf(stderr, "mcpgw: %s\n", err.msg);
         goto out;

@@ -9,6 +9,7 @@
 #include "core/alloc.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,7 +21,7 @@ struct chunk {
     struct chunk *next;
     size_t cap;
     size_t off;
-    unsigned char data[];
+    _Alignas(ALIGN) unsigned char data[]; /* blocks are ALIGN-aligned, as promised */
 };
 
 struct cleanup {
@@ -63,8 +64,13 @@ void gw_arena_free(struct gw_arena *a)
 
 void *gw_arena_alloc(struct gw_arena *a, size_t n)
 {
+    /* every size computation below is checked for wrap-around before it is made */
+    if (n > SIZE_MAX - ALIGN - sizeof(struct chunk) - CHUNK_MIN) {
+        a->exhausted = true;
+        return NULL;
+    }
     size_t need = (n + (ALIGN - 1)) & ~(size_t)(ALIGN - 1);
-    if (need < n || (a->budget && a->used + need > a->budget)) {
+    if (a->budget && (a->used > a->budget || need > a->budget - a->used)) {
         a->exhausted = true;
         return NULL;
     }

@@ -7,6 +7,7 @@
 #include "core/alloc.h"
 
 #include <openssl/evp.h>
+#include <stdbool.h>
 #include <string.h>
 
 size_t gw_b64url_encode(const unsigned char *in, size_t n, char *out)
@@ -28,6 +29,13 @@ long gw_b64url_decode(const char *in, size_t n, unsigned char *out)
 {
     if (n % 4 == 1 || n > (1u << 24))
         return -1;
+    for (size_t i = 0; i < n; i++) {
+        char c = in[i];
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '_';
+        if (!ok)
+            return -1; /* strict: no whitespace, padding or standard-alphabet characters */
+    }
     size_t padded = (n + 3) / 4 * 4;
     char *tmp = gw_trymalloc(padded + 1);
     if (!tmp)

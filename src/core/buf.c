@@ -7,6 +7,7 @@
 #include "core/alloc.h"
 #include "core/err.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -34,16 +35,19 @@ void gw_buf_reset(struct gw_buf *b)
 
 static int reserve(struct gw_buf *b, size_t extra)
 {
-    if (extra > b->_max || b->_len > b->_max - extra)
+    if (extra > b->_max || b->_len > b->_max - extra || b->_len + extra == SIZE_MAX)
         return GW_ELIMIT;
-    size_t need = b->_len + extra + 1;
+    size_t need = b->_len + extra + 1; /* cannot wrap: checked above */
     if (need <= b->_cap)
         return GW_OK;
+    size_t limit = b->_max < SIZE_MAX ? b->_max + 1 : SIZE_MAX;
     size_t cap = b->_cap ? b->_cap : 64;
-    while (cap < need)
+    while (cap < need && cap <= SIZE_MAX / 2)
         cap *= 2;
-    if (cap > b->_max + 1)
-        cap = b->_max + 1;
+    if (cap < need)
+        cap = need;
+    if (cap > limit)
+        cap = limit;
     char *p = gw_tryrealloc(b->_p, cap);
     if (!p)
         return GW_ENOMEM;

@@ -9,10 +9,13 @@
 #include "core/alloc.h"
 
 #include <errno.h>
+#include <sys/types.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#define SETTINGS_LINE_MAX 65536
 
 struct entry {
     const struct gw_setting_def *def;
@@ -145,11 +148,22 @@ static int load_file(struct gw_settings *s, const char *file, struct gw_error *e
     FILE *f = fopen(file, "r");
     if (!f)
         return GW_ERROR_SET(err, GW_EIO, "config file %s: %s", file, strerror(errno));
-    char line[4096];
+    char *line = NULL;
+    size_t linecap = 0;
+    ssize_t got;
     int lineno = 0, rc = GW_OK;
-    while (fgets(line, sizeof(line), f)) {
+    while ((got = getline(&line, &linecap, f)) >= 0) {
         lineno++;
-        size_t n = strlen(line);
+        if (got > SETTINGS_LINE_MAX) {
+            rc = GW_ERROR_SET(err, GW_ELIMIT, "%s:%d: line longer than %d bytes", file, lineno,
+                              SETTINGS_LINE_MAX);
+            break;
+        }
+        if ((size_t)got != strlen(line)) {
+            rc = GW_ERROR_SET(err, GW_EINVAL, "%s:%d: NUL byte in the line", file, lineno);
+            break;
+        }
+        size_t n = (size_t)got;
         while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' '))
             line[--n] = '\0';
         char *p = line;
@@ -183,6 +197,7 @@ static int load_file(struct gw_settings *s, const char *file, struct gw_error *e
         if (rc != GW_OK)
             break;
     }
+    gw_free(line); /* getline's buffer comes from malloc */
     fclose(f);
     return rc;
 }
