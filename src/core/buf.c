@@ -103,6 +103,14 @@ int gw_buf_printf(struct gw_buf *b, const char *fmt, ...)
     return rc;
 }
 
+void gw_buf_truncate(struct gw_buf *b, size_t len)
+{
+    if (len < b->_len) {
+        b->_len = len;
+        b->_p[len] = '\0';
+    }
+}
+
 char *gw_buf_take(struct gw_buf *b, size_t *out_len)
 {
     char *p = b->_p;

@@ -41,6 +41,9 @@ static inline size_t gw_buf_len(const struct gw_buf *b)
     return b->_len;
 }
 
+/* Shortens the content to `len` bytes (no-op when len >= the current length). */
+void gw_buf_truncate(struct gw_buf *b, size_t len);
+
 /* Hands the content to the caller (free with gw_free); the buffer becomes empty. */
 char *gw_buf_take(struct gw_buf *b, size_t *out_len);
 

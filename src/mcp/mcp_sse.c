@@ -17,6 +17,7 @@ int gw_sse_event(struct gw_buf *out, const char *event, const char *data, size_t
 {
     if (!event || !*event || has_newline(event, strlen(event)) || has_newline(data, len))
         return GW_EINVAL;
+    size_t before = gw_buf_len(out);
     int rc = gw_buf_adds(out, "event: ");
     if (rc == GW_OK)
         rc = gw_buf_adds(out, event);
@@ -26,6 +27,8 @@ int gw_sse_event(struct gw_buf *out, const char *event, const char *data, size_t
         rc = gw_buf_add(out, data, len);
     if (rc == GW_OK)
         rc = gw_buf_adds(out, "\n\n");
+    if (rc != GW_OK)
+        gw_buf_truncate(out, before); /* all or nothing: never a torn frame */
     return rc;
 }
 
@@ -33,10 +36,13 @@ int gw_sse_comment(struct gw_buf *out, const char *text)
 {
     if (has_newline(text, strlen(text)))
         return GW_EINVAL;
+    size_t before = gw_buf_len(out);
     int rc = gw_buf_adds(out, ": ");
     if (rc == GW_OK)
         rc = gw_buf_adds(out, text);
     if (rc == GW_OK)
         rc = gw_buf_adds(out, "\n\n");
+    if (rc != GW_OK)
+        gw_buf_truncate(out, before);
     return rc;
 }

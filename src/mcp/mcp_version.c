@@ -39,7 +39,7 @@ bool gw_mcp_version_is_modern(enum gw_mcp_version v)
 
 bool gw_mcp_version_allows_batch(enum gw_mcp_version v)
 {
-    return v == GW_MCP_V_2025_03_26 || v == GW_MCP_V_2024_11_05;
+    return v == GW_MCP_V_2025_03_26;
 }
 
 const char *gw_mcp_version_list(void)
