@@ -1,0 +1,404 @@
+// tests/integration/lib/gw.mjs
+// Shared helpers of the Node integration tests: start a real `mcpgw` (serve on 127.0.0.1 port 0
+// with --port-file, or stdio) with its stderr captured, stop it and fail on sanitizer reports,
+// raw HTTP requests (node:http, so Host/Origin/Accept and odd methods are fully controllable),
+// SSE parsing, and legacy-era session setup. The official TypeScript SDK is re-exported from
+// tests/node/node_modules (see sdk.mjs).
+// Environment: GW_BIN (path of mcpgw; default build/ci/mcpgw under the repo), REPO.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = process.env.REPO ?? resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+export const GW_BIN = process.env.GW_BIN ?? join(REPO, 'build/ci/mcpgw');
+
+export const ACCEPT_BOTH = 'application/json, text/event-stream';
+export const LATEST = '2025-11-25';
+
+/** True when the binary was built with AddressSanitizer (RSS numbers mean little then). */
+export function isSanitized() {
+  try {
+    return readFileSync(GW_BIN).includes('AddressSanitizer');
+  } catch {
+    return false;
+  }
+}
+
+const SANITIZER_PATTERNS = ['ERROR: AddressSanitizer', 'runtime error:', 'ERROR: LeakSanitizer'];
+
+/** Throws if `text` (a gateway's stderr) carries a sanitizer report. */
+export function assertNoSanitizerReport(text, what = 'gateway') {
+  for (const p of SANITIZER_PATTERNS) {
+    const at = text.indexOf(p);
+    if (at >= 0) {
+      const excerpt = text.slice(Math.max(0, at - 200), at + 3000);
+      throw new Error(`${what}: sanitizer report in stderr (${p}):\n${excerpt}`);
+    }
+  }
+}
+
+function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Resolves with p's value, or null after ms (the timer never keeps the process alive). */
+export function withTimeout(p, ms) {
+  let t;
+  const timer = new Promise((r) => {
+    t = setTimeout(() => r(null), ms);
+  });
+  return Promise.race([p, timer]).finally(() => clearTimeout(t));
+}
+
+/**
+ * Starts `mcpgw serve` on 127.0.0.1:0 with the conformance fixtures and waits for its port.
+ * opts.sets: { NAME: VALUE } passed as --set NAME=VALUE; opts.env: extra environment;
+ * opts.fixtures (default true). Returns { proc, port, base, url, stderr(), exited, stop() }.
+ */
+export async function startGateway(opts = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'mcpgw-it-'));
+  const portFile = join(dir, 'port');
+  const args = ['serve', '--listen', '127.0.0.1:0', '--port-file', portFile];
+  if (opts.fixtures !== false) args.push('--conformance-fixtures');
+  const sets = { GW_WORKERS: '2', GW_LOG_LEVEL: 'info', ...(opts.sets ?? {}) };
+  for (const [k, v] of Object.entries(sets)) args.push('--set', `${k}=${v}`);
+  const env = { ...process.env, ...(opts.env ?? {}) };
+  const proc = spawn(GW_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+  let err = '';
+  let out = '';
+  proc.stderr.setEncoding('utf8');
+  proc.stderr.on('data', (d) => {
+    err += d;
+  });
+  proc.stdout.setEncoding('utf8');
+  proc.stdout.on('data', (d) => {
+    out += d;
+  });
+  const exited = new Promise((res) => proc.on('exit', (code, signal) => res({ code, signal })));
+  let exitInfo = null;
+  exited.then((x) => {
+    exitInfo = x;
+  });
+  const t0 = Date.now();
+  let port = 0;
+  while (!port) {
+    if (exitInfo) throw new Error(`mcpgw exited early (${JSON.stringify(exitInfo)}):\n${err}`);
+    if (Date.now() - t0 > 15000) {
+      proc.kill('SIGKILL');
+      throw new Error(`mcpgw did not write its port file in 15 s:\n${err}`);
+    }
+    if (existsSync(portFile)) {
+      const n = parseInt(readFileSync(portFile, 'utf8'), 10);
+      if (n > 0) port = n;
+    }
+    if (!port) await sleep(20);
+  }
+  const base = `http://127.0.0.1:${port}`;
+  const gw = {
+    proc,
+    port,
+    base,
+    url: `${base}/mcp`,
+    exited,
+    stderr: () => err,
+    stdout: () => out,
+    /** SIGTERM, wait (default 15 s) for the exit, check stderr for sanitizer reports. */
+    async stop({ timeoutMs = 15000 } = {}) {
+      if (!exitInfo) proc.kill('SIGTERM');
+      const res = await withTimeout(exited, timeoutMs);
+      rmSync(dir, { recursive: true, force: true });
+      if (!res) {
+        proc.kill('SIGKILL');
+        await exited;
+        throw new Error(`mcpgw did not exit within ${timeoutMs} ms of SIGTERM`);
+      }
+      assertNoSanitizerReport(err);
+      return res;
+    },
+  };
+  return gw;
+}
+
+/** Spawns `mcpgw stdio --conformance-fixtures [--set ...]` with raw pipes. */
+export function spawnStdio(sets = {}) {
+  const args = ['stdio', '--conformance-fixtures'];
+  for (const [k, v] of Object.entries(sets)) args.push('--set', `${k}=${v}`);
+  const proc = spawn(GW_BIN, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const lines = [];
+  const waiters = [];
+  let buf = '';
+  let err = '';
+  proc.stderr.setEncoding('utf8');
+  proc.stderr.on('data', (d) => {
+    err += d;
+  });
+  proc.stdout.setEncoding('utf8');
+  proc.stdout.on('data', (d) => {
+    buf += d;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      lines.push(line);
+      for (const w of [...waiters]) w();
+    }
+  });
+  const exited = new Promise((res) => proc.on('exit', (code, signal) => res({ code, signal })));
+  return {
+    proc,
+    lines,
+    exited,
+    stderr: () => err,
+    pendingStdout: () => buf,
+    send(obj) {
+      proc.stdin.write((typeof obj === 'string' ? obj : JSON.stringify(obj)) + '\n');
+    },
+    /** Waits for the first stdout line (parsed) matching pred, from index `from`. */
+    async waitFor(pred, { from = 0, timeoutMs = 10000 } = {}) {
+      const t0 = Date.now();
+      for (;;) {
+        for (let i = from; i < lines.length; i++) {
+          let msg;
+          try {
+            msg = JSON.parse(lines[i]);
+          } catch {
+            continue;
+          }
+          if (pred(msg)) return { msg, index: i };
+        }
+        if (Date.now() - t0 > timeoutMs)
+          throw new Error(`no matching stdout line in ${timeoutMs} ms; got:\n${lines.join('\n')}`);
+        await new Promise((r) => {
+          const w = () => {
+            waiters.splice(waiters.indexOf(w), 1);
+            r();
+          };
+          waiters.push(w);
+          setTimeout(w, 50);
+        });
+      }
+    },
+  };
+}
+
+/**
+ * One HTTP request with node:http (no connection reuse). opts: { method, path, headers, body
+ * (string|Buffer|object -> JSON) }. Resolves { status, headers, body (string), json, events }.
+ * `json` is the parsed body for application/json; `events` the parsed SSE messages for
+ * text/event-stream (the whole stream is read).
+ */
+export function request(port, opts = {}) {
+  return new Promise((resolvePromise, reject) => {
+    let body = opts.body;
+    if (body !== undefined && typeof body !== 'string' && !Buffer.isBuffer(body))
+      body = JSON.stringify(body);
+    const headers = { ...(opts.headers ?? {}) };
+    if (body !== undefined && headers['Content-Length'] === undefined)
+      headers['Content-Length'] = Buffer.byteLength(body);
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: opts.method ?? 'GET',
+        path: opts.path ?? '/mcp',
+        headers,
+        agent: false,
+        setHost: headers.Host === undefined && headers.host === undefined,
+      },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const ct = res.headers['content-type'] ?? '';
+          const out = { status: res.statusCode, headers: res.headers, body: text, json: undefined };
+          if (ct.startsWith('application/json') && text.length) {
+            try {
+              out.json = JSON.parse(text);
+            } catch (e) {
+              out.jsonError = e;
+            }
+          }
+          if (ct.startsWith('text/event-stream')) out.events = parseSse(text);
+          resolvePromise(out);
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    if (opts.timeoutMs) req.setTimeout(opts.timeoutMs, () => req.destroy(new Error('timeout')));
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}
+
+/** Parses an SSE text into [{event, data, id?, json?}] (WHATWG field rules, "message" default). */
+export function parseSse(text) {
+  const events = [];
+  let ev = { event: 'message', data: [], id: undefined };
+  for (const raw of text.split(/\r\n|\r|\n/)) {
+    if (raw === '') {
+      if (ev.data.length) {
+        const data = ev.data.join('\n');
+        let json;
+        try {
+          json = JSON.parse(data);
+        } catch {
+          json = undefined;
+        }
+        events.push({ event: ev.event, data, id: ev.id, json });
+      }
+      ev = { event: 'message', data: [], id: undefined };
+      continue;
+    }
+    if (raw.startsWith(':')) continue;
+    const i = raw.indexOf(':');
+    const field = i < 0 ? raw : raw.slice(0, i);
+    let value = i < 0 ? '' : raw.slice(i + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    if (field === 'event') ev.event = value;
+    else if (field === 'data') ev.data.push(value);
+    else if (field === 'id') ev.id = value;
+  }
+  return events;
+}
+
+/** The JSON-RPC messages of a response: the JSON body (object or array) or the SSE messages. */
+export function messagesOf(res) {
+  if (res.events) return res.events.map((e) => e.json);
+  if (Array.isArray(res.json)) return res.json;
+  return res.json === undefined ? [] : [res.json];
+}
+
+/** POST /mcp with the headers a well-behaved client sends (overridable). */
+export function post(gw, body, { session, version, headers = {}, path = '/mcp' } = {}) {
+  const h = { 'Content-Type': 'application/json', Accept: ACCEPT_BOTH };
+  if (session) h['Mcp-Session-Id'] = session;
+  if (version) h['MCP-Protocol-Version'] = version;
+  return request(gw.port, { method: 'POST', path, headers: { ...h, ...headers }, body });
+}
+
+let nextId = 1;
+/** A JSON-RPC request object with a fresh id. */
+export function rpc(method, params) {
+  const m = { jsonrpc: '2.0', id: nextId++, method };
+  if (params !== undefined) m.params = params;
+  return m;
+}
+
+/** initialize + notifications/initialized; returns { session, result, version }. */
+export async function initSession(gw, version = LATEST, capabilities = {}) {
+  const res = await post(gw, rpc('initialize', {
+    protocolVersion: version,
+    capabilities,
+    clientInfo: { name: 'mcpgw-it', version: '0' },
+  }));
+  if (res.status !== 200) throw new Error(`initialize: HTTP ${res.status} ${res.body}`);
+  const session = res.headers['mcp-session-id'];
+  const [msg] = messagesOf(res);
+  if (!session || !msg?.result) throw new Error(`initialize: no session/result: ${res.body}`);
+  const v = msg.result.protocolVersion;
+  const note = await post(gw, { jsonrpc: '2.0', method: 'notifications/initialized' }, {
+    session,
+    version: v,
+  });
+  if (note.status !== 202) throw new Error(`initialized: HTTP ${note.status} ${note.body}`);
+  return { session, result: msg.result, version: v };
+}
+
+/**
+ * Opens a streaming GET (SSE) and returns { res, events, ended, closed, wait(pred), close() }.
+ * `ended` resolves true when the stream finished cleanly (final chunk), false when it was cut.
+ */
+export function openStream(port, { path = '/mcp', headers = {} } = {}) {
+  return new Promise((resolveOpen, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port, method: 'GET', path, headers, agent: false },
+      (res) => {
+        const events = [];
+        let buf = '';
+        const waiters = new Set();
+        let endResolve;
+        const ended = new Promise((r) => {
+          endResolve = r;
+        });
+        res.setEncoding('utf8');
+        res.on('data', (d) => {
+          buf += d;
+          let i;
+          while ((i = buf.indexOf('\n\n')) >= 0) {
+            events.push(...parseSse(buf.slice(0, i + 2)));
+            buf = buf.slice(i + 2);
+          }
+          for (const w of [...waiters]) w();
+        });
+        res.on('end', () => endResolve(true));
+        res.on('aborted', () => endResolve(false));
+        res.on('error', () => endResolve(false));
+        res.on('close', () => endResolve(res.complete));
+        resolveOpen({
+          res,
+          events,
+          ended,
+          async wait(pred, timeoutMs = 10000) {
+            const t0 = Date.now();
+            for (;;) {
+              const hit = events.find(pred);
+              if (hit) return hit;
+              if (Date.now() - t0 > timeoutMs) throw new Error('stream: no matching event');
+              await new Promise((r) => {
+                const w = () => {
+                  waiters.delete(w);
+                  r();
+                };
+                waiters.add(w);
+                setTimeout(w, 50);
+              });
+            }
+          },
+          close() {
+            req.destroy();
+          },
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Resolves true when a TCP connection to port is refused (or reset at once), false if accepted. */
+export function connectionRefused(port, timeoutMs = 2000) {
+  return new Promise((res) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    const t = setTimeout(() => {
+      s.destroy();
+      res(false);
+    }, timeoutMs);
+    s.on('connect', () => {
+      clearTimeout(t);
+      s.destroy();
+      res(false);
+    });
+    s.on('error', () => {
+      clearTimeout(t);
+      res(true);
+    });
+  });
+}
+
+/** Resident set size of a process in kB (Linux /proc), or undefined. */
+export function rssKb(pid) {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export { sleep };
