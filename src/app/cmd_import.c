@@ -8,6 +8,7 @@
  */
 #include "app.h"
 
+#include "core/alloc.h"
 #include "core/json.h"
 #include "openapi/openapi.h"
 #include "ssrf/ssrf.h"
@@ -162,7 +163,7 @@ int cmd_import(int argc, char **argv)
             json_object_set(o, "tools", res.tools);
         char *t = json_dumps(o, JSON_INDENT(2));
         printf("%s\n", t);
-        free(t);
+        gw_free(t);
         json_decref(o);
     } else {
         printf("%s %s (%s): %zu operations -> %zu tools in %.0f ms (%zu skipped, %zu degraded)\n",

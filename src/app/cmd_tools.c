@@ -6,6 +6,7 @@
  */
 #include "app.h"
 
+#include "core/alloc.h"
 #include "core/json.h"
 #include "store/store.h"
 #include "store/store_bundle.h"
@@ -20,7 +21,7 @@ static void print_json(const json_t *v)
 {
     char *t = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY);
     printf("%s\n", t ? t : "null");
-    free(t);
+    gw_free(t);
 }
 
 static int fail(const char *what, const struct gw_error *err)

@@ -58,3 +58,12 @@ const char *gw_rc_name(int rc)
     default: return "UNKNOWN";
     }
 }
+
+const char *gw_strerror(int errnum, char *buf, size_t size)
+{
+    /* the GNU strerror_r returns a pointer that may or may not be buf */
+    const char *msg = strerror_r(errnum, buf, size);
+    if (msg != buf)
+        snprintf(buf, size, "%s", msg);
+    return buf;
+}

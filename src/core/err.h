@@ -55,6 +55,9 @@ void gw_error_map(struct gw_error *err, int http_status, int jsonrpc_code);
 /* Clears `err` to GW_OK with an empty message. Accepts NULL. */
 void gw_error_clear(struct gw_error *err);
 
+/* Thread-safe description of an errno value (strerror_r), in caller storage; returns buf. */
+const char *gw_strerror(int errnum, char *buf, size_t size);
+
 /* Short constant name of a code, for logs ("EINVAL"). */
 const char *gw_rc_name(int rc);
 

@@ -146,8 +146,10 @@ static int set_value(struct entry *e, const char *v, const char *source, struct 
 static int load_file(struct gw_settings *s, const char *file, struct gw_error *err)
 {
     FILE *f = fopen(file, "r");
+    char ebuf[128];
     if (!f)
-        return GW_ERROR_SET(err, GW_EIO, "config file %s: %s", file, strerror(errno));
+        return GW_ERROR_SET(err, GW_EIO, "config file %s: %s", file,
+                            gw_strerror(errno, ebuf, sizeof(ebuf)));
     char *line = NULL;
     size_t linecap = 0;
     ssize_t got;

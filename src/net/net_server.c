@@ -167,9 +167,10 @@ static int make_listener(struct gw_server *srv, struct gw_worker *w, struct gw_e
         LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT | LEV_OPT_CLOSE_ON_FREE |
             LEV_OPT_CLOSE_ON_EXEC,
         1024, (struct sockaddr *)&ss, sslen);
+    char ebuf[128];
     if (!w->listener)
         return GW_ERROR_SET(err, GW_EIO, "cannot listen on %s: %s", srv->listen,
-                            strerror(errno));
+                            gw_strerror(errno, ebuf, sizeof(ebuf)));
     if (!srv->port) {
         struct sockaddr_storage bound;
         socklen_t bl = sizeof(bound);

@@ -116,8 +116,10 @@ static int make_parents(const char *path, struct gw_error *err)
         if (*p != '/')
             continue;
         *p = '\0';
+        char ebuf[128];
         if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return GW_ERROR_SET(err, GW_EIO, "cannot create folder %s: %s", tmp, strerror(errno));
+            return GW_ERROR_SET(err, GW_EIO, "cannot create folder %s: %s", tmp,
+                                gw_strerror(errno, ebuf, sizeof(ebuf)));
         *p = '/';
     }
     return GW_OK;
