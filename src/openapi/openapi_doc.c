@@ -31,6 +31,7 @@
 
 #define MAX_WARNINGS 20000
 #define MAX_DEREF_HOPS 64
+#define MAX_RESOLVE_NESTING 16
 
 void gw_openapi__ctx_init(struct gw_openapi__ctx *c, const struct gw_openapi_options *o,
                           struct gw_error *err)
@@ -60,6 +61,28 @@ void gw_openapi__ctx_fini(struct gw_openapi__ctx *c)
     memset(c, 0, sizeof(*c));
 }
 
+/* Replaces bytes that are not part of valid UTF-8 with '?': messages quote spec strings with
+ * a precision ("%.100s") that can cut a multi-byte character. */
+static void utf8_sanitize(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+    while (*p) {
+        size_t n = *p < 0x80             ? 1
+                   : (*p & 0xE0) == 0xC0 ? 2
+                   : (*p & 0xF0) == 0xE0 ? 3
+                   : (*p & 0xF8) == 0xF0 ? 4
+                                         : 0;
+        bool ok = n > 0;
+        for (size_t i = 1; ok && i < n; i++)
+            ok = (p[i] & 0xC0) == 0x80;
+        if (!ok) {
+            *p++ = '?';
+            continue;
+        }
+        p += n;
+    }
+}
+
 void gw_openapi__warn(struct gw_openapi__ctx *c, const char *level, const char *code,
                       const char *fmt, ...)
 {
@@ -70,12 +93,14 @@ void gw_openapi__warn(struct gw_openapi__ctx *c, const char *level, const char *
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    utf8_sanitize(msg);
     json_t *w = json_object();
     json_object_set_new(w, "operation", c->op_label ? json_string(c->op_label) : json_null());
     json_object_set_new(w, "operationId", c->op_id ? json_string(c->op_id) : json_null());
     json_object_set_new(w, "level", json_string(level));
     json_object_set_new(w, "code", json_string(code));
-    json_object_set_new(w, "message", json_string(msg) ? json_string(msg) : json_string("?"));
+    json_t *m = json_string(msg); /* NULL when a cut left invalid UTF-8 */
+    json_object_set_new(w, "message", m ? m : json_string("(message not valid UTF-8)"));
     json_array_append_new(c->warnings, w);
 }
 
@@ -91,6 +116,7 @@ static int set_fatal(struct gw_openapi__ctx *c, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    utf8_sanitize(msg);
     c->fatal = code;
     GW_ERROR_SET(c->err, code, "%s", msg);
     return code;
@@ -482,9 +508,27 @@ static json_t *pointer_walk(struct gw_openapi__ctx *c, struct gw_openapi__doc **
     return *p ? NULL : node;
 }
 
+static int resolve(struct gw_openapi__ctx *c, struct gw_openapi__doc *doc, const char *ref,
+                   struct gw_openapi__doc **out_doc, json_t **out_node, char *why, size_t why_size);
+
+/* Resolution nests when a pointer steps through a $ref on its way: bounded, so a reference
+ * that walks through itself ends with an error instead of a stack overflow. */
 int gw_openapi__resolve(struct gw_openapi__ctx *c, struct gw_openapi__doc *doc, const char *ref,
                         struct gw_openapi__doc **out_doc, json_t **out_node, char *why,
                         size_t why_size)
+{
+    if (c->resolve_depth >= MAX_RESOLVE_NESTING) {
+        snprintf(why, why_size, "reference '%.200s' nests references too deeply (a cycle?)", ref);
+        return GW_EINVAL;
+    }
+    c->resolve_depth++;
+    int rc = resolve(c, doc, ref, out_doc, out_node, why, why_size);
+    c->resolve_depth--;
+    return rc;
+}
+
+static int resolve(struct gw_openapi__ctx *c, struct gw_openapi__doc *doc, const char *ref,
+                   struct gw_openapi__doc **out_doc, json_t **out_node, char *why, size_t why_size)
 {
     if (c->fatal != GW_OK)
         return c->fatal;

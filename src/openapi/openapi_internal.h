@@ -80,6 +80,8 @@ struct gw_openapi__ctx {
     unsigned generation;
 
     size_t nrefs;
+    int resolve_depth; /* nesting of gw_openapi__resolve (pointer walks through $refs) */
+    int conv_depth;    /* schema conversion recursion, nested builds included */
     json_t *warnings;
     /* the operation being mapped, for warnings */
     const char *op_label;

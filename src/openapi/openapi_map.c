@@ -1504,9 +1504,10 @@ int gw_openapi__map(struct gw_openapi__ctx *c, struct gw_openapi_result *r)
             snprintf(label, sizeof(label), "%.500s", path);
             c->op_label = label;
             c->op_id = NULL;
-            if (o.pathitem || why[0]) {
+            if (o.pathitem || why[0]) { /* counts as one lost operation */
                 gw_openapi__warn(c, "skipped", "path_item_unresolved", "path item: %s",
                                  why[0] ? why : "not an object");
+                r->operations++;
                 r->skipped++;
             }
             continue;

@@ -42,6 +42,7 @@ enum { ST_NEW = 0, ST_BUILDING = 1, ST_DONE = 2 };
 
 #define MAX_BUILD_DEPTH 48
 #define MAX_SCHEMA_DEPTH 200
+#define MAX_TOTAL_DEPTH 256 /* schema recursion across nested builds before builds are deferred */
 #define MAX_DEF_SUFFIX 100000
 
 /* ---- pointer map ---- */
@@ -368,7 +369,8 @@ static json_t *conv_ref(struct gw_openapi__conv *cv, json_t *node, const char *r
         res = form_ref(f);
         add_dep(cv, idx);
     } else {
-        if (f->state == ST_NEW && cv->build_depth < MAX_BUILD_DEPTH)
+        if (f->state == ST_NEW && cv->build_depth < MAX_BUILD_DEPTH &&
+            c->conv_depth < MAX_TOTAL_DEPTH)
             build(c, idx, cv->build_depth + 1);
         f = &c->forms[idx];
         if (f->state == ST_NEW) { /* too deep to build now: the $defs closure builds it */
@@ -481,8 +483,22 @@ static const char *const DROPPED[] = {
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
+static json_t *conv_node_body(struct gw_openapi__conv *cv, json_t *node,
+                              struct gw_openapi__doc *doc, int depth);
+
+/* Counts the recursion across nested builds (c->conv_depth) so that deep reference chains are
+ * deferred to the $defs closure instead of growing the stack (invariant 2). */
 static json_t *conv_node(struct gw_openapi__conv *cv, json_t *node, struct gw_openapi__doc *doc,
                          int depth)
+{
+    cv->c->conv_depth++;
+    json_t *res = conv_node_body(cv, node, doc, depth);
+    cv->c->conv_depth--;
+    return res;
+}
+
+static json_t *conv_node_body(struct gw_openapi__conv *cv, json_t *node,
+                              struct gw_openapi__doc *doc, int depth)
 {
     struct gw_openapi__ctx *c = cv->c;
     cv->size++;
@@ -549,6 +565,8 @@ static json_t *conv_node(struct gw_openapi__conv *cv, json_t *node, struct gw_op
                 degrade(cv, "a keyword that is not a schema", k);
         } else if (key_in(k, DROPPED, N(DROPPED))) {
             continue;
+        } else if (!strcmp(k, "$ref") || !strcmp(k, "$dynamicRef")) {
+            degrade(cv, "a reference that is not a string or not supported", k);
         } else if (!strcmp(k, "nullable")) {
             nullable = nullable || json_is_true(v);
         } else if (!strcmp(k, "example")) {

@@ -26,7 +26,7 @@
 
 struct anchor {
     char *name;
-    json_t *node; /* borrowed: owned by the tree under construction */
+    json_t *node; /* a reference owned by the table */
     size_t size;  /* expanded node count */
     bool done;
 };
@@ -231,7 +231,9 @@ static long anchor_add(struct ystate *st, const char *name, json_t *node, bool d
     if (!nm)
         return -1;
     memcpy(nm, name, strlen(name) + 1);
-    st->anchors[st->nanchors] = (struct anchor){nm, node, 1, done};
+    /* the table holds its own reference: an anchored value may be consumed (a mapping key
+     * is stringified and released) and still be aliased later */
+    st->anchors[st->nanchors] = (struct anchor){nm, json_incref(node), 1, done};
     return (long)st->nanchors++;
 }
 
@@ -396,8 +398,10 @@ static void ystate_fini(struct ystate *st)
         json_decref(st->frames[i].merges);
     }
     gw_free(st->frames);
-    for (size_t i = 0; i < st->nanchors; i++)
+    for (size_t i = 0; i < st->nanchors; i++) {
         gw_free(st->anchors[i].name);
+        json_decref(st->anchors[i].node);
+    }
     gw_free(st->anchors);
 }
 
