@@ -78,6 +78,7 @@ void gw_schema_options_from_settings(const struct gw_settings *s, struct gw_sche
 /* Parses a dialect name as used in tool definitions ("2020-12", "draft-07", "openapi-3.0";
  * also "draft2020-12", "draft7", "openapi-3.0.x", "oas30"). GW_OK or GW_EINVAL. */
 int gw_schema_dialect_parse(const char *name, enum gw_schema_dialect *out);
+/* The canonical name of a dialect ("2020-12", "draft-07", "openapi-3.0"); a static string. */
 const char *gw_schema_dialect_name(enum gw_schema_dialect d);
 
 struct gw_schema;
@@ -119,10 +120,13 @@ struct gw_schema_report {
     char _limit_msg[160];
 };
 
+/* Prepares an empty report (no allocation until the first error). */
 void gw_schema_report_init(struct gw_schema_report *rep);
+/* Frees the report's memory; it may be initialised again. Accepts NULL. */
 void gw_schema_report_fini(struct gw_schema_report *rep);
 /* Forgets all errors, keeping memory for reuse. */
 void gw_schema_report_reset(struct gw_schema_report *rep);
+/* Number of errors kept (at most the schema's max_errors); 0 for NULL. */
 size_t gw_schema_report_count(const struct gw_schema_report *rep);
 /* The i-th error (0-based, in discovery order), or NULL past the end. */
 const struct gw_schema_error *gw_schema_report_get(const struct gw_schema_report *rep, size_t i);
