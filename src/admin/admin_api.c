@@ -1,0 +1,539 @@
+/*
+ * src/admin/admin_api.c
+ * The admin API's request machinery: attach/free, the endpoint table, request validation on
+ * the HTTP loop, and the job that runs an endpoint's blocking work on the pool.
+ *
+ * Threading: admin_handle and job_done run on the admin server's loop thread; job_run and
+ * the endpoint work functions on a pool thread. A job is owned by exactly one side at a time
+ * (the pool's queue hands it over, the loop's mailbox hands it back), so it needs no lock.
+ * Each pool thread keeps one store handle in a pthread key (opened on first use, closed by the
+ * key destructor when the thread exits in gw_admin_free, and reopened after an I/O failure).
+ * Invariants: every request is answered exactly once (reply from job_done, or at once when it
+ * is refused before submission); nothing on the loop blocks (JSON bodies are parsed and replies
+ * serialised on the pool thread).
+ */
+#include "admin/admin_internal.h"
+
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/str.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define POOL_QUEUE 64
+
+/* Query parameters an endpoint accepts. */
+enum {
+    Q_LIMIT = 1 << 0,
+    Q_AFTER = 1 << 1,  /* a name cursor */
+    Q_CURSOR = 1 << 2, /* an offset cursor ("after" holding a number) */
+    Q_STATUS = 1 << 3,
+    Q_BUNDLE = 1 << 4,
+    Q_SPEC = 1 << 5,
+    Q_DETACH = 1 << 6,
+    Q_REMOVE = 1 << 7,
+    Q_CONTENT = 1 << 8,
+    Q_SPEC_ID = 1 << 9,
+    Q_UPSTREAM = 1 << 10,
+    Q_FILE_NAME = 1 << 11,
+    Q_ACTIVATE = 1 << 12,
+    Q_DRY_RUN = 1 << 13,
+    Q_INCLUDE_CONTENT = 1 << 14,
+    F_IF_MATCH = 1 << 20, /* reads If-Match */
+    F_WRITE = 1 << 21     /* a write: reads X-Change-Reason */
+};
+
+struct endpoint {
+    enum admin_route route;
+    enum gw_http_method method;
+    unsigned flags;
+    admin_work_fn work;
+};
+
+static const struct endpoint endpoints[] = {
+    {AR_HEALTH, GW_HTTP_GET, 0, gw_admin__w_health},
+    {AR_TOOLS, GW_HTTP_GET, Q_LIMIT | Q_AFTER | Q_STATUS | Q_BUNDLE | Q_SPEC,
+     gw_admin__w_tools_list},
+    {AR_TOOL, GW_HTTP_GET, 0, gw_admin__w_tool_get},
+    {AR_TOOL, GW_HTTP_PATCH, F_IF_MATCH | F_WRITE, gw_admin__w_tool_patch},
+    {AR_TOOL, GW_HTTP_DELETE, F_WRITE, gw_admin__w_tool_delete},
+    {AR_TOOL_ACTION, GW_HTTP_POST, F_WRITE, gw_admin__w_tool_action},
+    {AR_TOOL_HISTORY, GW_HTTP_GET, Q_LIMIT | Q_CURSOR, gw_admin__w_tool_history},
+    {AR_BUNDLES, GW_HTTP_GET, Q_LIMIT | Q_AFTER, gw_admin__w_bundles_list},
+    {AR_BUNDLES, GW_HTTP_POST, F_WRITE, gw_admin__w_bundle_create},
+    {AR_BUNDLE, GW_HTTP_GET, 0, gw_admin__w_bundle_get},
+    {AR_BUNDLE, GW_HTTP_PATCH, F_WRITE, gw_admin__w_bundle_patch},
+    {AR_BUNDLE, GW_HTTP_DELETE, Q_DETACH | F_WRITE, gw_admin__w_bundle_delete},
+    {AR_SPECS, GW_HTTP_GET, Q_LIMIT | Q_AFTER, gw_admin__w_specs_list},
+    {AR_SPEC, GW_HTTP_GET, Q_CONTENT, gw_admin__w_spec_get},
+    {AR_SPEC, GW_HTTP_DELETE, Q_REMOVE | F_WRITE, gw_admin__w_spec_delete},
+    {AR_SPEC_REIMPORT, GW_HTTP_POST,
+     Q_ACTIVATE | Q_BUNDLE | Q_UPSTREAM | Q_FILE_NAME | Q_DRY_RUN | F_WRITE,
+     gw_admin__w_spec_reimport},
+    {AR_IMPORT_PREVIEW, GW_HTTP_POST,
+     Q_SPEC_ID | Q_BUNDLE | Q_UPSTREAM | Q_FILE_NAME | Q_INCLUDE_CONTENT,
+     gw_admin__w_import_preview},
+    {AR_IMPORTS, GW_HTTP_POST, F_WRITE, gw_admin__w_import_apply},
+};
+
+/* ---- reply helpers (pool thread) ---------------------------------------------------------- */
+
+void gw_admin__ok(struct admin_job *j, int status, json_t *result)
+{
+    json_decref(j->result);
+    j->status = status;
+    j->result = result ? result : json_object();
+}
+
+static void vfail(struct admin_job *j, int status, const char *code, const char *fmt,
+                  va_list ap) __attribute__((format(printf, 4, 0)));
+
+static void vfail(struct admin_job *j, int status, const char *code, const char *fmt,
+                  va_list ap)
+{
+    char msg[GW_ERROR_MSG_MAX];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    json_decref(j->result);
+    j->status = status;
+    j->result = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg);
+    j->etag[0] = '\0';
+    j->location[0] = '\0';
+}
+
+void gw_admin__fail(struct admin_job *j, int status, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(j, status, code, fmt, ap);
+    va_end(ap);
+}
+
+void gw_admin__fail_err(struct admin_job *j, const struct gw_error *err)
+{
+    int status = 500;
+    const char *code = "internal";
+    switch (err->code) {
+    case GW_EINVAL: status = 400, code = "invalid"; break;
+    case GW_ENOTFOUND: status = 404, code = "not_found"; break;
+    case GW_ECONFLICT: status = 409, code = "conflict"; break;
+    case GW_ELIMIT: status = 413, code = "too_large"; break;
+    case GW_EDENIED: status = 403, code = "forbidden"; break;
+    case GW_EUPSTREAM: status = 502, code = "bad_gateway"; break;
+    case GW_ETIMEOUT: status = 504, code = "timeout"; break;
+    case GW_EIO:
+        status = 503, code = "unavailable";
+        j->drop_store = true;
+        break;
+    default: break;
+    }
+    gw_admin__fail(j, status, code, "%s", err->msg[0] ? err->msg : gw_rc_name(err->code));
+}
+
+json_t *gw_admin__body_json(struct admin_job *j, bool want_object, const char *what)
+{
+    if (j->body_len == 0) {
+        gw_admin__fail(j, 400, "invalid", "empty body: expected %s", what);
+        return NULL;
+    }
+    struct gw_json_limits lim = {j->adm->max_body, ADMIN_JSON_DEPTH};
+    struct gw_error err = {0};
+    json_t *v = gw_json_parse(j->body, j->body_len, &lim, &err);
+    if (!v) {
+        if (err.code == GW_ELIMIT)
+            gw_admin__fail(j, 413, "too_large", "body: %s", err.msg);
+        else
+            gw_admin__fail(j, 400, "invalid", "body is not valid JSON (%s): expected %s",
+                           err.msg, what);
+        return NULL;
+    }
+    if (want_object && !json_is_object(v)) {
+        json_decref(v);
+        gw_admin__fail(j, 400, "invalid", "body must be %s", what);
+        return NULL;
+    }
+    return v;
+}
+
+void gw_admin__set_etag(struct admin_job *j, const json_t *def)
+{
+    json_t *v = json_object_get(def, "version");
+    if (json_is_integer(v))
+        snprintf(j->etag, sizeof(j->etag), "\"%lld\"", (long long)json_integer_value(v));
+}
+
+/* ---- the job: pool side ------------------------------------------------------------------- */
+
+static void close_store(void *p)
+{
+    gw_store_close(p);
+}
+
+/* The calling pool thread's store handle, opened on first use. NULL with err set on failure. */
+static struct gw_store *thread_store(struct gw_admin *adm, struct gw_error *err)
+{
+    struct gw_store *st = pthread_getspecific(adm->store_key);
+    if (st)
+        return st;
+    if (gw_store_open(adm->store_url, &adm->store_opts, &st, err) != GW_OK)
+        return NULL;
+    pthread_setspecific(adm->store_key, st);
+    return st;
+}
+
+/* Serialises j->result into j->out (falls back to a 500 when it cannot). */
+static void serialise(struct admin_job *j)
+{
+    struct gw_buf b;
+    gw_buf_init(&b, ADMIN_REPLY_MAX);
+    if (!j->result || gw_json_dump(j->result, &b) != GW_OK) {
+        gw_buf_reset(&b);
+        j->status = 500;
+        j->etag[0] = '\0';
+        j->location[0] = '\0';
+        gw_buf_adds(&b, "{\"error\":{\"code\":\"internal\",\"message\":\"the reply is too large "
+                        "to send (or memory ran out)\"}}");
+    }
+    j->out = gw_buf_take(&b, &j->out_len);
+    json_decref(j->result);
+    j->result = NULL;
+}
+
+static void job_free(struct admin_job *j)
+{
+    if (!j)
+        return;
+    json_decref(j->result);
+    gw_free(j->out);
+    gw_free(j);
+}
+
+static void job_done(void *arg);
+
+static void job_run(void *arg)
+{
+    struct admin_job *j = arg;
+    struct gw_admin *adm = j->adm;
+    struct gw_error err = {0};
+    struct gw_store *st = thread_store(adm, &err);
+    if (!st) {
+        gw_admin__fail(j, 503, "unavailable", "database: %s", err.msg);
+    } else {
+        j->work(j, st);
+        if (j->drop_store) {
+            /* a broken connection (PostgreSQL restart, network): reopen on the next job */
+            pthread_setspecific(adm->store_key, NULL);
+            gw_store_close(st);
+        }
+    }
+    if (j->wrote && j->status < 300 && adm->on_write)
+        adm->on_write(adm->on_write_arg);
+    serialise(j);
+    if (gw_loop_post(j->loop, job_done, j) != GW_OK) {
+        /* the server stopped past its grace period: nobody can take the reply any more (the
+         * request itself is released with its server) */
+        GW_LOG(GW_LOG_WARN, "admin", "reply dropped: the admin server has stopped");
+        job_free(j);
+    }
+}
+
+/* ---- the job: loop side ------------------------------------------------------------------- */
+
+static void job_done(void *arg)
+{
+    struct admin_job *j = arg;
+    struct gw_http_req *r = j->r;
+    gw_http_add_header(r, "Cache-Control", "no-store");
+    if (j->etag[0])
+        gw_http_add_header(r, "ETag", j->etag);
+    if (j->location[0])
+        gw_http_add_header(r, "Location", j->location);
+    gw_http_reply(r, j->status, "application/json", j->out, j->out_len);
+    job_free(j);
+}
+
+static void reply_error(struct gw_http_req *r, int status, const char *code, const char *msg)
+{
+    gw_http_add_header(r, "Cache-Control", "no-store");
+    gw_http_reply_error(r, status, code, msg);
+}
+
+static bool peer_is_loopback(const struct gw_http_req *r)
+{
+    enum gw_ssrf_class c;
+    return gw_ssrf_classify_text(gw_http_peer(r), &c) == GW_OK && c == GW_SSRF_LOOPBACK;
+}
+
+/* Parses a boolean query parameter. */
+static int q_bool(struct gw_http_req *r, const char *name, bool *out, struct gw_error *err)
+{
+    const char *v = gw_http_query_param(r, name);
+    *out = false;
+    if (!v)
+        return GW_OK;
+    if (!strcmp(v, "true") || !strcmp(v, "1"))
+        *out = true;
+    else if (strcmp(v, "false") != 0 && strcmp(v, "0") != 0)
+        return GW_ERROR_SET(err, GW_EINVAL, "query parameter %s must be true or false", name);
+    return GW_OK;
+}
+
+/* Reads an optional name-like query parameter. */
+static int q_name(struct gw_http_req *r, const char *name, const char **out,
+                  struct gw_error *err)
+{
+    const char *v = gw_http_query_param(r, name);
+    *out = NULL;
+    if (!v)
+        return GW_OK;
+    if (!gw_admin__valid_name(v))
+        return GW_ERROR_SET(err, GW_EINVAL,
+                            "query parameter %s must be 1-%d characters of A-Z a-z 0-9 _ . -",
+                            name, GW_STORE_NAME_MAX);
+    *out = v;
+    return GW_OK;
+}
+
+/* Reads a decimal query parameter within [lo, hi]. */
+static int q_size(struct gw_http_req *r, const char *name, size_t lo, size_t hi, size_t *out,
+                  struct gw_error *err)
+{
+    const char *v = gw_http_query_param(r, name);
+    if (!v)
+        return GW_OK;
+    unsigned long long u = 0;
+    if (strlen(v) > 12 || gw_str_to_u64(gw_str_c(v), &u) != GW_OK || u < lo || u > hi)
+        return GW_ERROR_SET(err, GW_EINVAL, "query parameter %s must be an integer from %zu to %zu",
+                            name, lo, hi);
+    *out = (size_t)u;
+    return GW_OK;
+}
+
+/* A file name for the spec record: printable, no path separators, bounded. */
+static bool valid_file_name(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > ADMIN_FILE_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f || c == '/' || c == '\\')
+            return false;
+    }
+    return true;
+}
+
+/* Printable text (UTF-8 allowed), no control characters, bounded. */
+static bool valid_text(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n > max)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f)
+            return false;
+    }
+    return true;
+}
+
+/* Validates the query parameters and headers an endpoint reads into the job. */
+static int read_params(struct gw_http_req *r, unsigned flags, struct admin_job *j,
+                       struct gw_error *err)
+{
+    struct admin_query *q = &j->q;
+    q->limit = ADMIN_PAGE_DEFAULT;
+    int rc = GW_OK;
+    if (flags & Q_LIMIT)
+        rc = q_size(r, "limit", 1, GW_STORE_PAGE_MAX, &q->limit, err);
+    if (rc == GW_OK && (flags & Q_AFTER)) {
+        rc = q_name(r, "after", &q->after, err);
+    }
+    if (rc == GW_OK && (flags & Q_CURSOR))
+        rc = q_size(r, "after", 0, ADMIN_HISTORY_MAX, &q->offset, err);
+    if (rc == GW_OK && (flags & Q_STATUS)) {
+        q->status = gw_http_query_param(r, "status");
+        if (q->status && strcmp(q->status, "draft") && strcmp(q->status, "active") &&
+            strcmp(q->status, "deprecated") && strcmp(q->status, "disabled"))
+            rc = GW_ERROR_SET(err, GW_EINVAL,
+                              "query parameter status must be draft, active, deprecated or "
+                              "disabled");
+    }
+    if (rc == GW_OK && (flags & Q_BUNDLE))
+        rc = q_name(r, "bundle", &q->bundle, err);
+    if (rc == GW_OK && (flags & Q_SPEC))
+        rc = q_name(r, "spec", &q->spec, err);
+    if (rc == GW_OK && (flags & Q_SPEC_ID))
+        rc = q_name(r, "specId", &q->spec_id, err);
+    if (rc == GW_OK && (flags & Q_UPSTREAM))
+        rc = q_name(r, "upstream", &q->upstream, err);
+    if (rc == GW_OK && (flags & Q_DETACH))
+        rc = q_bool(r, "detachTools", &q->detach_tools, err);
+    if (rc == GW_OK && (flags & Q_REMOVE))
+        rc = q_bool(r, "removeTools", &q->remove_tools, err);
+    if (rc == GW_OK && (flags & Q_CONTENT))
+        rc = q_bool(r, "content", &q->content, err);
+    if (rc == GW_OK && (flags & Q_ACTIVATE))
+        rc = q_bool(r, "activate", &q->activate, err);
+    if (rc == GW_OK && (flags & Q_DRY_RUN))
+        rc = q_bool(r, "dryRun", &q->dry_run, err);
+    if (rc == GW_OK && (flags & Q_INCLUDE_CONTENT)) {
+        q->include_content = true;
+        if (gw_http_query_param(r, "includeContent"))
+            rc = q_bool(r, "includeContent", &q->include_content, err);
+    }
+    if (rc == GW_OK && (flags & Q_FILE_NAME)) {
+        q->file_name = gw_http_query_param(r, "fileName");
+        if (q->file_name && !valid_file_name(q->file_name))
+            rc = GW_ERROR_SET(err, GW_EINVAL,
+                              "query parameter fileName must be 1-%d printable characters "
+                              "without / or \\",
+                              ADMIN_FILE_NAME_MAX);
+    }
+    if (rc == GW_OK && (flags & F_IF_MATCH)) {
+        const char *im = gw_http_header(r, "If-Match");
+        if (im)
+            rc = gw_admin__parse_if_match(im, &j->if_version, err);
+    }
+    if (rc == GW_OK && (flags & F_WRITE)) {
+        const char *why = gw_http_header(r, "X-Change-Reason");
+        if (why && !valid_text(why, ADMIN_REASON_MAX))
+            rc = GW_ERROR_SET(err, GW_EINVAL,
+                              "X-Change-Reason must be at most %d printable characters",
+                              ADMIN_REASON_MAX);
+        j->who.why = why;
+    }
+    return rc;
+}
+
+/* The methods a route answers, for 405's Allow header. */
+static void allow_header(enum admin_route route, char *out, size_t size)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    static const char *const names[] = {"GET", "POST", "PUT", "DELETE", "PATCH"};
+    for (size_t i = 0; i < sizeof(endpoints) / sizeof(endpoints[0]); i++) {
+        if (endpoints[i].route != route || (int)endpoints[i].method > (int)GW_HTTP_PATCH)
+            continue;
+        int w = snprintf(out + n, size - n, "%s%s", n ? ", " : "",
+                         names[endpoints[i].method]);
+        if (w < 0 || (size_t)w >= size - n)
+            break;
+        n += (size_t)w;
+    }
+}
+
+static void admin_handle(struct gw_http_req *r, void *arg)
+{
+    struct gw_admin *adm = arg;
+    if (!adm->allow_remote && !peer_is_loopback(r)) {
+        reply_error(r, 403, "forbidden",
+                    "the admin API accepts loopback clients only until it has authentication");
+        return;
+    }
+    struct gw_error err = {0};
+    struct admin_match m;
+    int rc = gw_admin__route(gw_http_path(r), &m, &err);
+    if (rc == GW_ENOTFOUND) {
+        reply_error(r, 404, "not_found", "no such admin endpoint");
+        return;
+    }
+    if (rc != GW_OK) {
+        reply_error(r, 400, "invalid", err.msg);
+        return;
+    }
+    const struct endpoint *ep = NULL;
+    for (size_t i = 0; i < sizeof(endpoints) / sizeof(endpoints[0]) && !ep; i++)
+        if (endpoints[i].route == m.route && endpoints[i].method == gw_http_method(r))
+            ep = &endpoints[i];
+    if (!ep) {
+        char allow[64];
+        allow_header(m.route, allow, sizeof(allow));
+        gw_http_add_header(r, "Allow", allow);
+        reply_error(r, 405, "method_not_allowed", "method not allowed on this endpoint");
+        return;
+    }
+    struct admin_job *j = gw_xcalloc(1, sizeof(*j));
+    j->adm = adm;
+    j->r = r;
+    j->loop = gw_worker_loop(gw_http_worker(r));
+    j->work = ep->work;
+    j->m = m;
+    j->who.who = "admin-api";
+    j->status = 500;
+    if (read_params(r, ep->flags, j, &err) != GW_OK) {
+        gw_free(j);
+        reply_error(r, 400, "invalid", err.msg);
+        return;
+    }
+    j->body = gw_http_body(r, &j->body_len); /* pulled up here, on the loop thread */
+    if (gw_pool_submit(adm->pool, job_run, NULL, j, j->loop) != GW_OK) {
+        gw_free(j);
+        gw_http_add_header(r, "Retry-After", "1");
+        reply_error(r, 503, "busy", "the admin API is busy: retry shortly");
+    }
+}
+
+/* ---- attach / free ------------------------------------------------------------------------ */
+
+int gw_admin_attach(struct gw_server *http, const struct gw_admin_config *cfg,
+                    struct gw_admin **out, struct gw_error *err)
+{
+    *out = NULL;
+    if (!cfg->store_url || !*cfg->store_url)
+        return GW_ERROR_SET(err, GW_EINVAL, "admin API: no database URL");
+    if (!cfg->allow_remote && !gw_server_is_loopback(http))
+        return GW_ERROR_SET(err, GW_EINVAL,
+                            "admin API: refusing to serve on %s, which is not a loopback "
+                            "address (no authentication yet; set GW_ADMIN_ALLOW_REMOTE=true "
+                            "only behind another protection)",
+                            gw_server_address(http));
+    struct gw_admin *adm = gw_xcalloc(1, sizeof(*adm));
+    adm->store_url = gw_xstrdup(cfg->store_url);
+    if (cfg->store_opts)
+        adm->store_opts = *cfg->store_opts;
+    gw_openapi_options_init(&adm->oo);
+    if (cfg->settings)
+        gw_openapi_options_from_settings(&adm->oo, cfg->settings);
+    /* uploaded documents must never reach files of this host */
+    adm->oo.allow_file_refs = false;
+    adm->oo.progress = NULL;
+    adm->ssrf = cfg->ssrf;
+    if (!adm->ssrf) {
+        if (cfg->settings) {
+            int rc = gw_ssrf_policy_from_settings(cfg->settings, &adm->own_ssrf, err);
+            if (rc != GW_OK) {
+                gw_free(adm->store_url);
+                gw_free(adm);
+                return rc;
+            }
+        } else {
+            adm->own_ssrf = gw_ssrf_policy_new();
+        }
+        adm->ssrf = adm->own_ssrf;
+    }
+    adm->oo.ssrf = adm->ssrf;
+    adm->allow_remote = cfg->allow_remote;
+    adm->max_body = cfg->max_body_bytes ? cfg->max_body_bytes : GW_STORE_SPEC_MAX;
+    adm->on_write = cfg->on_write;
+    adm->on_write_arg = cfg->on_write_arg;
+    pthread_key_create(&adm->store_key, close_store);
+    adm->pool = gw_pool_new(cfg->threads > 0 ? cfg->threads : 2, POOL_QUEUE);
+    gw_server_route(http, "/admin/api/*", admin_handle, adm);
+    *out = adm;
+    return GW_OK;
+}
+
+void gw_admin_free(struct gw_admin *adm)
+{
+    if (!adm)
+        return;
+    gw_pool_free(adm->pool); /* pool threads exit: their store handles close (key destructor) */
+    pthread_key_delete(adm->store_key);
+    gw_ssrf_policy_free(adm->own_ssrf);
+    gw_free(adm->store_url);
+    gw_free(adm);
+}

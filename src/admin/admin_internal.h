@@ -1,0 +1,162 @@
+/*
+ * src/admin/admin_internal.h
+ * Shared between the files of src/admin only: the admin object, the route matcher, the job
+ * that carries one request from the HTTP loop to a pool thread and back, and the endpoint
+ * work functions.
+ *
+ * Life of a request (admin_api.c): the route handler runs on the admin server's loop, matches
+ * the path (gw_admin__route), checks the peer, the method and the query/header parameters
+ * (struct admin_query), fills a struct admin_job and submits it to the pool. The job's work
+ * function runs on a pool thread with that thread's store handle, leaves its reply in the job
+ * (gw_admin__ok / gw_admin__fail*), which is serialised there too; the loop then sends it and
+ * frees the job. Work functions never touch the request object (it belongs to the loop thread):
+ * everything they need was copied or borrowed into the job before submission.
+ */
+#ifndef GW_ADMIN_INTERNAL_H
+#define GW_ADMIN_INTERNAL_H
+
+#include "admin/admin.h"
+
+#include "net/net_http.h"
+#include "net/net_pool.h"
+#include "openapi/openapi.h"
+#include "store/store.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define ADMIN_PREFIX "/admin/api/"
+#define ADMIN_JSON_DEPTH 512          /* nesting accepted in JSON bodies (tool schemas nest) */
+#define ADMIN_REPLY_MAX (512u << 20)  /* largest serialised reply (previews of huge specs) */
+#define ADMIN_URL_MAX 4096            /* spec URLs */
+#define ADMIN_REASON_MAX 1024         /* X-Change-Reason */
+#define ADMIN_FILE_NAME_MAX 255       /* ?fileName= of an upload */
+#define ADMIN_PAGE_DEFAULT 100
+#define ADMIN_HISTORY_MAX GW_STORE_PAGE_MAX /* history rows reachable through paging */
+
+struct gw_admin {
+    char *store_url;
+    struct gw_store_options store_opts;
+    struct gw_openapi_options oo;       /* base importer options (limits, refs) */
+    struct gw_ssrf_policy *own_ssrf;    /* built from the settings, or NULL */
+    const struct gw_ssrf_policy *ssrf;  /* the policy in use (own_ssrf or the config's) */
+    bool allow_remote;
+    size_t max_body;
+    struct gw_pool *pool;
+    pthread_key_t store_key;            /* per pool thread: struct gw_store * */
+    gw_admin_write_fn on_write;
+    void *on_write_arg;
+};
+
+/* ---- routes (admin_route.c) ---- */
+
+enum admin_route {
+    AR_NONE = 0,
+    AR_HEALTH,         /* /health */
+    AR_TOOLS,          /* /tools */
+    AR_TOOL,           /* /tools/{name} */
+    AR_TOOL_ACTION,    /* /tools/{name}/activate|disable|deprecate|draft */
+    AR_TOOL_HISTORY,   /* /tools/{name}/history */
+    AR_BUNDLES,        /* /bundles */
+    AR_BUNDLE,         /* /bundles/{name} */
+    AR_SPECS,          /* /specs */
+    AR_SPEC,           /* /specs/{id} */
+    AR_SPEC_REIMPORT,  /* /specs/{id}/reimport */
+    AR_IMPORTS,        /* /imports */
+    AR_IMPORT_PREVIEW  /* /imports/preview */
+};
+
+struct admin_match {
+    enum admin_route route;
+    char name[GW_STORE_NAME_MAX + 1]; /* the {name} or {id} segment, validated */
+    const char *status;               /* AR_TOOL_ACTION: the status it sets (static string) */
+};
+
+/* Matches a decoded request path below /admin/api/ (one trailing slash tolerated). Returns
+ * GW_OK with *m filled, GW_ENOTFOUND (no such endpoint) or GW_EINVAL (a {name}/{id} segment is
+ * not 1..64 characters of [A-Za-z0-9_.-]; err says which). Pure. */
+int gw_admin__route(const char *path, struct admin_match *m, struct gw_error *err);
+
+/* 1..GW_STORE_NAME_MAX bytes of [A-Za-z0-9_.-], and not "." or "..". Pure. */
+bool gw_admin__valid_name(const char *s);
+
+/* Parses an If-Match value: a tool version as `3`, `"3"` or `W/"3"`, or `*` (no check: 0).
+ * GW_OK with *out_version, or GW_EINVAL. Pure. */
+int gw_admin__parse_if_match(const char *v, long long *out_version, struct gw_error *err);
+
+/* ---- jobs (admin_api.c) ---- */
+
+/* The query parameters of a request, validated on the loop thread (strings borrowed from the
+ * request's arena, valid until the reply). */
+struct admin_query {
+    const char *status, *bundle, *spec, *after, *upstream, *spec_id, *file_name;
+    size_t limit;  /* 1..GW_STORE_PAGE_MAX */
+    size_t offset; /* history cursor */
+    bool detach_tools, remove_tools, content, activate, dry_run, include_content;
+};
+
+struct admin_job;
+/* Runs on a pool thread with that thread's store handle; leaves the reply in the job. */
+typedef void (*admin_work_fn)(struct admin_job *j, struct gw_store *st);
+
+struct admin_job {
+    struct gw_admin *adm;
+    struct gw_http_req *r; /* touched on the loop thread only */
+    struct gw_loop *loop;
+    admin_work_fn work;
+    struct admin_match m;
+    struct admin_query q;
+    const char *body; /* borrowed from the request, valid until the reply */
+    size_t body_len;
+    long long if_version;       /* If-Match (0 = none) */
+    struct gw_store_actor who;  /* who.why borrowed from the request */
+    /* the reply, produced on the pool thread */
+    int status;
+    json_t *result;
+    char *out;
+    size_t out_len;
+    char etag[32];
+    char location[128];
+    bool wrote;      /* a registry write committed: run on_write */
+    bool drop_store; /* the store failed with GW_EIO: reopen it for the next job */
+};
+
+/* Sets the reply to `status` with `result` (reference stolen; NULL = {}). */
+void gw_admin__ok(struct admin_job *j, int status, json_t *result);
+/* Sets an error reply {"error":{"code","message"}}. */
+void gw_admin__fail(struct admin_job *j, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Sets the error reply that `err` maps to (400 invalid, 404 not_found, 409 conflict, 413
+ * too_large, 403 forbidden, 502/504 upstream, 503 unavailable for GW_EIO, else 500). */
+void gw_admin__fail_err(struct admin_job *j, const struct gw_error *err);
+/* Parses the body as JSON under the admin limits. Returns a new reference, or NULL with the
+ * error reply set (400 empty/syntax, 413 too large/deep). `what` names the expected value in
+ * messages ("a JSON object of changes"). Requires an object when want_object. */
+json_t *gw_admin__body_json(struct admin_job *j, bool want_object, const char *what);
+/* ETag of a tool definition ("\"<version>\"") into j->etag. */
+void gw_admin__set_etag(struct admin_job *j, const json_t *def);
+
+/* ---- endpoint work (admin_tools.c, admin_import.c) ---- */
+
+void gw_admin__w_health(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_tools_list(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_tool_get(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_tool_patch(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_tool_delete(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_tool_action(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_tool_history(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_bundles_list(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_bundle_create(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_bundle_get(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_bundle_patch(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_bundle_delete(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_specs_list(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_spec_get(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_spec_delete(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_import_preview(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_import_apply(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_spec_reimport(struct admin_job *j, struct gw_store *st);
+
+#endif
