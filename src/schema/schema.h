@@ -49,7 +49,13 @@ struct gw_schema_options {
                                     * `$id`/`$ref`; NULL = none (refs stay document-local) */
     const char *entry;             /* JSON Pointer (e.g. "/components/schemas/Booking") to the
                                     * schema inside the given document to validate against; the
-                                    * whole document stays reachable by `$ref`. NULL = root */
+                                    * whole document stays reachable by `$ref`, but only what
+                                    * the entry reaches is compiled ($id/$anchor declared
+                                    * elsewhere in it are not seen). NULL = root */
+    bool share_document;           /* true: keep a reference to the caller's document instead
+                                    * of a deep copy; the caller must never modify it while a
+                                    * compiled schema lives (use for a large document compiled
+                                    * many times, e.g. an OpenAPI spec with `entry`) */
     gw_schema_resolve_fn resolve;  /* remote documents; NULL = only built-in metaschemas */
     void *resolve_ud;
     int max_depth;               /* nesting of subschema evaluation per validation; 64 (at
@@ -84,7 +90,7 @@ const char *gw_schema_dialect_name(enum gw_schema_dialect d);
 struct gw_schema;
 
 /* Compiles `schema` (borrowed: the compiler keeps its own deep copy, so the caller may change or
- * free it afterwards). Checks the shape of every keyword it knows (a wrong type, a negative
+ * free it afterwards; with opt->share_document it keeps a reference instead). Checks the shape of every keyword it knows (a wrong type, a negative
  * length, an invalid regex, an unresolvable `$ref` or an unknown required vocabulary is an
  * error), resolves every reference (cycles allowed), compiles patterns with PCRE2 (JIT when
  * available). Returns GW_OK with *out set (release with gw_schema_release), or GW_EINVAL (bad

@@ -766,6 +766,21 @@ static int load_document(struct cctx *c, const char *uri, int dialect, unsigned 
     return add_document(c, doc, u, dialect, vocab, out);
 }
 
+/* A document used as a container of schemas (compile with `entry`): registered as the root
+ * resource, with the dialect of its `$schema` if it has one, but not walked. Takes `doc` over. */
+static int add_container(struct cctx *c, json_t *doc, const char *uri, int dialect,
+                         struct resx **out)
+{
+    if (json_array_append_new(c->s->docs, doc) != 0)
+        return oom(c);
+    unsigned vocab = GW_SCHEMA__VOC_ALL;
+    json_t *sv = json_is_object(doc) ? json_object_get(doc, "$schema") : NULL;
+    if (json_is_string(sv))
+        TRY(schema_dialect(c, "#", json_string_value(sv), &dialect, &vocab));
+    *out = new_resource(c, uri, doc, dialect, vocab);
+    return *out ? GW_OK : GW_ENOMEM;
+}
+
 /* The node for a subschema value found by a reference or a keyword: objects through the index
  * (walking them now if no keyword position led there), booleans as a fresh node. */
 static int node_for(struct cctx *c, json_t *v, const struct gw_schema__node *up,
@@ -1512,6 +1527,7 @@ static void options_defaults(const struct gw_schema_options *in, struct gw_schem
     o->format_assert = in->format_assert;
     o->base_uri = in->base_uri;
     o->entry = in->entry;
+    o->share_document = in->share_document;
     o->resolve = in->resolve;
     o->resolve_ud = in->resolve_ud;
     if (in->max_depth > 0)
@@ -1579,18 +1595,29 @@ int gw_schema_compile(const json_t *schema, const struct gw_schema_options *opti
     pcre2_set_heap_limit(c.s->mctx, 8192); /* KiB */
 
     /* compile a private copy: the result must not change if the caller edits its JSON later,
-     * and node pointers into it (names, enum values) must stay valid as long as the schema */
-    json_t *copy = json_deep_copy(schema);
+     * and node pointers into it (names, enum values) must stay valid as long as the schema.
+     * With share_document the caller promised immutability: a reference is enough. */
+    json_t *copy = opt.share_document ? json_incref((json_t *)(uintptr_t)schema)
+                                      : json_deep_copy(schema);
     if (!copy)
         goto oom;
     const char *base = opt.base_uri ? opt.base_uri : "";
     char *frag = NULL;
     char *baseu = gw_schema__uri_split(c.a, base, &frag);
-    if (!baseu)
+    if (!baseu) {
+        json_decref(copy);
         goto oom;
+    }
     struct resx *root;
-    /* step 1 over the whole document (entry or not: refs may point anywhere in it) */
-    rc = add_document(&c, copy, baseu, opt.dialect, GW_SCHEMA__VOC_ALL, &root);
+    if (!opt.entry) {
+        /* step 1 over the whole document */
+        rc = add_document(&c, copy, baseu, opt.dialect, GW_SCHEMA__VOC_ALL, &root);
+    } else {
+        /* a schema inside a larger document (an OpenAPI component): only the entry and what
+         * references reach get indexed, so compiling one schema of a large document costs
+         * what that schema uses, not the whole document */
+        rc = add_container(&c, copy, baseu, opt.dialect, &root);
+    }
     if (rc != GW_OK)
         goto out;
     /* the entry schema: the root, or any location of the document (an OpenAPI component) */

@@ -649,6 +649,45 @@ static void test_entry_pointer(void **state)
     compile_fails(spec, &opt, GW_EINVAL, "does not exist");
 }
 
+/* Compiling one component of a large document touches only what that component reaches. */
+static void test_entry_lazy_shared(void **state)
+{
+    (void)state;
+    struct gw_buf b;
+    gw_buf_init(&b, 1 << 22);
+    gw_buf_adds(&b, "{\"components\":{\"schemas\":{");
+    for (int i = 0; i < 5000; i++)
+        gw_buf_printf(&b, "\"S%d\":{\"type\":\"object\",\"properties\":{\"n\":{\"$ref\":"
+                          "\"#/components/schemas/S%d\"},\"v\":{\"type\":\"integer\"}}},",
+                      i, (i + 1) % 5000);
+    gw_buf_adds(&b, "\"Leaf\":{\"type\":\"string\"},\"Root\":{\"properties\":{\"leaf\":{"
+                    "\"$ref\":\"#/components/schemas/Leaf\"}}}}}}");
+    json_t *doc = parse(gw_buf_ptr(&b));
+    gw_buf_fini(&b);
+    struct gw_schema_options opt;
+    gw_schema_options_init(&opt);
+    opt.dialect = GW_SCHEMA_OPENAPI_30;
+    opt.entry = "/components/schemas/Root";
+    opt.share_document = true;
+    opt.max_nodes = 10; /* the whole document has 15000+ subschemas */
+    struct gw_schema *s = NULL;
+    struct gw_error err;
+    assert_int_equal(gw_schema_compile(doc, &opt, &s, &err), GW_OK);
+    assert_int_equal(doc->refcount, 2); /* shared, not copied */
+    assert_int_equal(check(s, "{\"leaf\":\"x\"}", NULL), GW_OK);
+    assert_int_equal(check(s, "{\"leaf\":1}", NULL), GW_EINVAL);
+    gw_schema_release(s);
+    assert_int_equal(doc->refcount, 1);
+    /* a cyclic chain through the document is compiled as far as it reaches */
+    opt.entry = "/components/schemas/S0";
+    opt.max_nodes = 0;
+    assert_int_equal(gw_schema_compile(doc, &opt, &s, &err), GW_OK);
+    assert_int_equal(check(s, "{\"v\":1,\"n\":{\"v\":2,\"n\":{\"v\":\"x\"}}}", NULL),
+                     GW_EINVAL);
+    gw_schema_release(s);
+    json_decref(doc);
+}
+
 /* ---- dialects ---- */
 
 static void test_openapi30(void **state)
@@ -955,6 +994,7 @@ int main(void)
         cmocka_unit_test(test_refs_bad),
         cmocka_unit_test(test_refs_resolver),
         cmocka_unit_test(test_entry_pointer),
+        cmocka_unit_test(test_entry_lazy_shared),
         cmocka_unit_test(test_openapi30),
         cmocka_unit_test(test_draft07),
         cmocka_unit_test(test_formats),
