@@ -11,10 +11,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as h from './lib/e2e-harness.mjs';
 
-const TOOLS = ['cancelBooking', 'createBooking', 'findNearbyDealers', 'getAvailableSlots', 'getBooking',
+const OPS = ['cancelBooking', 'createBooking', 'findNearbyDealers', 'getAvailableSlots', 'getBooking',
   'getDealer', 'listBookings', 'resolveCustomer', 'resolveVehicle'];
 
-let dir, secrets, mock, gw, client, env;
+let dir, secrets, mock, gw, client, env, T;  // T: operationId -> tool name
 
 before(async () => {
   dir = h.tempDir('journey');
@@ -24,6 +24,7 @@ before(async () => {
   env = h.gatewayEnv({ dir, upstreamsFile: upstreams, secrets, settings: { GW_LOG_LEVEL: 'trace' } });
   h.importSpec(env, h.SERVICE_BOOKING_SPEC,
     { specId: 'service-booking', bundle: 'service-booking', upstream: 'service-booking' });
+  T = h.toolMap(env).op;
   gw = await h.startGateway(env, dir);
   client = await h.connectClient(gw.mcpUrl, 'e2e-journey');
 });
@@ -39,18 +40,21 @@ test('the imported spec is active: CLI and tools/list show the 9 tools with root
   assert.equal(cli.status, 0, cli.stderr);
   const cliTools = JSON.parse(cli.stdout);
   const arr = Array.isArray(cliTools) ? cliTools : cliTools.tools;
-  assert.deepEqual(arr.map((t) => t.name).sort(), TOOLS);
+  assert.deepEqual(arr.map((t) => t.source.operationId).sort(), OPS, 'one tool per operation');
   for (const t of arr) assert.equal(t.status, 'active', `${t.name} is ${t.status}`);
+  // names come from the operationIds (camelCase kept, or the importer's snake_case form)
+  const snake = (x) => x.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase());
+  for (const t of arr) assert.ok([t.source.operationId, snake(t.source.operationId)].includes(t.name), t.name);
 
   const { tools } = await client.listTools();
-  assert.deepEqual(tools.map((t) => t.name).sort(), TOOLS);
+  assert.deepEqual(tools.map((t) => t.name).sort(), OPS.map((o) => T[o]).sort());
   for (const t of tools) {
     assert.equal(t.inputSchema.type, 'object', `${t.name}: inputSchema root must be an object schema`);
     assert.ok(t.inputSchema.properties && typeof t.inputSchema.properties === 'object', `${t.name}: properties`);
     assert.ok(typeof t.description === 'string' && t.description.length > 0, `${t.name}: description`);
     if (t.outputSchema) assert.equal(t.outputSchema.type, 'object', `${t.name}: outputSchema root`);
   }
-  const create = tools.find((t) => t.name === 'createBooking');
+  const create = tools.find((t) => t.name === T.createBooking);
   for (const a of ['registration_number', 'dealer_id', 'date', 'time'])
     assert.ok(create.inputSchema.properties[a], `createBooking has argument ${a}`);
   // credentials are never caller arguments
@@ -66,20 +70,20 @@ test('journey: customer -> vehicle MH12AB1234 -> dealers near Hinjewadi -> slots
   const before = await mock.stats();
 
   // client.callTool: the SDK also checks structuredContent against each tool's outputSchema
-  const cust = await client.callTool({ name: 'resolveCustomer', arguments: { mobile: '+91 98765-43210' } });
+  const cust = await client.callTool({ name: T.resolveCustomer, arguments: { mobile: '+91 98765-43210' } });
   assert.ok(!cust.isError, h.resultText(cust));
   const customer = h.resultJson(cust);
   assert.equal(customer.customer_id, 'CUST001234');
   assert.ok(customer.vehicles.some((v) => v.registration_number === 'MH12AB1234'));
 
-  const veh = await client.callTool({ name: 'resolveVehicle', arguments: { registration_number: 'MH12AB1234' } });
+  const veh = await client.callTool({ name: T.resolveVehicle, arguments: { registration_number: 'MH12AB1234' } });
   assert.ok(!veh.isError, h.resultText(veh));
   const vehicle = h.resultJson(veh);
   assert.equal(vehicle.registration_number, 'MH12AB1234');
   assert.match(vehicle.model, /Swift/);
   assert.equal(vehicle.owner.customer_id, customer.customer_id);
 
-  const near = await client.callTool({ name: 'findNearbyDealers', arguments: { location: 'Hinjewadi, Pune' } });
+  const near = await client.callTool({ name: T.findNearbyDealers, arguments: { location: 'Hinjewadi, Pune' } });
   assert.ok(!near.isError, h.resultText(near));
   const dealers = h.resultJson(near).dealers;
   assert.ok(dealers.length >= 1);
@@ -87,7 +91,7 @@ test('journey: customer -> vehicle MH12AB1234 -> dealers near Hinjewadi -> slots
   assert.equal(dealer.dealer_id, 'MSIL-PUNE-001', 'nearest dealer to Hinjewadi');
   assert.ok(dealer.distance_km < 5);
 
-  const sl = await client.callTool({ name: 'getAvailableSlots', arguments: { dealer_id: dealer.dealer_id, date: day } });
+  const sl = await client.callTool({ name: T.getAvailableSlots, arguments: { dealer_id: dealer.dealer_id, date: day } });
   assert.ok(!sl.isError, h.resultText(sl));
   const slots = h.resultJson(sl);
   assert.equal(slots.date, day);
@@ -96,7 +100,7 @@ test('journey: customer -> vehicle MH12AB1234 -> dealers near Hinjewadi -> slots
   assert.ok(slot, 'a free slot');
 
   const cr = await client.callTool({
-    name: 'createBooking',
+    name: T.createBooking,
     arguments: { customer_id: customer.customer_id, registration_number: vehicle.registration_number,
       dealer_id: dealer.dealer_id, date: day, time: slot.time, service_type: 'regular', notes: 'e2e journey' },
   });
@@ -105,7 +109,7 @@ test('journey: customer -> vehicle MH12AB1234 -> dealers near Hinjewadi -> slots
   assert.match(booking.booking_id, /^BK-\d{4}-\d{6}$/);
   assert.equal(booking.status, 'CONFIRMED');
 
-  const st = await client.callTool({ name: 'getBooking', arguments: { booking_id: booking.booking_id } });
+  const st = await client.callTool({ name: T.getBooking, arguments: { booking_id: booking.booking_id } });
   assert.ok(!st.isError, h.resultText(st));
   const status = h.resultJson(st);
   assert.equal(status.booking_id, booking.booking_id);
@@ -113,7 +117,7 @@ test('journey: customer -> vehicle MH12AB1234 -> dealers near Hinjewadi -> slots
   assert.equal(status.vehicle.registration_number, 'MH12AB1234');
 
   // the slot count went down by one for this slot
-  const sl2 = h.resultJson(await client.callTool({ name: 'getAvailableSlots', arguments: { dealer_id: dealer.dealer_id, date: day } }));
+  const sl2 = h.resultJson(await client.callTool({ name: T.getAvailableSlots, arguments: { dealer_id: dealer.dealer_id, date: day } }));
   const again = sl2.slots.find((s) => s.time === slot.time);
   assert.equal(again.booked, slot.booked + 1);
 
@@ -138,15 +142,15 @@ test('journey: customer -> vehicle MH12AB1234 -> dealers near Hinjewadi -> slots
 
 test('wrong argument type: isError with the schema message, and the upstream is not called', async () => {
   const s0 = await mock.stats();
-  const res = await h.rawCall(client, 'resolveVehicle', { registration_number: 1234 });
+  const res = await h.rawCall(client, T.resolveVehicle, { registration_number: 1234 });
   assert.equal(res.isError, true);
   const text = h.resultText(res);
   assert.match(text, /registration_number/);
   assert.match(text, /expected string/i);
-  const res2 = await h.rawCall(client, 'getAvailableSlots', { dealer_id: 'MSIL-PUNE-001' });
+  const res2 = await h.rawCall(client, T.getAvailableSlots, { dealer_id: 'MSIL-PUNE-001' });
   assert.equal(res2.isError, true, 'missing required date');
   assert.match(h.resultText(res2), /date/);
-  const res3 = await h.rawCall(client, 'createBooking', { registration_number: 'MH12AB1234', dealer_id: 'MSIL-PUNE-001',
+  const res3 = await h.rawCall(client, T.createBooking, { registration_number: 'MH12AB1234', dealer_id: 'MSIL-PUNE-001',
     date: '2099-01-01', time: '10:00', customer_id: 'CUST001234', unknown_field: true });
   assert.equal(res3.isError, true, 'additional property rejected');
   const s1 = await mock.stats();
@@ -156,12 +160,12 @@ test('wrong argument type: isError with the schema message, and the upstream is 
 test('SDK Client.callTool accepts an isError result for a tool that has an outputSchema',
   { todo: 'gateway puts {error:"invalid_arguments",violations} in structuredContent of isError results; the SDK checks it against the tool outputSchema and throws -32602' },
   async () => {
-    const res = await client.callTool({ name: 'resolveVehicle', arguments: { registration_number: 1234 } });
+    const res = await client.callTool({ name: T.resolveVehicle, arguments: { registration_number: 1234 } });
     assert.equal(res.isError, true);
   });
 
 test('upstream 404 for an unknown booking id is an isError result, not a made-up success', async () => {
-  const res = await h.rawCall(client, 'getBooking', { booking_id: 'BK-2026-999999' });
+  const res = await h.rawCall(client, T.getBooking, { booking_id: 'BK-2026-999999' });
   assert.equal(res.isError, true);
   assert.match(h.resultText(res), /404/);
   assert.match(h.resultText(res), /BOOKING_NOT_FOUND|not found/i);
@@ -170,7 +174,7 @@ test('upstream 404 for an unknown booking id is an isError result, not a made-up
 test('cancelBooking through the gateway cancels in the mock DB', async () => {
   const db0 = mock.bookings();
   const id = db0.bookings[0].booking_id;
-  const res = await h.rawCall(client, 'cancelBooking', { booking_id: id, reason: 'e2e' });
+  const res = await h.rawCall(client, T.cancelBooking, { booking_id: id, reason: 'e2e' });
   assert.ok(!res.isError, h.resultText(res));
   const row = mock.bookings().bookings.find((b) => b.booking_id === id);
   assert.equal(row.status, 'CANCELLED');

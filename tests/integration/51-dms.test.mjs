@@ -15,6 +15,16 @@ import assert from 'node:assert/strict';
 import * as h from './lib/e2e-harness.mjs';
 
 let dir, secrets, mock, gw, client, env, day;
+/** Tool names of the DMS operations used here, found by route (the swagger has no operationIds). */
+const D = {};
+const ROUTES = {
+  book: 'POST /v1/api/common/msil/dms/appointment-booking',
+  update: 'POST /v1/api/common/msil/dms/update-appointment-booking',
+  cancel: 'DELETE /v1/api/common/msil/dms/cancel-appointment-booking',
+  list: 'GET /v1/api/common/msil/dms/service-appointments',
+  calendar: 'GET /v1/api/common/msil/dms/service-booking-calendar',
+  reasons: 'GET /v1/api/common/msil/dms/appointment-cancel-reasons',
+};
 const DEALER = { dealerCode: '10744', locCode: 'OKF' };   // Vipul Maruti - Okhla (the swagger's examples)
 const REG = 'DL3CCA1985';
 const state = {};
@@ -56,6 +66,8 @@ before(async () => {
   env = h.gatewayEnv({ dir, upstreamsFile: upstreams, secrets, settings: { GW_LOG_LEVEL: 'trace' } });
   state.import = h.importSpec(env, h.DMS_SPEC, { specId: 'msil-dms', bundle: 'dms', upstream: 'dms' });
   day = h.nextWorkday((await mock.health()).today);
+  const map = h.toolMap(env);
+  for (const [k, r] of Object.entries(ROUTES)) D[k] = map.route[r];
 });
 
 after(async () => {
@@ -69,11 +81,9 @@ test('the real DMS swagger imports; the appointment tools exist; credentials are
   const list = JSON.parse(h.mcpgw(env, ['tools', 'list', '--spec', 'msil-dms', '--json']).stdout);
   const tools = Array.isArray(list) ? list : list.tools;
   assert.ok(tools.length >= 45, `most of the 50 operations become tools (got ${tools.length})`);
-  const names = tools.map((t) => t.name);
-  for (const n of ['create_appointment_booking', 'update_appointment_booking', 'cancel_appointment_booking',
-    'fetch_service_appointments', 'get_service_booking_calendar', 'get_appointment_cancel_reasons'])
-    assert.ok(names.includes(n), `tool ${n}`);
-  const create = JSON.parse(h.mcpgw(env, ['tools', 'get', 'create_appointment_booking']).stdout);
+  for (const [k, r] of Object.entries(ROUTES)) assert.ok(D[k], `a tool for ${r}`);
+  assert.equal(new Set(tools.map((t) => t.name)).size, tools.length, 'unique names');
+  const create = JSON.parse(h.mcpgw(env, ['tools', 'get', D.book]).stdout);
   assert.equal(create.binding.method, 'POST');
   assert.equal(create.binding.path, '/v1/api/common/msil/dms/appointment-booking');
   assert.equal(create.binding.upstream, 'dms');
@@ -92,7 +102,7 @@ test("the swagger's own example values pass the imported input schema of create_
     const g = await h.startGateway(env, dir);
     const c = await h.connectClient(g.mcpUrl, 'e2e-dms-examples');
     try {
-      const res = await h.rawCall(c, 'create_appointment_booking', { regNo: REG, ...DEALER,
+      const res = await h.rawCall(c, D.book, { regNo: REG, ...DEALER,
         appointmentDate: h.dmsDate(day), slotCode: '1100-1300', slotTimeCode: '1230-1245', appointmentTypeCode: 'PRM',
         srvTypeCode: 'RR', currentSaCode: '0147', odoMeter: '65000', userId: 'vinod.okf' });
       assert.ok(!/Invalid arguments/.test(h.resultText(res)), h.resultText(res));
@@ -103,19 +113,19 @@ test("the swagger's own example values pass the imported input schema of create_
   });
 
 test('operator curation with `mcpgw tools set`, then the gateway serves the DMS tools', async () => {
-  assert.ok(dropPatterns('create_appointment_booking') >= 5);
-  assert.ok(dropPatterns('update_appointment_booking') >= 5);
+  assert.ok(dropPatterns(D.book) >= 5);
+  assert.ok(dropPatterns(D.update) >= 5);
   gw = await h.startGateway(env, dir);
   client = await h.connectClient(gw.mcpUrl, 'e2e-dms');
   const { tools } = await client.listTools();
-  const create = tools.find((t) => t.name === 'create_appointment_booking');
+  const create = tools.find((t) => t.name === D.book);
   assert.ok(create, 'create_appointment_booking listed');
   assert.ok(!Object.values(create.inputSchema.properties).some((p) => p.pattern), 'curated schema served');
 });
 
 test('calendar -> book -> update -> list -> cancel an appointment through the gateway, checked in the mock DB', async (t) => {
   const s0 = await mock.stats();
-  const cal = await h.rawCall(client, 'get_service_booking_calendar',
+  const cal = await h.rawCall(client, D.calendar,
     { parentGroup: 'VIPUL', date: day, dealerMapCd: DEALER.dealerCode, locCd: DEALER.locCode });
   assert.ok(!cal.isError, h.resultText(cal));
   const calendar = h.resultJson(cal).data;
@@ -126,7 +136,7 @@ test('calendar -> book -> update -> list -> cancel an appointment through the ga
   t.diagnostic(`day ${day}: booking ${first.slotCode}/${first.slotTimeCode}, moving to ${second.slotCode}/${second.slotTimeCode}`);
 
   // book (Swagger body parameter "appointmentbook": its properties are the arguments)
-  const bk = await h.rawCall(client, 'create_appointment_booking', { regNo: REG, ...DEALER,
+  const bk = await h.rawCall(client, D.book, { regNo: REG, ...DEALER,
     appointmentDate: h.dmsDate(day), slotCode: first.slotCode, slotTimeCode: first.slotTimeCode,
     appointmentTypeCode: 'PRM', srvTypeCode: 'RR', currentSaCode: '0147', odoMeter: '65000', userId: 'vinod.okf',
     mobileNo: '9811122233' });
@@ -140,7 +150,7 @@ test('calendar -> book -> update -> list -> cancel an appointment through the ga
   state.appointmentNo = appt.appointmentNo;
 
   // update (body "UpdateBook": dealerCode and odoMeter are int32 there)
-  const up = await h.rawCall(client, 'update_appointment_booking', { appointmentNo: appt.appointmentNo,
+  const up = await h.rawCall(client, D.update, { appointmentNo: appt.appointmentNo,
     dealerCode: Number(DEALER.dealerCode), locCode: DEALER.locCode, slotCode: second.slotCode,
     slotTimeCode: second.slotTimeCode, odoMeter: 65010, userId: 'vinod.okf' });
   assert.ok(!up.isError, h.resultText(up));
@@ -148,7 +158,7 @@ test('calendar -> book -> update -> list -> cancel an appointment through the ga
   assert.equal(h.resultJson(up).data.slotTimeCode, second.slotTimeCode);
 
   // list
-  const ls = await h.rawCall(client, 'fetch_service_appointments', { regNo: REG });
+  const ls = await h.rawCall(client, D.list, { regNo: REG });
   assert.ok(!ls.isError, h.resultText(ls));
   const listed = h.resultJson(ls).data;
   assert.equal(listed[0].appointmentNo, appt.appointmentNo, 'newest first');
@@ -166,10 +176,10 @@ test('calendar -> book -> update -> list -> cancel an appointment through the ga
   assert.equal(row.status, 'UPDATED');
 
   // cancel with a reason code from the API (DELETE + query parameters)
-  const rs = await h.rawCall(client, 'get_appointment_cancel_reasons', { pmc: 'MSIL', reasonType: 'B' });
+  const rs = await h.rawCall(client, D.reasons, { pmc: 'MSIL', reasonType: 'B' });
   assert.ok(!rs.isError, h.resultText(rs));
   const reason = h.resultJson(rs).data[0].code;
-  const cx = await h.rawCall(client, 'cancel_appointment_booking', { appointmentNo: appt.appointmentNo,
+  const cx = await h.rawCall(client, D.cancel, { appointmentNo: appt.appointmentNo,
     ...{ dealerCode: DEALER.dealerCode, locCd: DEALER.locCode }, userId: 'vinod.okf', cancelReason: reason });
   assert.ok(!cx.isError, h.resultText(cx));
   assert.equal(h.resultJson(cx).data.status, 'CANCELLED');
@@ -182,11 +192,11 @@ test('calendar -> book -> update -> list -> cancel an appointment through the ga
 });
 
 test('a DMS business failure (HTTP 200 with "error": true) is an isError result', async () => {
-  const res = await h.rawCall(client, 'cancel_appointment_booking', { appointmentNo: state.appointmentNo,
+  const res = await h.rawCall(client, D.cancel, { appointmentNo: state.appointmentNo,
     dealerCode: DEALER.dealerCode, locCd: DEALER.locCode, userId: 'vinod.okf', cancelReason: 'again' });
   assert.equal(res.isError, true, h.resultText(res));
   assert.match(h.resultText(res), /APPOINTMENT_ALREADY_CANCELLED|already cancelled/i);
-  const none = await h.rawCall(client, 'cancel_appointment_booking', { appointmentNo: 'SB99999999',
+  const none = await h.rawCall(client, D.cancel, { appointmentNo: 'SB99999999',
     dealerCode: DEALER.dealerCode, locCd: DEALER.locCode, userId: 'vinod.okf', cancelReason: 'x' });
   assert.equal(none.isError, true, 'unknown appointment: not a made-up success');
   assert.match(h.resultText(none), /APPOINTMENT_NOT_FOUND/);
@@ -194,7 +204,7 @@ test('a DMS business failure (HTTP 200 with "error": true) is an isError result'
 
 test('an int32 argument given as a string is refused before any upstream call', async () => {
   const s0 = await mock.stats();
-  const res = await h.rawCall(client, 'update_appointment_booking', { appointmentNo: state.appointmentNo,
+  const res = await h.rawCall(client, D.update, { appointmentNo: state.appointmentNo,
     dealerCode: 'ten-seven-four-four', odoMeter: 1 });
   assert.equal(res.isError, true);
   assert.match(h.resultText(res), /dealerCode/);
@@ -206,7 +216,7 @@ test('an int32 argument given as a string is refused before any upstream call', 
 test('SDK Client.callTool accepts a successful DMS read',
   { todo: "the gateway advertises the swagger's outputSchema (Success.data: string, errors: array) although the API returns objects and null; the SDK's output check throws -32602 on every successful DMS call" },
   async () => {
-    const res = await client.callTool({ name: 'fetch_service_appointments', arguments: { regNo: REG } });
+    const res = await client.callTool({ name: D.list, arguments: { regNo: REG } });
     assert.ok(!res.isError);
   });
 
@@ -217,7 +227,7 @@ test('Authorization is filled for an operation whose binding names the scheme on
     const g = await h.startGateway({ ...env, GW_UPSTREAMS_FILE: strict }, dir);
     const c = await h.connectClient(g.mcpUrl, 'e2e-dms-strict');
     try {
-      const res = await h.rawCall(c, 'create_appointment_booking', { regNo: REG, ...DEALER,
+      const res = await h.rawCall(c, D.book, { regNo: REG, ...DEALER,
         appointmentDate: h.dmsDate(day), slotCode: '1400-1600', slotTimeCode: '1400-1415', appointmentTypeCode: 'PRM',
         srvTypeCode: 'RR', currentSaCode: '0147', odoMeter: '65000', userId: 'vinod.okf' });
       assert.ok(!res.isError, h.resultText(res));

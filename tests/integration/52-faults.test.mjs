@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as h from './lib/e2e-harness.mjs';
 
-let dir, secrets, mock, env;
+let dir, secrets, mock, env, T;  // T: operationId -> tool name
 const gateways = [];        // every gateway started here: {gw, client, secretsUsed}
 const wrongSecrets = [];
 const state = {};    // credentials deliberately wrong in some gateways (must not leak either)
@@ -46,6 +46,7 @@ before(async () => {
   env = h.gatewayEnv({ dir, upstreamsFile: upstreams, secrets, settings: { GW_LOG_LEVEL: 'trace' } });
   h.importSpec(env, h.SERVICE_BOOKING_SPEC,
     { specId: 'service-booking', bundle: 'service-booking', upstream: 'service-booking' });
+  T = h.toolMap(env).op;
 });
 
 after(async () => {
@@ -76,7 +77,7 @@ test('5xx: a GET tool is retried (mock counts 3 attempts), the createBooking POS
 
   // two 503s then success: the caller sees a success
   await mock.addFault({ mode: 'error', status: 503, paths: '/api/v1/vehicles/resolve', count: 2 });
-  let res = await h.rawCall(c, 'resolveVehicle', VEHICLE);
+  let res = await h.rawCall(c, T.resolveVehicle, VEHICLE);
   assert.ok(!res.isError, h.resultText(res));
   assert.equal(h.resultJson(res).registration_number, 'MH12AB1234');
   let st = await mock.stats();
@@ -86,7 +87,7 @@ test('5xx: a GET tool is retried (mock counts 3 attempts), the createBooking POS
   await mock.clearFaults();
   await mock.resetStats();
   await mock.addFault({ mode: 'error', status: 503, paths: '/api/v1/vehicles/resolve' });
-  res = await h.rawCall(c, 'resolveVehicle', VEHICLE);
+  res = await h.rawCall(c, T.resolveVehicle, VEHICLE);
   assert.equal(res.isError, true);
   assert.match(h.resultText(res), /503/);
   st = await mock.stats();
@@ -96,7 +97,7 @@ test('5xx: a GET tool is retried (mock counts 3 attempts), the createBooking POS
   await mock.clearFaults();
   await mock.resetStats();
   await mock.addFault({ mode: 'error', status: 500, paths: '/api/v1/vehicles/resolve' });
-  res = await h.rawCall(c, 'resolveVehicle', VEHICLE);
+  res = await h.rawCall(c, T.resolveVehicle, VEHICLE);
   assert.equal(res.isError, true);
   assert.match(h.resultText(res), /500/);
   assert.equal(h.statCount(await mock.stats(), VEHICLE_PATH), 1);
@@ -106,7 +107,7 @@ test('5xx: a GET tool is retried (mock counts 3 attempts), the createBooking POS
   await mock.resetStats();
   await mock.addFault({ mode: 'error', status: 503, paths: '/api/v1/bookings', methods: 'POST' });
   const day = h.nextWorkday((await mock.health()).today);
-  res = await h.rawCall(c, 'createBooking', bookingArgs(day, '15:00'));
+  res = await h.rawCall(c, T.createBooking, bookingArgs(day, '15:00'));
   assert.equal(res.isError, true);
   assert.match(h.resultText(res), /503/);
   st = await mock.stats();
@@ -122,14 +123,14 @@ test('slow upstream: the slow call times out (isError) while 20 fast calls compl
   await mock.addFault({ mode: 'latency', ms: 5000, paths: '/api/v1/dealers/*/slots' });
   const day = h.nextWorkday((await mock.health()).today);
   let slowDone = false;
-  const slow = h.timedCall(c, 'getAvailableSlots', { dealer_id: 'MSIL-PUNE-001', date: day })
+  const slow = h.timedCall(c, T.getAvailableSlots, { dealer_id: 'MSIL-PUNE-001', date: day })
     .then((r) => { slowDone = true; return r; });
   // the slow request has reached the mock (it is pending there) before the fast ones start
   assert.ok(await h.waitFor(async () => h.statCount(await mock.stats(), 'GET /api/v1/dealers/MSIL-PUNE-001/slots') >= 1, 3000));
 
   const fast = [];
   for (let i = 0; i < 20; i++) {
-    const { res, ms } = await h.timedCall(c, 'resolveVehicle', VEHICLE);
+    const { res, ms } = await h.timedCall(c, T.resolveVehicle, VEHICLE);
     assert.ok(!res.isError, h.resultText(res));
     fast.push(ms);
   }
@@ -153,14 +154,14 @@ test('oversized response: cut off at GW_UPSTREAM_MAX_RESPONSE_BYTES with a clear
   const c = R.client;
   await mock.resetStats();
   await mock.addFault({ mode: 'oversized', size_mb: 1, paths: '/api/v1/vehicles/resolve', count: 1 });
-  const res = await h.rawCall(c, 'resolveVehicle', VEHICLE);
+  const res = await h.rawCall(c, T.resolveVehicle, VEHICLE);
   assert.equal(res.isError, true);
   t.diagnostic(h.resultText(res));
   assert.match(h.resultText(res), /too large/);
   assert.match(h.resultText(res), /65536/);
   assert.ok(JSON.stringify(res).length < 4096, 'none of the 1 MiB body is passed on');
   assert.equal(h.statCount(await mock.stats(), VEHICLE_PATH), 1, 'not retried');
-  const ok = await h.rawCall(c, 'resolveVehicle', VEHICLE);
+  const ok = await h.rawCall(c, T.resolveVehicle, VEHICLE);
   assert.ok(!ok.isError, h.resultText(ok));
   assert.equal(await health(R.gw), 200);
 });
@@ -171,7 +172,7 @@ test('connection reset: isError after the GET retries; gateway alive', async () 
   await mock.addFault({ mode: 'reset', paths: '/api/v1/customers/resolve' });
   let res;
   try {
-    res = await h.rawCall(c, 'resolveCustomer', { mobile: '9876543210' });
+    res = await h.rawCall(c, T.resolveCustomer, { mobile: '9876543210' });
   } finally {
     await mock.clearFaults();
   }
@@ -181,7 +182,7 @@ test('connection reset: isError after the GET retries; gateway alive', async () 
   // byte, so the mock may count one more than the gateway's 3 attempts (see the todo below)
   const n = h.statCount(await mock.stats(), 'GET /api/v1/customers/resolve');
   assert.ok(n >= 3 && n <= 6, `3 gateway attempts reached the mock (${n} requests)`);
-  const ok = await h.rawCall(c, 'resolveCustomer', { mobile: '9876543210' });
+  const ok = await h.rawCall(c, T.resolveCustomer, { mobile: '9876543210' });
   assert.ok(!ok.isError, h.resultText(ok));
   assert.equal(await health(R.gw), 200);
 });
@@ -191,12 +192,12 @@ test('connection reset on createBooking (a POST without idempotency key): the re
   async () => {
     const c = R.client;
     const day = h.nextWorkday((await mock.health()).today);
-    const warm = await h.rawCall(c, 'resolveVehicle', VEHICLE);   // a kept-alive connection exists
+    const warm = await h.rawCall(c, T.resolveVehicle, VEHICLE);   // a kept-alive connection exists
     assert.ok(!warm.isError);
     await mock.resetStats();
     await mock.addFault({ mode: 'reset', paths: '/api/v1/bookings', methods: 'POST', count: 1 });
     try {
-      await h.rawCall(c, 'createBooking', bookingArgs(day, '16:30'));
+      await h.rawCall(c, T.createBooking, bookingArgs(day, '16:30'));
     } finally {
       await mock.clearFaults();
     }
@@ -208,14 +209,14 @@ test('malformed body (HTTP 200, application/json, half a document): gateway aliv
   await mock.addFault({ mode: 'malformed', paths: '/api/v1/customers/resolve', count: 1 });
   let res;
   try {
-    res = await h.rawCall(c, 'resolveCustomer', { mobile: '9876543210' });
+    res = await h.rawCall(c, T.resolveCustomer, { mobile: '9876543210' });
   } finally {
     await mock.clearFaults();
   }
   assert.equal(typeof res, 'object');
   t.diagnostic(`isError=${res.isError}: ${h.resultText(res).slice(0, 120)}`);
   state.malformed = res;
-  const ok = await h.rawCall(c, 'resolveCustomer', { mobile: '9876543210' });
+  const ok = await h.rawCall(c, T.resolveCustomer, { mobile: '9876543210' });
   assert.ok(!ok.isError, h.resultText(ok));
   assert.equal(await health(R.gw), 200);
 });
@@ -236,7 +237,7 @@ test('upstream down: isError; breaker opens after 3 failures and fails fast with
     GW_BREAKER_COOLDOWN_SECONDS: '1',
   });
   const c = B.client;
-  const ok0 = await h.rawCall(c, 'resolveVehicle', VEHICLE);
+  const ok0 = await h.rawCall(c, T.resolveVehicle, VEHICLE);
   assert.ok(!ok0.isError, h.resultText(ok0));
 
   // the upstream dies (SIGKILL: no goodbye), its port stays closed
@@ -244,7 +245,7 @@ test('upstream down: isError; breaker opens after 3 failures and fails fast with
   mock.proc.kill('SIGKILL');
   await mock.proc.exited;
   for (let i = 0; i < 3; i++) {
-    const { res, ms } = await h.timedCall(c, 'resolveVehicle', VEHICLE);
+    const { res, ms } = await h.timedCall(c, T.resolveVehicle, VEHICLE);
     assert.equal(res.isError, true, `failure ${i + 1}`);
     assert.match(h.resultText(res), /unreachable/);
     t.diagnostic(`failure ${i + 1}: ${ms.toFixed(1)} ms: ${h.resultText(res)}`);
@@ -252,7 +253,7 @@ test('upstream down: isError; breaker opens after 3 failures and fails fast with
 
   // the upstream comes back on the same port (same database); the breaker is open: no attempt
   mock = await h.startMock({ dir, secrets, port, db: mock.db });
-  const open = await h.timedCall(c, 'resolveVehicle', VEHICLE);
+  const open = await h.timedCall(c, T.resolveVehicle, VEHICLE);
   assert.equal(open.res.isError, true);
   assert.match(h.resultText(open.res), /circuit breaker open/);
   assert.ok(open.ms < 200, `fails fast (${open.ms.toFixed(1)} ms)`);
@@ -260,10 +261,10 @@ test('upstream down: isError; breaker opens after 3 failures and fails fast with
 
   // after the cool-down (1 s) one probe goes through and closes the breaker
   await sleep(1300);
-  const probe = await h.rawCall(c, 'resolveVehicle', VEHICLE);
+  const probe = await h.rawCall(c, T.resolveVehicle, VEHICLE);
   assert.ok(!probe.isError, h.resultText(probe));
   for (let i = 0; i < 5; i++) {
-    const r = await h.rawCall(c, 'resolveVehicle', VEHICLE);
+    const r = await h.rawCall(c, T.resolveVehicle, VEHICLE);
     assert.ok(!r.isError, h.resultText(r));
   }
   assert.equal(h.statCount(await mock.stats(), VEHICLE_PATH), 6, 'probe + 5 calls reached the upstream');
@@ -278,7 +279,7 @@ test('wrong credentials: clear isError results that quote no secret', async (t) 
 
   // the token endpoint refuses the client secret: the write cannot get a token
   const W = await startGw({ GW_UPSTREAM_RETRY_MAX_ATTEMPTS: '1' }, { E2E_CLIENT_SECRET: badSecret });
-  const res = await h.rawCall(W.client, 'createBooking', bookingArgs(day, '16:00'));
+  const res = await h.rawCall(W.client, T.createBooking, bookingArgs(day, '16:00'));
   assert.equal(res.isError, true);
   t.diagnostic(h.resultText(res));
   assert.match(h.resultText(res), /credential|token|401/i);
@@ -286,7 +287,7 @@ test('wrong credentials: clear isError results that quote no secret', async (t) 
 
   // the API key is refused by the APIM: 401 passed on as isError
   const K = await startGw({ GW_UPSTREAM_RETRY_MAX_ATTEMPTS: '1' }, { E2E_API_KEY: badKey });
-  const r2 = await h.rawCall(K.client, 'resolveVehicle', VEHICLE);
+  const r2 = await h.rawCall(K.client, T.resolveVehicle, VEHICLE);
   assert.equal(r2.isError, true);
   t.diagnostic(h.resultText(r2));
   assert.match(h.resultText(r2), /401/);

@@ -137,8 +137,9 @@ async function main() {
     h.importSpec(env, h.SERVICE_BOOKING_SPEC, { specId: 'service-booking', bundle: 'service-booking', upstream: 'service-booking' });
     const gw = await h.startGateway(env, dir);
     const day = h.nextWorkday((await mock.health()).today);
-    const FAST = ['resolveVehicle', { registration_number: 'MH12AB1234' }];
-    const SLOW = ['getAvailableSlots', { dealer_id: 'MSIL-PUNE-001', date: day }];
+    const T = h.toolMap(env).op;
+    const FAST = [T.resolveVehicle, { registration_number: 'MH12AB1234' }];
+    const SLOW = [T.getAvailableSlots, { dealer_id: 'MSIL-PUNE-001', date: day }];
 
     const fastS = await Promise.all(Array.from({ length: FAST_CONC }, async () => { const s = new Session(gw.port); await s.start(); return s; }));
     const slowS = await Promise.all(Array.from({ length: SLOW_CONC }, async () => { const s = new Session(gw.port); await s.start(); return s; }));

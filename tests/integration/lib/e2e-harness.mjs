@@ -234,6 +234,28 @@ export function importSpec(env, spec, { specId, bundle, upstream }) {
   return { stdout: r.stdout, stderr: r.stderr };
 }
 
+/**
+ * Tool names of the imported specs, looked up in the registry (`mcpgw tools list --json`), so the
+ * tests do not depend on the importer's naming rule: op[operationId] and route["METHOD /path"].
+ */
+export function toolMap(env) {
+  const r = spawnSync(GW_BIN, ['tools', 'list', '--json'], { env, encoding: 'utf8', timeout: 60000 });
+  if (r.status !== 0) throw new Error(`mcpgw tools list failed: ${r.stderr}`);
+  const list = JSON.parse(r.stdout);
+  const tools = Array.isArray(list) ? list : list.tools;
+  const op = {};
+  const route = {};
+  for (const t of tools) {
+    if (t.source && t.source.operationId) op[t.source.operationId] = t.name;
+    if (t.source && t.source.method) route[`${t.source.method.toUpperCase()} ${t.source.path}`] = t.name;
+  }
+  const strict = (o, what) => new Proxy(o, { get: (x, k) => {
+    if (typeof k === 'string' && !(k in x)) throw new Error(`no tool for ${what} ${k}`);
+    return x[k];
+  } });
+  return { op: strict(op, 'operationId'), route: strict(route, 'route'), tools };
+}
+
 /** Runs any mcpgw CLI command (blocking) with `env`; returns {status, stdout, stderr}. */
 export function mcpgw(env, args) {
   return spawnSync(GW_BIN, args, { env, encoding: 'utf8', timeout: 60000 });
