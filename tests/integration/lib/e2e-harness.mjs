@@ -6,7 +6,8 @@
 // Every process started here is registered and killed by stopAll() (call it from after()).
 // Process stderr is collected in memory (and in <dir>/<name>.log) so tests can assert on it:
 // sanitizer reports ("ERROR: AddressSanitizer", "runtime error:") and leaked credentials.
-// Environment: GW_BIN (mcpgw), BUILD_DIR (mock at $BUILD_DIR/tools/mock-apim/mock-apim), REPO.
+// Environment: GW_BIN (mcpgw), BUILD_DIR (mock at $BUILD_DIR/tools/mock-apim/mock-apim), REPO;
+// E2E_KEEP=1 keeps the temp dirs; E2E_CLI_BIN runs the CLI steps with another mcpgw (debugging).
 // Nothing here talks to anything but 127.0.0.1.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync, createWriteStream } from 'node:fs';
@@ -25,6 +26,8 @@ export const REPO = process.env.REPO || resolve(here, '../../..');
 export const BUILD_DIR = resolve(process.env.BUILD_DIR || join(REPO, 'build', 'ci'));
 export const GW_BIN = resolve(process.env.GW_BIN || join(BUILD_DIR, 'mcpgw'));
 export const MOCK_BIN = join(BUILD_DIR, 'tools', 'mock-apim', 'mock-apim');
+/** mcpgw for the CLI steps (import, tools ...); E2E_CLI_BIN overrides it (debugging only). */
+export const CLI_BIN = resolve(process.env.E2E_CLI_BIN || GW_BIN);
 export const SERVICE_BOOKING_SPEC = join(REPO, 'tools', 'mock-apim', 'openapi', 'service-booking.yaml');
 export const DMS_SPEC = process.env.DMS_SPEC || '/work/shared/corpus/openapi/msil/dms-preprod-swagger.json';
 
@@ -229,7 +232,7 @@ export function importSpec(env, spec, { specId, bundle, upstream }) {
   const args = ['import', spec, '--spec-id', specId, '--activate'];
   if (bundle) args.push('--bundle', bundle);
   if (upstream) args.push('--upstream', upstream);
-  const r = spawnSync(GW_BIN, args, { env, encoding: 'utf8', timeout: 60000 });
+  const r = spawnSync(CLI_BIN, args, { env, encoding: 'utf8', timeout: 60000 });
   if (r.status !== 0) throw new Error(`mcpgw import failed (${r.status}): ${r.stderr}\n${r.stdout}`);
   return { stdout: r.stdout, stderr: r.stderr };
 }
@@ -239,7 +242,7 @@ export function importSpec(env, spec, { specId, bundle, upstream }) {
  * tests do not depend on the importer's naming rule: op[operationId] and route["METHOD /path"].
  */
 export function toolMap(env) {
-  const r = spawnSync(GW_BIN, ['tools', 'list', '--json'], { env, encoding: 'utf8', timeout: 60000 });
+  const r = spawnSync(CLI_BIN, ['tools', 'list', '--json'], { env, encoding: 'utf8', timeout: 60000 });
   if (r.status !== 0) throw new Error(`mcpgw tools list failed: ${r.stderr}`);
   const list = JSON.parse(r.stdout);
   const tools = Array.isArray(list) ? list : list.tools;
@@ -258,7 +261,7 @@ export function toolMap(env) {
 
 /** Runs any mcpgw CLI command (blocking) with `env`; returns {status, stdout, stderr}. */
 export function mcpgw(env, args) {
-  return spawnSync(GW_BIN, args, { env, encoding: 'utf8', timeout: 60000 });
+  return spawnSync(CLI_BIN, args, { env, encoding: 'utf8', timeout: 60000 });
 }
 
 /** Starts `mcpgw serve` on a free port. Returns {proc, port, url, mcpUrl, stderr(), stop()}. */

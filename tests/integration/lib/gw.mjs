@@ -402,3 +402,165 @@ export function rssKb(pid) {
 }
 
 export { sleep };
+
+/**
+ * One persistent HTTP/1.1 connection (raw socket) for sending requests after the server has
+ * stopped accepting new connections. send() writes one request and resolves the parsed
+ * response ({status, headers, body}); Content-Length and chunked bodies are supported.
+ */
+export async function keepAliveConnection(port) {
+  const sock = net.connect({ host: '127.0.0.1', port });
+  await new Promise((res, rej) => {
+    sock.once('connect', res);
+    sock.once('error', rej);
+  });
+  let buf = Buffer.alloc(0);
+  let waiter = null;
+  let closed = false;
+  sock.on('data', (d) => {
+    buf = Buffer.concat([buf, d]);
+    if (waiter) waiter();
+  });
+  sock.on('close', () => {
+    closed = true;
+    if (waiter) waiter();
+  });
+  sock.on('error', () => {});
+  const more = () => new Promise((r) => {
+    waiter = () => {
+      waiter = null;
+      r();
+    };
+  });
+  async function readResponse() {
+    let end;
+    while ((end = buf.indexOf('\r\n\r\n')) < 0) {
+      if (closed) throw new Error('connection closed before a response');
+      await more();
+    }
+    const head = buf.subarray(0, end).toString('latin1').split('\r\n');
+    buf = buf.subarray(end + 4);
+    const status = Number(head[0].split(' ')[1]);
+    const headers = {};
+    for (const l of head.slice(1)) {
+      const i = l.indexOf(':');
+      headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
+    }
+    let body = Buffer.alloc(0);
+    if (headers['transfer-encoding'] === 'chunked') {
+      for (;;) {
+        let le;
+        while ((le = buf.indexOf('\r\n')) < 0) {
+          if (closed) throw new Error('connection closed inside a chunk');
+          await more();
+        }
+        const size = parseInt(buf.subarray(0, le).toString('latin1'), 16);
+        while (buf.length < le + 2 + size + 2) {
+          if (closed) throw new Error('connection closed inside a chunk');
+          await more();
+        }
+        body = Buffer.concat([body, buf.subarray(le + 2, le + 2 + size)]);
+        buf = buf.subarray(le + 2 + size + 2);
+        if (size === 0) break;
+      }
+    } else {
+      const n = Number(headers['content-length'] ?? 0);
+      while (buf.length < n) {
+        if (closed) throw new Error('connection closed inside a body');
+        await more();
+      }
+      body = buf.subarray(0, n);
+      buf = buf.subarray(n);
+    }
+    const text = body.toString('utf8');
+    let json;
+    if ((headers['content-type'] ?? '').startsWith('application/json') && text) json = JSON.parse(text);
+    return { status, headers, body: text, json };
+  }
+  return {
+    async send({ method = 'GET', path = '/mcp', headers = {}, body } = {}) {
+      if (body !== undefined && typeof body !== 'string') body = JSON.stringify(body);
+      const h = { Host: `127.0.0.1:${port}`, Connection: 'keep-alive', ...headers };
+      if (body !== undefined) h['Content-Length'] = Buffer.byteLength(body);
+      let req = `${method} ${path} HTTP/1.1\r\n`;
+      for (const [k, v] of Object.entries(h)) req += `${k}: ${v}\r\n`;
+      sock.write(req + '\r\n' + (body ?? ''));
+      return readResponse();
+    },
+    close() {
+      sock.destroy();
+    },
+    get closed() {
+      return closed;
+    },
+  };
+}
+
+/**
+ * Starts a POST whose reply is read as a stream; resolves once the response headers arrived:
+ * { res, events, wait(pred), done } where `done` resolves {complete} at the end.
+ */
+export function postStreaming(port, body, headers) {
+  return new Promise((resolveStart, reject) => {
+    const data = JSON.stringify(body);
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/mcp',
+        agent: false,
+        headers: { 'Content-Type': 'application/json', Accept: ACCEPT_BOTH, 'Content-Length': Buffer.byteLength(data), ...headers },
+      },
+      (res) => {
+        const events = [];
+        let buf = '';
+        let raw = '';
+        const waiters = new Set();
+        let doneResolve;
+        const done = new Promise((r) => {
+          doneResolve = r;
+        });
+        res.setEncoding('utf8');
+        res.on('data', (d) => {
+          raw += d;
+          if ((res.headers['content-type'] ?? '').startsWith('text/event-stream')) {
+            buf += d;
+            let i;
+            while ((i = buf.indexOf('\n\n')) >= 0) {
+              events.push(...parseSse(buf.slice(0, i + 2)));
+              buf = buf.slice(i + 2);
+            }
+          }
+          for (const w of [...waiters]) w();
+        });
+        const finish = () => doneResolve({ complete: res.complete, raw });
+        res.on('end', finish);
+        res.on('close', finish);
+        resolveStart({
+          res,
+          events,
+          done,
+          async wait(pred, timeoutMs = 10000) {
+            const t0 = Date.now();
+            for (;;) {
+              const hit = events.find(pred);
+              if (hit) return hit;
+              if (Date.now() - t0 > timeoutMs) throw new Error('no matching event on the POST stream');
+              await new Promise((r) => {
+                const w = () => {
+                  waiters.delete(w);
+                  r();
+                };
+                waiters.add(w);
+                setTimeout(w, 50);
+              });
+            }
+          },
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(data);
+  });
+}
