@@ -8,6 +8,7 @@
  * --dump prints the tool array of the last run (pretty JSON) to stdout; --warnings prints the
  * warnings. Build and run with bench/import/run.sh (Release build).
  */
+#include "core/str.h"
 #include "openapi/openapi.h"
 
 #include <curl/curl.h>
@@ -35,9 +36,10 @@ int main(int argc, char **argv)
     int runs = 5, first = 1;
     int dump = 0, warnings = 0;
     for (; first < argc && argv[first][0] == '-'; first++) {
-        if (!strcmp(argv[first], "-n") && first + 1 < argc)
-            runs = atoi(argv[++first]); /* checksrc-ok: bench argument */
-        else if (!strcmp(argv[first], "--dump"))
+        if (!strcmp(argv[first], "-n") && first + 1 < argc) {
+            unsigned long long v = 0;
+            runs = gw_str_to_u64(gw_str_c(argv[++first]), &v) == GW_OK && v <= 1000 ? (int)v : 0;
+        } else if (!strcmp(argv[first], "--dump"))
             dump = 1;
         else if (!strcmp(argv[first], "--warnings"))
             warnings = 1;

@@ -606,7 +606,7 @@ static const char *credential_scheme(struct spec *sp, const char *in, const char
                   : !strcmp(in, "cookie") ? sp->cred_cookie
                                           : NULL;
     const char *s = map ? jstr(map, name) : NULL;
-    *is_cred = s != NULL;
+    *is_cred = s ? true : false;
     return s;
 }
 

@@ -6,11 +6,13 @@
  * Tool names (docs/openapi-import.md "Naming"): operationId in snake_case when present;
  * otherwise verb + resource from the path, e.g. GET /v1/api/common/msil/dms/am-list-by-name ->
  * "get_am_list_by_name": version segments (v1, v2beta), "api"/"rest" and the literal prefix
- * that every path of the spec shares are dropped, path parameters are dropped except a trailing
- * one ("_by_<param>"), and the verb is, in order: the path's own leading verb
- * ("cancel-appointment-booking"), a verb ending the path ("/parts-kart/otp/send" ->
- * "send_parts_kart_otp"), the verb opening the summary ("Fetches list description" -> "fetch"),
- * or the method's (GET get, POST create, PUT update, PATCH patch, DELETE delete).
+ * shared by the paths that need such names are dropped, path parameters are dropped except a
+ * trailing one ("_by_<param>"), and the verb is, in order: the imperative verb opening a
+ * multi-word first segment ("cancel-appointment-booking"), one opening the last segment
+ * ("/gm-emp/fetch-by-query" -> "fetch_gm_emp_by_query"; a one-word action like "/otp/send"
+ * only on POST), the verb opening the summary or description ("Fetches list description" ->
+ * "fetch"; a verb already in the path moves to the front), or the method's (GET get, POST
+ * create, PUT update, PATCH patch, DELETE delete).
  * Names are capped at 64 characters with a hash suffix, so cut names stay distinct.
  * Pure functions, thread-safe.
  */

@@ -818,7 +818,8 @@ json_t *gw_openapi__defs(struct gw_openapi__conv *cv, size_t *size)
             cap = (n + f->ndeps) * 2;
             work = gw_xrealloc(work, cap * sizeof(size_t));
         }
-        memcpy(work + n, f->deps, f->ndeps * sizeof(size_t));
+        if (f->ndeps)
+            memcpy(work + n, f->deps, f->ndeps * sizeof(size_t));
         n += f->ndeps;
     }
     gw_free(work);

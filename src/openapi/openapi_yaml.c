@@ -167,6 +167,13 @@ static json_t *float_value(const char *v, size_t n)
     return isfinite(d) ? json_real(d) : NULL;
 }
 
+/* A plain scalar's number: integer first, then float; NULL when it is neither. */
+static json_t *number_value(const char *v, size_t n)
+{
+    json_t *x = int_value(v, n);
+    return x ? x : float_value(v, n);
+}
+
 static json_t *scalar_value(const char *v, size_t n, bool plain, const char *tag)
 {
     json_t *x = NULL;
@@ -178,10 +185,16 @@ static json_t *scalar_value(const char *v, size_t n, bool plain, const char *tag
             return json_null();
         if (!strcmp(t, "bool") && bool_text(v, n) >= 0)
             return json_boolean(bool_text(v, n));
-        if (!strcmp(t, "int") && (x = int_value(v, n)))
-            return x;
-        if (!strcmp(t, "float") && ((x = int_value(v, n)) || (x = float_value(v, n))))
-            return x;
+        if (!strcmp(t, "int")) {
+            x = int_value(v, n);
+            if (x)
+                return x;
+        }
+        if (!strcmp(t, "float")) {
+            x = number_value(v, n);
+            if (x)
+                return x;
+        }
         if (strcmp(t, "merge") != 0 && strcmp(t, "value") != 0)
             return json_stringn(v, n);
     }
@@ -192,9 +205,8 @@ static json_t *scalar_value(const char *v, size_t n, bool plain, const char *tag
     int b = bool_text(v, n);
     if (b >= 0)
         return json_boolean(b);
-    if ((x = int_value(v, n)) || (x = float_value(v, n)))
-        return x;
-    return json_stringn(v, n);
+    x = number_value(v, n);
+    return x ? x : json_stringn(v, n);
 }
 
 /* ---- state helpers ---- */
@@ -443,7 +455,8 @@ json_t *gw_openapi__yaml_parse(const char *buf, size_t len, const struct gw_open
             const char *v = (const char *)ev.data.scalar.value;
             size_t n = ev.data.scalar.length;
             bool plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-            if ((rc = count_nodes(&st, 1, false)) != GW_OK)
+            rc = count_nodes(&st, 1, false);
+            if (rc != GW_OK)
                 break;
             /* in key position the text is kept as written ("1e3" stays "1e3") */
             struct frame *top = st.nframes ? &st.frames[st.nframes - 1] : NULL;
@@ -474,7 +487,8 @@ json_t *gw_openapi__yaml_parse(const char *buf, size_t len, const struct gw_open
                 rc = fail(&st, GW_EINVAL, "recursive alias (an alias inside its own anchor)");
                 break;
             }
-            if ((rc = count_nodes(&st, a->size, true)) != GW_OK)
+            rc = count_nodes(&st, a->size, true);
+            if (rc != GW_OK)
                 break;
             rc = attach(&st, json_incref(a->node), a->size, false);
             break;

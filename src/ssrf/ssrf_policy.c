@@ -372,13 +372,17 @@ int gw_ssrf_check_url(const struct gw_ssrf_policy *p, const char *url, char *out
     memset(&ss, 0, sizeof(ss));
     struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
     struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+    bool literal = false;
     if (inet_pton(AF_INET, bare, &sin->sin_addr) == 1) {
         sin->sin_family = AF_INET;
-        if ((rc = gw_ssrf_check(p, bare, (struct sockaddr *)&ss, err)) != GW_OK)
-            goto out;
+        literal = true;
     } else if (inet_pton(AF_INET6, bare, &sin6->sin6_addr) == 1) {
         sin6->sin6_family = AF_INET6;
-        if ((rc = gw_ssrf_check(p, bare, (struct sockaddr *)&ss, err)) != GW_OK)
+        literal = true;
+    }
+    if (literal) {
+        rc = gw_ssrf_check(p, bare, (struct sockaddr *)&ss, err);
+        if (rc != GW_OK)
             goto out;
     }
     if (out_host && out_host_size) {

@@ -725,19 +725,16 @@ static void test_descriptions(void **state)
 {
     (void)state;
     char *big = malloc(8000);
-    snprintf(big, 8000,
-             "openapi: 3.0.0\ninfo: {title: D, version: '1'}\npaths:\n  /a:\n"
-             "    get:\n      operationId: getA\n      summary: Get the A\n"
-             "      description: |\n");
-    for (int p = 0; p < 12; p++) {
-        strcat(big, "        This is paragraph ");
-        char num[8];
-        snprintf(num, sizeof(num), "%d", p);
-        strcat(big, num);
-        strcat(big, ". It has two sentences of filler text to make it long enough, more or "
-                    "less ninety characters.\n\n");
-    }
-    strcat(big, "      responses: {'200': {description: ok}}\n");
+    size_t n = (size_t)snprintf(big, 8000,
+                                "openapi: 3.0.0\ninfo: {title: D, version: '1'}\npaths:\n  /a:\n"
+                                "    get:\n      operationId: getA\n      summary: Get the A\n"
+                                "      description: |\n");
+    for (int p = 0; p < 12; p++)
+        n += (size_t)snprintf(big + n, 8000 - n,
+                              "        This is paragraph %d. It has two sentences of filler text "
+                              "to make it long enough, more or less ninety characters.\n\n",
+                              p);
+    snprintf(big + n, 8000 - n, "      responses: {'200': {description: ok}}\n");
     import_ok(big, NULL);
     free(big);
     const char *d = s(tool("get_a"), "description");
