@@ -261,12 +261,6 @@ static void reply_error(struct gw_http_req *r, int status, const char *code, con
     gw_http_reply_error(r, status, code, msg);
 }
 
-static bool peer_is_loopback(const struct gw_http_req *r)
-{
-    enum gw_ssrf_class c;
-    return gw_ssrf_classify_text(gw_http_peer(r), &c) == GW_OK && c == GW_SSRF_LOOPBACK;
-}
-
 /* Parses a boolean query parameter. */
 static int q_bool(struct gw_http_req *r, const char *name, bool *out, struct gw_error *err)
 {
@@ -429,7 +423,7 @@ static void allow_header(enum admin_route route, char *out, size_t size)
 static void admin_handle(struct gw_http_req *r, void *arg)
 {
     struct gw_admin *adm = arg;
-    if (!adm->allow_remote && !peer_is_loopback(r)) {
+    if (!adm->allow_remote && !gw_admin__peer_is_loopback(gw_http_peer(r))) {
         reply_error(r, 403, "forbidden",
                     "the admin API accepts loopback clients only until it has authentication");
         return;

@@ -82,6 +82,10 @@ int gw_admin__route(const char *path, struct admin_match *m, struct gw_error *er
 /* 1..GW_STORE_NAME_MAX bytes of [A-Za-z0-9_.-], and not "." or "..". Pure. */
 bool gw_admin__valid_name(const char *s);
 
+/* Whether a peer address (as gw_http_peer prints it) is loopback: 127.0.0.0/8, ::1, or either
+ * embedded in IPv6 (::ffff:127.0.0.1). "-" (unknown) is not. Pure. */
+bool gw_admin__peer_is_loopback(const char *peer);
+
 /* Parses an If-Match value: a tool version as `3`, `"3"` or `W/"3"`, or `*` (no check: 0).
  * GW_OK with *out_version, or GW_EINVAL. Pure. */
 int gw_admin__parse_if_match(const char *v, long long *out_version, struct gw_error *err);

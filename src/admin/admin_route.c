@@ -82,6 +82,8 @@ int gw_admin__route(const char *path, struct admin_match *m, struct gw_error *er
     size_t n = strlen(p);
     if (n && p[n - 1] == '/')
         n--; /* one trailing slash */
+    if (n && p[n - 1] == '/')
+        return GW_ENOTFOUND;
     struct gw_str seg[MAX_SEGS];
     int nseg = 0;
     size_t i = 0;
@@ -138,6 +140,12 @@ int gw_admin__route(const char *path, struct admin_match *m, struct gw_error *er
         return GW_ENOTFOUND;
     }
     return GW_OK;
+}
+
+bool gw_admin__peer_is_loopback(const char *peer)
+{
+    enum gw_ssrf_class c;
+    return peer && gw_ssrf_classify_text(peer, &c) == GW_OK && c == GW_SSRF_LOOPBACK;
 }
 
 int gw_admin__parse_if_match(const char *v, long long *out_version, struct gw_error *err)
