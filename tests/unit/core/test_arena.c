@@ -1,6 +1,6 @@
 /*
  * tests/unit/core/test_arena.c
- * The per-request arena (core/arena.h): sizes rounded to 16 bytes, the byte budget (an overrun is a
+ * The per-request arena (core/arena.h): blocks aligned for any type (max_align_t), the byte budget (an overrun is a
  * NULL + exhausted flag, never an abort, and earlier allocations stay intact), calloc/strndup/
  * printf helpers, allocations larger than a chunk, size_t overflow, cleanups run exactly once
  * in LIFO order at free, and a cleanup registered on an exhausted arena runs immediately so
@@ -25,8 +25,8 @@ static void test_alignment_and_used(void **state)
     for (size_t n = 1; n < 100; n += 7) {
         void *p = gw_arena_alloc(a, n);
         assert_non_null(p);
-        /* (alignof(max_align_t) = 16 is the contract: see test_core_bugs.c) */
-        assert_int_equal((uintptr_t)p % 8, 0);
+        assert_int_equal((uintptr_t)p % _Alignof(max_align_t), 0);
+        assert_int_equal((uintptr_t)p % 16, 0);
         memset(p, 0xAB, n); /* the whole block is writable (ASan checks) */
     }
     /* used counts bytes handed out, rounded to the alignment */
@@ -79,9 +79,18 @@ static void test_overflow(void **state)
     assert_true(gw_arena_exhausted(a));
     gw_arena_free(a);
 
+    /* round16(SIZE_MAX - 19) = SIZE_MAX - 15 >= n: the chunk header must not wrap it */
+    a = gw_arena_new(0);
+    assert_null(gw_arena_alloc(a, SIZE_MAX - 19));
+    gw_arena_free(a);
+
     a = gw_arena_new(1u << 20);
     assert_null(gw_arena_alloc(a, SIZE_MAX - 64));
     assert_int_equal(gw_arena_used(a), 0);
+    /* used + need must not wrap past the budget either */
+    assert_non_null(gw_arena_alloc(a, 16));
+    assert_null(gw_arena_alloc(a, SIZE_MAX - 19));
+    assert_int_equal(gw_arena_used(a), 16);
     gw_arena_free(a);
 }
 

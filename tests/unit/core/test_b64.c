@@ -3,7 +3,8 @@
  * base64url without padding (core/b64.h): the RFC 4648 test vectors in the URL alphabet, the
  * URL-specific characters ('-' and '_' for 62 and 63), round trips of every length 0..300
  * with random bytes, gw_b64url_len, and rejection of what is not base64url: the standard
- * alphabet's '+' and '/', padding '=', impossible lengths (4k+1), and foreign characters.
+ * alphabet's '+' and '/', padding '=', impossible lengths (4k+1), foreign characters and
+ * leading/trailing whitespace.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -95,6 +96,11 @@ static void test_rejects(void **state)
     expect_bad("Zm9\nvA");
     expect_bad("Zm9v\x80" "g");
     expect_bad("Zm9v*A");
+    /* whitespace the OpenSSL decoder would trim is not base64url either */
+    expect_bad("    Zm9v");
+    expect_bad("Zm9v    ");
+    expect_bad("\t\t\t\tZm9vYmFy");
+    expect_bad("Zm9v\r\n\r\n");
     unsigned char out[4];
     assert_int_equal(gw_b64url_decode("", 0, out), 0);
 }

@@ -2,7 +2,7 @@
  * tests/unit/core/test_buf.c
  * The bounded buffer (core/buf.h): the maximum is a hard limit (appends past it fail with
  * GW_ELIMIT and leave the content unchanged, including the size_t overflow case), content is
- * always NUL-terminated, binary data survives, printf formats and respects the limit, reset
+ * always NUL-terminated, a maximum of SIZE_MAX ("no limit") works, binary data survives, printf formats and respects the limit, reset
  * keeps the buffer reusable, and take hands the content over and leaves the buffer empty.
  */
 #include <stdarg.h>
@@ -68,7 +68,7 @@ static void test_overflow_sizes(void **state)
 {
     (void)state;
     struct gw_buf b;
-    /* a huge maximum (SIZE_MAX itself is covered in test_core_bugs.c) */
+    /* a huge maximum */
     gw_buf_init(&b, SIZE_MAX / 2);
     assert_int_equal(gw_buf_adds(&b, "abc"), GW_OK);
     /* sizes that would wrap len + n around must be refused, not become tiny allocations */
@@ -80,6 +80,23 @@ static void test_overflow_sizes(void **state)
     gw_buf_init(&b, 100);
     assert_int_equal(gw_buf_add(&b, "x", SIZE_MAX), GW_ELIMIT);
     assert_int_equal(gw_buf_len(&b), 0);
+    gw_buf_fini(&b);
+}
+
+static void test_size_max(void **state)
+{
+    (void)state;
+    struct gw_buf b;
+    gw_buf_init(&b, SIZE_MAX); /* "no practical limit": max + 1 must not wrap to 0 */
+    char data[100];
+    memset(data, 'q', sizeof(data));
+    assert_int_equal(gw_buf_add(&b, data, sizeof(data)), GW_OK);
+    assert_int_equal(gw_buf_len(&b), 100);
+    assert_int_equal(gw_buf_ptr(&b)[99], 'q');
+    assert_int_equal(gw_buf_ptr(&b)[100], '\0');
+    assert_true(b._cap >= b._len + 1); /* the invariant the heap relies on */
+    assert_int_equal(gw_buf_printf(&b, "%d", 12345), GW_OK);
+    assert_int_equal(gw_buf_len(&b), 105);
     gw_buf_fini(&b);
 }
 
@@ -186,6 +203,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_empty),          cmocka_unit_test(test_add_and_limit),
         cmocka_unit_test(test_zero_max),       cmocka_unit_test(test_overflow_sizes),
+        cmocka_unit_test(test_size_max),
         cmocka_unit_test(test_growth_and_binary), cmocka_unit_test(test_printf),
         cmocka_unit_test(test_reset_reuse),    cmocka_unit_test(test_take),
     };

@@ -5,7 +5,8 @@
  * and its source; the settings file (comments, blank lines, `export`, quotes, CRLF) and its
  * errors citing file:line (no '=', unknown key, bad value, missing file); precedence
  * default < file < environment < override with gw_settings_source telling which won; defaults
- * validated too; the generated Markdown naming every setting; the dump redacting secrets; and
+ * validated too; long lines (a 4 KiB comment cannot smuggle a setting, long values are kept,
+ * lines over 64 KiB and NUL bytes are refused with file:line); the generated Markdown naming every setting; the dump redacting secrets; and
  * programming errors (unknown name, wrong type, duplicate registration) aborting.
  */
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "core/alloc.h"
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/settings.h"
@@ -281,6 +283,60 @@ static void test_file_errors(void **state)
     gw_settings_free(s);
 }
 
+/* Loads `text` (which may contain NUL bytes: `len`) as a settings file. */
+static int load_file_text(const char *text, size_t len, struct gw_settings **out,
+                          struct gw_error *err)
+{
+    char path[] = "/tmp/gw-test-settings-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, len), (ssize_t)len);
+    close(fd);
+    struct gw_settings *s = make();
+    int rc = gw_settings_load(s, path, err);
+    unlink(path);
+    *out = s;
+    return rc;
+}
+
+static void test_long_lines(void **state)
+{
+    (void)state;
+    struct gw_settings *s;
+    struct gw_error err = {0};
+    /* a comment of exactly 4095 bytes followed on the same line by KEY=VALUE stays a comment
+     * (a 4 KiB line buffer used to split it and apply the tail as a setting) */
+    size_t clen = 4095;
+    char *text = gw_xcalloc(1, 70000);
+    text[0] = '#';
+    memset(text + 1, 'c', clen - 1);
+    memcpy(text + clen, "GWT_INT=9\n", 10);
+    assert_int_equal(load_file_text(text, strlen(text), &s, &err), GW_OK);
+    assert_int_equal(gw_settings_int(s, "GWT_INT"), 5);
+    gw_settings_free(s);
+    /* a 6000-byte value is kept whole */
+    memset(text, 0, 70000);
+    memcpy(text, "GWT_STR=", 8);
+    memset(text + 8, 'v', 6000);
+    text[6008] = '\n';
+    assert_int_equal(load_file_text(text, strlen(text), &s, &err), GW_OK);
+    assert_int_equal(strlen(gw_settings_str(s, "GWT_STR")), 6000);
+    gw_settings_free(s);
+    /* an absurdly long line is refused, citing its line */
+    memset(text, 0, 70000);
+    memcpy(text, "GWT_STR=ok\nGWT_EMPTY=", 21);
+    memset(text + 21, 'w', 66000);
+    assert_int_not_equal(load_file_text(text, strlen(text), &s, &err), GW_OK);
+    assert_non_null(strstr(err.msg, ":2: line longer than"));
+    gw_settings_free(s);
+    gw_free(text);
+    /* a NUL byte inside a line is refused (it would silently cut the value) */
+    const char nul[] = "GWT_STR=abc\0def\n";
+    assert_int_equal(load_file_text(nul, sizeof(nul) - 1, &s, &err), GW_EINVAL);
+    assert_non_null(strstr(err.msg, ":1: NUL byte"));
+    gw_settings_free(s);
+}
+
 static void test_precedence(void **state)
 {
     (void)state;
@@ -454,6 +510,7 @@ int main(void)
         cmocka_unit_test_setup(test_bad_default_fails_load, clear_env),
         cmocka_unit_test_setup(test_file_parsing, clear_env),
         cmocka_unit_test_setup(test_file_errors, clear_env),
+        cmocka_unit_test_setup(test_long_lines, clear_env),
         cmocka_unit_test_setup(test_precedence, clear_env),
         cmocka_unit_test_setup(test_markdown, clear_env),
         cmocka_unit_test_setup(test_dump_redacts, clear_env),

@@ -3,7 +3,8 @@
  * SSE framing (mcp/mcp_sse.h): the exact bytes of an event ("event: <type>\ndata: <json>\n\n")
  * and of a keep-alive comment, no "id:" lines ever, refusal (GW_EINVAL, buffer untouched) of
  * CR or LF in the data or the event name and of an empty/NULL event name, several events in
- * one buffer, a large payload, the buffer limit surfacing as GW_ELIMIT, and a round trip
+ * one buffer, a large payload, the buffer limit surfacing as GW_ELIMIT with nothing appended
+ * (no torn frame), and a round trip
  * through a minimal SSE parser written to the WHATWG rules.
  */
 #include <stdarg.h>
@@ -103,6 +104,13 @@ static void test_limit(void **state)
     gw_buf_init(&b, 20);
     assert_int_equal(gw_sse_event(&b, "message", "{\"too\":\"long for 20 bytes\"}", 27),
                      GW_ELIMIT);
+    gw_buf_fini(&b);
+    /* all or nothing: when the limit is hit part-way, no partial frame stays behind */
+    gw_buf_init(&b, 40);
+    assert_int_equal(gw_buf_adds(&b, "KEEP"), GW_OK);
+    const char *data = "{\"jsonrpc\":\"2.0\",\"method\":\"x\"}";
+    assert_int_equal(gw_sse_event(&b, "message", data, strlen(data)), GW_ELIMIT);
+    assert_string_equal(gw_buf_ptr(&b), "KEEP");
     gw_buf_fini(&b);
 }
 

@@ -3,8 +3,8 @@
  * Protocol revisions (mcp/mcp_version.h): parsing is exact (no prefixes, spaces or case
  * variants), names round-trip, the negotiation table (each supported legacy version is echoed;
  * unknown, NULL and the modern 2026-07-28 requested in initialize all get 2025-11-25, the
- * latest legacy revision), which revision is modern, where batches are allowed (2025-03-26;
- * the 2024-11-05 question is in test_mcp_bugs.c), and the list used in error messages.
+ * latest legacy revision), which revision is modern, where batches are allowed (2025-03-26
+ * only), and the list used in error messages.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -79,6 +79,7 @@ static void test_modern_and_batch(void **state)
     assert_false(gw_mcp_version_is_modern(GW_MCP_V_2025_11_25));
     assert_true(gw_mcp_version_is_modern(GW_MCP_V_2026_07_28));
     assert_true(gw_mcp_version_allows_batch(GW_MCP_V_2025_03_26));
+    assert_false(gw_mcp_version_allows_batch(GW_MCP_V_2024_11_05));
     assert_false(gw_mcp_version_allows_batch(GW_MCP_V_2025_06_18));
     assert_false(gw_mcp_version_allows_batch(GW_MCP_V_2025_11_25));
     assert_false(gw_mcp_version_allows_batch(GW_MCP_V_2026_07_28));
