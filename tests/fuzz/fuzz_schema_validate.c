@@ -3,7 +3,7 @@
  * Fuzz target for src/schema: compile an untrusted schema and validate an untrusted instance.
  *
  * Input: a JSON document {"schema": S, "instance": I, "dialect": "2020-12"|"draft-07"|
- * "openapi-3.0", "format": bool}; any other JSON value is used as the schema and validated
+ * "openapi-3.0", "format": bool, "entry": "/json/pointer", "share": bool}; any other value is used as the schema and validated
  * against a few fixed instances (and against itself). One remote document is served for
  * https://fuzz.test/remote.json so that remote resolution is exercised too.
  * Checks beyond "no crash, no leak": validation with and without a report must agree
@@ -80,6 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             opt.dialect = dialect;
         opt.format_assert = json_is_true(json_object_get(doc, "format"));
         opt.entry = json_string_value(json_object_get(doc, "entry"));
+        opt.share_document = json_is_true(json_object_get(doc, "share"));
     }
     struct gw_schema *s = NULL;
     struct gw_error err;
