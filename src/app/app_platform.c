@@ -88,7 +88,10 @@ int app_platform_open(struct app_platform *pf, const struct gw_settings *s)
         app_platform_close(pf);
         return GW_EINVAL;
     }
-    struct gw_pipeline_options po = {true, 8};
+    struct gw_schema_options so_schema;
+    gw_schema_options_init(&so_schema);
+    gw_schema_options_from_settings(s, &so_schema);
+    struct gw_pipeline_options po = {true, 8, &so_schema};
     pf->pipeline = gw_pipeline_new(pf->registry, pf->upstreams, &po);
 
     struct gw_mcp_server_options mo;

@@ -10,6 +10,7 @@
 #include "net/net_server.h"
 #include "openapi/openapi.h"
 #include "registry/registry_settings.h"
+#include "schema/schema.h"
 #include "ssrf/ssrf.h"
 #include "store/store_settings.h"
 #include "upstream/upstream_settings.h"
@@ -44,6 +45,7 @@ struct gw_settings *app_settings_load(const char *config_file, const char *const
     gw_settings_register(s, gw_upstream_settings);
     gw_settings_register(s, gw_openapi_settings);
     gw_settings_register(s, gw_ssrf_settings);
+    gw_settings_register(s, gw_schema_settings);
     struct gw_error err = {0};
     for (int i = 0; i < noverrides; i++) {
         char name[128];

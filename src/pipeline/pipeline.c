@@ -62,6 +62,7 @@ struct gw_pipeline {
     struct gw_registry *reg;
     struct gw_upstreams *ups;
     struct gw_pipeline_options opts;
+    struct gw_schema_options schema_opts;
     struct handler handlers[GW_PHASE_COUNT][MAX_HANDLERS];
     int nhandlers[GW_PHASE_COUNT];
     struct audit_obs audits[MAX_HANDLERS];
@@ -106,6 +107,11 @@ struct gw_pipeline *gw_pipeline_new(struct gw_registry *reg, struct gw_upstreams
         p->opts.validate_arguments = true;
     if (!p->opts.max_errors_shown)
         p->opts.max_errors_shown = 8;
+    if (opts && opts->schema)
+        p->schema_opts = *opts->schema;
+    else
+        gw_schema_options_init(&p->schema_opts);
+    p->opts.schema = NULL;
     pthread_mutex_init(&p->lock, NULL);
     return p;
 }
@@ -232,7 +238,8 @@ static unsigned name_hash(const char *s)
 
 /* The compiled input schema of `tool` (cached per loop); NULL with *why when it cannot be
  * compiled (a broken definition: reported to the caller as a tool error). */
-static const struct gw_schema *input_schema(struct loop_state *ls, const struct gw_snapshot *snap,
+static const struct gw_schema *input_schema(struct gw_pipeline *p, struct loop_state *ls,
+                                            const struct gw_snapshot *snap,
                                             const struct gw_tool_entry *tool, const char **why)
 {
     if (ls->snapshot_version != gw_snapshot_version(snap)) {
@@ -249,8 +256,7 @@ static const struct gw_schema *input_schema(struct loop_state *ls, const struct 
     struct cached_schema *c = gw_xcalloc(1, sizeof(*c));
     snprintf(c->name, sizeof(c->name), "%s", tool->name);
     c->version = tool->version;
-    struct gw_schema_options so;
-    gw_schema_options_init(&so);
+    struct gw_schema_options so = p->schema_opts;
     const char *dialect = gw_json_str(tool->def, "schemaDialect");
     if (dialect)
         gw_schema_dialect_parse(dialect, &so.dialect);
@@ -361,7 +367,7 @@ static bool validate(struct gw_call *c, struct loop_state *ls)
     if (!c->p->opts.validate_arguments)
         return true;
     const char *why = NULL;
-    const struct gw_schema *s = input_schema(ls, c->snap, c->tool, &why);
+    const struct gw_schema *s = input_schema(c->p, ls, c->snap, c->tool, &why);
     if (!s) {
         finish(c, error_result(why), NULL);
         return false;

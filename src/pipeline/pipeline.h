@@ -26,6 +26,7 @@
 
 #include "core/err.h"
 #include "mcp/mcp_provider.h"
+#include "schema/schema.h"
 #include "registry/registry.h"
 #include "upstream/upstream_exec.h"
 
@@ -66,6 +67,8 @@ typedef void (*gw_audit_fn)(void *ud, struct gw_call *call, const json_t *result
 struct gw_pipeline_options {
     bool validate_arguments; /* VALIDATE phase on (default true) */
     size_t max_errors_shown; /* schema violations listed in an isError result (default 8) */
+    const struct gw_schema_options *schema; /* validation limits (NULL = the validator's
+                                               defaults); copied */
 };
 
 /* Creates the pipeline over `reg` and `ups` (both borrowed; must outlive it). */
