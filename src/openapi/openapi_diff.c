@@ -49,11 +49,13 @@ static char *identity(const json_t *tool)
     return gw_buf_take(&b, NULL);
 }
 
+/* source.operationId of a tool, or NULL. */
 static const char *opid(const json_t *tool)
 {
     return json_string_value(json_object_get(json_object_get(tool, "source"), "operationId"));
 }
 
+/* The identity of a tool for the added/removed lists. New object. */
 static json_t *who(const json_t *tool)
 {
     const json_t *src = json_object_get(tool, "source");
@@ -66,11 +68,13 @@ static json_t *who(const json_t *tool)
     return o;
 }
 
+/* Top-level members owned by the store, not by the spec: never reported as changed. */
 static bool ignored_top(const char *k)
 {
     return !strcmp(k, "version") || !strcmp(k, "status");
 }
 
+/* source members that change with every spec version or import: not a change of the tool. */
 static bool ignored_source(const char *k)
 {
     return !strcmp(k, "specVersion") || !strcmp(k, "specId");
@@ -103,6 +107,8 @@ static void diff_members(const json_t *a, const json_t *b, const char *prefix, b
     }
 }
 
+/* Names of the members that differ between an old and a new definition of the same tool;
+ * binding and source are compared member by member. New array. */
 static json_t *changed_fields(const json_t *a, const json_t *b)
 {
     json_t *fields = json_array();

@@ -104,6 +104,8 @@ void gw_openapi__warn(struct gw_openapi__ctx *c, const char *level, const char *
     json_array_append_new(c->warnings, w);
 }
 
+/* Records the first fatal condition of the import (a limit, OOM): the whole import fails with
+ * it. Returns the code. */
 static int set_fatal(struct gw_openapi__ctx *c, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -124,6 +126,7 @@ static int set_fatal(struct gw_openapi__ctx *c, int code, const char *fmt, ...)
 
 /* ---- text helpers ---- */
 
+/* Value of a hex digit, or -1. */
 static int hexval(char ch)
 {
     if (ch >= '0' && ch <= '9')
@@ -161,6 +164,7 @@ static char *pct_decode(const char *s, size_t n)
     return out;
 }
 
+/* Whether s starts with "<scheme>:" (case-insensitive). */
 static bool has_scheme(const char *s, const char *scheme)
 {
     size_t n = strlen(scheme);
@@ -174,6 +178,7 @@ static bool is_url(const char *s)
 
 /* ---- documents ---- */
 
+/* Registers a document (root NULL: a load that failed, remembered so it is not retried). */
 static struct gw_openapi__doc *doc_add(struct gw_openapi__ctx *c, const char *uri,
                                        enum gw_openapi__doc_kind kind, json_t *root)
 {
@@ -189,6 +194,8 @@ static struct gw_openapi__doc *doc_add(struct gw_openapi__ctx *c, const char *ur
     return doc;
 }
 
+/* Reads a whole regular file under the per-document and total byte limits (fatal when
+ * exceeded). GW_OK with *out (gw_free), or a code with why set. */
 static int read_file(struct gw_openapi__ctx *c, const char *path, char **out, size_t *out_len,
                      char *why, size_t why_size)
 {
@@ -242,6 +249,7 @@ static int read_file(struct gw_openapi__ctx *c, const char *path, char **out, si
     return GW_OK;
 }
 
+/* The document-count limit, checked before each new document. */
 static int check_doc_count(struct gw_openapi__ctx *c)
 {
     size_t max = c->o->limits.max_documents;
@@ -321,6 +329,7 @@ static struct gw_openapi__doc *load_file(struct gw_openapi__ctx *c, const char *
     return d;
 }
 
+/* The SSRF policy for URL documents: the caller's, or a default one (public addresses only). */
 static const struct gw_ssrf_policy *ssrf_policy(struct gw_openapi__ctx *c)
 {
     if (c->o->ssrf)
@@ -508,6 +517,7 @@ static json_t *pointer_walk(struct gw_openapi__ctx *c, struct gw_openapi__doc **
     return *p ? NULL : node;
 }
 
+/* One $ref: document part (loaded on demand) then fragment (JSON pointer). */
 static int resolve(struct gw_openapi__ctx *c, struct gw_openapi__doc *doc, const char *ref,
                    struct gw_openapi__doc **out_doc, json_t **out_node, char *why, size_t why_size);
 

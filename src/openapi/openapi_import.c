@@ -59,6 +59,7 @@ json_t *gw_openapi_result_summary(const struct gw_openapi_result *r)
                      r->elapsed_ms, "warnings", r->warnings);
 }
 
+/* Monotonic milliseconds, for elapsed_ms. */
 static double now_ms(void)
 {
     struct timespec ts;
@@ -113,6 +114,8 @@ static int detect(struct gw_openapi__ctx *c, struct gw_openapi_result *r)
     return GW_OK;
 }
 
+/* One import from text: load the root document, detect the dialect, map the operations.
+ * Fills out only on success. */
 static int run(const char *buf, size_t len, const char *base_uri, enum gw_openapi__doc_kind kind,
                const struct gw_openapi_options *opts, struct gw_openapi_result *out,
                struct gw_error *err)

@@ -7,6 +7,7 @@
  * warnings, and the first fatal error. Files:
  *   openapi_yaml.c    YAML/JSON text -> jansson            openapi_doc.c   documents, $ref
  *   openapi_schema.c  schemas -> JSON Schema 2020-12       openapi_name.c  names and texts
+ *   openapi_spec.c    spec-wide facts, security, servers   openapi_args.c  parameters, bodies
  *   openapi_map.c     operations -> tools                  openapi_import.c public entry points
  *   openapi_diff.c    re-import diff
  */
@@ -171,6 +172,87 @@ void gw_openapi__name_from_path(const char *method, const char *path, const char
 size_t gw_openapi__common_prefix(json_t *paths);
 /* Title from a name: "get_dealer_master" -> "Get dealer master". */
 void gw_openapi__title_from_name(const char *name, char *out, size_t out_size);
+
+/* ---- openapi_spec.c / openapi_args.c / openapi_map.c: shared types ---- */
+
+#define GW_OPENAPI__NMETHODS 8
+/* Operation keys of a path item, lower case: get put post delete options head patch trace. */
+extern const char *const gw_openapi__methods[GW_OPENAPI__NMETHODS];
+
+/* Spec-wide facts computed once per import (openapi_spec.c). */
+struct gw_openapi__spec {
+    json_t *root;
+    struct gw_openapi__doc *doc;
+    json_t *servers;             /* array of strings: root servers, resolved */
+    json_t *schemes;             /* scheme name -> binding.security entry (object) */
+    json_t *cred_header;         /* lower-case header name -> scheme name */
+    json_t *cred_query;          /* query parameter name -> scheme name */
+    json_t *cred_cookie;         /* cookie name -> scheme name */
+    const char *auth_scheme;     /* scheme that fills "Authorization", or NULL */
+    json_t *security;            /* root security requirements (array) or NULL */
+    json_t *xmcp;                /* root x-mcp object or NULL */
+    json_t *consumes, *produces; /* Swagger 2 defaults */
+    char upstream[128];
+    const char *version; /* info.version as text, or NULL */
+    char version_buf[64];
+    size_t prefix_skip; /* literal path segments every unnamed operation shares */
+};
+
+/* The operation being mapped. */
+struct gw_openapi__op {
+    struct gw_openapi__ctx *c;
+    struct gw_openapi__spec *sp;
+    const char *path;
+    const char *method; /* lower case */
+    json_t *op;
+    struct gw_openapi__doc *op_doc; /* base of the operation's $refs */
+    json_t *pathitem;
+    struct gw_openapi__doc *path_doc;
+    json_t *xmcp; /* merged x-mcp (owned) */
+};
+
+/* What the caller supplies: schema properties and the args that bind them. */
+struct gw_openapi__inputs {
+    json_t *props;    /* inputSchema.properties */
+    json_t *required; /* inputSchema.required */
+    json_t *args;     /* binding.args */
+    json_t *used;     /* argument names taken (collision rule) */
+};
+
+static inline const char *gw_openapi__jstr(json_t *obj, const char *key)
+{
+    json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* ---- openapi_spec.c ---- */
+void gw_openapi__spec_init(struct gw_openapi__ctx *c, struct gw_openapi__spec *sp);
+void gw_openapi__spec_fini(struct gw_openapi__spec *sp);
+/* Resolves an array of 3.x server objects into URL strings (new array). */
+json_t *gw_openapi__servers(struct gw_openapi__ctx *c, json_t *servers);
+/* Whether parameter (in, name) is filled by a security scheme; returns the scheme name (may be
+ * NULL for an Authorization header no scheme claims) and sets *is_cred. */
+const char *gw_openapi__credential_scheme(struct gw_openapi__spec *sp, const char *in,
+                                          const char *name, bool *is_cred);
+/* Sets binding.security and binding.securityRequirements for the operation. */
+void gw_openapi__security_binding(struct gw_openapi__op *o, json_t *binding);
+
+/* ---- openapi_args.c ---- */
+/* Parameters and body of the operation into `in` and binding.body. false: the operation must be
+ * skipped, why says why. */
+bool gw_openapi__inputs(struct gw_openapi__op *o, struct gw_openapi__conv *cv,
+                        struct gw_openapi__inputs *in, json_t *binding, char *why, size_t why_size);
+/* Preference rank of a media type for bodies (0 application/json, 1 other JSON, 2 form,
+ * 3 multipart, 4 text, 5 XML, 6 octet-stream, 7 any, 8 other). */
+int gw_openapi__media_rank(const char *mt);
+bool gw_openapi__is_json_media(const char *mt);
+/* Best media type key of a 3.x content map; json_only keeps JSON types and any-type. */
+const char *gw_openapi__best_media(json_t *content, bool json_only, json_t **out_media);
+/* Swagger 2: the first JSON media type of a consumes/produces list, else the first one. */
+const char *gw_openapi__swagger_media(json_t *list, bool *any_json);
+/* Whether schema's type is (or includes) t. */
+bool gw_openapi__type_is(json_t *schema, const char *t);
+bool gw_openapi__str_in(json_t *arr, const char *s);
 
 /* ---- openapi_map.c ---- */
 /* Maps every operation of the loaded spec into result (tools, warnings, counters). */

@@ -27,6 +27,7 @@
 
 #define NAME_MAX_LEN 64
 
+/* ASCII classes (locale-independent on purpose: names must not depend on the locale). */
 static bool is_alnum(char ch)
 {
     return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
@@ -79,6 +80,7 @@ void gw_openapi__arg_name(const char *in, char *out, size_t out_size)
         snprintf(out, out_size, "arg");
 }
 
+/* 32-bit FNV-1a, for the suffix of capped names (stable across runs and platforms). */
 static uint32_t fnv1a(const char *s)
 {
     uint32_t h = 2166136261u;
@@ -118,6 +120,7 @@ void gw_openapi__title_from_name(const char *name, char *out, size_t out_size)
 
 /* ---- description trimming ---- */
 
+/* Moves pos back to the start of a UTF-8 character. */
 static size_t utf8_back(const char *s, size_t pos)
 {
     while (pos > 0 && ((unsigned char)s[pos] & 0xC0) == 0x80)
@@ -125,6 +128,7 @@ static size_t utf8_back(const char *s, size_t pos)
     return pos;
 }
 
+/* Number of ``` code fences in s[0..n). */
 static size_t count_fences(const char *s, size_t n)
 {
     size_t k = 0;
@@ -220,6 +224,7 @@ static const char *const VERBS[] = {
 static const char *const GET_SYNONYMS[] = {"retrieve", "return",  "obtain", "show",
                                            "give",     "provide", "view"};
 
+/* Whether word is base, or its third person (base+s, base+es, y->ies). */
 static bool verb_form(const char *word, size_t wn, const char *base)
 {
     size_t bn = strlen(base);
@@ -256,6 +261,7 @@ static bool is_base_verb(const char *word, size_t wn)
     return false;
 }
 
+/* "v1", "v2beta", "V3.1": a version segment, dropped from names. */
 static bool is_version_segment(const char *s, size_t n)
 {
     if (n < 2 || (s[0] | 32) != 'v' || s[1] < '0' || s[1] > '9')
@@ -338,6 +344,7 @@ size_t gw_openapi__common_prefix(json_t *paths)
     return common;
 }
 
+/* Appends s to out with a "_" separator. */
 static void append(char *out, size_t size, size_t *j, const char *s)
 {
     if (!*s)
@@ -349,6 +356,7 @@ static void append(char *out, size_t size, size_t *j, const char *s)
     out[*j] = '\0';
 }
 
+/* The verb a method gives a name when nothing better is found. */
 static const char *method_verb(const char *method)
 {
     if (!strcasecmp(method, "get"))

@@ -47,6 +47,7 @@ enum { ST_NEW = 0, ST_BUILDING = 1, ST_DONE = 2 };
 
 /* ---- pointer map ---- */
 
+/* Pointer hash (a 64-bit finaliser): nodes are allocated close together. */
 static size_t ptr_hash(const void *p)
 {
     uint64_t x = (uint64_t)(uintptr_t)p;
@@ -56,6 +57,7 @@ static size_t ptr_hash(const void *p)
     return (size_t)x;
 }
 
+/* Open addressing, linear probing, power-of-two capacity, at most half full. */
 static bool ptrmap_get(const struct gw_openapi__ptrmap *m, const void *key, size_t *val)
 {
     if (!m->cap)
@@ -70,6 +72,7 @@ static bool ptrmap_get(const struct gw_openapi__ptrmap *m, const void *key, size
     }
 }
 
+/* Inserts or replaces; grows (rehash) before the table gets half full. */
 static void ptrmap_put(struct gw_openapi__ptrmap *m, const void *key, size_t val)
 {
     if ((m->n + 1) * 2 > m->cap) {
@@ -124,6 +127,7 @@ void gw_openapi__forms_fini(struct gw_openapi__ctx *c)
     c->dep_marks = c->visit_marks = NULL;
 }
 
+/* Grows the per-form mark arrays to the capacity of the form array. */
 static void marks_ensure(struct gw_openapi__ctx *c)
 {
     if (c->capmarks >= c->nforms)
@@ -173,6 +177,8 @@ static void def_base_name(const char *ref, char *out, size_t size)
         snprintf(out, size, "schema");
 }
 
+/* The cache entry of a referenced schema node, created NEW on first sight with a $defs name
+ * derived from the reference and made unique. */
 static size_t form_lookup_or_add(struct gw_openapi__ctx *c, json_t *src,
                                  struct gw_openapi__doc *doc, const char *ref)
 {
@@ -210,6 +216,7 @@ static void inherit(struct gw_openapi__conv *cv, const struct gw_openapi__form *
     }
 }
 
+/* {"$ref":"#/$defs/<name>"} of a form (shared, immutable): new reference. */
 static json_t *form_ref(struct gw_openapi__form *f)
 {
     if (!f->refobj) {
@@ -237,6 +244,8 @@ void gw_openapi__conv_fini(struct gw_openapi__conv *cv)
     cv->ndeps = cv->capdeps = 0;
 }
 
+/* Records that the schema being converted needs form idx in $defs (deduplicated per
+ * conversion with generation marks). */
 static void add_dep(struct gw_openapi__conv *cv, size_t idx)
 {
     struct gw_openapi__ctx *c = cv->c;
@@ -251,6 +260,7 @@ static void add_dep(struct gw_openapi__conv *cv, size_t idx)
     cv->deps[cv->ndeps++] = idx;
 }
 
+/* Marks the conversion failed (an unresolvable reference); the first reason is kept. */
 static void set_problem(struct gw_openapi__conv *cv, const char *why)
 {
     if (!cv->failed)
@@ -258,6 +268,7 @@ static void set_problem(struct gw_openapi__conv *cv, const char *why)
     cv->failed = true;
 }
 
+/* Marks the conversion degraded (something invalid dropped); the first note is kept. */
 static void degrade(struct gw_openapi__conv *cv, const char *what, const char *key)
 {
     if (!cv->degraded)
@@ -266,10 +277,12 @@ static void degrade(struct gw_openapi__conv *cv, const char *what, const char *k
     cv->degraded = true;
 }
 
+/* Builds form idx: NEW -> BUILDING -> DONE (see the state diagram above). */
 static void build(struct gw_openapi__ctx *c, size_t idx, int build_depth);
 static json_t *conv_node(struct gw_openapi__conv *cv, json_t *node, struct gw_openapi__doc *doc,
                          int depth);
 
+/* Keywords that may stand next to $ref as annotations of the reference. */
 static bool is_annotation_sibling(const char *k)
 {
     static const char *const keys[] = {"description", "title",      "default",  "example",
@@ -283,6 +296,7 @@ static bool is_annotation_sibling(const char *k)
     return false;
 }
 
+/* A description cut to schema_description_max (new reference). */
 static json_t *trimmed_description(struct gw_openapi__ctx *c, json_t *v)
 {
     size_t max = c->o->schema_description_max;
@@ -294,6 +308,7 @@ static json_t *trimmed_description(struct gw_openapi__ctx *c, json_t *v)
     return s;
 }
 
+/* {"anyOf":[schema,{"type":"null"}]}; consumes schema. */
 static json_t *wrap_nullable(json_t *schema)
 {
     json_t *any = json_array();
@@ -345,6 +360,8 @@ static json_t *overlay_annotations(struct gw_openapi__conv *cv, json_t *res, jso
     return res;
 }
 
+/* A {"$ref": ...} schema: inlined form, or a $defs reference (cycles, large or deferred
+ * targets), then its siblings. New reference. */
 static json_t *conv_ref(struct gw_openapi__conv *cv, json_t *node, const char *ref,
                         struct gw_openapi__doc *doc, int depth)
 {
@@ -419,6 +436,7 @@ static json_t *conv_ref(struct gw_openapi__conv *cv, json_t *node, const char *r
     return res;
 }
 
+/* The seven JSON Schema type names. */
 static bool valid_type_name(const char *t)
 {
     static const char *const names[] = {"null",   "boolean", "object", "array",
@@ -429,6 +447,7 @@ static bool valid_type_name(const char *t)
     return false;
 }
 
+/* Converts every schema of a name -> schema map (properties, patternProperties, ...). */
 static json_t *conv_map(struct gw_openapi__conv *cv, json_t *m, struct gw_openapi__doc *doc,
                         int depth)
 {
@@ -442,6 +461,7 @@ static json_t *conv_map(struct gw_openapi__conv *cv, json_t *m, struct gw_openap
     return out;
 }
 
+/* Converts every schema of a list (allOf, anyOf, oneOf, prefixItems). */
 static json_t *conv_list(struct gw_openapi__conv *cv, json_t *a, struct gw_openapi__doc *doc,
                          int depth)
 {
@@ -455,6 +475,7 @@ static json_t *conv_list(struct gw_openapi__conv *cv, json_t *a, struct gw_opena
     return out;
 }
 
+/* Whether k is one of the n strings of set. */
 static bool key_in(const char *k, const char *const *set, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -483,6 +504,7 @@ static const char *const DROPPED[] = {
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
+/* One schema object, keyword by keyword (rules in the file comment). New reference. */
 static json_t *conv_node_body(struct gw_openapi__conv *cv, json_t *node,
                               struct gw_openapi__doc *doc, int depth);
 

@@ -56,12 +56,14 @@ struct ystate {
 
 /* ---- scalars ---- */
 
+/* YAML 1.2 core schema null: "", ~, null, Null, NULL. */
 static bool is_null_text(const char *v, size_t n)
 {
     return n == 0 || (n == 1 && v[0] == '~') ||
            (n == 4 && (!memcmp(v, "null", 4) || !memcmp(v, "Null", 4) || !memcmp(v, "NULL", 4)));
 }
 
+/* YAML 1.2 core schema booleans: 1 true, 0 false, -1 neither (yes/no/on/off are strings). */
 static int bool_text(const char *v, size_t n)
 {
     if (n == 4 && (!memcmp(v, "true", 4) || !memcmp(v, "True", 4) || !memcmp(v, "TRUE", 4)))
@@ -174,6 +176,8 @@ static json_t *number_value(const char *v, size_t n)
     return x ? x : float_value(v, n);
 }
 
+/* The JSON value of a scalar: tags first, quoted and block scalars are strings, plain ones
+ * are typed by the core schema. New reference, NULL when not valid UTF-8. */
 static json_t *scalar_value(const char *v, size_t n, bool plain, const char *tag)
 {
     json_t *x = NULL;
@@ -211,12 +215,15 @@ static json_t *scalar_value(const char *v, size_t n, bool plain, const char *tag
 
 /* ---- state helpers ---- */
 
+/* Sets an error at the current event's line and column. Returns code. */
 static int fail(struct ystate *st, int code, const char *what)
 {
     GW_ERROR_SET(st->err, code, "YAML line %zu column %zu: %s", st->line, st->column, what);
     return code;
 }
 
+/* Adds n nodes (expanded) to the document's count and, for aliases, to the alias count;
+ * GW_ELIMIT past either limit. */
 static int count_nodes(struct ystate *st, size_t n, bool alias)
 {
     st->total_nodes += n;
@@ -229,6 +236,7 @@ static int count_nodes(struct ystate *st, size_t n, bool alias)
     return GW_OK;
 }
 
+/* Defines (or redefines) an anchor; later definitions shadow earlier ones. Index or -1. */
 static long anchor_add(struct ystate *st, const char *name, json_t *node, bool done)
 {
     if (st->nanchors == st->capanchors) {
@@ -249,6 +257,7 @@ static long anchor_add(struct ystate *st, const char *name, json_t *node, bool d
     return (long)st->nanchors++;
 }
 
+/* The latest definition of an anchor name, or NULL. */
 static struct anchor *anchor_find(struct ystate *st, const char *name)
 {
     for (size_t i = st->nanchors; i-- > 0;)
@@ -257,6 +266,8 @@ static struct anchor *anchor_find(struct ystate *st, const char *name)
     return NULL;
 }
 
+/* Records the value of a merge key ("<<": a mapping or a list of mappings) for the end of
+ * the mapping. */
 static int merge_source(struct ystate *st, struct frame *f, json_t *v)
 {
     if (!f->merges && !(f->merges = json_array()))
@@ -341,6 +352,7 @@ static int attach(struct ystate *st, json_t *v, size_t size, bool plain_merge)
     return rc;
 }
 
+/* A sequence or mapping starts: new frame (depth-limited), anchor registered while open. */
 static int open_container(struct ystate *st, bool is_map, const yaml_char_t *anchor)
 {
     if (st->lim->max_depth > 0 && st->nframes >= (size_t)st->lim->max_depth)
@@ -368,6 +380,8 @@ static int open_container(struct ystate *st, bool is_map, const yaml_char_t *anc
     return GW_OK;
 }
 
+/* A sequence or mapping ends: apply merge keys (absent keys only, first source first),
+ * complete its anchor, attach it to its parent. */
 static int close_container(struct ystate *st)
 {
     struct frame f = st->frames[--st->nframes];
@@ -402,6 +416,7 @@ static int close_container(struct ystate *st)
     return attach(st, f.node, f.size, false);
 }
 
+/* Releases everything the parser state still owns (on success frames are empty). */
 static void ystate_fini(struct ystate *st)
 {
     for (size_t i = 0; i < st->nframes; i++) {

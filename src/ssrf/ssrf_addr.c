@@ -76,6 +76,7 @@ static const struct v4_range v4_ranges[] = {
     {V4(240, 0, 0, 0), 4, GW_SSRF_RESERVED},
 };
 
+/* First matching range of the table, else public. */
 static enum gw_ssrf_class classify_v4(uint32_t a)
 {
     for (size_t i = 0; i < sizeof(v4_ranges) / sizeof(v4_ranges[0]); i++) {
@@ -87,11 +88,13 @@ static enum gw_ssrf_class classify_v4(uint32_t a)
     return GW_SSRF_PUBLIC;
 }
 
+/* The v4 address stored big-endian at b. */
 static uint32_t v4_at(const uint8_t *b)
 {
     return V4(b[0], b[1], b[2], b[3]);
 }
 
+/* Whether b[0..n) are all zero. */
 static bool all_zero(const uint8_t *b, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -100,6 +103,7 @@ static bool all_zero(const uint8_t *b, size_t n)
     return true;
 }
 
+/* IPv6 classes; v4 carried in v6 is classified as v4 (see the file comment). */
 static enum gw_ssrf_class classify_v6(const uint8_t *b)
 {
     static const uint8_t metadata6[16] = {0xfd, 0x00, 0x0e, 0xc2, 0, 0, 0,    0,

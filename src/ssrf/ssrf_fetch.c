@@ -26,6 +26,8 @@ struct sink {
     bool over;
 };
 
+/* CURLOPT_WRITEFUNCTION: appends to the caller's buffer within the limit; aborts the
+ * transfer (returns 0) the moment it would be exceeded. */
 static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
 {
     struct sink *s = ud;
@@ -41,6 +43,7 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
+/* Monotonic milliseconds for the fetch deadline. */
 static long now_ms(void)
 {
     struct timespec ts;
@@ -48,6 +51,7 @@ static long now_ms(void)
     return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* A curl failure into the platform's error vocabulary. */
 static int map_curl_error(CURLcode cc, const char *detail, struct gw_error *err)
 {
     switch (cc) {

@@ -133,6 +133,7 @@ static bool parse_cidr(const char *s, struct cidr *c)
     return true;
 }
 
+/* Whether the first prefix bits of a and net are equal. */
 static bool prefix_match(const uint8_t *a, const uint8_t *net, unsigned prefix)
 {
     unsigned full = prefix / 8, rest = prefix % 8;
@@ -233,6 +234,7 @@ int gw_ssrf_policy_add_resolve(struct gw_ssrf_policy *p, const char *entry, stru
     return GW_OK;
 }
 
+/* Whether host matches a host or wildcard entry (case-insensitive, trailing dot ignored). */
 static bool host_allowed(const struct gw_ssrf_policy *p, const char *host)
 {
     if (!host || !*host)
@@ -287,6 +289,7 @@ static int addr_bytes(const struct sockaddr *sa, uint8_t out[16], int *family)
     return -1;
 }
 
+/* Numeric text of an address, for messages. */
 static void addr_text(const struct sockaddr *sa, char *out, size_t n)
 {
     const void *src = NULL;
