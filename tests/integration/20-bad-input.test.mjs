@@ -152,7 +152,7 @@ describe('20-bad-input: malformed and hostile requests to /mcp', () => {
     assert.equal(res.json.length, 3, res.body);
     const byId = new Map(res.json.filter((m) => m.id !== undefined && m.id !== null).map((m) => [m.id, m]));
     assert.deepEqual(byId.get(a.id).result, {});
-    assert.equal(byId.get(b.id).result.tools.length, 13);
+    assert.ok(byId.get(b.id).result.tools.some((t) => t.name === 'test_simple_text'));
     const invalid = res.json.filter((m) => m.error);
     assert.equal(invalid.length, 1);
     assert.equal(invalid[0].error.code, -32600);

@@ -564,3 +564,28 @@ export function postStreaming(port, body, headers) {
     req.end(data);
   });
 }
+
+/** The complete fixture tool list (names), read in one page from `mcpgw stdio`. */
+export async function fixtureToolNames() {
+  const p = spawnStdio({ GW_PAGE_SIZE: '10000' });
+  try {
+    p.send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: LATEST, capabilities: {}, clientInfo: { name: 'list', version: '0' } } });
+    await p.waitFor((m) => m.id === 1);
+    p.send({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
+    const { msg } = await p.waitFor((m) => m.id === 2);
+    if (msg.result.nextCursor) throw new Error('tools/list with a page of 10000 still has a next page');
+    return msg.result.tools.map((t) => t.name);
+  } finally {
+    p.proc.stdin.end();
+    await withTimeout(p.exited, 3000);
+  }
+}
+
+/** The conformance suite's core tools, which every fixture catalogue must contain. */
+export const CORE_FIXTURE_TOOLS = [
+  'test_simple_text', 'test_image_content', 'test_audio_content', 'test_embedded_resource',
+  'test_multiple_content_types', 'test_tool_with_logging', 'test_tool_with_progress',
+  'test_error_handling', 'test_sampling', 'test_elicitation',
+  'test_elicitation_sep1034_defaults', 'test_elicitation_sep1330_enums',
+  'json_schema_2020_12_tool',
+];
