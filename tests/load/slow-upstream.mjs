@@ -1,19 +1,21 @@
 // tests/load/slow-upstream.mjs — does a slow upstream operation hurt the fast ones?
 //
 // Starts the mock APIM and the gateway (service-booking spec imported, real API-key auth) on free
-// loopback ports, then runs two measured phases of closed-loop MCP load (raw Streamable HTTP
+// loopback ports, then runs three measured phases of closed-loop MCP load (raw Streamable HTTP
 // JSON-RPC over keep-alive connections, one session per virtual client):
 //   A "fast only": FAST_CONC clients call resolveVehicle (GET /api/v1/vehicles/resolve);
 //   B "fast + slow": the same, while SLOW_CONC other clients keep getAvailableSlots calls pending,
 //     the mock delaying /api/v1/dealers/*/slots by SLOW_MS (a latency fault: an evtimer, so the
-//     mock itself stays responsive).
+//     mock itself stays responsive);
+//   A2 "fast only" again (warm-up and machine drift control; the baseline is the more lenient
+//     of A and A2).
 // Reports p50/p90/p99/max latency and throughput of the fast tool per phase, and the slow calls
 // completed. Exits 1 when the fast tool loses its latency under the slow load (p50 > 2x + 5 ms,
 // p99 > max(3x, +50 ms), throughput < 50 %; a blocked loop would show ~SLOW_MS), when any fast
 // call fails, when the slow calls did not stay in flight, or on a sanitizer report.
 // Settings (env): BUILD_DIR, GW_BIN, DURATION (s per phase, 8), WARMUP (s, 1), FAST_CONC (8),
 // SLOW_CONC (32), SLOW_MS (2000), WORKERS (gateway worker threads, 2), RESULTS_JSON (path).
-// Loopback only; bounded: about 2 x (DURATION + WARMUP) + 3 s.
+// Loopback only; bounded: about 3 x (DURATION + WARMUP) + SLOW_MS + 3 s.
 import http from 'node:http';
 import { writeFileSync } from 'node:fs';
 import * as h from '../integration/lib/e2e-harness.mjs';
@@ -162,25 +164,33 @@ async function main() {
     const S = summary(slow, secsB + WARMUP);
     await mock.clearFaults();
 
+    // A2: fast only again (controls for warm-up and for drift of a shared machine)
+    fast = loop(fastS, ...FAST);
+    const secsA2 = await measure(fast);
+    await fast.stop();
+    const A2 = summary(fast, secsA2);
+    // baseline: the more lenient of the two fast-only phases
+    const base = { p50: Math.max(A.p50, A2.p50), p99: Math.max(A.p99, A2.p99), rps: Math.min(A.rps, A2.rps) };
+
     for (const s of [...fastS, ...slowS]) s.close();
     await gw.stop();
     const sanit = h.sanitizerReports(gw.stderr());
 
     const res = { date: new Date().toISOString(), settings: { DURATION, WARMUP, FAST_CONC, SLOW_CONC, SLOW_MS, WORKERS,
-      build: h.BUILD_DIR }, fastOnly: A, fastWithSlow: B, slow: S };
+      build: h.BUILD_DIR }, fastOnly: A, fastWithSlow: B, fastOnlyAfter: A2, slow: S };
     console.log(JSON.stringify(res, null, 2));
     console.log('\n| phase | fast calls | rps | p50 ms | p90 ms | p99 ms | max ms | errors |\n|---|---|---|---|---|---|---|---|');
-    for (const [n, r] of [['fast only', A], [`fast + ${SLOW_CONC} pending slow (${SLOW_MS} ms)`, B]])
+    for (const [n, r] of [['A: fast only', A], [`B: fast + ${SLOW_CONC} pending slow (${SLOW_MS} ms)`, B], ['A2: fast only, after', A2]])
       console.log(`| ${n} | ${r.calls} | ${r.rps} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.max} | ${r.errors} |`);
     console.log(`slow calls completed: ${S.calls} (p50 ${S.p50} ms, errors ${S.errors})`);
     if (process.env.RESULTS_JSON) writeFileSync(process.env.RESULTS_JSON, JSON.stringify(res, null, 2));
 
     const fails = [];
-    if (A.errors || B.errors) fails.push(`fast calls failed (${A.errors} + ${B.errors}): ${fast.lastError}`);
-    if (A.calls < 100) fails.push(`too few fast calls in phase A (${A.calls})`);
-    if (B.p50 > 2 * A.p50 + 5) fails.push(`fast p50 degraded: ${A.p50} -> ${B.p50} ms`);
-    if (B.p99 > Math.max(3 * A.p99, A.p99 + 50)) fails.push(`fast p99 degraded: ${A.p99} -> ${B.p99} ms`);
-    if (B.rps < 0.5 * A.rps) fails.push(`fast throughput dropped: ${A.rps} -> ${B.rps} rps`);
+    if (A.errors || B.errors || A2.errors) fails.push(`fast calls failed (${A.errors} + ${B.errors} + ${A2.errors}): ${fast.lastError}`);
+    if (A.calls < 100 || A2.calls < 100) fails.push(`too few fast calls in phase A/A2 (${A.calls}, ${A2.calls})`);
+    if (B.p50 > 2 * base.p50 + 5) fails.push(`fast p50 degraded: ${base.p50} -> ${B.p50} ms`);
+    if (B.p99 > Math.max(3 * base.p99, base.p99 + 50)) fails.push(`fast p99 degraded: ${base.p99} -> ${B.p99} ms`);
+    if (B.rps < 0.5 * base.rps) fails.push(`fast throughput dropped: ${base.rps} -> ${B.rps} rps`);
     const expectSlow = Math.floor(SLOW_CONC * ((secsB + WARMUP) * 1000 / (SLOW_MS + 50)) * 0.8);
     if (S.calls < expectSlow) fails.push(`slow calls did not stay in flight: ${S.calls} < ${expectSlow}`);
     if (S.errors) fails.push(`slow calls failed: ${S.errors}: ${slow.lastError}`);

@@ -3,7 +3,7 @@
 # the fast ones. Starts the mock APIM + gateway on free loopback ports (temp dirs), measures the
 # fast tool's p50/p99 with and without concurrent slow calls (tests/load/slow-upstream.mjs has
 # the details and the pass criteria), prints a table, exits 1 if the fast tool lost its latency.
-#   BUILD_DIR=build/ci tests/load/slow-upstream.sh            # ~22 s
+#   BUILD_DIR=build/ci tests/load/slow-upstream.sh            # ~32 s
 #   DURATION=15 SLOW_CONC=64 tests/load/slow-upstream.sh       # longer / heavier
 # Env: BUILD_DIR (default build/ci), REPO, NODE (default the Node 22 under tests/node), and the
 # knobs DURATION, WARMUP, FAST_CONC, SLOW_CONC, SLOW_MS, WORKERS, RESULTS_JSON.
