@@ -504,6 +504,40 @@ static const char *const DROPPED[] = {
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
+static const char *const NONNEG_INT_KEYWORDS[] = {"maxLength",   "minLength",     "maxItems",
+                                                  "minItems",    "maxProperties", "minProperties",
+                                                  "maxContains", "minContains"};
+static const char *const NUMBER_KEYWORDS[] = {"maximum", "minimum", "exclusiveMaximum",
+                                              "exclusiveMinimum"};
+static const char *const STRING_KEYWORDS[] = {"pattern", "format", "title", "contentEncoding",
+                                              "contentMediaType"};
+static const char *const BOOL_KEYWORDS[] = {"uniqueItems", "readOnly", "writeOnly", "deprecated"};
+
+/* Whether the value of a validation keyword has the type the 2020-12 meta-schema demands.
+ * Specs get this wrong ("minimum": "0", "maxLength": -1); such keywords are dropped rather than
+ * handed to validators and MCP clients that may reject the whole schema. Keywords not listed
+ * (annotations, unknown keywords, default, const, enum data) are copied as they are. */
+static bool keyword_value_ok(const char *k, json_t *v)
+{
+    if (key_in(k, NONNEG_INT_KEYWORDS, N(NONNEG_INT_KEYWORDS))) {
+        if (json_is_integer(v))
+            return json_integer_value(v) >= 0;
+        double d = json_is_real(v) ? json_real_value(v) : -1;
+        return d >= 0 && d == (double)(long long)d;
+    }
+    if (key_in(k, NUMBER_KEYWORDS, N(NUMBER_KEYWORDS)))
+        return json_is_number(v);
+    if (!strcmp(k, "multipleOf"))
+        return json_is_number(v) && json_number_value(v) > 0;
+    if (key_in(k, STRING_KEYWORDS, N(STRING_KEYWORDS)))
+        return json_is_string(v);
+    if (key_in(k, BOOL_KEYWORDS, N(BOOL_KEYWORDS)))
+        return json_is_boolean(v);
+    if (!strcmp(k, "enum"))
+        return json_is_array(v);
+    return true;
+}
+
 /* One schema object, keyword by keyword (rules in the file comment). New reference. */
 static json_t *conv_node_body(struct gw_openapi__conv *cv, json_t *node,
                               struct gw_openapi__doc *doc, int depth);
@@ -616,7 +650,9 @@ static json_t *conv_node_body(struct gw_openapi__conv *cv, json_t *node,
                 json_t *t;
                 json_array_foreach(v, i, t)
                 {
-                    if (json_is_string(t) && valid_type_name(json_string_value(t)))
+                    /* valid names only, each once (the meta-schema wants unique items) */
+                    if (json_is_string(t) && valid_type_name(json_string_value(t)) &&
+                        !gw_openapi__str_in(types, json_string_value(t)))
                         json_array_append(types, t);
                 }
                 if (json_array_size(types))
@@ -629,15 +665,28 @@ static json_t *conv_node_body(struct gw_openapi__conv *cv, json_t *node,
         } else if (!strcmp(k, "exclusiveMinimum") && json_is_boolean(v)) {
             exmin = v;
         } else if (!strcmp(k, "required")) {
-            if (json_is_array(v) && json_array_size(v) > 0)
-                json_object_set(out, k, v);
+            /* an array of unique strings; Swagger-style "required: true" is dropped */
+            json_t *req = json_array();
+            size_t i;
+            json_t *r;
+            json_array_foreach(v, i, r)
+            {
+                if (json_is_string(r) && !gw_openapi__str_in(req, json_string_value(r)))
+                    json_array_append(req, r);
+            }
+            if (json_array_size(req))
+                json_object_set_new(out, k, req);
+            else
+                json_decref(req);
         } else if (!strcmp(k, "discriminator")) {
             if (json_is_string(v))
                 json_object_set_new(out, k, json_pack("{s:O}", "propertyName", v));
             else if (json_is_object(v))
                 json_object_set(out, k, v);
-        } else {
+        } else if (keyword_value_ok(k, v)) {
             json_object_set(out, k, v);
+        } else {
+            degrade(cv, "a keyword with a value of the wrong type", k);
         }
         cv->size++;
     }

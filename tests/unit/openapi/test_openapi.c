@@ -367,6 +367,10 @@ static void test_schema_dialects(void **state)
                          "          in: query\n"
                          "          schema: {$ref: '#/components/schemas/S', description: "
                          "mine, maxLength: 3}\n"
+                         "        - name: weird\n"
+                         "          in: query\n"
+                         "          schema: {type: [string, string], maxLength: -1, minimum: "
+                         "'0', pattern: 5, maxItems: 3.0}\n"
                          "      responses: {'204': {description: none}}\n"
                          "components:\n"
                          "  schemas:\n"
@@ -392,6 +396,15 @@ static void test_schema_dialects(void **state)
     assert_null(json_object_get(sib, "maxLength"));
     assert_null(json_object_get(sib, "xml"));
     assert_null(json_object_get(t, "outputSchema")); /* 204 only */
+    /* values of the wrong type are dropped (and reported), duplicates removed */
+    json_t *w = prop(t, "weird");
+    assert_int_equal(json_array_size(json_object_get(w, "type")), 1);
+    assert_null(json_object_get(w, "maxLength"));
+    assert_null(json_object_get(w, "minimum"));
+    assert_null(json_object_get(w, "pattern"));
+    assert_non_null(json_object_get(w, "maxItems"));
+    assert_non_null(warning_with("invalid_schema_parts"));
+    assert_int_equal(res.degraded, 1);
 
     const char *spec31 = "openapi: 3.1.0\n"
                          "info: {title: T, version: '1'}\n"
