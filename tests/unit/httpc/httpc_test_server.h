@@ -33,12 +33,24 @@
 #define TS_FN static __attribute__((unused))
 
 struct ts_server;
+
+/* A delayed reply waiting for its timer on the server loop. */
+struct ts_later {
+    struct ts_server *s;
+    struct evhttp_request *req;
+    int code;
+    char *body;
+    struct ts_later *prev, *next;
+};
+
 typedef void (*ts_handler_fn)(struct ts_server *s, struct evhttp_request *req, void *ud);
 
 struct ts_server {
     struct event_base *base;
     struct evhttp *http;
     pthread_t thread;
+    struct event *stop_ev;
+    struct ts_later *later; /* delayed replies not sent yet (server thread only) */
     int port;
     ts_handler_fn fn;
     void *ud;
@@ -50,6 +62,15 @@ TS_FN void ts_dispatch(struct evhttp_request *req, void *arg)
     struct ts_server *s = arg;
     atomic_fetch_add(&s->hits, 1);
     s->fn(s, req, s->ud);
+}
+
+/* Runs on the server thread: a break requested before the loop started would be lost
+ * (event_base_loop clears the flag on entry), an activated event is not. */
+TS_FN void ts_stop_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    event_base_loopbreak(((struct ts_server *)arg)->base);
 }
 
 TS_FN void *ts_thread(void *arg)
@@ -71,6 +92,7 @@ TS_FN struct ts_server *ts_start(ts_handler_fn fn, void *ud)
     s->fn = fn;
     s->ud = ud;
     s->base = event_base_new();
+    s->stop_ev = event_new(s->base, -1, 0, ts_stop_cb, s);
     s->http = evhttp_new(s->base);
     evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
                                             EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH |
@@ -94,8 +116,15 @@ TS_FN void ts_stop(struct ts_server *s)
 {
     if (!s)
         return;
-    event_base_loopbreak(s->base);
+    event_active(s->stop_ev, EV_READ, 0);
     pthread_join(s->thread, NULL);
+    event_free(s->stop_ev);
+    while (s->later) { /* replies still waiting for their timer */
+        struct ts_later *l = s->later;
+        s->later = l->next;
+        gw_free(l->body);
+        gw_free(l);
+    }
     evhttp_free(s->http);
     event_base_free(s->base);
     gw_free(s);
@@ -168,17 +197,17 @@ TS_FN void ts_replyf(struct evhttp_request *req, int code, const char *fmt, ...)
     ts_reply(req, code, "application/json", buf, -1);
 }
 
-struct ts_later {
-    struct evhttp_request *req;
-    int code;
-    char *body;
-};
-
 TS_FN void ts_later_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     struct ts_later *l = arg;
+    if (l->prev)
+        l->prev->next = l->next;
+    else
+        l->s->later = l->next;
+    if (l->next)
+        l->next->prev = l->prev;
     ts_reply(l->req, l->code, "application/json", l->body, -1);
     gw_free(l->body);
     gw_free(l);
@@ -189,8 +218,13 @@ TS_FN void ts_reply_later(struct ts_server *s, struct evhttp_request *req, int d
                            const char *body)
 {
     struct ts_later *l = gw_xcalloc(1, sizeof(*l));
+    l->s = s;
     l->req = req;
     l->code = code;
+    l->next = s->later;
+    if (s->later)
+        s->later->prev = l;
+    s->later = l;
     l->body = gw_xstrdup(body ? body : "");
     struct timeval tv = {delay_ms / 1000, (delay_ms % 1000) * 1000};
     event_base_once(s->base, -1, EV_TIMEOUT, ts_later_cb, l, &tv);
