@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { CORE_FIXTURE_TOOLS, GW_BIN, assertNoSanitizerReport, spawnStdio, withTimeout } from './lib/gw.mjs';
+import { CORE_FIXTURE_TOOLS, GW_BIN, assertNoSanitizerReport, exitStatus, spawnStdio, withTimeout } from './lib/gw.mjs';
 import { Client, StdioClientTransport } from './lib/sdk.mjs';
 
 const INIT = {
@@ -38,7 +38,7 @@ async function closeAndWait(p, ms = 2000) {
     p.proc.kill('SIGKILL');
     await p.exited;
   }
-  return { res, took };
+  return { res: exitStatus(res, p.stderr()), took };
 }
 
 describe('11-stdio-sdk: stdio transport', () => {

@@ -23,6 +23,7 @@ import { describe, test } from 'node:test';
 
 import {
   connectionRefused,
+  exitStatus,
   initSession,
   keepAliveConnection,
   openStream,
@@ -77,7 +78,7 @@ describe('30-shutdown: SIGTERM drains gracefully', () => {
       const result = call.events.map((e) => e.json).find((m) => m?.result);
       assert.equal(result?.result?.content?.[0]?.text, 'LLM response: late answer');
       ka.close();
-      const exit = await withTimeout(gw.exited, 6000);
+      const exit = exitStatus(await withTimeout(gw.exited, 6000), gw.stderr());
       assert.ok(exit, 'did not exit within the grace period');
       assert.equal(exit.code, 0);
       assert.ok(Date.now() - t0 < 5500, `exit took ${Date.now() - t0} ms`);
@@ -103,7 +104,7 @@ describe('30-shutdown: SIGTERM drains gracefully', () => {
       const msgs = call.events.map((e) => e.json);
       assert.equal(msgs.filter((m) => m?.method === 'notifications/progress').length, 3);
       assert.equal(msgs.at(-1).result.content[0].text, 'Tool with progress executed successfully');
-      const exit = await withTimeout(gw.exited, 3000);
+      const exit = exitStatus(await withTimeout(gw.exited, 3000), gw.stderr());
       assert.equal(exit?.code, 0);
       assert.ok(Date.now() - t0 < 2000, `exit took ${Date.now() - t0} ms`);
     } finally {
@@ -122,7 +123,7 @@ describe('30-shutdown: SIGTERM drains gracefully', () => {
       const t0 = Date.now();
       gw.proc.kill('SIGTERM');
       for (const s of streams) assert.equal(await withTimeout(s.ended, 3000), true);
-      const exit = await withTimeout(gw.exited, 3000);
+      const exit = exitStatus(await withTimeout(gw.exited, 3000), gw.stderr());
       assert.equal(exit?.code, 0);
       assert.ok(Date.now() - t0 < 2000, `exit took ${Date.now() - t0} ms`);
     } finally {
@@ -139,7 +140,7 @@ describe('30-shutdown: SIGTERM drains gracefully', () => {
       await call.wait((e) => e.json?.method === 'sampling/createMessage');
       const t0 = Date.now();
       gw.proc.kill('SIGTERM');
-      const exit = await withTimeout(gw.exited, 5000);
+      const exit = exitStatus(await withTimeout(gw.exited, 5000), gw.stderr());
       const took = Date.now() - t0;
       assert.ok(exit, 'did not exit after the grace period');
       assert.equal(exit.code, 0);
