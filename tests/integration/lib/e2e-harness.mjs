@@ -14,7 +14,7 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync, createWri
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { Client } from '../../node/node_modules/@modelcontextprotocol/sdk/dist/esm/client/index.js';
@@ -326,17 +326,33 @@ export const seenResults = [];
 const TOKEN_RE = /\b[0-9a-fA-F]{64}\b/g;
 
 /**
- * Places in `text` where a secret shows: the API key, client id+secret, the client secret's
- * Base64 (HTTP Basic), or anything shaped like a bearer token. Returns an array of findings.
+ * SHA-256 (hex) of every access token the mock issued, from its database (the mock keeps only
+ * these hashes): a 64-hex string in a log whose hash is here IS a token. Uses the sqlite3 CLI;
+ * null when it is unavailable.
  */
-export function secretLeaks(text, secrets) {
+export function tokenHashes(db) {
+  const r = spawnSync('sqlite3', ['-readonly', db, 'SELECT token_hash FROM tokens'], { encoding: 'utf8' });
+  if (r.status !== 0) return null;
+  return new Set(r.stdout.split('\n').map((l) => l.trim()).filter(Boolean));
+}
+
+/**
+ * Places in `text` where a secret shows: the API key, the client secret, its HTTP Basic form,
+ * a bearer token the mock issued (by hash; any 64-hex string when the hashes are unknown), or
+ * an "Authorization: Bearer <value>". Returns an array of findings (empty = clean).
+ */
+export function secretLeaks(text, secrets, hashes) {
   const found = [];
   const basic = Buffer.from(`${secrets.clientId}:${secrets.clientSecret}`).toString('base64');
   for (const [what, v] of [['api key', secrets.apiKey], ['client secret', secrets.clientSecret],
     ['basic credentials', basic]])
     if (v && text.includes(v)) found.push(what);
-  const tokens = text.match(TOKEN_RE);
-  if (tokens) found.push(`token-shaped strings: ${tokens.slice(0, 3).map((t) => t.slice(0, 8) + '…').join(', ')}`);
+  for (const t of new Set(text.match(TOKEN_RE) || [])) {
+    const h = createHash('sha256').update(t).digest('hex');
+    if (!hashes || hashes.has(h)) found.push(`bearer token ${t.slice(0, 6)}…`);
+  }
+  const bearer = text.match(/Bearer\s+[A-Za-z0-9._~+\/-]{16,}/);
+  if (bearer) found.push(`"${bearer[0].slice(0, 14)}…"`);
   return found;
 }
 
