@@ -609,6 +609,24 @@ static void test_yaml_preview_bundle(void **state)
                                                         "unchanged")),
                      json_array_size(tools));
     resp_free(&r2);
+    /* the same document under another spec id: its names belong to svc.booking, so the
+     * preview reports the conflict instead of a diff, and approving it is a 409 */
+    struct resp c = req(f, "POST", "/admin/api/imports/preview?specId=other", yaml, len, NULL);
+    expect(&c, 200, NULL);
+    assert_true(json_is_null(json_object_get(c.json, "diff")));
+    json_t *de = json_object_get(c.json, "diffError");
+    assert_string_equal(gw_json_str(de, "code"), "conflict");
+    assert_non_null(strstr(gw_json_str(de, "message"), "already used"));
+    json_t *cb = json_pack("{s:O,s:O}", "spec", json_object_get(c.json, "spec"), "tools",
+                           json_object_get(c.json, "tools"));
+    struct resp ca = req_json(f, "POST", "/admin/api/imports", cb, NULL);
+    expect(&ca, 409, "conflict");
+    resp_free(&ca);
+    json_decref(cb);
+    resp_free(&c);
+    struct resp sl = req(f, "GET", "/admin/api/specs", NULL, 0, NULL);
+    assert_int_equal(json_array_size(json_object_get(sl.json, "items")), 1);
+    resp_free(&sl);
     resp_free(&p);
     gw_free(yaml);
     fx_stop(f);
