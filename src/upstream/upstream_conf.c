@@ -455,12 +455,14 @@ static int parse_cred(struct gw_upstreams *u, struct gw_upstream_conf *c, const 
             k.in = GW_CRED_IN_COOKIE;
         else
             rc = GW_ERROR_SET(err, GW_EINVAL, "%s: 'in' must be header, query or cookie", where);
-        if (rc == GW_OK && !header_name_ok(name))
+        k.in_given = in != NULL;
+        /* without a name, the tool's binding.security entry of this scheme names it */
+        if (rc == GW_OK && name && !header_name_ok(name))
             rc = GW_ERROR_SET(err, GW_EINVAL, "%s: 'name' must be a header/parameter name", where);
         if (rc == GW_OK) {
-            k.name = gw_xstrdup(name);
+            k.name = name ? gw_xstrdup(name) : NULL;
             rc = resolve_secret(u, c, json_object_get(o, "value"), "value", false, &k.value, err);
-            if (rc == GW_OK && k.in == GW_CRED_IN_HEADER)
+            if (rc == GW_OK && k.in == GW_CRED_IN_HEADER && name)
                 add_protected(c, name);
         }
     } else if (strcmp(type, "bearer") == 0) {
@@ -564,6 +566,9 @@ static int parse_upstream(struct gw_upstreams *u, struct gw_upstream_conf *c, co
             return GW_ERROR_SET(err, GW_EINVAL,
                                 "%s: base URL must be http(s) without query or fragment", where);
         c->base_url = gw_xstrdup(url);
+        if (strcmp(u->env, "production") == 0 && strncasecmp(url, "http://", 7) == 0)
+            GW_LOG(GW_LOG_WARN, "upstream",
+                   "%s: production base URL is plain http (no TLS, no mTLS)", where);
     }
     const json_t *tls = json_object_get(o, "tls");
     if (tls) {

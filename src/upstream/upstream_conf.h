@@ -31,7 +31,8 @@ struct gw_upstream_cred {
     char *scheme;
     enum gw_cred_type type;
     enum gw_cred_in in;
-    char *name;          /* apiKey: header/query/cookie name */
+    bool in_given;       /* `in` set in the file (else the binding's scheme entry decides) */
+    char *name;          /* apiKey: header/query/cookie name; NULL = the binding's */
     char *value;         /* secret: API key, static bearer token */
     char *basic;         /* secret: "Basic <base64(user:password)>" */
     bool always;

@@ -716,13 +716,67 @@ static void upstream_name(const json_t *binding, char *out, size_t n)
     snprintf(out, n, "default");
 }
 
-static bool security_names(const json_t *binding, const char *scheme)
+/* The binding.security entry of `scheme`, or NULL. */
+static const json_t *security_entry(const json_t *binding, const char *scheme)
 {
     size_t i;
     json_t *s;
     json_array_foreach(json_object_get(binding, "security"), i, s) {
         const char *n = gw_json_str(s, "scheme");
         if (n && strcmp(n, scheme) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+static const struct gw_upstream_cred *cred_for(const struct gw_upstream_conf *k,
+                                               const char *scheme)
+{
+    for (size_t i = 0; i < k->ncreds; i++)
+        if (strcmp(k->creds[i].scheme, scheme) == 0)
+            return &k->creds[i];
+    return NULL;
+}
+
+/* Can this upstream satisfy `scheme`? A configured credential, or mTLS with a client cert. */
+static bool scheme_satisfied(const struct gw_upstream_conf *k, const json_t *binding,
+                             const char *scheme)
+{
+    if (cred_for(k, scheme))
+        return true;
+    const char *type = gw_json_str(security_entry(binding, scheme), "type");
+    return type && strcmp(type, "mutualTLS") == 0 && k->client_cert;
+}
+
+/* The schemes to apply (OpenAPI semantics: alternatives OR'ed, schemes in one AND'ed): the
+ * first alternative of binding.securityRequirements this upstream can satisfy completely.
+ * NULL = no requirements list, or none satisfiable: apply every configured scheme the binding
+ * names (the upstream then answers 401 if that was not enough). */
+static const json_t *chosen_schemes(const struct gw_upstream_conf *k, const json_t *binding)
+{
+    size_t i;
+    json_t *alt;
+    json_array_foreach(json_object_get(binding, "securityRequirements"), i, alt) {
+        bool ok = json_is_array(alt);
+        size_t j;
+        json_t *name;
+        json_array_foreach(alt, j, name) {
+            ok = ok && json_is_string(name) && scheme_satisfied(k, binding, json_string_value(name));
+        }
+        if (ok)
+            return alt;
+    }
+    return NULL;
+}
+
+static bool scheme_selected(const json_t *chosen, const json_t *binding, const char *scheme)
+{
+    if (!chosen)
+        return security_entry(binding, scheme) != NULL;
+    size_t i;
+    json_t *n;
+    json_array_foreach(chosen, i, n) {
+        if (json_is_string(n) && strcmp(json_string_value(n), scheme) == 0)
             return true;
     }
     return false;
@@ -753,19 +807,36 @@ static int apply_headers(struct gw_exec_call *c, const json_t *binding,
                  k->name);
         return rc;
     }
+    const json_t *chosen = chosen_schemes(k, binding);
     for (size_t i = 0; i < k->ncreds; i++) {
         struct gw_upstream_cred *cr = &k->creds[i];
-        if (!cr->always && !security_names(binding, cr->scheme))
+        if (!cr->always && !scheme_selected(chosen, binding, cr->scheme))
             continue;
         switch (cr->type) {
-        case GW_CRED_APIKEY:
-            if (cr->in == GW_CRED_IN_HEADER)
-                rc = gw_upstream_req_add_header(&c->req, cr->name, cr->value, &err);
-            else if (cr->in == GW_CRED_IN_QUERY)
-                rc = gw_upstream_req_add_query(&c->req, cr->name, cr->value, &err);
+        case GW_CRED_APIKEY: {
+            const json_t *se = security_entry(binding, cr->scheme);
+            const char *name = cr->name ? cr->name : gw_json_str(se, "name");
+            const char *in = gw_json_str(se, "in");
+            enum gw_cred_in where = cr->in;
+            if (!cr->in_given && in)
+                where = strcmp(in, "query") == 0    ? GW_CRED_IN_QUERY
+                        : strcmp(in, "cookie") == 0 ? GW_CRED_IN_COOKIE
+                                                    : GW_CRED_IN_HEADER;
+            if (!name) {
+                GW_LOG(GW_LOG_WARN, "upstream",
+                       "credential '%s' of upstream '%s' has no name and tool %s does not name "
+                       "it: not applied",
+                       cr->scheme, k->name, c->tool);
+                break;
+            }
+            if (where == GW_CRED_IN_HEADER)
+                rc = gw_upstream_req_add_header(&c->req, name, cr->value, &err);
+            else if (where == GW_CRED_IN_QUERY)
+                rc = gw_upstream_req_add_query(&c->req, name, cr->value, &err);
             else
-                rc = gw_upstream_req_add_cookie(&c->req, cr->name, cr->value, &err);
+                rc = gw_upstream_req_add_cookie(&c->req, name, cr->value, &err);
             break;
+        }
         case GW_CRED_BEARER: {
             size_t n = strlen(cr->value) + 8;
             char *v = gw_xmalloc(n);
@@ -909,6 +980,13 @@ static bool prepare(struct gw_exec_call *c, const json_t *tool, const json_t *ar
     for (size_t i = 0; i < 4; i++)
         if (extra[i] && *extra[i])
             protected_hdrs[np++] = extra[i];
+    size_t si;
+    json_t *se;
+    json_array_foreach(json_object_get(binding, "security"), si, se) {
+        const char *in = gw_json_str(se, "in"), *hn = gw_json_str(se, "name");
+        if (in && hn && strcmp(in, "header") == 0 && np < MAX_PROTECTED)
+            protected_hdrs[np++] = hn; /* the spec's own API-key header */
+    }
     struct gw_upstream_build_opts bo;
     memset(&bo, 0, sizeof(bo));
     bo.base_url = base;

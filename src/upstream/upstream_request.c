@@ -385,6 +385,7 @@ static int query_value(struct query *qs, const char *style, bool explode, const 
     }
     const char *delim = strcmp(style, "spaceDelimited") == 0   ? "%20"
                         : strcmp(style, "pipeDelimited") == 0 ? "%7C"
+                        : strcmp(style, "tabDelimited") == 0  ? "%09"
                                                                : ",";
     if (json_is_array(v)) {
         size_t i;
@@ -975,6 +976,29 @@ int gw_upstream_req_build(const json_t *binding, const json_t *args,
         const json_t *v = json_object_get(args, arg);
         if (!v || json_is_null(v))
             continue;
+        json_t *encoded = NULL;
+        const char *pct = gw_json_str(e, "contentType");
+        if (pct && strcmp(in, "body") != 0 && strcmp(in, "body-whole") != 0) {
+            /* an OpenAPI `content` parameter: the value travels as one serialised string */
+            struct gw_buf jb;
+            gw_buf_init(&jb, max_url);
+            if (json_is_string(v) && body_kind(pct) != BODY_JSON)
+                rc = gw_buf_add(&jb, json_string_value(v), json_string_length(v));
+            else
+                rc = gw_json_dump(v, &jb);
+            if (rc != GW_OK) {
+                gw_buf_fini(&jb);
+                rc = GW_ERROR_SET(err, rc, "argument '%s' too large", arg);
+                goto out;
+            }
+            encoded = json_stringn(gw_buf_ptr(&jb), gw_buf_len(&jb));
+            gw_buf_fini(&jb);
+            if (!encoded) {
+                rc = GW_ERROR_SET(err, GW_EINVAL, "argument '%s' is not valid UTF-8", arg);
+                goto out;
+            }
+            v = encoded;
+        }
         const char *style = gw_json_str(e, "style");
         const json_t *ex = json_object_get(e, "explode");
         if (strcmp(in, "query") == 0) {
@@ -1000,6 +1024,7 @@ int gw_upstream_req_build(const json_t *binding, const json_t *args,
         } else if (strcmp(in, "body-whole") == 0) {
             whole = v;
         }
+        json_decref(encoded);
         if (rc != GW_OK)
             goto out;
     }

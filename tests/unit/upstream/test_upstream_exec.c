@@ -225,7 +225,8 @@ static int group_setup(void **state)
         "\"basicAuth\":{\"type\":\"basic\",\"username\":\"svc-user\","
         "\"password\":{\"env\":\"TEST_BASIC_PW\"}},"
         "\"missing\":{\"type\":\"bearer\",\"token\":{\"env\":\"NOT_SET_ANYWHERE\","
-        "\"optional\":true}}},"
+        "\"optional\":true}},"
+        "\"specKey\":{\"type\":\"apiKey\",\"value\":{\"env\":\"TEST_APIM_KEY\"}}},"
         "\"callerIdentity\":{\"userHeader\":\"X-User-Id\",\"clientHeader\":\"X-Client-Id\"}},"
         "\"oauth-svc\":{\"baseUrl\":\"http://127.0.0.1:%d\","
         "\"credentials\":{\"oauth\":{\"type\":\"oauth2\",\"tokenUrl\":"
@@ -414,6 +415,38 @@ static void test_credentials_identity_and_scrubbing(void **state)
     json_decref(h);
     release(&r);
     json_decref(plain);
+
+    /* OpenAPI security alternatives: [["oauthX"], ["apiKeyAuth"], ["specKey", "mtls"]]; this
+     * upstream has no oauthX credential, so exactly the second alternative applies */
+    json_t *alt = json_loads(
+        "{\"name\":\"alt\",\"binding\":{\"method\":\"GET\",\"path\":\"/echo\",\"upstream\":"
+        "\"svc\",\"args\":[],\"security\":[{\"scheme\":\"oauthX\",\"type\":\"oauth2\"},"
+        "{\"scheme\":\"apiKeyAuth\",\"type\":\"apiKey\",\"in\":\"header\",\"name\":\"x-api-key\"},"
+        "{\"scheme\":\"basicAuth\",\"type\":\"http\",\"httpScheme\":\"basic\"}],"
+        "\"securityRequirements\":[[\"oauthX\"],[\"apiKeyAuth\"],[\"basicAuth\"]]}}",
+        0, NULL);
+    call(alt, NULL, NULL, &r);
+    wait_for(&r);
+    pthread_mutex_lock(&SRV.mu);
+    h = json_loads(SRV.last_headers, 0, NULL);
+    pthread_mutex_unlock(&SRV.mu);
+    assert_string_equal(gw_json_str(h, "x-api-key"), SECRET_APIKEY);
+    assert_null(gw_json_str(h, "Authorization")); /* basicAuth is another alternative */
+    json_decref(h);
+    release(&r);
+    json_decref(alt);
+    /* a credential without a name takes `in`/`name` from the spec's scheme entry */
+    alt = json_loads("{\"name\":\"spec\",\"binding\":{\"method\":\"GET\",\"path\":\"/echo\","
+                     "\"upstream\":\"svc\",\"args\":[],\"security\":[{\"scheme\":\"specKey\","
+                     "\"type\":\"apiKey\",\"in\":\"query\",\"name\":\"subscription\"}]}}",
+                     0, NULL);
+    call(alt, NULL, NULL, &r);
+    wait_for(&r);
+    pthread_mutex_lock(&SRV.mu);
+    assert_string_equal(SRV.last_uri, "/echo?subscription=" SECRET_APIM);
+    pthread_mutex_unlock(&SRV.mu);
+    release(&r);
+    json_decref(alt);
 
     /* an identity with CR/LF is refused, not forwarded */
     struct gw_exec_caller evil = {"u\r\nX-Admin: 1", NULL};

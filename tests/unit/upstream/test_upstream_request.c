@@ -156,6 +156,13 @@ static void test_query_styles(void **state)
     EXPECT_Q(Q("spaceDelimited", "false"), "{\"v\":[3,4,5]}", "?id=3%204%205");
     EXPECT_Q(Q("pipeDelimited", "false"), "{\"v\":[3,4,5]}", "?id=3%7C4%7C5");
     EXPECT_Q(Q("spaceDelimited", "true"), "{\"v\":[3,4]}", "?id=3&id=4");
+    EXPECT_Q(Q("tabDelimited", "false"), "{\"v\":[3,4]}", "?id=3%094");
+    /* an OpenAPI `content` parameter travels as one JSON string */
+    expect_url("{\"method\":\"GET\",\"path\":\"/q\",\"args\":[{\"arg\":\"f\",\"in\":\"query\","
+               "\"name\":\"filter\",\"style\":\"form\",\"explode\":true,"
+               "\"contentType\":\"application/json\"}]}",
+               "{\"f\":{\"a\":[1,2]}}",
+               "https://api.example/base/q?filter=%7B%22a%22%3A%5B1%2C2%5D%7D");
     EXPECT_Q(Q("deepObject", "true"), "{\"v\":{\"R\":100,\"G\":200}}",
              "?id%5BR%5D=100&id%5BG%5D=200");
     EXPECT_Q(Q("deepObject", "true"), "{\"v\":{\"a\":{\"b\":\"x y\"}}}", "?id%5Ba%5D%5Bb%5D=x%20y");
@@ -240,6 +247,17 @@ static void test_json_body(void **state)
                                     "\"id\":7}");
     assert_string_equal(header(&b.req, "Content-Type"), "application/json");
     assert_false(b.req.idempotent_method);
+    /* source entries (credential, contentType) are not arguments and are skipped */
+    gw_upstream_req_fini(&b.req);
+    b = build("{\"method\":\"POST\",\"path\":\"/s\",\"args\":[{\"in\":\"header\",\"name\":"
+              "\"x-api-key\",\"source\":\"credential\",\"scheme\":\"k\"},{\"in\":\"header\","
+              "\"name\":\"Content-Type\",\"source\":\"contentType\"}]}",
+              "{\"x-api-key\":\"forged\"}");
+    assert_int_equal(b.rc, GW_OK);
+    assert_null(header(&b.req, "x-api-key"));
+    gw_upstream_req_fini(&b.req);
+    b = build(bind, "{\"dealerId\":\"D1\",\"vehicle\":{\"reg\":\"MH12AB1234\"},"
+                    "\"slot\":\"10:00\",\"id_body\":7}");
     /* the path argument is not repeated in the body */
     assert_null(strstr(b.req.body, "D1"));
     gw_upstream_req_fini(&b.req);
