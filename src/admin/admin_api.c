@@ -47,6 +47,8 @@ enum {
     F_WRITE = 1 << 21     /* a write: reads X-Change-Reason */
 };
 
+/* One row of the endpoint table: a route and method, the parameters it reads (validated on the
+ * loop before any work is queued, so a bad request never costs a pool slot) and its work. */
 struct endpoint {
     enum admin_route route;
     enum gw_http_method method;
@@ -54,6 +56,8 @@ struct endpoint {
     admin_work_fn work;
 };
 
+/* Every endpoint of the API (docs/admin-api.md). A route matched with a method not listed here
+ * is a 405 whose Allow header is computed from this table. */
 static const struct endpoint endpoints[] = {
     {AR_HEALTH, GW_HTTP_GET, 0, gw_admin__w_health},
     {AR_TOOLS, GW_HTTP_GET, Q_LIMIT | Q_AFTER | Q_STATUS | Q_BUNDLE | Q_SPEC,
@@ -82,6 +86,8 @@ static const struct endpoint endpoints[] = {
 
 /* ---- reply helpers (pool thread) ---------------------------------------------------------- */
 
+/* The reply setters overwrite each other: the last call decides (a work function may set a
+ * result and then fail on a later step). */
 void gw_admin__ok(struct admin_job *j, int status, json_t *result)
 {
     json_decref(j->result);
@@ -97,9 +103,18 @@ static void vfail(struct admin_job *j, int status, const char *code, const char 
 {
     char msg[GW_ERROR_MSG_MAX];
     vsnprintf(msg, sizeof(msg), fmt, ap);
+    json_t *m = json_string(msg);
+    if (!m) {
+        /* messages may quote client bytes (a parser's "near '...'"), or be cut inside a UTF-8
+         * sequence: keep them ASCII rather than lose the reply */
+        for (char *p = msg; *p; p++)
+            if ((unsigned char)*p >= 0x80)
+                *p = '?';
+        m = json_string(msg);
+    }
     json_decref(j->result);
     j->status = status;
-    j->result = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg);
+    j->result = json_pack("{s:{s:s,s:o}}", "error", "code", code, "message", m);
     j->etag[0] = '\0';
     j->location[0] = '\0';
 }
@@ -112,6 +127,8 @@ void gw_admin__fail(struct admin_job *j, int status, const char *code, const cha
     va_end(ap);
 }
 
+/* GW_EIO is the database's failure here (fetch failures are mapped by admin_import.c itself),
+ * so it also marks the thread's handle for reopening. */
 void gw_admin__fail_err(struct admin_job *j, const struct gw_error *err)
 {
     int status = 500;
@@ -202,6 +219,7 @@ static void serialise(struct admin_job *j)
     j->result = NULL;
 }
 
+/* Frees the job (not the request: that is the reply's business). Accepts NULL. */
 static void job_free(struct admin_job *j)
 {
     if (!j)
@@ -213,6 +231,8 @@ static void job_free(struct admin_job *j)
 
 static void job_done(void *arg);
 
+/* Pool side of a job: store handle, work, write hook, serialisation, hand-back to the loop.
+ * The request object is not touched here. */
 static void job_run(void *arg)
 {
     struct admin_job *j = arg;
@@ -242,6 +262,7 @@ static void job_run(void *arg)
 
 /* ---- the job: loop side ------------------------------------------------------------------- */
 
+/* Loop side, last step: headers, the serialised reply, and the job is gone. */
 static void job_done(void *arg)
 {
     struct admin_job *j = arg;
@@ -255,6 +276,7 @@ static void job_done(void *arg)
     job_free(j);
 }
 
+/* Refusals before any job exists (route, peer, parameters, a full queue). */
 static void reply_error(struct gw_http_req *r, int status, const char *code, const char *msg)
 {
     gw_http_add_header(r, "Cache-Control", "no-store");
@@ -334,7 +356,9 @@ static bool valid_text(const char *s, size_t max)
     return true;
 }
 
-/* Validates the query parameters and headers an endpoint reads into the job. */
+/* Validates the query parameters and headers an endpoint reads (its flags) into the job. Only
+ * the parameters an endpoint declares are read; others are ignored, as HTTP APIs usually do.
+ * Strings stay in the request's arena (valid until the reply; read-only for the pool). */
 static int read_params(struct gw_http_req *r, unsigned flags, struct admin_job *j,
                        struct gw_error *err)
 {
@@ -375,7 +399,7 @@ static int read_params(struct gw_http_req *r, unsigned flags, struct admin_job *
     if (rc == GW_OK && (flags & Q_DRY_RUN))
         rc = q_bool(r, "dryRun", &q->dry_run, err);
     if (rc == GW_OK && (flags & Q_INCLUDE_CONTENT)) {
-        q->include_content = true;
+        q->include_content = true; /* the only parameter whose default is true */
         if (gw_http_query_param(r, "includeContent"))
             rc = q_bool(r, "includeContent", &q->include_content, err);
     }
@@ -420,6 +444,8 @@ static void allow_header(enum admin_route route, char *out, size_t size)
     }
 }
 
+/* The route handler of /admin/api/ (loop thread). Order: peer (403) -> path (404/400) ->
+ * method (405) -> parameters (400) -> queue (503) -> the job answers later. */
 static void admin_handle(struct gw_http_req *r, void *arg)
 {
     struct gw_admin *adm = arg;
@@ -463,7 +489,11 @@ static void admin_handle(struct gw_http_req *r, void *arg)
         reply_error(r, 400, "invalid", err.msg);
         return;
     }
-    j->body = gw_http_body(r, &j->body_len); /* pulled up here, on the loop thread */
+    /* evbuffer_pullup makes the body contiguous: done here, on the loop thread that owns the
+     * buffer; the pool thread then only reads it, and the loop does not touch it meanwhile */
+    j->body = gw_http_body(r, &j->body_len);
+    /* no `done` for the pool: job_run posts the reply itself, so that it can free the job when
+     * the loop is gone (the pool would drop it silently) */
     if (gw_pool_submit(adm->pool, job_run, NULL, j, j->loop) != GW_OK) {
         gw_free(j);
         gw_http_add_header(r, "Retry-After", "1");
@@ -473,6 +503,8 @@ static void admin_handle(struct gw_http_req *r, void *arg)
 
 /* ---- attach / free ------------------------------------------------------------------------ */
 
+/* Copies what it needs from cfg; the importer options are fixed here once (limits from the
+ * settings, file references always off) and copied into each job's import. */
 int gw_admin_attach(struct gw_server *http, const struct gw_admin_config *cfg,
                     struct gw_admin **out, struct gw_error *err)
 {

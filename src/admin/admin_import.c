@@ -38,6 +38,7 @@ struct doc {
     char *final_url; /* after redirects (gw_free), or NULL */
 };
 
+/* Releases what d owns (a fetched body and its URLs); borrowed buffers stay. */
 static void doc_fini(struct doc *d)
 {
     gw_buf_fini(&d->fetched);
@@ -94,6 +95,7 @@ static int probe_url(struct admin_job *j, json_t **out_probe, const char **out_u
         return GW_OK;
     struct gw_json_limits lim = {PROBE_MAX, 64};
     json_t *v = gw_json_parse(j->body, j->body_len, &lim, NULL);
+    /* a spec has "openapi" or "swagger" at its root; a URL request has "url" and nothing else */
     if (!json_is_object(v) || json_object_get(v, "openapi") || json_object_get(v, "swagger") ||
         !json_object_get(v, "url")) {
         json_decref(v); /* a document (or not JSON at all): the importer will tell */
@@ -113,6 +115,7 @@ static int probe_url(struct admin_job *j, json_t **out_probe, const char **out_u
             return GW_EINVAL;
         }
     }
+    /* the embedded-NUL check: jansson strings may hold NULs, C strings (and curl) stop there */
     if (!json_is_string(u) || json_string_length(u) == 0 ||
         json_string_length(u) > ADMIN_URL_MAX ||
         strlen(json_string_value(u)) != json_string_length(u)) {
@@ -185,6 +188,7 @@ static json_t *spec_record(struct admin_job *j, const struct doc *d, const char 
                            const struct gw_openapi_result *res, const char *source_url,
                            const char *file_name)
 {
+    /* the document is stored as text (SQLite TEXT, PostgreSQL text cannot hold NUL) */
     if (memchr(d->buf, '\0', d->len)) {
         gw_admin__fail(j, 400, "invalid", "the spec document contains NUL bytes");
         return NULL;
@@ -208,7 +212,8 @@ static json_t *spec_record(struct admin_job *j, const struct doc *d, const char 
     return s;
 }
 
-/* Moves "warnings" out of an importer summary. Returns the warnings (new reference). */
+/* Moves "warnings" out of an importer summary (they are a top-level member of our replies, so
+ * that a UI finds them without digging). Returns the warnings (new reference). */
 static json_t *take_warnings(json_t *summary)
 {
     json_t *w = json_object_get(summary, "warnings");
@@ -219,6 +224,8 @@ static json_t *take_warnings(json_t *summary)
 
 /* ---- preview ---- */
 
+/* POST /imports/preview: document (body or URL) -> importer -> spec record + tools + warnings
+ * + summary, and the dry-run diff of approving everything. Writes nothing. */
 void gw_admin__w_import_preview(struct admin_job *j, struct gw_store *st)
 {
     struct doc d = {0};
@@ -275,6 +282,7 @@ out:
 
 /* ---- approve ---- */
 
+/* Whether key is one of a NULL-terminated list. */
 static bool key_in(const char *key, const char *const *allowed)
 {
     for (; *allowed; allowed++)
@@ -354,6 +362,8 @@ static int check_approval(struct admin_job *j, json_t *body)
     return GW_OK;
 }
 
+/* POST /imports: applies exactly the approved definitions with the spec record of the preview,
+ * in one store transaction (on failure nothing is written). */
 void gw_admin__w_import_apply(struct admin_job *j, struct gw_store *st)
 {
     json_t *body = gw_admin__body_json(j, true,
@@ -398,6 +408,9 @@ static void existing_defaults(struct gw_store *st, const char *spec_id, json_t *
     *out_bundle = gw_json_str(t, "bundle");
 }
 
+/* POST /specs/{id}/reimport: the document comes from the body (a document or {"url"}), else the
+ * stored source URL, else the stored document; then import + apply in one step, with the
+ * store's re-import rules (governance kept, removed operations deprecated). */
 void gw_admin__w_spec_reimport(struct admin_job *j, struct gw_store *st)
 {
     struct doc d = {0};

@@ -46,6 +46,8 @@ static json_t *page_by_key(json_t *all, const char *key, const char *after, size
 
 /* ---- health ---- */
 
+/* GET /health: the store answers and reports its schema version -> 200; 503 when the
+ * database cannot be reached (the handle is reopened for the next job). */
 void gw_admin__w_health(struct admin_job *j, struct gw_store *st)
 {
     struct gw_error err = {0};
@@ -63,6 +65,8 @@ void gw_admin__w_health(struct admin_job *j, struct gw_store *st)
 
 /* ---- tools ---- */
 
+/* GET /tools?status=&bundle=&spec=&limit=&after=: one keyset page from the store, with the
+ * total number of matches; `next` is the last name of the page when more follow. */
 void gw_admin__w_tools_list(struct admin_job *j, struct gw_store *st)
 {
     struct gw_store_tool_query tq = {j->q.status, j->q.bundle, j->q.spec, j->q.after,
@@ -81,6 +85,7 @@ void gw_admin__w_tools_list(struct admin_job *j, struct gw_store *st)
                            (json_int_t)total));
 }
 
+/* GET /tools/{name}: the definition with ETag "<version>" (the If-Match value of a PATCH). */
 void gw_admin__w_tool_get(struct admin_job *j, struct gw_store *st)
 {
     json_t *def = NULL;
@@ -93,6 +98,9 @@ void gw_admin__w_tool_get(struct admin_job *j, struct gw_store *st)
     gw_admin__ok(j, 200, def);
 }
 
+/* PATCH /tools/{name}: top-level replacement of fields (null removes), validated by the store
+ * like a new definition; If-Match makes it conditional (409 on another version). An empty
+ * object is refused rather than silently written as a no-op. */
 void gw_admin__w_tool_patch(struct admin_job *j, struct gw_store *st)
 {
     json_t *changes = gw_admin__body_json(j, true, "a JSON object of the fields to change");
@@ -113,6 +121,8 @@ void gw_admin__w_tool_patch(struct admin_job *j, struct gw_store *st)
     json_decref(changes);
 }
 
+/* POST /tools/{name}/activate|disable|deprecate|draft: sets the status, then answers with the
+ * definition as stored (its new version and ETag). */
 void gw_admin__w_tool_action(struct admin_job *j, struct gw_store *st)
 {
     struct gw_error err = {0};
@@ -130,6 +140,7 @@ void gw_admin__w_tool_action(struct admin_job *j, struct gw_store *st)
     gw_admin__ok(j, 200, def);
 }
 
+/* DELETE /tools/{name}: removes the tool; its history stays (plus a "delete" row). */
 void gw_admin__w_tool_delete(struct admin_job *j, struct gw_store *st)
 {
     struct gw_error err = {0};
@@ -141,6 +152,8 @@ void gw_admin__w_tool_delete(struct admin_job *j, struct gw_store *st)
     gw_admin__ok(j, 200, json_pack("{s:s}", "deleted", j->m.name));
 }
 
+/* GET /tools/{name}/history?limit=&after=: newest first, paged by offset (the store returns a
+ * prefix of the history, so one row more than the page tells whether a next page exists). */
 void gw_admin__w_tool_history(struct admin_job *j, struct gw_store *st)
 {
     size_t want = j->q.offset + j->q.limit + 1; /* one more than the page: is there a next? */
@@ -175,6 +188,7 @@ void gw_admin__w_tool_history(struct admin_job *j, struct gw_store *st)
 
 /* ---- bundles ---- */
 
+/* GET /bundles?limit=&after=: paged here by name over the store's full list. */
 void gw_admin__w_bundles_list(struct admin_job *j, struct gw_store *st)
 {
     json_t *all = NULL;
@@ -187,6 +201,8 @@ void gw_admin__w_bundles_list(struct admin_job *j, struct gw_store *st)
     json_decref(all);
 }
 
+/* POST /bundles: 201 with Location. The name is checked here too, because it goes into the
+ * Location header. */
 void gw_admin__w_bundle_create(struct admin_job *j, struct gw_store *st)
 {
     json_t *b = gw_admin__body_json(j, true,
@@ -211,6 +227,7 @@ void gw_admin__w_bundle_create(struct admin_job *j, struct gw_store *st)
     json_decref(b);
 }
 
+/* GET /bundles/{name}. */
 void gw_admin__w_bundle_get(struct admin_job *j, struct gw_store *st)
 {
     json_t *b = NULL;
@@ -222,6 +239,7 @@ void gw_admin__w_bundle_get(struct admin_job *j, struct gw_store *st)
     gw_admin__ok(j, 200, b);
 }
 
+/* PATCH /bundles/{name}: title, description and/or status (the store refuses other keys). */
 void gw_admin__w_bundle_patch(struct admin_job *j, struct gw_store *st)
 {
     json_t *changes = gw_admin__body_json(j, true,
@@ -242,6 +260,8 @@ void gw_admin__w_bundle_patch(struct admin_job *j, struct gw_store *st)
     json_decref(changes);
 }
 
+/* DELETE /bundles/{name}[?detachTools=true]: 409 while tools belong to it, with the way out
+ * in the message. */
 void gw_admin__w_bundle_delete(struct admin_job *j, struct gw_store *st)
 {
     struct gw_error err = {0};
@@ -260,6 +280,7 @@ void gw_admin__w_bundle_delete(struct admin_job *j, struct gw_store *st)
 
 /* ---- specs ---- */
 
+/* GET /specs?limit=&after=: paged here by id; never includes the documents. */
 void gw_admin__w_specs_list(struct admin_job *j, struct gw_store *st)
 {
     json_t *all = NULL;
@@ -272,6 +293,7 @@ void gw_admin__w_specs_list(struct admin_job *j, struct gw_store *st)
     json_decref(all);
 }
 
+/* GET /specs/{id}[?content=true]: the record, with the stored document when asked. */
 void gw_admin__w_spec_get(struct admin_job *j, struct gw_store *st)
 {
     json_t *s = NULL;
@@ -283,6 +305,8 @@ void gw_admin__w_spec_get(struct admin_job *j, struct gw_store *st)
     gw_admin__ok(j, 200, s);
 }
 
+/* DELETE /specs/{id}[?removeTools=true]: deprecates (default) or deletes its tools in the same
+ * transaction. */
 void gw_admin__w_spec_delete(struct admin_job *j, struct gw_store *st)
 {
     struct gw_error err = {0};

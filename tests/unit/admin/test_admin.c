@@ -813,6 +813,8 @@ static void test_bad_input(void **state)
         {"POST", "/admin/api/imports/preview", "{\"hello\": 1}", NULL, 400, "invalid",
          "cannot import"},
         {"POST", "/admin/api/imports/preview", "just: [yaml", NULL, 400, "invalid", NULL},
+        {"POST", "/admin/api/imports/preview", "{\"a\": \xff\xfe}", NULL, 400, "invalid", NULL},
+        {"PATCH", "/admin/api/tools/x", "{\"a\": \xc3}", NULL, 400, "invalid", "JSON"},
         {"POST", "/admin/api/imports/preview", "{\"url\": 5}", NULL, 400, "invalid", "\"url\""},
         {"POST", "/admin/api/imports/preview?specId=a/b", "{}", NULL, 400, "invalid", "specId"},
         {"POST", "/admin/api/imports/preview?bundle=", "{}", NULL, 400, "invalid", "bundle"},
