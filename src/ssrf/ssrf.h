@@ -59,7 +59,7 @@ int gw_ssrf_classify_text(const char *ip, enum gw_ssrf_class *out);
 
 struct gw_ssrf_policy;
 
-/* Defaults: nothing but public addresses, http and https, 5 redirects, 16 MiB, 30 s total.
+/* Defaults: nothing but public addresses, http and https, 5 redirects, 64 MiB, 30 s total.
  * Never returns NULL (aborts on OOM: small fixed object). */
 struct gw_ssrf_policy *gw_ssrf_policy_new(void);
 /* Accepts NULL. */

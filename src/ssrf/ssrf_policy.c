@@ -49,7 +49,7 @@ struct gw_ssrf_policy *gw_ssrf_policy_new(void)
 {
     struct gw_ssrf_policy *p = gw_xcalloc(1, sizeof(*p));
     p->max_redirects = 5;
-    p->max_bytes = 16u << 20;
+    p->max_bytes = (size_t)64 << 20;
     p->timeout_ms = 30000;
     return p;
 }
