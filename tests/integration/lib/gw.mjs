@@ -22,7 +22,8 @@ export const LATEST = '2025-11-25';
 /** True when the binary was built with AddressSanitizer (RSS numbers mean little then). */
 export function isSanitized() {
   try {
-    return readFileSync(GW_BIN).includes('AddressSanitizer');
+    const bin = readFileSync(GW_BIN);
+    return bin.includes('__asan_init') || bin.includes('AddressSanitizer');
   } catch {
     return false;
   }
