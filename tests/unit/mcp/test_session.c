@@ -6,7 +6,8 @@
  * the same secret accept each other's ids; expiry, unknown versions and formats are checked on
  * tokens this test signs itself with the documented format (so no sleeping is needed), plus
  * one real 1-second TTL run; terminate makes an id dead for good; 10,000 ids are unique; log
- * level and subscription state are per session; concurrent use from several threads.
+ * level and subscription state are per session; concurrent use from several threads; the
+ * sealed request state of 2026-07-28 round-trips across replicas and refuses any alteration.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 
 #include "core/alloc.h"
 #include "core/b64.h"
+#include "core/json.h"
 #include "mcp/mcp_session.h"
 
 #include <openssl/evp.h>
@@ -306,6 +308,94 @@ static void test_log_level_and_subscriptions(void **state)
     gw_sessions_free(s);
 }
 
+/* ---- sealed request state (2026-07-28 requestState) ---- */
+
+static void test_seal_round_trip(void **state)
+{
+    (void)state;
+    struct gw_sessions *s = gw_sessions_new("seal-secret", 3600);
+    json_t *st = json_pack("{s:s,s:i,s:[s,s]}", "tool", "t", "step", 2, "seen", "a", "b");
+    char *sealed = gw_sessions_seal(s, st);
+    assert_non_null(sealed);
+    for (const char *p = sealed; *p; p++)
+        assert_true(url_char(*p) || *p == '.');
+    json_t *back = gw_sessions_unseal(s, sealed);
+    assert_non_null(back);
+    assert_true(json_equal(back, st));
+    json_decref(back);
+    /* another replica with the same secret opens it; another secret does not */
+    struct gw_sessions *same = gw_sessions_new("seal-secret", 3600);
+    struct gw_sessions *other = gw_sessions_new("other-secret", 3600);
+    back = gw_sessions_unseal(same, sealed);
+    assert_non_null(back);
+    json_decref(back);
+    assert_null(gw_sessions_unseal(other, sealed));
+    gw_sessions_free(same);
+    gw_sessions_free(other);
+    json_decref(st);
+    gw_free(sealed);
+    gw_sessions_free(s);
+}
+
+static void test_seal_tampering(void **state)
+{
+    (void)state;
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    struct gw_sessions *s = gw_sessions_new("seal-secret", 3600);
+    json_t *st = json_pack("{s:s,s:b}", "step", "confirm", "admin", 0);
+    char *sealed = gw_sessions_seal(s, st);
+    size_t n = strlen(sealed);
+    char *copy = gw_xmalloc(n + 8);
+    /* every single-character change anywhere is refused */
+    for (size_t pos = 0; pos < n; pos++) {
+        if (sealed[pos] == '.')
+            continue;
+        for (size_t k = 0; k < 64; k += 7) {
+            if (alphabet[k] == sealed[pos])
+                continue;
+            memcpy(copy, sealed, n + 1);
+            copy[pos] = alphabet[k];
+            json_t *v = gw_sessions_unseal(s, copy);
+            if (v) {
+                char *d = gw_json_dumps(v);
+                fail_msg("changing position %zu to '%c' still opens: %s", pos, alphabet[k], d);
+            }
+        }
+    }
+    /* truncation, extension, no dot, empty, NULL, a forged payload with a MAC from elsewhere */
+    memcpy(copy, sealed, n + 1);
+    copy[n - 1] = '\0';
+    assert_null(gw_sessions_unseal(s, copy));
+    snprintf(copy, n + 8, "%sA", sealed);
+    assert_null(gw_sessions_unseal(s, copy));
+    snprintf(copy, n + 8, "%s==", sealed);
+    assert_null(gw_sessions_unseal(s, copy));
+    assert_null(gw_sessions_unseal(s, "no-dot-here"));
+    assert_null(gw_sessions_unseal(s, ""));
+    assert_null(gw_sessions_unseal(s, "."));
+    assert_null(gw_sessions_unseal(s, NULL));
+    json_t *evil = json_pack("{s:s,s:b}", "step", "confirm", "admin", 1);
+    char *other = gw_sessions_seal(s, evil);
+    const char *dot_a = strchr(sealed, '.'), *dot_b = strchr(other, '.');
+    char spliced[1024];
+    snprintf(spliced, sizeof(spliced), "%.*s%s", (int)(dot_b - other), other, dot_a);
+    assert_null(gw_sessions_unseal(s, spliced));
+    /* oversized input is refused without work */
+    char *huge = gw_xmalloc(20000);
+    memset(huge, 'A', 19999);
+    huge[19999] = '\0';
+    huge[100] = '.';
+    assert_null(gw_sessions_unseal(s, huge));
+    gw_free(huge);
+    gw_free(other);
+    json_decref(evil);
+    gw_free(copy);
+    gw_free(sealed);
+    json_decref(st);
+    gw_sessions_free(s);
+}
+
 struct worker_arg {
     struct gw_sessions *s;
     int failures;
@@ -361,6 +451,8 @@ int main(void)
         cmocka_unit_test(test_uniqueness),
         cmocka_unit_test(test_log_level_and_subscriptions),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_seal_round_trip),
+        cmocka_unit_test(test_seal_tampering),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
