@@ -84,10 +84,12 @@ function startProc(name, bin, args, env, dir) {
   const proc = spawn(bin, args, { env, stdio: ['ignore', 'ignore', 'pipe'], cwd: dir });
   const chunks = [];
   const logFile = createWriteStream(join(dir, `${name}.log`), { flags: 'a' });
-  proc.stderr.on('data', (b) => { chunks.push(b); logFile.write(b); });
+  proc.stderr.on('data', (b) => { chunks.push(b); if (!logFile.writableEnded) logFile.write(b); });
   proc.stderrText = () => Buffer.concat(chunks).toString('utf8');
+  // 'close' (not 'exit'): fires once the process has ended AND its stderr is drained, so the
+  // text is complete and nothing is written to the log file after it was ended
   proc.exited = new Promise((res) => {
-    proc.on('exit', (code, signal) => { logFile.end(); res({ code, signal }); });
+    proc.on('close', (code, signal) => { logFile.end(); res({ code, signal }); });
     proc.on('error', () => { logFile.end(); res({ code: -1, signal: null }); });
   });
   proc.procName = name;
