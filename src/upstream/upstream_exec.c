@@ -407,6 +407,28 @@ static void on_http_done(void *arg, struct gw_httpc_response *resp);
 
 static void attempt(struct gw_exec_call *c);
 
+static void on_token_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct gw_exec_call *c = arg;
+    if (c->state == ST_TOKEN_WAIT)
+        finish_error(c, GW_EXEC_TIMEOUT,
+                     "timed out waiting for credentials of upstream '%s' (token request still "
+                     "running)",
+                     c->conf->name);
+}
+
+/* Parks the call until a token wake-up, bounded by its deadline. */
+static void park_for_token(struct gw_exec_call *c, uint64_t now)
+{
+    c->state = ST_TOKEN_WAIT;
+    uint64_t left = c->deadline > now ? c->deadline - now : 0;
+    struct timeval tv = {(time_t)(left / 1000), (suseconds_t)((left % 1000) * 1000)};
+    evtimer_assign(c->timer, c->ex->base, on_token_deadline, c);
+    evtimer_add(c->timer, &tv);
+}
+
 /* Token step of an attempt. Returns true when the call may proceed to send. */
 static bool ensure_token(struct gw_exec_call *c)
 {
@@ -429,12 +451,12 @@ static bool ensure_token(struct gw_exec_call *c)
         return true;
     case GW_TOKEN_FETCH:
         c->token_gen = gen;
-        c->state = ST_TOKEN_WAIT;
+        park_for_token(c, now);
         start_token_fetch(ex, c->conf, c->oauth);
         return false;
     case GW_TOKEN_WAIT:
         c->token_gen = gen;
-        c->state = ST_TOKEN_WAIT;
+        park_for_token(c, now);
         return false;
     case GW_TOKEN_FAILED:
         break;
@@ -948,7 +970,9 @@ static bool prepare(struct gw_exec_call *c, const json_t *tool, const json_t *ar
         return false;
     }
     if (read_execution(c, tool, u, method) != GW_OK) {
-        finish_error(c, GW_EXEC_INVALID_REQUEST, "%s", c->err);
+        char msg[sizeof(c->err)];
+        snprintf(msg, sizeof(msg), "%s", c->err);
+        finish_error(c, GW_EXEC_INVALID_REQUEST, "%s", msg);
         return false;
     }
     struct gw_error err;
@@ -1178,6 +1202,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     ex->defer_finish = true;
     for (struct gw_exec_call *c = ex->calls; c; c = c->next) {
         if (c->state == ST_TOKEN_WAIT) {
+            evtimer_del(c->timer);
             c->state = ST_PREPARE;
             attempt(c);
         }

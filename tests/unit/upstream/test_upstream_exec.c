@@ -596,6 +596,23 @@ static void test_oauth_single_flight_refresh_and_401(void **state)
     struct gw_upstreams_stats st;
     gw_upstreams_stats(U, &st);
     assert_int_equal(st.token_fetches, 4);
+
+    /* a call whose deadline passes while the token request is still running times out */
+    gw_upstreams_advance_clock(U, 200000); /* the cached token has expired */
+    atomic_store(&SRV.token_delay_ms, 600);
+    int tokens = atomic_load(&SRV.hits_token);
+    struct gw_exec_opts od = {NULL, NULL, gw_upstreams_now_ms(U) + 150, NULL, NULL, NULL};
+    long long t0 = ts_now_ms();
+    call(t, NULL, &od, &r);
+    wait_for(&r);
+    assert_int_equal(r.outcome, GW_EXEC_TIMEOUT);
+    assert_non_null(strstr(text0(&r), "waiting for credentials"));
+    assert_true(ts_now_ms() - t0 < 550);
+    release(&r);
+    for (int i = 0; i < 400 && atomic_load(&SRV.hits_token) == tokens; i++)
+        ts_run_until(BASE, &never, 1, 5);
+    ts_run_for(BASE, 700); /* let the fetch finish */
+    atomic_store(&SRV.token_delay_ms, 0);
     gw_exec_free(ex2);
     event_base_free(base2);
     json_decref(t);
