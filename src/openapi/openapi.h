@@ -78,8 +78,10 @@ struct gw_openapi_options {
 /* Fills `o` with the defaults documented above. */
 void gw_openapi_options_init(struct gw_openapi_options *o);
 
-/* Applies the GW_OPENAPI_* settings (limits, URL refs) over `o`. The SSRF policy is not built
- * here: pass one built with gw_ssrf_policy_from_settings. */
+/* Fills the whole of `o`: the defaults of gw_openapi_options_init, then the GW_OPENAPI_*
+ * settings (limits, file/URL refs, methods, texts). Set per-import fields (spec_id, bundle, ...)
+ * after the call. The SSRF policy is not built here: pass one built with
+ * gw_ssrf_policy_from_settings. */
 void gw_openapi_options_from_settings(struct gw_openapi_options *o, const struct gw_settings *s);
 
 /* GW_OPENAPI_* settings; registered by the app. */

@@ -594,7 +594,7 @@ int gw_openapi__map(struct gw_openapi__ctx *c, struct gw_openapi_result *r)
     } else {
         assign_names(c, pend, n, r->tools);
         r->tools_count = json_array_size(r->tools);
-        if (c->o->progress)
+        if (c->o->progress && (total == 0 || total % every != 0)) /* else just reported */
             c->o->progress(total, total, c->o->progress_ud);
     }
     for (size_t i = 0; i < n; i++)

@@ -41,6 +41,7 @@ const struct gw_setting_def gw_openapi_settings[] = {
 
 void gw_openapi_options_from_settings(struct gw_openapi_options *o, const struct gw_settings *s)
 {
+    gw_openapi_options_init(o); /* a complete struct even when the caller did not init it */
     o->limits.max_doc_bytes = (size_t)gw_settings_int(s, "GW_OPENAPI_MAX_SPEC_BYTES");
     o->limits.max_total_bytes = (size_t)gw_settings_int(s, "GW_OPENAPI_MAX_TOTAL_BYTES");
     o->limits.max_documents = (size_t)gw_settings_int(s, "GW_OPENAPI_MAX_DOCUMENTS");
