@@ -16,7 +16,11 @@
 //     the last bytes of the final responses (the terminating chunk of SSE streams, the last
 //     result) are still in libevent's output buffers when the loop and the process end: the
 //     client sees a cut connection (curl error 18) instead of a clean end.
-// Verified: with both fixed (deadline set before the hooks; loopexit after a short linger or
+//  3. gw_mcp_server_close_listeners() (src/mcp/mcp_server.c) collects at most 256 listener ids
+//     per loop (`unsigned long ids[256]`): with more open GET streams on one worker the rest
+//     stay open, the worker waits the whole grace period ("grace period over with 44 requests
+//     in flight" for 300 streams) and then cuts them. Test: 300 streams, 1 worker.
+// Verified: with 1 and 2 fixed (deadline set before the hooks; loopexit after a short linger or
 // once the output buffers are empty) every test here passes.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -35,7 +39,9 @@ import {
 
 describe('30-shutdown: SIGTERM drains gracefully', () => {
   test('in-flight request completes, streams end cleanly, new connections refused, exit 0', async () => {
-    const gw = await startGateway({ sets: { GW_SHUTDOWN_GRACE_SECONDS: '5' } });
+    // one worker: a worker with nothing in flight stops at once and drops its idle keep-alive
+    // connections, so the connection carrying the sampling answer must be on the busy worker
+    const gw = await startGateway({ sets: { GW_SHUTDOWN_GRACE_SECONDS: '5', GW_WORKERS: '1' } });
     try {
       const { session, version } = await initSession(gw, '2025-11-25', { sampling: {} });
       const h = { 'Mcp-Session-Id': session, 'MCP-Protocol-Version': version };
@@ -126,6 +132,27 @@ describe('30-shutdown: SIGTERM drains gracefully', () => {
       const exit = exitStatus(await withTimeout(gw.exited, 3000), gw.stderr());
       assert.equal(exit?.code, 0);
       assert.ok(Date.now() - t0 < 2000, `exit took ${Date.now() - t0} ms`);
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  test('300 open GET streams on one worker all end cleanly and promptly', async () => {
+    const gw = await startGateway({ sets: { GW_WORKERS: '1', GW_SHUTDOWN_GRACE_SECONDS: '5' } });
+    try {
+      const streams = [];
+      for (let i = 0; i < 300; i++) {
+        const { session } = await initSession(gw);
+        streams.push(await openStream(gw.port, { headers: { Accept: 'text/event-stream', 'Mcp-Session-Id': session } }));
+      }
+      const t0 = Date.now();
+      gw.proc.kill('SIGTERM');
+      const ends = await Promise.all(streams.map((s) => withTimeout(s.ended, 8000)));
+      const clean = ends.filter((e) => e === true).length;
+      assert.equal(clean, 300, `${300 - clean} of 300 streams were not ended cleanly`);
+      const exit = exitStatus(await withTimeout(gw.exited, 8000), gw.stderr());
+      assert.equal(exit?.code, 0);
+      assert.ok(Date.now() - t0 < 2500, `exit took ${Date.now() - t0} ms`);
     } finally {
       await gw.stop();
     }
