@@ -20,11 +20,16 @@
 #include "core/log.h"
 #include "core/str.h"
 
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #define POOL_QUEUE 64
+/* After a job that handled this much (a large spec: its parse trees and tool set take ~10x the
+ * document), freed heap is handed back to the system: otherwise an idle gateway keeps the peak
+ * of its largest import (measured: 13 MB GitHub spec preview, RSS 13 -> 99 MB). */
+#define TRIM_AFTER_BYTES (4u << 20)
 
 /* Query parameters an endpoint accepts. */
 enum {
@@ -252,6 +257,8 @@ static void job_run(void *arg)
     if (j->wrote && j->status < 300 && adm->on_write)
         adm->on_write(adm->on_write_arg);
     serialise(j);
+    if (j->body_len >= TRIM_AFTER_BYTES || j->out_len >= TRIM_AFTER_BYTES)
+        malloc_trim(0); /* glibc: returns free memory of every arena */
     if (gw_loop_post(j->loop, job_done, j) != GW_OK) {
         /* the server stopped past its grace period: nobody can take the reply any more (the
          * request itself is released with its server) */
