@@ -507,10 +507,14 @@ static enum gw_httpc_status classify(const struct gw_httpc_call *call, CURLcode 
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
         return GW_HTTPC_EDNS;
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_GOT_NOTHING:
     case CURLE_SEND_ERROR:
     case CURLE_RECV_ERROR:
+        /* TLS 1.3 reports a refused client certificate as an alert on the first read */
+        if (strstr(call->errbuf, "SSL") && strstr(call->errbuf, "alert"))
+            return GW_HTTPC_ETLS;
+        return GW_HTTPC_ECONNECT;
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_GOT_NOTHING:
         return GW_HTTPC_ECONNECT;
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:

@@ -14,11 +14,13 @@
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/thread.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -80,8 +82,23 @@ TS_FN void *ts_thread(void *arg)
     return NULL;
 }
 
+/* evhttp connection factory for TLS: each accepted socket gets an SSL from the context. */
+TS_FN struct bufferevent *ts_tls_bev(struct event_base *base, void *arg)
+{
+    return bufferevent_openssl_socket_new(base, -1, SSL_new((SSL_CTX *)arg),
+                                          BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+}
+
+TS_FN struct ts_server *ts_start_tls(ts_handler_fn fn, void *ud, SSL_CTX *tls);
+
 /* Starts a server whose handler is fn(s, req, ud) on the server thread. Aborts on failure. */
 TS_FN struct ts_server *ts_start(ts_handler_fn fn, void *ud)
+{
+    return ts_start_tls(fn, ud, NULL);
+}
+
+/* The same over TLS with `tls` (borrowed; must outlive the server) when not NULL. */
+TS_FN struct ts_server *ts_start_tls(ts_handler_fn fn, void *ud, SSL_CTX *tls)
 {
     static int threads_on;
     if (!threads_on) {
@@ -99,6 +116,8 @@ TS_FN struct ts_server *ts_start(ts_handler_fn fn, void *ud)
                                             EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
     evhttp_set_max_body_size(s->http, 64 * 1024 * 1024);
     evhttp_set_gencb(s->http, ts_dispatch, s);
+    if (tls)
+        evhttp_set_bevcb(s->http, ts_tls_bev, tls);
     struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(s->http, "127.0.0.1", 0);
     if (!bs) {
         fprintf(stderr, "test server: bind failed\n");
