@@ -529,12 +529,6 @@ static void attempt(struct gw_exec_call *c)
     req.insecure_skip_verify = c->conf->insecure;
     req.accept_encoding = true;
     c->attempt++;
-    if (c->attempt > 1 && c->progress) {
-        char msg[160];
-        snprintf(msg, sizeof(msg), "calling upstream '%s' (attempt %u of %u)", c->conf->name,
-                 c->attempt, c->max_attempts);
-        c->progress(c->progress_arg, c->attempt, c->max_attempts, msg);
-    }
     struct gw_error err;
     gw_error_clear(&err);
     int rc = gw_httpc_submit(ex->http, &req, on_http_done, c, &c->hcall, &err);
@@ -575,7 +569,7 @@ static bool schedule_retry(struct gw_exec_call *c, const char *why, long retry_a
         char msg[200];
         snprintf(msg, sizeof(msg), "retrying upstream '%s' after %s (attempt %u of %u)",
                  c->conf->name, why, c->attempt + 1, c->max_attempts);
-        c->progress(c->progress_arg, c->attempt, c->max_attempts, msg);
+        c->progress(c->progress_arg, c->attempt + 1, c->max_attempts, msg);
     }
     GW_LOG(GW_LOG_INFO, "upstream", "tool %s: %s %s on upstream '%s' failed (%s); retry in %llu ms",
            c->tool, c->req.method, c->path_tmpl, c->conf->name, why, (unsigned long long)delay);

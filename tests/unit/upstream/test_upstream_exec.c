@@ -729,16 +729,37 @@ static void test_timeout_does_not_stall(void **state)
     json_decref(fast);
 }
 
+struct progress {
+    int calls;
+    unsigned last_attempt;
+    char last[200];
+};
+
+static void on_progress(void *arg, unsigned attempt, unsigned max, const char *msg)
+{
+    struct progress *p = arg;
+    (void)max;
+    p->calls++;
+    p->last_attempt = attempt;
+    snprintf(p->last, sizeof(p->last), "%s", msg);
+}
+
 static void test_retries_for_idempotent_only(void **state)
 {
     (void)state;
     struct res r;
-    /* GET: 502, 503 then 200 */
+    /* GET: 502, 503 then 200; the caller hears about each retry */
     json_t *flaky = tool("svc", "GET", "/flaky", NULL);
-    call(flaky, NULL, NULL, &r);
+    struct progress pr;
+    memset(&pr, 0, sizeof(pr));
+    struct gw_exec_opts po = {NULL, NULL, 0, NULL, on_progress, &pr};
+    call(flaky, NULL, &po, &r);
     wait_for(&r);
     assert_int_equal(r.outcome, GW_EXEC_OK);
     assert_int_equal(r.attempts, 3);
+    assert_int_equal(pr.calls, 2);
+    assert_int_equal(pr.last_attempt, 3);
+    assert_string_equal(pr.last, "retrying upstream 'svc' after HTTP 503 (attempt 3 of 3)");
     assert_int_equal(atomic_load(&SRV.hits_flaky), 3);
     release(&r);
     json_decref(flaky);
