@@ -11,11 +11,18 @@
 //  2. Under LeakSanitizer every gateway exit reports a leak: gw_mcp_http_attach() allocates its
 //     http_state "for the life of the process" and nothing frees it (exit status 23, or
 //     SIGABRT with abort_on_error=1). Only checked when the binary is built with ASan.
+//  3. Batch rules are only enforced by the Streamable HTTP transport. On stdio (2025-03-26) a
+//     batch containing initialize is executed (initialize answered inside the batch) and
+//     GW_BATCH_MAX is ignored; on the old HTTP+SSE transport (POST /messages, 2024-11-05,
+//     where batches are no longer accepted since 54b7609) any array is executed element by
+//     element, initialize included, whatever its size. Both should go through
+//     gw_jsonrpc_batch_check like mcp_http.c's POST /mcp.
+
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 
-import { isSanitized, post, startGateway, withTimeout } from './lib/gw.mjs';
+import { isSanitized, openStream, post, request, spawnStdio, startGateway, withTimeout } from './lib/gw.mjs';
 
 /** Sends raw bytes on a new connection and returns everything read until the server closes. */
 function raw(port, bytes, timeoutMs = 3000) {
@@ -90,6 +97,49 @@ describe('90-known-bugs', () => {
   test('after the raw garbage the server still answers', async () => {
     const res = await post(gw, { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } } });
     assert.equal(res.status, 200);
+  });
+
+  test('BUG: stdio applies the batch rules (no initialize inside, GW_BATCH_MAX)', async () => {
+    const p = spawnStdio({ GW_BATCH_MAX: '3' });
+    try {
+      const init = (id) => ({ jsonrpc: '2.0', id, method: 'initialize', params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 'x', version: '0' } } });
+      p.send(init(0));
+      await p.waitFor((m) => m.id === 0);
+      let mark = p.lines.length;
+      p.send([{ jsonrpc: '2.0', id: 1, method: 'ping' }, init(2)]);
+      p.send({ jsonrpc: '2.0', id: 3, method: 'ping' });
+      await p.waitFor((m) => m.id === 3, { from: mark });
+      const afterInit = p.lines.slice(mark).map((l) => JSON.parse(l));
+      assert.ok(!afterInit.some((m) => m.id === 2 && m.result), 'initialize inside a batch was executed');
+      assert.ok(afterInit.some((m) => m.error?.code === -32600), 'no -32600 for a batch with initialize');
+      mark = p.lines.length;
+      p.send(Array.from({ length: 10 }, (_, i) => ({ jsonrpc: '2.0', id: 100 + i, method: 'ping' })));
+      p.send({ jsonrpc: '2.0', id: 4, method: 'ping' });
+      await p.waitFor((m) => m.id === 4, { from: mark });
+      const big = p.lines.slice(mark).map((l) => JSON.parse(l));
+      assert.ok(!big.some((m) => m.id >= 100 && m.result), 'a batch of 10 ran with GW_BATCH_MAX=3');
+    } finally {
+      p.proc.stdin.end();
+      await withTimeout(p.exited, 3000);
+    }
+  });
+
+  test('BUG: POST /messages (2024-11-05) refuses batches', async () => {
+    const s = await openStream(gw.port, { path: '/sse', headers: { Accept: 'text/event-stream' } });
+    try {
+      const ev = await s.wait((e) => e.event === 'endpoint');
+      const batch = Array.from({ length: 4 }, (_, i) => (i === 2
+        ? { jsonrpc: '2.0', id: 500 + i, method: 'initialize', params: { protocolVersion: '2024-11-05', capabilities: {}, clientInfo: { name: 'x', version: '1' } } }
+        : { jsonrpc: '2.0', id: 500 + i, method: 'ping' }));
+      const res = await request(gw.port, { method: 'POST', path: ev.data, headers: { 'Content-Type': 'application/json' }, body: batch });
+      const marker = { jsonrpc: '2.0', id: 599, method: 'ping' };
+      await request(gw.port, { method: 'POST', path: ev.data, headers: { 'Content-Type': 'application/json' }, body: marker });
+      await s.wait((e) => e.json?.id === 599);
+      const executed = s.events.filter((e) => e.json?.id >= 500 && e.json?.id < 504 && e.json.result);
+      assert.equal(executed.length, 0, `batch elements executed on the old transport (HTTP ${res.status}): ${executed.map((e) => e.json.id)}`);
+    } finally {
+      s.close();
+    }
   });
 
   test('BUG (ASan builds only): no LeakSanitizer report at exit', { skip: !isSanitized() && 'binary not built with ASan' }, async () => {
