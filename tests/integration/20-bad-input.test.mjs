@@ -469,6 +469,25 @@ describe('20-bad-input: malformed and hostile requests to /mcp', () => {
     }
   });
 
+  test('hostile request ids and paths cannot break or inject log lines', async () => {
+    const rid = 'x","level":"fatal","msg":"injected\\';
+    await post(gw, rpc('ping'), S({ headers: { 'X-Request-Id': rid } }));
+    await request(gw.port, { path: '/nope%0A%7B%22injected%22%3A1%7D%22%0D' });
+    await request(gw.port, { path: '/%00%ff%fe' });
+    await new Promise((r) => setTimeout(r, 100)); // let the access log lines reach us
+    const lines = gw.stderr().split('\n').filter((l) => l.length);
+    for (const l of lines) {
+      if (!l.startsWith('{')) continue; // sanitizer runtimes may print plain lines
+      let o;
+      assert.doesNotThrow(() => {
+        o = JSON.parse(l);
+      }, `log line is not JSON: ${l}`);
+      assert.notEqual(o.injected, 1, `injected field: ${l}`);
+      assert.notEqual(o.level, 'fatal', `injected level: ${l}`);
+    }
+    assert.ok(lines.some((l) => l.includes('injected')), 'the hostile path was not logged at all');
+  });
+
   // ---------- afterwards ----------
 
   test('after all that the server is alive, and 2,000 more bad requests do not grow its RSS', async (t) => {
