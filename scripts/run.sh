@@ -14,6 +14,7 @@ cmake --preset release -G "Unix Makefiles" >/dev/null
 cmake --build --preset release -j"${JOBS:-2}" >/dev/null
 BIN="$REPO/build/release"
 export GW_DATA_DIR=${GW_DATA_DIR:-$REPO/data}
+export GW_ADMIN_LISTEN=${GW_ADMIN_LISTEN-127.0.0.1:8001}   # admin REST API (loopback only)
 mkdir -p "$GW_DATA_DIR"
 
 MOCK_PID=""
@@ -35,7 +36,7 @@ if [ "${GW_NO_MOCK:-0}" != 1 ]; then
   "$BIN/mcpgw" import "$REPO/tools/mock-apim/openapi/service-booking.yaml" --spec-id service-booking \
     --bundle service-booking --upstream service-booking --activate
 fi
-echo "[run] gateway on http://${GW_LISTEN:-127.0.0.1:8000}/mcp — Ctrl-C stops"
+echo "[run] gateway on http://${GW_LISTEN:-127.0.0.1:8000}/mcp, admin API on http://$GW_ADMIN_LISTEN/admin/api/ — Ctrl-C stops"
 "$BIN/mcpgw" serve "$@" &
 GW_PID=$!
 trap 'kill $GW_PID 2>/dev/null; cleanup' EXIT INT TERM

@@ -8,4 +8,4 @@ REPO=${REPO:-$(cd "$(dirname "$0")/../.." && pwd)}
 : "${BUILD_DIR:?BUILD_DIR must name the cmake build directory}"
 
 exec "$REPO/scripts/pg/pg-test-server.sh" -- \
-  ctest --test-dir "$BUILD_DIR" -R 'unit\.test_(store|registry)' --output-on-failure
+  ctest --test-dir "$BUILD_DIR" -R 'unit\.test_(store|registry|admin)' --output-on-failure

@@ -13,9 +13,10 @@
 #define GROUP "Admin API"
 
 const struct gw_setting_def gw_admin_settings[] = {
-    {"GW_ADMIN_LISTEN", GW_SET_STRING, "127.0.0.1:8001", 0, 0, NULL, GROUP,
+    {"GW_ADMIN_LISTEN", GW_SET_STRING, "", 0, 0, NULL, GROUP,
      "Address of the admin REST API (/admin/api/, a separate HTTP server from the MCP "
-     "endpoint). Empty disables the admin API. It has no authentication yet: unless "
+     "endpoint), e.g. `127.0.0.1:8001` (what scripts/run.sh uses). Empty (the default) "
+     "disables the admin API. It has no authentication yet: unless "
      "GW_ADMIN_ALLOW_REMOTE is true it must be a numeric loopback address (127.0.0.1:PORT or "
      "[::1]:PORT) and requests from other peers get 403."},
     {"GW_ADMIN_MAX_BODY_BYTES", GW_SET_INT, "67108864", 1024, 1073741824, NULL, GROUP,

@@ -5,6 +5,7 @@
  */
 #include "app.h"
 
+#include "admin/admin.h"
 #include "core/log.h"
 #include "mcp/mcp_server.h"
 #include "net/net_server.h"
@@ -46,6 +47,7 @@ struct gw_settings *app_settings_load(const char *config_file, const char *const
     gw_settings_register(s, gw_openapi_settings);
     gw_settings_register(s, gw_ssrf_settings);
     gw_settings_register(s, gw_schema_settings);
+    gw_settings_register(s, gw_admin_settings);
     struct gw_error err = {0};
     for (int i = 0; i < noverrides; i++) {
         char name[128];

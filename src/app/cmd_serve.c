@@ -7,7 +7,9 @@
  */
 #include "app.h"
 
+#include "admin/admin.h"
 #include "core/log.h"
+#include "registry/registry.h"
 #include "mcp/mcp_http.h"
 #include "mcp/mcp_server.h"
 #include "mcp/mcp_stdio.h"
@@ -27,6 +29,7 @@
 struct serve_args {
     const char *config;
     const char *port_file;
+    const char *admin_port_file;
     const char *overrides[MAX_OVERRIDES];
     int noverrides;
     char bufs[MAX_OVERRIDES][512];
@@ -50,6 +53,7 @@ static void serve_usage(FILE *f, const char *cmd)
             "  --listen HOST:PORT         address to listen on [GW_LISTEN] (serve only)\n"
             "  --workers N                worker threads, 0 = CPU count [GW_WORKERS] (serve only)\n"
             "  --port-file FILE           write the bound port to FILE once listening (serve)\n"
+            "  --admin-port-file FILE     write the admin API's bound port to FILE (serve)\n"
             "  --conformance-fixtures     serve the MCP conformance test fixtures\n"
             "                             [GW_CONFORMANCE_FIXTURES]\n"
             "  --set NAME=VALUE           set any setting (repeatable)\n"
@@ -66,6 +70,7 @@ static int parse_args(int argc, char **argv, const char *cmd, struct serve_args 
         {"listen", required_argument, NULL, 'l'},
         {"workers", required_argument, NULL, 'w'},
         {"port-file", required_argument, NULL, 'p'},
+        {"admin-port-file", required_argument, NULL, 'A'},
         {"conformance-fixtures", no_argument, NULL, 'f'},
         {"set", required_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},
@@ -78,6 +83,7 @@ static int parse_args(int argc, char **argv, const char *cmd, struct serve_args 
         case 'l': add_override(a, "GW_LISTEN", optarg); break;
         case 'w': add_override(a, "GW_WORKERS", optarg); break;
         case 'p': a->port_file = optarg; break;
+        case 'A': a->admin_port_file = optarg; break;
         case 'f': add_override(a, "GW_CONFORMANCE_FIXTURES", "true"); break;
         case 's':
             if (!strchr(optarg, '=')) {
@@ -96,6 +102,58 @@ static int parse_args(int argc, char **argv, const char *cmd, struct serve_args 
         return 2;
     }
     return 0;
+}
+
+/* After an admin API write: rebuild the registry snapshot now (runs on an admin pool thread,
+ * off the HTTP loops; the watcher would also catch it). */
+static void admin_on_write(void *arg)
+{
+    struct app_platform *pf = arg;
+    struct gw_error err = {0};
+    if (gw_registry_reload(pf->registry, false, NULL, &err) != GW_OK)
+        GW_LOG(GW_LOG_WARN, "app", "registry reload after an admin write: %s", err.msg);
+}
+
+static void write_port_file(const char *path, int port)
+{
+    FILE *f = path ? fopen(path, "w") : NULL;
+    if (f) {
+        fprintf(f, "%d\n", port);
+        fclose(f);
+    }
+}
+
+/* Creates the admin API server (GW_ADMIN_LISTEN; none when empty) with the admin module on
+ * it. GW_OK with *out_srv possibly NULL (disabled), or an error printed. */
+static int admin_open(const struct gw_settings *s, struct app_platform *pf,
+                      struct gw_server **out_srv, struct gw_admin **out_adm)
+{
+    struct gw_net_options ao;
+    struct gw_error err = {0};
+    int rc = gw_admin_net_options(s, &ao, &err);
+    if (rc == GW_DECLINED)
+        return GW_OK;
+    if (rc != GW_OK) {
+        fprintf(stderr, "mcpgw: %s\n", err.msg);
+        return rc;
+    }
+    char url[2048];
+    if (app_store_url(s, url, sizeof(url)) != GW_OK)
+        return GW_EINVAL;
+    struct gw_store_options so = {(int)gw_settings_int(s, "GW_DB_BUSY_TIMEOUT_MS"),
+                                  (int)gw_settings_int(s, "GW_DB_CONNECT_TIMEOUT_SECONDS")};
+    struct gw_admin_config ac;
+    gw_admin_config_from_settings(&ac, s);
+    ac.store_url = url;
+    ac.store_opts = &so;
+    ac.on_write = admin_on_write;
+    ac.on_write_arg = pf;
+    rc = gw_server_new(&ao, out_srv, &err);
+    if (rc == GW_OK)
+        rc = gw_admin_attach(*out_srv, &ac, out_adm, &err);
+    if (rc != GW_OK)
+        fprintf(stderr, "mcpgw: admin API: %s\n", err.msg);
+    return rc;
 }
 
 int cmd_serve(int argc, char **argv)
@@ -125,9 +183,12 @@ int cmd_serve(int argc, char **argv)
     struct gw_mcp_server *mcp = pf.mcp;
     struct gw_net_options no;
     gw_net_options_from_settings(&no, s);
-    struct gw_server *http = NULL;
+    struct gw_server *http = NULL, *admin_http = NULL;
+    struct gw_admin *admin = NULL;
     struct gw_error err = {0};
     int rc = 1;
+    if (admin_open(s, &pf, &admin_http, &admin) != GW_OK)
+        goto out;
     if (gw_server_new(&no, &http, &err) != GW_OK) {
         fprintf(stderr, "mcpgw: %s\n", err.msg);
         goto out;
@@ -138,16 +199,24 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "mcpgw: %s\n", err.msg);
         goto out;
     }
-    if (a.port_file) {
-        FILE *f = fopen(a.port_file, "w");
-        if (f) {
-            fprintf(f, "%d\n", gw_server_port(http));
-            fclose(f);
-        }
+    if (admin_http && gw_server_start(admin_http, &err) != GW_OK) {
+        fprintf(stderr, "mcpgw: admin API: %s\n", err.msg);
+        gw_server_shutdown(http);
+        gw_server_wait(http);
+        goto out;
     }
-    gw_server_wait(http);
+    write_port_file(a.port_file, gw_server_port(http));
+    if (admin_http)
+        write_port_file(a.admin_port_file, gw_server_port(admin_http));
+    gw_server_wait(http); /* until SIGTERM/SIGINT */
+    if (admin_http) {
+        gw_server_shutdown(admin_http);
+        gw_server_wait(admin_http);
+    }
     rc = 0;
 out:
+    gw_admin_free(admin); /* after its server stopped, before that server is freed */
+    gw_server_free(admin_http);
     gw_server_free(http);
     app_platform_close(&pf);
     gw_settings_free(s);

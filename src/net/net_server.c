@@ -156,6 +156,22 @@ static int make_listener(struct gw_server *srv, struct gw_worker *w, struct gw_e
     if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, &sslen) != 0)
         return GW_ERROR_SET(err, GW_EINVAL,
                             "GW_LISTEN=%s: expected host:port (IPv6 as [addr]:port)", srv->listen);
+    if (!srv->port && !any_port) {
+        /* SO_REUSEPORT would let a second process (same user) share our port and take half
+         * the traffic: probe with an exclusive bind first, so "address in use" is an error */
+        int probe = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int one = 1;
+        setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        int brc = probe >= 0 ? bind(probe, (struct sockaddr *)&ss, (socklen_t)sslen) : -1;
+        int berr = errno;
+        if (probe >= 0)
+            close(probe);
+        if (brc != 0) {
+            char eb[128];
+            return GW_ERROR_SET(err, GW_EIO, "cannot listen on %s: %s", srv->listen,
+                                gw_strerror(berr, eb, sizeof(eb)));
+        }
+    }
     if (srv->port || any_port) {
         if (ss.ss_family == AF_INET)
             ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)srv->port);
