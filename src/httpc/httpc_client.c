@@ -77,6 +77,9 @@ static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static int global_rc = GW_ERR;
 static char global_msg[160];
 
+/* Runs once per process: curl_global_init is not thread-safe, and the resolver check belongs
+ * here so that a build without asynchronous DNS is refused at start-up, not discovered as a
+ * stalled worker under load. */
 static void global_init_once(void)
 {
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -108,6 +111,8 @@ int gw_httpc_global_init(struct gw_error *err)
 
 static void check_done(struct gw_httpc *c);
 
+/* libevent says a socket curl watches is ready: tell curl which directions, then deliver any
+ * transfers that finished as a result. */
 static void on_socket_event(evutil_socket_t fd, short what, void *arg)
 {
     struct gw_httpc *c = arg;
@@ -118,6 +123,7 @@ static void on_socket_event(evutil_socket_t fd, short what, void *arg)
     check_done(c);
 }
 
+/* curl's single timer expired: let curl run its timeouts (connect, total, retries of its own). */
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -143,6 +149,7 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
     return 0;
 }
 
+/* Releases the libevent registration of one socket. */
 static void sockctx_free(struct sockctx *sc)
 {
     if (!sc)
@@ -223,6 +230,8 @@ struct gw_httpc *gw_httpc_new(struct event_base *base, const struct gw_httpc_opt
     return c;
 }
 
+/* Takes a call out of the multi and recycles its easy handle (connections stay in the multi
+ * cache, so recycling never closes one). Frees everything the call owned. */
 static void call_release(struct gw_httpc_call *call)
 {
     struct gw_httpc *c = call->c;
@@ -289,6 +298,8 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
     return len;
 }
 
+/* Header callback: keeps the raw header block of the final response (a new status line starts
+ * a new block, so 100-continue and redirect headers are dropped). */
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
 {
     struct gw_httpc_call *call = ud;
@@ -299,6 +310,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     return len;
 }
 
+/* Methods the gateway ever sends; anything else (TRACE, CONNECT, custom verbs) is refused. */
 static bool method_ok(const char *m)
 {
     static const char *const allowed[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE",
@@ -309,11 +321,13 @@ static bool method_ok(const char *m)
     return false;
 }
 
+/* Cheap scheme check before curl parses the URL (curl is also limited to http/https). */
 static bool url_ok(const char *u)
 {
     return strncasecmp(u, "http://", 7) == 0 || strncasecmp(u, "https://", 8) == 0;
 }
 
+/* A recycled easy handle if one is idle, else a new one. */
 static CURL *take_easy(struct gw_httpc *c)
 {
     if (c->nidle)
@@ -321,6 +335,8 @@ static CURL *take_easy(struct gw_httpc *c)
     return curl_easy_init();
 }
 
+/* Request body: multipart parts through curl mime, or a copied buffer. POST without a body
+ * still sends Content-Length: 0 (some servers answer 411 otherwise). */
 static int setup_body(struct gw_httpc_call *call, const struct gw_httpc_request *req,
                       struct gw_error *err)
 {
@@ -352,6 +368,8 @@ static int setup_body(struct gw_httpc_call *call, const struct gw_httpc_request 
     return GW_OK;
 }
 
+/* TLS options: verification on unless explicitly skipped, TLS 1.2 minimum, optional CA file
+ * and client certificate/key (mTLS). curl keeps these strings by copy. */
 static int setup_tls(CURL *e, const struct gw_httpc_request *req)
 {
     curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
@@ -538,6 +556,9 @@ static enum gw_httpc_status classify(const struct gw_httpc_call *call, CURLcode 
     }
 }
 
+/* Builds the response of a finished transfer, releases the call (its handle may be reused by
+ * the callback) and then runs the callback. The body and header buffers outlive the call for
+ * the duration of the callback. */
 static void complete(struct gw_httpc_call *call, CURLcode code)
 {
     CURL *e = call->easy;

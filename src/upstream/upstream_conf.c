@@ -48,24 +48,29 @@ static char *xdup(const char *s)
     return s ? gw_xstrdup(s) : NULL;
 }
 
+/* Appends a copy of s to a growing string array. */
 static void add_str(char ***arr, size_t *n, const char *s)
 {
     *arr = gw_xrealloc(*arr, (*n + 1) * sizeof(char *));
     (*arr)[(*n)++] = gw_xstrdup(s);
 }
 
+/* Remembers a secret value for scrubbing results (very short values would mask ordinary
+ * text, so they are not scrubbed). */
 static void add_secret(struct gw_upstream_conf *c, const char *s)
 {
     if (s && strlen(s) >= 4)
         add_str(&c->secrets, &c->nsecrets, s);
 }
 
+/* Remembers a header name that arguments must not set. */
 static void add_protected(struct gw_upstream_conf *c, const char *name)
 {
     if (name && *name)
         add_str(&c->protected_headers, &c->nprotected, name);
 }
 
+/* Strictness: every key of obj must be in `allowed` (typos are errors, not ignored). */
 static int check_keys(const json_t *obj, const char *const *allowed, const char *where,
                       struct gw_error *err)
 {
@@ -82,6 +87,7 @@ static int check_keys(const json_t *obj, const char *const *allowed, const char 
     return GW_OK;
 }
 
+/* Optional integer field within [min, max] into *inout. */
 static int get_num(const json_t *obj, const char *key, long long min, long long max,
                    long long *inout, const char *where, struct gw_error *err)
 {
@@ -95,6 +101,7 @@ static int get_num(const json_t *obj, const char *key, long long min, long long 
     return GW_OK;
 }
 
+/* Optional string field (replaces *out). */
 static int get_str(const json_t *obj, const char *key, char **out, const char *where,
                    struct gw_error *err)
 {
@@ -108,6 +115,7 @@ static int get_str(const json_t *obj, const char *key, char **out, const char *w
     return GW_OK;
 }
 
+/* RFC 9110 token, at most 128 characters. */
 static bool header_name_ok(const char *s)
 {
     if (!s || !*s || strlen(s) > 128)
@@ -230,6 +238,7 @@ void gw_upstream_conf_free(struct gw_upstream_conf *c)
     gw_free(c);
 }
 
+/* Business-error rules (replace the inherited ones). */
 static int parse_rules(struct gw_upstream_conf *c, const json_t *rules, const char *where,
                        struct gw_error *err)
 {
@@ -267,6 +276,7 @@ static int parse_rules(struct gw_upstream_conf *c, const json_t *rules, const ch
     return GW_OK;
 }
 
+/* Where to find the upstream's own message in a failure envelope (replace the inherited list). */
 static int parse_messages(struct gw_upstream_conf *c, const json_t *arr, const char *where,
                           struct gw_error *err)
 {
@@ -389,6 +399,8 @@ static struct gw_upstream_conf *conf_from_template(const struct gw_upstream_conf
     return c;
 }
 
+/* Resolves a secret (or, with plain_ok, a plain value) of upstream c; secrets are recorded
+ * for scrubbing. GW_ENOTFOUND = optional and absent. */
 static int resolve_secret(struct gw_upstreams *u, struct gw_upstream_conf *c, const json_t *ref,
                           const char *field, bool plain_ok, char **out, struct gw_error *err)
 {
@@ -405,6 +417,7 @@ static int resolve_secret(struct gw_upstreams *u, struct gw_upstream_conf *c, co
     return rc;
 }
 
+/* "Basic " + base64(user ":" password); the plain text is wiped. */
 static char *basic_header(const char *user, const char *pass)
 {
     size_t ul = strlen(user), pl = strlen(pass);
@@ -420,6 +433,8 @@ static char *basic_header(const char *user, const char *pass)
     return out;
 }
 
+/* One entry of "credentials". The credential is added to c even when a later field fails, so
+ * that freeing c wipes whatever secrets were already read. */
 static int parse_cred(struct gw_upstreams *u, struct gw_upstream_conf *c, const char *scheme,
                       const json_t *o, struct gw_error *err)
 {
@@ -535,6 +550,7 @@ static int parse_cred(struct gw_upstreams *u, struct gw_upstream_conf *c, const 
     return rc;
 }
 
+/* One entry of "upstreams" into c (which starts as a copy of the defaults). */
 static int parse_upstream(struct gw_upstreams *u, struct gw_upstream_conf *c, const json_t *o,
                           struct gw_error *err)
 {
@@ -656,6 +672,7 @@ static int parse_upstream(struct gw_upstreams *u, struct gw_upstream_conf *c, co
     return parse_tunables(c, o, where, err);
 }
 
+/* The template every upstream starts from: the settings, the default business rules. */
 static void defaults_from_settings(struct gw_upstream_conf *d, const struct gw_settings *s)
 {
     d->name = gw_xstrdup("(defaults)");
@@ -682,6 +699,7 @@ static void defaults_from_settings(struct gw_upstream_conf *d, const struct gw_s
         add_str(&d->message_pointers, &d->nmessage, default_message_pointers[i]);
 }
 
+/* Appends a conf (caller holds the write lock or runs single-threaded at load). */
 static void add_conf(struct gw_upstreams *u, struct gw_upstream_conf *c)
 {
     if (u->nconfs == u->capconfs) {
@@ -691,6 +709,7 @@ static void add_conf(struct gw_upstreams *u, struct gw_upstream_conf *c)
     u->confs[u->nconfs++] = c;
 }
 
+/* Reads and applies the upstreams file (start-up only: blocking I/O). */
 static int load_file(struct gw_upstreams *u, const char *path, struct gw_error *err)
 {
     FILE *f = fopen(path, "rb");

@@ -120,11 +120,13 @@ struct gw_exec_call {
     char err[512];
 };
 
+/* Wall-independent milliseconds without the test clock offset (for latency). */
 static uint64_t real_ms(void)
 {
     return gw_upstreams_now_ms(NULL);
 }
 
+/* xorshift64*: jitter only, not security sensitive; one state per executor (no locking). */
 static uint64_t rnd(struct gw_exec *ex)
 {
     uint64_t x = ex->rng;
@@ -161,6 +163,7 @@ static void call_free(struct gw_exec_call *c)
     gw_free(c);
 }
 
+/* Removes a call from the executor's pending list. */
 static void unlink_call(struct gw_exec_call *c)
 {
     struct gw_exec *ex = c->ex;
@@ -174,6 +177,7 @@ static void unlink_call(struct gw_exec_call *c)
     ex->ncalls--;
 }
 
+/* Reports the outcome of the admitted attempt to the breaker, once (invariant 2). */
 static void release_breaker(struct gw_exec_call *c, enum gw_breaker_outcome o)
 {
     if (!c->bh_held)
@@ -183,6 +187,8 @@ static void release_breaker(struct gw_exec_call *c, enum gw_breaker_outcome o)
     c->bh_probe = false;
 }
 
+/* Hands the result to the caller: the call is unlinked first so that the callback may start
+ * or cancel other calls; strings in `info` stay valid until the callback returns. */
 static void deliver(struct gw_exec_call *c)
 {
     struct gw_exec_info info;
@@ -205,6 +211,7 @@ static void deliver(struct gw_exec_call *c)
     call_free(c);
 }
 
+/* Deferred delivery (finish inside gw_exec_call or a wake-up sweep). */
 static void on_finish_timer(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -293,6 +300,8 @@ static void fetch_unlink(struct gw_exec *ex, struct token_fetch *f)
     }
 }
 
+/* A token request ended: store or record the failure in the shared entry, then wake every
+ * executor so calls parked on this credential (here or on other workers) continue. */
 static void on_token_done(void *arg, struct gw_httpc_response *resp)
 {
     struct token_fetch *f = arg;
@@ -407,6 +416,7 @@ static void on_http_done(void *arg, struct gw_httpc_response *resp);
 
 static void attempt(struct gw_exec_call *c);
 
+/* A call parked for a token reached its deadline before the token arrived. */
 static void on_token_deadline(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -543,6 +553,7 @@ static void attempt(struct gw_exec_call *c)
     c->state = ST_SENDING;
 }
 
+/* Backoff elapsed: next attempt. */
 static void on_retry_timer(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -580,6 +591,7 @@ static bool schedule_retry(struct gw_exec_call *c, const char *why, long retry_a
     return true;
 }
 
+/* Retry-After in seconds (the HTTP-date form is ignored), as milliseconds; 0 if absent. */
 static long retry_after(const struct gw_httpc_response *resp)
 {
     char v[32];
@@ -705,6 +717,8 @@ static bool printable_key(const char *k)
     return true;
 }
 
+/* Lower-case hex SHA-256 (the forwarded idempotency key is derived from the scoped key, so
+ * the upstream never sees the client's raw key and keys of different callers never collide). */
 static void sha256_hex(const void *data, size_t n, char out[65])
 {
     unsigned char md[32];
@@ -745,6 +759,7 @@ static const json_t *security_entry(const json_t *binding, const char *scheme)
     return NULL;
 }
 
+/* The configured credential for a scheme name, if any. */
 static const struct gw_upstream_cred *cred_for(const struct gw_upstream_conf *k,
                                                const char *scheme)
 {
@@ -785,6 +800,7 @@ static const json_t *chosen_schemes(const struct gw_upstream_conf *k, const json
     return NULL;
 }
 
+/* Whether a configured credential takes part in this call. */
 static bool scheme_selected(const json_t *chosen, const json_t *binding, const char *scheme)
 {
     if (!chosen)
@@ -877,6 +893,7 @@ static int apply_headers(struct gw_exec_call *c, const json_t *binding,
     return GW_OK;
 }
 
+/* The tool's "execution" overrides (bounds as documented in docs/tool-model.md). */
 static int read_execution(struct gw_exec_call *c, const json_t *tool, struct gw_upstreams *u,
                           const char *method)
 {
@@ -935,6 +952,7 @@ static char *canonical(const json_t *args)
     return s ? s : gw_xstrdup("{}");
 }
 
+/* Joins the parts of an idempotency scope: "<caller>\n<tool>\n<key>". */
 static char *scoped_key(const char *caller, const char *tool, const char *rest)
 {
     size_t n = strlen(caller) + strlen(tool) + strlen(rest) + 3;

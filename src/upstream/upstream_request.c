@@ -42,6 +42,7 @@ static const char *const credential_headers[] = {
     "forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip",
     "x-user-id", "x-user-context", "x-client-id"};
 
+/* Case-insensitive membership in a list of header names. */
 static bool in_list(const char *name, const char *const *list, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -61,6 +62,7 @@ bool gw_upstream_header_is_credential(const char *name)
                    sizeof(credential_headers) / sizeof(*credential_headers));
 }
 
+/* RFC 3986 unreserved characters: the only ones never percent-encoded. */
 static bool is_unreserved(unsigned char c)
 {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
@@ -130,6 +132,7 @@ static int scalar_text(const json_t *v, char *tmp, size_t tmpn, const char **out
     return GW_OK;
 }
 
+/* True when s contains a control character (tab allowed on request for header values). */
 static bool has_ctl(const char *s, size_t n, bool allow_tab)
 {
     for (size_t i = 0; i < n; i++) {
@@ -140,6 +143,7 @@ static bool has_ctl(const char *s, size_t n, bool allow_tab)
     return false;
 }
 
+/* Value of a hex digit, -1 if c is not one. */
 static int hexval(char c)
 {
     if (c >= '0' && c <= '9')
@@ -212,6 +216,8 @@ static int path_scalar(struct gw_buf *out, const json_t *v, const char *arg, str
     return rc == GW_OK ? rc : GW_ERROR_SET(err, rc, "URL too long");
 }
 
+/* A path parameter in its style: simple "a,b", label ".a.b" / ".a,b", matrix ";n=a;n=b" /
+ * ";n=a,b"; objects as "k,v" or "k=v" pairs. */
 static int path_value(struct gw_buf *out, const char *style, bool explode, const char *pname,
                       const json_t *v, const char *arg, struct gw_error *err)
 {
@@ -286,11 +292,13 @@ struct query {
     const char *keep; /* allowReserved characters, or NULL */
 };
 
+/* Separator before the next query pair ('&' unless the query is empty). */
 static int q_sep(struct query *qs)
 {
     return gw_buf_len(qs->q) ? gw_buf_addc(qs->q, '&') : GW_OK;
 }
 
+/* The encoded text of one scalar query value. */
 static int q_text(struct query *qs, const json_t *v, const char *arg, struct gw_error *err)
 {
     char tmp[64];
@@ -302,6 +310,7 @@ static int q_text(struct query *qs, const json_t *v, const char *arg, struct gw_
     return gw_upstream_pct_encode(qs->q, s, n, qs->keep);
 }
 
+/* Appends name=value (both encoded). */
 static int q_pair(struct query *qs, const char *name, const json_t *v, const char *arg,
                   struct gw_error *err)
 {
@@ -370,6 +379,7 @@ static int q_deep(struct query *qs, const char *prefix, size_t plen, const json_
     return rc;
 }
 
+/* A query parameter in its style and explode mode (see the table in docs/upstream.md). */
 static int query_value(struct query *qs, const char *style, bool explode, const char *name,
                        const json_t *v, const char *arg, struct gw_error *err)
 {
@@ -579,6 +589,8 @@ static int join_value(struct gw_buf *out, bool explode, const json_t *v, const c
     return rc == GW_OK ? rc : GW_ERROR_SET(err, rc, "argument '%s': value too large", arg);
 }
 
+/* A header argument: refused for framing/hop-by-hop names always, for credential/identity
+ * names unless the binding entry allows it, and for values with control characters. */
 static int add_arg_header(struct gw_upstream_req *r, const json_t *entry, const char *name,
                           const json_t *v, const char *arg, const struct gw_upstream_build_opts *o,
                           struct gw_error *err)
@@ -611,6 +623,7 @@ static int add_arg_header(struct gw_upstream_req *r, const json_t *entry, const 
     return rc;
 }
 
+/* A cookie argument (form style), encoded by gw_upstream_req_add_cookie. */
 static int add_arg_cookie(struct gw_upstream_req *r, const json_t *entry, const char *name,
                           const json_t *v, const char *arg, struct gw_error *err)
 {
@@ -629,6 +642,7 @@ static int add_arg_cookie(struct gw_upstream_req *r, const json_t *entry, const 
 
 enum body_kind { BODY_JSON, BODY_FORM, BODY_MULTIPART, BODY_TEXT, BODY_RAW };
 
+/* Classifies a media type (parameters after ";" ignored). */
 static enum body_kind body_kind(const char *ct)
 {
     size_t n = strcspn(ct, ";");
@@ -644,6 +658,8 @@ static enum body_kind body_kind(const char *ct)
     return BODY_RAW;
 }
 
+/* type/subtype made of token characters, optional parameters, no control characters: the
+ * value becomes a header, so CR/LF here would be header injection from a binding. */
 static bool valid_content_type(const char *ct)
 {
     const char *slash = strchr(ct, '/');
@@ -670,6 +686,7 @@ static int value_text(const json_t *v, struct gw_buf *out, bool *is_json)
     return gw_json_dump(v, out);
 }
 
+/* application/x-www-form-urlencoded from an object: arrays repeat the key, nulls are absent. */
 static int form_body(const json_t *obj, struct gw_buf *out, struct gw_error *err)
 {
     const char *k;
@@ -708,6 +725,7 @@ static int form_body(const json_t *obj, struct gw_buf *out, struct gw_error *err
     return rc;
 }
 
+/* One multipart part (data copied; JSON values get an application/json part type). */
 static int add_part(struct gw_upstream_req *r, const char *name, const json_t *v,
                     struct gw_error *err)
 {
@@ -730,6 +748,7 @@ static int add_part(struct gw_upstream_req *r, const char *name, const json_t *v
     return GW_OK;
 }
 
+/* multipart/form-data from an object: one part per property, arrays repeat the part. */
 static int multipart_body(struct gw_upstream_req *r, const json_t *obj, struct gw_error *err)
 {
     const char *k;
@@ -754,6 +773,9 @@ static int multipart_body(struct gw_upstream_req *r, const json_t *obj, struct g
     return GW_OK;
 }
 
+/* The request body from body properties (props) or the whole-body argument, serialised by
+ * the binding's content type, plus its Content-Type header (multipart: set by curl with the
+ * boundary). */
 static int build_body(struct gw_upstream_req *r, const json_t *binding, const json_t *props,
                       const json_t *whole, bool whole_bound, size_t max_body,
                       struct gw_error *err)
@@ -823,6 +845,7 @@ static bool method_valid(const char *m, bool *idempotent)
     return false;
 }
 
+/* The binding entry of a path placeholder, by wire name. */
 static const json_t *find_path_entry(const json_t *bargs, const char *name, size_t n)
 {
     size_t i;
@@ -839,11 +862,14 @@ static const json_t *find_path_entry(const json_t *bargs, const char *name, size
     return NULL;
 }
 
+/* Characters allowed literally in a path template (RFC 3986 pchar and "/"). */
 static bool template_char_ok(unsigned char c)
 {
     return is_unreserved(c) || (c && strchr("/:@!$&'()*+,;=%", c) != NULL);
 }
 
+/* Expands the path template: literal parts are checked (no dot segments, no "?" or "#"),
+ * placeholders are replaced by their encoded values. */
 static int build_path(struct gw_buf *url, const char *tmpl, const json_t *bargs,
                       const json_t *args, struct gw_error *err)
 {
@@ -883,6 +909,7 @@ static int build_path(struct gw_buf *url, const char *tmpl, const json_t *bargs,
     return GW_OK;
 }
 
+/* The base URL must be http(s) and carry no query, fragment, space or control character. */
 static int check_base(const char *base, struct gw_error *err)
 {
     if (!base || !(strncasecmp(base, "http://", 7) == 0 || strncasecmp(base, "https://", 8) == 0))

@@ -64,6 +64,7 @@ size_t gw_upstream_utf8_cut(const char *s, size_t n, size_t max)
     return cut;
 }
 
+/* Strict UTF-8 check (no overlongs of 2-byte forms, no NUL): JSON strings must be valid. */
 static bool utf8_valid(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -84,6 +85,7 @@ static bool utf8_valid(const char *s, size_t n)
     return true;
 }
 
+/* An MCP text content block. */
 static json_t *text_block(const char *s, size_t n)
 {
     return json_pack("{s:s, s:s%}", "type", "text", "text", s, n);
@@ -111,6 +113,7 @@ static void add_bounded(struct gw_buf *b, const char *s, size_t n, size_t max)
         (void)gw_buf_printf(b, "… [truncated, %zu more bytes]", n - cut);
 }
 
+/* application/json or any +json media type. */
 static bool is_json_type(const char *ct)
 {
     if (!ct)
@@ -122,6 +125,7 @@ static bool is_json_type(const char *ct)
            (n > 5 && strncasecmp(ct + n - 5, "+json", 5) == 0);
 }
 
+/* For responses without a content type (or a text one) that are in fact JSON. */
 static bool looks_like_json(const char *s, size_t n)
 {
     size_t i = 0;
@@ -140,6 +144,7 @@ static void dump_bounded(struct gw_buf *b, const json_t *v, size_t max)
     }
 }
 
+/* Whether a business-error rule fires on doc. */
 static bool rule_matches(const struct gw_business_rule *r, const json_t *doc)
 {
     const json_t *v = gw_upstream_json_pointer(doc, r->pointer);
@@ -156,6 +161,7 @@ static bool rule_matches(const struct gw_business_rule *r, const json_t *doc)
     return false;
 }
 
+/* The first message the configured pointers find (strings, or objects with "message"). */
 static const char *business_message(const struct gw_upstream_conf *c, const json_t *doc,
                                     char *tmp, size_t tmpn)
 {
@@ -174,6 +180,7 @@ static const char *business_message(const struct gw_upstream_conf *c, const json
     return NULL;
 }
 
+/* isError result for a non-2xx status, quoting a bounded part of the body. */
 static json_t *http_error(const struct gw_result_input *in, const json_t *doc)
 {
     struct gw_buf b;
@@ -199,6 +206,7 @@ static json_t *http_error(const struct gw_result_input *in, const json_t *doc)
     return r;
 }
 
+/* An MCP image content block (base64) for image bodies up to 4 MiB. */
 static json_t *image_result(const struct gw_result_input *in)
 {
     if (in->body_len > MAX_IMAGE_BYTES)
@@ -347,6 +355,7 @@ char *gw_upstream_scrub_text(const char *s, char *const *secrets, size_t nsecret
     return cur;
 }
 
+/* Replaces secret occurrences in every string value below v (bounded depth). */
 static size_t scrub_walk(json_t *v, char *const *secrets, size_t n, int depth)
 {
     size_t count = 0;
