@@ -104,6 +104,7 @@ int cmd_import(int argc, char **argv)
     app_logging_init(s);
 
     struct gw_openapi_options oo;
+    gw_openapi_options_init(&oo);
     gw_openapi_options_from_settings(&oo, s);
     oo.spec_id = spec_id;
     oo.upstream = upstream;

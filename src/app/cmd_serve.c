@@ -185,6 +185,7 @@ int cmd_serve(int argc, char **argv)
     gw_net_options_from_settings(&no, s);
     struct gw_server *http = NULL, *admin_http = NULL;
     struct gw_admin *admin = NULL;
+    struct gw_mcp_http *mcp_http = NULL;
     struct gw_error err = {0};
     int rc = 1;
     if (admin_open(s, &pf, &admin_http, &admin) != GW_OK)
@@ -193,7 +194,7 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "mcpgw: %s\n", err.msg);
         goto out;
     }
-    gw_mcp_http_attach(mcp, http);
+    mcp_http = gw_mcp_http_attach(mcp, http);
     gw_server_add_ready_check(http, "registry", app_ready_registry, &pf);
     if (gw_server_start(http, &err) != GW_OK) {
         fprintf(stderr, "mcpgw: %s\n", err.msg);
@@ -218,6 +219,7 @@ out:
     gw_admin_free(admin); /* after its server stopped, before that server is freed */
     gw_server_free(admin_http);
     gw_server_free(http);
+    gw_mcp_http_free(mcp_http);
     app_platform_close(&pf);
     gw_settings_free(s);
     return rc;

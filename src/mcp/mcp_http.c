@@ -1130,9 +1130,9 @@ static void drain_streams(struct gw_worker *w, void *arg)
     gw_mcp_server_close_listeners(st->mcp, gw_worker_loop(w));
 }
 
-void gw_mcp_http_attach(struct gw_mcp_server *mcp, struct gw_server *http)
+struct gw_mcp_http *gw_mcp_http_attach(struct gw_mcp_server *mcp, struct gw_server *http)
 {
-    struct http_state *st = gw_xcalloc(1, sizeof(*st)); /* lives as long as the process */
+    struct http_state *st = gw_xcalloc(1, sizeof(*st));
     st->mcp = mcp;
     st->http = http;
     st->opts = gw_mcp_server_options(mcp);
@@ -1142,4 +1142,10 @@ void gw_mcp_http_attach(struct gw_mcp_server *mcp, struct gw_server *http)
         gw_server_route(http, "/messages", route_messages, st);
     }
     gw_server_on_drain(http, drain_streams, st);
+    return (struct gw_mcp_http *)st;
+}
+
+void gw_mcp_http_free(struct gw_mcp_http *h)
+{
+    gw_free(h);
 }

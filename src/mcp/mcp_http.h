@@ -21,6 +21,9 @@ struct gw_server;
 
 /* Registers /mcp (and /sse, /messages when the options enable the old transport) on the HTTP
  * server, plus a drain hook that closes open streams at shutdown. `mcp` must outlive `http`. */
-void gw_mcp_http_attach(struct gw_mcp_server *mcp, struct gw_server *http);
+struct gw_mcp_http;
+struct gw_mcp_http *gw_mcp_http_attach(struct gw_mcp_server *mcp, struct gw_server *http);
+/* Frees the transport state; after the HTTP server has stopped. Accepts NULL. */
+void gw_mcp_http_free(struct gw_mcp_http *h);
 
 #endif

@@ -32,6 +32,9 @@
  */
 #include "openapi/openapi_internal.h"
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 #include "core/alloc.h"
 
 #include <stdint.h>
@@ -275,6 +278,44 @@ static void degrade(struct gw_openapi__conv *cv, const char *what, const char *k
         snprintf(cv->note, sizeof(cv->note), "%s%s%.80s%s", what, key ? " ('" : "", key ? key : "",
                  key ? "')" : "");
     cv->degraded = true;
+}
+
+/* Whether `pattern` rejects one of the spec's own documented examples of this schema: an
+ * `example`/`examples` string, or an "Example: <value>" in its description (how Swagger 2 specs
+ * such as MSIL's DMS document values). Such a pattern is wrong in the spec (e.g. "^[A-Za-z0-9]+$"
+ * on a field documented as "Example: 25-JUL-2022"): enforcing it would refuse every valid call. */
+static bool pattern_rejects_examples(const char *pattern, const json_t *examples,
+                                     const char *description)
+{
+    int ec;
+    PCRE2_SIZE eo;
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &ec,
+                                   &eo, NULL);
+    if (!re)
+        return false; /* an uncompilable pattern is the validator's problem, not ours */
+    pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
+    bool rejects = false;
+    size_t i;
+    json_t *ex;
+    json_array_foreach(examples, i, ex)
+    {
+        if (json_is_string(ex) &&
+            pcre2_match(re, (PCRE2_SPTR)json_string_value(ex), json_string_length(ex), 0, 0, md,
+                        NULL) < 0)
+            rejects = true;
+    }
+    const char *at = description ? strstr(description, "Example: ") : NULL;
+    if (at && !rejects) {
+        at += 9;
+        size_t n = strcspn(at, "\r\n");
+        while (n && (at[n - 1] == ' ' || at[n - 1] == '\t'))
+            n--;
+        if (n && n < 256 && pcre2_match(re, (PCRE2_SPTR)at, n, 0, 0, md, NULL) < 0)
+            rejects = true;
+    }
+    pcre2_match_data_free(md);
+    pcre2_code_free(re);
+    return rejects;
 }
 
 /* Builds form idx: NEW -> BUILDING -> DONE (see the state diagram above). */
@@ -707,6 +748,12 @@ static json_t *conv_node_body(struct gw_openapi__conv *cv, json_t *node,
     }
     if (example && !json_object_get(out, "examples"))
         json_object_set_new(out, "examples", json_pack("[O]", example));
+    const char *pat = gw_openapi__jstr(out, "pattern");
+    if (pat && pattern_rejects_examples(pat, json_object_get(out, "examples"),
+                                        gw_openapi__jstr(node, "description"))) {
+        degrade(cv, "a pattern that rejects the spec's own example (dropped)", pat);
+        json_object_del(out, "pattern");
+    }
     if (nullable) {
         json_t *type = json_object_get(out, "type");
         json_t *en = json_object_get(out, "enum");

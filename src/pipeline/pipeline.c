@@ -19,6 +19,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "mcp/mcp_jsonrpc.h"
+#include "net/net_loop.h"
 #include "schema/schema.h"
 
 #include <pthread.h>
@@ -46,6 +47,7 @@ struct audit_obs {
 struct cached_schema {
     struct cached_schema *next;
     char name[72];
+    bool output; /* outputSchema (true) or inputSchema */
     long long version;
     struct gw_schema *schema; /* NULL: the tool's schema failed to compile */
     char error[GW_ERROR_MSG_MAX + 64];
@@ -95,6 +97,9 @@ const char *gw_phase_name(enum gw_phase p)
 
 /* ---------- set-up ---------- */
 
+static int output_check(void *ud, const json_t *tool_def, const json_t *structured,
+                        struct gw_error *err);
+
 struct gw_pipeline *gw_pipeline_new(struct gw_registry *reg, struct gw_upstreams *ups,
                                     const struct gw_pipeline_options *opts)
 {
@@ -113,6 +118,8 @@ struct gw_pipeline *gw_pipeline_new(struct gw_registry *reg, struct gw_upstreams
         gw_schema_options_init(&p->schema_opts);
     p->opts.schema = NULL;
     pthread_mutex_init(&p->lock, NULL);
+    if (ups)
+        gw_upstreams_set_output_check(ups, output_check, p);
     return p;
 }
 
@@ -238,35 +245,38 @@ static unsigned name_hash(const char *s)
 
 /* The compiled input schema of `tool` (cached per loop); NULL with *why when it cannot be
  * compiled (a broken definition: reported to the caller as a tool error). */
-static const struct gw_schema *input_schema(struct gw_pipeline *p, struct loop_state *ls,
-                                            const struct gw_snapshot *snap,
-                                            const struct gw_tool_entry *tool, const char **why)
+/* The compiled input or output schema of the tool definition `def` (cached per loop, per
+ * name and definition version); NULL with *why when it cannot be compiled. */
+static const struct gw_schema *tool_schema(struct gw_pipeline *p, struct loop_state *ls,
+                                           const json_t *def, bool output, const char **why)
 {
-    if (ls->snapshot_version != gw_snapshot_version(snap)) {
-        clear_cache(ls);
-        ls->snapshot_version = gw_snapshot_version(snap);
-    }
-    unsigned h = name_hash(tool->name);
+    const char *name = gw_json_str(def, "name");
+    json_t *vj = json_object_get(def, "version");
+    long long version = json_is_integer(vj) ? (long long)json_integer_value(vj) : 0;
+    if (!name)
+        name = "";
+    unsigned h = name_hash(name);
     for (struct cached_schema *c = ls->cache[h]; c; c = c->next) {
-        if (c->version == tool->version && strcmp(c->name, tool->name) == 0) {
+        if (c->version == version && c->output == output && strcmp(c->name, name) == 0) {
             *why = c->error;
             return c->schema;
         }
     }
     struct cached_schema *c = gw_xcalloc(1, sizeof(*c));
-    snprintf(c->name, sizeof(c->name), "%s", tool->name);
-    c->version = tool->version;
+    snprintf(c->name, sizeof(c->name), "%s", name);
+    c->version = version;
+    c->output = output;
     struct gw_schema_options so = p->schema_opts;
-    const char *dialect = gw_json_str(tool->def, "schemaDialect");
+    const char *dialect = gw_json_str(def, "schemaDialect");
     if (dialect)
         gw_schema_dialect_parse(dialect, &so.dialect);
     struct gw_error err = {0};
-    json_t *schema = json_object_get(tool->def, "inputSchema");
+    json_t *schema = json_object_get(def, output ? "outputSchema" : "inputSchema");
     if (!schema || gw_schema_compile(schema, &so, &c->schema, &err) != GW_OK) {
         c->schema = NULL;
-        snprintf(c->error, sizeof(c->error), "the tool's input schema is invalid: %s",
-                 schema ? err.msg : "missing");
-        GW_LOG(GW_LOG_ERROR, "pipeline", "tool %s: %s", tool->name, c->error);
+        snprintf(c->error, sizeof(c->error), "the tool's %s schema is invalid: %s",
+                 output ? "output" : "input", schema ? err.msg : "missing");
+        GW_LOG(GW_LOG_ERROR, "pipeline", "tool %s: %s", name, c->error);
     }
     c->next = ls->cache[h];
     ls->cache[h] = c;
@@ -300,9 +310,19 @@ static void audit(struct gw_call *c, const json_t *result, const struct gw_exec_
 /* Completes the call with `result` (stolen): RESPOND then AUDIT. */
 static void finish(struct gw_call *c, json_t *result, const struct gw_exec_info *info)
 {
-    if (c->dry_run && json_array_size(c->dry_run))
-        json_object_set_new(result, "_meta",
-                            json_pack("{s:O}", "io.msil/dryRunDenials", c->dry_run));
+    /* an error result's structured part would be checked against the tool's outputSchema by
+     * clients (and fail): errors carry text only */
+    if (json_is_true(json_object_get(result, "isError")) &&
+        json_object_get(c->tool->def, "outputSchema"))
+        json_object_del(result, "structuredContent");
+    if (c->dry_run && json_array_size(c->dry_run)) {
+        json_t *meta = json_object_get(result, "_meta");
+        if (!json_is_object(meta)) {
+            meta = json_object();
+            json_object_set_new(result, "_meta", meta);
+        }
+        json_object_set(meta, "io.msil/dryRunDenials", c->dry_run);
+    }
     json_incref(result);
     gw_mcp_reply(c->x, result); /* RESPOND */
     audit(c, result, info);     /* AUDIT */
@@ -366,8 +386,12 @@ static bool validate(struct gw_call *c, struct loop_state *ls)
 {
     if (!c->p->opts.validate_arguments)
         return true;
+    if (ls->snapshot_version != gw_snapshot_version(c->snap)) {
+        clear_cache(ls);
+        ls->snapshot_version = gw_snapshot_version(c->snap);
+    }
     const char *why = NULL;
-    const struct gw_schema *s = input_schema(c->p, ls, c->snap, c->tool, &why);
+    const struct gw_schema *s = tool_schema(c->p, ls, c->tool->def, false, &why);
     if (!s) {
         finish(c, error_result(why), NULL);
         return false;
@@ -384,10 +408,8 @@ static bool validate(struct gw_call *c, struct loop_state *ls)
     gw_schema_report_render(&rep, "arguments", &text);
     json_t *result = error_result(gw_buf_ptr(&text));
     json_t *errors = gw_schema_report_json(&rep);
-    if (errors)
-        json_object_set_new(result, "structuredContent",
-                            json_pack("{s:s,s:o}", "error", "invalid_arguments", "violations",
-                                      errors));
+    if (errors) /* _meta, not structuredContent: clients check that against the outputSchema */
+        json_object_set_new(result, "_meta", json_pack("{s:o}", "io.msil/violations", errors));
     gw_buf_fini(&text);
     gw_schema_report_fini(&rep);
     finish(c, result, NULL);
@@ -440,6 +462,36 @@ static int call_tool(void *self, struct gw_mcp_exchange *x, const char *name, js
     if (gw_exec_call(ls->exec, tool->def, c->args, &eo, on_exec_done, c, &c->handle) != GW_OK)
         finish(c, error_result("the gateway could not start the upstream call"), NULL);
     return GW_OK;
+}
+
+/* Output conformance (called by the executor on the worker loop): structuredContent must match
+ * the tool's outputSchema, as MCP requires of a tool that declares one. */
+static int output_check(void *ud, const json_t *tool_def, const json_t *structured,
+                        struct gw_error *err)
+{
+    struct gw_pipeline *p = ud;
+    struct gw_loop *loop = gw_loop_current();
+    struct gw_error lerr = {0};
+    struct loop_state *ls = loop ? loop_state(p, gw_loop_base(loop), &lerr) : NULL;
+    if (!ls || !json_object_get(tool_def, "outputSchema"))
+        return GW_OK;
+    const char *why = NULL;
+    const struct gw_schema *s = tool_schema(p, ls, tool_def, true, &why);
+    if (!s)
+        return GW_ERROR_SET(err, GW_EINVAL, "%s", why);
+    struct gw_schema_report rep;
+    gw_schema_report_init(&rep);
+    int rc = gw_schema_validate(s, structured, &rep);
+    if (rc != GW_OK) {
+        struct gw_buf text;
+        gw_buf_init(&text, 1024);
+        gw_schema_report_render(&rep, "response", &text);
+        GW_ERROR_SET(err, GW_EINVAL, "the upstream response does not match the tool's output "
+                                     "schema: %s", gw_buf_ptr(&text));
+        gw_buf_fini(&text);
+    }
+    gw_schema_report_fini(&rep);
+    return rc == GW_OK ? GW_OK : GW_EINVAL;
 }
 
 /* ---------- tools/list ---------- */
