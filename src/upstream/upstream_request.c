@@ -189,6 +189,28 @@ static bool decodes_to_danger(const char *s, size_t n)
     return danger;
 }
 
+/* True when the built path (n bytes, starting with '/') has a segment that is, or decodes to,
+ * "." or ".." once its matrix parameters (";...") are cut off: "/..;x/" is treated as ".." by
+ * some servers (Tomcat), and literal template text can produce it next to a placeholder. */
+static bool path_has_dot_segment(const char *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        size_t start = ++i; /* skip '/' */
+        while (i < n && p[i] != '/')
+            i++;
+        size_t len = 0;
+        while (start + len < i && p[start + len] != ';')
+            len++;
+        const char *seg = p + start;
+        if ((len == 1 && seg[0] == '.') || (len == 2 && seg[0] == '.' && seg[1] == '.'))
+            return true;
+        if (len >= 3 && memchr(seg, '%', len) && decodes_to_danger(seg, len))
+            return true;
+    }
+    return false;
+}
+
 /* ---- path ---- */
 
 static int path_scalar(struct gw_buf *out, const json_t *v, const char *arg, struct gw_error *err)
@@ -984,8 +1006,15 @@ int gw_upstream_req_build(const json_t *binding, const json_t *args,
         goto out;
     }
     const json_t *bargs = json_object_get(binding, "args");
+    size_t path_start = gw_buf_len(&url);
     if ((rc = build_path(&url, path, bargs, args, err)) != GW_OK)
         goto out;
+    if (path_has_dot_segment(gw_buf_ptr(&url) + path_start, gw_buf_len(&url) - path_start)) {
+        rc = GW_ERROR_SET(err, GW_EINVAL,
+                          "the request path would contain a '.' or '..' segment (binding or "
+                          "arguments)");
+        goto out;
+    }
 
     struct query qs = {&query, NULL};
     size_t i;

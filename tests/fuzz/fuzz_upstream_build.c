@@ -44,14 +44,24 @@ static void check(const struct gw_upstream_req *r)
             abort();
     const char *path = r->url + strlen("https://api.example/base");
     size_t plen = strcspn(path, "?");
-    for (size_t i = 0; i + 1 < plen; i++) {
-        if (path[i] == '/' && path[i + 1] == '.') {
-            size_t j = i + 2;
-            if (j < plen && path[j] == '.')
-                j++;
-            if (j == plen || path[j] == '/' || path[j] == ';')
-                abort(); /* a dot segment appeared in the path */
+    /* no segment may be "." or ".." (before ";" parameters, after one percent-decoding) */
+    for (size_t i = 0; i < plen;) {
+        size_t start = ++i;
+        while (i < plen && path[i] != '/')
+            i++;
+        char seg[8];
+        size_t n = 0;
+        for (size_t k = start; k < i && path[k] != ';' && n < sizeof(seg) - 1; k++) {
+            if (path[k] == '%' && k + 2 < i && strncasecmp(path + k, "%2e", 3) == 0) {
+                seg[n++] = '.';
+                k += 2;
+            } else {
+                seg[n++] = path[k];
+            }
         }
+        seg[n] = '\0';
+        if (strcmp(seg, ".") == 0 || strcmp(seg, "..") == 0)
+            abort(); /* a dot segment appeared in the path */
     }
     for (size_t i = 0; i < r->nheaders; i++) {
         for (const char *p = r->headers[i]; *p; p++)

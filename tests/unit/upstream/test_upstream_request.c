@@ -128,6 +128,17 @@ static void test_path_injection_refused(void **state)
     /* a binding with a dot segment or a query in its template is refused */
     expect_fail("{\"method\":\"GET\",\"path\":\"/a/../b\",\"args\":[]}", "{}", "dot segment");
     expect_fail("{\"method\":\"GET\",\"path\":\"/a?x=1\",\"args\":[]}", "{}", "invalid character");
+    /* found by the fuzzer: "/..;x" is ".." for servers that strip path parameters (Tomcat) */
+    expect_fail("{\"method\":\"GET\",\"path\":\"/a/..;{q}\",\"args\":[{\"arg\":\"q\",\"in\":"
+                "\"path\",\"name\":\"q\"}]}",
+                "{\"q\":\"y\"}", "'..' segment");
+    expect_fail("{\"method\":\"GET\",\"path\":\"/a/..{q}/b\",\"args\":[{\"arg\":\"q\",\"in\":"
+                "\"path\",\"name\":\"q\",\"style\":\"matrix\"}]}",
+                "{\"q\":\"y\"}", "'..' segment");
+    expect_fail("{\"method\":\"GET\",\"path\":\"/a/%2e%2E/b\",\"args\":[]}", "{}", "'..' segment");
+    expect_url("{\"method\":\"GET\",\"path\":\"/a/..x/.well-known/{q}\",\"args\":[{\"arg\":\"q\","
+               "\"in\":\"path\",\"name\":\"q\",\"style\":\"matrix\"}]}",
+               "{\"q\":\"y\"}", "https://api.example/base/a/..x/.well-known/;q=y");
     expect_fail("{\"method\":\"TRACE\",\"path\":\"/a\",\"args\":[]}", "{}", "method");
 }
 
