@@ -109,8 +109,8 @@ static int set_value(struct entry *e, const char *v, const char *source, struct 
         errno = 0;
         iv = strtoll(v, &end, 10);
         if (errno || end == v || *end != '\0')
-            return GW_ERROR_SET(err, GW_EINVAL, "%s=%s (from %s): expected an integer", d->name,
-                                v, source);
+            return GW_ERROR_SET(err, GW_EINVAL, "%s=%.40s%s (from %s): expected an integer",
+                                d->name, v, strlen(v) > 40 ? "..." : "", source);
         if (iv < d->min || iv > d->max)
             return GW_ERROR_SET(err, GW_EINVAL, "%s=%lld (from %s): must be between %lld and %lld",
                                 d->name, iv, source, d->min, d->max);
@@ -124,13 +124,13 @@ static int set_value(struct entry *e, const char *v, const char *source, struct 
                  !strcasecmp(v, "off") || !*v)
             iv = 0;
         else
-            return GW_ERROR_SET(err, GW_EINVAL, "%s=%s (from %s): expected true or false",
-                                d->name, v, source);
+            return GW_ERROR_SET(err, GW_EINVAL, "%s=%.40s%s (from %s): expected true or false",
+                                d->name, v, strlen(v) > 40 ? "..." : "", source);
         break;
     case GW_SET_ENUM:
         if (!choice_ok(d->choices, v))
-            return GW_ERROR_SET(err, GW_EINVAL, "%s=%s (from %s): expected one of %s", d->name,
-                                v, source, d->choices);
+            return GW_ERROR_SET(err, GW_EINVAL, "%s=%.40s%s (from %s): expected one of %s",
+                                d->name, v, strlen(v) > 40 ? "..." : "", source, d->choices);
         break;
     case GW_SET_STRING:
     case GW_SET_SECRET:

@@ -1059,12 +1059,7 @@ static void legacy_deliver(void *arg)
         o.session_id = ls->s.l.session;
         o.log_level = -1;
         legacy_hold(ls);
-        if (json_is_array(lm->msg)) {
-            for (size_t i = 0; i < json_array_size(lm->msg); i++)
-                gw_mcp_server_dispatch(lm->st->mcp, &o, json_array_get(lm->msg, i));
-        } else {
-            gw_mcp_server_dispatch(lm->st->mcp, &o, lm->msg);
-        }
+        gw_mcp_server_dispatch(lm->st->mcp, &o, lm->msg);
         legacy_release(ls);
     }
     json_decref(lm->msg);
@@ -1098,6 +1093,15 @@ static void route_messages(struct gw_http_req *r, void *arg)
     json_t *body = parse_body(st, r);
     if (!body)
         return;
+    if (!json_is_object(body)) {
+        /* 2024-11-05 has no batches: one message per POST */
+        json_decref(body);
+        reply_rpc_error(r, 400, GW_JSONRPC_INVALID_REQUEST,
+                        "Invalid Request: the HTTP+SSE transport (2024-11-05) takes one JSON-RPC "
+                        "message per POST, not a batch",
+                        NULL);
+        return;
+    }
     struct gw_loop *owner = NULL;
     pthread_mutex_lock(&legacy_lock);
     for (struct legacy_stream *it = legacy_streams; it; it = it->next)

@@ -1194,17 +1194,20 @@ void gw_mcp_server_notify_resource_updated(struct gw_mcp_server *srv, const char
 
 void gw_mcp_server_close_listeners(struct gw_mcp_server *srv, struct gw_loop *loop)
 {
-    /* collect ids first: close hooks unregister, which takes the lock */
-    unsigned long ids[256];
-    int n = 0;
-    pthread_mutex_lock(&srv->lock);
-    for (struct lnode *ln = srv->listeners; ln && n < 256; ln = ln->next)
-        if (ln->l->loop == loop)
-            ids[n++] = ln->l->id;
-    pthread_mutex_unlock(&srv->lock);
-    for (int i = 0; i < n; i++) {
-        struct gw_mcp_listener *l = find_listener(srv, ids[i]);
-        if (l && l->close)
+    /* close hooks unregister (taking the lock), so pick one listener at a time until none of
+     * this loop's is left; a listener without a close hook is unregistered here */
+    for (;;) {
+        struct gw_mcp_listener *l = NULL;
+        pthread_mutex_lock(&srv->lock);
+        for (struct lnode *ln = srv->listeners; ln && !l; ln = ln->next)
+            if (ln->l->loop == loop)
+                l = ln->l;
+        pthread_mutex_unlock(&srv->lock);
+        if (!l)
+            return;
+        if (l->close)
             l->close(l);
+        else
+            gw_mcp_server_unlisten(srv, l);
     }
 }

@@ -18,6 +18,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -26,6 +27,7 @@ struct stdio_ctx {
     struct gw_loop *loop;
     struct bufferevent *in, *out;
     size_t max_line;
+    size_t max_batch;
     int holds;
     bool eof;
     bool skipping; /* discarding the rest of an oversized line */
@@ -129,14 +131,13 @@ static void handle_line(struct stdio_ctx *c, const char *line, size_t len)
         o.log_level = gw_mcp_log_level_parse(gw_json_str(meta, "io.modelcontextprotocol/logLevel"));
     }
     on_hold(c);
+    struct gw_error berr = {0};
     if (json_is_array(msg)) {
-        if (!gw_mcp_version_allows_batch(o.version) || json_array_size(msg) == 0) {
-            json_t *e = gw_jsonrpc_error(NULL, GW_JSONRPC_INVALID_REQUEST,
-                                         json_array_size(msg) == 0
-                                             ? "empty batch"
-                                             : "JSON-RPC batches are only accepted in protocol "
-                                               "version 2025-03-26",
-                                         NULL);
+        if (gw_jsonrpc_batch_check(msg, gw_mcp_version_allows_batch(o.version), c->max_batch,
+                                   &berr) != GW_OK) {
+            char text[GW_ERROR_MSG_MAX + 32];
+            snprintf(text, sizeof(text), "Invalid Request: %s", berr.msg);
+            json_t *e = gw_jsonrpc_error(NULL, GW_JSONRPC_INVALID_REQUEST, text, NULL);
             char *t = gw_json_dumps(e);
             write_line(c, t, strlen(t));
             gw_free(t);
@@ -217,6 +218,7 @@ int gw_mcp_stdio_run(struct gw_mcp_server *mcp, struct gw_loop *loop, int in_fd,
 {
     struct stdio_ctx c = {0};
     c.mcp = mcp;
+    c.max_batch = gw_mcp_server_options(mcp)->max_batch;
     c.loop = loop;
     c.max_line = max_line;
     struct event_base *base = gw_loop_base(loop);

@@ -327,6 +327,11 @@ static void on_request(struct evhttp_request *ev, void *arg)
     }
     w->inflight++;
     conn_track(w, evhttp_request_get_connection(ev));
+    if (gw_http_method(r) == GW_HTTP_OTHER) {
+        gw_http_add_header(r, "Allow", "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS");
+        gw_http_reply_error(r, 405, "method_not_allowed", "HTTP method not supported");
+        return;
+    }
     const char *path = gw_http_path(r);
     for (int i = 0; i < srv->nroutes; i++) {
         struct route *rt = &srv->routes[i];
@@ -352,6 +357,19 @@ struct gw_loop *gw_worker_loop(struct gw_worker *w)
 
 /* ---------- drain / stop ---------- */
 
+/* Whether some connection still has response bytes to write (a finished request's last
+ * chunk is queued, not yet on the wire, when its handler returns). */
+static bool output_pending(struct gw_worker *w)
+{
+    for (int i = 0; i < CONN_BUCKETS; i++)
+        for (struct conn *c = w->conns_tab[i]; c; c = c->next) {
+            struct bufferevent *bev = evhttp_connection_get_bufferevent(c->evcon);
+            if (bev && evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+                return true;
+        }
+    return false;
+}
+
 static void check_stop(struct gw_worker *w)
 {
     if (w->state != W_DRAINING)
@@ -361,7 +379,7 @@ static void check_stop(struct gw_worker *w)
     bool expired = now.tv_sec > w->drain_deadline.tv_sec ||
                    (now.tv_sec == w->drain_deadline.tv_sec &&
                     now.tv_nsec >= w->drain_deadline.tv_nsec);
-    if (w->inflight <= 0 || expired) {
+    if ((w->inflight <= 0 && !output_pending(w)) || expired) {
         if (w->inflight > 0)
             GW_LOG(GW_LOG_WARN, "net", "worker %d: grace period over with %d requests in flight",
                    w->id, w->inflight);
@@ -387,11 +405,12 @@ static void begin_drain(void *arg)
         evhttp_del_accept_socket(w->http, w->bound);
         w->bound = NULL;
     }
+    /* the deadline first: drain hooks end streams, which re-enters check_stop */
+    clock_gettime(CLOCK_MONOTONIC, &w->drain_deadline);
+    w->drain_deadline.tv_sec += w->srv->opts.shutdown_grace_s;
     for (int i = 0; i < w->srv->nhooks; i++)
         if (w->srv->hooks[i].drain)
             w->srv->hooks[i].drain(w, w->srv->hooks[i].arg);
-    clock_gettime(CLOCK_MONOTONIC, &w->drain_deadline);
-    w->drain_deadline.tv_sec += w->srv->opts.shutdown_grace_s;
     struct timeval tick = {0, 50000};
     w->drain_timer = event_new(w->base, -1, EV_PERSIST, drain_tick, w);
     event_add(w->drain_timer, &tick);
@@ -461,9 +480,12 @@ int gw_server_new(const struct gw_net_options *opts, struct gw_server **out, str
         evhttp_set_max_body_size(w->http, (ev_ssize_t)opts->max_body_bytes);
         evhttp_set_max_headers_size(w->http, (ev_ssize_t)opts->max_header_bytes);
         evhttp_set_timeout(w->http, opts->idle_timeout_s);
+        /* every method reaches the router, which answers unknown ones with a JSON 405 (libevent
+         * would send an HTML 501 page) */
         evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
                                                 EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH |
-                                                EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
+                                                EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS |
+                                                EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT);
         evhttp_set_default_content_type(w->http, "application/json");
         evhttp_set_gencb(w->http, on_request, w);
         rc = make_listener(srv, w, err);

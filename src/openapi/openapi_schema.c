@@ -751,7 +751,10 @@ static json_t *conv_node_body(struct gw_openapi__conv *cv, json_t *node,
     const char *pat = gw_openapi__jstr(out, "pattern");
     if (pat && pattern_rejects_examples(pat, json_object_get(out, "examples"),
                                         gw_openapi__jstr(node, "description"))) {
-        degrade(cv, "a pattern that rejects the spec's own example (dropped)", pat);
+        /* the tool gets better, not worse: an info note, not a degradation */
+        gw_openapi__warn(cv->c, "info", "pattern_contradicts_example",
+                         "pattern '%.60s' rejects the spec's own documented example: not enforced",
+                         pat);
         json_object_del(out, "pattern");
     }
     if (nullable) {
