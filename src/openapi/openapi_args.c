@@ -176,6 +176,14 @@ static json_t *param_overlay(struct gw_openapi__ctx *c, json_t *schema, json_t *
     json_t *ex = json_object_get(p, "example");
     if (ex && !json_object_get(s, "examples"))
         json_object_set_new(s, "examples", json_pack("[O]", ex));
+    const char *pat = gw_openapi__jstr(s, "pattern");
+    if (pat && gw_openapi__pattern_rejects_examples(pat, json_object_get(s, "examples"),
+                                                    gw_openapi__jstr(p, "description"))) {
+        gw_openapi__warn(c, "info", "pattern_contradicts_example",
+                         "pattern '%.60s' rejects the spec's own documented example: not enforced",
+                         pat);
+        json_object_del(s, "pattern");
+    }
     return s;
 }
 

@@ -133,6 +133,10 @@ void gw_openapi__warn(struct gw_openapi__ctx *c, const char *level, const char *
                       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* ---- openapi_schema.c ---- */
+/* Whether `pattern` rejects one of the documented examples (an `examples` string or an
+ * "Example: <value>" in the description): such a pattern is a spec error and is not enforced. */
+bool gw_openapi__pattern_rejects_examples(const char *pattern, const json_t *examples,
+                                          const char *description);
 void gw_openapi__conv_init(struct gw_openapi__conv *cv, struct gw_openapi__ctx *c);
 void gw_openapi__conv_fini(struct gw_openapi__conv *cv);
 /* Converts a schema (new reference; never NULL except on OOM, then cv->failed). */

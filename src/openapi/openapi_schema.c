@@ -284,8 +284,8 @@ static void degrade(struct gw_openapi__conv *cv, const char *what, const char *k
  * `example`/`examples` string, or an "Example: <value>" in its description (how Swagger 2 specs
  * such as MSIL's DMS document values). Such a pattern is wrong in the spec (e.g. "^[A-Za-z0-9]+$"
  * on a field documented as "Example: 25-JUL-2022"): enforcing it would refuse every valid call. */
-static bool pattern_rejects_examples(const char *pattern, const json_t *examples,
-                                     const char *description)
+bool gw_openapi__pattern_rejects_examples(const char *pattern, const json_t *examples,
+                                          const char *description)
 {
     int ec;
     PCRE2_SIZE eo;
@@ -749,7 +749,7 @@ static json_t *conv_node_body(struct gw_openapi__conv *cv, json_t *node,
     if (example && !json_object_get(out, "examples"))
         json_object_set_new(out, "examples", json_pack("[O]", example));
     const char *pat = gw_openapi__jstr(out, "pattern");
-    if (pat && pattern_rejects_examples(pat, json_object_get(out, "examples"),
+    if (pat && gw_openapi__pattern_rejects_examples(pat, json_object_get(out, "examples"),
                                         gw_openapi__jstr(node, "description"))) {
         /* the tool gets better, not worse: an info note, not a degradation */
         gw_openapi__warn(cv->c, "info", "pattern_contradicts_example",
