@@ -355,7 +355,7 @@ char *gw_upstream_scrub_text(const char *s, char *const *secrets, size_t nsecret
     return cur;
 }
 
-/* Replaces secret occurrences in every string value below v (bounded depth). */
+/* Replaces secret occurrences in every string value and member name below v (bounded depth). */
 static size_t scrub_walk(json_t *v, char *const *secrets, size_t n, int depth)
 {
     size_t count = 0;
@@ -364,6 +364,28 @@ static size_t scrub_walk(json_t *v, char *const *secrets, size_t n, int depth)
     if (json_is_object(v)) {
         const char *k;
         json_t *it;
+        /* keys first: an upstream may echo a secret as a member name. Renames are collected
+         * and applied after the walk (inserting while iterating could rehash the table). */
+        char **dirty = NULL;
+        size_t ndirty = 0;
+        json_object_foreach(v, k, it) {
+            char *probe = gw_upstream_scrub_text(k, secrets, n);
+            if (!probe)
+                continue;
+            gw_free(probe);
+            dirty = gw_xrealloc(dirty, (ndirty + 1) * sizeof(char *));
+            dirty[ndirty++] = gw_xstrdup(k);
+        }
+        for (size_t i = 0; i < ndirty; i++) {
+            char *clean = gw_upstream_scrub_text(dirty[i], secrets, n);
+            json_t *val = json_incref(json_object_get(v, dirty[i]));
+            json_object_del(v, dirty[i]);
+            json_object_set_new(v, clean, val);
+            gw_free(clean);
+            gw_free(dirty[i]);
+            count++;
+        }
+        gw_free(dirty);
         json_object_foreach(v, k, it) {
             if (json_is_string(it)) {
                 char *s = gw_upstream_scrub_text(json_string_value(it), secrets, n);

@@ -44,7 +44,7 @@ json_t *gw_upstream_result_error(const char *fmt, ...) __attribute__((format(pri
 const char *gw_upstream_reason(long status);
 
 /* Replaces every occurrence of each secret (length >= 4) in every string of v (recursively,
- * values only) with "[REDACTED]". Returns the number of replacements. */
+ * values and member names) with "[REDACTED]". Returns the number of replacements. */
 size_t gw_upstream_scrub(json_t *v, char *const *secrets, size_t nsecrets);
 
 /* The same on a C string, in place when possible; returns a new heap string (gw_free) or NULL

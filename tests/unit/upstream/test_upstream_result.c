@@ -259,6 +259,13 @@ static void test_scrub_and_utf8(void **state)
     assert_non_null(strstr(d, "\"ab\":\"ab\"")); /* secrets shorter than 4 are not scrubbed */
     gw_free(d);
     json_decref(r);
+    /* member names are scrubbed too (found by fuzz_upstream_result) */
+    r = J("{\"sk-live-123456\":{\"xsk-live-123456y\":1}}");
+    assert_int_equal(gw_upstream_scrub(r, secrets, 2), 2);
+    d = dump(r);
+    assert_string_equal(d, "{\"[REDACTED]\":{\"x[REDACTED]y\":1}}");
+    gw_free(d);
+    json_decref(r);
     const char *s = "aé"; /* 'a' + 2 bytes */
     assert_int_equal(gw_upstream_utf8_cut(s, 3, 2), 1);
     assert_int_equal(gw_upstream_utf8_cut(s, 3, 3), 3);
