@@ -1,0 +1,288 @@
+// bench/lib/report.mjs — turns one benchmark run into the table, the ratios, the verdict on the
+// bars, the chart and docs/benchmarks.md.
+// Usage: node report.mjs RESULTS_DIR OUT_DIR
+//   RESULTS_DIR  bench/results/<stamp>/ as written by bench/run.sh (points.jsonl, meta.json,
+//                import.txt, profile-top.txt, profile-dso.txt, ...)
+//   OUT_DIR      where benchmarks.md and benchmarks.png go (docs/ for a full run)
+// Prints the table and the ratios on stdout. The hand-written analysis (why the gateway stands
+// where it does, what closes the gap) is bench/analysis.md, included verbatim.
+// Needs gnuplot for the chart (skipped with a note when absent). Pure Node, no dependencies.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const [resDir, outDir] = process.argv.slice(2);
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = join(here, '..', '..');
+const read = (f) => (existsSync(join(resDir, f)) ? readFileSync(join(resDir, f), 'utf8') : '');
+const meta = JSON.parse(read('meta.json'));
+const points = read('points.jsonl').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+
+const TARGETS = [
+  ['upstream', 'nginx upstream, direct (ceiling)', 'wrk'],
+  ['nginx-proxy', 'nginx reverse proxy, 1 worker', 'wrk'],
+  ['gw-call', 'gateway tools/call', 'wrk'],
+  ['gw-call-nolog', 'gateway tools/call, access log off', 'wrk'],
+  ['gw-list', 'gateway tools/list', 'wrk'],
+  ['gw-call-mcpload', 'gateway tools/call, sessions (mcp-load)', 'mcp-load'],
+  ['ivotoby', `@ivotoby/openapi-mcp-server ${meta.ivotoby}`, 'mcp-load'],
+  ['sdk', `official TS SDK ${meta.sdk}, minimal, stateless`, 'wrk'],
+];
+const NODE_PEERS = ['ivotoby', 'sdk'];
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  if (!s.length) return 0;
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const errorsOf = (p) => (p.bad_status || 0) + (p.rpc_errors || 0) + (p.tool_errors || 0) +
+  (p.unexpected || 0) + (p.socket_errors || 0) + (p.timeouts || 0) + (p.failed ? 1 : 0);
+
+/* stats[target][conc] */
+const stats = {};
+for (const p of points) {
+  const s = ((stats[p.target] ??= {})[p.conc] ??= { runs: [] });
+  s.runs.push(p);
+}
+for (const byConc of Object.values(stats)) {
+  for (const s of Object.values(byConc)) {
+    const r = s.runs;
+    const rps = r.map((p) => p.rps || 0);
+    s.rps = median(rps);
+    s.rpsMin = Math.min(...rps);
+    s.rpsMax = Math.max(...rps);
+    s.p50 = median(r.map((p) => p.p50_us || 0)) / 1000;
+    s.p99 = median(r.map((p) => p.p99_us || 0)) / 1000;
+    s.p99Max = Math.max(...r.map((p) => p.p99_us || 0)) / 1000;
+    s.requests = r.reduce((a, p) => a + (p.requests || 0), 0);
+    s.errors = r.reduce((a, p) => a + errorsOf(p), 0);
+    s.rssMb = Math.max(...r.map((p) => p.rss_kb || 0)) / 1024;
+    s.genCpu = median(r.map((p) => p.gen_cpu || 0));
+    s.serverCpu = median(r.map((p) => p.server_cpu || 0));
+  }
+}
+const get = (t, c) => stats[t]?.[c];
+
+const fmtInt = (x) => Math.round(x).toLocaleString('en-US');
+const fmtMs = (x) => (x >= 10 ? x.toFixed(1) : x.toFixed(2));
+const fmtRatio = (x) => (Number.isFinite(x) ? `${x >= 10 ? x.toFixed(1) : x.toFixed(2)}×` : 'n/a');
+
+function bestPeer(c) {
+  let best = null;
+  for (const t of NODE_PEERS) {
+    const s = get(t, c);
+    if (s && s.errors === 0 && (!best || s.rps > best.s.rps)) best = { t, s };
+  }
+  return best;
+}
+
+// ---- the table ----
+const rows = [];
+for (const [t, label, gen] of TARGETS) {
+  for (const c of [1, 32]) {
+    const s = get(t, c);
+    if (!s) continue;
+    rows.push({ t, c, label, gen, s });
+  }
+}
+const header = ['target', 'c', 'req/s (median)', 'min–max', 'p50 ms', 'p99 ms', 'errors',
+  'RSS MB', 'server CPU', 'client CPU'];
+const tableRows = rows.map(({ label, c, s, gen }) => [label, String(c), fmtInt(s.rps),
+  `${fmtInt(s.rpsMin)}–${fmtInt(s.rpsMax)}`, fmtMs(s.p50), fmtMs(s.p99),
+  `${s.errors}/${fmtInt(s.requests)}`, s.rssMb.toFixed(1), `${(s.serverCpu * 100).toFixed(0)}%`,
+  `${(s.genCpu * 100).toFixed(0)}% ${gen}`]);
+
+function textTable(h, rs) {
+  const w = h.map((x, i) => Math.max(x.length, ...rs.map((r) => r[i].length)));
+  const line = (r) => r.map((x, i) => (i < 1 ? x.padEnd(w[i]) : x.padStart(w[i]))).join('  ');
+  return [line(h), w.map((n) => '-'.repeat(n)).join('  '), ...rs.map(line)].join('\n');
+}
+function mdTable(h, rs, align) {
+  const a = align || h.map((_, i) => (i === 0 ? ':--' : '--:'));
+  return [`| ${h.join(' | ')} |`, `| ${a.join(' | ')} |`, ...rs.map((r) => `| ${r.join(' | ')} |`)]
+    .join('\n');
+}
+
+// ---- ratios and bars ----
+const ratios = [];
+for (const c of [32, 1]) {
+  const gw = get('gw-call', c);
+  const px = get('nginx-proxy', c);
+  const peer = bestPeer(c);
+  if (!gw) continue;
+  ratios.push({ c, thr: px ? gw.rps / px.rps : NaN, p99: px ? gw.p99 / px.p99 : NaN,
+    peer: peer ? gw.rps / peer.s.rps : NaN, peerName: peer ? peer.t : 'none' });
+}
+const r32 = ratios.find((r) => r.c === 32) || {};
+const gw32 = get('gw-call', 32);
+const gwClean = gw32 && gw32.errors === 0;
+const importLine = read('import.txt').split('\n').find((l) => l.startsWith('api.github.com'));
+const importBest = importLine ? Number(importLine.trim().split(/\s+/)[1]) : NaN;
+const importMedian = importLine ? Number(importLine.trim().split(/\s+/)[2]) : NaN;
+const importRss = importLine ? Number(importLine.trim().split(/\s+/).at(-1)) : NaN;
+const importCli = Number(read('import-cli.txt').trim());
+const idleMb = meta.gw_idle_kb / 1024;
+const verdict = (ok) => (ok ? '**met**' : '**not met**');
+const bars = [
+  ['tools/call throughput ≥ 0.5× nginx-proxy (c=32)', fmtRatio(r32.thr),
+    verdict(gwClean && r32.thr >= 0.5)],
+  ['tools/call p99 ≤ 2× nginx-proxy p99 (c=32)', `${fmtRatio(r32.p99)} (${gw32 ? fmtMs(gw32.p99) : '?'} ms vs ${get('nginx-proxy', 32) ? fmtMs(get('nginx-proxy', 32).p99) : '?'} ms)`,
+    verdict(gwClean && r32.p99 <= 2)],
+  ['tools/call ≥ 10× the best Node peer (c=32)', `${fmtRatio(r32.peer)} (best: ${r32.peerName})`,
+    verdict(gwClean && r32.peer >= 10)],
+  ['import of GitHub\'s spec < 1 s', Number.isFinite(importBest)
+    ? `${importBest.toFixed(0)} ms best, ${importMedian.toFixed(0)} ms median` : 'not measured',
+  verdict(importBest < 1000)],
+  ['idle RSS ≤ 20 MB', `${idleMb.toFixed(1)} MB`, verdict(idleMb <= 20)],
+  ['no errors in any gateway point', `${rows.filter((r) => r.t.startsWith('gw-')).reduce((a, r) => a + r.s.errors, 0)} errors`,
+    verdict(rows.filter((r) => r.t.startsWith('gw-')).every((r) => r.s.errors === 0))],
+];
+
+// ---- stdout ----
+const out = [];
+out.push(`\nBenchmark ${meta.date}  (${meta.quick ? 'QUICK smoke run' : 'full run'}: ${meta.reps}× ${meta.duration_s} s per point after a ${meta.warmup_s} s warm-up; load average before: ${meta.load_before})`);
+out.push(`gateway tools/call: ${meta.gw_tools_note}`);
+out.push(`gateway tools/list: ${meta.gw_list_note}\n`);
+out.push(textTable(header, tableRows));
+out.push('');
+for (const r of ratios) {
+  out.push(`c=${r.c}: gateway/nginx-proxy throughput ${fmtRatio(r.thr)}, p99 ${fmtRatio(r.p99)}; gateway/best Node peer (${r.peerName}) ${fmtRatio(r.peer)}`);
+}
+out.push('');
+for (const b of bars) out.push(`${b[0]}: ${b[1]} -> ${b[2].replace(/\*/g, '')}`);
+console.log(out.join('\n'));
+
+// ---- chart ----
+const chartName = 'benchmarks.png';
+const chartTargets = TARGETS.filter(([t]) => get(t, 32) || get(t, 1));
+const dat = chartTargets.map(([t, label]) => {
+  const short = label.replace(/^@ivotoby\/openapi-mcp-server.*/, '@ivotoby openapi-mcp-server')
+    .replace(/^official TS SDK.*/, 'official SDK (minimal)').replace(/ \(ceiling\)/, '')
+    .replace(/, /g, '\\n');
+  const v = (c, k) => (get(t, c) ? get(t, c)[k] : '-');
+  return `"${short}" ${v(1, 'rps')} ${v(32, 'rps')} ${v(1, 'p99')} ${v(32, 'p99')}`;
+}).join('\n');
+writeFileSync(join(resDir, 'chart.dat'), `${dat}\n`);
+let chartOk = false;
+try {
+  execFileSync('gnuplot', ['-e', `datafile='${join(resDir, 'chart.dat')}'; outfile='${join(outDir, chartName)}'; subtitle='${meta.date.slice(0, 10)}, ${meta.nproc} cores (${meta.cpu}), gateway ${meta.gateway_rev}'`,
+    join(here, 'chart.gp')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  chartOk = true;
+} catch (e) {
+  console.error(`chart skipped: ${e.stderr || e.message}`);
+}
+
+// ---- docs/benchmarks.md ----
+const analysis = existsSync(join(repo, 'bench', 'analysis.md'))
+  ? readFileSync(join(repo, 'bench', 'analysis.md'), 'utf8').trim() : '';
+const profTop = read('profile-top.txt').trim();
+const profDso = read('profile-dso.txt').trim();
+const md = [];
+md.push('# Benchmarks: the gateway against nginx and the Node peers');
+md.push('');
+md.push(`<!-- Generated by bench/run.sh (bench/lib/report.mjs) on ${meta.date}. Do not edit by hand: re-run \`bench/run.sh\`. The analysis section comes from bench/analysis.md. -->`);
+md.push('');
+md.push(`Run of **${meta.date}** on ${meta.nproc} cores (${meta.cpu}), gateway \`${meta.gateway_rev}\`. ` +
+  `One command: \`bench/run.sh\` (what it measures and how: [bench/README.md](../bench/README.md)). ` +
+  `Each point: ${meta.warmup_s} s warm-up, then ${meta.reps} runs of ${meta.duration_s} s; the table shows the median run ` +
+  '(and the min–max of req/s across runs). Loopback only.');
+md.push('');
+if (meta.gw_tool !== 'upstream') {
+  md.push(`> **Provisional:** the gateway's tools/call measured here is the ${meta.gw_tools_note}. ` +
+    'The REST-bound tool (`get_item` on the same nginx upstream as everyone else) is measured as soon as `mcpgw import` exists: ' +
+    '`bench/run.sh` switches by itself (`BENCH_GW_TOOL=auto`). Until then the comparison with nginx-proxy and the Node peers ' +
+    'flatters the gateway: it does not make the upstream call they make.');
+  md.push('');
+}
+md.push('## Standing against the bars');
+md.push('');
+md.push(mdTable(['bar (product brief §4)', 'measured', 'verdict'], bars, [':--', ':--', ':--']));
+md.push('');
+md.push('## Results');
+md.push('');
+md.push(mdTable(header, tableRows));
+md.push('');
+md.push(`- gateway tools/call: ${meta.gw_tools_note}; MCP 2026-07-28 stateless requests (no session), ` +
+  `${meta.gw_workers} worker threads (the default: one per core), access log on (to a file) unless stated.`);
+md.push(`- gateway tools/list: ${meta.gw_list_note}.`);
+md.push('- errors: non-2xx + JSON-RPC errors + `isError` results + bodies without the expected content + socket errors + timeouts, over all requests of the point. A point with errors does not count for a bar.');
+md.push('- RSS: the server process tree (nginx: master + worker), the highest of samples every 0.2 s during the runs. ' +
+  'server CPU: CPU seconds used by the server per wall second (2.0 = both cores); client CPU: the same for the load generator.');
+md.push('- `mcp-load` (bench/loadgen/mcp-load.mjs) opens real sessions and waits for each result wherever it arrives ' +
+  '(POST body or the session\'s GET stream). @ivotoby answers `tools/call` with 202 and sends the result on the GET stream, so ' +
+  'only such a client measures its real round trips. The `gateway … sessions (mcp-load)` line is the same client against the ' +
+  'gateway: it shows the client\'s own ceiling, far above the @ivotoby figure.');
+md.push('');
+md.push('### Ratios');
+md.push('');
+md.push(mdTable(['concurrency', 'gateway / nginx-proxy (req/s)', 'gateway p99 / nginx-proxy p99', 'gateway / best Node peer (req/s)'],
+  ratios.map((r) => [String(r.c), fmtRatio(r.thr), fmtRatio(r.p99), `${fmtRatio(r.peer)} (${r.peerName})`])));
+md.push('');
+if (chartOk) {
+  md.push(`![Throughput and p99 latency per target](${chartName})`);
+  md.push('');
+}
+md.push('### Memory and import');
+md.push('');
+md.push(`- Gateway RSS: **${idleMb.toFixed(1)} MB idle** (after start${meta.gw_tool === 'upstream' ? ', 1,001 tools loaded' : ''}), ` +
+  `${(meta.gw_loaded_kb / 1024).toFixed(1)} MB at most under load. ` +
+  `Node peers idle: @ivotoby ${(meta.ivotoby_idle_kb / 1024).toFixed(1)} MB, official-SDK server ${(meta.sdk_idle_kb / 1024).toFixed(1)} MB.`);
+md.push(`- Importing GitHub's spec (api.github.com.json, ~13 MB, 1,223 operations; \`bench/import/run.sh\`, in-process importer): ` +
+  (Number.isFinite(importBest) ? `**${importBest.toFixed(0)} ms** best, ${importMedian.toFixed(0)} ms median, peak RSS ${importRss} MB.` : 'not measured.') +
+  (Number.isFinite(importCli) && importCli > 0 ? ` \`mcpgw import --dry-run\` end to end: ${(importCli * 1000).toFixed(0)} ms.` : ''));
+md.push('');
+md.push('## Machine, versions, method');
+md.push('');
+md.push(mdTable(['', ''], [
+  ['date', meta.date],
+  ['machine', `${meta.cpu}, ${meta.nproc} cores, ${meta.mem}, ${meta.os}, Linux ${meta.kernel}`],
+  ['load average', `${meta.load_before} before, ${meta.load_after} after (the machine is shared: other work skews numbers)`],
+  ['gateway', `mcpgw ${meta.gateway_version.replace(/^mcpgw /, '')} at \`${meta.gateway_rev}\`, Release build, ${meta.cc}`],
+  ['nginx', `${meta.nginx} (Debian), 1 worker for the upstream and 1 for the proxy`],
+  ['load generators', `wrk ${meta.wrk} (Debian) with bench/wrk/bench.lua (1 thread at c=1, 2 at c=32); bench/loadgen/mcp-load.mjs on Node ${meta.node}`],
+  ['Node peers', `@ivotoby/openapi-mcp-server ${meta.ivotoby}, @modelcontextprotocol/sdk ${meta.sdk}, Node ${meta.node}`],
+  ['run', `${meta.reps}× ${meta.duration_s} s per point after ${meta.warmup_s} s warm-up; whole run ${meta.elapsed_s} s`],
+], [':--', ':--']));
+md.push('');
+md.push('## Profile of the gateway under load');
+md.push('');
+md.push('Recipe (what `bench/run.sh` does for this section; perf from Debian\'s `linux-perf`):');
+md.push('');
+md.push('```sh');
+md.push('bench/run.sh --no-docs            # or start the gateway yourself:');
+md.push('GW_DATA_DIR=bench/.work/run/gwdata build/bench/mcpgw serve --listen 127.0.0.1:8000 2>/tmp/gw.log &');
+md.push('BENCH_METHOD=POST BENCH_BODY=bench/.work/run/b-gw-call BENCH_HEADERS=bench/.work/run/h-gw-call \\');
+md.push('  wrk -t2 -c32 -d20s -s bench/wrk/bench.lua http://127.0.0.1:8000/mcp &');
+md.push('perf record -F 999 -g -p $(pgrep -n mcpgw) -o /tmp/perf.data -- sleep 10');
+md.push('perf report -i /tmp/perf.data --no-children --sort symbol     # flat');
+md.push('perf report -i /tmp/perf.data --children --sort symbol        # inclusive, with call graphs');
+md.push('# instruction-level alternative (slow, ~50x): valgrind --tool=callgrind build/bench/mcpgw serve ... ; callgrind_annotate');
+md.push('```');
+md.push('');
+if (profTop) {
+  md.push(`Top of the current profile (tools/call at c=32, self time, symbols over 1.5 %; ${meta.gw_tools_note}):`);
+  md.push('');
+  md.push('```');
+  md.push(profTop);
+  md.push('```');
+  md.push('');
+  if (profDso) {
+    md.push('By binary:');
+    md.push('');
+    md.push('```');
+    md.push(profDso);
+    md.push('```');
+    md.push('');
+  }
+} else {
+  md.push('_No profile in this run (perf unavailable or `--no-profile`)._');
+  md.push('');
+}
+if (analysis) {
+  md.push(analysis);
+  md.push('');
+}
+writeFileSync(join(outDir, 'benchmarks.md'), `${md.join('\n')}\n`);
+writeFileSync(join(resDir, 'summary.json'), JSON.stringify({ meta, stats, ratios, bars }, null, 1));
+console.log(`\nwrote ${relative(process.cwd(), join(outDir, 'benchmarks.md'))}${chartOk ? ` and ${chartName}` : ''}`);
