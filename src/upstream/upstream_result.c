@@ -64,21 +64,30 @@ size_t gw_upstream_utf8_cut(const char *s, size_t n, size_t max)
     return cut;
 }
 
-/* Strict UTF-8 check (no overlongs of 2-byte forms, no NUL): JSON strings must be valid. */
+/* Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF, no NUL —
+ * exactly what jansson accepts in a string, so text built from it always serialises. */
 static bool utf8_valid(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
     while (i < n) {
         unsigned char c = p[i];
-        size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3
-                                  : (c >> 3) == 0x1E ? 4 : 0;
-        if (!len || i + len > n || (c == 0))
+        if (c == 0)
+            return false;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len = (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3
+                     : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
+        if (!len || i + len > n)
             return false;
         for (size_t k = 1; k < len; k++)
             if ((p[i + k] & 0xC0) != 0x80)
                 return false;
-        if (len == 2 && c < 0xC2)
+        unsigned char c1 = p[i + 1];
+        if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 > 0x9F) || (c == 0xF0 && c1 < 0x90) ||
+            (c == 0xF4 && c1 > 0x8F))
             return false;
         i += len;
     }
@@ -88,7 +97,10 @@ static bool utf8_valid(const char *s, size_t n)
 /* An MCP text content block. */
 static json_t *text_block(const char *s, size_t n)
 {
-    return json_pack("{s:s, s:s%}", "type", "text", "text", s, n);
+    json_t *b = json_pack("{s:s, s:s%}", "type", "text", "text", s, n);
+    /* never NULL: text that jansson refuses (it should not happen after the checks above) is
+     * replaced by a notice rather than losing the whole result */
+    return b ? b : json_pack("{s:s, s:s}", "type", "text", "text", "(unprintable text omitted)");
 }
 
 json_t *gw_upstream_result_error(const char *fmt, ...)
