@@ -368,6 +368,11 @@ static int update_matched(struct import *im, struct gw_error *err)
             continue;
         const struct old_tool *o = &im->old[im->match[i]];
         bool was_deprecated = strcmp(gw_json_str(o->def, "status"), "deprecated") == 0;
+        /* an operation the new spec still marks deprecated stays deprecated (no revival) */
+        const char *nst = gw_json_str(im->nw[i], "status");
+        bool still_deprecated = was_deprecated && nst && strcmp(nst, "deprecated") == 0;
+        if (still_deprecated)
+            was_deprecated = false; /* treated like any other matched tool below */
         if (!was_deprecated && spec_owned_equal(im->nw[i], o->def)) {
             im->unchanged++;
             continue;
