@@ -15,6 +15,11 @@ cmake --build --preset release -j"${JOBS:-2}" >/dev/null
 BIN="$REPO/build/release"
 export GW_DATA_DIR=${GW_DATA_DIR:-$REPO/data}
 export GW_ADMIN_LISTEN=${GW_ADMIN_LISTEN-127.0.0.1:8001}   # admin REST API (loopback only)
+# a session key kept in the data folder, so MCP sessions survive a restart of the gateway
+if [ -z "${GW_SESSION_SECRET:-}" ]; then
+  [ -s "$GW_DATA_DIR/session-secret" ] || (umask 077; openssl rand -hex 32 > "$GW_DATA_DIR/session-secret")
+  GW_SESSION_SECRET=$(cat "$GW_DATA_DIR/session-secret"); export GW_SESSION_SECRET
+fi
 mkdir -p "$GW_DATA_DIR"
 
 MOCK_PID=""
