@@ -166,6 +166,7 @@ int cmd_serve(int argc, char **argv)
     if (!s)
         return 2;
     app_logging_init(s);
+    gw_log_start_async(0); /* log lines never block a loop from here on */
 
     /* SIGTERM/SIGINT are received by gw_server_wait via sigtimedwait: block them in every
      * thread (the workers inherit this mask). */
@@ -178,6 +179,7 @@ int cmd_serve(int argc, char **argv)
     struct app_platform pf;
     if (app_platform_open(&pf, s) != GW_OK) {
         gw_settings_free(s);
+        gw_log_stop_async();
         return 1;
     }
     struct gw_mcp_server *mcp = pf.mcp;
@@ -222,6 +224,7 @@ out:
     gw_mcp_http_free(mcp_http);
     app_platform_close(&pf);
     gw_settings_free(s);
+    gw_log_stop_async();
     return rc;
 }
 
@@ -235,11 +238,13 @@ int cmd_stdio(int argc, char **argv)
     if (!s)
         return 2;
     app_logging_init(s); /* logs go to stderr; stdout carries only MCP messages */
+    gw_log_start_async(0);
     signal(SIGPIPE, SIG_IGN);
     gw_loop_init_threads();
     struct app_platform pf;
     if (app_platform_open(&pf, s) != GW_OK) {
         gw_settings_free(s);
+        gw_log_stop_async();
         return 1;
     }
     struct event_base *base = event_base_new();
@@ -249,6 +254,7 @@ int cmd_stdio(int argc, char **argv)
     gw_loop_free(loop);
     app_platform_close(&pf); /* frees the executors, which belong to `base` */
     event_base_free(base);
+    gw_log_stop_async();
     gw_settings_free(s);
     return rc;
 }

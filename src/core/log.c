@@ -7,7 +7,11 @@
 
 #include "core/err.h"
 
+#include "core/alloc.h"
+
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -18,6 +22,132 @@ enum gw_log_level gw_log_min_level = GW_LOG_INFO;
 static bool log_json = true;
 static int log_fd = 2;
 static _Thread_local const char *tl_request_id;
+
+/* ---- asynchronous sink: a byte ring of whole lines ---- */
+struct ring {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    char *buf;
+    size_t cap, head, len; /* bytes [head, head+len) mod cap are queued */
+    bool stop;
+    bool running;
+    pthread_t thread;
+};
+static struct ring ring = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, 0, 0, false,
+                           false, 0};
+static atomic_bool async_on;
+static atomic_ullong dropped;
+
+static void write_all(const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(log_fd, p, n);
+        if (w <= 0)
+            return; /* nothing sensible to do when the log itself fails */
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+/* Writer thread: takes everything queued (two slices at most), writes it without the lock. */
+static void *writer_main(void *arg)
+{
+    (void)arg;
+    char *out = gw_xmalloc(ring.cap);
+    unsigned long long reported = 0;
+    pthread_mutex_lock(&ring.lock);
+    for (;;) {
+        while (ring.len == 0 && !ring.stop) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 50 * 1000 * 1000;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&ring.cond, &ring.lock, &ts);
+        }
+        size_t n = ring.len, first = ring.cap - ring.head < n ? ring.cap - ring.head : n;
+        memcpy(out, ring.buf + ring.head, first);
+        memcpy(out + first, ring.buf, n - first);
+        ring.head = (ring.head + n) % ring.cap;
+        ring.len = 0;
+        bool stop = ring.stop;
+        pthread_mutex_unlock(&ring.lock);
+        if (n)
+            write_all(out, n);
+        unsigned long long d = atomic_load(&dropped);
+        if (d != reported) {
+            char note[160];
+            int k = snprintf(note, sizeof(note),
+                             "{\"level\":\"warn\",\"component\":\"log\",\"msg\":\"%llu log lines "
+                             "dropped (log output too slow)\"}\n",
+                             d - reported);
+            write_all(note, (size_t)k);
+            reported = d;
+        }
+        pthread_mutex_lock(&ring.lock);
+        if (stop && ring.len == 0)
+            break;
+    }
+    pthread_mutex_unlock(&ring.lock);
+    gw_free(out);
+    return NULL;
+}
+
+void gw_log_start_async(size_t ring_bytes)
+{
+    if (atomic_load(&async_on))
+        return;
+    ring.cap = ring_bytes ? ring_bytes : (4u << 20);
+    ring.buf = gw_xmalloc(ring.cap);
+    ring.head = ring.len = 0;
+    ring.stop = false;
+    if (pthread_create(&ring.thread, NULL, writer_main, NULL) != 0) {
+        gw_free_null(&ring.buf);
+        return;
+    }
+    ring.running = true;
+    atomic_store(&async_on, true);
+}
+
+void gw_log_stop_async(void)
+{
+    if (!atomic_exchange(&async_on, false))
+        return;
+    pthread_mutex_lock(&ring.lock);
+    ring.stop = true;
+    pthread_cond_signal(&ring.cond);
+    pthread_mutex_unlock(&ring.lock);
+    pthread_join(ring.thread, NULL);
+    ring.running = false;
+    gw_free_null(&ring.buf);
+}
+
+unsigned long long gw_log_dropped(void)
+{
+    return atomic_load(&dropped);
+}
+
+/* Queues one whole line, or drops it when the ring is full. Never blocks on I/O. */
+static void enqueue(const char *line, size_t n)
+{
+    pthread_mutex_lock(&ring.lock);
+    if (!ring.buf || ring.cap - ring.len < n) {
+        pthread_mutex_unlock(&ring.lock);
+        atomic_fetch_add(&dropped, 1);
+        return;
+    }
+    size_t tail = (ring.head + ring.len) % ring.cap;
+    size_t first = ring.cap - tail < n ? ring.cap - tail : n;
+    memcpy(ring.buf + tail, line, first);
+    memcpy(ring.buf, line + first, n - first);
+    ring.len += n;
+    bool wake = ring.len > ring.cap / 2; /* otherwise the writer's 50 ms tick takes it */
+    pthread_mutex_unlock(&ring.lock);
+    if (wake)
+        pthread_cond_signal(&ring.cond);
+}
 
 static const char *const level_names[] = {"trace", "debug", "info", "warn", "error", "fatal",
                                           "off"};
@@ -138,8 +268,13 @@ void gw_log_write(enum gw_log_level level, const char *component, const char *fm
         put_raw(line, &pos, cap, msg);
     }
     line[pos++] = '\n';
-    ssize_t w = write(log_fd, line, pos);
-    (void)w;
+    if (atomic_load(&async_on) && level < GW_LOG_FATAL) {
+        enqueue(line, pos);
+        return;
+    }
+    if (level >= GW_LOG_FATAL)
+        gw_log_stop_async(); /* what is queued first, then this line */
+    write_all(line, pos);
 }
 
 const char *gw_log_redact(const char *secret, char *out, size_t out_size)

@@ -6,7 +6,11 @@
  * request runner), and the message. GW_LOG checks the level before evaluating its arguments.
  * Secrets never reach this stream: pass tokens and keys through gw_log_redact first.
  * The audit trail is a separate stream and does not use this module.
- * Thread-safe: a line is written with a single write(2).
+ * Thread-safe. Two modes: synchronous (a line is one write(2); the default, for CLI commands)
+ * and asynchronous (gw_log_start_async, for servers): lines go into a bounded in-memory ring and
+ * a writer thread flushes them in batches, so a slow or full log pipe never blocks an event
+ * loop. When the ring is full, lines are dropped and counted (the count is logged later).
+ * FATAL lines are always written synchronously, after what is queued.
  */
 #ifndef GW_CORE_LOG_H
 #define GW_CORE_LOG_H
@@ -28,6 +32,15 @@ extern enum gw_log_level gw_log_min_level;
 
 /* Configures the sink: level, JSON (true) or text, and fd (2 = stderr). */
 void gw_log_configure(enum gw_log_level level, bool json, int fd);
+
+/* Switches to asynchronous logging with a ring of `ring_bytes` (0 = 4 MiB) and starts the
+ * writer thread. Lines appear within ~50 ms. Call once, from the main thread. */
+void gw_log_start_async(size_t ring_bytes);
+/* Writes everything queued and stops the writer thread (back to synchronous mode). Call at
+ * exit, after the threads that log have stopped. */
+void gw_log_stop_async(void);
+/* Lines dropped because the ring was full, since start. */
+unsigned long long gw_log_dropped(void);
 
 /* Parses "trace|debug|info|warn|error|fatal|off"; GW_OK or GW_EINVAL. */
 int gw_log_level_parse(const char *s, enum gw_log_level *out);
