@@ -272,21 +272,21 @@ static void post_finish(struct post_ctx *c)
     } else {
         if (c->session[0])
             gw_http_add_header(r, "Mcp-Session-Id", c->session);
-        struct gw_buf body;
-        gw_buf_init(&body, gw_buf_len(&c->out) + 16);
-        const char *p = gw_buf_ptr(&c->out);
-        size_t n = gw_buf_len(&c->out);
-        if (c->batch) {
+        int status = c->status ? c->status : 200;
+        if (!c->batch) { /* the common case: one response, sent from where it was collected */
+            gw_http_reply(r, status, "application/json", gw_buf_ptr(&c->out), gw_buf_len(&c->out));
+        } else {
+            struct gw_buf body;
+            gw_buf_init(&body, gw_buf_len(&c->out) + 16);
+            const char *p = gw_buf_ptr(&c->out);
+            size_t n = gw_buf_len(&c->out);
             gw_buf_addc(&body, '[');
             for (size_t i = 0; i < n; i++)
                 gw_buf_addc(&body, p[i] == '\n' ? ',' : p[i]);
             gw_buf_addc(&body, ']');
-        } else {
-            gw_buf_add(&body, p, n);
+            gw_http_reply(r, status, "application/json", gw_buf_ptr(&body), gw_buf_len(&body));
+            gw_buf_fini(&body);
         }
-        gw_http_reply(r, c->status ? c->status : 200, "application/json", gw_buf_ptr(&body),
-                      gw_buf_len(&body));
-        gw_buf_fini(&body);
     }
     gw_buf_fini(&c->out);
     gw_free(c);
