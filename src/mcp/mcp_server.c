@@ -289,11 +289,15 @@ void gw_mcp_x_unref(struct gw_mcp_exchange *x)
 
 /* ---------- in-flight table (cancellation) ---------- */
 
+/* In-flight key: session + the id's type and value (ids are strings or integers). */
 static void make_key(char *out, const char *session, json_t *id)
 {
-    char *ids = gw_json_dumps(id);
-    snprintf(out, KEY_MAX, "%s|%s", session ? session : "", ids ? ids : "");
-    gw_free(ids);
+    if (json_is_integer(id))
+        snprintf(out, KEY_MAX, "%s|i%" JSON_INTEGER_FORMAT, session ? session : "",
+                 json_integer_value(id));
+    else
+        snprintf(out, KEY_MAX, "%s|s%s", session ? session : "",
+                 json_is_string(id) ? json_string_value(id) : "");
 }
 
 static void inflight_add(struct gw_mcp_exchange *x)

@@ -19,6 +19,7 @@
 #include <event2/keyvalq_struct.h>
 #include <sys/queue.h>
 #include <openssl/rand.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -46,6 +47,27 @@ struct gw_http_req {
     void *close_arg;
     void *user;
 };
+
+/* Request, trace and span ids need uniqueness, not secrecy: a per-thread xorshift128+ seeded
+ * once from OpenSSL's CSPRNG (a RAND_bytes call per request costs more than the rest of the
+ * id handling). */
+static void fast_random(unsigned char *out, size_t n)
+{
+    static _Thread_local uint64_t st[2];
+    if (!st[0] && !st[1]) {
+        RAND_bytes((unsigned char *)st, sizeof(st));
+        st[0] |= 1;
+    }
+    for (size_t i = 0; i < n; i += 8) {
+        uint64_t a = st[0], b = st[1];
+        st[0] = b;
+        a ^= a << 23;
+        st[1] = a ^ b ^ (a >> 17) ^ (b >> 26);
+        uint64_t v = st[1] + b;
+        for (size_t k = 0; k < 8 && i + k < n; k++)
+            out[i + k] = (unsigned char)(v >> (8 * k));
+    }
+}
 
 static void hex(char *out, const unsigned char *in, size_t n)
 {
@@ -138,7 +160,7 @@ struct gw_http_req *gw_http__new(struct gw_worker *w, struct evhttp_request *ev,
 
     const char *rid = evhttp_find_header(evhttp_request_get_input_headers(ev), "X-Request-Id");
     unsigned char rnd[24];
-    RAND_bytes(rnd, sizeof(rnd));
+    fast_random(rnd, sizeof(rnd));
     if (rid && valid_request_id(rid))
         snprintf(r->rid, sizeof(r->rid), "%s", rid);
     else
@@ -146,7 +168,7 @@ struct gw_http_req *gw_http__new(struct gw_worker *w, struct evhttp_request *ev,
     const char *tp = evhttp_find_header(evhttp_request_get_input_headers(ev), "traceparent");
     if (!parse_traceparent(tp, r->trace_id))
         hex(r->trace_id, rnd + 8, 16);
-    RAND_bytes(rnd, 8);
+    fast_random(rnd, 8);
     hex(r->span_id, rnd, 8);
     return r;
 }
@@ -285,16 +307,11 @@ void gw_http_reply(struct gw_http_req *r, int status, const char *content_type, 
     if (content_type)
         evhttp_add_header(evhttp_request_get_output_headers(r->ev), "Content-Type",
                           content_type);
-    struct evbuffer *out = NULL;
-    if (len) {
-        out = evbuffer_new();
-        evbuffer_add(out, body, len);
-    }
+    if (len)
+        evbuffer_add(evhttp_request_get_output_buffer(r->ev), body, len);
     r->status = status;
     r->bytes_out = len;
-    evhttp_send_reply(r->ev, status, NULL, out);
-    if (out)
-        evbuffer_free(out);
+    evhttp_send_reply(r->ev, status, NULL, NULL);
     gw_worker_inflight_add(r->worker, -1);
     finish(r);
 }
