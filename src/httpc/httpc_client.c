@@ -16,6 +16,11 @@
  *  3. curl_multi_socket_action is never re-entered: callbacks run after it returns.
  *  4. Easy handles are recycled (curl_easy_reset) up to max_idle_handles; connections live in the
  *     multi's cache, so reuse does not depend on the easy handle.
+ *  5. With an SSRF policy, every socket the client opens passes gw_ssrf_check first
+ *     (CURLOPT_OPENSOCKETFUNCTION); the cache only ever holds connections opened that way.
+ *  6. A no_replay request reaches DO (sends) at most once: CURLOPT_PREREQFUNCTION, which libcurl
+ *     calls before every send of a transfer, including its own re-send after a dead reused
+ *     connection (libcurl 7.80+; verified in 7.88 multi.c MSTATE_DO / Curl_retry_request).
  * Threading: everything runs on the base's thread; the only process-wide state is the
  * curl_global_init guard.
  */
@@ -24,6 +29,7 @@
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/log.h"
+#include "ssrf/ssrf.h"
 
 #include <curl/curl.h>
 #include <event2/event.h>
@@ -31,6 +37,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #define DEFAULT_TIMEOUT_MS 30000L
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000L
@@ -38,6 +45,9 @@
 #define DEFAULT_IDLE_HANDLES 64
 #define MAX_HEADER_BYTES (32u * 1024u)
 #define MAX_REQUEST_HEADERS 256
+/* no_replay requests reuse only connections idle for at most this many seconds (libcurl
+ * compares whole seconds with '>', so up to ~3 s) */
+#define NO_REPLAY_MAX_IDLE_S 2L
 
 struct gw_httpc_call {
     struct gw_httpc *c;
@@ -51,6 +61,12 @@ struct gw_httpc_call {
     size_t max_bytes;
     bool too_large;
     bool oom;
+    bool no_replay;
+    bool replay_refused; /* libcurl tried to send a no_replay request a second time */
+    unsigned sends;      /* PREREQFUNCTION calls (no_replay only) */
+    bool denied;         /* the SSRF guard refused an address */
+    const char *denied_class;
+    char deny_reason[160];
     char errbuf[CURL_ERROR_SIZE];
     struct gw_httpc_call *prev, *next;
 };
@@ -71,6 +87,7 @@ struct gw_httpc {
     size_t npending;
     CURL **idle;
     size_t nidle, max_idle;
+    const struct gw_ssrf_policy *ssrf; /* borrowed; NULL = connections are not checked */
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -227,6 +244,7 @@ struct gw_httpc *gw_httpc_new(struct event_base *base, const struct gw_httpc_opt
     c->max_idle = (opt && opt->max_idle_handles > 0) ? (size_t)opt->max_idle_handles
                                                       : DEFAULT_IDLE_HANDLES;
     c->idle = gw_xcalloc(c->max_idle, sizeof(CURL *));
+    c->ssrf = opt ? opt->ssrf : NULL;
     return c;
 }
 
@@ -325,6 +343,62 @@ static bool method_ok(const char *m)
 static bool url_ok(const char *u)
 {
     return strncasecmp(u, "http://", 7) == 0 || strncasecmp(u, "https://", 8) == 0;
+}
+
+/* CURLOPT_OPENSOCKETFUNCTION of guarded clients: the one place every connection of the client
+ * is decided. The host comes from the transfer's URL as libcurl holds it, parsed by libcurl's
+ * own URL parser (so it is the host libcurl connects to); it only matters for host-name
+ * allowlist entries. Runs when a connection is opened, never for a reused one. */
+static curl_socket_t guard_open(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    struct gw_httpc_call *call = clientp;
+    struct gw_error e;
+    gw_error_clear(&e);
+    char host[256] = "";
+    char *url = NULL;
+    if (purpose != CURLSOCKTYPE_IPCXN) {
+        GW_ERROR_SET(&e, GW_EDENIED, "SSRF guard refused a non-IP connection");
+        call->denied_class = "non-IP";
+        goto deny;
+    }
+    if (curl_easy_getinfo(call->easy, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url) {
+        CURLU *u = curl_url();
+        char *h = NULL;
+        if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK && h) {
+            size_t n = strlen(h);
+            if (n >= 2 && h[0] == '[' && h[n - 1] == ']') /* IPv6 literal */
+                snprintf(host, sizeof(host), "%.*s", (int)(n - 2), h + 1);
+            else
+                snprintf(host, sizeof(host), "%s", h);
+        }
+        curl_free(h);
+        curl_url_cleanup(u);
+    }
+    if (gw_ssrf_check(call->c->ssrf, host[0] ? host : NULL, &a->addr, &e) == GW_OK)
+        return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    call->denied_class = gw_ssrf_class_name(gw_ssrf_classify(&a->addr));
+deny:
+    call->denied = true;
+    snprintf(call->deny_reason, sizeof(call->deny_reason), "%.150s", e.msg);
+    return CURL_SOCKET_BAD;
+}
+
+/* CURLOPT_PREREQFUNCTION of no_replay requests: libcurl calls it right before it sends the
+ * request on a connection, each time; the second call is libcurl re-sending on its own. */
+static int once_only(void *clientp, char *conn_primary_ip, char *conn_local_ip,
+                     int conn_primary_port, int conn_local_port)
+{
+    (void)conn_primary_ip;
+    (void)conn_local_ip;
+    (void)conn_primary_port;
+    (void)conn_local_port;
+    struct gw_httpc_call *call = clientp;
+    if (++call->sends > 1) {
+        call->replay_refused = true;
+        return CURL_PREREQFUNC_ABORT;
+    }
+    return CURL_PREREQFUNC_OK;
 }
 
 /* A recycled easy handle if one is idle, else a new one. */
@@ -450,6 +524,18 @@ int gw_httpc_submit(struct gw_httpc *c, const struct gw_httpc_request *req, gw_h
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, call);
     setup_tls(e, req);
+    if (c->ssrf) {
+        curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, guard_open);
+        curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, call);
+    }
+    if (req->no_replay) {
+        call->no_replay = true;
+        curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, once_only);
+        curl_easy_setopt(e, CURLOPT_PREREQDATA, call);
+        curl_easy_setopt(e, CURLOPT_MAXAGE_CONN, NO_REPLAY_MAX_IDLE_S);
+    }
+    if (req->fresh_connect)
+        curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
 
     if (strcmp(req->method, "GET") == 0) {
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
@@ -515,6 +601,10 @@ static enum gw_httpc_status classify(const struct gw_httpc_call *call, CURLcode 
 {
     if (call->too_large)
         return GW_HTTPC_ETOOLARGE;
+    if (code != CURLE_OK && call->denied)
+        return GW_HTTPC_EDENIED; /* (an allowed address of the same host may have served it) */
+    if (code != CURLE_OK && call->replay_refused)
+        return GW_HTTPC_ECONNECT; /* the connection died; libcurl's re-send was stopped */
     switch (code) {
     case CURLE_OK:
         return GW_HTTPC_OK;
@@ -588,6 +678,14 @@ static void complete(struct gw_httpc_call *call, CURLcode code)
     } else if (call->oom) {
         resp.status = GW_HTTPC_EPROTO;
         snprintf(errmsg, sizeof(errmsg), "out of memory while receiving the response");
+    } else if (resp.status == GW_HTTPC_EDENIED) {
+        resp.denied_class = call->denied_class;
+        snprintf(errmsg, sizeof(errmsg), "%s", call->deny_reason);
+    } else if (resp.status == GW_HTTPC_ECONNECT && call->replay_refused) {
+        resp.not_resent = true;
+        snprintf(errmsg, sizeof(errmsg),
+                 "the connection died before an answer; libcurl's automatic re-send of this "
+                 "request was refused (no_replay)");
     } else if (resp.status != GW_HTTPC_OK) {
         snprintf(errmsg, sizeof(errmsg), "%s%s%s", curl_easy_strerror(code),
                  call->errbuf[0] ? ": " : "", call->errbuf);
@@ -690,6 +788,8 @@ const char *gw_httpc_status_name(enum gw_httpc_status s)
         return "protocol";
     case GW_HTTPC_EINVAL:
         return "invalid";
+    case GW_HTTPC_EDENIED:
+        return "denied";
     }
     return "?";
 }

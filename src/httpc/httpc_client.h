@@ -7,7 +7,10 @@
  * HTTP/1.1, DNS on libcurl's threaded resolver (checked at start-up: never a blocking lookup),
  * total and connect timeouts, a hard cap on the response size (a distinct error), TLS with
  * verification on by default, CA file and client certificate/key (mTLS), http/https only,
- * no redirects unless asked, no proxy unless given (the environment's *_proxy is ignored).
+ * no redirects unless asked, no proxy unless given (the environment's *_proxy is ignored),
+ * an optional SSRF policy checked on every connection a client opens (per client, because
+ * connections are shared by all requests of a client), and "at most once" requests that
+ * libcurl may not re-send on its own.
  * Threading: a gw_httpc and its calls belong to the thread running its event base. Nothing
  * here blocks: curl only ever runs inside libevent callbacks of that base.
  * Not here: building URLs, headers or bodies (the caller does; see src/upstream/), retries,
@@ -24,6 +27,7 @@
 struct event_base;
 struct gw_httpc;
 struct gw_httpc_call;
+struct gw_ssrf_policy; /* src/ssrf/ssrf.h */
 
 /* Per-client (per-worker) options. Zero-initialised means "library defaults". */
 struct gw_httpc_options {
@@ -31,6 +35,14 @@ struct gw_httpc_options {
     long max_total_connections; /* concurrent connections in total; 0 = unlimited */
     long max_cached_connections; /* idle keep-alive connections kept; 0 = curl's default */
     long max_idle_handles;      /* recycled easy handles kept; 0 = 64 */
+    /* SSRF guard (borrowed; must outlive the client): every connection this client opens must
+     * pass gw_ssrf_check on the address actually connected (after DNS, so rebinding and odd
+     * IPv4 spellings cannot slip through); refused ones end the request with
+     * GW_HTTPC_EDENIED. The check runs when a connection is opened, not per request: a kept-
+     * alive connection was checked when it was opened, and connections are never shared
+     * between clients, so a guarded client never reuses an unguarded connection. NULL = no
+     * check (requests to operator-configured upstreams). */
+    const struct gw_ssrf_policy *ssrf;
 };
 
 /* One part of a multipart/form-data body. All pointers are borrowed for the submit call only
@@ -66,6 +78,16 @@ struct gw_httpc_request {
     long max_redirects;           /* when following; 0 = 3 */
     bool accept_encoding;         /* offer gzip/deflate and decode (the cap applies decoded) */
     const char *proxy;            /* explicit proxy URL; NULL = direct (env ignored) */
+    /* At most once: libcurl re-sends a request by itself when a reused keep-alive connection
+     * dies before any response byte (it assumes a stale connection; see Curl_retry_request),
+     * which for a non-idempotent write the server may already have processed is a duplicate.
+     * With no_replay the request is sent at most once per submit: a second send is refused
+     * (CURLOPT_PREREQFUNCTION) and the call fails with GW_HTTPC_ECONNECT and not_resent set.
+     * Kept-alive connections are still used, but only those idle for at most ~3 s
+     * (CURLOPT_MAXAGE_CONN), which stay clear of common server idle timeouts (5 s and up) and
+     * so of the benign stale-connection race. */
+    bool no_replay;
+    bool fresh_connect;           /* always open a new connection (CURLOPT_FRESH_CONNECT) */
 };
 
 /* How a call ended at the transport level. GW_HTTPC_OK means a complete HTTP response of any
@@ -78,7 +100,8 @@ enum gw_httpc_status {
     GW_HTTPC_ETLS,      /* TLS handshake, certificate or key failure */
     GW_HTTPC_ETOOLARGE, /* the response body exceeded max_response_bytes (transfer aborted) */
     GW_HTTPC_EPROTO,    /* malformed or truncated response, or other transfer failure */
-    GW_HTTPC_EINVAL     /* the request was refused before sending (bad URL, file, option) */
+    GW_HTTPC_EINVAL,    /* the request was refused before sending (bad URL, file, option) */
+    GW_HTTPC_EDENIED    /* the SSRF guard refused every address of the host (nothing sent) */
 };
 
 /* The outcome handed to the completion callback. Valid only during the callback; the body may
@@ -92,6 +115,11 @@ struct gw_httpc_response {
     const char *error;        /* short message when status != OK ("" otherwise); no URL */
     bool connected;           /* a connection was established (for timeout triage) */
     bool reused_connection;   /* served on a kept-alive connection */
+    bool not_resent;          /* no_replay: libcurl wanted to re-send the request after its
+                               * connection died and was stopped (the first send may have been
+                               * processed by the server) */
+    const char *denied_class; /* GW_HTTPC_EDENIED: class of the refused address ("loopback",
+                               * "private", ...); the full reason with the address is in error */
     long total_us;            /* transfer time in microseconds */
     const char *_headers;     /* private: raw header block, use gw_httpc_response_header */
     size_t _headers_len;

@@ -16,6 +16,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/str.h"
+#include "ssrf/ssrf.h"
 #include "upstream/upstream_request.h"
 #include "upstream/upstream_secret.h"
 
@@ -784,6 +785,15 @@ struct gw_upstreams *gw_upstreams_load(const struct gw_settings *s, struct gw_er
     u->secrets_dir = dir && *dir ? gw_xstrdup(dir) : NULL;
     u->defaults = gw_xcalloc(1, sizeof(*u->defaults));
     defaults_from_settings(u->defaults, s);
+    u->ssrf = gw_ssrf_policy_new();
+    struct gw_error aerr;
+    gw_error_clear(&aerr);
+    if (gw_ssrf_policy_allow_list(u->ssrf, gw_settings_str(s, "GW_UPSTREAM_ALLOWLIST"), &aerr) !=
+        GW_OK) {
+        GW_ERROR_SET(err, GW_EINVAL, "GW_UPSTREAM_ALLOWLIST: %s", aerr.msg);
+        gw_upstreams_free(u);
+        return NULL;
+    }
     const char *file = gw_settings_str(s, "GW_UPSTREAMS_FILE");
     if (file && *file && load_file(u, file, err) != GW_OK) {
         gw_upstreams_free(u);
@@ -816,6 +826,7 @@ void gw_upstreams_free(struct gw_upstreams *u)
     if (u->idem.ops)
         u->idem.ops->destroy(u->idem.self);
     gw_upstream_cache_free(u->cache);
+    gw_ssrf_policy_free(u->ssrf);
     gw_free(u->secrets_dir);
     gw_free(u->wake_fds);
     pthread_rwlock_destroy(&u->lock);

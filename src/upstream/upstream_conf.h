@@ -60,7 +60,8 @@ struct gw_business_rule {
 
 struct gw_upstream_conf {
     char *name;
-    char *base_url;          /* for GW_UPSTREAM_ENV; NULL = the tool's binding.servers[0] */
+    char *base_url;          /* for GW_UPSTREAM_ENV; NULL = the tool's binding.servers[0]. Set =
+                              * written by the operator: calls to it skip the SSRF guard */
     bool dynamic;
     char *ca_file, *client_cert, *client_key;
     char *key_password;      /* secret */
@@ -86,9 +87,12 @@ struct gw_upstream_conf {
     size_t nprotected;
 };
 
+struct gw_ssrf_policy;
+
 struct gw_upstreams {
     char env[16];
     char *secrets_dir;
+    struct gw_ssrf_policy *ssrf;      /* GW_UPSTREAM_ALLOWLIST: guard of spec-given servers */
     struct gw_upstream_conf *defaults; /* template of dynamic confs (no credentials) */
     pthread_rwlock_t lock;            /* guards confs / nconfs */
     struct gw_upstream_conf **confs;

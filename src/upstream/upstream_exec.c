@@ -47,12 +47,14 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
 #define MAX_PROTECTED 64
+#define MAX_CREDS 64 /* credentials per upstream (the upstreams file allows 64) */
 #define TOKEN_MAX_RESPONSE 65536u
 
 enum call_state { ST_PREPARE, ST_TOKEN_WAIT, ST_SENDING, ST_BACKOFF, ST_FINISHING };
@@ -68,7 +70,8 @@ struct token_fetch {
 struct gw_exec {
     struct event_base *base;
     struct gw_upstreams *u;
-    struct gw_httpc *http;
+    struct gw_httpc *http;         /* operator-configured upstreams and token endpoints */
+    struct gw_httpc *http_guarded; /* spec-given servers: SSRF policy, own connections; lazy */
     int wake_fd;
     struct event *wake_ev;
     struct gw_exec_call *calls;
@@ -98,6 +101,7 @@ struct gw_exec_call {
     bool reauthed;
     unsigned attempt, max_attempts;
     bool retry_allowed;
+    bool guarded;                   /* the server comes from the spec: SSRF guard applies */
     long timeout_ms, connect_timeout_ms;
     size_t max_response_bytes;
     uint64_t started_real, deadline;
@@ -142,7 +146,8 @@ const char *gw_exec_outcome_name(enum gw_exec_outcome o)
     static const char *const names[] = {"ok",           "http_error",     "business_error",
                                         "timeout",      "connect_error",  "too_large",
                                         "breaker_open", "invalid_request", "credentials",
-                                        "idempotency_conflict", "output_invalid", "internal"};
+                                        "idempotency_conflict", "output_invalid", "internal",
+                                        "bad_response", "address_denied"};
     return (unsigned)o < sizeof(names) / sizeof(*names) ? names[o] : "?";
 }
 
@@ -246,9 +251,10 @@ static void finish(struct gw_exec_call *c, json_t *result, enum gw_exec_outcome 
         gw_upstream_token_wipe(tok);
     }
     if (c->idem_reserved) {
-        /* results that a retry could change (5xx, transport, breaker) are not kept */
+        /* results that a retry could change (5xx, transport, breaker) are not kept; a 2xx
+         * with a malformed body is (the write was processed: repeating it would duplicate) */
         bool keep = outcome == GW_EXEC_OK || outcome == GW_EXEC_BUSINESS_ERROR ||
-                    outcome == GW_EXEC_OUTPUT_INVALID ||
+                    outcome == GW_EXEC_OUTPUT_INVALID || outcome == GW_EXEC_BAD_RESPONSE ||
                     (outcome == GW_EXEC_HTTP_ERROR && c->http_status < 500);
         char *text = keep ? gw_json_dumps(result) : NULL;
         if (text)
@@ -538,10 +544,23 @@ static void attempt(struct gw_exec_call *c)
     req.key_password = c->conf->key_password;
     req.insecure_skip_verify = c->conf->insecure;
     req.accept_encoding = true;
+    /* a write that may not be repeated reaches the upstream at most once: libcurl must not
+     * re-send it on its own after a reused connection died (the executor would not even
+     * count that as an attempt) */
+    req.no_replay = !c->retry_allowed;
     c->attempt++;
     struct gw_error err;
     gw_error_clear(&err);
-    int rc = gw_httpc_submit(ex->http, &req, on_http_done, c, &c->hcall, &err);
+    struct gw_httpc *http = ex->http;
+    if (c->guarded && !ex->http_guarded) {
+        struct gw_httpc_options ho;
+        memset(&ho, 0, sizeof(ho));
+        ho.ssrf = u->ssrf;
+        ex->http_guarded = gw_httpc_new(ex->base, &ho, &err);
+    }
+    if (c->guarded)
+        http = ex->http_guarded;
+    int rc = http ? gw_httpc_submit(http, &req, on_http_done, c, &c->hcall, &err) : GW_ENOMEM;
     gw_upstream_token_wipe(authz);
     gw_free(hdrs);
     if (rc != GW_OK) {
@@ -612,6 +631,19 @@ static void on_http_done(void *arg, struct gw_httpc_response *resp)
     GW_LOG(GW_LOG_DEBUG, "upstream", "tool %s: %s %s on upstream '%s' attempt %u -> %s %ld (%ld us)",
            c->tool, c->req.method, c->path_tmpl, up, c->attempt,
            gw_httpc_status_name(resp->status), resp->http_status, resp->total_us);
+    if (resp->status == GW_HTTPC_EDENIED) {
+        /* not the upstream's fault and never worth repeating */
+        release_breaker(c, GW_BREAKER_NEUTRAL);
+        GW_LOG(GW_LOG_WARN, "upstream", "tool %s: %s %s on upstream '%s' refused: %s", c->tool,
+               c->req.method, c->path_tmpl, up, resp->error);
+        finish_error(c, GW_EXEC_ADDRESS_DENIED,
+                     "tool '%s' may not call upstream '%s': its server resolves to a %s address, "
+                     "which tool calls may reach only when the upstream is configured with a "
+                     "base URL in the upstreams file or the address is listed in "
+                     "GW_UPSTREAM_ALLOWLIST",
+                     c->tool, up, resp->denied_class ? resp->denied_class : "non-public");
+        return;
+    }
     if (resp->status != GW_HTTPC_OK && resp->status != GW_HTTPC_ETOOLARGE) {
         bool transient = resp->status != GW_HTTPC_EINVAL && resp->status != GW_HTTPC_ETLS;
         release_breaker(c, resp->status == GW_HTTPC_EINVAL ? GW_BREAKER_NEUTRAL
@@ -642,10 +674,19 @@ static void on_http_done(void *arg, struct gw_httpc_response *resp)
                          up);
             break;
         default:
-            finish_error(c, GW_EXEC_CONNECT_ERROR,
-                         "upstream '%s' is unreachable (connection failed or reset; %u "
-                         "attempt(s))",
-                         up, c->attempt);
+            if (!c->retry_allowed && (resp->connected || resp->not_resent))
+                /* the request may have been sent: say so, a blind retry could duplicate it */
+                finish_error(c, GW_EXEC_CONNECT_ERROR,
+                             "upstream '%s' closed the connection without answering (%s %s); "
+                             "the request may have been processed: it was not repeated "
+                             "because %s is not idempotent. Check its effect before trying "
+                             "again, or call with an idempotency key so that retries are safe",
+                             up, c->req.method, c->path_tmpl, c->req.method);
+            else
+                finish_error(c, GW_EXEC_CONNECT_ERROR,
+                             "upstream '%s' is unreachable (connection failed or reset; %u "
+                             "attempt(s))",
+                             up, c->attempt);
             break;
         }
         return;
@@ -759,59 +800,149 @@ static const json_t *security_entry(const json_t *binding, const char *scheme)
     return NULL;
 }
 
-/* The configured credential for a scheme name, if any. */
-static const struct gw_upstream_cred *cred_for(const struct gw_upstream_conf *k,
-                                               const char *scheme)
+/* Index of the configured credential for a scheme name, or -1. */
+static int cred_index(const struct gw_upstream_conf *k, const char *scheme)
 {
-    for (size_t i = 0; i < k->ncreds; i++)
+    for (size_t i = 0; i < k->ncreds && i < MAX_CREDS; i++)
         if (strcmp(k->creds[i].scheme, scheme) == 0)
-            return &k->creds[i];
-    return NULL;
+            return (int)i;
+    return -1;
 }
 
 /* Can this upstream satisfy `scheme`? A configured credential, or mTLS with a client cert. */
 static bool scheme_satisfied(const struct gw_upstream_conf *k, const json_t *binding,
                              const char *scheme)
 {
-    if (cred_for(k, scheme))
+    if (cred_index(k, scheme) >= 0)
         return true;
     const char *type = gw_json_str(security_entry(binding, scheme), "type");
     return type && strcmp(type, "mutualTLS") == 0 && k->client_cert;
 }
 
-/* The schemes to apply (OpenAPI semantics: alternatives OR'ed, schemes in one AND'ed): the
- * first alternative of binding.securityRequirements this upstream can satisfy completely.
- * NULL = no requirements list, or none satisfiable: apply every configured scheme the binding
- * names (the upstream then answers 401 if that was not enough). */
-static const json_t *chosen_schemes(const struct gw_upstream_conf *k, const json_t *binding)
+/* Where a credential goes (apiKey: `in`/`name` from the upstreams file, else the tool's
+ * binding.security entry of the scheme, else the credential parameter that asked for it;
+ * bearer, basic and OAuth2: the Authorization header). False when it has no name. */
+struct placement {
+    enum gw_cred_in in;
+    const char *name;
+};
+
+static enum gw_cred_in cred_in_of(const char *in)
 {
+    return in && strcmp(in, "query") == 0    ? GW_CRED_IN_QUERY
+           : in && strcmp(in, "cookie") == 0 ? GW_CRED_IN_COOKIE
+                                             : GW_CRED_IN_HEADER;
+}
+
+static bool place(const struct gw_upstream_cred *cr, const json_t *binding, const json_t *param,
+                  struct placement *out)
+{
+    if (cr->type != GW_CRED_APIKEY) {
+        out->in = GW_CRED_IN_HEADER;
+        out->name = "Authorization";
+        return true;
+    }
+    const json_t *se = security_entry(binding, cr->scheme);
+    const json_t *from = gw_json_str(se, "name") ? se : param;
+    out->name = cr->name ? cr->name : gw_json_str(from, "name");
+    out->in = cr->in_given ? cr->in : cred_in_of(gw_json_str(from ? from : param, "in"));
+    return out->name != NULL;
+}
+
+/* Whether two placements are the same header (case-insensitive) or query/cookie name. */
+static bool same_place(const struct placement *a, const struct placement *b)
+{
+    if (a->in != b->in)
+        return false;
+    return a->in == GW_CRED_IN_HEADER ? strcasecmp(a->name, b->name) == 0
+                                      : strcmp(a->name, b->name) == 0;
+}
+
+/* Which credentials a call carries (indexes into conf->creds; MAX_CREDS bounds the file's
+ * credentials object, see upstream_conf.c). */
+struct cred_plan {
+    bool use[MAX_CREDS];
+    const json_t *param[MAX_CREDS]; /* the credential parameter that asked for it, if any */
+};
+
+/* Selects every credential the operation requires:
+ *  1. credentials marked "always";
+ *  2. the credential of every REQUIRED binding.args entry {source: "credential", scheme}
+ *     (a spec may declare the Authorization and API-key headers as required parameters on
+ *     top of its security requirements, as the MSIL DMS swagger does); with scheme null, the
+ *     first configured credential written to that parameter's header/query/cookie name;
+ *  3. one alternative of binding.securityRequirements (OR of AND-sets) whose schemes this
+ *     upstream can all satisfy: first one already covered by 1-2 (adds nothing), else the first
+ *     satisfiable non-empty one in spec order, else an empty one (anonymous allowed);
+ *  4. no requirements list, or no alternative satisfiable: every configured credential whose
+ *     scheme binding.security names (the upstream answers 401 if that was not enough). */
+static void plan_credentials(const struct gw_upstream_conf *k, const json_t *binding,
+                             struct cred_plan *p)
+{
+    size_t n = k->ncreds < MAX_CREDS ? k->ncreds : MAX_CREDS;
+    memset(p, 0, sizeof(*p));
+    for (size_t i = 0; i < n; i++)
+        p->use[i] = k->creds[i].always;
+    size_t ai;
+    json_t *a;
+    json_array_foreach(json_object_get(binding, "args"), ai, a) {
+        const char *src = gw_json_str(a, "source");
+        if (!src || strcmp(src, "credential") != 0 || !json_is_true(json_object_get(a, "required")))
+            continue;
+        const char *scheme = gw_json_str(a, "scheme");
+        int idx = -1;
+        if (scheme) {
+            idx = cred_index(k, scheme);
+        } else {
+            struct placement want = {cred_in_of(gw_json_str(a, "in")), gw_json_str(a, "name")};
+            for (size_t i = 0; want.name && idx < 0 && i < n; i++) {
+                struct placement got;
+                if (place(&k->creds[i], binding, NULL, &got) && same_place(&got, &want))
+                    idx = (int)i;
+            }
+        }
+        if (idx < 0)
+            continue; /* nothing configured for it: the upstream decides (401) */
+        p->use[idx] = true;
+        if (!p->param[idx])
+            p->param[idx] = a;
+    }
+    const json_t *best = NULL;
+    int best_rank = 3;
     size_t i;
     json_t *alt;
     json_array_foreach(json_object_get(binding, "securityRequirements"), i, alt) {
-        bool ok = json_is_array(alt);
+        if (!json_is_array(alt))
+            continue;
+        bool ok = true, covered = true;
         size_t j;
         json_t *name;
         json_array_foreach(alt, j, name) {
-            ok = ok && json_is_string(name) && scheme_satisfied(k, binding, json_string_value(name));
+            const char *sn = json_string_value(name);
+            ok = ok && sn && scheme_satisfied(k, binding, sn);
+            int idx = sn ? cred_index(k, sn) : -1;
+            covered = covered && (idx < 0 || p->use[idx]); /* (mTLS: always on) */
         }
-        if (ok)
-            return alt;
+        if (!ok)
+            continue;
+        int rank = json_array_size(alt) == 0 ? 2 : covered ? 0 : 1;
+        if (rank < best_rank) {
+            best = alt;
+            best_rank = rank;
+        }
     }
-    return NULL;
-}
-
-/* Whether a configured credential takes part in this call. */
-static bool scheme_selected(const json_t *chosen, const json_t *binding, const char *scheme)
-{
-    if (!chosen)
-        return security_entry(binding, scheme) != NULL;
-    size_t i;
-    json_t *n;
-    json_array_foreach(chosen, i, n) {
-        if (json_is_string(n) && strcmp(json_string_value(n), scheme) == 0)
-            return true;
+    if (best) {
+        json_t *name;
+        json_array_foreach(best, i, name) {
+            int idx = cred_index(k, json_string_value(name));
+            if (idx >= 0)
+                p->use[idx] = true;
+        }
+        return;
     }
-    return false;
+    for (size_t c = 0; c < n; c++)
+        if (security_entry(binding, k->creds[c].scheme))
+            p->use[c] = true;
 }
 
 /* Applies static headers, identity and credentials. Returns GW_OK or fills c->err. */
@@ -839,36 +970,44 @@ static int apply_headers(struct gw_exec_call *c, const json_t *binding,
                  k->name);
         return rc;
     }
-    const json_t *chosen = chosen_schemes(k, binding);
-    for (size_t i = 0; i < k->ncreds; i++) {
+    struct cred_plan plan;
+    plan_credentials(k, binding, &plan);
+    struct placement done[MAX_CREDS];
+    size_t ndone = 0;
+    for (size_t i = 0; i < k->ncreds && i < MAX_CREDS; i++) {
         struct gw_upstream_cred *cr = &k->creds[i];
-        if (!cr->always && !scheme_selected(chosen, binding, cr->scheme))
+        if (!plan.use[i])
             continue;
-        switch (cr->type) {
-        case GW_CRED_APIKEY: {
-            const json_t *se = security_entry(binding, cr->scheme);
-            const char *name = cr->name ? cr->name : gw_json_str(se, "name");
-            const char *in = gw_json_str(se, "in");
-            enum gw_cred_in where = cr->in;
-            if (!cr->in_given && in)
-                where = strcmp(in, "query") == 0    ? GW_CRED_IN_QUERY
-                        : strcmp(in, "cookie") == 0 ? GW_CRED_IN_COOKIE
-                                                    : GW_CRED_IN_HEADER;
-            if (!name) {
-                GW_LOG(GW_LOG_WARN, "upstream",
-                       "credential '%s' of upstream '%s' has no name and tool %s does not name "
-                       "it: not applied",
-                       cr->scheme, k->name, c->tool);
-                break;
-            }
-            if (where == GW_CRED_IN_HEADER)
-                rc = gw_upstream_req_add_header(&c->req, name, cr->value, &err);
-            else if (where == GW_CRED_IN_QUERY)
-                rc = gw_upstream_req_add_query(&c->req, name, cr->value, &err);
-            else
-                rc = gw_upstream_req_add_cookie(&c->req, name, cr->value, &err);
-            break;
+        struct placement at;
+        if (!place(cr, binding, plan.param[i], &at)) {
+            GW_LOG(GW_LOG_WARN, "upstream",
+                   "credential '%s' of upstream '%s' has no name and tool %s does not name "
+                   "it: not applied",
+                   cr->scheme, k->name, c->tool);
+            continue;
         }
+        bool clash = false;
+        for (size_t d = 0; d < ndone && !clash; d++)
+            clash = same_place(&done[d], &at);
+        if (clash || (cr->type == GW_CRED_OAUTH2 && c->oauth)) {
+            /* two credentials for one header (e.g. basic and OAuth2 both on Authorization):
+             * the first in the upstreams file wins, the request never carries both */
+            GW_LOG(GW_LOG_WARN, "upstream",
+                   "credential '%s' of upstream '%s' not applied for tool %s: '%s' is already "
+                   "set by another credential",
+                   cr->scheme, k->name, c->tool, at.name);
+            continue;
+        }
+        done[ndone++] = at;
+        switch (cr->type) {
+        case GW_CRED_APIKEY:
+            if (at.in == GW_CRED_IN_HEADER)
+                rc = gw_upstream_req_add_header(&c->req, at.name, cr->value, &err);
+            else if (at.in == GW_CRED_IN_QUERY)
+                rc = gw_upstream_req_add_query(&c->req, at.name, cr->value, &err);
+            else
+                rc = gw_upstream_req_add_cookie(&c->req, at.name, cr->value, &err);
+            break;
         case GW_CRED_BEARER: {
             size_t n = strlen(cr->value) + 8;
             char *v = gw_xmalloc(n);
@@ -881,7 +1020,7 @@ static int apply_headers(struct gw_exec_call *c, const json_t *binding,
             rc = gw_upstream_req_add_header(&c->req, "Authorization", cr->basic, &err);
             break;
         case GW_CRED_OAUTH2:
-            c->oauth = cr;
+            c->oauth = cr; /* the bearer token is added per attempt */
             break;
         }
         if (rc != GW_OK) {
@@ -997,6 +1136,7 @@ static bool prepare(struct gw_exec_call *c, const json_t *tool, const json_t *ar
     if (c->has_output_schema && u->output_check)
         c->tool_ref = json_incref((json_t *)tool);
     const char *base = c->conf->base_url;
+    c->guarded = base == NULL; /* only base URLs from the upstreams file are trusted */
     if (!base)
         base = json_string_value(json_array_get(json_object_get(binding, "servers"), 0));
     if (!base) {
@@ -1277,6 +1417,7 @@ void gw_exec_free(struct gw_exec *ex)
     }
     gw_upstreams_wake_all(ex->u); /* waiters elsewhere must pick the fetch duty up */
     gw_httpc_free(ex->http);
+    gw_httpc_free(ex->http_guarded);
     event_free(ex->wake_ev);
     close(ex->wake_fd);
     gw_free(ex);

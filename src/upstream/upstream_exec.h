@@ -136,7 +136,9 @@ enum gw_exec_outcome {
     GW_EXEC_CREDENTIALS,      /* token fetch failed (isError) */
     GW_EXEC_IDEM_CONFLICT,    /* idempotency key reused with other arguments / in flight */
     GW_EXEC_OUTPUT_INVALID,   /* structured result does not conform to outputSchema */
-    GW_EXEC_INTERNAL          /* out of memory or another internal failure (isError) */
+    GW_EXEC_INTERNAL,         /* out of memory or another internal failure (isError) */
+    GW_EXEC_BAD_RESPONSE,     /* 2xx declared as JSON that does not parse (isError) */
+    GW_EXEC_ADDRESS_DENIED    /* the tool's server address is refused by the SSRF guard */
 };
 
 /* Facts about a finished call, for audit and metrics. Valid during the done callback only. */

@@ -1,6 +1,10 @@
 /*
  * src/upstream/upstream_result.c
  * CallToolResult construction (see the header for the mapping) and secret scrubbing.
+ * Invariants: every result serialises (text is checked UTF-8 before it becomes a string) and
+ * has at least one content block; a 2xx answer is a success only when its body is what it
+ * claims to be (a body declared as JSON must parse), so a truncated document never reaches
+ * the model as data. Pure and re-entrant; nothing here logs.
  */
 #include "upstream/upstream_result.h"
 
@@ -137,6 +141,69 @@ static bool is_json_type(const char *ct)
            (n > 5 && strncasecmp(ct + n - 5, "+json", 5) == 0);
 }
 
+/* A compact excerpt of a body for a message: runs of whitespace become one space (leading
+ * and trailing ones go), at most max bytes on a UTF-8 boundary plus a truncation marker; a
+ * body that is not UTF-8 is only counted. */
+static void add_excerpt(struct gw_buf *b, const char *s, size_t n, size_t max)
+{
+    if (!utf8_valid(s, n)) {
+        (void)gw_buf_printf(b, "(%zu bytes of binary content)", n);
+        return;
+    }
+    size_t i = 0, out = 0;
+    bool space = false;
+    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n'))
+        i++;
+    for (; i < n; i++) {
+        char ch = s[i];
+        if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n') {
+            space = true;
+            continue;
+        }
+        /* stop before a character that would not fit (never inside one) */
+        if (((unsigned char)ch & 0xC0) != 0x80 && out + (space ? 1 : 0) >= max)
+            break;
+        if (space) {
+            (void)gw_buf_addc(b, ' ');
+            out++;
+            space = false;
+        }
+        (void)gw_buf_addc(b, ch);
+        out++;
+    }
+    if (i < n)
+        (void)gw_buf_printf(b, "… [truncated, %zu more bytes]", n - i);
+}
+
+/* isError for a 2xx body declared as JSON that does not parse: the parser's reason (position
+ * and what it expected, without the quoted token, which may not be valid text) and a compact
+ * excerpt of the body. */
+static json_t *malformed_json(const struct gw_result_input *in, const char *why)
+{
+    char reason[200];
+    const char *p = strncmp(why, "invalid JSON at ", 16) == 0 ? why + 16 : why;
+    const char *near = strstr(p, " near ");
+    size_t rl = near ? (size_t)(near - p) : strlen(p);
+    snprintf(reason, sizeof(reason), "%.*s", (int)(rl < sizeof(reason) ? rl : sizeof(reason) - 1),
+             p);
+    if (!utf8_valid(reason, strlen(reason)))
+        reason[0] = '\0';
+    size_t tl = strcspn(in->content_type, "; ");
+    struct gw_buf b;
+    gw_buf_init(&b, 1u << 20);
+    (void)gw_buf_printf(&b, "upstream '%s' returned malformed JSON (HTTP %ld %.*s%s%s)",
+                        in->upstream, in->http_status, (int)(tl < 100 ? tl : 100),
+                        in->content_type, reason[0] ? ", " : "", reason);
+    if (in->conf->error_body_chars) {
+        (void)gw_buf_adds(&b, ": ");
+        add_excerpt(&b, in->body, in->body_len, in->conf->error_body_chars);
+    }
+    json_t *r = json_pack("{s:[o], s:b}", "content", text_block(gw_buf_ptr(&b), gw_buf_len(&b)),
+                          "isError", 1);
+    gw_buf_fini(&b);
+    return r;
+}
+
 /* For responses without a content type (or a text one) that are in fact JSON. */
 static bool looks_like_json(const char *s, size_t n)
 {
@@ -243,13 +310,23 @@ json_t *gw_upstream_result_build(const struct gw_result_input *in,
     size_t max_text = in->shape && in->shape->max_text_chars ? in->shape->max_text_chars
                                                               : c->max_text_chars;
     json_t *doc = NULL;
-    if (in->body_len && (is_json_type(in->content_type) ||
+    bool declared_json = is_json_type(in->content_type);
+    struct gw_error perr;
+    gw_error_clear(&perr);
+    if (in->body_len && (declared_json ||
                          ((!in->content_type || strncasecmp(in->content_type, "text/", 5) == 0) &&
                           looks_like_json(in->body, in->body_len)))) {
         struct gw_json_limits lim = {0, PARSE_DEPTH};
-        doc = gw_json_parse(in->body, in->body_len, &lim, NULL);
+        doc = gw_json_parse(in->body, in->body_len, &lim, &perr);
     }
-    if (in->http_status < 200 || in->http_status > 299) {
+    bool ok_status = in->http_status >= 200 && in->http_status <= 299;
+    /* declared JSON that is not JSON (a nesting beyond the limit is not malformed: it stays
+     * text below) */
+    if (ok_status && !doc && declared_json && in->body_len && perr.code == GW_EINVAL) {
+        *out_outcome = GW_EXEC_BAD_RESPONSE;
+        return malformed_json(in, perr.msg);
+    }
+    if (!ok_status) {
         *out_outcome = GW_EXEC_HTTP_ERROR;
         json_t *r = http_error(in, doc);
         json_decref(doc);

@@ -4,6 +4,9 @@
  *   2xx JSON object  -> structuredContent (shaped) + a text block with its compact JSON
  *   2xx JSON other   -> text only (or isError when the tool declares an outputSchema, which
  *                       only describes object roots, see docs/tool-model.md)
+ *   2xx declared JSON that does not parse (truncated, trailing garbage, bad UTF-8)
+ *                    -> isError "upstream 'x' returned malformed JSON (HTTP 200 application/json,
+ *                       line 3 column 41: premature end of input): <compact excerpt>"
  *   2xx non-JSON     -> text (bounded, UTF-8 checked), image types -> image content (base64)
  *   2xx business-failure envelope (configurable rules, e.g. "success": false)
  *                    -> isError with the upstream's own message
@@ -33,7 +36,8 @@ struct gw_result_input {
 };
 
 /* Builds the result (new reference) and says which outcome it is (OK, HTTP_ERROR,
- * BUSINESS_ERROR, OUTPUT_INVALID when a non-object meets an outputSchema). Never NULL. */
+ * BUSINESS_ERROR, OUTPUT_INVALID when a non-object meets an outputSchema, BAD_RESPONSE for
+ * malformed declared JSON). Never NULL. */
 json_t *gw_upstream_result_build(const struct gw_result_input *in,
                                  enum gw_exec_outcome *out_outcome);
 

@@ -17,6 +17,14 @@ const struct gw_setting_def gw_upstream_settings[] = {
     {"GW_SECRETS_DIR", GW_SET_STRING, "", 0, 0, NULL, "Upstream APIs",
      "Directory of mounted secrets (one file per key, as a Kubernetes Secret or External "
      "Secret volume); upstreams-file references {\"secret\": \"key\"} read <dir>/<key>."},
+    {"GW_UPSTREAM_ALLOWLIST", GW_SET_STRING, "", 0, 0, NULL, "Upstream APIs",
+     "Non-public destinations that tool calls may reach when the tool's server comes from its "
+     "spec (binding.servers, or an upstream without a base URL in the upstreams file): host "
+     "names, *.domain wildcards, IP addresses and CIDRs, separated by commas. Every other "
+     "loopback, private, link-local, cloud-metadata or reserved address is refused (SSRF "
+     "guard, checked on the address actually connected). Upstreams with a base URL in the "
+     "upstreams file are trusted for that URL and need no entry. Example for a spec served on "
+     "this machine: 127.0.0.1."},
     {"GW_UPSTREAM_TIMEOUT_MS", GW_SET_INT, "10000", 100, 600000, NULL, "Upstream APIs",
      "Default time limit of one upstream attempt (connect + request + response), in ms."},
     {"GW_UPSTREAM_CONNECT_TIMEOUT_MS", GW_SET_INT, "3000", 50, 120000, NULL, "Upstream APIs",

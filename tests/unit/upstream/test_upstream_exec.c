@@ -27,6 +27,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #define SECRET_APIKEY "sk-apikey-7f3a9c1e55"
@@ -49,17 +50,24 @@ struct srv_state {
     atomic_int token_delay_ms;
     atomic_int token_expires;
     atomic_int maybe_down;     /* /maybe answers 503 while set */
+    int n_apikey, n_authz;     /* x-api-key / Authorization lines of the last /echo request */
 };
 static struct srv_state SRV;
 
 static void capture(struct evhttp_request *req)
 {
     json_t *h = json_object();
+    int n_apikey = 0, n_authz = 0;
     struct evkeyvalq *hs = evhttp_request_get_input_headers(req);
-    for (struct evkeyval *kv = hs->tqh_first; kv; kv = kv->next.tqe_next)
+    for (struct evkeyval *kv = hs->tqh_first; kv; kv = kv->next.tqe_next) {
         json_object_set_new(h, kv->key, json_string(kv->value));
+        n_apikey += strcasecmp(kv->key, "x-api-key") == 0;
+        n_authz += strcasecmp(kv->key, "Authorization") == 0;
+    }
     char *s = json_dumps(h, JSON_COMPACT | JSON_SORT_KEYS);
     pthread_mutex_lock(&SRV.mu);
+    SRV.n_apikey = n_apikey;
+    SRV.n_authz = n_authz;
     snprintf(SRV.last_headers, sizeof(SRV.last_headers), "%s", s);
     snprintf(SRV.last_uri, sizeof(SRV.last_uri), "%s", evhttp_request_get_uri(req));
     ts_body(req, SRV.last_body, sizeof(SRV.last_body));
@@ -247,6 +255,10 @@ static int group_setup(void **state)
     struct gw_error err;
     gw_settings_override(SETTINGS, "GW_UPSTREAMS_FILE", path, &err);
     gw_settings_override(SETTINGS, "GW_SECRETS_DIR", secrets, &err);
+    /* tools whose server is the local test upstream without an upstreams-file entry (the
+     * servers[0] fallback) pass the SSRF guard through the allowlist (test_upstream_guard.c
+     * covers the guard itself) */
+    gw_settings_override(SETTINGS, "GW_UPSTREAM_ALLOWLIST", "127.0.0.1", &err);
     if (gw_settings_load(SETTINGS, NULL, &err) != GW_OK) {
         fprintf(stderr, "settings: %s\n", err.msg);
         return -1;
@@ -456,6 +468,154 @@ static void test_credentials_identity_and_scrubbing(void **state)
     assert_int_equal(r.outcome, GW_EXEC_INVALID_REQUEST);
     release(&r);
     json_decref(t);
+}
+
+/* The headers (and query/cookie values) the last /echo request carried. */
+struct seen {
+    json_t *h;
+    char uri[2048];
+    int n_apikey, n_authz;
+};
+
+static void seen_take(struct seen *w)
+{
+    pthread_mutex_lock(&SRV.mu);
+    w->h = json_loads(SRV.last_headers, 0, NULL);
+    snprintf(w->uri, sizeof(w->uri), "%s", SRV.last_uri);
+    w->n_apikey = SRV.n_apikey;
+    w->n_authz = SRV.n_authz;
+    pthread_mutex_unlock(&SRV.mu);
+}
+
+/* Calls an /echo tool with the given binding members (args, security, requirements). */
+static void call_binding(const char *members, struct seen *w)
+{
+    char text[4096];
+    snprintf(text, sizeof(text),
+             "{\"name\":\"creds\",\"binding\":{\"method\":\"GET\",\"path\":\"/echo\","
+             "\"upstream\":\"svc\",%s}}",
+             members);
+    json_t *t = json_loads(text, 0, NULL);
+    assert_non_null(t);
+    struct res r;
+    call(t, NULL, NULL, &r);
+    wait_for(&r);
+    if (r.outcome != GW_EXEC_OK)
+        fail_msg("call failed: %s", text0(&r));
+    release(&r);
+    json_decref(t);
+    seen_take(w);
+}
+
+#define BASIC_SVC "Basic c3ZjLXVzZXI6YmFzaWMtcHctWnE4MSE="
+
+/* Every credential the operation requires is sent: the union of the credentials bound to
+ * required header/query/cookie parameters and one satisfiable alternative of
+ * securityRequirements (the MSIL DMS swagger: security [{CommonAuthorizerLambdaSAM},
+ * {api_key}] or [api_key] alone, while every operation declares both the x-api-key and the
+ * Authorization header as required parameters). */
+static void test_required_credentials(void **state)
+{
+    (void)state;
+    struct seen w;
+    /* calendar: the alternatives are OR'ed, but both headers are required parameters */
+    call_binding(
+        "\"args\":[{\"in\":\"header\",\"name\":\"x-api-key\",\"required\":true,"
+        "\"source\":\"credential\",\"scheme\":\"apiKeyAuth\"},"
+        "{\"in\":\"header\",\"name\":\"Authorization\",\"required\":true,"
+        "\"source\":\"credential\",\"scheme\":\"basicAuth\"},"
+        "{\"in\":\"header\",\"name\":\"Content-Type\",\"source\":\"contentType\"}],"
+        "\"security\":[{\"scheme\":\"basicAuth\",\"type\":\"apiKey\",\"in\":\"header\","
+        "\"name\":\"Authorization\"},{\"scheme\":\"apiKeyAuth\",\"type\":\"apiKey\","
+        "\"in\":\"header\",\"name\":\"x-api-key\"}],"
+        "\"securityRequirements\":[[\"basicAuth\"],[\"apiKeyAuth\"]]",
+        &w);
+    assert_string_equal(gw_json_str(w.h, "x-api-key"), SECRET_APIKEY);
+    assert_string_equal(gw_json_str(w.h, "Authorization"), BASIC_SVC);
+    assert_int_equal(w.n_apikey, 1); /* each exactly once */
+    assert_int_equal(w.n_authz, 1);
+    json_decref(w.h);
+
+    /* appointment-booking: security [api_key] only, Authorization a required parameter of a
+     * scheme that is not in binding.security */
+    call_binding(
+        "\"args\":[{\"in\":\"header\",\"name\":\"x-api-key\",\"required\":true,"
+        "\"source\":\"credential\",\"scheme\":\"apiKeyAuth\"},"
+        "{\"in\":\"header\",\"name\":\"Authorization\",\"required\":true,"
+        "\"source\":\"credential\",\"scheme\":\"basicAuth\"}],"
+        "\"security\":[{\"scheme\":\"apiKeyAuth\",\"type\":\"apiKey\",\"in\":\"header\","
+        "\"name\":\"x-api-key\"}],\"securityRequirements\":[[\"apiKeyAuth\"]]",
+        &w);
+    assert_string_equal(gw_json_str(w.h, "x-api-key"), SECRET_APIKEY);
+    assert_string_equal(gw_json_str(w.h, "Authorization"), BASIC_SVC);
+    assert_int_equal(w.n_apikey, 1);
+    assert_int_equal(w.n_authz, 1);
+    json_decref(w.h);
+
+    /* dealer-only-cities: the Authorization parameter is optional -> only the alternative */
+    call_binding(
+        "\"args\":[{\"in\":\"header\",\"name\":\"x-api-key\",\"required\":true,"
+        "\"source\":\"credential\",\"scheme\":\"apiKeyAuth\"},"
+        "{\"in\":\"header\",\"name\":\"Authorization\","
+        "\"source\":\"credential\",\"scheme\":\"basicAuth\"}],"
+        "\"security\":[{\"scheme\":\"apiKeyAuth\",\"type\":\"apiKey\",\"in\":\"header\","
+        "\"name\":\"x-api-key\"}],\"securityRequirements\":[[\"apiKeyAuth\"]]",
+        &w);
+    assert_string_equal(gw_json_str(w.h, "x-api-key"), SECRET_APIKEY);
+    assert_null(gw_json_str(w.h, "Authorization"));
+    json_decref(w.h);
+
+    /* an apiKey credential configured without in/name takes them from the parameter it
+     * fills (here a required query parameter of a scheme the binding does not list) */
+    call_binding("\"args\":[{\"in\":\"query\",\"name\":\"subscription-key\",\"required\":true,"
+                 "\"source\":\"credential\",\"scheme\":\"specKey\"}]",
+                 &w);
+    assert_string_equal(w.uri, "/echo?subscription-key=" SECRET_APIM);
+    assert_null(gw_json_str(w.h, "x-api-key"));
+    json_decref(w.h);
+
+    /* a required Authorization parameter without a scheme: the upstream's credential that
+     * writes Authorization fills it */
+    call_binding("\"args\":[{\"in\":\"header\",\"name\":\"Authorization\",\"required\":true,"
+                 "\"source\":\"credential\",\"scheme\":null}]",
+                 &w);
+    assert_string_equal(gw_json_str(w.h, "Authorization"), BASIC_SVC);
+    assert_null(gw_json_str(w.h, "x-api-key"));
+    json_decref(w.h);
+
+    /* a required parameter of a scheme this upstream has no credential for: nothing is
+     * invented, the call goes out (the upstream decides) */
+    call_binding("\"args\":[{\"in\":\"header\",\"name\":\"X-Partner\",\"required\":true,"
+                 "\"source\":\"credential\",\"scheme\":\"partner\"}]",
+                 &w);
+    assert_null(gw_json_str(w.h, "X-Partner"));
+    json_decref(w.h);
+
+    /* alternatives: one that the required parameters already cover is preferred (nothing
+     * extra is sent), then the first satisfiable one in spec order; [] (anonymous) last */
+    call_binding(
+        "\"args\":[{\"in\":\"header\",\"name\":\"x-api-key\",\"required\":true,"
+        "\"source\":\"credential\",\"scheme\":\"apiKeyAuth\"}],"
+        "\"security\":[{\"scheme\":\"basicAuth\",\"type\":\"http\",\"httpScheme\":\"basic\"},"
+        "{\"scheme\":\"apiKeyAuth\",\"type\":\"apiKey\",\"in\":\"header\",\"name\":"
+        "\"x-api-key\"}],\"securityRequirements\":[[\"basicAuth\"],[\"apiKeyAuth\"]]",
+        &w);
+    assert_string_equal(gw_json_str(w.h, "x-api-key"), SECRET_APIKEY);
+    assert_null(gw_json_str(w.h, "Authorization"));
+    json_decref(w.h);
+    call_binding("\"args\":[],\"security\":[{\"scheme\":\"basicAuth\",\"type\":\"http\","
+                 "\"httpScheme\":\"basic\"}],\"securityRequirements\":[[],[\"basicAuth\"]]",
+                 &w);
+    assert_string_equal(gw_json_str(w.h, "Authorization"), BASIC_SVC);
+    json_decref(w.h);
+    /* an alternative with a scheme that has no credential is skipped even when listed first */
+    call_binding("\"args\":[],\"security\":[{\"scheme\":\"basicAuth\",\"type\":\"http\","
+                 "\"httpScheme\":\"basic\"}],"
+                 "\"securityRequirements\":[[\"basicAuth\",\"nothing\"],[\"qkey\"]]",
+                 &w);
+    assert_null(gw_json_str(w.h, "Authorization"));
+    assert_string_equal(w.uri, "/echo?code=" SECRET_QKEY);
+    json_decref(w.h);
 }
 
 static void test_bodies_on_the_wire(void **state)
@@ -1109,6 +1269,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_credentials_identity_and_scrubbing),
+        cmocka_unit_test(test_required_credentials),
         cmocka_unit_test(test_bodies_on_the_wire),
         cmocka_unit_test(test_oauth_single_flight_refresh_and_401),
         cmocka_unit_test(test_breaker_down_open_probe_recover),

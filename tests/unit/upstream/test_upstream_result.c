@@ -119,6 +119,56 @@ static void test_json_non_object(void **state)
     json_decref(r);
 }
 
+/* A 2xx body declared as JSON that does not parse (truncated, cut by a proxy, an HTML error
+ * page with the wrong type) is a failed call, never a success carrying half a document. */
+static void test_malformed_json(void **state)
+{
+    (void)state;
+    enum gw_exec_outcome o;
+    const char *half = "{\"customer_id\": \"CUST001234\",\n    \"name\":   \"Asha\",\n"
+                       "    \"vehicles\": [{\"registration_number\": \"MH12";
+    json_t *r = map(200, "application/json; charset=utf-8", half, (size_t)-1, NULL, false, &o);
+    assert_int_equal(o, GW_EXEC_BAD_RESPONSE);
+    assert_true(json_is_true(json_object_get(r, "isError")));
+    assert_null(json_object_get(r, "structuredContent"));
+    const char *t = text0(r);
+    assert_non_null(strstr(t, "upstream 'svc' returned malformed JSON (HTTP 200"));
+    /* a compact excerpt: whitespace runs collapsed, cut at errorBodyChars (40 here) */
+    assert_non_null(strstr(t, "{\"customer_id\": \"CUST001234\", \"name\": \""));
+    assert_non_null(strstr(t, "[truncated, "));
+    assert_null(strstr(t, "\n"));
+    json_decref(r);
+    /* +json media types and 201/202 as well; the parser's reason is given */
+    r = map(201, "application/problem+json", "[1, 2,", (size_t)-1, NULL, true, &o);
+    assert_int_equal(o, GW_EXEC_BAD_RESPONSE);
+    assert_non_null(strstr(text0(r), "malformed JSON (HTTP 201"));
+    assert_non_null(strstr(text0(r), ": [1, 2,"));
+    json_decref(r);
+    /* trailing garbage after a complete document */
+    r = map(200, "application/json", "{\"a\":1} {\"b\":2}", (size_t)-1, NULL, false, &o);
+    assert_int_equal(o, GW_EXEC_BAD_RESPONSE);
+    json_decref(r);
+    /* invalid UTF-8 inside a JSON body: no raw bytes are quoted */
+    r = map(200, "application/json", "{\"a\":\"\xff\xfe\"}", (size_t)-1, NULL, false, &o);
+    assert_int_equal(o, GW_EXEC_BAD_RESPONSE);
+    assert_non_null(strstr(text0(r), "bytes of binary content"));
+    json_decref(r);
+    /* not declared as JSON: text that merely looks like JSON stays text */
+    r = map(200, "text/plain", "{not json, just braces}", (size_t)-1, NULL, false, &o);
+    assert_int_equal(o, GW_EXEC_OK);
+    assert_string_equal(text0(r), "{not json, just braces}");
+    json_decref(r);
+    /* an empty 2xx body declared as JSON is "no content", not malformed */
+    r = map(200, "application/json", "", 0, NULL, false, &o);
+    assert_int_equal(o, GW_EXEC_OK);
+    json_decref(r);
+    /* a non-2xx malformed body is the usual HTTP error quoting the body */
+    r = map(502, "application/json", "{\"err", (size_t)-1, NULL, false, &o);
+    assert_int_equal(o, GW_EXEC_HTTP_ERROR);
+    assert_string_equal(text0(r), "HTTP 502 Bad Gateway from upstream 'svc': {\"err");
+    json_decref(r);
+}
+
 static void test_text_binary_image_empty(void **state)
 {
     (void)state;
@@ -282,6 +332,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_object),    cmocka_unit_test(test_json_non_object),
         cmocka_unit_test(test_text_binary_image_empty), cmocka_unit_test(test_http_errors),
+        cmocka_unit_test(test_malformed_json),
         cmocka_unit_test(test_business_failures), cmocka_unit_test(test_shaping),
         cmocka_unit_test(test_scrub_and_utf8),
     };
