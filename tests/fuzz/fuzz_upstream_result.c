@@ -5,7 +5,8 @@
  * rules, shaping (include/exclude/dropNulls/maxArrayItems), text capping on UTF-8 boundaries,
  * binary and image bodies, error bodies, secret scrubbing. Input: first byte selects the status
  * and content type, second byte the shaping spec, the rest is the body. Checks that every result
- * serialises (valid UTF-8 JSON) and has at least one content block.
+ * serialises (valid UTF-8 JSON) and has at least one content block, and that a 2xx body declared
+ * as JSON that does not parse is never a success (isError, outcome bad_response).
  */
 #include "core/alloc.h"
 #include "core/json.h"
@@ -15,6 +16,7 @@
 #include "upstream/upstream_settings.h"
 #include "upstream/upstream_shape.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +74,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_t *r = gw_upstream_result_build(&in, &o);
     if (!r || json_array_size(json_object_get(r, "content")) == 0)
         abort();
+    bool declared_json = in.content_type && strstr(in.content_type, "json") != NULL;
+    if (declared_json && in.http_status < 300 && in.body_len) {
+        struct gw_json_limits lim = {0, 64};
+        struct gw_error perr;
+        json_t *doc = gw_json_parse(in.body, in.body_len, &lim, &perr);
+        if (!doc && perr.code == GW_EINVAL &&
+            (o != GW_EXEC_BAD_RESPONSE || !json_is_true(json_object_get(r, "isError"))))
+            abort(); /* half a document passed on as data */
+        json_decref(doc);
+    }
     char secret[] = "s3cr3t";
     char *secrets[] = {secret};
     gw_upstream_scrub(r, secrets, 1);

@@ -236,7 +236,6 @@ test('SDK Client.callTool accepts a successful DMS read',
   });
 
 test('the required credential headers of every operation are filled without "always" (x-api-key AND Authorization)',
-  { todo: 'executor (upstream_exec.c apply_headers/chosen_schemes) fills only the schemes of ONE securityRequirements alternative; it ignores binding.args entries {source: "credential", required: true, scheme}. DMS: security [{CommonAuthorizerLambdaSAM},{api_key}] -> the calendar call goes without x-api-key (401 UNAUTHORIZED), and appointment-booking (security [api_key] only) without its required Authorization (401 TOKEN_MISSING)' },
   async () => {
     const strict = h.writeUpstreams(dir, { dms: dmsUpstream(mock.url, false) });
     const g = await h.startGateway({ ...env, GW_UPSTREAMS_FILE: strict }, dir);

@@ -4,7 +4,10 @@
  * thread: responses and headers, bodies (raw and multipart), keep-alive reuse, the response cap
  * (declared and chunked), timeouts while other calls on the same loop keep completing, refused
  * connections, cancellation, refused URLs, no redirects, the callback never running inside
- * submit, and a throughput measurement that prints requests/second (not asserted).
+ * submit, "at most once" requests (no_replay) against a server that resets a reused connection
+ * after reading the request, fresh connections, the SSRF guard of a client, and a throughput
+ * measurement that prints requests/second (not asserted): GET, and POST plain / no_replay /
+ * fresh_connect (the price of the alternatives for writes).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,7 +18,9 @@
 
 #include "core/alloc.h"
 #include "httpc/httpc_client.h"
+#include "httpc_test_raw.h"
 #include "httpc_test_server.h"
+#include "ssrf/ssrf.h"
 
 #include <event2/event.h>
 #include <stdlib.h>
@@ -400,10 +405,153 @@ static void test_submit_from_callback(void **state)
 
 /* ---- throughput (printed, not asserted) ---- */
 
+/* ---- at most once: libcurl's own re-send after a reset of a reused connection ---- */
+
+/* One request to the raw server on client c; runs the loop until it completes. */
+static void raw_call(struct gw_httpc *c, struct event_base *base, struct raw_server *rs,
+                     const char *method, const char *path, bool no_replay, struct result *r)
+{
+    char url[128];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", rs->port, path);
+    struct gw_httpc_request req = {0};
+    req.method = method;
+    req.url = url;
+    req.body = "{\"n\":1}";
+    req.body_len = 7;
+    req.no_replay = no_replay;
+    memset(r, 0, sizeof(*r));
+    assert_int_equal(gw_httpc_submit(c, &req, on_done, r, NULL, NULL), GW_OK);
+    assert_true(ts_run_until(base, &r->done, 1, 10000));
+}
+
+struct replay_probe {
+    struct result r;
+    bool not_resent;
+};
+
+static void on_probe(void *arg, struct gw_httpc_response *resp)
+{
+    struct replay_probe *p = arg;
+    p->not_resent = resp->not_resent;
+    on_done(&p->r, resp);
+}
+
+static void test_no_replay_after_reset(void **state)
+{
+    struct fixture *f = *state;
+    struct raw_server *rs = raw_start();
+    struct result r;
+    /* without no_replay libcurl sends the POST again on a new connection: the server reads it
+     * twice (this is the behaviour the option exists for; if libcurl ever stops doing it, this
+     * line says so) */
+    raw_call(f->c, f->base, rs, "GET", "/warm", false, &r);
+    assert_int_equal(r.http, 200);
+    int posts = atomic_load(&rs->posts);
+    raw_call(f->c, f->base, rs, "POST", "/reset", false, &r);
+    assert_int_equal(atomic_load(&rs->posts) - posts, 2);
+    assert_int_equal(r.status, GW_HTTPC_ECONNECT);
+
+    /* with no_replay: exactly one send, and the response says why it failed */
+    raw_call(f->c, f->base, rs, "GET", "/warm", false, &r);
+    posts = atomic_load(&rs->posts);
+    char url[128];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/reset", rs->port);
+    struct gw_httpc_request req = {0};
+    req.method = "POST";
+    req.url = url;
+    req.body = "{}";
+    req.body_len = 2;
+    req.no_replay = true;
+    struct replay_probe p;
+    memset(&p, 0, sizeof(p));
+    assert_int_equal(gw_httpc_submit(f->c, &req, on_probe, &p, NULL, NULL), GW_OK);
+    assert_true(ts_run_until(f->base, &p.r.done, 1, 10000));
+    assert_int_equal(atomic_load(&rs->posts) - posts, 1);
+    assert_int_equal(p.r.status, GW_HTTPC_ECONNECT);
+    assert_true(p.not_resent);
+    assert_non_null(strstr(p.r.error, "re-send"));
+
+    /* no_replay requests still use kept-alive connections */
+    raw_call(f->c, f->base, rs, "GET", "/warm", false, &r);
+    int conns = atomic_load(&rs->connections);
+    for (int i = 0; i < 3; i++) {
+        raw_call(f->c, f->base, rs, "POST", "/ok", true, &r);
+        assert_int_equal(r.http, 200);
+        assert_true(r.reused);
+    }
+    assert_int_equal(atomic_load(&rs->connections), conns);
+    /* a fresh connection succeeds and the request is sent once: the guard counts per submit */
+    raw_call(f->c, f->base, rs, "POST", "/ok", true, &r);
+    assert_int_equal(r.http, 200);
+    raw_stop(rs);
+}
+
+static void test_fresh_connect(void **state)
+{
+    struct fixture *f = *state;
+    struct result r1 = {0}, r2 = {0};
+    struct gw_httpc_request tmpl = {0};
+    tmpl.fresh_connect = true;
+    assert_int_equal(submit(f, "GET", "/hello", NULL, &r1, NULL), GW_OK);
+    assert_true(ts_run_until(f->base, &r1.done, 1, 5000));
+    assert_int_equal(submit(f, "GET", "/hello", &tmpl, &r2, NULL), GW_OK);
+    assert_true(ts_run_until(f->base, &r2.done, 1, 5000));
+    assert_int_equal(r2.http, 200);
+    assert_false(r2.reused);
+}
+
+/* ---- SSRF guard of a client ---- */
+
+static void test_ssrf_guarded_client(void **state)
+{
+    struct fixture *f = *state;
+    struct gw_ssrf_policy *strict = gw_ssrf_policy_new(), *loop = gw_ssrf_policy_new();
+    assert_int_equal(gw_ssrf_policy_allow_list(loop, "127.0.0.1", NULL), GW_OK);
+    struct gw_httpc_options o = {0};
+    o.ssrf = strict;
+    struct gw_httpc *g = gw_httpc_new(f->base, &o, NULL);
+    o.ssrf = loop;
+    struct gw_httpc *a = gw_httpc_new(f->base, &o, NULL);
+    assert_non_null(g);
+    assert_non_null(a);
+    char url[128];
+    struct gw_httpc_request req = {0};
+    req.method = "GET";
+    req.url = ts_url(f->srv, url, sizeof(url), "/hello");
+    int hits = atomic_load(&f->srv->hits);
+    struct result r = {0};
+    assert_int_equal(gw_httpc_submit(g, &req, on_done, &r, NULL, NULL), GW_OK);
+    assert_true(ts_run_until(f->base, &r.done, 1, 5000));
+    assert_int_equal(r.status, GW_HTTPC_EDENIED);
+    assert_non_null(strstr(r.error, "loopback"));
+    assert_int_equal(atomic_load(&f->srv->hits), hits);
+    /* a host name is checked on the address it resolves to */
+    snprintf(url, sizeof(url), "http://localhost:%d/hello", f->srv->port);
+    req.url = url;
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(gw_httpc_submit(g, &req, on_done, &r, NULL, NULL), GW_OK);
+    assert_true(ts_run_until(f->base, &r.done, 1, 5000));
+    assert_int_equal(r.status, GW_HTTPC_EDENIED);
+    assert_int_equal(atomic_load(&f->srv->hits), hits);
+    /* allowlisted */
+    req.url = ts_url(f->srv, url, sizeof(url), "/hello");
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(gw_httpc_submit(a, &req, on_done, &r, NULL, NULL), GW_OK);
+    assert_true(ts_run_until(f->base, &r.done, 1, 5000));
+    assert_int_equal(r.http, 200);
+    assert_int_equal(atomic_load(&f->srv->hits), hits + 1);
+    gw_httpc_free(g);
+    gw_httpc_free(a);
+    gw_ssrf_policy_free(strict);
+    gw_ssrf_policy_free(loop);
+}
+
 struct bench {
     struct fixture *f;
     int done, inflight, submitted, total;
     char url[128];
+    const char *method;
+    bool no_replay, fresh;
 };
 
 static void bench_submit(struct bench *b);
@@ -421,8 +569,14 @@ static void on_bench(void *arg, struct gw_httpc_response *r)
 static void bench_submit(struct bench *b)
 {
     struct gw_httpc_request req = {0};
-    req.method = "GET";
+    req.method = b->method;
     req.url = b->url;
+    if (strcmp(b->method, "POST") == 0) {
+        req.body = "{\"name\":\"bench\",\"n\":42}";
+        req.body_len = strlen(req.body);
+    }
+    req.no_replay = b->no_replay;
+    req.fresh_connect = b->fresh;
     if (b->submitted < b->total) {
         b->submitted++;
         b->inflight++;
@@ -430,24 +584,36 @@ static void bench_submit(struct bench *b)
     }
 }
 
-static void run_bench(struct fixture *f, int total, int parallel)
+static void run_bench(struct fixture *f, int total, int parallel, const char *method,
+                      bool no_replay, bool fresh)
 {
-    struct bench b = {.f = f, .total = total};
-    ts_url(f->srv, b.url, sizeof(b.url), "/hello");
+    struct bench b = {.f = f, .total = total, .method = method, .no_replay = no_replay,
+                      .fresh = fresh};
+    ts_url(f->srv, b.url, sizeof(b.url), strcmp(method, "POST") == 0 ? "/echo" : "/hello");
     long long t0 = ts_now_ms();
     for (int i = 0; i < parallel; i++)
         bench_submit(&b);
     assert_true(ts_run_until(f->base, &b.done, total, 30000));
     long long ms = ts_now_ms() - t0;
-    printf("# httpc bench: %d requests, %d in flight: %lld ms, %.0f req/s\n", total, parallel, ms,
+    printf("# httpc bench: %s%s%s %d requests, %d in flight: %lld ms, %.0f req/s\n", method,
+           no_replay ? " no_replay" : "", fresh ? " fresh_connect" : "", total, parallel, ms,
            ms > 0 ? total * 1000.0 / (double)ms : 0.0);
 }
 
 static void test_bench(void **state)
 {
     struct fixture *f = *state;
-    run_bench(f, 2000, 1);
-    run_bench(f, 5000, 32);
+    run_bench(f, 2000, 1, "GET", false, false);
+    run_bench(f, 5000, 32, "GET", false, false);
+    /* writes: plain keep-alive (what libcurl may silently re-send), no_replay (the executor's
+     * choice for POST/PATCH without an idempotency key) and a new connection per request (the
+     * alternative that was not taken) */
+    for (int par = 1; par <= 32; par += 31) {
+        int n = par == 1 ? 2000 : 5000;
+        run_bench(f, n, par, "POST", false, false);
+        run_bench(f, n, par, "POST", true, false);
+        run_bench(f, n, par, "POST", false, true);
+    }
 }
 
 int main(void)
@@ -465,6 +631,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refused_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_redirects, setup, teardown),
         cmocka_unit_test_setup_teardown(test_submit_from_callback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_replay_after_reset, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fresh_connect, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ssrf_guarded_client, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bench, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
