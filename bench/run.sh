@@ -49,7 +49,7 @@ done
 if [ $QUICK = 1 ]; then
   DURATION=${BENCH_DURATION:-2} REPS=${BENCH_REPS:-1} WARMUP=${BENCH_WARMUP:-1}
 else
-  DURATION=${BENCH_DURATION:-6} REPS=${BENCH_REPS:-3} WARMUP=${BENCH_WARMUP:-2}
+  DURATION=${BENCH_DURATION:-5} REPS=${BENCH_REPS:-3} WARMUP=${BENCH_WARMUP:-2}
 fi
 # The one switch between the in-process fixture tool and the upstream-bound tool: `auto` uses the
 # upstream-bound tool as soon as `mcpgw import` exists.
@@ -158,86 +158,15 @@ UPSTREAM=http://127.0.0.1:$UPORT
 sed "s|http://127.0.0.1:18480|$UPSTREAM|" "$BENCH/upstream/openapi.yaml" >"$RUN/openapi.yaml"
 "$NODE" "$BENCH/upstream/gen-spec.mjs" "$RUN/openapi-1000.json" "$UPSTREAM" 1000
 
-# ---------------------------------------------------------------- measuring ---------------------
-POINTS=$RES/points.jsonl
-: >"$POINTS"
-# measure TARGET CONC SERVER_PID -- COMMAND...: a warm-up run then REPS runs of COMMAND (which
-# must print a BENCHJSON line); records per run the generator's CPU (user+sys per wall second),
-# the server tree's CPU and max RSS (sampled every 0.2 s).
-measure() {
-  local target=$1 conc=$2 spid=$3; shift 4
-  local pids rep line t0 t1 c0 c1 sampler wall gcpu
-  say "  $target  c=$conc  (${WARMUP}s warm-up, ${REPS}x${DURATION}s)"
-  "$@" "$WARMUP" >/dev/null 2>&1 || true
-  for rep in $(seq 1 "$REPS"); do
-    pids=$(tree_pids "$spid" | tr '\n' ' ')
-    ( while :; do rss_kb $pids; sleep 0.2; done ) >"$RES/rss.tmp" 2>/dev/null &
-    sampler=$!
-    c0=$(cpu_ticks $pids)
-    t0=$(date +%s.%N)
-    { TIMEFORMAT='%U %S %R'; time "$@" "$DURATION" >"$RES/gen.out" 2>"$RES/gen.err"; } 2>"$RES/time.tmp" || true
-    t1=$(date +%s.%N)
-    c1=$(cpu_ticks $pids)
-    kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
-    line=$(grep -m1 '^BENCHJSON ' "$RES/gen.out" | cut -d' ' -f2- || true)
-    if [ -z "$line" ]; then
-      say "    run $rep produced no result: $(head -c 300 "$RES/gen.err")"
-      line='{"requests":0,"rps":0,"failed":true}'
-    fi
-    read -r gu gs wall <"$RES/time.tmp" || true
-    gcpu=$(awk -v u="$gu" -v s="$gs" -v w="$wall" 'BEGIN{printf "%.2f", (w>0)?(u+s)/w:0}')
-    scpu=$(awk -v a="$c0" -v b="$c1" -v t0="$t0" -v t1="$t1" -v hz="$CLK_TCK" \
-      'BEGIN{printf "%.2f", (b-a)/hz/(t1-t0)}')
-    rss=$(sort -n "$RES/rss.tmp" | tail -1)
-    printf '{"target":"%s","conc":%d,"rep":%d,"gen_cpu":%s,"server_cpu":%s,"rss_kb":%d,%s\n' \
-      "$target" "$conc" "$rep" "$gcpu" "$scpu" "${rss:-0}" "${line#\{}" >>"$POINTS"
-    printf '    run %d: %s\n' "$rep" "$(echo "$line" | sed -E 's/.*"rps":([0-9.]+).*"p50_us":([0-9]+).*"p99_us":([0-9]+).*/\1 req\/s  p50 \2 us  p99 \3 us/')" >&2
-  done
-}
-# wrk_cmd METHOD URL BODYFILE HEADERSFILE EXPECT CONC DURATION: one wrk run with bench.lua
-wrk_run() {
-  local method=$1 url=$2 body=$3 headers=$4 expect=$5 conc=$6 dur=$7 threads=1
-  [ "$conc" -ge 2 ] && threads=2
-  BENCH_METHOD=$method BENCH_BODY=$body BENCH_HEADERS=$headers BENCH_EXPECT=$expect \
-    timeout $((dur + 30)) wrk -t"$threads" -c"$conc" -d"${dur}s" --timeout 10s -s "$BENCH/wrk/bench.lua" "$url"
-}
-mcpload_run() {  # URL TOOL ARGS EXPECT CONC DURATION
-  timeout $((${6%.*} + 40)) "$NODE" "$BENCH/loadgen/mcp-load.mjs" --url "$1" --tool "$2" --args "$3" --expect "$4" \
-    --concurrency "$5" --warmup 0.5 --duration "$6"
-}
-CONCS="1 32"
-
-# Requests (bodies and headers files, shared by all wrk points)
-printf 'Accept: application/json\n' >"$RUN/h-get"
-: >"$RUN/empty"
-META='"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}'
-if [ "$GW_TOOL" = upstream ]; then
-  GW_CALL_TOOL=getItem GW_CALL_ARGS='{"id":"42"}' GW_EXPECT=widget
-else
-  GW_CALL_TOOL=test_simple_text GW_CALL_ARGS='{}' GW_EXPECT='simple text response'
-fi
-printf '{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{%s}}' "$META" >"$RUN/b-gw-list"
-printf 'Content-Type: application/json\nAccept: application/json, text/event-stream\nMCP-Protocol-Version: 2026-07-28\nMcp-Method: tools/list\n' >"$RUN/h-gw-list"
-printf '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"getItem","arguments":{"id":"42"}}}' >"$RUN/b-sdk-call"
-printf 'Content-Type: application/json\nAccept: application/json, text/event-stream\n' >"$RUN/h-sdk-call"
-
-say "1. upstream (nginx direct, the ceiling) and 2. nginx reverse proxy"
-for c in $CONCS; do
-  measure upstream "$c" "$UPID" -- wrk_run GET "$UPSTREAM/items/42" "" "$RUN/h-get" widget "$c"
-done
-for c in $CONCS; do
-  measure nginx-proxy "$c" "$PPID_" -- wrk_run GET "http://127.0.0.1:$PPORT/items/42" "" "$RUN/h-get" widget "$c"
-done
-
-# ---------------------------------------------------------------- the gateway --------------------
+# ---------------------------------------------------------------- the gateway's database --------
 GWDATA=$RUN/gwdata
 mkdir -p "$GWDATA"
-GW_TOOLS_NOTE="fixture tool test_simple_text (in-process, no upstream: the REST binding had not landed)"
+GW_TOOLS_NOTE="fixture tool test_simple_text (in-process, no upstream call)"
 GW_LIST_NOTE="the conformance fixtures' tools (the 1,000-tool import needs mcpgw import)"
 GW_SERVE_ARGS=()
 IMPORT_CRASHES=0
 gw_import() {  # OUT SPEC ARGS...: mcpgw import --json into $GWDATA, the JSON result to OUT;
-               # a crash (signal) is retried up to 4 times
+               # a crash (signal) is retried up to 4 times and counted in the report
   local out=$1 try rc; shift
   for try in 1 2 3 4 5; do
     rc=0
@@ -250,19 +179,41 @@ gw_import() {  # OUT SPEC ARGS...: mcpgw import --json into $GWDATA, the JSON re
 }
 if [ "$GW_TOOL" = upstream ]; then
   say "importing the benchmark specs into the gateway's database (${GWDATA#$REPO/})"
-  gw_import "$RES/gw-import.json" "$RUN/openapi.yaml" --bundle bench --activate \
-    || die "mcpgw import (see $RES/gw-import.err)"
-  gw_import "$RES/gw-import-1000.json" "$RUN/openapi-1000.json" --bundle bench1000 --activate \
-    || die "mcpgw import of the 1,000-operation spec (see $RES/gw-import.err)"
+  gw_import "$RES/gw-import.json" "$RUN/openapi.yaml" --bundle bench --upstream bench-upstream \
+    --activate || die "mcpgw import (see $RES/gw-import.err)"
+  gw_import "$RES/gw-import-1000.json" "$RUN/openapi-1000.json" --bundle bench1000 \
+    --upstream bench-upstream --activate || die "mcpgw import of the 1,000-operation spec (see $RES/gw-import.err)"
+  # As deployed: the upstream's base URL comes from the upstreams file (trusted for that URL).
+  # The gw-call-ssrf point runs without the file: the tool then calls its spec's server, which
+  # the SSRF guard checks (loopback allowed by GW_UPSTREAM_ALLOWLIST).
+  printf '{"upstreams":{"bench-upstream":{"description":"bench/ fixed upstream (nginx)","baseUrls":{"mock":"%s","staging":"%s","production":"%s"}}}}\n' \
+    "$UPSTREAM" "$UPSTREAM" "$UPSTREAM" >"$RUN/upstreams.json"
+  GW_SERVE_ARGS+=(--set "GW_UPSTREAMS_FILE=$RUN/upstreams.json")
   # the gateway's name for getItem (its naming rules, not ours)
   GW_CALL_TOOL=$("$NODE" -p 'JSON.parse(require("fs").readFileSync(process.argv[1])).diff.added[0]' \
     "$RES/gw-import.json") || die "no tool in the import result ($RES/gw-import.json)"
-  GW_TOOLS_NOTE="getItem, bound to the nginx upstream, through the whole pipeline"
-  GW_LIST_NOTE="1,000 tools in one page (GW_PAGE_SIZE=1000; 1,001 tools registered)"
+  GW_CALL_ARGS='{"id":"42"}' GW_EXPECT=widget
+  GW_TOOLS_NOTE="$GW_CALL_TOOL (getItem), bound to the nginx upstream, through the whole pipeline"
+  GW_LIST_NOTE="one page of 1,000 tools (GW_PAGE_SIZE=1000; 1,001 tools registered)"
 else
   GW_SERVE_ARGS+=(--conformance-fixtures)
+  GW_CALL_TOOL=test_simple_text GW_CALL_ARGS='{}' GW_EXPECT='simple text response'
 fi
-start_gateway() {  # NAME extra-args...: starts mcpgw, sets GWPID and GWPORT
+
+# ---------------------------------------------------------------- requests ----------------------
+META='"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}'
+printf 'Accept: application/json\n' >"$RUN/h-get"
+printf '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"%s","arguments":%s,%s}}' \
+  "$GW_CALL_TOOL" "$GW_CALL_ARGS" "$META" >"$RUN/b-gw-call"
+printf 'Content-Type: application/json\nAccept: application/json, text/event-stream\nMCP-Protocol-Version: 2026-07-28\nMcp-Method: tools/call\nMcp-Name: %s\n' \
+  "$GW_CALL_TOOL" >"$RUN/h-gw-call"
+printf '{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{%s}}' "$META" >"$RUN/b-gw-list"
+printf 'Content-Type: application/json\nAccept: application/json, text/event-stream\nMCP-Protocol-Version: 2026-07-28\nMcp-Method: tools/list\n' >"$RUN/h-gw-list"
+printf '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"getItem","arguments":{"id":"42"}}}' >"$RUN/b-sdk-call"
+printf 'Content-Type: application/json\nAccept: application/json, text/event-stream\n' >"$RUN/h-sdk-call"
+
+# ---------------------------------------------------------------- the servers -------------------
+start_gateway() {  # NAME extra-args...: starts mcpgw; sets GWPID and GWPORT
   local name=$1; shift
   rm -f "$RUN/$name.port"
   GW_DATA_DIR=$GWDATA "$GW" serve --listen 127.0.0.1:0 --port-file "$RUN/$name.port" \
@@ -273,103 +224,221 @@ start_gateway() {  # NAME extra-args...: starts mcpgw, sets GWPID and GWPORT
   GWPORT=$(cat "$RUN/$name.port")
   wait_http "http://127.0.0.1:$GWPORT/health" || die "gateway /health"
 }
-stop_pid() { kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
-
-printf '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"%s","arguments":%s,%s}}' \
-  "$GW_CALL_TOOL" "$GW_CALL_ARGS" "$META" >"$RUN/b-gw-call"
-printf 'Content-Type: application/json\nAccept: application/json, text/event-stream\nMCP-Protocol-Version: 2026-07-28\nMcp-Method: tools/call\nMcp-Name: %s\n' \
-  "$GW_CALL_TOOL" >"$RUN/h-gw-call"
-say "3. the gateway (mcpgw, $(nproc) workers by default, access log on)"
+say "starting the gateway (mcpgw, $(nproc) workers by default, access log on; and a second one with it off)"
 start_gateway gateway
+G1PID=$GWPID; GWURL=http://127.0.0.1:$GWPORT/mcp
 sleep 1
-GW_IDLE_KB=$(rss_kb "$GWPID")
+GW_IDLE_KB=$(rss_kb "$G1PID")
 say "  idle RSS: $GW_IDLE_KB kB"
-GWURL=http://127.0.0.1:$GWPORT/mcp
-curl -s "$GWURL" -H @"$RUN/h-gw-call" --data-binary @"$RUN/b-gw-call" >"$RES/gw-call-sample.json"
-grep -q "$GW_EXPECT" "$RES/gw-call-sample.json" || say "  WARNING: tools/call answer lacks '$GW_EXPECT': $(head -c 300 "$RES/gw-call-sample.json")"
-for c in $CONCS; do
-  measure gw-call "$c" "$GWPID" -- wrk_run POST "$GWURL" "$RUN/b-gw-call" "$RUN/h-gw-call" "$GW_EXPECT" "$c"
-done
-# tools/list answers are ~1 MB: checked by size (bench.lua's BENCH_EXPECT_BYTES) rather than by
-# Lua on every body, which would measure wrk's body handling instead of the gateway.
-curl -s -o "$RES/gw-list-sample.json" -w '%{http_code} %{size_header} %{size_download}\n' "$GWURL" \
-  -H @"$RUN/h-gw-list" --data-binary @"$RUN/b-gw-list" >"$RUN/list-size"
-read -r LIST_CODE LIST_H LIST_B <"$RUN/list-size"
-LIST_TOOLS=$(grep -o '"inputSchema"' "$RES/gw-list-sample.json" | wc -l)
-[ "$LIST_CODE" = 200 ] && grep -q '"tools":\[' "$RES/gw-list-sample.json" \
-  || say "  WARNING: tools/list sample is not a good answer: $(head -c 300 "$RES/gw-list-sample.json")"
-say "  tools/list answer: $LIST_TOOLS tools, $LIST_B bytes"
-for c in $CONCS; do
-  BENCH_EXPECT_BYTES=$((LIST_H + LIST_B)) measure gw-list "$c" "$GWPID" -- wrk_run POST "$GWURL" "$RUN/b-gw-list" "$RUN/h-gw-list" '' "$c"
-done
-# The Node generator's ceiling on the same gateway (sessions, POST JSON answers): shows whether the
-# generator, not the peer, bounds the @ivotoby point.
-measure gw-call-mcpload 32 "$GWPID" -- mcpload_run "$GWURL" "$GW_CALL_TOOL" "$GW_CALL_ARGS" "$GW_EXPECT" 32
-GW_LOADED_KB=$(grep -h '"target":"gw-' "$POINTS" | sed -E 's/.*"rss_kb":([0-9]+).*/\1/' | sort -n | tail -1)
-
-PROFILE_TOP=$RES/profile-top.txt
-: >"$PROFILE_TOP"
-if [ $PROFILE = 1 ] && [ $QUICK = 0 ] && command -v perf >/dev/null; then
-  say "5b. profile: perf record -g on the gateway under tools/call load (c=32, 8 s)"
-  ( wrk_run POST "$GWURL" "$RUN/b-gw-call" "$RUN/h-gw-call" "$GW_EXPECT" 32 9 >/dev/null 2>&1 ) &
-  WRKP=$!
-  sleep 0.5
-  if perf record -F 999 -g -p "$GWPID" -o "$RUN/perf.data" -- sleep 8 >"$RES/perf-record.log" 2>&1; then
-    perf report -i "$RUN/perf.data" --no-children --sort symbol --stdio --percent-limit 1.5 \
-      -g none 2>/dev/null | grep -v '^$' | grep -v '^#' | head -30 >"$PROFILE_TOP" || true
-    perf report -i "$RUN/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null \
-      | grep -v '^$' | grep -v '^#' | head -12 >"$RES/profile-dso.txt" || true
-  else
-    say "  perf record failed (see $RES/perf-record.log); profile skipped"
-  fi
-  wait "$WRKP" 2>/dev/null || true
-fi
-stop_pid "$GWPID"
-
-say "3b. the gateway with the access log off (GW_ACCESS_LOG=false)"
 start_gateway gateway-nolog --set GW_ACCESS_LOG=false
-GWURL=http://127.0.0.1:$GWPORT/mcp
-measure gw-call-nolog 32 "$GWPID" -- wrk_run POST "$GWURL" "$RUN/b-gw-call" "$RUN/h-gw-call" "$GW_EXPECT" 32
-stop_pid "$GWPID"
+G2PID=$GWPID; GWURL2=http://127.0.0.1:$GWPORT/mcp
+G3PID=$G2PID GWURL3=$GWURL2
+if [ "$GW_TOOL" = upstream ]; then
+  SAVED=("${GW_SERVE_ARGS[@]}"); GW_SERVE_ARGS=()
+  start_gateway gateway-ssrf --set GW_UPSTREAM_ALLOWLIST=127.0.0.1
+  G3PID=$GWPID; GWURL3=http://127.0.0.1:$GWPORT/mcp
+  GW_SERVE_ARGS=("${SAVED[@]}")
+fi
 
-# ---------------------------------------------------------------- the Node peers ----------------
-say "4. Node peers (Node $("$NODE" --version))"
+say "starting the Node peers (Node $("$NODE" --version))"
 IPORT=$(free_port)
 "$NODE" "$WORK/node_modules/@ivotoby/openapi-mcp-server/bin/mcp-server.js" --transport http \
   --host 127.0.0.1 --port "$IPORT" --api-base-url "$UPSTREAM" --openapi-spec "$RUN/openapi.yaml" \
   --verbose false >"$RUN/ivotoby.log" 2>&1 &
 IPID=$!; PIDS+=($IPID)
-wait_http "http://127.0.0.1:$IPORT/health" 30 || die "@ivotoby/openapi-mcp-server did not start ($RUN/ivotoby.log)"
-IVO_IDLE_KB=$(rss_kb "$IPID")
-for c in $CONCS; do
-  measure ivotoby "$c" "$IPID" -- mcpload_run "http://127.0.0.1:$IPORT/mcp" get-item '{"id":"42"}' widget "$c"
-done
-stop_pid "$IPID"
-
 # run from bench/.work so that Node resolves the SDK in bench/.work/node_modules
 cp "$BENCH/peers/sdk-server.mjs" "$WORK/sdk-server.mjs"
 "$NODE" "$WORK/sdk-server.mjs" "$RUN/openapi.yaml" 0 >"$RUN/sdk.log" 2>&1 &
 SPID=$!; PIDS+=($SPID)
+wait_http "http://127.0.0.1:$IPORT/health" 30 || die "@ivotoby/openapi-mcp-server did not start ($RUN/ivotoby.log)"
 for _ in $(seq 1 100); do grep -q '^listening' "$RUN/sdk.log" 2>/dev/null && break; sleep 0.1; done
 SPORT=$(awk '/^listening/{print $2}' "$RUN/sdk.log")
 [ -n "$SPORT" ] || die "SDK server did not start ($RUN/sdk.log)"
+sleep 1
+IVO_IDLE_KB=$(rss_kb "$IPID")
 SDK_IDLE_KB=$(rss_kb "$SPID")
-for c in $CONCS; do
-  measure sdk "$c" "$SPID" -- wrk_run POST "http://127.0.0.1:$SPORT/mcp" "$RUN/b-sdk-call" "$RUN/h-sdk-call" widget "$c"
+
+# Sanity: one answer from each wrk target, checked before any load (a wrong setup shows here,
+# not as a fast error rate).
+check() {  # NAME EXPECT curl-args...
+  local name=$1 expect=$2; shift 2
+  curl -s --max-time 5 "$@" >"$RES/sample-$name.txt" 2>&1 || true
+  grep -qF -- "$expect" "$RES/sample-$name.txt" \
+    || say "  WARNING: $name answered without '$expect': $(head -c 300 "$RES/sample-$name.txt")"
+}
+check gw-call "$GW_EXPECT" "$GWURL" -H @"$RUN/h-gw-call" --data-binary @"$RUN/b-gw-call"
+check gw-call-ssrf "$GW_EXPECT" "$GWURL3" -H @"$RUN/h-gw-call" --data-binary @"$RUN/b-gw-call"
+check sdk widget "http://127.0.0.1:$SPORT/mcp" -H @"$RUN/h-sdk-call" --data-binary @"$RUN/b-sdk-call"
+# tools/list answers are ~1 MB: checked by size (bench.lua's BENCH_EXPECT_BYTES) rather than by
+# Lua on every body, which would measure wrk's body handling instead of the gateway.
+curl -s -o "$RES/sample-gw-list.json" -w '%{http_code} %{size_header} %{size_download}\n' "$GWURL" \
+  -H @"$RUN/h-gw-list" --data-binary @"$RUN/b-gw-list" >"$RUN/list-size"
+read -r LIST_CODE LIST_H LIST_B <"$RUN/list-size"
+LIST_TOOLS=$(grep -o '"inputSchema"' "$RES/sample-gw-list.json" | wc -l)
+[ "$LIST_CODE" = 200 ] && grep -q '"tools":\[' "$RES/sample-gw-list.json" \
+  || say "  WARNING: tools/list sample is not a good answer: $(head -c 300 "$RES/sample-gw-list.json")"
+say "  tools/list answer: $LIST_TOOLS tools, $LIST_B bytes"
+# the same bytes served by nginx as a static file: what shipping them over loopback costs
+cp "$RES/sample-gw-list.json" "$RUN/tools-list.json"
+curl -s -o /dev/null -w '%{size_header} %{size_download}\n' "$UPSTREAM/tools-list.json" >"$RUN/static-size"
+read -r STATIC_H STATIC_B <"$RUN/static-size"
+[ "$STATIC_B" = "$LIST_B" ] || say "  WARNING: nginx serves $STATIC_B bytes of tools-list.json, not $LIST_B"
+
+# ---------------------------------------------------------------- measuring ---------------------
+POINTS=$RES/points.jsonl
+: >"$POINTS"
+wrk_run() {  # METHOD URL BODYFILE HEADERSFILE EXPECT CONC DURATION: one wrk run with bench.lua
+  local method=$1 url=$2 body=$3 headers=$4 expect=$5 conc=$6 dur=$7 threads=1
+  [ "$conc" -ge 2 ] && threads=2
+  BENCH_METHOD=$method BENCH_BODY=$body BENCH_HEADERS=$headers BENCH_EXPECT=$expect \
+    timeout $((dur + 30)) wrk -t"$threads" -c"$conc" -d"${dur}s" --timeout 10s -s "$BENCH/wrk/bench.lua" "$url"
+}
+mcpload_run() {  # URL TOOL ARGS EXPECT CONC DURATION
+  timeout $((${6%.*} + 40)) "$NODE" "$BENCH/loadgen/mcp-load.mjs" --url "$1" --tool "$2" --args "$3" \
+    --expect "$4" --concurrency "$5" --warmup 0.5 --duration "$6"
+}
+# The points: TARGET CONC. point_pid and point_run say which server and which client.
+POINT_LIST=(upstream:1 upstream:32 nginx-proxy:1 nginx-proxy:32 gw-call:1 gw-call:32
+  gw-call-nolog:32 gw-call-ssrf:32 list-static:1 list-static:32 gw-list:1 gw-list:32 gw-call-mcpload:32 ivotoby:1 ivotoby:32 sdk:1 sdk:32)
+[ "$GW_TOOL" = upstream ] || POINT_LIST=("${POINT_LIST[@]/gw-call-ssrf:32}")
+point_pid() {
+  case $1 in
+    upstream|list-static) echo "$UPID" ;; nginx-proxy) echo "$PPID_" ;; gw-call-nolog) echo "$G2PID" ;;
+    gw-call-ssrf) echo "$G3PID" ;;
+    gw-*) echo "$G1PID" ;; ivotoby) echo "$IPID" ;; sdk) echo "$SPID" ;;
+  esac
+}
+point_run() {  # TARGET CONC DURATION
+  local t=$1 c=$2 d=$3
+  case $t in
+    upstream) wrk_run GET "$UPSTREAM/items/42" "" "$RUN/h-get" widget "$c" "$d" ;;
+    nginx-proxy) wrk_run GET "http://127.0.0.1:$PPORT/items/42" "" "$RUN/h-get" widget "$c" "$d" ;;
+    gw-call) wrk_run POST "$GWURL" "$RUN/b-gw-call" "$RUN/h-gw-call" "$GW_EXPECT" "$c" "$d" ;;
+    gw-call-nolog) wrk_run POST "$GWURL2" "$RUN/b-gw-call" "$RUN/h-gw-call" "$GW_EXPECT" "$c" "$d" ;;
+    gw-call-ssrf) wrk_run POST "$GWURL3" "$RUN/b-gw-call" "$RUN/h-gw-call" "$GW_EXPECT" "$c" "$d" ;;
+    list-static) BENCH_EXPECT_BYTES=$((STATIC_H + STATIC_B)) \
+      wrk_run GET "$UPSTREAM/tools-list.json" "" "$RUN/h-get" '' "$c" "$d" ;;
+    gw-list) BENCH_EXPECT_BYTES=$((LIST_H + LIST_B)) \
+      wrk_run POST "$GWURL" "$RUN/b-gw-list" "$RUN/h-gw-list" '' "$c" "$d" ;;
+    gw-call-mcpload) mcpload_run "$GWURL" "$GW_CALL_TOOL" "$GW_CALL_ARGS" "$GW_EXPECT" "$c" "$d" ;;
+    ivotoby) mcpload_run "http://127.0.0.1:$IPORT/mcp" get-item '{"id":"42"}' widget "$c" "$d" ;;
+    sdk) wrk_run POST "http://127.0.0.1:$SPORT/mcp" "$RUN/b-sdk-call" "$RUN/h-sdk-call" widget "$c" "$d" ;;
+  esac
+}
+sys_busy() {  # busy and steal ticks of the whole machine (/proc/stat)
+  awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $9}' /proc/stat
+}
+up_status() {  # accepted connections and requests of the upstream nginx
+  curl -s --max-time 2 "$UPSTREAM/status" | awk 'NR==3{print $1, $3}'
+}
+# measure_one TARGET CONC REP: one run; records the client's CPU (user+sys per wall second), the
+# server tree's CPU and max RSS (sampled every 0.2 s), the upstream's CPU, the CPU of everything
+# else on the machine (other work skews the numbers), steal time, and how many connections the
+# upstream accepted per 1,000 requests it served.
+measure_one() {
+  local target=$1 conc=$2 rep=$3 spid pids upids line t0 t1 c0 c1 u0 u1 b0 b1 s0 s1 a0 a1 r0 r1
+  local sampler gu gs wall
+  spid=$(point_pid "$target")
+  pids=$(tree_pids "$spid" | tr '\n' ' ')
+  upids=$(tree_pids "$UPID" | tr '\n' ' ')
+  read -r a0 r0 < <(up_status)
+  ( while :; do rss_kb $pids; sleep 0.2; done ) >"$RES/rss.tmp" 2>/dev/null &
+  sampler=$!
+  c0=$(cpu_ticks $pids); u0=$(cpu_ticks $upids); read -r b0 s0 < <(sys_busy)
+  t0=$(date +%s.%N)
+  { TIMEFORMAT='%U %S %R'; time point_run "$target" "$conc" "$DURATION" >"$RES/gen.out" 2>"$RES/gen.err"; } 2>"$RES/time.tmp" || true
+  t1=$(date +%s.%N)
+  c1=$(cpu_ticks $pids); u1=$(cpu_ticks $upids); read -r b1 s1 < <(sys_busy)
+  kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
+  read -r a1 r1 < <(up_status)
+  line=$(grep -m1 '^BENCHJSON ' "$RES/gen.out" | cut -d' ' -f2- || true)
+  if [ -z "$line" ]; then
+    say "    $target c=$conc run $rep produced no result: $(head -c 300 "$RES/gen.err")"
+    line='{"requests":0,"rps":0,"failed":true}'
+  fi
+  read -r gu gs wall <"$RES/time.tmp" || true
+  local extra
+  extra=$(awk -v gu="$gu" -v gs="$gs" -v w="$wall" -v c0="$c0" -v c1="$c1" -v u0="$u0" -v u1="$u1" \
+    -v b0="$b0" -v b1="$b1" -v s0="$s0" -v s1="$s1" -v a0="${a0:-0}" -v a1="${a1:-0}" \
+    -v r0="${r0:-0}" -v r1="${r1:-0}" -v t0="$t0" -v t1="$t1" -v hz="$CLK_TCK" -v self="$(case $target in upstream|list-static) echo 1 ;; *) echo 0 ;; esac)" '
+    BEGIN {
+      el = t1 - t0; if (el <= 0) el = 1
+      gen = (w > 0) ? (gu + gs) / w : 0
+      srv = (c1 - c0) / hz / el
+      up = self ? 0 : (u1 - u0) / hz / el
+      busy = (b1 - b0) / hz / el
+      other = busy - srv - up - gen; if (other < 0) other = 0
+      steal = (s1 - s0) / hz / el
+      req = r1 - r0
+      cpk = (req > 0) ? (a1 - a0) * 1000 / req : -1
+      printf "\"gen_cpu\":%.2f,\"server_cpu\":%.2f,\"upstream_cpu\":%.2f,\"other_cpu\":%.2f,\"steal_cpu\":%.2f,\"up_conns_per_1k\":%.1f,\"up_requests\":%d", gen, srv, up, other, steal, cpk, req
+    }')
+  local rss
+  rss=$(sort -n "$RES/rss.tmp" | tail -1)
+  printf '{"target":"%s","conc":%d,"rep":%d,"rss_kb":%d,%s,%s\n' \
+    "$target" "$conc" "$rep" "${rss:-0}" "$extra" "${line#\{}" >>"$POINTS"
+  printf '    %-16s c=%-2s run %d: %s\n' "$target" "$conc" "$rep" "$(echo "$line" | sed -E 's/.*"rps":([0-9.]+).*"p50_us":([0-9]+).*"p99_us":([0-9]+).*/\1 req\/s  p50 \2 us  p99 \3 us/')" >&2
+}
+
+# Repetitions are interleaved (every point once, then every point again, ...) so that a change
+# in the background load of this shared machine affects all targets alike, not one of them.
+say "measuring: ${#POINT_LIST[@]} points x $REPS runs of ${DURATION}s (warm-up ${WARMUP}s before each point's first run)"
+for rep in $(seq 1 "$REPS"); do
+  say "  round $rep of $REPS"
+  for p in "${POINT_LIST[@]}"; do
+    [ -n "$p" ] || continue
+    t=${p%%:*} c=${p##*:}
+    [ "$rep" = 1 ] && { point_run "$t" "$c" "$WARMUP" >/dev/null 2>&1 || true; }
+    measure_one "$t" "$c" "$rep"
+  done
 done
-stop_pid "$SPID"
+GW_LOADED_KB=$(grep -h '"target":"gw-' "$POINTS" | sed -E 's/.*"rss_kb":([0-9]+).*/\1/' | sort -n | tail -1)
+
+PROFILE_TOP=$RES/profile-top.txt
+: >"$PROFILE_TOP"
+if [ $PROFILE = 1 ] && [ $QUICK = 0 ] && command -v perf >/dev/null; then
+  say "profile: perf record -g on the gateway under tools/call load (c=32, 8 s)"
+  ( point_run gw-call 32 10 >/dev/null 2>&1 ) &
+  WRKP=$!
+  sleep 1
+  if perf record -F 999 -g -p "$G1PID" -o "$RUN/perf.data" -- sleep 8 >"$RES/perf-record.log" 2>&1; then
+    perf report -i "$RUN/perf.data" --no-children --sort dso,symbol --stdio --percent-limit 0.7 \
+      -g none 2>/dev/null | grep -v '^$' | grep -v '^#' | sed 's/ *- *- *$//' | head -40 >"$PROFILE_TOP" || true
+    perf report -i "$RUN/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null \
+      | grep -v '^$' | grep -v '^#' | sed 's/ *- *- *$//' | head -12 >"$RES/profile-dso.txt" || true
+    perf report -i "$RUN/perf.data" --children --sort symbol --stdio -g none --dsos mcpgw \
+      --percent-limit 3 2>/dev/null | grep -v '^$' | grep -v '^#' | sed 's/ *- *- *$//' | head -30 >"$RES/profile-children.txt" || true
+  else
+    say "  perf record failed (see $RES/perf-record.log); profile skipped"
+  fi
+  wait "$WRKP" 2>/dev/null || true
+fi
+# The gateway's upstream connection reuse under load, as the kernel sees it
+UP_TW=$(ss -Htan state time-wait "( dport = :$UPORT )" 2>/dev/null | wc -l)
+for pid in "$SPID" "$IPID" "$G3PID" "$G2PID" "$G1PID"; do kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
 
 # ---------------------------------------------------------------- import -------------------------
-say "5. importing GitHub's spec (bench/import)"
+say "importing GitHub's spec (mcpgw import --dry-run; bench/import)"
 GH_SPEC=${GW_GITHUB_SPEC:-$REPO/../shared/corpus/openapi/github/api.github.com.json}
 [ -f "$GH_SPEC" ] || GH_SPEC=/work/shared/corpus/openapi/github/api.github.com.json
 IMPORT_RUNS=5; [ $QUICK = 1 ] && IMPORT_RUNS=1
+: >"$RES/import-cli.txt"
 if [ -f "$GH_SPEC" ]; then
-  BUILD=$BUILD "$BENCH/import/run.sh" -n $IMPORT_RUNS "$GH_SPEC" >"$RES/import.txt" 2>"$RES/import.err" \
-    || say "  bench/import failed (see $RES/import.err)"
-  if [ "$GW_TOOL" = upstream ] && "$GW" import --help 2>&1 | grep -q -- --dry-run; then
-    { TIMEFORMAT='%R'; time "$GW" import --dry-run "$GH_SPEC" >/dev/null 2>&1; } 2>"$RES/import-cli.txt" || true
+  if [ "$GW_TOOL" = upstream ]; then
+    # the bar: `mcpgw import --dry-run` end to end (process start, read, parse, map, diff), wall time
+    mkdir -p "$RUN/gh-data"
+    for i in $(seq 1 $IMPORT_RUNS); do
+      GW_DATA_DIR=$RUN/gh-data /usr/bin/time -f '%e %M' -o "$RUN/gh-time" \
+        "$GW" import --dry-run "$GH_SPEC" >/dev/null 2>>"$RES/import-cli.err" || true
+      cat "$RUN/gh-time" >>"$RES/import-cli.txt"
+    done
+    # the importer's own share (elapsedMs of the JSON result)
+    GW_DATA_DIR=$RUN/gh-data "$GW" import --dry-run --json "$GH_SPEC" 2>/dev/null \
+      | grep -m1 -o '"elapsedMs": *[0-9.]*' | grep -o '[0-9.]*$' >"$RES/import-core-ms.txt" || true
   fi
+  # bench/import (the importer's own benchmark program), when it builds
+  BUILD=$BUILD timeout 300 "$BENCH/import/run.sh" -n $IMPORT_RUNS "$GH_SPEC" >"$RES/import.txt" 2>"$RES/import.err" \
+    || say "  bench/import/run.sh failed (see ${RES#$REPO/}/import.err); using mcpgw import --dry-run only"
 else
   say "  GitHub spec not found ($GH_SPEC): import skipped"
 fi
@@ -402,6 +471,7 @@ cat >"$RES/meta.json" <<EOF
   "gw_list_note": "$GW_LIST_NOTE",
   "gw_list_tools": ${LIST_TOOLS:-0}, "gw_list_bytes": ${LIST_B:-0},
   "gw_workers": $(nproc),
+  "up_time_wait_after": ${UP_TW:-0},
   "import_crashes": $IMPORT_CRASHES,
   "gw_idle_kb": $GW_IDLE_KB, "gw_loaded_kb": ${GW_LOADED_KB:-0},
   "ivotoby_idle_kb": $IVO_IDLE_KB, "sdk_idle_kb": $SDK_IDLE_KB,

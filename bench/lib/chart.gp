@@ -16,13 +16,13 @@ set logscale y
 set multiplot layout 1,2 title "MCP gateway vs nginx and Node peers (".subtitle.")"
 set title "Throughput (requests/s, higher is better)"
 set ylabel "req/s"
-set yrange [100:*]
+set yrange [10:*]
 set bmargin 9
 plot datafile using 2:xtic(1) title "c=1" lc rgb "#8fb3d9", \
      '' using 3 title "c=32" lc rgb "#1f4e8c"
 set title "p99 latency (ms, lower is better)"
 set ylabel "ms"
-set yrange [0.01:*]
+set yrange [0.1:*]
 plot datafile using 4:xtic(1) title "c=1" lc rgb "#f2b77a", \
      '' using 5 title "c=32" lc rgb "#c0561b"
 unset multiplot

@@ -19,15 +19,18 @@ const read = (f) => (existsSync(join(resDir, f)) ? readFileSync(join(resDir, f),
 const meta = JSON.parse(read('meta.json'));
 const points = read('points.jsonl').split('\n').filter(Boolean).map((l) => JSON.parse(l));
 
+// [target, label in tables, client, label in the chart]
 const TARGETS = [
-  ['upstream', 'nginx upstream, direct (ceiling)', 'wrk'],
-  ['nginx-proxy', 'nginx reverse proxy, 1 worker', 'wrk'],
-  ['gw-call', 'gateway tools/call', 'wrk'],
-  ['gw-call-nolog', 'gateway tools/call, access log off', 'wrk'],
-  ['gw-list', 'gateway tools/list', 'wrk'],
-  ['gw-call-mcpload', 'gateway tools/call, sessions (mcp-load)', 'mcp-load'],
-  ['ivotoby', `@ivotoby/openapi-mcp-server ${meta.ivotoby}`, 'mcp-load'],
-  ['sdk', `official TS SDK ${meta.sdk}, minimal, stateless`, 'wrk'],
+  ['upstream', 'nginx upstream, direct (ceiling)', 'wrk', 'nginx upstream\ndirect'],
+  ['nginx-proxy', 'nginx reverse proxy, 1 worker', 'wrk', 'nginx reverse\nproxy'],
+  ['gw-call', 'gateway tools/call', 'wrk', 'gateway\ntools/call'],
+  ['gw-call-nolog', 'gateway tools/call, access log off', 'wrk', 'gateway tools/call\naccess log off'],
+  ['gw-call-ssrf', 'gateway tools/call, spec server + SSRF guard', 'wrk', 'gateway tools/call\nSSRF-guarded'],
+  ['gw-call-mcpload', 'gateway tools/call, sessions (mcp-load)', 'mcp-load', 'gateway tools/call\nsessions (mcp-load)'],
+  ['ivotoby', `@ivotoby/openapi-mcp-server ${meta.ivotoby}`, 'mcp-load', '@ivotoby\nopenapi-mcp-server'],
+  ['sdk', `official TS SDK ${meta.sdk}, minimal, stateless`, 'wrk', 'official SDK\n(minimal)'],
+  ['list-static', 'nginx, the tools/list answer as a static file', 'wrk', 'tools/list bytes\nnginx static'],
+  ['gw-list', 'gateway tools/list', 'wrk', 'gateway\ntools/list'],
 ];
 const NODE_PEERS = ['ivotoby', 'sdk'];
 
@@ -60,6 +63,12 @@ for (const byConc of Object.values(stats)) {
     s.rssMb = Math.max(...r.map((p) => p.rss_kb || 0)) / 1024;
     s.genCpu = median(r.map((p) => p.gen_cpu || 0));
     s.serverCpu = median(r.map((p) => p.server_cpu || 0));
+    s.upCpu = median(r.map((p) => p.upstream_cpu || 0));
+    s.otherCpu = median(r.map((p) => p.other_cpu || 0));
+    s.stealCpu = median(r.map((p) => p.steal_cpu || 0));
+    s.upConns = median(r.map((p) => (p.up_conns_per_1k ?? -1)));
+    const upReq = r.reduce((a, p) => a + (p.up_requests || 0), 0);
+    s.upPerCall = s.requests > 0 ? upReq / s.requests : 0;
   }
 }
 const get = (t, c) => stats[t]?.[c];
@@ -87,11 +96,15 @@ for (const [t, label, gen] of TARGETS) {
   }
 }
 const header = ['target', 'c', 'req/s (median)', 'min–max', 'p50 ms', 'p99 ms', 'errors',
-  'RSS MB', 'server CPU', 'client CPU'];
-const tableRows = rows.map(({ label, c, s, gen }) => [label, String(c), fmtInt(s.rps),
+  'RSS MB', 'CPU % server/upstream/client/other', 'upstream conns per 1k req', 'upstream req per call'];
+const pc = (x) => (x * 100).toFixed(0);
+const SELF = new Set(['upstream', 'list-static']); // points served by the upstream nginx itself
+const tableRows = rows.map(({ t, label, c, s, gen }) => [label, String(c), fmtInt(s.rps),
   `${fmtInt(s.rpsMin)}–${fmtInt(s.rpsMax)}`, fmtMs(s.p50), fmtMs(s.p99),
-  `${s.errors}/${fmtInt(s.requests)}`, s.rssMb.toFixed(1), `${(s.serverCpu * 100).toFixed(0)}%`,
-  `${(s.genCpu * 100).toFixed(0)}% ${gen}`]);
+  `${s.errors}/${fmtInt(s.requests)}`, s.rssMb.toFixed(1),
+  `${pc(s.serverCpu)}/${SELF.has(t) ? '–' : pc(s.upCpu)}/${pc(s.genCpu)} ${gen}/${pc(s.otherCpu)}`,
+  SELF.has(t) ? '(server)' : (t === 'gw-list' ? '–' : (s.upConns >= 0 ? s.upConns.toFixed(1) : 'n/a')),
+  SELF.has(t) || t === 'gw-list' ? '–' : s.upPerCall.toFixed(2)]);
 
 function textTable(h, rs) {
   const w = h.map((x, i) => Math.max(x.length, ...rs.map((r) => r[i].length)));
@@ -115,13 +128,23 @@ for (const c of [32, 1]) {
     peer: peer ? gw.rps / peer.s.rps : NaN, peerName: peer ? peer.t : 'none' });
 }
 const r32 = ratios.find((r) => r.c === 32) || {};
+const listRatios = [1, 32].filter((c) => get('gw-list', c) && get('list-static', c)).map((c) => ({ c,
+  thr: get('gw-list', c).rps / get('list-static', c).rps, p99: get('gw-list', c).p99 / get('list-static', c).p99 }));
 const gw32 = get('gw-call', 32);
 const gwClean = gw32 && gw32.errors === 0;
 const importLine = read('import.txt').split('\n').find((l) => l.startsWith('api.github.com'));
-const importBest = importLine ? Number(importLine.trim().split(/\s+/)[1]) : NaN;
-const importMedian = importLine ? Number(importLine.trim().split(/\s+/)[2]) : NaN;
-const importRss = importLine ? Number(importLine.trim().split(/\s+/).at(-1)) : NaN;
-const importCli = Number(read('import-cli.txt').trim());
+const progBest = importLine ? Number(importLine.trim().split(/\s+/)[1]) : NaN;
+const progRss = importLine ? Number(importLine.trim().split(/\s+/).at(-1)) : NaN;
+const cli = read('import-cli.txt').split('\n').filter(Boolean).map((l) => l.split(/\s+/).map(Number))
+  .filter(([sec]) => Number.isFinite(sec));
+const cliMs = cli.map(([sec]) => sec * 1000);
+const cliBest = cliMs.length ? Math.min(...cliMs) : NaN;
+const cliMedian = cliMs.length ? median(cliMs) : NaN;
+const cliRssMb = cli.length ? Math.max(...cli.map(([, kb]) => kb)) / 1024 : NaN;
+const coreMs = Number(read('import-core-ms.txt').trim() || NaN);
+const importMeasured = cliMs.length ? `\`mcpgw import --dry-run\` ${cliMedian.toFixed(0)} ms median (best ${cliBest.toFixed(0)}), end to end`
+  : Number.isFinite(progBest) ? `${progBest.toFixed(0)} ms (bench/import, in-process)` : 'not measured';
+const importOk = cliMs.length ? cliMedian < 1000 : progBest < 1000;
 const idleMb = meta.gw_idle_kb / 1024;
 const verdict = (ok) => (ok ? '**met**' : '**not met**');
 const bars = [
@@ -131,9 +154,7 @@ const bars = [
     verdict(gwClean && r32.p99 <= 2)],
   ['tools/call ≥ 10× the best Node peer (c=32)', `${fmtRatio(r32.peer)} (best: ${r32.peerName})`,
     verdict(gwClean && r32.peer >= 10)],
-  ['import of GitHub\'s spec < 1 s', Number.isFinite(importBest)
-    ? `${importBest.toFixed(0)} ms best, ${importMedian.toFixed(0)} ms median` : 'not measured',
-  verdict(importBest < 1000)],
+  ['import of GitHub\'s spec < 1 s', importMeasured, verdict(importOk)],
   ['idle RSS ≤ 20 MB', `${idleMb.toFixed(1)} MB`, verdict(idleMb <= 20)],
   ['no errors in any gateway point', `${rows.filter((r) => r.t.startsWith('gw-')).reduce((a, r) => a + r.s.errors, 0)} errors`,
     verdict(rows.filter((r) => r.t.startsWith('gw-')).every((r) => r.s.errors === 0))],
@@ -146,6 +167,9 @@ out.push(`gateway tools/call: ${meta.gw_tools_note}`);
 out.push(`gateway tools/list: ${meta.gw_list_note}\n`);
 out.push(textTable(header, tableRows));
 out.push('');
+for (const r of listRatios) {
+  out.push(`c=${r.c}: gateway tools/list / nginx static file throughput ${fmtRatio(r.thr)}, p99 ${fmtRatio(r.p99)}`);
+}
 for (const r of ratios) {
   out.push(`c=${r.c}: gateway/nginx-proxy throughput ${fmtRatio(r.thr)}, p99 ${fmtRatio(r.p99)}; gateway/best Node peer (${r.peerName}) ${fmtRatio(r.peer)}`);
 }
@@ -156,10 +180,7 @@ console.log(out.join('\n'));
 // ---- chart ----
 const chartName = 'benchmarks.png';
 const chartTargets = TARGETS.filter(([t]) => get(t, 32) || get(t, 1));
-const dat = chartTargets.map(([t, label]) => {
-  const short = label.replace(/^@ivotoby\/openapi-mcp-server.*/, '@ivotoby openapi-mcp-server')
-    .replace(/^official TS SDK.*/, 'official SDK (minimal)').replace(/ \(ceiling\)/, '')
-    .replace(/, /g, '\\n');
+const dat = chartTargets.map(([t, , , short]) => {
   const v = (c, k) => (get(t, c) ? get(t, c)[k] : '-');
   return `"${short}" ${v(1, 'rps')} ${v(32, 'rps')} ${v(1, 'p99')} ${v(32, 'p99')}`;
 }).join('\n');
@@ -178,6 +199,7 @@ const analysis = existsSync(join(repo, 'bench', 'analysis.md'))
   ? readFileSync(join(repo, 'bench', 'analysis.md'), 'utf8').trim() : '';
 const profTop = read('profile-top.txt').trim();
 const profDso = read('profile-dso.txt').trim();
+
 const md = [];
 md.push('# Benchmarks: the gateway against nginx and the Node peers');
 md.push('');
@@ -205,10 +227,16 @@ md.push(mdTable(header, tableRows));
 md.push('');
 md.push(`- gateway tools/call: ${meta.gw_tools_note}; MCP 2026-07-28 stateless requests (no session), ` +
   `${meta.gw_workers} worker threads (the default: one per core), access log on (to a file) unless stated.`);
-md.push(`- gateway tools/list: ${meta.gw_list_note}.`);
+md.push(`- gateway tools/list: ${meta.gw_list_note}; ${meta.gw_list_tools} tools, ${fmtInt(meta.gw_list_bytes)} bytes per answer. ` +
+  'The static-file line is nginx sending the very same bytes (sendfile): the cost of shipping them over loopback.');
 md.push('- errors: non-2xx + JSON-RPC errors + `isError` results + bodies without the expected content + socket errors + timeouts, over all requests of the point. A point with errors does not count for a bar.');
-md.push('- RSS: the server process tree (nginx: master + worker), the highest of samples every 0.2 s during the runs. ' +
-  'server CPU: CPU seconds used by the server per wall second (2.0 = both cores); client CPU: the same for the load generator.');
+md.push('- RSS: the server process tree (nginx: master + worker), the highest of samples every 0.2 s during the runs.');
+md.push('- CPU: CPU time per wall second in % of one core (200 % = both cores) of the server, the nginx upstream behind it, the load generator, ' +
+  'and everything else on this shared machine during the run (the last should be near 0; when it is not, the point was disturbed).');
+md.push('- upstream conns per 1k req: TCP connections the upstream accepted per 1,000 requests it served (nginx stub_status): ' +
+  '~0 means the proxy keeps its upstream connections alive. upstream req per call: requests the upstream served per request measured ' +
+  '(1.00 for a proxy that forwards every call, no cache, no retry; the Node peers\' extra requests are a side effect of the client\'s ' +
+  'sessions, if any).');
 md.push('- `mcp-load` (bench/loadgen/mcp-load.mjs) opens real sessions and waits for each result wherever it arrives ' +
   '(POST body or the session\'s GET stream). @ivotoby answers `tools/call` with 202 and sends the result on the GET stream, so ' +
   'only such a client measures its real round trips. The `gateway … sessions (mcp-load)` line is the same client against the ' +
@@ -216,8 +244,13 @@ md.push('- `mcp-load` (bench/loadgen/mcp-load.mjs) opens real sessions and waits
 md.push('');
 md.push('### Ratios');
 md.push('');
-md.push(mdTable(['concurrency', 'gateway / nginx-proxy (req/s)', 'gateway p99 / nginx-proxy p99', 'gateway / best Node peer (req/s)'],
+md.push(mdTable(['tools/call, concurrency', 'gateway / nginx-proxy (req/s)', 'gateway p99 / nginx-proxy p99', 'gateway / best Node peer (req/s)'],
   ratios.map((r) => [String(r.c), fmtRatio(r.thr), fmtRatio(r.p99), `${fmtRatio(r.peer)} (${r.peerName})`])));
+if (listRatios.length) {
+  md.push('');
+  md.push(mdTable(['tools/list, concurrency', 'gateway / nginx static file (req/s)', 'gateway p99 / nginx static p99'],
+    listRatios.map((r) => [String(r.c), fmtRatio(r.thr), fmtRatio(r.p99)])));
+}
 md.push('');
 if (chartOk) {
   md.push(`![Throughput and p99 latency per target](${chartName})`);
@@ -228,9 +261,18 @@ md.push('');
 md.push(`- Gateway RSS: **${idleMb.toFixed(1)} MB idle** (after start${meta.gw_tool === 'upstream' ? ', 1,001 tools loaded' : ''}), ` +
   `${(meta.gw_loaded_kb / 1024).toFixed(1)} MB at most under load. ` +
   `Node peers idle: @ivotoby ${(meta.ivotoby_idle_kb / 1024).toFixed(1)} MB, official-SDK server ${(meta.sdk_idle_kb / 1024).toFixed(1)} MB.`);
-md.push(`- Importing GitHub's spec (api.github.com.json, ~13 MB, 1,223 operations; \`bench/import/run.sh\`, in-process importer): ` +
-  (Number.isFinite(importBest) ? `**${importBest.toFixed(0)} ms** best, ${importMedian.toFixed(0)} ms median, peak RSS ${importRss} MB.` : 'not measured.') +
-  (Number.isFinite(importCli) && importCli > 0 ? ` \`mcpgw import --dry-run\` end to end: ${(importCli * 1000).toFixed(0)} ms.` : ''));
+const importParts = [];
+if (cliMs.length) {
+  importParts.push(`\`mcpgw import --dry-run\` (process start, read, parse, map to tools, diff against the registry; nothing written): ` +
+    `**${cliMedian.toFixed(0)} ms** median of ${cliMs.length}, best ${cliBest.toFixed(0)} ms, peak RSS ${cliRssMb.toFixed(0)} MB`);
+}
+if (Number.isFinite(coreMs)) importParts.push(`the importer's own share (its \`elapsedMs\`): ${coreMs.toFixed(0)} ms`);
+if (Number.isFinite(progBest)) importParts.push(`bench/import (in-process, best of runs): ${progBest.toFixed(0)} ms, peak RSS ${progRss} MB`);
+else importParts.push('bench/import/run.sh did not run in this session (see the run\'s import.err)');
+md.push(`- Importing GitHub's spec (api.github.com.json, ~13 MB, 1,223 operations): ${importParts.join('; ')}.`);
+if (meta.import_crashes) {
+  md.push(`- **\`mcpgw import\` crashed ${meta.import_crashes} time(s)** while loading the benchmark specs (retried; see the run's gw-import.err).`);
+}
 md.push('');
 md.push('## Machine, versions, method');
 md.push('');
@@ -261,12 +303,21 @@ md.push('# instruction-level alternative (slow, ~50x): valgrind --tool=callgrind
 md.push('```');
 md.push('');
 if (profTop) {
-  md.push(`Top of the current profile (tools/call at c=32, self time, symbols over 1.5 %; ${meta.gw_tools_note}):`);
+  md.push(`Top of the current profile (tools/call at c=32, 8 s at 999 Hz; self time by binary and symbol, over 0.7 %; ${meta.gw_tools_note}):`);
   md.push('');
   md.push('```');
   md.push(profTop);
   md.push('```');
   md.push('');
+  const profChildren = read('profile-children.txt').trim();
+  if (profChildren) {
+    md.push('Inclusive time of the gateway\'s own functions (with what they call; call chains from frame pointers, so some libraries\' frames are lost):');
+    md.push('');
+    md.push('```');
+    md.push(profChildren);
+    md.push('```');
+    md.push('');
+  }
   if (profDso) {
     md.push('By binary:');
     md.push('');
