@@ -26,6 +26,12 @@
  *     shared token entry without a fetcher that will end (exec free abandons them).
  *  5. URLs (which may carry an API key in the query) are never logged; logs name the method
  *     and the path template.
+ *  6. A server taken from the tool's spec (no base URL in the upstreams file) is only called
+ *     through the executor's guarded client (SSRF policy on every connection it opens, its own
+ *     connection cache); base URLs from the upstreams file use the trusted client.
+ *  7. A POST/PATCH without an idempotency key is sent at most once (httpc no_replay), so
+ *     neither the executor nor libcurl repeats a write the upstream may have processed.
+ *  8. Credentials: everything the operation requires (plan_credentials), each header once.
  * Threading: one gw_exec per loop thread; the shared parts (struct gw_upstreams) lock
  * internally. Cross-thread wake-ups arrive through this executor's eventfd.
  */

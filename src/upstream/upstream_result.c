@@ -312,7 +312,7 @@ json_t *gw_upstream_result_build(const struct gw_result_input *in,
     json_t *doc = NULL;
     bool declared_json = is_json_type(in->content_type);
     struct gw_error perr;
-    gw_error_clear(&perr);
+    perr.code = GW_OK; /* only the code is read; set by a failed parse (no 550-byte clear) */
     if (in->body_len && (declared_json ||
                          ((!in->content_type || strncasecmp(in->content_type, "text/", 5) == 0) &&
                           looks_like_json(in->body, in->body_len)))) {

@@ -1252,11 +1252,20 @@ static void test_bench(void **state)
     gw_log_configure(GW_LOG_INFO, true, LOG_FD);
     int par[] = {1, 32};
     int tot[] = {2000, 5000};
-    /* GET, and POST without an idempotency key (sent with no_replay: at most once) */
-    const char *methods[] = {"GET", "POST"};
-    for (int m = 0; m < 2; m++) {
+    /* GET, POST without an idempotency key (sent with no_replay: at most once), and GET to a
+     * spec-given server (SSRF-guarded client, allowlisted 127.0.0.1) */
+    const char *methods[] = {"GET", "POST", "GET guarded"};
+    char guarded[256];
+    snprintf(guarded, sizeof(guarded),
+             "{\"name\":\"bench_guarded\",\"binding\":{\"method\":\"GET\",\"path\":\"/fast\","
+             "\"servers\":[\"http://127.0.0.1:%d\"],\"args\":[{\"arg\":\"q\",\"in\":\"query\","
+             "\"name\":\"q\"}]}}",
+             SERVER->port);
+    for (int m = 0; m < 3; m++) {
         for (int k = 0; k < 2; k++) {
-            struct bench b = {tool("svc", methods[m], "/fast", NULL), 0, 0, tot[k]};
+            struct bench b = {m == 2 ? json_loads(guarded, 0, NULL)
+                                     : tool("svc", methods[m], "/fast", NULL),
+                              0, 0, tot[k]};
             long long t0 = ts_now_ms();
             for (int i = 0; i < par[k]; i++)
                 bench_next(&b);
