@@ -45,6 +45,9 @@
 #define DEFAULT_IDLE_HANDLES 64
 #define MAX_HEADER_BYTES (32u * 1024u)
 #define MAX_REQUEST_HEADERS 256
+#if LIBCURL_VERSION_NUM < 0x075000
+#error "no_replay needs CURLOPT_PREREQFUNCTION (libcurl 7.80 or later)"
+#endif
 /* no_replay requests reuse only connections idle for at most this many seconds (libcurl
  * compares whole seconds with '>', so up to ~3 s) */
 #define NO_REPLAY_MAX_IDLE_S 2L

@@ -85,7 +85,8 @@ struct gw_httpc_request {
      * (CURLOPT_PREREQFUNCTION) and the call fails with GW_HTTPC_ECONNECT and not_resent set.
      * Kept-alive connections are still used, but only those idle for at most ~3 s
      * (CURLOPT_MAXAGE_CONN), which stay clear of common server idle timeouts (5 s and up) and
-     * so of the benign stale-connection race. */
+     * so of the benign stale-connection race (libcurl's once-a-second pruning then also closes
+     * other idle connections older than that). */
     bool no_replay;
     bool fresh_connect;           /* always open a new connection (CURLOPT_FRESH_CONNECT) */
 };

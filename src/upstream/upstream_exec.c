@@ -886,9 +886,10 @@ static void plan_credentials(const struct gw_upstream_conf *k, const json_t *bin
                              struct cred_plan *p)
 {
     size_t n = k->ncreds < MAX_CREDS ? k->ncreds : MAX_CREDS;
-    memset(p, 0, sizeof(*p));
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) { /* only the first n entries are ever read */
         p->use[i] = k->creds[i].always;
+        p->param[i] = NULL;
+    }
     size_t ai;
     json_t *a;
     json_array_foreach(json_object_get(binding, "args"), ai, a) {
