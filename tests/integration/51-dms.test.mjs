@@ -5,7 +5,7 @@
 // of the spec's security schemes (api_key -> x-api-key, CommonAuthorizerLambdaSAM -> an OAuth2
 // client-credentials token in Authorization). Then an appointment is booked, updated, listed and
 // cancelled through the gateway with the official SDK client, and checked in the mock's SQLite
-// database. Both credentials are marked "always" in the upstreams file (todo test at the end). Two contradictions of the swagger are handled the way an operator would (see
+// database. The credentials are configured without "always": the gateway sends what each operation requires. Two contradictions of the swagger are handled the way an operator would (see
 // docs/e2e.md): its `pattern: ^[A-Za-z0-9]+$` contradicts its own examples (25-JUL-2022,
 // 1230-1245, vinod.okf), so the operator removes it from the two booking tools with
 // `mcpgw tools set`; its Success.data is typed string although it carries objects, so calls go
@@ -65,8 +65,9 @@ before(async () => {
   dir = h.tempDir('dms');
   secrets = h.freshSecrets();
   mock = await h.startMock({ dir, secrets });
-  // "always" on both credentials: see dmsUpstream and the todo test below
-  const upstreams = h.writeUpstreams(dir, { dms: dmsUpstream(mock.url, true) });
+  // the credentials as an operator configures them: no "always" (the executor sends what each
+  // operation requires)
+  const upstreams = h.writeUpstreams(dir, { dms: dmsUpstream(mock.url, false) });
   env = h.gatewayEnv({ dir, upstreamsFile: upstreams, secrets, settings: { GW_LOG_LEVEL: 'trace' } });
   state.import = h.importSpec(env, h.DMS_SPEC, { specId: 'msil-dms', bundle: 'dms', upstream: 'dms' });
   day = h.nextWorkday((await mock.health()).today);
