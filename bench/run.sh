@@ -140,6 +140,24 @@ say "gateway tool mode: $GW_TOOL"
 
 LOAD1=$(cut -d' ' -f1 /proc/loadavg)
 say "load average before the run: $LOAD1 (the machine is shared; other work skews the numbers)"
+# Wait (bounded) for the machine to be quiet: other work on 2 cores distorts every number.
+busy_cores() {  # CPU in use by everything over 2 s, in cores
+  local b0 b1
+  b0=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat); sleep 2
+  b1=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat)
+  awk -v a="$b0" -v b="$b1" -v hz="$CLK_TCK" 'BEGIN{printf "%.2f", (b-a)/hz/2}'
+}
+QUIET_WAIT=${BENCH_QUIET_WAIT:-90}; [ $QUICK = 1 ] && QUIET_WAIT=0
+waited=0
+while :; do
+  BUSY=$(busy_cores)
+  awk -v b="$BUSY" 'BEGIN{exit !(b > 0.3)}' || break
+  if [ $waited -ge "$QUIET_WAIT" ]; then
+    say "WARNING: the machine is busy ($BUSY cores in use by other work); measuring anyway"; break
+  fi
+  say "the machine is busy ($BUSY cores in use by other work); waiting for it to be quiet"
+  sleep 8; waited=$((waited + 10))
+done
 
 # ---------------------------------------------------------------- the upstream and the proxy ---
 rm -rf "$RUN"; mkdir -p "$RUN/tmp"
@@ -224,6 +242,15 @@ start_gateway() {  # NAME extra-args...: starts mcpgw; sets GWPID and GWPORT
   GWPORT=$(cat "$RUN/$name.port")
   wait_http "http://127.0.0.1:$GWPORT/health" || die "gateway /health"
 }
+# Idle memory of a gateway with an empty registry (the bar), before the one with 1,001 tools
+SAVED_DATA=$GWDATA; GWDATA=$RUN/gwdata-empty; mkdir -p "$GWDATA"
+SAVED=("${GW_SERVE_ARGS[@]}"); GW_SERVE_ARGS=()
+start_gateway gateway-empty
+sleep 1
+GW_EMPTY_KB=$(rss_kb "$GWPID")
+kill -TERM "$GWPID"; wait "$GWPID" 2>/dev/null || true
+GWDATA=$SAVED_DATA; GW_SERVE_ARGS=("${SAVED[@]}")
+say "gateway idle RSS with an empty registry: $GW_EMPTY_KB kB"
 say "starting the gateway (mcpgw, $(nproc) workers by default, access log on; and a second one with it off)"
 start_gateway gateway
 G1PID=$GWPID; GWURL=http://127.0.0.1:$GWPORT/mcp
@@ -451,7 +478,7 @@ cat >"$RES/meta.json" <<EOF
   "quick": $QUICK,
   "duration_s": $DURATION, "reps": $REPS, "warmup_s": $WARMUP,
   "elapsed_s": $((END_EPOCH - START_EPOCH)),
-  "load_before": "$LOAD1",
+  "load_before": "$LOAD1", "busy_before": "${BUSY:-?}",
   "load_after": "$(cut -d' ' -f1-3 /proc/loadavg)",
   "cpu": "$(lscpu | awk -F: '/Model name/{gsub(/^ +/,"",$2); print $2; exit}')",
   "nproc": $(nproc),
@@ -473,7 +500,7 @@ cat >"$RES/meta.json" <<EOF
   "gw_workers": $(nproc),
   "up_time_wait_after": ${UP_TW:-0},
   "import_crashes": $IMPORT_CRASHES,
-  "gw_idle_kb": $GW_IDLE_KB, "gw_loaded_kb": ${GW_LOADED_KB:-0},
+  "gw_idle_kb": $GW_IDLE_KB, "gw_empty_kb": ${GW_EMPTY_KB:-0}, "gw_loaded_kb": ${GW_LOADED_KB:-0},
   "ivotoby_idle_kb": $IVO_IDLE_KB, "sdk_idle_kb": $SDK_IDLE_KB,
   "profile": $( [ -s "$PROFILE_TOP" ] && echo 1 || echo 0 )
 }
