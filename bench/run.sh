@@ -17,7 +17,8 @@
 # ratios on stdout, raw results in bench/results/<timestamp>/, and (full runs) docs/benchmarks.md
 # plus docs/benchmarks.png. Installs what it needs (scripts/setup.sh, npm ci into bench/.work/).
 #
-# Options: --quick       short smoke run (1 x 2 s per point; results only, docs untouched)
+# Options: --quick       short smoke run (1 x 2 s per point; results only, docs untouched; exits
+#                        non-zero if a point produced no result or the gateway answered errors)
 #          --no-setup    skip scripts/setup.sh and npm ci (everything already installed)
 #          --no-profile  skip the perf profile
 #          --docs / --no-docs  force writing (or not) docs/benchmarks.md and the chart
@@ -41,7 +42,7 @@ for a in "$@"; do
     --no-profile) PROFILE=0 ;;
     --docs) DOCS=1 ;;
     --no-docs) DOCS=0 ;;
-    -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/run.sh: unknown option $a" >&2; exit 2 ;;
   esac
 done
@@ -507,5 +508,6 @@ cat >"$RES/meta.json" <<EOF
 EOF
 DOCS_DIR=$RES
 [ "$DOCS" = 1 ] && DOCS_DIR=$REPO/docs
-"$NODE" "$BENCH/lib/report.mjs" "$RES" "$DOCS_DIR"
+STRICT=(); [ $QUICK = 1 ] && STRICT=(--strict)
+"$NODE" "$BENCH/lib/report.mjs" "$RES" "$DOCS_DIR" "${STRICT[@]}"
 say "done in $((END_EPOCH - START_EPOCH)) s; raw results in ${RES#$REPO/}"

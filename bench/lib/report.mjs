@@ -350,3 +350,14 @@ if (analysis) {
 writeFileSync(join(outDir, 'benchmarks.md'), `${md.join('\n')}\n`);
 writeFileSync(join(resDir, 'summary.json'), JSON.stringify({ meta, stats, ratios, bars }, null, 1));
 console.log(`\nwrote ${relative(process.cwd(), join(outDir, 'benchmarks.md'))}${chartOk ? ` and ${chartName}` : ''}`);
+
+// --strict (the smoke run): fail when a point produced no result or a gateway point had errors,
+// so that CI notices a broken harness or a gateway answering with errors.
+if (process.argv.includes('--strict')) {
+  const broken = points.filter((p) => p.failed).map((p) => `${p.target} c=${p.conc}`);
+  const gwErr = rows.filter((r) => r.t.startsWith('gw-') && r.s.errors > 0).map((r) => `${r.t} c=${r.c}`);
+  if (broken.length || gwErr.length) {
+    console.error(`bench: FAILED: ${broken.length ? `no result from ${broken.join(', ')}` : ''}${broken.length && gwErr.length ? '; ' : ''}${gwErr.length ? `gateway errors in ${gwErr.join(', ')}` : ''}`);
+    process.exit(1);
+  }
+}
