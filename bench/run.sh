@@ -11,7 +11,7 @@
 #      bench/loadgen/mcp-load.mjs, which waits for each result on the session's GET stream) and a
 #      minimal server on the official TypeScript SDK (bench/peers/sdk-server.mjs, stateless);
 #   5. importing GitHub's spec (bench/import), the gateway's idle and loaded RSS, and a CPU profile
-#      of the gateway under load (perf record -g, top of the profile).
+#      of the gateway under load (perf record with DWARF call graphs, top of the profile).
 # Each point: a warm-up, then REPS repetitions of DURATION seconds, at concurrency 1 and 32; every
 # non-2xx, JSON-RPC error, isError result or unexpected body is counted. Output: a table with the
 # ratios on stdout, raw results in bench/results/<timestamp>/, and (full runs) docs/benchmarks.md
@@ -323,7 +323,7 @@ wrk_run() {  # METHOD URL BODYFILE HEADERSFILE EXPECT CONC DURATION: one wrk run
 }
 mcpload_run() {  # URL TOOL ARGS EXPECT CONC DURATION
   timeout $((${6%.*} + 40)) "$NODE" "$BENCH/loadgen/mcp-load.mjs" --url "$1" --tool "$2" --args "$3" \
-    --expect "$4" --concurrency "$5" --warmup 0.5 --duration "$6"
+    --expect "$4" --concurrency "$5" --warmup 0 --duration "$6"
 }
 # The points: TARGET CONC. point_pid and point_run say which server and which client.
 POINT_LIST=(upstream:1 upstream:32 nginx-proxy:1 nginx-proxy:32 gw-call:1 gw-call:32
@@ -425,17 +425,20 @@ GW_LOADED_KB=$(grep -h '"target":"gw-' "$POINTS" | sed -E 's/.*"rss_kb":([0-9]+)
 PROFILE_TOP=$RES/profile-top.txt
 : >"$PROFILE_TOP"
 if [ $PROFILE = 1 ] && [ $QUICK = 0 ] && command -v perf >/dev/null; then
-  say "profile: perf record -g on the gateway under tools/call load (c=32, 8 s)"
+  say "profile: perf record (DWARF call graphs) on the gateway under tools/call load (c=32, 8 s)"
   ( point_run gw-call 32 10 >/dev/null 2>&1 ) &
   WRKP=$!
   sleep 1
-  if perf record -F 999 -g -p "$G1PID" -o "$RUN/perf.data" -- sleep 8 >"$RES/perf-record.log" 2>&1; then
+  if perf record -F 499 --call-graph dwarf,8192 -p "$G1PID" -o "$RUN/perf.data" -- sleep 8 >"$RES/perf-record.log" 2>&1; then
     perf report -i "$RUN/perf.data" --no-children --sort dso,symbol --stdio --percent-limit 0.7 \
       -g none 2>/dev/null | grep -v '^$' | grep -v '^#' | sed 's/ *- *- *$//' | head -40 >"$PROFILE_TOP" || true
     perf report -i "$RUN/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null \
       | grep -v '^$' | grep -v '^#' | sed 's/ *- *- *$//' | head -12 >"$RES/profile-dso.txt" || true
-    perf report -i "$RUN/perf.data" --children --sort symbol --stdio -g none --dsos mcpgw \
-      --percent-limit 3 2>/dev/null | grep -v '^$' | grep -v '^#' | sed 's/ *- *- *$//' | head -30 >"$RES/profile-children.txt" || true
+    # inclusive time of the gateway's own functions (symbols defined in mcpgw)
+    nm --defined-only "$GW" 2>/dev/null | awk '{print $3}' | sort -u >"$RUN/gw-symbols"
+    perf report -i "$RUN/perf.data" --children --sort symbol --stdio -g none --percent-limit 2 \
+      2>/dev/null | grep -v '^#' | sed 's/ *- *- *$//' \
+      | awk 'NR==FNR{own[$1]=1; next} ($4 in own)' "$RUN/gw-symbols" - | head -25 >"$RES/profile-children.txt" || true
   else
     say "  perf record failed (see $RES/perf-record.log); profile skipped"
   fi

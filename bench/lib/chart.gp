@@ -21,6 +21,7 @@ set bmargin 9
 plot datafile using 2:xtic(1) title "c=1" lc rgb "#8fb3d9", \
      '' using 3 title "c=32" lc rgb "#1f4e8c"
 set title "p99 latency (ms, lower is better)"
+set key top left
 set ylabel "ms"
 set yrange [0.1:*]
 plot datafile using 4:xtic(1) title "c=1" lc rgb "#f2b77a", \

@@ -21,16 +21,16 @@ const points = read('points.jsonl').split('\n').filter(Boolean).map((l) => JSON.
 
 // [target, label in tables, client, label in the chart]
 const TARGETS = [
-  ['upstream', 'nginx upstream, direct (ceiling)', 'wrk', 'nginx upstream\ndirect'],
-  ['nginx-proxy', 'nginx reverse proxy, 1 worker', 'wrk', 'nginx reverse\nproxy'],
-  ['gw-call', 'gateway tools/call', 'wrk', 'gateway\ntools/call'],
-  ['gw-call-nolog', 'gateway tools/call, access log off', 'wrk', 'gateway tools/call\naccess log off'],
-  ['gw-call-ssrf', 'gateway tools/call, spec server + SSRF guard', 'wrk', 'gateway tools/call\nSSRF-guarded'],
-  ['gw-call-mcpload', 'gateway tools/call, sessions (mcp-load)', 'mcp-load', 'gateway tools/call\nsessions (mcp-load)'],
-  ['ivotoby', `@ivotoby/openapi-mcp-server ${meta.ivotoby}`, 'mcp-load', '@ivotoby\nopenapi-mcp-server'],
-  ['sdk', `official TS SDK ${meta.sdk}, minimal, stateless`, 'wrk', 'official SDK\n(minimal)'],
-  ['list-static', 'nginx, the tools/list answer as a static file', 'wrk', 'tools/list bytes\nnginx static'],
-  ['gw-list', 'gateway tools/list', 'wrk', 'gateway\ntools/list'],
+  ['upstream', 'nginx upstream, direct (ceiling)', 'wrk', 'nginx upstream\\ndirect'],
+  ['nginx-proxy', 'nginx reverse proxy, 1 worker', 'wrk', 'nginx reverse\\nproxy'],
+  ['gw-call', 'gateway tools/call', 'wrk', 'gateway\\ntools/call'],
+  ['gw-call-nolog', 'gateway tools/call, access log off', 'wrk', 'gateway tools/call\\naccess log off'],
+  ['gw-call-ssrf', 'gateway tools/call, spec server + SSRF guard', 'wrk', 'gateway tools/call\\nSSRF-guarded'],
+  ['gw-call-mcpload', 'gateway tools/call, sessions (mcp-load)', 'mcp-load', 'gateway tools/call\\nsessions (mcp-load)'],
+  ['ivotoby', `@ivotoby/openapi-mcp-server ${meta.ivotoby}`, 'mcp-load', '@ivotoby\\nopenapi-mcp-server'],
+  ['sdk', `official TS SDK ${meta.sdk}, minimal, stateless`, 'wrk', 'official SDK\\n(minimal)'],
+  ['list-static', 'nginx, the tools/list answer as a static file', 'wrk', 'tools/list bytes\\nnginx static'],
+  ['gw-list', 'gateway tools/list', 'wrk', 'gateway\\ntools/list'],
 ];
 const NODE_PEERS = ['ivotoby', 'sdk'];
 
@@ -302,21 +302,21 @@ md.push(mdTable(['', ''], [
 md.push('');
 md.push('## Profile of the gateway under load');
 md.push('');
-md.push('Recipe (what `bench/run.sh` does for this section; perf from Debian\'s `linux-perf`):');
+md.push('Recipe (what `bench/run.sh` does for this section, by hand; perf from Debian\'s `linux-perf`):');
 md.push('');
 md.push('```sh');
 md.push('bench/run.sh --no-docs            # or start the gateway yourself:');
 md.push('GW_DATA_DIR=bench/.work/run/gwdata build/bench/mcpgw serve --listen 127.0.0.1:8000 2>/tmp/gw.log &');
 md.push('BENCH_METHOD=POST BENCH_BODY=bench/.work/run/b-gw-call BENCH_HEADERS=bench/.work/run/h-gw-call \\');
 md.push('  wrk -t2 -c32 -d20s -s bench/wrk/bench.lua http://127.0.0.1:8000/mcp &');
-md.push('perf record -F 999 -g -p $(pgrep -n mcpgw) -o /tmp/perf.data -- sleep 10');
+md.push('perf record -F 499 --call-graph dwarf,8192 -p $(pgrep -n mcpgw) -o /tmp/perf.data -- sleep 10   # -g is cheaper but the Release build has no frame pointers');
 md.push('perf report -i /tmp/perf.data --no-children --sort symbol     # flat');
 md.push('perf report -i /tmp/perf.data --children --sort symbol        # inclusive, with call graphs');
 md.push('# instruction-level alternative (slow, ~50x): valgrind --tool=callgrind build/bench/mcpgw serve ... ; callgrind_annotate');
 md.push('```');
 md.push('');
 if (profTop) {
-  md.push(`Top of the current profile (tools/call at c=32, 8 s at 999 Hz; self time by binary and symbol, over 0.7 %; ${meta.gw_tools_note}):`);
+  md.push(`Top of the current profile (tools/call at c=32, 8 s at 499 Hz with DWARF call graphs; self time by binary and symbol, over 0.7 %; ${meta.gw_tools_note}):`);
   md.push('');
   md.push('```');
   md.push(profTop);
@@ -324,7 +324,7 @@ if (profTop) {
   md.push('');
   const profChildren = read('profile-children.txt').trim();
   if (profChildren) {
-    md.push('Inclusive time of the gateway\'s own functions (with what they call; call chains from frame pointers, so some libraries\' frames are lost):');
+    md.push('Inclusive time of the gateway\'s own functions (with everything they call; several static functions share the name `finish`):');
     md.push('');
     md.push('```');
     md.push(profChildren);
