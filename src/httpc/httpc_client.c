@@ -26,6 +26,8 @@
  */
 #include "httpc/httpc_client.h"
 
+#define HTTPC_DEFAULT_MAXCONNECTS 256
+
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/log.h"
@@ -242,8 +244,12 @@ struct gw_httpc *gw_httpc_new(struct event_base *base, const struct gw_httpc_opt
         curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, opt->max_host_connections);
     if (opt && opt->max_total_connections > 0)
         curl_multi_setopt(c->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, opt->max_total_connections);
-    if (opt && opt->max_cached_connections > 0)
-        curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, opt->max_cached_connections);
+    /* a fixed cache: curl's default (4x the transfers in the multi *at that moment*) closes idle
+     * keep-alive connections whenever in-flight calls dip, and reopens them a moment later
+     * (120-150 new upstream connections per 1,000 calls at c=32 in the benchmark) */
+    curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS,
+                      opt && opt->max_cached_connections > 0 ? opt->max_cached_connections
+                                                              : (long)HTTPC_DEFAULT_MAXCONNECTS);
     c->max_idle = (opt && opt->max_idle_handles > 0) ? (size_t)opt->max_idle_handles
                                                       : DEFAULT_IDLE_HANDLES;
     c->idle = gw_xcalloc(c->max_idle, sizeof(CURL *));

@@ -33,7 +33,7 @@ struct gw_ssrf_policy; /* src/ssrf/ssrf.h */
 struct gw_httpc_options {
     long max_host_connections;  /* concurrent connections per host; 0 = unlimited */
     long max_total_connections; /* concurrent connections in total; 0 = unlimited */
-    long max_cached_connections; /* idle keep-alive connections kept; 0 = curl's default */
+    long max_cached_connections; /* idle keep-alive connections kept; 0 = 256 */
     long max_idle_handles;      /* recycled easy handles kept; 0 = 64 */
     /* SSRF guard (borrowed; must outlive the client): every connection this client opens must
      * pass gw_ssrf_check on the address actually connected (after DNS, so rebinding and odd

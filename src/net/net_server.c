@@ -30,6 +30,7 @@
 #include <event2/listener.h>
 #include <event2/thread.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -261,6 +262,14 @@ static void conn_track(struct gw_worker *w, struct evhttp_connection *evcon)
 {
     if (!evcon || conn_find(w, evcon))
         return;
+    /* no Nagle delay: the last segment of a large answer must not wait for the client's
+     * delayed ACK (~40 ms per tools/list page otherwise) */
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+    evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+    if (fd >= 0) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
     struct conn *c = gw_xcalloc(1, sizeof(*c));
     c->evcon = evcon;
     c->w = w;
