@@ -208,8 +208,14 @@ try {
 // ---- docs/benchmarks.md ----
 const analysis = existsSync(join(repo, 'bench', 'analysis.md'))
   ? readFileSync(join(repo, 'bench', 'analysis.md'), 'utf8').trim() : '';
-const profTop = read('profile-top.txt').trim();
-const profDso = read('profile-dso.txt').trim();
+/* Text blocks from perf: drop blank lines and the common indentation, keep the columns. */
+const block = (t) => {
+  const lines = t.split('\n').filter((l) => l.trim());
+  const ind = Math.min(...lines.map((l) => l.match(/^ */)[0].length));
+  return lines.map((l) => l.slice(ind)).join('\n');
+};
+const profTop = block(read('profile-top.txt'));
+const profDso = block(read('profile-dso.txt'));
 
 const md = [];
 md.push('# Benchmarks: the gateway against nginx and the Node peers');
@@ -248,8 +254,7 @@ md.push('- CPU: CPU time per wall second in % of one core (200 % = both cores) o
   'and everything else on this shared machine during the run (the last should be near 0; when it is not, the point was disturbed).');
 md.push('- upstream conns per 1k req: TCP connections the upstream accepted per 1,000 requests it served (nginx stub_status): ' +
   '~0 means the proxy keeps its upstream connections alive. upstream req per call: requests the upstream served per request measured ' +
-  '(1.00 for a proxy that forwards every call, no cache, no retry; the Node peers\' extra requests are a side effect of the client\'s ' +
-  'sessions, if any).');
+  '(1.00 for a proxy that forwards every call, no cache, no retry).');
 md.push('- `mcp-load` (bench/loadgen/mcp-load.mjs) opens real sessions and waits for each result wherever it arrives ' +
   '(POST body or the session\'s GET stream). @ivotoby answers `tools/call` with 202 and sends the result on the GET stream, so ' +
   'only such a client measures its real round trips. The `gateway … sessions (mcp-load)` line is the same client against the ' +
@@ -297,7 +302,7 @@ md.push(mdTable(['', ''], [
   ['nginx', `${meta.nginx} (Debian), 1 worker for the upstream and 1 for the proxy`],
   ['load generators', `wrk ${meta.wrk} (Debian) with bench/wrk/bench.lua (1 thread at c=1, 2 at c=32); bench/loadgen/mcp-load.mjs on Node ${meta.node}`],
   ['Node peers', `@ivotoby/openapi-mcp-server ${meta.ivotoby}, @modelcontextprotocol/sdk ${meta.sdk}, Node ${meta.node}`],
-  ['run', `${meta.reps}× ${meta.duration_s} s per point after ${meta.warmup_s} s warm-up; whole run ${meta.elapsed_s} s`],
+  ['run', `${meta.reps}× ${meta.duration_s} s per point after ${meta.warmup_s} s warm-up; \`bench/run.sh\` took ${meta.elapsed_s} s in all (setup, build, measuring, import, profile)`],
 ], [':--', ':--']));
 md.push('');
 md.push('## Profile of the gateway under load');
@@ -305,13 +310,18 @@ md.push('');
 md.push('Recipe (what `bench/run.sh` does for this section, by hand; perf from Debian\'s `linux-perf`):');
 md.push('');
 md.push('```sh');
-md.push('bench/run.sh --no-docs            # or start the gateway yourself:');
-md.push('GW_DATA_DIR=bench/.work/run/gwdata build/bench/mcpgw serve --listen 127.0.0.1:8000 2>/tmp/gw.log &');
-md.push('BENCH_METHOD=POST BENCH_BODY=bench/.work/run/b-gw-call BENCH_HEADERS=bench/.work/run/h-gw-call \\');
+md.push('bench/run.sh --no-docs     # leaves the specs, the database, the configs and the requests in bench/.work/run');
+md.push('W=$PWD/bench/.work/run');
+md.push('nginx -p $W -c $W/upstream.conf -e $W/upstream-error.log &          # the upstream, on the port in the imported spec');
+md.push('GW_DATA_DIR=$W/gwdata build/bench/mcpgw serve --listen 127.0.0.1:8000 \\');
+md.push('  --set GW_UPSTREAMS_FILE=$W/upstreams.json 2>/tmp/gw.log &');
+md.push('BENCH_METHOD=POST BENCH_BODY=$W/b-gw-call BENCH_HEADERS=$W/h-gw-call BENCH_EXPECT=widget \\');
 md.push('  wrk -t2 -c32 -d20s -s bench/wrk/bench.lua http://127.0.0.1:8000/mcp &');
-md.push('perf record -F 499 --call-graph dwarf,8192 -p $(pgrep -n mcpgw) -o /tmp/perf.data -- sleep 10   # -g is cheaper but the Release build has no frame pointers');
-md.push('perf report -i /tmp/perf.data --no-children --sort symbol     # flat');
-md.push('perf report -i /tmp/perf.data --children --sort symbol        # inclusive, with call graphs');
+md.push('perf record -F 499 --call-graph dwarf,8192 -p $(pgrep -n mcpgw) -o /tmp/perf.data -- sleep 10');
+md.push('perf report -i /tmp/perf.data --no-children --sort dso,symbol   # self time');
+md.push('perf report -i /tmp/perf.data --children --sort symbol          # inclusive, with call graphs');
+md.push('# -g (frame pointers) is cheaper, but the Release build has none: most call chains are lost');
+md.push('# strace -f -c -p $(pgrep -n mcpgw)   # syscalls per request (compare with nginx: strace -c -p <worker pid>)');
 md.push('# instruction-level alternative (slow, ~50x): valgrind --tool=callgrind build/bench/mcpgw serve ... ; callgrind_annotate');
 md.push('```');
 md.push('');
@@ -322,7 +332,7 @@ if (profTop) {
   md.push(profTop);
   md.push('```');
   md.push('');
-  const profChildren = read('profile-children.txt').trim();
+  const profChildren = block(read('profile-children.txt'));
   if (profChildren) {
     md.push('Inclusive time of the gateway\'s own functions (with everything they call; several static functions share the name `finish`):');
     md.push('');
