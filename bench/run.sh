@@ -181,7 +181,7 @@ sed "s|http://127.0.0.1:18480|$UPSTREAM|" "$BENCH/upstream/openapi.yaml" >"$RUN/
 GWDATA=$RUN/gwdata
 mkdir -p "$GWDATA"
 GW_TOOLS_NOTE="fixture tool test_simple_text (in-process, no upstream call)"
-GW_LIST_NOTE="the conformance fixtures' tools (the 1,000-tool import needs mcpgw import)"
+GW_LIST_NOTE="the conformance fixtures' tools (fixture mode: nothing imported)"
 GW_SERVE_ARGS=()
 IMPORT_CRASHES=0
 gw_import() {  # OUT SPEC ARGS...: mcpgw import --json into $GWDATA, the JSON result to OUT;
@@ -455,7 +455,7 @@ GH_SPEC=${GW_GITHUB_SPEC:-$REPO/../shared/corpus/openapi/github/api.github.com.j
 IMPORT_RUNS=5; [ $QUICK = 1 ] && IMPORT_RUNS=1
 : >"$RES/import-cli.txt"
 if [ -f "$GH_SPEC" ]; then
-  if [ "$GW_TOOL" = upstream ]; then
+  if "$GW" import --help 2>&1 | grep -q -- --dry-run; then
     # the bar: `mcpgw import --dry-run` end to end (process start, read, parse, map, diff), wall time
     mkdir -p "$RUN/gh-data"
     for i in $(seq 1 $IMPORT_RUNS); do

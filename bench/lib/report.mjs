@@ -112,8 +112,9 @@ const tableRows = rows.map(({ t, label, c, s, gen }) => [label, String(c), fmtIn
   `${fmtInt(s.rpsMin)}–${fmtInt(s.rpsMax)} (${s.used}/${s.runs.length}${s.disturbed ? ' ⚠' : ''})`, fmtMs(s.p50), fmtMs(s.p99),
   `${s.errors}/${fmtInt(s.requests)}`, s.rssMb.toFixed(1),
   `${pc(s.serverCpu)}/${SELF.has(t) ? '–' : pc(s.upCpu)}/${pc(s.genCpu)} ${gen}/${pc(s.otherCpu)}`,
-  SELF.has(t) ? '(server)' : (t === 'gw-list' ? '–' : (s.upConns >= 0 ? s.upConns.toFixed(1) : 'n/a')),
-  SELF.has(t) || t === 'gw-list' ? '–' : s.upPerCall.toFixed(2)]);
+  // no upstream traffic (the upstream's own points, tools/list, the in-process fixture tool): '–'
+  SELF.has(t) ? '(server)' : (t === 'gw-list' || s.upPerCall < 0.5 ? '–' : (s.upConns >= 0 ? s.upConns.toFixed(1) : 'n/a')),
+  SELF.has(t) || t === 'gw-list' || s.upPerCall < 0.5 ? '–' : s.upPerCall.toFixed(2)]);
 
 function textTable(h, rs) {
   const w = h.map((x, i) => Math.max(x.length, ...rs.map((r) => r[i].length)));
@@ -164,7 +165,8 @@ const bars = [
     verdict(gwClean && r32.p99 <= 2)],
   ['tools/call ≥ 10× the best Node peer (c=32)', `${fmtRatio(r32.peer)} (best: ${r32.peerName})`,
     verdict(gwClean && r32.peer >= 10)],
-  ['import of GitHub\'s spec < 1 s', importMeasured, verdict(importOk)],
+  ['import of GitHub\'s spec < 1 s', importMeasured,
+    importMeasured === 'not measured' ? 'n/a' : verdict(importOk)],
   ['idle RSS ≤ 20 MB', `${emptyMb.toFixed(1)} MB with an empty registry; ${idleMb.toFixed(1)} MB with ${meta.gw_tool === 'upstream' ? '1,001 tools' : 'the fixtures'}`,
     `${verdict(emptyMb > 0 && emptyMb <= 20)} empty; ${verdict(idleMb <= 20)} with the tools`],
   ['no errors in any gateway point', `${rows.filter((r) => r.t.startsWith('gw-')).reduce((a, r) => a + r.s.errors, 0)} errors`,
