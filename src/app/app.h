@@ -48,6 +48,9 @@ struct gw_error;
 int app_ready_registry(void *arg, struct gw_error *err);
 /* The database URL (DATABASE_URL, else SQLite under GW_DATA_DIR). */
 int app_store_url(const struct gw_settings *s, char *out, size_t size);
+/* Store connection options from the GW_DB_* settings. */
+#include "store/store.h"
+struct gw_store_options app_store_options(const struct gw_settings *s);
 /* Opens (and optionally migrates) the store; prints the reason on failure. Blocks. */
 int app_store_open(const struct gw_settings *s, bool migrate, struct gw_store **out);
 

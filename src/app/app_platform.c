@@ -17,6 +17,12 @@
 #include <stdio.h>
 #include <string.h>
 
+struct gw_store_options app_store_options(const struct gw_settings *s)
+{
+    return (struct gw_store_options){(int)gw_settings_int(s, "GW_DB_BUSY_TIMEOUT_MS"),
+                                     (int)gw_settings_int(s, "GW_DB_CONNECT_TIMEOUT_SECONDS")};
+}
+
 int app_store_url(const struct gw_settings *s, char *out, size_t size)
 {
     const char *url = gw_settings_str(s, "DATABASE_URL");
@@ -35,8 +41,7 @@ int app_store_open(const struct gw_settings *s, bool migrate, struct gw_store **
         fprintf(stderr, "mcpgw: the database URL is too long\n");
         return GW_EINVAL;
     }
-    struct gw_store_options so = {(int)gw_settings_int(s, "GW_DB_BUSY_TIMEOUT_MS"),
-                                  (int)gw_settings_int(s, "GW_DB_CONNECT_TIMEOUT_SECONDS")};
+    struct gw_store_options so = app_store_options(s);
     int rc = gw_store_open(url, &so, out, &err);
     if (rc == GW_OK && migrate) {
         int v = 0;
@@ -73,8 +78,7 @@ int app_platform_open(struct app_platform *pf, const struct gw_settings *s)
 
     char url[2048];
     app_store_url(s, url, sizeof(url));
-    struct gw_store_options so = {(int)gw_settings_int(s, "GW_DB_BUSY_TIMEOUT_MS"),
-                                  (int)gw_settings_int(s, "GW_DB_CONNECT_TIMEOUT_SECONDS")};
+    struct gw_store_options so = app_store_options(s);
     struct gw_registry_config rc = {url, &so,
                                     (int)gw_settings_int(s, "GW_REGISTRY_POLL_SECONDS") * 1000,
                                     true};

@@ -140,8 +140,7 @@ static int admin_open(const struct gw_settings *s, struct app_platform *pf,
     char url[2048];
     if (app_store_url(s, url, sizeof(url)) != GW_OK)
         return GW_EINVAL;
-    struct gw_store_options so = {(int)gw_settings_int(s, "GW_DB_BUSY_TIMEOUT_MS"),
-                                  (int)gw_settings_int(s, "GW_DB_CONNECT_TIMEOUT_SECONDS")};
+    struct gw_store_options so = app_store_options(s);
     struct gw_admin_config ac;
     gw_admin_config_from_settings(&ac, s);
     ac.store_url = url;

@@ -80,7 +80,6 @@ static int tools_list(struct gw_store *st, int argc, char **argv)
     struct gw_error err = {0};
     do {
         json_t *items = NULL;
-        q.after = next[0] ? next : NULL;
         char after_copy[GW_STORE_NAME_MAX + 1];
         snprintf(after_copy, sizeof(after_copy), "%s", next);
         q.after = after_copy[0] ? after_copy : NULL;

@@ -292,6 +292,14 @@ static void post_finish(struct post_ctx *c)
     gw_free(c);
 }
 
+/* Drops a POST context that never started an exchange (the request was answered directly). */
+static void post_abandon(struct post_ctx *c, json_t *body)
+{
+    gw_buf_fini(&c->out);
+    gw_free(c);
+    json_decref(body);
+}
+
 static void post_hold(void *tctx)
 {
     ((struct post_ctx *)tctx)->holds++;
@@ -703,10 +711,7 @@ static void handle_post(struct http_state *st, struct gw_http_req *r)
     if (json_is_object(body) && looks_modern(r, body)) {
         int lvl = -1;
         if (!check_modern(c, body, &lvl)) {
-            c->holds = 0;
-            gw_buf_fini(&c->out);
-            gw_free(c);
-            json_decref(body);
+            post_abandon(c, body);
             return;
         }
         c->modern = true;
@@ -739,9 +744,7 @@ static void handle_post(struct http_state *st, struct gw_http_req *r)
                                              GW_JSONRPC_METHOD_NOT_FOUND, msg, NULL);
                 gw_http_reply_json(r, 404, e);
                 json_decref(e);
-                gw_buf_fini(&c->out);
-                gw_free(c);
-                json_decref(body);
+                post_abandon(c, body);
                 return;
             }
         }
@@ -757,9 +760,7 @@ static void handle_post(struct http_state *st, struct gw_http_req *r)
     struct gw_session_claims claims = {0};
     if (!init) {
         if (!require_session(st, r, &claims) || !check_version_header(r, &claims.version)) {
-            gw_buf_fini(&c->out);
-            gw_free(c);
-            json_decref(body);
+            post_abandon(c, body);
             return;
         }
         snprintf(c->session, sizeof(c->session), "%s", claims.id);
@@ -767,9 +768,7 @@ static void handle_post(struct http_state *st, struct gw_http_req *r)
         o.version = claims.version;
         o.caps = claims.caps;
     } else if (!check_version_header(r, &claims.version)) {
-        gw_buf_fini(&c->out);
-        gw_free(c);
-        json_decref(body);
+        post_abandon(c, body);
         return;
     }
 
@@ -781,9 +780,7 @@ static void handle_post(struct http_state *st, struct gw_http_req *r)
             char msg[GW_ERROR_MSG_MAX + 32];
             snprintf(msg, sizeof(msg), "Invalid Request: %s", berr.msg);
             reply_rpc_error(r, 400, GW_JSONRPC_INVALID_REQUEST, msg, NULL);
-            gw_buf_fini(&c->out);
-            gw_free(c);
-            json_decref(body);
+            post_abandon(c, body);
             return;
         }
         c->batch = true;
@@ -799,9 +796,7 @@ static void handle_post(struct http_state *st, struct gw_http_req *r)
             json_t *e = gw_jsonrpc_error(m.id, GW_JSONRPC_INVALID_REQUEST, msg, NULL);
             gw_http_reply_json(r, 400, e);
             json_decref(e);
-            gw_buf_fini(&c->out);
-            gw_free(c);
-            json_decref(body);
+            post_abandon(c, body);
             return;
         }
         gw_mcp_server_dispatch(st->mcp, &o, body);
