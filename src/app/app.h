@@ -43,6 +43,11 @@ struct app_platform {
  * its providers. Prints the reason and returns an error code on failure. Blocks. */
 int app_platform_open(struct app_platform *pf, const struct gw_settings *s);
 void app_platform_close(struct app_platform *pf);
+/* Per-loop state of the data plane (pipeline executor, caches) for a loop that starts / has
+ * stopped; called on that loop's thread. */
+struct gw_loop;
+int app_platform_loop_start(struct app_platform *pf, struct gw_loop *loop, struct gw_error *err);
+void app_platform_loop_stop(struct app_platform *pf, struct gw_loop *loop);
 /* Readiness probe (/ready): the registry watcher holds its database connection. */
 struct gw_error;
 int app_ready_registry(void *arg, struct gw_error *err);

@@ -128,6 +128,16 @@ void app_platform_close(struct app_platform *pf)
     memset(pf, 0, sizeof(*pf));
 }
 
+int app_platform_loop_start(struct app_platform *pf, struct gw_loop *loop, struct gw_error *err)
+{
+    return gw_pipeline_loop_start(pf->pipeline, loop, err);
+}
+
+void app_platform_loop_stop(struct app_platform *pf, struct gw_loop *loop)
+{
+    gw_pipeline_loop_stop(pf->pipeline, loop);
+}
+
 int app_ready_registry(void *arg, struct gw_error *err)
 {
     struct app_platform *pf = arg;

@@ -114,6 +114,22 @@ static void admin_on_write(void *arg)
         GW_LOG(GW_LOG_WARN, "app", "registry reload after an admin write: %s", err.msg);
 }
 
+/* Per-worker state of the data plane, made on each worker thread as it starts. */
+static int platform_worker_start(struct gw_worker *w, void *arg)
+{
+    struct gw_error err = {0};
+    int rc = app_platform_loop_start(arg, gw_worker_loop(w), &err);
+    if (rc != GW_OK)
+        GW_LOG(GW_LOG_ERROR, "app", "worker %d: %s", gw_worker_id(w), err.msg);
+    return rc;
+}
+
+static int platform_worker_stop(struct gw_worker *w, void *arg)
+{
+    app_platform_loop_stop(arg, gw_worker_loop(w));
+    return GW_OK;
+}
+
 static void write_port_file(const char *path, int port)
 {
     FILE *f = path ? fopen(path, "w") : NULL;
@@ -196,6 +212,7 @@ int cmd_serve(int argc, char **argv)
         goto out;
     }
     mcp_http = gw_mcp_http_attach(mcp, http);
+    gw_server_on_worker(http, platform_worker_start, platform_worker_stop, &pf);
     gw_server_add_ready_check(http, "registry", app_ready_registry, &pf);
     if (gw_server_start(http, &err) != GW_OK) {
         fprintf(stderr, "mcpgw: %s\n", err.msg);
@@ -248,10 +265,16 @@ int cmd_stdio(int argc, char **argv)
     }
     struct event_base *base = event_base_new();
     struct gw_loop *loop = gw_loop_new(base);
-    int rc = gw_mcp_stdio_run(pf.mcp, loop, STDIN_FILENO, STDOUT_FILENO,
+    struct gw_error err = {0};
+    int rc = 1;
+    if (app_platform_loop_start(&pf, loop, &err) != GW_OK)
+        fprintf(stderr, "mcpgw: %s\n", err.msg);
+    else
+        rc = gw_mcp_stdio_run(pf.mcp, loop, STDIN_FILENO, STDOUT_FILENO,
                               (size_t)gw_settings_int(s, "GW_MAX_BODY_BYTES"));
+    app_platform_loop_stop(&pf, loop); /* the executors belong to `base` */
     gw_loop_free(loop);
-    app_platform_close(&pf); /* frees the executors, which belong to `base` */
+    app_platform_close(&pf);
     event_base_free(base);
     gw_log_stop_async();
     gw_settings_free(s);

@@ -23,6 +23,7 @@
 
 struct gw_mcp_exchange;
 struct event_base;
+struct gw_ctx;
 
 const char *gw_mcp_x_method(const struct gw_mcp_exchange *x);
 /* The request's params object (never NULL: an empty object when absent). Borrowed. */
@@ -34,6 +35,9 @@ bool gw_mcp_x_modern(const struct gw_mcp_exchange *x);
 uint8_t gw_mcp_x_client_caps(const struct gw_mcp_exchange *x);
 /* The event loop this exchange runs on (for timers and async I/O). */
 struct event_base *gw_mcp_x_base(const struct gw_mcp_exchange *x);
+/* The request context (principal, peer, ids, decision record, timings); borrowed, valid for
+ * the life of the exchange (take a reference with gw_ctx_ref to keep it longer). Never NULL. */
+struct gw_ctx *gw_mcp_x_ctx(const struct gw_mcp_exchange *x);
 /* Request id for logs (HTTP X-Request-Id, or generated). */
 const char *gw_mcp_x_request_id(const struct gw_mcp_exchange *x);
 /* Session id (legacy era) or NULL. */

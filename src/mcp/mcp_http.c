@@ -12,11 +12,17 @@
  * listeners of the MCP server; the old transport's /sse stream is a listener whose session's
  * POSTs to /messages are forwarded to the stream's loop and answered on the stream.
  * All state of one stream lives on the worker that accepted it.
+ * Every route authenticates its HTTP request first (after the Host/Origin check): a request
+ * context is made from the request (peer, ids, the Authorization header) and the protocol
+ * server's AUTHENTICATE runs on it, possibly asynchronously; a failure is answered 401/403 with
+ * WWW-Authenticate before anything else happens. Sessions are bound to the principal that
+ * initialized them (the binding is part of the session id's MAC).
  */
 #include "mcp/mcp_http.h"
 
 #include "core/alloc.h"
 #include "core/arena.h"
+#include "ctx/ctx.h"
 #include "core/b64.h"
 #include "core/buf.h"
 #include "core/json.h"
@@ -193,12 +199,94 @@ static json_t *parse_body(struct http_state *st, struct gw_http_req *r)
 }
 
 /* ====================================================================== */
+/* request contexts and authentication                                     */
+/* ====================================================================== */
+
+static struct gw_ctx *http_ctx(struct gw_http_req *r, enum gw_transport t)
+{
+    struct gw_ctx_init ci = {.transport = t,
+                             .loop = gw_worker_loop(gw_http_worker(r)),
+                             .peer = gw_http_peer(r),
+                             .request_id = gw_http_request_id(r),
+                             .trace_id = gw_http_trace_id(r),
+                             .session = gw_http_header(r, "Mcp-Session-Id"),
+                             .credential = gw_http_header(r, "Authorization")};
+    return gw_ctx_new(&ci);
+}
+
+/* The principal binding sessions are tied to ("" for the anonymous principal). */
+static const char *binding_of(const struct gw_ctx *ctx)
+{
+    const struct gw_principal *p = gw_ctx_principal(ctx);
+    return p && p->method != GW_AUTH_ANONYMOUS ? p->binding : "";
+}
+
+static void reply_auth_failure(struct gw_http_req *r, const struct gw_auth_failure *f)
+{
+    if (f->challenge[0])
+        gw_http_add_header(r, "WWW-Authenticate", f->challenge);
+    json_t *data = NULL;
+    if (f->error[0])
+        data = json_pack("{s:s}", "error", f->error);
+    reply_rpc_error(r, f->status ? f->status : 401, GW_GATEWAY_UNAUTHENTICATED,
+                    f->description[0] ? f->description : "authentication required", data);
+}
+
+typedef void (*authed_fn)(struct http_state *st, struct gw_http_req *r, struct gw_ctx *ctx);
+
+struct auth_wait {
+    struct http_state *st;
+    struct gw_http_req *r;
+    authed_fn next;
+};
+
+static void after_auth(struct auth_wait *w, struct gw_ctx *ctx)
+{
+    const struct gw_auth_failure *f = gw_ctx_auth_failure(ctx);
+    if (f) {
+        GW_LOG(GW_LOG_INFO, "auth", "refused %s %s from %s: %s", gw_http_method_name(w->r),
+               gw_http_path(w->r), gw_http_peer(w->r), f->description);
+        reply_auth_failure(w->r, f);
+    } else {
+        w->next(w->st, w->r, ctx);
+    }
+    gw_ctx_unref(ctx);
+}
+
+static void auth_done(struct gw_ctx *ctx, void *arg)
+{
+    gw_ctx_phase_end(ctx, GW_PHASE_AUTHENTICATE);
+    after_auth(arg, ctx);
+}
+
+/* Authenticates the request, then runs next(st, r, ctx) (now or when the authenticator is
+ * done), or answers the failure. */
+static void authenticate_then(struct http_state *st, struct gw_http_req *r, enum gw_transport t,
+                              authed_fn next)
+{
+    struct gw_ctx *ctx = http_ctx(r, t);
+    struct auth_wait *w = gw_arena_alloc(gw_http_arena(r), sizeof(*w));
+    if (!w) {
+        gw_ctx_unref(ctx);
+        reply_rpc_error(r, 503, GW_MCP_SERVER_ERROR, "Service Unavailable: out of memory", NULL);
+        return;
+    }
+    w->st = st;
+    w->r = r;
+    w->next = next;
+    if (gw_mcp_server_authenticate(st->mcp, ctx, auth_done, w) == GW_AGAIN)
+        return;
+    after_auth(w, ctx);
+}
+
+/* ====================================================================== */
 /* POST context                                                            */
 /* ====================================================================== */
 
 struct post_ctx {
     struct http_state *st;
     struct gw_http_req *r;
+    struct gw_ctx *ctx; /* the HTTP request's context (authenticated) */
     int holds;
     bool streaming;
     bool gone;
@@ -208,6 +296,7 @@ struct post_ctx {
     int status; /* HTTP status of a JSON reply (default 200) */
     struct gw_buf out; /* collected responses (JSON mode) */
     char session[GW_SESSION_ID_MAX];
+    struct gw_auth_failure refused; /* a message refused by authentication (status != 0) */
 };
 
 static void sse_headers(struct gw_http_req *r)
@@ -265,6 +354,8 @@ static void post_finish(struct post_ctx *c)
     struct gw_http_req *r = c->r;
     if (c->streaming) {
         gw_http_stream_end(r);
+    } else if (c->nresponses == 0 && c->refused.status) {
+        reply_auth_failure(r, &c->refused); /* refused notifications: the status, not 202 */
     } else if (c->nresponses == 0) {
         if (c->session[0])
             gw_http_add_header(r, "Mcp-Session-Id", c->session);
@@ -272,6 +363,8 @@ static void post_finish(struct post_ctx *c)
     } else {
         if (c->session[0])
             gw_http_add_header(r, "Mcp-Session-Id", c->session);
+        if (c->refused.challenge[0])
+            gw_http_add_header(r, "WWW-Authenticate", c->refused.challenge);
         int status = c->status ? c->status : 200;
         if (!c->batch) { /* the common case: one response, sent from where it was collected */
             gw_http_reply(r, status, "application/json", gw_buf_ptr(&c->out), gw_buf_len(&c->out));
@@ -289,6 +382,7 @@ static void post_finish(struct post_ctx *c)
         }
     }
     gw_buf_fini(&c->out);
+    gw_ctx_unref(c->ctx);
     gw_free(c);
 }
 
@@ -296,6 +390,7 @@ static void post_finish(struct post_ctx *c)
 static void post_abandon(struct post_ctx *c, json_t *body)
 {
     gw_buf_fini(&c->out);
+    gw_ctx_unref(c->ctx);
     gw_free(c);
     json_decref(body);
 }
@@ -345,8 +440,15 @@ static void post_initialized(void *tctx, enum gw_mcp_version v, uint8_t caps)
 {
     struct post_ctx *c = tctx;
     struct gw_session_claims claims;
-    gw_session_issue(gw_mcp_server_sessions(c->st->mcp), v, caps, &claims);
+    gw_session_issue(gw_mcp_server_sessions(c->st->mcp), v, caps, binding_of(c->ctx), &claims);
     snprintf(c->session, sizeof(c->session), "%s", claims.id);
+}
+
+static void post_auth_failed(void *tctx, const struct gw_auth_failure *f)
+{
+    struct post_ctx *c = tctx;
+    c->status = f->status ? f->status : 401;
+    c->refused = *f;
 }
 
 static const char *post_header(void *tctx, const char *name)
@@ -362,6 +464,7 @@ static const struct gw_mcp_origin_ops post_ops = {
     .header = post_header,
     .hold = post_hold,
     .release = post_release,
+    .auth_failed = post_auth_failed,
 };
 
 /* ====================================================================== */
@@ -639,7 +742,7 @@ static void handle_listen(struct http_state *st, struct gw_http_req *r, json_t *
 /* /mcp                                                                    */
 /* ====================================================================== */
 
-static bool require_session(struct http_state *st, struct gw_http_req *r,
+static bool require_session(struct http_state *st, struct gw_http_req *r, struct gw_ctx *ctx,
                             struct gw_session_claims *claims)
 {
     const char *sid = gw_http_header(r, "Mcp-Session-Id");
@@ -649,7 +752,8 @@ static bool require_session(struct http_state *st, struct gw_http_req *r,
                         NULL);
         return false;
     }
-    if (gw_session_verify(gw_mcp_server_sessions(st->mcp), sid, claims) != GW_OK) {
+    if (gw_session_verify(gw_mcp_server_sessions(st->mcp), sid, binding_of(ctx), claims) !=
+        GW_OK) {
         reply_rpc_error(r, 404, GW_MCP_SERVER_ERROR,
                         "Session not found: it expired or was terminated; initialize again",
                         NULL);
@@ -678,7 +782,7 @@ static bool check_version_header(struct gw_http_req *r, enum gw_mcp_version *v)
     return true;
 }
 
-static void handle_post(struct http_state *st, struct gw_http_req *r)
+static void handle_post(struct http_state *st, struct gw_http_req *r, struct gw_ctx *ctx)
 {
     if (!is_json_content_type(gw_http_header(r, "Content-Type"))) {
         reply_rpc_error(r, 415, GW_MCP_SERVER_ERROR,
@@ -699,6 +803,7 @@ static void handle_post(struct http_state *st, struct gw_http_req *r)
     struct post_ctx *c = gw_xcalloc(1, sizeof(*c));
     c->st = st;
     c->r = r;
+    c->ctx = gw_ctx_ref(ctx);
     c->holds = 1;
     gw_buf_init(&c->out, 64u << 20);
     struct gw_mcp_origin o = {0};
@@ -707,6 +812,7 @@ static void handle_post(struct http_state *st, struct gw_http_req *r)
     o.loop = gw_worker_loop(gw_http_worker(r));
     o.request_id = gw_http_request_id(r);
     o.log_level = -1;
+    o.ctx = ctx;
 
     if (json_is_object(body) && looks_modern(r, body)) {
         int lvl = -1;
@@ -723,6 +829,7 @@ static void handle_post(struct http_state *st, struct gw_http_req *r)
         if (method && strcmp(method, "subscriptions/listen") == 0 &&
             json_object_get(body, "id")) {
             gw_buf_fini(&c->out);
+            gw_ctx_unref(c->ctx);
             gw_free(c);
             handle_listen(st, r, body);
             json_decref(body);
@@ -759,7 +866,8 @@ static void handle_post(struct http_state *st, struct gw_http_req *r)
     bool init = method && strcmp(method, "initialize") == 0;
     struct gw_session_claims claims = {0};
     if (!init) {
-        if (!require_session(st, r, &claims) || !check_version_header(r, &claims.version)) {
+        if (!require_session(st, r, ctx, &claims) ||
+            !check_version_header(r, &claims.version)) {
             post_abandon(c, body);
             return;
         }
@@ -784,8 +892,13 @@ static void handle_post(struct http_state *st, struct gw_http_req *r)
             return;
         }
         c->batch = true;
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
+            /* each message of a batch is its own exchange with its own decision record */
+            o.ctx = i == 0 ? ctx : gw_ctx_derive(ctx);
             gw_mcp_server_dispatch(st->mcp, &o, json_array_get(body, i));
+            if (o.ctx != ctx)
+                gw_ctx_unref(o.ctx);
+        }
     } else {
         struct gw_jsonrpc_msg m;
         struct gw_error err = {0};
@@ -805,7 +918,7 @@ static void handle_post(struct http_state *st, struct gw_http_req *r)
     post_release(c);
 }
 
-static void handle_get(struct http_state *st, struct gw_http_req *r)
+static void handle_get(struct http_state *st, struct gw_http_req *r, struct gw_ctx *ctx)
 {
     const char *hv = gw_http_header(r, "MCP-Protocol-Version");
     if (hv && gw_mcp_version_is_modern(gw_mcp_version_parse(hv))) {
@@ -820,7 +933,7 @@ static void handle_get(struct http_state *st, struct gw_http_req *r)
         return;
     }
     struct gw_session_claims claims;
-    if (!require_session(st, r, &claims) || !check_version_header(r, &claims.version))
+    if (!require_session(st, r, ctx, &claims) || !check_version_header(r, &claims.version))
         return;
     if (gw_http_header(r, "Last-Event-ID")) {
         /* no event ids are ever sent, so there is nothing to resume */
@@ -840,7 +953,7 @@ static void handle_get(struct http_state *st, struct gw_http_req *r)
     stream_start(s);
 }
 
-static void handle_delete(struct http_state *st, struct gw_http_req *r)
+static void handle_delete(struct http_state *st, struct gw_http_req *r, struct gw_ctx *ctx)
 {
     const char *sid = gw_http_header(r, "Mcp-Session-Id");
     if (!sid) {
@@ -848,7 +961,7 @@ static void handle_delete(struct http_state *st, struct gw_http_req *r)
                         "Bad Request: Mcp-Session-Id header is required", NULL);
         return;
     }
-    if (gw_session_terminate(gw_mcp_server_sessions(st->mcp), sid) != GW_OK) {
+    if (gw_session_terminate(gw_mcp_server_sessions(st->mcp), sid, binding_of(ctx)) != GW_OK) {
         reply_rpc_error(r, 404, GW_MCP_SERVER_ERROR, "Session not found", NULL);
         return;
     }
@@ -870,13 +983,13 @@ static void route_mcp(struct gw_http_req *r, void *arg)
     }
     switch (gw_http_method(r)) {
     case GW_HTTP_POST:
-        handle_post(st, r);
+        authenticate_then(st, r, GW_TRANSPORT_HTTP, handle_post);
         break;
     case GW_HTTP_GET:
-        handle_get(st, r);
+        authenticate_then(st, r, GW_TRANSPORT_HTTP, handle_get);
         break;
     case GW_HTTP_DELETE:
-        handle_delete(st, r);
+        authenticate_then(st, r, GW_TRANSPORT_HTTP, handle_delete);
         break;
     default:
         gw_http_add_header(r, "Allow", "GET, POST, DELETE");
@@ -985,22 +1098,12 @@ static void legacy_keepalive(evutil_socket_t fd, short what, void *arg)
         legacy_end(ls);
 }
 
-static void route_sse(struct gw_http_req *r, void *arg)
+static void sse_open(struct http_state *st, struct gw_http_req *r, struct gw_ctx *ctx)
 {
-    struct http_state *st = arg;
-    const char *why = check_host_origin(st, r);
-    if (why) {
-        reply_rpc_error(r, 403, GW_MCP_SERVER_ERROR, why, NULL);
-        return;
-    }
-    if (gw_http_method(r) != GW_HTTP_GET) {
-        gw_http_add_header(r, "Allow", "GET");
-        reply_rpc_error(r, 405, GW_MCP_SERVER_ERROR, "Method Not Allowed", NULL);
-        return;
-    }
     struct gw_session_claims claims;
     gw_session_issue(gw_mcp_server_sessions(st->mcp), GW_MCP_V_2024_11_05,
-                     GW_CAP_SAMPLING | GW_CAP_ELICITATION | GW_CAP_ROOTS, &claims);
+                     GW_CAP_SAMPLING | GW_CAP_ELICITATION | GW_CAP_ROOTS, binding_of(ctx),
+                     &claims);
     struct legacy_stream *ls = gw_xcalloc(1, sizeof(*ls));
     ls->s.st = st;
     ls->s.r = r;
@@ -1028,10 +1131,27 @@ static void route_sse(struct gw_http_req *r, void *arg)
     event_add(ls->s.keepalive, &tv);
 }
 
+static void route_sse(struct gw_http_req *r, void *arg)
+{
+    struct http_state *st = arg;
+    const char *why = check_host_origin(st, r);
+    if (why) {
+        reply_rpc_error(r, 403, GW_MCP_SERVER_ERROR, why, NULL);
+        return;
+    }
+    if (gw_http_method(r) != GW_HTTP_GET) {
+        gw_http_add_header(r, "Allow", "GET");
+        reply_rpc_error(r, 405, GW_MCP_SERVER_ERROR, "Method Not Allowed", NULL);
+        return;
+    }
+    authenticate_then(st, r, GW_TRANSPORT_SSE, sse_open);
+}
+
 struct legacy_msg {
     struct http_state *st;
     char session[GW_SESSION_ID_MAX];
     json_t *msg;
+    struct gw_ctx *ctx;
 };
 
 static void legacy_deliver(void *arg)
@@ -1052,31 +1172,24 @@ static void legacy_deliver(void *arg)
         o.version = GW_MCP_V_2024_11_05;
         o.caps = GW_CAP_SAMPLING | GW_CAP_ELICITATION | GW_CAP_ROOTS;
         o.session_id = ls->s.l.session;
+        o.request_id = gw_ctx_request_id(lm->ctx);
         o.log_level = -1;
+        o.ctx = lm->ctx;
         legacy_hold(ls);
         gw_mcp_server_dispatch(lm->st->mcp, &o, lm->msg);
         legacy_release(ls);
     }
     json_decref(lm->msg);
+    gw_ctx_unref(lm->ctx);
     gw_free(lm);
 }
 
-static void route_messages(struct gw_http_req *r, void *arg)
+static void messages_post(struct http_state *st, struct gw_http_req *r, struct gw_ctx *ctx)
 {
-    struct http_state *st = arg;
-    const char *why = check_host_origin(st, r);
-    if (why) {
-        reply_rpc_error(r, 403, GW_MCP_SERVER_ERROR, why, NULL);
-        return;
-    }
-    if (gw_http_method(r) != GW_HTTP_POST) {
-        gw_http_add_header(r, "Allow", "POST");
-        reply_rpc_error(r, 405, GW_MCP_SERVER_ERROR, "Method Not Allowed", NULL);
-        return;
-    }
     const char *sid = gw_http_query_param(r, "sessionId");
     struct gw_session_claims claims;
-    if (!sid || gw_session_verify(gw_mcp_server_sessions(st->mcp), sid, &claims) != GW_OK) {
+    if (!sid || gw_session_verify(gw_mcp_server_sessions(st->mcp), sid, binding_of(ctx),
+                                  &claims) != GW_OK) {
         reply_rpc_error(r, 404, GW_MCP_SERVER_ERROR, "Session not found", NULL);
         return;
     }
@@ -1112,13 +1225,32 @@ static void route_messages(struct gw_http_req *r, void *arg)
     lm->st = st;
     snprintf(lm->session, sizeof(lm->session), "%s", sid);
     lm->msg = body;
+    lm->ctx = gw_ctx_ref(ctx);
+    gw_ctx_set_session(ctx, sid);
     if (gw_loop_post(owner, legacy_deliver, lm) != GW_OK) {
         json_decref(body);
+        gw_ctx_unref(lm->ctx);
         gw_free(lm);
         reply_rpc_error(r, 503, GW_MCP_SERVER_ERROR, "Server is shutting down", NULL);
         return;
     }
     gw_http_reply(r, 202, NULL, NULL, 0);
+}
+
+static void route_messages(struct gw_http_req *r, void *arg)
+{
+    struct http_state *st = arg;
+    const char *why = check_host_origin(st, r);
+    if (why) {
+        reply_rpc_error(r, 403, GW_MCP_SERVER_ERROR, why, NULL);
+        return;
+    }
+    if (gw_http_method(r) != GW_HTTP_POST) {
+        gw_http_add_header(r, "Allow", "POST");
+        reply_rpc_error(r, 405, GW_MCP_SERVER_ERROR, "Method Not Allowed", NULL);
+        return;
+    }
+    authenticate_then(st, r, GW_TRANSPORT_SSE, messages_post);
 }
 
 /* ====================================================================== */

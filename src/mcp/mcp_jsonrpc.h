@@ -27,7 +27,11 @@ enum {
     GW_MCP_HEADER_MISMATCH = -32020,       /* 2026-07-28 */
     GW_MCP_MISSING_CLIENT_CAP = -32021,    /* 2026-07-28 */
     GW_MCP_UNSUPPORTED_VERSION = -32022,   /* 2026-07-28 */
-    GW_MCP_SERVER_ERROR = -32000           /* transport-level errors (SDK convention) */
+    GW_MCP_SERVER_ERROR = -32000,          /* transport-level errors (SDK convention) */
+    /* The gateway's own refusals, in the range the 2026-07-28 revision leaves to
+     * implementations (-32000..-32019); docs/governance.md lists them. -32002 is skipped (it
+     * is "resource not found" before 2026-07-28). */
+    GW_GATEWAY_UNAUTHENTICATED = -32001    /* no, invalid or expired credential (HTTP 401) */
 };
 
 enum gw_jsonrpc_kind {

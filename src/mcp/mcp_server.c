@@ -6,15 +6,20 @@
  * Exchange lifecycle (one per JSON-RPC request):
  *   NEW --dispatch--> RUNNING --reply--> DONE (final message sent, exchange_done, unref)
  *                        \--cancelled--> CANCELLED --reply (dropped)--> DONE
+ * Before an exchange exists, dispatch makes sure the message's context is authenticated:
+ *   message --ctx PENDING--> AUTHENTICATE --(maybe async)--> DONE --> exchange NEW ...
+ *                                                        \-> FAILED --> -32001 + auth_failed
  * Invariants: (1) exactly one final message per exchange, never after cancellation; (2) the
- * exchange holds the transport context (ops->hold) from creation until exchange_done; (3) an
- * exchange is in the in-flight table exactly while RUNNING/CANCELLED; (4) all calls on an
- * exchange happen on its origin loop: answers to server->client requests and cancellations
- * that arrive elsewhere are posted there.
+ * exchange holds the transport context (ops->hold) from creation until exchange_done, and a
+ * message waiting for authentication holds it too; (3) an exchange is in the in-flight table
+ * exactly while RUNNING/CANCELLED; (4) all calls on an exchange happen on its origin loop:
+ * answers to server->client requests and cancellations that arrive elsewhere are posted there;
+ * (5) no exchange is created for a context whose authentication failed.
  */
 #include "mcp/mcp_server.h"
 
 #include "core/alloc.h"
+#include "core/assert.h"
 #include "core/b64.h"
 #include "core/buf.h"
 #include "core/json.h"
@@ -115,11 +120,13 @@ struct gw_mcp_server {
     struct inflight *inflight[TABLE_BUCKETS];
     struct lnode *listeners;
     atomic_ulong next_id;
+    struct gw_authn authn;
 };
 
 struct gw_mcp_exchange {
     struct gw_mcp_server *srv;
     struct gw_mcp_origin o;
+    struct gw_ctx *ctx;
     char session[GW_SESSION_ID_MAX];
     char rid[136];
     json_t *msg;
@@ -194,6 +201,34 @@ struct gw_sessions *gw_mcp_server_sessions(struct gw_mcp_server *srv)
     return srv->sessions;
 }
 
+void gw_mcp_server_set_authn(struct gw_mcp_server *srv, struct gw_authn authn)
+{
+    srv->authn = authn;
+}
+
+int gw_mcp_server_authenticate(struct gw_mcp_server *srv, struct gw_ctx *c,
+                               gw_authn_done_fn done, void *arg)
+{
+    GW_ASSERT(gw_ctx_auth_state(c) == GW_AUTH_PENDING);
+    if (!srv->authn.ops) {
+        gw_ctx_set_principal(c, gw_principal_anonymous());
+        return GW_OK;
+    }
+    gw_ctx_phase_begin(c, GW_PHASE_AUTHENTICATE);
+    int rc = srv->authn.ops->authenticate(srv->authn.self, c, done, arg);
+    if (rc != GW_AGAIN) {
+        gw_ctx_phase_end(c, GW_PHASE_AUTHENTICATE);
+        /* an authenticator that neither decided nor deferred has failed: fail closed */
+        if (gw_ctx_auth_state(c) == GW_AUTH_PENDING) {
+            struct gw_auth_failure f = {.status = 401, .error = "invalid_token"};
+            snprintf(f.description, sizeof(f.description), "authentication failed");
+            gw_ctx_set_auth_failure(c, &f);
+        }
+        return GW_OK;
+    }
+    return GW_AGAIN;
+}
+
 /* ---------- exchange accessors ---------- */
 
 const char *gw_mcp_x_method(const struct gw_mcp_exchange *x)
@@ -229,6 +264,11 @@ uint8_t gw_mcp_x_client_caps(const struct gw_mcp_exchange *x)
 struct event_base *gw_mcp_x_base(const struct gw_mcp_exchange *x)
 {
     return gw_loop_base(x->o.loop);
+}
+
+struct gw_ctx *gw_mcp_x_ctx(const struct gw_mcp_exchange *x)
+{
+    return x->ctx;
 }
 
 const char *gw_mcp_x_request_id(const struct gw_mcp_exchange *x)
@@ -284,6 +324,7 @@ void gw_mcp_x_unref(struct gw_mcp_exchange *x)
         return;
     json_decref(x->params);
     json_decref(x->msg);
+    gw_ctx_unref(x->ctx);
     gw_free(x);
 }
 
@@ -884,6 +925,7 @@ static void m_tools_call(struct gw_mcp_exchange *x)
     json_decref(a);
     char msg[200];
     snprintf(msg, sizeof(msg), "Unknown tool: %.120s", name);
+    gw_ctx_decide(x->ctx, GW_PHASE_RESOLVE, GW_VERDICT_DENY, "registry", NULL, NULL, msg);
     gw_mcp_reply_error(x, GW_JSONRPC_INVALID_PARAMS, msg, NULL);
 }
 
@@ -1028,8 +1070,26 @@ static void send_error_direct(const struct gw_mcp_origin *o, json_t *id, int cod
     json_decref(e);
 }
 
-void gw_mcp_server_dispatch(struct gw_mcp_server *srv, const struct gw_mcp_origin *o, json_t *msg)
+/* A message refused because its context failed authentication. */
+static void refuse_unauthenticated(const struct gw_mcp_origin *o, struct gw_ctx *ctx, json_t *msg)
 {
+    const struct gw_auth_failure *f = gw_ctx_auth_failure(ctx);
+    GW_ASSERT(f);
+    if (o->ops->auth_failed)
+        o->ops->auth_failed(o->tctx, f);
+    if (gw_mcp_message_is_request(msg))
+        send_error_direct(o, json_object_get(msg, "id"), GW_GATEWAY_UNAUTHENTICATED,
+                          f->description[0] ? f->description : "authentication required");
+}
+
+/* Dispatch of a message whose context is authenticated (DONE) or refused (FAILED). */
+static void dispatch_ready(struct gw_mcp_server *srv, const struct gw_mcp_origin *o,
+                           struct gw_ctx *ctx, json_t *msg)
+{
+    if (gw_ctx_auth_state(ctx) != GW_AUTH_DONE) {
+        refuse_unauthenticated(o, ctx, msg);
+        return;
+    }
     struct gw_jsonrpc_msg m;
     struct gw_error err = {0};
     gw_jsonrpc_classify(msg, &m, &err);
@@ -1061,6 +1121,8 @@ void gw_mcp_server_dispatch(struct gw_mcp_server *srv, const struct gw_mcp_origi
     struct gw_mcp_exchange *x = gw_xcalloc(1, sizeof(*x));
     x->srv = srv;
     x->o = *o;
+    x->ctx = gw_ctx_ref(ctx);
+    x->o.ctx = ctx;
     snprintf(x->session, sizeof(x->session), "%s", o->session_id ? o->session_id : "");
     snprintf(x->rid, sizeof(x->rid), "%s", o->request_id ? o->request_id : "");
     x->o.session_id = x->session;
@@ -1074,10 +1136,67 @@ void gw_mcp_server_dispatch(struct gw_mcp_server *srv, const struct gw_mcp_origi
         x->progress_token = NULL;
     x->refs = 1;
     x->last_progress = -1;
+    gw_ctx_set_method(ctx, m.method);
     if (o->ops->hold)
         o->ops->hold(o->tctx);
     inflight_add(x);
+    const char *prev = gw_ctx_enter(ctx);
     meth->fn(x);
+    gw_ctx_leave(prev);
+}
+
+/* A message waiting for its context's authentication (the origin's strings copied). */
+struct deferred {
+    struct gw_mcp_server *srv;
+    struct gw_mcp_origin o;
+    char session[GW_SESSION_ID_MAX];
+    char rid[136];
+    json_t *msg;
+};
+
+static void dispatch_deferred(struct gw_ctx *ctx, void *arg)
+{
+    struct deferred *d = arg;
+    gw_ctx_phase_end(ctx, GW_PHASE_AUTHENTICATE);
+    dispatch_ready(d->srv, &d->o, ctx, d->msg);
+    if (d->o.ops->release)
+        d->o.ops->release(d->o.tctx);
+    json_decref(d->msg);
+    gw_ctx_unref(ctx);
+    gw_free(d);
+}
+
+void gw_mcp_server_dispatch(struct gw_mcp_server *srv, const struct gw_mcp_origin *o, json_t *msg)
+{
+    struct gw_ctx *ctx;
+    if (o->ctx) {
+        ctx = gw_ctx_ref(o->ctx);
+    } else {
+        struct gw_ctx_init ci = {.transport = GW_TRANSPORT_INTERNAL,
+                                 .loop = o->loop,
+                                 .request_id = o->request_id,
+                                 .session = o->session_id};
+        ctx = gw_ctx_new(&ci);
+    }
+    if (gw_ctx_auth_state(ctx) == GW_AUTH_PENDING) {
+        struct deferred *d = gw_xcalloc(1, sizeof(*d));
+        d->srv = srv;
+        d->o = *o;
+        d->o.ctx = ctx;
+        snprintf(d->session, sizeof(d->session), "%s", o->session_id ? o->session_id : "");
+        snprintf(d->rid, sizeof(d->rid), "%s", o->request_id ? o->request_id : "");
+        d->o.session_id = o->session_id ? d->session : NULL;
+        d->o.request_id = d->rid;
+        d->msg = json_incref(msg);
+        if (o->ops->hold)
+            o->ops->hold(o->tctx);
+        if (gw_mcp_server_authenticate(srv, ctx, dispatch_deferred, d) == GW_AGAIN)
+            return; /* dispatch_deferred runs when it is done */
+        dispatch_deferred(ctx, d);
+        return;
+    }
+    dispatch_ready(srv, o, ctx, msg);
+    gw_ctx_unref(ctx);
 }
 
 /* ---------- listeners ---------- */

@@ -8,9 +8,16 @@
  * requests (whose answers may arrive on another worker, another POST, or stdin), and the
  * listeners that receive server-initiated notifications (GET streams, the old SSE transport,
  * stdio, subscriptions/listen).
- * Transports (mcp_http.c, mcp_sse_legacy.c, mcp_stdio.c) decode bytes into messages, check
- * their transport rules, describe the caller in a `struct gw_mcp_origin`, and hand each message
- * to gw_mcp_server_dispatch; outgoing messages come back through the origin's ops.
+ * Transports (mcp_http.c, mcp_stdio.c) decode bytes into messages, check their transport rules,
+ * create a request context per message (struct gw_ctx), describe the caller in a `struct
+ * gw_mcp_origin`, and hand each message to gw_mcp_server_dispatch; outgoing messages come back
+ * through the origin's ops.
+ * AUTHENTICATE: the server owns the authenticator (gw_mcp_server_set_authn). Dispatch runs it
+ * once for a context that is not yet authenticated (stdio, in-process callers); the HTTP
+ * transport authenticates each HTTP request up front through gw_mcp_server_authenticate (it
+ * must answer 401 before anything else, also for GET streams and DELETE) and dispatches
+ * contexts that are already done. A failed context gets no exchange: a request is answered
+ * with -32001 and the transport's auth_failed hook maps it to HTTP 401/403.
  * Thread-safety: dispatch runs on the calling loop thread; the tables are mutex-protected;
  * notifications to listeners on other workers are posted to those workers.
  */
@@ -19,6 +26,7 @@
 
 #include "core/err.h"
 #include "core/settings.h"
+#include "ctx/ctx.h"
 #include "mcp/mcp_exchange.h"
 #include "mcp/mcp_provider.h"
 #include "mcp/mcp_session.h"
@@ -79,6 +87,10 @@ struct gw_mcp_origin_ops {
     /* Holds/releases the transport context while exchanges use it. */
     void (*hold)(void *tctx);
     void (*release)(void *tctx);
+    /* A message was refused because authentication failed (may be NULL): HTTP transports
+     * answer with f->status and WWW-Authenticate: f->challenge. Called before the error
+     * response (if the message was a request) is sent. */
+    void (*auth_failed)(void *tctx, const struct gw_auth_failure *f);
 };
 
 /* Who sent a message and how to answer. Copied by dispatch; strings copied too. */
@@ -92,7 +104,17 @@ struct gw_mcp_origin {
     int log_level;          /* -1 none; modern: from _meta, legacy: read from the session */
     const char *session_id; /* legacy session or NULL */
     const char *request_id;
+    struct gw_ctx *ctx;     /* this message's context (borrowed; dispatch takes a reference).
+                               NULL: the server makes one (in-process callers, tests) */
 };
+
+/* Sets the authenticator (before serving). Without one every context is anonymous. */
+void gw_mcp_server_set_authn(struct gw_mcp_server *srv, struct gw_authn authn);
+/* Runs AUTHENTICATE on `c` (a context in state PENDING): GW_OK when it finished now (`c` is
+ * DONE or FAILED; done not called) or GW_AGAIN (done(c, arg) follows on c's loop). Without an
+ * authenticator the context becomes anonymous at once. Never blocks. */
+int gw_mcp_server_authenticate(struct gw_mcp_server *srv, struct gw_ctx *c,
+                               gw_authn_done_fn done, void *arg);
 
 /* Handles one classified-or-not message `msg` (borrowed). Requests become exchanges; responses
  * are routed to the pending server->client request; notifications are applied. Errors in the

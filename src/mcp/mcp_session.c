@@ -1,7 +1,8 @@
 /*
  * src/mcp/mcp_session.c
  * Signed session ids and the process-local session state table.
- * Invariants: a token verifies only if its MAC matches, its format byte is known, its version
+ * Invariants: a token verifies only if its MAC matches (over the payload and the binding of the
+ * principal that presents it), its format byte is known, its version
  * is supported and it has not expired; a terminated id is in the table with `terminated` set
  * until its expiry, so a DELETE takes effect on this replica immediately.
  */
@@ -20,7 +21,7 @@
 #include <string.h>
 #include <time.h>
 
-#define FORMAT 1
+#define FORMAT 2 /* 1: MAC over the payload only (before sessions were bound to principals) */
 #define PAYLOAD 23
 #define MAC 16
 #define BUCKETS 1024
@@ -93,16 +94,22 @@ void gw_sessions_free(struct gw_sessions *s)
     gw_free(s);
 }
 
-static void mac(const struct gw_sessions *s, const unsigned char *payload, unsigned char *out)
+/* MAC over the payload and the principal binding (not carried in the id: a session id shown
+ * by another principal simply fails to verify). */
+static void mac(const struct gw_sessions *s, const unsigned char *payload, const char *binding,
+                unsigned char *out)
 {
-    unsigned char full[EVP_MAX_MD_SIZE];
+    unsigned char full[EVP_MAX_MD_SIZE], input[PAYLOAD + 64];
     unsigned int n = 0;
-    HMAC(EVP_sha256(), s->secret, sizeof(s->secret), payload, PAYLOAD, full, &n);
+    size_t blen = binding ? strnlen(binding, 64) : 0;
+    memcpy(input, payload, PAYLOAD);
+    memcpy(input + PAYLOAD, binding ? binding : "", blen);
+    HMAC(EVP_sha256(), s->secret, sizeof(s->secret), input, PAYLOAD + blen, full, &n);
     memcpy(out, full, MAC);
 }
 
 void gw_session_issue(struct gw_sessions *s, enum gw_mcp_version v, uint8_t caps,
-                      struct gw_session_claims *out)
+                      const char *binding, struct gw_session_claims *out)
 {
     unsigned char buf[PAYLOAD + MAC];
     uint64_t t = now_s();
@@ -112,7 +119,7 @@ void gw_session_issue(struct gw_sessions *s, enum gw_mcp_version v, uint8_t caps
     for (int i = 0; i < 8; i++)
         buf[3 + i] = (unsigned char)(t >> (56 - 8 * i));
     RAND_bytes(buf + 11, 12);
-    mac(s, buf, buf + PAYLOAD);
+    mac(s, buf, binding, buf + PAYLOAD);
     out->version = v;
     out->caps = caps;
     out->issued_at = t;
@@ -185,12 +192,13 @@ static struct state *lookup(struct gw_sessions *s, const char *id, bool create, 
     return st;
 }
 
-int gw_session_verify(struct gw_sessions *s, const char *id, struct gw_session_claims *out)
+int gw_session_verify(struct gw_sessions *s, const char *id, const char *binding,
+                      struct gw_session_claims *out)
 {
     unsigned char buf[PAYLOAD + MAC], want[MAC];
     if (!id || decode(id, buf) != GW_OK)
         return GW_ENOTFOUND;
-    mac(s, buf, want);
+    mac(s, buf, binding, want);
     if (CRYPTO_memcmp(want, buf + PAYLOAD, MAC) != 0)
         return GW_ENOTFOUND;
     fill_claims(buf, id, out);
@@ -205,10 +213,10 @@ int gw_session_verify(struct gw_sessions *s, const char *id, struct gw_session_c
     return dead ? GW_ENOTFOUND : GW_OK;
 }
 
-int gw_session_terminate(struct gw_sessions *s, const char *id)
+int gw_session_terminate(struct gw_sessions *s, const char *id, const char *binding)
 {
     struct gw_session_claims c;
-    if (gw_session_verify(s, id, &c) != GW_OK)
+    if (gw_session_verify(s, id, binding, &c) != GW_OK)
         return GW_ENOTFOUND;
     pthread_mutex_lock(&s->lock);
     struct state *st = lookup(s, id, true, c.issued_at + s->ttl);

@@ -4,7 +4,10 @@
  *
  * The session id is a signed token: base64url(payload || HMAC-SHA256(secret, payload)[0..16])
  * where payload = format(1) | protocol version(1) | client capability bits(1) | issued-at
- * seconds(8, big endian) | random nonce(12). Every replica configured with the same secret
+ * seconds(8, big endian) | random nonce(12), and the MAC also covers the binding of the
+ * principal that initialized the session (struct gw_principal.binding; "" without
+ * authentication): the same id presented with another identity does not verify, so a leaked
+ * session id is useless to anyone else. Every replica configured with the same secret
  * (GW_SESSION_SECRET) validates it; expiry is issued-at + TTL. Ids use only [A-Za-z0-9_-]
  * (visible ASCII as the spec requires) and are unguessable (the nonce and the MAC).
  * Mutable per-session state (log level, resource subscriptions, DELETE = terminated) lives in a
@@ -44,16 +47,20 @@ struct gw_session_claims {
 struct gw_sessions *gw_sessions_new(const char *secret, unsigned ttl_seconds);
 void gw_sessions_free(struct gw_sessions *s);
 
-/* Issues a new session id for a negotiated version and client capability bits. */
+/* Issues a new session id for a negotiated version and client capability bits, bound to the
+ * principal binding `binding` (NULL or "" = unbound). */
 void gw_session_issue(struct gw_sessions *s, enum gw_mcp_version v, uint8_t caps,
+                      const char *binding, struct gw_session_claims *out);
+
+/* Verifies `id` as presented by the principal with `binding`: GW_OK (claims filled),
+ * GW_ENOTFOUND (malformed, forged, expired, terminated, or bound to another principal: the
+ * client must re-initialize; HTTP 404). */
+int gw_session_verify(struct gw_sessions *s, const char *id, const char *binding,
                       struct gw_session_claims *out);
 
-/* Verifies `id`: GW_OK (claims filled), GW_ENOTFOUND (malformed, forged, expired or
- * terminated: the client must re-initialize; HTTP 404). */
-int gw_session_verify(struct gw_sessions *s, const char *id, struct gw_session_claims *out);
-
-/* Terminates a session (DELETE). GW_OK, or GW_ENOTFOUND when not a valid live session. */
-int gw_session_terminate(struct gw_sessions *s, const char *id);
+/* Terminates a session (DELETE) presented by `binding`. GW_OK, or GW_ENOTFOUND when not a
+ * valid live session of that principal. */
+int gw_session_terminate(struct gw_sessions *s, const char *id, const char *binding);
 
 /* Per-session mutable state (process-local). Log level as an index into the RFC 5424 levels
  * (0 = debug … 7 = emergency); -1 = not set (no log notifications for this session). */

@@ -12,6 +12,7 @@
 #include "core/alloc.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "ctx/ctx.h"
 #include "mcp/mcp_jsonrpc.h"
 #include "net/net_loop.h"
 
@@ -34,6 +35,7 @@ struct stdio_ctx {
     enum gw_mcp_version version;
     uint8_t caps;
     bool initialized;
+    unsigned long long seq; /* request ids */
     struct gw_mcp_listener listener;
 };
 
@@ -94,6 +96,26 @@ static void listener_send(struct gw_mcp_listener *l, const char *json, size_t le
         write_line(c, json, len);
 }
 
+/* Each message gets its own request context: the stdio transport, a sequential request id,
+ * no credential (the authenticator gives stdio its configured local principal). */
+static void dispatch(struct stdio_ctx *c, struct gw_mcp_origin *o, json_t *msg)
+{
+    char rid[40];
+    snprintf(rid, sizeof(rid), "stdio-%llu", ++c->seq);
+    struct gw_ctx_init ci = {.transport = GW_TRANSPORT_STDIO,
+                             .loop = c->loop,
+                             .peer = "stdio",
+                             .request_id = rid,
+                             .session = o->session_id};
+    struct gw_ctx *ctx = gw_ctx_new(&ci);
+    o->ctx = ctx;
+    o->request_id = rid;
+    gw_mcp_server_dispatch(c->mcp, o, msg);
+    o->ctx = NULL;
+    o->request_id = NULL;
+    gw_ctx_unref(ctx);
+}
+
 static void handle_line(struct stdio_ctx *c, const char *line, size_t len)
 {
     while (len && (line[len - 1] == '\r' || line[len - 1] == ' '))
@@ -144,10 +166,10 @@ static void handle_line(struct stdio_ctx *c, const char *line, size_t len)
             json_decref(e);
         } else {
             for (size_t i = 0; i < json_array_size(msg); i++)
-                gw_mcp_server_dispatch(c->mcp, &o, json_array_get(msg, i));
+                dispatch(c, &o, json_array_get(msg, i));
         }
     } else {
-        gw_mcp_server_dispatch(c->mcp, &o, msg);
+        dispatch(c, &o, msg);
     }
     json_decref(msg);
     on_release(c);

@@ -25,6 +25,7 @@ struct gw_loop {
     pthread_mutex_t lock;
     struct task *head, *tail;
     bool closed;
+    void *slots[GW_LOOP_SLOTS];
 };
 
 static _Thread_local struct gw_loop *tl_loop;
@@ -38,6 +39,17 @@ static void init_threads(void)
 void gw_loop_init_threads(void)
 {
     pthread_once(&once, init_threads);
+}
+
+void gw_loop_set_slot(struct gw_loop *l, int idx, void *p)
+{
+    if (idx >= 0 && idx < GW_LOOP_SLOTS)
+        l->slots[idx] = p;
+}
+
+void *gw_loop_slot(const struct gw_loop *l, int idx)
+{
+    return l && idx >= 0 && idx < GW_LOOP_SLOTS ? l->slots[idx] : NULL;
 }
 
 static void drain(evutil_socket_t fd, short what, void *arg)

@@ -3,18 +3,27 @@
  * The registry tool provider and the tools/call phase runner (see pipeline.h).
  *
  * Call lifecycle (one struct gw_call per tools/call, owned by the loop of its exchange):
- *   resolve -> exposure -> authorize -> ratelimit -> validate --(async)--> execute
- *           -> respond -> audit -> free
- * Invariants: the call holds a reference on its exchange and on the snapshot it resolved the
- * tool in (so the definition stays valid while the upstream call runs, even if the registry
- * is reloaded meanwhile); exactly one reply per call; a cancelled call cancels its upstream
- * request and sends nothing.
- * Per-loop state (found by event_base): the upstream executor and the compiled input schemas,
- * cached per (tool name, definition version) and dropped when the snapshot version changes.
+ *
+ *   RESOLVE -> [EXPOSURE -> AUTHORIZE -> RATELIMIT] -> VALIDATE -> EXECUTE -> RESPOND -> AUDIT
+ *                 |  a handler answers GW_AGAIN: WAITING       (async)
+ *                 +-- gw_call_resume --> next handler
+ *
+ * run_chain() walks the enforcing phases from (c->phase, c->hidx); a handler that answers
+ * later parks the call (WAITING) and gw_call_resume() continues from the same place.
+ * Invariants: (1) the call holds a reference on its exchange, its context and the snapshot it
+ * resolved the tool in (the definition stays valid while a handler or the upstream call is
+ * pending, even if the registry is reloaded); (2) exactly one reply per call, sent by finish()
+ * or refuse(); (3) a cancelled call sends nothing: if it was executing its upstream request is
+ * cancelled and the call freed at once; if it was WAITING on a handler it is freed when that
+ * handler resumes it (handlers always resume exactly once).
+ * Per-loop state (the loop's GW_LOOP_SLOT_PIPELINE, made by gw_pipeline_loop_start): the
+ * upstream executor and the compiled schemas, cached per (tool name, definition version) and
+ * dropped when the snapshot version changes.
  */
 #include "pipeline/pipeline.h"
 
 #include "core/alloc.h"
+#include "core/assert.h"
 #include "core/buf.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -22,13 +31,10 @@
 #include "net/net_loop.h"
 #include "schema/schema.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #define MAX_HANDLERS 16
-#define MAX_LOOPS 256
 #define CACHE_BUCKETS 512
 
 struct handler {
@@ -54,7 +60,6 @@ struct cached_schema {
 };
 
 struct loop_state {
-    struct event_base *base;
     struct gw_exec *exec;
     uint64_t snapshot_version; /* the cache below belongs to this snapshot */
     struct cached_schema *cache[CACHE_BUCKETS];
@@ -69,31 +74,26 @@ struct gw_pipeline {
     int nhandlers[GW_PHASE_COUNT];
     struct audit_obs audits[MAX_HANDLERS];
     int naudits;
-    gw_tool_filter_fn list_filter;
+    gw_list_filter_fn list_filter;
     void *list_filter_ud;
-    pthread_mutex_t lock; /* guards loops[] */
-    struct loop_state *loops[MAX_LOOPS];
-    int nloops;
 };
 
 struct gw_call {
     struct gw_pipeline *p;
     struct gw_mcp_exchange *x;
+    struct gw_ctx *ctx;
+    struct loop_state *ls;
     struct gw_snapshot *snap;
     const struct gw_tool_entry *tool;
     json_t *args;
     json_t *dry_run;
     struct gw_exec_call *handle;
-    struct timespec t0;
+    enum gw_phase phase; /* the enforcing phase being run */
+    int hidx;            /* the handler of that phase being run */
+    bool in_handler;     /* inside a handler's fn (resume must not happen there) */
+    bool waiting;        /* a handler answered GW_AGAIN */
+    bool cancelled;
 };
-
-static const char *const phase_names[GW_PHASE_COUNT] = {
-    "resolve", "exposure", "authorize", "ratelimit", "validate", "execute", "respond", "audit"};
-
-const char *gw_phase_name(enum gw_phase p)
-{
-    return p < GW_PHASE_COUNT ? phase_names[p] : "?";
-}
 
 /* ---------- set-up ---------- */
 
@@ -117,7 +117,6 @@ struct gw_pipeline *gw_pipeline_new(struct gw_registry *reg, struct gw_upstreams
     else
         gw_schema_options_init(&p->schema_opts);
     p->opts.schema = NULL;
-    pthread_mutex_init(&p->lock, NULL);
     if (ups)
         gw_upstreams_set_output_check(ups, output_check, p);
     return p;
@@ -139,15 +138,31 @@ static void clear_cache(struct loop_state *ls)
 
 void gw_pipeline_free(struct gw_pipeline *p)
 {
-    if (!p)
-        return;
-    for (int i = 0; i < p->nloops; i++) {
-        gw_exec_free(p->loops[i]->exec);
-        clear_cache(p->loops[i]);
-        gw_free(p->loops[i]);
-    }
-    pthread_mutex_destroy(&p->lock);
     gw_free(p);
+}
+
+int gw_pipeline_loop_start(struct gw_pipeline *p, struct gw_loop *loop, struct gw_error *err)
+{
+    GW_ASSERT(!gw_loop_slot(loop, GW_LOOP_SLOT_PIPELINE));
+    struct gw_exec *ex = gw_exec_new(gw_loop_base(loop), p->ups, err);
+    if (!ex)
+        return err && err->code ? err->code : GW_ERR;
+    struct loop_state *ls = gw_xcalloc(1, sizeof(*ls));
+    ls->exec = ex;
+    gw_loop_set_slot(loop, GW_LOOP_SLOT_PIPELINE, ls);
+    return GW_OK;
+}
+
+void gw_pipeline_loop_stop(struct gw_pipeline *p, struct gw_loop *loop)
+{
+    (void)p;
+    struct loop_state *ls = gw_loop_slot(loop, GW_LOOP_SLOT_PIPELINE);
+    if (!ls)
+        return;
+    gw_exec_free(ls->exec);
+    clear_cache(ls);
+    gw_free(ls);
+    gw_loop_set_slot(loop, GW_LOOP_SLOT_PIPELINE, NULL);
 }
 
 int gw_pipeline_add(struct gw_pipeline *p, enum gw_phase phase, const char *name, gw_phase_fn fn,
@@ -163,7 +178,7 @@ int gw_pipeline_add(struct gw_pipeline *p, enum gw_phase phase, const char *name
     return GW_OK;
 }
 
-int gw_pipeline_set_list_filter(struct gw_pipeline *p, gw_tool_filter_fn filter, void *ud)
+int gw_pipeline_set_list_filter(struct gw_pipeline *p, gw_list_filter_fn filter, void *ud)
 {
     p->list_filter = filter;
     p->list_filter_ud = ud;
@@ -196,6 +211,22 @@ struct gw_mcp_exchange *gw_call_exchange(struct gw_call *c)
     return c->x;
 }
 
+struct gw_ctx *gw_call_ctx(const struct gw_call *c)
+{
+    return c->ctx;
+}
+
+const struct gw_principal *gw_call_principal(const struct gw_call *c)
+{
+    const struct gw_principal *who = gw_ctx_principal(c->ctx);
+    return who ? who : gw_principal_nobody();
+}
+
+bool gw_call_cancelled(const struct gw_call *c)
+{
+    return c->cancelled;
+}
+
 const json_t *gw_call_dry_run_denials(const struct gw_call *c)
 {
     return c->dry_run;
@@ -203,36 +234,9 @@ const json_t *gw_call_dry_run_denials(const struct gw_call *c)
 
 /* ---------- per-loop state ---------- */
 
-static struct loop_state *loop_state(struct gw_pipeline *p, struct event_base *base,
-                                     struct gw_error *err)
+static struct loop_state *loop_state_of(struct gw_loop *loop)
 {
-    pthread_mutex_lock(&p->lock);
-    for (int i = 0; i < p->nloops; i++) {
-        if (p->loops[i]->base == base) {
-            struct loop_state *ls = p->loops[i];
-            pthread_mutex_unlock(&p->lock);
-            return ls;
-        }
-    }
-    pthread_mutex_unlock(&p->lock);
-    /* only this loop's thread creates this loop's state, so no race on `base` */
-    struct gw_exec *ex = gw_exec_new(base, p->ups, err);
-    if (!ex)
-        return NULL;
-    struct loop_state *ls = gw_xcalloc(1, sizeof(*ls));
-    ls->base = base;
-    ls->exec = ex;
-    pthread_mutex_lock(&p->lock);
-    if (p->nloops >= MAX_LOOPS) {
-        pthread_mutex_unlock(&p->lock);
-        gw_exec_free(ex);
-        gw_free(ls);
-        GW_ERROR_SET(err, GW_ELIMIT, "too many event loops");
-        return NULL;
-    }
-    p->loops[p->nloops++] = ls;
-    pthread_mutex_unlock(&p->lock);
-    return ls;
+    return gw_loop_slot(loop, GW_LOOP_SLOT_PIPELINE);
 }
 
 static unsigned name_hash(const char *s)
@@ -243,8 +247,6 @@ static unsigned name_hash(const char *s)
     return h % CACHE_BUCKETS;
 }
 
-/* The compiled input schema of `tool` (cached per loop); NULL with *why when it cannot be
- * compiled (a broken definition: reported to the caller as a tool error). */
 /* The compiled input or output schema of the tool definition `def` (cached per loop, per
  * name and definition version); NULL with *why when it cannot be compiled. */
 static const struct gw_schema *tool_schema(struct gw_pipeline *p, struct loop_state *ls,
@@ -291,6 +293,7 @@ static void call_free(struct gw_call *c)
     json_decref(c->args);
     json_decref(c->dry_run);
     gw_snapshot_release(c->snap);
+    gw_ctx_unref(c->ctx);
     gw_mcp_x_unref(c->x);
     gw_free(c);
 }
@@ -303,8 +306,10 @@ static json_t *error_result(const char *text)
 
 static void audit(struct gw_call *c, const json_t *result, const struct gw_exec_info *info)
 {
+    gw_ctx_phase_begin(c->ctx, GW_PHASE_AUDIT);
     for (int i = 0; i < c->p->naudits; i++)
         c->p->audits[i].fn(c->p->audits[i].ud, c, result, info);
+    gw_ctx_phase_end(c->ctx, GW_PHASE_AUDIT);
 }
 
 /* Completes the call with `result` (stolen): RESPOND then AUDIT. */
@@ -324,62 +329,164 @@ static void finish(struct gw_call *c, json_t *result, const struct gw_exec_info 
         json_object_set(meta, "io.msil/dryRunDenials", c->dry_run);
     }
     json_incref(result);
+    gw_ctx_phase_begin(c->ctx, GW_PHASE_RESPOND);
     gw_mcp_reply(c->x, result); /* RESPOND */
-    audit(c, result, info);     /* AUDIT */
+    gw_ctx_phase_end(c->ctx, GW_PHASE_RESPOND);
+    audit(c, result, info); /* AUDIT */
     json_decref(result);
     call_free(c);
+}
+
+/* Answers a refused call: a JSON-RPC error when the verdict names a code, else an isError
+ * result with the reason. */
+static void refuse(struct gw_call *c, struct gw_phase_verdict *v)
+{
+    if (v->jsonrpc_code) {
+        gw_mcp_reply_error(c->x, v->jsonrpc_code, v->reason, v->data);
+        v->data = NULL;
+        audit(c, NULL, NULL);
+        call_free(c);
+        return;
+    }
+    json_decref(v->data);
+    v->data = NULL;
+    finish(c, error_result(v->reason), NULL);
 }
 
 static void on_exec_done(void *arg, json_t *result, const struct gw_exec_info *info)
 {
     struct gw_call *c = arg;
+    const char *prev = gw_ctx_enter(c->ctx);
     c->handle = NULL;
+    gw_ctx_phase_end(c->ctx, GW_PHASE_EXECUTE);
     if (!result)
         result = error_result("the upstream call produced no result");
     finish(c, result, info);
+    gw_ctx_leave(prev);
 }
 
 static void on_cancel(struct gw_mcp_exchange *x, void *arg)
 {
     (void)x;
     struct gw_call *c = arg;
+    c->cancelled = true;
     if (c->handle) {
         gw_exec_cancel(c->handle); /* its done callback will not run */
         c->handle = NULL;
         call_free(c);
     }
+    /* WAITING: freed when the handler resumes the call */
 }
 
-/* Runs the handlers of an enforcing phase. Returns false when the call was refused (and
- * answered). */
-static bool run_phase(struct gw_call *c, enum gw_phase phase)
+/* Applies one handler's answer. Returns true to go on with the next handler, false when the
+ * call was refused (and answered). */
+static bool apply_verdict(struct gw_call *c, const struct handler *h, int rc,
+                          struct gw_phase_verdict *v)
 {
-    struct gw_pipeline *p = c->p;
-    for (int i = 0; i < p->nhandlers[phase]; i++) {
-        struct handler *h = &p->handlers[phase][i];
-        struct gw_phase_verdict v = {{0}, 0};
-        if (h->fn(h->ud, c, &v) == GW_OK)
-            continue;
+    enum gw_phase phase = c->phase;
+    if (rc == GW_OK) {
+        gw_ctx_decide(c->ctx, phase, GW_VERDICT_ALLOW, h->name, v->rule_id, v->policy_version,
+                      v->reason);
+        json_decref(v->data);
+        v->data = NULL;
+        return true;
+    }
+    if (rc != GW_EDENIED) { /* the handler failed: fail closed */
+        GW_LOG(GW_LOG_ERROR, "pipeline", "%s/%s failed (%s) on tool %s: refused",
+               gw_phase_name(phase), h->name, gw_rc_name(rc), c->tool->name);
+        gw_ctx_decide(c->ctx, phase, GW_VERDICT_ERROR, h->name, v->rule_id, v->policy_version,
+                      v->reason[0] ? v->reason : "internal error");
         if (h->mode == GW_PHASE_DRY_RUN) {
-            GW_LOG(GW_LOG_INFO, "pipeline", "dry-run %s/%s would deny %s: %s", gw_phase_name(phase),
-                   h->name, c->tool ? c->tool->name : "?", v.reason);
-            if (!c->dry_run)
-                c->dry_run = json_array();
-            json_array_append_new(c->dry_run, json_pack("{s:s,s:s,s:s}", "phase",
-                                                        gw_phase_name(phase), "handler", h->name,
-                                                        "reason", v.reason));
-            continue;
+            json_decref(v->data);
+            v->data = NULL;
+            return true;
         }
-        if (v.jsonrpc_code) {
-            gw_mcp_reply_error(c->x, v.jsonrpc_code, v.reason, NULL);
-            audit(c, NULL, NULL);
-            call_free(c);
-        } else {
-            finish(c, error_result(v.reason), NULL);
-        }
+        snprintf(v->reason, sizeof(v->reason),
+                 "the gateway could not check this call (%s is unavailable); try again later",
+                 h->name);
+        v->jsonrpc_code = 0;
+        refuse(c, v);
         return false;
     }
-    return true;
+    if (h->mode == GW_PHASE_DRY_RUN) {
+        GW_LOG(GW_LOG_INFO, "pipeline", "dry-run %s/%s would deny %s: %s", gw_phase_name(phase),
+               h->name, c->tool->name, v->reason);
+        gw_ctx_decide(c->ctx, phase, GW_VERDICT_DRY_RUN_DENY, h->name, v->rule_id,
+                      v->policy_version, v->reason);
+        if (!c->dry_run)
+            c->dry_run = json_array();
+        json_t *d = json_pack("{s:s,s:s,s:s}", "phase", gw_phase_name(phase), "handler", h->name,
+                              "reason", v->reason);
+        if (v->rule_id[0])
+            json_object_set_new(d, "rule", json_string(v->rule_id));
+        json_array_append_new(c->dry_run, d);
+        json_decref(v->data);
+        v->data = NULL;
+        return true;
+    }
+    gw_ctx_decide(c->ctx, phase, GW_VERDICT_DENY, h->name, v->rule_id, v->policy_version,
+                  v->reason);
+    gw_ctx_phase_end(c->ctx, phase);
+    refuse(c, v);
+    return false;
+}
+
+static void validate_and_execute(struct gw_call *c);
+
+/* Runs the enforcing phases from (c->phase, c->hidx) until one waits, refuses, or all pass
+ * (then VALIDATE and EXECUTE). */
+static void run_chain(struct gw_call *c)
+{
+    struct gw_pipeline *p = c->p;
+    while (c->phase <= GW_PHASE_RATELIMIT) {
+        int n = p->nhandlers[c->phase];
+        if (c->hidx == 0 && n)
+            gw_ctx_phase_begin(c->ctx, c->phase);
+        while (c->hidx < n) {
+            const struct handler *h = &p->handlers[c->phase][c->hidx];
+            struct gw_phase_verdict v;
+            memset(&v, 0, sizeof(v));
+            c->in_handler = true;
+            int rc = h->fn(h->ud, c, &v);
+            c->in_handler = false;
+            if (rc == GW_AGAIN) {
+                c->waiting = true;
+                return;
+            }
+            if (!apply_verdict(c, h, rc, &v))
+                return;
+            c->hidx++;
+        }
+        if (n)
+            gw_ctx_phase_end(c->ctx, c->phase);
+        c->phase++;
+        c->hidx = 0;
+    }
+    validate_and_execute(c);
+}
+
+void gw_call_resume(struct gw_call *c, int rc, struct gw_phase_verdict *v)
+{
+    GW_ASSERT(c->waiting && !c->in_handler);
+    c->waiting = false;
+    struct gw_phase_verdict none;
+    if (!v) {
+        memset(&none, 0, sizeof(none));
+        v = &none;
+    }
+    if (c->cancelled) {
+        json_decref(v->data);
+        v->data = NULL;
+        call_free(c);
+        return;
+    }
+    const char *prev = gw_ctx_enter(c->ctx);
+    const struct handler *h = &c->p->handlers[c->phase][c->hidx];
+    if (apply_verdict(c, h, rc, v)) {
+        c->hidx++;
+        run_chain(c);
+    }
+    gw_ctx_leave(prev);
 }
 
 static bool validate(struct gw_call *c, struct loop_state *ls)
@@ -412,16 +519,55 @@ static bool validate(struct gw_call *c, struct loop_state *ls)
         json_object_set_new(result, "_meta", json_pack("{s:o}", "io.msil/violations", errors));
     gw_buf_fini(&text);
     gw_schema_report_fini(&rep);
+    gw_ctx_decide(c->ctx, GW_PHASE_VALIDATE, GW_VERDICT_DENY, "schema", NULL, NULL,
+                  "arguments do not match the input schema");
     finish(c, result, NULL);
     return false;
+}
+
+static void validate_and_execute(struct gw_call *c)
+{
+    struct loop_state *ls = c->ls;
+    gw_ctx_phase_begin(c->ctx, GW_PHASE_VALIDATE);
+    bool ok = validate(c, ls); /* VALIDATE */
+    if (!ok)
+        return;
+    gw_ctx_phase_end(c->ctx, GW_PHASE_VALIDATE);
+
+    /* EXECUTE */
+    json_t *meta = json_object_get(gw_mcp_x_params(c->x), "_meta");
+    const char *idem = gw_json_str(meta, "idempotencyKey");
+    if (!idem)
+        idem = gw_mcp_x_header(c->x, "Idempotency-Key");
+    const struct gw_principal *who = gw_ctx_principal(c->ctx);
+    struct gw_exec_caller caller = {0};
+    if (who && who->method != GW_AUTH_ANONYMOUS) {
+        caller.user_id = who->subject;
+        caller.client_id = who->method == GW_AUTH_API_KEY ? who->key_id : who->client_id;
+        if (!caller.client_id[0])
+            caller.client_id = NULL;
+    }
+    struct gw_exec_opts eo = {0};
+    eo.caller = who && who->method != GW_AUTH_ANONYMOUS ? &caller : NULL;
+    eo.idempotency_key = idem;
+    eo.request_id = gw_ctx_request_id(c->ctx);
+    gw_ctx_phase_begin(c->ctx, GW_PHASE_EXECUTE);
+    if (gw_exec_call(ls->exec, c->tool->def, c->args, &eo, on_exec_done, c, &c->handle) !=
+        GW_OK) {
+        gw_ctx_phase_end(c->ctx, GW_PHASE_EXECUTE);
+        finish(c, error_result("the gateway could not start the upstream call"), NULL);
+    }
 }
 
 static int call_tool(void *self, struct gw_mcp_exchange *x, const char *name, json_t *args)
 {
     struct gw_pipeline *p = self;
+    struct gw_ctx *ctx = gw_mcp_x_ctx(x);
     /* RESOLVE */
+    gw_ctx_phase_begin(ctx, GW_PHASE_RESOLVE);
     struct gw_snapshot *snap = gw_registry_acquire(p->reg);
     const struct gw_tool_entry *tool = gw_snapshot_find(snap, name, strlen(name));
+    gw_ctx_phase_end(ctx, GW_PHASE_RESOLVE);
     if (!tool) {
         gw_snapshot_release(snap);
         return GW_ENOTFOUND; /* the server tries other providers, then answers -32602 */
@@ -430,37 +576,20 @@ static int call_tool(void *self, struct gw_mcp_exchange *x, const char *name, js
     c->p = p;
     c->x = x;
     gw_mcp_x_ref(x);
+    c->ctx = gw_ctx_ref(ctx);
     c->snap = snap;
     c->tool = tool;
     c->args = json_incref(args);
-    clock_gettime(CLOCK_MONOTONIC, &c->t0);
-
-    if (!run_phase(c, GW_PHASE_EXPOSURE) || !run_phase(c, GW_PHASE_AUTHORIZE) ||
-        !run_phase(c, GW_PHASE_RATELIMIT))
-        return GW_OK;
-
-    struct gw_error err = {0};
-    struct loop_state *ls = loop_state(p, gw_mcp_x_base(x), &err);
-    if (!ls) {
-        GW_LOG(GW_LOG_ERROR, "pipeline", "no executor on this loop: %s", err.msg);
+    c->phase = GW_PHASE_EXPOSURE;
+    c->ls = loop_state_of(gw_ctx_loop(ctx));
+    if (!c->ls) {
+        GW_LOG(GW_LOG_ERROR, "pipeline", "no pipeline state on this loop (not started)");
         finish(c, error_result("the gateway cannot execute tools right now (internal error)"),
                NULL);
         return GW_OK;
     }
-    if (!validate(c, ls)) /* VALIDATE */
-        return GW_OK;
-
-    /* EXECUTE */
-    json_t *meta = json_object_get(gw_mcp_x_params(x), "_meta");
-    const char *idem = gw_json_str(meta, "idempotencyKey");
-    if (!idem)
-        idem = gw_mcp_x_header(x, "Idempotency-Key");
-    struct gw_exec_opts eo = {0};
-    eo.idempotency_key = idem;
-    eo.request_id = gw_mcp_x_request_id(x);
     gw_mcp_x_on_cancel(x, on_cancel, c);
-    if (gw_exec_call(ls->exec, tool->def, c->args, &eo, on_exec_done, c, &c->handle) != GW_OK)
-        finish(c, error_result("the gateway could not start the upstream call"), NULL);
+    run_chain(c);
     return GW_OK;
 }
 
@@ -470,9 +599,7 @@ static int output_check(void *ud, const json_t *tool_def, const json_t *structur
                         struct gw_error *err)
 {
     struct gw_pipeline *p = ud;
-    struct gw_loop *loop = gw_loop_current();
-    struct gw_error lerr = {0};
-    struct loop_state *ls = loop ? loop_state(p, gw_loop_base(loop), &lerr) : NULL;
+    struct loop_state *ls = loop_state_of(gw_loop_current());
     if (!ls || !json_object_get(tool_def, "outputSchema"))
         return GW_OK;
     const char *why = NULL;
@@ -496,11 +623,23 @@ static int output_check(void *ud, const json_t *tool_def, const json_t *structur
 
 /* ---------- tools/list ---------- */
 
+/* Adapts the pipeline's list filter (which sees the caller) to the snapshot's filter. */
+struct list_filter_arg {
+    struct gw_pipeline *p;
+    const struct gw_ctx *ctx;
+};
+
+static bool list_filter(void *ud, const struct gw_tool_entry *tool)
+{
+    struct list_filter_arg *a = ud;
+    return a->p->list_filter(a->p->list_filter_ud, a->ctx, tool);
+}
+
 static int list_tools(void *self, struct gw_mcp_exchange *x, const char *cursor, size_t limit,
                       struct gw_buf *items, size_t *count, char next[128])
 {
-    (void)x;
     struct gw_pipeline *p = self;
+    struct list_filter_arg fa = {p, gw_mcp_x_ctx(x)};
     struct gw_snapshot *snap = gw_registry_acquire(p->reg);
     if (limit > GW_PAGE_MAX)
         limit = GW_PAGE_MAX;
@@ -511,7 +650,8 @@ static int list_tools(void *self, struct gw_mcp_exchange *x, const char *cursor,
     char nxt[GW_CURSOR_MAX] = "";
     struct gw_error err = {0};
     int rc = gw_snapshot_paginate(snap, cursor, cursor ? strlen(cursor) : 0, limit,
-                                  p->list_filter, p->list_filter_ud, page, &n, nxt, &err);
+                                  p->list_filter ? list_filter : NULL, &fa, page, &n, nxt,
+                                  &err);
     for (size_t i = 0; rc == GW_OK && i < n; i++) {
         if (i)
             rc = gw_buf_addc(items, ',');

@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (n >= 5 && memcmp(id, "ISSUE", 5) == 0) {
         /* a real id, then flip bits: byte i of the rest xors position (i * 7) % 52 */
         struct gw_session_claims issued;
-        gw_session_issue(issuer, GW_MCP_V_2025_11_25, 1, &issued);
+        gw_session_issue(issuer, GW_MCP_V_2025_11_25, 1, NULL, &issued);
         char original[GW_SESSION_ID_MAX];
         memcpy(original, issued.id, sizeof(original));
         for (size_t i = 5; i < n; i++) {
@@ -48,17 +48,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(id, issued.id, sizeof(issued.id));
         mutated_real = true;
         bool changed = strcmp(id, original) != 0;
-        int rc = gw_session_verify(issuer, id, &c);
+        int rc = gw_session_verify(issuer, id, NULL, &c);
         if (!changed && rc != GW_OK)
             abort(); /* an untouched real id must verify */
         if (changed && rc == GW_OK)
             abort(); /* any change must break the MAC */
     } else {
-        if (gw_session_verify(sessions, id, &c) == GW_OK)
+        if (gw_session_verify(sessions, id, NULL, &c) == GW_OK)
             abort(); /* forging without the key */
     }
     (void)gw_session__decode(id, &c);
-    if (gw_session_terminate(sessions, id) == GW_OK)
+    if (gw_session_terminate(sessions, id, NULL) == GW_OK)
         abort();
     (void)mutated_real;
     (void)gw_session_log_level(sessions, id);

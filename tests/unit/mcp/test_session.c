@@ -41,7 +41,7 @@ static void test_round_trip(void **state)
     struct gw_sessions *s = gw_sessions_new("secret-one", 3600);
     struct gw_session_claims c, v;
     uint64_t before = (uint64_t)time(NULL);
-    gw_session_issue(s, GW_MCP_V_2025_06_18, GW_CAP_SAMPLING | GW_CAP_ROOTS, &c);
+    gw_session_issue(s, GW_MCP_V_2025_06_18, GW_CAP_SAMPLING | GW_CAP_ROOTS, NULL, &c);
     assert_int_equal(c.version, GW_MCP_V_2025_06_18);
     assert_int_equal(c.caps, GW_CAP_SAMPLING | GW_CAP_ROOTS);
     assert_true(c.issued_at >= before && c.issued_at <= (uint64_t)time(NULL));
@@ -51,15 +51,15 @@ static void test_round_trip(void **state)
         assert_true(c.id[i] >= 0x21 && c.id[i] <= 0x7e);
     }
     memset(&v, 0, sizeof(v));
-    assert_int_equal(gw_session_verify(s, c.id, &v), GW_OK);
+    assert_int_equal(gw_session_verify(s, c.id, NULL, &v), GW_OK);
     assert_int_equal(v.version, GW_MCP_V_2025_06_18);
     assert_int_equal(v.caps, GW_CAP_SAMPLING | GW_CAP_ROOTS);
     assert_int_equal(v.issued_at, c.issued_at);
     assert_string_equal(v.id, c.id);
     /* every legacy version and all capability bits survive */
     for (int ver = GW_MCP_V_2024_11_05; ver <= GW_MCP_V_2025_11_25; ver++) {
-        gw_session_issue(s, (enum gw_mcp_version)ver, 0xff, &c);
-        assert_int_equal(gw_session_verify(s, c.id, &v), GW_OK);
+        gw_session_issue(s, (enum gw_mcp_version)ver, 0xff, NULL, &c);
+        assert_int_equal(gw_session_verify(s, c.id, NULL, &v), GW_OK);
         assert_int_equal(v.version, ver);
         assert_int_equal(v.caps, 0xff);
     }
@@ -77,7 +77,7 @@ static void test_tampering(void **state)
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     struct gw_sessions *s = gw_sessions_new("tamper", 3600);
     struct gw_session_claims c, v;
-    gw_session_issue(s, GW_MCP_V_2025_11_25, GW_CAP_ELICITATION, &c);
+    gw_session_issue(s, GW_MCP_V_2025_11_25, GW_CAP_ELICITATION, NULL, &c);
     char id[GW_SESSION_ID_MAX];
     int tried = 0;
     for (size_t pos = 0; pos < 52; pos++) {
@@ -86,7 +86,7 @@ static void test_tampering(void **state)
                 continue;
             memcpy(id, c.id, sizeof(id));
             id[pos] = alphabet[k];
-            if (gw_session_verify(s, id, &v) != GW_ENOTFOUND)
+            if (gw_session_verify(s, id, NULL, &v) != GW_ENOTFOUND)
                 fail_msg("changing position %zu to '%c' still verifies: %s", pos, alphabet[k], id);
             tried++;
         }
@@ -95,25 +95,25 @@ static void test_tampering(void **state)
         for (size_t k = 0; k < sizeof(other) - 1; k++) {
             memcpy(id, c.id, sizeof(id));
             id[pos] = other[k];
-            assert_int_equal(gw_session_verify(s, id, &v), GW_ENOTFOUND);
+            assert_int_equal(gw_session_verify(s, id, NULL, &v), GW_ENOTFOUND);
         }
     }
     assert_int_equal(tried, 52 * 63);
     /* truncated, extended, empty, NULL */
     memcpy(id, c.id, sizeof(id));
     id[51] = '\0';
-    assert_int_equal(gw_session_verify(s, id, &v), GW_ENOTFOUND);
+    assert_int_equal(gw_session_verify(s, id, NULL, &v), GW_ENOTFOUND);
     char longer[80];
     snprintf(longer, sizeof(longer), "%sA", c.id);
-    assert_int_equal(gw_session_verify(s, longer, &v), GW_ENOTFOUND);
+    assert_int_equal(gw_session_verify(s, longer, NULL, &v), GW_ENOTFOUND);
     snprintf(longer, sizeof(longer), "%sAAAA", c.id);
-    assert_int_equal(gw_session_verify(s, longer, &v), GW_ENOTFOUND);
+    assert_int_equal(gw_session_verify(s, longer, NULL, &v), GW_ENOTFOUND);
     snprintf(longer, sizeof(longer), " %s", c.id);
-    assert_int_equal(gw_session_verify(s, longer, &v), GW_ENOTFOUND);
-    assert_int_equal(gw_session_verify(s, "", &v), GW_ENOTFOUND);
-    assert_int_equal(gw_session_verify(s, NULL, &v), GW_ENOTFOUND);
+    assert_int_equal(gw_session_verify(s, longer, NULL, &v), GW_ENOTFOUND);
+    assert_int_equal(gw_session_verify(s, "", NULL, &v), GW_ENOTFOUND);
+    assert_int_equal(gw_session_verify(s, NULL, NULL, &v), GW_ENOTFOUND);
     /* the original is still fine */
-    assert_int_equal(gw_session_verify(s, c.id, &v), GW_OK);
+    assert_int_equal(gw_session_verify(s, c.id, NULL, &v), GW_OK);
     gw_sessions_free(s);
 }
 
@@ -126,16 +126,16 @@ static void test_secrets(void **state)
     struct gw_sessions *r1 = gw_sessions_new(NULL, 3600);
     struct gw_sessions *r2 = gw_sessions_new("", 3600);
     struct gw_session_claims c, v;
-    gw_session_issue(a, GW_MCP_V_2025_11_25, 0, &c);
+    gw_session_issue(a, GW_MCP_V_2025_11_25, 0, NULL, &c);
     /* replicas with the same secret accept each other's ids */
-    assert_int_equal(gw_session_verify(b, c.id, &v), GW_OK);
-    assert_int_equal(gw_session_verify(other, c.id, &v), GW_ENOTFOUND);
-    assert_int_equal(gw_session_verify(r1, c.id, &v), GW_ENOTFOUND);
+    assert_int_equal(gw_session_verify(b, c.id, NULL, &v), GW_OK);
+    assert_int_equal(gw_session_verify(other, c.id, NULL, &v), GW_ENOTFOUND);
+    assert_int_equal(gw_session_verify(r1, c.id, NULL, &v), GW_ENOTFOUND);
     /* random per-process keys differ from each other */
-    gw_session_issue(r1, GW_MCP_V_2025_11_25, 0, &c);
-    assert_int_equal(gw_session_verify(r1, c.id, &v), GW_OK);
-    assert_int_equal(gw_session_verify(r2, c.id, &v), GW_ENOTFOUND);
-    assert_int_equal(gw_session_verify(a, c.id, &v), GW_ENOTFOUND);
+    gw_session_issue(r1, GW_MCP_V_2025_11_25, 0, NULL, &c);
+    assert_int_equal(gw_session_verify(r1, c.id, NULL, &v), GW_OK);
+    assert_int_equal(gw_session_verify(r2, c.id, NULL, &v), GW_ENOTFOUND);
+    assert_int_equal(gw_session_verify(a, c.id, NULL, &v), GW_ENOTFOUND);
     gw_sessions_free(a);
     gw_sessions_free(b);
     gw_sessions_free(other);
@@ -165,6 +165,30 @@ static void forge(const char *secret, uint8_t format, uint8_t version, uint8_t c
     gw_b64url_encode(buf, sizeof(buf), out);
 }
 
+/* A session is bound to the principal that initialized it: the same id presented by anyone
+ * else (another binding, or none) does not verify, nor can they terminate it. */
+static void test_principal_binding(void **state)
+{
+    (void)state;
+    struct gw_sessions *s = gw_sessions_new("binding-secret", 600);
+    struct gw_session_claims c, v;
+    const char *alice = "0123456789abcdef0123456789abcdef";
+    const char *mallory = "fedcba9876543210fedcba9876543210";
+    gw_session_issue(s, GW_MCP_V_2025_11_25, 0, alice, &c);
+    assert_int_equal(strlen(c.id), 52);
+    assert_int_equal(gw_session_verify(s, c.id, alice, &v), GW_OK);
+    assert_int_equal(gw_session_verify(s, c.id, mallory, &v), GW_ENOTFOUND);
+    assert_int_equal(gw_session_verify(s, c.id, NULL, &v), GW_ENOTFOUND);
+    assert_int_equal(gw_session_verify(s, c.id, "", &v), GW_ENOTFOUND);
+    assert_int_equal(gw_session_terminate(s, c.id, mallory), GW_ENOTFOUND);
+    assert_int_equal(gw_session_verify(s, c.id, alice, &v), GW_OK); /* still alive */
+    /* an unbound session is not usable by a principal either */
+    gw_session_issue(s, GW_MCP_V_2025_11_25, 0, NULL, &c);
+    assert_int_equal(gw_session_verify(s, c.id, alice, &v), GW_ENOTFOUND);
+    assert_int_equal(gw_session_verify(s, c.id, "", &v), GW_OK);
+    gw_sessions_free(s);
+}
+
 static void test_crafted_claims(void **state)
 {
     (void)state;
@@ -174,34 +198,36 @@ static void test_crafted_claims(void **state)
     char id[GW_SESSION_ID_MAX];
     uint64_t now = (uint64_t)time(NULL);
     /* the forger is right: a fresh token verifies (so the refusals below mean something) */
-    forge(secret, 1, GW_MCP_V_2025_11_25, 3, now, id);
-    assert_int_equal(gw_session_verify(s, id, &v), GW_OK);
+    forge(secret, 2, GW_MCP_V_2025_11_25, 3, now, id);
+    assert_int_equal(gw_session_verify(s, id, NULL, &v), GW_OK);
     assert_int_equal(v.caps, 3);
     /* expiry: issued-at + TTL */
-    forge(secret, 1, GW_MCP_V_2025_11_25, 0, now - 590, id);
-    assert_int_equal(gw_session_verify(s, id, &v), GW_OK);
-    forge(secret, 1, GW_MCP_V_2025_11_25, 0, now - 610, id);
-    assert_int_equal(gw_session_verify(s, id, &v), GW_ENOTFOUND);
-    forge(secret, 1, GW_MCP_V_2025_11_25, 0, 0, id);
-    assert_int_equal(gw_session_verify(s, id, &v), GW_ENOTFOUND);
+    forge(secret, 2, GW_MCP_V_2025_11_25, 0, now - 590, id);
+    assert_int_equal(gw_session_verify(s, id, NULL, &v), GW_OK);
+    forge(secret, 2, GW_MCP_V_2025_11_25, 0, now - 610, id);
+    assert_int_equal(gw_session_verify(s, id, NULL, &v), GW_ENOTFOUND);
+    forge(secret, 2, GW_MCP_V_2025_11_25, 0, 0, id);
+    assert_int_equal(gw_session_verify(s, id, NULL, &v), GW_ENOTFOUND);
     /* issued-at so large that issued-at + TTL wraps around: expired, not eternal */
-    forge(secret, 1, GW_MCP_V_2025_11_25, 0, UINT64_MAX - 10, id);
-    assert_int_equal(gw_session_verify(s, id, &v), GW_ENOTFOUND);
+    forge(secret, 2, GW_MCP_V_2025_11_25, 0, UINT64_MAX - 10, id);
+    assert_int_equal(gw_session_verify(s, id, NULL, &v), GW_ENOTFOUND);
     /* versions: unknown, modern (no sessions in 2026-07-28), out of range */
-    forge(secret, 1, GW_MCP_V_UNKNOWN, 0, now, id);
-    assert_int_equal(gw_session_verify(s, id, &v), GW_ENOTFOUND);
-    forge(secret, 1, GW_MCP_V_2026_07_28, 0, now, id);
-    assert_int_equal(gw_session_verify(s, id, &v), GW_ENOTFOUND);
-    forge(secret, 1, 200, 0, now, id);
-    assert_int_equal(gw_session_verify(s, id, &v), GW_ENOTFOUND);
-    /* unknown format byte */
-    forge(secret, 2, GW_MCP_V_2025_11_25, 0, now, id);
-    assert_int_equal(gw_session_verify(s, id, &v), GW_ENOTFOUND);
+    forge(secret, 2, GW_MCP_V_UNKNOWN, 0, now, id);
+    assert_int_equal(gw_session_verify(s, id, NULL, &v), GW_ENOTFOUND);
+    forge(secret, 2, GW_MCP_V_2026_07_28, 0, now, id);
+    assert_int_equal(gw_session_verify(s, id, NULL, &v), GW_ENOTFOUND);
+    forge(secret, 2, 200, 0, now, id);
+    assert_int_equal(gw_session_verify(s, id, NULL, &v), GW_ENOTFOUND);
+    /* unknown format byte (1: ids from before sessions were bound to principals) */
+    forge(secret, 9, GW_MCP_V_2025_11_25, 0, now, id);
+    assert_int_equal(gw_session_verify(s, id, NULL, &v), GW_ENOTFOUND);
     forge(secret, 0, GW_MCP_V_2025_11_25, 0, now, id);
-    assert_int_equal(gw_session_verify(s, id, &v), GW_ENOTFOUND);
+    assert_int_equal(gw_session_verify(s, id, NULL, &v), GW_ENOTFOUND);
+    forge(secret, 1, GW_MCP_V_2025_11_25, 0, now, id);
+    assert_int_equal(gw_session_verify(s, id, NULL, &v), GW_ENOTFOUND);
     /* right format, wrong key */
-    forge("not-the-secret", 1, GW_MCP_V_2025_11_25, 0, now, id);
-    assert_int_equal(gw_session_verify(s, id, &v), GW_ENOTFOUND);
+    forge("not-the-secret", 2, GW_MCP_V_2025_11_25, 0, now, id);
+    assert_int_equal(gw_session_verify(s, id, NULL, &v), GW_ENOTFOUND);
     gw_sessions_free(s);
 }
 
@@ -210,15 +236,15 @@ static void test_real_expiry(void **state)
     (void)state;
     struct gw_sessions *s = gw_sessions_new("ttl", 1);
     struct gw_session_claims c, v;
-    gw_session_issue(s, GW_MCP_V_2025_11_25, 0, &c);
-    assert_int_equal(gw_session_verify(s, c.id, &v), GW_OK);
+    gw_session_issue(s, GW_MCP_V_2025_11_25, 0, NULL, &c);
+    assert_int_equal(gw_session_verify(s, c.id, NULL, &v), GW_OK);
     struct timespec t0, t;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc = GW_OK;
     double waited = 0;
     while (rc == GW_OK && waited < 4.0) {
         usleep(100 * 1000);
-        rc = gw_session_verify(s, c.id, &v);
+        rc = gw_session_verify(s, c.id, NULL, &v);
         clock_gettime(CLOCK_MONOTONIC, &t);
         waited = (double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9;
     }
@@ -232,18 +258,18 @@ static void test_terminate(void **state)
     (void)state;
     struct gw_sessions *s = gw_sessions_new("term", 3600);
     struct gw_session_claims a, b, v;
-    gw_session_issue(s, GW_MCP_V_2025_11_25, 0, &a);
-    gw_session_issue(s, GW_MCP_V_2025_11_25, 0, &b);
-    assert_int_equal(gw_session_terminate(s, a.id), GW_OK);
-    assert_int_equal(gw_session_verify(s, a.id, &v), GW_ENOTFOUND);
-    assert_int_equal(gw_session_terminate(s, a.id), GW_ENOTFOUND); /* already dead */
-    assert_int_equal(gw_session_verify(s, b.id, &v), GW_OK);       /* others live on */
-    assert_int_equal(gw_session_terminate(s, "forged-id"), GW_ENOTFOUND);
-    assert_int_equal(gw_session_terminate(s, NULL), GW_ENOTFOUND);
+    gw_session_issue(s, GW_MCP_V_2025_11_25, 0, NULL, &a);
+    gw_session_issue(s, GW_MCP_V_2025_11_25, 0, NULL, &b);
+    assert_int_equal(gw_session_terminate(s, a.id, NULL), GW_OK);
+    assert_int_equal(gw_session_verify(s, a.id, NULL, &v), GW_ENOTFOUND);
+    assert_int_equal(gw_session_terminate(s, a.id, NULL), GW_ENOTFOUND); /* already dead */
+    assert_int_equal(gw_session_verify(s, b.id, NULL, &v), GW_OK);       /* others live on */
+    assert_int_equal(gw_session_terminate(s, "forged-id", NULL), GW_ENOTFOUND);
+    assert_int_equal(gw_session_terminate(s, NULL, NULL), GW_ENOTFOUND);
     /* state set before termination does not resurrect it */
     gw_session_set_log_level(s, b.id, 2);
-    assert_int_equal(gw_session_terminate(s, b.id), GW_OK);
-    assert_int_equal(gw_session_verify(s, b.id, &v), GW_ENOTFOUND);
+    assert_int_equal(gw_session_terminate(s, b.id, NULL), GW_OK);
+    assert_int_equal(gw_session_verify(s, b.id, NULL, &v), GW_ENOTFOUND);
     gw_sessions_free(s);
 }
 
@@ -260,7 +286,7 @@ static void test_uniqueness(void **state)
     char (*ids)[GW_SESSION_ID_MAX] = gw_xcalloc(N, GW_SESSION_ID_MAX);
     struct gw_session_claims c;
     for (int i = 0; i < N; i++) {
-        gw_session_issue(s, GW_MCP_V_2025_11_25, 0, &c);
+        gw_session_issue(s, GW_MCP_V_2025_11_25, 0, NULL, &c);
         memcpy(ids[i], c.id, GW_SESSION_ID_MAX);
     }
     qsort(ids, N, GW_SESSION_ID_MAX, cmp_str);
@@ -276,8 +302,8 @@ static void test_log_level_and_subscriptions(void **state)
     (void)state;
     struct gw_sessions *s = gw_sessions_new("state", 3600);
     struct gw_session_claims a, b;
-    gw_session_issue(s, GW_MCP_V_2025_11_25, 0, &a);
-    gw_session_issue(s, GW_MCP_V_2025_11_25, 0, &b);
+    gw_session_issue(s, GW_MCP_V_2025_11_25, 0, NULL, &a);
+    gw_session_issue(s, GW_MCP_V_2025_11_25, 0, NULL, &b);
     assert_int_equal(gw_session_log_level(s, a.id), -1);
     gw_session_set_log_level(s, a.id, 3);
     assert_int_equal(gw_session_log_level(s, a.id), 3);
@@ -406,15 +432,15 @@ static void *worker(void *p)
     struct worker_arg *w = p;
     struct gw_session_claims c, v;
     for (int i = 0; i < 2000; i++) {
-        gw_session_issue(w->s, GW_MCP_V_2025_03_26, (uint8_t)i, &c);
-        if (gw_session_verify(w->s, c.id, &v) != GW_OK || v.caps != (uint8_t)i)
+        gw_session_issue(w->s, GW_MCP_V_2025_03_26, (uint8_t)i, NULL, &c);
+        if (gw_session_verify(w->s, c.id, NULL, &v) != GW_OK || v.caps != (uint8_t)i)
             w->failures++;
         gw_session_set_log_level(w->s, c.id, i % 8);
         if (gw_session_log_level(w->s, c.id) != i % 8)
             w->failures++;
         if (i % 3 == 0) {
-            gw_session_terminate(w->s, c.id);
-            if (gw_session_verify(w->s, c.id, &v) != GW_ENOTFOUND)
+            gw_session_terminate(w->s, c.id, NULL);
+            if (gw_session_verify(w->s, c.id, NULL, &v) != GW_ENOTFOUND)
                 w->failures++;
         }
     }
@@ -446,6 +472,7 @@ int main(void)
         cmocka_unit_test(test_tampering),
         cmocka_unit_test(test_secrets),
         cmocka_unit_test(test_crafted_claims),
+        cmocka_unit_test(test_principal_binding),
         cmocka_unit_test(test_real_expiry),
         cmocka_unit_test(test_terminate),
         cmocka_unit_test(test_uniqueness),
