@@ -43,6 +43,12 @@ struct gw_ctx {
     int64_t started_ms;
     uint64_t phase_start[GW_PHASE_COUNT];
     uint64_t phase_ns[GW_PHASE_COUNT];
+    char tool[72];
+    json_t *args;
+    char risk[16];
+    char confirmation[72];
+    struct gw_ctx_upstream upstream;
+    bool tool_error;
 };
 
 static const char *const phase_names[GW_PHASE_COUNT] = {
@@ -153,6 +159,7 @@ void gw_ctx_unref(struct gw_ctx *c)
         return;
     wipe_credential(c);
     gw_principal_unref(c->principal);
+    json_decref(c->args);
     gw_arena_free(c->arena);
     gw_free(c);
 }
@@ -289,6 +296,67 @@ const struct gw_decision *gw_ctx_decision(const struct gw_ctx *c, size_t i)
 unsigned gw_ctx_decisions_dropped(const struct gw_ctx *c)
 {
     return c->dropped;
+}
+
+/* ---- call facts ---- */
+
+void gw_ctx_set_tool(struct gw_ctx *c, const char *tool, const json_t *args)
+{
+    copy(c->tool, sizeof(c->tool), tool);
+    json_decref(c->args);
+    c->args = args ? json_incref((json_t *)args) : json_object();
+}
+
+const char *gw_ctx_tool(const struct gw_ctx *c)
+{
+    return c->tool;
+}
+
+const json_t *gw_ctx_args(const struct gw_ctx *c)
+{
+    return c->args;
+}
+
+void gw_ctx_set_risk(struct gw_ctx *c, const char *risk)
+{
+    copy(c->risk, sizeof(c->risk), risk);
+}
+
+const char *gw_ctx_risk(const struct gw_ctx *c)
+{
+    return c->risk;
+}
+
+void gw_ctx_set_confirmation(struct gw_ctx *c, const char *confirmation_id)
+{
+    copy(c->confirmation, sizeof(c->confirmation), confirmation_id);
+}
+
+const char *gw_ctx_confirmation(const struct gw_ctx *c)
+{
+    return c->confirmation;
+}
+
+void gw_ctx_set_upstream(struct gw_ctx *c, const struct gw_ctx_upstream *u)
+{
+    c->upstream = *u;
+    c->upstream.upstream[sizeof(c->upstream.upstream) - 1] = '\0';
+    c->upstream.outcome[sizeof(c->upstream.outcome) - 1] = '\0';
+}
+
+const struct gw_ctx_upstream *gw_ctx_upstream(const struct gw_ctx *c)
+{
+    return &c->upstream;
+}
+
+void gw_ctx_set_tool_error(struct gw_ctx *c, bool is_error)
+{
+    c->tool_error = is_error;
+}
+
+bool gw_ctx_tool_error(const struct gw_ctx *c)
+{
+    return c->tool_error;
 }
 
 /* ---- timings ---- */

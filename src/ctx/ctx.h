@@ -22,6 +22,7 @@
 
 #include "ctx/ctx_principal.h"
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -162,6 +163,35 @@ void gw_ctx_decide(struct gw_ctx *c, enum gw_phase phase, enum gw_verdict verdic
 size_t gw_ctx_decision_count(const struct gw_ctx *c);
 const struct gw_decision *gw_ctx_decision(const struct gw_ctx *c, size_t i);
 unsigned gw_ctx_decisions_dropped(const struct gw_ctx *c);
+
+/* ---- facts of a tool call (set by the pipeline; read by audit and metrics) ---- */
+
+/* The tool being called and its arguments (a reference is kept; NULL args = {}). */
+void gw_ctx_set_tool(struct gw_ctx *c, const char *tool, const json_t *args);
+const char *gw_ctx_tool(const struct gw_ctx *c); /* "" when not a tool call */
+const json_t *gw_ctx_args(const struct gw_ctx *c); /* NULL when not a tool call */
+/* The tool's risk level ("read", "write", "privileged"; "" unknown) and the confirmation that
+ * allowed the call ("" none). */
+void gw_ctx_set_risk(struct gw_ctx *c, const char *risk);
+const char *gw_ctx_risk(const struct gw_ctx *c);
+void gw_ctx_set_confirmation(struct gw_ctx *c, const char *confirmation_id);
+const char *gw_ctx_confirmation(const struct gw_ctx *c);
+
+/* What the upstream call did: its upstream name, last HTTP status (0 none), the executor's
+ * outcome name ("ok", "timeout", ...), attempts and latency. */
+struct gw_ctx_upstream {
+    char upstream[64];
+    char outcome[32];
+    int http_status;
+    unsigned attempts;
+    uint64_t latency_ms;
+    bool called; /* false: the upstream was not called */
+};
+void gw_ctx_set_upstream(struct gw_ctx *c, const struct gw_ctx_upstream *u);
+const struct gw_ctx_upstream *gw_ctx_upstream(const struct gw_ctx *c);
+/* Whether the tool's result is an error (isError), set with the result. */
+void gw_ctx_set_tool_error(struct gw_ctx *c, bool is_error);
+bool gw_ctx_tool_error(const struct gw_ctx *c);
 
 /* ---- timings ---- */
 

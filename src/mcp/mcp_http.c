@@ -246,6 +246,8 @@ static void after_auth(struct auth_wait *w, struct gw_ctx *ctx)
     if (f) {
         GW_LOG(GW_LOG_INFO, "auth", "refused %s %s from %s: %s", gw_http_method_name(w->r),
                gw_http_path(w->r), gw_http_peer(w->r), f->description);
+        gw_ctx_set_method(ctx, gw_http_method_name(w->r));
+        gw_mcp_server_report_refusal(w->st->mcp, ctx, NULL);
         reply_auth_failure(w->r, f);
     } else {
         w->next(w->st, w->r, ctx);

@@ -121,6 +121,8 @@ struct gw_mcp_server {
     struct lnode *listeners;
     atomic_ulong next_id;
     struct gw_authn authn;
+    gw_mcp_complete_fn on_complete;
+    void *on_complete_ud;
 };
 
 struct gw_mcp_exchange {
@@ -141,6 +143,8 @@ struct gw_mcp_exchange {
     void (*cancel_fn)(struct gw_mcp_exchange *, void *);
     void *cancel_arg;
     void *user;
+    char *held;      /* final message held by the completion observer */
+    size_t held_len;
 };
 
 static unsigned hash_key(const char *s)
@@ -204,6 +208,12 @@ struct gw_sessions *gw_mcp_server_sessions(struct gw_mcp_server *srv)
 void gw_mcp_server_set_authn(struct gw_mcp_server *srv, struct gw_authn authn)
 {
     srv->authn = authn;
+}
+
+void gw_mcp_server_on_complete(struct gw_mcp_server *srv, gw_mcp_complete_fn fn, void *ud)
+{
+    srv->on_complete = fn;
+    srv->on_complete_ud = ud;
 }
 
 int gw_mcp_server_authenticate(struct gw_mcp_server *srv, struct gw_ctx *c,
@@ -387,21 +397,96 @@ static void finish(struct gw_mcp_exchange *x)
     gw_mcp_x_unref(x);
 }
 
+/* Fills the observer's view of exchange x. */
+static void completion_of(const struct gw_mcp_exchange *x, enum gw_mcp_outcome outcome,
+                          const json_t *response, const char *text, size_t len,
+                          struct gw_mcp_completion *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->ctx = x->ctx;
+    c->method = x->method;
+    c->id = x->id;
+    c->params = x->params;
+    c->outcome = outcome;
+    c->error_message = "";
+    c->message = text ? text : "";
+    c->message_len = text ? len : 0;
+    json_t *error = response ? json_object_get(response, "error") : NULL;
+    if (error) {
+        c->outcome = GW_MCP_OUTCOME_ERROR;
+        c->error_code = (int)json_integer_value(json_object_get(error, "code"));
+        const char *m = json_string_value(json_object_get(error, "message"));
+        c->error_message = m ? m : "";
+    } else if (response) {
+        c->result = json_object_get(response, "result");
+    } /* a raw reply (tools/list) has no DOM: c->result stays NULL */
+}
+
+/* The exchange's loop: sends the held final message and finishes. */
+static void send_held(void *arg)
+{
+    struct gw_mcp_exchange *x = arg;
+    if (!x->cancelled)
+        x->o.ops->send(x->o.tctx, x, x->held, x->held_len, true);
+    gw_free(x->held);
+    x->held = NULL;
+    finish(x);
+    gw_mcp_x_unref(x); /* the observer's hold */
+}
+
+/* Any thread: the observer made the record durable. */
+static void release_held(void *token)
+{
+    struct gw_mcp_exchange *x = token;
+    if (gw_loop_post(x->o.loop, send_held, x) != GW_OK)
+        GW_LOG(GW_LOG_ERROR, "mcp", "loop gone: a held response was dropped at shutdown");
+}
+
+/* Sends the final message `text` (may be NULL when cancelled) of x, after the completion
+ * observer has seen it (and possibly held it). `response` is its DOM when one exists. */
+static void deliver_final(struct gw_mcp_exchange *x, const json_t *response, const char *text,
+                          size_t len)
+{
+    GW_ASSERT(!x->done && !x->held);
+    struct gw_mcp_server *srv = x->srv;
+    if (x->cancelled || !text) {
+        if (srv->on_complete) {
+            struct gw_mcp_completion c;
+            completion_of(x, GW_MCP_OUTCOME_CANCELLED, NULL, NULL, 0, &c);
+            srv->on_complete(srv->on_complete_ud, &c, NULL, NULL);
+        }
+        finish(x);
+        return;
+    }
+    if (srv->on_complete) {
+        struct gw_mcp_completion c;
+        completion_of(x, GW_MCP_OUTCOME_RESULT, response, text, len, &c);
+        x->held = gw_xmalloc(len);
+        memcpy(x->held, text, len);
+        x->held_len = len;
+        x->done = true; /* nothing else may reply meanwhile */
+        gw_mcp_x_ref(x);
+        if (srv->on_complete(srv->on_complete_ud, &c, release_held, x) == GW_AGAIN)
+            return; /* release_held -> send_held */
+        x->done = false;
+        gw_free(x->held);
+        x->held = NULL;
+        gw_mcp_x_unref(x);
+    }
+    x->o.ops->send(x->o.tctx, x, text, len, true);
+    finish(x);
+}
+
 static void send_final(struct gw_mcp_exchange *x, json_t *response)
 {
     if (x->done) {
         json_decref(response);
         return;
     }
-    if (!x->cancelled) {
-        char *text = gw_json_dumps(response);
-        if (text) {
-            x->o.ops->send(x->o.tctx, x, text, strlen(text), true);
-            gw_free(text);
-        }
-    }
+    char *text = x->cancelled ? NULL : gw_json_dumps(response);
+    deliver_final(x, response, text, text ? strlen(text) : 0);
+    gw_free(text);
     json_decref(response);
-    finish(x);
 }
 
 /* 2026-07-28: every result has resultType; cacheable results carry ttlMs + cacheScope. */
@@ -435,7 +520,11 @@ void gw_mcp_reply_raw(struct gw_mcp_exchange *x, const char *json, size_t len)
 {
     if (x->done)
         return;
-    if (!x->cancelled) {
+    if (x->cancelled) {
+        deliver_final(x, NULL, NULL, 0);
+        return;
+    }
+    {
         struct gw_buf b;
         gw_buf_init(&b, len + 4096);
         char *ids = gw_json_dumps(x->id);
@@ -450,10 +539,9 @@ void gw_mcp_reply_raw(struct gw_mcp_exchange *x, const char *json, size_t len)
             gw_buf_add(&b, json, len);
         }
         gw_buf_addc(&b, '}');
-        x->o.ops->send(x->o.tctx, x, gw_buf_ptr(&b), gw_buf_len(&b), true);
+        deliver_final(x, NULL, gw_buf_ptr(&b), gw_buf_len(&b));
         gw_buf_fini(&b);
     }
-    finish(x);
 }
 
 void gw_mcp_reply_error(struct gw_mcp_exchange *x, int code, const char *message, json_t *data)
@@ -650,7 +738,7 @@ static void run_cancel(void *arg)
         if (x->cancel_fn)
             x->cancel_fn(x, x->cancel_arg);
         if (!x->done)
-            finish(x); /* no response is sent for a cancelled request */
+            deliver_final(x, NULL, NULL, 0); /* no response is sent for a cancelled request */
         gw_mcp_x_unref(x);
     }
     gw_free(t);
@@ -915,6 +1003,7 @@ static void m_tools_call(struct gw_mcp_exchange *x)
         return;
     }
     json_t *a = json_is_object(args) ? json_incref(args) : json_object();
+    gw_ctx_set_tool(x->ctx, name, a);
     for (int i = 0; i < x->srv->nproviders; i++) {
         const struct gw_mcp_provider *p = &x->srv->providers[i];
         if (p->ops->call_tool && p->ops->call_tool(p->self, x, name, a) == GW_OK) {
@@ -1071,10 +1160,31 @@ static void send_error_direct(const struct gw_mcp_origin *o, json_t *id, int cod
 }
 
 /* A message refused because its context failed authentication. */
-static void refuse_unauthenticated(const struct gw_mcp_origin *o, struct gw_ctx *ctx, json_t *msg)
+void gw_mcp_server_report_refusal(struct gw_mcp_server *srv, struct gw_ctx *ctx,
+                                  const json_t *msg)
 {
     const struct gw_auth_failure *f = gw_ctx_auth_failure(ctx);
     GW_ASSERT(f);
+    if (srv->on_complete) {
+        struct gw_mcp_completion c = {.ctx = ctx,
+                                      .method = json_string_value(json_object_get(msg, "method")),
+                                      .id = json_object_get(msg, "id"),
+                                      .params = json_object_get(msg, "params"),
+                                      .outcome = GW_MCP_OUTCOME_REFUSED,
+                                      .error_code = GW_GATEWAY_UNAUTHENTICATED,
+                                      .error_message = f->description,
+                                      .message = ""};
+        if (!c.method)
+            c.method = "";
+        srv->on_complete(srv->on_complete_ud, &c, NULL, NULL);
+    }
+}
+
+static void refuse_unauthenticated(struct gw_mcp_server *srv, const struct gw_mcp_origin *o,
+                                   struct gw_ctx *ctx, json_t *msg)
+{
+    const struct gw_auth_failure *f = gw_ctx_auth_failure(ctx);
+    gw_mcp_server_report_refusal(srv, ctx, msg);
     if (o->ops->auth_failed)
         o->ops->auth_failed(o->tctx, f);
     if (gw_mcp_message_is_request(msg))
@@ -1087,7 +1197,7 @@ static void dispatch_ready(struct gw_mcp_server *srv, const struct gw_mcp_origin
                            struct gw_ctx *ctx, json_t *msg)
 {
     if (gw_ctx_auth_state(ctx) != GW_AUTH_DONE) {
-        refuse_unauthenticated(o, ctx, msg);
+        refuse_unauthenticated(srv, o, ctx, msg);
         return;
     }
     struct gw_jsonrpc_msg m;

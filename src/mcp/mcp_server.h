@@ -123,6 +123,47 @@ int gw_mcp_server_authenticate(struct gw_mcp_server *srv, struct gw_ctx *c,
 void gw_mcp_server_dispatch(struct gw_mcp_server *srv, const struct gw_mcp_origin *origin,
                             json_t *msg);
 
+/* ---- completion observers (AUDIT) ---- */
+
+enum gw_mcp_outcome {
+    GW_MCP_OUTCOME_RESULT,    /* answered with a result (a tool's isError result included) */
+    GW_MCP_OUTCOME_ERROR,     /* answered with a JSON-RPC error */
+    GW_MCP_OUTCOME_CANCELLED, /* cancelled by the client: nothing sent */
+    GW_MCP_OUTCOME_REFUSED    /* refused before an exchange existed (authentication) */
+};
+
+/* One finished message, as observers see it (everything borrowed for the call only). */
+struct gw_mcp_completion {
+    struct gw_ctx *ctx;        /* principal, ids, decision record, timings, call facts */
+    const char *method;        /* "" when the message had none (a response) */
+    const json_t *id;          /* NULL for notifications */
+    const json_t *params;      /* NULL when absent */
+    enum gw_mcp_outcome outcome;
+    int error_code;            /* JSON-RPC code of an ERROR/REFUSED outcome, else 0 */
+    const char *error_message; /* "" unless ERROR/REFUSED */
+    const json_t *result;      /* the result object when known as JSON, else NULL */
+    const char *message;       /* the final message's text ("" when nothing is sent) */
+    size_t message_len;
+};
+
+/* Lets a held final message go (see gw_mcp_complete_fn). Thread-safe: may be called from any
+ * thread, exactly once; the message is sent from the exchange's loop. */
+typedef void (*gw_mcp_release_fn)(void *token);
+
+/* Observer of every finished message: called on the exchange's loop just before its final
+ * message is sent (or when it ends without one). It may hold the final message until, e.g.,
+ * its audit record is durable: it returns GW_AGAIN and later calls release(token), which sends
+ * it. Otherwise it returns GW_OK. For CANCELLED and REFUSED outcomes `release` is NULL and the
+ * observer must return GW_OK. Observers must not block. */
+typedef int (*gw_mcp_complete_fn)(void *ud, const struct gw_mcp_completion *c,
+                                  gw_mcp_release_fn release, void *token);
+/* Registers the observer (at most one; before serving). */
+void gw_mcp_server_on_complete(struct gw_mcp_server *srv, gw_mcp_complete_fn fn, void *ud);
+/* Reports a request refused by authentication outside dispatch (a transport that
+ * authenticates up front) to the observer, as a REFUSED outcome. `msg` may be NULL. */
+void gw_mcp_server_report_refusal(struct gw_mcp_server *srv, struct gw_ctx *ctx,
+                                  const json_t *msg);
+
 /* Whether a message would produce a response (a request), used by transports to decide
  * between 202 and a body. */
 bool gw_mcp_message_is_request(json_t *msg);

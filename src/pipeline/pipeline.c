@@ -328,6 +328,16 @@ static void finish(struct gw_call *c, json_t *result, const struct gw_exec_info 
         }
         json_object_set(meta, "io.msil/dryRunDenials", c->dry_run);
     }
+    gw_ctx_set_tool_error(c->ctx, json_is_true(json_object_get(result, "isError")));
+    if (info) {
+        struct gw_ctx_upstream u = {.http_status = info->http_status,
+                                    .attempts = info->attempts,
+                                    .latency_ms = info->latency_ms,
+                                    .called = true};
+        snprintf(u.upstream, sizeof(u.upstream), "%s", info->upstream ? info->upstream : "");
+        snprintf(u.outcome, sizeof(u.outcome), "%s", gw_exec_outcome_name(info->outcome));
+        gw_ctx_set_upstream(c->ctx, &u);
+    }
     json_incref(result);
     gw_ctx_phase_begin(c->ctx, GW_PHASE_RESPOND);
     gw_mcp_reply(c->x, result); /* RESPOND */
