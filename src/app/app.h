@@ -32,7 +32,13 @@ struct gw_upstreams;
 struct gw_pipeline;
 struct gw_mcp_server;
 struct gw_store;
+struct gw_audit;
+struct gw_pii;
+struct gw_metrics;
 struct app_platform {
+    struct gw_audit *audit;     /* NULL when GW_AUDIT_ENABLED=false */
+    struct gw_pii *pii;
+    struct gw_metrics *metrics;
     struct gw_registry *registry;
     struct gw_upstreams *upstreams;
     struct gw_pipeline *pipeline;
@@ -59,6 +65,17 @@ struct gw_store_options app_store_options(const struct gw_settings *s);
 /* Opens (and optionally migrates) the store; prints the reason on failure. Blocks. */
 int app_store_open(const struct gw_settings *s, bool migrate, struct gw_store **out);
 
+/* Audit trail, PII masking and metrics (app_observe.c): open after the MCP server and the
+ * pipeline exist; close after every server has drained. */
+int app_observe_open(struct app_platform *pf, const struct gw_settings *s);
+void app_observe_close(struct app_platform *pf);
+/* On the data-plane server: the verifier keys' well-known URL and the audit readiness check;
+ * creates the /metrics listener (GW_METRICS_LISTEN; *metrics_srv NULL when off). */
+struct gw_server;
+int app_observe_serve(struct app_platform *pf, const struct gw_settings *s,
+                      struct gw_server *http, struct gw_server **metrics_srv);
+
+int cmd_audit(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_tools(int argc, char **argv);

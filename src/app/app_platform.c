@@ -110,6 +110,10 @@ int app_platform_open(struct app_platform *pf, const struct gw_settings *s)
         gw_mcp_server_add_provider(pf->mcp, gw_fixtures_provider());
         GW_LOG(GW_LOG_INFO, "app", "conformance fixtures enabled");
     }
+    if (app_observe_open(pf, s) != GW_OK) {
+        app_platform_close(pf);
+        return GW_EINVAL;
+    }
     pf->change_id = gw_registry_on_change(pf->registry, on_registry_change, pf);
     struct gw_snapshot *snap = gw_registry_acquire(pf->registry);
     GW_LOG(GW_LOG_INFO, "app", "serving %zu tools from the registry", gw_snapshot_count(snap));
@@ -122,6 +126,7 @@ void app_platform_close(struct app_platform *pf)
     if (pf->registry && pf->change_id > 0)
         gw_registry_off_change(pf->registry, pf->change_id);
     gw_registry_free(pf->registry); /* stops the watcher first: no more change callbacks */
+    app_observe_close(pf);
     gw_pipeline_free(pf->pipeline);
     gw_mcp_server_free(pf->mcp);
     gw_upstreams_free(pf->upstreams);

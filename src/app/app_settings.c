@@ -6,6 +6,9 @@
 #include "app.h"
 
 #include "admin/admin.h"
+#include "audit/audit.h"
+#include "metrics/metrics.h"
+#include "pii/pii.h"
 #include "core/log.h"
 #include "mcp/mcp_server.h"
 #include "net/net_server.h"
@@ -48,6 +51,9 @@ struct gw_settings *app_settings_load(const char *config_file, const char *const
     gw_settings_register(s, gw_ssrf_settings);
     gw_settings_register(s, gw_schema_settings);
     gw_settings_register(s, gw_admin_settings);
+    gw_settings_register(s, gw_audit_settings);
+    gw_settings_register(s, gw_pii_settings);
+    gw_settings_register(s, gw_metrics_settings);
     struct gw_error err = {0};
     for (int i = 0; i < noverrides; i++) {
         char name[128];

@@ -30,6 +30,7 @@ struct serve_args {
     const char *config;
     const char *port_file;
     const char *admin_port_file;
+    const char *metrics_port_file;
     const char *overrides[MAX_OVERRIDES];
     int noverrides;
     char bufs[MAX_OVERRIDES][512];
@@ -54,6 +55,7 @@ static void serve_usage(FILE *f, const char *cmd)
             "  --workers N                worker threads, 0 = CPU count [GW_WORKERS] (serve only)\n"
             "  --port-file FILE           write the bound port to FILE once listening (serve)\n"
             "  --admin-port-file FILE     write the admin API's bound port to FILE (serve)\n"
+            "  --metrics-port-file FILE   write the /metrics listener's port to FILE (serve)\n"
             "  --conformance-fixtures     serve the MCP conformance test fixtures\n"
             "                             [GW_CONFORMANCE_FIXTURES]\n"
             "  --set NAME=VALUE           set any setting (repeatable)\n"
@@ -71,6 +73,7 @@ static int parse_args(int argc, char **argv, const char *cmd, struct serve_args 
         {"workers", required_argument, NULL, 'w'},
         {"port-file", required_argument, NULL, 'p'},
         {"admin-port-file", required_argument, NULL, 'A'},
+        {"metrics-port-file", required_argument, NULL, 'M'},
         {"conformance-fixtures", no_argument, NULL, 'f'},
         {"set", required_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},
@@ -84,6 +87,7 @@ static int parse_args(int argc, char **argv, const char *cmd, struct serve_args 
         case 'w': add_override(a, "GW_WORKERS", optarg); break;
         case 'p': a->port_file = optarg; break;
         case 'A': a->admin_port_file = optarg; break;
+        case 'M': a->metrics_port_file = optarg; break;
         case 'f': add_override(a, "GW_CONFORMANCE_FIXTURES", "true"); break;
         case 's':
             if (!strchr(optarg, '=')) {
@@ -200,7 +204,7 @@ int cmd_serve(int argc, char **argv)
     struct gw_mcp_server *mcp = pf.mcp;
     struct gw_net_options no;
     gw_net_options_from_settings(&no, s);
-    struct gw_server *http = NULL, *admin_http = NULL;
+    struct gw_server *http = NULL, *admin_http = NULL, *metrics_http = NULL;
     struct gw_admin *admin = NULL;
     struct gw_mcp_http *mcp_http = NULL;
     struct gw_error err = {0};
@@ -212,6 +216,8 @@ int cmd_serve(int argc, char **argv)
         goto out;
     }
     mcp_http = gw_mcp_http_attach(mcp, http);
+    if (app_observe_serve(&pf, s, http, &metrics_http) != GW_OK)
+        goto out;
     gw_server_on_worker(http, platform_worker_start, platform_worker_stop, &pf);
     gw_server_add_ready_check(http, "registry", app_ready_registry, &pf);
     if (gw_server_start(http, &err) != GW_OK) {
@@ -224,7 +230,14 @@ int cmd_serve(int argc, char **argv)
         gw_server_wait(http);
         goto out;
     }
+    if (metrics_http && gw_server_start(metrics_http, &err) != GW_OK) {
+        fprintf(stderr, "mcpgw: metrics listener: %s\n", err.msg);
+        gw_server_free(metrics_http);
+        metrics_http = NULL;
+    }
     write_port_file(a.port_file, gw_server_port(http));
+    if (metrics_http)
+        write_port_file(a.metrics_port_file, gw_server_port(metrics_http));
     if (admin_http)
         write_port_file(a.admin_port_file, gw_server_port(admin_http));
     gw_server_wait(http); /* until SIGTERM/SIGINT */
@@ -232,10 +245,15 @@ int cmd_serve(int argc, char **argv)
         gw_server_shutdown(admin_http);
         gw_server_wait(admin_http);
     }
+    if (metrics_http) {
+        gw_server_shutdown(metrics_http);
+        gw_server_wait(metrics_http);
+    }
     rc = 0;
 out:
     gw_admin_free(admin); /* after its server stopped, before that server is freed */
     gw_server_free(admin_http);
+    gw_server_free(metrics_http);
     gw_server_free(http);
     gw_mcp_http_free(mcp_http);
     app_platform_close(&pf);

@@ -22,6 +22,7 @@ static void usage(FILE *f)
             "  specs     List or delete imported specs\n"
             "  bundles   Manage API products (bundles of tools)\n"
             "  db        Database migrations (db migrate | db status)\n"
+            "  audit     Verify, search, prove or export the audit trail\n"
             "  config    Show or check configuration (config docs | config dump | config check)\n"
             "  version   Print the version\n"
             "  help      This text; `mcpgw <command> --help` for a command's options\n"
@@ -52,6 +53,8 @@ int main(int argc, char **argv)
         return cmd_bundles(argc - 1, argv + 1);
     if (!strcmp(cmd, "db"))
         return cmd_db(argc - 1, argv + 1);
+    if (!strcmp(cmd, "audit"))
+        return cmd_audit(argc - 1, argv + 1);
     if (!strcmp(cmd, "config"))
         return cmd_config(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {

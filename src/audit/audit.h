@@ -42,6 +42,9 @@ struct gw_mcp_completion;
 
 extern const struct gw_setting_def gw_audit_settings[];
 
+/* Where the data plane publishes the verifier keys (text, one per line). */
+#define GW_AUDIT_KEYS_PATH "/.well-known/mcpgw-audit-keys"
+
 enum gw_audit_sync { GW_AUDIT_SYNC_FDATASYNC, GW_AUDIT_SYNC_WRITE };
 enum gw_audit_scope { GW_AUDIT_SCOPE_ALL, GW_AUDIT_SCOPE_CALLS };
 

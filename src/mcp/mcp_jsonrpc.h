@@ -31,7 +31,9 @@ enum {
     /* The gateway's own refusals, in the range the 2026-07-28 revision leaves to
      * implementations (-32000..-32019); docs/governance.md lists them. -32002 is skipped (it
      * is "resource not found" before 2026-07-28). */
-    GW_GATEWAY_UNAUTHENTICATED = -32001    /* no, invalid or expired credential (HTTP 401) */
+    GW_GATEWAY_UNAUTHENTICATED = -32001,   /* no, invalid or expired credential (HTTP 401) */
+    GW_GATEWAY_AUDIT_UNAVAILABLE = -32019  /* the audit trail cannot take the call's record
+                                              (backlog or storage failure): retry later */
 };
 
 enum gw_jsonrpc_kind {
