@@ -70,10 +70,12 @@ int app_store_open(const struct gw_settings *s, bool migrate, struct gw_store **
 int app_observe_open(struct app_platform *pf, const struct gw_settings *s);
 void app_observe_close(struct app_platform *pf);
 /* On the data-plane server: the verifier keys' well-known URL and the audit readiness check;
- * creates the /metrics listener (GW_METRICS_LISTEN; *metrics_srv NULL when off). */
+ * creates the /metrics listener (GW_METRICS_LISTEN), or serves /metrics on the admin server
+ * when that is empty (*metrics_srv NULL then). */
 struct gw_server;
 int app_observe_serve(struct app_platform *pf, const struct gw_settings *s,
-                      struct gw_server *http, struct gw_server **metrics_srv);
+                      struct gw_server *http, struct gw_server *admin_http,
+                      struct gw_server **metrics_srv);
 
 int cmd_audit(int argc, char **argv);
 int cmd_serve(int argc, char **argv);

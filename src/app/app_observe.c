@@ -278,14 +278,20 @@ static int ready_audit(void *arg, struct gw_error *err)
 }
 
 int app_observe_serve(struct app_platform *pf, const struct gw_settings *s,
-                      struct gw_server *http, struct gw_server **metrics_srv)
+                      struct gw_server *http, struct gw_server *admin_http,
+                      struct gw_server **metrics_srv)
 {
     *metrics_srv = NULL;
     gw_server_route(http, GW_AUDIT_KEYS_PATH, route_keys, pf);
     gw_server_add_ready_check(http, "audit", ready_audit, pf);
     const char *listen = gw_settings_str(s, "GW_METRICS_LISTEN");
-    if (!listen[0])
+    if (!listen[0]) {
+        if (admin_http) {
+            gw_metrics_attach(pf->metrics, admin_http, gw_settings_str(s, "GW_METRICS_TOKEN"));
+            gw_server_route(admin_http, GW_AUDIT_KEYS_PATH, route_keys, pf);
+        }
         return GW_OK;
+    }
     struct gw_net_options no;
     gw_net_options_from_settings(&no, s);
     no.listen = listen;

@@ -216,7 +216,7 @@ int cmd_serve(int argc, char **argv)
         goto out;
     }
     mcp_http = gw_mcp_http_attach(mcp, http);
-    if (app_observe_serve(&pf, s, http, &metrics_http) != GW_OK)
+    if (app_observe_serve(&pf, s, http, admin_http, &metrics_http) != GW_OK)
         goto out;
     gw_server_on_worker(http, platform_worker_start, platform_worker_stop, &pf);
     gw_server_add_ready_check(http, "registry", app_ready_registry, &pf);

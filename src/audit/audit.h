@@ -63,7 +63,11 @@ struct gw_audit_s3 {
 struct gw_audit_config {
     const char *dir;    /* root folder; the log lives in <dir>/<log_id>/ */
     const char *log_id; /* [A-Za-z0-9._-]{1,64} */
-    const char *origin; /* checkpoint origin (unique per log) */
+    const char *origin; /* checkpoint origin prefix: the log's origin is <origin>/<log id> */
+    /* the log id was defaulted (host name): when another live process holds that log, use
+     * <id>-2, <id>-3, ... instead of failing (each log is written by one process at a time,
+     * enforced with an exclusive lock on <log dir>/lock) */
+    bool log_id_default;
     struct gw_note_signer *signer; /* taken (freed by gw_audit_close) */
     const struct gw_pii *pii;      /* borrowed; must outlive the audit */
     enum gw_audit_sync sync;

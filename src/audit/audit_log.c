@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,6 +51,7 @@ struct gw_audit {
     char *dir, *logdir, *segdir, *cpdir, *log_id, *origin, *pg_url;
     char *vkeys;
     struct gw_note_signer *signer;
+    int lock_fd;
 
     /* queue */
     pthread_mutex_t lock;
@@ -850,8 +852,49 @@ int gw_audit_open(const struct gw_audit_config *c, struct gw_audit **out, struct
     a->cfg = *c;
     a->signer = c->signer;
     a->dir = gw_xstrdup(c->dir);
-    a->log_id = gw_xstrdup(c->log_id);
-    a->origin = gw_xstrdup(c->origin);
+    a->lock_fd = -1;
+    /* one process per log: an exclusive lock, or the next free id when the id was defaulted */
+    char idbuf[80];
+    snprintf(idbuf, sizeof(idbuf), "%s", c->log_id);
+    struct gw_error lerr = {0};
+    int lrc = gw_audit__mkdirs(c->dir, &lerr);
+    for (int k = 1; lrc == GW_OK && k <= 32; k++) {
+        if (k > 1)
+            snprintf(idbuf, sizeof(idbuf), "%.60s-%d", c->log_id, k);
+        char ld[4096];
+        snprintf(ld, sizeof(ld), "%s/%s", c->dir, idbuf);
+        lrc = gw_audit__mkdirs(ld, &lerr);
+        if (lrc != GW_OK)
+            break;
+        char lp[4200];
+        snprintf(lp, sizeof(lp), "%s/lock", ld);
+        int fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            a->lock_fd = fd;
+            break;
+        }
+        if (fd >= 0)
+            close(fd);
+        if (!c->log_id_default)
+            break;
+    }
+    if (a->lock_fd < 0) {
+        gw_free(a);
+        gw_note_signer_free(c->signer);
+        if (lrc != GW_OK) {
+            if (err)
+                *err = lerr;
+            return lrc;
+        }
+        return GW_ERROR_SET(err, GW_ECONFLICT,
+                            "audit log %s/%s is in use by another process (each replica needs "
+                            "its own GW_AUDIT_LOG_ID)",
+                            c->dir, c->log_id);
+    }
+    a->log_id = gw_xstrdup(idbuf);
+    size_t ol = strlen(c->origin) + strlen(idbuf) + 2;
+    a->origin = gw_xmalloc(ol);
+    snprintf(a->origin, ol, "%s/%s", c->origin, idbuf);
     a->pg_url = gw_xstrdup(c->pg_url ? c->pg_url : "");
     a->cfg.dir = a->dir;
     a->cfg.log_id = a->log_id;
@@ -984,6 +1027,8 @@ void gw_audit_close(struct gw_audit *a)
     gw_free(a->log_id);
     gw_free(a->origin);
     gw_free(a->pg_url);
+    if (a->lock_fd >= 0)
+        close(a->lock_fd); /* releases the log for the next process */
     gw_free(a);
 }
 

@@ -117,7 +117,8 @@ void gw_audit_config_from_settings(struct gw_audit_config *c, const struct gw_se
                 *p = '-';
         snprintf(idbuf, idsize, "%.64s", host);
     }
-    snprintf(originbuf, originsize, "%s/%s", gw_settings_str(s, "GW_AUDIT_ORIGIN"), idbuf);
+    snprintf(originbuf, originsize, "%s", gw_settings_str(s, "GW_AUDIT_ORIGIN"));
+    c->log_id_default = !id[0];
     c->dir = dirbuf;
     c->log_id = idbuf;
     c->origin = originbuf;

@@ -471,9 +471,10 @@ void gw_metrics_attach(struct gw_metrics *m, struct gw_server *srv, const char *
 }
 
 const struct gw_setting_def gw_metrics_settings[] = {
-    {"GW_METRICS_LISTEN", GW_SET_STRING, "127.0.0.1:9464", 0, 0, NULL, "Observability",
-     "Address of the Prometheus `/metrics` listener (its own port, apart from MCP traffic). "
-     "Empty: no metrics listener."},
+    {"GW_METRICS_LISTEN", GW_SET_STRING, "", 0, 0, NULL, "Observability",
+     "Address of a separate Prometheus `/metrics` listener (e.g. `0.0.0.0:9464` for a "
+     "Kubernetes scrape). Empty: `/metrics` is served on the admin listener "
+     "(GW_ADMIN_LISTEN, loopback by default) instead."},
     {"GW_METRICS_TOKEN", GW_SET_SECRET, "", 0, 0, NULL, "Observability",
      "Bearer token required on `/metrics` (empty: none; keep the listener on a private "
      "network)."},
