@@ -637,7 +637,7 @@ json_t *gw_pii_mask_json(const struct gw_pii *p, const json_t *v, unsigned *coun
  * number (4 digits), optionally separated; and the Bharat series (22 BH 1234 AB). */
 static const char VEHICLE_RE[] =
     "(?<![A-Za-z0-9])(?:(?:AN|AP|AR|AS|BR|CG|CH|DD|DL|DN|GA|GJ|HP|HR|JH|JK|KA|KL|LA|LD|MH|ML|"
-    "MN|MP|MZ|NL|OD|OR|PB|PY|RJ|SK|TN|TR|TS|UK|UP|WB)[ -]?[0-9]{1,2}[ -]?(?:[A-Z]{1,3}[ -]?)?"
+    "MN|MP|MZ|NL|OD|OR|PB|PY|RJ|SK|TN|TR|TS|UK|UP|WB)[ -]?[0-9]{1,2}[A-Z]?[ -]?(?:[A-Z]{1,3}[ -]?)?"
     "[0-9]{4}|[0-9]{2}[ -]?BH[ -]?[0-9]{4}[ -]?[A-Z]{1,2})(?![A-Za-z0-9])";
 
 static int add_pattern(struct gw_pii *p, const char *name, const char *re, size_t relen,
