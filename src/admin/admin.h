@@ -27,6 +27,7 @@
 #include <stddef.h>
 
 struct gw_admin;
+struct gw_audit;
 
 /* Called on an admin pool thread after every committed registry write made through the API
  * (tools, bundles, specs, imports), e.g. to reload the registry at once instead of waiting for
@@ -48,6 +49,9 @@ struct gw_admin_config {
                             * usually hits first); 0 = GW_STORE_SPEC_MAX */
     gw_admin_write_fn on_write; /* may be NULL */
     void *on_write_arg;
+    /* The audit trail (borrowed; NULL = none): every write through the API is recorded (and
+     * durable) before its reply, and /admin/api/audit/... serves verify, search, proofs. */
+    struct gw_audit *audit;
 };
 
 /* The GW_ADMIN_* settings (registered by the app). */

@@ -231,6 +231,7 @@ static void job_free(struct admin_job *j)
         return;
     json_decref(j->result);
     gw_free(j->out);
+    gw_free(j->aq);
     gw_free(j);
 }
 
@@ -256,6 +257,8 @@ static void job_run(void *arg)
     }
     if (j->wrote && j->status < 300 && adm->on_write)
         adm->on_write(adm->on_write_arg);
+    if (j->write && adm->audit)
+        gw_admin__audit_write(j); /* durable before the reply leaves */
     serialise(j);
     if (j->body_len >= TRIM_AFTER_BYTES || j->out_len >= TRIM_AFTER_BYTES)
         malloc_trim(0); /* glibc: returns free memory of every arena */
@@ -453,14 +456,38 @@ static void allow_header(enum admin_route route, char *out, size_t size)
 
 /* The route handler of /admin/api/ (loop thread). Order: peer (403) -> path (404/400) ->
  * method (405) -> parameters (400) -> queue (503) -> the job answers later. */
-static void admin_handle(struct gw_http_req *r, void *arg)
+bool gw_admin__guard(struct gw_admin *adm, struct gw_http_req *r)
 {
-    struct gw_admin *adm = arg;
     if (!adm->allow_remote && !gw_admin__peer_is_loopback(gw_http_peer(r))) {
         reply_error(r, 403, "forbidden",
                     "the admin API accepts loopback clients only until it has authentication");
-        return;
+        return false;
     }
+    return true;
+}
+
+void gw_admin__submit(struct admin_job *j, struct gw_http_req *r)
+{
+    snprintf(j->peer, sizeof(j->peer), "%s", gw_http_peer(r));
+    snprintf(j->rid, sizeof(j->rid), "%s", gw_http_request_id(r));
+    snprintf(j->trace, sizeof(j->trace), "%s", gw_http_trace_id(r));
+    snprintf(j->method, sizeof(j->method), "%s", gw_http_method_name(r));
+    snprintf(j->path, sizeof(j->path), "%s", gw_http_path(r));
+    /* no `done` for the pool: job_run posts the reply itself, so that it can free the job when
+     * the loop is gone (the pool would drop it silently) */
+    if (gw_pool_submit(j->adm->pool, job_run, NULL, j, j->loop) != GW_OK) {
+        gw_free(j->aq);
+        gw_free(j);
+        gw_http_add_header(r, "Retry-After", "1");
+        reply_error(r, 503, "busy", "the admin API is busy: retry shortly");
+    }
+}
+
+static void admin_handle(struct gw_http_req *r, void *arg)
+{
+    struct gw_admin *adm = arg;
+    if (!gw_admin__guard(adm, r))
+        return;
     struct gw_error err = {0};
     struct admin_match m;
     int rc = gw_admin__route(gw_http_path(r), &m, &err);
@@ -499,13 +526,8 @@ static void admin_handle(struct gw_http_req *r, void *arg)
     /* evbuffer_pullup makes the body contiguous: done here, on the loop thread that owns the
      * buffer; the pool thread then only reads it, and the loop does not touch it meanwhile */
     j->body = gw_http_body(r, &j->body_len);
-    /* no `done` for the pool: job_run posts the reply itself, so that it can free the job when
-     * the loop is gone (the pool would drop it silently) */
-    if (gw_pool_submit(adm->pool, job_run, NULL, j, j->loop) != GW_OK) {
-        gw_free(j);
-        gw_http_add_header(r, "Retry-After", "1");
-        reply_error(r, 503, "busy", "the admin API is busy: retry shortly");
-    }
+    j->write = (ep->flags & F_WRITE) != 0;
+    gw_admin__submit(j, r);
 }
 
 /* ---- attach / free ------------------------------------------------------------------------ */
@@ -553,8 +575,10 @@ int gw_admin_attach(struct gw_server *http, const struct gw_admin_config *cfg,
     adm->max_body = cfg->max_body_bytes ? cfg->max_body_bytes : GW_STORE_SPEC_MAX;
     adm->on_write = cfg->on_write;
     adm->on_write_arg = cfg->on_write_arg;
+    adm->audit = cfg->audit;
     pthread_key_create(&adm->store_key, close_store);
     adm->pool = gw_pool_new(cfg->threads > 0 ? cfg->threads : 2, POOL_QUEUE);
+    gw_admin__audit_routes(adm, http); /* before the catch-all: first match wins */
     gw_server_route(http, "/admin/api/*", admin_handle, adm);
     *out = adm;
     return GW_OK;

@@ -48,6 +48,7 @@ struct gw_admin {
     pthread_key_t store_key;            /* per pool thread: struct gw_store * */
     gw_admin_write_fn on_write;
     void *on_write_arg;
+    struct gw_audit *audit; /* borrowed; NULL = no audit trail */
 };
 
 /* ---- routes (admin_route.c) ---- */
@@ -125,7 +126,26 @@ struct admin_job {
     char location[128];
     bool wrote;      /* a registry write committed: run on_write */
     bool drop_store; /* the store failed with GW_EIO: reopen it for the next job */
+    /* for the audit record of a write (copied on the loop thread) */
+    bool write;
+    char peer[64], rid[132], trace[40], method[8], path[256];
+    struct admin_audit_q *aq; /* /admin/api/audit/... parameters (admin_audit.c), or NULL */
 };
+
+/* Checks that may refuse any admin request before routing (loopback peers until admin
+ * authentication; the authentication check belongs here too). Replies and returns false when
+ * refused. Loop thread. */
+bool gw_admin__guard(struct gw_admin *adm, struct gw_http_req *r);
+/* Fills the request facts of `j` (peer, ids, method, path) and hands it to the pool; the reply
+ * is sent from job_done. On a full queue replies 503 and frees `j`. Loop thread. */
+void gw_admin__submit(struct admin_job *j, struct gw_http_req *r);
+
+/* ---- the audit endpoints (admin_audit.c): /admin/api/audit/{verify,search,proof,checkpoint,
+ * keys}, registered before the catch-all route ---- */
+void gw_admin__audit_routes(struct gw_admin *adm, struct gw_server *http);
+/* Records a write's outcome in the audit trail (pool thread, after the work; blocks until
+ * durable). */
+void gw_admin__audit_write(struct admin_job *j);
 
 /* Sets the reply to `status` with `result` (reference stolen; NULL = {}). */
 void gw_admin__ok(struct admin_job *j, int status, json_t *result);

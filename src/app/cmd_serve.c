@@ -167,6 +167,7 @@ static int admin_open(const struct gw_settings *s, struct app_platform *pf,
     ac.store_opts = &so;
     ac.on_write = admin_on_write;
     ac.on_write_arg = pf;
+    ac.audit = pf->audit;
     rc = gw_server_new(&ao, out_srv, &err);
     if (rc == GW_OK)
         rc = gw_admin_attach(*out_srv, &ac, out_adm, &err);

@@ -300,11 +300,41 @@ describe('audit trail', () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  test('/metrics on the admin listener passes promtool', async (t) => {
+  test('admin changes are recorded before the reply; the admin API serves the audit', async () => {
     // the admin port is not known from startGateway: read it from the log line
     const m = gw.stderr().match(/listening on 127\.0\.0\.1:(\d+) with 1 workers/);
     assert.ok(m, 'admin listener line');
     adminPort = Number(m[1]);
+    const body = JSON.stringify({ name: 'audit-bundle', description: `owner ${EMAIL}` });
+    const res = await request(adminPort, { method: 'POST', path: '/admin/api/bundles', body,
+      headers: { 'Content-Type': 'application/json', 'X-Change-Reason': 'audit test',
+                 'X-Request-Id': 'it-admin-write' } });
+    assert.ok(res.status === 201 || res.status === 200, res.body);
+    // durable before the reply: the record is already on disk
+    const recs = readRecords(logDirOf(dataDir)).map((l) => JSON.parse(l));
+    const rec = recs.find((r) => r.event.request_id === 'it-admin-write');
+    assert.ok(rec, 'admin record');
+    assert.equal(rec.event.kind, 'admin');
+    assert.equal(rec.event.action, 'bundle.create');
+    assert.equal(rec.event.reason, 'audit test');
+    assert.equal(rec.event.status, res.status);
+    assert.match(rec.event.body.description, /^owner \[email:[a-p]{16}\]$/);
+    const verify = await request(adminPort, { path: '/admin/api/audit/verify' });
+    assert.equal(verify.status, 200);
+    assert.equal(JSON.parse(verify.body).ok, true, verify.body);
+    const search = await request(adminPort, { path: '/admin/api/audit/search?requestId=it-admin-write' });
+    assert.equal(search.status, 200);
+    assert.equal(JSON.parse(search.body).records[0].event.action, 'bundle.create');
+    const proof = await request(adminPort, { path: '/admin/api/audit/proof?seq=0' });
+    assert.equal(proof.status, 200, proof.body);
+    assert.ok(Array.isArray(JSON.parse(proof.body).proof));
+    const bad = await request(adminPort, { path: '/admin/api/audit/proof' });
+    assert.equal(bad.status, 400);
+    const keys = await request(adminPort, { path: '/admin/api/audit/keys' });
+    assert.equal(JSON.parse(keys.body).keys.length, 1);
+  });
+
+  test('/metrics on the admin listener passes promtool', async (t) => {
     const res = await request(adminPort, { path: '/metrics' });
     assert.equal(res.status, 200);
     assert.match(res.headers['content-type'], /^text\/plain; version=0\.0\.4/);
