@@ -35,10 +35,12 @@ struct gw_store;
 struct gw_audit;
 struct gw_pii;
 struct gw_metrics;
+struct gw_tracer;
 struct app_platform {
     struct gw_audit *audit;     /* NULL when GW_AUDIT_ENABLED=false */
     struct gw_pii *pii;
     struct gw_metrics *metrics;
+    struct gw_tracer *tracer;   /* NULL when GW_OTLP_ENDPOINT is empty */
     struct gw_registry *registry;
     struct gw_upstreams *upstreams;
     struct gw_pipeline *pipeline;

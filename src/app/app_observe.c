@@ -18,6 +18,7 @@
 #include "pii/pii.h"
 #include "pipeline/pipeline.h"
 #include "registry/registry.h"
+#include "trace/trace.h"
 #include "upstream/upstream_exec.h"
 
 #include <openssl/crypto.h>
@@ -32,6 +33,8 @@ static int on_complete(void *ud, const struct gw_mcp_completion *c, gw_mcp_relea
     struct app_platform *pf = ud;
     if (pf->metrics)
         gw_metrics_observe_completion(pf->metrics, c);
+    if (pf->tracer)
+        gw_tracer_observe(pf->tracer, c);
     if (!pf->audit)
         return GW_OK;
     return gw_audit_on_complete(pf->audit, c, release, token);
@@ -186,6 +189,16 @@ static void collect_platform(void *ud, struct gw_metrics_writer *w)
         snprintf(lb, sizeof(lb), "upstream=\"%s\"", esc);
         gw_metrics_write_sample(w, "mcpgw_breaker_rejections_total", lb, (double)bs[i].rejected);
     }
+    if (pf->tracer) {
+        struct gw_trace_stats ts;
+        gw_tracer_stats(pf->tracer, &ts);
+        gw_metrics_write_header(w, "mcpgw_trace_exported_total", GW_METRIC_COUNTER,
+                                "Requests whose spans reached the OTLP endpoint.");
+        gw_metrics_write_sample(w, "mcpgw_trace_exported_total", NULL, (double)ts.exported);
+        gw_metrics_write_header(w, "mcpgw_trace_dropped_total", GW_METRIC_COUNTER,
+                                "Requests whose spans were dropped (queue full, export failed).");
+        gw_metrics_write_sample(w, "mcpgw_trace_dropped_total", NULL, (double)ts.dropped);
+    }
     gw_metrics_write_header(w, "mcpgw_log_dropped_lines_total", GW_METRIC_COUNTER,
                             "Diagnostic log lines dropped because the log output was too slow.");
     gw_metrics_write_sample(w, "mcpgw_log_dropped_lines_total", NULL, (double)gw_log_dropped());
@@ -218,6 +231,11 @@ int app_observe_open(struct app_platform *pf, const struct gw_settings *s)
     }
     gw_pii_log_filter_install(pf->pii);
 
+    int trc = gw_tracer_from_settings(s, pf->pii, &pf->tracer, &err);
+    if (trc != GW_OK && trc != GW_DECLINED) {
+        fprintf(stderr, "mcpgw: traces: %s\n", err.msg);
+        return trc;
+    }
     pf->metrics = gw_metrics_new();
     gw_metrics_request_families(pf->metrics);
     gw_metrics_add_collector(pf->metrics, collect_platform, pf);
@@ -248,6 +266,8 @@ void app_observe_close(struct app_platform *pf)
 {
     gw_audit_close(pf->audit); /* after the servers drained: every held response is out */
     pf->audit = NULL;
+    gw_tracer_free(pf->tracer);
+    pf->tracer = NULL;
     gw_metrics_free(pf->metrics);
     pf->metrics = NULL;
     if (pf->pii) {

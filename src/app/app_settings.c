@@ -9,6 +9,7 @@
 #include "audit/audit.h"
 #include "metrics/metrics.h"
 #include "pii/pii.h"
+#include "trace/trace.h"
 #include "core/log.h"
 #include "mcp/mcp_server.h"
 #include "net/net_server.h"
@@ -54,6 +55,7 @@ struct gw_settings *app_settings_load(const char *config_file, const char *const
     gw_settings_register(s, gw_audit_settings);
     gw_settings_register(s, gw_pii_settings);
     gw_settings_register(s, gw_metrics_settings);
+    gw_settings_register(s, gw_trace_settings);
     struct gw_error err = {0};
     for (int i = 0; i < noverrides; i++) {
         char name[128];

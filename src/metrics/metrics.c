@@ -422,6 +422,8 @@ void gw_metrics_observe_completion(struct gw_metrics *m, const struct gw_mcp_com
     if (strcmp(method, "tools/call") != 0)
         return;
     const char *tool = gw_ctx_tool(c->ctx);
+    if (c->outcome == GW_MCP_OUTCOME_ERROR && c->error_code == -32602)
+        tool = ""; /* unknown tool or bad params: the name is client text (unbounded, PII) */
     const char *outcome = c->outcome == GW_MCP_OUTCOME_RESULT
                               ? (gw_ctx_tool_error(c->ctx) ? "tool_error" : "ok")
                               : outcome_label(c->outcome);

@@ -122,6 +122,7 @@ struct gw_exec_opts {
     const char *request_id;       /* forwarded in the upstream's request-id header; for logs */
     gw_exec_progress_fn progress;
     void *progress_arg;
+    const char *traceparent;      /* W3C trace context sent upstream as `traceparent`; NULL none */
 };
 
 enum gw_exec_outcome {
