@@ -22,8 +22,11 @@
 #include "upstream/upstream_exec.h"
 
 #include <openssl/crypto.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- the completion observer: metrics first (cheap), then the audit hold ---------------- */
 
@@ -204,6 +207,43 @@ static void collect_platform(void *ud, struct gw_metrics_writer *w)
     gw_metrics_write_sample(w, "mcpgw_log_dropped_lines_total", NULL, (double)gw_log_dropped());
 }
 
+/* The notAfter of the first certificate in a PEM file (0 when unreadable). */
+static long long cert_not_after(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    long long t = 0;
+    struct tm tm;
+    if (x && ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1)
+        t = (long long)timegm(&tm);
+    X509_free(x);
+    return t;
+}
+
+static void tls_file(void *ud, const char *upstream, const char *kind, const char *path)
+{
+    struct gw_metrics_writer *w = ud;
+    long long t = cert_not_after(path);
+    if (!t)
+        return;
+    char esc[200], lb[300];
+    gw_metrics_escape(upstream, esc, sizeof(esc));
+    snprintf(lb, sizeof(lb), "upstream=\"%s\",kind=\"%s\"", esc, kind);
+    gw_metrics_write_sample(w, "mcpgw_tls_certificate_expiry_timestamp_seconds", lb, (double)t);
+}
+
+static void collect_certs(void *ud, struct gw_metrics_writer *w)
+{
+    struct app_platform *pf = ud;
+    gw_metrics_write_header(w, "mcpgw_tls_certificate_expiry_timestamp_seconds", GW_METRIC_GAUGE,
+                            "notAfter (Unix time) of the TLS certificates the gateway uses "
+                            "towards upstreams (mTLS client certificate, private CA).");
+    gw_upstreams_tls_files(pf->upstreams, tls_file, w);
+}
+
 /* ---- open / close ---------------------------------------------------------------------- */
 
 int app_observe_open(struct app_platform *pf, const struct gw_settings *s)
@@ -239,6 +279,7 @@ int app_observe_open(struct app_platform *pf, const struct gw_settings *s)
     pf->metrics = gw_metrics_new();
     gw_metrics_request_families(pf->metrics);
     gw_metrics_add_collector(pf->metrics, collect_platform, pf);
+    gw_metrics_add_collector(pf->metrics, collect_certs, pf);
 
     if (gw_settings_bool(s, "GW_AUDIT_ENABLED")) {
         rc = gw_audit_load_signer(s, dir, &ac.signer, &err);
