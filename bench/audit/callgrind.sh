@@ -45,7 +45,7 @@ ir() {  # FILE [FUNCTION]: total (or inclusive cost of FUNCTION) in instructions
     callgrind_annotate "$1" 2>/dev/null | awk '/PROGRAM TOTALS/ && !done {gsub(",","",$1); print $1; done=1}'
   else
     callgrind_annotate --inclusive=yes --threshold=100 "$1" 2>/dev/null \
-      | awk -v f="$2" 'index($0, ":" f " ") || index($0, ":" f "\t") || $0 ~ (":" f "$") {gsub(",","",$1); s+=$1} END{print s+0}'
+      | awk -v f="$2" '$0 ~ (":" f " \\[.*mcpgw\\]$") {gsub(",","",$1); s+=$1} END{print s+0}'
   fi
 }
 # per call = (cost at N2 calls - cost at N1 calls) / (N2 - N1): start-up and shutdown cancel out

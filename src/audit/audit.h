@@ -77,6 +77,7 @@ struct gw_audit_config {
     unsigned segment_max_seconds;
     size_t queue_max_bytes; /* above this, new tool calls are refused (back-pressure) */
     unsigned local_retention_days; /* delete shipped segments older than this (0 = keep) */
+    bool response_digest;   /* record a keyed digest of each tools/call response */
     const char *pg_url;     /* "" = no PostgreSQL copy */
     struct gw_audit_s3 s3;
 };
@@ -178,5 +179,6 @@ void gw_audit__count_rejected(struct gw_audit *a);
 void gw_audit__count_pii(struct gw_audit *a, unsigned n);
 const struct gw_pii *gw_audit__pii(const struct gw_audit *a);
 enum gw_audit_scope gw_audit__scope(const struct gw_audit *a);
+bool gw_audit__response_digest(const struct gw_audit *a);
 
 #endif

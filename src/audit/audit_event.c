@@ -30,6 +30,8 @@
 #include <string.h>
 #include <time.h>
 
+#define RESPONSE_DIGEST_MAX (256u << 10) /* larger answers are recorded by size only */
+
 static void iso_now(char *out, size_t size, int64_t ms)
 {
     time_t s = (time_t)(ms / 1000);
@@ -117,27 +119,6 @@ static json_t *principal_json(struct gw_audit *a, const struct gw_principal *p, 
     return o;
 }
 
-/* Fields every event built from a request context carries. */
-static void ctx_fields(struct gw_audit *a, json_t *ev, const struct gw_ctx *ctx, unsigned *count)
-{
-    set_str(ev, "request_id", gw_ctx_request_id(ctx));
-    set_str(ev, "trace_id", gw_ctx_trace_id(ctx));
-    set_str(ev, "transport", gw_transport_name(gw_ctx_transport(ctx)));
-    set_str(ev, "peer", gw_ctx_peer(ctx));
-    const struct gw_principal *p = gw_ctx_principal(ctx);
-    if (p)
-        json_object_set_new(ev, "principal", principal_json(a, p, count));
-    const struct gw_auth_failure *f = gw_ctx_auth_failure(ctx);
-    if (f) {
-        json_t *au = json_object();
-        json_object_set_new(au, "status", json_integer(f->status));
-        set_str(au, "error", f->error);
-        if (f->description[0])
-            json_object_set_new(au, "reason", masked_str(a, f->description, count));
-        json_object_set_new(ev, "auth", au);
-    }
-}
-
 /* Queues `ev` (consumed). done/arg as gw_audit_append. */
 static int queue_event(struct gw_audit *a, json_t *ev, gw_audit_done_fn done, void *arg,
                        bool sync, struct gw_error *err)
@@ -176,6 +157,84 @@ static void release_done(void *arg, int rc)
     gw_free(h);
 }
 
+
+/* A canonical (JCS) object written directly: members must be added in sorted key order (the
+ * fixed schema below is), values are canonical. Cheaper than building a jansson tree and
+ * sorting it: this runs on a worker for every exchange. */
+struct jw {
+    struct gw_buf *b;
+    bool first[8];
+    int depth;
+};
+
+static void jw_open(struct jw *w, char c)
+{
+    gw_buf_addc(w->b, c);
+    w->first[++w->depth] = true;
+}
+
+static void jw_close(struct jw *w, char c)
+{
+    gw_buf_addc(w->b, c);
+    w->depth--;
+}
+
+static void jw_key(struct jw *w, const char *k)
+{
+    if (!w->first[w->depth])
+        gw_buf_addc(w->b, ',');
+    w->first[w->depth] = false;
+    if (k) {
+        gw_buf_addc(w->b, '"');
+        gw_buf_adds(w->b, k); /* our keys: ASCII without escapes */
+        gw_buf_adds(w->b, "\":");
+    }
+}
+
+static void jw_str(struct jw *w, const char *k, const char *v)
+{
+    if (!v || !*v)
+        return;
+    jw_key(w, k);
+    gw_jcs_string(v, strlen(v), w->b);
+}
+
+static void jw_int(struct jw *w, const char *k, long long v)
+{
+    char num[24];
+    int n = snprintf(num, sizeof(num), "%lld", v);
+    jw_key(w, k);
+    gw_buf_add(w->b, num, (size_t)n);
+}
+
+/* A masked string member. */
+static void jw_masked(struct gw_audit *a, struct jw *w, const char *k, const char *v,
+                      unsigned *count)
+{
+    if (!v || !*v)
+        return;
+    const struct gw_pii *p = gw_audit__pii(a);
+    jw_key(w, k);
+    if (!p) {
+        gw_jcs_string(v, strlen(v), w->b);
+        return;
+    }
+    struct gw_buf m;
+    size_t n = strlen(v);
+    gw_buf_init(&m, n * 4 + 256);
+    gw_pii_mask_text(p, v, n, &m, count);
+    gw_jcs_string(gw_buf_ptr(&m), gw_buf_len(&m), w->b);
+    gw_buf_fini(&m);
+}
+
+static void jw_digest(struct gw_audit *a, struct jw *w, const char *k, const char *data,
+                      size_t n)
+{
+    json_t *d = digest(a, data, n);
+    jw_str(w, k, json_string_value(d));
+    json_decref(d);
+}
+
 static const char *outcome_name(enum gw_mcp_outcome o)
 {
     switch (o) {
@@ -188,114 +247,177 @@ static const char *outcome_name(enum gw_mcp_outcome o)
     return "?";
 }
 
+/* The phases in the byte order of their names (phases_us keys). */
+static const enum gw_phase PHASES_SORTED[] = {
+    GW_PHASE_AUTHENTICATE, GW_PHASE_AUTHORIZE, GW_PHASE_AUDIT,    GW_PHASE_DECODE,
+    GW_PHASE_EXECUTE,      GW_PHASE_EXPOSURE,  GW_PHASE_RATELIMIT, GW_PHASE_RESOLVE,
+    GW_PHASE_RESPOND,      GW_PHASE_VALIDATE};
+
 int gw_audit_on_complete(void *ud, const struct gw_mcp_completion *c,
                          void (*release)(void *token), void *token)
 {
     struct gw_audit *a = ud;
-    const char *method = c->method ? c->method : "";
+    const char *method = c->method && c->method[0] ? c->method : gw_ctx_method(c->ctx);
     bool is_call = strcmp(method, "tools/call") == 0;
     if (gw_audit__scope(a) == GW_AUDIT_SCOPE_CALLS && !is_call &&
         c->outcome != GW_MCP_OUTCOME_REFUSED && c->outcome != GW_MCP_OUTCOME_REJECTED)
         return GW_OK;
+    const struct gw_pii *pii = gw_audit__pii(a);
     unsigned masked = 0;
-    json_t *ev = json_object();
-    char ts[40];
-    iso_now(ts, sizeof(ts), wall_ms());
-    json_object_set_new(ev, "v", json_integer(1));
-    json_object_set_new(ev, "ts", json_string(ts));
-    json_object_set_new(ev, "kind",
-                        json_string(c->outcome == GW_MCP_OUTCOME_REJECTED ? "transport" : "mcp"));
-    ctx_fields(a, ev, c->ctx, &masked);
-    set_str(ev, "method", method[0] ? method : gw_ctx_method(c->ctx));
-    if (c->id)
-        json_object_set_new(ev, "rpc_id", json_deep_copy(c->id));
-    if (c->http_status)
-        json_object_set_new(ev, "http_status", json_integer(c->http_status));
-    const char *tool = gw_ctx_tool(c->ctx);
-    if (!tool[0] && is_call)
-        tool = json_string_value(json_object_get(c->params, "name"));
-    if (tool && tool[0])
-        json_object_set_new(ev, "tool", masked_str(a, tool, &masked));
-    set_str(ev, "risk", gw_ctx_risk(c->ctx));
-    const json_t *args = gw_ctx_args(c->ctx);
+    struct gw_buf b;
+    gw_buf_init(&b, 16u << 20);
+    struct jw w = {&b, {false}, 0};
+    const struct gw_ctx *ctx = c->ctx;
+    jw_open(&w, '{');
+    /* keys in byte order: args args_digest auth confirmation decisions decisions_dropped error
+     * http_status is_error kind latency_us method outcome peer phases_us principal request_id
+     * response_bytes response_digest risk rpc_id tool trace_id transport ts upstream v */
+    const json_t *args = gw_ctx_args(ctx);
     if (!args && is_call)
         args = json_object_get(c->params, "arguments");
     if (args) {
+        jw_key(&w, "args");
+        json_t *m = pii ? gw_pii_mask_json(pii, args, &masked) : json_incref((json_t *)args);
+        if (gw_jcs_dump(m, &b) != GW_OK)
+            gw_buf_adds(&b, "null");
+        json_decref(m);
         struct gw_buf cb;
         gw_buf_init(&cb, 16u << 20);
         if (gw_jcs_dump(args, &cb) == GW_OK)
-            json_object_set_new(ev, "args_digest", digest(a, gw_buf_ptr(&cb), gw_buf_len(&cb)));
+            jw_digest(a, &w, "args_digest", gw_buf_ptr(&cb), gw_buf_len(&cb));
         gw_buf_fini(&cb);
-        const struct gw_pii *p = gw_audit__pii(a);
-        json_object_set_new(ev, "args", p ? gw_pii_mask_json(p, args, &masked)
-                                          : json_deep_copy(args));
     }
-    size_t nd = gw_ctx_decision_count(c->ctx);
+    const struct gw_auth_failure *f = gw_ctx_auth_failure(ctx);
+    if (f) {
+        jw_key(&w, "auth");
+        jw_open(&w, '{');
+        jw_str(&w, "error", f->error);
+        jw_masked(a, &w, "reason", f->description, &masked);
+        jw_int(&w, "status", f->status);
+        jw_close(&w, '}');
+    }
+    jw_str(&w, "confirmation", gw_ctx_confirmation(ctx));
+    size_t nd = gw_ctx_decision_count(ctx);
     if (nd) {
-        json_t *ds = json_array();
+        jw_key(&w, "decisions");
+        jw_open(&w, '[');
         for (size_t i = 0; i < nd; i++) {
-            const struct gw_decision *d = gw_ctx_decision(c->ctx, i);
-            json_t *o = json_object();
-            json_object_set_new(o, "phase", json_string(gw_phase_name(d->phase)));
-            json_object_set_new(o, "verdict", json_string(gw_verdict_name(d->verdict)));
-            set_str(o, "handler", d->handler);
-            set_str(o, "rule_id", d->rule_id);
-            set_str(o, "policy_version", d->policy_version);
-            if (d->reason[0])
-                json_object_set_new(o, "reason", masked_str(a, d->reason, &masked));
-            json_array_append_new(ds, o);
+            const struct gw_decision *d = gw_ctx_decision(ctx, i);
+            jw_key(&w, NULL);
+            jw_open(&w, '{');
+            jw_str(&w, "handler", d->handler);
+            jw_str(&w, "phase", gw_phase_name(d->phase));
+            jw_str(&w, "policy_version", d->policy_version);
+            jw_masked(a, &w, "reason", d->reason, &masked);
+            jw_str(&w, "rule_id", d->rule_id);
+            jw_str(&w, "verdict", gw_verdict_name(d->verdict));
+            jw_close(&w, '}');
         }
-        json_object_set_new(ev, "decisions", ds);
-        if (gw_ctx_decisions_dropped(c->ctx))
-            json_object_set_new(ev, "decisions_dropped",
-                                json_integer(gw_ctx_decisions_dropped(c->ctx)));
+        jw_close(&w, ']');
+        if (gw_ctx_decisions_dropped(ctx))
+            jw_int(&w, "decisions_dropped", gw_ctx_decisions_dropped(ctx));
     }
-    set_str(ev, "confirmation", gw_ctx_confirmation(c->ctx));
-    json_object_set_new(ev, "outcome", json_string(outcome_name(c->outcome)));
-    if (is_call && c->outcome == GW_MCP_OUTCOME_RESULT)
-        json_object_set_new(ev, "is_error", json_boolean(gw_ctx_tool_error(c->ctx)));
     if (c->error_code || (c->error_message && c->error_message[0])) {
-        json_t *e = json_object();
-        json_object_set_new(e, "code", json_integer(c->error_code));
-        json_object_set_new(e, "message", masked_str(a, c->error_message, &masked));
-        json_object_set_new(ev, "error", e);
+        jw_key(&w, "error");
+        jw_open(&w, '{');
+        jw_int(&w, "code", c->error_code);
+        jw_masked(a, &w, "message", c->error_message, &masked);
+        jw_close(&w, '}');
     }
-    const struct gw_ctx_upstream *u = gw_ctx_upstream(c->ctx);
+    if (c->http_status)
+        jw_int(&w, "http_status", c->http_status);
+    if (is_call && c->outcome == GW_MCP_OUTCOME_RESULT) {
+        jw_key(&w, "is_error");
+        gw_buf_adds(&b, gw_ctx_tool_error(ctx) ? "true" : "false");
+    }
+    jw_str(&w, "kind", c->outcome == GW_MCP_OUTCOME_REJECTED ? "transport" : "mcp");
+    jw_int(&w, "latency_us", (long long)(gw_ctx_elapsed_ns(ctx) / 1000));
+    jw_str(&w, "method", method);
+    jw_str(&w, "outcome", outcome_name(c->outcome));
+    jw_str(&w, "peer", gw_ctx_peer(ctx));
+    bool any_phase = false;
+    for (size_t i = 0; i < sizeof(PHASES_SORTED) / sizeof(PHASES_SORTED[0]); i++) {
+        uint64_t ns = gw_ctx_phase_ns(ctx, PHASES_SORTED[i]);
+        if (!ns)
+            continue;
+        if (!any_phase) {
+            jw_key(&w, "phases_us");
+            jw_open(&w, '{');
+            any_phase = true;
+        }
+        jw_int(&w, gw_phase_name(PHASES_SORTED[i]), (long long)(ns / 1000));
+    }
+    if (any_phase)
+        jw_close(&w, '}');
+    const struct gw_principal *p = gw_ctx_principal(ctx);
+    if (p) {
+        jw_key(&w, "principal");
+        jw_open(&w, '{');
+        jw_str(&w, "client_id", p->client_id);
+        jw_str(&w, "issuer", p->issuer);
+        jw_str(&w, "key_id", p->key_id);
+        jw_str(&w, "method", gw_auth_method_name(p->method));
+        if (p->nroles) {
+            jw_key(&w, "roles");
+            jw_open(&w, '[');
+            for (size_t i = 0; i < p->nroles; i++) {
+                jw_key(&w, NULL);
+                gw_jcs_string(p->roles[i], strlen(p->roles[i]), &b);
+            }
+            jw_close(&w, ']');
+        }
+        jw_masked(a, &w, "subject", p->subject, &masked);
+        jw_str(&w, "tenant", p->tenant);
+        jw_close(&w, '}');
+    }
+    jw_str(&w, "request_id", gw_ctx_request_id(ctx));
+    if (is_call && c->message_len) {
+        jw_int(&w, "response_bytes", (long long)c->message_len);
+        if (gw_audit__response_digest(a) && c->message_len <= RESPONSE_DIGEST_MAX)
+            jw_digest(a, &w, "response_digest", c->message, c->message_len);
+    }
+    jw_str(&w, "risk", gw_ctx_risk(ctx));
+    if (c->id) {
+        jw_key(&w, "rpc_id");
+        gw_jcs_dump(c->id, &b);
+    }
+    const char *tool = gw_ctx_tool(ctx);
+    if (!tool[0] && is_call)
+        tool = json_string_value(json_object_get(c->params, "name"));
+    jw_masked(a, &w, "tool", tool, &masked);
+    jw_str(&w, "trace_id", gw_ctx_trace_id(ctx));
+    jw_str(&w, "transport", gw_transport_name(gw_ctx_transport(ctx)));
+    char ts[40];
+    iso_now(ts, sizeof(ts), wall_ms());
+    jw_str(&w, "ts", ts);
+    const struct gw_ctx_upstream *u = gw_ctx_upstream(ctx);
     if (u && u->called) {
-        json_t *o = json_object();
-        set_str(o, "name", u->upstream);
-        json_object_set_new(o, "status", json_integer(u->http_status));
-        set_str(o, "outcome", u->outcome);
-        json_object_set_new(o, "attempts", json_integer(u->attempts));
-        json_object_set_new(o, "latency_ms", json_integer((json_int_t)u->latency_ms));
-        json_object_set_new(ev, "upstream", o);
+        jw_key(&w, "upstream");
+        jw_open(&w, '{');
+        jw_int(&w, "attempts", u->attempts);
+        jw_int(&w, "latency_ms", (long long)u->latency_ms);
+        jw_str(&w, "name", u->upstream);
+        jw_str(&w, "outcome", u->outcome);
+        jw_int(&w, "status", u->http_status);
+        jw_close(&w, '}');
     }
-    if (is_call && c->message_len)
-        json_object_set_new(ev, "response_digest", digest(a, c->message, c->message_len));
-    json_object_set_new(ev, "latency_us", json_integer((json_int_t)(gw_ctx_elapsed_ns(c->ctx) /
-                                                                    1000)));
-    json_t *ph = json_object();
-    for (int i = 0; i < GW_PHASE_COUNT; i++) {
-        uint64_t ns = gw_ctx_phase_ns(c->ctx, (enum gw_phase)i);
-        if (ns)
-            json_object_set_new(ph, gw_phase_name((enum gw_phase)i),
-                                json_integer((json_int_t)(ns / 1000)));
-    }
-    if (json_object_size(ph))
-        json_object_set_new(ev, "phases_us", ph);
-    else
-        json_decref(ph);
+    jw_int(&w, "v", 1);
+    jw_close(&w, '}');
     gw_audit__count_pii(a, masked);
+    int rc;
     if (!release) {
-        queue_event(a, ev, NULL, NULL, false, NULL);
+        rc = gw_audit_append(a, gw_buf_ptr(&b), gw_buf_len(&b), NULL, NULL);
+        gw_buf_fini(&b);
         return GW_OK;
     }
     struct hold *h = gw_xmalloc(sizeof(*h));
     h->release = release;
     h->token = token;
-    if (queue_event(a, ev, release_done, h, false, NULL) != GW_OK) {
+    rc = gw_audit_append(a, gw_buf_ptr(&b), gw_buf_len(&b), release_done, h);
+    gw_buf_fini(&b);
+    if (rc != GW_OK) {
         gw_free(h);
-        return GW_OK; /* an unencodable event must not wedge the exchange; it was logged */
+        return GW_OK;
     }
     return GW_AGAIN;
 }

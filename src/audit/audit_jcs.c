@@ -59,6 +59,16 @@ static int u16_next(struct u16it *it)
 
 static int cmp_u16(const char *a, const char *b)
 {
+    /* UTF-8 byte order is code point order; UTF-16 code unit order differs only between a
+     * character above U+FFFF (lead byte F0-F4) and one in U+E000..U+FFFF (lead byte EE/EF):
+     * compare bytes, and decode only when the first difference is between such bytes */
+    const unsigned char *x0 = (const unsigned char *)a, *y0 = (const unsigned char *)b;
+    while (*x0 && *x0 == *y0) {
+        x0++;
+        y0++;
+    }
+    if (*x0 < 0xEE || *y0 < 0xEE)
+        return *x0 < *y0 ? -1 : *x0 > *y0;
     struct u16it x = {(const unsigned char *)a, (const unsigned char *)a + strlen(a), 0};
     struct u16it y = {(const unsigned char *)b, (const unsigned char *)b + strlen(b), 0};
     for (;;) {
@@ -113,6 +123,11 @@ static int put_string(const char *s, size_t n, struct gw_buf *out)
     if (rc == GW_OK)
         rc = gw_buf_add(out, s + n - run, run);
     return rc == GW_OK ? gw_buf_addc(out, '"') : rc;
+}
+
+int gw_jcs_string(const char *s, size_t n, struct gw_buf *out)
+{
+    return put_string(s, n, out);
 }
 
 void gw_jcs_number(double d, char *out, size_t size)

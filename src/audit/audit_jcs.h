@@ -20,6 +20,9 @@
  * non-finite number, nesting deeper than 128). */
 int gw_jcs_dump(const json_t *v, struct gw_buf *out);
 
+/* Appends s[0..n) (valid UTF-8) as a canonical JSON string. */
+int gw_jcs_string(const char *s, size_t n, struct gw_buf *out);
+
 /* Formats a double as ECMAScript's Number.prototype.toString does (out >= 32 bytes). */
 void gw_jcs_number(double d, char *out, size_t size);
 

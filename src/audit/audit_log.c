@@ -1150,6 +1150,11 @@ enum gw_audit_scope gw_audit__scope(const struct gw_audit *a)
     return a->cfg.scope;
 }
 
+bool gw_audit__response_digest(const struct gw_audit *a)
+{
+    return a->cfg.response_digest;
+}
+
 void gw_audit_get_stats(const struct gw_audit *a, struct gw_audit_stats *o)
 {
     memset(o, 0, sizeof(*o));

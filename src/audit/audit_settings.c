@@ -46,6 +46,10 @@ const struct gw_setting_def gw_audit_settings[] = {
     {"GW_AUDIT_SCOPE", GW_SET_ENUM, "all", 0, 0, "all|calls", "Audit trail",
      "`all`: every exchange (initialize, lists, calls...); `calls`: tools/call, refusals and "
      "transport rejections only."},
+    {"GW_AUDIT_RESPONSE_DIGEST", GW_SET_BOOL, "false", 0, 0, NULL, "Audit trail",
+     "Also record `response_digest`, a keyed HMAC of each tools/call response (up to 256 KiB), "
+     "so an auditor can prove what a caller was answered; costs one HMAC of the response per "
+     "call."},
     {"GW_AUDIT_CHECKPOINT_EVENTS", GW_SET_INT, "1000", 1, 100000000, NULL, "Audit trail",
      "Sign a checkpoint after this many records."},
     {"GW_AUDIT_CHECKPOINT_SECONDS", GW_SET_INT, "10", 1, 86400, NULL, "Audit trail",
@@ -133,6 +137,7 @@ void gw_audit_config_from_settings(struct gw_audit_config *c, const struct gw_se
     c->segment_max_seconds = (unsigned)gw_settings_int(s, "GW_AUDIT_SEGMENT_MAX_SECONDS");
     c->queue_max_bytes = (size_t)gw_settings_int(s, "GW_AUDIT_QUEUE_MAX_BYTES");
     c->local_retention_days = (unsigned)gw_settings_int(s, "GW_AUDIT_LOCAL_RETENTION_DAYS");
+    c->response_digest = gw_settings_bool(s, "GW_AUDIT_RESPONSE_DIGEST");
     const char *pg = gw_settings_str(s, "GW_AUDIT_DATABASE_URL");
     c->pg_url = strcmp(pg, "same") == 0 ? gw_settings_str(s, "DATABASE_URL") : pg;
     struct gw_audit_s3 *s3 = &c->s3;

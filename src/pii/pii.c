@@ -17,8 +17,10 @@
 #include "core/log.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <pcre2.h>
 #include <stdio.h>
 #include <string.h>
@@ -38,6 +40,7 @@ struct pattern {
 struct gw_pii {
     unsigned char key[64];
     size_t key_len;
+    EVP_MAC_CTX *hmac; /* keyed once; each use works on a copy (EVP_MAC_CTX_dup) */
     struct pattern pats[MAX_PATTERNS];
     size_t npats;
     char mask_fields[MAX_FIELDS][FIELD_MAX];
@@ -90,25 +93,39 @@ bool gw_pii_luhn_ok(const char *digits, size_t n)
 
 /* ---- pseudonyms ---------------------------------------------------------------------------- */
 
+/* HMAC-SHA256 of the concatenation of two parts, from a copy of the keyed template (OpenSSL 3
+ * would otherwise fetch the algorithm and expand the key on every call). */
+static void hmac2(const struct gw_pii *p, const void *a, size_t an, const void *b, size_t bn,
+                  unsigned char out[32])
+{
+    EVP_MAC_CTX *c = EVP_MAC_CTX_dup(p->hmac);
+    size_t len = 0;
+    if (!c || !EVP_MAC_update(c, a, an) || !EVP_MAC_update(c, b, bn) ||
+        !EVP_MAC_final(c, out, &len, 32)) {
+        unsigned l = 32; /* fall back to the one-shot form */
+        unsigned char tmp[1024];
+        if (an + bn <= sizeof(tmp)) {
+            memcpy(tmp, a, an);
+            memcpy(tmp + an, b, bn);
+            HMAC(EVP_sha256(), p->key, (int)p->key_len, tmp, an + bn, out, &l);
+        } else {
+            memset(out, 0, 32);
+        }
+    }
+    EVP_MAC_CTX_free(c);
+}
+
 void gw_pii_hmac(const struct gw_pii *p, const void *data, size_t n, unsigned char out[32])
 {
-    unsigned len = 32;
-    HMAC(EVP_sha256(), p->key, (int)p->key_len, data, n, out, &len);
+    hmac2(p, data, n, "", 0, out);
 }
 
 void gw_pii_pseudonym(const struct gw_pii *p, const char *type, const char *value, size_t n,
                       char *out, size_t out_size)
 {
     unsigned char md[32];
-    unsigned len = 32;
-    char small[512];
-    size_t tl = strlen(type) + 1; /* with its NUL: type and value cannot run together */
-    char *msg = tl + n <= sizeof(small) ? small : gw_xmalloc(tl + n);
-    memcpy(msg, type, tl);
-    memcpy(msg + tl, value, n);
-    HMAC(EVP_sha256(), p->key, (int)p->key_len, (const unsigned char *)msg, tl + n, md, &len);
-    if (msg != small)
-        gw_free(msg);
+    /* the type with its NUL, then the value: they cannot run together */
+    hmac2(p, type, strlen(type) + 1, value, n, md);
     char letters[17];
     for (int i = 0; i < 8; i++) {
         letters[2 * i] = (char)('a' + (md[i] >> 4));
@@ -697,6 +714,15 @@ int gw_pii_new(const struct gw_pii_options *o, struct gw_pii **out, struct gw_er
     struct gw_pii *p = gw_xcalloc(1, sizeof(*p));
     p->key_len = o->key_len < sizeof(p->key) ? o->key_len : sizeof(p->key);
     memcpy(p->key, o->key, p->key_len);
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    p->hmac = mac ? EVP_MAC_CTX_new(mac) : NULL;
+    EVP_MAC_free(mac); /* the context keeps its own reference */
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
+                           OSSL_PARAM_construct_end()};
+    if (!p->hmac || !EVP_MAC_init(p->hmac, p->key, p->key_len, params)) {
+        gw_pii_free(p);
+        return GW_ERROR_SET(err, GW_EIO, "PII masker: HMAC-SHA256 unavailable");
+    }
     int rc = parse_fields(o->mask_fields, p->mask_fields, &p->nmask, "GW_PII_MASK_FIELDS", err);
     if (rc == GW_OK)
         rc = parse_fields(o->redact_fields, p->redact_fields, &p->nredact,
@@ -741,6 +767,7 @@ void gw_pii_free(struct gw_pii *p)
     for (size_t i = 0; i < p->npats; i++)
         pcre2_code_free(p->pats[i].code);
     OPENSSL_cleanse(p->key, sizeof(p->key));
+    EVP_MAC_CTX_free(p->hmac);
     gw_free(p);
 }
 

@@ -73,6 +73,7 @@ before(async () => {
       GW_AUDIT_CHECKPOINT_EVENTS: '4',
       GW_ADMIN_LISTEN: '127.0.0.1:0',
       GW_LOG_LEVEL: 'debug',
+      GW_AUDIT_RESPONSE_DIGEST: 'true',
     },
   });
   void portDir;
