@@ -15,6 +15,7 @@
 #include "admin/admin_internal.h"
 
 #include "core/alloc.h"
+#include "core/arena.h"
 #include "core/buf.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -87,6 +88,13 @@ static const struct endpoint endpoints[] = {
      Q_SPEC_ID | Q_BUNDLE | Q_UPSTREAM | Q_FILE_NAME | Q_INCLUDE_CONTENT,
      gw_admin__w_import_preview},
     {AR_IMPORTS, GW_HTTP_POST, F_WRITE, gw_admin__w_import_apply},
+    {AR_KEYS, GW_HTTP_GET, 0, gw_admin__w_keys_list},
+    {AR_KEYS, GW_HTTP_POST, F_WRITE, gw_admin__w_key_create},
+    {AR_KEY, GW_HTTP_GET, 0, gw_admin__w_key_get},
+    {AR_KEY, GW_HTTP_DELETE, F_WRITE, gw_admin__w_key_revoke},
+    /* answered on the loop, without a job */
+    {AR_WHOAMI, GW_HTTP_GET, 0, NULL},
+    {AR_AUTH_CONFIG, GW_HTTP_GET, 0, NULL},
 };
 
 /* ---- reply helpers (pool thread) ---------------------------------------------------------- */
@@ -231,6 +239,7 @@ static void job_free(struct admin_job *j)
         return;
     json_decref(j->result);
     gw_free(j->out);
+    gw_ctx_unref(j->ctx);
     gw_free(j);
 }
 
@@ -451,14 +460,99 @@ static void allow_header(enum admin_route route, char *out, size_t size)
     }
 }
 
+/* The authenticated part of a request (loop thread). Order: role (403) -> method (405) ->
+ * parameters (400) -> queue (503) -> the job answers later. */
+static void admin_dispatch(struct gw_admin *adm, struct gw_http_req *r, struct gw_ctx *ctx,
+                           const struct admin_match *m, const struct endpoint *ep)
+{
+    const struct gw_principal *who = gw_ctx_principal(ctx);
+    if (m->route == AR_WHOAMI) {
+        json_t *me = gw_principal_json(who);
+        json_object_set_new(me, "admin", json_boolean(!adm->authn.ops ||
+                                                      gw_principal_has_role(who, adm->admin_role)));
+        gw_http_add_header(r, "Cache-Control", "no-store");
+        gw_http_reply_json(r, 200, me);
+        json_decref(me);
+        return;
+    }
+    if (adm->authn.ops && !gw_principal_has_role(who, adm->admin_role)) {
+        char msg[400];
+        snprintf(msg, sizeof(msg),
+                 "the admin API requires the role '%s'; %s '%s' does not have it (ask an "
+                 "administrator to grant it, or sign in with an account that has it)",
+                 adm->admin_role, gw_auth_method_name(who->method), who->subject);
+        GW_LOG(GW_LOG_INFO, "admin", "refused %s %s for %s: no admin role",
+               gw_http_method_name(r), gw_http_path(r), who->subject);
+        reply_error(r, 403, "forbidden", msg);
+        return;
+    }
+    struct gw_error err = {0};
+    struct admin_job *j = gw_xcalloc(1, sizeof(*j));
+    j->adm = adm;
+    j->r = r;
+    j->loop = gw_worker_loop(gw_http_worker(r));
+    j->work = ep->work;
+    j->m = *m;
+    j->ctx = gw_ctx_ref(ctx);
+    if (who->method == GW_AUTH_ANONYMOUS)
+        snprintf(j->actor, sizeof(j->actor), "anonymous");
+    else
+        snprintf(j->actor, sizeof(j->actor), "%s:%s", gw_auth_method_name(who->method),
+                 who->subject);
+    j->who.who = j->actor;
+    j->status = 500;
+    if (read_params(r, ep->flags, j, &err) != GW_OK) {
+        job_free(j);
+        reply_error(r, 400, "invalid", err.msg);
+        return;
+    }
+    /* evbuffer_pullup makes the body contiguous: done here, on the loop thread that owns the
+     * buffer; the pool thread then only reads it, and the loop does not touch it meanwhile */
+    j->body = gw_http_body(r, &j->body_len);
+    /* no `done` for the pool: job_run posts the reply itself, so that it can free the job when
+     * the loop is gone (the pool would drop it silently) */
+    if (gw_pool_submit(adm->pool, job_run, NULL, j, j->loop) != GW_OK) {
+        job_free(j);
+        gw_http_add_header(r, "Retry-After", "1");
+        reply_error(r, 503, "busy", "the admin API is busy: retry shortly");
+    }
+}
+
+/* A request waiting for its authentication. */
+struct admin_wait {
+    struct gw_admin *adm;
+    struct gw_http_req *r;
+    struct admin_match m;
+    const struct endpoint *ep;
+};
+
+static void admin_authenticated(struct gw_ctx *ctx, void *arg)
+{
+    struct admin_wait *w = arg;
+    const struct gw_auth_failure *f = gw_ctx_auth_failure(ctx);
+    if (f) {
+        GW_LOG(GW_LOG_INFO, "admin", "refused %s %s from %s: %s", gw_http_method_name(w->r),
+               gw_http_path(w->r), gw_http_peer(w->r), f->description);
+        if (f->challenge[0])
+            gw_http_add_header(w->r, "WWW-Authenticate", f->challenge);
+        reply_error(w->r, f->status == 403 ? 403 : f->status == 503 ? 503 : 401,
+                    f->status == 403 ? "forbidden" : f->status == 503 ? "unavailable"
+                                                                      : "unauthenticated",
+                    f->description);
+    } else {
+        admin_dispatch(w->adm, w->r, ctx, &w->m, w->ep);
+    }
+    gw_ctx_unref(ctx);
+}
+
 /* The route handler of /admin/api/ (loop thread). Order: peer (403) -> path (404/400) ->
- * method (405) -> parameters (400) -> queue (503) -> the job answers later. */
+ * method (405) -> public endpoints -> authentication (401) -> admin_dispatch. */
 static void admin_handle(struct gw_http_req *r, void *arg)
 {
     struct gw_admin *adm = arg;
     if (!adm->allow_remote && !gw_admin__peer_is_loopback(gw_http_peer(r))) {
         reply_error(r, 403, "forbidden",
-                    "the admin API accepts loopback clients only until it has authentication");
+                    "the admin API accepts loopback clients only (GW_ADMIN_ALLOW_REMOTE)");
         return;
     }
     struct gw_error err = {0};
@@ -483,29 +577,41 @@ static void admin_handle(struct gw_http_req *r, void *arg)
         reply_error(r, 405, "method_not_allowed", "method not allowed on this endpoint");
         return;
     }
-    struct admin_job *j = gw_xcalloc(1, sizeof(*j));
-    j->adm = adm;
-    j->r = r;
-    j->loop = gw_worker_loop(gw_http_worker(r));
-    j->work = ep->work;
-    j->m = m;
-    j->who.who = "admin-api";
-    j->status = 500;
-    if (read_params(r, ep->flags, j, &err) != GW_OK) {
-        gw_free(j);
-        reply_error(r, 400, "invalid", err.msg);
+    if (m.route == AR_AUTH_CONFIG) {
+        gw_http_add_header(r, "Cache-Control", "no-store");
+        json_t *off = json_pack("{s:s,s:n,s:b}", "mode", "off", "oidc", "api_keys", 0);
+        gw_http_reply_json(r, 200, adm->auth_config ? adm->auth_config : off);
+        json_decref(off);
         return;
     }
-    /* evbuffer_pullup makes the body contiguous: done here, on the loop thread that owns the
-     * buffer; the pool thread then only reads it, and the loop does not touch it meanwhile */
-    j->body = gw_http_body(r, &j->body_len);
-    /* no `done` for the pool: job_run posts the reply itself, so that it can free the job when
-     * the loop is gone (the pool would drop it silently) */
-    if (gw_pool_submit(adm->pool, job_run, NULL, j, j->loop) != GW_OK) {
-        gw_free(j);
-        gw_http_add_header(r, "Retry-After", "1");
-        reply_error(r, 503, "busy", "the admin API is busy: retry shortly");
+    struct gw_ctx_init ci = {.transport = GW_TRANSPORT_ADMIN,
+                             .loop = gw_worker_loop(gw_http_worker(r)),
+                             .peer = gw_http_peer(r),
+                             .request_id = gw_http_request_id(r),
+                             .trace_id = gw_http_trace_id(r),
+                             .credential = gw_http_header(r, "Authorization")};
+    struct gw_ctx *ctx = gw_ctx_new(&ci);
+    gw_ctx_set_method(ctx, gw_http_method_name(r));
+    if (!adm->authn.ops) {
+        gw_ctx_set_principal(ctx, gw_principal_anonymous());
+        admin_dispatch(adm, r, ctx, &m, ep);
+        gw_ctx_unref(ctx);
+        return;
     }
+    struct admin_wait *w = gw_arena_alloc(gw_http_arena(r), sizeof(*w));
+    if (!w) {
+        gw_ctx_unref(ctx);
+        reply_error(r, 503, "unavailable", "out of memory");
+        return;
+    }
+    w->adm = adm;
+    w->r = r;
+    w->m = m;
+    w->ep = ep;
+    gw_ctx_ref(ctx); /* admin_authenticated drops it */
+    if (adm->authn.ops->authenticate(adm->authn.self, ctx, admin_authenticated, w) != GW_AGAIN)
+        admin_authenticated(ctx, w);
+    gw_ctx_unref(ctx);
 }
 
 /* ---- attach / free ------------------------------------------------------------------------ */
@@ -553,6 +659,10 @@ int gw_admin_attach(struct gw_server *http, const struct gw_admin_config *cfg,
     adm->max_body = cfg->max_body_bytes ? cfg->max_body_bytes : GW_STORE_SPEC_MAX;
     adm->on_write = cfg->on_write;
     adm->on_write_arg = cfg->on_write_arg;
+    adm->authn = cfg->authn;
+    snprintf(adm->admin_role, sizeof(adm->admin_role), "%s",
+             cfg->admin_role ? cfg->admin_role : "admin");
+    adm->auth_config = cfg->auth_config ? json_deep_copy(cfg->auth_config) : NULL;
     pthread_key_create(&adm->store_key, close_store);
     adm->pool = gw_pool_new(cfg->threads > 0 ? cfg->threads : 2, POOL_QUEUE);
     gw_server_route(http, "/admin/api/*", admin_handle, adm);
@@ -567,6 +677,7 @@ void gw_admin_free(struct gw_admin *adm)
     gw_pool_free(adm->pool); /* pool threads exit: their store handles close (key destructor) */
     pthread_key_delete(adm->store_key);
     gw_ssrf_policy_free(adm->own_ssrf);
+    json_decref(adm->auth_config);
     gw_free(adm->store_url);
     gw_free(adm);
 }

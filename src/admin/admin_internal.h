@@ -17,6 +17,7 @@
 
 #include "admin/admin.h"
 
+#include "ctx/ctx.h"
 #include "net/net_http.h"
 #include "net/net_pool.h"
 #include "openapi/openapi.h"
@@ -48,6 +49,9 @@ struct gw_admin {
     pthread_key_t store_key;            /* per pool thread: struct gw_store * */
     gw_admin_write_fn on_write;
     void *on_write_arg;
+    struct gw_authn authn;     /* ops NULL: no authentication (loopback clients only) */
+    char admin_role[128];
+    json_t *auth_config;       /* GET /auth/config (NULL: {"mode":"off"}) */
 };
 
 /* ---- routes (admin_route.c) ---- */
@@ -65,7 +69,11 @@ enum admin_route {
     AR_SPEC,           /* /specs/{id} */
     AR_SPEC_REIMPORT,  /* /specs/{id}/reimport */
     AR_IMPORTS,        /* /imports */
-    AR_IMPORT_PREVIEW  /* /imports/preview */
+    AR_IMPORT_PREVIEW, /* /imports/preview */
+    AR_WHOAMI,         /* /whoami (any authenticated principal) */
+    AR_AUTH_CONFIG,    /* /auth/config (no credential needed: what a sign-in page needs) */
+    AR_KEYS,           /* /keys */
+    AR_KEY             /* /keys/{id} */
 };
 
 struct admin_match {
@@ -114,6 +122,8 @@ struct admin_job {
     struct admin_query q;
     const char *body; /* borrowed from the request, valid until the reply */
     size_t body_len;
+    struct gw_ctx *ctx;         /* the request's context: the authenticated principal */
+    char actor[300];            /* who.who: "<method>:<subject>" */
     long long if_version;       /* If-Match (0 = none) */
     struct gw_store_actor who;  /* who.why borrowed from the request */
     /* the reply, produced on the pool thread */
@@ -162,5 +172,10 @@ void gw_admin__w_spec_delete(struct admin_job *j, struct gw_store *st);
 void gw_admin__w_import_preview(struct admin_job *j, struct gw_store *st);
 void gw_admin__w_import_apply(struct admin_job *j, struct gw_store *st);
 void gw_admin__w_spec_reimport(struct admin_job *j, struct gw_store *st);
+/* admin_keys.c */
+void gw_admin__w_keys_list(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_key_create(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_key_get(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_key_revoke(struct admin_job *j, struct gw_store *st);
 
 #endif

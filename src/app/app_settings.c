@@ -6,6 +6,7 @@
 #include "app.h"
 
 #include "admin/admin.h"
+#include "auth/auth.h"
 #include "core/log.h"
 #include "mcp/mcp_server.h"
 #include "net/net_server.h"
@@ -48,6 +49,7 @@ struct gw_settings *app_settings_load(const char *config_file, const char *const
     gw_settings_register(s, gw_ssrf_settings);
     gw_settings_register(s, gw_schema_settings);
     gw_settings_register(s, gw_admin_settings);
+    gw_settings_register(s, gw_auth_settings);
     struct gw_error err = {0};
     for (int i = 0; i < noverrides; i++) {
         char name[128];
@@ -72,6 +74,21 @@ struct gw_settings *app_settings_load(const char *config_file, const char *const
         return NULL;
     }
     return s;
+}
+
+static void report_unknown(void *ud, const char *name, const char *suggestion)
+{
+    (void)ud;
+    if (suggestion)
+        GW_LOG(GW_LOG_WARN, "config", "%s is not a setting of this gateway (did you mean %s?)",
+               name, suggestion);
+    else
+        GW_LOG(GW_LOG_WARN, "config", "%s is not a setting of this gateway (ignored)", name);
+}
+
+size_t app_settings_report_unknown(const struct gw_settings *s)
+{
+    return gw_settings_unknown_env(s, report_unknown, NULL);
 }
 
 void app_logging_init(const struct gw_settings *s)

@@ -58,6 +58,12 @@ int gw_settings_override(struct gw_settings *s, const char *name, const char *va
 int gw_settings_load(struct gw_settings *s, const char *file, struct gw_error *err);
 
 /* Typed getters. Asking for an unregistered name or the wrong type aborts (programming error). */
+/* Environment variables that start with GW_ but name no registered setting (typos): calls
+ * fn(name, suggestion) for each, where suggestion is the closest registered name (edit
+ * distance <= 3) or NULL. Returns how many were found. Call after gw_settings_load. */
+typedef void (*gw_settings_unknown_fn)(void *ud, const char *name, const char *suggestion);
+size_t gw_settings_unknown_env(const struct gw_settings *s, gw_settings_unknown_fn fn, void *ud);
+
 const char *gw_settings_str(const struct gw_settings *s, const char *name);
 long long gw_settings_int(const struct gw_settings *s, const char *name);
 bool gw_settings_bool(const struct gw_settings *s, const char *name);

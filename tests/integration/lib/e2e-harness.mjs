@@ -248,6 +248,9 @@ export function gatewayEnv({ dir, upstreamsFile, secrets, settings = {} }) {
     GW_LOG_LEVEL: 'debug',
     GW_SHUTDOWN_GRACE_SECONDS: '2',
     GW_REGISTRY_POLL_SECONDS: '1',
+    // authentication off and the admin API in loopback dev mode unless a test sets them
+    GW_AUTH_MODE: 'off',
+    GW_ADMIN_DEV_MODE: 'true',
     E2E_API_KEY: secrets.apiKey,
     E2E_CLIENT_ID: secrets.clientId,
     E2E_CLIENT_SECRET: secrets.clientSecret,

@@ -447,7 +447,7 @@ static void test_import_flow(void **state)
     json_t *last = json_array_get(json_object_get(h2.json, "items"), rest - 1);
     assert_true(json_is_null(json_object_get(last, "previous"))); /* the creation */
     /* who and why of the approval reached the history */
-    assert_string_equal(gw_json_str(last, "actor"), "admin-api");
+    assert_string_equal(gw_json_str(last, "actor"), "anonymous");
     assert_string_equal(gw_json_str(last, "reason"), "review 42");
     resp_free(&h);
     resp_free(&h2);
