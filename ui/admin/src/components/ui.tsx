@@ -70,7 +70,7 @@ export function EmptyState({ icon = 'info', title, children, action }: { icon?: 
   return (
     <div className="state state-empty">
       <span className="state-icon"><Icon name={icon} size={22} /></span>
-      <h3>{title}</h3>
+      <h2 className="h3">{title}</h2>
       {children && <p>{children}</p>}
       {action}
     </div>
@@ -82,7 +82,7 @@ export function NotAvailable({ feature, endpoints }: { feature: string; endpoint
   return (
     <div className="state state-unavailable" data-testid="not-available">
       <span className="state-icon"><Icon name="plug" size={22} /></span>
-      <h3>{feature} is not available on this gateway yet</h3>
+      <h2 className="h3">{feature} is not available on this gateway yet</h2>
       <p>This gateway's admin API does not offer these endpoints yet. The page will work as soon as the gateway is upgraded to a version that does.</p>
       <details>
         <summary>Endpoints this page uses</summary>
@@ -98,14 +98,14 @@ export function ErrorState({ error, onRetry, feature, endpoints }: { error: ApiE
     return (
       <div className="state state-error" role="alert">
         <span className="state-icon"><Icon name="lock" size={22} /></span>
-        <h3>You do not have permission to see this</h3>
+        <h2 className="h3">You do not have permission to see this</h2>
         <p>{error.message}. Ask a platform administrator for the admin role.</p>
       </div>
     );
   return (
     <div className="state state-error" role="alert">
       <span className="state-icon"><Icon name="alert" size={22} /></span>
-      <h3>{error.status === 0 ? 'The gateway cannot be reached' : 'Something went wrong'}</h3>
+      <h2 className="h3">{error.status === 0 ? 'The gateway cannot be reached' : 'Something went wrong'}</h2>
       <p>{error.message}{error.status ? ` (HTTP ${error.status}, ${error.code})` : ''}</p>
       {onRetry && <Button icon="refresh" onClick={onRetry}>Try again</Button>}
     </div>

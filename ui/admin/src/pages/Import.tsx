@@ -244,12 +244,12 @@ function PreviewView({ preview, picked, setPicked, edits, edit, activate, setAct
         <Stat label="Spec" value={<span className="stat-text">{preview.spec.title}</span>} hint={`${s.spec.dialect} · version ${preview.spec.version || '—'}`} />
         <Stat label="Tools" value={s.tools} hint={`from ${s.operations} operations`} />
         <Stat label="New / changed" value={`${preview.diff?.added.length ?? '—'} / ${preview.diff?.changed.length ?? '—'}`} hint={preview.diff ? `${preview.diff.removed.length} would be deprecated` : 'no diff'} tone={preview.diff ? undefined : 'amber'} />
-        <Stat label="Warnings" value={warnings.length} hint={`${s.excluded} excluded, ${s.skipped} skipped · ${s.elapsedMs.toFixed(0)} ms`} tone={warnings.length ? 'amber' : undefined} />
+        <Stat label="Warnings" value={warnings.length} hint={`${s.excluded} excluded, ${s.skipped} skipped, ${infos} notes · ${s.elapsedMs.toFixed(0)} ms`} tone={warnings.length ? 'amber' : undefined} />
       </div>
       {preview.diffError && <div className="notice notice-red" role="alert"><Icon name="alert" size={16} /> {preview.diffError.message}. Rename or leave out that tool before approving.</div>}
-      {(warnings.length > 0 || infos > 0) && (
+      {warnings.length > 0 && (
         <Card title={`Warnings (${warnings.length})`} className="warnings">
-          {warnings.length === 0 ? <p className="muted">{infos} informational notes (e.g. excluded operations).</p> : (
+          {(
             <ul className="warn-list">
               {warnings.slice(0, 100).map((w, i) => (
                 <li key={i}><Badge tone={w.level === 'error' ? 'red' : 'amber'}>{w.level}</Badge> <span className="mono small">{w.operation || w.pointer || ''}</span> {w.message}</li>
