@@ -18,9 +18,9 @@ let authConfig = null; // the gateway's /auth/config, or null when it has no aut
 
 before(async () => {
   stack = await startStack();
-  api = adminApi(stack.admin);
+  api = adminApi(stack.admin, stack.adminKey);
   browser = await launchBrowser();
-  page = await newPage(browser);
+  page = await newPage(browser, { credential: stack.adminKey });
   const c = await api('GET', '/auth/config');
   authConfig = c.status === 200 ? c.json : null;
 });
@@ -46,7 +46,7 @@ describe('serving', () => {
     const a = await fetch(stack.admin + js, { headers: { 'accept-encoding': 'gzip' } });
     assert.equal(a.status, 200);
     assert.match(a.headers.get('cache-control'), /immutable/);
-    assert.equal((await fetch(`${stack.admin}/admin/api/health`)).status, 200);
+    assert.equal((await api('GET', '/health')).status, 200);
     // a client-side route gets the app; traversal does not get anywhere
     assert.equal((await fetch(`${stack.admin}/admin/tools/create_booking`)).status, 200);
     for (const p of ['/admin/..%2f..%2fetc%2fpasswd', '/admin/%2e%2e/%2e%2e/etc/passwd', '/admin/.env'])
@@ -245,7 +245,7 @@ describe('identities and sign-in (need the gateway to authenticate: issue 8)', (
     if (why()) return t.skip(why());
     // The admin key for the test comes from the gateway's bootstrap (GW_ADMIN_BOOTSTRAP_KEY
     // or equivalent, per the lead's contract); without one this test cannot sign in.
-    const adminKey = process.env.E2E_ADMIN_KEY;
+    const adminKey = stack.adminKey || process.env.E2E_ADMIN_KEY;
     if (!adminKey) return t.skip('no admin API key for the test (E2E_ADMIN_KEY)');
     const p = await newPage(browser);
     await p.goto(`${stack.admin}/admin/`);

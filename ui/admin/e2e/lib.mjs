@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium } from 'playwright-core';
 import {
   REPO, SERVICE_BOOKING_SPEC, startMock, freshSecrets, tempDir, writeUpstreams, serviceBookingUpstream,
-  gatewayEnv, importSpec, startGateway, stopAll, cleanupDir, sanitizerReports,
+  gatewayEnv, importSpec, startGateway, stopAll, cleanupDir, sanitizerReports, mcpgw,
 } from '../../../tests/integration/lib/e2e-harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -43,6 +43,10 @@ export async function startStack({ settings = {}, withDms = false } = {}) {
   });
   importSpec(env, SERVICE_BOOKING_SPEC, { specId: 'service-booking', bundle: 'service-booking', upstream: 'service-booking' });
   if (withDms) importSpec(env, DMS_SPEC, { specId: 'msil-dms', bundle: 'dms', upstream: 'service-booking' });
+  // an administrator's API key (the admin API requires one), made with the CLI
+  let adminKey = null;
+  const k = mcpgw(env, ['keys', 'create', '--name', 'e2e-admin', '--subject', 'e2e-admin@msil.example', '--role', 'admin', '--json']);
+  if (k.status === 0) adminKey = JSON.parse(k.stdout).key;
   const adminPortFile = join(dir, 'admin-port');
   const gw = await startGateway(env, dir, ['--admin-port-file', adminPortFile]);
   let port = 0;
@@ -53,7 +57,7 @@ export async function startStack({ settings = {}, withDms = false } = {}) {
   if (!port) throw new Error('the gateway did not write its admin port');
   const admin = `http://127.0.0.1:${port}`;
   return {
-    gw, mock, env, dir, admin,
+    gw, mock, env, dir, admin, adminKey,
     async stop() {
       await stopAll();
       const reports = sanitizerReports(gw.stderr());
@@ -89,8 +93,13 @@ export async function launchBrowser() {
  * A new page at a laptop size that records console errors, page errors and CSP violations.
  * page.problems() lists them, less the expected 404s of FUTURE_ENDPOINTS.
  */
-export async function newPage(browser, { width = 1366, height = 768 } = {}) {
+export async function newPage(browser, { width = 1366, height = 768, credential = null } = {}) {
   const context = await browser.newContext({ viewport: { width, height }, deviceScaleFactor: 1, reducedMotion: 'reduce' });
+  if (credential) // signed in already (the sign-in form itself is tested separately)
+    await context.addInitScript((c) => {
+      if (!sessionStorage.getItem('mcpgw.admin.session'))
+        sessionStorage.setItem('mcpgw.admin.session', JSON.stringify({ credential: c, method: 'api_key' }));
+    }, credential);
   const page = await context.newPage();
   page.setDefaultTimeout(10000);
   const problems = [];

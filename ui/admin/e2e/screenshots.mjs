@@ -11,9 +11,9 @@ mkdirSync(out, { recursive: true });
 const stack = await startStack({ withDms: true });
 const browser = await launchBrowser();
 try {
-  const api = adminApi(stack.admin);
+  const api = adminApi(stack.admin, stack.adminKey);
   await api('POST', '/tools/get_booking/disable');
-  const page = await newPage(browser);
+  const page = await newPage(browser, { credential: stack.adminKey });
   for (const p of PAGES) {
     await open(page, stack.admin, p);
     if (p.name === 'import') {
