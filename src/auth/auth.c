@@ -416,9 +416,13 @@ json_t *gw_auth_public_config(const struct gw_auth *a)
         oidc = json_pack("{s:s,s:s,s:o,s:s}", "issuer", a->cfg.issuer, "client_id",
                          a->cfg.admin_client_id, "scopes", str_list(&a->cfg.scopes), "resource",
                          a->cfg.resource);
-    return json_pack("{s:s,s:s,s:s,s:o,s:b,s:b}", "mode", modes[a->cfg.mode], "resource",
-                     a->cfg.resource, "resource_metadata", a->cfg.metadata_url, "oidc", oidc,
-                     "api_keys", 1, "dev_mode", a->cfg.admin_dev);
+    /* "mode" is the admin API's (what a console's sign-in page must do): a credential is
+     * required unless loopback dev mode makes it optional; "mcp_mode" is the data plane's */
+    return json_pack("{s:s,s:s,s:s,s:s,s:o,s:b,s:b}", "mode",
+                     a->cfg.admin_dev ? "optional" : "required", "mcp_mode",
+                     modes[a->cfg.mode], "resource", a->cfg.resource, "resource_metadata",
+                     a->cfg.metadata_url, "oidc", oidc, "api_keys", 1, "dev_mode",
+                     a->cfg.admin_dev);
 }
 
 void gw_auth_stats(const struct gw_auth *a, struct gw_auth_stats *out)

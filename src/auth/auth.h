@@ -66,8 +66,10 @@ void gw_auth_reload(struct gw_auth *a);
 enum gw_auth_mode gw_auth_mode(const struct gw_auth *a);
 /* The role that grants the admin API (GW_ADMIN_ROLE). */
 const char *gw_auth_admin_role(const struct gw_auth *a);
-/* {"mode","resource","resource_metadata","oidc":{"issuer","client_id","scopes"}|null,
- * "api_keys":true}: what a sign-in page needs (GET /admin/api/auth/config). New reference. */
+/* {"mode" (the admin API's: "required", or "optional" in loopback dev mode), "mcp_mode" (the
+ * data plane's GW_AUTH_MODE), "resource","resource_metadata","oidc":{"issuer","client_id",
+ * "scopes","resource"}|null, "api_keys":true, "dev_mode"}: what a sign-in page needs
+ * (GET /admin/api/auth/config). New reference. */
 json_t *gw_auth_public_config(const struct gw_auth *a);
 
 /* ---- API keys (also used by the CLI, which has no gw_auth) ---- */

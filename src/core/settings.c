@@ -388,3 +388,37 @@ int gw_settings_dump(const struct gw_settings *s, struct gw_buf *out)
     }
     return rc;
 }
+
+json_t *gw_settings_json(const struct gw_settings *s)
+{
+    struct entry *sorted = gw_xmalloc((s->n ? s->n : 1) * sizeof(*sorted));
+    memcpy(sorted, s->entries, s->n * sizeof(*sorted));
+    qsort(sorted, s->n, sizeof(*sorted), cmp_group);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < s->n; i++) {
+        const struct entry *e = &sorted[i];
+        const struct gw_setting_def *d = e->def;
+        bool secret = d->type == GW_SET_SECRET;
+        const char *v = e->value ? e->value : "";
+        json_t *probe = json_string(v);
+        if (!probe)
+            v = "<not valid UTF-8>"; /* from a file or the environment: shown, not dropped */
+        json_decref(probe);
+        json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:s}", "name", d->name, "group",
+                              d->group, "type", type_name(d), "value",
+                              secret ? (*v ? "<redacted>" : "") : v, "default",
+                              secret ? "" : d->def, "source", e->source, "secret", secret,
+                              "help", d->help);
+        if (!o)
+            continue; /* only when memory ran out */
+        if (d->type == GW_SET_INT) {
+            json_object_set_new(o, "min", json_integer(d->min));
+            json_object_set_new(o, "max", json_integer(d->max));
+        } else if (d->type == GW_SET_ENUM) {
+            json_object_set_new(o, "choices", json_string(d->choices));
+        }
+        json_array_append_new(arr, o);
+    }
+    gw_free(sorted);
+    return arr;
+}

@@ -17,6 +17,8 @@
 #include "core/buf.h"
 #include "core/err.h"
 
+#include <jansson.h>
+
 #include <stdbool.h>
 
 enum gw_setting_type {
@@ -76,5 +78,11 @@ int gw_settings_markdown(const struct gw_settings *s, struct gw_buf *out);
 
 /* Writes the effective configuration as KEY=VALUE lines, secrets redacted. */
 int gw_settings_dump(const struct gw_settings *s, struct gw_buf *out);
+
+/* The effective configuration as a new JSON array, sorted by group then name, one object per
+ * setting: {"name","group","type","value","default","source","secret","help"} plus "min"/"max"
+ * (integers) or "choices" (enums). A secret's value is "<redacted>" when set, "" when not, and
+ * its default is never shown. For the admin API's settings page. Never fails (aborts on OOM). */
+json_t *gw_settings_json(const struct gw_settings *s);
 
 #endif

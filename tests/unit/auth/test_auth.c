@@ -362,6 +362,7 @@ static void test_public_config(void **state)
     assert_string_equal(
         json_string_value(json_object_get(json_object_get(pc, "oidc"), "client_id")), "admin-ui");
     assert_string_equal(json_string_value(json_object_get(pc, "mode")), "required");
+    assert_string_equal(json_string_value(json_object_get(pc, "mcp_mode")), "required");
     json_decref(pc);
     gw_auth_free(a);
     /* bad settings fail the start */
