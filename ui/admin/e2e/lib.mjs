@@ -39,7 +39,8 @@ export async function startStack({ settings = {}, withDms = false } = {}) {
   const upstreamsFile = writeUpstreams(dir, { 'service-booking': serviceBookingUpstream(mock.url) });
   const env = gatewayEnv({
     dir, upstreamsFile, secrets,
-    settings: { GW_ADMIN_LISTEN: '127.0.0.1:0', GW_ADMIN_UI_DIR: UI_DIST, GW_LOG_LEVEL: 'info', ...settings },
+    // no loopback dev mode: the console signs in like in production (the admin key below)
+    settings: { GW_ADMIN_LISTEN: '127.0.0.1:0', GW_ADMIN_UI_DIR: UI_DIST, GW_LOG_LEVEL: 'info', GW_ADMIN_DEV_MODE: 'false', ...settings },
   });
   importSpec(env, SERVICE_BOOKING_SPEC, { specId: 'service-booking', bundle: 'service-booking', upstream: 'service-booking' });
   if (withDms) importSpec(env, DMS_SPEC, { specId: 'msil-dms', bundle: 'dms', upstream: 'service-booking' });
