@@ -18,9 +18,11 @@
 static const char usage[] =
     "Usage:\n"
     "  mcpgw keys create --name NAME --subject SUBJECT [--role ROLE]... [--client-id ID]\n"
-    "                    [--tenant T] [--ttl SECONDS | --expires 2027-01-31T00:00:00Z] [--json]\n"
+    "                    [--tenant T] [--ttl SECONDS | --expires 2027-01-31T00:00:00Z]\n"
+    "                    [--claims '{\"dealer_ids\":[\"MSIL-PUNE-001\"]}'] [--json]\n"
     "      Creates a key and prints it ONCE (only its hash is stored). Use it as\n"
-    "      'Authorization: Bearer <key>'. Roles decide what the key may see and call.\n"
+    "      'Authorization: Bearer <key>'. Roles decide what the key may see and call;\n"
+    "      claims are attributes policies can test (docs/governance.md).\n"
     "  mcpgw keys list [--json]          every key (revoked ones marked), never the secret\n"
     "  mcpgw keys show ID                one key's record\n"
     "  mcpgw keys revoke ID              the next request with that key is refused\n"
@@ -35,6 +37,7 @@ static int create(int argc, char **argv)
                                          {"tenant", required_argument, NULL, 't'},
                                          {"ttl", required_argument, NULL, 'T'},
                                          {"expires", required_argument, NULL, 'e'},
+                                         {"claims", required_argument, NULL, 'L'},
                                          {"json", no_argument, NULL, 'j'},
                                          {"config", required_argument, NULL, 'C'},
                                          {NULL, 0, NULL, 0}};
@@ -58,6 +61,18 @@ static int create(int argc, char **argv)
                 goto out;
             }
             json_object_set_new(spec, "ttl_seconds", json_integer(v));
+            break;
+        }
+        case 'L': {
+            json_error_t je;
+            json_t *c = json_loads(optarg, 0, &je);
+            if (!json_is_object(c)) {
+                json_decref(c);
+                fprintf(stderr, "mcpgw keys create: --claims expects a JSON object, e.g. "
+                                "'{\"dealer_ids\":[\"MSIL-PUNE-001\"]}'\n");
+                goto out;
+            }
+            json_object_set_new(spec, "claims", c);
             break;
         }
         case 'j': as_json = true; break;

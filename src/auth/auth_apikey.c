@@ -124,6 +124,7 @@ struct apikey_table *gw_auth__apikeys_build(const json_t *rows)
             .name = json_string_value(json_object_get(row, "name")),
             .roles = roles,
             .nroles = nroles,
+            .claims = json_object_get(row, "claims"),
             .expires_at = k->expires_at};
         k->p = gw_principal_new(&in);
         if (!k->p) {
@@ -229,8 +230,8 @@ int gw_apikey_create(struct gw_store *st, const json_t *spec, const char *actor,
     *out = NULL;
     if (!json_is_object(spec))
         return GW_ERROR_SET(err, GW_EINVAL, "an API key needs a JSON object");
-    static const char *const allowed[] = {"name", "subject", "roles", "client_id", "tenant",
-                                          "expires_at", "ttl_seconds"};
+    static const char *const allowed[] = {"name",   "subject",    "roles",      "client_id",
+                                          "tenant", "expires_at", "ttl_seconds", "claims"};
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)spec, k, v)

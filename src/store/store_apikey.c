@@ -15,7 +15,7 @@
 
 #define KEY_COLS                                                                               \
     "id, name, subject, client_id, tenant, roles, created_at, created_by, expires_at, "        \
-    "revoked_at, last_used_at, hash"
+    "revoked_at, last_used_at, hash, claims"
 
 struct rows {
     json_t *arr;
@@ -30,7 +30,7 @@ static json_t *opt(const char *s)
 static int key_row(void *ctx, const struct store_row *row)
 {
     struct rows *r = ctx;
-    if (row->n < 12)
+    if (row->n < 13)
         return GW_ERR;
 #define S(i) (row->v[i] ? row->v[i] : "")
     json_t *roles = gw_store__parse(S(5), strlen(S(5)), NULL);
@@ -42,6 +42,10 @@ static int key_row(void *ctx, const struct store_row *row)
                           S(1), "subject", S(2), "client_id", S(3), "tenant", S(4), "roles", roles,
                           "created_at", S(6), "created_by", S(7), "expires_at", opt(row->v[8]),
                           "revoked_at", opt(row->v[9]), "last_used_at", opt(row->v[10]));
+    json_t *claims = gw_store__parse(S(12), strlen(S(12)), NULL);
+    json_object_set_new(k, "claims", json_is_object(claims) ? claims : json_object());
+    if (!json_is_object(claims))
+        json_decref(claims);
     if (r->with_hash)
         json_object_set_new(k, "hash", json_string(S(11)));
 #undef S
@@ -99,6 +103,14 @@ int gw_store_apikey_create(struct gw_store *st, const json_t *key,
             return GW_ERROR_SET(err, GW_EINVAL,
                                 "api key: every role must be a string of 1-128 characters");
     }
+    json_t *claims = json_object_get(key, "claims");
+    if (claims && !json_is_object(claims))
+        return GW_ERROR_SET(err, GW_EINVAL, "api key: \"claims\" must be a JSON object");
+    char *claims_text = claims ? gw_json_dumps(claims) : gw_xstrdup("{}");
+    if (strlen(claims_text) > 16384) {
+        gw_free(claims_text);
+        return GW_ERROR_SET(err, GW_EINVAL, "api key: \"claims\" is larger than 16 KiB");
+    }
     char *roles_text = roles ? gw_json_dumps(roles) : gw_xstrdup("[]");
     char now[32];
     gw_store__now(now, sizeof(now));
@@ -113,12 +125,13 @@ int gw_store_apikey_create(struct gw_store *st, const json_t *key,
                                   SP_TEXT(roles_text),
                                   SP_TEXT(now),
                                   SP_TEXT(gw_store__who(who)),
-                                  expires ? SP_TEXT(expires) : SP_NULL};
+                                  expires ? SP_TEXT(expires) : SP_NULL,
+                                  SP_TEXT(claims_text)};
         rc = gw_store__exec(st,
                             "INSERT INTO api_keys (id, name, hash, subject, client_id, tenant, "
-                            "roles, created_at, created_by, expires_at) VALUES ($1, $2, $3, $4, "
-                            "$5, $6, $7, $8, $9, $10)",
-                            p, 10, NULL, NULL, NULL, err);
+                            "roles, created_at, created_by, expires_at, claims) VALUES ($1, $2, "
+                            "$3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                            p, 11, NULL, NULL, NULL, err);
         if (rc == GW_ECONFLICT)
             rc = GW_ERROR_SET(err, GW_ECONFLICT, "api key %s already exists", id);
         if (rc == GW_OK)
@@ -127,6 +140,7 @@ int gw_store_apikey_create(struct gw_store *st, const json_t *key,
             gw_store__rollback(st);
     }
     gw_free(roles_text);
+    gw_free(claims_text);
     return rc;
 }
 

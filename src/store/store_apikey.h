@@ -2,7 +2,8 @@
  * src/store/store_apikey.h
  * API keys (table api_keys, migration 0002): what the store keeps about each key of a service
  * client. A key record is {"id","name","subject","client_id","tenant","roles":[..],
- * "created_at","created_by","expires_at"|null,"revoked_at"|null,"last_used_at"|null} plus
+ * "claims":{..},"created_at","created_by","expires_at"|null,"revoked_at"|null,
+ * "last_used_at"|null} plus
  * "hash" (hex SHA-256 of the key) where said. Generating keys and checking them is
  * src/auth/auth_apikey.c; this file only stores.
  *
@@ -19,7 +20,7 @@
 #define GW_STORE_APIKEY_MAX 10000 /* keys listed / loaded at most */
 
 /* Inserts a key from {"id","name","hash","subject","client_id"?,"tenant"?,"roles"?,
- * "expires_at"?} (strings bounded, roles an array of <= 64 strings). A registry write (every
+ * "claims"? (an object, <= 16 KiB, e.g. {"dealer_ids":[...]}),"expires_at"?} (strings bounded, roles an array of <= 64 strings). A registry write (every
  * replica reloads its key table). GW_OK, GW_EINVAL, GW_ECONFLICT (id or hash exists), GW_EIO. */
 int gw_store_apikey_create(struct gw_store *st, const json_t *key,
                            const struct gw_store_actor *who, struct gw_error *err);
