@@ -36,12 +36,14 @@ struct gw_pipeline;
 struct gw_mcp_server;
 struct gw_store;
 struct gw_auth;
+struct gw_gov;
 struct app_platform {
     struct gw_registry *registry;
     struct gw_upstreams *upstreams;
     struct gw_pipeline *pipeline;
     struct gw_mcp_server *mcp;
     struct gw_auth *auth;
+    struct gw_gov *gov;
     int change_id;
 };
 /* The gateway's canonical base URL: GW_PUBLIC_URL, else http://<GW_LISTEN> (a wildcard
@@ -86,6 +88,7 @@ int app_web_attach(const struct gw_settings *s, struct gw_server *admin_http,
 
 int cmd_serve(int argc, char **argv);
 int cmd_keys(int argc, char **argv);
+int cmd_governance(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_tools(int argc, char **argv);
 int cmd_db(int argc, char **argv);

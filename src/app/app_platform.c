@@ -8,6 +8,7 @@
 
 #include "auth/auth.h"
 #include "core/log.h"
+#include "governance/gov.h"
 #include "fixtures/fixtures.h"
 #include "mcp/mcp_server.h"
 #include "pipeline/pipeline.h"
@@ -82,10 +83,21 @@ static void on_registry_change(void *ctx, const struct gw_registry_change *chg)
     struct app_platform *pf = ctx;
     if (pf->auth)
         gw_auth_reload(pf->auth); /* API keys are registry writes too */
+    struct gw_error err = {0};
+    if (pf->gov && gw_gov_reload(pf->gov, &err) != GW_OK) /* and governance rules */
+        GW_LOG(GW_LOG_ERROR, "governance", "the changed rules were refused (the previous rules "
+                                           "stay in force): %s", err.msg);
     GW_LOG(GW_LOG_INFO, "app", "registry reloaded: %zu tools (store version %lld)%s",
            chg->tool_count, chg->store_version, chg->list_changed ? "; tool list changed" : "");
     if (chg->list_changed)
         gw_mcp_server_notify_list_changed(pf->mcp, GW_LISTEN_TOOLS);
+}
+
+/* New rules: every open stream is told its tool list may have changed. */
+static void governance_changed(void *arg)
+{
+    struct app_platform *pf = arg;
+    gw_mcp_server_notify_list_changed(pf->mcp, GW_LISTEN_TOOLS);
 }
 
 int app_platform_open(struct app_platform *pf, const struct gw_settings *s)
@@ -134,6 +146,14 @@ int app_platform_open(struct app_platform *pf, const struct gw_settings *s)
         return GW_EINVAL;
     }
     gw_mcp_server_set_authn(pf->mcp, gw_auth_authn(pf->auth));
+    if (gw_gov_new(s, url, &pf->gov, &err) != GW_OK ||
+        gw_gov_attach(pf->gov, pf->pipeline) != GW_OK) {
+        fprintf(stderr, "mcpgw: governance: %s\n", err.msg);
+        app_platform_close(pf);
+        return GW_EINVAL;
+    }
+    gw_gov_set_challenge(pf->gov, gw_auth_step_up, pf->auth);
+    gw_gov_on_change(pf->gov, governance_changed, pf);
     gw_mcp_server_add_provider(pf->mcp, gw_pipeline_provider(pf->pipeline));
     if (gw_settings_bool(s, "GW_CONFORMANCE_FIXTURES")) {
         gw_mcp_server_add_provider(pf->mcp, gw_fixtures_provider());
@@ -152,6 +172,7 @@ void app_platform_close(struct app_platform *pf)
         gw_registry_off_change(pf->registry, pf->change_id);
     gw_registry_free(pf->registry); /* stops the watcher first: no more change callbacks */
     gw_auth_free(pf->auth);
+    gw_gov_free(pf->gov);
     gw_pipeline_free(pf->pipeline);
     gw_mcp_server_free(pf->mcp);
     gw_upstreams_free(pf->upstreams);

@@ -8,6 +8,7 @@
 #include "admin/admin.h"
 #include "auth/auth.h"
 #include "core/log.h"
+#include "governance/gov.h"
 #include "mcp/mcp_server.h"
 #include "net/net_server.h"
 #include "openapi/openapi.h"
@@ -51,6 +52,7 @@ struct gw_settings *app_settings_load(const char *config_file, const char *const
     gw_settings_register(s, gw_schema_settings);
     gw_settings_register(s, gw_admin_settings);
     gw_settings_register(s, gw_auth_settings);
+    gw_settings_register(s, gw_gov_settings);
     gw_settings_register(s, gw_web_settings);
     struct gw_error err = {0};
     for (int i = 0; i < noverrides; i++) {

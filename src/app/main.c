@@ -22,6 +22,7 @@ static void usage(FILE *f)
             "  specs     List or delete imported specs\n"
             "  bundles   Manage API products (bundles of tools)\n"
             "  keys      API keys of service clients (create | list | revoke)\n"
+            "  governance  Exposure and policy rules: check, show, preview (view as), test, put\n"
             "  db        Database migrations (db migrate | db status)\n"
             "  config    Show or check configuration (config docs | config dump | config check)\n"
             "  version   Print the version\n"
@@ -51,6 +52,8 @@ int main(int argc, char **argv)
         return cmd_specs(argc - 1, argv + 1);
     if (!strcmp(cmd, "bundles"))
         return cmd_bundles(argc - 1, argv + 1);
+    if (!strcmp(cmd, "governance"))
+        return cmd_governance(argc - 1, argv + 1);
     if (!strcmp(cmd, "keys"))
         return cmd_keys(argc - 1, argv + 1);
     if (!strcmp(cmd, "db"))

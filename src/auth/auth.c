@@ -83,6 +83,18 @@ static void accept_principal(struct gw_auth *a, struct gw_ctx *c, struct gw_prin
     atomic_fetch_add(&a->accepted, 1);
 }
 
+void gw_auth_step_up(void *auth, const char *scope, const char *description, char *out,
+                     size_t size)
+{
+    struct gw_auth *a = auth;
+    char desc[260];
+    quoted(desc, sizeof(desc), description);
+    snprintf(out, size,
+             "Bearer realm=\"mcp\", error=\"insufficient_scope\", error_description=\"%s\", "
+             "scope=\"%s\", resource_metadata=\"%s\"",
+             desc, scope, a->cfg.metadata_url);
+}
+
 /* ---------------------------------------------------------------- tokens */
 
 struct jwt_job {

@@ -63,6 +63,12 @@ void gw_auth_routes(struct gw_auth *a, struct gw_server *http);
  * reload soon (on the background thread). Any thread; does not block. */
 void gw_auth_reload(struct gw_auth *a);
 
+/* The step-up challenge (RFC 6750 insufficient_scope + RFC 9728 resource_metadata) for a call
+ * that needs `scope`: the WWW-Authenticate value into out. `auth` is a struct gw_auth * (the
+ * signature fits governance's challenge hook). */
+void gw_auth_step_up(void *auth, const char *scope, const char *description, char *out,
+                     size_t size);
+
 enum gw_auth_mode gw_auth_mode(const struct gw_auth *a);
 /* The role that grants the admin API (GW_ADMIN_ROLE). */
 const char *gw_auth_admin_role(const struct gw_auth *a);

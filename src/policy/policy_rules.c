@@ -46,7 +46,7 @@ struct role {
 struct gw_ruleset {
     atomic_int refs;
     json_t *doc; /* owns every borrowed string */
-    char version[96];
+    char version[48];
     struct role *roles;
     size_t nroles;
     struct rule *exposure, *policies;
@@ -399,7 +399,7 @@ int gw_ruleset_build(const json_t *doc, struct gw_ruleset **out, struct gw_error
     SHA256((const unsigned char *)(canon ? canon : ""), canon ? strlen(canon) : 0, md);
     gw_free(canon);
     const char *given = json_string_value(json_object_get(rs->doc, "version"));
-    snprintf(rs->version, sizeof(rs->version), "%.60s%s%02x%02x%02x%02x", given ? given : "",
+    snprintf(rs->version, sizeof(rs->version), "%.32s%s%02x%02x%02x%02x", given ? given : "",
              given ? "+" : "", md[0], md[1], md[2], md[3]);
     *out = rs;
     return GW_OK;
@@ -721,6 +721,11 @@ void gw_ruleset_authorize(const struct gw_ruleset *rs, const struct gw_principal
         if (!principal_matches(r, p) || !tool_matches(r, t))
             continue;
         bool matched = true, failed = false;
+        if (r->when && !args) {
+            out->conditional = true;
+            add_hit(out, r, "policies");
+            continue;
+        }
         if (r->when) {
             if (!data)
                 data = json_pack("{s:o,s:o,s:O,s:O}", "principal", gw_rules_principal_json(p),

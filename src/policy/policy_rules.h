@@ -113,8 +113,11 @@ struct gw_authz_result {
     struct gw_rule_hit hits[GW_RULE_HITS_MAX]; /* every rule that matched, in order */
     size_t nhits;
     bool confirm_from_tool;        /* the tool's requiresConfirmation flag asked for it */
+    bool conditional;              /* args unknown (NULL): rules with conditions were not
+                                      decided (listed in hits with dry_run false, effect kept) */
 };
-/* Decides a call. `args` is the call's arguments (borrowed), `context` extra facts for
+/* Decides a call. `args` is the call's arguments (borrowed; NULL = not known yet, as in a
+ * preview: rules with a condition are then listed but not applied), `context` extra facts for
  * conditions ({"now": <unix seconds>, "peer": ..., ...}; borrowed; "now" required for time
  * conditions). Conditions that fail to evaluate count as not matching for allow/confirm rules
  * and as MATCHING for deny rules (fail closed), with a note in the reason. Never blocks. */

@@ -364,9 +364,11 @@ static void test_validation_before_execute(void **state)
     fx_free(&f);
 }
 
-static bool only_for_alice(void *ud, const struct gw_ctx *c, const struct gw_tool_entry *t)
+static bool only_for_alice(void *ud, struct gw_ctx *c, const struct gw_snapshot *snap,
+                           const struct gw_tool_entry *t)
 {
     (void)ud;
+    assert_non_null(snap);
     const struct gw_principal *p = gw_ctx_principal(c);
     return strcmp(t->name, "t_read") != 0 || (p && strcmp(p->subject, "alice") == 0);
 }

@@ -2,8 +2,7 @@
 -- API keys of service clients (src/auth/auth_apikey.c). The key itself is never stored: `hash`
 -- is the hex SHA-256 of the whole key string (keys carry 256 random bits, so a fast hash is
 -- enough and lets every request be checked in memory). `id` is the public part embedded in
--- the key (mcpgw_<id>_<secret>); roles are a JSON array of strings, claims a JSON object of
--- attributes policies may look at (e.g. {"dealer_ids": ["MSIL-PUNE-001"]}). Revocation sets
+-- the key (mcpgw_<id>_<secret>); roles are a JSON array of strings. Revocation sets
 -- revoked_at (rows are kept for audit); last_used_at is written in batches, not per request.
 -- Writes that change who can authenticate (create, revoke) bump registry_state.version so
 -- that every replica reloads its key table. Mirrors the other backend's file; keep in step.
@@ -16,7 +15,6 @@ CREATE TABLE api_keys (
     client_id    TEXT NOT NULL DEFAULT '',
     tenant       TEXT NOT NULL DEFAULT '',
     roles        TEXT NOT NULL DEFAULT '[]',
-    claims       TEXT NOT NULL DEFAULT '{}',
     created_at   TEXT NOT NULL,
     created_by   TEXT NOT NULL DEFAULT '',
     expires_at   TEXT,

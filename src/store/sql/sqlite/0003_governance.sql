@@ -15,3 +15,6 @@ CREATE TABLE governance_rules (
     updated_by TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (section, id)
 );
+
+-- Attributes of an API key's principal that policies may look at (e.g. {"dealer_ids":[...]}).
+ALTER TABLE api_keys ADD COLUMN claims TEXT NOT NULL DEFAULT '{}';
