@@ -27,6 +27,9 @@
 #include "ssrf/ssrf.h"
 #include "store/store.h"
 
+struct gw_gov;
+struct gw_registry;
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -59,6 +62,10 @@ struct gw_admin_config {
     struct gw_authn authn;
     const char *admin_role;
     const json_t *auth_config;
+    /* Governance and the registry (borrowed; may be NULL: the governance endpoints then answer
+     * 503): rule validation, "view as" preview and the policy tester. */
+    struct gw_gov *gov;
+    struct gw_registry *registry;
 };
 
 /* The GW_ADMIN_* settings (registered by the app). */

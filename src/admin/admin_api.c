@@ -50,6 +50,7 @@ enum {
     Q_ACTIVATE = 1 << 12,
     Q_DRY_RUN = 1 << 13,
     Q_INCLUDE_CONTENT = 1 << 14,
+    Q_PRINCIPAL = 1 << 15, /* role, user, client, tenant ("view as") */
     F_IF_MATCH = 1 << 20, /* reads If-Match */
     F_WRITE = 1 << 21     /* a write: reads X-Change-Reason */
 };
@@ -89,6 +90,23 @@ static const struct endpoint endpoints[] = {
      Q_SPEC_ID | Q_BUNDLE | Q_UPSTREAM | Q_FILE_NAME | Q_INCLUDE_CONTENT,
      gw_admin__w_import_preview},
     {AR_IMPORTS, GW_HTTP_POST, F_WRITE, gw_admin__w_import_apply},
+    {AR_GOVERNANCE, GW_HTTP_GET, 0, gw_admin__w_governance},
+    {AR_EXPOSURE_RULES, GW_HTTP_GET, 0, gw_admin__w_rules_list},
+    {AR_EXPOSURE_RULES, GW_HTTP_POST, F_WRITE, gw_admin__w_rule_put},
+    {AR_EXPOSURE_RULE, GW_HTTP_PUT, F_WRITE, gw_admin__w_rule_put},
+    {AR_EXPOSURE_RULE, GW_HTTP_PATCH, F_WRITE, gw_admin__w_rule_patch},
+    {AR_EXPOSURE_RULE, GW_HTTP_DELETE, F_WRITE, gw_admin__w_rule_delete},
+    {AR_EXPOSURE_PREVIEW, GW_HTTP_GET, Q_PRINCIPAL, gw_admin__w_preview},
+    {AR_EXPOSURE_PREVIEW, GW_HTTP_POST, 0, gw_admin__w_preview},
+    {AR_POLICIES, GW_HTTP_GET, 0, gw_admin__w_rules_list},
+    {AR_POLICIES, GW_HTTP_POST, F_WRITE, gw_admin__w_rule_put},
+    {AR_POLICY, GW_HTTP_PUT, F_WRITE, gw_admin__w_rule_put},
+    {AR_POLICY, GW_HTTP_PATCH, F_WRITE, gw_admin__w_rule_patch},
+    {AR_POLICY, GW_HTTP_DELETE, F_WRITE, gw_admin__w_rule_delete},
+    {AR_POLICY_TEST, GW_HTTP_POST, 0, gw_admin__w_policy_test},
+    {AR_ROLES, GW_HTTP_GET, 0, gw_admin__w_rules_list},
+    {AR_ROLE, GW_HTTP_PUT, F_WRITE, gw_admin__w_rule_put},
+    {AR_ROLE, GW_HTTP_DELETE, F_WRITE, gw_admin__w_rule_delete},
     {AR_KEYS, GW_HTTP_GET, 0, gw_admin__w_keys_list},
     {AR_KEYS, GW_HTTP_POST, F_WRITE, gw_admin__w_key_create},
     {AR_KEY, GW_HTTP_GET, 0, gw_admin__w_key_get},
@@ -398,6 +416,17 @@ static int read_params(struct gw_http_req *r, unsigned flags, struct admin_job *
                               "query parameter status must be draft, active, deprecated or "
                               "disabled");
     }
+    if (rc == GW_OK && (flags & Q_PRINCIPAL)) {
+        q->role = gw_http_query_param(r, "role");
+        q->user = gw_http_query_param(r, "user");
+        q->client = gw_http_query_param(r, "client");
+        q->tenant = gw_http_query_param(r, "tenant");
+        const char *all[] = {q->role, q->user, q->client, q->tenant};
+        for (size_t i = 0; i < 4 && rc == GW_OK; i++)
+            if (all[i] && !valid_text(all[i], 1024))
+                rc = GW_ERROR_SET(err, GW_EINVAL, "role, user, client and tenant are text of at "
+                                                  "most 1024 characters");
+    }
     if (rc == GW_OK && (flags & Q_BUNDLE))
         rc = q_name(r, "bundle", &q->bundle, err);
     if (rc == GW_OK && (flags & Q_SPEC))
@@ -662,6 +691,8 @@ int gw_admin_attach(struct gw_server *http, const struct gw_admin_config *cfg,
     adm->on_write = cfg->on_write;
     adm->on_write_arg = cfg->on_write_arg;
     adm->authn = cfg->authn;
+    adm->gov = cfg->gov;
+    adm->registry = cfg->registry;
     snprintf(adm->admin_role, sizeof(adm->admin_role), "%s",
              cfg->admin_role ? cfg->admin_role : "admin");
     adm->auth_config = cfg->auth_config ? json_deep_copy(cfg->auth_config) : NULL;

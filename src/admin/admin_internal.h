@@ -50,6 +50,8 @@ struct gw_admin {
     gw_admin_write_fn on_write;
     void *on_write_arg;
     struct gw_authn authn;     /* ops NULL: no authentication (loopback clients only) */
+    struct gw_gov *gov;        /* governance (preview, tester, validation); may be NULL */
+    struct gw_registry *registry; /* the served snapshot (preview, tester); may be NULL */
     char admin_role[128];
     json_t *auth_config;       /* GET /auth/config (NULL: {"mode":"off"}) */
     char *settings; /* the effective configuration (gw_settings_json) serialised, or NULL */
@@ -75,7 +77,16 @@ enum admin_route {
     AR_AUTH_CONFIG,    /* /auth/config (no credential needed: what a sign-in page needs) */
     AR_KEYS,           /* /keys */
     AR_KEY,            /* /keys/{id} */
-    AR_SETTINGS        /* /settings */
+    AR_SETTINGS,       /* /settings */
+    AR_GOVERNANCE,     /* /governance */
+    AR_EXPOSURE_RULES, /* /exposure/rules */
+    AR_EXPOSURE_RULE,  /* /exposure/rules/{id} */
+    AR_EXPOSURE_PREVIEW, /* /exposure/preview */
+    AR_POLICIES,       /* /policies */
+    AR_POLICY,         /* /policies/{id} */
+    AR_POLICY_TEST,    /* /policies/test */
+    AR_ROLES,          /* /roles */
+    AR_ROLE            /* /roles/{name} */
 };
 
 struct admin_match {
@@ -106,6 +117,7 @@ int gw_admin__parse_if_match(const char *v, long long *out_version, struct gw_er
  * request's arena, valid until the reply). */
 struct admin_query {
     const char *status, *bundle, *spec, *after, *upstream, *spec_id, *file_name;
+    const char *role, *user, *client, *tenant; /* exposure preview ("view as") */
     size_t limit;  /* 1..GW_STORE_PAGE_MAX */
     size_t offset; /* history cursor */
     bool detach_tools, remove_tools, content, activate, dry_run, include_content;
@@ -174,6 +186,14 @@ void gw_admin__w_spec_delete(struct admin_job *j, struct gw_store *st);
 void gw_admin__w_import_preview(struct admin_job *j, struct gw_store *st);
 void gw_admin__w_import_apply(struct admin_job *j, struct gw_store *st);
 void gw_admin__w_spec_reimport(struct admin_job *j, struct gw_store *st);
+/* admin_governance.c */
+void gw_admin__w_governance(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_rules_list(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_rule_put(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_rule_patch(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_rule_delete(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_preview(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_policy_test(struct admin_job *j, struct gw_store *st);
 /* admin_keys.c */
 void gw_admin__w_keys_list(struct admin_job *j, struct gw_store *st);
 void gw_admin__w_key_create(struct admin_job *j, struct gw_store *st);

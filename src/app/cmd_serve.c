@@ -190,6 +190,8 @@ static int admin_open(const struct gw_settings *s, struct app_platform *pf,
     ac.on_write = admin_on_write;
     ac.on_write_arg = pf;
     ac.authn = gw_auth_authn(pf->auth);
+    ac.gov = pf->gov;
+    ac.registry = pf->registry;
     ac.admin_role = gw_auth_admin_role(pf->auth);
     json_t *auth_config = gw_auth_public_config(pf->auth);
     ac.auth_config = auth_config;
