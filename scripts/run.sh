@@ -32,6 +32,8 @@ mkdir -p "$GW_DATA_DIR"
 export GW_LISTEN=${GW_LISTEN:-127.0.0.1:8000}
 export GW_ADMIN_LISTEN=${GW_ADMIN_LISTEN-127.0.0.1:8001}   # admin REST API (loopback only)
 export GW_AUTH_MODE=${GW_AUTH_MODE:-required}
+# roles, exposure rules and policies of the service-booking journey (docs/governance.md)
+export GW_GOVERNANCE_FILE=${GW_GOVERNANCE_FILE-$REPO/deploy/embedded/governance.yaml}
 # a session key kept in the data folder, so MCP sessions survive a restart of the gateway
 if [ -z "${GW_SESSION_SECRET:-}" ]; then
   [ -s "$GW_DATA_DIR/session-secret" ] || (umask 077; openssl rand -hex 32 > "$GW_DATA_DIR/session-secret")
@@ -84,11 +86,11 @@ fi
 # ---- demo identities: one API key each, made once and kept (only hashes are in the database)
 CREDS="$GW_DATA_DIR/demo-credentials"
 key_live() { "$BIN/mcpgw" keys show "$1" 2>/dev/null | grep -q '"revoked_at": null'; }
-make_key() {  # name subject roles...
-  local name=$1 subject=$2; shift 2
+make_key() {  # name subject claims-json roles...
+  local name=$1 subject=$2 claims=$3; shift 3
   local args=() r
   for r in "$@"; do args+=(--role "$r"); done
-  "$BIN/mcpgw" keys create --name "$name" --subject "$subject" "${args[@]}" --json |
+  "$BIN/mcpgw" keys create --name "$name" --subject "$subject" --claims "$claims" "${args[@]}" --json |
     python3 -c 'import json,sys; k=json.load(sys.stdin); print(k["id"], k["key"])'
 }
 if [ -s "$CREDS" ]; then
@@ -96,10 +98,10 @@ if [ -s "$CREDS" ]; then
 fi
 if [ ! -s "$CREDS" ]; then
   (umask 077
-   { echo "customer-care $(make_key demo-customer-care cc.agent@msil.example customer-care)"
-     echo "dealer $(make_key demo-dealer dealer.agent@dealer-pune.example dealer)"
-     echo "analyst $(make_key demo-analyst analyst@msil.example analyst)"
-     echo "operator $(make_key demo-operator ops@msil.example operator admin)"
+   { echo "customer-care $(make_key demo-customer-care cc.agent@msil.example '{}' customer-care)"
+     echo "dealer $(make_key demo-dealer dealer.agent@dealer-pune.example '{"dealer_ids":["MSIL-PUNE-001"]}' dealer)"
+     echo "analyst $(make_key demo-analyst analyst@msil.example '{}' analyst)"
+     echo "operator $(make_key demo-operator ops@msil.example '{}' operator admin)"
    } > "$CREDS")
 fi
 declare -A KEY
@@ -122,7 +124,7 @@ cat <<EOF
 [run] gateway on $U (authentication: $GW_AUTH_MODE), admin API on http://$GW_ADMIN_LISTEN/admin/api/
 [run] demo identities (API keys, also in $CREDS):
         customer-care agent  ${KEY[customer-care]}
-        dealer's agent       ${KEY[dealer]}
+        dealer's agent       ${KEY[dealer]}   (dealer MSIL-PUNE-001)
         analyst              ${KEY[analyst]}
         operator (admin)     ${KEY[operator]}
 [run] connect:
