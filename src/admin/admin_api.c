@@ -15,6 +15,7 @@
 #include "admin/admin_internal.h"
 
 #include "core/alloc.h"
+#include "core/arena.h"
 #include "core/buf.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -23,6 +24,7 @@
 #include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define POOL_QUEUE 64
@@ -48,6 +50,8 @@ enum {
     Q_ACTIVATE = 1 << 12,
     Q_DRY_RUN = 1 << 13,
     Q_INCLUDE_CONTENT = 1 << 14,
+    Q_PRINCIPAL = 1 << 15, /* role, user, client, tenant ("view as") */
+    Q_AUDIT = 1 << 15, /* the audit endpoints' parameters (admin_audit.c) */
     F_IF_MATCH = 1 << 20, /* reads If-Match */
     F_WRITE = 1 << 21     /* a write: reads X-Change-Reason */
 };
@@ -64,6 +68,7 @@ struct endpoint {
 /* Every endpoint of the API (docs/admin-api.md). A route matched with a method not listed here
  * is a 405 whose Allow header is computed from this table. */
 static const struct endpoint endpoints[] = {
+    {AR_AUDIT, GW_HTTP_GET, Q_AUDIT, gw_admin__w_audit},
     {AR_HEALTH, GW_HTTP_GET, 0, gw_admin__w_health},
     {AR_TOOLS, GW_HTTP_GET, Q_LIMIT | Q_AFTER | Q_STATUS | Q_BUNDLE | Q_SPEC,
      gw_admin__w_tools_list},
@@ -87,6 +92,31 @@ static const struct endpoint endpoints[] = {
      Q_SPEC_ID | Q_BUNDLE | Q_UPSTREAM | Q_FILE_NAME | Q_INCLUDE_CONTENT,
      gw_admin__w_import_preview},
     {AR_IMPORTS, GW_HTTP_POST, F_WRITE, gw_admin__w_import_apply},
+    {AR_GOVERNANCE, GW_HTTP_GET, 0, gw_admin__w_governance},
+    {AR_EXPOSURE_RULES, GW_HTTP_GET, 0, gw_admin__w_rules_list},
+    {AR_EXPOSURE_RULES, GW_HTTP_POST, F_WRITE, gw_admin__w_rule_put},
+    {AR_EXPOSURE_RULE, GW_HTTP_PUT, F_WRITE, gw_admin__w_rule_put},
+    {AR_EXPOSURE_RULE, GW_HTTP_PATCH, F_WRITE, gw_admin__w_rule_patch},
+    {AR_EXPOSURE_RULE, GW_HTTP_DELETE, F_WRITE, gw_admin__w_rule_delete},
+    {AR_EXPOSURE_PREVIEW, GW_HTTP_GET, Q_PRINCIPAL, gw_admin__w_preview},
+    {AR_EXPOSURE_PREVIEW, GW_HTTP_POST, 0, gw_admin__w_preview},
+    {AR_POLICIES, GW_HTTP_GET, 0, gw_admin__w_rules_list},
+    {AR_POLICIES, GW_HTTP_POST, F_WRITE, gw_admin__w_rule_put},
+    {AR_POLICY, GW_HTTP_PUT, F_WRITE, gw_admin__w_rule_put},
+    {AR_POLICY, GW_HTTP_PATCH, F_WRITE, gw_admin__w_rule_patch},
+    {AR_POLICY, GW_HTTP_DELETE, F_WRITE, gw_admin__w_rule_delete},
+    {AR_POLICY_TEST, GW_HTTP_POST, 0, gw_admin__w_policy_test},
+    {AR_ROLES, GW_HTTP_GET, 0, gw_admin__w_rules_list},
+    {AR_ROLE, GW_HTTP_PUT, F_WRITE, gw_admin__w_rule_put},
+    {AR_ROLE, GW_HTTP_DELETE, F_WRITE, gw_admin__w_rule_delete},
+    {AR_KEYS, GW_HTTP_GET, 0, gw_admin__w_keys_list},
+    {AR_KEYS, GW_HTTP_POST, F_WRITE, gw_admin__w_key_create},
+    {AR_KEY, GW_HTTP_GET, 0, gw_admin__w_key_get},
+    {AR_KEY, GW_HTTP_DELETE, F_WRITE, gw_admin__w_key_revoke},
+    /* answered on the loop, without a job */
+    {AR_WHOAMI, GW_HTTP_GET, 0, NULL},
+    {AR_AUTH_CONFIG, GW_HTTP_GET, 0, NULL},
+    {AR_SETTINGS, GW_HTTP_GET, 0, gw_admin__w_settings},
 };
 
 /* ---- reply helpers (pool thread) ---------------------------------------------------------- */
@@ -232,6 +262,7 @@ static void job_free(struct admin_job *j)
     json_decref(j->result);
     gw_free(j->out);
     gw_free(j->aq);
+    gw_ctx_unref(j->ctx);
     gw_free(j);
 }
 
@@ -390,6 +421,17 @@ static int read_params(struct gw_http_req *r, unsigned flags, struct admin_job *
                               "query parameter status must be draft, active, deprecated or "
                               "disabled");
     }
+    if (rc == GW_OK && (flags & Q_PRINCIPAL)) {
+        q->role = gw_http_query_param(r, "role");
+        q->user = gw_http_query_param(r, "user");
+        q->client = gw_http_query_param(r, "client");
+        q->tenant = gw_http_query_param(r, "tenant");
+        const char *all[] = {q->role, q->user, q->client, q->tenant};
+        for (size_t i = 0; i < 4 && rc == GW_OK; i++)
+            if (all[i] && !valid_text(all[i], 1024))
+                rc = GW_ERROR_SET(err, GW_EINVAL, "role, user, client and tenant are text of at "
+                                                  "most 1024 characters");
+    }
     if (rc == GW_OK && (flags & Q_BUNDLE))
         rc = q_name(r, "bundle", &q->bundle, err);
     if (rc == GW_OK && (flags & Q_SPEC))
@@ -454,40 +496,111 @@ static void allow_header(enum admin_route route, char *out, size_t size)
     }
 }
 
-/* The route handler of /admin/api/ (loop thread). Order: peer (403) -> path (404/400) ->
- * method (405) -> parameters (400) -> queue (503) -> the job answers later. */
-bool gw_admin__guard(struct gw_admin *adm, struct gw_http_req *r)
+/* The authenticated part of a request (loop thread). Order: role (403) -> method (405) ->
+ * parameters (400) -> queue (503) -> the job answers later. */
+static void admin_dispatch(struct gw_admin *adm, struct gw_http_req *r, struct gw_ctx *ctx,
+                           const struct admin_match *m, const struct endpoint *ep)
 {
-    if (!adm->allow_remote && !gw_admin__peer_is_loopback(gw_http_peer(r))) {
-        reply_error(r, 403, "forbidden",
-                    "the admin API accepts loopback clients only until it has authentication");
-        return false;
+    const struct gw_principal *who = gw_ctx_principal(ctx);
+    if (m->route == AR_WHOAMI) {
+        json_t *me = gw_principal_json(who);
+        json_object_set_new(me, "admin", json_boolean(!adm->authn.ops ||
+                                                      gw_principal_has_role(who, adm->admin_role)));
+        gw_http_add_header(r, "Cache-Control", "no-store");
+        gw_http_reply_json(r, 200, me);
+        json_decref(me);
+        return;
     }
-    return true;
-}
-
-void gw_admin__submit(struct admin_job *j, struct gw_http_req *r)
-{
+    if (adm->authn.ops && !gw_principal_has_role(who, adm->admin_role)) {
+        char msg[400];
+        snprintf(msg, sizeof(msg),
+                 "the admin API requires the role '%s'; %s '%s' does not have it (ask an "
+                 "administrator to grant it, or sign in with an account that has it)",
+                 adm->admin_role, gw_auth_method_name(who->method), who->subject);
+        GW_LOG(GW_LOG_INFO, "admin", "refused %s %s for %s: no admin role",
+               gw_http_method_name(r), gw_http_path(r), who->subject);
+        reply_error(r, 403, "forbidden", msg);
+        return;
+    }
+    struct gw_error err = {0};
+    struct admin_job *j = gw_xcalloc(1, sizeof(*j));
+    j->adm = adm;
+    j->r = r;
+    j->loop = gw_worker_loop(gw_http_worker(r));
+    j->work = ep->work;
+    j->m = *m;
+    j->ctx = gw_ctx_ref(ctx);
+    if (who->method == GW_AUTH_ANONYMOUS)
+        snprintf(j->actor, sizeof(j->actor), "anonymous");
+    else
+        snprintf(j->actor, sizeof(j->actor), "%s:%s", gw_auth_method_name(who->method),
+                 who->subject);
+    j->who.who = j->actor;
+    j->status = 500;
+    int prc = read_params(r, ep->flags, j, &err);
+    if (prc == GW_OK && (ep->flags & Q_AUDIT))
+        prc = gw_admin__audit_params(r, j, &err);
+    if (prc != GW_OK) {
+        job_free(j);
+        reply_error(r, 400, "invalid", err.msg);
+        return;
+    }
+    /* what the audit record of a write says about the request */
+    j->write = (ep->flags & F_WRITE) != 0;
     snprintf(j->peer, sizeof(j->peer), "%s", gw_http_peer(r));
     snprintf(j->rid, sizeof(j->rid), "%s", gw_http_request_id(r));
     snprintf(j->trace, sizeof(j->trace), "%s", gw_http_trace_id(r));
     snprintf(j->method, sizeof(j->method), "%s", gw_http_method_name(r));
     snprintf(j->path, sizeof(j->path), "%s", gw_http_path(r));
+    /* evbuffer_pullup makes the body contiguous: done here, on the loop thread that owns the
+     * buffer; the pool thread then only reads it, and the loop does not touch it meanwhile */
+    j->body = gw_http_body(r, &j->body_len);
     /* no `done` for the pool: job_run posts the reply itself, so that it can free the job when
      * the loop is gone (the pool would drop it silently) */
-    if (gw_pool_submit(j->adm->pool, job_run, NULL, j, j->loop) != GW_OK) {
-        gw_free(j->aq);
-        gw_free(j);
+    if (gw_pool_submit(adm->pool, job_run, NULL, j, j->loop) != GW_OK) {
+        job_free(j);
         gw_http_add_header(r, "Retry-After", "1");
         reply_error(r, 503, "busy", "the admin API is busy: retry shortly");
     }
 }
 
+/* A request waiting for its authentication. */
+struct admin_wait {
+    struct gw_admin *adm;
+    struct gw_http_req *r;
+    struct admin_match m;
+    const struct endpoint *ep;
+};
+
+static void admin_authenticated(struct gw_ctx *ctx, void *arg)
+{
+    struct admin_wait *w = arg;
+    const struct gw_auth_failure *f = gw_ctx_auth_failure(ctx);
+    if (f) {
+        GW_LOG(GW_LOG_INFO, "admin", "refused %s %s from %s: %s", gw_http_method_name(w->r),
+               gw_http_path(w->r), gw_http_peer(w->r), f->description);
+        if (f->challenge[0])
+            gw_http_add_header(w->r, "WWW-Authenticate", f->challenge);
+        reply_error(w->r, f->status == 403 ? 403 : f->status == 503 ? 503 : 401,
+                    f->status == 403 ? "forbidden" : f->status == 503 ? "unavailable"
+                                                                      : "unauthenticated",
+                    f->description);
+    } else {
+        admin_dispatch(w->adm, w->r, ctx, &w->m, w->ep);
+    }
+    gw_ctx_unref(ctx);
+}
+
+/* The route handler of /admin/api/ (loop thread). Order: peer (403) -> path (404/400) ->
+ * method (405) -> public endpoints -> authentication (401) -> admin_dispatch. */
 static void admin_handle(struct gw_http_req *r, void *arg)
 {
     struct gw_admin *adm = arg;
-    if (!gw_admin__guard(adm, r))
+    if (!adm->allow_remote && !gw_admin__peer_is_loopback(gw_http_peer(r))) {
+        reply_error(r, 403, "forbidden",
+                    "the admin API accepts loopback clients only (GW_ADMIN_ALLOW_REMOTE)");
         return;
+    }
     struct gw_error err = {0};
     struct admin_match m;
     int rc = gw_admin__route(gw_http_path(r), &m, &err);
@@ -510,24 +623,41 @@ static void admin_handle(struct gw_http_req *r, void *arg)
         reply_error(r, 405, "method_not_allowed", "method not allowed on this endpoint");
         return;
     }
-    struct admin_job *j = gw_xcalloc(1, sizeof(*j));
-    j->adm = adm;
-    j->r = r;
-    j->loop = gw_worker_loop(gw_http_worker(r));
-    j->work = ep->work;
-    j->m = m;
-    j->who.who = "admin-api";
-    j->status = 500;
-    if (read_params(r, ep->flags, j, &err) != GW_OK) {
-        gw_free(j);
-        reply_error(r, 400, "invalid", err.msg);
+    if (m.route == AR_AUTH_CONFIG) {
+        gw_http_add_header(r, "Cache-Control", "no-store");
+        json_t *off = json_pack("{s:s,s:n,s:b}", "mode", "off", "oidc", "api_keys", 0);
+        gw_http_reply_json(r, 200, adm->auth_config ? adm->auth_config : off);
+        json_decref(off);
         return;
     }
-    /* evbuffer_pullup makes the body contiguous: done here, on the loop thread that owns the
-     * buffer; the pool thread then only reads it, and the loop does not touch it meanwhile */
-    j->body = gw_http_body(r, &j->body_len);
-    j->write = (ep->flags & F_WRITE) != 0;
-    gw_admin__submit(j, r);
+    struct gw_ctx_init ci = {.transport = GW_TRANSPORT_ADMIN,
+                             .loop = gw_worker_loop(gw_http_worker(r)),
+                             .peer = gw_http_peer(r),
+                             .request_id = gw_http_request_id(r),
+                             .trace_id = gw_http_trace_id(r),
+                             .credential = gw_http_header(r, "Authorization")};
+    struct gw_ctx *ctx = gw_ctx_new(&ci);
+    gw_ctx_set_method(ctx, gw_http_method_name(r));
+    if (!adm->authn.ops) {
+        gw_ctx_set_principal(ctx, gw_principal_anonymous());
+        admin_dispatch(adm, r, ctx, &m, ep);
+        gw_ctx_unref(ctx);
+        return;
+    }
+    struct admin_wait *w = gw_arena_alloc(gw_http_arena(r), sizeof(*w));
+    if (!w) {
+        gw_ctx_unref(ctx);
+        reply_error(r, 503, "unavailable", "out of memory");
+        return;
+    }
+    w->adm = adm;
+    w->r = r;
+    w->m = m;
+    w->ep = ep;
+    gw_ctx_ref(ctx); /* admin_authenticated drops it */
+    if (adm->authn.ops->authenticate(adm->authn.self, ctx, admin_authenticated, w) != GW_AGAIN)
+        admin_authenticated(ctx, w);
+    gw_ctx_unref(ctx);
 }
 
 /* ---- attach / free ------------------------------------------------------------------------ */
@@ -576,9 +706,20 @@ int gw_admin_attach(struct gw_server *http, const struct gw_admin_config *cfg,
     adm->on_write = cfg->on_write;
     adm->on_write_arg = cfg->on_write_arg;
     adm->audit = cfg->audit;
+    adm->authn = cfg->authn;
+    adm->gov = cfg->gov;
+    adm->registry = cfg->registry;
+    snprintf(adm->admin_role, sizeof(adm->admin_role), "%s",
+             cfg->admin_role ? cfg->admin_role : "admin");
+    adm->auth_config = cfg->auth_config ? json_deep_copy(cfg->auth_config) : NULL;
+    if (cfg->settings) {
+        /* immutable after load; kept as text so pool threads never share a JSON value */
+        json_t *sv = gw_settings_json(cfg->settings);
+        adm->settings = gw_json_dumps(sv);
+        json_decref(sv);
+    }
     pthread_key_create(&adm->store_key, close_store);
     adm->pool = gw_pool_new(cfg->threads > 0 ? cfg->threads : 2, POOL_QUEUE);
-    gw_admin__audit_routes(adm, http); /* before the catch-all: first match wins */
     gw_server_route(http, "/admin/api/*", admin_handle, adm);
     *out = adm;
     return GW_OK;
@@ -591,6 +732,8 @@ void gw_admin_free(struct gw_admin *adm)
     gw_pool_free(adm->pool); /* pool threads exit: their store handles close (key destructor) */
     pthread_key_delete(adm->store_key);
     gw_ssrf_policy_free(adm->own_ssrf);
+    json_decref(adm->auth_config);
+    gw_free(adm->settings);
     gw_free(adm->store_url);
     gw_free(adm);
 }

@@ -8,7 +8,8 @@
  *   GET /admin/api/audit/proof       ?seq=N[&size=S] inclusion, ?first=M[&second=N] consistency
  *   GET /admin/api/audit/checkpoint  the latest signed checkpoint (text/plain JSON-wrapped)
  *   GET /admin/api/audit/keys        the verifier keys
- * The same checks as every admin request apply first (gw_admin__guard).
+ * They are rows of the admin endpoint table (AR_AUDIT), so authentication and the admin role
+ * apply as to every admin request.
  */
 #include "admin/admin_internal.h"
 
@@ -16,6 +17,7 @@
 #include "audit/audit_read.h"
 #include "core/alloc.h"
 #include "core/str.h"
+#include "ctx/ctx.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -59,7 +61,7 @@ void gw_admin__audit_write(struct admin_job *j)
     struct gw_audit_admin_event e = {.request_id = j->rid,
                                      .trace_id = j->trace,
                                      .peer = j->peer,
-                                     .principal = NULL,
+                                     .principal = j->ctx ? gw_ctx_principal(j->ctx) : NULL,
                                      .actor = j->who.who,
                                      .method = j->method,
                                      .path = j->path,
@@ -233,82 +235,58 @@ static bool q_num(struct gw_http_req *r, const char *name, unsigned long long *o
     return true;
 }
 
-static void audit_handle(struct gw_http_req *r, void *arg)
+int gw_admin__audit_params(struct gw_http_req *r, struct admin_job *j, struct gw_error *err)
 {
-    struct gw_admin *adm = arg;
-    if (!gw_admin__guard(adm, r))
-        return;
-    gw_http_add_header(r, "Cache-Control", "no-store");
-    if (!adm->audit) {
-        gw_http_reply_error(r, 404, "not_found", "the audit trail is off (GW_AUDIT_ENABLED)");
-        return;
-    }
-    const char *path = gw_http_path(r);
-    const char *leaf = path + strlen(ADMIN_PREFIX "audit/");
-    admin_work_fn work = NULL;
-    if (!strcmp(leaf, "verify"))
-        work = w_verify;
-    else if (!strcmp(leaf, "search"))
-        work = w_search;
-    else if (!strcmp(leaf, "proof"))
-        work = w_proof;
-    else if (!strcmp(leaf, "checkpoint"))
-        work = w_checkpoint;
-    else if (!strcmp(leaf, "keys"))
-        work = w_keys;
-    if (!work) {
-        gw_http_reply_error(r, 404, "not_found", "no such audit endpoint");
-        return;
-    }
-    if (gw_http_method(r) != GW_HTTP_GET) {
-        gw_http_add_header(r, "Allow", "GET");
-        gw_http_reply_error(r, 405, "method_not_allowed", "method not allowed on this endpoint");
-        return;
-    }
+    const char *leaf = j->m.name;
+    if (strcmp(leaf, "verify") && strcmp(leaf, "search") && strcmp(leaf, "proof") &&
+        strcmp(leaf, "checkpoint") && strcmp(leaf, "keys"))
+        return GW_ERROR_SET(err, GW_EINVAL,
+                            "audit endpoints: verify, search, proof, checkpoint, keys");
     struct admin_audit_q *q = gw_xcalloc(1, sizeof(*q));
-    struct gw_error err = {0};
-    unsigned long long limit = 100;
-    bool ok = q_text(r, "tool", q->tool, sizeof(q->tool), &err) &&
-              q_text(r, "subject", q->subject, sizeof(q->subject), &err) &&
-              q_text(r, "requestId", q->request_id, sizeof(q->request_id), &err) &&
-              q_text(r, "traceId", q->trace_id, sizeof(q->trace_id), &err) &&
-              q_text(r, "outcome", q->outcome, sizeof(q->outcome), &err) &&
-              q_text(r, "kind", q->kind, sizeof(q->kind), &err) &&
-              q_text(r, "method", q->method, sizeof(q->method), &err) &&
-              q_text(r, "since", q->since, sizeof(q->since), &err) &&
-              q_text(r, "until", q->until, sizeof(q->until), &err) &&
-              q_num(r, "fromSeq", &q->from_seq, NULL, &err) &&
-              q_num(r, "limit", &limit, NULL, &err) &&
-              q_num(r, "seq", &q->seq, &q->has_seq, &err) &&
-              q_num(r, "size", &q->size, NULL, &err) &&
-              q_num(r, "first", &q->first, &q->has_first, &err) &&
-              q_num(r, "second", &q->second, NULL, &err);
-    if (ok && (limit < 1 || limit > AUDIT_SEARCH_MAX)) {
-        ok = false;
-        GW_ERROR_SET(&err, GW_EINVAL, "query parameter limit must be 1..%d", AUDIT_SEARCH_MAX);
-    }
-    if (ok && work == w_proof && !q->has_seq && !q->has_first) {
-        ok = false;
-        GW_ERROR_SET(&err, GW_EINVAL, "proof needs seq=N (inclusion) or first=M (consistency)");
-    }
-    if (!ok) {
-        gw_free(q);
-        gw_http_reply_error(r, 400, "invalid", err.msg);
-        return;
-    }
-    q->limit = (size_t)limit;
-    struct admin_job *j = gw_xcalloc(1, sizeof(*j));
-    j->adm = adm;
-    j->r = r;
-    j->loop = gw_worker_loop(gw_http_worker(r));
-    j->work = work;
-    j->who.who = "admin-api";
-    j->status = 500;
     j->aq = q;
-    gw_admin__submit(j, r);
+    unsigned long long limit = 100;
+    bool ok = q_text(r, "tool", q->tool, sizeof(q->tool), err) &&
+              q_text(r, "subject", q->subject, sizeof(q->subject), err) &&
+              q_text(r, "requestId", q->request_id, sizeof(q->request_id), err) &&
+              q_text(r, "traceId", q->trace_id, sizeof(q->trace_id), err) &&
+              q_text(r, "outcome", q->outcome, sizeof(q->outcome), err) &&
+              q_text(r, "kind", q->kind, sizeof(q->kind), err) &&
+              q_text(r, "method", q->method, sizeof(q->method), err) &&
+              q_text(r, "since", q->since, sizeof(q->since), err) &&
+              q_text(r, "until", q->until, sizeof(q->until), err) &&
+              q_num(r, "fromSeq", &q->from_seq, NULL, err) &&
+              q_num(r, "limit", &limit, NULL, err) &&
+              q_num(r, "seq", &q->seq, &q->has_seq, err) &&
+              q_num(r, "size", &q->size, NULL, err) &&
+              q_num(r, "first", &q->first, &q->has_first, err) &&
+              q_num(r, "second", &q->second, NULL, err);
+    if (!ok)
+        return GW_EINVAL;
+    if (limit < 1 || limit > AUDIT_SEARCH_MAX)
+        return GW_ERROR_SET(err, GW_EINVAL, "query parameter limit must be 1..%d",
+                            AUDIT_SEARCH_MAX);
+    if (!strcmp(leaf, "proof") && !q->has_seq && !q->has_first)
+        return GW_ERROR_SET(err, GW_EINVAL,
+                            "proof needs seq=N (inclusion) or first=M (consistency)");
+    q->limit = (size_t)limit;
+    return GW_OK;
 }
 
-void gw_admin__audit_routes(struct gw_admin *adm, struct gw_server *http)
+void gw_admin__w_audit(struct admin_job *j, struct gw_store *st)
 {
-    gw_server_route(http, ADMIN_PREFIX "audit/*", audit_handle, adm);
+    if (!j->adm->audit) {
+        gw_admin__fail(j, 404, "not_found", "the audit trail is off (GW_AUDIT_ENABLED)");
+        return;
+    }
+    const char *leaf = j->m.name;
+    if (!strcmp(leaf, "verify"))
+        w_verify(j, st);
+    else if (!strcmp(leaf, "search"))
+        w_search(j, st);
+    else if (!strcmp(leaf, "proof"))
+        w_proof(j, st);
+    else if (!strcmp(leaf, "checkpoint"))
+        w_checkpoint(j, st);
+    else
+        w_keys(j, st);
 }

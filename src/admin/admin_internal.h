@@ -17,6 +17,7 @@
 
 #include "admin/admin.h"
 
+#include "ctx/ctx.h"
 #include "net/net_http.h"
 #include "net/net_pool.h"
 #include "openapi/openapi.h"
@@ -48,6 +49,12 @@ struct gw_admin {
     pthread_key_t store_key;            /* per pool thread: struct gw_store * */
     gw_admin_write_fn on_write;
     void *on_write_arg;
+    struct gw_authn authn;     /* ops NULL: no authentication (loopback clients only) */
+    struct gw_gov *gov;        /* governance (preview, tester, validation); may be NULL */
+    struct gw_registry *registry; /* the served snapshot (preview, tester); may be NULL */
+    char admin_role[128];
+    json_t *auth_config;       /* GET /auth/config (NULL: {"mode":"off"}) */
+    char *settings; /* the effective configuration (gw_settings_json) serialised, or NULL */
     struct gw_audit *audit; /* borrowed; NULL = no audit trail */
 };
 
@@ -66,7 +73,22 @@ enum admin_route {
     AR_SPEC,           /* /specs/{id} */
     AR_SPEC_REIMPORT,  /* /specs/{id}/reimport */
     AR_IMPORTS,        /* /imports */
-    AR_IMPORT_PREVIEW  /* /imports/preview */
+    AR_IMPORT_PREVIEW, /* /imports/preview */
+    AR_WHOAMI,         /* /whoami (any authenticated principal) */
+    AR_AUTH_CONFIG,    /* /auth/config (no credential needed: what a sign-in page needs) */
+    AR_KEYS,           /* /keys */
+    AR_KEY,            /* /keys/{id} */
+    AR_SETTINGS,       /* /settings */
+    AR_GOVERNANCE,     /* /governance */
+    AR_EXPOSURE_RULES, /* /exposure/rules */
+    AR_EXPOSURE_RULE,  /* /exposure/rules/{id} */
+    AR_EXPOSURE_PREVIEW, /* /exposure/preview */
+    AR_POLICIES,       /* /policies */
+    AR_POLICY,         /* /policies/{id} */
+    AR_POLICY_TEST,    /* /policies/test */
+    AR_ROLES,          /* /roles */
+    AR_ROLE,           /* /roles/{name} */
+    AR_AUDIT           /* /audit/{verify|search|proof|checkpoint|keys} (admin_audit.c) */
 };
 
 struct admin_match {
@@ -97,6 +119,7 @@ int gw_admin__parse_if_match(const char *v, long long *out_version, struct gw_er
  * request's arena, valid until the reply). */
 struct admin_query {
     const char *status, *bundle, *spec, *after, *upstream, *spec_id, *file_name;
+    const char *role, *user, *client, *tenant; /* exposure preview ("view as") */
     size_t limit;  /* 1..GW_STORE_PAGE_MAX */
     size_t offset; /* history cursor */
     bool detach_tools, remove_tools, content, activate, dry_run, include_content;
@@ -115,6 +138,8 @@ struct admin_job {
     struct admin_query q;
     const char *body; /* borrowed from the request, valid until the reply */
     size_t body_len;
+    struct gw_ctx *ctx;         /* the request's context: the authenticated principal */
+    char actor[300];            /* who.who: "<method>:<subject>" */
     long long if_version;       /* If-Match (0 = none) */
     struct gw_store_actor who;  /* who.why borrowed from the request */
     /* the reply, produced on the pool thread */
@@ -132,17 +157,11 @@ struct admin_job {
     struct admin_audit_q *aq; /* /admin/api/audit/... parameters (admin_audit.c), or NULL */
 };
 
-/* Checks that may refuse any admin request before routing (loopback peers until admin
- * authentication; the authentication check belongs here too). Replies and returns false when
- * refused. Loop thread. */
-bool gw_admin__guard(struct gw_admin *adm, struct gw_http_req *r);
-/* Fills the request facts of `j` (peer, ids, method, path) and hands it to the pool; the reply
- * is sent from job_done. On a full queue replies 503 and frees `j`. Loop thread. */
-void gw_admin__submit(struct admin_job *j, struct gw_http_req *r);
-
-/* ---- the audit endpoints (admin_audit.c): /admin/api/audit/{verify,search,proof,checkpoint,
- * keys}, registered before the catch-all route ---- */
-void gw_admin__audit_routes(struct gw_admin *adm, struct gw_server *http);
+/* ---- the audit side (admin_audit.c) ---- */
+/* Reads the query parameters of GET /audit/... into j->aq (loop thread). GW_OK or GW_EINVAL. */
+int gw_admin__audit_params(struct gw_http_req *r, struct admin_job *j, struct gw_error *err);
+/* The work of GET /audit/{verify|search|proof|checkpoint|keys} (pool thread). */
+void gw_admin__w_audit(struct admin_job *j, struct gw_store *st);
 /* Records a write's outcome in the audit trail (pool thread, after the work; blocks until
  * durable). */
 void gw_admin__audit_write(struct admin_job *j);
@@ -182,5 +201,19 @@ void gw_admin__w_spec_delete(struct admin_job *j, struct gw_store *st);
 void gw_admin__w_import_preview(struct admin_job *j, struct gw_store *st);
 void gw_admin__w_import_apply(struct admin_job *j, struct gw_store *st);
 void gw_admin__w_spec_reimport(struct admin_job *j, struct gw_store *st);
+/* admin_governance.c */
+void gw_admin__w_governance(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_rules_list(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_rule_put(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_rule_patch(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_rule_delete(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_preview(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_policy_test(struct admin_job *j, struct gw_store *st);
+/* admin_keys.c */
+void gw_admin__w_keys_list(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_key_create(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_key_get(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_key_revoke(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_settings(struct admin_job *j, struct gw_store *st);
 
 #endif

@@ -9,6 +9,11 @@
  *   /admin/api/bundles[/{name}]
  *   /admin/api/specs[/{id}[/reimport]]
  *   /admin/api/imports[/preview]
+ *   /admin/api/whoami, /admin/api/auth/config
+ *   /admin/api/keys[/{id}]
+ *   /admin/api/governance, /admin/api/exposure/rules[/{id}], /admin/api/exposure/preview,
+ *   /admin/api/policies[/{id}|/test], /admin/api/roles[/{name}]
+ *   /admin/api/settings
  *
  * Names are matched after the server's percent-decoding: a name can never contain '/' (it is a
  * segment separator) nor anything outside [A-Za-z0-9_.-], so a decoded name is checked as is.
@@ -132,6 +137,35 @@ int gw_admin__route(const char *path, struct admin_match *m, struct gw_error *er
             return GW_ENOTFOUND;
         m->route = nseg == 3 ? AR_SPEC_REIMPORT : AR_SPEC;
         return take_name(m, seg[1], "spec id", err);
+    } else if (gw_str_eq_c(seg[0], "audit") && nseg == 2) {
+        m->route = AR_AUDIT; /* /audit/{verify|search|proof|checkpoint|keys} */
+        return take_name(m, seg[1], "audit endpoint", err);
+    } else if (gw_str_eq_c(seg[0], "whoami") && nseg == 1) {
+        m->route = AR_WHOAMI;
+    } else if (gw_str_eq_c(seg[0], "auth") && nseg == 2 && gw_str_eq_c(seg[1], "config")) {
+        m->route = AR_AUTH_CONFIG;
+    } else if (gw_str_eq_c(seg[0], "governance") && nseg == 1) {
+        m->route = AR_GOVERNANCE;
+    } else if (gw_str_eq_c(seg[0], "exposure") && nseg >= 2 && gw_str_eq_c(seg[1], "preview") &&
+               nseg == 2) {
+        m->route = AR_EXPOSURE_PREVIEW;
+    } else if (gw_str_eq_c(seg[0], "exposure") && nseg >= 2 && nseg <= 3 &&
+               gw_str_eq_c(seg[1], "rules")) {
+        m->route = nseg == 2 ? AR_EXPOSURE_RULES : AR_EXPOSURE_RULE;
+        return nseg == 2 ? GW_OK : take_name(m, seg[2], "rule id", err);
+    } else if (gw_str_eq_c(seg[0], "policies") && nseg == 2 && gw_str_eq_c(seg[1], "test")) {
+        m->route = AR_POLICY_TEST;
+    } else if (gw_str_eq_c(seg[0], "policies") && nseg <= 2) {
+        m->route = nseg == 1 ? AR_POLICIES : AR_POLICY;
+        return nseg == 1 ? GW_OK : take_name(m, seg[1], "policy id", err);
+    } else if (gw_str_eq_c(seg[0], "roles") && nseg <= 2) {
+        m->route = nseg == 1 ? AR_ROLES : AR_ROLE;
+        return nseg == 1 ? GW_OK : take_name(m, seg[1], "role name", err);
+    } else if (gw_str_eq_c(seg[0], "keys") && nseg <= 2) {
+        m->route = nseg == 1 ? AR_KEYS : AR_KEY;
+        return nseg == 1 ? GW_OK : take_name(m, seg[1], "key id", err);
+    } else if (gw_str_eq_c(seg[0], "settings") && nseg == 1) {
+        m->route = AR_SETTINGS;
     } else if (gw_str_eq_c(seg[0], "imports") && nseg == 1) {
         m->route = AR_IMPORTS;
     } else if (gw_str_eq_c(seg[0], "imports") && nseg == 2 && gw_str_eq_c(seg[1], "preview")) {

@@ -23,6 +23,9 @@ struct app_common {
  * and loads file + environment. Prints a clear message and returns NULL on invalid settings. */
 struct gw_settings *app_settings_load(const char *config_file, const char *const *overrides,
                                       int noverrides);
+/* Logs a warning for each GW_* environment variable that names no setting (a typo), with
+ * the closest setting name; returns how many. */
+size_t app_settings_report_unknown(const struct gw_settings *s);
 /* Configures logging from GW_LOG_LEVEL / GW_LOG_FORMAT. */
 void app_logging_init(const struct gw_settings *s);
 
@@ -32,6 +35,8 @@ struct gw_upstreams;
 struct gw_pipeline;
 struct gw_mcp_server;
 struct gw_store;
+struct gw_auth;
+struct gw_gov;
 struct gw_audit;
 struct gw_pii;
 struct gw_metrics;
@@ -45,10 +50,16 @@ struct app_platform {
     struct gw_upstreams *upstreams;
     struct gw_pipeline *pipeline;
     struct gw_mcp_server *mcp;
+    struct gw_auth *auth;
+    struct gw_gov *gov;
     int change_id;
 };
-/* Migrates the database, opens the registry, loads upstreams and builds the MCP server with
- * its providers. Prints the reason and returns an error code on failure. Blocks. */
+/* The gateway's canonical base URL: GW_PUBLIC_URL, else http://<GW_LISTEN> (a wildcard
+ * address becomes localhost). */
+void app_public_url(const struct gw_settings *s, char *out, size_t size);
+/* Migrates the database, opens the registry, loads upstreams, creates the authenticator and
+ * builds the MCP server with its providers. Prints the reason and returns an error code on
+ * failure. Blocks. */
 int app_platform_open(struct app_platform *pf, const struct gw_settings *s);
 void app_platform_close(struct app_platform *pf);
 /* Per-loop state of the data plane (pipeline executor, caches) for a loop that starts / has
@@ -67,6 +78,22 @@ struct gw_store_options app_store_options(const struct gw_settings *s);
 /* Opens (and optionally migrates) the store; prints the reason on failure. Blocks. */
 int app_store_open(const struct gw_settings *s, bool migrate, struct gw_store **out);
 
+/* CLI helpers shared by the subcommands (cmd_tools.c): pretty-printed JSON on stdout, an
+ * error line on stderr (returns the exit status: 2 for not found / invalid, else 1), the value
+ * of "--name VALUE", and settings + a migrated store handle (NULL after printing why). */
+#include <jansson.h>
+void app_cli_print_json(const json_t *v);
+int app_cli_fail(const char *what, const struct gw_error *err);
+const char *app_cli_opt(int argc, char **argv, const char *name);
+struct gw_store *app_cli_open_store(int argc, char **argv, struct gw_settings **out_s);
+/* Serves the admin console (GW_ADMIN_UI_DIR) on the admin server, when both are configured;
+ * *out (may stay NULL) is freed with gw_web_free after that server stopped. Prints the reason
+ * on failure. Blocks (reads the files). */
+struct gw_server;
+struct gw_web;
+int app_web_attach(const struct gw_settings *s, struct gw_server *admin_http,
+                   struct gw_web **out);
+
 /* Audit trail, PII masking and metrics (app_observe.c): open after the MCP server and the
  * pipeline exist; close after every server has drained. */
 int app_observe_open(struct app_platform *pf, const struct gw_settings *s);
@@ -81,6 +108,8 @@ int app_observe_serve(struct app_platform *pf, const struct gw_settings *s,
 
 int cmd_audit(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_keys(int argc, char **argv);
+int cmd_governance(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_tools(int argc, char **argv);
 int cmd_db(int argc, char **argv);

@@ -6,7 +6,9 @@
  */
 #include "app.h"
 
+#include "auth/auth.h"
 #include "core/log.h"
+#include "governance/gov.h"
 #include "fixtures/fixtures.h"
 #include "mcp/mcp_server.h"
 #include "pipeline/pipeline.h"
@@ -58,13 +60,44 @@ int app_store_open(const struct gw_settings *s, bool migrate, struct gw_store **
     return rc;
 }
 
+void app_public_url(const struct gw_settings *s, char *out, size_t size)
+{
+    const char *pub = gw_settings_str(s, "GW_PUBLIC_URL");
+    if (pub && *pub) {
+        snprintf(out, size, "%s", pub);
+        return;
+    }
+    const char *listen = gw_settings_str(s, "GW_LISTEN");
+    const char *colon = strrchr(listen, ':');
+    const char *port = colon ? colon + 1 : "8000";
+    size_t hlen = colon ? (size_t)(colon - listen) : strlen(listen);
+    if ((hlen == 7 && strncmp(listen, "0.0.0.0", 7) == 0) ||
+        (hlen == 4 && strncmp(listen, "[::]", 4) == 0) || hlen == 0)
+        snprintf(out, size, "http://localhost:%s", port);
+    else
+        snprintf(out, size, "http://%.*s:%s", (int)hlen, listen, port);
+}
+
 static void on_registry_change(void *ctx, const struct gw_registry_change *chg)
 {
     struct app_platform *pf = ctx;
+    if (pf->auth)
+        gw_auth_reload(pf->auth); /* API keys are registry writes too */
+    struct gw_error err = {0};
+    if (pf->gov && gw_gov_reload(pf->gov, &err) != GW_OK) /* and governance rules */
+        GW_LOG(GW_LOG_ERROR, "governance", "the changed rules were refused (the previous rules "
+                                           "stay in force): %s", err.msg);
     GW_LOG(GW_LOG_INFO, "app", "registry reloaded: %zu tools (store version %lld)%s",
            chg->tool_count, chg->store_version, chg->list_changed ? "; tool list changed" : "");
     if (chg->list_changed)
         gw_mcp_server_notify_list_changed(pf->mcp, GW_LISTEN_TOOLS);
+}
+
+/* New rules: every open stream is told its tool list may have changed. */
+static void governance_changed(void *arg)
+{
+    struct app_platform *pf = arg;
+    gw_mcp_server_notify_list_changed(pf->mcp, GW_LISTEN_TOOLS);
 }
 
 int app_platform_open(struct app_platform *pf, const struct gw_settings *s)
@@ -105,6 +138,22 @@ int app_platform_open(struct app_platform *pf, const struct gw_settings *s)
                "GW_SESSION_SECRET is not set: session ids are signed with a random per-process "
                "key (they will not survive a restart nor work across replicas)");
     pf->mcp = gw_mcp_server_new(&mo);
+    char pub[512];
+    app_public_url(s, pub, sizeof(pub));
+    if (gw_auth_new(s, pub, url, &pf->auth, &err) != GW_OK) {
+        fprintf(stderr, "mcpgw: authentication: %s\n", err.msg);
+        app_platform_close(pf);
+        return GW_EINVAL;
+    }
+    gw_mcp_server_set_authn(pf->mcp, gw_auth_authn(pf->auth));
+    if (gw_gov_new(s, url, &pf->gov, &err) != GW_OK ||
+        gw_gov_attach(pf->gov, pf->pipeline) != GW_OK) {
+        fprintf(stderr, "mcpgw: governance: %s\n", err.msg);
+        app_platform_close(pf);
+        return GW_EINVAL;
+    }
+    gw_gov_set_challenge(pf->gov, gw_auth_step_up, pf->auth);
+    gw_gov_on_change(pf->gov, governance_changed, pf);
     gw_mcp_server_add_provider(pf->mcp, gw_pipeline_provider(pf->pipeline));
     if (gw_settings_bool(s, "GW_CONFORMANCE_FIXTURES")) {
         gw_mcp_server_add_provider(pf->mcp, gw_fixtures_provider());
@@ -127,6 +176,8 @@ void app_platform_close(struct app_platform *pf)
         gw_registry_off_change(pf->registry, pf->change_id);
     gw_registry_free(pf->registry); /* stops the watcher first: no more change callbacks */
     app_observe_close(pf);
+    gw_auth_free(pf->auth);
+    gw_gov_free(pf->gov);
     gw_pipeline_free(pf->pipeline);
     gw_mcp_server_free(pf->mcp);
     gw_upstreams_free(pf->upstreams);

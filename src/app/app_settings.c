@@ -6,11 +6,13 @@
 #include "app.h"
 
 #include "admin/admin.h"
+#include "auth/auth.h"
 #include "audit/audit.h"
 #include "metrics/metrics.h"
 #include "pii/pii.h"
 #include "trace/trace.h"
 #include "core/log.h"
+#include "governance/gov.h"
 #include "mcp/mcp_server.h"
 #include "net/net_server.h"
 #include "openapi/openapi.h"
@@ -19,6 +21,7 @@
 #include "ssrf/ssrf.h"
 #include "store/store_settings.h"
 #include "upstream/upstream_settings.h"
+#include "web/web.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -52,6 +55,9 @@ struct gw_settings *app_settings_load(const char *config_file, const char *const
     gw_settings_register(s, gw_ssrf_settings);
     gw_settings_register(s, gw_schema_settings);
     gw_settings_register(s, gw_admin_settings);
+    gw_settings_register(s, gw_auth_settings);
+    gw_settings_register(s, gw_gov_settings);
+    gw_settings_register(s, gw_web_settings);
     gw_settings_register(s, gw_audit_settings);
     gw_settings_register(s, gw_pii_settings);
     gw_settings_register(s, gw_metrics_settings);
@@ -80,6 +86,21 @@ struct gw_settings *app_settings_load(const char *config_file, const char *const
         return NULL;
     }
     return s;
+}
+
+static void report_unknown(void *ud, const char *name, const char *suggestion)
+{
+    (void)ud;
+    if (suggestion)
+        GW_LOG(GW_LOG_WARN, "config", "%s is not a setting of this gateway (did you mean %s?)",
+               name, suggestion);
+    else
+        GW_LOG(GW_LOG_WARN, "config", "%s is not a setting of this gateway (ignored)", name);
+}
+
+size_t app_settings_report_unknown(const struct gw_settings *s)
+{
+    return gw_settings_unknown_env(s, report_unknown, NULL);
 }
 
 void app_logging_init(const struct gw_settings *s)

@@ -10,6 +10,16 @@
 #include <stdio.h>
 #include <string.h>
 
+static void print_unknown(void *ud, const char *name, const char *suggestion)
+{
+    (void)ud;
+    if (suggestion)
+        fprintf(stderr, "mcpgw config: %s is not a setting (did you mean %s?)\n", name,
+                suggestion);
+    else
+        fprintf(stderr, "mcpgw config: %s is not a setting\n", name);
+}
+
 int cmd_config(int argc, char **argv)
 {
     const char *sub = argc > 1 ? argv[1] : "help";
@@ -20,7 +30,8 @@ int cmd_config(int argc, char **argv)
     if (!strcmp(sub, "help") || !strcmp(sub, "--help") || !strcmp(sub, "-h")) {
         printf("Usage: mcpgw config docs            print the settings reference (Markdown)\n"
                "       mcpgw config dump [--config F] print effective values and their source\n"
-               "       mcpgw config check [--config F] validate and exit 0/2\n");
+               "       mcpgw config check [--config F] validate (values, and GW_* variables that\n"
+               "                                      name no setting: typos) and exit 0/2\n");
         return 0;
     }
     struct gw_settings *s = app_settings_load(file, NULL, 0);
@@ -34,7 +45,14 @@ int cmd_config(int argc, char **argv)
     } else if (!strcmp(sub, "dump")) {
         gw_settings_dump(s, &b);
     } else if (!strcmp(sub, "check")) {
-        gw_buf_adds(&b, "configuration is valid\n");
+        size_t unknown = gw_settings_unknown_env(s, print_unknown, NULL);
+        if (unknown) {
+            gw_buf_printf(&b, "%zu unknown GW_* variable%s in the environment (see above)\n",
+                          unknown, unknown == 1 ? "" : "s");
+            rc = 2;
+        } else {
+            gw_buf_adds(&b, "configuration is valid\n");
+        }
     } else {
         fprintf(stderr, "mcpgw config: unknown subcommand '%s' (docs, dump, check)\n", sub);
         rc = 2;

@@ -8,6 +8,7 @@
 #include "app.h"
 
 #include "admin/admin.h"
+#include "auth/auth.h"
 #include "core/log.h"
 #include "registry/registry.h"
 #include "mcp/mcp_http.h"
@@ -15,6 +16,7 @@
 #include "mcp/mcp_stdio.h"
 #include "net/net_loop.h"
 #include "net/net_server.h"
+#include "web/web.h"
 
 #include <event2/event.h>
 #include <getopt.h>
@@ -118,6 +120,30 @@ static void admin_on_write(void *arg)
         GW_LOG(GW_LOG_WARN, "app", "registry reload after an admin write: %s", err.msg);
 }
 
+/* The loud warning of an unauthenticated gateway reachable from other machines. */
+static void warn_if_open(const struct gw_settings *s, struct gw_server *http,
+                         const struct gw_auth *auth)
+{
+    enum gw_auth_mode m = gw_auth_mode(auth);
+    if (m == GW_AUTHMODE_REQUIRED) {
+        if (!*gw_settings_str(s, "GW_OIDC_ISSUER"))
+            GW_LOG(GW_LOG_INFO, "auth", "authentication required; no identity provider "
+                                        "configured (GW_OIDC_ISSUER): API keys only");
+        return;
+    }
+    const char *what = m == GW_AUTHMODE_OFF ? "OFF" : "OPTIONAL";
+    if (gw_server_is_loopback(http)) {
+        GW_LOG(GW_LOG_WARN, "auth", "authentication is %s (GW_AUTH_MODE); listening on loopback "
+                                    "only", what);
+        return;
+    }
+    for (int i = 0; i < 3; i++)
+        GW_LOG(GW_LOG_WARN, "auth",
+               "!!! authentication is %s and the gateway listens on %s: anyone who can reach "
+               "it can call every tool it serves. Set GW_AUTH_MODE=required for production. !!!",
+               what, gw_server_address(http));
+}
+
 /* Per-worker state of the data plane, made on each worker thread as it starts. */
 static int platform_worker_start(struct gw_worker *w, void *arg)
 {
@@ -168,9 +194,16 @@ static int admin_open(const struct gw_settings *s, struct app_platform *pf,
     ac.on_write = admin_on_write;
     ac.on_write_arg = pf;
     ac.audit = pf->audit;
+    ac.authn = gw_auth_authn(pf->auth);
+    ac.gov = pf->gov;
+    ac.registry = pf->registry;
+    ac.admin_role = gw_auth_admin_role(pf->auth);
+    json_t *auth_config = gw_auth_public_config(pf->auth);
+    ac.auth_config = auth_config;
     rc = gw_server_new(&ao, out_srv, &err);
     if (rc == GW_OK)
         rc = gw_admin_attach(*out_srv, &ac, out_adm, &err);
+    json_decref(auth_config);
     if (rc != GW_OK)
         fprintf(stderr, "mcpgw: admin API: %s\n", err.msg);
     return rc;
@@ -187,6 +220,7 @@ int cmd_serve(int argc, char **argv)
         return 2;
     app_logging_init(s);
     gw_log_start_async(0); /* log lines never block a loop from here on */
+    app_settings_report_unknown(s);
 
     /* SIGTERM/SIGINT are received by gw_server_wait via sigtimedwait: block them in every
      * thread (the workers inherit this mask). */
@@ -207,16 +241,20 @@ int cmd_serve(int argc, char **argv)
     gw_net_options_from_settings(&no, s);
     struct gw_server *http = NULL, *admin_http = NULL, *metrics_http = NULL;
     struct gw_admin *admin = NULL;
+    struct gw_web *web = NULL; /* the admin console at /admin/ */
     struct gw_mcp_http *mcp_http = NULL;
     struct gw_error err = {0};
     int rc = 1;
-    if (admin_open(s, &pf, &admin_http, &admin) != GW_OK)
+    if (admin_open(s, &pf, &admin_http, &admin) != GW_OK ||
+        app_web_attach(s, admin_http, &web) != GW_OK)
         goto out;
     if (gw_server_new(&no, &http, &err) != GW_OK) {
         fprintf(stderr, "mcpgw: %s\n", err.msg);
         goto out;
     }
     mcp_http = gw_mcp_http_attach(mcp, http);
+    gw_auth_routes(pf.auth, http);
+    warn_if_open(s, http, pf.auth);
     if (app_observe_serve(&pf, s, http, admin_http, &metrics_http) != GW_OK)
         goto out;
     gw_server_on_worker(http, platform_worker_start, platform_worker_stop, &pf);
@@ -255,6 +293,7 @@ out:
     gw_admin_free(admin); /* after its server stopped, before that server is freed */
     gw_server_free(admin_http);
     gw_server_free(metrics_http);
+    gw_web_free(web);
     gw_server_free(http);
     gw_mcp_http_free(mcp_http);
     app_platform_close(&pf);
@@ -274,6 +313,7 @@ int cmd_stdio(int argc, char **argv)
         return 2;
     app_logging_init(s); /* logs go to stderr; stdout carries only MCP messages */
     gw_log_start_async(0);
+    app_settings_report_unknown(s);
     signal(SIGPIPE, SIG_IGN);
     gw_loop_init_threads();
     struct app_platform pf;

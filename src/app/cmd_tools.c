@@ -17,20 +17,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void print_json(const json_t *v)
+void app_cli_print_json(const json_t *v)
 {
     char *t = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY);
     printf("%s\n", t ? t : "null");
     gw_free(t);
 }
 
-static int fail(const char *what, const struct gw_error *err)
+int app_cli_fail(const char *what, const struct gw_error *err)
 {
     fprintf(stderr, "mcpgw: %s: %s\n", what, err->msg);
     return err->code == GW_ENOTFOUND || err->code == GW_EINVAL ? 2 : 1;
 }
 
-static const char *opt_value(int argc, char **argv, const char *name)
+const char *app_cli_opt(int argc, char **argv, const char *name)
 {
     for (int i = 0; i + 1 < argc; i++)
         if (!strcmp(argv[i], name))
@@ -38,9 +38,9 @@ static const char *opt_value(int argc, char **argv, const char *name)
     return NULL;
 }
 
-static struct gw_store *open_store(int argc, char **argv, struct gw_settings **out_s)
+struct gw_store *app_cli_open_store(int argc, char **argv, struct gw_settings **out_s)
 {
-    struct gw_settings *s = app_settings_load(opt_value(argc, argv, "--config"), NULL, 0);
+    struct gw_settings *s = app_settings_load(app_cli_opt(argc, argv, "--config"), NULL, 0);
     if (!s)
         return NULL;
     app_logging_init(s);
@@ -69,9 +69,9 @@ static void tools_usage(FILE *f)
 
 static int tools_list(struct gw_store *st, int argc, char **argv)
 {
-    struct gw_store_tool_query q = {opt_value(argc, argv, "--status"),
-                                    opt_value(argc, argv, "--bundle"),
-                                    opt_value(argc, argv, "--spec"), NULL, 1000};
+    struct gw_store_tool_query q = {app_cli_opt(argc, argv, "--status"),
+                                    app_cli_opt(argc, argv, "--bundle"),
+                                    app_cli_opt(argc, argv, "--spec"), NULL, 1000};
     bool as_json = false;
     for (int i = 0; i < argc; i++)
         as_json = as_json || !strcmp(argv[i], "--json");
@@ -85,13 +85,13 @@ static int tools_list(struct gw_store *st, int argc, char **argv)
         q.after = after_copy[0] ? after_copy : NULL;
         if (gw_store_tool_list(st, &q, &items, next, NULL, &err) != GW_OK) {
             json_decref(all);
-            return fail("tools list", &err);
+            return app_cli_fail("tools list", &err);
         }
         json_array_extend(all, items);
         json_decref(items);
     } while (next[0]);
     if (as_json) {
-        print_json(all);
+        app_cli_print_json(all);
     } else {
         size_t i;
         json_t *t;
@@ -113,20 +113,20 @@ static int set_status_many(struct gw_store *st, const char *status, int argc, ch
 {
     struct gw_error err = {0};
     struct gw_store_actor who = {"cli", status};
-    const char *spec = opt_value(argc, argv, "--spec");
+    const char *spec = app_cli_opt(argc, argv, "--spec");
     int changed = 0;
     if (spec) {
         struct gw_store_tool_query q = {"draft", NULL, spec, NULL, 1000};
         json_t *items = NULL;
         if (gw_store_tool_list(st, &q, &items, NULL, NULL, &err) != GW_OK)
-            return fail("tools list", &err);
+            return app_cli_fail("tools list", &err);
         size_t i;
         json_t *t;
         json_array_foreach(items, i, t)
         {
             if (gw_store_tool_set_status(st, gw_json_str(t, "name"), status, &who, &err) != GW_OK) {
                 json_decref(items);
-                return fail(gw_json_str(t, "name"), &err);
+                return app_cli_fail(gw_json_str(t, "name"), &err);
             }
             changed++;
         }
@@ -138,7 +138,7 @@ static int set_status_many(struct gw_store *st, const char *status, int argc, ch
             continue;
         }
         if (gw_store_tool_set_status(st, argv[i], status, &who, &err) != GW_OK)
-            return fail(argv[i], &err);
+            return app_cli_fail(argv[i], &err);
         changed++;
     }
     printf("%d tool(s) now %s\n", changed, status);
@@ -153,7 +153,7 @@ int cmd_tools(int argc, char **argv)
         return 0;
     }
     struct gw_settings *s = NULL;
-    struct gw_store *st = open_store(argc, argv, &s);
+    struct gw_store *st = app_cli_open_store(argc, argv, &s);
     if (!st)
         return 1;
     struct gw_error err = {0};
@@ -164,14 +164,14 @@ int cmd_tools(int argc, char **argv)
     if (!strcmp(sub, "list")) {
         rc = tools_list(st, argc - 2, argv + 2);
     } else if (!strcmp(sub, "get") && name) {
-        rc = gw_store_tool_get(st, name, &out, &err) == GW_OK ? (print_json(out), 0)
-                                                              : fail(name, &err);
+        rc = gw_store_tool_get(st, name, &out, &err) == GW_OK ? (app_cli_print_json(out), 0)
+                                                              : app_cli_fail(name, &err);
     } else if (!strcmp(sub, "history") && name) {
-        rc = gw_store_tool_history(st, name, 50, &out, &err) == GW_OK ? (print_json(out), 0)
-                                                                      : fail(name, &err);
+        rc = gw_store_tool_history(st, name, 50, &out, &err) == GW_OK ? (app_cli_print_json(out), 0)
+                                                                      : app_cli_fail(name, &err);
     } else if (!strcmp(sub, "delete") && name) {
         rc = gw_store_tool_delete(st, name, &who, &err) == GW_OK ? (printf("deleted %s\n", name), 0)
-                                                                 : fail(name, &err);
+                                                                 : app_cli_fail(name, &err);
     } else if (!strcmp(sub, "set") && name) {
         json_t *changes = json_object();
         for (int i = 3; i < argc && rc == 0; i++) {
@@ -190,8 +190,8 @@ int cmd_tools(int argc, char **argv)
         }
         if (rc == 0)
             rc = gw_store_tool_update(st, name, changes, 0, &who, &out, &err) == GW_OK
-                     ? (print_json(out), 0)
-                     : fail(name, &err);
+                     ? (app_cli_print_json(out), 0)
+                     : app_cli_fail(name, &err);
         json_decref(changes);
     } else if (!strcmp(sub, "activate") || !strcmp(sub, "disable") ||
                !strcmp(sub, "deprecate") || !strcmp(sub, "draft")) {
@@ -218,7 +218,7 @@ int cmd_specs(int argc, char **argv)
         return 0;
     }
     struct gw_settings *s = NULL;
-    struct gw_store *st = open_store(argc, argv, &s);
+    struct gw_store *st = app_cli_open_store(argc, argv, &s);
     if (!st)
         return 1;
     struct gw_error err = {0};
@@ -226,11 +226,11 @@ int cmd_specs(int argc, char **argv)
     int rc = 0;
     const char *id = argc > 2 ? argv[2] : NULL;
     if (!strcmp(sub, "list")) {
-        rc = gw_store_spec_list(st, &out, &err) == GW_OK ? (print_json(out), 0)
-                                                         : fail("specs list", &err);
+        rc = gw_store_spec_list(st, &out, &err) == GW_OK ? (app_cli_print_json(out), 0)
+                                                         : app_cli_fail("specs list", &err);
     } else if (!strcmp(sub, "get") && id) {
-        rc = gw_store_spec_get(st, id, false, &out, &err) == GW_OK ? (print_json(out), 0)
-                                                                   : fail(id, &err);
+        rc = gw_store_spec_get(st, id, false, &out, &err) == GW_OK ? (app_cli_print_json(out), 0)
+                                                                   : app_cli_fail(id, &err);
     } else if (!strcmp(sub, "delete") && id) {
         bool remove = argc > 3 && !strcmp(argv[3], "--remove-tools");
         struct gw_store_actor who = {"cli", "spec deleted"};
@@ -238,7 +238,7 @@ int cmd_specs(int argc, char **argv)
                                                  : GW_STORE_SPEC_DEPRECATE_TOOLS,
                                   &who, &err) == GW_OK
                  ? (printf("deleted spec %s (tools %s)\n", id, remove ? "removed" : "deprecated"), 0)
-                 : fail(id, &err);
+                 : app_cli_fail(id, &err);
     } else {
         fprintf(stderr, "Usage: mcpgw specs list | get ID | delete ID [--remove-tools]\n");
         rc = 2;
@@ -259,7 +259,7 @@ int cmd_bundles(int argc, char **argv)
         return 0;
     }
     struct gw_settings *s = NULL;
-    struct gw_store *st = open_store(argc, argv, &s);
+    struct gw_store *st = app_cli_open_store(argc, argv, &s);
     if (!st)
         return 1;
     struct gw_error err = {0};
@@ -268,20 +268,20 @@ int cmd_bundles(int argc, char **argv)
     int rc = 0;
     const char *name = argc > 2 ? argv[2] : NULL;
     if (!strcmp(sub, "list")) {
-        rc = gw_store_bundle_list(st, &out, &err) == GW_OK ? (print_json(out), 0)
-                                                           : fail("bundles list", &err);
+        rc = gw_store_bundle_list(st, &out, &err) == GW_OK ? (app_cli_print_json(out), 0)
+                                                           : app_cli_fail("bundles list", &err);
     } else if (!strcmp(sub, "get") && name) {
-        rc = gw_store_bundle_get(st, name, &out, &err) == GW_OK ? (print_json(out), 0)
-                                                                : fail(name, &err);
+        rc = gw_store_bundle_get(st, name, &out, &err) == GW_OK ? (app_cli_print_json(out), 0)
+                                                                : app_cli_fail(name, &err);
     } else if (!strcmp(sub, "create") && name) {
         json_t *b = json_pack("{s:s,s:s}", "name", name, "title", argc > 3 ? argv[3] : name);
-        rc = gw_store_bundle_create(st, b, &who, &out, &err) == GW_OK ? (print_json(out), 0)
-                                                                      : fail(name, &err);
+        rc = gw_store_bundle_create(st, b, &who, &out, &err) == GW_OK ? (app_cli_print_json(out), 0)
+                                                                      : app_cli_fail(name, &err);
         json_decref(b);
     } else if (!strcmp(sub, "delete") && name) {
         rc = gw_store_bundle_delete(st, name, true, &who, &err) == GW_OK
                  ? (printf("deleted bundle %s\n", name), 0)
-                 : fail(name, &err);
+                 : app_cli_fail(name, &err);
     } else {
         fprintf(stderr, "%s", usage);
         rc = 2;
@@ -306,7 +306,7 @@ int cmd_db(int argc, char **argv)
                "Migrations also run automatically when the gateway starts.\n");
         return !strcmp(sub, "help") || !strcmp(sub, "--help") ? 0 : 2;
     }
-    struct gw_settings *s = app_settings_load(opt_value(argc, argv, "--config"), NULL, 0);
+    struct gw_settings *s = app_settings_load(app_cli_opt(argc, argv, "--config"), NULL, 0);
     if (!s)
         return 2;
     struct gw_store *st = NULL;
@@ -314,12 +314,12 @@ int cmd_db(int argc, char **argv)
     struct gw_error err = {0};
     int version = 0;
     if (rc == 0 && gw_store_schema_version(st, &version, &err) != GW_OK)
-        rc = fail("db status", &err);
+        rc = app_cli_fail("db status", &err);
     if (rc == 0) {
         printf("database backend: %s (schema version %d of %d)\n", gw_store_backend_name(st),
                version, gw_store_latest_version(st));
         if (gw_store_migration_status(st, print_migration, NULL, &err) != GW_OK)
-            rc = fail("db status", &err);
+            rc = app_cli_fail("db status", &err);
     }
     gw_store_close(st);
     gw_settings_free(s);

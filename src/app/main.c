@@ -21,6 +21,8 @@ static void usage(FILE *f)
             "  tools     List, inspect, govern, activate or disable tools\n"
             "  specs     List or delete imported specs\n"
             "  bundles   Manage API products (bundles of tools)\n"
+            "  keys      API keys of service clients (create | list | revoke)\n"
+            "  governance  Exposure and policy rules: check, show, preview (view as), test, put\n"
             "  db        Database migrations (db migrate | db status)\n"
             "  audit     Verify, search, prove or export the audit trail\n"
             "  config    Show or check configuration (config docs | config dump | config check)\n"
@@ -51,6 +53,10 @@ int main(int argc, char **argv)
         return cmd_specs(argc - 1, argv + 1);
     if (!strcmp(cmd, "bundles"))
         return cmd_bundles(argc - 1, argv + 1);
+    if (!strcmp(cmd, "governance"))
+        return cmd_governance(argc - 1, argv + 1);
+    if (!strcmp(cmd, "keys"))
+        return cmd_keys(argc - 1, argv + 1);
     if (!strcmp(cmd, "db"))
         return cmd_db(argc - 1, argv + 1);
     if (!strcmp(cmd, "audit"))

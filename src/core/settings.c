@@ -232,6 +232,60 @@ int gw_settings_load(struct gw_settings *s, const char *file, struct gw_error *e
     return GW_OK;
 }
 
+/* Levenshtein distance of two short names, capped at cap + 1. */
+static size_t distance(const char *a, const char *b, size_t cap)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64 || (la > lb ? la - lb : lb - la) > cap)
+        return cap + 1;
+    size_t prev[65], cur[65];
+    for (size_t j = 0; j <= lb; j++)
+        prev[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        cur[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+            size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+        memcpy(prev, cur, (lb + 1) * sizeof(size_t));
+    }
+    return prev[lb];
+}
+
+extern char **environ;
+
+size_t gw_settings_unknown_env(const struct gw_settings *s, gw_settings_unknown_fn fn, void *ud)
+{
+    size_t found = 0;
+    for (char **e = environ; e && *e; e++) {
+        if (strncmp(*e, "GW_", 3) != 0)
+            continue;
+        const char *eq = strchr(*e, '=');
+        char name[128];
+        size_t n = eq ? (size_t)(eq - *e) : strlen(*e);
+        if (n >= sizeof(name))
+            n = sizeof(name) - 1;
+        memcpy(name, *e, n);
+        name[n] = '\0';
+        if (find(s, name))
+            continue;
+        const char *best = NULL;
+        size_t best_d = 4;
+        for (size_t i = 0; i < s->n; i++) {
+            size_t d = distance(name, s->entries[i].def->name, 3);
+            if (d < best_d) {
+                best_d = d;
+                best = s->entries[i].def->name;
+            }
+        }
+        found++;
+        if (fn)
+            fn(ud, name, best);
+    }
+    return found;
+}
+
 static const struct entry *must(const struct gw_settings *s, const char *name,
                                 enum gw_setting_type t1, enum gw_setting_type t2)
 {
@@ -333,4 +387,38 @@ int gw_settings_dump(const struct gw_settings *s, struct gw_buf *out)
         rc = gw_buf_printf(out, "%s=%s    # %s\n", e->def->name, v, e->source);
     }
     return rc;
+}
+
+json_t *gw_settings_json(const struct gw_settings *s)
+{
+    struct entry *sorted = gw_xmalloc((s->n ? s->n : 1) * sizeof(*sorted));
+    memcpy(sorted, s->entries, s->n * sizeof(*sorted));
+    qsort(sorted, s->n, sizeof(*sorted), cmp_group);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < s->n; i++) {
+        const struct entry *e = &sorted[i];
+        const struct gw_setting_def *d = e->def;
+        bool secret = d->type == GW_SET_SECRET;
+        const char *v = e->value ? e->value : "";
+        json_t *probe = json_string(v);
+        if (!probe)
+            v = "<not valid UTF-8>"; /* from a file or the environment: shown, not dropped */
+        json_decref(probe);
+        json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:s}", "name", d->name, "group",
+                              d->group, "type", type_name(d), "value",
+                              secret ? (*v ? "<redacted>" : "") : v, "default",
+                              secret ? "" : d->def, "source", e->source, "secret", secret,
+                              "help", d->help);
+        if (!o)
+            continue; /* only when memory ran out */
+        if (d->type == GW_SET_INT) {
+            json_object_set_new(o, "min", json_integer(d->min));
+            json_object_set_new(o, "max", json_integer(d->max));
+        } else if (d->type == GW_SET_ENUM) {
+            json_object_set_new(o, "choices", json_string(d->choices));
+        }
+        json_array_append_new(arr, o);
+    }
+    gw_free(sorted);
+    return arr;
 }

@@ -17,6 +17,8 @@
 #include "core/buf.h"
 #include "core/err.h"
 
+#include <jansson.h>
+
 #include <stdbool.h>
 
 enum gw_setting_type {
@@ -58,6 +60,12 @@ int gw_settings_override(struct gw_settings *s, const char *name, const char *va
 int gw_settings_load(struct gw_settings *s, const char *file, struct gw_error *err);
 
 /* Typed getters. Asking for an unregistered name or the wrong type aborts (programming error). */
+/* Environment variables that start with GW_ but name no registered setting (typos): calls
+ * fn(name, suggestion) for each, where suggestion is the closest registered name (edit
+ * distance <= 3) or NULL. Returns how many were found. Call after gw_settings_load. */
+typedef void (*gw_settings_unknown_fn)(void *ud, const char *name, const char *suggestion);
+size_t gw_settings_unknown_env(const struct gw_settings *s, gw_settings_unknown_fn fn, void *ud);
+
 const char *gw_settings_str(const struct gw_settings *s, const char *name);
 long long gw_settings_int(const struct gw_settings *s, const char *name);
 bool gw_settings_bool(const struct gw_settings *s, const char *name);
@@ -70,5 +78,11 @@ int gw_settings_markdown(const struct gw_settings *s, struct gw_buf *out);
 
 /* Writes the effective configuration as KEY=VALUE lines, secrets redacted. */
 int gw_settings_dump(const struct gw_settings *s, struct gw_buf *out);
+
+/* The effective configuration as a new JSON array, sorted by group then name, one object per
+ * setting: {"name","group","type","value","default","source","secret","help"} plus "min"/"max"
+ * (integers) or "choices" (enums). A secret's value is "<redacted>" when set, "" when not, and
+ * its default is never shown. For the admin API's settings page. Never fails (aborts on OOM). */
+json_t *gw_settings_json(const struct gw_settings *s);
 
 #endif

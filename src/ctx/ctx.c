@@ -49,6 +49,8 @@ struct gw_ctx {
     char confirmation[72];
     struct gw_ctx_upstream upstream;
     bool tool_error;
+    void *slots[GW_CTX_SLOTS];
+    void (*slot_free[GW_CTX_SLOTS])(void *);
 };
 
 static const char *const phase_names[GW_PHASE_COUNT] = {
@@ -79,6 +81,7 @@ const char *gw_verdict_name(enum gw_verdict v)
     case GW_VERDICT_DENY: return "deny";
     case GW_VERDICT_DRY_RUN_DENY: return "dry_run_deny";
     case GW_VERDICT_ERROR: return "error";
+    case GW_VERDICT_CHALLENGE: return "challenge";
     }
     return "?";
 }
@@ -158,6 +161,9 @@ void gw_ctx_unref(struct gw_ctx *c)
     if (before != 1)
         return;
     wipe_credential(c);
+    for (int i = 0; i < GW_CTX_SLOTS; i++)
+        if (c->slots[i] && c->slot_free[i])
+            c->slot_free[i](c->slots[i]);
     gw_principal_unref(c->principal);
     json_decref(c->args);
     gw_arena_free(c->arena);
@@ -389,6 +395,22 @@ uint64_t gw_ctx_elapsed_ns(const struct gw_ctx *c)
 int64_t gw_ctx_started_ms(const struct gw_ctx *c)
 {
     return c->started_ms;
+}
+
+/* ---- module slots ---- */
+
+void gw_ctx_put(struct gw_ctx *c, int slot, void *p, void (*free_fn)(void *))
+{
+    GW_ASSERT(slot >= 0 && slot < GW_CTX_SLOTS);
+    if (c->slots[slot] && c->slot_free[slot])
+        c->slot_free[slot](c->slots[slot]);
+    c->slots[slot] = p;
+    c->slot_free[slot] = free_fn;
+}
+
+void *gw_ctx_get(const struct gw_ctx *c, int slot)
+{
+    return slot >= 0 && slot < GW_CTX_SLOTS ? c->slots[slot] : NULL;
 }
 
 /* ---- logging ---- */

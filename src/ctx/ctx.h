@@ -139,7 +139,8 @@ enum gw_verdict {
     GW_VERDICT_ALLOW,
     GW_VERDICT_DENY,
     GW_VERDICT_DRY_RUN_DENY, /* would have denied; the phase runs in dry-run */
-    GW_VERDICT_ERROR         /* the handler failed (fail-closed or fail-open per its setting) */
+    GW_VERDICT_ERROR,        /* the handler failed (fail-closed or fail-open per its setting) */
+    GW_VERDICT_CHALLENGE     /* the call waits for input (the user's confirmation) */
 };
 const char *gw_verdict_name(enum gw_verdict v);
 
@@ -150,7 +151,7 @@ struct gw_decision {
     enum gw_verdict verdict;
     char handler[32];
     char rule_id[64];
-    char policy_version[32];
+    char policy_version[48];
     char reason[256];
 };
 
@@ -204,6 +205,15 @@ uint64_t gw_ctx_phase_ns(const struct gw_ctx *c, enum gw_phase p);
 uint64_t gw_ctx_elapsed_ns(const struct gw_ctx *c);
 /* Wall-clock creation time, milliseconds since the epoch. */
 int64_t gw_ctx_started_ms(const struct gw_ctx *c);
+
+/* ---- per-request state of modules (nginx's module contexts) ---- */
+
+enum { GW_CTX_SLOT_EXPOSURE = 0, GW_CTX_SLOT_LIMITS = 1, GW_CTX_SLOT_AUDIT = 2,
+       GW_CTX_SLOT_POLICY = 3, GW_CTX_SLOTS = 6 };
+/* Attaches `p` to the context in `slot` (replacing and freeing what was there); `free_fn`
+ * (may be NULL) runs when the context is freed. */
+void gw_ctx_put(struct gw_ctx *c, int slot, void *p, void (*free_fn)(void *));
+void *gw_ctx_get(const struct gw_ctx *c, int slot);
 
 /* ---- logging ---- */
 

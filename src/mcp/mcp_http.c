@@ -450,13 +450,21 @@ static void post_send(void *tctx, struct gw_mcp_exchange *x, const char *json, s
         GW_LOG(GW_LOG_ERROR, "mcp", "response exceeds the output buffer limit; dropped");
 }
 
-static void post_error_status(void *tctx, int code)
+static void post_error_status(void *tctx, int code, const json_t *data)
 {
     struct post_ctx *c = tctx;
     if (c->modern && !c->batch && (code == GW_MCP_MISSING_CLIENT_CAP ||
                                    code == GW_MCP_HEADER_MISMATCH ||
                                    code == GW_MCP_UNSUPPORTED_VERSION))
         c->status = 400;
+    /* MCP authorization step-up: a single request refused for want of elevation is a 403 with
+     * the insufficient_scope challenge, so OAuth clients can re-authorize with that scope */
+    const char *ch = gw_json_str(json_object_get(data, "stepUp"), "challenge");
+    if (code == GW_GATEWAY_ELEVATION_REQUIRED && !c->batch && !c->streaming && ch) {
+        c->status = 403;
+        c->refused.status = 0;
+        snprintf(c->refused.challenge, sizeof(c->refused.challenge), "%s", ch);
+    }
 }
 
 static void post_initialized(void *tctx, enum gw_mcp_version v, uint8_t caps)

@@ -32,6 +32,11 @@ enum {
      * implementations (-32000..-32019); docs/governance.md lists them. -32002 is skipped (it
      * is "resource not found" before 2026-07-28). */
     GW_GATEWAY_UNAUTHENTICATED = -32001,   /* no, invalid or expired credential (HTTP 401) */
+    GW_GATEWAY_FORBIDDEN = -32003,         /* the caller's roles may not execute this risk */
+    GW_GATEWAY_POLICY_DENIED = -32004,     /* a policy refused the call (rule id in data) */
+    GW_GATEWAY_ELEVATION_REQUIRED = -32005,/* privileged tool: step up (HTTP 403 when single) */
+    GW_GATEWAY_CONFIRMATION_REQUIRED = -32006, /* needs the user's consent; client can't ask */
+    GW_GATEWAY_CONFIRMATION_INVALID = -32007,  /* consent altered, expired or already used */
     GW_GATEWAY_AUDIT_UNAVAILABLE = -32019  /* the audit trail cannot take the call's record
                                               (backlog or storage failure): retry later */
 };

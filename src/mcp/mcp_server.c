@@ -547,7 +547,7 @@ void gw_mcp_reply_raw(struct gw_mcp_exchange *x, const char *json, size_t len)
 void gw_mcp_reply_error(struct gw_mcp_exchange *x, int code, const char *message, json_t *data)
 {
     if (!x->done && !x->cancelled && x->o.ops->error_status)
-        x->o.ops->error_status(x->o.tctx, code);
+        x->o.ops->error_status(x->o.tctx, code, data);
     send_final(x, gw_jsonrpc_error(x->id, code, message, data));
 }
 

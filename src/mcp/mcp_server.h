@@ -81,9 +81,10 @@ struct gw_mcp_origin_ops {
     void (*initialized)(void *tctx, enum gw_mcp_version v, uint8_t caps);
     /* A request header, or NULL (may be NULL). */
     const char *(*header)(void *tctx, const char *name);
-    /* An exchange is about to complete with JSON-RPC error `code` (may be NULL): transports
-     * that map error kinds to HTTP statuses (2026-07-28: -32021 -> 400) note it. */
-    void (*error_status)(void *tctx, int code);
+    /* An exchange is about to complete with JSON-RPC error `code` and `data` (borrowed, may be
+     * NULL) (the hook may be NULL): transports that map error kinds to HTTP statuses
+     * (2026-07-28: -32021 -> 400; an elevation step-up -> 403 + its challenge) note it. */
+    void (*error_status)(void *tctx, int code, const json_t *data);
     /* Holds/releases the transport context while exchanges use it. */
     void (*hold)(void *tctx);
     void (*release)(void *tctx);

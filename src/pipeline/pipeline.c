@@ -202,6 +202,11 @@ const struct gw_tool_entry *gw_call_tool(const struct gw_call *c)
     return c->tool;
 }
 
+const struct gw_snapshot *gw_call_snapshot(const struct gw_call *c)
+{
+    return c->snap;
+}
+
 const json_t *gw_call_args(const struct gw_call *c)
 {
     return c->args;
@@ -395,6 +400,16 @@ static bool apply_verdict(struct gw_call *c, const struct handler *h, int rc,
                           struct gw_phase_verdict *v)
 {
     enum gw_phase phase = c->phase;
+    if (rc == GW_DECLINED) { /* the handler answered the exchange itself */
+        gw_ctx_decide(c->ctx, phase, GW_VERDICT_CHALLENGE, h->name, v->rule_id,
+                      v->policy_version, v->reason);
+        gw_ctx_phase_end(c->ctx, phase);
+        json_decref(v->data);
+        v->data = NULL;
+        audit(c, NULL, NULL);
+        call_free(c);
+        return false;
+    }
     if (rc == GW_OK) {
         gw_ctx_decide(c->ctx, phase, GW_VERDICT_ALLOW, h->name, v->rule_id, v->policy_version,
                       v->reason);
@@ -640,21 +655,22 @@ static int output_check(void *ud, const json_t *tool_def, const json_t *structur
 /* Adapts the pipeline's list filter (which sees the caller) to the snapshot's filter. */
 struct list_filter_arg {
     struct gw_pipeline *p;
-    const struct gw_ctx *ctx;
+    struct gw_ctx *ctx;
+    const struct gw_snapshot *snap;
 };
 
 static bool list_filter(void *ud, const struct gw_tool_entry *tool)
 {
     struct list_filter_arg *a = ud;
-    return a->p->list_filter(a->p->list_filter_ud, a->ctx, tool);
+    return a->p->list_filter(a->p->list_filter_ud, a->ctx, a->snap, tool);
 }
 
 static int list_tools(void *self, struct gw_mcp_exchange *x, const char *cursor, size_t limit,
                       struct gw_buf *items, size_t *count, char next[128])
 {
     struct gw_pipeline *p = self;
-    struct list_filter_arg fa = {p, gw_mcp_x_ctx(x)};
     struct gw_snapshot *snap = gw_registry_acquire(p->reg);
+    struct list_filter_arg fa = {p, gw_mcp_x_ctx(x), snap};
     if (limit > GW_PAGE_MAX)
         limit = GW_PAGE_MAX;
     const struct gw_tool_entry *stack_page[128];

@@ -55,21 +55,25 @@ enum gw_phase_mode { GW_PHASE_ENFORCE, GW_PHASE_DRY_RUN };
 struct gw_phase_verdict {
     char reason[256];
     char rule_id[64];
-    char policy_version[32];
+    char policy_version[48];
     int jsonrpc_code;
     json_t *data;
 };
 /* Returns GW_OK (allow), GW_EDENIED (deny, `out` filled), GW_AGAIN (the verdict will come
- * through gw_call_resume, called later from the call's loop, exactly once), or another error
- * code (the handler failed: the call is refused, fail-closed). Must not block. */
+ * through gw_call_resume, called later from the call's loop, exactly once), GW_DECLINED (the
+ * handler has answered the exchange itself, e.g. with a 2026-07-28 input_required result
+ * asking for confirmation: the call ends here, recorded as a CHALLENGE with `out->reason`), or
+ * another error code (the handler failed: the call is refused, fail-closed). Must not block. */
 typedef int (*gw_phase_fn)(void *ud, struct gw_call *call, struct gw_phase_verdict *out);
 /* Observers of finished calls (AUDIT): `result` is the CallToolResult sent (borrowed; NULL
  * when the call was answered with a JSON-RPC error); `info` is NULL when the upstream was not
  * called. */
 typedef void (*gw_audit_fn)(void *ud, struct gw_call *call, const json_t *result,
                             const struct gw_exec_info *info);
-/* tools/list visibility: true when `tool` is listed for the caller of `c`. */
-typedef bool (*gw_list_filter_fn)(void *ud, const struct gw_ctx *c,
+/* tools/list visibility: true when `tool` (of snapshot `snap`) is listed for the caller of
+ * `c`. Called once per tool of a page, on the exchange's loop; per-request work (looking up
+ * the caller's exposure) can be kept in a context slot (gw_ctx_put) across the calls. */
+typedef bool (*gw_list_filter_fn)(void *ud, struct gw_ctx *c, const struct gw_snapshot *snap,
                                   const struct gw_tool_entry *tool);
 
 struct gw_pipeline_options {
@@ -109,6 +113,8 @@ void gw_call_resume(struct gw_call *c, int rc, struct gw_phase_verdict *v);
 
 /* What handlers can read about a call. */
 const struct gw_tool_entry *gw_call_tool(const struct gw_call *c);
+/* The registry snapshot the tool was resolved in (held for the life of the call). */
+const struct gw_snapshot *gw_call_snapshot(const struct gw_call *c);
 const json_t *gw_call_args(const struct gw_call *c);
 struct gw_mcp_exchange *gw_call_exchange(struct gw_call *c);
 struct gw_ctx *gw_call_ctx(const struct gw_call *c);

@@ -238,6 +238,11 @@ size_t gw_snapshot_count(const struct gw_snapshot *s)
     return s->n;
 }
 
+size_t gw_snapshot_index(const struct gw_snapshot *s, const struct gw_tool_entry *t)
+{
+    return (size_t)(t - s->tools);
+}
+
 const struct gw_tool_entry *gw_snapshot_tool_at(const struct gw_snapshot *s, size_t i)
 {
     return i < s->n ? &s->tools[i] : NULL;

@@ -64,6 +64,9 @@ uint64_t gw_snapshot_fingerprint(const struct gw_snapshot *s);
 
 size_t gw_snapshot_count(const struct gw_snapshot *s);
 
+/* The position of `t` (a tool of this snapshot) in name order. */
+size_t gw_snapshot_index(const struct gw_snapshot *s, const struct gw_tool_entry *t);
+
 /* The i-th tool in name order; NULL when i >= count. */
 const struct gw_tool_entry *gw_snapshot_tool_at(const struct gw_snapshot *s, size_t i);
 

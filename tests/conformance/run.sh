@@ -15,7 +15,8 @@ C12="$REPO/tests/node/conformance-0.2.0/node_modules/@modelcontextprotocol/confo
 OUT="$BUILD_DIR/conformance"; rm -rf "$OUT"; mkdir -p "$OUT"
 PORTFILE=$(mktemp); rm -f "$PORTFILE"
 "$BIN" serve --listen 127.0.0.1:0 --port-file "$PORTFILE" --conformance-fixtures \
-  --set GW_LOG_FORMAT=text --set GW_ACCESS_LOG=false >"$OUT/gateway.log" 2>&1 &
+  --set GW_LOG_FORMAT=text --set GW_ACCESS_LOG=false \
+  --set GW_AUTH_MODE=off >"$OUT/gateway.log" 2>&1 &  # the suite has no resource-server auth
 PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null || true; rm -f "$PORTFILE"' EXIT
 for _ in $(seq 100); do [ -s "$PORTFILE" ] && break; sleep 0.05; done

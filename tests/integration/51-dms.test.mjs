@@ -130,7 +130,8 @@ test('operator curation with `mcpgw tools set`, then the gateway serves the DMS 
   const set = h.mcpgw(env, ['tools', 'set', D.update, `inputSchema=${JSON.stringify(upd.inputSchema)}`]);
   assert.equal(set.status, 0, set.stderr);
   gw = await h.startGateway(env, dir);
-  client = await h.connectClient(gw.mcpUrl, 'e2e-dms');
+  // the DMS cancel is a DELETE: it needs the user's confirmation, which this user gives
+  client = await h.connectClient(gw.mcpUrl, 'e2e-dms', { elicit: h.acceptAll });
   const { tools } = await client.listTools();
   const create = tools.find((t) => t.name === D.book);
   assert.ok(create, 'create_appointment_booking listed');

@@ -43,6 +43,8 @@ async function startWithAdmin(sets = {}) {
     GW_REGISTRY_POLL_SECONDS: '1',
     GW_SHUTDOWN_GRACE_SECONDS: '2',
     GW_WORKERS: '1',
+    GW_AUTH_MODE: 'off',
+    GW_ADMIN_DEV_MODE: 'true', // loopback dev mode: the admin API without credentials
     ...sets,
   };
   const args = ['serve', '--listen', '127.0.0.1:0', '--port-file', portFile, '--admin-port-file',

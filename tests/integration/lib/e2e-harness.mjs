@@ -19,7 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { Client } from '../../node/node_modules/@modelcontextprotocol/sdk/dist/esm/client/index.js';
 import { StreamableHTTPClientTransport } from '../../node/node_modules/@modelcontextprotocol/sdk/dist/esm/client/streamableHttp.js';
-import { CallToolResultSchema } from '../../node/node_modules/@modelcontextprotocol/sdk/dist/esm/types.js';
+import { CallToolResultSchema, ElicitRequestSchema } from '../../node/node_modules/@modelcontextprotocol/sdk/dist/esm/types.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const REPO = process.env.REPO || resolve(here, '../../..');
@@ -248,6 +248,9 @@ export function gatewayEnv({ dir, upstreamsFile, secrets, settings = {} }) {
     GW_LOG_LEVEL: 'debug',
     GW_SHUTDOWN_GRACE_SECONDS: '2',
     GW_REGISTRY_POLL_SECONDS: '1',
+    // authentication off and the admin API in loopback dev mode unless a test sets them
+    GW_AUTH_MODE: 'off',
+    GW_ADMIN_DEV_MODE: 'true',
     E2E_API_KEY: secrets.apiKey,
     E2E_CLIENT_ID: secrets.clientId,
     E2E_CLIENT_SECRET: secrets.clientSecret,
@@ -302,13 +305,25 @@ export async function startGateway(env, dir, extraArgs = []) {
   return { proc, port, url, mcpUrl: `${url}/mcp`, stderr: () => proc.stderrText(), stop: () => stopProc(proc) };
 }
 
-/** A connected official SDK client (Streamable HTTP). */
-export async function connectClient(mcpUrl, name = 'e2e') {
-  const client = new Client({ name, version: '1.0.0' }, { capabilities: {} });
-  const transport = new StreamableHTTPClientTransport(new URL(mcpUrl));
+/**
+ * A connected official SDK client (Streamable HTTP). opts.headers: sent on every request (e.g.
+ * { Authorization: 'Bearer <key>' }); opts.elicit: when given, the client declares the
+ * elicitation capability and answers every elicitation/create with elicit(params) (e.g. the
+ * user accepting a confirmation: () => ({ action: 'accept', content: { confirm: true } })).
+ */
+export async function connectClient(mcpUrl, name = 'e2e', opts = {}) {
+  const caps = opts.elicit ? { elicitation: {} } : {};
+  const client = new Client({ name, version: '1.0.0' }, { capabilities: caps });
+  if (opts.elicit)
+    client.setRequestHandler(ElicitRequestSchema, async (req) => opts.elicit(req.params));
+  const transport = new StreamableHTTPClientTransport(new URL(mcpUrl),
+    opts.headers ? { requestInit: { headers: opts.headers } } : undefined);
   await client.connect(transport);
   return client;
 }
+
+/** The user accepting every confirmation the gateway asks for. */
+export const acceptAll = () => ({ action: 'accept', content: { confirm: true } });
 
 /**
  * tools/call through the same SDK client and transport but without the client's output-schema

@@ -83,7 +83,8 @@ export async function startGateway(opts = {}) {
   const portFile = join(dir, 'port');
   const args = ['serve', '--listen', '127.0.0.1:0', '--port-file', portFile];
   if (opts.fixtures !== false) args.push('--conformance-fixtures');
-  const sets = { GW_WORKERS: '2', GW_LOG_LEVEL: 'info', ...(opts.sets ?? {}) };
+  // authentication off unless a test turns it on (tests/integration/70-auth-*.test.mjs do)
+  const sets = { GW_WORKERS: '2', GW_LOG_LEVEL: 'info', GW_AUTH_MODE: 'off', ...(opts.sets ?? {}) };
   for (const [k, v] of Object.entries(sets)) args.push('--set', `${k}=${v}`);
   const env = { ...process.env, ...(opts.env ?? {}) };
   const proc = spawn(GW_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], env });

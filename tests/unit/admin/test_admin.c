@@ -20,7 +20,10 @@
 #include "core/json.h"
 #include "net/net_http.h"
 #include "net/net_server.h"
+#include "openapi/openapi.h"
+#include "ssrf/ssrf.h"
 #include "store/store.h"
+#include "store/store_settings.h"
 #include "store/store_tool.h"
 
 #include <curl/curl.h>
@@ -40,6 +43,7 @@ struct fx {
 };
 
 static char *g_dms;     /* the DMS spec text, served at /fixtures/dms.json */
+static const struct gw_settings *g_settings; /* given to the admin by fx_start when set */
 static size_t g_dms_len;
 
 static char *read_file(const char *path, size_t *out_len)
@@ -125,6 +129,7 @@ static struct fx *fx_start(void **state, bool allow_loopback_fetch)
     cfg.threads = 2;
     cfg.on_write = count_write;
     cfg.on_write_arg = f;
+    cfg.settings = g_settings;
     if (gw_admin_attach(f->srv, &cfg, &f->adm, &err) != GW_OK)
         fail_msg("attach: %s", err.msg);
     gw_server_route(f->srv, "/fixtures/*", fixture_route, NULL);
@@ -447,7 +452,7 @@ static void test_import_flow(void **state)
     json_t *last = json_array_get(json_object_get(h2.json, "items"), rest - 1);
     assert_true(json_is_null(json_object_get(last, "previous"))); /* the creation */
     /* who and why of the approval reached the history */
-    assert_string_equal(gw_json_str(last, "actor"), "admin-api");
+    assert_string_equal(gw_json_str(last, "actor"), "anonymous");
     assert_string_equal(gw_json_str(last, "reason"), "review 42");
     resp_free(&h);
     resp_free(&h2);
@@ -797,6 +802,68 @@ static void test_health(void **state)
     fx_stop(f);
 }
 
+/* ---- settings ------------------------------------------------------------------------------ */
+
+/* GET /settings: every setting with value, default and source; secrets redacted (a DATABASE_URL
+ * with a password never appears); 404 when the admin was attached without settings. */
+static void test_settings_endpoint(void **state)
+{
+    struct fx *f = fx_start(state, false);
+    struct resp none = req(f, "GET", "/admin/api/settings", NULL, 0, NULL);
+    expect(&none, 404, "not_found");
+    resp_free(&none);
+    fx_stop(f);
+
+    struct gw_settings *s = gw_settings_new();
+    gw_settings_register(s, gw_admin_settings);
+    gw_settings_register(s, gw_store_settings);
+    gw_settings_register(s, gw_openapi_settings);
+    gw_settings_register(s, gw_ssrf_settings);
+    struct gw_error err = {0};
+    assert_int_equal(gw_settings_override(s, "DATABASE_URL",
+                                          "postgresql://gw:hunter2-pw@db.example/gw", &err),
+                     GW_OK);
+    assert_int_equal(gw_settings_override(s, "GW_ADMIN_THREADS", "3", &err), GW_OK);
+    assert_int_equal(gw_settings_load(s, NULL, &err), GW_OK);
+    g_settings = s;
+    f = fx_start(state, false);
+    g_settings = NULL;
+    struct resp r = req(f, "GET", "/admin/api/settings", NULL, 0, NULL);
+    expect(&r, 200, NULL);
+    json_t *items = json_object_get(r.json, "items");
+    assert_true(json_array_size(items) > 10);
+    char *text = json_dumps(r.json, JSON_COMPACT);
+    assert_null(strstr(text, "hunter2"));
+    free(text); /* checksrc: allow (jansson's allocator) */
+    bool saw_db = false, saw_threads = false;
+    size_t i;
+    json_t *it;
+    json_array_foreach(items, i, it) {
+        const char *name = gw_json_str(it, "name");
+        assert_non_null(gw_json_str(it, "group"));
+        assert_non_null(gw_json_str(it, "help"));
+        if (!strcmp(name, "DATABASE_URL")) {
+            saw_db = true;
+            assert_string_equal(gw_json_str(it, "value"), "<redacted>");
+            assert_true(json_is_true(json_object_get(it, "secret")));
+            assert_string_equal(gw_json_str(it, "source"), "override");
+        } else if (!strcmp(name, "GW_ADMIN_THREADS")) {
+            saw_threads = true;
+            assert_string_equal(gw_json_str(it, "value"), "3");
+            assert_string_equal(gw_json_str(it, "default"), "2");
+            assert_string_equal(gw_json_str(it, "type"), "integer");
+            assert_int_equal(json_integer_value(json_object_get(it, "min")), 1);
+        }
+    }
+    assert_true(saw_db && saw_threads);
+    resp_free(&r);
+    struct resp w = req(f, "POST", "/admin/api/settings", "{}", 2, NULL);
+    expect(&w, 405, "method_not_allowed");
+    resp_free(&w);
+    fx_stop(f);
+    gw_settings_free(s);
+}
+
 /* ---- bad input ----------------------------------------------------------------------------- */
 
 static void test_bad_input(void **state)
@@ -1115,6 +1182,7 @@ static void test_settings_and_binding(void **state)
     X(test_routes)                                                                                \
     X(test_settings_and_binding)                                                                  \
     X(test_health)                                                                                \
+    X(test_settings_endpoint)                                                                     \
     X(test_import_flow)                                                                           \
     X(test_spec_delete_deprecates)                                                                \
     X(test_yaml_preview_bundle)                                                                   \

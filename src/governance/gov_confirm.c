@@ -1,0 +1,316 @@
+/*
+ * src/governance/gov_confirm.c
+ * Confirmation bound to the exact call: the user, not the model, says yes.
+ *
+ *   legacy revisions, client declared elicitation:
+ *       elicitation/create (a form with one boolean "confirm", the call described in words)
+ *       on the call's own stream; the call waits (GW_AGAIN) and resumes with the answer:
+ *       accept + confirm=true -> allowed; decline, cancel or confirm=false -> a tool error
+ *       ("the user declined; nothing was done"); no answer -> refused.
+ *   2026-07-28, client declared elicitation:
+ *       first round: an input_required result with that form and a sealed requestState
+ *       {principal binding, tool, SHA-256 of the canonical arguments, expiry, consent id};
+ *       second round (the same call with requestState + inputResponses.confirm): the state must
+ *       open (HMAC, any replica), match this principal, tool and arguments, be unexpired and
+ *       unused (the consent id is spent: single use), and the answer must accept.
+ *   otherwise: -32006 with what to do; nothing is done.
+ * An argument the model sets (confirm: true, _meta flags) is never consent: only the client's
+ * elicitation answer counts, and in 2026-07-28 only together with a state the gateway sealed.
+ * The single-use register is process-local (bounded, expired entries purged); with shared
+ * state on Redis it moves there so a consent cannot be replayed on another replica.
+ */
+#include "governance/gov_internal.h"
+
+#include "core/alloc.h"
+#include "core/clock.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "mcp/mcp_exchange.h"
+#include "mcp/mcp_jsonrpc.h"
+#include "mcp/mcp_session.h"
+
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <string.h>
+
+#define USED_MAX 100000
+
+struct used {
+    struct used *next;
+    char id[40];
+    int64_t expires;
+};
+
+/* ---------------------------------------------------------------- single use */
+
+bool gw_gov__use_once(struct gw_gov *g, const char *id, int64_t expires)
+{
+    int64_t now = gw_clock_now();
+    bool fresh = true;
+    pthread_mutex_lock(&g->used_lock);
+    for (struct used **pp = &g->used; *pp;) {
+        struct used *u = *pp;
+        if (u->expires < now) { /* purge as we go */
+            *pp = u->next;
+            gw_free(u);
+            g->nused--;
+            continue;
+        }
+        if (!strcmp(u->id, id))
+            fresh = false;
+        pp = &u->next;
+    }
+    if (fresh && g->nused < USED_MAX) {
+        struct used *u = gw_xcalloc(1, sizeof(*u));
+        snprintf(u->id, sizeof(u->id), "%s", id);
+        u->expires = expires;
+        u->next = g->used;
+        g->used = u;
+        g->nused++;
+    } else if (fresh) {
+        fresh = false; /* the register is full: refuse rather than forget (fail closed) */
+    }
+    pthread_mutex_unlock(&g->used_lock);
+    return fresh;
+}
+
+void gw_gov__used_free(struct gw_gov *g)
+{
+    while (g->used) {
+        struct used *n = g->used->next;
+        gw_free(g->used);
+        g->used = n;
+    }
+}
+
+/* ---------------------------------------------------------------- the call in words */
+
+static void digest_of(const json_t *args, char out[65])
+{
+    char *canon = json_dumps(args ? args : json_object(), JSON_COMPACT | JSON_SORT_KEYS);
+    unsigned char md[32];
+    SHA256((const unsigned char *)(canon ? canon : ""), canon ? strlen(canon) : 0, md);
+    gw_free(canon);
+    for (int i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* "Confirm create_booking: dealer_id=MSIL-PUNE-001, date=2026-03-03, time=10:00?" */
+static void describe(const char *tool, const json_t *args, const char *why, char *out,
+                     size_t size)
+{
+    size_t n = (size_t)snprintf(out, size, "%s\n\nDo you want %s to run with: ", why, tool);
+    const char *k;
+    json_t *v;
+    bool first = true;
+    json_object_foreach((json_t *)args, k, v)
+    {
+        if (n + 8 >= size)
+            break;
+        char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+        n += (size_t)snprintf(out + n, size - n, "%s%s=%.60s", first ? "" : ", ", k,
+                              t ? t : "?");
+        gw_free(t);
+        first = false;
+    }
+    if (first && n + 16 < size)
+        n += (size_t)snprintf(out + n, size - n, "(no arguments)");
+    if (n + 2 < size)
+        snprintf(out + n, size - n, "?");
+}
+
+static json_t *elicitation(const char *message)
+{
+    return json_pack("{s:s,s:{s:s,s:{s:s,s:{s:{s:s,s:s,s:s}},s:[s]}}}", "method",
+                     "elicitation/create", "params", "message", message, "requestedSchema",
+                     "type", "object", "properties", "confirm", "type", "boolean", "title",
+                     "Confirm", "description", "Yes: do it. No: nothing is done.", "required",
+                     "confirm");
+}
+
+/* Whether an elicitation answer ({"action","content":{"confirm"}}) is a yes. */
+static bool accepted(const json_t *answer)
+{
+    const char *action = json_string_value(json_object_get(answer, "action"));
+    return action && !strcmp(action, "accept") &&
+           json_is_true(json_object_get(json_object_get(answer, "content"), "confirm"));
+}
+
+static void declined(struct gw_phase_verdict *v, const char *tool)
+{
+    snprintf(v->reason, sizeof(v->reason),
+             "The user declined %s; nothing was done. Do not retry unless the user asks again.",
+             tool);
+    snprintf(v->rule_id, sizeof(v->rule_id), "confirmation");
+    v->jsonrpc_code = 0; /* a tool result the agent reads, not a protocol error */
+}
+
+/* ---------------------------------------------------------------- legacy: elicitation */
+
+struct ask {
+    struct gw_gov *g;
+    struct gw_call *c;
+    char rule[GW_RULE_ID_MAX + 1];
+    char version[48];
+    char id[40];
+};
+
+static void on_answer(struct gw_mcp_exchange *x, json_t *result, json_t *error, void *arg)
+{
+    (void)x;
+    struct ask *a = arg;
+    struct gw_phase_verdict v;
+    memset(&v, 0, sizeof(v));
+    snprintf(v.policy_version, sizeof(v.policy_version), "%s", a->version);
+    int rc;
+    if (result && accepted(result)) {
+        atomic_fetch_add(&a->g->accepted, 1);
+        gw_ctx_set_confirmation(gw_call_ctx(a->c), a->id);
+        snprintf(v.rule_id, sizeof(v.rule_id), "%s", a->rule);
+        snprintf(v.reason, sizeof(v.reason), "confirmed by the user (%s)", a->id);
+        rc = GW_OK;
+    } else if (result) {
+        atomic_fetch_add(&a->g->declined, 1);
+        declined(&v, gw_call_tool(a->c)->name);
+        rc = GW_EDENIED;
+    } else {
+        atomic_fetch_add(&a->g->refused, 1);
+        snprintf(v.reason, sizeof(v.reason), "the user's confirmation could not be obtained%s%s; "
+                 "nothing was done",
+                 error ? ": " : "",
+                 error ? gw_json_str(error, "message") ? gw_json_str(error, "message") : "error"
+                       : "");
+        snprintf(v.rule_id, sizeof(v.rule_id), "confirmation");
+        v.jsonrpc_code = GW_GATEWAY_CONFIRMATION_REQUIRED;
+        rc = GW_EDENIED;
+    }
+    struct gw_call *c = a->c;
+    gw_free(a);
+    gw_call_resume(c, rc, &v);
+}
+
+/* ---------------------------------------------------------------- 2026-07-28: MRTR */
+
+static int second_round(struct gw_gov *g, struct gw_call *c, const char *sealed,
+                        const char *binding, const char *digest, const char *version,
+                        struct gw_phase_verdict *v)
+{
+    struct gw_mcp_exchange *x = gw_call_exchange(c);
+    const char *tool = gw_call_tool(c)->name;
+    json_t *st = gw_mcp_x_unseal(x, sealed);
+    const char *why = NULL;
+    if (!st || strcmp(gw_json_str(st, "k") ? gw_json_str(st, "k") : "", "confirm") != 0)
+        why = "the confirmation state was altered or forged";
+    else if (strcmp(gw_json_str(st, "p") ? gw_json_str(st, "p") : "", binding) != 0)
+        why = "the confirmation was given to another principal";
+    else if (strcmp(gw_json_str(st, "t") ? gw_json_str(st, "t") : "", tool) != 0 ||
+             strcmp(gw_json_str(st, "d") ? gw_json_str(st, "d") : "", digest) != 0)
+        why = "the confirmation was for another call (tool or arguments changed)";
+    else if (json_integer_value(json_object_get(st, "e")) < gw_clock_now())
+        why = "the confirmation has expired";
+    const char *id = gw_json_str(st, "n");
+    json_t *answer = json_object_get(json_object_get(gw_mcp_x_params(x), "inputResponses"),
+                                     "confirm");
+    if (!why && (!id || strlen(id) > 39))
+        why = "the confirmation state has no id";
+    if (!why && !gw_gov__use_once(g, id, json_integer_value(json_object_get(st, "e")) + 60))
+        why = "this confirmation was already used";
+    snprintf(v->policy_version, sizeof(v->policy_version), "%s", version);
+    if (why) {
+        atomic_fetch_add(&g->refused, 1);
+        snprintf(v->reason, sizeof(v->reason), "%s: ask the user again (call without "
+                                               "requestState)", why);
+        snprintf(v->rule_id, sizeof(v->rule_id), "confirmation");
+        v->jsonrpc_code = GW_GATEWAY_CONFIRMATION_INVALID;
+        json_decref(st);
+        return GW_EDENIED;
+    }
+    gw_ctx_set_confirmation(gw_call_ctx(c), id);
+    json_decref(st);
+    if (!accepted(answer)) {
+        atomic_fetch_add(&g->declined, 1);
+        declined(v, tool);
+        return GW_EDENIED;
+    }
+    atomic_fetch_add(&g->accepted, 1);
+    snprintf(v->rule_id, sizeof(v->rule_id), "confirmation");
+    return GW_OK;
+}
+
+/* ---------------------------------------------------------------- entry */
+
+int gw_gov__confirm(struct gw_gov *g, struct gw_call *c, const struct gw_authz_result *r,
+                    const char *policy_version, struct gw_phase_verdict *v)
+{
+    struct gw_mcp_exchange *x = gw_call_exchange(c);
+    const struct gw_principal *p = gw_call_principal(c);
+    const char *tool = gw_call_tool(c)->name;
+    char digest[65];
+    digest_of(gw_call_args(c), digest);
+    const char *binding = p->binding;
+    snprintf(v->policy_version, sizeof(v->policy_version), "%s", policy_version);
+    snprintf(v->rule_id, sizeof(v->rule_id), "%s", r->rule_id[0] ? r->rule_id : "tool-flag");
+    bool can_ask = (gw_mcp_x_client_caps(x) & GW_CAP_ELICITATION) != 0;
+
+    if (gw_mcp_x_modern(x)) {
+        const char *sealed = gw_json_str(gw_mcp_x_params(x), "requestState");
+        if (sealed)
+            return second_round(g, c, sealed, binding, digest, policy_version, v);
+    }
+    if (!can_ask) {
+        atomic_fetch_add(&g->refused, 1);
+        snprintf(v->reason, sizeof(v->reason),
+                 "%.64s needs the user's confirmation and this client cannot ask for it (no "
+                 "elicitation capability); nothing was done",
+                 tool);
+        v->jsonrpc_code = GW_GATEWAY_CONFIRMATION_REQUIRED;
+        v->data = json_pack("{s:s,s:s,s:s,s:s,s:s}", "reason", v->reason, "why", r->reason,
+                            "rule", v->rule_id, "policyVersion", policy_version, "hint",
+                            "tell the user what you were about to do and why; the call can "
+                            "only proceed from a client that supports elicitation, where the "
+                            "user answers the gateway's question directly");
+        return GW_EDENIED;
+    }
+    unsigned char rnd[16];
+    RAND_bytes(rnd, sizeof(rnd));
+    char id[40];
+    snprintf(id, sizeof(id), "cf-");
+    for (int i = 0; i < 16; i++)
+        snprintf(id + 3 + 2 * i, 3, "%02x", rnd[i]);
+    char message[1024];
+    describe(tool, gw_call_args(c), r->reason, message, sizeof(message));
+    atomic_fetch_add(&g->asked, 1);
+    snprintf(v->reason, sizeof(v->reason), "asked the user to confirm (%s)", id);
+
+    if (gw_mcp_x_modern(x)) {
+        json_t *state = json_pack("{s:s,s:s,s:s,s:s,s:I,s:s}", "k", "confirm", "p", binding, "t",
+                                  tool, "d", digest, "e",
+                                  (json_int_t)(gw_clock_now() + g->confirm_ttl_s), "n", id);
+        char *sealed = gw_mcp_x_seal(x, state);
+        json_decref(state);
+        json_t *res = json_pack("{s:s,s:{s:o},s:s}", "resultType", "input_required",
+                                "inputRequests", "confirm", elicitation(message), "requestState",
+                                sealed ? sealed : "");
+        gw_free(sealed);
+        gw_mcp_reply(x, res);
+        return GW_DECLINED; /* answered: the client calls again with the user's answer */
+    }
+    struct ask *a = gw_xcalloc(1, sizeof(*a));
+    a->g = g;
+    a->c = c;
+    snprintf(a->rule, sizeof(a->rule), "%s", v->rule_id);
+    snprintf(a->version, sizeof(a->version), "%s", policy_version);
+    snprintf(a->id, sizeof(a->id), "%s", id);
+    json_t *el = elicitation(message);
+    json_t *params = json_incref(json_object_get(el, "params"));
+    json_decref(el);
+    if (gw_mcp_ask_client(x, "elicitation/create", params, on_answer, a) != GW_OK) {
+        gw_free(a);
+        snprintf(v->reason, sizeof(v->reason), "%s needs the user's confirmation and it could "
+                                               "not be asked for; nothing was done", tool);
+        v->jsonrpc_code = GW_GATEWAY_CONFIRMATION_REQUIRED;
+        return GW_EDENIED;
+    }
+    return GW_AGAIN;
+}

@@ -1,0 +1,276 @@
+// ui/admin/e2e/console.test.mjs — the admin console in Debian's Chromium (playwright-core)
+// against the real gateway (GW_BIN) and mock APIM: the console is served at /admin/ with its
+// CSP; every page renders with no console error and passes axe-core (WCAG 2.1 AA) at a laptop
+// size without horizontal scrolling; keyboard navigation; each page's main task: search and
+// filter tools, change a tool's risk (checked through the API, history recorded), bulk
+// disable/activate, import a spec with an edited description and see the tools, create a
+// product and add a tool, the settings with sources and redaction; the pages whose backend has
+// not landed show "not available"; sign-in, API keys and a denied action for a non-admin user
+// run when the gateway has authentication (/admin/api/auth/config), and are skipped with the
+// reason otherwise. Bounded: one gateway, one browser, about a minute.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { dirname, join } from 'node:path';
+import { startStack, launchBrowser, newPage, open, PAGES, axe, fmtViolations, adminApi, DMS_SPEC } from './lib.mjs';
+
+let stack, browser, page, api;
+let authConfig = null; // the gateway's /auth/config, or null when it has no authentication yet
+
+before(async () => {
+  stack = await startStack();
+  api = adminApi(stack.admin, stack.adminKey);
+  browser = await launchBrowser();
+  page = await newPage(browser, { credential: stack.adminKey });
+  const c = await api('GET', '/auth/config');
+  authConfig = c.status === 200 ? c.json : null;
+});
+
+after(async () => {
+  await browser?.close();
+  const reports = await stack?.stop();
+  assert.deepEqual(reports || [], [], 'sanitizer reports in the gateway log');
+});
+
+describe('serving', () => {
+  test('/admin/ is the console with a strict CSP; the API keeps /admin/api/', async () => {
+    const r = await fetch(`${stack.admin}/admin/`);
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-type'), /text\/html/);
+    const csp = r.headers.get('content-security-policy');
+    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /script-src 'self';/);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+    assert.equal(r.headers.get('x-frame-options'), 'DENY');
+    const html = await r.text();
+    const js = html.match(/src="(\/admin\/assets\/[^"]+\.js)"/)[1];
+    const a = await fetch(stack.admin + js, { headers: { 'accept-encoding': 'gzip' } });
+    assert.equal(a.status, 200);
+    assert.match(a.headers.get('cache-control'), /immutable/);
+    assert.equal((await api('GET', '/health')).status, 200);
+    // a client-side route gets the app; traversal does not get anywhere
+    assert.equal((await fetch(`${stack.admin}/admin/tools/create_booking`)).status, 200);
+    for (const p of ['/admin/..%2f..%2fetc%2fpasswd', '/admin/%2e%2e/%2e%2e/etc/passwd', '/admin/.env'])
+      assert.ok([400, 404].includes((await fetch(stack.admin + p)).status), p);
+    // the MCP port does not serve the console
+    assert.equal((await fetch(`${stack.gw.url}/admin/`)).status, 404);
+  });
+});
+
+describe('every page', () => {
+  for (const p of PAGES) {
+    test(`${p.name}: renders, no console error, axe-core passes, fits a laptop screen`, async () => {
+      page.clearProblems();
+      await open(page, stack.admin, p);
+      const v = await axe(page);
+      assert.equal(v.length, 0, `axe violations on ${p.path}:\n${fmtViolations(v)}`);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `${p.path} scrolls horizontally by ${overflow}px at 1366x768`);
+      assert.deepEqual(page.problems(), [], `problems on ${p.path}`);
+    });
+  }
+
+  test('pages whose backend has not landed say so (and list the endpoints they need)', async () => {
+    const future = { exposure: '/exposure/rules', policies: '/policies', approvals: '/approvals', audit: '/audit', 'rate-limits': '/ratelimits/rules' };
+    for (const [name, ep] of Object.entries(future)) {
+      const exists = (await api('GET', ep)).status !== 404;
+      if (exists) continue; // landed: its own test covers it
+      await open(page, stack.admin, PAGES.find((x) => x.name === name));
+      await page.getByTestId('not-available').waitFor();
+      assert.match(await page.getByTestId('not-available').innerText(), /not available on this gateway yet/);
+    }
+  });
+});
+
+describe('keyboard', () => {
+  test('skip link, then the navigation by Tab and Enter', async () => {
+    await open(page, stack.admin, PAGES[0]);
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to content');
+    // Tab until the "Tools" navigation link has focus, then Enter
+    for (let i = 0; i < 10; i++) {
+      await page.keyboard.press('Tab');
+      if ((await page.evaluate(() => document.activeElement?.textContent?.trim())) === 'Tools') break;
+    }
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { level: 1, name: 'Tools' }).waitFor();
+    assert.match(page.url(), /\/admin\/tools$/);
+  });
+});
+
+describe('tools', () => {
+  test('search and filter', async () => {
+    await open(page, stack.admin, PAGES[1]);
+    await page.getByRole('searchbox', { name: 'Search tools' }).fill('booking');
+    await page.waitForFunction(() => document.querySelectorAll('tbody tr').length < 9);
+    const rows = await page.locator('tbody tr').allInnerTexts();
+    for (const r of rows) assert.match(r, /book/i);
+    const names = await page.locator('tbody tr a.row-title').allInnerTexts();
+    for (const n of ['cancel_booking', 'create_booking', 'get_booking', 'list_bookings']) assert.ok(names.includes(n), n);
+    await page.getByLabel('Risk').selectOption('read');
+    await page.waitForFunction(() => [...document.querySelectorAll('tbody tr')].every((r) => r.innerText.includes('read')));
+    assert.ok(!(await page.locator('tbody tr a.row-title').allInnerTexts()).includes('create_booking'));
+    assert.match(page.url(), /risk=read/);
+  });
+
+  test("change a tool's risk: saved through the API with If-Match, in the history", async () => {
+    page.clearProblems();
+    await open(page, stack.admin, PAGES[2]);
+    await page.getByLabel('Risk', { exact: true }).selectOption('privileged');
+    await page.getByLabel('Requires confirmation').check();
+    await page.getByLabel('Reason for the change').fill('bookings need a person');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByText(/Saved create_booking \(version 2\)/).waitFor();
+    const t = await api('GET', '/tools/create_booking');
+    assert.equal(t.json.risk, 'privileged');
+    assert.equal(t.json.requiresConfirmation, true);
+    assert.equal(t.json.version, 2);
+    await page.getByRole('tab', { name: 'History' }).click();
+    await page.getByText('“bookings need a person”').waitFor();
+    assert.deepEqual(page.problems(), []);
+  });
+
+  test('a stale edit is refused (409) and explained', async () => {
+    await open(page, stack.admin, PAGES[2]);
+    await api('PATCH', '/tools/create_booking', { rateLimitTier: 'strict' }); // someone else
+    await page.getByLabel('Risk', { exact: true }).selectOption('write');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByRole('alert').filter({ hasText: /Someone else changed this tool/ }).waitFor();
+    assert.equal((await api('GET', '/tools/create_booking')).json.risk, 'privileged');
+    page.clearProblems(); // the 409 was the point of this test
+  });
+
+  test('bulk disable and activate', async () => {
+    await open(page, stack.admin, PAGES[1]);
+    await page.getByLabel('Select get_dealer').check();
+    await page.getByLabel('Select find_nearby_dealers').check();
+    await page.getByRole('region', { name: 'Bulk actions' }).getByRole('button', { name: 'Disable' }).click();
+    await page.getByText('Disabled 2 tools').waitFor();
+    assert.equal((await api('GET', '/tools/get_dealer')).json.status, 'disabled');
+    assert.equal((await api('GET', '/tools/find_nearby_dealers')).json.status, 'disabled');
+    await page.getByLabel('Select get_dealer').check();
+    await page.getByLabel('Select find_nearby_dealers').check();
+    await page.getByRole('region', { name: 'Bulk actions' }).getByRole('button', { name: 'Activate' }).click();
+    await page.getByText('Activated 2 tools').waitFor();
+    assert.equal((await api('GET', '/tools/get_dealer')).json.status, 'active');
+  });
+});
+
+describe('import', () => {
+  test('upload a spec, preview, edit a description, approve a subset, see the tools', async () => {
+    const spec = join(dirname(DMS_SPEC), 'customer-service-api.yaml');
+    page.clearProblems();
+    await open(page, stack.admin, PAGES.find((p) => p.name === 'import'));
+    await page.setInputFiles('#specfile', spec);
+    await page.getByLabel('API product').fill('customer-service');
+    await page.getByRole('button', { name: 'Preview' }).click();
+    const header = page.getByText(/Tools \(\d+ of \d+ selected\)/);
+    await header.waitFor({ timeout: 20000 });
+    const total = Number((await header.innerText()).match(/of (\d+)/)[1]);
+    assert.ok(total >= 3, `preview made ${total} tools`);
+    const boxes = page.getByRole('checkbox', { name: /^Approve / });
+    const names = (await boxes.evaluateAll((els) => els.map((e) => e.getAttribute('aria-label').slice(8))));
+    const [first, second, ...rest] = names;
+    // nothing written by the preview
+    assert.equal((await api('GET', `/tools/${first}`)).status, 404);
+    for (const n of rest) await page.getByLabel(`Approve ${n}`).uncheck();
+    await page.getByRole('button', { name: `Edit description of ${first}` }).click();
+    await page.getByRole('textbox', { name: `Description of ${first}` }).fill('Edited in the console: looks up a customer.');
+    await page.getByRole('button', { name: `Edit description of ${first}` }).click();
+    await page.getByLabel(`Risk of ${second}`).selectOption('privileged');
+    await page.getByLabel('Activate new tools now').check();
+    await page.getByRole('button', { name: 'Approve 2 tools' }).click();
+    await page.getByRole('heading', { name: /is in the registry/ }).waitFor({ timeout: 20000 });
+    const a = await api('GET', `/tools/${first}`);
+    assert.equal(a.json.description, 'Edited in the console: looks up a customer.');
+    assert.equal(a.json.status, 'active');
+    assert.equal(a.json.bundle, 'customer-service');
+    assert.equal((await api('GET', `/tools/${second}`)).json.risk, 'privileged');
+    assert.equal((await api('GET', `/tools/${rest[0]}`)).status, 404, 'an unselected tool was imported');
+    await page.getByRole('link', { name: 'View tools' }).click();
+    await page.getByRole('searchbox', { name: 'Search tools' }).fill(first);
+    await page.getByRole('link', { name: first }).waitFor();
+    assert.deepEqual(page.problems(), []);
+  });
+
+  test('a broken spec shows the parser error and where it is', async () => {
+    await open(page, stack.admin, PAGES.find((p) => p.name === 'import'));
+    await page.setInputFiles('#specfile', { name: 'broken.yaml', mimeType: 'application/yaml', buffer: Buffer.from('openapi: 3.0.3\ninfo:\n  title: x\n  version: 1\npaths:\n  /a: [\n') });
+    await page.getByRole('button', { name: 'Preview' }).click();
+    const alert = page.getByRole('alert').first();
+    await alert.waitFor();
+    assert.match(await alert.innerText(), /line|column|YAML|syntax/i);
+  });
+});
+
+describe('API products', () => {
+  test('create a product and add a tool to it', async () => {
+    await open(page, stack.admin, { path: '/admin/products', heading: 'API products' });
+    await page.getByRole('button', { name: 'New product' }).click();
+    await page.getByLabel('Name').fill('dealer-locator');
+    await page.getByLabel('Title').fill('Dealer locator');
+    await page.getByRole('button', { name: 'Create' }).click();
+    await page.getByRole('heading', { name: 'Dealer locator', level: 2 }).waitFor();
+    await page.getByRole('button', { name: 'Add tools' }).click();
+    await page.getByRole('searchbox', { name: 'Search tools to add' }).fill('get_dealer');
+    await page.getByRole('dialog').getByLabel('get_dealer').check();
+    await page.getByRole('button', { name: 'Add 1' }).click();
+    await page.getByRole('button', { name: 'Remove get_dealer from dealer-locator' }).waitFor();
+    assert.equal((await api('GET', '/tools/get_dealer')).json.bundle, 'dealer-locator');
+    assert.equal((await api('GET', '/bundles/dealer-locator')).json.toolCount, 1);
+  });
+});
+
+describe('settings', () => {
+  test('effective values with their source; secrets redacted', async () => {
+    await open(page, stack.admin, PAGES.find((p) => p.name === 'settings'));
+    await page.getByRole('searchbox', { name: 'Search settings' }).fill('GW_ADMIN_UI_DIR');
+    const row = page.getByRole('row').filter({ hasText: 'GW_ADMIN_UI_DIR' });
+    await row.waitFor();
+    assert.match(await row.innerText(), /environment/);
+    await page.getByRole('searchbox', { name: 'Search settings' }).fill('DATABASE_URL');
+    assert.match(await page.getByRole('row', { name: /^DATABASE_URL/ }).innerText(), /not set|redacted/);
+  });
+});
+
+describe('identities and sign-in (need the gateway to authenticate: issue 8)', () => {
+  const why = () => (authConfig ? false : 'the gateway has no /admin/api/auth/config yet (admin API authentication has not landed)');
+
+  test('the identities page says what is missing when the key endpoints are absent', async (t) => {
+    if ((await api('GET', '/keys')).status !== 404) return t.skip('API keys exist: covered below');
+    await open(page, stack.admin, PAGES.find((p) => p.name === 'identities'));
+    await page.getByTestId('not-available').first().waitFor();
+  });
+
+  test('sign in with an API key, create and revoke a key; a non-admin is refused', async (t) => {
+    if (why()) return t.skip(why());
+    // The admin key for the test comes from the gateway's bootstrap (GW_ADMIN_BOOTSTRAP_KEY
+    // or equivalent, per the lead's contract); without one this test cannot sign in.
+    const adminKey = stack.adminKey || process.env.E2E_ADMIN_KEY;
+    if (!adminKey) return t.skip('no admin API key for the test (E2E_ADMIN_KEY)');
+    const p = await newPage(browser);
+    await p.goto(`${stack.admin}/admin/`);
+    await p.getByLabel('API key').fill(adminKey);
+    await p.getByRole('button', { name: 'Sign in with API key' }).click();
+    await p.getByTestId('whoami').waitFor();
+    await open(p, stack.admin, PAGES.find((x) => x.name === 'identities'));
+    await p.getByRole('button', { name: 'New API key' }).click();
+    await p.getByLabel('Name').fill('viewer-e2e');
+    await p.getByLabel('Roles (comma separated)').fill('viewer');
+    await p.getByRole('button', { name: 'Create key' }).click();
+    const key = await p.getByTestId('new-key').innerText();
+    assert.match(key, /^mcpgw_/);
+    await p.getByRole('button', { name: 'I have stored it' }).click();
+    // a non-admin: signs in, tries to change a tool's risk, gets the API's refusal
+    const q = await newPage(browser);
+    await q.goto(`${stack.admin}/admin/`);
+    await q.getByLabel('API key').fill(key);
+    await q.getByRole('button', { name: 'Sign in with API key' }).click();
+    await q.goto(`${stack.admin}/admin/tools/get_dealer`);
+    const denied = q.getByText(/permission|Not allowed|forbidden/i).first();
+    await denied.waitFor();
+    // revoke it
+    await p.getByRole('button', { name: 'Revoke viewer-e2e' }).click();
+    const keys = await adminApi(stack.admin, adminKey)('GET', '/keys');
+    assert.ok(keys.json.keys.find((k) => k.name === 'viewer-e2e').revoked_at);
+  });
+});
