@@ -26,7 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MAX_OVERRIDES 16
+#define MAX_OVERRIDES 64
 
 struct serve_args {
     const char *config;
@@ -96,8 +96,11 @@ static int parse_args(int argc, char **argv, const char *cmd, struct serve_args 
                 fprintf(stderr, "mcpgw: --set expects NAME=VALUE, got '%s'\n", optarg);
                 return 2;
             }
-            if (a->noverrides < MAX_OVERRIDES)
-                a->overrides[a->noverrides++] = optarg;
+            if (a->noverrides >= MAX_OVERRIDES) {
+                fprintf(stderr, "mcpgw: more than %d --set options\n", MAX_OVERRIDES);
+                return 2;
+            }
+            a->overrides[a->noverrides++] = optarg;
             break;
         case 'h': serve_usage(stdout, cmd); return 1;
         default: serve_usage(stderr, cmd); return 2;

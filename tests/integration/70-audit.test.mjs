@@ -72,6 +72,7 @@ before(async () => {
       GW_DATA_DIR: dataDir,
       GW_AUDIT_CHECKPOINT_EVENTS: '4',
       GW_ADMIN_LISTEN: '127.0.0.1:0',
+      GW_ADMIN_DEV_MODE: 'true', // loopback dev mode: the admin API without credentials
       GW_LOG_LEVEL: 'debug',
       GW_AUDIT_RESPONSE_DIGEST: 'true',
     },

@@ -93,6 +93,7 @@ test('segments and checkpoints reach the archive with Object Lock, also after an
       GW_AUDIT_S3_SECRET_ACCESS_KEY: 'S3RVER',
       GW_AUDIT_S3_RETRY_MAX_SECONDS: '1',
       GW_ADMIN_LISTEN: '127.0.0.1:0',
+      GW_ADMIN_DEV_MODE: 'true', // loopback dev mode: the admin API without credentials
     },
   });
   let stopped = false;
@@ -111,7 +112,9 @@ test('segments and checkpoints reach the archive with Object Lock, also after an
     const closed = readdirSync(join(logDir, 'segments')).filter((n) => n.endsWith('.jsonl'));
     assert.ok(closed.length >= 2, `closed segments: ${closed}`);
     assert.equal(seen.length, 0);
-    const adminPort = Number(gw.stderr().match(/listening on 127\.0\.0\.1:(\d+) with 1 workers/)[1]);
+    const am = gw.stderr().match(/listening on 127\.0\.0\.1:(\d+) with 1 workers/);
+    assert.ok(am, gw.stderr().split('\n').filter((l) => /listening|admin/.test(l)).join('\n'));
+    const adminPort = Number(am[1]);
     const m = await request(adminPort, { path: '/metrics' });
     const backlog = Number(m.body.match(/mcpgw_audit_archive_backlog_objects (\d+)/)?.[1]);
     assert.ok(backlog >= closed.length, `backlog ${backlog}`);
