@@ -354,3 +354,26 @@ describe('audit trail', () => {
     assert.equal(r.status, 0, r.stdout + r.stderr);
   });
 });
+
+test('authentication refusals are recorded (outcome refused, no credential kept)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mcpgw-audit-auth-'));
+  const g = await startGateway({ sets: { GW_DATA_DIR: dir, GW_AUTH_MODE: 'required' } });
+  try {
+    const res = await request(g.port, { method: 'POST', path: '/mcp',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream',
+                 Authorization: 'Bearer not-a-valid-token-9876543210', 'X-Request-Id': 'it-refused' },
+      body: JSON.stringify(rpc('tools/list')) });
+    assert.equal(res.status, 401);
+    await sleep(200);
+    const recs = readRecords(logDirOf(dir)).map((l) => JSON.parse(l));
+    const rec = recs.find((r) => r.event.request_id === 'it-refused');
+    assert.ok(rec, 'refusal recorded');
+    assert.equal(rec.event.outcome, 'refused');
+    assert.equal(rec.event.auth.status, 401);
+    assert.equal(rec.event.error.code, -32001);
+    assert.ok(!JSON.stringify(rec).includes('not-a-valid-token'), 'the credential is not recorded');
+  } finally {
+    await g.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
