@@ -68,7 +68,10 @@ struct endpoint {
 /* Every endpoint of the API (docs/admin-api.md). A route matched with a method not listed here
  * is a 405 whose Allow header is computed from this table. */
 static const struct endpoint endpoints[] = {
+    {AR_AUDIT_LIST, GW_HTTP_GET, Q_AUDIT, gw_admin__w_audit},
     {AR_AUDIT, GW_HTTP_GET, Q_AUDIT, gw_admin__w_audit},
+    {AR_AUDIT, GW_HTTP_POST, Q_AUDIT, gw_admin__w_audit},
+    {AR_AUDIT_PROOF, GW_HTTP_GET, Q_AUDIT, gw_admin__w_audit},
     {AR_HEALTH, GW_HTTP_GET, 0, gw_admin__w_health},
     {AR_TOOLS, GW_HTTP_GET, Q_LIMIT | Q_AFTER | Q_STATUS | Q_BUNDLE | Q_SPEC,
      gw_admin__w_tools_list},
@@ -239,6 +242,8 @@ static struct gw_store *thread_store(struct gw_admin *adm, struct gw_error *err)
 /* Serialises j->result into j->out (falls back to a 500 when it cannot). */
 static void serialise(struct admin_job *j)
 {
+    if (j->out && !j->result)
+        return; /* a raw reply (an export) was produced by the work itself */
     struct gw_buf b;
     gw_buf_init(&b, ADMIN_REPLY_MAX);
     if (!j->result || gw_json_dump(j->result, &b) != GW_OK) {
@@ -313,7 +318,7 @@ static void job_done(void *arg)
         gw_http_add_header(r, "ETag", j->etag);
     if (j->location[0])
         gw_http_add_header(r, "Location", j->location);
-    gw_http_reply(r, j->status, "application/json", j->out, j->out_len);
+    gw_http_reply(r, j->status, j->ctype[0] ? j->ctype : "application/json", j->out, j->out_len);
     job_free(j);
 }
 
@@ -706,6 +711,7 @@ int gw_admin_attach(struct gw_server *http, const struct gw_admin_config *cfg,
     adm->on_write = cfg->on_write;
     adm->on_write_arg = cfg->on_write_arg;
     adm->audit = cfg->audit;
+    pthread_mutex_init(&adm->audit_lock, NULL);
     adm->authn = cfg->authn;
     adm->gov = cfg->gov;
     adm->registry = cfg->registry;
@@ -730,6 +736,7 @@ void gw_admin_free(struct gw_admin *adm)
     if (!adm)
         return;
     gw_pool_free(adm->pool); /* pool threads exit: their store handles close (key destructor) */
+    gw_admin__audit_state_free(adm);
     pthread_key_delete(adm->store_key);
     gw_ssrf_policy_free(adm->own_ssrf);
     json_decref(adm->auth_config);

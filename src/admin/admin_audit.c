@@ -1,12 +1,20 @@
 /*
  * src/admin/admin_audit.c
  * The audit side of the admin API: recording every write made through the API (before its
- * reply), and the read-only audit endpoints, all of whose work runs on the pool (file reads):
+ * reply), and the read-only audit endpoints, all of whose work runs on the pool (file reads).
+ * The admin console's contract (ui/admin/src/pages/Audit.tsx):
+ *   GET  /admin/api/audit?from=&to=&subject=&tool=&decision=&limit=&after=   a page of records
+ *   GET  /admin/api/audit/{id}          one record (id = its sequence number)
+ *   GET  /admin/api/audit/{id}/proof    its inclusion proof in the latest signed checkpoint
+ *   GET  /admin/api/audit/chain         head, latest checkpoint, last verification
+ *   POST /admin/api/audit/verify        verify now (the full report; the summary is kept)
+ *   GET  /admin/api/audit/export?format=jsonl|csv&<the list's filters>
+ * and the raw forms the CLI mirrors:
  *   GET /admin/api/audit/verify      the verification report of this replica's log
  *   GET /admin/api/audit/search      records matching tool, subject, requestId, traceId,
  *                                    outcome, kind, method, since, until, fromSeq, limit
  *   GET /admin/api/audit/proof       ?seq=N[&size=S] inclusion, ?first=M[&second=N] consistency
- *   GET /admin/api/audit/checkpoint  the latest signed checkpoint (text/plain JSON-wrapped)
+ *   GET /admin/api/audit/checkpoint  the latest signed checkpoint
  *   GET /admin/api/audit/keys        the verifier keys
  * They are rows of the admin endpoint table (AR_AUDIT), so authentication and the admin role
  * apply as to every admin request.
@@ -16,17 +24,23 @@
 #include "audit/audit.h"
 #include "audit/audit_read.h"
 #include "core/alloc.h"
+#include "core/json.h"
 #include "core/str.h"
 #include "ctx/ctx.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #define AUDIT_SEARCH_MAX 1000
 
 struct admin_audit_q {
     char tool[128], subject[256], request_id[132], trace_id[40], outcome[16], kind[16],
-        method[64], since[40], until[40];
+        method[64], since[40], until[40], decision[16], format[8];
+    unsigned long long after;
+    bool has_after;
     unsigned long long from_seq, seq, size, first, second;
     bool has_seq, has_first;
     size_t limit;
@@ -237,11 +251,7 @@ static bool q_num(struct gw_http_req *r, const char *name, unsigned long long *o
 
 int gw_admin__audit_params(struct gw_http_req *r, struct admin_job *j, struct gw_error *err)
 {
-    const char *leaf = j->m.name;
-    if (strcmp(leaf, "verify") && strcmp(leaf, "search") && strcmp(leaf, "proof") &&
-        strcmp(leaf, "checkpoint") && strcmp(leaf, "keys"))
-        return GW_ERROR_SET(err, GW_EINVAL,
-                            "audit endpoints: verify, search, proof, checkpoint, keys");
+    const char *leaf = j->m.route == AR_AUDIT ? j->m.name : "";
     struct admin_audit_q *q = gw_xcalloc(1, sizeof(*q));
     j->aq = q;
     unsigned long long limit = 100;
@@ -259,17 +269,410 @@ int gw_admin__audit_params(struct gw_http_req *r, struct admin_job *j, struct gw
               q_num(r, "seq", &q->seq, &q->has_seq, err) &&
               q_num(r, "size", &q->size, NULL, err) &&
               q_num(r, "first", &q->first, &q->has_first, err) &&
-              q_num(r, "second", &q->second, NULL, err);
+              q_num(r, "second", &q->second, NULL, err) &&
+              q_text(r, "decision", q->decision, sizeof(q->decision), err) &&
+              q_text(r, "format", q->format, sizeof(q->format), err) &&
+              q_num(r, "after", &q->after, &q->has_after, err);
+    /* the console's names for the time window */
+    if (ok && !q->since[0])
+        ok = q_text(r, "from", q->since, sizeof(q->since), err);
+    if (ok && !q->until[0])
+        ok = q_text(r, "to", q->until, sizeof(q->until), err);
     if (!ok)
         return GW_EINVAL;
     if (limit < 1 || limit > AUDIT_SEARCH_MAX)
         return GW_ERROR_SET(err, GW_EINVAL, "query parameter limit must be 1..%d",
                             AUDIT_SEARCH_MAX);
+    if (q->format[0] && strcmp(q->format, "jsonl") && strcmp(q->format, "csv"))
+        return GW_ERROR_SET(err, GW_EINVAL, "query parameter format must be jsonl or csv");
     if (!strcmp(leaf, "proof") && !q->has_seq && !q->has_first)
         return GW_ERROR_SET(err, GW_EINVAL,
                             "proof needs seq=N (inclusion) or first=M (consistency)");
     q->limit = (size_t)limit;
     return GW_OK;
+}
+
+/* ---- the console's contract ---------------------------------------------------------------- */
+
+static void hash_b64(const gw_hash h, char out[48])
+{
+    gw_note_b64(h, GW_HASH_LEN, out);
+}
+
+static void iso_of(time_t t, char *out, size_t size)
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/* The governance decision of an event, as the console shows it. */
+static const char *decision_of(const json_t *ev)
+{
+    const char *kind = json_string_value(json_object_get(ev, "kind"));
+    const char *outcome = json_string_value(json_object_get(ev, "outcome"));
+    if (kind && !strcmp(kind, "admin"))
+        return "admin";
+    if (kind && !strcmp(kind, "transport"))
+        return "reject";
+    if (outcome && !strcmp(outcome, "refused"))
+        return "deny";
+    const char *d = "allow";
+    size_t i;
+    json_t *x;
+    json_array_foreach(json_object_get(ev, "decisions"), i, x)
+    {
+        const char *v = json_string_value(json_object_get(x, "verdict"));
+        if (!v)
+            continue;
+        if (!strcmp(v, "deny") || !strcmp(v, "error"))
+            return v;
+        if (!strcmp(v, "dry_run_deny"))
+            d = "dry_run_deny";
+    }
+    return d;
+}
+
+/* An AuditRecord of the console from a record line. */
+static json_t *ui_record(uint64_t seq, const char *line, size_t len, const json_t *ev)
+{
+    char id[24], hb[48];
+    snprintf(id, sizeof(id), "%llu", (unsigned long long)seq);
+    gw_hash leaf;
+    gw_merkle_leaf_hash(line, len, leaf);
+    hash_b64(leaf, hb);
+    const json_t *p = json_object_get(ev, "principal");
+    const char *sub = json_string_value(json_object_get(p, "subject"));
+    const char *actor = json_string_value(json_object_get(ev, "actor"));
+    const char *ts = json_string_value(json_object_get(ev, "ts"));
+    json_t *o = json_pack("{s:s,s:I,s:s,s:s,s:s,s:s}", "id", id, "seq", (json_int_t)seq, "time",
+                          ts ? ts : "", "subject",
+                          sub && *sub ? sub : actor && *actor ? actor : "anonymous", "decision",
+                          decision_of(ev), "hash", hb);
+#define COPY_STR(from, to)                                                          \
+    do {                                                                            \
+        const char *v_ = json_string_value(json_object_get(ev, from));             \
+        if (v_ && *v_)                                                              \
+            json_object_set_new(o, to, json_string(v_));                            \
+    } while (0)
+    const char *cid = json_string_value(json_object_get(p, "client_id"));
+    if (cid && *cid)
+        json_object_set_new(o, "clientId", json_string(cid));
+    COPY_STR("tool", "tool");
+    COPY_STR("method", "method");
+    COPY_STR("outcome", "outcome");
+    COPY_STR("request_id", "requestId");
+    COPY_STR("action", "action");
+    COPY_STR("kind", "kind");
+#undef COPY_STR
+    json_t *lat = json_object_get(ev, "latency_us");
+    if (json_is_integer(lat))
+        json_object_set_new(o, "latencyMs", json_real((double)json_integer_value(lat) / 1000.0));
+    json_t *args = json_object_get(ev, "args");
+    if (args)
+        json_object_set(o, "arguments", args);
+    json_t *reasons = json_array();
+    size_t i;
+    json_t *x;
+    json_array_foreach(json_object_get(ev, "decisions"), i, x)
+    {
+        const char *r = json_string_value(json_object_get(x, "reason"));
+        if (r && *r)
+            json_array_append_new(reasons, json_string(r));
+    }
+    const char *em = json_string_value(json_object_get(json_object_get(ev, "error"), "message"));
+    if (em && *em)
+        json_array_append_new(reasons, json_string(em));
+    json_object_set_new(o, "reasons", reasons);
+    json_object_set(o, "event", (json_t *)ev);
+    return o;
+}
+
+struct page {
+    json_t *items;
+    const char *decision;
+    size_t limit;
+    uint64_t last;
+    bool more;
+    struct gw_buf *raw; /* export: the output */
+    bool csv;
+};
+
+static void csv_field(struct gw_buf *b, const char *s, bool last)
+{
+    gw_buf_addc(b, '"');
+    for (; s && *s; s++) {
+        if (*s == '"')
+            gw_buf_addc(b, '"');
+        gw_buf_addc(b, *s == '\n' || *s == '\r' ? ' ' : *s);
+    }
+    gw_buf_adds(b, last ? "\"\n" : "\",");
+}
+
+static bool page_line(void *ud, uint64_t seq, const char *line, size_t len, const json_t *ev)
+{
+    struct page *pg = ud;
+    if (pg->decision && *pg->decision && strcmp(decision_of(ev), pg->decision) != 0)
+        return true;
+    if (pg->raw && !pg->csv) {
+        gw_buf_add(pg->raw, line, len);
+        gw_buf_addc(pg->raw, '\n');
+        return true;
+    }
+    if (json_array_size(pg->items) >= pg->limit) {
+        pg->more = true;
+        return false;
+    }
+    json_t *r = ui_record(seq, line, len, ev);
+    if (pg->raw) {
+        char n[24];
+        snprintf(n, sizeof(n), "%llu", (unsigned long long)seq);
+        csv_field(pg->raw, n, false);
+        csv_field(pg->raw, gw_json_str(r, "time"), false);
+        csv_field(pg->raw, gw_json_str(r, "subject"), false);
+        csv_field(pg->raw, gw_json_str(r, "clientId"), false);
+        csv_field(pg->raw, gw_json_str(r, "tool"), false);
+        csv_field(pg->raw, gw_json_str(r, "method"), false);
+        csv_field(pg->raw, gw_json_str(r, "decision"), false);
+        csv_field(pg->raw, gw_json_str(r, "outcome"), false);
+        csv_field(pg->raw, gw_json_str(r, "requestId"), false);
+        csv_field(pg->raw, gw_json_str(r, "hash"), true);
+        json_decref(r);
+        return true;
+    }
+    json_array_append_new(pg->items, r);
+    pg->last = seq;
+    return true;
+}
+
+static void query_from(const struct admin_audit_q *a, struct gw_audit_query *q, struct gw_audit *au)
+{
+    memset(q, 0, sizeof(*q));
+#define OPT(f) (a->f[0] ? a->f : NULL)
+    q->tool = OPT(tool);
+    q->subject = OPT(subject);
+    q->request_id = OPT(request_id);
+    q->trace_id = OPT(trace_id);
+    q->outcome = OPT(outcome);
+    q->kind = OPT(kind);
+    q->method = OPT(method);
+    q->since = OPT(since);
+    q->until = OPT(until);
+#undef OPT
+    q->from_seq = a->has_after ? a->after + 1 : a->from_seq;
+    q->pii = gw_audit__pii(au);
+}
+
+static void w_list(struct admin_job *j, bool export)
+{
+    const struct admin_audit_q *a = j->aq;
+    struct gw_audit_query q;
+    query_from(a, &q, j->adm->audit);
+    q.limit = (size_t)-1; /* the page counts itself (decision is filtered here) */
+    struct gw_buf raw;
+    gw_buf_init(&raw, ADMIN_REPLY_MAX);
+    struct page pg = {json_array(), a->decision, export ? (size_t)-1 : a->limit, 0, false,
+                      export ? &raw : NULL, export && !strcmp(a->format, "csv")};
+    if (pg.csv)
+        gw_buf_adds(&raw, "seq,time,subject,client_id,tool,method,decision,outcome,request_id,"
+                          "hash\n");
+    struct gw_error err = {0};
+    long n = gw_audit_search_dir(gw_audit_log_dir(j->adm->audit), &q, page_line, &pg, &err);
+    if (n < 0) {
+        json_decref(pg.items);
+        gw_buf_fini(&raw);
+        gw_admin__fail_err(j, &err);
+        return;
+    }
+    if (export) {
+        json_decref(pg.items);
+        json_decref(j->result);
+        j->result = NULL;
+        j->status = 200;
+        j->out = gw_buf_take(&raw, &j->out_len);
+        snprintf(j->ctype, sizeof(j->ctype), "%s",
+                 pg.csv ? "text/csv; charset=utf-8" : "application/x-ndjson");
+        return;
+    }
+    gw_buf_fini(&raw);
+    char next[24];
+    snprintf(next, sizeof(next), "%llu", (unsigned long long)pg.last);
+    gw_admin__ok(j, 200, json_pack("{s:o,s:o}", "items", pg.items, "next",
+                                   pg.more ? json_string(next) : json_null()));
+}
+
+/* The record `seq` (NULL with err when absent). */
+struct one {
+    uint64_t seq;
+    json_t *rec;
+};
+
+static bool one_line(void *ud, uint64_t seq, const char *line, size_t len, const json_t *ev)
+{
+    struct one *o = ud;
+    if (seq != o->seq)
+        return true;
+    o->rec = ui_record(seq, line, len, ev);
+    return false;
+}
+
+static bool parse_id(const char *s, uint64_t *out)
+{
+    unsigned long long v = 0;
+    if (!*s || strlen(s) > 19 || gw_str_to_u64(gw_str_c(s), &v) != GW_OK)
+        return false;
+    *out = v;
+    return true;
+}
+
+static void w_record(struct admin_job *j)
+{
+    struct one o = {0, NULL};
+    if (!parse_id(j->m.name, &o.seq)) {
+        gw_admin__fail(j, 404, "not_found", "no such admin endpoint");
+        return;
+    }
+    struct gw_audit_query q = {0};
+    q.from_seq = o.seq;
+    q.limit = 1;
+    struct gw_error err = {0};
+    gw_audit_search_dir(gw_audit_log_dir(j->adm->audit), &q, one_line, &o, &err);
+    if (!o.rec) {
+        gw_admin__fail(j, 404, "not_found", "no audit record %s", j->m.name);
+        return;
+    }
+    gw_admin__ok(j, 200, o.rec);
+}
+
+/* Which side each proof hash is on, replaying RFC 9162 2.1.3.2. */
+static json_t *proof_path(uint64_t index, uint64_t size, const json_t *proof)
+{
+    json_t *path = json_array();
+    uint64_t fn = index, sn = size - 1;
+    size_t i;
+    json_t *h;
+    json_array_foreach(proof, i, h)
+    {
+        bool left = (fn & 1) || fn == sn;
+        json_array_append_new(path, json_pack("{s:s,s:O}", "side", left ? "left" : "right", "hash", h));
+        if (left)
+            while (!(fn & 1) && fn != 0) {
+                fn >>= 1;
+                sn >>= 1;
+            }
+        fn >>= 1;
+        sn >>= 1;
+    }
+    return path;
+}
+
+static void w_ui_proof(struct admin_job *j)
+{
+    uint64_t seq;
+    if (!parse_id(j->m.name, &seq)) {
+        gw_admin__fail(j, 404, "not_found", "no audit record %s", j->m.name);
+        return;
+    }
+    struct gw_error err = {0};
+    json_t *p = gw_audit_inclusion_dir(gw_audit_log_dir(j->adm->audit), seq, 0, &err);
+    if (!p) {
+        gw_admin__fail_err(j, &err);
+        return;
+    }
+    uint64_t size = (uint64_t)json_integer_value(json_object_get(p, "size"));
+    gw_hash leaf, root, proof[GW_MERKLE_MAX_PROOF];
+    const json_t *pa = json_object_get(p, "proof");
+    int np = 0;
+    bool ok = gw_note_unb64(gw_json_str(p, "leaf_hash"), 44, leaf, 32) == 32 &&
+              gw_note_unb64(gw_json_str(p, "root"), 44, root, 32) == 32;
+    size_t i;
+    json_t *h;
+    json_array_foreach(pa, i, h)
+    {
+        if (np < GW_MERKLE_MAX_PROOF &&
+            gw_note_unb64(json_string_value(h), 44, proof[np], 32) == 32)
+            np++;
+    }
+    ok = ok && gw_merkle_verify_inclusion(leaf, seq, size, (const gw_hash *)proof, np, root);
+    json_t *out = json_pack("{s:s,s:I,s:s,s:o,s:{s:I,s:s},s:b}", "id", j->m.name, "seq",
+                            (json_int_t)seq, "leafHash", gw_json_str(p, "leaf_hash"), "path",
+                            proof_path(seq, size, pa), "checkpoint", "seq", (json_int_t)size,
+                            "hash", gw_json_str(p, "root"), "valid", ok);
+    json_object_set(out, "rfc9162", p);
+    json_decref(p);
+    gw_admin__ok(j, 200, out);
+}
+
+static void w_chain(struct admin_job *j)
+{
+    struct gw_audit *au = j->adm->audit;
+    json_t *o = json_object();
+    uint64_t size = 0;
+    gw_hash last;
+    if (gw_audit_head(au, &size, last)) {
+        char hb[48];
+        hash_b64(last, hb);
+        json_object_set_new(o, "head", json_pack("{s:I,s:s}", "seq", (json_int_t)(size - 1),
+                                                 "hash", hb));
+    } else {
+        json_object_set_new(o, "head", json_null());
+    }
+    struct gw_error err = {0};
+    char *text = gw_audit_latest_checkpoint(gw_audit_log_dir(au), &err);
+    json_t *cp = json_null();
+    if (text) {
+        struct gw_note_verifier *vs[16];
+        size_t n = load_verifiers(au, vs, 16);
+        struct gw_checkpoint c;
+        if (gw_note_open_checkpoint(text, strlen(text), vs, n, &c, &err) == GW_OK) {
+            char hb[48], when[40], path[4200];
+            hash_b64(c.root, hb);
+            struct stat st;
+            snprintf(path, sizeof(path), "%s/checkpoint", gw_audit_log_dir(au));
+            iso_of(stat(path, &st) == 0 ? st.st_mtime : time(NULL), when, sizeof(when));
+            const char *sig = strstr(text, "\n\n");
+            char sigline[300] = "";
+            if (sig)
+                snprintf(sigline, sizeof(sigline), "%.*s", (int)strcspn(sig + 2, "\n"), sig + 2);
+            cp = json_pack("{s:I,s:s,s:s,s:s,s:s}", "seq", (json_int_t)c.size, "hash", hb,
+                           "time", when, "signature", sigline, "origin", c.origin);
+        }
+        for (size_t i = 0; i < n; i++)
+            gw_note_verifier_free(vs[i]);
+        gw_free(text);
+    }
+    json_object_set_new(o, "checkpoint", cp);
+    pthread_mutex_lock(&j->adm->audit_lock);
+    json_t *v = j->adm->audit_verification ? json_deep_copy(j->adm->audit_verification)
+                                           : json_pack("{s:s}", "status", "unknown");
+    pthread_mutex_unlock(&j->adm->audit_lock);
+    json_object_set_new(o, "verification", v);
+    json_object_set_new(o, "origin", json_string(gw_audit_origin(au)));
+    gw_admin__ok(j, 200, o);
+}
+
+static void remember_verification(struct admin_job *j, const json_t *r)
+{
+    bool ok = json_is_true(json_object_get(r, "ok"));
+    char when[40];
+    iso_of(time(NULL), when, sizeof(when));
+    json_t *s = json_pack("{s:s,s:I,s:s}", "status", ok ? "ok" : "broken", "verifiedThrough",
+                          json_integer_value(json_object_get(r, "records")), "checkedAt", when);
+    json_t *first = json_array_get(json_object_get(r, "problems"), 0);
+    if (first)
+        json_object_set_new(s, "error", json_string(gw_json_str(first, "detail")));
+    pthread_mutex_lock(&j->adm->audit_lock);
+    json_decref(j->adm->audit_verification);
+    j->adm->audit_verification = s;
+    pthread_mutex_unlock(&j->adm->audit_lock);
+}
+
+void gw_admin__audit_state_free(struct gw_admin *adm)
+{
+    json_decref(adm->audit_verification);
+    adm->audit_verification = NULL;
+    pthread_mutex_destroy(&adm->audit_lock);
 }
 
 void gw_admin__w_audit(struct admin_job *j, struct gw_store *st)
@@ -278,15 +681,36 @@ void gw_admin__w_audit(struct admin_job *j, struct gw_store *st)
         gw_admin__fail(j, 404, "not_found", "the audit trail is off (GW_AUDIT_ENABLED)");
         return;
     }
+    if (j->m.route == AR_AUDIT_LIST) {
+        w_list(j, false);
+        return;
+    }
+    if (j->m.route == AR_AUDIT_PROOF) {
+        w_ui_proof(j);
+        return;
+    }
     const char *leaf = j->m.name;
-    if (!strcmp(leaf, "verify"))
+    bool post = j->method[0] == 'P';
+    if (post && strcmp(leaf, "verify") != 0) {
+        gw_admin__fail(j, 405, "method_not_allowed", "only POST /audit/verify");
+        return;
+    }
+    if (!strcmp(leaf, "verify")) {
         w_verify(j, st);
+        if (j->result && json_object_get(j->result, "ok"))
+            remember_verification(j, j->result);
+    } else if (!strcmp(leaf, "chain"))
+        w_chain(j);
+    else if (!strcmp(leaf, "export"))
+        w_list(j, true);
     else if (!strcmp(leaf, "search"))
         w_search(j, st);
     else if (!strcmp(leaf, "proof"))
         w_proof(j, st);
     else if (!strcmp(leaf, "checkpoint"))
         w_checkpoint(j, st);
-    else
+    else if (!strcmp(leaf, "keys"))
         w_keys(j, st);
+    else
+        w_record(j);
 }

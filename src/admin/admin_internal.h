@@ -56,6 +56,8 @@ struct gw_admin {
     json_t *auth_config;       /* GET /auth/config (NULL: {"mode":"off"}) */
     char *settings; /* the effective configuration (gw_settings_json) serialised, or NULL */
     struct gw_audit *audit; /* borrowed; NULL = no audit trail */
+    pthread_mutex_t audit_lock; /* guards audit_verification */
+    json_t *audit_verification; /* the last verification summary (GET /audit/chain) */
 };
 
 /* ---- routes (admin_route.c) ---- */
@@ -88,7 +90,9 @@ enum admin_route {
     AR_POLICY_TEST,    /* /policies/test */
     AR_ROLES,          /* /roles */
     AR_ROLE,           /* /roles/{name} */
-    AR_AUDIT           /* /audit/{verify|search|proof|checkpoint|keys} (admin_audit.c) */
+    AR_AUDIT_LIST,     /* /audit (admin_audit.c) */
+    AR_AUDIT,          /* /audit/{id|chain|verify|export|search|proof|checkpoint|keys} */
+    AR_AUDIT_PROOF     /* /audit/{id}/proof */
 };
 
 struct admin_match {
@@ -155,9 +159,12 @@ struct admin_job {
     bool write;
     char peer[64], rid[132], trace[40], method[8], path[256];
     struct admin_audit_q *aq; /* /admin/api/audit/... parameters (admin_audit.c), or NULL */
+    char ctype[64];           /* content type of a raw reply (out set by the work); "" = JSON */
 };
 
 /* ---- the audit side (admin_audit.c) ---- */
+/* The state the audit endpoints keep between requests (the last verification). */
+void gw_admin__audit_state_free(struct gw_admin *adm);
 /* Reads the query parameters of GET /audit/... into j->aq (loop thread). GW_OK or GW_EINVAL. */
 int gw_admin__audit_params(struct gw_http_req *r, struct admin_job *j, struct gw_error *err);
 /* The work of GET /audit/{verify|search|proof|checkpoint|keys} (pool thread). */

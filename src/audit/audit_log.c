@@ -77,6 +77,8 @@ struct gw_audit {
     struct audit_pg *pg;
     struct audit_shipper *shipper;
 
+    gw_hash head_hash; /* leaf hash of the last durable record (under lock) */
+    uint64_t head_size;
     /* stats */
     atomic_ullong records, bytes, batches, checkpoints, write_errors, rejected, pii;
     atomic_ullong lag_sum, lag_count, lag_bucket[12];
@@ -786,6 +788,8 @@ static void *writer_main(void *arg)
                 if (!it)
                     a->tail = NULL;
                 a->qcount -= count;
+                memcpy(a->head_hash, a->prev, GW_HASH_LEN);
+                a->head_size = a->range.size;
                 pthread_mutex_unlock(&a->lock);
                 uint64_t now = now_ns();
                 struct item *x = batch;
@@ -973,6 +977,8 @@ int gw_audit_open(const struct gw_audit_config *c, struct gw_audit **out, struct
         gw_free(sizes);
     }
     a->cp_time = time(NULL);
+    memcpy(a->head_hash, a->prev, GW_HASH_LEN);
+    a->head_size = a->range.size;
     atomic_store(&a->size_now, a->range.size);
     atomic_store(&a->cp_size_now, a->cp_size);
     if (rc == GW_OK && c->s3.bucket && c->s3.bucket[0])
@@ -1117,6 +1123,16 @@ int gw_audit_ready(const struct gw_audit *a, struct gw_error *err)
 const char *gw_audit_verifier_keys(const struct gw_audit *a)
 {
     return a->vkeys;
+}
+
+bool gw_audit_head(const struct gw_audit *a, uint64_t *size, gw_hash last)
+{
+    struct gw_audit *m = (struct gw_audit *)a;
+    pthread_mutex_lock(&m->lock);
+    *size = m->head_size;
+    memcpy(last, m->head_hash, GW_HASH_LEN);
+    pthread_mutex_unlock(&m->lock);
+    return *size > 0;
 }
 
 const char *gw_audit_origin(const struct gw_audit *a)
