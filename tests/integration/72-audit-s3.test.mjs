@@ -122,10 +122,11 @@ test('segments and checkpoints reach the archive with Object Lock, also after an
     // back up: everything arrives
     up = true;
     let keys = [];
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; i < 300; i++) { // up to 30 s (sanitizer builds are slow)
       await sleep(100);
       keys = seen.map((s) => s.url);
-      if (closed.every((c) => keys.some((k) => k.endsWith(`/segments/${c}`)))) break;
+      if (closed.every((c) => keys.some((k) => k.endsWith(`/segments/${c}`))) &&
+          keys.some((k) => /\/checkpoints\/\d{20}\.cp$/.test(k))) break;
     }
     for (const c of closed)
       assert.ok(keys.some((k) => k === `/audit-archive/audit/s3test/segments/${c}`), `${c} archived: ${keys}`);
