@@ -251,6 +251,7 @@ export async function startIdp(opts = {}) {
 
   async function serveJwks(res) {
     state.hits.jwks++;
+    state.lastJwksAt = Date.now();
     switch (state.jwks) {
       case 'down':
         res.writeHead(503, { 'content-type': 'text/plain' }).end('down for the test');
@@ -309,6 +310,8 @@ export async function startIdp(opts = {}) {
     accounts,
     clients: Object.fromEntries(clients.map((c) => [c.client_id, c])),
     hits: state.hits,
+    /** Date.now() of the last JWKS request (0: none yet). */
+    get lastJwksAt() { return state.lastJwksAt || 0; },
     /** The account that signs in next (when the request has no login_hint). */
     loginAs(account) {
       if (!accounts[account]) throw new Error(`no account ${account}`);

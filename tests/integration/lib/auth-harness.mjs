@@ -305,3 +305,29 @@ export async function stopChecked(gw, assert) {
 
 /** Text of a tool result parsed as JSON. */
 export const resultJson = h.resultJson;
+
+/**
+ * `mcpgw keys create ... --json` with the gateway's environment; returns the created record
+ * ({id, key, subject, roles, expires_at, ...}). Throws with stderr on failure.
+ */
+export function createKey(env, { name, subject, roles = [], ttl, clientId, tenant } = {}) {
+  const args = ['keys', 'create', '--name', name, '--subject', subject, '--json'];
+  for (const r of roles) args.push('--role', r);
+  if (ttl) args.push('--ttl', String(ttl));
+  if (clientId) args.push('--client-id', clientId);
+  if (tenant) args.push('--tenant', tenant);
+  const r = h.mcpgw(env, args);
+  if (r.status !== 0) throw new Error(`mcpgw keys create failed (${r.status}): ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+/** Polls fn() (async) every stepMs until it returns truthy or timeoutMs passes; returns the last value. */
+export async function poll(fn, timeoutMs = 8000, stepMs = 50) {
+  const t0 = Date.now();
+  let v;
+  for (;;) {
+    v = await fn();
+    if (v || Date.now() - t0 > timeoutMs) return v;
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
