@@ -56,7 +56,8 @@ const struct gw_setting_def gw_auth_settings[] = {
      "How often the provider's keys are refetched in the background."},
     {"GW_OIDC_JWKS_MIN_REFETCH_SECONDS", GW_SET_INT, "30", 1, 3600, NULL, "Authentication",
      "A token with an unknown key id triggers a refetch at most this often (a flood of forged "
-     "key ids cannot hammer the provider)."},
+     "key ids cannot hammer the provider); while no keys could be fetched at all, requests "
+     "fail at once (503) between fetches instead of each asking the provider again."},
     {"GW_OIDC_FETCH_TIMEOUT_MS", GW_SET_INT, "5000", 100, 60000, NULL, "Authentication",
      "Time limit of one discovery or JWKS request; requests waiting for keys fail closed after "
      "it."},
