@@ -3,7 +3,7 @@
 // endpoint the test breaks on purpose. The gateway runs ONE worker, so "a JWT request waiting
 // for keys does not stall other requests" is tested on the same event loop.
 //   - JWKS down from the start: JWT requests fail closed (503) quickly; API-key requests are
-//     answered as usual;
+//     answered as usual; a burst of JWT requests does not become a burst of JWKS requests;
 //   - JWKS slow (longer than GW_OIDC_FETCH_TIMEOUT_MS) or hanging: JWT requests fail closed
 //     within about the fetch time limit, while API-key requests on the same worker keep being
 //     answered at once;
@@ -65,11 +65,37 @@ test('JWKS down from the start: JWT requests fail closed with 503 at once; API k
   assert.ok(idp.hits.jwks > hits0 || hits0 > 0, 'the gateway asked the provider for its keys');
   const k = await tryToken(apiKey);
   assert.equal(k.status, 200, k.text);
+  // a burst of JWT requests during the outage is not multiplied into requests to the provider:
+  // between fetches (at most one per GW_OIDC_JWKS_MIN_REFETCH_SECONDS) they fail at once
+  const hits1 = idp.hits.jwks;
+  const t0 = Date.now();
+  for (let i = 0; i < 30; i++) assertUnavailable(await tryToken(tokens[0]), 'JWKS down, burst');
+  const seconds = (Date.now() - t0) / 1000;
+  const fetched = idp.hits.jwks - hits1;
+  t.diagnostic(`30 JWT requests in ${seconds.toFixed(2)} s caused ${fetched} JWKS requests`);
+  assert.ok(fetched <= Math.ceil(seconds / MIN_REFETCH_S) + 1, `${fetched} JWKS requests for 30 JWT requests in ${seconds} s`);
 });
+
+/** Waits until the gateway may fetch again (the last fetch started over the interval ago). */
+async function outsideRefetchInterval() {
+  const wait = idp.lastJwksAt + MIN_REFETCH_S * 1000 + 1100 - Date.now();
+  if (wait > 0) await sleep(wait);
+}
+
+/**
+ * Waits for the gateway's next JWKS request to arrive at the provider (without keys the
+ * gateway retries on its own every GW_OIDC_JWKS_MIN_REFETCH_SECONDS). Returns false on timeout.
+ */
+async function nextFetchStarted() {
+  const h0 = idp.hits.jwks;
+  return a.poll(() => idp.hits.jwks > h0, MIN_REFETCH_S * 1000 + 5000, 2);
+}
 
 for (const mode of ['slow', 'hang']) {
   test(`JWKS ${mode}: JWT requests fail closed within the fetch time limit; API-key requests on the same worker are not stalled`, async (t) => {
     idp.jwksMode(mode, mode === 'slow' ? 4000 : 0);
+    // without keys the gateway retries on its own; requests arriving meanwhile join that fetch
+    assert.ok(await nextFetchStarted(), 'the gateway retries fetching the keys');
     const t0 = Date.now();
     const jwt = Promise.all([1, 2, 3].map((i) => tryToken(tokens[i])));
     let settled = false;
@@ -84,6 +110,8 @@ for (const mode of ['slow', 'hang']) {
     const results = await jwt;
     const elapsed = Date.now() - t0;
     for (const r of results) assertUnavailable(r, `JWKS ${mode}`);
+    const waited = Math.min(...results.map((r) => r.ms));
+    assert.ok(waited >= FETCH_TIMEOUT_MS * 0.5, `they waited for the fetch under way (${waited.toFixed(0)} ms)`);
     // a waiter may join a fetch already under way, so up to two time limits plus slack
     assert.ok(elapsed < FETCH_TIMEOUT_MS * 2 + 2000, `the JWT requests took ${elapsed} ms (limit ${FETCH_TIMEOUT_MS} ms)`);
     assert.ok(keyLatencies.length >= 3, `only ${keyLatencies.length} API-key requests were answered meanwhile`);
@@ -96,11 +124,10 @@ for (const mode of ['slow', 'hang']) {
 
 test('JWKS serving garbage: fail closed; the log names the failure', async () => {
   idp.jwksMode('garbage');
-  const hits0 = idp.hits.jwks;
-  const r = await tryToken(tokens[4]);
-  assertUnavailable(r, 'garbage JWKS');
-  assert.ok(idp.hits.jwks > hits0, 'the garbage was fetched');
-  assert.ok(await a.poll(() => /fetching the identity provider's keys: .*jwks/.test(gw.stderr()), 3000), 'a log line explains the failure');
+  assert.ok(await nextFetchStarted(), 'the garbage was fetched');
+  assert.ok(await a.poll(() => /fetching the identity provider's keys: .*jwks: (not a JWKS|the JWKS)/.test(gw.stderr()), 3000),
+    'a log line explains the failure');
+  assertUnavailable(await tryToken(tokens[4]), 'garbage JWKS');
 });
 
 test('JWKS back: the next JWT request fetches the keys and is accepted', async () => {
@@ -124,9 +151,7 @@ test('keys already loaded survive a JWKS outage (stale keys beat no keys)', asyn
 });
 
 test(`key rotation: an unknown kid refetches once and is accepted; at most one refetch per ${MIN_REFETCH_S} s`, async (t) => {
-  // start outside the refetch interval of the last fetch
-  const wait = idp.lastJwksAt + MIN_REFETCH_S * 1000 + 1100 - Date.now();
-  if (wait > 0) await sleep(wait);
+  await outsideRefetchInterval();
   idp.publish(['RS256', 'RS256b', 'ES256', 'EdDSA']);
   idp.signWith('RS256b');
   try {
