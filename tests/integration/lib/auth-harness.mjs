@@ -87,14 +87,15 @@ export function writeEchoSpec(dir, url) {
 
 /**
  * Everything of one identity test file: temp dir, IdP, mock APIM (service booking), echo
- * upstream, specs imported, environment. opts: tag, idp (startIdp options), mock (default true),
+ * upstream, specs imported, environment. opts: tag, idp (startIdp options; false: none),
+ * mock (default true),
  * settings (extra GW_* for the gateway). Returns {dir, secrets, idp, mock, echo, env, tools}.
  * The gateway is started separately with startAuthGateway (its URL must be known first).
  */
 export async function setup(opts = {}) {
   const dir = h.tempDir(opts.tag || 'auth');
   const secrets = h.freshSecrets();
-  const idp = await startIdp(opts.idp || {});
+  const idp = opts.idp === false ? null : await startIdp(opts.idp || {});
   const echo = await startEcho();
   const mock = opts.mock === false ? null : await h.startMock({ dir, secrets });
   const ups = {
@@ -114,7 +115,7 @@ export async function setup(opts = {}) {
 export function authSettings(idp, extra = {}) {
   return {
     GW_AUTH_MODE: 'required',
-    GW_OIDC_ISSUER: idp.issuer,
+    GW_OIDC_ISSUER: idp ? idp.issuer : '',
     GW_ADMIN_DEV_MODE: 'false',
     GW_ADMIN_LISTEN: '127.0.0.1:0',
     GW_WORKERS: '2',
