@@ -13,7 +13,8 @@
 //   - refused: a token for another audience, an opaque token, an expired token (also after the
 //     verified-token cache accepted it), a token in the query string, other schemes;
 //   - ES256 and EdDSA signed tokens accepted (GW_OIDC_ALGORITHMS default);
-//   - sessions are bound to the principal (A's session id with B's token -> 404);
+//   - sessions are bound to the principal (A's session id with B's token -> 404), on the old
+//     HTTP+SSE transport too;
 //   - part of the JWT attack catalogue over HTTP: alg none, HS256 keyed with the public key,
 //     tampered payload, stripped signature, and validly signed tokens with jku/jwk/crit
 //     headers, a future nbf or another issuer;
@@ -27,6 +28,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as h from './lib/e2e-harness.mjs';
 import * as a from './lib/auth-harness.mjs';
 import { jwtHeader, jwtPayload } from '../support/idp.mjs';
+import { openStream } from './lib/gw.mjs';
 
 let ctx, idp, gw;
 const issued = []; // every access token this file saw (the log must contain none)
@@ -272,6 +274,34 @@ test('sessions are bound to the principal: A\'s session with B\'s token is 404',
   await del.text();
   assert.equal(del.status, 404);
   assert.equal((await list(tokA)).status, 200);
+});
+
+test('the old HTTP+SSE transport: /sse and /messages need a credential; the session is bound to the principal', async () => {
+  const none = await fetch(`${gw.url}/sse`, { headers: { accept: 'text/event-stream' } });
+  await none.text();
+  assert.equal(none.status, 401);
+  assert.ok(a.challenge(none.headers).resource_metadata);
+  const tokA = await userToken('agent-priya');
+  const tokB = await userToken('dealer-pune');
+  const s = await openStream(gw.port, { path: '/sse', headers: { Accept: 'text/event-stream', Authorization: `Bearer ${tokA}` } });
+  try {
+    assert.equal(s.res.statusCode, 200);
+    const ep = await s.wait((e) => e.event === 'endpoint');
+    const post = async (auth) => {
+      const r = await fetch(gw.url + ep.data, { method: 'POST', headers: { 'content-type': 'application/json',
+        ...(auth ? { authorization: `Bearer ${auth}` } : {}) }, body: JSON.stringify(a.initialize('2024-11-05')) });
+      await r.text();
+      return r.status;
+    };
+    assert.equal(await post(null), 401, 'no credential');
+    assert.equal(await post(tokB), 404, 'another user\'s token with A\'s stream');
+    assert.equal(await post(await serviceToken()), 404, 'a service token with A\'s stream');
+    assert.equal(await post(tokA), 202, 'A posts to A\'s stream');
+    const res = await s.wait((e) => e.json?.result?.protocolVersion);
+    assert.equal(res.json.result.protocolVersion, '2024-11-05');
+  } finally {
+    s.close();
+  }
 });
 
 test('JWT attacks over HTTP: each refused with 401 invalid_token and a precise description', async () => {

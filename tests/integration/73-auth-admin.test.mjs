@@ -7,8 +7,9 @@
 //   - with the role (OIDC user with roles:["admin"], a client-credentials service client with it,
 //     an API key created with --role admin) -> allowed, and writes are attributed to them;
 //   - bad tokens at the admin API -> 401;
-//   - a second gateway: GW_AUTH_MODE=optional (anonymous allowed, a bad token still refused)
-//     and GW_ADMIN_DEV_MODE=true on loopback (no credential = the development administrator);
+//   - a second gateway: GW_AUTH_MODE=optional (anonymous allowed, a bad token still refused),
+//     GW_OIDC_ALGORITHMS=RS256 (an ES256 token refused) and GW_ADMIN_DEV_MODE=true on loopback
+//     (no credential = the development administrator);
 //   - a third gateway with GW_OIDC_REQUIRED_SCOPES: 403 insufficient_scope naming the scope; the
 //     401 challenge asks for it too, so the official SDK client's token carries it at once.
 import { test, before, after } from 'node:test';
@@ -135,8 +136,9 @@ test('bad tokens at the admin API: 401 (another audience, tampered payload, anot
   assert.equal(r3.status, 401);
 });
 
-test('optional mode + admin dev mode: anonymous MCP allowed, bad tokens refused; no credential is the dev admin', async () => {
-  const g = await a.startAuthGateway(ctx, a.authSettings(idp, { GW_AUTH_MODE: 'optional', GW_ADMIN_DEV_MODE: 'true' }));
+test('optional mode + admin dev mode: anonymous MCP allowed, bad tokens and disallowed algorithms refused; no credential is the dev admin', async () => {
+  const g = await a.startAuthGateway(ctx, a.authSettings(idp, { GW_AUTH_MODE: 'optional', GW_ADMIN_DEV_MODE: 'true',
+    GW_OIDC_ALGORITHMS: 'RS256' }));
   gws.push(g);
   const anon = await a.mcpPost(g.mcpUrl, a.initialize());
   assert.equal(anon.status, 200, `anonymous in optional mode: ${anon.text}`);
@@ -146,6 +148,17 @@ test('optional mode + admin dev mode: anonymous MCP allowed, bad tokens refused;
   assert.equal(wrongAud.status, 401);
   const ok = await a.mcpPost(g.mcpUrl, a.initialize(), { auth: await service('svc-booking', g) });
   assert.equal(ok.status, 200, ok.text);
+  // GW_OIDC_ALGORITHMS=RS256: a validly signed ES256 token is refused
+  idp.signWith('ES256');
+  let es;
+  try {
+    es = await service('svc-booking', g);
+  } finally {
+    idp.signWith('RS256');
+  }
+  const esr = await a.mcpPost(g.mcpUrl, a.initialize(), { auth: es });
+  assert.equal(esr.status, 401, esr.text);
+  assert.match(a.challenge(esr.headers).error_description, /ES256 is not accepted/);
 
   const me = await a.admin(g, 'GET', '/whoami');
   assert.equal(me.status, 200, me.text);
