@@ -54,7 +54,8 @@ test('no credential: 401 with a challenge (dev mode off); auth/config is public'
   assert.equal(w.status, 401);
   const cfg = await a.admin(gw, 'GET', '/auth/config');
   assert.equal(cfg.status, 200, cfg.text);
-  assert.equal(cfg.json.mode, 'required');
+  assert.equal(cfg.json.mode, 'required', 'the admin API requires a credential');
+  assert.equal(cfg.json.mcp_mode, 'required', 'and so does the data plane');
   assert.equal(cfg.json.resource, gw.resource);
   assert.equal(cfg.json.resource_metadata, `${gw.url}/.well-known/oauth-protected-resource/mcp`);
   assert.equal(cfg.json.oidc.issuer, idp.issuer);
@@ -167,7 +168,8 @@ test('optional mode + admin dev mode: anonymous MCP allowed, bad tokens and disa
   assert.equal(me.json.admin, true);
   assert.equal((await a.admin(g, 'GET', '/tools')).status, 200, 'dev mode: admin API without credentials');
   const cfg = await a.admin(g, 'GET', '/auth/config');
-  assert.equal(cfg.json.mode, 'optional');
+  assert.equal(cfg.json.mode, 'optional', 'admin API in dev mode: a credential is optional');
+  assert.equal(cfg.json.mcp_mode, 'optional');
   assert.equal(cfg.json.dev_mode, true);
   // a credential that is presented is still checked (and its roles apply)
   const withPlain = await a.admin(g, 'GET', '/tools', { auth: plainKey.key });
