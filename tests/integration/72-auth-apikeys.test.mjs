@@ -40,14 +40,18 @@ after(async () => {
 
 const tryKey = (auth, opts = {}) => a.mcpPost(gw.mcpUrl, a.initialize(), { auth, ...opts });
 
-/** Polls until a request with `key` gets `status`; returns that response (or the last one). */
-async function untilStatus(key, status, timeoutMs = 8000) {
+/**
+ * Polls until a request with `key` gets `status` (and, for refusals, a description matching
+ * `re`); returns that response, or the last one at the deadline.
+ */
+async function untilStatus(key, status, timeoutMs = 8000, re = null) {
   let last;
-  const hit = await a.poll(async () => {
+  await a.poll(async () => {
     last = await tryKey(key);
-    return last.status === status;
+    if (last.status !== status) return false;
+    return !re || re.test(a.challenge(last.headers)?.error_description || '');
   }, timeoutMs, 100);
-  return hit ? last : last;
+  return last;
 }
 
 function assertRefused(r, re, what) {
@@ -146,7 +150,7 @@ test('expiry: a key created with --ttl 2 works, then is refused as expired; a pa
   const ok = await untilStatus(k.key, 200, 3000);
   // on a slow machine the watcher may only load it after it expired: then only the refusal is seen
   if (ok.status === 200) assert.ok(Date.now() < exp + 1000, 'accepted while valid');
-  const r = await untilStatus(k.key, 401, exp - Date.now() + 6000);
+  const r = await untilStatus(k.key, 401, exp - Date.now() + 6000, /expired/);
   assertRefused(r, /expired/, 'expired key');
   assert.ok(Date.now() >= exp - 1000, 'refused only around its expiry');
 
