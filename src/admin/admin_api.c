@@ -506,7 +506,7 @@ static void admin_dispatch(struct gw_admin *adm, struct gw_http_req *r, struct g
         json_decref(me);
         return;
     }
-    if (adm->authn.ops && !gw_principal_has_role(who, adm->admin_role)) {
+    if (adm->authn.ops && m->route != AR_HEALTH && !gw_principal_has_role(who, adm->admin_role)) {
         char msg[400];
         snprintf(msg, sizeof(msg),
                  "the admin API requires the role '%s'; %s '%s' does not have it (ask an "
@@ -606,6 +606,18 @@ static void admin_handle(struct gw_http_req *r, void *arg)
         allow_header(m.route, allow, sizeof(allow));
         gw_http_add_header(r, "Allow", allow);
         reply_error(r, 405, "method_not_allowed", "method not allowed on this endpoint");
+        return;
+    }
+    if (m.route == AR_HEALTH && adm->authn.ops) {
+        /* probes carry no credentials: the health answer is public (it says nothing secret) */
+        struct gw_ctx_init hi = {.transport = GW_TRANSPORT_ADMIN,
+                                 .loop = gw_worker_loop(gw_http_worker(r)),
+                                 .peer = gw_http_peer(r),
+                                 .request_id = gw_http_request_id(r)};
+        struct gw_ctx *hc = gw_ctx_new(&hi);
+        gw_ctx_set_principal(hc, gw_principal_anonymous());
+        admin_dispatch(adm, r, hc, &m, ep);
+        gw_ctx_unref(hc);
         return;
     }
     if (m.route == AR_AUTH_CONFIG) {

@@ -141,6 +141,8 @@ struct gw_jwks *gw_auth__keys(struct gw_auth *a, unsigned *generation);
  * way), GW_ELIMIT when too many wait or the last fetch started less than jwks_min_refetch_s ago
  * (`refetch` true: an unknown key id; false: no keys at all). */
 typedef void (*auth_resume_fn)(struct gw_auth *a, struct gw_ctx *c, void *arg);
+/* `arg` is heap memory (gw_xmalloc); it is freed with the waiter if the request is dropped at
+ * shutdown (its loop gone), when fn never runs. */
 int gw_auth__wait_for_keys(struct gw_auth *a, struct gw_ctx *c, bool refetch, auth_resume_fn fn,
                            void *arg);
 /* Loads the API key table from the store now (blocking; start-up and the thread). */

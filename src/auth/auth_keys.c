@@ -363,6 +363,7 @@ static void resume_waiters(struct auth_waiter *list)
         struct auth_waiter *next = list->next;
         if (gw_loop_post(gw_ctx_loop(list->ctx), run_waiter, list) != GW_OK) {
             gw_ctx_unref(list->ctx); /* the loop is gone (shutdown): nobody to answer */
+            gw_free(list->arg);
             gw_free(list);
         }
         list = next;
@@ -475,6 +476,7 @@ void gw_auth__thread_stop(struct gw_auth *a)
     while (list) {
         struct auth_waiter *next = list->next;
         gw_ctx_unref(list->ctx);
+        gw_free(list->arg);
         gw_free(list);
         list = next;
     }

@@ -97,10 +97,7 @@ test('a key created with the CLI while the gateway runs is picked up and identif
   assert.match(text.stdout, new RegExp(`${k.id}\\s+booking-svc\\s+svc-booking-key\\s+booking\\s+active`));
 });
 
-test('the upstream sees the client id a key was created with (--client-id)', {
-  todo: 'src/pipeline/pipeline.c forwards the API key id as the caller\'s client (caller.client_id = key_id for API keys), ' +
-    'so `mcpgw keys create --client-id` never reaches the upstream; the principal already defaults client_id to the key id',
-}, () => {
+test('the upstream sees the client id a key was created with (--client-id)', () => {
   assert.equal(clientSeen, 'booking-app');
 });
 
