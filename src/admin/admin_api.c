@@ -51,6 +51,7 @@ enum {
     Q_DRY_RUN = 1 << 13,
     Q_INCLUDE_CONTENT = 1 << 14,
     Q_PRINCIPAL = 1 << 15, /* role, user, client, tenant ("view as") */
+    Q_ASTATUS = 1 << 16,   /* status of approvals */
     F_IF_MATCH = 1 << 20, /* reads If-Match */
     F_WRITE = 1 << 21     /* a write: reads X-Change-Reason */
 };
@@ -107,6 +108,9 @@ static const struct endpoint endpoints[] = {
     {AR_ROLES, GW_HTTP_GET, 0, gw_admin__w_rules_list},
     {AR_ROLE, GW_HTTP_PUT, F_WRITE, gw_admin__w_rule_put},
     {AR_ROLE, GW_HTTP_DELETE, F_WRITE, gw_admin__w_rule_delete},
+    {AR_APPROVALS, GW_HTTP_GET, Q_LIMIT | Q_ASTATUS, gw_admin__w_approvals_list},
+    {AR_APPROVAL, GW_HTTP_GET, 0, gw_admin__w_approval_get},
+    {AR_APPROVAL_ACTION, GW_HTTP_POST, F_WRITE, gw_admin__w_approval_decide},
     {AR_KEYS, GW_HTTP_GET, 0, gw_admin__w_keys_list},
     {AR_KEYS, GW_HTTP_POST, F_WRITE, gw_admin__w_key_create},
     {AR_KEY, GW_HTTP_GET, 0, gw_admin__w_key_get},
@@ -415,6 +419,13 @@ static int read_params(struct gw_http_req *r, unsigned flags, struct admin_job *
             rc = GW_ERROR_SET(err, GW_EINVAL,
                               "query parameter status must be draft, active, deprecated or "
                               "disabled");
+    }
+    if (rc == GW_OK && (flags & Q_ASTATUS)) {
+        q->status = gw_http_query_param(r, "status");
+        if (q->status && strcmp(q->status, "pending") && strcmp(q->status, "approved") &&
+            strcmp(q->status, "denied") && strcmp(q->status, "used"))
+            rc = GW_ERROR_SET(err, GW_EINVAL,
+                              "query parameter status must be pending, approved, denied or used");
     }
     if (rc == GW_OK && (flags & Q_PRINCIPAL)) {
         q->role = gw_http_query_param(r, "role");

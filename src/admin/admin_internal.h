@@ -86,7 +86,10 @@ enum admin_route {
     AR_POLICY,         /* /policies/{id} */
     AR_POLICY_TEST,    /* /policies/test */
     AR_ROLES,          /* /roles */
-    AR_ROLE            /* /roles/{name} */
+    AR_ROLE,           /* /roles/{name} */
+    AR_APPROVALS,      /* /approvals */
+    AR_APPROVAL,       /* /approvals/{id} */
+    AR_APPROVAL_ACTION /* /approvals/{id}/approve|deny (m->status: "approve" or "deny") */
 };
 
 struct admin_match {
@@ -194,6 +197,9 @@ void gw_admin__w_rule_patch(struct admin_job *j, struct gw_store *st);
 void gw_admin__w_rule_delete(struct admin_job *j, struct gw_store *st);
 void gw_admin__w_preview(struct admin_job *j, struct gw_store *st);
 void gw_admin__w_policy_test(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_approvals_list(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_approval_get(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_approval_decide(struct admin_job *j, struct gw_store *st);
 /* admin_keys.c */
 void gw_admin__w_keys_list(struct admin_job *j, struct gw_store *st);
 void gw_admin__w_key_create(struct admin_job *j, struct gw_store *st);
