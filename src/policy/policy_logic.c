@@ -279,12 +279,21 @@ static void fix_containers(struct ctx *c)
                 if (is_special(e))
                     json_array_set_new(con, k, is_neg_zero(e) ? json_integer(0) : json_null());
             }
-        } else {
-            for (void *it = json_object_iter(con); it; it = json_object_iter_next(con, it)) {
+        } else { /* JSON.stringify drops undefined members of objects */
+            void *it = json_object_iter(con);
+            while (it) {
                 json_t *e = json_object_iter_value(it);
+                if (e == s_undef) {
+                    char *key = gw_xstrdup(json_object_iter_key(it)); /* ours: "current"… */
+                    json_object_del(con, key);
+                    gw_free(key);
+                    it = json_object_iter(con); /* start over: deleting ends the iteration */
+                    continue;
+                }
                 if (is_special(e))
                     json_object_iter_set_new(con, it,
                                              is_neg_zero(e) ? json_integer(0) : json_null());
+                it = json_object_iter_next(con, it);
             }
         }
         json_decref(con);
@@ -326,7 +335,7 @@ static int u16_slice(const char *s, size_t n, size_t a, size_t b, struct gw_buf 
 {
     size_t unit = 0, i = 0;
     int rc = GW_OK;
-    while (i < n && unit < b && rc == GW_OK) {
+    while (a < b && i < n && unit < b && rc == GW_OK) {
         uint32_t cp;
         size_t len = u8_dec((const unsigned char *)s + i, n - i, &cp);
         size_t w = cp >= 0x10000 ? 2 : 1;
