@@ -1656,6 +1656,8 @@ int gw_logic_eval_budget(const struct gw_logic *l, const json_t *data, unsigned 
                          json_t **out, struct gw_error *err)
 {
     *out = NULL;
+    if (!l)
+        return GW_ERROR_SET(err, GW_EINVAL, "no compiled condition");
     pthread_once(&s_once, sentinels_init);
     if (!s_undef || !s_nan || !s_pinf || !s_ninf)
         return GW_ERROR_SET(err, GW_ENOMEM, "out of memory evaluating a condition");
