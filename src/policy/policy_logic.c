@@ -1063,53 +1063,33 @@ static int ev_scoped(struct ctx *c, const struct node *n, const struct val *data
 
 static int op_substr(struct ctx *c, const struct val *a, size_t na, struct val *out)
 {
-    struct val src;
-    double start, end = 0;
+    struct val src, zero = VAL(V_NUM, 0), endv = na > 2 ? a[2] : VAL(V_UNDEF, 0);
+    double start = 0, end = 0;
     int lt = 0, rc = str_of(c, &a[0], &src);
-    struct val zero = VAL(V_NUM, 0), endv = na > 2 ? a[2] : VAL(V_UNDEF, 0);
     if (rc == GW_OK)
         rc = to_number(c, &a[1], &start);
     if (rc == GW_OK)
         rc = less(c, &endv, &zero, &lt);
-    if (rc == GW_OK && lt != 1 && endv.k != V_UNDEF)
+    if (rc == GW_OK && endv.k != V_UNDEF)
         rc = to_number(c, &endv, &end);
+    if (rc == GW_OK)
+        rc = charge_bytes(c, sn(&src));
     if (rc != GW_OK) {
         vfree(&src);
         return rc;
     }
-    rc = charge_bytes(c, sn(&src));
     double size = (double)u16_len(sp(&src), sn(&src));
     start = to_integer(start);
     start = start < 0 ? fmax(size + start, 0) : fmin(start, size);
     double len = size - start;
-    if (lt == 1) { /* negative end: cut from the end of the rest, as PHP does */
-        double l2;
-        if (endv.k == V_NUM) {
-            l2 = len + endv.n;
-        } else { /* length + "…" is a string concatenation in JavaScript */
-            char num[32];
-            struct val s;
-            struct gw_buf b;
-            gw_buf_init(&b, GW_LOGIC_MAX_STRING);
-            rc = gw_buf_adds(&b, fmt_num(len, num));
-            if (rc == GW_OK)
-                rc = str_of(c, &endv, &s);
-            if (rc == GW_OK) {
-                rc = gw_buf_add(&b, sp(&s), sn(&s));
-                vfree(&s);
-            }
-            l2 = str_num(gw_buf_ptr(&b), gw_buf_len(&b));
-            gw_buf_fini(&b);
-            rc = buf_rc(c, rc);
-        }
-        len = fmin(fmax(to_integer(l2), 0), len);
-    } else if (endv.k != V_UNDEF) {
+    if (lt == 1) /* a negative end cuts from the end of the rest, as PHP does; rest.length + end
+                  * is a string concatenation ("7" + "-2", never a number) unless end is one */
+        len = endv.k == V_NUM ? fmin(fmax(to_integer(len + end), 0), len) : 0;
+    else if (endv.k != V_UNDEF)
         len = fmin(fmax(to_integer(end), 0), len);
-    }
     struct gw_buf b;
     gw_buf_init(&b, GW_LOGIC_MAX_STRING);
-    if (rc == GW_OK)
-        rc = buf_rc(c, u16_slice(sp(&src), sn(&src), (size_t)start, (size_t)(start + len), &b));
+    rc = buf_rc(c, u16_slice(sp(&src), sn(&src), (size_t)start, (size_t)(start + len), &b));
     if (rc == GW_OK) {
         *out = (struct val){V_STR, 0, json_stringn(gw_buf_ptr(&b), gw_buf_len(&b))};
         if (!out->j)
@@ -1209,11 +1189,15 @@ static int op_missing_some(struct ctx *c, const struct val *data, const struct v
         return GW_ERROR_SET(c->err, GW_EINVAL, "missing_some needs a list of keys, got %s",
                             opt->k == V_NULL ? "null" : "undefined");
     }
-    double len = opt->k == V_ARR   ? (double)json_array_size(opt->j)
-                 : opt->k == V_STR ? (double)u16_len(sp(opt), sn(opt))
-                                   : NAN;
+    struct val lv; /* options.length: of an array, a string, or an object's own "length" */
+    double len = NAN;
+    rc = member(c, opt, "length", 6, &lv);
+    if (rc == GW_OK)
+        rc = to_number(c, &lv, &len);
+    vfree(&lv);
     struct val have = VAL(V_NUM, len - (double)json_array_size(miss.j));
-    rc = less(c, &have, &a[0], &ge);
+    if (rc == GW_OK)
+        rc = less(c, &have, &a[0], &ge);
     if (rc == GW_OK && ge == 0) { /* have >= need */
         vfree(&miss);
         miss = (struct val){V_ARR, 0, json_array()};
