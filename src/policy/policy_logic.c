@@ -1621,8 +1621,15 @@ int gw_logic_compile_at(const json_t *rule, const char *where, struct gw_logic *
     struct cc c = {.l = l, .err = err};
     snprintf(c.path, sizeof c.path, "%s", where ? where : "condition");
     c.plen = strlen(c.path);
-    l->rule = json_incref((json_t *)rule);
-    int rc = compile(&c, l->rule, 1, &l->root);
+    /* validate the caller's rule, then compile a private copy of it (validated, so bounded):
+     * the caller may change or free its document; the literals we point into must not move */
+    int rc = compile(&c, (json_t *)rule, 1, &l->root);
+    if (rc == GW_OK) {
+        l->rule = json_deep_copy(rule);
+        l->nnodes = l->nkids = c.count = 0;
+        rc = l->rule ? compile(&c, l->rule, 1, &l->root)
+                     : GW_ERROR_SET(err, GW_ENOMEM, "out of memory compiling a condition");
+    }
     if (rc != GW_OK) {
         gw_logic_free(l);
         return rc;

@@ -30,7 +30,7 @@
 
 struct gw_logic;
 
-/* Validates `rule` (borrowed; a reference is kept by the compiled form) and compiles it into
+/* Validates `rule` (borrowed; the compiled form keeps its own copy) and compiles it into
  * *out. Refuses unknown operators, wrong argument counts and over-limit rules with err naming
  * the offending node's path, e.g. "condition.and[1]: unknown operator 'inn'" (GW_EINVAL for
  * shape errors, GW_ELIMIT for limits). GW_ENOMEM on allocation failure. Never blocks. */

@@ -456,6 +456,19 @@ static void test_policy_shapes(void **state)
     expect_fail("{\"missing_some\":[1,{\"var\":\"nothing\"}]}", NULL, GW_EINVAL,
                 "missing_some needs a list of keys");
 
+    /* the compiled form does not depend on the caller's document */
+    struct gw_logic *own = NULL;
+    struct gw_error oerr = {0};
+    json_t *orig = J("{\"==\":[{\"var\":\"a\"},\"hello\"]}"), *od = J("{\"a\":\"hello\"}");
+    assert_int_equal(gw_logic_compile(orig, &own, &oerr), GW_OK);
+    json_object_set_new(orig, "==", json_string("changed"));
+    json_decref(orig);
+    bool same_after = false;
+    assert_int_equal(gw_logic_test(own, od, &same_after, &oerr), GW_OK);
+    assert_true(same_after);
+    gw_logic_free(own);
+    json_decref(od);
+
     /* gw_logic_test and gw_logic_truthy */
     struct gw_logic *l = NULL;
     struct gw_error err = {0};
