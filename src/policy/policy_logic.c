@@ -4,9 +4,11 @@
  *
  * Compile: one bounded recursive walk validates the rule (known operators, argument counts,
  * GW_LOGIC_MAX_NODES / GW_LOGIC_MAX_DEPTH) and flattens it into an immutable node array
- * (literal, array literal, operation), keeping a reference to the rule for the literals.
+ * (literal, array literal, operation) over a private copy of the rule, which holds the literals.
  * Eval: a tree walk whose recursion depth is bounded by the compiled depth; every operation,
  * every array element visited and every 64 bytes of string touched cost one step of the budget.
+ * Threads: the compiled form is never written after compile; evaluations share it and touch only
+ * jansson reference counts (atomic in jansson >= 2.11) and their own stack context.
  *
  * Values are JavaScript's: undefined, null, boolean, number (a double, NaN and ±Infinity
  * included), string, array, object. Strings, arrays and objects are jansson references (arrays
