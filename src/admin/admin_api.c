@@ -51,7 +51,8 @@ enum {
     Q_DRY_RUN = 1 << 13,
     Q_INCLUDE_CONTENT = 1 << 14,
     Q_PRINCIPAL = 1 << 15, /* role, user, client, tenant ("view as") */
-    Q_AUDIT = 1 << 15, /* the audit endpoints' parameters (admin_audit.c) */
+    Q_ASTATUS = 1 << 16,   /* status of approvals */
+    Q_AUDIT = 1 << 17,     /* the audit endpoints' parameters (admin_audit.c) */
     F_IF_MATCH = 1 << 20, /* reads If-Match */
     F_WRITE = 1 << 21     /* a write: reads X-Change-Reason */
 };
@@ -112,6 +113,9 @@ static const struct endpoint endpoints[] = {
     {AR_ROLES, GW_HTTP_GET, 0, gw_admin__w_rules_list},
     {AR_ROLE, GW_HTTP_PUT, F_WRITE, gw_admin__w_rule_put},
     {AR_ROLE, GW_HTTP_DELETE, F_WRITE, gw_admin__w_rule_delete},
+    {AR_APPROVALS, GW_HTTP_GET, Q_LIMIT | Q_ASTATUS, gw_admin__w_approvals_list},
+    {AR_APPROVAL, GW_HTTP_GET, 0, gw_admin__w_approval_get},
+    {AR_APPROVAL_ACTION, GW_HTTP_POST, F_WRITE, gw_admin__w_approval_decide},
     {AR_KEYS, GW_HTTP_GET, 0, gw_admin__w_keys_list},
     {AR_KEYS, GW_HTTP_POST, F_WRITE, gw_admin__w_key_create},
     {AR_KEY, GW_HTTP_GET, 0, gw_admin__w_key_get},
@@ -426,6 +430,13 @@ static int read_params(struct gw_http_req *r, unsigned flags, struct admin_job *
                               "query parameter status must be draft, active, deprecated or "
                               "disabled");
     }
+    if (rc == GW_OK && (flags & Q_ASTATUS)) {
+        q->status = gw_http_query_param(r, "status");
+        if (q->status && strcmp(q->status, "pending") && strcmp(q->status, "approved") &&
+            strcmp(q->status, "denied") && strcmp(q->status, "used"))
+            rc = GW_ERROR_SET(err, GW_EINVAL,
+                              "query parameter status must be pending, approved, denied or used");
+    }
     if (rc == GW_OK && (flags & Q_PRINCIPAL)) {
         q->role = gw_http_query_param(r, "role");
         q->user = gw_http_query_param(r, "user");
@@ -516,7 +527,7 @@ static void admin_dispatch(struct gw_admin *adm, struct gw_http_req *r, struct g
         json_decref(me);
         return;
     }
-    if (adm->authn.ops && !gw_principal_has_role(who, adm->admin_role)) {
+    if (adm->authn.ops && m->route != AR_HEALTH && !gw_principal_has_role(who, adm->admin_role)) {
         char msg[400];
         snprintf(msg, sizeof(msg),
                  "the admin API requires the role '%s'; %s '%s' does not have it (ask an "
@@ -626,6 +637,18 @@ static void admin_handle(struct gw_http_req *r, void *arg)
         allow_header(m.route, allow, sizeof(allow));
         gw_http_add_header(r, "Allow", allow);
         reply_error(r, 405, "method_not_allowed", "method not allowed on this endpoint");
+        return;
+    }
+    if (m.route == AR_HEALTH && adm->authn.ops) {
+        /* probes carry no credentials: the health answer is public (it says nothing secret) */
+        struct gw_ctx_init hi = {.transport = GW_TRANSPORT_ADMIN,
+                                 .loop = gw_worker_loop(gw_http_worker(r)),
+                                 .peer = gw_http_peer(r),
+                                 .request_id = gw_http_request_id(r)};
+        struct gw_ctx *hc = gw_ctx_new(&hi);
+        gw_ctx_set_principal(hc, gw_principal_anonymous());
+        admin_dispatch(adm, r, hc, &m, ep);
+        gw_ctx_unref(hc);
         return;
     }
     if (m.route == AR_AUTH_CONFIG) {

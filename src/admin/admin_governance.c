@@ -14,6 +14,8 @@
 #include "core/json.h"
 #include "governance/gov.h"
 #include "registry/registry.h"
+#include "core/clock.h"
+#include "store/store_approval.h"
 #include "store/store_governance.h"
 
 #include <stdio.h>
@@ -388,5 +390,47 @@ void gw_admin__w_policy_test(struct admin_job *j, struct gw_store *st)
     }
     gw_snapshot_release(snap);
     gw_principal_unref(p);
+    json_decref(body);
+}
+
+/* ---- approvals (calls waiting for a person because the client could not ask the user) ---- */
+
+void gw_admin__w_approvals_list(struct admin_job *j, struct gw_store *st)
+{
+    json_t *items = NULL;
+    struct gw_error err = {0};
+    if (gw_store_approval_list(st, j->q.status, j->q.limit, &items, &err) != GW_OK) {
+        gw_admin__fail_err(j, &err);
+        return;
+    }
+    gw_admin__ok(j, 200, json_pack("{s:o,s:n}", "items", items, "next"));
+}
+
+void gw_admin__w_approval_get(struct admin_job *j, struct gw_store *st)
+{
+    json_t *a = NULL;
+    struct gw_error err = {0};
+    if (gw_store_approval_get(st, j->m.name, &a, &err) != GW_OK)
+        gw_admin__fail_err(j, &err);
+    else
+        gw_admin__ok(j, 200, a);
+}
+
+void gw_admin__w_approval_decide(struct admin_job *j, struct gw_store *st)
+{
+    json_t *body = NULL;
+    if (j->body_len && !(body = gw_admin__body_json(j, true, "{\"comment\"?}")))
+        return;
+    const char *comment = gw_json_str(body, "comment");
+    struct gw_error err = {0};
+    char now[32];
+    gw_clock_iso(gw_clock_now(), now, sizeof(now));
+    json_t *a = NULL;
+    if (gw_store_approval_decide(st, j->m.name, !strcmp(j->m.status, "approve"), j->actor,
+                                 comment, now, &err) != GW_OK ||
+        gw_store_approval_get(st, j->m.name, &a, &err) != GW_OK)
+        gw_admin__fail_err(j, &err);
+    else
+        gw_admin__ok(j, 200, a);
     json_decref(body);
 }

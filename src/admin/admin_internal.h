@@ -90,6 +90,9 @@ enum admin_route {
     AR_POLICY_TEST,    /* /policies/test */
     AR_ROLES,          /* /roles */
     AR_ROLE,           /* /roles/{name} */
+    AR_APPROVALS,      /* /approvals */
+    AR_APPROVAL,       /* /approvals/{id} */
+    AR_APPROVAL_ACTION, /* /approvals/{id}/approve|deny (m->status: "approve" or "deny") */
     AR_AUDIT_LIST,     /* /audit (admin_audit.c) */
     AR_AUDIT,          /* /audit/{id|chain|verify|export|search|proof|checkpoint|keys} */
     AR_AUDIT_PROOF     /* /audit/{id}/proof */
@@ -216,6 +219,9 @@ void gw_admin__w_rule_patch(struct admin_job *j, struct gw_store *st);
 void gw_admin__w_rule_delete(struct admin_job *j, struct gw_store *st);
 void gw_admin__w_preview(struct admin_job *j, struct gw_store *st);
 void gw_admin__w_policy_test(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_approvals_list(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_approval_get(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_approval_decide(struct admin_job *j, struct gw_store *st);
 /* admin_keys.c */
 void gw_admin__w_keys_list(struct admin_job *j, struct gw_store *st);
 void gw_admin__w_key_create(struct admin_job *j, struct gw_store *st);

@@ -13,6 +13,7 @@
  *   /admin/api/keys[/{id}]
  *   /admin/api/governance, /admin/api/exposure/rules[/{id}], /admin/api/exposure/preview,
  *   /admin/api/policies[/{id}|/test], /admin/api/roles[/{name}]
+ *   /admin/api/approvals[/{id}[/approve|/deny]]
  *   /admin/api/settings
  *
  * Names are matched after the server's percent-decoding: a name can never contain '/' (it is a
@@ -163,6 +164,21 @@ int gw_admin__route(const char *path, struct admin_match *m, struct gw_error *er
     } else if (gw_str_eq_c(seg[0], "policies") && nseg <= 2) {
         m->route = nseg == 1 ? AR_POLICIES : AR_POLICY;
         return nseg == 1 ? GW_OK : take_name(m, seg[1], "policy id", err);
+    } else if (gw_str_eq_c(seg[0], "approvals") && nseg <= 3) {
+        if (nseg == 1) {
+            m->route = AR_APPROVALS;
+            return GW_OK;
+        }
+        if (nseg == 3) {
+            if (gw_str_eq_c(seg[2], "approve"))
+                m->status = "approve";
+            else if (gw_str_eq_c(seg[2], "deny"))
+                m->status = "deny";
+            else
+                return GW_ENOTFOUND;
+        }
+        m->route = nseg == 3 ? AR_APPROVAL_ACTION : AR_APPROVAL;
+        return take_name(m, seg[1], "approval id", err);
     } else if (gw_str_eq_c(seg[0], "roles") && nseg <= 2) {
         m->route = nseg == 1 ? AR_ROLES : AR_ROLE;
         return nseg == 1 ? GW_OK : take_name(m, seg[1], "role name", err);

@@ -137,9 +137,12 @@ void gw_auth__thread_stop(struct gw_auth *a);
 /* The current key set (a reference; NULL when none yet) and its generation. */
 struct gw_jwks *gw_auth__keys(struct gw_auth *a, unsigned *generation);
 /* Asks for the key set to be (re)fetched and for `c` to be resumed on its loop when that is
- * done: resume(c, arg) then runs there. GW_AGAIN when queued, GW_ELIMIT when too many wait or
- * a refetch happened less than jwks_min_refetch_s ago (`refetch` true: an unknown key id). */
+ * done: resume(c, arg) then runs there. GW_AGAIN when queued (or joined to the fetch under
+ * way), GW_ELIMIT when too many wait or the last fetch started less than jwks_min_refetch_s ago
+ * (`refetch` true: an unknown key id; false: no keys at all). */
 typedef void (*auth_resume_fn)(struct gw_auth *a, struct gw_ctx *c, void *arg);
+/* `arg` is heap memory (gw_xmalloc); it is freed with the waiter if the request is dropped at
+ * shutdown (its loop gone), when fn never runs. */
 int gw_auth__wait_for_keys(struct gw_auth *a, struct gw_ctx *c, bool refetch, auth_resume_fn fn,
                            void *arg);
 /* Loads the API key table from the store now (blocking; start-up and the thread). */

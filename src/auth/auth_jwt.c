@@ -54,7 +54,9 @@ static const struct {
     unsigned bit;
 } alg_names[] = {{"RS256", GW_JWT_RS256}, {"RS384", GW_JWT_RS384}, {"RS512", GW_JWT_RS512},
                  {"PS256", GW_JWT_PS256}, {"PS384", GW_JWT_PS384}, {"PS512", GW_JWT_PS512},
-                 {"ES256", GW_JWT_ES256}, {"ES384", GW_JWT_ES384}, {"EdDSA", GW_JWT_EDDSA}};
+                 {"ES256", GW_JWT_ES256}, {"ES384", GW_JWT_ES384}, {"EdDSA", GW_JWT_EDDSA},
+                 /* RFC 9864's fully-specified name for EdDSA over Ed25519 */
+                 {"Ed25519", GW_JWT_EDDSA}};
 
 #define RSA_ALGS                                                                               \
     (GW_JWT_RS256 | GW_JWT_RS384 | GW_JWT_RS512 | GW_JWT_PS256 | GW_JWT_PS384 | GW_JWT_PS512)

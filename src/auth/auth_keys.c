@@ -7,7 +7,9 @@
  *     once per GW_OIDC_JWKS_MIN_REFETCH_SECONDS). A new key set replaces the old one atomically
  *     (readers hold references) and bumps the generation, which invalidates cached tokens.
  *     A failed fetch keeps the previous keys (stale keys beat no keys; the provider's own
- *     rotation overlaps them). With no keys at all requests fail closed (503).
+ *     rotation overlaps them). With no keys at all requests fail closed (503): they wait for
+ *     the fetch under way or start one, at most one per GW_OIDC_JWKS_MIN_REFETCH_SECONDS, so a
+ *     provider outage is not multiplied by the request rate.
  *   - waiters: requests that need keys the gateway does not have yet park here (bounded) and
  *     are resumed on their own loop when the fetch ends, whatever its outcome;
  *   - API keys: reloaded from the store when asked (gw_auth_reload), last-used times written
@@ -65,10 +67,15 @@ struct gw_jwks *gw_auth__keys(struct gw_auth *a, unsigned *generation)
 int gw_auth__wait_for_keys(struct gw_auth *a, struct gw_ctx *c, bool refetch, auth_resume_fn fn,
                            void *arg)
 {
+    (void)refetch; /* the same limit for an unknown key id and for no keys at all */
     int64_t now = gw_auth__now();
     pthread_mutex_lock(&a->lock);
-    if (a->nwaiters >= MAX_WAITERS ||
-        (refetch && !a->fetching && a->keys && now - a->last_fetch < a->cfg.jwks_min_refetch_s)) {
+    /* A fetch that started less than the minimum interval ago stands: an unknown key id is
+     * unknown, and with no keys at all (provider down, misconfigured) the request fails at once
+     * instead of sending one more fetch per request to the provider; the thread retries on its
+     * own at that interval. A fetch under way is joined. */
+    bool recent = !a->fetching && a->last_fetch && now - a->last_fetch < a->cfg.jwks_min_refetch_s;
+    if (a->nwaiters >= MAX_WAITERS || recent) {
         pthread_mutex_unlock(&a->lock);
         return GW_ELIMIT;
     }
@@ -356,6 +363,7 @@ static void resume_waiters(struct auth_waiter *list)
         struct auth_waiter *next = list->next;
         if (gw_loop_post(gw_ctx_loop(list->ctx), run_waiter, list) != GW_OK) {
             gw_ctx_unref(list->ctx); /* the loop is gone (shutdown): nobody to answer */
+            gw_free(list->arg);
             gw_free(list);
         }
         list = next;
@@ -468,6 +476,7 @@ void gw_auth__thread_stop(struct gw_auth *a)
     while (list) {
         struct auth_waiter *next = list->next;
         gw_ctx_unref(list->ctx);
+        gw_free(list->arg);
         gw_free(list);
         list = next;
     }

@@ -51,12 +51,14 @@ const struct gw_setting_def gw_auth_settings[] = {
      "Scopes the gateway advertises (scopes_supported) and asks for in 401 challenges."},
     {"GW_OIDC_REQUIRED_SCOPES", GW_SET_STRING, "", 0, 0, NULL, "Authentication",
      "Scopes every token must carry (space/comma-separated); a token without them gets 403 "
-     "insufficient_scope. Empty: none."},
+     "insufficient_scope. They are also advertised and asked for in 401 challenges (added to "
+     "GW_OIDC_SCOPES). Empty: none."},
     {"GW_OIDC_JWKS_REFRESH_SECONDS", GW_SET_INT, "3600", 60, 86400, NULL, "Authentication",
      "How often the provider's keys are refetched in the background."},
     {"GW_OIDC_JWKS_MIN_REFETCH_SECONDS", GW_SET_INT, "30", 1, 3600, NULL, "Authentication",
      "A token with an unknown key id triggers a refetch at most this often (a flood of forged "
-     "key ids cannot hammer the provider)."},
+     "key ids cannot hammer the provider); while no keys could be fetched at all, requests "
+     "fail at once (503) between fetches instead of each asking the provider again."},
     {"GW_OIDC_FETCH_TIMEOUT_MS", GW_SET_INT, "5000", 100, 60000, NULL, "Authentication",
      "Time limit of one discovery or JWKS request; requests waiting for keys fail closed after "
      "it."},
@@ -172,6 +174,22 @@ int gw_auth__config(const struct gw_settings *s, const char *public_url, struct 
     }
     if (cfg->audiences.n == 0)
         cfg->audiences.items[cfg->audiences.n++] = gw_xstrdup(cfg->resource);
+    /* required scopes are advertised and asked for in 401 challenges too: a client that
+     * requests what the challenge names (MCP scope selection) gets a token that passes */
+    for (size_t i = 0; i < cfg->required_scopes.n; i++) {
+        bool have = false;
+        for (size_t j = 0; j < cfg->scopes.n && !have; j++)
+            have = strcmp(cfg->scopes.items[j], cfg->required_scopes.items[i]) == 0;
+        if (have)
+            continue;
+        if (cfg->scopes.n >= AUTH_LIST_MAX) {
+            gw_auth__config_fini(cfg);
+            return GW_ERROR_SET(err, GW_ELIMIT, "GW_OIDC_SCOPES and GW_OIDC_REQUIRED_SCOPES name "
+                                                "more than %d scopes together",
+                                AUTH_LIST_MAX);
+        }
+        cfg->scopes.items[cfg->scopes.n++] = gw_xstrdup(cfg->required_scopes.items[i]);
+    }
     if ((rc = gw_jwt_algs_parse(gw_settings_str(s, "GW_OIDC_ALGORITHMS"), &cfg->algs, err)) !=
         GW_OK) {
         gw_auth__config_fini(cfg);

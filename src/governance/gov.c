@@ -44,6 +44,9 @@ const struct gw_setting_def gw_gov_settings[] = {
      "Confirmation is still asked for."},
     {"GW_CONFIRMATION_TTL_SECONDS", GW_SET_INT, "300", 10, 3600, NULL, "Governance",
      "How long a request for the user's confirmation stays valid (2026-07-28 requestState)."},
+    {"GW_APPROVAL_TTL_SECONDS", GW_SET_INT, "3600", 60, 604800, NULL, "Governance",
+     "How long an approval (for clients that cannot ask the user) may wait for a decision and, "
+     "once approved, be used."},
     GW_SETTINGS_END};
 
 /* ---------------------------------------------------------------- loading */
@@ -213,6 +216,7 @@ int gw_gov_new(const struct gw_settings *s, const char *store_url, struct gw_gov
     g->store_url = store_url ? gw_xstrdup(store_url) : NULL;
     g->exposure_ttl_s = gw_settings_int(s, "EXPOSURE_CACHE_TTL_SECONDS");
     g->confirm_ttl_s = (int)gw_settings_int(s, "GW_CONFIRMATION_TTL_SECONDS");
+    g->approval_ttl_s = (int)gw_settings_int(s, "GW_APPROVAL_TTL_SECONDS");
     g->exposure_dry_run = !strcmp(gw_settings_str(s, "GW_EXPOSURE_MODE"), "dry_run");
     g->policy_dry_run = !strcmp(gw_settings_str(s, "GW_POLICY_MODE"), "dry_run");
     pthread_mutex_init(&g->lock, NULL);
@@ -224,6 +228,7 @@ int gw_gov_new(const struct gw_settings *s, const char *store_url, struct gw_gov
         gw_gov_free(g);
         return rc;
     }
+    gw_gov__approvals_init(g);
     *out = g;
     return GW_OK;
 }
@@ -232,6 +237,7 @@ void gw_gov_free(struct gw_gov *g)
 {
     if (!g)
         return;
+    gw_gov__approvals_fini(g);
     gw_ruleset_unref(g->rules);
     gw_gov__cache_free(g->cache);
     gw_gov__used_free(g);

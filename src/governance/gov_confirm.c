@@ -13,7 +13,11 @@
  *       second round (the same call with requestState + inputResponses.confirm): the state must
  *       open (HMAC, any replica), match this principal, tool and arguments, be unexpired and
  *       unused (the consent id is spent: single use), and the answer must accept.
- *   otherwise: -32006 with what to do; nothing is done.
+ *   a client that cannot ask: the call becomes a pending APPROVAL (database) that a person
+ *       approves or denies in the admin console; the answer is -32006 naming the approval, and
+ *       the client repeats the exact call with _meta "io.msil/approval": "<id>" once approved:
+ *       the approval is spent atomically (single use on every replica) if it matches this
+ *       principal, tool and arguments. Without a database: -32006 only; nothing is done.
  * An argument the model sets (confirm: true, _meta flags) is never consent: only the client's
  * elicitation answer counts, and in 2026-07-28 only together with a state the gateway sealed.
  * The single-use register is process-local (bounded, expired entries purged); with shared
@@ -23,6 +27,7 @@
 
 #include "core/alloc.h"
 #include "core/clock.h"
+#include "store/store_approval.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "mcp/mcp_exchange.h"
@@ -238,6 +243,172 @@ static int second_round(struct gw_gov *g, struct gw_call *c, const char *sealed,
     return GW_OK;
 }
 
+/* ---------------------------------------------------------------- approvals */
+
+static void close_store(void *p)
+{
+    gw_store_close(p);
+}
+
+void gw_gov__approvals_init(struct gw_gov *g)
+{
+    if (!g->store_url)
+        return;
+    pthread_key_create(&g->store_key, close_store);
+    g->pool = gw_pool_new(1, 1000);
+}
+
+void gw_gov__approvals_fini(struct gw_gov *g)
+{
+    if (!g->pool)
+        return;
+    gw_pool_free(g->pool); /* the thread exits: its store handle closes (key destructor) */
+    g->pool = NULL;
+    pthread_key_delete(g->store_key);
+}
+
+struct apr_job {
+    struct gw_gov *g;
+    struct gw_call *c;
+    bool use;              /* spend `id` (else: request an approval) */
+    char id[48];
+    char binding[40], tool[72], digest[65], subject[260], client[260], risk[16];
+    char reason[256], rule[GW_RULE_ID_MAX + 1], version[48];
+    json_t *args;
+    /* results, made on the pool thread */
+    int rc;
+    char message[GW_ERROR_MSG_MAX];
+    json_t *approval;
+};
+
+static struct gw_store *pool_store(struct gw_gov *g, struct gw_error *err)
+{
+    struct gw_store *st = pthread_getspecific(g->store_key);
+    if (!st && gw_store_open(g->store_url, NULL, &st, err) == GW_OK)
+        pthread_setspecific(g->store_key, st);
+    return st;
+}
+
+static void apr_work(void *arg)
+{
+    struct apr_job *j = arg;
+    struct gw_error err = {0};
+    char now[32], exp[32];
+    gw_clock_iso(gw_clock_now(), now, sizeof(now));
+    struct gw_store *st = pool_store(j->g, &err);
+    if (!st) {
+        j->rc = GW_EIO;
+    } else if (j->use) {
+        j->rc = gw_store_approval_use(st, j->id, j->binding, j->tool, j->digest, now, &err);
+    } else {
+        gw_clock_iso(gw_clock_now() + j->g->approval_ttl_s, exp, sizeof(exp));
+        json_t *a = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:O,s:s,s:s}", "id", j->id,
+                              "binding", j->binding, "subject", j->subject, "client_id",
+                              j->client, "tool", j->tool, "risk", j->risk, "args_digest",
+                              j->digest, "arguments", j->args, "reason", j->reason, "expires_at",
+                              exp);
+        j->rc = gw_store_approval_request(st, a, now, &j->approval, &err);
+        json_decref(a);
+    }
+    if (j->rc == GW_EIO && st) { /* a broken connection: reopen next time */
+        pthread_setspecific(j->g->store_key, NULL);
+        gw_store_close(st);
+    }
+    snprintf(j->message, sizeof(j->message), "%s", err.msg);
+}
+
+static void apr_done(void *arg)
+{
+    struct apr_job *j = arg;
+    struct gw_phase_verdict v;
+    memset(&v, 0, sizeof(v));
+    snprintf(v.policy_version, sizeof(v.policy_version), "%s", j->version);
+    snprintf(v.rule_id, sizeof(v.rule_id), "%s", j->rule);
+    int rc = GW_EDENIED;
+    if (j->use && j->rc == GW_OK) {
+        atomic_fetch_add(&j->g->accepted, 1);
+        gw_ctx_set_confirmation(gw_call_ctx(j->c), j->id);
+        snprintf(v.reason, sizeof(v.reason), "approved (%s)", j->id);
+        rc = GW_OK;
+    } else if (j->use) {
+        atomic_fetch_add(&j->g->refused, 1);
+        snprintf(v.reason, sizeof(v.reason), "%.250s",
+                 j->rc == GW_EIO ? "the approval could not be checked now; try again shortly"
+                                 : j->message);
+        v.jsonrpc_code = GW_GATEWAY_CONFIRMATION_INVALID;
+    } else if (j->rc == GW_OK) {
+        const char *id = gw_json_str(j->approval, "id");
+        snprintf(v.reason, sizeof(v.reason),
+                 "%.64s needs a person's approval (this client cannot ask the user): approval "
+                 "%.40s is waiting; nothing was done",
+                 j->tool, id ? id : "?");
+        v.jsonrpc_code = GW_GATEWAY_CONFIRMATION_REQUIRED;
+        char hint[400];
+        snprintf(hint, sizeof(hint),
+                 "tell the user what you were about to do; once an approver approves %s in the "
+                 "admin console, call again with the same arguments and _meta "
+                 "{\"io.msil/approval\": \"%s\"}",
+                 id ? id : "?", id ? id : "?");
+        v.data = json_pack("{s:s,s:s,s:s,s:s,s:{s:s,s:s,s:s}}", "reason", v.reason, "rule",
+                           j->rule, "policyVersion", j->version, "hint", hint, "approval", "id",
+                           id ? id : "", "status", gw_json_str(j->approval, "status"),
+                           "expiresAt", gw_json_str(j->approval, "expires_at"));
+    } else {
+        snprintf(v.reason, sizeof(v.reason),
+                 "%.64s needs the user's confirmation and this client cannot ask for it; no "
+                 "approval could be requested (%.60s); nothing was done",
+                 j->tool, j->message);
+        v.jsonrpc_code = GW_GATEWAY_CONFIRMATION_REQUIRED;
+    }
+    struct gw_call *c = j->c;
+    json_decref(j->args);
+    json_decref(j->approval);
+    gw_free(j);
+    gw_call_resume(c, rc, &v);
+}
+
+/* A client that cannot ask the user: request or spend an approval (asynchronously). */
+static int approval_flow(struct gw_gov *g, struct gw_call *c, const struct gw_authz_result *r,
+                         const char *binding, const char *digest, const char *policy_version,
+                         struct gw_phase_verdict *v)
+{
+    struct gw_mcp_exchange *x = gw_call_exchange(c);
+    const char *use = gw_json_str(json_object_get(gw_mcp_x_params(x), "_meta"),
+                                  "io.msil/approval");
+    const struct gw_principal *p = gw_call_principal(c);
+    struct apr_job *j = gw_xcalloc(1, sizeof(*j));
+    j->g = g;
+    j->c = c;
+    j->use = use != NULL;
+    if (use)
+        snprintf(j->id, sizeof(j->id), "%.40s", use);
+    else {
+        unsigned char rnd[12];
+        RAND_bytes(rnd, sizeof(rnd));
+        snprintf(j->id, sizeof(j->id), "apr-");
+        for (int i = 0; i < 12; i++)
+            snprintf(j->id + 4 + 2 * i, 3, "%02x", rnd[i]);
+    }
+    snprintf(j->binding, sizeof(j->binding), "%s", binding);
+    snprintf(j->tool, sizeof(j->tool), "%s", gw_call_tool(c)->name);
+    snprintf(j->digest, sizeof(j->digest), "%s", digest);
+    snprintf(j->subject, sizeof(j->subject), "%s", p->subject);
+    snprintf(j->client, sizeof(j->client), "%s", p->client_id);
+    snprintf(j->risk, sizeof(j->risk), "%s", gw_ctx_risk(gw_call_ctx(c)));
+    snprintf(j->reason, sizeof(j->reason), "%s", r->reason);
+    snprintf(j->rule, sizeof(j->rule), "%s", v->rule_id);
+    snprintf(j->version, sizeof(j->version), "%s", policy_version);
+    j->args = json_deep_copy(gw_call_args(c));
+    if (gw_pool_submit(g->pool, apr_work, apr_done, j, gw_ctx_loop(gw_call_ctx(c))) != GW_OK) {
+        json_decref(j->args);
+        gw_free(j);
+        snprintf(v->reason, sizeof(v->reason), "the approvals queue is full; try again shortly");
+        v->jsonrpc_code = GW_GATEWAY_CONFIRMATION_REQUIRED;
+        return GW_EDENIED;
+    }
+    return GW_AGAIN;
+}
+
 /* ---------------------------------------------------------------- entry */
 
 int gw_gov__confirm(struct gw_gov *g, struct gw_call *c, const struct gw_authz_result *r,
@@ -258,6 +429,8 @@ int gw_gov__confirm(struct gw_gov *g, struct gw_call *c, const struct gw_authz_r
         if (sealed)
             return second_round(g, c, sealed, binding, digest, policy_version, v);
     }
+    if (!can_ask && g->pool)
+        return approval_flow(g, c, r, binding, digest, policy_version, v);
     if (!can_ask) {
         atomic_fetch_add(&g->refused, 1);
         snprintf(v->reason, sizeof(v->reason),

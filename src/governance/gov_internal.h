@@ -11,6 +11,7 @@
 #define GW_GOVERNANCE_INTERNAL_H
 
 #include "governance/gov.h"
+#include "net/net_pool.h"
 #include "pipeline/pipeline.h"
 
 #include <pthread.h>
@@ -35,6 +36,11 @@ struct gw_gov {
     void *challenge_arg;
     void (*on_change)(void *);
     void *on_change_arg;
+
+    struct gw_pool *pool;      /* approvals: database work off the loops (NULL: no store) */
+    char *store_url_pool;      /* the pool threads' database */
+    pthread_key_t store_key;
+    int approval_ttl_s;
 
     pthread_mutex_t used_lock; /* single-use consents */
     struct used *used;
@@ -69,5 +75,8 @@ int gw_gov__confirm(struct gw_gov *g, struct gw_call *c, const struct gw_authz_r
 /* Marks a consent id used until `expires`; false when it was already used. */
 bool gw_gov__use_once(struct gw_gov *g, const char *id, int64_t expires);
 void gw_gov__used_free(struct gw_gov *g);
+/* The approvals pool (created when a store is configured) and its per-thread store handles. */
+void gw_gov__approvals_init(struct gw_gov *g);
+void gw_gov__approvals_fini(struct gw_gov *g);
 
 #endif

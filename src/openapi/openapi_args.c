@@ -322,13 +322,19 @@ static bool map_params(struct gw_openapi__op *o, struct gw_openapi__conv *cv, js
             bool is_cred = false;
             const char *scheme = gw_openapi__credential_scheme(o->sp, loc, name, &is_cred);
             bool is_ctype = !strcmp(loc, "header") && !strcasecmp(name, "content-type");
-            if (is_cred || is_ctype) {
+            /* the idempotency key is the gateway's business: callers send _meta.idempotencyKey
+             * and the executor forwards it (as the upstream's idempotency header); offering it
+             * as an argument would invite a value the gateway then refuses */
+            bool is_idem = !strcmp(loc, "header") && !strcasecmp(name, "idempotency-key");
+            if (is_cred || is_ctype || is_idem) {
                 json_object_set_new(arg, "in", json_string(loc));
                 json_object_set_new(arg, "name", json_string(name));
                 if (required)
                     json_object_set_new(arg, "required", json_true());
                 json_object_set_new(arg, "source",
-                                    json_string(is_cred ? "credential" : "contentType"));
+                                    json_string(is_cred    ? "credential"
+                                                : is_idem ? "idempotency"
+                                                          : "contentType"));
                 if (is_cred)
                     json_object_set_new(arg, "scheme", scheme ? json_string(scheme) : json_null());
                 json_array_append_new(in->args, arg);

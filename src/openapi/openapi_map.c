@@ -295,6 +295,24 @@ static json_t *map_operation(struct gw_openapi__op *o, struct pending *pend)
     description_of(o, &desc, title, sizeof(title));
     json_object_set_new(tool, "name", json_string(""));     /* set by the naming pass */
     json_object_set_new(tool, "title", json_string(title)); /* "" : from the name, later */
+    /* the idempotency header is not an argument (openapi_args.c): say how retries are made
+     * safe instead */
+    bool idem = false;
+    size_t ai;
+    json_t *ae;
+    json_array_foreach(in.args, ai, ae)
+    {
+        const char *src = gw_openapi__jstr(ae, "source");
+        idem = idem || (src && !strcmp(src, "idempotency"));
+    }
+    if (idem) {
+        size_t dl = strlen(desc);
+        char *more = gw_xmalloc(dl + 200);
+        snprintf(more, dl + 200, "%s%sRetries are safe when the call carries "
+                 "_meta.idempotencyKey (a unique string per attempt).", desc, dl ? "\n\n" : "");
+        gw_free(desc);
+        desc = more;
+    }
     json_object_set_new(tool, "description", json_string(desc));
     gw_free(desc);
     json_object_set_new(tool, "inputSchema", input);

@@ -569,7 +569,7 @@ static void validate_and_execute(struct gw_call *c)
     struct gw_exec_caller caller = {0};
     if (who && who->method != GW_AUTH_ANONYMOUS) {
         caller.user_id = who->subject;
-        caller.client_id = who->method == GW_AUTH_API_KEY ? who->key_id : who->client_id;
+        caller.client_id = who->client_id; /* an API key's defaults to its key id */
         if (!caller.client_id[0])
             caller.client_id = NULL;
     }

@@ -135,17 +135,57 @@ test('a declined cancellation does nothing; the model cannot confirm by itself',
   await c.close();
 });
 
-test('a client that cannot elicit gets -32006 and nothing is booked', async () => {
+test('a client that cannot elicit: -32006 with a pending approval; once a person approves, the exact call runs once', async () => {
   const c = await h.connectClient(gw.mcpUrl, 'gov-cc-noelicit', { headers: auth(key.cc) });
   const n0 = mock.bookings().bookings.length;
   const day = h.nextWorkday((await mock.health()).today);
-  const e = await rpcError(c.callTool({ name: T.createBooking, arguments: { customer_id: 'CUST001234',
-    registration_number: 'MH12AB1234', dealer_id: 'MSIL-PUNE-001', date: day, time: '11:00' } }));
+  const args = { customer_id: 'CUST001234', registration_number: 'MH12AB1234', dealer_id: 'MSIL-PUNE-001', date: day, time: '11:00' };
+  const e = await rpcError(c.callTool({ name: T.createBooking, arguments: args }));
   assert.equal(e.code, -32006);
-  assert.match(e.message, /confirmation/);
+  assert.match(e.message, /approval/);
   assert.equal(e.data.rule, 'confirm-bookings');
   assert.ok(e.data.policyVersion.startsWith('embedded-2026.12+'));
-  assert.equal(mock.bookings().bookings.length, n0);
+  const id = e.data.approval.id;
+  assert.match(id, /^apr-[0-9a-f]{24}$/);
+  assert.equal(e.data.approval.status, 'pending');
+  assert.match(e.data.hint, new RegExp(id));
+  assert.equal(mock.bookings().bookings.length, n0, 'nothing booked');
+  // asking again for the same call does not pile up approvals
+  const e2 = await rpcError(c.callTool({ name: T.createBooking, arguments: args }));
+  assert.equal(e2.data.approval.id, id);
+  // the approver sees it with its arguments; not approved yet: naming it does not help
+  const list = await adminApi('GET', '/approvals?status=pending');
+  const item = list.json.items.find((a) => a.id === id);
+  assert.ok(item, JSON.stringify(list.json));
+  assert.equal(item.tool, 'create_booking');
+  assert.equal(item.arguments.time, '11:00');
+  const early = await rpcError(c.callTool({ name: T.createBooking, arguments: args, _meta: { 'io.msil/approval': id } }));
+  assert.equal(early.code, -32007);
+  assert.match(early.message, /waiting for a decision/);
+  // a person who is not an administrator cannot approve
+  assert.equal((await adminApi('POST', `/approvals/${id}/approve`, {}, key.cc)).status, 403);
+  const ok = await adminApi('POST', `/approvals/${id}/approve`, { comment: 'customer confirmed by phone' });
+  assert.equal(ok.status, 200, JSON.stringify(ok.json));
+  assert.equal(ok.json.status, 'approved');
+  assert.equal(ok.json.decided_by, 'api_key:ops@msil.example');
+  // for other arguments, or by another principal: refused
+  const other = await rpcError(c.callTool({ name: T.createBooking, arguments: { ...args, time: '11:30' }, _meta: { 'io.msil/approval': id } }));
+  assert.equal(other.code, -32007);
+  assert.match(other.message, /another call/);
+  // the exact call: booked once; the approval is spent
+  const res = await c.callTool({ name: T.createBooking, arguments: args, _meta: { 'io.msil/approval': id } });
+  assert.ok(!res.isError, h.resultText(res));
+  assert.equal(mock.bookings().bookings.length, n0 + 1);
+  const again = await rpcError(c.callTool({ name: T.createBooking, arguments: args, _meta: { 'io.msil/approval': id } }));
+  assert.equal(again.code, -32007);
+  assert.match(again.message, /already used/);
+  assert.equal(mock.bookings().bookings.length, n0 + 1);
+  // a denied approval stays denied
+  const e3 = await rpcError(c.callTool({ name: T.createBooking, arguments: { ...args, time: '12:30' } }));
+  assert.equal((await adminApi('POST', `/approvals/${e3.data.approval.id}/deny`, {})).json.status, 'denied');
+  const denied = await rpcError(c.callTool({ name: T.createBooking, arguments: { ...args, time: '12:30' },
+    _meta: { 'io.msil/approval': e3.data.approval.id } }));
+  assert.match(denied.message, /was denied/);
   await c.close();
 });
 

@@ -295,14 +295,27 @@ export function mcpgw(env, args) {
   return spawnSync(CLI_BIN, args, { env, encoding: 'utf8', timeout: 60000 });
 }
 
-/** Starts `mcpgw serve` on a free port. Returns {proc, port, url, mcpUrl, stderr(), stop()}. */
-export async function startGateway(env, dir, extraArgs = []) {
-  const portFile = join(dir, `gw-port-${randomBytes(3).toString('hex')}`);
-  const proc = startProc('gateway', GW_BIN,
-    ['serve', '--listen', '127.0.0.1:0', '--port-file', portFile, ...extraArgs], env, dir);
+/**
+ * Starts `mcpgw serve` on a free port. Returns {proc, port, url, mcpUrl, stderr(), stop()}.
+ * opts.listen: the address (default 127.0.0.1:0; a fixed port when the gateway must know its
+ * own URL, e.g. GW_PUBLIC_URL); opts.admin: also wait for the admin API (GW_ADMIN_LISTEN must be
+ * set) and return adminPort/adminUrl (".../admin/api").
+ */
+export async function startGateway(env, dir, extraArgs = [], opts = {}) {
+  const tag = randomBytes(3).toString('hex');
+  const portFile = join(dir, `gw-port-${tag}`);
+  const adminPortFile = join(dir, `gw-admin-port-${tag}`);
+  const args = ['serve', '--listen', opts.listen || '127.0.0.1:0', '--port-file', portFile];
+  if (opts.admin) args.push('--admin-port-file', adminPortFile);
+  const proc = startProc('gateway', GW_BIN, [...args, ...extraArgs], env, dir);
   const port = await waitPortFile(portFile, proc, 'mcpgw serve');
   const url = `http://127.0.0.1:${port}`;
-  return { proc, port, url, mcpUrl: `${url}/mcp`, stderr: () => proc.stderrText(), stop: () => stopProc(proc) };
+  const gw = { proc, port, url, mcpUrl: `${url}/mcp`, stderr: () => proc.stderrText(), stop: () => stopProc(proc) };
+  if (opts.admin) {
+    gw.adminPort = await waitPortFile(adminPortFile, proc, 'mcpgw serve (admin API)');
+    gw.adminUrl = `http://127.0.0.1:${gw.adminPort}/admin/api`;
+  }
+  return gw;
 }
 
 /**

@@ -4,8 +4,9 @@
 // size without horizontal scrolling; keyboard navigation; each page's main task: search and
 // filter tools, change a tool's risk (checked through the API, history recorded), bulk
 // disable/activate, import a spec with an edited description and see the tools, create a
-// product and add a tool, the settings with sources and redaction; the pages whose backend has
-// not landed show "not available"; sign-in, API keys and a denied action for a non-admin user
+// product and add a tool, the settings with sources and redaction; governance (the embedded
+// rules): add an exposure rule and see "view as" change, test a policy decision, approve a call
+// waiting for a person; the pages whose backend has not landed show "not available"; sign-in, API keys and a denied action for a non-admin user
 // run when the gateway has authentication (/admin/api/auth/config), and are skipped with the
 // reason otherwise. Bounded: one gateway, one browser, about a minute.
 import assert from 'node:assert/strict';
@@ -232,6 +233,101 @@ describe('settings', () => {
   });
 });
 
+describe('governance', () => {
+  test('add an exposure rule and "view as" shows the change; remove it again', async () => {
+    page.clearProblems();
+    await open(page, stack.admin, PAGES.find((p) => p.name === 'exposure'));
+    // the rules file's rules are listed, read-only
+    await page.getByRole('cell', { name: /customer-care-booking/ }).waitFor();
+    await page.getByLabel('Principal type').selectOption('role');
+    await page.getByLabel('Principal', { exact: true }).fill('analyst');
+    await page.getByRole('button', { name: 'View as' }).click();
+    const view = page.getByTestId('view-as');
+    await view.getByText(/visible to role analyst/).waitFor();
+    const before = await view.locator('li').allInnerTexts();
+    assert.ok(before.length > 0 && before.every((t) => /\bread\b/.test(t)), `analysts see read tools only: ${before}`);
+    assert.ok(!before.some((t) => t.startsWith('cancel_booking')));
+    // show cancel_booking to analysts: they see it, but may not run it (risk above their ceiling)
+    await page.getByLabel('Rule id').fill('e2e-analyst-cancel');
+    await page.getByLabel('Who').selectOption('roles');
+    await page.getByLabel('Roles (comma separated)').fill('analyst');
+    await page.getByLabel('Sees').selectOption('tools');
+    await page.getByLabel('Tool names (comma separated)').fill('cancel_booking');
+    await page.getByRole('button', { name: 'Add rule' }).click();
+    await page.getByText('Rule e2e-analyst-cancel added').waitFor();
+    const item = view.locator('li').filter({ hasText: 'cancel_booking' });
+    await item.waitFor();
+    assert.match(await item.innerText(), /deny/);
+    assert.match(await item.innerText(), /shown by e2e-analyst-cancel/);
+    const stored = (await api('GET', '/exposure/rules')).json.items.find((r) => r.id === 'e2e-analyst-cancel');
+    assert.deepEqual({ roles: stored.roles, tools: stored.tools, source: stored.source }, { roles: ['analyst'], tools: ['cancel_booking'], source: 'database' });
+    await page.getByRole('button', { name: 'Remove rule e2e-analyst-cancel' }).click();
+    await page.getByText('Rule e2e-analyst-cancel removed').waitFor();
+    await item.waitFor({ state: 'detached' });
+    assert.equal((await api('GET', '/exposure/rules')).json.items.find((r) => r.id === 'e2e-analyst-cancel'), undefined);
+    assert.deepEqual(page.problems(), []);
+  });
+
+  test('test a decision: a dealer for another dealer is denied, with why and what would allow it', async () => {
+    page.clearProblems();
+    await open(page, stack.admin, PAGES.find((p) => p.name === 'policies'));
+    await page.getByLabel('Roles (comma separated)').fill('dealer');
+    await page.getByLabel('Tool').fill('get_dealer');
+    await page.getByLabel('Claims (JSON)').fill('{"dealer_ids":["MSIL-PUNE-001"]}');
+    await page.getByLabel('Arguments (JSON)').fill('{"dealer_id":"MSIL-PUNE-002"}');
+    await page.getByRole('button', { name: 'Evaluate' }).click();
+    const d = page.getByTestId('decision');
+    await d.getByText(/Decision: deny/).waitFor();
+    const text = await d.innerText();
+    assert.match(text, /MSIL-PUNE-002 is not one of yours/);
+    assert.match(text, /What would allow it: use one of the dealer ids/);
+    assert.match(text, /dealer-own-dealers/);
+    await page.getByLabel('Arguments (JSON)').fill('{"dealer_id":"MSIL-PUNE-001"}');
+    await page.getByRole('button', { name: 'Evaluate' }).click();
+    await d.getByText(/Decision: allow/).waitFor();
+    // bad JSON is explained, not sent
+    await page.getByLabel('Claims (JSON)').fill('{dealer');
+    await page.getByRole('button', { name: 'Evaluate' }).click();
+    await page.getByText('The claims are not a JSON object.').waitFor();
+    assert.deepEqual(page.problems(), []);
+  });
+
+  test('a call waiting for a person is approved from the inbox', async () => {
+    page.clearProblems();
+    await api('PATCH', '/tools/create_booking', { risk: 'write' }); // an earlier test made it privileged
+    const cc = await api('POST', '/keys', { name: 'e2e-cc', subject: 'agent7@msil.example', roles: ['customer-care'] });
+    assert.equal(cc.status, 201);
+    const today = (await stack.mock.health()).today;
+    const day = new Date(Date.parse(`${today}T00:00:00Z`) + 2 * 86400000).toISOString().slice(0, 10);
+    // a client that cannot ask its user (no elicitation): the call waits for a person
+    const r = await fetch(`${stack.gw.url}/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${cc.json.key}`,
+        'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'create_booking' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'create_booking',
+        arguments: { customer_id: 'CUST001234', registration_number: 'MH12AB1234', dealer_id: 'MSIL-PUNE-001', date: day, time: '10:00' },
+        _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} } } }),
+    });
+    const e = (await r.json()).error;
+    assert.equal(e?.code, -32006, JSON.stringify(e));
+    const id = e.data.approval.id;
+    await open(page, stack.admin, PAGES.find((p) => p.name === 'approvals'));
+    const card = page.locator('.card').filter({ hasText: 'agent7@msil.example' });
+    await card.waitFor();
+    assert.match(await card.innerText(), /MSIL-PUNE-001/);
+    await card.getByLabel(/Comment/).fill('customer confirmed by phone');
+    await page.getByRole('button', { name: 'Approve create_booking for agent7@msil.example' }).click();
+    await page.getByText('Approved create_booking for agent7@msil.example').waitFor();
+    const a = (await api('GET', `/approvals/${id}`)).json;
+    assert.equal(a.status, 'approved');
+    assert.match(a.decided_by, /e2e-admin@msil.example$/);
+    assert.equal(a.comment, 'customer confirmed by phone');
+    await page.getByRole('tab', { name: 'Approved' }).click();
+    await page.locator('.card').filter({ hasText: 'customer confirmed by phone' }).waitFor();
+    assert.deepEqual(page.problems(), []);
+  });
+});
+
 describe('identities and sign-in (need the gateway to authenticate: issue 8)', () => {
   const why = () => (authConfig ? false : 'the gateway has no /admin/api/auth/config yet (admin API authentication has not landed)');
 
@@ -266,10 +362,11 @@ describe('identities and sign-in (need the gateway to authenticate: issue 8)', (
     await q.getByLabel('API key').fill(key);
     await q.getByRole('button', { name: 'Sign in with API key' }).click();
     await q.goto(`${stack.admin}/admin/tools/get_dealer`);
-    const denied = q.getByText(/permission|Not allowed|forbidden/i).first();
-    await denied.waitFor();
+    await q.getByText('You do not have permission to see this').waitFor();
+    assert.match(await q.locator('main').innerText(), /requires the role 'admin'; api_key 'viewer-e2e' does not have it/);
     // revoke it
     await p.getByRole('button', { name: 'Revoke viewer-e2e' }).click();
+    await p.getByText('Revoked viewer-e2e').waitFor();
     const keys = await adminApi(stack.admin, adminKey)('GET', '/keys');
     assert.ok(keys.json.keys.find((k) => k.name === 'viewer-e2e').revoked_at);
   });

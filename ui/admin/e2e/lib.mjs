@@ -40,7 +40,9 @@ export async function startStack({ settings = {}, withDms = false } = {}) {
   const env = gatewayEnv({
     dir, upstreamsFile, secrets,
     // no loopback dev mode: the console signs in like in production (the admin key below)
-    settings: { GW_ADMIN_LISTEN: '127.0.0.1:0', GW_ADMIN_UI_DIR: UI_DIST, GW_LOG_LEVEL: 'info', GW_ADMIN_DEV_MODE: 'false', ...settings },
+    // authenticated and governed like scripts/run.sh's platform: the embedded roles and rules
+    settings: { GW_ADMIN_LISTEN: '127.0.0.1:0', GW_ADMIN_UI_DIR: UI_DIST, GW_LOG_LEVEL: 'info', GW_ADMIN_DEV_MODE: 'false',
+      GW_AUTH_MODE: 'required', GW_GOVERNANCE_FILE: join(REPO, 'deploy', 'embedded', 'governance.yaml'), ...settings },
   });
   importSpec(env, SERVICE_BOOKING_SPEC, { specId: 'service-booking', bundle: 'service-booking', upstream: 'service-booking' });
   if (withDms) importSpec(env, DMS_SPEC, { specId: 'msil-dms', bundle: 'dms', upstream: 'service-booking' });

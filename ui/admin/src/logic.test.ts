@@ -5,6 +5,8 @@ import { buildUrl, ApiError } from './api';
 import { looksLikeApiKey } from './auth';
 import { errorLine } from './pages/Import';
 import { niceMax } from './components/chart';
+import { buildRule, PRINCIPAL_SELECTORS, Rule, selectors, selectorText, TOOL_SELECTORS } from './governance';
+import { testBody } from './pages/Policies';
 
 describe('buildUrl', () => {
   test('drops empty parameters and encodes values', () => {
@@ -46,5 +48,26 @@ describe('niceMax', () => {
     expect(niceMax(7)).toBe(10);
     expect(niceMax(180)).toBe(200);
     expect(niceMax(2400)).toBe(2500);
+  });
+});
+
+describe('governance rules', () => {
+  test('a rule from the add-rule form: selectors split, id normalised, dry run', () => {
+    expect(buildRule({ id: ' Advisors See Booking! ', effect: 'allow', who: 'roles', whoValues: 'a, b,,', what: 'bundles', whatValues: 'service-booking', dryRun: true }))
+      .toEqual({ id: 'advisors-see-booking', effect: 'allow', roles: ['a', 'b'], bundles: ['service-booking'], mode: 'dry_run' });
+    expect(buildRule({ id: 'all', effect: 'deny', who: '', whoValues: 'ignored', what: '', whatValues: '', dryRun: false }))
+      .toEqual({ id: 'all', effect: 'deny' });
+  });
+  test('selectors describe a rule; none means everyone / all tools', () => {
+    const r: Rule = { id: 'x', effect: 'allow', roles: ['dealer'], subjects: [], tools: ['a', 'b'] };
+    expect(selectors(r, PRINCIPAL_SELECTORS)).toEqual([{ sel: 'roles', values: ['dealer'] }]);
+    expect(selectors(r, TOOL_SELECTORS).map(({ sel, values }) => selectorText(sel, values))).toEqual(['tools a, b']);
+    expect(selectors({ id: 'y', effect: 'deny' }, TOOL_SELECTORS)).toEqual([]);
+  });
+  test('the policy tester body; bad JSON is a message, not a request', () => {
+    const base = { subject: '', roles: 'dealer', clientId: ' app ', tenant: '', claims: '{"dealer_ids":["D1"]}', tool: ' get_dealer ', args: '' };
+    expect(testBody(base)).toEqual({ principal: { subject: 'tester', roles: ['dealer'], client_id: 'app', tenant: '', claims: { dealer_ids: ['D1'] } }, tool: 'get_dealer', arguments: {} });
+    expect(() => testBody({ ...base, claims: '[1]' })).toThrow('The claims are not a JSON object.');
+    expect(() => testBody({ ...base, args: '{x' })).toThrow('The arguments are not a JSON object.');
   });
 });

@@ -1,23 +1,24 @@
 // Identities: API keys (create — the key is shown once —, revoke, last use), roles, and how
 // identity-provider claims map to the gateway's principal.
 import { FormEvent, useState } from 'react';
-import { api, Page } from '../api';
+import { api, Page, Setting } from '../api';
+import { RoleDef } from '../governance';
 import { Principal } from '../auth';
 import { Icon } from '../components/icons';
-import { Badge, Button, Card, Dialog, EmptyState, ErrorState, Field, InlineError, Loading, NotAvailable, PageHeader, Time, useToast } from '../components/ui';
+import { Badge, Button, Card, Dialog, EmptyState, ErrorState, Field, InlineError, Loading, NotAvailable, PageHeader, RiskBadge, Time, useToast } from '../components/ui';
 import { useApi, useTitle } from '../hooks';
 
 export interface ApiKey { id: string; name: string; subject: string; roles: string[]; created_at: string; expires_at: string | null; last_used_at: string | null; revoked_at: string | null }
-interface Role { name: string; description?: string; builtin?: boolean; members?: number }
-interface Mapping { subject: string; roles: string; tenant?: string | null; clientId?: string | null }
-export const IDENTITY_ENDPOINTS = ['GET /admin/api/keys', 'POST /admin/api/keys', 'DELETE /admin/api/keys/{id}', 'GET /admin/api/roles', 'GET /admin/api/auth/mapping', 'GET /admin/api/whoami'];
+export const IDENTITY_ENDPOINTS = ['GET /admin/api/keys', 'POST /admin/api/keys', 'DELETE /admin/api/keys/{id}', 'GET /admin/api/roles', 'GET /admin/api/settings', 'GET /admin/api/whoami'];
+/** The settings that say how a token's claims become the principal (docs/security.md). */
+export const MAPPING_SETTINGS: Array<[string, string]> = [['GW_OIDC_ISSUER', 'Identity provider'], ['GW_OIDC_ROLES_CLAIMS', 'Roles from'], ['GW_OIDC_CLIENT_ID_CLAIMS', 'Client app from'], ['GW_OIDC_TENANT_CLAIMS', 'Tenant from'], ['GW_OIDC_REQUIRED_SCOPES', 'Required scopes'], ['GW_ADMIN_ROLE', 'Admin role']];
 
 export function IdentitiesPage({ principal }: { principal: Principal | null }) {
   useTitle('Identities');
   const toast = useToast();
   const keys = useApi<{ keys: ApiKey[] }>('/keys');
-  const roles = useApi<Page<Role>>('/roles');
-  const mapping = useApi<Mapping>('/auth/mapping');
+  const roles = useApi<Page<RoleDef>>('/roles');
+  const settings = useApi<Page<Setting>>('/settings');
   const [creating, setCreating] = useState(false);
   const [shown, setShown] = useState<{ key: string; name: string } | null>(null);
   const [err, setErr] = useState<unknown>(null);
@@ -76,16 +77,16 @@ export function IdentitiesPage({ principal }: { principal: Principal | null }) {
       <div className="grid-2">
         <Card title="Roles">
           {roles.error ? (roles.error.notAvailable ? <NotAvailable feature="The role list" endpoints={['GET /admin/api/roles']} /> : <ErrorState error={roles.error} />) : !roles.data ? <Loading /> : (
-            <ul className="member-list">{roles.data.items.map((r) => <li key={r.name}><Badge tone={r.name === 'admin' ? 'violet' : 'blue'}>{r.name}</Badge> <span className="muted small">{r.description}{r.members !== undefined ? ` · ${r.members} keys` : ''}</span></li>)}</ul>
+            roles.data.items.length === 0 ? <p className="muted">No roles are declared in the governance rules.</p> : <ul className="member-list">{roles.data.items.map((r) => <li key={r.name}><Badge tone={r.name === 'admin' ? 'violet' : 'blue'}>{r.name}</Badge> <RiskBadge risk={r.max_risk} /> <span className="muted small">{r.description}</span></li>)}</ul>
           )}
         </Card>
         <Card title="Claim mapping">
-          {mapping.error ? (mapping.error.notAvailable ? <NotAvailable feature="The claim mapping" endpoints={['GET /admin/api/auth/mapping']} /> : <ErrorState error={mapping.error} />) : !mapping.data ? <Loading /> : (
+          {settings.error ? <ErrorState error={settings.error} /> : !settings.data ? <Loading /> : (
             <dl className="kv">
-              <dt>Subject</dt><dd><code>{mapping.data.subject}</code></dd>
-              <dt>Roles</dt><dd><code>{mapping.data.roles}</code></dd>
-              <dt>Tenant</dt><dd><code>{mapping.data.tenant || '—'}</code></dd>
-              <dt>Client app</dt><dd><code>{mapping.data.clientId || '—'}</code></dd>
+              {MAPPING_SETTINGS.map(([name, label]) => {
+                const v = settings.data?.items.find((x) => x.name === name);
+                return [<dt key={`${name}-t`}>{label}</dt>, <dd key={`${name}-d`}><code>{v?.value ? v.value : '—'}</code> <span className="muted small">{name}</span></dd>];
+              })}
             </dl>
           )}
         </Card>

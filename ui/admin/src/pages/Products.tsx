@@ -7,7 +7,7 @@ import { api, Bundle, listAll, Page, Tool } from '../api';
 import { Icon } from '../components/icons';
 import { Badge, Button, Card, Dialog, EmptyState, ErrorState, Field, InlineError, Loading, PageHeader, StatusBadge, Time, useToast } from '../components/ui';
 import { useApi, useTitle } from '../hooks';
-import type { ExposureRule } from './Exposure';
+import { PRINCIPAL_SELECTORS, Rule, selectors, selectorText, TOOL_SELECTORS } from '../governance';
 
 export function ProductsPage({ selected }: { selected?: string }) {
   useTitle(selected ? `API product ${selected}` : 'API products');
@@ -93,7 +93,7 @@ function ProductDetail({ name, onChanged, onDeleted }: { name: string; onChanged
   const [err, setErr] = useState<unknown>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const [adding, setAdding] = useState(false);
-  const rules = useApi<Page<ExposureRule>>('/exposure/rules', { limit: 1000 });
+  const rules = useApi<Page<Rule>>('/exposure/rules');
   useEffect(() => {
     listAll<Tool>('/tools').then(setTools, setErr);
   }, [tick]);
@@ -145,7 +145,8 @@ function ProductDetail({ name, onChanged, onDeleted }: { name: string; onChanged
       setBusy(null);
     }
   };
-  const exposed = (rules.data?.items || []).filter((r) => r.target.type === 'all' || (r.target.type === 'bundle' && r.target.value === name));
+  // rules that name this product, or show every tool (no tool selector)
+  const exposed = (rules.data?.items || []).filter((r) => r.bundles?.includes(name) || selectors(r, TOOL_SELECTORS).length === 0);
 
   return (
     <div className="stack">
@@ -179,7 +180,7 @@ function ProductDetail({ name, onChanged, onDeleted }: { name: string; onChanged
         {rules.error ? (rules.error.notAvailable ? <p className="muted small" data-testid="not-available">Exposure rules are not available on this gateway yet: every active tool is visible to every caller.</p> : <ErrorState error={rules.error} />) : !rules.data ? <Loading /> : exposed.length === 0 ? (
           <p className="muted">No exposure rule names this product: <Link href="/exposure">add one</Link>.</p>
         ) : (
-          <ul className="member-list">{exposed.map((r) => <li key={r.id}><Badge tone="blue">{r.principal.type}</Badge> <span className="mono">{r.principal.value}</span> {r.target.type === 'all' && <span className="muted">(all tools)</span>}</li>)}</ul>
+          <ul className="member-list">{exposed.map((r) => { const who = selectors(r, PRINCIPAL_SELECTORS); return <li key={r.id}><Badge tone={r.effect === 'deny' ? 'red' : 'green'}>{r.effect === 'deny' ? 'hidden from' : 'shown to'}</Badge> <span className="mono">{who.length ? who.map(({ sel, values }) => selectorText(sel, values)).join('; ') : 'everyone'}</span> <span className="muted small">rule {r.id}{selectors(r, TOOL_SELECTORS).length === 0 ? ' (all tools)' : ''}</span></li>; })}</ul>
         )}
       </Card>
       <AddTools open={adding} onClose={() => setAdding(false)} tools={(tools || []).filter((t) => t.bundle !== name)} onAdd={async (names) => { for (const n of names) await setMember(n, true); setAdding(false); }} />
