@@ -59,7 +59,8 @@ void app_platform_close(struct app_platform *pf);
 struct gw_loop;
 int app_platform_loop_start(struct app_platform *pf, struct gw_loop *loop, struct gw_error *err);
 void app_platform_loop_stop(struct app_platform *pf, struct gw_loop *loop);
-/* Readiness probe (/ready): the registry watcher holds its database connection. */
+/* Readiness probe (/ready): this replica holds a registry snapshot it can serve (database
+ * health is for metrics and alerts, not readiness). */
 struct gw_error;
 int app_ready_registry(void *arg, struct gw_error *err);
 /* The database URL (DATABASE_URL, else SQLite under GW_DATA_DIR). */
