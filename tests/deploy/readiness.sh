@@ -30,52 +30,53 @@ export GW_REGISTRY_POLL_SECONDS=1 GW_DB_CONNECT_TIMEOUT_SECONDS=2 GW_ACCESS_LOG=
   --bundle service-booking --upstream service-booking --activate >"$T/import.log" 2>&1 ||
   { cat "$T/import.log"; exit 1; }
 
-start_gw() { # NAME [env...]: starts a gateway, sets its base URL in BASE_<NAME>
+declare -A BASE
+start_gw() { # NAME [env...]: starts a gateway, sets its base URL in BASE[NAME]
   local name=$1; shift
   env "$@" "$BIN" serve --listen 127.0.0.1:0 --port-file "$T/$name.port" 2>"$T/$name.log" &
   PIDS+=("$!")
   local port; port=$(wait_port "$T/$name.port" "$!" "$T/$name.log")
-  printf -v "BASE_$name" 'http://127.0.0.1:%s' "$port"
+  BASE[$name]=http://127.0.0.1:$port
 }
 
 # ---- A: ready gateway, PostgreSQL stops ----
 start_gw a
-wait_code "$BASE_a/ready" 200 10 && ok "A: ready with PostgreSQL up" || not_ok "A: ready with PostgreSQL up"
-expect_eq "A: serves the 9 service-booking tools" "$(tool_count "$BASE_a")" 9
+wait_code "${BASE[a]}/ready" 200 10 && ok "A: ready with PostgreSQL up" || not_ok "A: ready with PostgreSQL up"
+expect_eq "A: serves the 9 service-booking tools" "$(tool_count "${BASE[a]}")" 9
 pg_stop
 ok "PostgreSQL stopped"
 # give the watcher time to notice (poll 1 s, connect timeout 2 s) and check /ready throughout
 codes=""
-for _ in $(seq 1 20); do codes+="$(http_code "$BASE_a/ready") "; sleep 0.25; done
+for _ in $(seq 1 20); do codes+="$(http_code "${BASE[a]}/ready") "; sleep 0.25; done
 if [ -z "$(echo $codes | tr ' ' '\n' | grep -vx 200)" ]; then ok "A: /ready stays 200 while PostgreSQL is down (20 probes over 5 s)"
 else not_ok "A: /ready stays 200 while PostgreSQL is down" "$codes"; fi
 if grep -q "listener lost\|reload failed" "$T/a.log"; then ok "A: noticed the outage (logged; metrics and alerts report it)"
 else not_ok "A: noticed the outage" "$(tail -5 "$T/a.log")"; fi
-expect_eq "A: still serves its 9 tools from the snapshot" "$(tool_count "$BASE_a")" 9
-expect_eq "A: /health 200" "$(http_code "$BASE_a/health")" 200
+expect_eq "A: still serves its 9 tools from the snapshot" "$(tool_count "${BASE[a]}")" 9
+expect_eq "A: /health 200" "$(http_code "${BASE[a]}/health")" 200
 
 # ---- B: a new replica starts during the outage ----
 start_gw b GW_DB_MIGRATE_ON_START=false
-expect_eq "B: alive (/health 200) while PostgreSQL is down" "$(http_code "$BASE_b/health")" 200
-expect_eq "B: not ready (/ready 503): no snapshot ever loaded" "$(http_code "$BASE_b/ready")" 503
-body=$(curl -s --max-time 5 "$BASE_b/ready")
+expect_eq "B: alive (/health 200) while PostgreSQL is down" "$(http_code "${BASE[b]}/health")" 200
+expect_eq "B: not ready (/ready 503): no snapshot ever loaded" "$(http_code "${BASE[b]}/ready")" 503
+body=$(curl -s --max-time 5 "${BASE[b]}/ready")
 case "$body" in *"no registry snapshot loaded"*) ok "B: /ready says why" ;; *) not_ok "B: /ready says why" "$body" ;; esac
-expect_eq "B: serves no tools yet" "$(tool_count "$BASE_b")" 0
+expect_eq "B: serves no tools yet" "$(tool_count "${BASE[b]}")" 0
 sleep 1
-expect_eq "B: still not ready 1 s later" "$(http_code "$BASE_b/ready")" 503
+expect_eq "B: still not ready 1 s later" "$(http_code "${BASE[b]}/ready")" 503
 if kill -0 "${PIDS[1]}" 2>/dev/null; then ok "B: keeps running (no crash loop)"; else not_ok "B: keeps running"; fi
 
 # ---- PostgreSQL is back ----
 pg_start
 ok "PostgreSQL started again"
 t0=$SECONDS
-if wait_code "$BASE_b/ready" 200 45; then ok "B: ready by itself $((SECONDS - t0)) s after PostgreSQL came back"
-else not_ok "B: becomes ready after PostgreSQL came back" "$(curl -s "$BASE_b/ready")"; fi
-expect_eq "B: serves the 9 tools" "$(tool_count "$BASE_b")" 9
-expect_eq "A: ready" "$(http_code "$BASE_a/ready")" 200
+if wait_code "${BASE[b]}/ready" 200 45; then ok "B: ready by itself $((SECONDS - t0)) s after PostgreSQL came back"
+else not_ok "B: becomes ready after PostgreSQL came back" "$(curl -s "${BASE[b]}/ready")"; fi
+expect_eq "B: serves the 9 tools" "$(tool_count "${BASE[b]}")" 9
+expect_eq "A: ready" "$(http_code "${BASE[a]}/ready")" 200
 # a change made now reaches A (its watcher reconnected)
 "$BIN" tools disable get_booking >"$T/deact.log" 2>&1 || { cat "$T/deact.log"; not_ok "tools disable"; }
-n=""; for _ in $(seq 1 100); do n=$(tool_count "$BASE_a"); [ "$n" = 8 ] && break; sleep 0.3; done
+n=""; for _ in $(seq 1 100); do n=$(tool_count "${BASE[a]}"); [ "$n" = 8 ] && break; sleep 0.3; done
 expect_eq "A: sees a change made after the outage" "$n" 8
 
 for f in "$T"/a.log "$T"/b.log; do
