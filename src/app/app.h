@@ -97,5 +97,10 @@ int cmd_specs(int argc, char **argv);
 int cmd_bundles(int argc, char **argv);
 int cmd_stdio(int argc, char **argv);
 int cmd_config(int argc, char **argv);
+/* `mcpgw config client`: the desktop-client configuration (cmd_client.c). */
+int cmd_config_client(int argc, char **argv);
+/* `mcpgw stdio` without any configuration where no registry exists: explains and returns
+ * GW_EINVAL instead of creating an empty database in the client's folder (cmd_client.c). */
+int app_stdio_guard(const struct gw_settings *s);
 
 #endif
