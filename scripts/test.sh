@@ -68,6 +68,7 @@ run_build ci
 [ $QUICK -eq 1 ] || run_build asan
 
 echo
+[ "${GW_TEST_DATA_SKIPPED:-0}" -eq 0 ] || echo "note: $GW_TEST_DATA_SKIPPED optional test-data part(s) skipped (see scripts/test-data.sh output above)"
 [ ${#failures[@]} -eq 0 ] || printf 'failed step: %s\n' "${failures[@]}"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
