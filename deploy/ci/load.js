@@ -1,13 +1,13 @@
 // deploy/ci/load.js — k6 load test of the staging gateway (seed §4 stage 5: 100 RPS for 5
 // minutes): a constant arrival rate of MCP requests (tools/list and a read-only tools/call on a
 // session per virtual user); fails the stage when p99 > 1 s or more than 1 % of requests fail.
-//   k6 run --env BASE_URL=https://mcp.staging.msil.example deploy/ci/load.js
+//   k6 run --env BASE_URL=https://mcp.staging.msil.example --env MCP_TOKEN=<API key> deploy/ci/load.js
 import http from 'k6/http';
 import { check } from 'k6';
 
 const BASE = __ENV.BASE_URL;
 const HEADERS = { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream',
-  'MCP-Protocol-Version': '2025-11-25' };
+  'MCP-Protocol-Version': '2025-11-25', Authorization: `Bearer ${__ENV.MCP_TOKEN}` };
 
 export const options = {
   scenarios: {

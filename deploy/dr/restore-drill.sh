@@ -5,16 +5,18 @@
 #
 #   A. logical backup (what the registry-backup CronJob does), disaster, restore:
 #      1. server "primary": the gateway's schema, the service-booking and DMS specs imported,
-#         operator edits (tool settings, a disabled tool, a bundle), a mock APIM, a gateway;
+#         operator edits (tool settings, a disabled tool, a bundle), API keys (one revoked),
+#         a mock APIM, a gateway that requires a credential;
 #      2. every check of deploy/dr/checks.d captures what is there (the extension point:
-#         API keys, rules and the audit log add one file each when they exist);
+#         rules and the audit log add one file each when they exist);
 #      3. deploy/dr/backup.sh (pg_dump, manifest with sha256) to a backup folder;
 #      4. disaster: the gateway stops, the primary server is killed and its data directory
 #         deleted; a gateway cannot start on it any more;
 #      5. a fresh server, deploy/dr/restore.sh into it (checksum, one transaction);
 #      6. a gateway started on the restored database with GW_DB_MIGRATE_ON_START=false (as in
 #         Kubernetes: the restored schema must be complete); every check captured again and
-#         compared with step 2: the same tools, bundles, specs, history, and a real tool call.
+#         compared with step 2: the same tools, bundles, specs, history, API keys (the key made
+#         before the disaster authenticates the restored gateway's calls), a real tool call.
 #   B. point-in-time recovery (the RDS PITR of the runbook, with PostgreSQL's own mechanism):
 #      base backup + WAL archive of a server, a good change, the restore point, a bad change
 #      (every tool deleted), recovery of a new server to the restore point: the good change is
@@ -41,6 +43,7 @@ SERVERS=()
 cleanup() {
   deploy_cleanup
   for s in "${SERVERS[@]}"; do [ -d "$s/data" ] && "${RUN[@]}" "$PGBIN/pg_ctl" -D "$s/data" -m immediate -w stop >/dev/null 2>&1; done
+  [ -n "${DRILL_KEEP:-}" ] && { echo "# kept $W"; return; }
   rm -rf "$W"
 }
 trap cleanup EXIT
@@ -103,8 +106,14 @@ cli "$P" import "$REPO/tests/data/openapi/msil/dms-preprod-swagger.json" --spec-
 cli "$P" tools set cancel_booking risk='"privileged"' requiresConfirmation=true
 cli "$P" tools disable list_bookings
 cli "$P" bundles create operations "Operations tools"
+MCP_TOKEN=$(DATABASE_URL=$P GW_DATA_DIR=$W "$MCPGW" keys create --name drill-client --subject svc-drill \
+  --role customer-care --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+DATABASE_URL=$P GW_DATA_DIR=$W "$MCPGW" keys create --name drill-revoked --subject svc-old --json 2>/dev/null |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])' >"$W/revoked.id"
+cli "$P" keys revoke "$(cat "$W/revoked.id")"
+export MCP_TOKEN
 ntools=$(DATABASE_URL=$P GW_DATA_DIR=$W "$MCPGW" tools list 2>/dev/null | tail -1)
-ok "primary populated: $ntools, 2 specs, 3 bundles, operator edits"
+ok "primary populated: $ntools, 2 specs, 3 bundles, operator edits, API keys (one revoked)"
 start_gw "$P" before || { not_ok "gateway on the primary" "$(tail -5 "$W/before.log")"; summary; exit 1; }
 capture before "$P"
 for c in "$W"/checks/*.before; do ok "captured $(basename "$c" .before): $(wc -l <"$c") lines"; done

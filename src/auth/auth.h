@@ -46,7 +46,9 @@ enum gw_auth_mode { GW_AUTHMODE_REQUIRED, GW_AUTHMODE_OPTIONAL, GW_AUTHMODE_OFF 
  * "https://mcp.example.com"; the resource is public_url + "/mcp") and the store URL used for
  * API keys (NULL: no API keys). Loads the API keys (blocks on the database once) and starts
  * the background thread, which begins fetching the provider's keys at once (not waited for).
- * GW_OK with *out, or GW_EINVAL/GW_EIO with err (bad settings, unreachable database). */
+ * An unreachable database does not fail: API keys are then refused until a reload (the
+ * background thread tries once, then on gw_auth_reload) loads them.
+ * GW_OK with *out, or GW_EINVAL/the store's error with err (bad settings, broken store). */
 int gw_auth_new(const struct gw_settings *s, const char *public_url, const char *store_url,
                 struct gw_auth **out, struct gw_error *err);
 /* Stops the background thread (writing pending last-used times) and frees. Call after the

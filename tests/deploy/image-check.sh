@@ -11,8 +11,9 @@
 #   * image config (buildah): user 1000:1000, entrypoint, HEALTHCHECK, OCI labels, volumes;
 #   * end to end: mock APIM and gateway started from the image's root file system, mounted
 #     READ-ONLY in a private mount namespace (writable /tmp and /app/.cache only, like the
-#     Kubernetes pod), run as uid 1000: import the service-booking spec, serve, the whole
-#     booking journey over MCP (tests/deploy/journey.py), HEALTHCHECK command, /ready.
+#     Kubernetes pod), run as uid 1000: import the service-booking spec, an API key, serve, the
+#     whole booking journey over MCP with that key (tests/deploy/journey.py), HEALTHCHECK, /ready;
+#     the admin console is in the gateway image and served at /admin/.
 # Env: GW_IMAGE_CACHE (default build/images). Needs root, unshare, chroot, readelf, python3.
 set -euo pipefail
 REPO=${REPO:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -126,8 +127,11 @@ port=\$(cat "$T/mock-tmp/port")
 sed "s|http://127.0.0.1:8080|http://127.0.0.1:\$port|g" "$REPO/deploy/embedded/upstreams.json" >"$T/gw-tmp/upstreams.json"
 run "$GR" /usr/local/bin/mcpgw import /tmp/service-booking.yaml --spec-id service-booking --bundle service-booking \
   --upstream service-booking --activate >"$T/import.log" 2>&1
+run "$GR" /usr/local/bin/mcpgw keys create --name image-check --subject svc-image --role customer-care --json \
+  >"$T/gw-tmp/key.json" 2>>"$T/import.log"
 run "$GR" GW_UPSTREAMS_FILE=/tmp/upstreams.json GW_UPSTREAM_ENV=mock MOCK_APIM_API_KEY=k-123 MOCK_APIM_CLIENT_ID=gw \
-  MOCK_APIM_CLIENT_SECRET=s-456 GW_LOG_FORMAT=text /usr/local/bin/mcpgw serve --listen 127.0.0.1:0 --port-file /tmp/port 2>"$T/gw.log" &
+  MOCK_APIM_CLIENT_SECRET=s-456 GW_LOG_FORMAT=text GW_ADMIN_LISTEN=127.0.0.1:0 GW_ADMIN_UI_DIR=/usr/share/mcpgw/admin-ui \
+  /usr/local/bin/mcpgw serve --listen 127.0.0.1:0 --port-file /tmp/port --admin-port-file /tmp/admin.port 2>"$T/gw.log" &
 echo started >"$T/started"
 wait
 EOF
@@ -141,6 +145,9 @@ else
   expect_eq "the image's root file system is read-only for the process" "$(cat "$T/gw-tmp/ro.result")" ro
   GWB=http://127.0.0.1:$gwport; MOCKB=http://127.0.0.1:$(cat "$T/mock-tmp/port")
   wait_code "$GWB/ready" 200 10 && ok "gateway /ready" || not_ok "gateway /ready"
+  MCP_TOKEN=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["key"])' "$T/gw-tmp/key.json" 2>/dev/null || true)
+  export MCP_TOKEN
+  expect_eq "an API key made with the image's CLI" "$(printf '%s' "$MCP_TOKEN" | cut -c1-6)" mcpgw_
   if python3 "$REPO/tests/deploy/journey.py" "$GWB" "$MOCKB" >"$T/journey.out" 2>&1; then
     ok "service-booking journey through the image binaries ($(tail -1 "$T/journey.out"))"
   else
@@ -150,6 +157,12 @@ else
     "$(chroot --userspec=1000:1000 "$GR" /usr/local/bin/healthcheck "$GWB/health" && echo healthy)" healthy
   expect_eq "HEALTHCHECK command fails when nothing listens" \
     "$(chroot --userspec=1000:1000 "$GR" /usr/local/bin/healthcheck http://127.0.0.1:1/health 2>/dev/null || echo unhealthy)" unhealthy
+  if [ -f "$GR/usr/share/mcpgw/admin-ui/index.html" ]; then
+    expect_eq "the admin console from the image at /admin/ (200, HTML)" \
+      "$(curl -s -o /dev/null -w '%{http_code} %{content_type}' --max-time 5 "http://127.0.0.1:$(cat "$T/gw-tmp/admin.port")/admin/" | cut -d';' -f1)" "200 text/html"
+  else
+    not_ok "the gateway image carries the admin console (ui/admin/dist)"
+  fi
   expect_eq "state written only to the volumes (gateway.db in /app/.cache)" "$([ -f "$T/gw-cache/gateway.db" ] && echo 1)" 1
 fi
 summary

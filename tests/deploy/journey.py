@@ -4,9 +4,11 @@
 MH12AB1234 -> dealers near Hinjewadi, Pune -> slots on the next workday -> booking -> status.
 Used by the image check (binaries run from the image's root file system) and the local stack
 check (three replicas behind nginx: the calls may land on different replicas). Prints TAP-style
-lines and "N passed, M failed"; exit 0 when the booking is confirmed. Standard library only."""
+lines and "N passed, M failed"; exit 0 when the booking is confirmed. MCP_TOKEN: a credential
+(API key) sent as Authorization: Bearer. Standard library only."""
 import datetime
 import json
+import os
 import sys
 import urllib.request
 
@@ -30,6 +32,8 @@ def post(body, session=None):
                "MCP-Protocol-Version": "2025-11-25"}
     if session:
         headers["Mcp-Session-Id"] = session
+    if os.environ.get("MCP_TOKEN"):
+        headers["Authorization"] = "Bearer " + os.environ["MCP_TOKEN"]
     req = urllib.request.Request(GW + "/mcp", json.dumps(body).encode(), headers, method="POST")
     with urllib.request.urlopen(req, timeout=30) as r:
         text = r.read().decode()

@@ -24,8 +24,8 @@ wait_port() {
   echo "no port in $1 after 10 s" >&2; return 1
 }
 
-# http_code URL: the status code of a GET (000 when nothing answers).
-http_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$1" || true; }
+# http_code [curl options...] URL: the status code of a GET (000 when nothing answers).
+http_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$@" || true; }
 
 # wait_code URL CODE SECONDS: polls until URL answers CODE; returns 1 on timeout.
 wait_code() {
@@ -37,9 +37,12 @@ wait_code() {
   return 1
 }
 
+# MCP requests carry Authorization: Bearer $MCP_TOKEN when it is set.
+auth_hdr() { [ -n "${MCP_TOKEN:-}" ] && printf 'Authorization: Bearer %s' "$MCP_TOKEN" || printf 'X-No-Auth: 1'; }
+
 # mcp_session BASE: initializes an MCP session (2025-11-25) and prints its id.
 mcp_session() {
-  curl -s -D - -o /dev/null --max-time 10 -X POST "$1/mcp" -H 'Content-Type: application/json' \
+  curl -s -D - -o /dev/null --max-time 10 -X POST "$1/mcp" -H 'Content-Type: application/json' -H "$(auth_hdr)" \
     -H 'Accept: application/json, text/event-stream' \
     -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"deploy-test","version":"1"}}}' |
     tr -d '\r' | awk -F': ' 'tolower($1)=="mcp-session-id"{print $2}'
@@ -47,7 +50,7 @@ mcp_session() {
 
 # mcp_call BASE SESSION METHOD PARAMS_JSON: prints the JSON-RPC response body.
 mcp_call() {
-  curl -s --max-time 30 -X POST "$1/mcp" -H 'Content-Type: application/json' \
+  curl -s --max-time 30 -X POST "$1/mcp" -H 'Content-Type: application/json' -H "$(auth_hdr)" \
     -H 'Accept: application/json, text/event-stream' -H "Mcp-Session-Id: $2" \
     -H 'MCP-Protocol-Version: 2025-11-25' \
     -d "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"$3\",\"params\":$4}" |

@@ -4,6 +4,7 @@
 #   * nginx in front of three replicas: the booking journey through nginx (requests spread
 #     over the replicas: sessions are signed, nothing is sticky), each replica served MCP;
 #   * the deploy/ci checks a real deployment gets: smoke, security, API contract (SDK client);
+#   * API keys made by up.sh: MCP with the client key, the admin API with the operator key;
 #   * admin API through nginx; one replica killed: traffic keeps flowing;
 #   * PostgreSQL stopped: every replica stays ready and serving (readiness is per replica);
 #   * down.sh stops exactly the recorded processes; nothing listens afterwards.
@@ -26,6 +27,9 @@ t0=$SECONDS
 if "$REPO/deploy/local/up.sh" 2>"$T/up.log"; then ok "up.sh: PostgreSQL, Redis, mock APIM, 3 gateways, nginx in $((SECONDS - t0)) s"
 else not_ok "up.sh" "$(tail -5 "$T/up.log")"; summary; exit 1; fi
 . "$LOCAL_STATE_DIR/env"
+MCP_TOKEN=$(awk '$1=="client"{print $2}' "$LOCAL_STATE_DIR/credentials"); OPS=$(awk '$1=="operator"{print $2}' "$LOCAL_STATE_DIR/credentials")
+export MCP_TOKEN SMOKE_TOKEN=$MCP_TOKEN CONTRACT_TOKEN=$MCP_TOKEN SECURITY_EXPECT_AUTH=1
+expect_eq "up.sh made the API keys" "$(printf '%s %s' "$MCP_TOKEN" "$OPS" | grep -o 'mcpgw_' | wc -l)" 2
 expect_eq "every listener is on loopback" "$(ss -Hltnp 2>/dev/null | awk -v ports=" ${P[*]} " '{split($4,a,":"); p=a[length(a)]; if (index(ports, " " p " ")) print $4}' | grep -vc '^127\.0\.0\.1:' || true)" 0
 wait_code "$LOCAL_URL/ready" 200 10 && ok "nginx /ready" || not_ok "nginx /ready"
 if python3 "$REPO/tests/deploy/journey.py" "$LOCAL_URL" "$LOCAL_MOCK_URL" >"$T/journey.out" 2>&1; then ok "booking journey through nginx ($(tail -1 "$T/journey.out"))"
@@ -39,7 +43,8 @@ for s in smoke security-smoke; do
 done
 if "$NODE" "$REPO/deploy/ci/contract.mjs" "$LOCAL_URL" >"$T/contract.out" 2>&1; then ok "deploy/ci/contract.mjs through nginx ($(tail -1 "$T/contract.out"))"
 else not_ok "deploy/ci/contract.mjs" "$(grep -v '^ok' "$T/contract.out" | head -5)"; fi
-expect_eq "admin API through nginx" "$(http_code "$LOCAL_URL/admin/api/tools")" 200
+expect_eq "admin API through nginx with the operator key" "$(http_code -H "Authorization: Bearer $OPS" "$LOCAL_URL/admin/api/tools")" 200
+expect_eq "admin API refuses the client key (no admin role)" "$(http_code -H "Authorization: Bearer $MCP_TOKEN" "$LOCAL_URL/admin/api/tools")" 403
 # one replica dies
 gw1=$(awk '$2=="gateway-1"{print $1}' "$LOCAL_STATE_DIR/pids")
 kill -KILL "$gw1"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tests/deploy/readiness.sh — what /ready says when PostgreSQL goes away (run inside
-# scripts/pg/pg-test-server.sh by scripts/test.d/70-readiness.sh; GW_TEST_PG_URL is set).
+# scripts/pg/pg-test-server.sh by scripts/test.d/71-readiness.sh; GW_TEST_PG_URL is set).
 #   A: a gateway with a loaded snapshot stays ready and serves its tools while PostgreSQL is
 #      stopped, and picks up a change made after PostgreSQL is back;
 #   B: a gateway started while PostgreSQL is down (GW_DB_MIGRATE_ON_START=false) is alive but
@@ -29,6 +29,10 @@ export GW_REGISTRY_POLL_SECONDS=1 GW_DB_CONNECT_TIMEOUT_SECONDS=2 GW_ACCESS_LOG=
 "$BIN" import "$REPO/tools/mock-apim/openapi/service-booking.yaml" --spec-id service-booking \
   --bundle service-booking --upstream service-booking --activate >"$T/import.log" 2>&1 ||
   { cat "$T/import.log"; exit 1; }
+# every MCP request needs a credential (GW_AUTH_MODE=required, the default): an API key
+MCP_TOKEN=$("$BIN" keys create --name ready-test --subject svc-ready --role customer-care --json 2>/dev/null |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+export MCP_TOKEN
 
 declare -A BASE
 start_gw() { # NAME [env...]: starts a gateway, sets its base URL in BASE[NAME]
@@ -61,7 +65,7 @@ expect_eq "B: alive (/health 200) while PostgreSQL is down" "$(http_code "${BASE
 expect_eq "B: not ready (/ready 503): no snapshot ever loaded" "$(http_code "${BASE[b]}/ready")" 503
 body=$(curl -s --max-time 5 "${BASE[b]}/ready")
 case "$body" in *"no registry snapshot loaded"*) ok "B: /ready says why" ;; *) not_ok "B: /ready says why" "$body" ;; esac
-expect_eq "B: serves no tools yet" "$(tool_count "${BASE[b]}")" 0
+expect_eq "B: serves nothing yet (no snapshot, API keys not loaded: refused)" "$(tool_count "${BASE[b]}")" error
 sleep 1
 expect_eq "B: still not ready 1 s later" "$(http_code "${BASE[b]}/ready")" 503
 if kill -0 "${PIDS[1]}" 2>/dev/null; then ok "B: keeps running (no crash loop)"; else not_ok "B: keeps running"; fi
@@ -72,7 +76,7 @@ ok "PostgreSQL started again"
 t0=$SECONDS
 if wait_code "${BASE[b]}/ready" 200 45; then ok "B: ready by itself $((SECONDS - t0)) s after PostgreSQL came back"
 else not_ok "B: becomes ready after PostgreSQL came back" "$(curl -s "${BASE[b]}/ready")"; fi
-expect_eq "B: serves the 9 tools" "$(tool_count "${BASE[b]}")" 9
+expect_eq "B: serves the 9 tools to the API key made before the outage (keys loaded late)" "$(tool_count "${BASE[b]}")" 9
 expect_eq "A: ready" "$(http_code "${BASE[a]}/ready")" 200
 # a change made now reaches A (its watcher reconnected)
 "$BIN" tools disable get_booking >"$T/deact.log" 2>&1 || { cat "$T/deact.log"; not_ok "tools disable"; }

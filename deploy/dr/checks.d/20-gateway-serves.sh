@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # What the gateway serves from the database: every page of tools/list (full definitions), and
-# one real tool call through it to the (mock) APIM.
+# one real tool call through it to the (mock) APIM — authenticated with the API key made before
+# the disaster (MCP_TOKEN): keys survive the restore.
 set -euo pipefail
 python3 - "$GW_URL" <<'PY'
-import json, sys, urllib.request
+import json, os, sys, urllib.request
 gw = sys.argv[1]
 def post(body, sid=None):
     h = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream",
          "MCP-Protocol-Version": "2025-11-25"}
     if sid: h["Mcp-Session-Id"] = sid
+    if os.environ.get("MCP_TOKEN"): h["Authorization"] = "Bearer " + os.environ["MCP_TOKEN"]
     r = urllib.request.urlopen(urllib.request.Request(gw + "/mcp", json.dumps(body).encode(), h), timeout=30)
     text = r.read().decode()
     for line in text.splitlines():

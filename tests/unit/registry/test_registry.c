@@ -696,14 +696,14 @@ static void test_store_failure_keeps_snapshot(void **state)
 }
 
 /* A lazy registry starts while its database cannot serve it (here: not migrated yet, as before
- * the migration Job ran; a stopped PostgreSQL is covered by scripts/test.d/70-readiness.sh):
+ * the migration Job ran; a stopped PostgreSQL is covered by scripts/test.d/71-readiness.sh):
  * not loaded, empty snapshot; it loads its first snapshot by itself once the database answers.
  * A strict registry refuses to start. */
 static void test_lazy_start(void **state)
 {
     struct tenv *e = tenv_get(state);
     if (strcmp(e->backend, "sqlite") != 0)
-        skip(); /* PostgreSQL: scripts/test.d/70-readiness.sh stops a real server */
+        skip(); /* PostgreSQL: scripts/test.d/71-readiness.sh stops a real server */
     char dir[600], url[700];
     snprintf(dir, sizeof(dir), "%s/late", e->dir);
     snprintf(url, sizeof(url), "sqlite://%s/gateway.db", dir); /* created, never migrated */

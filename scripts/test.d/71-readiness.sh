@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/test.d/70-readiness.sh — readiness against a real PostgreSQL that is stopped and
+# scripts/test.d/71-readiness.sh — readiness against a real PostgreSQL that is stopped and
 # started mid-run (tests/deploy/readiness.sh holds the checks; this step gives it a server).
 #   * a gateway serving from its registry snapshot stays ready (/ready 200) and keeps serving
 #     tools/list while PostgreSQL is down: a database blip must not empty the load balancer;
