@@ -139,7 +139,8 @@ daemon off;
 $( [ "$(id -u)" -eq 0 ] && echo "user www-data www-data;" )
 events { worker_connections 1024; }
 http {
-  access_log $S/logs/nginx-access.log;
+  log_format lb '\$remote_addr "\$request" \$status upstream=\$upstream_addr \$request_time';
+  access_log $S/logs/nginx-access.log lb;
   client_body_temp_path $S/nginx/tmp/body; proxy_temp_path $S/nginx/tmp/proxy;
   fastcgi_temp_path $S/nginx/tmp/fastcgi; uwsgi_temp_path $S/nginx/tmp/uwsgi; scgi_temp_path $S/nginx/tmp/scgi;
   server_tokens off;

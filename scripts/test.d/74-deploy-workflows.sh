@@ -10,7 +10,8 @@ NODE=${NODE:-node}
 "$NODE" "$REPO/tests/deploy/node/workflow-check.mjs" --self-test
 "$NODE" "$REPO/tests/deploy/node/workflow-check.mjs" "$REPO"/.github/workflows/*.yml
 command -v shellcheck >/dev/null || { echo "shellcheck is required (apt-get install shellcheck)" >&2; exit 1; }
-shellcheck -x -S warning "$REPO"/deploy/*/*.sh "$REPO"/tests/deploy/*.sh "$REPO"/scripts/test-data.sh "$REPO"/scripts/test.d/7*.sh
+shellcheck -x -S warning "$REPO"/deploy/*/*.sh "$REPO"/deploy/dr/checks.d/*.sh "$REPO"/tests/deploy/*.sh \
+  "$REPO"/scripts/test-data.sh "$REPO"/scripts/test.d/7[1-9]-*.sh
 echo "shellcheck: deployment scripts clean (warnings and errors)"
 slo=$REPO/deploy/ci/slo.sh; n=0; bad=0
 expect() { n=$((n + 1)); local rc=0; "$slo" "$2" "$3" "$4" >/dev/null || rc=$?; [ $rc -eq "$1" ] || { echo "not ok - slo.sh $2 $3 $4: exit $rc, expected $1"; bad=$((bad + 1)); }; }

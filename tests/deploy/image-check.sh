@@ -21,7 +21,11 @@ OUT=${GW_IMAGE_CACHE:-$REPO/build/images}
 . "$REPO/tests/deploy/lib.sh"
 T=$(mktemp -d "${TMPDIR:-/tmp}/gw-image.XXXXXX")
 INNER=""
-trap '[ -n "${KEEP:-}" ] && cp -r "$T" /tmp/gw-image-kept; deploy_cleanup; [ -n "$INNER" ] && { kill -TERM -- "-$INNER" 2>/dev/null || kill "$INNER" 2>/dev/null; wait "$INNER" 2>/dev/null; }; rm -rf "$T"' EXIT
+stop_inner() {  # the servers the namespace's shell started (their ids in $T/inner.pids), then it
+  if [ -s "$T/inner.pids" ]; then while read -r p; do kill "$p" 2>/dev/null || true; done <"$T/inner.pids"; fi
+  if [ -n "$INNER" ]; then kill "$INNER" 2>/dev/null || true; wait "$INNER" 2>/dev/null || true; fi
+}
+trap 'if [ -n "${KEEP:-}" ]; then cp -r "$T" /tmp/gw-image-kept; fi; deploy_cleanup; stop_inner; rm -rf "$T"' EXIT
 
 for img in gateway mock-apim; do
   R=$OUT/rootfs/$img
@@ -114,14 +118,21 @@ run() {
   while [ "\${1#*=}" != "\$1" ] && [ "\${1#/}" = "\$1" ]; do vars+=("\$1"); shift; done
   env -i PATH=/usr/local/bin HOME=/app TMPDIR=/tmp GW_DATA_DIR=/app/.cache "\${vars[@]}" $(command -v chroot) --userspec=1000:1000 "\$r" "\$@"
 }
+# runbg ROOT ...: run in the background as a process whose id is the server's (recorded)
+runbg() { ( run_exec "\$@" ) & echo \$! >>"$T/inner.pids"; }
+run_exec() {
+  local r=\$1 vars=(); shift
+  while [ "\${1#*=}" != "\$1" ] && [ "\${1#/}" = "\$1" ]; do vars+=("\$1"); shift; done
+  exec env -i PATH=/usr/local/bin HOME=/app TMPDIR=/tmp GW_DATA_DIR=/app/.cache "\${vars[@]}" $(command -v chroot) --userspec=1000:1000 "\$r" "\$@"
+}
 # proof the root is read-only for the process
 # (as root inside the chroot, so that only the read-only mount can refuse the write)
 if env -i GW_DATA_DIR=/usr/local "\$(command -v chroot)" "$GR" /usr/local/bin/mcpgw db migrate >"$T/gw-tmp/ro.log" 2>&1; then
   echo rw >"$T/gw-tmp/ro.result"
 elif grep -qi "read-only\|readonly\|unable to open" "$T/gw-tmp/ro.log"; then echo ro >"$T/gw-tmp/ro.result"
 else echo "failed otherwise: \$(head -c 200 "$T/gw-tmp/ro.log")" >"$T/gw-tmp/ro.result"; fi
-run "$MR" MOCK_APIM_API_KEY=k-123 MOCK_APIM_CLIENT_ID=gw MOCK_APIM_CLIENT_SECRET=s-456 \
-  /usr/local/bin/mock-apim serve --listen 127.0.0.1:0 --port-file /tmp/port --db /app/.cache/mock.db 2>"$T/mock.log" &
+runbg "$MR" MOCK_APIM_API_KEY=k-123 MOCK_APIM_CLIENT_ID=gw MOCK_APIM_CLIENT_SECRET=s-456 \
+  /usr/local/bin/mock-apim serve --listen 127.0.0.1:0 --port-file /tmp/port --db /app/.cache/mock.db 2>"$T/mock.log"
 for _ in \$(seq 200); do [ -s "$T/mock-tmp/port" ] && break; sleep 0.05; done
 port=\$(cat "$T/mock-tmp/port")
 sed "s|http://127.0.0.1:8080|http://127.0.0.1:\$port|g" "$REPO/deploy/embedded/upstreams.json" >"$T/gw-tmp/upstreams.json"
@@ -129,13 +140,13 @@ run "$GR" /usr/local/bin/mcpgw import /tmp/service-booking.yaml --spec-id servic
   --upstream service-booking --activate >"$T/import.log" 2>&1
 run "$GR" /usr/local/bin/mcpgw keys create --name image-check --subject svc-image --role customer-care --json \
   >"$T/gw-tmp/key.json" 2>>"$T/import.log"
-run "$GR" GW_UPSTREAMS_FILE=/tmp/upstreams.json GW_UPSTREAM_ENV=mock MOCK_APIM_API_KEY=k-123 MOCK_APIM_CLIENT_ID=gw \
+runbg "$GR" GW_UPSTREAMS_FILE=/tmp/upstreams.json GW_UPSTREAM_ENV=mock MOCK_APIM_API_KEY=k-123 MOCK_APIM_CLIENT_ID=gw \
   MOCK_APIM_CLIENT_SECRET=s-456 GW_LOG_FORMAT=text GW_ADMIN_LISTEN=127.0.0.1:0 GW_ADMIN_UI_DIR=/usr/share/mcpgw/admin-ui \
-  /usr/local/bin/mcpgw serve --listen 127.0.0.1:0 --port-file /tmp/port --admin-port-file /tmp/admin.port 2>"$T/gw.log" &
+  /usr/local/bin/mcpgw serve --listen 127.0.0.1:0 --port-file /tmp/port --admin-port-file /tmp/admin.port 2>"$T/gw.log"
 echo started >"$T/started"
 wait
 EOF
-setsid unshare --mount --propagation private bash "$T/inner.sh" &
+unshare --mount --propagation private bash "$T/inner.sh" &
 INNER=$!
 gwport=""; for _ in $(seq 1 400); do [ -s "$T/gw-tmp/port" ] && { gwport=$(cat "$T/gw-tmp/port"); break; }; sleep 0.05; done
 if [ -z "$gwport" ]; then
