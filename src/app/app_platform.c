@@ -146,13 +146,15 @@ int app_platform_open(struct app_platform *pf, const struct gw_settings *s)
     pf->mcp = gw_mcp_server_new(&mo);
     char pub[512];
     app_public_url(s, pub, sizeof(pub));
-    if (gw_auth_new(s, pub, url, &pf->auth, &err) != GW_OK) {
+    /* lazily started (no start-up migration): the database may not answer yet; the
+     * authenticator and governance then fail closed until the first registry load */
+    if ((migrate ? gw_auth_new : gw_auth_new_lazy)(s, pub, url, &pf->auth, &err) != GW_OK) {
         fprintf(stderr, "mcpgw: authentication: %s\n", err.msg);
         app_platform_close(pf);
         return GW_EINVAL;
     }
     gw_mcp_server_set_authn(pf->mcp, gw_auth_authn(pf->auth));
-    if (gw_gov_new(s, url, &pf->gov, &err) != GW_OK ||
+    if ((migrate ? gw_gov_new : gw_gov_new_lazy)(s, url, &pf->gov, &err) != GW_OK ||
         gw_gov_attach(pf->gov, pf->pipeline) != GW_OK) {
         fprintf(stderr, "mcpgw: governance: %s\n", err.msg);
         app_platform_close(pf);
@@ -166,6 +168,16 @@ int app_platform_open(struct app_platform *pf, const struct gw_settings *s)
         GW_LOG(GW_LOG_INFO, "app", "conformance fixtures enabled");
     }
     pf->change_id = gw_registry_on_change(pf->registry, on_registry_change, pf);
+    if (!migrate) {
+        /* the first snapshot may have arrived before the listener: load keys and rules now */
+        struct gw_registry_stats rst;
+        gw_registry_stats(pf->registry, &rst);
+        if (rst.loaded) {
+            gw_auth_reload(pf->auth);
+            if (gw_gov_reload(pf->gov, &err) != GW_OK)
+                GW_LOG(GW_LOG_WARN, "governance", "loading the rules: %s", err.msg);
+        }
+    }
     struct gw_snapshot *snap = gw_registry_acquire(pf->registry);
     GW_LOG(GW_LOG_INFO, "app", "serving %zu tools from the registry", gw_snapshot_count(snap));
     gw_snapshot_release(snap);

@@ -22,7 +22,14 @@ OUT=${GW_IMAGE_CACHE:-$REPO/build/images}
 T=$(mktemp -d "${TMPDIR:-/tmp}/gw-image.XXXXXX")
 INNER=""
 stop_inner() {  # the servers the namespace's shell started (their ids in $T/inner.pids), then it
-  if [ -s "$T/inner.pids" ]; then while read -r p; do kill "$p" 2>/dev/null || true; done <"$T/inner.pids"; fi
+  if [ -s "$T/inner.pids" ]; then
+    while read -r p; do kill "$p" 2>/dev/null || true; done <"$T/inner.pids"
+    # not our children: wait until they are gone (graceful drain) before their folders go
+    for _ in $(seq 100); do
+      alive=0; while read -r p; do if kill -0 "$p" 2>/dev/null; then alive=1; fi; done <"$T/inner.pids"
+      [ $alive -eq 0 ] && break; sleep 0.1
+    done
+  fi
   if [ -n "$INNER" ]; then kill "$INNER" 2>/dev/null || true; wait "$INNER" 2>/dev/null || true; fi
 }
 trap 'if [ -n "${KEEP:-}" ]; then cp -r "$T" /tmp/gw-image-kept; fi; deploy_cleanup; stop_inner; rm -rf "$T"' EXIT
