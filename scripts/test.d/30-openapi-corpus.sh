@@ -5,7 +5,7 @@
 # outputSchema against the JSON Schema 2020-12 meta-schema with Python's jsonschema (Debian
 # package python3-jsonschema), which has no C equivalent here. Skips when the corpus is absent.
 set -euo pipefail
-corpus=${GW_OPENAPI_CORPUS:-/work/shared/corpus/openapi}
+corpus=${GW_OPENAPI_CORPUS:-$REPO/build/test-data/openapi}
 if [ ! -d "$corpus" ]; then
   echo "OpenAPI corpus $corpus absent: skipped"
   exit 0

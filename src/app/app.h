@@ -67,7 +67,8 @@ void app_platform_close(struct app_platform *pf);
 struct gw_loop;
 int app_platform_loop_start(struct app_platform *pf, struct gw_loop *loop, struct gw_error *err);
 void app_platform_loop_stop(struct app_platform *pf, struct gw_loop *loop);
-/* Readiness probe (/ready): the registry watcher holds its database connection. */
+/* Readiness probe (/ready): this replica holds a registry snapshot it can serve (database
+ * health is for metrics and alerts, not readiness). */
 struct gw_error;
 int app_ready_registry(void *arg, struct gw_error *err);
 /* The database URL (DATABASE_URL, else SQLite under GW_DATA_DIR). */
@@ -117,5 +118,10 @@ int cmd_specs(int argc, char **argv);
 int cmd_bundles(int argc, char **argv);
 int cmd_stdio(int argc, char **argv);
 int cmd_config(int argc, char **argv);
+/* `mcpgw config client`: the desktop-client configuration (cmd_client.c). */
+int cmd_config_client(int argc, char **argv);
+/* `mcpgw stdio` without any configuration where no registry exists: explains and returns
+ * GW_EINVAL instead of creating an empty database in the client's folder (cmd_client.c). */
+int app_stdio_guard(const struct gw_settings *s);
 
 #endif

@@ -105,16 +105,22 @@ int app_platform_open(struct app_platform *pf, const struct gw_settings *s)
     memset(pf, 0, sizeof(*pf));
     struct gw_error err = {0};
     struct gw_store *st = NULL;
-    if (app_store_open(s, true, &st) != GW_OK) /* start-up migration */
-        return GW_EIO;
-    gw_store_close(st);
+    bool migrate = gw_settings_bool(s, "GW_DB_MIGRATE_ON_START");
+    if (migrate) {
+        if (app_store_open(s, true, &st) != GW_OK) /* start-up migration */
+            return GW_EIO;
+        gw_store_close(st);
+    }
 
     char url[2048];
     app_store_url(s, url, sizeof(url));
     struct gw_store_options so = app_store_options(s);
+    /* Without start-up migration a separate step owns the schema, and the gateway may start
+     * before the database answers: the registry loads its first snapshot when it can and
+     * /ready says so (app_ready_registry). */
     struct gw_registry_config rc = {url, &so,
                                     (int)gw_settings_int(s, "GW_REGISTRY_POLL_SECONDS") * 1000,
-                                    true};
+                                    true, !migrate};
     if (gw_registry_new(&rc, &pf->registry, &err) != GW_OK) {
         fprintf(stderr, "mcpgw: registry: %s\n", err.msg);
         return GW_EIO;
@@ -140,13 +146,15 @@ int app_platform_open(struct app_platform *pf, const struct gw_settings *s)
     pf->mcp = gw_mcp_server_new(&mo);
     char pub[512];
     app_public_url(s, pub, sizeof(pub));
-    if (gw_auth_new(s, pub, url, &pf->auth, &err) != GW_OK) {
+    /* lazily started (no start-up migration): the database may not answer yet; the
+     * authenticator and governance then fail closed until the first registry load */
+    if ((migrate ? gw_auth_new : gw_auth_new_lazy)(s, pub, url, &pf->auth, &err) != GW_OK) {
         fprintf(stderr, "mcpgw: authentication: %s\n", err.msg);
         app_platform_close(pf);
         return GW_EINVAL;
     }
     gw_mcp_server_set_authn(pf->mcp, gw_auth_authn(pf->auth));
-    if (gw_gov_new(s, url, &pf->gov, &err) != GW_OK ||
+    if ((migrate ? gw_gov_new : gw_gov_new_lazy)(s, url, &pf->gov, &err) != GW_OK ||
         gw_gov_attach(pf->gov, pf->pipeline) != GW_OK) {
         fprintf(stderr, "mcpgw: governance: %s\n", err.msg);
         app_platform_close(pf);
@@ -164,6 +172,16 @@ int app_platform_open(struct app_platform *pf, const struct gw_settings *s)
         return GW_EINVAL;
     }
     pf->change_id = gw_registry_on_change(pf->registry, on_registry_change, pf);
+    if (!migrate) {
+        /* the first snapshot may have arrived before the listener: load keys and rules now */
+        struct gw_registry_stats rst;
+        gw_registry_stats(pf->registry, &rst);
+        if (rst.loaded) {
+            gw_auth_reload(pf->auth);
+            if (gw_gov_reload(pf->gov, &err) != GW_OK)
+                GW_LOG(GW_LOG_WARN, "governance", "loading the rules: %s", err.msg);
+        }
+    }
     struct gw_snapshot *snap = gw_registry_acquire(pf->registry);
     GW_LOG(GW_LOG_INFO, "app", "serving %zu tools from the registry", gw_snapshot_count(snap));
     gw_snapshot_release(snap);
@@ -196,12 +214,17 @@ void app_platform_loop_stop(struct app_platform *pf, struct gw_loop *loop)
 
 int app_ready_registry(void *arg, struct gw_error *err)
 {
+    /* Ready = this replica can serve: it holds a registry snapshot. A database outage after
+     * that does not make it unready (every replica would leave the load balancer at once while
+     * each keeps serving its snapshot); it shows in the registry's stats (store_ok, listening,
+     * reload_errors, last_ok_unix) for metrics and alerts. */
     struct app_platform *pf = arg;
     struct gw_registry_stats st;
     gw_registry_stats(pf->registry, &st);
-    if (!st.listening)
+    if (!st.loaded)
         return GW_ERROR_SET(err, GW_EIO,
-                            "registry watcher has no database connection (%llu failed reloads)",
+                            "no registry snapshot loaded yet: the database has not answered "
+                            "(%llu failed loads)",
                             st.reload_errors);
     return GW_OK;
 }

@@ -37,6 +37,11 @@ const struct gw_setting_def gw_app_settings[] = {
      "Logging", "Minimum level of diagnostic log lines (stderr)."},
     {"GW_LOG_FORMAT", GW_SET_ENUM, "json", 0, 0, "json|text", "Logging",
      "`json`: one JSON object per line (for log shippers); `text`: human-readable lines."},
+    {"GW_DB_MIGRATE_ON_START", GW_SET_BOOL, "true", 0, 0, NULL, "Database",
+     "`serve` and `stdio` apply database migrations before serving (the embedded default). "
+     "Set false where a separate step migrates (`mcpgw db migrate`, the Kubernetes migration "
+     "Job): the gateway then never changes the schema and starts even while the database is "
+     "unreachable, answering /ready with 503 until its first registry snapshot is loaded."},
     {"GW_CONFORMANCE_FIXTURES", GW_SET_BOOL, "false", 0, 0, NULL, "MCP protocol",
      "Serve the MCP conformance suite's fixed test tools, resources and prompts (testing only)."},
     GW_SETTINGS_END};

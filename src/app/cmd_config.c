@@ -1,7 +1,8 @@
 /*
  * src/app/cmd_config.c
- * `mcpgw config docs|dump|check`: the generated reference, the effective values (secrets
- * redacted) with their sources, and validation only.
+ * `mcpgw config docs|dump|check|client`: the generated reference, the effective values
+ * (secrets redacted) with their sources, validation only, and (cmd_client.c) the
+ * configuration of a desktop MCP client.
  */
 #include "app.h"
 
@@ -23,6 +24,8 @@ static void print_unknown(void *ud, const char *name, const char *suggestion)
 int cmd_config(int argc, char **argv)
 {
     const char *sub = argc > 1 ? argv[1] : "help";
+    if (!strcmp(sub, "client"))
+        return cmd_config_client(argc - 1, argv + 1);
     const char *file = NULL;
     for (int i = 2; i + 1 < argc; i++)
         if (!strcmp(argv[i], "--config"))
@@ -31,7 +34,9 @@ int cmd_config(int argc, char **argv)
         printf("Usage: mcpgw config docs            print the settings reference (Markdown)\n"
                "       mcpgw config dump [--config F] print effective values and their source\n"
                "       mcpgw config check [--config F] validate (values, and GW_* variables that\n"
-               "                                      name no setting: typos) and exit 0/2\n");
+               "                                      name no setting: typos) and exit 0/2\n"
+               "       mcpgw config client [--for claude|vscode] [--env NAME]...\n"
+               "                                  MCP desktop-client configuration (stdio)\n");
         return 0;
     }
     struct gw_settings *s = app_settings_load(file, NULL, 0);

@@ -90,7 +90,7 @@ static int open_all(int argc, char **argv, struct gw_settings **s, struct gw_gov
     }
     if (reg) {
         struct gw_store_options so = app_store_options(*s);
-        struct gw_registry_config rc = {url, &so, 0, false};
+        struct gw_registry_config rc = {url, &so, 0, false, false};
         if (gw_registry_new(&rc, reg, &err) != GW_OK) {
             fprintf(stderr, "mcpgw governance: registry: %s\n", err.msg);
             return 1;

@@ -315,6 +315,10 @@ int cmd_stdio(int argc, char **argv)
     if (!s)
         return 2;
     app_logging_init(s); /* logs go to stderr; stdout carries only MCP messages */
+    if (app_stdio_guard(s) != GW_OK) {
+        gw_settings_free(s);
+        return 2;
+    }
     gw_log_start_async(0);
     app_settings_report_unknown(s);
     signal(SIGPIPE, SIG_IGN);

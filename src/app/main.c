@@ -25,7 +25,7 @@ static void usage(FILE *f)
             "  governance  Exposure and policy rules: check, show, preview (view as), test, put\n"
             "  db        Database migrations (db migrate | db status)\n"
             "  audit     Verify, search, prove or export the audit trail\n"
-            "  config    Show or check configuration (config docs | config dump | config check)\n"
+            "  config    Show or check configuration (config docs | dump | check | client)\n"
             "  version   Print the version\n"
             "  help      This text; `mcpgw <command> --help` for a command's options\n"
             "\n"

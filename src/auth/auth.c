@@ -346,8 +346,8 @@ static struct gw_principal *configured_principal(enum gw_auth_method m, const ch
     return p;
 }
 
-int gw_auth_new(const struct gw_settings *s, const char *public_url, const char *store_url,
-                struct gw_auth **out, struct gw_error *err)
+static int auth_new(const struct gw_settings *s, const char *public_url, const char *store_url,
+                    bool lazy, struct gw_auth **out, struct gw_error *err)
 {
     *out = NULL;
     struct gw_auth *a = gw_xcalloc(1, sizeof(*a));
@@ -379,6 +379,15 @@ int gw_auth_new(const struct gw_settings *s, const char *public_url, const char 
         if (rc == GW_OK)
             rc = gw_auth__load_apikeys(a, st, err);
         gw_store_close(st);
+        if (rc == GW_EIO && lazy) {
+            /* database unreachable (a replica starting during an outage, when start-up does
+             * not migrate): fail closed, every API key refused, until a reload succeeds; the
+             * app asks for one when the registry loads its first snapshot */
+            GW_LOG(GW_LOG_WARN, "auth", "API keys not loaded yet, refused until the database "
+                                        "answers: %s", err->msg);
+            a->want_reload = true;
+            rc = GW_OK;
+        }
         if (rc != GW_OK) {
             gw_auth_free(a);
             return rc;
@@ -391,6 +400,18 @@ int gw_auth_new(const struct gw_settings *s, const char *public_url, const char 
     }
     *out = a;
     return GW_OK;
+}
+
+int gw_auth_new(const struct gw_settings *s, const char *public_url, const char *store_url,
+                struct gw_auth **out, struct gw_error *err)
+{
+    return auth_new(s, public_url, store_url, false, out, err);
+}
+
+int gw_auth_new_lazy(const struct gw_settings *s, const char *public_url, const char *store_url,
+                     struct gw_auth **out, struct gw_error *err)
+{
+    return auth_new(s, public_url, store_url, true, out, err);
 }
 
 void gw_auth_free(struct gw_auth *a)

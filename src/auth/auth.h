@@ -49,6 +49,12 @@ enum gw_auth_mode { GW_AUTHMODE_REQUIRED, GW_AUTHMODE_OPTIONAL, GW_AUTHMODE_OFF 
  * GW_OK with *out, or GW_EINVAL/GW_EIO with err (bad settings, unreachable database). */
 int gw_auth_new(const struct gw_settings *s, const char *public_url, const char *store_url,
                 struct gw_auth **out, struct gw_error *err);
+/* The same for a gateway that may start while its database is unreachable (the app's lazy
+ * start, GW_DB_MIGRATE_ON_START=false): then API keys are refused (fail closed) until a reload
+ * loads them (the background thread tries once; then gw_auth_reload, which the app calls when
+ * the registry loads its first snapshot). */
+int gw_auth_new_lazy(const struct gw_settings *s, const char *public_url, const char *store_url,
+                     struct gw_auth **out, struct gw_error *err);
 /* Stops the background thread (writing pending last-used times) and frees. Call after the
  * servers stopped. Accepts NULL. */
 void gw_auth_free(struct gw_auth *a);

@@ -207,8 +207,21 @@ struct gw_ruleset *gw_gov_rules(struct gw_gov *g)
     return gw_gov__rules(g, NULL);
 }
 
-int gw_gov_new(const struct gw_settings *s, const char *store_url, struct gw_gov **out,
-               struct gw_error *err)
+/* The rule set of a lazily started gateway whose database has not answered yet: every tool
+ * hidden and every call refused (fail closed) until gw_gov_reload loads the real rules. */
+static int deny_all(struct gw_ruleset **out, struct gw_error *err)
+{
+    json_t *doc = json_pack(
+        "{s:s,s:[{s:s,s:s}],s:[{s:s,s:s,s:s}]}", "version", "not-loaded", "exposure", "id",
+        "rules-not-loaded", "effect", "deny", "policies", "id", "rules-not-loaded-calls", "effect",
+        "deny", "reason", "the gateway has not loaded its governance rules yet");
+    int rc = gw_ruleset_build(doc, out, err);
+    json_decref(doc);
+    return rc;
+}
+
+static int gov_new(const struct gw_settings *s, const char *store_url, bool lazy,
+                   struct gw_gov **out, struct gw_error *err)
 {
     *out = NULL;
     struct gw_gov *g = gw_xcalloc(1, sizeof(*g));
@@ -224,6 +237,13 @@ int gw_gov_new(const struct gw_settings *s, const char *store_url, struct gw_gov
     pthread_mutex_init(&g->used_lock, NULL);
     g->cache = gw_gov__cache_new((size_t)gw_settings_int(s, "GW_EXPOSURE_CACHE_ENTRIES"));
     int rc = gw_gov_reload(g, err);
+    if (rc == GW_EIO && lazy && g->store_url) {
+        GW_LOG(GW_LOG_WARN, "governance",
+               "rules not loaded yet, every tool hidden and every call refused until the "
+               "database answers: %s",
+               err->msg);
+        rc = deny_all(&g->rules, err);
+    }
     if (rc != GW_OK) {
         gw_gov_free(g);
         return rc;
@@ -231,6 +251,18 @@ int gw_gov_new(const struct gw_settings *s, const char *store_url, struct gw_gov
     gw_gov__approvals_init(g);
     *out = g;
     return GW_OK;
+}
+
+int gw_gov_new(const struct gw_settings *s, const char *store_url, struct gw_gov **out,
+               struct gw_error *err)
+{
+    return gov_new(s, store_url, false, out, err);
+}
+
+int gw_gov_new_lazy(const struct gw_settings *s, const char *store_url, struct gw_gov **out,
+                    struct gw_error *err)
+{
+    return gov_new(s, store_url, true, out, err);
 }
 
 void gw_gov_free(struct gw_gov *g)

@@ -50,6 +50,12 @@ typedef void (*gw_gov_challenge_fn)(void *arg, const char *scope, const char *de
  * GW_EINVAL/GW_EIO with err (a rule file that does not build fails the start). */
 int gw_gov_new(const struct gw_settings *s, const char *store_url, struct gw_gov **out,
                struct gw_error *err);
+/* The same for a gateway that may start while its database is unreachable (the app's lazy
+ * start, GW_DB_MIGRATE_ON_START=false): the rules are then a deny-all set (every tool hidden,
+ * every call refused) until gw_gov_reload loads the real ones, which the app does when the
+ * registry loads its first snapshot. */
+int gw_gov_new_lazy(const struct gw_settings *s, const char *store_url, struct gw_gov **out,
+                    struct gw_error *err);
 void gw_gov_free(struct gw_gov *g);
 
 /* Registers the EXPOSURE and AUTHORIZE handlers and the tools/list filter (before serving). */

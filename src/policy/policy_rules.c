@@ -229,9 +229,11 @@ static int rule_parse(const json_t *o, const char *section, size_t index, struct
         if (!policy)
             return GW_ERROR_SET(err, GW_EINVAL, "%s: exposure rules take no \"when\" (visibility "
                                                 "cannot depend on a call's arguments)", where);
+        char at[160];
+        snprintf(at, sizeof(at), "policy rule %s: when", r->id);
         struct gw_error lerr = {0};
-        if (gw_logic_compile(when, &r->when, &lerr) != GW_OK)
-            return GW_ERROR_SET(err, GW_EINVAL, "%s: \"when\": %s", where, lerr.msg);
+        if (gw_logic_compile_at(when, at, &r->when, &lerr) != GW_OK) /* names the node's path */
+            return GW_ERROR_SET(err, GW_EINVAL, "%s", lerr.msg);
     }
     return GW_OK;
 }

@@ -66,7 +66,8 @@ struct gw_registry {
     bool thread_running;
 
     atomic_ullong reloads, reload_errors, notifications, checks;
-    atomic_bool listening;
+    atomic_bool listening, loaded, store_ok;
+    atomic_llong last_ok_unix;
 };
 
 /* Calls every listener with lis_mu held (so off_change waits for running calls). */
@@ -96,6 +97,7 @@ static void swap_in(struct gw_registry *reg, struct gw_snapshot *s)
     };
     gw_snapshot_release(old);
     atomic_fetch_add(&reg->reloads, 1);
+    atomic_store(&reg->loaded, true);
     GW_LOG(GW_LOG_INFO, "registry", "snapshot %llu: %zu tools (store version %lld)%s",
            (unsigned long long)chg.new_version, chg.tool_count, chg.store_version,
            chg.list_changed ? "" : ", list unchanged");
@@ -152,13 +154,22 @@ int gw_registry_reload(struct gw_registry *reg, bool force, bool *out_swapped,
     bool swapped = false;
     if (out_swapped)
         *out_swapped = false;
-    if (!reg->store)
+    if (!reg->url)
         return GW_ERROR_SET(err, GW_EINVAL, "registry has no store to reload from");
     pthread_mutex_lock(&reg->reload_mu);
-    int rc = reload_locked(reg, force, &swapped, err);
+    int rc = GW_OK;
+    if (!reg->store) /* a lazy registry whose database was unreachable at start */
+        rc = gw_store_open(reg->url, &reg->opts, &reg->store, err);
+    if (rc == GW_OK)
+        rc = reload_locked(reg, force || !atomic_load(&reg->loaded), &swapped, err);
     pthread_mutex_unlock(&reg->reload_mu);
-    if (rc != GW_OK)
+    if (rc != GW_OK) {
         atomic_fetch_add(&reg->reload_errors, 1);
+        atomic_store(&reg->store_ok, false);
+    } else {
+        atomic_store(&reg->store_ok, true);
+        atomic_store(&reg->last_ok_unix, (long long)time(NULL));
+    }
     if (out_swapped)
         *out_swapped = swapped;
     return rc;
@@ -310,9 +321,14 @@ int gw_registry_new(const struct gw_registry_config *cfg, struct gw_registry **o
     }
     if (cfg->store_url) {
         reg->url = gw_xstrdup(cfg->store_url);
-        rc = gw_store_open(cfg->store_url, cfg->store_opts, &reg->store, err);
-        if (rc == GW_OK)
-            rc = gw_registry_reload(reg, true, NULL, err);
+        rc = gw_registry_reload(reg, true, NULL, err); /* opens the store first */
+        if (rc != GW_OK && cfg->lazy && cfg->watch) {
+            /* the watcher reconnects and loads the first snapshot when the database is back */
+            GW_LOG(GW_LOG_WARN, "registry",
+                   "first registry load failed (not ready until the database answers): %s",
+                   err->msg);
+            rc = GW_OK;
+        }
         if (rc != GW_OK)
             goto fail;
     }
@@ -384,4 +400,7 @@ void gw_registry_stats(struct gw_registry *reg, struct gw_registry_stats *out)
     out->notifications = atomic_load(&reg->notifications);
     out->checks = atomic_load(&reg->checks);
     out->listening = atomic_load(&reg->listening);
+    out->loaded = atomic_load(&reg->loaded);
+    out->store_ok = atomic_load(&reg->store_ok);
+    out->last_ok_unix = atomic_load(&reg->last_ok_unix);
 }

@@ -33,10 +33,16 @@ struct gw_registry_config {
     const struct gw_store_options *store_opts; /* may be NULL */
     int poll_ms;           /* registry-version poll period of the watcher; <= 0 = no polling */
     bool watch;            /* run the background watcher (needs store_url) */
+    bool lazy;             /* with a store and `watch`: when the first load fails (database
+                              unreachable), still return the registry, serving the empty
+                              snapshot and reporting loaded = false until the watcher has
+                              loaded one (gw_registry_stats). Without it the first load must
+                              succeed. */
 };
 
 /* Creates a registry. With a store it opens its own connection (the store must be migrated)
- * and builds the first snapshot before returning; with `watch` it starts the watcher thread.
+ * and builds the first snapshot before returning (with `lazy`, a failure there is logged and
+ * left to the watcher); with `watch` it starts the watcher thread.
  * Without a store the first snapshot is empty. Borrows cfg.
  * Returns GW_OK, GW_EINVAL, GW_EIO (store unreachable), or the store's error. Blocks. */
 int gw_registry_new(const struct gw_registry_config *cfg, struct gw_registry **out,
@@ -86,13 +92,22 @@ int gw_registry_on_change(struct gw_registry *reg, gw_registry_change_fn fn, voi
 /* Unregisters; after it returns the callback is not running and will not run. */
 void gw_registry_off_change(struct gw_registry *reg, int id);
 
-/* Counters for metrics and /health. */
+/* Counters and state for readiness, metrics and alerts. Readiness of a replica is `loaded`
+ * (it can serve its snapshot); `store_ok` and `listening` describe the shared database and are
+ * for metrics and alerts: a database outage must not take every replica out of the load
+ * balancer while each keeps serving its snapshot. */
 struct gw_registry_stats {
     unsigned long long reloads;        /* snapshots swapped in */
     unsigned long long reload_errors;  /* failed reload attempts */
     unsigned long long notifications;  /* wake-ups of the watcher by the store listener */
     unsigned long long checks;         /* registry-version checks made by the watcher */
     bool listening;                    /* the watcher holds a listener connection now */
+    bool loaded;                       /* a snapshot has been installed (from the store, or
+                                          published); false only for a lazy registry whose
+                                          first load has not succeeded yet */
+    bool store_ok;                     /* the last reload or version check succeeded */
+    long long last_ok_unix;            /* wall-clock time of that last success (0 = never):
+                                          how stale the snapshot may be */
 };
 void gw_registry_stats(struct gw_registry *reg, struct gw_registry_stats *out);
 

@@ -269,7 +269,8 @@ int gw_web_open(const struct gw_web_options *o, struct gw_web **out, struct gw_e
     w->root = gw_xstrndup(o->prefix, pl - 1);
     int rc = walk(w, dfd, "", 0, err);
     if (rc == GW_OK) {
-        qsort(w->a, w->n, sizeof(*w->a), cmp_asset);
+        if (w->n) /* an empty directory has no array (qsort must not get NULL) */
+            qsort(w->a, w->n, sizeof(*w->a), cmp_asset);
         attach_variants(w);
         w->index = find(w, "index.html");
         if (!w->index)

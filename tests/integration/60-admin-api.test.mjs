@@ -8,7 +8,7 @@
 // Needs the lead's wiring: GW_ADMIN_LISTEN honoured by `serve` and `--admin-port-file FILE`
 // (the bound admin port, like --port-file). Until then every test SKIPS with "admin not wired
 // yet" (detected from the usage error / missing port file), never passes silently.
-// Environment: GW_BIN, REPO (see lib/gw.mjs); DMS_SPEC (default: the shared corpus).
+// Environment: GW_BIN, REPO (see lib/gw.mjs); DMS_SPEC (default: the vendored tests/data copy).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -17,10 +17,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { LEAK_TODO, cleanExit, leakReports, sanitizerReports } from './lib/e2e-harness.mjs';
-import { GW_BIN, withTimeout } from './lib/gw.mjs';
+import { GW_BIN, REPO, withTimeout } from './lib/gw.mjs';
 import { Client, StreamableHTTPClientTransport } from './lib/sdk.mjs';
 
-const DMS_SPEC = process.env.DMS_SPEC || '/work/shared/corpus/openapi/msil/dms-preprod-swagger.json';
+const DMS_SPEC = process.env.DMS_SPEC || join(REPO, 'tests/data/openapi/msil/dms-preprod-swagger.json');
 const NOT_WIRED = 'admin not wired yet (needs GW_ADMIN_LISTEN + --admin-port-file in mcpgw serve)';
 const SUBSET = ['get_am_list_by_name', 'get_dealer_master', 'get_service_details'];
 

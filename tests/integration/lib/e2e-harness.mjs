@@ -29,7 +29,7 @@ export const MOCK_BIN = join(BUILD_DIR, 'tools', 'mock-apim', 'mock-apim');
 /** mcpgw for the CLI steps (import, tools ...); E2E_CLI_BIN overrides it (debugging only). */
 export const CLI_BIN = resolve(process.env.E2E_CLI_BIN || GW_BIN);
 export const SERVICE_BOOKING_SPEC = join(REPO, 'tools', 'mock-apim', 'openapi', 'service-booking.yaml');
-export const DMS_SPEC = process.env.DMS_SPEC || '/work/shared/corpus/openapi/msil/dms-preprod-swagger.json';
+export const DMS_SPEC = process.env.DMS_SPEC || join(REPO, 'tests/data/openapi/msil/dms-preprod-swagger.json');
 
 /** Sanitizer / UB report markers: any of them in a process's stderr fails the test. */
 export const SANITIZER_MARKERS = ['ERROR: AddressSanitizer', 'runtime error:'];

@@ -665,6 +665,97 @@ static void test_listener_reconnect(void **state)
     gw_store_close(st);
 }
 
+/* Readiness facts: a loaded registry stays loaded (and keeps serving its snapshot) when the
+ * store fails afterwards; only store_ok reports the failure. */
+static void test_store_failure_keeps_snapshot(void **state)
+{
+    struct tenv *e = tenv_get(state);
+    struct gw_store *st = open_migrated(e);
+    struct gw_error err = {0};
+    create_tool(st, "kept", "active", NULL);
+    struct gw_registry_config cfg = {.store_url = e->url};
+    struct gw_registry *reg = NULL;
+    assert_int_equal(gw_registry_new(&cfg, &reg, &err), GW_OK);
+    struct gw_registry_stats stats;
+    gw_registry_stats(reg, &stats);
+    assert_true(stats.loaded);
+    assert_true(stats.store_ok);
+    assert_true(stats.last_ok_unix > 0);
+    /* the store breaks (here: its version table is gone) */
+    assert_int_equal(gw_store__exec(st, "DROP TABLE registry_state", NULL, 0, NULL, NULL, NULL,
+                                    &err),
+                     GW_OK);
+    assert_int_not_equal(gw_registry_reload(reg, false, NULL, &err), GW_OK);
+    gw_registry_stats(reg, &stats);
+    assert_true(stats.loaded);    /* still servable: ready */
+    assert_false(stats.store_ok); /* for metrics and alerts */
+    assert_true(stats.reload_errors >= 1);
+    assert_true(has_tool(reg, "kept"));
+    gw_registry_free(reg);
+    gw_store_close(st);
+}
+
+/* A lazy registry starts while its database cannot serve it (here: not migrated yet, as before
+ * the migration Job ran; a stopped PostgreSQL is covered by scripts/test.d/71-readiness.sh):
+ * not loaded, empty snapshot; it loads its first snapshot by itself once the database answers.
+ * A strict registry refuses to start. */
+static void test_lazy_start(void **state)
+{
+    struct tenv *e = tenv_get(state);
+    if (strcmp(e->backend, "sqlite") != 0)
+        skip(); /* PostgreSQL: scripts/test.d/71-readiness.sh stops a real server */
+    char dir[600], url[700];
+    snprintf(dir, sizeof(dir), "%s/late", e->dir);
+    snprintf(url, sizeof(url), "sqlite://%s/gateway.db", dir); /* created, never migrated */
+    struct gw_error err = {0};
+    struct gw_registry *reg = NULL;
+    struct gw_registry_config strict = {.store_url = url, .poll_ms = 50, .watch = true};
+    assert_int_not_equal(gw_registry_new(&strict, &reg, &err), GW_OK);
+    assert_null(reg);
+    struct gw_registry_config lazy = strict;
+    lazy.lazy = true;
+    assert_int_equal(gw_registry_new(&lazy, &reg, &err), GW_OK);
+    struct gw_registry_stats stats;
+    gw_registry_stats(reg, &stats);
+    assert_false(stats.loaded);
+    assert_false(stats.store_ok);
+    assert_int_equal(stats.last_ok_unix, 0);
+    struct gw_snapshot *snap = gw_registry_acquire(reg);
+    assert_int_equal(gw_snapshot_count(snap), 0);
+    gw_snapshot_release(snap);
+    usleep(200 * 1000); /* the watcher keeps failing meanwhile and stays unloaded */
+    gw_registry_stats(reg, &stats);
+    assert_false(stats.loaded);
+    /* the database becomes usable */
+    struct tenv late = *e;
+    snprintf(late.url, sizeof(late.url), "%s", url);
+    struct gw_store *st = open_migrated(&late);
+    create_tool(st, "late_tool", "active", NULL);
+    struct recorder rec;
+    recorder_init(&rec);
+    gw_registry_on_change(reg, on_change, &rec);
+    double t = wait_for_tool(reg, &rec, "late_tool", true, 10);
+    gw_registry_stats(reg, &stats);
+    assert_true(stats.loaded); /* set by the swap itself */
+    /* store_ok is set when the reload returns, just after the swap the reader saw */
+    for (int i = 0; i < 200 && !stats.store_ok; i++) {
+        usleep(5000);
+        gw_registry_stats(reg, &stats);
+    }
+    assert_true(stats.store_ok);
+    printf("# lazy registry loaded %.0f ms after its database appeared\n", t * 1e3);
+    gw_registry_free(reg);
+    recorder_fini(&rec);
+    gw_store_close(st);
+    const char *suffixes[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        char f[800];
+        snprintf(f, sizeof(f), "%s/gateway.db%s", dir, suffixes[i]);
+        unlink(f);
+    }
+    rmdir(dir);
+}
+
 /* Hot-path costs with 1,000 tools (printed; loose bounds only catch gross regressions). */
 static void test_hot_path_cost(void **state)
 {
@@ -721,6 +812,8 @@ static void test_hot_path_cost(void **state)
     X(test_two_registries_notified)                                                            \
     X(test_poll_fallback)                                                                      \
     X(test_listener_reconnect)                                                                 \
+    X(test_store_failure_keeps_snapshot)                                                       \
+    X(test_lazy_start)                                                                         \
     X(test_hot_path_cost)
 
 TENV_MAIN("registry", REGISTRY_TESTS)

@@ -104,7 +104,7 @@ export async function newPage(browser, { width = 1366, height = 768, credential 
         sessionStorage.setItem('mcpgw.admin.session', JSON.stringify({ credential: c, method: 'api_key' }));
     }, credential);
   const page = await context.newPage();
-  page.setDefaultTimeout(10000);
+  page.setDefaultTimeout(20000); // an ASan build on a loaded 2-core machine is slow to answer
   const problems = [];
   const expected404 = new Set();
   page.on('response', (r) => { if (r.status() === 404 && FUTURE_ENDPOINTS.test(r.url())) expected404.add(r.url()); });
