@@ -4,7 +4,7 @@
 // the database is exported to the on-disk layout (`mcpgw audit export --db`) and verifies, byte
 // for byte the same records; a second process claiming the same log id against a database that
 // holds more records than its (empty) folder refuses to start.
-// Needs a PostgreSQL server: run by scripts/test.d/76-audit-pg.sh, which starts a throwaway one
+// Needs a PostgreSQL server: run by scripts/test.d/77-audit-pg.sh, which starts a throwaway one
 // and sets GW_TEST_PG_URL; skipped without it.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -24,7 +24,7 @@ function lines(dir) {
   return out;
 }
 
-test('records and checkpoints reach PostgreSQL; an exported log verifies', { skip: !PG && 'GW_TEST_PG_URL not set (scripts/test.d/76-audit-pg.sh)' }, async () => {
+test('records and checkpoints reach PostgreSQL; an exported log verifies', { skip: !PG && 'GW_TEST_PG_URL not set (scripts/test.d/77-audit-pg.sh)' }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mcpgw-audit-pg-'));
   const sets = { GW_DATA_DIR: join(dir, 'data'), GW_AUDIT_LOG_ID: 'pgtest', GW_AUDIT_DATABASE_URL: PG,
                  GW_AUDIT_SEGMENT_MAX_BYTES: '4096' };

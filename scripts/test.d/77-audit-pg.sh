@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/test.d/76-audit-pg.sh — the audit trail's PostgreSQL copy against a real PostgreSQL
+# scripts/test.d/77-audit-pg.sh — the audit trail's PostgreSQL copy against a real PostgreSQL
 # (a throwaway server from scripts/pg/pg-test-server.sh): tests/integration/74-audit-pg.test.mjs.
 # Env: BUILD_DIR, REPO, NODE (from scripts/test.sh).
 set -euo pipefail
