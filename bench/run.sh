@@ -23,7 +23,10 @@
 #          --no-profile  skip the perf profile
 #          --docs / --no-docs  force writing (or not) docs/benchmarks.md and the chart
 # Environment: BENCH_DURATION, BENCH_REPS, BENCH_WARMUP (seconds), BENCH_GW_TOOL (auto|upstream|
-# fixture), BENCH_MAX_SECONDS (watchdog, default 900), NODE (Node 22 binary).
+# fixture), BENCH_MAX_SECONDS (watchdog, default 900), NODE (Node 22 binary), BENCH_AUDIT
+# (both|on: every gateway keeps its audit trail, the default of the product; `both` adds the
+# point gw-call-noaudit, the same gateway with GW_AUDIT_ENABLED=false, to measure what the
+# audit trail costs).
 set -euo pipefail
 START_EPOCH=$(date +%s)
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -285,6 +288,12 @@ G2PID=$GWPID; GWURL2=http://127.0.0.1:$GWPORT/mcp
 # the same gateway with authentication off: the cost of AUTHENTICATE per call is the ratio
 start_gateway gateway-noauth --set GW_AUTH_MODE=off
 G4PID=$GWPID; GWURL4=http://127.0.0.1:$GWPORT/mcp
+AUDIT_MODE=${BENCH_AUDIT:-both}
+G5PID=$G1PID GWURL5=$GWURL
+if [ "$AUDIT_MODE" = both ]; then
+  start_gateway gateway-noaudit --set GW_AUDIT_ENABLED=false
+  G5PID=$GWPID; GWURL5=http://127.0.0.1:$GWPORT/mcp
+fi
 G3PID=$G2PID GWURL3=$GWURL2
 if [ "$GW_TOOL" = upstream ]; then
   SAVED=("${GW_SERVE_ARGS[@]}"); GW_SERVE_ARGS=()
@@ -352,12 +361,13 @@ mcpload_run() {  # URL TOOL ARGS EXPECT CONC DURATION
 }
 # The points: TARGET CONC. point_pid and point_run say which server and which client.
 POINT_LIST=(upstream:1 upstream:32 nginx-proxy:1 nginx-proxy:32 gw-call:1 gw-call:32
-  gw-call-nolog:32 gw-call-noauth:32 gw-call-ssrf:32 list-static:1 list-static:32 gw-list:1 gw-list:32 gw-call-mcpload:32 ivotoby:1 ivotoby:32 sdk:1 sdk:32)
+  gw-call-nolog:32 gw-call-noauth:32 gw-call-noaudit:32 gw-call-ssrf:32 list-static:1 list-static:32 gw-list:1 gw-list:32 gw-call-mcpload:32 ivotoby:1 ivotoby:32 sdk:1 sdk:32)
 [ "$GW_TOOL" = upstream ] || POINT_LIST=("${POINT_LIST[@]/gw-call-ssrf:32}")
+[ "${BENCH_AUDIT:-both}" = both ] || POINT_LIST=("${POINT_LIST[@]/gw-call-noaudit:32}")
 point_pid() {
   case $1 in
     upstream|list-static) echo "$UPID" ;; nginx-proxy) echo "$PPID_" ;; gw-call-nolog) echo "$G2PID" ;;
-    gw-call-ssrf) echo "$G3PID" ;; gw-call-noauth) echo "$G4PID" ;;
+    gw-call-ssrf) echo "$G3PID" ;; gw-call-noauth) echo "$G4PID" ;; gw-call-noaudit) echo "$G5PID" ;;
     gw-*) echo "$G1PID" ;; ivotoby) echo "$IPID" ;; sdk) echo "$SPID" ;;
   esac
 }
@@ -368,6 +378,7 @@ point_run() {  # TARGET CONC DURATION
     nginx-proxy) wrk_run GET "http://127.0.0.1:$PPORT/items/42" "" "$RUN/h-get" widget "$c" "$d" ;;
     gw-call) wrk_run POST "$GWURL" "$RUN/b-gw-call" "$RUN/h-gw-call" "$GW_EXPECT" "$c" "$d" ;;
     gw-call-nolog) wrk_run POST "$GWURL2" "$RUN/b-gw-call" "$RUN/h-gw-call" "$GW_EXPECT" "$c" "$d" ;;
+    gw-call-noaudit) wrk_run POST "$GWURL5" "$RUN/b-gw-call" "$RUN/h-gw-call" "$GW_EXPECT" "$c" "$d" ;;
     gw-call-ssrf) wrk_run POST "$GWURL3" "$RUN/b-gw-call" "$RUN/h-gw-call" "$GW_EXPECT" "$c" "$d" ;;
     gw-call-noauth) wrk_run POST "$GWURL4" "$RUN/b-gw-call" "$RUN/h-gw-call" "$GW_EXPECT" "$c" "$d" ;;
     list-static) BENCH_EXPECT_BYTES=$((STATIC_H + STATIC_B)) \

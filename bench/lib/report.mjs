@@ -25,6 +25,7 @@ const TARGETS = [
   ['nginx-proxy', 'nginx reverse proxy, 1 worker', 'wrk', 'nginx reverse\\nproxy'],
   ['gw-call', 'gateway tools/call', 'wrk', 'gateway\\ntools/call'],
   ['gw-call-nolog', 'gateway tools/call, access log off', 'wrk', 'gateway tools/call\\naccess log off'],
+  ['gw-call-noaudit', 'gateway tools/call, audit trail off', 'wrk', 'gateway tools/call\\naudit off'],
   ['gw-call-ssrf', 'gateway tools/call, spec server + SSRF guard', 'wrk', 'gateway tools/call\\nSSRF-guarded'],
   ['gw-call-noauth', 'gateway tools/call, authentication off', 'wrk', 'gateway tools/call\\nno authentication'],
   ['gw-call-mcpload', 'gateway tools/call, sessions (mcp-load)', 'mcp-load', 'gateway tools/call\\nsessions (mcp-load)'],

@@ -34,6 +34,7 @@ struct gw_registry;
 #include <stddef.h>
 
 struct gw_admin;
+struct gw_audit;
 
 /* Called on an admin pool thread after every committed registry write made through the API
  * (tools, bundles, specs, imports), e.g. to reload the registry at once instead of waiting for
@@ -66,6 +67,9 @@ struct gw_admin_config {
      * 503): rule validation, "view as" preview and the policy tester. */
     struct gw_gov *gov;
     struct gw_registry *registry;
+    /* The audit trail (borrowed; NULL = none): every write through the API is recorded (and
+     * durable) before its reply, and /admin/api/audit/... serves verify, search, proofs. */
+    struct gw_audit *audit;
 };
 
 /* The GW_ADMIN_* settings (registered by the app). */

@@ -52,6 +52,7 @@ enum {
     Q_INCLUDE_CONTENT = 1 << 14,
     Q_PRINCIPAL = 1 << 15, /* role, user, client, tenant ("view as") */
     Q_ASTATUS = 1 << 16,   /* status of approvals */
+    Q_AUDIT = 1 << 17,     /* the audit endpoints' parameters (admin_audit.c) */
     F_IF_MATCH = 1 << 20, /* reads If-Match */
     F_WRITE = 1 << 21     /* a write: reads X-Change-Reason */
 };
@@ -68,6 +69,10 @@ struct endpoint {
 /* Every endpoint of the API (docs/admin-api.md). A route matched with a method not listed here
  * is a 405 whose Allow header is computed from this table. */
 static const struct endpoint endpoints[] = {
+    {AR_AUDIT_LIST, GW_HTTP_GET, Q_AUDIT, gw_admin__w_audit},
+    {AR_AUDIT, GW_HTTP_GET, Q_AUDIT, gw_admin__w_audit},
+    {AR_AUDIT, GW_HTTP_POST, Q_AUDIT, gw_admin__w_audit},
+    {AR_AUDIT_PROOF, GW_HTTP_GET, Q_AUDIT, gw_admin__w_audit},
     {AR_HEALTH, GW_HTTP_GET, 0, gw_admin__w_health},
     {AR_TOOLS, GW_HTTP_GET, Q_LIMIT | Q_AFTER | Q_STATUS | Q_BUNDLE | Q_SPEC,
      gw_admin__w_tools_list},
@@ -241,6 +246,8 @@ static struct gw_store *thread_store(struct gw_admin *adm, struct gw_error *err)
 /* Serialises j->result into j->out (falls back to a 500 when it cannot). */
 static void serialise(struct admin_job *j)
 {
+    if (j->out && !j->result)
+        return; /* a raw reply (an export) was produced by the work itself */
     struct gw_buf b;
     gw_buf_init(&b, ADMIN_REPLY_MAX);
     if (!j->result || gw_json_dump(j->result, &b) != GW_OK) {
@@ -263,6 +270,7 @@ static void job_free(struct admin_job *j)
         return;
     json_decref(j->result);
     gw_free(j->out);
+    gw_free(j->aq);
     gw_ctx_unref(j->ctx);
     gw_free(j);
 }
@@ -289,6 +297,8 @@ static void job_run(void *arg)
     }
     if (j->wrote && j->status < 300 && adm->on_write)
         adm->on_write(adm->on_write_arg);
+    if (j->write && adm->audit)
+        gw_admin__audit_write(j); /* durable before the reply leaves */
     serialise(j);
     if (j->body_len >= TRIM_AFTER_BYTES || j->out_len >= TRIM_AFTER_BYTES)
         malloc_trim(0); /* glibc: returns free memory of every arena */
@@ -312,7 +322,7 @@ static void job_done(void *arg)
         gw_http_add_header(r, "ETag", j->etag);
     if (j->location[0])
         gw_http_add_header(r, "Location", j->location);
-    gw_http_reply(r, j->status, "application/json", j->out, j->out_len);
+    gw_http_reply(r, j->status, j->ctype[0] ? j->ctype : "application/json", j->out, j->out_len);
     job_free(j);
 }
 
@@ -543,11 +553,21 @@ static void admin_dispatch(struct gw_admin *adm, struct gw_http_req *r, struct g
                  who->subject);
     j->who.who = j->actor;
     j->status = 500;
-    if (read_params(r, ep->flags, j, &err) != GW_OK) {
+    int prc = read_params(r, ep->flags, j, &err);
+    if (prc == GW_OK && (ep->flags & Q_AUDIT))
+        prc = gw_admin__audit_params(r, j, &err);
+    if (prc != GW_OK) {
         job_free(j);
         reply_error(r, 400, "invalid", err.msg);
         return;
     }
+    /* what the audit record of a write says about the request */
+    j->write = (ep->flags & F_WRITE) != 0;
+    snprintf(j->peer, sizeof(j->peer), "%s", gw_http_peer(r));
+    snprintf(j->rid, sizeof(j->rid), "%s", gw_http_request_id(r));
+    snprintf(j->trace, sizeof(j->trace), "%s", gw_http_trace_id(r));
+    snprintf(j->method, sizeof(j->method), "%s", gw_http_method_name(r));
+    snprintf(j->path, sizeof(j->path), "%s", gw_http_path(r));
     /* evbuffer_pullup makes the body contiguous: done here, on the loop thread that owns the
      * buffer; the pool thread then only reads it, and the loop does not touch it meanwhile */
     j->body = gw_http_body(r, &j->body_len);
@@ -713,6 +733,8 @@ int gw_admin_attach(struct gw_server *http, const struct gw_admin_config *cfg,
     adm->max_body = cfg->max_body_bytes ? cfg->max_body_bytes : GW_STORE_SPEC_MAX;
     adm->on_write = cfg->on_write;
     adm->on_write_arg = cfg->on_write_arg;
+    adm->audit = cfg->audit;
+    pthread_mutex_init(&adm->audit_lock, NULL);
     adm->authn = cfg->authn;
     adm->gov = cfg->gov;
     adm->registry = cfg->registry;
@@ -737,6 +759,7 @@ void gw_admin_free(struct gw_admin *adm)
     if (!adm)
         return;
     gw_pool_free(adm->pool); /* pool threads exit: their store handles close (key destructor) */
+    gw_admin__audit_state_free(adm);
     pthread_key_delete(adm->store_key);
     gw_ssrf_policy_free(adm->own_ssrf);
     json_decref(adm->auth_config);

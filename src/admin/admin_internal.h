@@ -55,6 +55,9 @@ struct gw_admin {
     char admin_role[128];
     json_t *auth_config;       /* GET /auth/config (NULL: {"mode":"off"}) */
     char *settings; /* the effective configuration (gw_settings_json) serialised, or NULL */
+    struct gw_audit *audit; /* borrowed; NULL = no audit trail */
+    pthread_mutex_t audit_lock; /* guards audit_verification */
+    json_t *audit_verification; /* the last verification summary (GET /audit/chain) */
 };
 
 /* ---- routes (admin_route.c) ---- */
@@ -89,7 +92,10 @@ enum admin_route {
     AR_ROLE,           /* /roles/{name} */
     AR_APPROVALS,      /* /approvals */
     AR_APPROVAL,       /* /approvals/{id} */
-    AR_APPROVAL_ACTION /* /approvals/{id}/approve|deny (m->status: "approve" or "deny") */
+    AR_APPROVAL_ACTION, /* /approvals/{id}/approve|deny (m->status: "approve" or "deny") */
+    AR_AUDIT_LIST,     /* /audit (admin_audit.c) */
+    AR_AUDIT,          /* /audit/{id|chain|verify|export|search|proof|checkpoint|keys} */
+    AR_AUDIT_PROOF     /* /audit/{id}/proof */
 };
 
 struct admin_match {
@@ -152,7 +158,23 @@ struct admin_job {
     char location[128];
     bool wrote;      /* a registry write committed: run on_write */
     bool drop_store; /* the store failed with GW_EIO: reopen it for the next job */
+    /* for the audit record of a write (copied on the loop thread) */
+    bool write;
+    char peer[64], rid[132], trace[40], method[8], path[256];
+    struct admin_audit_q *aq; /* /admin/api/audit/... parameters (admin_audit.c), or NULL */
+    char ctype[64];           /* content type of a raw reply (out set by the work); "" = JSON */
 };
+
+/* ---- the audit side (admin_audit.c) ---- */
+/* The state the audit endpoints keep between requests (the last verification). */
+void gw_admin__audit_state_free(struct gw_admin *adm);
+/* Reads the query parameters of GET /audit/... into j->aq (loop thread). GW_OK or GW_EINVAL. */
+int gw_admin__audit_params(struct gw_http_req *r, struct admin_job *j, struct gw_error *err);
+/* The work of GET /audit/{verify|search|proof|checkpoint|keys} (pool thread). */
+void gw_admin__w_audit(struct admin_job *j, struct gw_store *st);
+/* Records a write's outcome in the audit trail (pool thread, after the work; blocks until
+ * durable). */
+void gw_admin__audit_write(struct admin_job *j);
 
 /* Sets the reply to `status` with `result` (reference stolen; NULL = {}). */
 void gw_admin__ok(struct admin_job *j, int status, json_t *result);

@@ -138,6 +138,14 @@ int gw_admin__route(const char *path, struct admin_match *m, struct gw_error *er
             return GW_ENOTFOUND;
         m->route = nseg == 3 ? AR_SPEC_REIMPORT : AR_SPEC;
         return take_name(m, seg[1], "spec id", err);
+    } else if (gw_str_eq_c(seg[0], "audit") && nseg == 1) {
+        m->route = AR_AUDIT_LIST;
+    } else if (gw_str_eq_c(seg[0], "audit") && nseg == 2) {
+        m->route = AR_AUDIT; /* /audit/{id|chain|verify|export|search|proof|checkpoint|keys} */
+        return take_name(m, seg[1], "audit record id", err);
+    } else if (gw_str_eq_c(seg[0], "audit") && nseg == 3 && gw_str_eq_c(seg[2], "proof")) {
+        m->route = AR_AUDIT_PROOF;
+        return take_name(m, seg[1], "audit record id", err);
     } else if (gw_str_eq_c(seg[0], "whoami") && nseg == 1) {
         m->route = AR_WHOAMI;
     } else if (gw_str_eq_c(seg[0], "auth") && nseg == 2 && gw_str_eq_c(seg[1], "config")) {

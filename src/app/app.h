@@ -37,7 +37,15 @@ struct gw_mcp_server;
 struct gw_store;
 struct gw_auth;
 struct gw_gov;
+struct gw_audit;
+struct gw_pii;
+struct gw_metrics;
+struct gw_tracer;
 struct app_platform {
+    struct gw_audit *audit;     /* NULL when GW_AUDIT_ENABLED=false */
+    struct gw_pii *pii;
+    struct gw_metrics *metrics;
+    struct gw_tracer *tracer;   /* NULL when GW_OTLP_ENDPOINT is empty */
     struct gw_registry *registry;
     struct gw_upstreams *upstreams;
     struct gw_pipeline *pipeline;
@@ -87,6 +95,19 @@ struct gw_web;
 int app_web_attach(const struct gw_settings *s, struct gw_server *admin_http,
                    struct gw_web **out);
 
+/* Audit trail, PII masking and metrics (app_observe.c): open after the MCP server and the
+ * pipeline exist; close after every server has drained. */
+int app_observe_open(struct app_platform *pf, const struct gw_settings *s);
+void app_observe_close(struct app_platform *pf);
+/* On the data-plane server: the verifier keys' well-known URL and the audit readiness check;
+ * creates the /metrics listener (GW_METRICS_LISTEN), or serves /metrics on the admin server
+ * when that is empty (*metrics_srv NULL then). */
+struct gw_server;
+int app_observe_serve(struct app_platform *pf, const struct gw_settings *s,
+                      struct gw_server *http, struct gw_server *admin_http,
+                      struct gw_server **metrics_srv);
+
+int cmd_audit(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_keys(int argc, char **argv);
 int cmd_governance(int argc, char **argv);

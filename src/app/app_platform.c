@@ -167,6 +167,10 @@ int app_platform_open(struct app_platform *pf, const struct gw_settings *s)
         gw_mcp_server_add_provider(pf->mcp, gw_fixtures_provider());
         GW_LOG(GW_LOG_INFO, "app", "conformance fixtures enabled");
     }
+    if (app_observe_open(pf, s) != GW_OK) {
+        app_platform_close(pf);
+        return GW_EINVAL;
+    }
     pf->change_id = gw_registry_on_change(pf->registry, on_registry_change, pf);
     if (!migrate) {
         /* the first snapshot may have arrived before the listener: load keys and rules now */
@@ -189,6 +193,7 @@ void app_platform_close(struct app_platform *pf)
     if (pf->registry && pf->change_id > 0)
         gw_registry_off_change(pf->registry, pf->change_id);
     gw_registry_free(pf->registry); /* stops the watcher first: no more change callbacks */
+    app_observe_close(pf);
     gw_auth_free(pf->auth);
     gw_gov_free(pf->gov);
     gw_pipeline_free(pf->pipeline);

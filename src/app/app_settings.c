@@ -7,6 +7,10 @@
 
 #include "admin/admin.h"
 #include "auth/auth.h"
+#include "audit/audit.h"
+#include "metrics/metrics.h"
+#include "pii/pii.h"
+#include "trace/trace.h"
 #include "core/log.h"
 #include "governance/gov.h"
 #include "mcp/mcp_server.h"
@@ -59,6 +63,10 @@ struct gw_settings *app_settings_load(const char *config_file, const char *const
     gw_settings_register(s, gw_auth_settings);
     gw_settings_register(s, gw_gov_settings);
     gw_settings_register(s, gw_web_settings);
+    gw_settings_register(s, gw_audit_settings);
+    gw_settings_register(s, gw_pii_settings);
+    gw_settings_register(s, gw_metrics_settings);
+    gw_settings_register(s, gw_trace_settings);
     struct gw_error err = {0};
     for (int i = 0; i < noverrides; i++) {
         char name[128];

@@ -26,12 +26,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MAX_OVERRIDES 16
+#define MAX_OVERRIDES 64
 
 struct serve_args {
     const char *config;
     const char *port_file;
     const char *admin_port_file;
+    const char *metrics_port_file;
     const char *overrides[MAX_OVERRIDES];
     int noverrides;
     char bufs[MAX_OVERRIDES][512];
@@ -56,6 +57,7 @@ static void serve_usage(FILE *f, const char *cmd)
             "  --workers N                worker threads, 0 = CPU count [GW_WORKERS] (serve only)\n"
             "  --port-file FILE           write the bound port to FILE once listening (serve)\n"
             "  --admin-port-file FILE     write the admin API's bound port to FILE (serve)\n"
+            "  --metrics-port-file FILE   write the /metrics listener's port to FILE (serve)\n"
             "  --conformance-fixtures     serve the MCP conformance test fixtures\n"
             "                             [GW_CONFORMANCE_FIXTURES]\n"
             "  --set NAME=VALUE           set any setting (repeatable)\n"
@@ -73,6 +75,7 @@ static int parse_args(int argc, char **argv, const char *cmd, struct serve_args 
         {"workers", required_argument, NULL, 'w'},
         {"port-file", required_argument, NULL, 'p'},
         {"admin-port-file", required_argument, NULL, 'A'},
+        {"metrics-port-file", required_argument, NULL, 'M'},
         {"conformance-fixtures", no_argument, NULL, 'f'},
         {"set", required_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},
@@ -86,14 +89,18 @@ static int parse_args(int argc, char **argv, const char *cmd, struct serve_args 
         case 'w': add_override(a, "GW_WORKERS", optarg); break;
         case 'p': a->port_file = optarg; break;
         case 'A': a->admin_port_file = optarg; break;
+        case 'M': a->metrics_port_file = optarg; break;
         case 'f': add_override(a, "GW_CONFORMANCE_FIXTURES", "true"); break;
         case 's':
             if (!strchr(optarg, '=')) {
                 fprintf(stderr, "mcpgw: --set expects NAME=VALUE, got '%s'\n", optarg);
                 return 2;
             }
-            if (a->noverrides < MAX_OVERRIDES)
-                a->overrides[a->noverrides++] = optarg;
+            if (a->noverrides >= MAX_OVERRIDES) {
+                fprintf(stderr, "mcpgw: more than %d --set options\n", MAX_OVERRIDES);
+                return 2;
+            }
+            a->overrides[a->noverrides++] = optarg;
             break;
         case 'h': serve_usage(stdout, cmd); return 1;
         default: serve_usage(stderr, cmd); return 2;
@@ -189,6 +196,7 @@ static int admin_open(const struct gw_settings *s, struct app_platform *pf,
     ac.store_opts = &so;
     ac.on_write = admin_on_write;
     ac.on_write_arg = pf;
+    ac.audit = pf->audit;
     ac.authn = gw_auth_authn(pf->auth);
     ac.gov = pf->gov;
     ac.registry = pf->registry;
@@ -234,7 +242,7 @@ int cmd_serve(int argc, char **argv)
     struct gw_mcp_server *mcp = pf.mcp;
     struct gw_net_options no;
     gw_net_options_from_settings(&no, s);
-    struct gw_server *http = NULL, *admin_http = NULL;
+    struct gw_server *http = NULL, *admin_http = NULL, *metrics_http = NULL;
     struct gw_admin *admin = NULL;
     struct gw_web *web = NULL; /* the admin console at /admin/ */
     struct gw_mcp_http *mcp_http = NULL;
@@ -250,6 +258,8 @@ int cmd_serve(int argc, char **argv)
     mcp_http = gw_mcp_http_attach(mcp, http);
     gw_auth_routes(pf.auth, http);
     warn_if_open(s, http, pf.auth);
+    if (app_observe_serve(&pf, s, http, admin_http, &metrics_http) != GW_OK)
+        goto out;
     gw_server_on_worker(http, platform_worker_start, platform_worker_stop, &pf);
     gw_server_add_ready_check(http, "registry", app_ready_registry, &pf);
     if (gw_server_start(http, &err) != GW_OK) {
@@ -262,7 +272,14 @@ int cmd_serve(int argc, char **argv)
         gw_server_wait(http);
         goto out;
     }
+    if (metrics_http && gw_server_start(metrics_http, &err) != GW_OK) {
+        fprintf(stderr, "mcpgw: metrics listener: %s\n", err.msg);
+        gw_server_free(metrics_http);
+        metrics_http = NULL;
+    }
     write_port_file(a.port_file, gw_server_port(http));
+    if (metrics_http)
+        write_port_file(a.metrics_port_file, gw_server_port(metrics_http));
     if (admin_http)
         write_port_file(a.admin_port_file, gw_server_port(admin_http));
     gw_server_wait(http); /* until SIGTERM/SIGINT */
@@ -270,10 +287,15 @@ int cmd_serve(int argc, char **argv)
         gw_server_shutdown(admin_http);
         gw_server_wait(admin_http);
     }
+    if (metrics_http) {
+        gw_server_shutdown(metrics_http);
+        gw_server_wait(metrics_http);
+    }
     rc = 0;
 out:
     gw_admin_free(admin); /* after its server stopped, before that server is freed */
     gw_server_free(admin_http);
+    gw_server_free(metrics_http);
     gw_web_free(web);
     gw_server_free(http);
     gw_mcp_http_free(mcp_http);

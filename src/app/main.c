@@ -24,6 +24,7 @@ static void usage(FILE *f)
             "  keys      API keys of service clients (create | list | revoke)\n"
             "  governance  Exposure and policy rules: check, show, preview (view as), test, put\n"
             "  db        Database migrations (db migrate | db status)\n"
+            "  audit     Verify, search, prove or export the audit trail\n"
             "  config    Show or check configuration (config docs | dump | check | client)\n"
             "  version   Print the version\n"
             "  help      This text; `mcpgw <command> --help` for a command's options\n"
@@ -58,6 +59,8 @@ int main(int argc, char **argv)
         return cmd_keys(argc - 1, argv + 1);
     if (!strcmp(cmd, "db"))
         return cmd_db(argc - 1, argv + 1);
+    if (!strcmp(cmd, "audit"))
+        return cmd_audit(argc - 1, argv + 1);
     if (!strcmp(cmd, "config"))
         return cmd_config(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {

@@ -23,6 +23,28 @@ static bool log_json = true;
 static int log_fd = 2;
 static _Thread_local const char *tl_request_id;
 
+/* the message filter: set at start-up before threads log, read per line */
+struct filter {
+    gw_log_filter_fn fn;
+    void *ud;
+};
+static _Atomic(struct filter *) log_filter;
+static struct filter filters[2];
+static atomic_int filter_slot;
+
+void gw_log_set_filter(gw_log_filter_fn fn, void *ud)
+{
+    if (!fn) {
+        atomic_store(&log_filter, NULL);
+        return;
+    }
+    /* two slots: a replaced filter's slot is not rewritten while a line may still read it */
+    int k = atomic_fetch_add(&filter_slot, 1) & 1;
+    filters[k].fn = fn;
+    filters[k].ud = ud;
+    atomic_store(&log_filter, &filters[k]);
+}
+
 /* ---- asynchronous sink: a byte ring of whole lines ---- */
 struct ring {
     pthread_mutex_t lock;
@@ -228,6 +250,9 @@ void gw_log_write(enum gw_log_level level, const char *component, const char *fm
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    struct filter *f = atomic_load(&log_filter);
+    if (f)
+        f->fn(f->ud, msg, sizeof(msg));
 
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

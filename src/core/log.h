@@ -60,6 +60,12 @@ void gw_log_write(enum gw_log_level level, const char *component, const char *fm
             gw_log_write((level), (component), __VA_ARGS__); \
     } while (0)
 
+/* A filter every log message passes before it is written (e.g. PII masking, src/pii): it may
+ * rewrite msg in place, keeping it NUL-terminated within `cap` bytes. NULL removes it. The
+ * filter must be thread-safe; `ud` must live until it is removed. */
+typedef void (*gw_log_filter_fn)(void *ud, char *msg, size_t cap);
+void gw_log_set_filter(gw_log_filter_fn fn, void *ud);
+
 /* Writes a redacted form of a secret into out (size >= 16): the first 4 characters and a length,
  * "abcd…(32)"; short secrets become "…(n)". Returns out. */
 const char *gw_log_redact(const char *secret, char *out, size_t out_size);

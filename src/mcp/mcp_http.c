@@ -164,9 +164,29 @@ static bool is_json_content_type(const char *ct)
            (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
+static struct gw_ctx *http_ctx(struct gw_http_req *r, enum gw_transport t);
+
+/* A transport refusal (status >= 400, no message dispatched) goes to the completion observer
+ * (audit) as REJECTED; authentication refusals are reported as REFUSED elsewhere. The routes
+ * leave their state in the request's user pointer for this. */
+static void report_rejection(struct gw_http_req *r, int status, int code, const char *msg)
+{
+    struct http_state *st = gw_http_user(r);
+    if (!st || status < 400 || code == GW_GATEWAY_UNAUTHENTICATED)
+        return;
+    struct gw_ctx *ctx = http_ctx(r, strcmp(gw_http_path(r), "/mcp") == 0 ? GW_TRANSPORT_HTTP
+                                                                           : GW_TRANSPORT_SSE);
+    char what[80];
+    snprintf(what, sizeof(what), "%s %.60s", gw_http_method_name(r), gw_http_path(r));
+    gw_ctx_set_method(ctx, what);
+    gw_mcp_server_report_rejection(st->mcp, ctx, status, code, msg);
+    gw_ctx_unref(ctx);
+}
+
 static void reply_rpc_error_id(struct gw_http_req *r, int status, json_t *id, int code,
                                const char *msg, json_t *data)
 {
+    report_rejection(r, status, code, msg);
     json_t *e = gw_jsonrpc_error(gw_json_is_int_or_str(id) ? id : NULL, code, msg, data);
     gw_http_reply_json(r, status, e);
     json_decref(e);
@@ -175,6 +195,7 @@ static void reply_rpc_error_id(struct gw_http_req *r, int status, json_t *id, in
 static void reply_rpc_error(struct gw_http_req *r, int status, int code, const char *msg,
                             json_t *data)
 {
+    report_rejection(r, status, code, msg);
     json_t *e = gw_jsonrpc_error(NULL, code, msg, data);
     gw_http_reply_json(r, status, e);
     json_decref(e);
@@ -859,6 +880,7 @@ static void handle_post(struct http_state *st, struct gw_http_req *r, struct gw_
                 snprintf(msg, sizeof(msg), "Method not found: %.120s", method);
                 json_t *e = gw_jsonrpc_error(json_object_get(body, "id"),
                                              GW_JSONRPC_METHOD_NOT_FOUND, msg, NULL);
+                report_rejection(r, 404, GW_JSONRPC_METHOD_NOT_FOUND, msg);
                 gw_http_reply_json(r, 404, e);
                 json_decref(e);
                 post_abandon(c, body);
@@ -917,6 +939,7 @@ static void handle_post(struct http_state *st, struct gw_http_req *r, struct gw_
             char msg[GW_ERROR_MSG_MAX + 32];
             snprintf(msg, sizeof(msg), "Invalid Request: %s", err.msg);
             json_t *e = gw_jsonrpc_error(m.id, GW_JSONRPC_INVALID_REQUEST, msg, NULL);
+            report_rejection(r, 400, GW_JSONRPC_INVALID_REQUEST, msg);
             gw_http_reply_json(r, 400, e);
             json_decref(e);
             post_abandon(c, body);
@@ -981,6 +1004,7 @@ static void handle_delete(struct http_state *st, struct gw_http_req *r, struct g
 static void route_mcp(struct gw_http_req *r, void *arg)
 {
     struct http_state *st = arg;
+    gw_http_set_user(r, st); /* for report_rejection */
     const char *why = check_host_origin(st, r);
     if (why) {
         GW_LOG(GW_LOG_WARN, "mcp", "refused request: %s (Host=%s Origin=%s)", why,
@@ -1144,6 +1168,7 @@ static void sse_open(struct http_state *st, struct gw_http_req *r, struct gw_ctx
 static void route_sse(struct gw_http_req *r, void *arg)
 {
     struct http_state *st = arg;
+    gw_http_set_user(r, st); /* for report_rejection */
     const char *why = check_host_origin(st, r);
     if (why) {
         reply_rpc_error(r, 403, GW_MCP_SERVER_ERROR, why, NULL);
@@ -1250,6 +1275,7 @@ static void messages_post(struct http_state *st, struct gw_http_req *r, struct g
 static void route_messages(struct gw_http_req *r, void *arg)
 {
     struct http_state *st = arg;
+    gw_http_set_user(r, st); /* for report_rejection */
     const char *why = check_host_origin(st, r);
     if (why) {
         reply_rpc_error(r, 403, GW_MCP_SERVER_ERROR, why, NULL);

@@ -36,7 +36,9 @@ enum {
     GW_GATEWAY_POLICY_DENIED = -32004,     /* a policy refused the call (rule id in data) */
     GW_GATEWAY_ELEVATION_REQUIRED = -32005,/* privileged tool: step up (HTTP 403 when single) */
     GW_GATEWAY_CONFIRMATION_REQUIRED = -32006, /* needs the user's consent; client can't ask */
-    GW_GATEWAY_CONFIRMATION_INVALID = -32007   /* consent altered, expired or already used */
+    GW_GATEWAY_CONFIRMATION_INVALID = -32007,  /* consent altered, expired or already used */
+    GW_GATEWAY_AUDIT_UNAVAILABLE = -32019  /* the audit trail cannot take the call's record
+                                              (backlog or storage failure): retry later */
 };
 
 enum gw_jsonrpc_kind {

@@ -1180,6 +1180,21 @@ void gw_mcp_server_report_refusal(struct gw_mcp_server *srv, struct gw_ctx *ctx,
     }
 }
 
+void gw_mcp_server_report_rejection(struct gw_mcp_server *srv, struct gw_ctx *ctx, int status,
+                                    int code, const char *message)
+{
+    if (!srv->on_complete)
+        return;
+    struct gw_mcp_completion c = {.ctx = ctx,
+                                  .method = "",
+                                  .outcome = GW_MCP_OUTCOME_REJECTED,
+                                  .error_code = code,
+                                  .error_message = message ? message : "",
+                                  .message = "",
+                                  .http_status = status};
+    srv->on_complete(srv->on_complete_ud, &c, NULL, NULL);
+}
+
 static void refuse_unauthenticated(struct gw_mcp_server *srv, const struct gw_mcp_origin *o,
                                    struct gw_ctx *ctx, json_t *msg)
 {

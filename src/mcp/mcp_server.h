@@ -130,7 +130,9 @@ enum gw_mcp_outcome {
     GW_MCP_OUTCOME_RESULT,    /* answered with a result (a tool's isError result included) */
     GW_MCP_OUTCOME_ERROR,     /* answered with a JSON-RPC error */
     GW_MCP_OUTCOME_CANCELLED, /* cancelled by the client: nothing sent */
-    GW_MCP_OUTCOME_REFUSED    /* refused before an exchange existed (authentication) */
+    GW_MCP_OUTCOME_REFUSED,   /* refused before an exchange existed (authentication) */
+    GW_MCP_OUTCOME_REJECTED   /* refused by the transport before any message was read (Host/
+                                 Origin, media type, session, parse error): http_status set */
 };
 
 /* One finished message, as observers see it (everything borrowed for the call only). */
@@ -145,6 +147,7 @@ struct gw_mcp_completion {
     const json_t *result;      /* the result object when known as JSON, else NULL */
     const char *message;       /* the final message's text ("" when nothing is sent) */
     size_t message_len;
+    int http_status;           /* REJECTED: the HTTP status answered; else 0 */
 };
 
 /* Lets a held final message go (see gw_mcp_complete_fn). Thread-safe: may be called from any
@@ -164,6 +167,12 @@ void gw_mcp_server_on_complete(struct gw_mcp_server *srv, gw_mcp_complete_fn fn,
  * authenticates up front) to the observer, as a REFUSED outcome. `msg` may be NULL. */
 void gw_mcp_server_report_refusal(struct gw_mcp_server *srv, struct gw_ctx *ctx,
                                   const json_t *msg);
+
+/* Reports a transport-level refusal (no message was dispatched) to the observer, as a
+ * REJECTED outcome: `ctx` describes the request, `status` is the HTTP status answered, `code`
+ * and `message` the JSON-RPC error sent. */
+void gw_mcp_server_report_rejection(struct gw_mcp_server *srv, struct gw_ctx *ctx, int status,
+                                    int code, const char *message);
 
 /* Whether a message would produce a response (a request), used by transports to decide
  * between 202 and a body. */

@@ -21,6 +21,7 @@
  * dropped when the snapshot version changes.
  */
 #include "pipeline/pipeline.h"
+#include "trace/trace.h"
 
 #include "core/alloc.h"
 #include "core/assert.h"
@@ -576,6 +577,9 @@ static void validate_and_execute(struct gw_call *c)
     eo.caller = who && who->method != GW_AUTH_ANONYMOUS ? &caller : NULL;
     eo.idempotency_key = idem;
     eo.request_id = gw_ctx_request_id(c->ctx);
+    char traceparent[64];
+    if (gw_trace_upstream_parent(c->ctx, traceparent, sizeof(traceparent)))
+        eo.traceparent = traceparent; /* the id of the upstream span src/trace exports */
     gw_ctx_phase_begin(c->ctx, GW_PHASE_EXECUTE);
     if (gw_exec_call(ls->exec, c->tool->def, c->args, &eo, on_exec_done, c, &c->handle) !=
         GW_OK) {

@@ -884,6 +884,22 @@ void gw_upstreams_breakers(struct gw_upstreams *u, struct gw_breaker_status *out
         *out_n = n;
 }
 
+void gw_upstreams_tls_files(struct gw_upstreams *u,
+                            void (*fn)(void *ud, const char *upstream, const char *kind,
+                                       const char *path),
+                            void *ud)
+{
+    pthread_rwlock_rdlock(&u->lock);
+    for (size_t i = 0; i < u->nconfs; i++) {
+        const struct gw_upstream_conf *c = u->confs[i];
+        if (c->client_cert && *c->client_cert)
+            fn(ud, c->name, "client", c->client_cert);
+        if (c->ca_file && *c->ca_file)
+            fn(ud, c->name, "ca", c->ca_file);
+    }
+    pthread_rwlock_unlock(&u->lock);
+}
+
 const char *gw_breaker_state_name(enum gw_breaker_state s)
 {
     switch (s) {

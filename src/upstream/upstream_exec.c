@@ -971,6 +971,8 @@ static int apply_headers(struct gw_exec_call *c, const json_t *binding,
         rc = gw_upstream_req_add_header(&c->req, k->client_header, who->client_id, &err);
     if (rc == GW_OK && o && o->request_id && k->request_id_header && *k->request_id_header)
         rc = gw_upstream_req_add_header(&c->req, k->request_id_header, o->request_id, &err);
+    if (rc == GW_OK && o && o->traceparent && *o->traceparent)
+        rc = gw_upstream_req_add_header(&c->req, "traceparent", o->traceparent, &err);
     if (rc != GW_OK) {
         snprintf(c->err, sizeof(c->err), "cannot forward the caller's identity or request id to "
                                          "upstream '%s' (invalid characters)",

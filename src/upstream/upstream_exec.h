@@ -70,6 +70,14 @@ json_t *gw_upstreams_breakers_json(struct gw_upstreams *u);
 
 const char *gw_breaker_state_name(enum gw_breaker_state s);
 
+/* Calls fn for every TLS file an upstream uses (kind "client" for the mTLS client
+ * certificate, "ca" for a private CA bundle), e.g. to expose certificate expiry. Short lock;
+ * fn must not call back into `u`. */
+void gw_upstreams_tls_files(struct gw_upstreams *u,
+                            void (*fn)(void *ud, const char *upstream, const char *kind,
+                                       const char *path),
+                            void *ud);
+
 /* Optional: validates structuredContent against the tool's outputSchema (the registry owns
  * compiled schemas; see the report/TODO in docs/upstream.md). Return GW_OK when it conforms,
  * GW_EINVAL with err->msg saying why otherwise. Called on worker threads: must be thread-safe
@@ -122,6 +130,7 @@ struct gw_exec_opts {
     const char *request_id;       /* forwarded in the upstream's request-id header; for logs */
     gw_exec_progress_fn progress;
     void *progress_arg;
+    const char *traceparent;      /* W3C trace context sent upstream as `traceparent`; NULL none */
 };
 
 enum gw_exec_outcome {

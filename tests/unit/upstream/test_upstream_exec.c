@@ -384,7 +384,7 @@ static void test_credentials_identity_and_scrubbing(void **state)
     (void)state;
     json_t *t = tool("svc", "GET", "/echo", NULL);
     struct gw_exec_caller who = {"user-42", "chat-ui"};
-    struct gw_exec_opts o = {&who, NULL, 0, "req-abc-1", NULL, NULL};
+    struct gw_exec_opts o = {&who, NULL, 0, "req-abc-1", NULL, NULL, NULL};
     struct res r;
     call(t, "{\"q\":\"x y\"}", &o, &r);
     wait_for(&r);
@@ -462,7 +462,7 @@ static void test_credentials_identity_and_scrubbing(void **state)
 
     /* an identity with CR/LF is refused, not forwarded */
     struct gw_exec_caller evil = {"u\r\nX-Admin: 1", NULL};
-    struct gw_exec_opts eo = {&evil, NULL, 0, NULL, NULL, NULL};
+    struct gw_exec_opts eo = {&evil, NULL, 0, NULL, NULL, NULL, NULL};
     call(t, NULL, &eo, &r);
     wait_for(&r);
     assert_int_equal(r.outcome, GW_EXEC_INVALID_REQUEST);
@@ -761,7 +761,7 @@ static void test_oauth_single_flight_refresh_and_401(void **state)
     gw_upstreams_advance_clock(U, 200000); /* the cached token has expired */
     atomic_store(&SRV.token_delay_ms, 600);
     int tokens = atomic_load(&SRV.hits_token);
-    struct gw_exec_opts od = {NULL, NULL, gw_upstreams_now_ms(U) + 150, NULL, NULL, NULL};
+    struct gw_exec_opts od = {NULL, NULL, gw_upstreams_now_ms(U) + 150, NULL, NULL, NULL, NULL};
     long long t0 = ts_now_ms();
     call(t, NULL, &od, &r);
     wait_for(&r);
@@ -912,7 +912,7 @@ static void test_retries_for_idempotent_only(void **state)
     json_t *flaky = tool("svc", "GET", "/flaky", NULL);
     struct progress pr;
     memset(&pr, 0, sizeof(pr));
-    struct gw_exec_opts po = {NULL, NULL, 0, NULL, on_progress, &pr};
+    struct gw_exec_opts po = {NULL, NULL, 0, NULL, on_progress, &pr, NULL};
     call(flaky, NULL, &po, &r);
     wait_for(&r);
     assert_int_equal(r.outcome, GW_EXEC_OK);
@@ -940,7 +940,7 @@ static void test_retries_for_idempotent_only(void **state)
     assert_int_equal(atomic_load(&SRV.hits_503), 4);
     release(&r);
     /* POST with an idempotency key: retried */
-    struct gw_exec_opts o = {NULL, "retry-key-1", 0, NULL, NULL, NULL};
+    struct gw_exec_opts o = {NULL, "retry-key-1", 0, NULL, NULL, NULL, NULL};
     call(p, "{\"n\":1}", &o, &r);
     wait_for(&r);
     assert_int_equal(r.attempts, 3);
@@ -978,7 +978,7 @@ static void test_idempotency(void **state)
     (void)state;
     json_t *t = tool("svc", "POST", "/create", NULL);
     struct gw_exec_caller alice = {"alice", NULL}, bob = {"bob", NULL};
-    struct gw_exec_opts o = {&alice, "key-1", 0, NULL, NULL, NULL};
+    struct gw_exec_opts o = {&alice, "key-1", 0, NULL, NULL, NULL, NULL};
     struct res r;
     call(t, "{\"name\":\"x\"}", &o, &r);
     wait_for(&r);
@@ -1013,7 +1013,7 @@ static void test_idempotency(void **state)
     assert_non_null(strstr(text0(&r), "already used with different arguments"));
     release(&r);
     /* another caller may use the same key for its own request */
-    struct gw_exec_opts ob = {&bob, "key-1", 0, NULL, NULL, NULL};
+    struct gw_exec_opts ob = {&bob, "key-1", 0, NULL, NULL, NULL, NULL};
     call(t, "{\"name\":\"y\"}", &ob, &r);
     wait_for(&r);
     assert_int_equal(r.outcome, GW_EXEC_OK);
@@ -1029,7 +1029,7 @@ static void test_idempotency(void **state)
     release(&r);
     /* in flight: the duplicate is refused while the first runs, then replays */
     json_t *slow = tool("svc", "POST", "/create", NULL);
-    struct gw_exec_opts o2 = {&alice, "key-2", 0, NULL, NULL, NULL};
+    struct gw_exec_opts o2 = {&alice, "key-2", 0, NULL, NULL, NULL, NULL};
     struct res first, dup;
     call(slow, "{\"q\":\"slow=1\"}", &o2, &first);
     ts_run_for(BASE, 50);
@@ -1046,7 +1046,7 @@ static void test_idempotency(void **state)
     assert_true(dup.replay);
     release(&dup);
     /* a cancelled call releases its key */
-    struct gw_exec_opts o3 = {&alice, "key-3", 0, NULL, NULL, NULL};
+    struct gw_exec_opts o3 = {&alice, "key-3", 0, NULL, NULL, NULL, NULL};
     struct gw_exec_call *h3 = NULL;
     json_t *a = json_loads("{\"q\":\"slow=1\"}", 0, NULL);
     memset(&first, 0, sizeof(first));
@@ -1069,8 +1069,8 @@ static void test_get_cache(void **state)
     (void)state;
     json_t *t = tool("svc", "GET", "/count", "\"execution\":{\"cacheTtlSeconds\":60}");
     struct gw_exec_caller alice = {"alice", NULL}, bob = {"bob", NULL};
-    struct gw_exec_opts oa = {&alice, NULL, 0, NULL, NULL, NULL};
-    struct gw_exec_opts ob = {&bob, NULL, 0, NULL, NULL, NULL};
+    struct gw_exec_opts oa = {&alice, NULL, 0, NULL, NULL, NULL, NULL};
+    struct gw_exec_opts ob = {&bob, NULL, 0, NULL, NULL, NULL, NULL};
     struct res r;
     call(t, "{\"q\":\"1\"}", &oa, &r);
     wait_for(&r);

@@ -1,0 +1,716 @@
+/*
+ * src/admin/admin_audit.c
+ * The audit side of the admin API: recording every write made through the API (before its
+ * reply), and the read-only audit endpoints, all of whose work runs on the pool (file reads).
+ * The admin console's contract (ui/admin/src/pages/Audit.tsx):
+ *   GET  /admin/api/audit?from=&to=&subject=&tool=&decision=&limit=&after=   a page of records
+ *   GET  /admin/api/audit/{id}          one record (id = its sequence number)
+ *   GET  /admin/api/audit/{id}/proof    its inclusion proof in the latest signed checkpoint
+ *   GET  /admin/api/audit/chain         head, latest checkpoint, last verification
+ *   POST /admin/api/audit/verify        verify now (the full report; the summary is kept)
+ *   GET  /admin/api/audit/export?format=jsonl|csv&<the list's filters>
+ * and the raw forms the CLI mirrors:
+ *   GET /admin/api/audit/verify      the verification report of this replica's log
+ *   GET /admin/api/audit/search      records matching tool, subject, requestId, traceId,
+ *                                    outcome, kind, method, since, until, fromSeq, limit
+ *   GET /admin/api/audit/proof       ?seq=N[&size=S] inclusion, ?first=M[&second=N] consistency
+ *   GET /admin/api/audit/checkpoint  the latest signed checkpoint
+ *   GET /admin/api/audit/keys        the verifier keys
+ * They are rows of the admin endpoint table (AR_AUDIT), so authentication and the admin role
+ * apply as to every admin request.
+ */
+#include "admin/admin_internal.h"
+
+#include "audit/audit.h"
+#include "audit/audit_read.h"
+#include "core/alloc.h"
+#include "core/json.h"
+#include "core/str.h"
+#include "ctx/ctx.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define AUDIT_SEARCH_MAX 1000
+
+struct admin_audit_q {
+    char tool[128], subject[256], request_id[132], trace_id[40], outcome[16], kind[16],
+        method[64], since[40], until[40], decision[16], format[8];
+    unsigned long long after;
+    bool has_after;
+    unsigned long long from_seq, seq, size, first, second;
+    bool has_seq, has_first;
+    size_t limit;
+};
+
+/* ---- recording writes ---------------------------------------------------------------------- */
+
+static const char *action_of(const struct admin_job *j)
+{
+    bool del = strcmp(j->method, "DELETE") == 0, patch = strcmp(j->method, "PATCH") == 0;
+    switch (j->m.route) {
+    case AR_TOOL: return del ? "tool.delete" : patch ? "tool.update" : "tool.write";
+    case AR_TOOL_ACTION: return "tool.status";
+    case AR_BUNDLES: return "bundle.create";
+    case AR_BUNDLE: return del ? "bundle.delete" : "bundle.update";
+    case AR_SPEC: return "spec.delete";
+    case AR_SPEC_REIMPORT: return "spec.reimport";
+    case AR_IMPORTS: return "import.apply";
+    default: return "admin.write";
+    }
+}
+
+void gw_admin__audit_write(struct admin_job *j)
+{
+    json_t *details = json_object();
+    if (j->m.status)
+        json_object_set_new(details, "status", json_string(j->m.status));
+    if (j->if_version)
+        json_object_set_new(details, "if_match", json_integer(j->if_version));
+    if (j->q.dry_run)
+        json_object_set_new(details, "dry_run", json_true());
+    struct gw_audit_admin_event e = {.request_id = j->rid,
+                                     .trace_id = j->trace,
+                                     .peer = j->peer,
+                                     .principal = j->ctx ? gw_ctx_principal(j->ctx) : NULL,
+                                     .actor = j->who.who,
+                                     .method = j->method,
+                                     .path = j->path,
+                                     .action = action_of(j),
+                                     .target = j->m.name,
+                                     .status = j->status,
+                                     .reason = j->who.why,
+                                     .body = j->body,
+                                     .body_len = j->body_len,
+                                     .details = details};
+    struct gw_error err = {0};
+    if (gw_audit_admin_event(j->adm->audit, &e, &err) != GW_OK && j->status < 300)
+        gw_admin__fail(j, 503, "audit_unavailable",
+                       "the change was applied but could not be recorded in the audit trail: "
+                       "%s",
+                       err.msg);
+    json_decref(details);
+}
+
+/* ---- the endpoints ------------------------------------------------------------------------- */
+
+static size_t load_verifiers(struct gw_audit *a, struct gw_note_verifier **vs, size_t max)
+{
+    size_t n = 0;
+    const char *p = gw_audit_verifier_keys(a);
+    while (*p && n < max) {
+        const char *e = strchr(p, '\n');
+        size_t l = e ? (size_t)(e - p) : strlen(p);
+        char line[GW_NOTE_VKEY_MAX];
+        if (l && l < sizeof(line)) {
+            memcpy(line, p, l);
+            line[l] = '\0';
+            if (gw_note_verifier_new(line, &vs[n], NULL) == GW_OK)
+                n++;
+        }
+        p += l + (e ? 1 : 0);
+    }
+    return n;
+}
+
+static void w_verify(struct admin_job *j, struct gw_store *st)
+{
+    (void)st;
+    struct gw_note_verifier *vs[16];
+    size_t n = load_verifiers(j->adm->audit, vs, 16);
+    json_t *r = gw_audit_verify_dir(gw_audit_log_dir(j->adm->audit), vs, n);
+    for (size_t i = 0; i < n; i++)
+        gw_note_verifier_free(vs[i]);
+    gw_admin__ok(j, 200, r);
+}
+
+static bool collect(void *ud, uint64_t seq, const char *line, size_t len, const json_t *event)
+{
+    (void)line;
+    (void)len;
+    json_t *arr = ud;
+    json_array_append_new(arr, json_pack("{s:I,s:O}", "seq", (json_int_t)seq, "event", event));
+    return true;
+}
+
+static void w_search(struct admin_job *j, struct gw_store *st)
+{
+    (void)st;
+    const struct admin_audit_q *a = j->aq;
+    struct gw_audit_query q = {0};
+#define OPT(f) (a->f[0] ? a->f : NULL)
+    q.tool = OPT(tool);
+    q.subject = OPT(subject);
+    q.request_id = OPT(request_id);
+    q.trace_id = OPT(trace_id);
+    q.outcome = OPT(outcome);
+    q.kind = OPT(kind);
+    q.method = OPT(method);
+    q.since = OPT(since);
+    q.until = OPT(until);
+#undef OPT
+    q.from_seq = a->from_seq;
+    q.limit = a->limit;
+    q.pii = gw_audit__pii(j->adm->audit);
+    json_t *arr = json_array();
+    struct gw_error err = {0};
+    long n = gw_audit_search_dir(gw_audit_log_dir(j->adm->audit), &q, collect, arr, &err);
+    if (n < 0) {
+        json_decref(arr);
+        gw_admin__fail_err(j, &err);
+        return;
+    }
+    gw_admin__ok(j, 200, json_pack("{s:s,s:o}", "origin", gw_audit_origin(j->adm->audit),
+                                   "records", arr));
+}
+
+static void w_proof(struct admin_job *j, struct gw_store *st)
+{
+    (void)st;
+    const struct admin_audit_q *a = j->aq;
+    struct gw_error err = {0};
+    json_t *p = a->has_first ? gw_audit_consistency_dir(gw_audit_log_dir(j->adm->audit),
+                                                        a->first, a->second, &err)
+                             : gw_audit_inclusion_dir(gw_audit_log_dir(j->adm->audit), a->seq,
+                                                      a->size, &err);
+    if (!p)
+        gw_admin__fail_err(j, &err);
+    else
+        gw_admin__ok(j, 200, p);
+}
+
+static void w_checkpoint(struct admin_job *j, struct gw_store *st)
+{
+    (void)st;
+    struct gw_error err = {0};
+    char *cp = gw_audit_latest_checkpoint(gw_audit_log_dir(j->adm->audit), &err);
+    if (!cp) {
+        gw_admin__fail_err(j, &err);
+        return;
+    }
+    gw_admin__ok(j, 200, json_pack("{s:s,s:s}", "origin", gw_audit_origin(j->adm->audit),
+                                   "checkpoint", cp));
+    gw_free(cp);
+}
+
+static void w_keys(struct admin_job *j, struct gw_store *st)
+{
+    (void)st;
+    json_t *arr = json_array();
+    const char *p = gw_audit_verifier_keys(j->adm->audit);
+    while (*p) {
+        const char *e = strchr(p, '\n');
+        size_t l = e ? (size_t)(e - p) : strlen(p);
+        if (l)
+            json_array_append_new(arr, json_stringn(p, l));
+        p += l + (e ? 1 : 0);
+    }
+    gw_admin__ok(j, 200, json_pack("{s:o,s:s}", "keys", arr, "well_known", GW_AUDIT_KEYS_PATH));
+}
+
+/* Copies query parameter `name` into out (bounded, printable) or fails. */
+static bool q_text(struct gw_http_req *r, const char *name, char *out, size_t size,
+                   struct gw_error *err)
+{
+    const char *v = gw_http_query_param(r, name);
+    out[0] = '\0';
+    if (!v)
+        return true;
+    size_t n = strlen(v);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)v[i] < 0x20) {
+            GW_ERROR_SET(err, GW_EINVAL, "query parameter %s: control characters", name);
+            return false;
+        }
+    if (n >= size) {
+        GW_ERROR_SET(err, GW_EINVAL, "query parameter %s: at most %zu characters", name,
+                     size - 1);
+        return false;
+    }
+    memcpy(out, v, n + 1);
+    return true;
+}
+
+static bool q_num(struct gw_http_req *r, const char *name, unsigned long long *out, bool *has,
+                  struct gw_error *err)
+{
+    const char *v = gw_http_query_param(r, name);
+    if (has)
+        *has = v != NULL;
+    if (!v)
+        return true;
+    if (strlen(v) > 19 || gw_str_to_u64(gw_str_c(v), out) != GW_OK) {
+        GW_ERROR_SET(err, GW_EINVAL, "query parameter %s must be a non-negative integer", name);
+        return false;
+    }
+    return true;
+}
+
+int gw_admin__audit_params(struct gw_http_req *r, struct admin_job *j, struct gw_error *err)
+{
+    const char *leaf = j->m.route == AR_AUDIT ? j->m.name : "";
+    struct admin_audit_q *q = gw_xcalloc(1, sizeof(*q));
+    j->aq = q;
+    unsigned long long limit = 100;
+    bool ok = q_text(r, "tool", q->tool, sizeof(q->tool), err) &&
+              q_text(r, "subject", q->subject, sizeof(q->subject), err) &&
+              q_text(r, "requestId", q->request_id, sizeof(q->request_id), err) &&
+              q_text(r, "traceId", q->trace_id, sizeof(q->trace_id), err) &&
+              q_text(r, "outcome", q->outcome, sizeof(q->outcome), err) &&
+              q_text(r, "kind", q->kind, sizeof(q->kind), err) &&
+              q_text(r, "method", q->method, sizeof(q->method), err) &&
+              q_text(r, "since", q->since, sizeof(q->since), err) &&
+              q_text(r, "until", q->until, sizeof(q->until), err) &&
+              q_num(r, "fromSeq", &q->from_seq, NULL, err) &&
+              q_num(r, "limit", &limit, NULL, err) &&
+              q_num(r, "seq", &q->seq, &q->has_seq, err) &&
+              q_num(r, "size", &q->size, NULL, err) &&
+              q_num(r, "first", &q->first, &q->has_first, err) &&
+              q_num(r, "second", &q->second, NULL, err) &&
+              q_text(r, "decision", q->decision, sizeof(q->decision), err) &&
+              q_text(r, "format", q->format, sizeof(q->format), err) &&
+              q_num(r, "after", &q->after, &q->has_after, err);
+    /* the console's names for the time window */
+    if (ok && !q->since[0])
+        ok = q_text(r, "from", q->since, sizeof(q->since), err);
+    if (ok && !q->until[0])
+        ok = q_text(r, "to", q->until, sizeof(q->until), err);
+    if (!ok)
+        return GW_EINVAL;
+    if (limit < 1 || limit > AUDIT_SEARCH_MAX)
+        return GW_ERROR_SET(err, GW_EINVAL, "query parameter limit must be 1..%d",
+                            AUDIT_SEARCH_MAX);
+    if (q->format[0] && strcmp(q->format, "jsonl") && strcmp(q->format, "csv"))
+        return GW_ERROR_SET(err, GW_EINVAL, "query parameter format must be jsonl or csv");
+    if (!strcmp(leaf, "proof") && !q->has_seq && !q->has_first)
+        return GW_ERROR_SET(err, GW_EINVAL,
+                            "proof needs seq=N (inclusion) or first=M (consistency)");
+    q->limit = (size_t)limit;
+    return GW_OK;
+}
+
+/* ---- the console's contract ---------------------------------------------------------------- */
+
+static void hash_b64(const gw_hash h, char out[48])
+{
+    gw_note_b64(h, GW_HASH_LEN, out);
+}
+
+static void iso_of(time_t t, char *out, size_t size)
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/* The governance decision of an event, as the console shows it. */
+static const char *decision_of(const json_t *ev)
+{
+    const char *kind = json_string_value(json_object_get(ev, "kind"));
+    const char *outcome = json_string_value(json_object_get(ev, "outcome"));
+    if (kind && !strcmp(kind, "admin"))
+        return "admin";
+    if (kind && !strcmp(kind, "transport"))
+        return "reject";
+    if (outcome && !strcmp(outcome, "refused"))
+        return "deny";
+    const char *d = "allow";
+    size_t i;
+    json_t *x;
+    json_array_foreach(json_object_get(ev, "decisions"), i, x)
+    {
+        const char *v = json_string_value(json_object_get(x, "verdict"));
+        if (!v)
+            continue;
+        if (!strcmp(v, "deny") || !strcmp(v, "error"))
+            return v;
+        if (!strcmp(v, "dry_run_deny"))
+            d = "dry_run_deny";
+    }
+    return d;
+}
+
+/* An AuditRecord of the console from a record line. */
+static json_t *ui_record(uint64_t seq, const char *line, size_t len, const json_t *ev)
+{
+    char id[24], hb[48];
+    snprintf(id, sizeof(id), "%llu", (unsigned long long)seq);
+    gw_hash leaf;
+    gw_merkle_leaf_hash(line, len, leaf);
+    hash_b64(leaf, hb);
+    const json_t *p = json_object_get(ev, "principal");
+    const char *sub = json_string_value(json_object_get(p, "subject"));
+    const char *actor = json_string_value(json_object_get(ev, "actor"));
+    const char *ts = json_string_value(json_object_get(ev, "ts"));
+    json_t *o = json_pack("{s:s,s:I,s:s,s:s,s:s,s:s}", "id", id, "seq", (json_int_t)seq, "time",
+                          ts ? ts : "", "subject",
+                          sub && *sub ? sub : actor && *actor ? actor : "anonymous", "decision",
+                          decision_of(ev), "hash", hb);
+#define COPY_STR(from, to)                                                          \
+    do {                                                                            \
+        const char *v_ = json_string_value(json_object_get(ev, from));             \
+        if (v_ && *v_)                                                              \
+            json_object_set_new(o, to, json_string(v_));                            \
+    } while (0)
+    const char *cid = json_string_value(json_object_get(p, "client_id"));
+    if (cid && *cid)
+        json_object_set_new(o, "clientId", json_string(cid));
+    COPY_STR("tool", "tool");
+    COPY_STR("method", "method");
+    COPY_STR("outcome", "outcome");
+    COPY_STR("request_id", "requestId");
+    COPY_STR("action", "action");
+    COPY_STR("kind", "kind");
+#undef COPY_STR
+    json_t *lat = json_object_get(ev, "latency_us");
+    if (json_is_integer(lat))
+        json_object_set_new(o, "latencyMs", json_real((double)json_integer_value(lat) / 1000.0));
+    json_t *args = json_object_get(ev, "args");
+    if (args)
+        json_object_set(o, "arguments", args);
+    json_t *reasons = json_array();
+    size_t i;
+    json_t *x;
+    json_array_foreach(json_object_get(ev, "decisions"), i, x)
+    {
+        const char *r = json_string_value(json_object_get(x, "reason"));
+        if (r && *r)
+            json_array_append_new(reasons, json_string(r));
+    }
+    const char *em = json_string_value(json_object_get(json_object_get(ev, "error"), "message"));
+    if (em && *em)
+        json_array_append_new(reasons, json_string(em));
+    json_object_set_new(o, "reasons", reasons);
+    json_object_set(o, "event", (json_t *)ev);
+    return o;
+}
+
+struct page {
+    json_t *items;
+    const char *decision;
+    size_t limit;
+    uint64_t last;
+    bool more;
+    struct gw_buf *raw; /* export: the output */
+    bool csv;
+};
+
+static void csv_field(struct gw_buf *b, const char *s, bool last)
+{
+    gw_buf_addc(b, '"');
+    for (; s && *s; s++) {
+        if (*s == '"')
+            gw_buf_addc(b, '"');
+        gw_buf_addc(b, *s == '\n' || *s == '\r' ? ' ' : *s);
+    }
+    gw_buf_adds(b, last ? "\"\n" : "\",");
+}
+
+static bool page_line(void *ud, uint64_t seq, const char *line, size_t len, const json_t *ev)
+{
+    struct page *pg = ud;
+    if (pg->decision && *pg->decision && strcmp(decision_of(ev), pg->decision) != 0)
+        return true;
+    if (pg->raw && !pg->csv) {
+        gw_buf_add(pg->raw, line, len);
+        gw_buf_addc(pg->raw, '\n');
+        return true;
+    }
+    if (json_array_size(pg->items) >= pg->limit) {
+        pg->more = true;
+        return false;
+    }
+    json_t *r = ui_record(seq, line, len, ev);
+    if (pg->raw) {
+        char n[24];
+        snprintf(n, sizeof(n), "%llu", (unsigned long long)seq);
+        csv_field(pg->raw, n, false);
+        csv_field(pg->raw, gw_json_str(r, "time"), false);
+        csv_field(pg->raw, gw_json_str(r, "subject"), false);
+        csv_field(pg->raw, gw_json_str(r, "clientId"), false);
+        csv_field(pg->raw, gw_json_str(r, "tool"), false);
+        csv_field(pg->raw, gw_json_str(r, "method"), false);
+        csv_field(pg->raw, gw_json_str(r, "decision"), false);
+        csv_field(pg->raw, gw_json_str(r, "outcome"), false);
+        csv_field(pg->raw, gw_json_str(r, "requestId"), false);
+        csv_field(pg->raw, gw_json_str(r, "hash"), true);
+        json_decref(r);
+        return true;
+    }
+    json_array_append_new(pg->items, r);
+    pg->last = seq;
+    return true;
+}
+
+static void query_from(const struct admin_audit_q *a, struct gw_audit_query *q, struct gw_audit *au)
+{
+    memset(q, 0, sizeof(*q));
+#define OPT(f) (a->f[0] ? a->f : NULL)
+    q->tool = OPT(tool);
+    q->subject = OPT(subject);
+    q->request_id = OPT(request_id);
+    q->trace_id = OPT(trace_id);
+    q->outcome = OPT(outcome);
+    q->kind = OPT(kind);
+    q->method = OPT(method);
+    q->since = OPT(since);
+    q->until = OPT(until);
+#undef OPT
+    q->from_seq = a->has_after ? a->after + 1 : a->from_seq;
+    q->pii = gw_audit__pii(au);
+}
+
+static void w_list(struct admin_job *j, bool export)
+{
+    const struct admin_audit_q *a = j->aq;
+    struct gw_audit_query q;
+    query_from(a, &q, j->adm->audit);
+    q.limit = (size_t)-1; /* the page counts itself (decision is filtered here) */
+    struct gw_buf raw;
+    gw_buf_init(&raw, ADMIN_REPLY_MAX);
+    struct page pg = {json_array(), a->decision, export ? (size_t)-1 : a->limit, 0, false,
+                      export ? &raw : NULL, export && !strcmp(a->format, "csv")};
+    if (pg.csv)
+        gw_buf_adds(&raw, "seq,time,subject,client_id,tool,method,decision,outcome,request_id,"
+                          "hash\n");
+    struct gw_error err = {0};
+    long n = gw_audit_search_dir(gw_audit_log_dir(j->adm->audit), &q, page_line, &pg, &err);
+    if (n < 0) {
+        json_decref(pg.items);
+        gw_buf_fini(&raw);
+        gw_admin__fail_err(j, &err);
+        return;
+    }
+    if (export) {
+        json_decref(pg.items);
+        json_decref(j->result);
+        j->result = NULL;
+        j->status = 200;
+        j->out = gw_buf_take(&raw, &j->out_len);
+        snprintf(j->ctype, sizeof(j->ctype), "%s",
+                 pg.csv ? "text/csv; charset=utf-8" : "application/x-ndjson");
+        return;
+    }
+    gw_buf_fini(&raw);
+    char next[24];
+    snprintf(next, sizeof(next), "%llu", (unsigned long long)pg.last);
+    gw_admin__ok(j, 200, json_pack("{s:o,s:o}", "items", pg.items, "next",
+                                   pg.more ? json_string(next) : json_null()));
+}
+
+/* The record `seq` (NULL with err when absent). */
+struct one {
+    uint64_t seq;
+    json_t *rec;
+};
+
+static bool one_line(void *ud, uint64_t seq, const char *line, size_t len, const json_t *ev)
+{
+    struct one *o = ud;
+    if (seq != o->seq)
+        return true;
+    o->rec = ui_record(seq, line, len, ev);
+    return false;
+}
+
+static bool parse_id(const char *s, uint64_t *out)
+{
+    unsigned long long v = 0;
+    if (!*s || strlen(s) > 19 || gw_str_to_u64(gw_str_c(s), &v) != GW_OK)
+        return false;
+    *out = v;
+    return true;
+}
+
+static void w_record(struct admin_job *j)
+{
+    struct one o = {0, NULL};
+    if (!parse_id(j->m.name, &o.seq)) {
+        gw_admin__fail(j, 404, "not_found", "no such admin endpoint");
+        return;
+    }
+    struct gw_audit_query q = {0};
+    q.from_seq = o.seq;
+    q.limit = 1;
+    struct gw_error err = {0};
+    gw_audit_search_dir(gw_audit_log_dir(j->adm->audit), &q, one_line, &o, &err);
+    if (!o.rec) {
+        gw_admin__fail(j, 404, "not_found", "no audit record %s", j->m.name);
+        return;
+    }
+    gw_admin__ok(j, 200, o.rec);
+}
+
+/* Which side each proof hash is on, replaying RFC 9162 2.1.3.2. */
+static json_t *proof_path(uint64_t index, uint64_t size, const json_t *proof)
+{
+    json_t *path = json_array();
+    uint64_t fn = index, sn = size - 1;
+    size_t i;
+    json_t *h;
+    json_array_foreach(proof, i, h)
+    {
+        bool left = (fn & 1) || fn == sn;
+        json_array_append_new(path, json_pack("{s:s,s:O}", "side", left ? "left" : "right", "hash", h));
+        if (left)
+            while (!(fn & 1) && fn != 0) {
+                fn >>= 1;
+                sn >>= 1;
+            }
+        fn >>= 1;
+        sn >>= 1;
+    }
+    return path;
+}
+
+static void w_ui_proof(struct admin_job *j)
+{
+    uint64_t seq;
+    if (!parse_id(j->m.name, &seq)) {
+        gw_admin__fail(j, 404, "not_found", "no audit record %s", j->m.name);
+        return;
+    }
+    struct gw_error err = {0};
+    json_t *p = gw_audit_inclusion_dir(gw_audit_log_dir(j->adm->audit), seq, 0, &err);
+    if (!p) {
+        gw_admin__fail_err(j, &err);
+        return;
+    }
+    uint64_t size = (uint64_t)json_integer_value(json_object_get(p, "size"));
+    gw_hash leaf, root, proof[GW_MERKLE_MAX_PROOF];
+    const json_t *pa = json_object_get(p, "proof");
+    int np = 0;
+    bool ok = gw_note_unb64(gw_json_str(p, "leaf_hash"), 44, leaf, 32) == 32 &&
+              gw_note_unb64(gw_json_str(p, "root"), 44, root, 32) == 32;
+    size_t i;
+    json_t *h;
+    json_array_foreach(pa, i, h)
+    {
+        if (np < GW_MERKLE_MAX_PROOF &&
+            gw_note_unb64(json_string_value(h), 44, proof[np], 32) == 32)
+            np++;
+    }
+    ok = ok && gw_merkle_verify_inclusion(leaf, seq, size, (const gw_hash *)proof, np, root);
+    json_t *out = json_pack("{s:s,s:I,s:s,s:o,s:{s:I,s:s},s:b}", "id", j->m.name, "seq",
+                            (json_int_t)seq, "leafHash", gw_json_str(p, "leaf_hash"), "path",
+                            proof_path(seq, size, pa), "checkpoint", "seq", (json_int_t)size,
+                            "hash", gw_json_str(p, "root"), "valid", ok);
+    json_object_set(out, "rfc9162", p);
+    json_decref(p);
+    gw_admin__ok(j, 200, out);
+}
+
+static void w_chain(struct admin_job *j)
+{
+    struct gw_audit *au = j->adm->audit;
+    json_t *o = json_object();
+    uint64_t size = 0;
+    gw_hash last;
+    if (gw_audit_head(au, &size, last)) {
+        char hb[48];
+        hash_b64(last, hb);
+        json_object_set_new(o, "head", json_pack("{s:I,s:s}", "seq", (json_int_t)(size - 1),
+                                                 "hash", hb));
+    } else {
+        json_object_set_new(o, "head", json_null());
+    }
+    struct gw_error err = {0};
+    char *text = gw_audit_latest_checkpoint(gw_audit_log_dir(au), &err);
+    json_t *cp = json_null();
+    if (text) {
+        struct gw_note_verifier *vs[16];
+        size_t n = load_verifiers(au, vs, 16);
+        struct gw_checkpoint c;
+        if (gw_note_open_checkpoint(text, strlen(text), vs, n, &c, &err) == GW_OK) {
+            char hb[48], when[40], path[4200];
+            hash_b64(c.root, hb);
+            struct stat st;
+            snprintf(path, sizeof(path), "%s/checkpoint", gw_audit_log_dir(au));
+            iso_of(stat(path, &st) == 0 ? st.st_mtime : time(NULL), when, sizeof(when));
+            const char *sig = strstr(text, "\n\n");
+            char sigline[300] = "";
+            if (sig)
+                snprintf(sigline, sizeof(sigline), "%.*s", (int)strcspn(sig + 2, "\n"), sig + 2);
+            cp = json_pack("{s:I,s:s,s:s,s:s,s:s}", "seq", (json_int_t)c.size, "hash", hb,
+                           "time", when, "signature", sigline, "origin", c.origin);
+        }
+        for (size_t i = 0; i < n; i++)
+            gw_note_verifier_free(vs[i]);
+        gw_free(text);
+    }
+    json_object_set_new(o, "checkpoint", cp);
+    pthread_mutex_lock(&j->adm->audit_lock);
+    json_t *v = j->adm->audit_verification ? json_deep_copy(j->adm->audit_verification)
+                                           : json_pack("{s:s}", "status", "unknown");
+    pthread_mutex_unlock(&j->adm->audit_lock);
+    json_object_set_new(o, "verification", v);
+    json_object_set_new(o, "origin", json_string(gw_audit_origin(au)));
+    gw_admin__ok(j, 200, o);
+}
+
+static void remember_verification(struct admin_job *j, const json_t *r)
+{
+    bool ok = json_is_true(json_object_get(r, "ok"));
+    char when[40];
+    iso_of(time(NULL), when, sizeof(when));
+    json_t *s = json_pack("{s:s,s:I,s:s}", "status", ok ? "ok" : "broken", "verifiedThrough",
+                          json_integer_value(json_object_get(r, "records")), "checkedAt", when);
+    json_t *first = json_array_get(json_object_get(r, "problems"), 0);
+    if (first)
+        json_object_set_new(s, "error", json_string(gw_json_str(first, "detail")));
+    pthread_mutex_lock(&j->adm->audit_lock);
+    json_decref(j->adm->audit_verification);
+    j->adm->audit_verification = s;
+    pthread_mutex_unlock(&j->adm->audit_lock);
+}
+
+void gw_admin__audit_state_free(struct gw_admin *adm)
+{
+    json_decref(adm->audit_verification);
+    adm->audit_verification = NULL;
+    pthread_mutex_destroy(&adm->audit_lock);
+}
+
+void gw_admin__w_audit(struct admin_job *j, struct gw_store *st)
+{
+    if (!j->adm->audit) {
+        gw_admin__fail(j, 404, "not_found", "the audit trail is off (GW_AUDIT_ENABLED)");
+        return;
+    }
+    if (j->m.route == AR_AUDIT_LIST) {
+        w_list(j, false);
+        return;
+    }
+    if (j->m.route == AR_AUDIT_PROOF) {
+        w_ui_proof(j);
+        return;
+    }
+    const char *leaf = j->m.name;
+    bool post = j->method[0] == 'P';
+    if (post && strcmp(leaf, "verify") != 0) {
+        gw_admin__fail(j, 405, "method_not_allowed", "only POST /audit/verify");
+        return;
+    }
+    if (!strcmp(leaf, "verify")) {
+        w_verify(j, st);
+        if (j->result && json_object_get(j->result, "ok"))
+            remember_verification(j, j->result);
+    } else if (!strcmp(leaf, "chain"))
+        w_chain(j);
+    else if (!strcmp(leaf, "export"))
+        w_list(j, true);
+    else if (!strcmp(leaf, "search"))
+        w_search(j, st);
+    else if (!strcmp(leaf, "proof"))
+        w_proof(j, st);
+    else if (!strcmp(leaf, "checkpoint"))
+        w_checkpoint(j, st);
+    else if (!strcmp(leaf, "keys"))
+        w_keys(j, st);
+    else
+        w_record(j);
+}

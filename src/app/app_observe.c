@@ -1,0 +1,368 @@
+/*
+ * src/app/app_observe.c
+ * Wiring of the audit trail, PII masking and metrics into the data plane (composition only):
+ * the PII masker (also the log filter), the audit log and its completion observer, the
+ * back-pressure gate in the RATELIMIT phase, the metrics registry with its collectors (audit,
+ * registry, upstreams, log), the /metrics listener, the verification keys at a well-known URL
+ * and the audit readiness check.
+ */
+#include "app.h"
+
+#include "audit/audit.h"
+#include "core/log.h"
+#include "mcp/mcp_jsonrpc.h"
+#include "mcp/mcp_server.h"
+#include "metrics/metrics.h"
+#include "net/net_http.h"
+#include "net/net_server.h"
+#include "pii/pii.h"
+#include "pipeline/pipeline.h"
+#include "registry/registry.h"
+#include "trace/trace.h"
+#include "upstream/upstream_exec.h"
+
+#include <openssl/crypto.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- the completion observer: metrics first (cheap), then the audit hold ---------------- */
+
+static int on_complete(void *ud, const struct gw_mcp_completion *c, gw_mcp_release_fn release,
+                       void *token)
+{
+    struct app_platform *pf = ud;
+    if (pf->metrics)
+        gw_metrics_observe_completion(pf->metrics, c);
+    if (pf->tracer)
+        gw_tracer_observe(pf->tracer, c);
+    if (!pf->audit)
+        return GW_OK;
+    return gw_audit_on_complete(pf->audit, c, release, token);
+}
+
+/* RATELIMIT handler: no new tool call while the audit trail cannot take its record. */
+static int audit_gate(void *ud, struct gw_call *call, struct gw_phase_verdict *out)
+{
+    (void)call;
+    struct gw_audit *a = ud;
+    if (gw_audit_accepting(a))
+        return GW_OK;
+    gw_audit__count_rejected(a);
+    snprintf(out->reason, sizeof(out->reason),
+             "the audit trail is not accepting records (backlog or storage failure): retry "
+             "shortly");
+    snprintf(out->rule_id, sizeof(out->rule_id), "audit-backpressure");
+    out->jsonrpc_code = GW_GATEWAY_AUDIT_UNAVAILABLE;
+    return GW_EDENIED;
+}
+
+/* ---- collectors ---------------------------------------------------------------------------- */
+
+static void collect_audit(void *ud, struct gw_metrics_writer *w)
+{
+    struct gw_audit_stats st;
+    gw_audit_get_stats(ud, &st);
+    char lb[64];
+    gw_metrics_write_header(w, "mcpgw_audit_records_total", GW_METRIC_COUNTER,
+                            "Audit records committed.");
+    gw_metrics_write_sample(w, "mcpgw_audit_records_total", NULL, (double)st.records);
+    gw_metrics_write_header(w, "mcpgw_audit_written_bytes_total", GW_METRIC_COUNTER,
+                            "Bytes of audit records written to segments.");
+    gw_metrics_write_sample(w, "mcpgw_audit_written_bytes_total", NULL, (double)st.bytes);
+    gw_metrics_write_header(w, "mcpgw_audit_commits_total", GW_METRIC_COUNTER,
+                            "Group commits (one write and one fdatasync each).");
+    gw_metrics_write_sample(w, "mcpgw_audit_commits_total", NULL, (double)st.batches);
+    gw_metrics_write_header(w, "mcpgw_audit_write_errors_total", GW_METRIC_COUNTER,
+                            "Failed commit attempts (retried; responses held meanwhile).");
+    gw_metrics_write_sample(w, "mcpgw_audit_write_errors_total", NULL, (double)st.write_errors);
+    gw_metrics_write_header(w, "mcpgw_audit_queue_depth", GW_METRIC_GAUGE,
+                            "Records waiting for the audit writer.");
+    gw_metrics_write_sample(w, "mcpgw_audit_queue_depth", NULL, (double)st.queue_depth);
+    gw_metrics_write_header(w, "mcpgw_audit_queue_bytes", GW_METRIC_GAUGE,
+                            "Bytes of records waiting for the audit writer.");
+    gw_metrics_write_sample(w, "mcpgw_audit_queue_bytes", NULL, (double)st.queue_bytes);
+    gw_metrics_write_header(w, "mcpgw_audit_commit_lag_seconds", GW_METRIC_HISTOGRAM,
+                            "Time from queuing a record to its durable commit (the delay "
+                            "added to each response).");
+    unsigned long long cum = 0;
+    for (int i = 0; i < 12; i++) {
+        cum += st.lag_bucket[i];
+        snprintf(lb, sizeof(lb), "le=\"%g\"", gw_audit_lag_buckets[i]);
+        gw_metrics_write_sample(w, "mcpgw_audit_commit_lag_seconds_bucket", lb, (double)cum);
+    }
+    gw_metrics_write_sample(w, "mcpgw_audit_commit_lag_seconds_bucket", "le=\"+Inf\"",
+                            (double)st.commit_lag_count);
+    gw_metrics_write_sample(w, "mcpgw_audit_commit_lag_seconds_sum", NULL,
+                            (double)st.commit_lag_us_sum / 1e6);
+    gw_metrics_write_sample(w, "mcpgw_audit_commit_lag_seconds_count", NULL,
+                            (double)st.commit_lag_count);
+    gw_metrics_write_header(w, "mcpgw_audit_log_size", GW_METRIC_GAUGE,
+                            "Records in this replica's audit log (Merkle tree size).");
+    gw_metrics_write_sample(w, "mcpgw_audit_log_size", NULL, (double)st.size);
+    gw_metrics_write_header(w, "mcpgw_audit_checkpoint_size", GW_METRIC_GAUGE,
+                            "Tree size of the latest signed checkpoint.");
+    gw_metrics_write_sample(w, "mcpgw_audit_checkpoint_size", NULL, (double)st.checkpoint_size);
+    gw_metrics_write_header(w, "mcpgw_audit_last_checkpoint_timestamp_seconds", GW_METRIC_GAUGE,
+                            "Unix time of the latest signed checkpoint.");
+    gw_metrics_write_sample(w, "mcpgw_audit_last_checkpoint_timestamp_seconds", NULL,
+                            (double)st.last_checkpoint_unix);
+    gw_metrics_write_header(w, "mcpgw_audit_checkpoints_total", GW_METRIC_COUNTER,
+                            "Checkpoints signed since start.");
+    gw_metrics_write_sample(w, "mcpgw_audit_checkpoints_total", NULL, (double)st.checkpoints);
+    gw_metrics_write_header(w, "mcpgw_audit_healthy", GW_METRIC_GAUGE,
+                            "1 when the audit trail commits records, 0 while it fails.");
+    gw_metrics_write_sample(w, "mcpgw_audit_healthy", NULL, st.healthy ? 1 : 0);
+    gw_metrics_write_header(w, "mcpgw_audit_rejected_calls_total", GW_METRIC_COUNTER,
+                            "Tool calls refused because the audit trail could not take them.");
+    gw_metrics_write_sample(w, "mcpgw_audit_rejected_calls_total", NULL,
+                            (double)st.rejected_calls);
+    gw_metrics_write_header(w, "mcpgw_pii_masked_total", GW_METRIC_COUNTER,
+                            "Personal data values replaced by pseudonyms in audit records.");
+    gw_metrics_write_sample(w, "mcpgw_pii_masked_total", NULL, (double)st.pii_masked);
+    gw_metrics_write_header(w, "mcpgw_audit_archive_uploads_total", GW_METRIC_COUNTER,
+                            "Segments and checkpoints acknowledged by the WORM archive.");
+    gw_metrics_write_sample(w, "mcpgw_audit_archive_uploads_total", NULL,
+                            (double)st.shipped_objects);
+    gw_metrics_write_header(w, "mcpgw_audit_archive_upload_errors_total", GW_METRIC_COUNTER,
+                            "Failed archive uploads (retried).");
+    gw_metrics_write_sample(w, "mcpgw_audit_archive_upload_errors_total", NULL,
+                            (double)st.ship_errors);
+    gw_metrics_write_header(w, "mcpgw_audit_archive_backlog_objects", GW_METRIC_GAUGE,
+                            "Closed segments and checkpoints not yet in the archive.");
+    gw_metrics_write_sample(w, "mcpgw_audit_archive_backlog_objects", NULL,
+                            (double)st.ship_backlog);
+    gw_metrics_write_header(w, "mcpgw_audit_archive_oldest_unshipped_timestamp_seconds",
+                            GW_METRIC_GAUGE,
+                            "Unix time of the oldest object waiting for the archive (0: none).");
+    gw_metrics_write_sample(w, "mcpgw_audit_archive_oldest_unshipped_timestamp_seconds", NULL,
+                            (double)st.oldest_unshipped_unix);
+}
+
+static void collect_platform(void *ud, struct gw_metrics_writer *w)
+{
+    struct app_platform *pf = ud;
+    struct gw_snapshot *snap = gw_registry_acquire(pf->registry);
+    gw_metrics_write_header(w, "mcpgw_registry_tools", GW_METRIC_GAUGE,
+                            "Tools in the registry snapshot being served.");
+    gw_metrics_write_sample(w, "mcpgw_registry_tools", NULL, (double)gw_snapshot_count(snap));
+    gw_snapshot_release(snap);
+    struct gw_registry_stats rs;
+    gw_registry_stats(pf->registry, &rs);
+    gw_metrics_write_header(w, "mcpgw_registry_reloads_total", GW_METRIC_COUNTER,
+                            "Registry snapshots swapped in.");
+    gw_metrics_write_sample(w, "mcpgw_registry_reloads_total", NULL, (double)rs.reloads);
+    gw_metrics_write_header(w, "mcpgw_registry_reload_errors_total", GW_METRIC_COUNTER,
+                            "Failed registry reloads.");
+    gw_metrics_write_sample(w, "mcpgw_registry_reload_errors_total", NULL,
+                            (double)rs.reload_errors);
+    struct gw_upstreams_stats us;
+    gw_upstreams_stats(pf->upstreams, &us);
+    gw_metrics_write_header(w, "mcpgw_upstream_cache_hits_total", GW_METRIC_COUNTER,
+                            "Tool calls answered from the upstream GET cache.");
+    gw_metrics_write_sample(w, "mcpgw_upstream_cache_hits_total", NULL, (double)us.cache_hits);
+    gw_metrics_write_header(w, "mcpgw_upstream_cache_misses_total", GW_METRIC_COUNTER,
+                            "Cacheable tool calls that went to the upstream.");
+    gw_metrics_write_sample(w, "mcpgw_upstream_cache_misses_total", NULL,
+                            (double)us.cache_misses);
+    gw_metrics_write_header(w, "mcpgw_upstream_token_fetches_total", GW_METRIC_COUNTER,
+                            "OAuth2 client-credentials tokens fetched for upstreams.");
+    gw_metrics_write_sample(w, "mcpgw_upstream_token_fetches_total", NULL,
+                            (double)us.token_fetches);
+    struct gw_breaker_status bs[64];
+    size_t nb = 0;
+    gw_upstreams_breakers(pf->upstreams, bs, 64, &nb);
+    if (nb > 64)
+        nb = 64;
+    gw_metrics_write_header(w, "mcpgw_breaker_state", GW_METRIC_GAUGE,
+                            "Circuit breaker state per upstream: 0 closed, 1 open, 2 half-open.");
+    for (size_t i = 0; i < nb; i++) {
+        char esc[200], lb[240];
+        gw_metrics_escape(bs[i].name, esc, sizeof(esc));
+        snprintf(lb, sizeof(lb), "upstream=\"%s\"", esc);
+        gw_metrics_write_sample(w, "mcpgw_breaker_state", lb, (double)bs[i].state);
+    }
+    gw_metrics_write_header(w, "mcpgw_breaker_rejections_total", GW_METRIC_COUNTER,
+                            "Calls refused by an open circuit breaker, per upstream.");
+    for (size_t i = 0; i < nb; i++) {
+        char esc[200], lb[240];
+        gw_metrics_escape(bs[i].name, esc, sizeof(esc));
+        snprintf(lb, sizeof(lb), "upstream=\"%s\"", esc);
+        gw_metrics_write_sample(w, "mcpgw_breaker_rejections_total", lb, (double)bs[i].rejected);
+    }
+    if (pf->tracer) {
+        struct gw_trace_stats ts;
+        gw_tracer_stats(pf->tracer, &ts);
+        gw_metrics_write_header(w, "mcpgw_trace_exported_total", GW_METRIC_COUNTER,
+                                "Requests whose spans reached the OTLP endpoint.");
+        gw_metrics_write_sample(w, "mcpgw_trace_exported_total", NULL, (double)ts.exported);
+        gw_metrics_write_header(w, "mcpgw_trace_dropped_total", GW_METRIC_COUNTER,
+                                "Requests whose spans were dropped (queue full, export failed).");
+        gw_metrics_write_sample(w, "mcpgw_trace_dropped_total", NULL, (double)ts.dropped);
+    }
+    gw_metrics_write_header(w, "mcpgw_log_dropped_lines_total", GW_METRIC_COUNTER,
+                            "Diagnostic log lines dropped because the log output was too slow.");
+    gw_metrics_write_sample(w, "mcpgw_log_dropped_lines_total", NULL, (double)gw_log_dropped());
+}
+
+/* The notAfter of the first certificate in a PEM file (0 when unreadable). */
+static long long cert_not_after(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    long long t = 0;
+    struct tm tm;
+    if (x && ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1)
+        t = (long long)timegm(&tm);
+    X509_free(x);
+    return t;
+}
+
+static void tls_file(void *ud, const char *upstream, const char *kind, const char *path)
+{
+    struct gw_metrics_writer *w = ud;
+    long long t = cert_not_after(path);
+    if (!t)
+        return;
+    char esc[200], lb[300];
+    gw_metrics_escape(upstream, esc, sizeof(esc));
+    snprintf(lb, sizeof(lb), "upstream=\"%s\",kind=\"%s\"", esc, kind);
+    gw_metrics_write_sample(w, "mcpgw_tls_certificate_expiry_timestamp_seconds", lb, (double)t);
+}
+
+static void collect_certs(void *ud, struct gw_metrics_writer *w)
+{
+    struct app_platform *pf = ud;
+    gw_metrics_write_header(w, "mcpgw_tls_certificate_expiry_timestamp_seconds", GW_METRIC_GAUGE,
+                            "notAfter (Unix time) of the TLS certificates the gateway uses "
+                            "towards upstreams (mTLS client certificate, private CA).");
+    gw_upstreams_tls_files(pf->upstreams, tls_file, w);
+}
+
+/* ---- open / close ---------------------------------------------------------------------- */
+
+int app_observe_open(struct app_platform *pf, const struct gw_settings *s)
+{
+    struct gw_error err = {0};
+    char dir[2048], id[128], origin[512];
+    struct gw_audit_config ac;
+    gw_audit_config_from_settings(&ac, s, dir, sizeof(dir), id, sizeof(id), origin,
+                                  sizeof(origin));
+    unsigned char key[64];
+    size_t klen = 0;
+    if (gw_audit_load_pii_key(s, dir, key, &klen, &err) != GW_OK) {
+        fprintf(stderr, "mcpgw: PII key: %s\n", err.msg);
+        return GW_EINVAL;
+    }
+    struct gw_pii_options po;
+    gw_pii_options_from_settings(&po, s);
+    po.key = key;
+    po.key_len = klen;
+    int rc = gw_pii_new(&po, &pf->pii, &err);
+    OPENSSL_cleanse(key, sizeof(key));
+    if (rc != GW_OK) {
+        fprintf(stderr, "mcpgw: %s\n", err.msg);
+        return rc;
+    }
+    gw_pii_log_filter_install(pf->pii);
+
+    int trc = gw_tracer_from_settings(s, pf->pii, &pf->tracer, &err);
+    if (trc != GW_OK && trc != GW_DECLINED) {
+        fprintf(stderr, "mcpgw: traces: %s\n", err.msg);
+        return trc;
+    }
+    pf->metrics = gw_metrics_new();
+    gw_metrics_request_families(pf->metrics);
+    gw_metrics_add_collector(pf->metrics, collect_platform, pf);
+    gw_metrics_add_collector(pf->metrics, collect_certs, pf);
+
+    if (gw_settings_bool(s, "GW_AUDIT_ENABLED")) {
+        rc = gw_audit_load_signer(s, dir, &ac.signer, &err);
+        if (rc == GW_OK) {
+            ac.pii = pf->pii;
+            rc = gw_audit_open(&ac, &pf->audit, &err);
+        }
+        if (rc != GW_OK) {
+            fprintf(stderr, "mcpgw: audit trail: %s\n", err.msg);
+            return rc;
+        }
+        gw_metrics_add_collector(pf->metrics, collect_audit, pf->audit);
+        gw_pipeline_add(pf->pipeline, GW_PHASE_RATELIMIT, "audit", audit_gate, pf->audit,
+                        GW_PHASE_ENFORCE);
+        GW_LOG(GW_LOG_INFO, "audit", "audit trail %s in %s", gw_audit_origin(pf->audit),
+               gw_audit_log_dir(pf->audit));
+    } else {
+        GW_LOG(GW_LOG_WARN, "audit", "GW_AUDIT_ENABLED=false: no audit trail is kept");
+    }
+    gw_mcp_server_on_complete(pf->mcp, on_complete, pf);
+    return GW_OK;
+}
+
+void app_observe_close(struct app_platform *pf)
+{
+    gw_audit_close(pf->audit); /* after the servers drained: every held response is out */
+    pf->audit = NULL;
+    gw_tracer_free(pf->tracer);
+    pf->tracer = NULL;
+    gw_metrics_free(pf->metrics);
+    pf->metrics = NULL;
+    if (pf->pii) {
+        gw_pii_log_filter_remove();
+        gw_pii_free(pf->pii);
+        pf->pii = NULL;
+    }
+}
+
+/* ---- serve: well-known keys, readiness, metrics listener ------------------------------- */
+
+static void route_keys(struct gw_http_req *r, void *arg)
+{
+    struct app_platform *pf = arg;
+    if (!pf->audit) {
+        gw_http_reply_error(r, 404, "not_found", "the audit trail is off");
+        return;
+    }
+    gw_http_add_header(r, "Cache-Control", "max-age=300");
+    const char *k = gw_audit_verifier_keys(pf->audit);
+    gw_http_reply(r, 200, "text/plain; charset=utf-8", k, strlen(k));
+}
+
+static int ready_audit(void *arg, struct gw_error *err)
+{
+    struct app_platform *pf = arg;
+    return pf->audit ? gw_audit_ready(pf->audit, err) : GW_OK;
+}
+
+int app_observe_serve(struct app_platform *pf, const struct gw_settings *s,
+                      struct gw_server *http, struct gw_server *admin_http,
+                      struct gw_server **metrics_srv)
+{
+    *metrics_srv = NULL;
+    gw_server_route(http, GW_AUDIT_KEYS_PATH, route_keys, pf);
+    gw_server_add_ready_check(http, "audit", ready_audit, pf);
+    const char *listen = gw_settings_str(s, "GW_METRICS_LISTEN");
+    if (!listen[0]) {
+        if (admin_http) {
+            gw_metrics_attach(pf->metrics, admin_http, gw_settings_str(s, "GW_METRICS_TOKEN"));
+            gw_server_route(admin_http, GW_AUDIT_KEYS_PATH, route_keys, pf);
+        }
+        return GW_OK;
+    }
+    struct gw_net_options no;
+    gw_net_options_from_settings(&no, s);
+    no.listen = listen;
+    no.workers = 1;
+    no.access_log = false;
+    struct gw_error err = {0};
+    if (gw_server_new(&no, metrics_srv, &err) != GW_OK) {
+        fprintf(stderr, "mcpgw: metrics listener %s: %s\n", listen, err.msg);
+        return GW_EIO;
+    }
+    gw_metrics_attach(pf->metrics, *metrics_srv, gw_settings_str(s, "GW_METRICS_TOKEN"));
+    return GW_OK;
+}

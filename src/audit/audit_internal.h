@@ -1,0 +1,101 @@
+/*
+ * src/audit/audit_internal.h
+ * Shared by the files of src/audit only: the on-disk layout of a log (names of segments and
+ * checkpoints, the segment header), record framing, and the shipper's interface.
+ *
+ * Layout of <root>/<log id>/:
+ *   segments/<first:020>.jsonl.open   the segment being written (at most one)
+ *   segments/<first:020>.jsonl        closed segments
+ *   checkpoints/<size:020>.cp         every signed checkpoint
+ *   checkpoint                        the latest signed checkpoint
+ *   shipped                           object keys the archive acknowledged, one per line
+ * A segment's first line is its header: {"audit_segment":1,"first":N,"origin":"...",
+ * "prev":"<b64 leaf hash of record N-1, or empty>","range":["<b64>",...]} where range is the
+ * Merkle compact range of records [0, N). Every other line is one record (JCS):
+ *   {"event":{...},"prev":"<b64 leaf hash of record seq-1, or empty>","seq":seq}
+ * and its leaf hash is SHA-256(0x00 || the line without its newline).
+ */
+#ifndef GW_AUDIT_INTERNAL_H
+#define GW_AUDIT_INTERNAL_H
+
+#include "audit/audit.h"
+#include "core/buf.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define AUDIT_SEG_DIR "segments"
+#define AUDIT_CP_DIR "checkpoints"
+#define AUDIT_LINE_MAX (4u << 20) /* longest record accepted when reading */
+#define AUDIT_B64_HASH 45         /* base64 of 32 bytes + NUL */
+
+/* A segment found on disk. */
+struct audit_seg {
+    uint64_t first;
+    bool open;
+    char name[64];
+};
+
+/* Lists <logdir>/segments sorted by first; *out (gw_free) and the count. */
+int gw_audit__list_segments(const char *logdir, struct audit_seg **out, size_t *n,
+                            struct gw_error *err);
+/* Lists checkpoint sizes in <logdir>/checkpoints, sorted ascending (gw_free). */
+int gw_audit__list_checkpoints(const char *logdir, uint64_t **out, size_t *n,
+                               struct gw_error *err);
+
+/* A parsed segment header. */
+struct audit_seg_header {
+    uint64_t first;
+    char origin[256];
+    gw_hash prev;
+    bool has_prev;
+    struct gw_merkle_range range;
+};
+/* Parses a header line (without newline). */
+int gw_audit__parse_header(const char *line, size_t n, struct audit_seg_header *h,
+                           struct gw_error *err);
+/* Appends the header line (with newline) for a segment starting at range->size. */
+int gw_audit__format_header(const char *origin, const struct gw_merkle_range *range,
+                            const gw_hash prev, bool has_prev, struct gw_buf *out);
+
+/* Appends the record line (with newline) of `event` at `seq`. */
+int gw_audit__format_record(const char *event, size_t len, uint64_t seq, const gw_hash prev,
+                            bool has_prev, struct gw_buf *out);
+
+/* Reads a whole small file (gw_free). */
+int gw_audit__read_file(const char *path, size_t max, char **out, size_t *n,
+                        struct gw_error *err);
+/* Writes a file atomically (temp + fsync + rename + fsync of the folder). */
+int gw_audit__write_file_atomic(const char *dir, const char *name, const char *data, size_t n,
+                                int mode, struct gw_error *err);
+int gw_audit__fsync_dir(const char *dir);
+int gw_audit__mkdirs(const char *path, struct gw_error *err);
+
+/* ---- the S3 shipper (audit_s3.c) ---- */
+struct audit_shipper;
+int gw_audit__shipper_start(const struct gw_audit_s3 *cfg, const char *logdir,
+                            const char *log_id, unsigned local_retention_days,
+                            struct audit_shipper **out, struct gw_error *err);
+/* Wakes the shipper (a segment closed or a checkpoint was written). */
+void gw_audit__shipper_kick(struct audit_shipper *s);
+/* Stops it (waits up to `grace_ms` for a running upload). */
+void gw_audit__shipper_stop(struct audit_shipper *s, unsigned grace_ms);
+void gw_audit__shipper_stats(struct audit_shipper *s, unsigned long long *shipped,
+                             unsigned long long *errors, unsigned long long *backlog,
+                             long long *oldest_unix);
+
+/* ---- the PostgreSQL copy (audit_pg.c) ---- */
+struct audit_pg;
+int gw_audit__pg_open(const char *url, const char *log_id, const char *origin,
+                      struct audit_pg **out, struct gw_error *err);
+/* Inserts records [first, first+n) (lines without newline) in one transaction. */
+int gw_audit__pg_insert(struct audit_pg *pg, uint64_t first, const char *const *lines,
+                        const size_t *lens, size_t n, struct gw_error *err);
+int gw_audit__pg_checkpoint(struct audit_pg *pg, uint64_t size, const char *note, size_t n,
+                            struct gw_error *err);
+/* The number of records of this log already in the database (to re-insert what is missing
+ * after a crash between the file and the database). */
+int gw_audit__pg_size(struct audit_pg *pg, uint64_t *out, struct gw_error *err);
+void gw_audit__pg_close(struct audit_pg *pg);
+
+#endif

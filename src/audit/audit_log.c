@@ -1,0 +1,1200 @@
+/*
+ * src/audit/audit_log.c
+ * The log writer: recovery at open, the queue, the group-commit writer thread, checkpoints and
+ * segment rotation (the model is described in audit.h, the layout in audit_internal.h).
+ *
+ * Writer thread states:
+ *   IDLE --records queued--> COMMIT: build lines (seq, prev, leaf hash, compact range), one
+ *     write(2), fdatasync(2), PostgreSQL insert --ok--> done callbacks --> IDLE
+ *                                                --fail--> truncate back, restore the tree,
+ *     HEALTHY=false, back off (10 ms .. 1 s), retry the same batch (its callers keep waiting:
+ *     a response is never released without its record)
+ *   after a commit: checkpoint if events/seconds are due; rotate if the segment is too big or
+ *   too old (checkpoint at the boundary, rename .open -> closed, new .open with its header).
+ * Invariants: (1) a done(GW_OK) is called only after its record is durable under the sync
+ * policy; (2) records are numbered 0,1,2,... without gaps within a log; (3) checkpoints only
+ * cover durable records and their sizes never decrease; (4) at most one .open segment exists.
+ */
+#include "audit/audit_internal.h"
+
+#include "core/alloc.h"
+#include "core/log.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+const double gw_audit_lag_buckets[12] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                         0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
+
+struct item {
+    struct item *next;
+    gw_audit_done_fn done;
+    void *arg;
+    uint64_t t_enq_ns;
+    size_t len;
+    char ev[]; /* the canonical event */
+};
+
+struct gw_audit {
+    struct gw_audit_config cfg;
+    char *dir, *logdir, *segdir, *cpdir, *log_id, *origin, *pg_url;
+    char *vkeys;
+    struct gw_note_signer *signer;
+    int lock_fd;
+
+    /* queue */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct item *head, *tail;
+    size_t qcount, qbytes;
+    bool stop;
+    pthread_t thread;
+    bool running;
+
+    /* writer state (writer thread only after open) */
+    int fd;
+    char segname[64];
+    uint64_t seg_first;
+    uint64_t seg_bytes;
+    time_t seg_opened;
+    struct gw_merkle_range range;
+    gw_hash prev;
+    bool has_prev;
+    uint64_t cp_size;
+    time_t cp_time;
+    struct gw_buf wbuf;
+    struct audit_pg *pg;
+    struct audit_shipper *shipper;
+
+    gw_hash head_hash; /* leaf hash of the last durable record (under lock) */
+    uint64_t head_size;
+    /* stats */
+    atomic_ullong records, bytes, batches, checkpoints, write_errors, rejected, pii;
+    atomic_ullong lag_sum, lag_count, lag_bucket[12];
+    atomic_ullong size_now, cp_size_now;
+    atomic_llong cp_unix;
+    atomic_bool healthy;
+};
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static char *path_join(const char *a, const char *b)
+{
+    size_t n = strlen(a) + strlen(b) + 2;
+    char *p = gw_xmalloc(n);
+    snprintf(p, n, "%s/%s", a, b);
+    return p;
+}
+
+/* ---- files ------------------------------------------------------------------------------- */
+
+int gw_audit__mkdirs(const char *path, struct gw_error *err)
+{
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
+        return GW_ERROR_SET(err, GW_EINVAL, "audit path too long");
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+            goto fail;
+        *p = '/';
+    }
+    if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+        goto fail;
+    return GW_OK;
+fail:;
+    char eb[128];
+    return GW_ERROR_SET(err, GW_EIO, "audit: cannot create %s: %s", tmp,
+                        gw_strerror(errno, eb, sizeof(eb)));
+}
+
+int gw_audit__fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return GW_EIO;
+    int rc = fsync(fd) == 0 ? GW_OK : GW_EIO;
+    close(fd);
+    return rc;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return GW_EIO;
+        p += w;
+        n -= (size_t)w;
+    }
+    return GW_OK;
+}
+
+int gw_audit__write_file_atomic(const char *dir, const char *name, const char *data, size_t n,
+                                int mode, struct gw_error *err)
+{
+    char tmp[PATH_MAX], fin[PATH_MAX], eb[128];
+    snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
+    snprintf(fin, sizeof(fin), "%s/%s", dir, name);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd < 0)
+        return GW_ERROR_SET(err, GW_EIO, "audit: %s: %s", tmp, gw_strerror(errno, eb, sizeof(eb)));
+    int rc = write_all(fd, data, n);
+    if (rc == GW_OK && fsync(fd) != 0)
+        rc = GW_EIO;
+    close(fd);
+    if (rc == GW_OK && rename(tmp, fin) != 0)
+        rc = GW_EIO;
+    if (rc == GW_OK)
+        rc = gw_audit__fsync_dir(dir);
+    if (rc != GW_OK) {
+        unlink(tmp);
+        return GW_ERROR_SET(err, GW_EIO, "audit: writing %s: %s", fin,
+                            gw_strerror(errno, eb, sizeof(eb)));
+    }
+    return GW_OK;
+}
+
+int gw_audit__read_file(const char *path, size_t max, char **out, size_t *n,
+                        struct gw_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    char eb[128];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return GW_ERROR_SET(err, errno == ENOENT ? GW_ENOTFOUND : GW_EIO, "%s: %s", path,
+                            gw_strerror(errno, eb, sizeof(eb)));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || (size_t)st.st_size > max) {
+        close(fd);
+        return GW_ERROR_SET(err, GW_ELIMIT, "%s: larger than %zu bytes", path, max);
+    }
+    char *buf = gw_xmalloc((size_t)st.st_size + 1);
+    size_t got = 0;
+    while (got < (size_t)st.st_size) {
+        ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fd);
+    buf[got] = '\0';
+    *out = buf;
+    *n = got;
+    return GW_OK;
+}
+
+static int cmp_seg(const void *a, const void *b)
+{
+    const struct audit_seg *x = a, *y = b;
+    return x->first < y->first ? -1 : x->first > y->first;
+}
+
+static bool parse_u64_name(const char *s, size_t digits, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < digits; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+int gw_audit__list_segments(const char *logdir, struct audit_seg **out, size_t *n,
+                            struct gw_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    char *dir = path_join(logdir, AUDIT_SEG_DIR);
+    DIR *d = opendir(dir);
+    gw_free(dir);
+    if (!d)
+        return errno == ENOENT ? GW_OK : GW_ERROR_SET(err, GW_EIO, "audit: cannot list segments");
+    size_t cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        struct audit_seg s = {0};
+        if (l == 26 && strcmp(e->d_name + 20, ".jsonl") == 0)
+            s.open = false;
+        else if (l == 31 && strcmp(e->d_name + 20, ".jsonl.open") == 0)
+            s.open = true;
+        else
+            continue;
+        if (!parse_u64_name(e->d_name, 20, &s.first))
+            continue;
+        snprintf(s.name, sizeof(s.name), "%.40s", e->d_name);
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            *out = gw_xrealloc(*out, cap * sizeof(**out));
+        }
+        (*out)[(*n)++] = s;
+    }
+    closedir(d);
+    if (*n)
+        qsort(*out, *n, sizeof(**out), cmp_seg);
+    return GW_OK;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+int gw_audit__list_checkpoints(const char *logdir, uint64_t **out, size_t *n,
+                               struct gw_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    char *dir = path_join(logdir, AUDIT_CP_DIR);
+    DIR *d = opendir(dir);
+    gw_free(dir);
+    if (!d)
+        return errno == ENOENT ? GW_OK
+                               : GW_ERROR_SET(err, GW_EIO, "audit: cannot list checkpoints");
+    size_t cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        uint64_t v;
+        if (strlen(e->d_name) != 23 || strcmp(e->d_name + 20, ".cp") != 0 ||
+            !parse_u64_name(e->d_name, 20, &v))
+            continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 64;
+            *out = gw_xrealloc(*out, cap * sizeof(**out));
+        }
+        (*out)[(*n)++] = v;
+    }
+    closedir(d);
+    if (*n)
+        qsort(*out, *n, sizeof(**out), cmp_u64);
+    return GW_OK;
+}
+
+/* ---- framing ----------------------------------------------------------------------------- */
+
+int gw_audit__format_record(const char *event, size_t len, uint64_t seq, const gw_hash prev,
+                            bool has_prev, struct gw_buf *out)
+{
+    char p[AUDIT_B64_HASH] = "";
+    if (has_prev)
+        gw_note_b64(prev, GW_HASH_LEN, p);
+    /* keys in JCS order: event < prev < seq; the event is already canonical */
+    int rc = gw_buf_adds(out, "{\"event\":");
+    if (rc == GW_OK)
+        rc = gw_buf_add(out, event, len);
+    if (rc == GW_OK)
+        rc = gw_buf_printf(out, ",\"prev\":\"%s\",\"seq\":%llu}\n", p, (unsigned long long)seq);
+    return rc;
+}
+
+int gw_audit__format_header(const char *origin, const struct gw_merkle_range *range,
+                            const gw_hash prev, bool has_prev, struct gw_buf *out)
+{
+    json_t *h = json_object();
+    json_object_set_new(h, "audit_segment", json_integer(1));
+    json_object_set_new(h, "first", json_integer((json_int_t)range->size));
+    json_object_set_new(h, "origin", json_string(origin));
+    char b[AUDIT_B64_HASH] = "";
+    if (has_prev)
+        gw_note_b64(prev, GW_HASH_LEN, b);
+    json_object_set_new(h, "prev", json_string(b));
+    json_t *r = json_array();
+    for (unsigned i = 0; i < range->n; i++) {
+        gw_note_b64(range->h[i], GW_HASH_LEN, b);
+        json_array_append_new(r, json_string(b));
+    }
+    json_object_set_new(h, "range", r);
+    char *s = json_dumps(h, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(h);
+    int rc = s ? gw_buf_adds(out, s) : GW_ENOMEM;
+    if (rc == GW_OK)
+        rc = gw_buf_addc(out, '\n');
+    free(s); /* checksrc: allow (jansson's allocator) */
+    return rc;
+}
+
+static bool b64_hash(const char *s, gw_hash out)
+{
+    return s && gw_note_unb64(s, strlen(s), out, GW_HASH_LEN) == GW_HASH_LEN;
+}
+
+int gw_audit__parse_header(const char *line, size_t n, struct audit_seg_header *h,
+                           struct gw_error *err)
+{
+    memset(h, 0, sizeof(*h));
+    json_error_t je;
+    json_t *v = json_loadb(line, n, 0, &je);
+    json_t *r = json_object_get(v, "range");
+    json_t *f = json_object_get(v, "first");
+    const char *prev = json_string_value(json_object_get(v, "prev"));
+    const char *origin = json_string_value(json_object_get(v, "origin"));
+    int rc = GW_OK;
+    if (!v || json_integer_value(json_object_get(v, "audit_segment")) != 1 ||
+        !json_is_integer(f) || json_integer_value(f) < 0 || !json_is_array(r) || !prev ||
+        !origin || json_array_size(r) > 64) {
+        rc = GW_ERROR_SET(err, GW_EINVAL, "not a segment header");
+        goto out;
+    }
+    h->first = (uint64_t)json_integer_value(f);
+    snprintf(h->origin, sizeof(h->origin), "%s", origin);
+    h->has_prev = prev[0] != '\0';
+    if (h->has_prev && !b64_hash(prev, h->prev)) {
+        rc = GW_ERROR_SET(err, GW_EINVAL, "segment header: bad prev hash");
+        goto out;
+    }
+    gw_hash hs[64];
+    size_t k = json_array_size(r);
+    for (size_t i = 0; i < k; i++) {
+        if (!b64_hash(json_string_value(json_array_get(r, i)), hs[i])) {
+            rc = GW_ERROR_SET(err, GW_EINVAL, "segment header: bad range hash");
+            goto out;
+        }
+    }
+    if (!gw_merkle_range_set(&h->range, h->first, (const gw_hash *)hs, (unsigned)k) ||
+        h->has_prev != (h->first > 0))
+        rc = GW_ERROR_SET(err, GW_EINVAL, "segment header: range does not fit its first index");
+out:
+    json_decref(v);
+    return rc;
+}
+
+/* ---- recovery ---------------------------------------------------------------------------- */
+
+/* The latest checkpoint, opened with our own verifier key. */
+static int latest_checkpoint(struct gw_audit *a, struct gw_checkpoint *cp, bool *found,
+                             struct gw_error *err)
+{
+    *found = false;
+    uint64_t *sizes = NULL;
+    size_t n = 0;
+    int rc = gw_audit__list_checkpoints(a->logdir, &sizes, &n, err);
+    if (rc != GW_OK || n == 0) {
+        gw_free(sizes);
+        return rc;
+    }
+    struct gw_note_verifier *v = NULL;
+    rc = gw_note_verifier_new(gw_note_signer_vkey(a->signer), &v, err);
+    /* newest first; a checkpoint signed by an older (rotated) key is accepted by size only */
+    for (size_t i = n; rc == GW_OK && i-- > 0;) {
+        char name[PATH_MAX], *text = NULL;
+        size_t tl = 0;
+        snprintf(name, sizeof(name), "%s/%020llu.cp", a->cpdir, (unsigned long long)sizes[i]);
+        if (gw_audit__read_file(name, 65536, &text, &tl, err) != GW_OK)
+            continue;
+        struct gw_error e2 = {0};
+        int orc = gw_note_open_checkpoint(text, tl, &v, 1, cp, &e2);
+        gw_free(text);
+        if (orc == GW_OK || orc == GW_EDENIED) {
+            if (orc == GW_EDENIED)
+                GW_LOG(GW_LOG_WARN, "audit",
+                       "checkpoint %llu is not signed by the current key (rotated key?)",
+                       (unsigned long long)sizes[i]);
+            *found = true;
+            break;
+        }
+        GW_LOG(GW_LOG_WARN, "audit", "ignoring malformed checkpoint %s: %s", name, e2.msg);
+    }
+    gw_note_verifier_free(v);
+    gw_free(sizes);
+    return rc;
+}
+
+/* Opens the last segment, replays it into the tree, truncates a torn tail. */
+static int recover(struct gw_audit *a, struct gw_error *err)
+{
+    struct audit_seg *segs = NULL;
+    size_t nseg = 0;
+    int rc = gw_audit__list_segments(a->logdir, &segs, &nseg, err);
+    if (rc != GW_OK)
+        return rc;
+    gw_merkle_range_init(&a->range);
+    a->has_prev = false;
+    a->fd = -1;
+    if (nseg == 0) {
+        gw_free(segs);
+        return GW_OK;
+    }
+    for (size_t i = 0; i + 1 < nseg; i++) {
+        if (segs[i].open) {
+            gw_free(segs);
+            return GW_ERROR_SET(err, GW_EIO,
+                                "audit log %s: an open segment %s is not the last one: the log "
+                                "is damaged (run mcpgw audit verify)",
+                                a->logdir, segs[i].name);
+        }
+    }
+    struct audit_seg last = segs[nseg - 1];
+    gw_free(segs);
+    char *path = path_join(a->segdir, last.name);
+    char *data = NULL;
+    size_t n = 0;
+    rc = gw_audit__read_file(path, (size_t)1 << 40, &data, &n, err);
+    if (rc != GW_OK) {
+        gw_free(path);
+        return rc;
+    }
+    const char *nl = memchr(data, '\n', n);
+    struct audit_seg_header h;
+    if (!nl || gw_audit__parse_header(data, (size_t)(nl - data), &h, err) != GW_OK ||
+        h.first != last.first) {
+        rc = GW_ERROR_SET(err, GW_EIO, "audit segment %s: bad or missing header", path);
+        goto out;
+    }
+    a->range = h.range;
+    memcpy(a->prev, h.prev, GW_HASH_LEN);
+    a->has_prev = h.has_prev;
+    size_t off = (size_t)(nl - data) + 1, good = off;
+    uint64_t seq = h.first;
+    while (off < n) {
+        const char *e = memchr(data + off, '\n', n - off);
+        if (!e)
+            break; /* torn last line */
+        size_t ll = (size_t)(e - data) - off;
+        json_error_t je;
+        json_t *rec = json_loadb(data + off, ll, 0, &je);
+        json_t *s = json_object_get(rec, "seq");
+        const char *pv = json_string_value(json_object_get(rec, "prev"));
+        gw_hash ph;
+        bool chain_ok = pv && ((!a->has_prev && !pv[0]) || (a->has_prev && b64_hash(pv, ph) &&
+                                                             !memcmp(ph, a->prev, GW_HASH_LEN)));
+        bool ok = rec && json_is_integer(s) && (uint64_t)json_integer_value(s) == seq && chain_ok;
+        json_decref(rec);
+        if (!ok) {
+            if (e + 1 == data + n) /* the last line: a torn write that got its newline */
+                break;
+            rc = GW_ERROR_SET(err, GW_EIO,
+                              "audit segment %s: record %llu does not follow the log (edited?): "
+                              "refusing to continue it; run mcpgw audit verify",
+                              path, (unsigned long long)seq);
+            goto out;
+        }
+        gw_hash leaf;
+        gw_merkle_leaf_hash(data + off, ll, leaf);
+        gw_merkle_range_append(&a->range, leaf);
+        memcpy(a->prev, leaf, GW_HASH_LEN);
+        a->has_prev = true;
+        seq++;
+        off = (size_t)(e - data) + 1;
+        good = off;
+    }
+    /* the tree must still match the latest signed checkpoint */
+    struct gw_checkpoint cp;
+    bool found = false;
+    rc = latest_checkpoint(a, &cp, &found, err);
+    if (rc != GW_OK)
+        goto out;
+    if (found) {
+        if (cp.size > a->range.size) {
+            rc = GW_ERROR_SET(err, GW_EIO,
+                              "audit log %s: checkpoint %llu covers more records than the log "
+                              "holds (%llu): truncated; refusing to continue it",
+                              a->logdir, (unsigned long long)cp.size,
+                              (unsigned long long)a->range.size);
+            goto out;
+        }
+        a->cp_size = cp.size;
+        if (cp.size >= h.first) {
+            /* recompute the head at cp.size from the header and the replayed leaves */
+            struct gw_merkle_range r2 = h.range;
+            size_t o2 = (size_t)(nl - data) + 1;
+            for (uint64_t k = h.first; k < cp.size; k++) {
+                const char *e = memchr(data + o2, '\n', n - o2);
+                gw_hash leaf;
+                gw_merkle_leaf_hash(data + o2, (size_t)(e - data) - o2, leaf);
+                gw_merkle_range_append(&r2, leaf);
+                o2 = (size_t)(e - data) + 1;
+            }
+            gw_hash root;
+            gw_merkle_range_root(&r2, root);
+            if (memcmp(root, cp.root, GW_HASH_LEN) != 0) {
+                rc = GW_ERROR_SET(err, GW_EIO,
+                                  "audit log %s: the records no longer match signed checkpoint "
+                                  "%llu: refusing to continue it; run mcpgw audit verify",
+                                  a->logdir, (unsigned long long)cp.size);
+                goto out;
+            }
+        }
+    }
+    if (last.open) {
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || (good < n && ftruncate(fd, (off_t)good) != 0) || fsync(fd) != 0) {
+            if (fd >= 0)
+                close(fd);
+            rc = GW_ERROR_SET(err, GW_EIO, "audit segment %s: cannot reopen", path);
+            goto out;
+        }
+        if (good < n)
+            GW_LOG(GW_LOG_WARN, "audit", "recovered %s: dropped a torn last record (%zu bytes, "
+                                         "never acknowledged)", last.name, n - good);
+        lseek(fd, 0, SEEK_END);
+        a->fd = fd;
+        snprintf(a->segname, sizeof(a->segname), "%s", last.name);
+        a->seg_first = last.first;
+        a->seg_bytes = good;
+        a->seg_opened = time(NULL);
+    }
+    GW_LOG(GW_LOG_INFO, "audit", "log %s: %llu records, latest checkpoint %llu", a->origin,
+           (unsigned long long)a->range.size, (unsigned long long)a->cp_size);
+out:
+    gw_free(data);
+    gw_free(path);
+    return rc;
+}
+
+/* ---- checkpoints and segments (writer thread, or open/close) ------------------------------ */
+
+static int write_checkpoint(struct gw_audit *a, struct gw_error *err)
+{
+    gw_hash root;
+    gw_merkle_range_root(&a->range, root);
+    struct gw_buf b;
+    gw_buf_init(&b, 4096);
+    int rc = gw_note_sign_checkpoint(a->signer, a->origin, a->range.size, root, &b);
+    char name[64];
+    snprintf(name, sizeof(name), "%020llu.cp", (unsigned long long)a->range.size);
+    if (rc == GW_OK)
+        rc = gw_audit__write_file_atomic(a->cpdir, name, gw_buf_ptr(&b), gw_buf_len(&b), 0600,
+                                         err);
+    if (rc == GW_OK)
+        rc = gw_audit__write_file_atomic(a->logdir, "checkpoint", gw_buf_ptr(&b), gw_buf_len(&b),
+                                         0600, err);
+    if (rc == GW_OK && a->pg)
+        rc = gw_audit__pg_checkpoint(a->pg, a->range.size, gw_buf_ptr(&b), gw_buf_len(&b), err);
+    gw_buf_fini(&b);
+    if (rc == GW_OK) {
+        a->cp_size = a->range.size;
+        a->cp_time = time(NULL);
+        atomic_fetch_add(&a->checkpoints, 1);
+        atomic_store(&a->cp_size_now, a->cp_size);
+        atomic_store(&a->cp_unix, (long long)a->cp_time);
+        if (a->shipper)
+            gw_audit__shipper_kick(a->shipper);
+    }
+    return rc;
+}
+
+static int open_segment(struct gw_audit *a, struct gw_error *err)
+{
+    snprintf(a->segname, sizeof(a->segname), "%020llu.jsonl.open",
+             (unsigned long long)a->range.size);
+    char *path = path_join(a->segdir, a->segname);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+    gw_free(path);
+    char eb[128];
+    if (fd < 0)
+        return GW_ERROR_SET(err, GW_EIO, "audit: cannot create segment %s: %s", a->segname,
+                            gw_strerror(errno, eb, sizeof(eb)));
+    struct gw_buf b;
+    gw_buf_init(&b, 8192);
+    gw_audit__format_header(a->origin, &a->range, a->prev, a->has_prev, &b);
+    int rc = write_all(fd, gw_buf_ptr(&b), gw_buf_len(&b));
+    if (rc == GW_OK && fsync(fd) != 0)
+        rc = GW_EIO;
+    if (rc == GW_OK)
+        rc = gw_audit__fsync_dir(a->segdir);
+    a->seg_bytes = gw_buf_len(&b);
+    gw_buf_fini(&b);
+    if (rc != GW_OK) {
+        close(fd);
+        return GW_ERROR_SET(err, GW_EIO, "audit: cannot write segment header");
+    }
+    a->fd = fd;
+    a->seg_first = a->range.size;
+    a->seg_opened = time(NULL);
+    return GW_OK;
+}
+
+/* Closes the open segment: checkpoint at its end, rename to its closed name. */
+static int close_segment(struct gw_audit *a, struct gw_error *err)
+{
+    if (a->fd < 0)
+        return GW_OK;
+    int rc = GW_OK;
+    if (a->cp_size != a->range.size)
+        rc = write_checkpoint(a, err);
+    if (rc != GW_OK)
+        return rc;
+    close(a->fd);
+    a->fd = -1;
+    char from[PATH_MAX], to[PATH_MAX];
+    snprintf(from, sizeof(from), "%s/%s", a->segdir, a->segname);
+    snprintf(to, sizeof(to), "%s/%020llu.jsonl", a->segdir, (unsigned long long)a->seg_first);
+    if (rename(from, to) != 0 || gw_audit__fsync_dir(a->segdir) != GW_OK)
+        return GW_ERROR_SET(err, GW_EIO, "audit: cannot close segment %s", a->segname);
+    if (a->shipper)
+        gw_audit__shipper_kick(a->shipper);
+    return GW_OK;
+}
+
+/* ---- the writer -------------------------------------------------------------------------- */
+
+static void observe_lag(struct gw_audit *a, uint64_t lag_ns)
+{
+    atomic_fetch_add(&a->lag_sum, lag_ns / 1000);
+    atomic_fetch_add(&a->lag_count, 1);
+    double s = (double)lag_ns / 1e9;
+    for (int i = 0; i < 12; i++) {
+        if (s <= gw_audit_lag_buckets[i]) {
+            atomic_fetch_add(&a->lag_bucket[i], 1);
+            break;
+        }
+    }
+}
+
+/* Writes one batch durably. On failure the file and the tree are as before. */
+static int commit(struct gw_audit *a, struct item *batch, size_t count, struct gw_error *err)
+{
+    struct gw_merkle_range saved = a->range;
+    gw_hash saved_prev;
+    memcpy(saved_prev, a->prev, GW_HASH_LEN);
+    bool saved_has = a->has_prev;
+    uint64_t first = a->range.size;
+    gw_buf_reset(&a->wbuf);
+    const char **lines = count <= 256 ? NULL : gw_xmalloc(count * sizeof(*lines));
+    const char *small_l[256];
+    size_t small_n[256], *lens = count <= 256 ? small_n : gw_xmalloc(count * sizeof(*lens));
+    size_t *offs = gw_xmalloc(count * sizeof(*offs));
+    if (!lines)
+        lines = small_l;
+    int rc = GW_OK;
+    size_t i = 0;
+    struct item *it = batch;
+    for (i = 0; i < count && rc == GW_OK; i++) {
+        if (i)
+            it = it->next; /* only links inside the batch: the last one may be changing */
+        size_t start = gw_buf_len(&a->wbuf);
+        rc = gw_audit__format_record(it->ev, it->len, a->range.size, a->prev, a->has_prev,
+                                     &a->wbuf);
+        if (rc != GW_OK)
+            break;
+        size_t ll = gw_buf_len(&a->wbuf) - start - 1;
+        gw_hash leaf;
+        gw_merkle_leaf_hash(gw_buf_ptr(&a->wbuf) + start, ll, leaf);
+        gw_merkle_range_append(&a->range, leaf);
+        memcpy(a->prev, leaf, GW_HASH_LEN);
+        a->has_prev = true;
+        offs[i] = start;
+        lens[i] = ll;
+    }
+    off_t before = lseek(a->fd, 0, SEEK_END);
+    if (rc == GW_OK)
+        rc = write_all(a->fd, gw_buf_ptr(&a->wbuf), gw_buf_len(&a->wbuf));
+    if (rc == GW_OK && a->cfg.sync == GW_AUDIT_SYNC_FDATASYNC && fdatasync(a->fd) != 0)
+        rc = GW_EIO;
+    if (rc == GW_OK && a->pg) {
+        for (size_t k = 0; k < count; k++)
+            lines[k] = gw_buf_ptr(&a->wbuf) + offs[k];
+        rc = gw_audit__pg_insert(a->pg, first, lines, lens, count, err);
+    }
+    if (rc != GW_OK) {
+        char eb[128];
+        if (!err->msg[0])
+            GW_ERROR_SET(err, GW_EIO, "audit: writing %s: %s", a->segname,
+                         gw_strerror(errno, eb, sizeof(eb)));
+        if (before >= 0 && ftruncate(a->fd, before) != 0)
+            GW_LOG(GW_LOG_ERROR, "audit", "cannot truncate %s after a failed write", a->segname);
+        a->range = saved;
+        memcpy(a->prev, saved_prev, GW_HASH_LEN);
+        a->has_prev = saved_has;
+    } else {
+        a->seg_bytes += gw_buf_len(&a->wbuf);
+        atomic_fetch_add(&a->records, count);
+        atomic_fetch_add(&a->bytes, gw_buf_len(&a->wbuf));
+        atomic_fetch_add(&a->batches, 1);
+        atomic_store(&a->size_now, a->range.size);
+    }
+    if (lines != small_l)
+        gw_free((void *)lines);
+    if (lens != small_n)
+        gw_free(lens);
+    gw_free(offs);
+    return rc;
+}
+
+static void periodic(struct gw_audit *a)
+{
+    struct gw_error err = {0};
+    time_t now = time(NULL);
+    bool due = a->range.size > a->cp_size &&
+               (a->range.size - a->cp_size >= a->cfg.checkpoint_events ||
+                now - a->cp_time >= (time_t)a->cfg.checkpoint_seconds);
+    if (due && write_checkpoint(a, &err) != GW_OK)
+        GW_LOG(GW_LOG_ERROR, "audit", "checkpoint: %s", err.msg);
+    bool rotate = a->fd >= 0 && a->range.size > a->seg_first &&
+                  (a->seg_bytes >= a->cfg.segment_max_bytes ||
+                   now - a->seg_opened >= (time_t)a->cfg.segment_max_seconds);
+    if (rotate) {
+        if (close_segment(a, &err) != GW_OK || open_segment(a, &err) != GW_OK)
+            GW_LOG(GW_LOG_ERROR, "audit", "segment rotation: %s", err.msg);
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    struct gw_audit *a = arg;
+    unsigned backoff_ms = 10;
+    for (;;) {
+        pthread_mutex_lock(&a->lock);
+        if (!a->head && !a->stop) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += 1;
+            pthread_cond_timedwait(&a->cond, &a->lock, &ts);
+        }
+        struct item *batch = a->head;
+        size_t count = a->qcount;
+        bool stopping = a->stop;
+        pthread_mutex_unlock(&a->lock);
+        if (batch) {
+            struct gw_error err = {0};
+            if (a->fd < 0 && open_segment(a, &err) != GW_OK) {
+                GW_LOG(GW_LOG_ERROR, "audit", "%s", err.msg);
+            } else if (commit(a, batch, count, &err) == GW_OK) {
+                /* take exactly the committed items off the queue */
+                pthread_mutex_lock(&a->lock);
+                struct item *it = a->head;
+                for (size_t k = 0; k < count; k++) {
+                    a->qbytes -= it->len;
+                    it = it->next;
+                }
+                a->head = it;
+                if (!it)
+                    a->tail = NULL;
+                a->qcount -= count;
+                memcpy(a->head_hash, a->prev, GW_HASH_LEN);
+                a->head_size = a->range.size;
+                pthread_mutex_unlock(&a->lock);
+                uint64_t now = now_ns();
+                struct item *x = batch;
+                for (size_t k = 0; k < count; k++) {
+                    struct item *next = k + 1 < count ? x->next : NULL;
+                    observe_lag(a, now - x->t_enq_ns);
+                    if (x->done)
+                        x->done(x->arg, GW_OK);
+                    gw_free(x);
+                    x = next;
+                }
+                if (!atomic_load(&a->healthy))
+                    GW_LOG(GW_LOG_INFO, "audit", "the audit trail is writable again");
+                atomic_store(&a->healthy, true);
+                backoff_ms = 10;
+                periodic(a);
+                continue;
+            }
+            /* the batch stays queued: retry after a pause, callers keep waiting */
+            atomic_fetch_add(&a->write_errors, 1);
+            if (atomic_exchange(&a->healthy, false))
+                GW_LOG(GW_LOG_ERROR, "audit", "cannot commit audit records (responses are held, "
+                                              "new calls refused): %s", err.msg);
+            if (stopping && backoff_ms >= 1000)
+                break; /* shutting down with a broken disk: give up (nothing is released) */
+            struct timespec d = {0, (long)backoff_ms * 1000000L};
+            nanosleep(&d, NULL);
+            backoff_ms = backoff_ms * 2 > 1000 ? 1000 : backoff_ms * 2;
+            continue;
+        }
+        periodic(a);
+        if (stopping)
+            break;
+    }
+    return NULL;
+}
+
+/* ---- public ------------------------------------------------------------------------------ */
+
+static bool valid_log_id(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 64 || !strcmp(s, ".") || !strcmp(s, ".."))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+int gw_audit_open(const struct gw_audit_config *c, struct gw_audit **out, struct gw_error *err)
+{
+    *out = NULL;
+    if (!valid_log_id(c->log_id)) {
+        gw_note_signer_free(c->signer);
+        return GW_ERROR_SET(err, GW_EINVAL,
+                            "GW_AUDIT_LOG_ID '%.80s': 1-64 characters of A-Z a-z 0-9 . _ -",
+                            c->log_id);
+    }
+    struct gw_audit *a = gw_xcalloc(1, sizeof(*a));
+    a->cfg = *c;
+    a->signer = c->signer;
+    a->dir = gw_xstrdup(c->dir);
+    a->lock_fd = -1;
+    /* one process per log: an exclusive lock, or the next free id when the id was defaulted */
+    char idbuf[80];
+    snprintf(idbuf, sizeof(idbuf), "%s", c->log_id);
+    struct gw_error lerr = {0};
+    int lrc = gw_audit__mkdirs(c->dir, &lerr);
+    for (int k = 1; lrc == GW_OK && k <= 32; k++) {
+        if (k > 1)
+            snprintf(idbuf, sizeof(idbuf), "%.60s-%d", c->log_id, k);
+        char ld[4096];
+        snprintf(ld, sizeof(ld), "%s/%s", c->dir, idbuf);
+        lrc = gw_audit__mkdirs(ld, &lerr);
+        if (lrc != GW_OK)
+            break;
+        char lp[4200];
+        snprintf(lp, sizeof(lp), "%s/lock", ld);
+        int fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            a->lock_fd = fd;
+            break;
+        }
+        if (fd >= 0)
+            close(fd);
+        if (!c->log_id_default)
+            break;
+    }
+    if (a->lock_fd < 0) {
+        gw_free(a);
+        gw_note_signer_free(c->signer);
+        if (lrc != GW_OK) {
+            if (err)
+                *err = lerr;
+            return lrc;
+        }
+        return GW_ERROR_SET(err, GW_ECONFLICT,
+                            "audit log %s/%s is in use by another process (each replica needs "
+                            "its own GW_AUDIT_LOG_ID)",
+                            c->dir, c->log_id);
+    }
+    a->log_id = gw_xstrdup(idbuf);
+    size_t ol = strlen(c->origin) + strlen(idbuf) + 2;
+    a->origin = gw_xmalloc(ol);
+    snprintf(a->origin, ol, "%s/%s", c->origin, idbuf);
+    a->pg_url = gw_xstrdup(c->pg_url ? c->pg_url : "");
+    a->cfg.dir = a->dir;
+    a->cfg.log_id = a->log_id;
+    a->cfg.origin = a->origin;
+    a->cfg.pg_url = a->pg_url;
+    if (!a->cfg.checkpoint_events)
+        a->cfg.checkpoint_events = 1000;
+    if (!a->cfg.checkpoint_seconds)
+        a->cfg.checkpoint_seconds = 10;
+    if (!a->cfg.segment_max_bytes)
+        a->cfg.segment_max_bytes = 64u << 20;
+    if (!a->cfg.segment_max_seconds)
+        a->cfg.segment_max_seconds = 3600;
+    a->logdir = path_join(a->dir, a->log_id);
+    a->segdir = path_join(a->logdir, AUDIT_SEG_DIR);
+    a->cpdir = path_join(a->logdir, AUDIT_CP_DIR);
+    a->fd = -1;
+    pthread_mutex_init(&a->lock, NULL);
+    pthread_cond_init(&a->cond, NULL);
+    gw_buf_init(&a->wbuf, SIZE_MAX);
+    atomic_store(&a->healthy, true);
+    /* the verifier keys: ours first, then the ones recorded before (rotation) */
+    struct gw_buf vk;
+    gw_buf_init(&vk, 1 << 20);
+    gw_buf_printf(&vk, "%s\n", gw_note_signer_vkey(a->signer));
+    char *kp = path_join(a->dir, "verifier-keys"), *old = NULL;
+    size_t on = 0;
+    if (gw_audit__read_file(kp, 1 << 20, &old, &on, NULL) == GW_OK) {
+        for (char *l = old, *e; l && *l; l = e ? e + 1 : NULL) {
+            e = strchr(l, '\n');
+            if (e)
+                *e = '\0';
+            if (*l && strcmp(l, gw_note_signer_vkey(a->signer)) != 0)
+                gw_buf_printf(&vk, "%s\n", l);
+            if (!e)
+                break;
+        }
+    }
+    gw_free(old);
+    gw_free(kp);
+    a->vkeys = gw_buf_take(&vk, NULL);
+
+    int rc = gw_audit__mkdirs(a->segdir, err);
+    if (rc == GW_OK)
+        rc = gw_audit__mkdirs(a->cpdir, err);
+    if (rc == GW_OK)
+        rc = recover(a, err);
+    if (rc == GW_OK && a->pg_url[0]) {
+        rc = gw_audit__pg_open(a->pg_url, a->log_id, a->origin, &a->pg, err);
+        uint64_t have = 0;
+        if (rc == GW_OK)
+            rc = gw_audit__pg_size(a->pg, &have, err);
+        if (rc == GW_OK && have < a->range.size)
+            GW_LOG(GW_LOG_WARN, "audit",
+                   "PostgreSQL holds %llu of %llu records of this log (a crash between the file "
+                   "and the database): the missing ones are in the segment files",
+                   (unsigned long long)have, (unsigned long long)a->range.size);
+        if (rc == GW_OK && have > a->range.size)
+            rc = GW_ERROR_SET(err, GW_ECONFLICT,
+                              "PostgreSQL holds %llu records for log %s but the local log has "
+                              "%llu: two replicas share GW_AUDIT_LOG_ID, or the local folder was "
+                              "lost (give this replica its own log id)",
+                              (unsigned long long)have, a->log_id,
+                              (unsigned long long)a->range.size);
+    }
+    if (rc == GW_OK && a->fd < 0)
+        rc = open_segment(a, err);
+    if (rc == GW_OK && a->range.size > a->cp_size)
+        rc = write_checkpoint(a, err); /* sign what a crash left unsigned */
+    if (rc == GW_OK && a->range.size == 0 && a->cp_size == 0) {
+        uint64_t *sizes = NULL;
+        size_t ncp = 0;
+        gw_audit__list_checkpoints(a->logdir, &sizes, &ncp, NULL);
+        if (ncp == 0)
+            rc = write_checkpoint(a, err); /* the empty tree: a log exists from the start */
+        gw_free(sizes);
+    }
+    a->cp_time = time(NULL);
+    memcpy(a->head_hash, a->prev, GW_HASH_LEN);
+    a->head_size = a->range.size;
+    atomic_store(&a->size_now, a->range.size);
+    atomic_store(&a->cp_size_now, a->cp_size);
+    if (rc == GW_OK && c->s3.bucket && c->s3.bucket[0])
+        rc = gw_audit__shipper_start(&c->s3, a->logdir, a->log_id, c->local_retention_days,
+                                     &a->shipper, err);
+    if (rc == GW_OK) {
+        if (pthread_create(&a->thread, NULL, writer_main, a) != 0)
+            rc = GW_ERROR_SET(err, GW_EIO, "audit: cannot start the writer thread");
+        else
+            a->running = true;
+    }
+    if (rc != GW_OK) {
+        gw_audit_close(a);
+        return rc;
+    }
+    *out = a;
+    return GW_OK;
+}
+
+void gw_audit_close(struct gw_audit *a)
+{
+    if (!a)
+        return;
+    if (a->running) {
+        pthread_mutex_lock(&a->lock);
+        a->stop = true;
+        pthread_cond_signal(&a->cond);
+        pthread_mutex_unlock(&a->lock);
+        pthread_join(a->thread, NULL);
+    }
+    struct gw_error err = {0};
+    if (a->running && a->fd >= 0 && close_segment(a, &err) != GW_OK)
+        GW_LOG(GW_LOG_ERROR, "audit", "closing the log: %s", err.msg);
+    if (a->fd >= 0)
+        close(a->fd);
+    if (a->shipper)
+        gw_audit__shipper_stop(a->shipper, 5000);
+    for (struct item *it = a->head, *n; it; it = n) {
+        n = it->next;
+        gw_free(it); /* never committed: their responses were never released */
+    }
+    gw_audit__pg_close(a->pg);
+    gw_buf_fini(&a->wbuf);
+    gw_note_signer_free(a->signer);
+    pthread_mutex_destroy(&a->lock);
+    pthread_cond_destroy(&a->cond);
+    gw_free(a->vkeys);
+    gw_free(a->dir);
+    gw_free(a->logdir);
+    gw_free(a->segdir);
+    gw_free(a->cpdir);
+    gw_free(a->log_id);
+    gw_free(a->origin);
+    gw_free(a->pg_url);
+    if (a->lock_fd >= 0)
+        close(a->lock_fd); /* releases the log for the next process */
+    gw_free(a);
+}
+
+int gw_audit_append(struct gw_audit *a, const char *event, size_t len, gw_audit_done_fn done,
+                    void *arg)
+{
+    struct item *it = gw_xmalloc(sizeof(*it) + len + 1);
+    it->next = NULL;
+    it->done = done;
+    it->arg = arg;
+    it->len = len;
+    it->t_enq_ns = now_ns();
+    memcpy(it->ev, event, len);
+    it->ev[len] = '\0';
+    pthread_mutex_lock(&a->lock);
+    if (a->tail)
+        a->tail->next = it;
+    else
+        a->head = it;
+    a->tail = it;
+    a->qcount++;
+    a->qbytes += len;
+    bool wake = a->qcount == 1;
+    pthread_mutex_unlock(&a->lock);
+    if (wake)
+        pthread_cond_signal(&a->cond);
+    return GW_OK;
+}
+
+struct waiter {
+    pthread_mutex_t m;
+    pthread_cond_t c;
+    bool done;
+    int rc;
+};
+
+static void wake_waiter(void *arg, int rc)
+{
+    struct waiter *w = arg;
+    pthread_mutex_lock(&w->m);
+    w->done = true;
+    w->rc = rc;
+    pthread_cond_signal(&w->c);
+    pthread_mutex_unlock(&w->m);
+}
+
+int gw_audit_append_sync(struct gw_audit *a, const char *event, size_t len,
+                         struct gw_error *err)
+{
+    struct waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, GW_OK};
+    gw_audit_append(a, event, len, wake_waiter, &w);
+    pthread_mutex_lock(&w.m);
+    while (!w.done) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 30;
+        if (pthread_cond_timedwait(&w.c, &w.m, &ts) != 0 && !w.done)
+            GW_LOG(GW_LOG_WARN, "audit", "still waiting for an audit record to commit");
+    }
+    pthread_mutex_unlock(&w.m);
+    if (w.rc != GW_OK)
+        return GW_ERROR_SET(err, GW_EIO, "the audit trail could not record the change");
+    return GW_OK;
+}
+
+bool gw_audit_accepting(const struct gw_audit *a)
+{
+    if (!atomic_load(&a->healthy))
+        return false;
+    if (!a->cfg.queue_max_bytes)
+        return true;
+    struct gw_audit *m = (struct gw_audit *)a;
+    pthread_mutex_lock(&m->lock);
+    bool ok = m->qbytes <= a->cfg.queue_max_bytes;
+    pthread_mutex_unlock(&m->lock);
+    return ok;
+}
+
+int gw_audit_ready(const struct gw_audit *a, struct gw_error *err)
+{
+    if (!atomic_load(&a->healthy))
+        return GW_ERROR_SET(err, GW_EIO, "the audit trail cannot write (see the error log)");
+    return GW_OK;
+}
+
+const char *gw_audit_verifier_keys(const struct gw_audit *a)
+{
+    return a->vkeys;
+}
+
+bool gw_audit_head(const struct gw_audit *a, uint64_t *size, gw_hash last)
+{
+    struct gw_audit *m = (struct gw_audit *)a;
+    pthread_mutex_lock(&m->lock);
+    *size = m->head_size;
+    memcpy(last, m->head_hash, GW_HASH_LEN);
+    pthread_mutex_unlock(&m->lock);
+    return *size > 0;
+}
+
+const char *gw_audit_origin(const struct gw_audit *a)
+{
+    return a->origin;
+}
+
+const char *gw_audit_log_dir(const struct gw_audit *a)
+{
+    return a->logdir;
+}
+
+void gw_audit__count_rejected(struct gw_audit *a)
+{
+    atomic_fetch_add(&a->rejected, 1);
+}
+
+void gw_audit__count_pii(struct gw_audit *a, unsigned n)
+{
+    if (n)
+        atomic_fetch_add(&a->pii, n);
+}
+
+const struct gw_pii *gw_audit__pii(const struct gw_audit *a)
+{
+    return a->cfg.pii;
+}
+
+enum gw_audit_scope gw_audit__scope(const struct gw_audit *a)
+{
+    return a->cfg.scope;
+}
+
+bool gw_audit__response_digest(const struct gw_audit *a)
+{
+    return a->cfg.response_digest;
+}
+
+void gw_audit_get_stats(const struct gw_audit *a, struct gw_audit_stats *o)
+{
+    memset(o, 0, sizeof(*o));
+    struct gw_audit *m = (struct gw_audit *)a;
+    o->records = atomic_load(&m->records);
+    o->bytes = atomic_load(&m->bytes);
+    o->batches = atomic_load(&m->batches);
+    o->checkpoints = atomic_load(&m->checkpoints);
+    o->write_errors = atomic_load(&m->write_errors);
+    o->rejected_calls = atomic_load(&m->rejected);
+    o->pii_masked = atomic_load(&m->pii);
+    o->commit_lag_us_sum = atomic_load(&m->lag_sum);
+    o->commit_lag_count = atomic_load(&m->lag_count);
+    for (int i = 0; i < 12; i++)
+        o->lag_bucket[i] = atomic_load(&m->lag_bucket[i]);
+    o->size = atomic_load(&m->size_now);
+    o->checkpoint_size = atomic_load(&m->cp_size_now);
+    o->last_checkpoint_unix = atomic_load(&m->cp_unix);
+    o->healthy = atomic_load(&m->healthy);
+    pthread_mutex_lock(&m->lock);
+    o->queue_depth = m->qcount;
+    o->queue_bytes = m->qbytes;
+    pthread_mutex_unlock(&m->lock);
+    if (m->shipper)
+        gw_audit__shipper_stats(m->shipper, &o->shipped_objects, &o->ship_errors,
+                                &o->ship_backlog, &o->oldest_unshipped_unix);
+}

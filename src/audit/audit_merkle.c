@@ -1,0 +1,243 @@
+/*
+ * src/audit/audit_merkle.c
+ * RFC 6962/9162 Merkle tree hashing, proofs and their verification (audit_merkle.h). The
+ * recursive definitions (MTH, PATH, SUBPROOF) are followed literally; verification follows the
+ * iterative algorithms of RFC 9162 2.1.3.2 and 2.1.4.2.
+ */
+#include "audit/audit_merkle.h"
+
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <string.h>
+
+/* SHA-256 fetched once: OpenSSL 3 looks an algorithm up in its provider tables on every
+ * implicit use (EVP_sha256() in an init), which costs more than hashing a small record. */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void fetch_sha256(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static const EVP_MD *sha256(void)
+{
+    pthread_once(&sha256_once, fetch_sha256);
+    return sha256_md;
+}
+
+void gw_merkle_leaf_hash(const void *entry, size_t n, gw_hash out)
+{
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    unsigned char z = 0;
+    unsigned len = GW_HASH_LEN;
+    EVP_DigestInit_ex(c, sha256(), NULL);
+    EVP_DigestUpdate(c, &z, 1);
+    EVP_DigestUpdate(c, entry, n);
+    EVP_DigestFinal_ex(c, out, &len);
+    EVP_MD_CTX_free(c);
+}
+
+void gw_merkle_node_hash(const gw_hash left, const gw_hash right, gw_hash out)
+{
+    unsigned char buf[1 + 2 * GW_HASH_LEN];
+    buf[0] = 1;
+    memcpy(buf + 1, left, GW_HASH_LEN);
+    memcpy(buf + 1 + GW_HASH_LEN, right, GW_HASH_LEN);
+    unsigned len = GW_HASH_LEN;
+    EVP_Digest(buf, sizeof(buf), out, &len, sha256(), NULL);
+}
+
+void gw_merkle_empty_root(gw_hash out)
+{
+    unsigned len = GW_HASH_LEN;
+    EVP_Digest("", 0, out, &len, sha256(), NULL);
+}
+
+void gw_merkle_range_init(struct gw_merkle_range *r)
+{
+    memset(r, 0, sizeof(*r));
+}
+
+void gw_merkle_range_append(struct gw_merkle_range *r, const gw_hash leaf)
+{
+    memcpy(r->h[r->n++], leaf, GW_HASH_LEN);
+    /* merge equal-sized subtrees: the trailing one bits of the old size */
+    for (uint64_t s = r->size; s & 1; s >>= 1) {
+        gw_merkle_node_hash(r->h[r->n - 2], r->h[r->n - 1], r->h[r->n - 2]);
+        r->n--;
+    }
+    r->size++;
+}
+
+void gw_merkle_range_root(const struct gw_merkle_range *r, gw_hash out)
+{
+    if (r->n == 0) {
+        gw_merkle_empty_root(out);
+        return;
+    }
+    gw_hash acc;
+    memcpy(acc, r->h[r->n - 1], GW_HASH_LEN);
+    for (unsigned i = r->n - 1; i-- > 0;)
+        gw_merkle_node_hash(r->h[i], acc, acc);
+    memcpy(out, acc, GW_HASH_LEN);
+}
+
+bool gw_merkle_range_set(struct gw_merkle_range *r, uint64_t size, const gw_hash *h, unsigned n)
+{
+    if ((unsigned)__builtin_popcountll(size) != n || n > 64)
+        return false;
+    r->size = size;
+    r->n = n;
+    memcpy(r->h, h, (size_t)n * GW_HASH_LEN);
+    return true;
+}
+
+/* Largest power of two strictly below n (n >= 2). */
+static uint64_t split(uint64_t n)
+{
+    uint64_t k = 1;
+    while (k << 1 < n)
+        k <<= 1;
+    return k;
+}
+
+void gw_merkle_root(const gw_hash *leaves, uint64_t n, gw_hash out)
+{
+    if (n == 0) {
+        gw_merkle_empty_root(out);
+        return;
+    }
+    if (n == 1) {
+        memcpy(out, leaves[0], GW_HASH_LEN);
+        return;
+    }
+    uint64_t k = split(n);
+    gw_hash l, r;
+    gw_merkle_root(leaves, k, l);
+    gw_merkle_root(leaves + k, n - k, r);
+    gw_merkle_node_hash(l, r, out);
+}
+
+/* PATH(m, D[n]) of RFC 6962 2.1.1, appended at proof[*np]. */
+static void path(const gw_hash *d, uint64_t n, uint64_t m, gw_hash *proof, int *np)
+{
+    if (n <= 1)
+        return;
+    uint64_t k = split(n);
+    if (m < k) {
+        path(d, k, m, proof, np);
+        gw_merkle_root(d + k, n - k, proof[(*np)++]);
+    } else {
+        path(d + k, n - k, m - k, proof, np);
+        gw_merkle_root(d, k, proof[(*np)++]);
+    }
+}
+
+int gw_merkle_inclusion_proof(const gw_hash *leaves, uint64_t size, uint64_t index,
+                              gw_hash *proof)
+{
+    if (index >= size)
+        return -1;
+    int np = 0;
+    path(leaves, size, index, proof, &np);
+    return np;
+}
+
+/* SUBPROOF(m, D[n], b) of RFC 6962 2.1.2. */
+static void subproof(const gw_hash *d, uint64_t n, uint64_t m, bool b, gw_hash *proof, int *np)
+{
+    if (m == n) {
+        if (!b)
+            gw_merkle_root(d, n, proof[(*np)++]);
+        return;
+    }
+    uint64_t k = split(n);
+    if (m <= k) {
+        subproof(d, k, m, b, proof, np);
+        gw_merkle_root(d + k, n - k, proof[(*np)++]);
+    } else {
+        subproof(d + k, n - k, m - k, false, proof, np);
+        gw_merkle_root(d, k, proof[(*np)++]);
+    }
+}
+
+int gw_merkle_consistency_proof(const gw_hash *leaves, uint64_t m, uint64_t n, gw_hash *proof)
+{
+    if (m == 0 || m > n)
+        return -1;
+    int np = 0;
+    subproof(leaves, n, m, true, proof, &np);
+    return np;
+}
+
+bool gw_merkle_verify_inclusion(const gw_hash leaf, uint64_t index, uint64_t size,
+                                const gw_hash *proof, int nproof, const gw_hash root)
+{
+    if (index >= size)
+        return false;
+    uint64_t fn = index, sn = size - 1;
+    gw_hash r;
+    memcpy(r, leaf, GW_HASH_LEN);
+    for (int i = 0; i < nproof; i++) {
+        if (sn == 0)
+            return false;
+        if ((fn & 1) || fn == sn) {
+            gw_merkle_node_hash(proof[i], r, r);
+            while (!(fn & 1) && fn != 0) {
+                fn >>= 1;
+                sn >>= 1;
+            }
+        } else {
+            gw_merkle_node_hash(r, proof[i], r);
+        }
+        fn >>= 1;
+        sn >>= 1;
+    }
+    return sn == 0 && memcmp(r, root, GW_HASH_LEN) == 0;
+}
+
+bool gw_merkle_verify_consistency(uint64_t m, uint64_t n, const gw_hash root_m,
+                                  const gw_hash root_n, const gw_hash *proof, int nproof)
+{
+    if (m == 0 || m > n)
+        return false;
+    if (m == n)
+        return nproof == 0 && memcmp(root_m, root_n, GW_HASH_LEN) == 0;
+    gw_hash path_[GW_MERKLE_MAX_PROOF + 1];
+    int np = 0;
+    if ((m & (m - 1)) == 0)
+        memcpy(path_[np++], root_m, GW_HASH_LEN);
+    if (nproof > GW_MERKLE_MAX_PROOF)
+        return false;
+    for (int i = 0; i < nproof; i++)
+        memcpy(path_[np++], proof[i], GW_HASH_LEN);
+    if (np == 0)
+        return false;
+    uint64_t fn = m - 1, sn = n - 1;
+    while (fn & 1) {
+        fn >>= 1;
+        sn >>= 1;
+    }
+    gw_hash fr, sr;
+    memcpy(fr, path_[0], GW_HASH_LEN);
+    memcpy(sr, path_[0], GW_HASH_LEN);
+    for (int i = 1; i < np; i++) {
+        if (sn == 0)
+            return false;
+        if ((fn & 1) || fn == sn) {
+            gw_merkle_node_hash(path_[i], fr, fr);
+            gw_merkle_node_hash(path_[i], sr, sr);
+            while (!(fn & 1) && fn != 0) {
+                fn >>= 1;
+                sn >>= 1;
+            }
+        } else {
+            gw_merkle_node_hash(sr, path_[i], sr);
+        }
+        fn >>= 1;
+        sn >>= 1;
+    }
+    return sn == 0 && memcmp(fr, root_m, GW_HASH_LEN) == 0 &&
+           memcmp(sr, root_n, GW_HASH_LEN) == 0;
+}

@@ -1,0 +1,807 @@
+/*
+ * src/audit/audit_read.c
+ * Offline reading of audit logs (audit_read.h): one sequential pass over the segments gives,
+ * per physical record line, its parsed sequence number, leaf hash and location; verification
+ * then judges sequence, chain, canonical form, headers and every checkpoint against the tree
+ * recomputed from those leaves.
+ * Locating a change: an edited record k is named by its successor's "prev" (which holds k's
+ * original hash); the last record before a checkpoint has no successor, so a checkpoint whose
+ * head differs while the chain inside its range is intact names that record; a rewritten chain
+ * is bounded by the first checkpoint that no longer matches.
+ */
+#include "audit/audit_read.h"
+#include "audit/audit_internal.h"
+#include "audit/audit_jcs.h"
+
+#include "core/alloc.h"
+#include "core/log.h"
+#include "pii/pii.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* One physical record line. */
+struct rec {
+    uint64_t seq;     /* as written in the line (UINT64_MAX when unreadable) */
+    gw_hash leaf;
+    gw_hash prev;     /* its "prev" field */
+    bool has_prev, prev_ok_format, parsed, canonical;
+    uint32_t seg, line;
+};
+
+struct logview {
+    struct audit_seg *segs;
+    size_t nseg;
+    struct audit_seg_header *hdr; /* per segment */
+    bool *hdr_ok;
+    struct rec *recs;
+    size_t n, cap;
+    json_t *problems, *notes;
+    bool torn_open;
+};
+
+static void problem(struct logview *v, const char *kind, long long seq, const char *seg,
+                    long line, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+static void problem(struct logview *v, const char *kind, long long seq, const char *seg,
+                    long line, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (json_array_size(v->problems) >= 1000)
+        return;
+    json_t *p = json_pack("{s:s,s:s}", "kind", kind, "detail", msg);
+    if (seq >= 0)
+        json_object_set_new(p, "seq", json_integer(seq));
+    if (seg)
+        json_object_set_new(p, "segment", json_string(seg));
+    if (line > 0)
+        json_object_set_new(p, "line", json_integer(line));
+    json_array_append_new(v->problems, p);
+}
+
+static void note(struct logview *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void note(struct logview *v, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    json_array_append_new(v->notes, json_string(msg));
+}
+
+static bool b64h(const char *s, gw_hash out)
+{
+    return s && gw_note_unb64(s, strlen(s), out, GW_HASH_LEN) == GW_HASH_LEN;
+}
+
+/* Reads every segment into the view. `keep_lines`: called per line for search. */
+typedef bool (*line_fn)(void *ud, const struct rec *r, const char *line, size_t len,
+                        const json_t *rec);
+
+static int load(const char *logdir, struct logview *v, line_fn fn, void *ud, bool judge,
+                struct gw_error *err)
+{
+    memset(v, 0, sizeof(*v));
+    v->problems = json_array();
+    v->notes = json_array();
+    int rc = gw_audit__list_segments(logdir, &v->segs, &v->nseg, err);
+    if (rc != GW_OK)
+        return rc;
+    v->hdr = gw_xcalloc(v->nseg ? v->nseg : 1, sizeof(*v->hdr));
+    v->hdr_ok = gw_xcalloc(v->nseg ? v->nseg : 1, sizeof(bool));
+    bool go_on = true;
+    for (size_t s = 0; s < v->nseg && go_on; s++) {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s/%s", logdir, AUDIT_SEG_DIR, v->segs[s].name);
+        FILE *f = fopen(path, "rb");
+        if (!f) {
+            problem(v, "format", -1, v->segs[s].name, 0, "cannot open the segment");
+            continue;
+        }
+        char *line = NULL;
+        size_t cap = 0;
+        ssize_t got;
+        long lineno = 0;
+        while (go_on && (got = getline(&line, &cap, f)) >= 0) { /* checksrc: allow */
+            lineno++;
+            bool complete = got > 0 && line[got - 1] == '\n';
+            size_t len = complete ? (size_t)got - 1 : (size_t)got;
+            if (lineno == 1) {
+                struct gw_error he = {0};
+                if (!complete || gw_audit__parse_header(line, len, &v->hdr[s], &he) != GW_OK) {
+                    if (judge)
+                        problem(v, "header", -1, v->segs[s].name, 1, "bad segment header: %s",
+                                he.msg[0] ? he.msg : "incomplete");
+                } else if (v->hdr[s].first != v->segs[s].first) {
+                    if (judge)
+                        problem(v, "header", -1, v->segs[s].name, 1,
+                                "header says the segment starts at %llu, its name says %llu",
+                                (unsigned long long)v->hdr[s].first,
+                                (unsigned long long)v->segs[s].first);
+                } else {
+                    v->hdr_ok[s] = true;
+                }
+                continue;
+            }
+            if (!complete) {
+                if (judge) {
+                    if (v->segs[s].open && s + 1 == v->nseg) {
+                        v->torn_open = true;
+                        note(v, "%s ends with a torn record (a crash while writing it: it was "
+                                "never acknowledged; the gateway drops it at restart)",
+                             v->segs[s].name);
+                    } else {
+                        problem(v, "torn", -1, v->segs[s].name, lineno,
+                                "the segment ends inside a record (cut off)");
+                    }
+                }
+                break;
+            }
+            if (v->n == v->cap) {
+                v->cap = v->cap ? v->cap * 2 : 4096;
+                v->recs = gw_xrealloc(v->recs, v->cap * sizeof(*v->recs));
+            }
+            struct rec *r = &v->recs[v->n++];
+            memset(r, 0, sizeof(*r));
+            r->seq = UINT64_MAX;
+            r->seg = (uint32_t)s;
+            r->line = (uint32_t)lineno;
+            gw_merkle_leaf_hash(line, len, r->leaf);
+            json_error_t je;
+            json_t *j = json_loadb(line, len, 0, &je);
+            json_t *sq = json_object_get(j, "seq");
+            const char *pv = json_string_value(json_object_get(j, "prev"));
+            if (j && json_is_integer(sq) && json_integer_value(sq) >= 0 && pv &&
+                json_is_object(json_object_get(j, "event")) && json_object_size(j) == 3) {
+                r->parsed = true;
+                r->seq = (uint64_t)json_integer_value(sq);
+                r->has_prev = pv[0] != '\0';
+                r->prev_ok_format = !r->has_prev || b64h(pv, r->prev);
+                if (judge) {
+                    struct gw_buf cb;
+                    gw_buf_init(&cb, len + 1024);
+                    r->canonical = gw_jcs_dump(j, &cb) == GW_OK && gw_buf_len(&cb) == len &&
+                                   memcmp(gw_buf_ptr(&cb), line, len) == 0;
+                    gw_buf_fini(&cb);
+                }
+            }
+            if (fn)
+                go_on = fn(ud, r, line, len, j);
+            json_decref(j);
+        }
+        free(line); /* checksrc: allow (getline's buffer) */
+        fclose(f);
+    }
+    return GW_OK;
+}
+
+static void view_free(struct logview *v)
+{
+    gw_free(v->segs);
+    gw_free(v->hdr);
+    gw_free(v->hdr_ok);
+    gw_free(v->recs);
+    json_decref(v->problems);
+    json_decref(v->notes);
+}
+
+/* Loads and verifies every checkpoint file: sizes (sorted) with roots and validity. */
+struct cpinfo {
+    uint64_t size;
+    gw_hash root;
+    bool valid; /* well-formed and signed by a known key */
+    char origin[256];
+};
+
+static size_t load_checkpoints(const char *logdir, struct gw_note_verifier *const *vs,
+                               size_t nvs, struct logview *v, struct cpinfo **out)
+{
+    uint64_t *sizes = NULL;
+    size_t n = 0;
+    gw_audit__list_checkpoints(logdir, &sizes, &n, NULL);
+    *out = gw_xcalloc(n ? n : 1, sizeof(**out));
+    for (size_t i = 0; i < n; i++) {
+        char path[4096], name[64], *text = NULL;
+        size_t tl = 0;
+        snprintf(name, sizeof(name), "%020llu.cp", (unsigned long long)sizes[i]);
+        snprintf(path, sizeof(path), "%s/%s/%s", logdir, AUDIT_CP_DIR, name);
+        struct cpinfo *c = &(*out)[i];
+        c->size = sizes[i];
+        struct gw_error err = {0};
+        if (gw_audit__read_file(path, 65536, &text, &tl, &err) != GW_OK) {
+            if (v)
+                problem(v, "checkpoint_format", -1, name, 0, "%s", err.msg);
+            continue;
+        }
+        struct gw_checkpoint cp;
+        int rc = gw_note_open_checkpoint(text, tl, vs, nvs, &cp, &err);
+        gw_free(text);
+        if (rc == GW_EINVAL) {
+            if (v)
+                problem(v, "checkpoint_format", -1, name, 0, "%s", err.msg);
+            continue;
+        }
+        if (rc == GW_EDENIED) {
+            if (v)
+                problem(v, "signature", (long long)cp.size, name, 0,
+                        "no signature by a trusted key verifies (%u signature lines)", cp.nsigs);
+            continue;
+        }
+        if (cp.size != sizes[i]) {
+            if (v)
+                problem(v, "checkpoint_format", (long long)cp.size, name, 0,
+                        "the file name says size %llu, the signed note says %llu",
+                        (unsigned long long)sizes[i], (unsigned long long)cp.size);
+            continue;
+        }
+        c->valid = true;
+        memcpy(c->root, cp.root, GW_HASH_LEN);
+        snprintf(c->origin, sizeof(c->origin), "%s", cp.origin);
+    }
+    gw_free(sizes);
+    return n;
+}
+
+static const char *seg_name(struct logview *v, uint32_t s)
+{
+    return s < v->nseg ? v->segs[s].name : "?";
+}
+
+json_t *gw_audit_verify_dir(const char *logdir, struct gw_note_verifier *const *vs, size_t nvs)
+{
+    struct logview v;
+    struct gw_error err = {0};
+    json_t *report = json_object();
+    const char *slash = strrchr(logdir, '/');
+    json_object_set_new(report, "log", json_string(slash ? slash + 1 : logdir));
+    if (load(logdir, &v, NULL, NULL, true, &err) != GW_OK) {
+        json_object_set_new(report, "ok", json_false());
+        problem(&v, "format", -1, NULL, 0, "%s", err.msg);
+        json_object_set(report, "problems", v.problems);
+        view_free(&v);
+        return report;
+    }
+    struct cpinfo *cps = NULL;
+    size_t ncp = load_checkpoints(logdir, vs, nvs, &v, &cps);
+    uint64_t base = v.nseg && v.hdr_ok[0] ? v.hdr[0].first : 0;
+    const char *origin = v.nseg && v.hdr_ok[0] ? v.hdr[0].origin : "";
+    if (base > 0)
+        note(&v, "the log starts at record %llu here (older segments were removed after "
+                 "archiving): verified from the first segment's compact range",
+             (unsigned long long)base);
+
+    /* sequence numbers: missing, reordered, duplicated */
+    uint64_t maxseq = base;
+    for (size_t i = 0; i < v.n; i++)
+        if (v.recs[i].parsed && v.recs[i].seq + 1 > maxseq && v.recs[i].seq < base + v.n * 2 + 16)
+            maxseq = v.recs[i].seq + 1;
+    size_t span = (size_t)(maxseq - base);
+    unsigned char *seen = gw_xcalloc(span ? span : 1, 1);
+    for (size_t i = 0; i < v.n; i++) {
+        struct rec *r = &v.recs[i];
+        if (r->parsed && r->seq >= base && r->seq < maxseq && seen[r->seq - base] < 255)
+            seen[r->seq - base]++;
+    }
+    bool *chain_bad = gw_xcalloc(v.n ? v.n : 1, sizeof(bool)); /* record i's successor disagrees */
+    for (size_t i = 0; i < v.n; i++) {
+        struct rec *r = &v.recs[i];
+        uint64_t expect = base + i;
+        const char *sn = seg_name(&v, r->seg);
+        if (!r->parsed) {
+            problem(&v, "format", (long long)expect, sn, r->line,
+                    "not a record (expected {\"event\":{...},\"prev\":...,\"seq\":%llu})",
+                    (unsigned long long)expect);
+            continue;
+        }
+        if (!r->canonical)
+            problem(&v, "not_canonical", (long long)r->seq, sn, r->line,
+                    "record %llu is not in its canonical (JCS) form: it was rewritten",
+                    (unsigned long long)r->seq);
+        if (r->seq != expect) {
+            if (r->seq >= base && r->seq < maxseq && seen[r->seq - base] > 1)
+                problem(&v, "duplicate", (long long)r->seq, sn, r->line,
+                        "record %llu appears more than once", (unsigned long long)r->seq);
+            else if (r->seq < expect || (expect < maxseq && seen[expect - base]))
+                problem(&v, "reordered", (long long)r->seq, sn, r->line,
+                        "record %llu found where record %llu belongs (records moved)",
+                        (unsigned long long)r->seq, (unsigned long long)expect);
+        }
+        /* the chain: this record's prev must be the hash of the physical predecessor */
+        if (i > 0 && r->seq == expect && v.recs[i - 1].seq == expect - 1) {
+            if (!r->has_prev || !r->prev_ok_format ||
+                memcmp(r->prev, v.recs[i - 1].leaf, GW_HASH_LEN) != 0) {
+                chain_bad[i - 1] = true;
+                problem(&v, "edited", (long long)(expect - 1), seg_name(&v, v.recs[i - 1].seg),
+                        v.recs[i - 1].line,
+                        "record %llu was modified: its hash no longer matches the \"prev\" "
+                        "that record %llu holds",
+                        (unsigned long long)(expect - 1), (unsigned long long)expect);
+            }
+        }
+    }
+    for (uint64_t k = base; k < maxseq; k++)
+        if (!seen[k - base])
+            problem(&v, "missing", (long long)k, NULL, 0,
+                    "record %llu is missing (deleted)", (unsigned long long)k);
+    gw_free(seen);
+
+    /* segment headers: continuity of the compact range and the chain across segments */
+    struct gw_merkle_range run;
+    gw_merkle_range_init(&run);
+    if (v.nseg && v.hdr_ok[0])
+        run = v.hdr[0].range;
+    size_t ri = 0, ci = 0;
+    uint64_t latest_valid = 0;
+    bool any_valid = false;
+    while (ci < ncp && cps[ci].size < base) {
+        note(&v, "checkpoint %llu predates the records present: not checked",
+             (unsigned long long)cps[ci].size);
+        ci++;
+    }
+    uint64_t prev_cp = base;
+    for (uint64_t size = base;; size++) {
+        /* at each size: segment boundary checks, then checkpoint checks */
+        for (size_t s = 1; s < v.nseg; s++) {
+            if (v.hdr_ok[s] && v.hdr[s].first == size) {
+                gw_hash a, b;
+                gw_merkle_range_root(&run, a);
+                gw_merkle_range_root(&v.hdr[s].range, b);
+                if (memcmp(a, b, GW_HASH_LEN) != 0 || v.hdr[s].range.size != run.size)
+                    problem(&v, "header", (long long)size, v.segs[s].name, 1,
+                            "the segment header's tree does not match the records before it");
+                if (strcmp(v.hdr[s].origin, origin) != 0)
+                    problem(&v, "origin", -1, v.segs[s].name, 1,
+                            "segment origin '%s' differs from '%s'", v.hdr[s].origin, origin);
+            }
+        }
+        while (ci < ncp && cps[ci].size == size) {
+            struct cpinfo *c = &cps[ci];
+            char name[64];
+            snprintf(name, sizeof(name), "%020llu.cp", (unsigned long long)c->size);
+            if (c->valid) {
+                gw_hash root;
+                gw_merkle_range_root(&run, root);
+                if (strcmp(c->origin, origin) != 0 && origin[0])
+                    problem(&v, "origin", (long long)c->size, name, 0,
+                            "checkpoint origin '%s' is not the log's '%s'", c->origin, origin);
+                if (memcmp(root, c->root, GW_HASH_LEN) != 0) {
+                    bool chain_ok = true;
+                    for (size_t k = (size_t)(prev_cp - base); k + 1 < (size_t)(size - base); k++)
+                        chain_ok = chain_ok && !chain_bad[k];
+                    if (chain_ok && size > prev_cp)
+                        problem(&v, "edited", (long long)(size - 1),
+                                seg_name(&v, v.recs[size - 1 - base].seg),
+                                v.recs[size - 1 - base].line,
+                                "record %llu was modified: signed checkpoint %llu no longer "
+                                "matches and every earlier record since checkpoint %llu is "
+                                "confirmed by its successor",
+                                (unsigned long long)(size - 1), (unsigned long long)size,
+                                (unsigned long long)prev_cp);
+                    problem(&v, "checkpoint_mismatch", (long long)size, name, 0,
+                            "the records no longer produce the tree head signed at size %llu: "
+                            "a record in [%llu, %llu) was changed",
+                            (unsigned long long)size, (unsigned long long)prev_cp,
+                            (unsigned long long)size);
+                }
+                latest_valid = size;
+                any_valid = true;
+                prev_cp = size;
+            }
+            ci++;
+        }
+        if (ri >= v.n)
+            break;
+        gw_merkle_range_append(&run, v.recs[ri].leaf);
+        ri++;
+    }
+    for (; ci < ncp; ci++) {
+        if (!cps[ci].valid)
+            continue;
+        problem(&v, "truncated", (long long)(base + v.n), NULL, 0,
+                "signed checkpoint %llu covers %llu records but only %llu are present: records "
+                "%llu..%llu were cut off",
+                (unsigned long long)cps[ci].size, (unsigned long long)cps[ci].size,
+                (unsigned long long)(base + v.n), (unsigned long long)(base + v.n),
+                (unsigned long long)(cps[ci].size - 1));
+        break;
+    }
+    /* consistency proofs between consecutive valid checkpoints (when the log is whole) */
+    gw_hash *leaves = NULL;
+    if (base == 0 && json_array_size(v.problems) == 0 && v.n) {
+        leaves = gw_xmalloc(v.n * sizeof(gw_hash));
+        for (size_t i = 0; i < v.n; i++)
+            memcpy(leaves[i], v.recs[i].leaf, GW_HASH_LEN);
+        const struct cpinfo *last = NULL;
+        unsigned proven = 0;
+        for (size_t i = 0; i < ncp; i++) {
+            const struct cpinfo *c = &cps[i];
+            if (!c->valid || c->size == 0 || c->size > v.n)
+                continue;
+            if (last && last->size < c->size) {
+                gw_hash proof[GW_MERKLE_MAX_PROOF];
+                int np = gw_merkle_consistency_proof((const gw_hash *)leaves, last->size, c->size,
+                                                     proof);
+                if (np < 0 || !gw_merkle_verify_consistency(last->size, c->size, last->root,
+                                                            c->root, (const gw_hash *)proof, np))
+                    problem(&v, "checkpoint_mismatch", (long long)c->size, NULL, 0,
+                            "checkpoints %llu and %llu are not consistent",
+                            (unsigned long long)last->size, (unsigned long long)c->size);
+                else
+                    proven++;
+            }
+            last = c;
+        }
+        if (proven)
+            note(&v, "%u consistency proofs between consecutive checkpoints verified", proven);
+    }
+    gw_free(leaves);
+    gw_free(chain_bad);
+    if (!any_valid && ncp == 0)
+        problem(&v, "signature", -1, NULL, 0, "no checkpoint: nothing vouches for the records");
+    else if (!any_valid)
+        problem(&v, "signature", -1, NULL, 0, "no checkpoint is signed by a trusted key");
+    uint64_t total = base + v.n;
+    json_object_set_new(report, "origin", json_string(origin));
+    json_object_set_new(report, "first", json_integer((json_int_t)base));
+    json_object_set_new(report, "records", json_integer((json_int_t)total));
+    json_object_set_new(report, "checkpoints", json_integer((json_int_t)ncp));
+    json_object_set_new(report, "latest_checkpoint", json_integer((json_int_t)latest_valid));
+    json_object_set_new(report, "unsigned_tail",
+                        json_integer((json_int_t)(total > latest_valid ? total - latest_valid : 0)));
+    if (total > latest_valid)
+        note(&v, "%llu records after the latest checkpoint are not signed yet (the gateway signs "
+                 "them within GW_AUDIT_CHECKPOINT_SECONDS, or at its next start)",
+             (unsigned long long)(total - latest_valid));
+    json_object_set_new(report, "ok", json_boolean(json_array_size(v.problems) == 0));
+    json_object_set(report, "problems", v.problems);
+    json_object_set(report, "notes", v.notes);
+    gw_free(cps);
+    view_free(&v);
+    return report;
+}
+
+/* ---- search ------------------------------------------------------------------------------ */
+
+struct search_ctx {
+    const struct gw_audit_query *q;
+    gw_audit_record_fn fn;
+    void *ud;
+    long matched;
+    size_t limit;
+    char subject_ps[4][128];
+    int nps;
+};
+
+static bool field_is(const json_t *ev, const char *k, const char *want)
+{
+    if (!want || !*want)
+        return true;
+    const char *v = json_string_value(json_object_get(ev, k));
+    return v && strcmp(v, want) == 0;
+}
+
+static bool search_line(void *ud, const struct rec *r, const char *line, size_t len,
+                        const json_t *rec)
+{
+    struct search_ctx *s = ud;
+    const struct gw_audit_query *q = s->q;
+    if (!rec || !r->parsed || r->seq < q->from_seq)
+        return true;
+    const json_t *ev = json_object_get(rec, "event");
+    if (!field_is(ev, "request_id", q->request_id) || !field_is(ev, "trace_id", q->trace_id) ||
+        !field_is(ev, "tool", q->tool) || !field_is(ev, "outcome", q->outcome) ||
+        !field_is(ev, "kind", q->kind) || !field_is(ev, "method", q->method))
+        return true;
+    const char *ts = json_string_value(json_object_get(ev, "ts"));
+    if (q->since && *q->since && (!ts || strcmp(ts, q->since) < 0))
+        return true;
+    if (q->until && *q->until && (!ts || strcmp(ts, q->until) > 0))
+        return true;
+    if (q->subject && *q->subject) {
+        const char *sub =
+            json_string_value(json_object_get(json_object_get(ev, "principal"), "subject"));
+        bool hit = sub && strcmp(sub, q->subject) == 0;
+        for (int i = 0; !hit && sub && i < s->nps; i++)
+            hit = strcmp(sub, s->subject_ps[i]) == 0;
+        if (!hit)
+            return true;
+    }
+    s->matched++;
+    bool go = s->fn ? s->fn(s->ud, r->seq, line, len, ev) : true;
+    return go && (size_t)s->matched < s->limit;
+}
+
+long gw_audit_search_dir(const char *logdir, const struct gw_audit_query *q,
+                         gw_audit_record_fn fn, void *ud, struct gw_error *err)
+{
+    struct search_ctx s = {q, fn, ud, 0, q->limit ? q->limit : 100, {{0}}, 0};
+    if (q->subject && *q->subject && q->pii) {
+        /* the subject as the masker would have written it */
+        struct gw_buf b;
+        gw_buf_init(&b, 4096);
+        unsigned c = 0;
+        gw_pii_mask_text(q->pii, q->subject, strlen(q->subject), &b, &c);
+        if (c)
+            snprintf(s.subject_ps[s.nps++], sizeof(s.subject_ps[0]), "%s", gw_buf_ptr(&b));
+        gw_buf_fini(&b);
+    }
+    struct logview v;
+    int rc = load(logdir, &v, search_line, &s, false, err);
+    view_free(&v);
+    return rc == GW_OK ? s.matched : rc;
+}
+
+/* ---- proofs ------------------------------------------------------------------------------ */
+
+static bool collect_line(void *ud, const struct rec *r, const char *line, size_t len,
+                         const json_t *rec)
+{
+    (void)rec;
+    struct {
+        uint64_t seq;
+        char *line;
+    } *want = ud;
+    if (r->parsed && r->seq == want->seq && !want->line)
+        want->line = gw_xstrndup(line, len);
+    return true;
+}
+
+static json_t *hash_json(const gw_hash h)
+{
+    char b[AUDIT_B64_HASH];
+    gw_note_b64(h, GW_HASH_LEN, b);
+    return json_string(b);
+}
+
+char *gw_audit_latest_checkpoint(const char *logdir, struct gw_error *err)
+{
+    char path[4096], *text = NULL;
+    size_t n = 0;
+    snprintf(path, sizeof(path), "%s/checkpoint", logdir);
+    if (gw_audit__read_file(path, 65536, &text, &n, err) != GW_OK)
+        return NULL;
+    return text;
+}
+
+static char *checkpoint_text(const char *logdir, uint64_t size)
+{
+    char path[4096], *text = NULL;
+    size_t n = 0;
+    snprintf(path, sizeof(path), "%s/%s/%020llu.cp", logdir, AUDIT_CP_DIR,
+             (unsigned long long)size);
+    gw_audit__read_file(path, 65536, &text, &n, NULL);
+    return text;
+}
+
+/* Leaves of a whole log (base 0 required), or NULL with err. */
+static gw_hash *all_leaves(const char *logdir, uint64_t *n, struct gw_error *err)
+{
+    struct logview v;
+    if (load(logdir, &v, NULL, NULL, false, err) != GW_OK) {
+        view_free(&v);
+        return NULL;
+    }
+    if (v.nseg && v.hdr_ok[0] && v.hdr[0].first != 0) {
+        view_free(&v);
+        GW_ERROR_SET(err, GW_ENOTFOUND, "the log's first segments are not here (archived): "
+                                        "fetch them from the archive to compute proofs");
+        return NULL;
+    }
+    gw_hash *leaves = gw_xmalloc((v.n ? v.n : 1) * sizeof(gw_hash));
+    for (size_t i = 0; i < v.n; i++)
+        memcpy(leaves[i], v.recs[i].leaf, GW_HASH_LEN);
+    *n = v.n;
+    view_free(&v);
+    return leaves;
+}
+
+static uint64_t latest_size(const char *logdir)
+{
+    uint64_t *sizes = NULL;
+    size_t n = 0;
+    gw_audit__list_checkpoints(logdir, &sizes, &n, NULL);
+    uint64_t s = n ? sizes[n - 1] : 0;
+    gw_free(sizes);
+    return s;
+}
+
+json_t *gw_audit_inclusion_dir(const char *logdir, uint64_t seq, uint64_t size,
+                               struct gw_error *err)
+{
+    uint64_t n = 0;
+    gw_hash *leaves = all_leaves(logdir, &n, err);
+    if (!leaves)
+        return NULL;
+    if (!size)
+        size = latest_size(logdir);
+    if (size > n || seq >= size) {
+        gw_free(leaves);
+        GW_ERROR_SET(err, GW_ENOTFOUND,
+                     "record %llu is not in a signed tree of size %llu (the log holds %llu; "
+                     "wait for the next checkpoint)",
+                     (unsigned long long)seq, (unsigned long long)size, (unsigned long long)n);
+        return NULL;
+    }
+    gw_hash proof[GW_MERKLE_MAX_PROOF], root;
+    int np = gw_merkle_inclusion_proof((const gw_hash *)leaves, size, seq, proof);
+    gw_merkle_root((const gw_hash *)leaves, size, root);
+    json_t *pa = json_array();
+    for (int i = 0; i < np; i++)
+        json_array_append_new(pa, hash_json(proof[i]));
+    struct {
+        uint64_t seq;
+        char *line;
+    } want = {seq, NULL};
+    struct logview v;
+    load(logdir, &v, collect_line, &want, false, NULL);
+    view_free(&v);
+    char *cp = checkpoint_text(logdir, size);
+    json_t *o = json_pack("{s:I,s:I,s:o,s:o,s:o}", "seq", (json_int_t)seq, "size",
+                          (json_int_t)size, "leaf_hash", hash_json(leaves[seq]), "root",
+                          hash_json(root), "proof", pa);
+    json_object_set_new(o, "record", want.line ? json_string(want.line) : json_null());
+    json_object_set_new(o, "checkpoint", cp ? json_string(cp) : json_null());
+    gw_free(want.line);
+    gw_free(cp);
+    gw_free(leaves);
+    return o;
+}
+
+json_t *gw_audit_consistency_dir(const char *logdir, uint64_t m, uint64_t n2,
+                                 struct gw_error *err)
+{
+    uint64_t n = 0;
+    gw_hash *leaves = all_leaves(logdir, &n, err);
+    if (!leaves)
+        return NULL;
+    if (!n2)
+        n2 = latest_size(logdir);
+    if (m == 0 || m > n2 || n2 > n) {
+        gw_free(leaves);
+        GW_ERROR_SET(err, GW_EINVAL, "need 0 < first <= second <= %llu records",
+                     (unsigned long long)n);
+        return NULL;
+    }
+    gw_hash proof[GW_MERKLE_MAX_PROOF], r1, r2;
+    int np = gw_merkle_consistency_proof((const gw_hash *)leaves, m, n2, proof);
+    gw_merkle_root((const gw_hash *)leaves, m, r1);
+    gw_merkle_root((const gw_hash *)leaves, n2, r2);
+    json_t *pa = json_array();
+    for (int i = 0; i < np; i++)
+        json_array_append_new(pa, hash_json(proof[i]));
+    char *c1 = checkpoint_text(logdir, m), *c2 = checkpoint_text(logdir, n2);
+    json_t *o = json_pack("{s:I,s:I,s:o,s:o,s:o}", "first", (json_int_t)m, "second",
+                          (json_int_t)n2, "first_root", hash_json(r1), "second_root",
+                          hash_json(r2), "proof", pa);
+    json_object_set_new(o, "first_checkpoint", c1 ? json_string(c1) : json_null());
+    json_object_set_new(o, "second_checkpoint", c2 ? json_string(c2) : json_null());
+    gw_free(c1);
+    gw_free(c2);
+    gw_free(leaves);
+    return o;
+}
+
+/* ---- listing, export --------------------------------------------------------------------- */
+
+int gw_audit_list_logs(const char *root, char ***out, size_t *n, struct gw_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    DIR *d = opendir(root);
+    if (!d)
+        return GW_ERROR_SET(err, GW_ENOTFOUND, "no audit folder at %s", root);
+    struct dirent *e;
+    size_t cap = 0;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char p[4096];
+        struct stat st;
+        snprintf(p, sizeof(p), "%s/%s/%s", root, e->d_name, AUDIT_SEG_DIR);
+        if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode))
+            continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 8;
+            *out = gw_xrealloc(*out, cap * sizeof(char *));
+        }
+        (*out)[(*n)++] = gw_xstrdup(e->d_name);
+    }
+    closedir(d);
+    return GW_OK;
+}
+
+#define EXPORT_SEGMENT 100000
+
+int gw_audit_export_pg(const char *url, const char *log_id, const char *outdir,
+                       uint64_t *out_records, struct gw_error *err)
+{
+    *out_records = 0;
+    PGconn *c = PQconnectdb(url);
+    if (PQstatus(c) != CONNECTION_OK) {
+        GW_ERROR_SET(err, GW_EIO, "database: %s", PQerrorMessage(c));
+        PQfinish(c);
+        return GW_EIO;
+    }
+    char logdir[4096], segdir[4200], cpdir[4200];
+    snprintf(logdir, sizeof(logdir), "%s/%s", outdir, log_id);
+    snprintf(segdir, sizeof(segdir), "%s/%s", logdir, AUDIT_SEG_DIR);
+    snprintf(cpdir, sizeof(cpdir), "%s/%s", logdir, AUDIT_CP_DIR);
+    int rc = gw_audit__mkdirs(segdir, err);
+    if (rc == GW_OK)
+        rc = gw_audit__mkdirs(cpdir, err);
+    const char *p[1] = {log_id};
+    PGresult *r = rc == GW_OK ? PQexecParams(c, "SELECT origin FROM audit_logs WHERE log_id = $1",
+                                             1, NULL, p, NULL, NULL, 0)
+                              : NULL;
+    char origin[256] = "";
+    if (rc == GW_OK && (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1))
+        rc = GW_ERROR_SET(err, GW_ENOTFOUND, "no audit log '%s' in the database", log_id);
+    else if (rc == GW_OK)
+        snprintf(origin, sizeof(origin), "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    /* records, in order, cut into segments with headers */
+    r = rc == GW_OK ? PQexecParams(c, "SELECT seq, record FROM audit_records WHERE log_id = $1 "
+                                      "ORDER BY seq",
+                                   1, NULL, p, NULL, NULL, 0)
+                    : NULL;
+    if (rc == GW_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+        rc = GW_ERROR_SET(err, GW_EIO, "database: %s", PQerrorMessage(c));
+    int nrows = rc == GW_OK ? PQntuples(r) : 0;
+    struct gw_merkle_range range;
+    gw_merkle_range_init(&range);
+    gw_hash prev = {0};
+    bool has_prev = false;
+    struct gw_buf b;
+    gw_buf_init(&b, SIZE_MAX);
+    for (int i = 0; rc == GW_OK && i <= nrows; i++) {
+        if (i == nrows || (i > 0 && i % EXPORT_SEGMENT == 0)) {
+            if (gw_buf_len(&b)) {
+                char name[64];
+                snprintf(name, sizeof(name), "%020llu.jsonl",
+                         (unsigned long long)((i - 1) / EXPORT_SEGMENT * EXPORT_SEGMENT));
+                rc = gw_audit__write_file_atomic(segdir, name, gw_buf_ptr(&b), gw_buf_len(&b),
+                                                 0644, err);
+                gw_buf_reset(&b);
+            }
+            if (i == nrows)
+                break;
+        }
+        if (gw_buf_len(&b) == 0)
+            gw_audit__format_header(origin, &range, prev, has_prev, &b);
+        const char *line = PQgetvalue(r, i, 1);
+        size_t len = (size_t)PQgetlength(r, i, 1);
+        gw_buf_add(&b, line, len);
+        gw_buf_addc(&b, '\n');
+        gw_merkle_leaf_hash(line, len, prev);
+        gw_merkle_range_append(&range, prev);
+        has_prev = true;
+    }
+    gw_buf_fini(&b);
+    PQclear(r);
+    r = rc == GW_OK ? PQexecParams(c, "SELECT size, note FROM audit_checkpoints WHERE log_id = $1",
+                                   1, NULL, p, NULL, NULL, 0)
+                    : NULL;
+    if (rc == GW_OK && PQresultStatus(r) == PGRES_TUPLES_OK) {
+        for (int i = 0; i < PQntuples(r) && rc == GW_OK; i++) {
+            char name[64];
+            unsigned long long sz = strtoull(PQgetvalue(r, i, 0), NULL, 10); /* checksrc: allow */
+            snprintf(name, sizeof(name), "%020llu.cp", sz);
+            rc = gw_audit__write_file_atomic(cpdir, name, PQgetvalue(r, i, 1),
+                                             (size_t)PQgetlength(r, i, 1), 0644, err);
+        }
+    }
+    PQclear(r);
+    PQfinish(c);
+    *out_records = (uint64_t)nrows;
+    return rc;
+}

@@ -1,0 +1,65 @@
+/*
+ * src/audit/audit_read.h
+ * Reading an audit log offline: verification (recompute every leaf and tree head, check the
+ * hash chain, sequence numbers, canonical encoding, segment headers, checkpoint signatures and
+ * sizes, consistency between checkpoints), search, inclusion and consistency proofs, export of
+ * a PostgreSQL-held log to the on-disk layout. Used by `mcpgw audit ...` and the admin API.
+ * Works on a log folder as the gateway writes it or as the S3 archive holds it (same layout),
+ * never writes to it. Blocks (file I/O); memory: 40 bytes per record while verifying.
+ */
+#ifndef GW_AUDIT_READ_H
+#define GW_AUDIT_READ_H
+
+#include "audit/audit_note.h"
+#include "core/err.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct gw_pii;
+
+/* Verifies the log in `logdir` with the given verifier keys. Returns the report (new
+ * reference): {"ok", "log", "origin", "records", "first", "checkpoints", "latest_checkpoint",
+ * "unsigned_tail", "problems":[{"kind","seq","segment","line","detail"}], "notes":[...]}.
+ * Problem kinds: format, not_canonical, edited, missing, reordered, duplicate, truncated,
+ * header, checkpoint_mismatch, signature, checkpoint_format, origin, torn. */
+json_t *gw_audit_verify_dir(const char *logdir, struct gw_note_verifier *const *vs, size_t nvs);
+
+/* Search filters (NULL/0 = any). `subject` matches the raw subject or its pseudonym (computed
+ * with `pii` when given). Times are ISO-8601 prefixes compared as text (UTC). */
+struct gw_audit_query {
+    const char *request_id, *trace_id, *tool, *subject, *outcome, *kind, *method, *since,
+        *until;
+    uint64_t from_seq;
+    size_t limit; /* 0 = 100 */
+    const struct gw_pii *pii;
+};
+/* Calls fn(ud, seq, record line, len, event) for each matching record in order until it
+ * returns false or `limit` records matched. Returns the number matched or a negative code. */
+typedef bool (*gw_audit_record_fn)(void *ud, uint64_t seq, const char *line, size_t len,
+                                   const json_t *event);
+long gw_audit_search_dir(const char *logdir, const struct gw_audit_query *q,
+                         gw_audit_record_fn fn, void *ud, struct gw_error *err);
+
+/* Inclusion proof of record `seq` in the tree of `size` records (0 = the latest checkpoint's
+ * size): {"seq","size","leaf_hash","root","proof":[b64...],"record","checkpoint"}. */
+json_t *gw_audit_inclusion_dir(const char *logdir, uint64_t seq, uint64_t size,
+                               struct gw_error *err);
+/* Consistency proof between sizes m < n (n = 0: the latest checkpoint):
+ * {"first","second","first_root","second_root","proof":[...],"checkpoints":[...]} */
+json_t *gw_audit_consistency_dir(const char *logdir, uint64_t m, uint64_t n,
+                                 struct gw_error *err);
+
+/* The latest checkpoint's text (gw_free), or NULL with err. */
+char *gw_audit_latest_checkpoint(const char *logdir, struct gw_error *err);
+
+/* Writes the log `log_id` held in PostgreSQL (`url`) to `outdir`/<log id>/ in the on-disk
+ * layout (one segment per GW_AUDIT_EXPORT_SEGMENT records), so that verify/proof work on it. */
+int gw_audit_export_pg(const char *url, const char *log_id, const char *outdir,
+                       uint64_t *out_records, struct gw_error *err);
+
+/* Lists the log folders under an audit root (names, gw_free each and the array). */
+int gw_audit_list_logs(const char *root, char ***out, size_t *n, struct gw_error *err);
+
+#endif

@@ -1,0 +1,400 @@
+/*
+ * src/audit/audit_s3.c
+ * The WORM archive shipper: a thread that uploads every closed segment and every checkpoint of
+ * the log to S3 with Object Lock (mode + retain-until date on each PUT), signed with SigV4 by
+ * libcurl (CURLOPT_AWS_SIGV4), and records each acknowledged key in <logdir>/shipped.
+ *
+ * Loop: wait for a kick (segment closed, checkpoint written) or the retry timer -> list what is
+ * not in `shipped` -> PUT each (Content-MD5, x-amz-content-sha256, x-amz-object-lock-mode,
+ * x-amz-object-lock-retain-until-date) -> on 2xx append its key to `shipped` (fsync) -> on any
+ * failure back off exponentially (1 s .. GW_AUDIT_S3_RETRY_MAX_SECONDS) and try again; nothing is
+ * ever deleted locally before its key is in `shipped` (and then only after
+ * GW_AUDIT_LOCAL_RETENTION_DAYS). Blocking I/O is fine here: this thread serves no requests.
+ */
+#include "audit/audit_internal.h"
+
+#include "core/alloc.h"
+#include "core/log.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+struct audit_shipper {
+    char *endpoint, *bucket, *region, *prefix, *access, *secret, *token, *mode, *ca;
+    unsigned retention_days, retry_max_s, local_days;
+    bool path_style;
+    char *logdir, *log_id;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool stop, kicked;
+    /* the shipped set (keys), kept sorted in memory */
+    char **shipped;
+    size_t nshipped, capshipped;
+    atomic_ullong n_ok, n_err, backlog;
+    atomic_llong oldest;
+};
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool is_shipped(struct audit_shipper *s, const char *key)
+{
+    return s->nshipped &&
+           bsearch(&key, s->shipped, s->nshipped, sizeof(char *), cmp_str) != NULL;
+}
+
+static void add_shipped(struct audit_shipper *s, const char *key)
+{
+    if (s->nshipped == s->capshipped) {
+        s->capshipped = s->capshipped ? s->capshipped * 2 : 256;
+        s->shipped = gw_xrealloc(s->shipped, s->capshipped * sizeof(char *));
+    }
+    s->shipped[s->nshipped++] = gw_xstrdup(key);
+    qsort(s->shipped, s->nshipped, sizeof(char *), cmp_str);
+}
+
+static void load_shipped(struct audit_shipper *s)
+{
+    char path[4096], *data = NULL;
+    size_t n = 0;
+    snprintf(path, sizeof(path), "%s/shipped", s->logdir);
+    if (gw_audit__read_file(path, (size_t)1 << 30, &data, &n, NULL) != GW_OK)
+        return;
+    for (char *l = data, *e; *l; l = e + 1) {
+        e = strchr(l, '\n');
+        if (!e)
+            break; /* a torn last line was not acknowledged as recorded: upload again */
+        *e = '\0';
+        if (*l)
+            add_shipped(s, l);
+    }
+    gw_free(data);
+}
+
+static int note_shipped(struct audit_shipper *s, const char *key)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/shipped", s->logdir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return GW_EIO;
+    char line[512];
+    int k = snprintf(line, sizeof(line), "%s\n", key);
+    int rc = write(fd, line, (size_t)k) == k && fdatasync(fd) == 0 ? GW_OK : GW_EIO;
+    close(fd);
+    if (rc == GW_OK)
+        add_shipped(s, key);
+    return rc;
+}
+
+static size_t discard(char *p, size_t size, size_t n, void *ud)
+{
+    struct gw_buf *b = ud;
+    gw_buf_add(b, p, size * n); /* the error body, for the log (bounded) */
+    return size * n;
+}
+
+static void hex(const unsigned char *d, size_t n, char *out)
+{
+    static const char h[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = h[d[i] >> 4];
+        out[2 * i + 1] = h[d[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+/* PUTs data under key with Object Lock. GW_OK on 2xx. */
+static int put_object(struct audit_shipper *s, const char *key, const char *data, size_t n,
+                      const char *ctype, char *why, size_t whysize)
+{
+    char url[2048];
+    const char *ep = s->endpoint;
+    char def[256];
+    if (!ep[0]) {
+        snprintf(def, sizeof(def), "https://s3.%s.amazonaws.com", s->region);
+        ep = def;
+    }
+    if (s->path_style) {
+        snprintf(url, sizeof(url), "%s/%s/%s", ep, s->bucket, key);
+    } else {
+        const char *sep = strstr(ep, "://");
+        if (!sep)
+            sep = ep - 3;
+        snprintf(url, sizeof(url), "%.*s%s.%s/%s", (int)(sep + 3 - ep), ep, s->bucket, sep + 3,
+                 key);
+    }
+    unsigned char md5[16], sha[32];
+    unsigned l1 = 16, l2 = 32;
+    EVP_Digest(data, n, md5, &l1, EVP_md5(), NULL);
+    EVP_Digest(data, n, sha, &l2, EVP_sha256(), NULL);
+    char md5b64[32], shahex[65];
+    gw_note_b64(md5, 16, md5b64);
+    hex(sha, 32, shahex);
+    time_t until = time(NULL) + (time_t)s->retention_days * 86400;
+    struct tm tm;
+    gmtime_r(&until, &tm);
+    char h[8][300];
+    snprintf(h[0], sizeof(h[0]), "Content-Type: %s", ctype);
+    snprintf(h[1], sizeof(h[1]), "Content-MD5: %s", md5b64);
+    snprintf(h[2], sizeof(h[2]), "x-amz-content-sha256: %s", shahex);
+    snprintf(h[3], sizeof(h[3]), "x-amz-object-lock-mode: %s", s->mode);
+    snprintf(h[4], sizeof(h[4]), "x-amz-object-lock-retain-until-date: %04d-%02d-%02dT%02d:%02d:%02dZ",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    snprintf(h[5], sizeof(h[5]), "x-amz-meta-log-id: %s", s->log_id);
+    int nh = 6;
+    if (s->token[0])
+        snprintf(h[nh++], sizeof(h[0]), "x-amz-security-token: %.260s", s->token);
+    struct curl_slist *hl = NULL;
+    for (int i = 0; i < nh; i++)
+        hl = curl_slist_append(hl, h[i]);
+    hl = curl_slist_append(hl, "Expect:");
+    CURL *c = curl_easy_init();
+    struct gw_buf body;
+    gw_buf_init(&body, 4096);
+    char sigv4[128], userpwd[512];
+    snprintf(sigv4, sizeof(sigv4), "aws:amz:%s:s3", s->region);
+    snprintf(userpwd, sizeof(userpwd), "%s:%s", s->access, s->secret);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_UPLOAD, 0L);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, data);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)n);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(c, CURLOPT_AWS_SIGV4, sigv4);
+    curl_easy_setopt(c, CURLOPT_USERPWD, userpwd);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 300L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
+    if (s->ca[0])
+        curl_easy_setopt(c, CURLOPT_CAINFO, s->ca);
+    CURLcode cc = curl_easy_perform(c);
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    int rc = GW_OK;
+    if (cc != CURLE_OK) {
+        snprintf(why, whysize, "%s", curl_easy_strerror(cc));
+        rc = GW_EIO;
+    } else if (status < 200 || status >= 300) {
+        snprintf(why, whysize, "HTTP %ld: %.200s", status, gw_buf_ptr(&body));
+        rc = GW_EUPSTREAM;
+    }
+    OPENSSL_cleanse(userpwd, sizeof(userpwd));
+    gw_buf_fini(&body);
+    curl_easy_cleanup(c);
+    curl_slist_free_all(hl);
+    return rc;
+}
+
+/* One pass: uploads what is missing. GW_OK when everything is shipped. */
+static int ship_pass(struct audit_shipper *s)
+{
+    struct audit_seg *segs = NULL;
+    size_t nseg = 0;
+    uint64_t *cps = NULL;
+    size_t ncp = 0;
+    gw_audit__list_segments(s->logdir, &segs, &nseg, NULL);
+    gw_audit__list_checkpoints(s->logdir, &cps, &ncp, NULL);
+    int rc = GW_OK;
+    unsigned long long backlog = 0;
+    long long oldest = 0;
+    size_t total = nseg + ncp;
+    for (size_t i = 0; i < total; i++) {
+        pthread_mutex_lock(&s->lock);
+        bool stop = s->stop;
+        pthread_mutex_unlock(&s->lock);
+        char rel[128], key[600], path[4096];
+        bool seg = i < nseg;
+        if (seg) {
+            if (segs[i].open)
+                continue;
+            snprintf(rel, sizeof(rel), "%s/%s", AUDIT_SEG_DIR, segs[i].name);
+        } else {
+            snprintf(rel, sizeof(rel), "%s/%020llu.cp", AUDIT_CP_DIR,
+                     (unsigned long long)cps[i - nseg]);
+        }
+        snprintf(key, sizeof(key), "%s%s%s/%s", s->prefix, s->prefix[0] ? "/" : "", s->log_id,
+                 rel);
+        snprintf(path, sizeof(path), "%s/%s", s->logdir, rel);
+        struct stat st;
+        if (stat(path, &st) != 0)
+            continue;
+        if (is_shipped(s, key)) {
+            /* local retention: only what the archive acknowledged, only segments */
+            if (seg && s->local_days &&
+                time(NULL) - st.st_mtime > (time_t)s->local_days * 86400) {
+                if (unlink(path) == 0)
+                    GW_LOG(GW_LOG_INFO, "audit", "removed archived segment %s (older than %u "
+                                                 "days)", rel, s->local_days);
+            }
+            continue;
+        }
+        backlog++;
+        if (!oldest || st.st_mtime < oldest)
+            oldest = (long long)st.st_mtime;
+        if (rc != GW_OK || stop)
+            continue; /* count the rest of the backlog; retry later */
+        char *data = NULL;
+        size_t n = 0;
+        struct gw_error err = {0};
+        if (gw_audit__read_file(path, (size_t)1 << 34, &data, &n, &err) != GW_OK) {
+            rc = GW_EIO;
+            continue;
+        }
+        char why[300] = "";
+        int prc = put_object(s, key, data, n, seg ? "application/x-ndjson" : "text/plain; "
+                                                                            "charset=utf-8",
+                             why, sizeof(why));
+        gw_free(data);
+        if (prc == GW_OK && note_shipped(s, key) == GW_OK) {
+            atomic_fetch_add(&s->n_ok, 1);
+            backlog--;
+            if (oldest == (long long)st.st_mtime)
+                oldest = 0; /* recomputed next pass */
+        } else {
+            atomic_fetch_add(&s->n_err, 1);
+            GW_LOG(GW_LOG_WARN, "audit", "archive upload of %s failed (will retry): %s", key,
+                   why);
+            rc = GW_EIO;
+        }
+    }
+    atomic_store(&s->backlog, backlog);
+    atomic_store(&s->oldest, oldest);
+    gw_free(segs);
+    gw_free(cps);
+    return rc;
+}
+
+static void *shipper_main(void *arg)
+{
+    struct audit_shipper *s = arg;
+    unsigned backoff = 1;
+    bool failed = false;
+    for (;;) {
+        pthread_mutex_lock(&s->lock);
+        if (!s->kicked && !s->stop) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += failed ? backoff : 60;
+            pthread_cond_timedwait(&s->cond, &s->lock, &ts);
+        }
+        bool stop = s->stop;
+        s->kicked = false;
+        pthread_mutex_unlock(&s->lock);
+        if (ship_pass(s) == GW_OK) {
+            failed = false;
+            backoff = 1;
+        } else {
+            failed = true;
+            backoff = backoff * 2 > s->retry_max_s ? s->retry_max_s : backoff * 2;
+        }
+        if (stop)
+            break;
+    }
+    return NULL;
+}
+
+int gw_audit__shipper_start(const struct gw_audit_s3 *cfg, const char *logdir,
+                            const char *log_id, unsigned local_retention_days,
+                            struct audit_shipper **out, struct gw_error *err)
+{
+    *out = NULL;
+    if (!cfg->access_key[0] || !cfg->secret_key[0])
+        return GW_ERROR_SET(err, GW_EINVAL,
+                            "GW_AUDIT_S3_BUCKET is set but no credentials "
+                            "(GW_AUDIT_S3_ACCESS_KEY_ID / GW_AUDIT_S3_SECRET_ACCESS_KEY)");
+    struct audit_shipper *s = gw_xcalloc(1, sizeof(*s));
+    s->endpoint = gw_xstrdup(cfg->endpoint ? cfg->endpoint : "");
+    size_t el = strlen(s->endpoint);
+    while (el && s->endpoint[el - 1] == '/')
+        s->endpoint[--el] = '\0';
+    s->bucket = gw_xstrdup(cfg->bucket);
+    s->region = gw_xstrdup(cfg->region && cfg->region[0] ? cfg->region : "us-east-1");
+    s->prefix = gw_xstrdup(cfg->prefix ? cfg->prefix : "");
+    s->access = gw_xstrdup(cfg->access_key);
+    s->secret = gw_xstrdup(cfg->secret_key);
+    s->token = gw_xstrdup(cfg->session_token ? cfg->session_token : "");
+    s->mode = gw_xstrdup(cfg->lock_mode && cfg->lock_mode[0] ? cfg->lock_mode : "COMPLIANCE");
+    s->ca = gw_xstrdup(cfg->ca_file ? cfg->ca_file : "");
+    s->retention_days = cfg->retention_days ? cfg->retention_days : 2557;
+    s->retry_max_s = cfg->retry_max_s ? cfg->retry_max_s : 300;
+    s->local_days = local_retention_days;
+    s->path_style = cfg->path_style;
+    s->logdir = gw_xstrdup(logdir);
+    s->log_id = gw_xstrdup(log_id);
+    s->kicked = true; /* ship what an earlier run left */
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->cond, NULL);
+    load_shipped(s);
+    if (pthread_create(&s->thread, NULL, shipper_main, s) != 0) {
+        s->thread = 0;
+        gw_audit__shipper_stop(s, 0);
+        return GW_ERROR_SET(err, GW_EIO, "audit: cannot start the archive shipper");
+    }
+    *out = s;
+    return GW_OK;
+}
+
+void gw_audit__shipper_kick(struct audit_shipper *s)
+{
+    pthread_mutex_lock(&s->lock);
+    s->kicked = true;
+    pthread_cond_signal(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+}
+
+void gw_audit__shipper_stop(struct audit_shipper *s, unsigned grace_ms)
+{
+    (void)grace_ms; /* the last pass ends by itself: uploads have their own timeouts */
+    if (s->thread) {
+        pthread_mutex_lock(&s->lock);
+        s->stop = true;
+        s->kicked = true;
+        pthread_cond_signal(&s->cond);
+        pthread_mutex_unlock(&s->lock);
+        pthread_join(s->thread, NULL);
+    }
+    for (size_t i = 0; i < s->nshipped; i++)
+        gw_free(s->shipped[i]);
+    gw_free(s->shipped);
+    OPENSSL_cleanse(s->secret, strlen(s->secret));
+    gw_free(s->endpoint);
+    gw_free(s->bucket);
+    gw_free(s->region);
+    gw_free(s->prefix);
+    gw_free(s->access);
+    gw_free(s->secret);
+    gw_free(s->token);
+    gw_free(s->mode);
+    gw_free(s->ca);
+    gw_free(s->logdir);
+    gw_free(s->log_id);
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->cond);
+    gw_free(s);
+}
+
+void gw_audit__shipper_stats(struct audit_shipper *s, unsigned long long *shipped,
+                             unsigned long long *errors, unsigned long long *backlog,
+                             long long *oldest_unix)
+{
+    *shipped = atomic_load(&s->n_ok);
+    *errors = atomic_load(&s->n_err);
+    *backlog = atomic_load(&s->backlog);
+    *oldest_unix = atomic_load(&s->oldest);
+}
