@@ -59,7 +59,7 @@ const struct gw_setting_def gw_audit_settings[] = {
     {"GW_AUDIT_SEGMENT_MAX_SECONDS", GW_SET_INT, "3600", 1, 86400 * 31, NULL, "Audit trail",
      "... or when it is this old (bounds how long records wait for the WORM archive)."},
     {"GW_AUDIT_QUEUE_MAX_BYTES", GW_SET_INT, "67108864", 0, 1LL << 40, NULL, "Audit trail",
-     "Records waiting for the writer above which new tool calls are refused (-32013, "
+     "Records waiting for the writer above which new tool calls are refused (-32019, "
      "back-pressure; 0 = no limit)."},
     {"GW_AUDIT_LOCAL_RETENTION_DAYS", GW_SET_INT, "0", 0, 36500, NULL, "Audit trail",
      "Delete local segments this many days after the archive acknowledged them (0 = keep). "
