@@ -41,6 +41,9 @@ struct gw_audit;
 struct gw_pii;
 struct gw_metrics;
 struct gw_tracer;
+struct gw_kv;
+struct gw_ratelimit;
+struct gw_rl_loader;
 struct app_platform {
     struct gw_audit *audit;     /* NULL when GW_AUDIT_ENABLED=false */
     struct gw_pii *pii;
@@ -52,6 +55,9 @@ struct app_platform {
     struct gw_mcp_server *mcp;
     struct gw_auth *auth;
     struct gw_gov *gov;
+    struct gw_kv *kv;                /* shared state on Redis (disabled without REDIS_URL) */
+    struct gw_ratelimit *ratelimit;  /* NULL when GW_RATELIMIT_ENABLED=false */
+    struct gw_rl_loader *rl_loader;
     int change_id;
 };
 /* The gateway's canonical base URL: GW_PUBLIC_URL, else http://<GW_LISTEN> (a wildcard
@@ -67,6 +73,11 @@ void app_platform_close(struct app_platform *pf);
 struct gw_loop;
 int app_platform_loop_start(struct app_platform *pf, struct gw_loop *loop, struct gw_error *err);
 void app_platform_loop_stop(struct app_platform *pf, struct gw_loop *loop);
+struct gw_store_options;
+/* Shared state and rate limits (part of app_platform_open): the Redis module, the limiter
+ * (registered on the pipeline) and its rules loader. Prints why and returns an error. */
+int app_shared_open(struct app_platform *pf, const struct gw_settings *s, const char *store_url,
+                    const struct gw_store_options *so);
 /* Readiness probe (/ready): this replica holds a registry snapshot it can serve (database
  * health is for metrics and alerts, not readiness). */
 struct gw_error;

@@ -10,8 +10,11 @@
 #include "core/log.h"
 #include "governance/gov.h"
 #include "fixtures/fixtures.h"
+#include "kv/kv.h"
 #include "mcp/mcp_server.h"
 #include "pipeline/pipeline.h"
+#include "ratelimit/ratelimit.h"
+#include "ratelimit/ratelimit_loader.h"
 #include "registry/registry.h"
 #include "store/store.h"
 #include "upstream/upstream_exec.h"
@@ -87,6 +90,7 @@ static void on_registry_change(void *ctx, const struct gw_registry_change *chg)
     if (pf->gov && gw_gov_reload(pf->gov, &err) != GW_OK) /* and governance rules */
         GW_LOG(GW_LOG_ERROR, "governance", "the changed rules were refused (the previous rules "
                                            "stay in force): %s", err.msg);
+    gw_rl_loader_wake(pf->rl_loader); /* so are rate-limit rules */
     GW_LOG(GW_LOG_INFO, "app", "registry reloaded: %zu tools (store version %lld)%s",
            chg->tool_count, chg->store_version, chg->list_changed ? "; tool list changed" : "");
     if (chg->list_changed)
@@ -162,6 +166,10 @@ int app_platform_open(struct app_platform *pf, const struct gw_settings *s)
     }
     gw_gov_set_challenge(pf->gov, gw_auth_step_up, pf->auth);
     gw_gov_on_change(pf->gov, governance_changed, pf);
+    if (app_shared_open(pf, s, url, &so) != GW_OK) {
+        app_platform_close(pf);
+        return GW_EINVAL;
+    }
     gw_mcp_server_add_provider(pf->mcp, gw_pipeline_provider(pf->pipeline));
     if (gw_settings_bool(s, "GW_CONFORMANCE_FIXTURES")) {
         gw_mcp_server_add_provider(pf->mcp, gw_fixtures_provider());
@@ -194,6 +202,9 @@ void app_platform_close(struct app_platform *pf)
         gw_registry_off_change(pf->registry, pf->change_id);
     gw_registry_free(pf->registry); /* stops the watcher first: no more change callbacks */
     app_observe_close(pf);
+    gw_rl_loader_free(pf->rl_loader);
+    gw_ratelimit_free(pf->ratelimit);
+    gw_kv_free(pf->kv); /* stops the subscriber thread */
     gw_auth_free(pf->auth);
     gw_gov_free(pf->gov);
     gw_pipeline_free(pf->pipeline);
@@ -204,12 +215,55 @@ void app_platform_close(struct app_platform *pf)
 
 int app_platform_loop_start(struct app_platform *pf, struct gw_loop *loop, struct gw_error *err)
 {
-    return gw_pipeline_loop_start(pf->pipeline, loop, err);
+    int rc = gw_kv_loop_start(pf->kv, loop, err); /* before the executors that use it */
+    return rc == GW_OK ? gw_pipeline_loop_start(pf->pipeline, loop, err) : rc;
 }
 
 void app_platform_loop_stop(struct app_platform *pf, struct gw_loop *loop)
 {
     gw_pipeline_loop_stop(pf->pipeline, loop);
+    gw_kv_loop_stop(pf->kv, loop);
+}
+
+/* ---------- shared state (Redis) and rate limits ---------- */
+
+int app_shared_open(struct app_platform *pf, const struct gw_settings *s, const char *store_url,
+                    const struct gw_store_options *so)
+{
+    struct gw_error err = {0};
+    struct gw_kv_config kc;
+    gw_kv_config_from_settings(&kc, s);
+    if (gw_kv_new(&kc, &pf->kv, &err) != GW_OK) {
+        fprintf(stderr, "mcpgw: Redis: %s\n", err.msg);
+        return GW_EINVAL;
+    }
+    if (gw_kv_enabled(pf->kv))
+        GW_LOG(GW_LOG_INFO, "app", "shared state on Redis %s", gw_kv_url_shown(pf->kv));
+    if (gw_settings_bool(s, "GW_RATELIMIT_ENABLED")) {
+        struct gw_ratelimit_config rc;
+        gw_ratelimit_config_from_settings(&rc, s, gw_kv_enabled(pf->kv));
+        if (gw_ratelimit_new(&rc, pf->kv, &pf->ratelimit, &err) != GW_OK) {
+            fprintf(stderr, "mcpgw: rate limits: %s\n", err.msg);
+            return GW_EINVAL;
+        }
+        gw_ratelimit_attach(pf->ratelimit, pf->pipeline);
+        struct gw_rl_loader_config lc = {
+            .rules_file = gw_settings_str(s, "GW_RATELIMIT_RULES_FILE"),
+            .http_per_ip = gw_settings_str(s, "GW_RATELIMIT_HTTP_PER_IP"),
+            .store_url = store_url,
+            .store_opts = so,
+            .reload_ms = (int)gw_settings_int(s, "GW_RATELIMIT_RELOAD_SECONDS") * 1000,
+            .thread = true};
+        if (gw_rl_loader_new(pf->ratelimit, &lc, &pf->rl_loader, &err) != GW_OK) {
+            fprintf(stderr, "mcpgw: rate limits: %s\n", err.msg);
+            return GW_EINVAL;
+        }
+    }
+    if (gw_kv_start(pf->kv, &err) != GW_OK) { /* after every script and subscription */
+        fprintf(stderr, "mcpgw: Redis: %s\n", err.msg);
+        return GW_EIO;
+    }
+    return GW_OK;
 }
 
 int app_ready_registry(void *arg, struct gw_error *err)

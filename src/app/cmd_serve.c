@@ -17,6 +17,7 @@
 #include "net/net_loop.h"
 #include "net/net_server.h"
 #include "web/web.h"
+#include "ratelimit/ratelimit.h"
 
 #include <event2/event.h>
 #include <getopt.h>
@@ -256,6 +257,8 @@ int cmd_serve(int argc, char **argv)
         goto out;
     }
     mcp_http = gw_mcp_http_attach(mcp, http);
+    if (pf.ratelimit) /* per-IP limits act before authentication */
+        gw_mcp_http_set_admission(mcp_http, gw_ratelimit_admit, pf.ratelimit);
     gw_auth_routes(pf.auth, http);
     warn_if_open(s, http, pf.auth);
     if (app_observe_serve(&pf, s, http, admin_http, &metrics_http) != GW_OK)

@@ -27,6 +27,11 @@ const struct gw_setting_def gw_kv_settings[] = {
     {"GW_REDIS_RECONNECT_MAX_MS", GW_SET_INT, "2000", 50, 60000, NULL, "Shared state (Redis)",
      "Upper bound of the exponential backoff between reconnection attempts (from 50 ms). "
      "While disconnected, commands fail at once."},
+    {"GW_REDIS_CLUSTER", GW_SET_BOOL, "false", 0, 0, NULL, "Shared state (Redis)",
+     "REDIS_URL is a Redis Cluster node: every script touches exactly one key, so a rate-limit "
+     "check with several keys becomes one pipelined script per key (each atomic). The "
+     "connection must reach the node that owns the keys (a cluster-aware proxy, or a "
+     "single-shard cluster): redirections (MOVED/ASK) are reported as failures."},
     {"GW_REDIS_MAX_PENDING", GW_SET_INT, "10000", 16, 1000000, NULL, "Shared state (Redis)",
      "Commands in flight per worker connection; beyond it commands fail at once."},
     GW_SETTINGS_END};

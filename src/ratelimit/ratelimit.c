@@ -228,13 +228,15 @@ static bool matches(const struct gw_rl_rule *r, const struct facts *f)
     return true;
 }
 
-static void hash_part(SHA256_CTX *h, const char *dim, const char *v)
+/* Appends "dim=value\x1f" to the key material (values are bounded: principal strings are at
+ * most 256 bytes, so the buffer below never truncates; if it did, the key would still be
+ * deterministic). */
+static size_t key_part(char *buf, size_t size, size_t at, const char *dim, const char *v)
 {
-    SHA256_Update(h, dim, strlen(dim));
-    SHA256_Update(h, "=", 1);
-    if (v)
-        SHA256_Update(h, v, strlen(v));
-    SHA256_Update(h, "\x1f", 1);
+    int n = snprintf(buf + at, size - at, "%s=%s\x1f", dim, v ? v : "");
+    if (n < 0 || (size_t)n >= size - at)
+        return size - 1;
+    return at + (size_t)n;
 }
 
 /* Adds the item of rule r for the facts (and one role when r is per role). */
@@ -249,24 +251,25 @@ static void add_item(struct check *k, const struct gw_rl_rule *r, const struct f
     }
     struct gw_rl_item *it = &k->b.item[k->b.n];
     if (r->per) {
-        SHA256_CTX h;
-        SHA256_Init(&h);
+        char m[2400];
+        size_t at = 0;
+        m[0] = '\0';
         if (r->per & GW_RL_PER_IP)
-            hash_part(&h, "ip", f->ip);
+            at = key_part(m, sizeof(m), at, "ip", f->ip);
         if (r->per & GW_RL_PER_USER)
-            hash_part(&h, "user", f->user);
+            at = key_part(m, sizeof(m), at, "user", f->user);
         if (r->per & GW_RL_PER_CLIENT)
-            hash_part(&h, "client", f->client);
+            at = key_part(m, sizeof(m), at, "client", f->client);
         if (r->per & GW_RL_PER_TOOL)
-            hash_part(&h, "tool", f->tool);
+            at = key_part(m, sizeof(m), at, "tool", f->tool);
         if (r->per & GW_RL_PER_ROLE)
-            hash_part(&h, "role", role);
+            at = key_part(m, sizeof(m), at, "role", role);
         if (r->per & GW_RL_PER_RISK)
-            hash_part(&h, "risk", f->risk);
+            at = key_part(m, sizeof(m), at, "risk", f->risk);
         if (r->per & GW_RL_PER_TENANT)
-            hash_part(&h, "tenant", f->tenant);
+            at = key_part(m, sizeof(m), at, "tenant", f->tenant);
         unsigned char md[SHA256_DIGEST_LENGTH];
-        SHA256_Final(md, &h);
+        SHA256((const unsigned char *)m, at, md);
         char hex[33];
         for (int i = 0; i < 16; i++)
             snprintf(hex + 2 * i, 3, "%02x", md[i]);

@@ -4,7 +4,7 @@
  * use it), validation, and immutable rule sets.
  *
  * A rule:
- *   {"id": "writes-per-user",                 1-64 of [A-Za-z0-9_.-]
+ *   {"id": "writes-per-user",                 1-63 of [A-Za-z0-9_.-]
  *    "description": "...",                     optional, <= 256 bytes
  *    "scope": "call" | "http",                 tools/call after authentication (default), or
  *                                              every HTTP request of the MCP endpoints before
@@ -32,7 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define GW_RL_ID_MAX 64
+#define GW_RL_ID_MAX 63
 #define GW_RL_MAX_RULES 256
 #define GW_RL_MAX_MATCH 64
 

@@ -99,7 +99,7 @@ static void test_redis_stop(struct test_redis *r)
     unlink(r->sock);
 }
 
-static void test_redis_freeze(struct test_redis *r, bool on)
+__attribute__((unused)) static void test_redis_freeze(struct test_redis *r, bool on)
 {
     if (r->pid > 0)
         kill(r->pid, on ? SIGSTOP : SIGCONT);
