@@ -392,13 +392,12 @@ static json_t *refusal_data(const struct check *k, int i)
 static void warn_backend(struct gw_ratelimit *rl, int rc)
 {
     atomic_fetch_add(&rl->backend_errors, 1);
-    uint64_t now = now_ms(), last = atomic_load(&rl->last_warn_ms);
+    unsigned long long now = now_ms(), last = atomic_load(&rl->last_warn_ms);
     if (now - last < 10000 || !atomic_compare_exchange_strong(&rl->last_warn_ms, &last, now))
         return;
-    static const char *const what[] = {"the in-process limiter takes over (limits hold per "
-                                       "replica)",
-                                       "calls are allowed unchecked (fail open)",
-                                       "calls are refused (fail closed)"};
+    static const char *const what[] = {
+        ("the in-process limiter takes over (limits hold per replica)"),
+        ("calls are allowed unchecked (fail open)"), ("calls are refused (fail closed)")};
     GW_LOG(GW_LOG_WARN, "ratelimit", "Redis cannot answer rate-limit checks (%s): %s",
            gw_rc_name(rc), what[rl->on_failure]);
 }
