@@ -78,6 +78,10 @@ struct gw_store_options;
  * (registered on the pipeline) and its rules loader. Prints why and returns an error. */
 int app_shared_open(struct app_platform *pf, const struct gw_settings *s, const char *store_url,
                     const struct gw_store_options *so);
+/* The limiter's effective rules and counters plus the Redis counters, for the admin API
+ * ({"rules": [...], "stats": {...}}; NULL without a limiter). Thread-safe. */
+#include <jansson.h>
+json_t *app_limits_status(void *arg);
 /* Readiness probe (/ready): this replica holds a registry snapshot it can serve (database
  * health is for metrics and alerts, not readiness). */
 struct gw_error;
@@ -120,6 +124,7 @@ int app_observe_serve(struct app_platform *pf, const struct gw_settings *s,
 
 int cmd_audit(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_limits(int argc, char **argv);
 int cmd_keys(int argc, char **argv);
 int cmd_governance(int argc, char **argv);
 int cmd_import(int argc, char **argv);

@@ -282,3 +282,35 @@ int app_ready_registry(void *arg, struct gw_error *err)
                             st.reload_errors);
     return GW_OK;
 }
+
+json_t *app_limits_status(void *arg)
+{
+    struct app_platform *pf = arg;
+    if (!pf->ratelimit)
+        return NULL;
+    struct gw_rl_ruleset *rs = gw_ratelimit_rules(pf->ratelimit);
+    json_t *setj = gw_rl_ruleset_json(rs);
+    gw_rl_ruleset_unref(rs);
+    struct gw_ratelimit_stats st;
+    gw_ratelimit_stats(pf->ratelimit, &st);
+    struct gw_kv_stats ks;
+    gw_kv_stats(pf->kv, &ks);
+    json_t *stats = json_pack(
+        "{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "backend", st.backend, "rules",
+        (json_int_t)st.rules, "checks", (json_int_t)st.checks, "allowed",
+        (json_int_t)st.allowed, "limited", (json_int_t)st.limited, "httpLimited",
+        (json_int_t)st.http_limited, "dryRunLimited", (json_int_t)st.dry_run_limited,
+        "backendErrors", (json_int_t)st.backend_errors, "failLocal", (json_int_t)st.fail_local,
+        "failOpen", (json_int_t)st.fail_open, "failClosed", (json_int_t)st.fail_closed,
+        "memoryKeys", (json_int_t)st.memory_keys);
+    json_object_set_new(stats, "redis",
+                        json_pack("{s:b,s:I,s:I,s:b,s:I,s:I,s:I}", "enabled", ks.enabled,
+                                  "connections", (json_int_t)ks.loops, "ready",
+                                  (json_int_t)ks.loops_ready, "subscriberReady",
+                                  ks.subscriber_ready, "timeouts", (json_int_t)ks.timeouts,
+                                  "disconnects", (json_int_t)ks.disconnects, "refused",
+                                  (json_int_t)ks.refused));
+    json_t *out = json_pack("{s:O,s:o}", "rules", json_object_get(setj, "rules"), "stats", stats);
+    json_decref(setj);
+    return out;
+}

@@ -198,6 +198,8 @@ static int admin_open(const struct gw_settings *s, struct app_platform *pf,
     ac.on_write = admin_on_write;
     ac.on_write_arg = pf;
     ac.audit = pf->audit;
+    ac.limits_status = app_limits_status;
+    ac.limits_arg = pf;
     ac.authn = gw_auth_authn(pf->auth);
     ac.gov = pf->gov;
     ac.registry = pf->registry;

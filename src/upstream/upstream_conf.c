@@ -814,6 +814,13 @@ struct gw_upstreams *gw_upstreams_load(const struct gw_settings *s, struct gw_er
     return u;
 }
 
+void gw_upstreams_set_idem_store(struct gw_upstreams *u, const struct gw_idem_store *store)
+{
+    if (u->idem.ops)
+        u->idem.ops->destroy(u->idem.self);
+    u->idem = *store;
+}
+
 void gw_upstreams_free(struct gw_upstreams *u)
 {
     if (!u)
