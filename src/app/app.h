@@ -44,6 +44,7 @@ struct gw_tracer;
 struct gw_kv;
 struct gw_ratelimit;
 struct gw_rl_loader;
+struct gw_shared;
 struct app_platform {
     struct gw_audit *audit;     /* NULL when GW_AUDIT_ENABLED=false */
     struct gw_pii *pii;
@@ -58,6 +59,7 @@ struct app_platform {
     struct gw_kv *kv;                /* shared state on Redis (disabled without REDIS_URL) */
     struct gw_ratelimit *ratelimit;  /* NULL when GW_RATELIMIT_ENABLED=false */
     struct gw_rl_loader *rl_loader;
+    struct gw_shared *shared;        /* sessions and idempotency keys on Redis */
     int change_id;
 };
 /* The gateway's canonical base URL: GW_PUBLIC_URL, else http://<GW_LISTEN> (a wildcard

@@ -15,6 +15,7 @@
 #include "pipeline/pipeline.h"
 #include "ratelimit/ratelimit.h"
 #include "ratelimit/ratelimit_loader.h"
+#include "shared/shared.h"
 #include "registry/registry.h"
 #include "store/store.h"
 #include "upstream/upstream_exec.h"
@@ -205,6 +206,7 @@ void app_platform_close(struct app_platform *pf)
     gw_rl_loader_free(pf->rl_loader);
     gw_ratelimit_free(pf->ratelimit);
     gw_kv_free(pf->kv); /* stops the subscriber thread */
+    gw_shared_free(pf->shared);
     gw_auth_free(pf->auth);
     gw_gov_free(pf->gov);
     gw_pipeline_free(pf->pipeline);
@@ -239,6 +241,14 @@ int app_shared_open(struct app_platform *pf, const struct gw_settings *s, const 
     }
     if (gw_kv_enabled(pf->kv))
         GW_LOG(GW_LOG_INFO, "app", "shared state on Redis %s", gw_kv_url_shown(pf->kv));
+    pf->shared = gw_shared_new(pf->kv);
+    if (gw_shared_sessions_attach(pf->shared, gw_mcp_server_sessions(pf->mcp), &err) != GW_OK ||
+        gw_shared_idem_attach(pf->shared, pf->upstreams,
+                              (uint64_t)gw_settings_int(s, "GW_IDEMPOTENCY_TTL_SECONDS") * 1000u,
+                              10u * 60u * 1000u, &err) != GW_OK) {
+        fprintf(stderr, "mcpgw: shared state: %s\n", err.msg);
+        return GW_EINVAL;
+    }
     if (gw_settings_bool(s, "GW_RATELIMIT_ENABLED")) {
         struct gw_ratelimit_config rc;
         gw_ratelimit_config_from_settings(&rc, s, gw_kv_enabled(pf->kv));

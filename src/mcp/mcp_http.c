@@ -1059,6 +1059,13 @@ static void handle_get(struct http_state *st, struct gw_http_req *r, struct gw_c
     stream_start(s);
 }
 
+static void delete_done(void *arg, int rc)
+{
+    if (rc != GW_OK) /* terminated here; the other replicas may not know (logged by the sync) */
+        GW_LOG(GW_LOG_WARN, "mcp", "session terminated on this replica only: %s", gw_rc_name(rc));
+    gw_http_reply(arg, 200, NULL, NULL, 0);
+}
+
 static void handle_delete(struct http_state *st, struct gw_http_req *r, struct gw_ctx *ctx)
 {
     const char *sid = gw_http_header(r, "Mcp-Session-Id");
@@ -1067,11 +1074,15 @@ static void handle_delete(struct http_state *st, struct gw_http_req *r, struct g
                         "Bad Request: Mcp-Session-Id header is required", NULL);
         return;
     }
-    if (gw_session_terminate(gw_mcp_server_sessions(st->mcp), sid, binding_of(ctx)) != GW_OK) {
+    /* replies once the termination is shared with the other replicas (Redis), if any */
+    int rc = gw_session_terminate_then(gw_mcp_server_sessions(st->mcp), sid, binding_of(ctx),
+                                       delete_done, r);
+    if (rc == GW_ENOTFOUND) {
         reply_rpc_error(r, 404, GW_MCP_SERVER_ERROR, "Session not found", NULL);
         return;
     }
-    gw_http_reply(r, 200, NULL, NULL, 0);
+    if (rc != GW_AGAIN)
+        gw_http_reply(r, 200, NULL, NULL, 0);
 }
 
 static void mcp_admitted(struct http_state *st, struct gw_http_req *r)
