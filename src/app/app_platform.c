@@ -245,7 +245,9 @@ int app_shared_open(struct app_platform *pf, const struct gw_settings *s, const 
     if (gw_shared_sessions_attach(pf->shared, gw_mcp_server_sessions(pf->mcp), &err) != GW_OK ||
         gw_shared_idem_attach(pf->shared, pf->upstreams,
                               (uint64_t)gw_settings_int(s, "GW_IDEMPOTENCY_TTL_SECONDS") * 1000u,
-                              10u * 60u * 1000u, &err) != GW_OK) {
+                              (uint64_t)gw_settings_int(s, "GW_IDEMPOTENCY_INFLIGHT_SECONDS") *
+                                  1000u,
+                              &err) != GW_OK) {
         fprintf(stderr, "mcpgw: shared state: %s\n", err.msg);
         return GW_EINVAL;
     }
