@@ -43,6 +43,7 @@ struct gw_rl_loader {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     bool wake, stop;
+    bool quiet; /* no background thread (the CLI): log the rule count at debug level */
 };
 
 int gw_rl_http_per_ip_rule(const char *rate, struct gw_rl_rule **out, struct gw_error *err)
@@ -186,9 +187,9 @@ static void install(struct gw_rl_loader *l)
             else if (r->enabled)
                 dry++;
         }
-        GW_LOG(GW_LOG_INFO, "ratelimit", "rate-limit rules loaded: %zu enforced, %zu dry-run, "
-                                         "%zu disabled",
-               enforced, dry, gw_rl_ruleset_count(rs) - enforced - dry);
+        GW_LOG(l->quiet ? GW_LOG_DEBUG : GW_LOG_INFO, "ratelimit",
+               "rate-limit rules loaded: %zu enforced, %zu dry-run, %zu disabled", enforced, dry,
+               gw_rl_ruleset_count(rs) - enforced - dry);
         gw_free(l->installed);
         l->installed = text;
     } else {
@@ -266,6 +267,7 @@ int gw_rl_loader_new(struct gw_ratelimit *rl, const struct gw_rl_loader_config *
         l->has_store_opts = true;
     }
     l->reload_ms = cfg->reload_ms > 0 ? cfg->reload_ms : 10000;
+    l->quiet = !cfg->thread;
     l->db_rules = json_array();
     pthread_mutex_init(&l->lock, NULL);
     pthread_cond_init(&l->cond, NULL);
