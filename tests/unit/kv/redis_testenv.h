@@ -50,6 +50,9 @@ static bool test_redis_start(struct test_redis *r)
     const char *bin = test_redis_bin();
     if (!bin)
         return false;
+    if (r->pid > 0 && waitpid(r->pid, NULL, WNOHANG) == 0)
+        return true; /* already running */
+    r->pid = 0;
     if (!r->dir[0]) {
         snprintf(r->dir, sizeof(r->dir), "%s/gw-redis-XXXXXX",
                  getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
