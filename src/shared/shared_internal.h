@@ -17,6 +17,7 @@ struct gw_shared {
     char sess_hash_prefix[96]; /* "<prefix>{sessions}:s:" */
     char sess_index[96];       /* "<prefix>{sessions}:index" */
     char sess_channel[96];     /* "<prefix>sessions" */
+    char sess_ack_prefix[96];  /* "<prefix>{sessions}:ack:" */
     atomic_ullong session_publishes, session_publish_failures, session_applied, session_resyncs;
     atomic_ullong idem_begins, idem_failures;
 };

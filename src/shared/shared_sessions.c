@@ -8,9 +8,12 @@
  *   <p>{sessions}:index      sorted set: session id -> expiry (unix s), pruned on every write
  * Channel <p>sessions carries each change as "<kind> <expiry> <id> <payload>" (payload: the
  * level, or the URI; may contain spaces, so it is last).
- * Write path (a worker loop): one script updates the hash, the index and publishes, atomically;
- * the caller that waits (DELETE) is answered when Redis confirms the script ran, i.e. once
- * the message is on its way to every subscriber.
+ * Write path (a worker loop): one script updates the hash, the index and publishes, atomically.
+ * A termination must hold everywhere before the DELETE is answered: its message carries a
+ * nonce, every replica's subscriber thread acknowledges it after applying it (RPUSH to
+ * <p>{sessions}:ack:<nonce>), and the caller is answered once as many acknowledgements as
+ * PUBLISH reached subscribers are there (polled every 2 ms; after 500 ms it is answered anyway:
+ * a replica whose subscriber is down catches up when it resubscribes).
  * Read path (the subscriber thread): messages are applied to the local table as they come;
  * when the subscription (re)starts, the index is read and every live session's hash applied
  * (what was published while this replica was not listening is not lost).
@@ -23,11 +26,15 @@
 #include "mcp/mcp_session.h"
 #include "net/net_loop.h"
 
+#include <event2/event.h>
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #define RESYNC_MAX 100000
+#define ACK_POLL_MS 2
+#define ACK_WAIT_MS 500
 
 /* KEYS: hash, index. ARGV: field, value ("" = delete the field), expiry (unix s), channel,
  * message, id. */
@@ -38,15 +45,68 @@ static struct gw_kv_script sess_script = {
     "redis.call('EXPIREAT', KEYS[1], ARGV[3])\n"
     "redis.call('ZADD', KEYS[2], ARGV[3], ARGV[6])\n"
     "redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. redis.call('TIME')[1])\n"
-    "redis.call('PUBLISH', ARGV[4], ARGV[5])\n"
-    "return 1\n",
+    "return redis.call('PUBLISH', ARGV[4], ARGV[5])\n",
     ""};
 
 struct pub_wait {
     struct gw_shared *sh;
     gw_session_done_fn done;
     void *arg;
+    /* terminations: wait for every subscriber's acknowledgement */
+    char nonce[33];
+    long long expected;
+    struct event *timer;
+    struct timespec until;
 };
+
+static void wait_free(struct pub_wait *w, int rc)
+{
+    if (w->timer)
+        event_free(w->timer);
+    if (w->done)
+        w->done(w->arg, rc);
+    gw_free(w);
+}
+
+static bool past(const struct timespec *t)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return now.tv_sec > t->tv_sec || (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
+}
+
+static void poll_acks(evutil_socket_t fd, short what, void *arg);
+
+static void on_acks(void *arg, int rc, const struct gw_kv_reply *r)
+{
+    struct pub_wait *w = arg;
+    if (rc == GW_OK && gw_kv_reply_int(r) >= w->expected) {
+        wait_free(w, GW_OK);
+        return;
+    }
+    if (rc != GW_OK || past(&w->until)) {
+        GW_LOG(GW_LOG_WARN, "shared", "a session termination was not acknowledged by every "
+                                      "replica within %d ms (%lld of %lld); answering anyway",
+               ACK_WAIT_MS, rc == GW_OK ? gw_kv_reply_int(r) : -1LL, w->expected);
+        wait_free(w, GW_OK);
+        return;
+    }
+    struct timeval tv = {0, ACK_POLL_MS * 1000};
+    event_add(w->timer, &tv);
+}
+
+static void poll_acks(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct pub_wait *w = arg;
+    struct gw_kv_conn *c = gw_kv_conn_of(gw_loop_current());
+    char key[160];
+    snprintf(key, sizeof(key), "%s%s", w->sh->sess_ack_prefix, w->nonce);
+    const char *argv[] = {"LLEN", key};
+    if (!c || gw_kv_cmd(c, on_acks, w, 2, argv, NULL) != GW_OK)
+        wait_free(w, GW_EIO);
+}
 
 static void on_published(void *arg, int rc, const struct gw_kv_reply *r)
 {
@@ -60,10 +120,21 @@ static void on_published(void *arg, int rc, const struct gw_kv_reply *r)
         GW_LOG(GW_LOG_WARN, "shared", "a session change could not be shared with the other "
                                       "replicas: %.*s",
                (int)(n ? n : strlen(why)), why);
+        wait_free(w, rc);
+        return;
     }
-    if (w->done)
-        w->done(w->arg, rc);
-    gw_free(w);
+    if (!w->done || !w->nonce[0]) {
+        wait_free(w, GW_OK);
+        return;
+    }
+    /* a termination: answer once every replica that got the message has applied it */
+    w->expected = gw_kv_reply_int(r);
+    clock_gettime(CLOCK_MONOTONIC, &w->until);
+    w->until.tv_nsec += (long)ACK_WAIT_MS * 1000000L;
+    w->until.tv_sec += w->until.tv_nsec / 1000000000L;
+    w->until.tv_nsec %= 1000000000L;
+    w->timer = evtimer_new(gw_loop_base(gw_loop_current()), poll_acks, w);
+    poll_acks(-1, 0, w);
 }
 
 static int publish(void *ud, const struct gw_session_change *chg, gw_session_done_fn done,
@@ -76,12 +147,19 @@ static int publish(void *ud, const struct gw_session_change *chg, gw_session_don
         atomic_fetch_add(&sh->session_publish_failures, 1);
         return GW_EIO;
     }
-    char field[600], value[16] = "", hash[160], exp[24], msg[900];
+    char field[600], value[16] = "", hash[160], exp[24], msg[900], nonce[33] = "";
     const char *payload = "";
     switch (chg->kind) {
     case GW_SESSION_TERMINATED:
         snprintf(field, sizeof(field), "t");
         snprintf(value, sizeof(value), "1");
+        if (done) {
+            unsigned char rnd[16];
+            RAND_bytes(rnd, sizeof(rnd));
+            for (int i = 0; i < 16; i++)
+                snprintf(nonce + 2 * i, 3, "%02x", rnd[i]);
+            payload = nonce;
+        }
         break;
     case GW_SESSION_LOG_LEVEL:
         snprintf(field, sizeof(field), "l");
@@ -106,6 +184,7 @@ static int publish(void *ud, const struct gw_session_change *chg, gw_session_don
     w->sh = sh;
     w->done = done;
     w->arg = arg;
+    snprintf(w->nonce, sizeof(w->nonce), "%s", nonce);
     if (gw_kv_eval(c, &sess_script, 2, keys, 6, args, on_published, w) != GW_OK) {
         gw_free(w);
         atomic_fetch_add(&sh->session_publish_failures, 1);
@@ -114,6 +193,13 @@ static int publish(void *ud, const struct gw_session_change *chg, gw_session_don
         return GW_EIO;
     }
     return done ? GW_AGAIN : GW_OK;
+}
+
+static void ack_sent(void *arg, int rc, const struct gw_kv_reply *r)
+{
+    (void)arg;
+    (void)r;
+    (void)rc; /* a lost acknowledgement only makes the DELETE wait its maximum */
 }
 
 /* "<kind> <expiry> <id> <payload>" from another replica (subscriber thread). */
@@ -153,6 +239,15 @@ static void on_message(void *ud, const char *channel, const char *msg, size_t le
     }
     gw_sessions_apply(sh->sessions, &chg);
     atomic_fetch_add(&sh->session_applied, 1);
+    if (buf[0] == GW_SESSION_TERMINATED && payload[0]) { /* acknowledged: see the top comment */
+        struct gw_kv_conn *c = gw_kv_conn_of(gw_loop_current());
+        char key[160];
+        snprintf(key, sizeof(key), "%s%.32s", sh->sess_ack_prefix, payload);
+        const char *push[] = {"RPUSH", key, "1"};
+        const char *ttl[] = {"PEXPIRE", key, "10000"};
+        if (c && gw_kv_cmd(c, ack_sent, NULL, 3, push, NULL) == GW_OK)
+            gw_kv_cmd(c, ack_sent, NULL, 3, ttl, NULL);
+    }
 }
 
 /* ---- resynchronisation (subscriber thread) ---- */
@@ -254,6 +349,7 @@ int gw_shared_sessions_attach(struct gw_shared *sh, struct gw_sessions *sessions
     snprintf(sh->sess_hash_prefix, sizeof(sh->sess_hash_prefix), "%s{sessions}:s:", p);
     snprintf(sh->sess_index, sizeof(sh->sess_index), "%s{sessions}:index", p);
     snprintf(sh->sess_channel, sizeof(sh->sess_channel), "%ssessions", p);
+    snprintf(sh->sess_ack_prefix, sizeof(sh->sess_ack_prefix), "%s{sessions}:ack:", p);
     gw_kv_script_register(sh->kv, &sess_script);
     if (gw_kv_subscribe(sh->kv, "sessions", on_message, on_resync, sh) != GW_OK)
         return GW_ERROR_SET(err, GW_ELIMIT, "too many Redis subscriptions");
