@@ -280,8 +280,7 @@ void gw_kv_script_register(struct gw_kv *kv, struct gw_kv_script *s)
 {
     unsigned char md[SHA_DIGEST_LENGTH];
     SHA1((const unsigned char *)s->lua, strlen(s->lua), md);
-    for (int i = 0; i < SHA_DIGEST_LENGTH; i++)
-        snprintf(s->sha1 + 2 * i, 3, "%02x", md[i]);
+    gw_hex_encode(md, SHA_DIGEST_LENGTH, s->sha1);
     for (int i = 0; i < kv->nscripts; i++)
         if (kv->scripts[i] == s)
             return;
@@ -493,8 +492,7 @@ int gw_kv_once(struct gw_kv *kv, struct gw_loop *loop, const char *key, uint64_t
     unsigned char md[SHA256_DIGEST_LENGTH];
     SHA256((const unsigned char *)key, strlen(key), md);
     char tag[33];
-    for (int i = 0; i < 16; i++)
-        snprintf(tag + 2 * i, 3, "%02x", md[i]);
+    gw_hex_encode(md, 16, tag);
     char k[160], ttl[24];
     gw_kv_key(kv, k, sizeof(k), "once:", tag, "");
     snprintf(ttl, sizeof(ttl), "%llu", (unsigned long long)ttl_ms);

@@ -21,6 +21,7 @@
 
 #include "core/alloc.h"
 #include "core/log.h"
+#include "core/str.h"
 #include "ctx/ctx.h"
 #include "kv/kv.h"
 #include "mcp/mcp_exchange.h"
@@ -229,14 +230,20 @@ static bool matches(const struct gw_rl_rule *r, const struct facts *f)
 }
 
 /* Appends "dim=value\x1f" to the key material (values are bounded: principal strings are at
- * most 256 bytes, so the buffer below never truncates; if it did, the key would still be
- * deterministic). */
+ * most 256 bytes, so the buffer never overflows; a value that would not fit is cut, which keeps
+ * the key deterministic). */
 static size_t key_part(char *buf, size_t size, size_t at, const char *dim, const char *v)
 {
-    int n = snprintf(buf + at, size - at, "%s=%s\x1f", dim, v ? v : "");
-    if (n < 0 || (size_t)n >= size - at)
-        return size - 1;
-    return at + (size_t)n;
+    size_t dl = strlen(dim), vl = v ? strlen(v) : 0;
+    if (at + dl + vl + 2 >= size)
+        vl = at + dl + 2 < size ? size - at - dl - 2 : 0;
+    if (at + dl + vl + 2 >= size)
+        return at;
+    memcpy(buf + at, dim, dl);
+    buf[at + dl] = '=';
+    memcpy(buf + at + dl + 1, v ? v : "", vl);
+    buf[at + dl + 1 + vl] = '\x1f';
+    return at + dl + vl + 2;
 }
 
 /* Adds the item of rule r for the facts (and one role when r is per role). */
@@ -271,8 +278,7 @@ static void add_item(struct check *k, const struct gw_rl_rule *r, const struct f
         unsigned char md[SHA256_DIGEST_LENGTH];
         SHA256((const unsigned char *)m, at, md);
         char hex[33];
-        for (int i = 0; i < 16; i++)
-            snprintf(hex + 2 * i, 3, "%02x", md[i]);
+        gw_hex_encode(md, 16, hex);
         snprintf(it->key, sizeof(it->key), "%srl:{%s:%s}", k->rl->prefix, r->id, hex);
     } else {
         snprintf(it->key, sizeof(it->key), "%srl:{%s}", k->rl->prefix, r->id);

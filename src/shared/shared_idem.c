@@ -16,6 +16,7 @@
 
 #include "core/alloc.h"
 #include "core/log.h"
+#include "core/str.h"
 #include "net/net_loop.h"
 #include "upstream/upstream_exec.h"
 #include "upstream/upstream_idem.h"
@@ -66,8 +67,7 @@ static void rkey(const struct rstore *s, const char *key, char *out, size_t size
     unsigned char md[SHA256_DIGEST_LENGTH];
     SHA256((const unsigned char *)key, strlen(key), md);
     char hex[33];
-    for (int i = 0; i < 16; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    gw_hex_encode(md, 16, hex);
     gw_kv_key(s->sh->kv, out, size, "idem:", hex, "");
 }
 
@@ -130,8 +130,7 @@ static int r_begin_async(void *self, const char *key, const unsigned char fp[32]
     }
     char k[160], fph[65], ttl[24];
     rkey(s, key, k, sizeof(k));
-    for (int i = 0; i < 32; i++)
-        snprintf(fph + 2 * i, 3, "%02x", fp[i]);
+    gw_hex_encode(fp, 32, fph);
     snprintf(ttl, sizeof(ttl), "%llu", (unsigned long long)s->inflight_ms);
     const char *keys[] = {k};
     const char *args[] = {fph, ttl};

@@ -156,8 +156,7 @@ static int publish(void *ud, const struct gw_session_change *chg, gw_session_don
         if (done) {
             unsigned char rnd[16];
             RAND_bytes(rnd, sizeof(rnd));
-            for (int i = 0; i < 16; i++)
-                snprintf(nonce + 2 * i, 3, "%02x", rnd[i]);
+            gw_hex_encode(rnd, 16, nonce);
             payload = nonce;
         }
         break;
