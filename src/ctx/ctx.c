@@ -438,8 +438,12 @@ void gw_ctx_add_header(struct gw_ctx *c, const char *name, const char *value)
 {
     if (!c || !name || !value || c->nheaders >= GW_CTX_MAX_HEADERS)
         return;
-    copy(c->headers[c->nheaders].name, sizeof(c->headers[0].name), name);
-    copy(c->headers[c->nheaders].value, sizeof(c->headers[0].value), value);
+    size_t n = strnlen(name, sizeof(c->headers[0].name) - 1);
+    memcpy(c->headers[c->nheaders].name, name, n);
+    c->headers[c->nheaders].name[n] = '\0';
+    n = strnlen(value, sizeof(c->headers[0].value) - 1);
+    memcpy(c->headers[c->nheaders].value, value, n);
+    c->headers[c->nheaders].value[n] = '\0';
     c->nheaders++;
 }
 

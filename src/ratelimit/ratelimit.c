@@ -29,7 +29,9 @@
 #include "pipeline/pipeline.h"
 #include "ratelimit/ratelimit_ip.h"
 
+#include <openssl/evp.h>
 #include <openssl/sha.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -72,7 +74,7 @@ struct check {
     struct gw_ratelimit *rl;
     struct gw_rl_ruleset *rs;
     const struct gw_rl_rule *rule[GW_RL_MAX_ITEMS];
-    struct gw_rl_batch b;
+    struct gw_rl_batch b; /* check_new clears what precedes this member */
     bool http;
     /* tools/call */
     struct gw_call *call;
@@ -90,6 +92,92 @@ static _Thread_local struct {
     char rule[GW_RL_ID_MAX + 1];
     char reason[256];
 } dry_stash;
+
+/* Bounded copies without snprintf (these run several times per call). */
+static size_t cpy(char *dst, size_t size, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= size)
+        n = size - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+    return n;
+}
+
+static size_t cat3(char *dst, size_t size, const char *a, const char *b, const char *c)
+{
+    size_t n = cpy(dst, size, a);
+    n += cpy(dst + n, size - n, b);
+    n += cpy(dst + n, size - n, c);
+    return n;
+}
+
+/* Per-thread scratch, freed when the thread exits (pthread key destructor): a digest context
+ * (the one-shot SHA256() of OpenSSL 3 fetches the algorithm on every call) and recycled checks
+ * (a call takes one and returns it on the same loop). */
+#define CHECK_CACHE 32
+struct rl_tls {
+    EVP_MD_CTX *md;
+    struct check *cache[CHECK_CACHE];
+    int cached;
+};
+
+static pthread_key_t tls_key;
+static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
+static EVP_MD *fetched_sha256;
+
+static void tls_free(void *p)
+{
+    struct rl_tls *t = p;
+    EVP_MD_CTX_free(t->md);
+    for (int i = 0; i < t->cached; i++)
+        gw_free(t->cache[i]);
+    gw_free(t);
+}
+
+static void tls_init(void)
+{
+    pthread_key_create(&tls_key, tls_free);
+    fetched_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static struct rl_tls *tls(void)
+{
+    pthread_once(&tls_once, tls_init);
+    struct rl_tls *t = pthread_getspecific(tls_key);
+    if (!t) {
+        t = gw_xcalloc(1, sizeof(*t));
+        t->md = EVP_MD_CTX_new();
+        pthread_setspecific(tls_key, t);
+    }
+    return t;
+}
+
+static void sha256(const void *data, size_t n, unsigned char out[32])
+{
+    struct rl_tls *t = tls();
+    unsigned int len = 0;
+    if (!fetched_sha256 || !t->md || EVP_DigestInit_ex2(t->md, fetched_sha256, NULL) != 1 ||
+        EVP_DigestUpdate(t->md, data, n) != 1 || EVP_DigestFinal_ex(t->md, out, &len) != 1)
+        SHA256(data, n, out);
+}
+
+static struct check *check_new(void)
+{
+    struct rl_tls *t = tls();
+    struct check *k = t->cached ? t->cache[--t->cached] : gw_xmalloc(sizeof(*k));
+    /* only the header: items are written whole as they are added */
+    memset(k, 0, offsetof(struct check, b));
+    k->b.n = 0;
+    k->b.refused = false;
+    k->tool[0] = '\0';
+    k->call = NULL;
+    k->adm = NULL;
+    k->done = NULL;
+    k->done_arg = NULL;
+    k->http = false;
+    return k;
+}
 
 static uint64_t now_ms(void)
 {
@@ -275,13 +363,15 @@ static void add_item(struct check *k, const struct gw_rl_rule *r, const struct f
             at = key_part(m, sizeof(m), at, "risk", f->risk);
         if (r->per & GW_RL_PER_TENANT)
             at = key_part(m, sizeof(m), at, "tenant", f->tenant);
-        unsigned char md[SHA256_DIGEST_LENGTH];
-        SHA256((const unsigned char *)m, at, md);
+        unsigned char md[32];
+        sha256(m, at, md);
         char hex[33];
         gw_hex_encode(md, 16, hex);
-        snprintf(it->key, sizeof(it->key), "%srl:{%s:%s}", k->rl->prefix, r->id, hex);
+        size_t n = cat3(it->key, sizeof(it->key), k->rl->prefix, "rl:{", r->id);
+        cat3(it->key + n, sizeof(it->key) - n, ":", hex, "}");
     } else {
-        snprintf(it->key, sizeof(it->key), "%srl:{%s}", k->rl->prefix, r->id);
+        size_t n = cat3(it->key, sizeof(it->key), k->rl->prefix, "rl:{", r->id);
+        cpy(it->key + n, sizeof(it->key) - n, "}");
     }
     it->interval_us = r->interval_us;
     it->burst = (int64_t)r->burst;
@@ -321,7 +411,11 @@ static bool any_rule(const struct gw_rl_ruleset *rs, enum gw_rl_scope scope)
 static void check_free(struct check *k)
 {
     gw_rl_ruleset_unref(k->rs);
-    gw_free(k);
+    struct rl_tls *t = tls();
+    if (t->cached < CHECK_CACHE)
+        t->cache[t->cached++] = k;
+    else
+        gw_free(k);
 }
 
 /* ---------- outcome ---------- */
@@ -524,9 +618,9 @@ static void call_facts(struct gw_ratelimit *rl, struct gw_call *call, struct fac
     f->subject = who->subject;
     f->client = who->method == GW_AUTH_API_KEY && who->key_id[0] ? who->key_id : who->client_id;
     if (who->method == GW_AUTH_ANONYMOUS) /* no identity: each address is its own "user" */
-        snprintf(f->user, sizeof(f->user), "anonymous@%s", ip);
+        cat3(f->user, sizeof(f->user), "anonymous@", ip, "");
     else
-        snprintf(f->user, sizeof(f->user), "%s\n%s", who->issuer, who->subject);
+        cat3(f->user, sizeof(f->user), who->issuer, "\n", who->subject);
 }
 
 static int call_enforce(void *ud, struct gw_call *call, struct gw_phase_verdict *v)
@@ -541,11 +635,11 @@ static int call_enforce(void *ud, struct gw_call *call, struct gw_phase_verdict 
     struct facts f;
     char ip[64];
     call_facts(rl, call, &f, ip, sizeof(ip));
-    struct check *k = gw_xcalloc(1, sizeof(*k));
+    struct check *k = check_new();
     k->rl = rl;
     k->rs = rs;
     k->call = call;
-    snprintf(k->tool, sizeof(k->tool), "%s", f.tool);
+    cpy(k->tool, sizeof(k->tool), f.tool);
     build(k, GW_RL_SCOPE_CALL, &f);
     if (k->b.n == 0) {
         check_free(k);
@@ -590,8 +684,8 @@ static void add_adm_header(struct gw_mcp_admission *a, const char *name, const c
 {
     if (a->nheaders >= GW_MCP_ADMIT_HEADERS)
         return;
-    snprintf(a->headers[a->nheaders][0], sizeof(a->headers[0][0]), "%s", name);
-    snprintf(a->headers[a->nheaders][1], sizeof(a->headers[0][1]), "%s", value);
+    cpy(a->headers[a->nheaders][0], sizeof(a->headers[0][0]), name);
+    cpy(a->headers[a->nheaders][1], sizeof(a->headers[0][1]), value);
     a->nheaders++;
 }
 
@@ -669,7 +763,7 @@ int gw_ratelimit_admit(void *ud, struct gw_loop *loop, const char *peer,
     struct facts f;
     memset(&f, 0, sizeof(f));
     f.ip = ip;
-    struct check *k = gw_xcalloc(1, sizeof(*k));
+    struct check *k = check_new();
     k->rl = rl;
     k->rs = rs;
     k->http = true;
