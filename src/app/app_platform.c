@@ -223,8 +223,10 @@ int app_platform_loop_start(struct app_platform *pf, struct gw_loop *loop, struc
 
 void app_platform_loop_stop(struct app_platform *pf, struct gw_loop *loop)
 {
-    gw_pipeline_loop_stop(pf->pipeline, loop);
+    /* Redis first: its pending replies fail (GW_EIO) and the calls waiting on them resume
+     * while their executor still exists */
     gw_kv_loop_stop(pf->kv, loop);
+    gw_pipeline_loop_stop(pf->pipeline, loop);
 }
 
 /* ---------- shared state (Redis) and rate limits ---------- */
