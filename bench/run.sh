@@ -301,6 +301,30 @@ if [ "$GW_TOOL" = upstream ]; then
   G3PID=$GWPID; GWURL3=http://127.0.0.1:$GWPORT/mcp
   GW_SERVE_ARGS=("${SAVED[@]}")
 fi
+# The same gateway with rate limits on (three limits checked per call: per client address
+# before authentication, per user and per tool; rates high enough never to refuse): the
+# in-process limiter, and the Redis one (a redis-server of its own on a unix socket).
+cat >"$RUN/limits.json" <<'JSON'
+{"rules": [
+  {"id": "bench-ip", "scope": "http", "rate": "1000000/s", "per": ["ip"]},
+  {"id": "bench-user", "rate": "1000000/s", "per": ["user"]},
+  {"id": "bench-tool", "rate": "1000000/s", "per": ["tool"]}]}
+JSON
+start_gateway gateway-limit-mem --set GW_RATELIMIT_RULES_FILE="$RUN/limits.json" \
+  --set GW_RATELIMIT_BACKEND=memory "${GW_AUTH_ARGS[@]}"
+G6PID=$GWPID; GWURL6=http://127.0.0.1:$GWPORT/mcp
+G7PID=""; GWURL7=""
+if command -v redis-server >/dev/null 2>&1; then
+  redis-server --port 0 --unixsocket "$RUN/redis.sock" --unixsocketperm 700 --save '' \
+    --appendonly no --dir "$RUN" >"$RUN/redis.log" 2>&1 &
+  RPID=$!; PIDS+=($RPID)
+  for _ in $(seq 1 100); do [ -S "$RUN/redis.sock" ] && break; sleep 0.05; done
+  start_gateway gateway-limit-redis --set GW_RATELIMIT_RULES_FILE="$RUN/limits.json" \
+    --set REDIS_URL="unix://$RUN/redis.sock" --set GW_RATELIMIT_BACKEND=redis "${GW_AUTH_ARGS[@]}"
+  G7PID=$GWPID; GWURL7=http://127.0.0.1:$GWPORT/mcp
+else
+  say "  redis-server not installed: no gw-call-limit-redis point"
+fi
 
 say "starting the Node peers (Node $("$NODE" --version))"
 IPORT=$(free_port)
@@ -330,6 +354,8 @@ check() {  # NAME EXPECT curl-args...
 }
 check gw-call "$GW_EXPECT" "$GWURL" -H @"$RUN/h-gw-call" --data-binary @"$RUN/b-gw-call"
 check gw-call-ssrf "$GW_EXPECT" "$GWURL3" -H @"$RUN/h-gw-call" --data-binary @"$RUN/b-gw-call"
+check gw-call-limit-mem "$GW_EXPECT" "$GWURL6" -H @"$RUN/h-gw-call" --data-binary @"$RUN/b-gw-call"
+[ -z "$GWURL7" ] || check gw-call-limit-redis "$GW_EXPECT" "$GWURL7" -H @"$RUN/h-gw-call" --data-binary @"$RUN/b-gw-call"
 check sdk widget "http://127.0.0.1:$SPORT/mcp" -H @"$RUN/h-sdk-call" --data-binary @"$RUN/b-sdk-call"
 # tools/list answers are ~1 MB: checked by size (bench.lua's BENCH_EXPECT_BYTES) rather than by
 # Lua on every body, which would measure wrk's body handling instead of the gateway.
@@ -361,13 +387,15 @@ mcpload_run() {  # URL TOOL ARGS EXPECT CONC DURATION
 }
 # The points: TARGET CONC. point_pid and point_run say which server and which client.
 POINT_LIST=(upstream:1 upstream:32 nginx-proxy:1 nginx-proxy:32 gw-call:1 gw-call:32
-  gw-call-nolog:32 gw-call-noauth:32 gw-call-noaudit:32 gw-call-ssrf:32 list-static:1 list-static:32 gw-list:1 gw-list:32 gw-call-mcpload:32 ivotoby:1 ivotoby:32 sdk:1 sdk:32)
+  gw-call-nolog:32 gw-call-noauth:32 gw-call-noaudit:32 gw-call-ssrf:32 gw-call-limit-mem:32 gw-call-limit-redis:32 list-static:1 list-static:32 gw-list:1 gw-list:32 gw-call-mcpload:32 ivotoby:1 ivotoby:32 sdk:1 sdk:32)
 [ "$GW_TOOL" = upstream ] || POINT_LIST=("${POINT_LIST[@]/gw-call-ssrf:32}")
 [ "${BENCH_AUDIT:-both}" = both ] || POINT_LIST=("${POINT_LIST[@]/gw-call-noaudit:32}")
+[ -n "$GWURL7" ] || POINT_LIST=("${POINT_LIST[@]/gw-call-limit-redis:32}")
 point_pid() {
   case $1 in
     upstream|list-static) echo "$UPID" ;; nginx-proxy) echo "$PPID_" ;; gw-call-nolog) echo "$G2PID" ;;
     gw-call-ssrf) echo "$G3PID" ;; gw-call-noauth) echo "$G4PID" ;; gw-call-noaudit) echo "$G5PID" ;;
+    gw-call-limit-mem) echo "$G6PID" ;; gw-call-limit-redis) echo "$G7PID" ;;
     gw-*) echo "$G1PID" ;; ivotoby) echo "$IPID" ;; sdk) echo "$SPID" ;;
   esac
 }
@@ -381,6 +409,8 @@ point_run() {  # TARGET CONC DURATION
     gw-call-noaudit) wrk_run POST "$GWURL5" "$RUN/b-gw-call" "$RUN/h-gw-call" "$GW_EXPECT" "$c" "$d" ;;
     gw-call-ssrf) wrk_run POST "$GWURL3" "$RUN/b-gw-call" "$RUN/h-gw-call" "$GW_EXPECT" "$c" "$d" ;;
     gw-call-noauth) wrk_run POST "$GWURL4" "$RUN/b-gw-call" "$RUN/h-gw-call" "$GW_EXPECT" "$c" "$d" ;;
+    gw-call-limit-mem) wrk_run POST "$GWURL6" "$RUN/b-gw-call" "$RUN/h-gw-call" "$GW_EXPECT" "$c" "$d" ;;
+    gw-call-limit-redis) wrk_run POST "$GWURL7" "$RUN/b-gw-call" "$RUN/h-gw-call" "$GW_EXPECT" "$c" "$d" ;;
     list-static) BENCH_EXPECT_BYTES=$((STATIC_H + STATIC_B)) \
       wrk_run GET "$UPSTREAM/tools-list.json" "" "$RUN/h-get" '' "$c" "$d" ;;
     gw-list) BENCH_EXPECT_BYTES=$((LIST_H + LIST_B)) \

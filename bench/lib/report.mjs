@@ -28,6 +28,8 @@ const TARGETS = [
   ['gw-call-noaudit', 'gateway tools/call, audit trail off', 'wrk', 'gateway tools/call\\naudit off'],
   ['gw-call-ssrf', 'gateway tools/call, spec server + SSRF guard', 'wrk', 'gateway tools/call\\nSSRF-guarded'],
   ['gw-call-noauth', 'gateway tools/call, authentication off', 'wrk', 'gateway tools/call\\nno authentication'],
+  ['gw-call-limit-mem', 'gateway tools/call, 3 rate limits, in-process', 'wrk', 'gateway tools/call\\nlimits in process'],
+  ['gw-call-limit-redis', 'gateway tools/call, 3 rate limits, Redis', 'wrk', 'gateway tools/call\\nlimits on Redis'],
   ['gw-call-mcpload', 'gateway tools/call, sessions (mcp-load)', 'mcp-load', 'gateway tools/call\\nsessions (mcp-load)'],
   ['ivotoby', `@ivotoby/openapi-mcp-server ${meta.ivotoby}`, 'mcp-load', '@ivotoby\\nopenapi-mcp-server'],
   ['sdk', `official TS SDK ${meta.sdk}, minimal, stateless`, 'wrk', 'official SDK\\n(minimal)'],

@@ -40,6 +40,8 @@ struct gw_audit;
  * (tools, bundles, specs, imports), e.g. to reload the registry at once instead of waiting for
  * the watcher. It may block (it runs off the HTTP loop) but delays that request's reply. */
 typedef void (*gw_admin_write_fn)(void *arg);
+/* Returns a new JSON value (or NULL); called on an admin pool thread: thread-safe, quick. */
+typedef json_t *(*gw_admin_json_fn)(void *arg);
 
 struct gw_admin_config {
     const char *store_url;                     /* required; copied */
@@ -56,6 +58,10 @@ struct gw_admin_config {
                             * usually hits first); 0 = GW_STORE_SPEC_MAX */
     gw_admin_write_fn on_write; /* may be NULL */
     void *on_write_arg;
+    /* The running rate limiter's effective rules and counters ({"rules": [...], "stats":
+     * {...}}) for /admin/api/limits; NULL when there is none. */
+    gw_admin_json_fn limits_status;
+    void *limits_arg;
     /* Authentication: every request except GET /auth/config is authenticated by `authn` and
      * needs `admin_role` (GET /whoami needs only a principal). authn.ops NULL: none (then only
      * loopback clients, as before authentication existed). `auth_config` (borrowed, copied)

@@ -120,6 +120,12 @@ static const struct endpoint endpoints[] = {
     {AR_KEYS, GW_HTTP_POST, F_WRITE, gw_admin__w_key_create},
     {AR_KEY, GW_HTTP_GET, 0, gw_admin__w_key_get},
     {AR_KEY, GW_HTTP_DELETE, F_WRITE, gw_admin__w_key_revoke},
+    {AR_LIMITS, GW_HTTP_GET, 0, gw_admin__w_limits_list},
+    {AR_LIMITS, GW_HTTP_POST, F_WRITE, gw_admin__w_limit_create},
+    {AR_LIMIT, GW_HTTP_GET, 0, gw_admin__w_limit_get},
+    {AR_LIMIT, GW_HTTP_PUT, F_WRITE, gw_admin__w_limit_replace},
+    {AR_LIMIT, GW_HTTP_PATCH, F_WRITE, gw_admin__w_limit_patch},
+    {AR_LIMIT, GW_HTTP_DELETE, F_WRITE, gw_admin__w_limit_delete},
     /* answered on the loop, without a job */
     {AR_WHOAMI, GW_HTTP_GET, 0, NULL},
     {AR_AUTH_CONFIG, GW_HTTP_GET, 0, NULL},
@@ -735,6 +741,8 @@ int gw_admin_attach(struct gw_server *http, const struct gw_admin_config *cfg,
     adm->on_write_arg = cfg->on_write_arg;
     adm->audit = cfg->audit;
     pthread_mutex_init(&adm->audit_lock, NULL);
+    adm->limits_status = cfg->limits_status;
+    adm->limits_arg = cfg->limits_arg;
     adm->authn = cfg->authn;
     adm->gov = cfg->gov;
     adm->registry = cfg->registry;

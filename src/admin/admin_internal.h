@@ -58,6 +58,8 @@ struct gw_admin {
     struct gw_audit *audit; /* borrowed; NULL = no audit trail */
     pthread_mutex_t audit_lock; /* guards audit_verification */
     json_t *audit_verification; /* the last verification summary (GET /audit/chain) */
+    gw_admin_json_fn limits_status; /* the running limiter's rules and counters, or NULL */
+    void *limits_arg;
 };
 
 /* ---- routes (admin_route.c) ---- */
@@ -95,7 +97,9 @@ enum admin_route {
     AR_APPROVAL_ACTION, /* /approvals/{id}/approve|deny (m->status: "approve" or "deny") */
     AR_AUDIT_LIST,     /* /audit (admin_audit.c) */
     AR_AUDIT,          /* /audit/{id|chain|verify|export|search|proof|checkpoint|keys} */
-    AR_AUDIT_PROOF     /* /audit/{id}/proof */
+    AR_AUDIT_PROOF,    /* /audit/{id}/proof */
+    AR_LIMITS,         /* /limits */
+    AR_LIMIT           /* /limits/{id} */
 };
 
 struct admin_match {
@@ -222,6 +226,12 @@ void gw_admin__w_policy_test(struct admin_job *j, struct gw_store *st);
 void gw_admin__w_approvals_list(struct admin_job *j, struct gw_store *st);
 void gw_admin__w_approval_get(struct admin_job *j, struct gw_store *st);
 void gw_admin__w_approval_decide(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_limits_list(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_limit_create(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_limit_get(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_limit_replace(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_limit_patch(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_limit_delete(struct admin_job *j, struct gw_store *st);
 /* admin_keys.c */
 void gw_admin__w_keys_list(struct admin_job *j, struct gw_store *st);
 void gw_admin__w_key_create(struct admin_job *j, struct gw_store *st);

@@ -15,6 +15,7 @@
  *   /admin/api/policies[/{id}|/test], /admin/api/roles[/{name}]
  *   /admin/api/approvals[/{id}[/approve|/deny]]
  *   /admin/api/settings
+ *   /admin/api/limits[/{id}]
  *
  * Names are matched after the server's percent-decoding: a name can never contain '/' (it is a
  * segment separator) nor anything outside [A-Za-z0-9_.-], so a decoded name is checked as is.
@@ -187,6 +188,9 @@ int gw_admin__route(const char *path, struct admin_match *m, struct gw_error *er
         return nseg == 1 ? GW_OK : take_name(m, seg[1], "key id", err);
     } else if (gw_str_eq_c(seg[0], "settings") && nseg == 1) {
         m->route = AR_SETTINGS;
+    } else if (gw_str_eq_c(seg[0], "limits") && nseg <= 2) {
+        m->route = nseg == 1 ? AR_LIMITS : AR_LIMIT;
+        return nseg == 1 ? GW_OK : take_name(m, seg[1], "rule id", err);
     } else if (gw_str_eq_c(seg[0], "imports") && nseg == 1) {
         m->route = AR_IMPORTS;
     } else if (gw_str_eq_c(seg[0], "imports") && nseg == 2 && gw_str_eq_c(seg[1], "preview")) {

@@ -41,6 +41,10 @@ struct gw_audit;
 struct gw_pii;
 struct gw_metrics;
 struct gw_tracer;
+struct gw_kv;
+struct gw_ratelimit;
+struct gw_rl_loader;
+struct gw_shared;
 struct app_platform {
     struct gw_audit *audit;     /* NULL when GW_AUDIT_ENABLED=false */
     struct gw_pii *pii;
@@ -52,6 +56,10 @@ struct app_platform {
     struct gw_mcp_server *mcp;
     struct gw_auth *auth;
     struct gw_gov *gov;
+    struct gw_kv *kv;                /* shared state on Redis (disabled without REDIS_URL) */
+    struct gw_ratelimit *ratelimit;  /* NULL when GW_RATELIMIT_ENABLED=false */
+    struct gw_rl_loader *rl_loader;
+    struct gw_shared *shared;        /* sessions and idempotency keys on Redis */
     int change_id;
 };
 /* The gateway's canonical base URL: GW_PUBLIC_URL, else http://<GW_LISTEN> (a wildcard
@@ -67,6 +75,15 @@ void app_platform_close(struct app_platform *pf);
 struct gw_loop;
 int app_platform_loop_start(struct app_platform *pf, struct gw_loop *loop, struct gw_error *err);
 void app_platform_loop_stop(struct app_platform *pf, struct gw_loop *loop);
+struct gw_store_options;
+/* Shared state and rate limits (part of app_platform_open): the Redis module, the limiter
+ * (registered on the pipeline) and its rules loader. Prints why and returns an error. */
+int app_shared_open(struct app_platform *pf, const struct gw_settings *s, const char *store_url,
+                    const struct gw_store_options *so);
+/* The limiter's effective rules and counters plus the Redis counters, for the admin API
+ * ({"rules": [...], "stats": {...}}; NULL without a limiter). Thread-safe. */
+#include <jansson.h>
+json_t *app_limits_status(void *arg);
 /* Readiness probe (/ready): this replica holds a registry snapshot it can serve (database
  * health is for metrics and alerts, not readiness). */
 struct gw_error;
@@ -109,6 +126,7 @@ int app_observe_serve(struct app_platform *pf, const struct gw_settings *s,
 
 int cmd_audit(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_limits(int argc, char **argv);
 int cmd_keys(int argc, char **argv);
 int cmd_governance(int argc, char **argv);
 int cmd_import(int argc, char **argv);

@@ -10,8 +10,12 @@
 #include "core/log.h"
 #include "governance/gov.h"
 #include "fixtures/fixtures.h"
+#include "kv/kv.h"
 #include "mcp/mcp_server.h"
 #include "pipeline/pipeline.h"
+#include "ratelimit/ratelimit.h"
+#include "ratelimit/ratelimit_loader.h"
+#include "shared/shared.h"
 #include "registry/registry.h"
 #include "store/store.h"
 #include "upstream/upstream_exec.h"
@@ -87,6 +91,7 @@ static void on_registry_change(void *ctx, const struct gw_registry_change *chg)
     if (pf->gov && gw_gov_reload(pf->gov, &err) != GW_OK) /* and governance rules */
         GW_LOG(GW_LOG_ERROR, "governance", "the changed rules were refused (the previous rules "
                                            "stay in force): %s", err.msg);
+    gw_rl_loader_wake(pf->rl_loader); /* so are rate-limit rules */
     GW_LOG(GW_LOG_INFO, "app", "registry reloaded: %zu tools (store version %lld)%s",
            chg->tool_count, chg->store_version, chg->list_changed ? "; tool list changed" : "");
     if (chg->list_changed)
@@ -162,6 +167,10 @@ int app_platform_open(struct app_platform *pf, const struct gw_settings *s)
     }
     gw_gov_set_challenge(pf->gov, gw_auth_step_up, pf->auth);
     gw_gov_on_change(pf->gov, governance_changed, pf);
+    if (app_shared_open(pf, s, url, &so) != GW_OK) {
+        app_platform_close(pf);
+        return GW_EINVAL;
+    }
     gw_mcp_server_add_provider(pf->mcp, gw_pipeline_provider(pf->pipeline));
     if (gw_settings_bool(s, "GW_CONFORMANCE_FIXTURES")) {
         gw_mcp_server_add_provider(pf->mcp, gw_fixtures_provider());
@@ -194,6 +203,10 @@ void app_platform_close(struct app_platform *pf)
         gw_registry_off_change(pf->registry, pf->change_id);
     gw_registry_free(pf->registry); /* stops the watcher first: no more change callbacks */
     app_observe_close(pf);
+    gw_rl_loader_free(pf->rl_loader);
+    gw_ratelimit_free(pf->ratelimit);
+    gw_kv_free(pf->kv); /* stops the subscriber thread */
+    gw_shared_free(pf->shared);
     gw_auth_free(pf->auth);
     gw_gov_free(pf->gov);
     gw_pipeline_free(pf->pipeline);
@@ -204,12 +217,67 @@ void app_platform_close(struct app_platform *pf)
 
 int app_platform_loop_start(struct app_platform *pf, struct gw_loop *loop, struct gw_error *err)
 {
-    return gw_pipeline_loop_start(pf->pipeline, loop, err);
+    int rc = gw_kv_loop_start(pf->kv, loop, err); /* before the executors that use it */
+    return rc == GW_OK ? gw_pipeline_loop_start(pf->pipeline, loop, err) : rc;
 }
 
 void app_platform_loop_stop(struct app_platform *pf, struct gw_loop *loop)
 {
+    /* Redis first: its pending replies fail (GW_EIO) and the calls waiting on them resume
+     * while their executor still exists */
+    gw_kv_loop_stop(pf->kv, loop);
     gw_pipeline_loop_stop(pf->pipeline, loop);
+}
+
+/* ---------- shared state (Redis) and rate limits ---------- */
+
+int app_shared_open(struct app_platform *pf, const struct gw_settings *s, const char *store_url,
+                    const struct gw_store_options *so)
+{
+    struct gw_error err = {0};
+    struct gw_kv_config kc;
+    gw_kv_config_from_settings(&kc, s);
+    if (gw_kv_new(&kc, &pf->kv, &err) != GW_OK) {
+        fprintf(stderr, "mcpgw: Redis: %s\n", err.msg);
+        return GW_EINVAL;
+    }
+    if (gw_kv_enabled(pf->kv))
+        GW_LOG(GW_LOG_INFO, "app", "shared state on Redis %s", gw_kv_url_shown(pf->kv));
+    pf->shared = gw_shared_new(pf->kv);
+    if (gw_shared_sessions_attach(pf->shared, gw_mcp_server_sessions(pf->mcp), &err) != GW_OK ||
+        gw_shared_idem_attach(pf->shared, pf->upstreams,
+                              (uint64_t)gw_settings_int(s, "GW_IDEMPOTENCY_TTL_SECONDS") * 1000u,
+                              (uint64_t)gw_settings_int(s, "GW_IDEMPOTENCY_INFLIGHT_SECONDS") *
+                                  1000u,
+                              &err) != GW_OK) {
+        fprintf(stderr, "mcpgw: shared state: %s\n", err.msg);
+        return GW_EINVAL;
+    }
+    if (gw_settings_bool(s, "GW_RATELIMIT_ENABLED")) {
+        struct gw_ratelimit_config rc;
+        gw_ratelimit_config_from_settings(&rc, s, gw_kv_enabled(pf->kv));
+        if (gw_ratelimit_new(&rc, pf->kv, &pf->ratelimit, &err) != GW_OK) {
+            fprintf(stderr, "mcpgw: rate limits: %s\n", err.msg);
+            return GW_EINVAL;
+        }
+        gw_ratelimit_attach(pf->ratelimit, pf->pipeline);
+        struct gw_rl_loader_config lc = {
+            .rules_file = gw_settings_str(s, "GW_RATELIMIT_RULES_FILE"),
+            .http_per_ip = gw_settings_str(s, "GW_RATELIMIT_HTTP_PER_IP"),
+            .store_url = store_url,
+            .store_opts = so,
+            .reload_ms = (int)gw_settings_int(s, "GW_RATELIMIT_RELOAD_SECONDS") * 1000,
+            .thread = true};
+        if (gw_rl_loader_new(pf->ratelimit, &lc, &pf->rl_loader, &err) != GW_OK) {
+            fprintf(stderr, "mcpgw: rate limits: %s\n", err.msg);
+            return GW_EINVAL;
+        }
+    }
+    if (gw_kv_start(pf->kv, &err) != GW_OK) { /* after every script and subscription */
+        fprintf(stderr, "mcpgw: Redis: %s\n", err.msg);
+        return GW_EIO;
+    }
+    return GW_OK;
 }
 
 int app_ready_registry(void *arg, struct gw_error *err)
@@ -227,4 +295,36 @@ int app_ready_registry(void *arg, struct gw_error *err)
                             "(%llu failed loads)",
                             st.reload_errors);
     return GW_OK;
+}
+
+json_t *app_limits_status(void *arg)
+{
+    struct app_platform *pf = arg;
+    if (!pf->ratelimit)
+        return NULL;
+    struct gw_rl_ruleset *rs = gw_ratelimit_rules(pf->ratelimit);
+    json_t *setj = gw_rl_ruleset_json(rs);
+    gw_rl_ruleset_unref(rs);
+    struct gw_ratelimit_stats st;
+    gw_ratelimit_stats(pf->ratelimit, &st);
+    struct gw_kv_stats ks;
+    gw_kv_stats(pf->kv, &ks);
+    json_t *stats = json_pack(
+        "{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "backend", st.backend, "rules",
+        (json_int_t)st.rules, "checks", (json_int_t)st.checks, "allowed",
+        (json_int_t)st.allowed, "limited", (json_int_t)st.limited, "httpLimited",
+        (json_int_t)st.http_limited, "dryRunLimited", (json_int_t)st.dry_run_limited,
+        "backendErrors", (json_int_t)st.backend_errors, "failLocal", (json_int_t)st.fail_local,
+        "failOpen", (json_int_t)st.fail_open, "failClosed", (json_int_t)st.fail_closed,
+        "memoryKeys", (json_int_t)st.memory_keys);
+    json_object_set_new(stats, "redis",
+                        json_pack("{s:b,s:I,s:I,s:b,s:I,s:I,s:I}", "enabled", ks.enabled,
+                                  "connections", (json_int_t)ks.loops, "ready",
+                                  (json_int_t)ks.loops_ready, "subscriberReady",
+                                  ks.subscriber_ready, "timeouts", (json_int_t)ks.timeouts,
+                                  "disconnects", (json_int_t)ks.disconnects, "refused",
+                                  (json_int_t)ks.refused));
+    json_t *out = json_pack("{s:O,s:o}", "rules", json_object_get(setj, "rules"), "stats", stats);
+    json_decref(setj);
+    return out;
 }

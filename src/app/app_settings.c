@@ -13,9 +13,11 @@
 #include "trace/trace.h"
 #include "core/log.h"
 #include "governance/gov.h"
+#include "kv/kv.h"
 #include "mcp/mcp_server.h"
 #include "net/net_server.h"
 #include "openapi/openapi.h"
+#include "ratelimit/ratelimit.h"
 #include "registry/registry_settings.h"
 #include "schema/schema.h"
 #include "ssrf/ssrf.h"
@@ -67,6 +69,8 @@ struct gw_settings *app_settings_load(const char *config_file, const char *const
     gw_settings_register(s, gw_pii_settings);
     gw_settings_register(s, gw_metrics_settings);
     gw_settings_register(s, gw_trace_settings);
+    gw_settings_register(s, gw_kv_settings);
+    gw_settings_register(s, gw_ratelimit_settings);
     struct gw_error err = {0};
     for (int i = 0; i < noverrides; i++) {
         char name[128];

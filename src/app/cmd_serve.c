@@ -17,6 +17,7 @@
 #include "net/net_loop.h"
 #include "net/net_server.h"
 #include "web/web.h"
+#include "ratelimit/ratelimit.h"
 
 #include <event2/event.h>
 #include <getopt.h>
@@ -197,6 +198,8 @@ static int admin_open(const struct gw_settings *s, struct app_platform *pf,
     ac.on_write = admin_on_write;
     ac.on_write_arg = pf;
     ac.audit = pf->audit;
+    ac.limits_status = app_limits_status;
+    ac.limits_arg = pf;
     ac.authn = gw_auth_authn(pf->auth);
     ac.gov = pf->gov;
     ac.registry = pf->registry;
@@ -256,6 +259,8 @@ int cmd_serve(int argc, char **argv)
         goto out;
     }
     mcp_http = gw_mcp_http_attach(mcp, http);
+    if (pf.ratelimit) /* per-IP limits act before authentication */
+        gw_mcp_http_set_admission(mcp_http, gw_ratelimit_admit, pf.ratelimit);
     gw_auth_routes(pf.auth, http);
     warn_if_open(s, http, pf.auth);
     if (app_observe_serve(&pf, s, http, admin_http, &metrics_http) != GW_OK)

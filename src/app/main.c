@@ -23,6 +23,8 @@ static void usage(FILE *f)
             "  bundles   Manage API products (bundles of tools)\n"
             "  keys      API keys of service clients (create | list | revoke)\n"
             "  governance  Exposure and policy rules: check, show, preview (view as), test, put\n"
+            "  limits    Rate-limit rules (list | add | replace | enable | disable | dry-run |\n"
+            "            enforce | remove | show | check)\n"
             "  db        Database migrations (db migrate | db status)\n"
             "  audit     Verify, search, prove or export the audit trail\n"
             "  config    Show or check configuration (config docs | dump | check | client)\n"
@@ -57,6 +59,8 @@ int main(int argc, char **argv)
         return cmd_governance(argc - 1, argv + 1);
     if (!strcmp(cmd, "keys"))
         return cmd_keys(argc - 1, argv + 1);
+    if (!strcmp(cmd, "limits"))
+        return cmd_limits(argc - 1, argv + 1);
     if (!strcmp(cmd, "db"))
         return cmd_db(argc - 1, argv + 1);
     if (!strcmp(cmd, "audit"))

@@ -50,3 +50,13 @@ int gw_str_to_u64(struct gw_str s, unsigned long long *out)
     *out = v;
     return GW_OK;
 }
+
+void gw_hex_encode(const unsigned char *in, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}

@@ -51,6 +51,11 @@ struct gw_ctx {
     bool tool_error;
     void *slots[GW_CTX_SLOTS];
     void (*slot_free[GW_CTX_SLOTS])(void *);
+    struct {
+        char name[64];
+        char value[256];
+    } headers[GW_CTX_MAX_HEADERS];
+    size_t nheaders;
 };
 
 static const char *const phase_names[GW_PHASE_COUNT] = {
@@ -425,4 +430,31 @@ const char *gw_ctx_enter(const struct gw_ctx *c)
 void gw_ctx_leave(const char *previous)
 {
     gw_log_set_request_id(previous);
+}
+
+/* ---------- response headers ---------- */
+
+void gw_ctx_add_header(struct gw_ctx *c, const char *name, const char *value)
+{
+    if (!c || !name || !value || c->nheaders >= GW_CTX_MAX_HEADERS)
+        return;
+    size_t n = strnlen(name, sizeof(c->headers[0].name) - 1);
+    memcpy(c->headers[c->nheaders].name, name, n);
+    c->headers[c->nheaders].name[n] = '\0';
+    n = strnlen(value, sizeof(c->headers[0].value) - 1);
+    memcpy(c->headers[c->nheaders].value, value, n);
+    c->headers[c->nheaders].value[n] = '\0';
+    c->nheaders++;
+}
+
+size_t gw_ctx_header_count(const struct gw_ctx *c)
+{
+    return c ? c->nheaders : 0;
+}
+
+void gw_ctx_header(const struct gw_ctx *c, size_t i, const char **name, const char **value)
+{
+    GW_ASSERT(i < c->nheaders);
+    *name = c->headers[i].name;
+    *value = c->headers[i].value;
 }

@@ -194,6 +194,19 @@ const struct gw_ctx_upstream *gw_ctx_upstream(const struct gw_ctx *c);
 void gw_ctx_set_tool_error(struct gw_ctx *c, bool is_error);
 bool gw_ctx_tool_error(const struct gw_ctx *c);
 
+/* ---- response headers (set by a phase, sent by the HTTP transport with the response) ---- */
+
+/* Adds a header for the HTTP response that carries this message's answer (e.g. the RateLimit
+ * fields of draft-ietf-httpapi-ratelimit-headers, Retry-After). Name and value are copied
+ * (truncated to 64 / 256 bytes); at most GW_CTX_MAX_HEADERS, later ones are dropped. Transports
+ * without HTTP headers ignore them. Only the context of the HTTP request's (first) message is
+ * read by the transport. */
+#define GW_CTX_MAX_HEADERS 6
+void gw_ctx_add_header(struct gw_ctx *c, const char *name, const char *value);
+size_t gw_ctx_header_count(const struct gw_ctx *c);
+/* The i-th header (i < gw_ctx_header_count); borrowed strings. */
+void gw_ctx_header(const struct gw_ctx *c, size_t i, const char **name, const char **value);
+
 /* ---- timings ---- */
 
 /* Marks the start/end of a phase; the time between is added to that phase's total (a phase

@@ -42,6 +42,8 @@ struct http_state {
     struct gw_mcp_server *mcp;
     struct gw_server *http;
     const struct gw_mcp_server_options *opts;
+    gw_mcp_admit_fn admit; /* admission before authentication (per-IP limit), or NULL */
+    void *admit_ud;
 };
 
 /* ====================================================================== */
@@ -303,6 +305,75 @@ static void authenticate_then(struct http_state *st, struct gw_http_req *r, enum
 }
 
 /* ====================================================================== */
+/* admission (before authentication): the per-IP rate limit                */
+/* ====================================================================== */
+
+typedef void (*admitted_fn)(struct http_state *st, struct gw_http_req *r);
+
+struct admit_wait {
+    struct http_state *st;
+    struct gw_http_req *r;
+    admitted_fn next;
+    struct gw_mcp_admission a;
+};
+
+static void after_admit(struct admit_wait *w)
+{
+    for (int i = 0; i < w->a.nheaders && i < GW_MCP_ADMIT_HEADERS; i++)
+        gw_http_add_header(w->r, w->a.headers[i][0], w->a.headers[i][1]);
+    if (w->a.status) {
+        reply_rpc_error(w->r, w->a.status, w->a.jsonrpc_code, w->a.message, w->a.data);
+        return;
+    }
+    json_decref(w->a.data);
+    w->next(w->st, w->r);
+}
+
+static void admit_done(void *arg)
+{
+    after_admit(arg);
+}
+
+/* Runs the admission check, then next(st, r) (now or when it answers), or the refusal. */
+static void admit_then(struct http_state *st, struct gw_http_req *r, admitted_fn next)
+{
+    if (!st->admit) {
+        next(st, r);
+        return;
+    }
+    struct admit_wait *w = gw_arena_alloc(gw_http_arena(r), sizeof(*w));
+    if (!w) {
+        reply_rpc_error(r, 503, GW_MCP_SERVER_ERROR, "Service Unavailable: out of memory", NULL);
+        return;
+    }
+    memset(w, 0, sizeof(*w));
+    w->st = st;
+    w->r = r;
+    w->next = next;
+    if (st->admit(st->admit_ud, gw_worker_loop(gw_http_worker(r)), gw_http_peer(r),
+                  gw_http_header(r, "X-Forwarded-For"), &w->a, admit_done, w) == GW_AGAIN)
+        return;
+    after_admit(w);
+}
+
+void gw_mcp_http_set_admission(struct gw_mcp_http *h, gw_mcp_admit_fn fn, void *ud)
+{
+    struct http_state *st = (struct http_state *)h;
+    st->admit = fn;
+    st->admit_ud = ud;
+}
+
+/* Headers a phase set on the request context (RateLimit fields of a tool call). */
+static void add_ctx_headers(struct gw_http_req *r, const struct gw_ctx *ctx)
+{
+    for (size_t i = 0; i < gw_ctx_header_count(ctx); i++) {
+        const char *name, *value;
+        gw_ctx_header(ctx, i, &name, &value);
+        gw_http_add_header(r, name, value);
+    }
+}
+
+/* ====================================================================== */
 /* POST context                                                            */
 /* ====================================================================== */
 
@@ -351,6 +422,7 @@ static void post_close_cb(struct gw_http_req *r, void *arg)
 
 static void post_start_stream(struct post_ctx *c)
 {
+    add_ctx_headers(c->r, c->ctx);
     if (c->session[0])
         gw_http_add_header(c->r, "Mcp-Session-Id", c->session);
     sse_headers(c->r);
@@ -384,6 +456,7 @@ static void post_finish(struct post_ctx *c)
             gw_http_add_header(r, "Mcp-Session-Id", c->session);
         gw_http_reply(r, 202, NULL, NULL, 0);
     } else {
+        add_ctx_headers(r, c->ctx);
         if (c->session[0])
             gw_http_add_header(r, "Mcp-Session-Id", c->session);
         if (c->refused.challenge[0])
@@ -986,6 +1059,13 @@ static void handle_get(struct http_state *st, struct gw_http_req *r, struct gw_c
     stream_start(s);
 }
 
+static void delete_done(void *arg, int rc)
+{
+    if (rc != GW_OK) /* terminated here; the other replicas may not know (logged by the sync) */
+        GW_LOG(GW_LOG_WARN, "mcp", "session terminated on this replica only: %s", gw_rc_name(rc));
+    gw_http_reply(arg, 200, NULL, NULL, 0);
+}
+
 static void handle_delete(struct http_state *st, struct gw_http_req *r, struct gw_ctx *ctx)
 {
     const char *sid = gw_http_header(r, "Mcp-Session-Id");
@@ -994,11 +1074,33 @@ static void handle_delete(struct http_state *st, struct gw_http_req *r, struct g
                         "Bad Request: Mcp-Session-Id header is required", NULL);
         return;
     }
-    if (gw_session_terminate(gw_mcp_server_sessions(st->mcp), sid, binding_of(ctx)) != GW_OK) {
+    /* replies once the termination is shared with the other replicas (Redis), if any */
+    int rc = gw_session_terminate_then(gw_mcp_server_sessions(st->mcp), sid, binding_of(ctx),
+                                       delete_done, r);
+    if (rc == GW_ENOTFOUND) {
         reply_rpc_error(r, 404, GW_MCP_SERVER_ERROR, "Session not found", NULL);
         return;
     }
-    gw_http_reply(r, 200, NULL, NULL, 0);
+    if (rc != GW_AGAIN)
+        gw_http_reply(r, 200, NULL, NULL, 0);
+}
+
+static void mcp_admitted(struct http_state *st, struct gw_http_req *r)
+{
+    switch (gw_http_method(r)) {
+    case GW_HTTP_POST:
+        authenticate_then(st, r, GW_TRANSPORT_HTTP, handle_post);
+        break;
+    case GW_HTTP_GET:
+        authenticate_then(st, r, GW_TRANSPORT_HTTP, handle_get);
+        break;
+    case GW_HTTP_DELETE:
+        authenticate_then(st, r, GW_TRANSPORT_HTTP, handle_delete);
+        break;
+    default:
+        gw_http_add_header(r, "Allow", "GET, POST, DELETE");
+        reply_rpc_error(r, 405, GW_MCP_SERVER_ERROR, "Method Not Allowed", NULL);
+    }
 }
 
 static void route_mcp(struct gw_http_req *r, void *arg)
@@ -1015,20 +1117,7 @@ static void route_mcp(struct gw_http_req *r, void *arg)
         reply_rpc_error(r, 403, GW_MCP_SERVER_ERROR, msg, NULL);
         return;
     }
-    switch (gw_http_method(r)) {
-    case GW_HTTP_POST:
-        authenticate_then(st, r, GW_TRANSPORT_HTTP, handle_post);
-        break;
-    case GW_HTTP_GET:
-        authenticate_then(st, r, GW_TRANSPORT_HTTP, handle_get);
-        break;
-    case GW_HTTP_DELETE:
-        authenticate_then(st, r, GW_TRANSPORT_HTTP, handle_delete);
-        break;
-    default:
-        gw_http_add_header(r, "Allow", "GET, POST, DELETE");
-        reply_rpc_error(r, 405, GW_MCP_SERVER_ERROR, "Method Not Allowed", NULL);
-    }
+    admit_then(st, r, mcp_admitted);
 }
 
 /* ====================================================================== */
@@ -1165,6 +1254,11 @@ static void sse_open(struct http_state *st, struct gw_http_req *r, struct gw_ctx
     event_add(ls->s.keepalive, &tv);
 }
 
+static void sse_admitted(struct http_state *st, struct gw_http_req *r)
+{
+    authenticate_then(st, r, GW_TRANSPORT_SSE, sse_open);
+}
+
 static void route_sse(struct gw_http_req *r, void *arg)
 {
     struct http_state *st = arg;
@@ -1179,7 +1273,7 @@ static void route_sse(struct gw_http_req *r, void *arg)
         reply_rpc_error(r, 405, GW_MCP_SERVER_ERROR, "Method Not Allowed", NULL);
         return;
     }
-    authenticate_then(st, r, GW_TRANSPORT_SSE, sse_open);
+    admit_then(st, r, sse_admitted);
 }
 
 struct legacy_msg {
@@ -1272,6 +1366,11 @@ static void messages_post(struct http_state *st, struct gw_http_req *r, struct g
     gw_http_reply(r, 202, NULL, NULL, 0);
 }
 
+static void messages_admitted(struct http_state *st, struct gw_http_req *r)
+{
+    authenticate_then(st, r, GW_TRANSPORT_SSE, messages_post);
+}
+
 static void route_messages(struct gw_http_req *r, void *arg)
 {
     struct http_state *st = arg;
@@ -1286,7 +1385,7 @@ static void route_messages(struct gw_http_req *r, void *arg)
         reply_rpc_error(r, 405, GW_MCP_SERVER_ERROR, "Method Not Allowed", NULL);
         return;
     }
-    authenticate_then(st, r, GW_TRANSPORT_SSE, messages_post);
+    admit_then(st, r, messages_admitted);
 }
 
 /* ====================================================================== */

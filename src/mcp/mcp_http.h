@@ -26,4 +26,28 @@ struct gw_mcp_http *gw_mcp_http_attach(struct gw_mcp_server *mcp, struct gw_serv
 /* Frees the transport state; after the HTTP server has stopped. Accepts NULL. */
 void gw_mcp_http_free(struct gw_mcp_http *h);
 
+/* ---- admission: a check run first on every request of the MCP routes (after the Host/Origin
+ * check, before authentication), e.g. the per-IP rate limit. ---- */
+
+#define GW_MCP_ADMIT_HEADERS 4
+
+struct gw_mcp_admission {
+    int status;          /* 0 = admitted; else refuse with this HTTP status (429, 503) */
+    int jsonrpc_code;    /* the refusal's JSON-RPC error code */
+    char message[320];   /* the refusal's message */
+    json_t *data;        /* the refusal's error data, or NULL (stolen by the transport) */
+    int nheaders;        /* response headers to add, admitted or not (RateLimit, Retry-After) */
+    char headers[GW_MCP_ADMIT_HEADERS][2][200];
+};
+
+typedef void (*gw_mcp_admit_done_fn)(void *arg);
+/* Decides about a request from `peer` (the connection's address; `forwarded_for` is its
+ * X-Forwarded-For or NULL). On the request's loop. Returns GW_OK with `out` filled now, or
+ * GW_AGAIN and later calls done(arg) on that loop with `out` filled. Must not block. */
+typedef int (*gw_mcp_admit_fn)(void *ud, struct gw_loop *loop, const char *peer,
+                               const char *forwarded_for, struct gw_mcp_admission *out,
+                               gw_mcp_admit_done_fn done, void *arg);
+/* Installs the admission check (before serving; NULL = none). */
+void gw_mcp_http_set_admission(struct gw_mcp_http *h, gw_mcp_admit_fn fn, void *ud);
+
 #endif

@@ -37,6 +37,10 @@ enum {
     GW_GATEWAY_ELEVATION_REQUIRED = -32005,/* privileged tool: step up (HTTP 403 when single) */
     GW_GATEWAY_CONFIRMATION_REQUIRED = -32006, /* needs the user's consent; client can't ask */
     GW_GATEWAY_CONFIRMATION_INVALID = -32007,  /* consent altered, expired or already used */
+    GW_GATEWAY_RATE_LIMITED = -32008,      /* a rate limit refused the call; data.retryAfterSeconds
+                                              (HTTP 429 when refused at the HTTP layer) */
+    GW_GATEWAY_LIMITER_UNAVAILABLE = -32009,/* the shared limiter (Redis) cannot answer and the
+                                              configured mode is fail-closed (HTTP 503) */
     GW_GATEWAY_AUDIT_UNAVAILABLE = -32019  /* the audit trail cannot take the call's record
                                               (backlog or storage failure): retry later */
 };

@@ -40,6 +40,7 @@ struct state {
 struct gw_sessions {
     unsigned char secret[32];
     unsigned ttl;
+    struct gw_session_sync sync; /* publish NULL: none */
     pthread_mutex_t lock;
     struct state *buckets[BUCKETS];
     unsigned ops;
@@ -213,7 +214,17 @@ int gw_session_verify(struct gw_sessions *s, const char *id, const char *binding
     return dead ? GW_ENOTFOUND : GW_OK;
 }
 
-int gw_session_terminate(struct gw_sessions *s, const char *id, const char *binding)
+/* Shares a change when a sync hook is installed. */
+static int publish(struct gw_sessions *s, const struct gw_session_change *chg,
+                   gw_session_done_fn done, void *arg)
+{
+    if (!s->sync.publish)
+        return GW_OK;
+    return s->sync.publish(s->sync.ud, chg, done, arg);
+}
+
+int gw_session_terminate_then(struct gw_sessions *s, const char *id, const char *binding,
+                              gw_session_done_fn done, void *arg)
 {
     struct gw_session_claims c;
     if (gw_session_verify(s, id, binding, &c) != GW_OK)
@@ -222,7 +233,66 @@ int gw_session_terminate(struct gw_sessions *s, const char *id, const char *bind
     struct state *st = lookup(s, id, true, c.issued_at + s->ttl);
     st->terminated = true;
     pthread_mutex_unlock(&s->lock);
-    return GW_OK;
+    struct gw_session_change chg = {GW_SESSION_TERMINATED, id, c.issued_at + s->ttl, 0, NULL};
+    return publish(s, &chg, done, arg) == GW_AGAIN ? GW_AGAIN : GW_OK;
+}
+
+int gw_session_terminate(struct gw_sessions *s, const char *id, const char *binding)
+{
+    return gw_session_terminate_then(s, id, binding, NULL, NULL) == GW_ENOTFOUND ? GW_ENOTFOUND
+                                                                                 : GW_OK;
+}
+
+void gw_sessions_set_sync(struct gw_sessions *s, const struct gw_session_sync *sync)
+{
+    if (sync)
+        s->sync = *sync;
+    else
+        memset(&s->sync, 0, sizeof(s->sync));
+}
+
+static void set_sub(struct state *st, const char *uri, bool on)
+{
+    int at = -1;
+    for (int i = 0; i < st->nsubs; i++)
+        if (strcmp(st->subs[i], uri) == 0)
+            at = i;
+    if (on && at < 0 && st->nsubs < MAX_SUBS)
+        st->subs[st->nsubs++] = gw_xstrdup(uri);
+    else if (!on && at >= 0) {
+        gw_free(st->subs[at]);
+        st->subs[at] = st->subs[--st->nsubs];
+    }
+}
+
+void gw_sessions_apply(struct gw_sessions *s, const struct gw_session_change *chg)
+{
+    if (!chg->id || strlen(chg->id) >= GW_SESSION_ID_MAX)
+        return;
+    uint64_t exp = chg->expires_at ? chg->expires_at : now_s() + s->ttl;
+    if (exp < now_s())
+        return; /* expired anyway */
+    pthread_mutex_lock(&s->lock);
+    struct state *st = lookup(s, chg->id, true, exp);
+    switch (chg->kind) {
+    case GW_SESSION_TERMINATED: st->terminated = true; break;
+    case GW_SESSION_LOG_LEVEL:
+        if (chg->level >= -1 && chg->level < 8)
+            st->log_level = chg->level;
+        break;
+    case GW_SESSION_SUBSCRIBED:
+    case GW_SESSION_UNSUBSCRIBED:
+        if (chg->uri && *chg->uri)
+            set_sub(st, chg->uri, chg->kind == GW_SESSION_SUBSCRIBED);
+        break;
+    case GW_SESSION_SUBS_CLEARED:
+        for (int i = 0; i < st->nsubs; i++)
+            gw_free(st->subs[i]);
+        st->nsubs = 0;
+        break;
+    default: break;
+    }
+    pthread_mutex_unlock(&s->lock);
 }
 
 int gw_session_log_level(struct gw_sessions *s, const char *id)
@@ -234,29 +304,36 @@ int gw_session_log_level(struct gw_sessions *s, const char *id)
     return lvl;
 }
 
+/* When the session expires: from its id when it decodes, else a full TTL from now. */
+static uint64_t expiry_of(struct gw_sessions *s, const char *id)
+{
+    struct gw_session_claims c;
+    if (gw_session__decode(id, &c) == GW_OK && c.issued_at)
+        return c.issued_at + s->ttl;
+    return now_s() + s->ttl;
+}
+
 void gw_session_set_log_level(struct gw_sessions *s, const char *id, int level)
 {
+    uint64_t exp = expiry_of(s, id);
     pthread_mutex_lock(&s->lock);
-    struct state *st = lookup(s, id, true, now_s() + s->ttl);
+    struct state *st = lookup(s, id, true, exp);
     st->log_level = level;
     pthread_mutex_unlock(&s->lock);
+    struct gw_session_change chg = {GW_SESSION_LOG_LEVEL, id, exp, level, NULL};
+    publish(s, &chg, NULL, NULL);
 }
 
 void gw_session_subscribe(struct gw_sessions *s, const char *id, const char *uri, bool on)
 {
+    uint64_t exp = expiry_of(s, id);
     pthread_mutex_lock(&s->lock);
-    struct state *st = lookup(s, id, true, now_s() + s->ttl);
-    int at = -1;
-    for (int i = 0; i < st->nsubs; i++)
-        if (strcmp(st->subs[i], uri) == 0)
-            at = i;
-    if (on && at < 0 && st->nsubs < MAX_SUBS)
-        st->subs[st->nsubs++] = gw_xstrdup(uri);
-    else if (!on && at >= 0) {
-        gw_free(st->subs[at]);
-        st->subs[at] = st->subs[--st->nsubs];
-    }
+    struct state *st = lookup(s, id, true, exp);
+    set_sub(st, uri, on);
     pthread_mutex_unlock(&s->lock);
+    struct gw_session_change chg = {on ? GW_SESSION_SUBSCRIBED : GW_SESSION_UNSUBSCRIBED, id, exp,
+                                    0, uri};
+    publish(s, &chg, NULL, NULL);
 }
 
 bool gw_session_subscribed(struct gw_sessions *s, const char *id, const char *uri)

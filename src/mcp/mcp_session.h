@@ -11,7 +11,10 @@
  * (GW_SESSION_SECRET) validates it; expiry is issued-at + TTL. Ids use only [A-Za-z0-9_-]
  * (visible ASCII as the spec requires) and are unguessable (the nonce and the MAC).
  * Mutable per-session state (log level, resource subscriptions, DELETE = terminated) lives in a
- * process-local table; terminated ids are remembered until they would expire anyway.
+ * process-local table; terminated ids are remembered until they would expire anyway. With a
+ * sync hook (gw_sessions_set_sync: shared state on Redis, src/shared) every change made here is
+ * also published, and changes made by other replicas arrive through gw_sessions_apply, so a
+ * DELETE on one replica is a 404 on all and a log level set through one holds on all.
  * Thread-safe (one mutex around the table; token checks take no lock unless the table is read).
  */
 #ifndef GW_MCP_SESSION_H
@@ -68,6 +71,47 @@ int gw_session_log_level(struct gw_sessions *s, const char *id);
 void gw_session_set_log_level(struct gw_sessions *s, const char *id, int level);
 void gw_session_subscribe(struct gw_sessions *s, const char *id, const char *uri, bool on);
 bool gw_session_subscribed(struct gw_sessions *s, const char *id, const char *uri);
+
+/* ---- replication of the mutable state ---- */
+
+enum gw_session_change_kind {
+    GW_SESSION_TERMINATED = 't',
+    GW_SESSION_LOG_LEVEL = 'l',
+    GW_SESSION_SUBSCRIBED = 's',
+    GW_SESSION_UNSUBSCRIBED = 'u',
+    GW_SESSION_SUBS_CLEARED = 'c' /* resynchronisation: the subscriptions that follow are all */
+};
+
+struct gw_session_change {
+    char kind;             /* enum gw_session_change_kind */
+    const char *id;
+    uint64_t expires_at;   /* unix seconds: when the session expires anyway */
+    int level;             /* GW_SESSION_LOG_LEVEL */
+    const char *uri;       /* GW_SESSION_(UN)SUBSCRIBED */
+};
+
+typedef void (*gw_session_done_fn)(void *arg, int rc);
+
+struct gw_session_sync {
+    /* Shares a change made on this replica; called on the thread that made it (a worker
+     * loop), after the local table changed. GW_AGAIN: done(arg, rc) follows on that loop
+     * once the change is shared (rc != GW_OK: it could not be); any other return: nothing to
+     * wait for, done is not called. `done` may be NULL (nobody waits). */
+    int (*publish)(void *ud, const struct gw_session_change *chg, gw_session_done_fn done,
+                   void *arg);
+    void *ud;
+};
+
+/* Installs the hook (before serving; NULL = none). */
+void gw_sessions_set_sync(struct gw_sessions *s, const struct gw_session_sync *sync);
+/* Applies a change made by another replica (or read back at resynchronisation). Any thread. */
+void gw_sessions_apply(struct gw_sessions *s, const struct gw_session_change *chg);
+/* Terminates like gw_session_terminate, then waits until the termination is shared:
+ * GW_ENOTFOUND (not a live session of that principal), GW_OK (done: nothing shared to wait
+ * for; done not called) or GW_AGAIN (done(arg, rc) follows; the session is already terminated
+ * on this replica). */
+int gw_session_terminate_then(struct gw_sessions *s, const char *id, const char *binding,
+                              gw_session_done_fn done, void *arg);
 
 /* Seals `state` (JSON) as base64url(compact JSON) "." base64url(HMAC-SHA256) with the session
  * key; returns a heap string (gw_free). Unseal verifies the MAC over the exact bytes and returns

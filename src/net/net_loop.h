@@ -30,7 +30,7 @@ void gw_loop_close(struct gw_loop *l);
  * writes happen on the loop's own thread: no lock. */
 #define GW_LOOP_SLOTS 8
 enum { GW_LOOP_SLOT_PIPELINE = 0, GW_LOOP_SLOT_AUTH = 1, GW_LOOP_SLOT_LIMITS = 2,
-       GW_LOOP_SLOT_AUDIT = 3, GW_LOOP_SLOT_POLICY = 4 };
+       GW_LOOP_SLOT_AUDIT = 3, GW_LOOP_SLOT_POLICY = 4, GW_LOOP_SLOT_KV = 5 };
 void gw_loop_set_slot(struct gw_loop *l, int idx, void *p);
 void *gw_loop_slot(const struct gw_loop *l, int idx);
 

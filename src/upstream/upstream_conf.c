@@ -805,13 +805,21 @@ struct gw_upstreams *gw_upstreams_load(const struct gw_settings *s, struct gw_er
                                                            &u->confs[i]->breaker_conf);
     gw_upstream_idem_mem_init(&u->idem,
                               (uint64_t)gw_settings_int(s, "GW_IDEMPOTENCY_TTL_SECONDS") * 1000u,
-                              10u * 60u * 1000u,
+                              (uint64_t)gw_settings_int(s, "GW_IDEMPOTENCY_INFLIGHT_SECONDS") *
+                                  1000u,
                               (size_t)gw_settings_int(s, "GW_IDEMPOTENCY_MAX_ENTRIES"));
     u->cache = gw_upstream_cache_new((size_t)gw_settings_int(s, "GW_UPSTREAM_CACHE_MAX_ENTRIES"),
                                      (size_t)gw_settings_int(s, "GW_UPSTREAM_CACHE_MAX_BYTES"));
     GW_LOG(GW_LOG_INFO, "upstream", "loaded %zu upstream(s) for environment %s", u->nconfs,
            u->env);
     return u;
+}
+
+void gw_upstreams_set_idem_store(struct gw_upstreams *u, const struct gw_idem_store *store)
+{
+    if (u->idem.ops)
+        u->idem.ops->destroy(u->idem.self);
+    u->idem = *store;
 }
 
 void gw_upstreams_free(struct gw_upstreams *u)

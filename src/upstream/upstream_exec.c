@@ -63,7 +63,15 @@
 #define MAX_CREDS 64 /* credentials per upstream (the upstreams file allows 64) */
 #define TOKEN_MAX_RESPONSE 65536u
 
-enum call_state { ST_PREPARE, ST_TOKEN_WAIT, ST_SENDING, ST_BACKOFF, ST_FINISHING };
+enum call_state { ST_PREPARE, ST_IDEM_WAIT, ST_TOKEN_WAIT, ST_SENDING, ST_BACKOFF, ST_FINISHING };
+
+struct gw_exec_call;
+/* A reservation pending in a shared idempotency store; outlives a cancelled call. */
+struct idem_wait {
+    struct gw_exec_call *c; /* NULL once the call was cancelled */
+    struct gw_upstreams *u;
+    char *key;
+};
 
 struct token_fetch {
     struct gw_exec *ex;
@@ -116,6 +124,8 @@ struct gw_exec_call {
     bool bh_held, bh_probe;
     char *idem_key;
     bool idem_reserved;
+    struct idem_wait *idem_wait;  /* ST_IDEM_WAIT */
+    char idem_client_key[256];
     char *cache_key;
     uint64_t cache_ttl_ms;
     struct gw_shape_spec shape;
@@ -1109,7 +1119,115 @@ static char *scoped_key(const char *caller, const char *tool, const char *rest)
     return k;
 }
 
-/* Everything before the first attempt; returns false when the call already finished. */
+#define IDEM_UNAVAILABLE                                                                       \
+    "the idempotency store shared by the gateway's replicas cannot be reached, so this write "   \
+    "was not sent (it could not be protected against duplicates); retry with the same key in a " \
+    "moment"
+
+/* Acts on an idempotency verdict; true for a new reservation (go on with the call). */
+static bool idem_verdict(struct gw_exec_call *c, enum gw_idem_verdict verdict, const char *stored,
+                         size_t slen)
+{
+    struct gw_upstreams *u = c->ex->u;
+    switch (verdict) {
+    case GW_IDEM_NEW:
+        c->idem_reserved = true;
+        c->retry_allowed = true; /* the key makes a write safe to repeat */
+        return true;
+    case GW_IDEM_REPLAY: {
+        struct gw_json_limits lim = {0, 128};
+        json_t *r = gw_json_parse(stored ? stored : "", slen, &lim, NULL);
+        atomic_fetch_add(&u->idem_replays, 1);
+        c->replay = true;
+        if (!r) {
+            finish_error(c, GW_EXEC_INTERNAL, "stored idempotent result is unreadable");
+            return false;
+        }
+        json_t *ie = json_object_get(r, "isError");
+        finish(c, r, json_is_true(ie) ? GW_EXEC_HTTP_ERROR : GW_EXEC_OK);
+        return false;
+    }
+    case GW_IDEM_MISMATCH:
+        atomic_fetch_add(&u->idem_conflicts, 1);
+        finish_error(c, GW_EXEC_IDEM_CONFLICT,
+                     "idempotency key '%s' was already used with different arguments for "
+                     "tool '%s'; use a new key for a new request",
+                     c->idem_client_key, c->tool);
+        return false;
+    case GW_IDEM_IN_FLIGHT:
+        atomic_fetch_add(&u->idem_conflicts, 1);
+        finish_error(c, GW_EXEC_IDEM_CONFLICT,
+                     "a call with idempotency key '%s' for tool '%s' is still in progress; "
+                     "retry with the same key later to get its result",
+                     c->idem_client_key, c->tool);
+        return false;
+    }
+    return false;
+}
+
+/* What follows the reservation: the forwarded key, cookies, the GET cache. True to attempt. */
+static bool prepare_tail(struct gw_exec_call *c)
+{
+    struct gw_upstreams *u = c->ex->u;
+    struct gw_upstream_conf *k = c->conf;
+    struct gw_error err;
+    gw_error_clear(&err);
+    if (c->idem_reserved && k->idempotency_header && *k->idempotency_header) {
+        char hex[65];
+        sha256_hex(c->idem_key, strlen(c->idem_key), hex);
+        hex[32] = '\0';
+        (void)gw_upstream_req_add_header(&c->req, k->idempotency_header, hex, &err);
+    }
+    struct gw_error ferr;
+    if (gw_upstream_req_finish(&c->req, &ferr) != GW_OK) {
+        finish_error(c, GW_EXEC_INVALID_REQUEST, "invalid cookies for tool '%s': %s", c->tool,
+                     ferr.msg);
+        return false;
+    }
+    if (c->cache_key) {
+        size_t len = 0;
+        char *hit = gw_upstream_cache_get(u->cache, c->cache_key, gw_upstreams_now_ms(u), &len);
+        if (hit) {
+            struct gw_json_limits lim = {0, 128};
+            json_t *r = gw_json_parse(hit, len, &lim, NULL);
+            gw_free(hit);
+            if (r) {
+                c->cache_hit = true;
+                finish(c, r, GW_EXEC_OK);
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+/* The shared store answered a reservation (on the call's loop). */
+static void on_idem_begin(void *arg, int rc, enum gw_idem_verdict v, const char *result,
+                          size_t len)
+{
+    struct idem_wait *w = arg;
+    struct gw_exec_call *c = w->c;
+    if (!c) { /* cancelled meanwhile: a reservation made for it is released */
+        if (rc == GW_OK && v == GW_IDEM_NEW)
+            w->u->idem.ops->abort(w->u->idem.self, w->key);
+        gw_free(w->key);
+        gw_free(w);
+        return;
+    }
+    c->idem_wait = NULL;
+    gw_free(w->key);
+    gw_free(w);
+    c->state = ST_PREPARE;
+    if (rc != GW_OK) {
+        finish_error(c, GW_EXEC_INTERNAL, "%s", IDEM_UNAVAILABLE);
+        return;
+    }
+    if (idem_verdict(c, v, result, len) && prepare_tail(c))
+        attempt(c);
+}
+
+/* Everything before the first attempt; returns false when the call already finished (or will
+ * continue later: a shared idempotency store answers asynchronously). */
 static bool prepare(struct gw_exec_call *c, const json_t *tool, const json_t *args,
                     const struct gw_exec_opts *o)
 {
@@ -1195,75 +1313,8 @@ static bool prepare(struct gw_exec_call *c, const json_t *tool, const json_t *ar
     bool write = !c->req.idempotent_method || strcmp(method, "PUT") == 0 ||
                  strcmp(method, "DELETE") == 0;
     c->retry_allowed = c->req.idempotent_method;
-    if (o && o->idempotency_key && write) {
-        if (!printable_key(o->idempotency_key)) {
-            finish_error(c, GW_EXEC_INVALID_REQUEST,
-                         "idempotency key must be 1-255 printable ASCII characters");
-            return false;
-        }
-        c->idem_key = scoped_key(caller, c->tool, o->idempotency_key);
-        char *canon = canonical(args);
-        unsigned char fp[32];
-        unsigned int fl = 0;
-        EVP_Digest(canon, strlen(canon), fp, &fl, EVP_sha256(), NULL);
-        gw_free(canon);
-        enum gw_idem_verdict verdict;
-        char *stored = NULL;
-        size_t slen = 0;
-        int rc = u->idem.ops->begin(u->idem.self, c->idem_key, fp, gw_upstreams_now_ms(u),
-                                    &verdict, &stored, &slen);
-        if (rc != GW_OK) {
-            finish_error(c, GW_EXEC_INTERNAL,
-                         "the idempotency store is full; retry later");
-            return false;
-        }
-        switch (verdict) {
-        case GW_IDEM_NEW:
-            c->idem_reserved = true;
-            break;
-        case GW_IDEM_REPLAY: {
-            struct gw_json_limits lim = {0, 128};
-            json_t *r = gw_json_parse(stored, slen, &lim, NULL);
-            gw_free(stored);
-            atomic_fetch_add(&u->idem_replays, 1);
-            c->replay = true;
-            if (!r) {
-                finish_error(c, GW_EXEC_INTERNAL, "stored idempotent result is unreadable");
-                return false;
-            }
-            json_t *ie = json_object_get(r, "isError");
-            finish(c, r, json_is_true(ie) ? GW_EXEC_HTTP_ERROR : GW_EXEC_OK);
-            return false;
-        }
-        case GW_IDEM_MISMATCH:
-            atomic_fetch_add(&u->idem_conflicts, 1);
-            finish_error(c, GW_EXEC_IDEM_CONFLICT,
-                         "idempotency key '%s' was already used with different arguments for "
-                         "tool '%s'; use a new key for a new request",
-                         o->idempotency_key, c->tool);
-            return false;
-        case GW_IDEM_IN_FLIGHT:
-            atomic_fetch_add(&u->idem_conflicts, 1);
-            finish_error(c, GW_EXEC_IDEM_CONFLICT,
-                         "a call with idempotency key '%s' for tool '%s' is still in progress; "
-                         "retry with the same key later to get its result",
-                         o->idempotency_key, c->tool);
-            return false;
-        }
-        c->retry_allowed = true; /* the key makes a write safe to repeat */
-        if (k->idempotency_header && *k->idempotency_header) {
-            char hex[65];
-            sha256_hex(c->idem_key, strlen(c->idem_key), hex);
-            hex[32] = '\0';
-            (void)gw_upstream_req_add_header(&c->req, k->idempotency_header, hex, &err);
-        }
-    }
-    struct gw_error ferr;
-    if (gw_upstream_req_finish(&c->req, &ferr) != GW_OK) {
-        finish_error(c, GW_EXEC_INVALID_REQUEST, "invalid cookies for tool '%s': %s", c->tool,
-                     ferr.msg);
-        return false;
-    }
+    /* everything that reads the borrowed tool, arguments and options happens before the
+     * idempotency reservation, which may answer later (a store shared by replicas) */
     if (c->cache_ttl_ms) {
         char *canon = canonical(args);
         char ver[32];
@@ -1275,24 +1326,57 @@ static bool prepare(struct gw_exec_call *c, const json_t *tool, const json_t *ar
         snprintf(c->cache_key, n, "%s\n%s\n%s\n%s", c->tool, ver,
                  k->cache_per_caller ? caller : "*", canon);
         gw_free(canon);
-        size_t len = 0;
-        char *hit = gw_upstream_cache_get(u->cache, c->cache_key, gw_upstreams_now_ms(u), &len);
-        if (hit) {
-            struct gw_json_limits lim = {0, 128};
-            json_t *r = gw_json_parse(hit, len, &lim, NULL);
-            gw_free(hit);
-            if (r) {
-                c->cache_hit = true;
-                finish(c, r, GW_EXEC_OK);
-                return false;
-            }
-        }
     }
     uint64_t now = gw_upstreams_now_ms(u);
     uint64_t budget = (uint64_t)c->timeout_ms * c->max_attempts +
                       (uint64_t)k->max_delay_ms * (c->max_attempts - 1) + 1000;
     c->deadline = o && o->deadline_ms ? o->deadline_ms : now + budget;
-    return true;
+    if (o && o->idempotency_key && write) {
+        if (!printable_key(o->idempotency_key)) {
+            finish_error(c, GW_EXEC_INVALID_REQUEST,
+                         "idempotency key must be 1-255 printable ASCII characters");
+            return false;
+        }
+        snprintf(c->idem_client_key, sizeof(c->idem_client_key), "%s", o->idempotency_key);
+        c->idem_key = scoped_key(caller, c->tool, o->idempotency_key);
+        char *canon = canonical(args);
+        unsigned char fp[32];
+        unsigned int fl = 0;
+        EVP_Digest(canon, strlen(canon), fp, &fl, EVP_sha256(), NULL);
+        gw_free(canon);
+        if (u->idem.ops->begin_async) {
+            struct idem_wait *w = gw_xcalloc(1, sizeof(*w));
+            w->c = c;
+            w->u = u;
+            w->key = gw_xstrdup(c->idem_key);
+            c->idem_wait = w;
+            c->state = ST_IDEM_WAIT;
+            int rc = u->idem.ops->begin_async(u->idem.self, c->idem_key, fp, on_idem_begin, w);
+            if (rc == GW_AGAIN)
+                return false; /* on_idem_begin continues */
+            c->idem_wait = NULL;
+            gw_free(w->key);
+            gw_free(w);
+            c->state = ST_PREPARE;
+            finish_error(c, GW_EXEC_INTERNAL, "%s", IDEM_UNAVAILABLE);
+            return false;
+        }
+        enum gw_idem_verdict verdict;
+        char *stored = NULL;
+        size_t slen = 0;
+        int rc = u->idem.ops->begin(u->idem.self, c->idem_key, fp, gw_upstreams_now_ms(u),
+                                    &verdict, &stored, &slen);
+        if (rc != GW_OK) {
+            finish_error(c, GW_EXEC_INTERNAL,
+                         "the idempotency store is full; retry later");
+            return false;
+        }
+        bool go = idem_verdict(c, verdict, stored, slen);
+        gw_free(stored);
+        if (!go)
+            return false;
+    }
+    return prepare_tail(c);
 }
 
 int gw_exec_call(struct gw_exec *ex, const json_t *tool_def, const json_t *args,
@@ -1336,6 +1420,10 @@ void gw_exec_cancel(struct gw_exec_call *c)
     }
     evtimer_del(c->timer);
     release_breaker(c, GW_BREAKER_NEUTRAL);
+    if (c->idem_wait) {
+        c->idem_wait->c = NULL; /* the store's answer finds no call */
+        c->idem_wait = NULL;
+    }
     if (c->idem_reserved) {
         u->idem.ops->abort(u->idem.self, c->idem_key);
         c->idem_reserved = false;

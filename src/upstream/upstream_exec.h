@@ -86,6 +86,11 @@ typedef int (*gw_exec_output_check_fn)(void *ud, const json_t *tool_def, const j
                                        struct gw_error *err);
 void gw_upstreams_set_output_check(struct gw_upstreams *u, gw_exec_output_check_fn fn, void *ud);
 
+/* Replaces the idempotency store (the in-process one by default) with `store` (ownership
+ * taken: destroyed with the upstreams), e.g. one shared by replicas. Before any call. */
+struct gw_idem_store;
+void gw_upstreams_set_idem_store(struct gw_upstreams *u, const struct gw_idem_store *store);
+
 /* Milliseconds of the clock that drives breakers, token expiry, caches and idempotency TTLs
  * (CLOCK_MONOTONIC plus the test offset below). */
 uint64_t gw_upstreams_now_ms(const struct gw_upstreams *u);

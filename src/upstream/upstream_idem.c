@@ -131,8 +131,8 @@ static void mem_destroy(void *self)
     gw_free(m);
 }
 
-static const struct gw_idem_ops mem_ops = {"memory",  mem_begin, mem_complete,
-                                           mem_abort, mem_count, mem_destroy};
+static const struct gw_idem_ops mem_ops = {"memory",  mem_begin, mem_complete, mem_abort,
+                                           mem_count, mem_destroy, NULL};
 
 void gw_upstream_idem_mem_init(struct gw_idem_store *out, uint64_t ttl_ms, uint64_t inflight_ms,
                                size_t max_entries)

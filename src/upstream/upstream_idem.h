@@ -11,6 +11,8 @@
  * same key + other arguments -> conflict; same key while the first call is still running ->
  * "in flight" (the executor reports an error rather than waiting: see docs/upstream.md).
  * Thread-safe: the memory backend holds one mutex for a hash lookup; results are copied.
+ * Shared stores (src/shared/shared_idem.c, Redis) answer begin asynchronously (begin_async):
+ * a retried write reaching another replica then sees the first one's reservation or result.
  */
 #ifndef GW_UPSTREAM_IDEM_H
 #define GW_UPSTREAM_IDEM_H
@@ -19,6 +21,11 @@
 #include <stdint.h>
 
 enum gw_idem_verdict { GW_IDEM_NEW, GW_IDEM_REPLAY, GW_IDEM_MISMATCH, GW_IDEM_IN_FLIGHT };
+
+/* The answer of an asynchronous begin: rc GW_OK with the verdict (and, for a replay, the
+ * stored result, borrowed for the call), or a failure (the store could not answer). */
+typedef void (*gw_idem_begin_fn)(void *arg, int rc, enum gw_idem_verdict v, const char *result,
+                                 size_t len);
 
 struct gw_idem_ops {
     const char *name;
@@ -35,6 +42,11 @@ struct gw_idem_ops {
     void (*abort)(void *self, const char *key);
     size_t (*count)(void *self);
     void (*destroy)(void *self);
+    /* Optional (NULL: `begin` is used): the same reservation for a store shared by replicas
+     * (Redis), asynchronous. Called on an event loop; returns GW_AGAIN and calls done later on
+     * that loop, or another code at once (the store cannot answer; done not called). */
+    int (*begin_async)(void *self, const char *key, const unsigned char fp[32],
+                       gw_idem_begin_fn done, void *arg);
 };
 
 struct gw_idem_store {

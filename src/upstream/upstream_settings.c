@@ -53,6 +53,10 @@ const struct gw_setting_def gw_upstream_settings[] = {
      "How long an open breaker rejects calls before letting one probe through."},
     {"GW_IDEMPOTENCY_TTL_SECONDS", GW_SET_INT, "86400", 1, 2592000, NULL, "Upstream APIs",
      "How long a result is kept for replay under its idempotency key."},
+    {"GW_IDEMPOTENCY_INFLIGHT_SECONDS", GW_SET_INT, "600", 1, 86400, NULL, "Upstream APIs",
+     "How long a key stays reserved by a call that has not finished (retries with the same key "
+     "are told it is in progress); after that a replica that died mid-call no longer holds "
+     "it. Keep it above the longest call (timeouts x attempts)."},
     {"GW_IDEMPOTENCY_MAX_ENTRIES", GW_SET_INT, "100000", 1, 100000000, NULL, "Upstream APIs",
      "Idempotency keys kept in memory (expired, then oldest completed ones are evicted)."},
     {"GW_UPSTREAM_CACHE_MAX_ENTRIES", GW_SET_INT, "10000", 0, 100000000, NULL,
