@@ -244,6 +244,7 @@ int app_shared_open(struct app_platform *pf, const struct gw_settings *s, const 
     if (gw_kv_enabled(pf->kv))
         GW_LOG(GW_LOG_INFO, "app", "shared state on Redis %s", gw_kv_url_shown(pf->kv));
     pf->shared = gw_shared_new(pf->kv);
+    gw_gov_set_kv(pf->gov, pf->kv); /* consents are spent once across replicas */
     if (gw_shared_sessions_attach(pf->shared, gw_mcp_server_sessions(pf->mcp), &err) != GW_OK ||
         gw_shared_idem_attach(pf->shared, pf->upstreams,
                               (uint64_t)gw_settings_int(s, "GW_IDEMPOTENCY_TTL_SECONDS") * 1000u,

@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "kv/kv.h"
 #include "mcp/mcp_jsonrpc.h"
 #include "openapi/openapi.h"
 #include "registry/registry_snapshot.h"
@@ -234,7 +235,13 @@ static int gov_new(const struct gw_settings *s, const char *store_url, bool lazy
     g->policy_dry_run = !strcmp(gw_settings_str(s, "GW_POLICY_MODE"), "dry_run");
     pthread_mutex_init(&g->lock, NULL);
     pthread_mutex_init(&g->reload_lock, NULL);
-    pthread_mutex_init(&g->used_lock, NULL);
+    /* consents are spent through the shared-state module: in process until gw_gov_set_kv
+     * gives the replicas' Redis */
+    if (gw_kv_new(NULL, &g->own_kv, err) != GW_OK) {
+        gw_gov_free(g);
+        return GW_ENOMEM;
+    }
+    g->kv = g->own_kv;
     g->cache = gw_gov__cache_new((size_t)gw_settings_int(s, "GW_EXPOSURE_CACHE_ENTRIES"));
     int rc = gw_gov_reload(g, err);
     if (rc == GW_EIO && lazy && g->store_url) {
@@ -272,12 +279,16 @@ void gw_gov_free(struct gw_gov *g)
     gw_gov__approvals_fini(g);
     gw_ruleset_unref(g->rules);
     gw_gov__cache_free(g->cache);
-    gw_gov__used_free(g);
+    gw_kv_free(g->own_kv);
     pthread_mutex_destroy(&g->lock);
     pthread_mutex_destroy(&g->reload_lock);
-    pthread_mutex_destroy(&g->used_lock);
     gw_free(g->store_url);
     gw_free(g);
+}
+
+void gw_gov_set_kv(struct gw_gov *g, struct gw_kv *kv)
+{
+    g->kv = kv ? kv : g->own_kv;
 }
 
 void gw_gov_set_challenge(struct gw_gov *g, gw_gov_challenge_fn fn, void *arg)

@@ -61,6 +61,11 @@ void gw_gov_free(struct gw_gov *g);
 /* Registers the EXPOSURE and AUTHORIZE handlers and the tools/list filter (before serving). */
 int gw_gov_attach(struct gw_gov *g, struct gw_pipeline *p);
 void gw_gov_set_challenge(struct gw_gov *g, gw_gov_challenge_fn fn, void *arg);
+/* Where a consent (2026-07-28 confirmation state) is spent once: `kv` (borrowed; with Redis
+ * the claim holds across replicas, so a replayed consent is refused on every one). NULL or
+ * never called: an in-process register. Before serving. */
+struct gw_kv;
+void gw_gov_set_kv(struct gw_gov *g, struct gw_kv *kv);
 /* Called after a reload changed the effective rule set (e.g. to send list_changed). */
 void gw_gov_on_change(struct gw_gov *g, void (*fn)(void *arg), void *arg);
 

@@ -20,8 +20,9 @@
  *       principal, tool and arguments. Without a database: -32006 only; nothing is done.
  * An argument the model sets (confirm: true, _meta flags) is never consent: only the client's
  * elicitation answer counts, and in 2026-07-28 only together with a state the gateway sealed.
- * The single-use register is process-local (bounded, expired entries purged); with shared
- * state on Redis it moves there so a consent cannot be replayed on another replica.
+ * A consent id is spent through src/kv (gw_kv_once): with Redis a SET NX shared by every
+ * replica, so a consent cannot be replayed on another one (Redis down: refused, fail closed);
+ * without Redis an in-process register.
  */
 #include "governance/gov_internal.h"
 
@@ -30,6 +31,7 @@
 #include "store/store_approval.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "kv/kv.h"
 #include "mcp/mcp_exchange.h"
 #include "mcp/mcp_jsonrpc.h"
 #include "mcp/mcp_session.h"
@@ -38,56 +40,6 @@
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <string.h>
-
-#define USED_MAX 100000
-
-struct used {
-    struct used *next;
-    char id[40];
-    int64_t expires;
-};
-
-/* ---------------------------------------------------------------- single use */
-
-bool gw_gov__use_once(struct gw_gov *g, const char *id, int64_t expires)
-{
-    int64_t now = gw_clock_now();
-    bool fresh = true;
-    pthread_mutex_lock(&g->used_lock);
-    for (struct used **pp = &g->used; *pp;) {
-        struct used *u = *pp;
-        if (u->expires < now) { /* purge as we go */
-            *pp = u->next;
-            gw_free(u);
-            g->nused--;
-            continue;
-        }
-        if (!strcmp(u->id, id))
-            fresh = false;
-        pp = &u->next;
-    }
-    if (fresh && g->nused < USED_MAX) {
-        struct used *u = gw_xcalloc(1, sizeof(*u));
-        snprintf(u->id, sizeof(u->id), "%s", id);
-        u->expires = expires;
-        u->next = g->used;
-        g->used = u;
-        g->nused++;
-    } else if (fresh) {
-        fresh = false; /* the register is full: refuse rather than forget (fail closed) */
-    }
-    pthread_mutex_unlock(&g->used_lock);
-    return fresh;
-}
-
-void gw_gov__used_free(struct gw_gov *g)
-{
-    while (g->used) {
-        struct used *n = g->used->next;
-        gw_free(g->used);
-        g->used = n;
-    }
-}
 
 /* ---------------------------------------------------------------- the call in words */
 
@@ -197,6 +149,54 @@ static void on_answer(struct gw_mcp_exchange *x, json_t *result, json_t *error, 
 
 /* ---------------------------------------------------------------- 2026-07-28: MRTR */
 
+/* The end of a second round once the consent id is spent (rc GW_OK), was spent before
+ * (GW_ECONFLICT) or could not be checked (anything else). */
+static int second_round_end(struct gw_gov *g, struct gw_call *c, int spent, const char *id,
+                            bool accept, struct gw_phase_verdict *v)
+{
+    const char *why = spent == GW_OK          ? NULL
+                      : spent == GW_ECONFLICT ? "this confirmation was already used"
+                                              : "the confirmation could not be checked (shared "
+                                                "state unavailable)";
+    if (why) {
+        atomic_fetch_add(&g->refused, 1);
+        snprintf(v->reason, sizeof(v->reason), "%s: ask the user again (call without "
+                                               "requestState)", why);
+        snprintf(v->rule_id, sizeof(v->rule_id), "confirmation");
+        v->jsonrpc_code = GW_GATEWAY_CONFIRMATION_INVALID;
+        return GW_EDENIED;
+    }
+    gw_ctx_set_confirmation(gw_call_ctx(c), id);
+    if (!accept) {
+        atomic_fetch_add(&g->declined, 1);
+        declined(v, gw_call_tool(c)->name);
+        return GW_EDENIED;
+    }
+    atomic_fetch_add(&g->accepted, 1);
+    snprintf(v->rule_id, sizeof(v->rule_id), "confirmation");
+    return GW_OK;
+}
+
+struct spend {
+    struct gw_gov *g;
+    struct gw_call *c;
+    char id[40];
+    char version[48];
+    bool accept;
+};
+
+static void on_spent(void *arg, int rc) /* the call's loop: Redis answered (or failed) */
+{
+    struct spend *sp = arg;
+    struct gw_phase_verdict v;
+    memset(&v, 0, sizeof(v));
+    snprintf(v.policy_version, sizeof(v.policy_version), "%s", sp->version);
+    struct gw_call *c = sp->c;
+    rc = second_round_end(sp->g, c, rc, sp->id, sp->accept, &v);
+    gw_free(sp);
+    gw_call_resume(c, rc, &v);
+}
+
 static int second_round(struct gw_gov *g, struct gw_call *c, const char *sealed,
                         const char *binding, const char *digest, const char *version,
                         struct gw_phase_verdict *v)
@@ -205,6 +205,7 @@ static int second_round(struct gw_gov *g, struct gw_call *c, const char *sealed,
     const char *tool = gw_call_tool(c)->name;
     json_t *st = gw_mcp_x_unseal(x, sealed);
     const char *why = NULL;
+    int64_t expires = json_integer_value(json_object_get(st, "e"));
     if (!st || strcmp(gw_json_str(st, "k") ? gw_json_str(st, "k") : "", "confirm") != 0)
         why = "the confirmation state was altered or forged";
     else if (strcmp(gw_json_str(st, "p") ? gw_json_str(st, "p") : "", binding) != 0)
@@ -212,15 +213,11 @@ static int second_round(struct gw_gov *g, struct gw_call *c, const char *sealed,
     else if (strcmp(gw_json_str(st, "t") ? gw_json_str(st, "t") : "", tool) != 0 ||
              strcmp(gw_json_str(st, "d") ? gw_json_str(st, "d") : "", digest) != 0)
         why = "the confirmation was for another call (tool or arguments changed)";
-    else if (json_integer_value(json_object_get(st, "e")) < gw_clock_now())
+    else if (expires < gw_clock_now())
         why = "the confirmation has expired";
     const char *id = gw_json_str(st, "n");
-    json_t *answer = json_object_get(json_object_get(gw_mcp_x_params(x), "inputResponses"),
-                                     "confirm");
     if (!why && (!id || strlen(id) > 39))
         why = "the confirmation state has no id";
-    if (!why && !gw_gov__use_once(g, id, json_integer_value(json_object_get(st, "e")) + 60))
-        why = "this confirmation was already used";
     snprintf(v->policy_version, sizeof(v->policy_version), "%s", version);
     if (why) {
         atomic_fetch_add(&g->refused, 1);
@@ -231,16 +228,25 @@ static int second_round(struct gw_gov *g, struct gw_call *c, const char *sealed,
         json_decref(st);
         return GW_EDENIED;
     }
-    gw_ctx_set_confirmation(gw_call_ctx(c), id);
+    struct spend *sp = gw_xcalloc(1, sizeof(*sp));
+    sp->g = g;
+    sp->c = c;
+    snprintf(sp->id, sizeof(sp->id), "%s", id);
+    snprintf(sp->version, sizeof(sp->version), "%s", version);
+    sp->accept = accepted(
+        json_object_get(json_object_get(gw_mcp_x_params(x), "inputResponses"), "confirm"));
     json_decref(st);
-    if (!accepted(answer)) {
-        atomic_fetch_add(&g->declined, 1);
-        declined(v, tool);
-        return GW_EDENIED;
-    }
-    atomic_fetch_add(&g->accepted, 1);
-    snprintf(v->rule_id, sizeof(v->rule_id), "confirmation");
-    return GW_OK;
+    /* spent until a minute past its expiry: a replay after that fails as expired anyway */
+    char key[64];
+    snprintf(key, sizeof(key), "consent:%s", sp->id);
+    int64_t ttl_s = expires - gw_clock_now() + 60;
+    int rc = gw_kv_once(g->kv, gw_ctx_loop(gw_call_ctx(c)), key,
+                        (uint64_t)(ttl_s > 0 ? ttl_s : 60) * 1000u, on_spent, sp);
+    if (rc == GW_AGAIN)
+        return GW_AGAIN; /* on_spent resumes the call */
+    rc = second_round_end(g, c, rc, sp->id, sp->accept, v);
+    gw_free(sp);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- approvals */

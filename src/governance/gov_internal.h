@@ -42,9 +42,8 @@ struct gw_gov {
     pthread_key_t store_key;
     int approval_ttl_s;
 
-    pthread_mutex_t used_lock; /* single-use consents */
-    struct used *used;
-    size_t nused;
+    struct gw_kv *kv;          /* where consents are spent once (Redis: across replicas) */
+    struct gw_kv *own_kv;      /* the in-process one used without gw_gov_set_kv */
 
     atomic_ullong exposure_hits, exposure_misses, denials, asked, accepted, declined, refused,
         reloads, reload_failures;
@@ -73,8 +72,6 @@ void gw_gov__bits_unref(void *b);
 int gw_gov__confirm(struct gw_gov *g, struct gw_call *c, const struct gw_authz_result *r,
                     const char *policy_version, struct gw_phase_verdict *v);
 /* Marks a consent id used until `expires`; false when it was already used. */
-bool gw_gov__use_once(struct gw_gov *g, const char *id, int64_t expires);
-void gw_gov__used_free(struct gw_gov *g);
 /* The approvals pool (created when a store is configured) and its per-thread store handles. */
 void gw_gov__approvals_init(struct gw_gov *g);
 void gw_gov__approvals_fini(struct gw_gov *g);

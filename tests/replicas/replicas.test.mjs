@@ -15,7 +15,9 @@
 //      replica hangs or crashes; Redis restarted: shared limits are back;
 //   6. a replica killed (SIGKILL) mid-load: every call the client saw acknowledged is a booking
 //      in the mock's database, retries of the others (same idempotency key, through the
-//      survivors) complete, and no booking is duplicated.
+//      survivors) complete, and no booking is duplicated;
+//   7. a user's consent (2026-07-28 input_required, a policy `confirm` on cancel_booking) given
+//      through one replica is spent on all: replayed through another it is refused (-32007).
 // Needs GW_TEST_PG_URL (scripts/pg/pg-test-server.sh), redis-server and nginx. Everything on
 // loopback; bounded (about a minute). Run by scripts/test.d/70-replicas.sh.
 import { test, before, after } from 'node:test';
@@ -241,6 +243,11 @@ before(async () => {
   h.importSpec(env, h.SERVICE_BOOKING_SPEC,
     { specId: 'service-booking', bundle: 'service-booking', upstream: 'service-booking' });
   T = h.toolMap(env).op;
+  // governance: only a confirmation on cancellations (no exposure rule: every tool visible)
+  const rule = join(dir, 'confirm-cancel.json');
+  writeFileSync(rule, JSON.stringify({ id: 'confirm-cancel', effect: 'confirm', tools: [T.cancelBooking],
+    reason: 'a cancellation changes the customer\'s appointments' }));
+  cli(['governance', 'put', 'policies', rule]);
   alice = keyOf(cli(['keys', 'create', '--name', 'alice', '--subject', 'alice', '--role', 'agent', '--json']));
   bob = keyOf(cli(['keys', 'create', '--name', 'bob', '--subject', 'bob', '--role', 'agent', '--json']));
   admin = keyOf(cli(['keys', 'create', '--name', 'ops', '--subject', 'ops', '--role', 'admin', '--json']));
@@ -379,6 +386,31 @@ test('a session started on one replica works on the others; DELETE on one is a 4
   assert.ok(r2 && r2.status === 404, 'the late replica refuses the terminated session');
   await late.gw.stop();
   late.dead = true;
+});
+
+/** A 2026-07-28 tools/call (no session: any replica can answer it). */
+async function modernCall(url, key, name, args, extra = {}) {
+  const body = { jsonrpc: '2.0', id: nextId++, method: 'tools/call', params: { name, arguments: args, ...extra,
+    _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+      'io.modelcontextprotocol/clientInfo': { name: 'replicas', version: '1' },
+      'io.modelcontextprotocol/clientCapabilities': { elicitation: {} } } } };
+  const r = await post(url, body, { key, headers: { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': name } });
+  return r.msg;
+}
+
+test('a consent given through one replica is spent on all: replayed through another it is refused', { skip: SKIP }, async () => {
+  const [a, b] = reps;
+  const args = { booking_id: 'BK-2026-999999' }; // none such: the upstream answers 404, the consent is still spent
+  const first = await modernCall(a.gw.url, alice, T.cancelBooking, args);
+  assert.equal(first.result?.resultType, 'input_required', JSON.stringify(first));
+  const yes = { inputResponses: { confirm: { action: 'accept', content: { confirm: true } } }, requestState: first.result.requestState };
+  const used = await modernCall(a.gw.url, alice, T.cancelBooking, args, yes);
+  assert.ok(used.result, JSON.stringify(used)); // ran (the mock's 404 is a tool error, not a refusal)
+  for (const rep of [b, a]) {
+    const replay = await modernCall(rep.gw.url, alice, T.cancelBooking, args, yes);
+    assert.equal(replay.error?.code, -32007, `${rep.name}: ${JSON.stringify(replay)}`);
+    assert.match(replay.error.message, /already used/);
+  }
 });
 
 function booking(dealer, day, time, customer = 'CUST001234', regno = 'MH12AB1234') {
