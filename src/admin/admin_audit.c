@@ -3,7 +3,8 @@
  * The audit side of the admin API: recording every write made through the API (before its
  * reply), and the read-only audit endpoints, all of whose work runs on the pool (file reads).
  * The admin console's contract (ui/admin/src/pages/Audit.tsx):
- *   GET  /admin/api/audit?from=&to=&subject=&tool=&decision=&limit=&after=   a page of records
+ *   GET  /admin/api/audit?from=&to=&subject=&tool=&decision=&limit=&before=   a page of records,
+ *        newest first (next = before= of the following page); order=asc or after= oldest first
  *   GET  /admin/api/audit/{id}          one record (id = its sequence number)
  *   GET  /admin/api/audit/{id}/proof    its inclusion proof in the latest signed checkpoint
  *   GET  /admin/api/audit/chain         head, latest checkpoint, last verification
@@ -29,6 +30,7 @@
 #include "ctx/ctx.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -38,9 +40,9 @@
 
 struct admin_audit_q {
     char tool[128], subject[256], request_id[132], trace_id[40], outcome[16], kind[16],
-        method[64], since[40], until[40], decision[16], format[8];
-    unsigned long long after;
-    bool has_after;
+        method[64], since[40], until[40], decision[16], format[8], order[8];
+    unsigned long long after, before;
+    bool has_after, has_before;
     unsigned long long from_seq, seq, size, first, second;
     bool has_seq, has_first;
     size_t limit;
@@ -272,7 +274,9 @@ int gw_admin__audit_params(struct gw_http_req *r, struct admin_job *j, struct gw
               q_num(r, "second", &q->second, NULL, err) &&
               q_text(r, "decision", q->decision, sizeof(q->decision), err) &&
               q_text(r, "format", q->format, sizeof(q->format), err) &&
-              q_num(r, "after", &q->after, &q->has_after, err);
+              q_num(r, "after", &q->after, &q->has_after, err) &&
+              q_num(r, "before", &q->before, &q->has_before, err) &&
+              q_text(r, "order", q->order, sizeof(q->order), err);
     /* the console's names for the time window */
     if (ok && !q->since[0])
         ok = q_text(r, "from", q->since, sizeof(q->since), err);
@@ -283,6 +287,11 @@ int gw_admin__audit_params(struct gw_http_req *r, struct admin_job *j, struct gw
     if (limit < 1 || limit > AUDIT_SEARCH_MAX)
         return GW_ERROR_SET(err, GW_EINVAL, "query parameter limit must be 1..%d",
                             AUDIT_SEARCH_MAX);
+    if (q->order[0] && strcmp(q->order, "asc") && strcmp(q->order, "desc"))
+        return GW_ERROR_SET(err, GW_EINVAL, "query parameter order must be asc or desc");
+    if (q->has_after && q->has_before)
+        return GW_ERROR_SET(err, GW_EINVAL, "use after= (oldest first) or before= (newest "
+                                            "first), not both");
     if (q->format[0] && strcmp(q->format, "jsonl") && strcmp(q->format, "csv"))
         return GW_ERROR_SET(err, GW_EINVAL, "query parameter format must be jsonl or csv");
     if (!strcmp(leaf, "proof") && !q->has_seq && !q->has_first)
@@ -382,7 +391,10 @@ static json_t *ui_record(uint64_t seq, const char *line, size_t len, const json_
             json_array_append_new(reasons, json_string(r));
     }
     const char *em = json_string_value(json_object_get(json_object_get(ev, "error"), "message"));
-    if (em && *em)
+    bool seen = false; /* a refusal's message is usually its decision's reason: listed once */
+    json_array_foreach(reasons, i, x)
+        seen = seen || !strcmp(json_string_value(x), em ? em : "");
+    if (em && *em && !seen)
         json_array_append_new(reasons, json_string(em));
     json_object_set_new(o, "reasons", reasons);
     json_object_set(o, "event", (json_t *)ev);
@@ -397,6 +409,12 @@ struct page {
     bool more;
     struct gw_buf *raw; /* export: the output */
     bool csv;
+    /* newest first: the log is read in order, keeping the last `limit` matches below `before`
+     * in a ring (items is unused until the end) */
+    bool desc;
+    uint64_t before; /* UINT64_MAX: none */
+    json_t **ring;
+    size_t ring_n, ring_head;
 };
 
 static void csv_field(struct gw_buf *b, const char *s, bool last)
@@ -413,8 +431,23 @@ static void csv_field(struct gw_buf *b, const char *s, bool last)
 static bool page_line(void *ud, uint64_t seq, const char *line, size_t len, const json_t *ev)
 {
     struct page *pg = ud;
+    if (pg->desc && seq >= pg->before)
+        return false; /* in order: nothing older follows */
     if (pg->decision && *pg->decision && strcmp(decision_of(ev), pg->decision) != 0)
         return true;
+    if (pg->desc) {
+        size_t slot = (pg->ring_head + pg->ring_n) % pg->limit;
+        if (pg->ring_n == pg->limit) { /* full: the oldest kept one drops out */
+            json_decref(pg->ring[pg->ring_head]);
+            slot = pg->ring_head;
+            pg->ring_head = (pg->ring_head + 1) % pg->limit;
+            pg->more = true;
+        } else {
+            pg->ring_n++;
+        }
+        pg->ring[slot] = ui_record(seq, line, len, ev);
+        return true;
+    }
     if (pg->raw && !pg->csv) {
         gw_buf_add(pg->raw, line, len);
         gw_buf_addc(pg->raw, '\n');
@@ -472,13 +505,28 @@ static void w_list(struct admin_job *j, bool export)
     q.limit = (size_t)-1; /* the page counts itself (decision is filtered here) */
     struct gw_buf raw;
     gw_buf_init(&raw, ADMIN_REPLY_MAX);
-    struct page pg = {json_array(), a->decision, export ? (size_t)-1 : a->limit, 0, false,
-                      export ? &raw : NULL, export && !strcmp(a->format, "csv")};
+    struct page pg = {.items = json_array(),
+                      .decision = a->decision,
+                      .limit = export ? (size_t)-1 : a->limit,
+                      .raw = export ? &raw : NULL,
+                      .csv = export && !strcmp(a->format, "csv")};
+    /* the list is newest first unless asked otherwise (or paged with after=) */
+    pg.desc = !export && strcmp(a->order, "asc") != 0 && !a->has_after;
+    pg.before = a->has_before ? a->before : UINT64_MAX;
+    if (pg.desc)
+        pg.ring = gw_xcalloc(pg.limit, sizeof(*pg.ring));
     if (pg.csv)
         gw_buf_adds(&raw, "seq,time,subject,client_id,tool,method,decision,outcome,request_id,"
                           "hash\n");
     struct gw_error err = {0};
     long n = gw_audit_search_dir(gw_audit_log_dir(j->adm->audit), &q, page_line, &pg, &err);
+    for (size_t i = pg.ring_n; i-- > 0;) { /* newest first */
+        json_t *r = pg.ring[(pg.ring_head + i) % pg.limit];
+        json_array_append_new(pg.items, r);
+        if (i == 0)
+            pg.last = (uint64_t)json_integer_value(json_object_get(r, "seq"));
+    }
+    gw_free(pg.ring);
     if (n < 0) {
         json_decref(pg.items);
         gw_buf_fini(&raw);

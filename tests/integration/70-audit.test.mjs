@@ -335,13 +335,25 @@ describe('audit trail', () => {
     const keys = await request(adminPort, { path: '/admin/api/audit/keys' });
     assert.equal(JSON.parse(keys.body).keys.length, 1);
     // the admin console's contract (ui/admin/src/pages/Audit.tsx)
-    const page = JSON.parse((await request(adminPort, { path: '/admin/api/audit?limit=3&tool=test_simple_text' })).body);
+    const page = JSON.parse((await request(adminPort, { path: '/admin/api/audit?limit=3&tool=test_simple_text&order=asc' })).body);
     assert.equal(page.items.length, 3);
     assert.ok(page.next, 'a next cursor');
     assert.equal(page.items[0].decision, 'allow');
     assert.match(page.items[0].arguments.email, /^\[email:/);
     const page2 = JSON.parse((await request(adminPort, { path: `/admin/api/audit?limit=3&tool=test_simple_text&after=${page.next}` })).body);
     assert.ok(page2.items[0].seq > page.items[2].seq);
+    // by default newest first; before= pages further back, down to the oldest
+    const all = JSON.parse((await request(adminPort, { path: '/admin/api/audit?limit=1000&tool=test_simple_text&order=asc' })).body).items.map((x) => x.seq);
+    const back = [];
+    let cursor = null;
+    for (let i = 0; i < 100; i++) {
+      const p = JSON.parse((await request(adminPort, { path: `/admin/api/audit?limit=2&tool=test_simple_text${cursor ? `&before=${cursor}` : ''}` })).body);
+      back.push(...p.items.map((x) => x.seq));
+      if (!p.next) break;
+      cursor = p.next;
+    }
+    assert.deepEqual(back, [...all].reverse(), 'newest-first pages, in order, none missed or repeated');
+    assert.equal((await request(adminPort, { path: '/admin/api/audit?after=1&before=5' })).status, 400);
     const one = JSON.parse((await request(adminPort, { path: `/admin/api/audit/${page.items[1].id}` })).body);
     assert.equal(one.seq, page.items[1].seq);
     const pr = JSON.parse((await request(adminPort, { path: `/admin/api/audit/${one.id}/proof` })).body);

@@ -71,7 +71,7 @@ describe('every page', () => {
   }
 
   test('pages whose backend has not landed say so (and list the endpoints they need)', async () => {
-    const future = { exposure: '/exposure/rules', policies: '/policies', approvals: '/approvals', audit: '/audit', 'rate-limits': '/ratelimits/rules' };
+    const future = { exposure: '/exposure/rules', policies: '/policies', approvals: '/approvals', audit: '/audit', 'rate-limits': '/limits' };
     for (const [name, ep] of Object.entries(future)) {
       const exists = (await api('GET', ep)).status !== 404;
       if (exists) continue; // landed: its own test covers it
@@ -233,6 +233,18 @@ describe('settings', () => {
   });
 });
 
+/** A 2026-07-28 tools/call straight to the MCP endpoint, as a client that cannot elicit. */
+async function mcpCall(key, name, args) {
+  const r = await fetch(`${stack.gw.url}/mcp`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${key}`,
+      'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': name },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: args,
+      _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} } } }),
+  });
+  return r.json();
+}
+
 describe('governance', () => {
   test('add an exposure rule and "view as" shows the change; remove it again', async () => {
     page.clearProblems();
@@ -300,15 +312,8 @@ describe('governance', () => {
     const today = (await stack.mock.health()).today;
     const day = new Date(Date.parse(`${today}T00:00:00Z`) + 2 * 86400000).toISOString().slice(0, 10);
     // a client that cannot ask its user (no elicitation): the call waits for a person
-    const r = await fetch(`${stack.gw.url}/mcp`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${cc.json.key}`,
-        'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'create_booking' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'create_booking',
-        arguments: { customer_id: 'CUST001234', registration_number: 'MH12AB1234', dealer_id: 'MSIL-PUNE-001', date: day, time: '10:00' },
-        _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} } } }),
-    });
-    const e = (await r.json()).error;
+    const e = (await mcpCall(cc.json.key, 'create_booking',
+      { customer_id: 'CUST001234', registration_number: 'MH12AB1234', dealer_id: 'MSIL-PUNE-001', date: day, time: '10:00' })).error;
     assert.equal(e?.code, -32006, JSON.stringify(e));
     const id = e.data.approval.id;
     await open(page, stack.admin, PAGES.find((p) => p.name === 'approvals'));
@@ -324,6 +329,33 @@ describe('governance', () => {
     assert.equal(a.comment, 'customer confirmed by phone');
     await page.getByRole('tab', { name: 'Approved' }).click();
     await page.locator('.card').filter({ hasText: 'customer confirmed by phone' }).waitFor();
+    assert.deepEqual(page.problems(), []);
+  });
+
+  test('add a rate limit; a caller over it shows up as refused; remove it', async () => {
+    page.clearProblems();
+    const k = await api('POST', '/keys', { name: 'e2e-analyst', subject: 'analyst-3', roles: ['analyst'] });
+    await open(page, stack.admin, PAGES.find((p) => p.name === 'rate-limits'));
+    await page.getByLabel('Limit id').fill('e2e-dealer-lookups');
+    await page.getByLabel('Rate', { exact: true }).fill('1/min');
+    await page.getByLabel('Counted per').selectOption('user');
+    await page.getByLabel('Only these tools (comma separated, empty: all)').fill('get_dealer');
+    await page.getByRole('button', { name: 'Add limit' }).click();
+    await page.getByText('Limit e2e-dealer-lookups added').waitFor();
+    const rule = (await api('GET', '/limits')).json.rules.find((r) => r.id === 'e2e-dealer-lookups');
+    assert.deepEqual({ limit: rule.limit, period: rule.period, per: rule.per, match: rule.match, source: rule.source },
+      { limit: 1, period: 60, per: ['user'], match: { tools: ['get_dealer'] }, source: 'db' });
+    const first = await mcpCall(k.json.key, 'get_dealer', { dealer_id: 'MSIL-PUNE-001' });
+    assert.ok(first.result, JSON.stringify(first));
+    const second = await mcpCall(k.json.key, 'get_dealer', { dealer_id: 'MSIL-PUNE-001' });
+    assert.equal(second.error?.code, -32008, JSON.stringify(second));
+    await page.reload();
+    const row = page.getByTestId('refusals').getByRole('row').filter({ hasText: 'analyst-3' });
+    await row.waitFor();
+    assert.match(await row.innerText(), /get_dealer\s+e2e-dealer-lookups\s+1/);
+    await page.getByRole('button', { name: 'Remove limit e2e-dealer-lookups' }).click();
+    await page.getByText('Limit e2e-dealer-lookups removed').waitFor();
+    assert.equal((await api('GET', '/limits')).json.rules.find((r) => r.id === 'e2e-dealer-lookups'), undefined);
     assert.deepEqual(page.problems(), []);
   });
 });
@@ -361,6 +393,7 @@ describe('identities and sign-in (need the gateway to authenticate: issue 8)', (
     await q.goto(`${stack.admin}/admin/`);
     await q.getByLabel('API key').fill(key);
     await q.getByRole('button', { name: 'Sign in with API key' }).click();
+    await q.getByTestId('whoami').waitFor(); // signed in (the credential is stored) before navigating
     await q.goto(`${stack.admin}/admin/tools/get_dealer`);
     await q.getByText('You do not have permission to see this').waitFor();
     assert.match(await q.locator('main').innerText(), /requires the role 'admin'; api_key 'viewer-e2e' does not have it/);

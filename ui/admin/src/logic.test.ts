@@ -7,6 +7,7 @@ import { errorLine } from './pages/Import';
 import { niceMax } from './components/chart';
 import { buildRule, PRINCIPAL_SELECTORS, Rule, selectors, selectorText, TOOL_SELECTORS } from './governance';
 import { testBody } from './pages/Policies';
+import { rateText, refusals } from './pages/Limits';
 
 describe('buildUrl', () => {
   test('drops empty parameters and encodes values', () => {
@@ -69,5 +70,22 @@ describe('governance rules', () => {
     expect(testBody(base)).toEqual({ principal: { subject: 'tester', roles: ['dealer'], client_id: 'app', tenant: '', claims: { dealer_ids: ['D1'] } }, tool: 'get_dealer', arguments: {} });
     expect(() => testBody({ ...base, claims: '[1]' })).toThrow('The claims are not a JSON object.');
     expect(() => testBody({ ...base, args: '{x' })).toThrow('The arguments are not a JSON object.');
+  });
+});
+
+describe('rate limits', () => {
+  test('a rate in words', () => {
+    expect(rateText(60, 60)).toBe('60 per 1 min');
+    expect(rateText(10, 3600)).toBe('10 per 1 h');
+    expect(rateText(5, 30)).toBe('5 per 30 s');
+    expect(rateText(1000, 172800)).toBe('1,000 per 2 day');
+  });
+  test('refusals by a rate limit, grouped by caller, tool and rule; other denials ignored', () => {
+    const rl = (id: string, time: string, subject: string, rule: string) => ({ id, time, subject, tool: 'get_dealer', reasons: [], event: { decisions: [{ handler: 'authorize', verdict: 'allow' }, { handler: 'ratelimit', verdict: 'deny', rule_id: rule }] } });
+    const policy = { id: '9', time: '2026-12-06T10:00:09Z', subject: 'a', tool: 'get_dealer', reasons: [], event: { decisions: [{ handler: 'authorize', verdict: 'deny', rule_id: 'p' }] } };
+    expect(refusals([rl('1', '2026-12-06T10:00:01Z', 'a', 'r1'), rl('2', '2026-12-06T10:00:05Z', 'a', 'r1'), rl('3', '2026-12-06T10:00:03Z', 'b', 'r1'), policy])).toEqual([
+      { subject: 'a', tool: 'get_dealer', rule: 'r1', count: 2, last: '2026-12-06T10:00:05Z' },
+      { subject: 'b', tool: 'get_dealer', rule: 'r1', count: 1, last: '2026-12-06T10:00:03Z' },
+    ]);
   });
 });

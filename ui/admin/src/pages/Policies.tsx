@@ -4,7 +4,7 @@
 // fired, exactly as a real call would be decided.
 import { FormEvent, useState } from 'react';
 import { api, Page } from '../api';
-import { Badge, Button, Card, EmptyState, ErrorState, Field, InlineError, Loading, NotAvailable, PageHeader, RiskBadge, Switch, useToast } from '../components/ui';
+import { Badge, Button, Card, EmptyState, ErrorState, Field, InlineError, Loading, NotAvailable, PageHeader, RiskBadge, Switch, Time, useToast } from '../components/ui';
 import { PRINCIPAL_SELECTORS, RoleDef, Rule, splitList, TOOL_SELECTORS } from '../governance';
 import { useApi, useTitle } from '../hooks';
 import { Selectors, SourceBadge } from './Exposure';
@@ -20,7 +20,8 @@ export interface Decision {
   policyVersion?: string;
 }
 
-export const POLICY_ENDPOINTS = ['GET /admin/api/policies', 'PATCH /admin/api/policies/{id}', 'POST /admin/api/policies/test', 'GET /admin/api/roles'];
+export const POLICY_ENDPOINTS = ['GET /admin/api/policies', 'PATCH /admin/api/policies/{id}', 'POST /admin/api/policies/test', 'GET /admin/api/roles', 'GET /admin/api/audit?decision=deny'];
+interface Denial { id: string; time: string; subject: string; clientId?: string; tool?: string; reasons: string[]; event?: { decisions?: Array<{ handler: string; verdict: string; rule_id?: string }> } }
 
 const EFFECT_TONE = { allow: 'green', deny: 'red', confirm: 'amber' } as const;
 
@@ -47,6 +48,7 @@ export function PoliciesPage() {
   const toast = useToast();
   const policies = useApi<Page<Rule> & { policyVersion?: string }>('/policies');
   const roles = useApi<Page<RoleDef>>('/roles');
+  const denials = useApi<Page<Denial>>('/audit', { decision: 'deny', limit: 20 }, { refreshMs: 15000 });
   const [t, setT] = useState({ subject: '', roles: '', clientId: '', tenant: '', claims: '{}', tool: '', args: '{}' });
   const [res, setRes] = useState<Decision | null>(null);
   const [err, setErr] = useState<unknown>(null);
@@ -124,6 +126,16 @@ export function PoliciesPage() {
           )}
         </Card>
       </div>
+      <Card title="Recent denials">
+        {denials.error ? (denials.error.notAvailable ? <p className="muted">The audit trail is not available on this gateway.</p> : <ErrorState error={denials.error} />) : !denials.data ? <Loading /> : denials.data.items.length === 0 ? <p className="muted">No call was refused lately.</p> : (
+          <div className="table-wrap"><table className="table"><thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">Tool</th><th scope="col">Rule</th><th scope="col">Why</th></tr></thead><tbody>
+            {denials.data.items.map((d) => {
+              const rule = d.event?.decisions?.find((x) => x.verdict === 'deny' || x.verdict === 'dry_run_deny');
+              return <tr key={d.id}><td><Time iso={d.time} /></td><td className="mono small">{d.subject}{d.clientId ? ` via ${d.clientId}` : ''}</td><td className="mono">{d.tool || '—'}</td><td className="mono small">{rule?.rule_id || rule?.handler || '—'}</td><td>{d.reasons[0] || '—'}</td></tr>;
+            })}
+          </tbody></table></div>
+        )}
+      </Card>
       <Card title="Roles">
         {roles.error ? <ErrorState error={roles.error} /> : !roles.data ? <Loading /> : roles.data.items.length === 0 ? <p className="muted">No roles are declared: risk ceilings do not apply.</p> : (
           <div className="table-wrap"><table className="table"><thead><tr><th scope="col">Role</th><th scope="col">Highest risk it may execute</th><th scope="col">About</th><th scope="col">Defined in</th></tr></thead><tbody>
