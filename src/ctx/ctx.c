@@ -14,6 +14,7 @@
 
 #include <openssl/crypto.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -36,7 +37,6 @@ struct gw_ctx {
     struct gw_principal *principal;
     struct gw_auth_failure failure;
     struct gw_arena *arena;
-    struct gw_decision decisions[GW_CTX_MAX_DECISIONS];
     size_t ndecisions;
     unsigned dropped;
     uint64_t t0_ns;
@@ -51,11 +51,14 @@ struct gw_ctx {
     bool tool_error;
     void *slots[GW_CTX_SLOTS];
     void (*slot_free[GW_CTX_SLOTS])(void *);
+    size_t nheaders;
+    /* the large arrays last: only the part before them is zeroed at creation (their counts
+     * guard them), which saves clearing ~12 KB on every request */
+    struct gw_decision decisions[GW_CTX_MAX_DECISIONS];
     struct {
         char name[64];
         char value[256];
     } headers[GW_CTX_MAX_HEADERS];
-    size_t nheaders;
 };
 
 static const char *const phase_names[GW_PHASE_COUNT] = {
@@ -105,7 +108,8 @@ static void copy(char *dst, size_t size, const char *src)
 
 struct gw_ctx *gw_ctx_new(const struct gw_ctx_init *in)
 {
-    struct gw_ctx *c = gw_xcalloc(1, sizeof(*c));
+    struct gw_ctx *c = gw_xmalloc(sizeof(*c));
+    memset(c, 0, offsetof(struct gw_ctx, decisions));
     atomic_init(&c->refs, 1);
     c->transport = in->transport;
     c->loop = in->loop;
