@@ -174,7 +174,9 @@ int app_platform_open(struct app_platform *pf, const struct gw_settings *s)
     gw_mcp_server_add_provider(pf->mcp, gw_pipeline_provider(pf->pipeline));
     if (gw_settings_bool(s, "GW_CONFORMANCE_FIXTURES")) {
         gw_mcp_server_add_provider(pf->mcp, gw_fixtures_provider());
-        GW_LOG(GW_LOG_INFO, "app", "conformance fixtures enabled");
+        GW_LOG(GW_LOG_WARN, "app", "conformance fixtures enabled: their test tools are outside "
+                                    "governance and rate limits (testing only, never in "
+                                    "production)");
     }
     if (app_observe_open(pf, s) != GW_OK) {
         app_platform_close(pf);

@@ -45,7 +45,9 @@ const struct gw_setting_def gw_app_settings[] = {
      "Job): the gateway then never changes the schema and starts even while the database is "
      "unreachable, answering /ready with 503 until its first registry snapshot is loaded."},
     {"GW_CONFORMANCE_FIXTURES", GW_SET_BOOL, "false", 0, 0, NULL, "MCP protocol",
-     "Serve the MCP conformance suite's fixed test tools, resources and prompts (testing only)."},
+     "Serve the MCP conformance suite's fixed test tools, resources and prompts (testing only: "
+     "they are answered by the gateway itself, outside the governance and rate-limit phases; "
+     "never in production)."},
     GW_SETTINGS_END};
 
 struct gw_settings *app_settings_load(const char *config_file, const char *const *overrides,
