@@ -246,6 +246,19 @@ static int fail_ll(struct gw_http_parser *p, llhttp_errno_t e)
     }
 }
 
+/* Whether the request line starts with a token and a space (an unknown method, 501) rather
+ * than being no request line at all (400). */
+static bool method_shaped(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && (s[i] == '\r' || s[i] == '\n'))
+        i++;
+    size_t start = i;
+    while (i < n && s[i] > 0x20 && s[i] < 0x7f && !strchr("\"(),/:;<=>?@[\\]{}", s[i]))
+        i++;
+    return i > start && i < n && s[i] == ' ';
+}
+
 int gw_http_parser_head(struct gw_http_parser *p, const char *buf, size_t len,
                         struct gw_arena *a, struct gw_http_head *out)
 {
@@ -310,6 +323,8 @@ int gw_http_parser_head(struct gw_http_parser *p, const char *buf, size_t len,
         if (!out->has_body) /* cannot happen: llhttp completes body-less requests at once */
             return fail(p, 400, "incomplete request head");
         p->_state = GW_HP_BODY;
+    } else if (e == HPE_INVALID_METHOD && !method_shaped(copy, head_len)) {
+        return fail(p, 400, "malformed request line");
     } else {
         return fail_ll(p, e);
     }
