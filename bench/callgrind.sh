@@ -105,8 +105,9 @@ measure() {
   wait $vpid 2>/dev/null || true
   local total=0 f ir
   for f in "$out".*; do
-    ir=$(callgrind_annotate "$f" 2>/dev/null | awk '/PROGRAM TOTALS/{gsub(",","",$1); print $1; exit}')
-    total=$((total + ${ir:-0}))
+    ir=$(callgrind_annotate "$f" 2>/dev/null | awk '/PROGRAM TOTALS/{gsub(",","",$1); print $1; exit}' || true)
+    [[ $ir =~ ^[0-9]+$ ]] || ir=0
+    total=$((total + ir))
   done
   local per=$((total / COUNT))
   printf '%s\t%d\n' "$name" "$per" >>"$RES/summary.tsv"
@@ -136,7 +137,7 @@ syscalls() {
   kill -TERM $spid 2>/dev/null || true
   wait $spid 2>/dev/null || true
   local calls
-  calls=$(awk '/^100.00/{print $4}' "$RES/$name.strace")
+  calls=$(awk '/^100.00/{print $4}' "$RES/$name.strace" || true)
   say "$name: $(awk -v c="${calls:-0}" -v n="$COUNT" 'BEGIN{printf "%.1f", c/n}') system calls per request"
   printf '%s-syscalls\t%s\n' "$name" "$(awk -v c="${calls:-0}" -v n="$COUNT" 'BEGIN{printf "%.1f", c/n}')" >>"$RES/summary.tsv"
 }

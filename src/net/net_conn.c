@@ -276,7 +276,7 @@ static size_t process(struct gw_conn *c, const char *buf, size_t len)
             if (off == len)
                 return off;
             c->st = GW_CS_HEAD;
-            /* fall through */
+            continue;
         case GW_CS_HEAD: {
             if (!c->arena && !(c->arena = gw_arena_new(ARENA_BUDGET))) {
                 gw_http__refuse(c, 503, "out of memory");
@@ -718,7 +718,7 @@ void gw_conn__worker_init(struct gw_worker *w)
     w->notify_ev = event_new(w->base, -1, 0, on_notify, w);
 }
 
-bool gw_conn__open(struct gw_worker *w, int fd, const struct sockaddr *sa,
+bool gw_conn__open(struct gw_worker *w, int fd, const struct sockaddr_storage *sa,
                    struct gw_ip_entry *ip)
 {
     struct gw_conn *c = gw_trycalloc(1, sizeof(*c));
@@ -728,10 +728,10 @@ bool gw_conn__open(struct gw_worker *w, int fd, const struct sockaddr *sa,
     c->fd = fd;
     c->ip = ip;
     c->list = GW_CL_NONE;
-    if (sa->sa_family == AF_INET)
+    if (sa->ss_family == AF_INET)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, c->peer,
                   sizeof(c->peer));
-    else if (sa->sa_family == AF_INET6)
+    else if (sa->ss_family == AF_INET6)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, c->peer,
                   sizeof(c->peer));
     if (!c->peer[0])

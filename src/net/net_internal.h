@@ -26,7 +26,7 @@
 
 struct event;
 struct event_base;
-struct sockaddr;
+struct sockaddr_storage;
 
 #define GW_NET_MAX_ROUTES 64
 #define GW_NET_MAX_HOOKS 16
@@ -202,7 +202,7 @@ int64_t gw_net__now_ms(void);
 
 /* ---- net_conn.c ---- */
 /* Takes an accepted, non-blocking socket. Returns false (socket closed) on failure. */
-bool gw_conn__open(struct gw_worker *w, int fd, const struct sockaddr *sa,
+bool gw_conn__open(struct gw_worker *w, int fd, const struct sockaddr_storage *sa,
                    struct gw_ip_entry *ip);
 /* Queues bytes for the peer: written at once when nothing is queued, the rest copied. */
 void gw_conn__send(struct gw_conn *c, const struct iovec *iov, int n);

@@ -259,6 +259,21 @@ static bool method_shaped(const char *s, size_t n)
     return i > start && i < n && s[i] == ' ';
 }
 
+/* Whether the request line ends in " HTTP/<digit>.<digit>" CRLF (a version we do not speak,
+ * 505) rather than something that is no version at all (400). */
+static bool version_shaped(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i + 1 < n && s[i] == '\r' && s[i + 1] == '\n')
+        i += 2; /* empty lines before the request line */
+    const char *eol = memchr(s + i, '\n', n - i);
+    if (!eol || eol - (s + i) < 11)
+        return false;
+    const char *v = eol - 10; /* " HTTP/x.y\r" */
+    return v[0] == ' ' && memcmp(v + 1, "HTTP/", 5) == 0 && v[6] >= '0' && v[6] <= '9' &&
+           v[7] == '.' && v[8] >= '0' && v[8] <= '9' && v[9] == '\r';
+}
+
 int gw_http_parser_head(struct gw_http_parser *p, const char *buf, size_t len,
                         struct gw_arena *a, struct gw_http_head *out)
 {
@@ -325,6 +340,8 @@ int gw_http_parser_head(struct gw_http_parser *p, const char *buf, size_t len,
         p->_state = GW_HP_BODY;
     } else if (e == HPE_INVALID_METHOD && !method_shaped(copy, head_len)) {
         return fail(p, 400, "malformed request line");
+    } else if (e == HPE_INVALID_VERSION && !version_shaped(copy, head_len)) {
+        return fail(p, 400, "malformed HTTP version in the request line");
     } else {
         return fail_ll(p, e);
     }

@@ -172,13 +172,13 @@ bool gw_net__warn(struct gw_warn_limit *lim, const char *fmt, ...)
 
 /* ---------- per-IP accounting ---------- */
 
-static void ip_key(const struct sockaddr *sa, unsigned char out[16])
+static void ip_key(const struct sockaddr_storage *sa, unsigned char out[16])
 {
     memset(out, 0, 16);
-    if (sa->sa_family == AF_INET) {
+    if (sa->ss_family == AF_INET) {
         out[10] = out[11] = 0xff; /* as an IPv4-mapped IPv6 address */
         memcpy(out + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-    } else if (sa->sa_family == AF_INET6) {
+    } else if (sa->ss_family == AF_INET6) {
         memcpy(out, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
     }
 }
@@ -193,7 +193,8 @@ static unsigned ip_hash(const unsigned char k[16])
 
 /* Counts a connection from `sa`. Returns false when the address is at its cap. *out is NULL
  * when nothing is tracked (no cap). */
-static bool ip_acquire(struct gw_server *srv, const struct sockaddr *sa, struct gw_ip_entry **out)
+static bool ip_acquire(struct gw_server *srv, const struct sockaddr_storage *sa,
+                       struct gw_ip_entry **out)
 {
     *out = NULL;
     if (!srv->ips)
@@ -471,7 +472,7 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
         }
         w->backoff_ms = 0;
         struct gw_ip_entry *ip = NULL;
-        if (!ip_acquire(srv, (struct sockaddr *)&ss, &ip)) {
+        if (!ip_acquire(srv, &ss, &ip)) {
             w->refused_ip++;
             char host[INET6_ADDRSTRLEN] = "?";
             if (ss.ss_family == AF_INET)
@@ -489,7 +490,7 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
          * delayed ACK (~40 ms per tools/list page otherwise) */
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        if (!gw_conn__open(w, fd, (struct sockaddr *)&ss, ip)) {
+        if (!gw_conn__open(w, fd, &ss, ip)) {
             close(fd);
             ip_release(srv, ip);
         }
