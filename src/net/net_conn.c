@@ -689,9 +689,28 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         arm_timer(w, next, now);
 }
 
+/* Whether bytes (or the peer's EOF) wait unread on the socket: a connection accepted a moment
+ * ago whose request is already there is not idle, only not read yet. */
+static bool has_input(const struct gw_conn *c)
+{
+    char b;
+    ssize_t n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n > 0;
+}
+
+/* The oldest connection of list `l` that is really idle (looks at a few at most). */
+static struct gw_conn *idle_candidate(struct gw_worker *w, enum gw_conn_list l)
+{
+    int looked = 0;
+    for (struct gw_conn *c = w->q[l].head; c && looked < 16; c = c->next, looked++)
+        if (!has_input(c))
+            return c;
+    return NULL;
+}
+
 bool gw_conn__evict_one(struct gw_worker *w)
 {
-    struct gw_conn *f = w->q[GW_CL_FRESH].head, *i = w->q[GW_CL_IDLE].head;
+    struct gw_conn *f = idle_candidate(w, GW_CL_FRESH), *i = idle_candidate(w, GW_CL_IDLE);
     struct gw_conn *victim = f && (!i || f->since_ms <= i->since_ms) ? f : i;
     if (!victim)
         victim = w->q[GW_CL_HEAD].head; /* a slow head (slowloris) before a busy request */

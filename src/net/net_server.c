@@ -499,9 +499,9 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
         int64_t now = gw_net__now_ms();
         if (!w->warn_evict.last_ms || now - w->warn_evict.last_ms >= WARN_WINDOW_MS) {
             GW_LOG(GW_LOG_WARN, "net",
-                   "worker %d at its connection limit (%d): closed %lu idle connections to "
-                   "accept new ones (counted since the last such line)",
-                   w->id, w->max_conns, w->evicted);
+                   "worker %d: closed %lu idle connections to accept new ones (connection "
+                   "limit %d or out of descriptors; counted since the last such line)",
+                   w->id, w->evicted, w->max_conns);
             w->warn_evict.last_ms = now;
             w->evicted = 0;
         }
