@@ -11,8 +11,9 @@
 # valgrind with instrumentation off, warms it up, counts N requests (c=1, kept-alive connection),
 # and prints Ir/request and the top functions (inclusive). Then the same under strace -c -f for
 # the syscall mix. Results and raw files in bench/results/callgrind-<stamp>/.
-# The gateway runs with GW_WORKERS=1 (so the one worker's loop is what is measured) and the
-# access log on (its default); nginx with one worker, its access log on (bench's proxy config).
+# The gateway runs with GW_WORKERS=1 (so the one worker's loop is what is measured), the access
+# log on and authentication required (its defaults; the calls carry an API key made with
+# `mcpgw keys create`); nginx with one worker, its access log on (bench's proxy config).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 BENCH=$REPO/bench
@@ -70,13 +71,16 @@ mkdir -p "$RUN/gwdata"
 GW_DATA_DIR=$RUN/gwdata "$GW" import "$RUN/openapi.yaml" --bundle bench --upstream bench-upstream \
   --activate --json >"$RUN/import.json" 2>"$RES/import.err"
 TOOL=$("$NODE" -p 'JSON.parse(require("fs").readFileSync(process.argv[1])).diff.added[0]' "$RUN/import.json")
+# authentication on, as deployed: the calls carry an API key (checked on every request)
+KEY=$(GW_DATA_DIR=$RUN/gwdata "$GW" keys create --name bench --subject bench --json 2>>"$RES/import.err" \
+  | "$NODE" -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).key))')
 printf '{"upstreams":{"bench-upstream":{"baseUrls":{"mock":"%s","staging":"%s","production":"%s"}}}}\n' \
   "$UPSTREAM" "$UPSTREAM" "$UPSTREAM" >"$RUN/upstreams.json"
 META='"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}'
 printf '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"%s","arguments":{"id":"42"},%s}}' \
   "$TOOL" "$META" >"$RUN/b-call"
-printf 'Content-Type: application/json\nAccept: application/json, text/event-stream\nMCP-Protocol-Version: 2026-07-28\nMcp-Method: tools/call\nMcp-Name: %s\n' \
-  "$TOOL" >"$RUN/h-call"
+printf 'Content-Type: application/json\nAccept: application/json, text/event-stream\nMCP-Protocol-Version: 2026-07-28\nMcp-Method: tools/call\nMcp-Name: %s\nAuthorization: Bearer %s\n' \
+  "$TOOL" "$KEY" >"$RUN/h-call"
 : >"$RUN/h-get"
 
 drive() {  # URL METHOD HEADERS BODY COUNT
