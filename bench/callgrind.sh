@@ -5,6 +5,7 @@
 # machine (single client, fixed request counts, loopback only), unlike bench/run.sh.
 #
 #   bench/callgrind.sh [--count N] [--build DIR] [--keep]
+#   (--build DIR: measure the mcpgw already built in DIR, e.g. of another commit, without building)
 #
 # Starts the benchmark's nginx upstream and nginx proxy (bench/nginx/*.conf.in), imports
 # bench/upstream/openapi.yaml into a fresh gateway database, then for each server: starts it under
@@ -19,11 +20,12 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 BENCH=$REPO/bench
 COUNT=2000
 BUILD=$REPO/build/release
+OWN_BUILD=1
 KEEP=0
 while [ $# -gt 0 ]; do
   case $1 in
     --count) COUNT=$2; shift ;;
-    --build) BUILD=$2; shift ;;
+    --build) BUILD=$2; OWN_BUILD=0; shift ;;
     --keep) KEEP=1 ;;
     *) echo "usage: $0 [--count N] [--build DIR] [--keep]"; exit 2 ;;
   esac
@@ -55,10 +57,13 @@ wait_http() {
   done
 }
 
-say "build (Release) in ${BUILD#$REPO/}"
-cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >"$RES/build.log" 2>&1
-nice -n 10 cmake --build "$BUILD" -j2 --target mcpgw >>"$RES/build.log" 2>&1
+if [ $OWN_BUILD = 1 ]; then
+  say "build (Release) in ${BUILD#$REPO/}"
+  cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >"$RES/build.log" 2>&1
+  nice -n 10 cmake --build "$BUILD" -j2 --target mcpgw >>"$RES/build.log" 2>&1
+fi
 GW=$BUILD/mcpgw
+[ -x "$GW" ] || { echo "no mcpgw in $BUILD"; exit 1; }
 
 UPORT=$(free_port); PPORT=$(free_port)
 sed -e "s|@RUN@|$RUN|g" -e "s|@PORT@|$UPORT|g" "$BENCH/nginx/upstream.conf.in" >"$RUN/upstream.conf"
@@ -147,7 +152,7 @@ syscalls() {
 }
 
 GPORT=$(free_port)
-GWCMD=(env GW_DATA_DIR="$RUN/gwdata" "$GW" serve --listen "127.0.0.1:$GPORT" --set GW_WORKERS=1
+GWCMD=(env GW_DATA_DIR="$RUN/gwdata" ${BENCH_GW_ENV:-} "$GW" serve --listen "127.0.0.1:$GPORT" --set GW_WORKERS=1
   --set "GW_UPSTREAMS_FILE=$RUN/upstreams.json")
 sed -e "s|@RUN@|$RUN|g" -e "s|@PORT@|$PPORT|g" -e "s|@UPORT@|$UPORT|g" \
   "$BENCH/nginx/proxy.conf.in" | sed 's/^daemon off;/daemon off;\nmaster_process off;/' >"$RUN/proxy.conf"
