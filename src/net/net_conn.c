@@ -239,6 +239,12 @@ static bool keep_input(struct gw_conn *c, const char *p, size_t n)
     return true;
 }
 
+/* Whether unprocessed bytes still matter (not after a refusal or close). */
+static bool keeps_input(const struct gw_conn *c)
+{
+    return c->st != GW_CS_DEAD && c->st != GW_CS_LINGER && !c->linger_after;
+}
+
 static void send_continue(struct gw_conn *c)
 {
     static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -329,14 +335,17 @@ static void consume_buffered(struct gw_conn *c)
 {
     if (!c->in_len || !accepting_input(c))
         return;
-    size_t used = process(c, c->in, c->in_len);
-    if (c->st == GW_CS_DEAD || c->st == GW_CS_LINGER) {
-        c->in_len = 0;
+    size_t before = c->in_len;
+    size_t used = process(c, c->in, before);
+    if (c->in_len != before) /* refused or closed: the buffer was discarded */
         return;
-    }
     if (used) {
         memmove(c->in, c->in + used, c->in_len - used);
         c->in_len -= used;
+    }
+    if (!c->in_len && c->in_cap > 16384) { /* an idle connection keeps no big buffer */
+        gw_free_null(&c->in);
+        c->in_cap = 0;
     }
 }
 
@@ -419,7 +428,7 @@ static void pump(struct gw_conn *c)
         if (n > 0) {
             if (scratch) {
                 size_t used = process(c, dst, (size_t)n);
-                if (used < (size_t)n && c->st != GW_CS_DEAD && c->st != GW_CS_LINGER &&
+                if (used < (size_t)n && keeps_input(c) &&
                     !keep_input(c, dst + used, (size_t)n - used)) {
                     gw_http__refuse(c, 503, "out of memory");
                     return;
@@ -444,6 +453,16 @@ static void pump(struct gw_conn *c)
     }
 }
 
+/* The end of each of the connection's callbacks: a half-closed connection whose requests are
+ * all answered closes; a dead one is freed if nothing holds it. */
+static void callback_done(struct gw_conn *c)
+{
+    if (c->st == GW_CS_WAIT && c->rd_eof && !c->in_len)
+        conn_kill(c);
+    c->in_cb = false;
+    conn_maybe_free(c);
+}
+
 static void on_read(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -451,8 +470,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
     struct gw_conn *c = arg;
     c->in_cb = true;
     pump(c);
-    c->in_cb = false;
-    conn_maybe_free(c);
+    callback_done(c);
 }
 
 /* ---------- writing ---------- */
@@ -516,8 +534,7 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
     struct gw_conn *c = arg;
     c->in_cb = true;
     flush_out(c);
-    c->in_cb = false;
-    conn_maybe_free(c);
+    callback_done(c);
 }
 
 void gw_conn__send(struct gw_conn *c, const struct iovec *iov, int n)
@@ -590,13 +607,14 @@ void gw_conn__send(struct gw_conn *c, const struct iovec *iov, int n)
 
 bool gw_conn__can_keep(const struct gw_conn *c)
 {
-    return c->st != GW_CS_DEAD && !c->rd_eof &&
+    /* after a half-close only the requests already received are still answered */
+    return c->st != GW_CS_DEAD && (!c->rd_eof || c->in_len > 0) &&
            gw_http_parser_state(&c->parser) != GW_HP_ERROR && c->w->state != GW_W_STOPPED;
 }
 
 static void finish_response(struct gw_conn *c)
 {
-    if (c->close_after) {
+    if (c->close_after || (c->rd_eof && !c->in_len && !c->in_cb)) {
         if (c->linger_after)
             start_linger(c);
         else

@@ -475,7 +475,17 @@ static void build_head(struct gw_http_req *r, int status, const char *content_ty
     put(b, "-", 1);
     put(b, r->span_id, 16);
     PUTS(b, "-01\r\nX-Content-Type-Options: nosniff\r\n");
+    bool asked_keep = false;
     for (const struct out_header *h = r->ohdrs; h; h = h->next) {
+        /* framing is the server's: a handler's Connection/Content-Length/Transfer-Encoding/
+         * Date would contradict what is actually sent */
+        if (!strcasecmp(h->name, "Connection")) {
+            asked_keep = !strcasecmp(h->value, "keep-alive");
+            continue;
+        }
+        if (!strcasecmp(h->name, "Content-Length") || !strcasecmp(h->name, "Transfer-Encoding") ||
+            !strcasecmp(h->name, "Date"))
+            continue;
         put_str(b, h->name);
         put(b, ": ", 2);
         put_str(b, h->value);
@@ -483,7 +493,7 @@ static void build_head(struct gw_http_req *r, int status, const char *content_ty
     }
     if (!keep)
         PUTS(b, "Connection: close\r\n");
-    else if (r->minor == 0)
+    else if (r->minor == 0 || asked_keep)
         PUTS(b, "Connection: keep-alive\r\n");
     put(b, "\r\n", 2);
 }

@@ -437,6 +437,16 @@ static void test_pipelining_and_continue(void **state)
     assert_non_null(first);
     assert_non_null(second);
     assert_true(first < second);
+    /* pipelined and half-closed: every request sent is answered, then the connection closes */
+    fd = dial(port);
+    send_str(fd, "GET /hold HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    shutdown(fd, SHUT_WR);
+    double t0 = now_ms();
+    read_all(fd, buf, sizeof(buf));
+    close(fd);
+    assert_non_null(strstr(buf, "\r\n\r\nheld"));
+    assert_non_null(strstr(buf, "{\"status\":\"ok\"}"));
+    assert_true(now_ms() - t0 < 3000); /* closed after the answers, not at a timeout */
     /* Expect: 100-continue: the interim answer, then the body, then the final answer */
     fd = dial(port);
     send_str(fd, "POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n"
