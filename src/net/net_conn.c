@@ -514,6 +514,10 @@ static void flush_out(struct gw_conn *c)
     }
     if (c->out_len == 0) {
         c->out_off = 0;
+        if (c->out_cap > 65536) { /* a large answer's buffer is not kept for the next one */
+            gw_free_null(&c->out);
+            c->out_cap = 0;
+        }
         c->w->pending_out--;
         if (c->wr_armed) {
             event_del(c->wev);

@@ -531,6 +531,7 @@ static int child_clients(int port)
         if (busy[i] < 0)
             return 12;
         send_str(busy[i], "GET /hold HTTP/1.1\r\nHost: x\r\n\r\n");
+        usleep(20000); /* read by the server (busy, not evictable) before the next arrives */
     }
     int got503 = 0;
     for (int i = 0; i < 12; i++) {
