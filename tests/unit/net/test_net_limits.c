@@ -522,11 +522,11 @@ static int child_clients(int port)
         return 11;
     for (int i = 0; i < 20; i++)
         close(idle[i]);
-    usleep(100000);
+    usleep(500000); /* the server has seen those closes (even on a loaded machine) */
     /* 2: busy connections fill the descriptors (nothing to evict): a new one gets 503 from
      * the reserve descriptor, and once the busy ones finish, service resumes */
-    int busy[12];
-    for (int i = 0; i < 12; i++) {
+    int busy[16];
+    for (int i = 0; i < 16; i++) {
         busy[i] = dial(port);
         if (busy[i] < 0)
             return 12;
@@ -534,7 +534,7 @@ static int child_clients(int port)
         usleep(20000); /* read by the server (busy, not evictable) before the next arrives */
     }
     int got503 = 0;
-    for (int i = 0; i < 12; i++) {
+    for (int i = 0; i < 16; i++) {
         size_t n = read_until(busy[i], buf, sizeof(buf), "\r\n\r\n");
         if (n && status_of(buf) == 503)
             got503++;
