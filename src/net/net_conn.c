@@ -273,7 +273,17 @@ static void request_complete(struct gw_conn *c)
 
 /* Parses and dispatches what buf[0..len) holds. Returns the bytes consumed; the rest (a
  * partial head, or bytes after a request being handled) must be kept by the caller. */
+static size_t process_loop(struct gw_conn *c, const char *buf, size_t len);
+
 static size_t process(struct gw_conn *c, const char *buf, size_t len)
+{
+    c->in_process = true; /* a handler answering synchronously returns into this loop */
+    size_t used = process_loop(c, buf, len);
+    c->in_process = false;
+    return used;
+}
+
+static size_t process_loop(struct gw_conn *c, const char *buf, size_t len)
 {
     size_t off = 0;
     for (;;) {
@@ -618,7 +628,7 @@ bool gw_conn__can_keep(const struct gw_conn *c)
 
 static void finish_response(struct gw_conn *c)
 {
-    if (c->close_after || (c->rd_eof && !c->in_len && !c->in_cb)) {
+    if (c->close_after || (c->rd_eof && !c->in_len && !c->in_process)) {
         if (c->linger_after)
             start_linger(c);
         else
@@ -629,8 +639,9 @@ static void finish_response(struct gw_conn *c)
     q_append(c, GW_CL_IDLE, gw_net__now_ms());
     gw_server__conn_idle(c->w);
     resume_reading(c);
-    /* pipelined bytes: processed from the loop, never inside the handler's reply call */
-    if (c->in_len && !c->in_cb && c->rev)
+    /* pipelined bytes: processed from the loop, never inside the handler's reply call (when
+     * the answer came synchronously, the processing loop that called the handler goes on) */
+    if (c->in_len && !c->in_process && c->rev)
         event_active(c->rev, EV_READ, 0);
 }
 

@@ -89,6 +89,7 @@ struct gw_conn {
     bool wr_armed;    /* wev is pending */
     bool rd_paused;   /* rev removed (input buffer full, or EOF) */
     bool in_cb;       /* inside one of this connection's callbacks: freeing is deferred */
+    bool in_process;  /* inside process(): input after the current request is its to handle */
     bool notify_pending;
     bool close_after; /* close once the queued output is written */
     bool linger_after;

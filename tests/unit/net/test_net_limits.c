@@ -40,8 +40,15 @@
 #include <unistd.h>
 
 #define BIG (1u << 20)
+#define HUGE_BODY (16u << 20) /* more than loopback socket buffers hold */
 
-static char *big_body;
+static char *big_body, *huge_body;
+
+static void route_huge(struct gw_http_req *r, void *arg)
+{
+    (void)arg;
+    gw_http_reply(r, 200, "application/octet-stream", huge_body, HUGE_BODY);
+}
 
 static void route_big(struct gw_http_req *r, void *arg)
 {
@@ -108,6 +115,7 @@ static struct gw_server *start_with(int max_conns, const char *const *sets, bool
     gw_settings_free(s);
     gw_server_set_jsonrpc_errors(srv, jsonrpc);
     gw_server_route(srv, "/big", route_big, NULL);
+    gw_server_route(srv, "/huge", route_huge, NULL);
     gw_server_route(srv, "/echo", route_echo, NULL);
     gw_server_route(srv, "/hold", route_hold, NULL);
     if (gw_server_start(srv, &err) != GW_OK)
@@ -124,11 +132,17 @@ static void stop(struct gw_server *srv)
 
 /* ---- a small blocking client ---- */
 
+static int rcvbuf_next; /* when set: SO_RCVBUF of the next dialled socket (slow reader) */
+
 static int dial_from(int port, const char *src)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0)
         return -1;
+    if (rcvbuf_next) {
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf_next, sizeof(rcvbuf_next));
+        rcvbuf_next = 0;
+    }
     if (src) {
         struct sockaddr_in b = {0};
         b.sin_family = AF_INET;
@@ -437,6 +451,18 @@ static void test_pipelining_and_continue(void **state)
     assert_non_null(first);
     assert_non_null(second);
     assert_true(first < second);
+    /* pipelined behind a 16 MiB answer that has to wait for the socket: still answered */
+    rcvbuf_next = 4096;
+    fd = dial(port);
+    send_str(fd, "GET /huge HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\n"
+                 "Connection: close\r\n\r\n");
+    usleep(200000); /* the first answer fills the socket buffers before we read */
+    char *hugebuf = gw_xmalloc(HUGE_BODY + 8192);
+    size_t got = read_all(fd, hugebuf, HUGE_BODY + 8192);
+    close(fd);
+    assert_true(got > HUGE_BODY);
+    assert_non_null(strstr(hugebuf + HUGE_BODY, "{\"status\":\"ok\"}"));
+    gw_free(hugebuf);
     /* pipelined and half-closed: every request sent is answered, then the connection closes */
     fd = dial(port);
     send_str(fd, "GET /hold HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -579,6 +605,8 @@ static int setup(void **state)
     big_body = gw_xmalloc(BIG);
     for (size_t i = 0; i < BIG; i++)
         big_body[i] = (char)('a' + i % 26);
+    huge_body = gw_xmalloc(HUGE_BODY);
+    memset(huge_body, 'h', HUGE_BODY);
     return 0;
 }
 
@@ -586,6 +614,7 @@ static int teardown(void **state)
 {
     (void)state;
     gw_free(big_body);
+    gw_free(huge_body);
     return 0;
 }
 
