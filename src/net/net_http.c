@@ -462,7 +462,9 @@ static void build_head(struct gw_http_req *r, int status, const char *content_ty
         PUTS(b, "\r\nContent-Type: ");
         put_str(b, content_type);
     }
-    if (len >= 0) {
+    if (len >= 0 && (status == 204 || status == 304 || status < 200)) {
+        /* no body by definition, and no Content-Length (RFC 9110 8.6) */
+    } else if (len >= 0) {
         PUTS(b, "\r\nContent-Length: ");
         put_uint(b, (size_t)len);
     } else if (r->chunked) {
@@ -541,7 +543,8 @@ void gw_http_reply(struct gw_http_req *r, int status, const char *content_type, 
             {(void *)gw_buf_ptr(r->worker->hbuf), gw_buf_len(r->worker->hbuf)},
             {(void *)body, len},
         };
-        gw_conn__send(r->conn, iov, len && !r->head_only ? 2 : 1);
+        bool bodyless = r->head_only || status == 204 || status == 304 || status < 200;
+        gw_conn__send(r->conn, iov, len && !bodyless ? 2 : 1);
     }
     release(r, keep);
 }
