@@ -1,6 +1,6 @@
 /*
  * tests/hostile/hostile_http.c
- * Hostile-client suite against a real `mcpgw serve` (run by scripts/test.d/75-hostile-http.sh;
+ * Hostile-client suite against a real `mcpgw serve` (run by scripts/test.d/65-hostile-http.sh;
  * loopback only, every loop bounded in count and time, about 20 s).
  *
  *   A. 20,000 idle sockets (four child processes, forty source addresses 127.0.1.x so that the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/test.d/75-hostile-http.sh — the hostile-client suite (tests/hostile/hostile_http.c)
+# scripts/test.d/65-hostile-http.sh — the hostile-client suite (tests/hostile/hostile_http.c)
 # against the build's mcpgw: 20,000 idle sockets plus a slowloris client while new clients must
 # be served within 100 ms with flat CPU and log, slow heads/bodies cut at their deadlines, the
 # per-address cap. Loopback only, bounded (~20 s). Receives BUILD_DIR and REPO from
