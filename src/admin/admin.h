@@ -76,13 +76,19 @@ struct gw_admin_config {
     /* The audit trail (borrowed; NULL = none): every write through the API is recorded (and
      * durable) before its reply, and /admin/api/audit/... serves verify, search, proofs. */
     struct gw_audit *audit;
+    /* The Host/Origin check of the admin listener (a web page must not drive the API):
+     * comma-separated extra origins and Host names (GW_ADMIN_ALLOWED_ORIGINS / _HOSTS); NULL:
+     * same origin and loopback names only. Copied. */
+    const char *allowed_origins;
+    const char *allowed_hosts;
 };
 
 /* The GW_ADMIN_* settings (registered by the app). */
 extern const struct gw_setting_def gw_admin_settings[];
 
 /* Fills `cfg` from the settings: threads (GW_ADMIN_THREADS), allow_remote
- * (GW_ADMIN_ALLOW_REMOTE), max_body_bytes (GW_ADMIN_MAX_BODY_BYTES) and settings = s. The store
+ * (GW_ADMIN_ALLOW_REMOTE), max_body_bytes (GW_ADMIN_MAX_BODY_BYTES), allowed_origins/_hosts
+ * (GW_ADMIN_ALLOWED_ORIGINS/_HOSTS) and settings = s. The store
  * URL and options are left for the caller (the app knows how DATABASE_URL is resolved); the
  * other fields are zeroed. Requires gw_admin_settings registered. */
 void gw_admin_config_from_settings(struct gw_admin_config *cfg, const struct gw_settings *s);
@@ -97,7 +103,8 @@ int gw_admin_net_options(const struct gw_settings *s, struct gw_net_options *opt
                          struct gw_error *err);
 
 /* Registers the /admin/api/ routes on `http` (before gw_server_start) and creates the worker
- * pool. `cfg` is borrowed (strings copied). Refuses (GW_EINVAL) a server that does not listen
+ * pool, and turns on the server's Host/Origin check (gw_server_check_origin with
+ * cfg->allowed_origins/_hosts). `cfg` is borrowed (strings copied). Refuses (GW_EINVAL) a server that does not listen
  * on loopback unless cfg->allow_remote; GW_EINVAL for a missing store URL or a bad SSRF
  * allowlist in the settings. On success *out must be freed with gw_admin_free.
  * Does not open the store (pool threads open their handles on first use) and does not migrate

@@ -710,6 +710,8 @@ int gw_admin_attach(struct gw_server *http, const struct gw_admin_config *cfg,
                             "address (no authentication yet; set GW_ADMIN_ALLOW_REMOTE=true "
                             "only behind another protection)",
                             gw_server_address(http));
+    /* a web page must not be able to drive the admin API (CSRF, DNS rebinding) */
+    gw_server_check_origin(http, cfg->allowed_origins, cfg->allowed_hosts);
     struct gw_admin *adm = gw_xcalloc(1, sizeof(*adm));
     adm->store_url = gw_xstrdup(cfg->store_url);
     if (cfg->store_opts)

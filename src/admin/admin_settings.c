@@ -29,6 +29,14 @@ const struct gw_setting_def gw_admin_settings[] = {
      "Allow the admin API on a non-loopback address and from non-loopback peers. Only for a "
      "deployment that protects it otherwise (network policy, authenticating proxy) until the "
      "admin API has its own authentication."},
+    {"GW_ADMIN_ALLOWED_ORIGINS", GW_SET_STRING, "", 0, 0, NULL, GROUP,
+     "Comma-separated browser origins allowed to call the admin API besides its own (same "
+     "host as the Host header), e.g. a UI served elsewhere. Requests with any other Origin "
+     "get 403, so that a web page cannot drive the admin API."},
+    {"GW_ADMIN_ALLOWED_HOSTS", GW_SET_STRING, "", 0, 0, NULL, GROUP,
+     "Comma-separated Host names the admin API accepts (DNS-rebinding protection). On a "
+     "loopback address localhost/127.0.0.1/[::1] are always accepted and other names only if "
+     "listed; elsewhere any Host is accepted unless this list is set."},
     GW_SETTINGS_END,
 };
 
@@ -39,6 +47,8 @@ void gw_admin_config_from_settings(struct gw_admin_config *cfg, const struct gw_
     cfg->threads = (int)gw_settings_int(s, "GW_ADMIN_THREADS");
     cfg->allow_remote = gw_settings_bool(s, "GW_ADMIN_ALLOW_REMOTE");
     cfg->max_body_bytes = (size_t)gw_settings_int(s, "GW_ADMIN_MAX_BODY_BYTES");
+    cfg->allowed_origins = gw_settings_str(s, "GW_ADMIN_ALLOWED_ORIGINS");
+    cfg->allowed_hosts = gw_settings_str(s, "GW_ADMIN_ALLOWED_HOSTS");
 }
 
 /* Whether "host:port" / "[v6]:port" names a numeric loopback address. */

@@ -207,8 +207,10 @@ static int admin_open(const struct gw_settings *s, struct app_platform *pf,
     json_t *auth_config = gw_auth_public_config(pf->auth);
     ac.auth_config = auth_config;
     rc = gw_server_new(&ao, out_srv, &err);
-    if (rc == GW_OK)
+    if (rc == GW_OK) {
+        gw_server_configure(*out_srv, s);
         rc = gw_admin_attach(*out_srv, &ac, out_adm, &err);
+    }
     json_decref(auth_config);
     if (rc != GW_OK)
         fprintf(stderr, "mcpgw: admin API: %s\n", err.msg);
@@ -258,6 +260,7 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "mcpgw: %s\n", err.msg);
         goto out;
     }
+    gw_server_configure(http, s);
     mcp_http = gw_mcp_http_attach(mcp, http);
     if (pf.ratelimit) /* per-IP limits act before authentication */
         gw_mcp_http_set_admission(mcp_http, gw_ratelimit_admit, pf.ratelimit);

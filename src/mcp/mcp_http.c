@@ -1402,6 +1402,7 @@ struct gw_mcp_http *gw_mcp_http_attach(struct gw_mcp_server *mcp, struct gw_serv
     st->mcp = mcp;
     st->http = http;
     st->opts = gw_mcp_server_options(mcp);
+    gw_server_set_jsonrpc_errors(http, true); /* framing refusals as JSON-RPC errors */
     gw_server_route(http, "/mcp", route_mcp, st);
     if (st->opts->legacy_sse) {
         gw_server_route(http, "/sse", route_sse, st);

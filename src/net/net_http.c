@@ -1,39 +1,52 @@
 /*
  * src/net/net_http.c
- * The request object over libevent's evhttp_request: accessors, replies, streams, request ids,
- * trace context and the access log line.
- * Invariant: exactly one of reply / stream_end frees the object; after the client has gone
- * (evcon closed) writes are dropped and stream_end only releases libevent's request.
+ * The request object: accessors over the parsed head (net_parse.c), replies and streams written
+ * through the connection (net_conn.c), request ids, trace context, the access log line, and
+ * the JSON refusals of framing errors.
+ * Invariants: exactly one of reply / stream_end frees the object (its arena); the connection
+ * structure outlives every request that points to it (net_conn.c frees it only once the
+ * request is detached), so r->conn is always valid; after the client has gone (r->gone) output
+ * is dropped and stream_end only frees. Response heads are built in the worker's buffer and
+ * written with the body in one writev.
  */
-#include "net/net_http.h"
+#include "net/net_internal.h"
 
 #include "core/alloc.h"
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/json.h"
 #include "core/log.h"
-#include "net/net_server.h"
 
-#include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
-#include <sys/queue.h>
 #include <openssl/rand.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
 #include <time.h>
 
-#define ARENA_BUDGET (8u << 20)
+struct out_header {
+    struct out_header *next;
+    const char *name, *value;
+};
 
 struct gw_http_req {
-    struct evhttp_request *ev;
-    struct evhttp_connection *evcon;
+    struct gw_conn *conn;
     struct gw_worker *worker;
     struct gw_arena *arena;
     enum gw_http_method method;
     char *path;
-    struct evkeyvalq *query; /* parsed lazily */
+    char *query; /* raw, after '?'; NULL when none */
+    struct evkeyvalq *qkv; /* parsed lazily */
+    const struct gw_http_field *fields;
+    unsigned nfields;
+    char *body;
+    size_t body_len;
+    int minor;
+    bool keep_alive;
+    bool head_only;
     char rid[132];
     char trace_id[33];
     char span_id[17];
@@ -41,8 +54,10 @@ struct gw_http_req {
     size_t bytes_out;
     struct timespec t0;
     bool streaming;
+    bool chunked;
     bool gone;
     bool access_log;
+    struct out_header *ohdrs, **ohdr_tail;
     void (*close_fn)(struct gw_http_req *, void *);
     void *close_arg;
     void *user;
@@ -120,62 +135,118 @@ static bool valid_request_id(const char *s)
     return true;
 }
 
-static enum gw_http_method map_method(enum evhttp_cmd_type t)
+static enum gw_http_method map_method(int m)
 {
-    switch (t) {
-    case EVHTTP_REQ_GET: return GW_HTTP_GET;
-    case EVHTTP_REQ_POST: return GW_HTTP_POST;
-    case EVHTTP_REQ_PUT: return GW_HTTP_PUT;
-    case EVHTTP_REQ_DELETE: return GW_HTTP_DELETE;
-    case EVHTTP_REQ_PATCH: return GW_HTTP_PATCH;
-    case EVHTTP_REQ_HEAD: return GW_HTTP_HEAD;
-    case EVHTTP_REQ_OPTIONS: return GW_HTTP_OPTIONS;
+    switch (m) {
+    case HTTP_GET: return GW_HTTP_GET;
+    case HTTP_POST: return GW_HTTP_POST;
+    case HTTP_PUT: return GW_HTTP_PUT;
+    case HTTP_DELETE: return GW_HTTP_DELETE;
+    case HTTP_PATCH: return GW_HTTP_PATCH;
+    case HTTP_HEAD: return GW_HTTP_HEAD;
+    case HTTP_OPTIONS: return GW_HTTP_OPTIONS;
     default: return GW_HTTP_OTHER;
     }
 }
 
-struct gw_http_req *gw_http__new(struct gw_worker *w, struct evhttp_request *ev, bool access_log)
+static int hexval(char c)
 {
-    struct gw_arena *a = gw_arena_new(ARENA_BUDGET);
-    if (!a)
-        return NULL;
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes `s` in place (as libevent's evhttp_uridecode without '+' decoding: a '%'
+ * not followed by two hex digits stays as it is). A decoded NUL ends the string. */
+static void percent_decode(char *s)
+{
+    char *o = s;
+    for (const char *i = s; *i; i++) {
+        int hi, lo;
+        if (i[0] == '%' && (hi = hexval(i[1])) >= 0 && (lo = hexval(i[2])) >= 0) {
+            *o++ = (char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            *o++ = *i;
+        }
+    }
+    *o = '\0';
+}
+
+/* Splits the request target (arena memory, writable) into the decoded path and the raw query.
+ * Origin form "/p?q", absolute form "http://host/p?q" (path "/" when it has none), "*". */
+static void split_target(struct gw_http_req *r, char *t)
+{
+    if (t[0] != '/' && t[0] != '*') {
+        char *sep = strstr(t, "://");
+        char *slash = sep ? strchr(sep + 3, '/') : NULL;
+        char *q = sep ? strpbrk(sep + 3, "?#") : NULL;
+        if (slash && (!q || slash < q)) {
+            t = slash;
+        } else {
+            r->path = gw_arena_strndup(r->arena, "/", 1);
+            if (q && *q == '?')
+                r->query = q + 1;
+            return;
+        }
+    }
+    char *hash = strchr(t, '#');
+    if (hash)
+        *hash = '\0';
+    char *q = strchr(t, '?');
+    if (q) {
+        *q = '\0';
+        r->query = q + 1;
+    }
+    percent_decode(t);
+    r->path = t;
+}
+
+struct gw_http_req *gw_http__new(struct gw_conn *c, struct gw_arena *a, char *body,
+                                 size_t body_len)
+{
     struct gw_http_req *r = gw_arena_calloc(a, sizeof(*r));
-    if (!r) {
+    if (!r || (body && gw_arena_defer(a, gw_free, body) != 0)) {
+        if (!r)
+            gw_free(body);
         gw_arena_free(a);
         return NULL;
     }
+    const struct gw_http_head *h = &c->head;
+    r->conn = c;
+    r->worker = c->w;
     r->arena = a;
-    r->ev = ev;
-    r->evcon = evhttp_request_get_connection(ev);
-    r->worker = w;
-    r->access_log = access_log;
-    r->method = map_method(evhttp_request_get_command(ev));
+    r->access_log = c->w->srv->opts.access_log;
+    r->method = map_method(h->method);
+    r->head_only = h->method == HTTP_HEAD;
+    r->minor = h->minor;
+    r->keep_alive = h->keep_alive;
+    r->fields = h->fields;
+    r->nfields = h->nfields;
+    r->body = body;
+    r->body_len = body_len;
+    r->ohdr_tail = &r->ohdrs;
     clock_gettime(CLOCK_MONOTONIC, &r->t0);
+    split_target(r, (char *)h->target);
 
-    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
-    const char *raw = uri ? evhttp_uri_get_path(uri) : NULL;
-    char *dec = raw ? evhttp_uridecode(raw, 0, NULL) : NULL;
-    r->path = gw_arena_strndup(a, dec ? dec : "/", dec ? strlen(dec) : 1);
-    gw_free(dec);
-
-    const char *rid = evhttp_find_header(evhttp_request_get_input_headers(ev), "X-Request-Id");
+    const char *rid = gw_http_header(r, "X-Request-Id");
     unsigned char rnd[24];
     fast_random(rnd, sizeof(rnd));
-    if (rid && valid_request_id(rid))
-        snprintf(r->rid, sizeof(r->rid), "%s", rid);
-    else
+    if (rid && valid_request_id(rid)) {
+        size_t n = strlen(rid);
+        memcpy(r->rid, rid, n + 1);
+    } else {
         hex(r->rid, rnd, 12);
-    const char *tp = evhttp_find_header(evhttp_request_get_input_headers(ev), "traceparent");
-    if (!parse_traceparent(tp, r->trace_id))
+    }
+    if (!parse_traceparent(gw_http_header(r, "traceparent"), r->trace_id))
         hex(r->trace_id, rnd + 8, 16);
     fast_random(rnd, 8);
     hex(r->span_id, rnd, 8);
     return r;
-}
-
-int gw_http__status(const struct gw_http_req *r)
-{
-    return r->status;
 }
 
 enum gw_http_method gw_http_method(const struct gw_http_req *r)
@@ -203,31 +274,29 @@ static void free_query(void *p)
 
 const char *gw_http_query_param(struct gw_http_req *r, const char *name)
 {
-    if (!r->query) {
-        const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(r->ev);
-        const char *q = uri ? evhttp_uri_get_query(uri) : NULL;
+    if (!r->qkv) {
         struct evkeyvalq *kv = gw_xcalloc(1, sizeof(*kv));
         TAILQ_INIT(kv);
-        if (q && evhttp_parse_query_str(q, kv) != 0)
+        if (r->query && evhttp_parse_query_str(r->query, kv) != 0)
             evhttp_clear_headers(kv);
-        r->query = kv;
+        r->qkv = kv;
         gw_arena_defer(r->arena, free_query, kv);
     }
-    return evhttp_find_header(r->query, name);
+    return evhttp_find_header(r->qkv, name);
 }
 
 const char *gw_http_header(const struct gw_http_req *r, const char *name)
 {
-    return evhttp_find_header(evhttp_request_get_input_headers(r->ev), name);
+    for (unsigned i = 0; i < r->nfields; i++)
+        if (strcasecmp(r->fields[i].name, name) == 0)
+            return r->fields[i].value;
+    return NULL;
 }
 
 const char *gw_http_body(struct gw_http_req *r, size_t *len)
 {
-    struct evbuffer *b = evhttp_request_get_input_buffer(r->ev);
-    *len = evbuffer_get_length(b);
-    if (*len == 0)
-        return "";
-    return (const char *)evbuffer_pullup(b, -1);
+    *len = r->body_len;
+    return r->body ? r->body : "";
 }
 
 struct gw_arena *gw_http_arena(struct gw_http_req *r)
@@ -247,11 +316,7 @@ const char *gw_http_trace_id(const struct gw_http_req *r)
 
 const char *gw_http_peer(const struct gw_http_req *r)
 {
-    const char *host = NULL;
-    ev_uint16_t port = 0;
-    if (r->evcon)
-        evhttp_connection_get_peer(r->evcon, (char **)&host, &port);
-    return host ? host : "-";
+    return r->conn->peer;
 }
 
 struct gw_worker *gw_http_worker(const struct gw_http_req *r)
@@ -269,19 +334,170 @@ void *gw_http_user(const struct gw_http_req *r)
     return r->user;
 }
 
-void gw_http_add_header(struct gw_http_req *r, const char *name, const char *value)
+/* A header name or value that could split the response (CR, LF) or end the name early. */
+static bool header_safe(const char *s, bool name)
 {
-    evhttp_add_header(evhttp_request_get_output_headers(r->ev), name, value);
+    if (name && !*s)
+        return false;
+    for (; *s; s++)
+        if (*s == '\r' || *s == '\n' || (name && (*s == ':' || *s == ' ' || *s == '\t')))
+            return false;
+    return true;
 }
 
-static void add_standard_headers(struct gw_http_req *r)
+void gw_http_add_header(struct gw_http_req *r, const char *name, const char *value)
 {
-    struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
-    evhttp_add_header(h, "X-Request-Id", r->rid);
-    char tp[64];
-    snprintf(tp, sizeof(tp), "00-%s-%s-01", r->trace_id, r->span_id);
-    evhttp_add_header(h, "traceparent", tp);
-    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    if (!header_safe(name, true) || !header_safe(value, false)) {
+        GW_LOG(GW_LOG_WARN, "net", "response header dropped: CR/LF or bad name");
+        return;
+    }
+    struct out_header *h = gw_arena_alloc(r->arena, sizeof(*h));
+    char *n = gw_arena_strndup(r->arena, name, strlen(name));
+    char *v = gw_arena_strndup(r->arena, value, strlen(value));
+    if (!h || !n || !v)
+        return;
+    h->next = NULL;
+    h->name = n;
+    h->value = v;
+    *r->ohdr_tail = h;
+    r->ohdr_tail = &h->next;
+}
+
+/* ---------- response heads ---------- */
+
+static const char *reason_phrase(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 412: return "Precondition Failed";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 417: return "Expectation Failed";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return status < 300 ? "OK" : status < 400 ? "Redirect" : status < 500 ? "Error"
+                                                                                   : "Server Error";
+    }
+}
+
+static void put(struct gw_buf *b, const char *s, size_t n)
+{
+    (void)gw_buf_add(b, s, n);
+}
+
+#define PUTS(b, lit) put((b), (lit), sizeof(lit) - 1)
+
+static void put_str(struct gw_buf *b, const char *s)
+{
+    put(b, s, strlen(s));
+}
+
+static void put_uint(struct gw_buf *b, size_t v)
+{
+    char d[24];
+    size_t i = sizeof(d);
+    do {
+        d[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    put(b, d + i, sizeof(d) - i);
+}
+
+static const char *http_date(struct gw_worker *w)
+{
+    time_t now = time(NULL);
+    if (now != w->date_at) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(w->date, sizeof(w->date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        w->date_at = now;
+    }
+    return w->date;
+}
+
+static void put_status_line(struct gw_buf *b, int status)
+{
+    PUTS(b, "HTTP/1.1 ");
+    put_uint(b, (size_t)status);
+    put(b, " ", 1);
+    put_str(b, reason_phrase(status));
+    PUTS(b, "\r\nDate: ");
+}
+
+/* Builds the response head for r in the worker's buffer. `len` < 0: streamed (chunked on
+ * HTTP/1.1, else until close). */
+static void build_head(struct gw_http_req *r, int status, const char *content_type, long long len,
+                       bool keep)
+{
+    struct gw_buf *b = r->worker->hbuf;
+    gw_buf_reset(b);
+    put_status_line(b, status);
+    put_str(b, http_date(r->worker));
+    if (content_type) {
+        PUTS(b, "\r\nContent-Type: ");
+        put_str(b, content_type);
+    }
+    if (len >= 0 && (status == 204 || status == 304 || status < 200)) {
+        /* no body by definition, and no Content-Length (RFC 9110 8.6) */
+    } else if (len >= 0) {
+        PUTS(b, "\r\nContent-Length: ");
+        put_uint(b, (size_t)len);
+    } else if (r->chunked) {
+        PUTS(b, "\r\nTransfer-Encoding: chunked");
+    }
+    PUTS(b, "\r\nX-Request-Id: ");
+    put_str(b, r->rid);
+    PUTS(b, "\r\ntraceparent: 00-");
+    put(b, r->trace_id, 32);
+    put(b, "-", 1);
+    put(b, r->span_id, 16);
+    PUTS(b, "-01\r\nX-Content-Type-Options: nosniff\r\n");
+    bool asked_keep = false;
+    for (const struct out_header *h = r->ohdrs; h; h = h->next) {
+        /* framing is the server's: a handler's Connection/Content-Length/Transfer-Encoding/
+         * Date would contradict what is actually sent */
+        if (!strcasecmp(h->name, "Connection")) {
+            asked_keep = !strcasecmp(h->value, "keep-alive");
+            continue;
+        }
+        if (!strcasecmp(h->name, "Content-Length") || !strcasecmp(h->name, "Transfer-Encoding") ||
+            !strcasecmp(h->name, "Date"))
+            continue;
+        put_str(b, h->name);
+        put(b, ": ", 2);
+        put_str(b, h->value);
+        put(b, "\r\n", 2);
+    }
+    if (!keep)
+        PUTS(b, "Connection: close\r\n");
+    else if (r->minor == 0 || asked_keep)
+        PUTS(b, "Connection: keep-alive\r\n");
+    put(b, "\r\n", 2);
 }
 
 static void finish(struct gw_http_req *r)
@@ -297,23 +513,40 @@ static void finish(struct gw_http_req *r)
                      gw_http_peer(r), r->trace_id);
         gw_log_set_request_id(NULL);
     }
+}
+
+/* Detaches r from its connection, counts it out and frees it. */
+static void release(struct gw_http_req *r, bool keep)
+{
+    struct gw_worker *w = r->worker;
+    finish(r);
+    gw_conn__response_done(r->conn, keep); /* the connection may be freed here */
+    gw_worker_inflight_add(w, -1);
     gw_arena_free(r->arena);
+}
+
+static bool conn_usable(const struct gw_http_req *r)
+{
+    return !r->gone && r->conn->st != GW_CS_DEAD;
 }
 
 void gw_http_reply(struct gw_http_req *r, int status, const char *content_type, const char *body,
                    size_t len)
 {
-    add_standard_headers(r);
-    if (content_type)
-        evhttp_add_header(evhttp_request_get_output_headers(r->ev), "Content-Type",
-                          content_type);
-    if (len)
-        evbuffer_add(evhttp_request_get_output_buffer(r->ev), body, len);
     r->status = status;
     r->bytes_out = len;
-    evhttp_send_reply(r->ev, status, NULL, NULL);
-    gw_worker_inflight_add(r->worker, -1);
-    finish(r);
+    bool keep = false;
+    if (conn_usable(r)) {
+        keep = r->keep_alive && gw_conn__can_keep(r->conn);
+        build_head(r, status, content_type, (long long)len, keep);
+        struct iovec iov[2] = {
+            {(void *)gw_buf_ptr(r->worker->hbuf), gw_buf_len(r->worker->hbuf)},
+            {(void *)body, len},
+        };
+        bool bodyless = r->head_only || status == 204 || status == 304 || status < 200;
+        gw_conn__send(r->conn, iov, len && !bodyless ? 2 : 1);
+    }
+    release(r, keep);
 }
 
 void gw_http_reply_json(struct gw_http_req *r, int status, const json_t *v)
@@ -336,10 +569,11 @@ void gw_http_reply_error(struct gw_http_req *r, int status, const char *code, co
     json_decref(v);
 }
 
+/* ---------- streams ---------- */
+
 void gw_http__connection_closed(struct gw_http_req *r)
 {
     r->gone = true;
-    r->evcon = NULL;
     if (r->close_fn) {
         void (*fn)(struct gw_http_req *, void *) = r->close_fn;
         r->close_fn = NULL;
@@ -347,44 +581,70 @@ void gw_http__connection_closed(struct gw_http_req *r)
     }
 }
 
+void gw_http__connection_closed_quiet(struct gw_http_req *r)
+{
+    r->gone = true;
+}
+
+bool gw_http__streaming(const struct gw_http_req *r)
+{
+    return r->streaming;
+}
+
+bool gw_http__has_close_cb(const struct gw_http_req *r)
+{
+    return r->close_fn != NULL;
+}
+
 void gw_http_stream_begin(struct gw_http_req *r, int status, const char *content_type)
 {
-    add_standard_headers(r);
-    struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
-    evhttp_add_header(h, "Content-Type", content_type);
     r->status = status;
     r->streaming = true;
-    if (r->evcon) {
-        gw_worker__watch_stream(r->worker, r->evcon, r);
-        evhttp_connection_set_timeout(r->evcon, -1);
-    }
-    evhttp_send_reply_start(r->ev, status, NULL);
+    r->chunked = r->minor == 1;
+    if (!conn_usable(r))
+        return;
+    r->conn->st = GW_CS_STREAM;
+    /* HTTP/1.0 has no chunked coding: the stream ends when the connection closes */
+    build_head(r, status, content_type, -1, r->chunked && r->keep_alive);
+    struct iovec iov = {(void *)gw_buf_ptr(r->worker->hbuf), gw_buf_len(r->worker->hbuf)};
+    gw_conn__send(r->conn, &iov, 1);
 }
 
 bool gw_http_stream_write(struct gw_http_req *r, const char *data, size_t len)
 {
-    if (r->gone || !r->streaming)
+    if (!r->streaming || !conn_usable(r))
         return false;
-    struct evbuffer *b = evbuffer_new();
-    evbuffer_add(b, data, len);
-    evhttp_send_reply_chunk(r->ev, b);
-    evbuffer_free(b);
+    if (len == 0 || r->head_only)
+        return true; /* an empty chunk would end the stream */
+    if (r->chunked) {
+        char pre[24];
+        int n = snprintf(pre, sizeof(pre), "%zx\r\n", len);
+        struct iovec iov[3] = {{pre, (size_t)n}, {(void *)data, len}, {(void *)"\r\n", 2}};
+        gw_conn__send(r->conn, iov, 3);
+    } else {
+        struct iovec iov = {(void *)data, len};
+        gw_conn__send(r->conn, &iov, 1);
+    }
     r->bytes_out += len;
-    return true;
+    return conn_usable(r);
 }
 
 void gw_http_stream_end(struct gw_http_req *r)
 {
-    if (r->evcon && !r->gone)
-        gw_worker__watch_stream(r->worker, r->evcon, NULL);
-    evhttp_send_reply_end(r->ev);
-    gw_worker_inflight_add(r->worker, -1);
-    finish(r);
+    bool keep = false;
+    if (r->streaming && conn_usable(r)) {
+        if (r->chunked && !r->head_only) {
+            struct iovec iov = {(void *)"0\r\n\r\n", 5};
+            gw_conn__send(r->conn, &iov, 1);
+        }
+        keep = r->chunked && r->keep_alive && gw_conn__can_keep(r->conn);
+    }
+    release(r, keep);
 }
 
 bool gw_http_stream_open(const struct gw_http_req *r)
 {
-    return r->streaming && !r->gone;
+    return r->streaming && conn_usable(r);
 }
 
 void gw_http_set_close_cb(struct gw_http_req *r, void (*fn)(struct gw_http_req *, void *),
@@ -392,4 +652,72 @@ void gw_http_set_close_cb(struct gw_http_req *r, void (*fn)(struct gw_http_req *
 {
     r->close_fn = fn;
     r->close_arg = arg;
+}
+
+void gw_http__abandon(struct gw_http_req *r)
+{
+    gw_arena_free(r->arena);
+}
+
+int gw_http__status(const struct gw_http_req *r)
+{
+    return r->status;
+}
+
+/* ---------- refusals ---------- */
+
+static const char *status_code_name(int status)
+{
+    switch (status) {
+    case 400: return "bad_request";
+    case 403: return "forbidden";
+    case 408: return "request_timeout";
+    case 413: return "body_too_large";
+    case 414: return "uri_too_long";
+    case 417: return "expectation_failed";
+    case 431: return "headers_too_large";
+    case 501: return "not_implemented";
+    case 503: return "unavailable";
+    case 505: return "http_version_not_supported";
+    default: return "error";
+    }
+}
+
+size_t gw_http__refusal(struct gw_worker *w, int status, const char *reason, struct gw_buf *b)
+{
+    json_t *v;
+    if (w->srv->guard.jsonrpc_errors)
+        v = json_pack("{s:s,s:n,s:{s:i,s:s}}", "jsonrpc", "2.0", "id", "error", "code", -32600,
+                      "message", reason);
+    else
+        v = json_pack("{s:{s:s,s:s}}", "error", "code", status_code_name(status), "message",
+                      reason);
+    struct gw_buf body;
+    gw_buf_init(&body, 4096);
+    if (!v || gw_json_dump(v, &body) != GW_OK) {
+        gw_buf_reset(&body);
+        gw_buf_adds(&body, "{}");
+    }
+    json_decref(v);
+    gw_buf_reset(b);
+    put_status_line(b, status);
+    put_str(b, http_date(w));
+    PUTS(b, "\r\nContent-Type: application/json\r\nContent-Length: ");
+    put_uint(b, gw_buf_len(&body));
+    PUTS(b, "\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n");
+    put(b, gw_buf_ptr(&body), gw_buf_len(&body));
+    gw_buf_fini(&body);
+    return gw_buf_len(b);
+}
+
+void gw_http__refuse(struct gw_conn *c, int status, const char *reason)
+{
+    struct gw_worker *w = c->w;
+    gw_http__refusal(w, status, reason, w->hbuf);
+    struct iovec iov = {(void *)gw_buf_ptr(w->hbuf), gw_buf_len(w->hbuf)};
+    gw_conn__send(c, &iov, 1);
+    if (w->srv->opts.access_log && GW_LOG_INFO >= gw_log_min_level)
+        gw_log_write(GW_LOG_INFO, "access", "- - %d refused (%s) peer=%s", status, reason,
+                     c->peer);
+    gw_conn__refused(c);
 }

@@ -5,8 +5,10 @@
  *
  * Lifetime: created by the server when a request is complete (headers and body read), freed
  * when the handler replies (gw_http_reply*) or ends its stream (gw_http_stream_end). If the
- * client disconnects during a stream, the close callback runs; the handler must still end the
- * stream, which then only frees. All calls happen on the owning worker's thread.
+ * client disconnects during a stream, the close callback runs (from the worker's loop, never
+ * inside a gw_http_* call); the handler must still end the stream, which then only frees. A
+ * client that half-closes after its request still receives the whole response. All calls
+ * happen on the owning worker's thread.
  * Request ids: a valid incoming X-Request-Id (<= 128 visible ASCII) is kept, else one is made;
  * it is echoed in X-Request-Id. A valid W3C traceparent is continued (same trace id, new span id)
  * and echoed. Every reply carries both.
@@ -21,7 +23,6 @@
 struct gw_http_req;
 struct gw_arena;
 struct gw_worker;
-struct evhttp_request;
 
 enum gw_http_method {
     GW_HTTP_GET,
@@ -76,11 +77,5 @@ bool gw_http_stream_open(const struct gw_http_req *r);
 /* Called once if the client disconnects while the stream is open. */
 void gw_http_set_close_cb(struct gw_http_req *r, void (*fn)(struct gw_http_req *, void *),
                           void *arg);
-
-/* ---- internal to src/net ---- */
-struct gw_http_req *gw_http__new(struct gw_worker *w, struct evhttp_request *ev, bool access_log);
-int gw_http__status(const struct gw_http_req *r);
-/* The client connection of a streaming request closed (called by the server). */
-void gw_http__connection_closed(struct gw_http_req *r);
 
 #endif

@@ -1,16 +1,23 @@
 /*
  * src/net/net_server.h
- * The inbound HTTP server: N worker threads, each with its own libevent loop and evhttp
- * instance, all accepting on the same address (SO_REUSEPORT: one listening socket per worker,
- * the kernel spreads connections).
+ * The inbound HTTP/1.1 server: N worker threads, each with its own libevent loop, all accepting
+ * on the same address (SO_REUSEPORT: one listening socket per worker, the kernel spreads
+ * connections). Requests are framed by llhttp in strict mode (net_parse.h).
  *
  * A request is handled entirely on the worker that accepted it. Work for another worker (e.g.
  * a client's answer to a server->client request whose waiter lives elsewhere) is handed over with
  * gw_worker_post. Nothing on a worker loop may block on the network or disk.
- * Limits enforced here: header size, body size (413), connections (accepting pauses at the
- * limit), idle/read timeout. Shutdown: stop accepting, run drain hooks (which close long-lived
- * streams), wait for in-flight requests up to the grace period, then stop the loops.
- * Not here: what a route does (src/mcp, src/admin); HTTP parsing (libevent's evhttp).
+ * Limits enforced here (every refusal is a JSON body with its status, then the connection
+ * closes): request-line/target (414), header block and field count (431), body (413), framing
+ * errors (400, 501, 505); connections counted from accept(), per process and per client IP; at
+ * the limit the least recently active idle connection is closed for the new one; a deadline for
+ * the whole request head and one for the body (408), an idle keep-alive timeout and a send
+ * timeout; at the descriptor limit accepting backs off (a reserve descriptor answers the
+ * connection waiting with 503) and the warning is rate-limited. Optionally a Host/Origin check
+ * (the admin API: a web page must not drive it).
+ * Shutdown: stop accepting, run drain hooks (which close long-lived streams), wait for
+ * in-flight requests up to the grace period, then stop the loops.
+ * Not here: what a route does (src/mcp, src/admin).
  */
 #ifndef GW_NET_SERVER_H
 #define GW_NET_SERVER_H
@@ -34,9 +41,9 @@ struct gw_net_options {
     const char *listen;      /* "127.0.0.1:8000", "[::1]:0", "0.0.0.0:8000" */
     int workers;             /* 0 = number of online CPUs */
     size_t max_body_bytes;   /* larger bodies get 413 */
-    size_t max_header_bytes; /* larger header blocks get 400/431 */
-    int max_connections;     /* per process, split across workers */
-    int idle_timeout_s;      /* idle keep-alive and slow-read timeout */
+    size_t max_header_bytes; /* larger header blocks get 431 */
+    int max_connections;     /* per process, split across workers, counted from accept() */
+    int idle_timeout_s;      /* idle keep-alive and send (peer not reading) timeout */
     int shutdown_grace_s;    /* how long SIGTERM waits for in-flight requests */
     bool access_log;         /* one JSON line per request */
 };
@@ -60,6 +67,24 @@ typedef int (*gw_ready_fn)(void *arg, struct gw_error *err);
  * Fails with GW_EIO (cannot bind) or GW_EINVAL (bad address). */
 int gw_server_new(const struct gw_net_options *opts, struct gw_server **out, struct gw_error *err);
 void gw_server_free(struct gw_server *srv);
+
+/* The limits beyond gw_net_options, from the settings of gw_net_settings: request-target size
+ * (GW_MAX_URL_BYTES, 414), connections per client address (GW_MAX_CONNECTIONS_PER_IP, 503),
+ * the head and body deadlines (GW_HEADER_TIMEOUT_SECONDS, GW_BODY_TIMEOUT_SECONDS, 408).
+ * Before gw_server_start. Without it: 8 KiB, no per-address cap, 10 s, 30 s. */
+void gw_server_configure(struct gw_server *srv, const struct gw_settings *s);
+/* Framing refusals (400, 408, 413, 414, 431, ...) as JSON-RPC error objects {"jsonrpc":"2.0",
+ * "id":null,"error":{"code":-32600,..}} (an MCP endpoint) instead of {"error":{"code",
+ * "message"}}. Before gw_server_start. */
+void gw_server_set_jsonrpc_errors(struct gw_server *srv, bool on);
+/* Host/Origin check before routing, 403 when it fails: a request whose Origin header is
+ * neither listed in `allowed_origins` (comma-separated, may be NULL) nor the same host as its
+ * Host header is refused (a web page cannot drive the server), and on a loopback listener a
+ * Host other than localhost/127.0.0.1/[::1] or a name in `allowed_hosts` (comma-separated, may
+ * be NULL) is refused (DNS rebinding); elsewhere any Host unless `allowed_hosts` is set.
+ * Strings are copied. Before gw_server_start. */
+void gw_server_check_origin(struct gw_server *srv, const char *allowed_origins,
+                            const char *allowed_hosts);
 
 /* Route registration, before gw_server_start. `path` matches exactly, or as a prefix when it
  * ends with a star, e.g. "/admin/" followed by a star. First match wins; /health and /ready are built in. */
@@ -100,11 +125,5 @@ struct gw_loop *gw_worker_loop(struct gw_worker *w);
 int gw_worker_post(struct gw_worker *w, gw_task_fn fn, void *arg);
 /* Counts a long operation (e.g. a stream) as in flight so that shutdown waits for it. */
 void gw_worker_inflight_add(struct gw_worker *w, int delta);
-
-/* internal to src/net: a stream on `evcon` wants to hear when the connection closes (NULL r to
- * stop). */
-struct evhttp_connection;
-void gw_worker__watch_stream(struct gw_worker *w, struct evhttp_connection *evcon,
-                             struct gw_http_req *r);
 
 #endif

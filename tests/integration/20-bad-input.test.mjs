@@ -122,7 +122,7 @@ describe('20-bad-input: malformed and hostile requests to /mcp', () => {
     const body = JSON.stringify(rpc('tools/call', { name: 'test_simple_text', arguments: { pad: 'x'.repeat(5000) } }));
     const res = await post(gw, body, S());
     assert.equal(res.status, 413);
-    // (the body of this reply is libevent's HTML page: see 90-known-bugs.test.mjs)
+    // (its body is a JSON-RPC error: see 14-http-strict.test.mjs)
     const ok = await post(gw, rpc('ping'), S());
     assert.equal(ok.status, 200);
   });
