@@ -532,19 +532,25 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* A failure is logged at most once a second (an OPA outage must not flood the logs). */
+/* A failure is logged as a warning at most once a second (an OPA outage must not flood the
+ * logs); the others at debug level. */
 static void log_failure(struct gov_opa *o, const char *tool, const char *why)
 {
     int64_t now = gw_clock_now();
     long long last = atomic_load(&o->last_log_s);
     if (last == now || !atomic_compare_exchange_strong(&o->last_log_s, &last, now)) {
         atomic_fetch_add(&o->unlogged, 1);
+        GW_LOG(GW_LOG_DEBUG, "governance", "OPA could not decide %s: %s; %s (GW_OPA_FAILURE=%s)",
+               tool, why, o->fail_open ? "allowed" : "refused", o->fail_open ? "open" : "closed");
         return;
     }
     unsigned long long more = atomic_exchange(&o->unlogged, 0);
-    GW_LOG(GW_LOG_WARN, "governance", "OPA could not decide %s: %s; %s (GW_OPA_FAILURE=%s)%s%llu%s",
+    char tail[96] = "";
+    if (more)
+        snprintf(tail, sizeof(tail), " [and %llu more failures since the last report]", more);
+    GW_LOG(GW_LOG_WARN, "governance", "OPA could not decide %s: %s; %s (GW_OPA_FAILURE=%s)%s",
            tool, why, o->fail_open ? "allowed" : "refused", o->fail_open ? "open" : "closed",
-           more ? " [" : "", more, more ? " more failures since the last report]" : "");
+           tail);
 }
 
 /* ---------------------------------------------------------------- per-loop client */
