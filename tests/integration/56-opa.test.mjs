@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { readFileSync, existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import * as h from './lib/e2e-harness.mjs';
-import { startOpaStandin } from '../support/opa-standin.mjs';
+import { startOpaStandin, decision } from '../support/opa-standin.mjs';
 
 const RULES = join(h.REPO, 'deploy', 'embedded', 'governance.yaml');
 const TOKEN = 'opa-' + randomBytes(12).toString('hex');
@@ -74,6 +74,40 @@ after(async () => {
   await h.stopAll();
   await opa?.stop();
   h.cleanupDir(dir);
+});
+
+test("the stand-in's policy decides the cases of docs/opa/mcp_test.rego", () => {
+  const now = 1767225600; // 2026-01-01T00:00:00Z
+  const dealer = { subject: 'dealer@msil.example', roles: ['dealer'], claims: { dealer_ids: ['MSIL-PUNE-001'] } };
+  const care = { subject: 'cc@msil.example', roles: ['customer-care'], claims: {} };
+  const analyst = { subject: 'an@msil.example', roles: ['analyst'], claims: {} };
+  const call = (who, name, args) => ({ principal: who, tool: { name, bundle: 'service-booking', risk: 'read', tags: [] },
+    arguments: args, context: { now, peer: '127.0.0.1', transport: 'http', method: 'tools/call' } });
+  const booking = (dealerId, date) => ({ customer_id: 'CUST001234', registration_number: 'MH12AB1234', dealer_id: dealerId, date, time: '10:00' });
+  const confirm = { allow: true, confirm: true, rule: 'confirm-bookings', reason: "a booking changes the customer's appointments" };
+  const d = (inp) => decision(inp);
+  assert.deepEqual(d(call(dealer, 'get_available_slots', { dealer_id: 'MSIL-PUNE-001', date: '2026-01-05' })), { allow: true });
+  assert.deepEqual(d(call(dealer, 'get_dealer', { dealer_id: 'MSIL-MUM-001' })), { allow: false, rule: 'dealer-own-dealers',
+    reason: 'dealer agents act only for their own dealers, and MSIL-MUM-001 is not one of yours',
+    hint: 'use one of the dealer ids in your identity (claim dealer_ids)' });
+  assert.equal(d(call({ roles: ['dealer'], claims: {} }, 'get_dealer', { dealer_id: 'MSIL-PUNE-001' })).rule, 'dealer-own-dealers');
+  assert.deepEqual(d(call(dealer, 'resolve_vehicle', { registration_number: 'MH12AB1234' })), { allow: true });
+  assert.deepEqual(d(call(care, 'get_dealer', { dealer_id: 'MSIL-MUM-001' })), { allow: true });
+  assert.deepEqual(d(call(care, 'create_booking', booking('MSIL-PUNE-001', '2026-03-02'))), confirm);
+  assert.deepEqual(d(call(dealer, 'create_booking', booking('MSIL-PUNE-001', '2026-01-10'))), confirm);
+  assert.deepEqual(d(call(care, 'create_booking', booking('MSIL-PUNE-001', '2026-03-02T00:00:00Z'))), confirm);
+  const far = d(call(care, 'create_booking', booking('MSIL-PUNE-001', '2026-03-03')));
+  assert.deepEqual(far, { allow: false, rule: 'booking-horizon', reason: 'bookings can be made at most 60 days ahead (2026-03-03 is later)',
+    hint: 'offer the customer a date within the next 60 days' });
+  assert.equal(d(call(care, 'create_booking', booking('MSIL-PUNE-001', '2026-03-02T00:00:01Z'))).rule, 'booking-horizon');
+  assert.equal(d(call(care, 'create_booking', booking('MSIL-PUNE-001', 'next tuesday'))).reason,
+    'bookings can be made at most 60 days ahead (the date next tuesday cannot be read)');
+  assert.equal(d(call(care, 'create_booking', booking('MSIL-PUNE-001', '2026-02-30'))).rule, 'booking-horizon');
+  assert.equal(d(call(care, 'create_booking', { dealer_id: 'MSIL-PUNE-001' })).rule, 'booking-horizon');
+  assert.equal(d(call(dealer, 'create_booking', booking('MSIL-MUM-001', '2027-01-01'))).rule, 'dealer-own-dealers');
+  assert.deepEqual(d(call(care, 'cancel_booking', { booking_id: 'BK1' })), confirm);
+  assert.deepEqual(d(call(analyst, 'create_booking', booking('MSIL-PUNE-001', '2027-01-01'))), confirm);
+  assert.deepEqual(d(undefined), { allow: true }, 'the default, as in Rego');
 });
 
 test('start-up refuses an OPA engine without a usable URL or path', () => {

@@ -90,9 +90,8 @@ function denials(input) {
   return out;
 }
 
-/** data.msil.mcp.decision: undefined without input, as the Rego rule is. */
+/** data.msil.mcp.decision (defined with or without input, like the Rego rule with its default). */
 export function decision(input) {
-  if (input === undefined) return undefined;
   const d = denials(input);
   if (d.length) return { allow: false, ...d[0] };
   if (CONFIRMED_TOOLS.has(input?.tool?.name))
