@@ -243,9 +243,10 @@ json_t *gw_gov__opa_input(const struct gw_principal *p, const struct gw_rule_too
     json_t *context = json_pack("{s:I,s:s,s:s,s:s}", "now", (json_int_t)now, "peer", addr,
                                 "transport", transport ? transport : "", "method",
                                 method ? method : "");
-    return json_pack("{s:o,s:o,s:O,s:o}", "principal", gw_rules_principal_json(p), "tool", tool,
-                     "arguments", json_is_object(args) ? args : json_object(), "context",
-                     context);
+    return json_pack("{s:o,s:o,s:o,s:o}", "principal", gw_rules_principal_json(p), "tool", tool,
+                     "arguments",
+                     json_is_object(args) ? json_incref((json_t *)args) : json_object(),
+                     "context", context);
 }
 
 void gw_gov__opa_key(json_t *input, unsigned char key[32])
