@@ -17,6 +17,8 @@
  * input_required result with a sealed requestState (2026-07-28), bound to the principal, the
  * tool and the digest of the canonical arguments, short-lived and single-use; an argument the
  * model sets is never consent; clients that cannot ask get -32006 and nothing is done.
+ * The policy stage may be decided by OPA instead of or after the built-in policies
+ * (GW_POLICY_ENGINE=opa|both: gov_opa.c, a second AUTHORIZE handler "opa").
  * Denials are JSON-RPC errors -32003..-32007 with the reason, the rule id, the policy version
  * and a hint of what would allow the call (docs/governance.md).
  * Threading: handlers run on worker loops and never block; reloads block (database, file) and
