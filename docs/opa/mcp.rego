@@ -1,6 +1,7 @@
 # docs/opa/mcp.rego: the policies of deploy/embedded/governance.yaml in Rego, for a gateway
-# whose policy stage OPA decides (GW_POLICY_ENGINE=opa, GW_OPA_PATH=msil/mcp/decision; see
-# docs/governance.md, "OPA as the policy decision point").
+# whose policy stage OPA decides (GW_POLICY_ENGINE=opa or both, GW_OPA_PATH=msil/mcp/decision;
+# see docs/governance.md, "OPA as the policy decision point"). The OPA sidecar of the Kubernetes
+# deployment ships a copy: deploy/k8s/components/opa-sidecar/policies/mcp.rego.
 #
 # The gateway asks POST /v1/data/msil/mcp/decision with
 #   {"input": {"principal": {subject, roles, scopes, claims, ...}, "tool": {name, bundle, risk,

@@ -110,6 +110,12 @@ test("the stand-in's policy decides the cases of docs/opa/mcp_test.rego", () => 
   assert.deepEqual(d(undefined), { allow: true }, 'the default, as in Rego');
 });
 
+test('the OPA sidecar of the Kubernetes deployment ships docs/opa/mcp.rego unchanged', () => {
+  const doc = readFileSync(join(h.REPO, 'docs', 'opa', 'mcp.rego'), 'utf8');
+  const shipped = readFileSync(join(h.REPO, 'deploy', 'k8s', 'components', 'opa-sidecar', 'policies', 'mcp.rego'), 'utf8');
+  assert.equal(shipped, doc, 'copy docs/opa/mcp.rego to deploy/k8s/components/opa-sidecar/policies/');
+});
+
 test('start-up refuses an OPA engine without a usable URL or path', () => {
   for (const [settings, re] of [
     [{ GW_POLICY_ENGINE: 'opa', GW_OPA_URL: '' }, /GW_POLICY_ENGINE=opa needs GW_OPA_URL/],
