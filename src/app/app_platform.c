@@ -220,7 +220,11 @@ void app_platform_close(struct app_platform *pf)
 int app_platform_loop_start(struct app_platform *pf, struct gw_loop *loop, struct gw_error *err)
 {
     int rc = gw_kv_loop_start(pf->kv, loop, err); /* before the executors that use it */
-    return rc == GW_OK ? gw_pipeline_loop_start(pf->pipeline, loop, err) : rc;
+    if (rc == GW_OK)
+        rc = gw_pipeline_loop_start(pf->pipeline, loop, err);
+    if (rc == GW_OK)
+        rc = gw_gov_loop_start(pf->gov, loop, err); /* the loop's OPA client, if any */
+    return rc;
 }
 
 void app_platform_loop_stop(struct app_platform *pf, struct gw_loop *loop)
@@ -228,6 +232,7 @@ void app_platform_loop_stop(struct app_platform *pf, struct gw_loop *loop)
     /* Redis first: its pending replies fail (GW_EIO) and the calls waiting on them resume
      * while their executor still exists */
     gw_kv_loop_stop(pf->kv, loop);
+    gw_gov_loop_stop(pf->gov, loop);
     gw_pipeline_loop_stop(pf->pipeline, loop);
 }
 

@@ -66,6 +66,7 @@ struct gw_settings *app_settings_load(const char *config_file, const char *const
     gw_settings_register(s, gw_admin_settings);
     gw_settings_register(s, gw_auth_settings);
     gw_settings_register(s, gw_gov_settings);
+    gw_settings_register(s, gw_gov_opa_settings);
     gw_settings_register(s, gw_web_settings);
     gw_settings_register(s, gw_audit_settings);
     gw_settings_register(s, gw_pii_settings);

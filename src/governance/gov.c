@@ -243,13 +243,16 @@ static int gov_new(const struct gw_settings *s, const char *store_url, bool lazy
     }
     g->kv = g->own_kv;
     g->cache = gw_gov__cache_new((size_t)gw_settings_int(s, "GW_EXPOSURE_CACHE_ENTRIES"));
-    int rc = gw_gov_reload(g, err);
-    if (rc == GW_EIO && lazy && g->store_url) {
-        GW_LOG(GW_LOG_WARN, "governance",
-               "rules not loaded yet, every tool hidden and every call refused until the "
-               "database answers: %s",
-               err->msg);
-        rc = deny_all(&g->rules, err);
+    int rc = gw_gov__opa_new(s, &g->opa, err); /* OPA (gov_opa.c): NULL unless configured */
+    if (rc == GW_OK) {
+        rc = gw_gov_reload(g, err);
+        if (rc == GW_EIO && lazy && g->store_url) {
+            GW_LOG(GW_LOG_WARN, "governance",
+                   "rules not loaded yet, every tool hidden and every call refused until the "
+                   "database answers: %s",
+                   err->msg);
+            rc = deny_all(&g->rules, err);
+        }
     }
     if (rc != GW_OK) {
         gw_gov_free(g);
@@ -280,6 +283,7 @@ void gw_gov_free(struct gw_gov *g)
     gw_ruleset_unref(g->rules);
     gw_gov__cache_free(g->cache);
     gw_kv_free(g->own_kv);
+    gw_gov__opa_free(g->opa);
     pthread_mutex_destroy(&g->lock);
     pthread_mutex_destroy(&g->reload_lock);
     gw_free(g->store_url);
@@ -358,8 +362,10 @@ static int h_authorize(void *ud, struct gw_call *c, struct gw_phase_verdict *v)
     gw_ctx_set_risk(ctx, gw_risk_name(rt.risk));
     json_t *context = context_of(c);
     struct gw_authz_result r;
-    gw_ruleset_authorize(gw_ruleset_empty(rs) ? NULL : rs, gw_call_principal(c), &rt,
-                         gw_call_args(c), context, &r);
+    /* OPA (gov_opa.c): with GW_POLICY_ENGINE=opa the policies are OPA's, not these */
+    gw_ruleset_authorize_ex(gw_ruleset_empty(rs) ? NULL : rs, gw_call_principal(c), &rt,
+                            gw_call_args(c), context,
+                            gw_gov__opa_only(g->opa) ? GW_AUTHZ_NO_POLICIES : 0, &r);
     json_decref(context);
     char version[48];
     snprintf(version, sizeof(version), "%s", gw_ruleset_version(rs));
@@ -392,6 +398,12 @@ static int h_authorize(void *ud, struct gw_call *c, struct gw_phase_verdict *v)
         }
         v->data = data;
         return GW_EDENIED;
+    }
+    if (r.verdict == GW_AUTHZ_CONFIRM && g->opa) {
+        /* OPA decides next (the "opa" handler): it asks for the confirmation once OPA allowed,
+         * so that nobody is asked to confirm a call that is then refused */
+        gw_gov__opa_defer_confirm(c, &r, version);
+        return GW_OK;
     }
     if (r.verdict == GW_AUTHZ_CONFIRM)
         return gw_gov__confirm(g, c, &r, version, v);
@@ -428,6 +440,9 @@ int gw_gov_attach(struct gw_gov *g, struct gw_pipeline *p)
                              g->exposure_dry_run ? GW_PHASE_DRY_RUN : GW_PHASE_ENFORCE);
     if (rc == GW_OK)
         rc = gw_pipeline_add(p, GW_PHASE_AUTHORIZE, "authorize", h_authorize, g, GW_PHASE_ENFORCE);
+    if (rc == GW_OK && g->opa) /* OPA's decision after the built-in checks (gov_opa.c) */
+        rc = gw_pipeline_add(p, GW_PHASE_AUTHORIZE, "opa", gw_gov__opa_authorize, g,
+                             GW_PHASE_ENFORCE);
     if (rc == GW_OK)
         rc = gw_pipeline_set_list_filter(p, list_filter, g);
     return rc;
@@ -496,7 +511,8 @@ json_t *gw_gov_preview(struct gw_gov *g, const struct gw_principal *p,
             continue;
         /* what a call would meet before its arguments are known: risk and elevation */
         struct gw_authz_result ar;
-        gw_ruleset_authorize(gw_ruleset_empty(rs) ? NULL : rs, p, &rt, NULL, ctx, &ar);
+        gw_ruleset_authorize_ex(gw_ruleset_empty(rs) ? NULL : rs, p, &rt, NULL, ctx,
+                                gw_gov__opa_only(g->opa) ? GW_AUTHZ_NO_POLICIES : 0, &ar);
         json_t *o = json_pack("{s:s,s:s,s:s}", "name", t->name, "risk", gw_risk_name(rt.risk),
                               "call", ar.verdict == GW_AUTHZ_DENY    ? "deny"
                                       : ar.verdict == GW_AUTHZ_CONFIRM ? "confirm"
@@ -532,7 +548,8 @@ json_t *gw_gov_test(struct gw_gov *g, const struct gw_principal *p, const json_t
     gw_ruleset_exposure(rs, p, &rt, &er);
     json_t *ctx = json_pack("{s:I}", "now", (json_int_t)gw_clock_now());
     struct gw_authz_result ar;
-    gw_ruleset_authorize(gw_ruleset_empty(rs) ? NULL : rs, p, &rt, args, ctx, &ar);
+    gw_ruleset_authorize_ex(gw_ruleset_empty(rs) ? NULL : rs, p, &rt, args, ctx,
+                            gw_gov__opa_only(g->opa) ? GW_AUTHZ_NO_POLICIES : 0, &ar);
     json_decref(ctx);
     static const char *const stages[] = {"risk", "elevation", "policy"};
     const char *decision = !er.visible                        ? "hidden"
@@ -568,6 +585,8 @@ json_t *gw_gov_test(struct gw_gov *g, const struct gw_principal *p, const json_t
         er.decided.id[0] ? json_pack("[s]", er.decided.id) : json_array(), "policyVersion",
         gw_ruleset_version(rs));
     gw_ruleset_unref(rs);
+    if (g->opa && er.visible && ar.verdict != GW_AUTHZ_DENY) /* OPA's say (gov_opa.c) */
+        gw_gov__opa_explain(g, p, &rt, args, out);
     return out;
 }
 
@@ -584,6 +603,7 @@ void gw_gov_stats(const struct gw_gov *g, struct gw_gov_stats *out)
     out->confirmations_refused = atomic_load(&m->refused);
     out->reloads = atomic_load(&m->reloads);
     out->reload_failures = atomic_load(&m->reload_failures);
+    gw_gov__opa_stats(m->opa, out);
     struct gw_ruleset *rs = gw_gov__rules(m, NULL);
     out->rules = gw_ruleset_count(rs, "exposure") + gw_ruleset_count(rs, "policies");
     gw_ruleset_unref(rs);

@@ -17,6 +17,8 @@
  * input_required result with a sealed requestState (2026-07-28), bound to the principal, the
  * tool and the digest of the canonical arguments, short-lived and single-use; an argument the
  * model sets is never consent; clients that cannot ask get -32006 and nothing is done.
+ * The policy stage may be decided by OPA instead of or after the built-in policies
+ * (GW_POLICY_ENGINE=opa|both: gov_opa.c, a second AUTHORIZE handler "opa").
  * Denials are JSON-RPC errors -32003..-32007 with the reason, the rule id, the policy version
  * and a hint of what would allow the call (docs/governance.md).
  * Threading: handlers run on worker loops and never block; reloads block (database, file) and
@@ -39,6 +41,8 @@ struct gw_pipeline;
 struct gw_snapshot;
 
 extern const struct gw_setting_def gw_gov_settings[];
+/* GW_POLICY_ENGINE and GW_OPA_* (gov_opa.c): register it with gw_gov_settings. */
+extern const struct gw_setting_def gw_gov_opa_settings[];
 
 /* Builds the step-up challenge (WWW-Authenticate value) for an elevation denial; the app
  * passes the authenticator's. May be NULL (no HTTP 403 challenge, the JSON-RPC error only). */
@@ -57,6 +61,13 @@ int gw_gov_new(const struct gw_settings *s, const char *store_url, struct gw_gov
 int gw_gov_new_lazy(const struct gw_settings *s, const char *store_url, struct gw_gov **out,
                     struct gw_error *err);
 void gw_gov_free(struct gw_gov *g);
+
+/* Per-loop state of governance: with OPA as the policy engine, the loop's HTTP client for it
+ * (GW_LOOP_SLOT_POLICY). Call on the loop's thread when it starts (worker start hook, stdio
+ * set-up) and gw_gov_loop_stop on it after it stopped. No-op without OPA. */
+struct gw_loop;
+int gw_gov_loop_start(struct gw_gov *g, struct gw_loop *loop, struct gw_error *err);
+void gw_gov_loop_stop(struct gw_gov *g, struct gw_loop *loop);
 
 /* Registers the EXPOSURE and AUTHORIZE handlers and the tools/list filter (before serving). */
 int gw_gov_attach(struct gw_gov *g, struct gw_pipeline *p);
@@ -100,6 +111,7 @@ struct gw_gov_stats {
     uint64_t exposure_hits, exposure_misses; /* per-principal exposure cache */
     uint64_t denials, confirmations_asked, confirmations_accepted, confirmations_declined,
         confirmations_refused, reloads, reload_failures;
+    uint64_t opa_requests, opa_failures, opa_denials, opa_cache_hits; /* GW_POLICY_ENGINE opa|both */
     size_t rules;
 };
 void gw_gov_stats(const struct gw_gov *g, struct gw_gov_stats *out);

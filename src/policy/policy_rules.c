@@ -658,6 +658,13 @@ void gw_ruleset_authorize(const struct gw_ruleset *rs, const struct gw_principal
                           const struct gw_rule_tool *t, const json_t *args,
                           const json_t *context, struct gw_authz_result *out)
 {
+    gw_ruleset_authorize_ex(rs, p, t, args, context, 0, out);
+}
+
+void gw_ruleset_authorize_ex(const struct gw_ruleset *rs, const struct gw_principal *p,
+                             const struct gw_rule_tool *t, const json_t *args,
+                             const json_t *context, unsigned flags, struct gw_authz_result *out)
+{
     memset(out, 0, sizeof(*out));
     out->verdict = GW_AUTHZ_ALLOW;
     if (!rs)
@@ -715,7 +722,9 @@ void gw_ruleset_authorize(const struct gw_ruleset *rs, const struct gw_principal
         }
         return;
     }
-    /* 3. policies */
+    /* 3. policies (skipped when OPA decides them: GW_POLICY_ENGINE=opa) */
+    if (flags & GW_AUTHZ_NO_POLICIES)
+        goto confirm_flag;
     json_t *data = NULL;
     const struct rule *allow = NULL, *confirm = NULL;
     for (size_t i = 0; i < rs->npolicies; i++) {

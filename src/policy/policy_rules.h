@@ -124,6 +124,13 @@ struct gw_authz_result {
 void gw_ruleset_authorize(const struct gw_ruleset *rs, const struct gw_principal *p,
                           const struct gw_rule_tool *t, const json_t *args,
                           const json_t *context, struct gw_authz_result *out);
+/* The same with options. GW_AUTHZ_NO_POLICIES skips stage 3 (the policies) because an external
+ * policy decision point decides it (GW_POLICY_ENGINE=opa, src/governance/gov_opa.c): risk,
+ * elevation and the tool's requiresConfirmation flag still apply. */
+enum { GW_AUTHZ_NO_POLICIES = 1u };
+void gw_ruleset_authorize_ex(const struct gw_ruleset *rs, const struct gw_principal *p,
+                             const struct gw_rule_tool *t, const json_t *args,
+                             const json_t *context, unsigned flags, struct gw_authz_result *out);
 
 /* The JSON view of a principal that conditions see as "principal" (new reference). */
 json_t *gw_rules_principal_json(const struct gw_principal *p);

@@ -177,6 +177,7 @@ static void test_list_equals_call(void **state)
     close(fd);
     struct gw_settings *s = gw_settings_new();
     gw_settings_register(s, gw_gov_settings);
+    gw_settings_register(s, gw_gov_opa_settings);
     gw_settings_register(s, gw_upstream_settings);
     struct gw_error err = {0};
     gw_settings_override(s, "GW_GOVERNANCE_FILE", file, &err);
