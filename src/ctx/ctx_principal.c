@@ -6,6 +6,7 @@
 #include "ctx/ctx_principal.h"
 
 #include "core/alloc.h"
+#include "core/digest.h"
 
 #include <openssl/evp.h>
 #include <pthread.h>
@@ -38,7 +39,7 @@ static void make_binding(struct gw_principal *p)
     unsigned int mdlen = 0;
     EVP_MD_CTX *m = EVP_MD_CTX_new();
     unsigned char method = (unsigned char)p->method;
-    EVP_DigestInit_ex(m, EVP_sha256(), NULL);
+    EVP_DigestInit_ex(m, gw_sha256_md(), NULL);
     EVP_DigestUpdate(m, &method, 1);
     const char *parts[] = {p->issuer, p->subject, p->client_id, p->key_id};
     for (size_t i = 0; i < 4; i++)

@@ -151,12 +151,17 @@ static struct series *series_of(struct gw_metrics_family *f, const char *const *
 {
     char key[1024];
     size_t k = 0;
+    /* "v0\x1fv1\x1f..." (memcpy, not snprintf: this runs several times per request); a
+     * label that does not fit whole ends the key there */
     for (size_t i = 0; i < f->nlabels; i++) {
         const char *v = values && values[i] ? values[i] : "";
-        int w = snprintf(key + k, sizeof(key) - k, "%s%s", i ? "\x1f" : "", v);
-        if (w < 0 || (size_t)w >= sizeof(key) - k)
+        size_t sep = i ? 1 : 0, l = strlen(v);
+        if (sep + l >= sizeof(key) - k)
             break;
-        k += (size_t)w;
+        if (sep)
+            key[k] = '\x1f';
+        memcpy(key + k + sep, v, l);
+        k += sep + l;
     }
     key[k] = '\0';
     bool other = false;
