@@ -8,6 +8,11 @@
 
 #include <string.h>
 
+void gw_json_init(void)
+{
+    json_set_alloc_funcs(gw_cache_malloc, gw_cache_free);
+}
+
 int gw_json_depth(const char *buf, size_t len, int max_depth)
 {
     int depth = 0, maxd = 0;

@@ -103,6 +103,7 @@ struct gw_principal *gw_principal_new(const struct gw_principal_init *in)
     p->auth_time = in->auth_time;
     make_binding(p);
     atomic_init(&p->_refs, 1);
+    atomic_init(&p->_json, NULL);
     return p;
 }
 
@@ -139,6 +140,7 @@ void gw_principal_unref(struct gw_principal *p)
     if (!p || atomic_fetch_sub(&p->_refs, 1) != 1)
         return;
     json_decref((json_t *)p->claims);
+    json_decref(atomic_load(&p->_json));
     gw_free(p);
 }
 
@@ -195,4 +197,23 @@ json_t *gw_principal_json(const struct gw_principal *p)
     if (p->auth_time)
         json_object_set_new(o, "auth_time", json_integer(p->auth_time));
     return o;
+}
+
+const json_t *gw_principal_json_with_claims(const struct gw_principal *p)
+{
+    /* the memo is the one mutable member of a principal: set once, by whichever thread gets
+     * there first (a loser frees its copy); the cast removes const for that member only */
+    _Atomic(json_t *) *memo = &((struct gw_principal *)p)->_json;
+    json_t *j = atomic_load_explicit(memo, memory_order_acquire);
+    if (j)
+        return j;
+    json_t *made = gw_principal_json(p);
+    json_object_set(made, "claims", (json_t *)p->claims);
+    json_t *expected = NULL;
+    if (!atomic_compare_exchange_strong_explicit(memo, &expected, made, memory_order_acq_rel,
+                                                 memory_order_acquire)) {
+        json_decref(made);
+        return expected;
+    }
+    return made;
 }
