@@ -37,10 +37,14 @@ int gw_json_depth(const char *buf, size_t len, int max_depth);
 json_t *gw_json_parse(const char *buf, size_t len, const struct gw_json_limits *lim,
                       struct gw_error *err);
 
-/* Appends the compact serialisation of `v` to `out`. GW_OK, GW_ELIMIT or GW_ENOMEM. */
+/* Appends the compact serialisation of `v` to `out`: the bytes of jansson's
+ * json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY), written without jansson's per-container cost
+ * (json.c). GW_OK, GW_ELIMIT (out is full; also a value jansson refuses: NULL, a cycle) or
+ * GW_ENOMEM; on failure out is as before. */
 int gw_json_dump(const json_t *v, struct gw_buf *out);
 
-/* Compact serialisation into a new heap string (gw_free). NULL on OOM. */
+/* Compact serialisation (as gw_json_dump) into a new heap string (gw_free). NULL on OOM or
+ * for a value jansson refuses. */
 char *gw_json_dumps(const json_t *v);
 
 /* Convenience accessors that tolerate NULL and wrong types. */

@@ -5,7 +5,10 @@
  * fails with GW_ELIMIT), the size limit, syntax errors with line:column, strict UTF-8 (invalid
  * bytes, overlong forms, encoded surrogates, lone surrogate escapes), NUL (\u0000 and raw NUL
  * bytes) rejected, any top-level value accepted, duplicate keys (last wins, documented),
- * compact serialisation into bounded buffers, and the tolerant accessors.
+ * compact serialisation into bounded buffers, and the tolerant accessors. The serialiser
+ * writes its own bytes: 20,000 generated values (every escape, UTF-8 up to 4 bytes, NUL in keys
+ * and strings, extreme integers, reals from random bits) must serialise exactly as jansson's
+ * json_dumps does, and what jansson refuses (cycles, strings that are not UTF-8) is refused.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +20,7 @@
 #include "core/buf.h"
 #include "core/json.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static int depth(const char *s, int max)
@@ -212,6 +216,159 @@ static void test_dump(void **state)
     json_decref(t);
 }
 
+/* gw_json_dump writes its own bytes (json.c): they must be jansson's, byte for byte */
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static uint64_t next(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+static json_t *gen_string(bool key_like, size_t *len_out, char *out)
+{
+    /* ASCII, every control character, quotes, backslash, slash, DEL, 2/3/4-byte UTF-8, NUL */
+    static const char *const pieces[] = {"a", "Z", " ", "\"", "\\", "/", "\x7f", "\x01", "\x1f",
+                                         "\b", "\f", "\n", "\r", "\t", "\xc3\xa9", "\xe2\x80\xa8",
+                                         "\xef\xbf\xbf", "\xf0\x9f\x98\x80", "\xf4\x8f\xbf\xbf",
+                                         "</script>", "\\u0000", "%s%n"};
+    size_t n = 0, parts = next() % 8;
+    for (size_t i = 0; i < parts; i++) {
+        if (next() % 16 == 0) {
+            out[n++] = '\0';
+            continue;
+        }
+        const char *p = pieces[next() % (sizeof(pieces) / sizeof(pieces[0]))];
+        memcpy(out + n, p, strlen(p));
+        n += strlen(p);
+    }
+    if (next() % 3 == 0) /* and one of every control character now and then */
+        out[n++] = (char)(next() % 0x20);
+    *len_out = n;
+    return key_like ? NULL : json_stringn(out, n);
+}
+
+static json_t *gen_real(void)
+{
+    static const double fixed[] = {0.0, -0.0, 0.5, 9.99, 18.588, 1e21, 1e-7, 123456789012345678.0,
+                                   1.0, -3.0, 5e-324, 1.7976931348623157e308, 0.1, 100.0, 1e16};
+    if (next() % 2)
+        return json_real(fixed[next() % (sizeof(fixed) / sizeof(fixed[0]))]);
+    for (;;) { /* any finite double, from its bits */
+        uint64_t bits = next();
+        double d;
+        memcpy(&d, &bits, sizeof(d));
+        json_t *r = json_real(d);
+        if (r)
+            return r;
+    }
+}
+
+static json_t *gen_value(int depth)
+{
+    char tmp[256];
+    size_t n;
+    switch (next() % (depth < 5 ? 9 : 6)) {
+    case 0: return json_null();
+    case 1: return json_boolean(next() % 2);
+    case 2: {
+        static const json_int_t ints[] = {0, -1, 1, 42, INT64_MAX, INT64_MIN, -9007199254740993LL};
+        return json_integer(next() % 2 ? ints[next() % 7] : (json_int_t)next());
+    }
+    case 3: return gen_real();
+    case 4:
+    case 5: return gen_string(false, &n, tmp);
+    case 6:
+    case 7: {
+        json_t *o = json_object();
+        for (size_t i = 0, k = next() % 5; i < k; i++) {
+            gen_string(true, &n, tmp);
+            json_object_setn_new(o, tmp, n, gen_value(depth + 1));
+        }
+        return o;
+    }
+    default: {
+        json_t *a = json_array();
+        for (size_t i = 0, k = next() % 5; i < k; i++)
+            json_array_append_new(a, gen_value(depth + 1));
+        return a;
+    }
+    }
+}
+
+static void same_as_jansson(const json_t *v)
+{
+    char *want = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *got = gw_json_dumps(v);
+    if (!want) {
+        assert_null(got);
+        return;
+    }
+    assert_non_null(got);
+    if (strcmp(got, want))
+        fail_msg("gw_json_dumps wrote\n  %s\njansson wrote\n  %s", got, want);
+    struct gw_buf b;
+    gw_buf_init(&b, 1u << 20);
+    gw_buf_adds(&b, "x");
+    assert_int_equal(gw_json_dump(v, &b), GW_OK);
+    assert_string_equal(gw_buf_ptr(&b) + 1, want);
+    gw_buf_fini(&b);
+    gw_free(got);
+    free(want);
+}
+
+static void test_dump_same_bytes_as_jansson(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 20000; i++) {
+        json_t *v = gen_value(0);
+        same_as_jansson(v);
+        json_decref(v);
+    }
+    /* deeper than the writer goes: jansson writes it (same bytes) */
+    json_t *deep = json_array(), *cur = deep;
+    for (int i = 0; i < 400; i++) {
+        json_t *in = json_object();
+        json_array_append_new(cur, in);
+        cur = json_array();
+        json_object_set_new(in, "k", cur);
+    }
+    same_as_jansson(deep);
+    json_decref(deep);
+    /* a cycle: refused by both (NULL, GW_ELIMIT, buffer unchanged) */
+    json_t *a = json_array(), *o = json_object();
+    json_array_append(a, o);
+    json_object_set(o, "a", a);
+    same_as_jansson(a);
+    struct gw_buf b;
+    gw_buf_init(&b, 1u << 20);
+    gw_buf_adds(&b, "keep");
+    assert_int_equal(gw_json_dump(a, &b), GW_ELIMIT);
+    assert_string_equal(gw_buf_ptr(&b), "keep");
+    gw_buf_fini(&b);
+    json_object_del(o, "a");
+    json_decref(a);
+    json_decref(o);
+    /* strings that are not UTF-8 (only *_nocheck makes them): refused by both */
+    static const char *const bad[] = {"\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe2\x82",
+                                      "\x80", "\xff", "ok\xc3"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        json_t *v = json_pack("[s,o]", "fine", json_string_nocheck(bad[i]));
+        same_as_jansson(v);
+        json_decref(v);
+    }
+    /* a buffer too small: GW_ELIMIT and nothing of the value left in it */
+    json_t *v = json_pack("{s:s}", "key", "a value longer than the buffer");
+    gw_buf_init(&b, 16);
+    gw_buf_adds(&b, "pre");
+    assert_int_equal(gw_json_dump(v, &b), GW_ELIMIT);
+    assert_string_equal(gw_buf_ptr(&b), "pre");
+    gw_buf_fini(&b);
+    json_decref(v);
+    assert_null(gw_json_dumps(NULL));
+}
+
 static void test_accessors(void **state)
 {
     (void)state;
@@ -241,6 +398,7 @@ int main(void)
         cmocka_unit_test(test_size_limit),     cmocka_unit_test(test_syntax_errors),
         cmocka_unit_test(test_utf8_and_nul),   cmocka_unit_test(test_any_value_and_duplicates),
         cmocka_unit_test(test_dump),           cmocka_unit_test(test_accessors),
+        cmocka_unit_test(test_dump_same_bytes_as_jansson),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
