@@ -1211,9 +1211,11 @@ static void chat_handle(struct gw_http_req *r, void *arg)
         gw_http_reply(r, 200, "application/json", chat->config_text, strlen(chat->config_text));
         return;
     }
-    if (gw_http_method(r) != GW_HTTP_GET) {
-        /* a browser never sends a cross-site JSON body without a CORS preflight, which is not
-         * answered; this keeps simple form posts out as well */
+    size_t blen = 0;
+    (void)gw_http_body(r, &blen);
+    if (blen || route == GW_CHAT_R_MESSAGES || route == GW_CHAT_R_CONFIRM) {
+        /* bodies are JSON (the credential is a header, so there is no ambient authority for a
+         * cross-site form to borrow; this is hygiene) */
         const char *ct = gw_http_header(r, "Content-Type");
         if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
             reply_error(r, 415, "unsupported_media_type", "send application/json");
