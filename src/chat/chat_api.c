@@ -360,6 +360,7 @@ struct chat_turn {
     int llm_attempts;
     int64_t llm_started_ms;
     struct event *retry_timer;
+    struct event *stall; /* nothing received from the model for stall_s */
     struct event *soon; /* a report that must not run inside the call that started it */
     char soon_kind[32];
     char soon_msg[512];
@@ -403,6 +404,8 @@ static void turn_free(struct chat_turn *ct)
         event_free(ct->keepalive);
     if (ct->retry_timer)
         event_free(ct->retry_timer);
+    if (ct->stall)
+        event_free(ct->stall);
     if (ct->soon)
         event_free(ct->soon);
     if (ct->stream_live)
@@ -570,11 +573,40 @@ static void llm_text(void *arg, const char *delta, size_t len)
     gw_chat_turn_llm_text(ct->turn, delta, len);
 }
 
+static void stall_arm(struct chat_turn *ct)
+{
+    struct timeval tv = {ct->chat->stall_s, 0};
+    evtimer_add(ct->stall, &tv);
+}
+
 static bool llm_data(void *arg, const char *data, size_t len)
 {
     struct chat_turn *ct = arg;
     struct gw_error err = {0};
+    stall_arm(ct);
     return gw_llm_stream_feed(&ct->stream, data, len, &err) == GW_OK;
+}
+
+/* The model sent nothing for stall_s: give up on this answer (a timer: the call may be
+ * cancelled here). */
+static void stall_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct chat_turn *ct = arg;
+    if (!ct->llm_call)
+        return;
+    gw_httpc_cancel(ct->llm_call);
+    ct->llm_call = NULL;
+    char msg[300];
+    if (ct->stream.started || gw_buf_len(&ct->stream.text))
+        snprintf(msg, sizeof(msg), "The language model stopped answering part-way (nothing for "
+                                   "%d s); the partial answer was not used. Try again.",
+                 ct->chat->stall_s);
+    else
+        snprintf(msg, sizeof(msg), "The language model did not start answering within %d s. "
+                                   "Try again later.", ct->chat->stall_s);
+    gw_chat_turn_llm_failed(ct->turn, "timeout", msg, 0);
 }
 
 static void llm_done(void *arg, struct gw_httpc_response *resp);
@@ -615,7 +647,7 @@ static int llm_submit(struct chat_turn *ct, struct gw_error *err)
     req.ca_file = chat->ca_file[0] ? chat->ca_file : NULL;
     req.on_data = llm_data;
     req.data_arg = ct;
-    req.stall_timeout_s = chat->stall_s;
+    req.stall_timeout_s = chat->stall_s * 4; /* a backstop: stall_cb is the precise one */
     if (ct->stream_live)
         gw_llm_stream_fini(&ct->stream);
     struct gw_llm_stream_cb cb = {llm_text, NULL, ct};
@@ -625,6 +657,11 @@ static int llm_submit(struct chat_turn *ct, struct gw_error *err)
     ct->llm_started_ms = now_ms();
     int rc = gw_httpc_submit(ct->cw->httpc, &req, llm_done, ct, &ct->llm_call, err);
     explicit_bzero(auth, sizeof(auth));
+    if (rc == GW_OK) {
+        if (!ct->stall)
+            ct->stall = evtimer_new(gw_worker_base(ct->cw->w), stall_cb, ct);
+        stall_arm(ct);
+    }
     return rc;
 }
 
@@ -658,6 +695,8 @@ static void llm_done(void *arg, struct gw_httpc_response *resp)
     struct chat_turn *ct = arg;
     struct gw_chat *chat = ct->chat;
     ct->llm_call = NULL;
+    if (ct->stall)
+        evtimer_del(ct->stall);
     char msg[768];
     long code = resp->http_status;
     if (resp->status == GW_HTTPC_OK && code >= 200 && code < 300) {
@@ -830,6 +869,8 @@ static void turn_abort(struct chat_turn *ct, const char *kind, const char *msg)
     }
     if (ct->retry_timer)
         event_del(ct->retry_timer);
+    if (ct->stall)
+        event_del(ct->stall);
     if (ct->soon)
         event_del(ct->soon);
     for (size_t i = 0; i < GW_LLM_MAX_TOOL_CALLS; i++) {
