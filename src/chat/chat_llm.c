@@ -76,32 +76,41 @@ static json_t *normalise(const json_t *msgs)
 {
     json_t *out = json_array();
     json_t *open_ids = json_object(); /* ids of the calls of the last assistant message */
+    json_t *missing = json_array();   /* their "not made" results, added after the real ones */
     for (size_t i = 0; i < json_array_size(msgs); i++) {
         json_t *m = json_array_get(msgs, i);
         const char *role = str_or(m, "role", "");
-        if (strcmp(role, "user") == 0) {
+        bool turn = strcmp(role, "user") == 0 || strcmp(role, "assistant") == 0;
+        if (turn) {
+            json_array_extend(out, missing);
+            json_array_clear(missing);
             json_object_clear(open_ids);
             json_array_append(out, m);
-        } else if (strcmp(role, "assistant") == 0) {
-            json_object_clear(open_ids);
-            json_array_append(out, m);
+        }
+        if (strcmp(role, "assistant") == 0) {
             json_t *calls = json_object_get(m, "tool_calls");
             for (size_t k = 0; k < json_array_size(calls); k++) {
                 const char *id = str_or(json_array_get(calls, k), "id", "");
                 json_object_set_new(open_ids, id, json_true());
                 if (!has_result(msgs, i, id))
                     json_array_append_new(
-                        out, json_pack("{s:s,s:s,s:s,s:s,s:b}", "role", "tool", "tool_call_id", id,
-                                       "name", str_or(json_array_get(calls, k), "name", ""),
-                                       "content",
-                                       "The call was not made: the turn was interrupted.",
-                                       "is_error", 1));
+                        missing, json_pack("{s:s,s:s,s:s,s:s,s:b}", "role", "tool",
+                                           "tool_call_id", id, "name",
+                                           str_or(json_array_get(calls, k), "name", ""),
+                                           "content",
+                                           "The call was not made: the turn was interrupted.",
+                                           "is_error", 1));
             }
         } else if (strcmp(role, "tool") == 0) {
-            if (json_object_get(open_ids, str_or(m, "tool_call_id", "")))
+            const char *id = str_or(m, "tool_call_id", "");
+            if (json_object_get(open_ids, id)) {
                 json_array_append(out, m);
+                json_object_del(open_ids, id); /* a second result for one call is dropped */
+            }
         }
     }
+    json_array_extend(out, missing);
+    json_decref(missing);
     json_decref(open_ids);
     return out;
 }
