@@ -73,11 +73,12 @@ export function ToolCall({ tool }: { tool: ToolView }) {
       </summary>
       {why && <p className="why">{why}</p>}
       <h4>Arguments</h4>
-      <pre>{JSON.stringify(tool.arguments, null, 2)}</pre>
+      {/* focusable: a long block scrolls, and keyboard users must be able to scroll it */}
+      <pre tabIndex={0} aria-label={`Arguments of ${tool.name}`}>{JSON.stringify(tool.arguments, null, 2)}</pre>
       {tool.status === 'done' && (
         <>
           <h4>Result</h4>
-          <pre className="result">{prettyContent(tool.content) || '(empty)'}</pre>
+          <pre className="result" tabIndex={0} aria-label={`Result of ${tool.name}`}>{prettyContent(tool.content) || '(empty)'}</pre>
         </>
       )}
     </details>
