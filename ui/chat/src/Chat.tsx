@@ -1,6 +1,7 @@
 // The conversation view: messages with streamed text, each tool call inline and collapsible
 // (tool, arguments, result, the gateway's decision), errors in words, the composer and the
-// confirmation dialog (a native modal <dialog>: focus kept inside, Escape declines).
+// confirmation dialog (a native modal <dialog>: focus kept inside and starting on Decline, so a
+// stray Enter never accepts; Escape declines).
 import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import { argumentLines, decisionLabel, errorTitle, explainTool, prettyContent, type Item, type ToolView } from './model';
 
@@ -152,7 +153,7 @@ export function ConfirmDialog({ call, onAnswer }: { call: ToolView; onAnswer: (a
       </table>
       <div className="actions">
         <button type="button" onClick={() => onAnswer(false)}>Decline</button>
-        <button type="button" className="primary" onClick={() => onAnswer(true)} autoFocus>Accept</button>
+        <button type="button" className="primary" onClick={() => onAnswer(true)}>Accept</button>
       </div>
     </dialog>
   );
