@@ -1,4 +1,4 @@
--- src/store/sql/postgres/0004_chat.sql
+-- src/store/sql/postgres/0005_chat.sql
 -- Conversations of the chat agent (src/chat, src/store/store_chat.c), one row per conversation.
 -- `owner` is the hex SHA-256 of the signed-in person's identity (authentication method, issuer
 -- and subject), so a conversation is listed, resumed and deleted by that person only and the
