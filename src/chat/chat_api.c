@@ -521,10 +521,11 @@ static void turn_save(struct chat_turn *ct, const json_t *messages, const json_t
     j->turn = ct;
     j->done = save_done;
     if (!j->messages || job_submit(j) != GW_OK) {
+        /* reported from the loop, never from inside the agent that called finished() */
         j->rc = GW_EIO;
         snprintf(j->err.msg, sizeof(j->err.msg), "the database queue is full");
-        save_done(j);
-        job_free(j);
+        if (gw_loop_post(j->loop, job_back, j) != GW_OK)
+            job_free(j);
     }
 }
 
@@ -829,6 +830,12 @@ static void tool_done_cb(void *arg, json_t *response)
     gw_chat_turn_tool_done(s->ct->turn, s->slot, response);
 }
 
+static void tool_refused(void *arg)
+{
+    struct tool_slot *s = arg;
+    gw_chat_turn_tool_done(s->ct->turn, s->slot, NULL);
+}
+
 static void env_tool_start(void *env, struct gw_chat_turn *t, size_t slot, const char *name,
                            const json_t *args, const char *request_state,
                            const json_t *input_responses)
@@ -850,10 +857,12 @@ static void env_tool_start(void *env, struct gw_chat_turn *t, size_t slot, const
     gw_ctx_unref(dc);
     json_decref(params);
     if (rc != GW_OK) {
-        /* cannot happen with an authenticated context on this loop; answer as "no answer" */
+        /* cannot happen with an authenticated context on this loop; answered as "no answer",
+         * from the loop (never from inside tool_start) */
         GW_LOG(GW_LOG_ERROR, "chat", "internal tools/call refused (%d)", rc);
         s->call = NULL;
-        gw_chat_turn_tool_done(ct->turn, slot, NULL);
+        if (gw_loop_post(gw_worker_loop(ct->cw->w), tool_refused, s) != GW_OK)
+            GW_LOG(GW_LOG_ERROR, "chat", "the worker is stopping: call %zu dropped", slot);
     }
 }
 
