@@ -102,6 +102,8 @@ before(async () => {
   gws.anthropic = await startGw('anthropic', llm.url);
   gws.down = await startGw('openai', 'http://127.0.0.1:9/v1'); // discard port: refused
   gws.none = await startGw('none', '');
+  // budgets: a 5 s turn, a model that may stall for a minute, two steps
+  gws.tight = await startGw('anthropic', llm.url, { GW_CHAT_TURN_TIMEOUT_SECONDS: '5', GW_CHAT_LLM_STALL_SECONDS: '60', GW_CHAT_MAX_STEPS: '2' });
 });
 
 after(async () => {
@@ -286,6 +288,36 @@ test('provider failures give a clear message and end the turn', async () => {
   }
 });
 
+test('a follow-up question: the agent asks for what it needs, the next message continues the journey', async () => {
+  const base = gws.openai.url;
+  const id = await newConversation(base, key.cc);
+  const t1 = await turn(base, key.cc, `/conversations/${id}/messages`, { content: 'Book a service tomorrow at 10 AM near Hinjewadi, Pune' });
+  assert.equal(named(t1.events, 'tool_call').length, 0);
+  assert.match(named(t1.events, 'text').map((d) => d.delta).join(''), /Which car/);
+  assert.equal(named(t1.events, 'done')[0].state, 'complete');
+  const t2 = await turn(base, key.cc, `/conversations/${id}/messages`, { content: 'It is MH12AB1234' });
+  assert.deepEqual(named(t2.events, 'tool_call').map((c) => c.name), ['resolve_vehicle', 'find_nearby_dealers', 'get_available_slots', 'create_booking'], t2.text);
+  assert.equal(named(t2.events, 'done')[0].state, 'awaiting_confirmation');
+});
+
+test('budgets end a turn with a clear message; the conversation stays usable', async () => {
+  const base = gws.tight.url;
+  // the time budget: a model that stalls is cut off by the turn's deadline
+  const slow = await failing(gws.tight, 'trigger:slow');
+  assert.equal(slow.err.kind, 'timeout', slow.t.text);
+  assert.match(slow.err.message, /longer than the 5 s a turn may take/);
+  assert.ok(slow.ms >= 4500 && slow.ms < 9000, `${slow.ms} ms`);
+  // the step budget: two model answers, then the agent stops and says so
+  const id = await newConversation(base, key.cc);
+  const t = await turn(base, key.cc, `/conversations/${id}/messages`, { content: SENTENCE });
+  assert.deepEqual(named(t.events, 'tool_call').map((c) => c.name), ['resolve_vehicle', 'find_nearby_dealers', 'get_available_slots']);
+  assert.equal(named(t.events, 'error')[0]?.kind, 'budget', t.text);
+  assert.match(named(t.events, 'error')[0].message, /stopped after 2 steps/);
+  // the history stays valid for the provider (which checks tool results against calls)
+  const more = await turn(base, key.cc, `/conversations/${id}/messages`, { content: 'go on' });
+  assert.equal(named(more.events, 'tool_call')[0]?.name, 'create_booking', more.text);
+});
+
 test('conversations are private, requests are checked', async () => {
   const base = gws.openai.url;
   const id = await newConversation(base, key.cc);
@@ -314,6 +346,26 @@ test('conversations are private, requests are checked', async () => {
   assert.equal((await api(base, key.cc, 'GET', `/conversations/${id}`)).status, 404);
   // nothing in the gateway's log carries the provider key
   for (const gw of Object.values(gws)) assert.ok(!gw.stderr().includes(LLM_KEY), 'the provider key is never logged');
+});
+
+test('shutdown ends a running turn with a message, saves it and exits', async () => {
+  const gw = await startGw('openai', llm.url, { GW_CHAT_LLM_STALL_SECONDS: '60' });
+  const id = await newConversation(gw.url, key.cc);
+  const running = turn(gw.url, key.cc, `/conversations/${id}/messages`, { content: 'trigger:slow' });
+  await h.waitFor(() => llm.requests.some((r) => JSON.stringify(r.body).includes('trigger:slow') && r.answer?.trigger === 'slow'), 5000);
+  await new Promise((r) => setTimeout(r, 300));
+  const t0 = Date.now();
+  const stopped = gw.stop();
+  const t = await running;
+  const err = named(t.events, 'error')[0];
+  assert.equal(err?.kind, 'shutdown', t.text);
+  assert.equal(named(t.events, 'saved').length, 1, 'saved before the process ended');
+  const r = await stopped;
+  assert.ok(Date.now() - t0 < 5000, 'no stuck turn held the shutdown');
+  assert.ok(h.cleanExit(r, gw.stderr()), `exit ${JSON.stringify(r)}: ${gw.stderr().slice(-2000)}`);
+  assert.deepEqual(h.sanitizerReports(gw.stderr()), []);
+  // (under LeakSanitizer: nothing of the chat leaks)
+  assert.deepEqual(h.leakReports(gw.stderr()).filter((l) => /chat|mcp_internal|httpc/.test(l)), []);
 });
 
 test('no sanitizer report', () => {

@@ -171,13 +171,16 @@ export function decide(conv) {
   const trigger = /trigger:([a-z0-9-]+)/.exec(last)?.[1];
   if (trigger && !conv.resultList.length) return { trigger };
   const booking = /book/i.test(first) && /service/i.test(first);
-  const reg = /\b([A-Z]{2}\s?\d{1,2}\s?[A-Z]{1,3}\s?\d{3,4})\b/i.exec(first)?.[1]?.replace(/\s/g, '').toUpperCase();
-  if (!booking || !reg) {
+  const said = conv.users.join('\n');
+  const reg = /\b([A-Z]{2}\s?\d{1,2}\s?[A-Z]{1,3}\s?\d{3,4})\b/i.exec(said)?.[1]?.replace(/\s/g, '').toUpperCase();
+  if (!booking) {
     return { text: 'I am the test stand-in for a language model. I can book a car service for you: try "Book a service for MH12AB1234 tomorrow at 10 AM near Hinjewadi, Pune".' };
   }
-  const place = /near ([^.!?]+)/i.exec(first)?.[1]?.trim() || 'Pune';
+  // a follow-up question when the person has not said which car
+  if (!reg) return { text: 'Which car should I book the service for? Please tell me its registration number (like MH12AB1234).' };
+  const place = /near ([^.!?\n]+)/i.exec(said)?.[1]?.trim() || 'Pune';
   const wantTime = (() => {
-    const m = /\b(\d{1,2})(?::(\d{2}))?\s*(am|pm)\b/i.exec(first);
+    const m = /\b(\d{1,2})(?::(\d{2}))?\s*(am|pm)\b/i.exec(said);
     if (!m) return '10:00';
     let h = Number(m[1]) % 12;
     if (/pm/i.test(m[3])) h += 12;
