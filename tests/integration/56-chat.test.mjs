@@ -98,6 +98,7 @@ before(async () => {
   key.cc = makeKey('cc', ['customer-care']);
   key.cc2 = makeKey('cc2', ['customer-care']);
   key.analyst = makeKey('analyst', ['analyst']);
+  key.dealer = makeKey('dealer', ['dealer'], { dealer_ids: ['MSIL-PUNE-001'] });
   gws.openai = await startGw('openai', llm.url);
   gws.anthropic = await startGw('anthropic', llm.url);
   gws.down = await startGw('openai', 'http://127.0.0.1:9/v1'); // discard port: refused
@@ -223,6 +224,23 @@ for (const provider of ['openai', 'anthropic']) {
     assert.ok(!names.includes('create_booking') && !names.includes('cancel_booking'), names.join(','));
   });
 }
+
+test('a refusal of the gateway is shown with its reason and explained by the agent', async () => {
+  for (const provider of ['openai', 'anthropic']) {
+    const base = gws[provider].url;
+    const id = await newConversation(base, key.dealer);
+    const t = await turn(base, key.dealer, `/conversations/${id}/messages`,
+      { content: 'Book a service for MH12AB1234 tomorrow at 10 AM at dealer MSIL-MUMBAI-001' });
+    const results = named(t.events, 'tool_result');
+    assert.deepEqual(results.map((r) => `${r.name}:${r.decision}`), ['resolve_vehicle:allowed', 'get_available_slots:denied'], t.text);
+    assert.equal(results[1].error.code, -32004);
+    assert.match(results[1].error.reason, /only for their own dealers, and MSIL-MUMBAI-001 is not one of yours/);
+    assert.match(results[1].error.hint, /dealer_ids/);
+    const said = named(t.events, 'text').map((d) => d.delta).join('');
+    assert.match(said, /I cannot do that for you: dealer agents act only for their own dealers/);
+    assert.equal(named(t.events, 'done')[0].state, 'complete');
+  }
+});
 
 async function failing(gw, content, k = key.cc) {
   const id = await newConversation(gw.url, k);

@@ -159,10 +159,16 @@ function tomorrowFrom(system) {
   return d.toISOString().slice(0, 10);
 }
 
+/** The gateway's refusal as the chat gives it to the model: "The gateway refused this call
+ * (gateway error N): <message>. Reason: <reason>. Hint: <hint>" -> words for the person. */
 function explainRefusal(r) {
-  const m = /Reason: ([^.]*(?:\.[^H][^.]*)*)/.exec(r.text);
-  return m ? m[1] : r.text.replace(/^The gateway refused this call \(gateway error -?\d+\): /, '');
+  const reason = /Reason: (.*?)(?:\. Hint: |$)/s.exec(r.text)?.[1];
+  const hint = /Hint: (.*)$/s.exec(r.text)?.[1];
+  const msg = r.text.replace(/^The gateway refused this call \(gateway error -?\d+\): /, '').replace(/\. (Reason|Hint): .*$/s, '');
+  return `${reason || msg}${hint ? `. You could ${hint}` : ''}`;
 }
+
+const refused = (r) => /^The gateway refused this call/.test(r.text);
 
 /** The next answer for a conversation: {text, calls:[{name, args}]} */
 export function decide(conv) {
@@ -178,6 +184,11 @@ export function decide(conv) {
   }
   // a follow-up question when the person has not said which car
   if (!reg) return { text: 'Which car should I book the service for? Please tell me its registration number (like MH12AB1234).' };
+  // a refusal of the gateway in the last step is explained, never worked around
+  const lastCalls = [...conv.messages].reverse().find((m) => m.role === 'assistant')?.calls || [];
+  const lastRefused = conv.resultList.find((r) => refused(r) && lastCalls.some((c) => c.name === r.name && JSON.stringify(c.args) === JSON.stringify(r.args)));
+  if (lastRefused && lastRefused.name !== 'create_booking') return { text: `I cannot do that for you: ${explainRefusal(lastRefused)}.` };
+  const named = /\b(MSIL-[A-Z]+-\d{3})\b/.exec(said)?.[1];
   const place = /near ([^.!?\n]+)/i.exec(said)?.[1]?.trim() || 'Pune';
   const wantTime = (() => {
     const m = /\b(\d{1,2})(?::(\d{2}))?\s*(am|pm)\b/i.exec(said);
@@ -191,12 +202,12 @@ export function decide(conv) {
   if (!R.resolve_vehicle && !R.find_nearby_dealers) {
     const calls = [];
     if (has('resolve_vehicle')) calls.push({ name: 'resolve_vehicle', args: { registration_number: reg } });
-    if (has('find_nearby_dealers')) calls.push({ name: 'find_nearby_dealers', args: { location: place } });
+    if (has('find_nearby_dealers') && !named) calls.push({ name: 'find_nearby_dealers', args: { location: place } });
     if (!calls.length) return { text: 'I cannot look up vehicles or dealers with your access, so I cannot book a service for you.' };
-    return { text: 'Let me look up your vehicle and the workshops near you.', calls };
+    return { text: calls.length > 1 ? 'Let me look up your vehicle and the workshops near you.' : 'Let me look up your vehicle.', calls };
   }
   const veh = R.resolve_vehicle?.json;
-  const dealers = R.find_nearby_dealers?.json?.dealers || [];
+  const dealers = named ? [{ dealer_id: named, name: named }] : R.find_nearby_dealers?.json?.dealers || [];
   if (!veh || !dealers.length) {
     const bad = (!veh ? R.resolve_vehicle : R.find_nearby_dealers);
     return { text: `I could not continue: ${bad?.text?.slice(0, 300) || 'a lookup failed'}.` };

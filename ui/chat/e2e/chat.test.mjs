@@ -7,6 +7,8 @@
 //     the summary names the booking id and the booking is in the mock APIM's database;
 //   - a declined confirmation books nothing and says so;
 //   - the analyst (no booking right) gets the agent's explanation and no dialog, no booking;
+//   - a refusal of the gateway (a dealer's agent asking for another dealer) is shown on the tool
+//     call with the policy's reason and hint, and the agent explains it;
 //   - the conversation is listed, resumed after a reload with its tool calls, and deleted;
 //   - a provider failure (rate limit too long to wait) is explained in words and the page
 //     stays usable;
@@ -14,7 +16,7 @@
 //     dialog; no console error or CSP violation on any page.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, launchBrowser, newPage, signIn, say, axe, SENTENCE } from './lib.mjs';
+import { startStack, launchBrowser, newPage, signIn, say, axe, SENTENCE, OTHER_DEALER } from './lib.mjs';
 
 let stack, browser;
 
@@ -110,6 +112,22 @@ for (const provider of ['openai', 'anthropic']) {
     await page.context().close();
   });
 }
+
+test('a refusal of the gateway is shown with its reason, and the agent explains it', async () => {
+  const base = stack.gw.anthropic.url;
+  const page = await newPage(browser);
+  await signIn(page, base, stack.keys.dealer);
+  await say(page, OTHER_DEALER);
+  const tool = page.locator('details.tool[data-tool="get_available_slots"][data-state="denied"]');
+  await tool.waitFor();
+  assert.match(await tool.locator('summary').innerText(), /Refused by the gateway/);
+  await tool.locator('summary').click();
+  assert.match(await tool.innerText(), /The gateway refused this call: dealer agents act only for their own dealers, and MSIL-MUMBAI-001 is not one of yours \(hint: use one of the dealer ids/);
+  await page.getByText(/I cannot do that for you: dealer agents act only for their own dealers/).waitFor();
+  assert.deepEqual(await axe(page), []);
+  assert.deepEqual(page.problems(), []);
+  await page.context().close();
+});
 
 test('a provider failure is explained and the page stays usable; conversations can be deleted', async () => {
   const base = stack.gw.openai.url;

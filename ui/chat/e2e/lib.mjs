@@ -22,10 +22,13 @@ const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
 export const UI_DIST = resolve(process.env.GW_CHAT_UI_DIR || join(here, '..', 'dist'));
 export const SENTENCE = 'Book a service for MH12AB1234 tomorrow at 10 AM near Hinjewadi, Pune';
+/** A dealer's agent asking for another dealer: the gateway's policy refuses it. */
+export const OTHER_DEALER = 'Book a service for MH12AB1234 tomorrow at 10 AM at dealer MSIL-MUMBAI-001';
 export { REPO };
 
-function makeKey(env, name, subject, roles) {
+function makeKey(env, name, subject, roles, claims) {
   const args = ['keys', 'create', '--name', name, '--subject', subject, '--json'];
+  if (claims) args.push('--claims', JSON.stringify(claims));
   for (const r of roles) args.push('--role', r);
   const r = mcpgw(env, args);
   if (r.status !== 0) throw new Error(`mcpgw keys create: ${r.stderr}`);
@@ -33,7 +36,7 @@ function makeKey(env, name, subject, roles) {
 }
 
 /** Starts mock APIM + LLM stand-in + one gateway per provider. Returns {gw: {openai, anthropic},
- * keys: {cc, analyst}, mock, llm, stop()}. */
+ * keys: {cc, analyst, dealer}, mock, llm, stop()}. */
 export async function startStack({ providers = ['openai', 'anthropic'] } = {}) {
   if (!existsSync(join(UI_DIST, 'index.html')))
     throw new Error(`${UI_DIST}/index.html is missing: build the page first (npm run build in ui/chat)`);
@@ -57,6 +60,7 @@ export async function startStack({ providers = ['openai', 'anthropic'] } = {}) {
   const keys = {
     cc: makeKey(env, 'cc', 'cc.agent@msil.example', ['customer-care']),
     analyst: makeKey(env, 'analyst', 'analyst@msil.example', ['analyst']),
+    dealer: makeKey(env, 'dealer', 'dealer.agent@dealer-pune.example', ['dealer'], { dealer_ids: ['MSIL-PUNE-001'] }),
   };
   const gw = {};
   for (const p of providers)

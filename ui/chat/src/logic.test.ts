@@ -59,7 +59,7 @@ describe('model', () => {
     ], { calls: [{ id: 'a', name: 'create_booking', arguments: {}, state: 'waiting', prompt: 'Book?' }] });
     const a = items[1] as Extract<Item, { kind: 'assistant' }>;
     expect(a.tools[0]).toMatchObject({ status: 'waiting', prompt: 'Book?' });
-    expect(explainTool(a.tools[1])).toBe('The gateway refused this call: not your dealer. use yours');
+    expect(explainTool(a.tools[1])).toBe('The gateway refused this call: not your dealer (hint: use yours)');
     expect(a.tools[2]).toMatchObject({ status: 'done', decision: 'error' });
     expect(items[2]).toMatchObject({ kind: 'error', errorKind: 'timeout' });
     expect(argumentLines({ dealer_id: 'X', n: 2 })).toEqual([['dealer id', 'X'], ['n', '2']]);

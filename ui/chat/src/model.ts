@@ -171,7 +171,7 @@ export function explainTool(t: ToolView): string | null {
     const e = t.error;
     if (e?.code === -32602 && /unknown tool/i.test(e.message)) return 'This tool is not available to you.';
     const why = e?.reason || e?.message || t.content || 'no reason given';
-    return `The gateway refused this call: ${why}${e?.hint ? `. ${e.hint}` : ''}`;
+    return `The gateway refused this call: ${why}${e?.hint ? ` (hint: ${e.hint})` : ''}`;
   }
   if (t.decision === 'declined') return 'You declined this action, so it was not carried out.';
   if (t.decision === 'error') return t.error?.message || firstLine(t.content) || 'The call failed.';
