@@ -33,7 +33,12 @@ export function Messages({ items, busy, onExample }: { items: Item[]; busy: bool
   return (
     <section className="messages" aria-label="Conversation" aria-live="polite" aria-busy={busy}>
       {items.map((it, i) => <Message key={i} item={it} />)}
-      {busy && <p className="typing" aria-label="The assistant is working">…</p>}
+      {busy && (
+        <p className="typing" role="status">
+          <span aria-hidden="true">…</span>
+          <span className="visually-hidden">The assistant is working</span>
+        </p>
+      )}
       <div ref={end} />
     </section>
   );
