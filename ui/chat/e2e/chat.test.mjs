@@ -57,7 +57,7 @@ for (const provider of ['openai', 'anthropic']) {
     assert.deepEqual(await axe(page), [], 'the dialog is accessible');
     await dialog.getByRole('button', { name: 'Accept' }).click();
     await page.locator('details.tool[data-tool="create_booking"][data-state="confirmed"]').waitFor();
-    const summary = page.locator('.msg.assistant .bubble', { hasText: /Done: your service is booked/ });
+    const summary = page.locator('.msg.assistant .bubble', { hasText: /Done: your service is booked\. Booking BK-\d{4}-\d{6} .*\(status CONFIRMED\)/ });
     await summary.waitFor();
     const id = /BK-\d{4}-\d{6}/.exec(await summary.innerText())?.[0];
     assert.ok(id, 'the summary names the booking id');

@@ -65,7 +65,7 @@ test('OIDC code + PKCE sign-in, then the booking journey under the token\'s iden
   const dialog = page.getByRole('dialog', { name: /Confirm: create booking/i });
   await dialog.waitFor();
   await dialog.getByRole('button', { name: 'Accept' }).click();
-  const summary = page.locator('.msg.assistant .bubble', { hasText: /Done: your service is booked/ });
+  const summary = page.locator('.msg.assistant .bubble', { hasText: /Done: your service is booked\. Booking BK-\d{4}-\d{6} .*\(status CONFIRMED\)/ });
   await summary.waitFor();
   const id = /BK-\d{4}-\d{6}/.exec(await summary.innerText())[0];
   assert.ok(mock.bookings().bookings.some((b) => b.booking_id === id));

@@ -27,7 +27,7 @@ try {
   await dialog.waitFor();
   await shot(page, 'confirmation');
   await dialog.getByRole('button', { name: 'Accept' }).click();
-  await page.locator('.msg.assistant .bubble', { hasText: /Done: your service is booked/ }).waitFor();
+  await page.locator('.msg.assistant .bubble', { hasText: /Done: your service is booked\. Booking BK-\d{4}-\d{6} .*\(status CONFIRMED\)/ }).waitFor();
   await page.locator('details.tool[data-tool="create_booking"] summary').click();
   await shot(page, 'booked');
 
