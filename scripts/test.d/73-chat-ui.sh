@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/test.d/71-chat-ui.sh: the chat page (ui/chat). Type-checks and builds it (the build
+# scripts/test.d/73-chat-ui.sh: the chat page (ui/chat). Type-checks and builds it (the build
 # fails when its JavaScript is over 150 KB gzip), runs its unit tests (vitest: the SSE reader
 # and the view model), then the browser tests: playwright-core driving Debian's Chromium
 # against the real gateway of this build (BUILD_DIR/mcpgw, serving ui/chat/dist at /chat/), the
