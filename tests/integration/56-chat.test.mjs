@@ -17,7 +17,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { writeFileSync } from 'node:fs';
+import { writeFileSync, readdirSync, existsSync } from 'node:fs';
 import * as h from './lib/e2e-harness.mjs';
 import { startStandin } from '../support/llm-standin.mjs';
 
@@ -183,6 +183,22 @@ for (const provider of ['openai', 'anthropic']) {
     assert.match(conv.json.title, /^Book a service for MH12AB1234/);
     const list = await api(base, key.cc, 'GET', '/conversations');
     assert.ok(list.json.conversations.some((c) => c.id === id));
+
+    // the audit trail has the confirmed call, made in process under the person's identity
+    // (the gateways of this file share a data folder: one log per replica)
+    const adir = join(env.GW_DATA_DIR, 'audit');
+    const recs = [];
+    let out = '';
+    for (const log of readdirSync(adir).filter((n) => existsSync(join(adir, n, 'segments')))) {
+      const audit = h.mcpgw(env, ['audit', 'search', '--log', log, '--tool', 'create_booking', '--limit', '1000']);
+      assert.equal(audit.status, 0, audit.stderr);
+      out += audit.stdout;
+      recs.push(...audit.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).map((r) => r.event || r));
+    }
+    const audit = { stdout: out };
+    const mine = recs.filter((r) => r.transport === 'internal' && r.outcome === 'result' && r.confirmation);
+    assert.ok(mine.length >= 1, `a confirmed internal create_booking in the audit trail: ${audit.stdout.slice(0, 2000)}`);
+    assert.ok(mine.every((r) => (r.principal?.roles || []).includes('customer-care')), JSON.stringify(mine[0]));
 
     // what the provider received: the key (never shown to the browser), the user's tools only
     const reqs = llm.requests.filter((r) => r.provider === provider);
