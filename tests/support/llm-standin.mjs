@@ -351,6 +351,7 @@ export async function startStandin({ port = 0, key = 'standin-key', log = false 
     const bad = validate(provider, body, req.headers, key);
     const entry = { provider, headers: { authorization: req.headers.authorization ? 'present' : 'absent', 'x-api-key': req.headers['x-api-key'] ? 'present' : 'absent' }, body, status: bad ? bad[0] : 200 };
     requests.push(entry);
+    if (requests.length > 500) requests.splice(0, requests.length - 500); // bounded (demo mode runs long)
     if (log) console.error(`[standin] ${provider} ${bad ? bad[0] + ' ' + bad[1] : 'ok'}`);
     if (bad) { jsonError(res, bad[0], provider, bad[1], bad[2]); return; }
     const conv = readConversation(provider, body);
