@@ -1,6 +1,6 @@
 /*
  * src/store/store_chat.h
- * Conversations of the chat agent (table chat_conversations, migration 0005): what the store
+ * Conversations of the chat agent (table chat_conversations, migration 0006): what the store
  * keeps per conversation, scoped by owner (the hex SHA-256 identity key the chat module
  * computes). Every function takes the owner: a conversation of another owner is GW_ENOTFOUND,
  * exactly like one that does not exist. The store only stores: the chat module decides what a

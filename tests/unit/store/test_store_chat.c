@@ -1,6 +1,6 @@
 /*
  * tests/unit/store/test_store_chat.c
- * Conversations of the chat agent in the store (store_chat.c, migration 0005) on both backends
+ * Conversations of the chat agent in the store (store_chat.c, migration 0006) on both backends
  * (SQLite always; PostgreSQL when GW_TEST_PG_URL is set, scripts/test.d/10-postgres.sh):
  * create (duplicate id refused), list per owner newest first with the pending flag, get with
  * messages and pending state, save only over the expected version (a concurrent save is

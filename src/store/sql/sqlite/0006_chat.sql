@@ -1,4 +1,4 @@
--- src/store/sql/postgres/0005_chat.sql
+-- src/store/sql/sqlite/0006_chat.sql
 -- Conversations of the chat agent (src/chat, src/store/store_chat.c), one row per conversation.
 -- `owner` is the hex SHA-256 of the signed-in person's identity (authentication method, issuer
 -- and subject), so a conversation is listed, resumed and deleted by that person only and the
@@ -18,6 +18,6 @@ CREATE TABLE chat_conversations (
     updated_at TEXT NOT NULL,
     messages   TEXT NOT NULL DEFAULT '[]',
     pending    TEXT,
-    version    BIGINT NOT NULL DEFAULT 1
+    version    INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX chat_conversations_owner ON chat_conversations (owner, updated_at);
