@@ -11,6 +11,7 @@
 #include "metrics/metrics.h"
 #include "pii/pii.h"
 #include "trace/trace.h"
+#include "chat/chat.h"
 #include "core/log.h"
 #include "governance/gov.h"
 #include "kv/kv.h"
@@ -74,6 +75,7 @@ struct gw_settings *app_settings_load(const char *config_file, const char *const
     gw_settings_register(s, gw_trace_settings);
     gw_settings_register(s, gw_kv_settings);
     gw_settings_register(s, gw_ratelimit_settings);
+    gw_settings_register(s, gw_chat_settings);
     struct gw_error err = {0};
     for (int i = 0; i < noverrides; i++) {
         char name[128];
