@@ -162,7 +162,7 @@ int cmd_import(int argc, char **argv)
         json_object_set(o, "diff", diff);
         if (dry)
             json_object_set(o, "tools", res.tools);
-        char *t = json_dumps(o, JSON_INDENT(2));
+        char *t = gw_json_dumps_ex(o, GW_JSON_PRETTY);
         printf("%s\n", t);
         gw_free(t);
         json_decref(o);

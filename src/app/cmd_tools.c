@@ -19,7 +19,7 @@
 
 void app_cli_print_json(const json_t *v)
 {
-    char *t = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY);
+    char *t = gw_json_dumps_ex(v, GW_JSON_PRETTY);
     printf("%s\n", t ? t : "null");
     gw_free(t);
 }

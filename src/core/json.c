@@ -1,12 +1,27 @@
 /*
  * src/core/json.c
- * Limits and serialisation around jansson.
+ * Limits, big numbers and the one JSON writer of the platform (see json.h).
+ *
+ * Parsing: jansson under a size and depth check. A document that jansson refuses only because
+ * of a number it cannot hold (json_error_numeric_overflow) is scanned once, every such literal
+ * is rewritten into a string holding NUL + the literal (the marker), and the result is parsed
+ * again with NULs allowed; documents that already contain an escaped NUL are not rewritten
+ * (their first error stands), so a marker can never be forged by input.
+ * Writing: a recursive writer over jansson values into a bounded gw_buf (depth capped at
+ * WRITE_DEPTH_MAX), with runs of plain string bytes copied at once.
  */
 #include "core/json.h"
 
 #include "core/alloc.h"
 
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#define WRITE_DEPTH_MAX 2048
+#define BIGNUM_MAX 1024
 
 int gw_json_depth(const char *buf, size_t len, int max_depth)
 {
@@ -36,6 +51,164 @@ int gw_json_depth(const char *buf, size_t len, int max_depth)
     return maxd;
 }
 
+/* ---- big numbers ---------------------------------------------------------------------- */
+
+/* Length of the JSON number literal at s[0..n) (RFC 8259 grammar), 0 when there is none. */
+static size_t number_literal(const char *s, size_t n, bool *is_int)
+{
+    size_t i = 0;
+    *is_int = true;
+    if (i < n && s[i] == '-')
+        i++;
+    if (i >= n || s[i] < '0' || s[i] > '9')
+        return 0;
+    if (s[i] == '0') {
+        i++;
+    } else {
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+    }
+    if (i < n && s[i] == '.') {
+        *is_int = false;
+        i++;
+        size_t d = i;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+        if (i == d)
+            return 0;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        *is_int = false;
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            i++;
+        size_t d = i;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+        if (i == d)
+            return 0;
+    }
+    return i;
+}
+
+/* Whether jansson can hold the literal: an integer within json_int_t, a finite real. */
+static bool fits(const char *s, size_t n, bool is_int)
+{
+    char tmp[BIGNUM_MAX + 1];
+    if (n > BIGNUM_MAX)
+        return false;
+    memcpy(tmp, s, n);
+    tmp[n] = '\0';
+    if (is_int) {
+        /* at most 19 digits always fit except beyond 9223372036854775807 */
+        size_t digits = n - (s[0] == '-');
+        if (digits < 19)
+            return true;
+        if (digits > 19)
+            return false;
+        const char *d = s + (s[0] == '-');
+        const char *lim = s[0] == '-' ? "9223372036854775808" : "9223372036854775807";
+        return memcmp(d, lim, 19) <= 0;
+    }
+    return isfinite(strtod(tmp, NULL));
+}
+
+bool gw_json_is_bignum(const json_t *v)
+{
+    return json_is_string(v) && json_string_length(v) > 1 && json_string_value(v)[0] == '\0';
+}
+
+const char *gw_json_bignum_text(const json_t *v, size_t *len)
+{
+    if (!gw_json_is_bignum(v))
+        return NULL;
+    *len = json_string_length(v) - 1;
+    return json_string_value(v) + 1;
+}
+
+bool gw_json_bignum_is_integer(const json_t *v)
+{
+    size_t n;
+    const char *s = gw_json_bignum_text(v, &n);
+    return s && !memchr(s, '.', n) && !memchr(s, 'e', n) && !memchr(s, 'E', n);
+}
+
+json_t *gw_json_bignum(const char *lit, size_t n)
+{
+    bool is_int;
+    if (n == 0 || n > BIGNUM_MAX || number_literal(lit, n, &is_int) != n)
+        return NULL;
+    char tmp[BIGNUM_MAX + 1];
+    tmp[0] = '\0';
+    memcpy(tmp + 1, lit, n);
+    return json_stringn_nocheck(tmp, n + 1);
+}
+
+bool gw_json_is_number(const json_t *v)
+{
+    return json_is_number(v) || gw_json_is_bignum(v);
+}
+
+double gw_json_number(const json_t *v)
+{
+    if (json_is_number(v))
+        return json_number_value(v);
+    size_t n;
+    const char *s = gw_json_bignum_text(v, &n);
+    if (!s || n > BIGNUM_MAX)
+        return 0;
+    char tmp[BIGNUM_MAX + 1];
+    memcpy(tmp, s, n);
+    tmp[n] = '\0';
+    return strtod(tmp, NULL);
+}
+
+/* The document with every number jansson cannot hold turned into a marker string literal
+ * ("\u0000<literal>"), or NULL when there is none or the document already has an escaped NUL
+ * (then the original error stands). New heap buffer of *out_len bytes. */
+static char *rewrite_bignums(const char *buf, size_t len, size_t *out_len)
+{
+    struct gw_buf b;
+    gw_buf_init(&b, len * 2 + 64);
+    size_t copied = 0, found = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = buf[i];
+        if (c == '"') {
+            for (i++; i < len && buf[i] != '"'; i++) {
+                if (buf[i] == '\\') {
+                    if (i + 5 < len && buf[i + 1] == 'u' && !memcmp(buf + i + 2, "0000", 4))
+                        goto refuse;
+                    i++;
+                }
+            }
+            continue;
+        }
+        if (c != '-' && (c < '0' || c > '9'))
+            continue;
+        bool is_int;
+        size_t n = number_literal(buf + i, len - i, &is_int);
+        if (n == 0)
+            continue; /* jansson reports it */
+        if (!fits(buf + i, n, is_int)) {
+            if (n > BIGNUM_MAX)
+                goto refuse;
+            if (gw_buf_add(&b, buf + copied, i - copied) != GW_OK ||
+                gw_buf_adds(&b, "\"\\u0000") != GW_OK || gw_buf_add(&b, buf + i, n) != GW_OK ||
+                gw_buf_addc(&b, '"') != GW_OK)
+                goto refuse;
+            copied = i + n;
+            found++;
+        }
+        i += n - 1;
+    }
+    if (!found || gw_buf_add(&b, buf + copied, len - copied) != GW_OK)
+        goto refuse;
+    return gw_buf_take(&b, out_len);
+refuse:
+    gw_buf_fini(&b);
+    return NULL;
+}
+
 json_t *gw_json_parse(const char *buf, size_t len, const struct gw_json_limits *lim,
                       struct gw_error *err)
 {
@@ -54,6 +227,17 @@ json_t *gw_json_parse(const char *buf, size_t len, const struct gw_json_limits *
     }
     json_error_t je;
     json_t *v = json_loadb(buf, len, JSON_DECODE_ANY, &je);
+    if (!v && json_error_code(&je) == json_error_numeric_overflow) {
+        size_t n2 = 0;
+        char *b2 = rewrite_bignums(buf, len, &n2);
+        if (b2) {
+            json_error_t je2;
+            v = json_loadb(b2, n2, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je2);
+            if (!v)
+                je = je2;
+            gw_free(b2);
+        }
+    }
     if (!v) {
         GW_ERROR_SET(err, GW_EINVAL, "invalid JSON at line %d column %d: %s", je.line, je.column,
                      je.text);
@@ -62,32 +246,241 @@ json_t *gw_json_parse(const char *buf, size_t len, const struct gw_json_limits *
     return v;
 }
 
-static int dump_cb(const char *buffer, size_t size, void *data)
+/* ---- the writer ----------------------------------------------------------------------- */
+
+size_t gw_json_format_real(double d, bool real_marker, char *out, size_t size)
 {
-    return gw_buf_add(data, buffer, size) == GW_OK ? 0 : -1;
+    int n = 0;
+    for (int prec = 15; prec <= 17; prec++) {
+        n = snprintf(out, size, "%.*g", prec, d);
+        if (n < 0 || (size_t)n >= size) {
+            out[0] = '\0';
+            return 0;
+        }
+        if (strtod(out, NULL) == d)
+            break;
+    }
+    /* a locale with a decimal comma would break the JSON: normalise (we never set one) */
+    for (int i = 0; i < n; i++)
+        if (out[i] == ',')
+            out[i] = '.';
+    if (real_marker && !strpbrk(out, ".eEn") && (size_t)n + 2 < size) {
+        out[n++] = '.';
+        out[n++] = '0';
+        out[n] = '\0';
+    }
+    return (size_t)n;
+}
+
+struct writer {
+    struct gw_buf *out;
+    unsigned flags;
+};
+
+static int write_value(struct writer *w, const json_t *v, int depth);
+
+/* A JSON string literal of s[0..n): runs without special bytes are copied at once. */
+static int write_string(struct writer *w, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF"; /* jansson's spelling */
+    int rc = gw_buf_addc(w->out, '"');
+    size_t run = 0;
+    for (size_t i = 0; i < n && rc == GW_OK; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        rc = gw_buf_add(w->out, s + run, i - run);
+        char e[6] = {'\\', 0, 0, 0, 0, 0};
+        size_t el = 2;
+        switch (c) {
+        case '"': e[1] = '"'; break;
+        case '\\': e[1] = '\\'; break;
+        case '\b': e[1] = 'b'; break;
+        case '\f': e[1] = 'f'; break;
+        case '\n': e[1] = 'n'; break;
+        case '\r': e[1] = 'r'; break;
+        case '\t': e[1] = 't'; break;
+        default:
+            e[1] = 'u';
+            e[2] = '0';
+            e[3] = '0';
+            e[4] = hex[c >> 4];
+            e[5] = hex[c & 15];
+            el = 6;
+        }
+        if (rc == GW_OK)
+            rc = gw_buf_add(w->out, e, el);
+        run = i + 1;
+    }
+    if (rc == GW_OK)
+        rc = gw_buf_add(w->out, s + run, n - run);
+    if (rc == GW_OK)
+        rc = gw_buf_addc(w->out, '"');
+    return rc;
+}
+
+/* Newline and indentation for pretty output. */
+static int write_indent(struct writer *w, int depth)
+{
+    if (!(w->flags & GW_JSON_PRETTY))
+        return GW_OK;
+    int rc = gw_buf_addc(w->out, '\n');
+    for (int i = 0; i < depth && rc == GW_OK; i++)
+        rc = gw_buf_add(w->out, "  ", 2);
+    return rc;
+}
+
+struct member {
+    const char *key;
+    size_t len;
+    const json_t *val;
+};
+
+/* qsort order of members: byte order of keys. */
+static int cmp_member(const void *a, const void *b)
+{
+    const struct member *x = a, *y = b;
+    size_t m = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->key, y->key, m);
+    return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+static int write_member(struct writer *w, const char *k, size_t kl, const json_t *val, bool first,
+                        int depth)
+{
+    int rc = first ? GW_OK : gw_buf_addc(w->out, ',');
+    if (rc == GW_OK)
+        rc = write_indent(w, depth + 1);
+    if (rc == GW_OK)
+        rc = write_string(w, k, kl);
+    if (rc == GW_OK)
+        rc = (w->flags & GW_JSON_PRETTY) ? gw_buf_add(w->out, ": ", 2) : gw_buf_addc(w->out, ':');
+    if (rc == GW_OK)
+        rc = write_value(w, val, depth + 1);
+    return rc;
+}
+
+static int write_object(struct writer *w, const json_t *v, int depth)
+{
+    size_t size = json_object_size(v);
+    int rc = gw_buf_addc(w->out, '{');
+    if (rc != GW_OK || size == 0)
+        return rc == GW_OK ? gw_buf_addc(w->out, '}') : rc;
+    const char *k;
+    size_t kl;
+    json_t *val;
+    bool first = true;
+    if (w->flags & GW_JSON_SORTED) {
+        struct member *m = gw_trymalloc(size * sizeof(*m));
+        if (!m)
+            return GW_ENOMEM;
+        size_t n = 0;
+        json_object_keylen_foreach((json_t *)(uintptr_t)v, k, kl, val)
+        {
+            if (n < size)
+                m[n++] = (struct member){k, kl, val};
+        }
+        qsort(m, n, sizeof(*m), cmp_member);
+        for (size_t i = 0; i < n && rc == GW_OK; i++, first = false)
+            rc = write_member(w, m[i].key, m[i].len, m[i].val, first, depth);
+        gw_free(m);
+    } else {
+        json_object_keylen_foreach((json_t *)(uintptr_t)v, k, kl, val)
+        {
+            rc = write_member(w, k, kl, val, first, depth);
+            first = false;
+            if (rc != GW_OK)
+                return rc;
+        }
+    }
+    if (rc == GW_OK)
+        rc = write_indent(w, depth);
+    if (rc == GW_OK)
+        rc = gw_buf_addc(w->out, '}');
+    return rc;
+}
+
+static int write_value(struct writer *w, const json_t *v, int depth)
+{
+    char num[64];
+    if (depth > WRITE_DEPTH_MAX)
+        return GW_ELIMIT;
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return write_object(w, v, depth);
+    case JSON_ARRAY: {
+        size_t n = json_array_size(v);
+        int rc = gw_buf_addc(w->out, '[');
+        for (size_t i = 0; i < n && rc == GW_OK; i++) {
+            if (i)
+                rc = gw_buf_addc(w->out, ',');
+            if (rc == GW_OK)
+                rc = write_indent(w, depth + 1);
+            if (rc == GW_OK)
+                rc = write_value(w, json_array_get(v, i), depth + 1);
+        }
+        if (rc == GW_OK && n)
+            rc = write_indent(w, depth);
+        return rc == GW_OK ? gw_buf_addc(w->out, ']') : rc;
+    }
+    case JSON_STRING: {
+        size_t n;
+        const char *big = gw_json_bignum_text(v, &n);
+        if (big)
+            return gw_buf_add(w->out, big, n);
+        return write_string(w, json_string_value(v), json_string_length(v));
+    }
+    case JSON_INTEGER: {
+        int n = snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        return gw_buf_add(w->out, num, (size_t)n);
+    }
+    case JSON_REAL: {
+        size_t n = gw_json_format_real(json_real_value(v), true, num, sizeof(num));
+        return gw_buf_add(w->out, num, n);
+    }
+    case JSON_TRUE: return gw_buf_add(w->out, "true", 4);
+    case JSON_FALSE: return gw_buf_add(w->out, "false", 5);
+    case JSON_NULL: return gw_buf_add(w->out, "null", 4);
+    }
+    return GW_EINVAL;
+}
+
+int gw_json_dump_ex(const json_t *v, struct gw_buf *out, unsigned flags)
+{
+    size_t before = gw_buf_len(out);
+    struct writer w = {out, flags};
+    int rc = v ? write_value(&w, v, 0) : GW_EINVAL;
+    if (rc != GW_OK)
+        gw_buf_truncate(out, before);
+    return rc;
 }
 
 int gw_json_dump(const json_t *v, struct gw_buf *out)
 {
-    size_t before = gw_buf_len(out);
-    if (json_dump_callback(v, dump_cb, out, JSON_COMPACT | JSON_ENCODE_ANY) != 0) {
-        /* distinguish a full buffer from OOM by trying to add one byte */
-        int rc = gw_buf_add(out, "", 0);
-        (void)before;
-        return rc == GW_OK ? GW_ELIMIT : rc;
+    return gw_json_dump_ex(v, out, 0);
+}
+
+char *gw_json_dumps_ex(const json_t *v, unsigned flags)
+{
+    struct gw_buf b;
+    gw_buf_init(&b, SIZE_MAX / 4);
+    if (gw_json_dump_ex(v, &b, flags) != GW_OK) {
+        gw_buf_fini(&b);
+        return NULL;
     }
-    return GW_OK;
+    if (gw_buf_len(&b) == 0)
+        return gw_xstrdup("");
+    return gw_buf_take(&b, NULL);
 }
 
 char *gw_json_dumps(const json_t *v)
 {
-    return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    return gw_json_dumps_ex(v, 0);
 }
 
 const char *gw_json_str(const json_t *obj, const char *key)
 {
     json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
-    return json_is_string(v) ? json_string_value(v) : NULL;
+    return json_is_string(v) && !gw_json_is_bignum(v) ? json_string_value(v) : NULL;
 }
 
 bool gw_json_is_int_or_str(const json_t *v)

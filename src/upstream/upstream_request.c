@@ -100,6 +100,10 @@ static int scalar_text(const json_t *v, char *tmp, size_t tmpn, const char **out
 {
     switch (json_typeof(v)) {
     case JSON_STRING:
+        /* a big number (core/json.h) travels as its exact literal */
+        *out = gw_json_bignum_text(v, outn);
+        if (*out)
+            return GW_OK;
         *out = json_string_value(v);
         *outn = json_string_length(v);
         return GW_OK;
@@ -839,7 +843,7 @@ static int build_body(struct gw_upstream_req *r, const json_t *binding, const js
         return multipart_body(r, value, err);
     case BODY_TEXT:
     case BODY_RAW:
-        if (json_is_string(value))
+        if (json_is_string(value) && !gw_json_is_bignum(value))
             rc = gw_buf_add(&b, json_string_value(value), json_string_length(value));
         else
             rc = gw_json_dump(value, &b);
@@ -1038,7 +1042,7 @@ int gw_upstream_req_build(const json_t *binding, const json_t *args,
             /* an OpenAPI `content` parameter: the value travels as one serialised string */
             struct gw_buf jb;
             gw_buf_init(&jb, max_url);
-            if (json_is_string(v) && body_kind(pct) != BODY_JSON)
+            if (json_is_string(v) && !gw_json_is_bignum(v) && body_kind(pct) != BODY_JSON)
                 rc = gw_buf_add(&jb, json_string_value(v), json_string_length(v));
             else
                 rc = gw_json_dump(v, &jb);
