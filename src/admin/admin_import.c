@@ -198,9 +198,12 @@ static json_t *spec_record(struct admin_job *j, const struct doc *d, const char 
         gw_admin__fail(j, 400, "invalid", "the spec document is not valid UTF-8 text");
         return NULL;
     }
+    /* the importer derives the spec id (title, else file name or server) unless given */
+    if (!id)
+        id = gw_json_str(res->spec, "id");
     const char *title = gw_json_str(res->spec, "title");
-    json_t *s = json_pack("{s:s,s:o}", "title", title && *title ? title : "untitled", "content",
-                          content);
+    json_t *s = json_pack("{s:s,s:o}", "title", title && *title ? title : id ? id : "untitled",
+                          "content", content);
     if (id)
         json_object_set_new(s, "id", json_string(id));
     if (gw_json_str(res->spec, "version"))

@@ -141,12 +141,13 @@ int cmd_import(int argc, char **argv)
     int exit_code = 1;
     if (app_store_open(s, true, &st) != GW_OK)
         goto out;
-    json_t *spec = json_pack("{s:s,s:s}", "title", gw_json_str(res.spec, "title")
-                                                       ? gw_json_str(res.spec, "title")
-                                                       : "untitled",
+    /* the importer derives the spec id (title, else file name or server) unless given */
+    const char *sid = spec_id ? spec_id : gw_json_str(res.spec, "id");
+    const char *title = gw_json_str(res.spec, "title");
+    json_t *spec = json_pack("{s:s,s:s}", "title", title && *title ? title : sid ? sid : "untitled",
                              is_url ? "sourceUrl" : "fileName", src);
-    if (spec_id)
-        json_object_set_new(spec, "id", json_string(spec_id));
+    if (sid)
+        json_object_set_new(spec, "id", json_string(sid));
     if (gw_json_str(res.spec, "version"))
         json_object_set_new(spec, "version", json_string(gw_json_str(res.spec, "version")));
     struct gw_store_import_opts io = {activate ? "active" : "draft", bundle, dry};
@@ -168,7 +169,7 @@ int cmd_import(int argc, char **argv)
         json_decref(o);
     } else {
         printf("%s %s (%s): %zu operations -> %zu tools in %.0f ms (%zu skipped, %zu degraded)\n",
-               dry ? "Previewed" : "Imported", gw_json_str(res.spec, "title"), res.dialect,
+               dry ? "Previewed" : "Imported", title && *title ? title : sid, res.dialect,
                res.operations, res.tools_count, res.elapsed_ms, res.skipped, res.degraded);
         print_names("added", json_object_get(diff, "added"));
         print_names("changed", json_object_get(diff, "changed"));

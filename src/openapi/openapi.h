@@ -97,7 +97,11 @@ struct gw_openapi_result {
     json_t *warnings;   /* array of {"operation","operationId","level","code","message"};
                          * level "skipped" (no tool), "degraded" (tool made, something lost)
                          * or "info" */
-    json_t *spec;       /* {"title","version","dialect","specVersion","servers","description"} */
+    json_t *spec;       /* {"title","version","id","dialect","specVersion","servers",
+                         * "description","upstream"}; "id" is the spec's registry identity:
+                         * options.spec_id, else the title's slug, else (empty title) the file
+                         * name unless generic ("openapi.json"), else the first server's host,
+                         * else "spec-<hash of the paths>" */
     char dialect[16];   /* "swagger-2.0" | "openapi-3.0" | "openapi-3.1" */
     size_t operations;  /* operations found in the spec */
     size_t tools_count; /* tools produced */

@@ -197,6 +197,8 @@ struct gw_openapi__spec {
     json_t *xmcp;                /* root x-mcp object or NULL */
     json_t *consumes, *produces; /* Swagger 2 defaults */
     char upstream[128];
+    char spec_id[72]; /* option spec_id, else derived (title, file name, server): see
+                       * gw_openapi__spec_init */
     const char *version; /* info.version as text, or NULL */
     char version_buf[64];
     size_t prefix_skip; /* literal path segments every unnamed operation shares */
@@ -246,6 +248,10 @@ void gw_openapi__security_binding(struct gw_openapi__op *o, json_t *binding);
  * skipped, why says why. */
 bool gw_openapi__inputs(struct gw_openapi__op *o, struct gw_openapi__conv *cv,
                         struct gw_openapi__inputs *in, json_t *binding, char *why, size_t why_size);
+/* A free argument name for `name` at location `loc` (suffix rule of docs/tool-model.md),
+ * marked as taken. */
+void gw_openapi__unique_arg(struct gw_openapi__inputs *in, const char *name, const char *loc,
+                            char *out, size_t size);
 /* Preference rank of a media type for bodies (0 application/json, 1 other JSON, 2 form,
  * 3 multipart, 4 text, 5 XML, 6 octet-stream, 7 any, 8 other). */
 int gw_openapi__media_rank(const char *mt);

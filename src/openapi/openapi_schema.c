@@ -36,6 +36,7 @@
 #include <pcre2.h>
 
 #include "core/alloc.h"
+#include "core/json.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -566,10 +567,11 @@ static bool keyword_value_ok(const char *k, json_t *v)
         double d = json_is_real(v) ? json_real_value(v) : -1;
         return d >= 0 && d == (double)(long long)d;
     }
+    /* big numbers (core/json.h: 18446744073709551615 as a uint64 maximum) are numbers */
     if (key_in(k, NUMBER_KEYWORDS, N(NUMBER_KEYWORDS)))
-        return json_is_number(v);
+        return gw_json_is_number(v);
     if (!strcmp(k, "multipleOf"))
-        return json_is_number(v) && json_number_value(v) > 0;
+        return gw_json_is_number(v) && gw_json_number(v) > 0;
     if (key_in(k, STRING_KEYWORDS, N(STRING_KEYWORDS)))
         return json_is_string(v);
     if (key_in(k, BOOL_KEYWORDS, N(BOOL_KEYWORDS)))
@@ -734,14 +736,14 @@ static json_t *conv_node_body(struct gw_openapi__conv *cv, json_t *node,
     /* boolean exclusive bounds (draft-4 style, OpenAPI 3.0 and Swagger 2) */
     if (exmax) {
         json_t *max = json_object_get(out, "maximum");
-        if (json_is_true(exmax) && json_is_number(max)) {
+        if (json_is_true(exmax) && gw_json_is_number(max)) {
             json_object_set(out, "exclusiveMaximum", max);
             json_object_del(out, "maximum");
         }
     }
     if (exmin) {
         json_t *min = json_object_get(out, "minimum");
-        if (json_is_true(exmin) && json_is_number(min)) {
+        if (json_is_true(exmin) && gw_json_is_number(min)) {
             json_object_set(out, "exclusiveMinimum", min);
             json_object_del(out, "minimum");
         }
