@@ -242,14 +242,15 @@ void gw_admin__w_import_preview(struct admin_job *j, struct gw_store *st)
     spec = spec_record(j, &d, j->q.spec_id, &res, d.url, d.url ? NULL : j->q.file_name);
     if (!spec)
         goto out;
-    if (json_array_size(res.tools) > GW_STORE_IMPORT_MAX) {
-        gw_admin__fail(j, 413, "too_large", "the spec produced %zu tools; at most %d can be "
-                       "imported at once", json_array_size(res.tools), GW_STORE_IMPORT_MAX);
+    if (json_array_size(res.tools) > j->adm->oo.limits.max_tools) {
+        gw_admin__fail(j, 413, "too_large", "the spec produced %zu tools; at most %zu can be "
+                       "imported at once (GW_OPENAPI_MAX_TOOLS)", json_array_size(res.tools),
+                       j->adm->oo.limits.max_tools);
         goto out;
     }
     /* what approving every tool would do to the registry, computed by the store in a
      * transaction it rolls back */
-    struct gw_store_import_opts io = {"draft", j->q.bundle, true};
+    struct gw_store_import_opts io = {"draft", j->q.bundle, true, j->adm->oo.limits.max_tools};
     struct gw_store_actor who = {"admin-api", "import preview"};
     int rc = gw_store_apply_import(st, spec, res.tools, &io, &who, &diff, &err);
     if (rc == GW_EIO) {
@@ -337,9 +338,10 @@ static int check_approval(struct admin_job *j, json_t *body)
                        "(to retire a spec, DELETE /admin/api/specs/{id})");
         return GW_EINVAL;
     }
-    if (json_array_size(tools) > GW_STORE_IMPORT_MAX) {
-        gw_admin__fail(j, 413, "too_large", "%zu tools approved; at most %d per import",
-                       json_array_size(tools), GW_STORE_IMPORT_MAX);
+    if (json_array_size(tools) > j->adm->oo.limits.max_tools) {
+        gw_admin__fail(j, 413, "too_large", "%zu tools approved; at most %zu per import "
+                       "(GW_OPENAPI_MAX_TOOLS)", json_array_size(tools),
+                       j->adm->oo.limits.max_tools);
         return GW_ELIMIT;
     }
     size_t i;
@@ -378,7 +380,7 @@ void gw_admin__w_import_apply(struct admin_job *j, struct gw_store *st)
     bool dry = json_is_true(json_object_get(body, "dryRun"));
     struct gw_store_import_opts io = {
         json_is_true(json_object_get(body, "activate")) ? "active" : "draft",
-        gw_json_str(body, "bundle"), dry};
+        gw_json_str(body, "bundle"), dry, j->adm->oo.limits.max_tools};
     struct gw_error err = {0};
     if (gw_store_apply_import(st, json_object_get(body, "spec"), json_object_get(body, "tools"),
                               &io, &j->who, &diff, &err) != GW_OK) {
@@ -460,7 +462,8 @@ void gw_admin__w_spec_reimport(struct admin_job *j, struct gw_store *st)
     spec = spec_record(j, &d, j->m.name, &res, source_url, file_name);
     if (!spec)
         goto out;
-    struct gw_store_import_opts io = {j->q.activate ? "active" : "draft", bundle, j->q.dry_run};
+    struct gw_store_import_opts io = {j->q.activate ? "active" : "draft", bundle, j->q.dry_run,
+                                      j->adm->oo.limits.max_tools};
     if (gw_store_apply_import(st, spec, res.tools, &io, &j->who, &diff, &err) != GW_OK) {
         gw_admin__fail_err(j, &err);
         goto out;

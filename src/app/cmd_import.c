@@ -150,7 +150,8 @@ int cmd_import(int argc, char **argv)
         json_object_set_new(spec, "id", json_string(sid));
     if (gw_json_str(res.spec, "version"))
         json_object_set_new(spec, "version", json_string(gw_json_str(res.spec, "version")));
-    struct gw_store_import_opts io = {activate ? "active" : "draft", bundle, dry};
+    struct gw_store_import_opts io = {activate ? "active" : "draft", bundle, dry,
+                                      oo.limits.max_tools};
     struct gw_store_actor who = {"cli", dry ? "import preview" : "import"};
     rc = gw_store_apply_import(st, spec, res.tools, &io, &who, &diff, &err);
     json_decref(spec);

@@ -279,44 +279,67 @@ struct writer {
 
 static int write_value(struct writer *w, const json_t *v, int depth);
 
-/* A JSON string literal of s[0..n): runs without special bytes are copied at once. */
-static int write_string(struct writer *w, const char *s, size_t n)
+/* Bytes that need an escape in a JSON string: 0 = none, else the letter after the backslash
+ * ('u' for \u00XX). */
+static const char escape_of[256] = {
+    ['\b'] = 'b', ['\f'] = 'f', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't', ['"'] = '"',
+    ['\\'] = '\\', [0] = 'u', [1] = 'u', [2] = 'u', [3] = 'u', [4] = 'u', [5] = 'u', [6] = 'u',
+    [7] = 'u', [11] = 'u', [14] = 'u', [15] = 'u', [16] = 'u', [17] = 'u', [18] = 'u',
+    [19] = 'u', [20] = 'u', [21] = 'u', [22] = 'u', [23] = 'u', [24] = 'u', [25] = 'u',
+    [26] = 'u', [27] = 'u', [28] = 'u', [29] = 'u', [30] = 'u', [31] = 'u'};
+
+/* Writes the escaped form of s[0..n) (quotes included) at out, which has room for 6n + 2
+ * bytes; returns the length written. */
+static size_t escape_into(char *out, const char *s, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF"; /* jansson's spelling */
-    int rc = gw_buf_addc(w->out, '"');
-    size_t run = 0;
-    for (size_t i = 0; i < n && rc == GW_OK; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        rc = gw_buf_add(w->out, s + run, i - run);
-        char e[6] = {'\\', 0, 0, 0, 0, 0};
-        size_t el = 2;
-        switch (c) {
-        case '"': e[1] = '"'; break;
-        case '\\': e[1] = '\\'; break;
-        case '\b': e[1] = 'b'; break;
-        case '\f': e[1] = 'f'; break;
-        case '\n': e[1] = 'n'; break;
-        case '\r': e[1] = 'r'; break;
-        case '\t': e[1] = 't'; break;
-        default:
-            e[1] = 'u';
-            e[2] = '0';
-            e[3] = '0';
-            e[4] = hex[c >> 4];
-            e[5] = hex[c & 15];
-            el = 6;
+    size_t o = 0;
+    out[o++] = '"';
+    for (size_t i = 0; i < n; i++) {
+        /* a run of plain bytes is copied at once */
+        size_t run = i;
+        while (run < n && !escape_of[(unsigned char)s[run]])
+            run++;
+        if (run > i) {
+            memcpy(out + o, s + i, run - i);
+            o += run - i;
+            i = run;
+            if (i == n)
+                break;
         }
-        if (rc == GW_OK)
-            rc = gw_buf_add(w->out, e, el);
-        run = i + 1;
+        unsigned char c = (unsigned char)s[i];
+        char e = escape_of[c];
+        out[o++] = '\\';
+        out[o++] = e;
+        if (e == 'u') {
+            out[o++] = '0';
+            out[o++] = '0';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 15];
+        }
     }
-    if (rc == GW_OK)
-        rc = gw_buf_add(w->out, s + run, n - run);
-    if (rc == GW_OK)
-        rc = gw_buf_addc(w->out, '"');
-    return rc;
+    out[o++] = '"';
+    return o;
+}
+
+/* A JSON string literal of s[0..n), written in place when the worst case fits the buffer,
+ * else in bounded chunks (a nearly full buffer still takes a string that fits). */
+static int write_string(struct writer *w, const char *s, size_t n)
+{
+    if (n < ((size_t)-1 - 2) / 6) {
+        char *at = gw_buf_space(w->out, 6 * n + 2);
+        if (at) {
+            gw_buf_commit(w->out, escape_into(at, s, n));
+            return GW_OK;
+        }
+    }
+    int rc = gw_buf_addc(w->out, '"');
+    char tmp[6 * 64 + 2];
+    for (size_t i = 0; i < n && rc == GW_OK; i += 64) {
+        size_t len = escape_into(tmp, s + i, n - i < 64 ? n - i : 64);
+        rc = gw_buf_add(w->out, tmp + 1, len - 2);
+    }
+    return rc == GW_OK ? gw_buf_addc(w->out, '"') : rc;
 }
 
 /* Newline and indentation for pretty output. */
@@ -345,10 +368,24 @@ static int cmp_member(const void *a, const void *b)
     return c ? c : (x->len > y->len) - (x->len < y->len);
 }
 
+/* ',' (unless first), the key and ':' in one reservation, then the value. */
 static int write_member(struct writer *w, const char *k, size_t kl, const json_t *val, bool first,
                         int depth)
 {
-    int rc = first ? GW_OK : gw_buf_addc(w->out, ',');
+    int rc = GW_OK;
+    if (!(w->flags & GW_JSON_PRETTY) && kl < ((size_t)-1 - 4) / 6) {
+        char *at = gw_buf_space(w->out, 6 * kl + 4);
+        if (at) {
+            size_t o = 0;
+            if (!first)
+                at[o++] = ',';
+            o += escape_into(at + o, k, kl);
+            at[o++] = ':';
+            gw_buf_commit(w->out, o);
+            return write_value(w, val, depth + 1);
+        }
+    }
+    rc = first ? GW_OK : gw_buf_addc(w->out, ',');
     if (rc == GW_OK)
         rc = write_indent(w, depth + 1);
     if (rc == GW_OK)
@@ -366,31 +403,27 @@ static int write_object(struct writer *w, const json_t *v, int depth)
     int rc = gw_buf_addc(w->out, '{');
     if (rc != GW_OK || size == 0)
         return rc == GW_OK ? gw_buf_addc(w->out, '}') : rc;
-    const char *k;
-    size_t kl;
-    json_t *val;
+    json_t *obj = (json_t *)(uintptr_t)v;
     bool first = true;
     if (w->flags & GW_JSON_SORTED) {
         struct member *m = gw_trymalloc(size * sizeof(*m));
         if (!m)
             return GW_ENOMEM;
         size_t n = 0;
-        json_object_keylen_foreach((json_t *)(uintptr_t)v, k, kl, val)
-        {
-            if (n < size)
-                m[n++] = (struct member){k, kl, val};
-        }
+        for (void *it = json_object_iter(obj); it && n < size; it = json_object_iter_next(obj, it))
+            m[n++] = (struct member){json_object_iter_key(it), json_object_iter_key_len(it),
+                                     json_object_iter_value(it)};
         qsort(m, n, sizeof(*m), cmp_member);
         for (size_t i = 0; i < n && rc == GW_OK; i++, first = false)
             rc = write_member(w, m[i].key, m[i].len, m[i].val, first, depth);
         gw_free(m);
     } else {
-        json_object_keylen_foreach((json_t *)(uintptr_t)v, k, kl, val)
-        {
-            rc = write_member(w, k, kl, val, first, depth);
+        /* the iterator API directly: the keylen_foreach macro looks every key up again */
+        for (void *it = json_object_iter(obj); it && rc == GW_OK;
+             it = json_object_iter_next(obj, it)) {
+            rc = write_member(w, json_object_iter_key(it), json_object_iter_key_len(it),
+                              json_object_iter_value(it), first, depth);
             first = false;
-            if (rc != GW_OK)
-                return rc;
         }
     }
     if (rc == GW_OK)

@@ -33,7 +33,9 @@ struct gw_openapi_limits {
     size_t max_alias_nodes;  /* nodes produced by YAML alias expansion; default 1 M */
     size_t max_refs;         /* $ref resolutions in one import; default 4 M */
     size_t max_documents;    /* documents loaded (root + referenced); default 10000 */
-    size_t max_operations;   /* operations in the spec; default 20000 */
+    size_t max_operations;   /* operations in the spec; default 100000 */
+    size_t max_tools;        /* tools one import may produce and store in one transaction
+                              * (the store applies the same bound); default 100000 */
     size_t max_schema_nodes; /* nodes in one tool's input or output schema, $defs
                               * included; larger output schemas are omitted, larger input
                               * schemas skip the operation (with a warning); default 200000 */
@@ -67,6 +69,12 @@ struct gw_openapi_options {
     size_t schema_description_max; /* description inside schemas; default 512 */
     size_t inline_max_nodes;       /* a referenced schema larger than this goes to $defs instead
                                     * of being inlined; default 300 */
+    /* Size budgets (schema nodes, $defs included) of a tool's input and output schemas: what
+     * an agent reads of a tool must fit its context. Definitions beyond the budget (the
+     * deepest references first) become small permissive stubs, reported per tool (input:
+     * degraded, output: info). 0 = no budget. Defaults 2000 and 400. */
+    size_t input_schema_budget;
+    size_t output_schema_budget;
 
     struct gw_openapi_limits limits;
 

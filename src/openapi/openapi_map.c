@@ -88,6 +88,34 @@ static json_t *success_schema(struct gw_openapi__op *o, struct gw_openapi__doc *
     return NULL;
 }
 
+
+/* Fits a tool schema to its size budget (docs/openapi-import.md "Size budgets"): the root is
+ * pruned by nesting depth when it alone exceeds the budget, then the $defs closure of what it
+ * still references is added within the rest of the budget. Returns the final schema (new
+ * reference) and its size in nodes; *out_cut receives the number of subschemas and
+ * definitions left out (0 when the schema is whole). */
+static json_t *fit_schema(struct gw_openapi__conv *cv, json_t *root, size_t budget,
+                          size_t *out_size, size_t *out_cut)
+{
+    size_t root_size = 0, cut = 0, stubs = 0;
+    json_t *pruned = gw_openapi__prune(cv->c, root, budget, &root_size, &cut);
+    if (cut)
+        gw_openapi__deps_from(cv, pruned);
+    size_t rest = !budget ? 0 : budget > root_size + budget / 8 ? budget - root_size : budget / 8;
+    size_t dsize = 0;
+    json_t *defs = gw_openapi__defs(cv, &dsize, rest, &stubs);
+    if (defs) {
+        if (pruned == root) { /* never modify the caller's (possibly shared) root */
+            json_decref(pruned);
+            pruned = json_copy(root);
+        }
+        json_object_set_new(pruned, "$defs", defs);
+    }
+    *out_size = root_size + dsize;
+    *out_cut = cut + stubs;
+    return pruned;
+}
+
 /* Sets the tool's outputSchema from the success schema when its root is an object. Returns
  * false when something was lost (warning written). */
 static bool output_schema(struct gw_openapi__op *o, json_t *tool)
@@ -133,9 +161,13 @@ static bool output_schema(struct gw_openapi__op *o, json_t *tool)
             }
         }
     }
-    size_t size = cv.size;
-    json_t *defs = object && !cv.failed ? gw_openapi__defs(&cv, &size) : NULL;
     bool ok = true;
+    size_t size = 0, cut = 0;
+    json_t *fitted = NULL;
+    if (object && !cv.failed) {
+        json_object_set_new(root, "type", json_string("object"));
+        fitted = fit_schema(&cv, root, c->o->output_schema_budget, &size, &cut);
+    }
     if (cv.failed) {
         gw_openapi__warn(c, "degraded", "output_schema_unresolved", "output schema omitted: %.400s",
                          cv.problem);
@@ -148,12 +180,14 @@ static bool output_schema(struct gw_openapi__op *o, json_t *tool)
                          c->o->limits.max_schema_nodes);
         ok = false;
     } else {
-        json_object_set_new(root, "type", json_string("object"));
-        if (defs)
-            json_object_set(root, "$defs", defs);
-        json_object_set(tool, "outputSchema", root);
+        if (cut)
+            gw_openapi__warn(c, "info", "output_schema_abbreviated",
+                             "output schema abbreviated to its budget of %zu nodes: %zu nested "
+                             "part(s) not expanded",
+                             c->o->output_schema_budget, cut);
+        json_object_set(tool, "outputSchema", fitted);
     }
-    json_decref(defs);
+    json_decref(fitted);
     json_decref(root);
     gw_openapi__conv_fini(&cv);
     return ok;
@@ -424,10 +458,10 @@ static json_t *map_operation(struct gw_openapi__op *o, struct pending *pend)
     if (json_array_size(in.required))
         json_object_set(input, "required", in.required);
     json_object_set_new(input, "additionalProperties", json_false());
-    size_t size = cv.size;
-    json_t *defs = gw_openapi__defs(&cv, &size);
-    if (defs)
-        json_object_set_new(input, "$defs", defs);
+    size_t size = 0, cut = 0;
+    json_t *fitted = cv.failed ? NULL : fit_schema(&cv, input, c->o->input_schema_budget, &size, &cut);
+    json_decref(input);
+    input = fitted;
     if (cv.failed) {
         json_decref(input);
         snprintf(why, sizeof(why), "%s", cv.problem);
@@ -439,6 +473,11 @@ static json_t *map_operation(struct gw_openapi__op *o, struct pending *pend)
                  c->o->limits.max_schema_nodes);
         goto skip;
     }
+    if (cut)
+        gw_openapi__warn(c, "degraded", "input_schema_abbreviated",
+                         "input schema abbreviated to its budget of %zu nodes: %zu nested part(s) "
+                         "not expanded (accepted as they come; the upstream validates them)",
+                         c->o->input_schema_budget, cut);
     if (cv.degraded)
         gw_openapi__warn(c, "degraded", "invalid_schema_parts",
                          "invalid schema parts were dropped: %s", cv.note);
@@ -790,6 +829,9 @@ int gw_openapi__map(struct gw_openapi__ctx *c, struct gw_openapi_result *r)
     c->op_id = NULL;
     if (c->fatal != GW_OK) {
         rc = c->fatal;
+    } else if (c->o->limits.max_tools && n > c->o->limits.max_tools) {
+        rc = GW_ERROR_SET(c->err, GW_ELIMIT, "the spec produces %zu tools, more than the limit of %zu",
+                          n, c->o->limits.max_tools);
     } else {
         assign_names(c, pend, n, r->tools);
         r->tools_count = json_array_size(r->tools);

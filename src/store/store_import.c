@@ -515,9 +515,11 @@ int gw_store_apply_import(struct gw_store *st, const json_t *spec, const json_t 
         rc = GW_ERROR_SET(err, GW_EINVAL, "import needs a spec object and an array of tools");
         goto out;
     }
-    if (json_array_size(tools) > GW_STORE_IMPORT_MAX) {
-        rc = GW_ERROR_SET(err, GW_ELIMIT, "import of %zu tools exceeds the limit of %d",
-                          json_array_size(tools), GW_STORE_IMPORT_MAX);
+    size_t max_tools = opts->max_tools ? opts->max_tools : GW_STORE_IMPORT_MAX;
+    if (json_array_size(tools) > max_tools) {
+        rc = GW_ERROR_SET(err, GW_ELIMIT,
+                          "import of %zu tools exceeds the limit of %zu (GW_OPENAPI_MAX_TOOLS)",
+                          json_array_size(tools), max_tools);
         goto out;
     }
     if (json_string_length(json_object_get(spec, "content")) > GW_STORE_SPEC_MAX) {

@@ -29,12 +29,14 @@
 
 #include <jansson.h>
 
-#define GW_STORE_IMPORT_MAX 10000 /* tools in one import */
+#define GW_STORE_IMPORT_MAX 100000 /* tools in one import, unless max_tools says otherwise */
 
 struct gw_store_import_opts {
     const char *status; /* status of added tools: "draft" (default) or "active" */
     const char *bundle; /* bundle for added tools that name none (NULL = none) */
     bool dry_run;       /* compute and return the diff, then roll back */
+    size_t max_tools;   /* tools in one import (0 = GW_STORE_IMPORT_MAX); the app passes
+                           GW_OPENAPI_MAX_TOOLS */
 };
 
 /* Applies an import. `spec` is {"id"?, "title", "version"?, "sourceUrl"?, "fileName"?,
