@@ -65,6 +65,16 @@ struct gw_openapi_options {
      * only when set (they are mostly CORS preflights and monitoring). */
     bool include_head_options_trace;
     bool snake_case_names;         /* operationId "getUserById" -> "get_user_by_id"; default true */
+    /* Naming across specs (docs/openapi-import.md): a prefix for every tool name of this
+     * import ("github" -> "github_get_repo"; NULL or "" = none); name_prefix_mode (setting
+     * GW_OPENAPI_NAME_PREFIX) derives it when name_prefix is NULL: "spec" (the spec id) or
+     * "bundle" (the tool's bundle, else the spec id), anything else none. The two registry
+     * choices below are not used by the importer: the app passes them to the store
+     * (store_import.h, store_alias.h). */
+    const char *name_prefix;
+    const char *name_prefix_mode;
+    bool fail_on_conflict; /* GW_IMPORT_ON_CONFLICT=fail: a taken name fails the import */
+    int alias_days;        /* GW_TOOL_ALIAS_DAYS: how long a renamed tool answers its old name */
     size_t description_max;        /* tool description limit; default 1024 */
     size_t schema_description_max; /* description inside schemas; default 512 */
     size_t inline_max_nodes;       /* a referenced schema larger than this goes to $defs instead

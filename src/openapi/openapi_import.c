@@ -25,6 +25,7 @@ void gw_openapi_options_init(struct gw_openapi_options *o)
     memset(o, 0, sizeof(*o));
     o->allow_file_refs = true;
     o->snake_case_names = true;
+    o->alias_days = 90;
     o->description_max = 1024;
     o->schema_description_max = 512;
     o->inline_max_nodes = 300;

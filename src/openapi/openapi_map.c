@@ -609,6 +609,22 @@ static json_t *map_operation(struct gw_openapi__op *o, struct pending *pend)
     }
     if (!pend->base[0])
         snprintf(pend->base, sizeof(pend->base), "%s_operation", o->method);
+    /* naming across specs: the import's prefix (GW_OPENAPI_NAME_PREFIX / --prefix) */
+    const char *mode = c->o->name_prefix_mode;
+    const char *pfx_src = c->o->name_prefix                    ? c->o->name_prefix
+                          : mode && !strcmp(mode, "spec")     ? o->sp->spec_id
+                          : mode && !strcmp(mode, "bundle")   ? (bundle ? bundle : o->sp->spec_id)
+                                                              : NULL;
+    if (pfx_src && *pfx_src) {
+        char pfx[72], joined[sizeof(pend->base) + sizeof(pfx) + 2];
+        gw_openapi__snake(pfx_src, pfx, sizeof(pfx));
+        size_t pl = strlen(pfx);
+        if (pl && !(strncmp(pend->base, pfx, pl) == 0 && pend->base[pl] == '_')) {
+            snprintf(joined, sizeof(joined), "%s_%s", pfx, pend->base);
+            memcpy(pend->base, joined, sizeof(pend->base) - 1);
+            pend->base[sizeof(pend->base) - 1] = '\0';
+        }
+    }
     gw_openapi__cap_name(pend->base, sizeof(pend->base));
     goto out;
 skip:

@@ -5,6 +5,8 @@
  */
 #include "openapi/openapi.h"
 
+#include <string.h>
+
 #define GROUP "OpenAPI import"
 
 const struct gw_setting_def gw_openapi_settings[] = {
@@ -45,6 +47,16 @@ const struct gw_setting_def gw_openapi_settings[] = {
     {"GW_OPENAPI_OUTPUT_SCHEMA_BUDGET", GW_SET_INT, "400", 0, 100000000, NULL, GROUP,
      "Size budget of a tool's output schema in nodes, $defs included: deeper referenced "
      "definitions beyond it become permissive stubs (info warning). 0 = no budget."},
+    {"GW_OPENAPI_NAME_PREFIX", GW_SET_ENUM, "none", 0, 0, "none|spec|bundle", GROUP,
+     "Prefix of every imported tool name: none, the spec id (spec) or the tool's API product "
+     "(bundle, else the spec id), in snake_case, e.g. github_get_repo. `mcpgw import --prefix` "
+     "sets one for an import. Names stay stable across re-imports either way."},
+    {"GW_IMPORT_ON_CONFLICT", GW_SET_ENUM, "prefix", 0, 0, "prefix|fail", GROUP,
+     "A new tool whose name another tool (or a live alias) already has: prefix gives it the "
+     "API product's or spec's prefix and reports it; fail refuses the whole import."},
+    {"GW_TOOL_ALIAS_DAYS", GW_SET_INT, "90", 1, 3650, NULL, GROUP,
+     "Days a renamed tool still answers to its old name (an alias no other tool may take), so "
+     "that renames never silently break an agent."},
     GW_SETTINGS_END};
 
 void gw_openapi_options_from_settings(struct gw_openapi_options *o, const struct gw_settings *s)
@@ -67,4 +79,7 @@ void gw_openapi_options_from_settings(struct gw_openapi_options *o, const struct
     o->inline_max_nodes = (size_t)gw_settings_int(s, "GW_OPENAPI_INLINE_MAX_NODES");
     o->input_schema_budget = (size_t)gw_settings_int(s, "GW_OPENAPI_INPUT_SCHEMA_BUDGET");
     o->output_schema_budget = (size_t)gw_settings_int(s, "GW_OPENAPI_OUTPUT_SCHEMA_BUDGET");
+    o->name_prefix_mode = gw_settings_str(s, "GW_OPENAPI_NAME_PREFIX");
+    o->fail_on_conflict = !strcmp(gw_settings_str(s, "GW_IMPORT_ON_CONFLICT"), "fail");
+    o->alias_days = (int)gw_settings_int(s, "GW_TOOL_ALIAS_DAYS");
 }

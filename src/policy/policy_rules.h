@@ -72,6 +72,8 @@ struct gw_rule_tool {
     const char *bundle; /* may be NULL */
     int risk;           /* GW_RISK_* */
     const json_t *tags; /* array of strings or NULL */
+    const char *const *tag_list; /* or, when tags is NULL, ntags strings (a registry entry's) */
+    size_t ntags;
     bool requires_confirmation;
     bool requires_elevation;
 };

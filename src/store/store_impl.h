@@ -115,4 +115,29 @@ int gw_store__dump(const json_t *v, size_t max, char **out, struct gw_error *err
  * method upper-cased and path parameter names left out ("" when absent). */
 void gw_store__op_key(const json_t *def, char *out, size_t size);
 
+/* ---- names and aliases (store_alias.c) ---- */
+
+/* now + days as the store's ISO-8601 UTC text. */
+void gw_store__time_after_days(int days, char *out, size_t size);
+/* Whether `name` is free for tool except_id (0 = a new tool): no other tool has it and no live
+ * alias of another tool holds it. `owner` (may be NULL, GW_STORE_NAME_MAX + 1 bytes) receives
+ * the tool that holds it (the name itself when a tool has it). */
+int gw_store__name_free(struct gw_store *st, const char *name, long long except_id,
+                        const char *now, bool *out_free, char *owner, struct gw_error *err);
+/* Removes the alias row named `name` (before a tool takes the name). */
+int gw_store__alias_take(struct gw_store *st, const char *name, struct gw_error *err);
+/* Makes `alias` an alias of tool_id until now + days (the default when days <= 0); the expiry
+ * text goes to out_until (may be NULL). */
+int gw_store__alias_add(struct gw_store *st, const char *alias, long long tool_id, int days,
+                        const char *now, char *out_until, size_t until_size,
+                        struct gw_error *err);
+/* The live aliases by tool name: {"tool": [{"name","until"}]} (new reference). */
+int gw_store__aliases_by_tool(struct gw_store *st, json_t **out, struct gw_error *err);
+/* Saves `def` (whose "name" is `to`) as the next version of rec's tool and keeps rec's old name
+ * as an alias for alias_days; the name `to` is taken from any expired alias. */
+int gw_store__rename_save(struct gw_store *st, const struct gw_store_tool_rec *rec,
+                          const char *to, int alias_days, const char *action,
+                          const struct gw_store_actor *who, const char *now, json_t *def,
+                          char *out_until, size_t until_size, struct gw_error *err);
+
 #endif
