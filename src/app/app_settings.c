@@ -12,6 +12,7 @@
 #include "pii/pii.h"
 #include "trace/trace.h"
 #include "core/log.h"
+#include "discovery/discovery.h"
 #include "governance/gov.h"
 #include "kv/kv.h"
 #include "mcp/mcp_server.h"
@@ -61,6 +62,7 @@ struct gw_settings *app_settings_load(const char *config_file, const char *const
     gw_settings_register(s, gw_registry_settings);
     gw_settings_register(s, gw_upstream_settings);
     gw_settings_register(s, gw_openapi_settings);
+    gw_settings_register(s, gw_discovery_settings);
     gw_settings_register(s, gw_ssrf_settings);
     gw_settings_register(s, gw_schema_settings);
     gw_settings_register(s, gw_admin_settings);

@@ -707,3 +707,9 @@ struct gw_mcp_provider gw_pipeline_provider(struct gw_pipeline *p)
 {
     return (struct gw_mcp_provider){&ops, p};
 }
+
+bool gw_pipeline_tool_visible(struct gw_pipeline *p, struct gw_mcp_exchange *x,
+                              const struct gw_snapshot *snap, const struct gw_tool_entry *t)
+{
+    return !p->list_filter || p->list_filter(p->list_filter_ud, gw_mcp_x_ctx(x), snap, t);
+}
