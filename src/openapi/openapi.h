@@ -79,10 +79,11 @@ struct gw_openapi_options {
     size_t schema_description_max; /* description inside schemas; default 512 */
     size_t inline_max_nodes;       /* a referenced schema larger than this goes to $defs instead
                                     * of being inlined; default 300 */
-    /* Size budgets (schema nodes, $defs included) of a tool's input and output schemas: what
-     * an agent reads of a tool must fit its context. Definitions beyond the budget (the
-     * deepest references first) become small permissive stubs, reported per tool (input:
-     * degraded, output: info). 0 = no budget. Defaults 2000 and 400. */
+    /* Size budgets (JSON values, $defs included) of a tool's input and output schemas: what
+     * an agent reads of a tool must fit its context. The deepest nesting levels, then the
+     * deepest referenced definitions, beyond the budget become small permissive stubs (type
+     * and description kept), reported per tool (input: degraded, output: info). 0 = no
+     * budget. Defaults 1000 and 250 (about 17 and 4 KB of JSON). */
     size_t input_schema_budget;
     size_t output_schema_budget;
 

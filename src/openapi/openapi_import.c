@@ -29,8 +29,8 @@ void gw_openapi_options_init(struct gw_openapi_options *o)
     o->description_max = 1024;
     o->schema_description_max = 512;
     o->inline_max_nodes = 300;
-    o->input_schema_budget = 2000;
-    o->output_schema_budget = 400;
+    o->input_schema_budget = 1000;
+    o->output_schema_budget = 250;
     o->progress_every = 100;
     o->limits.max_doc_bytes = (size_t)64 << 20;
     o->limits.max_total_bytes = (size_t)256 << 20;

@@ -41,10 +41,10 @@ const struct gw_setting_def gw_openapi_settings[] = {
     {"GW_OPENAPI_INLINE_MAX_NODES", GW_SET_INT, "300", 0, 1000000, NULL, GROUP,
      "Referenced schemas up to this many nodes are inlined; larger or recursive ones go to "
      "$defs."},
-    {"GW_OPENAPI_INPUT_SCHEMA_BUDGET", GW_SET_INT, "2000", 0, 100000000, NULL, GROUP,
+    {"GW_OPENAPI_INPUT_SCHEMA_BUDGET", GW_SET_INT, "1000", 0, 100000000, NULL, GROUP,
      "Size budget of a tool's input schema in nodes, $defs included: deeper referenced "
      "definitions beyond it become permissive stubs (degraded warning). 0 = no budget."},
-    {"GW_OPENAPI_OUTPUT_SCHEMA_BUDGET", GW_SET_INT, "400", 0, 100000000, NULL, GROUP,
+    {"GW_OPENAPI_OUTPUT_SCHEMA_BUDGET", GW_SET_INT, "250", 0, 100000000, NULL, GROUP,
      "Size budget of a tool's output schema in nodes, $defs included: deeper referenced "
      "definitions beyond it become permissive stubs (info warning). 0 = no budget."},
     {"GW_OPENAPI_NAME_PREFIX", GW_SET_ENUM, "none", 0, 0, "none|spec|bundle", GROUP,
