@@ -77,6 +77,33 @@ int gw_store__name_free(struct gw_store *st, const char *name, long long except_
     return GW_OK;
 }
 
+/* Row callback of gw_store__names_in_use: (name, owner). */
+static int name_row(void *ctx, const struct store_row *row)
+{
+    if (row->n >= 2 && row->v[0] && row->v[1])
+        json_object_set_new(ctx, row->v[0], json_integer(gw_store__int(row->v[1])));
+    return GW_OK;
+}
+
+int gw_store__names_in_use(struct gw_store *st, const char *now, json_t **out,
+                           struct gw_error *err)
+{
+    json_t *m = json_object();
+    struct store_param p[] = {SP_TEXT(now)};
+    int rc = gw_store__exec(st,
+                            "SELECT name, CASE WHEN expires_at > $1 THEN -tool_id ELSE 0 END "
+                            "FROM tool_aliases",
+                            p, 1, name_row, m, NULL, err);
+    if (rc == GW_OK)
+        rc = gw_store__exec(st, "SELECT name, id FROM tools", NULL, 0, name_row, m, NULL, err);
+    if (rc != GW_OK) {
+        json_decref(m);
+        return rc;
+    }
+    *out = m;
+    return GW_OK;
+}
+
 int gw_store__alias_take(struct gw_store *st, const char *name, struct gw_error *err)
 {
     struct store_param p[] = {SP_TEXT(name)};

@@ -20,6 +20,7 @@
 #include "core/alloc.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -121,6 +122,7 @@ struct import {
     /* naming */
     const struct gw_store_import_opts *opts;
     json_t *taken;      /* final names of this import -> true */
+    json_t *in_use;     /* names of the registry (gw_store__names_in_use) */
     /* diff */
     json_t *added, *changed, *removed, *renamed, *kept, *conflicts;
     long long unchanged;
@@ -144,6 +146,7 @@ static void import_fini(struct import *im)
     }
     gw_free(im->final);
     json_decref(im->taken);
+    json_decref(im->in_use);
     json_decref(im->kept);
     json_decref(im->conflicts);
     for (size_t i = 0; i < im->m; i++) {
@@ -397,8 +400,10 @@ static void compose(const char *prefix, const char *name, const char *suffix, ch
 }
 
 /* Whether `name` can be the final name of new tool i (or of matched tool i with id except):
- * not final for another tool of this import, not held by a tool or live alias elsewhere, and
- * not the stored name of one of this spec's tools (which keep their names). */
+ * not final for another tool of this import, not held by a tool or live alias elsewhere
+ * (im->in_use, read once per import), and not the stored name of one of this spec's tools
+ * (which keep their names). `owner` receives the name itself when a tool has it, else the
+ * name of the tool whose alias it is. */
 static int available(struct import *im, const char *name, long long except, bool *out,
                      char *owner, struct gw_error *err)
 {
@@ -408,7 +413,21 @@ static int available(struct import *im, const char *name, long long except, bool
             snprintf(owner, GW_STORE_NAME_MAX + 1, "%s", name);
         return GW_OK;
     }
-    return gw_store__name_free(im->st, name, except, im->now, out, owner, err);
+    json_t *o = json_object_get(im->in_use, name);
+    long long id = json_integer_value(o);
+    if (!o || id == 0 || id == except || -id == except) {
+        *out = true;
+        return GW_OK;
+    }
+    if (id > 0) {
+        if (owner)
+            snprintf(owner, GW_STORE_NAME_MAX + 1, "%s", name);
+        return GW_OK;
+    }
+    /* a live alias of another tool: name that tool */
+    if (owner)
+        return gw_store__name_free(im->st, name, except, im->now, out, owner, err);
+    return GW_OK;
 }
 
 /* The explicit rename of a tool, by the name the importer computed or its stored name. */
@@ -428,7 +447,9 @@ static int assign_names(struct import *im, struct gw_error *err)
     const struct gw_store_import_opts *o = im->opts;
     char owner[GW_STORE_NAME_MAX + 1];
     bool ok = false;
-    int rc = GW_OK;
+    int rc = gw_store__names_in_use(im->st, im->now, &im->in_use, err);
+    if (rc != GW_OK)
+        return rc;
     for (size_t i = 0; i < im->n && rc == GW_OK; i++) {
         if (im->match[i] < 0)
             continue;
@@ -593,25 +614,74 @@ static int owner_row(void *ctx, const struct store_row *row)
     return GW_OK;
 }
 
+/* The serialisation of the new tools, shared by two threads: the definitions are complete
+ * (name, status, bundle, version 1) and nobody modifies them meanwhile; jansson values are
+ * only read (no reference counts change), so the threads need no lock. */
+struct predump {
+    struct import *im;
+    char **text;  /* per new tool (index into nw); NULL: serialise in the writer */
+    size_t from;  /* this worker takes every second tool from here */
+};
+
+static void *predump_run(void *arg)
+{
+    struct predump *pd = arg;
+    struct import *im = pd->im;
+    for (size_t i = pd->from; i < im->n; i += 2) {
+        if (im->match[i] >= 0)
+            continue;
+        struct gw_buf b;
+        gw_buf_init(&b, GW_STORE_DEF_MAX);
+        if (gw_json_dump(im->nw[i], &b) == GW_OK)
+            pd->text[i] = gw_buf_take(&b, NULL);
+        gw_buf_fini(&b);
+    }
+    return NULL;
+}
+
 /* Step 4c: unmatched new tools are added; a name owned elsewhere is a conflict (found by the
- * unique index, then explained). */
+ * unique index, then explained). Large imports serialise their definitions on two threads
+ * first (the database writes stay on this one). */
 static int add_new(struct import *im, struct gw_error *err)
 {
+    size_t nnew = 0;
     for (size_t i = 0; i < im->n; i++) {
         if (im->match[i] >= 0)
             continue;
         json_t *d = im->nw[i];
         json_object_set_new(d, "name", json_string(im->final[i]));
-        int rc = gw_store__alias_take(im->st, im->final[i], err); /* an expired alias */
-        if (rc != GW_OK)
-            return rc;
         /* an operation the spec marks deprecated arrives deprecated; the rest take the
          * import status */
         if (strcmp(gw_json_str(d, "status"), "deprecated") != 0)
             json_object_set_new(d, "status", json_string(im->add_status));
         if (json_is_null(json_object_get(d, "bundle")) && im->add_bundle)
             json_object_set_new(d, "bundle", json_string(im->add_bundle));
-        rc = gw_store__tool_save(im->st, 0, d, 1, "import", NULL, im->who, im->now, NULL, err);
+        json_object_set_new(d, "version", json_integer(1));
+        nnew++;
+    }
+    char **text = NULL;
+    if (nnew >= 512) {
+        text = gw_xcalloc(im->n, sizeof(char *));
+        struct predump a = {im, text, 0}, b = {im, text, 1};
+        pthread_t th;
+        bool threaded = pthread_create(&th, NULL, predump_run, &b) == 0;
+        predump_run(&a);
+        if (threaded)
+            pthread_join(th, NULL);
+        else
+            predump_run(&b);
+    }
+    int rc = GW_OK;
+    for (size_t i = 0; i < im->n && rc == GW_OK; i++) {
+        if (im->match[i] >= 0)
+            continue;
+        json_t *d = im->nw[i];
+        if (json_object_get(im->in_use, im->final[i])) /* an expired alias: its row goes */
+            rc = gw_store__alias_take(im->st, im->final[i], err);
+        if (rc != GW_OK)
+            break;
+        rc = gw_store__tool_save_text(im->st, 0, d, text ? text[i] : NULL, 1, "import", NULL,
+                                      im->who, im->now, NULL, err);
         if (rc == GW_ECONFLICT) {
             struct owner ow = {{0}, false};
             struct store_param p[] = {SP_TEXT(im->n_name[i])};
@@ -619,18 +689,21 @@ static int add_new(struct import *im, struct gw_error *err)
             gw_store__rollback(im->st);
             gw_store__exec(im->st, "SELECT spec_id FROM tools WHERE name = $1", p, 1, owner_row,
                            &ow, NULL, NULL);
-            return GW_ERROR_SET(err, GW_ECONFLICT, "tool name %s is already used by %s%s%s",
+            rc = GW_ERROR_SET(err, GW_ECONFLICT, "tool name %s is already used by %s%s%s",
                                 im->n_name[i],
                                 ow.spec[0] ? "a tool of spec " : "a tool not from a spec", ow.spec,
                                 ow.spec[0] && strcmp(ow.spec, im->spec_id) == 0
                                     ? " (another operation of this spec)"
                                     : "");
+            break;
         }
-        if (rc != GW_OK)
-            return rc;
-        json_array_append_new(im->added, json_string(im->final[i]));
+        if (rc == GW_OK)
+            json_array_append_new(im->added, json_string(im->final[i]));
     }
-    return GW_OK;
+    for (size_t i = 0; text && i < im->n; i++)
+        gw_free(text[i]);
+    gw_free(text);
+    return rc;
 }
 
 /* Step 5: the spec row, with the number of its tools that are not deprecated. */

@@ -332,6 +332,15 @@ int gw_store__tool_save(struct gw_store *st, long long id, json_t *def, long lon
                         const struct gw_store_actor *who, const char *now, long long *out_id,
                         struct gw_error *err)
 {
+    return gw_store__tool_save_text(st, id, def, NULL, version, action, previous, who, now,
+                                    out_id, err);
+}
+
+int gw_store__tool_save_text(struct gw_store *st, long long id, json_t *def, const char *pre,
+                             long long version, const char *action, const json_t *previous,
+                             const struct gw_store_actor *who, const char *now,
+                             long long *out_id, struct gw_error *err)
+{
     char *text = NULL;
     char op_key[GW_STORE_TEXT_MAX + 24];
     const char *name = gw_json_str(def, "name");
@@ -340,7 +349,13 @@ int gw_store__tool_save(struct gw_store *st, long long id, json_t *def, long lon
     long long new_id = id;
     json_object_set_new(def, "version", json_integer(version));
     gw_store__op_key(def, op_key, sizeof(op_key));
-    int rc = gw_store__dump(def, GW_STORE_DEF_MAX, &text, err);
+    int rc = GW_OK;
+    if (pre && strlen(pre) > GW_STORE_DEF_MAX)
+        rc = GW_ELIMIT;
+    else if (pre)
+        text = gw_xstrdup(pre);
+    else
+        rc = gw_store__dump(def, GW_STORE_DEF_MAX, &text, err);
     if (rc == GW_ELIMIT)
         rc = GW_ERROR_SET(err, GW_ELIMIT, "tool %s: definition larger than %u bytes", name,
                           GW_STORE_DEF_MAX);
