@@ -24,6 +24,7 @@
 #include "store/store_tool.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -33,6 +34,7 @@
 #define MAX_LISTENERS 32
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 30000
+#define TRIM_AFTER_BYTES ((size_t)4 << 20) /* snapshots from this size trim the heap after */
 
 /* A registered change listener (id 0 = free slot). */
 struct listener_slot {
@@ -154,6 +156,10 @@ static int reload_locked(struct gw_registry *reg, bool force, bool *out_swapped,
     rc = gw_snapshot_builder_finish(sc.b, &s, err);
     if (rc != GW_OK)
         return rc;
+    /* every definition was parsed and freed again: hand that heap back to the system, so a
+     * large catalogue's resident memory is its compact snapshot, not the peak of the build */
+    if (gw_snapshot_memory(s) >= TRIM_AFTER_BYTES)
+        malloc_trim(0);
     reg->next_version++;
     swap_in(reg, s);
     *out_swapped = true;
