@@ -182,8 +182,8 @@ static bool output_schema(struct gw_openapi__op *o, json_t *tool)
     } else {
         if (cut)
             gw_openapi__warn(c, "info", "output_schema_abbreviated",
-                             "output schema abbreviated to its budget of %zu nodes: %zu nested "
-                             "part(s) not expanded",
+                             "output schema abbreviated to its budget of %zu JSON values: %zu "
+                             "nested part(s) not expanded",
                              c->o->output_schema_budget, cut);
         json_object_set(tool, "outputSchema", fitted);
     }
@@ -475,8 +475,9 @@ static json_t *map_operation(struct gw_openapi__op *o, struct pending *pend)
     }
     if (cut)
         gw_openapi__warn(c, "degraded", "input_schema_abbreviated",
-                         "input schema abbreviated to its budget of %zu nodes: %zu nested part(s) "
-                         "not expanded (accepted as they come; the upstream validates them)",
+                         "input schema abbreviated to its budget of %zu JSON values: %zu nested "
+                         "part(s) not expanded (accepted as they come; the upstream validates "
+                         "them)",
                          c->o->input_schema_budget, cut);
     if (cv.degraded)
         gw_openapi__warn(c, "degraded", "invalid_schema_parts",
