@@ -463,8 +463,17 @@ static int write_value(struct writer *w, const json_t *v, int depth)
         return write_string(w, json_string_value(v), json_string_length(v));
     }
     case JSON_INTEGER: {
-        int n = snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        return gw_buf_add(w->out, num, (size_t)n);
+        /* digits by hand: the writer formats every integer of every schema and result */
+        json_int_t x = json_integer_value(v);
+        unsigned long long u = x < 0 ? 0ULL - (unsigned long long)x : (unsigned long long)x;
+        char *e = num + sizeof(num), *p = e;
+        do {
+            *--p = (char)('0' + u % 10);
+            u /= 10;
+        } while (u);
+        if (x < 0)
+            *--p = '-';
+        return gw_buf_add(w->out, p, (size_t)(e - p));
     }
     case JSON_REAL: {
         size_t n = gw_json_format_real(json_real_value(v), true, num, sizeof(num));

@@ -245,6 +245,18 @@ static void test_real_format(void **state)
     expect_real(1e-7, "1e-07");
     expect_real(1.5e300, "1.5e+300");
     expect_real(123456789.125, "123456789.125");
+    /* integers, written digit by digit, at both ends of the range */
+    static const json_int_t ints[] = {0, 7, -7, 10, -10, 9223372036854775807LL,
+                                      -9223372036854775807LL - 1};
+    static const char *const texts[] = {"0", "7", "-7", "10", "-10", "9223372036854775807",
+                                        "-9223372036854775808"};
+    for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+        json_t *iv = json_integer(ints[i]);
+        char *it = gw_json_dumps(iv);
+        assert_string_equal(it, texts[i]);
+        gw_free(it);
+        json_decref(iv);
+    }
     /* in a document, as the upstream sent it */
     struct gw_error err = {0};
     const char *body = "{\"lat\":18.5204,\"lng\":73.7389,\"n\":[1.1,2.2,3.3]}";
