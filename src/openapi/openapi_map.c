@@ -517,9 +517,19 @@ static json_t *map_operation(struct gw_openapi__op *o, struct pending *pend)
                     !strcmp(o->method, "options") || !strcmp(o->method, "trace");
     bool is_delete = !strcmp(o->method, "delete");
     bool idempotent = get_like || is_delete || !strcmp(o->method, "put");
-    json_object_set_new(tool, "annotations",
-                        json_pack("{s:b,s:b,s:b,s:b}", "readOnlyHint", get_like, "destructiveHint",
-                                  is_delete, "idempotentHint", idempotent, "openWorldHint", 1));
+    /* only what differs from MCP's defaults (readOnlyHint false, destructiveHint true,
+     * idempotentHint false, openWorldHint true), and the write hints only for tools that write
+     * (MCP ignores them on read-only tools): every listed tool costs an agent these bytes.
+     * A DELETE says destructiveHint explicitly, for the confirmation prompts of clients. */
+    json_t *ann = json_object();
+    if (get_like) {
+        json_object_set_new(ann, "readOnlyHint", json_true());
+    } else {
+        json_object_set_new(ann, "destructiveHint", json_boolean(is_delete));
+        if (idempotent)
+            json_object_set_new(ann, "idempotentHint", json_true());
+    }
+    json_object_set_new(tool, "annotations", ann);
     json_object_set_new(tool, "binding", binding);
     binding = NULL;
 
