@@ -907,6 +907,55 @@ static void test_extensions_and_aliases(void **state)
     assert_int_equal(c.frees, frees + 1); /* the last snapshot's data */
 }
 
+
+/* tools/list of a 20,000-tool catalogue costs what it costs for 1,000: a page looks at the page
+ * and one look-ahead tool, wherever the cursor is (the filter is called that many times), and
+ * the snapshot's memory grows with the tools' text, not more. */
+static size_t filter_calls;
+
+static bool count_filter(void *ctx, const struct gw_tool_entry *t)
+{
+    (void)ctx;
+    (void)t;
+    filter_calls++;
+    return true;
+}
+
+static void test_large_catalogue_pages(void **state)
+{
+    (void)tenv_get(state);
+    struct gw_error err = {0};
+    size_t sizes[2] = {1000, 20000}, mem[2] = {0, 0};
+    for (int k = 0; k < 2; k++) {
+        json_t *defs = mk_defs((int)sizes[k], "tool_");
+        struct gw_snapshot *s = NULL;
+        assert_int_equal(gw_snapshot_new(defs, 1, 0, &s, &err), GW_OK);
+        json_decref(defs);
+        mem[k] = gw_snapshot_memory(s);
+        const struct gw_tool_entry *page[100];
+        size_t n = 0;
+        char next[GW_CURSOR_MAX] = "", cur[GW_CURSOR_MAX] = "";
+        /* walk to the middle of the catalogue */
+        for (size_t p = 0; p < sizes[k] / 200; p++) {
+            assert_int_equal(gw_snapshot_paginate(s, cur, strlen(cur), 100, NULL, NULL, page, &n,
+                                                  next, &err),
+                             GW_OK);
+            snprintf(cur, sizeof(cur), "%s", next);
+        }
+        filter_calls = 0;
+        assert_int_equal(gw_snapshot_paginate(s, cur, strlen(cur), 100, count_filter, NULL, page,
+                                              &n, next, &err),
+                         GW_OK);
+        assert_int_equal(n, 100);
+        assert_true(filter_calls <= 101);
+        gw_snapshot_release(s);
+    }
+    /* memory per tool does not grow with the catalogue */
+    double per1 = (double)mem[0] / 1000.0, per20 = (double)mem[1] / 20000.0;
+    printf("# snapshot bytes per tool: %.0f with 1,000 tools, %.0f with 20,000\n", per1, per20);
+    assert_true(per20 <= per1 * 1.2);
+}
+
 #define REGISTRY_TESTS(X)                                                                      \
     X(test_snapshot_basics)                                                                    \
     X(test_paginate)                                                                           \
@@ -919,6 +968,7 @@ static void test_extensions_and_aliases(void **state)
     X(test_store_failure_keeps_snapshot)                                                       \
     X(test_lazy_start)                                                                         \
     X(test_hot_path_cost)                                                                      \
-    X(test_extensions_and_aliases)
+    X(test_extensions_and_aliases)                                                             \
+    X(test_large_catalogue_pages)
 
 TENV_MAIN("registry", REGISTRY_TESTS)
