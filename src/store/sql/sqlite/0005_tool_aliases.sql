@@ -1,10 +1,9 @@
--- src/store/sql/sqlite/0003_tool_aliases.sql
+-- src/store/sql/sqlite/0005_tool_aliases.sql
 -- Old names of renamed tools (docs/openapi-import.md "Naming across specs"): for its
 -- deprecation period an alias still reaches the tool (tools/call resolves it) and no other tool
 -- may take the name, so a rename never silently breaks an agent that relies on the old name.
 -- Expired rows are ignored and removed by later renames. Deleting a tool removes its aliases.
--- (0003: 0002 is left to the api_keys migration developed at the same time.)
--- Mirrors ../postgres/0003_tool_aliases.sql; keep the two in step.
+-- Mirrors ../postgres/0005_tool_aliases.sql; keep the two in step.
 
 CREATE TABLE tool_aliases (
     name       TEXT NOT NULL PRIMARY KEY,
