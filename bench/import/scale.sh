@@ -5,7 +5,8 @@
 # registry with `mcpgw import --activate` (wall time, CPU time and peak RSS by GNU time), then a
 # gateway serves it: resident memory with the registry loaded minus an empty gateway's, per
 # tool, and tools/list latency for the first page and a page in the middle (median of 20, over
-# loopback with curl, stateless 2026-07-28 requests, GW_PAGE_SIZE=100).
+# loopback with curl, stateless 2026-07-28 requests, GW_PAGE_SIZE=100, no authentication: the
+# catalogue's cost, not the credential check's).
 # Prints one line per size and writes $OUT (default build/scale.json). Needs a Release build
 # (BUILD=build/release) and node. Not a test: no pass/fail. Takes about a minute for 20k.
 set -euo pipefail
@@ -25,7 +26,7 @@ trap cleanup EXIT
 serve() {
   local data=$1 pf=$WORK/port.$RANDOM
   GW_DATA_DIR=$data "$GW" serve --listen 127.0.0.1:0 --port-file "$pf" --workers 1 \
-    --set GW_PAGE_SIZE=100 --set GW_LOG_LEVEL=warn >"$WORK/serve.log" 2>&1 &
+    --set GW_PAGE_SIZE=100 --set GW_LOG_LEVEL=warn --set GW_AUTH_MODE=off >"$WORK/serve.log" 2>&1 &
   local pid=$!
   PIDS+=("$pid")
   for _ in $(seq 1 600); do [ -s "$pf" ] && break; sleep 0.05; done
