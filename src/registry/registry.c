@@ -243,7 +243,8 @@ int gw_registry_add_ext(struct gw_registry *reg, const struct gw_snapshot_ext *e
     pthread_mutex_unlock(&reg->reload_mu);
     /* rebuild now, so that the current snapshot carries the extension's data too */
     struct gw_error err = {0};
-    if (reg->store) {
+    if (reg->url) {
+        /* a lazy registry whose database is not reachable yet loads later, with the extension */
         if (gw_registry_reload(reg, true, NULL, &err) != GW_OK)
             GW_LOG(GW_LOG_WARN, "registry", "rebuild for a new extension failed: %s", err.msg);
     } else {

@@ -1,6 +1,6 @@
 /*
  * src/store/store_alias.c
- * Renames and the tool_aliases table (migration 0005): name availability across tools and live
+ * Renames and the tool_aliases table (migration 0006): name availability across tools and live
  * aliases, alias rows with their expiry, the aliases the registry snapshot serves, and the
  * rename operation (rules in store_alias.h).
  * Invariants: an alias never names an existing tool (a tool taking a name first removes an

@@ -158,7 +158,7 @@ static int catalogue_setup(void **state)
         gw_openapi_result_fini(&r);
     }
     gw_store_close(store);
-    struct gw_registry_config cfg = {env->url, NULL, 0, false};
+    struct gw_registry_config cfg = {.store_url = env->url};
     if (gw_registry_new(&cfg, &reg, &err) != GW_OK) {
         fprintf(stderr, "registry: %s\n", err.msg);
         return -1;

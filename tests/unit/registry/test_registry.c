@@ -855,7 +855,7 @@ static void test_extensions_and_aliases(void **state)
 {
     (void)tenv_get(state);
     struct gw_error err = {0};
-    struct gw_registry_config cfg = {NULL, NULL, 0, false};
+    struct gw_registry_config cfg = {0};
     struct gw_registry *reg = NULL;
     assert_int_equal(gw_registry_new(&cfg, &reg, &err), GW_OK);
     json_t *defs = mk_defs(10, "t");
