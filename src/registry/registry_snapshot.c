@@ -423,7 +423,8 @@ int gw_snapshot_builder_finish(struct gw_snapshot_builder *b, struct gw_snapshot
         rc = GW_ERROR_SET(err, GW_EINVAL, "snapshot: the build failed earlier");
         goto out;
     }
-    qsort(b->p, b->n, sizeof(*b->p), cmp_pending);
+    if (b->n > 1)
+        qsort(b->p, b->n, sizeof(*b->p), cmp_pending);
     s->n = b->n;
     s->tools = gw_trycalloc(s->n ? s->n : 1, sizeof(*s->tools));
     size_t mcp_len = gw_buf_len(&b->mcp);

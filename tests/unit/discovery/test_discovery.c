@@ -204,6 +204,22 @@ static bool is_expected(const struct gw_tool_entry *t, const json_t *exp)
            !strcmp(p, gw_json_str(exp, "path"));
 }
 
+/* Whether one of q's expected operations is in the catalogue (the corpus a machine has may
+ * lack a spec: scripts/test-data.sh counts the parts it could not get). */
+static bool applicable(const struct gw_snapshot *s, const json_t *q)
+{
+    for (size_t i = 0; i < gw_snapshot_count(s); i++) {
+        size_t e;
+        json_t *exp;
+        json_array_foreach(json_object_get(q, "expect"), e, exp)
+        {
+            if (is_expected(gw_snapshot_tool_at(s, i), exp))
+                return true;
+        }
+    }
+    return false;
+}
+
 static void test_queries(void **state)
 {
     (void)state;
@@ -217,17 +233,24 @@ static void test_queries(void **state)
     json_t *doc = json_load_file(qpath, 0, &je);
     assert_non_null(doc);
     json_t *queries = json_object_get(doc, "queries");
-    size_t nq = json_array_size(queries), hits = 0, hits1 = 0;
-    assert_true(nq >= 30);
+    size_t nq = json_array_size(queries), hits = 0, hits1 = 0, na = 0;
+    assert_true(json_array_size(queries) >= 30);
     struct gw_snapshot *s = gw_registry_acquire(reg);
     const struct gw_dindex *ix = gw_snapshot_ext(s, (size_t)ix_slot);
     assert_non_null(ix);
-    struct timespec a, b;
-    clock_gettime(CLOCK_MONOTONIC, &a);
     size_t i;
     json_t *q;
+    bool *can = gw_xcalloc(json_array_size(queries), sizeof(bool));
+    json_array_foreach(queries, i, q) can[i] = applicable(s, q);
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
     json_array_foreach(queries, i, q)
     {
+        if (!can[i]) {
+            printf("# n/a  %-58s (its specs are not in this corpus)\n", gw_json_str(q, "query"));
+            na++;
+            continue;
+        }
         struct gw_discovery_hit top[10];
         size_t n = gw_dindex_search(ix, s, gw_json_str(q, "query"), NULL, NULL, top, 10);
         int rank = 0;
@@ -254,13 +277,17 @@ static void test_queries(void **state)
                n > 2 ? top[2].tool->name : "-");
     }
     clock_gettime(CLOCK_MONOTONIC, &b);
+    nq -= na; /* the queries this corpus can answer */
+    gw_free(can);
     double us = ((double)(b.tv_sec - a.tv_sec) * 1e6 + (double)(b.tv_nsec - a.tv_nsec) / 1e3) /
                 (double)nq;
     printf("# discovery: %zu of %zu queries find an expected tool in the top 3 (%.1f%%), %zu at "
-           "rank 1; %zu tools; %.0f us per search\n",
-           hits, nq, 100.0 * (double)hits / (double)nq, hits1, ntools, us);
+           "rank 1; %zu not applicable (specs absent); %zu tools; %.0f us per search\n",
+           hits, nq, nq ? 100.0 * (double)hits / (double)nq : 0.0, hits1, na, ntools, us);
     gw_snapshot_release(s);
     json_decref(doc);
+    /* at least 30 queries must be answerable for the rate to mean something */
+    assert_true(nq >= 30);
     assert_true(hits * 100 >= nq * 90);
 }
 
