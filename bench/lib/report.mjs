@@ -197,7 +197,7 @@ const PHASES = [
   ['authentication (RS256 token, verified-token cache)', 'gw-call-nogov', 'gw-call-noauth'],
   ['governance (exposure + authorization, 3 rules)', 'gw-call', 'gw-call-nogov'],
   ['rate limits (3, in process)', 'gw-call', 'gw-call-nolimit'],
-  ['rate limits on Redis instead of in process', 'gw-call-limit-redis', 'gw-call'],
+  ['rate limits on Redis instead of in process (the gateway's CPU; Redis's own not counted)', 'gw-call-limit-redis', 'gw-call'],
   ['audit trail', 'gw-call', 'gw-call-noaudit'],
   ['access log', 'gw-call', 'gw-call-nolog'],
 ];
