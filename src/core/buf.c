@@ -81,6 +81,11 @@ int gw_buf_add_i64(struct gw_buf *b, long long v)
     return gw_buf_add(b, d, gw_i64_to_dec(v, d));
 }
 
+char *gw_buf_space(struct gw_buf *b, size_t n)
+{
+    return reserve(b, n) == GW_OK ? b->_p + b->_len : NULL;
+}
+
 int gw_buf_vprintf(struct gw_buf *b, const char *fmt, va_list ap)
 {
     /* one pass when the text fits the memory already held (the usual case once a buffer is
