@@ -439,7 +439,10 @@ void gw_metrics_observe_completion(struct gw_metrics *m, const struct gw_mcp_com
             decision = gw_verdict_name(d->verdict);
         else if (d->verdict == GW_VERDICT_DRY_RUN_DENY && strcmp(decision, "allow") == 0)
             decision = "dry_run_deny";
-        denied = denied || d->verdict == GW_VERDICT_DENY;
+        /* a governance refusal (an unknown tool or bad arguments are the client's errors) */
+        denied = denied || (d->verdict == GW_VERDICT_DENY &&
+                            (d->phase == GW_PHASE_AUTHENTICATE || d->phase == GW_PHASE_EXPOSURE ||
+                             d->phase == GW_PHASE_AUTHORIZE || d->phase == GW_PHASE_RATELIMIT));
         challenged = challenged || d->verdict == GW_VERDICT_CHALLENGE;
     }
     if (strcmp(method, "tools/call") != 0)
@@ -467,7 +470,7 @@ void gw_metrics_observe_completion(struct gw_metrics *m, const struct gw_mcp_com
             .latency_us = gw_ctx_elapsed_ns(c->ctx) / 1000,
             .denied = denied,
             .error = failed && !denied && !challenged,
-            .pending = challenged && !denied,
+            .confirming = challenged && !denied,
             .upstream = called ? u->upstream : NULL,
             .upstream_latency_us = called ? u->latency_ms * 1000 : 0,
             .upstream_error = called && u->outcome[0] && strcmp(u->outcome, "ok") != 0};

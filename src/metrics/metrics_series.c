@@ -28,7 +28,7 @@
 /* One interval of the fine or coarse ring. */
 struct tslot {
     int64_t t; /* interval number (Unix seconds / resolution); -1: never used */
-    uint32_t calls, errors, denials, pending;
+    uint32_t calls, errors, denials, confirming;
     uint32_t lat[NB];
 };
 
@@ -231,8 +231,8 @@ static void tslot_add(struct tslot *sl, int64_t t, const struct gw_series_obs *o
     sl->calls++;
     if (o->denied)
         sl->denials++;
-    else if (o->pending)
-        sl->pending++;
+    else if (o->confirming)
+        sl->confirming++;
     else if (o->error)
         sl->errors++;
     if (b != NO_BUCKET)
@@ -276,7 +276,8 @@ void gw_metrics_series_record(struct gw_metrics_series *s, int64_t now_ms,
     int64_t sec = now_ms / 1000;
     int64_t tf = sec / GW_SERIES_FINE_SECONDS, tc = sec / GW_SERIES_COARSE_SECONDS,
             tk = sec / GW_SERIES_KEY_SECONDS;
-    unsigned b = o->denied || o->pending ? NO_BUCKET : gw_metrics_series_bucket(o->latency_us);
+    unsigned b =
+        o->denied || o->confirming ? NO_BUCKET : gw_metrics_series_bucket(o->latency_us);
     bool upstream = o->upstream && o->upstream[0];
     pthread_mutex_lock(&s->lock);
     tslot_add(&s->fine[(uint64_t)tf % GW_SERIES_FINE_SLOTS], tf, o, b);
@@ -290,7 +291,7 @@ void gw_metrics_series_record(struct gw_metrics_series *s, int64_t now_ms,
         uint16_t id = intern(s, o->tool && o->tool[0] ? o->tool : "_unknown");
         kentry_add(kentry_of(&ks->tools, &ks->ntools, &ks->captools, GW_SERIES_TOOLS_PER_SLOT,
                              id),
-                   o->denied, o->error && !o->pending, b);
+                   o->denied, o->error && !o->confirming, b);
         if (upstream) {
             uint16_t uid = intern(s, o->upstream);
             kentry_add(kentry_of(&ks->ups, &ks->nups, &ks->capups, GW_SERIES_UPSTREAMS_PER_SLOT,
@@ -467,7 +468,7 @@ json_t *gw_metrics_series_summary(struct gw_metrics_series *s, int64_t now_ms,
     json_t *calls = json_array(), *errors = json_array(), *denials = json_array(),
            *p50 = json_array(), *p95 = json_array();
     uint64_t tot[NB] = {0}, pt[NB];
-    uint64_t tcalls = 0, terr = 0, tden = 0, tpend = 0;
+    uint64_t tcalls = 0, terr = 0, tden = 0, tconf = 0;
     struct kagg *tools = NULL, *ups = NULL;
     unsigned nnames;
 
@@ -475,7 +476,7 @@ json_t *gw_metrics_series_summary(struct gw_metrics_series *s, int64_t now_ms,
     const struct tslot *ring = fine ? s->fine : s->coarse;
     for (unsigned k = 0; k < n; k++) {
         int64_t a = first + (int64_t)k * st, b = a + st;
-        uint64_t c = 0, e = 0, d = 0, p = 0;
+        uint64_t c = 0, e = 0, d = 0, p = 0; /* p: confirmations */
         memset(pt, 0, sizeof(pt));
         for (int64_t t = a / res; t < b / res; t++) {
             const struct tslot *sl = &ring[(uint64_t)t % nslots];
@@ -484,13 +485,13 @@ json_t *gw_metrics_series_summary(struct gw_metrics_series *s, int64_t now_ms,
             c += sl->calls;
             e += sl->errors;
             d += sl->denials;
-            p += sl->pending;
+            p += sl->confirming;
             for (unsigned x = 0; x < NB; x++)
                 pt[x] += sl->lat[x];
         }
         for (unsigned x = 0; x < NB; x++)
             tot[x] += pt[x];
-        tcalls += c, terr += e, tden += d, tpend += p;
+        tcalls += c, terr += e, tden += d, tconf += p;
         json_array_append_new(calls, json_pack("[I,I]", (json_int_t)a, (json_int_t)c));
         json_array_append_new(errors, json_pack("[I,I]", (json_int_t)a, (json_int_t)e));
         json_array_append_new(denials, json_pack("[I,I]", (json_int_t)a, (json_int_t)d));
@@ -517,8 +518,8 @@ json_t *gw_metrics_series_summary(struct gw_metrics_series *s, int64_t now_ms,
     gw_free(ups);
 
     json_t *totals = json_pack("{s:I,s:I,s:I,s:I}", "calls", (json_int_t)tcalls, "errors",
-                               (json_int_t)terr, "denials", (json_int_t)tden, "pending",
-                               (json_int_t)tpend);
+                               (json_int_t)terr, "denials", (json_int_t)tden, "confirmations",
+                               (json_int_t)tconf);
     json_object_set_new(totals, "p50Ms", ms_or_null(tot, 0.5));
     json_object_set_new(totals, "p95Ms", ms_or_null(tot, 0.95));
     return json_pack("{s:I,s:I,s:I,s:I,s:o,s:{s:o,s:o,s:o,s:o,s:o},s:o,s:o}", "window",

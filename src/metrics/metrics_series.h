@@ -57,10 +57,12 @@ struct gw_metrics_series;
 struct gw_series_obs {
     const char *tool;    /* the tool's name ("_unknown" when it named no tool) */
     uint64_t latency_us; /* receipt to response */
-    bool denied;         /* refused by governance (exposure, policy, rate limit, authentication) */
-    bool error;          /* failed otherwise (JSON-RPC error or an isError result) */
-    bool pending;        /* waiting for a person's approval: neither denied nor failed, no
-                          * latency */
+    bool denied;         /* refused by governance (authentication, exposure, policy, rate limit) */
+    bool error;          /* failed otherwise (JSON-RPC error or an isError result: an unknown
+                          * tool, arguments refused by the schema, the upstream's failures) */
+    bool confirming;     /* answered with a question to the user (elicitation of the consent a
+                          * risky tool needs; the client calls again): neither denied nor
+                          * failed, no latency */
     const char *upstream; /* NULL or "": no upstream was called */
     uint64_t upstream_latency_us;
     bool upstream_error; /* the upstream call did not end "ok" */
@@ -95,7 +97,7 @@ int gw_metrics_series_check(unsigned long window, unsigned long step, unsigned *
 /* The summary of the window ending at `now_ms` (window and step as accepted by
  * gw_metrics_series_check, else NULL with err):
  *   {"window","step","from","to",
- *    "totals":{"calls","errors","denials","pending","p50Ms","p95Ms"},
+ *    "totals":{"calls","errors","denials","confirmations","p50Ms","p95Ms"},
  *    "series":{"calls":[[t,v],...],"errors","denials","p50Ms","p95Ms"},   t = interval start
  *    "topTools":[{"name","calls","errors","denials","p50Ms","p95Ms"}],      by calls, <= 10
  *    "upstreams":[{"name","calls","errors","p50Ms","p95Ms"}]}               by name

@@ -216,7 +216,7 @@ static void test_summary_shape_and_counts(void **state)
     struct gw_series_obs failed = {.tool = "get_dealer", .latency_us = 100000, .error = true,
                                    .upstream = "svc", .upstream_latency_us = 90000,
                                    .upstream_error = true};
-    struct gw_series_obs waiting = {.tool = "create_booking", .latency_us = 7, .pending = true,
+    struct gw_series_obs waiting = {.tool = "create_booking", .latency_us = 7, .confirming = true,
                                     .error = true};
     gw_metrics_series_record(s, MS(T0 + 450), &denied);
     gw_metrics_series_record(s, MS(T0 + 450), &denied);
@@ -230,7 +230,7 @@ static void test_summary_shape_and_counts(void **state)
     assert_int_equal(total(o, "calls"), 29);
     assert_int_equal(total(o, "denials"), 2);
     assert_int_equal(total(o, "errors"), 1);
-    assert_int_equal(total(o, "pending"), 1);
+    assert_int_equal(total(o, "confirmations"), 1);
     /* every series: 60 points at the same aligned timestamps, the last one holding now */
     const char *names[] = {"calls", "errors", "denials", "p50Ms", "p95Ms"};
     for (size_t k = 0; k < 5; k++) {
