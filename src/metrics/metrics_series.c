@@ -6,7 +6,9 @@
  * tag names another one (the ring has turned: it is reset by the first record of its new
  * interval); (2) a record never overwrites a slot holding a later interval than its own;
  * (3) every key-slot array holds at most its capacity, the last place kept for "_other";
- * (4) every field is guarded by `lock`; the sampler is never called with it held.
+ * (4) every field is guarded by `lock`; the sampler is never called with it held; a summary
+ * takes the lock per interval and per key slot (short holds), and reads names[i < nnames]
+ * without it (written once, before nnames grows, under the lock).
  */
 #include "metrics/metrics_series.h"
 
@@ -472,12 +474,15 @@ json_t *gw_metrics_series_summary(struct gw_metrics_series *s, int64_t now_ms,
     struct kagg *tools = NULL, *ups = NULL;
     unsigned nnames;
 
-    pthread_mutex_lock(&s->lock);
+    /* The lock is taken per interval and per key slot, never for the whole window: a record
+     * waits at most for one interval's sum (<= 24 slots), not for a 24 h summary (~1-3 ms).
+     * The window is therefore not one atomic snapshot; records keep arriving anyway. */
     const struct tslot *ring = fine ? s->fine : s->coarse;
     for (unsigned k = 0; k < n; k++) {
         int64_t a = first + (int64_t)k * st, b = a + st;
         uint64_t c = 0, e = 0, d = 0, p = 0; /* p: confirmations */
         memset(pt, 0, sizeof(pt));
+        pthread_mutex_lock(&s->lock);
         for (int64_t t = a / res; t < b / res; t++) {
             const struct tslot *sl = &ring[(uint64_t)t % nslots];
             if (sl->t != t)
@@ -489,6 +494,7 @@ json_t *gw_metrics_series_summary(struct gw_metrics_series *s, int64_t now_ms,
             for (unsigned x = 0; x < NB; x++)
                 pt[x] += sl->lat[x];
         }
+        pthread_mutex_unlock(&s->lock);
         for (unsigned x = 0; x < NB; x++)
             tot[x] += pt[x];
         tcalls += c, terr += e, tden += d, tconf += p;
@@ -498,22 +504,29 @@ json_t *gw_metrics_series_summary(struct gw_metrics_series *s, int64_t now_ms,
         json_array_append_new(p50, json_pack("[I,o]", (json_int_t)a, ms_or_null(pt, 0.5)));
         json_array_append_new(p95, json_pack("[I,o]", (json_int_t)a, ms_or_null(pt, 0.95)));
     }
+    /* names below nnames are immutable once interned: read without the lock afterwards; a name
+     * interned while this runs is left out of this summary */
+    pthread_mutex_lock(&s->lock);
     nnames = s->nnames;
+    pthread_mutex_unlock(&s->lock);
     tools = gw_xcalloc(nnames, sizeof(*tools));
     ups = gw_xcalloc(nnames, sizeof(*ups));
     int64_t k0 = first / GW_SERIES_KEY_SECONDS, k1 = now / GW_SERIES_KEY_SECONDS;
     for (int64_t t = k0; t <= k1; t++) {
+        pthread_mutex_lock(&s->lock);
         const struct kslot *ks = &s->keys[(uint64_t)t % GW_SERIES_KEY_SLOTS];
-        if (ks->t != t)
-            continue;
-        for (unsigned i = 0; i < ks->ntools; i++)
-            kagg_add(&tools[ks->tools[i].name], &ks->tools[i]);
-        for (unsigned i = 0; i < ks->nups; i++)
-            kagg_add(&ups[ks->ups[i].name], &ks->ups[i]);
+        if (ks->t == t) {
+            for (unsigned i = 0; i < ks->ntools; i++)
+                if (ks->tools[i].name < nnames)
+                    kagg_add(&tools[ks->tools[i].name], &ks->tools[i]);
+            for (unsigned i = 0; i < ks->nups; i++)
+                if (ks->ups[i].name < nnames)
+                    kagg_add(&ups[ks->ups[i].name], &ks->ups[i]);
+        }
+        pthread_mutex_unlock(&s->lock);
     }
     json_t *top = key_list(s, tools, nnames, true, GW_SERIES_TOP_TOOLS);
     json_t *upl = key_list(s, ups, nnames, false, GW_SERIES_UPSTREAMS_PER_SLOT * 8);
-    pthread_mutex_unlock(&s->lock);
     gw_free(tools);
     gw_free(ups);
 

@@ -22,8 +22,9 @@
  * of each 5 minutes: at most 290 x 40 entries of 360 bytes (4.2 MB), ~1 MB for a 24 h day of
  * traffic on ten tools; at most GW_SERIES_NAMES_MAX interned names.
  * Threading: one mutex; record() holds it for a name lookup and a few adds (no allocation but
- * the growth of a key slot, a few times per 5 minutes); the summary holds it while it sums the
- * slots of the window (~0.1-1 ms). The sampler is called outside the lock.
+ * the growth of a key slot, a few times per 5 minutes, and a new name's copy); the summary
+ * takes it once per interval and per key slot (a few microseconds each), never for the whole
+ * window. The sampler is called outside the lock.
  */
 #ifndef GW_METRICS_SERIES_H
 #define GW_METRICS_SERIES_H

@@ -453,6 +453,20 @@ static void test_concurrent_records_are_exact(void **state)
     json_decref(o);
     print_message("summary of 15 min (60 points, 12 tools): %.2f ms\n",
                   (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6);
+    /* a full day: 40 names in every 5-minute slot, then the 24 h summary at 1440 points */
+    char name[16];
+    for (int64_t t = 0; t < 86400; t += 30)
+        for (int k = 0; k < 4; k++) {
+            snprintf(name, sizeof(name), "d%d", (int)((t / 30 + k) % 40));
+            rec(s, T0 + 900 + t, name, 100 + (uint64_t)t % 9000);
+        }
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    o = summary(s, T0 + 900 + 86399, 86400, 60);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    assert_int_equal(total(o, "calls"), 86400 / 30 * 4);
+    json_decref(o);
+    print_message("summary of 24 h (1440 points, a full day of 40 tools): %.2f ms\n",
+                  (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6);
     gw_metrics_series_free(s);
 }
 
