@@ -17,7 +17,7 @@ import { after, before, describe, test } from 'node:test';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { startStack, launchBrowser, newPage, open, PAGES, axe, fmtViolations, adminApi, DMS_SPEC } from './lib.mjs';
+import { startStack, launchBrowser, newPage, open, PAGES, axe, fmtViolations, adminApi, mcpToolCall, DMS_SPEC } from './lib.mjs';
 
 let stack, browser, page, api;
 let authConfig = null; // the gateway's /auth/config, or null when it has no authentication yet
@@ -241,18 +241,7 @@ function tally(name, body) {
 
 /** A 2026-07-28 tools/call straight to the MCP endpoint, as a client that cannot elicit. */
 async function mcpCall(key, name, args) {
-  return tally(name, await rawMcpCall(key, name, args));
-}
-
-async function rawMcpCall(key, name, args) {
-  const r = await fetch(`${stack.gw.url}/mcp`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${key}`,
-      'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': name },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: args,
-      _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} } } }),
-  });
-  return r.json();
+  return tally(name, await mcpToolCall(stack.gw.url, key, name, args));
 }
 
 describe('governance', () => {

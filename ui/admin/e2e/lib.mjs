@@ -83,6 +83,19 @@ export function adminApi(base, credential) {
   };
 }
 
+/** A 2026-07-28 tools/call straight to the MCP endpoint of `gwUrl` with an API key, as a
+ * client that cannot elicit; resolves to the JSON-RPC answer. */
+export async function mcpToolCall(gwUrl, key, name, args) {
+  const r = await fetch(`${gwUrl}/mcp`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${key}`,
+      'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': name },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: args,
+      _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} } } }),
+  });
+  return r.json();
+}
+
 export async function launchBrowser() {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
