@@ -71,6 +71,9 @@ describe('every page', () => {
       assert.equal(v.length, 0, `axe violations on ${p.path}:\n${fmtViolations(v)}`);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert.ok(overflow <= 0, `${p.path} scrolls horizontally by ${overflow}px at 1366x768`);
+      // visually hidden text stays hidden: nothing .sr-only takes room (a hidden table once made the dashboard a screen taller)
+      const hidden = await page.evaluate(() => [...document.querySelectorAll('.sr-only')].map((e) => e.getBoundingClientRect().height).filter((h) => h > 2));
+      assert.deepEqual(hidden, [], `${p.path}: visually hidden elements that take room`);
       assert.deepEqual(page.problems(), [], `problems on ${p.path}`);
     });
   }

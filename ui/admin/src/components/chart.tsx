@@ -71,7 +71,9 @@ export function LineChart({ series, height = 180, unit = '', label }: { series: 
           <span key={s.name} className="legend-item"><span className="swatch" style={{ background: s.color }} aria-hidden="true" />{s.name}</span>
         ))}
       </figcaption>
-      <table className="sr-only">
+      {/* the wrapper hides it: a table's height grows to its rows whatever CSS says, so a bare
+          table.sr-only made the page a screen taller */}
+      <div className="sr-only"><table>
         <caption>{label}</caption>
         <thead><tr><th scope="col">Time</th>{series.map((s) => <th key={s.name} scope="col">{s.name}</th>)}</tr></thead>
         <tbody>
@@ -79,7 +81,7 @@ export function LineChart({ series, height = 180, unit = '', label }: { series: 
             <tr key={p[0]}><td>{hhmm(p[0])}</td>{series.map((s) => <td key={s.name}>{s.points[i]?.[1] ?? '—'}</td>)}</tr>
           ))}
         </tbody>
-      </table>
+      </table></div>
     </figure>
   );
 }

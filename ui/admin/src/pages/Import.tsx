@@ -271,7 +271,7 @@ function PreviewView({ preview, picked, setPicked, edits, edit, activate, setAct
               <tbody>
                 {shown.map((t) => {
                   const e = edits[t.name] || {};
-                  const d = diffOf.get(t.name) || 'same';
+                  const d = preview.diff ? diffOf.get(t.name) || 'same' : 'unknown'; // no diff (a name conflict): nothing to compare with
                   return (
                     <tr key={t.name} className={picked.has(t.name) ? '' : 'dim'}>
                       <td className="col-check"><input type="checkbox" aria-label={`Approve ${t.name}`} checked={picked.has(t.name)} onChange={() => { const x = new Set(picked); if (x.has(t.name)) x.delete(t.name); else x.add(t.name); setPicked(x); }} /></td>
@@ -292,7 +292,7 @@ function PreviewView({ preview, picked, setPicked, edits, edit, activate, setAct
                         </select>
                         {e.risk && e.risk !== t.risk && <span className="sr-only">edited</span>}
                       </td>
-                      <td>{d === 'new' ? <Badge tone="green">new</Badge> : d === 'changed' ? <Badge tone="blue">changed</Badge> : <Badge>unchanged</Badge>}</td>
+                      <td>{d === 'new' ? <Badge tone="green">new</Badge> : d === 'changed' ? <Badge tone="blue">changed</Badge> : d === 'unknown' ? <span className="muted">—</span> : <Badge>unchanged</Badge>}</td>
                       <td><Button kind="ghost" onClick={() => setOpen(open === t.name ? null : t.name)} aria-expanded={open === t.name} aria-label={`Edit description of ${t.name}`}>{open === t.name ? 'Done' : 'Edit'}</Button></td>
                     </tr>
                   );
