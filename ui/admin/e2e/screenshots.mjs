@@ -91,8 +91,10 @@ try {
     if (p.name === 'audit') {
       await page.getByRole('button', { name: 'Verify now' }).click();
       await page.getByText(/^Chain verified: \d+ records$/).waitFor();
+      await page.locator('.toast').first().waitFor({ state: 'detached', timeout: 10000 }); // the toast would cover the table
     }
     if (p.name === 'tools') await page.mouse.move(0, 0);
+    await page.evaluate(() => window.scrollTo(0, 0)); // a form's focus may have scrolled: the sticky bars would land mid-picture
     await page.screenshot({ path: join(out, `${p.name}.png`), fullPage: !['settings', 'tools', 'audit'].includes(p.name) });
     console.log(`[screenshots] ${p.name}.png`);
     if (p.name === 'audit') {
