@@ -23,13 +23,14 @@ const points = read('points.jsonl').split('\n').filter(Boolean).map((l) => JSON.
 const TARGETS = [
   ['upstream', 'nginx upstream, direct (ceiling)', 'wrk', 'nginx upstream\\ndirect'],
   ['nginx-proxy', 'nginx reverse proxy, 1 worker', 'wrk', 'nginx reverse\\nproxy'],
-  ['gw-call', 'gateway tools/call', 'wrk', 'gateway\\ntools/call'],
+  ['gw-call', 'gateway tools/call, every phase on', 'wrk', 'gateway\\ntools/call'],
   ['gw-call-nolog', 'gateway tools/call, access log off', 'wrk', 'gateway tools/call\\naccess log off'],
   ['gw-call-noaudit', 'gateway tools/call, audit trail off', 'wrk', 'gateway tools/call\\naudit off'],
   ['gw-call-ssrf', 'gateway tools/call, spec server + SSRF guard', 'wrk', 'gateway tools/call\\nSSRF-guarded'],
-  ['gw-call-noauth', 'gateway tools/call, authentication off', 'wrk', 'gateway tools/call\\nno authentication'],
-  ['gw-call-limit-mem', 'gateway tools/call, 3 rate limits, in-process', 'wrk', 'gateway tools/call\\nlimits in process'],
-  ['gw-call-limit-redis', 'gateway tools/call, 3 rate limits, Redis', 'wrk', 'gateway tools/call\\nlimits on Redis'],
+  ['gw-call-noauth', 'gateway tools/call, authentication (and governance) off', 'wrk', 'gateway tools/call\\nno authentication'],
+  ['gw-call-nogov', 'gateway tools/call, governance rules off', 'wrk', 'gateway tools/call\\nno governance'],
+  ['gw-call-nolimit', 'gateway tools/call, rate limits off', 'wrk', 'gateway tools/call\\nno limits'],
+  ['gw-call-limit-redis', 'gateway tools/call, the 3 rate limits on Redis', 'wrk', 'gateway tools/call\\nlimits on Redis'],
   ['gw-call-mcpload', 'gateway tools/call, sessions (mcp-load)', 'mcp-load', 'gateway tools/call\\nsessions (mcp-load)'],
   ['ivotoby', `@ivotoby/openapi-mcp-server ${meta.ivotoby}`, 'mcp-load', '@ivotoby\\nopenapi-mcp-server'],
   ['sdk', `official TS SDK ${meta.sdk}, minimal, stateless`, 'wrk', 'official SDK\\n(minimal)'],
@@ -162,20 +163,50 @@ const importOk = cliMs.length ? cliMedian < 1000 : progBest < 1000;
 const idleMb = meta.gw_idle_kb / 1024;
 const emptyMb = (meta.gw_empty_kb || 0) / 1024;
 const verdict = (ok) => (ok ? '**met**' : '**not met**');
+// catalogue scale points (bench/import/scale.sh): {empty_rss_kb, points: [{tools, import_s, ...}]}
+let scale = null;
+try { scale = JSON.parse(read('scale.json') || 'null'); } catch { scale = null; }
+const scalePoint = (n) => scale && scale.points.find((p) => p.tools === n);
+const s20 = scalePoint(20000), s1 = scalePoint(1000);
 const bars = [
-  ['tools/call throughput ≥ 0.5× nginx-proxy (c=32)', fmtRatio(r32.thr),
-    verdict(gwClean && r32.thr >= 0.5)],
+  ['tools/call throughput, every governance phase on, ≥ 0.7× nginx-proxy (c=32)', fmtRatio(r32.thr),
+    verdict(gwClean && r32.thr >= 0.7)],
   ['tools/call p99 ≤ 2× nginx-proxy p99 (c=32)', `${fmtRatio(r32.p99)} (${gw32 ? fmtMs(gw32.p99) : '?'} ms vs ${get('nginx-proxy', 32) ? fmtMs(get('nginx-proxy', 32).p99) : '?'} ms)`,
     verdict(gwClean && r32.p99 <= 2)],
   ['tools/call ≥ 10× the best Node peer (c=32)', `${fmtRatio(r32.peer)} (best: ${r32.peerName})`,
     verdict(gwClean && r32.peer >= 10)],
   ['import of GitHub\'s spec < 1 s', importMeasured,
     importMeasured === 'not measured' ? 'n/a' : verdict(importOk)],
+  ['import of a 20,000-operation spec < 5 s, peak memory < 1 GB',
+    s20 ? `${s20.import_s} s (CPU ${s20.import_cpu_s} s), peak ${(s20.import_peak_kb / 1024).toFixed(0)} MB` : 'not measured',
+    s20 ? verdict(s20.import_s < 5 && s20.import_peak_kb < 1024 * 1024) : 'n/a'],
+  ['tools/list of 20,000 tools as fast as of 1,000', s20 && s1
+    ? `first page ${s20.list_first_ms} ms vs ${s1.list_first_ms} ms; middle page ${s20.list_middle_ms} ms vs ${s1.list_middle_ms} ms` : 'not measured',
+    s20 && s1 ? verdict(s20.list_middle_ms <= 2 * Math.max(s1.list_middle_ms, s1.list_first_ms)) : 'n/a'],
   ['idle RSS ≤ 20 MB', `${emptyMb.toFixed(1)} MB with an empty registry; ${idleMb.toFixed(1)} MB with ${meta.gw_tool === 'upstream' ? '1,001 tools' : 'the fixtures'}`,
     `${verdict(emptyMb > 0 && emptyMb <= 20)} empty; ${verdict(idleMb <= 20)} with the tools`],
   ['no errors in any gateway point', `${rows.filter((r) => r.t.startsWith('gw-')).reduce((a, r) => a + r.s.errors, 0)} errors`,
     verdict(rows.filter((r) => r.t.startsWith('gw-')).every((r) => r.s.errors === 0))],
 ];
+
+// ---- what each governance phase costs per call (c=32) ----
+// Server CPU per call (the gateway's cores used / its req/s) of the full gateway minus the same
+// with one phase off. authentication's own cost is nogov - noauth (noauth has no governance).
+const cpuPerCall = (t) => { const s = get(t, 32); return s && s.rps > 0 ? (s.serverCpu * 1e6) / s.rps : NaN; };
+const PHASES = [
+  ['authentication (RS256 token, verified-token cache)', 'gw-call-nogov', 'gw-call-noauth'],
+  ['governance (exposure + authorization, 3 rules)', 'gw-call', 'gw-call-nogov'],
+  ['rate limits (3, in process)', 'gw-call', 'gw-call-nolimit'],
+  ['rate limits on Redis instead of in process (the gateway's CPU; Redis's own not counted)', 'gw-call-limit-redis', 'gw-call'],
+  ['audit trail', 'gw-call', 'gw-call-noaudit'],
+  ['access log', 'gw-call', 'gw-call-nolog'],
+];
+const phaseRows = PHASES.filter(([, on, off]) => get(on, 32) && get(off, 32)).map(([label, on, off]) => {
+  const d = cpuPerCall(on) - cpuPerCall(off);
+  return [label, `${fmtInt(get(on, 32).rps)} vs ${fmtInt(get(off, 32).rps)}`,
+    Number.isFinite(d) ? `${d >= 0 ? '+' : ''}${d.toFixed(1)} µs` : 'n/a',
+    Number.isFinite(d) ? `${((100 * d) / cpuPerCall(off)).toFixed(1)} %` : 'n/a'];
+});
 
 // ---- stdout ----
 const out = [];
@@ -192,6 +223,7 @@ for (const r of ratios) {
 }
 out.push('');
 for (const b of bars) out.push(`${b[0]}: ${b[1]} -> ${b[2].replace(/\*/g, '')}`);
+for (const p of phaseRows) out.push(`phase cost: ${p[0]}: ${p[2]} per call (${p[3]}); req/s ${p[1]}`);
 console.log(out.join('\n'));
 
 // ---- chart ----
@@ -280,6 +312,16 @@ if (chartOk) {
   md.push(`![Throughput and p99 latency per target](${chartName})`);
   md.push('');
 }
+if (phaseRows.length) {
+  md.push('### What each phase costs per call');
+  md.push('');
+  md.push(`The full gateway (\`gw-call\`: ${fmtInt(cpuPerCall('gw-call'))} µs of server CPU per call at c=32) against the same ` +
+    'gateway with one phase off, in the same run. Wall-clock CPU on a shared 2-core machine is noisy (a few µs); ' +
+    '`bench/callgrind.sh` counts instructions per phase, load-independently (bench/analysis.md).');
+  md.push('');
+  md.push(mdTable(['phase', 'req/s with vs without (c=32)', 'server CPU per call', 'of the call without it'], phaseRows));
+  md.push('');
+}
 md.push('### Memory and import');
 md.push('');
 md.push(`- Gateway RSS: **${emptyMb.toFixed(1)} MB idle with an empty registry**, ${idleMb.toFixed(1)} MB idle with ${meta.gw_tool === 'upstream' ? '1,001 tools loaded' : 'the fixtures'}, ` +
@@ -296,6 +338,19 @@ else importParts.push('bench/import/run.sh did not run in this session (see the 
 md.push(`- Importing GitHub's spec (api.github.com.json, ~13 MB, 1,223 operations): ${importParts.join('; ')}.`);
 if (meta.import_crashes) {
   md.push(`- **\`mcpgw import\` crashed ${meta.import_crashes} time(s)** while loading the benchmark specs (retried; see the run's gw-import.err).`);
+}
+if (scale && scale.points.length) {
+  md.push('');
+  md.push('### Catalogue scale');
+  md.push('');
+  md.push('Graph-like generated specs (bench/import/gen-large-spec.mjs) imported with `mcpgw import --activate` into a fresh SQLite registry, ' +
+    'then served by a gateway (1 worker): resident memory per loaded tool is (RSS − empty gateway RSS) / tools; tools/list is the ' +
+    'median of 20 requests of a 100-tool page over loopback.');
+  md.push('');
+  md.push(mdTable(['operations', 'import (s)', 'import CPU (s)', 'import peak RSS (MB)', 'gateway RSS (MB)', 'KB per tool', 'database (MB)',
+    'tools/list first page (ms)', 'tools/list middle page (ms)'],
+  scale.points.map((p) => [fmtInt(p.tools), p.import_s, p.import_cpu_s, (p.import_peak_kb / 1024).toFixed(0), (p.rss_kb / 1024).toFixed(1),
+    p.kb_per_tool, p.db_mb, p.list_first_ms, p.list_middle_ms])));
 }
 md.push('');
 md.push('## Machine, versions, method');

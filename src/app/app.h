@@ -45,6 +45,7 @@ struct gw_kv;
 struct gw_ratelimit;
 struct gw_rl_loader;
 struct gw_shared;
+struct gw_discovery;
 struct app_platform {
     struct gw_audit *audit;     /* NULL when GW_AUDIT_ENABLED=false */
     struct gw_pii *pii;
@@ -53,6 +54,7 @@ struct app_platform {
     struct gw_registry *registry;
     struct gw_upstreams *upstreams;
     struct gw_pipeline *pipeline;
+    struct gw_discovery *discovery;
     struct gw_mcp_server *mcp;
     struct gw_auth *auth;
     struct gw_gov *gov;

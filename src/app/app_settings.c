@@ -13,6 +13,7 @@
 #include "trace/trace.h"
 #include "chat/chat.h"
 #include "core/log.h"
+#include "discovery/discovery.h"
 #include "governance/gov.h"
 #include "kv/kv.h"
 #include "mcp/mcp_server.h"
@@ -62,6 +63,7 @@ struct gw_settings *app_settings_load(const char *config_file, const char *const
     gw_settings_register(s, gw_registry_settings);
     gw_settings_register(s, gw_upstream_settings);
     gw_settings_register(s, gw_openapi_settings);
+    gw_settings_register(s, gw_discovery_settings);
     gw_settings_register(s, gw_ssrf_settings);
     gw_settings_register(s, gw_schema_settings);
     gw_settings_register(s, gw_admin_settings);
