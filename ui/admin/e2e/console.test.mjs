@@ -164,6 +164,8 @@ describe('import', () => {
     const header = page.getByText(/Tools \(\d+ of \d+ selected\)/);
     await header.waitFor({ timeout: 20000 });
     const total = Number((await header.innerText()).match(/of (\d+)/)[1]);
+    // a name the registry has already (service-booking's create_booking) goes under the product's prefix, said on its row
+    assert.match(await page.getByTestId('stored-as-create_booking').innerText(), /^as customer_service_create_booking: create_booking is taken$/);
     assert.ok(total >= 3, `preview made ${total} tools`);
     const boxes = page.getByRole('checkbox', { name: /^Approve / });
     const names = (await boxes.evaluateAll((els) => els.map((e) => e.getAttribute('aria-label').slice(8))));

@@ -3,7 +3,7 @@
 import { describe, expect, test } from 'vitest';
 import { buildUrl, ApiError } from './api';
 import { looksLikeApiKey } from './auth';
-import { errorLine } from './pages/Import';
+import { diffByTool, errorLine } from './pages/Import';
 import { niceMax } from './components/chart';
 import { relTime } from './components/ui';
 import { buildRule, PRINCIPAL_SELECTORS, Rule, selectors, selectorText, TOOL_SELECTORS } from './governance';
@@ -102,5 +102,19 @@ describe('relTime', () => {
     expect(relTime(at(-3 * 86400))).toBe('3 d ago');
     expect(relTime(at(2 * 86400))).toBe('in 2 d');
     expect(relTime(null)).toBe('—');
+  });
+});
+
+describe('diffByTool', () => {
+  test('the registry view of previewed tools, by the names the preview computed', () => {
+    const m = diffByTool({ added: ['create_customer', 'customer_service_create_booking'], changed: ['get_pin'], removed: [], renamed: [], unchanged: 1, dryRun: true,
+      conflicts: [{ name: 'customer_service_create_booking', wanted: 'create_booking', takenBy: 'create_booking' }],
+      nameKept: [{ name: 'old_lookup', computed: 'lookup_customer' }] });
+    expect(m.get('create_customer')).toEqual({ kind: 'new' });
+    expect(m.get('create_booking')).toEqual({ kind: 'new', storedAs: 'customer_service_create_booking', takenBy: 'create_booking' });
+    expect(m.get('get_pin')).toEqual({ kind: 'changed' });
+    expect(m.get('lookup_customer')).toEqual({ kind: 'same', storedAs: 'old_lookup' });
+    expect(m.get('anything_else')).toBeUndefined();
+    expect(diffByTool(null).size).toBe(0);
   });
 });
