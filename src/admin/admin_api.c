@@ -53,6 +53,7 @@ enum {
     Q_PRINCIPAL = 1 << 15, /* role, user, client, tenant ("view as") */
     Q_ASTATUS = 1 << 16,   /* status of approvals */
     Q_AUDIT = 1 << 17,     /* the audit endpoints' parameters (admin_audit.c) */
+    Q_NAMING = 1 << 18,    /* onConflict=prefix|fail, renameExisting=bool (imports) */
     F_IF_MATCH = 1 << 20, /* reads If-Match */
     F_WRITE = 1 << 21     /* a write: reads X-Change-Reason */
 };
@@ -81,6 +82,7 @@ static const struct endpoint endpoints[] = {
     {AR_TOOL, GW_HTTP_DELETE, F_WRITE, gw_admin__w_tool_delete},
     {AR_TOOL_ACTION, GW_HTTP_POST, F_WRITE, gw_admin__w_tool_action},
     {AR_TOOL_HISTORY, GW_HTTP_GET, Q_LIMIT | Q_CURSOR, gw_admin__w_tool_history},
+    {AR_TOOL_RENAME, GW_HTTP_POST, F_WRITE, gw_admin__w_tool_rename},
     {AR_BUNDLES, GW_HTTP_GET, Q_LIMIT | Q_AFTER, gw_admin__w_bundles_list},
     {AR_BUNDLES, GW_HTTP_POST, F_WRITE, gw_admin__w_bundle_create},
     {AR_BUNDLE, GW_HTTP_GET, 0, gw_admin__w_bundle_get},
@@ -90,10 +92,10 @@ static const struct endpoint endpoints[] = {
     {AR_SPEC, GW_HTTP_GET, Q_CONTENT, gw_admin__w_spec_get},
     {AR_SPEC, GW_HTTP_DELETE, Q_REMOVE | F_WRITE, gw_admin__w_spec_delete},
     {AR_SPEC_REIMPORT, GW_HTTP_POST,
-     Q_ACTIVATE | Q_BUNDLE | Q_UPSTREAM | Q_FILE_NAME | Q_DRY_RUN | F_WRITE,
+     Q_ACTIVATE | Q_BUNDLE | Q_UPSTREAM | Q_FILE_NAME | Q_DRY_RUN | Q_NAMING | F_WRITE,
      gw_admin__w_spec_reimport},
     {AR_IMPORT_PREVIEW, GW_HTTP_POST,
-     Q_SPEC_ID | Q_BUNDLE | Q_UPSTREAM | Q_FILE_NAME | Q_INCLUDE_CONTENT,
+     Q_SPEC_ID | Q_BUNDLE | Q_UPSTREAM | Q_FILE_NAME | Q_INCLUDE_CONTENT | Q_NAMING,
      gw_admin__w_import_preview},
     {AR_IMPORTS, GW_HTTP_POST, F_WRITE, gw_admin__w_import_apply},
     {AR_GOVERNANCE, GW_HTTP_GET, 0, gw_admin__w_governance},
@@ -472,6 +474,14 @@ static int read_params(struct gw_http_req *r, unsigned flags, struct admin_job *
         rc = q_bool(r, "activate", &q->activate, err);
     if (rc == GW_OK && (flags & Q_DRY_RUN))
         rc = q_bool(r, "dryRun", &q->dry_run, err);
+    if (rc == GW_OK && (flags & Q_NAMING)) {
+        const char *oc = gw_http_query_param(r, "onConflict");
+        if (oc && strcmp(oc, "prefix") != 0 && strcmp(oc, "fail") != 0)
+            rc = GW_ERROR_SET(err, GW_EINVAL, "query parameter onConflict must be prefix or fail");
+        q->fail_on_conflict = oc && !strcmp(oc, "fail");
+        if (rc == GW_OK)
+            rc = q_bool(r, "renameExisting", &q->rename_existing, err);
+    }
     if (rc == GW_OK && (flags & Q_INCLUDE_CONTENT)) {
         q->include_content = true; /* the only parameter whose default is true */
         if (gw_http_query_param(r, "includeContent"))

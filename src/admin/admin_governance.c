@@ -386,7 +386,7 @@ void gw_admin__w_policy_test(struct admin_job *j, struct gw_store *st)
         if (!t)
             gw_admin__fail(j, 404, "not_found", "no active tool %s", tool);
         else
-            gw_admin__ok(j, 200, gw_gov_test(j->adm->gov, p, t->def, args));
+            gw_admin__ok(j, 200, gw_gov_test(j->adm->gov, p, gw_tool_def(t), args));
     }
     gw_snapshot_release(snap);
     gw_principal_unref(p);

@@ -182,6 +182,15 @@ static int run_import(struct admin_job *j, const struct doc *d, const char *spec
     return rc;
 }
 
+/* The naming policy of an import (store_import.h): the settings (GW_IMPORT_ON_CONFLICT,
+ * GW_TOOL_ALIAS_DAYS) and the request's onConflict / renameExisting. */
+void gw_admin__naming(struct admin_job *j, struct gw_store_import_opts *io)
+{
+    io->fail_on_conflict = j->adm->oo.fail_on_conflict || j->q.fail_on_conflict;
+    io->rename_existing = j->q.rename_existing;
+    io->alias_days = j->adm->oo.alias_days;
+}
+
 /* The spec record for gw_store_apply_import. `id` may be NULL (derived from the title by the
  * store). Returns NULL with the reply set when the document cannot be stored as text. */
 static json_t *spec_record(struct admin_job *j, const struct doc *d, const char *id,
@@ -198,9 +207,12 @@ static json_t *spec_record(struct admin_job *j, const struct doc *d, const char 
         gw_admin__fail(j, 400, "invalid", "the spec document is not valid UTF-8 text");
         return NULL;
     }
+    /* the importer derives the spec id (title, else file name or server) unless given */
+    if (!id)
+        id = gw_json_str(res->spec, "id");
     const char *title = gw_json_str(res->spec, "title");
-    json_t *s = json_pack("{s:s,s:o}", "title", title && *title ? title : "untitled", "content",
-                          content);
+    json_t *s = json_pack("{s:s,s:o}", "title", title && *title ? title : id ? id : "untitled",
+                          "content", content);
     if (id)
         json_object_set_new(s, "id", json_string(id));
     if (gw_json_str(res->spec, "version"))
@@ -239,14 +251,17 @@ void gw_admin__w_import_preview(struct admin_job *j, struct gw_store *st)
     spec = spec_record(j, &d, j->q.spec_id, &res, d.url, d.url ? NULL : j->q.file_name);
     if (!spec)
         goto out;
-    if (json_array_size(res.tools) > GW_STORE_IMPORT_MAX) {
-        gw_admin__fail(j, 413, "too_large", "the spec produced %zu tools; at most %d can be "
-                       "imported at once", json_array_size(res.tools), GW_STORE_IMPORT_MAX);
+    if (json_array_size(res.tools) > j->adm->oo.limits.max_tools) {
+        gw_admin__fail(j, 413, "too_large", "the spec produced %zu tools; at most %zu can be "
+                       "imported at once (GW_OPENAPI_MAX_TOOLS)", json_array_size(res.tools),
+                       j->adm->oo.limits.max_tools);
         goto out;
     }
     /* what approving every tool would do to the registry, computed by the store in a
      * transaction it rolls back */
-    struct gw_store_import_opts io = {"draft", j->q.bundle, true};
+    struct gw_store_import_opts io = {.status = "draft", .bundle = j->q.bundle, .dry_run = true,
+                                      .max_tools = j->adm->oo.limits.max_tools};
+    gw_admin__naming(j, &io);
     struct gw_store_actor who = {"admin-api", "import preview"};
     int rc = gw_store_apply_import(st, spec, res.tools, &io, &who, &diff, &err);
     if (rc == GW_EIO) {
@@ -294,7 +309,9 @@ static bool key_in(const char *key, const char *const *allowed)
 /* Checks the approve body's shape (the store checks the values). GW_OK or reply set. */
 static int check_approval(struct admin_job *j, json_t *body)
 {
-    static const char *const top[] = {"spec", "tools", "activate", "bundle", "dryRun", NULL};
+    static const char *const top[] = {"spec",    "tools",          "activate",   "bundle",
+                                      "dryRun",  "renames",        "onConflict",
+                                      "renameExisting", NULL};
     static const char *const spec_keys[] = {"id",       "title",   "version",     "sourceUrl",
                                             "fileName", "content", "contentHash", NULL};
     const char *key;
@@ -304,10 +321,31 @@ static int check_approval(struct admin_job *j, json_t *body)
         if (!key_in(key, top)) {
             gw_admin__fail(j, 400, "invalid",
                            "unknown field \"%.64s\" (expected spec, tools, activate, bundle, "
-                           "dryRun)",
+                           "dryRun, renames, onConflict, renameExisting)",
                            key);
             return GW_EINVAL;
         }
+    }
+    json_t *renames = json_object_get(body, "renames");
+    const char *rk;
+    json_t *rv;
+    json_object_foreach(renames, rk, rv)
+    {
+        if (!json_is_string(rv)) {
+            gw_admin__fail(j, 400, "invalid", "\"renames\" maps names to new names (strings)");
+            return GW_EINVAL;
+        }
+    }
+    json_t *oc = json_object_get(body, "onConflict");
+    if ((renames && !json_is_object(renames)) ||
+        (oc && (!json_is_string(oc) || (strcmp(json_string_value(oc), "fail") != 0 &&
+                                        strcmp(json_string_value(oc), "prefix") != 0))) ||
+        (json_object_get(body, "renameExisting") &&
+         !json_is_boolean(json_object_get(body, "renameExisting")))) {
+        gw_admin__fail(j, 400, "invalid",
+                       "\"renames\" must be an object, \"onConflict\" prefix or fail, "
+                       "\"renameExisting\" a boolean");
+        return GW_EINVAL;
     }
     json_t *spec = json_object_get(body, "spec");
     json_t *tools = json_object_get(body, "tools");
@@ -334,9 +372,10 @@ static int check_approval(struct admin_job *j, json_t *body)
                        "(to retire a spec, DELETE /admin/api/specs/{id})");
         return GW_EINVAL;
     }
-    if (json_array_size(tools) > GW_STORE_IMPORT_MAX) {
-        gw_admin__fail(j, 413, "too_large", "%zu tools approved; at most %d per import",
-                       json_array_size(tools), GW_STORE_IMPORT_MAX);
+    if (json_array_size(tools) > j->adm->oo.limits.max_tools) {
+        gw_admin__fail(j, 413, "too_large", "%zu tools approved; at most %zu per import "
+                       "(GW_OPENAPI_MAX_TOOLS)", json_array_size(tools),
+                       j->adm->oo.limits.max_tools);
         return GW_ELIMIT;
     }
     size_t i;
@@ -374,8 +413,17 @@ void gw_admin__w_import_apply(struct admin_job *j, struct gw_store *st)
         goto out;
     bool dry = json_is_true(json_object_get(body, "dryRun"));
     struct gw_store_import_opts io = {
-        json_is_true(json_object_get(body, "activate")) ? "active" : "draft",
-        gw_json_str(body, "bundle"), dry};
+        .status = json_is_true(json_object_get(body, "activate")) ? "active" : "draft",
+        .bundle = gw_json_str(body, "bundle"), .dry_run = dry,
+        .max_tools = j->adm->oo.limits.max_tools};
+    gw_admin__naming(j, &io);
+    /* the approve step may carry explicit renames and the naming choices of its preview */
+    io.renames = json_object_get(body, "renames");
+    if (json_is_true(json_object_get(body, "renameExisting")))
+        io.rename_existing = true;
+    const char *oc = gw_json_str(body, "onConflict");
+    if (oc)
+        io.fail_on_conflict = !strcmp(oc, "fail");
     struct gw_error err = {0};
     if (gw_store_apply_import(st, json_object_get(body, "spec"), json_object_get(body, "tools"),
                               &io, &j->who, &diff, &err) != GW_OK) {
@@ -457,7 +505,10 @@ void gw_admin__w_spec_reimport(struct admin_job *j, struct gw_store *st)
     spec = spec_record(j, &d, j->m.name, &res, source_url, file_name);
     if (!spec)
         goto out;
-    struct gw_store_import_opts io = {j->q.activate ? "active" : "draft", bundle, j->q.dry_run};
+    struct gw_store_import_opts io = {.status = j->q.activate ? "active" : "draft",
+                                      .bundle = bundle, .dry_run = j->q.dry_run,
+                                      .max_tools = j->adm->oo.limits.max_tools};
+    gw_admin__naming(j, &io);
     if (gw_store_apply_import(st, spec, res.tools, &io, &j->who, &diff, &err) != GW_OK) {
         gw_admin__fail_err(j, &err);
         goto out;

@@ -99,7 +99,8 @@ enum admin_route {
     AR_AUDIT,          /* /audit/{id|chain|verify|export|search|proof|checkpoint|keys} */
     AR_AUDIT_PROOF,    /* /audit/{id}/proof */
     AR_LIMITS,         /* /limits */
-    AR_LIMIT           /* /limits/{id} */
+    AR_LIMIT,          /* /limits/{id} */
+    AR_TOOL_RENAME     /* /tools/{name}/rename (naming policy: the old name stays an alias) */
 };
 
 struct admin_match {
@@ -134,6 +135,8 @@ struct admin_query {
     size_t limit;  /* 1..GW_STORE_PAGE_MAX */
     size_t offset; /* history cursor */
     bool detach_tools, remove_tools, content, activate, dry_run, include_content;
+    /* naming policy of imports (store_import.h): onConflict=fail, renameExisting=true */
+    bool fail_on_conflict, rename_existing;
 };
 
 struct admin_job;
@@ -203,6 +206,10 @@ void gw_admin__w_tool_get(struct admin_job *j, struct gw_store *st);
 void gw_admin__w_tool_patch(struct admin_job *j, struct gw_store *st);
 void gw_admin__w_tool_delete(struct admin_job *j, struct gw_store *st);
 void gw_admin__w_tool_action(struct admin_job *j, struct gw_store *st);
+void gw_admin__w_tool_rename(struct admin_job *j, struct gw_store *st);
+struct gw_store_import_opts;
+/* The naming policy of an import: settings and the request's query parameters. */
+void gw_admin__naming(struct admin_job *j, struct gw_store_import_opts *io);
 void gw_admin__w_tool_history(struct admin_job *j, struct gw_store *st);
 void gw_admin__w_bundles_list(struct admin_job *j, struct gw_store *st);
 void gw_admin__w_bundle_create(struct admin_job *j, struct gw_store *st);

@@ -119,6 +119,8 @@ int gw_admin__route(const char *path, struct admin_match *m, struct gw_error *er
             m->status = action_status(seg[2]);
             if (gw_str_eq_c(seg[2], "history"))
                 m->route = AR_TOOL_HISTORY;
+            else if (gw_str_eq_c(seg[2], "rename"))
+                m->route = AR_TOOL_RENAME;
             else if (m->status)
                 m->route = AR_TOOL_ACTION;
             else

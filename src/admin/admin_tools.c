@@ -13,6 +13,7 @@
 #include "admin/admin_internal.h"
 
 #include "core/json.h"
+#include "store/store_alias.h"
 #include "store/store_bundle.h"
 #include "store/store_spec.h"
 #include "store/store_tool.h"
@@ -138,6 +139,36 @@ void gw_admin__w_tool_action(struct admin_job *j, struct gw_store *st)
     }
     gw_admin__set_etag(j, def);
     gw_admin__ok(j, 200, def);
+}
+
+/* POST /tools/{name}/rename {"to": name, "aliasDays"?: 1..3650}: renames the tool; its old
+ * name stays an alias (tools/call still reaches it) for aliasDays (default GW_TOOL_ALIAS_DAYS),
+ * so no agent relying on it breaks silently (store_alias.h). 409 when the name is taken. */
+void gw_admin__w_tool_rename(struct admin_job *j, struct gw_store *st)
+{
+    json_t *b = gw_admin__body_json(j, true, "{\"to\": new name, \"aliasDays\"?: days}");
+    if (!b)
+        return;
+    struct gw_error err = {0};
+    json_t *def = NULL;
+    const char *to = gw_json_str(b, "to");
+    json_t *days = json_object_get(b, "aliasDays");
+    if (!to) {
+        gw_admin__fail(j, 400, "invalid", "\"to\" (the new name) is required");
+    } else if (days && (!json_is_integer(days) || json_integer_value(days) < 1 ||
+                        json_integer_value(days) > GW_STORE_ALIAS_DAYS_MAX)) {
+        gw_admin__fail(j, 400, "invalid", "\"aliasDays\" must be 1-%d", GW_STORE_ALIAS_DAYS_MAX);
+    } else if (gw_store_tool_rename(st, j->m.name, to,
+                                    days ? (int)json_integer_value(days)
+                                         : j->adm->oo.alias_days,
+                                    &j->who, &def, &err) != GW_OK) {
+        gw_admin__fail_err(j, &err);
+    } else {
+        j->wrote = true;
+        gw_admin__set_etag(j, def);
+        gw_admin__ok(j, 200, def);
+    }
+    json_decref(b);
 }
 
 /* DELETE /tools/{name}: removes the tool; its history stays (plus a "delete" row). */

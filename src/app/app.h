@@ -45,6 +45,7 @@ struct gw_kv;
 struct gw_ratelimit;
 struct gw_rl_loader;
 struct gw_shared;
+struct gw_discovery;
 struct app_platform {
     struct gw_audit *audit;     /* NULL when GW_AUDIT_ENABLED=false */
     struct gw_pii *pii;
@@ -53,6 +54,7 @@ struct app_platform {
     struct gw_registry *registry;
     struct gw_upstreams *upstreams;
     struct gw_pipeline *pipeline;
+    struct gw_discovery *discovery;
     struct gw_mcp_server *mcp;
     struct gw_auth *auth;
     struct gw_gov *gov;
@@ -125,6 +127,14 @@ int app_observe_serve(struct app_platform *pf, const struct gw_settings *s,
                       struct gw_server **metrics_srv);
 
 int cmd_audit(int argc, char **argv);
+
+/* The chat agent (/chat/api/) and its page (GW_CHAT_UI_DIR at /chat/) on the data-plane
+ * listener. *chat and *page (may stay NULL) are freed with gw_chat_free / gw_web_free after
+ * that server stopped. Prints the reason on failure. Blocks (reads files). */
+struct gw_chat;
+int app_chat_attach(const struct gw_settings *s, struct app_platform *pf, struct gw_server *http,
+                    struct gw_chat **chat, struct gw_web **page);
+
 int cmd_serve(int argc, char **argv);
 int cmd_limits(int argc, char **argv);
 int cmd_keys(int argc, char **argv);

@@ -12,6 +12,7 @@
 #include "fixtures/fixtures.h"
 #include "kv/kv.h"
 #include "mcp/mcp_server.h"
+#include "discovery/discovery.h"
 #include "pipeline/pipeline.h"
 #include "ratelimit/ratelimit.h"
 #include "ratelimit/ratelimit_loader.h"
@@ -171,7 +172,12 @@ int app_platform_open(struct app_platform *pf, const struct gw_settings *s)
         app_platform_close(pf);
         return GW_EINVAL;
     }
-    gw_mcp_server_add_provider(pf->mcp, gw_pipeline_provider(pf->pipeline));
+    /* the registry's tools, through the discovery layer (search_tools for large catalogues;
+     * the pipeline's own list and calls otherwise) */
+    struct gw_discovery_config dc;
+    gw_discovery_config_from_settings(&dc, s);
+    pf->discovery = gw_discovery_new(pf->registry, pf->pipeline, &dc);
+    gw_mcp_server_add_provider(pf->mcp, gw_discovery_provider(pf->discovery));
     if (gw_settings_bool(s, "GW_CONFORMANCE_FIXTURES")) {
         gw_mcp_server_add_provider(pf->mcp, gw_fixtures_provider());
         GW_LOG(GW_LOG_WARN, "app", "conformance fixtures enabled: their test tools are outside "
@@ -211,6 +217,7 @@ void app_platform_close(struct app_platform *pf)
     gw_shared_free(pf->shared);
     gw_auth_free(pf->auth);
     gw_gov_free(pf->gov);
+    gw_discovery_free(pf->discovery);
     gw_pipeline_free(pf->pipeline);
     gw_mcp_server_free(pf->mcp);
     gw_upstreams_free(pf->upstreams);

@@ -11,7 +11,9 @@
 #include "metrics/metrics.h"
 #include "pii/pii.h"
 #include "trace/trace.h"
+#include "chat/chat.h"
 #include "core/log.h"
+#include "discovery/discovery.h"
 #include "governance/gov.h"
 #include "kv/kv.h"
 #include "mcp/mcp_server.h"
@@ -61,6 +63,7 @@ struct gw_settings *app_settings_load(const char *config_file, const char *const
     gw_settings_register(s, gw_registry_settings);
     gw_settings_register(s, gw_upstream_settings);
     gw_settings_register(s, gw_openapi_settings);
+    gw_settings_register(s, gw_discovery_settings);
     gw_settings_register(s, gw_ssrf_settings);
     gw_settings_register(s, gw_schema_settings);
     gw_settings_register(s, gw_admin_settings);
@@ -74,6 +77,7 @@ struct gw_settings *app_settings_load(const char *config_file, const char *const
     gw_settings_register(s, gw_trace_settings);
     gw_settings_register(s, gw_kv_settings);
     gw_settings_register(s, gw_ratelimit_settings);
+    gw_settings_register(s, gw_chat_settings);
     struct gw_error err = {0};
     for (int i = 0; i < noverrides; i++) {
         char name[128];

@@ -271,7 +271,7 @@ int cmd_governance(int argc, char **argv)
         else if (!json_is_object(args))
             fprintf(stderr, "mcpgw governance test: --args expects a JSON object\n");
         else {
-            result = gw_gov_test(g, p, t->def, args);
+            result = gw_gov_test(g, p, gw_tool_def(t), args);
             rc = 0;
         }
         json_decref(args);

@@ -32,6 +32,14 @@ static void import_usage(FILE *f)
             "  --activate         new tools are active at once (default: draft, for review)\n"
             "  --spec-id ID       identity of the spec in the registry\n"
             "  --upstream NAME    upstream (base URL, credentials) the tools call\n"
+            "  --prefix P         prefix every tool name (P_get_repo; default from\n"
+            "                     GW_OPENAPI_NAME_PREFIX)\n"
+            "  --rename FROM=TO   store tool FROM (the computed or the stored name) as TO;\n"
+            "                     repeatable; a stored name stays an alias (GW_TOOL_ALIAS_DAYS)\n"
+            "  --rename-existing  existing tools take the names the spec now gives them\n"
+            "                     (their old names stay aliases); default: names are stable\n"
+            "  --on-conflict prefix|fail  a name another tool has: give the new tool this\n"
+            "                     product's/spec's prefix (default) or refuse the import\n"
             "  --dry-run          show the tools and the diff; write nothing\n"
             "  --json             print the result as JSON\n"
             "  --config FILE      settings file (DATABASE_URL, GW_DATA_DIR, GW_OPENAPI_*, ...)\n"
@@ -71,13 +79,19 @@ int cmd_import(int argc, char **argv)
                                          {"activate", no_argument, NULL, 'a'},
                                          {"spec-id", required_argument, NULL, 'i'},
                                          {"upstream", required_argument, NULL, 'u'},
+                                         {"prefix", required_argument, NULL, 'p'},
+                                         {"rename", required_argument, NULL, 'r'},
+                                         {"rename-existing", no_argument, NULL, 'R'},
+                                         {"on-conflict", required_argument, NULL, 'C'},
                                          {"dry-run", no_argument, NULL, 'n'},
                                          {"json", no_argument, NULL, 'j'},
                                          {"config", required_argument, NULL, 'c'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *bundle = NULL, *spec_id = NULL, *upstream = NULL, *config = NULL;
-    bool activate = false, dry = false, as_json = false;
+    const char *prefix = NULL, *on_conflict = NULL;
+    bool activate = false, dry = false, as_json = false, rename_existing = false;
+    json_t *renames = json_object();
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -86,27 +100,48 @@ int cmd_import(int argc, char **argv)
         case 'a': activate = true; break;
         case 'i': spec_id = optarg; break;
         case 'u': upstream = optarg; break;
+        case 'p': prefix = optarg; break;
+        case 'R': rename_existing = true; break;
+        case 'C': on_conflict = optarg; break;
+        case 'r': {
+            const char *eq = strchr(optarg, '=');
+            if (!eq || eq == optarg || !eq[1]) {
+                fprintf(stderr, "mcpgw import: --rename takes FROM=TO\n");
+                json_decref(renames);
+                return 2;
+            }
+            char from[256];
+            snprintf(from, sizeof(from), "%.*s", (int)(eq - optarg), optarg);
+            json_object_set_new(renames, from, json_string(eq + 1));
+            break;
+        }
         case 'n': dry = true; break;
         case 'j': as_json = true; break;
         case 'c': config = optarg; break;
-        case 'h': import_usage(stdout); return 0;
-        default: import_usage(stderr); return 2;
+        case 'h': import_usage(stdout); json_decref(renames); return 0;
+        default: import_usage(stderr); json_decref(renames); return 2;
         }
     }
-    if (optind != argc - 1) {
+    if (optind != argc - 1 ||
+        (on_conflict && strcmp(on_conflict, "prefix") != 0 && strcmp(on_conflict, "fail") != 0)) {
         import_usage(stderr);
+        json_decref(renames);
         return 2;
     }
     const char *src = argv[optind];
     struct gw_settings *s = app_settings_load(config, NULL, 0);
-    if (!s)
+    if (!s) {
+        json_decref(renames);
         return 2;
+    }
     app_logging_init(s);
 
     struct gw_openapi_options oo;
     gw_openapi_options_init(&oo);
     gw_openapi_options_from_settings(&oo, s);
     oo.spec_id = spec_id;
+    if (prefix)
+        oo.name_prefix = prefix;
     oo.upstream = upstream;
     oo.bundle = bundle;
     oo.status = activate ? "active" : "draft";
@@ -120,6 +155,7 @@ int cmd_import(int argc, char **argv)
         if (gw_ssrf_policy_from_settings(s, &pol, &err) != GW_OK) {
             fprintf(stderr, "mcpgw import: %s\n", err.msg);
             gw_settings_free(s);
+            json_decref(renames);
             return 2;
         }
         oo.ssrf = pol;
@@ -133,6 +169,7 @@ int cmd_import(int argc, char **argv)
         fprintf(stderr, "mcpgw import: %s: %s\n", src, err.msg);
         gw_ssrf_policy_free(pol);
         gw_settings_free(s);
+        json_decref(renames);
         return 1;
     }
 
@@ -141,15 +178,24 @@ int cmd_import(int argc, char **argv)
     int exit_code = 1;
     if (app_store_open(s, true, &st) != GW_OK)
         goto out;
-    json_t *spec = json_pack("{s:s,s:s}", "title", gw_json_str(res.spec, "title")
-                                                       ? gw_json_str(res.spec, "title")
-                                                       : "untitled",
+    /* the importer derives the spec id (title, else file name or server) unless given */
+    const char *sid = spec_id ? spec_id : gw_json_str(res.spec, "id");
+    const char *title = gw_json_str(res.spec, "title");
+    json_t *spec = json_pack("{s:s,s:s}", "title", title && *title ? title : sid ? sid : "untitled",
                              is_url ? "sourceUrl" : "fileName", src);
-    if (spec_id)
-        json_object_set_new(spec, "id", json_string(spec_id));
+    if (sid)
+        json_object_set_new(spec, "id", json_string(sid));
     if (gw_json_str(res.spec, "version"))
         json_object_set_new(spec, "version", json_string(gw_json_str(res.spec, "version")));
-    struct gw_store_import_opts io = {activate ? "active" : "draft", bundle, dry};
+    struct gw_store_import_opts io = {.status = activate ? "active" : "draft",
+                                      .bundle = bundle, .dry_run = dry,
+                                      .max_tools = oo.limits.max_tools,
+                                      .renames = renames,
+                                      .rename_existing = rename_existing,
+                                      .fail_on_conflict = on_conflict
+                                                              ? !strcmp(on_conflict, "fail")
+                                                              : oo.fail_on_conflict,
+                                      .alias_days = oo.alias_days};
     struct gw_store_actor who = {"cli", dry ? "import preview" : "import"};
     rc = gw_store_apply_import(st, spec, res.tools, &io, &who, &diff, &err);
     json_decref(spec);
@@ -162,17 +208,29 @@ int cmd_import(int argc, char **argv)
         json_object_set(o, "diff", diff);
         if (dry)
             json_object_set(o, "tools", res.tools);
-        char *t = json_dumps(o, JSON_INDENT(2));
+        char *t = gw_json_dumps_ex(o, GW_JSON_PRETTY);
         printf("%s\n", t);
         gw_free(t);
         json_decref(o);
     } else {
         printf("%s %s (%s): %zu operations -> %zu tools in %.0f ms (%zu skipped, %zu degraded)\n",
-               dry ? "Previewed" : "Imported", gw_json_str(res.spec, "title"), res.dialect,
+               dry ? "Previewed" : "Imported", title && *title ? title : sid, res.dialect,
                res.operations, res.tools_count, res.elapsed_ms, res.skipped, res.degraded);
         print_names("added", json_object_get(diff, "added"));
         print_names("changed", json_object_get(diff, "changed"));
         print_names("removed (deprecated)", json_object_get(diff, "removed"));
+        size_t k;
+        json_t *x;
+        json_array_foreach(json_object_get(diff, "renamed"), k, x)
+            printf("  renamed: %s -> %s (the old name answers until %s)\n", gw_json_str(x, "from"),
+                   gw_json_str(x, "to"), gw_json_str(x, "aliasUntil"));
+        json_array_foreach(json_object_get(diff, "conflicts"), k, x)
+            printf("  name taken: %s -> stored as %s (%s has it)\n", gw_json_str(x, "wanted"),
+                   gw_json_str(x, "name"), gw_json_str(x, "takenBy"));
+        if (json_array_size(json_object_get(diff, "nameKept")))
+            printf("  %zu tool(s) keep their names although the spec now names them otherwise "
+                   "(--rename-existing to follow the spec)\n",
+                   json_array_size(json_object_get(diff, "nameKept")));
         size_t i;
         json_t *w;
         json_array_foreach(res.warnings, i, w)
@@ -191,6 +249,7 @@ int cmd_import(int argc, char **argv)
     }
     exit_code = 0;
 out:
+    json_decref(renames);
     json_decref(diff);
     gw_store_close(st);
     gw_openapi_result_fini(&res);

@@ -9,6 +9,7 @@
 
 #include "admin/admin.h"
 #include "auth/auth.h"
+#include "chat/chat.h"
 #include "core/log.h"
 #include "registry/registry.h"
 #include "mcp/mcp_http.h"
@@ -250,6 +251,8 @@ int cmd_serve(int argc, char **argv)
     struct gw_server *http = NULL, *admin_http = NULL, *metrics_http = NULL;
     struct gw_admin *admin = NULL;
     struct gw_web *web = NULL; /* the admin console at /admin/ */
+    struct gw_chat *chat = NULL;    /* the chat agent at /chat/api/ */
+    struct gw_web *chat_page = NULL; /* its page at /chat/ */
     struct gw_mcp_http *mcp_http = NULL;
     struct gw_error err = {0};
     int rc = 1;
@@ -265,6 +268,8 @@ int cmd_serve(int argc, char **argv)
     if (pf.ratelimit) /* per-IP limits act before authentication */
         gw_mcp_http_set_admission(mcp_http, gw_ratelimit_admit, pf.ratelimit);
     gw_auth_routes(pf.auth, http);
+    if (app_chat_attach(s, &pf, http, &chat, &chat_page) != GW_OK)
+        goto out;
     warn_if_open(s, http, pf.auth);
     if (app_observe_serve(&pf, s, http, admin_http, &metrics_http) != GW_OK)
         goto out;
@@ -305,7 +310,10 @@ out:
     gw_server_free(admin_http);
     gw_server_free(metrics_http);
     gw_web_free(web);
+    gw_chat_free(chat); /* after its server stopped, before it is freed (pool jobs post to its
+                         * closed loops) */
     gw_server_free(http);
+    gw_web_free(chat_page);
     gw_mcp_http_free(mcp_http);
     app_platform_close(&pf);
     gw_settings_free(s);

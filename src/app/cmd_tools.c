@@ -9,6 +9,7 @@
 #include "core/alloc.h"
 #include "core/json.h"
 #include "store/store.h"
+#include "store/store_alias.h"
 #include "store/store_bundle.h"
 #include "store/store_spec.h"
 #include "store/store_tool.h"
@@ -19,7 +20,7 @@
 
 void app_cli_print_json(const json_t *v)
 {
-    char *t = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY);
+    char *t = gw_json_dumps_ex(v, GW_JSON_PRETTY);
     printf("%s\n", t ? t : "null");
     gw_free(t);
 }
@@ -64,6 +65,8 @@ static void tools_usage(FILE *f)
             "       mcpgw tools activate --spec ID      (every draft tool of a spec)\n"
             "       mcpgw tools delete NAME\n"
             "       mcpgw tools history NAME\n"
+            "       mcpgw tools rename NAME NEW_NAME [--alias-days N]   (NAME stays an alias)\n"
+            "       mcpgw tools aliases                  (old names of renamed tools)\n"
             "Common: --config FILE\n");
 }
 
@@ -172,6 +175,19 @@ int cmd_tools(int argc, char **argv)
     } else if (!strcmp(sub, "delete") && name) {
         rc = gw_store_tool_delete(st, name, &who, &err) == GW_OK ? (printf("deleted %s\n", name), 0)
                                                                  : app_cli_fail(name, &err);
+    } else if (!strcmp(sub, "rename") && name && argc > 3) {
+        /* the old name stays an alias for the deprecation period (GW_TOOL_ALIAS_DAYS) */
+        const char *days = app_cli_opt(argc, argv, "--alias-days");
+        long long d = days ? strtoll(days, NULL, 10) : gw_settings_int(s, "GW_TOOL_ALIAS_DAYS");
+        rc = gw_store_tool_rename(st, name, argv[3], (int)(d > 0 && d <= 3650 ? d : -1), &who,
+                                  &out, &err) == GW_OK
+                 ? (printf("renamed %s to %s; %s stays an alias for %lld days\n", name, argv[3],
+                           name, d),
+                    0)
+                 : app_cli_fail(name, &err);
+    } else if (!strcmp(sub, "aliases")) {
+        rc = gw_store_alias_list(st, &out, &err) == GW_OK ? (app_cli_print_json(out), 0)
+                                                          : app_cli_fail("aliases", &err);
     } else if (!strcmp(sub, "set") && name) {
         json_t *changes = json_object();
         for (int i = 3; i < argc && rc == 0; i++) {

@@ -75,7 +75,17 @@ int gw_buf_adds(struct gw_buf *b, const char *s)
 
 int gw_buf_addc(struct gw_buf *b, char c)
 {
+    if (b->_len + 2 <= b->_cap) { /* room for the byte and the NUL: the common case */
+        b->_p[b->_len++] = c;
+        b->_p[b->_len] = '\0';
+        return GW_OK;
+    }
     return gw_buf_add(b, &c, 1);
+}
+
+char *gw_buf_space(struct gw_buf *b, size_t n)
+{
+    return reserve(b, n) == GW_OK ? b->_p + b->_len : NULL;
 }
 
 int gw_buf_vprintf(struct gw_buf *b, const char *fmt, va_list ap)

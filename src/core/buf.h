@@ -28,6 +28,16 @@ void gw_buf_reset(struct gw_buf *b);
 int gw_buf_add(struct gw_buf *b, const void *p, size_t n);
 int gw_buf_adds(struct gw_buf *b, const char *s);
 int gw_buf_addc(struct gw_buf *b, char c);
+/* Makes room for n more bytes and returns where they go: write at most n bytes there, then
+ * gw_buf_commit the number written (the content is unchanged until then). NULL when the
+ * maximum or memory does not allow n more bytes. For writers that know an upper bound. */
+char *gw_buf_space(struct gw_buf *b, size_t n);
+/* Appends the n bytes written into the space gw_buf_space returned (n <= what was asked). */
+static inline void gw_buf_commit(struct gw_buf *b, size_t n)
+{
+    b->_len += n;
+    b->_p[b->_len] = '\0';
+}
 int gw_buf_printf(struct gw_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int gw_buf_vprintf(struct gw_buf *b, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));

@@ -307,6 +307,21 @@ void gw_gov_on_change(struct gw_gov *g, void (*fn)(void *arg), void *arg)
     g->on_change_arg = arg;
 }
 
+void gw_gov__rule_tool(const struct gw_tool_entry *e, struct gw_rule_tool *t)
+{
+    /* the same reading as gw_rule_tool_from_def, from the snapshot's compact entry */
+    memset(t, 0, sizeof(*t));
+    t->name = e->name;
+    t->bundle = e->bundle;
+    int r = gw_risk_parse(e->risk);
+    t->risk = r >= GW_RISK_READ ? r : GW_RISK_WRITE;
+    t->tag_list = e->tags;
+    t->ntags = e->ntags;
+    t->requires_confirmation = e->requires_confirmation;
+    t->requires_elevation =
+        e->requires_elevation >= 0 ? e->requires_elevation == 1 : t->risk == GW_RISK_PRIVILEGED;
+}
+
 /* ---------------------------------------------------------------- phases */
 
 static int h_exposure(void *ud, struct gw_call *c, struct gw_phase_verdict *v)
@@ -315,7 +330,7 @@ static int h_exposure(void *ud, struct gw_call *c, struct gw_phase_verdict *v)
     struct gw_ruleset *rs = gw_gov__rules(g, NULL);
     const struct gw_tool_entry *t = gw_call_tool(c);
     struct gw_rule_tool rt;
-    gw_rule_tool_from_def(t->def, &rt);
+    gw_gov__rule_tool(t, &rt);
     struct gw_exposure_result er;
     gw_ruleset_exposure(rs, gw_call_principal(c), &rt, &er);
     snprintf(v->policy_version, sizeof(v->policy_version), "%s", gw_ruleset_version(rs));
@@ -358,7 +373,7 @@ static int h_authorize(void *ud, struct gw_call *c, struct gw_phase_verdict *v)
     const struct gw_tool_entry *t = gw_call_tool(c);
     struct gw_ctx *ctx = gw_call_ctx(c);
     struct gw_rule_tool rt;
-    gw_rule_tool_from_def(t->def, &rt);
+    gw_gov__rule_tool(t, &rt);
     gw_ctx_set_risk(ctx, gw_risk_name(rt.risk));
     json_t *context = context_of(c);
     struct gw_authz_result r;
@@ -504,7 +519,7 @@ json_t *gw_gov_preview(struct gw_gov *g, const struct gw_principal *p,
     for (size_t i = 0; i < n; i++) {
         const struct gw_tool_entry *t = gw_snapshot_tool_at(snap, i);
         struct gw_rule_tool rt;
-        gw_rule_tool_from_def(t->def, &rt);
+        gw_gov__rule_tool(t, &rt);
         struct gw_exposure_result er;
         gw_ruleset_exposure(rs, p, &rt, &er);
         if (!er.visible)

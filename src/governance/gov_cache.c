@@ -117,7 +117,7 @@ static struct gov_bits *compute(const struct gw_ruleset *rs, const struct gw_pri
     b->n = n;
     for (size_t i = 0; i < n; i++) {
         struct gw_rule_tool t;
-        gw_rule_tool_from_def(gw_snapshot_tool_at(snap, i)->def, &t);
+        gw_gov__rule_tool(gw_snapshot_tool_at(snap, i), &t);
         struct gw_exposure_result er;
         gw_ruleset_exposure(rs, p, &t, &er);
         if (er.visible)

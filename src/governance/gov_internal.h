@@ -53,6 +53,10 @@ struct gw_gov {
         reloads, reload_failures;
 };
 
+/* What the rules look at in a registry tool, from its snapshot entry (no definition parsed:
+ * the exposure of a whole catalogue is computed per principal). Strings are the entry's. */
+void gw_gov__rule_tool(const struct gw_tool_entry *e, struct gw_rule_tool *t);
+
 /* The current rule set and its generation (a reference). */
 struct gw_ruleset *gw_gov__rules(struct gw_gov *g, unsigned *generation);
 

@@ -769,7 +769,7 @@ static void on_response(void *arg, struct gw_httpc_response *resp)
 static json_t *input_of(struct gw_call *c, struct gw_rule_tool *rt)
 {
     struct gw_ctx *ctx = gw_call_ctx(c);
-    gw_rule_tool_from_def(gw_call_tool(c)->def, rt);
+    gw_rule_tool_from_def(gw_tool_def(gw_call_tool(c)), rt); /* parsed for the call anyway */
     return gw_gov__opa_input(gw_call_principal(c), rt, gw_call_args(c), gw_clock_now(),
                              gw_ctx_peer(ctx), gw_transport_name(gw_ctx_transport(ctx)),
                              gw_ctx_method(ctx));

@@ -66,6 +66,11 @@ struct gw_httpc_call {
     size_t max_bytes;
     bool too_large;
     bool oom;
+    bool (*on_data)(void *, const char *, size_t);
+    void *data_arg;
+    size_t streamed;     /* bytes handed to on_data */
+    bool stopped;        /* on_data returned false */
+    int streaming;       /* 0 undecided, 1 streaming this response, -1 collecting it */
     bool no_replay;
     bool replay_refused; /* libcurl tried to send a no_replay request a second time */
     unsigned sends;      /* PREREQFUNCTION calls (no_replay only) */
@@ -309,10 +314,35 @@ size_t gw_httpc_pending(const struct gw_httpc *c)
 
 /* ---- per-call capture ---- */
 
+/* Streaming requests: whether the response being received is handed to on_data (a 2xx
+ * final response) or collected (anything else: an error body the completion reports). Decided
+ * at the first body byte, when the final status is known. */
+static bool stream_this(struct gw_httpc_call *call)
+{
+    if (call->streaming == 0) {
+        long status = 0;
+        curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &status);
+        call->streaming = status >= 200 && status < 300 ? 1 : -1;
+    }
+    return call->streaming == 1;
+}
+
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
     struct gw_httpc_call *call = ud;
     size_t len = size * n;
+    if (call->on_data && stream_this(call)) {
+        if (len > call->max_bytes - call->streamed) {
+            call->too_large = true;
+            return 0;
+        }
+        call->streamed += len;
+        if (!call->on_data(call->data_arg, p, len)) {
+            call->stopped = true;
+            return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+        }
+        return len;
+    }
     int rc = gw_buf_add(&call->body, p, len);
     if (rc == GW_ELIMIT) {
         call->too_large = true;
@@ -331,8 +361,10 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 {
     struct gw_httpc_call *call = ud;
     size_t len = size * n;
-    if (len >= 5 && memcmp(p, "HTTP/", 5) == 0)
+    if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
         gw_buf_reset(&call->headers); /* a new response (after 100-continue or a redirect) */
+        call->streaming = 0;
+    }
     (void)gw_buf_add(&call->headers, p, len); /* beyond the cap headers are just not kept */
     return len;
 }
@@ -545,6 +577,14 @@ int gw_httpc_submit(struct gw_httpc *c, const struct gw_httpc_request *req, gw_h
     }
     if (req->fresh_connect)
         curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+    if (req->on_data) {
+        call->on_data = req->on_data;
+        call->data_arg = req->data_arg;
+    }
+    if (req->stall_timeout_s > 0) {
+        curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, req->stall_timeout_s);
+    }
 
     if (strcmp(req->method, "GET") == 0) {
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
@@ -682,7 +722,11 @@ static void complete(struct gw_httpc_call *call, CURLcode code)
     resp.connected = pre > 0 || status > 0;
     resp.reused_connection = resp.connected && nconn == 0;
     resp.total_us = (long)total;
-    if (resp.status == GW_HTTPC_ETOOLARGE) {
+    if (call->stopped && resp.status != GW_HTTPC_OK) {
+        resp.status = GW_HTTPC_EPROTO;
+        resp.stopped = true;
+        snprintf(errmsg, sizeof(errmsg), "the stream was stopped by its receiver");
+    } else if (resp.status == GW_HTTPC_ETOOLARGE) {
         snprintf(errmsg, sizeof(errmsg), "response larger than %zu bytes", call->max_bytes);
     } else if (call->oom) {
         resp.status = GW_HTTPC_EPROTO;
@@ -701,7 +745,7 @@ static void complete(struct gw_httpc_call *call, CURLcode code)
     }
     resp.error = errmsg;
     if (resp.status != GW_HTTPC_OK)
-        resp.http_status = resp.status == GW_HTTPC_ETOOLARGE ? status : 0;
+        resp.http_status = resp.status == GW_HTTPC_ETOOLARGE || call->streaming == 1 ? status : 0;
     size_t blen = 0;
     char *bptr = gw_buf_take(&call->body, &blen); /* heap, NUL-terminated, "" when empty */
     resp.body = bptr;

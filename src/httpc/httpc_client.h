@@ -89,6 +89,19 @@ struct gw_httpc_request {
      * other idle connections older than that). */
     bool no_replay;
     bool fresh_connect;           /* always open a new connection (CURLOPT_FRESH_CONNECT) */
+    /* Streaming (server-sent events of LLM providers): when on_data is set, the body of a 2xx
+     * response is handed to on_data piece by piece as it arrives instead of being collected
+     * (the completion then sees an empty body; max_response_bytes still caps the total
+     * streamed). Bodies of other statuses are collected as usual, so error bodies reach the
+     * completion callback. on_data runs on the client's loop from inside libcurl: it must not
+     * submit, cancel or free anything of this client; it returns true to go on, false to stop
+     * the transfer (the call then completes with GW_HTTPC_EPROTO and `stopped` set). */
+    bool (*on_data)(void *data_arg, const char *data, size_t len);
+    void *data_arg;
+    /* Stall limit: the transfer fails with GW_HTTPC_ETIMEOUT when fewer than one byte per
+     * second arrives for this many seconds (a provider that stops sending mid-stream);
+     * 0 = none (only the total timeout applies). */
+    long stall_timeout_s;
 };
 
 /* How a call ended at the transport level. GW_HTTPC_OK means a complete HTTP response of any
@@ -116,6 +129,7 @@ struct gw_httpc_response {
     const char *error;        /* short message when status != OK ("" otherwise); no URL */
     bool connected;           /* a connection was established (for timeout triage) */
     bool reused_connection;   /* served on a kept-alive connection */
+    bool stopped;             /* streaming: on_data asked to stop (status GW_HTTPC_EPROTO) */
     bool not_resent;          /* no_replay: libcurl wanted to re-send the request after its
                                * connection died and was stopped (the first send may have been
                                * processed by the server) */

@@ -33,7 +33,9 @@ struct gw_openapi_limits {
     size_t max_alias_nodes;  /* nodes produced by YAML alias expansion; default 1 M */
     size_t max_refs;         /* $ref resolutions in one import; default 4 M */
     size_t max_documents;    /* documents loaded (root + referenced); default 10000 */
-    size_t max_operations;   /* operations in the spec; default 20000 */
+    size_t max_operations;   /* operations in the spec; default 100000 */
+    size_t max_tools;        /* tools one import may produce and store in one transaction
+                              * (the store applies the same bound); default 100000 */
     size_t max_schema_nodes; /* nodes in one tool's input or output schema, $defs
                               * included; larger output schemas are omitted, larger input
                               * schemas skip the operation (with a warning); default 200000 */
@@ -63,10 +65,27 @@ struct gw_openapi_options {
      * only when set (they are mostly CORS preflights and monitoring). */
     bool include_head_options_trace;
     bool snake_case_names;         /* operationId "getUserById" -> "get_user_by_id"; default true */
+    /* Naming across specs (docs/openapi-import.md): a prefix for every tool name of this
+     * import ("github" -> "github_get_repo"; NULL or "" = none); name_prefix_mode (setting
+     * GW_OPENAPI_NAME_PREFIX) derives it when name_prefix is NULL: "spec" (the spec id) or
+     * "bundle" (the tool's bundle, else the spec id), anything else none. The two registry
+     * choices below are not used by the importer: the app passes them to the store
+     * (store_import.h, store_alias.h). */
+    const char *name_prefix;
+    const char *name_prefix_mode;
+    bool fail_on_conflict; /* GW_IMPORT_ON_CONFLICT=fail: a taken name fails the import */
+    int alias_days;        /* GW_TOOL_ALIAS_DAYS: how long a renamed tool answers its old name */
     size_t description_max;        /* tool description limit; default 1024 */
     size_t schema_description_max; /* description inside schemas; default 512 */
     size_t inline_max_nodes;       /* a referenced schema larger than this goes to $defs instead
                                     * of being inlined; default 300 */
+    /* Size budgets (JSON values, $defs included) of a tool's input and output schemas: what
+     * an agent reads of a tool must fit its context. The deepest nesting levels, then the
+     * deepest referenced definitions, beyond the budget become small permissive stubs (type
+     * and description kept), reported per tool (input: degraded, output: info). 0 = no
+     * budget. Defaults 1000 and 250 (about 17 and 4 KB of JSON). */
+    size_t input_schema_budget;
+    size_t output_schema_budget;
 
     struct gw_openapi_limits limits;
 
@@ -97,7 +116,11 @@ struct gw_openapi_result {
     json_t *warnings;   /* array of {"operation","operationId","level","code","message"};
                          * level "skipped" (no tool), "degraded" (tool made, something lost)
                          * or "info" */
-    json_t *spec;       /* {"title","version","dialect","specVersion","servers","description"} */
+    json_t *spec;       /* {"title","version","id","dialect","specVersion","servers",
+                         * "description","upstream"}; "id" is the spec's registry identity:
+                         * options.spec_id, else the title's slug, else (empty title) the file
+                         * name unless generic ("openapi.json"), else the first server's host,
+                         * else "spec-<hash of the paths>" */
     char dialect[16];   /* "swagger-2.0" | "openapi-3.0" | "openapi-3.1" */
     size_t operations;  /* operations found in the spec */
     size_t tools_count; /* tools produced */

@@ -112,8 +112,8 @@ static bool list_has(json_t *list, const char *what)
 }
 
 /* A free argument name for `name` at location `in` (suffix rule of docs/tool-model.md). */
-static void unique_arg(struct gw_openapi__inputs *in, const char *name, const char *loc, char *out,
-                       size_t size)
+void gw_openapi__unique_arg(struct gw_openapi__inputs *in, const char *name, const char *loc,
+                            char *out, size_t size)
 {
     char base[80];
     gw_openapi__arg_name(name, base, sizeof(base));
@@ -361,7 +361,7 @@ static bool map_params(struct gw_openapi__op *o, struct gw_openapi__conv *cv, js
                 return false;
             }
             char argname[80];
-            unique_arg(in, name, loc, argname, sizeof(argname));
+            gw_openapi__unique_arg(in, name, loc, argname, sizeof(argname));
             json_object_set_new(arg, "arg", json_string(argname));
             json_object_set_new(arg, "in", json_string(loc));
             json_object_set_new(arg, "name", json_string(name));
@@ -466,7 +466,7 @@ static void body_args(struct gw_openapi__ctx *c, struct gw_openapi__conv *cv,
             if (ro)
                 continue; /* server-owned: not an input */
             char argname[80];
-            unique_arg(in, k, "body", argname, sizeof(argname));
+            gw_openapi__unique_arg(in, k, "body", argname, sizeof(argname));
             bool required = body_required && gw_openapi__str_in(req, k);
             json_t *arg = json_pack("{s:s,s:s,s:s}", "arg", argname, "in", "body", "name", k);
             if (required)
@@ -476,7 +476,7 @@ static void body_args(struct gw_openapi__ctx *c, struct gw_openapi__conv *cv,
         }
     } else {
         char argname[80];
-        unique_arg(in, "body", "body", argname, sizeof(argname));
+        gw_openapi__unique_arg(in, "body", "body", argname, sizeof(argname));
         json_t *arg = json_pack("{s:s,s:s}", "arg", argname, "in", "body-whole");
         if (body_required)
             json_object_set_new(arg, "required", json_true());
@@ -544,7 +544,7 @@ static bool map_body(struct gw_openapi__op *o, struct gw_openapi__conv *cv,
                 any_required = any_required || required;
                 json_t *schema = swagger_param_schema(cv, p, d);
                 char argname[80];
-                unique_arg(in, name, "body", argname, sizeof(argname));
+                gw_openapi__unique_arg(in, name, "body", argname, sizeof(argname));
                 json_t *arg =
                     json_pack("{s:s,s:s,s:s}", "arg", argname, "in", "body", "name", name);
                 if (required)
@@ -592,7 +592,7 @@ static bool map_body(struct gw_openapi__op *o, struct gw_openapi__conv *cv,
         body_args(c, cv, in, root, required, gw_openapi__jstr(rb, "description"));
     } else {
         char argname[80];
-        unique_arg(in, "body", "body", argname, sizeof(argname));
+        gw_openapi__unique_arg(in, "body", "body", argname, sizeof(argname));
         json_t *arg = json_pack("{s:s,s:s}", "arg", argname, "in", "body-whole");
         if (required)
             json_object_set_new(arg, "required", json_true());

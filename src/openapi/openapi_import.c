@@ -25,9 +25,12 @@ void gw_openapi_options_init(struct gw_openapi_options *o)
     memset(o, 0, sizeof(*o));
     o->allow_file_refs = true;
     o->snake_case_names = true;
+    o->alias_days = 90;
     o->description_max = 1024;
     o->schema_description_max = 512;
     o->inline_max_nodes = 300;
+    o->input_schema_budget = 1000;
+    o->output_schema_budget = 250;
     o->progress_every = 100;
     o->limits.max_doc_bytes = (size_t)64 << 20;
     o->limits.max_total_bytes = (size_t)256 << 20;
@@ -36,7 +39,8 @@ void gw_openapi_options_init(struct gw_openapi_options *o)
     o->limits.max_alias_nodes = (size_t)1 << 20;
     o->limits.max_refs = (size_t)4 << 20;
     o->limits.max_documents = 10000;
-    o->limits.max_operations = 20000;
+    o->limits.max_operations = 100000;
+    o->limits.max_tools = 100000;
     o->limits.max_schema_nodes = 200000;
 }
 

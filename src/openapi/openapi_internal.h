@@ -52,6 +52,12 @@ struct gw_openapi__form {
     char *problem; /* why it failed */
 };
 
+/* A memoised pruned copy of a subschema and the number of stubs in it. */
+struct gw_openapi__pruned {
+    json_t *v;
+    size_t cut;
+};
+
 struct gw_openapi__ptrmap {
     const void **keys;
     size_t *vals;
@@ -79,6 +85,13 @@ struct gw_openapi__ctx {
     unsigned *visit_marks; /* per form: generation of the last $defs closure that took it */
     size_t capmarks;
     unsigned generation;
+
+    /* depth pruning of tool schemas (openapi_schema.c): subschema heights and pruned copies
+     * memoised by node, so that tools sharing forms share their pruned parts too */
+    struct gw_openapi__ptrmap heights;          /* node -> height + 1 */
+    struct gw_openapi__ptrmap pruned[65];       /* per levels kept: node -> index + 1 */
+    struct gw_openapi__pruned *pruned_v;
+    size_t npruned, cappruned;
 
     size_t nrefs;
     int resolve_depth; /* nesting of gw_openapi__resolve (pointer walks through $refs) */
@@ -149,9 +162,22 @@ json_t *gw_openapi__schema_root(struct gw_openapi__conv *cv, json_t *node,
 /* Expands a top-level {"$ref":"#/$defs/X"} produced by the converter into (a shallow copy of)
  * X's form, recording the dependency; other values are returned with a new reference. */
 json_t *gw_openapi__expand_def_ref(struct gw_openapi__conv *cv, json_t *schema);
-/* The $defs object the schemas converted with cv need (closure), or NULL when none. New
- * reference. Adds the node count of the definitions to *size. */
-json_t *gw_openapi__defs(struct gw_openapi__conv *cv, size_t *size);
+/* The $defs object the schemas converted with cv need (closure, breadth first), or NULL when
+ * none. New reference. Adds the node count of the definitions to *size. With a budget (> 0),
+ * a definition that would take *size past it becomes a small permissive stub (its references
+ * are not followed); *out_stubs (may be NULL) receives how many. */
+json_t *gw_openapi__defs(struct gw_openapi__conv *cv, size_t *size, size_t budget,
+                         size_t *out_stubs);
+/* A tool schema (root, without $defs) cut to `budget` JSON values: the deepest levels of
+ * nesting (properties, items, ...; allOf/anyOf/oneOf members count as the same level) become
+ * stubs keeping type and description; the arguments (level 1) always stay. Returns a new
+ * reference (a pruned copy sharing untouched values, or schema itself); *out_size receives the
+ * size kept, *out_cut the number of stubs (0 = unchanged). */
+json_t *gw_openapi__prune(struct gw_openapi__ctx *c, json_t *schema, size_t budget,
+                          size_t *out_size, size_t *out_cut);
+/* Replaces cv's dependencies with the definitions that `schema` (e.g. a pruned root)
+ * references, so that the $defs closure holds only what is still reachable. */
+void gw_openapi__deps_from(struct gw_openapi__conv *cv, json_t *schema);
 /* Releases the schema cache. */
 void gw_openapi__forms_fini(struct gw_openapi__ctx *c);
 
@@ -197,6 +223,8 @@ struct gw_openapi__spec {
     json_t *xmcp;                /* root x-mcp object or NULL */
     json_t *consumes, *produces; /* Swagger 2 defaults */
     char upstream[128];
+    char spec_id[72]; /* option spec_id, else derived (title, file name, server): see
+                       * gw_openapi__spec_init */
     const char *version; /* info.version as text, or NULL */
     char version_buf[64];
     size_t prefix_skip; /* literal path segments every unnamed operation shares */
@@ -246,6 +274,10 @@ void gw_openapi__security_binding(struct gw_openapi__op *o, json_t *binding);
  * skipped, why says why. */
 bool gw_openapi__inputs(struct gw_openapi__op *o, struct gw_openapi__conv *cv,
                         struct gw_openapi__inputs *in, json_t *binding, char *why, size_t why_size);
+/* A free argument name for `name` at location `loc` (suffix rule of docs/tool-model.md),
+ * marked as taken. */
+void gw_openapi__unique_arg(struct gw_openapi__inputs *in, const char *name, const char *loc,
+                            char *out, size_t size);
 /* Preference rank of a media type for bodies (0 application/json, 1 other JSON, 2 form,
  * 3 multipart, 4 text, 5 XML, 6 octet-stream, 7 any, 8 other). */
 int gw_openapi__media_rank(const char *mt);

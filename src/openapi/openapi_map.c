@@ -88,6 +88,34 @@ static json_t *success_schema(struct gw_openapi__op *o, struct gw_openapi__doc *
     return NULL;
 }
 
+
+/* Fits a tool schema to its size budget (docs/openapi-import.md "Size budgets"): the root is
+ * pruned by nesting depth when it alone exceeds the budget, then the $defs closure of what it
+ * still references is added within the rest of the budget. Returns the final schema (new
+ * reference) and its size in nodes; *out_cut receives the number of subschemas and
+ * definitions left out (0 when the schema is whole). */
+static json_t *fit_schema(struct gw_openapi__conv *cv, json_t *root, size_t budget,
+                          size_t *out_size, size_t *out_cut)
+{
+    size_t root_size = 0, cut = 0, stubs = 0;
+    json_t *pruned = gw_openapi__prune(cv->c, root, budget, &root_size, &cut);
+    if (cut)
+        gw_openapi__deps_from(cv, pruned);
+    size_t rest = !budget ? 0 : budget > root_size + budget / 8 ? budget - root_size : budget / 8;
+    size_t dsize = 0;
+    json_t *defs = gw_openapi__defs(cv, &dsize, rest, &stubs);
+    if (defs) {
+        if (pruned == root) { /* never modify the caller's (possibly shared) root */
+            json_decref(pruned);
+            pruned = json_copy(root);
+        }
+        json_object_set_new(pruned, "$defs", defs);
+    }
+    *out_size = root_size + dsize;
+    *out_cut = cut + stubs;
+    return pruned;
+}
+
 /* Sets the tool's outputSchema from the success schema when its root is an object. Returns
  * false when something was lost (warning written). */
 static bool output_schema(struct gw_openapi__op *o, json_t *tool)
@@ -133,9 +161,13 @@ static bool output_schema(struct gw_openapi__op *o, json_t *tool)
             }
         }
     }
-    size_t size = cv.size;
-    json_t *defs = object && !cv.failed ? gw_openapi__defs(&cv, &size) : NULL;
     bool ok = true;
+    size_t size = 0, cut = 0;
+    json_t *fitted = NULL;
+    if (object && !cv.failed) {
+        json_object_set_new(root, "type", json_string("object"));
+        fitted = fit_schema(&cv, root, c->o->output_schema_budget, &size, &cut);
+    }
     if (cv.failed) {
         gw_openapi__warn(c, "degraded", "output_schema_unresolved", "output schema omitted: %.400s",
                          cv.problem);
@@ -148,12 +180,14 @@ static bool output_schema(struct gw_openapi__op *o, json_t *tool)
                          c->o->limits.max_schema_nodes);
         ok = false;
     } else {
-        json_object_set_new(root, "type", json_string("object"));
-        if (defs)
-            json_object_set(root, "$defs", defs);
-        json_object_set(tool, "outputSchema", root);
+        if (cut)
+            gw_openapi__warn(c, "info", "output_schema_abbreviated",
+                             "output schema abbreviated to its budget of %zu JSON values: %zu "
+                             "nested part(s) not expanded",
+                             c->o->output_schema_budget, cut);
+        json_object_set(tool, "outputSchema", fitted);
     }
-    json_decref(defs);
+    json_decref(fitted);
     json_decref(root);
     gw_openapi__conv_fini(&cv);
     return ok;
@@ -238,6 +272,159 @@ static bool valid_choice(const char *v, const char *const *set, size_t n)
     return false;
 }
 
+
+/* ---------------- path templates ---------------- */
+
+/* The path argument entry for template variable name[0..n), or NULL. */
+static json_t *path_entry(json_t *args, const char *name, size_t n)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(args, i, e)
+    {
+        const char *in = gw_openapi__jstr(e, "in"), *wire = gw_openapi__jstr(e, "name");
+        if (in && !strcmp(in, "path") && wire && strlen(wire) == n && !memcmp(wire, name, n))
+            return e;
+    }
+    return NULL;
+}
+
+/* An argument for a template variable the spec does not declare: a required string (the
+ * operation could not be called without it). Inserted after the other path arguments. */
+static json_t *undeclared_path_arg(struct gw_openapi__op *o, struct gw_openapi__inputs *in,
+                                   const char *name)
+{
+    char argname[80];
+    gw_openapi__unique_arg(in, name, "path", argname, sizeof(argname));
+    json_t *e = json_pack("{s:s,s:s,s:s,s:b,s:s,s:b}", "arg", argname, "in", "path", "name", name,
+                          "required", 1, "style", "simple", "explode", 0);
+    size_t at = 0;
+    while (at < json_array_size(in->args) &&
+           !strcmp(gw_openapi__jstr(json_array_get(in->args, at), "in"), "path"))
+        at++;
+    json_array_insert_new(in->args, at, e);
+    json_object_set_new(in->props, argname,
+                        json_pack("{s:s,s:s}", "type", "string", "description",
+                                  "Path parameter (not declared in the spec)."));
+    json_array_append_new(in->required, json_string(argname));
+    gw_openapi__warn(o->c, "degraded", "path_parameter_undeclared",
+                     "path template variable {%.100s} has no parameter in the spec; added as a "
+                     "required string argument '%s'",
+                     name, argname);
+    return e;
+}
+
+/* Rewrites the operation's path template into the plain {name} form the executor expands and
+ * records what RFC 6570 operators meant on the argument entries (real specs use them, e.g.
+ * Google's "/v1/{+name}:cancel"): {+x} and {#x} reserved expansion -> allowReserved ("/" kept),
+ * {.x} label style, {;x} matrix style, {/x} a "/" then x, {x*} explode, {x:3} prefix (not
+ * applied: degraded), {?x}/{&x} form-style query parameters (moved to the query), {x,y} lists.
+ * Template variables without a declared parameter get a required string argument (degraded).
+ * false (why filled) when the template is malformed. */
+static bool normalize_path(struct gw_openapi__op *o, struct gw_openapi__inputs *in,
+                           json_t *binding, char *why, size_t why_size)
+{
+    struct gw_openapi__ctx *c = o->c;
+    const char *path = o->path;
+    if (!strchr(path, '{') && !strchr(path, '}'))
+        return true;
+    struct gw_buf b;
+    gw_buf_init(&b, 16384);
+    bool changed = false, ok = true;
+    for (const char *p = path; *p && ok;) {
+        if (*p == '}') {
+            snprintf(why, why_size, "malformed path template: unmatched '}'");
+            ok = false;
+            break;
+        }
+        if (*p != '{') {
+            gw_buf_addc(&b, *p++);
+            continue;
+        }
+        const char *close = strchr(p + 1, '}');
+        const char *reopen = strchr(p + 1, '{');
+        if (!close || close == p + 1 || (reopen && reopen < close)) {
+            snprintf(why, why_size, "malformed path template: unclosed or empty '{'");
+            ok = false;
+            break;
+        }
+        const char *q = p + 1;
+        char op = 0;
+        if (strchr("+#./;?&", *q)) {
+            op = *q++;
+            changed = true;
+        }
+        bool first = true;
+        while (q < close && ok) {
+            const char *end = q;
+            while (end < close && *end != ',')
+                end++;
+            const char *ve = end;
+            bool explode = false;
+            const char *colon = memchr(q, ':', (size_t)(end - q));
+            if (colon) {
+                ve = colon;
+                changed = true;
+                gw_openapi__warn(c, "degraded", "path_template_prefix",
+                                 "path template {%.*s}: the prefix modifier is not applied "
+                                 "(the whole value is sent)",
+                                 (int)(close - p - 1), p + 1);
+            }
+            if (ve > q && ve[-1] == '*') {
+                explode = true;
+                ve--;
+                changed = true;
+            }
+            size_t vn = (size_t)(ve - q);
+            if (vn == 0) {
+                snprintf(why, why_size, "malformed path template: empty variable in '%.*s'",
+                         (int)(close - p + 1), p);
+                ok = false;
+                break;
+            }
+            if (!first || end < close)
+                changed = true;
+            char name[256];
+            snprintf(name, sizeof(name), "%.*s", (int)(vn < 255 ? vn : 255), q);
+            json_t *e = path_entry(in->args, name, strlen(name));
+            if (!e)
+                e = undeclared_path_arg(o, in, name);
+            if (explode)
+                json_object_set_new(e, "explode", json_true());
+            if (op == '?' || op == '&') {
+                /* a query expansion written into the path: the variable is a query parameter */
+                json_object_set_new(e, "in", json_string("query"));
+                json_object_set_new(e, "style", json_string("form"));
+                json_object_set_new(e, "explode", json_boolean(explode));
+            } else {
+                if (op == '+' || op == '#')
+                    json_object_set_new(e, "allowReserved", json_true());
+                else if (op == '.')
+                    json_object_set_new(e, "style", json_string("label"));
+                else if (op == ';')
+                    json_object_set_new(e, "style", json_string("matrix"));
+                if (op == '/')
+                    gw_buf_addc(&b, '/');
+                else if (!first && (op == 0 || op == '+' || op == '#'))
+                    gw_buf_addc(&b, ',');
+                gw_buf_printf(&b, "{%s}", name);
+            }
+            first = false;
+            q = end < close ? end + 1 : close;
+        }
+        p = close + 1;
+    }
+    if (ok && changed) {
+        gw_openapi__warn(c, "info", "path_template_operator",
+                         "path template %.300s is sent as %.300s (RFC 6570 operators mapped to "
+                         "argument styles)",
+                         path, gw_buf_ptr(&b));
+        json_object_set_new(binding, "path", json_stringn(gw_buf_ptr(&b), gw_buf_len(&b)));
+    }
+    gw_buf_fini(&b);
+    return ok;
+}
+
 /* Builds the tool for one operation, or returns NULL (skipped, warning written). */
 static json_t *map_operation(struct gw_openapi__op *o, struct pending *pend)
 {
@@ -258,7 +445,8 @@ static json_t *map_operation(struct gw_openapi__op *o, struct pending *pend)
     json_object_set_new(binding, "path", json_string(o->path));
     json_object_set_new(binding, "servers", op_servers(o));
     json_object_set_new(binding, "upstream", json_string(o->sp->upstream));
-    if (!gw_openapi__inputs(o, &cv, &in, binding, why, sizeof(why)))
+    if (!gw_openapi__inputs(o, &cv, &in, binding, why, sizeof(why)) ||
+        !normalize_path(o, &in, binding, why, sizeof(why)))
         goto skip;
     json_object_set(binding, "args", in.args);
     gw_openapi__security_binding(o, binding);
@@ -270,10 +458,10 @@ static json_t *map_operation(struct gw_openapi__op *o, struct pending *pend)
     if (json_array_size(in.required))
         json_object_set(input, "required", in.required);
     json_object_set_new(input, "additionalProperties", json_false());
-    size_t size = cv.size;
-    json_t *defs = gw_openapi__defs(&cv, &size);
-    if (defs)
-        json_object_set_new(input, "$defs", defs);
+    size_t size = 0, cut = 0;
+    json_t *fitted = cv.failed ? NULL : fit_schema(&cv, input, c->o->input_schema_budget, &size, &cut);
+    json_decref(input);
+    input = fitted;
     if (cv.failed) {
         json_decref(input);
         snprintf(why, sizeof(why), "%s", cv.problem);
@@ -285,6 +473,12 @@ static json_t *map_operation(struct gw_openapi__op *o, struct pending *pend)
                  c->o->limits.max_schema_nodes);
         goto skip;
     }
+    if (cut)
+        gw_openapi__warn(c, "degraded", "input_schema_abbreviated",
+                         "input schema abbreviated to its budget of %zu JSON values: %zu nested "
+                         "part(s) not expanded (accepted as they come; the upstream validates "
+                         "them)",
+                         c->o->input_schema_budget, cut);
     if (cv.degraded)
         gw_openapi__warn(c, "degraded", "invalid_schema_parts",
                          "invalid schema parts were dropped: %s", cv.note);
@@ -323,9 +517,19 @@ static json_t *map_operation(struct gw_openapi__op *o, struct pending *pend)
                     !strcmp(o->method, "options") || !strcmp(o->method, "trace");
     bool is_delete = !strcmp(o->method, "delete");
     bool idempotent = get_like || is_delete || !strcmp(o->method, "put");
-    json_object_set_new(tool, "annotations",
-                        json_pack("{s:b,s:b,s:b,s:b}", "readOnlyHint", get_like, "destructiveHint",
-                                  is_delete, "idempotentHint", idempotent, "openWorldHint", 1));
+    /* only what differs from MCP's defaults (readOnlyHint false, destructiveHint true,
+     * idempotentHint false, openWorldHint true), and the write hints only for tools that write
+     * (MCP ignores them on read-only tools): every listed tool costs an agent these bytes.
+     * A DELETE says destructiveHint explicitly, for the confirmation prompts of clients. */
+    json_t *ann = json_object();
+    if (get_like) {
+        json_object_set_new(ann, "readOnlyHint", json_true());
+    } else {
+        json_object_set_new(ann, "destructiveHint", json_boolean(is_delete));
+        if (idempotent)
+            json_object_set_new(ann, "idempotentHint", json_true());
+    }
+    json_object_set_new(tool, "annotations", ann);
     json_object_set_new(tool, "binding", binding);
     binding = NULL;
 
@@ -369,7 +573,7 @@ static json_t *map_operation(struct gw_openapi__op *o, struct pending *pend)
         bundle = c->o->bundle;
     json_object_set_new(tool, "bundle", bundle ? json_string(bundle) : json_null());
     json_t *source = json_object();
-    json_object_set_new(source, "specId", c->o->spec_id ? json_string(c->o->spec_id) : json_null());
+    json_object_set_new(source, "specId", json_string(o->sp->spec_id));
     const char *opid = gw_openapi__jstr(o->op, "operationId");
     json_object_set_new(source, "operationId", opid ? json_string(opid) : json_null());
     json_object_set_new(source, "method", json_string(upper));
@@ -416,6 +620,22 @@ static json_t *map_operation(struct gw_openapi__op *o, struct pending *pend)
     }
     if (!pend->base[0])
         snprintf(pend->base, sizeof(pend->base), "%s_operation", o->method);
+    /* naming across specs: the import's prefix (GW_OPENAPI_NAME_PREFIX / --prefix) */
+    const char *mode = c->o->name_prefix_mode;
+    const char *pfx_src = c->o->name_prefix                    ? c->o->name_prefix
+                          : mode && !strcmp(mode, "spec")     ? o->sp->spec_id
+                          : mode && !strcmp(mode, "bundle")   ? (bundle ? bundle : o->sp->spec_id)
+                                                              : NULL;
+    if (pfx_src && *pfx_src) {
+        char pfx[72], joined[sizeof(pend->base) + sizeof(pfx) + 2];
+        gw_openapi__snake(pfx_src, pfx, sizeof(pfx));
+        size_t pl = strlen(pfx);
+        if (pl && !(strncmp(pend->base, pfx, pl) == 0 && pend->base[pl] == '_')) {
+            snprintf(joined, sizeof(joined), "%s_%s", pfx, pend->base);
+            memcpy(pend->base, joined, sizeof(pend->base) - 1);
+            pend->base[sizeof(pend->base) - 1] = '\0';
+        }
+    }
     gw_openapi__cap_name(pend->base, sizeof(pend->base));
     goto out;
 skip:
@@ -478,6 +698,21 @@ static void assign_names(struct gw_openapi__ctx *c, struct pending *p, size_t n,
 
 /* ---------------- driver ---------------- */
 
+/* "GET /users/{}": an operation's identity, path parameter names left out and RFC 6570
+ * operators ignored (the store matches re-imports the same way). */
+static void op_identity(const char *method, const char *path, char *out, size_t size)
+{
+    size_t o = (size_t)snprintf(out, size, "%s ", method);
+    bool in_param = false;
+    for (size_t i = 0; path[i] && o + 1 < size; i++) {
+        if (in_param && path[i] != '}')
+            continue;
+        in_param = path[i] == '{';
+        out[o++] = path[i];
+    }
+    out[o < size ? o : size - 1] = '\0';
+}
+
 /* Merges root, path-item and operation x-mcp (later wins); `false` at any level excludes. */
 static json_t *merge_xmcp(json_t *a, json_t *b, json_t *cc)
 {
@@ -518,6 +753,7 @@ int gw_openapi__map(struct gw_openapi__ctx *c, struct gw_openapi_result *r)
                             total, c->o->limits.max_operations);
     }
     struct pending *pend = gw_xcalloc(total ? total : 1, sizeof(*pend));
+    json_t *seen = json_object(); /* operation identity -> label of the first */
     size_t n = 0, done = 0;
     size_t every = c->o->progress_every ? c->o->progress_every : 100;
     char label[LABEL_MAX];
@@ -576,7 +812,17 @@ int gw_openapi__map(struct gw_openapi__ctx *c, struct gw_openapi_result *r)
             c->op_id = gw_openapi__jstr(o.op, "operationId");
             o.xmcp = merge_xmcp(sp.xmcp, json_object_get(o.pathitem, "x-mcp"),
                                 json_object_get(o.op, "x-mcp"));
-            if (json_is_true(json_object_get(o.xmcp, "exclude"))) {
+            char opkey[LABEL_MAX];
+            op_identity(up, path, opkey, sizeof(opkey));
+            const char *first = gw_openapi__jstr(seen, opkey);
+            if (first) {
+                /* /users/{id} and /users/{userId} match the same requests: one operation */
+                gw_openapi__warn(c, "info", "duplicate_path",
+                                 "same operation as %.300s (the path templates differ only in "
+                                 "parameter names); imported once",
+                                 first);
+                r->excluded++;
+            } else if (json_is_true(json_object_get(o.xmcp, "exclude"))) {
                 gw_openapi__warn(c, "info", "excluded", "excluded by x-mcp");
                 r->excluded++;
             } else if (!c->o->include_head_options_trace &&
@@ -587,6 +833,7 @@ int gw_openapi__map(struct gw_openapi__ctx *c, struct gw_openapi_result *r)
             } else {
                 size_t before = json_array_size(c->warnings);
                 json_t *tool = map_operation(&o, &pend[n]);
+                json_object_set_new(seen, opkey, json_string(label));
                 if (tool) {
                     pend[n++].tool = tool;
                     for (size_t w = before; w < json_array_size(c->warnings); w++) {
@@ -609,6 +856,9 @@ int gw_openapi__map(struct gw_openapi__ctx *c, struct gw_openapi_result *r)
     c->op_id = NULL;
     if (c->fatal != GW_OK) {
         rc = c->fatal;
+    } else if (c->o->limits.max_tools && n > c->o->limits.max_tools) {
+        rc = GW_ERROR_SET(c->err, GW_ELIMIT, "the spec produces %zu tools, more than the limit of %zu",
+                          n, c->o->limits.max_tools);
     } else {
         assign_names(c, pend, n, r->tools);
         r->tools_count = json_array_size(r->tools);
@@ -618,6 +868,7 @@ int gw_openapi__map(struct gw_openapi__ctx *c, struct gw_openapi_result *r)
     for (size_t i = 0; i < n; i++)
         json_decref(pend[i].tool);
     gw_free(pend);
+    json_decref(seen);
     /* spec info */
     json_t *info = json_object_get(sp.root, "info");
     json_t *spec = json_object();
@@ -626,6 +877,7 @@ int gw_openapi__map(struct gw_openapi__ctx *c, struct gw_openapi_result *r)
                             ? json_string(gw_openapi__jstr(info, "title"))
                             : json_null());
     json_object_set_new(spec, "version", sp.version ? json_string(sp.version) : json_null());
+    json_object_set_new(spec, "id", json_string(sp.spec_id));
     json_object_set_new(spec, "dialect", json_string(r->dialect));
     json_t *sv = json_object_get(sp.root, c->dialect == OA_SWAGGER2 ? "swagger" : "openapi");
     if (json_is_number(sv)) {

@@ -36,6 +36,7 @@
 #include <pcre2.h>
 
 #include "core/alloc.h"
+#include "core/json.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -122,6 +123,21 @@ void gw_openapi__forms_fini(struct gw_openapi__ctx *c)
     gw_free(c->forms);
     gw_free(c->form_index.keys);
     gw_free(c->form_index.vals);
+    for (size_t i = 0; i < c->heights.cap; i++)
+        json_decref((json_t *)(uintptr_t)c->heights.keys[i]);
+    gw_free(c->heights.keys);
+    gw_free(c->heights.vals);
+    memset(&c->heights, 0, sizeof(c->heights));
+    for (size_t i = 0; i < 65; i++) {
+        gw_free(c->pruned[i].keys);
+        gw_free(c->pruned[i].vals);
+        memset(&c->pruned[i], 0, sizeof(c->pruned[i]));
+    }
+    for (size_t i = 0; i < c->npruned; i++)
+        json_decref(c->pruned_v[i].v);
+    gw_free(c->pruned_v);
+    c->pruned_v = NULL;
+    c->npruned = c->cappruned = 0;
     gw_free(c->dep_marks);
     gw_free(c->visit_marks);
     c->forms = NULL;
@@ -566,10 +582,11 @@ static bool keyword_value_ok(const char *k, json_t *v)
         double d = json_is_real(v) ? json_real_value(v) : -1;
         return d >= 0 && d == (double)(long long)d;
     }
+    /* big numbers (core/json.h: 18446744073709551615 as a uint64 maximum) are numbers */
     if (key_in(k, NUMBER_KEYWORDS, N(NUMBER_KEYWORDS)))
-        return json_is_number(v);
+        return gw_json_is_number(v);
     if (!strcmp(k, "multipleOf"))
-        return json_is_number(v) && json_number_value(v) > 0;
+        return gw_json_is_number(v) && gw_json_number(v) > 0;
     if (key_in(k, STRING_KEYWORDS, N(STRING_KEYWORDS)))
         return json_is_string(v);
     if (key_in(k, BOOL_KEYWORDS, N(BOOL_KEYWORDS)))
@@ -734,14 +751,14 @@ static json_t *conv_node_body(struct gw_openapi__conv *cv, json_t *node,
     /* boolean exclusive bounds (draft-4 style, OpenAPI 3.0 and Swagger 2) */
     if (exmax) {
         json_t *max = json_object_get(out, "maximum");
-        if (json_is_true(exmax) && json_is_number(max)) {
+        if (json_is_true(exmax) && gw_json_is_number(max)) {
             json_object_set(out, "exclusiveMaximum", max);
             json_object_del(out, "maximum");
         }
     }
     if (exmin) {
         json_t *min = json_object_get(out, "minimum");
-        if (json_is_true(exmin) && json_is_number(min)) {
+        if (json_is_true(exmin) && gw_json_is_number(min)) {
             json_object_set(out, "exclusiveMinimum", min);
             json_object_del(out, "minimum");
         }
@@ -910,9 +927,301 @@ json_t *gw_openapi__schema_root(struct gw_openapi__conv *cv, json_t *node,
     return res;
 }
 
-json_t *gw_openapi__defs(struct gw_openapi__conv *cv, size_t *size)
+
+/* ---- size budgets: depth pruning of a finished tool schema ---- */
+
+#define PRUNE_DEPTH_MAX 64
+
+/* Whether keyword k holds subschemas one level down (properties, items, ...) or at the same
+ * level (allOf/anyOf/oneOf members describe the same value). */
+static int subschema_kind(const char *k)
+{
+    if (key_in(k, MAP_SUBSCHEMAS, N(MAP_SUBSCHEMAS)))
+        return 1; /* map of schemas, one level down */
+    if (!strcmp(k, "items") || !strcmp(k, "prefixItems") ||
+        key_in(k, SINGLE_SUBSCHEMA, N(SINGLE_SUBSCHEMA)))
+        return 2; /* schema (or list of schemas), one level down */
+    if (!strcmp(k, "allOf") || !strcmp(k, "anyOf") || !strcmp(k, "oneOf"))
+        return 3; /* list of schemas, same level */
+    return 0;
+}
+
+/* Number of JSON values in v (v itself included). */
+static size_t count_values(json_t *v)
+{
+    size_t n = 1;
+    if (json_is_object(v)) {
+        const char *k;
+        json_t *x;
+        json_object_foreach(v, k, x) n += count_values(x);
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *x;
+        json_array_foreach(v, i, x) n += count_values(x);
+    }
+    return n;
+}
+
+struct level {
+    json_t **v;
+    size_t n, cap;
+};
+
+static void level_push(struct level *l, json_t *v)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 64;
+        l->v = gw_xrealloc(l->v, l->cap * sizeof(*l->v));
+    }
+    l->v[l->n++] = v;
+}
+
+/* The JSON values of a schema per nesting level into hist[], breadth first, stopping after
+ * the first level at which the running total passes `stop` (0 = never): the cost is bounded
+ * by the budget, not by the size of the schema. Returns the number of levels measured. */
+static int measure(json_t *schema, size_t stop, size_t *hist)
+{
+    struct level cur = {0}, next = {0};
+    size_t total = 0;
+    int d = 0;
+    level_push(&cur, schema);
+    for (; cur.n && d <= PRUNE_DEPTH_MAX; d++) {
+        /* cur grows while it is walked: allOf/anyOf/oneOf members are on the same level */
+        for (size_t i = 0; i < cur.n; i++) {
+            json_t *sc = cur.v[i];
+            if (!json_is_object(sc))
+                continue;
+            const char *k;
+            json_t *v;
+            hist[d]++;
+            json_object_foreach(sc, k, v)
+            {
+                int kind = subschema_kind(k);
+                if (kind == 1 && json_is_object(v)) {
+                    const char *pk;
+                    json_t *pv;
+                    json_object_foreach(v, pk, pv) level_push(&next, pv);
+                    hist[d]++;
+                } else if ((kind == 2 || kind == 3) && json_is_array(v)) {
+                    size_t j;
+                    json_t *m;
+                    json_array_foreach(v, j, m) level_push(kind == 2 ? &next : &cur, m);
+                    hist[d]++;
+                } else if (kind == 2) {
+                    level_push(&next, v);
+                } else if (strcmp(k, "$defs") != 0) {
+                    hist[d] += count_values(v);
+                }
+            }
+        }
+        total += hist[d];
+        struct level t = cur;
+        cur = next;
+        next = t;
+        next.n = 0;
+        if (stop && total > stop) {
+            d++;
+            break;
+        }
+    }
+    gw_free(cur.v);
+    gw_free(next.v);
+    return d;
+}
+
+/* The stand-in of a subschema below the kept depth: its type and description. */
+static json_t *prune_stub(json_t *schema)
+{
+    json_t *stub = json_object();
+    json_t *type = json_object_get(schema, "type");
+    if (json_is_string(type) || json_is_array(type))
+        json_object_set(stub, "type", type);
+    json_t *d = json_object_get(schema, "description");
+    json_t *t = json_object_get(schema, "title");
+    if (json_is_string(d))
+        json_object_set(stub, "description", d);
+    else if (json_is_string(t))
+        json_object_set(stub, "description", t);
+    return stub;
+}
+
+/* Levels of subschemas below schema (0 for a leaf schema), memoised by node. Every node that
+ * gets here is in the heights map (which keeps it alive), so the pruned-copy memo below keys
+ * only on live nodes too. */
+static int height(struct gw_openapi__ctx *c, json_t *schema, int guard)
+{
+    if (!json_is_object(schema) || guard > 4 * PRUNE_DEPTH_MAX)
+        return 0;
+    size_t memo;
+    if (ptrmap_get(&c->heights, schema, &memo))
+        return (int)memo - 1;
+    int h = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(schema, k, v)
+    {
+        int kind = subschema_kind(k), x = 0;
+        if (kind == 1 && json_is_object(v)) {
+            const char *pk;
+            json_t *pv;
+            json_object_foreach(v, pk, pv)
+            {
+                int y = 1 + height(c, pv, guard + 1);
+                x = y > x ? y : x;
+            }
+        } else if ((kind == 2 || kind == 3) && json_is_array(v)) {
+            size_t i;
+            json_t *m;
+            json_array_foreach(v, i, m)
+            {
+                int y = (kind == 2) + height(c, m, guard + 1);
+                x = y > x ? y : x;
+            }
+        } else if (kind == 2) {
+            x = 1 + height(c, v, guard + 1);
+        }
+        h = x > h ? x : h;
+    }
+    /* the map holds a reference: a freed node's address must never be found again */
+    ptrmap_put(&c->heights, json_incref(schema), (size_t)h + 1);
+    return h;
+}
+
+/* A copy of schema keeping `rem` more levels of subschemas: deeper ones are replaced by their
+ * stubs. A subtree that fits is shared as it is, and pruned copies are memoised per (node,
+ * rem), so tools that share forms share their pruned parts. *cut counts the stubs. New
+ * reference. */
+static json_t *prune_copy(struct gw_openapi__ctx *c, json_t *schema, int rem, size_t *cut)
+{
+    if (!json_is_object(schema))
+        return json_incref(schema);
+    if (rem < 0) {
+        (*cut)++;
+        return prune_stub(schema);
+    }
+    if (height(c, schema, 0) <= rem)
+        return json_incref(schema);
+    size_t memo;
+    struct gw_openapi__ptrmap *pm = &c->pruned[rem < 64 ? rem : 64];
+    if (ptrmap_get(pm, schema, &memo)) {
+        *cut += c->pruned_v[memo - 1].cut;
+        return json_incref(c->pruned_v[memo - 1].v);
+    }
+    size_t mycut = 0;
+    json_t *out = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach(schema, k, v)
+    {
+        int kind = subschema_kind(k);
+        if (kind == 1 && json_is_object(v)) {
+            json_t *m = json_object();
+            const char *pk;
+            json_t *pv;
+            json_object_foreach(v, pk, pv)
+                json_object_set_new(m, pk, prune_copy(c, pv, rem - 1, &mycut));
+            json_object_set_new(out, k, m);
+        } else if ((kind == 2 || kind == 3) && json_is_array(v)) {
+            json_t *a = json_array();
+            size_t i;
+            json_t *m;
+            json_array_foreach(v, i, m)
+                json_array_append_new(a, prune_copy(c, m, kind == 2 ? rem - 1 : rem, &mycut));
+            json_object_set_new(out, k, a);
+        } else if (kind == 2) {
+            json_object_set_new(out, k, prune_copy(c, v, rem - 1, &mycut));
+        } else {
+            json_object_set(out, k, v);
+        }
+    }
+    if (c->npruned == c->cappruned) {
+        c->cappruned = c->cappruned ? c->cappruned * 2 : 256;
+        c->pruned_v = gw_xrealloc(c->pruned_v, c->cappruned * sizeof(*c->pruned_v));
+    }
+    c->pruned_v[c->npruned] = (struct gw_openapi__pruned){json_incref(out), mycut};
+    ptrmap_put(pm, schema, ++c->npruned);
+    *cut += mycut;
+    return out;
+}
+
+json_t *gw_openapi__prune(struct gw_openapi__ctx *c, json_t *schema, size_t budget,
+                          size_t *out_size, size_t *out_cut)
+{
+    size_t hist[PRUNE_DEPTH_MAX + 1] = {0};
+    *out_cut = 0;
+    int levels = measure(schema, budget, hist);
+    size_t total = 0;
+    for (int d = 0; d < levels; d++)
+        total += hist[d];
+    *out_size = total;
+    if (!budget || total <= budget)
+        return json_incref(schema);
+    /* the deepest level that still fits; the arguments themselves (level 1) always stay */
+    size_t sum = hist[0] + hist[1];
+    int keep = 1;
+    while (keep + 1 < levels && sum + hist[keep + 1] <= budget) {
+        keep++;
+        sum += hist[keep];
+    }
+    json_t *res = prune_copy(c, schema, keep, out_cut);
+    *out_size = sum + *out_cut * 2;
+    return res;
+}
+
+/* Adds the forms referenced ("#/$defs/<name>") anywhere in v to cv's dependencies. */
+static void deps_of(struct gw_openapi__conv *cv, json_t *v, int depth)
+{
+    if (depth > 2 * PRUNE_DEPTH_MAX + 64)
+        return;
+    if (json_is_object(v)) {
+        const char *k;
+        json_t *x;
+        json_object_foreach(v, k, x)
+        {
+            if (!strcmp(k, "$ref") && json_is_string(x) &&
+                !strncmp(json_string_value(x), "#/$defs/", 8)) {
+                json_t *idx = json_object_get(cv->c->def_names, json_string_value(x) + 8);
+                if (json_is_integer(idx))
+                    add_dep(cv, (size_t)json_integer_value(idx));
+            } else {
+                deps_of(cv, x, depth + 1);
+            }
+        }
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *x;
+        json_array_foreach(v, i, x) deps_of(cv, x, depth + 1);
+    }
+}
+
+void gw_openapi__deps_from(struct gw_openapi__conv *cv, json_t *schema)
+{
+    cv->ndeps = 0;
+    cv->gen = ++cv->c->generation;
+    deps_of(cv, schema, 0);
+}
+
+/* The placeholder of a definition left out of a tool's $defs by the size budget: its type
+ * when the form has a single one, and a note. Permissive, so validation never rejects what
+ * the full schema would accept (the upstream still validates). New reference. */
+static json_t *def_stub(const struct gw_openapi__form *f)
+{
+    json_t *stub = json_object();
+    json_t *type = json_is_object(f->form) ? json_object_get(f->form, "type") : NULL;
+    if (json_is_string(type))
+        json_object_set(stub, "type", type);
+    json_object_set_new(stub, "description",
+                        json_string("Not expanded here (the tool's schema size budget); any "
+                                    "value of this shape is accepted."));
+    return stub;
+}
+
+json_t *gw_openapi__defs(struct gw_openapi__conv *cv, size_t *size, size_t budget,
+                         size_t *out_stubs)
 {
     struct gw_openapi__ctx *c = cv->c;
+    if (out_stubs)
+        *out_stubs = 0;
     if (cv->ndeps == 0)
         return NULL;
     unsigned gen = ++c->generation;
@@ -920,6 +1229,8 @@ json_t *gw_openapi__defs(struct gw_openapi__conv *cv, size_t *size)
     size_t *work = gw_xmalloc(cap * sizeof(size_t));
     memcpy(work, cv->deps, n * sizeof(size_t));
     json_t *defs = json_object();
+    /* breadth first: the definitions nearest the root are expanded first, so when the budget
+     * runs out the deepest ones become stubs */
     for (size_t w = 0; w < n; w++) {
         size_t idx = work[w];
         marks_ensure(c);
@@ -932,6 +1243,13 @@ json_t *gw_openapi__defs(struct gw_openapi__conv *cv, size_t *size)
         struct gw_openapi__form *f = &c->forms[idx];
         if (f->failed)
             set_problem(cv, f->problem ? f->problem : "unresolvable reference");
+        if (budget && *size + f->size > budget && !f->failed) {
+            json_object_set_new(defs, f->name, def_stub(f));
+            *size += 3;
+            if (out_stubs)
+                (*out_stubs)++;
+            continue;
+        }
         inherit(cv, f);
         json_object_set_new(defs, f->name, f->form ? json_incref(f->form) : json_object());
         *size += f->size;

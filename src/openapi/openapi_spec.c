@@ -17,6 +17,7 @@
 #include "core/alloc.h"
 
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -235,6 +236,96 @@ static json_t *swagger_servers(struct gw_openapi__ctx *c, json_t *root)
     return out;
 }
 
+/* "Service Booking API" -> "service-booking-api": [a-z0-9._-], at most 64 characters. */
+static void slug(const char *in, size_t n, char *out, size_t size)
+{
+    size_t o = 0;
+    bool dash = false;
+    for (size_t i = 0; i < n && in[i] && o + 1 < size && o < 64; i++) {
+        char ch = in[i];
+        if (ch >= 'A' && ch <= 'Z')
+            ch = (char)(ch - 'A' + 'a');
+        if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_') {
+            out[o++] = ch;
+            dash = false;
+        } else if (o > 0 && !dash) {
+            out[o++] = '-';
+            dash = true;
+        }
+    }
+    while (o > 0 && (out[o - 1] == '-' || out[o - 1] == '.'))
+        o--;
+    out[o] = '\0';
+}
+
+/* File names that say nothing about the API ("openapi.json"): the server names it better. */
+static bool generic_stem(const char *s)
+{
+    static const char *const generic[] = {"openapi", "swagger", "api",  "apis",     "spec",
+                                          "index",   "schema",  "docs", "api-docs", "v1",
+                                          "v2",      "v3",      "definition", "service", NULL};
+    for (const char *const *g = generic; *g; g++)
+        if (!strcmp(s, *g))
+            return true;
+    return false;
+}
+
+/* The spec's identity in the registry when the caller gives none: the title's slug; for an
+ * empty title the file name (without folders and extension) unless it is generic, else the
+ * first server's host and path, else the file name anyway, else "spec-" + a hash of the paths. */
+static void derive_spec_id(struct gw_openapi__ctx *c, struct gw_openapi__spec *sp, const char *title)
+{
+    char *out = sp->spec_id;
+    size_t size = sizeof(sp->spec_id);
+    out[0] = '\0';
+    if (c->o->spec_id) {
+        snprintf(out, size, "%.64s", c->o->spec_id);
+        return;
+    }
+    if (title)
+        slug(title, strlen(title), out, size);
+    if (out[0])
+        return;
+    char stem[72] = "";
+    const struct gw_openapi__doc *d = c->docs[0];
+    if (d->kind != OA_DOC_MEMORY || (d->uri && d->uri[0])) {
+        const char *u = d->uri ? d->uri : "";
+        size_t end = strcspn(u, "?#");
+        size_t start = end;
+        while (start > 0 && u[start - 1] != '/')
+            start--;
+        size_t dot = end;
+        while (dot > start && u[dot - 1] != '.')
+            dot--;
+        size_t n = dot > start ? dot - 1 - start : end - start;
+        slug(u + start, n, stem, sizeof(stem));
+    }
+    if (stem[0] && !generic_stem(stem)) {
+        snprintf(out, size, "%s", stem);
+        return;
+    }
+    const char *server = json_string_value(json_array_get(sp->servers, 0));
+    const char *host = server ? strstr(server, "://") : NULL;
+    if (host)
+        slug(host + 3, strlen(host + 3), out, size);
+    if (out[0])
+        return;
+    if (stem[0]) {
+        snprintf(out, size, "%s", stem);
+        return;
+    }
+    uint32_t h = 2166136261u;
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(sp->root, "paths"), k, v)
+    {
+        for (const char *p = k; *p; p++)
+            h = (h ^ (unsigned char)*p) * 16777619u;
+        (void)v;
+    }
+    snprintf(out, size, "spec-%08x", (unsigned)h);
+}
+
 void gw_openapi__spec_init(struct gw_openapi__ctx *c, struct gw_openapi__spec *sp)
 {
     memset(sp, 0, sizeof(*sp));
@@ -281,11 +372,13 @@ void gw_openapi__spec_init(struct gw_openapi__ctx *c, struct gw_openapi__spec *s
         snprintf(sp->version_buf, sizeof(sp->version_buf), "%g", json_number_value(ver));
         sp->version = sp->version_buf;
     }
+    const char *title = gw_openapi__jstr(info, "title");
+    derive_spec_id(c, sp, title);
     if (c->o->upstream)
         snprintf(sp->upstream, sizeof(sp->upstream), "%s", c->o->upstream);
     else
-        gw_openapi__snake(gw_openapi__jstr(info, "title") ? gw_openapi__jstr(info, "title") : "api",
-                          sp->upstream, sizeof(sp->upstream));
+        gw_openapi__snake(title && *title ? title : sp->spec_id, sp->upstream,
+                          sizeof(sp->upstream));
     if (!sp->upstream[0])
         snprintf(sp->upstream, sizeof(sp->upstream), "api");
     /* the common path prefix matters only for names made from paths: count the paths that

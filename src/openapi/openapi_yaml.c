@@ -73,8 +73,8 @@ static int bool_text(const char *v, size_t n)
     return -1;
 }
 
-/* YAML 1.2 core schema integer: [-+]?[0-9]+ | 0o[0-7]+ | 0x[0-9a-fA-F]+. Integers beyond
- * 64 bits become reals (JSON has no bigger integer either). */
+/* YAML 1.2 core schema integer: [-+]?[0-9]+ | 0o[0-7]+ | 0x[0-9a-fA-F]+. Decimal integers beyond
+ * 64 bits are kept exact as big numbers (core/json.h); huge hex ones stay strings. */
 static json_t *int_value(const char *v, size_t n)
 {
     if (n == 0 || n > 64)
@@ -114,11 +114,8 @@ static json_t *int_value(const char *v, size_t n)
     if (overflow || acc > (unsigned long long)LLONG_MAX + (neg ? 1u : 0u)) {
         if (base != 10)
             return NULL; /* a huge hex number stays a string */
-        char tmp[72];
-        memcpy(tmp, v, n);
-        tmp[n] = '\0';
-        double d = strtod(tmp, NULL);
-        return isfinite(d) ? json_real(d) : NULL;
+        /* beyond 64 bits: kept exact (core/json.h big numbers), without a leading '+' */
+        return gw_json_bignum(v[0] == '+' ? v + 1 : v, v[0] == '+' ? n - 1 : n);
     }
     if (neg)
         return json_integer(acc == (unsigned long long)LLONG_MAX + 1u ? LLONG_MIN
@@ -166,7 +163,10 @@ static json_t *float_value(const char *v, size_t n)
     memcpy(tmp, v, n);
     tmp[n] = '\0';
     double d = strtod(tmp, NULL);
-    return isfinite(d) ? json_real(d) : NULL;
+    if (isfinite(d))
+        return json_real(d);
+    /* beyond double range: kept exact when it is a JSON number literal */
+    return gw_json_bignum(v[0] == '+' ? v + 1 : v, v[0] == '+' ? n - 1 : n);
 }
 
 /* A plain scalar's number: integer first, then float; NULL when it is neither. */
@@ -292,6 +292,10 @@ static int merge_source(struct ystate *st, struct frame *f, json_t *v)
 /* Text of a value used as a mapping key. */
 static char *key_text(json_t *v)
 {
+    size_t bn;
+    const char *big = gw_json_bignum_text(v, &bn);
+    if (big)
+        return gw_xstrndup(big, bn);
     if (json_is_string(v)) {
         const char *s = json_string_value(v);
         size_t n = json_string_length(v);

@@ -324,7 +324,7 @@ static void finish(struct gw_call *c, json_t *result, const struct gw_exec_info 
     /* an error result's structured part would be checked against the tool's outputSchema by
      * clients (and fail): errors carry text only */
     if (json_is_true(json_object_get(result, "isError")) &&
-        json_object_get(c->tool->def, "outputSchema"))
+        json_object_get(gw_tool_def(c->tool), "outputSchema"))
         json_object_del(result, "structuredContent");
     if (c->dry_run && json_array_size(c->dry_run)) {
         json_t *meta = json_object_get(result, "_meta");
@@ -524,7 +524,7 @@ static bool validate(struct gw_call *c, struct loop_state *ls)
         ls->snapshot_version = gw_snapshot_version(c->snap);
     }
     const char *why = NULL;
-    const struct gw_schema *s = tool_schema(c->p, ls, c->tool->def, false, &why);
+    const struct gw_schema *s = tool_schema(c->p, ls, gw_tool_def(c->tool), false, &why);
     if (!s) {
         finish(c, error_result(why), NULL);
         return false;
@@ -581,7 +581,7 @@ static void validate_and_execute(struct gw_call *c)
     if (gw_trace_upstream_parent(c->ctx, traceparent, sizeof(traceparent)))
         eo.traceparent = traceparent; /* the id of the upstream span src/trace exports */
     gw_ctx_phase_begin(c->ctx, GW_PHASE_EXECUTE);
-    if (gw_exec_call(ls->exec, c->tool->def, c->args, &eo, on_exec_done, c, &c->handle) !=
+    if (gw_exec_call(ls->exec, gw_tool_def(c->tool), c->args, &eo, on_exec_done, c, &c->handle) !=
         GW_OK) {
         gw_ctx_phase_end(c->ctx, GW_PHASE_EXECUTE);
         finish(c, error_result("the gateway could not start the upstream call"), NULL);
@@ -595,7 +595,8 @@ static int call_tool(void *self, struct gw_mcp_exchange *x, const char *name, js
     /* RESOLVE */
     gw_ctx_phase_begin(ctx, GW_PHASE_RESOLVE);
     struct gw_snapshot *snap = gw_registry_acquire(p->reg);
-    const struct gw_tool_entry *tool = gw_snapshot_find(snap, name, strlen(name));
+    /* an alias (the old name of a renamed tool, during its deprecation period) resolves too */
+    const struct gw_tool_entry *tool = gw_snapshot_resolve(snap, name, strlen(name), NULL);
     gw_ctx_phase_end(ctx, GW_PHASE_RESOLVE);
     if (!tool) {
         gw_snapshot_release(snap);
@@ -705,4 +706,10 @@ static const struct gw_mcp_provider_ops ops = {
 struct gw_mcp_provider gw_pipeline_provider(struct gw_pipeline *p)
 {
     return (struct gw_mcp_provider){&ops, p};
+}
+
+bool gw_pipeline_tool_visible(struct gw_pipeline *p, struct gw_mcp_exchange *x,
+                              const struct gw_snapshot *snap, const struct gw_tool_entry *t)
+{
+    return !p->list_filter || p->list_filter(p->list_filter_ud, gw_mcp_x_ctx(x), snap, t);
 }

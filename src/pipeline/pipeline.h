@@ -111,6 +111,12 @@ int gw_pipeline_add_audit(struct gw_pipeline *p, const char *name, gw_audit_fn f
  * handler returned, exactly once. If the client cancelled meanwhile the call is freed here. */
 void gw_call_resume(struct gw_call *c, int rc, struct gw_phase_verdict *v);
 
+/* Whether the caller of exchange x may see tool t of snapshot snap: the tools/list filter
+ * (EXPOSURE) with x's request context, for other providers that list or search the
+ * registry's tools (discovery). On x's loop; never blocks. */
+bool gw_pipeline_tool_visible(struct gw_pipeline *p, struct gw_mcp_exchange *x,
+                              const struct gw_snapshot *snap, const struct gw_tool_entry *t);
+
 /* What handlers can read about a call. */
 const struct gw_tool_entry *gw_call_tool(const struct gw_call *c);
 /* The registry snapshot the tool was resolved in (held for the life of the call). */

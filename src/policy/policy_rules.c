@@ -489,6 +489,8 @@ static bool tool_matches(const struct rule *r, const struct gw_rule_tool *t)
         {
             any = any || sel_has(&r->tags, json_string_value(tag));
         }
+        for (i = 0; !t->tags && i < t->ntags; i++)
+            any = any || sel_has(&r->tags, t->tag_list[i]);
         if (!any)
             return false;
     }
@@ -650,7 +652,10 @@ static json_t *tool_json(const struct gw_rule_tool *t)
     json_t *o = json_pack("{s:s,s:s}", "name", t->name ? t->name : "", "risk",
                           gw_risk_name(t->risk));
     json_object_set_new(o, "bundle", t->bundle ? json_string(t->bundle) : json_null());
-    json_object_set_new(o, "tags", t->tags ? json_incref((json_t *)t->tags) : json_array());
+    json_t *tags = t->tags ? json_incref((json_t *)t->tags) : json_array();
+    for (size_t i = 0; !t->tags && i < t->ntags; i++)
+        json_array_append_new(tags, json_string(t->tag_list[i]));
+    json_object_set_new(o, "tags", tags);
     return o;
 }
 

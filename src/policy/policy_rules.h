@@ -74,6 +74,8 @@ struct gw_rule_tool {
     const json_t *tags; /* array of strings or NULL */
     bool requires_confirmation;
     bool requires_elevation;
+    const char *const *tag_list; /* or, when tags is NULL, ntags strings (a registry entry's) */
+    size_t ntags;
 };
 /* Fills `t` from a tool definition (borrowed strings point into it). */
 void gw_rule_tool_from_def(const json_t *def, struct gw_rule_tool *t);

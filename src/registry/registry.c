@@ -24,6 +24,7 @@
 #include "store/store_tool.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -33,6 +34,7 @@
 #define MAX_LISTENERS 32
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 30000
+#define TRIM_AFTER_BYTES ((size_t)4 << 20) /* snapshots from this size trim the heap after */
 
 /* A registered change listener (id 0 = free slot). */
 struct listener_slot {
@@ -49,6 +51,9 @@ struct gw_registry {
     pthread_mutex_t reload_mu;
     struct gw_store *store;
     uint64_t next_version;
+    struct gw_snapshot_ext exts[GW_SNAPSHOT_EXT_MAX]; /* guarded by reload_mu */
+    size_t nexts;
+    json_t *published; /* the definitions of the last publish (registries without a store) */
 
     pthread_mutex_t lis_mu;
     struct listener_slot lis[MAX_LISTENERS];
@@ -112,10 +117,17 @@ struct gw_snapshot *gw_registry_acquire(struct gw_registry *reg)
     return s;
 }
 
-/* Scan callback: keeps every servable definition (shared into the snapshot). */
+/* Scan callback: adds every servable definition to the snapshot being built (which copies
+ * its compact text: no definition is kept as a document). */
+struct scan {
+    struct gw_snapshot_builder *b;
+    struct gw_error *err;
+};
+
 static int collect(void *ctx, json_t *def)
 {
-    return json_array_append(ctx, def) == 0 ? GW_OK : GW_ENOMEM;
+    struct scan *sc = ctx;
+    return gw_snapshot_builder_add(sc->b, def, sc->err);
 }
 
 /* The body of a reload; reload_mu is held. Without force, a cheap version read decides whether
@@ -124,7 +136,6 @@ static int reload_locked(struct gw_registry *reg, bool force, bool *out_swapped,
                          struct gw_error *err)
 {
     long long current = 0, version = 0;
-    json_t *defs = NULL;
     struct gw_snapshot *s = NULL;
     int rc = GW_OK;
     if (!force) {
@@ -135,13 +146,20 @@ static int reload_locked(struct gw_registry *reg, bool force, bool *out_swapped,
         if (rc != GW_OK || version == current)
             return rc;
     }
-    defs = json_array();
-    rc = gw_store_tool_scan_servable(reg->store, collect, defs, &version, err);
-    if (rc == GW_OK)
-        rc = gw_snapshot_new(defs, reg->next_version, version, &s, err);
-    json_decref(defs);
+    struct scan sc = {gw_snapshot_builder_new(reg->next_version, 0, reg->exts, reg->nexts), err};
+    rc = gw_store_tool_scan_servable(reg->store, collect, &sc, &version, err);
+    if (rc != GW_OK) {
+        gw_snapshot_builder_free(sc.b);
+        return rc;
+    }
+    gw_snapshot_builder_set_store_version(sc.b, version);
+    rc = gw_snapshot_builder_finish(sc.b, &s, err);
     if (rc != GW_OK)
         return rc;
+    /* every definition was parsed and freed again: hand that heap back to the system, so a
+     * large catalogue's resident memory is its compact snapshot, not the peak of the build */
+    if (gw_snapshot_memory(s) >= TRIM_AFTER_BYTES)
+        malloc_trim(0);
     reg->next_version++;
     swap_in(reg, s);
     *out_swapped = true;
@@ -175,17 +193,67 @@ int gw_registry_reload(struct gw_registry *reg, bool force, bool *out_swapped,
     return rc;
 }
 
+/* A snapshot of `defs` with the registered extensions. */
+static int build_from(struct gw_registry *reg, const json_t *defs, struct gw_snapshot **out,
+                      struct gw_error *err)
+{
+    struct gw_snapshot_builder *b =
+        gw_snapshot_builder_new(reg->next_version, 0, reg->exts, reg->nexts);
+    size_t i;
+    json_t *d;
+    if (!json_is_array(defs)) {
+        gw_snapshot_builder_free(b);
+        return GW_ERROR_SET(err, GW_EINVAL, "snapshot needs an array of tool definitions");
+    }
+    json_array_foreach(defs, i, d)
+    {
+        int rc = gw_snapshot_builder_add(b, d, err);
+        if (rc != GW_OK) {
+            gw_snapshot_builder_free(b);
+            return rc;
+        }
+    }
+    return gw_snapshot_builder_finish(b, out, err);
+}
+
 int gw_registry_publish(struct gw_registry *reg, const json_t *defs, struct gw_error *err)
 {
     struct gw_snapshot *s = NULL;
     pthread_mutex_lock(&reg->reload_mu);
-    int rc = gw_snapshot_new(defs, reg->next_version, 0, &s, err);
+    int rc = build_from(reg, defs, &s, err);
     if (rc == GW_OK) {
         reg->next_version++;
+        json_decref(reg->published);
+        reg->published = json_incref((json_t *)(uintptr_t)defs);
         swap_in(reg, s);
     }
     pthread_mutex_unlock(&reg->reload_mu);
     return rc;
+}
+
+int gw_registry_add_ext(struct gw_registry *reg, const struct gw_snapshot_ext *ext)
+{
+    pthread_mutex_lock(&reg->reload_mu);
+    if (reg->nexts >= GW_SNAPSHOT_EXT_MAX) {
+        pthread_mutex_unlock(&reg->reload_mu);
+        return -1;
+    }
+    int idx = (int)reg->nexts;
+    reg->exts[reg->nexts++] = *ext;
+    pthread_mutex_unlock(&reg->reload_mu);
+    /* rebuild now, so that the current snapshot carries the extension's data too */
+    struct gw_error err = {0};
+    if (reg->url) {
+        /* a lazy registry whose database is not reachable yet loads later, with the extension */
+        if (gw_registry_reload(reg, true, NULL, &err) != GW_OK)
+            GW_LOG(GW_LOG_WARN, "registry", "rebuild for a new extension failed: %s", err.msg);
+    } else {
+        json_t *defs = reg->published ? json_incref(reg->published) : json_array();
+        if (gw_registry_publish(reg, defs, &err) != GW_OK)
+            GW_LOG(GW_LOG_WARN, "registry", "rebuild for a new extension failed: %s", err.msg);
+        json_decref(defs);
+    }
+    return idx;
 }
 
 /* ---- watcher ----------------------------------------------------------------------------- */
@@ -366,6 +434,7 @@ void gw_registry_free(struct gw_registry *reg)
     pthread_mutex_destroy(&reg->lis_mu);
     pthread_mutex_destroy(&reg->stop_mu);
     pthread_cond_destroy(&reg->stop_cv);
+    json_decref(reg->published);
     gw_free(reg);
 }
 

@@ -92,6 +92,13 @@ int gw_registry_on_change(struct gw_registry *reg, gw_registry_change_fn fn, voi
 /* Unregisters; after it returns the callback is not running and will not run. */
 void gw_registry_off_change(struct gw_registry *reg, int id);
 
+/* Registers an extension (registry_snapshot.h) that every later snapshot runs while it is
+ * built (off the event loops), and rebuilds the current snapshot so that it has the
+ * extension's data too. Returns the index for gw_snapshot_ext (>= 0), or -1 when
+ * GW_SNAPSHOT_EXT_MAX extensions are registered. Call at start-up, before serving. Blocks
+ * (a rebuild reads the store). */
+int gw_registry_add_ext(struct gw_registry *reg, const struct gw_snapshot_ext *ext);
+
 /* Counters and state for readiness, metrics and alerts. Readiness of a replica is `loaded`
  * (it can serve its snapshot); `store_ok` and `listening` describe the shared database and are
  * for metrics and alerts: a database outage must not take every replica out of the load

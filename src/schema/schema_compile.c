@@ -20,6 +20,7 @@
 #include "schema/schema_int.h"
 
 #include "core/alloc.h"
+#include "core/json.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -880,9 +881,9 @@ static bool read_num(const json_t *v, struct gw_schema__num *out)
         out->d = (double)out->i;
         return true;
     }
-    if (json_is_real(v)) {
+    if (json_is_real(v) || gw_json_is_bignum(v)) { /* big numbers (core/json.h) rounded */
         out->is_int = false;
-        out->d = json_real_value(v);
+        out->d = gw_json_number(v);
         return isfinite(out->d);
     }
     return false;

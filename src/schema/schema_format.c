@@ -14,6 +14,8 @@
  */
 #include "schema/schema_int.h"
 
+#include "core/json.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -763,7 +765,7 @@ bool gw_schema__format_check_string(uint8_t id, const char *s, size_t n)
  * finite. */
 bool gw_schema__format_check_number(uint8_t id, const json_t *v)
 {
-    double d = json_number_value(v);
+    double d = gw_json_number(v); /* big numbers (core/json.h) rounded: beyond every range */
     switch (id) {
     case F_INT32:
         if (json_is_integer(v))

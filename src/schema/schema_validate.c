@@ -23,6 +23,7 @@
 #include "schema/schema_int.h"
 
 #include "core/alloc.h"
+#include "core/json.h"
 
 #include <float.h>
 #include <math.h>
@@ -270,7 +271,11 @@ static void fmt_num(const struct gw_schema__num *x, char *out, size_t n)
 /* An instance number for messages. */
 static void fmt_jnum(const json_t *v, char *out, size_t n)
 {
-    if (json_is_integer(v))
+    size_t bl;
+    const char *big = gw_json_bignum_text(v, &bl);
+    if (big)
+        snprintf(out, n, "%.*s", (int)(bl < 60 ? bl : 60), big);
+    else if (json_is_integer(v))
         snprintf(out, n, "%lld", (long long)json_integer_value(v));
     else
         fmt_double(json_real_value(v), out, n);
@@ -284,6 +289,11 @@ static void describe(const json_t *v, char *out, size_t n)
     case JSON_OBJECT: snprintf(out, n, "an object"); break;
     case JSON_ARRAY: snprintf(out, n, "an array"); break;
     case JSON_STRING:
+        if (gw_json_is_bignum(v)) {
+            fmt_jnum(v, tmp, sizeof(tmp));
+            snprintf(out, n, "%s %s", gw_json_bignum_is_integer(v) ? "integer" : "number", tmp);
+            break;
+        }
         quoted(json_string_value(v), json_string_length(v), tmp, sizeof(tmp));
         snprintf(out, n, "string %s", tmp);
         break;
@@ -599,7 +609,10 @@ static unsigned inst_type_bits(const json_t *v)
     switch (json_typeof(v)) {
     case JSON_OBJECT: return GW_SCHEMA__T_OBJECT;
     case JSON_ARRAY: return GW_SCHEMA__T_ARRAY;
-    case JSON_STRING: return GW_SCHEMA__T_STRING;
+    case JSON_STRING:
+        if (gw_json_is_bignum(v)) /* a number beyond jansson's range (core/json.h) */
+            return GW_SCHEMA__T_NUMBER | (gw_json_bignum_is_integer(v) ? GW_SCHEMA__T_INTEGER : 0);
+        return GW_SCHEMA__T_STRING;
     case JSON_INTEGER: return GW_SCHEMA__T_NUMBER | GW_SCHEMA__T_INTEGER;
     case JSON_REAL:
         return GW_SCHEMA__T_NUMBER | (is_integral(json_real_value(v)) ? GW_SCHEMA__T_INTEGER : 0);
@@ -711,7 +724,7 @@ static int num_cmp(const json_t *v, const struct gw_schema__num *lim)
         return a < lim->i ? -1 : a > lim->i;
     }
     long double x = json_is_integer(v) ? (long double)json_integer_value(v)
-                                       : (long double)json_real_value(v);
+                                       : (long double)gw_json_number(v);
     long double y = lim->is_int ? (long double)lim->i : (long double)lim->d;
     return x < y ? -1 : x > y;
 }
@@ -723,7 +736,7 @@ static bool multiple_of(const json_t *v, const struct gw_schema__num *m)
 {
     if (json_is_integer(v) && m->is_int)
         return json_integer_value(v) % m->i == 0;
-    double x = json_number_value(v);
+    double x = gw_json_number(v);
     double d = m->is_int ? (double)m->i : m->d;
     double q = x / d;
     if (!isfinite(q))
@@ -1729,7 +1742,10 @@ static bool v_keywords(struct vctx *c, const struct gw_schema__node *n, const js
             CHECK(v_number(c, n, inst, ip));
         break;
     case JSON_STRING:
-        if (has & STR_KWS)
+        if (gw_json_is_bignum(inst)) {
+            if (has & NUM_KWS)
+                CHECK(v_number(c, n, inst, ip));
+        } else if (has & STR_KWS)
             CHECK(v_string(c, n, inst, ip));
         break;
     case JSON_ARRAY:

@@ -107,6 +107,12 @@ int gw_store__tool_save(struct gw_store *st, long long id, json_t *def, long lon
                         const char *action, const json_t *previous,
                         const struct gw_store_actor *who, const char *now, long long *out_id,
                         struct gw_error *err);
+/* gw_store__tool_save with the definition already serialised (`text`, which must be def as it
+ * will be stored, "version" included): imports serialise their new tools in parallel. */
+int gw_store__tool_save_text(struct gw_store *st, long long id, json_t *def, const char *text,
+                             long long version, const char *action, const json_t *previous,
+                             const struct gw_store_actor *who, const char *now,
+                             long long *out_id, struct gw_error *err);
 
 /* Compact serialisation of a definition with GW_STORE_DEF_MAX enforced. Caller gw_free's. */
 int gw_store__dump(const json_t *v, size_t max, char **out, struct gw_error *err);
@@ -114,5 +120,35 @@ int gw_store__dump(const json_t *v, size_t max, char **out, struct gw_error *err
 /* Operation identity of a definition: "METHOD /path/{}" from source (or binding) into out,
  * method upper-cased and path parameter names left out ("" when absent). */
 void gw_store__op_key(const json_t *def, char *out, size_t size);
+
+/* ---- names and aliases (store_alias.c) ---- */
+
+/* now + days as the store's ISO-8601 UTC text. */
+void gw_store__time_after_days(int days, char *out, size_t size);
+/* Whether `name` is free for tool except_id (0 = a new tool): no other tool has it and no live
+ * alias of another tool holds it. `owner` (may be NULL, GW_STORE_NAME_MAX + 1 bytes) receives
+ * the tool that holds it (the name itself when a tool has it). */
+int gw_store__name_free(struct gw_store *st, const char *name, long long except_id,
+                        const char *now, bool *out_free, char *owner, struct gw_error *err);
+/* Every name in use: {"name": owner} where owner is the tool's id (a tool) or -id (a live
+ * alias of tool id), and expired aliases as 0 (free, but their row must go first). For checks
+ * of many names at once (imports). New reference. */
+int gw_store__names_in_use(struct gw_store *st, const char *now, json_t **out,
+                           struct gw_error *err);
+/* Removes the alias row named `name` (before a tool takes the name). */
+int gw_store__alias_take(struct gw_store *st, const char *name, struct gw_error *err);
+/* Makes `alias` an alias of tool_id until now + days (the default when days <= 0); the expiry
+ * text goes to out_until (may be NULL). */
+int gw_store__alias_add(struct gw_store *st, const char *alias, long long tool_id, int days,
+                        const char *now, char *out_until, size_t until_size,
+                        struct gw_error *err);
+/* The live aliases by tool name: {"tool": [{"name","until"}]} (new reference). */
+int gw_store__aliases_by_tool(struct gw_store *st, json_t **out, struct gw_error *err);
+/* Saves `def` (whose "name" is `to`) as the next version of rec's tool and keeps rec's old name
+ * as an alias for alias_days; the name `to` is taken from any expired alias. */
+int gw_store__rename_save(struct gw_store *st, const struct gw_store_tool_rec *rec,
+                          const char *to, int alias_days, const char *action,
+                          const struct gw_store_actor *who, const char *now, json_t *def,
+                          char *out_until, size_t until_size, struct gw_error *err);
 
 #endif

@@ -13,12 +13,15 @@
  * Not here: parsing specs or generating tools (src/openapi/ does that).
  */
 #include "store/store_import.h"
+#include "store/store_alias.h"
 #include "store/store_impl.h"
 #include "store/store_tool.h"
 
 #include "core/alloc.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -110,13 +113,18 @@ struct import {
     json_t **nw;        /* normalised new definitions */
     const char **n_name, **n_op, **n_opid;
     int *match;         /* index into old, -1 */
+    char **final;       /* the name each new tool is stored under (naming policy) */
     /* existing tools of the spec */
     size_t m, m_cap;
     struct old_tool *old;
     const char **o_name, **o_op, **o_opid;
     bool *o_used;
+    /* naming */
+    const struct gw_store_import_opts *opts;
+    json_t *taken;      /* final names of this import -> true */
+    json_t *in_use;     /* names of the registry (gw_store__names_in_use) */
     /* diff */
-    json_t *added, *changed, *removed, *renamed;
+    json_t *added, *changed, *removed, *renamed, *kept, *conflicts;
     long long unchanged;
 };
 
@@ -134,7 +142,13 @@ static void import_fini(struct import *im)
     for (size_t i = 0; i < im->n; i++) {
         json_decref(im->nw ? im->nw[i] : NULL);
         gw_free(im->n_op ? (char *)im->n_op[i] : NULL);
+        gw_free(im->final ? im->final[i] : NULL);
     }
+    gw_free(im->final);
+    json_decref(im->taken);
+    json_decref(im->in_use);
+    json_decref(im->kept);
+    json_decref(im->conflicts);
     for (size_t i = 0; i < im->m; i++) {
         json_decref(im->old[i].def);
         gw_free((char *)im->o_op[i]);
@@ -231,6 +245,7 @@ static int prepare_new(struct import *im, const json_t *tools, struct gw_error *
     im->n_op = gw_xcalloc(im->n ? im->n : 1, sizeof(char *));
     im->n_opid = gw_xcalloc(im->n ? im->n : 1, sizeof(char *));
     im->match = gw_xcalloc(im->n ? im->n : 1, sizeof(int));
+    im->final = gw_xcalloc(im->n ? im->n : 1, sizeof(char *));
     for (size_t i = 0; i < im->n; i++) {
         const json_t *t = json_array_get(tools, i);
         if (!json_is_object(t))
@@ -341,6 +356,179 @@ static int load_and_match(struct import *im, struct gw_error *err)
     return GW_OK;
 }
 
+
+/* ---- naming policy (store_import.h "Names") ---------------------------------------------- */
+
+/* "Service Booking" / "service-booking" -> "service_booking" for name prefixes. */
+static void snake(const char *in, char *out, size_t size)
+{
+    size_t o = 0;
+    bool us = false;
+    for (const char *p = in; p && *p && o + 1 < size; p++) {
+        char c = *p;
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+            out[o++] = c;
+            us = false;
+        } else if (o > 0 && !us) {
+            out[o++] = '_';
+            us = true;
+        }
+    }
+    while (o > 0 && out[o - 1] == '_')
+        o--;
+    out[o] = '\0';
+}
+
+/* prefix + "_" + name (+ suffix), at most 64 characters: cut names get a hash so they stay
+ * distinct. */
+static void compose(const char *prefix, const char *name, const char *suffix, char *out,
+                    size_t size)
+{
+    char full[256];
+    snprintf(full, sizeof(full), "%s%s%s%s", prefix, prefix[0] ? "_" : "", name, suffix);
+    if (strlen(full) <= GW_STORE_NAME_MAX) {
+        snprintf(out, size, "%s", full);
+        return;
+    }
+    uint32_t h = 2166136261u;
+    for (const char *p = full; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    size_t keep = GW_STORE_NAME_MAX - 7 - strlen(suffix);
+    snprintf(out, size, "%.*s_%06x%s", (int)keep, full, (unsigned)(h & 0xffffff), suffix);
+}
+
+/* Whether `name` can be the final name of new tool i (or of matched tool i with id except):
+ * not final for another tool of this import, not held by a tool or live alias elsewhere
+ * (im->in_use, read once per import), and not the stored name of one of this spec's tools
+ * (which keep their names). `owner` receives the name itself when a tool has it, else the
+ * name of the tool whose alias it is. */
+static int available(struct import *im, const char *name, long long except, bool *out,
+                     char *owner, struct gw_error *err)
+{
+    *out = false;
+    if (json_object_get(im->taken, name)) {
+        if (owner)
+            snprintf(owner, GW_STORE_NAME_MAX + 1, "%s", name);
+        return GW_OK;
+    }
+    json_t *o = json_object_get(im->in_use, name);
+    long long id = json_integer_value(o);
+    if (!o || id == 0 || id == except || -id == except) {
+        *out = true;
+        return GW_OK;
+    }
+    if (id > 0) {
+        if (owner)
+            snprintf(owner, GW_STORE_NAME_MAX + 1, "%s", name);
+        return GW_OK;
+    }
+    /* a live alias of another tool: name that tool */
+    if (owner)
+        return gw_store__name_free(im->st, name, except, im->now, out, owner, err);
+    return GW_OK;
+}
+
+/* The explicit rename of a tool, by the name the importer computed or its stored name. */
+static const char *explicit_rename(struct import *im, const char *computed, const char *stored)
+{
+    const json_t *r = im->opts->renames;
+    const char *to = computed ? gw_json_str(r, computed) : NULL;
+    if (!to && stored)
+        to = gw_json_str(r, stored);
+    return to;
+}
+
+/* Step 3b: final names. Matched tools first (they keep their names unless renamed on
+ * purpose), then new ones (a taken name gets the conflict prefix, or fails). */
+static int assign_names(struct import *im, struct gw_error *err)
+{
+    const struct gw_store_import_opts *o = im->opts;
+    char owner[GW_STORE_NAME_MAX + 1];
+    bool ok = false;
+    int rc = gw_store__names_in_use(im->st, im->now, &im->in_use, err);
+    if (rc != GW_OK)
+        return rc;
+    for (size_t i = 0; i < im->n && rc == GW_OK; i++) {
+        if (im->match[i] < 0)
+            continue;
+        const char *stored = im->o_name[im->match[i]];
+        const char *to = explicit_rename(im, im->n_name[i], stored);
+        const char *name = to ? to : o->rename_existing ? im->n_name[i] : stored;
+        if (!gw_store__valid_name(name, false) || strlen(name) > GW_STORE_NAME_MAX)
+            return GW_ERROR_SET(err, GW_EINVAL, "rename of %s: invalid name %.80s", stored, name);
+        if (strcmp(name, stored) != 0) {
+            rc = available(im, name, im->old[im->match[i]].id, &ok, owner, err);
+            if (rc == GW_OK && !ok)
+                return GW_ERROR_SET(err, GW_ECONFLICT,
+                                    "cannot rename %s to %s: the name is %s", stored, name,
+                                    strcmp(owner, name) == 0 ? "taken"
+                                                             : "still an alias of another tool");
+        } else if (strcmp(im->n_name[i], stored) != 0) {
+            json_array_append_new(im->kept, json_pack("{s:s,s:s}", "name", stored, "computed",
+                                                      im->n_name[i]));
+        }
+        im->final[i] = gw_xstrdup(name);
+        json_object_set_new(im->taken, name, json_true());
+    }
+    /* the names of this spec's tools that are not matched (deprecated, kept) are taken too:
+     * gw_store__name_free finds them in the tools table */
+    for (size_t i = 0; i < im->n && rc == GW_OK; i++) {
+        if (im->match[i] >= 0)
+            continue;
+        const char *to = explicit_rename(im, im->n_name[i], NULL);
+        const char *wanted = to ? to : im->n_name[i];
+        if (!gw_store__valid_name(wanted, false) || strlen(wanted) > GW_STORE_NAME_MAX)
+            return GW_ERROR_SET(err, GW_EINVAL, "rename of %s: invalid name %.80s",
+                                im->n_name[i], wanted);
+        rc = available(im, wanted, 0, &ok, owner, err);
+        if (rc != GW_OK)
+            break;
+        char name[GW_STORE_NAME_MAX + 1];
+        snprintf(name, sizeof(name), "%s", wanted);
+        if (!ok) {
+            if (to || o->fail_on_conflict) {
+                const char *spec = "";
+                (void)spec;
+                return GW_ERROR_SET(err, GW_ECONFLICT,
+                                    "tool name %s is already used by %s%s", wanted,
+                                    strcmp(owner, wanted) == 0 ? "another tool"
+                                                               : "an alias of tool ",
+                                    strcmp(owner, wanted) == 0 ? "" : owner);
+            }
+            char prefix[GW_STORE_NAME_MAX + 1];
+            const char *bundle = gw_json_str(im->nw[i], "bundle");
+            snake(o->conflict_prefix ? o->conflict_prefix
+                  : bundle           ? bundle
+                  : im->add_bundle   ? im->add_bundle
+                                     : im->spec_id,
+                  prefix, sizeof(prefix));
+            char taken_by[GW_STORE_NAME_MAX + 1];
+            snprintf(taken_by, sizeof(taken_by), "%s", owner);
+            for (unsigned k = 1; k < 1000 && rc == GW_OK; k++) {
+                char suffix[16] = "";
+                if (k > 1)
+                    snprintf(suffix, sizeof(suffix), "_%u", k);
+                compose(prefix, wanted, suffix, name, sizeof(name));
+                rc = available(im, name, 0, &ok, NULL, err);
+                if (ok)
+                    break;
+            }
+            if (rc == GW_OK && !ok)
+                rc = GW_ERROR_SET(err, GW_ECONFLICT, "no free name for %s", wanted);
+            if (rc != GW_OK)
+                break;
+            json_array_append_new(im->conflicts, json_pack("{s:s,s:s,s:s}", "name", name,
+                                                           "wanted", wanted, "takenBy",
+                                                           taken_by));
+        }
+        im->final[i] = gw_xstrdup(name);
+        json_object_set_new(im->taken, name, json_true());
+    }
+    return rc;
+}
+
 /* Step 4a: tools of the spec with no counterpart become deprecated. */
 static int deprecate_removed(struct import *im, struct gw_error *err)
 {
@@ -360,20 +548,25 @@ static int deprecate_removed(struct import *im, struct gw_error *err)
     return GW_OK;
 }
 
-/* Step 4b: matched tools — update in place keeping governance, or leave alone. */
+/* Step 4b: matched tools — update in place keeping governance (and the final name, with the
+ * old one kept as an alias when it changed), or leave alone. */
 static int update_matched(struct import *im, struct gw_error *err)
 {
     for (size_t i = 0; i < im->n; i++) {
         if (im->match[i] < 0)
             continue;
         const struct old_tool *o = &im->old[im->match[i]];
+        const char *old_name = gw_json_str(o->def, "name");
+        const char *name = im->final[i];
+        bool rename = strcmp(old_name, name) != 0;
+        json_object_set_new(im->nw[i], "name", json_string(name));
         bool was_deprecated = strcmp(gw_json_str(o->def, "status"), "deprecated") == 0;
         /* an operation the new spec still marks deprecated stays deprecated (no revival) */
         const char *nst = gw_json_str(im->nw[i], "status");
         bool still_deprecated = was_deprecated && nst && strcmp(nst, "deprecated") == 0;
         if (still_deprecated)
             was_deprecated = false; /* treated like any other matched tool below */
-        if (!was_deprecated && spec_owned_equal(im->nw[i], o->def)) {
+        if (!was_deprecated && !rename && spec_owned_equal(im->nw[i], o->def)) {
             im->unchanged++;
             continue;
         }
@@ -385,17 +578,23 @@ static int update_matched(struct import *im, struct gw_error *err)
         }
         if (was_deprecated)
             json_object_set_new(d, "status", json_string(im->add_status));
-        int rc = gw_store__tool_save(im->st, o->id, d, o->version + 1, "import", o->def, im->who,
+        int rc;
+        char until[48] = "";
+        if (rename) {
+            struct gw_store_tool_rec rec = {o->id, o->version, o->def};
+            rc = gw_store__rename_save(im->st, &rec, name, im->opts->alias_days, "import", im->who,
+                                       im->now, d, until, sizeof(until), err);
+        } else {
+            rc = gw_store__tool_save(im->st, o->id, d, o->version + 1, "import", o->def, im->who,
                                      im->now, NULL, err);
+        }
         json_decref(d);
         if (rc != GW_OK)
             return rc;
-        const char *old_name = gw_json_str(o->def, "name");
-        json_array_append_new(was_deprecated ? im->added : im->changed,
-                              json_string(im->n_name[i]));
-        if (strcmp(old_name, im->n_name[i]) != 0)
-            json_array_append_new(im->renamed, json_pack("{s:s, s:s}", "from", old_name, "to",
-                                                         im->n_name[i]));
+        json_array_append_new(was_deprecated ? im->added : im->changed, json_string(name));
+        if (rename)
+            json_array_append_new(im->renamed, json_pack("{s:s, s:s, s:s}", "from", old_name,
+                                                         "to", name, "aliasUntil", until));
     }
     return GW_OK;
 }
@@ -415,21 +614,74 @@ static int owner_row(void *ctx, const struct store_row *row)
     return GW_OK;
 }
 
+/* The serialisation of the new tools, shared by two threads: the definitions are complete
+ * (name, status, bundle, version 1) and nobody modifies them meanwhile; jansson values are
+ * only read (no reference counts change), so the threads need no lock. */
+struct predump {
+    struct import *im;
+    char **text;  /* per new tool (index into nw); NULL: serialise in the writer */
+    size_t from;  /* this worker takes every second tool from here */
+};
+
+static void *predump_run(void *arg)
+{
+    struct predump *pd = arg;
+    struct import *im = pd->im;
+    for (size_t i = pd->from; i < im->n; i += 2) {
+        if (im->match[i] >= 0)
+            continue;
+        struct gw_buf b;
+        gw_buf_init(&b, GW_STORE_DEF_MAX);
+        if (gw_json_dump(im->nw[i], &b) == GW_OK)
+            pd->text[i] = gw_buf_take(&b, NULL);
+        gw_buf_fini(&b);
+    }
+    return NULL;
+}
+
 /* Step 4c: unmatched new tools are added; a name owned elsewhere is a conflict (found by the
- * unique index, then explained). */
+ * unique index, then explained). Large imports serialise their definitions on two threads
+ * first (the database writes stay on this one). */
 static int add_new(struct import *im, struct gw_error *err)
 {
+    size_t nnew = 0;
     for (size_t i = 0; i < im->n; i++) {
         if (im->match[i] >= 0)
             continue;
         json_t *d = im->nw[i];
+        json_object_set_new(d, "name", json_string(im->final[i]));
         /* an operation the spec marks deprecated arrives deprecated; the rest take the
          * import status */
         if (strcmp(gw_json_str(d, "status"), "deprecated") != 0)
             json_object_set_new(d, "status", json_string(im->add_status));
         if (json_is_null(json_object_get(d, "bundle")) && im->add_bundle)
             json_object_set_new(d, "bundle", json_string(im->add_bundle));
-        int rc = gw_store__tool_save(im->st, 0, d, 1, "import", NULL, im->who, im->now, NULL, err);
+        json_object_set_new(d, "version", json_integer(1));
+        nnew++;
+    }
+    char **text = NULL;
+    if (nnew >= 512) {
+        text = gw_xcalloc(im->n, sizeof(char *));
+        struct predump a = {im, text, 0}, b = {im, text, 1};
+        pthread_t th;
+        bool threaded = pthread_create(&th, NULL, predump_run, &b) == 0;
+        predump_run(&a);
+        if (threaded)
+            pthread_join(th, NULL);
+        else
+            predump_run(&b);
+    }
+    int rc = GW_OK;
+    for (size_t i = 0; i < im->n && rc == GW_OK; i++) {
+        if (im->match[i] >= 0)
+            continue;
+        json_t *d = im->nw[i];
+        if (json_object_get(im->in_use, im->final[i])) /* an expired alias: its row goes */
+            rc = gw_store__alias_take(im->st, im->final[i], err);
+        if (rc != GW_OK)
+            break;
+        rc = gw_store__tool_save_text(im->st, 0, d, text ? text[i] : NULL, 1, "import", NULL,
+                                      im->who, im->now, NULL, err);
         if (rc == GW_ECONFLICT) {
             struct owner ow = {{0}, false};
             struct store_param p[] = {SP_TEXT(im->n_name[i])};
@@ -437,18 +689,21 @@ static int add_new(struct import *im, struct gw_error *err)
             gw_store__rollback(im->st);
             gw_store__exec(im->st, "SELECT spec_id FROM tools WHERE name = $1", p, 1, owner_row,
                            &ow, NULL, NULL);
-            return GW_ERROR_SET(err, GW_ECONFLICT, "tool name %s is already used by %s%s%s",
+            rc = GW_ERROR_SET(err, GW_ECONFLICT, "tool name %s is already used by %s%s%s",
                                 im->n_name[i],
                                 ow.spec[0] ? "a tool of spec " : "a tool not from a spec", ow.spec,
                                 ow.spec[0] && strcmp(ow.spec, im->spec_id) == 0
                                     ? " (another operation of this spec)"
                                     : "");
+            break;
         }
-        if (rc != GW_OK)
-            return rc;
-        json_array_append_new(im->added, json_string(im->n_name[i]));
+        if (rc == GW_OK)
+            json_array_append_new(im->added, json_string(im->final[i]));
     }
-    return GW_OK;
+    for (size_t i = 0; text && i < im->n; i++)
+        gw_free(text[i]);
+    gw_free(text);
+    return rc;
 }
 
 /* Step 5: the spec row, with the number of its tools that are not deprecated. */
@@ -503,6 +758,10 @@ int gw_store_apply_import(struct gw_store *st, const json_t *spec, const json_t 
     im.changed = json_array();
     im.removed = json_array();
     im.renamed = json_array();
+    im.kept = json_array();
+    im.conflicts = json_array();
+    im.taken = json_object();
+    im.opts = opts;
     if (strcmp(im.add_status, "draft") != 0 && strcmp(im.add_status, "active") != 0) {
         rc = GW_ERROR_SET(err, GW_EINVAL, "import status must be draft or active");
         goto out;
@@ -515,9 +774,11 @@ int gw_store_apply_import(struct gw_store *st, const json_t *spec, const json_t 
         rc = GW_ERROR_SET(err, GW_EINVAL, "import needs a spec object and an array of tools");
         goto out;
     }
-    if (json_array_size(tools) > GW_STORE_IMPORT_MAX) {
-        rc = GW_ERROR_SET(err, GW_ELIMIT, "import of %zu tools exceeds the limit of %d",
-                          json_array_size(tools), GW_STORE_IMPORT_MAX);
+    size_t max_tools = opts->max_tools ? opts->max_tools : GW_STORE_IMPORT_MAX;
+    if (json_array_size(tools) > max_tools) {
+        rc = GW_ERROR_SET(err, GW_ELIMIT,
+                          "import of %zu tools exceeds the limit of %zu (GW_OPENAPI_MAX_TOOLS)",
+                          json_array_size(tools), max_tools);
         goto out;
     }
     if (json_string_length(json_object_get(spec, "content")) > GW_STORE_SPEC_MAX) {
@@ -566,6 +827,8 @@ int gw_store_apply_import(struct gw_store *st, const json_t *spec, const json_t 
         goto out;
     rc = load_and_match(&im, err);
     if (rc == GW_OK)
+        rc = assign_names(&im, err);
+    if (rc == GW_OK)
         rc = deprecate_removed(&im, err);
     if (rc == GW_OK)
         rc = update_matched(&im, err);
@@ -580,10 +843,11 @@ int gw_store_apply_import(struct gw_store *st, const json_t *spec, const json_t 
     if (rc != GW_OK)
         goto out;
     if (out_diff)
-        *out_diff = json_pack("{s:s, s:s, s:O, s:O, s:O, s:O, s:I, s:b}", "specId", im.spec_id,
-                              "specVersion", im.spec_version ? im.spec_version : "", "added",
-                              im.added, "changed", im.changed, "removed", im.removed, "renamed",
-                              im.renamed, "unchanged", (json_int_t)im.unchanged, "dryRun",
+        *out_diff = json_pack("{s:s, s:s, s:O, s:O, s:O, s:O, s:O, s:O, s:I, s:b}", "specId",
+                              im.spec_id, "specVersion", im.spec_version ? im.spec_version : "",
+                              "added", im.added, "changed", im.changed, "removed", im.removed,
+                              "renamed", im.renamed, "nameKept", im.kept, "conflicts",
+                              im.conflicts, "unchanged", (json_int_t)im.unchanged, "dryRun",
                               opts->dry_run);
 out:
     import_fini(&im);

@@ -17,8 +17,17 @@
  *   - matched tools that did not change are left as they are (source.specVersion therefore
  *     tells the spec version that last changed a tool);
  *   - existing tools of the spec with no match are marked "deprecated" (never deleted).
- * A new tool whose name belongs to a tool of another spec (or a hand-made tool) is a
- * conflict: the import fails and nothing is written (names are never silently overwritten).
+ * Names (docs/openapi-import.md "Naming across specs"):
+ *   - matched tools keep their stored name (stable across re-imports) even when the spec now
+ *     gives another one (reported as "nameKept"), unless the import asks for it: an explicit
+ *     rename (renames {"computed or stored name": "new name"}) or rename_existing. A renamed
+ *     tool keeps its old name as an alias for alias_days (store_alias.h);
+ *   - a new tool whose name is taken (by a tool of another spec, a hand-made tool, a tool of
+ *     this spec kept under that name, or a live alias) gets a prefix: conflict_prefix (default:
+ *     the tool's bundle, else the spec id, in snake_case) + "_" + its name, then "_2", "_3"...
+ *     (reported as "conflicts"). With fail_on_conflict, or when the name was an explicit
+ *     rename, it is a conflict instead: the import fails and nothing is written. Names are
+ *     never silently overwritten.
  *
  * BLOCKING, one thread per handle: see store.h.
  */
@@ -29,12 +38,20 @@
 
 #include <jansson.h>
 
-#define GW_STORE_IMPORT_MAX 10000 /* tools in one import */
+#define GW_STORE_IMPORT_MAX 100000 /* tools in one import, unless max_tools says otherwise */
 
 struct gw_store_import_opts {
     const char *status; /* status of added tools: "draft" (default) or "active" */
     const char *bundle; /* bundle for added tools that name none (NULL = none) */
     bool dry_run;       /* compute and return the diff, then roll back */
+    size_t max_tools;   /* tools in one import (0 = GW_STORE_IMPORT_MAX); the app passes
+                           GW_OPENAPI_MAX_TOOLS */
+    const json_t *renames;       /* {"from": "to"}: explicit renames (from = the name the
+                                    importer computed, or a stored name); may be NULL */
+    bool rename_existing;        /* matched tools take the name the spec now gives them */
+    bool fail_on_conflict;       /* a taken name fails the import instead of a prefix */
+    const char *conflict_prefix; /* prefix for taken names (NULL: bundle, else spec id) */
+    int alias_days;              /* how long old names stay aliases (0 = default) */
 };
 
 /* Applies an import. `spec` is {"id"?, "title", "version"?, "sourceUrl"?, "fileName"?,
@@ -43,7 +60,9 @@ struct gw_store_import_opts {
  * definitions (docs/tool-model.md); their source.specId is set to the spec id and
  * source.specVersion to the spec version. `opts` and `who` may be NULL.
  * *out_diff (may be NULL) receives {"specId","specVersion","added":[names],
- * "changed":[names],"removed":[names],"renamed":[{"from","to"}],"unchanged":n,"dryRun":bool}.
+ * "changed":[names],"removed":[names],"renamed":[{"from","to","aliasUntil"}],
+ * "nameKept":[{"name","computed"}],"conflicts":[{"name","wanted","takenBy"}],"unchanged":n,
+ * "dryRun":bool}.
  * Returns GW_OK, GW_EINVAL (invalid spec or tool: the message names it; duplicate names or
  * operations in the set), GW_ELIMIT, GW_ECONFLICT (name owned by another spec or tool),
  * GW_EIO. On failure nothing is written. */

@@ -6,8 +6,11 @@
  * Each connection runs with journal_mode=WAL (readers never block the writer), synchronous=FULL
  * (a committed registry change survives power loss; writes are rare), foreign_keys=ON and a
  * busy timeout, and with extended result codes so that constraint violations map to
- * GW_ECONFLICT. Statements are prepared per call (registry writes are rare and the snapshot
- * reads all tools with one statement), with $N placeholders rewritten to SQLite's ?N.
+ * GW_ECONFLICT. Statements ($N placeholders rewritten to SQLite's ?N) are kept in a small
+ * per-connection cache keyed by their SQL text (an import of 20,000 tools runs the same three
+ * statements 20,000 times: preparing each again cost more than running it); a cached statement
+ * is reset and its bindings cleared after every use, and the cache is finalised with the
+ * connection.
  * Threading: a connection belongs to one gw_store handle, used by one thread at a time.
  * No cross-process notification: store_listen.c provides the in-process bus instead.
  */
@@ -59,6 +62,17 @@ static int run(sqlite3 *db, const char *sql, struct gw_error *err)
     return rc;
 }
 
+#define STMT_CACHE 32
+
+/* A connection: the database and its statement cache (most recently used first). */
+struct sq_conn {
+    sqlite3 *db;
+    struct {
+        char *sql; /* the caller's SQL text (gw_free); NULL = free slot */
+        sqlite3_stmt *stmt;
+    } cache[STMT_CACHE];
+};
+
 static int sq_open(const char *target, const struct gw_store_options *opt, void **out_conn,
                    struct gw_error *err)
 {
@@ -95,17 +109,54 @@ static int sq_open(const char *target, const struct gw_store_options *opt, void 
     rc = run(db, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", err);
     if (rc != GW_OK)
         goto out;
-    *out_conn = db;
+    struct sq_conn *c = gw_xcalloc(1, sizeof(*c));
+    c->db = db;
+    *out_conn = c;
     db = NULL;
 out:
     sqlite3_close_v2(db);
     return rc;
 }
 
-/* sqlite3_close_v2 defers the close until outstanding statements are finalised (none here). */
+/* Finalises the cached statements, then closes. */
 static void sq_close(void *conn)
 {
-    sqlite3_close_v2(conn);
+    struct sq_conn *c = conn;
+    if (!c)
+        return;
+    for (int i = 0; i < STMT_CACHE; i++) {
+        sqlite3_finalize(c->cache[i].stmt);
+        gw_free(c->cache[i].sql);
+    }
+    sqlite3_close_v2(c->db);
+    gw_free(c);
+}
+
+/* The cached statement for sql (moved to the front), or NULL. */
+static sqlite3_stmt *cache_get(struct sq_conn *c, const char *sql)
+{
+    for (int i = 0; i < STMT_CACHE && c->cache[i].sql; i++) {
+        if (strcmp(c->cache[i].sql, sql) != 0)
+            continue;
+        sqlite3_stmt *stmt = c->cache[i].stmt;
+        char *key = c->cache[i].sql;
+        memmove(&c->cache[1], &c->cache[0], (size_t)i * sizeof(c->cache[0]));
+        c->cache[0].sql = key;
+        c->cache[0].stmt = stmt;
+        return stmt;
+    }
+    return NULL;
+}
+
+/* Puts a prepared statement at the front of the cache, finalising the least recently used
+ * one when the cache is full. */
+static void cache_put(struct sq_conn *c, const char *sql, sqlite3_stmt *stmt)
+{
+    sqlite3_finalize(c->cache[STMT_CACHE - 1].stmt);
+    gw_free(c->cache[STMT_CACHE - 1].sql);
+    memmove(&c->cache[1], &c->cache[0], (STMT_CACHE - 1) * sizeof(c->cache[0]));
+    c->cache[0].sql = gw_xstrdup(sql);
+    c->cache[0].stmt = stmt;
 }
 
 /* Copies sql into b with $N placeholders turned into ?N (outside quoted text). */
@@ -133,19 +184,23 @@ static int rewrite(const char *sql, struct gw_buf *b)
 static int sq_exec(void *conn, const char *sql, const struct store_param *p, int np,
                    store_row_fn cb, void *ctx, long long *out_changes, struct gw_error *err)
 {
-    sqlite3 *db = conn;
-    sqlite3_stmt *stmt = NULL;
+    struct sq_conn *c = conn;
+    sqlite3 *db = c->db;
     struct gw_buf b;
-    int rc = GW_OK;
+    int rc = GW_OK, src;
     gw_buf_init(&b, 64 * 1024);
-    if (np > STORE_MAX_PARAMS || rewrite(sql, &b) != GW_OK) {
-        rc = GW_ERROR_SET(err, GW_ERR, "sqlite: statement too large");
-        goto out;
-    }
-    int src = sqlite3_prepare_v2(db, gw_buf_ptr(&b), (int)gw_buf_len(&b), &stmt, NULL);
-    if (src != SQLITE_OK) {
-        rc = fail(db, src, "prepare", err);
-        goto out;
+    sqlite3_stmt *stmt = cache_get(c, sql);
+    if (!stmt) {
+        if (np > STORE_MAX_PARAMS || rewrite(sql, &b) != GW_OK) {
+            rc = GW_ERROR_SET(err, GW_ERR, "sqlite: statement too large");
+            goto out;
+        }
+        src = sqlite3_prepare_v2(db, gw_buf_ptr(&b), (int)gw_buf_len(&b), &stmt, NULL);
+        if (src != SQLITE_OK) {
+            rc = fail(db, src, "prepare", err);
+            goto out;
+        }
+        cache_put(c, sql, stmt);
     }
     for (int i = 0; i < np; i++) {
         if (p[i].is_int)
@@ -197,32 +252,47 @@ static int sq_exec(void *conn, const char *sql, const struct store_param *p, int
     if (out_changes)
         *out_changes = (long long)sqlite3_changes64(db);
 out:
-    sqlite3_finalize(stmt);
+    if (stmt) { /* cached: ready for the next use, bindings (borrowed strings) dropped */
+        sqlite3_reset(stmt);
+        sqlite3_clear_bindings(stmt);
+    }
     gw_buf_fini(&b);
     return rc;
 }
 
+/* Scripts (migrations) may change the schema: cached statements would be re-prepared by
+ * SQLite anyway, but drop them so nothing old survives a migration. */
 static int sq_exec_script(void *conn, const char *sql, struct gw_error *err)
 {
-    return run(conn, sql, err);
+    struct sq_conn *c = conn;
+    for (int i = 0; i < STMT_CACHE; i++) {
+        sqlite3_finalize(c->cache[i].stmt);
+        gw_free(c->cache[i].sql);
+        c->cache[i].stmt = NULL;
+        c->cache[i].sql = NULL;
+    }
+    return run(c->db, sql, err);
 }
 
 /* IMMEDIATE takes the write lock at BEGIN (waiting up to the busy timeout), so two writers never
  * deadlock upgrading read locks; DEFERRED read transactions snapshot at their first SELECT. */
 static int sq_begin(void *conn, enum store_tx mode, struct gw_error *err)
 {
-    return run(conn, mode == STORE_TX_WRITE ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED", err);
+    struct sq_conn *c = conn;
+    return run(c->db, mode == STORE_TX_WRITE ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED", err);
 }
 
 static int sq_commit(void *conn, struct gw_error *err)
 {
-    return run(conn, "COMMIT", err);
+    struct sq_conn *c = conn;
+    return run(c->db, "COMMIT", err);
 }
 
 static void sq_rollback(void *conn)
 {
-    if (!sqlite3_get_autocommit(conn))
-        run(conn, "ROLLBACK", NULL);
+    struct sq_conn *c = conn;
+    if (!sqlite3_get_autocommit(c->db))
+        run(c->db, "ROLLBACK", NULL);
 }
 
 static int sq_migrate_lock(void *conn, struct gw_error *err)

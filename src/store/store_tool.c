@@ -25,7 +25,7 @@
 #define TAG_LEN_MAX 256
 
 static const char *const managed_keys[] = {"version", "createdAt", "updatedAt", "updatedBy",
-                                           NULL};
+                                           "aliases", NULL};
 static const char *const statuses[] = {"draft", "active", "deprecated", "disabled", NULL};
 static const char *const risks[] = {"read", "write", "privileged", NULL};
 static const char *const tiers[] = {"permissive", "standard", "strict", NULL};
@@ -332,6 +332,15 @@ int gw_store__tool_save(struct gw_store *st, long long id, json_t *def, long lon
                         const struct gw_store_actor *who, const char *now, long long *out_id,
                         struct gw_error *err)
 {
+    return gw_store__tool_save_text(st, id, def, NULL, version, action, previous, who, now,
+                                    out_id, err);
+}
+
+int gw_store__tool_save_text(struct gw_store *st, long long id, json_t *def, const char *pre,
+                             long long version, const char *action, const json_t *previous,
+                             const struct gw_store_actor *who, const char *now,
+                             long long *out_id, struct gw_error *err)
+{
     char *text = NULL;
     char op_key[GW_STORE_TEXT_MAX + 24];
     const char *name = gw_json_str(def, "name");
@@ -340,7 +349,13 @@ int gw_store__tool_save(struct gw_store *st, long long id, json_t *def, long lon
     long long new_id = id;
     json_object_set_new(def, "version", json_integer(version));
     gw_store__op_key(def, op_key, sizeof(op_key));
-    int rc = gw_store__dump(def, GW_STORE_DEF_MAX, &text, err);
+    int rc = GW_OK;
+    if (pre && strlen(pre) > GW_STORE_DEF_MAX)
+        rc = GW_ELIMIT;
+    else if (pre)
+        text = gw_xstrdup(pre);
+    else
+        rc = gw_store__dump(def, GW_STORE_DEF_MAX, &text, err);
     if (rc == GW_ELIMIT)
         rc = GW_ERROR_SET(err, GW_ELIMIT, "tool %s: definition larger than %u bytes", name,
                           GW_STORE_DEF_MAX);
@@ -703,6 +718,7 @@ struct scan_ctx {
     gw_store_tool_fn cb;
     void *ctx;
     struct gw_error *err;
+    json_t *aliases; /* tool name -> [{"name","until"}] */
 };
 
 static int scan_row(void *ctx, const struct store_row *row)
@@ -711,6 +727,9 @@ static int scan_row(void *ctx, const struct store_row *row)
     json_t *d = row_def(row, true, sc->err);
     if (!d)
         return sc->err ? sc->err->code : GW_ERR;
+    json_t *al = json_object_get(sc->aliases, gw_json_str(d, "name"));
+    if (al) /* the old names of a renamed tool (store_alias.h), for the snapshot */
+        json_object_set(d, "aliases", al);
     int rc = sc->cb(sc->ctx, d);
     json_decref(d);
     return rc;
@@ -719,11 +738,13 @@ static int scan_row(void *ctx, const struct store_row *row)
 int gw_store_tool_scan_servable(struct gw_store *st, gw_store_tool_fn cb, void *ctx,
                                 long long *out_version, struct gw_error *err)
 {
-    struct scan_ctx sc = {cb, ctx, err};
+    struct scan_ctx sc = {cb, ctx, err, NULL};
     int rc = gw_store__begin_read(st, err);
     if (rc != GW_OK)
         return rc;
     rc = gw_store_registry_version(st, out_version, err);
+    if (rc == GW_OK)
+        rc = gw_store__aliases_by_tool(st, &sc.aliases, err);
     if (rc == GW_OK)
         rc = gw_store__exec(st,
                             "SELECT t.id, t.version, t.definition, t.created_at, t.updated_at, "
@@ -735,5 +756,6 @@ int gw_store_tool_scan_servable(struct gw_store *st, gw_store_tool_fn cb, void *
         rc = gw_store__commit(st, err);
     else
         gw_store__rollback(st);
+    json_decref(sc.aliases);
     return rc;
 }

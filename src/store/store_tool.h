@@ -9,7 +9,8 @@
  * ("version", bumped on every change; "createdAt", "updatedAt", "updatedBy", added when read
  * and ignored when written) and appends a history row with the full previous definition on
  * every change. A tool's bundle must name an existing bundle or is created with it (title =
- * name). Tool names are immutable here (a re-import may rename: see store_import.h).
+ * name). Tool names are immutable here: renames go through store_alias.h (and re-imports,
+ * store_import.h), which keep the old name as an alias.
  *
  * BLOCKING, one thread per handle: see store.h. Returned json_t are new references owned by
  * the caller (json_decref); json_t arguments are borrowed and never modified.
@@ -86,8 +87,9 @@ typedef int (*gw_store_tool_fn)(void *ctx, json_t *def);
 
 /* Calls cb for every servable tool — status "active" and no bundle or an "active" bundle — in
  * name order, inside one read transaction, and returns the registry version that this set
- * corresponds to in *out_version (the snapshot is consistent with it). GW_OK, GW_EIO, or
- * cb's code. */
+ * corresponds to in *out_version (the snapshot is consistent with it). A renamed tool's
+ * definition carries its live aliases as "aliases": [{"name","until"}] (store_alias.h; never
+ * stored in the definition itself). GW_OK, GW_EIO, or cb's code. */
 int gw_store_tool_scan_servable(struct gw_store *st, gw_store_tool_fn cb, void *ctx,
                                 long long *out_version, struct gw_error *err);
 

@@ -100,6 +100,10 @@ static int scalar_text(const json_t *v, char *tmp, size_t tmpn, const char **out
 {
     switch (json_typeof(v)) {
     case JSON_STRING:
+        /* a big number (core/json.h) travels as its exact literal */
+        *out = gw_json_bignum_text(v, outn);
+        if (*out)
+            return GW_OK;
         *out = json_string_value(v);
         *outn = json_string_length(v);
         return GW_OK;
@@ -213,7 +217,29 @@ static bool path_has_dot_segment(const char *p, size_t n)
 
 /* ---- path ---- */
 
-static int path_scalar(struct gw_buf *out, const json_t *v, const char *arg, struct gw_error *err)
+/* Characters a path value with allowReserved (RFC 6570 reserved expansion, OpenAPI "{+name}"
+ * as Google's APIs write it) keeps literally: the pchar delimiters and "/", never ? # [ ] %. */
+#define PATH_RESERVED_KEEP "/:@!$&'()*+,;="
+
+/* Whether a reserved-expansion value has a "." or ".." segment (it would walk the path); a
+ * segment's path parameters (";x", which Tomcat strips) do not hide one. */
+static bool has_dot_segment(const char *s, size_t n)
+{
+    size_t start = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n && s[i] != '/')
+            continue;
+        const char *semi = memchr(s + start, ';', i - start);
+        size_t len = semi ? (size_t)(semi - (s + start)) : i - start;
+        if ((len == 1 && s[start] == '.') || (len == 2 && s[start] == '.' && s[start + 1] == '.'))
+            return true;
+        start = i + 1;
+    }
+    return false;
+}
+
+static int path_scalar(struct gw_buf *out, const json_t *v, const char *arg, bool reserved,
+                       struct gw_error *err)
 {
     char tmp[64];
     const char *s;
@@ -229,19 +255,19 @@ static int path_scalar(struct gw_buf *out, const json_t *v, const char *arg, str
                             "argument '%s': CR, LF and NUL are not allowed in path parameters",
                             arg);
     if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.') ||
-        decodes_to_danger(s, n))
+        decodes_to_danger(s, n) || (reserved && has_dot_segment(s, n)))
         return GW_ERROR_SET(err, GW_EINVAL,
                             "argument '%s': '.' and '..' (also percent-encoded) are not allowed "
-                            "as path parameters",
+                            "as path parameters or their segments",
                             arg);
-    int rc = gw_upstream_pct_encode(out, s, n, NULL);
+    int rc = gw_upstream_pct_encode(out, s, n, reserved ? PATH_RESERVED_KEEP : NULL);
     return rc == GW_OK ? rc : GW_ERROR_SET(err, rc, "URL too long");
 }
 
 /* A path parameter in its style: simple "a,b", label ".a.b" / ".a,b", matrix ";n=a;n=b" /
  * ";n=a,b"; objects as "k,v" or "k=v" pairs. */
-static int path_value(struct gw_buf *out, const char *style, bool explode, const char *pname,
-                      const json_t *v, const char *arg, struct gw_error *err)
+static int path_value(struct gw_buf *out, const char *style, bool explode, bool reserved,
+                      const char *pname, const json_t *v, const char *arg, struct gw_error *err)
 {
     bool label = strcmp(style, "label") == 0, matrix = strcmp(style, "matrix") == 0;
     char lead = label ? '.' : matrix ? ';' : 0;
@@ -262,7 +288,7 @@ static int path_value(struct gw_buf *out, const char *style, bool explode, const
             if (rc == GW_OK && matrix && (explode || i == 0))
                 rc = gw_buf_printf(out, "%s=", pname);
             if (rc == GW_OK)
-                rc = path_scalar(out, it, arg, err);
+                rc = path_scalar(out, it, arg, reserved, err);
             if (rc != GW_OK)
                 return rc;
         }
@@ -284,11 +310,11 @@ static int path_value(struct gw_buf *out, const char *style, bool explode, const
             if (rc == GW_OK && !first)
                 rc = gw_buf_addc(out, sep);
             if (rc == GW_OK)
-                rc = path_scalar(out, key, arg, err);
+                rc = path_scalar(out, key, arg, reserved, err);
             if (rc == GW_OK)
                 rc = gw_buf_addc(out, explode ? '=' : ',');
             if (rc == GW_OK)
-                rc = path_scalar(out, it, arg, err);
+                rc = path_scalar(out, it, arg, reserved, err);
             json_decref(key);
             if (rc != GW_OK)
                 return rc;
@@ -301,7 +327,7 @@ static int path_value(struct gw_buf *out, const char *style, bool explode, const
     if (rc == GW_OK && matrix)
         rc = gw_buf_printf(out, "%s=", pname);
     if (rc == GW_OK)
-        rc = path_scalar(out, v, arg, err);
+        rc = path_scalar(out, v, arg, reserved, err);
     return rc;
 }
 
@@ -839,7 +865,7 @@ static int build_body(struct gw_upstream_req *r, const json_t *binding, const js
         return multipart_body(r, value, err);
     case BODY_TEXT:
     case BODY_RAW:
-        if (json_is_string(value))
+        if (json_is_string(value) && !gw_json_is_bignum(value))
             rc = gw_buf_add(&b, json_string_value(value), json_string_length(value));
         else
             rc = gw_json_dump(value, &b);
@@ -912,8 +938,9 @@ static int build_path(struct gw_buf *url, const char *tmpl, const json_t *bargs,
             const char *style = gw_json_str(e, "style");
             const char *wire = gw_json_str(e, "name");
             int rc = path_value(url, style ? style : "simple",
-                                json_is_true(json_object_get(e, "explode")), wire ? wire : arg, v,
-                                arg, err);
+                                json_is_true(json_object_get(e, "explode")),
+                                json_is_true(json_object_get(e, "allowReserved")),
+                                wire ? wire : arg, v, arg, err);
             if (rc != GW_OK)
                 return rc;
             p = close + 1;
@@ -1038,7 +1065,7 @@ int gw_upstream_req_build(const json_t *binding, const json_t *args,
             /* an OpenAPI `content` parameter: the value travels as one serialised string */
             struct gw_buf jb;
             gw_buf_init(&jb, max_url);
-            if (json_is_string(v) && body_kind(pct) != BODY_JSON)
+            if (json_is_string(v) && !gw_json_is_bignum(v) && body_kind(pct) != BODY_JSON)
                 rc = gw_buf_add(&jb, json_string_value(v), json_string_length(v));
             else
                 rc = gw_json_dump(v, &jb);

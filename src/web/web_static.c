@@ -195,6 +195,8 @@ static int cmp_asset(const void *x, const void *y)
 static const struct asset *find(const struct gw_web *w, const char *name)
 {
     struct asset key = {.name = (char *)name};
+    if (!w->n) /* an empty directory has no array (bsearch must not get NULL: UBSan) */
+        return NULL;
     return bsearch(&key, w->a, w->n, sizeof(*w->a), cmp_asset);
 }
 

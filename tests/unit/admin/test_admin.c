@@ -614,20 +614,34 @@ static void test_yaml_preview_bundle(void **state)
                                                         "unchanged")),
                      json_array_size(tools));
     resp_free(&r2);
-    /* the same document under another spec id: its names belong to svc.booking, so the
-     * preview reports the conflict instead of a diff, and approving it is a 409 */
-    struct resp c = req(f, "POST", "/admin/api/imports/preview?specId=other", yaml, len, NULL);
+    /* the same document under another spec id: its names belong to svc.booking. By default
+     * (naming policy) the new tools get the product's prefix, reported as conflicts ... */
+    struct resp c0 = req(f, "POST", "/admin/api/imports/preview?specId=other", yaml, len, NULL);
+    expect(&c0, 200, NULL);
+    json_t *conf = json_object_get(json_object_get(c0.json, "diff"), "conflicts");
+    assert_int_equal(json_array_size(conf), json_array_size(tools));
+    const char *pname = gw_json_str(json_array_get(conf, 0), "name");
+    if (!strstr(pname, "service_booking_") && !strstr(pname, "other_"))
+        fail_msg("unexpected prefixed name %s", pname);
+    resp_free(&c0);
+    /* ... and with onConflict=fail the preview reports the conflict instead of a diff, and
+     * approving it is a 409 */
+    struct resp c = req(f, "POST", "/admin/api/imports/preview?specId=other&onConflict=fail", yaml,
+                        len, NULL);
     expect(&c, 200, NULL);
     assert_true(json_is_null(json_object_get(c.json, "diff")));
     json_t *de = json_object_get(c.json, "diffError");
     assert_string_equal(gw_json_str(de, "code"), "conflict");
     assert_non_null(strstr(gw_json_str(de, "message"), "already used"));
-    json_t *cb = json_pack("{s:O,s:O}", "spec", json_object_get(c.json, "spec"), "tools",
-                           json_object_get(c.json, "tools"));
+    json_t *cb = json_pack("{s:O,s:O,s:s}", "spec", json_object_get(c.json, "spec"), "tools",
+                           json_object_get(c.json, "tools"), "onConflict", "fail");
     struct resp ca = req_json(f, "POST", "/admin/api/imports", cb, NULL);
     expect(&ca, 409, "conflict");
     resp_free(&ca);
     json_decref(cb);
+    struct resp bad = req(f, "POST", "/admin/api/imports/preview?onConflict=maybe", yaml, len, NULL);
+    expect(&bad, 400, "invalid");
+    resp_free(&bad);
     resp_free(&c);
     struct resp sl = req(f, "GET", "/admin/api/specs", NULL, 0, NULL);
     assert_int_equal(json_array_size(json_object_get(sl.json, "items")), 1);

@@ -6,6 +6,9 @@
  * bytes, overlong forms, encoded surrogates, lone surrogate escapes), NUL (\u0000 and raw NUL
  * bytes) rejected, any top-level value accepted, duplicate keys (last wins, documented),
  * compact serialisation into bounded buffers, and the tolerant accessors.
+ * The writer: reals in their shortest round-trip form (73.7389, 0.1, 1e-7, 5.0) in every
+ * serialisation, big numbers (integers beyond 64 bits, reals beyond double range) parsed and
+ * written back exactly, unforgeable markers, pretty and sorted output, escapes as jansson's.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -119,8 +122,10 @@ static void test_syntax_errors(void **state)
     expect_reject("{'a':1}", 7, GW_EINVAL, NULL);     /* single quotes */
     expect_reject("[NaN]", 5, GW_EINVAL, NULL);
     expect_reject("[01]", 4, GW_EINVAL, NULL);
-    expect_reject("[1e99999]", 9, GW_EINVAL, NULL);   /* real overflow */
-    expect_reject("[99999999999999999999999]", 25, GW_EINVAL, NULL); /* integer overflow */
+    /* numbers beyond jansson's range are big numbers now (test_bignum), but a bad literal
+     * next to one still fails, and an escaped NUL in the document keeps the overflow error */
+    expect_reject("[99999999999999999999999, 01]", 29, GW_EINVAL, NULL);
+    expect_reject("[\"\\u0000\", 99999999999999999999999]", 35, GW_EINVAL, NULL);
     expect_reject("\"\\x41\"", 6, GW_EINVAL, NULL);  /* invalid escape */
     expect_reject("\"tab\there\"", 10, GW_EINVAL, NULL); /* raw control character */
 }
@@ -212,6 +217,149 @@ static void test_dump(void **state)
     json_decref(t);
 }
 
+
+/* The writer's text for a double. */
+static void expect_real(double d, const char *want)
+{
+    json_t *v = json_real(d);
+    char *s = gw_json_dumps(v);
+    assert_string_equal(s, want);
+    /* and it reads back to the same double */
+    json_t *back = json_loads(s, JSON_DECODE_ANY, NULL);
+    assert_non_null(back);
+    assert_true(json_real_value(back) == d);
+    json_decref(back);
+    gw_free(s);
+    json_decref(v);
+}
+
+static void test_real_format(void **state)
+{
+    (void)state;
+    expect_real(73.7389, "73.7389");        /* jansson: 73.738900000000001 */
+    expect_real(18.5204, "18.5204");
+    expect_real(0.1, "0.1");
+    expect_real(0.1 + 0.2, "0.30000000000000004"); /* needs 17 digits: kept exact */
+    expect_real(5.0, "5.0");                 /* a real reads back as a real */
+    expect_real(-0.5, "-0.5");
+    expect_real(1e-7, "1e-07");
+    expect_real(1.5e300, "1.5e+300");
+    expect_real(123456789.125, "123456789.125");
+    /* integers, written digit by digit, at both ends of the range */
+    static const json_int_t ints[] = {0, 7, -7, 10, -10, 9223372036854775807LL,
+                                      -9223372036854775807LL - 1};
+    static const char *const texts[] = {"0", "7", "-7", "10", "-10", "9223372036854775807",
+                                        "-9223372036854775808"};
+    for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+        json_t *iv = json_integer(ints[i]);
+        char *it = gw_json_dumps(iv);
+        assert_string_equal(it, texts[i]);
+        gw_free(it);
+        json_decref(iv);
+    }
+    /* in a document, as the upstream sent it */
+    struct gw_error err = {0};
+    const char *body = "{\"lat\":18.5204,\"lng\":73.7389,\"n\":[1.1,2.2,3.3]}";
+    json_t *v = gw_json_parse(body, strlen(body), NULL, &err);
+    assert_non_null(v);
+    char *s = gw_json_dumps(v);
+    assert_string_equal(s, body);
+    gw_free(s);
+    json_decref(v);
+}
+
+static void test_bignum(void **state)
+{
+    (void)state;
+    struct gw_error err = {0};
+    const char *doc = "{\"max\":18446744073709551615,\"ex\":[123456789012345678901234567890,"
+                      "-99999999999999999999],\"r\":1e400,\"ok\":9223372036854775807,"
+                      "\"neg\":-9223372036854775808,\"s\":\"18446744073709551615\"}";
+    json_t *v = gw_json_parse(doc, strlen(doc), NULL, &err);
+    assert_non_null(v);
+    json_t *max = json_object_get(v, "max");
+    assert_true(gw_json_is_bignum(max));
+    assert_true(gw_json_is_number(max));
+    assert_true(gw_json_bignum_is_integer(max));
+    size_t n;
+    const char *t = gw_json_bignum_text(max, &n);
+    assert_int_equal(n, 20);
+    assert_memory_equal(t, "18446744073709551615", 20);
+    assert_true(gw_json_number(max) > 1.8e19);
+    assert_false(gw_json_bignum_is_integer(json_object_get(v, "r")));
+    assert_true(gw_json_number(json_object_get(v, "r")) > 1e308); /* HUGE_VAL */
+    /* what fits stays an ordinary integer; a string stays a string */
+    assert_true(json_is_integer(json_object_get(v, "ok")));
+    assert_true(json_is_integer(json_object_get(v, "neg")));
+    assert_false(gw_json_is_bignum(json_object_get(v, "s")));
+    assert_string_equal(gw_json_str(v, "s"), "18446744073709551615");
+    assert_null(gw_json_str(v, "max")); /* not a string for the accessors */
+    /* written back exactly, in every serialisation */
+    char *s = gw_json_dumps(v);
+    assert_string_equal(s, doc);
+    gw_free(s);
+    s = gw_json_dumps_ex(v, GW_JSON_SORTED);
+    assert_non_null(strstr(s, "\"max\":18446744073709551615"));
+    gw_free(s);
+    json_decref(v);
+    /* a top-level big number, and one in YAML-ish places: keys are strings anyway */
+    v = gw_json_parse("340282366920938463463374607431768211456", 39, NULL, &err);
+    assert_true(gw_json_is_bignum(v));
+    s = gw_json_dumps(v);
+    assert_string_equal(s, "340282366920938463463374607431768211456");
+    gw_free(s);
+    json_decref(v);
+    /* constructor checks the literal */
+    assert_null(gw_json_bignum("12a", 3));
+    assert_null(gw_json_bignum("01", 2));
+    assert_null(gw_json_bignum("", 0));
+    v = gw_json_bignum("-1.5e999", 8);
+    assert_non_null(v);
+    s = gw_json_dumps(v);
+    assert_string_equal(s, "-1.5e999");
+    gw_free(s);
+    json_decref(v);
+    /* a string that merely looks like a marker cannot be made from input */
+    v = gw_json_parse("[\"\\u0000123\"]", 13, NULL, &err);
+    assert_null(v);
+}
+
+static void test_dump_flags(void **state)
+{
+    (void)state;
+    json_t *v = json_pack("{s:i,s:[i,{}],s:{s:[]}}", "b", 1, "a", 2, "c", "z", "");
+    char *s = gw_json_dumps_ex(v, GW_JSON_SORTED);
+    assert_string_equal(s, "{\"a\":[2,{}],\"b\":1,\"c\":{\"z\":[]}}");
+    gw_free(s);
+    s = gw_json_dumps_ex(v, GW_JSON_PRETTY);
+    assert_string_equal(s, "{\n  \"b\": 1,\n  \"a\": [\n    2,\n    {}\n  ],\n  \"c\": {\n    "
+                           "\"z\": []\n  }\n}");
+    gw_free(s);
+    json_decref(v);
+    /* escapes are jansson's, byte for byte */
+    json_t *e = json_string("q\" b\\ \b\f\n\r\t \x01\x1f \x7f / \xc3\xa9 \xe2\x80\xa8");
+    s = gw_json_dumps(e);
+    char *j = json_dumps(e, JSON_COMPACT | JSON_ENCODE_ANY);
+    assert_string_equal(s, j);
+    gw_free(s);
+    gw_free(j);
+    json_decref(e);
+    /* too deep a value is refused and leaves the buffer as it was */
+    json_t *deep = json_array(), *cur = deep;
+    for (int i = 0; i < 2100; i++) {
+        json_t *nx = json_array();
+        json_array_append_new(cur, nx);
+        cur = nx;
+    }
+    struct gw_buf b;
+    gw_buf_init(&b, 1 << 20);
+    gw_buf_adds(&b, "x");
+    assert_int_equal(gw_json_dump(deep, &b), GW_ELIMIT);
+    assert_string_equal(gw_buf_ptr(&b), "x");
+    gw_buf_fini(&b);
+    json_decref(deep);
+}
+
 static void test_accessors(void **state)
 {
     (void)state;
@@ -241,6 +389,8 @@ int main(void)
         cmocka_unit_test(test_size_limit),     cmocka_unit_test(test_syntax_errors),
         cmocka_unit_test(test_utf8_and_nul),   cmocka_unit_test(test_any_value_and_duplicates),
         cmocka_unit_test(test_dump),           cmocka_unit_test(test_accessors),
+        cmocka_unit_test(test_real_format),    cmocka_unit_test(test_bignum),
+        cmocka_unit_test(test_dump_flags),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

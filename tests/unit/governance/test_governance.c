@@ -6,7 +6,8 @@
  * for every principal, tools/list lists exactly the tools whose tools/call passes EXPOSURE
  * (a hidden tool's call is "Unknown tool", -32602; an exposed one reaches the next phase, which
  * this test stops with a marker). Seeded and reproducible (GW_TEST_SEED overrides the seed).
- * Also: the cache is reused within a generation and recomputed after a change.
+ * Also: the cache is reused within a generation and recomputed after a change; the rules read
+ * a registry tool from its compact snapshot entry exactly as from its definition.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,9 @@
 #include "core/alloc.h"
 #include "core/json.h"
 #include "governance/gov.h"
+#include "governance/gov_internal.h"
+#include "policy/policy_rules.h"
+#include "registry/registry_snapshot.h"
 #include "mcp/mcp_jsonrpc.h"
 #include "mcp/mcp_server.h"
 #include "net/net_loop.h"
@@ -286,8 +290,69 @@ static void test_list_equals_call(void **state)
     unlink(file);
 }
 
+/* The exposure of a whole catalogue is computed from snapshot entries (no definition parsed):
+ * every field the rules look at must read as it does from the definition, for every kind of
+ * value (absent, invalid risk, requiresElevation absent/true/false/not a boolean, many tags). */
+static void test_rule_tool_from_entry(void **state)
+{
+    (void)state;
+    json_t *defs = json_array();
+    const char *risks[] = {"read", "write", "privileged", "bogus", NULL};
+    json_t *els[] = {NULL, json_true(), json_false(), json_string("yes")};
+    int k = 0;
+    for (int r = 0; r < 5; r++)
+        for (int e = 0; e < 4; e++)
+            for (int c = 0; c < 2; c++) {
+                char name[32];
+                snprintf(name, sizeof(name), "t%02d", k++);
+                json_t *d = json_pack("{s:s,s:{s:s}}", "name", name, "inputSchema", "type",
+                                      "object");
+                if (risks[r])
+                    json_object_set_new(d, "risk", json_string(risks[r]));
+                if (els[e])
+                    json_object_set(d, "requiresElevation", els[e]);
+                if (c)
+                    json_object_set_new(d, "requiresConfirmation", json_true());
+                if (k % 3)
+                    json_object_set_new(d, "bundle", json_string(k % 2 ? "b1" : "b2"));
+                json_t *tags = json_array();
+                for (int i = 0; i < (k == 7 ? 100 : k % 4); i++) { /* one with 100 tags */
+                    char tag[16];
+                    snprintf(tag, sizeof(tag), "tag%d", i);
+                    json_array_append_new(tags, json_string(tag));
+                }
+                json_object_set_new(d, "tags", tags);
+                json_array_append_new(defs, d);
+            }
+    for (int e = 0; e < 4; e++)
+        json_decref(els[e]);
+    struct gw_snapshot *snap = NULL;
+    struct gw_error err = {0};
+    assert_int_equal(gw_snapshot_new(defs, 1, 0, &snap, &err), GW_OK);
+    for (size_t i = 0; i < gw_snapshot_count(snap); i++) {
+        const struct gw_tool_entry *t = gw_snapshot_tool_at(snap, i);
+        struct gw_rule_tool a, b;
+        gw_gov__rule_tool(t, &a);
+        gw_rule_tool_from_def(gw_tool_def(t), &b);
+        assert_string_equal(a.name, b.name);
+        assert_true((a.bundle == NULL) == (b.bundle == NULL));
+        if (a.bundle)
+            assert_string_equal(a.bundle, b.bundle);
+        assert_int_equal(a.risk, b.risk);
+        assert_int_equal(a.requires_confirmation, b.requires_confirmation);
+        assert_int_equal(a.requires_elevation, b.requires_elevation);
+        assert_null(a.tags);
+        assert_int_equal(a.ntags, json_array_size(b.tags));
+        for (size_t j = 0; j < a.ntags; j++)
+            assert_string_equal(a.tag_list[j], json_string_value(json_array_get(b.tags, j)));
+    }
+    gw_snapshot_release(snap);
+    json_decref(defs);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_list_equals_call)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_rule_tool_from_entry),
+                                       cmocka_unit_test(test_list_equals_call)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -600,6 +600,78 @@ static void run_bench(struct fixture *f, int total, int parallel, const char *me
            ms > 0 ? total * 1000.0 / (double)ms : 0.0);
 }
 
+/* ---- streaming (on_data) ---- */
+
+struct sink {
+    size_t bytes;
+    int calls;
+    int stop_after; /* 0 = never stop */
+    char first[16];
+};
+
+static bool on_data(void *arg, const char *data, size_t len)
+{
+    struct sink *k = arg;
+    if (k->calls == 0)
+        snprintf(k->first, sizeof(k->first), "%.*s", (int)(len < 8 ? len : 8), data);
+    k->calls++;
+    k->bytes += len;
+    return !(k->stop_after && k->calls >= k->stop_after);
+}
+
+static void test_streaming(void **state)
+{
+    struct fixture *f = *state;
+    /* a 2xx body goes to on_data, piece by piece, and is not collected */
+    struct sink k = {0};
+    struct gw_httpc_request t = {0};
+    t.on_data = on_data;
+    t.data_arg = &k;
+    struct result r = {0};
+    assert_int_equal(submit(f, "GET", "/chunked?n=40000", &t, &r, NULL), GW_OK);
+    assert_true(ts_run_until(f->base, &r.done, 1, 5000));
+    assert_int_equal(r.status, GW_HTTPC_OK);
+    assert_int_equal(r.http, 200);
+    assert_int_equal(r.body_len, 0);
+    assert_int_equal(k.bytes, 40960); /* 10 pieces of 4096 */
+    assert_true(k.calls >= 1);
+    assert_string_equal(k.first, "yyyyyyyy");
+
+    /* an error status is collected for the completion, on_data never sees it */
+    struct sink k2 = {0};
+    t.data_arg = &k2;
+    struct result r2 = {0};
+    assert_int_equal(submit(f, "GET", "/nothing-here", &t, &r2, NULL), GW_OK);
+    assert_true(ts_run_until(f->base, &r2.done, 1, 5000));
+    assert_int_equal(r2.status, GW_HTTPC_OK);
+    assert_int_equal(r2.http, 404);
+    assert_string_equal(r2.body, "{\"error\":\"not found\"}");
+    assert_int_equal(k2.calls, 0);
+
+    /* the receiver stops the stream: EPROTO, stopped, the status of what was received kept */
+    struct sink k3 = {0};
+    k3.stop_after = 1;
+    t.data_arg = &k3;
+    struct result r3 = {0};
+    assert_int_equal(submit(f, "GET", "/chunked?n=400000", &t, &r3, NULL), GW_OK);
+    assert_true(ts_run_until(f->base, &r3.done, 1, 5000));
+    assert_int_equal(r3.status, GW_HTTPC_EPROTO);
+    assert_int_equal(r3.http, 200);
+    assert_non_null(strstr(r3.error, "stopped by its receiver"));
+    assert_int_equal(k3.calls, 1);
+
+    /* the response cap applies to what is streamed */
+    struct sink k4 = {0};
+    t.data_arg = &k4;
+    t.max_response_bytes = 10000;
+    struct result r4 = {0};
+    assert_int_equal(submit(f, "GET", "/chunked?n=400000", &t, &r4, NULL), GW_OK);
+    assert_true(ts_run_until(f->base, &r4.done, 1, 5000));
+    assert_int_equal(r4.status, GW_HTTPC_ETOOLARGE);
+    assert_true(k4.bytes <= 10000);
+    assert_int_equal(gw_httpc_pending(f->c), 0);
+}
+
 static void test_bench(void **state)
 {
     struct fixture *f = *state;
@@ -634,6 +706,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_replay_after_reset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fresh_connect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ssrf_guarded_client, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_streaming, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bench, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -195,7 +195,9 @@ static void test_collisions_and_merge(void **state)
     /* PUT: idempotent, write */
     json_t *ann = json_object_get(t, "annotations");
     assert_true(json_is_true(json_object_get(ann, "idempotentHint")));
-    assert_true(json_is_false(json_object_get(ann, "readOnlyHint")));
+    assert_false(json_is_true(json_object_get(ann, "readOnlyHint"))); /* default: false */
+    assert_true(json_is_false(json_object_get(ann, "destructiveHint")));
+    assert_null(json_object_get(ann, "openWorldHint")); /* MCP's default, not repeated */
     assert_string_equal(s(t, "risk"), "write");
 }
 

@@ -81,7 +81,7 @@ static struct gw_principal *who(const char *subject, const char *roles_csv, cons
 
 static struct gw_rule_tool tool(const char *name, const char *bundle, int risk, json_t *tags)
 {
-    struct gw_rule_tool t = {name, bundle, risk, tags, false, risk == GW_RISK_PRIVILEGED};
+    struct gw_rule_tool t = {name, bundle, risk, tags, false, risk == GW_RISK_PRIVILEGED, NULL, 0};
     return t;
 }
 

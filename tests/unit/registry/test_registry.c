@@ -7,6 +7,7 @@
  * fallback, listener reconnection (PostgreSQL) and hot-path costs.
  */
 #include "../store/store_testenv.h"
+#include "core/json.h"
 
 #include "registry/registry.h"
 #include "store/store_bundle.h"
@@ -157,7 +158,13 @@ static void test_snapshot_basics(void **state)
     assert_string_equal(t->bundle, "b1");
     assert_string_equal(t->risk, "read");
     assert_int_equal(t->version, 2);
-    assert_ptr_equal(t->def, json_array_get(defs, 2));
+    /* no document is kept: the definition is parsed on first use, equal to what was added,
+     * and the same copy is returned afterwards */
+    const json_t *full = gw_tool_def(t);
+    assert_non_null(full);
+    assert_true(json_equal((json_t *)(uintptr_t)full, json_array_get(defs, 2)));
+    assert_ptr_equal(gw_tool_def(t), full);
+    assert_true(gw_snapshot_memory(s) > 0);
     /* MCP-facing JSON: only MCP fields, fixed order, no governance or binding */
     assert_string_equal(t->mcp_json,
                         "{\"name\":\"beta\",\"description\":\"D\",\"inputSchema\":{\"type\":"
@@ -803,6 +810,152 @@ static void test_hot_path_cost(void **state)
     gw_registry_free(reg);
 }
 
+
+/* Extensions: built with every snapshot, see every tool with its definition, get the finished
+ * snapshot, and their data lives and dies with it; registering one rebuilds the current
+ * snapshot. Aliases: an old name resolves (gw_snapshot_resolve) until it expires, never
+ * shadows a real name, and plain lookups and listing ignore it. */
+struct ext_counts {
+    int begins, tools, ends, frees;
+    char last[72];
+};
+
+static void *ext_begin(void *ctx, size_t n)
+{
+    (void)n;
+    ((struct ext_counts *)ctx)->begins++;
+    return gw_xcalloc(1, sizeof(size_t));
+}
+
+static void ext_tool(void *ctx, void *st, const struct gw_tool_entry *e, const json_t *def)
+{
+    struct ext_counts *c = ctx;
+    c->tools++;
+    assert_string_equal(e->name, gw_json_str(def, "name"));
+    snprintf(c->last, sizeof(c->last), "%s", e->name);
+    (*(size_t *)st)++;
+}
+
+static void *ext_end(void *ctx, void *st, const struct gw_snapshot *s)
+{
+    struct ext_counts *c = ctx;
+    c->ends++;
+    assert_int_equal(*(size_t *)st, gw_snapshot_count(s));
+    assert_non_null(gw_snapshot_find(s, c->last, strlen(c->last)));
+    return st;
+}
+
+static void ext_free(void *ctx, void *data)
+{
+    ((struct ext_counts *)ctx)->frees++;
+    gw_free(data);
+}
+
+static void test_extensions_and_aliases(void **state)
+{
+    (void)tenv_get(state);
+    struct gw_error err = {0};
+    struct gw_registry_config cfg = {0};
+    struct gw_registry *reg = NULL;
+    assert_int_equal(gw_registry_new(&cfg, &reg, &err), GW_OK);
+    json_t *defs = mk_defs(10, "t");
+    assert_int_equal(gw_registry_publish(reg, defs, &err), GW_OK);
+    struct ext_counts c = {0};
+    struct gw_snapshot_ext ext = {ext_begin, ext_tool, ext_end, ext_free, &c};
+    assert_int_equal(gw_registry_add_ext(reg, &ext), 0);
+    /* the current snapshot was rebuilt with the extension */
+    struct gw_snapshot *s = gw_registry_acquire(reg);
+    assert_non_null(gw_snapshot_ext(s, 0));
+    assert_int_equal(*(size_t *)gw_snapshot_ext(s, 0), 10);
+    assert_int_equal(c.tools, 10);
+    gw_snapshot_release(s);
+    /* a failed build frees the extension's state */
+    json_t *bad = mk_defs(3, "b");
+    json_array_append_new(bad, mk_def("b0001", 1));
+    assert_int_equal(gw_registry_publish(reg, bad, &err), GW_EINVAL);
+    json_decref(bad);
+    assert_int_equal(c.begins, c.ends + 1);
+    assert_int_equal(c.frees, 1);
+    /* aliases */
+    json_t *renamed = mk_def("new_name", 2);
+    json_object_set_new(renamed, "aliases",
+                        json_pack("[{s:s,s:s},{s:s,s:s},{s:s,s:s},{s:s}]", "name", "old_name",
+                                  "until", "2999-01-01T00:00:00.000Z", "name", "expired_name",
+                                  "until", "2001-01-01T00:00:00.000Z", "name", "t0003", "until",
+                                  "2999-01-01T00:00:00.000Z", "name", "forever"));
+    json_array_append_new(defs, renamed);
+    assert_int_equal(gw_registry_publish(reg, defs, &err), GW_OK);
+    s = gw_registry_acquire(reg);
+    bool alias = false;
+    const struct gw_tool_entry *t = gw_snapshot_resolve(s, "old_name", 8, &alias);
+    assert_non_null(t);
+    assert_true(alias);
+    assert_string_equal(t->name, "new_name");
+    assert_non_null(gw_snapshot_resolve(s, "forever", 7, &alias));
+    assert_null(gw_snapshot_find(s, "old_name", 8));                /* not a name */
+    assert_null(gw_snapshot_resolve(s, "expired_name", 12, &alias)); /* expired */
+    t = gw_snapshot_resolve(s, "t0003", 5, &alias);                  /* a real name wins */
+    assert_false(alias);
+    assert_string_equal(t->name, "t0003");
+    assert_int_equal(gw_snapshot_count(s), 11); /* aliases are not listed */
+    /* the stored definition does not carry the aliases (store-managed) */
+    assert_null(json_object_get(gw_tool_def(gw_snapshot_find(s, "new_name", 8)), "aliases"));
+    gw_snapshot_release(s);
+    json_decref(defs);
+    int frees = c.frees;
+    gw_registry_free(reg);
+    assert_int_equal(c.frees, frees + 1); /* the last snapshot's data */
+}
+
+
+/* tools/list of a 20,000-tool catalogue costs what it costs for 1,000: a page looks at the page
+ * and one look-ahead tool, wherever the cursor is (the filter is called that many times), and
+ * the snapshot's memory grows with the tools' text, not more. */
+static size_t filter_calls;
+
+static bool count_filter(void *ctx, const struct gw_tool_entry *t)
+{
+    (void)ctx;
+    (void)t;
+    filter_calls++;
+    return true;
+}
+
+static void test_large_catalogue_pages(void **state)
+{
+    (void)tenv_get(state);
+    struct gw_error err = {0};
+    size_t sizes[2] = {1000, 20000}, mem[2] = {0, 0};
+    for (int k = 0; k < 2; k++) {
+        json_t *defs = mk_defs((int)sizes[k], "tool_");
+        struct gw_snapshot *s = NULL;
+        assert_int_equal(gw_snapshot_new(defs, 1, 0, &s, &err), GW_OK);
+        json_decref(defs);
+        mem[k] = gw_snapshot_memory(s);
+        const struct gw_tool_entry *page[100];
+        size_t n = 0;
+        char next[GW_CURSOR_MAX] = "", cur[GW_CURSOR_MAX] = "";
+        /* walk to the middle of the catalogue */
+        for (size_t p = 0; p < sizes[k] / 200; p++) {
+            assert_int_equal(gw_snapshot_paginate(s, cur, strlen(cur), 100, NULL, NULL, page, &n,
+                                                  next, &err),
+                             GW_OK);
+            snprintf(cur, sizeof(cur), "%s", next);
+        }
+        filter_calls = 0;
+        assert_int_equal(gw_snapshot_paginate(s, cur, strlen(cur), 100, count_filter, NULL, page,
+                                              &n, next, &err),
+                         GW_OK);
+        assert_int_equal(n, 100);
+        assert_true(filter_calls <= 101);
+        gw_snapshot_release(s);
+    }
+    /* memory per tool does not grow with the catalogue */
+    double per1 = (double)mem[0] / 1000.0, per20 = (double)mem[1] / 20000.0;
+    printf("# snapshot bytes per tool: %.0f with 1,000 tools, %.0f with 20,000\n", per1, per20);
+    assert_true(per20 <= per1 * 1.2);
+}
+
 #define REGISTRY_TESTS(X)                                                                      \
     X(test_snapshot_basics)                                                                    \
     X(test_paginate)                                                                           \
@@ -814,6 +967,8 @@ static void test_hot_path_cost(void **state)
     X(test_listener_reconnect)                                                                 \
     X(test_store_failure_keeps_snapshot)                                                       \
     X(test_lazy_start)                                                                         \
-    X(test_hot_path_cost)
+    X(test_hot_path_cost)                                                                      \
+    X(test_extensions_and_aliases)                                                             \
+    X(test_large_catalogue_pages)
 
 TENV_MAIN("registry", REGISTRY_TESTS)

@@ -14,6 +14,7 @@
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/json.h"
 #include "schema/schema.h"
 
 #include <pthread.h>
@@ -779,6 +780,53 @@ static void test_draft07(void **state)
     gw_schema_release(s);
 }
 
+
+/* Numbers beyond jansson's range (core/json.h big numbers): an instance 2^64 is an integer
+ * and a number, not a string; bounds and formats see its value; a schema bound beyond 64 bits
+ * compiles and applies. */
+static bool big_valid(const char *schema, const char *instance)
+{
+    struct gw_error err = {0};
+    json_t *sj = gw_json_parse(schema, strlen(schema), NULL, &err);
+    json_t *ij = gw_json_parse(instance, strlen(instance), NULL, &err);
+    assert_non_null(sj);
+    assert_non_null(ij);
+    struct gw_schema *s = NULL;
+    if (gw_schema_compile(sj, NULL, &s, &err) != GW_OK)
+        fail_msg("compile failed: %s", err.msg);
+    int rc = gw_schema_validate(s, ij, NULL);
+    struct gw_schema_report rep;
+    gw_schema_report_init(&rep);
+    assert_int_equal(gw_schema_validate(s, ij, &rep), rc);
+    gw_schema_report_fini(&rep);
+    gw_schema_release(s);
+    json_decref(sj);
+    json_decref(ij);
+    return rc == GW_OK;
+}
+
+static void test_big_numbers(void **state)
+{
+    (void)state;
+    const char *big = "18446744073709551616";
+    assert_true(big_valid("{\"type\":\"integer\"}", big));
+    assert_true(big_valid("{\"type\":\"number\"}", big));
+    assert_false(big_valid("{\"type\":\"string\"}", big));
+    assert_false(big_valid("{\"type\":\"integer\"}", "1e400"));
+    assert_true(big_valid("{\"type\":\"number\"}", "1e400"));
+    assert_false(big_valid("{\"maximum\":100}", big));
+    assert_true(big_valid("{\"minimum\":100}", big));
+    assert_true(big_valid("{\"maxLength\":2}", big)); /* string keywords ignore it */
+    /* a bound beyond 64 bits in the schema */
+    assert_true(big_valid("{\"maximum\":18446744073709551615}", "5"));
+    assert_false(big_valid("{\"minimum\":18446744073709551615}", "5"));
+    assert_true(big_valid("{\"enum\":[123456789012345678901234567890]}",
+                          "123456789012345678901234567890"));
+    assert_false(big_valid("{\"enum\":[123456789012345678901234567890]}",
+                           "123456789012345678901234567891"));
+    assert_true(big_valid("{\"examples\":[123456789012345678901234567890]}", "1"));
+}
+
 static void test_formats(void **state)
 {
     (void)state;
@@ -998,6 +1046,7 @@ int main(void)
         cmocka_unit_test(test_openapi30),
         cmocka_unit_test(test_draft07),
         cmocka_unit_test(test_formats),
+        cmocka_unit_test(test_big_numbers),
         cmocka_unit_test(test_bad_schemas),
         cmocka_unit_test(test_api_misc),
         cmocka_unit_test(test_settings),

@@ -11,6 +11,7 @@
 #include "store/store.h"
 #include "store/store_bundle.h"
 #include "store/store_impl.h"
+#include "store/store_alias.h"
 #include "store/store_import.h"
 #include "store/store_spec.h"
 #include "store/store_tool.h"
@@ -145,6 +146,15 @@ static void count_migration(void *ctx, int version, const char *name, const char
         (*n)++;
 }
 
+/* Embedded migrations (versions need not be contiguous: a number may be left to another). */
+static void count_embedded(void *ctx, int version, const char *name, const char *applied_at)
+{
+    (void)version;
+    (void)name;
+    (void)applied_at;
+    (*(int *)ctx)++;
+}
+
 static void test_migrations(void **state)
 {
     struct tenv *e = tenv_get(state);
@@ -167,7 +177,9 @@ static void test_migrations(void **state)
     assert_int_equal(v, latest);
     applied = 0;
     assert_int_equal(gw_store_migration_status(st, count_migration, &applied, &err), GW_OK);
-    assert_int_equal(applied, latest);
+    int embedded = 0;
+    assert_int_equal(gw_store_migration_status(st, count_embedded, &embedded, &err), GW_OK);
+    assert_int_equal(applied, embedded);
     /* a second handle (another replica starting) also finds nothing to do */
     struct gw_store *st2 = open_store(e);
     assert_int_equal(gw_store_migrate(st2, &v, &err), GW_OK);
@@ -635,20 +647,42 @@ static void test_import_matching(void **state)
     json_decref(g);
     update_ok(st, "list_dealers", json_pack("{s:s}", "rateLimitTier", "permissive"));
     /* v2: list_dealers moved to /v2/dealers (same operationId); the appointment operation was
-     * renamed by x-mcp (same method and path) */
+     * renamed by x-mcp (same method and path): names are stable across re-imports, so it keeps
+     * its stored name and the diff says so */
     spec = json_pack("{s:s, s:s, s:s}", "id", "dms", "title", "DMS", "version", "2");
     tools = json_pack("[o, o]", mk_tool("list_dealers", "GET", "/v2/dealers", "listDealers", "L"),
                       mk_tool("book_appointment", "POST", "/v1/appointments", "book", "B"));
     assert_int_equal(gw_store_apply_import(st, spec, tools, NULL, NULL, &diff, &err), GW_OK);
-    const char *changed[] = {"list_dealers", "book_appointment"};
-    assert_diff(diff, "changed", 2, changed);
+    const char *changed1[] = {"list_dealers"};
+    assert_diff(diff, "changed", 1, changed1);
+    assert_int_equal(json_array_size(json_object_get(diff, "renamed")), 0);
+    json_t *kept = json_object_get(diff, "nameKept");
+    assert_int_equal(json_array_size(kept), 1);
+    assert_str(json_array_get(kept, 0), "name", "old_name");
+    assert_str(json_array_get(kept, 0), "computed", "book_appointment");
+    json_decref(diff);
+    g = get_tool(st, "old_name");
+    json_decref(g);
+    /* the same, asking for the spec's names (rename_existing): renamed, the old name kept as
+     * an alias for the deprecation period */
+    struct gw_store_import_opts ren_opts = {.rename_existing = true, .alias_days = 30};
+    assert_int_equal(gw_store_apply_import(st, spec, tools, &ren_opts, NULL, &diff, &err), GW_OK);
+    const char *changed[] = {"book_appointment"};
+    assert_diff(diff, "changed", 1, changed);
     assert_diff(diff, "added", 0, NULL);
     assert_diff(diff, "removed", 0, NULL);
     json_t *ren = json_object_get(diff, "renamed");
     assert_int_equal(json_array_size(ren), 1);
     assert_str(json_array_get(ren, 0), "from", "old_name");
     assert_str(json_array_get(ren, 0), "to", "book_appointment");
+    assert_true(strlen(gw_json_str(json_array_get(ren, 0), "aliasUntil")) >= 20);
     json_decref(diff);
+    json_t *aliases = NULL;
+    assert_int_equal(gw_store_alias_list(st, &aliases, &err), GW_OK);
+    assert_int_equal(json_array_size(aliases), 1);
+    assert_str(json_array_get(aliases, 0), "name", "old_name");
+    assert_str(json_array_get(aliases, 0), "tool", "book_appointment");
+    json_decref(aliases);
     json_decref(tools);
     json_decref(spec);
     g = get_tool(st, "list_dealers");
@@ -708,18 +742,30 @@ static void test_import_rejects(void **state)
     long long rv = reg_version(st);
 
     json_t *spec = json_pack("{s:s, s:s}", "id", "s1", "title", "S1");
-    /* a name owned by a hand-made tool: conflict, nothing written */
+    /* a name owned by a hand-made tool: with fail_on_conflict a conflict, nothing written */
     json_t *tools = json_pack("[o, o]", mk_tool("new_one", "GET", "/a", NULL, "a"),
                               mk_tool("get_status", "GET", "/s", NULL, "s"));
-    assert_int_equal(gw_store_apply_import(st, spec, tools, NULL, NULL, &diff, &err),
+    struct gw_store_import_opts strict = {.fail_on_conflict = true};
+    assert_int_equal(gw_store_apply_import(st, spec, tools, &strict, NULL, &diff, &err),
                      GW_ECONFLICT);
     assert_null(diff);
     assert_non_null(strstr(err.msg, "get_status"));
-    json_decref(tools);
     assert_int_equal(reg_version(st), rv);
     json_t *g = NULL;
     assert_int_equal(gw_store_tool_get(st, "new_one", &g, &err), GW_ENOTFOUND);
     assert_int_equal(gw_store_spec_get(st, "s1", false, &g, &err), GW_ENOTFOUND);
+    /* by default (dry run here) the new tool gets the spec's prefix, reported as a conflict */
+    struct gw_store_import_opts dry_opts = {.dry_run = true};
+    assert_int_equal(gw_store_apply_import(st, spec, tools, &dry_opts, NULL, &diff, &err), GW_OK);
+    const char *added_p[] = {"new_one", "s1_get_status"};
+    assert_diff(diff, "added", 2, added_p);
+    json_t *cf = json_object_get(diff, "conflicts");
+    assert_int_equal(json_array_size(cf), 1);
+    assert_str(json_array_get(cf, 0), "name", "s1_get_status");
+    assert_str(json_array_get(cf, 0), "wanted", "get_status");
+    json_decref(diff);
+    json_decref(tools);
+    assert_int_equal(reg_version(st), rv);
     /* duplicate names / operations inside the set, an invalid tool */
     tools = json_pack("[o, o]", mk_tool("dup", "GET", "/a", NULL, "a"),
                       mk_tool("dup", "GET", "/b", NULL, "b"));
@@ -1022,6 +1068,110 @@ static void test_import_thousand(void **state)
     gw_store_close(st);
 }
 
+
+/* The naming policy across specs: renames keep the old name as an alias (it reaches the tool
+ * in the servable scan, it cannot be taken by another tool, renaming back takes it back),
+ * explicit renames at import, per-spec prefixes on conflicts, and refusal when a rename target
+ * is taken. */
+static int alias_scan_cb(void *ctx, json_t *def)
+{
+    if (json_object_get(def, "aliases"))
+        json_object_set(ctx, gw_json_str(def, "name"), json_object_get(def, "aliases"));
+    return GW_OK;
+}
+
+static void test_renames_and_aliases(void **state)
+{
+    struct tenv *e = tenv_get(state);
+    struct gw_store *st = open_migrated(e);
+    struct gw_error err = {0};
+    json_t *diff = NULL, *g = NULL;
+    struct gw_store_import_opts act = {.status = "active"};
+    json_t *spec_a = json_pack("{s:s, s:s}", "id", "crm", "title", "CRM");
+    json_t *tools = json_pack("[o, o]", mk_tool("get_customer", "GET", "/customers/{id}", "getC", "c"),
+                              mk_tool("list_orders", "GET", "/orders", "listO", "o"));
+    assert_int_equal(gw_store_apply_import(st, spec_a, tools, &act, NULL, NULL, &err), GW_OK);
+    json_decref(tools);
+    /* rename by hand: the old name stays an alias */
+    assert_int_equal(gw_store_tool_rename(st, "get_customer", "crm_get_customer", 7, NULL, &g, &err),
+                     GW_OK);
+    assert_str(g, "name", "crm_get_customer");
+    json_decref(g);
+    assert_int_equal(gw_store_tool_get(st, "get_customer", &g, &err), GW_ENOTFOUND);
+    json_t *h = NULL;
+    assert_int_equal(gw_store_tool_history(st, "crm_get_customer", 0, &h, &err), GW_OK);
+    assert_str(json_array_get(h, 0), "action", "rename");
+    json_decref(h);
+    /* the servable scan hands the alias to the snapshot */
+    json_t *seen = json_object();
+    long long v = 0;
+    assert_int_equal(gw_store_tool_scan_servable(st, alias_scan_cb, seen, &v, &err), GW_OK);
+    json_t *al = json_object_get(seen, "crm_get_customer");
+    assert_int_equal(json_array_size(al), 1);
+    assert_str(json_array_get(al, 0), "name", "get_customer");
+    json_decref(seen);
+    /* another spec wanting the aliased name gets a prefix (the alias is still live) */
+    json_t *spec_b = json_pack("{s:s, s:s}", "id", "erp", "title", "ERP");
+    tools = json_pack("[o, o]", mk_tool("get_customer", "GET", "/erp/customers/{id}", "c", "c"),
+                      mk_tool("list_orders", "GET", "/erp/orders", "o", "o"));
+    assert_int_equal(gw_store_apply_import(st, spec_b, tools, &act, NULL, &diff, &err), GW_OK);
+    const char *added_b[] = {"erp_get_customer", "erp_list_orders"};
+    assert_diff(diff, "added", 2, added_b);
+    json_t *cf = json_object_get(diff, "conflicts");
+    assert_int_equal(json_array_size(cf), 2);
+    assert_str(json_array_get(cf, 0), "takenBy", "crm_get_customer"); /* an alias of it */
+    json_decref(diff);
+    /* a re-import of the same spec: the names stay (stable), nothing conflicts again */
+    assert_int_equal(gw_store_apply_import(st, spec_b, tools, &act, NULL, &diff, &err), GW_OK);
+    assert_int_equal(json_integer_value(json_object_get(diff, "unchanged")), 2);
+    assert_int_equal(json_array_size(json_object_get(diff, "conflicts")), 0);
+    json_decref(diff);
+    json_decref(tools);
+    /* renaming onto a live alias of another tool or onto a tool is refused */
+    assert_int_equal(gw_store_tool_rename(st, "erp_list_orders", "get_customer", 0, NULL, NULL,
+                                          &err), GW_ECONFLICT);
+    assert_int_equal(gw_store_tool_rename(st, "erp_list_orders", "list_orders", 0, NULL, NULL,
+                                          &err), GW_ECONFLICT);
+    assert_int_equal(gw_store_tool_rename(st, "erp_list_orders", "bad name", 0, NULL, NULL, &err),
+                     GW_EINVAL);
+    assert_int_equal(gw_store_tool_rename(st, "nope", "x", 0, NULL, NULL, &err), GW_ENOTFOUND);
+    /* renaming back takes the alias back */
+    assert_int_equal(gw_store_tool_rename(st, "crm_get_customer", "get_customer", 0, NULL, NULL,
+                                          &err), GW_OK);
+    json_t *aliases = NULL;
+    assert_int_equal(gw_store_alias_list(st, &aliases, &err), GW_OK);
+    assert_int_equal(json_array_size(aliases), 1);
+    assert_str(json_array_get(aliases, 0), "name", "crm_get_customer");
+    json_decref(aliases);
+    /* an explicit rename at import (by the computed name); a rename onto a taken name fails
+     * the import and writes nothing */
+    tools = json_pack("[o, o]", mk_tool("get_customer", "GET", "/customers/{id}", "getC", "c"),
+                      mk_tool("list_orders", "GET", "/orders", "listO", "o"));
+    json_t *ren = json_pack("{s:s}", "list_orders", "crm_list_orders");
+    struct gw_store_import_opts ro = {.status = "active", .renames = ren};
+    assert_int_equal(gw_store_apply_import(st, spec_a, tools, &ro, NULL, &diff, &err), GW_OK);
+    assert_str(json_array_get(json_object_get(diff, "renamed"), 0), "to", "crm_list_orders");
+    json_decref(diff);
+    json_decref(ren);
+    ren = json_pack("{s:s}", "get_customer", "erp_get_customer");
+    ro.renames = ren;
+    long long rv = reg_version(st);
+    assert_int_equal(gw_store_apply_import(st, spec_a, tools, &ro, NULL, &diff, &err),
+                     GW_ECONFLICT);
+    assert_non_null(strstr(err.msg, "erp_get_customer"));
+    assert_int_equal(reg_version(st), rv);
+    json_decref(ren);
+    json_decref(tools);
+    /* deleting a tool drops its aliases */
+    assert_int_equal(gw_store_tool_delete(st, "crm_list_orders", NULL, &err), GW_OK);
+    assert_int_equal(gw_store_alias_list(st, &aliases, &err), GW_OK);
+    assert_int_equal(json_array_size(aliases), 1); /* crm_get_customer (of get_customer) */
+    json_decref(aliases);
+    json_decref(spec_a);
+    json_decref(spec_b);
+    gw_store_close(st);
+}
+
 #define STORE_TESTS(X)                                                                         \
     X(test_urls)                                                                               \
     X(test_migrations)                                                                         \
@@ -1036,6 +1186,7 @@ static void test_import_thousand(void **state)
     X(test_scan_servable)                                                                      \
     X(test_listener)                                                                           \
     X(test_concurrent_writers)                                                                 \
-    X(test_import_thousand)
+    X(test_import_thousand)                                                                    \
+    X(test_renames_and_aliases)
 
 TENV_MAIN("store", STORE_TESTS)

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "core/json.h"
 #include "upstream/upstream_request.h"
 
 #include <string.h>
@@ -105,6 +106,44 @@ static void test_path_encoding(void **state)
                "https://api.example/base/items/;id=1;id=2/x");
     expect_url(PATH_BINDING("matrix", "false"), "{\"id\":[1,2]}",
                "https://api.example/base/items/;id=1,2/x");
+}
+
+
+/* allowReserved on a path argument (the importer's mapping of RFC 6570 "{+name}", as Google's
+ * APIs write "/v1/{+name}:cancel"): "/" and the pchar delimiters stay literal, "?" "#" "%" and
+ * spaces are encoded, and no segment of the value may be "." or ".." (nor "..;x"). */
+static void test_path_reserved_expansion(void **state)
+{
+    (void)state;
+    const char *b = "{\"method\":\"POST\",\"path\":\"/v1/{name}:cancel\",\"args\":[{\"arg\":"
+                    "\"name\",\"in\":\"path\",\"name\":\"name\",\"style\":\"simple\","
+                    "\"allowReserved\":true}]}";
+    expect_url(b, "{\"name\":\"projects/p-1/operations/op:42\"}",
+               "https://api.example/base/v1/projects/p-1/operations/op:42:cancel");
+    expect_url(b, "{\"name\":\"a b?c#d%e\"}", "https://api.example/base/v1/a%20b%3Fc%23d%25e:cancel");
+    expect_url(b, "{\"name\":\"..a/b..\"}", "https://api.example/base/v1/..a/b..:cancel");
+    expect_fail(b, "{\"name\":\"projects/../admin\"}", "'..'");
+    expect_fail(b, "{\"name\":\"../x\"}", "'..'");
+    expect_fail(b, "{\"name\":\"a/./b\"}", "'..'");
+    expect_fail(b, "{\"name\":\"a/..;jsessionid=1/b\"}", "'..'");
+    expect_fail(b, "{\"name\":\"a/%2e%2e/b\"}", "'..'");
+    /* without allowReserved the same value stays one segment */
+    expect_url(PATH_BINDING("simple", "false"), "{\"id\":\"projects/p1\"}",
+               "https://api.example/base/items/projects%2Fp1/x");
+    /* a big number (core/json.h) travels as its exact digits */
+    struct built bb = {0};
+    struct gw_error perr = {0};
+    json_t *bj = J(PATH_BINDING("simple", "false"));
+    json_t *aj = gw_json_parse("{\"id\":123456789012345678901234567890}", 37, NULL, &perr);
+    assert_non_null(aj);
+    const char *prot[] = {"X-Caller"};
+    struct gw_upstream_build_opts o = {"https://api.example/base/", prot, 1, 0, 0};
+    bb.rc = gw_upstream_req_build(bj, aj, &o, &bb.req, &bb.err);
+    assert_int_equal(bb.rc, GW_OK);
+    assert_string_equal(bb.req.url, "https://api.example/base/items/123456789012345678901234567890/x");
+    gw_upstream_req_fini(&bb.req);
+    json_decref(bj);
+    json_decref(aj);
 }
 
 static void test_path_injection_refused(void **state)
@@ -384,6 +423,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_path_encoding),
+        cmocka_unit_test(test_path_reserved_expansion),
         cmocka_unit_test(test_path_injection_refused),
         cmocka_unit_test(test_query_styles),
         cmocka_unit_test(test_headers_and_cookies),

@@ -100,6 +100,29 @@ static void test_json_object(void **state)
     json_decref(r);
 }
 
+
+/* Numbers reach the agent in their exact, shortest form, in the text copy and in the
+ * structuredContent as serialised on the wire: 73.7389 stays 73.7389 (jansson wrote
+ * 73.738900000000001) and an integer beyond 64 bits stays exact instead of failing the parse. */
+static void test_exact_numbers(void **state)
+{
+    (void)state;
+    enum gw_exec_outcome o;
+    const char *body = "{\"lat\":18.5204,\"lng\":73.7389,\"id\":123456789012345678901234567890,"
+                       "\"price\":1499.99,\"n\":5.0}";
+    json_t *r = map(200, "application/json", body, (size_t)-1, NULL, true, &o);
+    assert_int_equal(o, GW_EXEC_OK);
+    assert_string_equal(text0(r), body);
+    char *wire = gw_json_dumps(json_object_get(r, "structuredContent"));
+    assert_string_equal(wire, body);
+    gw_free(wire);
+    wire = gw_json_dumps(r);
+    assert_null(strstr(wire, "73.738900000000001"));
+    assert_non_null(strstr(wire, "\"lng\":73.7389,"));
+    gw_free(wire);
+    json_decref(r);
+}
+
 static void test_json_non_object(void **state)
 {
     (void)state;
@@ -330,6 +353,7 @@ static void test_scrub_and_utf8(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_exact_numbers),
         cmocka_unit_test(test_json_object),    cmocka_unit_test(test_json_non_object),
         cmocka_unit_test(test_text_binary_image_empty), cmocka_unit_test(test_http_errors),
         cmocka_unit_test(test_malformed_json),
