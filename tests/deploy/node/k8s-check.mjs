@@ -379,7 +379,9 @@ function mountedFile(objs, podSpec, container, path) {
   if (vol?.secret) {
     const k = key(vol.secret.items);
     const es = objs.find((o) => o.kind === 'ExternalSecret' && (o.spec.target?.name ?? o.metadata.name) === vol.secret.secretName);
-    const text = k && es?.spec.target?.template?.data?.[k];
+    // a templated file (its text), or a value taken as is from Secrets Manager (its reference)
+    const text = k && (es?.spec.target?.template?.data?.[k] ??
+      ((es?.spec.data ?? []).some((d) => d.secretKey === k && d.remoteRef?.key) ? `(Secrets Manager: ${es.metadata.name}/${k})` : undefined));
     return text ? { text } : { problem: `${container.name}: ${path} is not rendered by an ExternalSecret for Secret ${vol.secret.secretName}` };
   }
   return { problem: `${container.name}: ${path} is on volume ${mount.name}, neither a ConfigMap nor a Secret` };
@@ -482,6 +484,29 @@ function platformProblems(env, objs, settings, extract, { dep, cfg, nps, selects
     else if (extract) writeFileSync(`${extract}/${env}.ratelimits.json`, f.text);
   }
 
+  // the chat agent: a model, its key as a mounted secret file, its page in the image, HTTPS out
+  const provider = val('GW_CHAT_PROVIDER') ?? 'none';
+  if (val('GW_CHAT_ENABLED') !== 'false' && provider !== 'none') {
+    if (!data.GW_CHAT_MODEL) probs.push(`GW_CHAT_PROVIDER=${provider} without GW_CHAT_MODEL`);
+    if (!data.GW_CHAT_API_KEY_FILE) probs.push('GW_CHAT_API_KEY_FILE is not set: the model key would have to be an environment variable');
+    else {
+      const f = mountedFile(objs, ps, gw, data.GW_CHAT_API_KEY_FILE);
+      const m = (gw.volumeMounts ?? []).find((x) => x.mountPath === dirOf(data.GW_CHAT_API_KEY_FILE));
+      const v = m && ps.volumes.find((x) => x.name === m.name);
+      if (f.problem) probs.push(`GW_CHAT_API_KEY_FILE: ${f.problem}`);
+      else if (!v?.secret) probs.push(`GW_CHAT_API_KEY_FILE ${data.GW_CHAT_API_KEY_FILE} is not on a Secret volume`);
+      for (const c of [...(ps.initContainers ?? []), ...ps.containers])
+        if (c !== gw && (c.volumeMounts ?? []).some((x) => x.name === m?.name)) probs.push(`container ${c.name} mounts the model key`);
+    }
+    let u = null;
+    try { u = new URL(data.GW_CHAT_BASE_URL || 'https://api.openai.com/v1'); } catch { /* below */ }
+    if (!u || u.protocol !== 'https:') probs.push(`GW_CHAT_BASE_URL ${data.GW_CHAT_BASE_URL}: the model key would travel in clear (https only)`);
+    const out443 = gwPolicies.some((n) => (n.spec.egress ?? []).some((r) => (r.to ?? []).some((t) => t.ipBlock?.cidr === '0.0.0.0/0') && (r.ports ?? []).some((x) => x.port === 443)));
+    if (!out443) probs.push('the chat agent has a provider but no egress rule opens HTTPS to public addresses');
+  }
+  if (data.GW_CHAT_UI_DIR && data.GW_CHAT_UI_DIR !== '/usr/share/mcpgw/chat-ui') probs.push(`GW_CHAT_UI_DIR=${data.GW_CHAT_UI_DIR}: the image carries the page in /usr/share/mcpgw/chat-ui`);
+  if (data.GW_CHAT_UI_DIR && !data.GW_CHAT_UI_CONNECT_SRC && !data.GW_ADMIN_UI_CONNECT_SRC) probs.push('the chat page cannot reach the IdP to sign in (GW_CHAT_UI_CONNECT_SRC)');
+
   // the audit trail: one signing key and one pseudonym key for every replica, a copy in PostgreSQL
   for (const k of ['GW_AUDIT_SIGNING_KEY', 'GW_PII_KEY'])
     if (!fromSecret(k)) probs.push(`${k} does not come from a Secret: each replica would make its own`);
@@ -579,7 +604,7 @@ const MUTATIONS = (() => {
   const np = (o, n) => o.find((x) => x.kind === 'NetworkPolicy' && x.metadata.name === n);
   return {
     'an unknown setting': [(o) => { cfg(o).data.GW_NOT_A_SETTING = '1'; }, /GW_NOT_A_SETTING is not a gateway setting/],
-    'a real setting left among the placeholders': [(o) => { o.find((x) => x.kind === 'ConfigMap' && x.metadata.name.startsWith('mcp-config-pending')).data.GW_METRICS_LISTEN = '0.0.0.0:9464'; }, /real setting now/],
+    'a placeholder ConfigMap holding a real setting': [(o) => { o.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'mcp-config-pending-abcde12345' }, data: { GW_METRICS_LISTEN: '0.0.0.0:9464' } }); }, /real setting now/],
     'an unknown setting in the container env': [(o) => { gw(o).env.push({ name: 'GW_REDIS_URL', valueFrom: { secretKeyRef: { name: 'redis-auth', key: 'GW_REDIS_PASSWORD' } } }); }, /GW_REDIS_URL is not a gateway setting/],
     'a secret setting in the ConfigMap': [(o) => { cfg(o).data.GW_SESSION_SECRET = 'x'; }, /GW_SESSION_SECRET is a secret setting/],
     'a secret setting as a literal': [(o) => { gw(o).env.push({ name: 'GW_METRICS_TOKEN', value: 't' }); }, /GW_METRICS_TOKEN is a secret setting given in the manifest/],
@@ -611,7 +636,13 @@ const MUTATIONS = (() => {
     'a rules file that is not mounted': [(o) => { cfg(o).data.GW_RATELIMIT_RULES_FILE = '/etc/mcpgw/other/rules.json'; }, /nothing mounted at \/etc\/mcpgw\/other/],
     'a signing key per replica': [(o) => { gw(o).env = gw(o).env.filter((e) => e.name !== 'GW_AUDIT_SIGNING_KEY'); }, /GW_AUDIT_SIGNING_KEY does not come from a Secret/],
     'pseudonyms per replica': [(o) => { gw(o).env = gw(o).env.filter((e) => e.name !== 'GW_PII_KEY'); }, /GW_PII_KEY does not come from a Secret/],
-    'an empty placeholder ConfigMap': [(o) => { o.find((x) => x.kind === 'ConfigMap' && x.metadata.name.startsWith('mcp-config-pending')).data = {}; }, /mcp-config-pending is empty/],
+    'an empty placeholder ConfigMap': [(o) => { o.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'mcp-config-pending-abcde12345' }, data: {} }); }, /mcp-config-pending is empty/],
+    'the model key in the ConfigMap': [(o) => { cfg(o).data.GW_CHAT_API_KEY = 'sk-test'; }, /GW_CHAT_API_KEY is a secret setting/],
+    'the model key file not mounted': [(o) => { gw(o).volumeMounts = gw(o).volumeMounts.filter((m) => m.name !== 'chat-llm'); }, /GW_CHAT_API_KEY_FILE: mcp-server: nothing mounted/],
+    'the model key file on a ConfigMap': [(o) => { dep(o).spec.template.spec.volumes.find((v) => v.name === 'chat-llm').secret = undefined; dep(o).spec.template.spec.volumes.find((v) => v.name === 'chat-llm').configMap = { name: cfg(o).metadata.name, items: [{ key: 'GW_CHAT_MODEL', path: 'api-key' }] }; }, /not on a Secret volume/],
+    'the model key in a sidecar': [(o) => { tls(o).volumeMounts.push({ name: 'chat-llm', mountPath: '/etc/llm', readOnly: true }); }, /container redis-tls mounts the model key/],
+    'a provider without a model': [(o) => { delete cfg(o).data.GW_CHAT_MODEL; }, /without GW_CHAT_MODEL/],
+    'the model over plain HTTP': [(o) => { cfg(o).data.GW_CHAT_BASE_URL = 'http://llm.example/v1'; }, /https only/],
   };
 })();
 
