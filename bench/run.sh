@@ -277,42 +277,54 @@ GW_EMPTY_KB=$(rss_kb "$GWPID")
 kill -TERM "$GWPID"; wait "$GWPID" 2>/dev/null || true
 GWDATA=$SAVED_DATA; GW_SERVE_ARGS=("${SAVED[@]}")
 say "gateway idle RSS with an empty registry: $GW_EMPTY_KB kB"
-say "starting the gateway (mcpgw, $(nproc) workers by default, access log on; and a second one with it off)"
-start_gateway gateway "${GW_AUTH_ARGS[@]}"
-G1PID=$GWPID; GWURL=http://127.0.0.1:$GWPORT/mcp
-sleep 1
-GW_IDLE_KB=$(rss_kb "$G1PID")
-say "  idle RSS: $GW_IDLE_KB kB"
-start_gateway gateway-nolog --set GW_ACCESS_LOG=false "${GW_AUTH_ARGS[@]}"
-G2PID=$GWPID; GWURL2=http://127.0.0.1:$GWPORT/mcp
-# the same gateway with authentication off: the cost of AUTHENTICATE per call is the ratio
-start_gateway gateway-noauth --set GW_AUTH_MODE=off
-G4PID=$GWPID; GWURL4=http://127.0.0.1:$GWPORT/mcp
-AUDIT_MODE=${BENCH_AUDIT:-both}
-G5PID=$G1PID GWURL5=$GWURL
-if [ "$AUDIT_MODE" = both ]; then
-  start_gateway gateway-noaudit --set GW_AUDIT_ENABLED=false
-  G5PID=$GWPID; GWURL5=http://127.0.0.1:$GWPORT/mcp
-fi
-G3PID=$G2PID GWURL3=$GWURL2
-if [ "$GW_TOOL" = upstream ]; then
-  SAVED=("${GW_SERVE_ARGS[@]}"); GW_SERVE_ARGS=()
-  start_gateway gateway-ssrf --set GW_UPSTREAM_ALLOWLIST=127.0.0.1 "${GW_AUTH_ARGS[@]}"
-  G3PID=$GWPID; GWURL3=http://127.0.0.1:$GWPORT/mcp
-  GW_SERVE_ARGS=("${SAVED[@]}")
-fi
-# The same gateway with rate limits on (three limits checked per call: per client address
-# before authentication, per user and per tool; rates high enough never to refuse): the
-# in-process limiter, and the Redis one (a redis-server of its own on a unix socket).
+# Every governance phase on, as in production (the product's speed bar is about this gateway):
+# authentication (the RS256 token above), governance (bench/callgrind/governance.yaml: a role with
+# a risk ceiling, an exposure rule, an allow policy with a JSON Logic condition and a deny policy
+# evaluated on every call), three rate limits checked on every call (per client address before
+# authentication, per user, per tool; rates high enough never to refuse; in process), the audit
+# trail and the access log. Each gw-call-noX point is the same gateway with one phase off, so
+# the report can say what each phase costs per call.
 cat >"$RUN/limits.json" <<'JSON'
 {"rules": [
   {"id": "bench-ip", "scope": "http", "rate": "1000000/s", "per": ["ip"]},
   {"id": "bench-user", "rate": "1000000/s", "per": ["user"]},
   {"id": "bench-tool", "rate": "1000000/s", "per": ["tool"]}]}
 JSON
-start_gateway gateway-limit-mem --set GW_RATELIMIT_RULES_FILE="$RUN/limits.json" \
-  --set GW_RATELIMIT_BACKEND=memory "${GW_AUTH_ARGS[@]}"
+GW_GOV_ARGS=()
+# the fixture tool (no import) belongs to no API product: the rules would hide it
+[ "$GW_TOOL" = upstream ] && GW_GOV_ARGS=(--set "GW_GOVERNANCE_FILE=$BENCH/callgrind/governance.yaml")
+GW_LIMIT_ARGS=(--set "GW_RATELIMIT_RULES_FILE=$RUN/limits.json" --set GW_RATELIMIT_BACKEND=memory)
+GW_ALL_ARGS=("${GW_AUTH_ARGS[@]}" "${GW_GOV_ARGS[@]}" "${GW_LIMIT_ARGS[@]}")
+say "starting the gateway (mcpgw, $(nproc) workers by default, every phase on) and one per phase off"
+start_gateway gateway "${GW_ALL_ARGS[@]}"
+G1PID=$GWPID; GWURL=http://127.0.0.1:$GWPORT/mcp
+sleep 1
+GW_IDLE_KB=$(rss_kb "$G1PID")
+say "  idle RSS: $GW_IDLE_KB kB"
+start_gateway gateway-nolog --set GW_ACCESS_LOG=false "${GW_ALL_ARGS[@]}"
+G2PID=$GWPID; GWURL2=http://127.0.0.1:$GWPORT/mcp
+# authentication off: governance off too (an anonymous caller has no roles, the rules would
+# refuse it), so gw-call-nogov minus gw-call-noauth is authentication's own cost
+start_gateway gateway-noauth --set GW_AUTH_MODE=off "${GW_LIMIT_ARGS[@]}"
+G4PID=$GWPID; GWURL4=http://127.0.0.1:$GWPORT/mcp
+start_gateway gateway-nogov "${GW_AUTH_ARGS[@]}" "${GW_LIMIT_ARGS[@]}"
+G8PID=$GWPID; GWURL8=http://127.0.0.1:$GWPORT/mcp
+start_gateway gateway-nolimit "${GW_AUTH_ARGS[@]}" "${GW_GOV_ARGS[@]}"
 G6PID=$GWPID; GWURL6=http://127.0.0.1:$GWPORT/mcp
+AUDIT_MODE=${BENCH_AUDIT:-both}
+G5PID=$G1PID GWURL5=$GWURL
+if [ "$AUDIT_MODE" = both ]; then
+  start_gateway gateway-noaudit --set GW_AUDIT_ENABLED=false "${GW_ALL_ARGS[@]}"
+  G5PID=$GWPID; GWURL5=http://127.0.0.1:$GWPORT/mcp
+fi
+G3PID=$G2PID GWURL3=$GWURL2
+if [ "$GW_TOOL" = upstream ]; then
+  SAVED=("${GW_SERVE_ARGS[@]}"); GW_SERVE_ARGS=()
+  start_gateway gateway-ssrf --set GW_UPSTREAM_ALLOWLIST=127.0.0.1 "${GW_ALL_ARGS[@]}"
+  G3PID=$GWPID; GWURL3=http://127.0.0.1:$GWPORT/mcp
+  GW_SERVE_ARGS=("${SAVED[@]}")
+fi
+# The same limits on Redis (a redis-server of the run's own on a unix socket).
 G7PID=""; GWURL7=""
 if command -v redis-server >/dev/null 2>&1; then
   redis-server --port 0 --unixsocket "$RUN/redis.sock" --unixsocketperm 700 --save '' \
@@ -320,7 +332,8 @@ if command -v redis-server >/dev/null 2>&1; then
   RPID=$!; PIDS+=($RPID)
   for _ in $(seq 1 100); do [ -S "$RUN/redis.sock" ] && break; sleep 0.05; done
   start_gateway gateway-limit-redis --set GW_RATELIMIT_RULES_FILE="$RUN/limits.json" \
-    --set REDIS_URL="unix://$RUN/redis.sock" --set GW_RATELIMIT_BACKEND=redis "${GW_AUTH_ARGS[@]}"
+    --set REDIS_URL="unix://$RUN/redis.sock" --set GW_RATELIMIT_BACKEND=redis \
+    "${GW_AUTH_ARGS[@]}" "${GW_GOV_ARGS[@]}"
   G7PID=$GWPID; GWURL7=http://127.0.0.1:$GWPORT/mcp
 else
   say "  redis-server not installed: no gw-call-limit-redis point"
@@ -354,7 +367,9 @@ check() {  # NAME EXPECT curl-args...
 }
 check gw-call "$GW_EXPECT" "$GWURL" -H @"$RUN/h-gw-call" --data-binary @"$RUN/b-gw-call"
 check gw-call-ssrf "$GW_EXPECT" "$GWURL3" -H @"$RUN/h-gw-call" --data-binary @"$RUN/b-gw-call"
-check gw-call-limit-mem "$GW_EXPECT" "$GWURL6" -H @"$RUN/h-gw-call" --data-binary @"$RUN/b-gw-call"
+for pt in nolog:2 noauth:4 noaudit:5 nolimit:6 nogov:8; do
+  u=GWURL${pt#*:}; check "gw-call-${pt%:*}" "$GW_EXPECT" "${!u}" -H @"$RUN/h-gw-call" --data-binary @"$RUN/b-gw-call"
+done
 [ -z "$GWURL7" ] || check gw-call-limit-redis "$GW_EXPECT" "$GWURL7" -H @"$RUN/h-gw-call" --data-binary @"$RUN/b-gw-call"
 check sdk widget "http://127.0.0.1:$SPORT/mcp" -H @"$RUN/h-sdk-call" --data-binary @"$RUN/b-sdk-call"
 # tools/list answers are ~1 MB: checked by size (bench.lua's BENCH_EXPECT_BYTES) rather than by
@@ -387,7 +402,7 @@ mcpload_run() {  # URL TOOL ARGS EXPECT CONC DURATION
 }
 # The points: TARGET CONC. point_pid and point_run say which server and which client.
 POINT_LIST=(upstream:1 upstream:32 nginx-proxy:1 nginx-proxy:32 gw-call:1 gw-call:32
-  gw-call-nolog:32 gw-call-noauth:32 gw-call-noaudit:32 gw-call-ssrf:32 gw-call-limit-mem:32 gw-call-limit-redis:32 list-static:1 list-static:32 gw-list:1 gw-list:32 gw-call-mcpload:32 ivotoby:1 ivotoby:32 sdk:1 sdk:32)
+  gw-call-nolog:32 gw-call-noauth:32 gw-call-nogov:32 gw-call-nolimit:32 gw-call-noaudit:32 gw-call-ssrf:32 gw-call-limit-redis:32 list-static:1 list-static:32 gw-list:1 gw-list:32 gw-call-mcpload:32 ivotoby:1 ivotoby:32 sdk:1 sdk:32)
 [ "$GW_TOOL" = upstream ] || POINT_LIST=("${POINT_LIST[@]/gw-call-ssrf:32}")
 [ "${BENCH_AUDIT:-both}" = both ] || POINT_LIST=("${POINT_LIST[@]/gw-call-noaudit:32}")
 [ -n "$GWURL7" ] || POINT_LIST=("${POINT_LIST[@]/gw-call-limit-redis:32}")
@@ -395,7 +410,7 @@ point_pid() {
   case $1 in
     upstream|list-static) echo "$UPID" ;; nginx-proxy) echo "$PPID_" ;; gw-call-nolog) echo "$G2PID" ;;
     gw-call-ssrf) echo "$G3PID" ;; gw-call-noauth) echo "$G4PID" ;; gw-call-noaudit) echo "$G5PID" ;;
-    gw-call-limit-mem) echo "$G6PID" ;; gw-call-limit-redis) echo "$G7PID" ;;
+    gw-call-nolimit) echo "$G6PID" ;; gw-call-limit-redis) echo "$G7PID" ;; gw-call-nogov) echo "$G8PID" ;;
     gw-*) echo "$G1PID" ;; ivotoby) echo "$IPID" ;; sdk) echo "$SPID" ;;
   esac
 }
@@ -409,7 +424,8 @@ point_run() {  # TARGET CONC DURATION
     gw-call-noaudit) wrk_run POST "$GWURL5" "$RUN/b-gw-call" "$RUN/h-gw-call" "$GW_EXPECT" "$c" "$d" ;;
     gw-call-ssrf) wrk_run POST "$GWURL3" "$RUN/b-gw-call" "$RUN/h-gw-call" "$GW_EXPECT" "$c" "$d" ;;
     gw-call-noauth) wrk_run POST "$GWURL4" "$RUN/b-gw-call" "$RUN/h-gw-call" "$GW_EXPECT" "$c" "$d" ;;
-    gw-call-limit-mem) wrk_run POST "$GWURL6" "$RUN/b-gw-call" "$RUN/h-gw-call" "$GW_EXPECT" "$c" "$d" ;;
+    gw-call-nolimit) wrk_run POST "$GWURL6" "$RUN/b-gw-call" "$RUN/h-gw-call" "$GW_EXPECT" "$c" "$d" ;;
+    gw-call-nogov) wrk_run POST "$GWURL8" "$RUN/b-gw-call" "$RUN/h-gw-call" "$GW_EXPECT" "$c" "$d" ;;
     gw-call-limit-redis) wrk_run POST "$GWURL7" "$RUN/b-gw-call" "$RUN/h-gw-call" "$GW_EXPECT" "$c" "$d" ;;
     list-static) BENCH_EXPECT_BYTES=$((STATIC_H + STATIC_B)) \
       wrk_run GET "$UPSTREAM/tools-list.json" "" "$RUN/h-get" '' "$c" "$d" ;;
