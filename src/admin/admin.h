@@ -42,6 +42,11 @@ struct gw_audit;
 typedef void (*gw_admin_write_fn)(void *arg);
 /* Returns a new JSON value (or NULL); called on an admin pool thread: thread-safe, quick. */
 typedef json_t *(*gw_admin_json_fn)(void *arg);
+/* The dashboard's summary of the last `window` seconds in intervals of `step` seconds (both
+ * accepted by gw_metrics_series_check); a new reference, or NULL with err set. Called on an
+ * admin pool thread: thread-safe, quick (no I/O). */
+typedef json_t *(*gw_admin_summary_fn)(void *arg, unsigned window, unsigned step,
+                                       struct gw_error *err);
 
 struct gw_admin_config {
     const char *store_url;                     /* required; copied */
@@ -62,6 +67,10 @@ struct gw_admin_config {
      * {...}}) for /admin/api/limits; NULL when there is none. */
     gw_admin_json_fn limits_status;
     void *limits_arg;
+    /* This replica's traffic for the console's dashboard (GET /admin/api/metrics/summary);
+     * NULL: that endpoint answers 404. */
+    gw_admin_summary_fn metrics_summary;
+    void *metrics_arg;
     /* Authentication: every request except GET /auth/config is authenticated by `authn` and
      * needs `admin_role` (GET /whoami needs only a principal). authn.ops NULL: none (then only
      * loopback clients, as before authentication existed). `auth_config` (borrowed, copied)

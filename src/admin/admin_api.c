@@ -20,6 +20,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/str.h"
+#include "metrics/metrics_series.h"
 
 #include <malloc.h>
 #include <stdarg.h>
@@ -54,6 +55,7 @@ enum {
     Q_ASTATUS = 1 << 16,   /* status of approvals */
     Q_AUDIT = 1 << 17,     /* the audit endpoints' parameters (admin_audit.c) */
     Q_NAMING = 1 << 18,    /* onConflict=prefix|fail, renameExisting=bool (imports) */
+    Q_WINDOW = 1 << 19,    /* window and step of /metrics/summary */
     F_IF_MATCH = 1 << 20, /* reads If-Match */
     F_WRITE = 1 << 21     /* a write: reads X-Change-Reason */
 };
@@ -128,6 +130,7 @@ static const struct endpoint endpoints[] = {
     {AR_LIMIT, GW_HTTP_PUT, F_WRITE, gw_admin__w_limit_replace},
     {AR_LIMIT, GW_HTTP_PATCH, F_WRITE, gw_admin__w_limit_patch},
     {AR_LIMIT, GW_HTTP_DELETE, F_WRITE, gw_admin__w_limit_delete},
+    {AR_METRICS_SUMMARY, GW_HTTP_GET, Q_WINDOW, gw_admin__w_metrics_summary},
     /* answered on the loop, without a job */
     {AR_WHOAMI, GW_HTTP_GET, 0, NULL},
     {AR_AUTH_CONFIG, GW_HTTP_GET, 0, NULL},
@@ -456,6 +459,15 @@ static int read_params(struct gw_http_req *r, unsigned flags, struct admin_job *
                 rc = GW_ERROR_SET(err, GW_EINVAL, "role, user, client and tenant are text of at "
                                                   "most 1024 characters");
     }
+    if (rc == GW_OK && (flags & Q_WINDOW)) {
+        size_t window = 3600, step = 0;
+        rc = q_size(r, "window", 1, 100000000, &window, err);
+        if (rc == GW_OK)
+            rc = q_size(r, "step", 1, 100000000, &step, err);
+        q->window = (unsigned)window;
+        if (rc == GW_OK)
+            rc = gw_metrics_series_check(window, step, &q->step, err);
+    }
     if (rc == GW_OK && (flags & Q_BUNDLE))
         rc = q_name(r, "bundle", &q->bundle, err);
     if (rc == GW_OK && (flags & Q_SPEC))
@@ -755,6 +767,8 @@ int gw_admin_attach(struct gw_server *http, const struct gw_admin_config *cfg,
     pthread_mutex_init(&adm->audit_lock, NULL);
     adm->limits_status = cfg->limits_status;
     adm->limits_arg = cfg->limits_arg;
+    adm->metrics_summary = cfg->metrics_summary;
+    adm->metrics_arg = cfg->metrics_arg;
     adm->authn = cfg->authn;
     adm->gov = cfg->gov;
     adm->registry = cfg->registry;

@@ -60,6 +60,8 @@ struct gw_admin {
     json_t *audit_verification; /* the last verification summary (GET /audit/chain) */
     gw_admin_json_fn limits_status; /* the running limiter's rules and counters, or NULL */
     void *limits_arg;
+    gw_admin_summary_fn metrics_summary; /* the dashboard's traffic summary, or NULL */
+    void *metrics_arg;
 };
 
 /* ---- routes (admin_route.c) ---- */
@@ -100,6 +102,7 @@ enum admin_route {
     AR_AUDIT_PROOF,    /* /audit/{id}/proof */
     AR_LIMITS,         /* /limits */
     AR_LIMIT,          /* /limits/{id} */
+    AR_METRICS_SUMMARY, /* /metrics/summary (admin_metrics.c) */
     AR_TOOL_RENAME     /* /tools/{name}/rename (naming policy: the old name stays an alias) */
 };
 
@@ -132,6 +135,7 @@ int gw_admin__parse_if_match(const char *v, long long *out_version, struct gw_er
 struct admin_query {
     const char *status, *bundle, *spec, *after, *upstream, *spec_id, *file_name;
     const char *role, *user, *client, *tenant; /* exposure preview ("view as") */
+    unsigned window, step; /* /metrics/summary, checked by gw_metrics_series_check */
     size_t limit;  /* 1..GW_STORE_PAGE_MAX */
     size_t offset; /* history cursor */
     bool detach_tools, remove_tools, content, activate, dry_run, include_content;
@@ -239,6 +243,8 @@ void gw_admin__w_limit_get(struct admin_job *j, struct gw_store *st);
 void gw_admin__w_limit_replace(struct admin_job *j, struct gw_store *st);
 void gw_admin__w_limit_patch(struct admin_job *j, struct gw_store *st);
 void gw_admin__w_limit_delete(struct admin_job *j, struct gw_store *st);
+/* admin_metrics.c */
+void gw_admin__w_metrics_summary(struct admin_job *j, struct gw_store *st);
 /* admin_keys.c */
 void gw_admin__w_keys_list(struct admin_job *j, struct gw_store *st);
 void gw_admin__w_key_create(struct admin_job *j, struct gw_store *st);

@@ -16,6 +16,7 @@
  *   /admin/api/approvals[/{id}[/approve|/deny]]
  *   /admin/api/settings
  *   /admin/api/limits[/{id}]
+ *   /admin/api/metrics/summary
  *
  * Names are matched after the server's percent-decoding: a name can never contain '/' (it is a
  * segment separator) nor anything outside [A-Za-z0-9_.-], so a decoded name is checked as is.
@@ -193,6 +194,8 @@ int gw_admin__route(const char *path, struct admin_match *m, struct gw_error *er
     } else if (gw_str_eq_c(seg[0], "limits") && nseg <= 2) {
         m->route = nseg == 1 ? AR_LIMITS : AR_LIMIT;
         return nseg == 1 ? GW_OK : take_name(m, seg[1], "rule id", err);
+    } else if (gw_str_eq_c(seg[0], "metrics") && nseg == 2 && gw_str_eq_c(seg[1], "summary")) {
+        m->route = AR_METRICS_SUMMARY;
     } else if (gw_str_eq_c(seg[0], "imports") && nseg == 1) {
         m->route = AR_IMPORTS;
     } else if (gw_str_eq_c(seg[0], "imports") && nseg == 2 && gw_str_eq_c(seg[1], "preview")) {

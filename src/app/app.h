@@ -86,6 +86,10 @@ int app_shared_open(struct app_platform *pf, const struct gw_settings *s, const 
  * ({"rules": [...], "stats": {...}}; NULL without a limiter). Thread-safe. */
 #include <jansson.h>
 json_t *app_limits_status(void *arg);
+/* The console dashboard's summary of this replica (gw_admin_summary_fn): the metrics time
+ * series of the window, every upstream with its breaker, the audit trail's lag. Thread-safe. */
+struct gw_error;
+json_t *app_metrics_summary(void *arg, unsigned window, unsigned step, struct gw_error *err);
 /* Readiness probe (/ready): this replica holds a registry snapshot it can serve (database
  * health is for metrics and alerts, not readiness). */
 struct gw_error;

@@ -4,15 +4,18 @@
  * the PII masker (also the log filter), the audit log and its completion observer, the
  * back-pressure gate in the RATELIMIT phase, the metrics registry with its collectors (audit,
  * registry, upstreams, log), the /metrics listener, the verification keys at a well-known URL
- * and the audit readiness check.
+ * and the audit readiness check; the console dashboard's summary (the metrics time series plus
+ * breakers and the audit trail's lag: app_metrics_summary).
  */
 #include "app.h"
 
 #include "audit/audit.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "mcp/mcp_jsonrpc.h"
 #include "mcp/mcp_server.h"
 #include "metrics/metrics.h"
+#include "metrics/metrics_series.h"
 #include "net/net_http.h"
 #include "net/net_server.h"
 #include "pii/pii.h"
@@ -21,12 +24,14 @@
 #include "trace/trace.h"
 #include "upstream/upstream_exec.h"
 
+#include <math.h>
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* ---- the completion observer: metrics first (cheap), then the audit hold ---------------- */
 
@@ -244,6 +249,107 @@ static void collect_certs(void *ud, struct gw_metrics_writer *w)
     gw_upstreams_tls_files(pf->upstreams, tls_file, w);
 }
 
+/* ---- the console's dashboard ------------------------------------------------------------ */
+
+/* The audit trail's cumulative counters the time series samples once a minute, so that the
+ * commit lag and records of a window are differences of two samples. */
+enum { SAMPLE_LAG_SUM_US, SAMPLE_LAG_COUNT, SAMPLE_RECORDS };
+
+static void sample_audit(void *ud, uint64_t out[GW_SERIES_SAMPLES])
+{
+    struct gw_audit_stats st;
+    gw_audit_get_stats(ud, &st);
+    out[SAMPLE_LAG_SUM_US] = st.commit_lag_us_sum;
+    out[SAMPLE_LAG_COUNT] = st.commit_lag_count;
+    out[SAMPLE_RECORDS] = st.records;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Every configured upstream with its breaker, merged with the window's per-upstream counts. */
+static void merge_breakers(struct app_platform *pf, json_t *ups)
+{
+    struct gw_breaker_status bs[64];
+    size_t nb = 0;
+    gw_upstreams_breakers(pf->upstreams, bs, 64, &nb);
+    if (nb > 64)
+        nb = 64;
+    for (size_t i = 0; i < nb; i++) {
+        json_t *u = NULL, *x;
+        size_t k;
+        json_array_foreach(ups, k, x)
+            if (strcmp(json_string_value(json_object_get(x, "name")), bs[i].name) == 0)
+                u = x;
+        if (!u) {
+            u = json_pack("{s:s,s:i,s:i,s:n,s:n}", "name", bs[i].name, "calls", 0, "errors", 0,
+                          "p50Ms", "p95Ms");
+            json_array_append_new(ups, u);
+        }
+        json_object_set_new(u, "breaker", json_string(gw_breaker_state_name(bs[i].state)));
+        json_object_set_new(u, "breakerRejections", json_integer((json_int_t)bs[i].rejected));
+    }
+    json_t *x;
+    size_t k;
+    json_array_foreach(ups, k, x)
+        if (!json_object_get(x, "breaker"))
+            json_object_set_new(x, "breaker", json_string("unknown")); /* no longer configured */
+}
+
+/* The audit trail over the window: mean commit lag and records (differences of the samples),
+ * what waits now, health, last checkpoint. */
+static json_t *audit_summary(struct app_platform *pf, int64_t now, unsigned window)
+{
+    struct gw_audit_stats st;
+    gw_audit_get_stats(pf->audit, &st);
+    uint64_t cur[GW_SERIES_SAMPLES] = {0}, then[GW_SERIES_SAMPLES] = {0};
+    sample_audit(pf->audit, cur);
+    int64_t since = 0;
+    bool have = gw_metrics_series_sample_since(gw_metrics_get_series(pf->metrics),
+                                               now - (int64_t)window * 1000, then, &since);
+    uint64_t dn = have ? cur[SAMPLE_LAG_COUNT] - then[SAMPLE_LAG_COUNT] : 0;
+    uint64_t ds = have ? cur[SAMPLE_LAG_SUM_US] - then[SAMPLE_LAG_SUM_US] : 0;
+    char cp[32], from[32];
+    json_t *o = json_pack("{s:o,s:I,s:I,s:b,s:I,s:o,s:o}", "lagMs",
+                          dn ? json_real(round((double)ds / (double)dn) / 1000.0) : json_null(),
+                          "records", (json_int_t)(have ? cur[SAMPLE_RECORDS] - then[SAMPLE_RECORDS] : 0),
+                          "pending", (json_int_t)st.queue_depth, "healthy", st.healthy,
+                          "size", (json_int_t)st.size, "lastCheckpointAt",
+                          st.last_checkpoint_unix
+                              ? json_string(gw_clock_iso(st.last_checkpoint_unix, cp, sizeof(cp)))
+                              : json_null(),
+                          "since",
+                          have ? json_string(gw_clock_iso(since / 1000, from, sizeof(from)))
+                               : json_null());
+    return o;
+}
+
+json_t *app_metrics_summary(void *arg, unsigned window, unsigned step, struct gw_error *err)
+{
+    struct app_platform *pf = arg;
+    struct gw_metrics_series *ser = gw_metrics_get_series(pf->metrics);
+    if (!ser) {
+        GW_ERROR_SET(err, GW_ENOTFOUND, "this gateway keeps no traffic metrics");
+        return NULL;
+    }
+    int64_t now = wall_ms();
+    gw_metrics_series_tick(ser, now);
+    json_t *o = gw_metrics_series_summary(ser, now, window, step, err);
+    if (!o)
+        return NULL;
+    merge_breakers(pf, json_object_get(o, "upstreams"));
+    json_object_set_new(o, "audit", pf->audit ? audit_summary(pf, now, window) : json_null());
+    char host[256] = "";
+    if (gethostname(host, sizeof(host) - 1) != 0)
+        snprintf(host, sizeof(host), "unknown");
+    json_object_set_new(o, "replica", json_string(host));
+    return o;
+}
+
 /* ---- open / close ---------------------------------------------------------------------- */
 
 int app_observe_open(struct app_platform *pf, const struct gw_settings *s)
@@ -292,6 +398,8 @@ int app_observe_open(struct app_platform *pf, const struct gw_settings *s)
             return rc;
         }
         gw_metrics_add_collector(pf->metrics, collect_audit, pf->audit);
+        gw_metrics_series_set_sampler(gw_metrics_get_series(pf->metrics), sample_audit,
+                                      pf->audit);
         gw_pipeline_add(pf->pipeline, GW_PHASE_RATELIMIT, "audit", audit_gate, pf->audit,
                         GW_PHASE_ENFORCE);
         GW_LOG(GW_LOG_INFO, "audit", "audit trail %s in %s", gw_audit_origin(pf->audit),

@@ -201,6 +201,8 @@ static int admin_open(const struct gw_settings *s, struct app_platform *pf,
     ac.audit = pf->audit;
     ac.limits_status = app_limits_status;
     ac.limits_arg = pf;
+    ac.metrics_summary = app_metrics_summary;
+    ac.metrics_arg = pf;
     ac.authn = gw_auth_authn(pf->auth);
     ac.gov = pf->gov;
     ac.registry = pf->registry;

@@ -70,8 +70,12 @@ int gw_metrics_render(struct gw_metrics *m, struct gw_buf *out);
 
 /* Declares the request families (mcpgw_requests_total, mcpgw_request_duration_seconds,
  * mcpgw_tool_calls_total, mcpgw_upstream_request_duration_seconds, mcpgw_decisions_total,
- * mcpgw_transport_rejections_total). */
+ * mcpgw_transport_rejections_total) and the dashboard's time series. */
 void gw_metrics_request_families(struct gw_metrics *m);
+/* The dashboard's time series (metrics_series.h), created with the request families and fed
+ * by gw_metrics_observe_completion; NULL before. */
+struct gw_metrics_series;
+struct gw_metrics_series *gw_metrics_get_series(struct gw_metrics *m);
 /* Counts one finished message. Cheap (a few short locks). */
 void gw_metrics_observe_completion(struct gw_metrics *m, const struct gw_mcp_completion *c);
 

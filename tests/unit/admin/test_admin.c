@@ -7,8 +7,9 @@
  * edited description, list/paging, PATCH with If-Match ok and 409, status actions, history,
  * re-import, spec delete), a YAML upload, URL import through the SSRF guard (refused by default,
  * allowed when allowlisted, re-import from the stored URL), bundles, health, the write hook,
- * bad input (bodies, names, query parameters, methods, approvals), concurrent clients, and the
- * pure pieces (routes, If-Match, peer check, settings -> server options).
+ * bad input (bodies, names, query parameters, methods, approvals), concurrent clients, the
+ * dashboard's summary endpoint over a real time series (window/step refusals), and the pure
+ * pieces (routes, If-Match, peer check, settings -> server options).
  * The DMS spec comes from the shared corpus (GW_OPENAPI_CORPUS, default
  * /work/shared/corpus/openapi); the tests that need it skip when it is absent.
  */
@@ -18,6 +19,7 @@
 #include "admin/admin_internal.h"
 #include "core/buf.h"
 #include "core/json.h"
+#include "metrics/metrics_series.h"
 #include "net/net_http.h"
 #include "net/net_server.h"
 #include "openapi/openapi.h"
@@ -40,6 +42,7 @@ struct fx {
     struct gw_ssrf_policy *policy; /* when the test allowlists loopback */
     char base[64];
     atomic_int writes;
+    struct gw_metrics_series *series; /* behind /metrics/summary */
 };
 
 static char *g_dms;     /* the DMS spec text, served at /fixtures/dms.json */
@@ -86,6 +89,13 @@ static void fixture_route(struct gw_http_req *r, void *arg)
         gw_http_reply_error(r, 404, "not_found", "no fixture");
 }
 
+static json_t *series_summary(void *arg, unsigned window, unsigned step, struct gw_error *err)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return gw_metrics_series_summary(arg, (int64_t)ts.tv_sec * 1000, window, step, err);
+}
+
 static void count_write(void *arg)
 {
     struct fx *f = arg;
@@ -130,6 +140,9 @@ static struct fx *fx_start(void **state, bool allow_loopback_fetch)
     cfg.on_write = count_write;
     cfg.on_write_arg = f;
     cfg.settings = g_settings;
+    f->series = gw_metrics_series_new();
+    cfg.metrics_summary = series_summary;
+    cfg.metrics_arg = f->series;
     if (gw_admin_attach(f->srv, &cfg, &f->adm, &err) != GW_OK)
         fail_msg("attach: %s", err.msg);
     gw_server_route(f->srv, "/fixtures/*", fixture_route, NULL);
@@ -146,6 +159,7 @@ static void fx_stop(struct fx *f)
     gw_admin_free(f->adm);
     gw_server_free(f->srv);
     gw_ssrf_policy_free(f->policy);
+    gw_metrics_series_free(f->series);
     gw_free(f);
 }
 
@@ -1078,6 +1092,10 @@ static void test_routes(void **state)
     assert_int_equal(m.route, AR_IMPORT_PREVIEW);
     assert_int_equal(gw_admin__route("/admin/api/bundles/x", &m, &err), GW_OK);
     assert_int_equal(m.route, AR_BUNDLE);
+    assert_int_equal(gw_admin__route("/admin/api/metrics/summary", &m, &err), GW_OK);
+    assert_int_equal(m.route, AR_METRICS_SUMMARY);
+    assert_int_equal(gw_admin__route("/admin/api/metrics", &m, &err), GW_ENOTFOUND);
+    assert_int_equal(gw_admin__route("/admin/api/metrics/x", &m, &err), GW_ENOTFOUND);
     assert_int_equal(gw_admin__route("/admin/api/", &m, &err), GW_ENOTFOUND);
     assert_int_equal(gw_admin__route("/admin/apix/tools", &m, &err), GW_ENOTFOUND);
     assert_int_equal(gw_admin__route("/admin/api/tools//", &m, &err), GW_ENOTFOUND);
@@ -1192,6 +1210,64 @@ static void test_settings_and_binding(void **state)
     gw_server_free(srv);
 }
 
+/* GET /metrics/summary: the series' summary (defaults 1 h / 60 s), clear 400s for windows and
+ * steps it does not keep, GET only. */
+static void test_metrics_summary(void **state)
+{
+    struct fx *f = fx_start(state, false);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct gw_series_obs o = {.tool = "get_pin", .latency_us = 2500, .upstream = "dms",
+                              .upstream_latency_us = 2000};
+    for (int i = 0; i < 3; i++)
+        gw_metrics_series_record(f->series, (int64_t)ts.tv_sec * 1000, &o);
+    o.denied = true;
+    gw_metrics_series_record(f->series, (int64_t)ts.tv_sec * 1000, &o);
+    struct resp r = req(f, "GET", "/admin/api/metrics/summary", NULL, 0, NULL);
+    expect(&r, 200, NULL);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "window")), 3600);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "step")), 60);
+    json_t *tot = json_object_get(r.json, "totals");
+    assert_int_equal(json_integer_value(json_object_get(tot, "calls")), 4);
+    assert_int_equal(json_integer_value(json_object_get(tot, "denials")), 1);
+    assert_int_equal(json_array_size(json_object_get(json_object_get(r.json, "series"), "p95Ms")),
+                     60);
+    assert_string_equal(gw_json_str(json_array_get(json_object_get(r.json, "topTools"), 0), "name"),
+                        "get_pin");
+    resp_free(&r);
+    r = req(f, "GET", "/admin/api/metrics/summary?window=900&step=15", NULL, 0, NULL);
+    expect(&r, 200, NULL);
+    assert_int_equal(json_array_size(json_object_get(json_object_get(r.json, "series"), "calls")),
+                     60);
+    resp_free(&r);
+    static const struct {
+        const char *q, *msg;
+    } bad[] = {
+        {"window=60", "window must be 900 (15 min) to 86400 (24 h) seconds, not 60"},
+        {"window=172800", "not 172800"},
+        {"window=abc", "query parameter window must be an integer"},
+        {"window=-5", "query parameter window must be an integer"},
+        {"window=901", "multiple of 5 seconds"},
+        {"window=900&step=7", "step must be a multiple of 5 seconds"},
+        {"window=86400&step=30", "multiple of 60 seconds"},
+        {"window=900&step=0", "query parameter step must be an integer"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char path[128];
+        snprintf(path, sizeof(path), "/admin/api/metrics/summary?%s", bad[i].q);
+        r = req(f, "GET", path, NULL, 0, NULL);
+        expect(&r, 400, "invalid");
+        if (!strstr(err_msg(&r), bad[i].msg))
+            fail_msg("%s: \"%s\" lacks \"%s\"", bad[i].q, err_msg(&r), bad[i].msg);
+        resp_free(&r);
+    }
+    r = req(f, "POST", "/admin/api/metrics/summary", "{}", 2, NULL);
+    expect(&r, 405, "method_not_allowed");
+    assert_string_equal(r.allow, "GET");
+    resp_free(&r);
+    fx_stop(f);
+}
+
 #define ADMIN_TESTS(X)                                                                            \
     X(test_routes)                                                                                \
     X(test_settings_and_binding)                                                                  \
@@ -1205,6 +1281,7 @@ static void test_settings_and_binding(void **state)
     X(test_bundles)                                                                               \
     X(test_bad_input)                                                                             \
     X(test_limits)                                                                                \
-    X(test_concurrent_clients)
+    X(test_concurrent_clients)                                                                    \
+    X(test_metrics_summary)
 
 TENV_MAIN("admin", ADMIN_TESTS)

@@ -6,13 +6,18 @@
 // disable/activate, import a spec with an edited description and see the tools, create a
 // product and add a tool, the settings with sources and redaction; governance (the embedded
 // rules): add an exposure rule and see "view as" change, test a policy decision, approve a call
-// waiting for a person; the pages whose backend has not landed show "not available"; sign-in, API keys and a denied action for a non-admin user
-// run when the gateway has authentication (/admin/api/auth/config), and are skipped with the
-// reason otherwise. Bounded: one gateway, one browser, about a minute.
+// waiting for a person, add a rate limit and see a caller refused; the dashboard shows exactly
+// the calls, errors and denials this file made (charts, top tools, upstreams, audit lag); find
+// an audit record (by user, tool, decision), open it with its masked arguments, verify the
+// chain, check its inclusion proof (recomputed here from the hashes) and export the search;
+// sign-in with an API key, create and revoke a key, a non-admin refused.
+// Bounded: one gateway, one browser, about a minute.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { startStack, launchBrowser, newPage, open, PAGES, axe, fmtViolations, adminApi, DMS_SPEC } from './lib.mjs';
+import { startStack, launchBrowser, newPage, open, PAGES, axe, fmtViolations, adminApi, mcpToolCall, DMS_SPEC } from './lib.mjs';
 
 let stack, browser, page, api;
 let authConfig = null; // the gateway's /auth/config, or null when it has no authentication yet
@@ -66,20 +71,12 @@ describe('every page', () => {
       assert.equal(v.length, 0, `axe violations on ${p.path}:\n${fmtViolations(v)}`);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert.ok(overflow <= 0, `${p.path} scrolls horizontally by ${overflow}px at 1366x768`);
+      // visually hidden text stays hidden: nothing .sr-only takes room (a hidden table once made the dashboard a screen taller)
+      const hidden = await page.evaluate(() => [...document.querySelectorAll('.sr-only')].map((e) => e.getBoundingClientRect().height).filter((h) => h > 2));
+      assert.deepEqual(hidden, [], `${p.path}: visually hidden elements that take room`);
       assert.deepEqual(page.problems(), [], `problems on ${p.path}`);
     });
   }
-
-  test('pages whose backend has not landed say so (and list the endpoints they need)', async () => {
-    const future = { exposure: '/exposure/rules', policies: '/policies', approvals: '/approvals', audit: '/audit', 'rate-limits': '/limits' };
-    for (const [name, ep] of Object.entries(future)) {
-      const exists = (await api('GET', ep)).status !== 404;
-      if (exists) continue; // landed: its own test covers it
-      await open(page, stack.admin, PAGES.find((x) => x.name === name));
-      await page.getByTestId('not-available').waitFor();
-      assert.match(await page.getByTestId('not-available').innerText(), /not available on this gateway yet/);
-    }
-  });
 });
 
 describe('keyboard', () => {
@@ -167,6 +164,8 @@ describe('import', () => {
     const header = page.getByText(/Tools \(\d+ of \d+ selected\)/);
     await header.waitFor({ timeout: 20000 });
     const total = Number((await header.innerText()).match(/of (\d+)/)[1]);
+    // a name the registry has already (service-booking's create_booking) goes under the product's prefix, said on its row
+    assert.match(await page.getByTestId('stored-as-create_booking').innerText(), /^as customer_service_create_booking: create_booking is taken$/);
     assert.ok(total >= 3, `preview made ${total} tools`);
     const boxes = page.getByRole('checkbox', { name: /^Approve / });
     const names = (await boxes.evaluateAll((els) => els.map((e) => e.getAttribute('aria-label').slice(8))));
@@ -233,16 +232,21 @@ describe('settings', () => {
   });
 });
 
+/** What every tools/call of this file ended as (the dashboard must show exactly these). */
+const made = { calls: 0, errors: 0, denials: 0, byTool: {} };
+// forbidden, policy, elevation, approval needed, approval invalid, rate limit
+const DENIALS = new Set([-32003, -32004, -32005, -32006, -32007, -32008]);
+function tally(name, body) {
+  const kind = body.error ? (DENIALS.has(body.error.code) ? 'denials' : 'errors') : body.result?.isError ? 'errors' : 'ok';
+  made.calls++;
+  if (kind !== 'ok') made[kind]++;
+  made.byTool[name] = (made.byTool[name] || 0) + 1;
+  return body;
+}
+
 /** A 2026-07-28 tools/call straight to the MCP endpoint, as a client that cannot elicit. */
 async function mcpCall(key, name, args) {
-  const r = await fetch(`${stack.gw.url}/mcp`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${key}`,
-      'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': name },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: args,
-      _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} } } }),
-  });
-  return r.json();
+  return tally(name, await mcpToolCall(stack.gw.url, key, name, args));
 }
 
 describe('governance', () => {
@@ -360,21 +364,138 @@ describe('governance', () => {
   });
 });
 
-describe('identities and sign-in (need the gateway to authenticate: issue 8)', () => {
-  const why = () => (authConfig ? false : 'the gateway has no /admin/api/auth/config yet (admin API authentication has not landed)');
+/** The hidden data table of a chart: one row per interval, its numbers per series. */
+async function chartTable(chart) {
+  return chart.locator('table tbody tr').evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
+}
 
-  test('the identities page says what is missing when the key endpoints are absent', async (t) => {
-    if ((await api('GET', '/keys')).status !== 404) return t.skip('API keys exist: covered below');
-    await open(page, stack.admin, PAGES.find((p) => p.name === 'identities'));
-    await page.getByTestId('not-available').first().waitFor();
+describe('dashboard', () => {
+  test('shows exactly the calls, errors and denials made, with charts, top tools, upstreams and audit lag', async () => {
+    page.clearProblems();
+    const k = await api('POST', '/keys', { name: 'e2e-dash', subject: 'dash-user', roles: ['analyst'] });
+    assert.equal(k.status, 201);
+    for (let i = 0; i < 3; i++) assert.ok((await mcpCall(k.json.key, 'get_dealer', { dealer_id: 'MSIL-PUNE-001' })).result);
+    const miss = await mcpCall(k.json.key, 'get_booking', { booking_id: 'BK-2026-999999' }); // the upstream's 404
+    assert.equal(miss.result?.isError, true, JSON.stringify(miss));
+    assert.ok((await mcpCall(k.json.key, 'resolve_customer', { mobile: '+91 98765 43210' })).result);
+    assert.ok(made.denials >= 1 && made.errors >= 1, JSON.stringify(made));
+    const stat = (label) => page.getByTestId('traffic').locator('.stat').filter({ has: page.locator('.stat-label', { hasText: new RegExp(`^${label}$`) }) }).locator('.stat-value');
+    for (const w of ['1 hour', '15 min']) {
+      await open(page, stack.admin, PAGES[0]);
+      if (w !== '1 hour') {
+        await Promise.all([page.waitForResponse((r) => r.url().includes('/metrics/summary') && r.url().includes('window=900')),
+          page.getByRole('button', { name: w }).click()]);
+        await page.getByRole('button', { name: w, pressed: true }).waitFor();
+      }
+      await stat('Calls').waitFor();
+      assert.equal(await stat('Calls').innerText(), String(made.calls), `calls (${w})`);
+      assert.equal(await stat('Errors').innerText(), String(made.errors), `errors (${w})`);
+      assert.equal(await stat('Denials').innerText(), String(made.denials), `denials (${w})`);
+      assert.match(await stat('Latency p95').innerText(), /^\d+(\.\d)? ms$/);
+    }
+    // the charts: lines drawn, and their data tables add up to the same numbers
+    const charts = page.locator('figure.chart');
+    assert.equal(await charts.count(), 2);
+    assert.ok(await charts.nth(0).locator('svg polyline').count() >= 3, 'calls, errors and denials lines');
+    const rows = await chartTable(charts.nth(0));
+    assert.equal(rows.length, 60);
+    const col = (i) => rows.reduce((a, r) => a + Number(r[i]), 0);
+    assert.deepEqual([col(1), col(2), col(3)], [made.calls, made.errors, made.denials]);
+    assert.ok((await chartTable(charts.nth(1))).some((r) => /^\d/.test(r[2])), 'a p95 value in some interval');
+    // top tools (by calls) and the upstream with its breaker
+    const top = Object.entries(made.byTool).sort((a, b) => b[1] - a[1])[0];
+    const first = page.getByRole('region', { name: 'Top tools' }).locator('.barlist-row').first();
+    assert.match(await first.innerText(), new RegExp(`^${top[0]}\\s+${top[1]}\\b`));
+    const up = page.getByTestId('upstreams').locator('li').filter({ hasText: 'service-booking' });
+    assert.match(await up.innerText(), /breaker closed/);
+    // the audit trail keeps up
+    const audit = page.getByTestId('audit-lag');
+    assert.match(await audit.innerText(), /writing/);
+    assert.match(await audit.innerText(), /\d+(\.\d)? ms mean/);
+    const v = await axe(page);
+    assert.equal(v.length, 0, `axe violations on the dashboard with traffic:\n${fmtViolations(v)}`);
+    assert.deepEqual(page.problems(), []);
   });
+});
 
-  test('sign in with an API key, create and revoke a key; a non-admin is refused', async (t) => {
-    if (why()) return t.skip(why());
-    // The admin key for the test comes from the gateway's bootstrap (GW_ADMIN_BOOTSTRAP_KEY
-    // or equivalent, per the lead's contract); without one this test cannot sign in.
-    const adminKey = stack.adminKey || process.env.E2E_ADMIN_KEY;
-    if (!adminKey) return t.skip('no admin API key for the test (E2E_ADMIN_KEY)');
+/** RFC 6962/9162: recomputes the root from a leaf hash and its audit path (base64 hashes). */
+function rootFromPath(leafB64, path) {
+  const h = (...parts) => createHash('sha256').update(Buffer.concat(parts)).digest();
+  let r = Buffer.from(leafB64, 'base64');
+  for (const p of path) {
+    const s = Buffer.from(p.hash, 'base64');
+    r = p.side === 'left' ? h(Buffer.from([1]), s, r) : h(Buffer.from([1]), r, s);
+  }
+  return r.toString('base64');
+}
+
+describe('audit', () => {
+  test('find a record by user, tool and decision; masked arguments; verify the chain; inclusion proof; export', async () => {
+    page.clearProblems();
+    await open(page, stack.admin, PAGES.find((p) => p.name === 'audit'));
+    // the refused call of the rate-limit test: by user and decision
+    await page.getByLabel('User').fill('analyst-3');
+    await page.getByLabel('Decision').selectOption('deny');
+    await page.getByRole('button', { name: 'Search' }).click();
+    const rows = page.getByTestId('audit-records').locator('tbody tr');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="audit-records"] tbody tr').length === 1);
+    assert.match(await rows.first().innerText(), /analyst-3\s+get_dealer\s+deny/);
+    // the customer lookup of the dashboard test: by user, tool and decision
+    await page.getByLabel('Decision').selectOption('allow');
+    await page.getByLabel('User').fill('dash-user');
+    await page.getByLabel('Tool').fill('resolve_customer');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.waitForFunction(() => {
+      const r = document.querySelectorAll('[data-testid="audit-records"] tbody tr');
+      return r.length === 1 && r[0].textContent.includes('resolve_customer');
+    });
+    const seq = Number((await rows.first().getByRole('button').innerText()).slice(1));
+    // the record: who, what, and the arguments with the phone number masked
+    await rows.first().getByRole('button', { name: `Open record ${seq}` }).click();
+    const dialog = page.getByRole('dialog', { name: `Audit record #${seq}` });
+    await dialog.getByTestId('record').waitFor();
+    const rec = await dialog.getByTestId('record').innerText();
+    assert.match(rec, /dash-user/);
+    assert.match(rec, /resolve_customer/);
+    assert.match(rec, /allow/);
+    const args = await dialog.getByLabel('Masked arguments').innerText();
+    assert.match(args, /\[(phone|mobile):[a-z]{16}\]/);
+    assert.doesNotMatch(args, /98765|43210/);
+    const v = await axe(page);
+    assert.equal(v.length, 0, `axe violations in the record dialog:\n${fmtViolations(v)}`);
+    // the proof: once a checkpoint covers the record (signed every second here)
+    const chainNow = async () => (await api('GET', '/audit/chain')).json;
+    for (let i = 0; i < 100 && !((await chainNow()).checkpoint?.seq > seq); i++) await new Promise((r) => setTimeout(r, 100));
+    await dialog.getByRole('button', { name: 'Inclusion proof' }).click();
+    const proofNote = dialog.getByTestId('proof');
+    await proofNote.waitFor();
+    assert.match(await proofNote.innerText(), /^Included in the signed checkpoint of \d+ records: \d+ hashes lead/);
+    const proof = (await api('GET', `/audit/${seq}/proof`)).json;
+    assert.equal(proof.valid, true);
+    assert.equal(rootFromPath(proof.leafHash, proof.path), proof.checkpoint.hash, 'the path recomputes the signed root');
+    assert.equal(proof.leafHash, (await dialog.getByTestId('record').locator('dd').last().innerText()).trim());
+    await dialog.getByRole('button', { name: 'Close' }).first().click();
+    // verify the whole chain now
+    await page.getByRole('button', { name: 'Verify now' }).click();
+    await page.getByText(/^Chain verified: \d+ records$/).waitFor();
+    const chain = page.getByTestId('chain');
+    await chain.getByText('ok', { exact: true }).waitFor();
+    assert.match(await chain.innerText(), /Checkpoint\s+\d+ records/);
+    // export the search: the record is in it, nothing else
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
+    const csv = readFileSync(await download.path(), 'utf8').trim().split('\n');
+    assert.equal(csv[0], 'seq,time,subject,client_id,tool,method,decision,outcome,request_id,hash');
+    assert.equal(csv.length, 2, csv.join('\n'));
+    assert.match(csv[1], new RegExp(`^"${seq}",.*"dash-user",.*"resolve_customer","tools/call","allow"`));
+    assert.deepEqual(page.problems(), []);
+  });
+});
+
+describe('identities and sign-in', () => {
+  test('sign in with an API key, create and revoke a key; a non-admin is refused', async () => {
+    assert.equal(authConfig?.mode, 'required', 'the admin API requires a credential');
+    const adminKey = stack.adminKey;
+    assert.ok(adminKey, 'the admin key made with mcpgw keys create');
     const p = await newPage(browser);
     await p.goto(`${stack.admin}/admin/`);
     await p.getByLabel('API key').fill(adminKey);

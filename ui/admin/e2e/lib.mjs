@@ -23,9 +23,6 @@ export const UI_DIST = resolve(process.env.GW_ADMIN_UI_DIR || join(here, '..', '
 export const DMS_SPEC = process.env.DMS_SPEC || '/work/shared/corpus/openapi/msil/dms-preprod-swagger.json';
 export { REPO, SERVICE_BOOKING_SPEC, sleep };
 
-/** Endpoints whose backend has not landed yet: their 404s are expected, nothing else is. */
-export const FUTURE_ENDPOINTS = /\/admin\/api\/(metrics|exposure|policies|decisions|approvals|audit|ratelimits|keys|roles|auth\/mapping|auth\/config|whoami)\b/;
-
 /**
  * Starts mock APIM + gateway with the console. Returns {gw, admin (base URL of the admin
  * listener), mock, env, dir, stop()}.
@@ -42,7 +39,9 @@ export async function startStack({ settings = {}, withDms = false } = {}) {
     // no loopback dev mode: the console signs in like in production (the admin key below)
     // authenticated and governed like scripts/run.sh's platform: the embedded roles and rules
     settings: { GW_ADMIN_LISTEN: '127.0.0.1:0', GW_ADMIN_UI_DIR: UI_DIST, GW_LOG_LEVEL: 'info', GW_ADMIN_DEV_MODE: 'false',
-      GW_AUTH_MODE: 'required', GW_GOVERNANCE_FILE: join(REPO, 'deploy', 'embedded', 'governance.yaml'), ...settings },
+      GW_AUTH_MODE: 'required', GW_GOVERNANCE_FILE: join(REPO, 'deploy', 'embedded', 'governance.yaml'),
+      // checkpoints every second: a record's inclusion proof is available at once
+      GW_AUDIT_CHECKPOINT_SECONDS: '1', ...settings },
   });
   importSpec(env, SERVICE_BOOKING_SPEC, { specId: 'service-booking', bundle: 'service-booking', upstream: 'service-booking' });
   if (withDms) importSpec(env, DMS_SPEC, { specId: 'msil-dms', bundle: 'dms', upstream: 'service-booking' });
@@ -84,6 +83,19 @@ export function adminApi(base, credential) {
   };
 }
 
+/** A 2026-07-28 tools/call straight to the MCP endpoint of `gwUrl` with an API key, as a
+ * client that cannot elicit; resolves to the JSON-RPC answer. */
+export async function mcpToolCall(gwUrl, key, name, args) {
+  const r = await fetch(`${gwUrl}/mcp`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${key}`,
+      'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': name },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: args,
+      _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} } } }),
+  });
+  return r.json();
+}
+
 export async function launchBrowser() {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -94,7 +106,7 @@ export async function launchBrowser() {
 
 /**
  * A new page at a laptop size that records console errors, page errors and CSP violations.
- * page.problems() lists them, less the expected 404s of FUTURE_ENDPOINTS.
+ * page.problems() lists them (every endpoint the console uses exists: any failed load is one).
  */
 export async function newPage(browser, { width = 1366, height = 768, credential = null } = {}) {
   const context = await browser.newContext({ viewport: { width, height }, deviceScaleFactor: 1, reducedMotion: 'reduce' });
@@ -106,13 +118,9 @@ export async function newPage(browser, { width = 1366, height = 768, credential 
   const page = await context.newPage();
   page.setDefaultTimeout(20000); // an ASan build on a loaded 2-core machine is slow to answer
   const problems = [];
-  const expected404 = new Set();
-  page.on('response', (r) => { if (r.status() === 404 && FUTURE_ENDPOINTS.test(r.url())) expected404.add(r.url()); });
   page.on('console', (m) => {
     if (m.type() !== 'error') return;
-    const loc = m.location()?.url || '';
-    if (/Failed to load resource: the server responded with a status of 404/.test(m.text()) && FUTURE_ENDPOINTS.test(loc)) return;
-    problems.push(`console: ${m.text()} ${loc}`);
+    problems.push(`console: ${m.text()} ${m.location()?.url || ''}`);
   });
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
   page.on('dialog', (d) => d.accept()); // window.confirm of destructive actions

@@ -163,6 +163,10 @@ export interface Diff {
   changed: string[];
   removed: string[];
   renamed: Array<string | { from: string; to: string }>;
+  /** new tools stored under their product's prefix because the name was taken (GW_IMPORT_ON_CONFLICT=prefix) */
+  conflicts?: Array<{ name: string; wanted: string; takenBy: string }>;
+  /** existing tools keeping their name although the spec now names them otherwise */
+  nameKept?: Array<{ name: string; computed: string }>;
   unchanged: number;
   dryRun: boolean;
 }

@@ -1,10 +1,11 @@
 // Unit tests of the console's pure logic (vitest): URL building, API-key shape, the line of a
-// parser error, chart scale.
+// parser error, chart scale, relative times.
 import { describe, expect, test } from 'vitest';
 import { buildUrl, ApiError } from './api';
 import { looksLikeApiKey } from './auth';
-import { errorLine } from './pages/Import';
+import { diffByTool, errorLine } from './pages/Import';
 import { niceMax } from './components/chart';
+import { relTime } from './components/ui';
 import { buildRule, PRINCIPAL_SELECTORS, Rule, selectors, selectorText, TOOL_SELECTORS } from './governance';
 import { testBody } from './pages/Policies';
 import { rateText, refusals } from './pages/Limits';
@@ -87,5 +88,33 @@ describe('rate limits', () => {
       { subject: 'a', tool: 'get_dealer', rule: 'r1', count: 2, last: '2026-12-06T10:00:05Z' },
       { subject: 'b', tool: 'get_dealer', rule: 'r1', count: 1, last: '2026-12-06T10:00:03Z' },
     ]);
+  });
+});
+
+describe('relTime', () => {
+  test('past and future times', () => {
+    const at = (s: number) => new Date(Date.now() + s * 1000).toISOString();
+    expect(relTime(at(-10))).toBe('just now');
+    expect(relTime(at(10))).toBe('just now');
+    expect(relTime(at(-600))).toBe('10 min ago');
+    expect(relTime(at(900))).toBe('in 15 min');
+    expect(relTime(at(7200))).toBe('in 2 h');
+    expect(relTime(at(-3 * 86400))).toBe('3 d ago');
+    expect(relTime(at(2 * 86400))).toBe('in 2 d');
+    expect(relTime(null)).toBe('—');
+  });
+});
+
+describe('diffByTool', () => {
+  test('the registry view of previewed tools, by the names the preview computed', () => {
+    const m = diffByTool({ added: ['create_customer', 'customer_service_create_booking'], changed: ['get_pin'], removed: [], renamed: [], unchanged: 1, dryRun: true,
+      conflicts: [{ name: 'customer_service_create_booking', wanted: 'create_booking', takenBy: 'create_booking' }],
+      nameKept: [{ name: 'old_lookup', computed: 'lookup_customer' }] });
+    expect(m.get('create_customer')).toEqual({ kind: 'new' });
+    expect(m.get('create_booking')).toEqual({ kind: 'new', storedAs: 'customer_service_create_booking', takenBy: 'create_booking' });
+    expect(m.get('get_pin')).toEqual({ kind: 'changed' });
+    expect(m.get('lookup_customer')).toEqual({ kind: 'same', storedAs: 'old_lookup' });
+    expect(m.get('anything_else')).toBeUndefined();
+    expect(diffByTool(null).size).toBe(0);
   });
 });

@@ -5,7 +5,23 @@ import { useId } from 'react';
 export interface Series {
   name: string;
   color: string;
-  points: Array<[number, number]>; // [unix seconds, value]
+  points: Array<[number, number | null]>; // [unix seconds, value]; null: no value (a gap)
+}
+
+/** The runs of consecutive non-null points (a line is not drawn across a gap). */
+export function segments(points: Array<[number, number | null]>): Array<Array<[number, number]>> {
+  const out: Array<Array<[number, number]>> = [];
+  let cur: Array<[number, number]> = [];
+  for (const [t, v] of points) {
+    if (v === null || v === undefined) {
+      if (cur.length) out.push(cur);
+      cur = [];
+    } else {
+      cur.push([t, v]);
+    }
+  }
+  if (cur.length) out.push(cur);
+  return out;
 }
 
 export function niceMax(v: number): number {
@@ -21,10 +37,11 @@ export function LineChart({ series, height = 180, unit = '', label }: { series: 
   const id = useId();
   const W = 600, H = height, L = 44, R = 10, T = 10, B = 24;
   const all = series.flatMap((s) => s.points);
+  const values = all.map((p) => p[1]).filter((v): v is number => v !== null && v !== undefined);
   if (!all.length) return <div className="chart-empty">No data in this window yet.</div>;
   const t0 = Math.min(...all.map((p) => p[0]));
   const t1 = Math.max(...all.map((p) => p[0]));
-  const vmax = niceMax(Math.max(...all.map((p) => p[1])));
+  const vmax = niceMax(Math.max(0, ...values));
   const x = (t: number) => L + ((t - t0) / Math.max(1, t1 - t0)) * (W - L - R);
   const y = (v: number) => T + (1 - v / vmax) * (H - T - B);
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => f * vmax);
@@ -41,10 +58,12 @@ export function LineChart({ series, height = 180, unit = '', label }: { series: 
         {xt.map((t, i) => (
           <text key={t} x={x(t)} y={H - 6} textAnchor={i === 0 ? 'start' : i === 2 ? 'end' : 'middle'} className="axis">{hhmm(t)}</text>
         ))}
-        {series.map((s) => (
-          <polyline key={s.name} fill="none" stroke={s.color} strokeWidth={2} vectorEffect="non-scaling-stroke"
-            points={s.points.map((p) => `${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`).join(' ')} />
-        ))}
+        {series.map((s) => segments(s.points).map((seg) => seg.length === 1 ? (
+          <circle key={`${s.name}-${seg[0][0]}`} cx={x(seg[0][0])} cy={y(seg[0][1])} r={2.5} fill={s.color} />
+        ) : (
+          <polyline key={`${s.name}-${seg[0][0]}`} fill="none" stroke={s.color} strokeWidth={2} vectorEffect="non-scaling-stroke"
+            points={seg.map((p) => `${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`).join(' ')} />
+        )))}
       </svg>
       <figcaption id={id} className="legend">
         <span className="sr-only">{label}: </span>
@@ -52,15 +71,17 @@ export function LineChart({ series, height = 180, unit = '', label }: { series: 
           <span key={s.name} className="legend-item"><span className="swatch" style={{ background: s.color }} aria-hidden="true" />{s.name}</span>
         ))}
       </figcaption>
-      <table className="sr-only">
+      {/* the wrapper hides it: a table's height grows to its rows whatever CSS says, so a bare
+          table.sr-only made the page a screen taller */}
+      <div className="sr-only"><table>
         <caption>{label}</caption>
         <thead><tr><th scope="col">Time</th>{series.map((s) => <th key={s.name} scope="col">{s.name}</th>)}</tr></thead>
         <tbody>
           {(series[0]?.points || []).map((p, i) => (
-            <tr key={p[0]}><td>{hhmm(p[0])}</td>{series.map((s) => <td key={s.name}>{s.points[i]?.[1] ?? ''}</td>)}</tr>
+            <tr key={p[0]}><td>{hhmm(p[0])}</td>{series.map((s) => <td key={s.name}>{s.points[i]?.[1] ?? '—'}</td>)}</tr>
           ))}
         </tbody>
-      </table>
+      </table></div>
     </figure>
   );
 }

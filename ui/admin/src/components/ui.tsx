@@ -154,12 +154,13 @@ export function Field({ label, hint, children, htmlFor }: { label: string; hint?
   );
 }
 
-export function Switch({ checked, onChange, label, id }: { checked: boolean; onChange: (v: boolean) => void; label: string; id?: string }) {
+/** A switch; `what` (e.g. the rule's id) completes its accessible name without being shown. */
+export function Switch({ checked, onChange, label, what, id }: { checked: boolean; onChange: (v: boolean) => void; label: string; what?: string; id?: string }) {
   return (
     <label className="switch">
       <input type="checkbox" role="switch" id={id} checked={checked} onChange={(e) => onChange(e.target.checked)} />
       <span className="switch-track" aria-hidden="true"><span className="switch-thumb" /></span>
-      <span>{label}</span>
+      <span>{label}{what && <span className="sr-only"> {what}</span>}</span>
     </label>
   );
 }
@@ -234,6 +235,13 @@ export function relTime(iso?: string | null): string {
   const t = Date.parse(iso);
   if (Number.isNaN(t)) return iso;
   const s = Math.round((Date.now() - t) / 1000);
+  if (s < -45) { // in the future (an approval's expiry)
+    const f = -s;
+    if (f < 3600) return `in ${Math.round(f / 60)} min`;
+    if (f < 86400) return `in ${Math.round(f / 3600)} h`;
+    if (f < 86400 * 30) return `in ${Math.round(f / 86400)} d`;
+    return new Date(t).toISOString().slice(0, 10);
+  }
   if (s < 45) return 'just now';
   if (s < 3600) return `${Math.round(s / 60)} min ago`;
   if (s < 86400) return `${Math.round(s / 3600)} h ago`;

@@ -1,45 +1,71 @@
-// Audit: search the trail (time, user, tool, decision), a record's detail with its masked
-// arguments, the chain status (latest checkpoint, verification) and a record's inclusion
-// proof; export of the current search.
-import { FormEvent, useState } from 'react';
-import { api, buildUrl, getCredential, Page } from '../api';
+// Audit: search the trail (time, user, tool, decision), newest first with "older records"
+// paging (the API's before= cursor); a record's detail with its masked arguments and reasons;
+// the chain status (head, latest signed checkpoint, last verification) and "verify now"; a
+// record's inclusion proof in the latest checkpoint (checked by the gateway); export of the
+// current search as JSONL or CSV.
+import { FormEvent, useEffect, useState } from 'react';
+import { api, ApiError, buildUrl, getCredential, Page } from '../api';
 import { Icon } from '../components/icons';
 import { Badge, Button, Card, CodeBlock, Dialog, EmptyState, ErrorState, Field, InlineError, Loading, NotAvailable, PageHeader, Time, useToast } from '../components/ui';
 import { useApi, useTitle } from '../hooks';
 
-interface AuditRecord { id: string; seq: number; time: string; subject: string; clientId?: string; tool?: string; method?: string; decision: string; outcome?: string; latencyMs?: number; requestId?: string; arguments?: unknown; reasons?: string[]; hash?: string; prevHash?: string }
-interface Chain { head: { seq: number; hash: string } | null; checkpoint: { seq: number; hash: string; time: string; signature?: string } | null; verification: { status: 'ok' | 'broken' | 'unknown'; verifiedThrough?: number; checkedAt?: string; error?: string } }
+export interface AuditRecord { id: string; seq: number; time: string; subject: string; clientId?: string; tool?: string; method?: string; kind?: string; action?: string; decision: string; outcome?: string; latencyMs?: number; requestId?: string; arguments?: unknown; reasons?: string[]; hash?: string }
+interface Chain { head: { seq: number; hash: string } | null; checkpoint: { seq: number; hash: string; time: string; signature?: string; origin?: string } | null; verification: { status: 'ok' | 'broken' | 'unknown'; verifiedThrough?: number; checkedAt?: string; error?: string }; origin?: string }
 interface Proof { id: string; seq: number; leafHash: string; path: Array<{ side: 'left' | 'right'; hash: string }>; checkpoint: { seq: number; hash: string }; valid: boolean }
 
-export const AUDIT_ENDPOINTS = ['GET /admin/api/audit?from=&to=&subject=&tool=&decision=&limit=&after=', 'GET /admin/api/audit/{id}', 'GET /admin/api/audit/chain', 'POST /admin/api/audit/verify', 'GET /admin/api/audit/{id}/proof', 'GET /admin/api/audit/export?format=jsonl|csv&…'];
+export const AUDIT_ENDPOINTS = ['GET /admin/api/audit?from=&to=&subject=&tool=&decision=&limit=&before=', 'GET /admin/api/audit/{id}', 'GET /admin/api/audit/chain', 'POST /admin/api/audit/verify', 'GET /admin/api/audit/{id}/proof', 'GET /admin/api/audit/export?format=jsonl|csv&…'];
+const DECISIONS = ['allow', 'deny', 'dry_run_deny', 'error', 'reject', 'admin'];
+const PAGE = 50;
+const decisionTone = (d: string) => (d === 'allow' ? 'green' : d === 'deny' || d === 'reject' ? 'red' : d === 'admin' ? 'blue' : 'amber');
+const fmtLatency = (ms?: number) => (ms === undefined ? '—' : ms < 10 ? `${ms.toFixed(1)} ms` : `${Math.round(ms)} ms`);
 
 export function AuditPage() {
   useTitle('Audit');
   const toast = useToast();
   const [f, setF] = useState({ from: '', to: '', subject: '', tool: '', decision: '' });
   const [query, setQuery] = useState<Record<string, string>>({});
-  const records = useApi<Page<AuditRecord>>('/audit', { ...query, limit: 100 });
+  const first = useApi<Page<AuditRecord>>('/audit', { ...query, limit: PAGE });
+  // older pages, fetched with the cursor of the page before (newest first)
+  const [older, setOlder] = useState<AuditRecord[]>([]);
+  const [next, setNext] = useState<string | null>(null);
+  const [loadingOlder, setLoadingOlder] = useState(false);
+  useEffect(() => { setOlder([]); setNext(first.data?.next ?? null); }, [first.data]);
   const chain = useApi<Chain>('/audit/chain', undefined, { refreshMs: 30000 });
   const [open, setOpen] = useState<AuditRecord | null>(null);
   const [proof, setProof] = useState<Proof | null>(null);
+  const [proofErr, setProofErr] = useState<unknown>(null);
   const [err, setErr] = useState<unknown>(null);
   const [verifying, setVerifying] = useState(false);
-  const header = <PageHeader title="Audit" subtitle="Every decision and call, PII-masked, in a hash-chained trail." />;
-  if (records.error?.notAvailable) return <>{header}<Card><NotAvailable feature="The audit log" endpoints={AUDIT_ENDPOINTS} /></Card></>;
+  const header = <PageHeader title="Audit" subtitle="Every decision and call, PII-masked, in a hash-chained, signed trail (this replica's log)." />;
+  if (first.error?.notAvailable) return <>{header}<Card><NotAvailable feature="The audit log" endpoints={AUDIT_ENDPOINTS} /></Card></>;
 
   const search = (e: FormEvent) => {
     e.preventDefault();
     const q: Record<string, string> = {};
-    for (const [k, v] of Object.entries(f)) if (v) q[k] = k === 'from' || k === 'to' ? new Date(v).toISOString() : v;
+    for (const [k, v] of Object.entries(f)) if (v.trim()) q[k] = k === 'from' || k === 'to' ? new Date(v).toISOString() : v.trim();
     setQuery(q);
+  };
+  const loadOlder = async () => {
+    if (!next) return;
+    setLoadingOlder(true);
+    try {
+      const p = await api<Page<AuditRecord>>('/audit', { query: { ...query, limit: PAGE, before: next } });
+      setOlder((o) => [...o, ...p.items]);
+      setNext(p.next);
+    } catch (e) {
+      setErr(e);
+    } finally {
+      setLoadingOlder(false);
+    }
   };
   const verify = async () => {
     setVerifying(true);
     setErr(null);
     try {
-      await api('/audit/verify', { method: 'POST', body: {} });
+      const r = await api<{ ok: boolean; records: number; problems: Array<{ kind: string; detail: string }> }>('/audit/verify', { method: 'POST', body: {} });
       chain.reload();
-      toast('ok', 'Chain verified');
+      if (r.ok) toast('ok', `Chain verified: ${r.records} records`);
+      else toast('error', `Chain BROKEN: ${r.problems[0]?.kind} — ${r.problems[0]?.detail}`);
     } catch (e) {
       setErr(e);
     } finally {
@@ -48,6 +74,7 @@ export function AuditPage() {
   };
   const openRecord = async (r: AuditRecord) => {
     setProof(null);
+    setProofErr(null);
     try {
       setOpen(await api<AuditRecord>(`/audit/${encodeURIComponent(r.id)}`));
     } catch (e) {
@@ -56,15 +83,15 @@ export function AuditPage() {
   };
   const loadProof = async () => {
     if (!open) return;
+    setProofErr(null);
     try {
       setProof(await api<Proof>(`/audit/${encodeURIComponent(open.id)}/proof`));
     } catch (e) {
-      setErr(e);
+      setProofErr(e);
     }
   };
-  const exportUrl = (format: string) => buildUrl('/audit/export', { ...query, format });
   const download = async (format: string) => {
-    const res = await fetch(exportUrl(format), { headers: getCredential() ? { Authorization: `Bearer ${getCredential()}` } : {} });
+    const res = await fetch(buildUrl('/audit/export', { ...query, format }), { headers: getCredential() ? { Authorization: `Bearer ${getCredential()}` } : {} });
     if (!res.ok) { toast('error', `Export failed (${res.status})`); return; }
     const blob = await res.blob();
     const a = document.createElement('a');
@@ -74,18 +101,20 @@ export function AuditPage() {
     URL.revokeObjectURL(a.href);
   };
   const v = chain.data?.verification;
+  const rows = [...(first.data?.items || []), ...older];
+  const searching = Object.keys(query).length > 0;
   return (
     <>
       {header}
       <InlineError error={err} />
       <div className="grid-2 top">
         <Card title="Search">
-          <form className="form" onSubmit={search}>
+          <form className="form" onSubmit={search} aria-label="Search the audit trail">
             <div className="grid-3 tight">
               <Field label="From" htmlFor="a-from"><input id="a-from" type="datetime-local" value={f.from} onChange={(e) => setF({ ...f, from: e.target.value })} /></Field>
               <Field label="To" htmlFor="a-to"><input id="a-to" type="datetime-local" value={f.to} onChange={(e) => setF({ ...f, to: e.target.value })} /></Field>
-              <Field label="Decision" htmlFor="a-dec"><select id="a-dec" value={f.decision} onChange={(e) => setF({ ...f, decision: e.target.value })}><option value="">any</option><option value="allow">allow</option><option value="deny">deny</option><option value="error">error</option></select></Field>
-              <Field label="User" htmlFor="a-sub"><input id="a-sub" value={f.subject} onChange={(e) => setF({ ...f, subject: e.target.value })} /></Field>
+              <Field label="Decision" htmlFor="a-dec"><select id="a-dec" value={f.decision} onChange={(e) => setF({ ...f, decision: e.target.value })}><option value="">any</option>{DECISIONS.map((d) => <option key={d} value={d}>{d.replace(/_/g, ' ')}</option>)}</select></Field>
+              <Field label="User" htmlFor="a-sub"><input id="a-sub" value={f.subject} placeholder="subject or key name" onChange={(e) => setF({ ...f, subject: e.target.value })} /></Field>
               <Field label="Tool" htmlFor="a-tool"><input id="a-tool" value={f.tool} onChange={(e) => setF({ ...f, tool: e.target.value })} /></Field>
             </div>
             <div className="form-actions"><Button kind="primary" type="submit" icon="search">Search</Button><Button icon="download" onClick={() => download('jsonl')}>Export JSONL</Button><Button icon="download" onClick={() => download('csv')}>Export CSV</Button></div>
@@ -94,42 +123,57 @@ export function AuditPage() {
         <Card title="Chain" actions={<Button icon="check" busy={verifying} onClick={verify}>Verify now</Button>}>
           {chain.error ? <ErrorState error={chain.error} /> : !chain.data ? <Loading /> : (
             <dl className="kv" data-testid="chain">
-              <dt>Verification</dt><dd><Badge tone={v?.status === 'ok' ? 'green' : v?.status === 'broken' ? 'red' : 'neutral'} dot>{v?.status}</Badge> {v?.verifiedThrough !== undefined && <span className="muted small">through #{v.verifiedThrough}</span>} {v?.checkedAt && <Time iso={v.checkedAt} />}</dd>
+              <dt>Verification</dt><dd><Badge tone={v?.status === 'ok' ? 'green' : v?.status === 'broken' ? 'red' : 'neutral'} dot>{v?.status === 'unknown' ? 'not verified yet' : v?.status}</Badge> {v?.verifiedThrough !== undefined && <span className="muted small">{v.verifiedThrough} records</span>} {v?.checkedAt && <Time iso={v.checkedAt} />}</dd>
               {v?.error && <><dt>Error</dt><dd className="text-red">{v.error}</dd></>}
-              <dt>Head</dt><dd className="mono small">{chain.data.head ? `#${chain.data.head.seq} ${chain.data.head.hash.slice(0, 16)}…` : '—'}</dd>
-              <dt>Checkpoint</dt><dd className="mono small">{chain.data.checkpoint ? <>#{chain.data.checkpoint.seq} {chain.data.checkpoint.hash.slice(0, 16)}… <Time iso={chain.data.checkpoint.time} /></> : '—'}</dd>
+              <dt>Head</dt><dd className="mono small">{chain.data.head ? `#${chain.data.head.seq} ${chain.data.head.hash.slice(0, 16)}…` : 'empty log'}</dd>
+              <dt>Checkpoint</dt><dd className="mono small">{chain.data.checkpoint ? <>{chain.data.checkpoint.seq} records · {chain.data.checkpoint.hash.slice(0, 16)}… <Time iso={chain.data.checkpoint.time} /></> : 'none signed yet'}</dd>
+              {chain.data.origin && <><dt>Log</dt><dd className="mono small wrap">{chain.data.origin}</dd></>}
             </dl>
           )}
         </Card>
       </div>
-      <Card title="Records">
-        {records.error ? <ErrorState error={records.error} onRetry={records.reload} /> : !records.data ? <Loading /> : records.data.items.length === 0 ? <EmptyState icon="audit" title="No record matches" /> : (
-          <div className="table-wrap"><table className="table"><thead><tr><th scope="col">#</th><th scope="col">When</th><th scope="col">User</th><th scope="col">Tool</th><th scope="col">Decision</th><th scope="col">Latency</th></tr></thead><tbody>
-            {records.data.items.map((r) => (
-              <tr key={r.id}>
-                <td><button type="button" className="linklike mono" onClick={() => openRecord(r)}>#{r.seq}</button></td>
-                <td><Time iso={r.time} /></td><td className="mono small">{r.subject}</td><td className="mono">{r.tool || r.method}</td>
-                <td><Badge tone={r.decision === 'allow' ? 'green' : r.decision === 'deny' ? 'red' : 'amber'}>{r.decision}</Badge> {r.outcome && <span className="muted small">{r.outcome}</span>}</td>
-                <td>{r.latencyMs !== undefined ? `${r.latencyMs} ms` : '—'}</td>
-              </tr>
-            ))}
-          </tbody></table></div>
+      <Card title={searching ? 'Matching records' : 'Records'} actions={<span className="muted small">newest first</span>}>
+        {first.error ? <ErrorState error={first.error} onRetry={first.reload} /> : !first.data ? <Loading /> : rows.length === 0 ? <EmptyState icon="audit" title={searching ? 'No record matches' : 'The trail is empty'} /> : (
+          <>
+            <div className="table-wrap"><table className="table" data-testid="audit-records"><thead><tr><th scope="col">#</th><th scope="col">When</th><th scope="col">User</th><th scope="col">Tool or action</th><th scope="col">Decision</th><th scope="col">Latency</th></tr></thead><tbody>
+              {rows.map((r) => (
+                <tr key={r.id}>
+                  <td><button type="button" className="linklike mono" aria-label={`Open record ${r.seq}`} onClick={() => openRecord(r)}>#{r.seq}</button></td>
+                  <td><Time iso={r.time} /></td><td className="mono small">{r.subject}</td><td className="mono">{r.tool || r.action || r.method}</td>
+                  <td><Badge tone={decisionTone(r.decision)}>{r.decision.replace(/_/g, ' ')}</Badge> {r.outcome && <span className="muted small">{r.outcome}</span>}</td>
+                  <td>{fmtLatency(r.latencyMs)}</td>
+                </tr>
+              ))}
+            </tbody></table></div>
+            {next && <div className="form-actions"><Button busy={loadingOlder} onClick={loadOlder}>Older records</Button></div>}
+          </>
         )}
       </Card>
       <Dialog open={!!open} onClose={() => setOpen(null)} title={open ? `Audit record #${open.seq}` : ''} wide
         footer={<><Button icon="link" onClick={loadProof}>Inclusion proof</Button><Button onClick={() => setOpen(null)}>Close</Button></>}>
         {open && (
           <>
-            <dl className="kv">
-              <dt>Time</dt><dd>{open.time}</dd><dt>User</dt><dd className="mono">{open.subject}{open.clientId ? ` via ${open.clientId}` : ''}</dd>
-              <dt>Tool</dt><dd className="mono">{open.tool}</dd><dt>Decision</dt><dd>{open.decision} {open.reasons?.join('; ')}</dd>
-              <dt>Request</dt><dd className="mono small">{open.requestId}</dd><dt>Hash</dt><dd className="mono small wrap">{open.hash}</dd>
+            <dl className="kv" data-testid="record">
+              <dt>Time</dt><dd>{open.time}</dd>
+              <dt>User</dt><dd className="mono">{open.subject}{open.clientId ? ` via ${open.clientId}` : ''}</dd>
+              <dt>{open.tool ? 'Tool' : 'Action'}</dt><dd className="mono">{open.tool || open.action || open.method}</dd>
+              <dt>Decision</dt><dd><Badge tone={decisionTone(open.decision)}>{open.decision.replace(/_/g, ' ')}</Badge> {open.outcome && <span className="muted small">{open.outcome}</span>}</dd>
+              {open.reasons && open.reasons.length > 0 && <><dt>Why</dt><dd>{open.reasons.join('; ')}</dd></>}
+              <dt>Latency</dt><dd>{fmtLatency(open.latencyMs)}</dd>
+              <dt>Request</dt><dd className="mono small">{open.requestId || '—'}</dd>
+              <dt>Leaf hash</dt><dd className="mono small wrap">{open.hash}</dd>
             </dl>
             <h3 className="h4">Arguments (masked)</h3>
             <CodeBlock label="Masked arguments" value={open.arguments ?? {}} />
             {proof && (
-              <div className={`notice ${proof.valid ? 'notice-green' : 'notice-red'}`} data-testid="proof"><Icon name={proof.valid ? 'check' : 'alert'} size={16} /> {proof.valid ? 'Included' : 'NOT included'} in checkpoint #{proof.checkpoint.seq} ({proof.path.length} hashes in the proof).</div>
+              <div className={`notice ${proof.valid ? 'notice-green' : 'notice-red'}`} data-testid="proof">
+                <Icon name={proof.valid ? 'check' : 'alert'} size={16} />
+                <span>{proof.valid ? 'Included' : 'NOT included'} in the signed checkpoint of {proof.checkpoint.seq} records: {proof.path.length} hashes lead from this record's leaf to the signed root <span className="mono small">{proof.checkpoint.hash.slice(0, 16)}…</span>{proof.valid ? ', checked by the gateway.' : '.'}</span>
+              </div>
             )}
+            {proofErr instanceof ApiError && proofErr.status === 404 ? (
+              <div className="notice notice-amber" role="status"><Icon name="info" size={16} /> <span>{proofErr.message}</span></div>
+            ) : <InlineError error={proofErr} />}
           </>
         )}
       </Dialog>

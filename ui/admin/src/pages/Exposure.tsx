@@ -101,7 +101,7 @@ export function ExposurePage() {
     <>
       <PageHeader title="Exposure" subtitle={<>Who may see which tools in tools/list. A tool no rule shows to a caller is invisible to it, and calling it answers as if it did not exist. Deny wins over allow.{rules.data?.policyVersion && <> Policy version <span className="mono">{rules.data.policyVersion}</span>.</>}</>} />
       <InlineError error={err} />
-      <div className="grid-2">
+      <div className="stack">
         <Card title="Rules">
           {rules.error ? <ErrorState error={rules.error} onRetry={rules.reload} /> : !rules.data ? <Loading /> : rules.data.items.length === 0 ? (
             <EmptyState icon="exposure" title="No exposure rules">Governance is off until rules exist: every caller sees every active tool. Add a rule to show a product or a tool to a role, a user or a client app.</EmptyState>
@@ -118,10 +118,10 @@ export function ExposurePage() {
                       <td><Badge tone={r.effect === 'allow' ? 'green' : 'red'}>{r.effect}</Badge>{r.mode === 'dry_run' && <> <Badge tone="violet">dry run</Badge></>}</td>
                       <td>{r.source === 'database' ? (
                         <div className="row-actions">
-                          <Switch label={`Dry run ${r.id}`} checked={r.mode === 'dry_run'} onChange={(v) => setMode(r, v)} />
+                          <Switch label="Dry run" what={r.id} checked={r.mode === 'dry_run'} onChange={(v) => setMode(r, v)} />
                           <Button kind="ghost" onClick={() => del(r)} aria-label={`Remove rule ${r.id}`}>Remove</Button>
                         </div>
-                      ) : <span className="muted small">change it in the rules file</span>}</td>
+                      ) : <span className="muted small" title="change it in the rules file">read-only</span>}</td>
                     </tr>
                   ))}
                 </tbody>
@@ -159,7 +159,7 @@ export function ExposurePage() {
             <div data-testid="view-as">
               <p><strong>{view.total}</strong> tool{view.total === 1 ? '' : 's'} visible to {view.as.type} <span className="mono">{view.as.value}</span></p>
               {view.tools.length === 0 ? <p className="muted">This principal sees no tool.</p> : (
-                <ul className="member-list">{view.tools.map((t) => (
+                <ul className="member-list cols-2">{view.tools.map((t) => (
                   <li key={t.name}>
                     <span className="mono">{t.name}</span> <RiskBadge risk={t.risk} /> <Badge tone={CALL_TONE[t.call] || 'neutral'}>{t.call === 'step_up' ? 'step-up' : t.call}</Badge>
                     {t.bundle && <span className="muted small"> {t.bundle}</span>}

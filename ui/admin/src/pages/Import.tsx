@@ -208,9 +208,24 @@ function SpecExcerpt({ text, line }: { text: string; line: number }) {
   );
 }
 
+export type RegistryView = { kind: 'new' | 'changed' | 'same' | 'unknown'; storedAs?: string; takenBy?: string };
+
+/** What the diff says of each previewed tool, keyed by the name the preview computed. */
+export function diffByTool(diff: Diff | null | undefined): Map<string, RegistryView> {
+  const m = new Map<string, RegistryView>();
+  if (!diff) return m;
+  const kind = (n: string): RegistryView['kind'] => (diff.added.includes(n) ? 'new' : diff.changed.includes(n) ? 'changed' : 'same');
+  for (const n of diff.added) m.set(n, { kind: 'new' });
+  for (const n of diff.changed) m.set(n, { kind: 'changed' });
+  for (const k of diff.nameKept || []) m.set(k.computed, { kind: kind(k.name), storedAs: k.name });
+  for (const c of diff.conflicts || []) m.set(c.wanted, { kind: kind(c.name), storedAs: c.name, takenBy: c.takenBy });
+  return m;
+}
+
 function DiffLists({ diff }: { diff: Diff }) {
   const groups: Array<[string, string[], 'green' | 'blue' | 'amber']> = [
     ['Added', diff.added, 'green'], ['Changed', diff.changed, 'blue'], ['Deprecated (no longer in the spec)', diff.removed, 'amber'],
+    ['Under a prefixed name (the name was taken)', (diff.conflicts || []).map((c) => `${c.wanted} → ${c.name}`), 'amber'],
   ];
   return (
     <div className="diff">
@@ -229,12 +244,9 @@ function PreviewView({ preview, picked, setPicked, edits, edit, activate, setAct
   const [q, setQ] = useState('');
   const [open, setOpen] = useState<string | null>(null);
   const s = preview.summary;
-  const diffOf = useMemo(() => {
-    const m = new Map<string, 'new' | 'changed' | 'same'>();
-    for (const n of preview.diff?.added || []) m.set(n, 'new');
-    for (const n of preview.diff?.changed || []) m.set(n, 'changed');
-    return m;
-  }, [preview]);
+  // the registry's view of each previewed tool, by the name the preview computed; the diff
+  // speaks of stored names, which differ for a taken name (prefixed) or a kept one
+  const diffOf = useMemo(() => diffByTool(preview.diff), [preview]);
   const shown = preview.tools.filter((t) => !q || t.name.includes(q.toLowerCase()) || (t.description || '').toLowerCase().includes(q.toLowerCase()));
   const warnings = preview.warnings.filter((w) => w.level !== 'info');
   const infos = preview.warnings.length - warnings.length;
@@ -243,7 +255,7 @@ function PreviewView({ preview, picked, setPicked, edits, edit, activate, setAct
       <div className="stats">
         <Stat label="Spec" value={<span className="stat-text">{preview.spec.title}</span>} hint={`${s.spec.dialect} · version ${preview.spec.version || '—'}`} />
         <Stat label="Tools" value={s.tools} hint={`from ${s.operations} operations`} />
-        <Stat label="New / changed" value={`${preview.diff?.added.length ?? '—'} / ${preview.diff?.changed.length ?? '—'}`} hint={preview.diff ? `${preview.diff.removed.length} would be deprecated` : 'no diff'} tone={preview.diff ? undefined : 'amber'} />
+        <Stat label="New / changed" value={`${preview.diff?.added.length ?? '—'} / ${preview.diff?.changed.length ?? '—'}`} hint={preview.diff ? `${preview.diff.removed.length} would be deprecated${preview.diff.conflicts?.length ? ` · ${preview.diff.conflicts.length} under a prefixed name` : ''}` : 'no diff'} tone={preview.diff ? undefined : 'amber'} />
         <Stat label="Warnings" value={warnings.length} hint={`${s.excluded} excluded, ${s.skipped} skipped, ${infos} notes · ${s.elapsedMs.toFixed(0)} ms`} tone={warnings.length ? 'amber' : undefined} />
       </div>
       {preview.diffError && <div className="notice notice-red" role="alert"><Icon name="alert" size={16} /> {preview.diffError.message}. Rename or leave out that tool before approving.</div>}
@@ -271,7 +283,8 @@ function PreviewView({ preview, picked, setPicked, edits, edit, activate, setAct
               <tbody>
                 {shown.map((t) => {
                   const e = edits[t.name] || {};
-                  const d = diffOf.get(t.name) || 'same';
+                  const r = preview.diff ? diffOf.get(t.name) || { kind: 'same' as const } : { kind: 'unknown' as const }; // no diff (a name conflict): nothing to compare with
+                  const d = r.kind;
                   return (
                     <tr key={t.name} className={picked.has(t.name) ? '' : 'dim'}>
                       <td className="col-check"><input type="checkbox" aria-label={`Approve ${t.name}`} checked={picked.has(t.name)} onChange={() => { const x = new Set(picked); if (x.has(t.name)) x.delete(t.name); else x.add(t.name); setPicked(x); }} /></td>
@@ -292,7 +305,10 @@ function PreviewView({ preview, picked, setPicked, edits, edit, activate, setAct
                         </select>
                         {e.risk && e.risk !== t.risk && <span className="sr-only">edited</span>}
                       </td>
-                      <td>{d === 'new' ? <Badge tone="green">new</Badge> : d === 'changed' ? <Badge tone="blue">changed</Badge> : <Badge>unchanged</Badge>}</td>
+                      <td>{d === 'new' ? <Badge tone="green">new</Badge> : d === 'changed' ? <Badge tone="blue">changed</Badge> : d === 'unknown' ? <span className="muted">—</span> : <Badge>unchanged</Badge>}
+                        {r.storedAs && <div className="row-sub" data-testid={`stored-as-${t.name}`}>{r.takenBy
+                          ? <>as <span className="mono">{r.storedAs}</span>: {t.name} is {r.takenBy !== t.name ? `an alias of ${r.takenBy}` : 'taken'}</>
+                          : <>keeps its name <span className="mono">{r.storedAs}</span></>}</div>}</td>
                       <td><Button kind="ghost" onClick={() => setOpen(open === t.name ? null : t.name)} aria-expanded={open === t.name} aria-label={`Edit description of ${t.name}`}>{open === t.name ? 'Done' : 'Edit'}</Button></td>
                     </tr>
                   );

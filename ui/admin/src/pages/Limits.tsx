@@ -92,7 +92,7 @@ export function LimitsPage() {
                   <td>{!r.enabled ? <Badge>off</Badge> : r.mode === 'dry_run' ? <Badge tone="violet">dry run</Badge> : <Badge tone="green">enforced</Badge>}
                     {r.source === 'db' && (
                       <div className="row-actions">
-                        <Switch label={`Dry run ${r.id}`} checked={r.mode === 'dry_run'} onChange={(v) => write(`${r.id}: ${v ? 'dry run' : 'enforced'}`, () => api(`/limits/${encodeURIComponent(r.id)}`, { method: 'PATCH', body: { mode: v ? 'dry_run' : 'enforce' } }))} />
+                        <Switch label="Dry run" what={r.id} checked={r.mode === 'dry_run'} onChange={(v) => write(`${r.id}: ${v ? 'dry run' : 'enforced'}`, () => api(`/limits/${encodeURIComponent(r.id)}`, { method: 'PATCH', body: { mode: v ? 'dry_run' : 'enforce' } }))} />
                         <Button kind="ghost" aria-label={`Remove limit ${r.id}`} onClick={() => write(`Limit ${r.id} removed`, () => api(`/limits/${encodeURIComponent(r.id)}`, { method: 'DELETE' }))}>Remove</Button>
                       </div>
                     )}</td>

@@ -96,7 +96,7 @@ export function PoliciesPage() {
                   <div className="small"><Selectors rule={p} which={PRINCIPAL_SELECTORS} none="everyone" /> <Selectors rule={p} which={TOOL_SELECTORS} none="every tool" /></div>
                   {p.when !== undefined && <code className="small wrap">when {JSON.stringify(p.when)}</code>}
                   {p.reason && <div className="small">Says: “{p.reason}”{p.hint && <> — {p.hint}</>}</div>}
-                  {p.source === 'database' && <Switch label={`Dry run ${p.id}`} checked={p.mode === 'dry_run'} onChange={(v) => setMode(p, v)} />}
+                  {p.source === 'database' && <Switch label="Dry run" what={p.id} checked={p.mode === 'dry_run'} onChange={(v) => setMode(p, v)} />}
                 </li>
               ))}
             </ul>
