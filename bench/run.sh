@@ -533,8 +533,15 @@ for pid in "$SPID" "$IPID" "$G3PID" "$G2PID" "$G1PID"; do kill -TERM "$pid" 2>/d
 
 # ---------------------------------------------------------------- import -------------------------
 say "importing GitHub's spec (mcpgw import --dry-run; bench/import)"
-GH_SPEC=${GW_GITHUB_SPEC:-$REPO/../shared/corpus/openapi/github/api.github.com.json}
-[ -f "$GH_SPEC" ] || GH_SPEC=/work/shared/corpus/openapi/github/api.github.com.json
+# GitHub's REST API spec from the repository's test data (scripts/test-data.sh: @octokit/openapi
+# from npm, pinned by sha512, cached in build/test-data), or GW_GITHUB_SPEC
+if [ -n "${GW_GITHUB_SPEC:-}" ]; then GH_SPEC=$GW_GITHUB_SPEC
+else
+  if [ -z "${GW_OPENAPI_CORPUS:-}" ] && td=$("$REPO/scripts/test-data.sh"); then
+    GW_OPENAPI_CORPUS=$(printf '%s\n' "$td" | sed -n 's/^GW_OPENAPI_CORPUS=//p')
+  fi
+  GH_SPEC=${GW_OPENAPI_CORPUS:-$REPO/build/test-data/openapi}/github/api.github.com.json
+fi
 IMPORT_RUNS=5; [ $QUICK = 1 ] && IMPORT_RUNS=1
 : >"$RES/import-cli.txt"
 if [ -f "$GH_SPEC" ]; then

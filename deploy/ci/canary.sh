@@ -22,6 +22,7 @@ cat >>"$work/k8s/overlays/$DIR/kustomization.yaml" <<EOI
 images:
   - {name: mcpgw, newName: $REG/msil/mcpgw, newTag: "$REV"}
   - {name: mock-apim, newName: $REG/msil/mock-apim, newTag: "$REV"}
+  - {name: redis-tls, newName: $REG/msil/redis-tls, newTag: "$REV"}
   - {name: mcp-backup, newName: $REG/msil/mcp-backup, newTag: "$REV"}
 EOI
 kubectl kustomize "$work/k8s/overlays/$DIR" >"$work/all.yaml"

@@ -5,7 +5,7 @@
 set -euo pipefail
 REG=${1:?registry}; REV=${2:?revision}
 IDENTITY=${COSIGN_IDENTITY_REGEXP:-^https://github.com/.+/.github/workflows/ci.yml@refs/heads/main$}
-for img in mcpgw mock-apim mcp-backup; do
+for img in mcpgw mock-apim redis-tls mcp-backup; do
   ref="$REG/msil/$img:$REV"
   cosign verify --certificate-identity-regexp "$IDENTITY" \
     --certificate-oidc-issuer https://token.actions.githubusercontent.com "$ref" >/dev/null

@@ -6,17 +6,21 @@
 #   A. logical backup (what the registry-backup CronJob does), disaster, restore:
 #      1. server "primary": the gateway's schema, the service-booking and DMS specs imported,
 #         operator edits (tool settings, a disabled tool, a bundle), API keys (one revoked),
-#         a mock APIM, a gateway that requires a credential;
-#      2. every check of deploy/dr/checks.d captures what is there (the extension point:
-#         rules and the audit log add one file each when they exist);
+#         exposure and policy rules, rate-limit rules (enforced, dry-run, disabled), a mock
+#         APIM, a gateway that requires a credential and copies its audit trail into
+#         PostgreSQL (GW_AUDIT_DATABASE_URL=same, as in Kubernetes; its signing key as a file);
+#      2. every check of deploy/dr/checks.d captures what is there (the extension point;
+#         50-rules.sh and 60-audit.sh cover the rules and the audit trail);
 #      3. deploy/dr/backup.sh (pg_dump, manifest with sha256) to a backup folder;
 #      4. disaster: the gateway stops, the primary server is killed and its data directory
-#         deleted; a gateway cannot start on it any more;
+#         deleted, and so is the gateway's local audit log (the pod's volume): the copy in
+#         PostgreSQL is what is left of the trail; a gateway cannot start on it any more;
 #      5. a fresh server, deploy/dr/restore.sh into it (checksum, one transaction);
 #      6. a gateway started on the restored database with GW_DB_MIGRATE_ON_START=false (as in
 #         Kubernetes: the restored schema must be complete); every check captured again and
 #         compared with step 2: the same tools, bundles, specs, history, API keys (the key made
-#         before the disaster authenticates the restored gateway's calls), a real tool call.
+#         before the disaster authenticates the restored gateway's calls), a real tool call,
+#         the same rules and decisions, the audit trail verified with the published key.
 #   B. point-in-time recovery (the RDS PITR of the runbook, with PostgreSQL's own mechanism):
 #      base backup + WAL archive of a server, a good change, the restore point, a bad change
 #      (every tool deleted), recovery of a new server to the restore point: the good change is
@@ -87,6 +91,7 @@ capture() {  # PHASE DATABASE_URL: every check's output into $W/checks/<check>.<
   for c in "$REPO"/deploy/dr/checks.d/*.sh; do
     local n; n=$(basename "$c" .sh); mkdir -p "$W/checks/$n.dir"
     if ! PHASE=$1 DATABASE_URL=$2 GW_URL=$GW_URL MCPGW=$MCPGW CHECK_DIR=$W/checks/$n.dir \
+        AUDIT_KEYS_FILE=$W/published-verifier-keys AUDIT_LOG_ID=$AUDIT_LOG_ID AUDIT_FIRST_LOG=drill-primary \
         bash "$c" >"$W/checks/$n.$1" 2>"$W/checks/$n.$1.err"; then
       not_ok "check $n ($1) ran" "$(head -3 "$W/checks/$n.$1.err")"
     fi
@@ -106,6 +111,31 @@ cli "$P" import "$REPO/tests/data/openapi/msil/dms-preprod-swagger.json" --spec-
 cli "$P" tools set cancel_booking risk='"privileged"' requiresConfirmation=true
 cli "$P" tools disable list_bookings
 cli "$P" bundles create operations "Operations tools"
+# exposure and policy rules (issue 9) and rate-limit rules (issue 11) kept in the database
+cat >"$W/roles.json" <<'J'
+{"customer-care": {"max_risk": "write"}, "analyst": {"max_risk": "read"}}
+J
+cat >"$W/exposure.json" <<'J'
+[{"id": "drill-hide-dealer-lookup", "effect": "deny", "roles": ["customer-care"], "tools": ["get_dealer"]},
+ {"id": "drill-customer-care", "effect": "allow", "roles": ["customer-care"], "bundles": ["service-booking"]},
+ {"id": "drill-analyst-read", "effect": "allow", "roles": ["analyst"], "risk": ["read"]}]
+J
+cat >"$W/policies.json" <<'J'
+[{"id": "drill-booking-horizon", "effect": "deny", "tools": ["create_booking"],
+  "when": {">": [{"-": [{"time": {"var": "args.date"}}, {"var": "context.now"}]}, 5184000]},
+  "reason": "bookings can be made at most 60 days ahead"},
+ {"id": "drill-confirm-cancel", "effect": "confirm", "tools": ["cancel_booking"],
+  "reason": "a cancellation changes the customer's appointments"}]
+J
+cli "$P" governance put roles "$W/roles.json"
+cli "$P" governance put exposure "$W/exposure.json"
+cli "$P" governance put policies "$W/policies.json"
+cli "$P" limits add --id drill-writes-per-user --rate 30/min --per user --risk write --description "drill: writes per user"
+cli "$P" limits add --id drill-dealer-lookups --rate 100/min --per client --tool get_dealer --dry-run
+cli "$P" limits add --id drill-off --rate 5/min --per ip --scope http --disabled
+# the audit trail's signing key (a Secret in Kubernetes): the same for the restored gateway
+openssl genpkey -algorithm ed25519 -out "$W/audit-signing.pem" 2>/dev/null
+AUDIT=(GW_AUDIT_DATABASE_URL=same GW_AUDIT_SIGNING_KEY_FILE="$W/audit-signing.pem" GW_AUDIT_CHECKPOINT_SECONDS=1)
 MCP_TOKEN=$(DATABASE_URL=$P GW_DATA_DIR=$W "$MCPGW" keys create --name drill-client --subject svc-drill \
   --role customer-care --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
 DATABASE_URL=$P GW_DATA_DIR=$W "$MCPGW" keys create --name drill-revoked --subject svc-old --json 2>/dev/null |
@@ -113,8 +143,12 @@ DATABASE_URL=$P GW_DATA_DIR=$W "$MCPGW" keys create --name drill-revoked --subje
 cli "$P" keys revoke "$(cat "$W/revoked.id")"
 export MCP_TOKEN
 ntools=$(DATABASE_URL=$P GW_DATA_DIR=$W "$MCPGW" tools list 2>/dev/null | tail -1)
-ok "primary populated: $ntools, 2 specs, 3 bundles, operator edits, API keys (one revoked)"
-start_gw "$P" before || { not_ok "gateway on the primary" "$(tail -5 "$W/before.log")"; summary; exit 1; }
+ok "primary populated: $ntools, 2 specs, 3 bundles, operator edits, API keys (one revoked), rules"
+AUDIT_LOG_ID=drill-primary
+start_gw "$P" before "${AUDIT[@]}" GW_AUDIT_LOG_ID=$AUDIT_LOG_ID GW_AUDIT_DIR="$W/audit-primary" || { not_ok "gateway on the primary" "$(tail -5 "$W/before.log")"; summary; exit 1; }
+# the verifier key is published (docs/audit.md): auditors keep it apart from the pods
+cp "$W/audit-primary/verifier-keys" "$W/published-verifier-keys" 2>/dev/null ||
+  not_ok "the gateway wrote its verifier key" "$(ls "$W/audit-primary" 2>&1)"
 capture before "$P"
 for c in "$W"/checks/*.before; do ok "captured $(basename "$c" .before): $(wc -l <"$c") lines"; done
 served=$(head -1 "$W/checks/20-gateway-serves.before")
@@ -127,6 +161,7 @@ dest=$(DATABASE_URL=$P BACKUP_DEST="file://$W/backups" "$REPO/deploy/dr/backup.s
 kill "$GW_PID"; wait "$GW_PID" 2>/dev/null || true
 "${RUN[@]}" "$PGBIN/pg_ctl" -D "$W/primary/data" -m immediate -w stop >/dev/null
 "${RUN[@]}" rm -rf "$W/primary/data"
+rm -rf "$W/audit-primary"   # the pod's audit volume goes with it
 t_disaster=$SECONDS
 if env DATABASE_URL="$P" GW_DATA_DIR="$W" GW_DB_CONNECT_TIMEOUT_SECONDS=2 timeout 20 "$MCPGW" db status >/dev/null 2>&1; then
   not_ok "the primary is gone"
@@ -143,7 +178,9 @@ cp "${dest#file://}" "$W/tampered.dump"; printf 'x' >>"$W/tampered.dump"; cp "${
 pg_new scratch
 if TARGET_DATABASE_URL=$(url scratch) "$REPO/deploy/dr/restore.sh" "file://$W/tampered.dump" >"$W/restore3.log" 2>&1; then not_ok "restore.sh refuses a dump whose checksum does not match"
 else ok "restore.sh refuses a dump whose checksum does not match"; fi
-if start_gw "$R" after GW_DB_MIGRATE_ON_START=false; then
+# a new pod: a log of its own (GW_AUDIT_LOG_ID is the pod name in Kubernetes)
+AUDIT_LOG_ID=drill-restored
+if start_gw "$R" after GW_DB_MIGRATE_ON_START=false "${AUDIT[@]}" GW_AUDIT_LOG_ID=$AUDIT_LOG_ID GW_AUDIT_DIR="$W/audit-restored"; then
   ok "gateway ready on the restored database ($((SECONDS - t_disaster)) s after the disaster: this drill's RTO)"
 else not_ok "gateway on the restored database" "$(tail -5 "$W/after.log")"; fi
 capture after "$R"
@@ -155,6 +192,14 @@ done
 expect_eq "restored gateway serves what the primary served" "$(head -1 "$W/checks/20-gateway-serves.after")" "$served"
 grep -q '^resolve_vehicle: {' "$W/checks/20-gateway-serves.after" && ok "a real tool call through the restored gateway" ||
   not_ok "a real tool call through the restored gateway" "$(grep resolve_vehicle "$W/checks/20-gateway-serves.after")"
+# what the new checks compare must also be right, not only the same
+expect_eq "the restored gateway enforces the rules (hidden tool unknown, booking beyond the horizon refused)" \
+  "$(grep '^tools/call' "$W/checks/50-rules.after" | sed 's/^.*: //' | tr '\n' ' ')" "error -32602 error -32004 "
+if grep -q '^verify ok: True | records: [1-9][0-9]* | problems: \[\]$' "$W/checks/60-audit.after"; then
+  ok "the audit trail of before the disaster verifies from the restored database ($(grep -o 'records: [0-9]*' "$W/checks/60-audit.after"), local copy gone)"
+else not_ok "the audit trail verifies from the restored database" "$(head -3 "$W/checks/60-audit.after")"; fi
+expect_eq "the restored gateway's own audit log reaches the restored database" \
+  "$(tail -1 "$W/checks/60-audit.after")" "records of the serving gateway in the database: yes"
 echo "# part A took $((SECONDS - t0)) s"
 
 # ================= B. point-in-time recovery =================

@@ -39,6 +39,8 @@ add() {  # copy a system file (dereferenced) to the same path in OUT; remember i
 }
 for b in "$@"; do
   install -m 0755 "$b" usr/local/bin/
+  # a binary of a Debian package (stunnel4 of the redis-tls image) is listed in the SBOM too
+  case $b in /usr/*) dpkg-query -S "$b" >/dev/null 2>&1 && files="$files $b" ;; esac
   strip --strip-unneeded "usr/local/bin/$(basename "$b")"
   for lib in $(ldd "$b" | awk '/=> \//{print $3} /^[[:space:]]*\/[^ ]*ld-linux/{print $1}'); do
     add "$lib"

@@ -21,4 +21,20 @@ expect 1 1000 0 1.2       # p99 above 1 s
 expect 2 99 0 0.1         # too little traffic to judge
 expect 1 abc 0 0.1        # garbage is a breach, never a pass
 echo "slo gate: $((n - bad)) passed, $bad failed"
-[ $bad -eq 0 ]
+# every image the manifests name is built and signed by ci.yml, verified by verify-images.sh,
+# pinned to the revision by deploy.sh and canary.sh, and built by deploy/images (but mcp-backup,
+# which has its own Containerfile)
+imgs=$(awk '/^[a-zA-Z]/ {sec = $1} sec == "images:" && /^  - name: / {print $3}' \
+  "$REPO"/deploy/k8s/base/kustomization.yaml "$REPO"/deploy/k8s/components/*/kustomization.yaml | sort -u)
+ibad=0
+for i in $imgs; do
+  grep -q "^          - image: $i\$" "$REPO/.github/workflows/ci.yml" || { echo "not ok - image $i: not in ci.yml's build matrix"; ibad=1; }
+  grep -qw "$i" <(sed -n 's/^for img in \(.*\); do$/\1/p' "$REPO/deploy/ci/verify-images.sh") || { echo "not ok - image $i: not verified by verify-images.sh"; ibad=1; }
+  for f in deploy.sh canary.sh; do
+    grep -q "{name: $i, newName: \$REG/msil/$i, newTag: \"\$REV\"}" "$REPO/deploy/ci/$f" || { echo "not ok - image $i: not pinned by $f"; ibad=1; }
+  done
+  [ "$i" = mcp-backup ] || grep -q "^FROM scratch AS $( [ "$i" = mcpgw ] && echo gateway || echo "$i")\$" "$REPO/deploy/images/Containerfile" ||
+    { echo "not ok - image $i: no Containerfile target"; ibad=1; }
+done
+[ $ibad -eq 0 ] && echo "images: $(echo "$imgs" | wc -w) images ($(echo "$imgs" | tr '\n' ' ')) built, signed, verified and pinned"
+[ $bad -eq 0 ] && [ $ibad -eq 0 ]

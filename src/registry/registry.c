@@ -197,23 +197,7 @@ int gw_registry_reload(struct gw_registry *reg, bool force, bool *out_swapped,
 static int build_from(struct gw_registry *reg, const json_t *defs, struct gw_snapshot **out,
                       struct gw_error *err)
 {
-    struct gw_snapshot_builder *b =
-        gw_snapshot_builder_new(reg->next_version, 0, reg->exts, reg->nexts);
-    size_t i;
-    json_t *d;
-    if (!json_is_array(defs)) {
-        gw_snapshot_builder_free(b);
-        return GW_ERROR_SET(err, GW_EINVAL, "snapshot needs an array of tool definitions");
-    }
-    json_array_foreach(defs, i, d)
-    {
-        int rc = gw_snapshot_builder_add(b, d, err);
-        if (rc != GW_OK) {
-            gw_snapshot_builder_free(b);
-            return rc;
-        }
-    }
-    return gw_snapshot_builder_finish(b, out, err);
+    return gw_snapshot_build(defs, reg->next_version, 0, reg->exts, reg->nexts, out, err);
 }
 
 int gw_registry_publish(struct gw_registry *reg, const json_t *defs, struct gw_error *err)

@@ -481,13 +481,14 @@ out:
     return rc;
 }
 
-int gw_snapshot_new(const json_t *defs, uint64_t version, long long store_version,
-                    struct gw_snapshot **out, struct gw_error *err)
+int gw_snapshot_build(const json_t *defs, uint64_t version, long long store_version,
+                      const struct gw_snapshot_ext *exts, size_t n, struct gw_snapshot **out,
+                      struct gw_error *err)
 {
     *out = NULL;
     if (!json_is_array(defs))
         return GW_ERROR_SET(err, GW_EINVAL, "snapshot needs an array of tool definitions");
-    struct gw_snapshot_builder *b = gw_snapshot_builder_new(version, store_version, NULL, 0);
+    struct gw_snapshot_builder *b = gw_snapshot_builder_new(version, store_version, exts, n);
     size_t i;
     json_t *d;
     json_array_foreach(defs, i, d)
@@ -499,6 +500,12 @@ int gw_snapshot_new(const json_t *defs, uint64_t version, long long store_versio
         }
     }
     return gw_snapshot_builder_finish(b, out, err);
+}
+
+int gw_snapshot_new(const json_t *defs, uint64_t version, long long store_version,
+                    struct gw_snapshot **out, struct gw_error *err)
+{
+    return gw_snapshot_build(defs, version, store_version, NULL, 0, out, err);
 }
 
 struct gw_snapshot *gw_snapshot_ref(struct gw_snapshot *s)

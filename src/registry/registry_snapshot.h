@@ -104,9 +104,14 @@ int gw_snapshot_builder_finish(struct gw_snapshot_builder *b, struct gw_snapshot
 /* Abandons a build. Accepts NULL. */
 void gw_snapshot_builder_free(struct gw_snapshot_builder *b);
 
-/* Builds a snapshot from an array of tool definitions (any order), without extensions:
- * builder_new + add each + finish. Returns GW_OK with *out holding one reference, GW_EINVAL
- * (bad or duplicate tool: message names it), GW_ENOMEM. */
+/* Builds a snapshot from an array of tool definitions (any order) with the given extensions
+ * (exts may be NULL when n is 0): builder_new + add each + finish. Returns GW_OK with *out
+ * holding one reference, GW_EINVAL (bad or duplicate tool: message names it), GW_ENOMEM. */
+int gw_snapshot_build(const json_t *defs, uint64_t version, long long store_version,
+                      const struct gw_snapshot_ext *exts, size_t n, struct gw_snapshot **out,
+                      struct gw_error *err);
+
+/* gw_snapshot_build without extensions. */
 int gw_snapshot_new(const json_t *defs, uint64_t version, long long store_version,
                     struct gw_snapshot **out, struct gw_error *err);
 

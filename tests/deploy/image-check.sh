@@ -13,7 +13,10 @@
 #     READ-ONLY in a private mount namespace (writable /tmp and /app/.cache only, like the
 #     Kubernetes pod), run as uid 1000: import the service-booking spec, an API key, serve, the
 #     whole booking journey over MCP with that key (tests/deploy/journey.py), HEALTHCHECK, /ready;
-#     the admin console is in the gateway image and served at /admin/.
+#     the admin console and the chat page are in the gateway image, served at /admin/ and /chat/;
+#   * redis-tls (the gateway pod's sidecar): Debian's stunnel from its read-only image as uid
+#     1000 carries Redis to a TLS-only redis-server (certificate and host name verified), and
+#     the image's healthcheck sees its listener (tcp://).
 # Env: GW_IMAGE_CACHE (default build/images). Needs root, unshare, chroot, readelf, python3.
 set -euo pipefail
 REPO=${REPO:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -34,7 +37,7 @@ stop_inner() {  # the servers the namespace's shell started (their ids in $T/inn
 }
 trap 'if [ -n "${KEEP:-}" ]; then cp -r "$T" /tmp/gw-image-kept; fi; deploy_cleanup; stop_inner; rm -rf "$T"' EXIT
 
-for img in gateway mock-apim; do
+for img in gateway mock-apim redis-tls; do
   R=$OUT/rootfs/$img
   [ -d "$R" ] || { not_ok "$img: root file system $R missing"; continue; }
   # ---- file system ----
@@ -65,16 +68,18 @@ for img in gateway mock-apim; do
   ok "$img: $nelf ELF files, $(du -sk "$R" | cut -f1) KiB in all"
   # ---- SBOM ----
   sbom=$(ls "$R"/usr/share/sbom/*.spdx.json)
-  if python3 - "$sbom" "$R" <<'PY'; then ok "$img: SBOM (SPDX 2.3) lists the product and the owner package of every library"; else not_ok "$img: SBOM"; fi
+  if python3 - "$sbom" "$R" "$img" <<'PY'; then ok "$img: SBOM (SPDX 2.3) lists the product and the owner package of every library"; else not_ok "$img: SBOM"; fi
 import json, os, sys
 doc = json.load(open(sys.argv[1]))
 assert doc["spdxVersion"] == "SPDX-2.3", "version"
 names = {p["name"] for p in doc["packages"]}
-assert names & {"mcpgw", "mock-apim"}, "product missing"
-for must in ("libc6", "libssl3", "libjansson4", "ca-certificates"):
+assert names & {"mcpgw", "mock-apim", "redis-tls"}, "product missing"
+musts = ("libc6", "libssl3", "stunnel4", "ca-certificates") if sys.argv[3] == "redis-tls" else \
+        ("libc6", "libssl3", "libjansson4", "ca-certificates")
+for must in musts:
     assert must in names, must
 libs = os.listdir(os.path.join(sys.argv[2], "usr/lib/x86_64-linux-gnu"))
-assert len(doc["packages"]) >= 10 and len(libs) <= 3 * len(doc["packages"]), "too few packages for the libraries"
+assert len(doc["packages"]) >= (5 if sys.argv[3] == "redis-tls" else 10) and len(libs) <= 3 * len(doc["packages"]), "too few packages for the libraries"
 for p in doc["packages"][1:]:
     assert p["externalRefs"][0]["referenceLocator"].startswith("pkg:deb/debian/"), p["name"]
 PY
@@ -108,16 +113,49 @@ expect_eq "mcpgw starts in its image (uid 1000)" \
   "$(chroot --userspec=1000:1000 "$GR" /usr/local/bin/mcpgw --help 2>&1 | grep -c '^  serve ')" 1
 expect_eq "mock-apim starts in its image (uid 1000)" \
   "$(chroot --userspec=1000:1000 "$MR" /usr/local/bin/mock-apim --version 2>&1 | cut -d' ' -f1)" "mock-apim"
+# stunnel needs /dev/null, which a container runtime provides in /dev (the image has an empty
+# /dev): a private mount namespace gives it one the same way
+RR=$OUT/rootfs/redis-tls
+devnull='mount -t tmpfs -o size=64k,mode=0755 none "$0/dev" && touch "$0/dev/null" && mount --bind /dev/null "$0/dev/null"'
+expect_eq "stunnel starts in the redis-tls image (uid 1000)" \
+  "$(unshare --mount --propagation private sh -c "$devnull"' && exec chroot --userspec=1000:1000 "$0" /usr/local/bin/stunnel4 -version' "$RR" 2>&1 |
+    grep -o '^stunnel [0-9]' | head -1)" "stunnel 5"
 
 # ---- end to end, read-only root file systems ----
 mkdir -p "$T/gw-tmp" "$T/gw-cache" "$T/mock-tmp" "$T/mock-cache"
 chmod 1777 "$T/gw-tmp" "$T/mock-tmp"; chown 1000:1000 "$T/gw-cache" "$T/mock-cache"; chmod 750 "$T/gw-cache" "$T/mock-cache"
 cp "$REPO/tools/mock-apim/openapi/service-booking.yaml" "$T/gw-tmp/service-booking.yaml"
+# redis-tls: a TLS-only redis-server on the host's loopback (AUTH required) with a certificate
+# for "localhost" from a CA made here; the sidecar's configuration in its /tmp (the pod mounts
+# it from the redis-auth Secret at /etc/stunnel)
+mkdir -p "$T/rt-tmp" "$T/rt-cache"; chmod 1777 "$T/rt-tmp"; chown 1000:1000 "$T/rt-cache"; chmod 750 "$T/rt-cache"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+RT_OK=0
+if command -v redis-server >/dev/null; then
+  (cd "$T" && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=ca \
+      -keyout ca.key -out ca.crt 2>/dev/null &&
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost -keyout r.key -out r.csr 2>/dev/null &&
+    printf 'subjectAltName=DNS:localhost\n' >r.ext &&
+    openssl x509 -req -in r.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 -extfile r.ext -out r.crt 2>/dev/null)
+  cp "$T/ca.crt" "$T/rt-tmp/ca.crt"; chmod 0644 "$T/rt-tmp/ca.crt"
+  RTOKEN=$(openssl rand -hex 16); RPORT=$(free_port); LPORT=$(free_port)
+  redis-server --port 0 --tls-port "$RPORT" --tls-cert-file "$T/r.crt" --tls-key-file "$T/r.key" --tls-ca-cert-file "$T/ca.crt" \
+    --tls-auth-clients no --requirepass "$RTOKEN" --save '' --appendonly no --dir "$T" --bind 127.0.0.1 \
+    </dev/null >"$T/redis.log" 2>&1 &
+  PIDS+=("$!")
+  printf '%s\n' 'foreground = yes' 'pid =' 'debug = warning' '[redis]' 'client = yes' "accept = 127.0.0.1:$LPORT" \
+    "connect = localhost:$RPORT" 'sni = localhost' 'checkHost = localhost' 'verifyChain = yes' 'CAfile = /tmp/ca.crt' \
+    'sslVersionMin = TLSv1.2' >"$T/rt-tmp/stunnel.conf"
+  chmod 0644 "$T/rt-tmp/stunnel.conf"
+  RT_OK=1
+else echo "# redis-server missing: the redis-tls image is checked as a file system only"; fi
 cat >"$T/inner.sh" <<EOF
 set -eu
 ro() { mount --bind "\$1" "\$1"; mount -o remount,bind,ro "\$1"; mount --bind "\$2" "\$1/tmp"; mount --bind "\$3" "\$1/app/.cache"; mount -t proc proc "\$1/proc"; }
 ro "$MR" "$T/mock-tmp" "$T/mock-cache"
 ro "$GR" "$T/gw-tmp" "$T/gw-cache"
+ro "$RR" "$T/rt-tmp" "$T/rt-cache"
+sh -c '$devnull' "$RR"
 # run ROOT [NAME=VALUE...] COMMAND...: the image has no env(1): the host's env sets a clean
 # environment, then chroot runs the command as uid 1000
 run() {
@@ -138,6 +176,7 @@ if env -i GW_DATA_DIR=/usr/local "\$(command -v chroot)" "$GR" /usr/local/bin/mc
   echo rw >"$T/gw-tmp/ro.result"
 elif grep -qi "read-only\|readonly\|unable to open" "$T/gw-tmp/ro.log"; then echo ro >"$T/gw-tmp/ro.result"
 else echo "failed otherwise: \$(head -c 200 "$T/gw-tmp/ro.log")" >"$T/gw-tmp/ro.result"; fi
+[ $RT_OK = 1 ] && runbg "$RR" /usr/local/bin/stunnel4 /tmp/stunnel.conf 2>"$T/stunnel.log"
 runbg "$MR" MOCK_APIM_API_KEY=k-123 MOCK_APIM_CLIENT_ID=gw MOCK_APIM_CLIENT_SECRET=s-456 \
   /usr/local/bin/mock-apim serve --listen 127.0.0.1:0 --port-file /tmp/port --db /app/.cache/mock.db 2>"$T/mock.log"
 for _ in \$(seq 200); do [ -s "$T/mock-tmp/port" ] && break; sleep 0.05; done
@@ -149,7 +188,7 @@ run "$GR" /usr/local/bin/mcpgw keys create --name image-check --subject svc-imag
   >"$T/gw-tmp/key.json" 2>>"$T/import.log"
 runbg "$GR" GW_UPSTREAMS_FILE=/tmp/upstreams.json GW_UPSTREAM_ENV=mock MOCK_APIM_API_KEY=k-123 MOCK_APIM_CLIENT_ID=gw \
   MOCK_APIM_CLIENT_SECRET=s-456 GW_LOG_FORMAT=text GW_ADMIN_LISTEN=127.0.0.1:0 GW_ADMIN_UI_DIR=/usr/share/mcpgw/admin-ui \
-  /usr/local/bin/mcpgw serve --listen 127.0.0.1:0 --port-file /tmp/port --admin-port-file /tmp/admin.port 2>"$T/gw.log"
+  GW_CHAT_UI_DIR=/usr/share/mcpgw/chat-ui /usr/local/bin/mcpgw serve --listen 127.0.0.1:0 --port-file /tmp/port --admin-port-file /tmp/admin.port 2>"$T/gw.log"
 echo started >"$T/started"
 wait
 EOF
@@ -181,6 +220,21 @@ else
   else
     not_ok "the gateway image carries the admin console (ui/admin/dist)"
   fi
+  if [ -f "$GR/usr/share/mcpgw/chat-ui/index.html" ]; then
+    expect_eq "the chat page from the image at /chat/ (200, HTML)" \
+      "$(curl -s -o /dev/null -w '%{http_code} %{content_type}' --max-time 5 "$GWB/chat/" | cut -d';' -f1)" "200 text/html"
+  else
+    not_ok "the gateway image carries the chat page (ui/chat/dist)"
+  fi
   expect_eq "state written only to the volumes (gateway.db in /app/.cache)" "$([ -f "$T/gw-cache/gateway.db" ] && echo 1)" 1
+fi
+if [ "$RT_OK" = 1 ]; then
+  for _ in $(seq 100); do "$(command -v redis-cli)" -p "$LPORT" -a "$RTOKEN" --no-auth-warning ping 2>/dev/null | grep -q PONG && break; sleep 0.05; done
+  expect_eq "redis-tls: Redis through the image's stunnel (read-only root, uid 1000) to a TLS-only server, verified" \
+    "$(redis-cli -p "$LPORT" -a "$RTOKEN" --no-auth-warning ping 2>&1 | head -1)" PONG
+  expect_eq "redis-tls: the image's healthcheck sees the listener (the probe)" \
+    "$(chroot --userspec=1000:1000 "$RR" /usr/local/bin/healthcheck "tcp://127.0.0.1:$LPORT" && echo up)" up
+  expect_eq "redis-tls: the process runs as uid 1000" \
+    "$(while read -r p; do ps -o uid=,comm= -p "$p"; done <"$T/inner.pids" | awk '$2 == "stunnel4" {print $1}')" 1000
 fi
 summary
