@@ -60,7 +60,7 @@ run_build() {  # preset
   if ls "$REPO"/tests/integration/*.test.mjs >/dev/null 2>&1; then
     step "$preset: integration (official MCP SDK client)" \
       env GW_BIN="$dir/mcpgw" BUILD_DIR="$dir" REPO="$REPO" \
-      "$NODE" --test --test-concurrency=1 --test-timeout=180000 "$REPO"/tests/integration/
+      "$NODE" --test --test-concurrency=1 --test-timeout=300000 "$REPO"/tests/integration/
   fi
 }
 

@@ -2,8 +2,9 @@
  * src/admin/admin_keys.c
  * The API key endpoints (pool threads): list (never with hashes), create (the key is in the
  * reply, the only time it is shown), get, revoke. Creating and revoking are registry writes:
- * on_write reloads the registry, whose change reaches the authenticator, so a revoked key is
- * refused from the next request on (every replica: the write NOTIFYs).
+ * on_write reloads the registry and waits for the authenticator's key reload, so the reply
+ * comes after a new key works and a revoked one is refused on this replica (the others follow
+ * the write's NOTIFY).
  */
 #include "admin/admin_internal.h"
 

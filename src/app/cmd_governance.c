@@ -13,6 +13,7 @@
 
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char usage[] =
@@ -20,7 +21,9 @@ static const char usage[] =
     "  mcpgw governance check FILE        validate a rules file (YAML or JSON); exit 0/2\n"
     "  mcpgw governance show              the effective rules (file + database) and version\n"
     "  mcpgw governance preview [--role R]... [--subject S] [--client C] [--tenant T]\n"
-    "                           [--claims JSON]   what that principal sees and may call\n"
+    "                           [--claims JSON] [--auth-age SECONDS]\n"
+    "                           what that principal sees and may call (--auth-age: how long\n"
+    "                           ago it signed in, 0 by default: elevation needs a recent one)\n"
     "  mcpgw governance test --tool NAME [--args JSON] [principal options as above]\n"
     "                           the decision for one call, with the rules that fired\n"
     "  mcpgw governance put SECTION FILE  add or replace stored rules (section exposure,\n"
@@ -35,6 +38,7 @@ static json_t *principal_spec(int argc, char **argv, const char **tool, const ch
                                          {"client", required_argument, NULL, 'c'},
                                          {"tenant", required_argument, NULL, 't'},
                                          {"claims", required_argument, NULL, 'l'},
+                                         {"auth-age", required_argument, NULL, 'g'},
                                          {"tool", required_argument, NULL, 'T'},
                                          {"args", required_argument, NULL, 'a'},
                                          {"config", required_argument, NULL, 'C'},
@@ -58,6 +62,17 @@ static json_t *principal_spec(int argc, char **argv, const char **tool, const ch
                 return NULL;
             }
             json_object_set_new(spec, "claims", c);
+            break;
+        }
+        case 'g': {
+            char *end;
+            long long age = strtoll(optarg, &end, 10);
+            if (*optarg == '\0' || *end != '\0' || age < 0) {
+                fprintf(stderr, "mcpgw governance: --auth-age expects seconds (0 or more)\n");
+                json_decref(spec);
+                return NULL;
+            }
+            json_object_set_new(spec, "authenticated_seconds_ago", json_integer(age));
             break;
         }
         case 'T': *tool = optarg; break;

@@ -123,6 +123,10 @@ static void admin_on_write(void *arg)
     struct gw_error err = {0};
     if (gw_registry_reload(pf->registry, false, NULL, &err) != GW_OK)
         GW_LOG(GW_LOG_WARN, "app", "registry reload after an admin write: %s", err.msg);
+    /* an API key created or revoked by this write works (or is refused) from the admin's next
+     * request on, on this replica; the others follow the NOTIFY within moments */
+    if (pf->auth && gw_auth_reload_wait(pf->auth, 2000) != GW_OK)
+        GW_LOG(GW_LOG_WARN, "app", "API keys not reloaded within 2 s after an admin write");
 }
 
 /* The loud warning of an unauthenticated gateway reachable from other machines. */

@@ -354,6 +354,7 @@ static int auth_new(const struct gw_settings *s, const char *public_url, const c
     struct gw_auth *a = gw_xcalloc(1, sizeof(*a));
     pthread_mutex_init(&a->lock, NULL);
     pthread_cond_init(&a->cond, NULL);
+    pthread_cond_init(&a->reloaded, NULL);
     int rc = gw_auth__config(s, public_url, &a->cfg, err);
     if (rc != GW_OK) {
         gw_auth_free(a);
@@ -428,6 +429,7 @@ void gw_auth_free(struct gw_auth *a)
     gw_auth__config_fini(&a->cfg);
     gw_free(a->store_url);
     pthread_cond_destroy(&a->cond);
+    pthread_cond_destroy(&a->reloaded);
     pthread_mutex_destroy(&a->lock);
     gw_free(a);
 }

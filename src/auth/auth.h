@@ -68,6 +68,10 @@ void gw_auth_routes(struct gw_auth *a, struct gw_server *http);
 /* The API keys or anything else that decides who can authenticate changed in the store:
  * reload soon (on the background thread). Any thread; does not block. */
 void gw_auth_reload(struct gw_auth *a);
+/* The same, and waits (at most timeout_ms) until the reload is done, so that a key created or
+ * revoked before the call is accepted or refused from the caller's next request on. Blocks:
+ * never call it on an event loop. GW_OK, or GW_ETIMEOUT (the reload goes on). */
+int gw_auth_reload_wait(struct gw_auth *a, int timeout_ms);
 
 /* The step-up challenge (RFC 6750 insufficient_scope + RFC 9728 resource_metadata) for a call
  * that needs `scope`: the WWW-Authenticate value into out. `auth` is a struct gw_auth * (the

@@ -117,12 +117,14 @@ struct gw_auth {
     int64_t keys_at;       /* when the current key set arrived */
     int64_t last_fetch;    /* when the last fetch started */
     bool fetching, want_fetch, want_reload;
+    uint64_t reload_asked, reload_done; /* reload requests, and the last one served */
     struct auth_waiter *waiters;
     size_t nwaiters;
     char discovered_jwks_uri[1024];
     struct apikey_table *apikeys;
 
     pthread_cond_t cond;
+    pthread_cond_t reloaded; /* broadcast after each API-key reload (gw_auth_reload_wait) */
     pthread_t thread;
     bool thread_started, stop;
     struct gw_store *store; /* the thread's handle (opened lazily) */

@@ -99,8 +99,35 @@ void gw_auth_reload(struct gw_auth *a)
 {
     pthread_mutex_lock(&a->lock);
     a->want_reload = true;
+    a->reload_asked++;
     pthread_cond_signal(&a->cond);
     pthread_mutex_unlock(&a->lock);
+}
+
+int gw_auth_reload_wait(struct gw_auth *a, int timeout_ms)
+{
+    pthread_mutex_lock(&a->lock);
+    uint64_t mine = ++a->reload_asked; /* served by a reload that starts after this point */
+    a->want_reload = true;
+    pthread_cond_signal(&a->cond);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    int rc = GW_OK;
+    while (a->reload_done < mine && !a->stop && a->thread_started)
+        if (pthread_cond_timedwait(&a->reloaded, &a->lock, &until) == ETIMEDOUT) {
+            rc = a->reload_done < mine ? GW_ETIMEOUT : GW_OK;
+            break;
+        }
+    if (a->reload_done < mine && rc == GW_OK)
+        rc = GW_ETIMEOUT; /* no thread to serve it */
+    pthread_mutex_unlock(&a->lock);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- HTTP */
@@ -391,14 +418,20 @@ static void *thread_main(void *arg)
         }
         a->want_fetch = false;
         a->want_reload = false;
+        uint64_t serving = a->reload_asked; /* every request made so far sees this reload */
         if (do_fetch) {
             a->fetching = true;
             a->last_fetch = now;
         }
         pthread_mutex_unlock(&a->lock);
 
-        if (do_reload)
+        if (do_reload) {
             reload_apikeys(a);
+            pthread_mutex_lock(&a->lock);
+            a->reload_done = serving;
+            pthread_cond_broadcast(&a->reloaded);
+            pthread_mutex_unlock(&a->lock);
+        }
         if (do_flush) {
             flush_apikeys(a);
             next_flush = now + FLUSH_EVERY_S;

@@ -633,8 +633,9 @@ static int llm_submit(struct chat_turn *ct, struct gw_error *err)
         hdrs[nh++] = auth;
     int64_t left = ct->deadline_ms - now_ms();
     long timeout = (long)chat->llm_timeout_s * 1000;
-    if (left < timeout)
-        timeout = left > 100 ? (long)left : 100;
+    if (left < timeout) /* a second past the turn's deadline: its timer fires first and the
+                         * person is told the turn's budget ran out, not that the model stalled */
+        timeout = (left > 0 ? (long)left : 0) + 1000;
     struct gw_httpc_request req = {0};
     req.method = "POST";
     req.url = url;

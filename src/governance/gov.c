@@ -470,7 +470,8 @@ struct gw_principal *gw_gov_principal_from_spec(const json_t *spec, struct gw_er
 {
     if (!json_is_object(spec))
         return GW_ERROR_SET(err, GW_EINVAL, "a principal is an object {subject, roles, "
-                                            "client_id, tenant, claims}"), NULL;
+                                            "client_id, tenant, claims, "
+                                            "authenticated_seconds_ago}"), NULL;
     const char *roles[GW_PRINCIPAL_MAX_ROLES];
     size_t n = 0, i;
     json_t *r;
@@ -495,6 +496,15 @@ struct gw_principal *gw_gov_principal_from_spec(const json_t *spec, struct gw_er
     const char *client = json_string_value(json_object_get(spec, "client_id"));
     if (!client)
         client = json_string_value(json_object_get(spec, "clientId"));
+    /* when the principal signed in: elevation rules need a recent sign-in, so a preview of a
+     * session signed in long ago must not look freshly authenticated */
+    json_t *age = json_object_get(spec, "authenticated_seconds_ago");
+    if (age && (!json_is_integer(age) || json_integer_value(age) < 0 ||
+                json_integer_value(age) > 366LL * 86400)) {
+        GW_ERROR_SET(err, GW_EINVAL, "authenticated_seconds_ago must be 0-31622400 seconds");
+        return NULL;
+    }
+    int64_t now = gw_clock_now();
     struct gw_principal_init in = {.method = GW_AUTH_OIDC,
                                    .subject = subject ? subject : "preview",
                                    .client_id = client,
@@ -502,7 +512,7 @@ struct gw_principal *gw_gov_principal_from_spec(const json_t *spec, struct gw_er
                                    .roles = roles,
                                    .nroles = n,
                                    .claims = claims,
-                                   .auth_time = gw_clock_now()};
+                                   .auth_time = now - (age ? json_integer_value(age) : 0)};
     struct gw_principal *p = gw_principal_new(&in);
     if (!p)
         GW_ERROR_SET(err, GW_EINVAL, "a principal's strings are at most %d characters",
@@ -536,8 +546,11 @@ json_t *gw_gov_preview(struct gw_gov *g, const struct gw_principal *p,
         json_object_set_new(o, "bundle", t->bundle ? json_string(t->bundle) : json_null());
         json_object_set_new(o, "via", er.decided.id[0] ? json_pack("[s]", er.decided.id)
                                                        : json_array());
-        if (ar.verdict == GW_AUTHZ_DENY)
+        if (ar.verdict == GW_AUTHZ_DENY) {
             json_object_set_new(o, "reason", json_string(ar.reason));
+            if (ar.hint[0]) /* what would allow it */
+                json_object_set_new(o, "hint", json_string(ar.hint));
+        }
         if (ar.conditional) { /* policies that look at the arguments decide each call */
             json_t *conds = json_array();
             for (size_t h = 0; h < ar.nhits; h++)

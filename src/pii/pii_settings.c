@@ -12,8 +12,9 @@ const struct gw_setting_def gw_pii_settings[] = {
      "logs and traces: at least 16 bytes, given as 64 hex characters or any text of >= 32 "
      "characters. Empty: a random key is created once in `GW_DATA_DIR/audit/pii.key` (keep it: "
      "the same value keeps the same pseudonym only under the same key). Replicas must share it."},
-    {"GW_PII_VEHICLE", GW_SET_BOOL, "false", 0, 0, NULL, "PII masking",
-     "Also mask Indian vehicle registration numbers (MH12AB1234, 22BH1234AB)."},
+    {"GW_PII_VEHICLE", GW_SET_BOOL, "true", 0, 0, NULL, "PII masking",
+     "Mask Indian vehicle registration numbers (MH12AB1234, 22BH1234AB): a registration "
+     "identifies its owner. `false` keeps them in clear in the audit trail, logs and traces."},
     {"GW_PII_MASK_FIELDS", GW_SET_STRING,
      "aadhaar,aadhaar_number,pan,pan_number,mobile,mobile_number,phone,phone_number,email,"
      "email_address,card_number,account_number,customer_name,full_name,first_name,last_name,"

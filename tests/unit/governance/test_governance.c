@@ -350,9 +350,72 @@ static void test_rule_tool_from_entry(void **state)
     json_decref(defs);
 }
 
+/* The preview's principal: a sign-in long ago needs elevation for a privileged tool, a recent
+ * one does not (authenticated_seconds_ago, default 0); bad ages are refused with a message. */
+static void test_preview_auth_age(void **state)
+{
+    (void)state;
+    char file[] = "/tmp/gw-gov-preview-XXXXXX";
+    int fd = mkstemp(file);
+    assert_true(fd >= 0);
+    const char *rules = "{\"roles\":{\"op\":{\"max_risk\":\"privileged\"}},"
+                        "\"elevation\":{\"max_age_seconds\":900}}";
+    assert_int_equal(write(fd, rules, strlen(rules)), (ssize_t)strlen(rules));
+    close(fd);
+    struct gw_settings *s = gw_settings_new();
+    gw_settings_register(s, gw_gov_settings);
+    gw_settings_register(s, gw_gov_opa_settings);
+    struct gw_error err = {0};
+    gw_settings_override(s, "GW_GOVERNANCE_FILE", file, &err);
+    assert_int_equal(gw_settings_load(s, NULL, &err), GW_OK);
+    struct gw_gov *gov = NULL;
+    assert_int_equal(gw_gov_new(s, NULL, &gov, &err), GW_OK);
+    json_t *defs = json_pack("[{s:s,s:{s:s},s:s}]", "name", "reset_all", "inputSchema", "type",
+                             "object", "risk", "privileged");
+    struct gw_snapshot *snap = NULL;
+    assert_int_equal(gw_snapshot_new(defs, 1, 0, &snap, &err), GW_OK);
+    const char *specs[] = {"{\"roles\":[\"op\"]}",
+                           "{\"roles\":[\"op\"],\"authenticated_seconds_ago\":600}",
+                           "{\"roles\":[\"op\"],\"authenticated_seconds_ago\":3600}"};
+    const char *expect[] = {"allow", "allow", "deny"};
+    for (int i = 0; i < 3; i++) {
+        json_error_t je;
+        json_t *spec = json_loads(specs[i], 0, &je);
+        struct gw_principal *p = gw_gov_principal_from_spec(spec, &err);
+        assert_non_null(p);
+        json_t *out = gw_gov_preview(gov, p, snap);
+        json_t *tool = json_array_get(json_object_get(out, "tools"), 0);
+        assert_string_equal(gw_json_str(tool, "call"), expect[i]);
+        if (i == 2) {
+            assert_non_null(strstr(gw_json_str(tool, "reason"), "elevated session"));
+            assert_non_null(strstr(gw_json_str(tool, "hint"), "authenticate again"));
+        }
+        json_decref(out);
+        gw_principal_unref(p);
+        json_decref(spec);
+    }
+    const char *bad[] = {"{\"authenticated_seconds_ago\":-1}",
+                         "{\"authenticated_seconds_ago\":\"1h\"}",
+                         "{\"authenticated_seconds_ago\":99999999999}"};
+    for (int i = 0; i < 3; i++) {
+        json_error_t je;
+        json_t *spec = json_loads(bad[i], 0, &je);
+        err = (struct gw_error){0};
+        assert_null(gw_gov_principal_from_spec(spec, &err));
+        assert_non_null(strstr(err.msg, "authenticated_seconds_ago"));
+        json_decref(spec);
+    }
+    gw_snapshot_release(snap);
+    json_decref(defs);
+    gw_gov_free(gov);
+    gw_settings_free(s);
+    unlink(file);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_rule_tool_from_entry),
-                                       cmocka_unit_test(test_list_equals_call)};
+                                       cmocka_unit_test(test_list_equals_call),
+                                       cmocka_unit_test(test_preview_auth_age)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,7 +17,7 @@ import { after, before, describe, test } from 'node:test';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { startStack, launchBrowser, newPage, open, PAGES, axe, fmtViolations, adminApi, mcpToolCall, DMS_SPEC } from './lib.mjs';
+import { startStack, launchBrowser, newPage, open, PAGES, axe, fmtViolations, adminApi, createKey, mcpToolCall, DMS_SPEC } from './lib.mjs';
 
 let stack, browser, page, api;
 let authConfig = null; // the gateway's /auth/config, or null when it has no authentication yet
@@ -135,6 +135,30 @@ describe('tools', () => {
     await page.getByRole('alert').filter({ hasText: /Someone else changed this tool/ }).waitFor();
     assert.equal((await api('GET', '/tools/create_booking')).json.risk, 'privileged');
     page.clearProblems(); // the 409 was the point of this test
+  });
+
+  test('rename a tool: the new name in the registry, the old one kept as an alias no other tool may take', async () => {
+    page.clearProblems();
+    await open(page, stack.admin, { path: '/admin/tools/list_bookings', heading: 'list_bookings' });
+    await page.getByRole('button', { name: 'Rename' }).click();
+    const dlg = page.getByRole('dialog', { name: 'Rename list_bookings' });
+    await dlg.getByLabel('New name').fill('list_service_bookings');
+    await dlg.getByLabel(/Keep the old name as an alias/).fill('7');
+    await dlg.getByRole('button', { name: 'Rename' }).click();
+    await page.getByRole('heading', { level: 1, name: 'list_service_bookings' }).waitFor();
+    assert.match(page.url(), /\/admin\/tools\/list_service_bookings$/);
+    assert.equal((await api('GET', '/tools/list_service_bookings')).status, 200);
+    // taking the alias for another tool is refused, and the dialog says why
+    await page.getByRole('button', { name: 'Rename' }).click();
+    const again = page.getByRole('dialog', { name: 'Rename list_service_bookings' });
+    assert.equal((await api('POST', '/tools/get_booking/rename', { to: 'list_bookings' })).status, 409);
+    await again.getByLabel('New name').fill('get_booking');
+    await again.getByRole('button', { name: 'Rename' }).click();
+    await again.getByRole('alert').waitFor();
+    await again.getByRole('button', { name: 'Cancel' }).click();
+    page.clearProblems(); // the 409 was expected
+    // back to its name (the other tests use it)
+    assert.equal((await api('POST', '/tools/list_service_bookings/rename', { to: 'list_bookings' })).status, 200);
   });
 
   test('bulk disable and activate', async () => {
@@ -311,7 +335,7 @@ describe('governance', () => {
   test('a call waiting for a person is approved from the inbox', async () => {
     page.clearProblems();
     await api('PATCH', '/tools/create_booking', { risk: 'write' }); // an earlier test made it privileged
-    const cc = await api('POST', '/keys', { name: 'e2e-cc', subject: 'agent7@msil.example', roles: ['customer-care'] });
+    const cc = await createKey(api, stack.gw.url, { name: 'e2e-cc', subject: 'agent7@msil.example', roles: ['customer-care'] });
     assert.equal(cc.status, 201);
     const today = (await stack.mock.health()).today;
     const day = new Date(Date.parse(`${today}T00:00:00Z`) + 2 * 86400000).toISOString().slice(0, 10);
@@ -338,7 +362,7 @@ describe('governance', () => {
 
   test('add a rate limit; a caller over it shows up as refused; remove it', async () => {
     page.clearProblems();
-    const k = await api('POST', '/keys', { name: 'e2e-analyst', subject: 'analyst-3', roles: ['analyst'] });
+    const k = await createKey(api, stack.gw.url, { name: 'e2e-analyst', subject: 'analyst-3', roles: ['analyst'] });
     await open(page, stack.admin, PAGES.find((p) => p.name === 'rate-limits'));
     await page.getByLabel('Limit id').fill('e2e-dealer-lookups');
     await page.getByLabel('Rate', { exact: true }).fill('1/min');
@@ -372,7 +396,7 @@ async function chartTable(chart) {
 describe('dashboard', () => {
   test('shows exactly the calls, errors and denials made, with charts, top tools, upstreams and audit lag', async () => {
     page.clearProblems();
-    const k = await api('POST', '/keys', { name: 'e2e-dash', subject: 'dash-user', roles: ['analyst'] });
+    const k = await createKey(api, stack.gw.url, { name: 'e2e-dash', subject: 'dash-user', roles: ['analyst'] });
     assert.equal(k.status, 201);
     for (let i = 0; i < 3; i++) assert.ok((await mcpCall(k.json.key, 'get_dealer', { dealer_id: 'MSIL-PUNE-001' })).result);
     const miss = await mcpCall(k.json.key, 'get_booking', { booking_id: 'BK-2026-999999' }); // the upstream's 404

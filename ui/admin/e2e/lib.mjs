@@ -83,6 +83,27 @@ export function adminApi(base, credential) {
   };
 }
 
+/** POST /keys through `api` (adminApi), then waits until the MCP endpoint at `gwUrl` accepts the
+ * new key: the authenticator loads keys on its own thread a moment after the 201, so a key used
+ * at once can still be "unknown" (a JSON-RPC ping, not a tools/call, probes it; at most 5 s).
+ * Resolves to the POST's answer ({status, json}). */
+export async function createKey(api, gwUrl, spec) {
+  const r = await api('POST', '/keys', spec);
+  if (r.status !== 201) return r;
+  for (const end = Date.now() + 5000; ;) {
+    const probe = await fetch(`${gwUrl}/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${r.json.key}`,
+        'mcp-protocol-version': '2026-07-28', 'mcp-method': 'ping' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping', params: { _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} } } }),
+    });
+    await probe.arrayBuffer();
+    if (probe.status !== 401) return r;
+    if (Date.now() > end) throw new Error(`API key ${spec.name}: still refused 5 s after it was created`);
+    await sleep(20);
+  }
+}
+
 /** A 2026-07-28 tools/call straight to the MCP endpoint of `gwUrl` with an API key, as a
  * client that cannot elicit; resolves to the JSON-RPC answer. */
 export async function mcpToolCall(gwUrl, key, name, args) {

@@ -9,7 +9,7 @@
 // Usage: node screenshots.mjs [outdir]   (SHOTS_TRAFFIC_SECONDS: traffic duration, default 90)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { startStack, launchBrowser, newPage, open, PAGES, REPO, DMS_SPEC, adminApi, mcpToolCall, sleep } from './lib.mjs';
+import { startStack, launchBrowser, newPage, open, PAGES, REPO, DMS_SPEC, adminApi, createKey, mcpToolCall, sleep } from './lib.mjs';
 
 const out = process.argv[2] || join(REPO, 'docs', 'admin-ui');
 const TRAFFIC_S = Number(process.env.SHOTS_TRAFFIC_SECONDS || 90);
@@ -23,7 +23,7 @@ try {
   must(await api('POST', '/tools/get_booking/disable'), 'disable');
   must(await api('POST', '/tools/get_booking/activate'), 'activate'); // history: two changes
   must(await api('POST', '/tools/cancel_booking/disable'), 'disable cancel_booking');
-  const key = async (name, subject, roles, claims) => must(await api('POST', '/keys', { name, subject, roles, ...(claims ? { claims } : {}) }), `key ${name}`).key;
+  const key = async (name, subject, roles, claims) => must(await createKey(api, stack.gw.url, { name, subject, roles, ...(claims ? { claims } : {}) }), `key ${name}`).key;
   const agent = await key('care-desk-pune', 'agent7', ['customer-care']);
   const dealer = await key('dealer-pune-001', 'dealer-pune-001', ['dealer'], { dealer_ids: ['MSIL-PUNE-001'] });
   const analyst = await key('reporting', 'analyst-3', ['analyst']);

@@ -52,7 +52,8 @@ export function LineChart({ series, height = 180, unit = '', label }: { series: 
         {ticks.map((v) => (
           <g key={v}>
             <line x1={L} x2={W - R} y1={y(v)} y2={y(v)} className="grid" />
-            <text x={L - 6} y={y(v) + 4} textAnchor="end" className="axis">{Math.round(v * 10) / 10}{unit}</text>
+            {/* a gridline whose value needs two decimals (1.25 of 5) has no label: it would not fit */}
+            {Number.isInteger(Math.round(v * 1000) / 100) && <text x={L - 6} y={y(v) + 4} textAnchor="end" className="axis">{Math.round(v * 10) / 10}{unit}</text>}
           </g>
         ))}
         {xt.map((t, i) => (

@@ -1,11 +1,11 @@
 // One tool: its governance (risk, flags, rate tier, status, product, description) edited with
 // optimistic concurrency (If-Match on the version), the input/output schema, the upstream
-// binding, and its change history.
+// binding, and its change history; renaming (the old name stays an alias agents can still call).
 import { FormEvent, useEffect, useState } from 'react';
-import { Link } from 'wouter';
+import { Link, useLocation } from 'wouter';
 import { api, ApiError, Bundle, HistoryEntry, Page, Risk, Tool, ToolStatus } from '../api';
 import { Icon } from '../components/icons';
-import { Badge, Button, Card, CodeBlock, ErrorState, Field, InlineError, Loading, PageHeader, RiskBadge, StatusBadge, Switch, Tabs, Time, useToast } from '../components/ui';
+import { Badge, Button, Card, CodeBlock, Dialog, ErrorState, Field, InlineError, Loading, PageHeader, RiskBadge, StatusBadge, Switch, Tabs, Time, useToast } from '../components/ui';
 import { useApi, useTitle } from '../hooks';
 
 const actions: Record<ToolStatus, Array<{ action: string; label: string }>> = {
@@ -24,6 +24,8 @@ export function ToolDetail({ name }: { name: string }) {
   const [tab, setTab] = useState<'governance' | 'schema' | 'binding' | 'history'>('governance');
   const [busy, setBusy] = useState<string | null>(null);
   const [err, setErr] = useState<unknown>(null);
+  const [renaming, setRenaming] = useState(false);
+  const [, navigate] = useLocation();
 
   const t = tool.data;
   const [form, setForm] = useState<Partial<Tool>>({});
@@ -74,7 +76,9 @@ export function ToolDetail({ name }: { name: string }) {
     <>
       <Back />
       <PageHeader title={t.name} subtitle={<>{t.title && <span>{t.title} · </span>}<StatusBadge status={t.status} /> <RiskBadge risk={t.risk} /> <span className="muted">version {t.version} · updated <Time iso={t.updatedAt} /> by {t.updatedBy || '—'}</span></>}
-        actions={<>{actions[t.status].map((a) => <Button key={a.action} kind={a.action === 'activate' ? 'primary' : 'secondary'} busy={busy === a.action} onClick={() => act(a.action)}>{a.label}</Button>)}</>} />
+        actions={<>{actions[t.status].map((a) => <Button key={a.action} kind={a.action === 'activate' ? 'primary' : 'secondary'} busy={busy === a.action} onClick={() => act(a.action)}>{a.label}</Button>)}<Button onClick={() => setRenaming(true)}>Rename</Button></>} />
+      <RenameTool open={renaming} name={t.name} onClose={() => setRenaming(false)}
+        onRenamed={(to) => { setRenaming(false); toast('ok', `${name} is now ${to}; ${name} stays an alias`); navigate(`/tools/${encodeURIComponent(to)}`); }} />
       <InlineError error={err} />
       <Tabs label="Tool sections" value={tab} onChange={setTab} tabs={[{ id: 'governance', label: 'Governance' }, { id: 'schema', label: 'Schema' }, { id: 'binding', label: 'Upstream binding' }, { id: 'history', label: 'History' }]} />
       {tab === 'governance' && (
@@ -159,4 +163,38 @@ function HistoryDiff({ prev }: { prev: Tool }) {
 
 function Back() {
   return <Link href="/tools" className="back"><Icon name="back" size={16} /> All tools</Link>;
+}
+
+/** POST /tools/{name}/rename: the old name stays an alias for aliasDays (agents keep working). */
+function RenameTool({ open, name, onClose, onRenamed }: { open: boolean; name: string; onClose: () => void; onRenamed: (to: string) => void }) {
+  const [to, setTo] = useState('');
+  const [days, setDays] = useState('');
+  const [err, setErr] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setErr(null);
+    try {
+      const body: Record<string, unknown> = { to: to.trim() };
+      if (days.trim()) body.aliasDays = Number(days);
+      const next = await api<Tool>(`/tools/${encodeURIComponent(name)}/rename`, { method: 'POST', body });
+      setTo(''); setDays('');
+      onRenamed(next.name);
+    } catch (e2) {
+      setErr(e2);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Dialog open={open} onClose={onClose} title={`Rename ${name}`}
+      footer={<><Button onClick={onClose}>Cancel</Button><Button kind="primary" type="submit" form="rename-tool" busy={busy}>Rename</Button></>}>
+      <form id="rename-tool" className="form" onSubmit={submit}>
+        <InlineError error={err} />
+        <Field label="New name" htmlFor="rn-to" hint="Letters, digits, _ and -; not a name another tool or alias has"><input id="rn-to" required value={to} onChange={(e) => setTo(e.target.value)} /></Field>
+        <Field label="Keep the old name as an alias for (days)" htmlFor="rn-days" hint={`Calls to ${name} still reach the tool meanwhile (default: the gateway's GW_TOOL_ALIAS_DAYS)`}><input id="rn-days" type="number" min={1} max={3650} value={days} onChange={(e) => setDays(e.target.value)} /></Field>
+      </form>
+    </Dialog>
+  );
 }
