@@ -5,11 +5,17 @@
 # machine (single client, fixed request counts, loopback only), unlike bench/run.sh.
 #
 #   bench/callgrind.sh [--count N] [--build DIR] [--keep] [--configs LIST] [--auth jwt|apikey]
-#                      [--no-nginx] [--no-strace]
+#                      [--no-nginx] [--no-strace] [--wall SECS]
 #   --build DIR   measure the mcpgw already built in DIR (e.g. of another commit) without building
 #   --configs     comma-separated gateway configurations (default: all of them, see below)
 #   --auth        the credential the calls carry: an RS256 access token verified against the
 #                 upstream nginx's key set, as bench/run.sh does (jwt, default), or an API key
+#   --wall SECS   no valgrind: a short wall-clock A/B point instead. Each server runs natively and
+#                 wrk (bench/wrk/bench.lua, every answer checked) drives it at c=32 for SECS
+#                 seconds; summary.tsv gets <name>-rps, <name>-p99us and the server's own CPU per
+#                 request (<name>-cpu-us-per-request, /proc). Relative only (run the
+#                 builds to compare alternately, e.g. A B A B, on the same machine state): the
+#                 speed bar itself is bench/run.sh's, on a quiet machine.
 #
 # Gateway configurations ("phases" of a governed tools/call; each run toggles one thing off):
 #   full       authentication + governance rules + 3 rate limits (in-process) + audit + access log
@@ -42,6 +48,7 @@ KEEP=0
 AUTH=jwt
 NGINX=1
 STRACE=1
+WALL=0
 ALL_CONFIGS=full,no-auth,no-gov,no-limits,no-audit,no-log,bare
 CONFIGS=$ALL_CONFIGS
 while [ $# -gt 0 ]; do
@@ -53,7 +60,8 @@ while [ $# -gt 0 ]; do
     --auth) AUTH=$2; shift ;;
     --no-nginx) NGINX=0 ;;
     --no-strace) STRACE=0 ;;
-    *) echo "usage: $0 [--count N] [--build DIR] [--keep] [--configs $ALL_CONFIGS] [--auth jwt|apikey] [--no-nginx] [--no-strace]"
+    --wall) WALL=$2; STRACE=0; shift ;;
+    *) echo "usage: $0 [--count N] [--build DIR] [--keep] [--configs $ALL_CONFIGS] [--auth jwt|apikey] [--no-nginx] [--no-strace] [--wall SECS]"
        exit 2 ;;
   esac
   shift
@@ -157,6 +165,7 @@ drive() {  # URL METHOD HEADERS BODY COUNT
 # the machine are left alone) after a warm-up and off after exactly COUNT answered requests.
 measure() {
   local name=$1 url=$2 method=$3 hdrs=$4 body=$5; shift 5
+  if [ "$WALL" != 0 ]; then wall "$name" "$url" "$method" "$hdrs" "$body" "$@"; return; fi
   local out=$RES/$name.callgrind
   valgrind --tool=callgrind --instr-atstart=no --trace-children=yes \
     --callgrind-out-file="$out.%p" "$@" >"$RES/$name.out" 2>&1 &
@@ -185,6 +194,41 @@ measure() {
     [[ $f == *.top.txt ]] && continue
     callgrind_annotate --inclusive=yes "$f" 2>/dev/null | head -80 >"$f.top.txt" || true
   done
+}
+
+# wall NAME URL METHOD HEADERS BODY CMD...: requests per second and p99 of CMD at c=32 for WALL
+# seconds (wrk, one thread, every answer checked by bench.lua), after a warm-up
+wall() {
+  local name=$1 url=$2 method=$3 hdrs=$4 body=$5; shift 5
+  "$@" >"$RES/$name.out" 2>&1 &
+  local spid=$!
+  PIDS+=($spid)
+  wait_http "$url" 60 || { say "$name did not start (see $RES/$name.out)"; return 1; }
+  drive "$url" "$method" "$hdrs" "$body" 500 >/dev/null || { say "$name: warm-up failed"; return 1; }
+  local t0 t1
+  t0=$(awk '{print $14 + $15}' "/proc/$spid/stat")
+  BENCH_METHOD=$method BENCH_BODY=$body BENCH_HEADERS=$hdrs BENCH_EXPECT=widget \
+    timeout $((WALL + 30)) wrk -t1 -c32 -d"${WALL}s" --timeout 10s -s "$BENCH/wrk/bench.lua" "$url" \
+    >"$RES/$name.wrk" 2>&1 || true
+  t1=$(awk '{print $14 + $15}' "/proc/$spid/stat")
+  kill -TERM $spid 2>/dev/null || true
+  wait $spid 2>/dev/null || true
+  local j rps p99 bad cpu
+  j=$(sed -n 's/^BENCHJSON //p' "$RES/$name.wrk")
+  # the server's own CPU (user + system, all its threads) per answered request: what sets
+  # throughput on the bench's 2 shared cores, and much less sensitive to other load than req/s
+  cpu=$("$NODE" -e 'const j=JSON.parse(process.argv[1]);
+    console.log(Math.round((process.argv[2] / process.argv[3]) * 1e6 / j.requests))' \
+    "$j" $((t1 - t0)) "$(getconf CLK_TCK)" 2>/dev/null || echo 0)
+  rps=$("$NODE" -e 'console.log(Math.round(JSON.parse(process.argv[1]).rps))' "$j" 2>/dev/null || echo 0)
+  p99=$("$NODE" -e 'console.log(JSON.parse(process.argv[1]).p99_us)' "$j" 2>/dev/null || echo 0)
+  bad=$("$NODE" -e 'const j=JSON.parse(process.argv[1]);
+    console.log(j.bad_status+j.rpc_errors+j.tool_errors+j.unexpected+j.socket_errors+j.timeouts)' \
+    "$j" 2>/dev/null || echo '?')
+  printf '%s-rps\t%s\n%s-p99us\t%s\n%s-cpu-us-per-request\t%s\n' "$name" "$rps" "$name" "$p99" \
+    "$name" "$cpu" >>"$RES/summary.tsv"
+  say "$name: $rps requests/s, p99 $p99 us, server CPU $cpu us per request, c=32, ${WALL}s" \
+    "($bad bad answers; $RES/$name.wrk)"
 }
 
 # syscalls NAME URL METHOD HEADERS BODY CMD...: system calls per request (strace -c -f)

@@ -4,6 +4,8 @@
  */
 #include "app.h"
 
+#include "core/json.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -42,6 +44,7 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    gw_json_init(); /* before any thread: jansson's allocator is process-wide */
     const char *cmd = argv[1];
     if (!strcmp(cmd, "serve"))
         return cmd_serve(argc - 1, argv + 1);

@@ -20,6 +20,7 @@
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/digest.h"
 #include "core/log.h"
 #include "ctx/ctx.h"
 #include "mcp/mcp_server.h"
@@ -32,13 +33,35 @@
 
 #define RESPONSE_DIGEST_MAX (256u << 10) /* larger answers are recorded by size only */
 
+static void put_digits(char *p, int v, int n)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
+/* "YYYY-MM-DDTHH:MM:SS.mmmZ" (24 characters; size >= 25). Written digit by digit: this runs for
+ * every record; years outside 0..9999 (and times before 1970) take snprintf, same text. */
 static void iso_now(char *out, size_t size, int64_t ms)
 {
     time_t s = (time_t)(ms / 1000);
     struct tm tm;
     gmtime_r(&s, &tm);
-    snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+    int year = tm.tm_year + 1900;
+    if (size < 25 || ms < 0 || year > 9999) {
+        snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", year, tm.tm_mon + 1,
+                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+        return;
+    }
+    memcpy(out, "0000-00-00T00:00:00.000Z", 25);
+    put_digits(out, year, 4);
+    put_digits(out + 5, tm.tm_mon + 1, 2);
+    put_digits(out + 8, tm.tm_mday, 2);
+    put_digits(out + 11, tm.tm_hour, 2);
+    put_digits(out + 14, tm.tm_min, 2);
+    put_digits(out + 17, tm.tm_sec, 2);
+    put_digits(out + 20, (int)(ms % 1000), 3);
 }
 
 static int64_t wall_ms(void)
@@ -82,21 +105,28 @@ static void hex(const unsigned char *d, size_t n, char *out)
 }
 
 /* "hmac-sha256:<hex>" of bytes, keyed with the PII key (plain sha256 without a masker). */
-static json_t *digest(struct gw_audit *a, const char *data, size_t n)
+static void digest_text(struct gw_audit *a, const char *data, size_t n, char out[80])
 {
     unsigned char md[32];
-    char out[80], hx[65];
+    char hx[65];
     const struct gw_pii *p = gw_audit__pii(a);
     if (p) {
         gw_pii_hmac(p, data, n, md);
         hex(md, 32, hx);
-        snprintf(out, sizeof(out), "hmac-sha256:%s", hx);
+        memcpy(out, "hmac-sha256:", 12);
+        memcpy(out + 12, hx, 65);
     } else {
-        unsigned len = 32;
-        EVP_Digest(data, n, md, &len, EVP_sha256(), NULL);
+        gw_sha256(data, n, md);
         hex(md, 32, hx);
-        snprintf(out, sizeof(out), "sha256:%s", hx);
+        memcpy(out, "sha256:", 7);
+        memcpy(out + 7, hx, 65);
     }
+}
+
+static json_t *digest(struct gw_audit *a, const char *data, size_t n)
+{
+    char out[80];
+    digest_text(a, data, n, out);
     return json_string(out);
 }
 
@@ -201,10 +231,8 @@ static void jw_str(struct jw *w, const char *k, const char *v)
 
 static void jw_int(struct jw *w, const char *k, long long v)
 {
-    char num[24];
-    int n = snprintf(num, sizeof(num), "%lld", v);
     jw_key(w, k);
-    gw_buf_add(w->b, num, (size_t)n);
+    gw_buf_add_i64(w->b, v); /* the digits "%lld" prints */
 }
 
 /* A masked string member. */
@@ -230,9 +258,9 @@ static void jw_masked(struct gw_audit *a, struct jw *w, const char *k, const cha
 static void jw_digest(struct gw_audit *a, struct jw *w, const char *k, const char *data,
                       size_t n)
 {
-    json_t *d = digest(a, data, n);
-    jw_str(w, k, json_string_value(d));
-    json_decref(d);
+    char d[80];
+    digest_text(a, data, n, d);
+    jw_str(w, k, d);
 }
 
 static const char *outcome_name(enum gw_mcp_outcome o)

@@ -6,24 +6,16 @@
  */
 #include "audit/audit_merkle.h"
 
+#include "core/digest.h"
+
 #include <openssl/evp.h>
-#include <pthread.h>
 #include <string.h>
 
-/* SHA-256 fetched once: OpenSSL 3 looks an algorithm up in its provider tables on every
- * implicit use (EVP_sha256() in an init), which costs more than hashing a small record. */
-static EVP_MD *sha256_md;
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-
-static void fetch_sha256(void)
-{
-    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
+/* SHA-256 fetched once (core/digest.h): an implicit EVP_sha256() costs more than hashing a
+ * small record. */
 static const EVP_MD *sha256(void)
 {
-    pthread_once(&sha256_once, fetch_sha256);
-    return sha256_md;
+    return gw_sha256_md();
 }
 
 void gw_merkle_leaf_hash(const void *entry, size_t n, gw_hash out)

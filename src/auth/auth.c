@@ -19,6 +19,7 @@
 #include "auth/auth_internal.h"
 
 #include "core/alloc.h"
+#include "core/digest.h"
 #include "core/log.h"
 #include "net/net_http.h"
 #include "net/net_server.h"
@@ -136,7 +137,7 @@ static int verify_jwt(struct gw_auth *a, struct gw_ctx *c, const char *token,
     size_t len = strlen(token);
     int64_t now = gw_auth__now();
     unsigned char digest[32];
-    SHA256((const unsigned char *)token, len, digest);
+    gw_sha256(token, len, digest);
     unsigned gen = 0;
     struct gw_jwks *keys = gw_auth__keys(a, &gen);
     struct gw_principal *p = gw_auth__cache_get(a->cache, digest, now, gen);

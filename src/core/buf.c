@@ -6,6 +6,7 @@
 
 #include "core/alloc.h"
 #include "core/err.h"
+#include "core/str.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -56,7 +57,7 @@ static int reserve(struct gw_buf *b, size_t extra)
     return GW_OK;
 }
 
-int gw_buf_add(struct gw_buf *b, const void *p, size_t n)
+int gw_buf__add_slow(struct gw_buf *b, const void *p, size_t n)
 {
     int rc = reserve(b, n);
     if (rc != GW_OK)
@@ -68,19 +69,16 @@ int gw_buf_add(struct gw_buf *b, const void *p, size_t n)
     return GW_OK;
 }
 
-int gw_buf_adds(struct gw_buf *b, const char *s)
+int gw_buf_add_u64(struct gw_buf *b, unsigned long long v)
 {
-    return gw_buf_add(b, s, strlen(s));
+    char d[24];
+    return gw_buf_add(b, d, gw_u64_to_dec(v, d));
 }
 
-int gw_buf_addc(struct gw_buf *b, char c)
+int gw_buf_add_i64(struct gw_buf *b, long long v)
 {
-    if (b->_len + 2 <= b->_cap) { /* room for the byte and the NUL: the common case */
-        b->_p[b->_len++] = c;
-        b->_p[b->_len] = '\0';
-        return GW_OK;
-    }
-    return gw_buf_add(b, &c, 1);
+    char d[24];
+    return gw_buf_add(b, d, gw_i64_to_dec(v, d));
 }
 
 char *gw_buf_space(struct gw_buf *b, size_t n)
@@ -90,12 +88,25 @@ char *gw_buf_space(struct gw_buf *b, size_t n)
 
 int gw_buf_vprintf(struct gw_buf *b, const char *fmt, va_list ap)
 {
+    /* one pass when the text fits the memory already held (the usual case once a buffer is
+     * in use); otherwise measure, grow, and format again. A text that does not fit is never
+     * kept, not even partly: the content is unchanged on failure. */
     va_list ap2;
     va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap2);
+    size_t room = b->_cap - b->_len; /* 0 while nothing is held */
+    int n = vsnprintf(room ? b->_p + b->_len : NULL, room, fmt, ap2);
     va_end(ap2);
-    if (n < 0)
+    if (n < 0) {
+        if (room)
+            b->_p[b->_len] = '\0';
         return GW_EINVAL;
+    }
+    if ((size_t)n < room) { /* fits: within the maximum too, since cap <= max + 1 */
+        b->_len += (size_t)n;
+        return GW_OK;
+    }
+    if (room)
+        b->_p[b->_len] = '\0'; /* undo the partial text */
     int rc = reserve(b, (size_t)n);
     if (rc != GW_OK)
         return rc;

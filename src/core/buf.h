@@ -9,6 +9,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 
 struct gw_buf {
     char *_p;
@@ -24,10 +25,11 @@ void gw_buf_fini(struct gw_buf *b);
 /* Empties the buffer but keeps its memory. */
 void gw_buf_reset(struct gw_buf *b);
 
-/* Appends; GW_OK, GW_ELIMIT (over max) or GW_ENOMEM. */
-int gw_buf_add(struct gw_buf *b, const void *p, size_t n);
-int gw_buf_adds(struct gw_buf *b, const char *s);
-int gw_buf_addc(struct gw_buf *b, char c);
+/* Appends (gw_buf_add, gw_buf_adds, gw_buf_addc: inline, below); GW_OK, GW_ELIMIT (over max)
+ * or GW_ENOMEM. */
+/* Appends a decimal integer (what "%lld" / "%llu" print, without printf's cost). */
+int gw_buf_add_i64(struct gw_buf *b, long long v);
+int gw_buf_add_u64(struct gw_buf *b, unsigned long long v);
 /* Makes room for n more bytes and returns where they go: write at most n bytes there, then
  * gw_buf_commit the number written (the content is unchanged until then). NULL when the
  * maximum or memory does not allow n more bytes. For writers that know an upper bound. */
@@ -41,6 +43,39 @@ static inline void gw_buf_commit(struct gw_buf *b, size_t n)
 int gw_buf_printf(struct gw_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int gw_buf_vprintf(struct gw_buf *b, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
+
+/* The appends, inline for their common case: the bytes fit the memory already held. The
+ * capacity never exceeds max + 1, so fitting into it also respects the maximum; everything
+ * else (the first allocation, growth, limits, errors) takes gw_buf__add_slow. JSON, log and
+ * audit writers append a few bytes at a time, on every request. 0 is GW_OK (core/err.h). */
+int gw_buf__add_slow(struct gw_buf *b, const void *p, size_t n);
+
+static inline int gw_buf_add(struct gw_buf *b, const void *p, size_t n)
+{
+    if (n < b->_cap - b->_len) { /* never true while nothing is held (_cap == 0) */
+        if (n)
+            memcpy(b->_p + b->_len, p, n);
+        b->_len += n;
+        b->_p[b->_len] = '\0';
+        return 0;
+    }
+    return gw_buf__add_slow(b, p, n);
+}
+
+static inline int gw_buf_adds(struct gw_buf *b, const char *s)
+{
+    return gw_buf_add(b, s, strlen(s));
+}
+
+static inline int gw_buf_addc(struct gw_buf *b, char c)
+{
+    if (b->_cap - b->_len > 1) {
+        b->_p[b->_len++] = c;
+        b->_p[b->_len] = '\0';
+        return 0;
+    }
+    return gw_buf__add_slow(b, &c, 1);
+}
 
 static inline const char *gw_buf_ptr(const struct gw_buf *b)
 {

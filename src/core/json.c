@@ -23,6 +23,11 @@
 #define WRITE_DEPTH_MAX 2048
 #define BIGNUM_MAX 1024
 
+void gw_json_init(void)
+{
+    json_set_alloc_funcs(gw_cache_malloc, gw_cache_free);
+}
+
 int gw_json_depth(const char *buf, size_t len, int max_depth)
 {
     int depth = 0, maxd = 0;

@@ -37,6 +37,12 @@ struct gw_json_limits {
     int max_depth;    /* maximum nesting of arrays/objects; 0 = jansson's own limit */
 };
 
+/* Makes jansson allocate through the per-thread block cache (core/alloc.h: gw_cache_malloc):
+ * a tools/call builds and frees ~180 small jansson blocks. Call once at start-up, before other
+ * threads exist (json_set_alloc_funcs is process-wide). Safe whatever was allocated before:
+ * the cache's blocks are ordinary malloc blocks. */
+void gw_json_init(void);
+
 /* Returns the maximum nesting depth of the JSON text, scanning at most `len` bytes and stopping
  * early (returning max_depth + 1) once max_depth is exceeded. Strings are skipped correctly. */
 int gw_json_depth(const char *buf, size_t len, int max_depth);

@@ -243,24 +243,43 @@ static void put_raw(char *line, size_t *pos, size_t cap, const char *s)
     *pos += n;
 }
 
-void gw_log_write(enum gw_log_level level, const char *component, const char *fmt, ...)
+/* "YYYY-MM-DDTHH:MM:SS.mmmZ" of now into when[80]. The part up to the seconds is kept per
+ * thread and remade only when the second changes: formatting a date costs more than the rest
+ * of a log line (the access log writes one per request). */
+static void timestamp(char when[80])
 {
-    char msg[3072];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    struct filter *f = atomic_load(&log_filter);
-    if (f)
-        f->fn(f->ud, msg, sizeof(msg));
-
+    static _Thread_local time_t tl_sec = (time_t)-1;
+    static _Thread_local char tl_prefix[72];
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
+    if (ts.tv_sec != tl_sec) {
+        struct tm tm;
+        gmtime_r(&ts.tv_sec, &tm);
+        snprintf(tl_prefix, sizeof(tl_prefix), "%04d-%02d-%02dT%02d:%02d:%02d.",
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        tl_sec = ts.tv_sec;
+    }
+    size_t n = strlen(tl_prefix);
+    memcpy(when, tl_prefix, n);
+    long ms = (long)(ts.tv_nsec / 1000000) % 1000;
+    when[n] = (char)('0' + ms / 100);
+    when[n + 1] = (char)('0' + ms / 10 % 10);
+    when[n + 2] = (char)('0' + ms % 10);
+    when[n + 3] = 'Z';
+    when[n + 4] = '\0';
+}
+
+/* The line of an already formatted message (msg: a writable buffer of msg_size bytes, which the
+ * filter may rewrite in place). */
+static void write_line(enum gw_log_level level, const char *component, char *msg,
+                       size_t msg_size)
+{
+    struct filter *f = atomic_load(&log_filter);
+    if (f)
+        f->fn(f->ud, msg, msg_size);
+
     char when[80];
-    snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)(ts.tv_nsec / 1000000) % 1000);
+    timestamp(when);
 
     char line[4096];
     size_t pos = 0, cap = sizeof(line) - 2;
@@ -300,6 +319,27 @@ void gw_log_write(enum gw_log_level level, const char *component, const char *fm
     if (level >= GW_LOG_FATAL)
         gw_log_stop_async(); /* what is queued first, then this line */
     write_all(line, pos);
+}
+
+void gw_log_write(enum gw_log_level level, const char *component, const char *fmt, ...)
+{
+    char msg[3072];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    write_line(level, component, msg, sizeof(msg));
+}
+
+void gw_log_write_msg(enum gw_log_level level, const char *component, const char *text,
+                      size_t n)
+{
+    char msg[3072];
+    if (n >= sizeof(msg))
+        n = sizeof(msg) - 1; /* cut as gw_log_write cuts */
+    memcpy(msg, text, n);
+    msg[n] = '\0';
+    write_line(level, component, msg, sizeof(msg));
 }
 
 const char *gw_log_redact(const char *secret, char *out, size_t out_size)

@@ -53,6 +53,10 @@ const char *gw_log_request_id(void);
 
 void gw_log_write(enum gw_log_level level, const char *component, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The same line for a message already written (n bytes of text, no format): for lines made
+ * on every request (the access log), where printf is most of the cost. Not level-checked. */
+void gw_log_write_msg(enum gw_log_level level, const char *component, const char *text,
+                      size_t n);
 
 #define GW_LOG(level, component, ...)                        \
     do {                                                     \

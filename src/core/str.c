@@ -60,3 +60,36 @@ void gw_hex_encode(const unsigned char *in, size_t n, char *out)
     }
     out[2 * n] = '\0';
 }
+
+size_t gw_strlcpy(char *dst, size_t size, const char *src)
+{
+    if (!src)
+        src = "";
+    size_t n = strnlen(src, size - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+    return n;
+}
+
+size_t gw_u64_to_dec(unsigned long long v, char *out)
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    out[n] = '\0';
+    return n;
+}
+
+size_t gw_i64_to_dec(long long v, char *out)
+{
+    if (v >= 0)
+        return gw_u64_to_dec((unsigned long long)v, out);
+    out[0] = '-';
+    /* -(v + 1) + 1 avoids overflowing on LLONG_MIN */
+    return 1 + gw_u64_to_dec((unsigned long long)(-(v + 1)) + 1u, out + 1);
+}

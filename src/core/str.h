@@ -45,4 +45,14 @@ int gw_str_to_u64(struct gw_str s, unsigned long long *out);
  * For digests and nonces on hot paths (snprintf("%02x") per byte costs ~50x more). */
 void gw_hex_encode(const unsigned char *in, size_t n, char *out);
 
+/* Copies src (NULL = "") into dst of `size` bytes (size >= 1), cut to size - 1 bytes, always
+ * NUL-terminated: what snprintf(dst, size, "%s", src) does, without the formatter. Returns
+ * the number of bytes copied. */
+size_t gw_strlcpy(char *dst, size_t size, const char *src);
+
+/* Writes v in decimal plus a NUL into out (at least 21 bytes for u64, 21 for i64: "-" and 19
+ * digits), returns the number of digits (and sign) written: what "%llu" / "%lld" print. */
+size_t gw_u64_to_dec(unsigned long long v, char *out);
+size_t gw_i64_to_dec(long long v, char *out);
+
 #endif

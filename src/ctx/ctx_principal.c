@@ -6,6 +6,7 @@
 #include "ctx/ctx_principal.h"
 
 #include "core/alloc.h"
+#include "core/digest.h"
 
 #include <openssl/evp.h>
 #include <pthread.h>
@@ -38,7 +39,7 @@ static void make_binding(struct gw_principal *p)
     unsigned int mdlen = 0;
     EVP_MD_CTX *m = EVP_MD_CTX_new();
     unsigned char method = (unsigned char)p->method;
-    EVP_DigestInit_ex(m, EVP_sha256(), NULL);
+    EVP_DigestInit_ex(m, gw_sha256_md(), NULL);
     EVP_DigestUpdate(m, &method, 1);
     const char *parts[] = {p->issuer, p->subject, p->client_id, p->key_id};
     for (size_t i = 0; i < 4; i++)
@@ -102,6 +103,7 @@ struct gw_principal *gw_principal_new(const struct gw_principal_init *in)
     p->auth_time = in->auth_time;
     make_binding(p);
     atomic_init(&p->_refs, 1);
+    atomic_init(&p->_json, NULL);
     return p;
 }
 
@@ -138,6 +140,7 @@ void gw_principal_unref(struct gw_principal *p)
     if (!p || atomic_fetch_sub(&p->_refs, 1) != 1)
         return;
     json_decref((json_t *)p->claims);
+    json_decref(atomic_load(&p->_json));
     gw_free(p);
 }
 
@@ -194,4 +197,23 @@ json_t *gw_principal_json(const struct gw_principal *p)
     if (p->auth_time)
         json_object_set_new(o, "auth_time", json_integer(p->auth_time));
     return o;
+}
+
+const json_t *gw_principal_json_with_claims(const struct gw_principal *p)
+{
+    /* the memo is the one mutable member of a principal: set once, by whichever thread gets
+     * there first (a loser frees its copy); the cast removes const for that member only */
+    _Atomic(json_t *) *memo = &((struct gw_principal *)p)->_json;
+    json_t *j = atomic_load_explicit(memo, memory_order_acquire);
+    if (j)
+        return j;
+    json_t *made = gw_principal_json(p);
+    json_object_set(made, "claims", (json_t *)p->claims);
+    json_t *expected = NULL;
+    if (!atomic_compare_exchange_strong_explicit(memo, &expected, made, memory_order_acq_rel,
+                                                 memory_order_acquire)) {
+        json_decref(made);
+        return expected;
+    }
+    return made;
 }

@@ -61,6 +61,7 @@ struct gw_principal {
     int64_t auth_time;
     char binding[33]; /* 32 hex chars of SHA-256(method, issuer, subject, client_id, key_id) */
     atomic_int _refs; /* private */
+    _Atomic(json_t *) _json; /* private: gw_principal_json_with_claims, made on first use */
 };
 
 /* Builds a principal (one reference) from `in` (everything copied). Strings longer than
@@ -81,5 +82,10 @@ const char *gw_auth_method_name(enum gw_auth_method m);
 /* {"subject","issuer","client_id","tenant","method","roles":[...],"scopes":[...], ...}: what a
  * principal looks like to whoami, audit and the policy tester. New reference. */
 json_t *gw_principal_json(const struct gw_principal *p);
+/* gw_principal_json(p) plus "claims": the principal as policy conditions see it. Made on first
+ * use and kept with the principal, so that a caller's repeated calls (one principal from the
+ * verified-token cache or the API key table) do not rebuild it: immutable and shared by every
+ * thread, so callers must never modify it (json_incref to keep it beyond p). Any thread. */
+const json_t *gw_principal_json_with_claims(const struct gw_principal *p);
 
 #endif

@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/str.h"
 #include "kv/kv.h"
 #include "mcp/mcp_jsonrpc.h"
 #include "openapi/openapi.h"
@@ -226,7 +227,7 @@ static int gov_new(const struct gw_settings *s, const char *store_url, bool lazy
 {
     *out = NULL;
     struct gw_gov *g = gw_xcalloc(1, sizeof(*g));
-    snprintf(g->file, sizeof(g->file), "%s", gw_settings_str(s, "GW_GOVERNANCE_FILE"));
+    gw_strlcpy(g->file, sizeof(g->file), gw_settings_str(s, "GW_GOVERNANCE_FILE"));
     g->store_url = store_url ? gw_xstrdup(store_url) : NULL;
     g->exposure_ttl_s = gw_settings_int(s, "EXPOSURE_CACHE_TTL_SECONDS");
     g->confirm_ttl_s = (int)gw_settings_int(s, "GW_CONFIRMATION_TTL_SECONDS");
@@ -333,12 +334,12 @@ static int h_exposure(void *ud, struct gw_call *c, struct gw_phase_verdict *v)
     gw_gov__rule_tool(t, &rt);
     struct gw_exposure_result er;
     gw_ruleset_exposure(rs, gw_call_principal(c), &rt, &er);
-    snprintf(v->policy_version, sizeof(v->policy_version), "%s", gw_ruleset_version(rs));
+    gw_strlcpy(v->policy_version, sizeof(v->policy_version), gw_ruleset_version(rs));
     gw_ruleset_unref(rs);
     if (er.dry_run_denial.id[0])
         gw_ctx_decide(gw_call_ctx(c), GW_PHASE_EXPOSURE, GW_VERDICT_DRY_RUN_DENY, "exposure",
                       er.dry_run_denial.id, v->policy_version, "hidden by a dry-run exposure rule");
-    snprintf(v->rule_id, sizeof(v->rule_id), "%s", er.decided.id);
+    gw_strlcpy(v->rule_id, sizeof(v->rule_id), er.decided.id);
     if (er.visible)
         return GW_OK;
     /* not exposed: answered exactly like a tool that does not exist */
@@ -383,10 +384,10 @@ static int h_authorize(void *ud, struct gw_call *c, struct gw_phase_verdict *v)
                             gw_gov__opa_only(g->opa) ? GW_AUTHZ_NO_POLICIES : 0, &r);
     json_decref(context);
     char version[48];
-    snprintf(version, sizeof(version), "%s", gw_ruleset_version(rs));
+    gw_strlcpy(version, sizeof(version), gw_ruleset_version(rs));
     gw_ruleset_unref(rs);
-    snprintf(v->policy_version, sizeof(v->policy_version), "%s", version);
-    snprintf(v->rule_id, sizeof(v->rule_id), "%s", r.rule_id);
+    gw_strlcpy(v->policy_version, sizeof(v->policy_version), version);
+    gw_strlcpy(v->rule_id, sizeof(v->rule_id), r.rule_id);
     for (size_t i = 0; i < r.nhits; i++)
         if (r.hits[i].dry_run)
             gw_ctx_decide(ctx, GW_PHASE_AUTHORIZE, GW_VERDICT_DRY_RUN_DENY, "policy",
@@ -398,7 +399,7 @@ static int h_authorize(void *ud, struct gw_call *c, struct gw_phase_verdict *v)
                           r.rule_id, version, r.reason);
             return GW_OK;
         }
-        snprintf(v->reason, sizeof(v->reason), "%s", r.reason);
+        gw_strlcpy(v->reason, sizeof(v->reason), r.reason);
         v->jsonrpc_code = error_code_of(r.stage);
         json_t *data = json_pack("{s:s,s:s,s:s,s:s}", "reason", r.reason, "rule", r.rule_id,
                                  "policyVersion", version, "hint", r.hint);

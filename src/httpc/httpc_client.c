@@ -31,6 +31,7 @@
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/log.h"
+#include "core/str.h"
 #include "ssrf/ssrf.h"
 
 #include <curl/curl.h>
@@ -411,7 +412,7 @@ static curl_socket_t guard_open(void *clientp, curlsocktype purpose, struct curl
             if (n >= 2 && h[0] == '[' && h[n - 1] == ']') /* IPv6 literal */
                 snprintf(host, sizeof(host), "%.*s", (int)(n - 2), h + 1);
             else
-                snprintf(host, sizeof(host), "%s", h);
+                gw_strlcpy(host, sizeof(host), h);
         }
         curl_free(h);
         curl_url_cleanup(u);
@@ -711,7 +712,7 @@ static void complete(struct gw_httpc_call *call, CURLcode code)
     resp.http_status = status;
     char *ct = NULL;
     if (curl_easy_getinfo(e, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct) {
-        snprintf(ctype, sizeof(ctype), "%s", ct);
+        gw_strlcpy(ctype, sizeof(ctype), ct);
         resp.content_type = ctype;
     }
     curl_off_t pre = 0, total = 0;
@@ -733,7 +734,7 @@ static void complete(struct gw_httpc_call *call, CURLcode code)
         snprintf(errmsg, sizeof(errmsg), "out of memory while receiving the response");
     } else if (resp.status == GW_HTTPC_EDENIED) {
         resp.denied_class = call->denied_class;
-        snprintf(errmsg, sizeof(errmsg), "%s", call->deny_reason);
+        gw_strlcpy(errmsg, sizeof(errmsg), call->deny_reason);
     } else if (resp.status == GW_HTTPC_ECONNECT && call->replay_refused) {
         resp.not_resent = true;
         snprintf(errmsg, sizeof(errmsg),

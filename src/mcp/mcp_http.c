@@ -27,6 +27,7 @@
 #include "core/buf.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/str.h"
 #include "mcp/mcp_jsonrpc.h"
 #include "mcp/mcp_sse.h"
 #include "net/net_http.h"
@@ -536,7 +537,7 @@ static void post_error_status(void *tctx, int code, const json_t *data)
     if (code == GW_GATEWAY_ELEVATION_REQUIRED && !c->batch && !c->streaming && ch) {
         c->status = 403;
         c->refused.status = 0;
-        snprintf(c->refused.challenge, sizeof(c->refused.challenge), "%s", ch);
+        gw_strlcpy(c->refused.challenge, sizeof(c->refused.challenge), ch);
     }
 }
 
@@ -545,7 +546,7 @@ static void post_initialized(void *tctx, enum gw_mcp_version v, uint8_t caps)
     struct post_ctx *c = tctx;
     struct gw_session_claims claims;
     gw_session_issue(gw_mcp_server_sessions(c->st->mcp), v, caps, binding_of(c->ctx), &claims);
-    snprintf(c->session, sizeof(c->session), "%s", claims.id);
+    gw_strlcpy(c->session, sizeof(c->session), claims.id);
 }
 
 static void post_auth_failed(void *tctx, const struct gw_auth_failure *f)
@@ -612,7 +613,7 @@ static void header_value(const char *raw, char *out, size_t out_size)
             }
         }
     }
-    snprintf(out, out_size, "%s", v ? v : "");
+    gw_strlcpy(out, out_size, v ? v : "");
 }
 
 /* Validates a modern request's _meta and headers, in the order 2026-07-28 prescribes:
@@ -789,10 +790,10 @@ static struct stream *stream_open(struct http_state *st, struct gw_http_req *r, 
     s->l.close = stream_close;
     s->l.loop = gw_worker_loop(gw_http_worker(r));
     s->l.flags = flags;
-    snprintf(s->l.session, sizeof(s->l.session), "%s", session ? session : "");
+    gw_strlcpy(s->l.session, sizeof(s->l.session), session ? session : "");
     if (listen_id) {
         char *t = gw_json_dumps(listen_id);
-        snprintf(s->l.subscription_id, sizeof(s->l.subscription_id), "%s", t ? t : "null");
+        gw_strlcpy(s->l.subscription_id, sizeof(s->l.subscription_id), t ? t : "null");
         gw_free(t);
         s->listen_id = json_incref(listen_id);
     }
@@ -976,7 +977,7 @@ static void handle_post(struct http_state *st, struct gw_http_req *r, struct gw_
             post_abandon(c, body);
             return;
         }
-        snprintf(c->session, sizeof(c->session), "%s", claims.id);
+        gw_strlcpy(c->session, sizeof(c->session), claims.id);
         o.session_id = claims.id;
         o.version = claims.version;
         o.caps = claims.caps;
@@ -1234,7 +1235,7 @@ static void sse_open(struct http_state *st, struct gw_http_req *r, struct gw_ctx
     ls->s.l.close = legacy_listener_close;
     ls->s.l.loop = gw_worker_loop(gw_http_worker(r));
     ls->s.l.flags = GW_LISTEN_ALL;
-    snprintf(ls->s.l.session, sizeof(ls->s.l.session), "%s", claims.id);
+    gw_strlcpy(ls->s.l.session, sizeof(ls->s.l.session), claims.id);
     ls->holds = 1;
     gw_mcp_server_listen(st->mcp, &ls->s.l);
     pthread_mutex_lock(&legacy_lock);
@@ -1352,7 +1353,7 @@ static void messages_post(struct http_state *st, struct gw_http_req *r, struct g
     }
     struct legacy_msg *lm = gw_xcalloc(1, sizeof(*lm));
     lm->st = st;
-    snprintf(lm->session, sizeof(lm->session), "%s", sid);
+    gw_strlcpy(lm->session, sizeof(lm->session), sid);
     lm->msg = body;
     lm->ctx = gw_ctx_ref(ctx);
     gw_ctx_set_session(ctx, sid);

@@ -24,6 +24,7 @@
 #include "core/buf.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/str.h"
 #include "mcp/mcp_jsonrpc.h"
 #include "net/net_loop.h"
 
@@ -643,7 +644,7 @@ int gw_mcp_ask_client(struct gw_mcp_exchange *x, const char *method, json_t *par
     struct gw_mcp_server *srv = x->srv;
     struct pending *p = gw_xcalloc(1, sizeof(*p));
     snprintf(p->key, sizeof(p->key), "srv-%lu", atomic_fetch_add(&srv->next_id, 1) + 1);
-    snprintf(p->session, sizeof(p->session), "%s", x->session);
+    gw_strlcpy(p->session, sizeof(p->session), x->session);
     p->x = x;
     p->fn = fn;
     p->arg = arg;
@@ -803,7 +804,7 @@ static int decode_cursor(const char *c, int *out_pi, char *out_pc, size_t pc_siz
             return GW_EINVAL;
         pi = pi * 10 + (*p - '0');
     }
-    snprintf(out_pc, pc_size, "%s", colon + 1);
+    gw_strlcpy(out_pc, pc_size, colon + 1);
     *out_pi = pi;
     return GW_OK;
 }
@@ -1248,8 +1249,8 @@ static void dispatch_ready(struct gw_mcp_server *srv, const struct gw_mcp_origin
     x->o = *o;
     x->ctx = gw_ctx_ref(ctx);
     x->o.ctx = ctx;
-    snprintf(x->session, sizeof(x->session), "%s", o->session_id ? o->session_id : "");
-    snprintf(x->rid, sizeof(x->rid), "%s", o->request_id ? o->request_id : "");
+    gw_strlcpy(x->session, sizeof(x->session), o->session_id ? o->session_id : "");
+    gw_strlcpy(x->rid, sizeof(x->rid), o->request_id ? o->request_id : "");
     x->o.session_id = x->session;
     x->o.request_id = x->rid;
     x->msg = json_incref(msg);
@@ -1308,8 +1309,8 @@ void gw_mcp_server_dispatch(struct gw_mcp_server *srv, const struct gw_mcp_origi
         d->srv = srv;
         d->o = *o;
         d->o.ctx = ctx;
-        snprintf(d->session, sizeof(d->session), "%s", o->session_id ? o->session_id : "");
-        snprintf(d->rid, sizeof(d->rid), "%s", o->request_id ? o->request_id : "");
+        gw_strlcpy(d->session, sizeof(d->session), o->session_id ? o->session_id : "");
+        gw_strlcpy(d->rid, sizeof(d->rid), o->request_id ? o->request_id : "");
         d->o.session_id = o->session_id ? d->session : NULL;
         d->o.request_id = d->rid;
         d->msg = json_incref(msg);

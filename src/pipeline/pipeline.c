@@ -28,6 +28,7 @@
 #include "core/buf.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/str.h"
 #include "mcp/mcp_jsonrpc.h"
 #include "net/net_loop.h"
 #include "schema/schema.h"
@@ -172,7 +173,7 @@ int gw_pipeline_add(struct gw_pipeline *p, enum gw_phase phase, const char *name
     if (phase >= GW_PHASE_COUNT || p->nhandlers[phase] >= MAX_HANDLERS)
         return GW_ELIMIT;
     struct handler *h = &p->handlers[phase][p->nhandlers[phase]++];
-    snprintf(h->name, sizeof(h->name), "%s", name);
+    gw_strlcpy(h->name, sizeof(h->name), name);
     h->fn = fn;
     h->ud = ud;
     h->mode = mode;
@@ -191,7 +192,7 @@ int gw_pipeline_add_audit(struct gw_pipeline *p, const char *name, gw_audit_fn f
     if (p->naudits >= MAX_HANDLERS)
         return GW_ELIMIT;
     struct audit_obs *a = &p->audits[p->naudits++];
-    snprintf(a->name, sizeof(a->name), "%s", name);
+    gw_strlcpy(a->name, sizeof(a->name), name);
     a->fn = fn;
     a->ud = ud;
     return GW_OK;
@@ -271,7 +272,7 @@ static const struct gw_schema *tool_schema(struct gw_pipeline *p, struct loop_st
         }
     }
     struct cached_schema *c = gw_xcalloc(1, sizeof(*c));
-    snprintf(c->name, sizeof(c->name), "%s", name);
+    gw_strlcpy(c->name, sizeof(c->name), name);
     c->version = version;
     c->output = output;
     struct gw_schema_options so = p->schema_opts;
@@ -340,8 +341,8 @@ static void finish(struct gw_call *c, json_t *result, const struct gw_exec_info 
                                     .attempts = info->attempts,
                                     .latency_ms = info->latency_ms,
                                     .called = true};
-        snprintf(u.upstream, sizeof(u.upstream), "%s", info->upstream ? info->upstream : "");
-        snprintf(u.outcome, sizeof(u.outcome), "%s", gw_exec_outcome_name(info->outcome));
+        gw_strlcpy(u.upstream, sizeof(u.upstream), info->upstream ? info->upstream : "");
+        gw_strlcpy(u.outcome, sizeof(u.outcome), gw_exec_outcome_name(info->outcome));
         gw_ctx_set_upstream(c->ctx, &u);
     }
     json_incref(result);

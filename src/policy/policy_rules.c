@@ -9,6 +9,7 @@
 
 #include "core/alloc.h"
 #include "core/json.h"
+#include "core/str.h"
 #include "policy/policy_logic.h"
 
 #include <openssl/sha.h>
@@ -499,7 +500,7 @@ static bool tool_matches(const struct rule *r, const struct gw_rule_tool *t)
 
 static void hit(struct gw_rule_hit *h, const struct rule *r, const char *section)
 {
-    snprintf(h->id, sizeof(h->id), "%s", r ? r->id : "");
+    gw_strlcpy(h->id, sizeof(h->id), r ? r->id : "");
     h->section = section;
     h->effect = r ? effect_names[r->effect] : "deny";
     h->dry_run = r && r->dry_run;
@@ -713,7 +714,7 @@ void gw_ruleset_authorize_ex(const struct gw_ruleset *rs, const struct gw_princi
         snprintf(out->reason, sizeof(out->reason),
                  "%s is a privileged tool: it needs an elevated session", t->name);
         if (rs->el_scopes.n)
-            snprintf(out->step_up_scope, sizeof(out->step_up_scope), "%s", rs->el_scopes.v[0]);
+            gw_strlcpy(out->step_up_scope, sizeof(out->step_up_scope), rs->el_scopes.v[0]);
         snprintf(out->hint, sizeof(out->hint),
                  "authenticate again (within %lld s)%s%s%s", (long long)rs->el_max_age,
                  rs->el_scopes.n ? ", or obtain the scope " : "",
@@ -744,9 +745,10 @@ void gw_ruleset_authorize_ex(const struct gw_ruleset *rs, const struct gw_princi
         }
         if (r->when) {
             if (!data)
-                data = json_pack("{s:o,s:o,s:O,s:O}", "principal", gw_rules_principal_json(p),
-                                 "tool", tool_json(t), "args", args ? args : json_object(),
-                                 "context", context ? context : json_object());
+                data = json_pack("{s:O,s:o,s:O,s:O}", "principal",
+                                 gw_principal_json_with_claims(p), "tool", tool_json(t), "args",
+                                 args ? args : json_object(), "context",
+                                 context ? context : json_object());
             json_t *res = NULL;
             struct gw_error lerr = {0};
             if (gw_logic_eval(r->when, data, &res, &lerr) != GW_OK) {
@@ -765,7 +767,7 @@ void gw_ruleset_authorize_ex(const struct gw_ruleset *rs, const struct gw_princi
         if (r->effect == EFFECT_DENY) {
             out->verdict = GW_AUTHZ_DENY;
             out->stage = GW_AUTHZ_STAGE_POLICY;
-            snprintf(out->rule_id, sizeof(out->rule_id), "%s", r->id);
+            gw_strlcpy(out->rule_id, sizeof(out->rule_id), r->id);
             if (r->reason)
                 expand(r->reason, data, out->reason, sizeof(out->reason));
             else
@@ -796,10 +798,10 @@ void gw_ruleset_authorize_ex(const struct gw_ruleset *rs, const struct gw_princi
         return;
     }
     if (allow)
-        snprintf(out->rule_id, sizeof(out->rule_id), "%s", allow->id);
+        gw_strlcpy(out->rule_id, sizeof(out->rule_id), allow->id);
     if (confirm) {
         out->verdict = GW_AUTHZ_CONFIRM;
-        snprintf(out->rule_id, sizeof(out->rule_id), "%s", confirm->id);
+        gw_strlcpy(out->rule_id, sizeof(out->rule_id), confirm->id);
         if (confirm->reason)
             expand(confirm->reason, data, out->reason, sizeof(out->reason));
     }

@@ -448,14 +448,28 @@ static int deciding_item(const struct check *k)
     return best;
 }
 
+/* `"<id>";<a>=<x>;<b>=<y>` into out (bounded like snprintf). */
+static void header_item(char *out, size_t size, const char *id, const char *a, long long x,
+                        const char *b, long long y)
+{
+    char nx[24], ny[24];
+    gw_i64_to_dec(x, nx);
+    gw_i64_to_dec(y, ny);
+    size_t n = cat3(out, size, "\"", id, "\";");
+    n += cat3(out + n, size - n, a, nx, ";");
+    cat3(out + n, size - n, b, ny, "");
+}
+
+/* The RateLimit-Policy and RateLimit values of item i (every checked call: no printf). */
 static void header_values(const struct check *k, int i, char *policy, char *state, size_t size)
 {
     const struct gw_rl_rule *r = k->rule[i];
     const struct gw_rl_item *it = &k->b.item[i];
-    snprintf(policy, size, "\"%s\";q=%llu;w=%llu", r->id, (unsigned long long)r->limit,
-             (unsigned long long)(r->period_ms / 1000 ? r->period_ms / 1000 : 1));
-    snprintf(state, size, "\"%s\";r=%lld;t=%lld", r->id, (long long)it->remaining,
-             (long long)(it->allowed ? (it->reset_us + 999999) / 1000000 : secs_up(it->retry_us)));
+    header_item(policy, size, r->id, "q=", (long long)r->limit, "w=",
+                (long long)(r->period_ms / 1000 ? r->period_ms / 1000 : 1));
+    header_item(state, size, r->id, "r=", (long long)it->remaining, "t=",
+                (long long)(it->allowed ? (it->reset_us + 999999) / 1000000
+                                        : secs_up(it->retry_us)));
 }
 
 static void refusal_text(const struct check *k, int i, char *msg, size_t size)

@@ -134,7 +134,7 @@ static void format(int family, const unsigned char *addr, char *out, size_t size
     char buf[INET6_ADDRSTRLEN];
     if (!inet_ntop(family, addr, buf, sizeof(buf)))
         snprintf(buf, sizeof(buf), "-");
-    snprintf(out, size, "%s", buf);
+    gw_strlcpy(out, size, buf);
 }
 
 void gw_rl_client_ip(const struct gw_rl_cidrs *trusted, const char *peer, const char *xff,
@@ -143,7 +143,7 @@ void gw_rl_client_ip(const struct gw_rl_cidrs *trusted, const char *peer, const 
     int family;
     unsigned char addr[16];
     if (!peer || !parse_addr(peer, strlen(peer), &family, addr)) {
-        snprintf(out, size, "%s", peer && *peer ? "-" : "-");
+        gw_strlcpy(out, size, peer && *peer ? "-" : "-");
         return;
     }
     format(family, addr, out, size); /* the peer, unless a trusted proxy vouches for another */

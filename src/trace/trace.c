@@ -7,7 +7,9 @@
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/digest.h"
 #include "core/log.h"
+#include "core/str.h"
 #include "ctx/ctx.h"
 #include "mcp/mcp_server.h"
 #include "pii/pii.h"
@@ -72,11 +74,14 @@ static void hex(const unsigned char *d, size_t n, char *out)
 static void span_id(const struct gw_ctx *c, const char *name, char out[17])
 {
     unsigned char md[32];
-    unsigned len = 32;
     char buf[400];
-    int n = snprintf(buf, sizeof(buf), "%s\n%s\n%s", gw_ctx_trace_id(c), gw_ctx_request_id(c),
-                     name);
-    EVP_Digest(buf, (size_t)n, md, &len, EVP_sha256(), NULL);
+    /* "<trace id>\n<request id>\n<name>", cut to the buffer (as snprintf did) */
+    size_t n = gw_strlcpy(buf, sizeof(buf), gw_ctx_trace_id(c));
+    n += gw_strlcpy(buf + n, sizeof(buf) - n, "\n");
+    n += gw_strlcpy(buf + n, sizeof(buf) - n, gw_ctx_request_id(c));
+    n += gw_strlcpy(buf + n, sizeof(buf) - n, "\n");
+    n += gw_strlcpy(buf + n, sizeof(buf) - n, name);
+    gw_sha256(buf, n, md);
     if (!(md[0] | md[1] | md[2] | md[3] | md[4] | md[5] | md[6] | md[7]))
         md[7] = 1; /* an all-zero span id is invalid */
     hex(md, 8, out);
@@ -89,7 +94,14 @@ bool gw_trace_upstream_parent(const struct gw_ctx *ctx, char *out, size_t size)
         return false;
     char sid[17];
     span_id(ctx, "upstream", sid);
-    snprintf(out, size, "00-%s-%s-01", t, sid);
+    /* "00-<32 hex trace id>-<16 hex span id>-01" (55 characters) */
+    char tp[56];
+    memcpy(tp, "00-", 3);
+    memcpy(tp + 3, t, 32);
+    tp[35] = '-';
+    memcpy(tp + 36, sid, 16);
+    memcpy(tp + 52, "-01", 4);
+    gw_strlcpy(out, size, tp);
     return true;
 }
 

@@ -247,7 +247,7 @@ static void finish(struct gw_exec_call *c, json_t *result, enum gw_exec_outcome 
     c->outcome = outcome;
     if (outcome != GW_EXEC_OK && !c->err[0]) {
         json_t *t = json_object_get(json_array_get(json_object_get(result, "content"), 0), "text");
-        snprintf(c->err, sizeof(c->err), "%s", json_is_string(t) ? json_string_value(t) : "");
+        gw_strlcpy(c->err, sizeof(c->err), json_is_string(t) ? json_string_value(t) : "");
     }
     if (c->conf) { /* never hand out a secret, even one the upstream echoed back */
         gw_upstream_scrub(result, c->conf->secrets, c->conf->nsecrets);
@@ -256,12 +256,12 @@ static void finish(struct gw_exec_call *c, json_t *result, enum gw_exec_outcome 
         gw_upstream_scrub(result, extra, 2);
         char *clean = gw_upstream_scrub_text(c->err, c->conf->secrets, c->conf->nsecrets);
         if (clean) {
-            snprintf(c->err, sizeof(c->err), "%s", clean);
+            gw_strlcpy(c->err, sizeof(c->err), clean);
             gw_free(clean);
         }
         clean = gw_upstream_scrub_text(c->err, extra, 2);
         if (clean) {
-            snprintf(c->err, sizeof(c->err), "%s", clean);
+            gw_strlcpy(c->err, sizeof(c->err), clean);
             gw_free(clean);
         }
         gw_upstream_token_wipe(tok);
@@ -790,7 +790,7 @@ static void upstream_name(const json_t *binding, char *out, size_t n)
 {
     const char *name = gw_json_str(binding, "upstream");
     if (name && *name) {
-        snprintf(out, n, "%s", name);
+        gw_strlcpy(out, n, name);
         return;
     }
     const char *srv = json_string_value(json_array_get(json_object_get(binding, "servers"), 0));
@@ -1240,7 +1240,7 @@ static bool prepare(struct gw_exec_call *c, const json_t *tool, const json_t *ar
     upstream_name(binding, uname, sizeof(uname));
     c->conf = gw_upstreams_conf(u, uname);
     const char *path = gw_json_str(binding, "path");
-    snprintf(c->path_copy, sizeof(c->path_copy), "%s", path ? path : "?");
+    gw_strlcpy(c->path_copy, sizeof(c->path_copy), path ? path : "?");
     c->path_tmpl = c->path_copy;
     const char *method = gw_json_str(binding, "method");
     if (!json_is_object(binding) || !method) {
@@ -1249,7 +1249,7 @@ static bool prepare(struct gw_exec_call *c, const json_t *tool, const json_t *ar
     }
     if (read_execution(c, tool, u, method) != GW_OK) {
         char msg[sizeof(c->err)];
-        snprintf(msg, sizeof(msg), "%s", c->err);
+        gw_strlcpy(msg, sizeof(msg), c->err);
         finish_error(c, GW_EXEC_INVALID_REQUEST, "%s", msg);
         return false;
     }
@@ -1302,7 +1302,7 @@ static bool prepare(struct gw_exec_call *c, const json_t *tool, const json_t *ar
     }
     if (apply_headers(c, binding, o) != GW_OK) {
         char msg[512];
-        snprintf(msg, sizeof(msg), "%s", c->err);
+        gw_strlcpy(msg, sizeof(msg), c->err);
         finish_error(c, GW_EXEC_INVALID_REQUEST, "%s", msg);
         return false;
     }
@@ -1337,7 +1337,7 @@ static bool prepare(struct gw_exec_call *c, const json_t *tool, const json_t *ar
                          "idempotency key must be 1-255 printable ASCII characters");
             return false;
         }
-        snprintf(c->idem_client_key, sizeof(c->idem_client_key), "%s", o->idempotency_key);
+        gw_strlcpy(c->idem_client_key, sizeof(c->idem_client_key), o->idempotency_key);
         c->idem_key = scoped_key(caller, c->tool, o->idempotency_key);
         char *canon = canonical(args);
         unsigned char fp[32];

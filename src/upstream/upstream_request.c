@@ -16,6 +16,7 @@
 
 #include "core/alloc.h"
 #include "core/json.h"
+#include "core/str.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -117,7 +118,7 @@ static int scalar_text(const json_t *v, char *tmp, size_t tmpn, const char **out
             char t[64];
             snprintf(t, sizeof(t), "%.*g", prec, json_real_value(v));
             if (strtod(t, NULL) == json_real_value(v)) {
-                snprintf(tmp, tmpn, "%s", t);
+                gw_strlcpy(tmp, tmpn, t);
                 break;
             }
         }
@@ -1016,7 +1017,7 @@ int gw_upstream_req_build(const json_t *binding, const json_t *args,
         rc = GW_ERROR_SET(err, GW_EINVAL, "binding: unsupported method");
         goto out;
     }
-    snprintf(out->method, sizeof(out->method), "%s", method);
+    gw_strlcpy(out->method, sizeof(out->method), method);
     out->idempotent_method = idem;
     const char *path = gw_json_str(binding, "path");
     if (!path) {

@@ -198,6 +198,90 @@ static void test_take(void **state)
     gw_buf_fini(&b);
 }
 
+/* The inline appends (fast path while the bytes fit the held memory) and the slow path agree
+ * at every boundary: the maximum is exact whichever path the last byte takes. */
+static void test_fast_path_boundaries(void **state)
+{
+    (void)state;
+    for (size_t max = 0; max < 200; max++) {
+        struct gw_buf b;
+        gw_buf_init(&b, max);
+        size_t i = 0;
+        for (; i < max; i++) {
+            int rc = (i % 3 == 0)   ? gw_buf_addc(&b, (char)('a' + i % 26))
+                     : (i % 3 == 1) ? gw_buf_add(&b, (const char[]){(char)('a' + i % 26)}, 1)
+                                    : gw_buf_adds(&b, (const char[]){(char)('a' + i % 26), 0});
+            assert_int_equal(rc, GW_OK);
+            assert_int_equal(gw_buf_len(&b), i + 1);
+            assert_int_equal(gw_buf_ptr(&b)[i + 1], '\0');
+        }
+        assert_int_equal(gw_buf_addc(&b, 'x'), GW_ELIMIT);
+        assert_int_equal(gw_buf_add(&b, "xy", 2), GW_ELIMIT);
+        assert_int_equal(gw_buf_add(&b, "", 0), GW_OK);
+        assert_int_equal(gw_buf_len(&b), max);
+        for (size_t j = 0; j < max; j++)
+            assert_int_equal(gw_buf_ptr(&b)[j], (char)('a' + j % 26));
+        gw_buf_fini(&b);
+    }
+}
+
+/* printf formats in one pass when the text fits, and on every failure leaves the content as
+ * it was (no partial text, still NUL-terminated), whether or not memory was held. */
+static void test_printf_fit_and_refusal(void **state)
+{
+    (void)state;
+    struct gw_buf b;
+    gw_buf_init(&b, 20);
+    assert_int_equal(gw_buf_adds(&b, "ab"), GW_OK); /* now holds memory */
+    assert_int_equal(gw_buf_printf(&b, "%d-%s", 42, "x"), GW_OK);
+    assert_string_equal(gw_buf_ptr(&b), "ab42-x");
+    /* 15 more bytes would make 21 > 20 */
+    assert_int_equal(gw_buf_printf(&b, "%s", "0123456789abcde"), GW_ELIMIT);
+    assert_string_equal(gw_buf_ptr(&b), "ab42-x");
+    assert_int_equal(gw_buf_len(&b), 6);
+    assert_int_equal(gw_buf_printf(&b, "%s", "0123456789abcd"), GW_OK); /* exactly 20 */
+    assert_int_equal(gw_buf_len(&b), 20);
+    gw_buf_fini(&b);
+    /* longer than the held memory but within the maximum: grows and formats again */
+    gw_buf_init(&b, 1000);
+    assert_int_equal(gw_buf_addc(&b, '>'), GW_OK);
+    char big[301];
+    memset(big, 'z', 300);
+    big[300] = '\0';
+    assert_int_equal(gw_buf_printf(&b, "%s<", big), GW_OK);
+    assert_int_equal(gw_buf_len(&b), 302);
+    assert_int_equal(gw_buf_ptr(&b)[0], '>');
+    assert_int_equal(gw_buf_ptr(&b)[301], '<');
+    assert_int_equal(gw_buf_ptr(&b)[302], '\0');
+    gw_buf_fini(&b);
+}
+
+static void test_add_integers(void **state)
+{
+    (void)state;
+    static const long long vals[] = {0,  1,         -1,        9,         10,        -10,
+                                     99, 100,       123456789, -98765432, INT64_MAX, INT64_MIN,
+                                     INT64_MIN + 1, INT64_MAX - 1};
+    for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+        struct gw_buf b, want;
+        gw_buf_init(&b, 64);
+        gw_buf_init(&want, 64);
+        assert_int_equal(gw_buf_add_i64(&b, vals[i]), GW_OK);
+        assert_int_equal(gw_buf_add_u64(&b, (unsigned long long)vals[i]), GW_OK);
+        assert_int_equal(gw_buf_printf(&want, "%lld%llu", vals[i], (unsigned long long)vals[i]),
+                         GW_OK);
+        assert_string_equal(gw_buf_ptr(&b), gw_buf_ptr(&want));
+        gw_buf_fini(&b);
+        gw_buf_fini(&want);
+    }
+    struct gw_buf b;
+    gw_buf_init(&b, 3);
+    assert_int_equal(gw_buf_add_i64(&b, -1000), GW_ELIMIT); /* 5 > 3: nothing added */
+    assert_int_equal(gw_buf_add_u64(&b, 999), GW_OK);
+    assert_string_equal(gw_buf_ptr(&b), "999");
+    gw_buf_fini(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -206,6 +290,9 @@ int main(void)
         cmocka_unit_test(test_size_max),
         cmocka_unit_test(test_growth_and_binary), cmocka_unit_test(test_printf),
         cmocka_unit_test(test_reset_reuse),    cmocka_unit_test(test_take),
+        cmocka_unit_test(test_fast_path_boundaries),
+        cmocka_unit_test(test_printf_fit_and_refusal),
+        cmocka_unit_test(test_add_integers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,11 +21,13 @@
 
 #include "core/alloc.h"
 #include "core/err.h"
+#include "core/log.h"
 #include "net/net_http.h"
 #include "net/net_server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <regex.h>
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -105,7 +107,7 @@ static void drain_streams(struct gw_worker *w, void *arg)
     }
 }
 
-static struct gw_server *start(size_t max_body)
+static struct gw_server *start_with(size_t max_body, bool access_log)
 {
     struct gw_net_options o = {
         .listen = "127.0.0.1:0",
@@ -115,7 +117,7 @@ static struct gw_server *start(size_t max_body)
         .max_connections = 64,
         .idle_timeout_s = 10,
         .shutdown_grace_s = 5,
-        .access_log = false,
+        .access_log = access_log,
     };
     struct gw_server *srv = NULL;
     struct gw_error err = {0};
@@ -130,6 +132,11 @@ static struct gw_server *start(size_t max_body)
     assert_true(gw_server_port(srv) > 0);
     assert_true(gw_server_is_loopback(srv));
     return srv;
+}
+
+static struct gw_server *start(size_t max_body)
+{
+    return start_with(max_body, false);
 }
 
 static void stop(struct gw_server *srv)
@@ -336,11 +343,55 @@ static void test_graceful_drain_KNOWN_BUG(void **state)
         fail_msg("%s", why);
 }
 
+/* The access-log line (written without printf, net_http.c access_message): method, path,
+ * status, bytes, the duration in ms with three decimals, peer and trace id, in the text
+ * format "<ts> info [access] <request id> <message>", the time stamp to the millisecond. */
+static void test_access_log_line(void **state)
+{
+    (void)state;
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    gw_log_configure(GW_LOG_INFO, false, pfd[1]);
+    struct gw_server *srv = start_with(2048, true);
+    char buf[16384];
+    assert_int_equal(roundtrip(gw_server_port(srv),
+                               "POST /echo?q=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 7\r\n"
+                               "X-Request-Id: req-access-1\r\n"
+                               "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+                               "\r\nConnection: close\r\n\r\n{\"a\":1}",
+                               buf, sizeof(buf)),
+                     200);
+    stop(srv);
+    gw_log_configure(GW_LOG_WARN, true, 2);
+    close(pfd[1]);
+    char log[8192];
+    size_t n = read_until(pfd[0], log, sizeof(log), NULL);
+    close(pfd[0]);
+    assert_true(n > 0);
+    const char *line = strstr(log, " info [access] req-access-1 ");
+    assert_non_null(line);
+    while (line > log && line[-1] != '\n')
+        line--;
+    regex_t re;
+    assert_int_equal(regcomp(&re,
+                             "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z "
+                             "info \\[access\\] req-access-1 POST /echo 200 7 bytes "
+                             "[0-9]+\\.[0-9]{3} ms peer=127\\.0\\.0\\.1 "
+                             "trace=4bf92f3577b34da6a3ce929d0e0e4736\n",
+                             REG_EXTENDED),
+                     0);
+    int m = regexec(&re, line, 0, NULL, 0);
+    regfree(&re);
+    if (m != 0)
+        fail_msg("access log line not as expected: %s", line);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_builtin_and_routes),
         cmocka_unit_test(test_request_id_and_trace),
+        cmocka_unit_test(test_access_log_line),
         cmocka_unit_test(test_graceful_drain_KNOWN_BUG),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -298,12 +298,53 @@ static void test_version_tracks_content(void **state)
     gw_ruleset_unref(c);
 }
 
+/* the principal as conditions see it is made once per principal and kept with it (a cached
+ * token's or an API key's principal serves many calls): same content as
+ * gw_rules_principal_json, the same object on every later call, released with the principal */
+static void test_principal_json_memo(void **state)
+{
+    (void)state;
+    struct gw_principal *p = who("alice", "agent,viewer", "app", "{\"dept\":\"sales\"}");
+    const json_t *m = gw_principal_json_with_claims(p);
+    json_t *fresh = gw_rules_principal_json(p);
+    assert_true(json_equal((json_t *)m, fresh));
+    assert_string_equal(json_string_value(json_object_get(json_object_get(m, "claims"), "dept")),
+                        "sales");
+    assert_ptr_equal(gw_principal_json_with_claims(p), m);
+    json_t *kept = json_incref((json_t *)m); /* outlives the principal with a reference */
+    gw_principal_unref(p);
+    assert_true(json_equal(kept, fresh));
+    json_decref(kept);
+    json_decref(fresh);
+    /* a condition on the claims decides the same on the first call and on later ones */
+    struct gw_ruleset *rs =
+        build("{\"policies\":[{\"id\":\"sales-only\",\"effect\":\"deny\",\"when\":"
+              "{\"!=\":[{\"var\":\"principal.claims.dept\"},\"sales\"]}}]}");
+    struct gw_principal *in = who("bob", "agent", "app", "{\"dept\":\"sales\"}");
+    struct gw_principal *out = who("eve", "agent", "app", "{\"dept\":\"hr\"}");
+    struct gw_rule_tool t = tool("get_item", NULL, GW_RISK_READ, NULL);
+    json_t *args = json_object(), *ctx = json_object();
+    for (int i = 0; i < 3; i++) {
+        struct gw_authz_result r;
+        gw_ruleset_authorize(rs, in, &t, args, ctx, &r);
+        assert_int_not_equal(r.verdict, GW_AUTHZ_DENY);
+        gw_ruleset_authorize(rs, out, &t, args, ctx, &r);
+        assert_int_equal(r.verdict, GW_AUTHZ_DENY);
+        assert_string_equal(r.rule_id, "sales-only");
+    }
+    json_decref(args);
+    json_decref(ctx);
+    gw_principal_unref(in);
+    gw_principal_unref(out);
+    gw_ruleset_unref(rs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_build_refusals), cmocka_unit_test(test_exposure),
         cmocka_unit_test(test_risk_and_elevation), cmocka_unit_test(test_policies),
-        cmocka_unit_test(test_version_tracks_content),
+        cmocka_unit_test(test_version_tracks_content), cmocka_unit_test(test_principal_json_memo),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
