@@ -744,11 +744,11 @@ void gw_ruleset_authorize_ex(const struct gw_ruleset *rs, const struct gw_princi
             continue;
         }
         if (r->when) {
-            if (!data)
-                data = json_pack("{s:O,s:o,s:O,s:O}", "principal",
+            if (!data) /* args is set here (conditions without arguments continued above) */
+                data = json_pack("{s:O,s:o,s:O,s:o}", "principal",
                                  gw_principal_json_with_claims(p), "tool", tool_json(t), "args",
-                                 args ? args : json_object(), "context",
-                                 context ? context : json_object());
+                                 args, "context",
+                                 context ? json_incref((json_t *)context) : json_object());
             json_t *res = NULL;
             struct gw_error lerr = {0};
             if (gw_logic_eval(r->when, data, &res, &lerr) != GW_OK) {
