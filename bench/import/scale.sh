@@ -19,7 +19,12 @@ NODE=${NODE:-node}
 [ $# -gt 0 ] || set -- 1000 10000 20000
 WORK=$(mktemp -d)
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
+cleanup() {  # the gateways stopped and waited for before their folder goes (a gateway still
+             # writing made rm fail, and with it the script)
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$WORK" || true
+}
 trap cleanup EXIT
 
 # starts a gateway on DATA; prints "PID PORT" once it listens

@@ -197,15 +197,17 @@ const PHASES = [
   ['authentication (RS256 token, verified-token cache)', 'gw-call-nogov', 'gw-call-noauth'],
   ['governance (exposure + authorization, 3 rules)', 'gw-call', 'gw-call-nogov'],
   ['rate limits (3, in process)', 'gw-call', 'gw-call-nolimit'],
-  ['rate limits on Redis instead of in process (the gateway's CPU; Redis's own not counted)', 'gw-call-limit-redis', 'gw-call'],
+  ['rate limits on Redis instead of in process (the gateway\'s CPU; Redis\'s own not counted)', 'gw-call-limit-redis', 'gw-call'],
   ['audit trail', 'gw-call', 'gw-call-noaudit'],
   ['access log', 'gw-call', 'gw-call-nolog'],
 ];
 const phaseRows = PHASES.filter(([, on, off]) => get(on, 32) && get(off, 32)).map(([label, on, off]) => {
   const d = cpuPerCall(on) - cpuPerCall(off);
+  // a negative difference is run-to-run noise (two gateways measured minutes apart), not a gain
+  const noise = Number.isFinite(d) && d < 0;
   return [label, `${fmtInt(get(on, 32).rps)} vs ${fmtInt(get(off, 32).rps)}`,
-    Number.isFinite(d) ? `${d >= 0 ? '+' : ''}${d.toFixed(1)} µs` : 'n/a',
-    Number.isFinite(d) ? `${((100 * d) / cpuPerCall(off)).toFixed(1)} %` : 'n/a'];
+    !Number.isFinite(d) ? 'n/a' : noise ? `≈ 0 (${d.toFixed(1)} µs: noise)` : `+${d.toFixed(1)} µs`,
+    !Number.isFinite(d) ? 'n/a' : noise ? '≈ 0' : `${((100 * d) / cpuPerCall(off)).toFixed(1)} %`];
 });
 
 // ---- stdout ----
