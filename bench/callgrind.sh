@@ -105,20 +105,8 @@ say "mcpgw: $GW ($(git -C "$REPO" rev-parse --short HEAD)$(git -C "$REPO" diff -
 
 UPORT=$(free_port); PPORT=$(free_port)
 sed -e "s|@RUN@|$RUN|g" -e "s|@PORT@|$UPORT|g" "$BENCH/nginx/upstream.conf.in" >"$RUN/upstream.conf"
-# the benchmark identity provider's key set (served by the upstream nginx) and its access token,
-# made as bench/run.sh makes them: the gateway verifies the signature once, then hits its cache
-"$NODE" -e '
-const c = require("crypto"), fs = require("fs");
-const { publicKey, privateKey } = c.generateKeyPairSync("rsa", { modulusLength: 2048 });
-const jwk = { ...publicKey.export({ format: "jwk" }), kid: "bench", use: "sig", alg: "RS256" };
-fs.writeFileSync(process.argv[1], JSON.stringify({ keys: [jwk] }));
-const b = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
-const now = Math.floor(Date.now() / 1000);
-const input = b({ alg: "RS256", kid: "bench", typ: "at+jwt" }) + "." + b({ iss: "https://idp.bench",
-  aud: "https://gw.bench/mcp", sub: "bench-user", azp: "bench-client", roles: ["bench"],
-  scope: "mcp:tools", iat: now, exp: now + 86400 });
-fs.writeFileSync(process.argv[2], input + "." + c.createSign("sha256").update(input).sign(privateKey).toString("base64url"));
-' "$RUN/jwks.json" "$RUN/bench.jwt"
+# the benchmark identity provider's key set (served by the upstream nginx) and its access token
+"$NODE" "$BENCH/lib/bench-token.mjs" "$RUN/jwks.json" "$RUN/bench.jwt"
 nginx -p "$RUN" -c "$RUN/upstream.conf" -e "$RUN/upstream-error.log" >"$RUN/upstream.out" 2>&1 &
 PIDS+=($!)
 wait_http "http://127.0.0.1:$UPORT/health"

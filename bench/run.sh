@@ -183,18 +183,7 @@ UPSTREAM=http://127.0.0.1:$UPORT
 # the same token, so the gateway verifies its signature once and then hits its verified-token
 # cache, which is what a real client's repeated calls cost). The key set is served by the
 # upstream nginx; the gw-call-noauth point runs a gateway with GW_AUTH_MODE=off, for the ratio.
-"$NODE" -e '
-const c = require("crypto"), fs = require("fs");
-const { publicKey, privateKey } = c.generateKeyPairSync("rsa", { modulusLength: 2048 });
-const jwk = { ...publicKey.export({ format: "jwk" }), kid: "bench", use: "sig", alg: "RS256" };
-fs.writeFileSync(process.argv[1], JSON.stringify({ keys: [jwk] }));
-const b = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
-const now = Math.floor(Date.now() / 1000);
-const input = b({ alg: "RS256", kid: "bench", typ: "at+jwt" }) + "." + b({ iss: "https://idp.bench",
-  aud: "https://gw.bench/mcp", sub: "bench-user", azp: "bench-client", roles: ["bench"],
-  scope: "mcp:tools", iat: now, exp: now + 86400 });
-fs.writeFileSync(process.argv[2], input + "." + c.createSign("sha256").update(input).sign(privateKey).toString("base64url"));
-' "$RUN/jwks.json" "$RUN/bench.jwt" || die "making the benchmark token"
+"$NODE" "$BENCH/lib/bench-token.mjs" "$RUN/jwks.json" "$RUN/bench.jwt" || die "making the benchmark token"
 BENCH_JWT=$(cat "$RUN/bench.jwt")
 GW_AUTH_ARGS=(--set GW_AUTH_MODE=required --set GW_OIDC_ISSUER=https://idp.bench
   --set "GW_OIDC_JWKS_URI=$UPSTREAM/jwks.json" --set GW_OIDC_AUDIENCE=https://gw.bench/mcp)
