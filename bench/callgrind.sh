@@ -128,12 +128,7 @@ else
 fi
 printf '{"upstreams":{"bench-upstream":{"baseUrls":{"mock":"%s","staging":"%s","production":"%s"}}}}\n' \
   "$UPSTREAM" "$UPSTREAM" "$UPSTREAM" >"$RUN/upstreams.json"
-cat >"$RUN/limits.json" <<'JSON'
-{"rules": [
-  {"id": "bench-ip", "scope": "http", "rate": "1000000/s", "per": ["ip"]},
-  {"id": "bench-user", "rate": "1000000/s", "per": ["user"]},
-  {"id": "bench-tool", "rate": "1000000/s", "per": ["tool"]}]}
-JSON
+# the three limits (bench/callgrind/limits.json): per address, user and tool; never refusing
 META='"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}'
 printf '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"%s","arguments":{"id":"42"},%s}}' \
   "$TOOL" "$META" >"$RUN/b-call"
@@ -264,7 +259,7 @@ gateway_cmd() {
     --set "GW_AUDIT_DIR=$RUN/audit-$cfg" --set GW_AUDIT_ENABLED=$audit --set GW_ACCESS_LOG=$log)
   if [ $auth = 1 ]; then GWCMD+=("${AUTH_ARGS[@]}"); else GWCMD+=(--set GW_AUTH_MODE=off); fi
   [ $gov = 0 ] || GWCMD+=(--set "GW_GOVERNANCE_FILE=$BENCH/callgrind/governance.yaml")
-  [ $limits = 0 ] || GWCMD+=(--set "GW_RATELIMIT_RULES_FILE=$RUN/limits.json" --set GW_RATELIMIT_BACKEND=memory)
+  [ $limits = 0 ] || GWCMD+=(--set "GW_RATELIMIT_RULES_FILE=$BENCH/callgrind/limits.json" --set GW_RATELIMIT_BACKEND=memory)
   return 0
 }
 

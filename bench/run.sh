@@ -273,16 +273,11 @@ say "gateway idle RSS with an empty registry: $GW_EMPTY_KB kB"
 # authentication, per user, per tool; rates high enough never to refuse; in process), the audit
 # trail and the access log. Each gw-call-noX point is the same gateway with one phase off, so
 # the report can say what each phase costs per call.
-cat >"$RUN/limits.json" <<'JSON'
-{"rules": [
-  {"id": "bench-ip", "scope": "http", "rate": "1000000/s", "per": ["ip"]},
-  {"id": "bench-user", "rate": "1000000/s", "per": ["user"]},
-  {"id": "bench-tool", "rate": "1000000/s", "per": ["tool"]}]}
-JSON
+# the three limits (bench/callgrind/limits.json): per address, user and tool; never refusing
 GW_GOV_ARGS=()
 # the fixture tool (no import) belongs to no API product: the rules would hide it
 [ "$GW_TOOL" = upstream ] && GW_GOV_ARGS=(--set "GW_GOVERNANCE_FILE=$BENCH/callgrind/governance.yaml")
-GW_LIMIT_ARGS=(--set "GW_RATELIMIT_RULES_FILE=$RUN/limits.json" --set GW_RATELIMIT_BACKEND=memory)
+GW_LIMIT_ARGS=(--set "GW_RATELIMIT_RULES_FILE=$BENCH/callgrind/limits.json" --set GW_RATELIMIT_BACKEND=memory)
 GW_ALL_ARGS=("${GW_AUTH_ARGS[@]}" "${GW_GOV_ARGS[@]}" "${GW_LIMIT_ARGS[@]}")
 say "starting the gateway (mcpgw, $(nproc) workers by default, every phase on) and one per phase off"
 start_gateway gateway "${GW_ALL_ARGS[@]}"
@@ -320,7 +315,7 @@ if command -v redis-server >/dev/null 2>&1; then
     --appendonly no --dir "$RUN" >"$RUN/redis.log" 2>&1 &
   RPID=$!; PIDS+=($RPID)
   for _ in $(seq 1 100); do [ -S "$RUN/redis.sock" ] && break; sleep 0.05; done
-  start_gateway gateway-limit-redis --set GW_RATELIMIT_RULES_FILE="$RUN/limits.json" \
+  start_gateway gateway-limit-redis --set GW_RATELIMIT_RULES_FILE="$BENCH/callgrind/limits.json" \
     --set REDIS_URL="unix://$RUN/redis.sock" --set GW_RATELIMIT_BACKEND=redis \
     "${GW_AUTH_ARGS[@]}" "${GW_GOV_ARGS[@]}"
   G7PID=$GWPID; GWURL7=http://127.0.0.1:$GWPORT/mcp
