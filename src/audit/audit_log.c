@@ -461,6 +461,21 @@ static int recover(struct gw_audit *a, struct gw_error *err)
         return rc;
     }
     const char *nl = memchr(data, '\n', n);
+    if (!nl && last.open) {
+        /* killed between creating the segment and its header reaching the disk (the header is
+         * one line written before any record): nothing in it was ever acknowledged. Remove it
+         * and recover from the segments before it; the writer creates it again. */
+        GW_LOG(GW_LOG_WARN, "audit", "recovered %s: removed a segment whose header was never "
+                                     "completed (%zu bytes, no record)", last.name, n);
+        gw_free(data);
+        if (unlink(path) != 0 || gw_audit__fsync_dir(a->segdir) != GW_OK) {
+            rc = GW_ERROR_SET(err, GW_EIO, "audit segment %s: cannot remove it", path);
+            gw_free(path);
+            return rc;
+        }
+        gw_free(path);
+        return recover(a, err); /* one segment fewer: bounded */
+    }
     struct audit_seg_header h;
     if (!nl || gw_audit__parse_header(data, (size_t)(nl - data), &h, err) != GW_OK ||
         h.first != last.first) {

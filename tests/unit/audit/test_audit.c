@@ -356,6 +356,29 @@ static void test_writer(void **state)
     assert_int_equal(json_integer_value(json_object_get(r, "records")), 22);
     json_decref(r);
 
+    /* killed between creating the next segment and writing its header: an empty .open
+     * segment, then one with a partial header; neither held an acknowledged record, so the
+     * writer removes it and goes on */
+    const char *stubs[] = {"", "{\"origin\":\"unit/au"};
+    for (int k = 0; k < 2; k++) {
+        gw_audit_get_stats(a = open_log(pem, &rc), &st);
+        assert_int_equal(rc, GW_OK);
+        uint64_t size = st.size;
+        gw_audit_close(a);
+        snprintf(cmd, sizeof(cmd), "printf '%%s' '%s' > %s/%020llu.jsonl.open", stubs[k], seg,
+                 (unsigned long long)size);
+        assert_int_equal(system(cmd), 0); /* checksrc: allow */
+        a = open_log(pem, &rc);
+        assert_int_equal(rc, GW_OK);
+        assert_int_equal(gw_audit_append_sync(a, "{\"i\":30}", 8, NULL), GW_OK);
+        gw_audit_close(a);
+        r = verify_log(vkey);
+        if (!json_is_true(json_object_get(r, "ok")))
+            fail_msg("%s", json_dumps(r, 0));
+        assert_int_equal(json_integer_value(json_object_get(r, "records")), 23 + k);
+        json_decref(r);
+    }
+
     /* an edited record: the writer refuses to continue the log */
     snprintf(cmd, sizeof(cmd), "f=$(ls %s/*.jsonl | tail -1); sed -i '2s/\"i\":/\"j\":/' \"$f\"",
              seg);
