@@ -292,6 +292,13 @@ void gw_metrics_write_sample(struct gw_metrics_writer *w, const char *name, cons
     gw_buf_addc(w->out, '\n');
 }
 
+void gw_metrics_write_single(struct gw_metrics_writer *w, const char *name,
+                             enum gw_metric_type type, const char *help, double v)
+{
+    gw_metrics_write_header(w, name, type, help);
+    gw_metrics_write_sample(w, name, NULL, v);
+}
+
 static void render_family(struct gw_metrics_family *f, struct gw_buf *out)
 {
     struct gw_metrics_writer w = {out};

@@ -60,6 +60,9 @@ void gw_metrics_write_header(struct gw_metrics_writer *w, const char *name,
                              enum gw_metric_type type, const char *help);
 void gw_metrics_write_sample(struct gw_metrics_writer *w, const char *name, const char *labels,
                              double v);
+/* A family of one sample without labels: header and sample. */
+void gw_metrics_write_single(struct gw_metrics_writer *w, const char *name,
+                             enum gw_metric_type type, const char *help, double v);
 /* Escapes a label value (\\, \", \n) into out. */
 void gw_metrics_escape(const char *v, char *out, size_t size);
 
