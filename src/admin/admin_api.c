@@ -237,23 +237,6 @@ void gw_admin__set_etag(struct admin_job *j, const json_t *def)
 
 /* ---- the job: pool side ------------------------------------------------------------------- */
 
-static void close_store(void *p)
-{
-    gw_store_close(p);
-}
-
-/* The calling pool thread's store handle, opened on first use. NULL with err set on failure. */
-static struct gw_store *thread_store(struct gw_admin *adm, struct gw_error *err)
-{
-    struct gw_store *st = pthread_getspecific(adm->store_key);
-    if (st)
-        return st;
-    if (gw_store_open(adm->store_url, &adm->store_opts, &st, err) != GW_OK)
-        return NULL;
-    pthread_setspecific(adm->store_key, st);
-    return st;
-}
-
 /* Serialises j->result into j->out (falls back to a 500 when it cannot). */
 static void serialise(struct admin_job *j)
 {
@@ -295,15 +278,14 @@ static void job_run(void *arg)
     struct admin_job *j = arg;
     struct gw_admin *adm = j->adm;
     struct gw_error err = {0};
-    struct gw_store *st = thread_store(adm, &err);
+    struct gw_store *st = gw_store_per_thread_get(&adm->stores, &err);
     if (!st) {
         gw_admin__fail(j, 503, "unavailable", "database: %s", err.msg);
     } else {
         j->work(j, st);
         if (j->drop_store) {
             /* a broken connection (PostgreSQL restart, network): reopen on the next job */
-            pthread_setspecific(adm->store_key, NULL);
-            gw_store_close(st);
+            gw_store_per_thread_drop(&adm->stores);
         }
     }
     if (j->wrote && j->status < 300 && adm->on_write)
@@ -735,9 +717,6 @@ int gw_admin_attach(struct gw_server *http, const struct gw_admin_config *cfg,
     /* a web page must not be able to drive the admin API (CSRF, DNS rebinding) */
     gw_server_check_origin(http, cfg->allowed_origins, cfg->allowed_hosts);
     struct gw_admin *adm = gw_xcalloc(1, sizeof(*adm));
-    adm->store_url = gw_xstrdup(cfg->store_url);
-    if (cfg->store_opts)
-        adm->store_opts = *cfg->store_opts;
     gw_openapi_options_init(&adm->oo);
     if (cfg->settings)
         gw_openapi_options_from_settings(&adm->oo, cfg->settings);
@@ -749,7 +728,6 @@ int gw_admin_attach(struct gw_server *http, const struct gw_admin_config *cfg,
         if (cfg->settings) {
             int rc = gw_ssrf_policy_from_settings(cfg->settings, &adm->own_ssrf, err);
             if (rc != GW_OK) {
-                gw_free(adm->store_url);
                 gw_free(adm);
                 return rc;
             }
@@ -781,7 +759,7 @@ int gw_admin_attach(struct gw_server *http, const struct gw_admin_config *cfg,
         adm->settings = gw_json_dumps(sv);
         json_decref(sv);
     }
-    pthread_key_create(&adm->store_key, close_store);
+    gw_store_per_thread_init(&adm->stores, cfg->store_url, cfg->store_opts);
     adm->pool = gw_pool_new(cfg->threads > 0 ? cfg->threads : 2, POOL_QUEUE);
     gw_server_route(http, "/admin/api/*", admin_handle, adm);
     *out = adm;
@@ -794,10 +772,9 @@ void gw_admin_free(struct gw_admin *adm)
         return;
     gw_pool_free(adm->pool); /* pool threads exit: their store handles close (key destructor) */
     gw_admin__audit_state_free(adm);
-    pthread_key_delete(adm->store_key);
+    gw_store_per_thread_fini(&adm->stores);
     gw_ssrf_policy_free(adm->own_ssrf);
     json_decref(adm->auth_config);
     gw_free(adm->settings);
-    gw_free(adm->store_url);
     gw_free(adm);
 }

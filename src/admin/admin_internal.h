@@ -22,6 +22,7 @@
 #include "net/net_pool.h"
 #include "openapi/openapi.h"
 #include "store/store.h"
+#include "store/store_thread.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -38,15 +39,13 @@
 #define ADMIN_HISTORY_MAX GW_STORE_PAGE_MAX /* history rows reachable through paging */
 
 struct gw_admin {
-    char *store_url;
-    struct gw_store_options store_opts;
+    struct gw_store_per_thread stores;  /* one database handle per pool thread */
     struct gw_openapi_options oo;       /* base importer options (limits, refs) */
     struct gw_ssrf_policy *own_ssrf;    /* built from the settings, or NULL */
     const struct gw_ssrf_policy *ssrf;  /* the policy in use (own_ssrf or the config's) */
     bool allow_remote;
     size_t max_body;
     struct gw_pool *pool;
-    pthread_key_t store_key;            /* per pool thread: struct gw_store * */
     gw_admin_write_fn on_write;
     void *on_write_arg;
     struct gw_authn authn;     /* ops NULL: no authentication (loopback clients only) */

@@ -29,6 +29,7 @@
 #include "net/net_http.h"
 #include "net/net_pool.h"
 #include "store/store_chat.h"
+#include "store/store_thread.h"
 
 #include <event2/event.h>
 #include <openssl/rand.h>
@@ -72,11 +73,9 @@ struct gw_chat {
     char describe[1600];
     struct gw_mcp_server *mcp;
     struct gw_authn authn;
-    char *store_url;
-    struct gw_store_options store_opts;
     char *config_text; /* GET /chat/api/config */
     struct gw_pool *pool;
-    pthread_key_t store_key;
+    struct gw_store_per_thread stores; /* one database handle per pool thread */
     int nworkers;
     struct chat_worker *workers;
 };
@@ -160,22 +159,6 @@ struct chat_job {
     struct chat_turn *turn;
 };
 
-static void close_store(void *p)
-{
-    gw_store_close(p);
-}
-
-static struct gw_store *thread_store(struct gw_chat *chat, struct gw_error *err)
-{
-    struct gw_store *st = pthread_getspecific(chat->store_key);
-    if (st)
-        return st;
-    if (gw_store_open(chat->store_url, &chat->store_opts, &st, err) != GW_OK)
-        return NULL;
-    pthread_setspecific(chat->store_key, st);
-    return st;
-}
-
 static void job_free(struct chat_job *j)
 {
     json_decref(j->result);
@@ -194,7 +177,7 @@ static void job_back(void *arg)
 static void job_work(void *arg)
 {
     struct chat_job *j = arg;
-    struct gw_store *st = thread_store(j->chat, &j->err);
+    struct gw_store *st = gw_store_per_thread_get(&j->chat->stores, &j->err);
     if (!st) {
         j->rc = GW_EIO;
     } else {
@@ -226,8 +209,7 @@ static void job_work(void *arg)
             break;
         }
         if (j->rc == GW_EIO) { /* a broken connection: reopen on the next job */
-            pthread_setspecific(j->chat->store_key, NULL);
-            gw_store_close(st);
+            gw_store_per_thread_drop(&j->chat->stores);
         }
     }
     if (gw_loop_post(j->loop, job_back, j) != GW_OK) {
@@ -1400,7 +1382,6 @@ static void chat_release(struct gw_chat *chat)
         gw_free(chat->api_key);
     }
     gw_free(chat->prompt_tmpl);
-    gw_free(chat->store_url);
     gw_free(chat->config_text);
     gw_free(chat->workers);
     gw_free(chat);
@@ -1474,9 +1455,6 @@ int gw_chat_attach(struct gw_server *http, const struct gw_chat_config *cfg,
     chat->tz_offset_min = (int)gw_settings_int(s, "GW_CHAT_TIMEZONE_OFFSET_MINUTES");
     chat->mcp = cfg->mcp;
     chat->authn = cfg->authn;
-    chat->store_url = gw_xstrdup(cfg->store_url);
-    if (cfg->store_opts)
-        chat->store_opts = *cfg->store_opts;
     if (chat->provider == GW_LLM_NONE)
         snprintf(chat->describe, sizeof(chat->describe), "no language model configured "
                                                          "(GW_CHAT_PROVIDER=none)");
@@ -1499,7 +1477,7 @@ int gw_chat_attach(struct gw_server *http, const struct gw_chat_config *cfg,
     chat->nworkers = gw_server_worker_count(http);
     chat->workers = gw_xcalloc((size_t)(chat->nworkers > 0 ? chat->nworkers : 1),
                                sizeof(struct chat_worker));
-    pthread_key_create(&chat->store_key, close_store);
+    gw_store_per_thread_init(&chat->stores, cfg->store_url, cfg->store_opts);
     chat->pool = gw_pool_new(POOL_THREADS, POOL_QUEUE);
     gw_server_on_worker(http, worker_start, worker_stop, chat);
     gw_server_on_drain(http, worker_drain, chat);
@@ -1518,6 +1496,6 @@ void gw_chat_free(struct gw_chat *c)
     if (!c)
         return;
     gw_pool_free(c->pool);
-    pthread_key_delete(c->store_key);
+    gw_store_per_thread_fini(&c->stores);
     chat_release(c);
 }
