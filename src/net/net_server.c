@@ -12,8 +12,8 @@
  * else the slowest head) is closed for the new one, as nginx reuses its reusable connections;
  * with nothing evictable the listener pauses until a connection closes or turns idle (the
  * kernel backlog holds the rest). A client address over its cap gets a 503 and is closed.
- * Descriptor shortage (EMFILE/ENFILE): evict if possible; else give up the reserve descriptor
- * to accept the waiting connection and answer it 503, then stop accepting for a back-off
+ * Descriptor shortage (EMFILE/ENFILE, which accept() reports even with an empty backlog, so
+ * only when the listener has a connection waiting): evict if possible; else give up the reserve descriptor to accept the waiting connection and answer it 503, then stop accepting for a back-off
  * (100 ms doubling to 1 s); warnings are rate-limited (one line per 10 s, with counts).
  * At start-up the soft RLIMIT_NOFILE is raised toward what GW_MAX_CONNECTIONS needs; the
  * effective limit is lowered (with a warning) when the hard limit does not allow it.
@@ -37,6 +37,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -421,6 +422,14 @@ static void refuse_socket(struct gw_worker *w, int fd, const char *reason)
     close(fd);
 }
 
+/* Whether a connection waits in the listener's backlog (accept() reports EMFILE before it
+ * looks, so an empty backlog at the descriptor limit must not cost a connection). */
+static bool backlog_waiting(int lfd)
+{
+    struct pollfd p = {.fd = lfd, .events = POLLIN};
+    return poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
+}
+
 /* Out of descriptors and nothing to evict: the reserve descriptor makes room to take the
  * connection at the head of the backlog and answer it, so that it does not wait forever. */
 static void refuse_with_reserve(struct gw_worker *w)
@@ -459,6 +468,8 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
                 break;
             if (e == EINTR || e == ECONNABORTED || e == EPROTO || e == EPERM)
                 continue;
+            if ((e == EMFILE || e == ENFILE) && !backlog_waiting(lfd))
+                break;
             if ((e == EMFILE || e == ENFILE) && gw_conn__evict_one(w))
                 continue;
             if (e == EMFILE || e == ENFILE)

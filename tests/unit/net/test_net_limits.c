@@ -28,10 +28,12 @@
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -64,9 +66,19 @@ static void route_echo(struct gw_http_req *r, void *arg)
     gw_http_reply(r, 200, "text/plain", b, n);
 }
 
+/* /hold answers after 400 ms; with hold_sync set (shared with a forked client process), it
+ * counts the requests it holds and answers only once the client sets `release` (or after
+ * 10 s), so the client knows which connections are busy instead of guessing by sleeping. */
+struct hold_sync {
+    atomic_int held;
+    atomic_int release;
+};
+static struct hold_sync *hold_sync;
+
 struct hold {
     struct gw_http_req *r;
     struct event *ev;
+    int waits;
 };
 
 static void hold_done(evutil_socket_t fd, short what, void *arg)
@@ -74,6 +86,11 @@ static void hold_done(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct hold *h = arg;
+    if (hold_sync && !atomic_load(&hold_sync->release) && h->waits++ < 1000) {
+        struct timeval tv = {0, 10000};
+        evtimer_add(h->ev, &tv);
+        return;
+    }
     event_free(h->ev);
     gw_http_reply(h->r, 200, "text/plain", "held", 4);
     gw_free(h);
@@ -85,7 +102,9 @@ static void route_hold(struct gw_http_req *r, void *arg)
     struct hold *h = gw_xcalloc(1, sizeof(*h));
     h->r = r;
     h->ev = evtimer_new(gw_worker_base(gw_http_worker(r)), hold_done, h);
-    struct timeval tv = {0, 400000};
+    struct timeval tv = {0, hold_sync ? 10000 : 400000};
+    if (hold_sync)
+        atomic_fetch_add(&hold_sync->held, 1);
     evtimer_add(h->ev, &tv);
 }
 
@@ -550,24 +569,33 @@ static int child_clients(int port)
         close(idle[i]);
     usleep(500000); /* the server has seen those closes (even on a loaded machine) */
     /* 2: busy connections fill the descriptors (nothing to evict): a new one gets 503 from
-     * the reserve descriptor, and once the busy ones finish, service resumes */
+     * the reserve descriptor, and once the busy ones finish, service resumes. Each request
+     * is seen held by the server (or answered) before the next client dials. */
     int busy[16];
     for (int i = 0; i < 16; i++) {
+        int before = atomic_load(&hold_sync->held);
         busy[i] = dial(port);
         if (busy[i] < 0)
             return 12;
         send_str(busy[i], "GET /hold HTTP/1.1\r\nHost: x\r\n\r\n");
-        usleep(20000); /* read by the server (busy, not evictable) before the next arrives */
+        struct pollfd p = {.fd = busy[i], .events = POLLIN};
+        for (int t = 0; t < 500 && atomic_load(&hold_sync->held) == before; t++)
+            if (poll(&p, 1, 10) > 0)
+                break; /* answered (503) or closed: not held */
     }
-    int got503 = 0;
+    atomic_store(&hold_sync->release, 1);
+    int got503 = 0, unanswered = 0;
     for (int i = 0; i < 16; i++) {
         size_t n = read_until(busy[i], buf, sizeof(buf), "\r\n\r\n");
-        if (n && status_of(buf) == 503)
-            got503++;
+        int status = n ? status_of(buf) : 0;
+        got503 += status == 503;
+        unanswered += status != 200 && status != 503;
         close(busy[i]);
     }
     if (got503 == 0)
         return 13;
+    if (unanswered) /* a connection accepted at the limit and then evicted before its request */
+        return 15;
     usleep(1200000); /* past the back-off */
     fd = dial(port);
     send_str(fd, HEALTH);
@@ -579,6 +607,11 @@ static int child_clients(int port)
 static void test_descriptor_limit(void **state)
 {
     (void)state;
+    hold_sync = mmap(NULL, sizeof(*hold_sync), PROT_READ | PROT_WRITE,
+                     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    assert_true(hold_sync != MAP_FAILED);
+    atomic_init(&hold_sync->held, 0);
+    atomic_init(&hold_sync->release, 0);
     struct gw_server *srv = start_with(1000, NULL, false);
     int port = gw_server_port(srv);
     usleep(50000);
@@ -595,6 +628,8 @@ static void test_descriptor_limit(void **state)
     waitpid(pid, &st, 0);
     setrlimit(RLIMIT_NOFILE, &saved);
     stop(srv);
+    munmap(hold_sync, sizeof(*hold_sync));
+    hold_sync = NULL;
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 0);
 }
