@@ -16,6 +16,8 @@
 #include "store/store_import.h"
 
 #include <getopt.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -53,6 +55,30 @@ static void progress(size_t done, size_t total, void *ud)
         fprintf(stderr, "\rmapping operations: %zu/%zu", done, total);
     else if (done == total || done % 1000 == 0)
         fprintf(stderr, "mapping operations: %zu/%zu\n", done, total);
+}
+
+/* The importer's tool list, released on a thread once the store has copied it (the
+ * store's tools_read hook), while the store writes: a tenth of a large import's time. */
+struct tools_release {
+    json_t *tools;
+    pthread_t thread;
+    bool started;
+};
+
+static void *tools_release_run(void *arg)
+{
+    struct tools_release *tr = arg;
+    json_decref(tr->tools);
+    tr->tools = NULL;
+    return NULL;
+}
+
+static void tools_read(void *ud)
+{
+    struct tools_release *tr = ud;
+    tr->started = pthread_create(&tr->thread, NULL, tools_release_run, tr) == 0;
+    if (!tr->started)
+        tools_release_run(tr);
 }
 
 static void print_names(const char *label, json_t *arr)
@@ -197,7 +223,17 @@ int cmd_import(int argc, char **argv)
                                                               : oo.fail_on_conflict,
                                       .alias_days = oo.alias_days};
     struct gw_store_actor who = {"cli", dry ? "import preview" : "import"};
-    rc = gw_store_apply_import(st, spec, res.tools, &io, &who, &diff, &err);
+    struct tools_release tr = {res.tools, 0, false};
+    if (!(as_json && dry)) { /* else printed below */
+        res.tools = NULL;
+        io.tools_read = tools_read;
+        io.tools_read_ud = &tr;
+    }
+    rc = gw_store_apply_import(st, spec, tr.tools, &io, &who, &diff, &err);
+    if (tr.started)
+        pthread_join(tr.thread, NULL);
+    else if (io.tools_read)
+        json_decref(tr.tools); /* the store failed before it read them */
     json_decref(spec);
     if (rc != GW_OK) {
         fprintf(stderr, "mcpgw import: cannot store the tools: %s\n", err.msg);

@@ -130,6 +130,9 @@ struct gw_openapi_result {
     size_t documents;   /* documents loaded (1 for a single-file spec) */
     size_t refs_resolved;
     double elapsed_ms;
+    struct gw_openapi__release *release_; /* private: the parsed documents of a large spec,
+                                            * still being freed on a background thread that
+                                            * gw_openapi_result_fini joins */
 };
 
 /* Imports the spec at `path` (JSON or YAML, sniffed from the content). References to other

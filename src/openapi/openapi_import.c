@@ -6,7 +6,10 @@
  * Owns: defaults of every option and limit, version detection (swagger 2.0, openapi 3.0.x,
  * 3.1.x; 3.2.x read as 3.1), and the lifetime of the import context.
  * Invariants: on failure the result is left empty (no half-filled tool list); the context is
- * always released. Not here: anything about a single operation (openapi_map.c).
+ * always released: for a large spec on a background thread (its documents take a tenth of the
+ * import to free), which gw_openapi_result_fini joins. The tools may share jansson values
+ * with the documents; jansson's reference counts are atomic and the thread only drops
+ * references, so reading the tools meanwhile is safe. Not here: anything about a single operation (openapi_map.c).
  */
 #include "openapi/openapi_internal.h"
 
@@ -14,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -44,10 +48,47 @@ void gw_openapi_options_init(struct gw_openapi_options *o)
     o->limits.max_schema_nodes = 200000;
 }
 
+/* Specs at least this large free their documents on a background thread. */
+#define RELEASE_ASYNC_BYTES ((size_t)4 << 20)
+
+struct gw_openapi__release {
+    pthread_t thread;
+    struct gw_openapi__ctx c;
+};
+
+static void *release_run(void *arg)
+{
+    struct gw_openapi__release *rl = arg;
+    gw_openapi__ctx_fini(&rl->c);
+    return NULL;
+}
+
+/* Frees the context, on a background thread (recorded in r) when the spec is large. */
+static void release_ctx(struct gw_openapi__ctx *c, struct gw_openapi_result *r)
+{
+    if (r && c->total_bytes >= RELEASE_ASYNC_BYTES) {
+        struct gw_openapi__release *rl = gw_trymalloc(sizeof(*rl));
+        if (rl) {
+            rl->c = *c;
+            if (pthread_create(&rl->thread, NULL, release_run, rl) == 0) {
+                r->release_ = rl;
+                memset(c, 0, sizeof(*c));
+                return;
+            }
+            gw_free(rl);
+        }
+    }
+    gw_openapi__ctx_fini(c);
+}
+
 void gw_openapi_result_fini(struct gw_openapi_result *r)
 {
     if (!r)
         return;
+    if (r->release_) {
+        pthread_join(r->release_->thread, NULL);
+        gw_free(r->release_);
+    }
     json_decref(r->tools);
     json_decref(r->warnings);
     json_decref(r->spec);
@@ -146,11 +187,12 @@ static int run(const char *buf, size_t len, const char *base_uri, enum gw_openap
         r.documents = c.ndocs;
         r.refs_resolved = c.nrefs;
         r.elapsed_ms = now_ms() - t0;
+        release_ctx(&c, &r);
         *out = r;
     } else {
         gw_openapi_result_fini(&r);
+        gw_openapi__ctx_fini(&c);
     }
-    gw_openapi__ctx_fini(&c);
     return rc;
 }
 

@@ -21,6 +21,9 @@
 
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -126,6 +129,8 @@ struct import {
     /* diff */
     json_t *added, *changed, *removed, *renamed, *kept, *conflicts;
     long long unchanged;
+    pthread_t releaser; /* frees nw while the commit runs (release_new) */
+    bool releasing;
 };
 
 /* Heap copy of a definition's operation identity, NULL when it has none. */
@@ -139,6 +144,8 @@ static char *op_key_dup(const json_t *def)
 /* Frees everything prepare_new/load_and_match allocated (safe on partial state). */
 static void import_fini(struct import *im)
 {
+    if (im->releasing)
+        pthread_join(im->releaser, NULL);
     for (size_t i = 0; i < im->n; i++) {
         json_decref(im->nw ? im->nw[i] : NULL);
         gw_free(im->n_op ? (char *)im->n_op[i] : NULL);
@@ -614,34 +621,61 @@ static int owner_row(void *ctx, const struct store_row *row)
     return GW_OK;
 }
 
-/* The serialisation of the new tools, shared by two threads: the definitions are complete
- * (name, status, bundle, version 1) and nobody modifies them meanwhile; jansson values are
- * only read (no reference counts change), so the threads need no lock. */
+/* The serialisation of the new tools, pipelined with their inserts: a helper thread
+ * serialises ahead in order while this thread inserts; an item is claimed by one of them
+ * (state UNCLAIMED -> CLAIMED, compare-and-swap) and published (-> READY, release order), so
+ * when the helper falls behind, the writer serialises the item itself instead of waiting.
+ * The definitions are complete (name, status, bundle, version 1) and nobody modifies them
+ * meanwhile; jansson values are only read (reference counts are atomic in jansson), so no
+ * lock is needed. */
+enum { PD_UNCLAIMED, PD_CLAIMED, PD_READY };
+
 struct predump {
     struct import *im;
-    char **text;  /* per new tool (index into nw); NULL: serialise in the writer */
-    size_t from;  /* this worker takes every second tool from here */
+    char **text;        /* per tool: its serialised definition; NULL when READY: too large */
+    atomic_int *state;  /* per tool: PD_* */
+    atomic_bool stop;   /* the writer failed: the helper stops */
 };
+
+/* Serialises tool i if it is still unclaimed; true when this caller did it. */
+static bool predump_take(struct predump *pd, size_t i)
+{
+    int expect = PD_UNCLAIMED;
+    if (!atomic_compare_exchange_strong(&pd->state[i], &expect, PD_CLAIMED))
+        return false;
+    struct gw_buf b;
+    gw_buf_init(&b, GW_STORE_DEF_MAX);
+    if (gw_json_dump(pd->im->nw[i], &b) == GW_OK)
+        pd->text[i] = gw_buf_take(&b, NULL);
+    gw_buf_fini(&b);
+    atomic_store_explicit(&pd->state[i], PD_READY, memory_order_release);
+    return true;
+}
 
 static void *predump_run(void *arg)
 {
     struct predump *pd = arg;
-    struct import *im = pd->im;
-    for (size_t i = pd->from; i < im->n; i += 2) {
-        if (im->match[i] >= 0)
-            continue;
-        struct gw_buf b;
-        gw_buf_init(&b, GW_STORE_DEF_MAX);
-        if (gw_json_dump(im->nw[i], &b) == GW_OK)
-            pd->text[i] = gw_buf_take(&b, NULL);
-        gw_buf_fini(&b);
-    }
+    for (size_t i = 0; i < pd->im->n && !atomic_load(&pd->stop); i++)
+        if (pd->im->match[i] < 0)
+            (void)predump_take(pd, i);
     return NULL;
 }
 
+/* The serialised definition of tool i (owned by the caller), or NULL: serialise in the
+ * writer (too large, which gw_store__tool_save_text reports). */
+static char *predump_get(struct predump *pd, size_t i)
+{
+    if (!predump_take(pd, i))
+        while (atomic_load_explicit(&pd->state[i], memory_order_acquire) != PD_READY)
+            sched_yield(); /* the helper is serialising this one now */
+    char *t = pd->text[i];
+    pd->text[i] = NULL;
+    return t;
+}
+
 /* Step 4c: unmatched new tools are added; a name owned elsewhere is a conflict (found by the
- * unique index, then explained). Large imports serialise their definitions on two threads
- * first (the database writes stay on this one). */
+ * unique index, then explained). Large imports serialise their definitions on a second
+ * thread while this one writes (struct predump). */
 static int add_new(struct import *im, struct gw_error *err)
 {
     size_t nnew = 0;
@@ -659,29 +693,29 @@ static int add_new(struct import *im, struct gw_error *err)
         json_object_set_new(d, "version", json_integer(1));
         nnew++;
     }
-    char **text = NULL;
+    struct predump pd = {.im = im};
+    pthread_t th;
+    bool threaded = false;
     if (nnew >= 512) {
-        text = gw_xcalloc(im->n, sizeof(char *));
-        struct predump a = {im, text, 0}, b = {im, text, 1};
-        pthread_t th;
-        bool threaded = pthread_create(&th, NULL, predump_run, &b) == 0;
-        predump_run(&a);
-        if (threaded)
-            pthread_join(th, NULL);
-        else
-            predump_run(&b);
+        pd.text = gw_xcalloc(im->n, sizeof(char *));
+        pd.state = gw_xcalloc(im->n, sizeof(atomic_int));
+        for (size_t i = 0; i < im->n; i++)
+            atomic_init(&pd.state[i], PD_UNCLAIMED);
+        atomic_init(&pd.stop, false);
+        threaded = pthread_create(&th, NULL, predump_run, &pd) == 0;
     }
     int rc = GW_OK;
     for (size_t i = 0; i < im->n && rc == GW_OK; i++) {
         if (im->match[i] >= 0)
             continue;
         json_t *d = im->nw[i];
+        char *text = threaded ? predump_get(&pd, i) : NULL;
         if (json_object_get(im->in_use, im->final[i])) /* an expired alias: its row goes */
             rc = gw_store__alias_take(im->st, im->final[i], err);
-        if (rc != GW_OK)
-            break;
-        rc = gw_store__tool_save_text(im->st, 0, d, text ? text[i] : NULL, 1, "import", NULL,
-                                      im->who, im->now, NULL, err);
+        if (rc == GW_OK)
+            rc = gw_store__tool_save_text(im->st, 0, d, text, 1, "import", NULL, im->who,
+                                          im->now, NULL, err);
+        gw_free(text);
         if (rc == GW_ECONFLICT) {
             struct owner ow = {{0}, false};
             struct store_param p[] = {SP_TEXT(im->n_name[i])};
@@ -700,9 +734,14 @@ static int add_new(struct import *im, struct gw_error *err)
         if (rc == GW_OK)
             json_array_append_new(im->added, json_string(im->final[i]));
     }
-    for (size_t i = 0; text && i < im->n; i++)
-        gw_free(text[i]);
-    gw_free(text);
+    if (threaded) {
+        atomic_store(&pd.stop, true);
+        pthread_join(th, NULL);
+    }
+    for (size_t i = 0; pd.text && i < im->n; i++) /* what the helper made past a failure */
+        gw_free(pd.text[i]);
+    gw_free(pd.text);
+    gw_free(pd.state);
     return rc;
 }
 
@@ -732,6 +771,30 @@ static int upsert_spec(struct import *im, const char *title, const char *source_
                           "UPDATE specs SET tool_count = (SELECT count(*) FROM tools WHERE "
                           "spec_id = $1 AND status <> 'deprecated') WHERE id = $1",
                           p, 1, NULL, NULL, NULL, err);
+}
+
+/* Frees the working copies of the new tools. */
+static void *release_new_run(void *arg)
+{
+    struct import *im = arg;
+    for (size_t i = 0; i < im->n; i++) {
+        json_decref(im->nw[i]);
+        im->nw[i] = NULL;
+    }
+    return NULL;
+}
+
+/* After the writes nothing reads the new tools' working copies (n_name and n_opid borrow
+ * from them: they are cleared): a large import frees them on a thread that import_fini joins, so that the
+ * commit, which writes the log and copies it into the database, runs meanwhile. */
+static void release_new(struct import *im)
+{
+    memset(im->n_name, 0, im->n * sizeof(*im->n_name));
+    memset(im->n_opid, 0, im->n * sizeof(*im->n_opid));
+    if (im->n >= 512 && pthread_create(&im->releaser, NULL, release_new_run, im) == 0)
+        im->releasing = true;
+    else
+        release_new_run(im);
 }
 
 int gw_store_apply_import(struct gw_store *st, const json_t *spec, const json_t *tools,
@@ -820,6 +883,8 @@ int gw_store_apply_import(struct gw_store *st, const json_t *spec, const json_t 
     im.spec_id = id;
     gw_store__now(im.now, sizeof(im.now));
     rc = prepare_new(&im, tools, err);
+    if (opts->tools_read)
+        opts->tools_read(opts->tools_read_ud);
     if (rc != GW_OK)
         goto out;
     rc = gw_store__begin_write(st, NULL, err);
@@ -836,6 +901,7 @@ int gw_store_apply_import(struct gw_store *st, const json_t *spec, const json_t 
         rc = add_new(&im, err);
     if (rc == GW_OK)
         rc = upsert_spec(&im, title, source_url, file_name, hash, content, err);
+    release_new(&im); /* the working copies, while the commit writes */
     if (rc == GW_OK && !opts->dry_run)
         rc = gw_store__commit(st, err);
     else

@@ -52,6 +52,11 @@ struct gw_store_import_opts {
     bool fail_on_conflict;       /* a taken name fails the import instead of a prefix */
     const char *conflict_prefix; /* prefix for taken names (NULL: bundle, else spec id) */
     int alias_days;              /* how long old names stay aliases (0 = default) */
+    /* Called (when set) once the store has read `tools` for the last time, before it writes:
+     * the caller may release them from then on (a large import frees them on another thread
+     * while the store writes). */
+    void (*tools_read)(void *ud);
+    void *tools_read_ud;
 };
 
 /* Applies an import. `spec` is {"id"?, "title", "version"?, "sourceUrl"?, "fileName"?,

@@ -341,7 +341,7 @@ int gw_store__tool_save_text(struct gw_store *st, long long id, json_t *def, con
                              const struct gw_store_actor *who, const char *now,
                              long long *out_id, struct gw_error *err)
 {
-    char *text = NULL;
+    char *text = NULL; /* serialised here when not given */
     char op_key[GW_STORE_TEXT_MAX + 24];
     const char *name = gw_json_str(def, "name");
     const char *bundle = gw_json_str(def, "bundle");
@@ -352,9 +352,7 @@ int gw_store__tool_save_text(struct gw_store *st, long long id, json_t *def, con
     int rc = GW_OK;
     if (pre && strlen(pre) > GW_STORE_DEF_MAX)
         rc = GW_ELIMIT;
-    else if (pre)
-        text = gw_xstrdup(pre);
-    else
+    else if (!pre)
         rc = gw_store__dump(def, GW_STORE_DEF_MAX, &text, err);
     if (rc == GW_ELIMIT)
         rc = GW_ERROR_SET(err, GW_ELIMIT, "tool %s: definition larger than %u bytes", name,
@@ -371,7 +369,7 @@ int gw_store__tool_save_text(struct gw_store *st, long long id, json_t *def, con
                               SP_TEXT(op_key[0] ? op_key : NULL),
                               SP_TEXT(gw_json_str(src, "operationId")),
                               SP_INT(version),
-                              SP_TEXT(text),
+                              SP_TEXT(pre ? pre : text),
                               SP_TEXT(now),
                               SP_TEXT(gw_store__who(who)),
                               SP_INT(id)};

@@ -1051,6 +1051,16 @@ static void test_import_thousand(void **state)
     double t1 = now_s();
     assert_int_equal(json_array_size(json_object_get(diff, "added")), 1000);
     json_decref(diff);
+    /* what was serialised on the helper thread (or by the writer) is each tool's own */
+    for (int i = 0; i < 1000; i += 111) {
+        char name[32];
+        snprintf(name, sizeof(name), "op_%04d", i);
+        json_t *def = NULL;
+        assert_int_equal(gw_store_tool_get(st, name, &def, &err), GW_OK);
+        assert_string_equal(gw_json_str(def, "name"), name);
+        assert_string_equal(gw_json_str(json_object_get(def, "source"), "operationId"), name);
+        json_decref(def);
+    }
     /* re-import with 10 changed descriptions */
     for (int i = 0; i < 10; i++)
         json_object_set_new(json_array_get(tools, (size_t)i * 97), "description",
@@ -1068,6 +1078,43 @@ static void test_import_thousand(void **state)
     gw_store_close(st);
 }
 
+/* The store's tools_read hook: called once, after which the store never reads the caller's
+ * tools again (the hook empties the array: a later read would find nothing, or under ASan a
+ * freed value). */
+static void empty_tools(void *ud)
+{
+    json_t *tools = ud;
+    assert_true(json_array_size(tools) > 0); /* called once */
+    json_array_clear(tools);
+}
+
+static void test_import_tools_read_hook(void **state)
+{
+    struct tenv *e = tenv_get(state);
+    struct gw_store *st = open_migrated(e);
+    struct gw_error err = {0};
+    json_t *tools = json_array();
+    for (int i = 0; i < 600; i++) {
+        char name[32], path[32];
+        snprintf(name, sizeof(name), "hook_%04d", i);
+        snprintf(path, sizeof(path), "/hook/%d", i);
+        json_array_append_new(tools, mk_tool(name, "GET", path, name, "Read one hook."));
+    }
+    json_t *spec = json_pack("{s:s, s:s}", "id", "hooked", "title", "Hooked");
+    struct gw_store_import_opts io = {.tools_read = empty_tools, .tools_read_ud = tools};
+    json_t *diff = NULL;
+    assert_int_equal(gw_store_apply_import(st, spec, tools, &io, NULL, &diff, &err), GW_OK);
+    assert_int_equal(json_array_size(tools), 0);
+    assert_int_equal(json_array_size(json_object_get(diff, "added")), 600);
+    json_t *def = NULL;
+    assert_int_equal(gw_store_tool_get(st, "hook_0599", &def, &err), GW_OK);
+    assert_string_equal(gw_json_str(json_object_get(def, "source"), "specId"), "hooked");
+    json_decref(def);
+    json_decref(diff);
+    json_decref(tools);
+    json_decref(spec);
+    gw_store_close(st);
+}
 
 /* The naming policy across specs: renames keep the old name as an alias (it reaches the tool
  * in the servable scan, it cannot be taken by another tool, renaming back takes it back),
@@ -1187,6 +1234,7 @@ static void test_renames_and_aliases(void **state)
     X(test_listener)                                                                           \
     X(test_concurrent_writers)                                                                 \
     X(test_import_thousand)                                                                    \
+    X(test_import_tools_read_hook)                                                             \
     X(test_renames_and_aliases)
 
 TENV_MAIN("store", STORE_TESTS)
