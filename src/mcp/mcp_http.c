@@ -1104,10 +1104,13 @@ static void mcp_admitted(struct http_state *st, struct gw_http_req *r)
     }
 }
 
-static void route_mcp(struct gw_http_req *r, void *arg)
+/* What every MCP route does first: the state for report_rejection, the Host/Origin check (a
+ * logged 403) and, when `allow` names the one method the route takes (NULL: any), a 405 for
+ * another. True: go on. */
+static bool route_accepted(struct http_state *st, struct gw_http_req *r,
+                           enum gw_http_method method, const char *allow)
 {
-    struct http_state *st = arg;
-    gw_http_set_user(r, st); /* for report_rejection */
+    gw_http_set_user(r, st);
     const char *why = check_host_origin(st, r);
     if (why) {
         GW_LOG(GW_LOG_WARN, "mcp", "refused request: %s (Host=%s Origin=%s)", why,
@@ -1116,9 +1119,21 @@ static void route_mcp(struct gw_http_req *r, void *arg)
         char msg[128];
         snprintf(msg, sizeof(msg), "Forbidden: %s", why);
         reply_rpc_error(r, 403, GW_MCP_SERVER_ERROR, msg, NULL);
-        return;
+        return false;
     }
-    admit_then(st, r, mcp_admitted);
+    if (allow && gw_http_method(r) != method) {
+        gw_http_add_header(r, "Allow", allow);
+        reply_rpc_error(r, 405, GW_MCP_SERVER_ERROR, "Method Not Allowed", NULL);
+        return false;
+    }
+    return true;
+}
+
+static void route_mcp(struct gw_http_req *r, void *arg)
+{
+    struct http_state *st = arg;
+    if (route_accepted(st, r, GW_HTTP_OTHER, NULL))
+        admit_then(st, r, mcp_admitted);
 }
 
 /* ====================================================================== */
@@ -1263,18 +1278,8 @@ static void sse_admitted(struct http_state *st, struct gw_http_req *r)
 static void route_sse(struct gw_http_req *r, void *arg)
 {
     struct http_state *st = arg;
-    gw_http_set_user(r, st); /* for report_rejection */
-    const char *why = check_host_origin(st, r);
-    if (why) {
-        reply_rpc_error(r, 403, GW_MCP_SERVER_ERROR, why, NULL);
-        return;
-    }
-    if (gw_http_method(r) != GW_HTTP_GET) {
-        gw_http_add_header(r, "Allow", "GET");
-        reply_rpc_error(r, 405, GW_MCP_SERVER_ERROR, "Method Not Allowed", NULL);
-        return;
-    }
-    admit_then(st, r, sse_admitted);
+    if (route_accepted(st, r, GW_HTTP_GET, "GET"))
+        admit_then(st, r, sse_admitted);
 }
 
 struct legacy_msg {
@@ -1375,18 +1380,8 @@ static void messages_admitted(struct http_state *st, struct gw_http_req *r)
 static void route_messages(struct gw_http_req *r, void *arg)
 {
     struct http_state *st = arg;
-    gw_http_set_user(r, st); /* for report_rejection */
-    const char *why = check_host_origin(st, r);
-    if (why) {
-        reply_rpc_error(r, 403, GW_MCP_SERVER_ERROR, why, NULL);
-        return;
-    }
-    if (gw_http_method(r) != GW_HTTP_POST) {
-        gw_http_add_header(r, "Allow", "POST");
-        reply_rpc_error(r, 405, GW_MCP_SERVER_ERROR, "Method Not Allowed", NULL);
-        return;
-    }
-    admit_then(st, r, messages_admitted);
+    if (route_accepted(st, r, GW_HTTP_POST, "POST"))
+        admit_then(st, r, messages_admitted);
 }
 
 /* ====================================================================== */
