@@ -25,6 +25,7 @@
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "net/net_loop.h"
 #include "store/store_apikey.h"
@@ -110,14 +111,7 @@ int gw_auth_reload_wait(struct gw_auth *a, int timeout_ms)
     uint64_t mine = ++a->reload_asked; /* served by a reload that starts after this point */
     a->want_reload = true;
     pthread_cond_signal(&a->cond);
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = gw_clock_deadline(CLOCK_REALTIME, timeout_ms);
     int rc = GW_OK;
     while (a->reload_done < mine && !a->stop && a->thread_started)
         if (pthread_cond_timedwait(&a->reloaded, &a->lock, &until) == ETIMEDOUT) {

@@ -1,6 +1,7 @@
 /*
  * src/core/clock.c
- * ISO-8601 UTC timestamps <-> Unix seconds, strictly (one format, the one the store writes).
+ * ISO-8601 UTC timestamps <-> Unix seconds, strictly (one format, the one the store writes);
+ * deadlines for timed waits.
  */
 #include "core/clock.h"
 
@@ -16,6 +17,19 @@ int64_t gw_clock_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec;
+}
+
+struct timespec gw_clock_deadline(clockid_t clock, long ms)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    ts.tv_sec += (time_t)(ms / 1000);
+    ts.tv_nsec += (ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
 }
 
 const char *gw_clock_iso(int64_t t, char *out, size_t size)

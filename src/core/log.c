@@ -8,6 +8,7 @@
 #include "core/err.h"
 
 #include "core/alloc.h"
+#include "core/clock.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -80,13 +81,7 @@ static void *writer_main(void *arg)
     pthread_mutex_lock(&ring.lock);
     for (;;) {
         while (ring.len == 0 && !ring.stop) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += 50 * 1000 * 1000;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
+            struct timespec ts = gw_clock_deadline(CLOCK_REALTIME, 50);
             pthread_cond_timedwait(&ring.cond, &ring.lock, &ts);
         }
         size_t n = ring.len, first = ring.cap - ring.head < n ? ring.cap - ring.head : n;

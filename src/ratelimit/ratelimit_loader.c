@@ -8,6 +8,7 @@
 #include "ratelimit/ratelimit_loader.h"
 
 #include "core/alloc.h"
+#include "core/clock.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "store/store_ratelimit.h"
@@ -224,14 +225,7 @@ static void *loader_main(void *arg)
     pthread_mutex_lock(&l->lock);
     while (!l->stop) {
         if (!l->wake) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += l->reload_ms / 1000;
-            ts.tv_nsec += (long)(l->reload_ms % 1000) * 1000000L;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
+            struct timespec ts = gw_clock_deadline(CLOCK_REALTIME, (long)l->reload_ms);
             pthread_cond_timedwait(&l->cond, &l->lock, &ts);
         }
         if (l->stop)

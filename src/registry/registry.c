@@ -20,6 +20,7 @@
 #include "registry/registry.h"
 
 #include "core/alloc.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "store/store_tool.h"
 
@@ -245,14 +246,7 @@ int gw_registry_add_ext(struct gw_registry *reg, const struct gw_snapshot_ext *e
 /* Sleeps up to ms unless stopped; returns true when stopping. */
 static bool stoppable_sleep(struct gw_registry *reg, int ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = gw_clock_deadline(CLOCK_MONOTONIC, ms);
     pthread_mutex_lock(&reg->stop_mu);
     while (!reg->stop && pthread_cond_timedwait(&reg->stop_cv, &reg->stop_mu, &until) != ETIMEDOUT) {
     }

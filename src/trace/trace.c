@@ -7,6 +7,7 @@
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/digest.h"
 #include "core/log.h"
 #include "core/str.h"
@@ -337,15 +338,8 @@ static void *exporter_main(void *arg)
     for (;;) {
         pthread_mutex_lock(&t->lock);
         if (!t->stop) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            unsigned ms = t->batch_ms + backoff;
-            ts.tv_sec += ms / 1000;
-            ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
+            struct timespec ts =
+                gw_clock_deadline(CLOCK_REALTIME, (long)t->batch_ms + (long)backoff);
             pthread_cond_timedwait(&t->cond, &t->lock, &ts);
         }
         struct item *batch = t->head;
