@@ -92,6 +92,8 @@ struct gw_openapi_options {
     gw_openapi_progress_fn progress;
     void *progress_ud;
     size_t progress_every; /* default 100 */
+    size_t parallel_min_operations; /* operations are mapped on two threads from this many
+                                       (default 512; 0: always on one) */
 };
 
 /* Fills `o` with the defaults documented above. */

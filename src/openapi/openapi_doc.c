@@ -29,7 +29,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAX_WARNINGS 20000
 #define MAX_DEREF_HOPS 64
 #define MAX_RESOLVE_NESTING 16
 
@@ -86,7 +85,7 @@ static void utf8_sanitize(char *s)
 void gw_openapi__warn(struct gw_openapi__ctx *c, const char *level, const char *code,
                       const char *fmt, ...)
 {
-    if (json_array_size(c->warnings) >= MAX_WARNINGS)
+    if (json_array_size(c->warnings) >= GW_OPENAPI__MAX_WARNINGS)
         return;
     char msg[600];
     va_list ap;
@@ -252,6 +251,8 @@ static int read_file(struct gw_openapi__ctx *c, const char *path, char **out, si
 /* The document-count limit, checked before each new document. */
 static int check_doc_count(struct gw_openapi__ctx *c)
 {
+    if (c->docs_frozen)
+        return set_fatal(c, GW_AGAIN, "a document not loaded yet is referenced");
     size_t max = c->o->limits.max_documents;
     if (max && c->ndocs >= max)
         return set_fatal(c, GW_ELIMIT, "the spec references more than %zu documents", max);

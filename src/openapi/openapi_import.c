@@ -36,6 +36,7 @@ void gw_openapi_options_init(struct gw_openapi_options *o)
     o->input_schema_budget = 1000;
     o->output_schema_budget = 250;
     o->progress_every = 100;
+    o->parallel_min_operations = 512;
     o->limits.max_doc_bytes = (size_t)64 << 20;
     o->limits.max_total_bytes = (size_t)256 << 20;
     o->limits.max_depth = 256;

@@ -100,6 +100,10 @@ struct gw_openapi__ctx {
     /* the operation being mapped, for warnings */
     const char *op_label;
     const char *op_id;
+    /* while operations are mapped on several threads: the documents are shared and read-only,
+     * so a reference to a document not loaded yet fails the import with GW_AGAIN (it is then
+     * mapped again on one thread) */
+    bool docs_frozen;
 };
 
 /* A conversion in progress: collects the $defs a schema needs and its size. */
@@ -122,6 +126,7 @@ json_t *gw_openapi__yaml_parse(const char *buf, size_t len, const struct gw_open
                                struct gw_error *err);
 
 /* ---- openapi_doc.c ---- */
+#define GW_OPENAPI__MAX_WARNINGS 20000 /* per import; later ones are dropped */
 void gw_openapi__ctx_init(struct gw_openapi__ctx *c, const struct gw_openapi_options *o,
                           struct gw_error *err);
 void gw_openapi__ctx_fini(struct gw_openapi__ctx *c);

@@ -8,6 +8,12 @@
  * root, output schema from the first 2xx JSON response with an object root, description and
  * title, annotations and governance defaults, source), counting and warnings, progress calls,
  * and the naming pass (explicit names first, deterministic suffixes).
+ * Three passes: count; decide in document order what is mapped (a job) and what is skipped or
+ * excluded; map the jobs, on two threads for a large spec (each half with its own context: the
+ * documents shared read-only, its own memo caches and warnings; jansson's reference counts are
+ * atomic), then merge the warnings back into document order. A spec that needs a document not
+ * loaded yet, or a thread that fails, is mapped again on one thread: the result is always the
+ * one-thread result (tests/unit/openapi/test_openapi.c compares them).
  * Invariants: every tool's inputSchema has a root {"type":"object"}; names are unique,
  * [A-Za-z0-9_-], at most 64 characters; an operation is either a tool or a "skipped" /
  * "excluded" entry in the warnings, never silently lost.
@@ -18,6 +24,9 @@
 
 #include "core/alloc.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -727,6 +736,158 @@ static json_t *merge_xmcp(json_t *a, json_t *b, json_t *cc)
     return m;
 }
 
+/* ---------------- mapping the operations, on one thread or two ---------------- */
+
+/* One operation to map, decided in document order before any is mapped. */
+struct job {
+    struct gw_openapi__op o;
+    char label[LABEL_MAX];
+    size_t wpos;       /* decision warnings (import context) that come before this job's */
+    size_t wfrom, wto; /* this job's warnings in its mapper's array */
+    unsigned mapper;
+};
+
+/* A thread's share of the jobs, with its own context: the documents are shared read-only,
+ * the memo caches (converted and pruned schemas) and warnings are its own. */
+struct mapper {
+    struct gw_openapi__ctx *c;
+    struct gw_openapi__ctx own;
+    struct gw_error err;
+    struct job *jobs;
+    struct pending *pend;
+    size_t from, to;
+    size_t skipped, degraded;
+    atomic_size_t *done;
+    size_t progress_base, progress_total; /* mapper 0 reports progress (the calling thread) */
+};
+
+static void mapper_ctx_init(struct mapper *m, const struct gw_openapi__ctx *c)
+{
+    struct gw_openapi__ctx *w = &m->own;
+    memset(w, 0, sizeof(*w));
+    gw_error_clear(&m->err);
+    w->o = c->o;
+    w->err = &m->err;
+    w->dialect = c->dialect;
+    w->docs = c->docs;
+    w->ndocs = c->ndocs;
+    w->doc_index = c->doc_index;
+    w->total_bytes = c->total_bytes;
+    w->file_root = c->file_root;
+    w->def_names = json_object();
+    w->warnings = json_array();
+    w->docs_frozen = true;
+    m->c = w;
+}
+
+static void mapper_ctx_fini(struct mapper *m)
+{
+    gw_openapi__forms_fini(&m->own);
+    json_decref(m->own.def_names);
+    json_decref(m->own.warnings);
+    memset(&m->own, 0, sizeof(m->own));
+}
+
+static void *mapper_run(void *arg)
+{
+    struct mapper *m = arg;
+    struct gw_openapi__ctx *c = m->c;
+    size_t every = c->o->progress_every ? c->o->progress_every : 100;
+    for (size_t j = m->from; j < m->to && c->fatal == GW_OK; j++) {
+        struct job *jb = &m->jobs[j];
+        struct gw_openapi__op o = jb->o;
+        o.c = c;
+        c->op_label = jb->label;
+        c->op_id = gw_openapi__jstr(o.op, "operationId");
+        jb->wfrom = json_array_size(c->warnings);
+        json_t *tool = map_operation(&o, &m->pend[j]);
+        jb->wto = json_array_size(c->warnings);
+        m->pend[j].tool = tool;
+        if (!tool)
+            m->skipped++;
+        for (size_t w = jb->wfrom; tool && w < jb->wto; w++) {
+            const char *lvl = gw_openapi__jstr(json_array_get(c->warnings, w), "level");
+            if (lvl && !strcmp(lvl, "degraded")) {
+                m->degraded++;
+                break;
+            }
+        }
+        size_t at = m->progress_base + atomic_fetch_add(m->done, 1) + 1;
+        if (m->progress_total && c->o->progress && at % every == 0 && at < m->progress_total)
+            c->o->progress(at, m->progress_total, c->o->progress_ud); /* the last: the caller */
+    }
+    c->op_label = NULL;
+    c->op_id = NULL;
+    return NULL;
+}
+
+/* Maps jobs[0..nj) on two threads. False (nothing kept) when a mapper failed or needed a
+ * document not loaded yet: the caller maps them again on one thread, which gives the exact
+ * outcome of a sequential import. */
+static bool map_parallel(struct gw_openapi__ctx *c, struct job *jobs, size_t nj,
+                         struct pending *pend, struct mapper *ms, atomic_size_t *done,
+                         size_t progress_base, size_t total)
+{
+    for (unsigned i = 0; i < 2; i++) {
+        mapper_ctx_init(&ms[i], c);
+        ms[i].jobs = jobs;
+        ms[i].pend = pend;
+        ms[i].from = i == 0 ? 0 : nj / 2;
+        ms[i].to = i == 0 ? nj / 2 : nj;
+        ms[i].done = done;
+        ms[i].progress_base = progress_base;
+        ms[i].progress_total = i == 0 ? total : 0;
+        for (size_t j = ms[i].from; j < ms[i].to; j++)
+            jobs[j].mapper = i;
+    }
+    pthread_t th;
+    bool threaded = pthread_create(&th, NULL, mapper_run, &ms[1]) == 0;
+    mapper_run(&ms[0]);
+    if (threaded)
+        pthread_join(th, NULL);
+    else
+        mapper_run(&ms[1]);
+    size_t refs = ms[0].own.nrefs + ms[1].own.nrefs;
+    bool ok = ms[0].own.fatal == GW_OK && ms[1].own.fatal == GW_OK &&
+              !(c->o->limits.max_refs && c->nrefs + refs > c->o->limits.max_refs);
+    if (ok) {
+        c->nrefs += refs;
+        return true;
+    }
+    for (size_t j = 0; j < nj; j++) {
+        json_decref(pend[j].tool);
+        memset(&pend[j], 0, sizeof(pend[j]));
+    }
+    for (unsigned i = 0; i < 2; i++)
+        mapper_ctx_fini(&ms[i]);
+    memset(ms, 0, 2 * sizeof(*ms));
+    atomic_store(done, 0);
+    return false;
+}
+
+/* The import's warnings in document order: the decisions made before mapping (c->warnings)
+ * with each job's mapping warnings at its place, at most GW_OPENAPI__MAX_WARNINGS. */
+static void merge_warnings(struct gw_openapi__ctx *c, const struct job *jobs, size_t nj,
+                           struct mapper *ms)
+{
+    json_t *pre = c->warnings, *out = json_array();
+    size_t k = 0;
+    for (size_t j = 0; j <= nj; j++) {
+        size_t upto = j < nj ? jobs[j].wpos : json_array_size(pre);
+        for (; k < upto; k++)
+            json_array_append(out, json_array_get(pre, k));
+        if (j == nj)
+            break;
+        json_t *mw = ms[jobs[j].mapper].c->warnings;
+        for (size_t w = jobs[j].wfrom; w < jobs[j].wto; w++)
+            json_array_append(out, json_array_get(mw, w));
+    }
+    while (json_array_size(out) > GW_OPENAPI__MAX_WARNINGS)
+        json_array_remove(out, json_array_size(out) - 1);
+    json_decref(pre);
+    c->warnings = out;
+}
+
 int gw_openapi__map(struct gw_openapi__ctx *c, struct gw_openapi_result *r)
 {
     struct gw_openapi__spec sp;
@@ -752,10 +913,11 @@ int gw_openapi__map(struct gw_openapi__ctx *c, struct gw_openapi_result *r)
                             "limit of %zu",
                             total, c->o->limits.max_operations);
     }
-    struct pending *pend = gw_xcalloc(total ? total : 1, sizeof(*pend));
+    /* pass 2, in document order: what becomes a job (an operation to map) and what is skipped
+     * or excluded, with their warnings */
+    struct job *jobs = gw_xcalloc(total ? total : 1, sizeof(*jobs));
     json_t *seen = json_object(); /* operation identity -> label of the first */
-    size_t n = 0, done = 0;
-    size_t every = c->o->progress_every ? c->o->progress_every : 100;
+    size_t nj = 0;
     char label[LABEL_MAX];
     json_object_foreach(paths, path, item)
     {
@@ -791,7 +953,6 @@ int gw_openapi__map(struct gw_openapi__ctx *c, struct gw_openapi_result *r)
             if (!is_method || c->fatal != GW_OK)
                 continue;
             r->operations++;
-            done++;
             char up[16];
             size_t k = 0;
             for (; key[k] && k + 1 < sizeof(up); k++)
@@ -831,27 +992,68 @@ int gw_openapi__map(struct gw_openapi__ctx *c, struct gw_openapi_result *r)
                                  up);
                 r->excluded++;
             } else {
-                size_t before = json_array_size(c->warnings);
-                json_t *tool = map_operation(&o, &pend[n]);
                 json_object_set_new(seen, opkey, json_string(label));
-                if (tool) {
-                    pend[n++].tool = tool;
-                    for (size_t w = before; w < json_array_size(c->warnings); w++) {
-                        const char *lvl = gw_openapi__jstr(json_array_get(c->warnings, w), "level");
-                        if (lvl && !strcmp(lvl, "degraded")) {
-                            r->degraded++;
-                            break;
-                        }
-                    }
-                } else {
-                    r->skipped++;
-                }
+                struct job *jb = &jobs[nj++];
+                jb->o = o;
+                jb->o.xmcp = json_incref(o.xmcp);
+                snprintf(jb->label, sizeof(jb->label), "%s", label);
+                jb->wpos = json_array_size(c->warnings);
             }
             json_decref(o.xmcp);
-            if (c->o->progress && done % every == 0)
-                c->o->progress(done, total, c->o->progress_ud);
         }
     }
+    c->op_label = NULL;
+    c->op_id = NULL;
+    /* pass 3: map the jobs (two threads for a large spec), then the warnings in order */
+    struct pending *pend = gw_xcalloc(nj ? nj : 1, sizeof(*pend));
+    struct mapper ms[2];
+    memset(ms, 0, sizeof(ms));
+    atomic_size_t done;
+    atomic_init(&done, 0);
+    size_t progress_base = total - nj, n = 0;
+    size_t pmin = c->o->parallel_min_operations;
+    bool parallel = c->fatal == GW_OK && pmin && nj >= pmin &&
+                    map_parallel(c, jobs, nj, pend, ms, &done, progress_base, total);
+    if (!parallel && c->fatal == GW_OK) {
+        /* one mapper on the import context itself, its warnings collected apart */
+        for (size_t j = 0; j < nj; j++)
+            jobs[j].mapper = 0;
+        ms[0].c = c;
+        ms[0].jobs = jobs;
+        ms[0].pend = pend;
+        ms[0].to = nj;
+        ms[0].done = &done;
+        ms[0].progress_base = progress_base;
+        ms[0].progress_total = total;
+        json_t *pre = c->warnings;
+        c->warnings = json_array();
+        mapper_run(&ms[0]);
+        json_t *mw = c->warnings;
+        c->warnings = pre;
+        ms[0].own.warnings = mw; /* for merge_warnings, freed below */
+        ms[0].c = &ms[0].own;
+    }
+    if (c->fatal == GW_OK) {
+        merge_warnings(c, jobs, nj, ms);
+        for (unsigned i = 0; i < 2; i++) {
+            r->skipped += ms[i].skipped;
+            r->degraded += ms[i].degraded;
+        }
+        for (size_t j = 0; j < nj; j++) /* the tools, in document order */
+            if (pend[j].tool)
+                pend[n++] = pend[j];
+    } else {
+        for (size_t j = 0; j < nj; j++)
+            json_decref(pend[j].tool);
+    }
+    if (parallel)
+        for (unsigned i = 0; i < 2; i++)
+            mapper_ctx_fini(&ms[i]);
+    else
+        json_decref(ms[0].own.warnings);
+    for (size_t j = 0; j < nj; j++)
+        json_decref(jobs[j].o.xmcp);
+    gw_free(jobs);
     c->op_label = NULL;
     c->op_id = NULL;
     if (c->fatal != GW_OK) {
@@ -862,7 +1064,7 @@ int gw_openapi__map(struct gw_openapi__ctx *c, struct gw_openapi_result *r)
     } else {
         assign_names(c, pend, n, r->tools);
         r->tools_count = json_array_size(r->tools);
-        if (c->o->progress && (total == 0 || total % every != 0)) /* else just reported */
+        if (c->o->progress)
             c->o->progress(total, total, c->o->progress_ud);
     }
     for (size_t i = 0; i < n; i++)

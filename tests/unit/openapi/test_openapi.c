@@ -12,8 +12,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <stdint.h>
 #include <cmocka.h>
 
+#include "core/alloc.h"
+#include "core/buf.h"
 #include "openapi/openapi.h"
 
 #include <stdio.h>
@@ -970,6 +973,117 @@ static void test_progress_and_output(void **state)
     json_decref(sum);
 }
 
+/* A spec of `n` operations for the parallel mapping test: shared component schemas, clashing
+ * operationIds (suffixes decided across the whole spec), an explicit x-mcp name late in the
+ * spec that an earlier operation also computes, a duplicate path template in the second half of
+ * one in the first, HEAD operations (excluded), an unresolvable operation (skipped), and a
+ * schema that is degraded; `ext` puts the shared schema in another file (models.json). */
+static char *parallel_spec(int n, bool ext)
+{
+    struct gw_buf b;
+    gw_buf_init(&b, 16u << 20);
+    gw_buf_printf(&b, "{\"openapi\":\"3.0.3\",\"info\":{\"title\":\"P\",\"version\":\"1\"},"
+                      "\"components\":{\"schemas\":{\"Thing\":{\"type\":\"object\",\"properties\":"
+                      "{\"id\":{\"type\":\"string\"},\"next\":{\"$ref\":"
+                      "\"#/components/schemas/Thing\"}}}}},\"paths\":{");
+    char thing[160];
+    snprintf(thing, sizeof(thing), "{\"$ref\":\"%s\"}",
+             ext ? "models.json#/Thing" : "#/components/schemas/Thing");
+    const char *broken = "{\"type\":\"object\",\"properties\":{\"x\":{\"$ref\":"
+                         "\"#/components/schemas/None\"}}}";
+    for (int i = 0; i < n; i++) {
+        gw_buf_printf(&b, "%s\"/r%d/{id}\":{", i ? "," : "", i);
+        if (i % 97 == 0)
+            gw_buf_printf(&b, "\"head\":{\"responses\":{}},");
+        if (i == n - 3)
+            gw_buf_printf(&b, "\"put\":{\"$ref\":\"#/nowhere\"},");
+        gw_buf_printf(&b, "\"get\":{\"operationId\":\"%s\",%s\"parameters\":[{\"name\":\"id\","
+                          "\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"string\"}}],"
+                          "\"responses\":{\"200\":{\"description\":\"ok\",\"content\":{"
+                          "\"application/json\":{\"schema\":%s}}}}}}",
+                      i % 50 == 7 ? "clash" : i == n - 2 ? "late" : "op",
+                      i == n - 2 ? "\"x-mcp\":{\"name\":\"clash\"}," : "",
+                      i == n / 2 + 5 ? broken : thing);
+    }
+    gw_buf_printf(&b, ",\"/r1/{other}\":{\"get\":{\"responses\":{}}}}}");
+    char *text = gw_buf_take(&b, NULL);
+    gw_buf_fini(&b);
+    return text;
+}
+
+/* The result as comparable text: tools, warnings and counters. */
+static char *result_text(void)
+{
+    json_t *sum = gw_openapi_result_summary(&res);
+    json_object_del(sum, "elapsedMs");
+    json_object_set(sum, "allTools", res.tools);
+    char *t = json_dumps(sum, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(sum);
+    return t;
+}
+
+/* Large specs are mapped on two threads: the result is the one-thread result, byte for byte
+ * (names decided across the whole spec, warnings in document order, counters); a spec whose
+ * schemas live in another file is mapped again on one thread (its documents are loaded as
+ * operations need them) with the same result. */
+static void test_parallel_mapping(void **state)
+{
+    (void)state;
+    for (int ext = 0; ext < 2; ext++) {
+        char *spec = parallel_spec(700, ext);
+        char dir[32], path[600];
+        snprintf(dir, sizeof(dir), "par%d", ext);
+        snprintf(path, sizeof(path), "%s/spec.json", dir);
+        write_file(path, spec);
+        snprintf(path, sizeof(path), "%s/models.json", dir);
+        write_file(path, "{\"Thing\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":"
+                         "\"string\"},\"next\":{\"$ref\":\"#/Thing\"}}}}");
+        snprintf(path, sizeof(path), "%s/%s/spec.json", tmpdir, dir);
+        char *text[2];
+        for (int par = 0; par < 2; par++) {
+            struct gw_openapi_options o;
+            gw_openapi_options_init(&o);
+            o.parallel_min_operations = par ? 1 : 0;
+            struct gw_error err;
+            gw_openapi_result_fini(&res);
+            assert_int_equal(gw_openapi_import_file(path, &o, &res, &err), GW_OK);
+            assert_int_equal(res.tools_count, 700);
+            assert_int_equal(res.skipped, 1);
+            assert_int_equal(res.excluded, 1 + (700 + 96) / 97);
+            assert_true(res.degraded >= 1);
+            assert_int_equal(res.documents, ext ? 2 : 1);
+            text[par] = result_text();
+        }
+        assert_string_equal(text[0], text[1]);
+        /* the explicit name won, the clashing computed names got suffixes in spec order */
+        tool("clash");
+        tool("clash_2");
+        assert_non_null(strstr(text[1], "\"code\":\"duplicate_path\""));
+        /* document order: the degraded schema of GET /r355 (mapped) comes before the
+         * unresolvable PUT /r697 (decided before mapping), which comes before the duplicate
+         * path at the end */
+        size_t i, degraded = SIZE_MAX, unresolved = SIZE_MAX, duplicate = SIZE_MAX;
+        json_t *w;
+        json_array_foreach(res.warnings, i, w)
+        {
+            const char *op = s(w, "operation"), *code = s(w, "code");
+            if (degraded == SIZE_MAX && op && !strcmp(op, "GET /r355/{id}") &&
+                !strcmp(s(w, "level"), "degraded"))
+                degraded = i;
+            if (unresolved == SIZE_MAX && !strcmp(code, "operation_unresolved"))
+                unresolved = i;
+            if (!strcmp(code, "duplicate_path"))
+                duplicate = i;
+        }
+        assert_true(degraded < unresolved);
+        assert_true(unresolved < duplicate);
+        assert_true(duplicate < SIZE_MAX);
+        free(text[0]);
+        free(text[1]);
+        gw_free(spec);
+    }
+}
+
 static void test_diff(void **state)
 {
     (void)state;
@@ -1057,6 +1171,7 @@ int main(void)
         cmocka_unit_test(test_multifile_and_traversal),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_progress_and_output),
+        cmocka_unit_test(test_parallel_mapping),
         cmocka_unit_test(test_diff),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
