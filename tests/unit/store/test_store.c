@@ -1078,6 +1078,39 @@ static void test_import_thousand(void **state)
     gw_store_close(st);
 }
 
+/* A large set with bad tools: the error names the first bad one in order, nothing is
+ * written. */
+static void test_import_rejects_large(void **state)
+{
+    struct tenv *e = tenv_get(state);
+    struct gw_store *st = open_migrated(e);
+    static const int bad[][2] = {{400, 450}, {100, 400}};
+    for (int c = 0; c < 2; c++) {
+        json_t *tools = json_array();
+        for (int i = 0; i < 600; i++) {
+            char name[32], path[32];
+            snprintf(name, sizeof(name), "%s_%04d", i == bad[c][0] || i == bad[c][1] ? "bad name"
+                                                                                     : "ok",
+                     i);
+            snprintf(path, sizeof(path), "/large/%d", i);
+            json_array_append_new(tools, mk_tool(name, "GET", path, name, "Read one."));
+        }
+        json_t *spec = json_pack("{s:s, s:s}", "id", "large", "title", "Large");
+        struct gw_error err = {0};
+        json_t *diff = NULL;
+        assert_int_equal(gw_store_apply_import(st, spec, tools, NULL, NULL, &diff, &err),
+                         GW_EINVAL);
+        char want[32];
+        snprintf(want, sizeof(want), "tool #%d:", bad[c][0]);
+        assert_non_null(strstr(err.msg, want));
+        json_t *def = NULL;
+        assert_int_equal(gw_store_tool_get(st, "ok_0001", &def, &err), GW_ENOTFOUND);
+        json_decref(tools);
+        json_decref(spec);
+    }
+    gw_store_close(st);
+}
+
 /* The store's tools_read hook: called once, after which the store never reads the caller's
  * tools again (the hook empties the array: a later read would find nothing, or under ASan a
  * freed value). */
@@ -1235,6 +1268,7 @@ static void test_renames_and_aliases(void **state)
     X(test_concurrent_writers)                                                                 \
     X(test_import_thousand)                                                                    \
     X(test_import_tools_read_hook)                                                             \
+    X(test_import_rejects_large)                                                               \
     X(test_renames_and_aliases)
 
 TENV_MAIN("store", STORE_TESTS)
