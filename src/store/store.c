@@ -205,6 +205,12 @@ int gw_store__exec(struct gw_store *st, const char *sql, const struct store_para
     return st->ops->exec(st->conn, sql, p, np, cb, ctx, out_changes, err);
 }
 
+int gw_store__insert(struct gw_store *st, const char *sql, const struct store_param *p, int np,
+                     long long *out_id, struct gw_error *err)
+{
+    return st->ops->insert(st->conn, sql, p, np, out_id, err);
+}
+
 /* Read transactions give list/scan one consistent view (both backends snapshot at the first
  * read); they do not bump the version. */
 int gw_store__begin_read(struct gw_store *st, struct gw_error *err)

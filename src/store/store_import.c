@@ -624,7 +624,7 @@ static int owner_row(void *ctx, const struct store_row *row)
 /* The serialisation of the new tools, pipelined with their inserts: a helper thread
  * serialises ahead in order while this thread inserts; an item is claimed by one of them
  * (state UNCLAIMED -> CLAIMED, compare-and-swap) and published (-> READY, release order), so
- * when the helper falls behind, the writer serialises the item itself instead of waiting.
+ * when the helper falls behind, the writer serialises items itself instead of waiting.
  * The definitions are complete (name, status, bundle, version 1) and nobody modifies them
  * meanwhile; jansson values are only read (reference counts are atomic in jansson), so no
  * lock is needed. */
@@ -662,12 +662,21 @@ static void *predump_run(void *arg)
 }
 
 /* The serialised definition of tool i (owned by the caller), or NULL: serialise in the
- * writer (too large, which gw_store__tool_save_text reports). */
+ * writer (too large, which gw_store__tool_save_text reports). While the helper is still
+ * serialising tool i, the writer serialises one further ahead instead of waiting, so the two
+ * threads share the serialisation whichever of writing and serialising is the slower. */
 static char *predump_get(struct predump *pd, size_t i)
 {
-    if (!predump_take(pd, i))
-        while (atomic_load_explicit(&pd->state[i], memory_order_acquire) != PD_READY)
-            sched_yield(); /* the helper is serialising this one now */
+    size_t ahead = i + 1;
+    (void)predump_take(pd, i);
+    while (atomic_load_explicit(&pd->state[i], memory_order_acquire) != PD_READY) {
+        while (ahead < pd->im->n &&
+               (pd->im->match[ahead] >= 0 ||
+                atomic_load_explicit(&pd->state[ahead], memory_order_relaxed) != PD_UNCLAIMED))
+            ahead++;
+        if (ahead >= pd->im->n || !predump_take(pd, ahead))
+            sched_yield();
+    }
     char *t = pd->text[i];
     pd->text[i] = NULL;
     return t;

@@ -18,6 +18,7 @@
 #include "store/store_backend.h"
 
 #include "core/alloc.h"
+#include "core/buf.h"
 #include "core/log.h"
 #include "core/str.h"
 
@@ -242,6 +243,35 @@ out:
     return rc;
 }
 
+/* Row callback of pg_insert: the id the INSERT returned. */
+static int id_row(void *ctx, const struct store_row *row)
+{
+    unsigned long long id = 0;
+    if (row->n > 0 && row->v[0] && gw_str_to_u64(gw_str_c(row->v[0]), &id) == GW_OK)
+        *(long long *)ctx = (long long)id;
+    return GW_OK;
+}
+
+/* The statement with RETURNING id. */
+static int pg_insert(void *conn, const char *sql, const struct store_param *p, int np,
+                     long long *out_id, struct gw_error *err)
+{
+    struct gw_buf b;
+    gw_buf_init(&b, 64 * 1024);
+    long long id = 0;
+    int rc = gw_buf_printf(&b, "%s RETURNING id", sql);
+    if (rc != GW_OK)
+        rc = GW_ERROR_SET(err, GW_ERR, "postgres: statement too large");
+    else
+        rc = pg_exec(conn, gw_buf_ptr(&b), p, np, id_row, &id, NULL, err);
+    gw_buf_fini(&b);
+    if (rc == GW_OK && id <= 0)
+        rc = GW_ERROR_SET(err, GW_ERR, "postgres: the insert returned no id");
+    if (rc == GW_OK)
+        *out_id = id;
+    return rc;
+}
+
 /* Runs a statement without parameters whose result must be COMMAND_OK (and, when `tag` is
  * given, have that command tag: an aborted transaction "commits" as ROLLBACK). */
 static int command(struct pg *pg, const char *sql, const char *tag, struct gw_error *err)
@@ -400,6 +430,7 @@ const struct gw_store_ops gw_store_pg_ops = {
     .open = pg_open,
     .close = pg_close,
     .exec = pg_exec,
+    .insert = pg_insert,
     .exec_script = pg_exec_script,
     .begin = pg_begin,
     .commit = pg_commit,

@@ -277,6 +277,18 @@ out:
     return rc;
 }
 
+/* The new row's id is the connection's last insert rowid (the tables' INTEGER PRIMARY KEY):
+ * no RETURNING clause, hence no statement journal. */
+static int sq_insert(void *conn, const char *sql, const struct store_param *p, int np,
+                     long long *out_id, struct gw_error *err)
+{
+    struct sq_conn *c = conn;
+    int rc = sq_exec(conn, sql, p, np, NULL, NULL, NULL, err);
+    if (rc == GW_OK)
+        *out_id = (long long)sqlite3_last_insert_rowid(c->db);
+    return rc;
+}
+
 /* Scripts (migrations) may change the schema: cached statements would be re-prepared by
  * SQLite anyway, but drop them so nothing old survives a migration. */
 static int sq_exec_script(void *conn, const char *sql, struct gw_error *err)
@@ -326,6 +338,7 @@ const struct gw_store_ops gw_store_sqlite_ops = {
     .open = sq_open,
     .close = sq_close,
     .exec = sq_exec,
+    .insert = sq_insert,
     .exec_script = sq_exec_script,
     .begin = sq_begin,
     .commit = sq_commit,

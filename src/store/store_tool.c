@@ -374,12 +374,12 @@ int gw_store__tool_save_text(struct gw_store *st, long long id, json_t *def, con
                               SP_TEXT(gw_store__who(who)),
                               SP_INT(id)};
     if (id == 0) {
-        rc = gw_store__query_int(st,
-                                 "INSERT INTO tools (name, bundle, status, risk, spec_id, op_key, "
-                                 "operation_id, version, definition, created_at, updated_at, "
-                                 "updated_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
-                                 "$10, $11) RETURNING id",
-                                 p, 11, &new_id, err);
+        rc = gw_store__insert(st,
+                              "INSERT INTO tools (name, bundle, status, risk, spec_id, op_key, "
+                              "operation_id, version, definition, created_at, updated_at, "
+                              "updated_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, "
+                              "$11)",
+                              p, 11, &new_id, err);
     } else {
         long long changes = 0;
         rc = gw_store__exec(st,
