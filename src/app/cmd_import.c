@@ -10,6 +10,7 @@
 
 #include "core/alloc.h"
 #include "core/json.h"
+#include "core/json_heap.h"
 #include "openapi/openapi.h"
 #include "ssrf/ssrf.h"
 #include "store/store.h"
@@ -99,7 +100,7 @@ static void print_names(const char *label, json_t *arr)
     printf("\n");
 }
 
-int cmd_import(int argc, char **argv)
+static int import_main(int argc, char **argv)
 {
     static const struct option opts[] = {{"bundle", required_argument, NULL, 'b'},
                                          {"activate", no_argument, NULL, 'a'},
@@ -292,4 +293,16 @@ out:
     gw_ssrf_policy_free(pol);
     gw_settings_free(s);
     return exit_code;
+}
+
+/* The whole command runs in a bulk JSON heap (core/json_heap.h): the import makes and drops
+ * millions of values, and every one of them is gone when import_main returns. */
+int cmd_import(int argc, char **argv)
+{
+    struct gw_json_heap *heap = gw_json_heap_new(0);
+    struct gw_json_heap *outer = gw_json_heap_enter(heap);
+    int rc = import_main(argc, argv);
+    gw_json_heap_enter(outer);
+    gw_json_heap_release(heap);
+    return rc;
 }

@@ -13,6 +13,7 @@
 #include "core/json.h"
 
 #include "core/alloc.h"
+#include "core/json_heap.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -25,7 +26,7 @@
 
 void gw_json_init(void)
 {
-    json_set_alloc_funcs(gw_cache_malloc, gw_cache_free);
+    json_set_alloc_funcs(gw_json_heap__malloc, gw_json_heap__free);
 }
 
 int gw_json_depth(const char *buf, size_t len, int max_depth)

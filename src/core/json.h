@@ -38,7 +38,8 @@ struct gw_json_limits {
 };
 
 /* Makes jansson allocate through the per-thread block cache (core/alloc.h: gw_cache_malloc):
- * a tools/call builds and frees ~180 small jansson blocks. Call once at start-up, before other
+ * a tools/call builds and frees ~180 small jansson blocks; and, on a thread that has entered a
+ * bulk heap, from that heap (core/json_heap.h: an import). Call once at start-up, before other
  * threads exist (json_set_alloc_funcs is process-wide). Safe whatever was allocated before:
  * the cache's blocks are ordinary malloc blocks. */
 void gw_json_init(void);

@@ -23,6 +23,7 @@
 #include "openapi/openapi_internal.h"
 
 #include "core/alloc.h"
+#include "core/json_heap.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -759,6 +760,7 @@ struct mapper {
     size_t skipped, degraded;
     atomic_size_t *done;
     size_t progress_base, progress_total; /* mapper 0 reports progress (the calling thread) */
+    struct gw_json_heap *heap;            /* the caller's bulk JSON heap, or NULL */
 };
 
 static void mapper_ctx_init(struct mapper *m, const struct gw_openapi__ctx *c)
@@ -821,6 +823,16 @@ static void *mapper_run(void *arg)
     return NULL;
 }
 
+/* The second mapper's thread: its values come from the caller's bulk heap, if any. */
+static void *mapper_thread(void *arg)
+{
+    struct mapper *m = arg;
+    gw_json_heap_enter(m->heap);
+    mapper_run(m);
+    gw_json_heap_enter(NULL);
+    return NULL;
+}
+
 /* Maps jobs[0..nj) on two threads. False (nothing kept) when a mapper failed or needed a
  * document not loaded yet: the caller maps them again on one thread, which gives the exact
  * outcome of a sequential import. */
@@ -837,11 +849,12 @@ static bool map_parallel(struct gw_openapi__ctx *c, struct job *jobs, size_t nj,
         ms[i].done = done;
         ms[i].progress_base = progress_base;
         ms[i].progress_total = i == 0 ? total : 0;
+        ms[i].heap = gw_json_heap_current();
         for (size_t j = ms[i].from; j < ms[i].to; j++)
             jobs[j].mapper = i;
     }
     pthread_t th;
-    bool threaded = pthread_create(&th, NULL, mapper_run, &ms[1]) == 0;
+    bool threaded = pthread_create(&th, NULL, mapper_thread, &ms[1]) == 0;
     mapper_run(&ms[0]);
     if (threaded)
         pthread_join(th, NULL);
