@@ -18,6 +18,7 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/json.h"
+#include "core/json_heap.h"
 #include "core/log.h"
 #include "core/str.h"
 #include "metrics/metrics_series.h"
@@ -57,7 +58,8 @@ enum {
     Q_NAMING = 1 << 18,    /* onConflict=prefix|fail, renameExisting=bool (imports) */
     Q_WINDOW = 1 << 19,    /* window and step of /metrics/summary */
     F_IF_MATCH = 1 << 20, /* reads If-Match */
-    F_WRITE = 1 << 21     /* a write: reads X-Change-Reason */
+    F_WRITE = 1 << 21,    /* a write: reads X-Change-Reason */
+    F_BULK = 1 << 22      /* an import: the work runs in a bulk JSON heap (core/json_heap.h) */
 };
 
 /* One row of the endpoint table: a route and method, the parameters it reads (validated on the
@@ -94,12 +96,12 @@ static const struct endpoint endpoints[] = {
     {AR_SPEC, GW_HTTP_GET, Q_CONTENT, gw_admin__w_spec_get},
     {AR_SPEC, GW_HTTP_DELETE, Q_REMOVE | F_WRITE, gw_admin__w_spec_delete},
     {AR_SPEC_REIMPORT, GW_HTTP_POST,
-     Q_ACTIVATE | Q_BUNDLE | Q_UPSTREAM | Q_FILE_NAME | Q_DRY_RUN | Q_NAMING | F_WRITE,
+     Q_ACTIVATE | Q_BUNDLE | Q_UPSTREAM | Q_FILE_NAME | Q_DRY_RUN | Q_NAMING | F_WRITE | F_BULK,
      gw_admin__w_spec_reimport},
     {AR_IMPORT_PREVIEW, GW_HTTP_POST,
-     Q_SPEC_ID | Q_BUNDLE | Q_UPSTREAM | Q_FILE_NAME | Q_INCLUDE_CONTENT | Q_NAMING,
+     Q_SPEC_ID | Q_BUNDLE | Q_UPSTREAM | Q_FILE_NAME | Q_INCLUDE_CONTENT | Q_NAMING | F_BULK,
      gw_admin__w_import_preview},
-    {AR_IMPORTS, GW_HTTP_POST, F_WRITE, gw_admin__w_import_apply},
+    {AR_IMPORTS, GW_HTTP_POST, F_WRITE | F_BULK, gw_admin__w_import_apply},
     {AR_GOVERNANCE, GW_HTTP_GET, 0, gw_admin__w_governance},
     {AR_EXPOSURE_RULES, GW_HTTP_GET, 0, gw_admin__w_rules_list},
     {AR_EXPOSURE_RULES, GW_HTTP_POST, F_WRITE, gw_admin__w_rule_put},
@@ -279,10 +281,16 @@ static void job_run(void *arg)
     struct gw_admin *adm = j->adm;
     struct gw_error err = {0};
     struct gw_store *st = gw_store_per_thread_get(&adm->stores, &err);
+    struct gw_json_heap *heap = NULL;
     if (!st) {
         gw_admin__fail(j, 503, "unavailable", "database: %s", err.msg);
     } else {
+        /* an import's values live in a bulk heap until its reply is serialised; the audit
+         * event and the write hook allocate from malloc (what they keep outlives the job) */
+        heap = j->bulk ? gw_json_heap_new(0) : NULL;
+        gw_json_heap_enter(heap);
         j->work(j, st);
+        gw_json_heap_enter(NULL);
         if (j->drop_store) {
             /* a broken connection (PostgreSQL restart, network): reopen on the next job */
             gw_store_per_thread_drop(&adm->stores);
@@ -292,7 +300,8 @@ static void job_run(void *arg)
         adm->on_write(adm->on_write_arg);
     if (j->write && adm->audit)
         gw_admin__audit_write(j); /* durable before the reply leaves */
-    serialise(j);
+    serialise(j); /* the last use of the work's values */
+    gw_json_heap_release(heap);
     if (j->body_len >= TRIM_AFTER_BYTES || j->out_len >= TRIM_AFTER_BYTES)
         malloc_trim(0); /* glibc: returns free memory of every arena */
     if (gw_loop_post(j->loop, job_done, j) != GW_OK) {
@@ -573,6 +582,7 @@ static void admin_dispatch(struct gw_admin *adm, struct gw_http_req *r, struct g
     }
     /* what the audit record of a write says about the request */
     j->write = (ep->flags & F_WRITE) != 0;
+    j->bulk = (ep->flags & F_BULK) != 0;
     snprintf(j->peer, sizeof(j->peer), "%s", gw_http_peer(r));
     snprintf(j->rid, sizeof(j->rid), "%s", gw_http_request_id(r));
     snprintf(j->trace, sizeof(j->trace), "%s", gw_http_trace_id(r));

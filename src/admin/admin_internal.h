@@ -170,6 +170,7 @@ struct admin_job {
     bool drop_store; /* the store failed with GW_EIO: reopen it for the next job */
     /* for the audit record of a write (copied on the loop thread) */
     bool write;
+    bool bulk; /* runs in a bulk JSON heap (F_BULK) */
     char peer[64], rid[132], trace[40], method[8], path[256];
     struct admin_audit_q *aq; /* /admin/api/audit/... parameters (admin_audit.c), or NULL */
     char ctype[64];           /* content type of a raw reply (out set by the work); "" = JSON */
