@@ -617,10 +617,9 @@ static void admin_authenticated(struct gw_ctx *ctx, void *arg)
                gw_http_path(w->r), gw_http_peer(w->r), f->description);
         if (f->challenge[0])
             gw_http_add_header(w->r, "WWW-Authenticate", f->challenge);
-        reply_error(w->r, f->status == 403 ? 403 : f->status == 503 ? 503 : 401,
-                    f->status == 403 ? "forbidden" : f->status == 503 ? "unavailable"
-                                                                      : "unauthenticated",
-                    f->description);
+        const char *code;
+        int st = gw_auth_failure_http(f, &code);
+        reply_error(w->r, st, code, f->description);
     } else {
         admin_dispatch(w->adm, w->r, ctx, &w->m, w->ep);
     }

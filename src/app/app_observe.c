@@ -66,30 +66,57 @@ static int audit_gate(void *ud, struct gw_call *call, struct gw_phase_verdict *o
 
 /* ---- collectors ---------------------------------------------------------------------------- */
 
+#define NSINGLES(t) (sizeof(t) / sizeof((t)[0]))
+
 static void collect_audit(void *ud, struct gw_metrics_writer *w)
 {
     struct gw_audit_stats st;
     gw_audit_get_stats(ud, &st);
-    char lb[64];
-    gw_metrics_write_single(w, "mcpgw_audit_records_total", GW_METRIC_COUNTER,
-                            "Audit records committed.", (double)st.records);
-    gw_metrics_write_single(w, "mcpgw_audit_written_bytes_total", GW_METRIC_COUNTER,
-                            "Bytes of audit records written to segments.", (double)st.bytes);
-    gw_metrics_write_single(w, "mcpgw_audit_commits_total", GW_METRIC_COUNTER,
-                            "Group commits (one write and one fdatasync each).",
-                            (double)st.batches);
-    gw_metrics_write_single(w, "mcpgw_audit_write_errors_total", GW_METRIC_COUNTER,
-                            "Failed commit attempts (retried; responses held meanwhile).",
-                            (double)st.write_errors);
-    gw_metrics_write_single(w, "mcpgw_audit_queue_depth", GW_METRIC_GAUGE,
-                            "Records waiting for the audit writer.", (double)st.queue_depth);
-    gw_metrics_write_single(w, "mcpgw_audit_queue_bytes", GW_METRIC_GAUGE,
-                            "Bytes of records waiting for the audit writer.",
-                            (double)st.queue_bytes);
+    const struct gw_metrics_single singles[] = {
+        {"mcpgw_audit_records_total", GW_METRIC_COUNTER, "Audit records committed.",
+         (double)st.records},
+        {"mcpgw_audit_written_bytes_total", GW_METRIC_COUNTER,
+         "Bytes of audit records written to segments.", (double)st.bytes},
+        {"mcpgw_audit_commits_total", GW_METRIC_COUNTER,
+         "Group commits (one write and one fdatasync each).", (double)st.batches},
+        {"mcpgw_audit_write_errors_total", GW_METRIC_COUNTER,
+         "Failed commit attempts (retried; responses held meanwhile).", (double)st.write_errors},
+        {"mcpgw_audit_queue_depth", GW_METRIC_GAUGE, "Records waiting for the audit writer.",
+         (double)st.queue_depth},
+        {"mcpgw_audit_queue_bytes", GW_METRIC_GAUGE,
+         "Bytes of records waiting for the audit writer.", (double)st.queue_bytes},
+        {"mcpgw_audit_log_size", GW_METRIC_GAUGE,
+         "Records in this replica's audit log (Merkle tree size).", (double)st.size},
+        {"mcpgw_audit_checkpoint_size", GW_METRIC_GAUGE,
+         "Tree size of the latest signed checkpoint.", (double)st.checkpoint_size},
+        {"mcpgw_audit_last_checkpoint_timestamp_seconds", GW_METRIC_GAUGE,
+         "Unix time of the latest signed checkpoint.", (double)st.last_checkpoint_unix},
+        {"mcpgw_audit_checkpoints_total", GW_METRIC_COUNTER, "Checkpoints signed since start.",
+         (double)st.checkpoints},
+        {"mcpgw_audit_healthy", GW_METRIC_GAUGE,
+         "1 when the audit trail commits records, 0 while it fails.", st.healthy ? 1 : 0},
+        {"mcpgw_audit_rejected_calls_total", GW_METRIC_COUNTER,
+         "Tool calls refused because the audit trail could not take them.",
+         (double)st.rejected_calls},
+        {"mcpgw_pii_masked_total", GW_METRIC_COUNTER,
+         "Personal data values replaced by pseudonyms in audit records.", (double)st.pii_masked},
+        {"mcpgw_audit_archive_uploads_total", GW_METRIC_COUNTER,
+         "Segments and checkpoints acknowledged by the WORM archive.",
+         (double)st.shipped_objects},
+        {"mcpgw_audit_archive_upload_errors_total", GW_METRIC_COUNTER,
+         "Failed archive uploads (retried).", (double)st.ship_errors},
+        {"mcpgw_audit_archive_backlog_objects", GW_METRIC_GAUGE,
+         "Closed segments and checkpoints not yet in the archive.", (double)st.ship_backlog},
+        {"mcpgw_audit_archive_oldest_unshipped_timestamp_seconds", GW_METRIC_GAUGE,
+         "Unix time of the oldest object waiting for the archive (0: none).",
+         (double)st.oldest_unshipped_unix},
+    };
+    gw_metrics_write_singles(w, singles, NSINGLES(singles));
     gw_metrics_write_header(w, "mcpgw_audit_commit_lag_seconds", GW_METRIC_HISTOGRAM,
                             "Time from queuing a record to its durable commit (the delay "
                             "added to each response).");
     unsigned long long cum = 0;
+    char lb[64];
     for (int i = 0; i < 12; i++) {
         cum += st.lag_bucket[i];
         snprintf(lb, sizeof(lb), "le=\"%g\"", gw_audit_lag_buckets[i]);
@@ -101,99 +128,73 @@ static void collect_audit(void *ud, struct gw_metrics_writer *w)
                             (double)st.commit_lag_us_sum / 1e6);
     gw_metrics_write_sample(w, "mcpgw_audit_commit_lag_seconds_count", NULL,
                             (double)st.commit_lag_count);
-    gw_metrics_write_single(w, "mcpgw_audit_log_size", GW_METRIC_GAUGE,
-                            "Records in this replica's audit log (Merkle tree size).",
-                            (double)st.size);
-    gw_metrics_write_single(w, "mcpgw_audit_checkpoint_size", GW_METRIC_GAUGE,
-                            "Tree size of the latest signed checkpoint.",
-                            (double)st.checkpoint_size);
-    gw_metrics_write_single(w, "mcpgw_audit_last_checkpoint_timestamp_seconds", GW_METRIC_GAUGE,
-                            "Unix time of the latest signed checkpoint.",
-                            (double)st.last_checkpoint_unix);
-    gw_metrics_write_single(w, "mcpgw_audit_checkpoints_total", GW_METRIC_COUNTER,
-                            "Checkpoints signed since start.", (double)st.checkpoints);
-    gw_metrics_write_single(w, "mcpgw_audit_healthy", GW_METRIC_GAUGE,
-                            "1 when the audit trail commits records, 0 while it fails.",
-                            st.healthy ? 1 : 0);
-    gw_metrics_write_single(w, "mcpgw_audit_rejected_calls_total", GW_METRIC_COUNTER,
-                            "Tool calls refused because the audit trail could not take them.",
-                            (double)st.rejected_calls);
-    gw_metrics_write_single(w, "mcpgw_pii_masked_total", GW_METRIC_COUNTER,
-                            "Personal data values replaced by pseudonyms in audit records.",
-                            (double)st.pii_masked);
-    gw_metrics_write_single(w, "mcpgw_audit_archive_uploads_total", GW_METRIC_COUNTER,
-                            "Segments and checkpoints acknowledged by the WORM archive.",
-                            (double)st.shipped_objects);
-    gw_metrics_write_single(w, "mcpgw_audit_archive_upload_errors_total", GW_METRIC_COUNTER,
-                            "Failed archive uploads (retried).", (double)st.ship_errors);
-    gw_metrics_write_single(w, "mcpgw_audit_archive_backlog_objects", GW_METRIC_GAUGE,
-                            "Closed segments and checkpoints not yet in the archive.",
-                            (double)st.ship_backlog);
-    gw_metrics_write_single(w, "mcpgw_audit_archive_oldest_unshipped_timestamp_seconds",
-                            GW_METRIC_GAUGE,
-                            "Unix time of the oldest object waiting for the archive (0: none).",
-                            (double)st.oldest_unshipped_unix);
+}
+
+/* A family with one sample per upstream circuit breaker. */
+static void write_per_breaker(struct gw_metrics_writer *w, const char *name,
+                              enum gw_metric_type type, const char *help,
+                              const struct gw_breaker_status *bs, size_t nb, bool rejections)
+{
+    gw_metrics_write_header(w, name, type, help);
+    for (size_t i = 0; i < nb; i++) {
+        char esc[200], lb[240];
+        gw_metrics_escape(bs[i].name, esc, sizeof(esc));
+        snprintf(lb, sizeof(lb), "upstream=\"%s\"", esc);
+        gw_metrics_write_sample(w, name, lb,
+                                rejections ? (double)bs[i].rejected : (double)bs[i].state);
+    }
 }
 
 static void collect_platform(void *ud, struct gw_metrics_writer *w)
 {
     struct app_platform *pf = ud;
     struct gw_snapshot *snap = gw_registry_acquire(pf->registry);
-    gw_metrics_write_single(w, "mcpgw_registry_tools", GW_METRIC_GAUGE,
-                            "Tools in the registry snapshot being served.",
-                            (double)gw_snapshot_count(snap));
+    size_t tools = gw_snapshot_count(snap);
     gw_snapshot_release(snap);
     struct gw_registry_stats rs;
     gw_registry_stats(pf->registry, &rs);
-    gw_metrics_write_single(w, "mcpgw_registry_reloads_total", GW_METRIC_COUNTER,
-                            "Registry snapshots swapped in.", (double)rs.reloads);
-    gw_metrics_write_single(w, "mcpgw_registry_reload_errors_total", GW_METRIC_COUNTER,
-                            "Failed registry reloads.", (double)rs.reload_errors);
     struct gw_upstreams_stats us;
     gw_upstreams_stats(pf->upstreams, &us);
-    gw_metrics_write_single(w, "mcpgw_upstream_cache_hits_total", GW_METRIC_COUNTER,
-                            "Tool calls answered from the upstream GET cache.",
-                            (double)us.cache_hits);
-    gw_metrics_write_single(w, "mcpgw_upstream_cache_misses_total", GW_METRIC_COUNTER,
-                            "Cacheable tool calls that went to the upstream.",
-                            (double)us.cache_misses);
-    gw_metrics_write_single(w, "mcpgw_upstream_token_fetches_total", GW_METRIC_COUNTER,
-                            "OAuth2 client-credentials tokens fetched for upstreams.",
-                            (double)us.token_fetches);
+    const struct gw_metrics_single singles[] = {
+        {"mcpgw_registry_tools", GW_METRIC_GAUGE, "Tools in the registry snapshot being served.",
+         (double)tools},
+        {"mcpgw_registry_reloads_total", GW_METRIC_COUNTER, "Registry snapshots swapped in.",
+         (double)rs.reloads},
+        {"mcpgw_registry_reload_errors_total", GW_METRIC_COUNTER, "Failed registry reloads.",
+         (double)rs.reload_errors},
+        {"mcpgw_upstream_cache_hits_total", GW_METRIC_COUNTER,
+         "Tool calls answered from the upstream GET cache.", (double)us.cache_hits},
+        {"mcpgw_upstream_cache_misses_total", GW_METRIC_COUNTER,
+         "Cacheable tool calls that went to the upstream.", (double)us.cache_misses},
+        {"mcpgw_upstream_token_fetches_total", GW_METRIC_COUNTER,
+         "OAuth2 client-credentials tokens fetched for upstreams.", (double)us.token_fetches},
+        {"mcpgw_log_dropped_lines_total", GW_METRIC_COUNTER,
+         "Diagnostic log lines dropped because the log output was too slow.",
+         (double)gw_log_dropped()},
+    };
+    gw_metrics_write_singles(w, singles, NSINGLES(singles));
     struct gw_breaker_status bs[64];
     size_t nb = 0;
     gw_upstreams_breakers(pf->upstreams, bs, 64, &nb);
     if (nb > 64)
         nb = 64;
-    gw_metrics_write_header(w, "mcpgw_breaker_state", GW_METRIC_GAUGE,
-                            "Circuit breaker state per upstream: 0 closed, 1 open, 2 half-open.");
-    for (size_t i = 0; i < nb; i++) {
-        char esc[200], lb[240];
-        gw_metrics_escape(bs[i].name, esc, sizeof(esc));
-        snprintf(lb, sizeof(lb), "upstream=\"%s\"", esc);
-        gw_metrics_write_sample(w, "mcpgw_breaker_state", lb, (double)bs[i].state);
-    }
-    gw_metrics_write_header(w, "mcpgw_breaker_rejections_total", GW_METRIC_COUNTER,
-                            "Calls refused by an open circuit breaker, per upstream.");
-    for (size_t i = 0; i < nb; i++) {
-        char esc[200], lb[240];
-        gw_metrics_escape(bs[i].name, esc, sizeof(esc));
-        snprintf(lb, sizeof(lb), "upstream=\"%s\"", esc);
-        gw_metrics_write_sample(w, "mcpgw_breaker_rejections_total", lb, (double)bs[i].rejected);
-    }
+    write_per_breaker(w, "mcpgw_breaker_state", GW_METRIC_GAUGE,
+                      "Circuit breaker state per upstream: 0 closed, 1 open, 2 half-open.", bs,
+                      nb, false);
+    write_per_breaker(w, "mcpgw_breaker_rejections_total", GW_METRIC_COUNTER,
+                      "Calls refused by an open circuit breaker, per upstream.", bs, nb, true);
     if (pf->tracer) {
         struct gw_trace_stats ts;
         gw_tracer_stats(pf->tracer, &ts);
-        gw_metrics_write_single(w, "mcpgw_trace_exported_total", GW_METRIC_COUNTER,
-                                "Requests whose spans reached the OTLP endpoint.",
-                                (double)ts.exported);
-        gw_metrics_write_single(w, "mcpgw_trace_dropped_total", GW_METRIC_COUNTER,
-                                "Requests whose spans were dropped (queue full, export failed).",
-                                (double)ts.dropped);
+        const struct gw_metrics_single traces[] = {
+            {"mcpgw_trace_exported_total", GW_METRIC_COUNTER,
+             "Requests whose spans reached the OTLP endpoint.", (double)ts.exported},
+            {"mcpgw_trace_dropped_total", GW_METRIC_COUNTER,
+             "Requests whose spans were dropped (queue full, export failed).",
+             (double)ts.dropped},
+        };
+        gw_metrics_write_singles(w, traces, NSINGLES(traces));
     }
-    gw_metrics_write_single(w, "mcpgw_log_dropped_lines_total", GW_METRIC_COUNTER,
-                            "Diagnostic log lines dropped because the log output was too slow.",
-                            (double)gw_log_dropped());
 }
 
 /* The notAfter of the first certificate in a PEM file (0 when unreadable). */

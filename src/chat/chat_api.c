@@ -1191,10 +1191,9 @@ static void authenticated(struct gw_ctx *ctx, void *arg)
     if (f) {
         if (f->challenge[0])
             gw_http_add_header(w->r, "WWW-Authenticate", f->challenge);
-        int st = f->status == 403 ? 403 : f->status == 503 ? 503 : 401;
-        reply_error(w->r, st, st == 403 ? "forbidden" : st == 503 ? "unavailable"
-                                                                   : "unauthenticated",
-                    f->description[0] ? f->description : "sign in first");
+        const char *code;
+        int st = gw_auth_failure_http(f, &code);
+        reply_error(w->r, st, code, f->description[0] ? f->description : "sign in first");
     } else {
         dispatch(w->chat, w->r, ctx, w->route, w->id);
     }

@@ -276,6 +276,15 @@ const struct gw_auth_failure *gw_ctx_auth_failure(const struct gw_ctx *c)
     return c->auth == GW_AUTH_FAILED ? &c->failure : NULL;
 }
 
+int gw_auth_failure_http(const struct gw_auth_failure *f, const char **code)
+{
+    switch (f->status) {
+    case 403: *code = "forbidden"; return 403;
+    case 503: *code = "unavailable"; return 503;
+    default: *code = "unauthenticated"; return 401;
+    }
+}
+
 /* ---- decisions ---- */
 
 void gw_ctx_decide(struct gw_ctx *c, enum gw_phase phase, enum gw_verdict verdict,

@@ -106,6 +106,10 @@ struct gw_auth_failure {
     char challenge[768];
 };
 
+/* How a JSON API outside MCP (admin, chat) answers an authentication failure: 403 with code
+ * "forbidden", 503 "unavailable", anything else 401 "unauthenticated". */
+int gw_auth_failure_http(const struct gw_auth_failure *f, const char **code);
+
 enum gw_auth_state gw_ctx_auth_state(const struct gw_ctx *c);
 /* The credential presented (NULL when none or already consumed). */
 const char *gw_ctx_credential(const struct gw_ctx *c);

@@ -299,6 +299,13 @@ void gw_metrics_write_single(struct gw_metrics_writer *w, const char *name,
     gw_metrics_write_sample(w, name, NULL, v);
 }
 
+void gw_metrics_write_singles(struct gw_metrics_writer *w, const struct gw_metrics_single *s,
+                              size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        gw_metrics_write_single(w, s[i].name, s[i].type, s[i].help, s[i].value);
+}
+
 static void render_family(struct gw_metrics_family *f, struct gw_buf *out)
 {
     struct gw_metrics_writer w = {out};

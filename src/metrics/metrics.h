@@ -63,6 +63,15 @@ void gw_metrics_write_sample(struct gw_metrics_writer *w, const char *name, cons
 /* A family of one sample without labels: header and sample. */
 void gw_metrics_write_single(struct gw_metrics_writer *w, const char *name,
                              enum gw_metric_type type, const char *help, double v);
+/* Single-sample families written in a row: a collector's table of them. */
+struct gw_metrics_single {
+    const char *name;
+    enum gw_metric_type type;
+    const char *help;
+    double value;
+};
+void gw_metrics_write_singles(struct gw_metrics_writer *w, const struct gw_metrics_single *s,
+                              size_t n);
 /* Escapes a label value (\\, \", \n) into out. */
 void gw_metrics_escape(const char *v, char *out, size_t size);
 

@@ -291,6 +291,27 @@ static json_t *verify_log(const char *vkey)
     return r;
 }
 
+/* The log verifies, with `records` records when records >= 0. Returns the verification. */
+static json_t *assert_verifies(const char *vkey, long long records)
+{
+    json_t *r = verify_log(vkey);
+    if (!json_is_true(json_object_get(r, "ok")))
+        fail_msg("%s", json_dumps(r, 0));
+    if (records >= 0)
+        assert_int_equal(json_integer_value(json_object_get(r, "records")), records);
+    return r;
+}
+
+/* Opens the log (recovering what a crash left), appends one record durably, closes it. */
+static void append_one(const char *pem, const char *ev)
+{
+    int rc;
+    struct gw_audit *a = open_log(pem, &rc);
+    assert_int_equal(rc, GW_OK);
+    assert_int_equal(gw_audit_append_sync(a, ev, strlen(ev), NULL), GW_OK);
+    gw_audit_close(a);
+}
+
 static void test_writer(void **state)
 {
     (void)state;
@@ -315,22 +336,14 @@ static void test_writer(void **state)
     assert_int_equal(st.records, 20);
     assert_int_equal(st.size, 20);
     gw_audit_close(a);
-    json_t *r = verify_log(vkey);
-    if (!json_is_true(json_object_get(r, "ok")))
-        fail_msg("%s", json_dumps(r, 0));
-    assert_int_equal(json_integer_value(json_object_get(r, "records")), 20);
+    json_t *r = assert_verifies(vkey, 20);
     assert_int_equal(json_integer_value(json_object_get(r, "unsigned_tail")), 0);
     json_decref(r);
 
     /* a torn last line (a crash mid-write) is dropped at the next open */
-    a = open_log(pem, &rc);
-    assert_int_equal(rc, GW_OK);
-    assert_int_equal(gw_audit_append_sync(a, "{\"i\":20}", 8, NULL), GW_OK);
+    append_one(pem, "{\"i\":20}");
     char seg[600];
     snprintf(seg, sizeof(seg), "%s/unit/segments", tmpdir_);
-    gw_audit_get_stats(a, &st);
-    assert_int_equal(st.size, 21);
-    gw_audit_close(a);
     /* the state a crash leaves: the last segment still .open, a half-written record at its
      * end (never acknowledged) */
     char cmd[1400];
@@ -339,22 +352,13 @@ static void test_writer(void **state)
              "mv \"$f\" \"$f.open\"",
              seg);
     assert_int_equal(system(cmd), 0); /* checksrc: allow */
-    r = verify_log(vkey);
-    if (!json_is_true(json_object_get(r, "ok")))
-        fail_msg("%s", json_dumps(r, 0));
+    r = assert_verifies(vkey, 21);
     char *notes = json_dumps(json_object_get(r, "notes"), 0);
     assert_non_null(strstr(notes, "torn record")); /* reported, not a problem */
     free(notes); /* checksrc: allow */
     json_decref(r);
-    a = open_log(pem, &rc);
-    assert_int_equal(rc, GW_OK);
-    assert_int_equal(gw_audit_append_sync(a, "{\"i\":21}", 8, NULL), GW_OK);
-    gw_audit_close(a);
-    r = verify_log(vkey);
-    if (!json_is_true(json_object_get(r, "ok")))
-        fail_msg("%s", json_dumps(r, 0));
-    assert_int_equal(json_integer_value(json_object_get(r, "records")), 22);
-    json_decref(r);
+    append_one(pem, "{\"i\":21}");
+    json_decref(assert_verifies(vkey, 22));
 
     /* killed between creating the next segment and writing its header: an empty .open
      * segment, then one with a partial header; neither held an acknowledged record, so the
@@ -368,15 +372,8 @@ static void test_writer(void **state)
         snprintf(cmd, sizeof(cmd), "printf '%%s' '%s' > %s/%020llu.jsonl.open", stubs[k], seg,
                  (unsigned long long)size);
         assert_int_equal(system(cmd), 0); /* checksrc: allow */
-        a = open_log(pem, &rc);
-        assert_int_equal(rc, GW_OK);
-        assert_int_equal(gw_audit_append_sync(a, "{\"i\":30}", 8, NULL), GW_OK);
-        gw_audit_close(a);
-        r = verify_log(vkey);
-        if (!json_is_true(json_object_get(r, "ok")))
-            fail_msg("%s", json_dumps(r, 0));
-        assert_int_equal(json_integer_value(json_object_get(r, "records")), 23 + k);
-        json_decref(r);
+        append_one(pem, "{\"i\":30}");
+        json_decref(assert_verifies(vkey, 23 + k));
     }
 
     /* an edited record: the writer refuses to continue the log */
