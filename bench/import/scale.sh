@@ -2,12 +2,13 @@
 # bench/import/scale.sh [SIZES...]  (default: 1000 10000 20000)
 # The catalogue scale points of issue 15, for bench/run.sh and by hand: for each size, a
 # Graph-like spec of that many operations (gen-large-spec.mjs) is imported into a fresh SQLite
-# registry with `mcpgw import --activate` (wall time, CPU time and peak RSS by GNU time; the run
-# of median wall time of IMPORT_RUNS, default 3, each into a fresh registry: on this noisy
-# machine one run can be 1.5x another), then a gateway serves it: resident memory with the registry loaded minus an empty gateway's, per
-# tool, and tools/list latency for the first page and a page in the middle (median of 20, over
-# loopback with curl, stateless 2026-07-28 requests, GW_PAGE_SIZE=100, no authentication: the
-# catalogue's cost, not the credential check's).
+# registry with `mcpgw import --activate`: wall time, CPU time and peak RSS (GNU time) of the
+# run with the median wall time of IMPORT_RUNS (default 3), each into a fresh registry, since on
+# this machine one run can be 1.5x another. Then a gateway serves it: resident memory with the
+# registry loaded minus an empty gateway's, per tool, and tools/list latency for the first page
+# and a page in the middle (median of 20, over loopback with curl, stateless 2026-07-28
+# requests, GW_PAGE_SIZE=100, no authentication: the catalogue's cost, not the credential
+# check's).
 # Prints one line per size and writes $OUT (default build/scale.json). Needs a Release build
 # (BUILD=build/release) and node. Not a test: no pass/fail. Takes about a minute for 20k.
 set -euo pipefail
@@ -84,7 +85,8 @@ for n in "$@"; do
       "$spec" >/dev/null 2>"$WORK/import.err" || { cat "$WORK/import.err" >&2; exit 1; }
     cat "$WORK/time" >>"$WORK/times"
   done
-  read -r wall user sys peak < <(sort -n "$WORK/times" | awk '{l[NR]=$0} END{print l[int((NR+1)/2)]}')
+  read -r wall user sys peak < <(sort -n "$WORK/times" |
+    awk '{l[NR] = $0} END {print l[int((NR + 1) / 2)]}')
   cpu=$(echo "$user $sys" | awk '{printf "%.2f", $1 + $2}')
   db=$(du -m "$data/gateway.db" | cut -f1)
   read -r pid port < <(serve "$data")

@@ -9,7 +9,8 @@
  * always released: for a large spec on a background thread (its documents take a tenth of the
  * import to free), which gw_openapi_result_fini joins. The tools may share jansson values
  * with the documents; jansson's reference counts are atomic and the thread only drops
- * references, so reading the tools meanwhile is safe. Not here: anything about a single operation (openapi_map.c).
+ * references, so reading the tools meanwhile is safe.
+ * Not here: anything about a single operation (openapi_map.c).
  */
 #include "openapi/openapi_internal.h"
 

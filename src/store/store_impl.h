@@ -55,12 +55,12 @@ void gw_store__bus_post(const char *identity);
 int gw_store__query_json(struct gw_store *st, const char *sql, const struct store_param *p,
                          int np, json_t **out, struct gw_error *err);
 
-/* Runs a query whose first row's first column is an integer. GW_ENOTFOUND when no row. */
 /* Runs an INSERT of one row (no RETURNING clause) and gives the new row's id
  * (gw_store_ops.insert). */
 int gw_store__insert(struct gw_store *st, const char *sql, const struct store_param *p, int np,
                      long long *out_id, struct gw_error *err);
 
+/* Runs a query whose first row's first column is an integer. GW_ENOTFOUND when no row. */
 int gw_store__query_int(struct gw_store *st, const char *sql, const struct store_param *p,
                         int np, long long *out, struct gw_error *err);
 

@@ -794,8 +794,8 @@ static void *release_new_run(void *arg)
 }
 
 /* After the writes nothing reads the new tools' working copies (n_name and n_opid borrow
- * from them: they are cleared): a large import frees them on a thread that import_fini joins, so that the
- * commit, which writes the log and copies it into the database, runs meanwhile. */
+ * from them: they are cleared): a large import frees them on a thread that import_fini joins,
+ * so that the commit, which writes the log and copies it into the database, runs meanwhile. */
 static void release_new(struct import *im)
 {
     memset(im->n_name, 0, im->n * sizeof(*im->n_name));
