@@ -190,10 +190,23 @@ wall() {
   drive "$url" "$method" "$hdrs" "$body" 500 >/dev/null || { say "$name: warm-up failed"; return 1; }
   local t0 t1
   t0=$(awk '{print $14 + $15}' "/proc/$spid/stat")
+  thread_ticks "$spid" >"$RUN/$name.threads0"
+  local ppid=
+  if [ "${BENCH_PERF:-0}" = 1 ]; then  # a CPU profile of the server during the point
+    perf record -F 999 ${BENCH_PERF_CG:--g} -p "$spid" -o "$RES/$name.perf.data" -- sleep "$WALL" \
+      >"$RES/$name.perf.log" 2>&1 &
+    ppid=$!
+  elif [ "${BENCH_PERF:-0}" = syscalls ]; then  # system calls by name during the point
+    perf stat -e 'syscalls:sys_enter_*' --per-thread -p "$spid" -o "$RES/$name.syscalls" \
+      -- sleep "$WALL" >/dev/null 2>&1 &
+    ppid=$!
+  fi
   BENCH_METHOD=$method BENCH_BODY=$body BENCH_HEADERS=$hdrs BENCH_EXPECT=widget \
     timeout $((WALL + 30)) wrk -t1 -c32 -d"${WALL}s" --timeout 10s -s "$BENCH/wrk/bench.lua" "$url" \
     >"$RES/$name.wrk" 2>&1 || true
   t1=$(awk '{print $14 + $15}' "/proc/$spid/stat")
+  thread_ticks "$spid" >"$RUN/$name.threads1"
+  [ -z "$ppid" ] || wait "$ppid" || true
   kill -TERM $spid 2>/dev/null || true
   wait $spid 2>/dev/null || true
   local j rps p99 bad cpu
@@ -212,6 +225,27 @@ wall() {
     "$name" "$cpu" >>"$RES/summary.tsv"
   say "$name: $rps requests/s, p99 $p99 us, server CPU $cpu us per request, c=32, ${WALL}s" \
     "($bad bad answers; $RES/$name.wrk)"
+  # the same CPU by thread name (gw-worker, gw-audit, gw-log, ...): which thread spends it
+  local n
+  n=$("$NODE" -e 'console.log(JSON.parse(process.argv[1]).requests)' "$j" 2>/dev/null || echo 0)
+  [ "$n" -gt 0 ] 2>/dev/null || return 0
+  awk -v n="$n" -v hz="$(getconf CLK_TCK)" -v name="$name" '
+    FNR == NR { t0[$1] += $2; s0[$1] += $3; next }
+    { t1[$1] += $2; s1[$1] += $3 }
+    END { for (k in t1) printf "%s-cpu-us-per-request-%s\t%d\n%s-switches-per-1k-%s\t%d\n",
+            name, k, (t1[k] - t0[k]) / hz * 1e6 / n, name, k, (s1[k] - s0[k]) * 1000 / n }' \
+    "$RUN/$name.threads0" "$RUN/$name.threads1" | sort | tee -a "$RES/summary.tsv" |
+    sed 's/^/[callgrind]   /'
+}
+
+# thread_ticks PID: "<thread name> <user+system ticks> <context switches>" for each thread of PID
+thread_ticks() {
+  local t sw
+  for t in /proc/"$1"/task/*; do
+    sw=$(awk '/ctxt_switches/ { s += $2 } END { print s + 0 }' "$t/status" 2>/dev/null)
+    sed 's/^[0-9]* (\(.*\)) /\1\t/' "$t/stat" 2>/dev/null |
+      awk -F'\t' -v sw="$sw" '{ split($2, f, " "); gsub(/ /, "_", $1); print $1, f[12] + f[13], sw }'
+  done
 }
 
 # syscalls NAME URL METHOD HEADERS BODY CMD...: system calls per request (strace -c -f)

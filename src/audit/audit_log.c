@@ -773,6 +773,7 @@ static void periodic(struct gw_audit *a)
 
 static void *writer_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "gw-audit");
     struct gw_audit *a = arg;
     unsigned backoff_ms = 10;
     for (;;) {

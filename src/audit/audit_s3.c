@@ -282,6 +282,7 @@ static int ship_pass(struct audit_shipper *s)
 
 static void *shipper_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "gw-audit-ship");
     struct audit_shipper *s = arg;
     unsigned backoff = 1;
     bool failed = false;

@@ -32,6 +32,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -393,6 +394,7 @@ static void resume_waiters(struct auth_waiter *list)
 
 static void *thread_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "gw-auth-keys");
     struct gw_auth *a = arg;
     int64_t next_flush = gw_auth__now() + FLUSH_EVERY_S;
     int64_t next_fetch = a->cfg.issuer[0] ? 0 : INT64_MAX;

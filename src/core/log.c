@@ -75,6 +75,7 @@ static void write_all(const char *p, size_t n)
 /* Writer thread: takes everything queued (two slices at most), writes it without the lock. */
 static void *writer_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "gw-log");
     (void)arg;
     char *out = gw_xmalloc(ring.cap);
     unsigned long long reported = 0;

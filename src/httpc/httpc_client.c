@@ -21,6 +21,15 @@
  *  6. A no_replay request reaches DO (sends) at most once: CURLOPT_PREREQFUNCTION, which libcurl
  *     calls before every send of a transfer, including its own re-send after a dead reused
  *     connection (libcurl 7.80+; verified in 7.88 multi.c MSTATE_DO / Curl_retry_request).
+ *  7. An established connection's socket stays registered with libevent until curl closes it
+ *     (CURLOPT_CLOSESOCKETFUNCTION, set on every handle): when curl stops watching a kept-alive
+ *     connection (POLL_REMOVE) its read interest is left in place, marked unwatched, so the
+ *     next transfer on it costs no epoll_ctl; readiness of an unwatched socket (the server
+ *     closed it while idle) deregisters it once, and curl finds it dead at reuse. Only sockets
+ *     curl watches for reading after the transfer's connect phase qualify: those are published
+ *     connection sockets, which libcurl always closes through the callback. Every other socket
+ *     (connect attempts, the threaded resolver's socketpair, which libcurl closes itself) is
+ *     deregistered and forgotten at POLL_REMOVE, as before.
  * Threading: everything runs on the base's thread; the only process-wide state is the
  * curl_global_init guard.
  */
@@ -41,6 +50,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #define DEFAULT_TIMEOUT_MS 30000L
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000L
@@ -82,11 +92,15 @@ struct gw_httpc_call {
     struct gw_httpc_call *prev, *next;
 };
 
-/* Per-socket libevent registration, attached to the socket with curl_multi_assign. */
+/* Per-socket libevent registration, from the first watch until curl closes the socket
+ * (invariant 7); found by descriptor in c->socks. */
 struct sockctx {
     struct gw_httpc *c;
-    struct event *ev;
+    struct event *ev; /* NULL until the first watch */
     curl_socket_t fd;
+    short kind;   /* the registered interest (EV_READ|EV_WRITE), 0 = not registered */
+    bool watched; /* curl wants events on it (between a POLL_IN/OUT and POLL_REMOVE) */
+    bool conn;    /* an established connection: kept registered across POLL_REMOVE */
 };
 
 struct gw_httpc {
@@ -99,6 +113,8 @@ struct gw_httpc {
     CURL **idle;
     size_t nidle, max_idle;
     const struct gw_ssrf_policy *ssrf; /* borrowed; NULL = connections are not checked */
+    struct sockctx **socks; /* by descriptor: every socket curl opened and has not closed */
+    size_t nsocks;
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -139,11 +155,18 @@ int gw_httpc_global_init(struct gw_error *err)
 
 static void check_done(struct gw_httpc *c);
 
-/* libevent says a socket curl watches is ready: tell curl which directions, then deliver any
- * transfers that finished as a result. */
+/* libevent says a socket is ready: tell curl which directions, then deliver any transfers
+ * that finished as a result. An idle kept-alive connection that turns readable (the server
+ * closed it) is deregistered instead; curl notices at reuse that it is dead. */
 static void on_socket_event(evutil_socket_t fd, short what, void *arg)
 {
-    struct gw_httpc *c = arg;
+    struct sockctx *sc = arg;
+    struct gw_httpc *c = sc->c;
+    if (!sc->watched) {
+        event_del(sc->ev);
+        sc->kind = 0;
+        return;
+    }
     int action = ((what & EV_READ) ? CURL_CSELECT_IN : 0) |
                  ((what & EV_WRITE) ? CURL_CSELECT_OUT : 0);
     int running = 0;
@@ -187,36 +210,80 @@ static void sockctx_free(struct sockctx *sc)
     gw_free(sc);
 }
 
-/* CURLMOPT_SOCKETFUNCTION: (re)registers interest in a socket with libevent. */
+/* The registration of socket `s`, created on first use. */
+static struct sockctx *sockctx_get(struct gw_httpc *c, curl_socket_t s)
+{
+    size_t i = (size_t)s;
+    if (i >= c->nsocks) {
+        size_t n = c->nsocks ? c->nsocks : 64;
+        while (n <= i)
+            n *= 2;
+        c->socks = gw_xrealloc(c->socks, n * sizeof(*c->socks));
+        memset(c->socks + c->nsocks, 0, (n - c->nsocks) * sizeof(*c->socks));
+        c->nsocks = n;
+    }
+    if (!c->socks[i]) {
+        struct sockctx *sc = gw_xcalloc(1, sizeof(*sc));
+        sc->c = c;
+        sc->fd = s;
+        c->socks[i] = sc;
+    }
+    return c->socks[i];
+}
+
+/* CURLMOPT_SOCKETFUNCTION: curl's interest in a socket. Registers or changes the libevent
+ * registration only when the interest differs from what is registered (invariant 7). */
 static int socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
 {
-    (void)easy;
+    (void)socketp;
     struct gw_httpc *c = userp;
-    struct sockctx *sc = socketp;
+    if (s < 0)
+        return 0;
+    struct sockctx *sc = sockctx_get(c, s);
     if (what == CURL_POLL_REMOVE) {
-        if (sc) {
-            curl_multi_assign(c->multi, s, NULL);
+        sc->watched = false;
+        if (!sc->conn || sc->kind != EV_READ) { /* not one to keep: forget it (invariant 7) */
             sockctx_free(sc);
+            c->socks[s] = NULL;
         }
         return 0;
     }
-    if (!sc) {
-        sc = gw_xcalloc(1, sizeof(*sc));
-        sc->c = c;
-        sc->fd = s;
-        curl_multi_assign(c->multi, s, sc);
-    } else if (sc->ev) {
-        event_free(sc->ev);
-        sc->ev = NULL;
-    }
+    sc->watched = true;
     short kind = (short)(((what & CURL_POLL_IN) ? EV_READ : 0) |
-                         ((what & CURL_POLL_OUT) ? EV_WRITE : 0) | EV_PERSIST);
-    sc->ev = event_new(c->base, s, kind, on_socket_event, c);
+                         ((what & CURL_POLL_OUT) ? EV_WRITE : 0));
+    if (kind == EV_READ && !sc->conn) {
+        /* read interest after the connect phase: the transfer's own connection */
+        curl_off_t pre = 0;
+        sc->conn = curl_easy_getinfo(easy, CURLINFO_PRETRANSFER_TIME_T, &pre) == CURLE_OK &&
+                   pre > 0;
+    }
+    if (kind == sc->kind)
+        return 0;
+    if (sc->kind)
+        event_del(sc->ev);
+    sc->kind = 0;
+    if (!sc->ev)
+        sc->ev = event_new(c->base, s, (short)(kind | EV_PERSIST), on_socket_event, sc);
+    else
+        event_assign(sc->ev, c->base, s, (short)(kind | EV_PERSIST), on_socket_event, sc);
     if (!sc->ev || event_add(sc->ev, NULL) != 0) {
         GW_LOG(GW_LOG_ERROR, "httpc", "cannot register socket %d with the event loop", (int)s);
         return -1;
     }
+    sc->kind = kind;
     return 0;
+}
+
+/* CURLOPT_CLOSESOCKETFUNCTION: curl is done with a socket; its registration goes first, so
+ * that a later socket with the same descriptor starts clean. */
+static int close_cb(void *clientp, curl_socket_t s)
+{
+    struct gw_httpc *c = clientp;
+    if (s >= 0 && (size_t)s < c->nsocks && c->socks[s]) {
+        sockctx_free(c->socks[s]); /* event_free deletes a registered event */
+        c->socks[s] = NULL;
+    }
+    return close(s);
 }
 
 /* ---- client ---- */
@@ -299,7 +366,10 @@ void gw_httpc_free(struct gw_httpc *c)
         curl_easy_cleanup(c->idle[i]);
     c->nidle = 0;
     if (c->multi)
-        curl_multi_cleanup(c->multi); /* may call socket_cb(REMOVE) for cached connections */
+        curl_multi_cleanup(c->multi); /* closes cached connections through close_cb */
+    for (size_t i = 0; i < c->nsocks; i++)
+        sockctx_free(c->socks[i]); /* none should be left; a leak check would say otherwise */
+    gw_free(c->socks);
     if (c->share)
         curl_share_cleanup(c->share);
     if (c->timer)
@@ -537,6 +607,8 @@ int gw_httpc_submit(struct gw_httpc *c, const struct gw_httpc_request *req, gw_h
     }
     CURL *e = call->easy;
     curl_easy_setopt(e, CURLOPT_PRIVATE, call);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, close_cb);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, c);
     curl_easy_setopt(e, CURLOPT_SHARE, c->share);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, call->errbuf);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);

@@ -24,6 +24,7 @@
 #include <hiredis/adapters/libevent.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -230,6 +231,7 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 
 static void *sub_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "gw-kv-sub");
     struct kv_sub *s = arg;
     gw_loop_set_current(s->loop);
     s->cmd = gw_kv__conn_new(s->kv, s->loop, on_cmd_ready, s);

@@ -31,6 +31,7 @@ struct gw_pool {
 
 static void *pool_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "gw-pool");
     struct gw_pool *p = arg;
     for (;;) {
         pthread_mutex_lock(&p->lock);

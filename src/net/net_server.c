@@ -734,6 +734,7 @@ void gw_worker_inflight_add(struct gw_worker *w, int delta)
 
 static void *worker_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "gw-worker");
     struct gw_worker *w = arg;
     struct gw_server *srv = w->srv;
     tl_worker = w;

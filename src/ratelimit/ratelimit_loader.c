@@ -220,6 +220,7 @@ int gw_rl_loader_reload(struct gw_rl_loader *l, struct gw_error *err)
 
 static void *loader_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "gw-limits");
     struct gw_rl_loader *l = arg;
     uint64_t failures = 0;
     pthread_mutex_lock(&l->lock);

@@ -285,6 +285,7 @@ static void check(struct gw_registry *reg, bool *failing)
 /* The watcher thread (algorithm in the file comment). */
 static void *watcher_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "gw-registry");
     struct gw_registry *reg = arg;
     int backoff = BACKOFF_MIN_MS;
     bool failing = false, open_failing = false;

@@ -333,6 +333,7 @@ static int post_batch(struct gw_tracer *t, struct item *batch, size_t *count)
 
 static void *exporter_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "gw-trace");
     struct gw_tracer *t = arg;
     unsigned backoff = 0;
     for (;;) {

@@ -4,9 +4,11 @@
  * cannot produce: it reads a whole request and then resets the connection (RST, no answer),
  * the way an upstream that crashed after processing a write looks to the client. One thread,
  * poll() over the listener and up to RAW_MAX_CONNS keep-alive connections on 127.0.0.1:0.
- * Routes by request line: "... /reset..." -> counted, then RST; anything else -> 200 with a
- * small JSON body, keep-alive. Counters (atomics) say how many requests and connections
- * arrived, so a test can prove a request reached the server exactly once.
+ * Routes by request line: "... /reset..." -> counted, then RST; "... /close..." -> 200 with
+ * keep-alive promised, then the server closes the connection (FIN) a moment later, as an
+ * upstream's idle timeout does; anything else -> 200 with a small JSON body, keep-alive.
+ * Counters (atomics) say how many requests and connections arrived, so a test can prove a
+ * request reached the server exactly once.
  * Not a product component: minimal parsing (Content-Length bodies only, no chunked uploads).
  */
 #ifndef GW_TEST_HTTPC_TEST_RAW_H
@@ -102,6 +104,13 @@ RAW_FN bool raw_serve(struct raw_server *s, struct raw_conn *c)
                                     "{\"ok\":true}";
         if (write(c->fd, reply, sizeof(reply) - 1) != (ssize_t)(sizeof(reply) - 1)) {
             raw_reset(c);
+            return false;
+        }
+        if (sp && strncmp(sp + 1, "/close", 6) == 0) {
+            usleep(20000); /* after the client has taken the answer and parked the connection */
+            close(c->fd);
+            c->fd = -1;
+            c->len = 0;
             return false;
         }
         memmove(c->buf, c->buf + n, c->len - n);

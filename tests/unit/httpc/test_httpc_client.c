@@ -486,6 +486,40 @@ static void test_no_replay_after_reset(void **state)
     raw_stop(rs);
 }
 
+/* A kept-alive connection the server closes while it sits idle in the cache: its socket stays
+ * registered with the loop after the call (no epoll_ctl per call), the close is noticed once
+ * and the registration dropped (no busy loop on a readable dead socket), and the next call
+ * goes out on a new connection. */
+static void test_idle_close_of_kept_connection(void **state)
+{
+    struct fixture *f = *state;
+    struct raw_server *rs = raw_start();
+    struct result r;
+    raw_call(f->c, f->base, rs, "GET", "/warm", false, &r);
+    raw_call(f->c, f->base, rs, "GET", "/warm", false, &r);
+    assert_true(r.reused);
+    int idle_events = event_base_get_num_events(f->base, EVENT_BASE_COUNT_ADDED);
+    raw_call(f->c, f->base, rs, "GET", "/close", false, &r);
+    assert_int_equal(r.http, 200);
+    /* still registered after the call: the parked connection's read interest */
+    assert_int_equal(event_base_get_num_events(f->base, EVENT_BASE_COUNT_ADDED), idle_events);
+    /* the server's FIN arrives ~20 ms later: one wake-up deregisters the socket */
+    struct timeval tv = {0, 200000};
+    event_base_loopexit(f->base, &tv);
+    event_base_dispatch(f->base);
+    assert_int_equal(event_base_get_num_events(f->base, EVENT_BASE_COUNT_ADDED),
+                     idle_events - 1);
+    int conns = atomic_load(&rs->connections);
+    raw_call(f->c, f->base, rs, "GET", "/warm", false, &r);
+    assert_int_equal(r.http, 200);
+    assert_false(r.reused);
+    assert_int_equal(atomic_load(&rs->connections), conns + 1);
+    /* and the new connection is parked and reused like the first */
+    raw_call(f->c, f->base, rs, "GET", "/warm", false, &r);
+    assert_true(r.reused);
+    raw_stop(rs);
+}
+
 static void test_fresh_connect(void **state)
 {
     struct fixture *f = *state;
@@ -704,6 +738,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_redirects, setup, teardown),
         cmocka_unit_test_setup_teardown(test_submit_from_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_replay_after_reset, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idle_close_of_kept_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fresh_connect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ssrf_guarded_client, setup, teardown),
         cmocka_unit_test_setup_teardown(test_streaming, setup, teardown),
