@@ -27,6 +27,7 @@
 #define AUDIT_SEG_DIR "segments"
 #define AUDIT_CP_DIR "checkpoints"
 #define AUDIT_LINE_MAX (4u << 20) /* longest record accepted when reading */
+#define AUDIT_PREFILL (1u << 20)   /* zeros kept written ahead of the open segment's records */
 #define AUDIT_B64_HASH 45         /* base64 of 32 bytes + NUL */
 
 /* A segment found on disk. */

@@ -114,6 +114,8 @@ static int load(const char *logdir, struct logview *v, line_fn fn, void *ud, boo
         long lineno = 0;
         while (go_on && (got = getline(&line, &cap, f)) >= 0) { /* checksrc: allow */
             lineno++;
+            if (got > 0 && line[0] == '\0' && v->segs[s].open && s + 1 == v->nseg)
+                break; /* the open segment's zero-filled tail: its data ends here */
             bool complete = got > 0 && line[got - 1] == '\n';
             size_t len = complete ? (size_t)got - 1 : (size_t)got;
             if (lineno == 1) {

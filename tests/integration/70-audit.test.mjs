@@ -47,7 +47,8 @@ function readRecords(logDir) {
   const segs = readdirSync(join(logDir, 'segments')).sort();
   const lines = [];
   for (const s of segs) {
-    const text = readFileSync(join(logDir, 'segments', s), 'utf8');
+    // the open segment is zero-filled ahead of its records: its data ends at the first NUL
+    const text = readFileSync(join(logDir, 'segments', s), 'utf8').split('\0')[0];
     const parts = text.split('\n');
     parts.shift(); // header
     for (const l of parts) if (l) lines.push(l);
@@ -247,7 +248,7 @@ describe('audit trail', () => {
       const segDir = join(dir, 'segments');
       const seg = readdirSync(segDir).sort()[0];
       const file = join(segDir, seg);
-      const lines = readFileSync(file, 'utf8').split('\n');
+      const lines = readFileSync(file, 'utf8').split('\0')[0].split('\n'); // without the zero fill
       writeFileSync(file, mutate(lines).join('\n'));
       return dir;
     };

@@ -31,7 +31,8 @@ function recordedIds() {
   const segDir = join(logDir, 'segments');
   if (!existsSync(segDir)) return ids;
   for (const s of readdirSync(segDir)) {
-    for (const line of readFileSync(join(segDir, s), 'utf8').split('\n').slice(1)) {
+    // an open segment's data ends at its first NUL (zero-filled ahead of the records)
+    for (const line of readFileSync(join(segDir, s), 'utf8').split('\0')[0].split('\n').slice(1)) {
       if (!line) continue;
       try {
         const r = JSON.parse(line);

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "audit/audit.h"
+#include "audit/audit_internal.h" /* AUDIT_PREFILL */
 #include "audit/audit_jcs.h"
 #include "audit/audit_merkle.h"
 #include "audit/audit_note.h"
@@ -260,6 +261,9 @@ static void test_notes(void **state)
 
 static char tmpdir_[256];
 
+static enum gw_audit_sync log_sync = GW_AUDIT_SYNC_WRITE;
+static uint64_t log_segment_max = 600; /* a few records per segment: rotations happen */
+
 static struct gw_audit *open_log(const char *pem, int *rc_out)
 {
     struct gw_note_signer *s = NULL;
@@ -269,10 +273,10 @@ static struct gw_audit *open_log(const char *pem, int *rc_out)
     c.log_id = "unit";
     c.origin = "unit/audit";
     c.signer = s;
-    c.sync = GW_AUDIT_SYNC_WRITE;
+    c.sync = log_sync;
     c.checkpoint_events = 3;
     c.checkpoint_seconds = 1;
-    c.segment_max_bytes = 600; /* a few records per segment: rotations happen */
+    c.segment_max_bytes = log_segment_max;
     c.pg_url = "";
     struct gw_audit *a = NULL;
     struct gw_error err = {0};
@@ -391,12 +395,107 @@ static void test_writer(void **state)
     gw_free(pem);
 }
 
+/* Size of the one .open segment of the test log and the length of its data (up to the first
+ * NUL byte); -1 when there is none. */
+static long long open_segment(long long *data_len)
+{
+    char cmd[700];
+    snprintf(cmd, sizeof(cmd), "ls %s/unit/segments/*.jsonl.open 2>/dev/null", tmpdir_);
+    FILE *p = popen(cmd, "r"); /* checksrc: allow */
+    char path[600] = "";
+    if (!p || !fgets(path, sizeof(path), p))
+        path[0] = '\0';
+    if (p)
+        pclose(p);
+    path[strcspn(path, "\n")] = '\0';
+    FILE *f = path[0] ? fopen(path, "rb") : NULL;
+    if (!f)
+        return -1;
+    long long n = 0, data = -1;
+    int ch;
+    while ((ch = fgetc(f)) != EOF) {
+        if (ch == 0 && data < 0)
+            data = n;
+        n++;
+    }
+    fclose(f);
+    *data_len = data < 0 ? n : data;
+    return n;
+}
+
+/* Under fdatasync the open segment is zero-filled ahead of its records (so that commits do
+ * not change its size): readers stop at the zeros, a crash image with them recovers without
+ * losing or inventing a record, a torn record inside them is dropped, and closing the segment
+ * cuts them off. */
+static void test_prefilled_segment(void **state)
+{
+    (void)state;
+    snprintf(tmpdir_, sizeof(tmpdir_), "/tmp/gw-audit-unit-XXXXXX");
+    assert_non_null(mkdtemp(tmpdir_));
+    log_sync = GW_AUDIT_SYNC_FDATASYNC;
+    log_segment_max = 64u << 20;
+    struct gw_note_signer *g = NULL;
+    char *pem = NULL;
+    assert_int_equal(gw_note_signer_generate("unit/audit", &g, &pem, NULL), GW_OK);
+    char vkey[300];
+    snprintf(vkey, sizeof(vkey), "%s", gw_note_signer_vkey(g));
+    gw_note_signer_free(g);
+    int rc;
+    struct gw_audit *a = open_log(pem, &rc);
+    assert_int_equal(rc, GW_OK);
+    for (int i = 0; i < 5; i++) {
+        char ev[64];
+        int n = snprintf(ev, sizeof(ev), "{\"i\":%d,\"kind\":\"prefill\"}", i);
+        assert_int_equal(gw_audit_append_sync(a, ev, (size_t)n, NULL), GW_OK);
+    }
+    long long data = 0, size = open_segment(&data);
+    assert_true(size >= (long long)AUDIT_PREFILL); /* zeros written ahead */
+    assert_true(data > 0 && data < 4096);           /* header and five records */
+    json_decref(assert_verifies(vkey, 5));          /* read while open: stops at the zeros */
+
+    /* a crash image: the directory as it is now, the writer still running */
+    char cmd[1400];
+    snprintf(cmd, sizeof(cmd), "cp -a %s/unit %s/crash", tmpdir_, tmpdir_);
+    assert_int_equal(system(cmd), 0); /* checksrc: allow */
+    gw_audit_close(a);
+    assert_int_equal(open_segment(&data), -1); /* closed */
+    snprintf(cmd, sizeof(cmd),
+             "f=$(ls %s/unit/segments/*.jsonl) && ! tr -d '\\000' < \"$f\" | cmp -s - \"$f\" "
+             "&& exit 1; rm -rf %s/unit && mv %s/crash %s/unit",
+             tmpdir_, tmpdir_, tmpdir_, tmpdir_);
+    assert_int_equal(system(cmd), 0); /* checksrc: allow: closed segment has no NUL */
+
+    /* a torn record written into the zeros of the crash image */
+    long long before = 0;
+    assert_true(open_segment(&before) >= (long long)AUDIT_PREFILL);
+    snprintf(cmd, sizeof(cmd),
+             "f=$(ls %s/unit/segments/*.jsonl.open) && printf '{\"event\":{\"i\":99' | "
+             "dd of=\"$f\" bs=1 seek=%lld conv=notrunc status=none",
+             tmpdir_, before);
+    assert_int_equal(system(cmd), 0); /* checksrc: allow */
+    json_t *r = assert_verifies(vkey, 5);
+    char *notes = json_dumps(json_object_get(r, "notes"), 0);
+    assert_non_null(strstr(notes, "torn record"));
+    free(notes); /* checksrc: allow */
+    json_decref(r);
+    /* recovery drops the torn record and the zeros, and the log goes on from record 5 */
+    append_one(pem, "{\"i\":5}");
+    json_decref(assert_verifies(vkey, 6));
+    snprintf(cmd, sizeof(cmd), "! grep -rq '\"i\":99' %s/unit/segments && rm -rf %s", tmpdir_,
+             tmpdir_);
+    assert_int_equal(system(cmd), 0); /* checksrc: allow */
+    gw_free(pem);
+    log_sync = GW_AUDIT_SYNC_WRITE;
+    log_segment_max = 600;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_jcs_numbers),   cmocka_unit_test(test_jcs_objects),
         cmocka_unit_test(test_merkle_vectors), cmocka_unit_test(test_merkle_proofs),
         cmocka_unit_test(test_notes),         cmocka_unit_test(test_writer),
+        cmocka_unit_test(test_prefilled_segment),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
