@@ -76,6 +76,8 @@ STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 RES=$REPO/bench/results/callgrind-$STAMP
 RUN=$(mktemp -d /tmp/gw-callgrind.XXXXXX)
 mkdir -p "$RES" "$RUN/tmp"
+# keep the raw results of the last 10 of these runs (bench/run.sh keeps its own 10)
+ls -1d "$REPO"/bench/results/callgrind-*/ 2>/dev/null | sort | head -n -10 | xargs -r rm -rf
 chmod 755 "$RUN"  # nginx (workers as nobody when run as root) serves the key set from here
 PIDS=()
 cleanup() {

@@ -119,7 +119,7 @@ CLK_TCK=$(getconf CLK_TCK)
 # ---------------------------------------------------------------- setup and build --------------
 mkdir -p "$WORK" "$RES"
 # keep the raw results of the last 10 runs
-ls -1d "$BENCH"/results/*/ 2>/dev/null | sort | head -n -10 | xargs -r rm -rf
+ls -1d "$BENCH"/results/[0-9]*/ 2>/dev/null | sort | head -n -10 | xargs -r rm -rf
 if [ $SETUP = 1 ]; then
   say "setup (scripts/setup.sh: Debian packages, Node 22)"
   "$REPO/scripts/setup.sh"
