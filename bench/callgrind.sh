@@ -15,7 +15,12 @@
 #                 seconds; summary.tsv gets <name>-rps, <name>-p99us and the server's own CPU per
 #                 request (<name>-cpu-us-per-request, /proc). Relative only (run the
 #                 builds to compare alternately, e.g. A B A B, on the same machine state): the
-#                 speed bar itself is bench/run.sh's, on a quiet machine.
+#                 speed bar itself is bench/run.sh's, on a quiet machine. Also the same CPU and
+#                 the context switches per thread name (gw-worker, gw-audit, gw-log, ...).
+#                 BENCH_PERF=1 records a CPU profile of each point (perf record; call graphs
+#                 from BENCH_PERF_CG, default -g), BENCH_PERF=syscalls counts system calls per
+#                 thread (perf stat); BENCH_GW_WORKERS sets GW_WORKERS (default 1) and
+#                 BENCH_GW_ENV adds environment (e.g. GW_AUDIT_SYNC=write).
 #
 # Gateway configurations ("phases" of a governed tools/call; each run toggles one thing off):
 #   full       authentication + governance rules + 3 rate limits (in-process) + audit + access log
@@ -291,7 +296,7 @@ gateway_cmd() {
   # each configuration gets its own audit folder (a fresh log), the same tool database
   mkdir -p "$RUN/audit-$cfg"
   GWCMD=(env GW_DATA_DIR="$RUN/gwdata" ${BENCH_GW_ENV:-} "$GW" serve --listen "127.0.0.1:$port"
-    --set GW_WORKERS=1 --set "GW_UPSTREAMS_FILE=$RUN/upstreams.json"
+    --set GW_WORKERS=${BENCH_GW_WORKERS:-1} --set "GW_UPSTREAMS_FILE=$RUN/upstreams.json"
     --set "GW_AUDIT_DIR=$RUN/audit-$cfg" --set GW_AUDIT_ENABLED=$audit --set GW_ACCESS_LOG=$log)
   if [ $auth = 1 ]; then GWCMD+=("${AUTH_ARGS[@]}"); else GWCMD+=(--set GW_AUTH_MODE=off); fi
   [ $gov = 0 ] || GWCMD+=(--set "GW_GOVERNANCE_FILE=$BENCH/callgrind/governance.yaml")

@@ -98,13 +98,19 @@ static bool utf8_valid(const char *s, size_t n)
     return true;
 }
 
-/* An MCP text content block. */
+/* An MCP text content block (built member by member: json_pack parses its format string on
+ * every call, and this runs for every tool result). */
 static json_t *text_block(const char *s, size_t n)
 {
-    json_t *b = json_pack("{s:s, s:s%}", "type", "text", "text", s, n);
-    /* never NULL: text that jansson refuses (it should not happen after the checks above) is
-     * replaced by a notice rather than losing the whole result */
-    return b ? b : json_pack("{s:s, s:s}", "type", "text", "text", "(unprintable text omitted)");
+    json_t *text = json_stringn(s, n);
+    /* never without text: text that jansson refuses (it should not happen after the checks
+     * above) is replaced by a notice rather than losing the whole result */
+    if (!text)
+        text = json_string("(unprintable text omitted)");
+    json_t *b = json_object();
+    json_object_set_new_nocheck(b, "type", json_string_nocheck("text"));
+    json_object_set_new_nocheck(b, "text", text);
+    return b;
 }
 
 json_t *gw_upstream_result_error(const char *fmt, ...)
@@ -348,7 +354,9 @@ json_t *gw_upstream_result_build(const struct gw_result_input *in,
             (void)gw_buf_printf(&b, "binary response of %zu bytes (%s) from upstream '%s'",
                                 in->body_len, in->content_type ? in->content_type : "no type",
                                 in->upstream);
-        json_t *r = json_pack("{s:[o]}", "content", text_block(gw_buf_ptr(&b), gw_buf_len(&b)));
+        json_t *content = json_array(), *r = json_object();
+        json_array_append_new(content, text_block(gw_buf_ptr(&b), gw_buf_len(&b)));
+        json_object_set_new_nocheck(r, "content", content);
         gw_buf_fini(&b);
         return r;
     }
