@@ -214,6 +214,9 @@ wall() {
   t1=$(awk '{print $14 + $15}' "/proc/$spid/stat")
   thread_ticks "$spid" >"$RUN/$name.threads1"
   [ -z "$ppid" ] || wait "$ppid" || true
+  # BENCH_METRICS=URL: the server's Prometheus metrics after the point (e.g. with
+  # BENCH_GW_ENV=GW_METRICS_LISTEN=127.0.0.1:9464 and URL http://127.0.0.1:9464/metrics)
+  [ -z "${BENCH_METRICS:-}" ] || curl -sf "$BENCH_METRICS" >"$RES/$name.metrics" || true
   kill -TERM $spid 2>/dev/null || true
   wait $spid 2>/dev/null || true
   local j rps p99 bad cpu
