@@ -195,6 +195,7 @@ struct jw {
     struct gw_buf *b;
     bool first[8];
     int depth;
+    struct gw_buf mask; /* scratch for the masked strings, reused member after member */
 };
 
 static void jw_open(struct jw *w, char c)
@@ -247,12 +248,9 @@ static void jw_masked(struct gw_audit *a, struct jw *w, const char *k, const cha
         gw_jcs_string(v, strlen(v), w->b);
         return;
     }
-    struct gw_buf m;
-    size_t n = strlen(v);
-    gw_buf_init(&m, n * 4 + 256);
-    gw_pii_mask_text(p, v, n, &m, count);
-    gw_jcs_string(gw_buf_ptr(&m), gw_buf_len(&m), w->b);
-    gw_buf_fini(&m);
+    gw_buf_reset(&w->mask);
+    gw_pii_mask_text(p, v, strlen(v), &w->mask, count);
+    gw_jcs_string(gw_buf_ptr(&w->mask), gw_buf_len(&w->mask), w->b);
 }
 
 static void jw_digest(struct gw_audit *a, struct jw *w, const char *k, const char *data,
@@ -294,7 +292,9 @@ int gw_audit_on_complete(void *ud, const struct gw_mcp_completion *c,
     unsigned masked = 0;
     struct gw_buf b;
     gw_buf_init(&b, 16u << 20);
-    struct jw w = {&b, {false}, 0};
+    (void)gw_buf_space(&b, 2048); /* a usual record at once, instead of doubling from 64 */
+    struct jw w = {.b = &b};
+    gw_buf_init(&w.mask, 16u << 20);
     const struct gw_ctx *ctx = c->ctx;
     jw_open(&w, '{');
     /* keys in byte order: args args_digest auth confirmation decisions decisions_dropped error
@@ -431,6 +431,7 @@ int gw_audit_on_complete(void *ud, const struct gw_mcp_completion *c,
     }
     jw_int(&w, "v", 1);
     jw_close(&w, '}');
+    gw_buf_fini(&w.mask);
     gw_audit__count_pii(a, masked);
     int rc;
     if (!release) {

@@ -288,8 +288,9 @@ const char *gw_http_query_param(struct gw_http_req *r, const char *name)
 
 const char *gw_http_header(const struct gw_http_req *r, const char *name)
 {
+    size_t n = strlen(name); /* the parser keeps each name's length: most fields differ in it */
     for (unsigned i = 0; i < r->nfields; i++)
-        if (strcasecmp(r->fields[i].name, name) == 0)
+        if (r->fields[i].name_len == n && strncasecmp(r->fields[i].name, name, n) == 0)
             return r->fields[i].value;
     return NULL;
 }
