@@ -8,8 +8,8 @@
  * threads) build the event JSON, mask PII in it (src/pii) and canonicalise it on their own
  * thread, then queue it. ONE writer thread per process takes everything queued at once (group
  * commit): assigns sequence numbers, wraps each event in its record
- * {"event":...,"prev":"<b64 leaf hash of the previous record>","seq":N}, appends the batch to
- * the open segment file with one write(2) and one fdatasync(2), inserts it into PostgreSQL
+ * {"event":...,"prev":"<b64 leaf hash of the previous record>","seq":N}, writes the batch to
+ * the open segment file with one pwrite(2) and one fdatasync(2), inserts it into PostgreSQL
  * when configured, and only then calls each producer's `done` (the MCP observer then releases
  * the held response). A loop never blocks on disk; a busy writer makes batches bigger.
  * Checkpoints are signed every GW_AUDIT_CHECKPOINT_EVENTS records or _SECONDS seconds and at
