@@ -35,6 +35,7 @@
 struct pattern {
     char name[32];
     pcre2_code *code;
+    unsigned digit_run; /* every match holds this many consecutive digits (0: not known) */
 };
 
 struct gw_pii {
@@ -515,26 +516,42 @@ static int apply_pattern(const struct gw_pii *p, const struct pattern *pt, const
     return rc;
 }
 
+/* Whether s[0..n) holds `want` consecutive ASCII digits. */
+static bool has_digit_run(const char *s, size_t n, unsigned want)
+{
+    unsigned run = 0;
+    for (size_t i = 0; i < n; i++) {
+        run = is_digit(s[i]) ? run + 1 : 0;
+        if (run >= want)
+            return true;
+    }
+    return false;
+}
+
 int gw_pii_mask_text(const struct gw_pii *p, const char *s, size_t n, struct gw_buf *out,
                      unsigned *count)
 {
-    if (!p->npats)
-        return scan_builtin(p, s, n, out, count);
-    struct gw_buf a, b;
-    gw_buf_init(&a, n * 4 + 1024);
-    gw_buf_init(&b, n * 4 + 1024);
-    scan_builtin(p, s, n, &a, count);
-    struct gw_buf *cur = &a, *next = &b;
-    for (size_t i = 0; i < p->npats; i++) {
-        gw_buf_reset(next);
-        apply_pattern(p, &p->pats[i], gw_buf_ptr(cur), gw_buf_len(cur), next, count);
-        struct gw_buf *t = cur;
-        cur = next;
-        next = t;
+    /* the built-in scan writes straight into `out`; each pattern then rewrites what it wrote,
+     * unless its text cannot hold a match (a pattern whose every match has a run of digits,
+     * like the vehicle registrations, is not run over text without one: most log lines and
+     * audited strings) */
+    size_t start = gw_buf_len(out);
+    int rc = scan_builtin(p, s, n, out, count);
+    struct gw_buf next;
+    gw_buf_init(&next, n * 4 + 1024);
+    for (size_t i = 0; i < p->npats; i++) { /* also over a cut text: what is kept is masked */
+        const char *cur = gw_buf_ptr(out) + start;
+        size_t cl = gw_buf_len(out) - start;
+        if (p->pats[i].digit_run && !has_digit_run(cur, cl, p->pats[i].digit_run))
+            continue;
+        gw_buf_reset(&next);
+        apply_pattern(p, &p->pats[i], cur, cl, &next, count);
+        gw_buf_truncate(out, start);
+        int rc2 = gw_buf_add(out, gw_buf_ptr(&next), gw_buf_len(&next));
+        if (rc == GW_OK)
+            rc = rc2;
     }
-    int rc = gw_buf_add(out, gw_buf_ptr(cur), gw_buf_len(cur));
-    gw_buf_fini(&a);
-    gw_buf_fini(&b);
+    gw_buf_fini(&next);
     return rc;
 }
 
@@ -658,7 +675,7 @@ static const char VEHICLE_RE[] =
     "[0-9]{4}|[0-9]{2}[ -]?BH[ -]?[0-9]{4}[ -]?[A-Z]{1,2})(?![A-Za-z0-9])";
 
 static int add_pattern(struct gw_pii *p, const char *name, const char *re, size_t relen,
-                       uint32_t flags, struct gw_error *err)
+                       uint32_t flags, unsigned digit_run, struct gw_error *err)
 {
     if (p->npats == MAX_PATTERNS)
         return GW_ERROR_SET(err, GW_EINVAL, "GW_PII_PATTERNS: more than %d patterns",
@@ -674,6 +691,7 @@ static int add_pattern(struct gw_pii *p, const char *name, const char *re, size_
     }
     pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
     snprintf(p->pats[p->npats].name, sizeof(p->pats[0].name), "%s", name);
+    p->pats[p->npats].digit_run = digit_run;
     p->pats[p->npats++].code = code;
     return GW_OK;
 }
@@ -728,7 +746,8 @@ int gw_pii_new(const struct gw_pii_options *o, struct gw_pii **out, struct gw_er
         rc = parse_fields(o->redact_fields, p->redact_fields, &p->nredact,
                           "GW_PII_REDACT_FIELDS", err);
     if (rc == GW_OK && o->vehicle)
-        rc = add_pattern(p, "vehicle", VEHICLE_RE, sizeof(VEHICLE_RE) - 1, PCRE2_CASELESS, err);
+        rc = add_pattern(p, "vehicle", VEHICLE_RE, sizeof(VEHICLE_RE) - 1, PCRE2_CASELESS,
+                         4 /* both alternatives end in [0-9]{4} */, err);
     const char *s = o->patterns ? o->patterns : "";
     while (rc == GW_OK && *s) {
         while (*s == ';' || *s == ' ')
@@ -749,7 +768,7 @@ int gw_pii_new(const struct gw_pii_options *o, struct gw_pii **out, struct gw_er
         for (char *c = name; *c; c++)
             if (!is_word(*c))
                 *c = '_';
-        rc = add_pattern(p, name, eq + 1, len - (size_t)(eq - s) - 1, 0, err);
+        rc = add_pattern(p, name, eq + 1, len - (size_t)(eq - s) - 1, 0, 0, err);
         s += len;
     }
     if (rc != GW_OK) {

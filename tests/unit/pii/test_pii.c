@@ -214,6 +214,23 @@ static void test_patterns(void **state)
     assert_null(strstr(out, "CUST1234"));
     free(out); /* checksrc: allow */
     gw_pii_free(p);
+    /* the vehicle pattern is skipped over text without four digits in a row (none of its
+     * matches lacks them); an operator's pattern always runs, before or after it */
+    p = make(true, "code=\\bZZ[A-Z]{3}\\b");
+    n = 0; /* counts add up */
+    out = mask(p, "code ZZABC only", &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(strstr(out, "[code:") ? "ok" : out, "ok");
+    free(out); /* checksrc: allow */
+    n = 0;
+    out = mask(p, "ZZABC drove MH 12 AB 1234 for a@b.example, MH12AB123 is no plate", &n);
+    assert_int_equal(n, 3);
+    assert_non_null(strstr(out, "[vehicle:"));
+    assert_non_null(strstr(out, "[email:"));
+    assert_non_null(strstr(out, "MH12AB123 is no plate"));
+    assert_null(strstr(out, "1234"));
+    free(out); /* checksrc: allow */
+    gw_pii_free(p);
     struct gw_pii_options o = {KEY, sizeof(KEY), false, "", "", "bad=("};
     struct gw_error err = {0};
     struct gw_pii *q = NULL;
