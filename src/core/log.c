@@ -267,12 +267,18 @@ static void timestamp(char when[80])
 
 /* The line of an already formatted message (msg: a writable buffer of msg_size bytes, which the
  * filter may rewrite in place). */
-static void write_line(enum gw_log_level level, const char *component, char *msg,
-                       size_t msg_size)
+void gw_log_filter_text(char *s, size_t cap)
 {
     struct filter *f = atomic_load(&log_filter);
     if (f)
-        f->fn(f->ud, msg, msg_size);
+        f->fn(f->ud, s, cap);
+}
+
+static void write_line(enum gw_log_level level, const char *component, char *msg,
+                       size_t msg_size, bool filtered)
+{
+    if (!filtered)
+        gw_log_filter_text(msg, msg_size);
 
     char when[80];
     timestamp(when);
@@ -324,18 +330,30 @@ void gw_log_write(enum gw_log_level level, const char *component, const char *fm
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    write_line(level, component, msg, sizeof(msg));
+    write_line(level, component, msg, sizeof(msg), false);
 }
 
-void gw_log_write_msg(enum gw_log_level level, const char *component, const char *text,
-                      size_t n)
+static void write_msg(enum gw_log_level level, const char *component, const char *text, size_t n,
+                      bool filtered)
 {
     char msg[3072];
     if (n >= sizeof(msg))
         n = sizeof(msg) - 1; /* cut as gw_log_write cuts */
     memcpy(msg, text, n);
     msg[n] = '\0';
-    write_line(level, component, msg, sizeof(msg));
+    write_line(level, component, msg, sizeof(msg), filtered);
+}
+
+void gw_log_write_msg(enum gw_log_level level, const char *component, const char *text,
+                      size_t n)
+{
+    write_msg(level, component, text, n, false);
+}
+
+void gw_log_write_msg_filtered(enum gw_log_level level, const char *component, const char *text,
+                               size_t n)
+{
+    write_msg(level, component, text, n, true);
 }
 
 const char *gw_log_redact(const char *secret, char *out, size_t out_size)

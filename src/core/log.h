@@ -57,6 +57,14 @@ void gw_log_write(enum gw_log_level level, const char *component, const char *fm
  * on every request (the access log), where printf is most of the cost. Not level-checked. */
 void gw_log_write_msg(enum gw_log_level level, const char *component, const char *text,
                       size_t n);
+/* As gw_log_write_msg for a message whose every part that may carry personal data went
+ * through gw_log_filter_text already (the access log filters the client's path, address and
+ * trace id, not the numbers it wrote itself): the filter is not run over the whole again. */
+void gw_log_write_msg_filtered(enum gw_log_level level, const char *component, const char *text,
+                               size_t n);
+/* Passes s (NUL-terminated, at most cap bytes with the NUL) through the installed filter, in
+ * place. */
+void gw_log_filter_text(char *s, size_t cap);
 
 #define GW_LOG(level, component, ...)                        \
     do {                                                     \

@@ -504,7 +504,8 @@ static void build_head(struct gw_http_req *r, int status, const char *content_ty
 
 /* The access-log message, written without printf (one per request): what
  * "%s %s %d %zu bytes %.3f ms peer=%s trace=%s" prints, the duration rounded to the
- * microsecond. Cut at the end of `out` like snprintf; returns the length. */
+ * microsecond; the parts the client chose pass the log filter (PII) on their own, the numbers
+ * the gateway wrote do not. Cut at the end of `out` like snprintf; returns the length. */
 struct acc {
     char *p;
     size_t n, cap;
@@ -523,6 +524,19 @@ static void acc_str(struct acc *a, const char *s)
     acc_put(a, s, strlen(s));
 }
 
+/* A part the client chose (path, address, trace id): through the log filter (PII) first. */
+static void acc_client(struct acc *a, const char *s)
+{
+    char tmp[2048];
+    size_t n = strlen(s);
+    if (n >= sizeof(tmp))
+        n = sizeof(tmp) - 1;
+    memcpy(tmp, s, n);
+    tmp[n] = '\0';
+    gw_log_filter_text(tmp, sizeof(tmp));
+    acc_str(a, tmp);
+}
+
 static void acc_num(struct acc *a, long long v)
 {
     char d[24];
@@ -534,7 +548,7 @@ static size_t access_message(const struct gw_http_req *r, long long ns, char *ou
     struct acc a = {out, 0, cap};
     acc_str(&a, gw_http_method_name(r));
     acc_put(&a, " ", 1);
-    acc_str(&a, r->path);
+    acc_client(&a, r->path);
     acc_put(&a, " ", 1);
     acc_num(&a, r->status);
     acc_put(&a, " ", 1);
@@ -550,9 +564,9 @@ static size_t access_message(const struct gw_http_req *r, long long ns, char *ou
                     (char)('0' + us % 10)};
     acc_put(&a, frac, 4);
     acc_put(&a, " ms peer=", 9);
-    acc_str(&a, gw_http_peer(r));
+    acc_client(&a, gw_http_peer(r));
     acc_put(&a, " trace=", 7);
-    acc_str(&a, r->trace_id);
+    acc_client(&a, r->trace_id);
     out[a.n] = '\0';
     return a.n;
 }
@@ -567,7 +581,7 @@ static void finish(struct gw_http_req *r)
         char msg[3072];
         size_t n = access_message(r, ns, msg, sizeof(msg));
         gw_log_set_request_id(r->rid);
-        gw_log_write_msg(GW_LOG_INFO, "access", msg, n);
+        gw_log_write_msg_filtered(GW_LOG_INFO, "access", msg, n);
         gw_log_set_request_id(NULL);
     }
 }
