@@ -146,33 +146,26 @@ int gw_audit__fsync_dir(const char *dir)
     return rc;
 }
 
-static int write_all(int fd, const char *p, size_t n)
+/* Writes all of p[0..n) at offset `off`, or at the file position when off < 0. */
+static int write_at(int fd, const char *p, size_t n, int64_t off)
 {
     while (n) {
-        ssize_t w = write(fd, p, n);
+        ssize_t w = off < 0 ? write(fd, p, n) : pwrite(fd, p, n, (off_t)off);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
             return GW_EIO;
         p += w;
         n -= (size_t)w;
+        if (off >= 0)
+            off += w;
     }
     return GW_OK;
 }
 
-static int pwrite_all(int fd, const char *p, size_t n, uint64_t off)
+static int write_all(int fd, const char *p, size_t n)
 {
-    while (n) {
-        ssize_t w = pwrite(fd, p, n, (off_t)off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return GW_EIO;
-        p += w;
-        n -= (size_t)w;
-        off += (uint64_t)w;
-    }
-    return GW_OK;
+    return write_at(fd, p, n, -1);
 }
 
 int gw_audit__write_file_atomic(const char *dir, const char *name, const char *data, size_t n,
@@ -756,7 +749,7 @@ static int commit(struct gw_audit *a, struct item *batch, size_t count, struct g
     }
     uint64_t before = a->seg_bytes;
     if (rc == GW_OK)
-        rc = pwrite_all(a->fd, gw_buf_ptr(&a->wbuf), gw_buf_len(&a->wbuf), before);
+        rc = write_at(a->fd, gw_buf_ptr(&a->wbuf), gw_buf_len(&a->wbuf), (int64_t)before);
     if (rc == GW_OK && a->cfg.sync == GW_AUDIT_SYNC_FDATASYNC && fdatasync(a->fd) != 0)
         rc = GW_EIO;
     if (rc == GW_OK && a->pg) {
@@ -807,7 +800,7 @@ static void prefill(struct gw_audit *a)
     uint64_t off = a->seg_filled, end = a->seg_bytes + AUDIT_PREFILL;
     while (off < end) {
         size_t n = end - off < sizeof(zeros) ? (size_t)(end - off) : sizeof(zeros);
-        if (pwrite_all(a->fd, zeros, n, off) != GW_OK)
+        if (write_at(a->fd, zeros, n, (int64_t)off) != GW_OK)
             break;
         off += n;
     }

@@ -316,25 +316,39 @@ static void append_one(const char *pem, const char *ev)
     gw_audit_close(a);
 }
 
-static void test_writer(void **state)
+/* A fresh log folder in tmpdir_ and a new signing key: returns its PEM (to free), its
+ * verifier key in vkey. */
+static char *new_log_dir(char vkey[300])
 {
-    (void)state;
     snprintf(tmpdir_, sizeof(tmpdir_), "/tmp/gw-audit-unit-XXXXXX");
     assert_non_null(mkdtemp(tmpdir_));
     struct gw_note_signer *g = NULL;
     char *pem = NULL;
     assert_int_equal(gw_note_signer_generate("unit/audit", &g, &pem, NULL), GW_OK);
-    char vkey[300];
-    snprintf(vkey, sizeof(vkey), "%s", gw_note_signer_vkey(g));
+    snprintf(vkey, 300, "%s", gw_note_signer_vkey(g));
     gw_note_signer_free(g);
+    return pem;
+}
+
+/* Appends events {"i":0..count-1,"kind":kind} durably. */
+static void append_events(struct gw_audit *a, int count, const char *kind)
+{
+    for (int i = 0; i < count; i++) {
+        char ev[96];
+        int n = snprintf(ev, sizeof(ev), "{\"i\":%d,\"kind\":\"%s\"}", i, kind);
+        assert_int_equal(gw_audit_append_sync(a, ev, (size_t)n, NULL), GW_OK);
+    }
+}
+
+static void test_writer(void **state)
+{
+    (void)state;
+    char vkey[300];
+    char *pem = new_log_dir(vkey);
     int rc;
     struct gw_audit *a = open_log(pem, &rc);
     assert_int_equal(rc, GW_OK);
-    for (int i = 0; i < 20; i++) {
-        char ev[64];
-        int n = snprintf(ev, sizeof(ev), "{\"i\":%d,\"kind\":\"test\"}", i);
-        assert_int_equal(gw_audit_append_sync(a, ev, (size_t)n, NULL), GW_OK);
-    }
+    append_events(a, 20, "test");
     struct gw_audit_stats st;
     gw_audit_get_stats(a, &st);
     assert_int_equal(st.records, 20);
@@ -430,24 +444,14 @@ static long long open_segment(long long *data_len)
 static void test_prefilled_segment(void **state)
 {
     (void)state;
-    snprintf(tmpdir_, sizeof(tmpdir_), "/tmp/gw-audit-unit-XXXXXX");
-    assert_non_null(mkdtemp(tmpdir_));
     log_sync = GW_AUDIT_SYNC_FDATASYNC;
     log_segment_max = 64u << 20;
-    struct gw_note_signer *g = NULL;
-    char *pem = NULL;
-    assert_int_equal(gw_note_signer_generate("unit/audit", &g, &pem, NULL), GW_OK);
     char vkey[300];
-    snprintf(vkey, sizeof(vkey), "%s", gw_note_signer_vkey(g));
-    gw_note_signer_free(g);
+    char *pem = new_log_dir(vkey);
     int rc;
     struct gw_audit *a = open_log(pem, &rc);
     assert_int_equal(rc, GW_OK);
-    for (int i = 0; i < 5; i++) {
-        char ev[64];
-        int n = snprintf(ev, sizeof(ev), "{\"i\":%d,\"kind\":\"prefill\"}", i);
-        assert_int_equal(gw_audit_append_sync(a, ev, (size_t)n, NULL), GW_OK);
-    }
+    append_events(a, 5, "prefill");
     long long data = 0, size = open_segment(&data);
     assert_true(size >= (long long)AUDIT_PREFILL); /* zeros written ahead */
     assert_true(data > 0 && data < 4096);           /* header and five records */
