@@ -18,9 +18,10 @@
  * ...jsonl.open (being written; its first line is a header with the Merkle compact range at its
  * start; under fdatasync its tail is zero-filled ahead of the records, see audit_log.c, and
  * the first NUL byte ends its data), checkpoints/<size, 20 digits>.cp, checkpoint (the
- * latest), shipped (what the archive acknowledged). Restart recovery truncates a torn last line (never an acknowledged record: it
- * was fsynced before its response left), recomputes the tree and refuses to continue a log
- * whose records no longer match its latest signed checkpoint.
+ * latest), shipped (what the archive acknowledged). Restart recovery truncates a torn last
+ * line (never an acknowledged record: it was fsynced before its response left), recomputes the
+ * tree and refuses to continue a log whose records no longer match its latest signed
+ * checkpoint.
  * One log per replica (its own origin and checkpoints): see docs/audit.md for why.
  */
 #ifndef GW_AUDIT_AUDIT_H
