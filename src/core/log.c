@@ -265,8 +265,6 @@ static void timestamp(char when[80])
     when[n + 4] = '\0';
 }
 
-/* The line of an already formatted message (msg: a writable buffer of msg_size bytes, which the
- * filter may rewrite in place). */
 void gw_log_filter_text(char *s, size_t cap)
 {
     struct filter *f = atomic_load(&log_filter);
@@ -274,6 +272,8 @@ void gw_log_filter_text(char *s, size_t cap)
         f->fn(f->ud, s, cap);
 }
 
+/* The line of an already formatted message (msg: a writable buffer of msg_size bytes, which the
+ * filter may rewrite in place; not again when the caller filtered its parts). */
 static void write_line(enum gw_log_level level, const char *component, char *msg,
                        size_t msg_size, bool filtered)
 {
