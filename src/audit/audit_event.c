@@ -212,14 +212,22 @@ static void jw_close(struct jw *w, char c)
 
 static void jw_key(struct jw *w, const char *k)
 {
+    size_t kl = k ? strlen(k) : 0;
+    char *p = gw_buf_space(w->b, kl + 4); /* ,"k": in one reservation */
+    if (!p)
+        return; /* over the record limit: the encoder reports the cut record */
+    size_t n = 0;
     if (!w->first[w->depth])
-        gw_buf_addc(w->b, ',');
+        p[n++] = ',';
     w->first[w->depth] = false;
     if (k) {
-        gw_buf_addc(w->b, '"');
-        gw_buf_adds(w->b, k); /* our keys: ASCII without escapes */
-        gw_buf_adds(w->b, "\":");
+        p[n++] = '"';
+        memcpy(p + n, k, kl); /* our keys: ASCII without escapes */
+        n += kl;
+        p[n++] = '"';
+        p[n++] = ':';
     }
+    gw_buf_commit(w->b, n);
 }
 
 static void jw_str(struct jw *w, const char *k, const char *v)

@@ -85,12 +85,22 @@ static int cmp_keys(const void *a, const void *b)
     return cmp_u16(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* Bytes a JSON string must escape: controls, '"' and '\\' (JCS keeps everything else as is). */
+static bool needs_escape(unsigned char c)
+{
+    return c < 0x20 || c == '"' || c == '\\';
+}
+
 static int put_string(const char *s, size_t n, struct gw_buf *out)
 {
     static const char hex[] = "0123456789abcdef";
     int rc = gw_buf_addc(out, '"');
     size_t run = 0;
     for (size_t i = 0; i < n && rc == GW_OK; i++) {
+        if (!needs_escape((unsigned char)s[i])) { /* the common case: copied as a run */
+            run++;
+            continue;
+        }
         unsigned char c = (unsigned char)s[i];
         const char *esc = NULL;
         char u[7];
@@ -102,23 +112,17 @@ static int put_string(const char *s, size_t n, struct gw_buf *out)
         case '\n': esc = "\\n"; break;
         case '\f': esc = "\\f"; break;
         case '\r': esc = "\\r"; break;
-        default:
-            if (c < 0x20) {
-                memcpy(u, "\\u00", 4);
-                u[4] = hex[c >> 4];
-                u[5] = hex[c & 15];
-                u[6] = '\0';
-                esc = u;
-            }
+        default: /* another control character */
+            memcpy(u, "\\u00", 4);
+            u[4] = hex[c >> 4];
+            u[5] = hex[c & 15];
+            u[6] = '\0';
+            esc = u;
         }
-        if (esc) {
-            rc = gw_buf_add(out, s + i - run, run);
-            if (rc == GW_OK)
-                rc = gw_buf_adds(out, esc);
-            run = 0;
-        } else {
-            run++;
-        }
+        rc = gw_buf_add(out, s + i - run, run);
+        if (rc == GW_OK)
+            rc = gw_buf_adds(out, esc);
+        run = 0;
     }
     if (rc == GW_OK)
         rc = gw_buf_add(out, s + n - run, run);
