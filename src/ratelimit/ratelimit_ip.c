@@ -137,16 +137,37 @@ static void format(int family, const unsigned char *addr, char *out, size_t size
     gw_strlcpy(out, size, buf);
 }
 
+/* The last peer this thread formatted (a kept-alive client asks again and again). */
+static _Thread_local struct {
+    char peer[64], text[INET6_ADDRSTRLEN];
+    int family;
+    unsigned char addr[16];
+} tl_last;
+
 void gw_rl_client_ip(const struct gw_rl_cidrs *trusted, const char *peer, const char *xff,
                      char *out, size_t size)
 {
     int family;
     unsigned char addr[16];
-    if (!peer || !parse_addr(peer, strlen(peer), &family, addr)) {
+    if (peer && tl_last.peer[0] && strcmp(peer, tl_last.peer) == 0) {
+        family = tl_last.family;
+        memcpy(addr, tl_last.addr, sizeof(addr));
+        gw_strlcpy(out, size, tl_last.text);
+    } else if (!peer || !parse_addr(peer, strlen(peer), &family, addr)) {
         gw_strlcpy(out, size, peer && *peer ? "-" : "-");
         return;
+    } else {
+        format(family, addr, tl_last.text, sizeof(tl_last.text));
+        gw_strlcpy(out, size, tl_last.text);
+        tl_last.family = family;
+        memcpy(tl_last.addr, addr, sizeof(addr));
+        /* remembered only when it fits whole (a cut key would match another peer) */
+        if (strlen(peer) < sizeof(tl_last.peer))
+            gw_strlcpy(tl_last.peer, sizeof(tl_last.peer), peer);
+        else
+            tl_last.peer[0] = '\0';
     }
-    format(family, addr, out, size); /* the peer, unless a trusted proxy vouches for another */
+    /* the peer, unless a trusted proxy vouches for another */
     if (!xff || !trusted || !trusted->n || !trusted_addr(trusted, family, addr))
         return;
     size_t n = strnlen(xff, XFF_MAX + 1);

@@ -611,6 +611,17 @@ static void test_client_ip(void **state)
     /* only trusted hops: the leftmost */
     gw_rl_client_ip(&t, "127.0.0.1", "10.0.0.1, 10.0.0.2", ip, sizeof(ip));
     assert_string_equal(ip, "10.0.0.1");
+    /* the last peer is remembered per thread: the same answers, whatever came before */
+    const char *peers[] = {"203.0.113.9", "203.0.113.10", "203.0.113.9", "::1", "0:0::1"};
+    const char *want[] = {"203.0.113.9", "203.0.113.10", "203.0.113.9", "::1", "::1"};
+    for (int round = 0; round < 2; round++) {
+        for (size_t i = 0; i < sizeof(peers) / sizeof(peers[0]); i++) {
+            gw_rl_client_ip(&t, peers[i], NULL, ip, sizeof(ip));
+            assert_string_equal(ip, want[i]);
+        }
+    }
+    gw_rl_client_ip(&t, "not an address", NULL, ip, sizeof(ip));
+    assert_string_equal(ip, "-");
     /* absurd headers are not believed */
     char big[4000];
     memset(big, '1', sizeof(big) - 1);
