@@ -85,47 +85,61 @@ static int cmp_keys(const void *a, const void *b)
     return cmp_u16(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Bytes a JSON string must escape: controls, '"' and '\\' (JCS keeps everything else as is). */
-static bool needs_escape(unsigned char c)
-{
-    return c < 0x20 || c == '"' || c == '\\';
-}
+/* RFC 8785 3.2.2.2: the short escapes, \u00xx (lowercase hex) for the other controls, every
+ * other byte as is. 0 = no escape. */
+static const char jcs_escape[256] = {
+    ['\b'] = 'b', ['\t'] = 't',  ['\n'] = 'n',  ['\f'] = 'f', ['\r'] = 'r',
+    [0x00] = 'u', [0x01] = 'u', [0x02] = 'u', [0x03] = 'u', [0x04] = 'u', [0x05] = 'u',
+    [0x06] = 'u', [0x07] = 'u', [0x0b] = 'u', [0x0e] = 'u', [0x0f] = 'u', [0x10] = 'u',
+    [0x11] = 'u', [0x12] = 'u', [0x13] = 'u', [0x14] = 'u', [0x15] = 'u', [0x16] = 'u',
+    [0x17] = 'u', [0x18] = 'u', [0x19] = 'u', [0x1a] = 'u', [0x1b] = 'u', [0x1c] = 'u',
+    [0x1d] = 'u', [0x1e] = 'u', [0x1f] = 'u', ['"'] = '"',  ['\\'] = '\\',
+};
 
-static int put_string(const char *s, size_t n, struct gw_buf *out)
+/* Writes the escaped s[0..n) (no quotes) to out, which has room for 6n bytes; returns the
+ * length. Runs of plain bytes are copied whole. */
+static size_t escape_into(char *out, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
-    int rc = gw_buf_addc(out, '"');
-    size_t run = 0;
-    for (size_t i = 0; i < n && rc == GW_OK; i++) {
-        if (!needs_escape((unsigned char)s[i])) { /* the common case: copied as a run */
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        size_t run = i;
+        while (run < n && !jcs_escape[(unsigned char)s[run]])
             run++;
-            continue;
+        memcpy(out + o, s + i, run - i);
+        o += run - i;
+        if ((i = run) == n)
+            break;
+        unsigned char c = (unsigned char)s[i++];
+        char e = jcs_escape[c];
+        out[o++] = '\\';
+        out[o++] = e;
+        if (e == 'u') {
+            out[o++] = '0';
+            out[o++] = '0';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 15];
         }
-        unsigned char c = (unsigned char)s[i];
-        const char *esc = NULL;
-        char u[7];
-        switch (c) {
-        case '"': esc = "\\\""; break;
-        case '\\': esc = "\\\\"; break;
-        case '\b': esc = "\\b"; break;
-        case '\t': esc = "\\t"; break;
-        case '\n': esc = "\\n"; break;
-        case '\f': esc = "\\f"; break;
-        case '\r': esc = "\\r"; break;
-        default: /* another control character */
-            memcpy(u, "\\u00", 4);
-            u[4] = hex[c >> 4];
-            u[5] = hex[c & 15];
-            u[6] = '\0';
-            esc = u;
-        }
-        rc = gw_buf_add(out, s + i - run, run);
-        if (rc == GW_OK)
-            rc = gw_buf_adds(out, esc);
-        run = 0;
     }
-    if (rc == GW_OK)
-        rc = gw_buf_add(out, s + n - run, run);
+    return o;
+}
+
+/* The string literal of s[0..n): in place when the worst case fits the buffer, else in
+ * bounded chunks (a nearly full buffer still takes a string that fits). */
+static int put_string(const char *s, size_t n, struct gw_buf *out)
+{
+    char *p = n < ((size_t)-1 - 2) / 6 ? gw_buf_space(out, 6 * n + 2) : NULL;
+    if (p) {
+        p[0] = '"';
+        size_t o = 1 + escape_into(p + 1, s, n);
+        p[o++] = '"';
+        gw_buf_commit(out, o);
+        return GW_OK;
+    }
+    int rc = gw_buf_addc(out, '"');
+    char tmp[6 * 64];
+    for (size_t i = 0; i < n && rc == GW_OK; i += 64)
+        rc = gw_buf_add(out, tmp, escape_into(tmp, s + i, n - i < 64 ? n - i : 64));
     return rc == GW_OK ? gw_buf_addc(out, '"') : rc;
 }
 

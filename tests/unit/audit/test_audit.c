@@ -96,6 +96,28 @@ static void test_jcs_objects(void **state)
     free(s); /* checksrc: allow */
 }
 
+/* A string literal is written in place when its worst case (6 bytes per byte) fits the
+ * buffer, else in chunks: both give the same bytes, and a buffer that cannot take the literal
+ * says so. */
+static void test_jcs_string_near_limit(void **state)
+{
+    (void)state;
+    const char *in = "ab\x01\"\\/\n\x7f\xc3\xb6z";
+    const char *want = "\"ab\\u0001\\\"\\\\/\\n\x7f\xc3\xb6z\"";
+    size_t wl = strlen(want);
+    for (size_t max = wl; max <= 6 * strlen(in) + 2 + 7; max += 7) { /* both ways */
+        struct gw_buf b;
+        gw_buf_init(&b, max);
+        assert_int_equal(gw_jcs_string(in, strlen(in), &b), GW_OK);
+        assert_string_equal(gw_buf_ptr(&b), want);
+        gw_buf_fini(&b);
+    }
+    struct gw_buf b;
+    gw_buf_init(&b, wl - 1);
+    assert_int_equal(gw_jcs_string(in, strlen(in), &b), GW_ELIMIT);
+    gw_buf_fini(&b);
+}
+
 static void hexof(const gw_hash h, char *out)
 {
     for (int i = 0; i < 32; i++)
@@ -497,6 +519,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_jcs_numbers),   cmocka_unit_test(test_jcs_objects),
+        cmocka_unit_test(test_jcs_string_near_limit),
         cmocka_unit_test(test_merkle_vectors), cmocka_unit_test(test_merkle_proofs),
         cmocka_unit_test(test_notes),         cmocka_unit_test(test_writer),
         cmocka_unit_test(test_prefilled_segment),
