@@ -215,7 +215,8 @@ static void jw_key(struct jw *w, const char *k)
     size_t kl = k ? strlen(k) : 0;
     char *p = gw_buf_space(w->b, kl + 4); /* ,"k": in one reservation */
     if (!p)
-        return; /* over the record limit: the encoder reports the cut record */
+        return; /* past the 16 MiB record limit (beyond any request the limits let in):
+                 * dropped, as every write past the limit is */
     size_t n = 0;
     if (!w->first[w->depth])
         p[n++] = ',';
