@@ -9,6 +9,7 @@
 
 #include "core/alloc.h"
 #include "core/err.h"
+#include "core/json.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -85,62 +86,10 @@ static int cmp_keys(const void *a, const void *b)
     return cmp_u16(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* RFC 8785 3.2.2.2: the short escapes, \u00xx (lowercase hex) for the other controls, every
- * other byte as is. 0 = no escape. */
-static const char jcs_escape[256] = {
-    ['\b'] = 'b', ['\t'] = 't',  ['\n'] = 'n',  ['\f'] = 'f', ['\r'] = 'r',
-    [0x00] = 'u', [0x01] = 'u', [0x02] = 'u', [0x03] = 'u', [0x04] = 'u', [0x05] = 'u',
-    [0x06] = 'u', [0x07] = 'u', [0x0b] = 'u', [0x0e] = 'u', [0x0f] = 'u', [0x10] = 'u',
-    [0x11] = 'u', [0x12] = 'u', [0x13] = 'u', [0x14] = 'u', [0x15] = 'u', [0x16] = 'u',
-    [0x17] = 'u', [0x18] = 'u', [0x19] = 'u', [0x1a] = 'u', [0x1b] = 'u', [0x1c] = 'u',
-    [0x1d] = 'u', [0x1e] = 'u', [0x1f] = 'u', ['"'] = '"',  ['\\'] = '\\',
-};
-
-/* Writes the escaped s[0..n) (no quotes) to out, which has room for 6n bytes; returns the
- * length. Runs of plain bytes are copied whole. */
-static size_t escape_into(char *out, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t o = 0;
-    for (size_t i = 0; i < n;) {
-        size_t run = i;
-        while (run < n && !jcs_escape[(unsigned char)s[run]])
-            run++;
-        memcpy(out + o, s + i, run - i);
-        o += run - i;
-        if ((i = run) == n)
-            break;
-        unsigned char c = (unsigned char)s[i++];
-        char e = jcs_escape[c];
-        out[o++] = '\\';
-        out[o++] = e;
-        if (e == 'u') {
-            out[o++] = '0';
-            out[o++] = '0';
-            out[o++] = hex[c >> 4];
-            out[o++] = hex[c & 15];
-        }
-    }
-    return o;
-}
-
-/* The string literal of s[0..n): in place when the worst case fits the buffer, else in
- * bounded chunks (a nearly full buffer still takes a string that fits). */
+/* The string literal of s[0..n): RFC 8785 spells the \u00xx escapes in lower case. */
 static int put_string(const char *s, size_t n, struct gw_buf *out)
 {
-    char *p = n < ((size_t)-1 - 2) / 6 ? gw_buf_space(out, 6 * n + 2) : NULL;
-    if (p) {
-        p[0] = '"';
-        size_t o = 1 + escape_into(p + 1, s, n);
-        p[o++] = '"';
-        gw_buf_commit(out, o);
-        return GW_OK;
-    }
-    int rc = gw_buf_addc(out, '"');
-    char tmp[6 * 64];
-    for (size_t i = 0; i < n && rc == GW_OK; i += 64)
-        rc = gw_buf_add(out, tmp, escape_into(tmp, s + i, n - i < 64 ? n - i : 64));
-    return rc == GW_OK ? gw_buf_addc(out, '"') : rc;
+    return gw_json_put_string(out, s, n, true);
 }
 
 int gw_jcs_string(const char *s, size_t n, struct gw_buf *out)

@@ -294,13 +294,10 @@ static const char escape_of[256] = {
     [19] = 'u', [20] = 'u', [21] = 'u', [22] = 'u', [23] = 'u', [24] = 'u', [25] = 'u',
     [26] = 'u', [27] = 'u', [28] = 'u', [29] = 'u', [30] = 'u', [31] = 'u'};
 
-/* Writes the escaped form of s[0..n) (quotes included) at out, which has room for 6n + 2
- * bytes; returns the length written. */
-static size_t escape_into(char *out, const char *s, size_t n)
+size_t gw_json_escape(char *out, const char *s, size_t n, bool lower_hex)
 {
-    static const char hex[] = "0123456789ABCDEF"; /* jansson's spelling */
+    const char *hex = lower_hex ? "0123456789abcdef" : "0123456789ABCDEF";
     size_t o = 0;
-    out[o++] = '"';
     for (size_t i = 0; i < n; i++) {
         /* a run of plain bytes is copied at once */
         size_t run = i;
@@ -324,28 +321,33 @@ static size_t escape_into(char *out, const char *s, size_t n)
             out[o++] = hex[c & 15];
         }
     }
-    out[o++] = '"';
     return o;
 }
 
+
+
 /* A JSON string literal of s[0..n), written in place when the worst case fits the buffer,
  * else in bounded chunks (a nearly full buffer still takes a string that fits). */
+int gw_json_put_string(struct gw_buf *out, const char *s, size_t n, bool lower_hex)
+{
+    char *at = n < ((size_t)-1 - 2) / 6 ? gw_buf_space(out, 6 * n + 2) : NULL;
+    if (at) {
+        at[0] = '"';
+        size_t o = 1 + gw_json_escape(at + 1, s, n, lower_hex);
+        at[o++] = '"';
+        gw_buf_commit(out, o);
+        return GW_OK;
+    }
+    int rc = gw_buf_addc(out, '"');
+    char tmp[6 * 64];
+    for (size_t i = 0; i < n && rc == GW_OK; i += 64)
+        rc = gw_buf_add(out, tmp, gw_json_escape(tmp, s + i, n - i < 64 ? n - i : 64, lower_hex));
+    return rc == GW_OK ? gw_buf_addc(out, '"') : rc;
+}
+
 static int write_string(struct writer *w, const char *s, size_t n)
 {
-    if (n < ((size_t)-1 - 2) / 6) {
-        char *at = gw_buf_space(w->out, 6 * n + 2);
-        if (at) {
-            gw_buf_commit(w->out, escape_into(at, s, n));
-            return GW_OK;
-        }
-    }
-    int rc = gw_buf_addc(w->out, '"');
-    char tmp[6 * 64 + 2];
-    for (size_t i = 0; i < n && rc == GW_OK; i += 64) {
-        size_t len = escape_into(tmp, s + i, n - i < 64 ? n - i : 64);
-        rc = gw_buf_add(w->out, tmp + 1, len - 2);
-    }
-    return rc == GW_OK ? gw_buf_addc(w->out, '"') : rc;
+    return gw_json_put_string(w->out, s, n, false); /* jansson's spelling: upper-case hex */
 }
 
 /* Newline and indentation for pretty output. */
@@ -385,7 +387,9 @@ static int write_member(struct writer *w, const char *k, size_t kl, const json_t
             size_t o = 0;
             if (!first)
                 at[o++] = ',';
-            o += escape_into(at + o, k, kl);
+            at[o++] = '"';
+            o += gw_json_escape(at + o, k, kl, false);
+            at[o++] = '"';
             at[o++] = ':';
             gw_buf_commit(w->out, o);
             return write_value(w, val, depth + 1);

@@ -71,6 +71,17 @@ char *gw_json_dumps(const json_t *v);
 /* Serialisation with flags into a new heap string (gw_free). NULL on OOM. */
 char *gw_json_dumps_ex(const json_t *v, unsigned flags);
 
+/* Writes the JSON escape of s[0..n) (no quotes: `"`, `\`, and control characters, \b \f \n \r
+ * \t short, the others \u00xx with upper-case hex as jansson writes them, or lower-case as
+ * RFC 8785 wants) at out, which has room for 6n bytes; returns the length written. Runs of
+ * plain bytes are copied whole. */
+size_t gw_json_escape(char *out, const char *s, size_t n, bool lower_hex);
+
+/* Appends the string literal of s[0..n) (quoted, escaped as gw_json_escape) to out: in place
+ * when the worst case fits, else in bounded chunks, so a nearly full buffer still takes a
+ * literal that fits. GW_ELIMIT when it does not. */
+int gw_json_put_string(struct gw_buf *out, const char *s, size_t n, bool lower_hex);
+
 /* Writes the shortest round-trip text of a finite double into out (at least 32 bytes) and
  * returns its length; integral values get ".0" when `real_marker`. */
 size_t gw_json_format_real(double d, bool real_marker, char *out, size_t size);
