@@ -362,15 +362,23 @@ static void append_events(struct gw_audit *a, int count, const char *kind)
     }
 }
 
+/* A fresh log (new_log_dir) opened, with `count` events appended durably. */
+static struct gw_audit *new_log(char vkey[300], char **pem, int count, const char *kind)
+{
+    *pem = new_log_dir(vkey);
+    int rc;
+    struct gw_audit *a = open_log(*pem, &rc);
+    assert_int_equal(rc, GW_OK);
+    append_events(a, count, kind);
+    return a;
+}
+
 static void test_writer(void **state)
 {
     (void)state;
-    char vkey[300];
-    char *pem = new_log_dir(vkey);
+    char vkey[300], *pem;
+    struct gw_audit *a = new_log(vkey, &pem, 20, "test");
     int rc;
-    struct gw_audit *a = open_log(pem, &rc);
-    assert_int_equal(rc, GW_OK);
-    append_events(a, 20, "test");
     struct gw_audit_stats st;
     gw_audit_get_stats(a, &st);
     assert_int_equal(st.records, 20);
@@ -468,12 +476,8 @@ static void test_prefilled_segment(void **state)
     (void)state;
     log_sync = GW_AUDIT_SYNC_FDATASYNC;
     log_segment_max = 64u << 20;
-    char vkey[300];
-    char *pem = new_log_dir(vkey);
-    int rc;
-    struct gw_audit *a = open_log(pem, &rc);
-    assert_int_equal(rc, GW_OK);
-    append_events(a, 5, "prefill");
+    char vkey[300], *pem;
+    struct gw_audit *a = new_log(vkey, &pem, 5, "prefill");
     long long data = 0, size = open_segment(&data);
     assert_true(size >= (long long)AUDIT_PREFILL); /* zeros written ahead */
     assert_true(data > 0 && data < 4096);           /* header and five records */
