@@ -44,7 +44,8 @@ static void usage(FILE *f)
             "  search      print matching records (JSON lines)\n"
             "  proof       inclusion proof of a record (--seq N [--size S]) or consistency\n"
             "              proof between two checkpoints (--consistency M [--to N])\n"
-            "  export      --out DIR: copy a log in the on-disk layout; with --db URL --log ID\n"
+            "  export      --out DIR: copy a log in the on-disk layout (safe while it is written: the\n"
+            "              open segment up to its last whole record); with --db URL --log ID\n"
             "              export a log held in PostgreSQL\n"
             "  keys        the verifier keys recorded for the audit folder\n"
             "  checkpoint  the latest signed checkpoint\n\n"
@@ -216,20 +217,6 @@ static bool print_record(void *ud, uint64_t seq, const char *line, size_t len,
     return true;
 }
 
-static int copy_tree(const char *from, const char *to)
-{
-    char cmd[9000];
-    /* a plain recursive copy; paths are quoted for the shell */
-    for (const char *p = from; *p; p++)
-        if (*p == '\'')
-            return 1;
-    for (const char *p = to; *p; p++)
-        if (*p == '\'')
-            return 1;
-    snprintf(cmd, sizeof(cmd), "mkdir -p '%s' && cp -R '%s' '%s'/", to, from, to);
-    return system(cmd) == 0 ? 0 : 1; /* checksrc: allow */
-}
-
 int cmd_audit(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
@@ -383,9 +370,14 @@ int cmd_audit(int argc, char **argv)
                 rc = 0;
             }
         } else {
-            rc = copy_tree(logdir, a.out);
-            if (rc == 0)
-                printf("copied %s to %s\n", logdir, a.out);
+            uint64_t nseg = 0;
+            if (gw_audit_export_dir(logdir, a.out, &nseg, &err) != GW_OK) {
+                fprintf(stderr, "mcpgw audit: %s\n", err.msg);
+            } else {
+                printf("exported %s (%llu segments) to %s\n", logdir, (unsigned long long)nseg,
+                       a.out);
+                rc = 0;
+            }
         }
     } else if (!strcmp(sub, "keys")) {
         char path[4200], *text = NULL;

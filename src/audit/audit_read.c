@@ -807,3 +807,101 @@ int gw_audit_export_pg(const char *url, const char *log_id, const char *outdir,
     *out_records = (uint64_t)nrows;
     return rc;
 }
+
+/* Copies <from>/<name> to <to>/<name> as it is (checkpoints, the shipped list); a file that does
+ * not exist is not an error (a young log has no checkpoint yet). */
+static int export_copy(const char *from, const char *to, const char *name, struct gw_error *err)
+{
+    char path[4400];
+    snprintf(path, sizeof(path), "%s/%s", from, name);
+    char *data = NULL;
+    size_t n = 0;
+    struct gw_error e2 = {0};
+    int rc = gw_audit__read_file(path, (size_t)1 << 30, &data, &n, &e2);
+    if (rc == GW_ENOTFOUND)
+        return GW_OK;
+    if (rc == GW_OK)
+        rc = gw_audit__write_file_atomic(to, name, data, n, 0644, err);
+    else
+        *err = e2;
+    gw_free(data);
+    return rc;
+}
+
+/* Writes one segment of `logdir` to `segdir`; the open one up to its last whole record.
+ * It keeps its name (an open one is still "the segment being written" for verify).
+ * GW_ENOTFOUND when it was renamed meanwhile (closed by rotation: list again). */
+static int export_segment(const char *logdir, const struct audit_seg *s, const char *segdir,
+                          struct gw_error *err)
+{
+    char path[4400];
+    snprintf(path, sizeof(path), "%s/%s/%s", logdir, AUDIT_SEG_DIR, s->name);
+    char *data = NULL;
+    size_t n = 0;
+    int rc = gw_audit__read_file(path, (size_t)1 << 40, &data, &n, err);
+    if (rc != GW_OK)
+        return rc;
+    if (s->open) {
+        const char *nul = memchr(data, '\0', n);
+        if (nul)
+            n = (size_t)(nul - data);
+        while (n > 0 && data[n - 1] != '\n')
+            n--; /* a record being written when we read */
+    }
+    rc = gw_audit__write_file_atomic(segdir, s->name, data, n, 0644, err);
+    gw_free(data);
+    return rc;
+}
+
+int gw_audit_export_dir(const char *logdir, const char *outdir, uint64_t *out_segments,
+                        struct gw_error *err)
+{
+    *out_segments = 0;
+    const char *base = strrchr(logdir, '/');
+    base = base ? base + 1 : logdir;
+    if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
+        return GW_ERROR_SET(err, GW_EINVAL, "audit export: '%s' does not name a log folder",
+                            logdir);
+    char to[4400], segdir[4500], cpdir[4500], from_cp[4400];
+    snprintf(to, sizeof(to), "%s/%s", outdir, base);
+    snprintf(segdir, sizeof(segdir), "%s/%s", to, AUDIT_SEG_DIR);
+    snprintf(cpdir, sizeof(cpdir), "%s/%s", to, AUDIT_CP_DIR);
+    snprintf(from_cp, sizeof(from_cp), "%s/%s", logdir, AUDIT_CP_DIR);
+    int rc = gw_audit__mkdirs(segdir, err);
+    if (rc == GW_OK)
+        rc = gw_audit__mkdirs(cpdir, err);
+    /* checkpoints before segments: a checkpoint only covers durable records, so every one
+     * copied here is covered by the segments copied after it */
+    uint64_t *sizes = NULL;
+    size_t ncp = 0;
+    if (rc == GW_OK)
+        rc = gw_audit__list_checkpoints(logdir, &sizes, &ncp, err);
+    for (size_t i = 0; rc == GW_OK && i < ncp; i++) {
+        char name[64];
+        snprintf(name, sizeof(name), "%020llu.cp", (unsigned long long)sizes[i]);
+        rc = export_copy(from_cp, cpdir, name, err);
+    }
+    gw_free(sizes);
+    if (rc == GW_OK)
+        rc = export_copy(logdir, to, "checkpoint", err);
+    if (rc == GW_OK)
+        rc = export_copy(logdir, to, "shipped", err);
+    for (int attempt = 0; rc == GW_OK && attempt < 3; attempt++) {
+        struct audit_seg *segs = NULL;
+        size_t nseg = 0;
+        rc = gw_audit__list_segments(logdir, &segs, &nseg, err);
+        size_t i = 0;
+        for (; rc == GW_OK && i < nseg; i++)
+            rc = export_segment(logdir, &segs[i], segdir, err);
+        gw_free(segs);
+        if (rc == GW_OK) {
+            *out_segments = nseg;
+            break;
+        }
+        if (rc == GW_ENOTFOUND && attempt < 2) {
+            rc = GW_OK; /* the open segment was closed while we read: list again */
+            continue;
+        }
+    }
+    return rc;
+}

@@ -59,6 +59,13 @@ char *gw_audit_latest_checkpoint(const char *logdir, struct gw_error *err);
 int gw_audit_export_pg(const char *url, const char *log_id, const char *outdir,
                        uint64_t *out_records, struct gw_error *err);
 
+/* Copies the log in `logdir` (on disk, possibly being written) to `outdir`/<its folder name>/:
+ * checkpoints first, then the segments, so that every exported checkpoint covers exported
+ * records; the open segment is cut after its last whole record (its zeros written ahead and a
+ * line being written are left out). *out_segments: how many segments were written. */
+int gw_audit_export_dir(const char *logdir, const char *outdir, uint64_t *out_segments,
+                        struct gw_error *err);
+
 /* Lists the log folders under an audit root (names, gw_free each and the array). */
 int gw_audit_list_logs(const char *root, char ***out, size_t *n, struct gw_error *err);
 

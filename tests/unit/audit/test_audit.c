@@ -306,26 +306,33 @@ static struct gw_audit *open_log(const char *pem, int *rc_out)
     return a;
 }
 
-static json_t *verify_log(const char *vkey)
+/* Verifies the log in tmpdir_/<sub>. */
+static json_t *verify_log(const char *sub, const char *vkey)
 {
     struct gw_note_verifier *v = NULL;
     assert_int_equal(gw_note_verifier_new(vkey, &v, NULL), GW_OK);
-    char dir[300];
-    snprintf(dir, sizeof(dir), "%s/unit", tmpdir_);
+    char dir[400];
+    snprintf(dir, sizeof(dir), "%s/%s", tmpdir_, sub);
     json_t *r = gw_audit_verify_dir(dir, &v, 1);
     gw_note_verifier_free(v);
     return r;
 }
 
-/* The log verifies, with `records` records when records >= 0. Returns the verification. */
-static json_t *assert_verifies(const char *vkey, long long records)
+/* The log in tmpdir_/<sub> verifies, with `records` records when records >= 0. Returns the
+ * verification. */
+static json_t *assert_verifies_in(const char *sub, const char *vkey, long long records)
 {
-    json_t *r = verify_log(vkey);
+    json_t *r = verify_log(sub, vkey);
     if (!json_is_true(json_object_get(r, "ok")))
         fail_msg("%s", json_dumps(r, 0));
     if (records >= 0)
         assert_int_equal(json_integer_value(json_object_get(r, "records")), records);
     return r;
+}
+
+static json_t *assert_verifies(const char *vkey, long long records)
+{
+    return assert_verifies_in("unit", vkey, records);
 }
 
 /* Opens the log (recovering what a crash left), appends one record durably, closes it. */
@@ -428,7 +435,7 @@ static void test_writer(void **state)
     snprintf(cmd, sizeof(cmd), "f=$(ls %s/*.jsonl | tail -1); sed -i '2s/\"i\":/\"j\":/' \"$f\"",
              seg);
     assert_int_equal(system(cmd), 0); /* checksrc: allow */
-    r = verify_log(vkey);
+    r = verify_log("unit", vkey);
     assert_false(json_is_true(json_object_get(r, "ok")));
     json_decref(r);
     a = open_log(pem, &rc);
@@ -508,6 +515,24 @@ static void test_prefilled_segment(void **state)
     assert_non_null(strstr(notes, "torn record"));
     free(notes); /* checksrc: allow */
     json_decref(r);
+    /* an export copies the open segment up to its last whole record: no zeros, no torn line */
+    char logdir[400], outdir[400];
+    snprintf(logdir, sizeof(logdir), "%s/unit", tmpdir_);
+    snprintf(outdir, sizeof(outdir), "%s/export", tmpdir_);
+    uint64_t nseg = 0;
+    struct gw_error err = {0};
+    assert_int_equal(gw_audit_export_dir(logdir, outdir, &nseg, &err), GW_OK);
+    assert_int_equal(nseg, 1);
+    r = assert_verifies_in("export/unit", vkey, 5);
+    notes = json_dumps(json_object_get(r, "notes"), 0);
+    assert_null(strstr(notes, "torn record"));
+    free(notes); /* checksrc: allow */
+    json_decref(r);
+    snprintf(cmd, sizeof(cmd),
+             "f=$(ls %s/export/unit/segments/*.jsonl.open) && tr -d '\\000' < \"$f\" | "
+             "cmp -s - \"$f\" && ! grep -q '\"i\":99' \"$f\" && test -s %s/export/unit/checkpoint",
+             tmpdir_, tmpdir_);
+    assert_int_equal(system(cmd), 0); /* checksrc: allow: no NUL, no torn record */
     /* recovery drops the torn record and the zeros, and the log goes on from record 5 */
     append_one(pem, "{\"i\":5}");
     json_decref(assert_verifies(vkey, 6));
