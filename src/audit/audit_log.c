@@ -28,6 +28,7 @@
 
 #include "core/alloc.h"
 #include "core/log.h"
+#include "core/thread.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -832,7 +833,7 @@ static void periodic(struct gw_audit *a)
 
 static void *writer_main(void *arg)
 {
-    pthread_setname_np(pthread_self(), "gw-audit");
+    gw_thread_init_self("gw-audit", GW_THREAD_BACKGROUND);
     struct gw_audit *a = arg;
     unsigned backoff_ms = 10;
     for (;;) {

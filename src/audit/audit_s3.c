@@ -15,6 +15,7 @@
 
 #include "core/alloc.h"
 #include "core/log.h"
+#include "core/thread.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -282,7 +283,7 @@ static int ship_pass(struct audit_shipper *s)
 
 static void *shipper_main(void *arg)
 {
-    pthread_setname_np(pthread_self(), "gw-audit-ship");
+    gw_thread_init_self("gw-audit-ship", GW_THREAD_BACKGROUND);
     struct audit_shipper *s = arg;
     unsigned backoff = 1;
     bool failed = false;

@@ -27,6 +27,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/thread.h"
 #include "net/net_loop.h"
 #include "store/store_apikey.h"
 
@@ -394,7 +395,7 @@ static void resume_waiters(struct auth_waiter *list)
 
 static void *thread_main(void *arg)
 {
-    pthread_setname_np(pthread_self(), "gw-auth-keys");
+    gw_thread_init_self("gw-auth-keys", GW_THREAD_BACKGROUND);
     struct gw_auth *a = arg;
     int64_t next_flush = gw_auth__now() + FLUSH_EVERY_S;
     int64_t next_fetch = a->cfg.issuer[0] ? 0 : INT64_MAX;

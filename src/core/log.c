@@ -9,6 +9,7 @@
 
 #include "core/alloc.h"
 #include "core/clock.h"
+#include "core/thread.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -75,7 +76,7 @@ static void write_all(const char *p, size_t n)
 /* Writer thread: takes everything queued (two slices at most), writes it without the lock. */
 static void *writer_main(void *arg)
 {
-    pthread_setname_np(pthread_self(), "gw-log");
+    gw_thread_init_self("gw-log", GW_THREAD_BACKGROUND);
     (void)arg;
     char *out = gw_xmalloc(ring.cap);
     unsigned long long reported = 0;

@@ -18,6 +18,7 @@
 
 #include "core/alloc.h"
 #include "core/log.h"
+#include "core/thread.h"
 #include "net/net_loop.h"
 
 #include <event2/event.h>
@@ -231,7 +232,7 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 
 static void *sub_main(void *arg)
 {
-    pthread_setname_np(pthread_self(), "gw-kv-sub");
+    gw_thread_init_self("gw-kv-sub", GW_THREAD_BACKGROUND);
     struct kv_sub *s = arg;
     gw_loop_set_current(s->loop);
     s->cmd = gw_kv__conn_new(s->kv, s->loop, on_cmd_ready, s);

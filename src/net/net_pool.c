@@ -8,6 +8,7 @@
 
 #include "core/alloc.h"
 #include "core/err.h"
+#include "core/thread.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -31,7 +32,7 @@ struct gw_pool {
 
 static void *pool_main(void *arg)
 {
-    pthread_setname_np(pthread_self(), "gw-pool");
+    gw_thread_init_self("gw-pool", GW_THREAD_SERVING);
     struct gw_pool *p = arg;
     for (;;) {
         pthread_mutex_lock(&p->lock);

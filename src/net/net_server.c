@@ -27,6 +27,7 @@
 #include "core/alloc.h"
 #include "core/log.h"
 #include "core/settings.h"
+#include "core/thread.h"
 #include "net/net_loop.h"
 
 #include <arpa/inet.h>
@@ -734,7 +735,7 @@ void gw_worker_inflight_add(struct gw_worker *w, int delta)
 
 static void *worker_main(void *arg)
 {
-    pthread_setname_np(pthread_self(), "gw-worker");
+    gw_thread_init_self("gw-worker", GW_THREAD_SERVING);
     struct gw_worker *w = arg;
     struct gw_server *srv = w->srv;
     tl_worker = w;

@@ -11,6 +11,7 @@
 #include "core/clock.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/thread.h"
 #include "store/store_ratelimit.h"
 
 #include <errno.h>
@@ -220,7 +221,7 @@ int gw_rl_loader_reload(struct gw_rl_loader *l, struct gw_error *err)
 
 static void *loader_main(void *arg)
 {
-    pthread_setname_np(pthread_self(), "gw-limits");
+    gw_thread_init_self("gw-limits", GW_THREAD_BACKGROUND);
     struct gw_rl_loader *l = arg;
     uint64_t failures = 0;
     pthread_mutex_lock(&l->lock);

@@ -22,6 +22,7 @@
 #include "core/alloc.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/thread.h"
 #include "store/store_tool.h"
 
 #include <errno.h>
@@ -285,7 +286,7 @@ static void check(struct gw_registry *reg, bool *failing)
 /* The watcher thread (algorithm in the file comment). */
 static void *watcher_main(void *arg)
 {
-    pthread_setname_np(pthread_self(), "gw-registry");
+    gw_thread_init_self("gw-registry", GW_THREAD_BACKGROUND);
     struct gw_registry *reg = arg;
     int backoff = BACKOFF_MIN_MS;
     bool failing = false, open_failing = false;

@@ -11,6 +11,7 @@
 #include "core/digest.h"
 #include "core/log.h"
 #include "core/str.h"
+#include "core/thread.h"
 #include "ctx/ctx.h"
 #include "mcp/mcp_server.h"
 #include "pii/pii.h"
@@ -333,7 +334,7 @@ static int post_batch(struct gw_tracer *t, struct item *batch, size_t *count)
 
 static void *exporter_main(void *arg)
 {
-    pthread_setname_np(pthread_self(), "gw-trace");
+    gw_thread_init_self("gw-trace", GW_THREAD_BACKGROUND);
     struct gw_tracer *t = arg;
     unsigned backoff = 0;
     for (;;) {

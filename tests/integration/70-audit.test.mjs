@@ -234,6 +234,39 @@ describe('audit trail', () => {
     assert.equal(found[0].event.request_id, requestIds[2]);
   });
 
+  test('mcpgw audit export copies the live log: it verifies, without the zero fill', () => {
+    const out = mkdtempSync(join(tmpdir(), 'mcpgw-audit-export-'));
+    const live = JSON.parse(cli(['verify', '--json']).stdout);
+    const r = cli(['export', '--out', out]);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    const name = logDirOf(dataDir).split('/').pop();
+    const dir = join(out, name);
+    for (const seg of readdirSync(join(dir, 'segments'))) {
+      const bytes = readFileSync(join(dir, 'segments', seg));
+      assert.equal(bytes.indexOf(0), -1, `${seg}: no NUL byte in an exported segment`);
+      assert.equal(bytes[bytes.length - 1], 0x0a, `${seg}: ends with a whole record`);
+    }
+    const v = cli(['verify', '--dir', dir, '--keys-file', join(dataDir, 'audit', 'verifier-keys'), '--json']);
+    assert.equal(v.status, 0, v.stdout + v.stderr);
+    const rep = JSON.parse(v.stdout);
+    assert.ok(rep.records >= live.records, `${rep.records} records exported, ${live.records} seen live`);
+    assert.ok(rep.checkpoints >= 1, JSON.stringify(rep));
+    rmSync(out, { recursive: true, force: true });
+  });
+
+  test('the audit writer and log sink run as batch threads, the workers do not', () => {
+    const policyOf = {};
+    for (const tid of readdirSync(`/proc/${gw.proc.pid}/task`)) {
+      const stat = readFileSync(`/proc/${gw.proc.pid}/task/${tid}/stat`, 'utf8');
+      const comm = readFileSync(`/proc/${gw.proc.pid}/task/${tid}/comm`, 'utf8').trim();
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // from field 3 (state)
+      policyOf[comm] = Number(fields[41 - 3]); // field 41: policy (0 normal, 3 batch)
+    }
+    assert.equal(policyOf['gw-audit'], 3, JSON.stringify(policyOf));
+    assert.equal(policyOf['gw-log'], 3, JSON.stringify(policyOf));
+    assert.equal(policyOf['gw-worker'], 0, JSON.stringify(policyOf));
+  });
+
   test('edits, deletions, reordering and truncation are detected and located', async () => {
     const logDir = logDirOf(dataDir);
     const work = mkdtempSync(join(tmpdir(), 'mcpgw-audit-tamper-'));
