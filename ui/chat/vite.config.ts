@@ -7,6 +7,8 @@ import react from '@vitejs/plugin-react';
 export default defineConfig({
   base: '/chat/',
   plugins: [react()],
+  // ../shared (sign-in code of both pages) imports its packages from this page's node_modules
+  resolve: { dedupe: ['oauth4webapi'] },
   build: {
     target: 'es2022',
     sourcemap: false,
@@ -16,6 +18,7 @@ export default defineConfig({
     chunkSizeWarningLimit: 300,
   },
   server: {
+    fs: { allow: ['..'] }, // this page and ../shared
     proxy: { '/chat/api': process.env.GW_URL || 'http://127.0.0.1:8000' },
   },
   test: {
