@@ -22,6 +22,8 @@
 #include <openssl/hmac.h>
 #include <openssl/params.h>
 #include <pcre2.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -41,7 +43,8 @@ struct pattern {
 struct gw_pii {
     unsigned char key[64];
     size_t key_len;
-    EVP_MAC_CTX *hmac; /* keyed once; each use works on a copy (EVP_MAC_CTX_dup) */
+    EVP_MAC_CTX *hmac; /* keyed once; each thread works on its own copy (thread_mac) */
+    uint64_t serial;   /* tells this masker's copies from those of one freed before */
     struct pattern pats[MAX_PATTERNS];
     size_t npats;
     char mask_fields[MAX_FIELDS][FIELD_MAX];
@@ -94,12 +97,57 @@ bool gw_pii_luhn_ok(const char *digits, size_t n)
 
 /* ---- pseudonyms ---------------------------------------------------------------------------- */
 
-/* HMAC-SHA256 of the concatenation of two parts, from a copy of the keyed template (OpenSSL 3
- * would otherwise fetch the algorithm and expand the key on every call). */
+/* Each thread keeps a copy of the keyed HMAC context of the masker it last used and
+ * re-initialises it for every digest (EVP_MAC_init without a key keeps the key): cheaper than
+ * duplicating the template per digest (three digest contexts copied and allocated). The serial
+ * number ties the copy to its masker, so a masker freed and another allocated at the same
+ * address (a reload) is never served an old key. */
+struct thread_mac {
+    uint64_t serial;
+    EVP_MAC_CTX *ctx;
+};
+
+static pthread_key_t mac_key;
+static pthread_once_t mac_once = PTHREAD_ONCE_INIT;
+static atomic_uint_fast64_t next_serial = 1;
+
+static void thread_mac_free(void *arg)
+{
+    struct thread_mac *t = arg;
+    EVP_MAC_CTX_free(t->ctx);
+    gw_free(t);
+}
+
+static void mac_key_create(void)
+{
+    pthread_key_create(&mac_key, thread_mac_free);
+}
+
+/* This thread's context for p, ready for updates; NULL if OpenSSL fails. */
+static EVP_MAC_CTX *thread_mac(const struct gw_pii *p)
+{
+    pthread_once(&mac_once, mac_key_create);
+    struct thread_mac *t = pthread_getspecific(mac_key);
+    if (!t) {
+        t = gw_xcalloc(1, sizeof(*t));
+        if (pthread_setspecific(mac_key, t) != 0) {
+            gw_free(t);
+            return NULL;
+        }
+    }
+    if (t->ctx && t->serial == p->serial)
+        return EVP_MAC_init(t->ctx, NULL, 0, NULL) ? t->ctx : NULL;
+    EVP_MAC_CTX_free(t->ctx);
+    t->ctx = EVP_MAC_CTX_dup(p->hmac); /* keyed and initialised */
+    t->serial = t->ctx ? p->serial : 0;
+    return t->ctx;
+}
+
+/* HMAC-SHA256 of the concatenation of two parts. */
 static void hmac2(const struct gw_pii *p, const void *a, size_t an, const void *b, size_t bn,
                   unsigned char out[32])
 {
-    EVP_MAC_CTX *c = EVP_MAC_CTX_dup(p->hmac);
+    EVP_MAC_CTX *c = thread_mac(p);
     size_t len = 0;
     if (!c || !EVP_MAC_update(c, a, an) || !EVP_MAC_update(c, b, bn) ||
         !EVP_MAC_final(c, out, &len, 32)) {
@@ -113,7 +161,6 @@ static void hmac2(const struct gw_pii *p, const void *a, size_t an, const void *
             memset(out, 0, 32);
         }
     }
-    EVP_MAC_CTX_free(c);
 }
 
 void gw_pii_hmac(const struct gw_pii *p, const void *data, size_t n, unsigned char out[32])
@@ -730,6 +777,7 @@ int gw_pii_new(const struct gw_pii_options *o, struct gw_pii **out, struct gw_er
         return GW_ERROR_SET(err, GW_EINVAL, "PII pseudonym key: at least %d bytes required",
                             GW_PII_KEY_MIN);
     struct gw_pii *p = gw_xcalloc(1, sizeof(*p));
+    p->serial = atomic_fetch_add(&next_serial, 1);
     p->key_len = o->key_len < sizeof(p->key) ? o->key_len : sizeof(p->key);
     memcpy(p->key, o->key, p->key_len);
     EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);

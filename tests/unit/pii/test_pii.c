@@ -18,6 +18,9 @@
 #include "core/log.h"
 #include "pii/pii.h"
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,6 +175,60 @@ static void test_pseudonyms(void **state)
     gw_pii_free(p);
 }
 
+/* HMAC-SHA256 through OpenSSL's one-shot form: the reference for gw_pii_hmac. */
+static void reference_hmac(const unsigned char *key, size_t klen, const char *data,
+                           unsigned char out[32])
+{
+    unsigned l = 32;
+    HMAC(EVP_sha256(), key, (int)klen, (const unsigned char *)data, strlen(data), out, &l);
+}
+
+static void assert_hmac(const struct gw_pii *p, const unsigned char *key, size_t klen,
+                        const char *data)
+{
+    unsigned char got[32], want[32];
+    gw_pii_hmac(p, data, strlen(data), got);
+    reference_hmac(key, klen, data, want);
+    assert_memory_equal(got, want, 32);
+}
+
+static const unsigned char KEY2[32] = "another key of 32 bytes, really";
+
+static void *hmac_in_thread(void *arg)
+{
+    const struct gw_pii *p = arg;
+    for (int i = 0; i < 3; i++)
+        assert_hmac(p, KEY, sizeof(KEY), "from another thread");
+    return NULL;
+}
+
+/* Digests are HMAC-SHA256 with the masker's key however they are interleaved: repeated on one
+ * thread (each thread re-initialises its own copy of the keyed context), alternating between
+ * two maskers, on another thread, and after a masker is freed and another one (likely at the
+ * same address) takes its place with a different key. */
+static void test_hmac_reference(void **state)
+{
+    (void)state;
+    struct gw_pii *p = make(false, NULL);
+    struct gw_pii_options o = {KEY2, sizeof(KEY2), false, "", "", NULL};
+    struct gw_pii *q = NULL;
+    assert_int_equal(gw_pii_new(&o, &q, NULL), GW_OK);
+    for (int i = 0; i < 3; i++) {
+        assert_hmac(p, KEY, sizeof(KEY), "booking 42");
+        assert_hmac(p, KEY, sizeof(KEY), "");
+        assert_hmac(q, KEY2, sizeof(KEY2), "booking 42");
+    }
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, hmac_in_thread, p), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_hmac(p, KEY, sizeof(KEY), "booking 42");
+    gw_pii_free(p);
+    assert_int_equal(gw_pii_new(&o, &p, NULL), GW_OK); /* the other key, maybe the old address */
+    assert_hmac(p, KEY2, sizeof(KEY2), "booking 42");
+    gw_pii_free(q);
+    gw_pii_free(p);
+}
+
 static void test_json(void **state)
 {
     (void)state;
@@ -276,7 +333,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_check_digits),    cmocka_unit_test(test_corpus_positives),
         cmocka_unit_test(test_corpus_negatives), cmocka_unit_test(test_vehicle_when_configured),
-        cmocka_unit_test(test_pseudonyms),      cmocka_unit_test(test_json),
+        cmocka_unit_test(test_pseudonyms),
+        cmocka_unit_test(test_hmac_reference),
+        cmocka_unit_test(test_json),
         cmocka_unit_test(test_patterns),        cmocka_unit_test(test_log_filter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
