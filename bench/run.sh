@@ -516,6 +516,9 @@ UP_TW=$(ss -Htan state time-wait "( dport = :$UPORT )" 2>/dev/null | wc -l)
 for pid in "$SPID" "$IPID" "$G3PID" "$G2PID" "$G1PID"; do kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
 
 # ---------------------------------------------------------------- import -------------------------
+# the load points leave hundreds of MB of access logs in the page cache: written back now, not
+# during the imports' own commits (an import's fsync would otherwise wait for them)
+sync
 say "importing GitHub's spec (mcpgw import --dry-run; bench/import)"
 # GitHub's REST API spec from the repository's test data (scripts/test-data.sh: @octokit/openapi
 # from npm, pinned by sha512, cached in build/test-data), or GW_GITHUB_SPEC
@@ -551,6 +554,7 @@ fi
 # ------------------------------------------------------- catalogue scale (issue 15) ------------
 # a Graph-like spec of 1k, 10k and 20k operations: import time, CPU and peak RSS, resident memory
 # per loaded tool, tools/list latency (first page, middle page); --quick measures 1k only
+sync
 say "catalogue scale: import and serve generated specs (bench/import/scale.sh)"
 SCALE_SIZES=(1000 10000 20000); [ $QUICK = 1 ] && SCALE_SIZES=(1000)
 BUILD=$BUILD OUT=$RES/scale.json NODE=$NODE timeout 1200 "$BENCH/import/scale.sh" "${SCALE_SIZES[@]}" \
