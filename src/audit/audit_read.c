@@ -724,6 +724,21 @@ int gw_audit_list_logs(const char *root, char ***out, size_t *n, struct gw_error
 
 #define EXPORT_SEGMENT 100000
 
+/* The folders of an exported log: <outdir>/<name>/{segments,checkpoints}, created. */
+struct export_dirs {
+    char log[4400], seg[4500], cp[4500];
+};
+
+static int export_layout(const char *outdir, const char *name, struct export_dirs *d,
+                         struct gw_error *err)
+{
+    snprintf(d->log, sizeof(d->log), "%s/%s", outdir, name);
+    snprintf(d->seg, sizeof(d->seg), "%s/%s", d->log, AUDIT_SEG_DIR);
+    snprintf(d->cp, sizeof(d->cp), "%s/%s", d->log, AUDIT_CP_DIR);
+    int rc = gw_audit__mkdirs(d->seg, err);
+    return rc == GW_OK ? gw_audit__mkdirs(d->cp, err) : rc;
+}
+
 int gw_audit_export_pg(const char *url, const char *log_id, const char *outdir,
                        uint64_t *out_records, struct gw_error *err)
 {
@@ -734,13 +749,9 @@ int gw_audit_export_pg(const char *url, const char *log_id, const char *outdir,
         PQfinish(c);
         return GW_EIO;
     }
-    char logdir[4096], segdir[4200], cpdir[4200];
-    snprintf(logdir, sizeof(logdir), "%s/%s", outdir, log_id);
-    snprintf(segdir, sizeof(segdir), "%s/%s", logdir, AUDIT_SEG_DIR);
-    snprintf(cpdir, sizeof(cpdir), "%s/%s", logdir, AUDIT_CP_DIR);
-    int rc = gw_audit__mkdirs(segdir, err);
-    if (rc == GW_OK)
-        rc = gw_audit__mkdirs(cpdir, err);
+    struct export_dirs d;
+    int rc = export_layout(outdir, log_id, &d, err);
+    const char *segdir = d.seg, *cpdir = d.cp;
     const char *p[1] = {log_id};
     PGresult *r = rc == GW_OK ? PQexecParams(c, "SELECT origin FROM audit_logs WHERE log_id = $1",
                                              1, NULL, p, NULL, NULL, 0)
@@ -862,14 +873,10 @@ int gw_audit_export_dir(const char *logdir, const char *outdir, uint64_t *out_se
     if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
         return GW_ERROR_SET(err, GW_EINVAL, "audit export: '%s' does not name a log folder",
                             logdir);
-    char to[4400], segdir[4500], cpdir[4500], from_cp[4400];
-    snprintf(to, sizeof(to), "%s/%s", outdir, base);
-    snprintf(segdir, sizeof(segdir), "%s/%s", to, AUDIT_SEG_DIR);
-    snprintf(cpdir, sizeof(cpdir), "%s/%s", to, AUDIT_CP_DIR);
+    struct export_dirs d;
+    int rc = export_layout(outdir, base, &d, err);
+    char from_cp[4400];
     snprintf(from_cp, sizeof(from_cp), "%s/%s", logdir, AUDIT_CP_DIR);
-    int rc = gw_audit__mkdirs(segdir, err);
-    if (rc == GW_OK)
-        rc = gw_audit__mkdirs(cpdir, err);
     /* checkpoints before segments: a checkpoint only covers durable records, so every one
      * copied here is covered by the segments copied after it */
     uint64_t *sizes = NULL;
@@ -879,20 +886,20 @@ int gw_audit_export_dir(const char *logdir, const char *outdir, uint64_t *out_se
     for (size_t i = 0; rc == GW_OK && i < ncp; i++) {
         char name[64];
         snprintf(name, sizeof(name), "%020llu.cp", (unsigned long long)sizes[i]);
-        rc = export_copy(from_cp, cpdir, name, err);
+        rc = export_copy(from_cp, d.cp, name, err);
     }
     gw_free(sizes);
     if (rc == GW_OK)
-        rc = export_copy(logdir, to, "checkpoint", err);
+        rc = export_copy(logdir, d.log, "checkpoint", err);
     if (rc == GW_OK)
-        rc = export_copy(logdir, to, "shipped", err);
+        rc = export_copy(logdir, d.log, "shipped", err);
     for (int attempt = 0; rc == GW_OK && attempt < 3; attempt++) {
         struct audit_seg *segs = NULL;
         size_t nseg = 0;
         rc = gw_audit__list_segments(logdir, &segs, &nseg, err);
         size_t i = 0;
         for (; rc == GW_OK && i < nseg; i++)
-            rc = export_segment(logdir, &segs[i], segdir, err);
+            rc = export_segment(logdir, &segs[i], d.seg, err);
         gw_free(segs);
         if (rc == GW_OK) {
             *out_segments = nseg;
