@@ -14,6 +14,7 @@
 #include "pii/pii.h"
 
 #include "core/alloc.h"
+#include "core/assert.h"
 #include "core/log.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -108,6 +109,7 @@ struct thread_mac {
 };
 
 static pthread_key_t mac_key;
+static bool mac_key_ok;
 static pthread_once_t mac_once = PTHREAD_ONCE_INIT;
 static atomic_uint_fast64_t next_serial = 1;
 
@@ -120,20 +122,26 @@ static void thread_mac_free(void *arg)
 
 static void mac_key_create(void)
 {
-    pthread_key_create(&mac_key, thread_mac_free);
+    mac_key_ok = pthread_key_create(&mac_key, thread_mac_free) == 0;
 }
 
-/* This thread's context for p, ready for updates; NULL if OpenSSL fails. */
-static EVP_MAC_CTX *thread_mac(const struct gw_pii *p)
+/* This thread's context for p, ready for updates; NULL if OpenSSL fails. Where no thread
+ * slot is available it is a fresh copy that the caller frees (*owned). */
+static EVP_MAC_CTX *thread_mac(const struct gw_pii *p, bool *owned)
 {
+    *owned = false;
     pthread_once(&mac_once, mac_key_create);
-    struct thread_mac *t = pthread_getspecific(mac_key);
-    if (!t) {
+    struct thread_mac *t = mac_key_ok ? pthread_getspecific(mac_key) : NULL;
+    if (!t && mac_key_ok) {
         t = gw_xcalloc(1, sizeof(*t));
         if (pthread_setspecific(mac_key, t) != 0) {
             gw_free(t);
-            return NULL;
+            t = NULL;
         }
+    }
+    if (!t) {
+        *owned = true;
+        return EVP_MAC_CTX_dup(p->hmac);
     }
     if (t->ctx && t->serial == p->serial)
         return EVP_MAC_init(t->ctx, NULL, 0, NULL) ? t->ctx : NULL;
@@ -147,20 +155,21 @@ static EVP_MAC_CTX *thread_mac(const struct gw_pii *p)
 static void hmac2(const struct gw_pii *p, const void *a, size_t an, const void *b, size_t bn,
                   unsigned char out[32])
 {
-    EVP_MAC_CTX *c = thread_mac(p);
+    bool owned;
+    EVP_MAC_CTX *c = thread_mac(p, &owned);
     size_t len = 0;
     if (!c || !EVP_MAC_update(c, a, an) || !EVP_MAC_update(c, b, bn) ||
         !EVP_MAC_final(c, out, &len, 32)) {
         unsigned l = 32; /* fall back to the one-shot form */
-        unsigned char tmp[1024];
-        if (an + bn <= sizeof(tmp)) {
-            memcpy(tmp, a, an);
-            memcpy(tmp + an, b, bn);
-            HMAC(EVP_sha256(), p->key, (int)p->key_len, tmp, an + bn, out, &l);
-        } else {
-            memset(out, 0, 32);
-        }
+        unsigned char *tmp = gw_xmalloc(an + bn + 1);
+        memcpy(tmp, a, an);
+        memcpy(tmp + an, b, bn);
+        unsigned char *ok = HMAC(EVP_sha256(), p->key, (int)p->key_len, tmp, an + bn, out, &l);
+        gw_free(tmp);
+        GW_ASSERT(ok != NULL); /* a pseudonym is never a constant: fail closed */
     }
+    if (owned)
+        EVP_MAC_CTX_free(c);
 }
 
 void gw_pii_hmac(const struct gw_pii *p, const void *data, size_t n, unsigned char out[32])
