@@ -724,7 +724,9 @@ int gw_audit_list_logs(const char *root, char ***out, size_t *n, struct gw_error
 
 #define EXPORT_SEGMENT 100000
 
-/* The folders of an exported log: <outdir>/<name>/{segments,checkpoints}, created. */
+/* The folders of an exported log: <outdir>/<name>/{segments,checkpoints}, created. The log
+ * folder must not exist yet: an export never mixes with an older one (a segment exported open
+ * then and closed now would stand twice). */
 struct export_dirs {
     char log[4400], seg[4500], cp[4500];
 };
@@ -733,6 +735,11 @@ static int export_layout(const char *outdir, const char *name, struct export_dir
                          struct gw_error *err)
 {
     snprintf(d->log, sizeof(d->log), "%s/%s", outdir, name);
+    struct stat st;
+    if (stat(d->log, &st) == 0)
+        return GW_ERROR_SET(err, GW_ECONFLICT,
+                            "audit export: %s already exists; export into a new folder",
+                            d->log);
     snprintf(d->seg, sizeof(d->seg), "%s/%s", d->log, AUDIT_SEG_DIR);
     snprintf(d->cp, sizeof(d->cp), "%s/%s", d->log, AUDIT_CP_DIR);
     int rc = gw_audit__mkdirs(d->seg, err);

@@ -523,6 +523,8 @@ static void test_prefilled_segment(void **state)
     struct gw_error err = {0};
     assert_int_equal(gw_audit_export_dir(logdir, outdir, &nseg, &err), GW_OK);
     assert_int_equal(nseg, 1);
+    /* never mixed with an earlier export */
+    assert_int_equal(gw_audit_export_dir(logdir, outdir, &nseg, &err), GW_ECONFLICT);
     r = assert_verifies_in("export/unit", vkey, 5);
     notes = json_dumps(json_object_get(r, "notes"), 0);
     assert_null(strstr(notes, "torn record"));
