@@ -331,13 +331,16 @@ static bool classify(const char *s, const struct group *g, size_t ng, bool plus,
     return false;
 }
 
-/* Whether a digit run may start at i (not inside an identifier, a decimal or a word). */
+/* Whether a digit run may start at i (not inside an identifier, a decimal or a word). A '/'
+ * before it is a boundary: a number that is a whole path segment ("/customers/9876543210/") is
+ * looked at like any other; dates and fractions ("12/29", "2026/12/06") have runs too short
+ * for any pattern. */
 static bool run_may_start(const char *s, size_t i)
 {
     if (i == 0)
         return true;
     char a = s[i - 1];
-    if (is_word(a) || a == '.' || a == ',' || a == '/')
+    if (is_word(a) || a == '.' || a == ',')
         return false;
     if ((a == '-' || a == ':') && i >= 2 && is_word(s[i - 2]))
         return a == ':'; /* "Phone:98..." yes, "BK-2026..." no */
@@ -352,8 +355,8 @@ static bool run_may_end(const char *s, size_t n, size_t e)
     char c = s[e];
     if (is_word(c) || c == '@')
         return false;
-    if ((c == '.' || c == ',' || c == '/' || c == '-') && e + 1 < n && is_word(s[e + 1]))
-        return false; /* 9876543210.50, 1234-AB */
+    if ((c == '.' || c == ',' || c == '-') && e + 1 < n && is_word(s[e + 1]))
+        return false; /* 9876543210.50, 1234-AB; a '/' after it ends a path segment */
     return true;
 }
 

@@ -477,11 +477,14 @@ describe('20-bad-input: malformed and hostile requests to /mcp', () => {
     // personal data in a path is masked in the access log line (the client's parts of the
     // line pass the PII filter), the gateway's own numbers around it are not touched
     await request(gw.port, { path: '/customers/a.b@c.example' });
+    await request(gw.port, { path: '/customers/9876543210/bookings' }); // a mobile number as a path segment
     await new Promise((r) => setTimeout(r, 100)); // let the access log lines reach us
     const lines = gw.stderr().split('\n').filter((l) => l.length);
     assert.ok(!lines.some((l) => l.includes('a.b@c.example')), 'an e-mail address from a path reached the log');
+    assert.ok(!lines.some((l) => l.includes('9876543210')), 'a mobile number from a path reached the log');
     const masked = lines.find((l) => l.includes('/customers/[email:'));
     assert.ok(masked && / 404 \d+ bytes \d+\.\d{3} ms peer=/.test(masked), `the masked access line: ${masked}`);
+    assert.ok(lines.some((l) => l.includes('/customers/[phone:') && l.includes('/bookings')), 'the masked phone path');
     for (const l of lines) {
       if (!l.startsWith('{')) continue; // sanitizer runtimes may print plain lines
       let o;
