@@ -331,6 +331,57 @@ static bool classify(const char *s, const struct group *g, size_t ng, bool plus,
     return false;
 }
 
+/* Pseudonyms this masker writes ("[type:16 letters a-p]") end at s[i - 1] / start at s[i].
+ * Digits next to one were next to the masked value before, so they stay as they were: masking
+ * a second time changes nothing. */
+#define PSEUDONYM_LETTERS 16
+
+static bool pseudonym_letters(const char *s)
+{
+    for (int k = 0; k < PSEUDONYM_LETTERS; k++)
+        if (s[k] < 'a' || s[k] > 'p')
+            return false;
+    return true;
+}
+
+static bool pseudonym_ends_at(const char *s, size_t i)
+{
+    if (i < PSEUDONYM_LETTERS + 4 || s[i - 1] != ']')
+        return false;
+    size_t c = i - 2 - PSEUDONYM_LETTERS; /* the ':' */
+    if (s[c] != ':' || !pseudonym_letters(s + c + 1))
+        return false;
+    size_t k = c;
+    while (k > 0 && is_word(s[k - 1]) && c - k < 32)
+        k--;
+    return k < c && k > 0 && s[k - 1] == '[';
+}
+
+static bool pseudonym_starts_at(const char *s, size_t n, size_t i)
+{
+    if (i >= n || s[i] != '[')
+        return false;
+    size_t k = i + 1;
+    while (k < n && is_word(s[k]) && k - i <= 32)
+        k++;
+    if (k == i + 1 || k >= n || s[k] != ':')
+        return false;
+    return n - (k + 1) > PSEUDONYM_LETTERS && pseudonym_letters(s + k + 1) &&
+           s[k + 1 + PSEUDONYM_LETTERS] == ']';
+}
+
+/* A word character, or a pseudonym (which stands for one): the boundaries masking looks at
+ * are then the same in its output as in its input. Before s[i] / at s[k]. */
+static bool word_before(const char *s, size_t i)
+{
+    return i > 0 && (is_word(s[i - 1]) || pseudonym_ends_at(s, i));
+}
+
+static bool word_at(const char *s, size_t n, size_t k)
+{
+    return k < n && (is_word(s[k]) || pseudonym_starts_at(s, n, k));
+}
+
 /* Whether a digit run may start at i (not inside an identifier, a decimal or a word). A '/'
  * before it is a boundary: a number that is a whole path segment ("/customers/9876543210/") is
  * looked at like any other; dates and fractions ("12/29", "2026/12/06") have runs too short
@@ -340,9 +391,9 @@ static bool run_may_start(const char *s, size_t i)
     if (i == 0)
         return true;
     char a = s[i - 1];
-    if (is_word(a) || a == '.' || a == ',')
+    if (a == '.' || a == ',' || word_before(s, i))
         return false;
-    if ((a == '-' || a == ':') && i >= 2 && is_word(s[i - 2]))
+    if ((a == '-' || a == ':') && word_before(s, i - 1))
         return a == ':'; /* "Phone:98..." yes, "BK-2026..." no */
     return true;
 }
@@ -353,17 +404,21 @@ static bool run_may_end(const char *s, size_t n, size_t e)
     if (e >= n)
         return true;
     char c = s[e];
-    if (is_word(c) || c == '@')
+    if (c == '@' || word_at(s, n, e))
         return false;
-    if ((c == '.' || c == ',' || c == '-') && e + 1 < n && is_word(s[e + 1]))
+    if ((c == '.' || c == ',' || c == '-') && word_at(s, n, e + 1))
         return false; /* 9876543210.50, 1234-AB; a '/' after it ends a path segment */
     return true;
 }
 
 /* Tries the digit run at i. On a match writes it masked and returns the end; else returns the
- * end of the run (the run is copied unchanged). */
+ * end of the run (the run is copied unchanged). *emit_end: where the last pseudonym written
+ * ends in s (unchanged when none). A run longer than MAX_GROUPS groups is read through a
+ * window that slides: a number is only decided where MAX_COMBINE groups after its start are in
+ * view (or the run's end), so the result does not depend on where a window begins — masking
+ * the output again finds nothing more. */
 static size_t digit_run(const struct gw_pii *p, const char *s, size_t n, size_t i,
-                        struct gw_buf *out, unsigned *count)
+                        struct gw_buf *out, unsigned *count, size_t *emit_end)
 {
     bool plus = false;
     size_t j = i;
@@ -371,53 +426,66 @@ static size_t digit_run(const struct gw_pii *p, const char *s, size_t n, size_t 
         plus = true;
         j++;
     }
+    const size_t first = j; /* the run's first group */
     struct group g[MAX_GROUPS];
-    size_t ng = 0;
+    size_t ng = 0, gi = 0, copied = i; /* s[i..copied) already written */
+    size_t run_end = i;                /* the end of the last group read */
+    bool ended = false;
     for (;;) {
-        size_t st = j;
-        while (j < n && is_digit(s[j]))
-            j++;
-        if (j == st || j - st > 24)
-            break;
-        g[ng++] = (struct group){st, j - st};
-        if (ng == MAX_GROUPS || j + 1 >= n || (s[j] != ' ' && s[j] != '-') || !is_digit(s[j + 1]))
-            break;
-        j++;
-    }
-    if (ng == 0) {
-        gw_buf_addc(out, s[i]);
-        return i + 1;
-    }
-    size_t copied = i; /* s[i..copied) already written */
-    size_t gi = 0;
-    while (gi < ng) {
-        bool starts = gi == 0 || s[g[gi].start - 1] == ' ';
-        bool done = false;
-        if (starts) {
-            size_t kmax = ng - gi < MAX_COMBINE ? ng - gi : MAX_COMBINE;
-            for (size_t k = kmax; k >= 1 && !done; k--) {
-                size_t end = g[gi + k - 1].start + g[gi + k - 1].len;
-                if (!run_may_end(s, n, end) && !(gi + k < ng))
-                    continue;
-                if (gi + k < ng && s[end] == '-' )
-                    continue; /* a number does not stop in the middle of a '-' chain */
-                struct number num;
-                if (!classify(s, g + gi, k, gi == 0 && plus, &num))
-                    continue;
-                size_t from = gi == 0 ? i : g[gi].start;
-                gw_buf_add(out, s + copied, from - copied);
-                emit(p, out, num.type, num.norm, num.norm_len);
-                if (count)
-                    (*count)++;
-                copied = end;
-                gi += k;
-                done = true;
+        while (!ended && ng < MAX_GROUPS) {
+            size_t st = j;
+            while (j < n && is_digit(s[j]))
+                j++;
+            if (j == st || j - st > 24) {
+                ended = true;
+                break;
             }
+            g[ng++] = (struct group){st, j - st};
+            run_end = j;
+            if (j + 1 >= n || (s[j] != ' ' && s[j] != '-') || !is_digit(s[j + 1]))
+                ended = true;
+            else
+                j++;
         }
-        if (!done)
-            gi++;
+        if (run_end == i) { /* no digit group at all */
+            gw_buf_addc(out, s[i]);
+            return i + 1;
+        }
+        size_t limit = ended ? ng : ng - MAX_COMBINE;
+        while (gi < limit) {
+            bool head = g[gi].start == first;
+            bool done = false;
+            if (head || s[g[gi].start - 1] == ' ') {
+                size_t kmax = ng - gi < MAX_COMBINE ? ng - gi : MAX_COMBINE;
+                for (size_t k = kmax; k >= 1 && !done; k--) {
+                    size_t end = g[gi + k - 1].start + g[gi + k - 1].len;
+                    bool inner = gi + k < ng || !ended; /* more groups follow */
+                    if (!inner && !run_may_end(s, n, end))
+                        continue;
+                    if (inner && s[end] == '-')
+                        continue; /* a number does not stop in the middle of a '-' chain */
+                    struct number num;
+                    if (!classify(s, g + gi, k, head && plus, &num))
+                        continue;
+                    size_t from = head ? i : g[gi].start;
+                    gw_buf_add(out, s + copied, from - copied);
+                    emit(p, out, num.type, num.norm, num.norm_len);
+                    if (count)
+                        (*count)++;
+                    copied = *emit_end = end;
+                    gi += k;
+                    done = true;
+                }
+            }
+            if (!done)
+                gi++;
+        }
+        if (ended)
+            break;
+        memmove(g, g + gi, (ng - gi) * sizeof(g[0])); /* slide the window */
+        ng -= gi;
+        gi = 0;
     }
-    size_t run_end = g[ng - 1].start + g[ng - 1].len;
     gw_buf_add(out, s + copied, run_end - copied);
     return run_end;
 }
@@ -429,12 +497,15 @@ static bool email_local_char(char c)
     return is_word(c) || c == '.' || c == '%' || c == '+' || c == '-';
 }
 
-/* At s[at] == '@': the address span [*b, *e) when it is one, with b >= floor. */
+/* At s[at] == '@': the address span [*b, *e) when it is one, with b >= floor (the end of the
+ * last pseudonym written: text before it is no longer there to be part of an address). */
 static bool email_at(const char *s, size_t n, size_t at, size_t floor, size_t *b, size_t *e)
 {
     size_t l = at;
     while (l > floor && email_local_char(s[l - 1]) && at - l < 64)
         l--;
+    if (l > floor && email_local_char(s[l - 1]))
+        return false; /* a local part over 64 characters: not an address (RFC 5321) */
     while (l < at && s[l] == '.')
         l++;
     if (l == at)
@@ -465,11 +536,24 @@ static bool email_at(const char *s, size_t n, size_t at, size_t floor, size_t *b
     return true;
 }
 
+/* Writes the pseudonym of the address s[b..e) (lower-cased). */
+static void emit_email(const struct gw_pii *p, const char *s, size_t b, size_t e,
+                       struct gw_buf *out, unsigned *count)
+{
+    char norm[320];
+    size_t nn = e - b < sizeof(norm) ? e - b : sizeof(norm);
+    for (size_t k = 0; k < nn; k++)
+        norm[k] = (char)((s[b + k] >= 'A' && s[b + k] <= 'Z') ? s[b + k] + 32 : s[b + k]);
+    emit(p, out, "email", norm, nn);
+    if (count)
+        (*count)++;
+}
+
 /* ---- PAN --------------------------------------------------------------------------------- */
 
 static bool pan_at(const char *s, size_t n, size_t i)
 {
-    if (i + 10 > n || (i > 0 && is_word(s[i - 1])) || (i + 10 < n && is_word(s[i + 10])))
+    if (i + 10 > n || word_before(s, i) || word_at(s, n, i + 10))
         return false;
     bool upper = s[i] >= 'A' && s[i] <= 'Z';
     for (size_t k = 0; k < 10; k++) {
@@ -487,27 +571,31 @@ static bool pan_at(const char *s, size_t n, size_t i)
 static int scan_builtin(const struct gw_pii *p, const char *s, size_t n, struct gw_buf *out,
                         unsigned *count)
 {
-    size_t i = 0, flushed = 0;
+    /* flushed: s[0..flushed) is written to out; emitted: where the last pseudonym written
+     * ends in s. Between the two, out holds s verbatim, so an address found to start there
+     * ("9876543210@example.com": a digit run first, then its '@') takes its text back. */
+    size_t i = 0, flushed = 0, emitted = 0;
     while (i < n) {
         char c = s[i];
         if (c == '@') {
             size_t b, e;
-            if (email_at(s, n, i, flushed, &b, &e)) {
-                gw_buf_add(out, s + flushed, b - flushed);
-                char norm[320];
-                size_t nn = e - b < sizeof(norm) ? e - b : sizeof(norm);
-                for (size_t k = 0; k < nn; k++)
-                    norm[k] = (char)((s[b + k] >= 'A' && s[b + k] <= 'Z') ? s[b + k] + 32 : s[b + k]);
-                emit(p, out, "email", norm, nn);
-                if (count)
-                    (*count)++;
-                i = flushed = e;
+            if (email_at(s, n, i, emitted, &b, &e)) {
+                size_t back = b < flushed ? flushed - b : 0, len = gw_buf_len(out);
+                if (back && (len < back || memcmp(gw_buf_ptr(out) + len - back, s + b, back)))
+                    back = 0; /* not verbatim (the output hit its limit): keep what is there */
+                if (back)
+                    gw_buf_truncate(out, len - back);
+                else if (b < flushed)
+                    b = flushed;
+                gw_buf_add(out, s + flushed - back, b - (flushed - back));
+                emit_email(p, s, b, e, out, count);
+                i = flushed = emitted = e;
                 continue;
             }
         } else if ((is_digit(c) || (c == '+' && i + 1 < n && is_digit(s[i + 1]))) &&
                    run_may_start(s, i)) {
             gw_buf_add(out, s + flushed, i - flushed);
-            i = flushed = digit_run(p, s, n, i, out, count);
+            i = flushed = digit_run(p, s, n, i, out, count, &emitted);
             continue;
         } else if (is_digit(c)) {
             while (i < n && (is_digit(s[i]) || is_word(s[i])))
@@ -521,7 +609,7 @@ static int scan_builtin(const struct gw_pii *p, const char *s, size_t n, struct 
             emit(p, out, "pan", norm, 10);
             if (count)
                 (*count)++;
-            i = flushed = i + 10;
+            i = flushed = emitted = i + 10;
             continue;
         } else if (is_alpha(c) || c == '_') {
             /* skip a word at once (a PAN can only start at a word start) */
