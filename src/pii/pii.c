@@ -528,6 +528,11 @@ static bool email_at(const char *s, size_t n, size_t at, size_t floor, size_t *b
     }
     if (!last_dot || last_dot <= at + 1 || r - last_dot - 1 < 2)
         return false;
+    size_t stop = r;
+    while (stop < n && (s[stop] == '.' || s[stop] == '-'))
+        stop++;
+    if (pseudonym_starts_at(s, n, stop))
+        return false; /* the domain ran into a masked value: it did not end here before */
     for (size_t k = last_dot + 1; k < r; k++)
         if (!is_alpha(s[k]))
             return false;
@@ -580,14 +585,15 @@ static int scan_builtin(const struct gw_pii *p, const char *s, size_t n, struct 
         if (c == '@') {
             size_t b, e;
             if (email_at(s, n, i, emitted, &b, &e)) {
-                size_t back = b < flushed ? flushed - b : 0, len = gw_buf_len(out);
-                if (back && (len < back || memcmp(gw_buf_ptr(out) + len - back, s + b, back)))
-                    back = 0; /* not verbatim (the output hit its limit): keep what is there */
-                if (back)
-                    gw_buf_truncate(out, len - back);
-                else if (b < flushed)
-                    b = flushed;
-                gw_buf_add(out, s + flushed - back, b - (flushed - back));
+                if (b < flushed) {
+                    size_t back = flushed - b, len = gw_buf_len(out);
+                    if (len >= back && !memcmp(gw_buf_ptr(out) + len - back, s + b, back))
+                        gw_buf_truncate(out, len - back); /* its start was written verbatim */
+                    else
+                        b = flushed; /* the output hit its limit: keep what is there */
+                } else {
+                    gw_buf_add(out, s + flushed, b - flushed);
+                }
                 emit_email(p, s, b, e, out, count);
                 i = flushed = emitted = e;
                 continue;
