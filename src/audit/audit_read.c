@@ -900,22 +900,20 @@ int gw_audit_export_dir(const char *logdir, const char *outdir, uint64_t *out_se
         rc = export_copy(logdir, d.log, "checkpoint", err);
     if (rc == GW_OK)
         rc = export_copy(logdir, d.log, "shipped", err);
-    for (int attempt = 0; rc == GW_OK && attempt < 3; attempt++) {
+    /* a segment renamed (closed by rotation) between the listing and its copy: list again */
+    for (int attempt = 0; rc == GW_OK; attempt++) {
         struct audit_seg *segs = NULL;
         size_t nseg = 0;
         rc = gw_audit__list_segments(logdir, &segs, &nseg, err);
-        size_t i = 0;
-        for (; rc == GW_OK && i < nseg; i++)
+        for (size_t i = 0; rc == GW_OK && i < nseg; i++)
             rc = export_segment(logdir, &segs[i], d.seg, err);
         gw_free(segs);
         if (rc == GW_OK) {
             *out_segments = nseg;
             break;
         }
-        if (rc == GW_ENOTFOUND && attempt < 2) {
-            rc = GW_OK; /* the open segment was closed while we read: list again */
-            continue;
-        }
+        if (rc == GW_ENOTFOUND && attempt < 2)
+            rc = GW_OK;
     }
     return rc;
 }

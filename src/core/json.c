@@ -324,8 +324,6 @@ size_t gw_json_escape(char *out, const char *s, size_t n, bool lower_hex)
     return o;
 }
 
-
-
 /* A JSON string literal of s[0..n), written in place when the worst case fits the buffer,
  * else in bounded chunks (a nearly full buffer still takes a string that fits). */
 int gw_json_put_string(struct gw_buf *out, const char *s, size_t n, bool lower_hex)
