@@ -34,6 +34,7 @@
  * curl_global_init guard.
  */
 #include "httpc/httpc_client.h"
+#include "httpc/httpc_internal.h"
 
 #define HTTPC_DEFAULT_MAXCONNECTS 256
 
@@ -66,6 +67,7 @@
 #define NO_REPLAY_MAX_IDLE_S 2L
 
 struct gw_httpc_call {
+    struct httpc_call_tag tag; /* first member: HTTPC_ENGINE_CURL (httpc_internal.h) */
     struct gw_httpc *c;
     CURL *easy;
     struct curl_slist *hdrs;
@@ -115,6 +117,8 @@ struct gw_httpc {
     const struct gw_ssrf_policy *ssrf; /* borrowed; NULL = connections are not checked */
     struct sockctx **socks; /* by descriptor: every socket curl opened and has not closed */
     size_t nsocks;
+    struct gw_httpc_h1 *h1; /* the native engine for plain requests; NULL = libcurl only */
+    unsigned long long native_calls, curl_calls; /* submitted to each engine */
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -327,6 +331,20 @@ struct gw_httpc *gw_httpc_new(struct event_base *base, const struct gw_httpc_opt
                                                       : DEFAULT_IDLE_HANDLES;
     c->idle = gw_xcalloc(c->max_idle, sizeof(CURL *));
     c->ssrf = opt ? opt->ssrf : NULL;
+    /* the native engine does not implement connection limits: a client with limits stays on
+     * libcurl for every request */
+    if (!(opt && (opt->curl_only || opt->max_host_connections > 0 ||
+                  opt->max_total_connections > 0))) {
+        c->h1 = gw_httpc_h1_new(base, c->ssrf,
+                                opt && opt->max_cached_connections > 0
+                                    ? (size_t)opt->max_cached_connections
+                                    : (size_t)HTTPC_DEFAULT_MAXCONNECTS,
+                                err);
+        if (!c->h1) {
+            gw_httpc_free(c);
+            return NULL;
+        }
+    }
     return c;
 }
 
@@ -360,6 +378,7 @@ void gw_httpc_free(struct gw_httpc *c)
 {
     if (!c)
         return;
+    gw_httpc_h1_free(c->h1);
     while (c->pending)
         call_release(c->pending);
     for (size_t i = 0; i < c->nidle; i++)
@@ -380,7 +399,14 @@ void gw_httpc_free(struct gw_httpc *c)
 
 size_t gw_httpc_pending(const struct gw_httpc *c)
 {
-    return c ? c->npending : 0;
+    return c ? c->npending + gw_httpc_h1_pending(c->h1) : 0;
+}
+
+void gw_httpc_engine_calls(const struct gw_httpc *c, unsigned long long *native,
+                           unsigned long long *curl)
+{
+    *native = c ? c->native_calls : 0;
+    *curl = c ? c->curl_calls : 0;
 }
 
 /* ---- per-call capture ---- */
@@ -592,8 +618,14 @@ int gw_httpc_submit(struct gw_httpc *c, const struct gw_httpc_request *req, gw_h
         return GW_ERROR_SET(err, GW_ELIMIT, "too many request headers (%zu)", req->nheaders);
     if (req->nparts && req->body)
         return GW_ERROR_SET(err, GW_EINVAL, "a request has either a body or multipart parts");
+    if (c->h1 && gw_httpc_h1_eligible(req)) {
+        rc = gw_httpc_h1_submit(c->h1, req, done, arg, out_call, err);
+        c->native_calls += rc == GW_OK;
+        return rc;
+    }
 
     struct gw_httpc_call *call = gw_xcalloc(1, sizeof(*call));
+    call->tag.engine = HTTPC_ENGINE_CURL;
     call->c = c;
     call->done = done;
     call->arg = arg;
@@ -696,6 +728,7 @@ int gw_httpc_submit(struct gw_httpc *c, const struct gw_httpc_request *req, gw_h
         c->pending->prev = call;
     c->pending = call;
     c->npending++;
+    c->curl_calls++;
     if (out_call)
         *out_call = call;
     return GW_OK;
@@ -713,7 +746,11 @@ fail:
 
 void gw_httpc_cancel(struct gw_httpc_call *call)
 {
-    if (call)
+    if (!call)
+        return;
+    if (call->tag.engine == HTTPC_ENGINE_H1)
+        gw_httpc_h1_cancel(call);
+    else
         call_release(call);
 }
 

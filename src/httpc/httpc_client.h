@@ -1,7 +1,9 @@
 /*
  * src/httpc/httpc_client.h
  * Asynchronous outbound HTTP client: one `struct gw_httpc` per worker event loop, driving a
- * libcurl multi handle through the multi-socket API on that loop's libevent base.
+ * libcurl multi handle through the multi-socket API on that loop's libevent base, and a
+ * native HTTP/1.1 engine on the same base for plain requests (httpc_h1.c: http:// to an IP
+ * literal, the gateway's call path), which behaves as libcurl does at a fraction of its cost.
  *
  * What it gives: keep-alive connection reuse (one connection cache per multi, so per worker),
  * HTTP/1.1, DNS on libcurl's threaded resolver (checked at start-up: never a blocking lookup),
@@ -43,6 +45,12 @@ struct gw_httpc_options {
      * between clients, so a guarded client never reuses an unguarded connection. NULL = no
      * check (requests to operator-configured upstreams). */
     const struct gw_ssrf_policy *ssrf;
+    /* Every request through libcurl. By default a plain request (http:// to an IP literal,
+     * no proxy, redirects, multipart or streaming; see src/httpc/httpc_internal.h) goes
+     * through the native HTTP/1.1 engine, which behaves the same at a fraction of the cost.
+     * A client with connection limits set uses libcurl for every request (the native engine
+     * has no limits). */
+    bool curl_only;
 };
 
 /* One part of a multipart/form-data body. All pointers are borrowed for the submit call only
@@ -174,6 +182,10 @@ void gw_httpc_cancel(struct gw_httpc_call *call);
 
 /* Number of calls submitted and not yet completed or cancelled. */
 size_t gw_httpc_pending(const struct gw_httpc *c);
+
+/* Calls submitted so far to each engine (native HTTP/1.1, libcurl): which path requests take. */
+void gw_httpc_engine_calls(const struct gw_httpc *c, unsigned long long *native,
+                           unsigned long long *curl);
 
 /* Looks up a response header by name (case-insensitive); copies its trimmed value into out
  * (truncated to out_size - 1) and returns out, or NULL when absent. */

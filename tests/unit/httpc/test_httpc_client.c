@@ -121,6 +121,11 @@ static void on_done(void *arg, struct gw_httpc_response *r)
         res->xreply[0] = '\0';
 }
 
+/* Every test runs twice: with the client's default engines (the native HTTP/1.1 engine for
+ * plain requests, libcurl for the rest) and with libcurl for everything (curl_only): both must
+ * behave alike. */
+static bool g_curl_only;
+
 struct fixture {
     struct ts_server *srv;
     struct event_base *base;
@@ -133,7 +138,9 @@ static int setup(void **state)
     f->srv = ts_start(handler, NULL);
     f->base = event_base_new();
     struct gw_error err;
-    f->c = gw_httpc_new(f->base, NULL, &err);
+    struct gw_httpc_options o = {0};
+    o.curl_only = g_curl_only;
+    f->c = gw_httpc_new(f->base, &o, &err);
     if (!f->c) {
         fprintf(stderr, "gw_httpc_new: %s\n", err.msg);
         return -1;
@@ -180,6 +187,11 @@ static void test_get_and_headers(void **state)
     assert_string_equal(r.body, "{\"hello\":\"world\"}");
     assert_string_equal(r.xreply, "yes");
     assert_int_equal(gw_httpc_pending(f->c), 0);
+    /* a plain request takes the native engine unless the client is libcurl-only */
+    unsigned long long native = 0, curl = 0;
+    gw_httpc_engine_calls(f->c, &native, &curl);
+    assert_int_equal(native, g_curl_only ? 0 : 1);
+    assert_int_equal(curl, g_curl_only ? 1 : 0);
 }
 
 static void test_post_body_and_headers(void **state)
@@ -542,6 +554,7 @@ static void test_ssrf_guarded_client(void **state)
     struct gw_ssrf_policy *strict = gw_ssrf_policy_new(), *loop = gw_ssrf_policy_new();
     assert_int_equal(gw_ssrf_policy_allow_list(loop, "127.0.0.1", NULL), GW_OK);
     struct gw_httpc_options o = {0};
+    o.curl_only = g_curl_only;
     o.ssrf = strict;
     struct gw_httpc *g = gw_httpc_new(f->base, &o, NULL);
     o.ssrf = loop;
@@ -744,5 +757,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_streaming, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bench, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests_name("native engine for plain requests", tests, NULL,
+                                             NULL);
+    g_curl_only = true;
+    failed += cmocka_run_group_tests_name("libcurl only", tests, NULL, NULL);
+    return failed;
 }

@@ -1,0 +1,871 @@
+/*
+ * src/httpc/httpc_h1.c
+ * The native HTTP/1.1 engine of the outbound client: plain http:// requests to an address given
+ * as an IP literal, on non-blocking sockets driven by the worker's libevent base, responses
+ * framed by llhttp (strict mode, the parser the server uses), gzip/deflate decoded with zlib,
+ * kept-alive connections reused most recently used first. It carries what the gateway sends on
+ * every tool call with libcurl's observable behaviour (statuses, timeouts, size cap, SSRF
+ * check per opened connection, at-most-once writes, header lookup) at a fraction of its cost:
+ * one send and one receive per call on a reused connection, no per-transfer handle setup, no
+ * liveness polls. Everything else goes to libcurl (httpc_client.c, gw_httpc_h1_eligible).
+ *
+ * Call lifecycle (one struct h1_call):
+ *
+ *     submit ─► [CONNECTING] ─► SENDING ─► RECEIVING ─► finish(): callback ─► freed
+ *                  (new connection only)       │
+ *                                              └─ a reused connection died before any byte of
+ *                                                 the answer: once more on a new connection,
+ *                                                 unless no_replay (then ECONNECT, not_resent)
+ *     any phase ─(deadline)─► ETIMEOUT     any phase ─(gw_httpc_cancel)─► freed, no callback
+ *
+ * Invariants:
+ *  1. A call is on h->pending from submit until finish or cancel; its callback runs only from
+ *     finish(), which runs only from libevent callbacks (socket readiness, the call's timer,
+ *     which submit activates for a failure it found), so never from inside submit.
+ *  2. A connection serves at most one call at a time (conn->call) and is either attached to a
+ *     call or on the idle list, never both. Only a connection whose last response was complete,
+ *     framed, keep-alive and followed by no stray byte goes back to the idle list.
+ *  3. A connection's socket is registered with the loop from connect to close (read interest;
+ *     write interest only while connecting or while a send would block), so reusing a
+ *     connection costs no epoll_ctl, and a server's close of an idle one is noticed at once.
+ *  4. With an SSRF policy, every connection is checked on the address it connects to before
+ *     connect(); the idle list therefore only ever holds checked connections.
+ *  5. A no_replay request is written to at most one connection: when a reused connection dies
+ *     after the request was (partly) written and before any answer, the call fails with
+ *     not_resent instead of sending again.
+ * Threading: everything runs on the base's thread.
+ */
+#include "httpc/httpc_internal.h"
+#include "httpc/httpc_resp.h"
+
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/str.h"
+#include "ssrf/ssrf.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEFAULT_TIMEOUT_MS 30000L
+#define DEFAULT_CONNECT_TIMEOUT_MS 10000L
+#define DEFAULT_MAX_RESPONSE (8u * 1024u * 1024u)
+#define MAX_REQUEST_HEAD (64u * 1024u)
+#define READ_CHUNK (64u * 1024u)
+/* reuse limits (libcurl's): a no_replay request takes only connections idle for at most
+ * ~3 s, clear of common server idle timeouts; no request takes one idle for over 118 s */
+#define NO_REPLAY_MAX_IDLE_MS 3000u
+#define MAX_IDLE_MS 118000u
+
+enum h1_phase { PH_CONNECTING, PH_SENDING, PH_RECEIVING };
+
+struct h1_call;
+
+struct h1_conn {
+    struct gw_httpc_h1 *h;
+    int fd;
+    struct event *ev;
+    short kind;                    /* registered interest (EV_READ / EV_WRITE), 0 = none */
+    struct sockaddr_storage sa;    /* the peer: the key of the idle list */
+    socklen_t salen;
+    struct h1_call *call;          /* the call it serves; NULL while idle (invariant 2) */
+    struct h1_conn *prev, *next;   /* idle list, most recently used first */
+    uint64_t idle_since_ms;
+};
+
+struct h1_call {
+    struct httpc_call_tag tag; /* first member (httpc_internal.h) */
+    struct gw_httpc_h1 *h;
+    struct h1_call *prev, *next; /* h->pending */
+    gw_httpc_done_fn done;
+    void *arg;
+    struct event *timer;         /* the deadline; activated by submit for an early failure */
+    struct h1_conn *conn;
+    enum h1_phase phase;
+    struct sockaddr_storage sa;
+    socklen_t salen;
+    char host[64];               /* the literal, for the SSRF check's host allowlist */
+    struct gw_buf out;           /* the request as sent: head and body */
+    size_t sent;
+    struct gw_httpc_resp resp;   /* the answer being read */
+    size_t max_bytes;
+    uint64_t start_us, deadline_ms, connect_deadline_ms;
+    long timeout_ms, connect_timeout_ms;
+    int early;                   /* a failure found in submit (enum gw_httpc_status), 0 = none */
+    bool no_replay, fresh;
+    bool reused, connected, got_bytes, retried, keep_alive, not_resent;
+    const char *denied_class;
+    char error[200];
+};
+
+struct gw_httpc_h1 {
+    struct event_base *base;
+    const struct gw_ssrf_policy *ssrf;
+    struct h1_call *pending;
+    size_t npending;
+    struct h1_conn *idle, *idle_tail;
+    size_t nidle, max_idle;
+    char *rbuf; /* READ_CHUNK bytes: every receive lands here before the parser */
+};
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static uint64_t now_ms(void)
+{
+    return now_us() / 1000u;
+}
+
+/* ---- URL ---- */
+
+struct h1_url {
+    char host[64];       /* the literal, without brackets */
+    char authority[80];  /* as written: the Host header */
+    struct sockaddr_storage sa;
+    socklen_t salen;
+    const char *path;    /* origin-form target; prefixed with "/" when it starts with '?' */
+    size_t path_len;
+    bool slash;          /* the target needs a leading "/" */
+};
+
+/* Parses http://IPLITERAL[:port][/path][?query][#fragment]; false for anything else (user
+ * info, host names, odd IPv4 spellings, zone ids, empty ports, bytes a URL may not carry raw):
+ * those requests take libcurl, whose URL parser decides. */
+static bool parse_url(const char *url, struct h1_url *u)
+{
+    if (strncasecmp(url, "http://", 7) != 0)
+        return false;
+    const char *a = url + 7;
+    size_t alen = strcspn(a, "/?#");
+    if (alen == 0 || alen >= sizeof(u->authority) || memchr(a, '@', alen))
+        return false;
+    for (const char *p = url; *p; p++)
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+            return false;
+    memcpy(u->authority, a, alen);
+    u->authority[alen] = '\0';
+    const char *port = NULL;
+    size_t hlen;
+    const char *hstart = u->authority;
+    bool v6 = u->authority[0] == '[';
+    if (v6) {
+        const char *rb = strchr(u->authority, ']');
+        if (!rb || (rb[1] != '\0' && rb[1] != ':'))
+            return false;
+        hstart = u->authority + 1;
+        hlen = (size_t)(rb - hstart);
+        port = rb[1] == ':' ? rb + 2 : NULL;
+    } else {
+        const char *colon = strchr(u->authority, ':');
+        hlen = colon ? (size_t)(colon - u->authority) : alen;
+        port = colon ? colon + 1 : NULL;
+    }
+    if (hlen == 0 || hlen >= sizeof(u->host))
+        return false;
+    memcpy(u->host, hstart, hlen);
+    u->host[hlen] = '\0';
+    unsigned long pn = 80;
+    if (port) {
+        if (!*port || strlen(port) > 5 || strspn(port, "0123456789") != strlen(port))
+            return false;
+        pn = strtoul(port, NULL, 10);
+        if (pn == 0 || pn > 65535)
+            return false;
+    }
+    memset(&u->sa, 0, sizeof(u->sa));
+    if (v6) {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&u->sa;
+        if (inet_pton(AF_INET6, u->host, &s6->sin6_addr) != 1)
+            return false;
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons((uint16_t)pn);
+        u->salen = sizeof(*s6);
+    } else {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)&u->sa;
+        if (inet_pton(AF_INET, u->host, &s4->sin_addr) != 1)
+            return false;
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons((uint16_t)pn);
+        u->salen = sizeof(*s4);
+    }
+    const char *t = a + alen;
+    size_t tlen = strcspn(t, "#");
+    u->slash = tlen == 0 || t[0] == '?';
+    u->path = t;
+    u->path_len = tlen;
+    return true;
+}
+
+/* A caller header libcurl would treat specially (removal "Name:", "Name;" for an empty value,
+ * framing it computes itself) keeps the request on libcurl. */
+static bool header_plain(const char *line)
+{
+    const char *colon = strchr(line, ':');
+    if (!colon || colon == line || strpbrk(line, "\r\n"))
+        return false;
+    size_t n = (size_t)(colon - line);
+    if ((n == 14 && strncasecmp(line, "Content-Length", 14) == 0) ||
+        (n == 17 && strncasecmp(line, "Transfer-Encoding", 17) == 0))
+        return false;
+    return true;
+}
+
+bool gw_httpc_h1_eligible(const struct gw_httpc_request *req)
+{
+    if (req->proxy || req->nparts || req->on_data || req->stall_timeout_s > 0 ||
+        req->follow_redirects)
+        return false;
+    for (size_t i = 0; i < req->nheaders; i++)
+        if (!header_plain(req->headers[i]))
+            return false;
+    struct h1_url u;
+    return parse_url(req->url, &u);
+}
+
+/* ---- request ---- */
+
+/* Whether a caller's header line names `name` (case-insensitive). */
+static bool line_names(const char *line, const char *name, size_t n)
+{
+    return strncasecmp(line, name, n) == 0 && line[n] == ':';
+}
+
+/* The value of a header line is only blanks: libcurl sends no such header (it reads "Name:"
+ * as "do not send Name"), and neither does this engine. */
+static bool line_empty(const char *line)
+{
+    const char *v = strchr(line, ':') + 1;
+    return v[strspn(v, " \t")] == '\0';
+}
+
+/* Writes the request into call->out as libcurl would send it: request line, Host, the
+ * caller's headers, Accept and Accept-Encoding unless given, Content-Type (libcurl's default
+ * when the caller gave none) and Content-Length for a body, no Expect. */
+static int build_request(struct h1_call *call, const struct gw_httpc_request *req,
+                         const struct h1_url *u, struct gw_error *err)
+{
+    struct gw_buf *b = &call->out;
+    bool own_host = false, own_accept = false, own_ae = false, own_ctype = false;
+    for (size_t i = 0; i < req->nheaders; i++) {
+        const char *l = req->headers[i];
+        own_host |= line_names(l, "Host", 4);
+        own_accept |= line_names(l, "Accept", 6);
+        own_ae |= line_names(l, "Accept-Encoding", 15);
+        own_ctype |= line_names(l, "Content-Type", 12);
+    }
+    /* as libcurl: GET and HEAD never carry a body; POST always says its length (0 without a
+     * body), other methods when they have a body */
+    bool no_body = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+    bool bodied = !no_body && (req->body || strcmp(req->method, "POST") == 0);
+    int rc = gw_buf_adds(b, req->method);
+    rc |= gw_buf_addc(b, ' ');
+    if (u->slash)
+        rc |= gw_buf_addc(b, '/');
+    rc |= gw_buf_add(b, u->path, u->path_len);
+    rc |= gw_buf_adds(b, " HTTP/1.1\r\n");
+    if (!own_host) {
+        rc |= gw_buf_adds(b, "Host: ");
+        rc |= gw_buf_adds(b, u->authority);
+        rc |= gw_buf_adds(b, "\r\n");
+    }
+    for (size_t i = 0; i < req->nheaders; i++) {
+        if (line_empty(req->headers[i]))
+            continue;
+        rc |= gw_buf_adds(b, req->headers[i]);
+        rc |= gw_buf_adds(b, "\r\n");
+    }
+    if (!own_accept)
+        rc |= gw_buf_adds(b, "Accept: */*\r\n");
+    if (req->accept_encoding && !own_ae)
+        rc |= gw_buf_adds(b, "Accept-Encoding: gzip, deflate\r\n");
+    if (bodied) {
+        if (!own_ctype) /* libcurl's default for a body without a type */
+            rc |= gw_buf_adds(b, "Content-Type: application/x-www-form-urlencoded\r\n");
+        rc |= gw_buf_adds(b, "Content-Length: ");
+        rc |= gw_buf_add_u64(b, req->body ? req->body_len : 0);
+        rc |= gw_buf_adds(b, "\r\n");
+    }
+    rc |= gw_buf_adds(b, "\r\n");
+    if (rc != GW_OK)
+        return GW_ERROR_SET(err, GW_ELIMIT, "request head over %u bytes", MAX_REQUEST_HEAD);
+    if (bodied && req->body && req->body_len) {
+        /* the head's limit does not apply to the body: a second buffer bound is the body's */
+        struct gw_buf whole;
+        gw_buf_init(&whole, gw_buf_len(b) + req->body_len);
+        if (gw_buf_add(&whole, gw_buf_ptr(b), gw_buf_len(b)) != GW_OK ||
+            gw_buf_add(&whole, req->body, req->body_len) != GW_OK) {
+            gw_buf_fini(&whole);
+            return GW_ERROR_SET(err, GW_ENOMEM, "cannot copy the request body");
+        }
+        gw_buf_fini(b);
+        *b = whole;
+    }
+    return GW_OK;
+}
+
+/* ---- connections ---- */
+
+static void on_conn_event(evutil_socket_t fd, short what, void *arg);
+
+/* Registers `kind` interest for the connection's socket, if it differs (invariant 3). */
+static int conn_watch(struct h1_conn *cn, short kind)
+{
+    if (cn->kind == kind)
+        return GW_OK;
+    if (cn->kind)
+        event_del(cn->ev);
+    cn->kind = 0;
+    event_assign(cn->ev, cn->h->base, cn->fd, (short)(kind | EV_PERSIST), on_conn_event, cn);
+    if (event_add(cn->ev, NULL) != 0)
+        return GW_EIO;
+    cn->kind = kind;
+    return GW_OK;
+}
+
+static void idle_unlink(struct gw_httpc_h1 *h, struct h1_conn *cn)
+{
+    if (cn->prev)
+        cn->prev->next = cn->next;
+    else
+        h->idle = cn->next;
+    if (cn->next)
+        cn->next->prev = cn->prev;
+    else
+        h->idle_tail = cn->prev;
+    cn->prev = cn->next = NULL;
+    h->nidle--;
+}
+
+static void conn_close(struct h1_conn *cn)
+{
+    if (!cn)
+        return;
+    if (cn->ev)
+        event_free(cn->ev); /* deletes a registered event */
+    if (cn->fd >= 0)
+        close(cn->fd);
+    gw_free(cn);
+}
+
+/* A finished keep-alive connection goes to the front of the idle list; the oldest idle one
+ * is closed when the list is full. */
+static void pool_put(struct gw_httpc_h1 *h, struct h1_conn *cn)
+{
+    cn->call = NULL;
+    if (conn_watch(cn, EV_READ) != GW_OK) {
+        conn_close(cn);
+        return;
+    }
+    cn->idle_since_ms = now_ms();
+    cn->prev = NULL;
+    cn->next = h->idle;
+    if (h->idle)
+        h->idle->prev = cn;
+    else
+        h->idle_tail = cn;
+    h->idle = cn;
+    h->nidle++;
+    if (h->nidle > h->max_idle) {
+        struct h1_conn *old = h->idle_tail;
+        idle_unlink(h, old);
+        conn_close(old);
+    }
+}
+
+static bool same_peer(const struct h1_conn *cn, const struct sockaddr_storage *sa, socklen_t len)
+{
+    return cn->salen == len && memcmp(&cn->sa, sa, len) == 0;
+}
+
+/* The most recently used idle connection to the peer that is young enough; connections found
+ * older than any request may take are closed on the way. */
+static struct h1_conn *pool_take(struct gw_httpc_h1 *h, const struct h1_call *call)
+{
+    uint64_t now = now_ms();
+    uint64_t max_age = call->no_replay ? NO_REPLAY_MAX_IDLE_MS : MAX_IDLE_MS;
+    for (struct h1_conn *cn = h->idle, *next; cn; cn = next) {
+        next = cn->next;
+        uint64_t age = now - cn->idle_since_ms;
+        if (age > MAX_IDLE_MS) {
+            idle_unlink(h, cn);
+            conn_close(cn);
+            continue;
+        }
+        if (age <= max_age && same_peer(cn, &call->sa, call->salen)) {
+            idle_unlink(h, cn);
+            return cn;
+        }
+    }
+    return NULL;
+}
+
+/* ---- completion ---- */
+
+static void call_unlink(struct h1_call *call)
+{
+    struct gw_httpc_h1 *h = call->h;
+    if (call->prev)
+        call->prev->next = call->next;
+    else
+        h->pending = call->next;
+    if (call->next)
+        call->next->prev = call->prev;
+    h->npending--;
+}
+
+static void call_free(struct h1_call *call)
+{
+    if (call->timer)
+        event_free(call->timer);
+    gw_httpc_resp_fini(&call->resp);
+    gw_buf_fini(&call->out);
+    gw_free(call);
+}
+
+/* Ends a call: its connection goes back to the idle list (a complete keep-alive exchange) or
+ * is closed, the call is released, then the callback runs with the response (invariant 1). */
+static void finish(struct h1_call *call, enum gw_httpc_status st)
+{
+    struct gw_httpc_h1 *h = call->h;
+    struct h1_conn *cn = call->conn;
+    call->conn = NULL;
+    if (cn) {
+        if (st == GW_HTTPC_OK && call->keep_alive && call->sent == gw_buf_len(&call->out))
+            pool_put(h, cn);
+        else
+            conn_close(cn);
+    }
+    struct gw_httpc_response resp;
+    memset(&resp, 0, sizeof(resp));
+    char ctype[256];
+    resp.status = st;
+    long http = (long)gw_httpc_resp_status(&call->resp);
+    resp.http_status = st == GW_HTTPC_OK || st == GW_HTTPC_ETOOLARGE ? http : 0;
+    resp.connected = call->connected;
+    resp.reused_connection = call->connected && call->reused;
+    resp.total_us = (long)(now_us() - call->start_us);
+    resp.not_resent = call->not_resent;
+    resp.denied_class = st == GW_HTTPC_EDENIED ? call->denied_class : NULL;
+    resp.error = st == GW_HTTPC_OK ? "" : call->error;
+    struct gw_buf bodybuf, headers;
+    gw_httpc_resp_take(&call->resp, &bodybuf, &headers);
+    size_t blen = 0;
+    char *body = gw_buf_take(&bodybuf, &blen);
+    resp.body = body;
+    resp.body_len = blen;
+    resp._headers = gw_buf_ptr(&headers);
+    resp._headers_len = gw_buf_len(&headers);
+    resp.content_type = gw_httpc_response_header(&resp, "Content-Type", ctype, sizeof(ctype));
+    gw_httpc_done_fn done = call->done;
+    void *arg = call->arg;
+    call_unlink(call);
+    call_free(call);
+    done(arg, &resp);
+    if (!resp._body_taken)
+        gw_free(body);
+    gw_buf_fini(&headers);
+}
+
+/* finish() with a message. */
+static void fail(struct h1_call *call, enum gw_httpc_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void fail(struct h1_call *call, enum gw_httpc_status st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(call->error, sizeof(call->error), fmt, ap);
+    va_end(ap);
+    finish(call, st);
+}
+
+/* ---- the exchange ---- */
+
+static void open_conn(struct h1_call *call, bool in_submit);
+
+/* Fails a call from submit (deferred to the loop, invariant 1) or from the loop (now). */
+static void fail_early(struct h1_call *call, bool in_submit, enum gw_httpc_status st)
+{
+    if (call->conn) {
+        conn_close(call->conn);
+        call->conn = NULL;
+    }
+    if (in_submit) {
+        call->early = (int)st;
+        event_active(call->timer, EV_TIMEOUT, 1);
+        return;
+    }
+    finish(call, st);
+}
+
+/* The connection broke before the answer began (a send failed, or the peer closed or reset it
+ * before its first byte). A reused connection may just have been closed by the server while
+ * idle: the request goes once more on a new connection, unless it is an at-most-once request
+ * that was already (partly) written (invariant 5). */
+static void conn_broke(struct h1_call *call, bool in_submit, const char *why)
+{
+    if (call->reused && !call->retried && !call->got_bytes) {
+        if (call->no_replay && call->sent > 0) {
+            call->not_resent = true;
+            snprintf(call->error, sizeof(call->error),
+                     "the connection died before an answer (%s); the automatic re-send of this "
+                     "request on a new connection was refused (no_replay)", why);
+            fail_early(call, in_submit, GW_HTTPC_ECONNECT);
+            return;
+        }
+        call->retried = true;
+        conn_close(call->conn);
+        call->conn = NULL;
+        call->reused = false;
+        call->sent = 0;
+        open_conn(call, in_submit);
+        return;
+    }
+    if (call->got_bytes)
+        snprintf(call->error, sizeof(call->error),
+                 "the connection closed in the middle of the response (%s)", why);
+    else
+        snprintf(call->error, sizeof(call->error), "no response from the upstream (%s)", why);
+    fail_early(call, in_submit, call->got_bytes ? GW_HTTPC_EPROTO : GW_HTTPC_ECONNECT);
+}
+
+/* Writes what is left of the request; waits for write readiness when the socket is full. */
+static void send_request(struct h1_call *call, bool in_submit)
+{
+    struct h1_conn *cn = call->conn;
+    call->phase = PH_SENDING;
+    const char *p = gw_buf_ptr(&call->out);
+    size_t len = gw_buf_len(&call->out);
+    while (call->sent < len) {
+        ssize_t n = send(cn->fd, p + call->sent, len - call->sent, MSG_NOSIGNAL);
+        if (n > 0) {
+            call->sent += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (conn_watch(cn, EV_READ | EV_WRITE) != GW_OK) {
+                snprintf(call->error, sizeof(call->error), "cannot watch the connection");
+                fail_early(call, in_submit, GW_HTTPC_ECONNECT);
+            }
+            return;
+        }
+        conn_broke(call, in_submit, n < 0 ? strerror(errno) : "send returned 0");
+        return;
+    }
+    call->phase = PH_RECEIVING;
+    if (conn_watch(cn, EV_READ) != GW_OK) {
+        snprintf(call->error, sizeof(call->error), "cannot watch the connection");
+        fail_early(call, in_submit, GW_HTTPC_ECONNECT);
+    }
+}
+
+/* The connect finished (or failed): on to sending. */
+static void connected(struct h1_call *call)
+{
+    struct h1_conn *cn = call->conn;
+    int soerr = 0;
+    socklen_t sl = sizeof(soerr);
+    if (getsockopt(cn->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0)
+        soerr = errno;
+    if (soerr) {
+        fail(call, GW_HTTPC_ECONNECT, "cannot connect to the upstream: %s", strerror(soerr));
+        return;
+    }
+    call->connected = true;
+    if (call->connect_deadline_ms < call->deadline_ms) { /* the timer watched the connect */
+        uint64_t now = now_ms();
+        uint64_t left = call->deadline_ms > now ? call->deadline_ms - now : 0;
+        struct timeval tv = {(time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000};
+        evtimer_add(call->timer, &tv);
+    }
+    send_request(call, false);
+}
+
+/* Opens a new connection for the call (the SSRF check first, invariant 4). */
+static void open_conn(struct h1_call *call, bool in_submit)
+{
+    struct gw_httpc_h1 *h = call->h;
+    call->phase = PH_CONNECTING;
+    if (h->ssrf) {
+        struct gw_error e;
+        gw_error_clear(&e);
+        if (gw_ssrf_check(h->ssrf, call->host, (const struct sockaddr *)&call->sa, &e) != GW_OK) {
+            call->denied_class = gw_ssrf_class_name(
+                gw_ssrf_classify((const struct sockaddr *)&call->sa));
+            snprintf(call->error, sizeof(call->error), "%.150s", e.msg);
+            fail_early(call, in_submit, GW_HTTPC_EDENIED);
+            return;
+        }
+    }
+    int fd = socket(call->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(call->error, sizeof(call->error), "cannot open a socket: %s", strerror(errno));
+        fail_early(call, in_submit, GW_HTTPC_ECONNECT);
+        return;
+    }
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    (void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+    struct h1_conn *cn = gw_xcalloc(1, sizeof(*cn));
+    cn->h = h;
+    cn->fd = fd;
+    cn->sa = call->sa;
+    cn->salen = call->salen;
+    cn->call = call;
+    cn->ev = event_new(h->base, -1, 0, on_conn_event, cn);
+    call->conn = cn;
+    if (!cn->ev) {
+        snprintf(call->error, sizeof(call->error), "cannot watch the connection");
+        fail_early(call, in_submit, GW_HTTPC_ECONNECT);
+        return;
+    }
+    int rc = connect(fd, (const struct sockaddr *)&call->sa, call->salen);
+    if (rc != 0 && errno != EINPROGRESS) {
+        snprintf(call->error, sizeof(call->error), "cannot connect to the upstream: %s",
+                 strerror(errno));
+        fail_early(call, in_submit, GW_HTTPC_ECONNECT);
+        return;
+    }
+    if (conn_watch(cn, EV_WRITE) != GW_OK) {
+        snprintf(call->error, sizeof(call->error), "cannot watch the connection");
+        fail_early(call, in_submit, GW_HTTPC_ECONNECT);
+    }
+    /* connected() runs on write readiness, also after an immediate success */
+}
+
+/* The reader refused the answer: the call fails with its status and message. */
+static void answer_refused(struct h1_call *call)
+{
+    const char *msg = NULL;
+    enum gw_httpc_status st = gw_httpc_resp_failure(&call->resp, &msg);
+    if (st == GW_HTTPC_ETOOLARGE)
+        fail(call, st, "response larger than %zu bytes", call->max_bytes);
+    else
+        fail(call, st, "%s", msg);
+}
+
+/* Data (or the end) arrived on a connection serving a call. */
+static void receive(struct h1_call *call)
+{
+    struct gw_httpc_h1 *h = call->h;
+    for (;;) {
+        ssize_t n = recv(call->conn->fd, h->rbuf, READ_CHUNK, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        if (n < 0) {
+            conn_broke(call, false, strerror(errno));
+            return;
+        }
+        enum gw_httpc_resp_rc rc;
+        size_t used = 0;
+        if (n == 0) {
+            if (!call->got_bytes) {
+                conn_broke(call, false, "closed by the peer");
+                return;
+            }
+            rc = gw_httpc_resp_eof(&call->resp);
+            used = 0;
+        } else {
+            call->got_bytes = true;
+            rc = gw_httpc_resp_feed(&call->resp, h->rbuf, (size_t)n, &used);
+        }
+        if (rc == GW_HTTPC_RESP_DONE) {
+            /* stray bytes after the answer, or an answer delimited by the close: not reusable */
+            call->keep_alive = gw_httpc_resp_keep_alive(&call->resp) && n > 0 &&
+                               used == (size_t)n;
+            finish(call, GW_HTTPC_OK);
+            return;
+        }
+        if (rc == GW_HTTPC_RESP_FAIL) {
+            answer_refused(call);
+            return;
+        }
+        if ((size_t)n < READ_CHUNK)
+            return; /* the rest, if any, comes with the next readiness */
+    }
+}
+
+/* An idle connection turned readable: the server closed it (or sent what nobody asked for).
+ * Either way it is not reusable. */
+static void idle_readable(struct h1_conn *cn)
+{
+    idle_unlink(cn->h, cn);
+    conn_close(cn);
+}
+
+static void on_conn_event(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    struct h1_conn *cn = arg;
+    struct h1_call *call = cn->call;
+    if (!call) {
+        idle_readable(cn);
+        return;
+    }
+    switch (call->phase) {
+    case PH_CONNECTING:
+        if (what & EV_WRITE)
+            connected(call);
+        return;
+    case PH_SENDING:
+        if (what & EV_READ) {
+            /* the server answered (or closed) before taking the whole request: the rest is
+             * not sent, and the connection is not reused (finish) */
+            call->phase = PH_RECEIVING;
+            if (conn_watch(cn, EV_READ) != GW_OK) {
+                fail(call, GW_HTTPC_ECONNECT, "cannot watch the connection");
+                return;
+            }
+            receive(call);
+            return;
+        }
+        send_request(call, false);
+        return;
+    case PH_RECEIVING:
+        if (what & EV_READ)
+            receive(call);
+        return;
+    }
+}
+
+/* The call's timer: an early failure from submit, or a deadline. */
+static void on_call_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct h1_call *call = arg;
+    if (call->early) {
+        finish(call, (enum gw_httpc_status)call->early);
+        return;
+    }
+    if (call->phase == PH_CONNECTING && call->connect_deadline_ms < call->deadline_ms)
+        fail(call, GW_HTTPC_ETIMEOUT, "connection timed out after %ld ms",
+             call->connect_timeout_ms);
+    else
+        fail(call, GW_HTTPC_ETIMEOUT, "operation timed out after %ld ms", call->timeout_ms);
+}
+
+/* ---- engine ---- */
+
+struct gw_httpc_h1 *gw_httpc_h1_new(struct event_base *base, const struct gw_ssrf_policy *ssrf,
+                                    size_t max_idle, struct gw_error *err)
+{
+    (void)err;
+    struct gw_httpc_h1 *h = gw_xcalloc(1, sizeof(*h));
+    h->base = base;
+    h->ssrf = ssrf;
+    h->max_idle = max_idle ? max_idle : 256;
+    h->rbuf = gw_xmalloc(READ_CHUNK);
+    return h;
+}
+
+void gw_httpc_h1_free(struct gw_httpc_h1 *h)
+{
+    if (!h)
+        return;
+    while (h->pending)
+        gw_httpc_h1_cancel((struct gw_httpc_call *)(void *)h->pending);
+    while (h->idle) {
+        struct h1_conn *cn = h->idle;
+        idle_unlink(h, cn);
+        conn_close(cn);
+    }
+    gw_free(h->rbuf);
+    gw_free(h);
+}
+
+size_t gw_httpc_h1_pending(const struct gw_httpc_h1 *h)
+{
+    return h ? h->npending : 0;
+}
+
+void gw_httpc_h1_cancel(struct gw_httpc_call *handle)
+{
+    struct h1_call *call = (struct h1_call *)(void *)handle;
+    if (!call)
+        return;
+    conn_close(call->conn); /* mid-exchange: never reusable */
+    call->conn = NULL;
+    call_unlink(call);
+    call_free(call);
+}
+
+int gw_httpc_h1_submit(struct gw_httpc_h1 *h, const struct gw_httpc_request *req,
+                       gw_httpc_done_fn done, void *arg, struct gw_httpc_call **out_call,
+                       struct gw_error *err)
+{
+    struct h1_url u;
+    if (!parse_url(req->url, &u))
+        return GW_ERROR_SET(err, GW_EINVAL, "malformed URL");
+    struct h1_call *call = gw_xcalloc(1, sizeof(*call));
+    call->tag.engine = HTTPC_ENGINE_H1;
+    call->h = h;
+    call->done = done;
+    call->arg = arg;
+    call->sa = u.sa;
+    call->salen = u.salen;
+    memcpy(call->host, u.host, sizeof(call->host));
+    call->max_bytes = req->max_response_bytes ? req->max_response_bytes : DEFAULT_MAX_RESPONSE;
+    gw_httpc_resp_init(&call->resp, call->max_bytes, strcmp(req->method, "HEAD") == 0,
+                       req->accept_encoding);
+    call->no_replay = req->no_replay;
+    call->fresh = req->fresh_connect;
+    call->timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : DEFAULT_TIMEOUT_MS;
+    call->connect_timeout_ms =
+        req->connect_timeout_ms > 0 ? req->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
+    gw_buf_init(&call->out, MAX_REQUEST_HEAD);
+    int rc = build_request(call, req, &u, err);
+    call->timer = evtimer_new(h->base, on_call_timer, call);
+    if (rc == GW_OK && !call->timer)
+        rc = GW_ERROR_SET(err, GW_ENOMEM, "cannot create the call's timer");
+    if (rc != GW_OK) {
+        call_free(call);
+        return rc;
+    }
+    call->start_us = now_us();
+    uint64_t start = call->start_us / 1000u;
+    call->deadline_ms = start + (uint64_t)call->timeout_ms;
+    call->connect_deadline_ms = start + (uint64_t)call->connect_timeout_ms;
+    call->next = h->pending;
+    if (h->pending)
+        h->pending->prev = call;
+    h->pending = call;
+    h->npending++;
+    if (out_call)
+        *out_call = (struct gw_httpc_call *)(void *)call;
+
+    struct h1_conn *cn = call->fresh ? NULL : pool_take(h, call);
+    long first = call->timeout_ms;
+    if (!cn && call->connect_timeout_ms < first)
+        first = call->connect_timeout_ms;
+    struct timeval tv = {first / 1000, (first % 1000) * 1000};
+    evtimer_add(call->timer, &tv);
+    if (cn) {
+        cn->call = call;
+        call->conn = cn;
+        call->reused = true;
+        call->connected = true;
+        call->connect_deadline_ms = UINT64_MAX; /* no connect phase */
+        send_request(call, true);
+    } else {
+        open_conn(call, true);
+    }
+    return GW_OK;
+}

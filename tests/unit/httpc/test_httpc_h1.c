@@ -1,0 +1,591 @@
+/*
+ * tests/unit/httpc/test_httpc_h1.c
+ * The native HTTP/1.1 engine at the wire, against a scripted server (own thread, 127.0.0.1):
+ * the exact request bytes it sends (as libcurl would: Host, Accept, Accept-Encoding, default
+ * Content-Type, Content-Length, dropped empty headers, no body on GET), gzip and deflate
+ * (wrapped and raw) decoding, a compression bomb stopped at the cap, unknown codings refused,
+ * interim answers skipped, HEAD answers without a body, framing failures (truncated, malformed,
+ * 101, oversized headers, Content-Length over the cap, an empty reply), bodies delimited by the
+ * close, when a connection is reused and when not (Connection: close, stray bytes), a silent
+ * server timing out, and which requests the engine takes (the rest go to libcurl).
+ * test_httpc_client.c runs the client's behaviour tests on both engines.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "core/alloc.h"
+#include "httpc/httpc_client.h"
+#include "httpc_test_raw.h"
+#include "httpc_test_server.h"
+
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+/* ---- the scripted server: answers every request with the current script ---- */
+
+struct script {
+    int lfd, port, stop[2];
+    pthread_t thread;
+    pthread_mutex_t mu;
+    char reply[72 * 1024];
+    size_t reply_len;
+    bool close_after; /* close the connection after the reply */
+    bool silent;      /* read the request, answer nothing */
+    char last[8192];  /* the last request as received */
+    size_t last_len;
+    atomic_int conns, reqs;
+    struct raw_conn c[8];
+};
+
+static void *script_thread(void *arg)
+{
+    struct script *s = arg;
+    for (;;) {
+        struct pollfd pf[10];
+        int idx[10];
+        nfds_t np = 0;
+        pf[np].fd = s->stop[0];
+        pf[np++].events = POLLIN;
+        pf[np].fd = s->lfd;
+        pf[np++].events = POLLIN;
+        for (int i = 0; i < 8; i++)
+            if (s->c[i].fd >= 0) {
+                idx[np] = i;
+                pf[np].fd = s->c[i].fd;
+                pf[np++].events = POLLIN;
+            }
+        if (poll(pf, np, 1000) < 0)
+            continue;
+        if (pf[0].revents)
+            break;
+        if (pf[1].revents & POLLIN) {
+            int fd = accept(s->lfd, NULL, NULL);
+            int slot = -1;
+            for (int i = 0; i < 8 && slot < 0; i++)
+                if (s->c[i].fd < 0)
+                    slot = i;
+            if (fd >= 0 && slot >= 0) {
+                atomic_fetch_add(&s->conns, 1);
+                s->c[slot].fd = fd;
+                s->c[slot].len = 0;
+            } else if (fd >= 0) {
+                close(fd);
+            }
+        }
+        for (nfds_t k = 2; k < np; k++) {
+            if (!pf[k].revents)
+                continue;
+            struct raw_conn *c = &s->c[idx[k]];
+            ssize_t r = read(c->fd, c->buf + c->len, RAW_BUF - c->len);
+            if (r <= 0) {
+                close(c->fd);
+                c->fd = -1;
+                continue;
+            }
+            c->len += (size_t)r;
+            size_t n = raw_complete(c);
+            if (!n)
+                continue;
+            pthread_mutex_lock(&s->mu);
+            memcpy(s->last, c->buf, n < sizeof(s->last) - 1 ? n : sizeof(s->last) - 1);
+            s->last_len = n < sizeof(s->last) - 1 ? n : sizeof(s->last) - 1;
+            s->last[s->last_len] = '\0';
+            atomic_fetch_add(&s->reqs, 1);
+            bool ok = s->silent ||
+                      write(c->fd, s->reply, s->reply_len) == (ssize_t)s->reply_len;
+            bool close_it = s->close_after || !ok;
+            pthread_mutex_unlock(&s->mu);
+            memmove(c->buf, c->buf + n, c->len - n);
+            c->len -= n;
+            if (close_it) {
+                close(c->fd);
+                c->fd = -1;
+            }
+        }
+    }
+    return NULL;
+}
+
+static struct script *script_start(void)
+{
+    struct script *s = gw_xcalloc(1, sizeof(*s));
+    for (int i = 0; i < 8; i++)
+        s->c[i].fd = -1;
+    pthread_mutex_init(&s->mu, NULL);
+    s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sin = {0};
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t sl = sizeof(sin);
+    if (s->lfd < 0 || bind(s->lfd, (struct sockaddr *)&sin, sizeof(sin)) != 0 ||
+        listen(s->lfd, 16) != 0 || getsockname(s->lfd, (struct sockaddr *)&sin, &sl) != 0 ||
+        pipe(s->stop) != 0)
+        abort();
+    s->port = ntohs(sin.sin_port);
+    pthread_create(&s->thread, NULL, script_thread, s);
+    return s;
+}
+
+static void script_stop(struct script *s)
+{
+    if (write(s->stop[1], "x", 1) != 1)
+        abort();
+    pthread_join(s->thread, NULL);
+    for (int i = 0; i < 8; i++)
+        if (s->c[i].fd >= 0)
+            close(s->c[i].fd);
+    close(s->lfd);
+    close(s->stop[0]);
+    close(s->stop[1]);
+    pthread_mutex_destroy(&s->mu);
+    gw_free(s);
+}
+
+/* Sets the reply (bytes, may contain NULs). */
+static void script_reply(struct script *s, const void *p, size_t n, bool close_after)
+{
+    pthread_mutex_lock(&s->mu);
+    assert_true(n <= sizeof(s->reply));
+    memcpy(s->reply, p, n);
+    s->reply_len = n;
+    s->close_after = close_after;
+    s->silent = false;
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void script_replys(struct script *s, const char *text, bool close_after)
+{
+    script_reply(s, text, strlen(text), close_after);
+}
+
+/* ---- the client side ---- */
+
+struct fixture {
+    struct script *s;
+    struct event_base *base;
+    struct gw_httpc *c;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = gw_xcalloc(1, sizeof(*f));
+    f->s = script_start();
+    f->base = event_base_new();
+    f->c = gw_httpc_new(f->base, NULL, NULL);
+    if (!f->c)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    gw_httpc_free(f->c);
+    event_base_free(f->base);
+    script_stop(f->s);
+    gw_free(f);
+    return 0;
+}
+
+struct res {
+    int done;
+    enum gw_httpc_status status;
+    long http;
+    char body[4096];
+    size_t body_len;
+    char error[256];
+    char hdr[128];
+    bool reused;
+    bool connected;
+};
+
+static void on_done(void *arg, struct gw_httpc_response *r)
+{
+    struct res *x = arg;
+    x->done++;
+    x->status = r->status;
+    x->http = r->http_status;
+    x->body_len = r->body_len;
+    memcpy(x->body, r->body, r->body_len < sizeof(x->body) - 1 ? r->body_len : 0);
+    x->body[r->body_len < sizeof(x->body) - 1 ? r->body_len : 0] = '\0';
+    snprintf(x->error, sizeof(x->error), "%s", r->error);
+    if (!gw_httpc_response_header(r, "X-Final", x->hdr, sizeof(x->hdr)))
+        x->hdr[0] = '\0';
+    x->reused = r->reused_connection;
+    x->connected = r->connected;
+}
+
+/* One request; runs the loop until it completes. */
+static void call(struct fixture *f, struct gw_httpc_request *req, const char *path,
+                 struct res *x)
+{
+    char url[160];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", f->s->port, path);
+    req->url = url;
+    if (!req->method)
+        req->method = "GET";
+    memset(x, 0, sizeof(*x));
+    assert_int_equal(gw_httpc_submit(f->c, req, on_done, x, NULL, NULL), GW_OK);
+    assert_true(ts_run_until(f->base, &x->done, 1, 10000));
+}
+
+static void get(struct fixture *f, const char *path, struct res *x)
+{
+    struct gw_httpc_request req = {0};
+    call(f, &req, path, x);
+}
+
+/* ---- tests ---- */
+
+static void test_request_bytes(void **state)
+{
+    struct fixture *f = *state;
+    script_replys(f->s, "HTTP/1.1 204 No Content\r\n\r\n", false);
+    const char *hdrs[] = {"X-A: 1", "X-Empty: ", "Accept: application/json"};
+    struct gw_httpc_request req = {0};
+    req.method = "POST";
+    req.headers = hdrs;
+    req.nheaders = 3;
+    req.body = "{}";
+    req.body_len = 2;
+    req.accept_encoding = true;
+    struct res x;
+    call(f, &req, "/p/1?q=a%20b#frag", &x);
+    assert_int_equal(x.status, GW_HTTPC_OK);
+    assert_int_equal(x.http, 204);
+    char want[512];
+    snprintf(want, sizeof(want),
+             "POST /p/1?q=a%%20b HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nX-A: 1\r\n"
+             "Accept: application/json\r\nAccept-Encoding: gzip, deflate\r\n"
+             "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 2\r\n\r\n{}",
+             f->s->port);
+    assert_string_equal(f->s->last, want);
+
+    /* GET never carries a body; a bare query gets its "/"; POST without a body says 0 */
+    struct gw_httpc_request g = {0};
+    g.body = "ignored";
+    g.body_len = 7;
+    call(f, &g, "?x=1", &x);
+    snprintf(want, sizeof(want), "GET /?x=1 HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAccept: */*\r\n\r\n",
+             f->s->port);
+    assert_string_equal(f->s->last, want);
+    assert_true(x.reused);
+    struct gw_httpc_request p = {0};
+    p.method = "POST";
+    const char *ct[] = {"Content-Type: application/json"};
+    p.headers = ct;
+    p.nheaders = 1;
+    call(f, &p, "", &x);
+    snprintf(want, sizeof(want),
+             "POST / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\n"
+             "Accept: */*\r\nContent-Length: 0\r\n\r\n",
+             f->s->port);
+    assert_string_equal(f->s->last, want);
+    assert_int_equal(atomic_load(&f->s->conns), 1);
+}
+
+/* gzip (windowBits 31), zlib-wrapped deflate (15) or raw deflate (-15) of `in`. */
+static size_t compress_as(const char *in, size_t n, int window, unsigned char *out, size_t cap)
+{
+    z_stream z = {0};
+    assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, window, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    z.next_in = (Bytef *)(uintptr_t)in;
+    z.avail_in = (uInt)n;
+    z.next_out = out;
+    z.avail_out = (uInt)cap;
+    assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+    size_t len = z.total_out;
+    deflateEnd(&z);
+    return len;
+}
+
+/* The scripted answer: head with a Content-Encoding and the given body. */
+static void reply_coded(struct script *s, const char *coding, const unsigned char *b, size_t n)
+{
+    char head[256];
+    int hl = snprintf(head, sizeof(head),
+                      "HTTP/1.1 200 OK\r\nContent-Encoding: %s\r\nContent-Length: %zu\r\n\r\n",
+                      coding, n);
+    static char all[72 * 1024];
+    assert_true((size_t)hl + n <= sizeof(all));
+    memcpy(all, head, (size_t)hl);
+    memcpy(all + hl, b, n);
+    script_reply(s, all, (size_t)hl + n, false);
+}
+
+static void test_content_codings(void **state)
+{
+    struct fixture *f = *state;
+    static const char text[] = "{\"bookings\":[1,2,3],\"note\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}";
+    unsigned char z[512];
+    struct gw_httpc_request req = {0};
+    req.accept_encoding = true;
+    struct res x;
+    static const struct {
+        const char *coding;
+        int window;
+    } cases[] = {{"gzip", 31}, {"x-gzip", 31}, {"deflate", 15}, {"deflate", -15}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t n = compress_as(text, strlen(text), cases[i].window, z, sizeof(z));
+        reply_coded(f->s, cases[i].coding, z, n);
+        call(f, &req, "/z", &x);
+        assert_int_equal(x.status, GW_HTTPC_OK);
+        assert_string_equal(x.body, text);
+    }
+    /* not offered: handed over as it came */
+    size_t n = compress_as(text, strlen(text), 31, z, sizeof(z));
+    reply_coded(f->s, "gzip", z, n);
+    struct gw_httpc_request plain = {0};
+    call(f, &plain, "/z", &x);
+    assert_int_equal(x.status, GW_HTTPC_OK);
+    assert_int_equal(x.body_len, n);
+    /* offered, but a coding nobody asked for */
+    reply_coded(f->s, "br", z, n);
+    call(f, &req, "/z", &x);
+    assert_int_equal(x.status, GW_HTTPC_EPROTO);
+    assert_non_null(strstr(x.error, "unsupported content encoding 'br'"));
+    /* corrupt gzip */
+    z[n / 2] ^= 0x55;
+    z[n / 2 + 1] ^= 0x55;
+    reply_coded(f->s, "gzip", z, n);
+    call(f, &req, "/z", &x);
+    assert_int_equal(x.status, GW_HTTPC_EPROTO);
+    assert_non_null(strstr(x.error, "cannot decode the gzip body"));
+}
+
+static void test_compression_bomb(void **state)
+{
+    struct fixture *f = *state;
+    size_t big = 4u << 20;
+    char *zeros = gw_xcalloc(1, big);
+    static unsigned char z[64 * 1024];
+    size_t n = compress_as(zeros, big, 31, z, sizeof(z));
+    gw_free(zeros);
+    assert_true(n < 8192); /* 4 MiB of zeros in a few KB */
+    reply_coded(f->s, "gzip", z, n);
+    struct gw_httpc_request req = {0};
+    req.accept_encoding = true;
+    req.max_response_bytes = 100000;
+    struct res x;
+    call(f, &req, "/bomb", &x);
+    assert_int_equal(x.status, GW_HTTPC_ETOOLARGE);
+    assert_int_equal(x.http, 200);
+    assert_non_null(strstr(x.error, "larger than 100000 bytes"));
+}
+
+static void test_interim_and_head(void **state)
+{
+    struct fixture *f = *state;
+    script_replys(f->s,
+                  "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nX-Final: early\r\n\r\n"
+                  "HTTP/1.1 201 Created\r\nX-Final: yes\r\nContent-Length: 2\r\n\r\nok",
+                  false);
+    struct res x;
+    get(f, "/interim", &x);
+    assert_int_equal(x.status, GW_HTTPC_OK);
+    assert_int_equal(x.http, 201);
+    assert_string_equal(x.hdr, "yes");
+    assert_string_equal(x.body, "ok");
+    /* a HEAD answer announces a body it does not carry; the connection stays usable */
+    script_replys(f->s, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n", false);
+    struct gw_httpc_request h = {0};
+    h.method = "HEAD";
+    call(f, &h, "/head", &x);
+    assert_int_equal(x.status, GW_HTTPC_OK);
+    assert_int_equal(x.body_len, 0);
+    script_replys(f->s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false);
+    get(f, "/after-head", &x);
+    assert_string_equal(x.body, "ok");
+    assert_true(x.reused);
+    assert_int_equal(atomic_load(&f->s->conns), 1);
+}
+
+static void expect_failure(struct fixture *f, const char *reply, bool close_after,
+                           enum gw_httpc_status st, const char *msg)
+{
+    script_replys(f->s, reply, close_after);
+    struct gw_httpc_request req = {0};
+    req.max_response_bytes = 1000;
+    req.timeout_ms = 3000;
+    struct res x;
+    call(f, &req, "/f", &x);
+    assert_int_equal(x.status, st);
+    if (msg && !strstr(x.error, msg)) {
+        fprintf(stderr, "error '%s' lacks '%s'\n", x.error, msg);
+        fail();
+    }
+}
+
+static void test_framing_failures(void **state)
+{
+    struct fixture *f = *state;
+    expect_failure(f, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten..", true,
+                   GW_HTTPC_EPROTO, "closed in the middle of the response");
+    expect_failure(f, "HELLO THERE\r\n\r\n", true, GW_HTTPC_EPROTO, "malformed response");
+    expect_failure(f, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+                   true, GW_HTTPC_EPROTO, "malformed response");
+    expect_failure(f, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n", true,
+                   GW_HTTPC_EPROTO, "101");
+    expect_failure(f, "HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n", true,
+                   GW_HTTPC_ETOOLARGE, "larger than 1000 bytes");
+    expect_failure(f, "", true, GW_HTTPC_ECONNECT, "no response");
+    static char big[40 * 1024];
+    int n = snprintf(big, sizeof(big), "HTTP/1.1 200 OK\r\nX-Big: ");
+    memset(big + n, 'a', 34 * 1024);
+    memcpy(big + n + 34 * 1024, "\r\nContent-Length: 0\r\n\r\n", 24);
+    expect_failure(f, big, true, GW_HTTPC_EPROTO, "headers over 32 KiB");
+    /* a body delimited by the connection's end is a whole answer */
+    script_replys(f->s, "HTTP/1.1 200 OK\r\n\r\nuntil the end", true);
+    struct res x;
+    get(f, "/eof", &x);
+    assert_int_equal(x.status, GW_HTTPC_OK);
+    assert_string_equal(x.body, "until the end");
+    /* chunked, split anywhere */
+    script_replys(f->s, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde"
+                        "\r\n0\r\nTrailer: t\r\n\r\n",
+                  false);
+    get(f, "/chunked", &x);
+    assert_int_equal(x.status, GW_HTTPC_OK);
+    assert_string_equal(x.body, "abcde");
+}
+
+static void test_connection_reuse(void **state)
+{
+    struct fixture *f = *state;
+    struct res x;
+    script_replys(f->s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false);
+    get(f, "/a", &x);
+    get(f, "/a", &x);
+    assert_true(x.reused);
+    assert_int_equal(atomic_load(&f->s->conns), 1);
+    /* Connection: close -> the next call needs a new connection */
+    script_replys(f->s, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok",
+                  false);
+    get(f, "/a", &x);
+    assert_true(x.reused);
+    script_replys(f->s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false);
+    get(f, "/a", &x);
+    assert_false(x.reused);
+    assert_int_equal(atomic_load(&f->s->conns), 2);
+    /* stray bytes after the answer: that connection is not reused either */
+    script_replys(f->s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokSTRAY", false);
+    get(f, "/a", &x);
+    assert_string_equal(x.body, "ok");
+    script_replys(f->s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false);
+    get(f, "/a", &x);
+    assert_false(x.reused);
+    assert_int_equal(atomic_load(&f->s->conns), 3);
+    /* HTTP/1.0 without keep-alive: closed after */
+    script_replys(f->s, "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok", false);
+    get(f, "/a", &x);
+    script_replys(f->s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false);
+    get(f, "/a", &x);
+    assert_false(x.reused);
+    assert_int_equal(atomic_load(&f->s->conns), 4);
+}
+
+static void test_silent_server_times_out(void **state)
+{
+    struct fixture *f = *state;
+    pthread_mutex_lock(&f->s->mu);
+    f->s->silent = true;
+    pthread_mutex_unlock(&f->s->mu);
+    struct gw_httpc_request req = {0};
+    req.timeout_ms = 300;
+    struct res x;
+    call(f, &req, "/silent", &x);
+    assert_int_equal(x.status, GW_HTTPC_ETIMEOUT);
+    assert_true(x.connected);
+    assert_int_equal(x.http, 0);
+    assert_non_null(strstr(x.error, "timed out after 300 ms"));
+    assert_int_equal(gw_httpc_pending(f->c), 0);
+}
+
+/* What goes to libcurl instead: everything the native engine does not carry. */
+static void test_engine_choice(void **state)
+{
+    struct fixture *f = *state;
+    script_replys(f->s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false);
+    char url[160];
+    struct {
+        const char *origin; /* scheme and host: the port and path follow */
+        bool native;
+        bool redirects;
+        const char *proxy;
+        const char *header;
+    } cases[] = {
+        {"http://127.0.0.1", true, false, NULL, NULL},
+        {"http://[::1]", true, false, NULL, NULL},
+        {"HTTP://127.0.0.1", true, false, NULL, NULL},
+        {"http://localhost", false, false, NULL, NULL},
+        {"http://u:p@127.0.0.1", false, false, NULL, NULL},
+        {"http://127.1", false, false, NULL, NULL},
+        {"https://127.0.0.1", false, false, NULL, NULL},
+        {"http://127.0.0.1", false, true, NULL, NULL},
+        {"http://127.0.0.1", false, false, "http://127.0.0.1:9", NULL},
+        {"http://127.0.0.1", false, false, NULL, "X-Empty;"},
+        {"http://127.0.0.1", false, false, NULL, "Content-Length: 2"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        unsigned long long n0, c0, n1, c1;
+        gw_httpc_engine_calls(f->c, &n0, &c0);
+        snprintf(url, sizeof(url), "%s:%d/x", cases[i].origin, f->s->port);
+        struct gw_httpc_request req = {0};
+        req.method = "GET";
+        req.url = url;
+        req.follow_redirects = cases[i].redirects;
+        req.proxy = cases[i].proxy;
+        req.timeout_ms = 2000;
+        const char *h[] = {cases[i].header};
+        req.headers = h;
+        req.nheaders = cases[i].header ? 1 : 0;
+        struct res x = {0};
+        assert_int_equal(gw_httpc_submit(f->c, &req, on_done, &x, NULL, NULL), GW_OK);
+        assert_true(ts_run_until(f->base, &x.done, 1, 10000));
+        gw_httpc_engine_calls(f->c, &n1, &c1);
+        if (n1 - n0 != (cases[i].native ? 1u : 0u)) {
+            fprintf(stderr, "case %zu (%s): native %llu curl %llu\n", i, url, n1 - n0, c1 - c0);
+            fail();
+        }
+        assert_int_equal(c1 - c0, cases[i].native ? 0 : 1);
+    }
+    /* a client with connection limits uses libcurl for everything */
+    struct gw_httpc_options o = {0};
+    o.max_host_connections = 4;
+    struct gw_httpc *lim = gw_httpc_new(f->base, &o, NULL);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/x", f->s->port);
+    struct gw_httpc_request req = {0};
+    req.method = "GET";
+    req.url = url;
+    struct res x = {0};
+    assert_int_equal(gw_httpc_submit(lim, &req, on_done, &x, NULL, NULL), GW_OK);
+    assert_true(ts_run_until(f->base, &x.done, 1, 10000));
+    assert_int_equal(x.http, 200);
+    unsigned long long n, c;
+    gw_httpc_engine_calls(lim, &n, &c);
+    assert_int_equal(n, 0);
+    assert_int_equal(c, 1);
+    gw_httpc_free(lim);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_request_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_content_codings, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compression_bomb, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_interim_and_head, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_framing_failures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_connection_reuse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_silent_server_times_out, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_engine_choice, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
