@@ -781,6 +781,7 @@ struct gw_upstreams *gw_upstreams_load(const struct gw_settings *s, struct gw_er
     pthread_rwlock_init(&u->lock, NULL);
     pthread_mutex_init(&u->wake_mu, NULL);
     snprintf(u->env, sizeof(u->env), "%s", gw_settings_str(s, "GW_UPSTREAM_ENV"));
+    u->curl_only = strcmp(gw_settings_str(s, "GW_UPSTREAM_HTTP_CLIENT"), "curl") == 0;
     const char *dir = gw_settings_str(s, "GW_SECRETS_DIR");
     u->secrets_dir = dir && *dir ? gw_xstrdup(dir) : NULL;
     u->defaults = gw_xcalloc(1, sizeof(*u->defaults));

@@ -91,6 +91,7 @@ struct gw_ssrf_policy;
 
 struct gw_upstreams {
     char env[16];
+    bool curl_only;                   /* GW_UPSTREAM_HTTP_CLIENT=curl */
     char *secrets_dir;
     struct gw_ssrf_policy *ssrf;      /* GW_UPSTREAM_ALLOWLIST: guard of spec-given servers */
     struct gw_upstream_conf *defaults; /* template of dynamic confs (no credentials) */

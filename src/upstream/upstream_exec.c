@@ -572,6 +572,7 @@ static void attempt(struct gw_exec_call *c)
         struct gw_httpc_options ho;
         memset(&ho, 0, sizeof(ho));
         ho.ssrf = u->ssrf;
+        ho.curl_only = u->curl_only;
         ex->http_guarded = gw_httpc_new(ex->base, &ho, &err);
     }
     if (c->guarded)
@@ -1459,6 +1460,16 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     ex->defer_finish = false;
 }
 
+void gw_exec_http_engine_calls(const struct gw_exec *ex, unsigned long long *native,
+                               unsigned long long *curl)
+{
+    unsigned long long n = 0, c = 0;
+    gw_httpc_engine_calls(ex->http, native, curl);
+    gw_httpc_engine_calls(ex->http_guarded, &n, &c);
+    *native += n;
+    *curl += c;
+}
+
 struct gw_exec *gw_exec_new(struct event_base *base, struct gw_upstreams *shared,
                             struct gw_error *err)
 {
@@ -1470,7 +1481,10 @@ struct gw_exec *gw_exec_new(struct event_base *base, struct gw_upstreams *shared
     ex->base = base;
     ex->u = shared;
     ex->wake_fd = -1;
-    ex->http = gw_httpc_new(base, NULL, err);
+    struct gw_httpc_options ho;
+    memset(&ho, 0, sizeof(ho));
+    ho.curl_only = shared->curl_only;
+    ex->http = gw_httpc_new(base, &ho, err);
     if (!ex->http)
         goto fail;
     ex->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

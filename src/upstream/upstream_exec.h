@@ -117,6 +117,11 @@ struct gw_exec *gw_exec_new(struct event_base *base, struct gw_upstreams *shared
  * Not from inside a done callback of this executor. */
 void gw_exec_free(struct gw_exec *ex);
 
+/* Upstream requests this executor sent through each HTTP engine (the native HTTP/1.1 client,
+ * libcurl; GW_UPSTREAM_HTTP_CLIENT), its guarded client included. */
+void gw_exec_http_engine_calls(const struct gw_exec *ex, unsigned long long *native,
+                               unsigned long long *curl);
+
 /* Who is calling (borrowed for the duration of gw_exec_call only). */
 struct gw_exec_caller {
     const char *user_id;   /* authenticated principal; NULL = anonymous */

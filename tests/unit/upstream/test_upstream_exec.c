@@ -183,6 +183,7 @@ static struct gw_upstreams *U;
 static struct event_base *BASE;
 static struct gw_exec *EX;
 static char TMPDIR_PATH[256];
+static const char *HTTP_CLIENT = "native"; /* GW_UPSTREAM_HTTP_CLIENT of the group's run */
 static char LOG_PATH[300];
 static int LOG_FD = -1;
 static struct gw_buf ALL_RESULTS; /* every result and error text, scanned for secrets */
@@ -198,6 +199,7 @@ static void write_file(const char *path, const char *text)
 static int group_setup(void **state)
 {
     (void)state;
+    memset(&SRV, 0, sizeof(SRV)); /* the group runs twice: every counter starts at zero */
     pthread_mutex_init(&SRV.mu, NULL);
     atomic_store(&SRV.token_expires, 120);
     SERVER = ts_start(handler, NULL);
@@ -259,6 +261,7 @@ static int group_setup(void **state)
      * servers[0] fallback) pass the SSRF guard through the allowlist (test_upstream_guard.c
      * covers the guard itself) */
     gw_settings_override(SETTINGS, "GW_UPSTREAM_ALLOWLIST", "127.0.0.1", &err);
+    gw_settings_override(SETTINGS, "GW_UPSTREAM_HTTP_CLIENT", HTTP_CLIENT, &err);
     if (gw_settings_load(SETTINGS, NULL, &err) != GW_OK) {
         fprintf(stderr, "settings: %s\n", err.msg);
         return -1;
@@ -280,6 +283,15 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
+    /* the calls of the run went through the engines GW_UPSTREAM_HTTP_CLIENT chose: with
+     * "native" the test upstreams (plain http on 127.0.0.1) take the native engine, apart from
+     * multipart bodies (libcurl); with "curl" nothing takes it */
+    unsigned long long native = 0, curl = 0;
+    gw_exec_http_engine_calls(EX, &native, &curl);
+    printf("# upstream requests: native %llu, libcurl %llu (GW_UPSTREAM_HTTP_CLIENT=%s)\n", native,
+           curl, HTTP_CLIENT);
+    int bad = strcmp(HTTP_CLIENT, "curl") == 0 ? native != 0 || curl == 0
+                                               : native < 100 * curl || native == 0;
     gw_exec_free(EX);
     event_base_free(BASE);
     gw_upstreams_free(U);
@@ -292,7 +304,7 @@ static int group_teardown(void **state)
     snprintf(cmd, sizeof(cmd), "rm -rf %s", TMPDIR_PATH);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", TMPDIR_PATH);
-    return 0;
+    return bad ? -1 : 0;
 }
 
 /* ---- calling ---- */
@@ -1297,5 +1309,11 @@ int main(void)
         cmocka_unit_test(test_no_secret_leaks),
         cmocka_unit_test(test_bench),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    /* the whole group on the default engines, then with libcurl for every call */
+    int failed = cmocka_run_group_tests_name("GW_UPSTREAM_HTTP_CLIENT=native", tests, group_setup,
+                                             group_teardown);
+    HTTP_CLIENT = "curl";
+    failed += cmocka_run_group_tests_name("GW_UPSTREAM_HTTP_CLIENT=curl", tests, group_setup,
+                                          group_teardown);
+    return failed;
 }
