@@ -460,7 +460,9 @@ static void finish(struct h1_call *call, enum gw_httpc_status st)
     resp.total_us = (long)(now_us() - call->start_us);
     resp.not_resent = call->not_resent;
     resp.denied_class = st == GW_HTTPC_EDENIED ? call->denied_class : NULL;
-    resp.error = st == GW_HTTPC_OK ? "" : call->error;
+    char errmsg[sizeof(call->error)]; /* the call is freed before the callback runs */
+    memcpy(errmsg, call->error, sizeof(errmsg));
+    resp.error = st == GW_HTTPC_OK ? "" : errmsg;
     struct gw_buf bodybuf, headers;
     gw_httpc_resp_take(&call->resp, &bodybuf, &headers);
     size_t blen = 0;
