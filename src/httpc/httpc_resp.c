@@ -114,6 +114,9 @@ static int on_headers_complete(llhttp_t *ll)
         return headers_too_large(r);
     r->_in_value = false;
     unsigned status = ll->status_code;
+    if (status < 100 || status > 599) /* llhttp reads any three digits ("004") */
+        return refuse(r, GW_HTTPC_EPROTO, "malformed response from the upstream: status code "
+                                          "outside 100-599");
     if (status == 101)
         return refuse(r, GW_HTTPC_EPROTO, "unexpected 101 Switching Protocols");
     r->_interim = status >= 100 && status < 200;
