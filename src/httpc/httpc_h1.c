@@ -566,7 +566,8 @@ static void send_request(struct h1_call *call, bool in_submit)
             }
             return;
         }
-        conn_broke(call, in_submit, n < 0 ? strerror(errno) : "send returned 0");
+        char eb[96];
+        conn_broke(call, in_submit, n < 0 ? gw_strerror(errno, eb, sizeof(eb)) : "send returned 0");
         return;
     }
     call->phase = PH_RECEIVING;
@@ -585,7 +586,9 @@ static void connected(struct h1_call *call)
     if (getsockopt(cn->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0)
         soerr = errno;
     if (soerr) {
-        fail(call, GW_HTTPC_ECONNECT, "cannot connect to the upstream: %s", strerror(soerr));
+        char eb[96];
+        fail(call, GW_HTTPC_ECONNECT, "cannot connect to the upstream: %s",
+             gw_strerror(soerr, eb, sizeof(eb)));
         return;
     }
     call->connected = true;
@@ -616,7 +619,9 @@ static void open_conn(struct h1_call *call, bool in_submit)
     }
     int fd = socket(call->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        snprintf(call->error, sizeof(call->error), "cannot open a socket: %s", strerror(errno));
+        char eb[96];
+        snprintf(call->error, sizeof(call->error), "cannot open a socket: %s",
+                 gw_strerror(errno, eb, sizeof(eb)));
         fail_early(call, in_submit, GW_HTTPC_ECONNECT);
         return;
     }
@@ -638,8 +643,9 @@ static void open_conn(struct h1_call *call, bool in_submit)
     }
     int rc = connect(fd, (const struct sockaddr *)&call->sa, call->salen);
     if (rc != 0 && errno != EINPROGRESS) {
+        char eb[96];
         snprintf(call->error, sizeof(call->error), "cannot connect to the upstream: %s",
-                 strerror(errno));
+                 gw_strerror(errno, eb, sizeof(eb)));
         fail_early(call, in_submit, GW_HTTPC_ECONNECT);
         return;
     }
@@ -672,7 +678,8 @@ static void receive(struct h1_call *call)
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return;
         if (n < 0) {
-            conn_broke(call, false, strerror(errno));
+            char eb[96];
+            conn_broke(call, false, gw_strerror(errno, eb, sizeof(eb)));
             return;
         }
         enum gw_httpc_resp_rc rc;
