@@ -1,21 +1,22 @@
 /*
  * src/httpc/httpc_h1.c
- * The native HTTP/1.1 engine of the outbound client: plain http:// requests to an address given
- * as an IP literal, on non-blocking sockets driven by the worker's libevent base, responses
- * framed by llhttp (strict mode, the parser the server uses), gzip/deflate decoded with zlib,
- * kept-alive connections reused most recently used first. It carries what the gateway sends on
- * every tool call with libcurl's observable behaviour (statuses, timeouts, size cap, SSRF
- * check per opened connection, at-most-once writes, header lookup) at a fraction of its cost:
- * one send and one receive per call on a reused connection, no per-transfer handle setup, no
+ * The native HTTP/1.1 engine of the outbound client: http:// and https:// requests to an
+ * address given as an IP literal, on non-blocking sockets driven by the worker's libevent base,
+ * TLS through OpenSSL (httpc_tls.c), responses framed by llhttp (strict mode, the parser the
+ * server uses) with gzip/deflate decoded by zlib (httpc_resp.c), kept-alive connections reused
+ * most recently used first. It carries what the gateway sends on every tool call with
+ * libcurl's observable behaviour (statuses, timeouts, size cap, TLS verification, SSRF check
+ * per opened connection, at-most-once writes, header lookup) at a fraction of its cost: one
+ * send and one receive per call on a reused connection, no per-transfer handle setup, no
  * liveness polls. Everything else goes to libcurl (httpc_client.c, gw_httpc_h1_eligible).
  *
  * Call lifecycle (one struct h1_call):
  *
- *     submit ─► [CONNECTING] ─► SENDING ─► RECEIVING ─► finish(): callback ─► freed
- *                  (new connection only)       │
- *                                              └─ a reused connection died before any byte of
- *                                                 the answer: once more on a new connection,
- *                                                 unless no_replay (then ECONNECT, not_resent)
+ *     submit ─► [CONNECTING ─► HANDSHAKE] ─► SENDING ─► RECEIVING ─► finish(): callback
+ *              (a new connection; HANDSHAKE for TLS)         │
+ *                                                            └─ a reused connection died
+ *        before any byte of the answer: once more on a new connection, unless no_replay (then
+ *        ECONNECT, not_resent)
  *     any phase ─(deadline)─► ETIMEOUT     any phase ─(gw_httpc_cancel)─► freed, no callback
  *
  * Invariants:
@@ -27,16 +28,20 @@
  *     framed, keep-alive and followed by no stray byte goes back to the idle list.
  *  3. A connection's socket is registered with the loop from connect to close (read interest;
  *     write interest only while connecting or while a send would block), so reusing a
- *     connection costs no epoll_ctl, and a server's close of an idle one is noticed at once.
+ *     connection costs no epoll_ctl, and a server's close of an idle one is noticed at once
+ *     (over TLS, a late session ticket is read and the connection stays).
  *  4. With an SSRF policy, every connection is checked on the address it connects to before
  *     connect(); the idle list therefore only ever holds checked connections.
  *  5. A no_replay request is written to at most one connection: when a reused connection dies
  *     after the request was (partly) written and before any answer, the call fails with
  *     not_resent instead of sending again.
+ *  6. A connection is reused only by a request with the same peer address and the same TLS
+ *     configuration (CA, client certificate and key, verification) as the one that opened it.
  * Threading: everything runs on the base's thread.
  */
 #include "httpc/httpc_internal.h"
 #include "httpc/httpc_resp.h"
+#include "httpc/httpc_tls.h"
 
 #include "core/alloc.h"
 #include "core/buf.h"
@@ -49,6 +54,8 @@
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -67,7 +74,10 @@
 #define NO_REPLAY_MAX_IDLE_MS 3000u
 #define MAX_IDLE_MS 118000u
 
-enum h1_phase { PH_CONNECTING, PH_SENDING, PH_RECEIVING };
+enum h1_phase { PH_CONNECTING, PH_HANDSHAKE, PH_SENDING, PH_RECEIVING };
+
+/* conn_send / conn_recv results besides a byte count */
+enum { IO_ERR = -1, IO_AGAIN = -2 };
 
 struct h1_call;
 
@@ -76,8 +86,11 @@ struct h1_conn {
     int fd;
     struct event *ev;
     short kind;                    /* registered interest (EV_READ / EV_WRITE), 0 = none */
-    struct sockaddr_storage sa;    /* the peer: the key of the idle list */
+    struct sockaddr_storage sa;    /* the peer, and below its TLS configuration (NULL: plain
+                                    * http): the key of the idle list */
     socklen_t salen;
+    const struct gw_httpc_tls *tls;
+    SSL *ssl;                      /* TLS connections */
     struct h1_call *call;          /* the call it serves; NULL while idle (invariant 2) */
     struct h1_conn *prev, *next;   /* idle list, most recently used first */
     uint64_t idle_since_ms;
@@ -94,7 +107,8 @@ struct h1_call {
     enum h1_phase phase;
     struct sockaddr_storage sa;
     socklen_t salen;
-    char host[64];               /* the literal, for the SSRF check's host allowlist */
+    char host[64];               /* the literal: SSRF host allowlist, TLS name check */
+    const struct gw_httpc_tls *tls; /* https: the request's TLS configuration */
     struct gw_buf out;           /* the request as sent: head and body */
     size_t sent;
     struct gw_httpc_resp resp;   /* the answer being read */
@@ -116,6 +130,7 @@ struct gw_httpc_h1 {
     struct h1_conn *idle, *idle_tail;
     size_t nidle, max_idle;
     char *rbuf; /* READ_CHUNK bytes: every receive lands here before the parser */
+    struct gw_httpc_tls_set *tls; /* TLS configurations met so far */
 };
 
 static uint64_t now_us(void)
@@ -135,6 +150,7 @@ static uint64_t now_ms(void)
 struct h1_url {
     char host[64];       /* the literal, without brackets */
     char authority[80];  /* as written: the Host header */
+    bool https;
     struct sockaddr_storage sa;
     socklen_t salen;
     const char *path;    /* origin-form target; prefixed with "/" when it starts with '?' */
@@ -142,14 +158,18 @@ struct h1_url {
     bool slash;          /* the target needs a leading "/" */
 };
 
-/* Parses http://IPLITERAL[:port][/path][?query][#fragment]; false for anything else (user
+/* Parses http(s)://IPLITERAL[:port][/path][?query][#fragment]; false for anything else (user
  * info, host names, odd IPv4 spellings, zone ids, empty ports, bytes a URL may not carry raw):
  * those requests take libcurl, whose URL parser decides. */
 static bool parse_url(const char *url, struct h1_url *u)
 {
-    if (strncasecmp(url, "http://", 7) != 0)
+    const char *a;
+    if (strncasecmp(url, "http://", 7) == 0)
+        a = url + 7, u->https = false;
+    else if (strncasecmp(url, "https://", 8) == 0)
+        a = url + 8, u->https = true;
+    else
         return false;
-    const char *a = url + 7;
     size_t alen = strcspn(a, "/?#");
     if (alen == 0 || alen >= sizeof(u->authority) || memchr(a, '@', alen))
         return false;
@@ -178,7 +198,7 @@ static bool parse_url(const char *url, struct h1_url *u)
         return false;
     memcpy(u->host, hstart, hlen);
     u->host[hlen] = '\0';
-    unsigned long pn = 80;
+    unsigned long pn = u->https ? 443 : 80;
     if (port) {
         if (!*port || strlen(port) > 5 || strspn(port, "0123456789") != strlen(port))
             return false;
@@ -356,6 +376,12 @@ static void conn_close(struct h1_conn *cn)
         return;
     if (cn->ev)
         event_free(cn->ev); /* deletes a registered event */
+    if (cn->ssl) {
+        if (SSL_is_init_finished(cn->ssl))
+            (void)SSL_shutdown(cn->ssl); /* close_notify, best effort: never waits */
+        SSL_free(cn->ssl);
+        ERR_clear_error();
+    }
     if (cn->fd >= 0)
         close(cn->fd);
     gw_free(cn);
@@ -405,7 +431,7 @@ static struct h1_conn *pool_take(struct gw_httpc_h1 *h, const struct h1_call *ca
             conn_close(cn);
             continue;
         }
-        if (age <= max_age && same_peer(cn, &call->sa, call->salen)) {
+        if (age <= max_age && cn->tls == call->tls && same_peer(cn, &call->sa, call->salen)) {
             idle_unlink(h, cn);
             return cn;
         }
@@ -513,11 +539,116 @@ static void fail_early(struct h1_call *call, bool in_submit, enum gw_httpc_statu
     finish(call, st);
 }
 
+/* ---- I/O on a connection, plain or TLS ---- */
+
+/* One send: bytes written (> 0), IO_AGAIN with *want the readiness to wait for, or IO_ERR
+ * with the reason in `why` (*tls set for a TLS failure). */
+static ssize_t conn_send(struct h1_conn *cn, const char *p, size_t n, short *want, char *why,
+                         size_t why_size, bool *tls)
+{
+    *tls = false;
+    if (!cn->ssl) {
+        for (;;) {
+            ssize_t w = send(cn->fd, p, n, MSG_NOSIGNAL);
+            if (w > 0)
+                return w;
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                *want = EV_WRITE;
+                return IO_AGAIN;
+            }
+            char eb[96];
+            snprintf(why, why_size, "%s", w < 0 ? gw_strerror(errno, eb, sizeof(eb)) : "send 0");
+            return IO_ERR;
+        }
+    }
+    ERR_clear_error();
+    int w = SSL_write(cn->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
+    if (w > 0)
+        return w;
+    int e = SSL_get_error(cn->ssl, w);
+    if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
+        *want = e == SSL_ERROR_WANT_WRITE ? EV_WRITE : EV_READ;
+        return IO_AGAIN;
+    }
+    if (e == SSL_ERROR_SYSCALL && errno) {
+        char eb[96];
+        snprintf(why, why_size, "%s", gw_strerror(errno, eb, sizeof(eb)));
+        ERR_clear_error();
+        return IO_ERR;
+    }
+    *tls = true;
+    gw_httpc_tls_error(cn->ssl, why, why_size);
+    return IO_ERR;
+}
+
+/* One receive: bytes read (> 0), 0 at the peer's end, IO_AGAIN with *want, or IO_ERR with
+ * the reason (*tls set for a TLS failure, such as a server's alert refusing our certificate).
+ * A TLS peer that closes without close_notify is an end like any other: HTTP framing decides
+ * whether the answer was whole. */
+static ssize_t conn_recv(struct h1_conn *cn, char *p, size_t n, short *want, char *why,
+                         size_t why_size, bool *tls)
+{
+    *tls = false;
+    if (!cn->ssl) {
+        for (;;) {
+            ssize_t r = recv(cn->fd, p, n, 0);
+            if (r >= 0)
+                return r;
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                *want = EV_READ;
+                return IO_AGAIN;
+            }
+            char eb[96];
+            snprintf(why, why_size, "%s", gw_strerror(errno, eb, sizeof(eb)));
+            return IO_ERR;
+        }
+    }
+    ERR_clear_error();
+    int r = SSL_read(cn->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
+    if (r > 0)
+        return r;
+    int e = SSL_get_error(cn->ssl, r);
+    switch (e) {
+    case SSL_ERROR_WANT_READ:
+    case SSL_ERROR_WANT_WRITE:
+        *want = e == SSL_ERROR_WANT_WRITE ? EV_WRITE : EV_READ;
+        return IO_AGAIN;
+    case SSL_ERROR_ZERO_RETURN:
+        return 0;
+    case SSL_ERROR_SYSCALL:
+        if (!errno) {
+            ERR_clear_error();
+            return 0;
+        }
+        {
+            char eb[96];
+            snprintf(why, why_size, "%s", gw_strerror(errno, eb, sizeof(eb)));
+        }
+        ERR_clear_error();
+        return IO_ERR;
+    default:
+        if (ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+            ERR_clear_error();
+            return 0;
+        }
+        *tls = true;
+        gw_httpc_tls_error(cn->ssl, why, why_size);
+        return IO_ERR;
+    }
+}
+
+/* ---- the exchange ---- */
+
 /* The connection broke before the answer began (a send failed, or the peer closed or reset it
  * before its first byte). A reused connection may just have been closed by the server while
  * idle: the request goes once more on a new connection, unless it is an at-most-once request
- * that was already (partly) written (invariant 5). */
-static void conn_broke(struct h1_call *call, bool in_submit, const char *why)
+ * that was already (partly) written (invariant 5). A TLS failure on a new connection (a
+ * server refusing our certificate after the handshake) is reported as such. */
+static void conn_broke(struct h1_call *call, bool in_submit, const char *why, bool tls)
 {
     if (call->reused && !call->retried && !call->got_bytes) {
         if (call->no_replay && call->sent > 0) {
@@ -536,6 +667,11 @@ static void conn_broke(struct h1_call *call, bool in_submit, const char *why)
         open_conn(call, in_submit);
         return;
     }
+    if (tls) {
+        snprintf(call->error, sizeof(call->error), "%s", why);
+        fail_early(call, in_submit, GW_HTTPC_ETLS);
+        return;
+    }
     if (call->got_bytes)
         snprintf(call->error, sizeof(call->error),
                  "the connection closed in the middle of the response (%s)", why);
@@ -544,7 +680,7 @@ static void conn_broke(struct h1_call *call, bool in_submit, const char *why)
     fail_early(call, in_submit, call->got_bytes ? GW_HTTPC_EPROTO : GW_HTTPC_ECONNECT);
 }
 
-/* Writes what is left of the request; waits for write readiness when the socket is full. */
+/* Writes what is left of the request; waits for readiness when the socket (or TLS) is full. */
 static void send_request(struct h1_call *call, bool in_submit)
 {
     struct h1_conn *cn = call->conn;
@@ -552,22 +688,22 @@ static void send_request(struct h1_call *call, bool in_submit)
     const char *p = gw_buf_ptr(&call->out);
     size_t len = gw_buf_len(&call->out);
     while (call->sent < len) {
-        ssize_t n = send(cn->fd, p + call->sent, len - call->sent, MSG_NOSIGNAL);
+        short want = 0;
+        bool tls = false;
+        char why[160];
+        ssize_t n = conn_send(cn, p + call->sent, len - call->sent, &want, why, sizeof(why), &tls);
         if (n > 0) {
             call->sent += (size_t)n;
             continue;
         }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (conn_watch(cn, EV_READ | EV_WRITE) != GW_OK) {
+        if (n == IO_AGAIN) {
+            if (conn_watch(cn, (short)(EV_READ | want)) != GW_OK) {
                 snprintf(call->error, sizeof(call->error), "cannot watch the connection");
                 fail_early(call, in_submit, GW_HTTPC_ECONNECT);
             }
             return;
         }
-        char eb[96];
-        conn_broke(call, in_submit, n < 0 ? gw_strerror(errno, eb, sizeof(eb)) : "send returned 0");
+        conn_broke(call, in_submit, why, tls);
         return;
     }
     call->phase = PH_RECEIVING;
@@ -577,7 +713,47 @@ static void send_request(struct h1_call *call, bool in_submit)
     }
 }
 
-/* The connect finished (or failed): on to sending. */
+/* Connection set up (TCP, and TLS for https): the connect deadline no longer applies. */
+static void established(struct h1_call *call)
+{
+    if (call->connect_deadline_ms < call->deadline_ms) { /* the timer watched the connect */
+        uint64_t now = now_ms();
+        uint64_t left = call->deadline_ms > now ? call->deadline_ms - now : 0;
+        struct timeval tv = {(time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000};
+        evtimer_add(call->timer, &tv);
+    }
+    send_request(call, false);
+}
+
+/* Drives the TLS handshake of a new connection as readiness allows. */
+static void handshake(struct h1_call *call)
+{
+    struct h1_conn *cn = call->conn;
+    ERR_clear_error();
+    int r = SSL_do_handshake(cn->ssl);
+    if (r == 1) {
+        if (conn_watch(cn, EV_READ) != GW_OK) {
+            fail(call, GW_HTTPC_ECONNECT, "cannot watch the connection");
+            return;
+        }
+        established(call);
+        return;
+    }
+    int e = SSL_get_error(cn->ssl, r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        if (conn_watch(cn, e == SSL_ERROR_WANT_READ ? EV_READ : EV_WRITE) != GW_OK)
+            fail(call, GW_HTTPC_ECONNECT, "cannot watch the connection");
+        return;
+    }
+    char why[200];
+    if (e == SSL_ERROR_SYSCALL && !ERR_peek_error())
+        snprintf(why, sizeof(why), "TLS handshake: the connection closed");
+    else
+        gw_httpc_tls_error(cn->ssl, why, sizeof(why));
+    fail(call, GW_HTTPC_ETLS, "%s", why);
+}
+
+/* The connect finished (or failed): on to the TLS handshake, or to sending. */
 static void connected(struct h1_call *call)
 {
     struct h1_conn *cn = call->conn;
@@ -592,13 +768,18 @@ static void connected(struct h1_call *call)
         return;
     }
     call->connected = true;
-    if (call->connect_deadline_ms < call->deadline_ms) { /* the timer watched the connect */
-        uint64_t now = now_ms();
-        uint64_t left = call->deadline_ms > now ? call->deadline_ms - now : 0;
-        struct timeval tv = {(time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000};
-        evtimer_add(call->timer, &tv);
+    if (!call->tls) {
+        established(call);
+        return;
     }
-    send_request(call, false);
+    char why[200];
+    cn->ssl = gw_httpc_tls_new_ssl(call->tls, call->host, true, cn->fd, why, sizeof(why));
+    if (!cn->ssl) {
+        fail(call, GW_HTTPC_ETLS, "%s", why);
+        return;
+    }
+    call->phase = PH_HANDSHAKE;
+    handshake(call);
 }
 
 /* Opens a new connection for the call (the SSRF check first, invariant 4). */
@@ -633,6 +814,7 @@ static void open_conn(struct h1_call *call, bool in_submit)
     cn->fd = fd;
     cn->sa = call->sa;
     cn->salen = call->salen;
+    cn->tls = call->tls;
     cn->call = call;
     cn->ev = event_new(h->base, -1, 0, on_conn_event, cn);
     call->conn = cn;
@@ -671,26 +853,29 @@ static void answer_refused(struct h1_call *call)
 static void receive(struct h1_call *call)
 {
     struct gw_httpc_h1 *h = call->h;
+    struct h1_conn *cn = call->conn;
     for (;;) {
-        ssize_t n = recv(call->conn->fd, h->rbuf, READ_CHUNK, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        short want = 0;
+        bool tls = false;
+        char why[160];
+        ssize_t n = conn_recv(cn, h->rbuf, READ_CHUNK, &want, why, sizeof(why), &tls);
+        if (n == IO_AGAIN) {
+            if (conn_watch(cn, (short)(EV_READ | want)) != GW_OK)
+                fail(call, GW_HTTPC_ECONNECT, "cannot watch the connection");
             return;
-        if (n < 0) {
-            char eb[96];
-            conn_broke(call, false, gw_strerror(errno, eb, sizeof(eb)));
+        }
+        if (n == IO_ERR) {
+            conn_broke(call, false, why, tls);
             return;
         }
         enum gw_httpc_resp_rc rc;
         size_t used = 0;
         if (n == 0) {
             if (!call->got_bytes) {
-                conn_broke(call, false, "closed by the peer");
+                conn_broke(call, false, "closed by the peer", false);
                 return;
             }
             rc = gw_httpc_resp_eof(&call->resp);
-            used = 0;
         } else {
             call->got_bytes = true;
             rc = gw_httpc_resp_feed(&call->resp, h->rbuf, (size_t)n, &used);
@@ -698,7 +883,7 @@ static void receive(struct h1_call *call)
         if (rc == GW_HTTPC_RESP_DONE) {
             /* stray bytes after the answer, or an answer delimited by the close: not reusable */
             call->keep_alive = gw_httpc_resp_keep_alive(&call->resp) && n > 0 &&
-                               used == (size_t)n;
+                               used == (size_t)n && !(cn->ssl && SSL_has_pending(cn->ssl));
             finish(call, GW_HTTPC_OK);
             return;
         }
@@ -706,15 +891,26 @@ static void receive(struct h1_call *call)
             answer_refused(call);
             return;
         }
-        if ((size_t)n < READ_CHUNK)
-            return; /* the rest, if any, comes with the next readiness */
+        /* the rest, if any, comes with the next readiness; TLS may hold decrypted bytes the
+         * socket no longer signals */
+        if ((size_t)n < READ_CHUNK && !(cn->ssl && SSL_has_pending(cn->ssl)))
+            return;
     }
 }
 
-/* An idle connection turned readable: the server closed it (or sent what nobody asked for).
- * Either way it is not reusable. */
+/* An idle connection turned readable: the server closed it (or sent what nobody asked for),
+ * so it is not reusable; unless TLS only had housekeeping to read (a TLS 1.3 session ticket
+ * arriving late), which leaves it idle and usable. */
 static void idle_readable(struct h1_conn *cn)
 {
+    if (cn->ssl) {
+        char b;
+        ERR_clear_error();
+        int r = SSL_read(cn->ssl, &b, 1);
+        if (r <= 0 && SSL_get_error(cn->ssl, r) == SSL_ERROR_WANT_READ)
+            return;
+        ERR_clear_error();
+    }
     idle_unlink(cn->h, cn);
     conn_close(cn);
 }
@@ -733,8 +929,11 @@ static void on_conn_event(evutil_socket_t fd, short what, void *arg)
         if (what & EV_WRITE)
             connected(call);
         return;
+    case PH_HANDSHAKE:
+        handshake(call);
+        return;
     case PH_SENDING:
-        if (what & EV_READ) {
+        if ((what & EV_READ) && !cn->ssl) {
             /* the server answered (or closed) before taking the whole request: the rest is
              * not sent, and the connection is not reused (finish) */
             call->phase = PH_RECEIVING;
@@ -745,11 +944,10 @@ static void on_conn_event(evutil_socket_t fd, short what, void *arg)
             receive(call);
             return;
         }
-        send_request(call, false);
+        send_request(call, false); /* TLS: a write waiting for a read retries the same way */
         return;
     case PH_RECEIVING:
-        if (what & EV_READ)
-            receive(call);
+        receive(call);
         return;
     }
 }
@@ -764,7 +962,8 @@ static void on_call_timer(evutil_socket_t fd, short what, void *arg)
         finish(call, (enum gw_httpc_status)call->early);
         return;
     }
-    if (call->phase == PH_CONNECTING && call->connect_deadline_ms < call->deadline_ms)
+    if ((call->phase == PH_CONNECTING || call->phase == PH_HANDSHAKE) &&
+        call->connect_deadline_ms < call->deadline_ms)
         fail(call, GW_HTTPC_ETIMEOUT, "connection timed out after %ld ms",
              call->connect_timeout_ms);
     else
@@ -782,6 +981,7 @@ struct gw_httpc_h1 *gw_httpc_h1_new(struct event_base *base, const struct gw_ssr
     h->ssrf = ssrf;
     h->max_idle = max_idle ? max_idle : 256;
     h->rbuf = gw_xmalloc(READ_CHUNK);
+    h->tls = gw_httpc_tls_set_new();
     return h;
 }
 
@@ -796,6 +996,7 @@ void gw_httpc_h1_free(struct gw_httpc_h1 *h)
         idle_unlink(h, cn);
         conn_close(cn);
     }
+    gw_httpc_tls_set_free(h->tls);
     gw_free(h->rbuf);
     gw_free(h);
 }
@@ -860,6 +1061,15 @@ int gw_httpc_h1_submit(struct gw_httpc_h1 *h, const struct gw_httpc_request *req
     if (out_call)
         *out_call = (struct gw_httpc_call *)(void *)call;
 
+    if (u.https) {
+        char why[200];
+        call->tls = gw_httpc_tls_get(h->tls, req, why, sizeof(why));
+        if (!call->tls) { /* a CA, certificate or key that cannot be loaded */
+            snprintf(call->error, sizeof(call->error), "%s", why);
+            fail_early(call, true, GW_HTTPC_ETLS);
+            return GW_OK;
+        }
+    }
     struct h1_conn *cn = call->fresh ? NULL : pool_take(h, call);
     long first = call->timeout_ms;
     if (!cn && call->connect_timeout_ms < first)

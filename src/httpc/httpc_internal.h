@@ -3,11 +3,12 @@
  * What the client's two engines share, private to src/httpc/: the tag that tells a call of one
  * engine from a call of the other, and the native engine's interface to the public API.
  *
- * Engines: httpc_client.c drives libcurl (everything the API offers: https, proxies, redirects,
+ * Engines: httpc_client.c drives libcurl (everything the API offers: proxies, redirects,
  * multipart bodies, streaming, connection limits, host names); httpc_h1.c is a native HTTP/1.1
- * engine for the plain case the gateway sends on every tool call (http:// to an address given
- * as an IP literal, a body or none, keep-alive), written on llhttp and libevent because libcurl's
- * per-transfer bookkeeping was a quarter of a worker's CPU there (bench/analysis.md).
+ * engine for the plain case the gateway sends on every tool call (http:// or https:// to an
+ * address given as an IP literal, a body or none, keep-alive), written on llhttp, libevent,
+ * OpenSSL and zlib because libcurl's per-transfer bookkeeping was a quarter of a worker's CPU
+ * there (bench/analysis.md).
  * gw_httpc_submit hands a request to the native engine when gw_httpc_h1_eligible says it can
  * carry it with the same observable behaviour, and to libcurl otherwise.
  */
@@ -27,9 +28,10 @@ struct httpc_call_tag {
     unsigned char engine; /* enum httpc_engine */
 };
 
-/* Whether the native engine can carry `req` exactly as libcurl would: an http:// URL whose
- * host is an IPv4 or bracketed IPv6 literal (no user info), no proxy, no multipart parts, no
- * streaming, no stall limit, no redirects to follow. */
+/* Whether the native engine can carry `req` exactly as libcurl would: an http:// or https://
+ * URL whose host is an IPv4 or bracketed IPv6 literal (no user info), no proxy, no multipart
+ * parts, no streaming, no stall limit, no redirects to follow, no caller header libcurl treats
+ * specially. */
 bool gw_httpc_h1_eligible(const struct gw_httpc_request *req);
 
 /* A native engine on `base` (borrowed), checking every connection it opens against `ssrf` when

@@ -50,6 +50,8 @@ static SSL_CTX *TLS_CTX, *MTLS_CTX;
 static struct ts_server *TLS_SRV, *MTLS_SRV;
 static struct event_base *BASE;
 static struct gw_httpc *C;
+/* the tests run twice: https to an IP literal on the native engine, then on libcurl */
+static bool CURL_ONLY;
 
 static int setup(void **state)
 {
@@ -60,7 +62,9 @@ static int setup(void **state)
     TLS_SRV = ts_start_tls(handler, NULL, TLS_CTX);
     MTLS_SRV = ts_start_tls(handler, NULL, MTLS_CTX);
     BASE = event_base_new();
-    C = gw_httpc_new(BASE, NULL, NULL);
+    struct gw_httpc_options o = {0};
+    o.curl_only = CURL_ONLY;
+    C = gw_httpc_new(BASE, &o, NULL);
     return C ? 0 : -1;
 }
 
@@ -118,6 +122,10 @@ static void test_server_verification(void **state)
     t.insecure_skip_verify = true;
     r = get("127.0.0.1", TLS_SRV->port, &t);
     assert_int_equal(r.status, GW_HTTPC_OK);
+    /* which engine carried https to an IP literal */
+    unsigned long long native = 0, curl = 0;
+    gw_httpc_engine_calls(C, &native, &curl);
+    assert_true(CURL_ONLY ? native == 0 && curl > 0 : curl == 0 && native > 0);
 }
 
 static void test_mutual_tls(void **state)
@@ -150,5 +158,8 @@ int main(void)
         cmocka_unit_test(test_server_verification),
         cmocka_unit_test(test_mutual_tls),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    int failed = cmocka_run_group_tests_name("native engine", tests, setup, teardown);
+    CURL_ONLY = true;
+    failed += cmocka_run_group_tests_name("libcurl", tests, setup, teardown);
+    return failed;
 }

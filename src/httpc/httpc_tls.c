@@ -1,0 +1,274 @@
+/*
+ * src/httpc/httpc_tls.c
+ * The native engine's TLS configurations (see httpc_tls.h): a short list of SSL_CTX objects
+ * keyed by the request's TLS fields, each set up as libcurl sets up its connections for the
+ * same options (TLS >= 1.2, peer verification with the CA file or the system store, client
+ * certificate chain and key, ALPN http/1.1).
+ */
+#include "httpc/httpc_tls.h"
+
+#include "core/alloc.h"
+#include "core/str.h"
+
+#include <errno.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+struct gw_httpc_tls {
+    char *ca_file, *client_cert, *client_key, *key_password;
+    bool insecure;
+    SSL_CTX *ctx;
+    struct gw_httpc_tls *next;
+};
+
+struct gw_httpc_tls_set {
+    struct gw_httpc_tls *head;
+};
+
+static const unsigned char ALPN_HTTP11[] = "\x08http/1.1";
+
+/* ---- a socket BIO that never raises SIGPIPE ----
+ * OpenSSL's socket BIO writes with write(2): a peer that has gone would kill a process that
+ * does not ignore SIGPIPE. This one sends with MSG_NOSIGNAL, as the plain-http path does. The
+ * descriptor is the BIO's data; it is not closed by the BIO (the engine owns it). */
+
+static BIO_METHOD *nosig_method;
+static pthread_once_t nosig_once = PTHREAD_ONCE_INIT;
+
+static int nosig_fd(BIO *b)
+{
+    return (int)(intptr_t)BIO_get_data(b);
+}
+
+static int nosig_write(BIO *b, const char *data, int len)
+{
+    BIO_clear_retry_flags(b);
+    ssize_t n = send(nosig_fd(b), data, (size_t)len, MSG_NOSIGNAL);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        BIO_set_retry_write(b);
+    return (int)n;
+}
+
+static int nosig_read(BIO *b, char *data, int len)
+{
+    BIO_clear_retry_flags(b);
+    ssize_t n = recv(nosig_fd(b), data, (size_t)len, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        BIO_set_retry_read(b);
+    return (int)n;
+}
+
+static int nosig_puts(BIO *b, const char *str)
+{
+    return nosig_write(b, str, (int)strlen(str));
+}
+
+static long nosig_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+    (void)b;
+    (void)num;
+    (void)ptr;
+    return cmd == BIO_CTRL_FLUSH ? 1 : 0; /* nothing buffered, nothing else to control */
+}
+
+static int nosig_create(BIO *b)
+{
+    BIO_set_init(b, 1);
+    return 1;
+}
+
+static void nosig_init(void)
+{
+    BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "gw-nosigpipe");
+    if (m && BIO_meth_set_write(m, nosig_write) == 1 && BIO_meth_set_read(m, nosig_read) == 1 &&
+        BIO_meth_set_puts(m, nosig_puts) == 1 && BIO_meth_set_ctrl(m, nosig_ctrl) == 1 &&
+        BIO_meth_set_create(m, nosig_create) == 1) {
+        nosig_method = m;
+        return;
+    }
+    BIO_meth_free(m);
+}
+
+/* A BIO over `fd` that sends with MSG_NOSIGNAL; NULL when OpenSSL cannot make one. */
+static BIO *nosig_bio(int fd)
+{
+    pthread_once(&nosig_once, nosig_init);
+    if (!nosig_method)
+        return NULL;
+    BIO *b = BIO_new(nosig_method);
+    if (b)
+        BIO_set_data(b, (void *)(intptr_t)fd);
+    return b;
+}
+
+struct gw_httpc_tls_set *gw_httpc_tls_set_new(void)
+{
+    return gw_xcalloc(1, sizeof(struct gw_httpc_tls_set));
+}
+
+static void tls_free(struct gw_httpc_tls *t)
+{
+    if (t->key_password)
+        OPENSSL_cleanse(t->key_password, strlen(t->key_password));
+    gw_free(t->ca_file);
+    gw_free(t->client_cert);
+    gw_free(t->client_key);
+    gw_free(t->key_password);
+    SSL_CTX_free(t->ctx);
+    gw_free(t);
+}
+
+void gw_httpc_tls_set_free(struct gw_httpc_tls_set *s)
+{
+    if (!s)
+        return;
+    while (s->head) {
+        struct gw_httpc_tls *t = s->head;
+        s->head = t->next;
+        tls_free(t);
+    }
+    gw_free(s);
+}
+
+static bool same_str(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* The key's passphrase, handed to OpenSSL instead of its terminal prompt. */
+static int passphrase(char *buf, int size, int rwflag, void *userdata)
+{
+    (void)rwflag;
+    const char *pw = userdata;
+    if (!pw || size <= 0)
+        return 0;
+    size_t n = strlen(pw);
+    if (n >= (size_t)size)
+        return 0;
+    memcpy(buf, pw, n);
+    return (int)n;
+}
+
+/* The text of OpenSSL's oldest queued error (and the queue emptied). */
+static void queued_error(char *msg, size_t msg_size, const char *what)
+{
+    unsigned long e = ERR_get_error();
+    char eb[200] = "";
+    if (e)
+        ERR_error_string_n(e, eb, sizeof(eb));
+    ERR_clear_error();
+    snprintf(msg, msg_size, "%s%s%s", what, eb[0] ? ": " : "", eb);
+}
+
+static SSL_CTX *make_ctx(const struct gw_httpc_tls *t, char *msg, size_t msg_size)
+{
+    ERR_clear_error();
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx) {
+        queued_error(msg, msg_size, "cannot create a TLS context");
+        return NULL;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    if (t->insecure) {
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+    } else {
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+        int ok = t->ca_file ? SSL_CTX_load_verify_locations(ctx, t->ca_file, NULL)
+                            : SSL_CTX_set_default_verify_paths(ctx);
+        if (ok != 1) {
+            queued_error(msg, msg_size, t->ca_file ? "cannot load the CA file"
+                                                   : "cannot load the system CA store");
+            SSL_CTX_free(ctx);
+            return NULL;
+        }
+    }
+    if (t->client_cert) {
+        SSL_CTX_set_default_passwd_cb(ctx, passphrase);
+        SSL_CTX_set_default_passwd_cb_userdata(ctx, t->key_password);
+        if (SSL_CTX_use_certificate_chain_file(ctx, t->client_cert) != 1) {
+            queued_error(msg, msg_size, "cannot load the client certificate");
+            SSL_CTX_free(ctx);
+            return NULL;
+        }
+        if (SSL_CTX_use_PrivateKey_file(ctx, t->client_key ? t->client_key : t->client_cert,
+                                        SSL_FILETYPE_PEM) != 1 ||
+            SSL_CTX_check_private_key(ctx) != 1) {
+            queued_error(msg, msg_size, "cannot load the client key");
+            SSL_CTX_free(ctx);
+            return NULL;
+        }
+    }
+    return ctx;
+}
+
+const struct gw_httpc_tls *gw_httpc_tls_get(struct gw_httpc_tls_set *s,
+                                            const struct gw_httpc_request *req, char *msg,
+                                            size_t msg_size)
+{
+    for (struct gw_httpc_tls *t = s->head; t; t = t->next)
+        if (t->insecure == req->insecure_skip_verify && same_str(t->ca_file, req->ca_file) &&
+            same_str(t->client_cert, req->client_cert) &&
+            same_str(t->client_key, req->client_key) &&
+            same_str(t->key_password, req->key_password))
+            return t;
+    struct gw_httpc_tls *t = gw_xcalloc(1, sizeof(*t));
+    t->insecure = req->insecure_skip_verify;
+    t->ca_file = req->ca_file ? gw_xstrdup(req->ca_file) : NULL;
+    t->client_cert = req->client_cert ? gw_xstrdup(req->client_cert) : NULL;
+    t->client_key = req->client_key ? gw_xstrdup(req->client_key) : NULL;
+    t->key_password = req->key_password ? gw_xstrdup(req->key_password) : NULL;
+    t->ctx = make_ctx(t, msg, msg_size);
+    if (!t->ctx) {
+        tls_free(t); /* not kept: a fixed file is picked up by the next request */
+        return NULL;
+    }
+    t->next = s->head;
+    s->head = t;
+    return t;
+}
+
+SSL *gw_httpc_tls_new_ssl(const struct gw_httpc_tls *t, const char *host, bool host_is_ip,
+                          int fd, char *msg, size_t msg_size)
+{
+    ERR_clear_error();
+    SSL *ssl = SSL_new(t->ctx);
+    BIO *bio = ssl ? nosig_bio(fd) : NULL;
+    if (!bio)
+        goto fail;
+    SSL_set_bio(ssl, bio, bio); /* the SSL owns the BIO from here */
+    if (SSL_set_alpn_protos(ssl, ALPN_HTTP11, sizeof(ALPN_HTTP11) - 1) != 0)
+        goto fail;
+    if (!host_is_ip && SSL_set_tlsext_host_name(ssl, host) != 1)
+        goto fail;
+    if (!t->insecure) {
+        int ok = host_is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host)
+                            : SSL_set1_host(ssl, host);
+        if (ok != 1)
+            goto fail;
+    }
+    SSL_set_connect_state(ssl);
+    return ssl;
+fail:
+    queued_error(msg, msg_size, "cannot set up TLS for the connection");
+    SSL_free(ssl);
+    return NULL;
+}
+
+void gw_httpc_tls_error(const SSL *ssl, char *msg, size_t msg_size)
+{
+    long v = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+    if (v != X509_V_OK) {
+        ERR_clear_error();
+        snprintf(msg, msg_size, "TLS: the upstream's certificate was not accepted: %s",
+                 X509_verify_cert_error_string(v));
+        return;
+    }
+    queued_error(msg, msg_size, "TLS failure");
+}
