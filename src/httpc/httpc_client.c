@@ -618,7 +618,7 @@ int gw_httpc_submit(struct gw_httpc *c, const struct gw_httpc_request *req, gw_h
         return GW_ERROR_SET(err, GW_ELIMIT, "too many request headers (%zu)", req->nheaders);
     if (req->nparts && req->body)
         return GW_ERROR_SET(err, GW_EINVAL, "a request has either a body or multipart parts");
-    if (c->h1 && gw_httpc_h1_eligible(req)) {
+    if (c->h1 && gw_httpc_h1_eligible(c->h1, req)) {
         rc = gw_httpc_h1_submit(c->h1, req, done, arg, out_call, err);
         c->native_calls += rc == GW_OK;
         return rc;

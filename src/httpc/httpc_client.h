@@ -2,9 +2,8 @@
  * src/httpc/httpc_client.h
  * Asynchronous outbound HTTP client: one `struct gw_httpc` per worker event loop, driving a
  * libcurl multi handle through the multi-socket API on that loop's libevent base, and a
- * native HTTP/1.1 engine on the same base for plain requests (httpc_h1.c: http:// or https://
- * to an IP literal, the gateway's call path), which behaves as libcurl does at a fraction of
- * its cost.
+ * native HTTP/1.1 engine on the same base for plain requests (httpc_h1.c: http:// or https://,
+ * the gateway's call path), which behaves as libcurl does at a fraction of its cost.
  *
  * What it gives: keep-alive connection reuse (one connection cache per multi, so per worker),
  * HTTP/1.1, DNS on libcurl's threaded resolver (checked at start-up: never a blocking lookup),
@@ -46,8 +45,8 @@ struct gw_httpc_options {
      * between clients, so a guarded client never reuses an unguarded connection. NULL = no
      * check (requests to operator-configured upstreams). */
     const struct gw_ssrf_policy *ssrf;
-    /* Every request through libcurl. By default a plain request (http(s):// to an IP literal,
-     * no proxy, redirects, multipart or streaming; see src/httpc/httpc_internal.h) goes
+    /* Every request through libcurl. By default a plain request (http(s)://, no proxy,
+     * redirects, multipart or streaming; see src/httpc/httpc_internal.h) goes
      * through the native HTTP/1.1 engine, which behaves the same at a fraction of the cost.
      * A client with connection limits set uses libcurl for every request (the native engine
      * has no limits). */

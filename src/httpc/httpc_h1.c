@@ -1,8 +1,8 @@
 /*
  * src/httpc/httpc_h1.c
- * The native HTTP/1.1 engine of the outbound client: http:// and https:// requests to an
- * address given as an IP literal, on non-blocking sockets driven by the worker's libevent base,
- * TLS through OpenSSL (httpc_tls.c), responses framed by llhttp (strict mode, the parser the
+ * The native HTTP/1.1 engine of the outbound client: http:// and https:// requests to an IP
+ * literal or a host name (looked up on libevent's resolver), on non-blocking sockets driven by
+ * the worker's libevent base, TLS through OpenSSL (httpc_tls.c), responses framed by llhttp (strict mode, the parser the
  * server uses) with gzip/deflate decoded by zlib (httpc_resp.c), kept-alive connections reused
  * most recently used first. It carries what the gateway sends on every tool call with
  * libcurl's observable behaviour (statuses, timeouts, size cap, TLS verification, SSRF check
@@ -51,7 +51,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <event2/dns.h>
 #include <event2/event.h>
+#include <event2/util.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
@@ -74,7 +76,7 @@
 #define NO_REPLAY_MAX_IDLE_MS 3000u
 #define MAX_IDLE_MS 118000u
 
-enum h1_phase { PH_CONNECTING, PH_HANDSHAKE, PH_SENDING, PH_RECEIVING };
+enum h1_phase { PH_RESOLVING, PH_CONNECTING, PH_HANDSHAKE, PH_SENDING, PH_RECEIVING };
 
 /* conn_send / conn_recv results besides a byte count */
 enum { IO_ERR = -1, IO_AGAIN = -2 };
@@ -86,9 +88,9 @@ struct h1_conn {
     int fd;
     struct event *ev;
     short kind;                    /* registered interest (EV_READ / EV_WRITE), 0 = none */
-    struct sockaddr_storage sa;    /* the peer, and below its TLS configuration (NULL: plain
-                                    * http): the key of the idle list */
-    socklen_t salen;
+    char host[256];                /* the URL's host (literal or name), its port and TLS
+                                    * configuration (NULL: plain http): the idle list's key */
+    uint16_t port;
     const struct gw_httpc_tls *tls;
     SSL *ssl;                      /* TLS connections */
     struct h1_call *call;          /* the call it serves; NULL while idle (invariant 2) */
@@ -105,9 +107,16 @@ struct h1_call {
     struct event *timer;         /* the deadline; activated by submit for an early failure */
     struct h1_conn *conn;
     enum h1_phase phase;
-    struct sockaddr_storage sa;
+    char host[256];              /* the URL's host: SSRF host allowlist, SNI, TLS name check */
+    uint16_t port;
+    bool host_is_ip;
+    struct sockaddr_storage sa;  /* the address being connected (the literal, or a resolved one) */
     socklen_t salen;
-    char host[64];               /* the literal: SSRF host allowlist, TLS name check */
+    struct h1_dns *dns;          /* a lookup in flight (PH_RESOLVING) */
+    struct evutil_addrinfo *ai, *ai_next; /* resolved addresses, the next one to try */
+    const char *denied_class;    /* an address the SSRF guard refused (another may be tried) */
+    char denied_reason[160];
+    bool in_submit;              /* inside gw_httpc_h1_submit: failures are deferred */
     const struct gw_httpc_tls *tls; /* https: the request's TLS configuration */
     struct gw_buf out;           /* the request as sent: head and body */
     size_t sent;
@@ -118,7 +127,6 @@ struct h1_call {
     int early;                   /* a failure found in submit (enum gw_httpc_status), 0 = none */
     bool no_replay, fresh;
     bool reused, connected, got_bytes, retried, keep_alive, not_resent;
-    const char *denied_class;
     char error[200];
 };
 
@@ -131,6 +139,29 @@ struct gw_httpc_h1 {
     size_t nidle, max_idle;
     char *rbuf; /* READ_CHUNK bytes: every receive lands here before the parser */
     struct gw_httpc_tls_set *tls; /* TLS configurations met so far */
+    struct h1_resolver *dns;      /* libevent's resolver, made for the first host name */
+    bool dns_failed;              /* it could not be made: names go to libcurl */
+};
+
+/* libevent's resolver, shared by the engine and its lookups in flight (a reference each): a
+ * lookup abandoned by a call that ended (or by the engine's end) still calls back on a later
+ * loop turn, and libevent reads the resolver then, so the resolver goes only with its last
+ * reference, and never from inside a lookup's callback (the loop's next turn frees it). */
+struct h1_resolver {
+    struct evdns_base *evdns;
+    struct event_base *base;
+    unsigned refs;
+};
+
+/* A lookup's link to its call; the call drops it when it ends first (the lookup's callback
+ * then only frees it). */
+struct h1_dns {
+    struct h1_call *call;
+    struct h1_resolver *resolver; /* a reference */
+    struct evdns_getaddrinfo_request *req;
+    bool in_call, done; /* answered inside evdns_getaddrinfo: the answer waits here */
+    int result;
+    struct evutil_addrinfo *ai;
 };
 
 static uint64_t now_us(void)
@@ -148,9 +179,11 @@ static uint64_t now_ms(void)
 /* ---- URL ---- */
 
 struct h1_url {
-    char host[64];       /* the literal, without brackets */
-    char authority[80];  /* as written: the Host header */
+    char host[256];      /* the literal without brackets, or the name */
+    char authority[300]; /* as written: the Host header */
+    uint16_t port;
     bool https;
+    bool is_ip;
     struct sockaddr_storage sa;
     socklen_t salen;
     const char *path;    /* origin-form target; prefixed with "/" when it starts with '?' */
@@ -158,9 +191,43 @@ struct h1_url {
     bool slash;          /* the target needs a leading "/" */
 };
 
-/* Parses http(s)://IPLITERAL[:port][/path][?query][#fragment]; false for anything else (user
- * info, host names, odd IPv4 spellings, zone ids, empty ports, bytes a URL may not carry raw):
- * those requests take libcurl, whose URL parser decides. */
+/* A host name as DNS and certificates know it: letters, digits, '-', '_' and dots, labels of
+ * 1-63 characters, no trailing dot, a last label that does not start with a digit (WHATWG's
+ * rule: such a host is an IPv4 address), not an address in any spelling inet_aton reads. */
+static bool name_ok(const char *h)
+{
+    size_t label = 0;
+    bool alpha = false;
+    for (const char *p = h; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '.') {
+            if (label == 0)
+                return false;
+            label = 0;
+            continue;
+        }
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_'))
+            return false;
+        alpha |= !(c >= '0' && c <= '9');
+        if (++label > 63)
+            return false;
+    }
+    if (!alpha || label == 0 || h[0] == '-') /* label == 0: a trailing dot */
+        return false;
+    /* an IPv4 address in another spelling ("0x7f000001", "127.1", "0177.0.0.1") is an address
+     * to libcurl and browsers alike, never a name: libcurl takes it (and the SSRF guard sees
+     * the address) */
+    struct in_addr a4;
+    const char *last = strrchr(h, '.');
+    last = last ? last + 1 : h;
+    return inet_aton(h, &a4) == 0 && !(last[0] >= '0' && last[0] <= '9');
+}
+
+/* Parses http(s)://HOST[:port][/path][?query][#fragment] where HOST is an IPv4 or bracketed
+ * IPv6 literal or a plain host name; false for anything else (user info, odd IPv4 spellings,
+ * zone ids, empty ports, bytes a URL may not carry raw): those requests take libcurl, whose
+ * URL parser decides. */
 static bool parse_url(const char *url, struct h1_url *u)
 {
     const char *a;
@@ -206,21 +273,26 @@ static bool parse_url(const char *url, struct h1_url *u)
         if (pn == 0 || pn > 65535)
             return false;
     }
+    u->port = (uint16_t)pn;
     memset(&u->sa, 0, sizeof(u->sa));
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&u->sa;
+    struct sockaddr_in *s4 = (struct sockaddr_in *)&u->sa;
     if (v6) {
-        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&u->sa;
         if (inet_pton(AF_INET6, u->host, &s6->sin6_addr) != 1)
             return false;
         s6->sin6_family = AF_INET6;
-        s6->sin6_port = htons((uint16_t)pn);
+        s6->sin6_port = htons(u->port);
         u->salen = sizeof(*s6);
-    } else {
-        struct sockaddr_in *s4 = (struct sockaddr_in *)&u->sa;
-        if (inet_pton(AF_INET, u->host, &s4->sin_addr) != 1)
-            return false;
+        u->is_ip = true;
+    } else if (inet_pton(AF_INET, u->host, &s4->sin_addr) == 1) {
         s4->sin_family = AF_INET;
-        s4->sin_port = htons((uint16_t)pn);
+        s4->sin_port = htons(u->port);
         u->salen = sizeof(*s4);
+        u->is_ip = true;
+    } else {
+        if (!name_ok(u->host))
+            return false;
+        u->is_ip = false;
     }
     const char *t = a + alen;
     size_t tlen = strcspn(t, "#");
@@ -244,7 +316,49 @@ static bool header_plain(const char *line)
     return true;
 }
 
-bool gw_httpc_h1_eligible(const struct gw_httpc_request *req)
+/* libevent's resolver for this engine, made when the first host name comes (resolv.conf and
+ * the hosts file, as the system's resolver reads them); false when it cannot be made. */
+static bool dns_ready(struct gw_httpc_h1 *h)
+{
+    if (!h->dns && !h->dns_failed) {
+        struct evdns_base *e = evdns_base_new(h->base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
+                                                           EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+        h->dns_failed = !e;
+        if (e) {
+            h->dns = gw_xcalloc(1, sizeof(*h->dns));
+            h->dns->evdns = e;
+            h->dns->base = h->base;
+            h->dns->refs = 1;
+        }
+    }
+    return h->dns != NULL;
+}
+
+static void resolver_free_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct h1_resolver *r = arg;
+    evdns_base_free(r->evdns, 0);
+    gw_free(r);
+}
+
+/* Drops a reference; the last one frees the resolver, at once (`now`, outside libevent's
+ * callbacks) or on the loop's next turn. Should that turn never come (the loop is freed
+ * first, at exit), the resolver is left behind rather than freed under libevent's feet. */
+static void resolver_unref(struct h1_resolver *r, bool now)
+{
+    if (--r->refs)
+        return;
+    if (now) {
+        resolver_free_cb(-1, 0, r);
+        return;
+    }
+    struct timeval zero = {0, 0};
+    (void)event_base_once(r->base, -1, EV_TIMEOUT, resolver_free_cb, r, &zero);
+}
+
+bool gw_httpc_h1_eligible(struct gw_httpc_h1 *h, const struct gw_httpc_request *req)
 {
     if (req->proxy || req->nparts || req->on_data || req->stall_timeout_s > 0 ||
         req->follow_redirects)
@@ -253,7 +367,7 @@ bool gw_httpc_h1_eligible(const struct gw_httpc_request *req)
         if (!header_plain(req->headers[i]))
             return false;
     struct h1_url u;
-    return parse_url(req->url, &u);
+    return parse_url(req->url, &u) && (u.is_ip || dns_ready(h));
 }
 
 /* ---- request ---- */
@@ -412,9 +526,11 @@ static void pool_put(struct gw_httpc_h1 *h, struct h1_conn *cn)
     }
 }
 
-static bool same_peer(const struct h1_conn *cn, const struct sockaddr_storage *sa, socklen_t len)
+/* The idle list's key: the URL's host as written (case-insensitive), port, TLS configuration. */
+static bool same_peer(const struct h1_conn *cn, const struct h1_call *call)
 {
-    return cn->salen == len && memcmp(&cn->sa, sa, len) == 0;
+    return cn->port == call->port && cn->tls == call->tls &&
+           strcasecmp(cn->host, call->host) == 0;
 }
 
 /* The most recently used idle connection to the peer that is young enough; connections found
@@ -431,7 +547,7 @@ static struct h1_conn *pool_take(struct gw_httpc_h1 *h, const struct h1_call *ca
             conn_close(cn);
             continue;
         }
-        if (age <= max_age && cn->tls == call->tls && same_peer(cn, &call->sa, call->salen)) {
+        if (age <= max_age && same_peer(cn, call)) {
             idle_unlink(h, cn);
             return cn;
         }
@@ -453,8 +569,22 @@ static void call_unlink(struct h1_call *call)
     h->npending--;
 }
 
+/* Abandons a lookup in flight: its callback will only free the link. */
+static void dns_abandon(struct h1_call *call)
+{
+    struct h1_dns *d = call->dns;
+    if (!d)
+        return;
+    call->dns = NULL;
+    d->call = NULL;
+    evdns_getaddrinfo_cancel(d->req);
+}
+
 static void call_free(struct h1_call *call)
 {
+    dns_abandon(call);
+    if (call->ai)
+        evutil_freeaddrinfo(call->ai);
     if (call->timer)
         event_free(call->timer);
     gw_httpc_resp_fini(&call->resp);
@@ -523,6 +653,7 @@ static void fail(struct h1_call *call, enum gw_httpc_status st, const char *fmt,
 /* ---- the exchange ---- */
 
 static void open_conn(struct h1_call *call, bool in_submit);
+static void connect_next(struct h1_call *call, bool in_submit);
 
 /* Fails a call from submit (deferred to the loop, invariant 1) or from the loop (now). */
 static void fail_early(struct h1_call *call, bool in_submit, enum gw_httpc_status st)
@@ -753,7 +884,8 @@ static void handshake(struct h1_call *call)
     fail(call, GW_HTTPC_ETLS, "%s", why);
 }
 
-/* The connect finished (or failed): on to the TLS handshake, or to sending. */
+/* The connect finished (or failed): on to the TLS handshake, or to sending; a failed address
+ * gives way to the next one. */
 static void connected(struct h1_call *call)
 {
     struct h1_conn *cn = call->conn;
@@ -763,8 +895,11 @@ static void connected(struct h1_call *call)
         soerr = errno;
     if (soerr) {
         char eb[96];
-        fail(call, GW_HTTPC_ECONNECT, "cannot connect to the upstream: %s",
-             gw_strerror(soerr, eb, sizeof(eb)));
+        snprintf(call->error, sizeof(call->error), "cannot connect to the upstream: %s",
+                 gw_strerror(soerr, eb, sizeof(eb)));
+        conn_close(cn);
+        call->conn = NULL;
+        connect_next(call, false);
         return;
     }
     call->connected = true;
@@ -773,7 +908,8 @@ static void connected(struct h1_call *call)
         return;
     }
     char why[200];
-    cn->ssl = gw_httpc_tls_new_ssl(call->tls, call->host, true, cn->fd, why, sizeof(why));
+    cn->ssl = gw_httpc_tls_new_ssl(call->tls, call->host, call->host_is_ip, cn->fd, why,
+                                   sizeof(why));
     if (!cn->ssl) {
         fail(call, GW_HTTPC_ETLS, "%s", why);
         return;
@@ -782,29 +918,17 @@ static void connected(struct h1_call *call)
     handshake(call);
 }
 
-/* Opens a new connection for the call (the SSRF check first, invariant 4). */
-static void open_conn(struct h1_call *call, bool in_submit)
+/* Starts connecting to call->sa: true when under way (connected() follows), false with the
+ * reason in call->error when this address failed at once. */
+static bool connect_to(struct h1_call *call)
 {
     struct gw_httpc_h1 *h = call->h;
-    call->phase = PH_CONNECTING;
-    if (h->ssrf) {
-        struct gw_error e;
-        gw_error_clear(&e);
-        if (gw_ssrf_check(h->ssrf, call->host, (const struct sockaddr *)&call->sa, &e) != GW_OK) {
-            call->denied_class = gw_ssrf_class_name(
-                gw_ssrf_classify((const struct sockaddr *)&call->sa));
-            snprintf(call->error, sizeof(call->error), "%.150s", e.msg);
-            fail_early(call, in_submit, GW_HTTPC_EDENIED);
-            return;
-        }
-    }
     int fd = socket(call->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         char eb[96];
         snprintf(call->error, sizeof(call->error), "cannot open a socket: %s",
                  gw_strerror(errno, eb, sizeof(eb)));
-        fail_early(call, in_submit, GW_HTTPC_ECONNECT);
-        return;
+        return false;
     }
     int one = 1;
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -812,30 +936,165 @@ static void open_conn(struct h1_call *call, bool in_submit)
     struct h1_conn *cn = gw_xcalloc(1, sizeof(*cn));
     cn->h = h;
     cn->fd = fd;
-    cn->sa = call->sa;
-    cn->salen = call->salen;
+    memcpy(cn->host, call->host, sizeof(cn->host));
+    cn->port = call->port;
     cn->tls = call->tls;
     cn->call = call;
     cn->ev = event_new(h->base, -1, 0, on_conn_event, cn);
     call->conn = cn;
     if (!cn->ev) {
         snprintf(call->error, sizeof(call->error), "cannot watch the connection");
-        fail_early(call, in_submit, GW_HTTPC_ECONNECT);
-        return;
+        goto failed;
     }
-    int rc = connect(fd, (const struct sockaddr *)&call->sa, call->salen);
-    if (rc != 0 && errno != EINPROGRESS) {
+    if (connect(fd, (const struct sockaddr *)&call->sa, call->salen) != 0 &&
+        errno != EINPROGRESS) {
         char eb[96];
         snprintf(call->error, sizeof(call->error), "cannot connect to the upstream: %s",
                  gw_strerror(errno, eb, sizeof(eb)));
-        fail_early(call, in_submit, GW_HTTPC_ECONNECT);
-        return;
+        goto failed;
     }
     if (conn_watch(cn, EV_WRITE) != GW_OK) {
         snprintf(call->error, sizeof(call->error), "cannot watch the connection");
-        fail_early(call, in_submit, GW_HTTPC_ECONNECT);
+        goto failed;
     }
-    /* connected() runs on write readiness, also after an immediate success */
+    return true; /* connected() runs on write readiness, also after an immediate success */
+failed:
+    conn_close(cn);
+    call->conn = NULL;
+    return false;
+}
+
+/* Connects to the next address: the literal (once), or the next resolved one. The SSRF guard
+ * checks each before connect() (invariant 4); refused ones are skipped. When none is left the
+ * call fails: EDENIED if the guard refused one (nothing was sent anywhere), else ECONNECT with
+ * the last address's reason. */
+static void connect_next(struct h1_call *call, bool in_submit)
+{
+    struct gw_httpc_h1 *h = call->h;
+    call->phase = PH_CONNECTING;
+    for (;;) {
+        if (call->host_is_ip) {
+            if (call->ai_next == (struct evutil_addrinfo *)call)
+                break; /* the literal was tried */
+            call->ai_next = (struct evutil_addrinfo *)call; /* a marker: tried */
+        } else {
+            struct evutil_addrinfo *ai = call->ai_next;
+            if (!ai)
+                break;
+            call->ai_next = ai->ai_next;
+            if (ai->ai_addrlen > sizeof(call->sa) ||
+                (ai->ai_family != AF_INET && ai->ai_family != AF_INET6))
+                continue;
+            memcpy(&call->sa, ai->ai_addr, ai->ai_addrlen);
+            call->salen = (socklen_t)ai->ai_addrlen;
+        }
+        if (h->ssrf) {
+            struct gw_error e;
+            gw_error_clear(&e);
+            const struct sockaddr *sa = (const struct sockaddr *)&call->sa;
+            if (gw_ssrf_check(h->ssrf, call->host, sa, &e) != GW_OK) {
+                call->denied_class = gw_ssrf_class_name(gw_ssrf_classify(sa));
+                snprintf(call->denied_reason, sizeof(call->denied_reason), "%.150s", e.msg);
+                continue;
+            }
+        }
+        if (connect_to(call))
+            return;
+    }
+    if (call->denied_class) {
+        snprintf(call->error, sizeof(call->error), "%s", call->denied_reason);
+        fail_early(call, in_submit, GW_HTTPC_EDENIED);
+        return;
+    }
+    if (!call->error[0])
+        snprintf(call->error, sizeof(call->error), "no usable address for '%.100s'", call->host);
+    fail_early(call, in_submit, GW_HTTPC_ECONNECT);
+}
+
+/* The lookup answered: on to the addresses, or EDNS. */
+static void resolved(struct h1_call *call, int result, struct evutil_addrinfo *ai, bool in_submit)
+{
+    if (result != 0) {
+        if (ai)
+            evutil_freeaddrinfo(ai);
+        snprintf(call->error, sizeof(call->error), "cannot resolve '%.100s': %s", call->host,
+                 evutil_gai_strerror(result));
+        fail_early(call, in_submit, GW_HTTPC_EDNS);
+        return;
+    }
+    if (call->ai)
+        evutil_freeaddrinfo(call->ai);
+    call->ai = ai;
+    call->ai_next = ai;
+    connect_next(call, in_submit);
+}
+
+static void on_resolved(int result, struct evutil_addrinfo *ai, void *arg)
+{
+    struct h1_dns *d = arg;
+    if (d->in_call) { /* answered inside evdns_getaddrinfo: resolve() takes it from here */
+        d->done = true;
+        d->result = result;
+        d->ai = ai;
+        return;
+    }
+    struct h1_call *call = d->call;
+    resolver_unref(d->resolver, false); /* inside libevent's callback: never freed now */
+    gw_free(d);
+    if (!call) { /* the call ended first */
+        if (ai)
+            evutil_freeaddrinfo(ai);
+        return;
+    }
+    call->dns = NULL;
+    resolved(call, result, ai, false);
+}
+
+/* Looks the host name up on libevent's resolver (the call's deadline bounds it). */
+static void resolve(struct h1_call *call, bool in_submit)
+{
+    call->phase = PH_RESOLVING;
+    struct h1_dns *d = gw_xcalloc(1, sizeof(*d));
+    d->call = call;
+    d->resolver = call->h->dns;
+    d->resolver->refs++;
+    call->dns = d;
+    struct evutil_addrinfo hints;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_protocol = IPPROTO_TCP;
+    hints.ai_flags = EVUTIL_AI_ADDRCONFIG;
+    char port[8];
+    snprintf(port, sizeof(port), "%u", (unsigned)call->port);
+    d->in_call = true;
+    d->req = evdns_getaddrinfo(d->resolver->evdns, call->host, port, &hints, on_resolved, d);
+    d->in_call = false;
+    if (d->done) { /* the hosts file, a cached answer or an immediate failure */
+        int result = d->result;
+        struct evutil_addrinfo *ai = d->ai;
+        call->dns = NULL;
+        resolver_unref(d->resolver, true); /* the engine holds another reference */
+        gw_free(d);
+        resolved(call, result, ai, in_submit);
+    }
+}
+
+/* Opens a new connection for the call: the literal's address, the addresses found before
+ * (a retry), or a lookup first. */
+static void open_conn(struct h1_call *call, bool in_submit)
+{
+    call->error[0] = '\0';
+    call->denied_class = NULL;
+    if (call->host_is_ip) {
+        call->ai_next = NULL;
+        connect_next(call, in_submit);
+    } else if (call->ai) {
+        call->ai_next = call->ai;
+        connect_next(call, in_submit);
+    } else {
+        resolve(call, in_submit);
+    }
 }
 
 /* The reader refused the answer: the call fails with its status and message. */
@@ -925,6 +1184,8 @@ static void on_conn_event(evutil_socket_t fd, short what, void *arg)
         return;
     }
     switch (call->phase) {
+    case PH_RESOLVING: /* no connection yet */
+        return;
     case PH_CONNECTING:
         if (what & EV_WRITE)
             connected(call);
@@ -962,8 +1223,12 @@ static void on_call_timer(evutil_socket_t fd, short what, void *arg)
         finish(call, (enum gw_httpc_status)call->early);
         return;
     }
-    if ((call->phase == PH_CONNECTING || call->phase == PH_HANDSHAKE) &&
-        call->connect_deadline_ms < call->deadline_ms)
+    if (call->phase == PH_RESOLVING)
+        fail(call, GW_HTTPC_ETIMEOUT, "resolving '%.100s' timed out after %ld ms", call->host,
+             call->connect_deadline_ms < call->deadline_ms ? call->connect_timeout_ms
+                                                           : call->timeout_ms);
+    else if ((call->phase == PH_CONNECTING || call->phase == PH_HANDSHAKE) &&
+             call->connect_deadline_ms < call->deadline_ms)
         fail(call, GW_HTTPC_ETIMEOUT, "connection timed out after %ld ms",
              call->connect_timeout_ms);
     else
@@ -996,6 +1261,8 @@ void gw_httpc_h1_free(struct gw_httpc_h1 *h)
         idle_unlink(h, cn);
         conn_close(cn);
     }
+    if (h->dns) /* lookups abandoned above still hold it until they call back */
+        resolver_unref(h->dns, true);
     gw_httpc_tls_set_free(h->tls);
     gw_free(h->rbuf);
     gw_free(h);
@@ -1031,6 +1298,8 @@ int gw_httpc_h1_submit(struct gw_httpc_h1 *h, const struct gw_httpc_request *req
     call->arg = arg;
     call->sa = u.sa;
     call->salen = u.salen;
+    call->port = u.port;
+    call->host_is_ip = u.is_ip;
     memcpy(call->host, u.host, sizeof(call->host));
     call->max_bytes = req->max_response_bytes ? req->max_response_bytes : DEFAULT_MAX_RESPONSE;
     gw_httpc_resp_init(&call->resp, call->max_bytes, strcmp(req->method, "HEAD") == 0,

@@ -4,9 +4,9 @@
  * engine from a call of the other, and the native engine's interface to the public API.
  *
  * Engines: httpc_client.c drives libcurl (everything the API offers: proxies, redirects,
- * multipart bodies, streaming, connection limits, host names); httpc_h1.c is a native HTTP/1.1
+ * multipart bodies, streaming, connection limits); httpc_h1.c is a native HTTP/1.1
  * engine for the plain case the gateway sends on every tool call (http:// or https:// to an
- * address given as an IP literal, a body or none, keep-alive), written on llhttp, libevent,
+ * IP literal or a host name, a body or none, keep-alive), written on llhttp, libevent,
  * OpenSSL and zlib because libcurl's per-transfer bookkeeping was a quarter of a worker's CPU
  * there (bench/analysis.md).
  * gw_httpc_submit hands a request to the native engine when gw_httpc_h1_eligible says it can
@@ -29,10 +29,11 @@ struct httpc_call_tag {
 };
 
 /* Whether the native engine can carry `req` exactly as libcurl would: an http:// or https://
- * URL whose host is an IPv4 or bracketed IPv6 literal (no user info), no proxy, no multipart
- * parts, no streaming, no stall limit, no redirects to follow, no caller header libcurl treats
+ * URL whose host is an IPv4 or bracketed IPv6 literal or a plain host name (no user info; a
+ * name only while libevent's resolver is available), no proxy, no multipart parts, no
+ * streaming, no stall limit, no redirects to follow, no caller header libcurl treats
  * specially. */
-bool gw_httpc_h1_eligible(const struct gw_httpc_request *req);
+bool gw_httpc_h1_eligible(struct gw_httpc_h1 *h, const struct gw_httpc_request *req);
 
 /* A native engine on `base` (borrowed), checking every connection it opens against `ssrf` when
  * given, keeping at most `max_idle` idle keep-alive connections. NULL with err on failure. */

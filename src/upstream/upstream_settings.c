@@ -26,11 +26,13 @@ const struct gw_setting_def gw_upstream_settings[] = {
      "upstreams file are trusted for that URL and need no entry. Example for a spec served on "
      "this machine: 127.0.0.1."},
     {"GW_UPSTREAM_HTTP_CLIENT", GW_SET_ENUM, "native", 0, 0, "native|curl", "Upstream APIs",
-     "How tool calls reach upstreams. native: calls to an http:// or https:// URL with an IP "
-     "address (no proxy, redirects or multipart) go through the gateway's own HTTP/1.1 client "
-     "(llhttp, OpenSSL, zlib), every other call through libcurl; curl: every call through libcurl (a fallback should "
-     "an upstream need libcurl's leniency). Both behave alike: same timeouts, size cap, SSRF "
-     "check, TLS verification, at-most-once writes."},
+     "How tool calls reach upstreams. native: calls to an http:// or https:// URL (no proxy, "
+     "redirects or multipart) go through the gateway's own HTTP/1.1 client (llhttp, OpenSSL, "
+     "zlib; host names through libevent's resolver, which reads /etc/resolv.conf and "
+     "/etc/hosts), every other call through libcurl; curl: every call through libcurl (a "
+     "fallback should an upstream need libcurl's leniency or the system's other name "
+     "services). Both behave alike: same timeouts, size cap, SSRF check, TLS verification, "
+     "at-most-once writes."},
     {"GW_UPSTREAM_TIMEOUT_MS", GW_SET_INT, "10000", 100, 600000, NULL, "Upstream APIs",
      "Default time limit of one upstream attempt (connect + request + response), in ms."},
     {"GW_UPSTREAM_CONNECT_TIMEOUT_MS", GW_SET_INT, "3000", 50, 120000, NULL, "Upstream APIs",

@@ -188,6 +188,9 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
     gw_httpc_free(f->c);
+    /* lookups abandoned by the free call back on the next turns; the resolver goes after */
+    for (int i = 0; i < 3; i++)
+        event_base_loop(f->base, EVLOOP_NONBLOCK);
     event_base_free(f->base);
     script_stop(f->s);
     gw_free(f);
@@ -524,11 +527,16 @@ static void test_engine_choice(void **state)
         {"http://127.0.0.1", true, false, NULL, NULL},
         {"http://[::1]", true, false, NULL, NULL},
         {"HTTP://127.0.0.1", true, false, NULL, NULL},
-        {"http://localhost", false, false, NULL, NULL},
+        {"http://localhost", true, false, NULL, NULL},
+        {"http://LocalHost.", false, false, NULL, NULL}, /* a trailing dot: libcurl decides */
+        {"http://1.2.3.4.5", false, false, NULL, NULL},  /* neither an address nor a name */
+        {"http://0x7f000001", false, false, NULL, NULL}, /* 127.0.0.1 spelled otherwise */
+        {"http://0177.0.0.1", false, false, NULL, NULL},
+        {"http://a.b.0x1", false, false, NULL, NULL},
         {"http://u:p@127.0.0.1", false, false, NULL, NULL},
         {"http://127.1", false, false, NULL, NULL},
         {"https://127.0.0.1", true, false, NULL, NULL}, /* TLS fails against this server */
-        {"https://localhost", false, false, NULL, NULL},
+        {"https://localhost", true, false, NULL, NULL},
         {"http://127.0.0.1", false, true, NULL, NULL},
         {"http://127.0.0.1", false, false, "http://127.0.0.1:9", NULL},
         {"http://127.0.0.1", false, false, NULL, "X-Empty;"},
@@ -576,6 +584,53 @@ static void test_engine_choice(void **state)
     gw_httpc_free(lim);
 }
 
+/* Host names: looked up on libevent's resolver (the hosts file here), the addresses tried in
+ * order (localhost may come as ::1 first, where nothing listens: the next one answers), the
+ * connection reused by name; a name that does not resolve fails without any connection. */
+static void test_names(void **state)
+{
+    struct fixture *f = *state;
+    script_replys(f->s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false);
+    char url[160];
+    snprintf(url, sizeof(url), "http://localhost:%d/n", f->s->port);
+    struct gw_httpc_request req = {0};
+    req.method = "GET";
+    req.url = url;
+    struct res x = {0};
+    for (int i = 0; i < 2; i++) {
+        memset(&x, 0, sizeof(x));
+        assert_int_equal(gw_httpc_submit(f->c, &req, on_done, &x, NULL, NULL), GW_OK);
+        assert_true(ts_run_until(f->base, &x.done, 1, 10000));
+        assert_int_equal(x.status, GW_HTTPC_OK);
+        assert_string_equal(x.body, "ok");
+    }
+    assert_true(x.reused);
+    assert_int_equal(atomic_load(&f->s->conns), 1);
+    char host[128];
+    snprintf(host, sizeof(host), "Host: localhost:%d\r\n", f->s->port);
+    assert_non_null(strstr(f->s->last, host));
+    /* a name nobody knows: EDNS (or the deadline, where no DNS server answers) */
+    req.url = "http://gw-test-nonexistent.invalid:9/x";
+    req.timeout_ms = 3000;
+    memset(&x, 0, sizeof(x));
+    assert_int_equal(gw_httpc_submit(f->c, &req, on_done, &x, NULL, NULL), GW_OK);
+    assert_true(ts_run_until(f->base, &x.done, 1, 10000));
+    assert_true(x.status == GW_HTTPC_EDNS || x.status == GW_HTTPC_ETIMEOUT);
+    assert_false(x.connected);
+    if (x.status == GW_HTTPC_EDNS)
+        assert_non_null(strstr(x.error, "cannot resolve 'gw-test-nonexistent.invalid'"));
+    /* a lookup in flight when the call is cancelled, and when the client is freed */
+    struct gw_httpc_call *h = NULL;
+    req.url = "http://gw-test-cancelled.invalid/x";
+    memset(&x, 0, sizeof(x));
+    assert_int_equal(gw_httpc_submit(f->c, &req, on_done, &x, &h, NULL), GW_OK);
+    gw_httpc_cancel(h);
+    ts_run_for(f->base, 50);
+    assert_int_equal(x.done, 0);
+    assert_int_equal(gw_httpc_submit(f->c, &req, on_done, &x, NULL, NULL), GW_OK);
+    assert_int_equal(gw_httpc_pending(f->c), 1); /* teardown frees the client with it */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -587,6 +642,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_connection_reuse, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silent_server_times_out, setup, teardown),
         cmocka_unit_test_setup_teardown(test_engine_choice, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_names, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
