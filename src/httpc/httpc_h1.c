@@ -180,7 +180,7 @@ static uint64_t now_ms(void)
 
 struct h1_url {
     char host[256];      /* the literal without brackets, or the name */
-    char authority[300]; /* as written: the Host header */
+    char authority[300]; /* as written */
     uint16_t port;
     bool https;
     bool is_ip;
@@ -411,9 +411,15 @@ static int build_request(struct h1_call *call, const struct gw_httpc_request *re
         rc |= gw_buf_addc(b, '/');
     rc |= gw_buf_add(b, u->path, u->path_len);
     rc |= gw_buf_adds(b, " HTTP/1.1\r\n");
-    if (!own_host) {
-        rc |= gw_buf_adds(b, "Host: ");
-        rc |= gw_buf_adds(b, u->authority);
+    if (!own_host) { /* as libcurl: the scheme's default port is left out */
+        bool v6 = strchr(u->host, ':') != NULL;
+        rc |= gw_buf_adds(b, v6 ? "Host: [" : "Host: ");
+        rc |= gw_buf_adds(b, u->host);
+        rc |= gw_buf_adds(b, v6 ? "]" : "");
+        if (u->port != (u->https ? 443 : 80)) {
+            rc |= gw_buf_addc(b, ':');
+            rc |= gw_buf_add_u64(b, u->port);
+        }
         rc |= gw_buf_adds(b, "\r\n");
     }
     for (size_t i = 0; i < req->nheaders; i++) {
