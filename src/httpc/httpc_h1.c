@@ -114,9 +114,9 @@ struct h1_call {
     socklen_t salen;
     struct h1_dns *dns;          /* a lookup in flight (PH_RESOLVING) */
     struct evutil_addrinfo *ai, *ai_next; /* resolved addresses, the next one to try */
+    bool literal_tried;          /* an IP literal's one address was tried */
     const char *denied_class;    /* an address the SSRF guard refused (another may be tried) */
     char denied_reason[160];
-    bool in_submit;              /* inside gw_httpc_h1_submit: failures are deferred */
     const struct gw_httpc_tls *tls; /* https: the request's TLS configuration */
     struct gw_buf out;           /* the request as sent: head and body */
     size_t sent;
@@ -980,9 +980,9 @@ static void connect_next(struct h1_call *call, bool in_submit)
     call->phase = PH_CONNECTING;
     for (;;) {
         if (call->host_is_ip) {
-            if (call->ai_next == (struct evutil_addrinfo *)call)
-                break; /* the literal was tried */
-            call->ai_next = (struct evutil_addrinfo *)call; /* a marker: tried */
+            if (call->literal_tried)
+                break;
+            call->literal_tried = true;
         } else {
             struct evutil_addrinfo *ai = call->ai_next;
             if (!ai)
@@ -1093,7 +1093,7 @@ static void open_conn(struct h1_call *call, bool in_submit)
     call->error[0] = '\0';
     call->denied_class = NULL;
     if (call->host_is_ip) {
-        call->ai_next = NULL;
+        call->literal_tried = false;
         connect_next(call, in_submit);
     } else if (call->ai) {
         call->ai_next = call->ai;
