@@ -9,6 +9,8 @@
  * upstream's idle timeout does; anything else -> 200 with a small JSON body, keep-alive.
  * Counters (atomics) say how many requests and connections arrived, so a test can prove a
  * request reached the server exactly once.
+ * raw_start_with() replaces those routes with the test's own answer function (the native
+ * client's wire tests script every byte of the answer that way).
  * Not a product component: minimal parsing (Content-Length bodies only, no chunked uploads).
  */
 #ifndef GW_TEST_HTTPC_TEST_RAW_H
@@ -39,7 +41,13 @@ struct raw_conn {
     char buf[RAW_BUF];
 };
 
+struct raw_server;
+/* Serves every complete request buffered on c; returns false when the connection is gone. */
+typedef bool (*raw_serve_fn)(struct raw_server *s, struct raw_conn *c);
+
 struct raw_server {
+    raw_serve_fn serve; /* raw_serve unless raw_start_with gave another */
+    void *ud;           /* the other one's data */
     int lfd;
     int stop_pipe[2];
     int port;
@@ -166,16 +174,19 @@ RAW_FN void *raw_thread(void *arg)
                 continue;
             }
             c->len += (size_t)r;
-            (void)raw_serve(s, c);
+            (void)s->serve(s, c);
         }
     }
     return NULL;
 }
 
-/* Starts the server on 127.0.0.1 with an ephemeral port. Aborts on failure. */
-RAW_FN struct raw_server *raw_start(void)
+/* Starts the server on 127.0.0.1 with an ephemeral port, answering with `serve` (which may
+ * keep its state in `ud`). Aborts on failure. */
+RAW_FN struct raw_server *raw_start_with(raw_serve_fn serve, void *ud)
 {
     struct raw_server *s = gw_xcalloc(1, sizeof(*s));
+    s->serve = serve;
+    s->ud = ud;
     for (int i = 0; i < RAW_MAX_CONNS; i++)
         s->conns[i].fd = -1;
     s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -193,6 +204,12 @@ RAW_FN struct raw_server *raw_start(void)
     s->port = ntohs(sin.sin_port);
     pthread_create(&s->thread, NULL, raw_thread, s);
     return s;
+}
+
+/* The server with the routes above (raw_serve). */
+RAW_FN struct raw_server *raw_start(void)
+{
+    return raw_start_with(raw_serve, NULL);
 }
 
 /* Stops the thread and closes every socket. Accepts NULL. */

@@ -30,8 +30,8 @@
 /* ---- the scripted server: answers every request with the current script ---- */
 
 struct script {
-    int lfd, port, stop[2];
-    pthread_t thread;
+    struct raw_server *raw;
+    int port;
     pthread_mutex_t mu;
     char reply[72 * 1024];
     size_t reply_len;
@@ -39,110 +39,47 @@ struct script {
     bool silent;      /* read the request, answer nothing */
     char last[8192];  /* the last request as received */
     size_t last_len;
-    atomic_int conns, reqs;
-    struct raw_conn c[8];
+    atomic_int reqs;
 };
 
-static void *script_thread(void *arg)
+/* The raw server's answer function: every complete request gets the current script. */
+static bool script_serve(struct raw_server *rs, struct raw_conn *c)
 {
-    struct script *s = arg;
-    for (;;) {
-        struct pollfd pf[10];
-        int idx[10];
-        nfds_t np = 0;
-        pf[np].fd = s->stop[0];
-        pf[np++].events = POLLIN;
-        pf[np].fd = s->lfd;
-        pf[np++].events = POLLIN;
-        for (int i = 0; i < 8; i++)
-            if (s->c[i].fd >= 0) {
-                idx[np] = i;
-                pf[np].fd = s->c[i].fd;
-                pf[np++].events = POLLIN;
-            }
-        if (poll(pf, np, 1000) < 0)
-            continue;
-        if (pf[0].revents)
-            break;
-        if (pf[1].revents & POLLIN) {
-            int fd = accept(s->lfd, NULL, NULL);
-            int slot = -1;
-            for (int i = 0; i < 8 && slot < 0; i++)
-                if (s->c[i].fd < 0)
-                    slot = i;
-            if (fd >= 0 && slot >= 0) {
-                atomic_fetch_add(&s->conns, 1);
-                s->c[slot].fd = fd;
-                s->c[slot].len = 0;
-            } else if (fd >= 0) {
-                close(fd);
-            }
-        }
-        for (nfds_t k = 2; k < np; k++) {
-            if (!pf[k].revents)
-                continue;
-            struct raw_conn *c = &s->c[idx[k]];
-            ssize_t r = read(c->fd, c->buf + c->len, RAW_BUF - c->len);
-            if (r <= 0) {
-                close(c->fd);
-                c->fd = -1;
-                continue;
-            }
-            c->len += (size_t)r;
-            size_t n = raw_complete(c);
-            if (!n)
-                continue;
-            pthread_mutex_lock(&s->mu);
-            memcpy(s->last, c->buf, n < sizeof(s->last) - 1 ? n : sizeof(s->last) - 1);
-            s->last_len = n < sizeof(s->last) - 1 ? n : sizeof(s->last) - 1;
-            s->last[s->last_len] = '\0';
-            atomic_fetch_add(&s->reqs, 1);
-            bool ok = s->silent ||
-                      write(c->fd, s->reply, s->reply_len) == (ssize_t)s->reply_len;
-            bool close_it = s->close_after || !ok;
-            pthread_mutex_unlock(&s->mu);
-            memmove(c->buf, c->buf + n, c->len - n);
-            c->len -= n;
-            if (close_it) {
-                close(c->fd);
-                c->fd = -1;
-            }
+    struct script *s = rs->ud;
+    size_t n;
+    while ((n = raw_complete(c)) > 0) {
+        pthread_mutex_lock(&s->mu);
+        s->last_len = n < sizeof(s->last) - 1 ? n : sizeof(s->last) - 1;
+        memcpy(s->last, c->buf, s->last_len);
+        s->last[s->last_len] = '\0';
+        atomic_fetch_add(&s->reqs, 1);
+        bool ok = s->silent || write(c->fd, s->reply, s->reply_len) == (ssize_t)s->reply_len;
+        bool close_it = s->close_after || !ok;
+        pthread_mutex_unlock(&s->mu);
+        memmove(c->buf, c->buf + n, c->len - n);
+        c->len -= n;
+        if (close_it) {
+            close(c->fd);
+            c->fd = -1;
+            c->len = 0;
+            return false;
         }
     }
-    return NULL;
+    return true;
 }
 
 static struct script *script_start(void)
 {
     struct script *s = gw_xcalloc(1, sizeof(*s));
-    for (int i = 0; i < 8; i++)
-        s->c[i].fd = -1;
     pthread_mutex_init(&s->mu, NULL);
-    s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sin = {0};
-    sin.sin_family = AF_INET;
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t sl = sizeof(sin);
-    if (s->lfd < 0 || bind(s->lfd, (struct sockaddr *)&sin, sizeof(sin)) != 0 ||
-        listen(s->lfd, 16) != 0 || getsockname(s->lfd, (struct sockaddr *)&sin, &sl) != 0 ||
-        pipe(s->stop) != 0)
-        abort();
-    s->port = ntohs(sin.sin_port);
-    pthread_create(&s->thread, NULL, script_thread, s);
+    s->raw = raw_start_with(script_serve, s);
+    s->port = s->raw->port;
     return s;
 }
 
 static void script_stop(struct script *s)
 {
-    if (write(s->stop[1], "x", 1) != 1)
-        abort();
-    pthread_join(s->thread, NULL);
-    for (int i = 0; i < 8; i++)
-        if (s->c[i].fd >= 0)
-            close(s->c[i].fd);
-    close(s->lfd);
-    close(s->stop[0]);
-    close(s->stop[1]);
+    raw_stop(s->raw);
     pthread_mutex_destroy(&s->mu);
     gw_free(s);
 }
@@ -291,7 +228,7 @@ static void test_request_bytes(void **state)
              "Accept: */*\r\nContent-Length: 0\r\n\r\n",
              f->s->port);
     assert_string_equal(f->s->last, want);
-    assert_int_equal(atomic_load(&f->s->conns), 1);
+    assert_int_equal(atomic_load(&f->s->raw->connections), 1);
 }
 
 /* gzip (windowBits 31), zlib-wrapped deflate (15) or raw deflate (-15) of `in`. */
@@ -407,7 +344,7 @@ static void test_interim_and_head(void **state)
     get(f, "/after-head", &x);
     assert_string_equal(x.body, "ok");
     assert_true(x.reused);
-    assert_int_equal(atomic_load(&f->s->conns), 1);
+    assert_int_equal(atomic_load(&f->s->raw->connections), 1);
 }
 
 static void expect_failure(struct fixture *f, const char *reply, bool close_after,
@@ -467,7 +404,7 @@ static void test_connection_reuse(void **state)
     get(f, "/a", &x);
     get(f, "/a", &x);
     assert_true(x.reused);
-    assert_int_equal(atomic_load(&f->s->conns), 1);
+    assert_int_equal(atomic_load(&f->s->raw->connections), 1);
     /* Connection: close -> the next call needs a new connection */
     script_replys(f->s, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok",
                   false);
@@ -476,7 +413,7 @@ static void test_connection_reuse(void **state)
     script_replys(f->s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false);
     get(f, "/a", &x);
     assert_false(x.reused);
-    assert_int_equal(atomic_load(&f->s->conns), 2);
+    assert_int_equal(atomic_load(&f->s->raw->connections), 2);
     /* stray bytes after the answer: that connection is not reused either */
     script_replys(f->s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokSTRAY", false);
     get(f, "/a", &x);
@@ -484,14 +421,14 @@ static void test_connection_reuse(void **state)
     script_replys(f->s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false);
     get(f, "/a", &x);
     assert_false(x.reused);
-    assert_int_equal(atomic_load(&f->s->conns), 3);
+    assert_int_equal(atomic_load(&f->s->raw->connections), 3);
     /* HTTP/1.0 without keep-alive: closed after */
     script_replys(f->s, "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok", false);
     get(f, "/a", &x);
     script_replys(f->s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false);
     get(f, "/a", &x);
     assert_false(x.reused);
-    assert_int_equal(atomic_load(&f->s->conns), 4);
+    assert_int_equal(atomic_load(&f->s->raw->connections), 4);
 }
 
 static void test_silent_server_times_out(void **state)
@@ -605,7 +542,7 @@ static void test_names(void **state)
         assert_string_equal(x.body, "ok");
     }
     assert_true(x.reused);
-    assert_int_equal(atomic_load(&f->s->conns), 1);
+    assert_int_equal(atomic_load(&f->s->raw->connections), 1);
     char host[128];
     snprintf(host, sizeof(host), "Host: localhost:%d\r\n", f->s->port);
     assert_non_null(strstr(f->s->last, host));
