@@ -91,8 +91,9 @@ struct h1_conn {
     char host[256];                /* the URL's host (literal or name), its port and TLS
                                     * configuration (NULL: plain http): the idle list's key */
     uint16_t port;
-    const struct gw_httpc_tls *tls;
+    struct gw_httpc_tls *tls;
     SSL *ssl;                      /* TLS connections */
+    char session_key[270];         /* TLS: "host:port", the key of its resumable session */
     struct h1_call *call;          /* the call it serves; NULL while idle (invariant 2) */
     struct h1_conn *prev, *next;   /* idle list, most recently used first */
     uint64_t idle_since_ms;
@@ -117,7 +118,7 @@ struct h1_call {
     bool literal_tried;          /* an IP literal's one address was tried */
     const char *denied_class;    /* an address the SSRF guard refused (another may be tried) */
     char denied_reason[160];
-    const struct gw_httpc_tls *tls; /* https: the request's TLS configuration */
+    struct gw_httpc_tls *tls; /* https: the request's TLS configuration */
     struct gw_buf out;           /* the request as sent: head and body */
     size_t sent;
     struct gw_httpc_resp resp;   /* the answer being read */
@@ -914,8 +915,9 @@ static void connected(struct h1_call *call)
         return;
     }
     char why[200];
-    cn->ssl = gw_httpc_tls_new_ssl(call->tls, call->host, call->host_is_ip, cn->fd, why,
-                                   sizeof(why));
+    snprintf(cn->session_key, sizeof(cn->session_key), "%s:%u", cn->host, (unsigned)cn->port);
+    cn->ssl = gw_httpc_tls_new_ssl(call->tls, call->host, call->host_is_ip, cn->session_key,
+                                   cn->fd, why, sizeof(why));
     if (!cn->ssl) {
         fail(call, GW_HTTPC_ETLS, "%s", why);
         return;

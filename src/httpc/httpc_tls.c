@@ -20,10 +20,20 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#define SESSION_SLOTS 32
+
+/* A TLS session to resume with one server ("host:port"), as libcurl keeps them. */
+struct tls_session {
+    char key[280];
+    SSL_SESSION *sess; /* NULL = free slot */
+};
+
 struct gw_httpc_tls {
     char *ca_file, *client_cert, *client_key, *key_password;
     bool insecure;
     SSL_CTX *ctx;
+    struct tls_session sessions[SESSION_SLOTS]; /* the latest session per server */
+    unsigned next_slot;                         /* round robin when all are taken */
     struct gw_httpc_tls *next;
 };
 
@@ -95,6 +105,50 @@ static void nosig_init(void)
     BIO_meth_free(m);
 }
 
+/* ---- session resumption ----
+ * A new connection to a server this configuration has talked to offers the session it got last
+ * time (an abbreviated handshake: no certificate chain, no key exchange signature). The SSL's
+ * ex-data slot holds the connection's "host:port" key, which outlives the SSL. */
+
+static int session_key_index = -1;
+static pthread_once_t session_once = PTHREAD_ONCE_INIT;
+
+static void session_index_init(void)
+{
+    session_key_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+static struct tls_session *session_slot(struct gw_httpc_tls *t, const char *key)
+{
+    for (size_t i = 0; i < SESSION_SLOTS; i++)
+        if (t->sessions[i].sess && strcmp(t->sessions[i].key, key) == 0)
+            return &t->sessions[i];
+    return NULL;
+}
+
+/* SSL_CTX_sess_set_new_cb: keeps the server's latest session (TLS 1.3 sends its tickets after
+ * the handshake, so this may run in the middle of reading an answer). 1 = the reference is
+ * ours. */
+static int on_new_session(SSL *ssl, SSL_SESSION *sess)
+{
+    struct gw_httpc_tls *t = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+    const char *key = SSL_get_ex_data(ssl, session_key_index);
+    if (!t || !key || strlen(key) >= sizeof(t->sessions[0].key))
+        return 0;
+    struct tls_session *slot = session_slot(t, key);
+    if (!slot) {
+        for (size_t i = 0; i < SESSION_SLOTS && !slot; i++)
+            if (!t->sessions[i].sess)
+                slot = &t->sessions[i];
+        if (!slot)
+            slot = &t->sessions[t->next_slot++ % SESSION_SLOTS];
+    }
+    SSL_SESSION_free(slot->sess);
+    slot->sess = sess;
+    snprintf(slot->key, sizeof(slot->key), "%s", key);
+    return 1;
+}
+
 /* A BIO over `fd` that sends with MSG_NOSIGNAL; NULL when OpenSSL cannot make one. */
 static BIO *nosig_bio(int fd)
 {
@@ -114,6 +168,8 @@ struct gw_httpc_tls_set *gw_httpc_tls_set_new(void)
 
 static void tls_free(struct gw_httpc_tls *t)
 {
+    for (size_t i = 0; i < SESSION_SLOTS; i++)
+        SSL_SESSION_free(t->sessions[i].sess);
     if (t->key_password)
         OPENSSL_cleanse(t->key_password, strlen(t->key_password));
     gw_free(t->ca_file);
@@ -166,7 +222,7 @@ static void queued_error(char *msg, size_t msg_size, const char *what)
     snprintf(msg, msg_size, "%s%s%s", what, eb[0] ? ": " : "", eb);
 }
 
-static SSL_CTX *make_ctx(const struct gw_httpc_tls *t, char *msg, size_t msg_size)
+static SSL_CTX *make_ctx(struct gw_httpc_tls *t, char *msg, size_t msg_size)
 {
     ERR_clear_error();
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
@@ -175,6 +231,8 @@ static SSL_CTX *make_ctx(const struct gw_httpc_tls *t, char *msg, size_t msg_siz
         return NULL;
     }
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(ctx, on_new_session);
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     if (t->insecure) {
         SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
@@ -208,7 +266,7 @@ static SSL_CTX *make_ctx(const struct gw_httpc_tls *t, char *msg, size_t msg_siz
     return ctx;
 }
 
-const struct gw_httpc_tls *gw_httpc_tls_get(struct gw_httpc_tls_set *s,
+struct gw_httpc_tls *gw_httpc_tls_get(struct gw_httpc_tls_set *s,
                                             const struct gw_httpc_request *req, char *msg,
                                             size_t msg_size)
 {
@@ -229,14 +287,16 @@ const struct gw_httpc_tls *gw_httpc_tls_get(struct gw_httpc_tls_set *s,
         tls_free(t); /* not kept: a fixed file is picked up by the next request */
         return NULL;
     }
+    SSL_CTX_set_app_data(t->ctx, t);
     t->next = s->head;
     s->head = t;
     return t;
 }
 
-SSL *gw_httpc_tls_new_ssl(const struct gw_httpc_tls *t, const char *host, bool host_is_ip,
-                          int fd, char *msg, size_t msg_size)
+SSL *gw_httpc_tls_new_ssl(struct gw_httpc_tls *t, const char *host, bool host_is_ip,
+                          const char *session_key, int fd, char *msg, size_t msg_size)
 {
+    pthread_once(&session_once, session_index_init);
     ERR_clear_error();
     SSL *ssl = SSL_new(t->ctx);
     BIO *bio = ssl ? nosig_bio(fd) : NULL;
@@ -252,6 +312,12 @@ SSL *gw_httpc_tls_new_ssl(const struct gw_httpc_tls *t, const char *host, bool h
                             : SSL_set1_host(ssl, host);
         if (ok != 1)
             goto fail;
+    }
+    if (session_key_index >= 0 && session_key &&
+        SSL_set_ex_data(ssl, session_key_index, (void *)(uintptr_t)session_key) == 1) {
+        struct tls_session *slot = session_slot(t, session_key);
+        if (slot)
+            (void)SSL_set_session(ssl, slot->sess); /* refused or stale: a full handshake */
     }
     SSL_set_connect_state(ssl);
     return ssl;

@@ -3,7 +3,9 @@
  * gw_httpc over TLS against local evhttp servers with certificates made at run time: the
  * server is verified by default (unknown CA refused, the right CA file accepted, host name
  * checked), verification can only be switched off explicitly, and mutual TLS works with a
- * client certificate and key (and fails without one). Connections are reused over TLS too.
+ * client certificate and key (and fails without one). Connections are reused over TLS too, and
+ * a new connection resumes the server's TLS session. Every test runs on the native engine and
+ * on libcurl.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -152,11 +154,35 @@ static void test_mutual_tls(void **state)
     assert_int_not_equal(r.status, GW_HTTPC_OK);
 }
 
+/* A new connection to a server the client has talked to resumes its TLS session (the server
+ * counts the resumed handshakes), as libcurl's shared session cache does. */
+static void test_session_resumption(void **state)
+{
+    (void)state;
+    struct gw_httpc_request t;
+    memset(&t, 0, sizeof(t));
+    t.ca_file = T.ca;
+    t.fresh_connect = true; /* a new connection each time */
+    struct result r = get("127.0.0.1", TLS_SRV->port, &t);
+    assert_int_equal(r.status, GW_HTTPC_OK);
+    long hits = SSL_CTX_sess_hits(TLS_CTX);
+    r = get("127.0.0.1", TLS_SRV->port, &t);
+    assert_int_equal(r.status, GW_HTTPC_OK);
+    assert_false(r.reused);
+    r = get("127.0.0.1", TLS_SRV->port, &t);
+    assert_int_equal(r.status, GW_HTTPC_OK);
+    if (SSL_CTX_sess_hits(TLS_CTX) < hits + 2) {
+        fprintf(stderr, "resumed handshakes: %ld -> %ld\n", hits, SSL_CTX_sess_hits(TLS_CTX));
+        fail();
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_server_verification),
         cmocka_unit_test(test_mutual_tls),
+        cmocka_unit_test(test_session_resumption),
     };
     int failed = cmocka_run_group_tests_name("native engine", tests, setup, teardown);
     CURL_ONLY = true;
