@@ -1,7 +1,10 @@
 /*
  * src/httpc/httpc_client.c
- * libcurl multi-socket API on a libevent base: the glue (socket and timer callbacks), the
- * per-call state, response capture under a size cap, and error classification.
+ * The client's public API and its libcurl engine: gw_httpc_submit validates a request and hands
+ * it to the native HTTP/1.1 engine when that can carry it (httpc_h1.c, gw_httpc_h1_eligible),
+ * to libcurl otherwise; gw_httpc_cancel routes a call by its engine tag. The libcurl engine is
+ * the multi-socket API on a libevent base: the glue (socket and timer callbacks), the per-call
+ * state, response capture under a size cap, and error classification.
  *
  * Call lifecycle (one struct gw_httpc_call):
  *
