@@ -128,6 +128,7 @@ struct h1_call {
     int early;                   /* a failure found in submit (enum gw_httpc_status), 0 = none */
     bool no_replay, fresh;
     bool reused, connected, got_bytes, retried, keep_alive, not_resent;
+    bool send_wants_read;        /* TLS: the pending write waits for the socket to be readable */
     char error[200];
 };
 
@@ -835,6 +836,7 @@ static void send_request(struct h1_call *call, bool in_submit)
             continue;
         }
         if (n == IO_AGAIN) {
+            call->send_wants_read = want == EV_READ;
             if (conn_watch(cn, (short)(EV_READ | want)) != GW_OK) {
                 snprintf(call->error, sizeof(call->error), "cannot watch the connection");
                 fail_early(call, in_submit, GW_HTTPC_ECONNECT);
@@ -1202,9 +1204,10 @@ static void on_conn_event(evutil_socket_t fd, short what, void *arg)
         handshake(call);
         return;
     case PH_SENDING:
-        if ((what & EV_READ) && !cn->ssl) {
+        if ((what & EV_READ) && !call->send_wants_read) {
             /* the server answered (or closed) before taking the whole request: the rest is
-             * not sent, and the connection is not reused (finish) */
+             * not sent, and the connection is not reused (finish). (Over TLS a write may wait
+             * for a read, send_wants_read: then readability means "write again".) */
             call->phase = PH_RECEIVING;
             if (conn_watch(cn, EV_READ) != GW_OK) {
                 fail(call, GW_HTTPC_ECONNECT, "cannot watch the connection");
@@ -1213,7 +1216,7 @@ static void on_conn_event(evutil_socket_t fd, short what, void *arg)
             receive(call);
             return;
         }
-        send_request(call, false); /* TLS: a write waiting for a read retries the same way */
+        send_request(call, false);
         return;
     case PH_RECEIVING:
         receive(call);
