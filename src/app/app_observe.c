@@ -178,6 +178,13 @@ static void collect_platform(void *ud, struct gw_metrics_writer *w)
     gw_upstreams_breakers(pf->upstreams, bs, 64, &nb);
     if (nb > 64)
         nb = 64;
+    gw_metrics_write_header(w, "mcpgw_upstream_requests_total", GW_METRIC_COUNTER,
+                            "Upstream attempts of tool calls per HTTP engine: native (the "
+                            "gateway's HTTP/1.1 client) or curl (libcurl).");
+    gw_metrics_write_sample(w, "mcpgw_upstream_requests_total", "client=\"native\"",
+                            (double)us.http_native);
+    gw_metrics_write_sample(w, "mcpgw_upstream_requests_total", "client=\"curl\"",
+                            (double)us.http_curl);
     write_per_breaker(w, "mcpgw_breaker_state", GW_METRIC_GAUGE,
                       "Circuit breaker state per upstream: 0 closed, 1 open, 2 half-open.", bs,
                       nb, false);

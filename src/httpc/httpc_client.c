@@ -747,6 +747,11 @@ fail:
     return rc;
 }
 
+bool gw_httpc_call_native(const struct gw_httpc_call *call)
+{
+    return call && call->tag.engine == HTTPC_ENGINE_H1;
+}
+
 void gw_httpc_cancel(struct gw_httpc_call *call)
 {
     if (!call)

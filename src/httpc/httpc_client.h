@@ -176,6 +176,9 @@ void gw_httpc_free(struct gw_httpc *c);
 int gw_httpc_submit(struct gw_httpc *c, const struct gw_httpc_request *req, gw_httpc_done_fn done,
                     void *arg, struct gw_httpc_call **out_call, struct gw_error *err);
 
+/* Whether a pending call went to the native HTTP/1.1 engine (false: libcurl). */
+bool gw_httpc_call_native(const struct gw_httpc_call *call);
+
 /* Aborts a pending call: its callback will not be called and the handle becomes invalid.
  * Accepts NULL. Must not be called for a call whose callback has started. */
 void gw_httpc_cancel(struct gw_httpc_call *call);

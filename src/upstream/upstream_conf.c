@@ -969,6 +969,8 @@ void gw_upstreams_stats(struct gw_upstreams *u, struct gw_upstreams_stats *out)
     out->cache_misses = cs.misses;
     out->cache_entries = cs.entries;
     out->cache_bytes = cs.bytes;
+    out->http_native = atomic_load(&u->http_native);
+    out->http_curl = atomic_load(&u->http_curl);
     out->idem_replays = atomic_load(&u->idem_replays);
     out->idem_conflicts = atomic_load(&u->idem_conflicts);
     out->idem_entries = u->idem.ops->count(u->idem.self);

@@ -108,6 +108,7 @@ struct gw_upstreams {
     int *wake_fds;
     size_t nwake, capwake;
     atomic_uint_fast64_t idem_replays, idem_conflicts;
+    atomic_uint_fast64_t http_native, http_curl; /* attempts sent through each HTTP engine */
 };
 
 /* Finds the conf for `name` (configured or dynamic), creating a dynamic one with the defaults

@@ -578,6 +578,9 @@ static void attempt(struct gw_exec_call *c)
     if (c->guarded)
         http = ex->http_guarded;
     int rc = http ? gw_httpc_submit(http, &req, on_http_done, c, &c->hcall, &err) : GW_ENOMEM;
+    if (rc == GW_OK)
+        atomic_fetch_add_explicit(gw_httpc_call_native(c->hcall) ? &u->http_native : &u->http_curl,
+                                  1, memory_order_relaxed);
     gw_upstream_token_wipe(authz);
     gw_free(hdrs);
     if (rc != GW_OK) {

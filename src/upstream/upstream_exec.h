@@ -103,6 +103,7 @@ struct gw_upstreams_stats {
     uint64_t cache_hits, cache_misses, cache_entries, cache_bytes;
     uint64_t idem_replays, idem_conflicts, idem_entries;
     uint64_t token_fetches, token_failures;
+    uint64_t http_native, http_curl; /* upstream attempts per HTTP engine (GW_UPSTREAM_HTTP_CLIENT) */
 };
 void gw_upstreams_stats(struct gw_upstreams *u, struct gw_upstreams_stats *out);
 

@@ -112,6 +112,10 @@ test('real calls are counted exactly: totals, intervals, tools, upstreams, audit
   for (const line of prom.split('\n'))
     if (line.startsWith('mcpgw_tool_calls_total{')) promCalls += Number(line.split(' ').pop());
   assert.equal(promCalls, 11);
+  // the 8 calls that reached the mock APIM (plain http on 127.0.0.1) went through the native
+  // HTTP client, none through libcurl
+  const engine = (c) => Number((prom.match(new RegExp(`^mcpgw_upstream_requests_total\\{client="${c}"\\} (\\S+)$`, 'm')) || [])[1]);
+  assert.deepEqual({ native: engine('native'), curl: engine('curl') }, { native: 8, curl: 0 });
 
   // 24 h at one-minute intervals holds the same calls
   const day = await admin('GET', '/metrics/summary?window=86400&step=60');
