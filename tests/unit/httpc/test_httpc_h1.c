@@ -7,7 +7,8 @@
  * interim answers skipped, HEAD answers without a body, framing failures (truncated, malformed,
  * 101, oversized headers, Content-Length over the cap, an empty reply), bodies delimited by the
  * close, when a connection is reused and when not (Connection: close, stray bytes), a silent
- * server timing out, and which requests the engine takes (the rest go to libcurl).
+ * server timing out, an answer that comes while a large body is still being written, host
+ * names, and which requests the engine takes (the rest go to libcurl).
  * test_httpc_client.c runs the client's behaviour tests on both engines.
  */
 #include <setjmp.h>
@@ -37,6 +38,8 @@ struct script {
     size_t reply_len;
     bool close_after; /* close the connection after the reply */
     bool silent;      /* read the request, answer nothing */
+    bool early;       /* answer as soon as the head is in, then discard the body */
+    bool answered;    /* early: the answer went out */
     char last[8192];  /* the last request as received */
     size_t last_len;
     atomic_int reqs;
@@ -46,6 +49,19 @@ struct script {
 static bool script_serve(struct raw_server *rs, struct raw_conn *c)
 {
     struct script *s = rs->ud;
+    if (s->early) { /* bodies too large for the raw buffer: answer on the head, drop the rest */
+        pthread_mutex_lock(&s->mu);
+        bool head = !s->answered && memmem(c->buf, c->len, "\r\n\r\n", 4);
+        if (head) {
+            s->answered = true;
+            if (write(c->fd, s->reply, s->reply_len) != (ssize_t)s->reply_len)
+                abort();
+        }
+        pthread_mutex_unlock(&s->mu);
+        if (s->answered)
+            c->len = 0;
+        return true;
+    }
     size_t n;
     while ((n = raw_complete(c)) > 0) {
         pthread_mutex_lock(&s->mu);
@@ -448,6 +464,39 @@ static void test_silent_server_times_out(void **state)
     assert_int_equal(gw_httpc_pending(f->c), 0);
 }
 
+/* A server that answers before it has read the whole request (a 413 on a large body): the
+ * answer is taken while the body is still being written, the rest is not sent, and the
+ * connection is not reused. */
+static void test_early_answer(void **state)
+{
+    struct fixture *f = *state;
+    script_replys(f->s, "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n", false);
+    pthread_mutex_lock(&f->s->mu);
+    f->s->early = true;
+    pthread_mutex_unlock(&f->s->mu);
+    size_t big = 32u << 20;
+    char *body = gw_xmalloc(big);
+    memset(body, 'x', big);
+    struct gw_httpc_request req = {0};
+    req.method = "POST";
+    req.body = body;
+    req.body_len = big;
+    req.timeout_ms = 5000;
+    struct res x;
+    call(f, &req, "/upload", &x);
+    gw_free(body);
+    assert_int_equal(x.status, GW_HTTPC_OK);
+    assert_int_equal(x.http, 413);
+    pthread_mutex_lock(&f->s->mu);
+    f->s->early = false;
+    pthread_mutex_unlock(&f->s->mu);
+    script_replys(f->s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false);
+    get(f, "/after", &x);
+    assert_string_equal(x.body, "ok");
+    assert_false(x.reused);
+    assert_int_equal(atomic_load(&f->s->raw->connections), 2);
+}
+
 /* What goes to libcurl instead: everything the native engine does not carry. */
 static void test_engine_choice(void **state)
 {
@@ -578,6 +627,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_framing_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connection_reuse, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silent_server_times_out, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_early_answer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_engine_choice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_names, setup, teardown),
     };
