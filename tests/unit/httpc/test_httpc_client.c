@@ -301,6 +301,49 @@ static void test_timeout_does_not_stall_loop(void **state)
     assert_true(ts_now_ms() - t0 < 2900);
 }
 
+/* A server whose accept queue is full drops the SYN: connect() neither succeeds nor fails, and
+ * only the connect timeout ends the call (distinct from the total timeout, nothing connected). */
+static void test_connect_timeout(void **state)
+{
+    struct fixture *f = *state;
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sin;
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t sl = sizeof(sin);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    assert_int_equal(listen(lfd, 0), 0);
+    assert_int_equal(getsockname(lfd, (struct sockaddr *)&sin, &sl), 0);
+    /* fill the queue: connections the server never accepts */
+    int fill[4];
+    for (int i = 0; i < 4; i++) {
+        fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        (void)connect(fill[i], (struct sockaddr *)&sin, sizeof(sin));
+    }
+    usleep(50000);
+    char url[128];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/x", ntohs(sin.sin_port));
+    struct gw_httpc_request req = {0};
+    req.method = "GET";
+    req.url = url;
+    req.connect_timeout_ms = 300;
+    req.timeout_ms = 8000;
+    struct result r = {0};
+    long long t0 = ts_now_ms();
+    assert_int_equal(gw_httpc_submit(f->c, &req, on_done, &r, NULL, NULL), GW_OK);
+    assert_true(ts_run_until(f->base, &r.done, 1, 10000));
+    long long ms = ts_now_ms() - t0;
+    for (int i = 0; i < 4; i++)
+        close(fill[i]);
+    close(lfd);
+    if (r.status != GW_HTTPC_ETIMEOUT) /* a stack that refuses instead of dropping the SYN */
+        skip();
+    assert_false(r.connected);
+    assert_true(ms >= 250 && ms < 4000);
+    assert_non_null(strcasestr(r.error, "time")); /* "timed out" / libcurl's "Timeout" */
+}
+
 static void test_connect_refused(void **state)
 {
     struct fixture *f = *state;
@@ -745,6 +788,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_response_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeout_does_not_stall_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_connect_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_localhost_name_resolves, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_requests, setup, teardown),
