@@ -58,6 +58,9 @@ static bool script_serve(struct raw_server *rs, struct raw_conn *c)
                 abort();
         }
         pthread_mutex_unlock(&s->mu);
+        if (head) /* stop reading a while: the client's socket fills, so it is still writing
+                   * when the answer is there (otherwise a fast reader takes the whole body) */
+            usleep(300000);
         if (s->answered)
             c->len = 0;
         return true;
