@@ -1,7 +1,7 @@
 /*
  * src/httpc/httpc_client.c
  * The client's public API and its libcurl engine: gw_httpc_submit validates a request and hands
- * it to the native HTTP/1.1 engine when that can carry it (httpc_h1.c, gw_httpc_h1_eligible),
+ * it to the native HTTP/1.1 engine when that can carry it (httpc_h1.c, gw_httpc_h1_submit),
  * to libcurl otherwise; gw_httpc_cancel routes a call by its engine tag. The libcurl engine is
  * the multi-socket API on a libevent base: the glue (socket and timer callbacks), the per-call
  * state, response capture under a size cap, and error classification.
@@ -621,10 +621,13 @@ int gw_httpc_submit(struct gw_httpc *c, const struct gw_httpc_request *req, gw_h
         return GW_ERROR_SET(err, GW_ELIMIT, "too many request headers (%zu)", req->nheaders);
     if (req->nparts && req->body)
         return GW_ERROR_SET(err, GW_EINVAL, "a request has either a body or multipart parts");
-    if (c->h1 && gw_httpc_h1_eligible(c->h1, req)) {
-        rc = gw_httpc_h1_submit(c->h1, req, done, arg, out_call, err);
-        c->native_calls += rc == GW_OK;
-        return rc;
+    if (c->h1) {
+        bool taken = false;
+        rc = gw_httpc_h1_submit(c->h1, req, done, arg, out_call, &taken, err);
+        if (taken) {
+            c->native_calls += rc == GW_OK;
+            return rc;
+        }
     }
 
     struct gw_httpc_call *call = gw_xcalloc(1, sizeof(*call));

@@ -8,7 +8,7 @@
  * libcurl's observable behaviour (statuses, timeouts, size cap, TLS verification, SSRF check
  * per opened connection, at-most-once writes, header lookup) at a fraction of its cost: one
  * send and one receive per call on a reused connection, no per-transfer handle setup, no
- * liveness polls. Everything else goes to libcurl (httpc_client.c, gw_httpc_h1_eligible).
+ * liveness polls. Everything else goes to libcurl (httpc_client.c; eligible() says which).
  *
  * Call lifecycle (one struct h1_call):
  *
@@ -122,7 +122,6 @@ struct h1_call {
     struct gw_buf out;           /* the request as sent: head and body */
     size_t sent;
     struct gw_httpc_resp resp;   /* the answer being read */
-    size_t max_bytes;
     uint64_t start_us, deadline_ms, connect_deadline_ms;
     long timeout_ms, connect_timeout_ms;
     int early;                   /* a failure found in submit (enum gw_httpc_status), 0 = none */
@@ -182,7 +181,6 @@ static uint64_t now_ms(void)
 
 struct h1_url {
     char host[256];      /* the literal without brackets, or the name */
-    char authority[300]; /* as written */
     uint16_t port;
     bool https;
     bool is_ip;
@@ -239,28 +237,29 @@ static bool parse_url(const char *url, struct h1_url *u)
         a = url + 8, u->https = true;
     else
         return false;
+    char authority[300]; /* host[:port] as written */
     size_t alen = strcspn(a, "/?#");
-    if (alen == 0 || alen >= sizeof(u->authority) || memchr(a, '@', alen))
+    if (alen == 0 || alen >= sizeof(authority) || memchr(a, '@', alen))
         return false;
     for (const char *p = url; *p; p++)
         if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
             return false;
-    memcpy(u->authority, a, alen);
-    u->authority[alen] = '\0';
+    memcpy(authority, a, alen);
+    authority[alen] = '\0';
     const char *port = NULL;
     size_t hlen;
-    const char *hstart = u->authority;
-    bool v6 = u->authority[0] == '[';
+    const char *hstart = authority;
+    bool v6 = authority[0] == '[';
     if (v6) {
-        const char *rb = strchr(u->authority, ']');
+        const char *rb = strchr(authority, ']');
         if (!rb || (rb[1] != '\0' && rb[1] != ':'))
             return false;
-        hstart = u->authority + 1;
+        hstart = authority + 1;
         hlen = (size_t)(rb - hstart);
         port = rb[1] == ':' ? rb + 2 : NULL;
     } else {
-        const char *colon = strchr(u->authority, ':');
-        hlen = colon ? (size_t)(colon - u->authority) : alen;
+        const char *colon = strchr(authority, ':');
+        hlen = colon ? (size_t)(colon - authority) : alen;
         port = colon ? colon + 1 : NULL;
     }
     if (hlen == 0 || hlen >= sizeof(u->host))
@@ -360,7 +359,9 @@ static void resolver_unref(struct h1_resolver *r, bool now)
     (void)event_base_once(r->base, -1, EV_TIMEOUT, resolver_free_cb, r, &zero);
 }
 
-bool gw_httpc_h1_eligible(struct gw_httpc_h1 *h, const struct gw_httpc_request *req)
+/* Whether this engine can carry `req` exactly as libcurl would (httpc_internal.h), with its
+ * URL parsed into `u` when it can. */
+static bool eligible(struct gw_httpc_h1 *h, const struct gw_httpc_request *req, struct h1_url *u)
 {
     if (req->proxy || req->nparts || req->on_data || req->stall_timeout_s > 0 ||
         req->follow_redirects)
@@ -368,8 +369,7 @@ bool gw_httpc_h1_eligible(struct gw_httpc_h1 *h, const struct gw_httpc_request *
     for (size_t i = 0; i < req->nheaders; i++)
         if (!header_plain(req->headers[i]))
             return false;
-    struct h1_url u;
-    return parse_url(req->url, &u) && (u.is_ip || dns_ready(h));
+    return parse_url(req->url, u) && (u->is_ip || dns_ready(h));
 }
 
 /* ---- request ---- */
@@ -407,6 +407,8 @@ static int build_request(struct h1_call *call, const struct gw_httpc_request *re
      * body), other methods when they have a body */
     bool no_body = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
     bool bodied = !no_body && (req->body || strcmp(req->method, "POST") == 0);
+    size_t body_len = bodied && req->body ? req->body_len : 0;
+    gw_buf_init(b, MAX_REQUEST_HEAD + body_len); /* the head's limit, then the body */
     int rc = gw_buf_adds(b, req->method);
     rc |= gw_buf_addc(b, ' ');
     if (u->slash)
@@ -442,20 +444,10 @@ static int build_request(struct h1_call *call, const struct gw_httpc_request *re
         rc |= gw_buf_adds(b, "\r\n");
     }
     rc |= gw_buf_adds(b, "\r\n");
-    if (rc != GW_OK)
+    if (rc != GW_OK || gw_buf_len(b) > MAX_REQUEST_HEAD)
         return GW_ERROR_SET(err, GW_ELIMIT, "request head over %u bytes", MAX_REQUEST_HEAD);
-    if (bodied && req->body && req->body_len) {
-        /* the head's limit does not apply to the body: a second buffer bound is the body's */
-        struct gw_buf whole;
-        gw_buf_init(&whole, gw_buf_len(b) + req->body_len);
-        if (gw_buf_add(&whole, gw_buf_ptr(b), gw_buf_len(b)) != GW_OK ||
-            gw_buf_add(&whole, req->body, req->body_len) != GW_OK) {
-            gw_buf_fini(&whole);
-            return GW_ERROR_SET(err, GW_ENOMEM, "cannot copy the request body");
-        }
-        gw_buf_fini(b);
-        *b = whole;
-    }
+    if (body_len && gw_buf_add(b, req->body, body_len) != GW_OK)
+        return GW_ERROR_SET(err, GW_ENOMEM, "cannot copy the request body");
     return GW_OK;
 }
 
@@ -1112,10 +1104,7 @@ static void answer_refused(struct h1_call *call)
 {
     const char *msg = NULL;
     enum gw_httpc_status st = gw_httpc_resp_failure(&call->resp, &msg);
-    if (st == GW_HTTPC_ETOOLARGE)
-        fail(call, st, "response larger than %zu bytes", call->max_bytes);
-    else
-        fail(call, st, "%s", msg);
+    fail(call, st, "%s", msg);
 }
 
 /* Data (or the end) arrived on a connection serving a call. */
@@ -1297,11 +1286,12 @@ void gw_httpc_h1_cancel(struct gw_httpc_call *handle)
 
 int gw_httpc_h1_submit(struct gw_httpc_h1 *h, const struct gw_httpc_request *req,
                        gw_httpc_done_fn done, void *arg, struct gw_httpc_call **out_call,
-                       struct gw_error *err)
+                       bool *taken, struct gw_error *err)
 {
     struct h1_url u;
-    if (!parse_url(req->url, &u))
-        return GW_ERROR_SET(err, GW_EINVAL, "malformed URL");
+    *taken = eligible(h, req, &u);
+    if (!*taken)
+        return GW_OK; /* libcurl's */
     struct h1_call *call = gw_xcalloc(1, sizeof(*call));
     call->tag.engine = HTTPC_ENGINE_H1;
     call->h = h;
@@ -1312,15 +1302,14 @@ int gw_httpc_h1_submit(struct gw_httpc_h1 *h, const struct gw_httpc_request *req
     call->port = u.port;
     call->host_is_ip = u.is_ip;
     memcpy(call->host, u.host, sizeof(call->host));
-    call->max_bytes = req->max_response_bytes ? req->max_response_bytes : DEFAULT_MAX_RESPONSE;
-    gw_httpc_resp_init(&call->resp, call->max_bytes, strcmp(req->method, "HEAD") == 0,
-                       req->accept_encoding);
+    gw_httpc_resp_init(&call->resp,
+                       req->max_response_bytes ? req->max_response_bytes : DEFAULT_MAX_RESPONSE,
+                       strcmp(req->method, "HEAD") == 0, req->accept_encoding);
     call->no_replay = req->no_replay;
     call->fresh = req->fresh_connect;
     call->timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : DEFAULT_TIMEOUT_MS;
     call->connect_timeout_ms =
         req->connect_timeout_ms > 0 ? req->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
-    gw_buf_init(&call->out, MAX_REQUEST_HEAD);
     int rc = build_request(call, req, &u, err);
     call->timer = evtimer_new(h->base, on_call_timer, call);
     if (rc == GW_OK && !call->timer)

@@ -30,17 +30,21 @@ static int headers_too_large(struct gw_httpc_resp *r)
     return refuse(r, GW_HTTPC_EPROTO, "response headers over 32 KiB");
 }
 
+/* The body is over the cap (ETOOLARGE, with the cap in the message as libcurl's path has it). */
+static int too_large(struct gw_httpc_resp *r)
+{
+    char msg[80];
+    snprintf(msg, sizeof(msg), "response larger than %zu bytes", r->_max_bytes);
+    return refuse(r, GW_HTTPC_ETOOLARGE, msg);
+}
+
 static int body_add(struct gw_httpc_resp *r, const void *p, size_t n)
 {
     int rc = gw_buf_add(&r->_body, p, n);
-    if (rc == GW_ELIMIT) {
-        r->_too_large = true;
-        return refuse(r, GW_HTTPC_ETOOLARGE, "response body over the size limit");
-    }
-    if (rc != GW_OK) {
-        r->_oom = true;
+    if (rc == GW_ELIMIT)
+        return too_large(r);
+    if (rc != GW_OK)
         return refuse(r, GW_HTTPC_EPROTO, "out of memory while receiving the response");
-    }
     return 0;
 }
 
@@ -99,10 +103,8 @@ static int setup_coding(struct gw_httpc_resp *r)
         return refuse(r, GW_HTTPC_EPROTO, msg);
     }
     memset(&r->_z, 0, sizeof(r->_z));
-    if (inflateInit2(&r->_z, window) != Z_OK) {
-        r->_oom = true;
+    if (inflateInit2(&r->_z, window) != Z_OK)
         return refuse(r, GW_HTTPC_EPROTO, "out of memory while receiving the response");
-    }
     r->_z_live = true;
     return 0;
 }
@@ -125,10 +127,8 @@ static int on_headers_complete(llhttp_t *ll)
     if (setup_coding(r) != 0)
         return -1;
     if (r->_coding == CODING_NONE && !r->_head && (ll->flags & F_CONTENT_LENGTH) &&
-        ll->content_length > r->_max_bytes) {
-        r->_too_large = true;
-        return refuse(r, GW_HTTPC_ETOOLARGE, "response body over the size limit");
-    }
+        ll->content_length > r->_max_bytes)
+        return too_large(r);
     return r->_head ? 1 : 0; /* 1: no body (a HEAD answer, whatever it announces) */
 }
 

@@ -41,7 +41,7 @@ struct gw_httpc_resp {
     z_stream _z;
     int _coding; /* 0 identity, 1 gzip, 2 deflate */
     bool _z_live, _z_raw_tried, _in_value, _interim, _head, _accept_encoding;
-    bool _complete, _keep_alive, _too_large, _oom;
+    bool _complete, _keep_alive;
     int _fail; /* enum gw_httpc_status of a refusal found by a callback, 0 = none */
     char _error[160];
 };
