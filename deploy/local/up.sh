@@ -122,9 +122,18 @@ for i in 0 1 2; do
     </dev/null >/dev/null 2>"$S/logs/gateway-$((i + 1)).log" &
   track $! "gateway-$((i + 1))"
 done
+# each replica gets 60 s to become ready (its first registry snapshot loaded); one that exits
+# is reported at once, with the end of its log (a port taken, a bad setting)
+gw_pid() { awk -v n="gateway-$1" '$2==n{print $1}' "$S/pids"; }
 for i in 0 1 2; do
-  for _ in $(seq 100); do curl -sf "http://127.0.0.1:${GW_PORTS[$i]}/ready" >/dev/null 2>&1 && break; sleep 0.1; done
-  curl -sf "http://127.0.0.1:${GW_PORTS[$i]}/ready" >/dev/null || die "gateway $((i + 1)) not ready: $S/logs/gateway-$((i + 1)).log"
+  log=$S/logs/gateway-$((i + 1)).log; pid=$(gw_pid $((i + 1)))
+  for _ in $(seq 600); do
+    curl -sf --max-time 2 "http://127.0.0.1:${GW_PORTS[$i]}/ready" >/dev/null 2>&1 && break
+    kill -0 "$pid" 2>/dev/null || die "gateway $((i + 1)) exited: $log: $(tail -3 "$log" | tr '\n' ' ')"
+    sleep 0.1
+  done
+  curl -sf --max-time 2 "http://127.0.0.1:${GW_PORTS[$i]}/ready" >/dev/null ||
+    die "gateway $((i + 1)) not ready after 60 s: $log: $(tail -3 "$log" | tr '\n' ' ')"
 done
 say "gateways on 127.0.0.1:${GW_PORTS[*]} (admin ${ADMIN_PORTS[*]})"
 

@@ -129,7 +129,6 @@ cp "$REPO/tools/mock-apim/openapi/service-booking.yaml" "$T/gw-tmp/service-booki
 # for "localhost" from a CA made here; the sidecar's configuration in its /tmp (the pod mounts
 # it from the redis-auth Secret at /etc/stunnel)
 mkdir -p "$T/rt-tmp" "$T/rt-cache"; chmod 1777 "$T/rt-tmp"; chown 1000:1000 "$T/rt-cache"; chmod 750 "$T/rt-cache"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 RT_OK=0
 if command -v redis-server >/dev/null; then
   (cd "$T" && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=ca \
@@ -138,7 +137,7 @@ if command -v redis-server >/dev/null; then
     printf 'subjectAltName=DNS:localhost\n' >r.ext &&
     openssl x509 -req -in r.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 -extfile r.ext -out r.crt 2>/dev/null)
   cp "$T/ca.crt" "$T/rt-tmp/ca.crt"; chmod 0644 "$T/rt-tmp/ca.crt"
-  RTOKEN=$(openssl rand -hex 16); RPORT=$(free_port); LPORT=$(free_port)
+  RTOKEN=$(openssl rand -hex 16); read -r RPORT LPORT <<<"$(free_ports 2)"
   redis-server --port 0 --tls-port "$RPORT" --tls-cert-file "$T/r.crt" --tls-key-file "$T/r.key" --tls-ca-cert-file "$T/ca.crt" \
     --tls-auth-clients no --requirepass "$RTOKEN" --save '' --appendonly no --dir "$T" --bind 127.0.0.1 \
     </dev/null >"$T/redis.log" 2>&1 &

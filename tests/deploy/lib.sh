@@ -24,6 +24,38 @@ wait_port() {
   echo "no port in $1 after 10 s" >&2; return 1
 }
 
+# free_ports N: N distinct loopback ports that are free now, drawn below the kernel's ephemeral
+# range (ip_local_port_range): a port picked by binding to 0 is an ephemeral one, and the outgoing
+# connections of whatever else runs meanwhile (parallel suites, the gateways' own database
+# connections) can take it before the server meant for it binds. Nothing reserves the ports.
+free_ports() {
+  python3 - "$1" <<'PY'
+import random, socket, sys
+n = int(sys.argv[1])
+try:
+    lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+except (OSError, ValueError, IndexError):
+    lo = 32768
+lo = max(lo, 12000)
+picked = []
+for port in random.sample(range(10000, lo), min(4000, lo - 10000)):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    picked.append(port)
+    if len(picked) == n:
+        break
+if len(picked) < n:
+    sys.exit("free_ports: not enough free ports below the ephemeral range")
+print(" ".join(map(str, picked)))
+PY
+}
+free_port() { free_ports 1; }
+
 # http_code [curl options...] URL: the status code of a GET (000 when nothing answers).
 http_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$@" || true; }
 

@@ -16,11 +16,7 @@ NODE=${NODE:-node}
 T=$(mktemp -d "${TMPDIR:-/tmp}/gw-local.XXXXXX"); chmod 0755 "$T"
 export LOCAL_STATE_DIR=$T/state LOCAL_BUILD_DIR=$BUILD_DIR
 trap '"$REPO/deploy/local/down.sh" >/dev/null 2>&1 || true; rm -rf "$T"' EXIT
-read -r -a P <<<"$(python3 -c '
-import socket
-socks = [socket.socket() for _ in range(10)]
-for s in socks: s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in socks))')"
+read -r -a P <<<"$(free_ports 10)"
 export LOCAL_NGINX_PORT=${P[0]} LOCAL_GW_PORTS="${P[1]} ${P[2]} ${P[3]}" LOCAL_ADMIN_PORTS="${P[4]} ${P[5]} ${P[6]}"
 export LOCAL_MOCK_PORT=${P[7]} LOCAL_PG_PORT=${P[8]} LOCAL_REDIS_PORT=${P[9]}
 t0=$SECONDS

@@ -27,7 +27,6 @@ done
 T=$(mktemp -d "${TMPDIR:-/tmp}/gw-redis-tls.XXXXXX"); chmod 0755 "$T"
 trap 'deploy_cleanup; rm -rf "$T"' EXIT
 HC=$BUILD_DIR/tools/healthcheck/healthcheck
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 # stunnel runs as the pod's uid 1000 when this runs as root (the sidecar is never root)
 AS=(); [ "$(id -u)" -eq 0 ] && AS=(setpriv --reuid=1000 --regid=1000 --clear-groups)
 

@@ -24,7 +24,6 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -44,17 +43,6 @@ const report = {};
 // ------------------------------------------------------------------------------------------
 // processes
 
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.on('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
-
 async function startRedis() {
   const sock = join(dir, 'redis.sock');
   const proc = spawn(REDIS_BIN, ['--port', '0', '--unixsocket', sock, '--unixsocketperm', '700',
@@ -71,7 +59,7 @@ async function stopRedis() {
 }
 
 async function startNginx(ports) {
-  const port = await freePort();
+  const port = await h.freePort();
   const ndir = join(dir, 'nginx');
   mkdirSync(join(ndir, 'tmp'), { recursive: true });
   const conf = join(ndir, 'nginx.conf');

@@ -7,7 +7,6 @@
 // side: an in-memory OAuthClientProvider whose redirectToAuthorization follows the IdP's
 // redirects like a browser and captures the code (no HTML anywhere), and raw helpers.
 // Every process is registered with e2e-harness (stopAll() in after()).
-import { createServer } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,17 +23,8 @@ export const { ClientCredentialsProvider } = await import(`${SDK}/client/auth-ex
 export const ACCEPT = 'application/json, text/event-stream';
 export const LATEST = '2025-06-18';
 
-/** A free loopback TCP port (bound and released: the gateway must know its own URL up front). */
-export function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
+/** A free loopback TCP port (see e2e-harness). */
+export const freePort = h.freePort;
 
 /**
  * The echo upstream: GET /whoami answers what the gateway sent ({user, client, authorization,

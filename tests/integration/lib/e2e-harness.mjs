@@ -10,6 +10,7 @@
 // E2E_KEEP=1 keeps the temp dirs; E2E_CLI_BIN runs the CLI steps with another mcpgw (debugging).
 // Nothing here talks to anything but 127.0.0.1.
 import { spawn, spawnSync } from 'node:child_process';
+import { createServer as createNetServer } from 'node:net';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync, createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
@@ -41,6 +42,28 @@ export const LSAN_EXIT = 23;
 const live = new Set();
 
 /** A fresh temp dir for one test file. */
+/**
+ * A loopback TCP port free right now, for a server that must know its own address up front.
+ * Drawn below the kernel's ephemeral range: a port got by binding to 0 is an ephemeral one, and
+ * outgoing connections made meanwhile (other suites, the gateway's own) can take it first.
+ * Nothing reserves it: callers that can retry on EADDRINUSE should.
+ */
+export async function freePort() {
+  let lo = 32768;
+  try { lo = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || lo; } catch { /* not Linux */ }
+  lo = Math.max(lo, 12000);
+  for (let i = 0; i < 200; i++) {
+    const port = 10000 + Math.floor(Math.random() * (lo - 10000));
+    const free = await new Promise((res) => {
+      const s = createNetServer();
+      s.once('error', () => res(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => res(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error('freePort: no free loopback port below the ephemeral range');
+}
+
 export function tempDir(tag) {
   return mkdtempSync(join(tmpdir(), `mcpgw-e2e-${tag}-`));
 }
