@@ -54,6 +54,11 @@ int gw_json_depth(const char *buf, size_t len, int max_depth);
 json_t *gw_json_parse(const char *buf, size_t len, const struct gw_json_limits *lim,
                       struct gw_error *err);
 
+/* The fast reader alone (no limits, no big numbers, no error message): the document's value,
+ * or NULL. *taken says whether it tried: false for a document it leaves to jansson by rule
+ * (see json.c). For the tests and the differential fuzz target; callers use gw_json_parse. */
+json_t *gw_json_read_fast(const char *buf, size_t len, bool *taken);
+
 /* Appends the compact serialisation of `v` to `out`. GW_OK, GW_ELIMIT (the buffer's maximum,
  * or nesting beyond 2048) or GW_ENOMEM. On failure `out` keeps what it had before. */
 int gw_json_dump(const json_t *v, struct gw_buf *out);

@@ -382,6 +382,113 @@ static void test_accessors(void **state)
     json_decref(o);
 }
 
+/* The fast reader (yajl building jansson values) against jansson's json_loadb: same bytes
+ * when serialised, or declined (left to jansson) where the two could differ. */
+static char *dumped(const json_t *v)
+{
+    struct gw_buf b;
+    gw_buf_init(&b, 1 << 16);
+    assert_int_equal(gw_json_dump(v, &b), GW_OK);
+    assert_int_equal(gw_buf_addc(&b, '\0'), GW_OK);
+    return gw_buf_take(&b, NULL);
+}
+
+static void expect_same(const char *doc, size_t len)
+{
+    bool taken = false;
+    json_t *fast = gw_json_read_fast(doc, len, &taken);
+    assert_true(taken);
+    assert_non_null(fast);
+    json_error_t je;
+    json_t *ref = json_loadb(doc, len, JSON_DECODE_ANY, &je);
+    assert_non_null(ref);
+    char *a = dumped(fast), *b = dumped(ref);
+    assert_string_equal(a, b);
+    gw_free(a);
+    gw_free(b);
+    json_decref(fast);
+    json_decref(ref);
+}
+
+static void expect_refused(const char *doc, bool taken_expected, const char *message_part)
+{
+    bool taken = !taken_expected;
+    json_t *fast = gw_json_read_fast(doc, strlen(doc), &taken);
+    assert_null(fast);
+    assert_int_equal(taken, taken_expected);
+    struct gw_error err = {0};
+    assert_null(gw_json_parse(doc, strlen(doc), NULL, &err));
+    assert_int_equal(err.code, GW_EINVAL);
+    if (!strstr(err.msg, message_part))
+        fail_msg("'%s': message '%s' lacks '%s'", doc, err.msg, message_part);
+}
+
+#define EXPECT_SAME(doc) expect_same(doc, strlen(doc))
+
+static void test_fast_reader(void **state)
+{
+    (void)state;
+    const char *call = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":"
+                       "\"get_item\",\"arguments\":{\"id\":\"42\",\"n\":-0,\"r\":-0.0,\"e\":1.5e3,"
+                       "\"l\":[true,false,null,[],{}]}}}";
+    expect_same(call, strlen(call));
+    /* a name and a value with escapes: yajl decodes both into one buffer, the name is kept */
+    EXPECT_SAME("{\"a\\n\":\"b\\t\",\"c\\\\\":[\"d\\\"\",\"\\/\"]}");
+    /* names longer than the inline key buffer, nested */
+    char lng[900];
+    snprintf(lng, sizeof lng, "{\"%0300d\":{\"%0200d\":1},\"%0300d\":2}", 1, 2, 3);
+    expect_same(lng, strlen(lng));
+    /* duplicates: the last value, at the first one's place (jansson's rule) */
+    EXPECT_SAME("{\"a\":1,\"b\":2,\"a\":3}");
+    json_t *d = gw_json_parse("{\"a\":1,\"b\":2,\"a\":3}", 19, NULL, NULL);
+    char *ds = dumped(d);
+    assert_string_equal(ds, "{\"a\":3,\"b\":2}");
+    gw_free(ds);
+    json_decref(d);
+    /* raw UTF-8 (checked by jansson's constructors), DEL, whitespace around */
+    EXPECT_SAME(" \n[\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\",\"\x7f\"]\r\n\t");
+    /* nesting: 2048 levels pass, 2049 are refused by both readers */
+    char deep[2 * 2049 + 1];
+    memset(deep, '[', 2048);
+    memset(deep + 2048, ']', 2048);
+    expect_same(deep, 4096);
+    memset(deep, '[', 2049);
+    memset(deep + 2049, ']', 2049);
+    deep[4098] = '\0';
+    expect_refused(deep, true, "maximum parsing depth");
+
+    /* refused where jansson refuses, with jansson's message */
+    expect_refused("[] \"x", true, "premature end of input");
+    expect_refused("{\"k\":1}x", true, "end of file expected");
+    expect_refused("[01]", true, "invalid token");
+    expect_refused("[1.]", true, "invalid token");
+    expect_refused("[1,]", true, "unexpected token");
+    expect_refused("{\"a\":1}/*c*/", true, "end of file expected");
+    expect_refused("[\"\xc0\x80\"]", true, "unable to decode byte");
+    expect_refused("[\"\xed\xa0\x80\"]", true, "unable to decode byte");
+    expect_refused("{\"\xff\":1}", true, "unable to decode byte");
+    expect_refused("[\"a\tb\"]", true, "control character");
+    /* declined up front: jansson decides (the reasons are in json.c) */
+    expect_refused("[\"\\ud800\"]", false, "invalid Unicode");
+    expect_refused("[1,\v2]", false, "invalid token");
+    expect_refused("\"top\"x", false, "end of file expected");
+    bool taken = true;
+    assert_null(gw_json_read_fast("", 0, &taken));
+    assert_false(taken);
+    json_t *u = gw_json_parse("[\"\\u00e9\"]", 10, NULL, NULL);
+    assert_string_equal(json_string_value(json_array_get(u, 0)), "\xc3\xa9");
+    json_decref(u);
+    /* numbers jansson cannot hold: the fast reader gives up, the big-number path keeps them */
+    const char *big = "[18446744073709551616,1e400,-9223372036854775808]";
+    assert_null(gw_json_read_fast(big, strlen(big), &taken));
+    assert_true(taken);
+    json_t *b = gw_json_parse(big, strlen(big), NULL, NULL);
+    assert_true(gw_json_is_bignum(json_array_get(b, 0)));
+    assert_true(gw_json_is_bignum(json_array_get(b, 1)));
+    assert_true(json_is_integer(json_array_get(b, 2)));
+    json_decref(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -390,7 +497,7 @@ int main(void)
         cmocka_unit_test(test_utf8_and_nul),   cmocka_unit_test(test_any_value_and_duplicates),
         cmocka_unit_test(test_dump),           cmocka_unit_test(test_accessors),
         cmocka_unit_test(test_real_format),    cmocka_unit_test(test_bignum),
-        cmocka_unit_test(test_dump_flags),
+        cmocka_unit_test(test_dump_flags),     cmocka_unit_test(test_fast_reader),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
