@@ -14,7 +14,7 @@ cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$BUILD" -j2 --target gw_openapi >/dev/null
 cc -std=c11 -O2 -D_GNU_SOURCE -I "$REPO/src" "$REPO/bench/import/bench_import.c" \
   "$BUILD/src/openapi/libgw_openapi.a" "$BUILD/src/ssrf/libgw_ssrf.a" \
-  "$BUILD/src/core/libgw_core.a" $(pkg-config --libs jansson yaml-0.1 libcurl libpcre2-8) -lm \
+  "$BUILD/src/core/libgw_core.a" $(pkg-config --libs jansson yajl yaml-0.1 libcurl libpcre2-8) -lm \
   -o "$BUILD/bench_import"
 if [ $# -eq 0 ]; then
   for f in "$CORPUS/github/api.github.com.json" \
