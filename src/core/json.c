@@ -3,7 +3,7 @@
  * Limits, big numbers and the one JSON writer of the platform (see json.h).
  *
  * Parsing, under a size and depth check, in two readers that build the same jansson values:
- *   - the fast reader: yajl's lexer and parser (a table-driven push parser, ~2.5x cheaper than
+ *   - the fast reader: yajl's lexer and parser (a table-driven push parser, about half the cost of
  *     jansson's per-character stream on a tools/call request) calling back into jansson's own
  *     checked constructors (json_stringn and json_object_setn_new validate UTF-8 as jansson's
  *     parser does). It takes the documents on which the two libraries cannot differ: none with
@@ -256,8 +256,9 @@ static bool fast_readable(const char *buf, size_t len)
     size_t i = 0;
     while (i < len && json_space(buf[i]))
         i++;
+    /* a container at the top: where it closes is known (see gw_json_read_fast) */
     if (i == len || (buf[i] != '{' && buf[i] != '['))
-        return false; /* a container at the top: where it closes is known (see read_fast) */
+        return false;
     if (memchr(buf, '\v', len) || memchr(buf, '\f', len) || memchr(buf, '\0', len))
         return false;
     for (const char *p = buf, *end = buf + len; (p = memchr(p, '\\', (size_t)(end - p)));) {
@@ -389,7 +390,8 @@ static int on_close(void *ctx)
 static const yajl_callbacks reader_callbacks = {
     .yajl_null = on_null,
     .yajl_boolean = on_boolean,
-    .yajl_number = on_number, /* the literal's text: integers, reals and big numbers told apart here */
+    /* the literal's text: integers, reals and numbers jansson cannot hold told apart here */
+    .yajl_number = on_number,
     .yajl_string = on_string,
     .yajl_start_map = on_open_object,
     .yajl_map_key = on_key,

@@ -41,7 +41,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         gw_buf_init(&b, size * 2 + 64);
         dump(fast, &a);
         dump(ref, &b);
-        if (gw_buf_len(&a) != gw_buf_len(&b) || memcmp(gw_buf_ptr(&a), gw_buf_ptr(&b), gw_buf_len(&a)))
+        if (gw_buf_len(&a) != gw_buf_len(&b) ||
+            memcmp(gw_buf_ptr(&a), gw_buf_ptr(&b), gw_buf_len(&a)) != 0)
             abort(); /* a different tree */
         gw_buf_fini(&a);
         gw_buf_fini(&b);

@@ -428,7 +428,8 @@ static void expect_refused(const char *doc, bool taken_expected, const char *mes
 static void test_fast_reader(void **state)
 {
     (void)state;
-    const char *call = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":"
+    const char *call = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
+                       "\"params\":{\"name\":"
                        "\"get_item\",\"arguments\":{\"id\":\"42\",\"n\":-0,\"r\":-0.0,\"e\":1.5e3,"
                        "\"l\":[true,false,null,[],{}]}}}";
     expect_same(call, strlen(call));
