@@ -41,7 +41,6 @@ export const LSAN_EXIT = 23;
 
 const live = new Set();
 
-/** A fresh temp dir for one test file. */
 /**
  * A loopback TCP port free right now, for a server that must know its own address up front.
  * Drawn below the kernel's ephemeral range: a port got by binding to 0 is an ephemeral one, and
@@ -64,6 +63,7 @@ export async function freePort() {
   throw new Error('freePort: no free loopback port below the ephemeral range');
 }
 
+/** A fresh temp dir for one test file. */
 export function tempDir(tag) {
   return mkdtempSync(join(tmpdir(), `mcpgw-e2e-${tag}-`));
 }
