@@ -144,9 +144,9 @@ printf 'Content-Type: application/json\nAccept: application/json, text/event-str
 : >"$RUN/h-get"
 
 drive() {  # URL METHOD HEADERS BODY COUNT
-  local body=()
-  [ -n "$4" ] && body=(--body "$4")
-  "$NODE" "$BENCH/loadgen/fixed-count.mjs" --url "$1" --method "$2" --headers "$3" "${body[@]}" \
+  local bodyopt=()
+  [ -n "$4" ] && bodyopt=(--body "$4")
+  "$NODE" "$BENCH/loadgen/fixed-count.mjs" --url "$1" --method "$2" --headers "$3" "${bodyopt[@]}" \
     --count "$5" --expect widget
 }
 
@@ -160,7 +160,7 @@ measure() {
   valgrind --tool=callgrind --instr-atstart=no --trace-children=yes \
     --callgrind-out-file="$out.%p" "$@" >"$RES/$name.out" 2>&1 &
   local vpid=$!
-  PIDS+=($vpid)
+  PIDS+=("$vpid")
   wait_http "$url" 120 || { say "$name did not start (see $RES/$name.out)"; return 1; }
   drive "$url" "$method" "$hdrs" "$body" 200 >/dev/null || { say "$name: warm-up failed (see $RES/$name.out)"; return 1; }
   callgrind_control -i on "$vpid" >/dev/null 2>&1
@@ -192,7 +192,7 @@ wall() {
   local name=$1 url=$2 method=$3 hdrs=$4 body=$5; shift 5
   "$@" >"$RES/$name.out" 2>&1 &
   local spid=$!
-  PIDS+=($spid)
+  PIDS+=("$spid")
   wait_http "$url" 60 || { say "$name did not start (see $RES/$name.out)"; return 1; }
   drive "$url" "$method" "$hdrs" "$body" 500 >/dev/null || { say "$name: warm-up failed"; return 1; }
   local t0 t1
@@ -263,7 +263,7 @@ syscalls() {
   local name=$1 url=$2 method=$3 hdrs=$4 body=$5; shift 5
   "$@" >"$RES/$name.strace.out" 2>&1 &
   local spid=$!
-  PIDS+=($spid)
+  PIDS+=("$spid")
   wait_http "$url" 60
   drive "$url" "$method" "$hdrs" "$body" 200 >/dev/null 2>&1
   local target
@@ -298,9 +298,11 @@ gateway_cmd() {
   esac
   # each configuration gets its own audit folder (a fresh log), the same tool database
   mkdir -p "$RUN/audit-$cfg"
-  GWCMD=(env GW_DATA_DIR="$RUN/gwdata" ${BENCH_GW_ENV:-} "$GW" serve --listen "127.0.0.1:$port"
-    --set GW_WORKERS=${BENCH_GW_WORKERS:-1} --set "GW_UPSTREAMS_FILE=$RUN/upstreams.json"
-    --set "GW_AUDIT_DIR=$RUN/audit-$cfg" --set GW_AUDIT_ENABLED=$audit --set GW_ACCESS_LOG=$log)
+  local genv=()
+  read -r -a genv <<<"${BENCH_GW_ENV:-}"  # VAR=value ..., split on blanks
+  GWCMD=(env GW_DATA_DIR="$RUN/gwdata" "${genv[@]}" "$GW" serve --listen "127.0.0.1:$port"
+    --set "GW_WORKERS=${BENCH_GW_WORKERS:-1}" --set "GW_UPSTREAMS_FILE=$RUN/upstreams.json"
+    --set "GW_AUDIT_DIR=$RUN/audit-$cfg" --set "GW_AUDIT_ENABLED=$audit" --set "GW_ACCESS_LOG=$log")
   if [ $auth = 1 ]; then GWCMD+=("${AUTH_ARGS[@]}"); else GWCMD+=(--set GW_AUTH_MODE=off); fi
   [ $gov = 0 ] || GWCMD+=(--set "GW_GOVERNANCE_FILE=$BENCH/callgrind/governance.yaml")
   [ $limits = 0 ] || GWCMD+=(--set "GW_RATELIMIT_RULES_FILE=$BENCH/callgrind/limits.json" --set GW_RATELIMIT_BACKEND=memory)

@@ -81,6 +81,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 # Watchdog: the whole run is bounded in time, whatever hangs.
 ( trap 'kill "$sp" 2>/dev/null; exit 0' TERM
+  # shellcheck disable=SC2217 # stdin from /dev/null on purpose: the watchdog holds no terminal
   sleep "$MAX_SECONDS" >/dev/null 2>&1 </dev/null & sp=$!
   wait "$sp" || exit 0
   echo "[bench] watchdog: over ${MAX_SECONDS}s, stopping" >&2; kill -TERM $$ ) >/dev/null &
@@ -173,9 +174,9 @@ sed -e "s|@RUN@|$RUN|g" -e "s|@PORT@|$UPORT|g" "$BENCH/nginx/upstream.conf.in" >
 sed -e "s|@RUN@|$RUN|g" -e "s|@PORT@|$PPORT|g" -e "s|@UPORT@|$UPORT|g" \
   "$BENCH/nginx/proxy.conf.in" >"$RUN/proxy.conf"
 nginx -p "$RUN" -c "$RUN/upstream.conf" -e "$RUN/upstream-error.log" >"$RES/nginx-upstream.out" 2>&1 &
-UPID=$!; PIDS+=($UPID)
+UPID=$!; PIDS+=("$UPID")
 nginx -p "$RUN" -c "$RUN/proxy.conf" -e "$RUN/proxy-error.log" >"$RES/nginx-proxy.out" 2>&1 &
-PPID_=$!; PIDS+=($PPID_)
+PPID_=$!; PIDS+=("$PPID_")
 wait_http "http://127.0.0.1:$UPORT/health" || die "nginx upstream did not start ($RES/nginx-upstream.out)"
 wait_http "http://127.0.0.1:$PPORT/items/1" || die "nginx proxy did not start ($RES/nginx-proxy.out)"
 UPSTREAM=http://127.0.0.1:$UPORT
@@ -251,7 +252,7 @@ start_gateway() {  # NAME extra-args...: starts mcpgw; sets GWPID and GWPORT
   rm -f "$RUN/$name.port"
   GW_DATA_DIR=$GWDATA "$GW" serve --listen 127.0.0.1:0 --port-file "$RUN/$name.port" \
     --set GW_PAGE_SIZE=1000 "${GW_SERVE_ARGS[@]}" "$@" >"$RES/$name.out" 2>"$RUN/$name.log" &
-  GWPID=$!; PIDS+=($GWPID)
+  GWPID=$!; PIDS+=("$GWPID")
   for _ in $(seq 1 100); do [ -s "$RUN/$name.port" ] && break; sleep 0.1; done
   [ -s "$RUN/$name.port" ] || die "gateway did not start (see $RUN/$name.log)"
   GWPORT=$(cat "$RUN/$name.port")
@@ -313,7 +314,7 @@ G7PID=""; GWURL7=""
 if command -v redis-server >/dev/null 2>&1; then
   redis-server --port 0 --unixsocket "$RUN/redis.sock" --unixsocketperm 700 --save '' \
     --appendonly no --dir "$RUN" >"$RUN/redis.log" 2>&1 &
-  RPID=$!; PIDS+=($RPID)
+  RPID=$!; PIDS+=("$RPID")
   for _ in $(seq 1 100); do [ -S "$RUN/redis.sock" ] && break; sleep 0.05; done
   start_gateway gateway-limit-redis --set GW_RATELIMIT_RULES_FILE="$BENCH/callgrind/limits.json" \
     --set REDIS_URL="unix://$RUN/redis.sock" --set GW_RATELIMIT_BACKEND=redis \
@@ -328,11 +329,11 @@ IPORT=$(free_port)
 "$NODE" "$WORK/node_modules/@ivotoby/openapi-mcp-server/bin/mcp-server.js" --transport http \
   --host 127.0.0.1 --port "$IPORT" --api-base-url "$UPSTREAM" --openapi-spec "$RUN/openapi.yaml" \
   --verbose false >"$RUN/ivotoby.log" 2>&1 &
-IPID=$!; PIDS+=($IPID)
+IPID=$!; PIDS+=("$IPID")
 # run from bench/.work so that Node resolves the SDK in bench/.work/node_modules
 cp "$BENCH/peers/sdk-server.mjs" "$WORK/sdk-server.mjs"
 "$NODE" "$WORK/sdk-server.mjs" "$RUN/openapi.yaml" 0 >"$RUN/sdk.log" 2>&1 &
-SPID=$!; PIDS+=($SPID)
+SPID=$!; PIDS+=("$SPID")
 wait_http "http://127.0.0.1:$IPORT/health" 30 || die "@ivotoby/openapi-mcp-server did not start ($RUN/ivotoby.log)"
 for _ in $(seq 1 100); do grep -q '^listening' "$RUN/sdk.log" 2>/dev/null && break; sleep 0.1; done
 SPORT=$(awk '/^listening/{print $2}' "$RUN/sdk.log")

@@ -67,7 +67,7 @@ cursor_after() {
 }
 
 mkdir -p "$WORK/empty"
-read -r EPID EPORT < <(serve "$WORK/empty")
+read -r EPID _ < <(serve "$WORK/empty")
 sleep 0.5
 EMPTY_KB=$(rss_kb "$EPID")
 kill "$EPID"; wait "$EPID" 2>/dev/null || true
