@@ -333,15 +333,18 @@ static int on_boolean(void *ctx, int b)
 static int on_number(void *ctx, const char *s, size_t n)
 {
     bool is_int;
-    /* the literal as RFC 8259 spells it, and one jansson holds (else jansson decides) */
-    if (number_literal(s, n, &is_int) != n || n > BIGNUM_MAX || !fits(s, n, is_int))
+    /* the literal as RFC 8259 spells it, and one jansson holds (else jansson decides: a big
+     * number becomes its marker there) */
+    if (number_literal(s, n, &is_int) != n || n > BIGNUM_MAX)
         return 0;
     char tmp[BIGNUM_MAX + 1];
     memcpy(tmp, s, n);
     tmp[n] = '\0';
     if (is_int)
-        return reader_put(ctx, json_integer((json_int_t)strtoll(tmp, NULL, 10)));
-    return reader_put(ctx, json_real(strtod(tmp, NULL)));
+        return fits(s, n, true) &&
+               reader_put(ctx, json_integer((json_int_t)strtoll(tmp, NULL, 10)));
+    double d = strtod(tmp, NULL); /* converted once: fits() would convert it a second time */
+    return isfinite(d) && reader_put(ctx, json_real(d));
 }
 
 static int on_string(void *ctx, const unsigned char *s, size_t n)

@@ -28,7 +28,6 @@ struct httpc_call_tag {
     unsigned char engine; /* enum httpc_engine */
 };
 
-
 /* A native engine on `base` (borrowed), checking every connection it opens against `ssrf` when
  * given, keeping at most `max_idle` idle keep-alive connections. NULL with err on failure. */
 struct gw_httpc_h1 *gw_httpc_h1_new(struct event_base *base, const struct gw_ssrf_policy *ssrf,

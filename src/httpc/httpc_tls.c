@@ -268,8 +268,8 @@ static SSL_CTX *make_ctx(struct gw_httpc_tls *t, char *msg, size_t msg_size)
 }
 
 struct gw_httpc_tls *gw_httpc_tls_get(struct gw_httpc_tls_set *s,
-                                            const struct gw_httpc_request *req, char *msg,
-                                            size_t msg_size)
+                                      const struct gw_httpc_request *req, char *msg,
+                                      size_t msg_size)
 {
     for (struct gw_httpc_tls *t = s->head; t; t = t->next)
         if (t->insecure == req->insecure_skip_verify && same_str(t->ca_file, req->ca_file) &&

@@ -32,8 +32,8 @@ void gw_httpc_tls_set_free(struct gw_httpc_tls_set *s);
  * call fails with GW_HTTPC_ETLS, as with libcurl. Equal configurations give the same pointer,
  * so connections are reused only under the configuration that opened them. */
 struct gw_httpc_tls *gw_httpc_tls_get(struct gw_httpc_tls_set *s,
-                                            const struct gw_httpc_request *req, char *msg,
-                                            size_t msg_size);
+                                      const struct gw_httpc_request *req, char *msg,
+                                      size_t msg_size);
 
 /* A client SSL on `fd` for `host` (an IP literal when host_is_ip, else a name sent as SNI):
  * the certificate must match that name or address unless the configuration skips verification.

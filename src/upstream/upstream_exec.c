@@ -1463,15 +1463,6 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     ex->defer_finish = false;
 }
 
-void gw_exec_http_engine_calls(const struct gw_exec *ex, unsigned long long *native,
-                               unsigned long long *curl)
-{
-    unsigned long long n = 0, c = 0;
-    gw_httpc_engine_calls(ex->http, native, curl);
-    gw_httpc_engine_calls(ex->http_guarded, &n, &c);
-    *native += n;
-    *curl += c;
-}
 
 struct gw_exec *gw_exec_new(struct event_base *base, struct gw_upstreams *shared,
                             struct gw_error *err)

@@ -103,7 +103,7 @@ struct gw_upstreams_stats {
     uint64_t cache_hits, cache_misses, cache_entries, cache_bytes;
     uint64_t idem_replays, idem_conflicts, idem_entries;
     uint64_t token_fetches, token_failures;
-    uint64_t http_native, http_curl; /* upstream attempts per HTTP engine (GW_UPSTREAM_HTTP_CLIENT) */
+    uint64_t http_native, http_curl; /* attempts per HTTP engine (GW_UPSTREAM_HTTP_CLIENT) */
 };
 void gw_upstreams_stats(struct gw_upstreams *u, struct gw_upstreams_stats *out);
 
@@ -117,11 +117,6 @@ struct gw_exec *gw_exec_new(struct event_base *base, struct gw_upstreams *shared
 /* Cancels every pending call (their done callbacks are not called) and frees. Accepts NULL.
  * Not from inside a done callback of this executor. */
 void gw_exec_free(struct gw_exec *ex);
-
-/* Upstream requests this executor sent through each HTTP engine (the native HTTP/1.1 client,
- * libcurl; GW_UPSTREAM_HTTP_CLIENT), its guarded client included. */
-void gw_exec_http_engine_calls(const struct gw_exec *ex, unsigned long long *native,
-                               unsigned long long *curl);
 
 /* Who is calling (borrowed for the duration of gw_exec_call only). */
 struct gw_exec_caller {

@@ -286,8 +286,9 @@ static int group_teardown(void **state)
     /* the calls of the run went through the engines GW_UPSTREAM_HTTP_CLIENT chose: with
      * "native" the test upstreams (plain http on 127.0.0.1) take the native engine, apart from
      * multipart bodies (libcurl); with "curl" nothing takes it */
-    unsigned long long native = 0, curl = 0;
-    gw_exec_http_engine_calls(EX, &native, &curl);
+    struct gw_upstreams_stats st;
+    gw_upstreams_stats(U, &st); /* what mcpgw_upstream_requests_total{client} shows */
+    unsigned long long native = st.http_native, curl = st.http_curl;
     printf("# upstream requests: native %llu, libcurl %llu (GW_UPSTREAM_HTTP_CLIENT=%s)\n", native,
            curl, HTTP_CLIENT);
     int bad = strcmp(HTTP_CLIENT, "curl") == 0 ? native != 0 || curl == 0
