@@ -27,7 +27,8 @@ wait_port() {
 # free_ports N: N distinct loopback ports that are free now, drawn below the kernel's ephemeral
 # range (ip_local_port_range): a port picked by binding to 0 is an ephemeral one, and the outgoing
 # connections of whatever else runs meanwhile (parallel suites, the gateways' own database
-# connections) can take it before the server meant for it binds. Nothing reserves the ports.
+# connections) can take it before the server meant for it binds. Also above 10080, the highest
+# of the ports fetch() and browsers refuse. Nothing reserves the ports.
 free_ports() {
   python3 - "$1" <<'PY'
 import random, socket, sys
@@ -36,9 +37,10 @@ try:
     lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
 except (OSError, ValueError, IndexError):
     lo = 32768
-lo = max(lo, 12000)
+first = 11000  # above fetch's blocked ports (the highest is 10080)
+lo = max(lo, first + 1000)
 picked = []
-for port in random.sample(range(10000, lo), min(4000, lo - 10000)):
+for port in random.sample(range(first, lo), min(4000, lo - first)):
     s = socket.socket()
     try:
         s.bind(("127.0.0.1", port))

@@ -45,14 +45,16 @@ const live = new Set();
  * A loopback TCP port free right now, for a server that must know its own address up front.
  * Drawn below the kernel's ephemeral range: a port got by binding to 0 is an ephemeral one, and
  * outgoing connections made meanwhile (other suites, the gateway's own) can take it first.
+ * Drawn above 10080 too, the highest of the ports fetch() and browsers refuse ("bad port").
  * Nothing reserves it: callers that can retry on EADDRINUSE should.
  */
 export async function freePort() {
   let lo = 32768;
   try { lo = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || lo; } catch { /* not Linux */ }
-  lo = Math.max(lo, 12000);
+  const FIRST = 11000; // above fetch's blocked ports (the highest is 10080)
+  lo = Math.max(lo, FIRST + 1000);
   for (let i = 0; i < 200; i++) {
-    const port = 10000 + Math.floor(Math.random() * (lo - 10000));
+    const port = FIRST + Math.floor(Math.random() * (lo - FIRST));
     const free = await new Promise((res) => {
       const s = createNetServer();
       s.once('error', () => res(false));
