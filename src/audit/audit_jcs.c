@@ -103,6 +103,8 @@ void gw_jcs_number(double d, char *out, size_t size)
         snprintf(out, size, "0"); /* also -0 */
         return;
     }
+    if (gw_json_format_decimal(d, out, size)) /* most numbers: the plain decimal */
+        return;
     char tmp[40];
     int p;
     for (p = 1; p <= 17; p++) {

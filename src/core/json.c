@@ -19,7 +19,8 @@
  * fuzz_core_json holds the two readers to the same answer (same tree, same member order, or
  * both refusing) on every input.
  * Writing: a recursive writer over jansson values into a bounded gw_buf (depth capped at
- * WRITE_DEPTH_MAX), with runs of plain string bytes copied at once.
+ * WRITE_DEPTH_MAX), with runs of plain string bytes copied at once, and
+ * reals as plain decimals when they have at most 15 digits (else the shortest %.15g..%.17g).
  */
 #include "core/json.h"
 
@@ -502,9 +503,60 @@ json_t *gw_json_parse(const char *buf, size_t len, const struct gw_json_limits *
 
 /* ---- the writer ----------------------------------------------------------------------- */
 
+/* 10^k for k = 0..18 (exact as doubles up to 10^22). */
+static const double pow10_f[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8, 1e9,
+                                 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18};
+
+/* Why the result is exact: m and 10^k are exact doubles, so m / 10^k is the double nearest the
+ * decimal m·10^-k, which is what a correct strtod reads from its text: the text round-trips.
+ * The k tried first that round-trips gives the fewest digits (a shorter round-trip text would
+ * have a smaller k and be found first, its m the integer nearest d·10^k), and with at most 15
+ * significant digits it is also what %.15g prints (d lies within half an ulp of m·10^-k, far
+ * inside half a unit of the 15th digit). */
+size_t gw_json_format_decimal(double d, char *out, size_t size)
+{
+    double a = fabs(d);
+    if (!(a >= 1e-4 && a < 1e15) || size < 24)
+        return 0;
+    for (size_t k = 0; k < sizeof(pow10_f) / sizeof(pow10_f[0]); k++) {
+        double m = nearbyint(a * pow10_f[k]);
+        if (m >= 1e15)
+            return 0; /* more than 15 significant digits: the general path */
+        if (m / pow10_f[k] != a)
+            continue;
+        uint64_t u = (uint64_t)m;
+        char tmp[24];
+        size_t t = 0, n = 0;
+        do { /* the digits of m, least significant first, at least k + 1 of them */
+            tmp[t++] = (char)('0' + u % 10);
+            u /= 10;
+        } while (u || t <= k);
+        if (d < 0)
+            out[n++] = '-';
+        while (t > k)
+            out[n++] = tmp[--t];
+        if (k) {
+            out[n++] = '.';
+            while (t)
+                out[n++] = tmp[--t];
+        }
+        out[n] = '\0';
+        return n;
+    }
+    return 0;
+}
+
 size_t gw_json_format_real(double d, bool real_marker, char *out, size_t size)
 {
-    int n = 0;
+    int n = (int)gw_json_format_decimal(d, out, size);
+    if (n > 0) {
+        if (real_marker && !memchr(out, '.', (size_t)n)) {
+            out[n++] = '.';
+            out[n++] = '0';
+            out[n] = '\0';
+        }
+        return (size_t)n;
+    }
     for (int prec = 15; prec <= 17; prec++) {
         n = snprintf(out, size, "%.*g", prec, d);
         if (n < 0 || (size_t)n >= size) {
@@ -547,7 +599,8 @@ size_t gw_json_escape(char *out, const char *s, size_t n, bool lower_hex)
     const char *hex = lower_hex ? "0123456789abcdef" : "0123456789ABCDEF";
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
-        /* a run of plain bytes is copied at once */
+        /* a run of plain bytes is copied at once (a word-at-a-time scan measured no better:
+         * the strings written per call are short) */
         size_t run = i;
         while (run < n && !escape_of[(unsigned char)s[run]])
             run++;

@@ -87,6 +87,12 @@ size_t gw_json_escape(char *out, const char *s, size_t n, bool lower_hex);
  * literal that fits. GW_ELIMIT when it does not. */
 int gw_json_put_string(struct gw_buf *out, const char *s, size_t n, bool lower_hex);
 
+/* Writes the plain decimal text of d ("28.6139", "-3", "0.0005") into out (at least 24 bytes)
+ * and returns its length when d has at most 15 significant digits and 1e-4 <= |d| < 1e15 —
+ * the text %.15g and ECMAScript's Number::toString both give it, and it reads back as d —;
+ * returns 0 (out untouched) for every other double. A fast path for the formatters below. */
+size_t gw_json_format_decimal(double d, char *out, size_t size);
+
 /* Writes the shortest round-trip text of a finite double into out (at least 32 bytes) and
  * returns its length; integral values get ".0" when `real_marker`. */
 size_t gw_json_format_real(double d, bool real_marker, char *out, size_t size);

@@ -9,6 +9,8 @@
  * The writer: reals in their shortest round-trip form (73.7389, 0.1, 1e-7, 5.0) in every
  * serialisation, big numbers (integers beyond 64 bits, reals beyond double range) parsed and
  * written back exactly, unforgeable markers, pretty and sorted output, escapes as jansson's.
+ * The fast paths against references: the plain decimal against libc's %.15g and the shortest
+ * %.*e that reads back; the run-copying escaper against a byte-by-byte one.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +22,9 @@
 #include "core/buf.h"
 #include "core/json.h"
 
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int depth(const char *s, int max)
@@ -231,6 +236,122 @@ static void expect_real(double d, const char *want)
     json_decref(back);
     gw_free(s);
     json_decref(v);
+}
+
+/* The reference for one double: %.15g when it reads back and is in fixed notation, and the
+ * fewest significant digits any %.*e text that reads back has (ECMAScript's shortest). */
+static bool reference_decimal(double d, char *out, size_t size, int *shortest)
+{
+    snprintf(out, size, "%.15g", d);
+    if (strtod(out, NULL) != d || strchr(out, 'e'))
+        return false;
+    char e[40];
+    for (*shortest = 1; *shortest <= 17; (*shortest)++) {
+        snprintf(e, sizeof(e), "%.*e", *shortest - 1, d);
+        if (strtod(e, NULL) == d)
+            break;
+    }
+    return true;
+}
+
+static int significant_digits(const char *s)
+{
+    int n = 0, lead = 1;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9' || (lead && *s == '0'))
+            continue;
+        lead = 0;
+        n++;
+    }
+    /* trailing zeros of an integer are not significant (ECMAScript writes 1500 from "15") */
+    for (s--; n > 1 && *s == '0'; s--)
+        n--;
+    return n;
+}
+
+/* The decimal fast path against libc's printf and strtod: the same text as %.15g, it reads
+ * back, it has the fewest digits, and it declines only what it must (outside 1e-4..1e15, or
+ * more than 15 significant digits). Short decimals (as APIs send them) and random bit
+ * patterns, from a fixed seed. */
+static void test_decimal_fast_path(void **state)
+{
+    (void)state;
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    unsigned taken = 0;
+    for (int i = 0; i < 400000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        double d;
+        if (i % 2) {
+            memcpy(&d, &x, sizeof(d));
+            if (!isfinite(d))
+                continue;
+        } else { /* m / 10^k for up to 16 digits and up to 19 places, either sign */
+            char t[48];
+            int digits = 1 + (int)(x % 16), k = (int)((x >> 8) % 20);
+            unsigned long long m = (x >> 16) % 10000000000000000ull;
+            for (int j = digits; j < 16; j++)
+                m /= 10;
+            snprintf(t, sizeof(t), "%s%llue-%d", (x >> 63) ? "-" : "", m, k);
+            d = strtod(t, NULL);
+        }
+        char got[40], want[40];
+        int shortest = 0;
+        size_t n = gw_json_format_decimal(d, got, sizeof(got));
+        bool ref = reference_decimal(d, want, sizeof(want), &shortest) && fabs(d) >= 1e-4;
+        if (n) {
+            taken++;
+            if (strcmp(got, want) != 0 || strlen(got) != n || strtod(got, NULL) != d)
+                fail_msg("%.17g: fast path %s, %%.15g %s", d, got, want);
+            if (significant_digits(got) != shortest)
+                fail_msg("%.17g: %s has %d digits, shortest %d", d, got, significant_digits(got),
+                         shortest);
+        } else if (ref && fabs(d) < 1e15) {
+            fail_msg("%.17g: declined, but %%.15g gives %s", d, want);
+        }
+    }
+    assert_true(taken > 100000); /* most short decimals are in its range and take it */
+    char tiny[8];
+    assert_int_equal(gw_json_format_decimal(1.5, tiny, sizeof(tiny)), 0); /* no room: declined */
+}
+
+/* The escaper (runs of plain bytes copied whole) against a byte-by-byte reference, over
+ * strings of every length up to 40 whose bytes are drawn mostly from the edges: the escaped
+ * characters, their neighbours (0x1f/0x20, '!'/'#', '['/']'), bytes >= 0x80 and 0x7f. */
+static void test_escape_words(void **state)
+{
+    (void)state;
+    static const unsigned char pick[] = {0x00, 0x08, 0x1f, 0x20, '!',  '"',  '#',  '[',  '\\',
+                                         ']',  'a',  0x7f, 0x80, 0xa2, 0xdc, 0xff, '\n', '\t'};
+    uint64_t x = 0x2545f4914f6cdd1dull;
+    for (int i = 0; i < 200000; i++) {
+        char s[40], got[6 * 40], want[6 * 40];
+        size_t n = (size_t)i % 41;
+        for (size_t j = 0; j < n; j++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            s[j] = (char)((x & 3) ? pick[(x >> 8) % sizeof(pick)] : 'a' + (x >> 8) % 26);
+        }
+        size_t w = 0;
+        for (size_t j = 0; j < n; j++) {
+            unsigned char c = (unsigned char)s[j];
+            const char *short_form = c == '"'    ? "\\\""
+                                     : c == '\\' ? "\\\\"
+                                     : c == '\b' ? "\\b"
+                                     : c == '\f' ? "\\f"
+                                     : c == '\n' ? "\\n"
+                                     : c == '\r' ? "\\r"
+                                     : c == '\t' ? "\\t"
+                                                 : NULL;
+            if (short_form)
+                w += (size_t)sprintf(want + w, "%s", short_form);
+            else if (c < 0x20)
+                w += (size_t)sprintf(want + w, "\\u%04x", c);
+            else
+                want[w++] = (char)c;
+        }
+        size_t g = gw_json_escape(got, s, n, true);
+        if (g != w || memcmp(got, want, w) != 0)
+            fail_msg("string %d (%zu bytes): escaped %zu bytes, want %zu", i, n, g, w);
+    }
 }
 
 static void test_real_format(void **state)
@@ -498,6 +619,7 @@ int main(void)
         cmocka_unit_test(test_utf8_and_nul),   cmocka_unit_test(test_any_value_and_duplicates),
         cmocka_unit_test(test_dump),           cmocka_unit_test(test_accessors),
         cmocka_unit_test(test_real_format),    cmocka_unit_test(test_bignum),
+        cmocka_unit_test(test_decimal_fast_path), cmocka_unit_test(test_escape_words),
         cmocka_unit_test(test_dump_flags),     cmocka_unit_test(test_fast_reader),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
