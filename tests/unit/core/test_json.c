@@ -342,9 +342,9 @@ static void test_escape_words(void **state)
                                      : c == '\t' ? "\\t"
                                                  : NULL;
             if (short_form)
-                w += (size_t)sprintf(want + w, "%s", short_form);
+                w += (size_t)snprintf(want + w, sizeof(want) - w, "%s", short_form);
             else if (c < 0x20)
-                w += (size_t)sprintf(want + w, "\\u%04x", c);
+                w += (size_t)snprintf(want + w, sizeof(want) - w, "\\u%04x", c);
             else
                 want[w++] = (char)c;
         }
