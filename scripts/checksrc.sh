@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # scripts/checksrc.sh — source rules that review should not have to police (after curl's
-# checksrc): banned functions, raw heap calls outside core/alloc.c, the file-top comment.
-# Exceptions are counted inline: a line containing "checksrc: allow" is skipped.
+# checksrc): banned functions, raw heap calls outside core/alloc.c, the file-top comment, and
+# lines of at most 100 characters (Unicode characters, not bytes: a box-drawing character counts
+# as one) in the C files of src/ and tests/, except src/schema/schema_meta.c (embedded metaschema
+# tables). Exceptions are counted inline: a line containing "checksrc: allow" is skipped.
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO"
@@ -18,5 +20,21 @@ fi
 for f in $files; do
   head -1 "$f" | grep -q '^/\*' || { echo "$f: missing the file-top comment"; fail=1; }
 done
-[ $fail -eq 0 ] && echo "checksrc: $(echo $files | wc -w) files clean"
+mapfile -t wide < <({ ls src/*/*.c src/*/*.h; find tests -name '*.c' -not -path '*/node_modules/*'; } 2>/dev/null |
+  grep -vx 'src/schema/schema_meta.c' | sort)
+width='import sys
+for f in sys.argv[1:]:
+    with open(f, encoding="utf-8", errors="replace") as fh:
+        for n, line in enumerate(fh, 1):
+            line = line.rstrip("\n")
+            if len(line) > 100 and "checksrc: allow" not in line:
+                print(f"{f}:{n}: {len(line)} characters")'
+if ! command -v python3 >/dev/null; then
+  echo "the line-length rule needs python3"; fail=1
+elif ! out=$(python3 -c "$width" "${wide[@]}"); then
+  echo "the line-length rule failed to run"; fail=1
+elif [ -n "$out" ]; then
+  echo "lines over 100 characters (rewrap the comment, break the line, split the string literal):"; echo "$out"; fail=1
+fi
+[ $fail -eq 0 ] && echo "checksrc: $(echo $files | wc -w) files clean, ${#wide[@]} within 100 columns"
 exit $fail

@@ -113,9 +113,9 @@ int gw_admin_net_options(const struct gw_settings *s, struct gw_net_options *opt
 
 /* Registers the /admin/api/ routes on `http` (before gw_server_start) and creates the worker
  * pool, and turns on the server's Host/Origin check (gw_server_check_origin with
- * cfg->allowed_origins/_hosts). `cfg` is borrowed (strings copied). Refuses (GW_EINVAL) a server that does not listen
- * on loopback unless cfg->allow_remote; GW_EINVAL for a missing store URL or a bad SSRF
- * allowlist in the settings. On success *out must be freed with gw_admin_free.
+ * cfg->allowed_origins/_hosts). `cfg` is borrowed (strings copied). Refuses (GW_EINVAL) a server
+ * that does not listen on loopback unless cfg->allow_remote; GW_EINVAL for a missing store URL or a
+ * bad SSRF allowlist in the settings. On success *out must be freed with gw_admin_free.
  * Does not open the store (pool threads open their handles on first use) and does not migrate
  * (the app migrates at start-up). Does not block. */
 int gw_admin_attach(struct gw_server *http, const struct gw_admin_config *cfg,

@@ -603,7 +603,8 @@ static json_t *proof_path(uint64_t index, uint64_t size, const json_t *proof)
     json_array_foreach(proof, i, h)
     {
         bool left = (fn & 1) || fn == sn;
-        json_array_append_new(path, json_pack("{s:s,s:O}", "side", left ? "left" : "right", "hash", h));
+        json_array_append_new(path,
+                              json_pack("{s:s,s:O}", "side", left ? "left" : "right", "hash", h));
         if (left)
             while (!(fn & 1) && fn != 0) {
                 fn >>= 1;

@@ -169,7 +169,9 @@ static int run_import(struct admin_job *j, const struct doc *d, const char *spec
     switch (rc) {
     case GW_OK: break;
     case GW_EINVAL: gw_admin__fail(j, 400, "invalid", "cannot import the spec: %s", err.msg); break;
-    case GW_ELIMIT: gw_admin__fail(j, 413, "too_large", "cannot import the spec: %s", err.msg); break;
+    case GW_ELIMIT:
+        gw_admin__fail(j, 413, "too_large", "cannot import the spec: %s", err.msg);
+        break;
     case GW_EDENIED:
         gw_admin__fail(j, 400, "invalid", "cannot import the spec: %s", err.msg);
         break;

@@ -308,7 +308,8 @@ static json_t *audit_summary(struct app_platform *pf, int64_t now, unsigned wind
     char cp[32], from[32];
     json_t *o = json_pack("{s:o,s:I,s:I,s:b,s:I,s:o,s:o}", "lagMs",
                           dn ? json_real(round((double)ds / (double)dn) / 1000.0) : json_null(),
-                          "records", (json_int_t)(have ? cur[SAMPLE_RECORDS] - then[SAMPLE_RECORDS] : 0),
+                          "records",
+                          (json_int_t)(have ? cur[SAMPLE_RECORDS] - then[SAMPLE_RECORDS] : 0),
                           "pending", (json_int_t)st.queue_depth, "healthy", st.healthy,
                           "size", (json_int_t)st.size, "lastCheckpointAt",
                           st.last_checkpoint_unix

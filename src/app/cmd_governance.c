@@ -191,8 +191,9 @@ static int put_rules(struct gw_settings *s, const char *section, const char *pat
         char url[2048];
         app_store_url(s, url, sizeof(url));
         if (gw_gov_new(s, url, &g, &err) != GW_OK) {
-            fprintf(stderr, "mcpgw governance: the stored rules no longer build: %s\n"
-                            "(running gateways keep their previous rules; fix or delete the rule)\n",
+            fprintf(stderr,
+                    "mcpgw governance: the stored rules no longer build: %s\n"
+                    "(running gateways keep their previous rules; fix or delete the rule)\n",
                     err.msg);
             rc = 2;
         }

@@ -253,7 +253,8 @@ int cmd_specs(int argc, char **argv)
         rc = gw_store_spec_delete(st, id, remove ? GW_STORE_SPEC_REMOVE_TOOLS
                                                  : GW_STORE_SPEC_DEPRECATE_TOOLS,
                                   &who, &err) == GW_OK
-                 ? (printf("deleted spec %s (tools %s)\n", id, remove ? "removed" : "deprecated"), 0)
+                 ? (printf("deleted spec %s (tools %s)\n", id, remove ? "removed" : "deprecated"),
+                    0)
                  : app_cli_fail(id, &err);
     } else {
         fprintf(stderr, "Usage: mcpgw specs list | get ID | delete ID [--remove-tools]\n");

@@ -458,8 +458,9 @@ json_t *gw_audit_verify_dir(const char *logdir, struct gw_note_verifier *const *
     json_object_set_new(report, "records", json_integer((json_int_t)total));
     json_object_set_new(report, "checkpoints", json_integer((json_int_t)ncp));
     json_object_set_new(report, "latest_checkpoint", json_integer((json_int_t)latest_valid));
-    json_object_set_new(report, "unsigned_tail",
-                        json_integer((json_int_t)(total > latest_valid ? total - latest_valid : 0)));
+    json_object_set_new(
+        report, "unsigned_tail",
+        json_integer((json_int_t)(total > latest_valid ? total - latest_valid : 0)));
     if (total > latest_valid)
         note(&v, "%llu records after the latest checkpoint are not signed yet (the gateway signs "
                  "them within GW_AUDIT_CHECKPOINT_SECONDS, or at its next start)",

@@ -152,7 +152,8 @@ static int put_object(struct audit_shipper *s, const char *key, const char *data
     snprintf(h[1], sizeof(h[1]), "Content-MD5: %s", md5b64);
     snprintf(h[2], sizeof(h[2]), "x-amz-content-sha256: %s", shahex);
     snprintf(h[3], sizeof(h[3]), "x-amz-object-lock-mode: %s", s->mode);
-    snprintf(h[4], sizeof(h[4]), "x-amz-object-lock-retain-until-date: %04d-%02d-%02dT%02d:%02d:%02dZ",
+    snprintf(h[4], sizeof(h[4]),
+             "x-amz-object-lock-retain-until-date: %04d-%02d-%02dT%02d:%02d:%02dZ",
              tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
     snprintf(h[5], sizeof(h[5]), "x-amz-meta-log-id: %s", s->log_id);
     int nh = 6;

@@ -57,8 +57,8 @@ struct ring {
     bool running;
     pthread_t thread;
 };
-static struct ring ring = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, 0, 0, false,
-                           false, 0};
+static struct ring ring = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, 0, 0,
+                           false, false, 0};
 static atomic_bool async_on;
 static atomic_ullong dropped;
 

@@ -322,7 +322,7 @@ static const char *method_verbs(const char *m)
     return "";
 }
 
-/* ---- the dictionary --------------------------------------------------------------------------- */
+/* ---- the dictionary ------------------------------------------------------------------------- */
 
 static uint32_t fnv(const char *s)
 {
@@ -390,7 +390,7 @@ static size_t add_term(struct gw_dindex *ix, const char *s)
     return ix->nterms++;
 }
 
-/* ---- building --------------------------------------------------------------------------------- */
+/* ---- building ------------------------------------------------------------------------------- */
 
 /* One document being indexed: term -> field frequencies (small linear table). */
 struct docterms {
@@ -660,7 +660,7 @@ void gw_dindex_stats(const struct gw_dindex *ix, size_t *docs, size_t *terms, si
                 : 0;
 }
 
-/* ---- searching -------------------------------------------------------------------------------- */
+/* ---- searching ------------------------------------------------------------------------------ */
 
 struct qterm {
     long id;

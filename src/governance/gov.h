@@ -111,7 +111,8 @@ struct gw_gov_stats {
     uint64_t exposure_hits, exposure_misses; /* per-principal exposure cache */
     uint64_t denials, confirmations_asked, confirmations_accepted, confirmations_declined,
         confirmations_refused, reloads, reload_failures;
-    uint64_t opa_requests, opa_failures, opa_denials, opa_cache_hits; /* GW_POLICY_ENGINE opa|both */
+    /* GW_POLICY_ENGINE opa|both */
+    uint64_t opa_requests, opa_failures, opa_denials, opa_cache_hits;
     size_t rules;
 };
 void gw_gov_stats(const struct gw_gov *g, struct gw_gov_stats *out);

@@ -876,8 +876,9 @@ static void complete(struct gw_httpc_call *call, CURLcode code)
 
     gw_httpc_done_fn done = call->done;
     void *arg = call->arg;
-    /* The body and header buffers are detached from the call so that the call (and its easy handle) can be
-     * recycled before the callback runs: the callback may submit again and reuse the handle. */
+    /* The body and header buffers are detached from the call so that the call (and its easy handle)
+     * can be recycled before the callback runs: the callback may submit again and reuse the
+     * handle. */
     struct gw_buf headers = call->headers;
     gw_buf_init(&call->headers, 0);
     call_release(call);

@@ -2,13 +2,13 @@
  * src/httpc/httpc_h1.c
  * The native HTTP/1.1 engine of the outbound client: http:// and https:// requests to an IP
  * literal or a host name (looked up on libevent's resolver), on non-blocking sockets driven by
- * the worker's libevent base, TLS through OpenSSL (httpc_tls.c), responses framed by llhttp (strict mode, the parser the
- * server uses) with gzip/deflate decoded by zlib (httpc_resp.c), kept-alive connections reused
- * most recently used first. It carries what the gateway sends on every tool call with
- * libcurl's observable behaviour (statuses, timeouts, size cap, TLS verification, SSRF check
- * per opened connection, at-most-once writes, header lookup) at a fraction of its cost: one
- * send and one receive per call on a reused connection, no per-transfer handle setup, no
- * liveness polls. Everything else goes to libcurl (httpc_client.c; eligible() says which).
+ * the worker's libevent base, TLS through OpenSSL (httpc_tls.c), responses framed by llhttp (strict
+ * mode, the parser the server uses) with gzip/deflate decoded by zlib (httpc_resp.c), kept-alive
+ * connections reused most recently used first. It carries what the gateway sends on every tool call
+ * with libcurl's observable behaviour (statuses, timeouts, size cap, TLS verification, SSRF check
+ * per opened connection, at-most-once writes, header lookup) at a fraction of its cost: one send
+ * and one receive per call on a reused connection, no per-transfer handle setup, no liveness polls.
+ * Everything else goes to libcurl (httpc_client.c; eligible() says which).
  *
  * Call lifecycle (one struct h1_call):
  *

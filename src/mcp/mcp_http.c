@@ -148,7 +148,8 @@ static bool accepts(const char *accept, const char *type)
         size_t n = (size_t)(end - p);
         while (n && p[n - 1] == ' ')
             n--;
-        if ((n == strlen(type) && strncasecmp(p, type, n) == 0) || (n == 3 && !strncmp(p, "*/*", 3)) ||
+        if ((n == strlen(type) && strncasecmp(p, type, n) == 0) ||
+            (n == 3 && !strncmp(p, "*/*", 3)) ||
             (n == major + 2 && strncasecmp(p, type, major) == 0 && !strncmp(p + major, "/*", 2)))
             return true;
         while (*end && *end != ',')
@@ -1261,8 +1262,8 @@ static void sse_open(struct http_state *st, struct gw_http_req *r, struct gw_ctx
     gw_http_set_close_cb(r, legacy_gone, ls);
     gw_http_stream_begin(r, 200, "text/event-stream");
     char endpoint[160];
-    int n = snprintf(endpoint, sizeof(endpoint), "event: endpoint\ndata: /messages?sessionId=%s\n\n",
-                     claims.id);
+    int n = snprintf(endpoint, sizeof(endpoint),
+                     "event: endpoint\ndata: /messages?sessionId=%s\n\n", claims.id);
     gw_http_stream_write(r, endpoint, (size_t)n);
     struct timeval tv = {st->opts->sse_keepalive_s, 0};
     ls->s.keepalive =

@@ -2,8 +2,9 @@
  * src/metrics/metrics.c
  * The registry, the text exposition, the request families and the /metrics route
  * (metrics.h); the completion observer also feeds the dashboard's time series
- * (metrics_series.c: one short lock per tools/call). Series of a family live in a small open-addressing table keyed by the joined
- * label values; a family's mutex guards its table (held for a hash lookup and an add).
+ * (metrics_series.c: one short lock per tools/call). Series of a family live in a small
+ * open-addressing table keyed by the joined label values; a family's mutex guards its table (held
+ * for a hash lookup and an add).
  */
 #include "metrics/metrics.h"
 

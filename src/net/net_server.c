@@ -12,8 +12,9 @@
  * else the slowest head) is closed for the new one, as nginx reuses its reusable connections;
  * with nothing evictable the listener pauses until a connection closes or turns idle (the
  * kernel backlog holds the rest). A client address over its cap gets a 503 and is closed.
- * Descriptor shortage (EMFILE/ENFILE, which accept() reports even with an empty backlog, so
- * only when the listener has a connection waiting): evict if possible; else give up the reserve descriptor to accept the waiting connection and answer it 503, then stop accepting for a back-off
+ * Descriptor shortage (EMFILE/ENFILE, which accept() reports even with an empty backlog, so only
+ * when the listener has a connection waiting): evict if possible; else give up the reserve
+ * descriptor to accept the waiting connection and answer it 503, then stop accepting for a back-off
  * (100 ms doubling to 1 s); warnings are rate-limited (one line per 10 s, with counts).
  * At start-up the soft RLIMIT_NOFILE is raised toward what GW_MAX_CONNECTIONS needs; the
  * effective limit is lowered (with a warning) when the hard limit does not allow it.

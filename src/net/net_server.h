@@ -86,8 +86,9 @@ void gw_server_set_jsonrpc_errors(struct gw_server *srv, bool on);
 void gw_server_check_origin(struct gw_server *srv, const char *allowed_origins,
                             const char *allowed_hosts);
 
-/* Route registration, before gw_server_start. `path` matches exactly, or as a prefix when it
- * ends with a star, e.g. "/admin/" followed by a star. First match wins; /health and /ready are built in. */
+/* Route registration, before gw_server_start. `path` matches exactly, or as a prefix when it ends
+ * with a star, e.g. "/admin/" followed by a star. First match wins; /health and /ready are built
+ * in. */
 void gw_server_route(struct gw_server *srv, const char *path, gw_route_fn fn, void *arg);
 void gw_server_on_worker(struct gw_server *srv, gw_worker_hook_fn start, gw_worker_hook_fn stop,
                          void *arg);

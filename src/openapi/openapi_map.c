@@ -469,7 +469,8 @@ static json_t *map_operation(struct gw_openapi__op *o, struct pending *pend)
         json_object_set(input, "required", in.required);
     json_object_set_new(input, "additionalProperties", json_false());
     size_t size = 0, cut = 0;
-    json_t *fitted = cv.failed ? NULL : fit_schema(&cv, input, c->o->input_schema_budget, &size, &cut);
+    json_t *fitted =
+        cv.failed ? NULL : fit_schema(&cv, input, c->o->input_schema_budget, &size, &cut);
     json_decref(input);
     input = fitted;
     if (cv.failed) {
@@ -1072,8 +1073,9 @@ int gw_openapi__map(struct gw_openapi__ctx *c, struct gw_openapi_result *r)
     if (c->fatal != GW_OK) {
         rc = c->fatal;
     } else if (c->o->limits.max_tools && n > c->o->limits.max_tools) {
-        rc = GW_ERROR_SET(c->err, GW_ELIMIT, "the spec produces %zu tools, more than the limit of %zu",
-                          n, c->o->limits.max_tools);
+        rc = GW_ERROR_SET(c->err, GW_ELIMIT,
+                          "the spec produces %zu tools, more than the limit of %zu", n,
+                          c->o->limits.max_tools);
     } else {
         assign_names(c, pend, n, r->tools);
         r->tools_count = json_array_size(r->tools);

@@ -273,7 +273,8 @@ static bool generic_stem(const char *s)
 /* The spec's identity in the registry when the caller gives none: the title's slug; for an
  * empty title the file name (without folders and extension) unless it is generic, else the
  * first server's host and path, else the file name anyway, else "spec-" + a hash of the paths. */
-static void derive_spec_id(struct gw_openapi__ctx *c, struct gw_openapi__spec *sp, const char *title)
+static void derive_spec_id(struct gw_openapi__ctx *c, struct gw_openapi__spec *sp,
+                           const char *title)
 {
     char *out = sp->spec_id;
     size_t size = sizeof(sp->spec_id);

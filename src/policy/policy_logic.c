@@ -1420,7 +1420,8 @@ struct cc {
     bool cut;
 };
 
-static int cfail(struct cc *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int cfail(struct cc *c, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static int cfail(struct cc *c, int code, const char *fmt, ...)
 {

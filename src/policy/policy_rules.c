@@ -196,7 +196,8 @@ static int rule_parse(const json_t *o, const char *section, size_t index, struct
         return GW_ERROR_SET(err, GW_EINVAL, "%s: \"effect\" must be %s", where,
                             policy ? "allow, deny or confirm" : "allow or deny");
     const char *mode = json_string_value(json_object_get(o, "mode"));
-    if (json_object_get(o, "mode") && (!mode || (strcmp(mode, "enforce") && strcmp(mode, "dry_run"))))
+    if (json_object_get(o, "mode") &&
+        (!mode || (strcmp(mode, "enforce") && strcmp(mode, "dry_run"))))
         return GW_ERROR_SET(err, GW_EINVAL, "%s: \"mode\" must be enforce or dry_run", where);
     r->dry_run = mode && !strcmp(mode, "dry_run");
     int rc;
@@ -773,7 +774,8 @@ void gw_ruleset_authorize_ex(const struct gw_ruleset *rs, const struct gw_princi
             else
                 snprintf(out->reason, sizeof(out->reason), "denied by policy %s", r->id);
             if (failed)
-                snprintf(out->reason + strlen(out->reason), sizeof(out->reason) - strlen(out->reason),
+                snprintf(out->reason + strlen(out->reason),
+                         sizeof(out->reason) - strlen(out->reason),
                          " (its condition could not be evaluated)");
             if (r->hint)
                 expand(r->hint, data, out->hint, sizeof(out->hint));

@@ -249,7 +249,8 @@ static bool stoppable_sleep(struct gw_registry *reg, int ms)
 {
     struct timespec until = gw_clock_deadline(CLOCK_MONOTONIC, ms);
     pthread_mutex_lock(&reg->stop_mu);
-    while (!reg->stop && pthread_cond_timedwait(&reg->stop_cv, &reg->stop_mu, &until) != ETIMEDOUT) {
+    while (!reg->stop &&
+           pthread_cond_timedwait(&reg->stop_cv, &reg->stop_mu, &until) != ETIMEDOUT) {
     }
     bool stop = reg->stop;
     pthread_mutex_unlock(&reg->stop_mu);

@@ -90,13 +90,13 @@ const char *gw_schema_dialect_name(enum gw_schema_dialect d);
 struct gw_schema;
 
 /* Compiles `schema` (borrowed: the compiler keeps its own deep copy, so the caller may change or
- * free it afterwards; with opt->share_document it keeps a reference instead). Checks the shape of every keyword it knows (a wrong type, a negative
- * length, an invalid regex, an unresolvable `$ref` or an unknown required vocabulary is an
- * error), resolves every reference (cycles allowed), compiles patterns with PCRE2 (JIT when
- * available). Returns GW_OK with *out set (release with gw_schema_release), or GW_EINVAL (bad
- * schema; err says where and why), GW_ENOTFOUND (a remote document is unknown), GW_ELIMIT
- * (too many subschemas/documents, nesting too deep) or GW_ENOMEM. Blocks only as long as the
- * resolver callback does. */
+ * free it afterwards; with opt->share_document it keeps a reference instead). Checks the shape of
+ * every keyword it knows (a wrong type, a negative length, an invalid regex, an unresolvable `$ref`
+ * or an unknown required vocabulary is an error), resolves every reference (cycles allowed),
+ * compiles patterns with PCRE2 (JIT when available). Returns GW_OK with *out set (release with
+ * gw_schema_release), or GW_EINVAL (bad schema; err says where and why), GW_ENOTFOUND (a remote
+ * document is unknown), GW_ELIMIT (too many subschemas/documents, nesting too deep) or GW_ENOMEM.
+ * Blocks only as long as the resolver callback does. */
 int gw_schema_compile(const json_t *schema, const struct gw_schema_options *opt,
                       struct gw_schema **out, struct gw_error *err);
 

@@ -20,8 +20,9 @@
 #define GW_STORE_APIKEY_MAX 10000 /* keys listed / loaded at most */
 
 /* Inserts a key from {"id","name","hash","subject","client_id"?,"tenant"?,"roles"?,
- * "claims"? (an object, <= 16 KiB, e.g. {"dealer_ids":[...]}),"expires_at"?} (strings bounded, roles an array of <= 64 strings). A registry write (every
- * replica reloads its key table). GW_OK, GW_EINVAL, GW_ECONFLICT (id or hash exists), GW_EIO. */
+ * "claims"? (an object, <= 16 KiB, e.g. {"dealer_ids":[...]}),"expires_at"?} (strings bounded,
+ * roles an array of <= 64 strings). A registry write (every replica reloads its key table). GW_OK,
+ * GW_EINVAL, GW_ECONFLICT (id or hash exists), GW_EIO. */
 int gw_store_apikey_create(struct gw_store *st, const json_t *key,
                            const struct gw_store_actor *who, struct gw_error *err);
 

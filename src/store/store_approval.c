@@ -67,8 +67,9 @@ int gw_store_approval_request(struct gw_store *st, const json_t *a, const char *
     struct store_param k[] = {SP_TEXT(gw_json_str(a, "binding")), SP_TEXT(gw_json_str(a, "tool")),
                               SP_TEXT(gw_json_str(a, "args_digest")), SP_TEXT(now)};
     int rc = one(st,
-                 "SELECT " COLS " FROM approvals WHERE binding = $1 AND tool = $2 AND args_digest = "
-                 "$3 AND status = 'pending' AND expires_at > $4 ORDER BY created_at DESC LIMIT 1",
+                 "SELECT " COLS " FROM approvals WHERE binding = $1 AND tool = $2 AND "
+                 "args_digest = $3 AND status = 'pending' AND expires_at > $4 "
+                 "ORDER BY created_at DESC LIMIT 1",
                  k, 4, out, err);
     if (rc != GW_ENOTFOUND) {
         gw_free(args);
@@ -110,8 +111,8 @@ int gw_store_approval_list(struct gw_store *st, const char *status, size_t limit
     json_t *arr = json_array();
     struct store_param p[] = {SP_TEXT(status ? status : ""), SP_INT((long long)limit)};
     int rc = gw_store__exec(st,
-                            "SELECT " COLS " FROM approvals WHERE ($1 = '' OR status = $1) ORDER BY "
-                            "created_at DESC, id LIMIT $2",
+                            "SELECT " COLS " FROM approvals WHERE ($1 = '' OR status = $1) "
+                            "ORDER BY created_at DESC, id LIMIT $2",
                             p, 2, row_cb, arr, NULL, err);
     *out = rc == GW_OK ? arr : NULL;
     if (rc != GW_OK)

@@ -136,8 +136,9 @@ int gw_store_bundle_create(struct gw_store *st, const json_t *bundle,
     rc = gw_store__begin_write(st, NULL, err);
     if (rc != GW_OK)
         return rc;
-    struct store_param p[] = {SP_TEXT(name), SP_TEXT(title ? title : name), SP_TEXT(desc ? desc : ""),
-                              SP_TEXT(status ? status : "active"), SP_TEXT(now)};
+    struct store_param p[] = {SP_TEXT(name), SP_TEXT(title ? title : name),
+                              SP_TEXT(desc ? desc : ""), SP_TEXT(status ? status : "active"),
+                              SP_TEXT(now)};
     rc = gw_store__exec(st,
                         "INSERT INTO bundles (name, title, description, status, created_at, "
                         "updated_at) VALUES ($1, $2, $3, $4, $5, $5)",

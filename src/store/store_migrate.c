@@ -196,7 +196,8 @@ int gw_store_migration_status(struct gw_store *st, gw_store_migration_fn fn, voi
     int have = 0;
     int rc = gw_store_schema_version(st, &have, err);
     if (rc == GW_OK && have > 0)
-        rc = gw_store__exec(st, "SELECT version, applied_at FROM schema_migrations ORDER BY version",
+        rc = gw_store__exec(st,
+                            "SELECT version, applied_at FROM schema_migrations ORDER BY version",
                             NULL, 0, applied_row, a, NULL, err);
     if (rc == GW_OK) {
         for (const struct gw_store_migration *m = st->ops->migrations; m->version; m++) {

@@ -302,7 +302,8 @@ static int pg_begin(void *conn, enum store_tx mode, struct gw_error *err)
     if (rc != GW_OK)
         return rc;
     rc = command(pg,
-                 mode == STORE_TX_WRITE ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                 mode == STORE_TX_WRITE ? "BEGIN"
+                                        : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
                  NULL, err);
     pg->in_tx = rc == GW_OK;
     return rc;

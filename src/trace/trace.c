@@ -395,8 +395,8 @@ int gw_tracer_from_settings(const struct gw_settings *s, const struct gw_pii *pi
         const char *eq = memchr(h, '=', l);
         if (eq && eq > h) {
             char line[1024];
-            snprintf(line, sizeof(line), "%.*s: %.*s", (int)(eq - h), h, (int)(l - (size_t)(eq - h) - 1),
-                     eq + 1);
+            snprintf(line, sizeof(line), "%.*s: %.*s", (int)(eq - h), h,
+                     (int)(l - (size_t)(eq - h) - 1), eq + 1);
             t->headers = curl_slist_append(t->headers, line);
         }
         h += l + (e ? 1 : 0);

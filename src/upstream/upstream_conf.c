@@ -685,11 +685,14 @@ static void defaults_from_settings(struct gw_upstream_conf *d, const struct gw_s
     d->max_attempts = (unsigned)gw_settings_int(s, "GW_UPSTREAM_RETRY_MAX_ATTEMPTS");
     d->base_delay_ms = (unsigned)gw_settings_int(s, "GW_UPSTREAM_RETRY_BASE_DELAY_MS");
     d->max_delay_ms = (unsigned)gw_settings_int(s, "GW_UPSTREAM_RETRY_MAX_DELAY_MS");
-    d->breaker_conf.failure_threshold = (unsigned)gw_settings_int(s, "GW_BREAKER_FAILURE_THRESHOLD");
-    d->breaker_conf.ratio_percent = (unsigned)gw_settings_int(s, "GW_BREAKER_FAILURE_RATIO_PERCENT");
+    d->breaker_conf.failure_threshold =
+        (unsigned)gw_settings_int(s, "GW_BREAKER_FAILURE_THRESHOLD");
+    d->breaker_conf.ratio_percent =
+        (unsigned)gw_settings_int(s, "GW_BREAKER_FAILURE_RATIO_PERCENT");
     d->breaker_conf.window_ms = (unsigned)gw_settings_int(s, "GW_BREAKER_WINDOW_SECONDS") * 1000u;
     d->breaker_conf.min_calls = (unsigned)gw_settings_int(s, "GW_BREAKER_MIN_CALLS");
-    d->breaker_conf.cooldown_ms = (unsigned)gw_settings_int(s, "GW_BREAKER_COOLDOWN_SECONDS") * 1000u;
+    d->breaker_conf.cooldown_ms =
+        (unsigned)gw_settings_int(s, "GW_BREAKER_COOLDOWN_SECONDS") * 1000u;
     d->cache_per_caller = true;
     d->request_id_header = gw_xstrdup("X-Request-Id");
     d->idempotency_header = gw_xstrdup("Idempotency-Key");

@@ -648,9 +648,10 @@ static void on_http_done(void *arg, struct gw_httpc_response *resp)
     c->http_status = (int)resp->http_status;
     c->response_bytes = resp->body_len;
     const char *up = c->conf->name;
-    GW_LOG(GW_LOG_DEBUG, "upstream", "tool %s: %s %s on upstream '%s' attempt %u -> %s %ld (%ld us)",
-           c->tool, c->req.method, c->path_tmpl, up, c->attempt,
-           gw_httpc_status_name(resp->status), resp->http_status, resp->total_us);
+    GW_LOG(GW_LOG_DEBUG, "upstream",
+           "tool %s: %s %s on upstream '%s' attempt %u -> %s %ld (%ld us)", c->tool, c->req.method,
+           c->path_tmpl, up, c->attempt, gw_httpc_status_name(resp->status), resp->http_status,
+           resp->total_us);
     if (resp->status == GW_HTTPC_EDENIED) {
         /* not the upstream's fault and never worth repeating */
         release_breaker(c, GW_BREAKER_NEUTRAL);

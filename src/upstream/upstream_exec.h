@@ -132,7 +132,8 @@ typedef void (*gw_exec_progress_fn)(void *arg, unsigned attempt, unsigned max_at
 struct gw_exec_opts {
     const struct gw_exec_caller *caller; /* NULL = anonymous */
     const char *idempotency_key;  /* client-supplied (MCP _meta or Idempotency-Key header) */
-    uint64_t deadline_ms;         /* absolute, gw_upstreams_now_ms clock; 0 = tool/upstream timeouts */
+    uint64_t deadline_ms;         /* absolute, gw_upstreams_now_ms clock; 0 = tool/upstream
+                                     timeouts */
     const char *request_id;       /* forwarded in the upstream's request-id header; for logs */
     gw_exec_progress_fn progress;
     void *progress_arg;

@@ -949,7 +949,8 @@ static int build_path(struct gw_buf *url, const char *tmpl, const json_t *bargs,
         }
         if (!template_char_ok((unsigned char)*p))
             return GW_ERROR_SET(err, GW_EINVAL, "binding: invalid character in path template");
-        if (*p == '.' && p[-1] == '/' && (p[1] == '/' || !p[1] || (p[1] == '.' && (p[2] == '/' || !p[2]))))
+        if (*p == '.' && p[-1] == '/' &&
+            (p[1] == '/' || !p[1] || (p[1] == '.' && (p[2] == '/' || !p[2]))))
             return GW_ERROR_SET(err, GW_EINVAL, "binding: dot segment in path template");
         int rc = gw_buf_addc(url, *p);
         if (rc != GW_OK)

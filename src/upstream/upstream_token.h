@@ -30,9 +30,11 @@ void gw_upstream_token_free(struct gw_upstream_token *t);
 
 enum gw_token_verdict {
     GW_TOKEN_READY,   /* *out_token holds a valid token (use it) */
-    GW_TOKEN_FETCH,   /* no valid token: the caller is now the one fetcher (must store/fail/abandon) */
+    GW_TOKEN_FETCH,   /* no valid token: the caller is now the one fetcher (must
+                         store/fail/abandon) */
     GW_TOKEN_WAIT,    /* another caller is fetching: wait for a wake-up and ask again */
-    GW_TOKEN_FAILED   /* the fetch since `seen_gen` (or a very recent one) failed: errbuf says why */
+    GW_TOKEN_FAILED   /* the fetch since `seen_gen` (or a very recent one) failed: errbuf
+                         says why */
 };
 
 /* Asks for a token at now_ms. seen_gen is the generation returned by an earlier WAIT (0 the

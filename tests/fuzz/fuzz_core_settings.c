@@ -3,8 +3,8 @@
  * Fuzz target for the settings-file parser: the input is written to a temporary file and
  * loaded with gw_settings_load over a table of every setting type (string, secret, bounded
  * integer, boolean, enum). Invariants: the load either succeeds with every value valid for its
- * type or fails with GW_EINVAL/GW_ELIMIT/GW_EIO and a message; errors from the file cite "<path>:"; the
- * dump and the Markdown render afterwards. Environment variables of the table's names are
+ * type or fails with GW_EINVAL/GW_ELIMIT/GW_EIO and a message; errors from the file cite "<path>:";
+ * the dump and the Markdown render afterwards. Environment variables of the table's names are
  * cleared first so that only the file counts.
  * Seeds (corpus/core_settings/) are named after the attack they carry.
  */

@@ -3,9 +3,9 @@
  * Fuzz target for src/schema: compile an untrusted schema and validate an untrusted instance.
  *
  * Input: a JSON document {"schema": S, "instance": I, "dialect": "2020-12"|"draft-07"|
- * "openapi-3.0", "format": bool, "entry": "/json/pointer", "share": bool}; any other value is used as the schema and validated
- * against a few fixed instances (and against itself). One remote document is served for
- * https://fuzz.test/remote.json so that remote resolution is exercised too.
+ * "openapi-3.0", "format": bool, "entry": "/json/pointer", "share": bool}; any other value is used
+ * as the schema and validated against a few fixed instances (and against itself). One remote
+ * document is served for https://fuzz.test/remote.json so that remote resolution is exercised too.
  * Checks beyond "no crash, no leak": validation with and without a report must agree
  * (unless a budget ran out), and every invalid verdict with a report must carry an error.
  * Limits are lowered to keep each input fast.

@@ -238,7 +238,8 @@ static double probe(int port)
         return -1;
     }
     last_connect_ms = now_ms() - t0;
-    static const char req[] = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    static const char req[] =
+        "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
     if (write(fd, req, sizeof(req) - 1) != (ssize_t)(sizeof(req) - 1)) {
         close(fd);
         return -1;
@@ -447,8 +448,8 @@ static void scenario_b(const char *bin, const char *dir)
         return;
     }
     static char head[512], body[512];
-    snprintf(head, sizeof(head), "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: %0400d\r\n\r\n",
-             0);
+    snprintf(head, sizeof(head),
+             "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: %0400d\r\n\r\n", 0);
     snprintf(body, sizeof(body), "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
              "application/json\r\nContent-Length: 300\r\n\r\n%0300d", 0);
     enum { N = 20 };

@@ -653,7 +653,8 @@ static void test_yaml_preview_bundle(void **state)
     expect(&ca, 409, "conflict");
     resp_free(&ca);
     json_decref(cb);
-    struct resp bad = req(f, "POST", "/admin/api/imports/preview?onConflict=maybe", yaml, len, NULL);
+    struct resp bad =
+        req(f, "POST", "/admin/api/imports/preview?onConflict=maybe", yaml, len, NULL);
     expect(&bad, 400, "invalid");
     resp_free(&bad);
     resp_free(&c);

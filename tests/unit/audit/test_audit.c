@@ -81,18 +81,21 @@ static void test_jcs_objects(void **state)
 {
     (void)state;
     /* RFC 8785 3.2.3: sorting by UTF-16 code units (U+1F600 sorts before U+FB33) */
-    char *s = jcs_of("{\"\\u20ac\":\"Euro Sign\",\"\\r\":\"Carriage Return\",\"\\ufb33\":\"Hebrew "
-                     "Letter Dalet With Dagesh\",\"1\":\"One\",\"\\ud83d\\ude00\":\"Emoji: Grinning "
-                     "Face\",\"\\u0080\":\"Control\",\"\\u00f6\":\"Latin Small Letter O With "
-                     "Diaeresis\"}");
-    const char *want = "{\"\\r\":\"Carriage Return\",\"1\":\"One\",\"\xc2\x80\":\"Control\","
-                       "\"\xc3\xb6\":\"Latin Small Letter O With Diaeresis\",\"\xe2\x82\xac\":"
-                       "\"Euro Sign\",\"\xf0\x9f\x98\x80\":\"Emoji: Grinning Face\",\"\xef\xac\xb3\":"
-                       "\"Hebrew Letter Dalet With Dagesh\"}";
+    char *s =
+        jcs_of("{\"\\u20ac\":\"Euro Sign\",\"\\r\":\"Carriage Return\",\"\\ufb33\":\"Hebrew "
+               "Letter Dalet With Dagesh\",\"1\":\"One\",\"\\ud83d\\ude00\":\"Emoji: Grinning "
+               "Face\",\"\\u0080\":\"Control\",\"\\u00f6\":\"Latin Small Letter O With "
+               "Diaeresis\"}");
+    const char *want =
+        "{\"\\r\":\"Carriage Return\",\"1\":\"One\",\"\xc2\x80\":\"Control\","
+        "\"\xc3\xb6\":\"Latin Small Letter O With Diaeresis\",\"\xe2\x82\xac\":"
+        "\"Euro Sign\",\"\xf0\x9f\x98\x80\":\"Emoji: Grinning Face\",\"\xef\xac\xb3\":"
+        "\"Hebrew Letter Dalet With Dagesh\"}";
     assert_string_equal(s, want);
     free(s); /* checksrc: allow */
     s = jcs_of("{\"b\":[1,true,null,\"\\u0001\\u001f\\\"\\\\/\\t\"],\"a\":{\"z\":1,\"y\":2}}");
-    assert_string_equal(s, "{\"a\":{\"y\":2,\"z\":1},\"b\":[1,true,null,\"\\u0001\\u001f\\\"\\\\/\\t\"]}");
+    assert_string_equal(
+        s, "{\"a\":{\"y\":2,\"z\":1},\"b\":[1,true,null,\"\\u0001\\u001f\\\"\\\\/\\t\"]}");
     free(s); /* checksrc: allow */
 }
 

@@ -232,8 +232,9 @@ static void test_api_keys(void **state)
     char wrong[GW_APIKEY_MAX + 16];
     snprintf(wrong, sizeof(wrong), "Bearer %s", good);
     wrong[strlen(wrong) - 1] = wrong[strlen(wrong) - 1] == 'A' ? 'B' : 'A';
-    const char *refusals[] = {wrong, "Bearer mcpgw_zzzzzzzzzzzz_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-                              "Bearer mcpgw_", "Bearer mcpgw_0123"};
+    const char *refusals[] = {
+        wrong, "Bearer mcpgw_zzzzzzzzzzzz_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "Bearer mcpgw_", "Bearer mcpgw_0123"};
     for (size_t i = 0; i < 4; i++) {
         c = run(a, GW_TRANSPORT_HTTP, "10.1.1.1:9", refusals[i]);
         const struct gw_auth_failure *f = gw_ctx_auth_failure(c);

@@ -38,7 +38,8 @@ static int setup(void **state)
     ed = forge_key(FORGE_ED25519);
     rsa_short = forge_key(FORGE_RSA1024);
     ec384 = forge_key(FORGE_P384);
-    json_t *set = json_pack("{s:[o,o,o,o,o,o]}", "keys", forge_jwk(rsa, FORGE_RSA2048, "rsa1", NULL),
+    json_t *set = json_pack("{s:[o,o,o,o,o,o]}", "keys",
+                            forge_jwk(rsa, FORGE_RSA2048, "rsa1", NULL),
                             forge_jwk(ec, FORGE_P256, "ec1", NULL),
                             forge_jwk(ed, FORGE_ED25519, "ed1", NULL),
                             forge_jwk(rsa_short, FORGE_RSA1024, "short", NULL),
@@ -183,7 +184,8 @@ static void test_algorithm_attacks(void **state)
             "does not match");
     refused("{\"alg\":\"EdDSA\",\"kid\":\"ec1\"}", GOOD_CLAIMS, ed, "EdDSA", "does not match");
     /* a key too short to be accepted was never loaded */
-    refused("{\"alg\":\"RS256\",\"kid\":\"short\"}", GOOD_CLAIMS, rsa_short, "RS256", "unknown key");
+    refused("{\"alg\":\"RS256\",\"kid\":\"short\"}", GOOD_CLAIMS, rsa_short, "RS256",
+            "unknown key");
 }
 
 static void test_signature_attacks(void **state)
@@ -217,7 +219,8 @@ static void test_signature_attacks(void **state)
     gw_free(t2);
     /* signed by another key under our kid */
     refused(h, GOOD_CLAIMS, rsa_other, "RS256", "signature is invalid");
-    refused("{\"alg\":\"EdDSA\",\"kid\":\"ed1\"}", GOOD_CLAIMS, ec, "ES256", "signature is invalid");
+    refused("{\"alg\":\"EdDSA\",\"kid\":\"ed1\"}", GOOD_CLAIMS, ec, "ES256",
+            "signature is invalid");
     /* unknown kid (the caller may refetch once), no kid with several keys */
     struct gw_jwt_failure why;
     t = forge_token("{\"alg\":\"RS256\",\"kid\":\"rotated-away\"}", GOOD_CLAIMS, rsa, "RS256",
@@ -264,10 +267,14 @@ static void test_claim_attacks(void **state)
     refused(h, C(",\"exp\":2000000300,\"nbf\":2000000100"), ec, "ES256", "not valid yet");
     refused(h, C(",\"exp\":2000000300,\"nbf\":true"), ec, "ES256", "nbf is not a number");
     refused(h, C(",\"exp\":2000000300,\"iat\":2000000500"), ec, "ES256", "future");
-    refused(h, "{\"iss\":\"https://evil.example\",\"aud\":\"" AUD "\",\"sub\":\"a\",\"exp\":2000000300}",
+    refused(h,
+            "{\"iss\":\"https://evil.example\",\"aud\":\"" AUD "\",\"sub\":\"a\","
+            "\"exp\":2000000300}",
             ec, "ES256", "another issuer");
     refused(h, "{\"aud\":\"" AUD "\",\"sub\":\"a\",\"exp\":2000000300}", ec, "ES256", "no issuer");
-    refused(h, "{\"iss\":\"" ISS "\",\"aud\":\"https://other.example/mcp\",\"sub\":\"a\",\"exp\":2000000300}",
+    refused(h,
+            "{\"iss\":\"" ISS "\",\"aud\":\"https://other.example/mcp\",\"sub\":\"a\","
+            "\"exp\":2000000300}",
             ec, "ES256", "another audience");
     refused(h, "{\"iss\":\"" ISS "\",\"aud\":[\"x\",\"y\"],\"sub\":\"a\",\"exp\":2000000300}", ec,
             "ES256", "another audience");

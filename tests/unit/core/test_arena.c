@@ -1,10 +1,10 @@
 /*
  * tests/unit/core/test_arena.c
- * The per-request arena (core/arena.h): blocks aligned for any type (max_align_t), the byte budget (an overrun is a
- * NULL + exhausted flag, never an abort, and earlier allocations stay intact), calloc/strndup/
- * printf helpers, allocations larger than a chunk, size_t overflow, cleanups run exactly once
- * in LIFO order at free, and a cleanup registered on an exhausted arena runs immediately so
- * the resource never leaks.
+ * The per-request arena (core/arena.h): blocks aligned for any type (max_align_t), the byte budget
+ * (an overrun is a NULL + exhausted flag, never an abort, and earlier allocations stay intact),
+ * calloc/strndup/printf helpers, allocations larger than a chunk, size_t overflow, cleanups run
+ * exactly once in LIFO order at free, and a cleanup registered on an exhausted arena runs
+ * immediately so the resource never leaks.
  */
 #include <stdarg.h>
 #include <stddef.h>

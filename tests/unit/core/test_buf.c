@@ -2,8 +2,9 @@
  * tests/unit/core/test_buf.c
  * The bounded buffer (core/buf.h): the maximum is a hard limit (appends past it fail with
  * GW_ELIMIT and leave the content unchanged, including the size_t overflow case), content is
- * always NUL-terminated, a maximum of SIZE_MAX ("no limit") works, binary data survives, printf formats and respects the limit, reset
- * keeps the buffer reusable, and take hands the content over and leaves the buffer empty.
+ * always NUL-terminated, a maximum of SIZE_MAX ("no limit") works, binary data survives, printf
+ * formats and respects the limit, reset keeps the buffer reusable, and take hands the content over
+ * and leaves the buffer empty.
  */
 #include <stdarg.h>
 #include <stddef.h>

@@ -6,8 +6,9 @@
  * errors citing file:line (no '=', unknown key, bad value, missing file); precedence
  * default < file < environment < override with gw_settings_source telling which won; defaults
  * validated too; long lines (a 4 KiB comment cannot smuggle a setting, long values are kept,
- * lines over 64 KiB and NUL bytes are refused with file:line); the generated Markdown naming every setting; the dump redacting secrets; and
- * programming errors (unknown name, wrong type, duplicate registration) aborting.
+ * lines over 64 KiB and NUL bytes are refused with file:line); the generated Markdown naming every
+ * setting; the dump redacting secrets; and programming errors (unknown name, wrong type, duplicate
+ * registration) aborting.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -269,7 +270,8 @@ static void test_file_errors(void **state)
     (void)state;
     expect_file_error("GWT_STR=ok\nthis line has no equals sign\n", GW_EINVAL,
                       "@:2: expected KEY=VALUE");
-    expect_file_error("# c\n\nGWT_STR=ok\nGWT_TYPO=1\n", GW_EINVAL, "@:4: unknown setting GWT_TYPO");
+    expect_file_error("# c\n\nGWT_STR=ok\nGWT_TYPO=1\n", GW_EINVAL,
+                      "@:4: unknown setting GWT_TYPO");
     expect_file_error("GWT_INT=11\n", GW_EINVAL, "GWT_INT=11 (from file:@:1): must be between");
     expect_file_error("\n\n\nGWT_BOOL=perhaps\n", GW_EINVAL, "(from file:@:4): expected true");
     expect_file_error("GWT_ENUM=zz\n", GW_EINVAL, "(from file:@:1): expected one of a|bb|ccc");

@@ -8,8 +8,9 @@
  * run: a query hits when one of its expected operations is in the first three results. Prints
  * every query with the rank of its first expected tool and the top-3 hit rate, and requires a
  * hit rate of at least 90% (the first, untuned version of the search found 36 of the 42,
- * 85.7%; after tuning the ranking, never the queries: 39 of 42, 92.9%). Also: visibility (results and describe never show hidden tools),
- * the tokenizer's word splitting, empty and unknown queries, and the index's size.
+ * 85.7%; after tuning the ranking, never the queries: 39 of 42, 92.9%). Also: visibility (results
+ * and describe never show hidden tools), the tokenizer's word splitting, empty and unknown queries,
+ * and the index's size.
  * Skips (passes with a note) when the corpus is absent.
  */
 #include "../store/store_testenv.h"

@@ -128,7 +128,8 @@ static void test_limits_and_text(void **state)
     gw_free(huge);
     /* long texts are cut on a UTF-8 boundary; control characters become spaces */
     char body[1200];
-    n = (size_t)snprintf(body, sizeof(body), "{\"result\":{\"allow\":false,\"reason\":\"a\\nb\\u0000c");
+    n = (size_t)snprintf(body, sizeof(body),
+                         "{\"result\":{\"allow\":false,\"reason\":\"a\\nb\\u0000c");
     for (int i = 0; i < 200; i++)
         n += (size_t)snprintf(body + n, sizeof(body) - n, "\xc3\xa9"); /* é */
     n += (size_t)snprintf(body + n, sizeof(body) - n, "\",\"rule\":\"");

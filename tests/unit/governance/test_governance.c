@@ -238,7 +238,8 @@ static void test_list_equals_call(void **state)
                     bool listed = false;
                     size_t k;
                     json_t *t;
-                    json_array_foreach(tools, k, t) listed = listed || !strcmp(gw_json_str(t, "name"), name);
+                    json_array_foreach(tools, k, t)
+                        listed = listed || !strcmp(gw_json_str(t, "name"), name);
                     char call[160];
                     snprintf(call, sizeof(call),
                              "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":"

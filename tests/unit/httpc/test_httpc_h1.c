@@ -407,8 +407,9 @@ static void test_framing_failures(void **state)
     assert_int_equal(x.status, GW_HTTPC_OK);
     assert_string_equal(x.body, "until the end");
     /* chunked, split anywhere */
-    script_replys(f->s, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde"
-                        "\r\n0\r\nTrailer: t\r\n\r\n",
+    script_replys(f->s,
+                  "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde"
+                  "\r\n0\r\nTrailer: t\r\n\r\n",
                   false);
     get(f, "/chunked", &x);
     assert_int_equal(x.status, GW_HTTPC_OK);

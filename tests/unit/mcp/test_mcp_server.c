@@ -252,7 +252,8 @@ static json_t *sent(size_t i)
     return json_object_get(json_array_get(rec.sent, i), "json");
 }
 
-#define CALL(tool) "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\",\"params\":{\"name\":\"" tool "\"}}"
+#define CALL(tool)                                                                                 \
+    "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\",\"params\":{\"name\":\"" tool "\"}}"
 
 static void test_sync_authentication(void **state)
 {

@@ -584,8 +584,9 @@ static void test_dms_rules(void **state)
     assert_int_equal(t.resp.status, 401);
     t_done(&t);
     /* nearest-dealers needs only the key, as in the swagger. */
-    t_run(c->app, &t, "GET", DMS "/nearest-dealers?latitude=28.5355&longitude=77.2750&distance=5000",
-          NULL, H_KEY, NULL);
+    t_run(c->app, &t, "GET",
+          DMS "/nearest-dealers?latitude=28.5355&longitude=77.2750&distance=5000", NULL, H_KEY,
+          NULL);
     assert_int_equal(t.resp.status, 200);
     assert_string_equal(t_str(&t, "data.0.dealerMapCd"), "10744");
     t_done(&t);

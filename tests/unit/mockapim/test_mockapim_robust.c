@@ -118,7 +118,8 @@ static void test_mutated_requests(void **state)
                 "&distance=20000", NULL},
         {"GET", "/dms/v1/api/common/msil/dms/service-appointments?regNo=DL3CCA1985", NULL},
         {"GET", "/dms/v1/api/common/msil/dms/appointment-remainder?source=MSILDM", NULL},
-        {"POST", "/__mock/faults", "{\"mode\":\"latency\",\"ms\":5,\"paths\":[\"/x\"],\"count\":1}"},
+        {"POST", "/__mock/faults",
+         "{\"mode\":\"latency\",\"ms\":5,\"paths\":[\"/x\"],\"count\":1}"},
         {"POST", "/oauth2/token", "grant_type=client_credentials&client_id=a&client_secret=b"},
     };
     const size_t nseeds = sizeof(seeds) / sizeof(seeds[0]);

@@ -357,7 +357,8 @@ static void test_access_log_line(void **state)
     assert_int_equal(roundtrip(gw_server_port(srv),
                                "POST /echo?q=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 7\r\n"
                                "X-Request-Id: req-access-1\r\n"
-                               "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+                               "traceparent: "
+                               "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
                                "\r\nConnection: close\r\n\r\n{\"a\":1}",
                                buf, sizeof(buf)),
                      200);

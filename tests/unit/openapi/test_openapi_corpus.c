@@ -8,10 +8,10 @@
  * is one, a parameter for every {variable} of the binding's path template. Every spec must
  * import (100%, the bar of issue 15: odd specs degrade with warnings, they never fail), and at
  * least 98% completely (no skipped operation, no degraded tool; input schemas abbreviated to
- * their size budget are counted apart). The specs of
- * tests/data/openapi/ (edge cases of real specs: RFC 6570 path operators, duplicate templated
- * paths, integers beyond 64 bits, empty titles) are imported the same way. Prints a table (spec, operations, tools, warnings, ms) and writes it, with every
- * warning of a partial import, to $GW_BINARY_DIR/openapi-corpus.md; all tools go to
+ * their size budget are counted apart). The specs of tests/data/openapi/ (edge cases of real specs:
+ * RFC 6570 path operators, duplicate templated paths, integers beyond 64 bits, empty titles) are
+ * imported the same way. Prints a table (spec, operations, tools, warnings, ms) and writes it, with
+ * every warning of a partial import, to $GW_BINARY_DIR/openapi-corpus.md; all tools go to
  * $GW_BINARY_DIR/openapi-corpus-tools.json for the meta-schema check of
  * scripts/test.d/30-openapi-corpus.sh. Skips (passes with a note) when the corpus is absent.
  */
@@ -297,7 +297,8 @@ static void test_corpus(void **state)
     printf("%-58s %-12s %6s %6s %5s %5s %5s %8s\n", "spec", "dialect", "ops", "tools", "skip",
            "degr", "warn", "ms");
     for (size_t i = 0; i < nspecs; i++) {
-        const char *rel = i < ncorpus ? specs[i] + strlen(dir) + 1 : specs[i] + strlen(edge) - strlen("tests/data/openapi");
+        const char *rel = i < ncorpus ? specs[i] + strlen(dir) + 1
+                                      : specs[i] + strlen(edge) - strlen("tests/data/openapi");
         struct gw_openapi_options o;
         gw_openapi_options_init(&o);
         struct gw_openapi_result r;

@@ -133,21 +133,22 @@ static void test_rfc6570_path_operators(void **state)
 static void test_undeclared_and_odd_templates(void **state)
 {
     (void)state;
-    import_text("{\"openapi\":\"3.0.0\",\"info\":{\"title\":\"T\",\"version\":\"1\"},"
-                "\"paths\":{"
-                "\"/a/{x}/b/{y}\":{\"get\":{\"operationId\":\"getAB\",\"parameters\":[{\"name\":"
-                "\"y\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"integer\"}}],"
-                "\"responses\":{\"200\":{\"description\":\"ok\"}}}},"
-                "\"/c/{p,q}\":{\"get\":{\"operationId\":\"getC\",\"parameters\":["
-                "{\"name\":\"p\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"string\"}},"
-                "{\"name\":\"q\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"string\"}}],"
-                "\"responses\":{\"200\":{\"description\":\"ok\"}}}},"
-                "\"/d/{code:3}\":{\"get\":{\"operationId\":\"getD\",\"parameters\":["
-                "{\"name\":\"code\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"string\"}}],"
-                "\"responses\":{\"200\":{\"description\":\"ok\"}}}},"
-                "\"/e/{oops\":{\"get\":{\"operationId\":\"getE\","
-                "\"responses\":{\"200\":{\"description\":\"ok\"}}}}}}",
-                NULL);
+    import_text(
+        "{\"openapi\":\"3.0.0\",\"info\":{\"title\":\"T\",\"version\":\"1\"},"
+        "\"paths\":{"
+        "\"/a/{x}/b/{y}\":{\"get\":{\"operationId\":\"getAB\",\"parameters\":[{\"name\":"
+        "\"y\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"integer\"}}],"
+        "\"responses\":{\"200\":{\"description\":\"ok\"}}}},"
+        "\"/c/{p,q}\":{\"get\":{\"operationId\":\"getC\",\"parameters\":["
+        "{\"name\":\"p\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"string\"}},"
+        "{\"name\":\"q\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"string\"}}],"
+        "\"responses\":{\"200\":{\"description\":\"ok\"}}}},"
+        "\"/d/{code:3}\":{\"get\":{\"operationId\":\"getD\",\"parameters\":["
+        "{\"name\":\"code\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"string\"}}],"
+        "\"responses\":{\"200\":{\"description\":\"ok\"}}}},"
+        "\"/e/{oops\":{\"get\":{\"operationId\":\"getE\","
+        "\"responses\":{\"200\":{\"description\":\"ok\"}}}}}}",
+        NULL);
     /* {x} is not declared: a required string argument, degraded with the place named */
     json_t *t = tool("get_ab");
     json_t *x = arg(t, "x");

@@ -146,7 +146,9 @@ static struct gw_ctx *call(struct fx *f, const char *subject, const char *text)
     return ctx;
 }
 
-#define CALL_READ "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"t_read\",\"arguments\":{\"id\":\"42\"}}}"
+#define CALL_READ                                                                                  \
+    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"t_read\","     \
+    "\"arguments\":{\"id\":\"42\"}}}"
 
 static const char *result_text(size_t i)
 {

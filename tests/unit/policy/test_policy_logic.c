@@ -166,7 +166,8 @@ static void test_compile_errors_name_the_path(void **state)
     char big[600] = "{\"";
     memset(big + 2, 'z', 500);
     strcpy(big + 502, "\":1}"); /* checksrc: allow */
-    expect_fail(big, NULL, GW_EINVAL, "unknown operator 'zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz'");
+    expect_fail(big, NULL, GW_EINVAL,
+                "unknown operator 'zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz'");
 
     /* the caller names the root */
     struct gw_logic *l = NULL;
@@ -369,7 +370,8 @@ static void test_coercions(void **state)
            "\"1.5true1,2,3[object Object]\"");
     expect("{\"cat\":[0.1,1e21,1e-7,1.2345678901234568e20,-0.000001,5e-324]}", NULL,
            "\"0.11e+211e-7123456789012345680000-0.0000015e-324\"");
-    expect("{\"cat\":[{\"/\":[1,0]},{\"-\":[\"x\"]},{\"map\":[[1,\"x\"],{\"/\":[{\"var\":\"\"},0]}]}]}",
+    expect("{\"cat\":[{\"/\":[1,0]},{\"-\":[\"x\"]},"
+           "{\"map\":[[1,\"x\"],{\"/\":[{\"var\":\"\"},0]}]}]}",
            NULL, "\"InfinityNaNInfinity,NaN\"");
     /* substr counts UTF-16 units */
     expect("{\"substr\":[\"h\\u00e9llo\",1,3]}", NULL, "\"\\u00e9ll\"");
@@ -402,7 +404,8 @@ static void test_values_json_cannot_hold(void **state)
     expect("{\"reduce\":[[1],{\"var\":\"\"},0]}", NULL, "{\"current\":1,\"accumulator\":0}");
     expect("{\"reduce\":[[1,2],{\"var\":\"\"},{\"/\":[0,0]}]}", NULL,
            "{\"current\":2,\"accumulator\":{\"current\":1,\"accumulator\":null}}");
-    expect("{\"filter\":[{\"map\":[[1,2,3],{\"-\":[{\"var\":\"\"},2]}]},{\"/\":[1,{\"var\":\"\"}]}]}",
+    expect("{\"filter\":[{\"map\":[[1,2,3],{\"-\":[{\"var\":\"\"},2]}]},"
+           "{\"/\":[1,{\"var\":\"\"}]}]}",
            NULL, "[-1,0,1]");
     /* -0 stays -0 inside evaluation: 1 / -0 is -Infinity */
     expect("{\"cat\":[{\"/\":[1,{\"var\":\"0\"}]}]}", "[-0.0]", "\"-Infinity\"");
@@ -430,8 +433,8 @@ static void test_time_operator(void **state)
     expect("{\"time\":[\"2025-01-31\"]}", NULL, "1738281600");
     expect("{\"time\":{\"var\":\"x\"}}", "{\"x\":true}", "null");
     /* a booking window: a slot within 24 hours of now */
-    expect("{\"<\":[0,{\"-\":[{\"time\":{\"var\":\"args.slot\"}},{\"time\":{\"var\":\"context.now\"}}]},"
-           "86400]}",
+    expect("{\"<\":[0,{\"-\":[{\"time\":{\"var\":\"args.slot\"}},"
+           "{\"time\":{\"var\":\"context.now\"}}]},86400]}",
            "{\"args\":{\"slot\":\"2025-01-31T10:00:00+05:30\"},\"context\":{\"now\":"
            "\"2025-01-30T12:00:00Z\"}}",
            "true");
@@ -442,11 +445,13 @@ static void test_policy_shapes(void **state)
     (void)state;
     const char *data = "{\"principal\":{\"sub\":\"u1\",\"claims\":{\"dealer_ids\":[\"D1\",\"D7\"],"
                        "\"roles\":[\"dealer\"]}},\"tool\":{\"name\":\"create_booking\",\"risk\":"
-                       "\"write\"},\"args\":{\"dealer_id\":\"D7\",\"items\":[{\"qty\":2},{\"qty\":3}]}}";
+                       "\"write\"},\"args\":{\"dealer_id\":\"D7\","
+                       "\"items\":[{\"qty\":2},{\"qty\":3}]}}";
     expect("{\"in\":[{\"var\":\"args.dealer_id\"},{\"var\":\"principal.claims.dealer_ids\"}]}",
            data, "true");
     expect("{\"and\":[{\"in\":[\"dealer\",{\"var\":\"principal.claims.roles\"}]},"
-           "{\"==\":[{\"var\":\"tool.risk\"},\"write\"]},{\"<=\":[{\"reduce\":[{\"var\":\"args.items\"},"
+           "{\"==\":[{\"var\":\"tool.risk\"},\"write\"]},"
+           "{\"<=\":[{\"reduce\":[{\"var\":\"args.items\"},"
            "{\"+\":[{\"var\":\"accumulator\"},{\"var\":\"current.qty\"}]},0]},5]}]}",
            data, "true");
     expect("{\"missing\":[\"args.dealer_id\",\"args.customer\"]}", data, "[\"args.customer\"]");

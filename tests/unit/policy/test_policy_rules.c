@@ -124,11 +124,12 @@ static void test_exposure(void **state)
     assert_true(r.visible);
     assert_true(gw_ruleset_empty(rs));
     gw_ruleset_unref(rs);
-    rs = build("{\"exposure\":["
-               "{\"id\":\"cc\",\"effect\":\"allow\",\"roles\":[\"customer-care\"],\"bundles\":\"svc\"},"
-               "{\"id\":\"an\",\"effect\":\"allow\",\"roles\":\"analyst\",\"risk\":\"read\"},"
-               "{\"id\":\"no-bi-booking\",\"effect\":\"deny\",\"clients\":\"bi\",\"tags\":\"booking\"},"
-               "{\"id\":\"trial\",\"effect\":\"deny\",\"mode\":\"dry_run\",\"tools\":\"get_dealer\"}]}");
+    rs = build(
+        "{\"exposure\":["
+        "{\"id\":\"cc\",\"effect\":\"allow\",\"roles\":[\"customer-care\"],\"bundles\":\"svc\"},"
+        "{\"id\":\"an\",\"effect\":\"allow\",\"roles\":\"analyst\",\"risk\":\"read\"},"
+        "{\"id\":\"no-bi-booking\",\"effect\":\"deny\",\"clients\":\"bi\",\"tags\":\"booking\"},"
+        "{\"id\":\"trial\",\"effect\":\"deny\",\"mode\":\"dry_run\",\"tools\":\"get_dealer\"}]}");
     gw_ruleset_exposure(rs, cc, &book, &r);
     assert_true(r.visible);
     assert_string_equal(r.decided.id, "cc");
@@ -229,11 +230,14 @@ static void test_policies(void **state)
     struct gw_ruleset *rs = build(
         "{\"version\":\"v7\",\"policies\":["
         "{\"id\":\"own-dealer\",\"effect\":\"deny\",\"roles\":\"dealer\",\"tools\":\"book\","
-        " \"when\":{\"!\":{\"in\":[{\"var\":\"args.dealer_id\"},{\"var\":\"principal.claims.dealer_ids\"}]}},"
-        " \"reason\":\"{args.dealer_id} is not yours ({principal.subject})\",\"hint\":\"use {principal.claims.dealer_ids.0}\"},"
+        " \"when\":{\"!\":{\"in\":[{\"var\":\"args.dealer_id\"},"
+        "{\"var\":\"principal.claims.dealer_ids\"}]}},"
+        " \"reason\":\"{args.dealer_id} is not yours ({principal.subject})\","
+        "\"hint\":\"use {principal.claims.dealer_ids.0}\"},"
         "{\"id\":\"trial-deny\",\"effect\":\"deny\",\"mode\":\"dry_run\",\"tools\":\"book\"},"
         "{\"id\":\"allow-dealers\",\"effect\":\"allow\",\"roles\":\"dealer\"},"
-        "{\"id\":\"confirm-book\",\"effect\":\"confirm\",\"tools\":\"book\",\"reason\":\"booking\"}]}");
+        "{\"id\":\"confirm-book\",\"effect\":\"confirm\",\"tools\":\"book\","
+        "\"reason\":\"booking\"}]}");
     assert_non_null(strstr(gw_ruleset_version(rs), "v7+"));
     json_t *ctx = json_object();
     struct gw_authz_result r;

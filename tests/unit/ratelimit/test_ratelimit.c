@@ -310,7 +310,8 @@ static void test_rules(void **state)
 
     /* sets: duplicates are refused with the index and id */
     struct gw_rl_ruleset *rs = NULL;
-    json_t *doc = J("{\"rules\":[{\"id\":\"a\",\"rate\":\"1/s\"},{\"id\":\"a\",\"rate\":\"2/s\"}]}");
+    json_t *doc =
+        J("{\"rules\":[{\"id\":\"a\",\"rate\":\"1/s\"},{\"id\":\"a\",\"rate\":\"2/s\"}]}");
     assert_int_equal(gw_rl_ruleset_parse(doc, "file", &rs, &err), GW_ECONFLICT);
     assert_non_null(strstr(err.msg, "rule 2 (a)"));
     json_decref(doc);

@@ -428,7 +428,8 @@ static char *exponential(const char *comb, int n)
     gw_buf_init(&b, 1 << 20);
     gw_buf_adds(&b, "{\"$defs\":{\"d0\":{\"type\":\"integer\"}");
     for (int i = 1; i <= n; i++)
-        gw_buf_printf(&b, ",\"d%d\":{\"%s\":[{\"$ref\":\"#/$defs/d%d\"},{\"$ref\":\"#/$defs/d%d\"}]}",
+        gw_buf_printf(&b,
+                      ",\"d%d\":{\"%s\":[{\"$ref\":\"#/$defs/d%d\"},{\"$ref\":\"#/$defs/d%d\"}]}",
                       i, comb, i - 1, i - 1);
     gw_buf_printf(&b, "},\"$ref\":\"#/$defs/d%d\"}", n);
     return gw_buf_take(&b, NULL);
@@ -443,8 +444,8 @@ static void test_limit_exponential(void **state)
         struct gw_schema *s = compile(text);
         struct gw_schema_report rep;
         gw_schema_report_init(&rep);
-        /* a string fails every branch (anyOf tries all), an integer passes every one (allOf,
-         * oneOf evaluate all): both are 2^25 without the work budget (the depth stays under its limit) */
+        /* a string fails every branch (anyOf tries all), an integer passes every one (allOf, oneOf
+         * evaluate all): both are 2^25 without the work budget (the depth stays under its limit) */
         const char *inst = i == 0 ? "\"x\"" : "1";
         assert_int_equal(check(s, inst, &rep), GW_ELIMIT);
         assert_non_null(strstr(gw_schema_report_limit(&rep), "work budget"));

@@ -2,10 +2,10 @@
  * tests/unit/schema/test_schema_suite.c
  * Runs the official JSON Schema Test Suite against src/schema for draft 2020-12 and draft-07.
  *
- * Categories per draft: "required" (files directly in tests/DRAFT/), "optional" (optional/NAME.json)
- * and "format" (optional/format/NAME.json, run with format assertion on). Remote references
- * (http://localhost:1234/...) are served from the suite's remotes/ folder through the
- * compiler's resolver callback: no network. Every test runs twice, with a report and without
+ * Categories per draft: "required" (files directly in tests/DRAFT/), "optional"
+ * (optional/NAME.json) and "format" (optional/format/NAME.json, run with format assertion on).
+ * Remote references (http://localhost:1234/...) are served from the suite's remotes/ folder through
+ * the compiler's resolver callback: no network. Every test runs twice, with a report and without
  * (the fast path), and both answers must agree; an invalid verdict must come with an error.
  * Writes a Markdown table per draft and file to $GW_BINARY_DIR/schema-suite-report.md; with
  * GW_SCHEMA_SUITE_UPDATE_DOC=1 it also replaces the table in docs/json-schema.md.

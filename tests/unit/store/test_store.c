@@ -509,10 +509,10 @@ static void test_import_lifecycle(void **state)
 
     /* v1: three operations */
     json_t *spec = spec_v("1.0.0");
-    json_t *tools = json_pack("[o, o, o]", mk_tool("get_slots", "GET", "/slots", "getSlots", "Slots"),
-                              mk_tool("create_booking", "POST", "/bookings", "createBooking", "Book"),
-                              mk_tool("cancel_booking", "DELETE", "/bookings/{id}", "cancelBooking",
-                                      "Cancel"));
+    json_t *tools =
+        json_pack("[o, o, o]", mk_tool("get_slots", "GET", "/slots", "getSlots", "Slots"),
+                  mk_tool("create_booking", "POST", "/bookings", "createBooking", "Book"),
+                  mk_tool("cancel_booking", "DELETE", "/bookings/{id}", "cancelBooking", "Cancel"));
     struct gw_store_import_opts opts = {.status = "active", .bundle = "service-booking"};
     assert_int_equal(gw_store_apply_import(st, spec, tools, &opts, &alice, &diff, &err), GW_OK);
     const char *v1_added[] = {"get_slots", "create_booking", "cancel_booking"};
@@ -637,8 +637,9 @@ static void test_import_matching(void **state)
     struct gw_error err = {0};
     json_t *diff = NULL;
     json_t *spec = json_pack("{s:s, s:s, s:s}", "id", "dms", "title", "DMS", "version", "1");
-    json_t *tools = json_pack("[o, o]", mk_tool("list_dealers", "GET", "/v1/dealers", "listDealers", "L"),
-                              mk_tool("old_name", "POST", "/v1/appointments", "book", "B"));
+    json_t *tools =
+        json_pack("[o, o]", mk_tool("list_dealers", "GET", "/v1/dealers", "listDealers", "L"),
+                  mk_tool("old_name", "POST", "/v1/appointments", "book", "B"));
     assert_int_equal(gw_store_apply_import(st, spec, tools, NULL, NULL, NULL, &err), GW_OK);
     json_decref(tools);
     json_decref(spec);
@@ -699,7 +700,8 @@ static void test_import_matching(void **state)
     memset(tag, 't', sizeof(tag) - 1);
     tag[sizeof(tag) - 1] = '\0';
     json_object_set_new(dep, "tags", json_pack("[s, s]", tag, ""));
-    tools = json_pack("[o, o, o, o]", mk_tool("list_dealers", "GET", "/v2/dealers", "listDealers", "L"),
+    tools = json_pack("[o, o, o, o]",
+                      mk_tool("list_dealers", "GET", "/v2/dealers", "listDealers", "L"),
                       mk_tool("book_appointment", "POST", "/v1/appointments", "book", "B"), dealer,
                       dep);
     struct gw_store_import_opts active = {.status = "active"};
@@ -710,7 +712,8 @@ static void test_import_matching(void **state)
     assert_str(g, "status", "deprecated");
     json_decref(g);
     spec = json_pack("{s:s, s:s, s:s}", "id", "dms", "title", "DMS", "version", "4");
-    tools = json_pack("[o, o, o]", mk_tool("list_dealers", "GET", "/v2/dealers", "listDealers", "L"),
+    tools = json_pack("[o, o, o]",
+                      mk_tool("list_dealers", "GET", "/v2/dealers", "listDealers", "L"),
                       mk_tool("book_appointment", "POST", "/v1/appointments", "book", "B"),
                       mk_tool("get_dealer", "GET", "/v2/dealers/{id}", "fetchDealer", "G"));
     assert_int_equal(gw_store_apply_import(st, spec, tools, &active, NULL, &diff, &err), GW_OK);
@@ -1168,13 +1171,14 @@ static void test_renames_and_aliases(void **state)
     json_t *diff = NULL, *g = NULL;
     struct gw_store_import_opts act = {.status = "active"};
     json_t *spec_a = json_pack("{s:s, s:s}", "id", "crm", "title", "CRM");
-    json_t *tools = json_pack("[o, o]", mk_tool("get_customer", "GET", "/customers/{id}", "getC", "c"),
-                              mk_tool("list_orders", "GET", "/orders", "listO", "o"));
+    json_t *tools =
+        json_pack("[o, o]", mk_tool("get_customer", "GET", "/customers/{id}", "getC", "c"),
+                  mk_tool("list_orders", "GET", "/orders", "listO", "o"));
     assert_int_equal(gw_store_apply_import(st, spec_a, tools, &act, NULL, NULL, &err), GW_OK);
     json_decref(tools);
     /* rename by hand: the old name stays an alias */
-    assert_int_equal(gw_store_tool_rename(st, "get_customer", "crm_get_customer", 7, NULL, &g, &err),
-                     GW_OK);
+    assert_int_equal(
+        gw_store_tool_rename(st, "get_customer", "crm_get_customer", 7, NULL, &g, &err), GW_OK);
     assert_str(g, "name", "crm_get_customer");
     json_decref(g);
     assert_int_equal(gw_store_tool_get(st, "get_customer", &g, &err), GW_ENOTFOUND);

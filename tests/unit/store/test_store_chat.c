@@ -21,7 +21,8 @@ static struct gw_store *open_migrated(struct tenv *e)
 {
     struct gw_store *st = NULL;
     struct gw_error err = {0};
-    if (gw_store_open(e->url, NULL, &st, &err) != GW_OK || gw_store_migrate(st, NULL, &err) != GW_OK)
+    if (gw_store_open(e->url, NULL, &st, &err) != GW_OK ||
+        gw_store_migrate(st, NULL, &err) != GW_OK)
         fail_msg("open %s: %s", e->backend, err.msg);
     return st;
 }

@@ -87,7 +87,8 @@ static void test_path_encoding(void **state)
                "https://api.example/base/items/a%20b%2Fc%3Fd%23e%25f/x");
     expect_url(PATH_BINDING("simple", "false"), "{\"id\":\"..a\"}",
                "https://api.example/base/items/..a/x");
-    expect_url(PATH_BINDING("simple", "false"), "{\"id\":42}", "https://api.example/base/items/42/x");
+    expect_url(PATH_BINDING("simple", "false"), "{\"id\":42}",
+               "https://api.example/base/items/42/x");
     expect_url(PATH_BINDING("simple", "false"), "{\"id\":\"é\"}",
                "https://api.example/base/items/%C3%A9/x");
     expect_url(PATH_BINDING("simple", "false"), "{\"id\":[1,2,3]}",
@@ -120,7 +121,8 @@ static void test_path_reserved_expansion(void **state)
                     "\"allowReserved\":true}]}";
     expect_url(b, "{\"name\":\"projects/p-1/operations/op:42\"}",
                "https://api.example/base/v1/projects/p-1/operations/op:42:cancel");
-    expect_url(b, "{\"name\":\"a b?c#d%e\"}", "https://api.example/base/v1/a%20b%3Fc%23d%25e:cancel");
+    expect_url(b, "{\"name\":\"a b?c#d%e\"}",
+               "https://api.example/base/v1/a%20b%3Fc%23d%25e:cancel");
     expect_url(b, "{\"name\":\"..a/b..\"}", "https://api.example/base/v1/..a/b..:cancel");
     expect_fail(b, "{\"name\":\"projects/../admin\"}", "'..'");
     expect_fail(b, "{\"name\":\"../x\"}", "'..'");
@@ -140,7 +142,8 @@ static void test_path_reserved_expansion(void **state)
     struct gw_upstream_build_opts o = {"https://api.example/base/", prot, 1, 0, 0};
     bb.rc = gw_upstream_req_build(bj, aj, &o, &bb.req, &bb.err);
     assert_int_equal(bb.rc, GW_OK);
-    assert_string_equal(bb.req.url, "https://api.example/base/items/123456789012345678901234567890/x");
+    assert_string_equal(bb.req.url,
+                        "https://api.example/base/items/123456789012345678901234567890/x");
     gw_upstream_req_fini(&bb.req);
     json_decref(bj);
     json_decref(aj);

@@ -297,8 +297,9 @@ static void test_shaping(void **state)
     spec = J("{\"exclude\":[\"data.rows.internal\",\"meta\"],\"maxTextChars\":64}");
     assert_int_equal(gw_upstream_shape_parse(spec, &s, &err), GW_OK);
     json_decref(spec);
-    body = "{\"meta\":{\"x\":1},\"data\":{\"rows\":[{\"internal\":1,\"v\":\"aaaaaaaaaaaaaaaaaaaaaaaaa"
-           "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}],\"internal\":2}}";
+    body =
+        "{\"meta\":{\"x\":1},\"data\":{\"rows\":[{\"internal\":1,\"v\":\"aaaaaaaaaaaaaaaaaaaaaaaaa"
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}],\"internal\":2}}";
     r = map(200, "application/json", body, (size_t)-1, &s, false, &o);
     d = dump(json_object_get(r, "structuredContent"));
     assert_null(strstr(d, "meta"));

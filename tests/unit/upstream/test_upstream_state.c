@@ -310,7 +310,8 @@ static void test_token_wire(void **state)
     assert_string_equal(tok, "abc.def");
     assert_int_equal(exp, 3599);
     gw_upstream_token_wipe(tok);
-    const char *bad = "{\"error\":\"invalid_client\",\"error_description\":\"secret s3cr3t wrong\"}";
+    const char *bad =
+        "{\"error\":\"invalid_client\",\"error_description\":\"secret s3cr3t wrong\"}";
     assert_int_equal(gw_upstream_token_parse(401, bad, strlen(bad), &tok, &exp, err, 200),
                      GW_EUPSTREAM);
     assert_non_null(strstr(err, "HTTP 401 (invalid_client)"));
