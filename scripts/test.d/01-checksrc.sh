@@ -1,3 +1,4 @@
 #!/usr/bin/env bash
-# Source rules (banned functions, heap calls, file-top comments): scripts/checksrc.sh.
+# Source rules (banned functions, heap calls, file-top comments, lines of at most 100
+# characters): scripts/checksrc.sh.
 exec "$REPO/scripts/checksrc.sh"

@@ -7,7 +7,9 @@
  * document too and both values serialise to the same bytes (same types — 1 is not 1.0 —, same
  * member order, duplicates resolved alike); when it takes a document jansson accepts, it
  * returns a value (it does not refuse valid JSON it claims); gw_json_parse returns jansson's
- * answer or its big-number form, and serialises.
+ * answer or its big-number form, and serialises; and what the writer writes reads back as the
+ * same value (written again, the same bytes: reals keep their exact double, strings their bytes).
+ * Output buffers allow 8x the input: the writer's worst case ("1e14" → "100000000000000.0").
  */
 #include "core/buf.h"
 #include "core/json.h"
@@ -37,8 +39,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort(); /* it refused valid JSON it claims */
     if (fast) {
         struct gw_buf a, b;
-        gw_buf_init(&a, size * 2 + 64);
-        gw_buf_init(&b, size * 2 + 64);
+        gw_buf_init(&a, size * 8 + 64);
+        gw_buf_init(&b, size * 8 + 64);
         dump(fast, &a);
         dump(ref, &b);
         if (gw_buf_len(&a) != gw_buf_len(&b) ||
@@ -51,10 +53,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ref && !parsed)
         abort();
     if (parsed) {
-        struct gw_buf c;
-        gw_buf_init(&c, size * 2 + 64);
+        struct gw_buf c, d;
+        gw_buf_init(&c, size * 8 + 64);
+        gw_buf_init(&d, size * 8 + 64);
         dump(parsed, &c);
+        json_t *again = gw_json_parse(gw_buf_ptr(&c), gw_buf_len(&c), NULL, NULL);
+        if (!again)
+            abort(); /* the writer wrote what the reader refuses */
+        dump(again, &d);
+        if (gw_buf_len(&c) != gw_buf_len(&d) ||
+            memcmp(gw_buf_ptr(&c), gw_buf_ptr(&d), gw_buf_len(&c)) != 0)
+            abort(); /* written, read back and written again: not the same */
+        json_decref(again);
         gw_buf_fini(&c);
+        gw_buf_fini(&d);
     }
     json_decref(parsed);
     json_decref(fast);
