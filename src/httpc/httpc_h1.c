@@ -18,6 +18,7 @@
  *        before any byte of the answer: once more on a new connection, unless no_replay (then
  *        ECONNECT, not_resent)
  *     any phase ─(deadline)─► ETIMEOUT     any phase ─(gw_httpc_cancel)─► freed, no callback
+ *     CONNECTING to one of a name's addresses ─(its share of the connect time)─► the next one
  *
  * Invariants:
  *  1. A call is on h->pending from submit until finish or cancel; its callback runs only from
@@ -55,6 +56,7 @@
 #include <event2/event.h>
 #include <event2/util.h>
 #include <netinet/in.h>
+#include <netdb.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -123,6 +125,8 @@ struct h1_call {
     size_t sent;
     struct gw_httpc_resp resp;   /* the answer being read */
     uint64_t start_us, deadline_ms, connect_deadline_ms;
+    uint64_t attempt_deadline_ms; /* a name's address being connected gives way at this time to
+                                   * the next one (0: no other address left, or connected) */
     long timeout_ms, connect_timeout_ms;
     int early;                   /* a failure found in submit (enum gw_httpc_status), 0 = none */
     bool no_replay, fresh;
@@ -845,15 +849,27 @@ static void send_request(struct h1_call *call, bool in_submit)
     }
 }
 
+/* Arms the call's timer for the absolute time `at_ms` (now if past). */
+static void arm_at(struct h1_call *call, uint64_t at_ms)
+{
+    uint64_t now = now_ms();
+    uint64_t left = at_ms > now ? at_ms - now : 0;
+    struct timeval tv = {(time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000};
+    evtimer_add(call->timer, &tv);
+}
+
+/* When the connect phase ends: the connect deadline, or the whole call's if that comes first. */
+static uint64_t connect_limit_ms(const struct h1_call *call)
+{
+    return call->connect_deadline_ms < call->deadline_ms ? call->connect_deadline_ms
+                                                         : call->deadline_ms;
+}
+
 /* Connection set up (TCP, and TLS for https): the connect deadline no longer applies. */
 static void established(struct h1_call *call)
 {
-    if (call->connect_deadline_ms < call->deadline_ms) { /* the timer watched the connect */
-        uint64_t now = now_ms();
-        uint64_t left = call->deadline_ms > now ? call->deadline_ms - now : 0;
-        struct timeval tv = {(time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000};
-        evtimer_add(call->timer, &tv);
-    }
+    if (call->connect_deadline_ms < call->deadline_ms) /* the timer watched the connect */
+        arm_at(call, call->deadline_ms);
     send_request(call, false);
 }
 
@@ -904,6 +920,10 @@ static void connected(struct h1_call *call)
         return;
     }
     call->connected = true;
+    if (call->attempt_deadline_ms) { /* the rest of the connect time, for the TLS handshake */
+        call->attempt_deadline_ms = 0;
+        arm_at(call, connect_limit_ms(call));
+    }
     if (!call->tls) {
         established(call);
         return;
@@ -966,6 +986,31 @@ failed:
     return false;
 }
 
+/* A connect to one of a name's addresses is under way. With more addresses left, as libcurl
+ * does, it gets an equal share of the connect time left (an address that never answers, a
+ * firewall dropping the SYN, must not use up the whole connect timeout while another address
+ * would answer): the timer then fires at the end of the share and on_call_timer moves to the
+ * next address. The last address gets all the time left. */
+static void share_connect_time(struct h1_call *call)
+{
+    if (call->host_is_ip)
+        return;
+    size_t left = 0;
+    for (const struct evutil_addrinfo *ai = call->ai_next; ai; ai = ai->ai_next)
+        if ((ai->ai_family == AF_INET || ai->ai_family == AF_INET6) &&
+            ai->ai_addrlen <= sizeof(call->sa))
+            left++;
+    uint64_t now = now_ms(), limit = connect_limit_ms(call);
+    bool had_share = call->attempt_deadline_ms != 0;
+    call->attempt_deadline_ms = 0;
+    if (left && limit > now) {
+        call->attempt_deadline_ms = now + (limit - now) / (left + 1);
+        arm_at(call, call->attempt_deadline_ms);
+    } else if (had_share) {
+        arm_at(call, limit); /* the timer was set for the previous address's share */
+    }
+}
+
 /* Connects to the next address: the literal (once), or the next resolved one. The SSRF guard
  * checks each before connect() (invariant 4); refused ones are skipped. When none is left the
  * call fails: EDENIED if the guard refused one (nothing was sent anywhere), else ECONNECT with
@@ -1000,8 +1045,10 @@ static void connect_next(struct h1_call *call, bool in_submit)
                 continue;
             }
         }
-        if (connect_to(call))
+        if (connect_to(call)) {
+            share_connect_time(call);
             return;
+        }
     }
     if (call->denied_class) {
         snprintf(call->error, sizeof(call->error), "%s", call->denied_reason);
@@ -1221,6 +1268,22 @@ static void on_call_timer(evutil_socket_t fd, short what, void *arg)
     struct h1_call *call = arg;
     if (call->early) {
         finish(call, (enum gw_httpc_status)call->early);
+        return;
+    }
+    if (call->phase == PH_CONNECTING && call->attempt_deadline_ms) {
+        /* this address's share of the connect time is over: on to the next one */
+        char addr[INET6_ADDRSTRLEN] = "?";
+        (void)getnameinfo((const struct sockaddr *)&call->sa, call->salen, addr, sizeof(addr),
+                          NULL, 0, NI_NUMERICHOST);
+        snprintf(call->error, sizeof(call->error),
+                 "cannot connect to the upstream: no answer from %s in its share of the "
+                 "connect timeout",
+                 addr);
+        conn_close(call->conn);
+        call->conn = NULL;
+        call->attempt_deadline_ms = 0;
+        arm_at(call, connect_limit_ms(call)); /* connect_next may give the next one a share */
+        connect_next(call, false);
         return;
     }
     if (call->phase == PH_RESOLVING)

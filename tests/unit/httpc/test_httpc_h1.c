@@ -8,7 +8,8 @@
  * 101, oversized headers, Content-Length over the cap, an empty reply), bodies delimited by the
  * close, when a connection is reused and when not (Connection: close, stray bytes), a silent
  * server timing out, an answer that comes while a large body is still being written, host
- * names, and which requests the engine takes (the rest go to libcurl).
+ * names, a name whose first address never answers (it gets a share of the connect time), and
+ * which requests the engine takes (the rest go to libcurl).
  * test_httpc_client.c runs the client's behaviour tests on both engines.
  */
 #include <setjmp.h>
@@ -23,9 +24,18 @@
 #include "httpc_test_raw.h"
 #include "httpc_test_server.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
 #include <event2/event.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 #include <zlib.h>
 
 /* ---- the scripted server: answers every request with the current script ---- */
@@ -621,6 +631,94 @@ static void test_names(void **state)
     assert_int_equal(gw_httpc_pending(f->c), 1); /* teardown frees the client with it */
 }
 
+/* A listener on `ip`:`port` that never answers a connect (its one-place accept queue is full,
+ * so the kernel drops further SYNs, as a firewall would): returns the listener; *filler is the
+ * connection that fills the queue. */
+static int silent_listener(const char *ip, int port, int *filler)
+{
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    assert_int_equal(inet_pton(AF_INET, ip, &a.sin_addr), 1);
+    assert_int_equal(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(l, 0), 0);
+    *filler = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    (void)connect(*filler, (struct sockaddr *)&a, sizeof(a));
+    struct pollfd p = {*filler, POLLOUT, 0};
+    assert_int_equal(poll(&p, 1, 2000), 1); /* it sits in the queue */
+    return l;
+}
+
+static uint64_t mono_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000u + (uint64_t)t.tv_nsec / 1000000u;
+}
+
+/* A name whose first address never answers: that address gets its share of the connect time
+ * (half of it, with two addresses, as libcurl shares it) and the next one answers, instead of
+ * the whole connect timeout going to the silent one; with every address silent the call fails
+ * at the connect timeout. The names come from a hosts file bind-mounted over /etc/hosts in a
+ * private mount namespace of this thread (skipped where that is not allowed); the resolver
+ * keeps the file's order. */
+static void test_silent_first_address(void **state)
+{
+    struct fixture *f = *state;
+    char hosts[] = "/tmp/gw-test-hosts-XXXXXX";
+    int hfd = mkstemp(hosts);
+    assert_true(hfd >= 0);
+    const char *text = "127.0.0.2 gw-test-two.example\n127.0.0.1 gw-test-two.example\n"
+                       "127.0.0.2 gw-test-silent.example\n127.0.0.3 gw-test-silent.example\n"
+                       "127.0.0.1 localhost\n";
+    assert_int_equal(write(hfd, text, strlen(text)), (ssize_t)strlen(text));
+    close(hfd);
+    if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        mount(hosts, "/etc/hosts", NULL, MS_BIND, NULL) != 0) {
+        print_message("skipped: no private mount namespace here (%s)\n", strerror(errno));
+        unlink(hosts);
+        skip();
+    }
+    int fill2, fill3;
+    int l2 = silent_listener("127.0.0.2", f->s->port, &fill2);
+    int l3 = silent_listener("127.0.0.3", f->s->port, &fill3);
+    script_replys(f->s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false);
+    char url[160];
+    snprintf(url, sizeof(url), "http://gw-test-two.example:%d/n", f->s->port);
+    struct gw_httpc_request req = {0};
+    req.method = "GET";
+    req.url = url;
+    req.connect_timeout_ms = 2000;
+    req.timeout_ms = 6000;
+    struct res x = {0};
+    uint64_t t0 = mono_ms();
+    assert_int_equal(gw_httpc_submit(f->c, &req, on_done, &x, NULL, NULL), GW_OK);
+    assert_true(ts_run_until(f->base, &x.done, 1, 10000));
+    uint64_t took = mono_ms() - t0;
+    assert_int_equal(x.status, GW_HTTPC_OK);
+    assert_string_equal(x.body, "ok");
+    if (took < 900 || took > 1800)
+        fail_msg("answered after %llu ms: want the silent address's share, ~1000 ms",
+                 (unsigned long long)took);
+    /* every address silent: the connect timeout, the first address's share included */
+    snprintf(url, sizeof(url), "http://gw-test-silent.example:%d/n", f->s->port);
+    memset(&x, 0, sizeof(x));
+    t0 = mono_ms();
+    assert_int_equal(gw_httpc_submit(f->c, &req, on_done, &x, NULL, NULL), GW_OK);
+    assert_true(ts_run_until(f->base, &x.done, 1, 10000));
+    took = mono_ms() - t0;
+    assert_int_equal(x.status, GW_HTTPC_ETIMEOUT);
+    assert_non_null(strstr(x.error, "connection timed out after 2000 ms"));
+    if (took < 1900 || took > 3000)
+        fail_msg("failed after %llu ms: want the connect timeout, 2000 ms",
+                 (unsigned long long)took);
+    close(fill2);
+    close(fill3);
+    close(l2);
+    close(l3);
+    (void)umount2("/etc/hosts", MNT_DETACH);
+    unlink(hosts);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -634,6 +732,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_early_answer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_engine_choice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_names, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_silent_first_address, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
