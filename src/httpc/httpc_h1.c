@@ -986,6 +986,13 @@ failed:
     return false;
 }
 
+/* Whether a resolved address is one the engine can connect to (IPv4 or IPv6, fits call->sa). */
+static bool usable_addr(const struct h1_call *call, const struct evutil_addrinfo *ai)
+{
+    return (ai->ai_family == AF_INET || ai->ai_family == AF_INET6) &&
+           ai->ai_addrlen <= sizeof(call->sa);
+}
+
 /* A connect to one of a name's addresses is under way. With more addresses left, as libcurl
  * does, it gets an equal share of the connect time left (an address that never answers, a
  * firewall dropping the SYN, must not use up the whole connect timeout while another address
@@ -997,9 +1004,7 @@ static void share_connect_time(struct h1_call *call)
         return;
     size_t left = 0;
     for (const struct evutil_addrinfo *ai = call->ai_next; ai; ai = ai->ai_next)
-        if ((ai->ai_family == AF_INET || ai->ai_family == AF_INET6) &&
-            ai->ai_addrlen <= sizeof(call->sa))
-            left++;
+        left += usable_addr(call, ai);
     uint64_t now = now_ms(), limit = connect_limit_ms(call);
     bool had_share = call->attempt_deadline_ms != 0;
     call->attempt_deadline_ms = 0;
@@ -1029,8 +1034,7 @@ static void connect_next(struct h1_call *call, bool in_submit)
             if (!ai)
                 break;
             call->ai_next = ai->ai_next;
-            if (ai->ai_addrlen > sizeof(call->sa) ||
-                (ai->ai_family != AF_INET && ai->ai_family != AF_INET6))
+            if (!usable_addr(call, ai))
                 continue;
             memcpy(&call->sa, ai->ai_addr, ai->ai_addrlen);
             call->salen = (socklen_t)ai->ai_addrlen;

@@ -1464,7 +1464,6 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     ex->defer_finish = false;
 }
 
-
 struct gw_exec *gw_exec_new(struct event_base *base, struct gw_upstreams *shared,
                             struct gw_error *err)
 {
