@@ -413,6 +413,7 @@ static int build_request(struct h1_call *call, const struct gw_httpc_request *re
     bool bodied = !no_body && (req->body || strcmp(req->method, "POST") == 0);
     size_t body_len = bodied && req->body ? req->body_len : 0;
     gw_buf_init(b, MAX_REQUEST_HEAD + body_len); /* the head's limit, then the body */
+    (void)gw_buf_space(b, 512 + u->path_len + body_len); /* a usual request at once */
     int rc = gw_buf_adds(b, req->method);
     rc |= gw_buf_addc(b, ' ');
     if (u->slash)

@@ -208,6 +208,7 @@ void gw_httpc_resp_init(struct gw_httpc_resp *r, size_t max_bytes, bool head,
     llhttp_init(&r->_ll, HTTP_RESPONSE, &settings);
     r->_ll.data = r;
     gw_buf_init(&r->_headers, GW_HTTPC_RESP_MAX_HEADERS);
+    (void)gw_buf_space(&r->_headers, 512); /* a usual head at once, instead of doubling */
     gw_buf_init(&r->_body, max_bytes);
     r->_max_bytes = max_bytes;
     r->_head = head;

@@ -689,6 +689,7 @@ int gw_pii_mask_text(const struct gw_pii *p, const char *s, size_t n, struct gw_
      * like the vehicle registrations, is not run over text without one: most log lines and
      * audited strings) */
     size_t start = gw_buf_len(out);
+    (void)gw_buf_space(out, n + 16); /* room for the text as it is: grown once, if at all */
     int rc = scan_builtin(p, s, n, out, count);
     struct gw_buf next;
     gw_buf_init(&next, n * 4 + 1024);
