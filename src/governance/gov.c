@@ -360,11 +360,17 @@ static int error_code_of(enum gw_authz_stage s)
     return GW_GATEWAY_POLICY_DENIED;
 }
 
+/* Built member by member: json_pack parses its format string on every call (~3k instructions
+ * for these three members, on every tools/call). */
 static json_t *context_of(struct gw_call *c)
 {
     struct gw_ctx *ctx = gw_call_ctx(c);
-    return json_pack("{s:I,s:s,s:s}", "now", (json_int_t)gw_clock_now(), "peer",
-                     gw_ctx_peer(ctx), "transport", gw_transport_name(gw_ctx_transport(ctx)));
+    json_t *o = json_object();
+    json_object_set_new_nocheck(o, "now", json_integer((json_int_t)gw_clock_now()));
+    json_object_set_new_nocheck(o, "peer", json_string(gw_ctx_peer(ctx)));
+    json_object_set_new_nocheck(o, "transport",
+                                json_string(gw_transport_name(gw_ctx_transport(ctx))));
+    return o;
 }
 
 static int h_authorize(void *ud, struct gw_call *c, struct gw_phase_verdict *v)

@@ -649,15 +649,31 @@ static void add_hit(struct gw_authz_result *out, const struct rule *r, const cha
         hit(&out->hits[out->nhits++], r, section);
 }
 
+/* The documents conditions see are built member by member: json_pack parses its format string
+ * on every call, and these are built on every call a condition applies to. */
 static json_t *tool_json(const struct gw_rule_tool *t)
 {
-    json_t *o = json_pack("{s:s,s:s}", "name", t->name ? t->name : "", "risk",
-                          gw_risk_name(t->risk));
-    json_object_set_new(o, "bundle", t->bundle ? json_string(t->bundle) : json_null());
+    json_t *o = json_object();
+    json_object_set_new_nocheck(o, "name", json_string(t->name ? t->name : ""));
+    json_object_set_new_nocheck(o, "risk", json_string(gw_risk_name(t->risk)));
+    json_object_set_new_nocheck(o, "bundle", t->bundle ? json_string(t->bundle) : json_null());
     json_t *tags = t->tags ? json_incref((json_t *)t->tags) : json_array();
     for (size_t i = 0; !t->tags && i < t->ntags; i++)
         json_array_append_new(tags, json_string(t->tag_list[i]));
-    json_object_set_new(o, "tags", tags);
+    json_object_set_new_nocheck(o, "tags", tags);
+    return o;
+}
+
+static json_t *condition_data(const struct gw_principal *p, const struct gw_rule_tool *t,
+                              const json_t *args, const json_t *context)
+{
+    json_t *o = json_object();
+    json_object_set_new_nocheck(o, "principal",
+                                json_incref((json_t *)gw_principal_json_with_claims(p)));
+    json_object_set_new_nocheck(o, "tool", tool_json(t));
+    json_object_set_new_nocheck(o, "args", json_incref((json_t *)args));
+    json_object_set_new_nocheck(o, "context",
+                                context ? json_incref((json_t *)context) : json_object());
     return o;
 }
 
@@ -746,10 +762,7 @@ void gw_ruleset_authorize_ex(const struct gw_ruleset *rs, const struct gw_princi
         }
         if (r->when) {
             if (!data) /* args is set here (conditions without arguments continued above) */
-                data = json_pack("{s:O,s:o,s:O,s:o}", "principal",
-                                 gw_principal_json_with_claims(p), "tool", tool_json(t), "args",
-                                 args, "context",
-                                 context ? json_incref((json_t *)context) : json_object());
+                data = condition_data(p, t, args, context);
             json_t *res = NULL;
             struct gw_error lerr = {0};
             if (gw_logic_eval(r->when, data, &res, &lerr) != GW_OK) {
