@@ -50,20 +50,47 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static bool is_shipped(struct audit_shipper *s, const char *key)
+/* The shipped set grows by a key per segment and per checkpoint for the life of the log
+ * (millions over years): a key is inserted at its place (binary search, one memmove of
+ * pointers), never by sorting the whole set again, and the file is sorted once at start. */
+
+/* The index of the first key not below `key` (its place). */
+static size_t key_place(const struct audit_shipper *s, const char *key)
 {
-    return s->nshipped &&
-           bsearch(&key, s->shipped, s->nshipped, sizeof(char *), cmp_str) != NULL;
+    size_t lo = 0, hi = s->nshipped;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(s->shipped[mid], key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
 }
 
-static void add_shipped(struct audit_shipper *s, const char *key)
+static bool is_shipped(const struct audit_shipper *s, const char *key)
+{
+    size_t i = key_place(s, key);
+    return i < s->nshipped && strcmp(s->shipped[i], key) == 0;
+}
+
+static void reserve_shipped(struct audit_shipper *s)
 {
     if (s->nshipped == s->capshipped) {
         s->capshipped = s->capshipped ? s->capshipped * 2 : 256;
         s->shipped = gw_xrealloc(s->shipped, s->capshipped * sizeof(char *));
     }
-    s->shipped[s->nshipped++] = gw_xstrdup(key);
-    qsort(s->shipped, s->nshipped, sizeof(char *), cmp_str);
+}
+
+static void add_shipped(struct audit_shipper *s, const char *key)
+{
+    size_t i = key_place(s, key);
+    if (i < s->nshipped && strcmp(s->shipped[i], key) == 0)
+        return;
+    reserve_shipped(s);
+    memmove(&s->shipped[i + 1], &s->shipped[i], (s->nshipped - i) * sizeof(char *));
+    s->shipped[i] = gw_xstrdup(key);
+    s->nshipped++;
 }
 
 static void load_shipped(struct audit_shipper *s)
@@ -78,10 +105,23 @@ static void load_shipped(struct audit_shipper *s)
         if (!e)
             break; /* a torn last line was not acknowledged as recorded: upload again */
         *e = '\0';
-        if (*l)
-            add_shipped(s, l);
+        if (*l) {
+            reserve_shipped(s);
+            s->shipped[s->nshipped++] = gw_xstrdup(l);
+        }
     }
     gw_free(data);
+    /* sorted once; a key written twice (a crash between the PUT's answer and the fsync of the
+     * line, then the same PUT again) is kept once */
+    qsort(s->shipped, s->nshipped, sizeof(char *), cmp_str);
+    size_t k = 0;
+    for (size_t i = 0; i < s->nshipped; i++) {
+        if (k && strcmp(s->shipped[k - 1], s->shipped[i]) == 0)
+            gw_free(s->shipped[i]);
+        else
+            s->shipped[k++] = s->shipped[i];
+    }
+    s->nshipped = k;
 }
 
 static int note_shipped(struct audit_shipper *s, const char *key)
@@ -234,11 +274,10 @@ static int ship_pass(struct audit_shipper *s)
                  rel);
         snprintf(path, sizeof(path), "%s/%s", s->logdir, rel);
         struct stat st;
-        if (stat(path, &st) != 0)
-            continue;
         if (is_shipped(s, key)) {
-            /* local retention: only what the archive acknowledged, only segments */
-            if (seg && s->local_days &&
+            /* local retention: only what the archive acknowledged, only segments (what is
+             * shipped and kept costs no system call: the pass stays cheap with a long log) */
+            if (seg && s->local_days && stat(path, &st) == 0 &&
                 time(NULL) - st.st_mtime > (time_t)s->local_days * 86400) {
                 if (unlink(path) == 0)
                     GW_LOG(GW_LOG_INFO, "audit", "removed archived segment %s (older than %u "
@@ -246,6 +285,8 @@ static int ship_pass(struct audit_shipper *s)
             }
             continue;
         }
+        if (stat(path, &st) != 0)
+            continue;
         backlog++;
         if (!oldest || st.st_mtime < oldest)
             oldest = (long long)st.st_mtime;

@@ -184,3 +184,59 @@ test('segments and checkpoints reach the archive with Object Lock, also after an
     if (!stopped) await gw.stop();
   }
 });
+
+// A log that has been shipping for years has a long `shipped` list (a key per segment and per
+// checkpoint: ~9,000 a day at one checkpoint every 10 s). The shipper reads it at start and
+// adds to it after every upload; with 200,000 keys already acknowledged, a new segment must
+// still reach the archive within seconds (the set used to be sorted again after every key:
+// minutes of CPU at start for this many, hours for a few million).
+test('a long shipped history does not hold up the archive', async (t) => {
+  if (!S3rver) {
+    t.skip('s3rver not installed (scripts/setup.sh installs tests/node/s3rver)');
+    return;
+  }
+  up = true;
+  const dataDir = join(dir, 'data-long');
+  const logDir = join(dataDir, 'audit', 's3long');
+  mkdirSync(logDir, { recursive: true });
+  const old = [];
+  for (let i = 0; i < 200000; i++) {
+    const n = String(900000000 + i).padStart(20, '0');
+    old.push(i % 2 ? `audit/s3long/checkpoints/${n}.cp` : `audit/s3long/segments/${n}.jsonl`);
+  }
+  writeFileSync(join(logDir, 'shipped'), old.join('\n') + '\n');
+  const before = seen.length;
+  const gw = await startGateway({
+    sets: {
+      GW_DATA_DIR: dataDir,
+      GW_AUDIT_LOG_ID: 's3long',
+      GW_AUDIT_SEGMENT_MAX_SECONDS: '1',
+      GW_AUDIT_CHECKPOINT_SECONDS: '1',
+      GW_AUDIT_S3_BUCKET: 'audit-archive',
+      GW_AUDIT_S3_ENDPOINT: `http://127.0.0.1:${proxyPort}`,
+      GW_AUDIT_S3_REGION: 'us-east-1',
+      GW_AUDIT_S3_PATH_STYLE: 'true',
+      GW_AUDIT_S3_ACCESS_KEY_ID: 'S3RVER',
+      GW_AUDIT_S3_SECRET_ACCESS_KEY: 'S3RVER',
+      GW_AUDIT_S3_RETRY_MAX_SECONDS: '1',
+    },
+  });
+  try {
+    const { session, version } = await initSession(gw);
+    const res = await post(gw, rpc('tools/call', { name: 'test_simple_text', arguments: {} }),
+                           { session, version });
+    assert.ok(messagesOf(res)[0].result);
+    let mine = [];
+    for (let i = 0; i < 150; i++) { // up to 15 s: a segment closes after 1 s, then it is shipped
+      await sleep(100);
+      mine = seen.slice(before).map((s) => s.url).filter((u) => u.includes('/s3long/segments/'));
+      if (mine.length) break;
+    }
+    assert.ok(mine.length > 0, 'a new segment reached the archive');
+    const shipped = readFileSync(join(logDir, 'shipped'), 'utf8').trimEnd().split('\n');
+    assert.ok(shipped.length > 200000, `${shipped.length} keys`);
+    assert.ok(shipped.includes(mine[0].replace('/audit-archive/', '')), 'its key recorded');
+  } finally {
+    await gw.stop();
+  }
+});
