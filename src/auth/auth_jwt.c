@@ -129,6 +129,37 @@ size_t gw_jwks_count(const struct gw_jwks *k)
     return k ? k->n : 0;
 }
 
+static bool b64url_char(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_';
+}
+
+/* The key members cjose decodes as base64url. Its decoder asserts on some malformed input
+ * (padding after a single character: "A="), and Debian builds it with assertions on, so a
+ * malformed key in an identity provider's key set would abort the gateway at every refresh:
+ * these members must be strict base64url (the alphabet only, no padding, a length that is not
+ * 1 modulo 4) before cjose sees the key, or the key is skipped. */
+static const char *const CJOSE_B64_MEMBERS[] = {"n", "e", "d", "p", "q", "dp", "dq", "qi",
+                                                "x", "y", NULL};
+
+static bool strict_b64url_members(const json_t *key)
+{
+    for (const char *const *m = CJOSE_B64_MEMBERS; *m; m++) {
+        const json_t *v = json_object_get(key, *m);
+        if (!v)
+            continue;
+        const char *s = json_string_value(v);
+        size_t n = json_string_length(v);
+        if (!s || n % 4 == 1)
+            return false;
+        for (size_t i = 0; i < n; i++)
+            if (!b64url_char(s[i]))
+                return false;
+    }
+    return true;
+}
+
 /* Decodes a base64url member into out (exactly `want` bytes). */
 static bool b64_exact(const json_t *key, const char *member, unsigned char *out, size_t want)
 {
@@ -163,6 +194,8 @@ static bool jwk_load(const json_t *o, struct jwk *k)
     if (alg && !own)
         return false; /* a key meant for an algorithm we never accept (HS256, none, ...) */
     if (strcmp(kty, "RSA") == 0 || strcmp(kty, "EC") == 0) {
+        if (!strict_b64url_members(o))
+            return false;
         char *text = gw_json_dumps(o);
         cjose_err cerr;
         k->cj = text ? cjose_jwk_import(text, strlen(text), &cerr) : NULL;
@@ -274,12 +307,6 @@ static int refuse(struct gw_jwt_failure *why, const char *fmt, ...)
     vsnprintf(why->reason, sizeof(why->reason), fmt, ap);
     va_end(ap);
     return GW_EDENIED;
-}
-
-static bool b64url_char(char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_';
 }
 
 /* Decodes one part into a JSON object (strict base64url, no duplicate members). */

@@ -73,6 +73,22 @@ after(async () => {
   if (!process.env.E2E_KEEP) rmSync(dir, { recursive: true, force: true });
 });
 
+// A gateway whose log (id `logId` under dataDir) closes a segment and signs a checkpoint every
+// second and ships them to the archive through the recording proxy.
+const archiveSets = (dataDir, logId) => ({
+  GW_DATA_DIR: dataDir,
+  GW_AUDIT_LOG_ID: logId,
+  GW_AUDIT_SEGMENT_MAX_SECONDS: '1',
+  GW_AUDIT_CHECKPOINT_SECONDS: '1',
+  GW_AUDIT_S3_BUCKET: 'audit-archive',
+  GW_AUDIT_S3_ENDPOINT: `http://127.0.0.1:${proxyPort}`,
+  GW_AUDIT_S3_REGION: 'us-east-1',
+  GW_AUDIT_S3_PATH_STYLE: 'true',
+  GW_AUDIT_S3_ACCESS_KEY_ID: 'S3RVER',
+  GW_AUDIT_S3_SECRET_ACCESS_KEY: 'S3RVER',
+  GW_AUDIT_S3_RETRY_MAX_SECONDS: '1',
+});
+
 test('segments and checkpoints reach the archive with Object Lock, also after an outage', async (t) => {
   if (!S3rver) {
     t.skip('s3rver not installed (scripts/setup.sh installs tests/node/s3rver)');
@@ -81,17 +97,7 @@ test('segments and checkpoints reach the archive with Object Lock, also after an
   const dataDir = join(dir, 'data');
   const gw = await startGateway({
     sets: {
-      GW_DATA_DIR: dataDir,
-      GW_AUDIT_LOG_ID: 's3test',
-      GW_AUDIT_SEGMENT_MAX_SECONDS: '1',
-      GW_AUDIT_CHECKPOINT_SECONDS: '1',
-      GW_AUDIT_S3_BUCKET: 'audit-archive',
-      GW_AUDIT_S3_ENDPOINT: `http://127.0.0.1:${proxyPort}`,
-      GW_AUDIT_S3_REGION: 'us-east-1',
-      GW_AUDIT_S3_PATH_STYLE: 'true',
-      GW_AUDIT_S3_ACCESS_KEY_ID: 'S3RVER',
-      GW_AUDIT_S3_SECRET_ACCESS_KEY: 'S3RVER',
-      GW_AUDIT_S3_RETRY_MAX_SECONDS: '1',
+      ...archiveSets(dataDir, 's3test'),
       GW_ADMIN_LISTEN: '127.0.0.1:0',
       GW_ADMIN_DEV_MODE: 'true', // loopback dev mode: the admin API without credentials
     },
@@ -206,21 +212,7 @@ test('a long shipped history does not hold up the archive', async (t) => {
   }
   writeFileSync(join(logDir, 'shipped'), old.join('\n') + '\n');
   const before = seen.length;
-  const gw = await startGateway({
-    sets: {
-      GW_DATA_DIR: dataDir,
-      GW_AUDIT_LOG_ID: 's3long',
-      GW_AUDIT_SEGMENT_MAX_SECONDS: '1',
-      GW_AUDIT_CHECKPOINT_SECONDS: '1',
-      GW_AUDIT_S3_BUCKET: 'audit-archive',
-      GW_AUDIT_S3_ENDPOINT: `http://127.0.0.1:${proxyPort}`,
-      GW_AUDIT_S3_REGION: 'us-east-1',
-      GW_AUDIT_S3_PATH_STYLE: 'true',
-      GW_AUDIT_S3_ACCESS_KEY_ID: 'S3RVER',
-      GW_AUDIT_S3_SECRET_ACCESS_KEY: 'S3RVER',
-      GW_AUDIT_S3_RETRY_MAX_SECONDS: '1',
-    },
-  });
+  const gw = await startGateway({ sets: archiveSets(dataDir, 's3long') });
   try {
     const { session, version } = await initSession(gw);
     const res = await post(gw, rpc('tools/call', { name: 'test_simple_text', arguments: {} }),

@@ -334,7 +334,16 @@ static void test_jwks_parse(void **state)
                          "{\"keys\":[{\"kty\":\"oct\",\"k\":\"c2VjcmV0\"}]}",
                          "{\"keys\":[{\"kty\":\"RSA\",\"n\":\"AQAB\",\"e\":\"AQAB\"}]}",
                          "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"X25519\",\"x\":\"AAAA\"}]}",
-                         "{\"keys\":[1,2,3]}", "{\"keys\":[],\"keys\":[]}", "not json"};
+                         "{\"keys\":[1,2,3]}", "{\"keys\":[],\"keys\":[]}", "not json",
+                         /* padding after one character: cjose's decoder asserts (aborts the
+                          * process) on it, so such a key must never reach cjose */
+                         "{\"keys\":[{\"kty\":\"RSA\",\"n\":\"A=\",\"e\":\"AQAB\"}]}",
+                         "{\"keys\":[{\"kty\":\"RSA\",\"n\":\"scdPF8GmOhldhhtdGA7P5NRPkR1z54u"
+                         "nGQOIDuZpXmumHO5_o3KowAjNKZBAf4Dvv5wTOgVu0Ygn7=rnfSOJf-Ta3ig\"}]}",
+                         "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"A=\",\"y\":"
+                         "\"AAAA\"}]}",
+                         "{\"keys\":[{\"kty\":\"RSA\",\"n\":\"AQAB\",\"e\":\"AQ==\"}]}",
+                         "{\"keys\":[{\"kty\":\"RSA\",\"n\":7,\"e\":\"AQAB\"}]}"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         if (gw_jwks_parse(bad[i], strlen(bad[i]), &k, &skipped, &err) == GW_OK)
             fail_msg("JWKS accepted: %s", bad[i]);
