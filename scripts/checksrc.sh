@@ -8,7 +8,7 @@ set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO"
 fail=0
-files=$(ls src/*/*.c src/*/*.h tools/*/*.c tools/*/*.h 2>/dev/null)
+files=$(ls src/*/*.c src/*/*.h src/*/*/*.c src/*/*/*.h tools/*/*.c tools/*/*.h 2>/dev/null)
 banned='\b(sprintf|vsprintf|strcpy|strcat|strncpy|strtok|atoi|atol|atoll|gets|sscanf|localtime|gmtime|strerror|asctime|ctime)[[:space:]]*\('
 if out=$(grep -nE "$banned" $files | grep -v 'checksrc: allow' | grep -vE '^[^:]+:[0-9]+:\s*(/\*|\*)'); then
   echo "banned functions (use snprintf, gw_buf, strtoll, gmtime_r, gw_strerror ...):"; echo "$out"; fail=1
@@ -20,7 +20,7 @@ fi
 for f in $files; do
   head -1 "$f" | grep -q '^/\*' || { echo "$f: missing the file-top comment"; fail=1; }
 done
-mapfile -t wide < <({ ls src/*/*.c src/*/*.h; find tests -name '*.c' -not -path '*/node_modules/*'; } 2>/dev/null |
+mapfile -t wide < <({ ls src/*/*.c src/*/*.h src/*/*/*.c src/*/*/*.h; find tests -name '*.c' -not -path '*/node_modules/*'; } 2>/dev/null |
   grep -vx 'src/schema/schema_meta.c' | sort)
 width='import sys
 for f in sys.argv[1:]:
