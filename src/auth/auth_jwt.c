@@ -136,10 +136,12 @@ static bool b64url_char(char c)
 }
 
 /* The key members cjose decodes as base64url. Its decoder asserts on some malformed input
- * (padding after a single character: "A="), and Debian builds it with assertions on, so a
- * malformed key in an identity provider's key set would abort the gateway at every refresh:
- * these members must be strict base64url (the alphabet only, no padding, a length that is not
- * 1 modulo 4) before cjose sees the key, or the key is skipped. */
+ * (padding after a single character: "A=", or inside the value), and Debian builds it with
+ * assertions on, so a malformed key in an identity provider's key set would abort the gateway
+ * at every refresh: before cjose sees the key, these members must be the base64url alphabet,
+ * at most two '=' at the very end (RFC 7515 omits them; cjose has always accepted them, and so
+ * do we) and a number of characters before them that is not 1 modulo 4; otherwise the key is
+ * skipped. */
 static const char *const CJOSE_B64_MEMBERS[] = {"n", "e", "d", "p", "q", "dp", "dq", "qi",
                                                 "x", "y", NULL};
 
@@ -151,6 +153,8 @@ static bool strict_b64url_members(const json_t *key)
             continue;
         const char *s = json_string_value(v);
         size_t n = json_string_length(v);
+        for (int pad = 0; s && pad < 2 && n > 0 && s[n - 1] == '='; pad++)
+            n--;
         if (!s || n % 4 == 1)
             return false;
         for (size_t i = 0; i < n; i++)
