@@ -145,7 +145,7 @@ static bool b64url_char(char c)
 static const char *const CJOSE_B64_MEMBERS[] = {"n", "e", "d", "p", "q", "dp", "dq", "qi",
                                                 "x", "y", NULL};
 
-static bool strict_b64url_members(const json_t *key)
+static bool b64url_members_ok(const json_t *key)
 {
     for (const char *const *m = CJOSE_B64_MEMBERS; *m; m++) {
         const json_t *v = json_object_get(key, *m);
@@ -198,7 +198,7 @@ static bool jwk_load(const json_t *o, struct jwk *k)
     if (alg && !own)
         return false; /* a key meant for an algorithm we never accept (HS256, none, ...) */
     if (strcmp(kty, "RSA") == 0 || strcmp(kty, "EC") == 0) {
-        if (!strict_b64url_members(o))
+        if (!b64url_members_ok(o))
             return false;
         char *text = gw_json_dumps(o);
         cjose_err cerr;
