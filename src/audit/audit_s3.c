@@ -68,10 +68,15 @@ static size_t key_place(const struct audit_shipper *s, const char *key)
     return lo;
 }
 
+/* Whether the key at place i is `key`. */
+static bool key_at(const struct audit_shipper *s, size_t i, const char *key)
+{
+    return i < s->nshipped && strcmp(s->shipped[i], key) == 0;
+}
+
 static bool is_shipped(const struct audit_shipper *s, const char *key)
 {
-    size_t i = key_place(s, key);
-    return i < s->nshipped && strcmp(s->shipped[i], key) == 0;
+    return key_at(s, key_place(s, key), key);
 }
 
 static void reserve_shipped(struct audit_shipper *s)
@@ -85,7 +90,7 @@ static void reserve_shipped(struct audit_shipper *s)
 static void add_shipped(struct audit_shipper *s, const char *key)
 {
     size_t i = key_place(s, key);
-    if (i < s->nshipped && strcmp(s->shipped[i], key) == 0)
+    if (key_at(s, i, key))
         return;
     reserve_shipped(s);
     memmove(&s->shipped[i + 1], &s->shipped[i], (s->nshipped - i) * sizeof(char *));

@@ -42,9 +42,6 @@ const char *gw_llhttp_variant(void)
 
 int gw_llhttp__execute(llhttp__internal_t *s, const char *p, const char *endp)
 {
-#ifdef GW_LLHTTP_SSE42
-    if (cpu_has_sse42())
-        return gw_sse42_llhttp__internal_execute(s, p, endp);
-#endif
-    return llhttp__internal_execute(s, p, endp);
+    gw_llhttp_exec_fn fast = gw_llhttp_sse42();
+    return fast ? fast(s, p, endp) : llhttp__internal_execute(s, p, endp);
 }
