@@ -79,6 +79,9 @@ struct gw_audit_config {
     unsigned segment_max_seconds;
     size_t queue_max_bytes; /* above this, new tool calls are refused (back-pressure) */
     unsigned local_retention_days; /* delete shipped segments older than this (0 = keep) */
+    /* keep every checkpoint file; false: those inside a closed segment leave the folder (once
+     * archived) and the one at each segment boundary stays (GW_AUDIT_LOCAL_CHECKPOINTS) */
+    bool keep_all_checkpoints;
     bool response_digest;   /* record a keyed digest of each tools/call response */
     const char *pg_url;     /* "" = no PostgreSQL copy */
     struct gw_audit_s3 s3;

@@ -44,6 +44,13 @@ int gw_audit__list_segments(const char *logdir, struct audit_seg **out, size_t *
 int gw_audit__list_checkpoints(const char *logdir, uint64_t **out, size_t *n,
                                struct gw_error *err);
 
+/* GW_AUDIT_LOCAL_CHECKPOINTS=boundaries: whether the checkpoint of `size` may leave the
+ * folder: it lies strictly inside a closed segment and the checkpoint at that segment's end is
+ * there too (so the closed segment stays anchored and signed up to its last record). `segs`
+ * sorted by first (the open one last), `cps` sorted ascending. */
+bool gw_audit__checkpoint_redundant(uint64_t size, const struct audit_seg *segs, size_t nseg,
+                                    const uint64_t *cps, size_t ncp);
+
 /* A parsed segment header. */
 struct audit_seg_header {
     uint64_t first;
@@ -76,7 +83,8 @@ int gw_audit__mkdirs(const char *path, struct gw_error *err);
 struct audit_shipper;
 int gw_audit__shipper_start(const struct gw_audit_s3 *cfg, const char *logdir,
                             const char *log_id, unsigned local_retention_days,
-                            struct audit_shipper **out, struct gw_error *err);
+                            bool thin_checkpoints, struct audit_shipper **out,
+                            struct gw_error *err);
 /* Wakes the shipper (a segment closed or a checkpoint was written). */
 void gw_audit__shipper_kick(struct audit_shipper *s);
 /* Stops it (waits up to `grace_ms` for a running upload). */

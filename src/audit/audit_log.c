@@ -316,6 +316,61 @@ int gw_audit__list_checkpoints(const char *logdir, uint64_t **out, size_t *n,
     return GW_OK;
 }
 
+static bool has_u64(const uint64_t *v, size_t n, uint64_t x)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && v[lo] == x;
+}
+
+bool gw_audit__checkpoint_redundant(uint64_t size, const struct audit_seg *segs, size_t nseg,
+                                    const uint64_t *cps, size_t ncp)
+{
+    /* segment i (closed) holds records [segs[i].first, segs[i + 1].first) */
+    for (size_t i = 0; i + 1 < nseg; i++) {
+        if (segs[i].open || size <= segs[i].first)
+            continue;
+        uint64_t end = segs[i + 1].first;
+        if (size < end)
+            return has_u64(cps, ncp, end);
+    }
+    return false;
+}
+
+/* Removes the checkpoint files made redundant by closed segments (writer thread or open; only
+ * without the archive, whose shipper removes them once acknowledged). Best effort: a file
+ * that stays is removed on a later pass, and no reader needs it gone. */
+static void thin_checkpoints(struct gw_audit *a)
+{
+    struct audit_seg *segs = NULL;
+    uint64_t *cps = NULL;
+    size_t nseg = 0, ncp = 0, removed = 0;
+    if (gw_audit__list_segments(a->logdir, &segs, &nseg, NULL) == GW_OK &&
+        gw_audit__list_checkpoints(a->logdir, &cps, &ncp, NULL) == GW_OK) {
+        for (size_t i = 0; i < ncp; i++) {
+            if (cps[i] == a->cp_size ||
+                !gw_audit__checkpoint_redundant(cps[i], segs, nseg, cps, ncp))
+                continue;
+            char name[64];
+            snprintf(name, sizeof(name), "%020llu.cp", (unsigned long long)cps[i]);
+            char *path = path_join(a->cpdir, name);
+            removed += unlink(path) == 0;
+            gw_free(path);
+        }
+    }
+    if (removed)
+        GW_LOG(GW_LOG_DEBUG, "audit", "removed %zu checkpoints inside closed segments "
+                                      "(GW_AUDIT_LOCAL_CHECKPOINTS=boundaries)", removed);
+    gw_free(segs);
+    gw_free(cps);
+}
+
 /* ---- framing ----------------------------------------------------------------------------- */
 
 int gw_audit__format_record(const char *event, size_t len, uint64_t seq, const gw_hash prev,
@@ -695,6 +750,8 @@ static int close_segment(struct gw_audit *a, struct gw_error *err)
         return GW_ERROR_SET(err, GW_EIO, "audit: cannot close segment %s", a->segname);
     if (a->shipper)
         gw_audit__shipper_kick(a->shipper);
+    else if (!a->cfg.keep_all_checkpoints)
+        thin_checkpoints(a);
     return GW_OK;
 }
 
@@ -1060,7 +1117,9 @@ int gw_audit_open(const struct gw_audit_config *c, struct gw_audit **out, struct
     atomic_store(&a->cp_size_now, a->cp_size);
     if (rc == GW_OK && c->s3.bucket && c->s3.bucket[0])
         rc = gw_audit__shipper_start(&c->s3, a->logdir, a->log_id, c->local_retention_days,
-                                     &a->shipper, err);
+                                     !c->keep_all_checkpoints, &a->shipper, err);
+    else if (rc == GW_OK && !c->keep_all_checkpoints)
+        thin_checkpoints(a); /* what an earlier run (or GW_AUDIT_LOCAL_CHECKPOINTS=all) left */
     if (rc == GW_OK) {
         if (pthread_create(&a->thread, NULL, writer_main, a) != 0)
             rc = GW_ERROR_SET(err, GW_EIO, "audit: cannot start the writer thread");

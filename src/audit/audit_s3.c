@@ -8,8 +8,9 @@
  * not in `shipped` -> PUT each (Content-MD5, x-amz-content-sha256, x-amz-object-lock-mode,
  * x-amz-object-lock-retain-until-date) -> on 2xx append its key to `shipped` (fsync) -> on any
  * failure back off exponentially (1 s .. GW_AUDIT_S3_RETRY_MAX_SECONDS) and try again; nothing is
- * ever deleted locally before its key is in `shipped` (and then only after
- * GW_AUDIT_LOCAL_RETENTION_DAYS). Blocking I/O is fine here: this thread serves no requests.
+ * ever deleted locally before its key is in `shipped` (then a segment after
+ * GW_AUDIT_LOCAL_RETENTION_DAYS, a checkpoint inside a closed segment at once unless
+ * GW_AUDIT_LOCAL_CHECKPOINTS=all). Blocking I/O is fine here: this thread serves no requests.
  */
 #include "audit/audit_internal.h"
 
@@ -32,7 +33,7 @@
 struct audit_shipper {
     char *endpoint, *bucket, *region, *prefix, *access, *secret, *token, *mode, *ca;
     unsigned retention_days, retry_max_s, local_days;
-    bool path_style;
+    bool path_style, thin_checkpoints;
     char *logdir, *log_id;
     pthread_t thread;
     pthread_mutex_t lock;
@@ -280,13 +281,17 @@ static int ship_pass(struct audit_shipper *s)
         snprintf(path, sizeof(path), "%s/%s", s->logdir, rel);
         struct stat st;
         if (is_shipped(s, key)) {
-            /* local retention: only what the archive acknowledged, only segments (what is
-             * shipped and kept costs no system call: the pass stays cheap with a long log) */
+            /* local retention: only what the archive acknowledged: segments after their days,
+             * checkpoints inside a closed segment at once (GW_AUDIT_LOCAL_CHECKPOINTS); what
+             * is shipped and kept costs no system call: the pass stays cheap with a long log */
             if (seg && s->local_days && stat(path, &st) == 0 &&
                 time(NULL) - st.st_mtime > (time_t)s->local_days * 86400) {
                 if (unlink(path) == 0)
                     GW_LOG(GW_LOG_INFO, "audit", "removed archived segment %s (older than %u "
                                                  "days)", rel, s->local_days);
+            } else if (!seg && s->thin_checkpoints &&
+                       gw_audit__checkpoint_redundant(cps[i - nseg], segs, nseg, cps, ncp)) {
+                (void)unlink(path);
             }
             continue;
         }
@@ -360,7 +365,8 @@ static void *shipper_main(void *arg)
 
 int gw_audit__shipper_start(const struct gw_audit_s3 *cfg, const char *logdir,
                             const char *log_id, unsigned local_retention_days,
-                            struct audit_shipper **out, struct gw_error *err)
+                            bool thin_checkpoints, struct audit_shipper **out,
+                            struct gw_error *err)
 {
     *out = NULL;
     if (!cfg->access_key[0] || !cfg->secret_key[0])
@@ -384,6 +390,7 @@ int gw_audit__shipper_start(const struct gw_audit_s3 *cfg, const char *logdir,
     s->retry_max_s = cfg->retry_max_s ? cfg->retry_max_s : 300;
     s->local_days = local_retention_days;
     s->path_style = cfg->path_style;
+    s->thin_checkpoints = thin_checkpoints;
     s->logdir = gw_xstrdup(logdir);
     s->log_id = gw_xstrdup(log_id);
     s->kicked = true; /* ship what an earlier run left */

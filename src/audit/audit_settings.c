@@ -64,6 +64,13 @@ const struct gw_setting_def gw_audit_settings[] = {
     {"GW_AUDIT_LOCAL_RETENTION_DAYS", GW_SET_INT, "0", 0, 36500, NULL, "Audit trail",
      "Delete local segments this many days after the archive acknowledged them (0 = keep). "
      "Never before."},
+    {"GW_AUDIT_LOCAL_CHECKPOINTS", GW_SET_ENUM, "boundaries", 0, 0, "boundaries|all",
+     "Audit trail",
+     "Checkpoint files kept in the log folder. `boundaries`: once a segment is closed (and, "
+     "with the archive on, once it acknowledged them) the checkpoints signed inside it are "
+     "removed and the one at its end stays, so the folder holds one per segment plus those of "
+     "the open segment; `all`: every checkpoint (one per GW_AUDIT_CHECKPOINT_SECONDS under "
+     "load, ~9,000 files a day). PostgreSQL and the archive keep every checkpoint either way."},
     {"GW_AUDIT_DATABASE_URL", GW_SET_SECRET, "", 0, 0, NULL, "Audit trail",
      "PostgreSQL URL that receives a copy of every record in the same group commit (shared "
      "search across replicas). Empty: none. `same` = DATABASE_URL."},
@@ -137,6 +144,8 @@ void gw_audit_config_from_settings(struct gw_audit_config *c, const struct gw_se
     c->segment_max_seconds = (unsigned)gw_settings_int(s, "GW_AUDIT_SEGMENT_MAX_SECONDS");
     c->queue_max_bytes = (size_t)gw_settings_int(s, "GW_AUDIT_QUEUE_MAX_BYTES");
     c->local_retention_days = (unsigned)gw_settings_int(s, "GW_AUDIT_LOCAL_RETENTION_DAYS");
+    c->keep_all_checkpoints =
+        strcmp(gw_settings_str(s, "GW_AUDIT_LOCAL_CHECKPOINTS"), "all") == 0;
     c->response_digest = gw_settings_bool(s, "GW_AUDIT_RESPONSE_DIGEST");
     const char *pg = gw_settings_str(s, "GW_AUDIT_DATABASE_URL");
     c->pg_url = strcmp(pg, "same") == 0 ? gw_settings_str(s, "DATABASE_URL") : pg;

@@ -10,7 +10,9 @@
  *     key does not verify, malformed notes and keys are refused;
  *   - the writer: records are durable and chained across a restart, a torn last line is
  *     dropped at recovery, a log whose records were edited is refused, the offline verifier
- *     passes on the written log.
+ *     passes on the written log;
+ *   - checkpoint files: those inside closed segments leave the folder (at the next open and at
+ *     each rotation), the one at each segment boundary stays, the log still verifies.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -288,6 +290,7 @@ static char tmpdir_[256];
 
 static enum gw_audit_sync log_sync = GW_AUDIT_SYNC_WRITE;
 static uint64_t log_segment_max = 600; /* a few records per segment: rotations happen */
+static bool log_keep_all_checkpoints;
 
 static struct gw_audit *open_log(const char *pem, int *rc_out)
 {
@@ -302,6 +305,7 @@ static struct gw_audit *open_log(const char *pem, int *rc_out)
     c.checkpoint_events = 3;
     c.checkpoint_seconds = 1;
     c.segment_max_bytes = log_segment_max;
+    c.keep_all_checkpoints = log_keep_all_checkpoints;
     c.pg_url = "";
     struct gw_audit *a = NULL;
     struct gw_error err = {0};
@@ -549,6 +553,95 @@ static void test_prefilled_segment(void **state)
     log_segment_max = 600;
 }
 
+/* ---- checkpoint files (GW_AUDIT_LOCAL_CHECKPOINTS) ----------------------------------------- */
+
+static void test_checkpoint_redundant(void **state)
+{
+    (void)state;
+    /* closed segments [0,10) and [10,20), the open one from 20 */
+    struct audit_seg segs[3] = {{.first = 0}, {.first = 10}, {.first = 20, .open = true}};
+    const uint64_t cps[] = {0, 3, 10, 13, 20, 25};
+    assert_true(gw_audit__checkpoint_redundant(3, segs, 3, cps, 6));
+    assert_true(gw_audit__checkpoint_redundant(13, segs, 3, cps, 6));
+    assert_false(gw_audit__checkpoint_redundant(0, segs, 3, cps, 6));  /* boundaries stay */
+    assert_false(gw_audit__checkpoint_redundant(10, segs, 3, cps, 6));
+    assert_false(gw_audit__checkpoint_redundant(20, segs, 3, cps, 6));
+    assert_false(gw_audit__checkpoint_redundant(25, segs, 3, cps, 6)); /* the open segment */
+    /* no checkpoint at the end of [10,20) (a crash before it was signed): 13 stays */
+    const uint64_t partial[] = {0, 3, 10, 13, 25};
+    assert_false(gw_audit__checkpoint_redundant(13, segs, 3, partial, 5));
+    assert_true(gw_audit__checkpoint_redundant(3, segs, 3, partial, 5));
+    /* older segments removed after archiving: what lies before the first one present stays */
+    assert_false(gw_audit__checkpoint_redundant(7, segs + 1, 2, cps, 6));
+    assert_false(gw_audit__checkpoint_redundant(5, segs, 0, cps, 6));
+}
+
+/* Checks the checkpoint files of the test log: with `thinned`, every one is at a segment
+ * boundary or inside the open segment; either way, every closed segment's end has one.
+ * Returns how many there are and, in *inside, how many lie inside closed segments. */
+static size_t check_checkpoint_files(bool thinned, size_t *inside)
+{
+    char logdir[400];
+    snprintf(logdir, sizeof(logdir), "%s/unit", tmpdir_);
+    struct audit_seg *segs = NULL;
+    uint64_t *cps = NULL;
+    size_t nseg = 0, ncp = 0;
+    assert_int_equal(gw_audit__list_segments(logdir, &segs, &nseg, NULL), GW_OK);
+    assert_int_equal(gw_audit__list_checkpoints(logdir, &cps, &ncp, NULL), GW_OK);
+    assert_true(nseg >= 3); /* rotations happened */
+    *inside = 0;
+    for (size_t i = 0; i < ncp; i++) {
+        bool boundary = false;
+        for (size_t k = 0; k < nseg; k++)
+            boundary |= segs[k].first == cps[i];
+        if (!boundary && cps[i] < segs[nseg - 1].first)
+            (*inside)++;
+    }
+    for (size_t k = 1; k < nseg; k++) { /* the end of closed segment k-1 */
+        bool found = false;
+        for (size_t i = 0; i < ncp; i++)
+            found |= cps[i] == segs[k].first;
+        assert_true(found);
+    }
+    if (thinned)
+        assert_int_equal(*inside, 0);
+    gw_free(segs);
+    gw_free(cps);
+    return ncp;
+}
+
+static void test_checkpoint_thinning(void **state)
+{
+    (void)state;
+    char vkey[300], *pem;
+    /* everything kept (GW_AUDIT_LOCAL_CHECKPOINTS=all): checkpoints inside closed segments */
+    log_keep_all_checkpoints = true;
+    struct gw_audit *a = new_log(vkey, &pem, 40, "thin");
+    gw_audit_close(a);
+    size_t inside = 0, all = check_checkpoint_files(false, &inside);
+    assert_true(inside > 0);
+    json_decref(assert_verifies(vkey, 40));
+
+    /* the default: the next open removes what lies inside closed segments, and nothing else */
+    log_keep_all_checkpoints = false;
+    int rc;
+    a = open_log(pem, &rc);
+    assert_int_equal(rc, GW_OK);
+    size_t before = inside;
+    assert_int_equal(check_checkpoint_files(true, &inside), all - before);
+    /* and each rotation removes those of the segment it closes */
+    append_events(a, 40, "thin2");
+    gw_audit_close(a);
+    size_t left = check_checkpoint_files(true, &inside);
+    json_t *r = assert_verifies(vkey, 80);
+    assert_int_equal(json_integer_value(json_object_get(r, "checkpoints")), (long long)left);
+    json_decref(r);
+    char cmd[400];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir_);
+    assert_int_equal(system(cmd), 0); /* checksrc: allow */
+    gw_free(pem);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -557,6 +650,8 @@ int main(void)
         cmocka_unit_test(test_merkle_vectors), cmocka_unit_test(test_merkle_proofs),
         cmocka_unit_test(test_notes),         cmocka_unit_test(test_writer),
         cmocka_unit_test(test_prefilled_segment),
+        cmocka_unit_test(test_checkpoint_redundant),
+        cmocka_unit_test(test_checkpoint_thinning),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
