@@ -10,7 +10,9 @@
  *     HEALTHY=false, back off (10 ms .. 1 s), retry the same batch (its callers keep waiting:
  *     a response is never released without its record)
  *   after a commit: checkpoint if events/seconds are due; rotate if the segment is too big or
- *   too old (checkpoint at the boundary, rename .open -> closed, new .open with its header).
+ *   too old (checkpoint at the boundary, rename .open -> closed, new .open with its header,
+ *   remove the checkpoint files signed inside the closed segment: GW_AUDIT_LOCAL_CHECKPOINTS;
+ *   at open a one-off background thread removes those an earlier run left).
  * Invariants: (1) a done(GW_OK) is called only after its record is durable under the sync
  * policy; (2) records are numbered 0,1,2,... without gaps within a log; (3) checkpoints only
  * cover durable records and their sizes never decrease; (4) at most one .open segment exists;
@@ -87,6 +89,9 @@ struct gw_audit {
     struct gw_buf wbuf;
     struct audit_pg *pg;
     struct audit_shipper *shipper;
+    pthread_t thin_thread; /* the first thinning pass (thin_main) */
+    bool thin_started;
+    atomic_bool thin_stop, thin_done;
 
     gw_hash head_hash; /* leaf hash of the last durable record (under lock) */
     uint64_t head_size;
@@ -343,32 +348,46 @@ bool gw_audit__checkpoint_redundant(uint64_t size, const struct audit_seg *segs,
     return false;
 }
 
-/* Removes the checkpoint files made redundant by closed segments (writer thread or open; only
- * without the archive, whose shipper removes them once acknowledged). Best effort: a file
- * that stays is removed on a later pass, and no reader needs it gone. */
-static void thin_checkpoints(struct gw_audit *a)
+/* Removes the checkpoint files made redundant by closed segments (GW_AUDIT_LOCAL_CHECKPOINTS=
+ * boundaries, without the archive: its shipper removes them once acknowledged). Closed
+ * segments never change, so this may run beside the writer. Best effort: a file that stays is
+ * removed by a later pass, and no reader needs it gone. Stops early when *stop is set. */
+static size_t thin_checkpoints(const char *logdir, const char *cpdir, const atomic_bool *stop)
 {
     struct audit_seg *segs = NULL;
     uint64_t *cps = NULL;
     size_t nseg = 0, ncp = 0, removed = 0;
-    if (gw_audit__list_segments(a->logdir, &segs, &nseg, NULL) == GW_OK &&
-        gw_audit__list_checkpoints(a->logdir, &cps, &ncp, NULL) == GW_OK) {
-        for (size_t i = 0; i < ncp; i++) {
-            if (cps[i] == a->cp_size ||
-                !gw_audit__checkpoint_redundant(cps[i], segs, nseg, cps, ncp))
+    if (gw_audit__list_segments(logdir, &segs, &nseg, NULL) == GW_OK &&
+        gw_audit__list_checkpoints(logdir, &cps, &ncp, NULL) == GW_OK) {
+        for (size_t i = 0; i < ncp && !(stop && atomic_load(stop)); i++) {
+            if (!gw_audit__checkpoint_redundant(cps[i], segs, nseg, cps, ncp))
                 continue;
             char name[64];
             snprintf(name, sizeof(name), "%020llu.cp", (unsigned long long)cps[i]);
-            char *path = path_join(a->cpdir, name);
+            char *path = path_join(cpdir, name);
             removed += unlink(path) == 0;
             gw_free(path);
         }
     }
-    if (removed)
-        GW_LOG(GW_LOG_DEBUG, "audit", "removed %zu checkpoints inside closed segments "
-                                      "(GW_AUDIT_LOCAL_CHECKPOINTS=boundaries)", removed);
     gw_free(segs);
     gw_free(cps);
+    return removed;
+}
+
+/* At open: what an earlier run (or GW_AUDIT_LOCAL_CHECKPOINTS=all) left, in the background (a
+ * log kept whole for a year holds millions of files: minutes of unlink(2), not the start's or
+ * the writer's business). Rotations thin synchronously once this pass is done. */
+static void *thin_main(void *arg)
+{
+    gw_thread_init_self("gw-audit-thin", GW_THREAD_BACKGROUND);
+    struct gw_audit *a = arg;
+    size_t removed = thin_checkpoints(a->logdir, a->cpdir, &a->thin_stop);
+    if (removed)
+        GW_LOG(GW_LOG_INFO, "audit", "removed %zu checkpoint files inside closed segments "
+                                     "(GW_AUDIT_LOCAL_CHECKPOINTS=boundaries)", removed);
+    if (!atomic_load(&a->thin_stop))
+        atomic_store(&a->thin_done, true);
+    return NULL;
 }
 
 /* ---- framing ----------------------------------------------------------------------------- */
@@ -750,8 +769,8 @@ static int close_segment(struct gw_audit *a, struct gw_error *err)
         return GW_ERROR_SET(err, GW_EIO, "audit: cannot close segment %s", a->segname);
     if (a->shipper)
         gw_audit__shipper_kick(a->shipper);
-    else if (!a->cfg.keep_all_checkpoints)
-        thin_checkpoints(a);
+    else if (!a->cfg.keep_all_checkpoints && atomic_load(&a->thin_done))
+        thin_checkpoints(a->logdir, a->cpdir, NULL);
     return GW_OK;
 }
 
@@ -1119,7 +1138,7 @@ int gw_audit_open(const struct gw_audit_config *c, struct gw_audit **out, struct
         rc = gw_audit__shipper_start(&c->s3, a->logdir, a->log_id, c->local_retention_days,
                                      !c->keep_all_checkpoints, &a->shipper, err);
     else if (rc == GW_OK && !c->keep_all_checkpoints)
-        thin_checkpoints(a); /* what an earlier run (or GW_AUDIT_LOCAL_CHECKPOINTS=all) left */
+        a->thin_started = pthread_create(&a->thin_thread, NULL, thin_main, a) == 0;
     if (rc == GW_OK) {
         if (pthread_create(&a->thread, NULL, writer_main, a) != 0)
             rc = GW_ERROR_SET(err, GW_EIO, "audit: cannot start the writer thread");
@@ -1144,6 +1163,10 @@ void gw_audit_close(struct gw_audit *a)
         pthread_cond_signal(&a->cond);
         pthread_mutex_unlock(&a->lock);
         pthread_join(a->thread, NULL);
+    }
+    if (a->thin_started) {
+        atomic_store(&a->thin_stop, true);
+        pthread_join(a->thin_thread, NULL);
     }
     struct gw_error err = {0};
     if (a->running && a->fd >= 0 && close_segment(a, &err) != GW_OK)
