@@ -25,6 +25,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -51,9 +52,12 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The shipped set grows by a key per segment and per checkpoint for the life of the log
- * (millions over years): a key is inserted at its place (binary search, one memmove of
- * pointers), never by sorting the whole set again, and the file is sorted once at start. */
+/* The shipped set: the keys of the files still in the folder that the archive acknowledged
+ * (a pass looks at those files alone). The `shipped` file grows by a key per segment and per
+ * checkpoint for the life of the log (millions over years); at start only the keys of files
+ * still here are kept, in memory and, once the rest is most of it, in the file too, so memory
+ * and the start follow the folder, not the log's age. A key is inserted at its place (binary
+ * search, one memmove of pointers), never by sorting the whole set again. */
 
 /* The index of the first key not below `key` (its place). */
 static size_t key_place(const struct audit_shipper *s, const char *key)
@@ -99,35 +103,93 @@ static void add_shipped(struct audit_shipper *s, const char *key)
     s->nshipped++;
 }
 
+/* The object key of `rel` (a path under the log folder). */
+static void object_key(const struct audit_shipper *s, const char *rel, char *key, size_t size)
+{
+    snprintf(key, size, "%s%s%s/%s", s->prefix, s->prefix[0] ? "/" : "", s->log_id, rel);
+}
+
+/* The keys of the files in the folder (segments and checkpoints), sorted, unique. */
+static char **local_keys(const struct audit_shipper *s, size_t *n)
+{
+    struct audit_seg *segs = NULL;
+    uint64_t *cps = NULL;
+    size_t nseg = 0, ncp = 0;
+    gw_audit__list_segments(s->logdir, &segs, &nseg, NULL);
+    gw_audit__list_checkpoints(s->logdir, &cps, &ncp, NULL);
+    char **keys = gw_xcalloc(nseg + ncp + 1, sizeof(char *));
+    *n = 0;
+    for (size_t i = 0; i < nseg + ncp; i++) {
+        char rel[128], key[600];
+        if (i < nseg)
+            snprintf(rel, sizeof(rel), "%s/%s", AUDIT_SEG_DIR, segs[i].name);
+        else
+            snprintf(rel, sizeof(rel), "%s/%020llu.cp", AUDIT_CP_DIR,
+                     (unsigned long long)cps[i - nseg]);
+        object_key(s, rel, key, sizeof(key));
+        keys[(*n)++] = gw_xstrdup(key);
+    }
+    qsort(keys, *n, sizeof(char *), cmp_str);
+    gw_free(segs);
+    gw_free(cps);
+    return keys;
+}
+
 static void load_shipped(struct audit_shipper *s)
 {
-    char path[4096], *data = NULL;
-    size_t n = 0;
+    char path[4096];
     snprintf(path, sizeof(path), "%s/shipped", s->logdir);
-    if (gw_audit__read_file(path, (size_t)1 << 30, &data, &n, NULL) != GW_OK)
+    FILE *f = fopen(path, "re");
+    if (!f)
         return;
-    for (char *l = data, *e; *l; l = e + 1) {
-        e = strchr(l, '\n');
-        if (!e)
+    size_t nlocal = 0, lines = 0;
+    char **local = local_keys(s, &nlocal);
+    bool *acked = gw_xcalloc(nlocal + 1, sizeof(bool));
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    while ((len = getline(&line, &cap, f)) > 0) {
+        if (line[len - 1] != '\n')
             break; /* a torn last line was not acknowledged as recorded: upload again */
-        *e = '\0';
-        if (*l) {
+        line[len - 1] = '\0';
+        lines++;
+        const char *k = line;
+        char **hit = bsearch(&k, local, nlocal, sizeof(char *), cmp_str);
+        if (hit)
+            acked[hit - local] = true; /* a key written twice (a crash between the PUT's answer
+                                        * and the fsync of its line, then the PUT again) counts
+                                        * once */
+    }
+    free(line); /* checksrc: allow (getline's buffer) */
+    fclose(f);
+    for (size_t i = 0; i < nlocal; i++) { /* in order: the set stays sorted */
+        if (acked[i]) {
             reserve_shipped(s);
-            s->shipped[s->nshipped++] = gw_xstrdup(l);
+            s->shipped[s->nshipped++] = local[i];
+        } else {
+            gw_free(local[i]);
         }
     }
-    gw_free(data);
-    /* sorted once; a key written twice (a crash between the PUT's answer and the fsync of the
-     * line, then the same PUT again) is kept once */
-    qsort(s->shipped, s->nshipped, sizeof(char *), cmp_str);
-    size_t k = 0;
+    gw_free(local);
+    gw_free(acked);
+    if (lines <= 2 * s->nshipped + 1024)
+        return;
+    /* most of the file names what is only in the archive now: rewrite it with the rest */
+    struct gw_buf b;
+    gw_buf_init(&b, (size_t)1 << 30);
     for (size_t i = 0; i < s->nshipped; i++) {
-        if (k && strcmp(s->shipped[k - 1], s->shipped[i]) == 0)
-            gw_free(s->shipped[i]);
-        else
-            s->shipped[k++] = s->shipped[i];
+        gw_buf_adds(&b, s->shipped[i]);
+        gw_buf_addc(&b, '\n');
     }
-    s->nshipped = k;
+    struct gw_error err = {0};
+    if (gw_audit__write_file_atomic(s->logdir, "shipped", gw_buf_ptr(&b), gw_buf_len(&b), 0600,
+                                    &err) == GW_OK)
+        GW_LOG(GW_LOG_INFO, "audit", "archive: `shipped` compacted from %zu to %zu keys (the "
+                                     "others name files no longer in the folder)",
+               lines, s->nshipped);
+    else
+        GW_LOG(GW_LOG_WARN, "audit", "archive: cannot compact `shipped`: %s", err.msg);
+    gw_buf_fini(&b);
 }
 
 static int note_shipped(struct audit_shipper *s, const char *key)
@@ -276,8 +338,7 @@ static int ship_pass(struct audit_shipper *s)
             snprintf(rel, sizeof(rel), "%s/%020llu.cp", AUDIT_CP_DIR,
                      (unsigned long long)cps[i - nseg]);
         }
-        snprintf(key, sizeof(key), "%s%s%s/%s", s->prefix, s->prefix[0] ? "/" : "", s->log_id,
-                 rel);
+        object_key(s, rel, key, sizeof(key));
         snprintf(path, sizeof(path), "%s/%s", s->logdir, rel);
         struct stat st;
         if (is_shipped(s, key)) {
