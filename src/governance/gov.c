@@ -49,6 +49,10 @@ const struct gw_setting_def gw_gov_settings[] = {
     {"GW_APPROVAL_TTL_SECONDS", GW_SET_INT, "3600", 60, 604800, NULL, "Governance",
      "How long an approval (for clients that cannot ask the user) may wait for a decision and, "
      "once approved, be used."},
+    {"GW_APPROVAL_RETENTION_DAYS", GW_SET_INT, "30", 1, 3650, NULL, "Governance",
+     "Approvals are deleted from the database this many days after they expired (checked at "
+     "start and hourly): they hold the call's arguments for the approver, personal data kept "
+     "no longer than needed. Their request, decision and use stay in the audit trail."},
     GW_SETTINGS_END};
 
 /* ---------------------------------------------------------------- loading */
@@ -232,6 +236,7 @@ static int gov_new(const struct gw_settings *s, const char *store_url, bool lazy
     g->exposure_ttl_s = gw_settings_int(s, "EXPOSURE_CACHE_TTL_SECONDS");
     g->confirm_ttl_s = (int)gw_settings_int(s, "GW_CONFIRMATION_TTL_SECONDS");
     g->approval_ttl_s = (int)gw_settings_int(s, "GW_APPROVAL_TTL_SECONDS");
+    g->approval_retention_days = (int)gw_settings_int(s, "GW_APPROVAL_RETENTION_DAYS");
     g->exposure_dry_run = !strcmp(gw_settings_str(s, "GW_EXPOSURE_MODE"), "dry_run");
     g->policy_dry_run = !strcmp(gw_settings_str(s, "GW_POLICY_MODE"), "dry_run");
     pthread_mutex_init(&g->lock, NULL);
@@ -467,6 +472,8 @@ int gw_gov_attach(struct gw_gov *g, struct gw_pipeline *p)
                              GW_PHASE_ENFORCE);
     if (rc == GW_OK)
         rc = gw_pipeline_set_list_filter(p, list_filter, g);
+    if (rc == GW_OK)
+        gw_gov__approvals_start_janitor(g); /* this process serves calls: keep the table tidy */
     return rc;
 }
 

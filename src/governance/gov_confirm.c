@@ -18,6 +18,7 @@
  *       the client repeats the exact call with _meta "io.msil/approval": "<id>" once approved:
  *       the approval is spent atomically (single use on every replica) if it matches this
  *       principal, tool and arguments. Without a database: -32006 only; nothing is done.
+ *       A janitor thread deletes approvals GW_APPROVAL_RETENTION_DAYS after they expired.
  * An argument the model sets (confirm: true, _meta flags) is never consent: only the client's
  * elicitation answer counts, and in 2026-07-28 only together with a state the gateway sealed.
  * A consent id is spent through src/kv (gw_kv_once): with Redis a SET NX shared by every
@@ -31,6 +32,7 @@
 #include "store/store_approval.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/thread.h"
 #include "kv/kv.h"
 #include "mcp/mcp_exchange.h"
 #include "mcp/mcp_jsonrpc.h"
@@ -40,6 +42,7 @@
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* ---------------------------------------------------------------- the call in words */
 
@@ -264,8 +267,74 @@ void gw_gov__approvals_init(struct gw_gov *g)
     g->pool = gw_pool_new(1, 1000);
 }
 
+/* The janitor: approvals that expired GW_APPROVAL_RETENTION_DAYS ago leave the database. They
+ * hold the call's arguments for the approver (personal data, kept no longer than needed); the
+ * audit trail keeps the request, the decision and the use. At start, then hourly, on its own
+ * thread and database handle; every replica runs one (the DELETE is idempotent). */
+static void *janitor_main(void *arg)
+{
+    gw_thread_init_self("gw-approvals", GW_THREAD_BACKGROUND);
+    struct gw_gov *g = arg;
+    struct gw_store *st = NULL;
+    pthread_mutex_lock(&g->janitor_lock);
+    while (!g->janitor_stop) {
+        pthread_mutex_unlock(&g->janitor_lock);
+        struct gw_error err = {0};
+        if (!st && gw_store_open(g->store_url, NULL, &st, &err) != GW_OK)
+            st = NULL; /* the database does not answer yet: next hour */
+        char before[32];
+        gw_clock_iso(gw_clock_now() - (int64_t)g->approval_retention_days * 86400, before,
+                     sizeof(before));
+        long long n = 0;
+        if (st && gw_store_approval_purge(st, before, &n, &err) != GW_OK) {
+            GW_LOG(GW_LOG_WARN, "governance", "approvals: cannot delete expired ones: %s",
+                   err.msg);
+            gw_store_close(st);
+            st = NULL;
+        } else if (n) {
+            GW_LOG(GW_LOG_INFO, "governance",
+                   "approvals: deleted %lld that expired more than %d days ago", n,
+                   g->approval_retention_days);
+        }
+        pthread_mutex_lock(&g->janitor_lock);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 3600;
+        while (!g->janitor_stop &&
+               pthread_cond_timedwait(&g->janitor_cond, &g->janitor_lock, &ts) == 0) {
+        }
+    }
+    pthread_mutex_unlock(&g->janitor_lock);
+    gw_store_close(st);
+    return NULL;
+}
+
+void gw_gov__approvals_start_janitor(struct gw_gov *g)
+{
+    if (!g->pool || g->janitor_started)
+        return;
+    pthread_mutex_init(&g->janitor_lock, NULL);
+    pthread_cond_init(&g->janitor_cond, NULL);
+    g->janitor_started = pthread_create(&g->janitor, NULL, janitor_main, g) == 0;
+    if (!g->janitor_started) {
+        pthread_mutex_destroy(&g->janitor_lock);
+        pthread_cond_destroy(&g->janitor_cond);
+        GW_LOG(GW_LOG_WARN, "governance", "approvals: cannot start the janitor thread");
+    }
+}
+
 void gw_gov__approvals_fini(struct gw_gov *g)
 {
+    if (g->janitor_started) {
+        pthread_mutex_lock(&g->janitor_lock);
+        g->janitor_stop = true;
+        pthread_cond_signal(&g->janitor_cond);
+        pthread_mutex_unlock(&g->janitor_lock);
+        pthread_join(g->janitor, NULL);
+        pthread_mutex_destroy(&g->janitor_lock);
+        pthread_cond_destroy(&g->janitor_cond);
+        g->janitor_started = false;
+    }
     if (!g->pool)
         return;
     gw_pool_free(g->pool); /* the thread exits: its store handle closes (key destructor) */

@@ -45,6 +45,12 @@ struct gw_gov {
     char *store_url_pool;      /* the pool threads' database */
     pthread_key_t store_key;
     int approval_ttl_s;
+    int approval_retention_days;
+    /* the janitor (gov_confirm.c): expired approvals leave the database */
+    pthread_t janitor;
+    bool janitor_started, janitor_stop;
+    pthread_mutex_t janitor_lock;
+    pthread_cond_t janitor_cond;
 
     struct gw_kv *kv;          /* where consents are spent once (Redis: across replicas) */
     struct gw_kv *own_kv;      /* the in-process one used without gw_gov_set_kv */
@@ -83,6 +89,8 @@ int gw_gov__confirm(struct gw_gov *g, struct gw_call *c, const struct gw_authz_r
 /* The approvals pool (created when a store is configured) and its per-thread store handles. */
 void gw_gov__approvals_init(struct gw_gov *g);
 void gw_gov__approvals_fini(struct gw_gov *g);
+/* Starts the approvals janitor (serving processes only: gw_gov_attach); stopped by _fini. */
+void gw_gov__approvals_start_janitor(struct gw_gov *g);
 
 /* ---- gov_opa.c ---- */
 /* Reads GW_POLICY_ENGINE and GW_OPA_* and checks them: *out NULL when the engine is builtin;

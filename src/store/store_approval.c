@@ -187,3 +187,15 @@ int gw_store_approval_use(struct gw_store *st, const char *id, const char *bindi
     json_decref(a);
     return rc;
 }
+
+int gw_store_approval_purge(struct gw_store *st, const char *before, long long *removed,
+                            struct gw_error *err)
+{
+    long long n = 0;
+    struct store_param p[] = {SP_TEXT(before ? before : "")};
+    int rc = gw_store__exec(st, "DELETE FROM approvals WHERE expires_at < $1", p, 1, NULL, NULL,
+                            &n, err);
+    if (removed)
+        *removed = rc == GW_OK ? n : 0;
+    return rc;
+}

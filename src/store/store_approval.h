@@ -45,4 +45,10 @@ int gw_store_approval_use(struct gw_store *st, const char *id, const char *bindi
                           const char *tool, const char *digest, const char *now,
                           struct gw_error *err);
 
+/* Deletes the approvals that expired before `before` (ISO): they can no longer be decided or
+ * used, and the request, the decision and the use are in the audit trail; what goes is the
+ * call's arguments kept for the approver. *removed (may be NULL): how many. GW_OK, GW_EIO. */
+int gw_store_approval_purge(struct gw_store *st, const char *before, long long *removed,
+                            struct gw_error *err);
+
 #endif

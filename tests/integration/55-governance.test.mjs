@@ -10,11 +10,14 @@
 //   - 2026-07-28 (MRTR): input_required with a sealed requestState; the answer books once; the
 //     same state replayed, a tampered state and the state reused for other arguments are -32007;
 //   - a role whose max_risk is read cannot execute a write tool even when it is exposed (-32003);
-//   - "view as" (admin API preview) lists exactly what tools/list gives that identity.
+//   - "view as" (admin API preview) lists exactly what tools/list gives that identity;
+//   - approvals expired longer ago than GW_APPROVAL_RETENTION_DAYS (30) are deleted at start
+//     (they hold the call's arguments), the recent ones stay.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readFileSync, existsSync } from 'node:fs';
+import { DatabaseSync } from 'node:sqlite';
 import * as h from './lib/e2e-harness.mjs';
 
 const RULES = join(h.REPO, 'deploy', 'embedded', 'governance.yaml');
@@ -47,6 +50,15 @@ before(async () => {
   key.dealer = makeKey('dealer', ['dealer'], { dealer_ids: ['MSIL-PUNE-001'] });
   key.analyst = makeKey('analyst', ['analyst']);
   key.ops = makeKey('ops', ['operator', 'admin']);
+  // two approvals from long ago, in the database before the gateway starts
+  const db = new DatabaseSync(join(env.GW_DATA_DIR, 'gateway.db'));
+  const ins = db.prepare(`INSERT INTO approvals (id, status, binding, subject, client_id, tool,
+    risk, args_digest, arguments, reason, created_at, expires_at) VALUES (?, 'denied', 'b', 's', '',
+    'create_booking', 'write', ?, '{"customer_phone":"9876543210"}', '', ?, ?)`);
+  const iso = (daysAgo) => new Date(Date.now() - daysAgo * 86400e3).toISOString().replace(/\.\d+Z$/, 'Z');
+  ins.run('apr-old-40d', '0'.repeat(64), iso(41), iso(40));
+  ins.run('apr-old-2d', '1'.repeat(64), iso(3), iso(2));
+  db.close();
   const adminPort = join(dir, 'admin-port');
   gw = await h.startGateway(env, dir, ['--admin-port-file', adminPort]);
   await h.waitFor(() => existsSync(adminPort) && Number(readFileSync(adminPort, 'utf8')) > 0, 5000);
@@ -271,4 +283,17 @@ test('2026-07-28: confirmation by input_required; single use, bound to the call,
     requestState: (await modern(key.cc, T.createBooking, args)).result.requestState });
   assert.equal(no.result.isError, true);
   assert.match(no.result.content[0].text, /declined/);
+});
+
+test('approvals expired more than GW_APPROVAL_RETENTION_DAYS ago leave the database', async () => {
+  let ids = [];
+  for (let i = 0; i < 50; i++) { // the janitor runs at start: up to 5 s
+    const list = await adminApi('GET', '/approvals?limit=1000');
+    assert.equal(list.status, 200);
+    ids = list.json.items.map((a) => a.id);
+    if (!ids.includes('apr-old-40d')) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(!ids.includes('apr-old-40d'), 'expired 40 days ago: deleted');
+  assert.ok(ids.includes('apr-old-2d'), 'expired 2 days ago: kept');
 });

@@ -4,7 +4,7 @@
  * store_testenv.h): URL handling, migrations (fresh, re-run, edited), tool CRUD with defaults
  * and history, pagination, bundles, imports (add/change/remove, governance kept, rename,
  * revive, conflicts, dry run), specs, restart durability, the servable scan, change
- * listeners, concurrent writers and a 1,000-tool import.
+ * listeners, concurrent writers, a 1,000-tool import, and expired approvals deleted.
  */
 #include "store_testenv.h"
 
@@ -12,6 +12,7 @@
 #include "store/store_bundle.h"
 #include "store/store_impl.h"
 #include "store/store_alias.h"
+#include "store/store_approval.h"
 #include "store/store_import.h"
 #include "store/store_spec.h"
 #include "store/store_tool.h"
@@ -1296,6 +1297,40 @@ static void test_renames_and_aliases(void **state)
     gw_store_close(st);
 }
 
+/* Approvals that expired before the cut-off are deleted, the others stay. */
+static void test_approval_purge(void **state)
+{
+    struct tenv *e = tenv_get(state);
+    struct gw_store *st = open_migrated(e);
+    struct gw_error err = {0};
+    const char *expiries[] = {"2020-01-01T00:00:00Z", "2026-11-01T00:00:00Z",
+                              "2031-01-01T00:00:00Z"};
+    for (int i = 0; i < 3; i++) {
+        char id[16], digest[65];
+        snprintf(id, sizeof(id), "apr-%d", i);
+        snprintf(digest, sizeof(digest), "%064d", i);
+        json_t *a = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:{s:s}}", "id", id, "binding", "b1",
+                              "subject", "alice", "tool", "create_booking", "args_digest", digest,
+                              "expires_at", expiries[i], "arguments", "phone", "9876543210");
+        json_t *out = NULL;
+        assert_int_equal(gw_store_approval_request(st, a, "2019-12-31T00:00:00Z", &out, &err),
+                         GW_OK);
+        json_decref(out);
+        json_decref(a);
+    }
+    long long removed = -1;
+    assert_int_equal(gw_store_approval_purge(st, "2026-11-07T00:00:00Z", &removed, &err), GW_OK);
+    assert_int_equal(removed, 2); /* expired in 2020 and on 2026-11-01 */
+    json_t *left = NULL;
+    assert_int_equal(gw_store_approval_list(st, NULL, 10, &left, &err), GW_OK);
+    assert_int_equal(json_array_size(left), 1);
+    assert_str(json_array_get(left, 0), "id", "apr-2");
+    json_decref(left);
+    assert_int_equal(gw_store_approval_purge(st, "2026-11-07T00:00:00Z", &removed, &err), GW_OK);
+    assert_int_equal(removed, 0);
+    gw_store_close(st);
+}
+
 #define STORE_TESTS(X)                                                                         \
     X(test_urls)                                                                               \
     X(test_migrations)                                                                         \
@@ -1314,6 +1349,7 @@ static void test_renames_and_aliases(void **state)
     X(test_idle_cache)                                                                         \
     X(test_import_tools_read_hook)                                                             \
     X(test_import_rejects_large)                                                               \
-    X(test_renames_and_aliases)
+    X(test_renames_and_aliases)                                                                \
+    X(test_approval_purge)
 
 TENV_MAIN("store", STORE_TESTS)
