@@ -20,7 +20,9 @@
 #                 BENCH_PERF=1 records a CPU profile of each point (perf record; call graphs
 #                 from BENCH_PERF_CG, default -g), BENCH_PERF=syscalls counts system calls per
 #                 thread (perf stat); BENCH_GW_WORKERS sets GW_WORKERS (default 1) and
-#                 BENCH_GW_ENV adds environment (e.g. GW_AUDIT_SYNC=write).
+#                 BENCH_GW_ENV adds environment (e.g. GW_AUDIT_SYNC=write); BENCH_CLIENT=mcp-load
+#                 drives the point with sessions (bench/loadgen/mcp-load.mjs, 2025-06-18, each
+#                 result awaited wherever it arrives) instead of wrk's stateless requests.
 #
 # Gateway configurations ("phases" of a governed tools/call; each run toggles one thing off):
 #   full       authentication + governance rules + 3 rate limits (in-process) + audit + access log
@@ -208,9 +210,19 @@ wall() {
       -- sleep "$WALL" >/dev/null 2>&1 &
     ppid=$!
   fi
-  BENCH_METHOD=$method BENCH_BODY=$body BENCH_HEADERS=$hdrs BENCH_EXPECT=widget \
-    timeout $((WALL + 30)) wrk -t1 -c32 -d"${WALL}s" --timeout 10s -s "$BENCH/wrk/bench.lua" "$url" \
-    >"$RES/$name.wrk" 2>&1 || true
+  if [ "${BENCH_CLIENT:-wrk}" = mcp-load ]; then  # sessions, as SDK clients of 2025-06-18 use
+    local tool args authz
+    tool=$("$NODE" -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).params.name)' "$body")
+    args=$("$NODE" -e 'console.log(JSON.stringify(JSON.parse(require("fs").readFileSync(process.argv[1])).params.arguments))' "$body")
+    authz=$(sed -n 's/^Authorization: //p' "$hdrs")
+    timeout $((WALL + 40)) "$NODE" "$BENCH/loadgen/mcp-load.mjs" --url "$url" --tool "$tool" \
+      --args "$args" --expect widget --concurrency 32 --warmup 0 --duration "$WALL" \
+      ${authz:+--auth "$authz"} >"$RES/$name.wrk" 2>&1 || true
+  else
+    BENCH_METHOD=$method BENCH_BODY=$body BENCH_HEADERS=$hdrs BENCH_EXPECT=widget \
+      timeout $((WALL + 30)) wrk -t1 -c32 -d"${WALL}s" --timeout 10s -s "$BENCH/wrk/bench.lua" "$url" \
+      >"$RES/$name.wrk" 2>&1 || true
+  fi
   t1=$(awk '{print $14 + $15}' "/proc/$spid/stat")
   thread_ticks "$spid" >"$RUN/$name.threads1"
   [ -z "$ppid" ] || wait "$ppid" || true
