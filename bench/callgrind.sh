@@ -20,9 +20,10 @@
 #                 BENCH_PERF=1 records a CPU profile of each point (perf record; call graphs
 #                 from BENCH_PERF_CG, default -g), BENCH_PERF=syscalls counts system calls per
 #                 thread (perf stat); BENCH_GW_WORKERS sets GW_WORKERS (default 1) and
-#                 BENCH_GW_ENV adds environment (e.g. GW_AUDIT_SYNC=write); BENCH_CLIENT=mcp-load
-#                 drives the point with sessions (bench/loadgen/mcp-load.mjs, 2025-06-18, each
-#                 result awaited wherever it arrives) instead of wrk's stateless requests.
+#                 BENCH_GW_ENV adds environment (e.g. GW_AUDIT_SYNC=write).
+#   BENCH_CLIENT=mcp-load drives the gateway with sessions (bench/loadgen/mcp-load.mjs,
+#                 2025-06-18, each result awaited wherever it arrives) instead of stateless
+#                 requests: callgrind counts COUNT results of one session, --wall 32 sessions.
 #
 # Gateway configurations ("phases" of a governed tools/call; each run toggles one thing off):
 #   full       authentication + governance rules + 3 rate limits (in-process) + audit + access log
@@ -146,10 +147,26 @@ printf 'Content-Type: application/json\nAccept: application/json, text/event-str
 : >"$RUN/h-get"
 
 drive() {  # URL METHOD HEADERS BODY COUNT
+  if [ "${BENCH_CLIENT:-wrk}" = mcp-load ] && [ -n "$4" ]; then  # one session, COUNT results
+    mcpload "$1" "$4" "$3" --concurrency 1 --count "$5" --duration 900
+    return
+  fi
   local bodyopt=()
   [ -n "$4" ] && bodyopt=(--body "$4")
   "$NODE" "$BENCH/loadgen/fixed-count.mjs" --url "$1" --method "$2" --headers "$3" "${bodyopt[@]}" \
     --count "$5" --expect widget
+}
+
+# mcpload URL BODYFILE HEADERSFILE ARGS...: bench/loadgen/mcp-load.mjs with the tool, arguments
+# and Authorization of the request in BODYFILE/HEADERSFILE (BENCH_CLIENT=mcp-load)
+mcpload() {
+  local url=$1 body=$2 hdrs=$3 tool args authz
+  shift 3
+  tool=$("$NODE" -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).params.name)' "$body")
+  args=$("$NODE" -e 'console.log(JSON.stringify(JSON.parse(require("fs").readFileSync(process.argv[1])).params.arguments))' "$body")
+  authz=$(sed -n 's/^Authorization: //p' "$hdrs")
+  "$NODE" "$BENCH/loadgen/mcp-load.mjs" --url "$url" --tool "$tool" --args "$args" \
+    --expect widget --warmup 0 ${authz:+--auth "$authz"} "$@"
 }
 
 # measure NAME URL METHOD HEADERS BODY CMD...: Ir per request of CMD's process tree. The
@@ -211,13 +228,8 @@ wall() {
     ppid=$!
   fi
   if [ "${BENCH_CLIENT:-wrk}" = mcp-load ]; then  # sessions, as SDK clients of 2025-06-18 use
-    local tool args authz
-    tool=$("$NODE" -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).params.name)' "$body")
-    args=$("$NODE" -e 'console.log(JSON.stringify(JSON.parse(require("fs").readFileSync(process.argv[1])).params.arguments))' "$body")
-    authz=$(sed -n 's/^Authorization: //p' "$hdrs")
-    timeout $((WALL + 40)) "$NODE" "$BENCH/loadgen/mcp-load.mjs" --url "$url" --tool "$tool" \
-      --args "$args" --expect widget --concurrency 32 --warmup 0 --duration "$WALL" \
-      ${authz:+--auth "$authz"} >"$RES/$name.wrk" 2>&1 || true
+    timeout $((WALL + 40)) mcpload "$url" "$body" "$hdrs" --concurrency 32 --duration "$WALL" \
+      >"$RES/$name.wrk" 2>&1 || true
   else
     BENCH_METHOD=$method BENCH_BODY=$body BENCH_HEADERS=$hdrs BENCH_EXPECT=widget \
       timeout $((WALL + 30)) wrk -t1 -c32 -d"${WALL}s" --timeout 10s -s "$BENCH/wrk/bench.lua" "$url" \

@@ -10,7 +10,8 @@
 // Usage: node mcp-load.mjs --url http://127.0.0.1:P/mcp --tool NAME [--args JSON]
 //        [--auth 'Bearer <token>'] (sent on every request)
 //          [--concurrency 32] [--duration 10] [--warmup 1] [--expect SUBSTRING]
-//          [--protocol 2025-06-18] [--timeout 10]
+//          [--protocol 2025-06-18] [--timeout 10] [--count N]
+// --count N: measure exactly N results (after the warm-up), then stop; --duration bounds it.
 // Each of the `concurrency` virtual clients has its own session and one outstanding call at a
 // time (closed loop, like wrk's connections). Request ids are unique across sessions (some
 // servers route results by id alone). Prints one line "BENCHJSON {...}" in the shape of
@@ -21,12 +22,12 @@ import http from 'node:http';
 
 function parseArgs(argv) {
   const o = { concurrency: 32, duration: 10, warmup: 1, args: '{}', protocol: '2025-06-18',
-    timeout: 10, expect: '' };
+    timeout: 10, expect: '', count: 0 };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i].replace(/^--/, '');
     o[k] = argv[++i];
   }
-  for (const k of ['concurrency', 'duration', 'warmup', 'timeout']) o[k] = Number(o[k]);
+  for (const k of ['concurrency', 'duration', 'warmup', 'timeout', 'count']) o[k] = Number(o[k] || 0);
   if (!o.url || !o.tool) {
     console.error('usage: node mcp-load.mjs --url URL --tool NAME [--args JSON] [...]');
     process.exit(2);
@@ -48,6 +49,7 @@ let measuring = false;
 let stopping = false;
 const lat = []; // µs, measured phase only
 let nextId = 1;
+let done = () => {}; // ends the measured phase early (--count)
 
 /* Incremental SSE parser: calls onMessage(obj) for each `data:` event holding JSON. */
 function sseParser(onMessage) {
@@ -191,6 +193,7 @@ class Client {
     const us = Number(process.hrtime.bigint() - t0) / 1000;
     if (!measuring) return;
     counts.requests++;
+    if (opt.count && counts.requests >= opt.count) { measuring = false; stopping = true; done(); }
     counts.responses++;
     lat.push(us);
     if (!msg || msg.error) counts.rpc_errors++;
@@ -227,7 +230,7 @@ async function main() {
   await new Promise((r) => setTimeout(r, opt.warmup * 1000));
   measuring = true;
   const t0 = process.hrtime.bigint();
-  await new Promise((r) => setTimeout(r, opt.duration * 1000));
+  await new Promise((r) => { done = r; setTimeout(r, opt.duration * 1000); });
   measuring = false;
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   stopping = true;
