@@ -225,8 +225,40 @@ static void hex(const unsigned char *d, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-/* PUTs data under key with Object Lock. GW_OK on 2xx. */
-static int put_object(struct audit_shipper *s, const char *key, const char *data, size_t n,
+/* The MD5 and SHA-256 of a file and its size, read in pieces (a segment may be 64 MiB or more:
+ * memory stays one piece). GW_OK or GW_EIO. */
+static int digest_file(const char *path, unsigned char md5[16], unsigned char sha[32],
+                       uint64_t *size)
+{
+    FILE *f = fopen(path, "rbe");
+    if (!f)
+        return GW_EIO;
+    EVP_MD_CTX *m = EVP_MD_CTX_new(), *h = EVP_MD_CTX_new();
+    int ok = m && h && EVP_DigestInit_ex(m, EVP_md5(), NULL) &&
+             EVP_DigestInit_ex(h, EVP_sha256(), NULL);
+    unsigned char piece[65536];
+    size_t got;
+    *size = 0;
+    while (ok && (got = fread(piece, 1, sizeof(piece), f)) > 0) {
+        ok = EVP_DigestUpdate(m, piece, got) && EVP_DigestUpdate(h, piece, got);
+        *size += got;
+    }
+    ok = ok && !ferror(f) && EVP_DigestFinal_ex(m, md5, NULL) && EVP_DigestFinal_ex(h, sha, NULL);
+    EVP_MD_CTX_free(m);
+    EVP_MD_CTX_free(h);
+    fclose(f);
+    return ok ? GW_OK : GW_EIO;
+}
+
+static size_t read_piece(char *buf, size_t size, size_t n, void *ud)
+{
+    size_t got = fread(buf, 1, size * n, ud);
+    return got == 0 && ferror((FILE *)ud) ? CURL_READFUNC_ABORT : got;
+}
+
+/* PUTs the file at `path` under key with Object Lock, streamed (its digests first, then its
+ * bytes). GW_OK on 2xx. */
+static int put_object(struct audit_shipper *s, const char *key, const char *path,
                       const char *ctype, char *why, size_t whysize)
 {
     char url[2048];
@@ -246,16 +278,23 @@ static int put_object(struct audit_shipper *s, const char *key, const char *data
                  key);
     }
     unsigned char md5[16], sha[32];
-    unsigned l1 = 16, l2 = 32;
-    EVP_Digest(data, n, md5, &l1, EVP_md5(), NULL);
-    EVP_Digest(data, n, sha, &l2, EVP_sha256(), NULL);
+    uint64_t n = 0;
+    if (digest_file(path, md5, sha, &n) != GW_OK) {
+        snprintf(why, whysize, "cannot read %s", path);
+        return GW_EIO;
+    }
+    FILE *f = fopen(path, "rbe");
+    if (!f) {
+        snprintf(why, whysize, "cannot read %s", path);
+        return GW_EIO;
+    }
     char md5b64[32], shahex[65];
     gw_note_b64(md5, 16, md5b64);
     hex(sha, 32, shahex);
     time_t until = time(NULL) + (time_t)s->retention_days * 86400;
     struct tm tm;
     gmtime_r(&until, &tm);
-    char h[8][300];
+    char h[7][300];
     snprintf(h[0], sizeof(h[0]), "Content-Type: %s", ctype);
     snprintf(h[1], sizeof(h[1]), "Content-MD5: %s", md5b64);
     snprintf(h[2], sizeof(h[2]), "x-amz-content-sha256: %s", shahex);
@@ -264,12 +303,16 @@ static int put_object(struct audit_shipper *s, const char *key, const char *data
              "x-amz-object-lock-retain-until-date: %04d-%02d-%02dT%02d:%02d:%02dZ",
              tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
     snprintf(h[5], sizeof(h[5]), "x-amz-meta-log-id: %s", s->log_id);
-    int nh = 6;
-    if (s->token[0])
-        snprintf(h[nh++], sizeof(h[0]), "x-amz-security-token: %.260s", s->token);
     struct curl_slist *hl = NULL;
-    for (int i = 0; i < nh; i++)
+    for (int i = 0; i < 6; i++)
         hl = curl_slist_append(hl, h[i]);
+    struct gw_buf tok; /* an STS session token runs to a kilobyte or more: never cut it */
+    gw_buf_init(&tok, 64 * 1024);
+    if (s->token[0]) {
+        gw_buf_adds(&tok, "x-amz-security-token: ");
+        gw_buf_adds(&tok, s->token);
+        hl = curl_slist_append(hl, gw_buf_ptr(&tok));
+    }
     hl = curl_slist_append(hl, "Expect:");
     CURL *c = curl_easy_init();
     struct gw_buf body;
@@ -278,10 +321,10 @@ static int put_object(struct audit_shipper *s, const char *key, const char *data
     snprintf(sigv4, sizeof(sigv4), "aws:amz:%s:s3", s->region);
     snprintf(userpwd, sizeof(userpwd), "%s:%s", s->access, s->secret);
     curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_UPLOAD, 0L);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, data);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)n);
+    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L); /* PUT, the body read from the file */
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, read_piece);
+    curl_easy_setopt(c, CURLOPT_READDATA, f);
+    curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)n);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
     curl_easy_setopt(c, CURLOPT_AWS_SIGV4, sigv4);
     curl_easy_setopt(c, CURLOPT_USERPWD, userpwd);
@@ -305,9 +348,11 @@ static int put_object(struct audit_shipper *s, const char *key, const char *data
         rc = GW_EUPSTREAM;
     }
     OPENSSL_cleanse(userpwd, sizeof(userpwd));
+    gw_buf_fini(&tok);
     gw_buf_fini(&body);
     curl_easy_cleanup(c);
     curl_slist_free_all(hl);
+    fclose(f);
     return rc;
 }
 
@@ -363,18 +408,10 @@ static int ship_pass(struct audit_shipper *s)
             oldest = (long long)st.st_mtime;
         if (rc != GW_OK || stop)
             continue; /* count the rest of the backlog; retry later */
-        char *data = NULL;
-        size_t n = 0;
-        struct gw_error err = {0};
-        if (gw_audit__read_file(path, (size_t)1 << 34, &data, &n, &err) != GW_OK) {
-            rc = GW_EIO;
-            continue;
-        }
         char why[300] = "";
-        int prc = put_object(s, key, data, n, seg ? "application/x-ndjson" : "text/plain; "
-                                                                            "charset=utf-8",
-                             why, sizeof(why));
-        gw_free(data);
+        int prc = put_object(s, key, path,
+                             seg ? "application/x-ndjson" : "text/plain; charset=utf-8", why,
+                             sizeof(why));
         if (prc == GW_OK && note_shipped(s, key) == GW_OK) {
             atomic_fetch_add(&s->n_ok, 1);
             backlog--;

@@ -3,7 +3,8 @@
 // (s3rver from npm, the local stand-in for AWS S3 with Object Lock) through a recording proxy
 // on loopback that shows exactly what leaves the gateway:
 //   - every PUT carries x-amz-object-lock-mode COMPLIANCE, a retain-until date 7 years ahead,
-//     a correct Content-MD5 and x-amz-content-sha256, and a SigV4 Authorization for s3;
+//     a correct Content-MD5 and x-amz-content-sha256 (the file is streamed), a SigV4
+//     Authorization for s3, and the whole STS session token (1,200 characters, signed);
 //   - while the server is "down" (the proxy drops connections) nothing is lost: segments wait
 //     locally, the backlog shows in /metrics, and everything arrives once it is back;
 //   - the archive's copy verifies with `mcpgw audit verify` and matches the local files;
@@ -36,6 +37,8 @@ let proxy;
 let proxyPort;
 let up = false;
 const seen = []; // { method, url, headers, bodySha, bodyMd5 }
+// temporary credentials' session tokens are long (STS: often over a kilobyte)
+const SESSION_TOKEN = 'IQoJb3JpZ2luX2VjE' + 'x'.repeat(1183);
 
 before(async () => {
   if (!S3rver) return;
@@ -100,6 +103,7 @@ test('segments and checkpoints reach the archive with Object Lock, also after an
   const gw = await startGateway({
     sets: {
       ...archiveSets(dataDir, 's3test'),
+      GW_AUDIT_S3_SESSION_TOKEN: SESSION_TOKEN,
       GW_AUDIT_CHECKPOINT_EVENTS: '2', // checkpoints inside segments too, not only at their ends
       GW_ADMIN_LISTEN: '127.0.0.1:0',
       GW_ADMIN_DEV_MODE: 'true', // loopback dev mode: the admin API without credentials
@@ -150,6 +154,8 @@ test('segments and checkpoints reach the archive with Object Lock, also after an
       assert.equal(s.headers['content-md5'], s.bodyMd5);
       assert.equal(s.headers['x-amz-content-sha256'], s.bodySha);
       assert.match(s.headers.authorization, /^AWS4-HMAC-SHA256 Credential=S3RVER\/\d{8}\/us-east-1\/s3\/aws4_request, SignedHeaders=[^,]*x-amz-object-lock-mode[^,]*, Signature=[0-9a-f]{64}$/);
+      assert.equal(s.headers['x-amz-security-token'], SESSION_TOKEN);
+      assert.match(s.headers.authorization, /SignedHeaders=[^,]*x-amz-security-token/);
     }
     // nothing was deleted locally (no local retention configured) but the checkpoints inside
     // closed segments, once archived; the one at each segment's end stays (keep calling: each
