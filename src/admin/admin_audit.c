@@ -403,18 +403,11 @@ static json_t *ui_record(uint64_t seq, const char *line, size_t len, const json_
 
 struct page {
     json_t *items;
-    const char *decision;
     size_t limit;
     uint64_t last;
     bool more;
     struct gw_buf *raw; /* export: the output */
     bool csv;
-    /* newest first: the log is read in order, keeping the last `limit` matches below `before`
-     * in a ring (items is unused until the end) */
-    bool desc;
-    uint64_t before; /* UINT64_MAX: none */
-    json_t **ring;
-    size_t ring_n, ring_head;
 };
 
 static void csv_field(struct gw_buf *b, const char *s, bool last)
@@ -431,23 +424,6 @@ static void csv_field(struct gw_buf *b, const char *s, bool last)
 static bool page_line(void *ud, uint64_t seq, const char *line, size_t len, const json_t *ev)
 {
     struct page *pg = ud;
-    if (pg->desc && seq >= pg->before)
-        return false; /* in order: nothing older follows */
-    if (pg->decision && *pg->decision && strcmp(decision_of(ev), pg->decision) != 0)
-        return true;
-    if (pg->desc) {
-        size_t slot = (pg->ring_head + pg->ring_n) % pg->limit;
-        if (pg->ring_n == pg->limit) { /* full: the oldest kept one drops out */
-            json_decref(pg->ring[pg->ring_head]);
-            slot = pg->ring_head;
-            pg->ring_head = (pg->ring_head + 1) % pg->limit;
-            pg->more = true;
-        } else {
-            pg->ring_n++;
-        }
-        pg->ring[slot] = ui_record(seq, line, len, ev);
-        return true;
-    }
     if (pg->raw && !pg->csv) {
         gw_buf_add(pg->raw, line, len);
         gw_buf_addc(pg->raw, '\n');
@@ -479,6 +455,12 @@ static bool page_line(void *ud, uint64_t seq, const char *line, size_t len, cons
     return true;
 }
 
+/* The list's decision filter (allow, deny, ...), applied by the search. */
+static bool decision_is(void *ud, const json_t *ev)
+{
+    return strcmp(decision_of(ev), ud) == 0;
+}
+
 static void query_from(const struct admin_audit_q *a, struct gw_audit_query *q, struct gw_audit *au)
 {
     memset(q, 0, sizeof(*q));
@@ -502,31 +484,27 @@ static void w_list(struct admin_job *j, bool export)
     const struct admin_audit_q *a = j->aq;
     struct gw_audit_query q;
     query_from(a, &q, j->adm->audit);
-    q.limit = (size_t)-1; /* the page counts itself (decision is filtered here) */
+    q.limit = export ? (size_t)-1 : a->limit + 1; /* one more: is there a next page */
+    if (a->decision[0]) {
+        q.accept = decision_is;
+        q.accept_ud = (void *)a->decision;
+    }
+    /* newest first unless asked otherwise (or paged with after=): read from the newest segment
+     * back, as far as the page needs */
+    q.newest_first = !export && strcmp(a->order, "asc") != 0 && !a->has_after;
+    q.has_before = a->has_before;
+    q.before = a->before;
     struct gw_buf raw;
     gw_buf_init(&raw, ADMIN_REPLY_MAX);
     struct page pg = {.items = json_array(),
-                      .decision = a->decision,
                       .limit = export ? (size_t)-1 : a->limit,
                       .raw = export ? &raw : NULL,
                       .csv = export && !strcmp(a->format, "csv")};
-    /* the list is newest first unless asked otherwise (or paged with after=) */
-    pg.desc = !export && strcmp(a->order, "asc") != 0 && !a->has_after;
-    pg.before = a->has_before ? a->before : UINT64_MAX;
-    if (pg.desc)
-        pg.ring = gw_xcalloc(pg.limit, sizeof(*pg.ring));
     if (pg.csv)
         gw_buf_adds(&raw, "seq,time,subject,client_id,tool,method,decision,outcome,request_id,"
                           "hash\n");
     struct gw_error err = {0};
     long n = gw_audit_search_dir(gw_audit_log_dir(j->adm->audit), &q, page_line, &pg, &err);
-    for (size_t i = pg.ring_n; i-- > 0;) { /* newest first */
-        json_t *r = pg.ring[(pg.ring_head + i) % pg.limit];
-        json_array_append_new(pg.items, r);
-        if (i == 0)
-            pg.last = (uint64_t)json_integer_value(json_object_get(r, "seq"));
-    }
-    gw_free(pg.ring);
     if (n < 0) {
         json_decref(pg.items);
         gw_buf_fini(&raw);

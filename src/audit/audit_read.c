@@ -84,11 +84,21 @@ static bool b64h(const char *s, gw_hash out)
     return s && gw_note_unb64(s, strlen(s), out, GW_HASH_LEN) == GW_HASH_LEN;
 }
 
-/* Reads every segment into the view. `keep_lines`: called per line for search. */
+/* Reads the segments into the view, calling `fn` per record line. */
 typedef bool (*line_fn)(void *ud, const struct rec *r, const char *line, size_t len,
                         const json_t *rec);
 
-static int load(const char *logdir, struct logview *v, line_fn fn, void *ud, bool judge,
+struct load_opts {
+    line_fn fn;
+    void *ud;
+    bool judge;        /* verification: header and torn-line problems, canonical form */
+    bool keep;         /* every record in v->recs (verification: ~90 bytes each); else one */
+    bool leaf;         /* compute each record's leaf hash (always when keeping) */
+    uint64_t from_seq; /* skip the segments that end before this record */
+    size_t seg_lo, seg_hi; /* only segments [lo, hi) of the list (hi = 0: to the end) */
+};
+
+static int load(const char *logdir, struct logview *v, const struct load_opts *o,
                 struct gw_error *err)
 {
     memset(v, 0, sizeof(*v));
@@ -100,7 +110,11 @@ static int load(const char *logdir, struct logview *v, line_fn fn, void *ud, boo
     v->hdr = gw_xcalloc(v->nseg ? v->nseg : 1, sizeof(*v->hdr));
     v->hdr_ok = gw_xcalloc(v->nseg ? v->nseg : 1, sizeof(bool));
     bool go_on = true;
-    for (size_t s = 0; s < v->nseg && go_on; s++) {
+    size_t hi = o->seg_hi && o->seg_hi < v->nseg ? o->seg_hi : v->nseg;
+    struct rec scratch;
+    for (size_t s = o->seg_lo; s < hi && go_on; s++) {
+        if (!o->judge && s + 1 < v->nseg && v->segs[s + 1].first <= o->from_seq)
+            continue; /* every record of this segment comes before from_seq */
         char path[4096];
         snprintf(path, sizeof(path), "%s/%s/%s", logdir, AUDIT_SEG_DIR, v->segs[s].name);
         FILE *f = fopen(path, "rb");
@@ -121,11 +135,11 @@ static int load(const char *logdir, struct logview *v, line_fn fn, void *ud, boo
             if (lineno == 1) {
                 struct gw_error he = {0};
                 if (!complete || gw_audit__parse_header(line, len, &v->hdr[s], &he) != GW_OK) {
-                    if (judge)
+                    if (o->judge)
                         problem(v, "header", -1, v->segs[s].name, 1, "bad segment header: %s",
                                 he.msg[0] ? he.msg : "incomplete");
                 } else if (v->hdr[s].first != v->segs[s].first) {
-                    if (judge)
+                    if (o->judge)
                         problem(v, "header", -1, v->segs[s].name, 1,
                                 "header says the segment starts at %llu, its name says %llu",
                                 (unsigned long long)v->hdr[s].first,
@@ -136,7 +150,7 @@ static int load(const char *logdir, struct logview *v, line_fn fn, void *ud, boo
                 continue;
             }
             if (!complete) {
-                if (judge) {
+                if (o->judge) {
                     if (v->segs[s].open && s + 1 == v->nseg) {
                         v->torn_open = true;
                         note(v, "%s ends with a torn record (a crash while writing it: it was "
@@ -149,16 +163,21 @@ static int load(const char *logdir, struct logview *v, line_fn fn, void *ud, boo
                 }
                 break;
             }
-            if (v->n == v->cap) {
-                v->cap = v->cap ? v->cap * 2 : 4096;
-                v->recs = gw_xrealloc(v->recs, v->cap * sizeof(*v->recs));
+            struct rec *r = &scratch;
+            if (o->keep) {
+                if (v->n == v->cap) {
+                    v->cap = v->cap ? v->cap * 2 : 4096;
+                    v->recs = gw_xrealloc(v->recs, v->cap * sizeof(*v->recs));
+                }
+                r = &v->recs[v->n];
             }
-            struct rec *r = &v->recs[v->n++];
+            v->n++;
             memset(r, 0, sizeof(*r));
             r->seq = UINT64_MAX;
             r->seg = (uint32_t)s;
             r->line = (uint32_t)lineno;
-            gw_merkle_leaf_hash(line, len, r->leaf);
+            if (o->keep || o->leaf)
+                gw_merkle_leaf_hash(line, len, r->leaf);
             json_error_t je;
             json_t *j = json_loadb(line, len, 0, &je);
             json_t *sq = json_object_get(j, "seq");
@@ -169,7 +188,7 @@ static int load(const char *logdir, struct logview *v, line_fn fn, void *ud, boo
                 r->seq = (uint64_t)json_integer_value(sq);
                 r->has_prev = pv[0] != '\0';
                 r->prev_ok_format = !r->has_prev || b64h(pv, r->prev);
-                if (judge) {
+                if (o->judge) {
                     struct gw_buf cb;
                     gw_buf_init(&cb, len + 1024);
                     r->canonical = gw_jcs_dump(j, &cb) == GW_OK && gw_buf_len(&cb) == len &&
@@ -177,8 +196,8 @@ static int load(const char *logdir, struct logview *v, line_fn fn, void *ud, boo
                     gw_buf_fini(&cb);
                 }
             }
-            if (fn)
-                go_on = fn(ud, r, line, len, j);
+            if (o->fn)
+                go_on = o->fn(o->ud, r, line, len, j);
             json_decref(j);
         }
         free(line); /* checksrc: allow (getline's buffer) */
@@ -266,7 +285,8 @@ json_t *gw_audit_verify_dir(const char *logdir, struct gw_note_verifier *const *
     json_t *report = json_object();
     const char *slash = strrchr(logdir, '/');
     json_object_set_new(report, "log", json_string(slash ? slash + 1 : logdir));
-    if (load(logdir, &v, NULL, NULL, true, &err) != GW_OK) {
+    struct load_opts lo = {.judge = true, .keep = true};
+    if (load(logdir, &v, &lo, &err) != GW_OK) {
         json_object_set_new(report, "ok", json_false());
         problem(&v, "format", -1, NULL, 0, "%s", err.msg);
         json_object_set(report, "problems", v.problems);
@@ -493,23 +513,22 @@ static bool field_is(const json_t *ev, const char *k, const char *want)
     return v && strcmp(v, want) == 0;
 }
 
-static bool search_line(void *ud, const struct rec *r, const char *line, size_t len,
-                        const json_t *rec)
+/* Whether the record passes the query's filters. */
+static bool matches(const struct search_ctx *s, const struct rec *r, const json_t *rec)
 {
-    struct search_ctx *s = ud;
     const struct gw_audit_query *q = s->q;
-    if (!rec || !r->parsed || r->seq < q->from_seq)
-        return true;
+    if (!rec || !r->parsed || r->seq < q->from_seq || (q->has_before && r->seq >= q->before))
+        return false;
     const json_t *ev = json_object_get(rec, "event");
     if (!field_is(ev, "request_id", q->request_id) || !field_is(ev, "trace_id", q->trace_id) ||
         !field_is(ev, "tool", q->tool) || !field_is(ev, "outcome", q->outcome) ||
         !field_is(ev, "kind", q->kind) || !field_is(ev, "method", q->method))
-        return true;
+        return false;
     const char *ts = json_string_value(json_object_get(ev, "ts"));
     if (q->since && *q->since && (!ts || strcmp(ts, q->since) < 0))
-        return true;
+        return false;
     if (q->until && *q->until && (!ts || strcmp(ts, q->until) > 0))
-        return true;
+        return false;
     if (q->subject && *q->subject) {
         const char *sub =
             json_string_value(json_object_get(json_object_get(ev, "principal"), "subject"));
@@ -517,11 +536,91 @@ static bool search_line(void *ud, const struct rec *r, const char *line, size_t 
         for (int i = 0; !hit && sub && i < s->nps; i++)
             hit = strcmp(sub, s->subject_ps[i]) == 0;
         if (!hit)
-            return true;
+            return false;
     }
+    return !q->accept || q->accept(q->accept_ud, ev);
+}
+
+static bool search_line(void *ud, const struct rec *r, const char *line, size_t len,
+                        const json_t *rec)
+{
+    struct search_ctx *s = ud;
+    if (!matches(s, r, rec))
+        return true;
     s->matched++;
-    bool go = s->fn ? s->fn(s->ud, r->seq, line, len, ev) : true;
+    bool go = s->fn ? s->fn(s->ud, r->seq, line, len, json_object_get(rec, "event")) : true;
     return go && (size_t)s->matched < s->limit;
+}
+
+/* Newest first: one segment at a time from the newest, its matches kept in a ring of the
+ * `cap` newest (the segment is read in order), then handed over newest first. */
+struct desc_item {
+    uint64_t seq;
+    char *line;
+    size_t len;
+    json_t *rec;
+};
+
+struct desc_ctx {
+    struct search_ctx *s;
+    struct desc_item *ring;
+    size_t cap, n, head; /* the ring: n items from head (oldest) */
+};
+
+static bool desc_line(void *ud, const struct rec *r, const char *line, size_t len,
+                      const json_t *rec)
+{
+    struct desc_ctx *d = ud;
+    if (!matches(d->s, r, rec))
+        return true;
+    struct desc_item *it;
+    if (d->n == d->cap) { /* full: the oldest kept one drops out */
+        it = &d->ring[d->head];
+        gw_free(it->line);
+        json_decref(it->rec);
+        d->head = (d->head + 1) % d->cap;
+    } else {
+        it = &d->ring[(d->head + d->n++) % d->cap];
+    }
+    it->seq = r->seq;
+    it->line = gw_xstrndup(line, len);
+    it->len = len;
+    it->rec = json_incref((json_t *)rec);
+    return true;
+}
+
+static int search_desc(const char *logdir, struct search_ctx *s, struct gw_error *err)
+{
+    struct audit_seg *segs = NULL;
+    size_t nseg = 0;
+    int rc = gw_audit__list_segments(logdir, &segs, &nseg, err);
+    const struct gw_audit_query *q = s->q;
+    bool go = true;
+    for (size_t k = nseg; rc == GW_OK && go && k-- > 0 && (size_t)s->matched < s->limit;) {
+        if (q->has_before && segs[k].first >= q->before)
+            continue; /* every record of it is at or after `before` */
+        if (k + 1 < nseg && segs[k + 1].first <= q->from_seq)
+            break; /* this one and every older one end before from_seq */
+        struct desc_ctx d = {s, NULL, s->limit - (size_t)s->matched, 0, 0};
+        d.ring = gw_xcalloc(d.cap, sizeof(*d.ring));
+        struct load_opts lo = {.fn = desc_line, .ud = &d, .seg_lo = k, .seg_hi = k + 1};
+        struct logview v;
+        rc = load(logdir, &v, &lo, err);
+        view_free(&v);
+        for (size_t i = d.n; i-- > 0;) {
+            struct desc_item *it = &d.ring[(d.head + i) % d.cap];
+            if (go && rc == GW_OK) {
+                s->matched++;
+                go = !s->fn || s->fn(s->ud, it->seq, it->line, it->len,
+                                     json_object_get(it->rec, "event"));
+            }
+            gw_free(it->line);
+            json_decref(it->rec);
+        }
+        gw_free(d.ring);
+    }
+    gw_free(segs);
+    return rc;
 }
 
 long gw_audit_search_dir(const char *logdir, const struct gw_audit_query *q,
@@ -538,9 +637,15 @@ long gw_audit_search_dir(const char *logdir, const struct gw_audit_query *q,
             snprintf(s.subject_ps[s.nps++], sizeof(s.subject_ps[0]), "%s", gw_buf_ptr(&b));
         gw_buf_fini(&b);
     }
-    struct logview v;
-    int rc = load(logdir, &v, search_line, &s, false, err);
-    view_free(&v);
+    int rc;
+    if (q->newest_first) {
+        rc = search_desc(logdir, &s, err);
+    } else {
+        struct load_opts lo = {.fn = search_line, .ud = &s, .from_seq = q->from_seq};
+        struct logview v;
+        rc = load(logdir, &v, &lo, err);
+        view_free(&v);
+    }
     return rc == GW_OK ? s.matched : rc;
 }
 
@@ -586,26 +691,47 @@ static char *checkpoint_text(const char *logdir, uint64_t size)
     return text;
 }
 
-/* Leaves of a whole log (base 0 required), or NULL with err. */
+struct leaves {
+    gw_hash *h;
+    size_t n, cap;
+};
+
+static bool leaf_line(void *ud, const struct rec *r, const char *line, size_t len,
+                      const json_t *rec)
+{
+    (void)line;
+    (void)len;
+    (void)rec;
+    struct leaves *l = ud;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 4096;
+        l->h = gw_xrealloc(l->h, l->cap * sizeof(gw_hash));
+    }
+    memcpy(l->h[l->n++], r->leaf, GW_HASH_LEN);
+    return true;
+}
+
+/* Leaves of a whole log (base 0 required; 32 bytes per record), or NULL with err. */
 static gw_hash *all_leaves(const char *logdir, uint64_t *n, struct gw_error *err)
 {
     struct logview v;
-    if (load(logdir, &v, NULL, NULL, false, err) != GW_OK) {
+    struct leaves l = {0};
+    struct load_opts lo = {.fn = leaf_line, .ud = &l, .leaf = true};
+    if (load(logdir, &v, &lo, err) != GW_OK) {
         view_free(&v);
+        gw_free(l.h);
         return NULL;
     }
     if (v.nseg && v.hdr_ok[0] && v.hdr[0].first != 0) {
         view_free(&v);
+        gw_free(l.h);
         GW_ERROR_SET(err, GW_ENOTFOUND, "the log's first segments are not here (archived): "
                                         "fetch them from the archive to compute proofs");
         return NULL;
     }
-    gw_hash *leaves = gw_xmalloc((v.n ? v.n : 1) * sizeof(gw_hash));
-    for (size_t i = 0; i < v.n; i++)
-        memcpy(leaves[i], v.recs[i].leaf, GW_HASH_LEN);
-    *n = v.n;
     view_free(&v);
-    return leaves;
+    *n = l.n;
+    return l.h ? l.h : gw_xmalloc(sizeof(gw_hash));
 }
 
 static uint64_t latest_size(const char *logdir)
@@ -646,7 +772,8 @@ json_t *gw_audit_inclusion_dir(const char *logdir, uint64_t seq, uint64_t size,
         char *line;
     } want = {seq, NULL};
     struct logview v;
-    load(logdir, &v, collect_line, &want, false, NULL);
+    struct load_opts lo = {.fn = collect_line, .ud = &want, .from_seq = seq};
+    load(logdir, &v, &lo, NULL);
     view_free(&v);
     char *cp = checkpoint_text(logdir, size);
     json_t *o = json_pack("{s:I,s:I,s:o,s:o,s:o}", "seq", (json_int_t)seq, "size",

@@ -5,7 +5,8 @@
  * sizes, consistency between checkpoints), search, inclusion and consistency proofs, export of
  * a PostgreSQL-held log to the on-disk layout. Used by `mcpgw audit ...` and the admin API.
  * Works on a log folder as the gateway writes it or as the S3 archive holds it (same layout),
- * never writes to it. Blocks (file I/O); memory: 40 bytes per record while verifying.
+ * never writes to it. Blocks (file I/O); memory: ~90 bytes per record while verifying, 32 per
+ * record for a proof, one segment's matches (at most `limit`) for a search.
  */
 #ifndef GW_AUDIT_READ_H
 #define GW_AUDIT_READ_H
@@ -34,9 +35,17 @@ struct gw_audit_query {
     uint64_t from_seq;
     size_t limit; /* 0 = 100 */
     const struct gw_pii *pii;
+    /* newest first (segment by segment from the newest: a page costs the segments it spans,
+     * not the log), and only records before `before` when has_before */
+    bool newest_first, has_before;
+    uint64_t before;
+    /* a further filter of the caller's over the event (NULL: none), applied before counting */
+    bool (*accept)(void *ud, const json_t *event);
+    void *accept_ud;
 };
-/* Calls fn(ud, seq, record line, len, event) for each matching record in order until it
- * returns false or `limit` records matched. Returns the number matched or a negative code. */
+/* Calls fn(ud, seq, record line, len, event) for each matching record in order (or newest
+ * first) until it returns false or `limit` records matched. Segments that end before
+ * `from_seq` are not read. Returns the number matched or a negative code. */
 typedef bool (*gw_audit_record_fn)(void *ud, uint64_t seq, const char *line, size_t len,
                                    const json_t *event);
 long gw_audit_search_dir(const char *logdir, const struct gw_audit_query *q,

@@ -11,6 +11,8 @@
  *   - the writer: records are durable and chained across a restart, a torn last line is
  *     dropped at recovery, a log whose records were edited is refused, the offline verifier
  *     passes on the written log;
+ *   - search: newest first, in pages of any size from any cursor, is exactly the reverse of the
+ *     in-order search (with and without a caller's filter), across many segments;
  *   - checkpoint files: those inside closed segments leave the folder (at the next open and at
  *     each rotation), the one at each segment boundary stays, the log still verifies.
  */
@@ -553,6 +555,101 @@ static void test_prefilled_segment(void **state)
     log_segment_max = 600;
 }
 
+/* ---- search: in order, newest first, skipping segments ------------------------------------ */
+
+struct seqs {
+    uint64_t v[256];
+    size_t n;
+    size_t stop_after; /* 0: never */
+};
+
+static bool take_seq(void *ud, uint64_t seq, const char *line, size_t len, const json_t *ev)
+{
+    (void)line;
+    (void)len;
+    (void)ev;
+    struct seqs *s = ud;
+    if (s->n < 256)
+        s->v[s->n++] = seq;
+    return !s->stop_after || s->n < s->stop_after;
+}
+
+static bool odd_i(void *ud, const json_t *ev)
+{
+    (void)ud;
+    return json_integer_value(json_object_get(ev, "i")) % 2 == 1;
+}
+
+static void test_search_order(void **state)
+{
+    (void)state;
+    char vkey[300], *pem;
+    struct gw_audit *a = new_log(vkey, &pem, 60, "s"); /* ~20 segments of a few records */
+    gw_audit_close(a);
+    char dir[400];
+    snprintf(dir, sizeof(dir), "%s/unit", tmpdir_);
+    struct gw_error err = {0};
+    struct audit_seg *segs = NULL;
+    size_t nseg = 0;
+    assert_int_equal(gw_audit__list_segments(dir, &segs, &nseg, &err), GW_OK);
+    assert_true(nseg >= 5);
+    gw_free(segs);
+    for (int filtered = 0; filtered < 2; filtered++) {
+        struct gw_audit_query q = {0};
+        q.limit = 1000;
+        if (filtered)
+            q.accept = odd_i;
+        struct seqs all = {0};
+        long n = gw_audit_search_dir(dir, &q, take_seq, &all, &err);
+        assert_int_equal(n, filtered ? 30 : 60);
+        /* newest first, in pages of every size and from every cursor: the reverse, exactly */
+        for (size_t limit = 1; limit <= 7; limit++) {
+            struct seqs back = {0};
+            bool has_before = false;
+            uint64_t before = 0;
+            for (int page = 0; page < 100; page++) {
+                struct gw_audit_query d = q;
+                d.newest_first = true;
+                d.limit = limit;
+                d.has_before = has_before;
+                d.before = before;
+                struct seqs p = {0};
+                long got = gw_audit_search_dir(dir, &d, take_seq, &p, &err);
+                assert_int_equal(got, (long)p.n);
+                assert_true(p.n <= limit);
+                for (size_t i = 0; i < p.n; i++)
+                    back.v[back.n++] = p.v[i];
+                if (p.n < limit)
+                    break;
+                has_before = true;
+                before = p.v[p.n - 1];
+            }
+            assert_int_equal(back.n, all.n);
+            for (size_t i = 0; i < all.n; i++)
+                assert_int_equal(back.v[i], all.v[all.n - 1 - i]);
+        }
+        /* the callback stops it */
+        struct gw_audit_query d = q;
+        d.newest_first = true;
+        struct seqs p = {.stop_after = 3};
+        assert_int_equal(gw_audit_search_dir(dir, &d, take_seq, &p, &err), 3);
+        assert_int_equal(p.v[0], all.v[all.n - 1]);
+    }
+    /* one record by its number: the segments before it are skipped, the answer is the same */
+    for (uint64_t want = 0; want < 60; want += 7) {
+        struct gw_audit_query q = {0};
+        q.from_seq = want;
+        q.limit = 1;
+        struct seqs p = {0};
+        assert_int_equal(gw_audit_search_dir(dir, &q, take_seq, &p, &err), 1);
+        assert_int_equal(p.v[0], want);
+    }
+    char cmd[400];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir_);
+    assert_int_equal(system(cmd), 0); /* checksrc: allow */
+    gw_free(pem);
+}
+
 /* ---- checkpoint files (GW_AUDIT_LOCAL_CHECKPOINTS) ----------------------------------------- */
 
 static void test_checkpoint_redundant(void **state)
@@ -654,6 +751,7 @@ int main(void)
         cmocka_unit_test(test_merkle_vectors), cmocka_unit_test(test_merkle_proofs),
         cmocka_unit_test(test_notes),         cmocka_unit_test(test_writer),
         cmocka_unit_test(test_prefilled_segment),
+        cmocka_unit_test(test_search_order),
         cmocka_unit_test(test_checkpoint_redundant),
         cmocka_unit_test(test_checkpoint_thinning),
     };
