@@ -1,13 +1,16 @@
 /*
  * src/audit/audit_internal.h
  * Shared by the files of src/audit only: the on-disk layout of a log (names of segments and
- * checkpoints, the segment header), record framing, and the shipper's interface.
+ * checkpoints, the segment header), record framing, the proof index's and the shipper's
+ * interfaces.
  *
  * Layout of <root>/<log id>/:
  *   segments/<first:020>.jsonl.open   the segment being written (at most one)
  *   segments/<first:020>.jsonl        closed segments
- *   checkpoints/<size:020>.cp         every signed checkpoint
+ *   checkpoints/<size:020>.cp         signed checkpoints (those inside closed segments removed
+ *                                     unless GW_AUDIT_LOCAL_CHECKPOINTS=all)
  *   checkpoint                        the latest signed checkpoint
+ *   index/L0, L1, ..., lock           the proof index (audit_index.c; derived, rebuilt at will)
  *   shipped                           object keys the archive acknowledged, one per line
  * A segment's first line is its header: {"audit_segment":1,"first":N,"origin":"...",
  * "prev":"<b64 leaf hash of record N-1, or empty>","range":["<b64>",...]} where range is the
@@ -78,6 +81,26 @@ int gw_audit__write_file_atomic(const char *dir, const char *name, const char *d
                                 int mode, struct gw_error *err);
 int gw_audit__fsync_dir(const char *dir);
 int gw_audit__mkdirs(const char *path, struct gw_error *err);
+
+/* Calls fn(ud, seq, leaf hash) for each record from number `from` on, in the order of the
+ * log, until it returns false (audit_read.c). GW_OK or an I/O error. */
+int gw_audit__leaves_from(const char *logdir, uint64_t from,
+                          bool (*fn)(void *ud, uint64_t seq, const gw_hash leaf), void *ud,
+                          struct gw_error *err);
+
+/* ---- the proof index (audit_index.c) ---- */
+struct audit_index;
+/* Opens <logdir>/index (created) under an exclusive lock and extends it to at least `need`
+ * leaves from the records. GW_OK; GW_ENOTFOUND (the log holds fewer records), GW_ECONFLICT
+ * (records out of order), GW_EIO: use every leaf instead. */
+int gw_audit__index_open(const char *logdir, uint64_t need, struct audit_index **out,
+                         struct gw_error *err);
+uint64_t gw_audit__index_size(const struct audit_index *x); /* leaves indexed */
+/* The index as a source of perfect-subtree roots for proofs (valid until closed). */
+void gw_audit__index_source(struct audit_index *x, struct gw_merkle_source *src);
+/* Empties it (it disagreed with a signed checkpoint: the next open rebuilds it). */
+int gw_audit__index_drop(struct audit_index *x);
+void gw_audit__index_close(struct audit_index *x);
 
 /* ---- the S3 shipper (audit_s3.c) ---- */
 struct audit_shipper;

@@ -94,73 +94,115 @@ static uint64_t split(uint64_t n)
     return k;
 }
 
-void gw_merkle_root(const gw_hash *leaves, uint64_t n, gw_hash out)
+/* MTH over [start, start + n) of a source: perfect subtrees straight from it, the rest split
+ * at the largest power of two below n (RFC 6962 2.1). */
+int gw_merkle_source_root(const struct gw_merkle_source *src, uint64_t start, uint64_t n,
+                          gw_hash out)
 {
     if (n == 0) {
         gw_merkle_empty_root(out);
-        return;
+        return 0;
     }
-    if (n == 1) {
-        memcpy(out, leaves[0], GW_HASH_LEN);
-        return;
-    }
+    if ((n & (n - 1)) == 0)
+        return src->perfect(src->ud, start, n, out);
     uint64_t k = split(n);
     gw_hash l, r;
-    gw_merkle_root(leaves, k, l);
-    gw_merkle_root(leaves + k, n - k, r);
-    gw_merkle_node_hash(l, r, out);
+    int rc = gw_merkle_source_root(src, start, k, l);
+    if (rc == 0)
+        rc = gw_merkle_source_root(src, start + k, n - k, r);
+    if (rc == 0)
+        gw_merkle_node_hash(l, r, out);
+    return rc;
 }
 
-/* PATH(m, D[n]) of RFC 6962 2.1.1, appended at proof[*np]. */
-static void path(const gw_hash *d, uint64_t n, uint64_t m, gw_hash *proof, int *np)
+/* PATH(m, D[start:start+n]) of RFC 6962 2.1.1, appended at proof[*np]. */
+static int path(const struct gw_merkle_source *src, uint64_t start, uint64_t n, uint64_t m,
+                gw_hash *proof, int *np)
 {
     if (n <= 1)
-        return;
+        return 0;
     uint64_t k = split(n);
-    if (m < k) {
-        path(d, k, m, proof, np);
-        gw_merkle_root(d + k, n - k, proof[(*np)++]);
-    } else {
-        path(d + k, n - k, m - k, proof, np);
-        gw_merkle_root(d, k, proof[(*np)++]);
+    int rc = m < k ? path(src, start, k, m, proof, np)
+                   : path(src, start + k, n - k, m - k, proof, np);
+    if (rc == 0)
+        rc = m < k ? gw_merkle_source_root(src, start + k, n - k, proof[*np])
+                   : gw_merkle_source_root(src, start, k, proof[*np]);
+    if (rc == 0)
+        (*np)++;
+    return rc;
+}
+
+int gw_merkle_source_inclusion(const struct gw_merkle_source *src, uint64_t size,
+                               uint64_t index, gw_hash *proof, int *np)
+{
+    *np = 0;
+    return index >= size ? -1 : path(src, 0, size, index, proof, np);
+}
+
+/* SUBPROOF(m, D[start:start+n], b) of RFC 6962 2.1.2. */
+static int subproof(const struct gw_merkle_source *src, uint64_t start, uint64_t n, uint64_t m,
+                    bool b, gw_hash *proof, int *np)
+{
+    if (m == n) {
+        if (b)
+            return 0;
+        int rc = gw_merkle_source_root(src, start, n, proof[*np]);
+        if (rc == 0)
+            (*np)++;
+        return rc;
     }
+    uint64_t k = split(n);
+    int rc = m <= k ? subproof(src, start, k, m, b, proof, np)
+                    : subproof(src, start + k, n - k, m - k, false, proof, np);
+    if (rc == 0)
+        rc = m <= k ? gw_merkle_source_root(src, start + k, n - k, proof[*np])
+                    : gw_merkle_source_root(src, start, k, proof[*np]);
+    if (rc == 0)
+        (*np)++;
+    return rc;
+}
+
+int gw_merkle_source_consistency(const struct gw_merkle_source *src, uint64_t m, uint64_t n,
+                                 gw_hash *proof, int *np)
+{
+    *np = 0;
+    return m == 0 || m > n ? -1 : subproof(src, 0, n, m, true, proof, np);
+}
+
+/* The array of leaf hashes as a source. */
+static int array_perfect(void *ud, uint64_t start, uint64_t size, gw_hash out)
+{
+    const gw_hash *leaves = ud;
+    if (size == 1) {
+        memcpy(out, leaves[start], GW_HASH_LEN);
+        return 0;
+    }
+    gw_hash l, r;
+    array_perfect(ud, start, size / 2, l);
+    array_perfect(ud, start + size / 2, size / 2, r);
+    gw_merkle_node_hash(l, r, out);
+    return 0;
+}
+
+void gw_merkle_root(const gw_hash *leaves, uint64_t n, gw_hash out)
+{
+    struct gw_merkle_source src = {array_perfect, (void *)leaves};
+    gw_merkle_source_root(&src, 0, n, out);
 }
 
 int gw_merkle_inclusion_proof(const gw_hash *leaves, uint64_t size, uint64_t index,
                               gw_hash *proof)
 {
-    if (index >= size)
-        return -1;
+    struct gw_merkle_source src = {array_perfect, (void *)leaves};
     int np = 0;
-    path(leaves, size, index, proof, &np);
-    return np;
-}
-
-/* SUBPROOF(m, D[n], b) of RFC 6962 2.1.2. */
-static void subproof(const gw_hash *d, uint64_t n, uint64_t m, bool b, gw_hash *proof, int *np)
-{
-    if (m == n) {
-        if (!b)
-            gw_merkle_root(d, n, proof[(*np)++]);
-        return;
-    }
-    uint64_t k = split(n);
-    if (m <= k) {
-        subproof(d, k, m, b, proof, np);
-        gw_merkle_root(d + k, n - k, proof[(*np)++]);
-    } else {
-        subproof(d + k, n - k, m - k, false, proof, np);
-        gw_merkle_root(d, k, proof[(*np)++]);
-    }
+    return gw_merkle_source_inclusion(&src, size, index, proof, &np) == 0 ? np : -1;
 }
 
 int gw_merkle_consistency_proof(const gw_hash *leaves, uint64_t m, uint64_t n, gw_hash *proof)
 {
-    if (m == 0 || m > n)
-        return -1;
+    struct gw_merkle_source src = {array_perfect, (void *)leaves};
     int np = 0;
-    subproof(leaves, n, m, true, proof, &np);
-    return np;
+    return gw_merkle_source_consistency(&src, m, n, proof, &np) == 0 ? np : -1;
 }
 
 bool gw_merkle_verify_inclusion(const gw_hash leaf, uint64_t index, uint64_t size,

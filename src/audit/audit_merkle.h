@@ -7,8 +7,8 @@
  *
  * The writer keeps only the compact range of the log (one hash per perfect subtree of the
  * binary decomposition of its size: at most 64) and appends in O(log n). Proofs are computed
- * from the array of leaf hashes (O(n) hashing: for auditors' tools and the admin API, not for
- * the request path). Pure functions, thread-safe.
+ * over a source of perfect-subtree roots: an array of leaf hashes (O(n) hashing) or the
+ * persisted index of audit_index.c (O(log n) reads). Pure functions, thread-safe.
  */
 #ifndef GW_AUDIT_MERKLE_H
 #define GW_AUDIT_MERKLE_H
@@ -50,6 +50,23 @@ int gw_merkle_inclusion_proof(const gw_hash *leaves, uint64_t size, uint64_t ind
                               gw_hash *proof);
 /* Consistency proof between sizes m <= n. Returns the count or -1 (m > n, m == 0). */
 int gw_merkle_consistency_proof(const gw_hash *leaves, uint64_t m, uint64_t n, gw_hash *proof);
+
+/* Where proofs read the tree from (a persisted index, or an array of leaves): `perfect` gives
+ * the root of the perfect subtree [start, start + size) (size a power of two, start a multiple
+ * of it, inside the tree); it returns 0 or an error, which the functions below pass on. */
+struct gw_merkle_source {
+    int (*perfect)(void *ud, uint64_t start, uint64_t size, gw_hash out);
+    void *ud;
+};
+/* MTH of the leaves [start, start + n) of a source. */
+int gw_merkle_source_root(const struct gw_merkle_source *src, uint64_t start, uint64_t n,
+                          gw_hash out);
+/* The two proofs over a source: 0 with *np hashes in `proof`, -1 for impossible arguments, or
+ * the source's error. */
+int gw_merkle_source_inclusion(const struct gw_merkle_source *src, uint64_t size,
+                               uint64_t index, gw_hash *proof, int *np);
+int gw_merkle_source_consistency(const struct gw_merkle_source *src, uint64_t m, uint64_t n,
+                                 gw_hash *proof, int *np);
 
 bool gw_merkle_verify_inclusion(const gw_hash leaf, uint64_t index, uint64_t size,
                                 const gw_hash *proof, int nproof, const gw_hash root);

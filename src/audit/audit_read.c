@@ -149,6 +149,13 @@ static int load(const char *logdir, struct logview *v, const struct load_opts *o
                 }
                 continue;
             }
+            /* reading from a record on (not judging): in a well-formed segment line L holds
+             * record first + L - 2, so the lines before it need no parsing */
+            if (!o->judge && complete && v->hdr_ok[s] &&
+                v->hdr[s].first + (uint64_t)(lineno - 2) < o->from_seq) {
+                v->n++;
+                continue;
+            }
             if (!complete) {
                 if (o->judge) {
                     if (v->segs[s].open && s + 1 == v->nseg) {
@@ -661,7 +668,7 @@ static bool collect_line(void *ud, const struct rec *r, const char *line, size_t
     } *want = ud;
     if (r->parsed && r->seq == want->seq && !want->line)
         want->line = gw_xstrndup(line, len);
-    return true;
+    return !want->line; /* the first line with that number, as verify names it */
 }
 
 static json_t *hash_json(const gw_hash h)
@@ -711,6 +718,44 @@ static bool leaf_line(void *ud, const struct rec *r, const char *line, size_t le
     return true;
 }
 
+struct leaves_from {
+    bool (*fn)(void *ud, uint64_t seq, const gw_hash leaf);
+    void *ud;
+    uint64_t from;
+};
+
+static bool leaf_from_line(void *ud, const struct rec *r, const char *line, size_t len,
+                           const json_t *rec)
+{
+    (void)line;
+    (void)len;
+    (void)rec;
+    struct leaves_from *l = ud;
+    if (r->parsed && r->seq < l->from)
+        return true;
+    /* an unreadable line has no number: passed on as one out of order, which stops the caller */
+    return l->fn(l->ud, r->parsed ? r->seq : UINT64_MAX, r->leaf);
+}
+
+int gw_audit__leaves_from(const char *logdir, uint64_t from,
+                          bool (*fn)(void *ud, uint64_t seq, const gw_hash leaf), void *ud,
+                          struct gw_error *err)
+{
+    struct leaves_from l = {fn, ud, from};
+    struct load_opts lo = {.fn = leaf_from_line, .ud = &l, .leaf = true, .from_seq = from};
+    struct logview v;
+    int rc = load(logdir, &v, &lo, err);
+    view_free(&v);
+    return rc;
+}
+
+/* An array of leaves as a source of perfect-subtree roots. */
+static int leaves_perfect(void *ud, uint64_t start, uint64_t size, gw_hash out)
+{
+    gw_merkle_root((const gw_hash *)ud + start, size, out);
+    return 0;
+}
+
 /* Leaves of a whole log (base 0 required; 32 bytes per record), or NULL with err. */
 static gw_hash *all_leaves(const char *logdir, uint64_t *n, struct gw_error *err)
 {
@@ -744,26 +789,128 @@ static uint64_t latest_size(const char *logdir)
     return s;
 }
 
+/* The tree a proof reads: the proof index (audit_index.c), or every leaf read from the
+ * segments. What the index gives is checked before it is used: the proof is verified, and the
+ * root it leads to is the latest signed checkpoint's or consistent with it (a verified
+ * consistency proof); an index that fails is emptied (the next proof rebuilds it) and the proof
+ * is computed again from every leaf. */
+struct proof_tree {
+    struct gw_merkle_source src;
+    struct audit_index *ix;
+    gw_hash *leaves;
+    uint64_t n;      /* leaves the source covers */
+    uint64_t latest; /* the latest checkpoint's size, and its root (index only) */
+    gw_hash signed_root;
+};
+
+static bool checkpoint_root(const char *logdir, uint64_t size, gw_hash root)
+{
+    char *text = checkpoint_text(logdir, size);
+    struct gw_checkpoint cp;
+    int rc = text ? gw_note_open_checkpoint(text, strlen(text), NULL, 0, &cp, NULL) : GW_EINVAL;
+    gw_free(text);
+    if ((rc != GW_OK && rc != GW_EDENIED) || cp.size != size)
+        return false; /* the signature is the reader's to check: here only what it claims */
+    memcpy(root, cp.root, GW_HASH_LEN);
+    return true;
+}
+
+static int proof_tree_all(const char *logdir, struct proof_tree *t, struct gw_error *err)
+{
+    gw_audit__index_close(t->ix);
+    t->ix = NULL;
+    t->leaves = all_leaves(logdir, &t->n, err);
+    if (!t->leaves)
+        return err && err->code ? err->code : GW_EIO;
+    t->src = (struct gw_merkle_source){leaves_perfect, t->leaves};
+    return GW_OK;
+}
+
+static int proof_tree_open(const char *logdir, uint64_t need, struct proof_tree *t,
+                           struct gw_error *err)
+{
+    memset(t, 0, sizeof(*t));
+    t->latest = latest_size(logdir);
+    struct gw_error ie = {0};
+    if (t->latest > 0 && need <= t->latest &&
+        checkpoint_root(logdir, t->latest, t->signed_root) &&
+        gw_audit__index_open(logdir, t->latest, &t->ix, &ie) == GW_OK) {
+        gw_audit__index_source(t->ix, &t->src);
+        t->n = t->latest;
+        return GW_OK;
+    }
+    if (ie.msg[0])
+        GW_LOG(GW_LOG_DEBUG, "audit", "proofs without the index: %s", ie.msg);
+    return proof_tree_all(logdir, t, err);
+}
+
+/* The index failed a check: emptied, and every leaf from now on. */
+static int proof_tree_distrust(const char *logdir, struct proof_tree *t, struct gw_error *err)
+{
+    GW_LOG(GW_LOG_WARN, "audit", "the proof index of %s disagrees with checkpoint %llu: "
+                                 "emptied (the next proof rebuilds it)",
+           logdir, (unsigned long long)t->latest);
+    gw_audit__index_drop(t->ix);
+    return proof_tree_all(logdir, t, err);
+}
+
+static void proof_tree_close(struct proof_tree *t)
+{
+    gw_audit__index_close(t->ix);
+    gw_free(t->leaves);
+}
+
+/* Whether `root` is the genuine head of the first `size` leaves: the signed one, or one a
+ * consistency proof from the index links to it. */
+static bool genuine_root(const struct proof_tree *t, uint64_t size, const gw_hash root)
+{
+    if (size == t->latest)
+        return memcmp(root, t->signed_root, GW_HASH_LEN) == 0;
+    gw_hash proof[GW_MERKLE_MAX_PROOF];
+    int np = 0;
+    return gw_merkle_source_consistency(&t->src, size, t->latest, proof, &np) == 0 &&
+           gw_merkle_verify_consistency(size, t->latest, root, t->signed_root,
+                                        (const gw_hash *)proof, np);
+}
+
 json_t *gw_audit_inclusion_dir(const char *logdir, uint64_t seq, uint64_t size,
                                struct gw_error *err)
 {
-    uint64_t n = 0;
-    gw_hash *leaves = all_leaves(logdir, &n, err);
-    if (!leaves)
-        return NULL;
     if (!size)
         size = latest_size(logdir);
-    if (size > n || seq >= size) {
-        gw_free(leaves);
-        GW_ERROR_SET(err, GW_ENOTFOUND,
-                     "record %llu is not in a signed tree of size %llu (the log holds %llu; "
-                     "wait for the next checkpoint)",
-                     (unsigned long long)seq, (unsigned long long)size, (unsigned long long)n);
+    struct proof_tree t;
+    if (proof_tree_open(logdir, size, &t, err) != GW_OK)
         return NULL;
+    gw_hash proof[GW_MERKLE_MAX_PROOF], root, leaf;
+    int np = 0;
+    for (;;) {
+        if (size > t.n || seq >= size) {
+            GW_ERROR_SET(err, GW_ENOTFOUND,
+                         "record %llu is not in a signed tree of size %llu (the log holds "
+                         "%llu; wait for the next checkpoint)",
+                         (unsigned long long)seq, (unsigned long long)size,
+                         (unsigned long long)t.n);
+            proof_tree_close(&t);
+            return NULL;
+        }
+        bool ok = gw_merkle_source_inclusion(&t.src, size, seq, proof, &np) == 0 &&
+                  gw_merkle_source_root(&t.src, 0, size, root) == 0 &&
+                  t.src.perfect(t.src.ud, seq, 1, leaf) == 0;
+        if (ok && (!t.ix || (gw_merkle_verify_inclusion(leaf, seq, size, (const gw_hash *)proof, np,
+                                                        root) &&
+                             genuine_root(&t, size, root))))
+            break;
+        if (!t.ix) {
+            GW_ERROR_SET(err, GW_EIO, "audit: cannot read the tree of %s", logdir);
+            proof_tree_close(&t);
+            return NULL;
+        }
+        if (proof_tree_distrust(logdir, &t, err) != GW_OK) {
+            proof_tree_close(&t);
+            return NULL;
+        }
     }
-    gw_hash proof[GW_MERKLE_MAX_PROOF], root;
-    int np = gw_merkle_inclusion_proof((const gw_hash *)leaves, size, seq, proof);
-    gw_merkle_root((const gw_hash *)leaves, size, root);
+    proof_tree_close(&t);
     json_t *pa = json_array();
     for (int i = 0; i < np; i++)
         json_array_append_new(pa, hash_json(proof[i]));
@@ -775,37 +922,56 @@ json_t *gw_audit_inclusion_dir(const char *logdir, uint64_t seq, uint64_t size,
     struct load_opts lo = {.fn = collect_line, .ud = &want, .from_seq = seq};
     load(logdir, &v, &lo, NULL);
     view_free(&v);
+    /* the leaf of the record as it is now (the tree holds what was signed: an edited record's
+     * proof then fails, as it should) */
+    if (want.line)
+        gw_merkle_leaf_hash(want.line, strlen(want.line), leaf);
     char *cp = checkpoint_text(logdir, size);
     json_t *o = json_pack("{s:I,s:I,s:o,s:o,s:o}", "seq", (json_int_t)seq, "size",
-                          (json_int_t)size, "leaf_hash", hash_json(leaves[seq]), "root",
+                          (json_int_t)size, "leaf_hash", hash_json(leaf), "root",
                           hash_json(root), "proof", pa);
     json_object_set_new(o, "record", want.line ? json_string(want.line) : json_null());
     json_object_set_new(o, "checkpoint", cp ? json_string(cp) : json_null());
     gw_free(want.line);
     gw_free(cp);
-    gw_free(leaves);
     return o;
 }
 
 json_t *gw_audit_consistency_dir(const char *logdir, uint64_t m, uint64_t n2,
                                  struct gw_error *err)
 {
-    uint64_t n = 0;
-    gw_hash *leaves = all_leaves(logdir, &n, err);
-    if (!leaves)
-        return NULL;
     if (!n2)
         n2 = latest_size(logdir);
-    if (m == 0 || m > n2 || n2 > n) {
-        gw_free(leaves);
-        GW_ERROR_SET(err, GW_EINVAL, "need 0 < first <= second <= %llu records",
-                     (unsigned long long)n);
+    struct proof_tree t;
+    if (proof_tree_open(logdir, n2, &t, err) != GW_OK)
         return NULL;
-    }
     gw_hash proof[GW_MERKLE_MAX_PROOF], r1, r2;
-    int np = gw_merkle_consistency_proof((const gw_hash *)leaves, m, n2, proof);
-    gw_merkle_root((const gw_hash *)leaves, m, r1);
-    gw_merkle_root((const gw_hash *)leaves, n2, r2);
+    int np = 0;
+    for (;;) {
+        if (m == 0 || m > n2 || n2 > t.n) {
+            GW_ERROR_SET(err, GW_EINVAL, "need 0 < first <= second <= %llu records",
+                         (unsigned long long)t.n);
+            proof_tree_close(&t);
+            return NULL;
+        }
+        bool ok = gw_merkle_source_consistency(&t.src, m, n2, proof, &np) == 0 &&
+                  gw_merkle_source_root(&t.src, 0, m, r1) == 0 &&
+                  gw_merkle_source_root(&t.src, 0, n2, r2) == 0;
+        if (ok && (!t.ix || (gw_merkle_verify_consistency(m, n2, r1, r2, (const gw_hash *)proof,
+                                                          np) &&
+                             genuine_root(&t, n2, r2))))
+            break;
+        if (!t.ix) {
+            GW_ERROR_SET(err, GW_EIO, "audit: cannot read the tree of %s", logdir);
+            proof_tree_close(&t);
+            return NULL;
+        }
+        if (proof_tree_distrust(logdir, &t, err) != GW_OK) {
+            proof_tree_close(&t);
+            return NULL;
+        }
+    }
+    proof_tree_close(&t);
     json_t *pa = json_array();
     for (int i = 0; i < np; i++)
         json_array_append_new(pa, hash_json(proof[i]));
@@ -817,7 +983,6 @@ json_t *gw_audit_consistency_dir(const char *logdir, uint64_t m, uint64_t n2,
     json_object_set_new(o, "second_checkpoint", c2 ? json_string(c2) : json_null());
     gw_free(c1);
     gw_free(c2);
-    gw_free(leaves);
     return o;
 }
 
