@@ -82,8 +82,10 @@ int gw_audit__write_file_atomic(const char *dir, const char *name, const char *d
 int gw_audit__fsync_dir(const char *dir);
 int gw_audit__mkdirs(const char *path, struct gw_error *err);
 
-/* Calls fn(ud, seq, leaf hash) for each record from number `from` on, in the order of the
- * log, until it returns false (audit_read.c). GW_OK or an I/O error. */
+/* Calls fn(ud, seq, leaf hash) for each record line from number `from` on, in the order of
+ * the log, until it returns false (audit_read.c). Records are numbered by their position in
+ * their segment, not parsed: for what is checked against the signed tree (the proof index).
+ * GW_OK or an I/O error. */
 int gw_audit__leaves_from(const char *logdir, uint64_t from,
                           bool (*fn)(void *ud, uint64_t seq, const gw_hash leaf), void *ud,
                           struct gw_error *err);
