@@ -1,9 +1,11 @@
 /*
  * src/audit/audit_read.c
- * Offline reading of audit logs (audit_read.h): one sequential pass over the segments gives,
- * per physical record line, its parsed sequence number, leaf hash and location; verification
- * then judges sequence, chain, canonical form, headers and every checkpoint against the tree
- * recomputed from those leaves.
+ * Offline reading of audit logs (audit_read.h): sequential passes over the segments give, per
+ * physical record line, its parsed sequence number, leaf hash and location. Verification
+ * streams twice (the numbers first, then every judgement as the records pass: sequence, chain,
+ * canonical form, headers, and every checkpoint against the tree grown so far); search reads
+ * from where it must (newest first: segment by segment from the newest); proofs read the proof
+ * index (audit_index.c) and check what it gives against the signed tree.
  * Locating a change: an edited record k is named by its successor's "prev" (which holds k's
  * original hash); the last record before a checkpoint has no successor, so a checkpoint whose
  * head differs while the chain inside its range is intact names that record; a rewritten chain
@@ -38,8 +40,7 @@ struct logview {
     size_t nseg;
     struct audit_seg_header *hdr; /* per segment */
     bool *hdr_ok;
-    struct rec *recs;
-    size_t n, cap;
+    size_t n; /* record lines read */
     json_t *problems, *notes;
     bool torn_open;
 };
@@ -92,8 +93,7 @@ struct load_opts {
     line_fn fn;
     void *ud;
     bool judge;        /* verification: header and torn-line problems, canonical form */
-    bool keep;         /* every record in v->recs (verification: ~90 bytes each); else one */
-    bool leaf;         /* compute each record's leaf hash (always when keeping) */
+    bool leaf;         /* compute each record's leaf hash */
     uint64_t from_seq; /* skip the segments that end before this record */
     /* number records by their position (line L of a segment starting at F is record F + L - 2)
      * and parse nothing: for the proof index, which is checked against the signed tree */
@@ -173,20 +173,13 @@ static int load(const char *logdir, struct logview *v, const struct load_opts *o
                 }
                 break;
             }
-            struct rec *r = &scratch;
-            if (o->keep) {
-                if (v->n == v->cap) {
-                    v->cap = v->cap ? v->cap * 2 : 4096;
-                    v->recs = gw_xrealloc(v->recs, v->cap * sizeof(*v->recs));
-                }
-                r = &v->recs[v->n];
-            }
+            struct rec *r = &scratch; /* one record at a time: nothing grows with the log */
             v->n++;
             memset(r, 0, sizeof(*r));
             r->seq = UINT64_MAX;
             r->seg = (uint32_t)s;
             r->line = (uint32_t)lineno;
-            if (o->keep || o->leaf)
+            if (o->leaf)
                 gw_merkle_leaf_hash(line, len, r->leaf);
             if (o->positional && v->hdr_ok[s]) { /* the number by position, nothing parsed */
                 r->parsed = true;
@@ -227,7 +220,6 @@ static void view_free(struct logview *v)
     gw_free(v->segs);
     gw_free(v->hdr);
     gw_free(v->hdr_ok);
-    gw_free(v->recs);
     json_decref(v->problems);
     json_decref(v->notes);
 }
@@ -294,217 +286,315 @@ static const char *seg_name(struct logview *v, uint32_t s)
     return s < v->nseg ? v->segs[s].name : "?";
 }
 
-json_t *gw_audit_verify_dir(const char *logdir, struct gw_note_verifier *const *vs, size_t nvs)
-{
-    struct logview v;
-    struct gw_error err = {0};
-    json_t *report = json_object();
-    const char *slash = strrchr(logdir, '/');
-    json_object_set_new(report, "log", json_string(slash ? slash + 1 : logdir));
-    struct load_opts lo = {.judge = true, .keep = true};
-    if (load(logdir, &v, &lo, &err) != GW_OK) {
-        json_object_set_new(report, "ok", json_false());
-        problem(&v, "format", -1, NULL, 0, "%s", err.msg);
-        json_object_set(report, "problems", v.problems);
-        view_free(&v);
-        return report;
-    }
-    struct cpinfo *cps = NULL;
-    size_t ncp = load_checkpoints(logdir, vs, nvs, &v, &cps);
-    uint64_t base = v.nseg && v.hdr_ok[0] ? v.hdr[0].first : 0;
-    const char *origin = v.nseg && v.hdr_ok[0] ? v.hdr[0].origin : "";
-    if (base > 0)
-        note(&v, "the log starts at record %llu here (older segments were removed after "
-                 "archiving): verified from the first segment's compact range",
-             (unsigned long long)base);
+/* Verification streams the log twice: pass 1 notes each record line's number (8 bytes per
+ * record: the only memory that grows with the log), pass 2 judges each record as it passes
+ * (its form, its number against the counts of pass 1, its chain to the record before it) and,
+ * before it, the segment boundary and the checkpoints at that tree size against the tree grown
+ * so far. Problems of the records come first in the report, then the missing ones, then those
+ * of headers and checkpoints. */
+struct vseqs {
+    uint64_t *seq;
+    size_t n, cap;
+};
 
-    /* sequence numbers: missing, reordered, duplicated */
-    uint64_t maxseq = base;
-    for (size_t i = 0; i < v.n; i++)
-        if (v.recs[i].parsed && v.recs[i].seq + 1 > maxseq && v.recs[i].seq < base + v.n * 2 + 16)
-            maxseq = v.recs[i].seq + 1;
-    size_t span = (size_t)(maxseq - base);
-    unsigned char *seen = gw_xcalloc(span ? span : 1, 1);
-    for (size_t i = 0; i < v.n; i++) {
-        struct rec *r = &v.recs[i];
-        if (r->parsed && r->seq >= base && r->seq < maxseq && seen[r->seq - base] < 255)
-            seen[r->seq - base]++;
+static bool seq_line(void *ud, const struct rec *r, const char *line, size_t len,
+                     const json_t *rec)
+{
+    (void)line;
+    (void)len;
+    (void)rec;
+    struct vseqs *q = ud;
+    if (q->n == q->cap) {
+        q->cap = q->cap ? q->cap * 2 : 4096;
+        q->seq = gw_xrealloc(q->seq, q->cap * sizeof(uint64_t));
     }
-    bool *chain_bad = gw_xcalloc(v.n ? v.n : 1, sizeof(bool)); /* record i's successor disagrees */
-    for (size_t i = 0; i < v.n; i++) {
-        struct rec *r = &v.recs[i];
-        uint64_t expect = base + i;
-        const char *sn = seg_name(&v, r->seg);
-        if (!r->parsed) {
-            problem(&v, "format", (long long)expect, sn, r->line,
-                    "not a record (expected {\"event\":{...},\"prev\":...,\"seq\":%llu})",
-                    (unsigned long long)expect);
-            continue;
+    q->seq[q->n++] = r->parsed ? r->seq : UINT64_MAX;
+    return true;
+}
+
+struct vstate {
+    struct logview *v;    /* segments, headers; problems of the records */
+    json_t *recp;         /* problems of the records */
+    json_t *later;        /* problems of headers and checkpoints (after the missing records) */
+    uint64_t base, maxseq;
+    unsigned char *seen;  /* how often each number in [base, maxseq) occurs (capped) */
+    struct cpinfo *cps;
+    size_t ncp, ci;
+    const char *origin;
+    struct gw_merkle_range run;
+    size_t i; /* records judged */
+    /* the record before this one */
+    bool has_last;
+    uint64_t last_seq;
+    gw_hash last_leaf;
+    uint32_t last_seg, last_line;
+    /* since the latest valid checkpoint, every record is confirmed by its successor */
+    bool chain_ok;
+    uint64_t prev_cp, latest_valid;
+    bool any_valid;
+    unsigned matched; /* valid checkpoints whose head the records produce */
+};
+
+/* A problem reported in `into` (the records' or the later ones) instead of v->problems. */
+static void problem_in(struct vstate *st, json_t *into, const char *kind, long long seq,
+                       const char *seg, long line, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+
+static void problem_in(struct vstate *st, json_t *into, const char *kind, long long seq,
+                       const char *seg, long line, const char *fmt, ...)
+{
+    char detail[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    json_t *keep = st->v->problems;
+    st->v->problems = into;
+    problem(st->v, kind, seq, seg, line, "%s", detail);
+    st->v->problems = keep;
+}
+
+#define later(st, ...) problem_in((st), (st)->later, __VA_ARGS__)
+#define record_problem(st, ...) problem_in((st), (st)->recp, __VA_ARGS__)
+
+/* The segment boundary and the checkpoints at tree size `size` (the tree of the records so
+ * far). */
+static void judge_size(struct vstate *st, uint64_t size)
+{
+    struct logview *v = st->v;
+    for (size_t s = 1; s < v->nseg; s++) {
+        if (v->hdr_ok[s] && v->hdr[s].first == size) {
+            gw_hash a, b;
+            gw_merkle_range_root(&st->run, a);
+            gw_merkle_range_root(&v->hdr[s].range, b);
+            if (memcmp(a, b, GW_HASH_LEN) != 0 || v->hdr[s].range.size != st->run.size)
+                later(st, "header", (long long)size, v->segs[s].name, 1,
+                      "the segment header's tree does not match the records before it");
+            if (strcmp(v->hdr[s].origin, st->origin) != 0)
+                later(st, "origin", -1, v->segs[s].name, 1,
+                      "segment origin '%s' differs from '%s'", v->hdr[s].origin, st->origin);
         }
+    }
+    while (st->ci < st->ncp && st->cps[st->ci].size == size) {
+        struct cpinfo *c = &st->cps[st->ci++];
+        if (!c->valid)
+            continue;
+        char name[64];
+        snprintf(name, sizeof(name), "%020llu.cp", (unsigned long long)c->size);
+        gw_hash root;
+        gw_merkle_range_root(&st->run, root);
+        if (strcmp(c->origin, st->origin) != 0 && st->origin[0])
+            later(st, "origin", (long long)c->size, name, 0,
+                  "checkpoint origin '%s' is not the log's '%s'", c->origin, st->origin);
+        if (memcmp(root, c->root, GW_HASH_LEN) != 0) {
+            if (st->chain_ok && size > st->prev_cp && st->has_last)
+                later(st, "edited", (long long)(size - 1), seg_name(v, st->last_seg),
+                      st->last_line,
+                      "record %llu was modified: signed checkpoint %llu no longer matches and "
+                      "every earlier record since checkpoint %llu is confirmed by its successor",
+                      (unsigned long long)(size - 1), (unsigned long long)size,
+                      (unsigned long long)st->prev_cp);
+            later(st, "checkpoint_mismatch", (long long)size, name, 0,
+                  "the records no longer produce the tree head signed at size %llu: a record in "
+                  "[%llu, %llu) was changed",
+                  (unsigned long long)size, (unsigned long long)st->prev_cp,
+                  (unsigned long long)size);
+        } else if (size > 0) {
+            st->matched++;
+        }
+        st->latest_valid = size;
+        st->any_valid = true;
+        st->prev_cp = size;
+        st->chain_ok = true;
+    }
+}
+
+static bool judge_line(void *ud, const struct rec *r, const char *line, size_t len,
+                       const json_t *rec)
+{
+    (void)line;
+    (void)len;
+    (void)rec;
+    struct vstate *st = ud;
+    struct logview *v = st->v;
+    uint64_t expect = st->base + st->i;
+    judge_size(st, expect);
+    const char *sn = seg_name(v, r->seg);
+    if (!r->parsed) {
+        record_problem(st, "format", (long long)expect, sn, r->line,
+                "not a record (expected {\"event\":{...},\"prev\":...,\"seq\":%llu})",
+                (unsigned long long)expect);
+    } else {
         if (!r->canonical)
-            problem(&v, "not_canonical", (long long)r->seq, sn, r->line,
+            record_problem(st, "not_canonical", (long long)r->seq, sn, r->line,
                     "record %llu is not in its canonical (JCS) form: it was rewritten",
                     (unsigned long long)r->seq);
+        bool in = r->seq >= st->base && r->seq < st->maxseq;
         if (r->seq != expect) {
-            if (r->seq >= base && r->seq < maxseq && seen[r->seq - base] > 1)
-                problem(&v, "duplicate", (long long)r->seq, sn, r->line,
+            if (in && st->seen[r->seq - st->base] > 1)
+                record_problem(st, "duplicate", (long long)r->seq, sn, r->line,
                         "record %llu appears more than once", (unsigned long long)r->seq);
-            else if (r->seq < expect || (expect < maxseq && seen[expect - base]))
-                problem(&v, "reordered", (long long)r->seq, sn, r->line,
+            else if (r->seq < expect || (expect < st->maxseq && st->seen[expect - st->base]))
+                record_problem(st, "reordered", (long long)r->seq, sn, r->line,
                         "record %llu found where record %llu belongs (records moved)",
                         (unsigned long long)r->seq, (unsigned long long)expect);
         }
         /* the chain: this record's prev must be the hash of the physical predecessor */
-        if (i > 0 && r->seq == expect && v.recs[i - 1].seq == expect - 1) {
-            if (!r->has_prev || !r->prev_ok_format ||
-                memcmp(r->prev, v.recs[i - 1].leaf, GW_HASH_LEN) != 0) {
-                chain_bad[i - 1] = true;
-                problem(&v, "edited", (long long)(expect - 1), seg_name(&v, v.recs[i - 1].seg),
-                        v.recs[i - 1].line,
-                        "record %llu was modified: its hash no longer matches the \"prev\" "
-                        "that record %llu holds",
-                        (unsigned long long)(expect - 1), (unsigned long long)expect);
-            }
+        if (st->i > 0 && r->seq == expect && st->has_last && st->last_seq == expect - 1 &&
+            (!r->has_prev || !r->prev_ok_format ||
+             memcmp(r->prev, st->last_leaf, GW_HASH_LEN) != 0)) {
+            if (expect - 1 >= st->prev_cp)
+                st->chain_ok = false;
+            record_problem(st, "edited", (long long)(expect - 1), seg_name(v, st->last_seg),
+                    st->last_line,
+                    "record %llu was modified: its hash no longer matches the \"prev\" that "
+                    "record %llu holds",
+                    (unsigned long long)(expect - 1), (unsigned long long)expect);
         }
     }
-    for (uint64_t k = base; k < maxseq; k++)
-        if (!seen[k - base])
-            problem(&v, "missing", (long long)k, NULL, 0,
-                    "record %llu is missing (deleted)", (unsigned long long)k);
-    gw_free(seen);
+    gw_merkle_range_append(&st->run, r->leaf);
+    st->has_last = true;
+    st->last_seq = r->parsed ? r->seq : UINT64_MAX;
+    memcpy(st->last_leaf, r->leaf, GW_HASH_LEN);
+    st->last_seg = r->seg;
+    st->last_line = r->line;
+    st->i++;
+    return true;
+}
 
-    /* segment headers: continuity of the compact range and the chain across segments */
-    struct gw_merkle_range run;
-    gw_merkle_range_init(&run);
-    if (v.nseg && v.hdr_ok[0])
-        run = v.hdr[0].range;
-    size_t ri = 0, ci = 0;
-    uint64_t latest_valid = 0;
-    bool any_valid = false;
-    while (ci < ncp && cps[ci].size < base) {
-        note(&v, "checkpoint %llu predates the records present: not checked",
-             (unsigned long long)cps[ci].size);
-        ci++;
+json_t *gw_audit_verify_dir(const char *logdir, struct gw_note_verifier *const *vs, size_t nvs)
+{
+    struct gw_error err = {0};
+    json_t *report = json_object();
+    const char *slash = strrchr(logdir, '/');
+    json_object_set_new(report, "log", json_string(slash ? slash + 1 : logdir));
+    /* pass 1: every record line's number, and where the log starts */
+    struct vseqs q = {0};
+    struct logview v;
+    struct load_opts lo1 = {.fn = seq_line, .ud = &q};
+    int rc = load(logdir, &v, &lo1, &err);
+    struct vstate st = {0};
+    char origin[256] = "";
+    if (rc == GW_OK && v.nseg && v.hdr_ok[0]) {
+        st.base = v.hdr[0].first;
+        snprintf(origin, sizeof(origin), "%s", v.hdr[0].origin);
+        st.run = v.hdr[0].range;
+    } else {
+        gw_merkle_range_init(&st.run);
     }
-    uint64_t prev_cp = base;
-    for (uint64_t size = base;; size++) {
-        /* at each size: segment boundary checks, then checkpoint checks */
-        for (size_t s = 1; s < v.nseg; s++) {
-            if (v.hdr_ok[s] && v.hdr[s].first == size) {
-                gw_hash a, b;
-                gw_merkle_range_root(&run, a);
-                gw_merkle_range_root(&v.hdr[s].range, b);
-                if (memcmp(a, b, GW_HASH_LEN) != 0 || v.hdr[s].range.size != run.size)
-                    problem(&v, "header", (long long)size, v.segs[s].name, 1,
-                            "the segment header's tree does not match the records before it");
-                if (strcmp(v.hdr[s].origin, origin) != 0)
-                    problem(&v, "origin", -1, v.segs[s].name, 1,
-                            "segment origin '%s' differs from '%s'", v.hdr[s].origin, origin);
-            }
-        }
-        while (ci < ncp && cps[ci].size == size) {
-            struct cpinfo *c = &cps[ci];
-            char name[64];
-            snprintf(name, sizeof(name), "%020llu.cp", (unsigned long long)c->size);
-            if (c->valid) {
-                gw_hash root;
-                gw_merkle_range_root(&run, root);
-                if (strcmp(c->origin, origin) != 0 && origin[0])
-                    problem(&v, "origin", (long long)c->size, name, 0,
-                            "checkpoint origin '%s' is not the log's '%s'", c->origin, origin);
-                if (memcmp(root, c->root, GW_HASH_LEN) != 0) {
-                    bool chain_ok = true;
-                    for (size_t k = (size_t)(prev_cp - base); k + 1 < (size_t)(size - base); k++)
-                        chain_ok = chain_ok && !chain_bad[k];
-                    if (chain_ok && size > prev_cp)
-                        problem(&v, "edited", (long long)(size - 1),
-                                seg_name(&v, v.recs[size - 1 - base].seg),
-                                v.recs[size - 1 - base].line,
-                                "record %llu was modified: signed checkpoint %llu no longer "
-                                "matches and every earlier record since checkpoint %llu is "
-                                "confirmed by its successor",
-                                (unsigned long long)(size - 1), (unsigned long long)size,
-                                (unsigned long long)prev_cp);
-                    problem(&v, "checkpoint_mismatch", (long long)size, name, 0,
-                            "the records no longer produce the tree head signed at size %llu: "
-                            "a record in [%llu, %llu) was changed",
-                            (unsigned long long)size, (unsigned long long)prev_cp,
-                            (unsigned long long)size);
-                }
-                latest_valid = size;
-                any_valid = true;
-                prev_cp = size;
-            }
-            ci++;
-        }
-        if (ri >= v.n)
-            break;
-        gw_merkle_range_append(&run, v.recs[ri].leaf);
-        ri++;
+    view_free(&v);
+    if (rc != GW_OK) {
+        memset(&v, 0, sizeof(v));
+        v.problems = json_array();
+        v.notes = json_array();
+        json_object_set_new(report, "ok", json_false());
+        problem(&v, "format", -1, NULL, 0, "%s", err.msg);
+        json_object_set(report, "problems", v.problems);
+        view_free(&v);
+        gw_free(q.seq);
+        return report;
     }
-    for (; ci < ncp; ci++) {
-        if (!cps[ci].valid)
+    /* the checkpoints (their own problems are reported first) */
+    struct logview vc = {0};
+    vc.problems = json_array();
+    vc.notes = json_array();
+    st.ncp = load_checkpoints(logdir, vs, nvs, &vc, &st.cps);
+    /* how often each number occurs (a number far beyond the records is not counted) */
+    st.maxseq = st.base;
+    for (size_t i = 0; i < q.n; i++)
+        if (q.seq[i] != UINT64_MAX && q.seq[i] + 1 > st.maxseq &&
+            q.seq[i] < st.base + q.n * 2 + 16)
+            st.maxseq = q.seq[i] + 1;
+    size_t span = (size_t)(st.maxseq - st.base);
+    st.seen = gw_xcalloc(span ? span : 1, 1);
+    for (size_t i = 0; i < q.n; i++) {
+        uint64_t k = q.seq[i];
+        if (k != UINT64_MAX && k >= st.base && k < st.maxseq && st.seen[k - st.base] < 2)
+            st.seen[k - st.base]++;
+    }
+    gw_free(q.seq);
+    st.origin = origin;
+    st.recp = json_array();
+    st.later = json_array();
+    st.chain_ok = true;
+    st.prev_cp = st.base;
+    while (st.ci < st.ncp && st.cps[st.ci].size < st.base)
+        st.ci++; /* predate the records present: noted below */
+    /* pass 2: judge every record, and every boundary and checkpoint on the way */
+    struct load_opts lo2 = {.fn = judge_line, .ud = &st, .judge = true, .leaf = true};
+    st.v = &v;
+    rc = load(logdir, &v, &lo2, &err);
+    if (rc == GW_OK)
+        judge_size(&st, st.base + st.i); /* after the last record */
+    uint64_t total = st.base + st.i;
+    for (; st.ci < st.ncp; st.ci++) {
+        if (!st.cps[st.ci].valid)
             continue;
-        problem(&v, "truncated", (long long)(base + v.n), NULL, 0,
-                "signed checkpoint %llu covers %llu records but only %llu are present: records "
-                "%llu..%llu were cut off",
-                (unsigned long long)cps[ci].size, (unsigned long long)cps[ci].size,
-                (unsigned long long)(base + v.n), (unsigned long long)(base + v.n),
-                (unsigned long long)(cps[ci].size - 1));
+        later(&st, "truncated", (long long)total, NULL, 0,
+              "signed checkpoint %llu covers %llu records but only %llu are present: records "
+              "%llu..%llu were cut off",
+              (unsigned long long)st.cps[st.ci].size, (unsigned long long)st.cps[st.ci].size,
+              (unsigned long long)total, (unsigned long long)total,
+              (unsigned long long)(st.cps[st.ci].size - 1));
         break;
     }
-    /* consistency proofs between consecutive valid checkpoints (when the log is whole) */
-    gw_hash *leaves = NULL;
-    if (base == 0 && json_array_size(v.problems) == 0 && v.n) {
-        leaves = gw_xmalloc(v.n * sizeof(gw_hash));
-        for (size_t i = 0; i < v.n; i++)
-            memcpy(leaves[i], v.recs[i].leaf, GW_HASH_LEN);
-        const struct cpinfo *last = NULL;
-        unsigned proven = 0;
-        for (size_t i = 0; i < ncp; i++) {
-            const struct cpinfo *c = &cps[i];
-            if (!c->valid || c->size == 0 || c->size > v.n)
-                continue;
-            if (last && last->size < c->size) {
-                gw_hash proof[GW_MERKLE_MAX_PROOF];
-                int np = gw_merkle_consistency_proof((const gw_hash *)leaves, last->size, c->size,
-                                                     proof);
-                if (np < 0 || !gw_merkle_verify_consistency(last->size, c->size, last->root,
-                                                            c->root, (const gw_hash *)proof, np))
-                    problem(&v, "checkpoint_mismatch", (long long)c->size, NULL, 0,
-                            "checkpoints %llu and %llu are not consistent",
-                            (unsigned long long)last->size, (unsigned long long)c->size);
-                else
-                    proven++;
-            }
-            last = c;
-        }
-        if (proven)
-            note(&v, "%u consistency proofs between consecutive checkpoints verified", proven);
-    }
-    gw_free(leaves);
-    gw_free(chain_bad);
-    if (!any_valid && ncp == 0)
+    /* the report, in this order (at most 1,000 problems): the segments' form, the checkpoint
+     * files', the records', the missing ones, then boundaries, checkpoints and truncation */
+    json_array_extend(v.problems, vc.problems);
+    json_array_extend(v.problems, st.recp);
+    for (uint64_t k = st.base; k < st.maxseq; k++)
+        if (!st.seen[k - st.base])
+            problem(&v, "missing", (long long)k, NULL, 0, "record %llu is missing (deleted)",
+                    (unsigned long long)k);
+    json_array_extend(v.problems, st.later);
+    while (json_array_size(v.problems) > 1000)
+        json_array_remove(v.problems, json_array_size(v.problems) - 1);
+    if (rc != GW_OK)
+        problem(&v, "format", -1, NULL, 0, "%s", err.msg);
+    json_t *notes = json_array();
+    if (st.base > 0)
+        json_array_append_new(notes, json_sprintf("the log starts at record %llu here (older "
+                                                  "segments were removed after archiving): "
+                                                  "verified from the first segment's compact "
+                                                  "range",
+                                                  (unsigned long long)st.base));
+    for (size_t i = 0; i < st.ncp && st.cps[i].size < st.base; i++)
+        json_array_append_new(notes, json_sprintf("checkpoint %llu predates the records "
+                                                  "present: not checked",
+                                                  (unsigned long long)st.cps[i].size));
+    json_array_extend(notes, vc.notes);
+    json_array_extend(notes, v.notes);
+    json_decref(v.notes);
+    v.notes = notes;
+    if (json_array_size(v.problems) == 0 && st.matched > 1)
+        note(&v, "every one of the %u signed checkpoints is the head of the records at its size, "
+                 "so each is consistent with the next",
+             st.matched);
+    if (!st.any_valid && st.ncp == 0)
         problem(&v, "signature", -1, NULL, 0, "no checkpoint: nothing vouches for the records");
-    else if (!any_valid)
+    else if (!st.any_valid)
         problem(&v, "signature", -1, NULL, 0, "no checkpoint is signed by a trusted key");
-    uint64_t total = base + v.n;
     json_object_set_new(report, "origin", json_string(origin));
-    json_object_set_new(report, "first", json_integer((json_int_t)base));
+    json_object_set_new(report, "first", json_integer((json_int_t)st.base));
     json_object_set_new(report, "records", json_integer((json_int_t)total));
-    json_object_set_new(report, "checkpoints", json_integer((json_int_t)ncp));
-    json_object_set_new(report, "latest_checkpoint", json_integer((json_int_t)latest_valid));
+    json_object_set_new(report, "checkpoints", json_integer((json_int_t)st.ncp));
+    json_object_set_new(report, "latest_checkpoint", json_integer((json_int_t)st.latest_valid));
     json_object_set_new(
         report, "unsigned_tail",
-        json_integer((json_int_t)(total > latest_valid ? total - latest_valid : 0)));
-    if (total > latest_valid)
+        json_integer((json_int_t)(total > st.latest_valid ? total - st.latest_valid : 0)));
+    if (total > st.latest_valid)
         note(&v, "%llu records after the latest checkpoint are not signed yet (the gateway signs "
                  "them within GW_AUDIT_CHECKPOINT_SECONDS, or at its next start)",
-             (unsigned long long)(total - latest_valid));
+             (unsigned long long)(total - st.latest_valid));
     json_object_set_new(report, "ok", json_boolean(json_array_size(v.problems) == 0));
     json_object_set(report, "problems", v.problems);
     json_object_set(report, "notes", v.notes);
-    gw_free(cps);
+    json_decref(st.recp);
+    json_decref(st.later);
+    json_decref(vc.problems);
+    json_decref(vc.notes);
+    gw_free(st.seen);
+    gw_free(st.cps);
     view_free(&v);
     return report;
 }

@@ -5,8 +5,9 @@
  * sizes, consistency between checkpoints), search, inclusion and consistency proofs, export of
  * a PostgreSQL-held log to the on-disk layout. Used by `mcpgw audit ...` and the admin API.
  * Works on a log folder as the gateway writes it or as the S3 archive holds it (same layout),
- * never writes to it. Blocks (file I/O); memory: ~90 bytes per record while verifying, 32 per
- * record for a proof, one segment's matches (at most `limit`) for a search.
+ * never writes to it (but for its proof index, index/, which it derives and checks). Blocks
+ * (file I/O); memory: 9 bytes per record while verifying (two streaming passes), O(log n)
+ * reads for a proof once the index is built, at most `limit` matches for a search.
  */
 #ifndef GW_AUDIT_READ_H
 #define GW_AUDIT_READ_H
