@@ -85,6 +85,24 @@ static bool b64h(const char *s, gw_hash out)
     return s && gw_note_unb64(s, strlen(s), out, GW_HASH_LEN) == GW_HASH_LEN;
 }
 
+/* Parses a record line: r->parsed with its number and prev when it has the form
+ * {"event":{...},"prev":"...","seq":N}. Returns the parsed JSON (or NULL). */
+static json_t *parse_record(const char *line, size_t len, struct rec *r)
+{
+    json_error_t je;
+    json_t *j = json_loadb(line, len, 0, &je);
+    json_t *sq = json_object_get(j, "seq");
+    const char *pv = json_string_value(json_object_get(j, "prev"));
+    if (j && json_is_integer(sq) && json_integer_value(sq) >= 0 && pv &&
+        json_is_object(json_object_get(j, "event")) && json_object_size(j) == 3) {
+        r->parsed = true;
+        r->seq = (uint64_t)json_integer_value(sq);
+        r->has_prev = pv[0] != '\0';
+        r->prev_ok_format = !r->has_prev || b64h(pv, r->prev);
+    }
+    return j;
+}
+
 /* Reads the segments into the view, calling `fn` per record line. */
 typedef bool (*line_fn)(void *ud, const struct rec *r, const char *line, size_t len,
                         const json_t *rec);
@@ -187,16 +205,8 @@ static int load(const char *logdir, struct logview *v, const struct load_opts *o
                 go_on = o->fn(o->ud, r, line, len, NULL);
                 continue;
             }
-            json_error_t je;
-            json_t *j = json_loadb(line, len, 0, &je);
-            json_t *sq = json_object_get(j, "seq");
-            const char *pv = json_string_value(json_object_get(j, "prev"));
-            if (j && json_is_integer(sq) && json_integer_value(sq) >= 0 && pv &&
-                json_is_object(json_object_get(j, "event")) && json_object_size(j) == 3) {
-                r->parsed = true;
-                r->seq = (uint64_t)json_integer_value(sq);
-                r->has_prev = pv[0] != '\0';
-                r->prev_ok_format = !r->has_prev || b64h(pv, r->prev);
+            json_t *j = parse_record(line, len, r);
+            if (r->parsed) {
                 if (o->judge) {
                     struct gw_buf cb;
                     gw_buf_init(&cb, len + 1024);
@@ -658,41 +668,110 @@ static bool search_line(void *ud, const struct rec *r, const char *line, size_t 
     return go && (size_t)s->matched < s->limit;
 }
 
-/* Newest first: one segment at a time from the newest, its matches kept in a ring of the
- * `cap` newest (the segment is read in order), then handed over newest first. */
-struct desc_item {
-    uint64_t seq;
-    char *line;
-    size_t len;
-    json_t *rec;
-};
-
-struct desc_ctx {
-    struct search_ctx *s;
-    struct desc_item *ring;
-    size_t cap, n, head; /* the ring: n items from head (oldest) */
-};
-
-static bool desc_line(void *ud, const struct rec *r, const char *line, size_t len,
-                      const json_t *rec)
+/* Where the data of a segment file ends: its size, or for the open segment its first NUL byte
+ * (the zeros written ahead of the records, audit_log.c). */
+static int data_end(FILE *f, bool open_seg, uint64_t *end)
 {
-    struct desc_ctx *d = ud;
-    if (!matches(d->s, r, rec))
-        return true;
-    struct desc_item *it;
-    if (d->n == d->cap) { /* full: the oldest kept one drops out */
-        it = &d->ring[d->head];
-        gw_free(it->line);
-        json_decref(it->rec);
-        d->head = (d->head + 1) % d->cap;
-    } else {
-        it = &d->ring[(d->head + d->n++) % d->cap];
+    if (fseeko(f, 0, SEEK_END) != 0)
+        return GW_EIO;
+    off_t size = ftello(f);
+    if (size < 0)
+        return GW_EIO;
+    *end = (uint64_t)size;
+    if (!open_seg)
+        return GW_OK;
+    rewind(f);
+    char piece[65536];
+    uint64_t at = 0;
+    size_t got;
+    while ((got = fread(piece, 1, sizeof(piece), f)) > 0) {
+        const char *z = memchr(piece, '\0', got);
+        if (z) {
+            *end = at + (uint64_t)(z - piece);
+            break;
+        }
+        at += got;
     }
-    it->seq = r->seq;
-    it->line = gw_xstrndup(line, len);
-    it->len = len;
-    it->rec = json_incref((json_t *)rec);
-    return true;
+    return ferror(f) ? GW_EIO : GW_OK;
+}
+
+/* Calls fn for each complete line of the file's first `end` bytes, the last one first, until
+ * it returns false (a line not ended by a newline at the end, a torn record, is not one).
+ * Memory: one piece plus the longest line. */
+static int lines_backward(FILE *f, uint64_t end, bool (*fn)(void *ud, const char *l, size_t n),
+                          void *ud)
+{
+    const size_t piece = 65536;
+    char *data = gw_xmalloc(piece + AUDIT_LINE_MAX + 1);
+    size_t nleft = 0; /* the start of a line whose beginning lies further back: data[piece..] */
+    uint64_t pos = end;
+    bool first = true, go = true;
+    int rc = GW_OK;
+    while (go && rc == GW_OK) {
+        size_t take = pos < piece ? (size_t)pos : piece;
+        pos -= take;
+        /* data[off .. piece + nleft) = the file's [pos, pos + take) then what was left over */
+        size_t off = piece - take, e = piece + nleft;
+        if (fseeko(f, (off_t)pos, SEEK_SET) != 0 || fread(data + off, 1, take, f) != take) {
+            rc = GW_EIO;
+            break;
+        }
+        if (first) { /* what follows the last newline is not a whole line */
+            const char *nl = memrchr(data + off, '\n', e - off);
+            if (nl)
+                e = (size_t)(nl - data);
+            first = !nl;
+        }
+        while (go && !first) {
+            const char *nl = memrchr(data + off, '\n', e - off);
+            if (!nl)
+                break;
+            size_t b = (size_t)(nl - data) + 1;
+            go = fn(ud, data + b, e - b);
+            e = b - 1;
+        }
+        if (!go || pos == 0) {
+            if (go && !first && e > off)
+                fn(ud, data + off, e - off); /* the file's first line */
+            break;
+        }
+        nleft = e - off; /* carried to the front of the next round, just before data[piece] */
+        if (nleft > AUDIT_LINE_MAX) {
+            rc = GW_EIO; /* a line longer than any record: not a log the gateway wrote */
+            break;
+        }
+        memmove(data + piece, data + off, nleft);
+    }
+    gw_free(data);
+    return rc;
+}
+
+/* Newest first: segment by segment from the newest, each read from its end. */
+struct back_ctx {
+    struct search_ctx *s;
+    uint32_t seg;
+    bool go;
+};
+
+static bool back_line(void *ud, const char *line, size_t len)
+{
+    struct back_ctx *b = ud;
+    struct search_ctx *s = b->s;
+    struct rec r;
+    memset(&r, 0, sizeof(r));
+    r.seq = UINT64_MAX;
+    r.seg = b->seg;
+    json_t *j = parse_record(line, len, &r);
+    bool more = true;
+    if (r.parsed && r.seq < s->q->from_seq) {
+        more = false; /* what comes further back is older still */
+    } else if (matches(s, &r, j)) {
+        s->matched++;
+        b->go = !s->fn || s->fn(s->ud, r.seq, line, len, json_object_get(j, "event"));
+        more = b->go && (size_t)s->matched < s->limit;
+    }
+    json_decref(j);
+    return more;
 }
 
 static int search_desc(const char *logdir, struct search_ctx *s, struct gw_error *err)
@@ -701,29 +780,25 @@ static int search_desc(const char *logdir, struct search_ctx *s, struct gw_error
     size_t nseg = 0;
     int rc = gw_audit__list_segments(logdir, &segs, &nseg, err);
     const struct gw_audit_query *q = s->q;
-    bool go = true;
-    for (size_t k = nseg; rc == GW_OK && go && k-- > 0 && (size_t)s->matched < s->limit;) {
+    struct back_ctx b = {s, 0, true};
+    for (size_t k = nseg; rc == GW_OK && b.go && k-- > 0 && (size_t)s->matched < s->limit;) {
         if (q->has_before && segs[k].first >= q->before)
             continue; /* every record of it is at or after `before` */
         if (k + 1 < nseg && segs[k + 1].first <= q->from_seq)
             break; /* this one and every older one end before from_seq */
-        struct desc_ctx d = {s, NULL, s->limit - (size_t)s->matched, 0, 0};
-        d.ring = gw_xcalloc(d.cap, sizeof(*d.ring));
-        struct load_opts lo = {.fn = desc_line, .ud = &d, .seg_lo = k, .seg_hi = k + 1};
-        struct logview v;
-        rc = load(logdir, &v, &lo, err);
-        view_free(&v);
-        for (size_t i = d.n; i-- > 0;) {
-            struct desc_item *it = &d.ring[(d.head + i) % d.cap];
-            if (go && rc == GW_OK) {
-                s->matched++;
-                go = !s->fn || s->fn(s->ud, it->seq, it->line, it->len,
-                                     json_object_get(it->rec, "event"));
-            }
-            gw_free(it->line);
-            json_decref(it->rec);
-        }
-        gw_free(d.ring);
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s/%s", logdir, AUDIT_SEG_DIR, segs[k].name);
+        FILE *f = fopen(path, "rbe");
+        if (!f)
+            continue; /* removed meanwhile (retention): nothing to list from it */
+        uint64_t end = 0;
+        b.seg = (uint32_t)k;
+        rc = data_end(f, segs[k].open, &end);
+        if (rc == GW_OK)
+            rc = lines_backward(f, end, back_line, &b);
+        fclose(f);
+        if (rc != GW_OK)
+            GW_ERROR_SET(err, rc, "audit: cannot read %s backwards", segs[k].name);
     }
     gw_free(segs);
     return rc;

@@ -583,19 +583,35 @@ static bool odd_i(void *ud, const json_t *ev)
     return json_integer_value(json_object_get(ev, "i")) % 2 == 1;
 }
 
-static void test_search_order(void **state)
+/* `big`: one open segment of ~200 KB (read backwards in several pieces) with one record of
+ * ~150 KB among the others (a line longer than a piece); else ~20 small segments. */
+static void search_order(bool big)
 {
-    (void)state;
     char vkey[300], *pem;
-    struct gw_audit *a = new_log(vkey, &pem, 60, "s"); /* ~20 segments of a few records */
-    gw_audit_close(a);
+    log_segment_max = big ? 64u << 20 : 600;
+    log_sync = big ? GW_AUDIT_SYNC_FDATASYNC : GW_AUDIT_SYNC_WRITE; /* fdatasync: zeros ahead */
+    struct gw_audit *a = new_log(vkey, &pem, big ? 30 : 60, "s");
+    if (big) {
+        size_t n = 150000;
+        char *ev = gw_xmalloc(n + 64);
+        int k = snprintf(ev, 64, "{\"i\":30,\"kind\":\"s\",\"pad\":\"");
+        memset(ev + k, 'x', n);
+        memcpy(ev + k + n, "\"}", 3);
+        assert_int_equal(gw_audit_append_sync(a, ev, strlen(ev), NULL), GW_OK);
+        gw_free(ev);
+        for (int i = 31; i < 60; i++) {
+            char e[96];
+            int m = snprintf(e, sizeof(e), "{\"i\":%d,\"kind\":\"s\"}", i);
+            assert_int_equal(gw_audit_append_sync(a, e, (size_t)m, NULL), GW_OK);
+        }
+    }
     char dir[400];
     snprintf(dir, sizeof(dir), "%s/unit", tmpdir_);
     struct gw_error err = {0};
     struct audit_seg *segs = NULL;
     size_t nseg = 0;
     assert_int_equal(gw_audit__list_segments(dir, &segs, &nseg, &err), GW_OK);
-    assert_true(nseg >= 5);
+    assert_true(big ? nseg == 1 && segs[0].open : nseg >= 5);
     gw_free(segs);
     for (int filtered = 0; filtered < 2; filtered++) {
         struct gw_audit_query q = {0};
@@ -647,10 +663,20 @@ static void test_search_order(void **state)
         assert_int_equal(gw_audit_search_dir(dir, &q, take_seq, &p, &err), 1);
         assert_int_equal(p.v[0], want);
     }
+    gw_audit_close(a);
     char cmd[400];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir_);
     assert_int_equal(system(cmd), 0); /* checksrc: allow */
     gw_free(pem);
+    log_segment_max = 600;
+    log_sync = GW_AUDIT_SYNC_WRITE;
+}
+
+static void test_search_order(void **state)
+{
+    (void)state;
+    search_order(false);
+    search_order(true); /* the open segment, written ahead with zeros, read while open */
 }
 
 /* ---- proofs through the index ------------------------------------------------------------- */
