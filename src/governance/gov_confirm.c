@@ -276,19 +276,22 @@ static void *janitor_main(void *arg)
     gw_thread_init_self("gw-approvals", GW_THREAD_BACKGROUND);
     struct gw_gov *g = arg;
     struct gw_store *st = NULL;
+    bool first = true;
     pthread_mutex_lock(&g->janitor_lock);
     while (!g->janitor_stop) {
         pthread_mutex_unlock(&g->janitor_lock);
         struct gw_error err = {0};
-        if (!st && gw_store_open(g->store_url, NULL, &st, &err) != GW_OK)
-            st = NULL; /* the database does not answer yet: next hour */
         char before[32];
         gw_clock_iso(gw_clock_now() - (int64_t)g->approval_retention_days * 86400, before,
                      sizeof(before));
         long long n = 0;
-        if (st && gw_store_approval_purge(st, before, &n, &err) != GW_OK) {
-            GW_LOG(GW_LOG_WARN, "governance", "approvals: cannot delete expired ones: %s",
-                   err.msg);
+        int rc = st ? GW_OK : gw_store_open(g->store_url, NULL, &st, &err);
+        if (rc == GW_OK)
+            rc = gw_store_approval_purge(st, before, &n, &err);
+        if (rc != GW_OK) {
+            /* at start the database may not answer or be migrated yet (a separate job) */
+            GW_LOG(first ? GW_LOG_INFO : GW_LOG_WARN, "governance",
+                   "approvals: cannot delete expired ones (again in an hour): %s", err.msg);
             gw_store_close(st);
             st = NULL;
         } else if (n) {
@@ -296,6 +299,7 @@ static void *janitor_main(void *arg)
                    "approvals: deleted %lld that expired more than %d days ago", n,
                    g->approval_retention_days);
         }
+        first = false;
         pthread_mutex_lock(&g->janitor_lock);
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
