@@ -307,6 +307,15 @@ struct vseqs {
     size_t n, cap;
 };
 
+/* Room for one more element of `size` bytes in the array *p of *cap (doubling). */
+static void *room(void *p, size_t n, size_t *cap, size_t size)
+{
+    if (n < *cap)
+        return p;
+    *cap = *cap ? *cap * 2 : 4096;
+    return gw_xrealloc(p, *cap * size);
+}
+
 static bool seq_line(void *ud, const struct rec *r, const char *line, size_t len,
                      const json_t *rec)
 {
@@ -314,10 +323,7 @@ static bool seq_line(void *ud, const struct rec *r, const char *line, size_t len
     (void)len;
     (void)rec;
     struct vseqs *q = ud;
-    if (q->n == q->cap) {
-        q->cap = q->cap ? q->cap * 2 : 4096;
-        q->seq = gw_xrealloc(q->seq, q->cap * sizeof(uint64_t));
-    }
+    q->seq = room(q->seq, q->n, &q->cap, sizeof(uint64_t));
     q->seq[q->n++] = r->parsed ? r->seq : UINT64_MAX;
     return true;
 }
@@ -884,10 +890,7 @@ static bool leaf_line(void *ud, const struct rec *r, const char *line, size_t le
     (void)len;
     (void)rec;
     struct leaves *l = ud;
-    if (l->n == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 4096;
-        l->h = gw_xrealloc(l->h, l->cap * sizeof(gw_hash));
-    }
+    l->h = room(l->h, l->n, &l->cap, sizeof(gw_hash));
     memcpy(l->h[l->n++], r->leaf, GW_HASH_LEN);
     return true;
 }
@@ -1048,47 +1051,60 @@ static bool genuine_root(const struct proof_tree *t, uint64_t size, const gw_has
                                         (const gw_hash *)proof, np);
 }
 
+/* Runs `compute` over the tree: the index when it can be used, and if what the index gave fails
+ * its check (compute says GW_ECONFLICT), again over every leaf, the index emptied. */
+static int over_tree(const char *logdir, uint64_t need,
+                     int (*compute)(struct proof_tree *t, void *ud, struct gw_error *err),
+                     void *ud, struct gw_error *err)
+{
+    struct proof_tree t;
+    int rc = proof_tree_open(logdir, need, &t, err);
+    if (rc == GW_OK)
+        rc = compute(&t, ud, err);
+    if (rc == GW_ECONFLICT && t.ix) {
+        rc = proof_tree_distrust(logdir, &t, err);
+        if (rc == GW_OK)
+            rc = compute(&t, ud, err);
+    }
+    proof_tree_close(&t);
+    return rc;
+}
+
+struct inclusion {
+    uint64_t seq, size;
+    gw_hash proof[GW_MERKLE_MAX_PROOF], root, leaf;
+    int np;
+};
+
+static int compute_inclusion(struct proof_tree *t, void *ud, struct gw_error *err)
+{
+    struct inclusion *x = ud;
+    if (x->size > t->n || x->seq >= x->size)
+        return GW_ERROR_SET(err, GW_ENOTFOUND,
+                            "record %llu is not in a signed tree of size %llu (the log holds "
+                            "%llu; wait for the next checkpoint)",
+                            (unsigned long long)x->seq, (unsigned long long)x->size,
+                            (unsigned long long)t->n);
+    if (gw_merkle_source_inclusion(&t->src, x->size, x->seq, x->proof, &x->np) != 0 ||
+        gw_merkle_source_root(&t->src, 0, x->size, x->root) != 0 ||
+        t->src.perfect(t->src.ud, x->seq, 1, x->leaf) != 0)
+        return t->ix ? GW_ECONFLICT : GW_ERROR_SET(err, GW_EIO, "audit: cannot read the tree");
+    if (t->ix && !(gw_merkle_verify_inclusion(x->leaf, x->seq, x->size,
+                                              (const gw_hash *)x->proof, x->np, x->root) &&
+                   genuine_root(t, x->size, x->root)))
+        return GW_ECONFLICT;
+    return GW_OK;
+}
+
 json_t *gw_audit_inclusion_dir(const char *logdir, uint64_t seq, uint64_t size,
                                struct gw_error *err)
 {
-    if (!size)
-        size = latest_size(logdir);
-    struct proof_tree t;
-    if (proof_tree_open(logdir, size, &t, err) != GW_OK)
+    struct inclusion x = {.seq = seq, .size = size ? size : latest_size(logdir)};
+    if (over_tree(logdir, x.size, compute_inclusion, &x, err) != GW_OK)
         return NULL;
-    gw_hash proof[GW_MERKLE_MAX_PROOF], root, leaf;
-    int np = 0;
-    for (;;) {
-        if (size > t.n || seq >= size) {
-            GW_ERROR_SET(err, GW_ENOTFOUND,
-                         "record %llu is not in a signed tree of size %llu (the log holds "
-                         "%llu; wait for the next checkpoint)",
-                         (unsigned long long)seq, (unsigned long long)size,
-                         (unsigned long long)t.n);
-            proof_tree_close(&t);
-            return NULL;
-        }
-        bool ok = gw_merkle_source_inclusion(&t.src, size, seq, proof, &np) == 0 &&
-                  gw_merkle_source_root(&t.src, 0, size, root) == 0 &&
-                  t.src.perfect(t.src.ud, seq, 1, leaf) == 0;
-        if (ok && (!t.ix || (gw_merkle_verify_inclusion(leaf, seq, size, (const gw_hash *)proof, np,
-                                                        root) &&
-                             genuine_root(&t, size, root))))
-            break;
-        if (!t.ix) {
-            GW_ERROR_SET(err, GW_EIO, "audit: cannot read the tree of %s", logdir);
-            proof_tree_close(&t);
-            return NULL;
-        }
-        if (proof_tree_distrust(logdir, &t, err) != GW_OK) {
-            proof_tree_close(&t);
-            return NULL;
-        }
-    }
-    proof_tree_close(&t);
     json_t *pa = json_array();
-    for (int i = 0; i < np; i++)
-        json_array_append_new(pa, hash_json(proof[i]));
+    for (int i = 0; i < x.np; i++)
+        json_array_append_new(pa, hash_json(x.proof[i]));
     struct {
         uint64_t seq;
         char *line;
@@ -1100,11 +1116,11 @@ json_t *gw_audit_inclusion_dir(const char *logdir, uint64_t seq, uint64_t size,
     /* the leaf of the record as it is now (the tree holds what was signed: an edited record's
      * proof then fails, as it should) */
     if (want.line)
-        gw_merkle_leaf_hash(want.line, strlen(want.line), leaf);
-    char *cp = checkpoint_text(logdir, size);
+        gw_merkle_leaf_hash(want.line, strlen(want.line), x.leaf);
+    char *cp = checkpoint_text(logdir, x.size);
     json_t *o = json_pack("{s:I,s:I,s:o,s:o,s:o}", "seq", (json_int_t)seq, "size",
-                          (json_int_t)size, "leaf_hash", hash_json(leaf), "root",
-                          hash_json(root), "proof", pa);
+                          (json_int_t)x.size, "leaf_hash", hash_json(x.leaf), "root",
+                          hash_json(x.root), "proof", pa);
     json_object_set_new(o, "record", want.line ? json_string(want.line) : json_null());
     json_object_set_new(o, "checkpoint", cp ? json_string(cp) : json_null());
     gw_free(want.line);
@@ -1112,48 +1128,42 @@ json_t *gw_audit_inclusion_dir(const char *logdir, uint64_t seq, uint64_t size,
     return o;
 }
 
+struct consistency {
+    uint64_t m, n;
+    gw_hash proof[GW_MERKLE_MAX_PROOF], r1, r2;
+    int np;
+};
+
+static int compute_consistency(struct proof_tree *t, void *ud, struct gw_error *err)
+{
+    struct consistency *x = ud;
+    if (x->m == 0 || x->m > x->n || x->n > t->n)
+        return GW_ERROR_SET(err, GW_EINVAL, "need 0 < first <= second <= %llu records",
+                            (unsigned long long)t->n);
+    if (gw_merkle_source_consistency(&t->src, x->m, x->n, x->proof, &x->np) != 0 ||
+        gw_merkle_source_root(&t->src, 0, x->m, x->r1) != 0 ||
+        gw_merkle_source_root(&t->src, 0, x->n, x->r2) != 0)
+        return t->ix ? GW_ECONFLICT : GW_ERROR_SET(err, GW_EIO, "audit: cannot read the tree");
+    if (t->ix && !(gw_merkle_verify_consistency(x->m, x->n, x->r1, x->r2,
+                                                (const gw_hash *)x->proof, x->np) &&
+                   genuine_root(t, x->n, x->r2)))
+        return GW_ECONFLICT;
+    return GW_OK;
+}
+
 json_t *gw_audit_consistency_dir(const char *logdir, uint64_t m, uint64_t n2,
                                  struct gw_error *err)
 {
-    if (!n2)
-        n2 = latest_size(logdir);
-    struct proof_tree t;
-    if (proof_tree_open(logdir, n2, &t, err) != GW_OK)
+    struct consistency x = {.m = m, .n = n2 ? n2 : latest_size(logdir)};
+    if (over_tree(logdir, x.n, compute_consistency, &x, err) != GW_OK)
         return NULL;
-    gw_hash proof[GW_MERKLE_MAX_PROOF], r1, r2;
-    int np = 0;
-    for (;;) {
-        if (m == 0 || m > n2 || n2 > t.n) {
-            GW_ERROR_SET(err, GW_EINVAL, "need 0 < first <= second <= %llu records",
-                         (unsigned long long)t.n);
-            proof_tree_close(&t);
-            return NULL;
-        }
-        bool ok = gw_merkle_source_consistency(&t.src, m, n2, proof, &np) == 0 &&
-                  gw_merkle_source_root(&t.src, 0, m, r1) == 0 &&
-                  gw_merkle_source_root(&t.src, 0, n2, r2) == 0;
-        if (ok && (!t.ix || (gw_merkle_verify_consistency(m, n2, r1, r2, (const gw_hash *)proof,
-                                                          np) &&
-                             genuine_root(&t, n2, r2))))
-            break;
-        if (!t.ix) {
-            GW_ERROR_SET(err, GW_EIO, "audit: cannot read the tree of %s", logdir);
-            proof_tree_close(&t);
-            return NULL;
-        }
-        if (proof_tree_distrust(logdir, &t, err) != GW_OK) {
-            proof_tree_close(&t);
-            return NULL;
-        }
-    }
-    proof_tree_close(&t);
     json_t *pa = json_array();
-    for (int i = 0; i < np; i++)
-        json_array_append_new(pa, hash_json(proof[i]));
-    char *c1 = checkpoint_text(logdir, m), *c2 = checkpoint_text(logdir, n2);
+    for (int i = 0; i < x.np; i++)
+        json_array_append_new(pa, hash_json(x.proof[i]));
+    char *c1 = checkpoint_text(logdir, m), *c2 = checkpoint_text(logdir, x.n);
     json_t *o = json_pack("{s:I,s:I,s:o,s:o,s:o}", "first", (json_int_t)m, "second",
-                          (json_int_t)n2, "first_root", hash_json(r1), "second_root",
-                          hash_json(r2), "proof", pa);
+                          (json_int_t)x.n, "first_root", hash_json(x.r1), "second_root",
+                          hash_json(x.r2), "proof", pa);
     json_object_set_new(o, "first_checkpoint", c1 ? json_string(c1) : json_null());
     json_object_set_new(o, "second_checkpoint", c2 ? json_string(c2) : json_null());
     gw_free(c1);
