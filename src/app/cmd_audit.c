@@ -178,6 +178,14 @@ static size_t load_keys(const struct audit_args *a, const char *root,
     return n;
 }
 
+static void show_progress(void *ud, int pass, uint64_t records)
+{
+    (void)ud;
+    fprintf(stderr, "\rverifying: pass %d of 2, %llu records read", pass,
+            (unsigned long long)records);
+    fflush(stderr);
+}
+
 static void print_report(const char *logdir, const json_t *r)
 {
     bool ok = json_is_true(json_object_get(r, "ok"));
@@ -300,7 +308,12 @@ int cmd_audit(int argc, char **argv)
                 snprintf(one, sizeof(one), "%s", logdir);
             else
                 snprintf(one, sizeof(one), "%s/%s", root, logs[i]);
-            json_t *r = gw_audit_verify_dir(one, vs, nvs);
+            /* a long log takes minutes: say how far it got (on a terminal only) */
+            json_t *r = gw_audit_verify_dir_progress(one, vs, nvs,
+                                                     isatty(STDERR_FILENO) ? show_progress : NULL,
+                                                     NULL);
+            if (isatty(STDERR_FILENO))
+                fputs("\r\033[K", stderr);
             all_ok = all_ok && json_is_true(json_object_get(r, "ok"));
             if (!a.json)
                 print_report(one, r);

@@ -112,6 +112,8 @@ struct load_opts {
     void *ud;
     bool judge;        /* verification: header and torn-line problems, canonical form */
     bool leaf;         /* compute each record's leaf hash */
+    void (*progress)(void *ud, uint64_t lines); /* every 100,000 record lines (may be NULL) */
+    void *progress_ud;
     uint64_t from_seq; /* skip the segments that end before this record */
     /* number records by their position (line L of a segment starting at F is record F + L - 2)
      * and parse nothing: for the proof index, which is checked against the signed tree */
@@ -192,7 +194,8 @@ static int load(const char *logdir, struct logview *v, const struct load_opts *o
                 break;
             }
             struct rec *r = &scratch; /* one record at a time: nothing grows with the log */
-            v->n++;
+            if (++v->n % 100000 == 0 && o->progress)
+                o->progress(o->progress_ud, v->n);
             memset(r, 0, sizeof(*r));
             r->seq = UINT64_MAX;
             r->seg = (uint32_t)s;
@@ -478,8 +481,29 @@ static bool judge_line(void *ud, const struct rec *r, const char *line, size_t l
     return true;
 }
 
+struct vprogress {
+    void (*fn)(void *ud, int pass, uint64_t records);
+    void *ud;
+    int pass;
+};
+
+static void verify_progress(void *ud, uint64_t lines)
+{
+    struct vprogress *p = ud;
+    p->fn(p->ud, p->pass, lines);
+}
+
 json_t *gw_audit_verify_dir(const char *logdir, struct gw_note_verifier *const *vs, size_t nvs)
 {
+    return gw_audit_verify_dir_progress(logdir, vs, nvs, NULL, NULL);
+}
+
+json_t *gw_audit_verify_dir_progress(const char *logdir, struct gw_note_verifier *const *vs,
+                                     size_t nvs, void (*progress)(void *ud, int pass,
+                                                                  uint64_t records),
+                                     void *ud)
+{
+    struct vprogress vp = {progress, ud, 1};
     struct gw_error err = {0};
     json_t *report = json_object();
     const char *slash = strrchr(logdir, '/');
@@ -488,6 +512,10 @@ json_t *gw_audit_verify_dir(const char *logdir, struct gw_note_verifier *const *
     struct vseqs q = {0};
     struct logview v;
     struct load_opts lo1 = {.fn = seq_line, .ud = &q};
+    if (progress) {
+        lo1.progress = verify_progress;
+        lo1.progress_ud = &vp;
+    }
     int rc = load(logdir, &v, &lo1, &err);
     struct vstate st = {0};
     char origin[256] = "";
@@ -538,6 +566,11 @@ json_t *gw_audit_verify_dir(const char *logdir, struct gw_note_verifier *const *
         st.ci++; /* predate the records present: noted below */
     /* pass 2: judge every record, and every boundary and checkpoint on the way */
     struct load_opts lo2 = {.fn = judge_line, .ud = &st, .judge = true, .leaf = true};
+    vp.pass = 2;
+    if (progress) {
+        lo2.progress = verify_progress;
+        lo2.progress_ud = &vp;
+    }
     st.v = &v;
     rc = load(logdir, &v, &lo2, &err);
     if (rc == GW_OK)
