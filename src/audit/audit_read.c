@@ -734,9 +734,9 @@ static int data_end(FILE *f, bool open_seg, uint64_t *end)
     return ferror(f) ? GW_EIO : GW_OK;
 }
 
-/* Calls fn for each complete line of the file's first `end` bytes, the last one first, until
- * it returns false (a line not ended by a newline at the end, a torn record, is not one).
- * Memory: one piece plus the longest line. */
+/* Calls fn for each complete line of the file's first `end` bytes but the first (the segment
+ * header), the last one first, until it returns false (a line not ended by a newline at the
+ * end, a torn record, is not one). Memory: one piece plus the longest line. */
 static int lines_backward(FILE *f, uint64_t end, bool (*fn)(void *ud, const char *l, size_t n),
                           void *ud)
 {
@@ -769,11 +769,8 @@ static int lines_backward(FILE *f, uint64_t end, bool (*fn)(void *ud, const char
             go = fn(ud, data + b, e - b);
             e = b - 1;
         }
-        if (!go || pos == 0) {
-            if (go && !first && e > off)
-                fn(ud, data + off, e - off); /* the file's first line */
-            break;
-        }
+        if (!go || pos == 0)
+            break; /* what is left is the file's first line: the segment header */
         nleft = e - off; /* carried to the front of the next round, just before data[piece] */
         if (nleft > AUDIT_LINE_MAX) {
             rc = GW_EIO; /* a line longer than any record: not a log the gateway wrote */

@@ -5,7 +5,8 @@
  * gw_audit_verify_dir. The input is split at the first 0x00 byte: before it a note / header /
  * key text, after it a segment body, read as a closed segment and then as the open one.
  * Invariants: no crash or over-read; a random note never verifies against the fixed key
- * (nobody can forge a checkpoint); a random closed log never "ok".
+ * (nobody can forge a checkpoint); a random closed log never "ok"; the newest-first search
+ * (the segment read backwards) finds the in-order search's records, reversed.
  */
 #include "audit/audit_internal.h"
 #include "audit/audit_read.h"
@@ -20,6 +21,23 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct gw_note_verifier *vk;
+
+#define MAX_SEQS 4096
+struct seqs {
+    uint64_t v[MAX_SEQS];
+    size_t n;
+};
+
+static bool take(void *ud, uint64_t seq, const char *line, size_t len, const json_t *ev)
+{
+    (void)line;
+    (void)len;
+    (void)ev;
+    struct seqs *s = ud;
+    if (s->n < MAX_SEQS)
+        s->v[s->n++] = seq;
+    return true;
+}
 static char dir[64];
 
 static void cleanup(void)
@@ -76,6 +94,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (json_is_true(json_object_get(r, "ok")))
             abort(); /* no checkpoint signed by the key: never ok */
         json_decref(r);
+        /* newest first (the segment read backwards) is the in-order search reversed */
+        struct seqs fwd = {{0}, 0}, back = {{0}, 0};
+        struct gw_audit_query q;
+        memset(&q, 0, sizeof(q));
+        q.limit = MAX_SEQS;
+        gw_audit_search_dir(logdir, &q, take, &fwd, NULL);
+        q.newest_first = true;
+        gw_audit_search_dir(logdir, &q, take, &back, NULL);
+        if (fwd.n != back.n)
+            abort();
+        for (size_t i = 0; i < fwd.n; i++)
+            if (fwd.v[i] != back.v[fwd.n - 1 - i])
+                abort();
         /* the same bytes as the open segment, whose data ends at its first NUL (the writer
          * zero-fills ahead of its records): an unsigned tail may verify, so no crash is all */
         char open_path[220];
