@@ -29,6 +29,7 @@
 #include "net/net_http.h"
 #include "net/net_pool.h"
 #include "store/store_chat.h"
+#include "store/store_janitor.h"
 #include "store/store_thread.h"
 
 #include <event2/event.h>
@@ -68,6 +69,8 @@ struct gw_chat {
     int turn_timeout_s, llm_timeout_s, stall_s, retries, retry_max_wait_s;
     size_t max_tools, history_messages, max_message_bytes;
     long long max_conversations;
+    int retention_days;                /* 0: keep */
+    struct gw_store_janitor *janitor; /* deletes conversations older than that */
     int tz_offset_min;
     char *prompt_tmpl; /* NULL: built-in */
     char describe[1600];
@@ -1386,6 +1389,15 @@ static void chat_release(struct gw_chat *chat)
     gw_free(chat);
 }
 
+/* The janitor's chore: conversations not written to for GW_CHAT_RETENTION_DAYS. */
+static int purge_old(struct gw_store *st, void *ud, long long *removed, struct gw_error *err)
+{
+    const struct gw_chat *chat = ud;
+    char before[32];
+    gw_clock_iso(gw_clock_now() - (int64_t)chat->retention_days * 86400, before, sizeof(before));
+    return gw_store_chat_purge(st, before, removed, err);
+}
+
 int gw_chat_attach(struct gw_server *http, const struct gw_chat_config *cfg,
                    struct gw_chat **out, struct gw_error *err)
 {
@@ -1450,6 +1462,7 @@ int gw_chat_attach(struct gw_server *http, const struct gw_chat_config *cfg,
     chat->max_tools = (size_t)gw_settings_int(s, "GW_CHAT_MAX_TOOLS");
     chat->history_messages = (size_t)gw_settings_int(s, "GW_CHAT_HISTORY_MESSAGES");
     chat->max_conversations = gw_settings_int(s, "GW_CHAT_MAX_CONVERSATIONS");
+    chat->retention_days = (int)gw_settings_int(s, "GW_CHAT_RETENTION_DAYS");
     chat->max_message_bytes = (size_t)gw_settings_int(s, "GW_CHAT_MAX_MESSAGE_BYTES");
     chat->tz_offset_min = (int)gw_settings_int(s, "GW_CHAT_TIMEZONE_OFFSET_MINUTES");
     chat->mcp = cfg->mcp;
@@ -1478,6 +1491,12 @@ int gw_chat_attach(struct gw_server *http, const struct gw_chat_config *cfg,
                                sizeof(struct chat_worker));
     gw_store_per_thread_init(&chat->stores, cfg->store_url, cfg->store_opts);
     chat->pool = gw_pool_new(POOL_THREADS, POOL_QUEUE);
+    if (chat->retention_days > 0) {
+        char what[96];
+        snprintf(what, sizeof(what), "chat conversations not written to for %d days",
+                 chat->retention_days);
+        chat->janitor = gw_store_janitor_start(cfg->store_url, what, purge_old, chat, 3600);
+    }
     gw_server_on_worker(http, worker_start, worker_stop, chat);
     gw_server_on_drain(http, worker_drain, chat);
     gw_server_route(http, "/chat/api/*", chat_handle, chat);
@@ -1494,6 +1513,7 @@ void gw_chat_free(struct gw_chat *c)
 {
     if (!c)
         return;
+    gw_store_janitor_stop(c->janitor);
     gw_pool_free(c->pool);
     gw_store_per_thread_fini(&c->stores);
     chat_release(c);

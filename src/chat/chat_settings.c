@@ -71,6 +71,10 @@ const struct gw_setting_def gw_chat_settings[] = {
      "Most recent messages of a conversation sent to the model (cut at a user message)."},
     {"GW_CHAT_MAX_CONVERSATIONS", GW_SET_INT, "200", 1, 100000, NULL, GROUP,
      "Conversations one person may keep; creating one more is refused until some are deleted."},
+    {"GW_CHAT_RETENTION_DAYS", GW_SET_INT, "90", 0, 36500, NULL, GROUP,
+     "Conversations not written to for this many days are deleted (checked at start and "
+     "hourly): they hold what customers and tools said, personal data kept no longer than "
+     "needed. 0 = keep until their owner deletes them. The tool calls stay in the audit trail."},
     {"GW_CHAT_MAX_MESSAGE_BYTES", GW_SET_INT, "8192", 16, 65536, NULL, GROUP,
      "Longest message a person may send."},
     {"GW_CHAT_SYSTEM_PROMPT_FILE", GW_SET_STRING, "", 0, 0, NULL, GROUP,

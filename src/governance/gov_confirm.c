@@ -30,9 +30,9 @@
 #include "core/alloc.h"
 #include "core/clock.h"
 #include "store/store_approval.h"
+#include "store/store_janitor.h"
 #include "core/json.h"
 #include "core/log.h"
-#include "core/thread.h"
 #include "kv/kv.h"
 #include "mcp/mcp_exchange.h"
 #include "mcp/mcp_jsonrpc.h"
@@ -42,7 +42,6 @@
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 /* ---------------------------------------------------------------- the call in words */
 
@@ -267,78 +266,33 @@ void gw_gov__approvals_init(struct gw_gov *g)
     g->pool = gw_pool_new(1, 1000);
 }
 
-/* The janitor: approvals that expired GW_APPROVAL_RETENTION_DAYS ago leave the database. They
- * hold the call's arguments for the approver (personal data, kept no longer than needed); the
- * audit trail keeps the request, the decision and the use. At start, then hourly, on its own
- * thread and database handle; every replica runs one (the DELETE is idempotent). */
-static void *janitor_main(void *arg)
+/* The approvals janitor's chore: approvals that expired GW_APPROVAL_RETENTION_DAYS ago leave
+ * the database. They hold the call's arguments for the approver (personal data, kept no longer
+ * than needed); the audit trail keeps the request, the decision and the use. */
+static int purge_approvals(struct gw_store *st, void *ud, long long *removed,
+                           struct gw_error *err)
 {
-    gw_thread_init_self("gw-approvals", GW_THREAD_BACKGROUND);
-    struct gw_gov *g = arg;
-    struct gw_store *st = NULL;
-    bool first = true;
-    pthread_mutex_lock(&g->janitor_lock);
-    while (!g->janitor_stop) {
-        pthread_mutex_unlock(&g->janitor_lock);
-        struct gw_error err = {0};
-        char before[32];
-        gw_clock_iso(gw_clock_now() - (int64_t)g->approval_retention_days * 86400, before,
-                     sizeof(before));
-        long long n = 0;
-        int rc = st ? GW_OK : gw_store_open(g->store_url, NULL, &st, &err);
-        if (rc == GW_OK)
-            rc = gw_store_approval_purge(st, before, &n, &err);
-        if (rc != GW_OK) {
-            /* at start the database may not answer or be migrated yet (a separate job) */
-            GW_LOG(first ? GW_LOG_INFO : GW_LOG_WARN, "governance",
-                   "approvals: cannot delete expired ones (again in an hour): %s", err.msg);
-            gw_store_close(st);
-            st = NULL;
-        } else if (n) {
-            GW_LOG(GW_LOG_INFO, "governance",
-                   "approvals: deleted %lld that expired more than %d days ago", n,
-                   g->approval_retention_days);
-        }
-        first = false;
-        pthread_mutex_lock(&g->janitor_lock);
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += 3600;
-        while (!g->janitor_stop &&
-               pthread_cond_timedwait(&g->janitor_cond, &g->janitor_lock, &ts) == 0) {
-        }
-    }
-    pthread_mutex_unlock(&g->janitor_lock);
-    gw_store_close(st);
-    return NULL;
+    const struct gw_gov *g = ud;
+    char before[32];
+    gw_clock_iso(gw_clock_now() - (int64_t)g->approval_retention_days * 86400, before,
+                 sizeof(before));
+    return gw_store_approval_purge(st, before, removed, err);
 }
 
 void gw_gov__approvals_start_janitor(struct gw_gov *g)
 {
-    if (!g->pool || g->janitor_started)
+    if (!g->pool || g->janitor)
         return;
-    pthread_mutex_init(&g->janitor_lock, NULL);
-    pthread_cond_init(&g->janitor_cond, NULL);
-    g->janitor_started = pthread_create(&g->janitor, NULL, janitor_main, g) == 0;
-    if (!g->janitor_started) {
-        pthread_mutex_destroy(&g->janitor_lock);
-        pthread_cond_destroy(&g->janitor_cond);
-        GW_LOG(GW_LOG_WARN, "governance", "approvals: cannot start the janitor thread");
-    }
+    char what[96];
+    snprintf(what, sizeof(what), "approvals that expired more than %d days ago",
+             g->approval_retention_days);
+    g->janitor = gw_store_janitor_start(g->store_url, what, purge_approvals, g, 3600);
 }
 
 void gw_gov__approvals_fini(struct gw_gov *g)
 {
-    if (g->janitor_started) {
-        pthread_mutex_lock(&g->janitor_lock);
-        g->janitor_stop = true;
-        pthread_cond_signal(&g->janitor_cond);
-        pthread_mutex_unlock(&g->janitor_lock);
-        pthread_join(g->janitor, NULL);
-        pthread_mutex_destroy(&g->janitor_lock);
-        pthread_cond_destroy(&g->janitor_cond);
-        g->janitor_started = false;
-    }
+    gw_store_janitor_stop(g->janitor);
+    g->janitor = NULL;
     if (!g->pool)
         return;
     gw_pool_free(g->pool); /* the thread exits: its store handle closes (key destructor) */

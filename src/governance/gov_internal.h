@@ -21,6 +21,7 @@
 
 struct gov_cache;
 struct gov_opa;
+struct gw_store_janitor;
 
 struct gw_gov {
     char file[1024];
@@ -46,11 +47,7 @@ struct gw_gov {
     pthread_key_t store_key;
     int approval_ttl_s;
     int approval_retention_days;
-    /* the janitor (gov_confirm.c): expired approvals leave the database */
-    pthread_t janitor;
-    bool janitor_started, janitor_stop;
-    pthread_mutex_t janitor_lock;
-    pthread_cond_t janitor_cond;
+    struct gw_store_janitor *janitor; /* expired approvals leave the database (gov_confirm.c) */
 
     struct gw_kv *kv;          /* where consents are spent once (Redis: across replicas) */
     struct gw_kv *own_kv;      /* the in-process one used without gw_gov_set_kv */

@@ -201,3 +201,15 @@ int gw_store_chat_delete(struct gw_store *st, const char *owner, const char *id,
         rc = GW_ERROR_SET(err, GW_ENOTFOUND, "no such conversation");
     return rc;
 }
+
+int gw_store_chat_purge(struct gw_store *st, const char *before, long long *removed,
+                        struct gw_error *err)
+{
+    long long n = 0;
+    struct store_param p[] = {SP_TEXT(before ? before : "")};
+    int rc = gw_store__exec(st, "DELETE FROM chat_conversations WHERE updated_at < $1", p, 1,
+                            NULL, NULL, &n, err);
+    if (removed)
+        *removed = rc == GW_OK ? n : 0;
+    return rc;
+}

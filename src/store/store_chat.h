@@ -52,4 +52,9 @@ int gw_store_chat_save(struct gw_store *st, const char *owner, const char *id,
 int gw_store_chat_delete(struct gw_store *st, const char *owner, const char *id,
                          struct gw_error *err);
 
+/* Deletes every conversation last written before `before` (ISO), whoever owns it; *removed
+ * (may be NULL): how many. GW_OK, GW_EIO. */
+int gw_store_chat_purge(struct gw_store *st, const char *before, long long *removed,
+                        struct gw_error *err);
+
 #endif

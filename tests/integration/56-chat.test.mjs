@@ -13,11 +13,13 @@
 //     provider down, 429 retried after Retry-After, 429 too long to wait, 500, a malformed
 //     stream, a stream cut short, the provider's in-stream error, a stalled stream;
 // plus: conversations are private to their owner, the provider key never reaches the browser,
-// the agent's tool list is the user's exposed tools, bad requests are refused clearly.
+// the agent's tool list is the user's exposed tools, bad requests are refused clearly, and a
+// conversation not written to for GW_CHAT_RETENTION_DAYS (90) is deleted at start.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { writeFileSync, readdirSync, existsSync } from 'node:fs';
+import { DatabaseSync } from 'node:sqlite';
 import * as h from './lib/e2e-harness.mjs';
 import { startStandin } from '../support/llm-standin.mjs';
 
@@ -99,6 +101,14 @@ before(async () => {
   key.cc2 = makeKey('cc2', ['customer-care']);
   key.analyst = makeKey('analyst', ['analyst']);
   key.dealer = makeKey('dealer', ['dealer'], { dealer_ids: ['MSIL-PUNE-001'] });
+  // two conversations of someone, last written 120 and 10 days ago
+  const db = new DatabaseSync(join(env.GW_DATA_DIR, 'gateway.db'));
+  const ago = (days) => new Date(Date.now() - days * 86400e3).toISOString();
+  const ins = db.prepare(`INSERT INTO chat_conversations (owner, id, title, created_at, updated_at,
+    version, messages) VALUES (?, ?, 'old', ?, ?, 1, '[]')`);
+  ins.run('c'.repeat(64), 'forgotten', ago(130), ago(120));
+  ins.run('c'.repeat(64), 'recent', ago(20), ago(10));
+  db.close();
   gws.openai = await startGw('openai', llm.url);
   gws.anthropic = await startGw('anthropic', llm.url);
   gws.down = await startGw('openai', 'http://127.0.0.1:9/v1'); // discard port: refused
@@ -400,6 +410,21 @@ test('shutdown ends a running turn with a message, saves it and exits', async ()
   assert.deepEqual(h.sanitizerReports(gw.stderr()), []);
   // (under LeakSanitizer: nothing of the chat leaks)
   assert.deepEqual(h.leakReports(gw.stderr()).filter((l) => /chat|mcp_internal|httpc/.test(l)), []);
+});
+
+test('a conversation not written to for GW_CHAT_RETENTION_DAYS is deleted', async () => {
+  const db = new DatabaseSync(join(env.GW_DATA_DIR, 'gateway.db'));
+  try {
+    let ids = [];
+    for (let i = 0; i < 50; i++) { // the janitors run at start: up to 5 s
+      ids = db.prepare("SELECT id FROM chat_conversations WHERE owner = ?").all('c'.repeat(64)).map((r) => r.id);
+      if (!ids.includes('forgotten')) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.deepEqual(ids, ['recent']);
+  } finally {
+    db.close();
+  }
 });
 
 test('no sanitizer report', () => {

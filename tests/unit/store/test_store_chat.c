@@ -6,13 +6,15 @@
  * messages and pending state, save only over the expected version (a concurrent save is
  * GW_ECONFLICT, a missing one GW_ENOTFOUND), title kept unless given, size and key limits,
  * another owner sees nothing and can delete nothing, delete, count; and that conversation
- * writes do not move the registry version (no replica reloads for a chat message).
+ * writes do not move the registry version (no replica reloads for a chat message); the
+ * retention purge.
  */
 #include "store_testenv.h"
 
 #include "core/json.h"
 #include "store/store.h"
 #include "store/store_chat.h"
+#include "store/store_impl.h"
 
 #define OWNER_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define OWNER_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
@@ -127,6 +129,37 @@ static void test_chat_conversations(void **state)
     gw_store_close(st);
 }
 
-#define CHAT_TESTS(X) X(test_chat_conversations)
+/* Conversations not written to since the cut-off are deleted, whoever owns them; the others
+ * stay (GW_CHAT_RETENTION_DAYS). */
+static void test_chat_purge(void **state)
+{
+    struct tenv *e = tenv_get(state);
+    struct gw_store *st = open_migrated(e);
+    struct gw_error err = {0};
+    const char *ids[] = {"old-a", "old-b", "new-a"};
+    const char *owners[] = {OWNER_A, OWNER_B, OWNER_A};
+    for (int i = 0; i < 3; i++) {
+        json_t *c = NULL;
+        assert_int_equal(gw_store_chat_create(st, owners[i], ids[i], "t", &c, &err), GW_OK);
+        json_decref(c);
+    }
+    assert_int_equal(gw_store__exec(st, "UPDATE chat_conversations SET updated_at = "
+                                        "'2020-01-01T00:00:00Z' WHERE id LIKE 'old-%'",
+                                    NULL, 0, NULL, NULL, NULL, &err),
+                     GW_OK);
+    long long n = -1;
+    assert_int_equal(gw_store_chat_purge(st, "2025-01-01T00:00:00Z", &n, &err), GW_OK);
+    assert_int_equal(n, 2);
+    json_t *c = NULL;
+    assert_int_equal(gw_store_chat_get(st, OWNER_A, "old-a", &c, &err), GW_ENOTFOUND);
+    assert_int_equal(gw_store_chat_get(st, OWNER_B, "old-b", &c, &err), GW_ENOTFOUND);
+    assert_int_equal(gw_store_chat_get(st, OWNER_A, "new-a", &c, &err), GW_OK);
+    json_decref(c);
+    assert_int_equal(gw_store_chat_purge(st, "2025-01-01T00:00:00Z", &n, &err), GW_OK);
+    assert_int_equal(n, 0);
+    gw_store_close(st);
+}
+
+#define CHAT_TESTS(X) X(test_chat_conversations) X(test_chat_purge)
 
 TENV_MAIN("store_chat", CHAT_TESTS)

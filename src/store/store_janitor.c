@@ -1,0 +1,100 @@
+/*
+ * src/store/store_janitor.c
+ * The janitor thread (store_janitor.h): loop { open the handle if needed -> run the chore ->
+ * log what it removed or why it failed -> wait `period` or the stop signal }.
+ */
+#include "store/store_janitor.h"
+
+#include "core/alloc.h"
+#include "core/log.h"
+#include "core/thread.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <time.h>
+
+struct gw_store_janitor {
+    char *url, *what;
+    gw_store_chore_fn fn;
+    void *ud;
+    unsigned period_s;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool stop;
+};
+
+static void *janitor_main(void *arg)
+{
+    gw_thread_init_self("gw-janitor", GW_THREAD_BACKGROUND);
+    struct gw_store_janitor *j = arg;
+    struct gw_store *st = NULL;
+    bool first = true;
+    pthread_mutex_lock(&j->lock);
+    while (!j->stop) {
+        pthread_mutex_unlock(&j->lock);
+        struct gw_error err = {0};
+        long long n = 0;
+        int rc = st ? GW_OK : gw_store_open(j->url, NULL, &st, &err);
+        if (rc == GW_OK)
+            rc = j->fn(st, j->ud, &n, &err);
+        if (rc != GW_OK) {
+            GW_LOG(first ? GW_LOG_INFO : GW_LOG_WARN, "store",
+                   "cannot delete %s yet (again in %u s): %s", j->what, j->period_s, err.msg);
+            gw_store_close(st); /* a broken connection: reopened next round */
+            st = NULL;
+        } else if (n) {
+            GW_LOG(GW_LOG_INFO, "store", "deleted %lld %s", n, j->what);
+        }
+        first = false;
+        pthread_mutex_lock(&j->lock);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += (time_t)j->period_s;
+        while (!j->stop && pthread_cond_timedwait(&j->cond, &j->lock, &ts) == 0) {
+        }
+    }
+    pthread_mutex_unlock(&j->lock);
+    gw_store_close(st);
+    return NULL;
+}
+
+struct gw_store_janitor *gw_store_janitor_start(const char *url, const char *what,
+                                                gw_store_chore_fn fn, void *ud,
+                                                unsigned period_s)
+{
+    struct gw_store_janitor *j = gw_xcalloc(1, sizeof(*j));
+    j->url = gw_xstrdup(url);
+    j->what = gw_xstrdup(what);
+    j->fn = fn;
+    j->ud = ud;
+    j->period_s = period_s ? period_s : 3600;
+    pthread_mutex_init(&j->lock, NULL);
+    pthread_cond_init(&j->cond, NULL);
+    if (pthread_create(&j->thread, NULL, janitor_main, j) != 0) {
+        GW_LOG(GW_LOG_WARN, "store", "cannot start the thread that deletes %s", what);
+        pthread_mutex_destroy(&j->lock);
+        pthread_cond_destroy(&j->cond);
+        gw_free(j->url);
+        gw_free(j->what);
+        gw_free(j);
+        return NULL;
+    }
+    return j;
+}
+
+void gw_store_janitor_stop(struct gw_store_janitor *j)
+{
+    if (!j)
+        return;
+    pthread_mutex_lock(&j->lock);
+    j->stop = true;
+    pthread_cond_signal(&j->cond);
+    pthread_mutex_unlock(&j->lock);
+    pthread_join(j->thread, NULL);
+    pthread_mutex_destroy(&j->lock);
+    pthread_cond_destroy(&j->cond);
+    gw_free(j->url);
+    gw_free(j->what);
+    gw_free(j);
+}

@@ -1,0 +1,29 @@
+/*
+ * src/store/store_janitor.h
+ * A janitor: a thread that deletes what has outlived its retention from the database (expired
+ * approvals, forgotten conversations), at start and then every `period_s` seconds, through its
+ * own handle. Every replica runs its own (the deletions are idempotent). A failure is logged
+ * (at start as information: the database may not answer or be migrated yet) and retried at
+ * the next period.
+ */
+#ifndef GW_STORE_STORE_JANITOR_H
+#define GW_STORE_STORE_JANITOR_H
+
+#include "store/store.h"
+
+/* One round of the chore: delete what is due, *removed = how many. GW_OK or an error. */
+typedef int (*gw_store_chore_fn)(struct gw_store *st, void *ud, long long *removed,
+                                 struct gw_error *err);
+
+struct gw_store_janitor;
+
+/* Starts it. `what` names the chore in log lines ("approvals expired more than 30 days ago").
+ * url/what are copied; ud must outlive the janitor. NULL when the thread cannot start (logged:
+ * the gateway runs on, without the chore). */
+struct gw_store_janitor *gw_store_janitor_start(const char *url, const char *what,
+                                                gw_store_chore_fn fn, void *ud,
+                                                unsigned period_s);
+/* Stops it (waits for a round in progress) and frees. NULL is fine. */
+void gw_store_janitor_stop(struct gw_store_janitor *j);
+
+#endif
