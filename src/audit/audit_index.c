@@ -54,18 +54,8 @@ static int rd(int fd, uint64_t at, gw_hash *out, size_t count)
 
 static int wr(int fd, uint64_t at, const gw_hash *h, size_t count)
 {
-    size_t want = count * GW_HASH_LEN, put = 0;
-    while (put < want) {
-        ssize_t w = pwrite(fd, (const char *)h + put, want - put,
-                           (off_t)(at * GW_HASH_LEN + put));
-        if (w <= 0) {
-            if (w < 0 && errno == EINTR)
-                continue;
-            return GW_EIO;
-        }
-        put += (size_t)w;
-    }
-    return GW_OK;
+    return gw_audit__write_at(fd, (const char *)h, count * GW_HASH_LEN,
+                              (int64_t)(at * GW_HASH_LEN));
 }
 
 /* Adds the entries of levels 1.. that level 0's entries now complete. */

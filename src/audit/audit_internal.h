@@ -80,6 +80,8 @@ int gw_audit__read_file(const char *path, size_t max, char **out, size_t *n,
 int gw_audit__write_file_atomic(const char *dir, const char *name, const char *data, size_t n,
                                 int mode, struct gw_error *err);
 int gw_audit__fsync_dir(const char *dir);
+/* Writes all of p[0..n) at offset `off`, or at the file position when off < 0. GW_OK/GW_EIO. */
+int gw_audit__write_at(int fd, const char *p, size_t n, int64_t off);
 int gw_audit__mkdirs(const char *path, struct gw_error *err);
 
 /* Calls fn(ud, seq, leaf hash) for each record line from number `from` on, in the order of

@@ -152,8 +152,7 @@ int gw_audit__fsync_dir(const char *dir)
     return rc;
 }
 
-/* Writes all of p[0..n) at offset `off`, or at the file position when off < 0. */
-static int write_at(int fd, const char *p, size_t n, int64_t off)
+int gw_audit__write_at(int fd, const char *p, size_t n, int64_t off)
 {
     while (n) {
         ssize_t w = off < 0 ? write(fd, p, n) : pwrite(fd, p, n, (off_t)off);
@@ -171,7 +170,7 @@ static int write_at(int fd, const char *p, size_t n, int64_t off)
 
 static int write_all(int fd, const char *p, size_t n)
 {
-    return write_at(fd, p, n, -1);
+    return gw_audit__write_at(fd, p, n, -1);
 }
 
 int gw_audit__write_file_atomic(const char *dir, const char *name, const char *data, size_t n,
@@ -826,7 +825,8 @@ static int commit(struct gw_audit *a, struct item *batch, size_t count, struct g
     }
     uint64_t before = a->seg_bytes;
     if (rc == GW_OK)
-        rc = write_at(a->fd, gw_buf_ptr(&a->wbuf), gw_buf_len(&a->wbuf), (int64_t)before);
+        rc = gw_audit__write_at(a->fd, gw_buf_ptr(&a->wbuf), gw_buf_len(&a->wbuf),
+                                (int64_t)before);
     if (rc == GW_OK && a->cfg.sync == GW_AUDIT_SYNC_FDATASYNC && fdatasync(a->fd) != 0)
         rc = GW_EIO;
     if (rc == GW_OK && a->pg) {
@@ -877,7 +877,7 @@ static void prefill(struct gw_audit *a)
     uint64_t off = a->seg_filled, end = a->seg_bytes + AUDIT_PREFILL;
     while (off < end) {
         size_t n = end - off < sizeof(zeros) ? (size_t)(end - off) : sizeof(zeros);
-        if (write_at(a->fd, zeros, n, (int64_t)off) != GW_OK)
+        if (gw_audit__write_at(a->fd, zeros, n, (int64_t)off) != GW_OK)
             break;
         off += n;
     }

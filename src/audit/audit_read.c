@@ -868,17 +868,19 @@ long gw_audit_search_dir(const char *logdir, const struct gw_audit_query *q,
 
 /* ---- proofs ------------------------------------------------------------------------------ */
 
-static bool collect_line(void *ud, const struct rec *r, const char *line, size_t len,
-                         const json_t *rec)
+/* The record `seq`'s line (gw_free), or NULL. */
+struct one_line {
+    uint64_t seq;
+    char *line;
+};
+
+static bool take_line(void *ud, uint64_t seq, const char *line, size_t len, const json_t *ev)
 {
-    (void)rec;
-    struct {
-        uint64_t seq;
-        char *line;
-    } *want = ud;
-    if (r->parsed && r->seq == want->seq && !want->line)
-        want->line = gw_xstrndup(line, len);
-    return !want->line; /* the first line with that number, as verify names it */
+    (void)ev;
+    struct one_line *o = ud;
+    if (seq == o->seq)
+        o->line = gw_xstrndup(line, len);
+    return false;
 }
 
 static json_t *hash_json(const gw_hash h)
@@ -1039,6 +1041,8 @@ static int proof_tree_open(const char *logdir, uint64_t need, struct proof_tree 
 {
     memset(t, 0, sizeof(*t));
     t->latest = latest_size(logdir);
+    if (!need)
+        need = t->latest;
     struct gw_error ie = {0};
     if (t->latest > 0 && need <= t->latest &&
         checkpoint_root(logdir, t->latest, t->signed_root) &&
@@ -1109,6 +1113,8 @@ struct inclusion {
 static int compute_inclusion(struct proof_tree *t, void *ud, struct gw_error *err)
 {
     struct inclusion *x = ud;
+    if (!x->size)
+        x->size = t->latest; /* the latest checkpoint's */
     if (x->size > t->n || x->seq >= x->size)
         return GW_ERROR_SET(err, GW_ENOTFOUND,
                             "record %llu is not in a signed tree of size %llu (the log holds "
@@ -1129,20 +1135,15 @@ static int compute_inclusion(struct proof_tree *t, void *ud, struct gw_error *er
 json_t *gw_audit_inclusion_dir(const char *logdir, uint64_t seq, uint64_t size,
                                struct gw_error *err)
 {
-    struct inclusion x = {.seq = seq, .size = size ? size : latest_size(logdir)};
+    struct inclusion x = {.seq = seq, .size = size}; /* 0: the latest checkpoint's */
     if (over_tree(logdir, x.size, compute_inclusion, &x, err) != GW_OK)
         return NULL;
     json_t *pa = json_array();
     for (int i = 0; i < x.np; i++)
         json_array_append_new(pa, hash_json(x.proof[i]));
-    struct {
-        uint64_t seq;
-        char *line;
-    } want = {seq, NULL};
-    struct logview v;
-    struct load_opts lo = {.fn = collect_line, .ud = &want, .from_seq = seq};
-    load(logdir, &v, &lo, NULL);
-    view_free(&v);
+    struct one_line want = {seq, NULL};
+    struct gw_audit_query q = {.from_seq = seq, .limit = 1};
+    gw_audit_search_dir(logdir, &q, take_line, &want, NULL);
     /* the leaf of the record as it is now (the tree holds what was signed: an edited record's
      * proof then fails, as it should) */
     if (want.line)
@@ -1167,6 +1168,8 @@ struct consistency {
 static int compute_consistency(struct proof_tree *t, void *ud, struct gw_error *err)
 {
     struct consistency *x = ud;
+    if (!x->n)
+        x->n = t->latest;
     if (x->m == 0 || x->m > x->n || x->n > t->n)
         return GW_ERROR_SET(err, GW_EINVAL, "need 0 < first <= second <= %llu records",
                             (unsigned long long)t->n);
@@ -1184,7 +1187,7 @@ static int compute_consistency(struct proof_tree *t, void *ud, struct gw_error *
 json_t *gw_audit_consistency_dir(const char *logdir, uint64_t m, uint64_t n2,
                                  struct gw_error *err)
 {
-    struct consistency x = {.m = m, .n = n2 ? n2 : latest_size(logdir)};
+    struct consistency x = {.m = m, .n = n2}; /* 0: the latest checkpoint's */
     if (over_tree(logdir, x.n, compute_consistency, &x, err) != GW_OK)
         return NULL;
     json_t *pa = json_array();
