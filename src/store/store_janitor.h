@@ -1,10 +1,10 @@
 /*
  * src/store/store_janitor.h
  * A janitor: a thread that deletes what has outlived its retention from the database (expired
- * approvals, forgotten conversations), at start and then every `period_s` seconds, through its
- * own handle. Every replica runs its own (the deletions are idempotent). A failure is logged
- * (at start as information: the database may not answer or be migrated yet) and retried at
- * the next period.
+ * approvals, forgotten conversations), at start and then every `period_s` seconds, through a
+ * handle of its own opened for the round. Every replica runs its own (the deletions are
+ * idempotent). A failure is logged (at start as information: the database may not answer or be
+ * migrated yet) and retried at the next period.
  */
 #ifndef GW_STORE_STORE_JANITOR_H
 #define GW_STORE_STORE_JANITOR_H
