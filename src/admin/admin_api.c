@@ -751,7 +751,7 @@ int gw_admin_attach(struct gw_server *http, const struct gw_admin_config *cfg,
     adm->on_write = cfg->on_write;
     adm->on_write_arg = cfg->on_write_arg;
     adm->audit = cfg->audit;
-    pthread_mutex_init(&adm->audit_lock, NULL);
+    adm->verify = gw_admin__verify_new();
     adm->limits_status = cfg->limits_status;
     adm->limits_arg = cfg->limits_arg;
     adm->metrics_summary = cfg->metrics_summary;
@@ -779,8 +779,9 @@ void gw_admin_free(struct gw_admin *adm)
 {
     if (!adm)
         return;
+    gw_admin__verify_stop(adm->verify); /* a request waiting for it lets its pool thread go */
     gw_pool_free(adm->pool); /* pool threads exit: their store handles close (key destructor) */
-    gw_admin__audit_state_free(adm);
+    gw_admin__verify_free(adm->verify);
     gw_store_per_thread_fini(&adm->stores);
     gw_ssrf_policy_free(adm->own_ssrf);
     json_decref(adm->auth_config);

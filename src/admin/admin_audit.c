@@ -8,7 +8,8 @@
  *   GET  /admin/api/audit/{id}          one record (id = its sequence number)
  *   GET  /admin/api/audit/{id}/proof    its inclusion proof in the latest signed checkpoint
  *   GET  /admin/api/audit/chain         head, latest checkpoint, last verification
- *   POST /admin/api/audit/verify        verify now (the full report; the summary is kept)
+ *   POST /admin/api/audit/verify?wait=  verify now, or join the verification running: its full
+ *                                       report, or 202 with its progress after `wait` s (10)
  *   GET  /admin/api/audit/export?format=jsonl|csv&<the list's filters>
  * and the raw forms the CLI mirrors:
  *   GET /admin/api/audit/verify      the verification report of this replica's log
@@ -37,6 +38,8 @@
 #include <time.h>
 
 #define AUDIT_SEARCH_MAX 1000
+#define AUDIT_VERIFY_WAIT_DEFAULT 10 /* seconds a verify request waits before answering 202 */
+#define AUDIT_VERIFY_WAIT_MAX 60
 
 struct admin_audit_q {
     char tool[128], subject[256], request_id[132], trace_id[40], outcome[16], kind[16],
@@ -46,6 +49,7 @@ struct admin_audit_q {
     unsigned long long from_seq, seq, size, first, second;
     bool has_seq, has_first;
     size_t limit;
+    unsigned wait; /* /audit/verify: seconds to wait for the outcome */
 };
 
 /* ---- recording writes ---------------------------------------------------------------------- */
@@ -99,7 +103,7 @@ void gw_admin__audit_write(struct admin_job *j)
 
 /* ---- the endpoints ------------------------------------------------------------------------- */
 
-static size_t load_verifiers(struct gw_audit *a, struct gw_note_verifier **vs, size_t max)
+size_t gw_admin__load_verifiers(struct gw_audit *a, struct gw_note_verifier **vs, size_t max)
 {
     size_t n = 0;
     const char *p = gw_audit_verifier_keys(a);
@@ -118,15 +122,22 @@ static size_t load_verifiers(struct gw_audit *a, struct gw_note_verifier **vs, s
     return n;
 }
 
-static void w_verify(struct admin_job *j, struct gw_store *st)
+/* One verification at a time, on its own thread (admin_verify.c): 200 with the report when it
+ * ends within ?wait= seconds, else 202 with its progress (GET /audit/chain follows it). */
+static void w_verify(struct admin_job *j)
 {
-    (void)st;
-    struct gw_note_verifier *vs[16];
-    size_t n = load_verifiers(j->adm->audit, vs, 16);
-    json_t *r = gw_audit_verify_dir(gw_audit_log_dir(j->adm->audit), vs, n);
-    for (size_t i = 0; i < n; i++)
-        gw_note_verifier_free(vs[i]);
-    gw_admin__ok(j, 200, r);
+    json_t *r = NULL;
+    struct gw_error err = {0};
+    if (gw_admin__verify_run(j->adm->verify, j->adm->audit, j->aq->wait, &r, &err) != GW_OK) {
+        gw_admin__fail(j, 503, "unavailable", "%s", err.msg);
+        return;
+    }
+    bool running = gw_json_str(r, "state") != NULL;
+    if (running)
+        json_object_set_new(r, "next", json_string("GET /admin/api/audit/chain shows its "
+                                                   "progress and then its outcome; or repeat "
+                                                   "this request to wait again"));
+    gw_admin__ok(j, running ? 202 : 200, r);
 }
 
 static bool collect(void *ud, uint64_t seq, const char *line, size_t len, const json_t *event)
@@ -256,7 +267,7 @@ int gw_admin__audit_params(struct gw_http_req *r, struct admin_job *j, struct gw
     const char *leaf = j->m.route == AR_AUDIT ? j->m.name : "";
     struct admin_audit_q *q = gw_xcalloc(1, sizeof(*q));
     j->aq = q;
-    unsigned long long limit = 100;
+    unsigned long long limit = 100, wait = AUDIT_VERIFY_WAIT_DEFAULT;
     bool ok = q_text(r, "tool", q->tool, sizeof(q->tool), err) &&
               q_text(r, "subject", q->subject, sizeof(q->subject), err) &&
               q_text(r, "requestId", q->request_id, sizeof(q->request_id), err) &&
@@ -276,7 +287,8 @@ int gw_admin__audit_params(struct gw_http_req *r, struct admin_job *j, struct gw
               q_text(r, "format", q->format, sizeof(q->format), err) &&
               q_num(r, "after", &q->after, &q->has_after, err) &&
               q_num(r, "before", &q->before, &q->has_before, err) &&
-              q_text(r, "order", q->order, sizeof(q->order), err);
+              q_text(r, "order", q->order, sizeof(q->order), err) &&
+              q_num(r, "wait", &wait, NULL, err);
     /* the console's names for the time window */
     if (ok && !q->since[0])
         ok = q_text(r, "from", q->since, sizeof(q->since), err);
@@ -284,6 +296,10 @@ int gw_admin__audit_params(struct gw_http_req *r, struct admin_job *j, struct gw
         ok = q_text(r, "to", q->until, sizeof(q->until), err);
     if (!ok)
         return GW_EINVAL;
+    if (wait > AUDIT_VERIFY_WAIT_MAX)
+        return GW_ERROR_SET(err, GW_EINVAL, "query parameter wait must be 0..%d (seconds)",
+                            AUDIT_VERIFY_WAIT_MAX);
+    q->wait = (unsigned)wait;
     if (limit < 1 || limit > AUDIT_SEARCH_MAX)
         return GW_ERROR_SET(err, GW_EINVAL, "query parameter limit must be 1..%d",
                             AUDIT_SEARCH_MAX);
@@ -650,7 +666,7 @@ static void w_chain(struct admin_job *j)
     json_t *cp = json_null();
     if (text) {
         struct gw_note_verifier *vs[16];
-        size_t n = load_verifiers(au, vs, 16);
+        size_t n = gw_admin__load_verifiers(au, vs, 16);
         struct gw_checkpoint c;
         if (gw_note_open_checkpoint(text, strlen(text), vs, n, &c, &err) == GW_OK) {
             char hb[48], when[40], path[4200];
@@ -670,36 +686,9 @@ static void w_chain(struct admin_job *j)
         gw_free(text);
     }
     json_object_set_new(o, "checkpoint", cp);
-    pthread_mutex_lock(&j->adm->audit_lock);
-    json_t *v = j->adm->audit_verification ? json_deep_copy(j->adm->audit_verification)
-                                           : json_pack("{s:s}", "status", "unknown");
-    pthread_mutex_unlock(&j->adm->audit_lock);
-    json_object_set_new(o, "verification", v);
+    json_object_set_new(o, "verification", gw_admin__verify_summary(j->adm->verify));
     json_object_set_new(o, "origin", json_string(gw_audit_origin(au)));
     gw_admin__ok(j, 200, o);
-}
-
-static void remember_verification(struct admin_job *j, const json_t *r)
-{
-    bool ok = json_is_true(json_object_get(r, "ok"));
-    char when[40];
-    iso_of(time(NULL), when, sizeof(when));
-    json_t *s = json_pack("{s:s,s:I,s:s}", "status", ok ? "ok" : "broken", "verifiedThrough",
-                          json_integer_value(json_object_get(r, "records")), "checkedAt", when);
-    json_t *first = json_array_get(json_object_get(r, "problems"), 0);
-    if (first)
-        json_object_set_new(s, "error", json_string(gw_json_str(first, "detail")));
-    pthread_mutex_lock(&j->adm->audit_lock);
-    json_decref(j->adm->audit_verification);
-    j->adm->audit_verification = s;
-    pthread_mutex_unlock(&j->adm->audit_lock);
-}
-
-void gw_admin__audit_state_free(struct gw_admin *adm)
-{
-    json_decref(adm->audit_verification);
-    adm->audit_verification = NULL;
-    pthread_mutex_destroy(&adm->audit_lock);
 }
 
 void gw_admin__w_audit(struct admin_job *j, struct gw_store *st)
@@ -722,11 +711,9 @@ void gw_admin__w_audit(struct admin_job *j, struct gw_store *st)
         gw_admin__fail(j, 405, "method_not_allowed", "only POST /audit/verify");
         return;
     }
-    if (!strcmp(leaf, "verify")) {
-        w_verify(j, st);
-        if (j->result && json_object_get(j->result, "ok"))
-            remember_verification(j, j->result);
-    } else if (!strcmp(leaf, "chain"))
+    if (!strcmp(leaf, "verify"))
+        w_verify(j);
+    else if (!strcmp(leaf, "chain"))
         w_chain(j);
     else if (!strcmp(leaf, "export"))
         w_list(j, true);

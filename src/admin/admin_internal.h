@@ -55,8 +55,7 @@ struct gw_admin {
     json_t *auth_config;       /* GET /auth/config (NULL: {"mode":"off"}) */
     char *settings; /* the effective configuration (gw_settings_json) serialised, or NULL */
     struct gw_audit *audit; /* borrowed; NULL = no audit trail */
-    pthread_mutex_t audit_lock; /* guards audit_verification */
-    json_t *audit_verification; /* the last verification summary (GET /audit/chain) */
+    struct admin_verify *verify; /* the log's verification, one at a time (admin_verify.c) */
     gw_admin_json_fn limits_status; /* the running limiter's rules and counters, or NULL */
     void *limits_arg;
     gw_admin_summary_fn metrics_summary; /* the dashboard's traffic summary, or NULL */
@@ -177,15 +176,33 @@ struct admin_job {
 };
 
 /* ---- the audit side (admin_audit.c) ---- */
-/* The state the audit endpoints keep between requests (the last verification). */
-void gw_admin__audit_state_free(struct gw_admin *adm);
 /* Reads the query parameters of GET /audit/... into j->aq (loop thread). GW_OK or GW_EINVAL. */
 int gw_admin__audit_params(struct gw_http_req *r, struct admin_job *j, struct gw_error *err);
 /* The work of GET /audit/{verify|search|proof|checkpoint|keys} (pool thread). */
 void gw_admin__w_audit(struct admin_job *j, struct gw_store *st);
+/* Opens the audit's verifier keys into vs (at most max); returns how many. */
+struct gw_note_verifier;
+size_t gw_admin__load_verifiers(struct gw_audit *a, struct gw_note_verifier **vs, size_t max);
 /* Records a write's outcome in the audit trail (pool thread, after the work; blocks until
  * durable). */
 void gw_admin__audit_write(struct admin_job *j);
+
+/* ---- the audit log's verification (admin_verify.c) ---- */
+struct admin_verify;
+struct admin_verify *gw_admin__verify_new(void);
+/* Wakes every waiting request (they answer at once) and makes a running verification stop at
+ * its next progress call; then _free joins its thread. NULL is fine for both. */
+void gw_admin__verify_stop(struct admin_verify *v);
+void gw_admin__verify_free(struct admin_verify *v);
+/* Starts a verification of the audit log (or joins the one running) and waits up to wait_s
+ * seconds: *out is then its full report, or {"state":"running","run","startedAt","pass",
+ * "recordsRead"} if it goes on (requests that joined one run see the same "run" number).
+ * GW_OK, or GW_ERR when the admin API is closing. Called on a pool thread. */
+int gw_admin__verify_run(struct admin_verify *v, struct gw_audit *a, unsigned wait_s,
+                         json_t **out, struct gw_error *err);
+/* The last verification's summary ({"status":"unknown"} before the first), with "running"
+ * (the progress) while one runs. */
+json_t *gw_admin__verify_summary(struct admin_verify *v);
 
 /* Sets the reply to `status` with `result` (reference stolen; NULL = {}). */
 void gw_admin__ok(struct admin_job *j, int status, json_t *result);

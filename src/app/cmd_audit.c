@@ -178,12 +178,13 @@ static size_t load_keys(const struct audit_args *a, const char *root,
     return n;
 }
 
-static void show_progress(void *ud, int pass, uint64_t records)
+static bool show_progress(void *ud, int pass, uint64_t records)
 {
     (void)ud;
     fprintf(stderr, "\rverifying: pass %d of 2, %llu records read", pass,
             (unsigned long long)records);
     fflush(stderr);
+    return true;
 }
 
 static void print_report(const char *logdir, const json_t *r)

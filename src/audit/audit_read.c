@@ -112,7 +112,8 @@ struct load_opts {
     void *ud;
     bool judge;        /* verification: header and torn-line problems, canonical form */
     bool leaf;         /* compute each record's leaf hash */
-    void (*progress)(void *ud, uint64_t lines); /* every 100,000 record lines (may be NULL) */
+    /* every GW_AUDIT_PROGRESS_EVERY record lines (may be NULL); false stops the reading */
+    bool (*progress)(void *ud, uint64_t lines);
     void *progress_ud;
     uint64_t from_seq; /* skip the segments that end before this record */
     /* number records by their position (line L of a segment starting at F is record F + L - 2)
@@ -194,8 +195,11 @@ static int load(const char *logdir, struct logview *v, const struct load_opts *o
                 break;
             }
             struct rec *r = &scratch; /* one record at a time: nothing grows with the log */
-            if (++v->n % 100000 == 0 && o->progress)
-                o->progress(o->progress_ud, v->n);
+            if (++v->n % GW_AUDIT_PROGRESS_EVERY == 0 && o->progress &&
+                !o->progress(o->progress_ud, v->n)) {
+                go_on = false;
+                continue;
+            }
             memset(r, 0, sizeof(*r));
             r->seq = UINT64_MAX;
             r->seg = (uint32_t)s;
@@ -482,15 +486,18 @@ static bool judge_line(void *ud, const struct rec *r, const char *line, size_t l
 }
 
 struct vprogress {
-    void (*fn)(void *ud, int pass, uint64_t records);
+    bool (*fn)(void *ud, int pass, uint64_t records);
     void *ud;
     int pass;
+    bool stopped;
 };
 
-static void verify_progress(void *ud, uint64_t lines)
+static bool verify_progress(void *ud, uint64_t lines)
 {
     struct vprogress *p = ud;
-    p->fn(p->ud, p->pass, lines);
+    if (!p->fn(p->ud, p->pass, lines))
+        p->stopped = true;
+    return !p->stopped;
 }
 
 json_t *gw_audit_verify_dir(const char *logdir, struct gw_note_verifier *const *vs, size_t nvs)
@@ -499,11 +506,11 @@ json_t *gw_audit_verify_dir(const char *logdir, struct gw_note_verifier *const *
 }
 
 json_t *gw_audit_verify_dir_progress(const char *logdir, struct gw_note_verifier *const *vs,
-                                     size_t nvs, void (*progress)(void *ud, int pass,
+                                     size_t nvs, bool (*progress)(void *ud, int pass,
                                                                   uint64_t records),
                                      void *ud)
 {
-    struct vprogress vp = {progress, ud, 1};
+    struct vprogress vp = {progress, ud, 1, false};
     struct gw_error err = {0};
     json_t *report = json_object();
     const char *slash = strrchr(logdir, '/');
@@ -527,6 +534,11 @@ json_t *gw_audit_verify_dir_progress(const char *logdir, struct gw_note_verifier
         gw_merkle_range_init(&st.run);
     }
     view_free(&v);
+    if (vp.stopped) {
+        gw_free(q.seq);
+        json_decref(report);
+        return NULL;
+    }
     if (rc != GW_OK) {
         memset(&v, 0, sizeof(v));
         v.problems = json_array();
@@ -645,6 +657,10 @@ json_t *gw_audit_verify_dir_progress(const char *logdir, struct gw_note_verifier
     gw_free(st.seen);
     gw_free(st.cps);
     view_free(&v);
+    if (vp.stopped) { /* a partial reading proves nothing */
+        json_decref(report);
+        return NULL;
+    }
     return report;
 }
 

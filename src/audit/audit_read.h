@@ -27,10 +27,12 @@ struct gw_pii;
  * Problem kinds: format, not_canonical, edited, missing, reordered, duplicate, truncated,
  * header, checkpoint_mismatch, signature, checkpoint_format, origin, torn. */
 json_t *gw_audit_verify_dir(const char *logdir, struct gw_note_verifier *const *vs, size_t nvs);
-/* The same, calling progress(ud, pass (1 or 2), records read in that pass) every 100,000
- * records of a long log. */
+/* The same, calling progress(ud, pass (1 or 2), records read in that pass) every
+ * GW_AUDIT_PROGRESS_EVERY records of a long log; when it returns false the reading stops and
+ * the result is NULL (cancelled: a partial reading proves nothing). */
+#define GW_AUDIT_PROGRESS_EVERY 16384
 json_t *gw_audit_verify_dir_progress(const char *logdir, struct gw_note_verifier *const *vs,
-                                     size_t nvs, void (*progress)(void *ud, int pass,
+                                     size_t nvs, bool (*progress)(void *ud, int pass,
                                                                   uint64_t records),
                                      void *ud);
 

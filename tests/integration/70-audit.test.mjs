@@ -408,6 +408,26 @@ describe('audit trail', () => {
     assert.equal(v.status, 200, v.body);
     const after = JSON.parse((await request(adminPort, { path: '/admin/api/audit/chain' })).body);
     assert.equal(after.verification.status, 'ok');
+    // one verification at a time, on its own thread: wait=0 answers with its progress (202),
+    // and /audit/chain follows it to its outcome
+    const bg = await request(adminPort, { method: 'POST', path: '/admin/api/audit/verify?wait=0',
+                                           body: '{}', headers: { 'Content-Type': 'application/json' } });
+    assert.equal(bg.status, 202, bg.body);
+    const prog = JSON.parse(bg.body);
+    assert.equal(prog.state, 'running');
+    assert.equal(prog.run, after.verification.run + 1, 'a new run after the last one ended');
+    assert.match(prog.next, /audit\/chain/);
+    let ch = null;
+    for (let i = 0; i < 200; i++) {
+      ch = JSON.parse((await request(adminPort, { path: '/admin/api/audit/chain' })).body);
+      if (!ch.verification.running) break;
+      await sleep(25);
+    }
+    assert.equal(ch.verification.status, 'ok');
+    assert.equal(ch.verification.run, prog.run);
+    const tooLong = await request(adminPort, { path: '/admin/api/audit/verify?wait=61' });
+    assert.equal(tooLong.status, 400);
+    assert.match(tooLong.body, /wait must be 0\.\.60/);
     const csv = await request(adminPort, { path: '/admin/api/audit/export?format=csv&tool=test_simple_text' });
     assert.equal(csv.status, 200);
     assert.match(csv.headers['content-type'], /^text\/csv/);

@@ -17,6 +17,8 @@
 
 #include "admin/admin.h"
 #include "admin/admin_internal.h"
+#include "audit/audit.h"
+#include "audit/audit_note.h"
 #include "core/buf.h"
 #include "core/json.h"
 #include "metrics/metrics_series.h"
@@ -1269,6 +1271,96 @@ static void test_metrics_summary(void **state)
     fx_stop(f);
 }
 
+/* ---- the audit log's verification: one at a time, on its own thread ------------------------ */
+
+static atomic_int g_committed;
+static void on_committed(void *arg, int rc)
+{
+    (void)arg;
+    assert_int_equal(rc, GW_OK);
+    atomic_fetch_add(&g_committed, 1);
+}
+
+static void test_verify_single_flight(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/gw-admin-verify-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct gw_note_signer *signer = NULL;
+    char *pem = NULL;
+    assert_int_equal(gw_note_signer_generate("unit/verify", &signer, &pem, NULL), GW_OK);
+    gw_free(pem);
+    struct gw_audit_config c = {0};
+    c.dir = dir;
+    c.log_id = "unit";
+    c.origin = "unit/verify";
+    c.signer = signer;
+    c.sync = GW_AUDIT_SYNC_WRITE;
+    c.checkpoint_events = 5000;
+    c.checkpoint_seconds = 3600;
+    c.segment_max_bytes = 8u << 20;
+    c.pg_url = "";
+    struct gw_audit *a = NULL;
+    struct gw_error err = {0};
+    assert_int_equal(gw_audit_open(&c, &a, &err), GW_OK);
+    /* enough records that a verification takes a while (two passes over ~3 MB) */
+    enum { N = 40000 };
+    atomic_store(&g_committed, 0);
+    for (int i = 0; i < N; i++) {
+        char ev[160];
+        int n = snprintf(ev, sizeof(ev), "{\"kind\":\"unit\",\"n\":%d,\"pad\":\"%s\"}", i,
+                         "a record of the verification test, padded to a typical size");
+        assert_int_equal(gw_audit_append(a, ev, (size_t)n, on_committed, NULL), GW_OK);
+    }
+    for (int t = 0; t < 6000 && atomic_load(&g_committed) < N; t++)
+        usleep(10000);
+    assert_int_equal(atomic_load(&g_committed), N);
+
+    struct admin_verify *v = gw_admin__verify_new();
+    json_t *s = gw_admin__verify_summary(v);
+    assert_string_equal(gw_json_str(s, "status"), "unknown");
+    json_decref(s);
+    /* wait=0: the answer is the progress, never the outcome (the thread needs the lock) */
+    json_t *r1 = NULL, *r2 = NULL, *r3 = NULL;
+    assert_int_equal(gw_admin__verify_run(v, a, 0, &r1, &err), GW_OK);
+    assert_string_equal(gw_json_str(r1, "state"), "running");
+    assert_int_equal(json_integer_value(json_object_get(r1, "run")), 1);
+    s = gw_admin__verify_summary(v);
+    assert_string_equal(gw_json_str(s, "status"), "unknown");
+    assert_non_null(json_object_get(s, "running"));
+    json_decref(s);
+    /* a second request joins the running verification instead of starting another */
+    assert_int_equal(gw_admin__verify_run(v, a, 0, &r2, &err), GW_OK);
+    assert_string_equal(gw_json_str(r2, "state"), "running");
+    assert_int_equal(json_integer_value(json_object_get(r2, "run")), 1);
+    /* waiting long enough gives the whole report of that same run */
+    assert_int_equal(gw_admin__verify_run(v, a, 60, &r3, &err), GW_OK);
+    assert_null(gw_json_str(r3, "state"));
+    assert_true(json_is_true(json_object_get(r3, "ok")));
+    assert_true(json_integer_value(json_object_get(r3, "records")) >= N);
+    s = gw_admin__verify_summary(v);
+    assert_string_equal(gw_json_str(s, "status"), "ok");
+    assert_int_equal(json_integer_value(json_object_get(s, "run")), 1);
+    assert_null(json_object_get(s, "running"));
+    json_decref(s);
+    json_decref(r1);
+    json_decref(r2);
+    json_decref(r3);
+    /* the next request starts run 2; closing stops it (the partial reading is dropped) and
+     * the summary of run 1 stays the last outcome until then */
+    assert_int_equal(gw_admin__verify_run(v, a, 0, &r1, &err), GW_OK);
+    assert_int_equal(json_integer_value(json_object_get(r1, "run")), 2);
+    json_decref(r1);
+    gw_admin__verify_stop(v);
+    assert_int_equal(gw_admin__verify_run(v, a, 0, &r1, &err), GW_ERR);
+    assert_null(r1);
+    gw_admin__verify_free(v);
+    gw_audit_close(a);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 #define ADMIN_TESTS(X)                                                                            \
     X(test_routes)                                                                                \
     X(test_settings_and_binding)                                                                  \
@@ -1283,6 +1375,7 @@ static void test_metrics_summary(void **state)
     X(test_bad_input)                                                                             \
     X(test_limits)                                                                                \
     X(test_concurrent_clients)                                                                    \
-    X(test_metrics_summary)
+    X(test_metrics_summary)                                                                       \
+    X(test_verify_single_flight)
 
 TENV_MAIN("admin", ADMIN_TESTS)

@@ -505,6 +505,18 @@ describe('audit', () => {
     const chain = page.getByTestId('chain');
     await chain.getByText('ok', { exact: true }).waitFor();
     assert.match(await chain.innerText(), /Checkpoint\s+\d+ records/);
+    // a verification that outlasts the request (a long log): the request is sent with wait=0,
+    // so the gateway answers 202 with its progress and the console follows /audit/chain to the end
+    const verified = page.getByText(/^Chain verified: \d+ records$/);
+    await verified.waitFor({ state: 'detached' }); // the first toast has gone
+    const pattern = '**/admin/api/audit/verify?*';
+    await page.route(pattern, (route) => route.continue({ url: route.request().url().replace(/wait=\d+/, 'wait=0') }));
+    const answered = page.waitForResponse((res) => res.url().includes('/admin/api/audit/verify'));
+    await page.getByRole('button', { name: 'Verify now' }).click();
+    assert.equal((await answered).status(), 202);
+    await verified.waitFor();
+    await page.unroute(pattern);
+    await chain.getByText('ok', { exact: true }).waitFor();
     // export the search: the record is in it, nothing else
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
     const csv = readFileSync(await download.path(), 'utf8').trim().split('\n');

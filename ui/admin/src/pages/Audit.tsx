@@ -10,7 +10,14 @@ import { Badge, Button, Card, CodeBlock, Dialog, EmptyState, ErrorState, Field, 
 import { useApi, useTitle } from '../hooks';
 
 export interface AuditRecord { id: string; seq: number; time: string; subject: string; clientId?: string; tool?: string; method?: string; kind?: string; action?: string; decision: string; outcome?: string; latencyMs?: number; requestId?: string; arguments?: unknown; reasons?: string[]; hash?: string }
-interface Chain { head: { seq: number; hash: string } | null; checkpoint: { seq: number; hash: string; time: string; signature?: string; origin?: string } | null; verification: { status: 'ok' | 'broken' | 'unknown'; verifiedThrough?: number; checkedAt?: string; error?: string }; origin?: string }
+interface Chain { head: { seq: number; hash: string } | null; checkpoint: { seq: number; hash: string; time: string; signature?: string; origin?: string } | null; verification: { status: 'ok' | 'broken' | 'unknown'; verifiedThrough?: number; checkedAt?: string; error?: string; run?: number; running?: VerifyProgress }; origin?: string }
+// POST /audit/verify: the report when the verification ends within `wait` seconds, else (202)
+// the progress of the one verification running on the gateway (GET /audit/chain follows it)
+interface VerifyProgress { state: 'running'; run: number; startedAt: string; pass: number; recordsRead: number }
+type VerifyAnswer = { ok: boolean; records: number; problems: Array<{ kind: string; detail: string }> } | VerifyProgress;
+const VERIFY_WAIT_S = 5;
+const VERIFY_POLL_MS = 2000;
+const pause = (ms: number) => new Promise((r) => window.setTimeout(r, ms));
 interface Proof { id: string; seq: number; leafHash: string; path: Array<{ side: 'left' | 'right'; hash: string }>; checkpoint: { seq: number; hash: string }; valid: boolean }
 
 export const AUDIT_ENDPOINTS = ['GET /admin/api/audit?from=&to=&subject=&tool=&decision=&limit=&before=', 'GET /admin/api/audit/{id}', 'GET /admin/api/audit/chain', 'POST /admin/api/audit/verify', 'GET /admin/api/audit/{id}/proof', 'GET /admin/api/audit/export?format=jsonl|csv&…'];
@@ -62,7 +69,20 @@ export function AuditPage() {
     setVerifying(true);
     setErr(null);
     try {
-      const r = await api<{ ok: boolean; records: number; problems: Array<{ kind: string; detail: string }> }>('/audit/verify', { method: 'POST', body: {} });
+      const r = await api<VerifyAnswer>('/audit/verify', { method: 'POST', body: {}, query: { wait: VERIFY_WAIT_S } });
+      if ('state' in r) {
+        // a long log: the gateway goes on verifying; follow it until it ends
+        chain.reload();
+        let cur: Chain['verification'];
+        do {
+          await pause(VERIFY_POLL_MS);
+          cur = (await api<Chain>('/audit/chain')).verification;
+        } while (cur.running);
+        chain.reload();
+        if (cur.status === 'ok') toast('ok', `Chain verified: ${cur.verifiedThrough} records`);
+        else toast('error', `Chain BROKEN: ${cur.error ?? 'see the verification report'}`);
+        return;
+      }
       chain.reload();
       if (r.ok) toast('ok', `Chain verified: ${r.records} records`);
       else toast('error', `Chain BROKEN: ${r.problems[0]?.kind} — ${r.problems[0]?.detail}`);
@@ -124,6 +144,7 @@ export function AuditPage() {
           {chain.error ? <ErrorState error={chain.error} /> : !chain.data ? <Loading /> : (
             <dl className="kv" data-testid="chain">
               <dt>Verification</dt><dd><Badge tone={v?.status === 'ok' ? 'green' : v?.status === 'broken' ? 'red' : 'neutral'} dot>{v?.status === 'unknown' ? 'not verified yet' : v?.status}</Badge> {v?.verifiedThrough !== undefined && <span className="muted small">{v.verifiedThrough} records</span>} {v?.checkedAt && <Time iso={v.checkedAt} />}</dd>
+              {v?.running && <><dt>Verifying</dt><dd data-testid="verifying">pass {v.running.pass} of 2, {v.running.recordsRead} records read <span className="muted small">(started <Time iso={v.running.startedAt} />)</span></dd></>}
               {v?.error && <><dt>Error</dt><dd className="text-red">{v.error}</dd></>}
               <dt>Head</dt><dd className="mono small">{chain.data.head ? `#${chain.data.head.seq} ${chain.data.head.hash.slice(0, 16)}…` : 'empty log'}</dd>
               <dt>Checkpoint</dt><dd className="mono small">{chain.data.checkpoint ? <>{chain.data.checkpoint.seq} records · {chain.data.checkpoint.hash.slice(0, 16)}… <Time iso={chain.data.checkpoint.time} /></> : 'none signed yet'}</dd>

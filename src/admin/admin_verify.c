@@ -1,0 +1,210 @@
+/*
+ * src/admin/admin_verify.c
+ * The admin API's verification of this replica's audit log (POST/GET /admin/api/audit/verify):
+ * one at a time, on its own thread, so that a long log (minutes for gigabytes) holds neither a
+ * pool thread nor a second reading of the whole log. A request starts a verification, or joins
+ * the one running, and waits for it up to its `wait`; a request that stops waiting gets the
+ * progress (202) and the verification goes on, its summary then shown by GET /audit/chain.
+ *
+ *   IDLE --request--> RUNNING --done--> IDLE (report and summary kept, waiters woken)
+ *                        |--admin closing--> the reading stops at its next progress call
+ *                                            (every GW_AUDIT_PROGRESS_EVERY records)
+ *
+ * Threading: every field below `lock` is guarded by it; the thread owns its directory copy and
+ * its verifiers. gw_admin__verify_free cancels and joins it.
+ */
+#include "admin/admin_internal.h"
+
+#include "audit/audit.h"
+#include "audit/audit_note.h"
+#include "audit/audit_read.h"
+#include "core/alloc.h"
+#include "core/json.h"
+#include "core/thread.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#define VERIFY_MAX_KEYS 16
+
+struct admin_verify {
+    pthread_mutex_t lock;
+    pthread_cond_t cond; /* broadcast when a verification ends */
+    pthread_t thread;
+    bool joinable;       /* a thread was started and not joined yet */
+    bool running, stop;
+    uint64_t done;       /* verifications ended (the running one is number done + 1) */
+    time_t started;
+    int pass;            /* 1 or 2 (see gw_audit_verify_dir_progress) */
+    uint64_t read;       /* records read in that pass */
+    json_t *report;      /* the last full report */
+    json_t *summary;     /* {"status","verifiedThrough","checkedAt","error"} of it */
+    /* the running verification's own inputs */
+    char *logdir;
+    struct gw_note_verifier *vs[VERIFY_MAX_KEYS];
+    size_t nvs;
+};
+
+static void iso_of(time_t t, char *out, size_t size)
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+struct admin_verify *gw_admin__verify_new(void)
+{
+    struct admin_verify *v = gw_xcalloc(1, sizeof(*v));
+    pthread_mutex_init(&v->lock, NULL);
+    pthread_cond_init(&v->cond, NULL);
+    return v;
+}
+
+void gw_admin__verify_stop(struct admin_verify *v)
+{
+    if (!v)
+        return;
+    pthread_mutex_lock(&v->lock);
+    v->stop = true;
+    pthread_cond_broadcast(&v->cond); /* waiting requests answer now */
+    pthread_mutex_unlock(&v->lock);
+}
+
+void gw_admin__verify_free(struct admin_verify *v)
+{
+    if (!v)
+        return;
+    gw_admin__verify_stop(v);
+    pthread_mutex_lock(&v->lock);
+    bool join = v->joinable;
+    pthread_mutex_unlock(&v->lock);
+    if (join)
+        pthread_join(v->thread, NULL);
+    json_decref(v->report);
+    json_decref(v->summary);
+    pthread_cond_destroy(&v->cond);
+    pthread_mutex_destroy(&v->lock);
+    gw_free(v);
+}
+
+static bool on_progress(void *ud, int pass, uint64_t records)
+{
+    struct admin_verify *v = ud;
+    pthread_mutex_lock(&v->lock);
+    v->pass = pass;
+    v->read = records;
+    bool go_on = !v->stop;
+    pthread_mutex_unlock(&v->lock);
+    return go_on;
+}
+
+static json_t *summarize(const json_t *r)
+{
+    bool ok = json_is_true(json_object_get(r, "ok"));
+    char when[40];
+    iso_of(time(NULL), when, sizeof(when));
+    json_t *s = json_pack("{s:s,s:I,s:s}", "status", ok ? "ok" : "broken", "verifiedThrough",
+                          json_integer_value(json_object_get(r, "records")), "checkedAt", when);
+    json_t *first = json_array_get(json_object_get(r, "problems"), 0);
+    if (first)
+        json_object_set_new(s, "error", json_string(gw_json_str(first, "detail")));
+    return s;
+}
+
+static void *verify_main(void *arg)
+{
+    gw_thread_init_self("gw-verify", GW_THREAD_BACKGROUND);
+    struct admin_verify *v = arg;
+    json_t *r = gw_audit_verify_dir_progress(v->logdir, v->vs, v->nvs, on_progress, v);
+    json_t *s = r ? summarize(r) : NULL;
+    pthread_mutex_lock(&v->lock);
+    if (r) { /* NULL: stopped because the admin API is closing */
+        json_object_set_new(s, "run", json_integer((json_int_t)(v->done + 1)));
+        json_decref(v->report);
+        v->report = r;
+        json_decref(v->summary);
+        v->summary = s;
+    }
+    v->done++;
+    v->running = false;
+    for (size_t i = 0; i < v->nvs; i++)
+        gw_note_verifier_free(v->vs[i]);
+    v->nvs = 0;
+    gw_free(v->logdir);
+    v->logdir = NULL;
+    pthread_cond_broadcast(&v->cond);
+    pthread_mutex_unlock(&v->lock);
+    return NULL;
+}
+
+static json_t *progress_json(const struct admin_verify *v)
+{
+    char when[40];
+    iso_of(v->started, when, sizeof(when));
+    return json_pack("{s:s,s:I,s:s,s:i,s:I}", "state", "running", "run",
+                     (json_int_t)(v->done + 1), "startedAt", when, "pass", v->pass,
+                     "recordsRead", (json_int_t)v->read);
+}
+
+int gw_admin__verify_run(struct admin_verify *v, struct gw_audit *a, unsigned wait_s,
+                         json_t **out, struct gw_error *err)
+{
+    *out = NULL;
+    pthread_mutex_lock(&v->lock);
+    if (v->stop) {
+        pthread_mutex_unlock(&v->lock);
+        return GW_ERROR_SET(err, GW_ERR, "the admin API is shutting down");
+    }
+    if (!v->running) {
+        if (v->joinable) { /* the last one has ended: reap its thread */
+            pthread_join(v->thread, NULL);
+            v->joinable = false;
+        }
+        v->logdir = gw_xstrdup(gw_audit_log_dir(a));
+        v->nvs = gw_admin__load_verifiers(a, v->vs, VERIFY_MAX_KEYS);
+        v->started = time(NULL);
+        v->pass = 1;
+        v->read = 0;
+        if (pthread_create(&v->thread, NULL, verify_main, v) != 0) {
+            for (size_t i = 0; i < v->nvs; i++)
+                gw_note_verifier_free(v->vs[i]);
+            v->nvs = 0;
+            gw_free(v->logdir);
+            v->logdir = NULL;
+            pthread_mutex_unlock(&v->lock);
+            return GW_ERROR_SET(err, GW_ERR, "cannot start the verification thread");
+        }
+        v->joinable = true;
+        v->running = true;
+    }
+    uint64_t want = v->done + 1; /* the one running now (started or joined) */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += (time_t)wait_s;
+    while (v->done < want && !v->stop) {
+        int rc = pthread_cond_timedwait(&v->cond, &v->lock, &until);
+        if (rc == ETIMEDOUT)
+            break;
+    }
+    if (v->done >= want && v->report)
+        *out = json_incref(v->report);
+    else if (v->running)
+        *out = progress_json(v);
+    pthread_mutex_unlock(&v->lock);
+    if (!*out)
+        return GW_ERROR_SET(err, GW_ERR, "the verification was stopped (shutting down)");
+    return GW_OK;
+}
+
+json_t *gw_admin__verify_summary(struct admin_verify *v)
+{
+    pthread_mutex_lock(&v->lock);
+    json_t *s = v->summary ? json_deep_copy(v->summary) : json_pack("{s:s}", "status", "unknown");
+    if (v->running)
+        json_object_set_new(s, "running", progress_json(v));
+    pthread_mutex_unlock(&v->lock);
+    return s;
+}
