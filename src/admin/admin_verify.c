@@ -114,6 +114,16 @@ static json_t *summarize(const json_t *r)
     return s;
 }
 
+/* Frees the running verification's inputs. Under the lock. */
+static void drop_inputs(struct admin_verify *v)
+{
+    for (size_t i = 0; i < v->nvs; i++)
+        gw_note_verifier_free(v->vs[i]);
+    v->nvs = 0;
+    gw_free(v->logdir);
+    v->logdir = NULL;
+}
+
 static void *verify_main(void *arg)
 {
     gw_thread_init_self("gw-verify", GW_THREAD_BACKGROUND);
@@ -130,11 +140,7 @@ static void *verify_main(void *arg)
     }
     v->done++;
     v->running = false;
-    for (size_t i = 0; i < v->nvs; i++)
-        gw_note_verifier_free(v->vs[i]);
-    v->nvs = 0;
-    gw_free(v->logdir);
-    v->logdir = NULL;
+    drop_inputs(v);
     pthread_cond_broadcast(&v->cond);
     pthread_mutex_unlock(&v->lock);
     return NULL;
@@ -169,11 +175,7 @@ int gw_admin__verify_run(struct admin_verify *v, struct gw_audit *a, unsigned wa
         v->pass = 1;
         v->read = 0;
         if (pthread_create(&v->thread, NULL, verify_main, v) != 0) {
-            for (size_t i = 0; i < v->nvs; i++)
-                gw_note_verifier_free(v->vs[i]);
-            v->nvs = 0;
-            gw_free(v->logdir);
-            v->logdir = NULL;
+            drop_inputs(v);
             pthread_mutex_unlock(&v->lock);
             return GW_ERROR_SET(err, GW_ERR, "cannot start the verification thread");
         }
