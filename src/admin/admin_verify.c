@@ -192,7 +192,7 @@ int gw_admin__verify_run(struct admin_verify *v, struct gw_audit *a, unsigned wa
             break;
     }
     if (v->done >= want && v->report)
-        *out = json_incref(v->report);
+        *out = json_deep_copy(v->report); /* each request serialises its own copy */
     else if (v->running)
         *out = progress_json(v);
     pthread_mutex_unlock(&v->lock);

@@ -79,7 +79,8 @@ export function AuditPage() {
           cur = (await api<Chain>('/audit/chain')).verification;
         } while (cur.running);
         chain.reload();
-        if (cur.status === 'ok') toast('ok', `Chain verified: ${cur.verifiedThrough} records`);
+        if (cur.run !== r.run) toast('error', 'The verification stopped before it ended (the gateway shut down): start it again');
+        else if (cur.status === 'ok') toast('ok', `Chain verified: ${cur.verifiedThrough} records`);
         else toast('error', `Chain BROKEN: ${cur.error ?? 'see the verification report'}`);
         return;
       }
