@@ -34,6 +34,7 @@
 #   no-limits  no rate-limit rules
 #   no-audit   GW_AUDIT_ENABLED=false
 #   no-log     GW_ACCESS_LOG=false
+#   redis-limits  the same three limits on Redis (a redis-server of the run's own, unix socket)
 #   bare       all of the above off: the MCP request, the tool call and the HTTP layer
 # The governance rules (bench/callgrind/governance.yaml) and the limits (the same three as
 # bench/run.sh's gw-call-limit-mem point) are chosen to be checked on every call and never refuse.
@@ -320,6 +321,7 @@ gateway_cmd() {
     no-limits) limits=0 ;;
     no-audit) audit=false ;;
     no-log) log=false ;;
+    redis-limits) limits=redis ;;
     bare) auth=0; gov=0; limits=0; audit=false; log=false ;;
     *) echo "unknown configuration $cfg"; exit 2 ;;
   esac
@@ -332,8 +334,23 @@ gateway_cmd() {
     --set "GW_AUDIT_DIR=$RUN/audit-$cfg" --set "GW_AUDIT_ENABLED=$audit" --set "GW_ACCESS_LOG=$log")
   if [ $auth = 1 ]; then GWCMD+=("${AUTH_ARGS[@]}"); else GWCMD+=(--set GW_AUTH_MODE=off); fi
   [ $gov = 0 ] || GWCMD+=(--set "GW_GOVERNANCE_FILE=$BENCH/callgrind/governance.yaml")
-  [ $limits = 0 ] || GWCMD+=(--set "GW_RATELIMIT_RULES_FILE=$BENCH/callgrind/limits.json" --set GW_RATELIMIT_BACKEND=memory)
+  case $limits in
+    1) GWCMD+=(--set "GW_RATELIMIT_RULES_FILE=$BENCH/callgrind/limits.json" --set GW_RATELIMIT_BACKEND=memory) ;;
+    redis) start_redis
+      GWCMD+=(--set "GW_RATELIMIT_RULES_FILE=$BENCH/callgrind/limits.json" --set GW_RATELIMIT_BACKEND=redis
+        --set "REDIS_URL=unix://$RUN/redis.sock") ;;
+  esac
   return 0
+}
+
+# start_redis: a redis-server of this run's own on a unix socket (once), for redis-limits
+start_redis() {
+  [ -S "$RUN/redis.sock" ] && return 0
+  command -v redis-server >/dev/null || { echo "redis-server missing (redis-limits)"; exit 1; }
+  redis-server --port 0 --unixsocket "$RUN/redis.sock" --unixsocketperm 700 --save '' \
+    --appendonly no --dir "$RUN" >"$RUN/redis.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 1 100); do [ -S "$RUN/redis.sock" ] && break; sleep 0.05; done
 }
 
 sed -e "s|@RUN@|$RUN|g" -e "s|@PORT@|$PPORT|g" -e "s|@UPORT@|$UPORT|g" \

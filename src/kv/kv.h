@@ -9,7 +9,7 @@
  *    scripts, the counters, the subscriber (pub/sub) thread. Without a URL it is "disabled" and
  *    every caller keeps its state in process, exactly as without this module.
  *  - struct gw_kv_conn (one per event loop): one hiredis asynchronous connection driven by that
- *    loop (libevent adapter), created by gw_kv_loop_start in the loop's GW_LOOP_SLOT_KV.
+ *    loop (kv_adapter.c), created by gw_kv_loop_start in the loop's GW_LOOP_SLOT_KV.
  *    Commands are pipelined on it; replies come back on the loop, in order.
  * Never blocks a loop: connecting is non-blocking (host names are resolved by the subscriber
  * thread, never on a loop), every command has a deadline (GW_REDIS_COMMAND_TIMEOUT_MS): the

@@ -1,6 +1,6 @@
 /*
  * src/kv/kv_conn.c
- * One asynchronous Redis connection driven by one event loop (hiredis + its libevent adapter).
+ * One asynchronous Redis connection driven by one event loop (hiredis, through kv_adapter.c).
  *
  *   DOWN --retry timer--> CONNECTING --init replies OK--> READY
  *     ^                       |  connect error / connect timeout / init error
@@ -25,7 +25,6 @@
 #include "net/net_loop.h"
 
 #include <event2/event.h>
-#include <hiredis/adapters/libevent.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <stdio.h>
@@ -367,7 +366,7 @@ static void conn_connect(struct gw_kv_conn *c)
         return;
     }
     ac->data = c;
-    if (redisLibeventAttach(ac, c->base) != REDIS_OK) {
+    if (gw_kv__attach(ac, c->base) != REDIS_OK) {
         redisAsyncFree(ac);
         schedule_retry(c);
         return;

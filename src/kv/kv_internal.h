@@ -2,7 +2,7 @@
  * src/kv/kv_internal.h
  * Shared between the files of src/kv only: the process object and the connection internals
  * (kv.c: configuration, scripts, counters, single-use table; kv_conn.c: one asynchronous
- * connection per loop; kv_sub.c: the subscriber thread).
+ * connection per loop; kv_sub.c: the subscriber thread; kv_adapter.c: hiredis on a loop).
  */
 #ifndef GW_KV_INTERNAL_H
 #define GW_KV_INTERNAL_H
@@ -55,6 +55,12 @@ struct gw_kv {
     atomic_ullong commands, replies, errors, timeouts, disconnects, connects, connect_failures,
         refused, noscript_retries, messages, resyncs, once_claims, once_conflicts;
 };
+
+/* Attaches a hiredis asynchronous context to a loop (kv_adapter.c: hiredis's libevent adapter
+ * without its epoll churn). REDIS_OK or REDIS_ERR. */
+struct redisAsyncContext;
+struct event_base;
+int gw_kv__attach(struct redisAsyncContext *ac, struct event_base *base);
 
 /* Copies the current numeric address of the host (or "" for a unix socket) into out. */
 void gw_kv__addr(struct gw_kv *kv, char *out, size_t size);

@@ -22,7 +22,6 @@
 #include "net/net_loop.h"
 
 #include <event2/event.h>
-#include <hiredis/adapters/libevent.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <pthread.h>
@@ -200,7 +199,7 @@ static void sub_connect(struct kv_sub *s)
         return;
     }
     ac->data = s;
-    redisLibeventAttach(ac, s->base);
+    gw_kv__attach(ac, s->base);
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
     if (!kv->unix_path[0])

@@ -5,7 +5,8 @@
  * transparent EVAL after a SCRIPT FLUSH); a hung server (SIGSTOP) is detected within the
  * command timeout, commands then fail at once, and the connection comes back by itself; a
  * stopped server fails what is in flight and the connection returns when it restarts; pub/sub
- * messages and the resync hook; single-use claims with and without Redis.
+ * messages and the resync hook; single-use claims with and without Redis; the loop adapter
+ * (a command larger than the socket takes at once, 500 commands from one turn).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +21,7 @@
 
 #include <event2/event.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -426,6 +428,67 @@ static int teardown_all(void **state)
     return 0;
 }
 
+/* The loop's adapter (kv_adapter.c): a command larger than the socket takes at once is sent
+ * whole (the adapter then waits for writability), and many commands issued in one turn of the
+ * loop are all answered, in order. */
+struct many {
+    int done, in_order;
+    long long next;
+};
+
+static void on_incr(void *arg, int rc, const struct gw_kv_reply *r)
+{
+    struct many *m = arg;
+    if (rc == GW_OK && gw_kv_reply_int(r) == m->next + 1)
+        m->in_order++;
+    m->next = gw_kv_reply_int(r);
+    m->done++;
+}
+
+static bool many_done(void *arg)
+{
+    return ((struct many *)arg)->done == 500;
+}
+
+static void test_adapter_large_and_many(void **state)
+{
+    (void)state;
+    if (!test_redis_start(&R))
+        skip();
+    struct env e;
+    env_open(&e, R.url, 2000);
+    assert_int_equal(gw_kv_loop_start(e.kv, e.loop, NULL), GW_OK);
+    assert_true(run_until(&e, is_ready, &e, 3000));
+    enum { BIG = 8 << 20 };
+    char *big = malloc(BIG + 1);
+    assert_non_null(big);
+    for (size_t i = 0; i < BIG; i++)
+        big[i] = (char)('a' + i % 26);
+    big[BIG] = '\0';
+    struct result x;
+    const char *set[] = {"SET", "gw:test{big}", big};
+    assert_int_equal(cmd(&e, &x, 3, set), GW_OK);
+    assert_true(run_until(&e, res_done, &x, 5000));
+    assert_int_equal(x.rc, GW_OK);
+    assert_string_equal(x.s, "OK");
+    const char *len[] = {"STRLEN", "gw:test{big}"};
+    cmd(&e, &x, 2, len);
+    assert_true(run_until(&e, res_done, &x, 2000));
+    assert_int_equal(x.i, BIG);
+    free(big);
+    const char *del[] = {"DEL", "gw:test{big}", "gw:test{n}"};
+    cmd(&e, &x, 3, del);
+    assert_true(run_until(&e, res_done, &x, 2000));
+    struct many m = {0};
+    const char *incr[] = {"INCR", "gw:test{n}"};
+    for (int i = 0; i < 500; i++) /* one turn of the loop: one flush */
+        assert_int_equal(gw_kv_cmd(gw_kv_conn_of(e.loop), on_incr, &m, 2, incr, NULL), GW_OK);
+    assert_true(run_until(&e, many_done, &m, 5000));
+    assert_int_equal(m.in_order, 500);
+    assert_int_equal(m.next, 500);
+    env_close(&e);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -437,6 +500,7 @@ int main(void)
         cmocka_unit_test(test_hung_server),
         cmocka_unit_test(test_stopped_server),
         cmocka_unit_test(test_pubsub),
+        cmocka_unit_test(test_adapter_large_and_many),
     };
     return cmocka_run_group_tests(tests, NULL, teardown_all);
 }
