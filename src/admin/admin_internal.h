@@ -196,7 +196,8 @@ void gw_admin__verify_stop(struct admin_verify *v);
 void gw_admin__verify_free(struct admin_verify *v);
 /* Starts a verification of the audit log (or joins the one running) and waits up to wait_s
  * seconds: *out is then its full report, or {"state":"running","run","startedAt","pass",
- * "recordsRead"} if it goes on (requests that joined one run see the same "run" number).
+ * "recordsRead"} if it goes on (requests that joined one run see the same "run" number; with
+ * wait_s 0 always the progress).
  * GW_OK, or GW_ERR when the admin API is closing. Called on a pool thread. */
 int gw_admin__verify_run(struct admin_verify *v, struct gw_audit *a, unsigned wait_s,
                          json_t **out, struct gw_error *err);

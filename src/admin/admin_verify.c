@@ -186,7 +186,7 @@ int gw_admin__verify_run(struct admin_verify *v, struct gw_audit *a, unsigned wa
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += (time_t)wait_s;
-    while (v->done < want && !v->stop) {
+    while (wait_s > 0 && v->done < want && !v->stop) { /* a wait releases the lock */
         int rc = pthread_cond_timedwait(&v->cond, &v->lock, &until);
         if (rc == ETIMEDOUT)
             break;

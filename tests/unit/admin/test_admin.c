@@ -1320,7 +1320,8 @@ static void test_verify_single_flight(void **state)
     json_t *s = gw_admin__verify_summary(v);
     assert_string_equal(gw_json_str(s, "status"), "unknown");
     json_decref(s);
-    /* wait=0: the answer is the progress, never the outcome (the thread needs the lock) */
+    /* wait=0: the answer is the progress, never the outcome (no wait, so the lock is never
+     * released for the thread to finish in between) */
     json_t *r1 = NULL, *r2 = NULL, *r3 = NULL;
     assert_int_equal(gw_admin__verify_run(v, a, 0, &r1, &err), GW_OK);
     assert_string_equal(gw_json_str(r1, "state"), "running");
