@@ -518,11 +518,8 @@ json_t *gw_audit_verify_dir_progress(const char *logdir, struct gw_note_verifier
     /* pass 1: every record line's number, and where the log starts */
     struct vseqs q = {0};
     struct logview v;
-    struct load_opts lo1 = {.fn = seq_line, .ud = &q};
-    if (progress) {
-        lo1.progress = verify_progress;
-        lo1.progress_ud = &vp;
-    }
+    struct load_opts lo1 = {.fn = seq_line, .ud = &q,
+                            .progress = progress ? verify_progress : NULL, .progress_ud = &vp};
     int rc = load(logdir, &v, &lo1, &err);
     struct vstate st = {0};
     char origin[256] = "";
@@ -577,12 +574,11 @@ json_t *gw_audit_verify_dir_progress(const char *logdir, struct gw_note_verifier
     while (st.ci < st.ncp && st.cps[st.ci].size < st.base)
         st.ci++; /* predate the records present: noted below */
     /* pass 2: judge every record, and every boundary and checkpoint on the way */
-    struct load_opts lo2 = {.fn = judge_line, .ud = &st, .judge = true, .leaf = true};
+    struct load_opts lo2 = lo1;
+    lo2.fn = judge_line;
+    lo2.ud = &st;
+    lo2.judge = lo2.leaf = true;
     vp.pass = 2;
-    if (progress) {
-        lo2.progress = verify_progress;
-        lo2.progress_ud = &vp;
-    }
     st.v = &v;
     rc = load(logdir, &v, &lo2, &err);
     if (rc == GW_OK)
@@ -672,6 +668,7 @@ struct search_ctx {
     void *ud;
     long matched;
     size_t limit;
+    bool done; /* fn said stop, or the limit is reached */
     char subject_ps[4][128];
     int nps;
 };
@@ -712,15 +709,21 @@ static bool matches(const struct search_ctx *s, const struct rec *r, const json_
     return !q->accept || q->accept(q->accept_ud, ev);
 }
 
+/* Counts and hands on a record that passed the filters; false once the search is done. */
+static bool deliver(struct search_ctx *s, const struct rec *r, const char *line, size_t len,
+                    const json_t *rec)
+{
+    s->matched++;
+    bool go = !s->fn || s->fn(s->ud, r->seq, line, len, json_object_get(rec, "event"));
+    s->done = !go || (size_t)s->matched >= s->limit;
+    return !s->done;
+}
+
 static bool search_line(void *ud, const struct rec *r, const char *line, size_t len,
                         const json_t *rec)
 {
     struct search_ctx *s = ud;
-    if (!matches(s, r, rec))
-        return true;
-    s->matched++;
-    bool go = s->fn ? s->fn(s->ud, r->seq, line, len, json_object_get(rec, "event")) : true;
-    return go && (size_t)s->matched < s->limit;
+    return !matches(s, r, rec) || deliver(s, r, line, len, rec);
 }
 
 /* Where the data of a segment file ends: its size, or for the open segment its first NUL byte
@@ -802,7 +805,6 @@ static int lines_backward(FILE *f, uint64_t end, bool (*fn)(void *ud, const char
 struct back_ctx {
     struct search_ctx *s;
     uint32_t seg;
-    bool go;
 };
 
 static bool back_line(void *ud, const char *line, size_t len)
@@ -814,16 +816,12 @@ static bool back_line(void *ud, const char *line, size_t len)
     r.seq = UINT64_MAX;
     r.seg = b->seg;
     json_t *j = parse_record(line, len, &r);
-    bool more = true;
-    if (r.parsed && r.seq < s->q->from_seq) {
-        more = false; /* what comes further back is older still */
-    } else if (matches(s, &r, j)) {
-        s->matched++;
-        b->go = !s->fn || s->fn(s->ud, r.seq, line, len, json_object_get(j, "event"));
-        more = b->go && (size_t)s->matched < s->limit;
-    }
+    if (r.parsed && r.seq < s->q->from_seq)
+        s->done = true; /* what comes further back is older still */
+    else if (matches(s, &r, j))
+        deliver(s, &r, line, len, j);
     json_decref(j);
-    return more;
+    return !s->done;
 }
 
 static int search_desc(const char *logdir, struct search_ctx *s, struct gw_error *err)
@@ -832,8 +830,8 @@ static int search_desc(const char *logdir, struct search_ctx *s, struct gw_error
     size_t nseg = 0;
     int rc = gw_audit__list_segments(logdir, &segs, &nseg, err);
     const struct gw_audit_query *q = s->q;
-    struct back_ctx b = {s, 0, true};
-    for (size_t k = nseg; rc == GW_OK && b.go && k-- > 0 && (size_t)s->matched < s->limit;) {
+    struct back_ctx b = {s, 0};
+    for (size_t k = nseg; rc == GW_OK && !s->done && k-- > 0;) {
         if (q->has_before && segs[k].first >= q->before)
             continue; /* every record of it is at or after `before` */
         if (k + 1 < nseg && segs[k + 1].first <= q->from_seq)
@@ -859,7 +857,7 @@ static int search_desc(const char *logdir, struct search_ctx *s, struct gw_error
 long gw_audit_search_dir(const char *logdir, const struct gw_audit_query *q,
                          gw_audit_record_fn fn, void *ud, struct gw_error *err)
 {
-    struct search_ctx s = {q, fn, ud, 0, q->limit ? q->limit : 100, {{0}}, 0};
+    struct search_ctx s = {.q = q, .fn = fn, .ud = ud, .limit = q->limit ? q->limit : 100};
     if (q->subject && *q->subject && q->pii) {
         /* the subject as the masker would have written it */
         struct gw_buf b;

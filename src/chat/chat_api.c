@@ -1389,15 +1389,6 @@ static void chat_release(struct gw_chat *chat)
     gw_free(chat);
 }
 
-/* The janitor's chore: conversations not written to for GW_CHAT_RETENTION_DAYS. */
-static int purge_old(struct gw_store *st, void *ud, long long *removed, struct gw_error *err)
-{
-    const struct gw_chat *chat = ud;
-    char before[32];
-    gw_clock_iso(gw_clock_now() - (int64_t)chat->retention_days * 86400, before, sizeof(before));
-    return gw_store_chat_purge(st, before, removed, err);
-}
-
 int gw_chat_attach(struct gw_server *http, const struct gw_chat_config *cfg,
                    struct gw_chat **out, struct gw_error *err)
 {
@@ -1495,7 +1486,8 @@ int gw_chat_attach(struct gw_server *http, const struct gw_chat_config *cfg,
         char what[96];
         snprintf(what, sizeof(what), "chat conversations not written to for %d days",
                  chat->retention_days);
-        chat->janitor = gw_store_janitor_start(cfg->store_url, what, purge_old, chat, 3600);
+        chat->janitor = gw_store_janitor_start(cfg->store_url, what, gw_store_chat_purge,
+                                               chat->retention_days, 3600);
     }
     gw_server_on_worker(http, worker_start, worker_stop, chat);
     gw_server_on_drain(http, worker_drain, chat);

@@ -266,19 +266,9 @@ void gw_gov__approvals_init(struct gw_gov *g)
     g->pool = gw_pool_new(1, 1000);
 }
 
-/* The approvals janitor's chore: approvals that expired GW_APPROVAL_RETENTION_DAYS ago leave
- * the database. They hold the call's arguments for the approver (personal data, kept no longer
- * than needed); the audit trail keeps the request, the decision and the use. */
-static int purge_approvals(struct gw_store *st, void *ud, long long *removed,
-                           struct gw_error *err)
-{
-    const struct gw_gov *g = ud;
-    char before[32];
-    gw_clock_iso(gw_clock_now() - (int64_t)g->approval_retention_days * 86400, before,
-                 sizeof(before));
-    return gw_store_approval_purge(st, before, removed, err);
-}
-
+/* Approvals that expired GW_APPROVAL_RETENTION_DAYS ago leave the database: they hold the
+ * call's arguments for the approver (personal data, kept no longer than needed); the audit
+ * trail keeps the request, the decision and the use. */
 void gw_gov__approvals_start_janitor(struct gw_gov *g)
 {
     if (!g->pool || g->janitor)
@@ -286,7 +276,8 @@ void gw_gov__approvals_start_janitor(struct gw_gov *g)
     char what[96];
     snprintf(what, sizeof(what), "approvals that expired more than %d days ago",
              g->approval_retention_days);
-    g->janitor = gw_store_janitor_start(g->store_url, what, purge_approvals, g, 3600);
+    g->janitor = gw_store_janitor_start(g->store_url, what, gw_store_approval_purge,
+                                        g->approval_retention_days, 3600);
 }
 
 void gw_gov__approvals_fini(struct gw_gov *g)

@@ -11,17 +11,18 @@
 
 #include "store/store.h"
 
-/* One round of the chore: delete what is due, *removed = how many. GW_OK or an error. */
-typedef int (*gw_store_chore_fn)(struct gw_store *st, void *ud, long long *removed,
+/* Deletes what is older than `before` (ISO-8601 UTC), *removed = how many. GW_OK or an error
+ * (gw_store_approval_purge, gw_store_chat_purge). */
+typedef int (*gw_store_purge_fn)(struct gw_store *st, const char *before, long long *removed,
                                  struct gw_error *err);
 
 struct gw_store_janitor;
 
-/* Starts it. `what` names the chore in log lines ("approvals expired more than 30 days ago").
- * url/what are copied; ud must outlive the janitor. NULL when the thread cannot start (logged:
- * the gateway runs on, without the chore). */
+/* Starts it: each round calls purge with "now minus retention_days". `what` names the chore in
+ * log lines ("approvals that expired more than 30 days ago"); url/what are copied. NULL when
+ * the thread cannot start (logged: the gateway runs on, without the chore). */
 struct gw_store_janitor *gw_store_janitor_start(const char *url, const char *what,
-                                                gw_store_chore_fn fn, void *ud,
+                                                gw_store_purge_fn purge, int retention_days,
                                                 unsigned period_s);
 /* Stops it (waits for a round in progress) and frees. NULL is fine. */
 void gw_store_janitor_stop(struct gw_store_janitor *j);
