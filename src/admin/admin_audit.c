@@ -27,6 +27,7 @@
 #include "audit/audit_read.h"
 #include "core/alloc.h"
 #include "core/json.h"
+#include "core/log.h"
 #include "core/str.h"
 #include "ctx/ctx.h"
 
@@ -40,12 +41,21 @@
 #define AUDIT_SEARCH_MAX 1000
 #define AUDIT_VERIFY_WAIT_DEFAULT 10 /* seconds a verify request waits before answering 202 */
 #define AUDIT_VERIFY_WAIT_MAX 60
+/* a proof of another replica's record reads its log from the database up to the checkpoint
+ * (32 bytes of memory per record, ~1-2 s per million records): larger logs are proven by the
+ * replica that writes them or from an export */
+#define AUDIT_PROOF_DB_MAX 2000000
 
 struct admin_audit_q {
     char tool[128], subject[256], request_id[132], trace_id[40], outcome[16], kind[16],
-        method[64], since[40], until[40], decision[16], format[8], order[8];
+        method[64], since[40], until[40], decision[16], format[8], order[8], scope[8];
     unsigned long long after, before;
     bool has_after, has_before;
+    /* the view of every replica's log: its cursor (in after= or before=) and the log= of a
+     * record or proof */
+    struct gw_audit_pos pos;
+    bool has_pos;
+    char log[GW_AUDIT_LOG_ID_MAX + 1];
     unsigned long long from_seq, seq, size, first, second;
     bool has_seq, has_first;
     size_t limit;
@@ -262,6 +272,23 @@ static bool q_num(struct gw_http_req *r, const char *name, unsigned long long *o
     return true;
 }
 
+/* after= / before=: a sequence number of this replica's log, or a position in the view of
+ * every log ("<ts>~<log>~<seq>", the `next` of such a page). */
+static bool q_cursor(struct gw_http_req *r, const char *name, struct admin_audit_q *q,
+                     unsigned long long *out, bool *has, struct gw_error *err)
+{
+    const char *v = gw_http_query_param(r, name);
+    *has = v != NULL;
+    if (!v || !strchr(v, '~'))
+        return q_num(r, name, out, has, err);
+    if (!gw_audit_pos_parse(v, &q->pos)) {
+        GW_ERROR_SET(err, GW_EINVAL, "query parameter %s: not a cursor of this list", name);
+        return false;
+    }
+    q->has_pos = true;
+    return true;
+}
+
 int gw_admin__audit_params(struct gw_http_req *r, struct admin_job *j, struct gw_error *err)
 {
     const char *leaf = j->m.route == AR_AUDIT ? j->m.name : "";
@@ -285,8 +312,10 @@ int gw_admin__audit_params(struct gw_http_req *r, struct admin_job *j, struct gw
               q_num(r, "second", &q->second, NULL, err) &&
               q_text(r, "decision", q->decision, sizeof(q->decision), err) &&
               q_text(r, "format", q->format, sizeof(q->format), err) &&
-              q_num(r, "after", &q->after, &q->has_after, err) &&
-              q_num(r, "before", &q->before, &q->has_before, err) &&
+              q_cursor(r, "after", q, &q->after, &q->has_after, err) &&
+              q_cursor(r, "before", q, &q->before, &q->has_before, err) &&
+              q_text(r, "log", q->log, sizeof(q->log), err) &&
+              q_text(r, "scope", q->scope, sizeof(q->scope), err) &&
               q_text(r, "order", q->order, sizeof(q->order), err) &&
               q_num(r, "wait", &wait, NULL, err);
     /* the console's names for the time window */
@@ -308,6 +337,11 @@ int gw_admin__audit_params(struct gw_http_req *r, struct admin_job *j, struct gw
     if (q->has_after && q->has_before)
         return GW_ERROR_SET(err, GW_EINVAL, "use after= (oldest first) or before= (newest "
                                             "first), not both");
+    if (q->scope[0] && strcmp(q->scope, "all") && strcmp(q->scope, "replica"))
+        return GW_ERROR_SET(err, GW_EINVAL, "query parameter scope must be all or replica");
+    if (q->log[0] && !gw_audit_log_id_valid(q->log))
+        return GW_ERROR_SET(err, GW_EINVAL, "query parameter log must be a log id (1-64 of "
+                                            "A-Z a-z 0-9 . _ -)");
     if (q->format[0] && strcmp(q->format, "jsonl") && strcmp(q->format, "csv"))
         return GW_ERROR_SET(err, GW_EINVAL, "query parameter format must be jsonl or csv");
     if (!strcmp(leaf, "proof") && !q->has_seq && !q->has_first)
@@ -332,38 +366,16 @@ static void iso_of(time_t t, char *out, size_t size)
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-/* The governance decision of an event, as the console shows it. */
-static const char *decision_of(const json_t *ev)
+/* An AuditRecord of the console from a record line; `log` names its log in the view of every
+ * replica's log (NULL: this replica's, the id is the sequence number alone). */
+static json_t *ui_record(const char *log, uint64_t seq, const char *line, size_t len,
+                         const json_t *ev)
 {
-    const char *kind = json_string_value(json_object_get(ev, "kind"));
-    const char *outcome = json_string_value(json_object_get(ev, "outcome"));
-    if (kind && !strcmp(kind, "admin"))
-        return "admin";
-    if (kind && !strcmp(kind, "transport"))
-        return "reject";
-    if (outcome && !strcmp(outcome, "refused"))
-        return "deny";
-    const char *d = "allow";
-    size_t i;
-    json_t *x;
-    json_array_foreach(json_object_get(ev, "decisions"), i, x)
-    {
-        const char *v = json_string_value(json_object_get(x, "verdict"));
-        if (!v)
-            continue;
-        if (!strcmp(v, "deny") || !strcmp(v, "error"))
-            return v;
-        if (!strcmp(v, "dry_run_deny"))
-            d = "dry_run_deny";
-    }
-    return d;
-}
-
-/* An AuditRecord of the console from a record line. */
-static json_t *ui_record(uint64_t seq, const char *line, size_t len, const json_t *ev)
-{
-    char id[24], hb[48];
-    snprintf(id, sizeof(id), "%llu", (unsigned long long)seq);
+    char id[GW_AUDIT_LOG_ID_MAX + 24], hb[48];
+    if (log)
+        snprintf(id, sizeof(id), "%s:%llu", log, (unsigned long long)seq);
+    else
+        snprintf(id, sizeof(id), "%llu", (unsigned long long)seq);
     gw_hash leaf;
     gw_merkle_leaf_hash(line, len, leaf);
     hash_b64(leaf, hb);
@@ -374,7 +386,9 @@ static json_t *ui_record(uint64_t seq, const char *line, size_t len, const json_
     json_t *o = json_pack("{s:s,s:I,s:s,s:s,s:s,s:s}", "id", id, "seq", (json_int_t)seq, "time",
                           ts ? ts : "", "subject",
                           sub && *sub ? sub : actor && *actor ? actor : "anonymous", "decision",
-                          decision_of(ev), "hash", hb);
+                          gw_audit_decision(ev), "hash", hb);
+    if (log)
+        json_object_set_new(o, "log", json_string(log));
 #define COPY_STR(from, to)                                                          \
     do {                                                                            \
         const char *v_ = json_string_value(json_object_get(ev, from));             \
@@ -420,10 +434,11 @@ static json_t *ui_record(uint64_t seq, const char *line, size_t len, const json_
 struct page {
     json_t *items;
     size_t limit;
-    uint64_t last;
+    uint64_t last;              /* this replica's view: the last item's seq */
+    struct gw_audit_pos lastpos; /* the view of every log: the last item's position */
     bool more;
     struct gw_buf *raw; /* export: the output */
-    bool csv;
+    bool csv, all;      /* all: every replica's log (the log is a column) */
 };
 
 static void csv_field(struct gw_buf *b, const char *s, bool last)
@@ -437,9 +452,11 @@ static void csv_field(struct gw_buf *b, const char *s, bool last)
     gw_buf_adds(b, last ? "\"\n" : "\",");
 }
 
-static bool page_line(void *ud, uint64_t seq, const char *line, size_t len, const json_t *ev)
+/* Adds a matching record to the page or the export; false once the page is full. `log` is
+ * NULL in this replica's view. */
+static bool page_add(struct page *pg, const char *log, uint64_t seq, const char *line,
+                     size_t len, const json_t *ev)
 {
-    struct page *pg = ud;
     if (pg->raw && !pg->csv) {
         gw_buf_add(pg->raw, line, len);
         gw_buf_addc(pg->raw, '\n');
@@ -449,10 +466,12 @@ static bool page_line(void *ud, uint64_t seq, const char *line, size_t len, cons
         pg->more = true;
         return false;
     }
-    json_t *r = ui_record(seq, line, len, ev);
+    json_t *r = ui_record(log, seq, line, len, ev);
     if (pg->raw) {
         char n[24];
         snprintf(n, sizeof(n), "%llu", (unsigned long long)seq);
+        if (pg->all)
+            csv_field(pg->raw, log, false);
         csv_field(pg->raw, n, false);
         csv_field(pg->raw, gw_json_str(r, "time"), false);
         csv_field(pg->raw, gw_json_str(r, "subject"), false);
@@ -468,13 +487,29 @@ static bool page_line(void *ud, uint64_t seq, const char *line, size_t len, cons
     }
     json_array_append_new(pg->items, r);
     pg->last = seq;
+    if (log) {
+        snprintf(pg->lastpos.ts, sizeof(pg->lastpos.ts), "%s", gw_json_str(ev, "ts"));
+        snprintf(pg->lastpos.log_id, sizeof(pg->lastpos.log_id), "%s", log);
+        pg->lastpos.seq = seq;
+    }
     return true;
+}
+
+static bool page_line(void *ud, uint64_t seq, const char *line, size_t len, const json_t *ev)
+{
+    return page_add(ud, NULL, seq, line, len, ev);
+}
+
+static bool page_line_pg(void *ud, const char *log, uint64_t seq, const char *line, size_t len,
+                         const json_t *ev)
+{
+    return page_add(ud, log, seq, line, len, ev);
 }
 
 /* The list's decision filter (allow, deny, ...), applied by the search. */
 static bool decision_is(void *ud, const json_t *ev)
 {
-    return strcmp(decision_of(ev), ud) == 0;
+    return strcmp(gw_audit_decision(ev), ud) == 0;
 }
 
 static void query_from(const struct admin_audit_q *a, struct gw_audit_query *q, struct gw_audit *au)
@@ -495,6 +530,32 @@ static void query_from(const struct admin_audit_q *a, struct gw_audit_query *q, 
     q->pii = gw_audit__pii(au);
 }
 
+/* Whether the list reads every replica's log (the PostgreSQL copy) rather than this replica's:
+ * when the copy is configured, unless scope=replica or a cursor of this replica's log says so. */
+static bool view_all(const struct admin_job *j)
+{
+    const struct admin_audit_q *a = j->aq;
+    if (!gw_audit_database_url(j->adm->audit) || !strcmp(a->scope, "replica"))
+        return false;
+    return a->has_pos || !(a->has_after || a->has_before);
+}
+
+/* The page from every replica's log; GW_OK, or the database's error (err). */
+static int list_all(struct admin_job *j, struct gw_audit_query *q, struct page *pg,
+                    bool newest_first, struct gw_error *err)
+{
+    const struct admin_audit_q *a = j->aq;
+    struct gw_audit_pg_query pq = {.q = q,
+                                   .decision = a->decision[0] ? a->decision : NULL,
+                                   .log_id = a->log[0] ? a->log : NULL,
+                                   .newest_first = newest_first,
+                                   .cursor = a->has_pos ? &a->pos : NULL};
+    pg->all = true;
+    long n = gw_audit_search_pg(gw_audit_database_url(j->adm->audit), &pq, page_line_pg, pg,
+                                err);
+    return n < 0 ? (int)n : GW_OK;
+}
+
 static void w_list(struct admin_job *j, bool export)
 {
     const struct admin_audit_q *a = j->aq;
@@ -508,7 +569,7 @@ static void w_list(struct admin_job *j, bool export)
     /* newest first unless asked otherwise (or paged with after=): read from the newest segment
      * back, as far as the page needs */
     q.newest_first = !export && strcmp(a->order, "asc") != 0 && !a->has_after;
-    q.has_before = a->has_before;
+    q.has_before = a->has_before && !a->has_pos;
     q.before = a->before;
     struct gw_buf raw;
     gw_buf_init(&raw, ADMIN_REPLY_MAX);
@@ -516,11 +577,32 @@ static void w_list(struct admin_job *j, bool export)
                       .limit = export ? (size_t)-1 : a->limit,
                       .raw = export ? &raw : NULL,
                       .csv = export && !strcmp(a->format, "csv")};
+    bool all = view_all(j);
     if (pg.csv)
-        gw_buf_adds(&raw, "seq,time,subject,client_id,tool,method,decision,outcome,request_id,"
-                          "hash\n");
+        gw_buf_adds(&raw, all ? "log,seq,time,subject,client_id,tool,method,decision,outcome,"
+                                "request_id,hash\n"
+                              : "seq,time,subject,client_id,tool,method,decision,outcome,"
+                                "request_id,hash\n");
     struct gw_error err = {0};
-    long n = gw_audit_search_dir(gw_audit_log_dir(j->adm->audit), &q, page_line, &pg, &err);
+    char warning[GW_ERROR_MSG_MAX + 64] = "";
+    long n = 0;
+    if (all && list_all(j, &q, &pg, q.newest_first, &err) != GW_OK) {
+        if (export || a->has_pos) { /* no silent half export; a cursor only the database knows */
+            json_decref(pg.items);
+            gw_buf_fini(&raw);
+            gw_admin__fail(j, 503, "unavailable", "%s", err.msg);
+            return;
+        }
+        /* the list still shows what this replica holds, and says so */
+        snprintf(warning, sizeof(warning), "%s: showing this replica's log only", err.msg);
+        GW_LOG(GW_LOG_WARN, "admin", "audit list from the database failed: %s", err.msg);
+        json_array_clear(pg.items);
+        pg = (struct page){.items = pg.items, .limit = a->limit};
+        all = false;
+        gw_error_clear(&err);
+    }
+    if (!all)
+        n = gw_audit_search_dir(gw_audit_log_dir(j->adm->audit), &q, page_line, &pg, &err);
     if (n < 0) {
         json_decref(pg.items);
         gw_buf_fini(&raw);
@@ -538,15 +620,23 @@ static void w_list(struct admin_job *j, bool export)
         return;
     }
     gw_buf_fini(&raw);
-    char next[24];
-    snprintf(next, sizeof(next), "%llu", (unsigned long long)pg.last);
-    gw_admin__ok(j, 200, json_pack("{s:o,s:o}", "items", pg.items, "next",
-                                   pg.more ? json_string(next) : json_null()));
+    char next[GW_AUDIT_LOG_ID_MAX + 80];
+    if (all)
+        gw_audit_pos_format(&pg.lastpos, next, sizeof(next));
+    else
+        snprintf(next, sizeof(next), "%llu", (unsigned long long)pg.last);
+    json_t *out = json_pack("{s:o,s:o,s:s,s:s}", "items", pg.items, "next",
+                            pg.more ? json_string(next) : json_null(), "scope",
+                            all ? "all" : "replica", "log", gw_audit_log_id(j->adm->audit));
+    if (warning[0])
+        json_object_set_new(out, "warning", json_string(warning));
+    gw_admin__ok(j, 200, out);
 }
 
 /* The record `seq` (NULL with err when absent). */
 struct one {
     uint64_t seq;
+    const char *log; /* the log the request named (NULL: none) */
     json_t *rec;
 };
 
@@ -555,7 +645,16 @@ static bool one_line(void *ud, uint64_t seq, const char *line, size_t len, const
     struct one *o = ud;
     if (seq != o->seq)
         return true;
-    o->rec = ui_record(seq, line, len, ev);
+    o->rec = ui_record(o->log, seq, line, len, ev);
+    return false;
+}
+
+static bool one_line_pg(void *ud, const char *log, uint64_t seq, const char *line, size_t len,
+                        const json_t *ev)
+{
+    struct one *o = ud;
+    if (seq == o->seq && !o->rec)
+        o->rec = ui_record(log, seq, line, len, ev);
     return false;
 }
 
@@ -568,20 +667,45 @@ static bool parse_id(const char *s, uint64_t *out)
     return true;
 }
 
+/* The log a record or proof request names with log=, when it is not this replica's and the
+ * database copy holds it (NULL: this replica's log). */
+static const char *other_log(const struct admin_job *j)
+{
+    const char *log = j->aq->log;
+    if (!log[0] || !strcmp(log, gw_audit_log_id(j->adm->audit)))
+        return NULL;
+    return log;
+}
+
 static void w_record(struct admin_job *j)
 {
-    struct one o = {0, NULL};
+    struct one o = {0, j->aq->log[0] ? j->aq->log : NULL, NULL};
     if (!parse_id(j->m.name, &o.seq)) {
         gw_admin__fail(j, 404, "not_found", "no such admin endpoint");
         return;
     }
-    struct gw_audit_query q = {0};
-    q.from_seq = o.seq;
-    q.limit = 1;
     struct gw_error err = {0};
-    gw_audit_search_dir(gw_audit_log_dir(j->adm->audit), &q, one_line, &o, &err);
+    const char *log = other_log(j);
+    const char *url = gw_audit_database_url(j->adm->audit);
+    if (log && !url) {
+        gw_admin__fail(j, 404, "not_found", "no audit log %s here: the audit database copy is "
+                                            "off (GW_AUDIT_DATABASE_URL)", log);
+        return;
+    }
+    if (log) {
+        gw_audit_record_pg(url, log, o.seq, one_line_pg, &o, &err);
+    } else {
+        struct gw_audit_query q = {0};
+        q.from_seq = o.seq;
+        q.limit = 1;
+        gw_audit_search_dir(gw_audit_log_dir(j->adm->audit), &q, one_line, &o, &err);
+    }
     if (!o.rec) {
-        gw_admin__fail(j, 404, "not_found", "no audit record %s", j->m.name);
+        if (err.code == GW_EIO)
+            gw_admin__fail(j, 503, "unavailable", "%s", err.msg);
+        else
+            gw_admin__fail(j, 404, "not_found", "no audit record %s%s%s", log ? log : "",
+                           log ? ":" : "", j->m.name);
         return;
     }
     gw_admin__ok(j, 200, o.rec);
@@ -610,6 +734,21 @@ static json_t *proof_path(uint64_t index, uint64_t size, const json_t *proof)
     return path;
 }
 
+/* Whether the checkpoint text is signed by one of this log's verifier keys (shared by the
+ * replicas) and heads the tree of `size` records with `root`. */
+static bool signed_head(struct admin_job *j, const char *text, uint64_t size,
+                        const gw_hash root)
+{
+    struct gw_note_verifier *vs[16];
+    size_t n = gw_admin__load_verifiers(j->adm->audit, vs, 16);
+    struct gw_checkpoint c;
+    bool ok = text && gw_note_open_checkpoint(text, strlen(text), vs, n, &c, NULL) == GW_OK &&
+              c.size == size && memcmp(c.root, root, GW_HASH_LEN) == 0;
+    for (size_t i = 0; i < n; i++)
+        gw_note_verifier_free(vs[i]);
+    return ok;
+}
+
 static void w_ui_proof(struct admin_job *j)
 {
     uint64_t seq;
@@ -618,9 +757,20 @@ static void w_ui_proof(struct admin_job *j)
         return;
     }
     struct gw_error err = {0};
-    json_t *p = gw_audit_inclusion_dir(gw_audit_log_dir(j->adm->audit), seq, 0, &err);
+    const char *log = other_log(j), *url = gw_audit_database_url(j->adm->audit);
+    json_t *p = NULL;
+    if (log && !url)
+        GW_ERROR_SET(&err, GW_ENOTFOUND, "no audit log %s here: the audit database copy is off "
+                                         "(GW_AUDIT_DATABASE_URL)", log);
+    else if (log) /* another replica's log: computed from its rows in the database */
+        p = gw_audit_inclusion_pg(url, log, seq, AUDIT_PROOF_DB_MAX, &err);
+    else
+        p = gw_audit_inclusion_dir(gw_audit_log_dir(j->adm->audit), seq, 0, &err);
     if (!p) {
-        gw_admin__fail_err(j, &err);
+        if (err.code == GW_ELIMIT)
+            gw_admin__fail(j, 409, "conflict", "%s", err.msg);
+        else
+            gw_admin__fail_err(j, &err);
         return;
     }
     uint64_t size = (uint64_t)json_integer_value(json_object_get(p, "size"));
@@ -638,10 +788,16 @@ static void w_ui_proof(struct admin_job *j)
             np++;
     }
     ok = ok && gw_merkle_verify_inclusion(leaf, seq, size, (const gw_hash *)proof, np, root);
+    /* a proof from the database is only as good as the checkpoint it ends in: its signature
+     * must verify and its head must be the root the rows give */
+    if (log)
+        ok = ok && signed_head(j, gw_json_str(p, "checkpoint"), size, root);
     json_t *out = json_pack("{s:s,s:I,s:s,s:o,s:{s:I,s:s},s:b}", "id", j->m.name, "seq",
                             (json_int_t)seq, "leafHash", gw_json_str(p, "leaf_hash"), "path",
                             proof_path(seq, size, pa), "checkpoint", "seq", (json_int_t)size,
                             "hash", gw_json_str(p, "root"), "valid", ok);
+    if (j->aq->log[0])
+        json_object_set_new(out, "log", json_string(j->aq->log));
     json_object_set(out, "rfc9162", p);
     json_decref(p);
     gw_admin__ok(j, 200, out);

@@ -166,6 +166,11 @@ const char *gw_audit_origin(const struct gw_audit *a);
 /* The size of the log and the leaf hash of its last record (false when empty). Any thread. */
 bool gw_audit_head(const struct gw_audit *a, uint64_t *size, gw_hash last);
 const char *gw_audit_log_dir(const struct gw_audit *a);
+/* This replica's log id, and the PostgreSQL copy's URL (NULL when there is none). */
+const char *gw_audit_log_id(const struct gw_audit *a);
+const char *gw_audit_database_url(const struct gw_audit *a);
+/* Whether s is a log id: 1-64 characters of [A-Za-z0-9._-], not "." or "..". */
+bool gw_audit_log_id_valid(const char *s);
 
 struct gw_audit_stats {
     unsigned long long records, bytes, batches, checkpoints, write_errors, rejected_calls;

@@ -134,4 +134,10 @@ int gw_audit__pg_checkpoint(struct audit_pg *pg, uint64_t size, const char *note
 int gw_audit__pg_size(struct audit_pg *pg, uint64_t *out, struct gw_error *err);
 void gw_audit__pg_close(struct audit_pg *pg);
 
+/* The subject as the PII masker would have written it into records (its pseudonym), when the
+ * masker changes it; false when it does not (or pii is NULL). audit_read.c. */
+struct gw_pii;
+bool gw_audit__subject_masked(const struct gw_pii *pii, const char *subject, char *out,
+                              size_t size);
+
 #endif

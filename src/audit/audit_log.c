@@ -982,9 +982,9 @@ static void *writer_main(void *arg)
 
 /* ---- public ------------------------------------------------------------------------------ */
 
-static bool valid_log_id(const char *s)
+bool gw_audit_log_id_valid(const char *s)
 {
-    size_t n = strlen(s);
+    size_t n = s ? strlen(s) : 0;
     if (n == 0 || n > 64 || !strcmp(s, ".") || !strcmp(s, ".."))
         return false;
     for (size_t i = 0; i < n; i++) {
@@ -999,7 +999,7 @@ static bool valid_log_id(const char *s)
 int gw_audit_open(const struct gw_audit_config *c, struct gw_audit **out, struct gw_error *err)
 {
     *out = NULL;
-    if (!valid_log_id(c->log_id)) {
+    if (!gw_audit_log_id_valid(c->log_id)) {
         gw_note_signer_free(c->signer);
         return GW_ERROR_SET(err, GW_EINVAL,
                             "GW_AUDIT_LOG_ID '%.80s': 1-64 characters of A-Z a-z 0-9 . _ -",
@@ -1302,6 +1302,16 @@ const char *gw_audit_origin(const struct gw_audit *a)
 const char *gw_audit_log_dir(const struct gw_audit *a)
 {
     return a->logdir;
+}
+
+const char *gw_audit_log_id(const struct gw_audit *a)
+{
+    return a->log_id;
+}
+
+const char *gw_audit_database_url(const struct gw_audit *a)
+{
+    return a->pg_url[0] ? a->pg_url : NULL;
 }
 
 void gw_audit__count_rejected(struct gw_audit *a)

@@ -2,7 +2,8 @@
  * src/audit/audit_pg.c
  * The PostgreSQL copy of the audit log: every record is inserted in the same group commit as
  * its segment write (COPY inside one transaction), so that the shared database answers searches
- * across replicas and survives the loss of a replica's disk. One log per replica (log_id); the
+ * across replicas and survives the loss of a replica's disk (audit_pg_read.c reads it: the admin
+ * console's view of every replica's log). One log per replica (log_id); the
  * tables are created here (CREATE ... IF NOT EXISTS, idempotent, safe across replicas) rather
  * than by the registry's migrations: the audit trail is a separate stream with its own owner.
  *   audit_logs(log_id, origin, created_at)
@@ -32,6 +33,9 @@ static const char SCHEMA[] =
     "PRIMARY KEY (log_id, seq));"
     "CREATE INDEX IF NOT EXISTS audit_records_request ON audit_records "
     "((event->>'request_id'));"
+    /* the merged view of every log, newest first (audit_pg_read.c) */
+    "CREATE INDEX IF NOT EXISTS audit_records_time ON audit_records "
+    "(((event->>'ts') COLLATE \"C\"), log_id, seq);"
     "CREATE TABLE IF NOT EXISTS audit_checkpoints (log_id text NOT NULL, size bigint NOT NULL, "
     "note text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), "
     "PRIMARY KEY (log_id, size));";

@@ -669,7 +669,7 @@ struct search_ctx {
     long matched;
     size_t limit;
     bool done; /* fn said stop, or the limit is reached */
-    char subject_ps[4][128];
+    char subject_ps[1][128]; /* the pseudonym of the subject filter */
     int nps;
 };
 
@@ -854,20 +854,54 @@ static int search_desc(const char *logdir, struct search_ctx *s, struct gw_error
     return rc;
 }
 
+bool gw_audit__subject_masked(const struct gw_pii *pii, const char *subject, char *out,
+                              size_t size)
+{
+    if (!pii || !subject || !*subject)
+        return false;
+    struct gw_buf b;
+    gw_buf_init(&b, 4096);
+    unsigned c = 0;
+    gw_pii_mask_text(pii, subject, strlen(subject), &b, &c);
+    if (c)
+        snprintf(out, size, "%s", gw_buf_ptr(&b));
+    gw_buf_fini(&b);
+    return c > 0;
+}
+
+const char *gw_audit_decision(const json_t *ev)
+{
+    const char *kind = json_string_value(json_object_get(ev, "kind"));
+    const char *outcome = json_string_value(json_object_get(ev, "outcome"));
+    if (kind && !strcmp(kind, "admin"))
+        return "admin";
+    if (kind && !strcmp(kind, "transport"))
+        return "reject";
+    if (outcome && !strcmp(outcome, "refused"))
+        return "deny";
+    const char *d = "allow";
+    size_t i;
+    json_t *x;
+    json_array_foreach(json_object_get(ev, "decisions"), i, x)
+    {
+        const char *v = json_string_value(json_object_get(x, "verdict"));
+        if (!v)
+            continue;
+        if (!strcmp(v, "deny") || !strcmp(v, "error"))
+            return v;
+        if (!strcmp(v, "dry_run_deny"))
+            d = "dry_run_deny";
+    }
+    return d;
+}
+
 long gw_audit_search_dir(const char *logdir, const struct gw_audit_query *q,
                          gw_audit_record_fn fn, void *ud, struct gw_error *err)
 {
     struct search_ctx s = {.q = q, .fn = fn, .ud = ud, .limit = q->limit ? q->limit : 100};
-    if (q->subject && *q->subject && q->pii) {
-        /* the subject as the masker would have written it */
-        struct gw_buf b;
-        gw_buf_init(&b, 4096);
-        unsigned c = 0;
-        gw_pii_mask_text(q->pii, q->subject, strlen(q->subject), &b, &c);
-        if (c)
-            snprintf(s.subject_ps[s.nps++], sizeof(s.subject_ps[0]), "%s", gw_buf_ptr(&b));
-        gw_buf_fini(&b);
-    }
+    if (q->subject && *q->subject &&
+        gw_audit__subject_masked(q->pii, q->subject, s.subject_ps[0], sizeof(s.subject_ps[0])))
+        s.nps = 1;
     int rc;
     if (q->newest_first) {
         rc = search_desc(logdir, &s, err);

@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct gw_pii;
@@ -83,6 +84,52 @@ int gw_audit_export_pg(const char *url, const char *log_id, const char *outdir,
  * line being written are left out). *out_segments: how many segments were written. */
 int gw_audit_export_dir(const char *logdir, const char *outdir, uint64_t *out_segments,
                         struct gw_error *err);
+
+/* The governance decision of an event as the console shows it: "admin" (an admin change),
+ * "reject" (a transport refusal), "deny" (refused), else the first "deny" or "error" verdict
+ * of its decisions, "dry_run_deny" when a dry-run rule would have refused, or "allow". Its SQL
+ * twin is in audit_pg_read.c. */
+const char *gw_audit_decision(const json_t *event);
+
+/* ---- the PostgreSQL copy: every replica's log (audit_pg_read.c) ---- */
+
+#define GW_AUDIT_LOG_ID_MAX 64
+/* A position in the merged order of every log (the event's time, then the log id, then the
+ * sequence number): a page's cursor, written "<ts>~<log id>~<seq>". */
+struct gw_audit_pos {
+    char ts[40];
+    char log_id[GW_AUDIT_LOG_ID_MAX + 1];
+    uint64_t seq;
+};
+void gw_audit_pos_format(const struct gw_audit_pos *p, char *out, size_t size);
+bool gw_audit_pos_parse(const char *s, struct gw_audit_pos *p);
+
+struct gw_audit_pg_query {
+    /* filters as for a folder search (tool, subject with pii, request_id, trace_id, outcome,
+     * kind, method, since, until) and limit; from_seq, before and accept are not used */
+    const struct gw_audit_query *q;
+    const char *decision;               /* gw_audit_decision's value, NULL = any */
+    const char *log_id;                 /* only this log, NULL = every log */
+    bool newest_first;
+    const struct gw_audit_pos *cursor;  /* strictly after it in that order, NULL = from the end */
+};
+typedef bool (*gw_audit_pg_fn)(void *ud, const char *log_id, uint64_t seq, const char *line,
+                               size_t len, const json_t *event);
+/* Calls fn for each matching record held in the database at `url`, in order, until it returns
+ * false or q->limit matched. Returns the number matched or GW_EIO (err). */
+long gw_audit_search_pg(const char *url, const struct gw_audit_pg_query *pq, gw_audit_pg_fn fn,
+                        void *ud, struct gw_error *err);
+/* Calls fn once with record `seq` of log `log_id` held in the database. GW_OK, GW_ENOTFOUND,
+ * GW_EIO (err). */
+int gw_audit_record_pg(const char *url, const char *log_id, uint64_t seq, gw_audit_pg_fn fn,
+                       void *ud, struct gw_error *err);
+/* The inclusion proof of record `seq` of log `log_id` in that log's latest checkpoint held in
+ * the database, computed from its rows: {"log","seq","size","leaf_hash","root","proof",
+ * "record","checkpoint"} as gw_audit_inclusion_dir (the checkpoint's signature is for the
+ * caller to check). Reads the whole log up to the checkpoint (32 bytes of memory per record):
+ * GW_ELIMIT beyond max_records; GW_ENOTFOUND when the record is not signed yet; NULL with err. */
+json_t *gw_audit_inclusion_pg(const char *url, const char *log_id, uint64_t seq,
+                              uint64_t max_records, struct gw_error *err);
 
 /* Lists the log folders under an audit root (names, gw_free each and the array). */
 int gw_audit_list_logs(const char *root, char ***out, size_t *n, struct gw_error *err);

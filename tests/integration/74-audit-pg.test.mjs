@@ -3,17 +3,21 @@
 // database in the same group commit as its segment write, checkpoints too; a log held only in
 // the database is exported to the on-disk layout (`mcpgw audit export --db`) and verifies, byte
 // for byte the same records; a second process claiming the same log id against a database that
-// holds more records than its (empty) folder refuses to start.
+// holds more records than its (empty) folder refuses to start. The admin API of one replica
+// serves every replica's log from the database: one merged page order (time, log, seq) with
+// a keyset cursor, each decision filter in SQL agreeing with the console's own, another
+// replica's record and its inclusion proof (signed checkpoint checked) after that replica
+// has stopped, and this replica's view alone on request.
 // Needs a PostgreSQL server: run by scripts/test.d/77-audit-pg.sh, which starts a throwaway one
 // and sets GW_TEST_PG_URL; skipped without it.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { GW_BIN, initSession, messagesOf, post, rpc, startGateway } from './lib/gw.mjs';
+import { GW_BIN, initSession, messagesOf, post, request, rpc, startGateway } from './lib/gw.mjs';
 
 const PG = process.env.GW_TEST_PG_URL;
 
@@ -58,4 +62,114 @@ test('records and checkpoints reach PostgreSQL; an exported log verifies', { ski
   }
   assert.match(String(other.e), /holds \d+ records for log pgtest/);
   rmSync(dir, { recursive: true, force: true });
+});
+
+const adminPortOf = (g) => {
+  const m = g.stderr().match(/listening on 127\.0\.0\.1:(\d+) with 1 workers/);
+  assert.ok(m, g.stderr());
+  return Number(m[1]);
+};
+const adminGet = async (port, path) => {
+  const res = await request(port, { path: `/admin/api${path}` });
+  return { status: res.status, body: res.body, json: () => JSON.parse(res.body) };
+};
+
+test('the admin API shows every replica\'s log from the database', { skip: !PG && 'GW_TEST_PG_URL not set (scripts/test.d/77-audit-pg.sh)' }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mcpgw-audit-all-'));
+  const since = new Date().toISOString();
+  // the replicas share the signing key (production: one secret), each writes its own log
+  const key = join(dir, 'signing.pem');
+  execFileSync('openssl', ['genpkey', '-algorithm', 'ed25519', '-out', key]);
+  const common = { GW_AUDIT_DATABASE_URL: PG, GW_AUDIT_SIGNING_KEY_FILE: key, GW_AUDIT_CHECKPOINT_EVENTS: '4',
+                   GW_ADMIN_LISTEN: '127.0.0.1:0', GW_ADMIN_DEV_MODE: 'true' };
+  const a = await startGateway({ sets: { ...common, GW_DATA_DIR: join(dir, 'a'), GW_AUDIT_LOG_ID: 'pga' } });
+  const b = await startGateway({ sets: { ...common, GW_DATA_DIR: join(dir, 'b'), GW_AUDIT_LOG_ID: 'pgb' } });
+  const aPort = adminPortOf(a);
+  try {
+    for (const [g, n] of [[a, 5], [b, 7]]) {
+      const { session, version } = await initSession(g);
+      for (let i = 0; i < n; i++) {
+        const res = await post(g, rpc('tools/call', { name: 'test_simple_text', arguments: { i } }), { session, version });
+        assert.ok(messagesOf(res)[0].result);
+      }
+    }
+    // a transport refusal on B (decision reject) and an admin change on B (decision admin)
+    const rej = await request(b.port, { method: 'POST', path: '/mcp', body: JSON.stringify(rpc('tools/list')),
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', Origin: 'http://evil.example' } });
+    assert.equal(rej.status, 403);
+    const adm = await request(adminPortOf(b), { method: 'POST', path: '/admin/api/bundles',
+      body: JSON.stringify({ name: 'pg-all-bundle' }), headers: { 'Content-Type': 'application/json', 'X-Change-Reason': 'test' } });
+    assert.ok(adm.status === 201 || adm.status === 200, adm.body);
+    await b.stop(); // its final checkpoint reaches the database; its records stay visible
+    const q = `since=${encodeURIComponent(since)}`;
+    const all = (await adminGet(aPort, `/audit?${q}&limit=1000`)).json();
+    assert.equal(all.scope, 'all');
+    assert.equal(all.log, 'pga');
+    const mine = all.items.filter((r) => r.log === 'pga' || r.log === 'pgb');
+    assert.equal(mine.length, all.items.length, 'only the two logs wrote since the test began');
+    const count = (log, pred = () => true) => mine.filter((r) => r.log === log && pred(r)).length;
+    assert.equal(count('pga', (r) => r.tool === 'test_simple_text'), 5);
+    assert.equal(count('pgb', (r) => r.tool === 'test_simple_text'), 7);
+    assert.equal(count('pgb', (r) => r.decision === 'reject'), 1);
+    assert.equal(count('pgb', (r) => r.decision === 'admin'), 1);
+    for (const r of mine) assert.equal(r.id, `${r.log}:${r.seq}`);
+    // one order: time, then log, then seq, newest first
+    const key3 = (r) => [r.time, r.log, r.seq];
+    for (let i = 1; i < mine.length; i++) {
+      const [t0, l0, s0] = key3(mine[i - 1]);
+      const [t1, l1, s1] = key3(mine[i]);
+      assert.ok(t0 > t1 || (t0 === t1 && (l0 > l1 || (l0 === l1 && s0 > s1))), `order at ${i}: ${key3(mine[i - 1])} then ${key3(mine[i])}`);
+    }
+    // pages of 4 with the cursor: the same records, none twice
+    const paged = [];
+    let cursor = null;
+    for (let guard = 0; guard < 50; guard++) {
+      const p = (await adminGet(aPort, `/audit?${q}&limit=4${cursor ? `&before=${encodeURIComponent(cursor)}` : ''}`)).json();
+      paged.push(...p.items.map((r) => r.id));
+      cursor = p.next;
+      if (!cursor) break;
+    }
+    assert.deepEqual(paged, mine.map((r) => r.id));
+    // oldest first, paged with after=
+    const asc = (await adminGet(aPort, `/audit?${q}&order=asc&limit=1000`)).json().items.map((r) => r.id);
+    assert.deepEqual(asc, [...mine].reverse().map((r) => r.id));
+    // every decision filter (SQL) agrees with the decision the console computes (C)
+    for (const d of ['allow', 'deny', 'admin', 'reject', 'error', 'dry_run_deny']) {
+      const f = (await adminGet(aPort, `/audit?${q}&decision=${d}&limit=1000`)).json().items;
+      assert.ok(f.every((r) => r.decision === d), `decision=${d}`);
+      assert.equal(f.length, mine.filter((r) => r.decision === d).length, `decision=${d} count`);
+    }
+    const byTool = (await adminGet(aPort, `/audit?${q}&tool=test_simple_text&limit=1000`)).json().items;
+    assert.equal(byTool.length, 12);
+    // B's record and its proof, B being gone: from the database, its signed checkpoint checked
+    const rb = mine.find((r) => r.log === 'pgb' && r.tool === 'test_simple_text');
+    const one = (await adminGet(aPort, `/audit/${rb.seq}?log=pgb`)).json();
+    assert.equal(one.id, rb.id);
+    assert.equal(one.hash, rb.hash);
+    const pb = await adminGet(aPort, `/audit/${rb.seq}/proof?log=pgb`);
+    assert.equal(pb.status, 200, pb.body);
+    assert.equal(pb.json().valid, true, pb.body);
+    assert.equal(pb.json().log, 'pgb');
+    const ra = mine.filter((r) => r.log === 'pga').at(-1); // the oldest: signed already
+    const pa = await adminGet(aPort, `/audit/${ra.seq}/proof?log=pga`);
+    assert.equal(pa.status, 200, pa.body);
+    assert.equal(pa.json().valid, true, pa.body);
+    assert.equal((await adminGet(aPort, '/audit/999999/proof?log=pgb')).status, 404);
+    assert.equal((await adminGet(aPort, '/audit/1?log=nosuchlog')).status, 404);
+    assert.equal((await adminGet(aPort, '/audit/1?log=bad%20id')).status, 400);
+    assert.equal((await adminGet(aPort, '/audit?before=x~pga~1')).status, 400);
+    // this replica's view alone, on request (and with a cursor of its own log)
+    const local = (await adminGet(aPort, `/audit?${q}&scope=replica&limit=1000`)).json();
+    assert.equal(local.scope, 'replica');
+    assert.ok(local.items.length >= 5 && local.items.every((r) => r.log === undefined && /^\d+$/.test(r.id)));
+    // the export carries the log as its first column
+    const csv = await request(aPort, { path: `/admin/api/audit/export?format=csv&${q}` });
+    assert.equal(csv.status, 200);
+    const rows = csv.body.trim().split('\n');
+    assert.equal(rows[0].split(',')[0], 'log');
+    assert.equal(rows.length - 1, mine.length);
+  } finally {
+    await a.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
