@@ -525,6 +525,43 @@ describe('audit', () => {
     assert.match(csv[1], new RegExp(`^"${seq}",.*"dash-user",.*"resolve_customer","tools/call","allow"`));
     assert.deepEqual(page.problems(), []);
   });
+
+  // With the audit database copy the list is every replica's log (tests/integration/
+  // 74-audit-pg.test.mjs checks the API against PostgreSQL); this stack has one replica and no
+  // copy, so the API's answers of such a deployment are replayed to the console here.
+  test("every replica's log: which replica wrote each record; another replica's record and proof open by its log", async () => {
+    page.clearProblems();
+    const rec = (log, seq, tool) => ({ id: `${log}:${seq}`, seq, log, time: '2026-12-07T10:00:00.000Z', subject: 'dash-user', tool,
+      method: 'tools/call', decision: 'allow', outcome: 'ok', hash: 'bGVhZg==', reasons: [], arguments: {} });
+    const list = { items: [rec('mcp-server-b', 7, 'resolve_customer'), rec('mcp-server-a', 3, 'find_nearby_dealers')], next: null,
+      scope: 'all', log: 'mcp-server-a' };
+    const asked = [];
+    const routes = [
+      ['**/admin/api/audit?*', (route) => route.fulfill({ json: list })],
+      ['**/admin/api/audit/7?*', (route) => { asked.push(route.request().url()); route.fulfill({ json: list.items[0] }); }],
+      ['**/admin/api/audit/7/proof?*', (route) => { asked.push(route.request().url()); route.fulfill({ json: {
+        id: '7', seq: 7, log: 'mcp-server-b', leafHash: 'bGVhZg==', path: [], checkpoint: { seq: 8, hash: 'cm9vdA==' }, valid: true } }); }],
+    ];
+    for (const [pattern, fn] of routes) await page.route(pattern, fn);
+    try {
+      await open(page, stack.admin, PAGES.find((p) => p.name === 'audit'));
+      await page.getByText("every replica's log, merged by time", { exact: false }).waitFor();
+      const table = page.getByTestId('audit-records');
+      await table.getByRole('columnheader', { name: 'Replica' }).waitFor();
+      assert.match(await table.locator('tbody tr').first().innerText(), /^mcp-server-b\s+#7/);
+      await page.getByRole('button', { name: 'Open record mcp-server-b 7' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Audit record mcp-server-b #7' });
+      await dialog.waitFor();
+      assert.match(await dialog.getByTestId('record').innerText(), /Replica\s+mcp-server-b/);
+      await dialog.getByRole('button', { name: 'Inclusion proof' }).click();
+      await dialog.getByTestId('proof').waitFor();
+      assert.deepEqual(asked.map((u) => new URL(u).searchParams.get('log')), ['mcp-server-b', 'mcp-server-b']);
+      await dialog.getByRole('button', { name: 'Close' }).first().click();
+    } finally {
+      for (const [pattern] of routes) await page.unroute(pattern);
+    }
+    assert.deepEqual(page.problems(), []);
+  });
 });
 
 describe('identities and sign-in', () => {

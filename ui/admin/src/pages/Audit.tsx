@@ -2,14 +2,16 @@
 // paging (the API's before= cursor); a record's detail with its masked arguments and reasons;
 // the chain status (head, latest signed checkpoint, last verification) and "verify now"; a
 // record's inclusion proof in the latest checkpoint (checked by the gateway); export of the
-// current search as JSONL or CSV.
+// current search as JSONL or CSV. With the gateway's audit database copy the list is every
+// replica's log merged by time (scope "all": each record names its log, the replica that wrote
+// it); otherwise, or when the database cannot answer (a warning says so), this replica's log.
 import { FormEvent, useEffect, useState } from 'react';
 import { api, ApiError, buildUrl, getCredential, Page } from '../api';
 import { Icon } from '../components/icons';
 import { Badge, Button, Card, CodeBlock, Dialog, EmptyState, ErrorState, Field, InlineError, Loading, NotAvailable, PageHeader, Time, useToast } from '../components/ui';
 import { useApi, useTitle } from '../hooks';
 
-export interface AuditRecord { id: string; seq: number; time: string; subject: string; clientId?: string; tool?: string; method?: string; kind?: string; action?: string; decision: string; outcome?: string; latencyMs?: number; requestId?: string; arguments?: unknown; reasons?: string[]; hash?: string }
+export interface AuditRecord { id: string; seq: number; log?: string; time: string; subject: string; clientId?: string; tool?: string; method?: string; kind?: string; action?: string; decision: string; outcome?: string; latencyMs?: number; requestId?: string; arguments?: unknown; reasons?: string[]; hash?: string }
 interface Chain { head: { seq: number; hash: string } | null; checkpoint: { seq: number; hash: string; time: string; signature?: string; origin?: string } | null; verification: { status: 'ok' | 'broken' | 'unknown'; verifiedThrough?: number; checkedAt?: string; error?: string; run?: number; running?: VerifyProgress }; origin?: string }
 // POST /audit/verify: the report when the verification ends within `wait` seconds, else (202)
 // the progress of the one verification running on the gateway (GET /audit/chain follows it)
@@ -18,7 +20,8 @@ type VerifyAnswer = { ok: boolean; records: number; problems: Array<{ kind: stri
 const VERIFY_WAIT_S = 5;
 const VERIFY_POLL_MS = 2000;
 const pause = (ms: number) => new Promise((r) => window.setTimeout(r, ms));
-interface Proof { id: string; seq: number; leafHash: string; path: Array<{ side: 'left' | 'right'; hash: string }>; checkpoint: { seq: number; hash: string }; valid: boolean }
+interface AuditPage extends Page<AuditRecord> { scope?: 'all' | 'replica'; log?: string; warning?: string }
+interface Proof { id: string; seq: number; log?: string; leafHash: string; path: Array<{ side: 'left' | 'right'; hash: string }>; checkpoint: { seq: number; hash: string }; valid: boolean }
 
 export const AUDIT_ENDPOINTS = ['GET /admin/api/audit?from=&to=&subject=&tool=&decision=&limit=&before=', 'GET /admin/api/audit/{id}', 'GET /admin/api/audit/chain', 'POST /admin/api/audit/verify', 'GET /admin/api/audit/{id}/proof', 'GET /admin/api/audit/export?format=jsonl|csv&…'];
 const DECISIONS = ['allow', 'deny', 'dry_run_deny', 'error', 'reject', 'admin'];
@@ -31,7 +34,7 @@ export function AuditPage() {
   const toast = useToast();
   const [f, setF] = useState({ from: '', to: '', subject: '', tool: '', decision: '' });
   const [query, setQuery] = useState<Record<string, string>>({});
-  const first = useApi<Page<AuditRecord>>('/audit', { ...query, limit: PAGE });
+  const first = useApi<AuditPage>('/audit', { ...query, limit: PAGE });
   // older pages, fetched with the cursor of the page before (newest first)
   const [older, setOlder] = useState<AuditRecord[]>([]);
   const [next, setNext] = useState<string | null>(null);
@@ -43,7 +46,8 @@ export function AuditPage() {
   const [proofErr, setProofErr] = useState<unknown>(null);
   const [err, setErr] = useState<unknown>(null);
   const [verifying, setVerifying] = useState(false);
-  const header = <PageHeader title="Audit" subtitle="Every decision and call, PII-masked, in a hash-chained, signed trail (this replica's log)." />;
+  const allLogs = first.data?.scope === 'all';
+  const header = <PageHeader title="Audit" subtitle={`Every decision and call, PII-masked, in hash-chained, signed trails (${allLogs ? "every replica's log, merged by time" : "this replica's log"}).`} />;
   if (first.error?.notAvailable) return <>{header}<Card><NotAvailable feature="The audit log" endpoints={AUDIT_ENDPOINTS} /></Card></>;
 
   const search = (e: FormEvent) => {
@@ -56,7 +60,7 @@ export function AuditPage() {
     if (!next) return;
     setLoadingOlder(true);
     try {
-      const p = await api<Page<AuditRecord>>('/audit', { query: { ...query, limit: PAGE, before: next } });
+      const p = await api<AuditPage>('/audit', { query: { ...query, limit: PAGE, before: next } });
       setOlder((o) => [...o, ...p.items]);
       setNext(p.next);
     } catch (e) {
@@ -97,7 +101,7 @@ export function AuditPage() {
     setProof(null);
     setProofErr(null);
     try {
-      setOpen(await api<AuditRecord>(`/audit/${encodeURIComponent(r.id)}`));
+      setOpen(await api<AuditRecord>(`/audit/${r.seq}`, r.log ? { query: { log: r.log } } : undefined));
     } catch (e) {
       setErr(e);
     }
@@ -106,7 +110,7 @@ export function AuditPage() {
     if (!open) return;
     setProofErr(null);
     try {
-      setProof(await api<Proof>(`/audit/${encodeURIComponent(open.id)}/proof`));
+      setProof(await api<Proof>(`/audit/${open.seq}/proof`, open.log ? { query: { log: open.log } } : undefined));
     } catch (e) {
       setProofErr(e);
     }
@@ -128,6 +132,7 @@ export function AuditPage() {
     <>
       {header}
       <InlineError error={err} />
+      {first.data?.warning && <div className="notice notice-amber" role="status" data-testid="audit-warning"><Icon name="alert" size={16} /> <span>{first.data.warning}</span></div>}
       <div className="grid-2 top">
         <Card title="Search">
           <form className="form" onSubmit={search} aria-label="Search the audit trail">
@@ -157,10 +162,11 @@ export function AuditPage() {
       <Card title={searching ? 'Matching records' : 'Records'} actions={<span className="muted small">newest first</span>}>
         {first.error ? <ErrorState error={first.error} onRetry={first.reload} /> : !first.data ? <Loading /> : rows.length === 0 ? <EmptyState icon="audit" title={searching ? 'No record matches' : 'The trail is empty'} /> : (
           <>
-            <div className="table-wrap"><table className="table" data-testid="audit-records"><thead><tr><th scope="col">#</th><th scope="col">When</th><th scope="col">User</th><th scope="col">Tool or action</th><th scope="col">Decision</th><th scope="col">Latency</th></tr></thead><tbody>
+            <div className="table-wrap"><table className="table" data-testid="audit-records"><thead><tr>{allLogs && <th scope="col">Replica</th>}<th scope="col">#</th><th scope="col">When</th><th scope="col">User</th><th scope="col">Tool or action</th><th scope="col">Decision</th><th scope="col">Latency</th></tr></thead><tbody>
               {rows.map((r) => (
                 <tr key={r.id}>
-                  <td><button type="button" className="linklike mono" aria-label={`Open record ${r.seq}`} onClick={() => openRecord(r)}>#{r.seq}</button></td>
+                  {allLogs && <td className="mono small">{r.log}</td>}
+                  <td><button type="button" className="linklike mono" aria-label={`Open record ${r.log ? `${r.log} ` : ''}${r.seq}`} onClick={() => openRecord(r)}>#{r.seq}</button></td>
                   <td><Time iso={r.time} /></td><td className="mono small">{r.subject}</td><td className="mono">{r.tool || r.action || r.method}</td>
                   <td><Badge tone={decisionTone(r.decision)}>{r.decision.replace(/_/g, ' ')}</Badge> {r.outcome && <span className="muted small">{r.outcome}</span>}</td>
                   <td>{fmtLatency(r.latencyMs)}</td>
@@ -171,11 +177,12 @@ export function AuditPage() {
           </>
         )}
       </Card>
-      <Dialog open={!!open} onClose={() => setOpen(null)} title={open ? `Audit record #${open.seq}` : ''} wide
+      <Dialog open={!!open} onClose={() => setOpen(null)} title={open ? `Audit record ${open.log ? `${open.log} ` : ''}#${open.seq}` : ''} wide
         footer={<><Button icon="link" onClick={loadProof}>Inclusion proof</Button><Button onClick={() => setOpen(null)}>Close</Button></>}>
         {open && (
           <>
             <dl className="kv" data-testid="record">
+              {open.log && <><dt>Replica</dt><dd className="mono">{open.log}</dd></>}
               <dt>Time</dt><dd>{open.time}</dd>
               <dt>User</dt><dd className="mono">{open.subject}{open.clientId ? ` via ${open.clientId}` : ''}</dd>
               <dt>{open.tool ? 'Tool' : 'Action'}</dt><dd className="mono">{open.tool || open.action || open.method}</dd>
@@ -193,7 +200,7 @@ export function AuditPage() {
                 <span>{proof.valid ? 'Included' : 'NOT included'} in the signed checkpoint of {proof.checkpoint.seq} records: {proof.path.length} hashes lead from this record's leaf to the signed root <span className="mono small">{proof.checkpoint.hash.slice(0, 16)}…</span>{proof.valid ? ', checked by the gateway.' : '.'}</span>
               </div>
             )}
-            {proofErr instanceof ApiError && proofErr.status === 404 ? (
+            {proofErr instanceof ApiError && (proofErr.status === 404 || proofErr.status === 409) ? (
               <div className="notice notice-amber" role="status"><Icon name="info" size={16} /> <span>{proofErr.message}</span></div>
             ) : <InlineError error={proofErr} />}
           </>
