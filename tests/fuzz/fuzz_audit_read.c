@@ -1,7 +1,8 @@
 /*
  * tests/fuzz/fuzz_audit_read.c
  * Fuzz target for what `mcpgw audit verify` reads from an archive (untrusted files): a signed
- * checkpoint note, a segment header, a verifier key, and a whole segment file verified by
+ * checkpoint note, a segment header, a verifier key (and the same text as the admin API's
+ * merged-list cursor, gw_audit_pos_parse), and a whole segment file verified by
  * gw_audit_verify_dir. The input is split at the first 0x00 byte: before it a note / header /
  * key text, after it a segment body, read as a closed segment and then as the open one.
  * Invariants: no crash or over-read; a random note never verifies against the fixed key
@@ -78,6 +79,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct gw_note_verifier *v = NULL;
     if (gw_note_verifier_new(key, &v, NULL) == GW_OK)
         gw_note_verifier_free(v);
+    /* the same text as the merged audit list's cursor (a query parameter): what parses writes
+     * back as a cursor that parses to the same position */
+    struct gw_audit_pos pos, again;
+    if (gw_audit_pos_parse(key, &pos)) {
+        char back[200];
+        gw_audit_pos_format(&pos, back, sizeof(back));
+        if (!gw_audit_pos_parse(back, &again) || memcmp(&pos, &again, sizeof(pos)) != 0)
+            abort();
+    }
     if (z) {
         char segdir[128], path[200];
         snprintf(segdir, sizeof(segdir), "%s/log/segments", dir);

@@ -902,6 +902,68 @@ static void test_checkpoint_thinning(void **state)
     gw_free(pem);
 }
 
+/* The merged list's cursor (an untrusted query parameter): what parses, what does not, and
+ * that a formatted position reads back as itself. */
+static void test_pos_cursor(void **state)
+{
+    (void)state;
+    struct gw_audit_pos p;
+    assert_true(gw_audit_pos_parse("2026-12-07T10:00:00.123Z~mcp-server-7f9c.a_b~42", &p));
+    assert_string_equal(p.ts, "2026-12-07T10:00:00.123Z");
+    assert_string_equal(p.log_id, "mcp-server-7f9c.a_b");
+    assert_int_equal(p.seq, 42);
+    char out[200];
+    gw_audit_pos_format(&p, out, sizeof(out));
+    assert_string_equal(out, "2026-12-07T10:00:00.123Z~mcp-server-7f9c.a_b~42");
+    struct gw_audit_pos q;
+    assert_true(gw_audit_pos_parse(out, &q));
+    assert_memory_equal(&p, &q, sizeof(p));
+    char long_log[100];
+    memset(long_log, 'a', 65);
+    snprintf(long_log + 65, sizeof(long_log) - 65, "~1");
+    char long_ts[100];
+    memset(long_ts, '1', 45);
+    snprintf(long_ts + 45, sizeof(long_ts) - 45, "~l~1");
+    char with_log[120];
+    snprintf(with_log, sizeof(with_log), "2026~%s", long_log);
+    static const char *const bad[] = {
+        "", "~", "~~", "42", "2026~log", "2026~~1", "~log~1", "2026~log~", "2026~log~x",
+        "2026~log~-1", "2026~log~99999999999999999999", "2026~..~1", "2026~a/b~1",
+        "2026~a b~1", "2026 ~log~1", "2026';--~log~1", "2026~log~1~2"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_false(gw_audit_pos_parse(bad[i], &p));
+    assert_false(gw_audit_pos_parse(with_log, &p)); /* a log id of 65 characters */
+    assert_false(gw_audit_pos_parse(long_ts, &p));  /* a time longer than any event's */
+}
+
+/* The console's decision of an event (its SQL twin is checked against PostgreSQL in
+ * tests/integration/74-audit-pg.test.mjs). */
+static void test_decision(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *event, *want;
+    } cases[] = {
+        {"{\"kind\":\"admin\",\"outcome\":\"refused\"}", "admin"},
+        {"{\"kind\":\"transport\"}", "reject"},
+        {"{\"kind\":\"tool_call\",\"outcome\":\"refused\"}", "deny"},
+        {"{\"decisions\":[{\"verdict\":\"allow\"},{\"verdict\":\"dry_run_deny\"}]}",
+         "dry_run_deny"},
+        {"{\"decisions\":[{\"verdict\":\"dry_run_deny\"},{\"verdict\":\"error\"},"
+         "{\"verdict\":\"deny\"}]}",
+         "error"},
+        {"{\"decisions\":[{\"verdict\":\"deny\"},{\"verdict\":\"error\"}]}", "deny"},
+        {"{\"decisions\":[{\"verdict\":7},{\"reason\":\"x\"}]}", "allow"},
+        {"{}", "allow"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *ev = json_loads(cases[i].event, 0, NULL);
+        assert_non_null(ev);
+        assert_string_equal(gw_audit_decision(ev), cases[i].want);
+        json_decref(ev);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -914,6 +976,8 @@ int main(void)
         cmocka_unit_test(test_proof_index),
         cmocka_unit_test(test_checkpoint_redundant),
         cmocka_unit_test(test_checkpoint_thinning),
+        cmocka_unit_test(test_pos_cursor),
+        cmocka_unit_test(test_decision),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
