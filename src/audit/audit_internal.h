@@ -134,6 +134,21 @@ int gw_audit__pg_checkpoint(struct audit_pg *pg, uint64_t size, const char *note
 int gw_audit__pg_size(struct audit_pg *pg, uint64_t *out, struct gw_error *err);
 void gw_audit__pg_close(struct audit_pg *pg);
 
+/* SQL over audit_records.event shared by the PostgreSQL copy's indexes (audit_pg.c) and the
+ * reads that use them (audit_pg_read.c): the event's time in byte order, and the console's
+ * decision of an event — the SQL twin of gw_audit_decision (audit_read.c), kept identical by
+ * test_decision and tests/integration/74-audit-pg.test.mjs. An index only serves a query whose
+ * expression is the same text, so both files use these. */
+#define AUDIT_SQL_TS "(event->>'ts') COLLATE \"C\""
+#define AUDIT_SQL_DECISION                                                                       \
+    "CASE WHEN event->>'kind' = 'admin' THEN 'admin' "                                          \
+    "WHEN event->>'kind' = 'transport' THEN 'reject' "                                          \
+    "WHEN event->>'outcome' = 'refused' THEN 'deny' "                                           \
+    "ELSE coalesce(jsonb_path_query_first(event, '$.decisions[*] ? (@.verdict == \"deny\" || "  \
+    "@.verdict == \"error\").verdict') #>> '{}', CASE WHEN jsonb_path_exists(event, "           \
+    "'$.decisions[*] ? (@.verdict == \"dry_run_deny\")') THEN 'dry_run_deny' ELSE 'allow' END) " \
+    "END"
+
 /* The subject as the PII masker would have written it into records (its pseudonym), when the
  * masker changes it; false when it does not (or pii is NULL). audit_read.c. */
 struct gw_pii;

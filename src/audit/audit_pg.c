@@ -33,9 +33,13 @@ static const char SCHEMA[] =
     "PRIMARY KEY (log_id, seq));"
     "CREATE INDEX IF NOT EXISTS audit_records_request ON audit_records "
     "((event->>'request_id'));"
-    /* the merged view of every log, newest first (audit_pg_read.c) */
+    /* the merged view of every log, newest first (audit_pg_read.c), and its decision filter:
+     * only what is not "allow" (few records) is indexed, for the console's recent denials */
     "CREATE INDEX IF NOT EXISTS audit_records_time ON audit_records "
-    "(((event->>'ts') COLLATE \"C\"), log_id, seq);"
+    "((" AUDIT_SQL_TS "), log_id, seq);"
+    "CREATE INDEX IF NOT EXISTS audit_records_decision ON audit_records "
+    "((" AUDIT_SQL_DECISION "), (" AUDIT_SQL_TS "), log_id, seq) WHERE (" AUDIT_SQL_DECISION
+    ") <> 'allow';"
     "CREATE TABLE IF NOT EXISTS audit_checkpoints (log_id text NOT NULL, size bigint NOT NULL, "
     "note text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), "
     "PRIMARY KEY (log_id, size));";

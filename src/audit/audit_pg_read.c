@@ -5,11 +5,12 @@
  * whichever replica answered. Owns:
  *   - the search over every log (or one): the same filters as a folder search plus the console's
  *     decision, ordered by the events' time, then log id, then sequence number, and paged with a
- *     keyset cursor on that triple (index audit_records_time), newest or oldest first;
+ *     keyset cursor on that triple (index audit_records_time; a decision other than "allow"
+ *     is served by the partial index audit_records_decision), newest or oldest first;
  *   - the inclusion proof of a record of any log, computed from that log's rows and its latest
  *     checkpoint in the database (linear in the log, so bounded by the caller).
- * The decision of an event is computed here in SQL; its C twin is gw_audit_decision
- * (audit_read.c): keep the two the same (tests/integration/74-audit-pg.test.mjs compares them).
+ * The decision of an event is computed in SQL (AUDIT_SQL_DECISION, audit_internal.h); its C
+ * twin is gw_audit_decision (audit_read.c): tests/integration/74-audit-pg.test.mjs compares them.
  * Blocking libpq, one connection per call (admin pool threads and the CLI, never a loop).
  */
 #include "audit/audit_internal.h"
@@ -27,18 +28,6 @@
 
 #define PG_BATCH 500      /* rows per round trip of a search */
 #define PG_LEAF_BATCH 20000 /* rows per round trip while hashing a log for a proof */
-
-/* The console's decision of an event (twin of gw_audit_decision). */
-#define SQL_DECISION                                                                            \
-    "CASE WHEN event->>'kind' = 'admin' THEN 'admin' "                                          \
-    "WHEN event->>'kind' = 'transport' THEN 'reject' "                                          \
-    "WHEN event->>'outcome' = 'refused' THEN 'deny' "                                           \
-    "ELSE coalesce(jsonb_path_query_first(event, '$.decisions[*] ? (@.verdict == \"deny\" || "  \
-    "@.verdict == \"error\").verdict') #>> '{}', CASE WHEN jsonb_path_exists(event, "           \
-    "'$.decisions[*] ? (@.verdict == \"dry_run_deny\")') THEN 'dry_run_deny' ELSE 'allow' END) " \
-    "END"
-
-#define SQL_TS "(event->>'ts') COLLATE \"C\""
 
 void gw_audit_pos_format(const struct gw_audit_pos *p, char *out, size_t size)
 {
@@ -85,23 +74,27 @@ enum {
     P_SUB_MASKED, P_DECISION, P_CUR_TS, P_CUR_LOG, P_CUR_SEQ, P_LIMIT, P_COUNT
 };
 
-static const char *const SQL_SEARCH[2] = {
-#define SQL_WHERE                                                                            \
-    "SELECT log_id, seq, record, event->>'ts' FROM audit_records WHERE "                      \
-    "($1::text IS NULL OR log_id = $1) AND ($2::text IS NULL OR event->>'tool' = $2) AND "    \
-    "($3::text IS NULL OR event->>'outcome' = $3) AND ($4::text IS NULL OR event->>'kind' = "  \
-    "$4) AND ($5::text IS NULL OR event->>'method' = $5) AND ($6::text IS NULL OR "            \
-    "event->>'request_id' = $6) AND ($7::text IS NULL OR event->>'trace_id' = $7) AND "        \
-    "($8::text IS NULL OR " SQL_TS " >= $8) AND ($9::text IS NULL OR " SQL_TS " <= $9) AND "   \
+#define SQL_WHERE                                                                          \
+    "SELECT log_id, seq, record, event->>'ts' FROM audit_records WHERE "                    \
+    "($1::text IS NULL OR log_id = $1) AND ($2::text IS NULL OR event->>'tool' = $2) AND "  \
+    "($3::text IS NULL OR event->>'outcome' = $3) AND "                                     \
+    "($4::text IS NULL OR event->>'kind' = $4) AND "                                        \
+    "($5::text IS NULL OR event->>'method' = $5) AND "                                      \
+    "($6::text IS NULL OR event->>'request_id' = $6) AND "                                  \
+    "($7::text IS NULL OR event->>'trace_id' = $7) AND "                                    \
+    "($8::text IS NULL OR " AUDIT_SQL_TS " >= $8) AND "                                     \
+    "($9::text IS NULL OR " AUDIT_SQL_TS " <= $9) AND "                                     \
     "($10::text IS NULL OR event->'principal'->>'subject' IN ($10, coalesce($11, $10))) AND " \
-    "($12::text IS NULL OR (" SQL_DECISION ") = $12) AND ($13::text IS NULL OR "
+    "($12::text IS NULL OR (" AUDIT_SQL_DECISION ") = $12) AND ($13::text IS NULL OR "
+#define SQL_KEY "(" AUDIT_SQL_TS ", log_id, seq)"
+#define SQL_CURSOR "($13 COLLATE \"C\", $14, $15::bigint))"
+
+static const char *const SQL_SEARCH[2] = {
     /* oldest first */
-    SQL_WHERE "(" SQL_TS ", log_id, seq) > ($13 COLLATE \"C\", $14, $15::bigint)) ORDER BY "
-    SQL_TS ", log_id, seq LIMIT $16::int",
+    SQL_WHERE SQL_KEY " > " SQL_CURSOR " ORDER BY " AUDIT_SQL_TS ", log_id, seq LIMIT $16::int",
     /* newest first */
-    SQL_WHERE "(" SQL_TS ", log_id, seq) < ($13 COLLATE \"C\", $14, $15::bigint)) ORDER BY "
-    SQL_TS " DESC, log_id DESC, seq DESC LIMIT $16::int",
-#undef SQL_WHERE
+    SQL_WHERE SQL_KEY " < " SQL_CURSOR " ORDER BY " AUDIT_SQL_TS
+                      " DESC, log_id DESC, seq DESC LIMIT $16::int",
 };
 
 long gw_audit_search_pg(const char *url, const struct gw_audit_pg_query *pq, gw_audit_pg_fn fn,
