@@ -8,6 +8,7 @@
  *   GET  /admin/api/audit/{id}          one record (id = its sequence number)
  *   GET  /admin/api/audit/{id}/proof    its inclusion proof in the latest signed checkpoint
  *   GET  /admin/api/audit/chain         head, latest checkpoint, last verification
+ *   GET  /admin/api/audit/logs?limit=   every replica's log in the database copy
  *   POST /admin/api/audit/verify?wait=  verify now, or join the verification running: its full
  *                                       report, or 202 with its progress after `wait` s (10)
  *   GET  /admin/api/audit/export?format=jsonl|csv&<the list's filters>
@@ -847,6 +848,31 @@ static void w_chain(struct admin_job *j)
     gw_admin__ok(j, 200, o);
 }
 
+/* GET /audit/logs: every replica's log in the database copy (records, latest checkpoint), the
+ * most recently checkpointed first; this replica's is marked. */
+static void w_logs(struct admin_job *j)
+{
+    const char *url = gw_audit_database_url(j->adm->audit);
+    if (!url) {
+        gw_admin__fail(j, 404, "not_found", "the audit database copy is off "
+                                            "(GW_AUDIT_DATABASE_URL): /audit/chain describes "
+                                            "this replica's log");
+        return;
+    }
+    struct gw_error err = {0};
+    json_t *logs = gw_audit_logs_pg(url, (unsigned)j->aq->limit, &err);
+    if (!logs) {
+        gw_admin__fail(j, 503, "unavailable", "%s", err.msg);
+        return;
+    }
+    const char *own = gw_audit_log_id(j->adm->audit);
+    size_t i;
+    json_t *l;
+    json_array_foreach(logs, i, l)
+        json_object_set_new(l, "this", json_boolean(!strcmp(gw_json_str(l, "log"), own)));
+    gw_admin__ok(j, 200, json_pack("{s:o,s:s}", "logs", logs, "log", own));
+}
+
 void gw_admin__w_audit(struct admin_job *j, struct gw_store *st)
 {
     if (!j->adm->audit) {
@@ -869,6 +895,8 @@ void gw_admin__w_audit(struct admin_job *j, struct gw_store *st)
     }
     if (!strcmp(leaf, "verify"))
         w_verify(j);
+    else if (!strcmp(leaf, "logs"))
+        w_logs(j);
     else if (!strcmp(leaf, "chain"))
         w_chain(j);
     else if (!strcmp(leaf, "export"))

@@ -96,7 +96,7 @@ enum admin_route {
     AR_APPROVAL,       /* /approvals/{id} */
     AR_APPROVAL_ACTION, /* /approvals/{id}/approve|deny (m->status: "approve" or "deny") */
     AR_AUDIT_LIST,     /* /audit (admin_audit.c) */
-    AR_AUDIT,          /* /audit/{id|chain|verify|export|search|proof|checkpoint|keys} */
+    AR_AUDIT,          /* /audit/{id|chain|logs|verify|export|search|proof|checkpoint|keys} */
     AR_AUDIT_PROOF,    /* /audit/{id}/proof */
     AR_LIMITS,         /* /limits */
     AR_LIMIT,          /* /limits/{id} */

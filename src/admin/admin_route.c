@@ -145,7 +145,7 @@ int gw_admin__route(const char *path, struct admin_match *m, struct gw_error *er
     } else if (gw_str_eq_c(seg[0], "audit") && nseg == 1) {
         m->route = AR_AUDIT_LIST;
     } else if (gw_str_eq_c(seg[0], "audit") && nseg == 2) {
-        m->route = AR_AUDIT; /* /audit/{id|chain|verify|export|search|proof|checkpoint|keys} */
+        m->route = AR_AUDIT; /* /audit/{id|chain|logs|verify|export|search|proof|checkpoint|keys} */
         return take_name(m, seg[1], "audit record id", err);
     } else if (gw_str_eq_c(seg[0], "audit") && nseg == 3 && gw_str_eq_c(seg[2], "proof")) {
         m->route = AR_AUDIT_PROOF;

@@ -119,6 +119,9 @@ typedef bool (*gw_audit_pg_fn)(void *ud, const char *log_id, uint64_t seq, const
  * false or q->limit matched. Returns the number matched or GW_EIO (err). */
 long gw_audit_search_pg(const char *url, const struct gw_audit_pg_query *pq, gw_audit_pg_fn fn,
                         void *ud, struct gw_error *err);
+/* The logs held in the database, the most recently checkpointed first, at most `limit`:
+ * [{"log","origin","records","checkpoint":{"size","time"}|null,"createdAt"}]; NULL with err. */
+json_t *gw_audit_logs_pg(const char *url, unsigned limit, struct gw_error *err);
 /* Calls fn once with record `seq` of log `log_id` held in the database. GW_OK, GW_ENOTFOUND,
  * GW_EIO (err). */
 int gw_audit_record_pg(const char *url, const char *log_id, uint64_t seq, gw_audit_pg_fn fn,

@@ -158,6 +158,17 @@ test('the admin API shows every replica\'s log from the database', { skip: !PG &
     assert.equal((await adminGet(aPort, '/audit/1?log=nosuchlog')).status, 404);
     assert.equal((await adminGet(aPort, '/audit/1?log=bad%20id')).status, 400);
     assert.equal((await adminGet(aPort, '/audit?before=x~pga~1')).status, 400);
+    // every replica's log: records and latest checkpoint (B's final one covers all of them)
+    const logs = (await adminGet(aPort, '/audit/logs')).json();
+    assert.equal(logs.log, 'pga');
+    const lb = logs.logs.find((l) => l.log === 'pgb');
+    const la = logs.logs.find((l) => l.log === 'pga');
+    assert.ok(la && lb, JSON.stringify(logs));
+    assert.equal(la.this, true);
+    assert.equal(lb.this, false);
+    assert.equal(lb.records, count('pgb'), "B's log began with this test");
+    assert.equal(lb.checkpoint.size, lb.records, 'a stopped replica signs all of its log');
+    assert.match(lb.checkpoint.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     // this replica's view alone, on request (and with a cursor of its own log)
     const local = (await adminGet(aPort, `/audit?${q}&scope=replica&limit=1000`)).json();
     assert.equal(local.scope, 'replica');

@@ -20,6 +20,7 @@ type VerifyAnswer = { ok: boolean; records: number; problems: Array<{ kind: stri
 const VERIFY_WAIT_S = 5;
 const VERIFY_POLL_MS = 2000;
 const pause = (ms: number) => new Promise((r) => window.setTimeout(r, ms));
+interface LogInfo { log: string; origin: string; records: number; checkpoint: { size: number; time: string } | null; this?: boolean }
 interface AuditPage extends Page<AuditRecord> { scope?: 'all' | 'replica'; log?: string; warning?: string }
 interface Proof { id: string; seq: number; log?: string; leafHash: string; path: Array<{ side: 'left' | 'right'; hash: string }>; checkpoint: { seq: number; hash: string }; valid: boolean }
 
@@ -47,6 +48,7 @@ export function AuditPage() {
   const [err, setErr] = useState<unknown>(null);
   const [verifying, setVerifying] = useState(false);
   const allLogs = first.data?.scope === 'all';
+  const logs = useApi<{ logs: LogInfo[]; log: string }>(allLogs ? '/audit/logs' : null, { limit: 20 }, { refreshMs: 30000 });
   const header = <PageHeader title="Audit" subtitle={`Every decision and call, PII-masked, in hash-chained, signed trails (${allLogs ? "every replica's log, merged by time" : "this replica's log"}).`} />;
   if (first.error?.notAvailable) return <>{header}<Card><NotAvailable feature="The audit log" endpoints={AUDIT_ENDPOINTS} /></Card></>;
 
@@ -146,7 +148,7 @@ export function AuditPage() {
             <div className="form-actions"><Button kind="primary" type="submit" icon="search">Search</Button><Button icon="download" onClick={() => download('jsonl')}>Export JSONL</Button><Button icon="download" onClick={() => download('csv')}>Export CSV</Button></div>
           </form>
         </Card>
-        <Card title="Chain" actions={<Button icon="check" busy={verifying} onClick={verify}>Verify now</Button>}>
+        <Card title={allLogs ? "This replica's chain" : 'Chain'} actions={<Button icon="check" busy={verifying} onClick={verify}>Verify now</Button>}>
           {chain.error ? <ErrorState error={chain.error} /> : !chain.data ? <Loading /> : (
             <dl className="kv" data-testid="chain">
               <dt>Verification</dt><dd><Badge tone={v?.status === 'ok' ? 'green' : v?.status === 'broken' ? 'red' : 'neutral'} dot>{v?.status === 'unknown' ? 'not verified yet' : v?.status}</Badge> {v?.verifiedThrough !== undefined && <span className="muted small">{v.verifiedThrough} records</span>} {v?.checkedAt && <Time iso={v.checkedAt} />}</dd>
@@ -156,6 +158,15 @@ export function AuditPage() {
               <dt>Checkpoint</dt><dd className="mono small">{chain.data.checkpoint ? <>{chain.data.checkpoint.seq} records · {chain.data.checkpoint.hash.slice(0, 16)}… <Time iso={chain.data.checkpoint.time} /></> : 'none signed yet'}</dd>
               {chain.data.origin && <><dt>Log</dt><dd className="mono small wrap">{chain.data.origin}</dd></>}
             </dl>
+          )}
+          {allLogs && logs.data && logs.data.logs.length > 0 && (
+            <div className="table-wrap"><table className="table" data-testid="audit-logs">
+              <caption className="muted small">Every replica's log, the most recently signed first</caption>
+              <thead><tr><th scope="col">Replica</th><th scope="col">Records</th><th scope="col">Signed</th></tr></thead>
+              <tbody>{logs.data.logs.map((l) => (
+                <tr key={l.log}><td className="mono small">{l.log}{l.this && <span className="muted small"> (this one)</span>}</td><td>{l.records}</td><td>{l.checkpoint ? <>{l.checkpoint.size} <Time iso={l.checkpoint.time} /></> : '—'}</td></tr>
+              ))}</tbody>
+            </table></div>
           )}
         </Card>
       </div>
