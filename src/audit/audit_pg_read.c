@@ -11,7 +11,8 @@
  *     checkpoint in the database (linear in the log, so bounded by the caller).
  * The decision of an event is computed in SQL (AUDIT_SQL_DECISION, audit_internal.h); its C
  * twin is gw_audit_decision (audit_read.c): tests/integration/74-audit-pg.test.mjs compares them.
- * Blocking libpq, one connection per call (admin pool threads and the CLI, never a loop).
+ * Blocking libpq on one connection per thread, kept between calls (admin pool threads, never a
+ * loop).
  */
 #include "audit/audit_internal.h"
 #include "audit/audit_merkle.h"
@@ -23,6 +24,8 @@
 
 #include <inttypes.h>
 #include <libpq-fe.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -56,8 +59,41 @@ bool gw_audit_pos_parse(const char *s, struct gw_audit_pos *p)
     return true;
 }
 
+/* One connection per thread, kept between calls (the admin pool's threads): a page of the
+ * console costs its queries, not a connection (with TLS to a managed database, tens of ms).
+ * A connection that failed a query is dropped (the next call connects afresh), and each is
+ * closed when its thread ends (the key's destructor). */
+struct held {
+    PGconn *conn;
+    char *url;
+};
+static pthread_key_t held_key;
+static pthread_once_t held_once = PTHREAD_ONCE_INIT;
+
+static void held_free(void *p)
+{
+    struct held *h = p;
+    if (!h)
+        return;
+    PQfinish(h->conn);
+    gw_free(h->url);
+    gw_free(h);
+}
+
+static void held_init(void)
+{
+    if (pthread_key_create(&held_key, held_free) != 0)
+        abort(); /* only when the process is out of keys: nothing sensible to go on with */
+}
+
 static PGconn *connect_db(const char *url, struct gw_error *err)
 {
+    pthread_once(&held_once, held_init);
+    struct held *h = pthread_getspecific(held_key);
+    if (h && strcmp(h->url, url) == 0 && PQstatus(h->conn) == CONNECTION_OK)
+        return h->conn;
+    held_free(h);
+    pthread_setspecific(held_key, NULL);
     PGconn *c = PQconnectdb(url);
     if (PQstatus(c) != CONNECTION_OK) {
         /* libpq's message names the host, never the password */
@@ -65,7 +101,21 @@ static PGconn *connect_db(const char *url, struct gw_error *err)
         PQfinish(c);
         return NULL;
     }
+    h = gw_xcalloc(1, sizeof(*h));
+    h->conn = c;
+    h->url = gw_xstrdup(url);
+    pthread_setspecific(held_key, h);
     return c;
+}
+
+/* Hands the connection back: kept when the call went well, dropped when it failed. */
+static void release_db(PGconn *c, int rc)
+{
+    (void)c;
+    if (rc != GW_EIO)
+        return;
+    held_free(pthread_getspecific(held_key));
+    pthread_setspecific(held_key, NULL);
 }
 
 /* The query's parameters, in the order of the SQL below ($1..$16). */
@@ -167,7 +217,7 @@ long gw_audit_search_pg(const char *url, const struct gw_audit_pg_query *pq, gw_
         PQclear(r);
         done = done || (size_t)n < want;
     }
-    PQfinish(c);
+    release_db(c, rc);
     return rc == GW_OK ? matched : rc;
 }
 
@@ -202,7 +252,7 @@ int gw_audit_record_pg(const char *url, const char *log_id, uint64_t seq, gw_aud
         json_decref(rec);
     }
     PQclear(r);
-    PQfinish(c);
+    release_db(c, rc);
     return rc;
 }
 
@@ -247,7 +297,7 @@ json_t *gw_audit_logs_pg(const char *url, unsigned limit, struct gw_error *err)
         }
     }
     PQclear(r);
-    PQfinish(c);
+    release_db(c, out ? GW_OK : GW_EIO);
     return out;
 }
 
@@ -356,7 +406,7 @@ json_t *gw_audit_inclusion_pg(const char *url, const char *log_id, uint64_t seq,
         leaves = gw_xmalloc((size_t)size * sizeof(*leaves));
         rc = hash_leaves(c, log_id, size, seq, leaves, &line, err);
     }
-    PQfinish(c);
+    release_db(c, rc);
     if (rc == GW_OK) {
         gw_hash proof[GW_MERKLE_MAX_PROOF], root;
         int np = gw_merkle_inclusion_proof((const gw_hash *)leaves, size, seq, proof);

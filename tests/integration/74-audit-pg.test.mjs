@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { GW_BIN, initSession, messagesOf, post, request, rpc, startGateway } from './lib/gw.mjs';
+import { GW_BIN, initSession, messagesOf, post, request, rpc, sleep, startGateway } from './lib/gw.mjs';
 
 const PG = process.env.GW_TEST_PG_URL;
 
@@ -64,10 +64,14 @@ test('records and checkpoints reach PostgreSQL; an exported log verifies', { ski
   rmSync(dir, { recursive: true, force: true });
 });
 
-const adminPortOf = (g) => {
-  const m = g.stderr().match(/listening on 127\.0\.0\.1:(\d+) with 1 workers/);
-  assert.ok(m, g.stderr());
-  return Number(m[1]);
+// the admin listener's port, from its log line (written asynchronously: wait for it)
+const adminPortOf = async (g) => {
+  for (let i = 0; i < 100; i++) {
+    const m = g.stderr().match(/listening on 127\.0\.0\.1:(\d+) with 1 workers/);
+    if (m) return Number(m[1]);
+    await sleep(50);
+  }
+  assert.fail(`no admin listener line:\n${g.stderr()}`);
 };
 const adminGet = async (port, path) => {
   const res = await request(port, { path: `/admin/api${path}` });
@@ -84,7 +88,7 @@ test('the admin API shows every replica\'s log from the database', { skip: !PG &
                    GW_ADMIN_LISTEN: '127.0.0.1:0', GW_ADMIN_DEV_MODE: 'true' };
   const a = await startGateway({ sets: { ...common, GW_DATA_DIR: join(dir, 'a'), GW_AUDIT_LOG_ID: 'pga' } });
   const b = await startGateway({ sets: { ...common, GW_DATA_DIR: join(dir, 'b'), GW_AUDIT_LOG_ID: 'pgb' } });
-  const aPort = adminPortOf(a);
+  const aPort = await adminPortOf(a);
   try {
     for (const [g, n] of [[a, 5], [b, 7]]) {
       const { session, version } = await initSession(g);
@@ -97,7 +101,7 @@ test('the admin API shows every replica\'s log from the database', { skip: !PG &
     const rej = await request(b.port, { method: 'POST', path: '/mcp', body: JSON.stringify(rpc('tools/list')),
       headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', Origin: 'http://evil.example' } });
     assert.equal(rej.status, 403);
-    const adm = await request(adminPortOf(b), { method: 'POST', path: '/admin/api/bundles',
+    const adm = await request(await adminPortOf(b), { method: 'POST', path: '/admin/api/bundles',
       body: JSON.stringify({ name: 'pg-all-bundle' }), headers: { 'Content-Type': 'application/json', 'X-Change-Reason': 'test' } });
     assert.ok(adm.status === 201 || adm.status === 200, adm.body);
     await b.stop(); // its final checkpoint reaches the database; its records stay visible
