@@ -428,23 +428,25 @@ up_status() {  # accepted connections and requests of the upstream nginx
   curl -s --max-time 2 "$UPSTREAM/status" | awk 'NR==3{print $1, $3}'
 }
 # measure_one TARGET CONC REP: one run; records the client's CPU (user+sys per wall second), the
-# server tree's CPU and max RSS (sampled every 0.2 s), the upstream's CPU, the CPU of everything
-# else on the machine (other work skews the numbers), steal time, and how many connections the
-# upstream accepted per 1,000 requests it served.
+# server tree's CPU and max RSS (sampled every 0.2 s), the upstream's CPU, the CPU of the store
+# the server uses (the Redis point's redis-server: part of the system measured, not other
+# work), the CPU of everything else on the machine (other work skews the numbers), steal time,
+# and how many connections the upstream accepted per 1,000 requests it served.
 measure_one() {
   local target=$1 conc=$2 rep=$3 spid pids upids line t0 t1 c0 c1 u0 u1 b0 b1 s0 s1 a0 a1 r0 r1
-  local sampler gu gs wall
+  local sampler gu gs wall kpids k0 k1
   spid=$(point_pid "$target")
   pids=$(tree_pids "$spid" | tr '\n' ' ')
   upids=$(tree_pids "$UPID" | tr '\n' ' ')
+  kpids=""; [ "$target" != gw-call-limit-redis ] || kpids=${RPID:-}
   read -r a0 r0 < <(up_status)
   ( while :; do rss_kb $pids; sleep 0.2; done ) >"$RES/rss.tmp" 2>/dev/null &
   sampler=$!
-  c0=$(cpu_ticks $pids); u0=$(cpu_ticks $upids); read -r b0 s0 < <(sys_busy)
+  c0=$(cpu_ticks $pids); u0=$(cpu_ticks $upids); k0=$(cpu_ticks $kpids); read -r b0 s0 < <(sys_busy)
   t0=$(date +%s.%N)
   { TIMEFORMAT='%U %S %R'; time point_run "$target" "$conc" "$DURATION" >"$RES/gen.out" 2>"$RES/gen.err"; } 2>"$RES/time.tmp" || true
   t1=$(date +%s.%N)
-  c1=$(cpu_ticks $pids); u1=$(cpu_ticks $upids); read -r b1 s1 < <(sys_busy)
+  c1=$(cpu_ticks $pids); u1=$(cpu_ticks $upids); k1=$(cpu_ticks $kpids); read -r b1 s1 < <(sys_busy)
   kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
   read -r a1 r1 < <(up_status)
   line=$(grep -m1 '^BENCHJSON ' "$RES/gen.out" | cut -d' ' -f2- || true)
@@ -456,18 +458,19 @@ measure_one() {
   local extra
   extra=$(awk -v gu="$gu" -v gs="$gs" -v w="$wall" -v c0="$c0" -v c1="$c1" -v u0="$u0" -v u1="$u1" \
     -v b0="$b0" -v b1="$b1" -v s0="$s0" -v s1="$s1" -v a0="${a0:-0}" -v a1="${a1:-0}" \
-    -v r0="${r0:-0}" -v r1="${r1:-0}" -v t0="$t0" -v t1="$t1" -v hz="$CLK_TCK" -v self="$(case $target in upstream|list-static) echo 1 ;; *) echo 0 ;; esac)" '
+    -v r0="${r0:-0}" -v r1="${r1:-0}" -v k0="${k0:-0}" -v k1="${k1:-0}" -v t0="$t0" -v t1="$t1" -v hz="$CLK_TCK" -v self="$(case $target in upstream|list-static) echo 1 ;; *) echo 0 ;; esac)" '
     BEGIN {
       el = t1 - t0; if (el <= 0) el = 1
       gen = (w > 0) ? (gu + gs) / w : 0
       srv = (c1 - c0) / hz / el
       up = self ? 0 : (u1 - u0) / hz / el
+      store = (k1 - k0) / hz / el
       busy = (b1 - b0) / hz / el
-      other = busy - srv - up - gen; if (other < 0) other = 0
+      other = busy - srv - up - gen - store; if (other < 0) other = 0
       steal = (s1 - s0) / hz / el
       req = r1 - r0
       cpk = (req > 0) ? (a1 - a0) * 1000 / req : -1
-      printf "\"gen_cpu\":%.2f,\"server_cpu\":%.2f,\"upstream_cpu\":%.2f,\"other_cpu\":%.2f,\"steal_cpu\":%.2f,\"up_conns_per_1k\":%.1f,\"up_requests\":%d", gen, srv, up, other, steal, cpk, req
+      printf "\"gen_cpu\":%.2f,\"server_cpu\":%.2f,\"upstream_cpu\":%.2f,\"store_cpu\":%.2f,\"other_cpu\":%.2f,\"steal_cpu\":%.2f,\"up_conns_per_1k\":%.1f,\"up_requests\":%d", gen, srv, up, store, other, steal, cpk, req
     }')
   local rss
   rss=$(sort -n "$RES/rss.tmp" | tail -1)

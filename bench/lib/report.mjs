@@ -77,6 +77,7 @@ for (const byConc of Object.values(stats)) {
     s.genCpu = median(r.map((p) => p.gen_cpu || 0));
     s.serverCpu = median(r.map((p) => p.server_cpu || 0));
     s.upCpu = median(r.map((p) => p.upstream_cpu || 0));
+    s.storeCpu = median(r.map((p) => p.store_cpu || 0)); // the Redis point's redis-server
     s.otherCpu = median(r.map((p) => p.other_cpu || 0));
     s.stealCpu = median(r.map((p) => p.steal_cpu || 0));
     s.upConns = median(r.map((p) => (p.up_conns_per_1k ?? -1)));
@@ -116,7 +117,7 @@ const SELF = new Set(['upstream', 'list-static']); // points served by the upstr
 const tableRows = rows.map(({ t, label, c, s, gen }) => [label, String(c), fmtInt(s.rps),
   `${fmtInt(s.rpsMin)}–${fmtInt(s.rpsMax)} (${s.used}/${s.runs.length}${s.disturbed ? ' ⚠' : ''})`, fmtMs(s.p50), fmtMs(s.p99),
   `${s.errors}/${fmtInt(s.requests)}`, s.rssMb.toFixed(1),
-  `${pc(s.serverCpu)}/${SELF.has(t) ? '–' : pc(s.upCpu)}/${pc(s.genCpu)} ${gen}/${pc(s.otherCpu)}`,
+  `${pc(s.serverCpu)}${s.storeCpu > 0.005 ? `+${pc(s.storeCpu)} redis` : ''}/${SELF.has(t) ? '–' : pc(s.upCpu)}/${pc(s.genCpu)} ${gen}/${pc(s.otherCpu)}`,
   // no upstream traffic (the upstream's own points, tools/list, the in-process fixture tool): '–'
   SELF.has(t) ? '(server)' : (t === 'gw-list' || s.upPerCall < 0.5 ? '–' : (s.upConns >= 0 ? s.upConns.toFixed(1) : 'n/a')),
   SELF.has(t) || t === 'gw-list' || s.upPerCall < 0.5 ? '–' : s.upPerCall.toFixed(2)]);
@@ -192,17 +193,21 @@ const bars = [
 // ---- what each governance phase costs per call (c=32) ----
 // Server CPU per call (the gateway's cores used / its req/s) of the full gateway minus the same
 // with one phase off. authentication's own cost is nogov - noauth (noauth has no governance).
-const cpuPerCall = (t) => { const s = get(t, 32); return s && s.rps > 0 ? (s.serverCpu * 1e6) / s.rps : NaN; };
+const cpuPerCall = (t, withStore = false) => {
+  const s = get(t, 32);
+  return s && s.rps > 0 ? ((s.serverCpu + (withStore ? s.storeCpu : 0)) * 1e6) / s.rps : NaN;
+};
 const PHASES = [
   ['authentication (RS256 token, verified-token cache)', 'gw-call-nogov', 'gw-call-noauth'],
   ['governance (exposure + authorization, 3 rules)', 'gw-call', 'gw-call-nogov'],
   ['rate limits (3, in process)', 'gw-call', 'gw-call-nolimit'],
-  ['rate limits on Redis instead of in process (the gateway\'s CPU; Redis\'s own not counted)', 'gw-call-limit-redis', 'gw-call'],
+  ['rate limits on Redis instead of in process (the gateway\'s CPU; redis-server\'s own in the next row)', 'gw-call-limit-redis', 'gw-call'],
+  ['rate limits on Redis instead of in process, the gateway and redis-server together', 'gw-call-limit-redis', 'gw-call', true],
   ['audit trail', 'gw-call', 'gw-call-noaudit'],
   ['access log', 'gw-call', 'gw-call-nolog'],
 ];
-const phaseRows = PHASES.filter(([, on, off]) => get(on, 32) && get(off, 32)).map(([label, on, off]) => {
-  const d = cpuPerCall(on) - cpuPerCall(off);
+const phaseRows = PHASES.filter(([, on, off]) => get(on, 32) && get(off, 32)).map(([label, on, off, store]) => {
+  const d = cpuPerCall(on, store) - cpuPerCall(off);
   // a negative difference is run-to-run noise (two gateways measured minutes apart), not a gain
   const noise = Number.isFinite(d) && d < 0;
   return [label, `${fmtInt(get(on, 32).rps)} vs ${fmtInt(get(off, 32).rps)}`,
@@ -290,7 +295,8 @@ md.push('- errors: non-2xx + JSON-RPC errors + `isError` results + bodies withou
 md.push(`- runs used: each point's figures are the median of its runs during which other work on this shared machine used at most ${DISTURBED * 100} % of a core; ` +
   '⚠ marks a point all of whose runs were disturbed (its figures come from all of them and are pessimistic). min–max is over the runs used.');
 md.push('- RSS: the server process tree (nginx: master + worker), the highest of samples every 0.2 s during the runs.');
-md.push('- CPU: CPU time per wall second in % of one core (200 % = both cores) of the server, the nginx upstream behind it, the load generator, ' +
+md.push('- CPU: CPU time per wall second in % of one core (200 % = both cores) of the server (with `+N redis`: the redis-server the Redis point\'s gateway uses, ' +
+  'part of the system measured), the nginx upstream behind it, the load generator, ' +
   'and everything else on this shared machine during the run (the last should be near 0; when it is not, the point was disturbed).');
 md.push('- upstream conns per 1k req: TCP connections the upstream accepted per 1,000 requests it served (nginx stub_status): ' +
   '~0 means the proxy keeps its upstream connections alive. upstream req per call: requests the upstream served per request measured ' +
