@@ -294,6 +294,17 @@ function envProblems(env, objs, settings, extract = null) {
     for (const p of ['/mcp', '/sse', '/messages', '/admin', '/chat']) if (!paths.has(p)) probs.push(`Ingress has no route ${p}`);
     if (!ing.metadata.annotations?.['alb.ingress.kubernetes.io/wafv2-acl-arn']) probs.push('Ingress has no WAF web ACL');
   }
+  // the admin target group is sticky: the console's dashboard and a running verification are
+  // one replica's, so an operator's requests must keep reaching the replica they began on
+  const admin = get('Service', 'mcp-server-admin');
+  if (admin) {
+    const tga = Object.fromEntries((admin.metadata.annotations?.['alb.ingress.kubernetes.io/target-group-attributes'] ?? '')
+      .split(',').filter(Boolean).map((kv) => kv.split('=')));
+    if (tga['stickiness.enabled'] !== 'true' || tga['stickiness.type'] !== 'lb_cookie')
+      probs.push('Service/mcp-server-admin: the admin target group is not sticky (stickiness.enabled=true,stickiness.type=lb_cookie)');
+    if (!tga['deregistration_delay.timeout_seconds'])
+      probs.push('Service/mcp-server-admin: its target-group attributes replace the Ingress\'s: repeat deregistration_delay.timeout_seconds');
+  }
 
   // network policies: default deny, DNS, the seed's flows, no open ingress, no metadata egress
   const nps = byKind('NetworkPolicy');
@@ -634,6 +645,7 @@ const MUTATIONS = (() => {
     'no trusted proxies': [(o) => { delete cfg(o).data.GW_TRUSTED_PROXIES; }, /must be exactly the ALB subnets/],
     'the default per-address connection cap': [(o) => { delete cfg(o).data.GW_MAX_CONNECTIONS_PER_IP; }, /GW_MAX_CONNECTIONS_PER_IP=512 is below/],
     'a rules file that is not mounted': [(o) => { cfg(o).data.GW_RATELIMIT_RULES_FILE = '/etc/mcpgw/other/rules.json'; }, /nothing mounted at \/etc\/mcpgw\/other/],
+    'an admin console that is not sticky': [(o) => { const a = o.find((x) => x.kind === 'Service' && x.metadata.name === 'mcp-server-admin'); a.metadata.annotations['alb.ingress.kubernetes.io/target-group-attributes'] = 'deregistration_delay.timeout_seconds=30'; }, /admin target group is not sticky/],
     'a signing key per replica': [(o) => { gw(o).env = gw(o).env.filter((e) => e.name !== 'GW_AUDIT_SIGNING_KEY'); }, /GW_AUDIT_SIGNING_KEY does not come from a Secret/],
     'pseudonyms per replica': [(o) => { gw(o).env = gw(o).env.filter((e) => e.name !== 'GW_PII_KEY'); }, /GW_PII_KEY does not come from a Secret/],
     'an empty placeholder ConfigMap': [(o) => { o.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'mcp-config-pending-abcde12345' }, data: {} }); }, /mcp-config-pending is empty/],
