@@ -26,7 +26,8 @@
 #define MAX_KEYS 16
 
 struct audit_args {
-    const char *config, *dir, *log, *keys_file, *out, *db;
+    const char *config, *dir, *log, *keys_file, *out, *db, *decision;
+    bool newest_first;
     const char *keys[MAX_KEYS];
     int nkeys;
     bool json;
@@ -41,7 +42,9 @@ static void usage(FILE *f)
             "  verify      recompute every leaf and tree head, check the hash chain, sequence,\n"
             "              canonical encoding, checkpoint signatures and consistency; report\n"
             "              gaps, truncation, edits and reordering with their location\n"
-            "  search      print matching records (JSON lines)\n"
+            "  search      print matching records (JSON lines); with --db URL every replica's\n"
+            "              log held in PostgreSQL, by time ({\"log\":ID,\"record\":{...}} lines;\n"
+            "              --log ID one of them, --decision D, --newest-first)\n"
             "  proof       inclusion proof of a record (--seq N [--size S]) or consistency\n"
             "              proof between two checkpoints (--consistency M [--to N])\n"
             "  export      --out DIR: copy a log in the on-disk layout (safe while it is\n"
@@ -57,6 +60,7 @@ static void usage(FILE *f)
             "  --json            machine-readable output (verify)\n"
             "  --tool T --subject S --request-id R --trace-id T --outcome O --kind K\n"
             "  --method M --since ISO --until ISO --from-seq N --limit N   (search)\n"
+            "  --decision allow|deny|dry_run_deny|error|reject|admin --newest-first (search --db)\n"
             "  --config FILE     settings file\n");
 }
 
@@ -76,6 +80,7 @@ static int parse(int argc, char **argv, struct audit_args *a)
         {"limit", required_argument, NULL, 'L'},  {"seq", required_argument, NULL, 'n'},
         {"size", required_argument, NULL, 'z'},   {"consistency", required_argument, NULL, 'C'},
         {"to", required_argument, NULL, 'Z'},     {"help", no_argument, NULL, 'h'},
+        {"decision", required_argument, NULL, 'D'}, {"newest-first", no_argument, NULL, 'N'},
         {NULL, 0, NULL, 0}};
     int ch;
     optind = 2;
@@ -96,6 +101,8 @@ static int parse(int argc, char **argv, struct audit_args *a)
         case 'j': a->json = true; break;
         case 'o': a->out = optarg; break;
         case 'B': a->db = optarg; break;
+        case 'D': a->decision = optarg; break;
+        case 'N': a->newest_first = true; break;
         case 't': a->q.tool = optarg; break;
         case 's': a->q.subject = optarg; break;
         case 'r': a->q.request_id = optarg; break;
@@ -215,6 +222,19 @@ static void print_report(const char *logdir, const json_t *r)
                                                                 json_string_value(p));
 }
 
+/* search --db: the record with the log that holds it, one JSON object per line */
+static bool print_record_of(void *ud, const char *log, uint64_t seq, const char *line,
+                            size_t len, const json_t *event)
+{
+    (void)ud;
+    (void)seq;
+    (void)event;
+    printf("{\"log\":\"%s\",\"record\":", log); /* a log id needs no escaping */
+    fwrite(line, 1, len, stdout);
+    fputs("}\n", stdout);
+    return true;
+}
+
 static bool print_record(void *ud, uint64_t seq, const char *line, size_t len,
                          const json_t *event)
 {
@@ -259,7 +279,8 @@ int cmd_audit(int argc, char **argv)
     char **logs = NULL;
     size_t nlogs = 0;
     struct gw_error err = {0};
-    if (!logdir[0] && strcmp(sub, "keys") != 0 && !(a.db && !strcmp(sub, "export"))) {
+    bool db_only = a.db && (!strcmp(sub, "export") || !strcmp(sub, "search"));
+    if (!logdir[0] && strcmp(sub, "keys") != 0 && !db_only) {
         if (gw_audit_list_logs(root, &logs, &nlogs, &err) != GW_OK || nlogs == 0) {
             fprintf(stderr, "mcpgw audit: no audit log under %s (use --dir or --log)\n", root);
             goto out;
@@ -342,7 +363,15 @@ int cmd_audit(int argc, char **argv)
             }
         }
         a.q.pii = pii;
-        long n = gw_audit_search_dir(logdir, &a.q, print_record, NULL, &err);
+        long n;
+        if (a.db) {
+            struct gw_audit_pg_query pq = {.q = &a.q, .decision = a.decision, .log_id = a.log,
+                                           .newest_first = a.newest_first};
+            n = gw_audit_search_pg(a.db, &pq, print_record_of, NULL, &err);
+            gw_audit_pg_release();
+        } else {
+            n = gw_audit_search_dir(logdir, &a.q, print_record, NULL, &err);
+        }
         gw_pii_free(pii);
         if (n < 0)
             fprintf(stderr, "mcpgw audit: %s\n", err.msg);

@@ -108,6 +108,13 @@ static PGconn *connect_db(const char *url, struct gw_error *err)
     return c;
 }
 
+void gw_audit_pg_release(void)
+{
+    pthread_once(&held_once, held_init);
+    held_free(pthread_getspecific(held_key));
+    pthread_setspecific(held_key, NULL);
+}
+
 /* Hands the connection back: kept when the call went well, dropped when it failed. */
 static void release_db(PGconn *c, int rc)
 {

@@ -115,6 +115,9 @@ struct gw_audit_pg_query {
 };
 typedef bool (*gw_audit_pg_fn)(void *ud, const char *log_id, uint64_t seq, const char *line,
                                size_t len, const json_t *event);
+/* The calls below keep one database connection per thread between calls (closed when the
+ * thread ends); a thread that will not call again (the CLI's main) closes it with this. */
+void gw_audit_pg_release(void);
 /* Calls fn for each matching record held in the database at `url`, in order, until it returns
  * false or q->limit matched. Returns the number matched or GW_EIO (err). */
 long gw_audit_search_pg(const char *url, const struct gw_audit_pg_query *pq, gw_audit_pg_fn fn,

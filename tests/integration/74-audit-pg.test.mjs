@@ -173,6 +173,19 @@ test('the admin API shows every replica\'s log from the database', { skip: !PG &
     assert.equal(lb.records, count('pgb'), "B's log began with this test");
     assert.equal(lb.checkpoint.size, lb.records, 'a stopped replica signs all of its log');
     assert.match(lb.checkpoint.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    // the same merged view from a shell with no audit folder: mcpgw audit search --db
+    const cli = spawnSync(GW_BIN, ['audit', 'search', '--db', PG, '--since', since, '--decision', 'reject', '--newest-first'],
+                          { encoding: 'utf8', env: { ...process.env, GW_DATA_DIR: join(dir, 'nothing-here') } });
+    assert.equal(cli.status, 0, cli.stderr);
+    const found = cli.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(found.length, 1);
+    assert.equal(found[0].log, 'pgb');
+    assert.equal(found[0].record.event.kind, 'transport');
+    const cliAll = spawnSync(GW_BIN, ['audit', 'search', '--db', PG, '--since', since, '--log', 'pga', '--limit', '1000'],
+                             { encoding: 'utf8', env: { ...process.env, GW_DATA_DIR: join(dir, 'nothing-here') } });
+    assert.equal(cliAll.status, 0, cliAll.stderr);
+    assert.deepEqual(cliAll.stdout.trim().split('\n').map((l) => JSON.parse(l).record.seq),
+                     mine.filter((r) => r.log === 'pga').map((r) => r.seq).reverse(), 'oldest first by default');
     // this replica's view alone, on request (and with a cursor of its own log)
     const local = (await adminGet(aPort, `/audit?${q}&scope=replica&limit=1000`)).json();
     assert.equal(local.scope, 'replica');
