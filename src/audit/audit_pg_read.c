@@ -86,6 +86,18 @@ static void held_init(void)
         abort(); /* only when the process is out of keys: nothing sensible to go on with */
 }
 
+/* Sets err to libpq's message for `c` (without its trailing newline; it names the host, never
+ * the password) and returns GW_EIO. */
+static int db_fail(struct gw_error *err, PGconn *c)
+{
+    char m[GW_ERROR_MSG_MAX];
+    snprintf(m, sizeof(m), "%s", PQerrorMessage(c));
+    size_t n = strlen(m);
+    while (n > 0 && (m[n - 1] == '\n' || m[n - 1] == ' '))
+        m[--n] = '\0';
+    return GW_ERROR_SET(err, GW_EIO, "audit database: %s", m);
+}
+
 static PGconn *connect_db(const char *url, struct gw_error *err)
 {
     pthread_once(&held_once, held_init);
@@ -96,8 +108,7 @@ static PGconn *connect_db(const char *url, struct gw_error *err)
     pthread_setspecific(held_key, NULL);
     PGconn *c = PQconnectdb(url);
     if (PQstatus(c) != CONNECTION_OK) {
-        /* libpq's message names the host, never the password */
-        GW_ERROR_SET(err, GW_EIO, "audit database: %s", PQerrorMessage(c));
+        db_fail(err, c);
         PQfinish(c);
         return NULL;
     }
@@ -198,7 +209,7 @@ long gw_audit_search_pg(const char *url, const struct gw_audit_pg_query *pq, gw_
         PGresult *r = PQexecParams(c, SQL_SEARCH[pq->newest_first ? 1 : 0], P_COUNT, NULL, p,
                                    NULL, NULL, 0);
         if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-            rc = GW_ERROR_SET(err, GW_EIO, "audit database: %s", PQerrorMessage(c));
+            rc = db_fail(err, c);
             PQclear(r);
             break;
         }
@@ -243,7 +254,7 @@ int gw_audit_record_pg(const char *url, const char *log_id, uint64_t seq, gw_aud
                                2, NULL, p, NULL, NULL, 0);
     int rc = GW_OK;
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        rc = GW_ERROR_SET(err, GW_EIO, "audit database: %s", PQerrorMessage(c));
+        rc = db_fail(err, c);
     } else if (PQntuples(r) != 1) {
         rc = GW_ERROR_SET(err, GW_ENOTFOUND, "no record %" PRIu64 " of log %s", seq, log_id);
     } else {
@@ -286,7 +297,7 @@ json_t *gw_audit_logs_pg(const char *url, unsigned limit, struct gw_error *err)
         1, NULL, p, NULL, NULL, 0);
     json_t *out = NULL;
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        GW_ERROR_SET(err, GW_EIO, "audit database: %s", PQerrorMessage(c));
+        db_fail(err, c);
     } else {
         out = json_array();
         for (int i = 0; i < PQntuples(r); i++) {
@@ -320,7 +331,7 @@ static int latest_checkpoint(PGconn *c, const char *log_id, uint64_t *size, char
     int rc = GW_OK;
     unsigned long long v = 0;
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        rc = GW_ERROR_SET(err, GW_EIO, "audit database: %s", PQerrorMessage(c));
+        rc = db_fail(err, c);
     else if (PQntuples(r) != 1 || gw_str_to_u64(gw_str_c(PQgetvalue(r, 0, 0)), &v) != GW_OK)
         rc = GW_ERROR_SET(err, GW_ENOTFOUND,
                           "log %s has no signed checkpoint in the audit database yet", log_id);
@@ -350,7 +361,7 @@ static int hash_leaves(PGconn *c, const char *log_id, uint64_t size, uint64_t se
                                    "LIMIT $4::int",
                                    4, NULL, p, NULL, NULL, 0);
         if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-            int rc = GW_ERROR_SET(err, GW_EIO, "audit database: %s", PQerrorMessage(c));
+            int rc = db_fail(err, c);
             PQclear(r);
             return rc;
         }

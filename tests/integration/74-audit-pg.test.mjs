@@ -201,3 +201,46 @@ test('the admin API shows every replica\'s log from the database', { skip: !PG &
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// The merged list when the database cannot answer it: the page is this replica's log with a
+// warning saying so, an export or a cursor of the merged list answer 503, and calls go on (the
+// copy's inserts need no read). The gateway's database role loses SELECT on the records table.
+test('the audit list falls back to this replica\'s log when the database cannot answer', { skip: !PG && 'GW_TEST_PG_URL not set (scripts/test.d/77-audit-pg.sh)' }, async () => {
+  const psql = (sql, db = 'gwtest') => execFileSync('psql', ['-v', 'ON_ERROR_STOP=1', '-q', PG.replace('///gwtest?', `///${db}?`), '-c', sql], { encoding: 'utf8' });
+  psql('DROP DATABASE IF EXISTS gwlimited');
+  psql('DROP ROLE IF EXISTS gwlimited');
+  psql('CREATE ROLE gwlimited LOGIN');
+  psql('CREATE DATABASE gwlimited OWNER gwlimited');
+  const url = PG.replace('///gwtest?', '///gwlimited?').replace('user=postgres', 'user=gwlimited');
+  const dir = mkdtempSync(join(tmpdir(), 'mcpgw-audit-fallback-'));
+  const g = await startGateway({ sets: { GW_DATA_DIR: join(dir, 'data'), GW_AUDIT_LOG_ID: 'pgc', GW_AUDIT_DATABASE_URL: url,
+                                         GW_ADMIN_LISTEN: '127.0.0.1:0', GW_ADMIN_DEV_MODE: 'true' } });
+  try {
+    const port = await adminPortOf(g);
+    const { session, version } = await initSession(g);
+    const call = async (i) => messagesOf(await post(g, rpc('tools/call', { name: 'test_simple_text', arguments: { i } }), { session, version }))[0];
+    assert.ok((await call(1)).result);
+    const before = (await adminGet(port, '/audit?limit=100')).json();
+    assert.equal(before.scope, 'all');
+    assert.equal(before.warning, undefined);
+    psql('REVOKE SELECT ON audit_records FROM gwlimited', 'gwlimited');
+    assert.ok((await call(2)).result, 'calls go on: the copy only inserts');
+    const page = await adminGet(port, '/audit?limit=100');
+    assert.equal(page.status, 200);
+    const p = page.json();
+    assert.equal(p.scope, 'replica');
+    assert.equal(p.warning, "audit database: ERROR:  permission denied for table audit_records: showing this replica's log only");
+    assert.ok(p.items.some((r) => r.tool === 'test_simple_text' && r.log === undefined), JSON.stringify(p.items.slice(0, 3)));
+    assert.equal((await adminGet(port, '/audit/export?format=jsonl')).status, 503);
+    assert.equal((await adminGet(port, '/audit?before=2026-01-01T00:00:00.000Z~pgc~1')).status, 503);
+    psql('GRANT SELECT ON audit_records TO gwlimited', 'gwlimited');
+    const again = (await adminGet(port, '/audit?limit=100')).json();
+    assert.equal(again.scope, 'all', 'a new connection once the database answers again');
+    assert.equal(again.items.filter((r) => r.tool === 'test_simple_text').length, 2);
+  } finally {
+    await g.stop();
+    rmSync(dir, { recursive: true, force: true });
+    psql('DROP DATABASE IF EXISTS gwlimited');
+    psql('DROP ROLE IF EXISTS gwlimited');
+  }
+});
