@@ -748,6 +748,7 @@ int gw_admin_attach(struct gw_server *http, const struct gw_admin_config *cfg,
     adm->oo.ssrf = adm->ssrf;
     adm->allow_remote = cfg->allow_remote;
     adm->max_body = cfg->max_body_bytes ? cfg->max_body_bytes : GW_STORE_SPEC_MAX;
+    adm->export_max = cfg->export_max_bytes ? cfg->export_max_bytes : (64u << 20);
     adm->on_write = cfg->on_write;
     adm->on_write_arg = cfg->on_write_arg;
     adm->audit = cfg->audit;

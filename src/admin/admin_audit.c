@@ -439,7 +439,9 @@ struct page {
     struct gw_audit_pos lastpos; /* the view of every log: the last item's position */
     bool more;
     struct gw_buf *raw; /* export: the output */
+    size_t raw_max;     /* export: refused (not cut short) beyond this many bytes */
     bool csv, all;      /* all: every replica's log (the log is a column) */
+    bool too_large;     /* export: the next record would pass raw_max */
 };
 
 static void csv_field(struct gw_buf *b, const char *s, bool last)
@@ -453,38 +455,54 @@ static void csv_field(struct gw_buf *b, const char *s, bool last)
     gw_buf_adds(b, last ? "\"\n" : "\",");
 }
 
+/* The export's CSV row of a record (the console's fields of it). */
+static void csv_row(struct gw_buf *b, const json_t *r, const char *log, uint64_t seq)
+{
+    char n[24];
+    snprintf(n, sizeof(n), "%llu", (unsigned long long)seq);
+    if (log)
+        csv_field(b, log, false);
+    csv_field(b, n, false);
+    static const char *const cols[] = {"time",    "subject",   "clientId", "tool", "method",
+                                       "decision", "outcome", "requestId"};
+    for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
+        csv_field(b, gw_json_str(r, cols[i]), false);
+    csv_field(b, gw_json_str(r, "hash"), true);
+}
+
+/* Appends one export row, or says the export is too large (never a cut-short export). */
+static bool export_add(struct page *pg, const char *row, size_t n, bool newline)
+{
+    if (gw_buf_len(pg->raw) + n + (newline ? 1 : 0) > pg->raw_max) {
+        pg->too_large = true;
+        return false;
+    }
+    gw_buf_add(pg->raw, row, n);
+    if (newline)
+        gw_buf_addc(pg->raw, '\n');
+    return true;
+}
+
 /* Adds a matching record to the page or the export; false once the page is full. `log` is
  * NULL in this replica's view. */
 static bool page_add(struct page *pg, const char *log, uint64_t seq, const char *line,
                      size_t len, const json_t *ev)
 {
-    if (pg->raw && !pg->csv) {
-        gw_buf_add(pg->raw, line, len);
-        gw_buf_addc(pg->raw, '\n');
-        return true;
-    }
-    if (json_array_size(pg->items) >= pg->limit) {
+    if (pg->raw && !pg->csv)
+        return export_add(pg, line, len, true);
+    if (!pg->raw && json_array_size(pg->items) >= pg->limit) {
         pg->more = true;
         return false;
     }
     json_t *r = ui_record(log, seq, line, len, ev);
     if (pg->raw) {
-        char n[24];
-        snprintf(n, sizeof(n), "%llu", (unsigned long long)seq);
-        if (pg->all)
-            csv_field(pg->raw, log, false);
-        csv_field(pg->raw, n, false);
-        csv_field(pg->raw, gw_json_str(r, "time"), false);
-        csv_field(pg->raw, gw_json_str(r, "subject"), false);
-        csv_field(pg->raw, gw_json_str(r, "clientId"), false);
-        csv_field(pg->raw, gw_json_str(r, "tool"), false);
-        csv_field(pg->raw, gw_json_str(r, "method"), false);
-        csv_field(pg->raw, gw_json_str(r, "decision"), false);
-        csv_field(pg->raw, gw_json_str(r, "outcome"), false);
-        csv_field(pg->raw, gw_json_str(r, "requestId"), false);
-        csv_field(pg->raw, gw_json_str(r, "hash"), true);
+        struct gw_buf row;
+        gw_buf_init(&row, pg->raw_max);
+        csv_row(&row, r, pg->all ? log : NULL, seq);
+        bool ok = export_add(pg, gw_buf_ptr(&row), gw_buf_len(&row), false);
+        gw_buf_fini(&row);
         json_decref(r);
-        return true;
+        return ok;
     }
     json_array_append_new(pg->items, r);
     pg->last = seq;
@@ -573,10 +591,11 @@ static void w_list(struct admin_job *j, bool export)
     q.has_before = a->has_before && !a->has_pos;
     q.before = a->before;
     struct gw_buf raw;
-    gw_buf_init(&raw, ADMIN_REPLY_MAX);
+    gw_buf_init(&raw, j->adm->export_max); /* export_add checks before it adds */
     struct page pg = {.items = json_array(),
                       .limit = export ? (size_t)-1 : a->limit,
                       .raw = export ? &raw : NULL,
+                      .raw_max = j->adm->export_max,
                       .csv = export && !strcmp(a->format, "csv")};
     bool all = view_all(j);
     if (pg.csv)
@@ -608,6 +627,16 @@ static void w_list(struct admin_job *j, bool export)
         json_decref(pg.items);
         gw_buf_fini(&raw);
         gw_admin__fail_err(j, &err);
+        return;
+    }
+    if (export && pg.too_large) {
+        json_decref(pg.items);
+        gw_buf_fini(&raw);
+        gw_admin__fail(j, 422, "too_large",
+                       "the export would pass %zu bytes (GW_ADMIN_EXPORT_MAX_BYTES): narrow it "
+                       "with from=/to= or other filters, or take it with `mcpgw audit export` "
+                       "or `mcpgw audit search --db`",
+                       j->adm->export_max);
         return;
     }
     if (export) {

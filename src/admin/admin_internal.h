@@ -45,6 +45,7 @@ struct gw_admin {
     const struct gw_ssrf_policy *ssrf;  /* the policy in use (own_ssrf or the config's) */
     bool allow_remote;
     size_t max_body;
+    size_t export_max; /* largest audit export (GW_ADMIN_EXPORT_MAX_BYTES) */
     struct gw_pool *pool;
     gw_admin_write_fn on_write;
     void *on_write_arg;

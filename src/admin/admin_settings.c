@@ -22,6 +22,10 @@ const struct gw_setting_def gw_admin_settings[] = {
     {"GW_ADMIN_MAX_BODY_BYTES", GW_SET_INT, "67108864", 1024, 1073741824, NULL, GROUP,
      "Largest request body the admin API accepts (spec uploads, approvals), in bytes; larger "
      "bodies get 413."},
+    {"GW_ADMIN_EXPORT_MAX_BYTES", GW_SET_INT, "67108864", 65536, 536870912, NULL, GROUP,
+     "Largest audit export (GET /admin/api/audit/export) the admin API builds, in bytes: a "
+     "larger one is refused with 422 and how to narrow it (a time window, filters) or take it "
+     "with `mcpgw audit export` / `mcpgw audit search --db` instead, never cut short."},
     {"GW_ADMIN_THREADS", GW_SET_INT, "2", 1, 64, NULL, GROUP,
      "Threads that run the admin API's blocking work (database, spec fetch and import), each "
      "with its own database connection."},
@@ -47,6 +51,7 @@ void gw_admin_config_from_settings(struct gw_admin_config *cfg, const struct gw_
     cfg->threads = (int)gw_settings_int(s, "GW_ADMIN_THREADS");
     cfg->allow_remote = gw_settings_bool(s, "GW_ADMIN_ALLOW_REMOTE");
     cfg->max_body_bytes = (size_t)gw_settings_int(s, "GW_ADMIN_MAX_BODY_BYTES");
+    cfg->export_max_bytes = (size_t)gw_settings_int(s, "GW_ADMIN_EXPORT_MAX_BYTES");
     cfg->allowed_origins = gw_settings_str(s, "GW_ADMIN_ALLOWED_ORIGINS");
     cfg->allowed_hosts = gw_settings_str(s, "GW_ADMIN_ALLOWED_HOSTS");
 }

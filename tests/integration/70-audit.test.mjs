@@ -478,3 +478,46 @@ test('authentication refusals are recorded (outcome refused, no credential kept)
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('an audit export larger than GW_ADMIN_EXPORT_MAX_BYTES is refused with what to do, never cut short', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mcpgw-audit-export-'));
+  const g = await startGateway({ sets: { GW_DATA_DIR: dir, GW_ADMIN_LISTEN: '127.0.0.1:0', GW_ADMIN_DEV_MODE: 'true',
+                                         GW_ADMIN_EXPORT_MAX_BYTES: '65536' } });
+  try {
+    let port = 0;
+    for (let i = 0; i < 100 && !port; i++) {
+      const m = g.stderr().match(/listening on 127\.0\.0\.1:(\d+) with 1 workers/);
+      if (m) port = Number(m[1]); else await sleep(50);
+    }
+    assert.ok(port, 'admin listener line');
+    const { session, version } = await initSession(g);
+    const filler = 'x'.repeat(1500); // each record carries its (masked) arguments: ~2 KB
+    for (let i = 0; i < 40; i++) {
+      const res = await post(g, rpc('tools/call', { name: 'test_simple_text', arguments: { i, filler } }), { session, version,
+        headers: { 'X-Request-Id': `it-export-${i}` } });
+      assert.ok(messagesOf(res)[0].result);
+    }
+    const records = readRecords(logDirOf(dir));
+    const bytes = records.reduce((a, l) => a + l.length + 1, 0);
+    assert.ok(bytes > 65536, `the log holds ${bytes} bytes`);
+    const big = await request(port, { path: '/admin/api/audit/export?format=jsonl' });
+    assert.equal(big.status, 422, big.body.slice(0, 200));
+    const e = JSON.parse(big.body).error;
+    assert.equal(e.code, 'too_large');
+    assert.match(e.message, /would pass 65536 bytes \(GW_ADMIN_EXPORT_MAX_BYTES\): narrow it with from=\/to=/);
+    // the CSV of the same records (no arguments, ~200 bytes a row) fits: every record is in it
+    const csv = await request(port, { path: '/admin/api/audit/export?format=csv' });
+    assert.equal(csv.status, 200);
+    assert.ok(csv.body.length < 65536);
+    assert.equal(csv.body.trim().split('\n').length - 1, readRecords(logDirOf(dir)).length);
+    // narrowed, it is whole
+    const one = await request(port, { path: '/admin/api/audit/export?format=jsonl&requestId=it-export-7' });
+    assert.equal(one.status, 200);
+    const lines = one.body.trim().split('\n');
+    assert.equal(lines.length, 1);
+    assert.equal(JSON.parse(lines[0]).event.request_id, 'it-export-7');
+  } finally {
+    await g.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -119,7 +119,12 @@ export function AuditPage() {
   };
   const download = async (format: string) => {
     const res = await fetch(buildUrl('/audit/export', { ...query, format }), { headers: getCredential() ? { Authorization: `Bearer ${getCredential()}` } : {} });
-    if (!res.ok) { toast('error', `Export failed (${res.status})`); return; }
+    if (!res.ok) {
+      // e.g. 422 too_large: the gateway says how to narrow it
+      const why = await res.json().then((b) => b?.error?.message as string | undefined, () => undefined);
+      toast('error', `Export failed (${res.status})${why ? `: ${why}` : ''}`);
+      return;
+    }
     const blob = await res.blob();
     const a = document.createElement('a');
     a.href = URL.createObjectURL(blob);
