@@ -10,6 +10,10 @@
  *                        |--admin closing--> the reading stops at its next progress call
  *                                            (every GW_AUDIT_PROGRESS_EVERY records)
  *
+ * The last summary is kept beside the log (<log folder>/verification.json, replaced atomically)
+ * and read back at start, so that a restart does not turn a verified log into "unknown": the
+ * file lives and goes with the log it describes.
+ *
  * Threading: every field below `lock` is guarded by it; the thread owns its directory copy and
  * its verifiers. gw_admin__verify_free cancels and joins it.
  */
@@ -23,10 +27,14 @@
 #include "core/thread.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define VERIFY_MAX_KEYS 16
 
@@ -41,7 +49,8 @@ struct admin_verify {
     int pass;            /* 1 or 2 (see gw_audit_verify_dir_progress) */
     uint64_t read;       /* records read in that pass */
     json_t *report;      /* the last full report */
-    json_t *summary;     /* {"status","verifiedThrough","checkedAt","error"} of it */
+    json_t *summary;     /* {"status","verifiedThrough","checkedAt","error","run"} of it */
+    char *state_path;    /* where the summary is kept between runs (NULL: nowhere) */
     /* the running verification's own inputs */
     char *logdir;
     struct gw_note_verifier *vs[VERIFY_MAX_KEYS];
@@ -55,11 +64,55 @@ static void iso_of(time_t t, char *out, size_t size)
     strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-struct admin_verify *gw_admin__verify_new(void)
+#define SUMMARY_FILE "verification.json"
+#define SUMMARY_MAX 4096
+
+/* The summary kept by an earlier run, if it is one (a file that is not is ignored: the next
+ * verification replaces it). */
+static json_t *load_summary(const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0 || sb.st_size > SUMMARY_MAX)
+        return NULL;
+    json_t *s = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+    const char *st = gw_json_str(s, "status");
+    if (!json_is_object(s) || !st || (strcmp(st, "ok") && strcmp(st, "broken")) ||
+        !json_is_integer(json_object_get(s, "verifiedThrough")) || !gw_json_str(s, "checkedAt")) {
+        json_decref(s);
+        return NULL;
+    }
+    json_object_del(s, "run"); /* run numbers count this process's verifications */
+    return s;
+}
+
+/* Replaces the kept summary (write a temporary file, then rename: never half a file). A failure
+ * only means the next start says "unknown". */
+static void save_summary(const char *path, const json_t *s)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    char *text = json_dumps(s, JSON_COMPACT | JSON_SORT_KEYS);
+    int fd = text ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
+    size_t n = text ? strlen(text) : 0;
+    bool ok = fd >= 0 && n < SUMMARY_MAX && write(fd, text, n) == (ssize_t)n;
+    if (fd >= 0 && close(fd) != 0)
+        ok = false;
+    if (!ok || rename(tmp, path) != 0)
+        unlink(tmp);
+    free(text); /* checksrc: allow (jansson's allocation) */
+}
+
+struct admin_verify *gw_admin__verify_new(const char *logdir)
 {
     struct admin_verify *v = gw_xcalloc(1, sizeof(*v));
     pthread_mutex_init(&v->lock, NULL);
     pthread_cond_init(&v->cond, NULL);
+    if (logdir) {
+        size_t n = strlen(logdir) + sizeof("/" SUMMARY_FILE);
+        v->state_path = gw_xmalloc(n);
+        snprintf(v->state_path, n, "%s/" SUMMARY_FILE, logdir);
+        v->summary = load_summary(v->state_path);
+    }
     return v;
 }
 
@@ -85,6 +138,7 @@ void gw_admin__verify_free(struct admin_verify *v)
         pthread_join(v->thread, NULL);
     json_decref(v->report);
     json_decref(v->summary);
+    gw_free(v->state_path);
     pthread_cond_destroy(&v->cond);
     pthread_mutex_destroy(&v->lock);
     gw_free(v);
@@ -130,6 +184,8 @@ static void *verify_main(void *arg)
     struct admin_verify *v = arg;
     json_t *r = gw_audit_verify_dir_progress(v->logdir, v->vs, v->nvs, on_progress, v);
     json_t *s = r ? summarize(r) : NULL;
+    if (s && v->state_path)
+        save_summary(v->state_path, s);
     pthread_mutex_lock(&v->lock);
     if (r) { /* NULL: stopped because the admin API is closing */
         json_object_set_new(s, "run", json_integer((json_int_t)(v->done + 1)));

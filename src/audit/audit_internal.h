@@ -12,6 +12,7 @@
  *   checkpoint                        the latest signed checkpoint
  *   index/L0, L1, ..., lock           the proof index (audit_index.c; derived, rebuilt at will)
  *   shipped                           object keys the archive acknowledged, one per line
+ *   verification.json                 the admin API's last verification summary (admin_verify.c)
  * A segment's first line is its header: {"audit_segment":1,"first":N,"origin":"...",
  * "prev":"<b64 leaf hash of record N-1, or empty>","range":["<b64>",...]} where range is the
  * Merkle compact range of records [0, N). Every other line is one record (JCS):

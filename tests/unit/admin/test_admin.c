@@ -1316,7 +1316,7 @@ static void test_verify_single_flight(void **state)
         usleep(10000);
     assert_int_equal(atomic_load(&g_committed), N);
 
-    struct admin_verify *v = gw_admin__verify_new();
+    struct admin_verify *v = gw_admin__verify_new(gw_audit_log_dir(a));
     json_t *s = gw_admin__verify_summary(v);
     assert_string_equal(gw_json_str(s, "status"), "unknown");
     json_decref(s);
@@ -1356,6 +1356,28 @@ static void test_verify_single_flight(void **state)
     assert_int_equal(gw_admin__verify_run(v, a, 0, &r1, &err), GW_ERR);
     assert_null(r1);
     gw_admin__verify_free(v);
+    /* a restart finds the last outcome kept beside the log (not "unknown"); its run numbers
+     * start again */
+    struct admin_verify *v2 = gw_admin__verify_new(gw_audit_log_dir(a));
+    s = gw_admin__verify_summary(v2);
+    assert_string_equal(gw_json_str(s, "status"), "ok");
+    assert_true(json_integer_value(json_object_get(s, "verifiedThrough")) >= N);
+    assert_non_null(gw_json_str(s, "checkedAt"));
+    assert_null(json_object_get(s, "run"));
+    json_decref(s);
+    gw_admin__verify_free(v2);
+    /* a file that is not such a summary is ignored */
+    char kept[4200];
+    snprintf(kept, sizeof(kept), "%s/verification.json", gw_audit_log_dir(a));
+    FILE *f = fopen(kept, "w");
+    assert_non_null(f);
+    fputs("{\"status\":\"fine\",\"verifiedThrough\":1,\"checkedAt\":\"x\"}", f);
+    fclose(f);
+    v2 = gw_admin__verify_new(gw_audit_log_dir(a));
+    s = gw_admin__verify_summary(v2);
+    assert_string_equal(gw_json_str(s, "status"), "unknown");
+    json_decref(s);
+    gw_admin__verify_free(v2);
     gw_audit_close(a);
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
