@@ -283,17 +283,18 @@ json_t *gw_audit_logs_pg(const char *url, unsigned limit, struct gw_error *err)
     snprintf(lim, sizeof(lim), "%u", limit);
     const char *p[1] = {lim};
     /* the newest activity first: a replica's log id is its pod name, so every rollout adds logs
-     * and the ones still written come first; each count is one backward step of the primary
-     * key, each checkpoint one of its own */
+     * and the ones still written come first; each last record is one backward step of the
+     * primary key, each checkpoint one of its own */
     PGresult *r = PQexecParams(
         c,
-        "SELECT l.log_id, l.origin, (SELECT max(seq) + 1 FROM audit_records r WHERE r.log_id = "
-        "l.log_id), cp.size, to_char(cp.created_at AT TIME ZONE 'UTC', "
-        "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), to_char(l.created_at AT TIME ZONE 'UTC', "
-        "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM audit_logs l LEFT JOIN LATERAL (SELECT size, "
-        "created_at FROM audit_checkpoints k WHERE k.log_id = l.log_id ORDER BY size DESC "
-        "LIMIT 1) cp ON true ORDER BY coalesce(cp.created_at, l.created_at) DESC, l.log_id "
-        "LIMIT $1::int",
+        "SELECT l.log_id, l.origin, lr.seq + 1, cp.size, to_char(cp.created_at AT TIME ZONE "
+        "'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), to_char(l.created_at AT TIME ZONE 'UTC', "
+        "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), lr.ts FROM audit_logs l "
+        "LEFT JOIN LATERAL (SELECT seq, event->>'ts' AS ts FROM audit_records r WHERE "
+        "r.log_id = l.log_id ORDER BY seq DESC LIMIT 1) lr ON true "
+        "LEFT JOIN LATERAL (SELECT size, created_at FROM audit_checkpoints k WHERE "
+        "k.log_id = l.log_id ORDER BY size DESC LIMIT 1) cp ON true "
+        "ORDER BY coalesce(cp.created_at, l.created_at) DESC, l.log_id LIMIT $1::int",
         1, NULL, p, NULL, NULL, 0);
     json_t *out = NULL;
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
@@ -308,10 +309,13 @@ json_t *gw_audit_logs_pg(const char *url, unsigned limit, struct gw_error *err)
                 gw_str_to_u64(gw_str_c(PQgetvalue(r, i, 3)), &size) == GW_OK)
                 cp = json_pack("{s:I,s:s}", "size", (json_int_t)size, "time",
                                PQgetvalue(r, i, 4));
-            json_array_append_new(
-                out, json_pack("{s:s,s:s,s:I,s:o,s:s}", "log", PQgetvalue(r, i, 0), "origin",
-                               PQgetvalue(r, i, 1), "records", (json_int_t)records,
-                               "checkpoint", cp, "createdAt", PQgetvalue(r, i, 5)));
+            json_t *l = json_pack("{s:s,s:s,s:I,s:o,s:s}", "log", PQgetvalue(r, i, 0), "origin",
+                                  PQgetvalue(r, i, 1), "records", (json_int_t)records,
+                                  "checkpoint", cp, "createdAt", PQgetvalue(r, i, 5));
+            json_object_set_new(l, "lastRecordAt", PQgetisnull(r, i, 6)
+                                                       ? json_null()
+                                                       : json_string(PQgetvalue(r, i, 6)));
+            json_array_append_new(out, l);
         }
     }
     PQclear(r);

@@ -123,7 +123,8 @@ void gw_audit_pg_release(void);
 long gw_audit_search_pg(const char *url, const struct gw_audit_pg_query *pq, gw_audit_pg_fn fn,
                         void *ud, struct gw_error *err);
 /* The logs held in the database, the most recently checkpointed first, at most `limit`:
- * [{"log","origin","records","checkpoint":{"size","time"}|null,"createdAt"}]; NULL with err. */
+ * [{"log","origin","records","checkpoint":{"size","time"}|null,"createdAt","lastRecordAt"}]
+ * (the time of its last record, null when it has none); NULL with err. */
 json_t *gw_audit_logs_pg(const char *url, unsigned limit, struct gw_error *err);
 /* Calls fn once with record `seq` of log `log_id` held in the database. GW_OK, GW_ENOTFOUND,
  * GW_EIO (err). */

@@ -173,6 +173,7 @@ test('the admin API shows every replica\'s log from the database', { skip: !PG &
     assert.equal(lb.records, count('pgb'), "B's log began with this test");
     assert.equal(lb.checkpoint.size, lb.records, 'a stopped replica signs all of its log');
     assert.match(lb.checkpoint.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    assert.equal(lb.lastRecordAt, mine.find((r) => r.log === 'pgb').time, 'the time of its newest record');
     // the same merged view from a shell with no audit folder: mcpgw audit search --db
     const cli = spawnSync(GW_BIN, ['audit', 'search', '--db', PG, '--since', since, '--decision', 'reject', '--newest-first'],
                           { encoding: 'utf8', env: { ...process.env, GW_DATA_DIR: join(dir, 'nothing-here') } });
