@@ -245,3 +245,46 @@ test('the audit list falls back to this replica\'s log when the database cannot 
     psql('DROP ROLE IF EXISTS gwlimited');
   }
 });
+
+// Ties in time across logs (records of one millisecond are common under load): the merged order
+// breaks them by log id, then sequence number, and paging either way returns every record once.
+test('the merged list orders and pages records of one millisecond across logs', { skip: !PG && 'GW_TEST_PG_URL not set (scripts/test.d/77-audit-pg.sh)' }, async () => {
+  const psql = (sql) => execFileSync('psql', ['-v', 'ON_ERROR_STOP=1', '-q', PG, '-c', sql], { encoding: 'utf8' });
+  const T0 = '2030-01-01T00:00:00.000Z', T1 = '2030-01-01T00:00:00.001Z';
+  const rows = [];
+  for (const log of ['tie-a', 'tie-b', 'tie-c'])
+    for (let seq = 0; seq < 5; seq++) rows.push({ log, seq, ts: seq < 4 ? T0 : T1 });
+  const values = rows.map(({ log, seq, ts }) => `('${log}', ${seq}, '${JSON.stringify({ event: { kind: 'tool_call', outcome: 'result', tool: 'tie_tool', ts }, prev: '', seq })}')`);
+  psql(`DELETE FROM audit_records WHERE log_id LIKE 'tie-%'; INSERT INTO audit_records(log_id, seq, record) VALUES ${values.join(',')}`);
+  const dir = mkdtempSync(join(tmpdir(), 'mcpgw-audit-ties-'));
+  const g = await startGateway({ sets: { GW_DATA_DIR: join(dir, 'data'), GW_AUDIT_LOG_ID: 'tie-gw', GW_AUDIT_DATABASE_URL: PG,
+                                         GW_ADMIN_LISTEN: '127.0.0.1:0', GW_ADMIN_DEV_MODE: 'true' } });
+  try {
+    const port = await adminPortOf(g);
+    const cmp = (x, y) => (x.ts < y.ts ? -1 : x.ts > y.ts ? 1 : x.log < y.log ? -1 : x.log > y.log ? 1 : x.seq - y.seq);
+    const asc = [...rows].sort(cmp).map((r) => `${r.log}:${r.seq}`);
+    const walk = async (order, param) => {
+      const got = [];
+      let cursor = null;
+      for (let guard = 0; guard < 20; guard++) {
+        const q = `/audit?since=${T0}&tool=tie_tool&limit=4${order}${cursor ? `&${param}=${encodeURIComponent(cursor)}` : ''}`;
+        const p = (await adminGet(port, q)).json();
+        assert.equal(p.scope, 'all');
+        got.push(...p.items.map((r) => r.id));
+        cursor = p.next;
+        if (!cursor) break;
+      }
+      return got;
+    };
+    assert.deepEqual(await walk('', 'before'), [...asc].reverse(), 'newest first, paged with before=');
+    assert.deepEqual(await walk('&order=asc', 'after'), asc, 'oldest first, paged with after=');
+    const early = (await adminGet(port, `/audit?since=${T0}&until=${T0}&tool=tie_tool&limit=100`)).json().items;
+    assert.equal(early.length, 12, 'until= keeps the first millisecond only');
+    const oneLog = (await adminGet(port, `/audit?since=${T0}&tool=tie_tool&limit=100&log=tie-b`)).json().items;
+    assert.deepEqual(oneLog.map((r) => r.seq), [4, 3, 2, 1, 0]);
+  } finally {
+    await g.stop();
+    rmSync(dir, { recursive: true, force: true });
+    psql("DELETE FROM audit_records WHERE log_id LIKE 'tie-%'");
+  }
+});
