@@ -46,7 +46,9 @@ static void usage(FILE *f)
             "              log held in PostgreSQL, by time ({\"log\":ID,\"record\":{...}} lines;\n"
             "              --log ID one of them, --decision D, --newest-first)\n"
             "  proof       inclusion proof of a record (--seq N [--size S]) or consistency\n"
-            "              proof between two checkpoints (--consistency M [--to N])\n"
+            "              proof between two checkpoints (--consistency M [--to N]); with --db URL\n"
+            "              --log ID --seq N: a record of any replica's log held in PostgreSQL, in\n"
+            "              that log's latest checkpoint there (check its signature with the keys)\n"
             "  export      --out DIR: copy a log in the on-disk layout (safe while it is\n"
             "              written: the open segment up to its last whole record); with\n"
             "              --db URL --log ID export a log held in PostgreSQL\n"
@@ -279,7 +281,8 @@ int cmd_audit(int argc, char **argv)
     char **logs = NULL;
     size_t nlogs = 0;
     struct gw_error err = {0};
-    bool db_only = a.db && (!strcmp(sub, "export") || !strcmp(sub, "search"));
+    bool db_only = a.db && (!strcmp(sub, "export") || !strcmp(sub, "search") ||
+                            !strcmp(sub, "proof"));
     if (!logdir[0] && strcmp(sub, "keys") != 0 && !db_only) {
         if (gw_audit_list_logs(root, &logs, &nlogs, &err) != GW_OK || nlogs == 0) {
             fprintf(stderr, "mcpgw audit: no audit log under %s (use --dir or --log)\n", root);
@@ -378,7 +381,17 @@ int cmd_audit(int argc, char **argv)
         rc = n < 0 ? 1 : 0;
     } else if (!strcmp(sub, "proof")) {
         json_t *p = NULL;
-        if (a.consistency >= 0)
+        if (a.db && (!a.log || a.seq < 0 || a.consistency >= 0 || a.size > 0)) {
+            fprintf(stderr, "mcpgw audit proof --db: --log ID and --seq N (an inclusion proof in "
+                            "the log's latest checkpoint)\n");
+            rc = 2;
+            goto out;
+        }
+        if (a.db) {
+            /* the operator's own machine: logs far beyond what the admin API reads */
+            p = gw_audit_inclusion_pg(a.db, a.log, (uint64_t)a.seq, 20000000u, &err);
+            gw_audit_pg_release();
+        } else if (a.consistency >= 0)
             p = gw_audit_consistency_dir(logdir, (uint64_t)a.consistency,
                                          a.to > 0 ? (uint64_t)a.to : 0, &err);
         else if (a.seq >= 0)

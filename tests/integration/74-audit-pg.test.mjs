@@ -187,6 +187,18 @@ test('the admin API shows every replica\'s log from the database', { skip: !PG &
     assert.equal(cliAll.status, 0, cliAll.stderr);
     assert.deepEqual(cliAll.stdout.trim().split('\n').map((l) => JSON.parse(l).record.seq),
                      mine.filter((r) => r.log === 'pga').map((r) => r.seq).reverse(), 'oldest first by default');
+    // and B's record proven from a shell: the same proof the admin API checked
+    const cp = spawnSync(GW_BIN, ['audit', 'proof', '--db', PG, '--log', 'pgb', '--seq', String(rb.seq)],
+                         { encoding: 'utf8', env: { ...process.env, GW_DATA_DIR: join(dir, 'nothing-here') } });
+    assert.equal(cp.status, 0, cp.stderr);
+    const cproof = JSON.parse(cp.stdout);
+    assert.equal(cproof.log, 'pgb');
+    assert.equal(cproof.root, pb.json().checkpoint.hash);
+    assert.equal(cproof.leaf_hash, pb.json().leafHash);
+    assert.match(cproof.checkpoint, /\npgb\n|\/pgb\n/);
+    const noLog = spawnSync(GW_BIN, ['audit', 'proof', '--db', PG, '--seq', '0'], { encoding: 'utf8' });
+    assert.equal(noLog.status, 2);
+    assert.match(noLog.stderr, /--log ID and --seq N/);
     // this replica's view alone, on request (and with a cursor of its own log)
     const local = (await adminGet(aPort, `/audit?${q}&scope=replica&limit=1000`)).json();
     assert.equal(local.scope, 'replica');
