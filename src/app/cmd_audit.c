@@ -16,6 +16,7 @@
 #include "core/json.h"
 #include "pii/pii.h"
 
+#include <ftw.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +42,9 @@ static void usage(FILE *f)
             "Usage: mcpgw audit <verify|search|proof|export|keys|checkpoint> [options]\n\n"
             "  verify      recompute every leaf and tree head, check the hash chain, sequence,\n"
             "              canonical encoding, checkpoint signatures and consistency; report\n"
-            "              gaps, truncation, edits and reordering with their location\n"
+            "              gaps, truncation, edits and reordering with their location; with\n"
+            "              --db URL --log ID a log held in PostgreSQL (a dead pod's included),\n"
+            "              read into a temporary folder first\n"
             "  search      print matching records (JSON lines); with --db URL every replica's\n"
             "              log held in PostgreSQL, by time ({\"log\":ID,\"record\":{...}} lines;\n"
             "              --log ID one of them, --decision D, --newest-first)\n"
@@ -249,6 +252,16 @@ static bool print_record(void *ud, uint64_t seq, const char *line, size_t len,
     return true;
 }
 
+/* nftw: removes one entry of the temporary folder of verify --db (children first) */
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
 int cmd_audit(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
@@ -283,7 +296,31 @@ int cmd_audit(int argc, char **argv)
     size_t nlogs = 0;
     struct gw_error err = {0};
     bool db_only = a.db && (!strcmp(sub, "export") || !strcmp(sub, "search") ||
-                            !strcmp(sub, "proof"));
+                            !strcmp(sub, "proof") || !strcmp(sub, "verify"));
+    /* verify --db: the log is read from the database into a temporary folder, verified there
+     * like any folder, and the folder removed */
+    char dbtmp[2048] = "";
+    if (a.db && !strcmp(sub, "verify")) {
+        if (!a.log || a.dir) {
+            fprintf(stderr, "mcpgw audit verify --db: --log ID (and no --dir)\n");
+            rc = 2;
+            goto out;
+        }
+        const char *t = getenv("TMPDIR");
+        snprintf(dbtmp, sizeof(dbtmp), "%s/mcpgw-verify-XXXXXX", t && *t ? t : "/tmp");
+        uint64_t n = 0;
+        if (!mkdtemp(dbtmp)) {
+            fprintf(stderr, "mcpgw audit: cannot create a temporary folder in %s\n",
+                    t && *t ? t : "/tmp");
+            dbtmp[0] = '\0';
+            goto out;
+        }
+        if (gw_audit_export_pg(a.db, a.log, dbtmp, &n, &err) != GW_OK) {
+            fprintf(stderr, "mcpgw audit: %s\n", err.msg);
+            goto out;
+        }
+        snprintf(logdir, sizeof(logdir), "%s/%s", dbtmp, a.log);
+    }
     if (!logdir[0] && strcmp(sub, "keys") != 0 && !db_only) {
         if (gw_audit_list_logs(root, &logs, &nlogs, &err) != GW_OK || nlogs == 0) {
             fprintf(stderr, "mcpgw audit: no audit log under %s (use --dir or --log)\n", root);
@@ -467,6 +504,8 @@ int cmd_audit(int argc, char **argv)
         rc = 2;
     }
 out:
+    if (dbtmp[0])
+        nftw(dbtmp, remove_one, 16, FTW_DEPTH | FTW_PHYS);
     for (size_t i = 0; i < nlogs; i++)
         gw_free(logs[i]);
     gw_free(logs);

@@ -196,6 +196,16 @@ test('the admin API shows every replica\'s log from the database', { skip: !PG &
     assert.equal(cproof.root, pb.json().checkpoint.hash);
     assert.equal(cproof.leaf_hash, pb.json().leafHash);
     assert.match(cproof.checkpoint, /\npgb\n|\/pgb\n/);
+    // and B's whole log verified from a shell, with the replicas' key, from the database alone
+    const keys = join(dir, 'a', 'audit', 'verifier-keys');
+    const vr = spawnSync(GW_BIN, ['audit', 'verify', '--db', PG, '--log', 'pgb', '--keys-file', keys, '--json'],
+                         { encoding: 'utf8', env: { ...process.env, GW_DATA_DIR: join(dir, 'nothing-here'), TMPDIR: dir } });
+    assert.equal(vr.status, 0, vr.stdout + vr.stderr);
+    const vrep = JSON.parse(vr.stdout);
+    assert.equal(vrep.ok, true);
+    assert.equal(vrep.records, count('pgb'));
+    assert.equal(vrep.unsigned_tail, 0);
+    assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('mcpgw-verify-')), [], 'the temporary folder is removed');
     const noLog = spawnSync(GW_BIN, ['audit', 'proof', '--db', PG, '--seq', '0'], { encoding: 'utf8' });
     assert.equal(noLog.status, 2);
     assert.match(noLog.stderr, /--log ID and --seq N/);
