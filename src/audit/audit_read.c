@@ -1281,7 +1281,8 @@ int gw_audit_list_logs(const char *root, char ***out, size_t *n, struct gw_error
     return GW_OK;
 }
 
-#define EXPORT_SEGMENT 100000
+#define EXPORT_SEGMENT 100000 /* records per segment of a log exported from the database */
+#define EXPORT_BATCH 20000     /* rows per query while exporting from the database */
 
 /* The folders of an exported log: <outdir>/<name>/{segments,checkpoints}, created. The log
  * folder must not exist yet: an export never mixes with an older one (a segment exported open
@@ -1303,6 +1304,16 @@ static int export_layout(const char *outdir, const char *name, struct export_dir
     snprintf(d->cp, sizeof(d->cp), "%s/%s", d->log, AUDIT_CP_DIR);
     int rc = gw_audit__mkdirs(d->seg, err);
     return rc == GW_OK ? gw_audit__mkdirs(d->cp, err) : rc;
+}
+
+/* Writes the segment of records from `first` held in b (its header first), and empties b. */
+static int export_flush(const char *segdir, uint64_t first, struct gw_buf *b, struct gw_error *err)
+{
+    char name[64];
+    snprintf(name, sizeof(name), "%020llu.jsonl", (unsigned long long)first);
+    int rc = gw_audit__write_file_atomic(segdir, name, gw_buf_ptr(b), gw_buf_len(b), 0644, err);
+    gw_buf_reset(b);
+    return rc;
 }
 
 int gw_audit_export_pg(const char *url, const char *log_id, const char *outdir,
@@ -1328,45 +1339,53 @@ int gw_audit_export_pg(const char *url, const char *log_id, const char *outdir,
     else if (rc == GW_OK)
         snprintf(origin, sizeof(origin), "%s", PQgetvalue(r, 0, 0));
     PQclear(r);
-    /* records, in order, cut into segments with headers */
-    r = rc == GW_OK ? PQexecParams(c, "SELECT seq, record FROM audit_records WHERE log_id = $1 "
-                                      "ORDER BY seq",
-                                   1, NULL, p, NULL, NULL, 0)
-                    : NULL;
-    if (rc == GW_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
-        rc = GW_ERROR_SET(err, GW_EIO, "database: %s", PQerrorMessage(c));
-    int nrows = rc == GW_OK ? PQntuples(r) : 0;
+    /* records, in order, cut into segments with headers; read in batches (keyset on seq), so
+     * memory follows a segment, not the log */
     struct gw_merkle_range range;
     gw_merkle_range_init(&range);
     gw_hash prev = {0};
     bool has_prev = false;
     struct gw_buf b;
     gw_buf_init(&b, SIZE_MAX);
-    for (int i = 0; rc == GW_OK && i <= nrows; i++) {
-        if (i == nrows || (i > 0 && i % EXPORT_SEGMENT == 0)) {
-            if (gw_buf_len(&b)) {
-                char name[64];
-                snprintf(name, sizeof(name), "%020llu.jsonl",
-                         (unsigned long long)((i - 1) / EXPORT_SEGMENT * EXPORT_SEGMENT));
-                rc = gw_audit__write_file_atomic(segdir, name, gw_buf_ptr(&b), gw_buf_len(&b),
-                                                 0644, err);
-                gw_buf_reset(&b);
-            }
-            if (i == nrows)
-                break;
+    uint64_t total = 0, seg_first = 0;
+    long long after = -1;
+    for (bool more = rc == GW_OK; more && rc == GW_OK;) {
+        char from[24], lim[16];
+        snprintf(from, sizeof(from), "%lld", after);
+        snprintf(lim, sizeof(lim), "%d", EXPORT_BATCH);
+        const char *bp[3] = {log_id, from, lim};
+        r = PQexecParams(c,
+                         "SELECT seq, record FROM audit_records WHERE log_id = $1 AND "
+                         "seq > $2::bigint ORDER BY seq LIMIT $3::int",
+                         3, NULL, bp, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            rc = GW_ERROR_SET(err, GW_EIO, "database: %s", PQerrorMessage(c));
+            PQclear(r);
+            break;
         }
-        if (gw_buf_len(&b) == 0)
-            gw_audit__format_header(origin, &range, prev, has_prev, &b);
-        const char *line = PQgetvalue(r, i, 1);
-        size_t len = (size_t)PQgetlength(r, i, 1);
-        gw_buf_add(&b, line, len);
-        gw_buf_addc(&b, '\n');
-        gw_merkle_leaf_hash(line, len, prev);
-        gw_merkle_range_append(&range, prev);
-        has_prev = true;
+        int n = PQntuples(r);
+        for (int i = 0; rc == GW_OK && i < n; i++, total++) {
+            if (total - seg_first == EXPORT_SEGMENT) {
+                rc = export_flush(segdir, seg_first, &b, err);
+                seg_first = total;
+            }
+            if (gw_buf_len(&b) == 0)
+                gw_audit__format_header(origin, &range, prev, has_prev, &b);
+            const char *line = PQgetvalue(r, i, 1);
+            size_t len = (size_t)PQgetlength(r, i, 1);
+            gw_buf_add(&b, line, len);
+            gw_buf_addc(&b, '\n');
+            gw_merkle_leaf_hash(line, len, prev);
+            gw_merkle_range_append(&range, prev);
+            has_prev = true;
+            after = strtoll(PQgetvalue(r, i, 0), NULL, 10); /* checksrc: allow (database integer) */
+        }
+        PQclear(r);
+        more = n == EXPORT_BATCH;
     }
+    if (rc == GW_OK && gw_buf_len(&b))
+        rc = export_flush(segdir, seg_first, &b, err);
     gw_buf_fini(&b);
-    PQclear(r);
     r = rc == GW_OK ? PQexecParams(c, "SELECT size, note FROM audit_checkpoints WHERE log_id = $1",
                                    1, NULL, p, NULL, NULL, 0)
                     : NULL;
@@ -1381,7 +1400,7 @@ int gw_audit_export_pg(const char *url, const char *log_id, const char *outdir,
     }
     PQclear(r);
     PQfinish(c);
-    *out_records = (uint64_t)nrows;
+    *out_records = total;
     return rc;
 }
 
