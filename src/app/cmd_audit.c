@@ -315,7 +315,9 @@ int cmd_audit(int argc, char **argv)
             dbtmp[0] = '\0';
             goto out;
         }
-        if (gw_audit_export_pg(a.db, a.log, dbtmp, &n, &err) != GW_OK) {
+        int erc = gw_audit_export_pg(a.db, a.log, dbtmp, &n, &err);
+        gw_audit_pg_release();
+        if (erc != GW_OK) {
             fprintf(stderr, "mcpgw audit: %s\n", err.msg);
             goto out;
         }
@@ -456,7 +458,9 @@ int cmd_audit(int argc, char **argv)
         if (a.db) {
             uint64_t n = 0;
             const char *lid = a.log ? a.log : id;
-            if (gw_audit_export_pg(a.db, lid, a.out, &n, &err) != GW_OK)
+            int erc = gw_audit_export_pg(a.db, lid, a.out, &n, &err);
+            gw_audit_pg_release();
+            if (erc != GW_OK)
                 fprintf(stderr, "mcpgw audit: %s\n", err.msg);
             else {
                 printf("exported %llu records of log %s to %s/%s\n", (unsigned long long)n, lid,

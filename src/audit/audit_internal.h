@@ -150,6 +150,18 @@ void gw_audit__pg_close(struct audit_pg *pg);
     "'$.decisions[*] ? (@.verdict == \"dry_run_deny\")') THEN 'dry_run_deny' ELSE 'allow' END) " \
     "END"
 
+/* The folders of an exported log: <outdir>/<name>/{segments,checkpoints}, created. The log
+ * folder must not exist yet: an export never mixes with an older one (a segment exported open
+ * then and closed now would stand twice). audit_read.c; used by both exports. */
+struct audit_export_dirs {
+    char log[4400], seg[4500], cp[4500];
+};
+int gw_audit__export_layout(const char *outdir, const char *name, struct audit_export_dirs *d,
+                            struct gw_error *err);
+
+/* A hash as the JSON string of its standard base64 (proofs, reports). audit_read.c. */
+json_t *gw_audit__hash_json(const gw_hash h);
+
 /* The subject as the PII masker would have written it into records (its pseudonym), when the
  * masker changes it; false when it does not (or pii is NULL). audit_read.c. */
 struct gw_pii;

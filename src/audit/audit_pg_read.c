@@ -8,7 +8,9 @@
  *     keyset cursor on that triple (index audit_records_time; a decision other than "allow"
  *     is served by the partial index audit_records_decision), newest or oldest first;
  *   - the inclusion proof of a record of any log, computed from that log's rows and its latest
- *     checkpoint in the database (linear in the log, so bounded by the caller).
+ *     checkpoint in the database (linear in the log, so bounded by the caller);
+ *   - the export of a log to the on-disk layout (`mcpgw audit export --db`, `verify --db`).
+ * A log's rows are read in order in batches (log_rows), so memory follows a batch, not the log.
  * The decision of an event is computed in SQL (AUDIT_SQL_DECISION, audit_internal.h); its C
  * twin is gw_audit_decision (audit_read.c): tests/integration/74-audit-pg.test.mjs compares them.
  * Blocking libpq on one connection per thread, kept between calls (admin pool threads, never a
@@ -29,8 +31,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#define PG_BATCH 500      /* rows per round trip of a search */
-#define PG_LEAF_BATCH 20000 /* rows per round trip while hashing a log for a proof */
+#define PG_BATCH 500          /* rows per round trip of a search */
+#define PG_LOG_BATCH 20000    /* rows per round trip while reading a log in order */
+#define EXPORT_SEGMENT 100000 /* records per segment of a log exported from the database */
 
 void gw_audit_pos_format(const struct gw_audit_pos *p, char *out, size_t size)
 {
@@ -126,14 +129,11 @@ void gw_audit_pg_release(void)
     pthread_setspecific(held_key, NULL);
 }
 
-/* Hands the connection back: kept when the call went well, dropped when it failed. */
-static void release_db(PGconn *c, int rc)
+/* Hands the thread's connection back: kept when the call went well, dropped when it failed. */
+static void release_db(int rc)
 {
-    (void)c;
-    if (rc != GW_EIO)
-        return;
-    held_free(pthread_getspecific(held_key));
-    pthread_setspecific(held_key, NULL);
+    if (rc == GW_EIO)
+        gw_audit_pg_release();
 }
 
 /* The query's parameters, in the order of the SQL below ($1..$16). */
@@ -235,7 +235,7 @@ long gw_audit_search_pg(const char *url, const struct gw_audit_pg_query *pq, gw_
         PQclear(r);
         done = done || (size_t)n < want;
     }
-    release_db(c, rc);
+    release_db(rc);
     return rc == GW_OK ? matched : rc;
 }
 
@@ -270,7 +270,7 @@ int gw_audit_record_pg(const char *url, const char *log_id, uint64_t seq, gw_aud
         json_decref(rec);
     }
     PQclear(r);
-    release_db(c, rc);
+    release_db(rc);
     return rc;
 }
 
@@ -319,7 +319,7 @@ json_t *gw_audit_logs_pg(const char *url, unsigned limit, struct gw_error *err)
         }
     }
     PQclear(r);
-    release_db(c, out ? GW_OK : GW_EIO);
+    release_db(out ? GW_OK : GW_EIO);
     return out;
 }
 
@@ -347,18 +347,19 @@ static int latest_checkpoint(PGconn *c, const char *log_id, uint64_t *size, char
     return rc;
 }
 
-/* Hashes the records [0, size) of the log into leaves (in order, without gaps) and keeps the
- * line of record `seq` (gw_free). */
-static int hash_leaves(PGconn *c, const char *log_id, uint64_t size, uint64_t seq,
-                       gw_hash *leaves, char **line, struct gw_error *err)
+/* Calls fn(ud, seq, line, len, err) for each row of `log_id` with seq in [from, to), in order,
+ * reading PG_LOG_BATCH rows per query; stops at the first code fn returns other than GW_OK. */
+typedef int (*row_fn)(void *ud, uint64_t seq, const char *line, size_t len,
+                      struct gw_error *err);
+static int log_rows(PGconn *c, const char *log_id, uint64_t from, uint64_t to, row_fn fn,
+                    void *ud, struct gw_error *err)
 {
-    uint64_t next = 0;
-    while (next < size) {
-        char from[24], to[24], lim[16];
-        snprintf(from, sizeof(from), "%" PRIu64, next);
-        snprintf(to, sizeof(to), "%" PRIu64, size);
-        snprintf(lim, sizeof(lim), "%d", PG_LEAF_BATCH);
-        const char *p[4] = {log_id, from, to, lim};
+    for (;;) {
+        char fs[24], ts[24], lim[16];
+        snprintf(fs, sizeof(fs), "%" PRIu64, from);
+        snprintf(ts, sizeof(ts), "%" PRIu64, to);
+        snprintf(lim, sizeof(lim), "%d", PG_LOG_BATCH);
+        const char *p[4] = {log_id, fs, ts, lim};
         PGresult *r = PQexecParams(c,
                                    "SELECT seq, record FROM audit_records WHERE log_id = $1 AND "
                                    "seq >= $2::bigint AND seq < $3::bigint ORDER BY seq "
@@ -369,36 +370,40 @@ static int hash_leaves(PGconn *c, const char *log_id, uint64_t size, uint64_t se
             PQclear(r);
             return rc;
         }
-        int n = PQntuples(r);
-        for (int i = 0; i < n; i++, next++) {
-            unsigned long long s = 0;
-            if (gw_str_to_u64(gw_str_c(PQgetvalue(r, i, 0)), &s) != GW_OK || s != next) {
-                PQclear(r);
-                return GW_ERROR_SET(err, GW_ECONFLICT,
-                                    "log %s in the audit database lacks record %" PRIu64
-                                    " (below its checkpoint of %" PRIu64 ")",
-                                    log_id, next, size);
-            }
-            size_t len = (size_t)PQgetlength(r, i, 1);
-            gw_merkle_leaf_hash(PQgetvalue(r, i, 1), len, leaves[next]);
-            if (s == seq)
-                *line = gw_xstrndup(PQgetvalue(r, i, 1), len);
+        int n = PQntuples(r), rc = GW_OK;
+        for (int i = 0; i < n && rc == GW_OK; i++) {
+            unsigned long long seq = 0;
+            gw_str_to_u64(gw_str_c(PQgetvalue(r, i, 0)), &seq);
+            rc = fn(ud, seq, PQgetvalue(r, i, 1), (size_t)PQgetlength(r, i, 1), err);
+            from = seq + 1;
         }
         PQclear(r);
-        if (n == 0)
-            return GW_ERROR_SET(err, GW_ECONFLICT,
-                                "log %s in the audit database ends at record %" PRIu64
-                                ", before its checkpoint of %" PRIu64,
-                                log_id, next, size);
+        if (rc != GW_OK || n < PG_LOG_BATCH)
+            return rc;
     }
-    return GW_OK;
 }
 
-static json_t *hash_json(const gw_hash h)
+/* Hashing the records [0, size) of a log into leaves, in order and without gaps, keeping the
+ * line of record `seq`. */
+struct leaves {
+    const char *log_id;
+    gw_hash *leaves;
+    uint64_t next, size, seq;
+    char *line; /* gw_free */
+};
+
+static int leaf_row(void *ud, uint64_t seq, const char *line, size_t len, struct gw_error *err)
 {
-    char b[AUDIT_B64_HASH];
-    gw_note_b64(h, GW_HASH_LEN, b);
-    return json_string(b);
+    struct leaves *l = ud;
+    if (seq != l->next)
+        return GW_ERROR_SET(err, GW_ECONFLICT,
+                            "log %s in the audit database lacks record %" PRIu64
+                            " (below its checkpoint of %" PRIu64 ")",
+                            l->log_id, l->next, l->size);
+    gw_merkle_leaf_hash(line, len, l->leaves[l->next++]);
+    if (seq == l->seq)
+        l->line = gw_xstrndup(line, len);
+    return GW_OK;
 }
 
 json_t *gw_audit_inclusion_pg(const char *url, const char *log_id, uint64_t seq,
@@ -408,8 +413,8 @@ json_t *gw_audit_inclusion_pg(const char *url, const char *log_id, uint64_t seq,
     if (!c)
         return NULL;
     uint64_t size = 0;
-    char *note = NULL, *line = NULL;
-    gw_hash *leaves = NULL;
+    char *note = NULL;
+    struct leaves l = {.log_id = log_id, .seq = seq};
     json_t *o = NULL;
     int rc = latest_checkpoint(c, log_id, &size, &note, err);
     if (rc == GW_OK && seq >= size)
@@ -420,29 +425,127 @@ json_t *gw_audit_inclusion_pg(const char *url, const char *log_id, uint64_t seq,
     if (rc == GW_OK && size > max_records)
         rc = GW_ERROR_SET(err, GW_ELIMIT,
                           "log %s holds %" PRIu64 " signed records, more than the %" PRIu64
-                          " a proof from the audit database reads: ask the replica that writes "
-                          "it, or run `mcpgw audit export --db URL --log %s --out DIR` and "
-                          "`mcpgw audit proof --dir DIR/%s --seq %" PRIu64 "`",
-                          log_id, size, max_records, log_id, log_id, seq);
+                          " a proof from the admin API reads: ask the replica that writes it, "
+                          "or run `mcpgw audit proof --db URL --log %s --seq %" PRIu64 "`",
+                          log_id, size, max_records, log_id, seq);
     if (rc == GW_OK) {
-        leaves = gw_xmalloc((size_t)size * sizeof(*leaves));
-        rc = hash_leaves(c, log_id, size, seq, leaves, &line, err);
+        l.size = size;
+        l.leaves = gw_xmalloc((size_t)size * sizeof(*l.leaves));
+        rc = log_rows(c, log_id, 0, size, leaf_row, &l, err);
     }
-    release_db(c, rc);
+    if (rc == GW_OK && l.next < size)
+        rc = GW_ERROR_SET(err, GW_ECONFLICT,
+                          "log %s in the audit database ends at record %" PRIu64
+                          ", before its checkpoint of %" PRIu64,
+                          log_id, l.next, size);
+    release_db(rc);
     if (rc == GW_OK) {
         gw_hash proof[GW_MERKLE_MAX_PROOF], root;
-        int np = gw_merkle_inclusion_proof((const gw_hash *)leaves, size, seq, proof);
-        gw_merkle_root((const gw_hash *)leaves, size, root);
+        int np = gw_merkle_inclusion_proof((const gw_hash *)l.leaves, size, seq, proof);
+        gw_merkle_root((const gw_hash *)l.leaves, size, root);
         json_t *pa = json_array();
         for (int i = 0; i < np; i++)
-            json_array_append_new(pa, hash_json(proof[i]));
+            json_array_append_new(pa, gw_audit__hash_json(proof[i]));
         o = json_pack("{s:s,s:I,s:I,s:o,s:o,s:o,s:s,s:s}", "log", log_id, "seq",
                       (json_int_t)seq, "size", (json_int_t)size, "leaf_hash",
-                      hash_json(leaves[seq]), "root", hash_json(root), "proof", pa, "record",
-                      line, "checkpoint", note);
+                      gw_audit__hash_json(l.leaves[seq]), "root", gw_audit__hash_json(root),
+                      "proof", pa, "record", l.line, "checkpoint", note);
     }
-    gw_free(leaves);
-    gw_free(line);
+    gw_free(l.leaves);
+    gw_free(l.line);
     gw_free(note);
     return o;
+}
+
+/* Exporting a log: its records cut into segments of EXPORT_SEGMENT, each with its header. */
+struct export {
+    const char *segdir, *origin;
+    struct gw_merkle_range range;
+    gw_hash prev;
+    bool has_prev;
+    struct gw_buf b;
+    uint64_t total, seg_first;
+};
+
+/* Writes the segment held in the buffer (its header first) and empties the buffer. */
+static int export_flush(struct export *x, struct gw_error *err)
+{
+    char name[64];
+    snprintf(name, sizeof(name), "%020" PRIu64 ".jsonl", x->seg_first);
+    int rc = gw_audit__write_file_atomic(x->segdir, name, gw_buf_ptr(&x->b), gw_buf_len(&x->b),
+                                         0644, err);
+    gw_buf_reset(&x->b);
+    return rc;
+}
+
+static int export_row(void *ud, uint64_t seq, const char *line, size_t len,
+                      struct gw_error *err)
+{
+    (void)seq;
+    struct export *x = ud;
+    if (x->total - x->seg_first == EXPORT_SEGMENT) {
+        int rc = export_flush(x, err);
+        x->seg_first = x->total;
+        if (rc != GW_OK)
+            return rc;
+    }
+    if (gw_buf_len(&x->b) == 0)
+        gw_audit__format_header(x->origin, &x->range, x->prev, x->has_prev, &x->b);
+    gw_buf_add(&x->b, line, len);
+    gw_buf_addc(&x->b, '\n');
+    gw_merkle_leaf_hash(line, len, x->prev);
+    gw_merkle_range_append(&x->range, x->prev);
+    x->has_prev = true;
+    x->total++;
+    return GW_OK;
+}
+
+int gw_audit_export_pg(const char *url, const char *log_id, const char *outdir,
+                       uint64_t *out_records, struct gw_error *err)
+{
+    *out_records = 0;
+    PGconn *c = connect_db(url, err);
+    if (!c)
+        return GW_EIO;
+    struct audit_export_dirs d;
+    int rc = gw_audit__export_layout(outdir, log_id, &d, err);
+    const char *p[1] = {log_id};
+    char origin[256] = "";
+    if (rc == GW_OK) {
+        PGresult *r = PQexecParams(c, "SELECT origin FROM audit_logs WHERE log_id = $1", 1, NULL,
+                                   p, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK)
+            rc = db_fail(err, c);
+        else if (PQntuples(r) != 1)
+            rc = GW_ERROR_SET(err, GW_ENOTFOUND, "no audit log '%s' in the database", log_id);
+        else
+            snprintf(origin, sizeof(origin), "%s", PQgetvalue(r, 0, 0));
+        PQclear(r);
+    }
+    struct export x = {.segdir = d.seg, .origin = origin};
+    gw_merkle_range_init(&x.range);
+    gw_buf_init(&x.b, SIZE_MAX);
+    if (rc == GW_OK)
+        rc = log_rows(c, log_id, 0, INT64_MAX, export_row, &x, err);
+    if (rc == GW_OK && gw_buf_len(&x.b))
+        rc = export_flush(&x, err);
+    gw_buf_fini(&x.b);
+    if (rc == GW_OK) { /* every checkpoint of the log, as signed */
+        PGresult *r = PQexecParams(c, "SELECT size, note FROM audit_checkpoints WHERE log_id = $1",
+                                   1, NULL, p, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK)
+            rc = db_fail(err, c);
+        for (int i = 0; rc == GW_OK && i < PQntuples(r); i++) {
+            char name[64];
+            unsigned long long sz = 0;
+            gw_str_to_u64(gw_str_c(PQgetvalue(r, i, 0)), &sz);
+            snprintf(name, sizeof(name), "%020llu.cp", sz);
+            rc = gw_audit__write_file_atomic(d.cp, name, PQgetvalue(r, i, 1),
+                                             (size_t)PQgetlength(r, i, 1), 0644, err);
+        }
+        PQclear(r);
+    }
+    release_db(rc);
+    *out_records = x.total;
+    return rc;
 }

@@ -21,7 +21,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -931,7 +930,7 @@ static bool take_line(void *ud, uint64_t seq, const char *line, size_t len, cons
     return false;
 }
 
-static json_t *hash_json(const gw_hash h)
+json_t *gw_audit__hash_json(const gw_hash h)
 {
     char b[AUDIT_B64_HASH];
     gw_note_b64(h, GW_HASH_LEN, b);
@@ -1188,7 +1187,7 @@ json_t *gw_audit_inclusion_dir(const char *logdir, uint64_t seq, uint64_t size,
         return NULL;
     json_t *pa = json_array();
     for (int i = 0; i < x.np; i++)
-        json_array_append_new(pa, hash_json(x.proof[i]));
+        json_array_append_new(pa, gw_audit__hash_json(x.proof[i]));
     struct one_line want = {seq, NULL};
     struct gw_audit_query q = {.from_seq = seq, .limit = 1};
     gw_audit_search_dir(logdir, &q, take_line, &want, NULL);
@@ -1198,8 +1197,8 @@ json_t *gw_audit_inclusion_dir(const char *logdir, uint64_t seq, uint64_t size,
         gw_merkle_leaf_hash(want.line, strlen(want.line), x.leaf);
     char *cp = checkpoint_text(logdir, x.size);
     json_t *o = json_pack("{s:I,s:I,s:o,s:o,s:o}", "seq", (json_int_t)seq, "size",
-                          (json_int_t)x.size, "leaf_hash", hash_json(x.leaf), "root",
-                          hash_json(x.root), "proof", pa);
+                          (json_int_t)x.size, "leaf_hash", gw_audit__hash_json(x.leaf), "root",
+                          gw_audit__hash_json(x.root), "proof", pa);
     json_object_set_new(o, "record", want.line ? json_string(want.line) : json_null());
     json_object_set_new(o, "checkpoint", cp ? json_string(cp) : json_null());
     gw_free(want.line);
@@ -1240,11 +1239,11 @@ json_t *gw_audit_consistency_dir(const char *logdir, uint64_t m, uint64_t n2,
         return NULL;
     json_t *pa = json_array();
     for (int i = 0; i < x.np; i++)
-        json_array_append_new(pa, hash_json(x.proof[i]));
+        json_array_append_new(pa, gw_audit__hash_json(x.proof[i]));
     char *c1 = checkpoint_text(logdir, m), *c2 = checkpoint_text(logdir, x.n);
     json_t *o = json_pack("{s:I,s:I,s:o,s:o,s:o}", "first", (json_int_t)m, "second",
-                          (json_int_t)x.n, "first_root", hash_json(x.r1), "second_root",
-                          hash_json(x.r2), "proof", pa);
+                          (json_int_t)x.n, "first_root", gw_audit__hash_json(x.r1), "second_root",
+                          gw_audit__hash_json(x.r2), "proof", pa);
     json_object_set_new(o, "first_checkpoint", c1 ? json_string(c1) : json_null());
     json_object_set_new(o, "second_checkpoint", c2 ? json_string(c2) : json_null());
     gw_free(c1);
@@ -1281,18 +1280,8 @@ int gw_audit_list_logs(const char *root, char ***out, size_t *n, struct gw_error
     return GW_OK;
 }
 
-#define EXPORT_SEGMENT 100000 /* records per segment of a log exported from the database */
-#define EXPORT_BATCH 20000     /* rows per query while exporting from the database */
-
-/* The folders of an exported log: <outdir>/<name>/{segments,checkpoints}, created. The log
- * folder must not exist yet: an export never mixes with an older one (a segment exported open
- * then and closed now would stand twice). */
-struct export_dirs {
-    char log[4400], seg[4500], cp[4500];
-};
-
-static int export_layout(const char *outdir, const char *name, struct export_dirs *d,
-                         struct gw_error *err)
+int gw_audit__export_layout(const char *outdir, const char *name, struct audit_export_dirs *d,
+                            struct gw_error *err)
 {
     snprintf(d->log, sizeof(d->log), "%s/%s", outdir, name);
     struct stat st;
@@ -1304,104 +1293,6 @@ static int export_layout(const char *outdir, const char *name, struct export_dir
     snprintf(d->cp, sizeof(d->cp), "%s/%s", d->log, AUDIT_CP_DIR);
     int rc = gw_audit__mkdirs(d->seg, err);
     return rc == GW_OK ? gw_audit__mkdirs(d->cp, err) : rc;
-}
-
-/* Writes the segment of records from `first` held in b (its header first), and empties b. */
-static int export_flush(const char *segdir, uint64_t first, struct gw_buf *b, struct gw_error *err)
-{
-    char name[64];
-    snprintf(name, sizeof(name), "%020llu.jsonl", (unsigned long long)first);
-    int rc = gw_audit__write_file_atomic(segdir, name, gw_buf_ptr(b), gw_buf_len(b), 0644, err);
-    gw_buf_reset(b);
-    return rc;
-}
-
-int gw_audit_export_pg(const char *url, const char *log_id, const char *outdir,
-                       uint64_t *out_records, struct gw_error *err)
-{
-    *out_records = 0;
-    PGconn *c = PQconnectdb(url);
-    if (PQstatus(c) != CONNECTION_OK) {
-        GW_ERROR_SET(err, GW_EIO, "database: %s", PQerrorMessage(c));
-        PQfinish(c);
-        return GW_EIO;
-    }
-    struct export_dirs d;
-    int rc = export_layout(outdir, log_id, &d, err);
-    const char *segdir = d.seg, *cpdir = d.cp;
-    const char *p[1] = {log_id};
-    PGresult *r = rc == GW_OK ? PQexecParams(c, "SELECT origin FROM audit_logs WHERE log_id = $1",
-                                             1, NULL, p, NULL, NULL, 0)
-                              : NULL;
-    char origin[256] = "";
-    if (rc == GW_OK && (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1))
-        rc = GW_ERROR_SET(err, GW_ENOTFOUND, "no audit log '%s' in the database", log_id);
-    else if (rc == GW_OK)
-        snprintf(origin, sizeof(origin), "%s", PQgetvalue(r, 0, 0));
-    PQclear(r);
-    /* records, in order, cut into segments with headers; read in batches (keyset on seq), so
-     * memory follows a segment, not the log */
-    struct gw_merkle_range range;
-    gw_merkle_range_init(&range);
-    gw_hash prev = {0};
-    bool has_prev = false;
-    struct gw_buf b;
-    gw_buf_init(&b, SIZE_MAX);
-    uint64_t total = 0, seg_first = 0;
-    long long after = -1;
-    for (bool more = rc == GW_OK; more && rc == GW_OK;) {
-        char from[24], lim[16];
-        snprintf(from, sizeof(from), "%lld", after);
-        snprintf(lim, sizeof(lim), "%d", EXPORT_BATCH);
-        const char *bp[3] = {log_id, from, lim};
-        r = PQexecParams(c,
-                         "SELECT seq, record FROM audit_records WHERE log_id = $1 AND "
-                         "seq > $2::bigint ORDER BY seq LIMIT $3::int",
-                         3, NULL, bp, NULL, NULL, 0);
-        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-            rc = GW_ERROR_SET(err, GW_EIO, "database: %s", PQerrorMessage(c));
-            PQclear(r);
-            break;
-        }
-        int n = PQntuples(r);
-        for (int i = 0; rc == GW_OK && i < n; i++, total++) {
-            if (total - seg_first == EXPORT_SEGMENT) {
-                rc = export_flush(segdir, seg_first, &b, err);
-                seg_first = total;
-            }
-            if (gw_buf_len(&b) == 0)
-                gw_audit__format_header(origin, &range, prev, has_prev, &b);
-            const char *line = PQgetvalue(r, i, 1);
-            size_t len = (size_t)PQgetlength(r, i, 1);
-            gw_buf_add(&b, line, len);
-            gw_buf_addc(&b, '\n');
-            gw_merkle_leaf_hash(line, len, prev);
-            gw_merkle_range_append(&range, prev);
-            has_prev = true;
-            after = strtoll(PQgetvalue(r, i, 0), NULL, 10); /* checksrc: allow (database integer) */
-        }
-        PQclear(r);
-        more = n == EXPORT_BATCH;
-    }
-    if (rc == GW_OK && gw_buf_len(&b))
-        rc = export_flush(segdir, seg_first, &b, err);
-    gw_buf_fini(&b);
-    r = rc == GW_OK ? PQexecParams(c, "SELECT size, note FROM audit_checkpoints WHERE log_id = $1",
-                                   1, NULL, p, NULL, NULL, 0)
-                    : NULL;
-    if (rc == GW_OK && PQresultStatus(r) == PGRES_TUPLES_OK) {
-        for (int i = 0; i < PQntuples(r) && rc == GW_OK; i++) {
-            char name[64];
-            unsigned long long sz = strtoull(PQgetvalue(r, i, 0), NULL, 10); /* checksrc: allow */
-            snprintf(name, sizeof(name), "%020llu.cp", sz);
-            rc = gw_audit__write_file_atomic(cpdir, name, PQgetvalue(r, i, 1),
-                                             (size_t)PQgetlength(r, i, 1), 0644, err);
-        }
-    }
-    PQclear(r);
-    PQfinish(c);
-    *out_records = total;
-    return rc;
 }
 
 /* Copies <from>/<name> to <to>/<name> as it is (checkpoints, the shipped list); a file that does
@@ -1458,8 +1349,8 @@ int gw_audit_export_dir(const char *logdir, const char *outdir, uint64_t *out_se
     if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
         return GW_ERROR_SET(err, GW_EINVAL, "audit export: '%s' does not name a log folder",
                             logdir);
-    struct export_dirs d;
-    int rc = export_layout(outdir, base, &d, err);
+    struct audit_export_dirs d;
+    int rc = gw_audit__export_layout(outdir, base, &d, err);
     char from_cp[4400];
     snprintf(from_cp, sizeof(from_cp), "%s/%s", logdir, AUDIT_CP_DIR);
     /* checkpoints before segments: a checkpoint only covers durable records, so every one
