@@ -84,6 +84,9 @@ struct gw_audit_config {
     bool keep_all_checkpoints;
     bool response_digest;   /* record a keyed digest of each tools/call response */
     const char *pg_url;     /* "" = no PostgreSQL copy */
+    /* delete rows of the copy older than this, once archived (0 = keep; needs the archive) */
+    unsigned pg_retention_days;
+    unsigned pg_prune_seconds; /* between pruning passes */
     struct gw_audit_s3 s3;
 };
 

@@ -109,17 +109,35 @@ void gw_audit__index_close(struct audit_index *x);
 
 /* ---- the S3 shipper (audit_s3.c) ---- */
 struct audit_shipper;
-int gw_audit__shipper_start(const struct gw_audit_s3 *cfg, const char *logdir,
-                            const char *log_id, unsigned local_retention_days,
-                            bool thin_checkpoints, struct audit_shipper **out,
+/* Starts the shipper of the log in `logdir` (`log_id`) with the archive, retention and
+ * database-copy settings of `c` (copied). */
+int gw_audit__shipper_start(const struct gw_audit_config *c, const char *logdir,
+                            const char *log_id, struct audit_shipper **out,
                             struct gw_error *err);
 /* Wakes the shipper (a segment closed or a checkpoint was written). */
 void gw_audit__shipper_kick(struct audit_shipper *s);
-/* Stops it (waits up to `grace_ms` for a running upload). */
+/* The log was closed cleanly at `size` records: once its last segment is shipped, the
+ * database learns that the archive holds all of it. */
+void gw_audit__shipper_final(struct audit_shipper *s, uint64_t size);
+/* Stops it: its last pass uploads what is left for up to `grace_ms` (then it is left for the
+ * next run of this log). */
 void gw_audit__shipper_stop(struct audit_shipper *s, unsigned grace_ms);
 void gw_audit__shipper_stats(struct audit_shipper *s, unsigned long long *shipped,
                              unsigned long long *errors, unsigned long long *backlog,
                              long long *oldest_unix);
+
+/* ---- the PostgreSQL copy's retention (audit_prune.c; on the shipper's thread) ---- */
+struct audit_pruner;
+/* `days` 0: only publishes what the archive holds; `every_s`: seconds between pruning passes. */
+struct audit_pruner *gw_audit__pruner_new(const char *url, unsigned days, unsigned every_s);
+/* Records that the archive holds the records [0, upto) of `log_id` (when that changed) and,
+ * when a pass is due, prunes every log's rows older than the retention below what the archive
+ * holds of it. Failures are logged and retried on the next call; stopping(ud) ends a pass. */
+void gw_audit__pruner_run(struct audit_pruner *p, const char *log_id, uint64_t upto,
+                          bool (*stopping)(void *), void *ud);
+/* Seconds until the next pruning pass is due (UINT_MAX without a retention). */
+unsigned gw_audit__pruner_wait_s(const struct audit_pruner *p);
+void gw_audit__pruner_free(struct audit_pruner *p);
 
 /* ---- the PostgreSQL copy (audit_pg.c) ---- */
 struct audit_pg;

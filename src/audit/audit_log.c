@@ -1005,6 +1005,14 @@ int gw_audit_open(const struct gw_audit_config *c, struct gw_audit **out, struct
                             "GW_AUDIT_LOG_ID '%.80s': 1-64 characters of A-Z a-z 0-9 . _ -",
                             c->log_id);
     }
+    if (c->pg_retention_days && (!c->pg_url || !c->pg_url[0] || !c->s3.bucket ||
+                                 !c->s3.bucket[0])) {
+        gw_note_signer_free(c->signer);
+        return GW_ERROR_SET(err, GW_EINVAL,
+                            "GW_AUDIT_DATABASE_RETENTION_DAYS needs GW_AUDIT_DATABASE_URL and "
+                            "GW_AUDIT_S3_BUCKET: the database copy is pruned only below what "
+                            "the WORM archive acknowledged");
+    }
     struct gw_audit *a = gw_xcalloc(1, sizeof(*a));
     a->cfg = *c;
     a->signer = c->signer;
@@ -1135,8 +1143,7 @@ int gw_audit_open(const struct gw_audit_config *c, struct gw_audit **out, struct
     atomic_store(&a->size_now, a->range.size);
     atomic_store(&a->cp_size_now, a->cp_size);
     if (rc == GW_OK && c->s3.bucket && c->s3.bucket[0])
-        rc = gw_audit__shipper_start(&c->s3, a->logdir, a->log_id, c->local_retention_days,
-                                     !c->keep_all_checkpoints, &a->shipper, err);
+        rc = gw_audit__shipper_start(c, a->logdir, a->log_id, &a->shipper, err);
     else if (rc == GW_OK && !c->keep_all_checkpoints)
         a->thin_started = pthread_create(&a->thin_thread, NULL, thin_main, a) == 0;
     if (rc == GW_OK) {
@@ -1169,8 +1176,13 @@ void gw_audit_close(struct gw_audit *a)
         pthread_join(a->thin_thread, NULL);
     }
     struct gw_error err = {0};
-    if (a->running && a->fd >= 0 && close_segment(a, &err) != GW_OK)
+    bool closed = a->running && a->fd >= 0;
+    if (closed && close_segment(a, &err) != GW_OK) {
         GW_LOG(GW_LOG_ERROR, "audit", "closing the log: %s", err.msg);
+        closed = false;
+    }
+    if (closed && a->shipper)
+        gw_audit__shipper_final(a->shipper, a->range.size);
     if (a->fd >= 0)
         close(a->fd);
     if (a->shipper)

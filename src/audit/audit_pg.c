@@ -9,6 +9,8 @@
  *   audit_logs(log_id, origin, created_at)
  *   audit_records(log_id, seq, record text (the exact canonical line), event jsonb generated)
  *   audit_checkpoints(log_id, size, note)
+ *   audit_archive(log_id, archived_upto, pruned_below)  what the WORM archive holds of each
+ *     log and what the retention deleted (audit_prune.c)
  * Runs on the audit writer thread only (a blocking libpq connection is fine there).
  */
 #include "audit/audit_internal.h"
@@ -42,7 +44,10 @@ static const char SCHEMA[] =
     ") <> 'allow';"
     "CREATE TABLE IF NOT EXISTS audit_checkpoints (log_id text NOT NULL, size bigint NOT NULL, "
     "note text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), "
-    "PRIMARY KEY (log_id, size));";
+    "PRIMARY KEY (log_id, size));"
+    "CREATE TABLE IF NOT EXISTS audit_archive (log_id text PRIMARY KEY, "
+    "archived_upto bigint NOT NULL DEFAULT 0, pruned_below bigint NOT NULL DEFAULT 0, "
+    "updated_at timestamptz NOT NULL DEFAULT now());";
 
 static int fail(struct audit_pg *pg, PGresult *r, const char *what, struct gw_error *err)
 {

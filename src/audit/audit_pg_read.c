@@ -289,7 +289,8 @@ json_t *gw_audit_logs_pg(const char *url, unsigned limit, struct gw_error *err)
         c,
         "SELECT l.log_id, l.origin, lr.seq + 1, cp.size, to_char(cp.created_at AT TIME ZONE "
         "'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), to_char(l.created_at AT TIME ZONE 'UTC', "
-        "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), lr.ts FROM audit_logs l "
+        "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), lr.ts, a.archived_upto, a.pruned_below "
+        "FROM audit_logs l LEFT JOIN audit_archive a ON a.log_id = l.log_id "
         "LEFT JOIN LATERAL (SELECT seq, event->>'ts' AS ts FROM audit_records r WHERE "
         "r.log_id = l.log_id ORDER BY seq DESC LIMIT 1) lr ON true "
         "LEFT JOIN LATERAL (SELECT size, created_at FROM audit_checkpoints k WHERE "
@@ -315,6 +316,18 @@ json_t *gw_audit_logs_pg(const char *url, unsigned limit, struct gw_error *err)
             json_object_set_new(l, "lastRecordAt", PQgetisnull(r, i, 6)
                                                        ? json_null()
                                                        : json_string(PQgetvalue(r, i, 6)));
+            /* what the WORM archive holds of it (null: no archive), and what the retention
+             * deleted from the database */
+            unsigned long long archived = 0, pruned = 0;
+            bool known = !PQgetisnull(r, i, 7) &&
+                         gw_str_to_u64(gw_str_c(PQgetvalue(r, i, 7)), &archived) == GW_OK;
+            if (!PQgetisnull(r, i, 8))
+                gw_str_to_u64(gw_str_c(PQgetvalue(r, i, 8)), &pruned);
+            json_object_set_new(l, "archivedRecords",
+                                known ? json_integer((json_int_t)(archived < records ? archived
+                                                                                     : records))
+                                      : json_null());
+            json_object_set_new(l, "prunedBelow", json_integer((json_int_t)pruned));
             json_array_append_new(out, l);
         }
     }
@@ -344,6 +357,39 @@ static int latest_checkpoint(PGconn *c, const char *log_id, uint64_t *size, char
         *note = gw_xstrndup(PQgetvalue(r, 0, 1), (size_t)PQgetlength(r, 0, 1));
     }
     PQclear(r);
+    return rc;
+}
+
+/* The first record of `log_id` the retention left in the database (0: none pruned). */
+static int pruned_below(PGconn *c, const char *log_id, uint64_t *out, struct gw_error *err)
+{
+    const char *p[1] = {log_id};
+    PGresult *r = PQexecParams(c,
+                               "SELECT pruned_below FROM audit_archive WHERE log_id = $1", 1,
+                               NULL, p, NULL, NULL, 0);
+    unsigned long long v = 0;
+    int rc = GW_OK;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        rc = db_fail(err, c);
+    else if (PQntuples(r) == 1)
+        gw_str_to_u64(gw_str_c(PQgetvalue(r, 0, 0)), &v);
+    PQclear(r);
+    *out = v;
+    return rc;
+}
+
+/* Refuses what needs a log's records from 0 when the retention deleted its first ones. */
+static int whole_log(PGconn *c, const char *log_id, const char *what, struct gw_error *err)
+{
+    uint64_t below = 0;
+    int rc = pruned_below(c, log_id, &below, err);
+    if (rc == GW_OK && below > 0)
+        rc = GW_ERROR_SET(err, GW_ECONFLICT,
+                          "%s needs every record of log %s from 0, and its records below "
+                          "%" PRIu64 " were deleted from the database copy "
+                          "(GW_AUDIT_DATABASE_RETENTION_DAYS) once the WORM archive held them: "
+                          "use the archive's copy of the log (mcpgw audit verify|proof --dir)",
+                          what, log_id, below);
     return rc;
 }
 
@@ -416,7 +462,9 @@ json_t *gw_audit_inclusion_pg(const char *url, const char *log_id, uint64_t seq,
     char *note = NULL;
     struct leaves l = {.log_id = log_id, .seq = seq};
     json_t *o = NULL;
-    int rc = latest_checkpoint(c, log_id, &size, &note, err);
+    int rc = whole_log(c, log_id, "a proof from the database", err);
+    if (rc == GW_OK)
+        rc = latest_checkpoint(c, log_id, &size, &note, err);
     if (rc == GW_OK && seq >= size)
         rc = GW_ERROR_SET(err, GW_ENOTFOUND,
                           "record %" PRIu64 " of log %s is not in its latest signed checkpoint "
@@ -481,8 +529,12 @@ static int export_flush(struct export *x, struct gw_error *err)
 static int export_row(void *ud, uint64_t seq, const char *line, size_t len,
                       struct gw_error *err)
 {
-    (void)seq;
     struct export *x = ud;
+    if (seq != x->total) /* a segment's header holds the compact range of every earlier leaf */
+        return GW_ERROR_SET(err, GW_ECONFLICT,
+                            "the database copy of the log lacks record %" PRIu64
+                            " (its next is %" PRIu64 "): it cannot be exported whole",
+                            x->total, seq);
     if (x->total - x->seg_first == EXPORT_SEGMENT) {
         int rc = export_flush(x, err);
         x->seg_first = x->total;
@@ -507,8 +559,10 @@ int gw_audit_export_pg(const char *url, const char *log_id, const char *outdir,
     PGconn *c = connect_db(url, err);
     if (!c)
         return GW_EIO;
-    struct audit_export_dirs d;
-    int rc = gw_audit__export_layout(outdir, log_id, &d, err);
+    struct audit_export_dirs d = {0};
+    int rc = whole_log(c, log_id, "an export from the database", err);
+    if (rc == GW_OK)
+        rc = gw_audit__export_layout(outdir, log_id, &d, err);
     const char *p[1] = {log_id};
     char origin[256] = "";
     if (rc == GW_OK) {

@@ -11,10 +11,13 @@
  * ever deleted locally before its key is in `shipped` (then a segment after
  * GW_AUDIT_LOCAL_RETENTION_DAYS, a checkpoint inside a closed segment at once unless
  * GW_AUDIT_LOCAL_CHECKPOINTS=all). Blocking I/O is fine here: this thread serves no requests.
+ * With the PostgreSQL copy, each pass ends by telling the database how much of the log the
+ * archive holds, and the copy's retention runs here too (audit_prune.c).
  */
 #include "audit/audit_internal.h"
 
 #include "core/alloc.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/thread.h"
 
@@ -36,10 +39,14 @@ struct audit_shipper {
     unsigned retention_days, retry_max_s, local_days;
     bool path_style, thin_checkpoints;
     char *logdir, *log_id;
+    struct audit_pruner *pruner; /* NULL without a database copy */
+    uint64_t archived;           /* records [0, archived) are in the archive */
+    uint64_t final_size;         /* the closed log's size (UINT64_MAX while it is written) */
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t cond;
     bool stop, kicked;
+    struct timespec stop_by; /* set with stop: the last pass uploads until then (monotonic) */
     /* the shipped set (keys), kept sorted in memory */
     char **shipped;
     size_t nshipped, capshipped;
@@ -82,6 +89,17 @@ static bool key_at(const struct audit_shipper *s, size_t i, const char *key)
 static bool is_shipped(const struct audit_shipper *s, const char *key)
 {
     return key_at(s, key_place(s, key), key);
+}
+
+static void object_key(const struct audit_shipper *s, const char *rel, char *key, size_t size);
+
+/* Whether the segment file `name` is in the archive. */
+static bool is_shipped_rel(const struct audit_shipper *s, const char *name)
+{
+    char rel[128], key[600];
+    snprintf(rel, sizeof(rel), "%s/%s", AUDIT_SEG_DIR, name);
+    object_key(s, rel, key, sizeof(key));
+    return is_shipped(s, key);
 }
 
 static void reserve_shipped(struct audit_shipper *s)
@@ -259,7 +277,7 @@ static size_t read_piece(char *buf, size_t size, size_t n, void *ud)
 /* PUTs the file at `path` under key with Object Lock, streamed (its digests first, then its
  * bytes). GW_OK on 2xx. */
 static int put_object(struct audit_shipper *s, const char *key, const char *path,
-                      const char *ctype, char *why, size_t whysize)
+                      const char *ctype, long timeout_s, char *why, size_t whysize)
 {
     char url[2048];
     const char *ep = s->endpoint;
@@ -331,7 +349,7 @@ static int put_object(struct audit_shipper *s, const char *key, const char *path
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 300L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
     if (s->ca[0])
@@ -356,7 +374,22 @@ static int put_object(struct audit_shipper *s, const char *key, const char *path
     return rc;
 }
 
-/* One pass: uploads what is missing. GW_OK when everything is shipped. */
+/* Milliseconds left before the stop's deadline (300 s while not stopping; <= 0: past it). */
+static long time_left_ms(struct audit_shipper *s)
+{
+    pthread_mutex_lock(&s->lock);
+    bool stop = s->stop;
+    struct timespec by = s->stop_by;
+    pthread_mutex_unlock(&s->lock);
+    if (!stop)
+        return 300000;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long)(by.tv_sec - now.tv_sec) * 1000 + (by.tv_nsec - now.tv_nsec) / 1000000;
+}
+
+/* One pass: uploads what is missing. GW_OK when everything is shipped. When stopping, uploads
+ * go on until the stop's deadline (a graceful shutdown ships the segment it just closed). */
 static int ship_pass(struct audit_shipper *s)
 {
     struct audit_seg *segs = NULL;
@@ -370,9 +403,7 @@ static int ship_pass(struct audit_shipper *s)
     long long oldest = 0;
     size_t total = nseg + ncp;
     for (size_t i = 0; i < total; i++) {
-        pthread_mutex_lock(&s->lock);
-        bool stop = s->stop;
-        pthread_mutex_unlock(&s->lock);
+        long left = time_left_ms(s);
         char rel[128], key[600], path[4096];
         bool seg = i < nseg;
         if (seg) {
@@ -406,12 +437,12 @@ static int ship_pass(struct audit_shipper *s)
         backlog++;
         if (!oldest || st.st_mtime < oldest)
             oldest = (long long)st.st_mtime;
-        if (rc != GW_OK || stop)
+        if (rc != GW_OK || left < 1000)
             continue; /* count the rest of the backlog; retry later */
         char why[300] = "";
         int prc = put_object(s, key, path,
-                             seg ? "application/x-ndjson" : "text/plain; charset=utf-8", why,
-                             sizeof(why));
+                             seg ? "application/x-ndjson" : "text/plain; charset=utf-8",
+                             left / 1000, why, sizeof(why));
         if (prc == GW_OK && note_shipped(s, key) == GW_OK) {
             atomic_fetch_add(&s->n_ok, 1);
             backlog--;
@@ -424,11 +455,31 @@ static int ship_pass(struct audit_shipper *s)
             rc = GW_EIO;
         }
     }
+    /* the archive holds the records before the first segment still open or not acknowledged;
+     * all of them once the log is closed and every segment acknowledged */
+    size_t held = 0;
+    while (held < nseg && !segs[held].open && is_shipped_rel(s, segs[held].name))
+        held++;
+    pthread_mutex_lock(&s->lock);
+    if (held < nseg)
+        s->archived = segs[held].first;
+    else if (s->final_size != UINT64_MAX)
+        s->archived = s->final_size;
+    pthread_mutex_unlock(&s->lock);
     atomic_store(&s->backlog, backlog);
     atomic_store(&s->oldest, oldest);
     gw_free(segs);
     gw_free(cps);
     return rc;
+}
+
+static bool stopping(void *ud)
+{
+    struct audit_shipper *s = ud;
+    pthread_mutex_lock(&s->lock);
+    bool stop = s->stop;
+    pthread_mutex_unlock(&s->lock);
+    return stop;
 }
 
 static void *shipper_main(void *arg)
@@ -442,7 +493,8 @@ static void *shipper_main(void *arg)
         if (!s->kicked && !s->stop) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += failed ? backoff : 60;
+            unsigned wait = s->pruner ? gw_audit__pruner_wait_s(s->pruner) : 60;
+            ts.tv_sec += failed ? backoff : wait < 60 ? wait : 60; /* idle: prune all the same */
             pthread_cond_timedwait(&s->cond, &s->lock, &ts);
         }
         bool stop = s->stop;
@@ -455,18 +507,20 @@ static void *shipper_main(void *arg)
             failed = true;
             backoff = backoff * 2 > s->retry_max_s ? s->retry_max_s : backoff * 2;
         }
+        if (s->pruner)
+            gw_audit__pruner_run(s->pruner, s->log_id, s->archived, stopping, s);
         if (stop)
             break;
     }
     return NULL;
 }
 
-int gw_audit__shipper_start(const struct gw_audit_s3 *cfg, const char *logdir,
-                            const char *log_id, unsigned local_retention_days,
-                            bool thin_checkpoints, struct audit_shipper **out,
+int gw_audit__shipper_start(const struct gw_audit_config *c, const char *logdir,
+                            const char *log_id, struct audit_shipper **out,
                             struct gw_error *err)
 {
     *out = NULL;
+    const struct gw_audit_s3 *cfg = &c->s3;
     if (!cfg->access_key[0] || !cfg->secret_key[0])
         return GW_ERROR_SET(err, GW_EINVAL,
                             "GW_AUDIT_S3_BUCKET is set but no credentials "
@@ -486,9 +540,12 @@ int gw_audit__shipper_start(const struct gw_audit_s3 *cfg, const char *logdir,
     s->ca = gw_xstrdup(cfg->ca_file ? cfg->ca_file : "");
     s->retention_days = cfg->retention_days ? cfg->retention_days : 2557;
     s->retry_max_s = cfg->retry_max_s ? cfg->retry_max_s : 300;
-    s->local_days = local_retention_days;
+    s->local_days = c->local_retention_days;
     s->path_style = cfg->path_style;
-    s->thin_checkpoints = thin_checkpoints;
+    s->thin_checkpoints = !c->keep_all_checkpoints;
+    s->final_size = UINT64_MAX;
+    if (c->pg_url && c->pg_url[0])
+        s->pruner = gw_audit__pruner_new(c->pg_url, c->pg_retention_days, c->pg_prune_seconds);
     s->logdir = gw_xstrdup(logdir);
     s->log_id = gw_xstrdup(log_id);
     s->kicked = true; /* ship what an earlier run left */
@@ -514,15 +571,16 @@ void gw_audit__shipper_kick(struct audit_shipper *s)
 
 void gw_audit__shipper_stop(struct audit_shipper *s, unsigned grace_ms)
 {
-    (void)grace_ms; /* the last pass ends by itself: uploads have their own timeouts */
     if (s->thread) {
         pthread_mutex_lock(&s->lock);
         s->stop = true;
+        s->stop_by = gw_clock_deadline(CLOCK_MONOTONIC, (long)grace_ms);
         s->kicked = true;
         pthread_cond_signal(&s->cond);
         pthread_mutex_unlock(&s->lock);
         pthread_join(s->thread, NULL);
     }
+    gw_audit__pruner_free(s->pruner);
     for (size_t i = 0; i < s->nshipped; i++)
         gw_free(s->shipped[i]);
     gw_free(s->shipped);
@@ -541,6 +599,13 @@ void gw_audit__shipper_stop(struct audit_shipper *s, unsigned grace_ms)
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->cond);
     gw_free(s);
+}
+
+void gw_audit__shipper_final(struct audit_shipper *s, uint64_t size)
+{
+    pthread_mutex_lock(&s->lock);
+    s->final_size = size;
+    pthread_mutex_unlock(&s->lock);
 }
 
 void gw_audit__shipper_stats(struct audit_shipper *s, unsigned long long *shipped,

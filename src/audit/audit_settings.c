@@ -74,6 +74,14 @@ const struct gw_setting_def gw_audit_settings[] = {
     {"GW_AUDIT_DATABASE_URL", GW_SET_SECRET, "", 0, 0, NULL, "Audit trail",
      "PostgreSQL URL that receives a copy of every record in the same group commit (shared "
      "search across replicas). Empty: none. `same` = DATABASE_URL."},
+    {"GW_AUDIT_DATABASE_RETENTION_DAYS", GW_SET_INT, "0", 0, 36500, NULL, "Audit trail",
+     "Delete rows of the PostgreSQL copy older than this many days, and only those the WORM "
+     "archive acknowledged (0 = keep every row; needs GW_AUDIT_S3_BUCKET). One replica at a "
+     "time prunes every log, a dead pod's included; the records stay in the archive and, "
+     "until GW_AUDIT_LOCAL_RETENTION_DAYS, in the replica's folder."},
+    {"GW_AUDIT_DATABASE_PRUNE_SECONDS", GW_SET_INT, "3600", 1, 86400 * 7, NULL, "Audit trail",
+     "Seconds between pruning passes of the PostgreSQL copy (with "
+     "GW_AUDIT_DATABASE_RETENTION_DAYS)."},
     {"GW_AUDIT_S3_BUCKET", GW_SET_STRING, "", 0, 0, NULL, "Audit archive (S3 Object Lock)",
      "Bucket (versioned, Object Lock enabled) for closed segments and checkpoints. Empty: no "
      "archive."},
@@ -149,6 +157,8 @@ void gw_audit_config_from_settings(struct gw_audit_config *c, const struct gw_se
     c->response_digest = gw_settings_bool(s, "GW_AUDIT_RESPONSE_DIGEST");
     const char *pg = gw_settings_str(s, "GW_AUDIT_DATABASE_URL");
     c->pg_url = strcmp(pg, "same") == 0 ? gw_settings_str(s, "DATABASE_URL") : pg;
+    c->pg_retention_days = (unsigned)gw_settings_int(s, "GW_AUDIT_DATABASE_RETENTION_DAYS");
+    c->pg_prune_seconds = (unsigned)gw_settings_int(s, "GW_AUDIT_DATABASE_PRUNE_SECONDS");
     struct gw_audit_s3 *s3 = &c->s3;
     s3->bucket = gw_settings_str(s, "GW_AUDIT_S3_BUCKET");
     s3->endpoint = gw_settings_str(s, "GW_AUDIT_S3_ENDPOINT");

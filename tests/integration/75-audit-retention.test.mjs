@@ -1,0 +1,151 @@
+// tests/integration/75-audit-retention.test.mjs
+// The retention of the audit trail's PostgreSQL copy (GW_AUDIT_DATABASE_RETENTION_DAYS): rows
+// older than the retention are deleted only below what the WORM archive acknowledged, as a
+// prefix of each log, by one replica for every log (a stopped replica's included):
+//   - the setting is refused without an archive;
+//   - a stopped replica's log, archived whole, loses its old rows and keeps its young ones;
+//   - a running replica's records that are old but not archived yet (its open segment) stay;
+//   - /audit/logs shows what the archive holds and what was pruned; a proof or an export from
+//     the database of a pruned log is refused with the reason and the way to the archive.
+// Records are aged by rewriting their time stamps in the database (the retention reads them).
+// Needs PostgreSQL (scripts/test.d/77-audit-pg.sh sets GW_TEST_PG_URL) and s3rver.
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { GW_BIN, REPO, initSession, messagesOf, post, request, rpc, sleep, startGateway } from './lib/gw.mjs';
+
+const PG = process.env.GW_TEST_PG_URL;
+const require = createRequire(import.meta.url);
+let S3rver = null;
+try {
+  S3rver = require(join(REPO, 'tests/node/s3rver/node_modules/s3rver'));
+} catch {
+  S3rver = null;
+}
+const skip = (!PG && 'GW_TEST_PG_URL not set (scripts/test.d/77-audit-pg.sh)') ||
+  (!S3rver && 's3rver not installed (scripts/setup.sh installs tests/node/s3rver)');
+const dir = mkdtempSync(join(tmpdir(), 'mcpgw-audit-retention-'));
+let s3;
+let s3port;
+
+before(async () => {
+  if (skip) return;
+  s3 = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: join(dir, 's3'),
+                    configureBuckets: [{ name: 'audit-archive' }] });
+  s3port = (await s3.run()).port;
+});
+
+after(async () => {
+  if (s3) await s3.close();
+  if (!process.env.E2E_KEEP) rmSync(dir, { recursive: true, force: true });
+});
+
+const sql = (q) => execFileSync('psql', ['-v', 'ON_ERROR_STOP=1', '-qAt', PG, '-c', q], { encoding: 'utf8' }).trim();
+const num = (q) => Number(sql(q));
+const archive = (logId) => ({
+  GW_DATA_DIR: join(dir, logId),
+  GW_AUDIT_LOG_ID: logId,
+  GW_AUDIT_DATABASE_URL: PG,
+  GW_AUDIT_SEGMENT_MAX_BYTES: '4096', // a segment closes every few records
+  GW_AUDIT_CHECKPOINT_SECONDS: '1',
+  GW_AUDIT_S3_BUCKET: 'audit-archive',
+  GW_AUDIT_S3_ENDPOINT: `http://127.0.0.1:${s3port}`,
+  GW_AUDIT_S3_REGION: 'us-east-1',
+  GW_AUDIT_S3_PATH_STYLE: 'true',
+  GW_AUDIT_S3_ACCESS_KEY_ID: 'S3RVER',
+  GW_AUDIT_S3_SECRET_ACCESS_KEY: 'S3RVER',
+  GW_AUDIT_S3_RETRY_MAX_SECONDS: '1',
+});
+const calls = async (gw, n) => {
+  const { session, version } = await initSession(gw);
+  for (let i = 0; i < n; i++) {
+    const res = await post(gw, rpc('tools/call', { name: 'test_simple_text', arguments: { i } }), { session, version });
+    assert.ok(messagesOf(res)[0].result);
+  }
+};
+const until = async (what, fn, ms = 30000) => {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(100)) if (fn()) return;
+  assert.fail(`timed out waiting for ${what}`);
+};
+// rewrites the time stamps of the matching rows into 2001 (the generated event column follows)
+const age = (where) => sql(`UPDATE audit_records SET record = regexp_replace(record, '"ts":"[0-9]{4}', '"ts":"2001') WHERE ${where}`);
+const rows = (logId, where = 'true') => num(`SELECT count(*) FROM audit_records WHERE log_id = '${logId}' AND ${where}`);
+const archived = (logId) => num(`SELECT coalesce((SELECT archived_upto FROM audit_archive WHERE log_id = '${logId}'), -1)`);
+const pruned = (logId) => num(`SELECT coalesce((SELECT pruned_below FROM audit_archive WHERE log_id = '${logId}'), -1)`);
+
+test('the database retention is refused without an archive', { skip }, async () => {
+  const r = await startGateway({ sets: { GW_DATA_DIR: join(dir, 'noarch'), GW_AUDIT_DATABASE_URL: PG,
+                                         GW_AUDIT_DATABASE_RETENTION_DAYS: '30' } }).then((g) => ({ g }), (e) => ({ e }));
+  if (r.g) {
+    await r.g.stop();
+    assert.fail('GW_AUDIT_DATABASE_RETENTION_DAYS without GW_AUDIT_S3_BUCKET was accepted');
+  }
+  assert.match(String(r.e), /GW_AUDIT_DATABASE_RETENTION_DAYS needs GW_AUDIT_DATABASE_URL and GW_AUDIT_S3_BUCKET/);
+});
+
+test('old rows are pruned below what the archive holds, and only there', { skip }, async () => {
+  // B: a replica that ran and stopped (a rollout): its log is closed and archived whole
+  const b = await startGateway({ sets: archive('retb') });
+  await calls(b, 8);
+  await b.stop();
+  const bTotal = rows('retb');
+  assert.ok(bTotal >= 9, `records of retb: ${bTotal}`);
+  assert.equal(archived('retb'), bTotal, 'a clean stop ships the last segment and says so');
+  assert.equal(pruned('retb'), 0);
+
+  // A: a running replica with the retention on
+  const a = await startGateway({ sets: { ...archive('reta'), GW_AUDIT_DATABASE_RETENTION_DAYS: '1',
+                                         GW_AUDIT_DATABASE_PRUNE_SECONDS: '1', GW_ADMIN_LISTEN: '127.0.0.1:0',
+                                         GW_ADMIN_DEV_MODE: 'true' } });
+  try {
+    await calls(a, 8);
+    const segs = join(dir, 'reta', 'audit', 'reta', 'segments');
+    const openFirst = () => Number(readdirSync(segs).find((n) => n.endsWith('.open')).slice(0, 20));
+    await until('the archive to hold every closed segment of reta', () => archived('reta') === openFirst());
+    const upto = archived('reta');
+    const aTotal = rows('reta');
+    assert.ok(upto > 0 && upto < aTotal, `archived ${upto} of ${aTotal}`);
+    // nothing is old yet: nothing is pruned
+    await sleep(1500);
+    assert.equal(rows('reta'), aTotal);
+    assert.equal(rows('retb'), bTotal);
+
+    // every row of A is old; B's first five are
+    age(`log_id = 'reta'`);
+    age(`log_id = 'retb' AND seq < 5`);
+    await until('the pruning pass', () => pruned('reta') === upto && pruned('retb') === 5);
+    await sleep(1500); // later passes change nothing
+    assert.equal(pruned('reta'), upto);
+    assert.equal(rows('reta', `seq < ${upto}`), 0, 'old and archived: deleted');
+    assert.equal(rows('reta'), aTotal - upto, 'old but in the open segment (not archived): kept');
+    assert.equal(rows('retb', 'seq < 5'), 0);
+    assert.equal(rows('retb'), bTotal - 5, 'archived but young: kept');
+    assert.match(a.stderr(), /database copy retention: \d+ records older than \d{4}-\d\d-\d\dT[\d:]+ \(and in the archive\) deleted/);
+
+    // what the console's replicas table reads
+    const am = a.stderr().match(/listening on 127\.0\.0\.1:(\d+) with 1 workers/);
+    assert.ok(am, 'admin listener');
+    const logs = JSON.parse((await request(Number(am[1]), { path: '/admin/api/audit/logs' })).body);
+    const of = (id) => logs.logs.find((l) => l.log === id);
+    assert.equal(of('retb').prunedBelow, 5);
+    assert.equal(of('retb').archivedRecords, bTotal);
+    assert.equal(of('reta').prunedBelow, upto);
+    assert.equal(of('reta').archivedRecords, upto);
+
+    // what needs the whole log from the database is refused, with the way to the archive
+    const proof = spawnSync(GW_BIN, ['audit', 'proof', '--db', PG, '--log', 'retb', '--seq', '6'], { encoding: 'utf8' });
+    assert.notEqual(proof.status, 0);
+    assert.match(proof.stderr, /records below 5 were deleted from the database copy .*mcpgw audit verify\|proof --dir/);
+    const exp = spawnSync(GW_BIN, ['audit', 'export', '--db', PG, '--log', 'retb', '--out', join(dir, 'exp')],
+                          { encoding: 'utf8', env: { ...process.env, GW_DATA_DIR: join(dir, 'retb') } });
+    assert.notEqual(exp.status, 0);
+    assert.match(exp.stderr, /an export from the database needs every record of log retb from 0/);
+  } finally {
+    await a.stop();
+  }
+});
