@@ -86,7 +86,8 @@ struct gw_audit_config {
     const char *pg_url;     /* "" = no PostgreSQL copy */
     /* delete rows of the copy older than this, once archived (0 = keep; needs the archive) */
     unsigned pg_retention_days;
-    unsigned pg_prune_seconds; /* between pruning passes */
+    unsigned maintenance_seconds; /* between salvage and pruning passes */
+    unsigned salvage_after_s;     /* archive a silent replica's log after this (0 = never) */
     struct gw_audit_s3 s3;
 };
 

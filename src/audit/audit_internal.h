@@ -126,18 +126,50 @@ void gw_audit__shipper_stats(struct audit_shipper *s, unsigned long long *shippe
                              unsigned long long *errors, unsigned long long *backlog,
                              long long *oldest_unix);
 
-/* ---- the PostgreSQL copy's retention (audit_prune.c; on the shipper's thread) ---- */
-struct audit_pruner;
-/* `days` 0: only publishes what the archive holds; `every_s`: seconds between pruning passes. */
-struct audit_pruner *gw_audit__pruner_new(const char *url, unsigned days, unsigned every_s);
-/* Records that the archive holds the records [0, upto) of `log_id` (when that changed) and,
- * when a pass is due, prunes every log's rows older than the retention below what the archive
- * holds of it. Failures are logged and retried on the next call; stopping(ud) ends a pass. */
-void gw_audit__pruner_run(struct audit_pruner *p, const char *log_id, uint64_t upto,
-                          bool (*stopping)(void *), void *ud);
-/* Seconds until the next pruning pass is due (UINT_MAX without a retention). */
-unsigned gw_audit__pruner_wait_s(const struct audit_pruner *p);
-void gw_audit__pruner_free(struct audit_pruner *p);
+/* ---- the upkeep of the PostgreSQL copy (audit_upkeep.c; on the shipper's thread) ---- */
+struct audit_upkeep;
+/* `days`: GW_AUDIT_DATABASE_RETENTION_DAYS (0: no pruning); `every_s`: between maintenance
+ * passes. */
+struct audit_upkeep *gw_audit__upkeep_new(const char *url, unsigned days, unsigned every_s);
+void gw_audit__upkeep_free(struct audit_upkeep *u);
+/* Records that the archive holds the records [0, upto) of `log_id` and `header` (NULL: none),
+ * the first line of the segment that starts at upto; when that changed, and at least once a
+ * minute (the heartbeat that tells a live replica from a dead one). Failures are logged. */
+void gw_audit__upkeep_publish(struct audit_upkeep *u, const char *log_id, uint64_t upto,
+                              const char *header);
+/* Seconds until the next maintenance pass is due. */
+unsigned gw_audit__upkeep_wait_s(const struct audit_upkeep *u);
+/* Starts the maintenance pass when it is due and this replica gets its lock (true: call
+ * gw_audit__upkeep_end after the pass). */
+bool gw_audit__upkeep_begin(struct audit_upkeep *u);
+void gw_audit__upkeep_end(struct audit_upkeep *u);
+/* A log whose replica stopped without closing it: records [from, to) are in the database only,
+ * from the segment whose first line was `header`. */
+struct audit_orphan {
+    char log_id[80];
+    uint64_t from, to;
+    char *header;
+};
+/* Such logs other than `self`, silent for `after_s` seconds (gw_audit__upkeep_orphans_free). */
+int gw_audit__upkeep_orphans(struct audit_upkeep *u, const char *self, unsigned after_s,
+                             struct audit_orphan **out, size_t *n);
+void gw_audit__upkeep_orphans_free(struct audit_orphan *o, size_t n);
+/* Writes the orphan's missing segment (<segdir>/<from:020>.jsonl: its header and rows) and
+ * the checkpoints signed over them (<cpdir>/<size:020>.cp) from the database. */
+int gw_audit__upkeep_rebuild(struct audit_upkeep *u, const struct audit_orphan *o,
+                             const char *segdir, const char *cpdir, struct gw_error *err);
+/* Records that the archive now holds the orphan whole. */
+int gw_audit__upkeep_salvaged(struct audit_upkeep *u, const struct audit_orphan *o);
+/* Prunes every log (with a retention, during a pass); stopping(ud) ends it early. */
+void gw_audit__upkeep_prune(struct audit_upkeep *u, bool (*stopping)(void *), void *ud);
+
+/* Calls fn(ud, seq, line, len, err) for each row of `log_id` with seq in [from, to), in order,
+ * in batches (audit_pg_read.c); stops at the first code fn returns other than GW_OK. */
+struct pg_conn;
+typedef int (*gw_audit__row_fn)(void *ud, uint64_t seq, const char *line, size_t len,
+                                struct gw_error *err);
+int gw_audit__pg_rows(struct pg_conn *c, const char *log_id, uint64_t from, uint64_t to,
+                      gw_audit__row_fn fn, void *ud, struct gw_error *err);
 
 /* ---- the PostgreSQL copy (audit_pg.c) ---- */
 struct audit_pg;

@@ -1013,6 +1013,13 @@ int gw_audit_open(const struct gw_audit_config *c, struct gw_audit **out, struct
                             "GW_AUDIT_S3_BUCKET: the database copy is pruned only below what "
                             "the WORM archive acknowledged");
     }
+    if (c->salvage_after_s && c->salvage_after_s < 180) {
+        gw_note_signer_free(c->signer);
+        return GW_ERROR_SET(err, GW_EINVAL,
+                            "GW_AUDIT_SALVAGE_AFTER_SECONDS %u: 0 (never) or at least 180 "
+                            "(replicas beat every minute; a live one must not be salvaged)",
+                            c->salvage_after_s);
+    }
     struct gw_audit *a = gw_xcalloc(1, sizeof(*a));
     a->cfg = *c;
     a->signer = c->signer;

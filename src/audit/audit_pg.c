@@ -9,8 +9,9 @@
  *   audit_logs(log_id, origin, created_at)
  *   audit_records(log_id, seq, record text (the exact canonical line), event jsonb generated)
  *   audit_checkpoints(log_id, size, note)
- *   audit_archive(log_id, archived_upto, pruned_below)  what the WORM archive holds of each
- *     log and what the retention deleted (audit_prune.c)
+ *   audit_archive(log_id, archived_upto, next_header, pruned_below, updated_at)  what the
+ *     WORM archive holds of each log, the header of the segment after it, what the retention
+ *     deleted, the replica's heartbeat (audit_upkeep.c)
  * Runs on the audit writer thread only (a blocking libpq connection is fine there).
  */
 #include "audit/audit_internal.h"
@@ -47,6 +48,7 @@ static const char SCHEMA[] =
     "PRIMARY KEY (log_id, size));"
     "CREATE TABLE IF NOT EXISTS audit_archive (log_id text PRIMARY KEY, "
     "archived_upto bigint NOT NULL DEFAULT 0, pruned_below bigint NOT NULL DEFAULT 0, "
+    "next_header text, "
     "updated_at timestamptz NOT NULL DEFAULT now());";
 
 static int fail(struct audit_pg *pg, PGresult *r, const char *what, struct gw_error *err)

@@ -10,7 +10,9 @@
  *   - the inclusion proof of a record of any log, computed from that log's rows and its latest
  *     checkpoint in the database (linear in the log, so bounded by the caller);
  *   - the export of a log to the on-disk layout (`mcpgw audit export --db`, `verify --db`).
- * A log's rows are read in order in batches (log_rows), so memory follows a batch, not the log.
+ * A log's rows are read in order in batches (gw_audit__pg_rows, also the salvage's reader), so
+ * memory follows a batch, not the log. A proof or an export needs a log whole: one whose first
+ * records the retention pruned (audit_upkeep.c) is refused with the way to the archive.
  * The decision of an event is computed in SQL (AUDIT_SQL_DECISION, audit_internal.h); its C
  * twin is gw_audit_decision (audit_read.c): tests/integration/74-audit-pg.test.mjs compares them.
  * Blocking libpq on one connection per thread, kept between calls (admin pool threads, never a
@@ -393,12 +395,9 @@ static int whole_log(PGconn *c, const char *log_id, const char *what, struct gw_
     return rc;
 }
 
-/* Calls fn(ud, seq, line, len, err) for each row of `log_id` with seq in [from, to), in order,
- * reading PG_LOG_BATCH rows per query; stops at the first code fn returns other than GW_OK. */
-typedef int (*row_fn)(void *ud, uint64_t seq, const char *line, size_t len,
-                      struct gw_error *err);
-static int log_rows(PGconn *c, const char *log_id, uint64_t from, uint64_t to, row_fn fn,
-                    void *ud, struct gw_error *err)
+/* PG_LOG_BATCH rows per query. */
+int gw_audit__pg_rows(PGconn *c, const char *log_id, uint64_t from, uint64_t to,
+                      gw_audit__row_fn fn, void *ud, struct gw_error *err)
 {
     for (;;) {
         char fs[24], ts[24], lim[16];
@@ -479,7 +478,7 @@ json_t *gw_audit_inclusion_pg(const char *url, const char *log_id, uint64_t seq,
     if (rc == GW_OK) {
         l.size = size;
         l.leaves = gw_xmalloc((size_t)size * sizeof(*l.leaves));
-        rc = log_rows(c, log_id, 0, size, leaf_row, &l, err);
+        rc = gw_audit__pg_rows(c, log_id, 0, size, leaf_row, &l, err);
     }
     if (rc == GW_OK && l.next < size)
         rc = GW_ERROR_SET(err, GW_ECONFLICT,
@@ -580,7 +579,7 @@ int gw_audit_export_pg(const char *url, const char *log_id, const char *outdir,
     gw_merkle_range_init(&x.range);
     gw_buf_init(&x.b, SIZE_MAX);
     if (rc == GW_OK)
-        rc = log_rows(c, log_id, 0, INT64_MAX, export_row, &x, err);
+        rc = gw_audit__pg_rows(c, log_id, 0, INT64_MAX, export_row, &x, err);
     if (rc == GW_OK && gw_buf_len(&x.b))
         rc = export_flush(&x, err);
     gw_buf_fini(&x.b);

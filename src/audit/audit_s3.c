@@ -12,7 +12,9 @@
  * GW_AUDIT_LOCAL_RETENTION_DAYS, a checkpoint inside a closed segment at once unless
  * GW_AUDIT_LOCAL_CHECKPOINTS=all). Blocking I/O is fine here: this thread serves no requests.
  * With the PostgreSQL copy, each pass ends by telling the database how much of the log the
- * archive holds, and the copy's retention runs here too (audit_prune.c).
+ * archive holds (the replica's heartbeat too), and the maintenance pass runs here
+ * (audit_upkeep.c): the logs of replicas that stopped without closing them are rebuilt from the
+ * database and uploaded under their own prefix (salvage), and the copy is pruned.
  */
 #include "audit/audit_internal.h"
 
@@ -22,6 +24,7 @@
 #include "core/thread.h"
 
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -39,8 +42,10 @@ struct audit_shipper {
     unsigned retention_days, retry_max_s, local_days;
     bool path_style, thin_checkpoints;
     char *logdir, *log_id;
-    struct audit_pruner *pruner; /* NULL without a database copy */
+    struct audit_upkeep *upkeep; /* NULL without a database copy */
+    unsigned salvage_after_s;
     uint64_t archived;           /* records [0, archived) are in the archive */
+    char *next_header;           /* the first line of the segment starting at `archived` */
     uint64_t final_size;         /* the closed log's size (UINT64_MAX while it is written) */
     pthread_t thread;
     pthread_mutex_t lock;
@@ -121,10 +126,16 @@ static void add_shipped(struct audit_shipper *s, const char *key)
     s->nshipped++;
 }
 
-/* The object key of `rel` (a path under the log folder). */
+/* The object key of `rel` (a path under the folder of log `log_id`). */
+static void object_key_of(const struct audit_shipper *s, const char *log_id, const char *rel,
+                          char *key, size_t size)
+{
+    snprintf(key, size, "%s%s%s/%s", s->prefix, s->prefix[0] ? "/" : "", log_id, rel);
+}
+
 static void object_key(const struct audit_shipper *s, const char *rel, char *key, size_t size)
 {
-    snprintf(key, size, "%s%s%s/%s", s->prefix, s->prefix[0] ? "/" : "", s->log_id, rel);
+    object_key_of(s, s->log_id, rel, key, size);
 }
 
 /* The keys of the files in the folder (segments and checkpoints), sorted, unique. */
@@ -388,6 +399,28 @@ static long time_left_ms(struct audit_shipper *s)
     return (long)(by.tv_sec - now.tv_sec) * 1000 + (by.tv_nsec - now.tv_nsec) / 1000000;
 }
 
+/* The first line of segment `name` (its header; gw_free), or NULL. */
+static char *first_line(const char *logdir, const char *name)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s/%s", logdir, AUDIT_SEG_DIR, name);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 1 << 16; /* a header holds at most 64 hashes of the compact range */
+    char *buf = gw_xmalloc(cap);
+    size_t n = fread(buf, 1, cap - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *nl = memchr(buf, '\n', n);
+    if (!nl) {
+        gw_free(buf);
+        return NULL;
+    }
+    *nl = '\0';
+    return buf;
+}
+
 /* One pass: uploads what is missing. GW_OK when everything is shipped. When stopping, uploads
  * go on until the stop's deadline (a graceful shutdown ships the segment it just closed). */
 static int ship_pass(struct audit_shipper *s)
@@ -461,11 +494,17 @@ static int ship_pass(struct audit_shipper *s)
     while (held < nseg && !segs[held].open && is_shipped_rel(s, segs[held].name))
         held++;
     pthread_mutex_lock(&s->lock);
-    if (held < nseg)
-        s->archived = segs[held].first;
-    else if (s->final_size != UINT64_MAX)
-        s->archived = s->final_size;
+    uint64_t final_size = s->final_size;
     pthread_mutex_unlock(&s->lock);
+    if (held < nseg && segs[held].first != s->archived) {
+        s->archived = segs[held].first;
+        gw_free(s->next_header);
+        s->next_header = first_line(s->logdir, segs[held].name);
+    } else if (held == nseg && final_size != UINT64_MAX) {
+        s->archived = final_size;
+        gw_free(s->next_header);
+        s->next_header = NULL;
+    }
     atomic_store(&s->backlog, backlog);
     atomic_store(&s->oldest, oldest);
     gw_free(segs);
@@ -482,6 +521,99 @@ static bool stopping(void *ud)
     return stop;
 }
 
+/* Removes the files of <dir>/<sub> and the folder (a salvage's work files). */
+static void remove_files(const char *dir, const char *sub)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, sub);
+    DIR *d = opendir(path);
+    if (!d)
+        return;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.')
+            continue;
+        char f[4400];
+        snprintf(f, sizeof(f), "%s/%s", path, e->d_name);
+        (void)unlink(f);
+    }
+    closedir(d);
+    (void)rmdir(path);
+}
+
+/* Uploads the files of <work>/<sub> as the objects of log `log_id`; GW_OK when all went. */
+static int upload_dir(struct audit_shipper *s, const char *log_id, const char *work,
+                      const char *sub, const char *ctype, size_t *count)
+{
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s/%s", work, sub);
+    DIR *d = opendir(dir);
+    if (!d)
+        return GW_EIO;
+    int rc = GW_OK;
+    for (struct dirent *e; rc == GW_OK && (e = readdir(d));) {
+        if (e->d_name[0] == '.' || strstr(e->d_name, ".tmp"))
+            continue;
+        char rel[300], key[600], path[4400], why[300] = "";
+        snprintf(rel, sizeof(rel), "%s/%s", sub, e->d_name);
+        object_key_of(s, log_id, rel, key, sizeof(key));
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        rc = put_object(s, key, path, ctype, 300, why, sizeof(why));
+        if (rc != GW_OK)
+            GW_LOG(GW_LOG_WARN, "audit", "salvage: archive upload of %s failed (will retry): %s",
+                   key, why);
+        else
+            (*count)++;
+    }
+    closedir(d);
+    return rc;
+}
+
+/* Archives the logs of replicas that stopped without closing them: each one's missing segment
+ * and checkpoints, rebuilt from the database in <logdir>/salvage/<log id>, go to that log's
+ * prefix; then the database records that the archive holds it whole. */
+static void salvage(struct audit_shipper *s)
+{
+    struct audit_orphan *o = NULL;
+    size_t n = 0;
+    if (gw_audit__upkeep_orphans(s->upkeep, s->log_id, s->salvage_after_s, &o, &n) != GW_OK)
+        return;
+    for (size_t i = 0; i < n && !stopping(s); i++) {
+        char work[4096], segdir[4200], cpdir[4200];
+        snprintf(work, sizeof(work), "%s/salvage/%s", s->logdir, o[i].log_id);
+        snprintf(segdir, sizeof(segdir), "%s/%s", work, AUDIT_SEG_DIR);
+        snprintf(cpdir, sizeof(cpdir), "%s/%s", work, AUDIT_CP_DIR);
+        struct gw_error err = {0};
+        size_t segs = 0, cps = 0;
+        int rc = gw_audit__mkdirs(segdir, &err);
+        if (rc == GW_OK)
+            rc = gw_audit__mkdirs(cpdir, &err);
+        if (rc == GW_OK)
+            rc = gw_audit__upkeep_rebuild(s->upkeep, &o[i], segdir, cpdir, &err);
+        if (rc == GW_OK)
+            rc = upload_dir(s, o[i].log_id, work, AUDIT_SEG_DIR, "application/x-ndjson", &segs);
+        if (rc == GW_OK)
+            rc = upload_dir(s, o[i].log_id, work, AUDIT_CP_DIR, "text/plain; charset=utf-8",
+                            &cps);
+        if (rc == GW_OK)
+            rc = gw_audit__upkeep_salvaged(s->upkeep, &o[i]);
+        if (rc == GW_OK)
+            GW_LOG(GW_LOG_WARN, "audit",
+                   "salvaged log %s (its replica stopped without closing it): records %llu..%llu "
+                   "rebuilt from the database and archived, with %zu checkpoints",
+                   o[i].log_id, (unsigned long long)o[i].from, (unsigned long long)o[i].to - 1,
+                   cps);
+        else if (err.msg[0])
+            GW_LOG(GW_LOG_ERROR, "audit", "salvage of log %s: %s", o[i].log_id, err.msg);
+        remove_files(work, AUDIT_SEG_DIR);
+        remove_files(work, AUDIT_CP_DIR);
+        (void)rmdir(work);
+    }
+    gw_audit__upkeep_orphans_free(o, n);
+    char top[4096];
+    snprintf(top, sizeof(top), "%s/salvage", s->logdir);
+    (void)rmdir(top);
+}
+
 static void *shipper_main(void *arg)
 {
     gw_thread_init_self("gw-audit-ship", GW_THREAD_BACKGROUND);
@@ -493,7 +625,7 @@ static void *shipper_main(void *arg)
         if (!s->kicked && !s->stop) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
-            unsigned wait = s->pruner ? gw_audit__pruner_wait_s(s->pruner) : 60;
+            unsigned wait = s->upkeep ? gw_audit__upkeep_wait_s(s->upkeep) : 60;
             ts.tv_sec += failed ? backoff : wait < 60 ? wait : 60; /* idle: prune all the same */
             pthread_cond_timedwait(&s->cond, &s->lock, &ts);
         }
@@ -507,8 +639,15 @@ static void *shipper_main(void *arg)
             failed = true;
             backoff = backoff * 2 > s->retry_max_s ? s->retry_max_s : backoff * 2;
         }
-        if (s->pruner)
-            gw_audit__pruner_run(s->pruner, s->log_id, s->archived, stopping, s);
+        if (s->upkeep) {
+            gw_audit__upkeep_publish(s->upkeep, s->log_id, s->archived, s->next_header);
+            if (!stop && gw_audit__upkeep_begin(s->upkeep)) {
+                if (s->salvage_after_s)
+                    salvage(s);
+                gw_audit__upkeep_prune(s->upkeep, stopping, s);
+                gw_audit__upkeep_end(s->upkeep);
+            }
+        }
         if (stop)
             break;
     }
@@ -544,8 +683,10 @@ int gw_audit__shipper_start(const struct gw_audit_config *c, const char *logdir,
     s->path_style = cfg->path_style;
     s->thin_checkpoints = !c->keep_all_checkpoints;
     s->final_size = UINT64_MAX;
-    if (c->pg_url && c->pg_url[0])
-        s->pruner = gw_audit__pruner_new(c->pg_url, c->pg_retention_days, c->pg_prune_seconds);
+    if (c->pg_url && c->pg_url[0]) {
+        s->upkeep = gw_audit__upkeep_new(c->pg_url, c->pg_retention_days, c->maintenance_seconds);
+        s->salvage_after_s = c->salvage_after_s;
+    }
     s->logdir = gw_xstrdup(logdir);
     s->log_id = gw_xstrdup(log_id);
     s->kicked = true; /* ship what an earlier run left */
@@ -580,7 +721,8 @@ void gw_audit__shipper_stop(struct audit_shipper *s, unsigned grace_ms)
         pthread_mutex_unlock(&s->lock);
         pthread_join(s->thread, NULL);
     }
-    gw_audit__pruner_free(s->pruner);
+    gw_audit__upkeep_free(s->upkeep);
+    gw_free(s->next_header);
     for (size_t i = 0; i < s->nshipped; i++)
         gw_free(s->shipped[i]);
     gw_free(s->shipped);

@@ -79,9 +79,14 @@ const struct gw_setting_def gw_audit_settings[] = {
      "archive acknowledged (0 = keep every row; needs GW_AUDIT_S3_BUCKET). One replica at a "
      "time prunes every log, a dead pod's included; the records stay in the archive and, "
      "until GW_AUDIT_LOCAL_RETENTION_DAYS, in the replica's folder."},
-    {"GW_AUDIT_DATABASE_PRUNE_SECONDS", GW_SET_INT, "3600", 1, 86400 * 7, NULL, "Audit trail",
-     "Seconds between pruning passes of the PostgreSQL copy (with "
-     "GW_AUDIT_DATABASE_RETENTION_DAYS)."},
+    {"GW_AUDIT_SALVAGE_AFTER_SECONDS", GW_SET_INT, "1800", 0, 86400 * 7, NULL, "Audit trail",
+     "With the PostgreSQL copy and the archive: the log of a replica that stopped without "
+     "closing it (a crash, an eviction, a lost node) and has been silent this long is "
+     "archived by another replica, its open segment rebuilt from the database (0 = never; "
+     "else at least 180: replicas beat every minute)."},
+    {"GW_AUDIT_MAINTENANCE_SECONDS", GW_SET_INT, "3600", 1, 86400 * 7, NULL, "Audit trail",
+     "Seconds between the passes that salvage silent replicas' logs and prune the PostgreSQL "
+     "copy (one replica at a time)."},
     {"GW_AUDIT_S3_BUCKET", GW_SET_STRING, "", 0, 0, NULL, "Audit archive (S3 Object Lock)",
      "Bucket (versioned, Object Lock enabled) for closed segments and checkpoints. Empty: no "
      "archive."},
@@ -158,7 +163,8 @@ void gw_audit_config_from_settings(struct gw_audit_config *c, const struct gw_se
     const char *pg = gw_settings_str(s, "GW_AUDIT_DATABASE_URL");
     c->pg_url = strcmp(pg, "same") == 0 ? gw_settings_str(s, "DATABASE_URL") : pg;
     c->pg_retention_days = (unsigned)gw_settings_int(s, "GW_AUDIT_DATABASE_RETENTION_DAYS");
-    c->pg_prune_seconds = (unsigned)gw_settings_int(s, "GW_AUDIT_DATABASE_PRUNE_SECONDS");
+    c->maintenance_seconds = (unsigned)gw_settings_int(s, "GW_AUDIT_MAINTENANCE_SECONDS");
+    c->salvage_after_s = (unsigned)gw_settings_int(s, "GW_AUDIT_SALVAGE_AFTER_SECONDS");
     struct gw_audit_s3 *s3 = &c->s3;
     s3->bucket = gw_settings_str(s, "GW_AUDIT_S3_BUCKET");
     s3->endpoint = gw_settings_str(s, "GW_AUDIT_S3_ENDPOINT");

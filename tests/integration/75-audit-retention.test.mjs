@@ -1,5 +1,9 @@
 // tests/integration/75-audit-retention.test.mjs
-// The retention of the audit trail's PostgreSQL copy (GW_AUDIT_DATABASE_RETENTION_DAYS): rows
+// The upkeep of the audit trail's PostgreSQL copy against the WORM archive (audit_upkeep.c).
+// Salvage: the log of a replica killed without closing it (its open segment never shipped) is
+// rebuilt from the database by another replica once it has been silent long enough, uploaded
+// under its own prefix with its checkpoints, and the archive's copy verifies whole.
+// Retention (GW_AUDIT_DATABASE_RETENTION_DAYS): rows
 // older than the retention are deleted only below what the WORM archive acknowledged, as a
 // prefix of each log, by one replica for every log (a stopped replica's included):
 //   - the setting is refused without an archive;
@@ -11,7 +15,8 @@
 // Needs PostgreSQL (scripts/test.d/77-audit-pg.sh sets GW_TEST_PG_URL) and s3rver.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,7 +105,7 @@ test('old rows are pruned below what the archive holds, and only there', { skip 
 
   // A: a running replica with the retention on
   const a = await startGateway({ sets: { ...archive('reta'), GW_AUDIT_DATABASE_RETENTION_DAYS: '1',
-                                         GW_AUDIT_DATABASE_PRUNE_SECONDS: '1', GW_ADMIN_LISTEN: '127.0.0.1:0',
+                                         GW_AUDIT_MAINTENANCE_SECONDS: '1', GW_ADMIN_LISTEN: '127.0.0.1:0',
                                          GW_ADMIN_DEV_MODE: 'true' } });
   try {
     await calls(a, 8);
@@ -147,5 +152,61 @@ test('old rows are pruned below what the archive holds, and only there', { skip 
     assert.match(exp.stderr, /an export from the database needs every record of log retb from 0/);
   } finally {
     await a.stop();
+  }
+});
+
+const get = (path) => new Promise((res, rej) => {
+  http.get({ host: '127.0.0.1', port: s3port, path }, (r) => {
+    const chunks = [];
+    r.on('data', (c) => chunks.push(c));
+    r.on('end', () => res(Buffer.concat(chunks)));
+  }).on('error', rej);
+});
+
+test('a replica killed without closing its log is archived by another', { skip }, async () => {
+  // C is killed: its open segment never reaches the archive
+  const c = await startGateway({ sets: archive('retc') });
+  let upto;
+  try {
+    await calls(c, 8);
+    const segs = join(dir, 'retc', 'audit', 'retc', 'segments');
+    const openFirst = () => Number(readdirSync(segs).find((n) => n.endsWith('.open')).slice(0, 20));
+    await until('the archive to hold the closed segments of retc', () => archived('retc') === openFirst());
+    upto = archived('retc');
+  } finally {
+    c.proc.kill('SIGKILL');
+    await c.exited;
+  }
+  const total = rows('retc');
+  assert.ok(total > upto, `retc: ${total} records, ${upto} archived`);
+
+  // D salvages logs silent for 180 s: C's last beat is made an hour old
+  const d = await startGateway({ sets: { ...archive('retd'), GW_AUDIT_SALVAGE_AFTER_SECONDS: '180',
+                                         GW_AUDIT_MAINTENANCE_SECONDS: '1' } });
+  try {
+    await sleep(1500);
+    assert.equal(archived('retc'), upto, 'a log that beat within 180 s is left alone');
+    sql(`UPDATE audit_archive SET updated_at = now() - interval '1 hour' WHERE log_id = 'retc'`);
+    await until('the salvage of retc', () => archived('retc') === total);
+    assert.match(d.stderr(), new RegExp(`salvaged log retc \\(its replica stopped without closing it\\): records ${upto}\\.\\.${total - 1} rebuilt from the database and archived, with \\d+ checkpoints`));
+    assert.equal(sql(`SELECT next_header IS NULL FROM audit_archive WHERE log_id = 'retc'`), 't');
+    assert.equal(readdirSync(join(dir, 'retd', 'audit', 'retd')).includes('salvage'), false, 'work files removed');
+
+    // the archive's copy of retc verifies whole: every record, as C wrote them
+    const list = (await get('/audit-archive?prefix=audit/retc/')).toString();
+    const keys = [...list.matchAll(/<Key>([^<]+)<\/Key>/g)].map((x) => x[1]);
+    assert.ok(keys.includes(`audit/retc/segments/${String(upto).padStart(20, '0')}.jsonl`), keys.join(' '));
+    const copy = join(dir, 'copy', 'retc');
+    mkdirSync(join(copy, 'segments'), { recursive: true });
+    mkdirSync(join(copy, 'checkpoints'), { recursive: true });
+    for (const k of keys) writeFileSync(join(copy, k.slice('audit/retc/'.length)), await get(`/audit-archive/${k}`));
+    const v = spawnSync(GW_BIN, ['audit', 'verify', '--dir', copy, '--keys-file',
+      join(dir, 'retc', 'audit', 'verifier-keys'), '--json'], { encoding: 'utf8' });
+    assert.equal(v.status, 0, v.stdout + v.stderr);
+    const rep = JSON.parse(v.stdout);
+    assert.equal(rep.ok, true);
+    assert.equal(rep.records, total);
+  } finally {
+    await d.stop();
   }
 });

@@ -1,0 +1,393 @@
+/*
+ * src/audit/audit_upkeep.c
+ * The upkeep of the audit trail's PostgreSQL copy against the WORM archive, run by the archive
+ * shipper's thread (audit_s3.c), never on a request's path:
+ *   publish: after each shipping pass (and at least every UPKEEP_BEAT_S, the replica's
+ *     heartbeat) the number of leading records of this log the archive acknowledged (the first
+ *     record of its oldest segment still open or not shipped) and that segment's header go to
+ *     audit_archive(log_id, archived_upto, next_header, updated_at); archived_upto only rises;
+ *   a maintenance pass every GW_AUDIT_MAINTENANCE_SECONDS, by one replica at a time (a session
+ *     advisory lock), that
+ *     - salvages the logs of replicas that stopped without closing them (no heartbeat for
+ *       GW_AUDIT_SALVAGE_AFTER_SECONDS, records beyond what the archive holds): their missing
+ *       segment is rebuilt from the published header and the rows (the exact canonical lines),
+ *       with their checkpoints, for the shipper to upload (gw_audit__upkeep_rebuild);
+ *     - prunes (GW_AUDIT_DATABASE_RETENTION_DAYS > 0), log by log, the rows below both
+ *       archived_upto and the first record younger than the retention, as a prefix of the log
+ *       (pruned_below rises, no holes), UPKEEP_BATCH rows per transaction.
+ * Nothing is pruned that the archive does not hold (gw_audit_open refuses a retention without an
+ * archive). The readers of the copy refuse what needs a pruned log whole (audit_pg_read.c).
+ */
+#include "audit/audit_internal.h"
+
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/str.h"
+
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define UPKEEP_BATCH 10000
+#define UPKEEP_BEAT_S 60      /* the heartbeat: a live replica's row is never older than this */
+#define UPKEEP_LOCK "7243082" /* pg_advisory_lock key of the maintenance pass (7243081: DDL) */
+
+struct audit_upkeep {
+    char *url;
+    PGconn *conn;
+    unsigned days, every_s;
+    time_t next;        /* the next maintenance pass is due at */
+    time_t beat;        /* the last publish */
+    uint64_t published; /* archived_upto last written */
+    bool failing;       /* the last attempt failed (logged once per streak) */
+    bool locked;        /* this replica holds the maintenance lock */
+};
+
+struct audit_upkeep *gw_audit__upkeep_new(const char *url, unsigned days, unsigned every_s)
+{
+    struct audit_upkeep *u = gw_xcalloc(1, sizeof(*u));
+    u->url = gw_xstrdup(url);
+    u->days = days;
+    u->every_s = every_s ? every_s : 3600;
+    u->next = time(NULL) + 5; /* not in the replica's first seconds */
+    u->published = UINT64_MAX;
+    return u;
+}
+
+void gw_audit__upkeep_free(struct audit_upkeep *u)
+{
+    if (!u)
+        return;
+    PQfinish(u->conn);
+    gw_free(u->url);
+    gw_free(u);
+}
+
+static bool connected(struct audit_upkeep *u)
+{
+    if (u->conn && PQstatus(u->conn) == CONNECTION_OK)
+        return true;
+    PQfinish(u->conn);
+    u->locked = false; /* a session lock dies with its session */
+    u->conn = PQconnectdb(u->url);
+    return PQstatus(u->conn) == CONNECTION_OK;
+}
+
+/* Logs libpq's reason once per streak of failures; GW_EIO. */
+static int fail(struct audit_upkeep *u, PGresult *r, const char *what)
+{
+    if (!u->failing) {
+        char m[GW_ERROR_MSG_MAX];
+        snprintf(m, sizeof(m), "%s", u->conn ? PQerrorMessage(u->conn) : "no connection");
+        size_t n = strlen(m);
+        while (n > 0 && (m[n - 1] == '\n' || m[n - 1] == ' '))
+            m[--n] = '\0';
+        GW_LOG(GW_LOG_WARN, "audit", "database copy upkeep: %s: %s (will retry)", what, m);
+    }
+    u->failing = true;
+    PQclear(r);
+    return GW_EIO;
+}
+
+static int command(struct audit_upkeep *u, const char *sql, int n, const char *const *params,
+                   const char *what)
+{
+    PGresult *r = PQexecParams(u->conn, sql, n, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+        return fail(u, r, what);
+    PQclear(r);
+    return GW_OK;
+}
+
+static uint64_t u64_at(const PGresult *r, int row, int col)
+{
+    unsigned long long v = 0;
+    if (!PQgetisnull(r, row, col))
+        gw_str_to_u64(gw_str_c(PQgetvalue(r, row, col)), &v);
+    return v;
+}
+
+void gw_audit__upkeep_publish(struct audit_upkeep *u, const char *log_id, uint64_t upto,
+                              const char *header)
+{
+    time_t now = time(NULL);
+    if (upto == u->published && now - u->beat < UPKEEP_BEAT_S)
+        return;
+    if (!connected(u)) {
+        fail(u, NULL, "connect");
+        return;
+    }
+    char up[24];
+    snprintf(up, sizeof(up), "%" PRIu64, upto);
+    const char *params[3] = {log_id, up, header};
+    int rc = command(u,
+                     "INSERT INTO audit_archive (log_id, archived_upto, next_header) "
+                     "VALUES ($1, $2::bigint, $3) ON CONFLICT (log_id) DO UPDATE SET "
+                     "next_header = CASE WHEN excluded.archived_upto >= "
+                     "audit_archive.archived_upto THEN excluded.next_header ELSE "
+                     "audit_archive.next_header END, archived_upto = "
+                     "greatest(audit_archive.archived_upto, excluded.archived_upto), "
+                     "updated_at = now()",
+                     3, params, "record what the archive holds");
+    if (rc == GW_OK) {
+        u->published = upto;
+        u->beat = now;
+        u->failing = false;
+    }
+}
+
+unsigned gw_audit__upkeep_wait_s(const struct audit_upkeep *u)
+{
+    time_t now = time(NULL);
+    return u->next <= now ? 1 : (unsigned)(u->next - now);
+}
+
+bool gw_audit__upkeep_begin(struct audit_upkeep *u)
+{
+    if (time(NULL) < u->next)
+        return false;
+    u->next = time(NULL) + (time_t)u->every_s;
+    if (!connected(u)) {
+        fail(u, NULL, "connect");
+        return false;
+    }
+    PGresult *r = PQexec(u->conn, "SELECT pg_try_advisory_lock(" UPKEEP_LOCK ")");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        fail(u, r, "take the maintenance lock");
+        return false;
+    }
+    u->locked = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    return u->locked; /* false: another replica is at it */
+}
+
+void gw_audit__upkeep_end(struct audit_upkeep *u)
+{
+    if (!u->locked)
+        return;
+    PGresult *r = PQexec(u->conn, "SELECT pg_advisory_unlock(" UPKEEP_LOCK ")");
+    PQclear(r);
+    u->locked = false;
+}
+
+/* ---- salvage -------------------------------------------------------------------------- */
+
+int gw_audit__upkeep_orphans(struct audit_upkeep *u, const char *self, unsigned after_s,
+                             struct audit_orphan **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    char secs[16];
+    snprintf(secs, sizeof(secs), "%u", after_s);
+    const char *params[2] = {self, secs};
+    /* silent for after_s, with records beyond what its archive holds and the header of the
+     * segment they start */
+    PGresult *r = PQexecParams(
+        u->conn,
+        "SELECT a.log_id, a.archived_upto, lr.seq + 1, a.next_header FROM audit_archive a "
+        "JOIN LATERAL (SELECT seq FROM audit_records k WHERE k.log_id = a.log_id ORDER BY seq "
+        "DESC LIMIT 1) lr ON true WHERE a.log_id <> $1 AND a.next_header IS NOT NULL AND "
+        "a.updated_at < now() - make_interval(secs => $2::int) AND lr.seq + 1 > "
+        "a.archived_upto ORDER BY a.log_id LIMIT 100",
+        2, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        return fail(u, r, "find the logs of replicas that stopped without closing them");
+    int rows = PQntuples(r);
+    struct audit_orphan *o = rows ? gw_xcalloc((size_t)rows, sizeof(*o)) : NULL;
+    size_t k = 0;
+    for (int i = 0; i < rows; i++) {
+        if (!gw_audit_log_id_valid(PQgetvalue(r, i, 0)))
+            continue; /* names object keys and files: never anything else */
+        snprintf(o[k].log_id, sizeof(o[k].log_id), "%s", PQgetvalue(r, i, 0));
+        o[k].from = u64_at(r, i, 1);
+        o[k].to = u64_at(r, i, 2);
+        o[k].header = gw_xstrndup(PQgetvalue(r, i, 3), (size_t)PQgetlength(r, i, 3));
+        k++;
+    }
+    PQclear(r);
+    *out = o;
+    *n = k;
+    return GW_OK;
+}
+
+void gw_audit__upkeep_orphans_free(struct audit_orphan *o, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        gw_free(o[i].header);
+    gw_free(o);
+}
+
+/* Appends each row to the segment being rebuilt, checking that none is missing. */
+struct rebuild {
+    struct gw_buf b;
+    uint64_t next;
+};
+
+static int rebuild_row(void *ud, uint64_t seq, const char *line, size_t len,
+                       struct gw_error *err)
+{
+    struct rebuild *x = ud;
+    if (seq != x->next)
+        return GW_ERROR_SET(err, GW_ECONFLICT, "the database lacks record %" PRIu64, x->next);
+    gw_buf_add(&x->b, line, len);
+    gw_buf_addc(&x->b, '\n');
+    x->next++;
+    return GW_OK;
+}
+
+int gw_audit__upkeep_rebuild(struct audit_upkeep *u, const struct audit_orphan *o,
+                             const char *segdir, const char *cpdir, struct gw_error *err)
+{
+    struct audit_seg_header h;
+    int rc = gw_audit__parse_header(o->header, strlen(o->header), &h, err);
+    if (rc == GW_OK && h.first != o->from)
+        rc = GW_ERROR_SET(err, GW_ECONFLICT,
+                          "the published header starts at record %" PRIu64 ", not %" PRIu64,
+                          h.first, o->from);
+    struct rebuild x = {.next = o->from};
+    gw_buf_init(&x.b, SIZE_MAX);
+    if (rc == GW_OK) {
+        gw_buf_add(&x.b, o->header, strlen(o->header));
+        gw_buf_addc(&x.b, '\n');
+        rc = gw_audit__pg_rows(u->conn, o->log_id, o->from, o->to, rebuild_row, &x, err);
+    }
+    if (rc == GW_OK && x.next != o->to)
+        rc = GW_ERROR_SET(err, GW_ECONFLICT, "the database's rows end at %" PRIu64, x.next);
+    char name[64];
+    snprintf(name, sizeof(name), "%020" PRIu64 ".jsonl", o->from);
+    if (rc == GW_OK)
+        rc = gw_audit__write_file_atomic(segdir, name, gw_buf_ptr(&x.b), gw_buf_len(&x.b), 0644,
+                                         err);
+    gw_buf_fini(&x.b);
+    if (rc != GW_OK)
+        return rc;
+    /* the checkpoints signed over these records, as signed */
+    char from[24];
+    snprintf(from, sizeof(from), "%" PRIu64, o->from);
+    const char *params[2] = {o->log_id, from};
+    PGresult *r = PQexecParams(u->conn,
+                               "SELECT size, note FROM audit_checkpoints WHERE log_id = $1 AND "
+                               "size > $2::bigint ORDER BY size",
+                               2, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        PQclear(r);
+        return GW_ERROR_SET(err, GW_EIO, "audit database: %s", PQerrorMessage(u->conn));
+    }
+    for (int i = 0; rc == GW_OK && i < PQntuples(r); i++) {
+        snprintf(name, sizeof(name), "%020" PRIu64 ".cp", u64_at(r, i, 0));
+        rc = gw_audit__write_file_atomic(cpdir, name, PQgetvalue(r, i, 1),
+                                         (size_t)PQgetlength(r, i, 1), 0644, err);
+    }
+    PQclear(r);
+    return rc;
+}
+
+int gw_audit__upkeep_salvaged(struct audit_upkeep *u, const struct audit_orphan *o)
+{
+    char to[24];
+    snprintf(to, sizeof(to), "%" PRIu64, o->to);
+    const char *params[2] = {o->log_id, to};
+    return command(u,
+                   "UPDATE audit_archive SET archived_upto = greatest(archived_upto, $2::bigint), "
+                   "next_header = NULL WHERE log_id = $1",
+                   2, params, "record the salvage");
+}
+
+/* ---- retention ------------------------------------------------------------------------ */
+
+/* The ISO time stamp (as events carry it) `days` days ago. */
+static void cutoff_of(unsigned days, char *out, size_t size)
+{
+    time_t t = time(NULL) - (time_t)days * 86400;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, size, "%Y-%m-%dT%H:%M:%S", &tm);
+}
+
+/* Prunes one log from `below` (its pruned_below) up to `upto`; adds the rows deleted to *n. */
+static int prune_log(struct audit_upkeep *u, const char *log_id, uint64_t below, uint64_t upto,
+                     const char *cutoff, bool (*stopping)(void *), void *ud,
+                     unsigned long long *n)
+{
+    while (below < upto && !stopping(ud)) {
+        char from[24], to[24], lim[16];
+        snprintf(from, sizeof(from), "%" PRIu64, below);
+        snprintf(to, sizeof(to), "%" PRIu64, upto);
+        snprintf(lim, sizeof(lim), "%d", UPKEEP_BATCH);
+        const char *params[5] = {log_id, from, to, lim, cutoff};
+        /* the window of the next UPKEEP_BATCH rows: its first record young enough to keep,
+         * else its end */
+        PGresult *r = PQexecParams(
+            u->conn,
+            "WITH w AS (SELECT seq, " AUDIT_SQL_TS " AS ts FROM audit_records WHERE log_id = $1 "
+            "AND seq >= $2::bigint AND seq < $3::bigint ORDER BY seq LIMIT $4::int) "
+            "SELECT (SELECT min(seq) FROM w WHERE ts >= $5), (SELECT max(seq) + 1 FROM w), "
+            "(SELECT count(*) FROM w)",
+            5, NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK)
+            return fail(u, r, "find what to prune");
+        bool has_young = !PQgetisnull(r, 0, 0), has_end = !PQgetisnull(r, 0, 1);
+        uint64_t young = u64_at(r, 0, 0), end = u64_at(r, 0, 1), rows = u64_at(r, 0, 2);
+        PQclear(r);
+        uint64_t stop_at = has_young ? young : has_end ? end : below;
+        if (stop_at <= below)
+            return GW_OK; /* the oldest row kept is young, or none is left below upto */
+        char b[24];
+        snprintf(b, sizeof(b), "%" PRIu64, stop_at);
+        const char *dp[3] = {log_id, from, b}, *up[2] = {log_id, b};
+        int rc = command(u, "BEGIN", 0, NULL, "prune");
+        if (rc == GW_OK)
+            rc = command(u,
+                         "DELETE FROM audit_records WHERE log_id = $1 AND seq >= $2::bigint AND "
+                         "seq < $3::bigint",
+                         3, dp, "prune");
+        if (rc == GW_OK)
+            rc = command(u,
+                         "UPDATE audit_archive SET pruned_below = greatest(pruned_below, "
+                         "$2::bigint) WHERE log_id = $1",
+                         2, up, "prune");
+        if (rc == GW_OK)
+            rc = command(u, "COMMIT", 0, NULL, "prune");
+        if (rc != GW_OK) {
+            PGresult *rb = PQexec(u->conn, "ROLLBACK");
+            PQclear(rb);
+            return rc;
+        }
+        *n += stop_at - below;
+        below = stop_at;
+        if (has_young || rows < UPKEEP_BATCH)
+            return GW_OK;
+    }
+    return GW_OK;
+}
+
+void gw_audit__upkeep_prune(struct audit_upkeep *u, bool (*stopping)(void *), void *ud)
+{
+    if (!u->days || !u->locked)
+        return;
+    char cutoff[32];
+    cutoff_of(u->days, cutoff, sizeof(cutoff));
+    PGresult *r = PQexec(u->conn, "SELECT log_id, pruned_below, archived_upto FROM audit_archive "
+                                  "WHERE archived_upto > pruned_below ORDER BY log_id");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        fail(u, r, "list the archived logs");
+        return;
+    }
+    int rc = GW_OK;
+    unsigned long long deleted = 0;
+    for (int i = 0; rc == GW_OK && i < PQntuples(r); i++)
+        rc = prune_log(u, PQgetvalue(r, i, 0), u64_at(r, i, 1), u64_at(r, i, 2), cutoff,
+                       stopping, ud, &deleted);
+    PQclear(r);
+    if (deleted)
+        GW_LOG(GW_LOG_INFO, "audit",
+               "database copy retention: %llu records older than %s (and in the archive) "
+               "deleted",
+               deleted, cutoff);
+    if (rc == GW_OK)
+        u->failing = false;
+}
