@@ -473,6 +473,8 @@ static int ship_pass(struct audit_shipper *s)
         if (rc != GW_OK || left < 1000)
             continue; /* count the rest of the backlog; retry later */
         char why[300] = "";
+        if (s->upkeep) /* the heartbeat goes on through a long pass (rate-limited inside) */
+            gw_audit__upkeep_publish(s->upkeep, s->log_id, s->archived, s->next_header);
         int prc = put_object(s, key, path,
                              seg ? "application/x-ndjson" : "text/plain; charset=utf-8",
                              left / 1000, why, sizeof(why));

@@ -25,12 +25,14 @@
 #include "core/log.h"
 #include "core/str.h"
 
+#include <fcntl.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define UPKEEP_BATCH 10000
 #define UPKEEP_BEAT_S 60      /* the heartbeat: a live replica's row is never older than this */
@@ -150,7 +152,8 @@ bool gw_audit__upkeep_begin(struct audit_upkeep *u)
 {
     if (time(NULL) < u->next)
         return false;
-    u->next = time(NULL) + (time_t)u->every_s;
+    /* after a failure, again in a minute */
+    u->next = time(NULL) + (time_t)(u->every_s < 60 ? u->every_s : 60);
     if (!connected(u)) {
         fail(u, NULL, "connect");
         return false;
@@ -160,6 +163,7 @@ bool gw_audit__upkeep_begin(struct audit_upkeep *u)
         fail(u, r, "take the maintenance lock");
         return false;
     }
+    u->next = time(NULL) + (time_t)u->every_s;
     u->locked = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
     PQclear(r);
     return u->locked; /* false: another replica is at it */
@@ -221,11 +225,21 @@ void gw_audit__upkeep_orphans_free(struct audit_orphan *o, size_t n)
     gw_free(o);
 }
 
-/* Appends each row to the segment being rebuilt, checking that none is missing. */
+/* Appends each row to the segment being rebuilt (written out by the MiB: a dead replica's
+ * unshipped segments may be many), checking that none is missing. */
 struct rebuild {
     struct gw_buf b;
+    int fd;
     uint64_t next;
 };
+
+static int rebuild_flush(struct rebuild *x, struct gw_error *err)
+{
+    if (gw_audit__write_at(x->fd, gw_buf_ptr(&x->b), gw_buf_len(&x->b), -1) != GW_OK)
+        return GW_ERROR_SET(err, GW_EIO, "cannot write the rebuilt segment");
+    gw_buf_reset(&x->b);
+    return GW_OK;
+}
 
 static int rebuild_row(void *ud, uint64_t seq, const char *line, size_t len,
                        struct gw_error *err)
@@ -236,7 +250,7 @@ static int rebuild_row(void *ud, uint64_t seq, const char *line, size_t len,
     gw_buf_add(&x->b, line, len);
     gw_buf_addc(&x->b, '\n');
     x->next++;
-    return GW_OK;
+    return gw_buf_len(&x->b) >= (1u << 20) ? rebuild_flush(x, err) : GW_OK;
 }
 
 int gw_audit__upkeep_rebuild(struct audit_upkeep *u, const struct audit_orphan *o,
@@ -248,8 +262,16 @@ int gw_audit__upkeep_rebuild(struct audit_upkeep *u, const struct audit_orphan *
         rc = GW_ERROR_SET(err, GW_ECONFLICT,
                           "the published header starts at record %" PRIu64 ", not %" PRIu64,
                           h.first, o->from);
-    struct rebuild x = {.next = o->from};
+    char name[64], path[4200];
+    snprintf(name, sizeof(name), "%020" PRIu64 ".jsonl", o->from);
+    snprintf(path, sizeof(path), "%s/%s", segdir, name);
+    struct rebuild x = {.next = o->from, .fd = -1};
     gw_buf_init(&x.b, SIZE_MAX);
+    if (rc == GW_OK) {
+        x.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (x.fd < 0)
+            rc = GW_ERROR_SET(err, GW_EIO, "cannot create %s", path);
+    }
     if (rc == GW_OK) {
         gw_buf_add(&x.b, o->header, strlen(o->header));
         gw_buf_addc(&x.b, '\n');
@@ -257,11 +279,10 @@ int gw_audit__upkeep_rebuild(struct audit_upkeep *u, const struct audit_orphan *
     }
     if (rc == GW_OK && x.next != o->to)
         rc = GW_ERROR_SET(err, GW_ECONFLICT, "the database's rows end at %" PRIu64, x.next);
-    char name[64];
-    snprintf(name, sizeof(name), "%020" PRIu64 ".jsonl", o->from);
     if (rc == GW_OK)
-        rc = gw_audit__write_file_atomic(segdir, name, gw_buf_ptr(&x.b), gw_buf_len(&x.b), 0644,
-                                         err);
+        rc = rebuild_flush(&x, err);
+    if (x.fd >= 0)
+        close(x.fd);
     gw_buf_fini(&x.b);
     if (rc != GW_OK)
         return rc;
