@@ -539,7 +539,7 @@ describe('audit', () => {
     const routes = [
       ['**/admin/api/audit?*', (route) => route.fulfill({ json: list })],
       ['**/admin/api/audit/logs?*', (route) => route.fulfill({ json: { log: 'mcp-server-a', logs: [
-        { log: 'mcp-server-b', origin: 'o/mcp-server-b', records: 8, checkpoint: { size: 8, time: '2026-12-07T10:00:01Z' }, createdAt: '2026-12-07T09:00:00Z', lastRecordAt: '2026-12-07T10:00:00.000Z', this: false },
+        { log: 'mcp-server-b', origin: 'o/mcp-server-b', records: 8, checkpoint: { size: 8, time: '2026-12-07T10:00:01Z' }, createdAt: '2026-12-07T09:00:00Z', lastRecordAt: '2026-12-07T10:00:00.000Z', archivedRecords: 5, prunedBelow: 2, this: false },
         { log: 'mcp-server-a', origin: 'o/mcp-server-a', records: 4, checkpoint: null, createdAt: '2026-12-07T09:00:00Z', lastRecordAt: null, this: true }] } })],
       ['**/admin/api/audit/7?*', (route) => { asked.push(route.request().url()); route.fulfill({ json: list.items[0] }); }],
       ['**/admin/api/audit/7/proof?*', (route) => { asked.push(route.request().url()); route.fulfill({ json: {
@@ -554,8 +554,8 @@ describe('audit', () => {
       assert.match(await table.locator('tbody tr').first().innerText(), /^mcp-server-b\s+#7/);
       const logRows = page.getByTestId('audit-logs').locator('tbody tr');
       await logRows.nth(1).waitFor();
-      assert.match(await logRows.nth(0).innerText(), /^mcp-server-b\s+8\s+\S.*\s+8 /);
-      assert.match(await logRows.nth(1).innerText(), /^mcp-server-a \(this one\)\s+4\s+—\s+—/);
+      assert.match(await logRows.nth(0).innerText(), /^mcp-server-b\s+8\s+\S.*\s+8 .*\s+5 · database from #2$/);
+      assert.match(await logRows.nth(1).innerText(), /^mcp-server-a \(this one\)\s+4\s+—\s+—\s+—$/);
       await page.getByRole('button', { name: 'Open record mcp-server-b 7' }).click();
       const dialog = page.getByRole('dialog', { name: 'Audit record mcp-server-b #7' });
       await dialog.waitFor();

@@ -20,7 +20,7 @@ type VerifyAnswer = { ok: boolean; records: number; problems: Array<{ kind: stri
 const VERIFY_WAIT_S = 5;
 const VERIFY_POLL_MS = 2000;
 const pause = (ms: number) => new Promise((r) => window.setTimeout(r, ms));
-interface LogInfo { log: string; origin: string; records: number; checkpoint: { size: number; time: string } | null; lastRecordAt?: string | null; this?: boolean }
+interface LogInfo { log: string; origin: string; records: number; checkpoint: { size: number; time: string } | null; lastRecordAt?: string | null; archivedRecords?: number | null; prunedBelow?: number; this?: boolean }
 interface AuditPage extends Page<AuditRecord> { scope?: 'all' | 'replica'; log?: string; warning?: string }
 interface Proof { id: string; seq: number; log?: string; leafHash: string; path: Array<{ side: 'left' | 'right'; hash: string }>; checkpoint: { seq: number; hash: string }; valid: boolean }
 
@@ -167,9 +167,9 @@ export function AuditPage() {
           {allLogs && logs.data && logs.data.logs.length > 0 && (
             <div className="table-wrap"><table className="table" data-testid="audit-logs">
               <caption className="muted small">Every replica's log, the most recently signed first</caption>
-              <thead><tr><th scope="col">Replica</th><th scope="col">Records</th><th scope="col">Last record</th><th scope="col">Signed</th></tr></thead>
+              <thead><tr><th scope="col">Replica</th><th scope="col">Records</th><th scope="col">Last record</th><th scope="col">Signed</th><th scope="col">Archived</th></tr></thead>
               <tbody>{logs.data.logs.map((l) => (
-                <tr key={l.log}><td className="mono small">{l.log}{l.this && <span className="muted small"> (this one)</span>}</td><td>{l.records}</td><td>{l.lastRecordAt ? <Time iso={l.lastRecordAt} /> : '—'}</td><td>{l.checkpoint ? <>{l.checkpoint.size} <Time iso={l.checkpoint.time} /></> : '—'}</td></tr>
+                <tr key={l.log}><td className="mono small">{l.log}{l.this && <span className="muted small"> (this one)</span>}</td><td>{l.records}</td><td>{l.lastRecordAt ? <Time iso={l.lastRecordAt} /> : '—'}</td><td>{l.checkpoint ? <>{l.checkpoint.size} <Time iso={l.checkpoint.time} /></> : '—'}</td><td>{l.archivedRecords == null ? '—' : <>{l.archivedRecords}{l.prunedBelow ? <span className="muted small" title="Records below this one were deleted from the database after its retention; the WORM archive holds them"> · database from #{l.prunedBelow}</span> : null}</>}</td></tr>
               ))}</tbody>
             </table></div>
           )}
