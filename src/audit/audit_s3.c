@@ -498,7 +498,7 @@ static int ship_pass(struct audit_shipper *s)
     pthread_mutex_lock(&s->lock);
     uint64_t final_size = s->final_size;
     pthread_mutex_unlock(&s->lock);
-    if (held < nseg && segs[held].first != s->archived) {
+    if (held < nseg && (segs[held].first != s->archived || !s->next_header)) {
         s->archived = segs[held].first;
         gw_free(s->next_header);
         s->next_header = first_line(s->logdir, segs[held].name);

@@ -45,6 +45,7 @@ struct audit_upkeep {
     time_t next;        /* the next maintenance pass is due at */
     time_t beat;        /* the last publish */
     uint64_t published; /* archived_upto last written */
+    char *header;       /* next_header last written (NULL: none) */
     bool failing;       /* the last attempt failed (logged once per streak) */
     bool locked;        /* this replica holds the maintenance lock */
 };
@@ -66,6 +67,7 @@ void gw_audit__upkeep_free(struct audit_upkeep *u)
         return;
     PQfinish(u->conn);
     gw_free(u->url);
+    gw_free(u->header);
     gw_free(u);
 }
 
@@ -117,7 +119,8 @@ void gw_audit__upkeep_publish(struct audit_upkeep *u, const char *log_id, uint64
                               const char *header)
 {
     time_t now = time(NULL);
-    if (upto == u->published && now - u->beat < UPKEEP_BEAT_S)
+    bool same_header = header && u->header ? strcmp(header, u->header) == 0 : header == u->header;
+    if (upto == u->published && same_header && now - u->beat < UPKEEP_BEAT_S)
         return;
     if (!connected(u)) {
         fail(u, NULL, "connect");
@@ -137,6 +140,10 @@ void gw_audit__upkeep_publish(struct audit_upkeep *u, const char *log_id, uint64
                      3, params, "record what the archive holds");
     if (rc == GW_OK) {
         u->published = upto;
+        if (!same_header) {
+            gw_free(u->header);
+            u->header = header ? gw_xstrdup(header) : NULL;
+        }
         u->beat = now;
         u->failing = false;
     }

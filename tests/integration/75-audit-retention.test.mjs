@@ -179,6 +179,17 @@ test('a replica killed without closing its log is archived by another', { skip }
   }
   const total = rows('retc');
   assert.ok(total > upto, `retc: ${total} records, ${upto} archived`);
+  // E is killed before its first segment closed: nothing of it is in the archive
+  const e = await startGateway({ sets: { ...archive('rete'), GW_AUDIT_SEGMENT_MAX_BYTES: '67108864' } });
+  try {
+    await calls(e, 3);
+    await until('rete\'s first header', () => sql(`SELECT next_header IS NOT NULL FROM audit_archive WHERE log_id = 'rete'`) === 't');
+  } finally {
+    e.proc.kill('SIGKILL');
+    await e.exited;
+  }
+  assert.equal(archived('rete'), 0);
+  const eTotal = rows('rete');
 
   // D salvages logs silent for 180 s: C's last beat is made an hour old
   const d = await startGateway({ sets: { ...archive('retd'), GW_AUDIT_SALVAGE_AFTER_SECONDS: '180',
@@ -186,26 +197,28 @@ test('a replica killed without closing its log is archived by another', { skip }
   try {
     await sleep(1500);
     assert.equal(archived('retc'), upto, 'a log that beat within 180 s is left alone');
-    sql(`UPDATE audit_archive SET updated_at = now() - interval '1 hour' WHERE log_id = 'retc'`);
-    await until('the salvage of retc', () => archived('retc') === total);
+    sql(`UPDATE audit_archive SET updated_at = now() - interval '1 hour' WHERE log_id IN ('retc', 'rete')`);
+    await until('the salvage of retc and rete', () => archived('retc') === total && archived('rete') === eTotal);
     assert.match(d.stderr(), new RegExp(`salvaged log retc \\(its replica stopped without closing it\\): records ${upto}\\.\\.${total - 1} rebuilt from the database and archived, with \\d+ checkpoints`));
     assert.equal(sql(`SELECT next_header IS NULL FROM audit_archive WHERE log_id = 'retc'`), 't');
     assert.equal(readdirSync(join(dir, 'retd', 'audit', 'retd')).includes('salvage'), false, 'work files removed');
 
     // the archive's copy of retc verifies whole: every record, as C wrote them
-    const list = (await get('/audit-archive?prefix=audit/retc/')).toString();
-    const keys = [...list.matchAll(/<Key>([^<]+)<\/Key>/g)].map((x) => x[1]);
-    assert.ok(keys.includes(`audit/retc/segments/${String(upto).padStart(20, '0')}.jsonl`), keys.join(' '));
-    const copy = join(dir, 'copy', 'retc');
-    mkdirSync(join(copy, 'segments'), { recursive: true });
-    mkdirSync(join(copy, 'checkpoints'), { recursive: true });
-    for (const k of keys) writeFileSync(join(copy, k.slice('audit/retc/'.length)), await get(`/audit-archive/${k}`));
-    const v = spawnSync(GW_BIN, ['audit', 'verify', '--dir', copy, '--keys-file',
-      join(dir, 'retc', 'audit', 'verifier-keys'), '--json'], { encoding: 'utf8' });
-    assert.equal(v.status, 0, v.stdout + v.stderr);
-    const rep = JSON.parse(v.stdout);
-    assert.equal(rep.ok, true);
-    assert.equal(rep.records, total);
+    for (const [id, first, n] of [['retc', upto, total], ['rete', 0, eTotal]]) {
+      const list = (await get(`/audit-archive?prefix=audit/${id}/`)).toString();
+      const keys = [...list.matchAll(/<Key>([^<]+)<\/Key>/g)].map((x) => x[1]);
+      assert.ok(keys.includes(`audit/${id}/segments/${String(first).padStart(20, '0')}.jsonl`), keys.join(' '));
+      const copy = join(dir, 'copy', id);
+      mkdirSync(join(copy, 'segments'), { recursive: true });
+      mkdirSync(join(copy, 'checkpoints'), { recursive: true });
+      for (const k of keys) writeFileSync(join(copy, k.slice(`audit/${id}/`.length)), await get(`/audit-archive/${k}`));
+      const v = spawnSync(GW_BIN, ['audit', 'verify', '--dir', copy, '--keys-file',
+        join(dir, id, 'audit', 'verifier-keys'), '--json'], { encoding: 'utf8' });
+      assert.equal(v.status, 0, v.stdout + v.stderr);
+      const rep = JSON.parse(v.stdout);
+      assert.equal(rep.ok, true);
+      assert.equal(rep.records, n, `${id}: every record in the archive`);
+    }
   } finally {
     await d.stop();
   }
