@@ -110,6 +110,15 @@ static void collect_audit(void *ud, struct gw_metrics_writer *w)
         {"mcpgw_audit_archive_oldest_unshipped_timestamp_seconds", GW_METRIC_GAUGE,
          "Unix time of the oldest object waiting for the archive (0: none).",
          (double)st.oldest_unshipped_unix},
+        {"mcpgw_audit_database_pruned_records_total", GW_METRIC_COUNTER,
+         "Rows of the PostgreSQL copy this replica deleted after their retention (archived).",
+         (double)st.db_pruned},
+        {"mcpgw_audit_salvaged_logs_total", GW_METRIC_COUNTER,
+         "Logs of replicas that stopped without closing them, archived by this replica.",
+         (double)st.logs_salvaged},
+        {"mcpgw_audit_upkeep_errors_total", GW_METRIC_COUNTER,
+         "Failed attempts of the database copy's upkeep (heartbeat, salvage, retention).",
+         (double)st.upkeep_errors},
     };
     gw_metrics_write_singles(w, singles, NSINGLES(singles));
     gw_metrics_write_header(w, "mcpgw_audit_commit_lag_seconds", GW_METRIC_HISTOGRAM,

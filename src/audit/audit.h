@@ -185,6 +185,8 @@ struct gw_audit_stats {
     long long last_checkpoint_unix;
     unsigned long long shipped_objects, ship_errors, ship_backlog;
     long long oldest_unshipped_unix; /* 0 = none */
+    /* the database copy's upkeep (audit_upkeep.c) by this replica */
+    unsigned long long db_pruned, logs_salvaged, upkeep_errors;
     unsigned long long pii_masked;
     bool healthy;
 };

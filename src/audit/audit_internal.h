@@ -125,6 +125,9 @@ void gw_audit__shipper_stop(struct audit_shipper *s, unsigned grace_ms);
 void gw_audit__shipper_stats(struct audit_shipper *s, unsigned long long *shipped,
                              unsigned long long *errors, unsigned long long *backlog,
                              long long *oldest_unix);
+/* The upkeep's counters (zeros without a database copy). */
+void gw_audit__shipper_upkeep_stats(struct audit_shipper *s, unsigned long long *pruned,
+                                    unsigned long long *salvaged, unsigned long long *errors);
 
 /* ---- the upkeep of the PostgreSQL copy (audit_upkeep.c; on the shipper's thread) ---- */
 struct audit_upkeep;
@@ -160,6 +163,9 @@ int gw_audit__upkeep_rebuild(struct audit_upkeep *u, const struct audit_orphan *
                              const char *segdir, const char *cpdir, struct gw_error *err);
 /* Records that the archive now holds the orphan whole. */
 int gw_audit__upkeep_salvaged(struct audit_upkeep *u, const struct audit_orphan *o);
+/* What this replica's upkeep did: rows pruned, logs salvaged, failed attempts. */
+void gw_audit__upkeep_stats(struct audit_upkeep *u, unsigned long long *pruned,
+                            unsigned long long *salvaged, unsigned long long *errors);
 /* Prunes every log (with a retention, during a pass); stopping(ud) ends it early. */
 void gw_audit__upkeep_prune(struct audit_upkeep *u, bool (*stopping)(void *), void *ud);
 

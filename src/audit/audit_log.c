@@ -1385,4 +1385,7 @@ void gw_audit_get_stats(const struct gw_audit *a, struct gw_audit_stats *o)
     if (m->shipper)
         gw_audit__shipper_stats(m->shipper, &o->shipped_objects, &o->ship_errors,
                                 &o->ship_backlog, &o->oldest_unshipped_unix);
+    if (m->shipper)
+        gw_audit__shipper_upkeep_stats(m->shipper, &o->db_pruned, &o->logs_salvaged,
+                                       &o->upkeep_errors);
 }

@@ -560,11 +560,13 @@ static int upload_dir(struct audit_shipper *s, const char *log_id, const char *w
         object_key_of(s, log_id, rel, key, sizeof(key));
         snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
         rc = put_object(s, key, path, ctype, 300, why, sizeof(why));
-        if (rc != GW_OK)
+        if (rc != GW_OK) {
+            atomic_fetch_add(&s->n_err, 1);
             GW_LOG(GW_LOG_WARN, "audit", "salvage: archive upload of %s failed (will retry): %s",
                    key, why);
-        else
+        } else {
             (*count)++;
+        }
     }
     closedir(d);
     return rc;
@@ -760,4 +762,12 @@ void gw_audit__shipper_stats(struct audit_shipper *s, unsigned long long *shippe
     *errors = atomic_load(&s->n_err);
     *backlog = atomic_load(&s->backlog);
     *oldest_unix = atomic_load(&s->oldest);
+}
+
+void gw_audit__shipper_upkeep_stats(struct audit_shipper *s, unsigned long long *pruned,
+                                    unsigned long long *salvaged, unsigned long long *errors)
+{
+    *pruned = *salvaged = *errors = 0;
+    if (s->upkeep)
+        gw_audit__upkeep_stats(s->upkeep, pruned, salvaged, errors);
 }

@@ -29,6 +29,7 @@
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -48,6 +49,7 @@ struct audit_upkeep {
     char *header;       /* next_header last written (NULL: none) */
     bool failing;       /* the last attempt failed (logged once per streak) */
     bool locked;        /* this replica holds the maintenance lock */
+    atomic_ullong pruned, salvaged, errors; /* read by the metrics */
 };
 
 struct audit_upkeep *gw_audit__upkeep_new(const char *url, unsigned days, unsigned every_s)
@@ -93,6 +95,7 @@ static int fail(struct audit_upkeep *u, PGresult *r, const char *what)
         GW_LOG(GW_LOG_WARN, "audit", "database copy upkeep: %s: %s (will retry)", what, m);
     }
     u->failing = true;
+    atomic_fetch_add(&u->errors, 1);
     PQclear(r);
     return GW_EIO;
 }
@@ -291,8 +294,10 @@ int gw_audit__upkeep_rebuild(struct audit_upkeep *u, const struct audit_orphan *
     if (x.fd >= 0)
         close(x.fd);
     gw_buf_fini(&x.b);
-    if (rc != GW_OK)
+    if (rc != GW_OK) {
+        atomic_fetch_add(&u->errors, 1);
         return rc;
+    }
     /* the checkpoints signed over these records, as signed */
     char from[24];
     snprintf(from, sizeof(from), "%" PRIu64, o->from);
@@ -303,6 +308,7 @@ int gw_audit__upkeep_rebuild(struct audit_upkeep *u, const struct audit_orphan *
                                2, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         PQclear(r);
+        atomic_fetch_add(&u->errors, 1);
         return GW_ERROR_SET(err, GW_EIO, "audit database: %s", PQerrorMessage(u->conn));
     }
     for (int i = 0; rc == GW_OK && i < PQntuples(r); i++) {
@@ -311,6 +317,8 @@ int gw_audit__upkeep_rebuild(struct audit_upkeep *u, const struct audit_orphan *
                                          (size_t)PQgetlength(r, i, 1), 0644, err);
     }
     PQclear(r);
+    if (rc != GW_OK)
+        atomic_fetch_add(&u->errors, 1);
     return rc;
 }
 
@@ -319,10 +327,21 @@ int gw_audit__upkeep_salvaged(struct audit_upkeep *u, const struct audit_orphan 
     char to[24];
     snprintf(to, sizeof(to), "%" PRIu64, o->to);
     const char *params[2] = {o->log_id, to};
-    return command(u,
-                   "UPDATE audit_archive SET archived_upto = greatest(archived_upto, $2::bigint), "
-                   "next_header = NULL WHERE log_id = $1",
-                   2, params, "record the salvage");
+    int rc = command(u,
+                     "UPDATE audit_archive SET archived_upto = greatest(archived_upto, "
+                     "$2::bigint), next_header = NULL WHERE log_id = $1",
+                     2, params, "record the salvage");
+    if (rc == GW_OK)
+        atomic_fetch_add(&u->salvaged, 1);
+    return rc;
+}
+
+void gw_audit__upkeep_stats(struct audit_upkeep *u, unsigned long long *pruned,
+                            unsigned long long *salvaged, unsigned long long *errors)
+{
+    *pruned = atomic_load(&u->pruned);
+    *salvaged = atomic_load(&u->salvaged);
+    *errors = atomic_load(&u->errors);
 }
 
 /* ---- retention ------------------------------------------------------------------------ */
@@ -386,6 +405,7 @@ static int prune_log(struct audit_upkeep *u, const char *log_id, uint64_t below,
             return rc;
         }
         *n += stop_at - below;
+        atomic_fetch_add(&u->pruned, stop_at - below);
         below = stop_at;
         if (has_young || rows < UPKEEP_BATCH)
             return GW_OK;

@@ -130,11 +130,13 @@ test('old rows are pruned below what the archive holds, and only there', { skip 
     assert.equal(rows('reta'), aTotal - upto, 'old but in the open segment (not archived): kept');
     assert.equal(rows('retb', 'seq < 5'), 0);
     assert.equal(rows('retb'), bTotal - 5, 'archived but young: kept');
+    const am = a.stderr().match(/listening on 127\.0\.0\.1:(\d+) with 1 workers/);
+    assert.ok(am, 'admin listener');
+    const pm = (await request(Number(am[1]), { path: '/metrics' })).body.match(/^mcpgw_audit_database_pruned_records_total (\d+)$/m);
+    assert.ok(pm && Number(pm[1]) === upto + 5, `pruned counter: ${pm?.[1]}, expected ${upto + 5}`);
     assert.match(a.stderr(), /database copy retention: \d+ records older than \d{4}-\d\d-\d\dT[\d:]+ \(and in the archive\) deleted/);
 
     // what the console's replicas table reads
-    const am = a.stderr().match(/listening on 127\.0\.0\.1:(\d+) with 1 workers/);
-    assert.ok(am, 'admin listener');
     const logs = JSON.parse((await request(Number(am[1]), { path: '/admin/api/audit/logs' })).body);
     const of = (id) => logs.logs.find((l) => l.log === id);
     assert.equal(of('retb').prunedBelow, 5);
@@ -193,7 +195,8 @@ test('a replica killed without closing its log is archived by another', { skip }
 
   // D salvages logs silent for 180 s: C's last beat is made an hour old
   const d = await startGateway({ sets: { ...archive('retd'), GW_AUDIT_SALVAGE_AFTER_SECONDS: '180',
-                                         GW_AUDIT_MAINTENANCE_SECONDS: '1' } });
+                                         GW_AUDIT_MAINTENANCE_SECONDS: '1', GW_ADMIN_LISTEN: '127.0.0.1:0',
+                                         GW_ADMIN_DEV_MODE: 'true' } });
   try {
     await sleep(1500);
     assert.equal(archived('retc'), upto, 'a log that beat within 180 s is left alone');
@@ -202,6 +205,11 @@ test('a replica killed without closing its log is archived by another', { skip }
     assert.match(d.stderr(), new RegExp(`salvaged log retc \\(its replica stopped without closing it\\): records ${upto}\\.\\.${total - 1} rebuilt from the database and archived, with \\d+ checkpoints`));
     assert.equal(sql(`SELECT next_header IS NULL FROM audit_archive WHERE log_id = 'retc'`), 't');
     assert.equal(readdirSync(join(dir, 'retd', 'audit', 'retd')).includes('salvage'), false, 'work files removed');
+    const dm = d.stderr().match(/listening on 127\.0\.0\.1:(\d+) with 1 workers/);
+    assert.ok(dm, 'admin listener');
+    const m = (await request(Number(dm[1]), { path: '/metrics' })).body;
+    assert.match(m, /^mcpgw_audit_salvaged_logs_total 2$/m);
+    assert.match(m, /^mcpgw_audit_upkeep_errors_total 0$/m);
 
     // the archive's copy of retc verifies whole: every record, as C wrote them
     for (const [id, first, n] of [['retc', upto, total], ['rete', 0, eTotal]]) {
