@@ -69,12 +69,21 @@ static int exec_ok(struct audit_pg *pg, const char *sql, struct gw_error *err)
     return GW_OK;
 }
 
+/* libpq prints the server's notices ("relation ... already exists, skipping" for every
+ * CREATE ... IF NOT EXISTS at start) on stderr, between the JSON log lines: dropped. */
+static void quiet_notices(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
 int gw_audit__pg_open(const char *url, const char *log_id, const char *origin,
                       struct audit_pg **out, struct gw_error *err)
 {
     *out = NULL;
     struct audit_pg *pg = gw_xcalloc(1, sizeof(*pg));
     pg->conn = PQconnectdb(url);
+    PQsetNoticeProcessor(pg->conn, quiet_notices, NULL);
     pg->log_id = gw_xstrdup(log_id);
     pg->origin = gw_xstrdup(origin);
     if (PQstatus(pg->conn) != CONNECTION_OK) {

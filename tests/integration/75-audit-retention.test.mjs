@@ -134,7 +134,7 @@ test('old rows are pruned below what the archive holds, and only there', { skip 
     assert.ok(am, 'admin listener');
     const pm = (await request(Number(am[1]), { path: '/metrics' })).body.match(/^mcpgw_audit_database_pruned_records_total (\d+)$/m);
     assert.ok(pm && Number(pm[1]) === upto + 5, `pruned counter: ${pm?.[1]}, expected ${upto + 5}`);
-    assert.match(a.stderr(), /database copy retention: \d+ records older than \d{4}-\d\d-\d\dT[\d:]+ \(and in the archive\) deleted/);
+    await until('the retention\'s log line', () => /database copy retention: \d+ records older than \d{4}-\d\d-\d\dT[\d:]+ \(and in the archive\) deleted/.test(a.stderr()));
 
     // what the console's replicas table reads
     const logs = JSON.parse((await request(Number(am[1]), { path: '/admin/api/audit/logs' })).body);
@@ -202,9 +202,11 @@ test('a replica killed without closing its log is archived by another', { skip }
     assert.equal(archived('retc'), upto, 'a log that beat within 180 s is left alone');
     sql(`UPDATE audit_archive SET updated_at = now() - interval '1 hour' WHERE log_id IN ('retc', 'rete')`);
     await until('the salvage of retc and rete', () => archived('retc') === total && archived('rete') === eTotal);
-    assert.match(d.stderr(), new RegExp(`salvaged log retc \\(its replica stopped without closing it\\): records ${upto}\\.\\.${total - 1} rebuilt from the database and archived, with \\d+ checkpoints`));
+    const salvagedLine = new RegExp(`salvaged log retc \\(its replica stopped without closing it\\): records ${upto}\\.\\.${total - 1} rebuilt from the database and archived, with \\d+ checkpoints`);
+    await until('the salvage\'s log line', () => salvagedLine.test(d.stderr()));
+    assert.doesNotMatch(d.stderr(), /^NOTICE:/m, 'libpq\'s notices stay off the JSON log');
     assert.equal(sql(`SELECT next_header IS NULL FROM audit_archive WHERE log_id = 'retc'`), 't');
-    assert.equal(readdirSync(join(dir, 'retd', 'audit', 'retd')).includes('salvage'), false, 'work files removed');
+    await until('the salvage\'s work files to go', () => !readdirSync(join(dir, 'retd', 'audit', 'retd')).includes('salvage'));
     const dm = d.stderr().match(/listening on 127\.0\.0\.1:(\d+) with 1 workers/);
     assert.ok(dm, 'admin listener');
     const m = (await request(Number(dm[1]), { path: '/metrics' })).body;
