@@ -169,9 +169,12 @@ void gw_audit__upkeep_stats(struct audit_upkeep *u, unsigned long long *pruned,
 /* Prunes every log (with a retention, during a pass); stopping(ud) ends it early. */
 void gw_audit__upkeep_prune(struct audit_upkeep *u, bool (*stopping)(void *), void *ud);
 
+struct pg_conn;
+/* libpq's last message for `c` without its trailing newline (it names the host, never the
+ * password), in buf; returns buf (audit_pg.c). */
+const char *gw_audit__pg_message(const struct pg_conn *c, char *buf, size_t size);
 /* Calls fn(ud, seq, line, len, err) for each row of `log_id` with seq in [from, to), in order,
  * in batches (audit_pg_read.c); stops at the first code fn returns other than GW_OK. */
-struct pg_conn;
 typedef int (*gw_audit__row_fn)(void *ud, uint64_t seq, const char *line, size_t len,
                                 struct gw_error *err);
 int gw_audit__pg_rows(struct pg_conn *c, const char *log_id, uint64_t from, uint64_t to,

@@ -51,9 +51,20 @@ static const char SCHEMA[] =
     "next_header text, "
     "updated_at timestamptz NOT NULL DEFAULT now());";
 
+const char *gw_audit__pg_message(const PGconn *c, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s", c ? PQerrorMessage(c) : "no connection");
+    size_t n = strlen(buf);
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+        buf[--n] = '\0';
+    return buf;
+}
+
 static int fail(struct audit_pg *pg, PGresult *r, const char *what, struct gw_error *err)
 {
-    GW_ERROR_SET(err, GW_EIO, "audit database: %s: %s", what, PQerrorMessage(pg->conn));
+    char m[GW_ERROR_MSG_MAX];
+    GW_ERROR_SET(err, GW_EIO, "audit database: %s: %s", what,
+                 gw_audit__pg_message(pg->conn, m, sizeof(m)));
     PQclear(r);
     if (PQstatus(pg->conn) != CONNECTION_OK)
         PQreset(pg->conn); /* next attempt on a fresh connection */
@@ -87,7 +98,9 @@ int gw_audit__pg_open(const char *url, const char *log_id, const char *origin,
     pg->log_id = gw_xstrdup(log_id);
     pg->origin = gw_xstrdup(origin);
     if (PQstatus(pg->conn) != CONNECTION_OK) {
-        GW_ERROR_SET(err, GW_EIO, "audit database: %s", PQerrorMessage(pg->conn));
+        char m[GW_ERROR_MSG_MAX];
+        GW_ERROR_SET(err, GW_EIO, "audit database: %s",
+                     gw_audit__pg_message(pg->conn, m, sizeof(m)));
         gw_audit__pg_close(pg);
         return GW_EIO;
     }

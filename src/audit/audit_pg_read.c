@@ -91,16 +91,11 @@ static void held_init(void)
         abort(); /* only when the process is out of keys: nothing sensible to go on with */
 }
 
-/* Sets err to libpq's message for `c` (without its trailing newline; it names the host, never
- * the password) and returns GW_EIO. */
+/* Sets err to libpq's message for `c` and returns GW_EIO. */
 static int db_fail(struct gw_error *err, PGconn *c)
 {
     char m[GW_ERROR_MSG_MAX];
-    snprintf(m, sizeof(m), "%s", PQerrorMessage(c));
-    size_t n = strlen(m);
-    while (n > 0 && (m[n - 1] == '\n' || m[n - 1] == ' '))
-        m[--n] = '\0';
-    return GW_ERROR_SET(err, GW_EIO, "audit database: %s", m);
+    return GW_ERROR_SET(err, GW_EIO, "audit database: %s", gw_audit__pg_message(c, m, sizeof(m)));
 }
 
 static PGconn *connect_db(const char *url, struct gw_error *err)

@@ -88,11 +88,8 @@ static int fail(struct audit_upkeep *u, PGresult *r, const char *what)
 {
     if (!u->failing) {
         char m[GW_ERROR_MSG_MAX];
-        snprintf(m, sizeof(m), "%s", u->conn ? PQerrorMessage(u->conn) : "no connection");
-        size_t n = strlen(m);
-        while (n > 0 && (m[n - 1] == '\n' || m[n - 1] == ' '))
-            m[--n] = '\0';
-        GW_LOG(GW_LOG_WARN, "audit", "database copy upkeep: %s: %s (will retry)", what, m);
+        GW_LOG(GW_LOG_WARN, "audit", "database copy upkeep: %s: %s (will retry)", what,
+               gw_audit__pg_message(u->conn, m, sizeof(m)));
     }
     u->failing = true;
     atomic_fetch_add(&u->errors, 1);
@@ -309,7 +306,9 @@ int gw_audit__upkeep_rebuild(struct audit_upkeep *u, const struct audit_orphan *
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         PQclear(r);
         atomic_fetch_add(&u->errors, 1);
-        return GW_ERROR_SET(err, GW_EIO, "audit database: %s", PQerrorMessage(u->conn));
+        char m[GW_ERROR_MSG_MAX];
+        return GW_ERROR_SET(err, GW_EIO, "audit database: %s",
+                            gw_audit__pg_message(u->conn, m, sizeof(m)));
     }
     for (int i = 0; rc == GW_OK && i < PQntuples(r); i++) {
         snprintf(name, sizeof(name), "%020" PRIu64 ".cp", u64_at(r, i, 0));
