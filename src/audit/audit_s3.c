@@ -559,7 +559,10 @@ static int upload_dir(struct audit_shipper *s, const char *log_id, const char *w
         snprintf(rel, sizeof(rel), "%s/%s", sub, e->d_name);
         object_key_of(s, log_id, rel, key, sizeof(key));
         snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        rc = put_object(s, key, path, ctype, 300, why, sizeof(why));
+        long left = time_left_ms(s);
+        if (left < 1000)
+            break; /* stopping: the next run's pass salvages it */
+        rc = put_object(s, key, path, ctype, left / 1000, why, sizeof(why));
         if (rc != GW_OK) {
             atomic_fetch_add(&s->n_err, 1);
             GW_LOG(GW_LOG_WARN, "audit", "salvage: archive upload of %s failed (will retry): %s",
@@ -569,7 +572,7 @@ static int upload_dir(struct audit_shipper *s, const char *log_id, const char *w
         }
     }
     closedir(d);
-    return rc;
+    return rc == GW_OK && time_left_ms(s) < 1000 ? GW_EIO : rc;
 }
 
 /* Archives the logs of replicas that stopped without closing them: each one's missing segment
