@@ -186,17 +186,19 @@ void gw_audit_config_from_settings(struct gw_audit_config *c, const struct gw_se
     s3->ca_file = gw_settings_str(s, "GW_AUDIT_S3_CA_FILE");
 }
 
-/* Creates <dir>/<name> with `data` unless it exists (O_EXCL: two processes never both win). */
+/* Creates <dir>/<name> with `data` unless it exists. The file is written whole under a name of
+ * this process's, then linked to its name: link(2) fails when another process won, and the
+ * name never shows a partly written key (replicas sharing a folder start together: one that
+ * found the name created but still empty refused to start). */
 static int create_secret_file(const char *dir, const char *name, const void *data, size_t n,
                               struct gw_error *err)
 {
-    char path[4096], eb[128];
+    char path[4096], tmp[4200], eb[128];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
-        return errno == EEXIST ? GW_OK
-                               : GW_ERROR_SET(err, GW_EIO, "%s: %s", path,
-                                              gw_strerror(errno, eb, sizeof(eb)));
+        return GW_ERROR_SET(err, GW_EIO, "%s: %s", tmp, gw_strerror(errno, eb, sizeof(eb)));
     const char *p = data;
     size_t left = n;
     while (left) {
@@ -209,9 +211,13 @@ static int create_secret_file(const char *dir, const char *name, const void *dat
     int rc = left == 0 && fsync(fd) == 0 ? GW_OK : GW_EIO;
     close(fd);
     if (rc != GW_OK) {
-        unlink(path);
-        return GW_ERROR_SET(err, GW_EIO, "%s: cannot write", path);
+        unlink(tmp);
+        return GW_ERROR_SET(err, GW_EIO, "%s: cannot write", tmp);
     }
+    int lrc = link(tmp, path), lerr = errno;
+    unlink(tmp);
+    if (lrc != 0 && lerr != EEXIST) /* EEXIST: another process made it first; theirs is kept */
+        return GW_ERROR_SET(err, GW_EIO, "%s: %s", path, gw_strerror(lerr, eb, sizeof(eb)));
     return gw_audit__fsync_dir(dir);
 }
 

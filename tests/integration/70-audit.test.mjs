@@ -521,3 +521,27 @@ test('an audit export larger than GW_ADMIN_EXPORT_MAX_BYTES is refused with what
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('replicas that share a folder and start together agree on one generated signing key', async () => {
+  // each round: three processes find no key, each creates one; exactly one wins and the others
+  // read it whole (in CI, under load, a loser found the winner's file created but still empty
+  // and exited; the key is now written under a name of its own and linked into place). A
+  // regression guard: the window is a slow fsync, which these rounds do not force.
+  for (let round = 0; round < 3; round++) {
+    const dir = mkdtempSync(join(tmpdir(), 'mcpgw-audit-keyrace-'));
+    const started = await Promise.allSettled([1, 2, 3].map((i) => startGateway({
+      sets: { GW_DATA_DIR: dir, GW_AUDIT_LOG_ID: `race-${i}`, DATABASE_URL: `sqlite://${join(dir, `r${i}.db`)}` },
+    })));
+    try {
+      for (const s of started) assert.equal(s.status, 'fulfilled', String(s.reason));
+      const key = readFileSync(join(dir, 'audit', 'signing.key'), 'utf8');
+      assert.match(key, /^-----BEGIN PRIVATE KEY-----\n/);
+      assert.deepEqual(readdirSync(join(dir, 'audit')).filter((n) => n.endsWith('.tmp')), [], 'no work file left');
+      const vkeys = readFileSync(join(dir, 'audit', 'verifier-keys'), 'utf8').trim().split('\n');
+      assert.equal(new Set(vkeys).size, 1, `one verifier key: ${vkeys}`);
+    } finally {
+      await Promise.all(started.filter((s) => s.status === 'fulfilled').map((s) => s.value.stop()));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+});
