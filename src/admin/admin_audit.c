@@ -697,14 +697,20 @@ static bool parse_id(const char *s, uint64_t *out)
     return true;
 }
 
-/* The log a record or proof request names with log=, when it is not this replica's and the
- * database copy holds it (NULL: this replica's log). */
-static const char *other_log(const struct admin_job *j)
+/* The log a record or proof request names with log= when it is not this replica's (*log
+ * NULL: this replica's), and the database copy that holds it (*url); GW_ENOTFOUND (err) when
+ * it names another log and the copy is off. */
+static int other_log(const struct admin_job *j, const char **log, const char **url,
+                     struct gw_error *err)
 {
-    const char *log = j->aq->log;
-    if (!log[0] || !strcmp(log, gw_audit_log_id(j->adm->audit)))
-        return NULL;
-    return log;
+    *log = j->aq->log;
+    *url = gw_audit_database_url(j->adm->audit);
+    if (!(*log)[0] || !strcmp(*log, gw_audit_log_id(j->adm->audit)))
+        *log = NULL;
+    if (*log && !*url)
+        return GW_ERROR_SET(err, GW_ENOTFOUND, "no audit log %s here: the audit database copy "
+                                               "is off (GW_AUDIT_DATABASE_URL)", *log);
+    return GW_OK;
 }
 
 static void w_record(struct admin_job *j)
@@ -715,11 +721,9 @@ static void w_record(struct admin_job *j)
         return;
     }
     struct gw_error err = {0};
-    const char *log = other_log(j);
-    const char *url = gw_audit_database_url(j->adm->audit);
-    if (log && !url) {
-        gw_admin__fail(j, 404, "not_found", "no audit log %s here: the audit database copy is "
-                                            "off (GW_AUDIT_DATABASE_URL)", log);
+    const char *log, *url;
+    if (other_log(j, &log, &url, &err) != GW_OK) {
+        gw_admin__fail(j, 404, "not_found", "%s", err.msg);
         return;
     }
     if (log) {
@@ -787,14 +791,12 @@ static void w_ui_proof(struct admin_job *j)
         return;
     }
     struct gw_error err = {0};
-    const char *log = other_log(j), *url = gw_audit_database_url(j->adm->audit);
+    const char *log, *url;
     json_t *p = NULL;
-    if (log && !url)
-        GW_ERROR_SET(&err, GW_ENOTFOUND, "no audit log %s here: the audit database copy is off "
-                                         "(GW_AUDIT_DATABASE_URL)", log);
-    else if (log) /* another replica's log: computed from its rows in the database */
+    int rc = other_log(j, &log, &url, &err);
+    if (rc == GW_OK && log) /* another replica's log: computed from its rows in the database */
         p = gw_audit_inclusion_pg(url, log, seq, AUDIT_PROOF_DB_MAX, &err);
-    else
+    else if (rc == GW_OK)
         p = gw_audit_inclusion_dir(gw_audit_log_dir(j->adm->audit), seq, 0, &err);
     if (!p) {
         if (err.code == GW_ELIMIT)

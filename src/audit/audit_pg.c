@@ -18,6 +18,7 @@
 
 #include "core/alloc.h"
 #include "core/log.h"
+#include "core/str.h"
 
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -50,6 +51,14 @@ static const char SCHEMA[] =
     "archived_upto bigint NOT NULL DEFAULT 0, pruned_below bigint NOT NULL DEFAULT 0, "
     "next_header text, "
     "updated_at timestamptz NOT NULL DEFAULT now());";
+
+uint64_t gw_audit__pg_u64(const PGresult *r, int row, int col)
+{
+    unsigned long long v = 0;
+    if (!PQgetisnull(r, row, col))
+        gw_str_to_u64(gw_str_c(PQgetvalue(r, row, col)), &v);
+    return v;
+}
 
 const char *gw_audit__pg_message(const PGconn *c, char *buf, size_t size)
 {
@@ -137,7 +146,7 @@ int gw_audit__pg_size(struct audit_pg *pg, uint64_t *out, struct gw_error *err)
                                1, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
         return fail(pg, r, "count records", err);
-    *out = strtoull(PQgetvalue(r, 0, 0), NULL, 10); /* checksrc: allow (database integer) */
+    *out = gw_audit__pg_u64(r, 0, 0);
     PQclear(r);
     return GW_OK;
 }

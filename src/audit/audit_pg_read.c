@@ -213,8 +213,7 @@ long gw_audit_search_pg(const char *url, const struct gw_audit_pg_query *pq, gw_
         int n = PQntuples(r);
         for (int i = 0; i < n && !done; i++) {
             const char *log = PQgetvalue(r, i, 0);
-            unsigned long long seq = 0;
-            gw_str_to_u64(gw_str_c(PQgetvalue(r, i, 1)), &seq);
+            uint64_t seq = gw_audit__pg_u64(r, i, 1);
             const char *line = PQgetvalue(r, i, 2);
             size_t len = (size_t)PQgetlength(r, i, 2);
             snprintf(cur.ts, sizeof(cur.ts), "%s", PQgetvalue(r, i, 3));
@@ -300,13 +299,11 @@ json_t *gw_audit_logs_pg(const char *url, unsigned limit, struct gw_error *err)
     } else {
         out = json_array();
         for (int i = 0; i < PQntuples(r); i++) {
-            unsigned long long records = 0, size = 0;
-            gw_str_to_u64(gw_str_c(PQgetvalue(r, i, 2)), &records); /* NULL: "" = 0 records */
+            uint64_t records = gw_audit__pg_u64(r, i, 2); /* NULL: no record, 0 */
             json_t *cp = json_null();
-            if (!PQgetisnull(r, i, 3) &&
-                gw_str_to_u64(gw_str_c(PQgetvalue(r, i, 3)), &size) == GW_OK)
-                cp = json_pack("{s:I,s:s}", "size", (json_int_t)size, "time",
-                               PQgetvalue(r, i, 4));
+            if (!PQgetisnull(r, i, 3))
+                cp = json_pack("{s:I,s:s}", "size", (json_int_t)gw_audit__pg_u64(r, i, 3),
+                               "time", PQgetvalue(r, i, 4));
             json_t *l = json_pack("{s:s,s:s,s:I,s:o,s:s}", "log", PQgetvalue(r, i, 0), "origin",
                                   PQgetvalue(r, i, 1), "records", (json_int_t)records,
                                   "checkpoint", cp, "createdAt", PQgetvalue(r, i, 5));
@@ -315,11 +312,8 @@ json_t *gw_audit_logs_pg(const char *url, unsigned limit, struct gw_error *err)
                                                        : json_string(PQgetvalue(r, i, 6)));
             /* what the WORM archive holds of it (null: no archive), and what the retention
              * deleted from the database */
-            unsigned long long archived = 0, pruned = 0;
-            bool known = !PQgetisnull(r, i, 7) &&
-                         gw_str_to_u64(gw_str_c(PQgetvalue(r, i, 7)), &archived) == GW_OK;
-            if (!PQgetisnull(r, i, 8))
-                gw_str_to_u64(gw_str_c(PQgetvalue(r, i, 8)), &pruned);
+            uint64_t archived = gw_audit__pg_u64(r, i, 7), pruned = gw_audit__pg_u64(r, i, 8);
+            bool known = !PQgetisnull(r, i, 7);
             json_object_set_new(l, "archivedRecords",
                                 known ? json_integer((json_int_t)(archived < records ? archived
                                                                                      : records))
@@ -343,14 +337,13 @@ static int latest_checkpoint(PGconn *c, const char *log_id, uint64_t *size, char
                                "ORDER BY size DESC LIMIT 1",
                                1, NULL, p, NULL, NULL, 0);
     int rc = GW_OK;
-    unsigned long long v = 0;
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
         rc = db_fail(err, c);
-    else if (PQntuples(r) != 1 || gw_str_to_u64(gw_str_c(PQgetvalue(r, 0, 0)), &v) != GW_OK)
+    else if (PQntuples(r) != 1)
         rc = GW_ERROR_SET(err, GW_ENOTFOUND,
                           "log %s has no signed checkpoint in the audit database yet", log_id);
     if (rc == GW_OK) {
-        *size = v;
+        *size = gw_audit__pg_u64(r, 0, 0);
         *note = gw_xstrndup(PQgetvalue(r, 0, 1), (size_t)PQgetlength(r, 0, 1));
     }
     PQclear(r);
@@ -364,14 +357,13 @@ static int pruned_below(PGconn *c, const char *log_id, uint64_t *out, struct gw_
     PGresult *r = PQexecParams(c,
                                "SELECT pruned_below FROM audit_archive WHERE log_id = $1", 1,
                                NULL, p, NULL, NULL, 0);
-    unsigned long long v = 0;
     int rc = GW_OK;
+    *out = 0;
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
         rc = db_fail(err, c);
     else if (PQntuples(r) == 1)
-        gw_str_to_u64(gw_str_c(PQgetvalue(r, 0, 0)), &v);
+        *out = gw_audit__pg_u64(r, 0, 0);
     PQclear(r);
-    *out = v;
     return rc;
 }
 
@@ -412,8 +404,7 @@ int gw_audit__pg_rows(PGconn *c, const char *log_id, uint64_t from, uint64_t to,
         }
         int n = PQntuples(r), rc = GW_OK;
         for (int i = 0; i < n && rc == GW_OK; i++) {
-            unsigned long long seq = 0;
-            gw_str_to_u64(gw_str_c(PQgetvalue(r, i, 0)), &seq);
+            uint64_t seq = gw_audit__pg_u64(r, i, 0);
             rc = fn(ud, seq, PQgetvalue(r, i, 1), (size_t)PQgetlength(r, i, 1), err);
             from = seq + 1;
         }
@@ -499,6 +490,27 @@ json_t *gw_audit_inclusion_pg(const char *url, const char *log_id, uint64_t seq,
     return o;
 }
 
+int gw_audit__pg_checkpoints_to(PGconn *c, const char *log_id, int64_t above,
+                                const char *cpdir, struct gw_error *err)
+{
+    char ab[24];
+    snprintf(ab, sizeof(ab), "%" PRId64, above);
+    const char *p[2] = {log_id, ab};
+    PGresult *r = PQexecParams(c,
+                               "SELECT size, note FROM audit_checkpoints WHERE log_id = $1 AND "
+                               "size > $2::bigint ORDER BY size",
+                               2, NULL, p, NULL, NULL, 0);
+    int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? GW_OK : db_fail(err, c);
+    for (int i = 0; rc == GW_OK && i < PQntuples(r); i++) {
+        char name[64];
+        snprintf(name, sizeof(name), "%020" PRIu64 ".cp", gw_audit__pg_u64(r, i, 0));
+        rc = gw_audit__write_file_atomic(cpdir, name, PQgetvalue(r, i, 1),
+                                         (size_t)PQgetlength(r, i, 1), 0644, err);
+    }
+    PQclear(r);
+    return rc;
+}
+
 /* Exporting a log: its records cut into segments of EXPORT_SEGMENT, each with its header. */
 struct export {
     const char *segdir, *origin;
@@ -578,21 +590,8 @@ int gw_audit_export_pg(const char *url, const char *log_id, const char *outdir,
     if (rc == GW_OK && gw_buf_len(&x.b))
         rc = export_flush(&x, err);
     gw_buf_fini(&x.b);
-    if (rc == GW_OK) { /* every checkpoint of the log, as signed */
-        PGresult *r = PQexecParams(c, "SELECT size, note FROM audit_checkpoints WHERE log_id = $1",
-                                   1, NULL, p, NULL, NULL, 0);
-        if (PQresultStatus(r) != PGRES_TUPLES_OK)
-            rc = db_fail(err, c);
-        for (int i = 0; rc == GW_OK && i < PQntuples(r); i++) {
-            char name[64];
-            unsigned long long sz = 0;
-            gw_str_to_u64(gw_str_c(PQgetvalue(r, i, 0)), &sz);
-            snprintf(name, sizeof(name), "%020llu.cp", sz);
-            rc = gw_audit__write_file_atomic(d.cp, name, PQgetvalue(r, i, 1),
-                                             (size_t)PQgetlength(r, i, 1), 0644, err);
-        }
-        PQclear(r);
-    }
+    if (rc == GW_OK) /* every checkpoint of the log, as signed */
+        rc = gw_audit__pg_checkpoints_to(c, log_id, -1, d.cp, err);
     release_db(rc);
     *out_records = x.total;
     return rc;

@@ -542,7 +542,8 @@ static void remove_files(const char *dir, const char *sub)
     (void)rmdir(path);
 }
 
-/* Uploads the files of <work>/<sub> as the objects of log `log_id`; GW_OK when all went. */
+/* Uploads the files of <work>/<sub> as the objects of log `log_id` (their number added to
+ * *count unless NULL); GW_OK when all went. */
 static int upload_dir(struct audit_shipper *s, const char *log_id, const char *work,
                       const char *sub, const char *ctype, size_t *count)
 {
@@ -567,7 +568,7 @@ static int upload_dir(struct audit_shipper *s, const char *log_id, const char *w
             atomic_fetch_add(&s->n_err, 1);
             GW_LOG(GW_LOG_WARN, "audit", "salvage: archive upload of %s failed (will retry): %s",
                    key, why);
-        } else {
+        } else if (count) {
             (*count)++;
         }
     }
@@ -590,14 +591,14 @@ static void salvage(struct audit_shipper *s)
         snprintf(segdir, sizeof(segdir), "%s/%s", work, AUDIT_SEG_DIR);
         snprintf(cpdir, sizeof(cpdir), "%s/%s", work, AUDIT_CP_DIR);
         struct gw_error err = {0};
-        size_t segs = 0, cps = 0;
+        size_t cps = 0;
         int rc = gw_audit__mkdirs(segdir, &err);
         if (rc == GW_OK)
             rc = gw_audit__mkdirs(cpdir, &err);
         if (rc == GW_OK)
             rc = gw_audit__upkeep_rebuild(s->upkeep, &o[i], segdir, cpdir, &err);
         if (rc == GW_OK)
-            rc = upload_dir(s, o[i].log_id, work, AUDIT_SEG_DIR, "application/x-ndjson", &segs);
+            rc = upload_dir(s, o[i].log_id, work, AUDIT_SEG_DIR, "application/x-ndjson", NULL);
         if (rc == GW_OK)
             rc = upload_dir(s, o[i].log_id, work, AUDIT_CP_DIR, "text/plain; charset=utf-8",
                             &cps);

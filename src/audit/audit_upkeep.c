@@ -23,7 +23,6 @@
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/log.h"
-#include "core/str.h"
 
 #include <fcntl.h>
 #include <inttypes.h>
@@ -105,14 +104,6 @@ static int command(struct audit_upkeep *u, const char *sql, int n, const char *c
         return fail(u, r, what);
     PQclear(r);
     return GW_OK;
-}
-
-static uint64_t u64_at(const PGresult *r, int row, int col)
-{
-    unsigned long long v = 0;
-    if (!PQgetisnull(r, row, col))
-        gw_str_to_u64(gw_str_c(PQgetvalue(r, row, col)), &v);
-    return v;
 }
 
 void gw_audit__upkeep_publish(struct audit_upkeep *u, const char *log_id, uint64_t upto,
@@ -214,8 +205,8 @@ int gw_audit__upkeep_orphans(struct audit_upkeep *u, const char *self, unsigned 
         if (!gw_audit_log_id_valid(PQgetvalue(r, i, 0)))
             continue; /* names object keys and files: never anything else */
         snprintf(o[k].log_id, sizeof(o[k].log_id), "%s", PQgetvalue(r, i, 0));
-        o[k].from = u64_at(r, i, 1);
-        o[k].to = u64_at(r, i, 2);
+        o[k].from = gw_audit__pg_u64(r, i, 1);
+        o[k].to = gw_audit__pg_u64(r, i, 2);
         o[k].header = gw_xstrndup(PQgetvalue(r, i, 3), (size_t)PQgetlength(r, i, 3));
         k++;
     }
@@ -296,26 +287,7 @@ int gw_audit__upkeep_rebuild(struct audit_upkeep *u, const struct audit_orphan *
         return rc;
     }
     /* the checkpoints signed over these records, as signed */
-    char from[24];
-    snprintf(from, sizeof(from), "%" PRIu64, o->from);
-    const char *params[2] = {o->log_id, from};
-    PGresult *r = PQexecParams(u->conn,
-                               "SELECT size, note FROM audit_checkpoints WHERE log_id = $1 AND "
-                               "size > $2::bigint ORDER BY size",
-                               2, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        PQclear(r);
-        atomic_fetch_add(&u->errors, 1);
-        char m[GW_ERROR_MSG_MAX];
-        return GW_ERROR_SET(err, GW_EIO, "audit database: %s",
-                            gw_audit__pg_message(u->conn, m, sizeof(m)));
-    }
-    for (int i = 0; rc == GW_OK && i < PQntuples(r); i++) {
-        snprintf(name, sizeof(name), "%020" PRIu64 ".cp", u64_at(r, i, 0));
-        rc = gw_audit__write_file_atomic(cpdir, name, PQgetvalue(r, i, 1),
-                                         (size_t)PQgetlength(r, i, 1), 0644, err);
-    }
-    PQclear(r);
+    rc = gw_audit__pg_checkpoints_to(u->conn, o->log_id, (int64_t)o->from, cpdir, err);
     if (rc != GW_OK)
         atomic_fetch_add(&u->errors, 1);
     return rc;
@@ -377,7 +349,8 @@ static int prune_log(struct audit_upkeep *u, const char *log_id, uint64_t below,
         if (PQresultStatus(r) != PGRES_TUPLES_OK)
             return fail(u, r, "find what to prune");
         bool has_young = !PQgetisnull(r, 0, 0), has_end = !PQgetisnull(r, 0, 1);
-        uint64_t young = u64_at(r, 0, 0), end = u64_at(r, 0, 1), rows = u64_at(r, 0, 2);
+        uint64_t young = gw_audit__pg_u64(r, 0, 0), end = gw_audit__pg_u64(r, 0, 1);
+        uint64_t rows = gw_audit__pg_u64(r, 0, 2);
         PQclear(r);
         uint64_t stop_at = has_young ? young : has_end ? end : below;
         if (stop_at <= below)
@@ -427,8 +400,8 @@ void gw_audit__upkeep_prune(struct audit_upkeep *u, bool (*stopping)(void *), vo
     int rc = GW_OK;
     unsigned long long deleted = 0;
     for (int i = 0; rc == GW_OK && i < PQntuples(r); i++)
-        rc = prune_log(u, PQgetvalue(r, i, 0), u64_at(r, i, 1), u64_at(r, i, 2), cutoff,
-                       stopping, ud, &deleted);
+        rc = prune_log(u, PQgetvalue(r, i, 0), gw_audit__pg_u64(r, i, 1),
+                       gw_audit__pg_u64(r, i, 2), cutoff, stopping, ud, &deleted);
     PQclear(r);
     if (deleted)
         GW_LOG(GW_LOG_INFO, "audit",
