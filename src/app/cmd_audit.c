@@ -16,7 +16,6 @@
 #include "core/json.h"
 #include "pii/pii.h"
 
-#include <ftw.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -250,16 +249,6 @@ static bool print_record(void *ud, uint64_t seq, const char *line, size_t len,
     fwrite(line, 1, len, stdout);
     fputc('\n', stdout);
     return true;
-}
-
-/* nftw: removes one entry of the temporary folder of verify --db (children first) */
-static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
 }
 
 int cmd_audit(int argc, char **argv)
@@ -509,7 +498,7 @@ int cmd_audit(int argc, char **argv)
     }
 out:
     if (dbtmp[0])
-        nftw(dbtmp, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+        gw_audit_remove_folder(dbtmp);
     for (size_t i = 0; i < nlogs; i++)
         gw_free(logs[i]);
     gw_free(logs);

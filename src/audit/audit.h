@@ -173,6 +173,10 @@ const char *gw_audit_log_dir(const struct gw_audit *a);
 /* This replica's log id, and the PostgreSQL copy's URL (NULL when there is none). */
 const char *gw_audit_log_id(const struct gw_audit *a);
 const char *gw_audit_database_url(const struct gw_audit *a);
+/* Removes a folder and everything in it (a temporary export, a salvage's work files);
+ * best effort. */
+void gw_audit_remove_folder(const char *path);
+
 /* Whether s is a log id: 1-64 characters of [A-Za-z0-9._-], not "." or "..". */
 bool gw_audit_log_id_valid(const char *s);
 

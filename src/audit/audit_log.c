@@ -35,6 +35,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -119,6 +120,21 @@ static char *path_join(const char *a, const char *b)
 }
 
 /* ---- files ------------------------------------------------------------------------------- */
+
+/* nftw: removes one entry (children first) */
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+void gw_audit_remove_folder(const char *path)
+{
+    nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
 
 int gw_audit__mkdirs(const char *path, struct gw_error *err)
 {

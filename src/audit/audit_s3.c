@@ -523,25 +523,6 @@ static bool stopping(void *ud)
     return stop;
 }
 
-/* Removes the files of <dir>/<sub> and the folder (a salvage's work files). */
-static void remove_files(const char *dir, const char *sub)
-{
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/%s", dir, sub);
-    DIR *d = opendir(path);
-    if (!d)
-        return;
-    for (struct dirent *e; (e = readdir(d));) {
-        if (e->d_name[0] == '.')
-            continue;
-        char f[4400];
-        snprintf(f, sizeof(f), "%s/%s", path, e->d_name);
-        (void)unlink(f);
-    }
-    closedir(d);
-    (void)rmdir(path);
-}
-
 /* Uploads the files of <work>/<sub> as the objects of log `log_id` (their number added to
  * *count unless NULL); GW_OK when all went. */
 static int upload_dir(struct audit_shipper *s, const char *log_id, const char *work,
@@ -612,9 +593,7 @@ static void salvage(struct audit_shipper *s)
                    cps);
         else if (err.msg[0])
             GW_LOG(GW_LOG_ERROR, "audit", "salvage of log %s: %s", o[i].log_id, err.msg);
-        remove_files(work, AUDIT_SEG_DIR);
-        remove_files(work, AUDIT_CP_DIR);
-        (void)rmdir(work);
+        gw_audit_remove_folder(work);
     }
     gw_audit__upkeep_orphans_free(o, n);
     char top[4096];
