@@ -184,6 +184,41 @@ static int array_perfect(void *ud, uint64_t start, uint64_t size, gw_hash out)
     return 0;
 }
 
+/* A pruned head and its leaves after it as a source (audit_merkle.h). */
+static int tail_perfect(void *ud, uint64_t start, uint64_t size, gw_hash out)
+{
+    const struct gw_merkle_tail *t = ud;
+    uint64_t p = t->head->size;
+    if (start >= p)
+        return array_perfect((void *)t->leaves, start - p, size, out);
+    if (start + size <= p) { /* a node of the range, or gone */
+        uint64_t at = 0, rest = p; /* node i spans the i-th highest set bit of p */
+        for (unsigned i = 0; i < t->head->n && rest; i++) {
+            uint64_t span = (uint64_t)1 << (63 - __builtin_clzll(rest));
+            if (at == start && span == size) {
+                memcpy(out, t->head->h[i], GW_HASH_LEN);
+                return 0;
+            }
+            at += span;
+            rest -= span;
+        }
+        return GW_MERKLE_PRUNED;
+    }
+    gw_hash l, r; /* straddles p: its halves */
+    int rc = tail_perfect(ud, start, size / 2, l);
+    if (rc == 0)
+        rc = tail_perfect(ud, start + size / 2, size / 2, r);
+    if (rc == 0)
+        gw_merkle_node_hash(l, r, out);
+    return rc;
+}
+
+void gw_merkle_tail_source(const struct gw_merkle_tail *t, struct gw_merkle_source *out)
+{
+    out->perfect = tail_perfect;
+    out->ud = (void *)t;
+}
+
 void gw_merkle_root(const gw_hash *leaves, uint64_t n, gw_hash out)
 {
     struct gw_merkle_source src = {array_perfect, (void *)leaves};

@@ -68,6 +68,19 @@ int gw_merkle_source_inclusion(const struct gw_merkle_source *src, uint64_t size
 int gw_merkle_source_consistency(const struct gw_merkle_source *src, uint64_t m, uint64_t n,
                                  gw_hash *proof, int *np);
 
+/* A tree whose first leaves are known only by their compact range (a log whose oldest records
+ * were deleted from a store, their hashes kept): the range of [0, p) and the leaf hashes from
+ * p on. As a source it gives every perfect subtree that is a node of that range or lies at or
+ * after p, and splits one that straddles p; any other subtree of [0, p) is gone and answers
+ * GW_MERKLE_PRUNED. Enough for the head of every size >= p and the inclusion proof of every
+ * leaf >= p (a sibling inside [0, p) on such a path is always a node of the range). */
+#define GW_MERKLE_PRUNED 1
+struct gw_merkle_tail {
+    const struct gw_merkle_range *head; /* [0, head->size) */
+    const gw_hash *leaves;              /* leaves[i] is leaf head->size + i */
+};
+void gw_merkle_tail_source(const struct gw_merkle_tail *t, struct gw_merkle_source *out);
+
 bool gw_merkle_verify_inclusion(const gw_hash leaf, uint64_t index, uint64_t size,
                                 const gw_hash *proof, int nproof, const gw_hash root);
 bool gw_merkle_verify_consistency(uint64_t m, uint64_t n, const gw_hash root_m,

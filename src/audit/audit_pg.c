@@ -9,9 +9,10 @@
  *   audit_logs(log_id, origin, created_at)
  *   audit_records(log_id, seq, record text (the exact canonical line), event jsonb generated)
  *   audit_checkpoints(log_id, size, note)
- *   audit_archive(log_id, archived_upto, next_header, pruned_below, updated_at)  what the
- *     WORM archive holds of each log, the header of the segment after it, what the retention
- *     deleted, the replica's heartbeat (audit_upkeep.c)
+ *   audit_archive(log_id, archived_upto, next_header, pruned_below, pruned_header,
+ *     updated_at)  what the WORM archive holds of each log, the header of the segment after it,
+ *     what the retention deleted and the compact range of it (so that what is kept can still
+ *     be proven), the replica's heartbeat (audit_upkeep.c)
  * Runs on the audit writer thread only (a blocking libpq connection is fine there).
  */
 #include "audit/audit_internal.h"
@@ -50,7 +51,8 @@ static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS audit_archive (log_id text PRIMARY KEY, "
     "archived_upto bigint NOT NULL DEFAULT 0, pruned_below bigint NOT NULL DEFAULT 0, "
     "next_header text, "
-    "updated_at timestamptz NOT NULL DEFAULT now());";
+    "updated_at timestamptz NOT NULL DEFAULT now());"
+    "ALTER TABLE audit_archive ADD COLUMN IF NOT EXISTS pruned_header text;";
 
 uint64_t gw_audit__pg_u64(const PGresult *r, int row, int col)
 {

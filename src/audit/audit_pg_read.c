@@ -8,11 +8,13 @@
  *     keyset cursor on that triple (index audit_records_time; a decision other than "allow"
  *     is served by the partial index audit_records_decision), newest or oldest first;
  *   - the inclusion proof of a record of any log, computed from that log's rows and its latest
- *     checkpoint in the database (linear in the log, so bounded by the caller);
+ *     checkpoint in the database (linear in the log, so bounded by the caller); the records
+ *     the retention deleted count through the compact range it kept of them;
  *   - the export of a log to the on-disk layout (`mcpgw audit export --db`, `verify --db`).
  * A log's rows are read in order in batches (gw_audit__pg_rows, also the salvage's reader), so
- * memory follows a batch, not the log. A proof or an export needs a log whole: one whose first
- * records the retention pruned (audit_upkeep.c) is refused with the way to the archive.
+ * memory follows a batch, not the log. An export needs a log whole: one whose first records the
+ * retention pruned (audit_upkeep.c) is refused with the way to the archive, as is the proof of
+ * a deleted record.
  * The decision of an event is computed in SQL (AUDIT_SQL_DECISION, audit_internal.h); its C
  * twin is gw_audit_decision (audit_read.c): tests/integration/74-audit-pg.test.mjs compares them.
  * Blocking libpq on one connection per thread, kept between calls (admin pool threads, never a
@@ -350,19 +352,33 @@ static int latest_checkpoint(PGconn *c, const char *log_id, uint64_t *size, char
     return rc;
 }
 
-/* The first record of `log_id` the retention left in the database (0: none pruned). */
-static int pruned_below(PGconn *c, const char *log_id, uint64_t *out, struct gw_error *err)
+/* What the retention deleted of `log_id`: the first record it left (0: none deleted) and,
+ * when it kept one, the compact range of the records below it (audit_upkeep.c). */
+struct pruned {
+    uint64_t below;
+    bool has_head;
+    struct audit_seg_header head;
+};
+
+static int pruned_of(PGconn *c, const char *log_id, struct pruned *out, struct gw_error *err)
 {
     const char *p[1] = {log_id};
     PGresult *r = PQexecParams(c,
-                               "SELECT pruned_below FROM audit_archive WHERE log_id = $1", 1,
-                               NULL, p, NULL, NULL, 0);
+                               "SELECT pruned_below, pruned_header FROM audit_archive "
+                               "WHERE log_id = $1",
+                               1, NULL, p, NULL, NULL, 0);
     int rc = GW_OK;
-    *out = 0;
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+    memset(out, 0, sizeof(*out));
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         rc = db_fail(err, c);
-    else if (PQntuples(r) == 1)
-        *out = gw_audit__pg_u64(r, 0, 0);
+    } else if (PQntuples(r) == 1) {
+        out->below = gw_audit__pg_u64(r, 0, 0);
+        out->has_head = out->below > 0 && !PQgetisnull(r, 0, 1) &&
+                        gw_audit__parse_header(PQgetvalue(r, 0, 1),
+                                               (size_t)PQgetlength(r, 0, 1), &out->head,
+                                               NULL) == GW_OK &&
+                        out->head.first == out->below;
+    }
     PQclear(r);
     return rc;
 }
@@ -370,15 +386,15 @@ static int pruned_below(PGconn *c, const char *log_id, uint64_t *out, struct gw_
 /* Refuses what needs a log's records from 0 when the retention deleted its first ones. */
 static int whole_log(PGconn *c, const char *log_id, const char *what, struct gw_error *err)
 {
-    uint64_t below = 0;
-    int rc = pruned_below(c, log_id, &below, err);
-    if (rc == GW_OK && below > 0)
+    struct pruned p;
+    int rc = pruned_of(c, log_id, &p, err);
+    if (rc == GW_OK && p.below > 0)
         rc = GW_ERROR_SET(err, GW_ECONFLICT,
                           "%s needs every record of log %s from 0, and its records below "
                           "%" PRIu64 " were deleted from the database copy "
                           "(GW_AUDIT_DATABASE_RETENTION_DAYS) once the WORM archive held them: "
                           "use the archive's copy of the log (mcpgw audit verify|proof --dir)",
-                          what, log_id, below);
+                          what, log_id, p.below);
     return rc;
 }
 
@@ -414,12 +430,12 @@ int gw_audit__pg_rows(PGconn *c, const char *log_id, uint64_t from, uint64_t to,
     }
 }
 
-/* Hashing the records [0, size) of a log into leaves, in order and without gaps, keeping the
- * line of record `seq`. */
+/* Hashing the records [first, size) of a log into leaves, in order and without gaps, keeping
+ * the line of record `seq`. */
 struct leaves {
     const char *log_id;
-    gw_hash *leaves;
-    uint64_t next, size, seq;
+    gw_hash *leaves; /* leaves[i] is record first + i */
+    uint64_t first, next, size, seq;
     char *line; /* gw_free */
 };
 
@@ -431,10 +447,35 @@ static int leaf_row(void *ud, uint64_t seq, const char *line, size_t len, struct
                             "log %s in the audit database lacks record %" PRIu64
                             " (below its checkpoint of %" PRIu64 ")",
                             l->log_id, l->next, l->size);
-    gw_merkle_leaf_hash(line, len, l->leaves[l->next++]);
+    gw_merkle_leaf_hash(line, len, l->leaves[l->next++ - l->first]);
     if (seq == l->seq)
         l->line = gw_xstrndup(line, len);
     return GW_OK;
+}
+
+/* Whether the proof of record `seq` can be computed from the database: the retention may have
+ * deleted the first records of the log; those it kept are proven over the compact range of the
+ * deleted ones (pruned_header). */
+static int provable(const struct pruned *p, const char *log_id, uint64_t seq,
+                    struct gw_error *err)
+{
+    if (p->below == 0 || (p->has_head && seq >= p->below))
+        return GW_OK;
+    if (seq >= p->below)
+        return GW_ERROR_SET(err, GW_ECONFLICT,
+                            "a proof from the database needs the Merkle tree of log %s, whose "
+                            "records below %" PRIu64 " were deleted from the database copy "
+                            "(GW_AUDIT_DATABASE_RETENTION_DAYS) without the summary of them "
+                            "that proofs use (an older version kept none, or the retention "
+                            "found rows changed in the database and said so in a warning): "
+                            "use the archive's copy of the log (mcpgw audit proof --dir)",
+                            log_id, p->below);
+    return GW_ERROR_SET(err, GW_ECONFLICT,
+                        "record %" PRIu64 " of log %s was deleted from the database copy "
+                        "(GW_AUDIT_DATABASE_RETENTION_DAYS keeps records from %" PRIu64
+                        ") once the WORM archive held it: use the archive's copy of the log "
+                        "(mcpgw audit proof --dir)",
+                        seq, log_id, p->below);
 }
 
 json_t *gw_audit_inclusion_pg(const char *url, const char *log_id, uint64_t seq,
@@ -445,9 +486,12 @@ json_t *gw_audit_inclusion_pg(const char *url, const char *log_id, uint64_t seq,
         return NULL;
     uint64_t size = 0;
     char *note = NULL;
+    struct pruned pr;
     struct leaves l = {.log_id = log_id, .seq = seq};
     json_t *o = NULL;
-    int rc = whole_log(c, log_id, "a proof from the database", err);
+    int rc = pruned_of(c, log_id, &pr, err);
+    if (rc == GW_OK)
+        rc = provable(&pr, log_id, seq, err);
     if (rc == GW_OK)
         rc = latest_checkpoint(c, log_id, &size, &note, err);
     if (rc == GW_OK && seq >= size)
@@ -455,16 +499,18 @@ json_t *gw_audit_inclusion_pg(const char *url, const char *log_id, uint64_t seq,
                           "record %" PRIu64 " of log %s is not in its latest signed checkpoint "
                           "(%" PRIu64 " records): wait for the next checkpoint",
                           seq, log_id, size);
-    if (rc == GW_OK && size > max_records)
+    if (rc == GW_OK && size - pr.below > max_records)
         rc = GW_ERROR_SET(err, GW_ELIMIT,
-                          "log %s holds %" PRIu64 " signed records, more than the %" PRIu64
-                          " a proof from the admin API reads: ask the replica that writes it, "
-                          "or run `mcpgw audit proof --db URL --log %s --seq %" PRIu64 "`",
-                          log_id, size, max_records, log_id, seq);
+                          "log %s holds %" PRIu64 " signed records in the database, more than "
+                          "the %" PRIu64 " a proof from the admin API reads: ask the replica "
+                          "that writes it, or run `mcpgw audit proof --db URL --log %s --seq "
+                          "%" PRIu64 "`",
+                          log_id, size - pr.below, max_records, log_id, seq);
     if (rc == GW_OK) {
+        l.first = l.next = pr.below;
         l.size = size;
-        l.leaves = gw_xmalloc((size_t)size * sizeof(*l.leaves));
-        rc = gw_audit__pg_rows(c, log_id, 0, size, leaf_row, &l, err);
+        l.leaves = gw_xmalloc((size_t)(size - pr.below) * sizeof(*l.leaves));
+        rc = gw_audit__pg_rows(c, log_id, pr.below, size, leaf_row, &l, err);
     }
     if (rc == GW_OK && l.next < size)
         rc = GW_ERROR_SET(err, GW_ECONFLICT,
@@ -472,17 +518,29 @@ json_t *gw_audit_inclusion_pg(const char *url, const char *log_id, uint64_t seq,
                           ", before its checkpoint of %" PRIu64,
                           log_id, l.next, size);
     release_db(rc);
+    gw_hash proof[GW_MERKLE_MAX_PROOF], root;
+    int np = 0;
+    if (rc == GW_OK) { /* below <= seq < size: every subtree needed is there (audit_merkle.h) */
+        struct gw_merkle_range none;
+        gw_merkle_range_init(&none);
+        struct gw_merkle_tail t = {pr.below ? &pr.head.range : &none,
+                                   (const gw_hash *)l.leaves};
+        struct gw_merkle_source src;
+        gw_merkle_tail_source(&t, &src);
+        if (gw_merkle_source_inclusion(&src, size, seq, proof, &np) != 0 ||
+            gw_merkle_source_root(&src, 0, size, root) != 0)
+            rc = GW_ERROR_SET(err, GW_ERR, "log %s: the proof of record %" PRIu64
+                              " needs records the database no longer holds", log_id, seq);
+    }
     if (rc == GW_OK) {
-        gw_hash proof[GW_MERKLE_MAX_PROOF], root;
-        int np = gw_merkle_inclusion_proof((const gw_hash *)l.leaves, size, seq, proof);
-        gw_merkle_root((const gw_hash *)l.leaves, size, root);
         json_t *pa = json_array();
         for (int i = 0; i < np; i++)
             json_array_append_new(pa, gw_audit__hash_json(proof[i]));
         o = json_pack("{s:s,s:I,s:I,s:o,s:o,s:o,s:s,s:s}", "log", log_id, "seq",
                       (json_int_t)seq, "size", (json_int_t)size, "leaf_hash",
-                      gw_audit__hash_json(l.leaves[seq]), "root", gw_audit__hash_json(root),
-                      "proof", pa, "record", l.line, "checkpoint", note);
+                      gw_audit__hash_json(l.leaves[seq - pr.below]), "root",
+                      gw_audit__hash_json(root), "proof", pa, "record", l.line, "checkpoint",
+                      note);
     }
     gw_free(l.leaves);
     gw_free(l.line);

@@ -14,11 +14,15 @@
  *       with their checkpoints, for the shipper to upload (gw_audit__upkeep_rebuild);
  *     - prunes (GW_AUDIT_DATABASE_RETENTION_DAYS > 0), log by log, the rows below both
  *       archived_upto and the first record younger than the retention, as a prefix of the log
- *       (pruned_below rises, no holes), UPKEEP_BATCH rows per transaction.
+ *       (pruned_below rises, no holes), UPKEEP_BATCH rows per transaction, each row hashed into
+ *       the compact range of the deleted prefix first (pruned_header: the proofs of the records
+ *       kept need it).
  * Nothing is pruned that the archive does not hold (gw_audit_open refuses a retention without an
  * archive). The readers of the copy refuse what needs a pruned log whole (audit_pg_read.c).
  */
 #include "audit/audit_internal.h"
+#include "audit/audit_merkle.h"
+#include "audit/audit_note.h"
 
 #include "core/alloc.h"
 #include "core/buf.h"
@@ -326,10 +330,138 @@ static void cutoff_of(unsigned days, char *out, size_t size)
     strftime(out, size, "%Y-%m-%dT%H:%M:%S", &tm);
 }
 
+/* The compact range of what a log's retention deleted (audit_archive.pruned_header: the header
+ * a segment starting at the first record kept would carry), extended over every row deleted,
+ * so that a record kept can still be proven from the database (audit_pg_read.c). */
+struct pruned_head {
+    bool known; /* false: pruned by a version that kept no head, or rows that did not chain */
+    struct gw_merkle_range range;
+    gw_hash prev;
+    bool has_prev;
+    const char *origin;
+    const char *log_id;
+    uint64_t to; /* the first record kept by this batch (read only to check its chain) */
+};
+
+/* Whether a record line names the leaf hash before it as its "prev" (a record ends with
+ * ,"prev":"<base64>","seq":N}): the rows deleted are the ones the log chained. */
+static bool chains(const struct pruned_head *h, uint64_t seq, const char *line, size_t len)
+{
+    char tail[128], p[AUDIT_B64_HASH] = "";
+    if (h->has_prev)
+        gw_note_b64(h->prev, GW_HASH_LEN, p);
+    int n = snprintf(tail, sizeof(tail), ",\"prev\":\"%s\",\"seq\":%" PRIu64 "}", p, seq);
+    return n > 0 && (size_t)n <= len && memcmp(line + len - (size_t)n, tail, (size_t)n) == 0;
+}
+
+static int head_row(void *ud, uint64_t seq, const char *line, size_t len, struct gw_error *err)
+{
+    (void)err;
+    struct pruned_head *h = ud;
+    if (!h->known)
+        return GW_OK;
+    if (seq != h->range.size || !chains(h, seq, line, len)) {
+        if (seq != h->range.size)
+            GW_LOG(GW_LOG_WARN, "audit",
+                   "database copy retention: record %" PRIu64 " of log %s is missing from "
+                   "the database: its records kept can no longer be proven from the database, "
+                   "only from the WORM archive",
+                   h->range.size, h->log_id);
+        else
+            GW_LOG(GW_LOG_WARN, "audit",
+                   "database copy retention: record %" PRIu64 " of log %s does not chain to "
+                   "the record before it (its prev hash differs): rows were changed in the "
+                   "database; its records kept can no longer be proven from the database, "
+                   "only from the WORM archive",
+                   seq, h->log_id);
+        h->known = false;
+        return GW_OK;
+    }
+    if (seq == h->to) /* the first record kept: checked, not counted */
+        return GW_OK;
+    gw_merkle_leaf_hash(line, len, h->prev);
+    gw_merkle_range_append(&h->range, h->prev);
+    h->has_prev = true;
+    return GW_OK;
+}
+
+/* The head at `below` from its stored header (NULL: none kept, or nothing pruned yet). */
+static void head_of(struct pruned_head *h, const char *log_id, uint64_t below,
+                    const char *header, const char *origin)
+{
+    memset(h, 0, sizeof(*h));
+    h->origin = origin;
+    h->log_id = log_id;
+    gw_merkle_range_init(&h->range);
+    struct audit_seg_header sh;
+    if (below == 0) {
+        h->known = true;
+    } else if (header && gw_audit__parse_header(header, strlen(header), &sh, NULL) == GW_OK &&
+               sh.first == below) {
+        h->known = true;
+        h->range = sh.range;
+        memcpy(h->prev, sh.prev, GW_HASH_LEN);
+        h->has_prev = sh.has_prev;
+    }
+}
+
+/* Deletes the rows [from, to) of a log and moves its pruned_below (and head) there, in one
+ * transaction; the head is extended over the rows first. */
+static int prune_batch(struct audit_upkeep *u, const char *log_id, uint64_t from, uint64_t to,
+                       struct pruned_head *h)
+{
+    char f[24], b[24];
+    snprintf(f, sizeof(f), "%" PRIu64, from);
+    snprintf(b, sizeof(b), "%" PRIu64, to);
+    int rc = command(u, "BEGIN", 0, NULL, "prune");
+    if (rc == GW_OK && h->known) { /* the rows deleted, and the first one kept */
+        struct gw_error err = {0};
+        h->to = to;
+        if (gw_audit__pg_rows(u->conn, log_id, from, to + 1, head_row, h, &err) != GW_OK)
+            rc = fail(u, NULL, "read the rows to prune");
+        if (h->known && h->range.size != to)
+            h->known = false;
+    }
+    struct gw_buf hb;
+    gw_buf_init(&hb, SIZE_MAX);
+    if (h->known) {
+        gw_audit__format_header(h->origin, &h->range, h->prev, h->has_prev, &hb);
+        gw_buf_truncate(&hb, gw_buf_len(&hb) - 1); /* its newline */
+    }
+    const char *dp[3] = {log_id, f, b};
+    const char *up[4] = {log_id, b, h->known ? gw_buf_ptr(&hb) : NULL, f};
+    if (rc == GW_OK)
+        rc = command(u,
+                     "DELETE FROM audit_records WHERE log_id = $1 AND seq >= $2::bigint AND "
+                     "seq < $3::bigint",
+                     3, dp, "prune");
+    if (rc == GW_OK) { /* only from where this pass read it (one pruner: the advisory lock) */
+        PGresult *r = PQexecParams(u->conn,
+                                   "UPDATE audit_archive SET pruned_below = $2::bigint, "
+                                   "pruned_header = $3 WHERE log_id = $1 AND "
+                                   "pruned_below = $4::bigint",
+                                   4, NULL, up, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+            rc = fail(u, r, "prune");
+        else if (strcmp(PQcmdTuples(r), "1") != 0)
+            rc = fail(u, r, "prune (the log's pruned_below moved meanwhile)");
+        else
+            PQclear(r);
+    }
+    gw_buf_fini(&hb);
+    if (rc == GW_OK)
+        rc = command(u, "COMMIT", 0, NULL, "prune");
+    if (rc != GW_OK) {
+        PGresult *rb = PQexec(u->conn, "ROLLBACK");
+        PQclear(rb);
+    }
+    return rc;
+}
+
 /* Prunes one log from `below` (its pruned_below) up to `upto`; adds the rows deleted to *n. */
 static int prune_log(struct audit_upkeep *u, const char *log_id, uint64_t below, uint64_t upto,
-                     const char *cutoff, bool (*stopping)(void *), void *ud,
-                     unsigned long long *n)
+                     struct pruned_head *h, const char *cutoff, bool (*stopping)(void *),
+                     void *ud, unsigned long long *n)
 {
     while (below < upto && !stopping(ud)) {
         char from[24], to[24], lim[16];
@@ -355,27 +487,9 @@ static int prune_log(struct audit_upkeep *u, const char *log_id, uint64_t below,
         uint64_t stop_at = has_young ? young : has_end ? end : below;
         if (stop_at <= below)
             return GW_OK; /* the oldest row kept is young, or none is left below upto */
-        char b[24];
-        snprintf(b, sizeof(b), "%" PRIu64, stop_at);
-        const char *dp[3] = {log_id, from, b}, *up[2] = {log_id, b};
-        int rc = command(u, "BEGIN", 0, NULL, "prune");
-        if (rc == GW_OK)
-            rc = command(u,
-                         "DELETE FROM audit_records WHERE log_id = $1 AND seq >= $2::bigint AND "
-                         "seq < $3::bigint",
-                         3, dp, "prune");
-        if (rc == GW_OK)
-            rc = command(u,
-                         "UPDATE audit_archive SET pruned_below = greatest(pruned_below, "
-                         "$2::bigint) WHERE log_id = $1",
-                         2, up, "prune");
-        if (rc == GW_OK)
-            rc = command(u, "COMMIT", 0, NULL, "prune");
-        if (rc != GW_OK) {
-            PGresult *rb = PQexec(u->conn, "ROLLBACK");
-            PQclear(rb);
+        int rc = prune_batch(u, log_id, below, stop_at, h);
+        if (rc != GW_OK)
             return rc;
-        }
         *n += stop_at - below;
         atomic_fetch_add(&u->pruned, stop_at - below);
         below = stop_at;
@@ -391,17 +505,24 @@ void gw_audit__upkeep_prune(struct audit_upkeep *u, bool (*stopping)(void *), vo
         return;
     char cutoff[32];
     cutoff_of(u->days, cutoff, sizeof(cutoff));
-    PGresult *r = PQexec(u->conn, "SELECT log_id, pruned_below, archived_upto FROM audit_archive "
-                                  "WHERE archived_upto > pruned_below ORDER BY log_id");
+    PGresult *r = PQexec(u->conn, "SELECT a.log_id, a.pruned_below, a.archived_upto, "
+                                  "a.pruned_header, l.origin FROM audit_archive a LEFT JOIN "
+                                  "audit_logs l USING (log_id) WHERE a.archived_upto > "
+                                  "a.pruned_below ORDER BY a.log_id");
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         fail(u, r, "list the archived logs");
         return;
     }
     int rc = GW_OK;
     unsigned long long deleted = 0;
-    for (int i = 0; rc == GW_OK && i < PQntuples(r); i++)
-        rc = prune_log(u, PQgetvalue(r, i, 0), gw_audit__pg_u64(r, i, 1),
-                       gw_audit__pg_u64(r, i, 2), cutoff, stopping, ud, &deleted);
+    for (int i = 0; rc == GW_OK && i < PQntuples(r); i++) {
+        uint64_t below = gw_audit__pg_u64(r, i, 1);
+        struct pruned_head h;
+        head_of(&h, PQgetvalue(r, i, 0), below, PQgetisnull(r, i, 3) ? NULL : PQgetvalue(r, i, 3),
+                PQgetvalue(r, i, 4));
+        rc = prune_log(u, PQgetvalue(r, i, 0), below, gw_audit__pg_u64(r, i, 2), &h, cutoff,
+                       stopping, ud, &deleted);
+    }
     PQclear(r);
     if (deleted)
         GW_LOG(GW_LOG_INFO, "audit",

@@ -9,13 +9,17 @@
 //   - the setting is refused without an archive;
 //   - a stopped replica's log, archived whole, loses its old rows and keeps its young ones;
 //   - a running replica's records that are old but not archived yet (its open segment) stay;
-//   - /audit/logs shows what the archive holds and what was pruned; a proof or an export from
-//     the database of a pruned log is refused with the reason and the way to the archive.
-// Records are aged by rewriting their time stamps in the database (the retention reads them).
+//   - /audit/logs shows what the archive holds and what was pruned; a record kept is proven
+//     from the database as before the pruning (over the compact range kept of what was
+//     deleted); the proof of a deleted record, or an export of a pruned log, from the database
+//     is refused with the reason and the way to the archive.
+// Old records are written by a gateway under libfaketime (three days back); one replica's rows
+// are instead aged by rewriting their time stamps in the database, which the retention notices
+// (the rows it deletes no longer chain) and proofs from the database then refuse.
 // Needs PostgreSQL (scripts/test.d/77-audit-pg.sh sets GW_TEST_PG_URL) and s3rver.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -32,8 +36,11 @@ try {
 } catch {
   S3rver = null;
 }
+// old records are written by a gateway whose clock libfaketime (Debian's faketime) sets back
+const FAKETIME_LIB = '/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1';
 const skip = (!PG && 'GW_TEST_PG_URL not set (scripts/test.d/77-audit-pg.sh)') ||
-  (!S3rver && 's3rver not installed (scripts/setup.sh installs tests/node/s3rver)');
+  (!S3rver && 's3rver not installed (scripts/setup.sh installs tests/node/s3rver)') ||
+  (!existsSync(FAKETIME_LIB) && 'libfaketime not installed (scripts/setup.sh installs faketime)');
 const dir = mkdtempSync(join(tmpdir(), 'mcpgw-audit-retention-'));
 let s3;
 let s3port;
@@ -43,6 +50,7 @@ before(async () => {
   s3 = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: join(dir, 's3'),
                     configureBuckets: [{ name: 'audit-archive' }] });
   s3port = (await s3.run()).port;
+  execFileSync('openssl', ['genpkey', '-algorithm', 'ed25519', '-out', key]);
 });
 
 after(async () => {
@@ -52,8 +60,10 @@ after(async () => {
 
 const sql = (q) => execFileSync('psql', ['-v', 'ON_ERROR_STOP=1', '-qAt', PG, '-c', q], { encoding: 'utf8' }).trim();
 const num = (q) => Number(sql(q));
+const key = join(dir, 'signing.pem'); // the replicas share the signing key (production: one secret)
 const archive = (logId) => ({
   GW_DATA_DIR: join(dir, logId),
+  GW_AUDIT_SIGNING_KEY_FILE: key,
   GW_AUDIT_LOG_ID: logId,
   GW_AUDIT_DATABASE_URL: PG,
   GW_AUDIT_SEGMENT_MAX_BYTES: '4096', // a segment closes every few records
@@ -94,14 +104,29 @@ test('the database retention is refused without an archive', { skip }, async () 
 });
 
 test('old rows are pruned below what the archive holds, and only there', { skip }, async () => {
-  // B: a replica that ran and stopped (a rollout): its log is closed and archived whole
+  // B: a replica that ran and stopped (a rollout): its log is closed and archived whole. Its
+  // first records are three days old: written under libfaketime, before the archive was set
+  // up (S3 would refuse requests signed three days ago), so that they are old and intact
+  const { GW_AUDIT_S3_BUCKET: _, ...noArchive } = archive('retb');
+  // (under ASan the preloaded library comes before its runtime: allowed for this one run)
+  const asan = process.env.ASAN_OPTIONS ? { ASAN_OPTIONS: `${process.env.ASAN_OPTIONS}:verify_asan_link_order=0` } : {};
+  const old = await startGateway({ sets: noArchive, env: { LD_PRELOAD: FAKETIME_LIB, FAKETIME: '-3d', ...asan } });
+  await calls(old, 3);
+  await old.stop();
+  const bOld = rows('retb');
+  assert.ok(bOld >= 4 && num(`SELECT count(*) FROM audit_records WHERE log_id = 'retb' AND event->>'ts' < '${new Date(Date.now() - 2 * 86400e3).toISOString()}'`) === bOld,
+            `retb's first ${bOld} records are old`);
   const b = await startGateway({ sets: archive('retb') });
-  await calls(b, 8);
+  await calls(b, 6);
   await b.stop();
   const bTotal = rows('retb');
-  assert.ok(bTotal >= 9, `records of retb: ${bTotal}`);
+  assert.ok(bTotal >= bOld + 6, `records of retb: ${bTotal}`);
   assert.equal(archived('retb'), bTotal, 'a clean stop ships the last segment and says so');
   assert.equal(pruned('retb'), 0);
+  const kept = bOld + 1; // a record the retention keeps, proven from the whole log first
+  const whole = spawnSync(GW_BIN, ['audit', 'proof', '--db', PG, '--log', 'retb', '--seq', String(kept)], { encoding: 'utf8' });
+  assert.equal(whole.status, 0, whole.stderr);
+  const wholeProof = JSON.parse(whole.stdout);
 
   // A: a running replica with the retention on
   const a = await startGateway({ sets: { ...archive('reta'), GW_AUDIT_DATABASE_RETENTION_DAYS: '1',
@@ -120,34 +145,57 @@ test('old rows are pruned below what the archive holds, and only there', { skip 
     assert.equal(rows('reta'), aTotal);
     assert.equal(rows('retb'), bTotal);
 
-    // every row of A is old; B's first five are
+    // every row of A is made old, by rewriting its time stamps (the retention notices that
+    // the rows it deletes were changed); B's first bOld are old already
     age(`log_id = 'reta'`);
-    age(`log_id = 'retb' AND seq < 5`);
-    await until('the pruning pass', () => pruned('reta') === upto && pruned('retb') === 5);
+    await until('the pruning pass', () => pruned('reta') === upto && pruned('retb') === bOld);
     await sleep(1500); // later passes change nothing
     assert.equal(pruned('reta'), upto);
     assert.equal(rows('reta', `seq < ${upto}`), 0, 'old and archived: deleted');
     assert.equal(rows('reta'), aTotal - upto, 'old but in the open segment (not archived): kept');
-    assert.equal(rows('retb', 'seq < 5'), 0);
-    assert.equal(rows('retb'), bTotal - 5, 'archived but young: kept');
+    assert.equal(rows('retb', `seq < ${bOld}`), 0);
+    assert.equal(rows('retb'), bTotal - bOld, 'archived but young: kept');
     const am = a.stderr().match(/listening on 127\.0\.0\.1:(\d+) with 1 workers/);
     assert.ok(am, 'admin listener');
     const pm = (await request(Number(am[1]), { path: '/metrics' })).body.match(/^mcpgw_audit_database_pruned_records_total (\d+)$/m);
-    assert.ok(pm && Number(pm[1]) === upto + 5, `pruned counter: ${pm?.[1]}, expected ${upto + 5}`);
+    assert.ok(pm && Number(pm[1]) === upto + bOld, `pruned counter: ${pm?.[1]}, expected ${upto + bOld}`);
     await until('the retention\'s log line', () => /database copy retention: \d+ records older than \d{4}-\d\d-\d\dT[\d:]+ \(and in the archive\) deleted/.test(a.stderr()));
 
     // what the console's replicas table reads
     const logs = JSON.parse((await request(Number(am[1]), { path: '/admin/api/audit/logs' })).body);
     const of = (id) => logs.logs.find((l) => l.log === id);
-    assert.equal(of('retb').prunedBelow, 5);
+    assert.equal(of('retb').prunedBelow, bOld);
     assert.equal(of('retb').archivedRecords, bTotal);
     assert.equal(of('reta').prunedBelow, upto);
     assert.equal(of('reta').archivedRecords, upto);
 
+    // a record kept is still proven from the database, over the compact range the retention
+    // kept of what it deleted: the same proof as from the whole log, and the admin API checks
+    // it against the signed checkpoint
+    const proof = spawnSync(GW_BIN, ['audit', 'proof', '--db', PG, '--log', 'retb', '--seq', String(kept)], { encoding: 'utf8' });
+    assert.equal(proof.status, 0, proof.stderr);
+    const pj = JSON.parse(proof.stdout);
+    assert.equal(pj.size, bTotal);
+    assert.deepEqual(pj, wholeProof, 'the proof is the one computed before the pruning');
+    const ap = await request(Number(am[1]), { path: `/admin/api/audit/${kept}/proof?log=retb` });
+    assert.equal(ap.status, 200, ap.body);
+    assert.equal(JSON.parse(ap.body).valid, true, ap.body);
+    for (const seq of [bOld, bTotal - 1]) { // the first record kept, and the last
+      const e = spawnSync(GW_BIN, ['audit', 'proof', '--db', PG, '--log', 'retb', '--seq', String(seq)], { encoding: 'utf8' });
+      assert.equal(e.status, 0, e.stderr);
+      assert.equal(JSON.parse(e.stdout).root, pj.root);
+    }
+    // a deleted record is not, with the way to the archive
+    const gone = spawnSync(GW_BIN, ['audit', 'proof', '--db', PG, '--log', 'retb', '--seq', '1'], { encoding: 'utf8' });
+    assert.notEqual(gone.status, 0);
+    assert.match(gone.stderr, new RegExp(`record 1 of log retb was deleted from the database copy .*keeps records from ${bOld}.*mcpgw audit proof --dir`));
+    // A's rows were changed before they were deleted: the retention said so, and proofs of its
+    // records kept are refused rather than computed over what was changed
+    assert.match(a.stderr(), /record \d+ of log reta does not chain to the record before it \(its prev hash differs\): rows were changed in the database/);
+    const changed = spawnSync(GW_BIN, ['audit', 'proof', '--db', PG, '--log', 'reta', '--seq', String(upto)], { encoding: 'utf8' });
+    assert.notEqual(changed.status, 0);
+    assert.match(changed.stderr, /records below \d+ were deleted from the database copy .*without the summary of them that proofs use/);
     // what needs the whole log from the database is refused, with the way to the archive
-    const proof = spawnSync(GW_BIN, ['audit', 'proof', '--db', PG, '--log', 'retb', '--seq', '6'], { encoding: 'utf8' });
-    assert.notEqual(proof.status, 0);
-    assert.match(proof.stderr, /records below 5 were deleted from the database copy .*mcpgw audit verify\|proof --dir/);
     const exp = spawnSync(GW_BIN, ['audit', 'export', '--db', PG, '--log', 'retb', '--out', join(dir, 'exp')],
                           { encoding: 'utf8', env: { ...process.env, GW_DATA_DIR: join(dir, 'retb') } });
     assert.notEqual(exp.status, 0);

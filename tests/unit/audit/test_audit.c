@@ -224,6 +224,51 @@ static void test_merkle_proofs(void **state)
     assert_int_equal(gw_merkle_consistency_proof((const gw_hash *)leaves, 0, 3, proof), -1);
 }
 
+/* A tree with its first p leaves pruned to their compact range answers, for every size >= p,
+ * the head and the inclusion proof of every leaf >= p exactly as the whole tree does; for a
+ * leaf below p it answers the same or refuses, never wrongly. */
+static void test_merkle_tail(void **state)
+{
+    (void)state;
+    enum { N = 70 };
+    gw_hash leaves[N];
+    for (int i = 0; i < N; i++) {
+        char e[16];
+        int n = snprintf(e, sizeof(e), "leaf %d", i);
+        gw_merkle_leaf_hash(e, (size_t)n, leaves[i]);
+    }
+    gw_hash want[GW_MERKLE_MAX_PROOF], got[GW_MERKLE_MAX_PROOF], wroot, groot;
+    unsigned checked = 0, refused = 0;
+    for (uint64_t p = 0; p <= N; p++) {
+        struct gw_merkle_range head;
+        gw_merkle_range_init(&head);
+        for (uint64_t i = 0; i < p; i++)
+            gw_merkle_range_append(&head, leaves[i]);
+        struct gw_merkle_tail t = {&head, (const gw_hash *)leaves + p};
+        struct gw_merkle_source src;
+        gw_merkle_tail_source(&t, &src);
+        for (uint64_t n = p > 0 ? p : 1; n <= N; n++) {
+            gw_merkle_root((const gw_hash *)leaves, n, wroot);
+            assert_int_equal(gw_merkle_source_root(&src, 0, n, groot), 0);
+            assert_memory_equal(wroot, groot, GW_HASH_LEN);
+            for (uint64_t i = 0; i < n; i++) {
+                int np = -1, wn = gw_merkle_inclusion_proof((const gw_hash *)leaves, n, i, want);
+                int rc = gw_merkle_source_inclusion(&src, n, i, got, &np);
+                if (rc == GW_MERKLE_PRUNED) { /* only where a sibling is a pruned subtree */
+                    assert_true(i < p);
+                    refused++;
+                    continue;
+                }
+                assert_int_equal(rc, 0);
+                assert_int_equal(np, wn);
+                assert_memory_equal(got, want, (size_t)np * GW_HASH_LEN);
+                checked++;
+            }
+        }
+    }
+    assert_true(checked > 50000 && refused > 20000);
+}
+
 static void test_notes(void **state)
 {
     (void)state;
@@ -970,6 +1015,7 @@ int main(void)
         cmocka_unit_test(test_jcs_numbers),   cmocka_unit_test(test_jcs_objects),
         cmocka_unit_test(test_jcs_string_near_limit),
         cmocka_unit_test(test_merkle_vectors), cmocka_unit_test(test_merkle_proofs),
+        cmocka_unit_test(test_merkle_tail),
         cmocka_unit_test(test_notes),         cmocka_unit_test(test_writer),
         cmocka_unit_test(test_prefilled_segment),
         cmocka_unit_test(test_search_order),
