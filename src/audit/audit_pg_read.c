@@ -12,9 +12,10 @@
  *     the retention deleted count through the compact range it kept of them;
  *   - the export of a log to the on-disk layout (`mcpgw audit export --db`, `verify --db`).
  * A log's rows are read in order in batches (gw_audit__pg_rows, also the salvage's reader), so
- * memory follows a batch, not the log. An export needs a log whole: one whose first records the
- * retention pruned (audit_upkeep.c) is refused with the way to the archive, as is the proof of
- * a deleted record.
+ * memory follows a batch, not the log. A log whose first records the retention deleted
+ * (audit_upkeep.c) is exported from its first record kept under the header the retention kept
+ * (as a folder whose older segments were removed); the proof of a deleted record, or anything
+ * of a log pruned without that header, is refused with the way to the archive.
  * The decision of an event is computed in SQL (AUDIT_SQL_DECISION, audit_internal.h); its C
  * twin is gw_audit_decision (audit_read.c): tests/integration/74-audit-pg.test.mjs compares them.
  * Blocking libpq on one connection per thread, kept between calls (admin pool threads, never a
@@ -383,21 +384,6 @@ static int pruned_of(PGconn *c, const char *log_id, struct pruned *out, struct g
     return rc;
 }
 
-/* Refuses what needs a log's records from 0 when the retention deleted its first ones. */
-static int whole_log(PGconn *c, const char *log_id, const char *what, struct gw_error *err)
-{
-    struct pruned p;
-    int rc = pruned_of(c, log_id, &p, err);
-    if (rc == GW_OK && p.below > 0)
-        rc = GW_ERROR_SET(err, GW_ECONFLICT,
-                          "%s needs every record of log %s from 0, and its records below "
-                          "%" PRIu64 " were deleted from the database copy "
-                          "(GW_AUDIT_DATABASE_RETENTION_DAYS) once the WORM archive held them: "
-                          "use the archive's copy of the log (mcpgw audit verify|proof --dir)",
-                          what, log_id, p.below);
-    return rc;
-}
-
 /* PG_LOG_BATCH rows per query. */
 int gw_audit__pg_rows(PGconn *c, const char *log_id, uint64_t from, uint64_t to,
                       gw_audit__row_fn fn, void *ud, struct gw_error *err)
@@ -453,6 +439,20 @@ static int leaf_row(void *ud, uint64_t seq, const char *line, size_t len, struct
     return GW_OK;
 }
 
+/* Refuses a proof or an export of a log whose deleted records left no summary. */
+static int no_head(const struct pruned *p, const char *log_id, const char *what,
+                   struct gw_error *err)
+{
+    return GW_ERROR_SET(err, GW_ECONFLICT,
+                        "%s from the database needs the Merkle tree of log %s, whose records "
+                        "below %" PRIu64 " were deleted from the database copy "
+                        "(GW_AUDIT_DATABASE_RETENTION_DAYS) without the summary of them that "
+                        "proofs use (an older version kept none, or the retention found rows "
+                        "changed in the database and said so in a warning): use the archive's "
+                        "copy of the log (mcpgw audit verify|proof --dir)",
+                        what, log_id, p->below);
+}
+
 /* Whether the proof of record `seq` can be computed from the database: the retention may have
  * deleted the first records of the log; those it kept are proven over the compact range of the
  * deleted ones (pruned_header). */
@@ -461,15 +461,8 @@ static int provable(const struct pruned *p, const char *log_id, uint64_t seq,
 {
     if (p->below == 0 || (p->has_head && seq >= p->below))
         return GW_OK;
-    if (seq >= p->below)
-        return GW_ERROR_SET(err, GW_ECONFLICT,
-                            "a proof from the database needs the Merkle tree of log %s, whose "
-                            "records below %" PRIu64 " were deleted from the database copy "
-                            "(GW_AUDIT_DATABASE_RETENTION_DAYS) without the summary of them "
-                            "that proofs use (an older version kept none, or the retention "
-                            "found rows changed in the database and said so in a warning): "
-                            "use the archive's copy of the log (mcpgw audit proof --dir)",
-                            log_id, p->below);
+    if (!p->has_head)
+        return no_head(p, log_id, "a proof", err);
     return GW_ERROR_SET(err, GW_ECONFLICT,
                         "record %" PRIu64 " of log %s was deleted from the database copy "
                         "(GW_AUDIT_DATABASE_RETENTION_DAYS keeps records from %" PRIu64
@@ -624,7 +617,10 @@ int gw_audit_export_pg(const char *url, const char *log_id, const char *outdir,
     if (!c)
         return GW_EIO;
     struct audit_export_dirs d = {0};
-    int rc = whole_log(c, log_id, "an export from the database", err);
+    struct pruned pr;
+    int rc = pruned_of(c, log_id, &pr, err);
+    if (rc == GW_OK && pr.below > 0 && !pr.has_head)
+        rc = no_head(&pr, log_id, "an export", err);
     if (rc == GW_OK)
         rc = gw_audit__export_layout(outdir, log_id, &d, err);
     const char *p[1] = {log_id};
@@ -640,17 +636,25 @@ int gw_audit_export_pg(const char *url, const char *log_id, const char *outdir,
             snprintf(origin, sizeof(origin), "%s", PQgetvalue(r, 0, 0));
         PQclear(r);
     }
+    /* a log the retention pruned starts at its first record kept, under the header the
+     * retention kept (what a folder whose older segments were removed looks like) */
     struct export x = {.segdir = d.seg, .origin = origin};
     gw_merkle_range_init(&x.range);
+    if (pr.below > 0 && pr.has_head) {
+        x.range = pr.head.range;
+        memcpy(x.prev, pr.head.prev, GW_HASH_LEN);
+        x.has_prev = pr.head.has_prev;
+        x.total = x.seg_first = pr.below;
+    }
     gw_buf_init(&x.b, SIZE_MAX);
     if (rc == GW_OK)
-        rc = gw_audit__pg_rows(c, log_id, 0, INT64_MAX, export_row, &x, err);
+        rc = gw_audit__pg_rows(c, log_id, x.total, INT64_MAX, export_row, &x, err);
     if (rc == GW_OK && gw_buf_len(&x.b))
         rc = export_flush(&x, err);
     gw_buf_fini(&x.b);
     if (rc == GW_OK) /* every checkpoint of the log, as signed */
         rc = gw_audit__pg_checkpoints_to(c, log_id, -1, d.cp, err);
     release_db(rc);
-    *out_records = x.total;
+    *out_records = x.total - (pr.below > 0 ? pr.below : 0);
     return rc;
 }

@@ -11,8 +11,8 @@
 //   - a running replica's records that are old but not archived yet (its open segment) stay;
 //   - /audit/logs shows what the archive holds and what was pruned; a record kept is proven
 //     from the database as before the pruning (over the compact range kept of what was
-//     deleted); the proof of a deleted record, or an export of a pruned log, from the database
-//     is refused with the reason and the way to the archive.
+//     deleted), and the log exported and verified from its first record kept; the proof of a
+//     deleted record from the database is refused with the reason and the way to the archive.
 // Old records are written by a gateway under libfaketime (three days back); one replica's rows
 // are instead aged by rewriting their time stamps in the database, which the retention notices
 // (the rows it deletes no longer chain) and proofs from the database then refuse.
@@ -195,11 +195,20 @@ test('old rows are pruned below what the archive holds, and only there', { skip 
     const changed = spawnSync(GW_BIN, ['audit', 'proof', '--db', PG, '--log', 'reta', '--seq', String(upto)], { encoding: 'utf8' });
     assert.notEqual(changed.status, 0);
     assert.match(changed.stderr, /records below \d+ were deleted from the database copy .*without the summary of them that proofs use/);
-    // what needs the whole log from the database is refused, with the way to the archive
-    const exp = spawnSync(GW_BIN, ['audit', 'export', '--db', PG, '--log', 'retb', '--out', join(dir, 'exp')],
-                          { encoding: 'utf8', env: { ...process.env, GW_DATA_DIR: join(dir, 'retb') } });
+    // and from the database alone the log verifies from its first record kept (under the
+    // header the retention kept: a folder whose older segments were removed)
+    const vr = spawnSync(GW_BIN, ['audit', 'verify', '--db', PG, '--log', 'retb', '--keys-file', join(dir, 'retb', 'audit', 'verifier-keys'), '--json'],
+                         { encoding: 'utf8', env: { ...process.env, GW_DATA_DIR: join(dir, 'nothing-here'), TMPDIR: dir } });
+    assert.equal(vr.status, 0, vr.stdout + vr.stderr);
+    const vrep = JSON.parse(vr.stdout);
+    assert.equal(vrep.ok, true, vr.stdout);
+    assert.equal(vrep.records, bTotal, vr.stdout); // the size of the log: its first bOld are counted, not present
+    assert.ok(vrep.notes.some((n) => n.includes(`the log starts at record ${bOld} here`)), vr.stdout);
+    // nothing of A's log is taken from the database any more: export refused, with the way
+    const exp = spawnSync(GW_BIN, ['audit', 'export', '--db', PG, '--log', 'reta', '--out', join(dir, 'exp')],
+                          { encoding: 'utf8', env: { ...process.env, GW_DATA_DIR: join(dir, 'reta') } });
     assert.notEqual(exp.status, 0);
-    assert.match(exp.stderr, /an export from the database needs every record of log retb from 0/);
+    assert.match(exp.stderr, /an export from the database needs the Merkle tree of log reta.*mcpgw audit verify\|proof --dir/);
   } finally {
     await a.stop();
   }
