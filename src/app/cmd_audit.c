@@ -287,30 +287,11 @@ int cmd_audit(int argc, char **argv)
     bool db_only = a.db && (!strcmp(sub, "export") || !strcmp(sub, "search") ||
                             !strcmp(sub, "proof") || !strcmp(sub, "verify"));
     /* verify --db: the log is read from the database into a temporary folder, verified there
-     * like any folder, and the folder removed */
-    char dbtmp[2048] = "";
-    if (a.db && !strcmp(sub, "verify")) {
-        if (!a.log || a.dir) {
-            fprintf(stderr, "mcpgw audit verify --db: --log ID (and no --dir)\n");
-            rc = 2;
-            goto out;
-        }
-        const char *t = getenv("TMPDIR");
-        snprintf(dbtmp, sizeof(dbtmp), "%s/mcpgw-verify-XXXXXX", t && *t ? t : "/tmp");
-        uint64_t n = 0;
-        if (!mkdtemp(dbtmp)) {
-            fprintf(stderr, "mcpgw audit: cannot create a temporary folder in %s\n",
-                    t && *t ? t : "/tmp");
-            dbtmp[0] = '\0';
-            goto out;
-        }
-        int erc = gw_audit_export_pg(a.db, a.log, dbtmp, &n, &err);
-        gw_audit_pg_release();
-        if (erc != GW_OK) {
-            fprintf(stderr, "mcpgw audit: %s\n", err.msg);
-            goto out;
-        }
-        snprintf(logdir, sizeof(logdir), "%s/%s", dbtmp, a.log);
+     * like any folder, and the folder removed (gw_audit_verify_pg) */
+    if (a.db && !strcmp(sub, "verify") && (!a.log || a.dir)) {
+        fprintf(stderr, "mcpgw audit verify --db: --log ID (and no --dir)\n");
+        rc = 2;
+        goto out;
     }
     if (!logdir[0] && strcmp(sub, "keys") != 0 && !db_only) {
         if (gw_audit_list_logs(root, &logs, &nlogs, &err) != GW_OK || nlogs == 0) {
@@ -355,19 +336,29 @@ int cmd_audit(int argc, char **argv)
                    keyroot);
         bool all_ok = true;
         json_t *reports = json_array();
-        size_t count = logdir[0] ? 1 : nlogs;
+        size_t count = logdir[0] || a.db ? 1 : nlogs;
         for (size_t i = 0; i < count; i++) {
             char one[4096];
-            if (logdir[0])
+            if (a.db)
+                snprintf(one, sizeof(one), "log %s in the database", a.log);
+            else if (logdir[0])
                 snprintf(one, sizeof(one), "%s", logdir);
             else
                 snprintf(one, sizeof(one), "%s/%s", root, logs[i]);
             /* a long log takes minutes: say how far it got (on a terminal only) */
-            json_t *r = gw_audit_verify_dir_progress(one, vs, nvs,
-                                                     isatty(STDERR_FILENO) ? show_progress : NULL,
-                                                     NULL);
+            bool (*progress)(void *, int, uint64_t) =
+                isatty(STDERR_FILENO) ? show_progress : NULL;
+            json_t *r = a.db ? gw_audit_verify_pg(a.db, a.log, vs, nvs, progress, NULL, &err)
+                             : gw_audit_verify_dir_progress(one, vs, nvs, progress, NULL);
+            if (a.db)
+                gw_audit_pg_release();
             if (isatty(STDERR_FILENO))
                 fputs("\r\033[K", stderr);
+            if (!r) {
+                fprintf(stderr, "mcpgw audit: %s\n", err.msg);
+                all_ok = false;
+                continue;
+            }
             all_ok = all_ok && json_is_true(json_object_get(r, "ok"));
             if (!a.json)
                 print_report(one, r);
@@ -497,8 +488,6 @@ int cmd_audit(int argc, char **argv)
         rc = 2;
     }
 out:
-    if (dbtmp[0])
-        gw_audit_remove_folder(dbtmp);
     for (size_t i = 0; i < nlogs; i++)
         gw_free(logs[i]);
     gw_free(logs);

@@ -29,6 +29,7 @@
 #include "core/buf.h"
 #include "core/str.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <pthread.h>
@@ -657,4 +658,27 @@ int gw_audit_export_pg(const char *url, const char *log_id, const char *outdir,
     release_db(rc);
     *out_records = x.total - (pr.below > 0 ? pr.below : 0);
     return rc;
+}
+
+json_t *gw_audit_verify_pg(const char *url, const char *log_id,
+                           struct gw_note_verifier *const *vs, size_t nvs,
+                           bool (*progress)(void *ud, int pass, uint64_t records), void *ud,
+                           struct gw_error *err)
+{
+    const char *t = getenv("TMPDIR");
+    char tmp[2048], logdir[2200];
+    snprintf(tmp, sizeof(tmp), "%s/mcpgw-verify-XXXXXX", t && *t ? t : "/tmp");
+    if (!mkdtemp(tmp)) {
+        GW_ERROR_SET(err, GW_EIO, "cannot create a temporary folder in %s: %s",
+                     t && *t ? t : "/tmp", strerror(errno));
+        return NULL;
+    }
+    uint64_t n = 0;
+    json_t *r = NULL;
+    if (gw_audit_export_pg(url, log_id, tmp, &n, err) == GW_OK) {
+        snprintf(logdir, sizeof(logdir), "%s/%s", tmp, log_id);
+        r = gw_audit_verify_dir_progress(logdir, vs, nvs, progress, ud);
+    }
+    gw_audit_remove_folder(tmp);
+    return r;
 }

@@ -78,6 +78,15 @@ char *gw_audit_latest_checkpoint(const char *logdir, struct gw_error *err);
 int gw_audit_export_pg(const char *url, const char *log_id, const char *outdir,
                        uint64_t *out_records, struct gw_error *err);
 
+/* Verifies the log `log_id` held in PostgreSQL: exported into a temporary folder under $TMPDIR
+ * (or /tmp), verified there as a folder (gw_audit_verify_dir_progress, same report and
+ * progress), the folder removed. NULL with err when the database cannot give the log (or the
+ * folder cannot be made), NULL without err when progress stopped it. */
+json_t *gw_audit_verify_pg(const char *url, const char *log_id,
+                           struct gw_note_verifier *const *vs, size_t nvs,
+                           bool (*progress)(void *ud, int pass, uint64_t records), void *ud,
+                           struct gw_error *err);
+
 /* Copies the log in `logdir` (on disk, possibly being written) to `outdir`/<its folder name>/:
  * checkpoints first, then the segments, so that every exported checkpoint covers exported
  * records; the open segment is cut after its last whole record (its zeros written ahead and a
