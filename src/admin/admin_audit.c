@@ -9,8 +9,10 @@
  *   GET  /admin/api/audit/{id}/proof    its inclusion proof in the latest signed checkpoint
  *   GET  /admin/api/audit/chain         head, latest checkpoint, last verification
  *   GET  /admin/api/audit/logs?limit=   every replica's log in the database copy
- *   POST /admin/api/audit/verify?wait=  verify now, or join the verification running: its full
- *                                       report, or 202 with its progress after `wait` s (10)
+ *   POST /admin/api/audit/verify?wait=[&log=]  verify now (this replica's log, or another's
+ *                                       from the database copy), or join the verification
+ *                                       running: its full report, or 202 with its progress
+ *                                       after `wait` s (10); 409 while another log's runs
  *   GET  /admin/api/audit/export?format=jsonl|csv&<the list's filters>
  * and the raw forms the CLI mirrors:
  *   GET /admin/api/audit/verify      the verification report of this replica's log
@@ -133,21 +135,40 @@ size_t gw_admin__load_verifiers(struct gw_audit *a, struct gw_note_verifier **vs
     return n;
 }
 
+static int other_log(const struct admin_job *j, const char **log, const char **url,
+                     struct gw_error *err);
+
 /* One verification at a time, on its own thread (admin_verify.c): 200 with the report when it
- * ends within ?wait= seconds, else 202 with its progress (GET /audit/chain follows it). */
+ * ends within ?wait= seconds, else 202 with its progress (GET /audit/chain follows it for this
+ * replica's log, GET /audit/logs for another's, named by ?log=). */
 static void w_verify(struct admin_job *j)
 {
     json_t *r = NULL;
     struct gw_error err = {0};
-    if (gw_admin__verify_run(j->adm->verify, j->adm->audit, j->aq->wait, &r, &err) != GW_OK) {
-        gw_admin__fail(j, 503, "unavailable", "%s", err.msg);
+    const char *log, *url;
+    if (other_log(j, &log, &url, &err) != GW_OK) {
+        gw_admin__fail(j, 404, "not_found", "%s", err.msg);
+        return;
+    }
+    if (gw_admin__verify_run(j->adm->verify, j->adm->audit, log, url, j->aq->wait, &r, &err) !=
+        GW_OK) {
+        if (err.code == GW_ECONFLICT)
+            gw_admin__fail(j, 409, "conflict", "%s", err.msg);
+        else if (err.code == GW_ENOTFOUND)
+            gw_admin__fail(j, 404, "not_found", "%s", err.msg);
+        else
+            gw_admin__fail(j, 503, "unavailable", "%s", err.msg);
         return;
     }
     bool running = gw_json_str(r, "state") != NULL;
     if (running)
-        json_object_set_new(r, "next", json_string("GET /admin/api/audit/chain shows its "
-                                                   "progress and then its outcome; or repeat "
-                                                   "this request to wait again"));
+        json_object_set_new(r, "next",
+                            json_string(log ? "GET /admin/api/audit/logs shows its progress and "
+                                              "then its outcome; or repeat this request to "
+                                              "wait again"
+                                            : "GET /admin/api/audit/chain shows its progress "
+                                              "and then its outcome; or repeat this request to "
+                                              "wait again"));
     gw_admin__ok(j, running ? 202 : 200, r);
 }
 
@@ -874,7 +895,7 @@ static void w_chain(struct admin_job *j)
         gw_free(text);
     }
     json_object_set_new(o, "checkpoint", cp);
-    json_object_set_new(o, "verification", gw_admin__verify_summary(j->adm->verify));
+    json_object_set_new(o, "verification", gw_admin__verify_summary(j->adm->verify, NULL));
     json_object_set_new(o, "origin", json_string(gw_audit_origin(au)));
     gw_admin__ok(j, 200, o);
 }
@@ -899,8 +920,13 @@ static void w_logs(struct admin_job *j)
     const char *own = gw_audit_log_id(j->adm->audit);
     size_t i;
     json_t *l;
-    json_array_foreach(logs, i, l)
-        json_object_set_new(l, "this", json_boolean(!strcmp(gw_json_str(l, "log"), own)));
+    json_array_foreach(logs, i, l) {
+        bool mine = !strcmp(gw_json_str(l, "log"), own);
+        json_object_set_new(l, "this", json_boolean(mine));
+        json_object_set_new(l, "verification",
+                            gw_admin__verify_summary(j->adm->verify,
+                                                     mine ? NULL : gw_json_str(l, "log")));
+    }
     gw_admin__ok(j, 200, json_pack("{s:o,s:s}", "logs", logs, "log", own));
 }
 

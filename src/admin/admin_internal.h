@@ -197,16 +197,20 @@ struct admin_verify *gw_admin__verify_new(const char *logdir);
  * its next progress call; then _free joins its thread. NULL is fine for both. */
 void gw_admin__verify_stop(struct admin_verify *v);
 void gw_admin__verify_free(struct admin_verify *v);
-/* Starts a verification of the audit log (or joins the one running) and waits up to wait_s
- * seconds: *out is then its full report, or {"state":"running","run","startedAt","pass",
- * "recordsRead"} if it goes on (requests that joined one run see the same "run" number; with
- * wait_s 0 always the progress).
- * GW_OK, or GW_ERR when the admin API is closing. Called on a pool thread. */
-int gw_admin__verify_run(struct admin_verify *v, struct gw_audit *a, unsigned wait_s,
-                         json_t **out, struct gw_error *err);
-/* The last verification's summary ({"status":"unknown"} before the first), with "running"
- * (the progress) while one runs. */
-json_t *gw_admin__verify_summary(struct admin_verify *v);
+/* Starts a verification of an audit log (or joins the one running for it) and waits up to
+ * wait_s seconds: *out is then its full report (its "log" names the log), or
+ * {"state":"running","run","startedAt","pass","recordsRead"[,"log"]} if it goes on (requests
+ * that joined one run see the same "run" number; with wait_s 0 always the progress).
+ * `log` NULL: this replica's log, from its folder; else that log, read from the database copy
+ * at `db_url`. GW_OK; GW_ECONFLICT while another log's verification runs; GW_ENOTFOUND (no
+ * such log) or GW_EIO when the database could not give the log; GW_ERR when the admin API is
+ * closing. On a pool thread. */
+int gw_admin__verify_run(struct admin_verify *v, struct gw_audit *a, const char *log,
+                         const char *db_url, unsigned wait_s, json_t **out,
+                         struct gw_error *err);
+/* The last verification's summary of a log (NULL: this replica's; {"status":"unknown"} before
+ * the first), with "running" (the progress) while one of it runs. */
+json_t *gw_admin__verify_summary(struct admin_verify *v, const char *log);
 
 /* Sets the reply to `status` with `result` (reference stolen; NULL = {}). */
 void gw_admin__ok(struct admin_job *j, int status, json_t *result);

@@ -1,18 +1,23 @@
 /*
  * src/admin/admin_verify.c
- * The admin API's verification of this replica's audit log (POST/GET /admin/api/audit/verify):
- * one at a time, on its own thread, so that a long log (minutes for gigabytes) holds neither a
+ * The admin API's verification of an audit log (POST/GET /admin/api/audit/verify): this
+ * replica's own log from its folder, or (?log=, with the database copy) another replica's log
+ * read from PostgreSQL into a temporary folder (gw_audit_verify_pg: a dead pod's log included).
+ * One at a time, on its own thread, so that a long log (minutes for gigabytes) holds neither a
  * pool thread nor a second reading of the whole log. A request starts a verification, or joins
- * the one running, and waits for it up to its `wait`; a request that stops waiting gets the
- * progress (202) and the verification goes on, its summary then shown by GET /audit/chain.
+ * the one running for the same log (a request for another log meanwhile is refused: 409), and
+ * waits for it up to its `wait`; a request that stops waiting gets the progress (202) and the
+ * verification goes on, its summary then shown by GET /audit/chain (this replica's log) or GET
+ * /audit/logs (every log).
  *
  *   IDLE --request--> RUNNING --done--> IDLE (report and summary kept, waiters woken)
  *                        |--admin closing--> the reading stops at its next progress call
  *                                            (every GW_AUDIT_PROGRESS_EVERY records)
  *
- * The last summary is kept beside the log (<log folder>/verification.json, replaced atomically)
- * and read back at start, so that a restart does not turn a verified log into "unknown": the
- * file lives and goes with the log it describes.
+ * The own log's last summary is kept beside it (<log folder>/verification.json, replaced
+ * atomically) and read back at start, so that a restart does not turn a verified log into
+ * "unknown": the file lives and goes with the log it describes. Other logs' last summaries are
+ * kept in memory (the last VERIFY_OTHERS logs verified by this replica).
  *
  * Threading: every field below `lock` is guarded by it; the thread owns its directory copy and
  * its verifiers. gw_admin__verify_free cancels and joins it.
@@ -24,6 +29,7 @@
 #include "audit/audit_read.h"
 #include "core/alloc.h"
 #include "core/json.h"
+#include "core/str.h"
 #include "core/thread.h"
 
 #include <errno.h>
@@ -37,6 +43,12 @@
 #include <unistd.h>
 
 #define VERIFY_MAX_KEYS 16
+#define VERIFY_OTHERS 64 /* other replicas' logs whose last summary is kept */
+
+struct other_summary {
+    char log[GW_AUDIT_LOG_ID_MAX + 1];
+    json_t *summary;
+};
 
 struct admin_verify {
     pthread_mutex_t lock;
@@ -48,11 +60,18 @@ struct admin_verify {
     time_t started;
     int pass;            /* 1 or 2 (see gw_audit_verify_dir_progress) */
     uint64_t read;       /* records read in that pass */
-    json_t *report;      /* the last full report */
+    json_t *report;      /* the own log's last full report */
     json_t *summary;     /* {"status","verifiedThrough","checkedAt","error","run"} of it */
     char *state_path;    /* where the summary is kept between runs (NULL: nowhere) */
-    /* the running verification's own inputs */
-    char *logdir;
+    /* the last run, whichever log: what the requests waiting for it get */
+    json_t *run_report;  /* NULL when it failed (run_error) or was stopped */
+    char run_error[GW_ERROR_MSG_MAX];
+    int run_code; /* GW_ENOTFOUND: no such log in the database; GW_EIO: it could not answer */
+    struct other_summary others[VERIFY_OTHERS]; /* other logs, most recent last */
+    size_t nothers;
+    /* the running verification's own inputs: a folder, or a log in the database */
+    char log[GW_AUDIT_LOG_ID_MAX + 1]; /* "": this replica's own */
+    char *logdir, *db_url;
     struct gw_note_verifier *vs[VERIFY_MAX_KEYS];
     size_t nvs;
 };
@@ -138,6 +157,9 @@ void gw_admin__verify_free(struct admin_verify *v)
         pthread_join(v->thread, NULL);
     json_decref(v->report);
     json_decref(v->summary);
+    json_decref(v->run_report);
+    for (size_t i = 0; i < v->nothers; i++)
+        json_decref(v->others[i].summary);
     gw_free(v->state_path);
     pthread_cond_destroy(&v->cond);
     pthread_mutex_destroy(&v->lock);
@@ -175,24 +197,68 @@ static void drop_inputs(struct admin_verify *v)
         gw_note_verifier_free(v->vs[i]);
     v->nvs = 0;
     gw_free(v->logdir);
-    v->logdir = NULL;
+    gw_free(v->db_url);
+    v->logdir = v->db_url = NULL;
+}
+
+/* The kept summary of another log (NULL: none). Under the lock. */
+static struct other_summary *other_of(struct admin_verify *v, const char *log)
+{
+    for (size_t i = 0; i < v->nothers; i++)
+        if (!strcmp(v->others[i].log, log))
+            return &v->others[i];
+    return NULL;
+}
+
+/* Keeps `s` as the last summary of another log (most recent last; the oldest goes when full).
+ * Under the lock; takes the reference. */
+static void keep_other(struct admin_verify *v, const char *log, json_t *s)
+{
+    struct other_summary *o = other_of(v, log);
+    if (o) { /* moved to the end */
+        json_decref(o->summary);
+        struct other_summary keep = *o;
+        memmove(o, o + 1, (size_t)(v->others + v->nothers - (o + 1)) * sizeof(*o));
+        v->others[v->nothers - 1] = keep;
+    } else {
+        if (v->nothers == VERIFY_OTHERS) {
+            json_decref(v->others[0].summary);
+            memmove(v->others, v->others + 1, (VERIFY_OTHERS - 1) * sizeof(v->others[0]));
+            v->nothers--;
+        }
+        gw_strlcpy(v->others[v->nothers].log, sizeof(v->others[0].log), log);
+        v->nothers++;
+    }
+    v->others[v->nothers - 1].summary = s;
 }
 
 static void *verify_main(void *arg)
 {
     gw_thread_init_self("gw-verify", GW_THREAD_BACKGROUND);
     struct admin_verify *v = arg;
-    json_t *r = gw_audit_verify_dir_progress(v->logdir, v->vs, v->nvs, on_progress, v);
+    struct gw_error err = {0};
+    bool own = !v->log[0];
+    json_t *r = own ? gw_audit_verify_dir_progress(v->logdir, v->vs, v->nvs, on_progress, v)
+                    : gw_audit_verify_pg(v->db_url, v->log, v->vs, v->nvs, on_progress, v, &err);
     json_t *s = r ? summarize(r) : NULL;
-    if (s && v->state_path)
+    if (s && own && v->state_path)
         save_summary(v->state_path, s);
     pthread_mutex_lock(&v->lock);
-    if (r) { /* NULL: stopped because the admin API is closing */
+    json_decref(v->run_report);
+    v->run_report = r;
+    gw_strlcpy(v->run_error, sizeof(v->run_error),
+               r ? "" : err.msg[0] ? err.msg : "the verification was stopped (shutting down)");
+    v->run_code = err.code == GW_ENOTFOUND ? GW_ENOTFOUND : err.msg[0] ? GW_EIO : GW_ERR;
+    if (s) { /* NULL: it failed, or stopped because the admin API is closing */
         json_object_set_new(s, "run", json_integer((json_int_t)(v->done + 1)));
-        json_decref(v->report);
-        v->report = r;
-        json_decref(v->summary);
-        v->summary = s;
+        if (own) {
+            json_decref(v->report);
+            v->report = json_incref(r);
+            json_decref(v->summary);
+            v->summary = s;
+        } else {
+            keep_other(v, v->log, s);
+        }
     }
     v->done++;
     v->running = false;
@@ -206,26 +272,44 @@ static json_t *progress_json(const struct admin_verify *v)
 {
     char when[40];
     iso_of(v->started, when, sizeof(when));
-    return json_pack("{s:s,s:I,s:s,s:i,s:I}", "state", "running", "run",
-                     (json_int_t)(v->done + 1), "startedAt", when, "pass", v->pass,
-                     "recordsRead", (json_int_t)v->read);
+    json_t *p = json_pack("{s:s,s:I,s:s,s:i,s:I}", "state", "running", "run",
+                          (json_int_t)(v->done + 1), "startedAt", when, "pass", v->pass,
+                          "recordsRead", (json_int_t)v->read);
+    if (v->log[0])
+        json_object_set_new(p, "log", json_string(v->log));
+    return p;
 }
 
-int gw_admin__verify_run(struct admin_verify *v, struct gw_audit *a, unsigned wait_s,
-                         json_t **out, struct gw_error *err)
+int gw_admin__verify_run(struct admin_verify *v, struct gw_audit *a, const char *log,
+                         const char *db_url, unsigned wait_s, json_t **out,
+                         struct gw_error *err)
 {
     *out = NULL;
+    const char *want_log = log ? log : "";
     pthread_mutex_lock(&v->lock);
     if (v->stop) {
         pthread_mutex_unlock(&v->lock);
         return GW_ERROR_SET(err, GW_ERR, "the admin API is shutting down");
+    }
+    if (v->running && strcmp(v->log, want_log) != 0) {
+        int rc = GW_ERROR_SET(err, GW_ECONFLICT,
+                              "a verification of %s%s is running (pass %d of 2, %llu records "
+                              "read): one at a time; ask again when it has ended",
+                              v->log[0] ? "log " : "this replica's log", v->log, v->pass,
+                              (unsigned long long)v->read);
+        pthread_mutex_unlock(&v->lock);
+        return rc;
     }
     if (!v->running) {
         if (v->joinable) { /* the last one has ended: reap its thread */
             pthread_join(v->thread, NULL);
             v->joinable = false;
         }
-        v->logdir = gw_xstrdup(gw_audit_log_dir(a));
+        gw_strlcpy(v->log, sizeof(v->log), want_log);
+        if (log)
+            v->db_url = gw_xstrdup(db_url);
+        else
+            v->logdir = gw_xstrdup(gw_audit_log_dir(a));
         v->nvs = gw_admin__load_verifiers(a, v->vs, VERIFY_MAX_KEYS);
         v->started = time(NULL);
         v->pass = 1;
@@ -247,21 +331,26 @@ int gw_admin__verify_run(struct admin_verify *v, struct gw_audit *a, unsigned wa
         if (rc == ETIMEDOUT)
             break;
     }
-    if (v->done >= want && v->report)
-        *out = json_deep_copy(v->report); /* each request serialises its own copy */
+    int rc = GW_OK;
+    if (v->done >= want && v->run_report) /* ended (a later run may have too: its report) */
+        *out = json_deep_copy(v->run_report); /* each request serialises its own copy */
+    else if (v->done >= want)
+        rc = GW_ERROR_SET(err, v->run_code, "%s", v->run_error);
     else if (v->running)
         *out = progress_json(v);
+    else
+        rc = GW_ERROR_SET(err, GW_ERR, "the verification was stopped (shutting down)");
     pthread_mutex_unlock(&v->lock);
-    if (!*out)
-        return GW_ERROR_SET(err, GW_ERR, "the verification was stopped (shutting down)");
-    return GW_OK;
+    return rc;
 }
 
-json_t *gw_admin__verify_summary(struct admin_verify *v)
+json_t *gw_admin__verify_summary(struct admin_verify *v, const char *log)
 {
     pthread_mutex_lock(&v->lock);
-    json_t *s = v->summary ? json_deep_copy(v->summary) : json_pack("{s:s}", "status", "unknown");
-    if (v->running)
+    const struct other_summary *o = log ? other_of(v, log) : NULL;
+    const json_t *kept = log ? (o ? o->summary : NULL) : v->summary;
+    json_t *s = kept ? json_deep_copy(kept) : json_pack("{s:s}", "status", "unknown");
+    if (v->running && !strcmp(v->log, log ? log : ""))
         json_object_set_new(s, "running", progress_json(v));
     pthread_mutex_unlock(&v->lock);
     return s;

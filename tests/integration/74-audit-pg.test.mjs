@@ -174,6 +174,25 @@ test('the admin API shows every replica\'s log from the database', { skip: !PG &
     assert.equal(lb.checkpoint.size, lb.records, 'a stopped replica signs all of its log');
     assert.match(lb.checkpoint.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     assert.equal(lb.lastRecordAt, mine.find((r) => r.log === 'pgb').time, 'the time of its newest record');
+    assert.equal(lb.verification.status, 'unknown', 'not verified by this replica yet');
+    // B's log verified from the console (B being gone): read from the database, checked with
+    // the replicas' key; its outcome then shown with the log
+    const adminPost = (path) => request(aPort, { method: 'POST', path: `/admin/api${path}`, headers: { 'content-type': 'application/json' }, body: '{}' });
+    const vb = await adminPost('/audit/verify?log=pgb&wait=30');
+    assert.equal(vb.status, 200, vb.body);
+    const vbj = JSON.parse(vb.body);
+    assert.equal(vbj.ok, true, vb.body);
+    assert.equal(vbj.log, 'pgb');
+    assert.equal(vbj.records, count('pgb'));
+    const lb2 = (await adminGet(aPort, '/audit/logs')).json().logs.find((l) => l.log === 'pgb');
+    assert.equal(lb2.verification.status, 'ok');
+    assert.equal(lb2.verification.verifiedThrough, count('pgb'));
+    assert.equal((await adminPost('/audit/verify?log=nosuchlog&wait=30')).status, 404);
+    assert.equal((await adminPost('/audit/verify?log=bad%20id')).status, 400);
+    // and this replica's own log still from its folder
+    const va = JSON.parse((await adminPost('/audit/verify?wait=30')).body);
+    assert.equal(va.ok, true);
+    assert.equal(va.log, 'pga');
     // the same merged view from a shell with no audit folder: mcpgw audit search --db
     const cli = spawnSync(GW_BIN, ['audit', 'search', '--db', PG, '--since', since, '--decision', 'reject', '--newest-first'],
                           { encoding: 'utf8', env: { ...process.env, GW_DATA_DIR: join(dir, 'nothing-here') } });

@@ -1317,29 +1317,40 @@ static void test_verify_single_flight(void **state)
     assert_int_equal(atomic_load(&g_committed), N);
 
     struct admin_verify *v = gw_admin__verify_new(gw_audit_log_dir(a));
-    json_t *s = gw_admin__verify_summary(v);
+    json_t *s = gw_admin__verify_summary(v, NULL);
     assert_string_equal(gw_json_str(s, "status"), "unknown");
     json_decref(s);
     /* wait=0: the answer is the progress, never the outcome (no wait, so the lock is never
      * released for the thread to finish in between) */
     json_t *r1 = NULL, *r2 = NULL, *r3 = NULL;
-    assert_int_equal(gw_admin__verify_run(v, a, 0, &r1, &err), GW_OK);
+    assert_int_equal(gw_admin__verify_run(v, a, NULL, NULL, 0, &r1, &err), GW_OK);
     assert_string_equal(gw_json_str(r1, "state"), "running");
     assert_int_equal(json_integer_value(json_object_get(r1, "run")), 1);
-    s = gw_admin__verify_summary(v);
+    s = gw_admin__verify_summary(v, NULL);
     assert_string_equal(gw_json_str(s, "status"), "unknown");
     assert_non_null(json_object_get(s, "running"));
     json_decref(s);
     /* a second request joins the running verification instead of starting another */
-    assert_int_equal(gw_admin__verify_run(v, a, 0, &r2, &err), GW_OK);
+    assert_int_equal(gw_admin__verify_run(v, a, NULL, NULL, 0, &r2, &err), GW_OK);
     assert_string_equal(gw_json_str(r2, "state"), "running");
     assert_int_equal(json_integer_value(json_object_get(r2, "run")), 1);
+    /* another log's verification meanwhile is refused (one at a time), saying which runs */
+    json_t *rx = NULL;
+    assert_int_equal(gw_admin__verify_run(v, a, "another-pod", "postgresql://unused", 0, &rx,
+                                          &err),
+                     GW_ECONFLICT);
+    assert_null(rx);
+    assert_non_null(strstr(err.msg, "a verification of this replica's log is running"));
+    s = gw_admin__verify_summary(v, "another-pod");
+    assert_string_equal(gw_json_str(s, "status"), "unknown");
+    assert_null(json_object_get(s, "running"));
+    json_decref(s);
     /* waiting long enough gives the whole report of that same run */
-    assert_int_equal(gw_admin__verify_run(v, a, 60, &r3, &err), GW_OK);
+    assert_int_equal(gw_admin__verify_run(v, a, NULL, NULL, 60, &r3, &err), GW_OK);
     assert_null(gw_json_str(r3, "state"));
     assert_true(json_is_true(json_object_get(r3, "ok")));
     assert_true(json_integer_value(json_object_get(r3, "records")) >= N);
-    s = gw_admin__verify_summary(v);
+    s = gw_admin__verify_summary(v, NULL);
     assert_string_equal(gw_json_str(s, "status"), "ok");
     assert_int_equal(json_integer_value(json_object_get(s, "run")), 1);
     assert_null(json_object_get(s, "running"));
@@ -1349,17 +1360,17 @@ static void test_verify_single_flight(void **state)
     json_decref(r3);
     /* the next request starts run 2; closing stops it (the partial reading is dropped) and
      * the summary of run 1 stays the last outcome until then */
-    assert_int_equal(gw_admin__verify_run(v, a, 0, &r1, &err), GW_OK);
+    assert_int_equal(gw_admin__verify_run(v, a, NULL, NULL, 0, &r1, &err), GW_OK);
     assert_int_equal(json_integer_value(json_object_get(r1, "run")), 2);
     json_decref(r1);
     gw_admin__verify_stop(v);
-    assert_int_equal(gw_admin__verify_run(v, a, 0, &r1, &err), GW_ERR);
+    assert_int_equal(gw_admin__verify_run(v, a, NULL, NULL, 0, &r1, &err), GW_ERR);
     assert_null(r1);
     gw_admin__verify_free(v);
     /* a restart finds the last outcome kept beside the log (not "unknown"); its run numbers
      * start again */
     struct admin_verify *v2 = gw_admin__verify_new(gw_audit_log_dir(a));
-    s = gw_admin__verify_summary(v2);
+    s = gw_admin__verify_summary(v2, NULL);
     assert_string_equal(gw_json_str(s, "status"), "ok");
     assert_true(json_integer_value(json_object_get(s, "verifiedThrough")) >= N);
     assert_non_null(gw_json_str(s, "checkedAt"));
@@ -1374,7 +1385,7 @@ static void test_verify_single_flight(void **state)
     fputs("{\"status\":\"fine\",\"verifiedThrough\":1,\"checkedAt\":\"x\"}", f);
     fclose(f);
     v2 = gw_admin__verify_new(gw_audit_log_dir(a));
-    s = gw_admin__verify_summary(v2);
+    s = gw_admin__verify_summary(v2, NULL);
     assert_string_equal(gw_json_str(s, "status"), "unknown");
     json_decref(s);
     gw_admin__verify_free(v2);
