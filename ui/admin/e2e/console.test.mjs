@@ -536,11 +536,15 @@ describe('audit', () => {
     const list = { items: [rec('mcp-server-b', 7, 'resolve_customer'), rec('mcp-server-a', 3, 'find_nearby_dealers')], next: null,
       scope: 'all', log: 'mcp-server-a' };
     const asked = [];
+    let verifiedB = false;
     const routes = [
       ['**/admin/api/audit?*', (route) => route.fulfill({ json: list })],
       ['**/admin/api/audit/logs?*', (route) => route.fulfill({ json: { log: 'mcp-server-a', logs: [
-        { log: 'mcp-server-b', origin: 'o/mcp-server-b', records: 8, checkpoint: { size: 8, time: '2026-12-07T10:00:01Z' }, createdAt: '2026-12-07T09:00:00Z', lastRecordAt: '2026-12-07T10:00:00.000Z', archivedRecords: 5, prunedBelow: 2, this: false },
-        { log: 'mcp-server-a', origin: 'o/mcp-server-a', records: 4, checkpoint: null, createdAt: '2026-12-07T09:00:00Z', lastRecordAt: null, this: true }] } })],
+        { log: 'mcp-server-b', origin: 'o/mcp-server-b', records: 8, checkpoint: { size: 8, time: '2026-12-07T10:00:01Z' }, createdAt: '2026-12-07T09:00:00Z', lastRecordAt: '2026-12-07T10:00:00.000Z', archivedRecords: 5, prunedBelow: 2, this: false,
+          verification: verifiedB ? { status: 'ok', verifiedThrough: 8, checkedAt: '2026-12-07T10:01:00Z', run: 1 } : { status: 'unknown' } },
+        { log: 'mcp-server-a', origin: 'o/mcp-server-a', records: 4, checkpoint: null, createdAt: '2026-12-07T09:00:00Z', lastRecordAt: null, this: true, verification: { status: 'unknown' } }] } })],
+      ['**/admin/api/audit/verify?*', (route) => { asked.push(route.request().url()); verifiedB = true; route.fulfill({ json: {
+        ok: true, log: 'mcp-server-b', records: 8, problems: [], notes: [] } }); }],
       ['**/admin/api/audit/7?*', (route) => { asked.push(route.request().url()); route.fulfill({ json: list.items[0] }); }],
       ['**/admin/api/audit/7/proof?*', (route) => { asked.push(route.request().url()); route.fulfill({ json: {
         id: '7', seq: 7, log: 'mcp-server-b', leafHash: 'bGVhZg==', path: [], checkpoint: { seq: 8, hash: 'cm9vdA==' }, valid: true } }); }],
@@ -554,8 +558,17 @@ describe('audit', () => {
       assert.match(await table.locator('tbody tr').first().innerText(), /^mcp-server-b\s+#7/);
       const logRows = page.getByTestId('audit-logs').locator('tbody tr');
       await logRows.nth(1).waitFor();
-      assert.match(await logRows.nth(0).innerText(), /^mcp-server-b\s+8\s+\S.*\s+8 .*\s+5 · database from #2$/);
-      assert.match(await logRows.nth(1).innerText(), /^mcp-server-a \(this one\)\s+4\s+—\s+—\s+—$/);
+      assert.match(await logRows.nth(0).innerText(), /^mcp-server-b\s+8\s+\S.*\s+8 .*\s+5 · database from #2\s+—\s+Verify$/);
+      assert.match(await logRows.nth(1).innerText(), /^mcp-server-a \(this one\)\s+4\s+—\s+—\s+—\s+—$/);
+      // another replica's log verified from the console: the gateway reads it from its
+      // database copy; the row then shows the outcome
+      await page.getByRole('button', { name: 'Verify log mcp-server-b' }).click();
+      await page.getByText('mcp-server-b verified: 8 records').waitFor();
+      await logRows.nth(0).getByText('ok').waitFor();
+      assert.match(await logRows.nth(0).innerText(), /\sok\s+8\s+Verify$/);
+      const v = new URL(asked.shift());
+      assert.equal(v.pathname, '/admin/api/audit/verify');
+      assert.equal(v.searchParams.get('log'), 'mcp-server-b');
       await page.getByRole('button', { name: 'Open record mcp-server-b 7' }).click();
       const dialog = page.getByRole('dialog', { name: 'Audit record mcp-server-b #7' });
       await dialog.waitFor();

@@ -4,7 +4,8 @@
 // record's inclusion proof in the latest checkpoint (checked by the gateway); export of the
 // current search as JSONL or CSV. With the gateway's audit database copy the list is every
 // replica's log merged by time (scope "all": each record names its log, the replica that wrote
-// it); otherwise, or when the database cannot answer (a warning says so), this replica's log.
+// it), and a table of those logs, each verifiable from the database (a dead pod's too);
+// otherwise, or when the database cannot answer (a warning says so), this replica's log.
 import { FormEvent, useEffect, useState } from 'react';
 import { api, ApiError, buildUrl, getCredential, Page } from '../api';
 import { Icon } from '../components/icons';
@@ -20,7 +21,7 @@ type VerifyAnswer = { ok: boolean; records: number; problems: Array<{ kind: stri
 const VERIFY_WAIT_S = 5;
 const VERIFY_POLL_MS = 2000;
 const pause = (ms: number) => new Promise((r) => window.setTimeout(r, ms));
-interface LogInfo { log: string; origin: string; records: number; checkpoint: { size: number; time: string } | null; lastRecordAt?: string | null; archivedRecords?: number | null; prunedBelow?: number; this?: boolean }
+interface LogInfo { log: string; origin: string; records: number; checkpoint: { size: number; time: string } | null; lastRecordAt?: string | null; archivedRecords?: number | null; prunedBelow?: number; this?: boolean; verification?: Chain['verification'] }
 interface AuditPage extends Page<AuditRecord> { scope?: 'all' | 'replica'; log?: string; warning?: string }
 interface Proof { id: string; seq: number; log?: string; leafHash: string; path: Array<{ side: 'left' | 'right'; hash: string }>; checkpoint: { seq: number; hash: string }; valid: boolean }
 
@@ -47,6 +48,7 @@ export function AuditPage() {
   const [proofErr, setProofErr] = useState<unknown>(null);
   const [err, setErr] = useState<unknown>(null);
   const [verifying, setVerifying] = useState(false);
+  const [verifyingLog, setVerifyingLog] = useState<string | null>(null);
   const allLogs = first.data?.scope === 'all';
   const logs = useApi<{ logs: LogInfo[]; log: string }>(allLogs ? '/audit/logs' : null, { limit: 20 }, { refreshMs: 30000 });
   const header = <PageHeader title="Audit" subtitle={`Every decision and call, PII-masked, in hash-chained, signed trails (${allLogs ? "every replica's log, merged by time" : "this replica's log"}).`} />;
@@ -97,6 +99,33 @@ export function AuditPage() {
       setErr(e);
     } finally {
       setVerifying(false);
+    }
+  };
+  // another replica's log (a dead pod's too), verified by this replica from the database copy
+  const verifyLog = async (log: string) => {
+    setVerifyingLog(log);
+    setErr(null);
+    try {
+      const r = await api<VerifyAnswer>('/audit/verify', { method: 'POST', body: {}, query: { log, wait: VERIFY_WAIT_S } });
+      if ('state' in r) {
+        let cur: LogInfo['verification'];
+        do {
+          await pause(VERIFY_POLL_MS);
+          cur = (await api<{ logs: LogInfo[] }>('/audit/logs', { query: { limit: 20 } })).logs.find((l) => l.log === log)?.verification;
+        } while (cur?.running);
+        logs.reload();
+        if (!cur || cur.run !== r.run) toast('error', `The verification of ${log} stopped before it ended: start it again`);
+        else if (cur.status === 'ok') toast('ok', `${log} verified: ${cur.verifiedThrough} records`);
+        else toast('error', `${log} BROKEN: ${cur.error ?? 'see the verification report'}`);
+        return;
+      }
+      logs.reload();
+      if (r.ok) toast('ok', `${log} verified: ${r.records} records`);
+      else toast('error', `${log} BROKEN: ${r.problems[0]?.kind} — ${r.problems[0]?.detail}`);
+    } catch (e) {
+      setErr(e);
+    } finally {
+      setVerifyingLog(null);
     }
   };
   const openRecord = async (r: AuditRecord) => {
@@ -167,9 +196,10 @@ export function AuditPage() {
           {allLogs && logs.data && logs.data.logs.length > 0 && (
             <div className="table-wrap"><table className="table" data-testid="audit-logs">
               <caption className="muted small">Every replica's log, the most recently signed first</caption>
-              <thead><tr><th scope="col">Replica</th><th scope="col">Records</th><th scope="col">Last record</th><th scope="col">Signed</th><th scope="col">Archived</th></tr></thead>
+              <thead><tr><th scope="col">Replica</th><th scope="col">Records</th><th scope="col">Last record</th><th scope="col">Signed</th><th scope="col">Archived</th><th scope="col">Verified</th></tr></thead>
               <tbody>{logs.data.logs.map((l) => (
-                <tr key={l.log}><td className="mono small">{l.log}{l.this && <span className="muted small"> (this one)</span>}</td><td>{l.records}</td><td>{l.lastRecordAt ? <Time iso={l.lastRecordAt} /> : '—'}</td><td>{l.checkpoint ? <>{l.checkpoint.size} <Time iso={l.checkpoint.time} /></> : '—'}</td><td>{l.archivedRecords == null ? '—' : <>{l.archivedRecords}{l.prunedBelow ? <span className="muted small" title="Records below this one were deleted from the database after its retention; the WORM archive holds them"> · database from #{l.prunedBelow}</span> : null}</>}</td></tr>
+                <tr key={l.log}><td className="mono small">{l.log}{l.this && <span className="muted small"> (this one)</span>}</td><td>{l.records}</td><td>{l.lastRecordAt ? <Time iso={l.lastRecordAt} /> : '—'}</td><td>{l.checkpoint ? <>{l.checkpoint.size} <Time iso={l.checkpoint.time} /></> : '—'}</td><td>{l.archivedRecords == null ? '—' : <>{l.archivedRecords}{l.prunedBelow ? <span className="muted small" title="Records below this one were deleted from the database after its retention; the WORM archive holds them"> · database from #{l.prunedBelow}</span> : null}</>}</td>
+                  <td>{l.verification && <LogVerification v={l.verification} />}{!l.this && <> <Button kind="ghost" icon="check" busy={verifyingLog === l.log} disabled={verifyingLog !== null} aria-label={`Verify log ${l.log}`} onClick={() => verifyLog(l.log)}>Verify</Button></>}</td></tr>
               ))}</tbody>
             </table></div>
           )}
@@ -224,4 +254,12 @@ export function AuditPage() {
       </Dialog>
     </>
   );
+}
+
+// A log's last verification, as the replicas table shows it (the chain card shows this
+// replica's in full).
+function LogVerification({ v }: { v: NonNullable<LogInfo['verification']> }) {
+  if (v.running) return <span className="muted small">pass {v.running.pass} of 2…</span>;
+  if (v.status === 'unknown') return <span className="muted small">—</span>;
+  return <span title={v.error}><Badge tone={v.status === 'ok' ? 'green' : 'red'} dot>{v.status}</Badge> <span className="muted small">{v.verifiedThrough}</span></span>;
 }
