@@ -65,6 +65,7 @@ struct admin_verify {
     char *state_path;    /* where the summary is kept between runs (NULL: nowhere) */
     /* the last run, whichever log: what the requests waiting for it get */
     json_t *run_report;  /* NULL when it failed (run_error) or was stopped */
+    char run_log[GW_AUDIT_LOG_ID_MAX + 1]; /* its log ("": this replica's own) */
     char run_error[GW_ERROR_MSG_MAX];
     int run_code; /* GW_ENOTFOUND: no such log in the database; GW_EIO: it could not answer */
     struct other_summary others[VERIFY_OTHERS]; /* other logs, most recent last */
@@ -246,6 +247,7 @@ static void *verify_main(void *arg)
     pthread_mutex_lock(&v->lock);
     json_decref(v->run_report);
     v->run_report = r;
+    gw_strlcpy(v->run_log, sizeof(v->run_log), v->log);
     gw_strlcpy(v->run_error, sizeof(v->run_error),
                r ? "" : err.msg[0] ? err.msg : "the verification was stopped (shutting down)");
     v->run_code = err.code == GW_ENOTFOUND ? GW_ENOTFOUND : err.msg[0] ? GW_EIO : GW_ERR;
@@ -332,13 +334,17 @@ int gw_admin__verify_run(struct admin_verify *v, struct gw_audit *a, const char 
             break;
     }
     int rc = GW_OK;
-    if (v->done >= want && v->run_report) /* ended (a later run may have too: its report) */
+    bool same = !strcmp(v->run_log, want_log); /* the last run to end was of this log */
+    if (v->done >= want && same && v->run_report) /* (or a later run of it: its report) */
         *out = json_deep_copy(v->run_report); /* each request serialises its own copy */
-    else if (v->done >= want)
+    else if (v->done >= want && same)
         rc = GW_ERROR_SET(err, v->run_code, "%s", v->run_error);
+    else if (v->done >= want) /* another log's run ended since: this log's kept outcome */
+        *out = json_deep_copy(log ? (other_of(v, log) ? other_of(v, log)->summary : NULL)
+                                  : v->summary);
     else if (v->running)
         *out = progress_json(v);
-    else
+    if (rc == GW_OK && !*out)
         rc = GW_ERROR_SET(err, GW_ERR, "the verification was stopped (shutting down)");
     pthread_mutex_unlock(&v->lock);
     return rc;
