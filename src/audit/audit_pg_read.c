@@ -669,8 +669,9 @@ json_t *gw_audit_verify_pg(const char *url, const char *log_id,
     char tmp[2048], logdir[2200];
     snprintf(tmp, sizeof(tmp), "%s/mcpgw-verify-XXXXXX", t && *t ? t : "/tmp");
     if (!mkdtemp(tmp)) {
+        char eb[128];
         GW_ERROR_SET(err, GW_EIO, "cannot create a temporary folder in %s: %s",
-                     t && *t ? t : "/tmp", strerror(errno));
+                     t && *t ? t : "/tmp", gw_strerror(errno, eb, sizeof(eb)));
         return NULL;
     }
     uint64_t n = 0;
