@@ -348,7 +348,7 @@ int cmd_audit(int argc, char **argv)
             /* a long log takes minutes: say how far it got (on a terminal only) */
             bool (*progress)(void *, int, uint64_t) =
                 isatty(STDERR_FILENO) ? show_progress : NULL;
-            json_t *r = a.db ? gw_audit_verify_pg(a.db, a.log, vs, nvs, progress, NULL, &err)
+            json_t *r = a.db ? gw_audit_verify_pg(a.db, a.log, 0, vs, nvs, progress, NULL, &err)
                              : gw_audit_verify_dir_progress(one, vs, nvs, progress, NULL);
             if (a.db)
                 gw_audit_pg_release();
@@ -438,7 +438,7 @@ int cmd_audit(int argc, char **argv)
         if (a.db) {
             uint64_t n = 0;
             const char *lid = a.log ? a.log : id;
-            int erc = gw_audit_export_pg(a.db, lid, a.out, &n, &err);
+            int erc = gw_audit_export_pg(a.db, lid, a.out, 0, &n, &err);
             gw_audit_pg_release();
             if (erc != GW_OK)
                 fprintf(stderr, "mcpgw audit: %s\n", err.msg);

@@ -565,7 +565,8 @@ int gw_audit__pg_checkpoints_to(PGconn *c, const char *log_id, int64_t above,
 
 /* Exporting a log: its records cut into segments of EXPORT_SEGMENT, each with its header. */
 struct export {
-    const char *segdir, *origin;
+    const char *segdir, *origin, *log_id;
+    uint64_t max_bytes, bytes; /* the bound (0: none), and what the rows came to so far */
     struct gw_merkle_range range;
     gw_hash prev;
     bool has_prev;
@@ -593,6 +594,16 @@ static int export_row(void *ud, uint64_t seq, const char *line, size_t len,
                             "the database copy of the log lacks record %" PRIu64
                             " (its next is %" PRIu64 "): it cannot be exported whole",
                             x->total, seq);
+    x->bytes += len + 1;
+    if (x->max_bytes && x->bytes > x->max_bytes) {
+        bool mb = x->max_bytes >= (1u << 20);
+        return GW_ERROR_SET(err, GW_ELIMIT,
+                            "log %s is larger than the %" PRIu64 " %s its temporary copy may "
+                            "take here: verify it from a shell with room for it (mcpgw audit "
+                            "verify --db URL --log %s)",
+                            x->log_id, mb ? x->max_bytes >> 20 : x->max_bytes,
+                            mb ? "MB" : "bytes", x->log_id);
+    }
     if (x->total - x->seg_first == EXPORT_SEGMENT) {
         int rc = export_flush(x, err);
         x->seg_first = x->total;
@@ -611,7 +622,7 @@ static int export_row(void *ud, uint64_t seq, const char *line, size_t len,
 }
 
 int gw_audit_export_pg(const char *url, const char *log_id, const char *outdir,
-                       uint64_t *out_records, struct gw_error *err)
+                       uint64_t max_bytes, uint64_t *out_records, struct gw_error *err)
 {
     *out_records = 0;
     PGconn *c = connect_db(url, err);
@@ -639,7 +650,8 @@ int gw_audit_export_pg(const char *url, const char *log_id, const char *outdir,
     }
     /* a log the retention pruned starts at its first record kept, under the header the
      * retention kept (what a folder whose older segments were removed looks like) */
-    struct export x = {.segdir = d.seg, .origin = origin};
+    struct export x = {.segdir = d.seg, .origin = origin, .log_id = log_id,
+                       .max_bytes = max_bytes};
     gw_merkle_range_init(&x.range);
     if (pr.below > 0 && pr.has_head) {
         x.range = pr.head.range;
@@ -660,7 +672,7 @@ int gw_audit_export_pg(const char *url, const char *log_id, const char *outdir,
     return rc;
 }
 
-json_t *gw_audit_verify_pg(const char *url, const char *log_id,
+json_t *gw_audit_verify_pg(const char *url, const char *log_id, uint64_t max_bytes,
                            struct gw_note_verifier *const *vs, size_t nvs,
                            bool (*progress)(void *ud, int pass, uint64_t records), void *ud,
                            struct gw_error *err)
@@ -676,7 +688,7 @@ json_t *gw_audit_verify_pg(const char *url, const char *log_id,
     }
     uint64_t n = 0;
     json_t *r = NULL;
-    if (gw_audit_export_pg(url, log_id, tmp, &n, err) == GW_OK) {
+    if (gw_audit_export_pg(url, log_id, tmp, max_bytes, &n, err) == GW_OK) {
         snprintf(logdir, sizeof(logdir), "%s/%s", tmp, log_id);
         r = gw_audit_verify_dir_progress(logdir, vs, nvs, progress, ud);
     }

@@ -193,6 +193,20 @@ test('the admin API shows every replica\'s log from the database', { skip: !PG &
     const va = JSON.parse((await adminPost('/audit/verify?wait=30')).body);
     assert.equal(va.ok, true);
     assert.equal(va.log, 'pga');
+    // a log larger than the temporary copy allowed (GW_ADMIN_VERIFY_COPY_MAX_BYTES) is refused
+    // with the shell command, and the partial copy is removed
+    const tmp = mkdtempSync(join(dir, 'tmp-'));
+    const c = await startGateway({ sets: { ...common, GW_DATA_DIR: join(dir, 'c'), GW_AUDIT_LOG_ID: 'pgc',
+                                           GW_ADMIN_VERIFY_COPY_MAX_BYTES: '1024' }, env: { TMPDIR: tmp } });
+    try {
+      const big = await request(await adminPortOf(c), { method: 'POST', path: '/admin/api/audit/verify?log=pgb&wait=30',
+                                                        headers: { 'content-type': 'application/json' }, body: '{}' });
+      assert.equal(big.status, 422, big.body);
+      assert.match(JSON.parse(big.body).error.message, /log pgb is larger than the 1024 bytes its temporary copy may take here: verify it from a shell with room for it \(mcpgw audit verify --db URL --log pgb\)/);
+      assert.deepEqual(readdirSync(tmp), [], 'the partial copy is removed');
+    } finally {
+      await c.stop();
+    }
     // the same merged view from a shell with no audit folder: mcpgw audit search --db
     const cli = spawnSync(GW_BIN, ['audit', 'search', '--db', PG, '--since', since, '--decision', 'reject', '--newest-first'],
                           { encoding: 'utf8', env: { ...process.env, GW_DATA_DIR: join(dir, 'nothing-here') } });
