@@ -62,8 +62,6 @@ struct gw_admin_config {
     size_t max_body_bytes; /* JSON bodies above this are refused (the server's own limit
                             * usually hits first); 0 = GW_STORE_SPEC_MAX */
     size_t export_max_bytes; /* largest audit export built; 0 = 64 MiB */
-    /* largest temporary copy of another replica's log verified from the database; 0 = 48 MiB */
-    size_t verify_copy_max_bytes;
     gw_admin_write_fn on_write; /* may be NULL */
     void *on_write_arg;
     /* The running rate limiter's effective rules and counters ({"rules": [...], "stats":

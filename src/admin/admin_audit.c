@@ -156,8 +156,6 @@ static void w_verify(struct admin_job *j)
             gw_admin__fail(j, 409, "conflict", "%s", err.msg);
         else if (err.code == GW_ENOTFOUND)
             gw_admin__fail(j, 404, "not_found", "%s", err.msg);
-        else if (err.code == GW_ELIMIT)
-            gw_admin__fail(j, 422, "too_large", "%s", err.msg);
         else
             gw_admin__fail(j, 503, "unavailable", "%s", err.msg);
         return;

@@ -191,9 +191,8 @@ void gw_admin__audit_write(struct admin_job *j);
 /* ---- the audit log's verification (admin_verify.c) ---- */
 struct admin_verify;
 /* `logdir`: the log whose last verification summary is kept in it across restarts (NULL:
- * none kept); `copy_max`: the largest temporary copy of another replica's log verified from
- * the database (GW_ADMIN_VERIFY_COPY_MAX_BYTES). */
-struct admin_verify *gw_admin__verify_new(const char *logdir, uint64_t copy_max);
+ * none kept). */
+struct admin_verify *gw_admin__verify_new(const char *logdir);
 /* Wakes every waiting request (they answer at once) and makes a running verification stop at
  * its next progress call; then _free joins its thread. NULL is fine for both. */
 void gw_admin__verify_stop(struct admin_verify *v);
@@ -204,8 +203,8 @@ void gw_admin__verify_free(struct admin_verify *v);
  * that joined one run see the same "run" number; with wait_s 0 always the progress).
  * `log` NULL: this replica's log, from its folder; else that log, read from the database copy
  * at `db_url`. GW_OK; GW_ECONFLICT while another log's verification runs; GW_ENOTFOUND (no
- * such log), GW_ELIMIT (its copy would exceed copy_max) or GW_EIO when the database could not
- * give the log; GW_ERR when the admin API is closing. On a pool thread. */
+ * such log) or GW_EIO when the database could not give the log; GW_ERR when the admin API is
+ * closing. On a pool thread. */
 int gw_admin__verify_run(struct admin_verify *v, struct gw_audit *a, const char *log,
                          const char *db_url, unsigned wait_s, json_t **out,
                          struct gw_error *err);

@@ -26,13 +26,6 @@ const struct gw_setting_def gw_admin_settings[] = {
      "Largest audit export (GET /admin/api/audit/export) the admin API builds, in bytes: a "
      "larger one is refused with 422 and how to narrow it (a time window, filters) or take it "
      "with `mcpgw audit export` / `mcpgw audit search --db` instead, never cut short."},
-    {"GW_ADMIN_VERIFY_COPY_MAX_BYTES", GW_SET_INT, "50331648", 1024, 68719476736LL, NULL,
-     GROUP,
-     "Largest temporary copy, in bytes, of another replica's audit log that the admin API "
-     "writes (under TMPDIR, else /tmp) and holds a segment of in memory to verify that log "
-     "from the database copy (POST /admin/api/audit/verify?log=): a larger log is refused with "
-     "422 and the shell command that verifies it (`mcpgw audit verify --db`). The default "
-     "fits the base deployment's 64 MiB /tmp; raise both together."},
     {"GW_ADMIN_THREADS", GW_SET_INT, "2", 1, 64, NULL, GROUP,
      "Threads that run the admin API's blocking work (database, spec fetch and import), each "
      "with its own database connection."},
@@ -59,7 +52,6 @@ void gw_admin_config_from_settings(struct gw_admin_config *cfg, const struct gw_
     cfg->allow_remote = gw_settings_bool(s, "GW_ADMIN_ALLOW_REMOTE");
     cfg->max_body_bytes = (size_t)gw_settings_int(s, "GW_ADMIN_MAX_BODY_BYTES");
     cfg->export_max_bytes = (size_t)gw_settings_int(s, "GW_ADMIN_EXPORT_MAX_BYTES");
-    cfg->verify_copy_max_bytes = (size_t)gw_settings_int(s, "GW_ADMIN_VERIFY_COPY_MAX_BYTES");
     cfg->allowed_origins = gw_settings_str(s, "GW_ADMIN_ALLOWED_ORIGINS");
     cfg->allowed_hosts = gw_settings_str(s, "GW_ADMIN_ALLOWED_HOSTS");
 }

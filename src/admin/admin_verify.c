@@ -2,7 +2,7 @@
  * src/admin/admin_verify.c
  * The admin API's verification of an audit log (POST/GET /admin/api/audit/verify): this
  * replica's own log from its folder, or (?log=, with the database copy) another replica's log
- * read from PostgreSQL into a temporary folder (gw_audit_verify_pg: a dead pod's log included).
+ * straight from its rows in PostgreSQL (gw_audit_verify_pg: a dead pod's log included).
  * One at a time, on its own thread, so that a long log (minutes for gigabytes) holds neither a
  * pool thread nor a second reading of the whole log. A request starts a verification, or joins
  * the one running for the same log (a request for another log meanwhile is refused: 409), and
@@ -67,8 +67,7 @@ struct admin_verify {
     json_t *run_report;  /* NULL when it failed (run_error) or was stopped */
     char run_log[GW_AUDIT_LOG_ID_MAX + 1]; /* its log ("": this replica's own) */
     char run_error[GW_ERROR_MSG_MAX];
-    int run_code; /* GW_ENOTFOUND: no such log in the database; GW_ELIMIT: too large for the
-                   * temporary copy; GW_EIO: the database could not answer */
+    int run_code; /* GW_ENOTFOUND: no such log in the database; GW_EIO: it could not answer */
     struct other_summary others[VERIFY_OTHERS]; /* other logs, most recent last */
     size_t nothers;
     /* the running verification's own inputs: a folder, or a log in the database */
@@ -76,7 +75,6 @@ struct admin_verify {
     char *logdir, *db_url;
     struct gw_note_verifier *vs[VERIFY_MAX_KEYS];
     size_t nvs;
-    uint64_t copy_max; /* the bound of another log's temporary copy (set once) */
 };
 
 static void iso_of(time_t t, char *out, size_t size)
@@ -124,10 +122,9 @@ static void save_summary(const char *path, const json_t *s)
     free(text); /* checksrc: allow (jansson's allocation) */
 }
 
-struct admin_verify *gw_admin__verify_new(const char *logdir, uint64_t copy_max)
+struct admin_verify *gw_admin__verify_new(const char *logdir)
 {
     struct admin_verify *v = gw_xcalloc(1, sizeof(*v));
-    v->copy_max = copy_max;
     pthread_mutex_init(&v->lock, NULL);
     pthread_cond_init(&v->cond, NULL);
     if (logdir) {
@@ -243,8 +240,7 @@ static void *verify_main(void *arg)
     struct gw_error err = {0};
     bool own = !v->log[0];
     json_t *r = own ? gw_audit_verify_dir_progress(v->logdir, v->vs, v->nvs, on_progress, v)
-                    : gw_audit_verify_pg(v->db_url, v->log, v->copy_max, v->vs, v->nvs,
-                                         on_progress, v, &err);
+                    : gw_audit_verify_pg(v->db_url, v->log, v->vs, v->nvs, on_progress, v, &err);
     json_t *s = r ? summarize(r) : NULL;
     if (s && own && v->state_path)
         save_summary(v->state_path, s);
@@ -254,7 +250,7 @@ static void *verify_main(void *arg)
     gw_strlcpy(v->run_log, sizeof(v->run_log), v->log);
     gw_strlcpy(v->run_error, sizeof(v->run_error),
                r ? "" : err.msg[0] ? err.msg : "the verification was stopped (shutting down)");
-    if (err.code == GW_ENOTFOUND || err.code == GW_ELIMIT)
+    if (err.code == GW_ENOTFOUND)
         v->run_code = err.code;
     else
         v->run_code = err.msg[0] ? GW_EIO : GW_ERR;

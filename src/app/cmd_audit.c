@@ -43,7 +43,7 @@ static void usage(FILE *f)
             "              canonical encoding, checkpoint signatures and consistency; report\n"
             "              gaps, truncation, edits and reordering with their location; with\n"
             "              --db URL --log ID a log held in PostgreSQL (a dead pod's included),\n"
-            "              read into a temporary folder first\n"
+            "              straight from its rows\n"
             "  search      print matching records (JSON lines); with --db URL every replica's\n"
             "              log held in PostgreSQL, by time ({\"log\":ID,\"record\":{...}} lines;\n"
             "              --log ID one of them, --decision D, --newest-first)\n"
@@ -286,8 +286,7 @@ int cmd_audit(int argc, char **argv)
     struct gw_error err = {0};
     bool db_only = a.db && (!strcmp(sub, "export") || !strcmp(sub, "search") ||
                             !strcmp(sub, "proof") || !strcmp(sub, "verify"));
-    /* verify --db: the log is read from the database into a temporary folder, verified there
-     * like any folder, and the folder removed (gw_audit_verify_pg) */
+    /* verify --db: the log is verified straight from its rows (gw_audit_verify_pg) */
     if (a.db && !strcmp(sub, "verify") && (!a.log || a.dir)) {
         fprintf(stderr, "mcpgw audit verify --db: --log ID (and no --dir)\n");
         rc = 2;
@@ -348,7 +347,7 @@ int cmd_audit(int argc, char **argv)
             /* a long log takes minutes: say how far it got (on a terminal only) */
             bool (*progress)(void *, int, uint64_t) =
                 isatty(STDERR_FILENO) ? show_progress : NULL;
-            json_t *r = a.db ? gw_audit_verify_pg(a.db, a.log, 0, vs, nvs, progress, NULL, &err)
+            json_t *r = a.db ? gw_audit_verify_pg(a.db, a.log, vs, nvs, progress, NULL, &err)
                              : gw_audit_verify_dir_progress(one, vs, nvs, progress, NULL);
             if (a.db)
                 gw_audit_pg_release();
@@ -438,7 +437,7 @@ int cmd_audit(int argc, char **argv)
         if (a.db) {
             uint64_t n = 0;
             const char *lid = a.log ? a.log : id;
-            int erc = gw_audit_export_pg(a.db, lid, a.out, 0, &n, &err);
+            int erc = gw_audit_export_pg(a.db, lid, a.out, &n, &err);
             gw_audit_pg_release();
             if (erc != GW_OK)
                 fprintf(stderr, "mcpgw audit: %s\n", err.msg);

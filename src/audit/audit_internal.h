@@ -26,6 +26,7 @@
 #include "core/buf.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #define AUDIT_SEG_DIR "segments"
@@ -54,6 +55,24 @@ int gw_audit__list_checkpoints(const char *logdir, uint64_t **out, size_t *n,
  * sorted by first (the open one last), `cps` sorted ascending. */
 bool gw_audit__checkpoint_redundant(uint64_t size, const struct audit_seg *segs, size_t nseg,
                                     const uint64_t *cps, size_t ncp);
+
+/* Where a log's verification reads it from (audit_read.c): its folder, or its rows in
+ * PostgreSQL streamed as the segments an export would write (audit_pg_read.c). `open` gives
+ * segment `index` of the list as a stream (header line, then record lines); segments are
+ * opened in order, each read to its end or closed before the next. */
+struct audit_src {
+    int (*segments)(void *ud, struct audit_seg **out, size_t *n, struct gw_error *err);
+    FILE *(*open)(void *ud, const struct audit_seg *seg, size_t index);
+    /* the checkpoints' sizes, sorted ascending (gw_free), and one's signed text (gw_free) */
+    int (*checkpoints)(void *ud, uint64_t **sizes, size_t *n);
+    int (*checkpoint)(void *ud, uint64_t size, char **text, size_t *len, struct gw_error *err);
+    void *ud;
+};
+/* Verifies a log read from `src` (what gw_audit_verify_dir_progress does for a folder);
+ * `name` is the log's name in the report. */
+json_t *gw_audit__verify_src(const struct audit_src *src, const char *name,
+                             struct gw_note_verifier *const *vs, size_t nvs,
+                             bool (*progress)(void *ud, int pass, uint64_t records), void *ud);
 
 /* A parsed segment header. */
 struct audit_seg_header {

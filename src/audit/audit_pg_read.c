@@ -10,7 +10,9 @@
  *   - the inclusion proof of a record of any log, computed from that log's rows and its latest
  *     checkpoint in the database (linear in the log, so bounded by the caller); the records
  *     the retention deleted count through the compact range it kept of them;
- *   - the export of a log to the on-disk layout (`mcpgw audit export --db`, `verify --db`).
+ *   - the export of a log to the on-disk layout (`mcpgw audit export --db`), and its
+ *     verification straight from the rows, streamed as the segments the export would write
+ *     (`verify --db`, the console's verification of another replica's log).
  * A log's rows are read in order in batches (gw_audit__pg_rows, also the salvage's reader), so
  * memory follows a batch, not the log. A log whose first records the retention deleted
  * (audit_upkeep.c) is exported from its first record kept under the header the retention kept
@@ -29,7 +31,6 @@
 #include "core/buf.h"
 #include "core/str.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <pthread.h>
@@ -565,8 +566,7 @@ int gw_audit__pg_checkpoints_to(PGconn *c, const char *log_id, int64_t above,
 
 /* Exporting a log: its records cut into segments of EXPORT_SEGMENT, each with its header. */
 struct export {
-    const char *segdir, *origin, *log_id;
-    uint64_t max_bytes, bytes; /* the bound (0: none), and what the rows came to so far */
+    const char *segdir, *origin;
     struct gw_merkle_range range;
     gw_hash prev;
     bool has_prev;
@@ -594,16 +594,6 @@ static int export_row(void *ud, uint64_t seq, const char *line, size_t len,
                             "the database copy of the log lacks record %" PRIu64
                             " (its next is %" PRIu64 "): it cannot be exported whole",
                             x->total, seq);
-    x->bytes += len + 1;
-    if (x->max_bytes && x->bytes > x->max_bytes) {
-        bool mb = x->max_bytes >= (1u << 20);
-        return GW_ERROR_SET(err, GW_ELIMIT,
-                            "log %s is larger than the %" PRIu64 " %s its temporary copy may "
-                            "take here: verify it from a shell with room for it (mcpgw audit "
-                            "verify --db URL --log %s)",
-                            x->log_id, mb ? x->max_bytes >> 20 : x->max_bytes,
-                            mb ? "MB" : "bytes", x->log_id);
-    }
     if (x->total - x->seg_first == EXPORT_SEGMENT) {
         int rc = export_flush(x, err);
         x->seg_first = x->total;
@@ -622,7 +612,7 @@ static int export_row(void *ud, uint64_t seq, const char *line, size_t len,
 }
 
 int gw_audit_export_pg(const char *url, const char *log_id, const char *outdir,
-                       uint64_t max_bytes, uint64_t *out_records, struct gw_error *err)
+                       uint64_t *out_records, struct gw_error *err)
 {
     *out_records = 0;
     PGconn *c = connect_db(url, err);
@@ -650,8 +640,7 @@ int gw_audit_export_pg(const char *url, const char *log_id, const char *outdir,
     }
     /* a log the retention pruned starts at its first record kept, under the header the
      * retention kept (what a folder whose older segments were removed looks like) */
-    struct export x = {.segdir = d.seg, .origin = origin, .log_id = log_id,
-                       .max_bytes = max_bytes};
+    struct export x = {.segdir = d.seg, .origin = origin};
     gw_merkle_range_init(&x.range);
     if (pr.below > 0 && pr.has_head) {
         x.range = pr.head.range;
@@ -672,26 +661,232 @@ int gw_audit_export_pg(const char *url, const char *log_id, const char *outdir,
     return rc;
 }
 
-json_t *gw_audit_verify_pg(const char *url, const char *log_id, uint64_t max_bytes,
+/* ---- verification straight from the rows (no copy on disk) ---- */
+
+/* A log in the database as a verification source (audit_internal.h): its rows streamed as the
+ * segments an export would write (EXPORT_SEGMENT records each, from the first record kept,
+ * every header carrying the compact range of the records before it), its checkpoints as
+ * signed. A database error ends the stream and is reported as such, not as a cut-off log. */
+struct pg_src {
+    PGconn *c;
+    const char *log_id;
+    char origin[256];
+    struct pruned pr;
+    uint64_t first, end; /* the rows [first, end) */
+    /* the segment being read: the range and the last leaf at `next`, what is formatted */
+    struct gw_merkle_range range;
+    gw_hash prev;
+    bool has_prev, header_sent;
+    uint64_t next, seg_first, seg_end;
+    struct gw_buf out;
+    size_t off;
+    bool failed;
+    struct gw_error err;
+};
+
+static int src_segments(void *ud, struct audit_seg **out, size_t *n, struct gw_error *err)
+{
+    (void)err;
+    struct pg_src *p = ud;
+    size_t k = p->end > p->first ? (size_t)((p->end - p->first - 1) / EXPORT_SEGMENT + 1) : 0;
+    *out = gw_xcalloc(k ? k : 1, sizeof(**out));
+    for (size_t i = 0; i < k; i++) {
+        (*out)[i].first = p->first + (uint64_t)i * EXPORT_SEGMENT;
+        snprintf((*out)[i].name, sizeof((*out)[i].name), "%020" PRIu64 ".jsonl",
+                 (*out)[i].first);
+    }
+    *n = k;
+    return GW_OK;
+}
+
+/* Formats the next rows of the segment into p->out; false at its end or on an error. */
+static bool src_fill(struct pg_src *p)
+{
+    gw_buf_reset(&p->out);
+    p->off = 0;
+    if (!p->header_sent) {
+        p->header_sent = true;
+        gw_audit__format_header(p->origin, &p->range, p->prev, p->has_prev, &p->out);
+        return true;
+    }
+    if (p->failed || p->next >= p->seg_end)
+        return false;
+    char fs[24], ts[24];
+    snprintf(fs, sizeof(fs), "%" PRIu64, p->next);
+    snprintf(ts, sizeof(ts), "%" PRIu64, p->seg_end);
+    const char *prm[3] = {p->log_id, fs, ts};
+    PGresult *r = PQexecParams(p->c,
+                               "SELECT seq, record FROM audit_records WHERE log_id = $1 AND "
+                               "seq >= $2::bigint AND seq < $3::bigint ORDER BY seq LIMIT 2000",
+                               3, NULL, prm, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        db_fail(&p->err, p->c);
+        p->failed = true;
+        PQclear(r);
+        return false;
+    }
+    int n = PQntuples(r);
+    for (int i = 0; i < n; i++) {
+        const char *line = PQgetvalue(r, i, 1);
+        size_t len = (size_t)PQgetlength(r, i, 1);
+        gw_buf_add(&p->out, line, len);
+        gw_buf_addc(&p->out, '\n');
+        gw_merkle_leaf_hash(line, len, p->prev);
+        gw_merkle_range_append(&p->range, p->prev);
+        p->has_prev = true;
+        p->next = gw_audit__pg_u64(r, i, 0) + 1;
+    }
+    PQclear(r);
+    if (n == 0)
+        p->next = p->seg_end;
+    return n > 0;
+}
+
+static ssize_t src_read(void *cookie, char *buf, size_t size)
+{
+    struct pg_src *p = cookie;
+    while (p->off == gw_buf_len(&p->out))
+        if (!src_fill(p))
+            return 0;
+    size_t k = gw_buf_len(&p->out) - p->off;
+    if (k > size)
+        k = size;
+    memcpy(buf, gw_buf_ptr(&p->out) + p->off, k);
+    p->off += k;
+    return (ssize_t)k;
+}
+
+static int src_close(void *cookie)
+{
+    (void)cookie;
+    return 0;
+}
+
+static FILE *src_open(void *ud, const struct audit_seg *seg, size_t index)
+{
+    struct pg_src *p = ud;
+    if (index == 0) { /* a pass begins: from the head the retention kept, or from nothing */
+        gw_merkle_range_init(&p->range);
+        memset(p->prev, 0, sizeof(p->prev));
+        p->has_prev = false;
+        if (p->pr.below > 0) {
+            p->range = p->pr.head.range;
+            memcpy(p->prev, p->pr.head.prev, GW_HASH_LEN);
+            p->has_prev = p->pr.head.has_prev;
+        }
+    }
+    p->next = p->seg_first = seg->first;
+    p->seg_end = seg->first + EXPORT_SEGMENT < p->end ? seg->first + EXPORT_SEGMENT : p->end;
+    p->header_sent = false;
+    gw_buf_reset(&p->out);
+    p->off = 0;
+    cookie_io_functions_t io = {.read = src_read, .close = src_close};
+    return fopencookie(p, "r", io);
+}
+
+static int src_checkpoints(void *ud, uint64_t **sizes, size_t *n)
+{
+    struct pg_src *p = ud;
+    const char *prm[1] = {p->log_id};
+    PGresult *r = PQexecParams(p->c,
+                               "SELECT size FROM audit_checkpoints WHERE log_id = $1 "
+                               "ORDER BY size",
+                               1, NULL, prm, NULL, NULL, 0);
+    *sizes = NULL;
+    *n = 0;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        db_fail(&p->err, p->c);
+        p->failed = true;
+        PQclear(r);
+        return GW_EIO;
+    }
+    int k = PQntuples(r);
+    *sizes = gw_xcalloc(k ? (size_t)k : 1, sizeof(**sizes));
+    for (int i = 0; i < k; i++)
+        (*sizes)[i] = gw_audit__pg_u64(r, i, 0);
+    *n = (size_t)k;
+    PQclear(r);
+    return GW_OK;
+}
+
+static int src_checkpoint(void *ud, uint64_t size, char **text, size_t *len,
+                          struct gw_error *err)
+{
+    struct pg_src *p = ud;
+    char ss[24];
+    snprintf(ss, sizeof(ss), "%" PRIu64, size);
+    const char *prm[2] = {p->log_id, ss};
+    PGresult *r = PQexecParams(p->c,
+                               "SELECT note FROM audit_checkpoints WHERE log_id = $1 AND "
+                               "size = $2::bigint",
+                               2, NULL, prm, NULL, NULL, 0);
+    int rc = GW_OK;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        rc = db_fail(err, p->c);
+        p->err = *err;
+        p->failed = true;
+    } else {
+        *len = (size_t)PQgetlength(r, 0, 0);
+        *text = gw_xstrndup(PQgetvalue(r, 0, 0), *len);
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* The log's origin, where its rows begin (the first kept) and end. */
+static int src_init(struct pg_src *p, PGconn *c, const char *log_id, struct gw_error *err)
+{
+    memset(p, 0, sizeof(*p));
+    p->c = c;
+    p->log_id = log_id;
+    gw_buf_init(&p->out, SIZE_MAX);
+    int rc = pruned_of(c, log_id, &p->pr, err);
+    if (rc == GW_OK && p->pr.below > 0 && !p->pr.has_head)
+        rc = no_head(&p->pr, log_id, "a verification", err);
+    if (rc != GW_OK)
+        return rc;
+    const char *prm[1] = {log_id};
+    PGresult *r = PQexecParams(c,
+                               "SELECT origin, (SELECT max(seq) + 1 FROM audit_records WHERE "
+                               "log_id = $1) FROM audit_logs WHERE log_id = $1",
+                               1, NULL, prm, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        rc = db_fail(err, c);
+    else if (PQntuples(r) != 1)
+        rc = GW_ERROR_SET(err, GW_ENOTFOUND, "no audit log '%s' in the database", log_id);
+    else {
+        gw_strlcpy(p->origin, sizeof(p->origin), PQgetvalue(r, 0, 0));
+        p->first = p->pr.below;
+        p->end = gw_audit__pg_u64(r, 0, 1);
+        if (p->end < p->first)
+            p->end = p->first;
+    }
+    PQclear(r);
+    return rc;
+}
+
+json_t *gw_audit_verify_pg(const char *url, const char *log_id,
                            struct gw_note_verifier *const *vs, size_t nvs,
                            bool (*progress)(void *ud, int pass, uint64_t records), void *ud,
                            struct gw_error *err)
 {
-    const char *t = getenv("TMPDIR");
-    char tmp[2048], logdir[2200];
-    snprintf(tmp, sizeof(tmp), "%s/mcpgw-verify-XXXXXX", t && *t ? t : "/tmp");
-    if (!mkdtemp(tmp)) {
-        char eb[128];
-        GW_ERROR_SET(err, GW_EIO, "cannot create a temporary folder in %s: %s",
-                     t && *t ? t : "/tmp", gw_strerror(errno, eb, sizeof(eb)));
+    PGconn *c = connect_db(url, err);
+    if (!c)
         return NULL;
-    }
-    uint64_t n = 0;
+    struct pg_src p;
     json_t *r = NULL;
-    if (gw_audit_export_pg(url, log_id, tmp, max_bytes, &n, err) == GW_OK) {
-        snprintf(logdir, sizeof(logdir), "%s/%s", tmp, log_id);
-        r = gw_audit_verify_dir_progress(logdir, vs, nvs, progress, ud);
+    int rc = src_init(&p, c, log_id, err);
+    if (rc == GW_OK) {
+        struct audit_src src = {src_segments, src_open, src_checkpoints, src_checkpoint, &p};
+        r = gw_audit__verify_src(&src, log_id, vs, nvs, progress, ud);
+        if (p.failed) { /* what the reading missed is the database's failure, not the log's */
+            json_decref(r);
+            r = NULL;
+            *err = p.err;
+            rc = GW_EIO;
+        }
     }
-    gw_audit_remove_folder(tmp);
+    gw_buf_fini(&p.out);
+    release_db(rc);
     return r;
 }

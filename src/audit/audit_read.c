@@ -121,13 +121,48 @@ struct load_opts {
     size_t seg_lo, seg_hi; /* only segments [lo, hi) of the list (hi = 0: to the end) */
 };
 
-static int load(const char *logdir, struct logview *v, const struct load_opts *o,
-                struct gw_error *err)
+/* A log folder as a source. */
+static int dir_segments(void *ud, struct audit_seg **out, size_t *n, struct gw_error *err)
+{
+    return gw_audit__list_segments(ud, out, n, err);
+}
+
+static FILE *dir_open(void *ud, const struct audit_seg *seg, size_t index)
+{
+    (void)index;
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s/%s", (const char *)ud, AUDIT_SEG_DIR, seg->name);
+    return fopen(path, "rb");
+}
+
+static int dir_checkpoints(void *ud, uint64_t **sizes, size_t *n)
+{
+    return gw_audit__list_checkpoints(ud, sizes, n, NULL);
+}
+
+static int dir_checkpoint(void *ud, uint64_t size, char **text, size_t *len,
+                          struct gw_error *err)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s/%020llu.cp", (const char *)ud, AUDIT_CP_DIR,
+             (unsigned long long)size);
+    return gw_audit__read_file(path, 65536, text, len, err);
+}
+
+static struct audit_src dir_src(const char *logdir)
+{
+    struct audit_src s = {dir_segments, dir_open, dir_checkpoints, dir_checkpoint,
+                          (void *)logdir};
+    return s;
+}
+
+static int load_src(const struct audit_src *src, struct logview *v, const struct load_opts *o,
+                    struct gw_error *err)
 {
     memset(v, 0, sizeof(*v));
     v->problems = json_array();
     v->notes = json_array();
-    int rc = gw_audit__list_segments(logdir, &v->segs, &v->nseg, err);
+    int rc = src->segments(src->ud, &v->segs, &v->nseg, err);
     if (rc != GW_OK)
         return rc;
     v->hdr = gw_xcalloc(v->nseg ? v->nseg : 1, sizeof(*v->hdr));
@@ -138,9 +173,7 @@ static int load(const char *logdir, struct logview *v, const struct load_opts *o
     for (size_t s = o->seg_lo; s < hi && go_on; s++) {
         if (!o->judge && s + 1 < v->nseg && v->segs[s + 1].first <= o->from_seq)
             continue; /* every record of this segment comes before from_seq */
-        char path[4096];
-        snprintf(path, sizeof(path), "%s/%s/%s", logdir, AUDIT_SEG_DIR, v->segs[s].name);
-        FILE *f = fopen(path, "rb");
+        FILE *f = src->open(src->ud, &v->segs[s], s);
         if (!f) {
             problem(v, "format", -1, v->segs[s].name, 0, "cannot open the segment");
             continue;
@@ -231,6 +264,13 @@ static int load(const char *logdir, struct logview *v, const struct load_opts *o
     return GW_OK;
 }
 
+static int load(const char *logdir, struct logview *v, const struct load_opts *o,
+                struct gw_error *err)
+{
+    struct audit_src src = dir_src(logdir);
+    return load_src(&src, v, o, err);
+}
+
 static void view_free(struct logview *v)
 {
     gw_free(v->segs);
@@ -248,22 +288,21 @@ struct cpinfo {
     char origin[256];
 };
 
-static size_t load_checkpoints(const char *logdir, struct gw_note_verifier *const *vs,
+static size_t load_checkpoints(const struct audit_src *src, struct gw_note_verifier *const *vs,
                                size_t nvs, struct logview *v, struct cpinfo **out)
 {
     uint64_t *sizes = NULL;
     size_t n = 0;
-    gw_audit__list_checkpoints(logdir, &sizes, &n, NULL);
+    src->checkpoints(src->ud, &sizes, &n);
     *out = gw_xcalloc(n ? n : 1, sizeof(**out));
     for (size_t i = 0; i < n; i++) {
-        char path[4096], name[64], *text = NULL;
+        char name[64], *text = NULL;
         size_t tl = 0;
         snprintf(name, sizeof(name), "%020llu.cp", (unsigned long long)sizes[i]);
-        snprintf(path, sizeof(path), "%s/%s/%s", logdir, AUDIT_CP_DIR, name);
         struct cpinfo *c = &(*out)[i];
         c->size = sizes[i];
         struct gw_error err = {0};
-        if (gw_audit__read_file(path, 65536, &text, &tl, &err) != GW_OK) {
+        if (src->checkpoint(src->ud, sizes[i], &text, &tl, &err) != GW_OK) {
             if (v)
                 problem(v, "checkpoint_format", -1, name, 0, "%s", err.msg);
             continue;
@@ -509,17 +548,25 @@ json_t *gw_audit_verify_dir_progress(const char *logdir, struct gw_note_verifier
                                                                   uint64_t records),
                                      void *ud)
 {
+    struct audit_src src = dir_src(logdir);
+    const char *slash = strrchr(logdir, '/');
+    return gw_audit__verify_src(&src, slash ? slash + 1 : logdir, vs, nvs, progress, ud);
+}
+
+json_t *gw_audit__verify_src(const struct audit_src *src, const char *name,
+                             struct gw_note_verifier *const *vs, size_t nvs,
+                             bool (*progress)(void *ud, int pass, uint64_t records), void *ud)
+{
     struct vprogress vp = {progress, ud, 1, false};
     struct gw_error err = {0};
     json_t *report = json_object();
-    const char *slash = strrchr(logdir, '/');
-    json_object_set_new(report, "log", json_string(slash ? slash + 1 : logdir));
+    json_object_set_new(report, "log", json_string(name));
     /* pass 1: every record line's number, and where the log starts */
     struct vseqs q = {0};
     struct logview v;
     struct load_opts lo1 = {.fn = seq_line, .ud = &q,
                             .progress = progress ? verify_progress : NULL, .progress_ud = &vp};
-    int rc = load(logdir, &v, &lo1, &err);
+    int rc = load_src(src, &v, &lo1, &err);
     struct vstate st = {0};
     char origin[256] = "";
     if (rc == GW_OK && v.nseg && v.hdr_ok[0]) {
@@ -550,7 +597,7 @@ json_t *gw_audit_verify_dir_progress(const char *logdir, struct gw_note_verifier
     struct logview vc = {0};
     vc.problems = json_array();
     vc.notes = json_array();
-    st.ncp = load_checkpoints(logdir, vs, nvs, &vc, &st.cps);
+    st.ncp = load_checkpoints(src, vs, nvs, &vc, &st.cps);
     /* how often each number occurs (a number far beyond the records is not counted) */
     st.maxseq = st.base;
     for (size_t i = 0; i < q.n; i++)
@@ -579,7 +626,7 @@ json_t *gw_audit_verify_dir_progress(const char *logdir, struct gw_note_verifier
     lo2.judge = lo2.leaf = true;
     vp.pass = 2;
     st.v = &v;
-    rc = load(logdir, &v, &lo2, &err);
+    rc = load_src(src, &v, &lo2, &err);
     if (rc == GW_OK)
         judge_size(&st, st.base + st.i); /* after the last record */
     uint64_t total = st.base + st.i;

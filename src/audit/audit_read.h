@@ -74,18 +74,17 @@ json_t *gw_audit_consistency_dir(const char *logdir, uint64_t m, uint64_t n,
 char *gw_audit_latest_checkpoint(const char *logdir, struct gw_error *err);
 
 /* Writes the log `log_id` held in PostgreSQL (`url`) to `outdir`/<log id>/ in the on-disk
- * layout (one segment per GW_AUDIT_EXPORT_SEGMENT records), so that verify/proof work on it.
- * `max_bytes` (0: no bound) bounds what it writes (and holds: a segment is built in memory):
- * beyond it the export stops with GW_ELIMIT (what it wrote is left for the caller to remove). */
+ * layout (one segment per GW_AUDIT_EXPORT_SEGMENT records), so that verify/proof work on it. */
 int gw_audit_export_pg(const char *url, const char *log_id, const char *outdir,
-                       uint64_t max_bytes, uint64_t *out_records, struct gw_error *err);
+                       uint64_t *out_records, struct gw_error *err);
 
-/* Verifies the log `log_id` held in PostgreSQL: exported into a temporary folder under $TMPDIR
- * (or /tmp; at most `max_bytes` of it, 0: no bound), verified there as a folder
- * (gw_audit_verify_dir_progress, same report and progress), the folder removed. NULL with err
- * when the database cannot give the log, it is larger than max_bytes (GW_ELIMIT) or the folder
- * cannot be made; NULL without err when progress stopped it. */
-json_t *gw_audit_verify_pg(const char *url, const char *log_id, uint64_t max_bytes,
+/* Verifies the log `log_id` held in PostgreSQL straight from its rows, nothing written to disk:
+ * they are read as the segments an export would write (twice: the verification's two passes)
+ * and its checkpoints as signed, with the same checks, report and progress as
+ * gw_audit_verify_dir_progress. NULL with err when the database cannot give the log
+ * (GW_ENOTFOUND: no such log) or failed while it was read; NULL without err when progress
+ * stopped it. */
+json_t *gw_audit_verify_pg(const char *url, const char *log_id,
                            struct gw_note_verifier *const *vs, size_t nvs,
                            bool (*progress)(void *ud, int pass, uint64_t records), void *ud,
                            struct gw_error *err);

@@ -193,20 +193,36 @@ test('the admin API shows every replica\'s log from the database', { skip: !PG &
     const va = JSON.parse((await adminPost('/audit/verify?wait=30')).body);
     assert.equal(va.ok, true);
     assert.equal(va.log, 'pga');
-    // a log larger than the temporary copy allowed (GW_ADMIN_VERIFY_COPY_MAX_BYTES) is refused
-    // with the shell command, and the partial copy is removed
-    const tmp = mkdtempSync(join(dir, 'tmp-'));
-    const c = await startGateway({ sets: { ...common, GW_DATA_DIR: join(dir, 'c'), GW_AUDIT_LOG_ID: 'pgc',
-                                           GW_ADMIN_VERIFY_COPY_MAX_BYTES: '1024' }, env: { TMPDIR: tmp } });
-    try {
-      const big = await request(await adminPortOf(c), { method: 'POST', path: '/admin/api/audit/verify?log=pgb&wait=30',
-                                                        headers: { 'content-type': 'application/json' }, body: '{}' });
-      assert.equal(big.status, 422, big.body);
-      assert.match(JSON.parse(big.body).error.message, /log pgb is larger than the 1024 bytes its temporary copy may take here: verify it from a shell with room for it \(mcpgw audit verify --db URL --log pgb\)/);
-      assert.deepEqual(readdirSync(tmp), [], 'the partial copy is removed');
-    } finally {
-      await c.stop();
-    }
+    // verified straight from the rows (nothing written: TMPDIR does not exist), with the report
+    // a folder export of the same rows gets; and a copy of B's log with one row edited in the
+    // database: both ways find the same problems
+    const keysFile = join(dir, 'a', 'audit', 'verifier-keys');
+    const both = (log) => {
+      const direct = spawnSync(GW_BIN, ['audit', 'verify', '--db', PG, '--log', log, '--keys-file', keysFile, '--json'],
+                               { encoding: 'utf8', env: { ...process.env, GW_DATA_DIR: join(dir, 'nothing-here'), TMPDIR: join(dir, 'no-such-dir') } });
+      const out = join(dir, `export-${log}`);
+      const ex = spawnSync(GW_BIN, ['audit', 'export', '--db', PG, '--log', log, '--out', out], { encoding: 'utf8' });
+      assert.equal(ex.status, 0, ex.stderr);
+      const viaDir = spawnSync(GW_BIN, ['audit', 'verify', '--dir', join(out, log), '--keys-file', keysFile, '--json'], { encoding: 'utf8' });
+      const [d, f] = [JSON.parse(direct.stdout), JSON.parse(viaDir.stdout)];
+      for (const k of ['ok', 'log', 'origin', 'first', 'records', 'checkpoints', 'latest_checkpoint', 'unsigned_tail', 'problems', 'notes'])
+        assert.deepEqual(d[k], f[k], `${log}: ${k} from the rows and from an export`);
+      return { d, status: direct.status };
+    };
+    const sqlq = (q) => execFileSync('psql', ['-v', 'ON_ERROR_STOP=1', '-qAt', PG, '-c', q], { encoding: 'utf8' }).trim();
+    const clean = both('pgb');
+    assert.equal(clean.status, 0);
+    assert.equal(clean.d.ok, true);
+    sqlq(`INSERT INTO audit_logs (log_id, origin) SELECT 'pgt', origin FROM audit_logs WHERE log_id = 'pgb';
+          INSERT INTO audit_records (log_id, seq, record) SELECT 'pgt', seq, record FROM audit_records WHERE log_id = 'pgb';
+          INSERT INTO audit_checkpoints (log_id, size, note) SELECT 'pgt', size, note FROM audit_checkpoints WHERE log_id = 'pgb';
+          UPDATE audit_records SET record = replace(record, '"method":"', '"method":"x') WHERE log_id = 'pgt' AND seq = 3`);
+    const edited = both('pgt');
+    assert.equal(edited.status, 1);
+    assert.equal(edited.d.ok, false);
+    assert.ok(edited.d.problems.some((p) => p.seq === 3 || p.seq === 4), JSON.stringify(edited.d.problems));
+    sqlq(`DELETE FROM audit_records WHERE log_id = 'pgt'; DELETE FROM audit_checkpoints WHERE log_id = 'pgt';
+          DELETE FROM audit_logs WHERE log_id = 'pgt'`);
     // the same merged view from a shell with no audit folder: mcpgw audit search --db
     const cli = spawnSync(GW_BIN, ['audit', 'search', '--db', PG, '--since', since, '--decision', 'reject', '--newest-first'],
                           { encoding: 'utf8', env: { ...process.env, GW_DATA_DIR: join(dir, 'nothing-here') } });

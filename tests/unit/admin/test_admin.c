@@ -1316,7 +1316,7 @@ static void test_verify_single_flight(void **state)
         usleep(10000);
     assert_int_equal(atomic_load(&g_committed), N);
 
-    struct admin_verify *v = gw_admin__verify_new(gw_audit_log_dir(a), 48u << 20);
+    struct admin_verify *v = gw_admin__verify_new(gw_audit_log_dir(a));
     json_t *s = gw_admin__verify_summary(v, NULL);
     assert_string_equal(gw_json_str(s, "status"), "unknown");
     json_decref(s);
@@ -1369,7 +1369,7 @@ static void test_verify_single_flight(void **state)
     gw_admin__verify_free(v);
     /* a restart finds the last outcome kept beside the log (not "unknown"); its run numbers
      * start again */
-    struct admin_verify *v2 = gw_admin__verify_new(gw_audit_log_dir(a), 48u << 20);
+    struct admin_verify *v2 = gw_admin__verify_new(gw_audit_log_dir(a));
     s = gw_admin__verify_summary(v2, NULL);
     assert_string_equal(gw_json_str(s, "status"), "ok");
     assert_true(json_integer_value(json_object_get(s, "verifiedThrough")) >= N);
@@ -1384,7 +1384,7 @@ static void test_verify_single_flight(void **state)
     assert_non_null(f);
     fputs("{\"status\":\"fine\",\"verifiedThrough\":1,\"checkedAt\":\"x\"}", f);
     fclose(f);
-    v2 = gw_admin__verify_new(gw_audit_log_dir(a), 48u << 20);
+    v2 = gw_admin__verify_new(gw_audit_log_dir(a));
     s = gw_admin__verify_summary(v2, NULL);
     assert_string_equal(gw_json_str(s, "status"), "unknown");
     json_decref(s);
