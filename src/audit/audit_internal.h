@@ -192,10 +192,10 @@ struct pg_conn;
 struct pg_result;
 /* The unsigned integer in row `row`, column `col` of a result (NULL or not a number: 0). */
 uint64_t gw_audit__pg_u64(const struct pg_result *r, int row, int col);
-/* Writes the checkpoints of `log_id` in the database whose size is above `above` (-1: all) to
- * <cpdir>/<size:020>.cp, as signed (audit_pg_read.c). */
+/* Writes the checkpoints of `log_id` in the database whose size is in (above, upto] (-1,
+ * INT64_MAX: all) to <cpdir>/<size:020>.cp, as signed (audit_pg_read.c). */
 int gw_audit__pg_checkpoints_to(struct pg_conn *c, const char *log_id, int64_t above,
-                                const char *cpdir, struct gw_error *err);
+                                int64_t upto, const char *cpdir, struct gw_error *err);
 /* libpq's last message for `c` without its trailing newline (it names the host, never the
  * password), in buf; returns buf (audit_pg.c). */
 const char *gw_audit__pg_message(const struct pg_conn *c, char *buf, size_t size);

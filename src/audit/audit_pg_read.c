@@ -543,16 +543,17 @@ json_t *gw_audit_inclusion_pg(const char *url, const char *log_id, uint64_t seq,
     return o;
 }
 
-int gw_audit__pg_checkpoints_to(PGconn *c, const char *log_id, int64_t above,
+int gw_audit__pg_checkpoints_to(PGconn *c, const char *log_id, int64_t above, int64_t upto,
                                 const char *cpdir, struct gw_error *err)
 {
-    char ab[24];
+    char ab[24], ub[24];
     snprintf(ab, sizeof(ab), "%" PRId64, above);
-    const char *p[2] = {log_id, ab};
+    snprintf(ub, sizeof(ub), "%" PRId64, upto);
+    const char *p[3] = {log_id, ab, ub};
     PGresult *r = PQexecParams(c,
                                "SELECT size, note FROM audit_checkpoints WHERE log_id = $1 AND "
-                               "size > $2::bigint ORDER BY size",
-                               2, NULL, p, NULL, NULL, 0);
+                               "size > $2::bigint AND size <= $3::bigint ORDER BY size",
+                               3, NULL, p, NULL, NULL, 0);
     int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? GW_OK : db_fail(err, c);
     for (int i = 0; rc == GW_OK && i < PQntuples(r); i++) {
         char name[64];
@@ -640,6 +641,20 @@ int gw_audit_export_pg(const char *url, const char *log_id, const char *outdir,
     }
     /* a log the retention pruned starts at its first record kept, under the header the
      * retention kept (what a folder whose older segments were removed looks like) */
+    /* the checkpoints signed before the rows are read (a live log signs more meanwhile: those
+     * would cover rows not read, and read as a cut-off log) */
+    int64_t signed_upto = -1;
+    if (rc == GW_OK) {
+        PGresult *r = PQexecParams(c,
+                                   "SELECT coalesce(max(size), -1) FROM audit_checkpoints "
+                                   "WHERE log_id = $1",
+                                   1, NULL, p, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK)
+            rc = db_fail(err, c);
+        else
+            signed_upto = (int64_t)strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        PQclear(r);
+    }
     struct export x = {.segdir = d.seg, .origin = origin};
     gw_merkle_range_init(&x.range);
     if (pr.below > 0 && pr.has_head) {
@@ -655,7 +670,7 @@ int gw_audit_export_pg(const char *url, const char *log_id, const char *outdir,
         rc = export_flush(&x, err);
     gw_buf_fini(&x.b);
     if (rc == GW_OK) /* every checkpoint of the log, as signed */
-        rc = gw_audit__pg_checkpoints_to(c, log_id, -1, d.cp, err);
+        rc = gw_audit__pg_checkpoints_to(c, log_id, -1, signed_upto, d.cp, err);
     release_db(rc);
     *out_records = x.total - (pr.below > 0 ? pr.below : 0);
     return rc;
@@ -682,6 +697,8 @@ struct pg_src {
     size_t off;
     bool failed;
     struct gw_error err;
+    uint64_t *cps; /* the checkpoints' sizes, listed before `end` was read */
+    size_t ncp;
 };
 
 static int src_segments(void *ud, struct audit_seg **out, size_t *n, struct gw_error *err)
@@ -789,25 +806,9 @@ static FILE *src_open(void *ud, const struct audit_seg *seg, size_t index)
 static int src_checkpoints(void *ud, uint64_t **sizes, size_t *n)
 {
     struct pg_src *p = ud;
-    const char *prm[1] = {p->log_id};
-    PGresult *r = PQexecParams(p->c,
-                               "SELECT size FROM audit_checkpoints WHERE log_id = $1 "
-                               "ORDER BY size",
-                               1, NULL, prm, NULL, NULL, 0);
-    *sizes = NULL;
-    *n = 0;
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        db_fail(&p->err, p->c);
-        p->failed = true;
-        PQclear(r);
-        return GW_EIO;
-    }
-    int k = PQntuples(r);
-    *sizes = gw_xcalloc(k ? (size_t)k : 1, sizeof(**sizes));
-    for (int i = 0; i < k; i++)
-        (*sizes)[i] = gw_audit__pg_u64(r, i, 0);
-    *n = (size_t)k;
-    PQclear(r);
+    *sizes = gw_xcalloc(p->ncp ? p->ncp : 1, sizeof(**sizes));
+    memcpy(*sizes, p->cps, p->ncp * sizeof(**sizes));
+    *n = p->ncp;
     return GW_OK;
 }
 
@@ -847,11 +848,27 @@ static int src_init(struct pg_src *p, PGconn *c, const char *log_id, struct gw_e
         rc = no_head(&p->pr, log_id, "a verification", err);
     if (rc != GW_OK)
         return rc;
+    /* the checkpoints first, then where the rows end: every checkpoint listed covers rows that
+     * are there (unless rows were taken away), while a live log goes on meanwhile */
     const char *prm[1] = {log_id};
     PGresult *r = PQexecParams(c,
-                               "SELECT origin, (SELECT max(seq) + 1 FROM audit_records WHERE "
-                               "log_id = $1) FROM audit_logs WHERE log_id = $1",
+                               "SELECT size FROM audit_checkpoints WHERE log_id = $1 "
+                               "ORDER BY size",
                                1, NULL, prm, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        rc = db_fail(err, c);
+        PQclear(r);
+        return rc;
+    }
+    p->ncp = (size_t)PQntuples(r);
+    p->cps = gw_xcalloc(p->ncp ? p->ncp : 1, sizeof(*p->cps));
+    for (size_t i = 0; i < p->ncp; i++)
+        p->cps[i] = gw_audit__pg_u64(r, (int)i, 0);
+    PQclear(r);
+    r = PQexecParams(c,
+                     "SELECT origin, (SELECT max(seq) + 1 FROM audit_records WHERE "
+                     "log_id = $1) FROM audit_logs WHERE log_id = $1",
+                     1, NULL, prm, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
         rc = db_fail(err, c);
     else if (PQntuples(r) != 1)
@@ -889,6 +906,7 @@ json_t *gw_audit_verify_pg(const char *url, const char *log_id,
         }
     }
     gw_buf_fini(&p.out);
+    gw_free(p.cps);
     release_db(rc);
     return r;
 }

@@ -291,7 +291,8 @@ int gw_audit__upkeep_rebuild(struct audit_upkeep *u, const struct audit_orphan *
         return rc;
     }
     /* the checkpoints signed over these records, as signed */
-    rc = gw_audit__pg_checkpoints_to(u->conn, o->log_id, (int64_t)o->from, cpdir, err);
+    rc = gw_audit__pg_checkpoints_to(u->conn, o->log_id, (int64_t)o->from, INT64_MAX, cpdir,
+                                     err);
     if (rc != GW_OK)
         atomic_fetch_add(&u->errors, 1);
     return rc;
