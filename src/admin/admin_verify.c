@@ -211,6 +211,15 @@ static struct other_summary *other_of(struct admin_verify *v, const char *log)
     return NULL;
 }
 
+/* The kept summary of a log (NULL: this replica's own; NULL result: none yet). Under the lock. */
+static const json_t *kept_of(struct admin_verify *v, const char *log)
+{
+    if (!log)
+        return v->summary;
+    const struct other_summary *o = other_of(v, log);
+    return o ? o->summary : NULL;
+}
+
 /* Keeps `s` as the last summary of another log (most recent last; the oldest goes when full).
  * Under the lock; takes the reference. */
 static void keep_other(struct admin_verify *v, const char *log, json_t *s)
@@ -343,8 +352,7 @@ int gw_admin__verify_run(struct admin_verify *v, struct gw_audit *a, const char 
     else if (v->done >= want && same)
         rc = GW_ERROR_SET(err, v->run_code, "%s", v->run_error);
     else if (v->done >= want) /* another log's run ended since: this log's kept outcome */
-        *out = json_deep_copy(log ? (other_of(v, log) ? other_of(v, log)->summary : NULL)
-                                  : v->summary);
+        *out = json_deep_copy(kept_of(v, log));
     else if (v->running)
         *out = progress_json(v);
     if (rc == GW_OK && !*out)
@@ -356,8 +364,7 @@ int gw_admin__verify_run(struct admin_verify *v, struct gw_audit *a, const char 
 json_t *gw_admin__verify_summary(struct admin_verify *v, const char *log)
 {
     pthread_mutex_lock(&v->lock);
-    const struct other_summary *o = log ? other_of(v, log) : NULL;
-    const json_t *kept = log ? (o ? o->summary : NULL) : v->summary;
+    const json_t *kept = kept_of(v, log);
     json_t *s = kept ? json_deep_copy(kept) : json_pack("{s:s}", "status", "unknown");
     if (v->running && !strcmp(v->log, log ? log : ""))
         json_object_set_new(s, "running", progress_json(v));

@@ -192,6 +192,11 @@ struct pg_conn;
 struct pg_result;
 /* The unsigned integer in row `row`, column `col` of a result (NULL or not a number: 0). */
 uint64_t gw_audit__pg_u64(const struct pg_result *r, int row, int col);
+/* The stored summary of what the retention deleted of a log below `below` (its pruned_header,
+ * NULL when none): true when it parses as a segment header that starts at `below` (only then
+ * may proofs and readers build on it; audit_pg_read.c). */
+bool gw_audit__pruned_header(const char *text, size_t len, uint64_t below,
+                             struct audit_seg_header *out);
 /* Writes the checkpoints of `log_id` in the database whose size is in (above, upto] (-1,
  * INT64_MAX: all) to <cpdir>/<size:020>.cp, as signed (audit_pg_read.c). */
 int gw_audit__pg_checkpoints_to(struct pg_conn *c, const char *log_id, int64_t above,

@@ -363,6 +363,13 @@ struct pruned {
     struct audit_seg_header head;
 };
 
+bool gw_audit__pruned_header(const char *text, size_t len, uint64_t below,
+                             struct audit_seg_header *out)
+{
+    return below > 0 && text && gw_audit__parse_header(text, len, out, NULL) == GW_OK &&
+           out->first == below;
+}
+
 static int pruned_of(PGconn *c, const char *log_id, struct pruned *out, struct gw_error *err)
 {
     const char *p[1] = {log_id};
@@ -376,11 +383,9 @@ static int pruned_of(PGconn *c, const char *log_id, struct pruned *out, struct g
         rc = db_fail(err, c);
     } else if (PQntuples(r) == 1) {
         out->below = gw_audit__pg_u64(r, 0, 0);
-        out->has_head = out->below > 0 && !PQgetisnull(r, 0, 1) &&
-                        gw_audit__parse_header(PQgetvalue(r, 0, 1),
-                                               (size_t)PQgetlength(r, 0, 1), &out->head,
-                                               NULL) == GW_OK &&
-                        out->head.first == out->below;
+        out->has_head = gw_audit__pruned_header(
+            PQgetisnull(r, 0, 1) ? NULL : PQgetvalue(r, 0, 1), (size_t)PQgetlength(r, 0, 1),
+            out->below, &out->head);
     }
     PQclear(r);
     return rc;
@@ -565,6 +570,18 @@ int gw_audit__pg_checkpoints_to(PGconn *c, const char *log_id, int64_t above, in
     return rc;
 }
 
+/* Appends a record line (and its newline) to `out` and its leaf to the running compact range:
+ * what the export writes and the verification from the rows streams. */
+static void add_record(struct gw_buf *out, struct gw_merkle_range *range, gw_hash prev,
+                       bool *has_prev, const char *line, size_t len)
+{
+    gw_buf_add(out, line, len);
+    gw_buf_addc(out, '\n');
+    gw_merkle_leaf_hash(line, len, prev);
+    gw_merkle_range_append(range, prev);
+    *has_prev = true;
+}
+
 /* Exporting a log: its records cut into segments of EXPORT_SEGMENT, each with its header. */
 struct export {
     const char *segdir, *origin;
@@ -603,11 +620,7 @@ static int export_row(void *ud, uint64_t seq, const char *line, size_t len,
     }
     if (gw_buf_len(&x->b) == 0)
         gw_audit__format_header(x->origin, &x->range, x->prev, x->has_prev, &x->b);
-    gw_buf_add(&x->b, line, len);
-    gw_buf_addc(&x->b, '\n');
-    gw_merkle_leaf_hash(line, len, x->prev);
-    gw_merkle_range_append(&x->range, x->prev);
-    x->has_prev = true;
+    add_record(&x->b, &x->range, x->prev, &x->has_prev, line, len);
     x->total++;
     return GW_OK;
 }
@@ -692,7 +705,7 @@ struct pg_src {
     struct gw_merkle_range range;
     gw_hash prev;
     bool has_prev, header_sent;
-    uint64_t next, seg_first, seg_end;
+    uint64_t next, seg_end;
     struct gw_buf out;
     size_t off;
     bool failed;
@@ -746,13 +759,8 @@ static bool src_fill(struct pg_src *p)
     }
     int n = PQntuples(r);
     for (int i = 0; i < n; i++) {
-        const char *line = PQgetvalue(r, i, 1);
-        size_t len = (size_t)PQgetlength(r, i, 1);
-        gw_buf_add(&p->out, line, len);
-        gw_buf_addc(&p->out, '\n');
-        gw_merkle_leaf_hash(line, len, p->prev);
-        gw_merkle_range_append(&p->range, p->prev);
-        p->has_prev = true;
+        add_record(&p->out, &p->range, p->prev, &p->has_prev, PQgetvalue(r, i, 1),
+                   (size_t)PQgetlength(r, i, 1));
         p->next = gw_audit__pg_u64(r, i, 0) + 1;
     }
     PQclear(r);
@@ -794,7 +802,7 @@ static FILE *src_open(void *ud, const struct audit_seg *seg, size_t index)
             p->has_prev = p->pr.head.has_prev;
         }
     }
-    p->next = p->seg_first = seg->first;
+    p->next = seg->first;
     p->seg_end = seg->first + EXPORT_SEGMENT < p->end ? seg->first + EXPORT_SEGMENT : p->end;
     p->header_sent = false;
     gw_buf_reset(&p->out);

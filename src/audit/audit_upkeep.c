@@ -18,7 +18,8 @@
  *       the compact range of the deleted prefix first (pruned_header: the proofs of the records
  *       kept need it).
  * Nothing is pruned that the archive does not hold (gw_audit_open refuses a retention without an
- * archive). The readers of the copy refuse what needs a pruned log whole (audit_pg_read.c).
+ * archive). The readers of the copy prove and verify the records kept over the deleted
+ * prefix's compact range, and refuse the records deleted (audit_pg_read.c).
  */
 #include "audit/audit_internal.h"
 #include "audit/audit_merkle.h"
@@ -397,8 +398,7 @@ static void head_of(struct pruned_head *h, const char *log_id, uint64_t below,
     struct audit_seg_header sh;
     if (below == 0) {
         h->known = true;
-    } else if (header && gw_audit__parse_header(header, strlen(header), &sh, NULL) == GW_OK &&
-               sh.first == below) {
+    } else if (gw_audit__pruned_header(header, header ? strlen(header) : 0, below, &sh)) {
         h->known = true;
         h->range = sh.range;
         memcpy(h->prev, sh.prev, GW_HASH_LEN);
