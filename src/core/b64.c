@@ -59,3 +59,27 @@ long gw_b64url_decode(const char *in, size_t n, unsigned char *out)
         return -1;
     return len - (long)(padded - n);
 }
+
+long gw_b64_decode(const char *in, size_t n, unsigned char *out)
+{
+    if (n % 4 != 0 || n > (1u << 24))
+        return -1; /* padded base64 comes in groups of four */
+    size_t pad = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = in[i];
+        if (c == '=') {
+            if (i + 2 < n)
+                return -1; /* padding only in the last two places */
+            pad++;
+            continue;
+        }
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '+' || c == '/';
+        if (!ok || pad)
+            return -1; /* strict: no whitespace, url alphabet, or data after padding */
+    }
+    int len = EVP_DecodeBlock(out, (const unsigned char *)in, (int)n);
+    if (len < 0)
+        return -1;
+    return len - (long)pad;
+}

@@ -44,6 +44,8 @@ const char *gw_mcp_x_request_id(const struct gw_mcp_exchange *x);
 const char *gw_mcp_x_session(const struct gw_mcp_exchange *x);
 /* A value from a request header (HTTP transports) or NULL. */
 const char *gw_mcp_x_header(const struct gw_mcp_exchange *x, const char *name);
+/* Whether the request came with HTTP headers (false: stdio, in-process calls). */
+bool gw_mcp_x_has_headers(const struct gw_mcp_exchange *x);
 
 void gw_mcp_x_ref(struct gw_mcp_exchange *x);
 void gw_mcp_x_unref(struct gw_mcp_exchange *x);

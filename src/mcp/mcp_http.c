@@ -29,6 +29,7 @@
 #include "core/log.h"
 #include "core/str.h"
 #include "mcp/mcp_jsonrpc.h"
+#include "mcp/mcp_param.h"
 #include "mcp/mcp_sse.h"
 #include "net/net_http.h"
 #include "net/net_server.h"
@@ -577,44 +578,12 @@ static const struct gw_mcp_origin_ops post_ops = {
 /* 2026-07-28 checks                                                       */
 /* ====================================================================== */
 
-/* Trims optional whitespace and decodes a "=?base64?...?=" header value into out; plain values
- * are copied. */
-static void header_value(const char *raw, char *out, size_t out_size)
+/* Decodes a mirrored header (mcp_param.h) into out; false when it is absent, its base64
+ * sentinel is invalid or it does not fit (each a mismatch). */
+static bool header_value(const char *raw, char *out, size_t out_size)
 {
-    char trimmed[600];
-    size_t n = 0;
-    if (raw) {
-        while (*raw == ' ' || *raw == '\t')
-            raw++;
-        n = strlen(raw);
-        while (n && (raw[n - 1] == ' ' || raw[n - 1] == '\t'))
-            n--;
-        if (n >= sizeof(trimmed))
-            n = sizeof(trimmed) - 1;
-        memcpy(trimmed, raw, n);
-    }
-    trimmed[n] = '\0';
-    const char *v = raw ? trimmed : NULL;
-    if (n > 12 && strncmp(v, "=?base64?", 9) == 0 && strcmp(v + n - 2, "?=") == 0) {
-        unsigned char tmp[512];
-        size_t inner = n - 11;
-        char b64[700];
-        if (inner < sizeof(b64)) {
-            memcpy(b64, v + 9, inner);
-            b64[inner] = '\0';
-            for (size_t i = 0; i < inner; i++)
-                b64[i] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' : b64[i];
-            while (inner && b64[inner - 1] == '=')
-                b64[--inner] = '\0';
-            long len = inner * 3 / 4 + 3 < sizeof(tmp) ? gw_b64url_decode(b64, inner, tmp) : -1;
-            if (len >= 0 && (size_t)len < out_size) {
-                memcpy(out, tmp, (size_t)len);
-                out[len] = '\0';
-                return;
-            }
-        }
-    }
-    gw_strlcpy(out, out_size, v ? v : "");
+    size_t len = 0;
+    return raw && gw_mcp_header_decode(raw, out, out_size, &len) == GW_OK && strlen(out) == len;
 }
 
 /* Validates a modern request's _meta and headers, in the order 2026-07-28 prescribes:
@@ -644,8 +613,7 @@ static bool check_modern(struct post_ctx *c, json_t *msg, int *out_log_level)
     }
     const char *hdr = gw_http_header(r, "MCP-Protocol-Version");
     char hv[600];
-    header_value(hdr, hv, sizeof(hv));
-    if (!hdr || strcmp(hv, json_string_value(pv)) != 0) {
+    if (!header_value(hdr, hv, sizeof(hv)) || strcmp(hv, json_string_value(pv)) != 0) {
         reply_rpc_error_id(r, 400, id, GW_MCP_HEADER_MISMATCH,
                            hdr ? "MCP-Protocol-Version header does not match "
                                  "_meta[\"io.modelcontextprotocol/protocolVersion\"]"
@@ -661,8 +629,7 @@ static bool check_modern(struct post_ctx *c, json_t *msg, int *out_log_level)
         return false;
     }
     const char *mh = gw_http_header(r, "Mcp-Method");
-    header_value(mh, hv, sizeof(hv));
-    if (!mh || !method || strcmp(hv, method) != 0) {
+    if (!header_value(mh, hv, sizeof(hv)) || !method || strcmp(hv, method) != 0) {
         reply_rpc_error_id(r, 400, id, GW_MCP_HEADER_MISMATCH,
                            mh ? "Mcp-Method header does not match the request method"
                               : "Mcp-Method header is required",
@@ -675,8 +642,7 @@ static bool check_modern(struct post_ctx *c, json_t *msg, int *out_log_level)
     if (name_key) {
         const char *want = gw_json_str(params, name_key);
         const char *raw = gw_http_header(r, "Mcp-Name");
-        header_value(raw, hv, sizeof(hv));
-        if (!raw || !want || strcmp(hv, want) != 0) {
+        if (!header_value(raw, hv, sizeof(hv)) || !want || strcmp(hv, want) != 0) {
             reply_rpc_error_id(r, 400, id, GW_MCP_HEADER_MISMATCH,
                                raw ? "Mcp-Name header does not match the request"
                                    : "Mcp-Name header is required",

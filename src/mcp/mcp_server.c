@@ -297,6 +297,11 @@ const char *gw_mcp_x_header(const struct gw_mcp_exchange *x, const char *name)
     return x->o.ops->header ? x->o.ops->header(x->o.tctx, name) : NULL;
 }
 
+bool gw_mcp_x_has_headers(const struct gw_mcp_exchange *x)
+{
+    return x->o.ops->header != NULL;
+}
+
 void gw_mcp_x_set_user(struct gw_mcp_exchange *x, void *p)
 {
     x->user = p;

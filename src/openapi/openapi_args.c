@@ -16,6 +16,7 @@
 #include "openapi/openapi_internal.h"
 
 #include "core/alloc.h"
+#include "schema/schema_headers.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -173,6 +174,15 @@ static json_t *param_overlay(struct gw_openapi__ctx *c, json_t *schema, json_t *
     }
     if (json_is_true(json_object_get(p, "deprecated")))
         json_object_set_new(s, "deprecated", json_true());
+    /* a parameter its spec asks to mirror into an Mcp-Param-* header (MCP 2026-07-28) */
+    json_t *xh = json_object_get(p, "x-mcp-header");
+    if (json_is_string(xh) && gw_schema_header_name_valid(json_string_value(xh)))
+        json_object_set(s, "x-mcp-header", xh);
+    else if (xh)
+        gw_openapi__warn(c, "degraded", "x_mcp_header_dropped",
+                         "parameter '%.100s': x-mcp-header must be an HTTP token of 1-%d "
+                         "characters; not mirrored",
+                         gw_openapi__jstr(p, "name"), GW_SCHEMA_HEADER_NAME_MAX);
     json_t *ex = json_object_get(p, "example");
     if (ex && !json_object_get(s, "examples"))
         json_object_set_new(s, "examples", json_pack("[O]", ex));
@@ -606,6 +616,32 @@ static bool map_body(struct gw_openapi__op *o, struct gw_openapi__conv *cv,
 }
 
 /* The whole caller side of an operation: merged parameters, then the body. */
+/* The x-mcp-header declarations the parameters carried over (param_overlay) must hold
+ * together (schema/schema_headers.h: unique names, scalar types): if they do not, every one
+ * of the operation is dropped with a warning, so that no client has to refuse the tool. */
+static void check_mirrored(struct gw_openapi__ctx *c, json_t *props)
+{
+    json_t *root = json_pack("{s:s,s:O}", "type", "object", "properties", props);
+    struct gw_schema_header hd[GW_SCHEMA_HEADERS_MAX];
+    size_t n = 0;
+    struct gw_error err;
+    gw_error_clear(&err);
+    if (gw_schema_headers_scan(root, hd, &n, &err) != GW_OK) {
+        gw_openapi__warn(c, "degraded", "x_mcp_header_dropped",
+                         "x-mcp-header declarations dropped (the tool is served without them): "
+                         "%s", err.msg);
+        const char *k;
+        json_t *v;
+        json_object_foreach(props, k, v)
+        {
+            (void)k;
+            if (json_is_object(v))
+                json_object_del(v, "x-mcp-header");
+        }
+    }
+    json_decref(root);
+}
+
 bool gw_openapi__inputs(struct gw_openapi__op *o, struct gw_openapi__conv *cv,
                         struct gw_openapi__inputs *in, json_t *binding, char *why, size_t why_size)
 {
@@ -619,6 +655,7 @@ bool gw_openapi__inputs(struct gw_openapi__op *o, struct gw_openapi__conv *cv,
         goto out;
     if (!map_body(o, cv, in, body_param, form_params, binding, why, why_size))
         goto out;
+    check_mirrored(o->c, in->props);
     ok = true;
 out:
     json_decref(params);

@@ -30,6 +30,7 @@
 #include "core/log.h"
 #include "core/str.h"
 #include "mcp/mcp_jsonrpc.h"
+#include "mcp/mcp_param.h"
 #include "net/net_loop.h"
 #include "schema/schema.h"
 
@@ -602,6 +603,20 @@ static int call_tool(void *self, struct gw_mcp_exchange *x, const char *name, js
     if (!tool) {
         gw_snapshot_release(snap);
         return GW_ENOTFOUND; /* the server tries other providers, then answers -32602 */
+    }
+    /* Mcp-Param-* headers of its x-mcp-header arguments: a malformed request, refused before
+     * any governance phase (a 400, as the transport's other header mismatches) */
+    if (tool->param_headers) {
+        struct gw_error err;
+        int code = 0;
+        gw_error_clear(&err);
+        if (gw_mcp_x_check_params(x, json_object_get(gw_tool_def(tool), "inputSchema"), args,
+                                  &code, &err) != GW_OK) {
+            gw_ctx_decide(ctx, GW_PHASE_RESOLVE, GW_VERDICT_DENY, "mcp", NULL, NULL, err.msg);
+            gw_snapshot_release(snap);
+            gw_mcp_reply_error(x, code, err.msg, NULL);
+            return GW_OK;
+        }
     }
     struct gw_call *c = gw_xcalloc(1, sizeof(*c));
     c->p = p;

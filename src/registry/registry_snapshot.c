@@ -24,6 +24,7 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/json.h"
+#include "schema/schema_headers.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -358,6 +359,12 @@ int gw_snapshot_builder_add(struct gw_snapshot_builder *b, const json_t *def,
         }
         t->tags = tv;
         t->requires_confirmation = json_is_true(json_object_get(def, "requiresConfirmation"));
+        struct gw_schema_header hd[GW_SCHEMA_HEADERS_MAX];
+        size_t nh = 0;
+        struct gw_error herr;
+        /* invalid declarations (the store refuses them) mark the tool too: its calls fail */
+        t->param_headers = gw_schema_headers_scan(json_object_get(def, "inputSchema"), hd, &nh,
+                                                  &herr) != GW_OK || nh > 0;
         json_t *el = json_object_get(def, "requiresElevation");
         t->requires_elevation = (signed char)(el ? json_is_true(el) : -1);
         json_t *vj = json_object_get(def, "version");

@@ -46,6 +46,7 @@ struct gw_tool_entry {
     size_t ntags;
     long long version;      /* the definition's "version" (0 when absent) */
     bool requires_confirmation;     /* the definition's "requiresConfirmation" is true */
+    bool param_headers; /* its inputSchema declares x-mcp-header arguments (mcp/mcp_param.h) */
     signed char requires_elevation; /* its "requiresElevation": 1, 0, or -1 when absent */
     /* private */
     uint32_t _hash;

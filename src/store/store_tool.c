@@ -15,6 +15,7 @@
 #include "store/store_impl.h"
 
 #include "core/alloc.h"
+#include "schema/schema_headers.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -191,6 +192,12 @@ static int normalize_into(json_t *d, struct gw_error *err)
         return GW_ERROR_SET(err, GW_EINVAL,
                             "tool %s: inputSchema must be an object schema ({\"type\":\"object\"})",
                             name);
+    struct gw_schema_header hd[GW_SCHEMA_HEADERS_MAX];
+    size_t nh = 0;
+    struct gw_error herr;
+    gw_error_clear(&herr);
+    if (gw_schema_headers_scan(in, hd, &nh, &herr) != GW_OK)
+        return GW_ERROR_SET(err, GW_EINVAL, "tool %s: inputSchema: %s", name, herr.msg);
     rc = object_field(d, "outputSchema", name, err);
     if (rc == GW_OK)
         rc = object_field(d, "annotations", name, err);

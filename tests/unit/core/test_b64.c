@@ -4,7 +4,9 @@
  * URL-specific characters ('-' and '_' for 62 and 63), round trips of every length 0..300
  * with random bytes, gw_b64url_len, and rejection of what is not base64url: the standard
  * alphabet's '+' and '/', padding '=', impossible lengths (4k+1), foreign characters and
- * leading/trailing whitespace.
+ * leading/trailing whitespace. Padded base64 (gw_b64_decode, RFC 4648 §4): the RFC's vectors,
+ * round trips of OpenSSL's own encoder output, and rejection of what is not exactly that
+ * (missing or misplaced padding, the URL alphabet, whitespace, data after '=').
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +16,7 @@
 
 #include "core/b64.h"
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <string.h>
 
@@ -105,6 +108,34 @@ static void test_rejects(void **state)
     assert_int_equal(gw_b64url_decode("", 0, out), 0);
 }
 
+static void test_padded(void **state)
+{
+    (void)state;
+    static const char *const in[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
+    static const char *const enc[] = {"",         "Zg==",     "Zm8=",    "Zm9v",
+                                      "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+    unsigned char dec[32];
+    for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+        long m = gw_b64_decode(enc[i], strlen(enc[i]), dec);
+        assert_int_equal(m, (long)strlen(in[i]));
+        assert_memory_equal(dec, in[i], strlen(in[i]));
+    }
+    unsigned char raw[200], back[200];
+    char text[300];
+    for (size_t len = 0; len < sizeof(raw); len++) { /* OpenSSL's encoder is the reference */
+        RAND_bytes(raw, (int)(len ? len : 1));
+        int n = EVP_EncodeBlock((unsigned char *)text, raw, (int)len);
+        assert_int_equal(gw_b64_decode(text, (size_t)n, back), (long)len);
+        assert_memory_equal(back, raw, len);
+    }
+    static const char *const bad[] = {"SGVsbG8",  "SGVsbG8==", "Zg=", "Z===", "Zg==Zg==",
+                                      "Zm9v-_8=", "Zm 9v",     " Zm9v", "Zm9v\n", "SGVs!!!bG8=",
+                                      "=Zm9",     "Zm=v"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (gw_b64_decode(bad[i], strlen(bad[i]), dec) != -1)
+            fail_msg("'%s' decoded", bad[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -112,6 +143,7 @@ int main(void)
         cmocka_unit_test(test_url_alphabet),
         cmocka_unit_test(test_round_trips),
         cmocka_unit_test(test_rejects),
+        cmocka_unit_test(test_padded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
