@@ -9,7 +9,9 @@
  * defaults resolved, Swagger collectionFormat mapped), credential and Content-Type parameters
  * (kept in args with a "source", never in the schema), media-type preference, and body
  * flattening (object bodies become one argument per property, readOnly properties skipped;
- * anything else one "body" argument).
+ * anything else one "body" argument), and a parameter's `x-mcp-header` carried onto its
+ * property (declarations that break the rules of schema/schema_headers.h dropped with a
+ * warning).
  * Invariant: every args entry with an "arg" has exactly one property of that name in the input
  * schema and vice versa. Not here: schema conversion (openapi_schema.c).
  */
