@@ -1,8 +1,9 @@
 /*
  * src/audit/audit_internal.h
  * Shared by the files of src/audit only: the on-disk layout of a log (names of segments and
- * checkpoints, the segment header), record framing, the proof index's and the shipper's
- * interfaces.
+ * checkpoints, the segment header), record framing, the file helpers (atomic writes, the
+ * segment writer of the export from the database and the salvage), the proof index's and the
+ * shipper's interfaces.
  *
  * Layout of <root>/<log id>/:
  *   segments/<first:020>.jsonl.open   the segment being written (at most one)
@@ -103,6 +104,38 @@ int gw_audit__fsync_dir(const char *dir);
 /* Writes all of p[0..n) at offset `off`, or at the file position when off < 0. GW_OK/GW_EIO. */
 int gw_audit__write_at(int fd, const char *p, size_t n, int64_t off);
 int gw_audit__mkdirs(const char *path, struct gw_error *err);
+
+/* A segment written as its rows are read from the database, in order (the export from the
+ * database, the salvage's rebuild; audit_log.c): its header line, then each record's line and
+ * newline, the text held in memory until it reaches AUDIT_SEG_WRITER_FLUSH bytes and then
+ * written out, so that memory holds about a MiB of it, not the segment. Atomic (the export):
+ * written to <dir>/.<name>.tmp, made durable under its name at the end and removed on an
+ * error, as gw_audit__write_file_atomic does. Otherwise (the salvage's rebuilt segment, in a
+ * work folder removed after the upload): written in place, never fsynced, left as it is on an
+ * error. */
+#define AUDIT_SEG_WRITER_FLUSH (1u << 20)
+struct audit_seg_writer {
+    const char *dir; /* the caller's, until closed */
+    char name[64];   /* <first:020>.jsonl */
+    int fd;
+    bool atomic;
+    uint64_t next; /* the number the next record must carry */
+    struct gw_buf b;
+};
+/* Creates the segment <dir>/<first:020>.jsonl (mode 0644) and holds its header line `header`
+ * (n bytes, without its newline). On an error nothing is left to close. */
+int gw_audit__seg_writer_open(struct audit_seg_writer *w, const char *dir, uint64_t first,
+                              bool atomic, const char *header, size_t n, struct gw_error *err);
+/* Appends the line (len bytes, without its newline) of record `seq` to the writer `ud`:
+ * GW_ECONFLICT ("the database lacks record N") when it is not the next record, GW_EIO when a
+ * write fails. A gw_audit__row_fn (gw_audit__pg_rows). */
+int gw_audit__seg_writer_append(void *ud, uint64_t seq, const char *line, size_t len,
+                                struct gw_error *err);
+/* Closes the segment with the caller's outcome `rc` (an error from append included): GW_OK
+ * writes out what is held (atomic: fsync, rename, fsync of the folder) and returns GW_OK or
+ * the I/O error; another rc writes nothing more (atomic: the temporary file is removed) and is
+ * returned, err untouched. */
+int gw_audit__seg_writer_close(struct audit_seg_writer *w, int rc, struct gw_error *err);
 
 /* Calls fn(ud, seq, leaf hash) for each record line from number `from` on, in the order of
  * the log, until it returns false (audit_read.c). Records are numbered by their position in

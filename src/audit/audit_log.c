@@ -25,6 +25,9 @@
  * AUDIT_PREFILL bytes of zeros written ahead of the records (after a commit, off the records'
  * path) and records overwrite them in place: most commits change no metadata. Readers stop at
  * the first NUL byte of the open segment; recovery and close cut the file back to its records.
+ *
+ * Also the file helpers the audit files share: atomic writes, and the segment writer of the
+ * export from the database and of the salvage's rebuild (a MiB held at a time).
  */
 #include "audit/audit_internal.h"
 
@@ -36,6 +39,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -189,16 +193,35 @@ static int write_all(int fd, const char *p, size_t n)
     return gw_audit__write_at(fd, p, n, -1);
 }
 
-int gw_audit__write_file_atomic(const char *dir, const char *name, const char *data, size_t n,
-                                int mode, struct gw_error *err)
+/* The temporary file of an atomic write of <dir>/<name>: <dir>/.<name>.tmp. */
+static void tmp_path(const char *dir, const char *name, char *out, size_t size)
 {
-    char tmp[PATH_MAX], fin[PATH_MAX], eb[128];
-    snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
-    snprintf(fin, sizeof(fin), "%s/%s", dir, name);
+    snprintf(out, size, "%s/.%s.tmp", dir, name);
+}
+
+/* Opens (created, emptied) the temporary file of an atomic write of <dir>/<name>: its
+ * descriptor, or -1 with err set. */
+static int atomic_open(const char *dir, const char *name, int mode, struct gw_error *err)
+{
+    char tmp[PATH_MAX], eb[128];
+    tmp_path(dir, name, tmp, sizeof(tmp));
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0)
-        return GW_ERROR_SET(err, GW_EIO, "audit: %s: %s", tmp, gw_strerror(errno, eb, sizeof(eb)));
-    int rc = write_all(fd, data, n);
+        GW_ERROR_SET(err, GW_EIO, "audit: %s: %s", tmp, gw_strerror(errno, eb, sizeof(eb)));
+    return fd;
+}
+
+/* Ends an atomic write of <dir>/<name> into atomic_open's `fd` (closed here). `written`: every
+ * byte went out; the file is then made durable under its name (fsync, rename, fsync of the
+ * folder). When not, or when that fails, the temporary file is removed and err says that
+ * <dir>/<name> could not be written (GW_EIO). */
+static int atomic_commit(int fd, bool written, const char *dir, const char *name,
+                         struct gw_error *err)
+{
+    char tmp[PATH_MAX], fin[PATH_MAX], eb[128];
+    tmp_path(dir, name, tmp, sizeof(tmp));
+    snprintf(fin, sizeof(fin), "%s/%s", dir, name);
+    int rc = written ? GW_OK : GW_EIO;
     if (rc == GW_OK && fsync(fd) != 0)
         rc = GW_EIO;
     close(fd);
@@ -212,6 +235,86 @@ int gw_audit__write_file_atomic(const char *dir, const char *name, const char *d
                             gw_strerror(errno, eb, sizeof(eb)));
     }
     return GW_OK;
+}
+
+int gw_audit__write_file_atomic(const char *dir, const char *name, const char *data, size_t n,
+                                int mode, struct gw_error *err)
+{
+    int fd = atomic_open(dir, name, mode, err);
+    if (fd < 0)
+        return GW_EIO;
+    return atomic_commit(fd, write_all(fd, data, n) == GW_OK, dir, name, err);
+}
+
+int gw_audit__seg_writer_open(struct audit_seg_writer *w, const char *dir, uint64_t first,
+                              bool atomic, const char *header, size_t n, struct gw_error *err)
+{
+    memset(w, 0, sizeof(*w));
+    w->dir = dir;
+    w->atomic = atomic;
+    w->next = first;
+    snprintf(w->name, sizeof(w->name), "%020" PRIu64 ".jsonl", first);
+    if (atomic) {
+        w->fd = atomic_open(dir, w->name, 0644, err);
+    } else {
+        char path[PATH_MAX];
+        snprintf(path, sizeof(path), "%s/%s", dir, w->name);
+        w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (w->fd < 0)
+            GW_ERROR_SET(err, GW_EIO, "cannot create %s", path);
+    }
+    if (w->fd < 0)
+        return GW_EIO;
+    gw_buf_init(&w->b, SIZE_MAX);
+    gw_buf_add(&w->b, header, n);
+    gw_buf_addc(&w->b, '\n');
+    return GW_OK;
+}
+
+/* Writes out the text held. On a failure an atomic segment's temporary file is removed (and
+ * its descriptor closed: fd -1); a segment written in place is left as it is. */
+static int seg_writer_flush(struct audit_seg_writer *w, struct gw_error *err)
+{
+    if (gw_audit__write_at(w->fd, gw_buf_ptr(&w->b), gw_buf_len(&w->b), -1) == GW_OK) {
+        gw_buf_reset(&w->b);
+        return GW_OK;
+    }
+    if (!w->atomic)
+        return GW_ERROR_SET(err, GW_EIO, "cannot write the rebuilt segment");
+    int rc = atomic_commit(w->fd, false, w->dir, w->name, err);
+    w->fd = -1;
+    return rc;
+}
+
+int gw_audit__seg_writer_append(void *ud, uint64_t seq, const char *line, size_t len,
+                                struct gw_error *err)
+{
+    struct audit_seg_writer *w = ud;
+    if (seq != w->next)
+        return GW_ERROR_SET(err, GW_ECONFLICT, "the database lacks record %" PRIu64, w->next);
+    gw_buf_add(&w->b, line, len);
+    gw_buf_addc(&w->b, '\n');
+    w->next++;
+    return gw_buf_len(&w->b) >= AUDIT_SEG_WRITER_FLUSH ? seg_writer_flush(w, err) : GW_OK;
+}
+
+int gw_audit__seg_writer_close(struct audit_seg_writer *w, int rc, struct gw_error *err)
+{
+    if (rc == GW_OK && w->fd >= 0)
+        rc = seg_writer_flush(w, err);
+    if (w->fd >= 0 && w->atomic && rc == GW_OK) {
+        rc = atomic_commit(w->fd, true, w->dir, w->name, err);
+    } else if (w->fd >= 0) {
+        close(w->fd);
+        if (w->atomic) { /* the caller's error: nothing of the segment stays */
+            char tmp[PATH_MAX];
+            tmp_path(w->dir, w->name, tmp, sizeof(tmp));
+            unlink(tmp);
+        }
+    }
+    w->fd = -1;
+    gw_buf_fini(&w->b);
+    return rc;
 }
 
 int gw_audit__read_file(const char *path, size_t max, char **out, size_t *n,

@@ -13,11 +13,13 @@
  *   - the export of a log to the on-disk layout (`mcpgw audit export --db`), and its
  *     verification straight from the rows, streamed as the segments the export would write
  *     (`verify --db`, the console's verification of another replica's log).
- * A log's rows are read in order in batches (gw_audit__pg_rows, also the salvage's reader), so
- * memory follows a batch, not the log. A log whose first records the retention deleted
- * (audit_upkeep.c) is exported from its first record kept under the header the retention kept
- * (as a folder whose older segments were removed); the proof of a deleted record, or anything
- * of a log pruned without that header, is refused with the way to the archive.
+ * A log's rows are read in order in batches (gw_audit__pg_rows, also the salvage's reader), and
+ * an export writes each segment as its rows come (gw_audit__seg_writer_*, audit_log.c: a MiB of
+ * its text held at a time), so memory follows a batch, not the log. A log whose first records
+ * the retention deleted (audit_upkeep.c) is exported from its first record kept under the
+ * header the retention kept (as a folder whose older segments were removed); the proof of a
+ * deleted record, or anything of a log pruned without that header, is refused with the way to
+ * the archive.
  * The decision of an event is computed in SQL (AUDIT_SQL_DECISION, audit_internal.h); its C
  * twin is gw_audit_decision (audit_read.c): tests/integration/74-audit-pg.test.mjs compares them.
  * Blocking libpq on one connection per thread, kept between calls (admin pool threads, never a
@@ -570,57 +572,59 @@ int gw_audit__pg_checkpoints_to(PGconn *c, const char *log_id, int64_t above, in
     return rc;
 }
 
-/* Appends a record line (and its newline) to `out` and its leaf to the running compact range:
- * what the export writes and the verification from the rows streams. */
-static void add_record(struct gw_buf *out, struct gw_merkle_range *range, gw_hash prev,
-                       bool *has_prev, const char *line, size_t len)
+/* Hashes a record line into its leaf (`prev`, the last leaf) and appends that to the running
+ * compact range: the Merkle side of what the export writes and the verification from the rows
+ * streams. */
+static void add_leaf(struct gw_merkle_range *range, gw_hash prev, bool *has_prev,
+                     const char *line, size_t len)
 {
-    gw_buf_add(out, line, len);
-    gw_buf_addc(out, '\n');
     gw_merkle_leaf_hash(line, len, prev);
     gw_merkle_range_append(range, prev);
     *has_prev = true;
 }
 
-/* Exporting a log: its records cut into segments of EXPORT_SEGMENT, each with its header. */
+/* Exporting a log: its records cut into segments of EXPORT_SEGMENT, each with its header,
+ * each written as its rows are read (a MiB of its text held at a time). */
 struct export {
     const char *segdir, *origin;
     struct gw_merkle_range range;
     gw_hash prev;
     bool has_prev;
-    struct gw_buf b;
+    struct audit_seg_writer w; /* the segment being written, when open */
+    bool open;
+    struct gw_buf head; /* its header line */
     uint64_t total, seg_first;
 };
-
-/* Writes the segment held in the buffer (its header first) and empties the buffer. */
-static int export_flush(struct export *x, struct gw_error *err)
-{
-    char name[64];
-    snprintf(name, sizeof(name), "%020" PRIu64 ".jsonl", x->seg_first);
-    int rc = gw_audit__write_file_atomic(x->segdir, name, gw_buf_ptr(&x->b), gw_buf_len(&x->b),
-                                         0644, err);
-    gw_buf_reset(&x->b);
-    return rc;
-}
 
 static int export_row(void *ud, uint64_t seq, const char *line, size_t len,
                       struct gw_error *err)
 {
     struct export *x = ud;
-    if (seq != x->total) /* a segment's header holds the compact range of every earlier leaf */
+    int rc = GW_OK;
+    /* a full segment is closed by the record after it, once that one is known to follow (a
+     * record missing leaves the segment it would end unwritten) */
+    if (x->open && seq == x->total && x->total - x->seg_first == EXPORT_SEGMENT) {
+        x->open = false;
+        x->seg_first = x->total;
+        rc = gw_audit__seg_writer_close(&x->w, GW_OK, err);
+    }
+    if (rc == GW_OK && !x->open) { /* its header holds the compact range of every earlier leaf */
+        gw_buf_reset(&x->head);
+        gw_audit__format_header(x->origin, &x->range, x->prev, x->has_prev, &x->head);
+        rc = gw_audit__seg_writer_open(&x->w, x->segdir, x->seg_first, true, gw_buf_ptr(&x->head),
+                                       gw_buf_len(&x->head) - 1, err);
+        x->open = rc == GW_OK;
+    }
+    if (rc == GW_OK)
+        rc = gw_audit__seg_writer_append(&x->w, seq, line, len, err);
+    if (rc == GW_ECONFLICT) /* the record expected is missing: said the export's way */
         return GW_ERROR_SET(err, GW_ECONFLICT,
                             "the database copy of the log lacks record %" PRIu64
                             " (its next is %" PRIu64 "): it cannot be exported whole",
                             x->total, seq);
-    if (x->total - x->seg_first == EXPORT_SEGMENT) {
-        int rc = export_flush(x, err);
-        x->seg_first = x->total;
-        if (rc != GW_OK)
-            return rc;
-    }
-    if (gw_buf_len(&x->b) == 0)
-        gw_audit__format_header(x->origin, &x->range, x->prev, x->has_prev, &x->b);
-    add_record(&x->b, &x->range, x->prev, &x->has_prev, line, len);
+    if (rc != GW_OK)
+        return rc;
+    add_leaf(&x->range, x->prev, &x->has_prev, line, len);
     x->total++;
     return GW_OK;
 }
@@ -676,12 +680,12 @@ int gw_audit_export_pg(const char *url, const char *log_id, const char *outdir,
         x.has_prev = pr.head.has_prev;
         x.total = x.seg_first = pr.below;
     }
-    gw_buf_init(&x.b, SIZE_MAX);
+    gw_buf_init(&x.head, SIZE_MAX);
     if (rc == GW_OK)
         rc = gw_audit__pg_rows(c, log_id, x.total, INT64_MAX, export_row, &x, err);
-    if (rc == GW_OK && gw_buf_len(&x.b))
-        rc = export_flush(&x, err);
-    gw_buf_fini(&x.b);
+    if (x.open) /* the last segment: written out, or removed after an error */
+        rc = gw_audit__seg_writer_close(&x.w, rc, err);
+    gw_buf_fini(&x.head);
     if (rc == GW_OK) /* every checkpoint of the log, as signed */
         rc = gw_audit__pg_checkpoints_to(c, log_id, -1, signed_upto, d.cp, err);
     release_db(rc);
@@ -759,8 +763,11 @@ static bool src_fill(struct pg_src *p)
     }
     int n = PQntuples(r);
     for (int i = 0; i < n; i++) {
-        add_record(&p->out, &p->range, p->prev, &p->has_prev, PQgetvalue(r, i, 1),
-                   (size_t)PQgetlength(r, i, 1));
+        const char *line = PQgetvalue(r, i, 1);
+        size_t len = (size_t)PQgetlength(r, i, 1);
+        gw_buf_add(&p->out, line, len);
+        gw_buf_addc(&p->out, '\n');
+        add_leaf(&p->range, p->prev, &p->has_prev, line, len);
         p->next = gw_audit__pg_u64(r, i, 0) + 1;
     }
     PQclear(r);

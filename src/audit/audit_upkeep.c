@@ -29,7 +29,6 @@
 #include "core/buf.h"
 #include "core/log.h"
 
-#include <fcntl.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <limits.h>
@@ -37,7 +36,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #define UPKEEP_BATCH 10000
 #define UPKEEP_BEAT_S 60      /* the heartbeat: a live replica's row is never older than this */
@@ -228,34 +226,6 @@ void gw_audit__upkeep_orphans_free(struct audit_orphan *o, size_t n)
     gw_free(o);
 }
 
-/* Appends each row to the segment being rebuilt (written out by the MiB: a dead replica's
- * unshipped segments may be many), checking that none is missing. */
-struct rebuild {
-    struct gw_buf b;
-    int fd;
-    uint64_t next;
-};
-
-static int rebuild_flush(struct rebuild *x, struct gw_error *err)
-{
-    if (gw_audit__write_at(x->fd, gw_buf_ptr(&x->b), gw_buf_len(&x->b), -1) != GW_OK)
-        return GW_ERROR_SET(err, GW_EIO, "cannot write the rebuilt segment");
-    gw_buf_reset(&x->b);
-    return GW_OK;
-}
-
-static int rebuild_row(void *ud, uint64_t seq, const char *line, size_t len,
-                       struct gw_error *err)
-{
-    struct rebuild *x = ud;
-    if (seq != x->next)
-        return GW_ERROR_SET(err, GW_ECONFLICT, "the database lacks record %" PRIu64, x->next);
-    gw_buf_add(&x->b, line, len);
-    gw_buf_addc(&x->b, '\n');
-    x->next++;
-    return gw_buf_len(&x->b) >= (1u << 20) ? rebuild_flush(x, err) : GW_OK;
-}
-
 int gw_audit__upkeep_rebuild(struct audit_upkeep *u, const struct audit_orphan *o,
                              const char *segdir, const char *cpdir, struct gw_error *err)
 {
@@ -265,28 +235,17 @@ int gw_audit__upkeep_rebuild(struct audit_upkeep *u, const struct audit_orphan *
         rc = GW_ERROR_SET(err, GW_ECONFLICT,
                           "the published header starts at record %" PRIu64 ", not %" PRIu64,
                           h.first, o->from);
-    char name[64], path[4200];
-    snprintf(name, sizeof(name), "%020" PRIu64 ".jsonl", o->from);
-    snprintf(path, sizeof(path), "%s/%s", segdir, name);
-    struct rebuild x = {.next = o->from, .fd = -1};
-    gw_buf_init(&x.b, SIZE_MAX);
-    if (rc == GW_OK) {
-        x.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (x.fd < 0)
-            rc = GW_ERROR_SET(err, GW_EIO, "cannot create %s", path);
-    }
-    if (rc == GW_OK) {
-        gw_buf_add(&x.b, o->header, strlen(o->header));
-        gw_buf_addc(&x.b, '\n');
-        rc = gw_audit__pg_rows(u->conn, o->log_id, o->from, o->to, rebuild_row, &x, err);
-    }
-    if (rc == GW_OK && x.next != o->to)
-        rc = GW_ERROR_SET(err, GW_ECONFLICT, "the database's rows end at %" PRIu64, x.next);
+    struct audit_seg_writer w;
     if (rc == GW_OK)
-        rc = rebuild_flush(&x, err);
-    if (x.fd >= 0)
-        close(x.fd);
-    gw_buf_fini(&x.b);
+        rc = gw_audit__seg_writer_open(&w, segdir, o->from, false, o->header, strlen(o->header),
+                                       err);
+    if (rc == GW_OK) { /* a MiB at a time: a dead replica's unshipped segments may be many */
+        rc = gw_audit__pg_rows(u->conn, o->log_id, o->from, o->to, gw_audit__seg_writer_append,
+                               &w, err);
+        if (rc == GW_OK && w.next != o->to)
+            rc = GW_ERROR_SET(err, GW_ECONFLICT, "the database's rows end at %" PRIu64, w.next);
+        rc = gw_audit__seg_writer_close(&w, rc, err);
+    }
     if (rc != GW_OK) {
         atomic_fetch_add(&u->errors, 1);
         return rc;

@@ -2,22 +2,24 @@
 // The PostgreSQL copy of the audit log (GW_AUDIT_DATABASE_URL): every record reaches the shared
 // database in the same group commit as its segment write, checkpoints too; a log held only in
 // the database is exported to the on-disk layout (`mcpgw audit export --db`) and verifies, byte
-// for byte the same records; a second process claiming the same log id against a database that
-// holds more records than its (empty) folder refuses to start. The admin API of one replica
-// serves every replica's log from the database: one merged page order (time, log, seq) with
-// a keyset cursor, each decision filter in SQL agreeing with the console's own, another
-// replica's record and its inclusion proof (signed checkpoint checked) after that replica
-// has stopped, and this replica's view alone on request.
+// for byte the same records, a large one (two segments of 1.3 KB records) in the memory of a
+// batch of rows and a MiB, not of a segment; a second process claiming the same log id against
+// a database that holds more records than its (empty) folder refuses to start. The admin API of
+// one replica serves every replica's log from the database: one merged page order (time, log,
+// seq) with a keyset cursor, each decision filter in SQL agreeing with the console's own,
+// another replica's record and its inclusion proof (signed checkpoint checked) after that
+// replica has stopped, and this replica's view alone on request.
 // Needs a PostgreSQL server: run by scripts/test.d/77-audit-pg.sh, which starts a throwaway one
 // and sets GW_TEST_PG_URL; skipped without it.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { GW_BIN, initSession, messagesOf, post, request, rpc, sleep, startGateway } from './lib/gw.mjs';
+import { GW_BIN, initSession, isSanitized, messagesOf, post, request, rpc, sleep, startGateway } from './lib/gw.mjs';
+import { jcs, leafHash, mth } from './lib/tlog-ref.mjs';
 
 const PG = process.env.GW_TEST_PG_URL;
 
@@ -357,5 +359,67 @@ test('the merged list orders and pages records of one millisecond across logs', 
     await g.stop();
     rmSync(dir, { recursive: true, force: true });
     psql("DELETE FROM audit_records WHERE log_id LIKE 'tie-%'");
+  }
+});
+
+// An export from the database writes each segment as its rows come, a MiB of its text held at a
+// time, not the whole segment (100,000 records: 130 MB at production's 1.3 KB records): 120,000
+// chained records of 1.3 KB (two segments, 157 MB) are exported with a peak RSS under half of
+// the first segment, byte for byte the rows, the second segment's header carrying the compact
+// range of the first (checked against the reference Merkle tree, tlog-ref.mjs).
+test('an export from the database holds a MiB of a segment, not the segment', { skip: !PG && 'GW_TEST_PG_URL not set (scripts/test.d/77-audit-pg.sh)' }, async (t) => {
+  const N = 120000, SEG = 100000, LOG = 'bigexport';
+  const psql = (sql, input) => execFileSync('psql', ['-v', 'ON_ERROR_STOP=1', '-qAt', PG, '-c', sql],
+                                            { encoding: 'utf8', input }).trim();
+  const pad = 'p'.repeat(1200);
+  const lines = [], leaves = [];
+  for (let seq = 0; seq < N; seq++) {
+    const ts = new Date(Date.UTC(2030, 1, 1) + seq).toISOString();
+    const event = { kind: 'tool_call', outcome: 'result', pad, tool: 'big_export', ts };
+    lines.push(jcs({ event, prev: seq ? leaves[seq - 1].toString('base64') : '', seq }));
+    leaves.push(leafHash(lines[seq]));
+  }
+  psql(`DELETE FROM audit_records WHERE log_id = '${LOG}'; DELETE FROM audit_logs WHERE log_id = '${LOG}';
+        INSERT INTO audit_logs (log_id, origin) VALUES ('${LOG}', 'big export test')`);
+  for (let i = 0; i < N; i += SEG / 4) // COPY's text format: tab-separated, a row a line
+    psql('COPY audit_records (log_id, seq, record) FROM STDIN',
+         lines.slice(i, i + SEG / 4).map((l, k) => `${LOG}\t${i + k}\t${l}\n`).join(''));
+  const dir = mkdtempSync(join(tmpdir(), 'mcpgw-audit-big-'));
+  try {
+    const timing = join(dir, 'time');
+    const args = ['audit', 'export', '--db', PG, '--log', LOG, '--out', join(dir, 'export')];
+    const timed = existsSync('/usr/bin/time');
+    const exp = timed ? spawnSync('/usr/bin/time', ['-f', '%M %e', '-o', timing, GW_BIN, ...args], { encoding: 'utf8' })
+                      : spawnSync(GW_BIN, args, { encoding: 'utf8' });
+    assert.equal(exp.status, 0, exp.stderr);
+    assert.match(exp.stdout, /^exported 120000 records of log bigexport to /);
+    const segdir = join(dir, 'export', LOG, 'segments');
+    assert.deepEqual(readdirSync(segdir).sort(), ['00000000000000000000.jsonl', '00000000000000100000.jsonl']);
+    const seg = (name) => readFileSync(join(segdir, name), 'utf8').split('\n');
+    const [s0, s1] = [seg('00000000000000000000.jsonl'), seg('00000000000000100000.jsonl')];
+    assert.equal(s0.length, 1 + SEG + 1); // the header, the records, '' after the last newline
+    assert.equal(s1.length, 1 + N - SEG + 1);
+    assert.ok(s0.slice(1, -1).every((l, i) => l === lines[i]) && s1.slice(1, -1).every((l, i) => l === lines[SEG + i]),
+              'the segments hold the rows as they are');
+    // the compact range of [0, SEG): the roots of its perfect subtrees, largest first
+    const range = [];
+    for (let at = 0, bit = 1 << 30; bit; bit >>= 1)
+      if (SEG & bit) { range.push(mth(leaves.slice(at, at + bit)).toString('base64')); at += bit; }
+    const head = { audit_segment: 1, origin: 'big export test' };
+    assert.deepEqual(JSON.parse(s0[0]), { ...head, first: 0, prev: '', range: [] });
+    assert.deepEqual(JSON.parse(s1[0]), { ...head, first: SEG, prev: leaves[SEG - 1].toString('base64'), range });
+    if (!timed) {
+      t.diagnostic('no /usr/bin/time: the peak RSS is not measured');
+      return;
+    }
+    const [kb, secs] = readFileSync(timing, 'utf8').trim().split('\n').pop().split(' ').map(Number);
+    const mb = Math.round(lines.reduce((n, l) => n + l.length + 1, 0) / 1e6);
+    t.diagnostic(`export of ${N} records (${mb} MB): peak RSS ${Math.round(kb / 1024)} MiB, ${secs} s`);
+    // a whole segment held would be 130 MB; the reader's batch of 20,000 rows is 26 MB
+    if (!isSanitized()) // ASan's quarantine keeps freed batches: its RSS means little
+      assert.ok(kb < 64 * 1024, `peak RSS ${kb} kB: the export holds more than a batch and a MiB`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    psql(`DELETE FROM audit_records WHERE log_id = '${LOG}'; DELETE FROM audit_logs WHERE log_id = '${LOG}'`);
   }
 });

@@ -16,7 +16,10 @@
  *   - proofs through the index (index/L0, L1): equal to those computed from every leaf, the
  *     index extended as the log grows, a damaged or cut index not trusted and rebuilt;
  *   - checkpoint files: those inside closed segments leave the folder (at the next open and at
- *     each rotation), the one at each segment boundary stays, the log still verifies.
+ *     each rotation), the one at each segment boundary stays, the log still verifies;
+ *   - the segment writer of the export from the database and the salvage: the header line and
+ *     records by the MiB, a record missing refused, atomic (nothing under the segment's name
+ *     before the end, nothing at all after an error) or in place (left as it is).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -854,6 +857,84 @@ static void test_proof_index(void **state)
     log_segment_max = 600;
 }
 
+/* ---- the segment writer (the export from the database, the salvage's rebuild) ------------ */
+
+#define SEGW_LINE 100000 /* bytes of each test record line (without its newline) */
+
+/* Appends records [from, to) to w, each a line of SEGW_LINE bytes. */
+static void segw_rows(struct audit_seg_writer *w, uint64_t from, uint64_t to)
+{
+    static char line[SEGW_LINE];
+    memset(line, 'r', sizeof(line));
+    for (uint64_t s = from; s < to; s++)
+        assert_int_equal(gw_audit__seg_writer_append(w, s, line, sizeof(line), NULL), GW_OK);
+}
+
+static void test_seg_writer(void **state)
+{
+    (void)state;
+    char dir[64] = "/tmp/gw-audit-segw-XXXXXX", nodir[96];
+    assert_non_null(mkdtemp(dir));
+    struct audit_seg_writer w;
+    struct gw_error err = {0};
+    const long long hdr = 8, rec = SEGW_LINE + 1; /* {"h":1} and a record, with newlines */
+    /* atomic (the export): the temporary file takes the text by the MiB, nothing stands under
+     * the segment's name before the end */
+    assert_int_equal(gw_audit__seg_writer_open(&w, dir, 7, true, "{\"h\":1}", 7, &err), GW_OK);
+    segw_rows(&w, 7, 17); /* 10 lines: under 1 MiB held */
+    assert_true(hdr + 10 * rec < AUDIT_SEG_WRITER_FLUSH);
+    assert_int_equal(file_size(dir, ".00000000000000000007.jsonl.tmp"), 0);
+    segw_rows(&w, 17, 18); /* the 11th passes it: written out */
+    assert_true(hdr + 11 * rec >= AUDIT_SEG_WRITER_FLUSH);
+    assert_int_equal(file_size(dir, ".00000000000000000007.jsonl.tmp"), hdr + 11 * rec);
+    assert_int_equal(file_size(dir, "00000000000000000007.jsonl"), -1);
+    /* a record missing is refused (nothing appended), the next one taken */
+    assert_int_equal(gw_audit__seg_writer_append(&w, 19, "y", 1, &err), GW_ECONFLICT);
+    assert_string_equal(err.msg, "the database lacks record 18");
+    assert_int_equal(gw_audit__seg_writer_append(&w, 18, "x", 1, &err), GW_OK);
+    assert_int_equal(w.next, 19);
+    assert_int_equal(gw_audit__seg_writer_close(&w, GW_OK, &err), GW_OK);
+    assert_int_equal(file_size(dir, ".00000000000000000007.jsonl.tmp"), -1);
+    assert_int_equal(file_size(dir, "00000000000000000007.jsonl"), hdr + 11 * rec + 2);
+    char path[200], *data = NULL;
+    size_t n = 0;
+    snprintf(path, sizeof(path), "%s/00000000000000000007.jsonl", dir);
+    assert_int_equal(gw_audit__read_file(path, 1u << 24, &data, &n, &err), GW_OK);
+    assert_memory_equal(data, "{\"h\":1}\nrrr", 11);
+    assert_memory_equal(data + hdr + SEGW_LINE, "\nr", 2);
+    assert_memory_equal(data + n - 4, "r\nx\n", 4);
+    gw_free(data);
+    /* atomic, ended by the caller's error: nothing of it stays, the error is the caller's */
+    assert_int_equal(gw_audit__seg_writer_open(&w, dir, 20, true, "{\"h\":1}", 7, &err), GW_OK);
+    segw_rows(&w, 20, 31);
+    assert_int_equal(file_size(dir, ".00000000000000000020.jsonl.tmp"), hdr + 11 * rec);
+    GW_ERROR_SET(&err, GW_EIO, "the caller's");
+    assert_int_equal(gw_audit__seg_writer_close(&w, GW_EIO, &err), GW_EIO);
+    assert_string_equal(err.msg, "the caller's");
+    assert_int_equal(file_size(dir, ".00000000000000000020.jsonl.tmp"), -1);
+    assert_int_equal(file_size(dir, "00000000000000000020.jsonl"), -1);
+    /* in place (the salvage): written under its name as it goes, left as it is on an error
+     * (the text still held is not written) */
+    assert_int_equal(gw_audit__seg_writer_open(&w, dir, 40, false, "{\"h\":1}", 7, &err), GW_OK);
+    segw_rows(&w, 40, 52);
+    assert_int_equal(file_size(dir, "00000000000000000040.jsonl"), hdr + 11 * rec);
+    assert_int_equal(gw_audit__seg_writer_close(&w, GW_ECONFLICT, &err), GW_ECONFLICT);
+    assert_int_equal(file_size(dir, "00000000000000000040.jsonl"), hdr + 11 * rec);
+    assert_int_equal(gw_audit__seg_writer_open(&w, dir, 60, false, "{\"h\":1}", 7, &err), GW_OK);
+    assert_int_equal(gw_audit__seg_writer_append(&w, 60, "x", 1, &err), GW_OK);
+    assert_int_equal(gw_audit__seg_writer_close(&w, GW_OK, &err), GW_OK);
+    assert_int_equal(file_size(dir, "00000000000000000060.jsonl"), hdr + 2);
+    /* a folder that is not there: nothing to close */
+    snprintf(nodir, sizeof(nodir), "%s/nope", dir);
+    assert_int_equal(gw_audit__seg_writer_open(&w, nodir, 0, true, "{}", 2, &err), GW_EIO);
+    assert_non_null(strstr(err.msg, "nope/.00000000000000000000.jsonl.tmp"));
+    assert_int_equal(gw_audit__seg_writer_open(&w, nodir, 0, false, "{}", 2, &err), GW_EIO);
+    assert_non_null(strstr(err.msg, "cannot create"));
+    char cmd[120];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0); /* checksrc: allow */
+}
+
 /* ---- checkpoint files (GW_AUDIT_LOCAL_CHECKPOINTS) ----------------------------------------- */
 
 static void test_checkpoint_redundant(void **state)
@@ -1020,6 +1101,7 @@ int main(void)
         cmocka_unit_test(test_prefilled_segment),
         cmocka_unit_test(test_search_order),
         cmocka_unit_test(test_proof_index),
+        cmocka_unit_test(test_seg_writer),
         cmocka_unit_test(test_checkpoint_redundant),
         cmocka_unit_test(test_checkpoint_thinning),
         cmocka_unit_test(test_pos_cursor),
