@@ -74,7 +74,8 @@ json_t *gw_audit_consistency_dir(const char *logdir, uint64_t m, uint64_t n,
 char *gw_audit_latest_checkpoint(const char *logdir, struct gw_error *err);
 
 /* Writes the log `log_id` held in PostgreSQL (`url`) to `outdir`/<log id>/ in the on-disk
- * layout (one segment per GW_AUDIT_EXPORT_SEGMENT records), so that verify/proof work on it. */
+ * layout (one segment per 100,000 records, each written as its rows are read: a MiB of it in
+ * memory at a time), so that verify/proof work on it. */
 int gw_audit_export_pg(const char *url, const char *log_id, const char *outdir,
                        uint64_t *out_records, struct gw_error *err);
 
