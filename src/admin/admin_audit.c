@@ -924,8 +924,10 @@ static void w_logs(struct admin_job *j)
         bool mine = !strcmp(gw_json_str(l, "log"), own);
         json_object_set_new(l, "this", json_boolean(mine));
         json_object_set_new(l, "verification",
-                            gw_admin__verify_summary(j->adm->verify,
-                                                     mine ? NULL : gw_json_str(l, "log")));
+                            gw_admin__verify_summary_or(j->adm->verify,
+                                                        mine ? NULL : gw_json_str(l, "log"),
+                                                        json_object_get(l, "storedVerification")));
+        json_object_del(l, "storedVerification");
     }
     gw_admin__ok(j, 200, json_pack("{s:o,s:s}", "logs", logs, "log", own));
 }

@@ -202,7 +202,8 @@ void gw_admin__verify_free(struct admin_verify *v);
  * {"state":"running","run","startedAt","pass","recordsRead"[,"log"]} if it goes on (requests
  * that joined one run see the same "run" number; with wait_s 0 always the progress).
  * `log` NULL: this replica's log, from its folder; else that log, read from the database copy
- * at `db_url`. GW_OK; GW_ECONFLICT while another log's verification runs; GW_ENOTFOUND (no
+ * at `db_url` (the database copy, NULL when off: the outcome is also stored there). GW_OK;
+ * GW_ECONFLICT while another log's verification runs; GW_ENOTFOUND (no
  * such log) or GW_EIO when the database could not give the log; GW_ERR when the admin API is
  * closing. On a pool thread. */
 int gw_admin__verify_run(struct admin_verify *v, struct gw_audit *a, const char *log,
@@ -211,6 +212,10 @@ int gw_admin__verify_run(struct admin_verify *v, struct gw_audit *a, const char 
 /* The last verification's summary of a log (NULL: this replica's; {"status":"unknown"} before
  * the first), with "running" (the progress) while one of it runs. */
 json_t *gw_admin__verify_summary(struct admin_verify *v, const char *log);
+/* The same, but the summary `stored` in the database for that log (by any replica; NULL: none)
+ * when it is newer than the one this replica kept. */
+json_t *gw_admin__verify_summary_or(struct admin_verify *v, const char *log,
+                                    const json_t *stored);
 
 /* Sets the reply to `status` with `result` (reference stolen; NULL = {}). */
 void gw_admin__ok(struct admin_job *j, int status, json_t *result);

@@ -17,7 +17,10 @@
  * The own log's last summary is kept beside it (<log folder>/verification.json, replaced
  * atomically) and read back at start, so that a restart does not turn a verified log into
  * "unknown": the file lives and goes with the log it describes. Other logs' last summaries are
- * kept in memory (the last VERIFY_OTHERS logs verified by this replica).
+ * kept in memory (the last VERIFY_OTHERS logs verified by this replica). With the database
+ * copy on, every summary is also stored with its log in the database (which replica ran it in
+ * "by"), so that every replica's console shows it and a restart keeps it; GET /audit/logs shows
+ * the newer of the stored and the kept one.
  *
  * Threading: every field below `lock` is guarded by it; the thread owns its directory copy and
  * its verifiers. gw_admin__verify_free cancels and joins it.
@@ -29,6 +32,7 @@
 #include "audit/audit_read.h"
 #include "core/alloc.h"
 #include "core/json.h"
+#include "core/log.h"
 #include "core/str.h"
 #include "core/thread.h"
 
@@ -61,7 +65,7 @@ struct admin_verify {
     int pass;            /* 1 or 2 (see gw_audit_verify_dir_progress) */
     uint64_t read;       /* records read in that pass */
     json_t *report;      /* the own log's last full report */
-    json_t *summary;     /* {"status","verifiedThrough","checkedAt","error","run"} of it */
+    json_t *summary;     /* {"status","verifiedThrough","checkedAt","error","by","run"} */
     char *state_path;    /* where the summary is kept between runs (NULL: nowhere) */
     /* the last run, whichever log: what the requests waiting for it get */
     json_t *run_report;  /* NULL when it failed (run_error) or was stopped */
@@ -72,7 +76,8 @@ struct admin_verify {
     size_t nothers;
     /* the running verification's own inputs: a folder, or a log in the database */
     char log[GW_AUDIT_LOG_ID_MAX + 1]; /* "": this replica's own */
-    char *logdir, *db_url;
+    char own[GW_AUDIT_LOG_ID_MAX + 1]; /* this replica's log id (who ran it, for the store) */
+    char *logdir, *db_url;             /* db_url: the database copy (NULL: off) */
     struct gw_note_verifier *vs[VERIFY_MAX_KEYS];
     size_t nvs;
 };
@@ -251,8 +256,16 @@ static void *verify_main(void *arg)
     json_t *r = own ? gw_audit_verify_dir_progress(v->logdir, v->vs, v->nvs, on_progress, v)
                     : gw_audit_verify_pg(v->db_url, v->log, v->vs, v->nvs, on_progress, v, &err);
     json_t *s = r ? summarize(r) : NULL;
+    if (s)
+        json_object_set_new(s, "by", json_string(v->own)); /* the replica that ran it */
     if (s && own && v->state_path)
         save_summary(v->state_path, s);
+    struct gw_error se = {0}; /* for every replica's console; a failure only leaves it unshared */
+    if (s && v->db_url &&
+        gw_audit_pg_save_verification(v->db_url, own ? v->own : v->log, s, &se) != GW_OK)
+        GW_LOG(GW_LOG_WARN, "admin", "the verification of log %s is not stored in the audit "
+                                     "database: %s",
+               own ? v->own : v->log, se.msg);
     pthread_mutex_lock(&v->lock);
     json_decref(v->run_report);
     v->run_report = r;
@@ -320,9 +333,9 @@ int gw_admin__verify_run(struct admin_verify *v, struct gw_audit *a, const char 
             v->joinable = false;
         }
         gw_strlcpy(v->log, sizeof(v->log), want_log);
-        if (log)
-            v->db_url = gw_xstrdup(db_url);
-        else
+        gw_strlcpy(v->own, sizeof(v->own), gw_audit_log_id(a));
+        v->db_url = db_url ? gw_xstrdup(db_url) : NULL; /* read from (another log), stored to */
+        if (!log)
             v->logdir = gw_xstrdup(gw_audit_log_dir(a));
         v->nvs = gw_admin__load_verifiers(a, v->vs, VERIFY_MAX_KEYS);
         v->started = time(NULL);
@@ -363,8 +376,17 @@ int gw_admin__verify_run(struct admin_verify *v, struct gw_audit *a, const char 
 
 json_t *gw_admin__verify_summary(struct admin_verify *v, const char *log)
 {
+    return gw_admin__verify_summary_or(v, log, NULL);
+}
+
+json_t *gw_admin__verify_summary_or(struct admin_verify *v, const char *log,
+                                    const json_t *stored)
+{
     pthread_mutex_lock(&v->lock);
     const json_t *kept = kept_of(v, log);
+    const char *ks = gw_json_str(kept, "checkedAt"), *ss = gw_json_str(stored, "checkedAt");
+    if (ss && (!ks || strcmp(ss, ks) > 0)) /* ISO 8601 UTC times: later sorts later */
+        kept = stored;
     json_t *s = kept ? json_deep_copy(kept) : json_pack("{s:s}", "status", "unknown");
     if (v->running && !strcmp(v->log, log ? log : ""))
         json_object_set_new(s, "running", progress_json(v));

@@ -52,7 +52,9 @@ static const char SCHEMA[] =
     "archived_upto bigint NOT NULL DEFAULT 0, pruned_below bigint NOT NULL DEFAULT 0, "
     "next_header text, "
     "updated_at timestamptz NOT NULL DEFAULT now());"
-    "ALTER TABLE audit_archive ADD COLUMN IF NOT EXISTS pruned_header text;";
+    "ALTER TABLE audit_archive ADD COLUMN IF NOT EXISTS pruned_header text;"
+    /* the last verification of each log, by whichever replica ran it (admin_verify.c) */
+    "ALTER TABLE audit_logs ADD COLUMN IF NOT EXISTS verification text;";
 
 uint64_t gw_audit__pg_u64(const PGresult *r, int row, int col)
 {

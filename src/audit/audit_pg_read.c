@@ -31,6 +31,7 @@
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/json.h"
 #include "core/str.h"
 
 #include <inttypes.h>
@@ -277,6 +278,49 @@ int gw_audit_record_pg(const char *url, const char *log_id, uint64_t seq, gw_aud
     return rc;
 }
 
+/* A verification summary as stored (gw_audit_pg_save_verification), or NULL when the text is
+ * not one: {"status":"ok"|"broken","verifiedThrough","checkedAt",...}. */
+static json_t *verification_of(const char *text, size_t len)
+{
+    if (len > GW_AUDIT_VERIFICATION_MAX)
+        return NULL;
+    json_t *s = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+    const char *st = gw_json_str(s, "status");
+    if (!json_is_object(s) || !st || (strcmp(st, "ok") && strcmp(st, "broken")) ||
+        !json_is_integer(json_object_get(s, "verifiedThrough")) || !gw_json_str(s, "checkedAt")) {
+        json_decref(s);
+        return NULL;
+    }
+    return s;
+}
+
+int gw_audit_pg_save_verification(const char *url, const char *log_id, const json_t *summary,
+                                  struct gw_error *err)
+{
+    char *text = json_dumps(summary, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!text || strlen(text) > GW_AUDIT_VERIFICATION_MAX) {
+        free(text); /* checksrc: allow (jansson's allocation) */
+        return GW_ERROR_SET(err, GW_ELIMIT, "the verification summary is too long to store");
+    }
+    PGconn *c = connect_db(url, err);
+    if (!c) {
+        free(text); /* checksrc: allow (jansson's allocation) */
+        return GW_EIO;
+    }
+    const char *p[2] = {log_id, text};
+    PGresult *r = PQexecParams(c, "UPDATE audit_logs SET verification = $2 WHERE log_id = $1", 2,
+                               NULL, p, NULL, NULL, 0);
+    int rc = GW_OK;
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        rc = db_fail(err, c);
+    else if (strcmp(PQcmdTuples(r), "1") != 0)
+        rc = GW_ERROR_SET(err, GW_ENOTFOUND, "no log %s in the audit database", log_id);
+    PQclear(r);
+    free(text); /* checksrc: allow (jansson's allocation) */
+    release_db(rc == GW_EIO ? GW_EIO : GW_OK);
+    return rc;
+}
+
 json_t *gw_audit_logs_pg(const char *url, unsigned limit, struct gw_error *err)
 {
     PGconn *c = connect_db(url, err);
@@ -292,7 +336,8 @@ json_t *gw_audit_logs_pg(const char *url, unsigned limit, struct gw_error *err)
         c,
         "SELECT l.log_id, l.origin, lr.seq + 1, cp.size, to_char(cp.created_at AT TIME ZONE "
         "'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), to_char(l.created_at AT TIME ZONE 'UTC', "
-        "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), lr.ts, a.archived_upto, a.pruned_below "
+        "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), lr.ts, a.archived_upto, a.pruned_below, "
+        "l.verification "
         "FROM audit_logs l LEFT JOIN audit_archive a ON a.log_id = l.log_id "
         "LEFT JOIN LATERAL (SELECT seq, event->>'ts' AS ts FROM audit_records r WHERE "
         "r.log_id = l.log_id ORDER BY seq DESC LIMIT 1) lr ON true "
@@ -326,6 +371,11 @@ json_t *gw_audit_logs_pg(const char *url, unsigned limit, struct gw_error *err)
                                                                                      : records))
                                       : json_null());
             json_object_set_new(l, "prunedBelow", json_integer((json_int_t)pruned));
+            json_t *v = PQgetisnull(r, i, 9) ? NULL
+                                             : verification_of(PQgetvalue(r, i, 9),
+                                                               (size_t)PQgetlength(r, i, 9));
+            if (v)
+                json_object_set_new(l, "storedVerification", v);
             json_array_append_new(out, l);
         }
     }

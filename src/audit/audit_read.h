@@ -135,9 +135,17 @@ void gw_audit_pg_release(void);
 long gw_audit_search_pg(const char *url, const struct gw_audit_pg_query *pq, gw_audit_pg_fn fn,
                         void *ud, struct gw_error *err);
 /* The logs held in the database, the most recently checkpointed first, at most `limit`:
- * [{"log","origin","records","checkpoint":{"size","time"}|null,"createdAt","lastRecordAt"}]
- * (the time of its last record, null when it has none); NULL with err. */
+ * [{"log","origin","records","checkpoint":{"size","time"}|null,"createdAt","lastRecordAt",
+ * "storedVerification"?}] (the time of its last record, null when it has none; the last
+ * verification any replica stored for it); NULL with err. */
 json_t *gw_audit_logs_pg(const char *url, unsigned limit, struct gw_error *err);
+/* The longest verification summary stored. */
+#define GW_AUDIT_VERIFICATION_MAX 4096
+/* Stores `summary` as the last verification of `log_id` in the database, for every replica's
+ * console (GET /admin/api/audit/logs) and across restarts. GW_OK; GW_ENOTFOUND (no such log),
+ * GW_EIO, GW_ELIMIT (a summary over GW_AUDIT_VERIFICATION_MAX) with err. */
+int gw_audit_pg_save_verification(const char *url, const char *log_id, const json_t *summary,
+                                  struct gw_error *err);
 /* Calls fn once with record `seq` of log `log_id` held in the database. GW_OK, GW_ENOTFOUND,
  * GW_EIO (err). */
 int gw_audit_record_pg(const char *url, const char *log_id, uint64_t seq, gw_audit_pg_fn fn,

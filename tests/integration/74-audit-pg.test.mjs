@@ -195,6 +195,23 @@ test('the admin API shows every replica\'s log from the database', { skip: !PG &
     const va = JSON.parse((await adminPost('/audit/verify?wait=30')).body);
     assert.equal(va.ok, true);
     assert.equal(va.log, 'pga');
+    // both outcomes are stored with their logs in the database: a replica that verified
+    // nothing (C, started now) shows them, with which replica ran them
+    assert.equal(lb2.verification.by, 'pga');
+    const c = await startGateway({ sets: { ...common, GW_DATA_DIR: join(dir, 'c'), GW_AUDIT_LOG_ID: 'pgc' } });
+    try {
+      const seen = (await adminGet(await adminPortOf(c), '/audit/logs')).json().logs;
+      const vbC = seen.find((l) => l.log === 'pgb').verification;
+      assert.equal(vbC.status, 'ok', JSON.stringify(vbC));
+      assert.equal(vbC.verifiedThrough, count('pgb'));
+      assert.equal(vbC.by, 'pga');
+      const vaC = seen.find((l) => l.log === 'pga').verification;
+      assert.equal(vaC.status, 'ok', JSON.stringify(vaC));
+      assert.equal(vaC.by, 'pga');
+      assert.equal(seen.find((l) => l.log === 'pgc').verification.status, 'unknown');
+    } finally {
+      await c.stop();
+    }
     // verified straight from the rows (nothing written: TMPDIR does not exist), with the report
     // a folder export of the same rows gets; and a copy of B's log with one row edited in the
     // database: both ways find the same problems

@@ -13,7 +13,7 @@ import { Badge, Button, Card, CodeBlock, Dialog, EmptyState, ErrorState, Field, 
 import { useApi, useTitle } from '../hooks';
 
 export interface AuditRecord { id: string; seq: number; log?: string; time: string; subject: string; clientId?: string; tool?: string; method?: string; kind?: string; action?: string; decision: string; outcome?: string; latencyMs?: number; requestId?: string; arguments?: unknown; reasons?: string[]; hash?: string }
-interface Chain { head: { seq: number; hash: string } | null; checkpoint: { seq: number; hash: string; time: string; signature?: string; origin?: string } | null; verification: { status: 'ok' | 'broken' | 'unknown'; verifiedThrough?: number; checkedAt?: string; error?: string; run?: number; running?: VerifyProgress }; origin?: string }
+interface Chain { head: { seq: number; hash: string } | null; checkpoint: { seq: number; hash: string; time: string; signature?: string; origin?: string } | null; verification: { status: 'ok' | 'broken' | 'unknown'; verifiedThrough?: number; checkedAt?: string; error?: string; by?: string; run?: number; running?: VerifyProgress }; origin?: string }
 // POST /audit/verify: the report when the verification ends within `wait` seconds, else (202)
 // the progress of the one verification running on the gateway (GET /audit/chain follows it)
 interface VerifyProgress { state: 'running'; run: number; startedAt: string; pass: number; recordsRead: number }
@@ -261,5 +261,7 @@ export function AuditPage() {
 function LogVerification({ v }: { v: NonNullable<LogInfo['verification']> }) {
   if (v.running) return <span className="muted small">pass {v.running.pass} of 2…</span>;
   if (v.status === 'unknown') return <span className="muted small">—</span>;
-  return <span title={v.error}><Badge tone={v.status === 'ok' ? 'green' : 'red'} dot>{v.status}</Badge> <span className="muted small">{v.verifiedThrough}</span></span>;
+  // when and by which replica (any replica's outcome is stored with the log), and the first problem
+  const title = [v.error, v.checkedAt && `checked ${v.checkedAt}`, v.by && `by ${v.by}`].filter(Boolean).join(' · ');
+  return <span title={title}><Badge tone={v.status === 'ok' ? 'green' : 'red'} dot>{v.status}</Badge> <span className="muted small">{v.verifiedThrough}</span></span>;
 }
