@@ -23,7 +23,6 @@
 #include "core/alloc.h"
 #include "core/arena.h"
 #include "ctx/ctx.h"
-#include "core/b64.h"
 #include "core/buf.h"
 #include "core/json.h"
 #include "core/log.h"

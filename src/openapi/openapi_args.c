@@ -617,7 +617,6 @@ static bool map_body(struct gw_openapi__op *o, struct gw_openapi__conv *cv,
     return true;
 }
 
-/* The whole caller side of an operation: merged parameters, then the body. */
 /* The x-mcp-header declarations the parameters carried over (param_overlay) must hold
  * together (schema/schema_headers.h: unique names, scalar types): if they do not, every one
  * of the operation is dropped with a warning, so that no client has to refuse the tool. */
@@ -644,6 +643,7 @@ static void check_mirrored(struct gw_openapi__ctx *c, json_t *props)
     json_decref(root);
 }
 
+/* The whole caller side of an operation: merged parameters, then the body. */
 bool gw_openapi__inputs(struct gw_openapi__op *o, struct gw_openapi__conv *cv,
                         struct gw_openapi__inputs *in, json_t *binding, char *why, size_t why_size)
 {
