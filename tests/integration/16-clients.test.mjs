@@ -4,7 +4,8 @@
 //   - the MCP Inspector (2.x, its CLI mode) over Streamable HTTP with the key in a header:
 //     tools/list with --strict (the imported tools' schemas carry no error-severity portability
 //     problem for the Inspector's checks) and tools/call of find_nearby_dealers (the Delhi
-//     dealers); and over stdio, starting `mcpgw stdio` itself;
+//     dealers), in the legacy era and in the stateless 2026-07-28 one; and over stdio, starting
+//     `mcpgw stdio` itself (41-param-headers drives it against x-mcp-header tools);
 //   - mcp-remote (the stdio bridge desktop clients use for remote servers), driven by the SDK's
 //     stdio client: initialize, tools/list, tools/call through it.
 // The key never appears in the gateway's log. Clients from tests/node/clients (scripts/setup.sh).
@@ -72,6 +73,11 @@ describe('16-clients: the MCP Inspector and mcp-remote against the gateway', () 
     const result = firstJson(call.stdout);
     assert.notEqual(result.isError, true, JSON.stringify(result));
     assert.equal(result.structuredContent?.count, 3, JSON.stringify(result).slice(0, 500));
+    // and in the stateless 2026-07-28 era (no initialize, no session)
+    const modern = await run([INSPECTOR, '--cli', gw.mcpUrl, ...auth, '--protocol-era', 'modern', '--method', 'tools/call',
+      '--tool-name', 'find_nearby_dealers', '--tool-arg', 'location=Delhi'], clientEnv);
+    assert.equal(modern.code, 0, `exit ${modern.code}: ${modern.stdout.slice(0, 1000)} ${modern.stderr.slice(0, 1000)}`);
+    assert.equal(firstJson(modern.stdout).structuredContent?.count, 3, modern.stdout.slice(0, 500));
   });
 
   test('Inspector CLI, stdio: it starts `mcpgw stdio` and lists the same tools', async () => {

@@ -5,10 +5,13 @@
 // with a warning); a 2026-07-28 tools/call of such a tool needs the Mcp-Param-* header equal to
 // the argument (plain or =?base64?...?=), is refused with 400 -32020 before any upstream call
 // when it is missing, different or badly encoded, and reaches the upstream when it matches;
-// legacy-era sessions, which know nothing of the header, call the same tool without it. The
+// the MCP Inspector in the 2026-07-28 era mirrors the header itself (plain and base64 values)
+// and its calls reach the upstream; legacy-era sessions, which know nothing of the header,
+// call the same tool without it. The
 // admin API refuses a tool definition with an invalid declaration (400 naming it) and a
 // declaration added by PATCH applies to the next calls.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -125,6 +128,22 @@ describe('41-param-headers: Mcp-Param-* headers of x-mcp-header arguments', () =
     assert.equal(seen.length, before, 'no refused call reached the upstream');
   });
 
+  test('the MCP Inspector (2026-07-28 era) mirrors the header itself: plain and non-ASCII values', async () => {
+    const inspector = join(h.REPO, 'tests/node/clients/node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js');
+    const schema = await toolSchema(gw, tools.listDealers);
+    const regionArg = Object.entries(schema.properties).find(([, p]) => p['x-mcp-header'] === 'Region')[0];
+    for (const region of ['west', 'Pune nørth']) {
+      const before = seen.length;
+      // asynchronously: the upstream answers from this process
+      const r = await runAsync([inspector, '--cli', gw.mcpUrl, '--protocol-era', 'modern', '--method', 'tools/call',
+        '--tool-name', tools.listDealers, '--tool-arg', `${regionArg}=${region}`],
+      { PATH: process.env.PATH, HOME: dir, NO_COLOR: '1', CI: '1' });
+      assert.equal(r.status, 0, `exit ${r.status}: ${r.stdout.slice(0, 800)} ${r.stderr.slice(0, 800)}`);
+      assert.equal(seen.length, before + 1, 'the call reached the upstream');
+      assert.equal(seen.at(-1).region, Buffer.from(region).toString('latin1'), 'the upstream got the region');
+    }
+  });
+
   test('a legacy-era session calls the same tool without the header', async () => {
     const schema = await toolSchema(gw, tools.listDealers);
     const regionArg = Object.entries(schema.properties).find(([, p]) => p['x-mcp-header'] === 'Region')[0];
@@ -164,6 +183,18 @@ describe('41-param-headers: Mcp-Param-* headers of x-mcp-header arguments', () =
     assert.equal(ok.status, 200, ok.body);
   });
 });
+
+/** Runs node with args (bounded); {status, stdout, stderr}. */
+function runAsync(args, env, timeoutMs = 60000) {
+  return new Promise((resolveRun) => {
+    const p = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '';
+    p.stdout.on('data', (d) => { stdout += d; });
+    p.stderr.on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    p.on('close', (status) => { clearTimeout(timer); resolveRun({ status, stdout, stderr }); });
+  });
+}
 
 async function toolSchema(gw, name) {
   const res = await post(gw, { jsonrpc: '2.0', id: nextId++, method: 'tools/list', params: { _meta: {
