@@ -15,7 +15,7 @@ cmake --build "$BUILD" -j2 --target gw_openapi >/dev/null
 read -r -a LIBS <<<"$(pkg-config --libs jansson yajl yaml-0.1 libcurl libpcre2-8)"
 cc -std=c11 -O2 -D_GNU_SOURCE -I "$REPO/src" "$REPO/bench/import/bench_import.c" \
   "$BUILD/src/openapi/libgw_openapi.a" "$BUILD/src/ssrf/libgw_ssrf.a" \
-  "$BUILD/src/core/libgw_core.a" "${LIBS[@]}" -lm \
+  "$BUILD/src/schema/libgw_schema.a" "$BUILD/src/core/libgw_core.a" "${LIBS[@]}" -lm \
   -o "$BUILD/bench_import"
 if [ $# -eq 0 ]; then
   for f in "$CORPUS/github/api.github.com.json" \
