@@ -577,12 +577,24 @@ static const struct gw_mcp_origin_ops post_ops = {
 /* 2026-07-28 checks                                                       */
 /* ====================================================================== */
 
-/* Decodes a mirrored header (mcp_param.h) into out; false when it is absent, its base64
- * sentinel is invalid or it does not fit (each a mismatch). */
-static bool header_value(const char *raw, char *out, size_t out_size)
+/* Why the mirrored header `name` (value raw, NULL when absent) does not equal `want` (mcp_param.h
+ * decodes it), in msg; NULL when it does. `what` names the body's member in the message. */
+static const char *header_refusal(const char *raw, const char *want, const char *name,
+                                  const char *what, char *msg, size_t size)
 {
+    char v[600];
     size_t len = 0;
-    return raw && gw_mcp_header_decode(raw, out, out_size, &len) == GW_OK && strlen(out) == len;
+    int rc = raw ? gw_mcp_header_decode(raw, v, sizeof(v), &len) : GW_ERR;
+    if (raw && rc == GW_OK && want && strlen(v) == len && strcmp(v, want) == 0)
+        return NULL;
+    if (!raw)
+        snprintf(msg, size, "%s header is required", name);
+    else if (rc == GW_EINVAL)
+        snprintf(msg, size, "%s header: the value inside =?base64?...?= is not padded base64 "
+                            "(RFC 4648 section 4)", name);
+    else
+        snprintf(msg, size, "%s header does not match %s", name, what);
+    return msg;
 }
 
 /* Validates a modern request's _meta and headers, in the order 2026-07-28 prescribes:
@@ -610,14 +622,11 @@ static bool check_modern(struct post_ctx *c, json_t *msg, int *out_log_level)
                            NULL);
         return false;
     }
-    const char *hdr = gw_http_header(r, "MCP-Protocol-Version");
-    char hv[600];
-    if (!header_value(hdr, hv, sizeof(hv)) || strcmp(hv, json_string_value(pv)) != 0) {
-        reply_rpc_error_id(r, 400, id, GW_MCP_HEADER_MISMATCH,
-                           hdr ? "MCP-Protocol-Version header does not match "
-                                 "_meta[\"io.modelcontextprotocol/protocolVersion\"]"
-                               : "MCP-Protocol-Version header is required",
-                           NULL);
+    char why[200];
+    if (header_refusal(gw_http_header(r, "MCP-Protocol-Version"), json_string_value(pv),
+                       "MCP-Protocol-Version",
+                       "_meta[\"io.modelcontextprotocol/protocolVersion\"]", why, sizeof(why))) {
+        reply_rpc_error_id(r, 400, id, GW_MCP_HEADER_MISMATCH, why, NULL);
         return false;
     }
     if (!gw_mcp_version_is_modern(gw_mcp_version_parse(json_string_value(pv)))) {
@@ -627,25 +636,18 @@ static bool check_modern(struct post_ctx *c, json_t *msg, int *out_log_level)
                            data);
         return false;
     }
-    const char *mh = gw_http_header(r, "Mcp-Method");
-    if (!header_value(mh, hv, sizeof(hv)) || !method || strcmp(hv, method) != 0) {
-        reply_rpc_error_id(r, 400, id, GW_MCP_HEADER_MISMATCH,
-                           mh ? "Mcp-Method header does not match the request method"
-                              : "Mcp-Method header is required",
-                           NULL);
+    if (header_refusal(gw_http_header(r, "Mcp-Method"), method, "Mcp-Method",
+                       "the request method", why, sizeof(why))) {
+        reply_rpc_error_id(r, 400, id, GW_MCP_HEADER_MISMATCH, why, NULL);
         return false;
     }
     const char *name_key = !strcmp(method, "tools/call") || !strcmp(method, "prompts/get") ? "name"
                            : !strcmp(method, "resources/read")                               ? "uri"
                                                                                              : NULL;
     if (name_key) {
-        const char *want = gw_json_str(params, name_key);
-        const char *raw = gw_http_header(r, "Mcp-Name");
-        if (!header_value(raw, hv, sizeof(hv)) || !want || strcmp(hv, want) != 0) {
-            reply_rpc_error_id(r, 400, id, GW_MCP_HEADER_MISMATCH,
-                               raw ? "Mcp-Name header does not match the request"
-                                   : "Mcp-Name header is required",
-                               NULL);
+        if (header_refusal(gw_http_header(r, "Mcp-Name"), gw_json_str(params, name_key),
+                           "Mcp-Name", "the request", why, sizeof(why))) {
+            reply_rpc_error_id(r, 400, id, GW_MCP_HEADER_MISMATCH, why, NULL);
             return false;
         }
     }

@@ -129,6 +129,12 @@ describe('40-modern: the stateless 2026-07-28 revision', () => {
     rpcError(await modern(gw, 'tools/call', { name: 'test_simple_text' }, { headers: { 'Mcp-Name': undefined } }), 400, -32020);
     // _meta says 2026-07-28 but the version header is missing
     rpcError(await modern(gw, 'tools/list', {}, { headers: { 'MCP-Protocol-Version': undefined } }), 400, -32020);
+    // a base64 sentinel whose base64 is not padded base64 is refused as such, never taken literally
+    const bad = rpcError(await modern(gw, 'tools/call', { name: 'test_simple_text' },
+      { headers: { 'Mcp-Name': '=?base64?dGVzdF9zaW1wbGVfdGV4dA?=' } }), 400, -32020);
+    assert.match(bad.message, /Mcp-Name header: the value inside =\?base64\?\.\.\.\?= is not padded base64/);
+    assert.match(rpcError(await modern(gw, 'tools/list', {}, { headers: { 'Mcp-Method': 'tools/call' } }), 400, -32020).message,
+      /Mcp-Method header does not match the request method/);
   });
 
   test('missing _meta protocolVersion or clientCapabilities: 400 -32602', async () => {
