@@ -2,8 +2,8 @@
 // The MCP clients the product brief names besides the SDK, against a gateway that requires
 // authentication (an API key) and serves the service-booking tools over the mock APIM:
 //   - the MCP Inspector (2.x, its CLI mode) over Streamable HTTP with the key in a header:
-//     tools/list with --strict (the imported tools' schemas carry no error-severity portability
-//     problem for the Inspector's checks) and tools/call of find_nearby_dealers (the Delhi
+//     tools/list with --strict (the service-booking tools' schemas carry no portability finding
+//     of the Inspector's checks, not even a warning) and tools/call of find_nearby_dealers (the Delhi
 //     dealers), in the legacy era and in the stateless 2026-07-28 one; and over stdio, starting
 //     `mcpgw stdio` itself (41-param-headers drives it against x-mcp-header tools);
 //   - mcp-remote (the stdio bridge desktop clients use for remote servers), driven by the SDK's
@@ -65,6 +65,12 @@ describe('16-clients: the MCP Inspector and mcp-remote against the gateway', () 
     const list = await run([INSPECTOR, '--cli', gw.mcpUrl, ...auth, '--method', 'tools/list', '--strict'], clientEnv);
     assert.equal(list.code, 0, `exit ${list.code}: ${list.stderr.slice(0, 2000)}`);
     const names = firstJson(list.stdout).tools.map((t) => t.name);
+    // no error at all; warnings only for the test's echo tool (its nullable fields), none for
+    // the service-booking tools
+    assert.doesNotMatch(list.stderr, /^Error: tool/m, list.stderr.slice(0, 2000));
+    const warned = new Set([...list.stderr.matchAll(/^Warning: tool "([^"]+)"/gm)].map((m) => m[1]));
+    assert.ok(warned.has('whoami'), 'the check reports findings (the echo tool\'s type arrays)');
+    assert.deepEqual([...warned].filter((t) => t !== 'whoami'), [], list.stderr.slice(0, 2000));
     for (const t of ['find_nearby_dealers', 'get_available_slots', 'create_booking'])
       assert.ok(names.includes(t), `${t} missing from ${names}`);
     const call = await run([INSPECTOR, '--cli', gw.mcpUrl, ...auth, '--method', 'tools/call',
