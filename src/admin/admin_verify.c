@@ -42,7 +42,6 @@
 #include <stdio.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -90,24 +89,18 @@ static void iso_of(time_t t, char *out, size_t size)
 }
 
 #define SUMMARY_FILE "verification.json"
-#define SUMMARY_MAX 4096
 
 /* The summary kept by an earlier run, if it is one (a file that is not is ignored: the next
  * verification replaces it). */
 static json_t *load_summary(const char *path)
 {
-    struct stat sb;
-    if (stat(path, &sb) != 0 || sb.st_size > SUMMARY_MAX)
+    char text[GW_AUDIT_VERIFICATION_MAX + 1];
+    FILE *f = fopen(path, "rb");
+    if (!f)
         return NULL;
-    json_t *s = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
-    const char *st = gw_json_str(s, "status");
-    if (!json_is_object(s) || !st || (strcmp(st, "ok") && strcmp(st, "broken")) ||
-        !json_is_integer(json_object_get(s, "verifiedThrough")) || !gw_json_str(s, "checkedAt")) {
-        json_decref(s);
-        return NULL;
-    }
-    json_object_del(s, "run"); /* run numbers count this process's verifications */
-    return s;
+    size_t n = fread(text, 1, sizeof(text), f);
+    fclose(f);
+    return gw_audit_verification_parse(text, n); /* NULL past the limit (n > MAX) too */
 }
 
 /* Replaces the kept summary (write a temporary file, then rename: never half a file). A failure
@@ -119,7 +112,7 @@ static void save_summary(const char *path, const json_t *s)
     char *text = json_dumps(s, JSON_COMPACT | JSON_SORT_KEYS);
     int fd = text ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
     size_t n = text ? strlen(text) : 0;
-    bool ok = fd >= 0 && n < SUMMARY_MAX && write(fd, text, n) == (ssize_t)n;
+    bool ok = fd >= 0 && n <= GW_AUDIT_VERIFICATION_MAX && write(fd, text, n) == (ssize_t)n;
     if (fd >= 0 && close(fd) != 0)
         ok = false;
     if (!ok || rename(tmp, path) != 0)

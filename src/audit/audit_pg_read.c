@@ -278,22 +278,6 @@ int gw_audit_record_pg(const char *url, const char *log_id, uint64_t seq, gw_aud
     return rc;
 }
 
-/* A verification summary as stored (gw_audit_pg_save_verification), or NULL when the text is
- * not one: {"status":"ok"|"broken","verifiedThrough","checkedAt",...}. */
-static json_t *verification_of(const char *text, size_t len)
-{
-    if (len > GW_AUDIT_VERIFICATION_MAX)
-        return NULL;
-    json_t *s = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
-    const char *st = gw_json_str(s, "status");
-    if (!json_is_object(s) || !st || (strcmp(st, "ok") && strcmp(st, "broken")) ||
-        !json_is_integer(json_object_get(s, "verifiedThrough")) || !gw_json_str(s, "checkedAt")) {
-        json_decref(s);
-        return NULL;
-    }
-    return s;
-}
-
 int gw_audit_pg_save_verification(const char *url, const char *log_id, const json_t *summary,
                                   struct gw_error *err)
 {
@@ -371,9 +355,10 @@ json_t *gw_audit_logs_pg(const char *url, unsigned limit, struct gw_error *err)
                                                                                      : records))
                                       : json_null());
             json_object_set_new(l, "prunedBelow", json_integer((json_int_t)pruned));
-            json_t *v = PQgetisnull(r, i, 9) ? NULL
-                                             : verification_of(PQgetvalue(r, i, 9),
-                                                               (size_t)PQgetlength(r, i, 9));
+            json_t *v = PQgetisnull(r, i, 9)
+                            ? NULL
+                            : gw_audit_verification_parse(PQgetvalue(r, i, 9),
+                                                          (size_t)PQgetlength(r, i, 9));
             if (v)
                 json_object_set_new(l, "storedVerification", v);
             json_array_append_new(out, l);

@@ -577,26 +577,6 @@ static const struct gw_mcp_origin_ops post_ops = {
 /* 2026-07-28 checks                                                       */
 /* ====================================================================== */
 
-/* Why the mirrored header `name` (value raw, NULL when absent) does not equal `want` (mcp_param.h
- * decodes it), in msg; NULL when it does. `what` names the body's member in the message. */
-static const char *header_refusal(const char *raw, const char *want, const char *name,
-                                  const char *what, char *msg, size_t size)
-{
-    char v[600];
-    size_t len = 0;
-    int rc = raw ? gw_mcp_header_decode(raw, v, sizeof(v), &len) : GW_ERR;
-    if (raw && rc == GW_OK && want && strlen(v) == len && strcmp(v, want) == 0)
-        return NULL;
-    if (!raw)
-        snprintf(msg, size, "%s header is required", name);
-    else if (rc == GW_EINVAL)
-        snprintf(msg, size, "%s header: the value inside =?base64?...?= is not padded base64 "
-                            "(RFC 4648 section 4)", name);
-    else
-        snprintf(msg, size, "%s header does not match %s", name, what);
-    return msg;
-}
-
 /* Validates a modern request's _meta and headers, in the order 2026-07-28 prescribes:
  * _meta fields (-32602) -> version header present and equal (-32020) -> version supported
  * (-32022) -> Mcp-Method (-32020) -> Mcp-Name (-32020). Every error echoes the request id.
@@ -622,11 +602,11 @@ static bool check_modern(struct post_ctx *c, json_t *msg, int *out_log_level)
                            NULL);
         return false;
     }
-    char why[200];
-    if (header_refusal(gw_http_header(r, "MCP-Protocol-Version"), json_string_value(pv),
-                       "MCP-Protocol-Version",
-                       "_meta[\"io.modelcontextprotocol/protocolVersion\"]", why, sizeof(why))) {
-        reply_rpc_error_id(r, 400, id, GW_MCP_HEADER_MISMATCH, why, NULL);
+    struct gw_error why = {0};
+    if (gw_mcp_header_check("MCP-Protocol-Version", gw_http_header(r, "MCP-Protocol-Version"),
+                            json_string_value(pv),
+                            "_meta[\"io.modelcontextprotocol/protocolVersion\"]", &why) != GW_OK) {
+        reply_rpc_error_id(r, 400, id, GW_MCP_HEADER_MISMATCH, why.msg, NULL);
         return false;
     }
     if (!gw_mcp_version_is_modern(gw_mcp_version_parse(json_string_value(pv)))) {
@@ -636,18 +616,18 @@ static bool check_modern(struct post_ctx *c, json_t *msg, int *out_log_level)
                            data);
         return false;
     }
-    if (header_refusal(gw_http_header(r, "Mcp-Method"), method, "Mcp-Method",
-                       "the request method", why, sizeof(why))) {
-        reply_rpc_error_id(r, 400, id, GW_MCP_HEADER_MISMATCH, why, NULL);
+    if (gw_mcp_header_check("Mcp-Method", gw_http_header(r, "Mcp-Method"), method,
+                            "the request method", &why) != GW_OK) {
+        reply_rpc_error_id(r, 400, id, GW_MCP_HEADER_MISMATCH, why.msg, NULL);
         return false;
     }
     const char *name_key = !strcmp(method, "tools/call") || !strcmp(method, "prompts/get") ? "name"
                            : !strcmp(method, "resources/read")                               ? "uri"
                                                                                              : NULL;
     if (name_key) {
-        if (header_refusal(gw_http_header(r, "Mcp-Name"), gw_json_str(params, name_key),
-                           "Mcp-Name", "the request", why, sizeof(why))) {
-            reply_rpc_error_id(r, 400, id, GW_MCP_HEADER_MISMATCH, why, NULL);
+        if (gw_mcp_header_check("Mcp-Name", gw_http_header(r, "Mcp-Name"),
+                                gw_json_str(params, name_key), "the request", &why) != GW_OK) {
+            reply_rpc_error_id(r, 400, id, GW_MCP_HEADER_MISMATCH, why.msg, NULL);
             return false;
         }
     }

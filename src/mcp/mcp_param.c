@@ -111,17 +111,30 @@ static bool value_matches(const json_t *v, const char *h, size_t len)
     }
 }
 
-static const char *arg_name(const struct gw_schema_header *d, char *buf, size_t size)
+/* The refusal of mirrored header `name` whose value gw_mcp_header_decode refused with rc
+ * (GW_EINVAL: its base64), or that does not equal `what` in the body: worded once for the
+ * standard headers and the Mcp-Param ones. */
+static int refusal(const char *name, int rc, const char *what, struct gw_error *err)
 {
-    size_t used = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < d->depth; i++) {
-        int k = snprintf(buf + used, size - used, "%s%s", i ? "." : "", d->path[i]);
-        if (k < 0 || (size_t)k >= size - used)
-            break;
-        used += (size_t)k;
-    }
-    return buf;
+    if (rc == GW_EINVAL)
+        return GW_ERROR_SET(err, GW_EINVAL,
+                            "%s header: the value inside =?base64?...?= is not padded base64 "
+                            "(RFC 4648 section 4)",
+                            name);
+    return GW_ERROR_SET(err, GW_EINVAL, "%s header does not match %s", name, what);
+}
+
+int gw_mcp_header_check(const char *name, const char *raw, const char *want, const char *what,
+                        struct gw_error *err)
+{
+    if (!raw)
+        return GW_ERROR_SET(err, GW_EINVAL, "%s header is required", name);
+    char v[GW_MCP_HEADER_VALUE_MAX];
+    size_t len = 0;
+    int rc = gw_mcp_header_decode(raw, v, sizeof(v), &len);
+    if (rc == GW_OK && want && strlen(v) == len && strcmp(v, want) == 0)
+        return GW_OK;
+    return refusal(name, rc, what, err);
 }
 
 int gw_mcp_param_check(const struct gw_schema_header *decls, size_t n, const json_t *args,
@@ -131,7 +144,7 @@ int gw_mcp_param_check(const struct gw_schema_header *decls, size_t n, const jso
         const struct gw_schema_header *d = &decls[i];
         char hname[GW_SCHEMA_HEADER_NAME_MAX + 16], an[200];
         snprintf(hname, sizeof(hname), "Mcp-Param-%s", d->name);
-        arg_name(d, an, sizeof(an));
+        gw_schema_header_path(d->path, d->depth, an, sizeof(an));
         const json_t *v = arg_at(args, d);
         bool scalar = v && (json_is_string(v) || json_is_number(v) || json_is_boolean(v));
         const char *raw = header(ud, hname);
@@ -151,17 +164,13 @@ int gw_mcp_param_check(const struct gw_schema_header *decls, size_t n, const jso
         char val[GW_MCP_HEADER_VALUE_MAX];
         size_t len = 0;
         int rc = gw_mcp_header_decode(raw, val, sizeof(val), &len);
-        if (rc == GW_EINVAL)
-            return GW_ERROR_SET(err, GW_EINVAL,
-                                "%s header: the value inside =?base64?...?= is not padded "
-                                "base64 (RFC 4648 section 4)",
-                                hname);
-        if (rc != GW_OK || !value_matches(v, val, len))
-            return GW_ERROR_SET(err, GW_EINVAL,
-                                "%s header does not match argument '%s' (send the argument's "
-                                "value: a string as is or as =?base64?...?=, a number in "
-                                "decimal, true or false)",
-                                hname, an);
+        if (rc != GW_OK || !value_matches(v, val, len)) {
+            char what[400];
+            snprintf(what, sizeof(what), "argument '%s' (send the argument's value: a string as "
+                                         "is or as =?base64?...?=, a number in decimal, true or "
+                                         "false)", an);
+            return refusal(hname, rc, what, err);
+        }
     }
     return GW_OK;
 }

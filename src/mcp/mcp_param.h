@@ -34,6 +34,13 @@ struct gw_mcp_exchange;
  * base64 is invalid; GW_ELIMIT when the value does not fit. raw NULL gives "" (GW_OK). */
 int gw_mcp_header_decode(const char *raw, char *out, size_t size, size_t *len);
 
+/* Checks mirrored header `name` (value raw, NULL when absent) against `want`, the body's text
+ * (NULL: none); `what` names it in the refusal. GW_OK, or GW_EINVAL with the reason in err:
+ * required, not padded base64, or does not match. (MCP-Protocol-Version, Mcp-Method,
+ * Mcp-Name: mcp_http.c.) */
+int gw_mcp_header_check(const char *name, const char *raw, const char *want, const char *what,
+                        struct gw_error *err);
+
 /* Reads a request header (name, e.g. "Mcp-Param-Region") for the check; NULL when absent. */
 typedef const char *(*gw_mcp_header_fn)(void *ud, const char *name);
 

@@ -57,14 +57,13 @@ bool gw_schema_header_name_valid(const char *s)
     return true;
 }
 
-/* The dotted path of the property being declared, for messages. */
-static void path_text(const struct walk *w, size_t depth, char *out, size_t size)
+void gw_schema_header_path(const char *const *path, size_t depth, char *out, size_t size)
 {
     size_t used = 0;
     out[0] = '\0';
     for (size_t i = 0; i < depth && used + 1 < size; i++) {
         size_t room = size - used;
-        int k = snprintf(out + used, room, "%s%s", i ? "." : "", w->path[i]);
+        int k = snprintf(out + used, room, "%s%s", i ? "." : "", path[i]);
         if (k < 0 || (size_t)k >= room)
             break;
         used += (size_t)k;
@@ -75,7 +74,7 @@ static void path_text(const struct walk *w, size_t depth, char *out, size_t size
 static int declare(struct walk *w, const json_t *node, const json_t *v, size_t depth)
 {
     char where[200];
-    path_text(w, depth, where, sizeof(where));
+    gw_schema_header_path(w->path, depth, where, sizeof(where));
     const char *name = json_string_value(v);
     if (!gw_schema_header_name_valid(name))
         return GW_ERROR_SET(w->err, GW_EINVAL,

@@ -46,6 +46,10 @@ struct gw_schema_header {
 int gw_schema_headers_scan(const json_t *schema, struct gw_schema_header *out, size_t *n,
                            struct gw_error *err);
 
+/* The dotted path of a property (`depth` names from the root, e.g. "opts.dry") into out,
+ * cut to its size: how messages name a declared argument. */
+void gw_schema_header_path(const char *const *path, size_t depth, char *out, size_t size);
+
 /* Whether `s` is a valid x-mcp-header value on its own (token, length); uniqueness and the
  * property's type are the scan's. */
 bool gw_schema_header_name_valid(const char *s);
