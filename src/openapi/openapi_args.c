@@ -622,16 +622,6 @@ static bool map_body(struct gw_openapi__op *o, struct gw_openapi__conv *cv,
  * of the operation is dropped with a warning, so that no client has to refuse the tool. */
 static void check_mirrored(struct gw_openapi__ctx *c, json_t *props)
 {
-    const char *k;
-    json_t *v;
-    bool any = false; /* the carry-over is top-level only: almost every operation has none */
-    json_object_foreach(props, k, v)
-    {
-        (void)k;
-        any = any || json_object_get(v, "x-mcp-header") != NULL;
-    }
-    if (!any)
-        return;
     json_t *root = json_pack("{s:s,s:O}", "type", "object", "properties", props);
     struct gw_schema_header hd[GW_SCHEMA_HEADERS_MAX];
     size_t n = 0;
@@ -641,6 +631,8 @@ static void check_mirrored(struct gw_openapi__ctx *c, json_t *props)
         gw_openapi__warn(c, "degraded", "x_mcp_header_dropped",
                          "x-mcp-header declarations dropped (the tool is served without them): "
                          "%s", err.msg);
+        const char *k;
+        json_t *v;
         json_object_foreach(props, k, v)
         {
             (void)k;

@@ -359,16 +359,12 @@ int gw_snapshot_builder_add(struct gw_snapshot_builder *b, const json_t *def,
         }
         t->tags = tv;
         t->requires_confirmation = json_is_true(json_object_get(def, "requiresConfirmation"));
-        /* the walk only for a tool whose MCP text names the annotation (almost none); invalid
-         * declarations (the store refuses them) mark the tool too: its calls fail */
-        static const char KEY[] = "\"x-mcp-header\"";
-        if (memmem(gw_buf_ptr(&b->mcp) + p->mcp_off, t->mcp_json_len, KEY, sizeof(KEY) - 1)) {
-            struct gw_schema_header hd[GW_SCHEMA_HEADERS_MAX];
-            size_t nh = 0;
-            struct gw_error herr;
-            t->param_headers = gw_schema_headers_scan(json_object_get(def, "inputSchema"), hd,
-                                                      &nh, &herr) != GW_OK || nh > 0;
-        }
+        struct gw_schema_header hd[GW_SCHEMA_HEADERS_MAX];
+        size_t nh = 0;
+        struct gw_error herr;
+        /* invalid declarations (the store refuses them) mark the tool too: its calls fail */
+        t->param_headers = gw_schema_headers_scan(json_object_get(def, "inputSchema"), hd, &nh,
+                                                  &herr) != GW_OK || nh > 0;
         json_t *el = json_object_get(def, "requiresElevation");
         t->requires_elevation = (signed char)(el ? json_is_true(el) : -1);
         json_t *vj = json_object_get(def, "version");

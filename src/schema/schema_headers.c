@@ -4,7 +4,8 @@
  * the rules). One walk over the schema's keywords: `properties` keeps a node on the chain of
  * properties from the root, every other keyword that holds subschemas takes it off; values
  * that are data, not schemas (const, enum, default, examples, unknown keywords), are not
- * entered, so a default that happens to contain the key is not a declaration.
+ * entered, so a default that happens to contain the key is not a declaration. A schema that
+ * does not contain the key anywhere is passed by one cheap look first.
  */
 #include "schema/schema_headers.h"
 
@@ -175,11 +176,41 @@ static int walk(struct walk *w, const json_t *node, bool chain, size_t depth, in
     return GW_OK;
 }
 
+/* Whether the key appears anywhere in the document (or it nests too deep to tell: then the walk
+ * reports that): one comparison per key, so that the keyword walk — a list lookup per key —
+ * runs only for the rare schema that names the annotation (the store checks every tool it
+ * saves, the snapshot every tool it loads). */
+static bool mentions(const json_t *v, int level)
+{
+    if (level > WALK_DEPTH_MAX)
+        return true;
+    if (json_is_array(v)) {
+        size_t i;
+        const json_t *e;
+        json_array_foreach((json_t *)v, i, e)
+        {
+            if (mentions(e, level + 1))
+                return true;
+        }
+        return false;
+    }
+    const char *k;
+    const json_t *m;
+    json_object_foreach((json_t *)v, k, m)
+    {
+        if ((k[0] == 'x' && strcmp(k, "x-mcp-header") == 0) || mentions(m, level + 1))
+            return true;
+    }
+    return false;
+}
+
 int gw_schema_headers_scan(const json_t *schema, struct gw_schema_header *out, size_t *n,
                            struct gw_error *err)
 {
     struct walk w = {.out = out, .n = 0, .err = err};
     *n = 0;
+    if (!mentions(schema, 0))
+        return GW_OK;
     int rc = walk(&w, schema, true, 0, 0);
     if (rc == GW_OK)
         *n = w.n;
