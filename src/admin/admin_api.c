@@ -753,7 +753,7 @@ int gw_admin_attach(struct gw_server *http, const struct gw_admin_config *cfg,
     adm->on_write = cfg->on_write;
     adm->on_write_arg = cfg->on_write_arg;
     adm->audit = cfg->audit;
-    adm->verify = gw_admin__verify_new(cfg->audit ? gw_audit_log_dir(cfg->audit) : NULL);
+    adm->verify = gw_admin__verify_new(cfg->audit);
     adm->limits_status = cfg->limits_status;
     adm->limits_arg = cfg->limits_arg;
     adm->metrics_summary = cfg->metrics_summary;

@@ -190,9 +190,10 @@ void gw_admin__audit_write(struct admin_job *j);
 
 /* ---- the audit log's verification (admin_verify.c) ---- */
 struct admin_verify;
-/* `logdir`: the log whose last verification summary is kept in it across restarts (NULL:
- * none kept). */
-struct admin_verify *gw_admin__verify_new(const char *logdir);
+/* `a`: this replica's audit trail (NULL: off), whose folder keeps the last verification
+ * summary across restarts, whose key seals the summaries written and whose verifier keys open
+ * those read back (audit_verification.h). */
+struct admin_verify *gw_admin__verify_new(struct gw_audit *a);
 /* Wakes every waiting request (they answer at once) and makes a running verification stop at
  * its next progress call; then _free joins its thread. NULL is fine for both. */
 void gw_admin__verify_stop(struct admin_verify *v);

@@ -20,7 +20,9 @@
  * kept in memory (the last VERIFY_OTHERS logs verified by this replica). With the database
  * copy on, every summary is also stored with its log in the database (which replica ran it in
  * "by"), so that every replica's console shows it and a restart keeps it; GET /audit/logs shows
- * the newer of the stored and the kept one.
+ * the newer of the stored and the kept one. What is written (file and database) is sealed with
+ * the audit signing key and believed when read back only if a key of the deployment signed it
+ * for that log (audit_verification.h): a forged "ok" shows as "unverified".
  *
  * Threading: every field below `lock` is guarded by it; the thread owns its directory copy and
  * its verifiers. gw_admin__verify_free cancels and joins it.
@@ -30,6 +32,7 @@
 #include "audit/audit.h"
 #include "audit/audit_note.h"
 #include "audit/audit_read.h"
+#include "audit/audit_verification.h"
 #include "core/alloc.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -79,6 +82,11 @@ struct admin_verify {
     char *logdir, *db_url;             /* db_url: the database copy (NULL: off) */
     struct gw_note_verifier *vs[VERIFY_MAX_KEYS];
     size_t nvs;
+    /* for the life of the struct: what seals the summaries written, what opens those read */
+    const struct gw_note_signer *signer; /* the audit's (borrowed: it outlives the admin API) */
+    struct gw_note_verifier *keys[VERIFY_MAX_KEYS];
+    size_t nkeys;
+    char own_id[GW_AUDIT_LOG_ID_MAX + 1]; /* this replica's log id */
 };
 
 static void iso_of(time_t t, char *out, size_t size)
@@ -91,8 +99,8 @@ static void iso_of(time_t t, char *out, size_t size)
 #define SUMMARY_FILE "verification.json"
 
 /* The summary kept by an earlier run, if it is one (a file that is not is ignored: the next
- * verification replaces it). */
-static json_t *load_summary(const char *path)
+ * verification replaces it), as far as its seal vouches for it. */
+static json_t *load_summary(const struct admin_verify *v, const char *path)
 {
     char text[GW_AUDIT_VERIFICATION_MAX + 1];
     FILE *f = fopen(path, "rb");
@@ -100,7 +108,10 @@ static json_t *load_summary(const char *path)
         return NULL;
     size_t n = fread(text, 1, sizeof(text), f);
     fclose(f);
-    return gw_audit_verification_parse(text, n); /* NULL past the limit (n > MAX) too */
+    json_t *kept = gw_audit_verification_parse(text, n); /* NULL past the limit (n > MAX) too */
+    json_t *s = gw_audit_verification_open(kept, v->own_id, v->keys, v->nkeys);
+    json_decref(kept);
+    return s;
 }
 
 /* Replaces the kept summary (write a temporary file, then rename: never half a file). A failure
@@ -120,16 +131,20 @@ static void save_summary(const char *path, const json_t *s)
     free(text); /* checksrc: allow (jansson's allocation) */
 }
 
-struct admin_verify *gw_admin__verify_new(const char *logdir)
+struct admin_verify *gw_admin__verify_new(struct gw_audit *a)
 {
     struct admin_verify *v = gw_xcalloc(1, sizeof(*v));
     pthread_mutex_init(&v->lock, NULL);
     pthread_cond_init(&v->cond, NULL);
-    if (logdir) {
+    if (a) {
+        v->signer = gw_audit_signer(a);
+        v->nkeys = gw_admin__load_verifiers(a, v->keys, VERIFY_MAX_KEYS);
+        gw_strlcpy(v->own_id, sizeof(v->own_id), gw_audit_log_id(a));
+        const char *logdir = gw_audit_log_dir(a);
         size_t n = strlen(logdir) + sizeof("/" SUMMARY_FILE);
         v->state_path = gw_xmalloc(n);
         snprintf(v->state_path, n, "%s/" SUMMARY_FILE, logdir);
-        v->summary = load_summary(v->state_path);
+        v->summary = load_summary(v, v->state_path);
     }
     return v;
 }
@@ -159,6 +174,8 @@ void gw_admin__verify_free(struct admin_verify *v)
     json_decref(v->run_report);
     for (size_t i = 0; i < v->nothers; i++)
         json_decref(v->others[i].summary);
+    for (size_t i = 0; i < v->nkeys; i++)
+        gw_note_verifier_free(v->keys[i]);
     gw_free(v->state_path);
     pthread_cond_destroy(&v->cond);
     pthread_mutex_destroy(&v->lock);
@@ -183,9 +200,17 @@ static json_t *summarize(const json_t *r)
     iso_of(time(NULL), when, sizeof(when));
     json_t *s = json_pack("{s:s,s:I,s:s}", "status", ok ? "ok" : "broken", "verifiedThrough",
                           json_integer_value(json_object_get(r, "records")), "checkedAt", when);
-    json_t *first = json_array_get(json_object_get(r, "problems"), 0);
-    if (first)
-        json_object_set_new(s, "error", json_string(gw_json_str(first, "detail")));
+    const char *detail = gw_json_str(json_array_get(json_object_get(r, "problems"), 0),
+                                     "detail");
+    if (detail) { /* the first problem, cut at a character to what a kept summary holds */
+        size_t n = strlen(detail);
+        if (n > GW_AUDIT_VERIFICATION_ERROR_MAX) {
+            n = GW_AUDIT_VERIFICATION_ERROR_MAX;
+            while (n > 0 && ((unsigned char)detail[n] & 0xC0) == 0x80)
+                n--;
+        }
+        json_object_set_new(s, "error", json_stringn(detail, n));
+    }
     return s;
 }
 
@@ -251,14 +276,26 @@ static void *verify_main(void *arg)
     json_t *s = r ? summarize(r) : NULL;
     if (s)
         json_object_set_new(s, "by", json_string(v->own)); /* the replica that ran it */
-    if (s && own && v->state_path)
-        save_summary(v->state_path, s);
-    struct gw_error se = {0}; /* for every replica's console; a failure only leaves it unshared */
-    if (s && v->db_url &&
-        gw_audit_pg_save_verification(v->db_url, own ? v->own : v->log, s, &se) != GW_OK)
+    /* what is written is sealed (read back, it is believed only with its seal); this process
+     * believes its own run */
+    struct gw_error se = {0};
+    json_t *sealed = s && v->signer ? gw_audit_verification_seal(s, own ? v->own : v->log,
+                                                                  v->signer, &se)
+                                    : NULL;
+    if (sealed)
+        json_object_set_new(s, "signedBy", json_string(gw_note_signer_name(v->signer)));
+    else if (s)
+        GW_LOG(GW_LOG_WARN, "admin", "the verification of log %s is kept in memory only: %s",
+               own ? v->own : v->log, se.msg[0] ? se.msg : "no signing key");
+    if (sealed && own && v->state_path)
+        save_summary(v->state_path, sealed);
+    /* for every replica's console; a failure only leaves it unshared */
+    if (sealed && v->db_url &&
+        gw_audit_pg_save_verification(v->db_url, own ? v->own : v->log, sealed, &se) != GW_OK)
         GW_LOG(GW_LOG_WARN, "admin", "the verification of log %s is not stored in the audit "
                                      "database: %s",
                own ? v->own : v->log, se.msg);
+    json_decref(sealed);
     pthread_mutex_lock(&v->lock);
     json_decref(v->run_report);
     v->run_report = r;
@@ -375,14 +412,19 @@ json_t *gw_admin__verify_summary(struct admin_verify *v, const char *log)
 json_t *gw_admin__verify_summary_or(struct admin_verify *v, const char *log,
                                     const json_t *stored)
 {
+    /* what the stored outcome's seal vouches for ("unverified", without a time, when nothing) */
+    json_t *opened = gw_audit_verification_open(stored, log ? log : v->own_id, v->keys,
+                                                v->nkeys);
     pthread_mutex_lock(&v->lock);
     const json_t *kept = kept_of(v, log);
-    const char *ks = gw_json_str(kept, "checkedAt"), *ss = gw_json_str(stored, "checkedAt");
-    if (ss && (!ks || strcmp(ss, ks) > 0)) /* ISO 8601 UTC times: later sorts later */
-        kept = stored;
+    const char *ks = gw_json_str(kept, "checkedAt"), *ss = gw_json_str(opened, "checkedAt");
+    if (opened && (!kept || (ss && (!ks || strcmp(ss, ks) > 0)))) /* ISO 8601 UTC: later sorts
+                                                                    * later */
+        kept = opened;
     json_t *s = kept ? json_deep_copy(kept) : json_pack("{s:s}", "status", "unknown");
     if (v->running && !strcmp(v->log, log ? log : ""))
         json_object_set_new(s, "running", progress_json(v));
     pthread_mutex_unlock(&v->lock);
+    json_decref(opened);
     return s;
 }

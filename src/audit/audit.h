@@ -167,6 +167,9 @@ void gw_audit_reject(struct gw_audit *a, const struct gw_audit_reject *r);
  * first; previous keys from <dir>/verifier-keys and GW_AUDIT_PREVIOUS_KEYS). */
 const char *gw_audit_verifier_keys(const struct gw_audit *a);
 const char *gw_audit_origin(const struct gw_audit *a);
+/* The key that signs this log's checkpoints (borrowed: valid until gw_audit_close). The admin
+ * API seals its verification summaries with it (audit_verification.h). */
+const struct gw_note_signer *gw_audit_signer(const struct gw_audit *a);
 /* The size of the log and the leaf hash of its last record (false when empty). Any thread. */
 bool gw_audit_head(const struct gw_audit *a, uint64_t *size, gw_hash last);
 const char *gw_audit_log_dir(const struct gw_audit *a);

@@ -1422,6 +1422,11 @@ const char *gw_audit_verifier_keys(const struct gw_audit *a)
     return a->vkeys;
 }
 
+const struct gw_note_signer *gw_audit_signer(const struct gw_audit *a)
+{
+    return a->signer;
+}
+
 bool gw_audit_head(const struct gw_audit *a, uint64_t *size, gw_hash last)
 {
     struct gw_audit *m = (struct gw_audit *)a;

@@ -225,6 +225,29 @@ uint32_t gw_note_verifier_hash(const struct gw_note_verifier *v)
     return v->hash;
 }
 
+int gw_note_sign(const struct gw_note_signer *s, const char *body, size_t n,
+                 struct gw_buf *out)
+{
+    /* a body is lines of text: at least one, each ending in '\n', no blank one (that would end
+     * it), no NUL */
+    if (n == 0 || n > GW_NOTE_BODY_MAX || body[n - 1] != '\n' || body[0] == '\n' ||
+        memchr(body, '\0', n) || memmem(body, n, "\n\n", 2))
+        return GW_EINVAL;
+    unsigned char sig[4 + 64];
+    memcpy(sig, s->hash, 4);
+    size_t slen = 64;
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    int ok = c && EVP_DigestSignInit(c, NULL, NULL, NULL, s->key) == 1 &&
+             EVP_DigestSign(c, sig + 4, &slen, (const unsigned char *)body, n) == 1;
+    EVP_MD_CTX_free(c);
+    if (!ok || slen != 64)
+        return GW_EIO;
+    char sigb64[128];
+    gw_note_b64(sig, sizeof(sig), sigb64);
+    int rc = gw_buf_add(out, body, n);
+    return rc == GW_OK ? gw_buf_printf(out, "\n" EM_DASH " %s %s\n", s->name, sigb64) : rc;
+}
+
 int gw_note_sign_checkpoint(const struct gw_note_signer *s, const char *origin, uint64_t size,
                             const gw_hash root, struct gw_buf *out)
 {
@@ -235,36 +258,75 @@ int gw_note_sign_checkpoint(const struct gw_note_signer *s, const char *origin, 
                      rootb64);
     if (n < 0 || (size_t)n >= sizeof(body))
         return GW_EINVAL;
-    unsigned char sig[4 + 64];
-    memcpy(sig, s->hash, 4);
-    size_t slen = 64;
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
-    int ok = EVP_DigestSignInit(c, NULL, NULL, NULL, s->key) == 1 &&
-             EVP_DigestSign(c, sig + 4, &slen, (const unsigned char *)body, (size_t)n) == 1;
-    EVP_MD_CTX_free(c);
-    if (!ok || slen != 64)
-        return GW_EIO;
-    char sigb64[128];
-    gw_note_b64(sig, sizeof(sig), sigb64);
-    return gw_buf_printf(out, "%s\n" EM_DASH " %s %s\n", body, s->name, sigb64);
+    return gw_note_sign(s, body, (size_t)n, out);
+}
+
+int gw_note_open(const char *text, size_t n, struct gw_note_verifier *const *vs, size_t nvs,
+                 struct gw_note *note, struct gw_error *err)
+{
+    memset(note, 0, sizeof(*note));
+    /* body = everything up to and including the first "\n\n"'s first newline */
+    const char *sep = n <= GW_NOTE_MAX && !memchr(text, '\0', n) ? memmem(text, n, "\n\n", 2)
+                                                                  : NULL;
+    if (!sep)
+        return GW_ERROR_SET(err, GW_EINVAL, "not a signed note (no blank line before the "
+                                            "signatures)");
+    size_t blen = (size_t)(sep - text) + 1;
+    note->body_len = blen;
+    /* signature lines */
+    const char *p = sep + 2, *stop = text + n;
+    while (p < stop) {
+        const char *eol = memchr(p, '\n', (size_t)(stop - p));
+        if (!eol)
+            return GW_ERROR_SET(err, GW_EINVAL, "signature line without a final newline");
+        size_t ll = (size_t)(eol - p);
+        if (ll < 4 || memcmp(p, EM_DASH " ", 4) != 0)
+            return GW_ERROR_SET(err, GW_EINVAL, "signature lines must start with an em dash");
+        const char *name = p + 4;
+        const char *sp = memchr(name, ' ', (size_t)(eol - name));
+        if (!sp || sp == name)
+            return GW_ERROR_SET(err, GW_EINVAL, "signature line: expected a key name");
+        unsigned char sig[128];
+        long sl = gw_note_unb64(sp + 1, (size_t)(eol - sp - 1), sig, sizeof(sig));
+        if (sl < 5)
+            return GW_ERROR_SET(err, GW_EINVAL, "signature line: bad base64");
+        note->nsigs++;
+        uint32_t h = (uint32_t)sig[0] << 24 | (uint32_t)sig[1] << 16 | (uint32_t)sig[2] << 8 |
+                     sig[3];
+        for (size_t i = 0; i < nvs; i++) {
+            const struct gw_note_verifier *v = vs[i];
+            if (v->hash != h || strlen(v->name) != (size_t)(sp - name) ||
+                memcmp(v->name, name, (size_t)(sp - name)) != 0 || sl != 68)
+                continue;
+            EVP_MD_CTX *c = EVP_MD_CTX_new();
+            bool ok = c && EVP_DigestVerifyInit(c, NULL, NULL, NULL, v->key) == 1 &&
+                      EVP_DigestVerify(c, sig + 4, 64, (const unsigned char *)text, blen) == 1;
+            EVP_MD_CTX_free(c);
+            if (ok && note->nvalid < GW_NOTE_MAX_SIGS)
+                snprintf(note->signers[note->nvalid++], GW_NOTE_NAME_MAX, "%s", v->name);
+        }
+        p = eol + 1;
+    }
+    if (note->nsigs == 0)
+        return GW_ERROR_SET(err, GW_EINVAL, "signed note without signatures");
+    if (note->nvalid == 0)
+        return GW_ERROR_SET(err, GW_EDENIED, "no signature by a known key verifies");
+    return GW_OK;
 }
 
 int gw_note_open_checkpoint(const char *text, size_t n, struct gw_note_verifier *const *vs,
                             size_t nvs, struct gw_checkpoint *cp, struct gw_error *err)
 {
     memset(cp, 0, sizeof(*cp));
-    /* body = everything up to and including the first "\n\n"'s first newline */
-    const char *sep = NULL;
-    for (size_t i = 0; i + 1 < n; i++) {
-        if (text[i] == '\n' && text[i + 1] == '\n') {
-            sep = text + i;
-            break;
-        }
+    struct gw_note note;
+    struct gw_error ne = {0};
+    int rc = gw_note_open(text, n, vs, nvs, &note, &ne);
+    if (rc != GW_OK && rc != GW_EDENIED) {
+        if (err)
+            *err = ne;
+        return rc;
     }
-    if (!sep || n > 8192 || memchr(text, '\0', n))
-        return GW_ERROR_SET(err, GW_EINVAL, "not a signed note (no blank line before the "
-                                            "signatures)");
-    size_t blen = (size_t)(sep - text) + 1;
+    size_t blen = note.body_len;
     /* checkpoint body: origin, size, root, optional extension lines */
     const char *l1 = memchr(text, '\n', blen);
     const char *l2 = l1 ? memchr(l1 + 1, '\n', blen - (size_t)(l1 + 1 - text)) : NULL;
@@ -285,43 +347,10 @@ int gw_note_open_checkpoint(const char *text, size_t n, struct gw_note_verifier 
     cp->size = strtoull(num, &end, 10); /* checksrc: allow (digits checked above) */
     if (gw_note_unb64(l2 + 1, (size_t)(l3 - l2 - 1), cp->root, sizeof(cp->root)) != GW_HASH_LEN)
         return GW_ERROR_SET(err, GW_EINVAL, "checkpoint body: bad root hash");
-    /* signature lines */
-    const char *p = sep + 2, *stop = text + n;
-    while (p < stop) {
-        const char *eol = memchr(p, '\n', (size_t)(stop - p));
-        if (!eol)
-            return GW_ERROR_SET(err, GW_EINVAL, "signature line without a final newline");
-        size_t ll = (size_t)(eol - p);
-        if (ll < 4 || memcmp(p, EM_DASH " ", 4) != 0)
-            return GW_ERROR_SET(err, GW_EINVAL, "signature lines must start with an em dash");
-        const char *name = p + 4;
-        const char *sp = memchr(name, ' ', (size_t)(eol - name));
-        if (!sp || sp == name)
-            return GW_ERROR_SET(err, GW_EINVAL, "signature line: expected a key name");
-        unsigned char sig[128];
-        long sl = gw_note_unb64(sp + 1, (size_t)(eol - sp - 1), sig, sizeof(sig));
-        if (sl < 5)
-            return GW_ERROR_SET(err, GW_EINVAL, "signature line: bad base64");
-        cp->nsigs++;
-        uint32_t h = (uint32_t)sig[0] << 24 | (uint32_t)sig[1] << 16 | (uint32_t)sig[2] << 8 |
-                     sig[3];
-        for (size_t i = 0; i < nvs; i++) {
-            const struct gw_note_verifier *v = vs[i];
-            if (v->hash != h || strlen(v->name) != (size_t)(sp - name) ||
-                memcmp(v->name, name, (size_t)(sp - name)) != 0 || sl != 68)
-                continue;
-            EVP_MD_CTX *c = EVP_MD_CTX_new();
-            bool ok = EVP_DigestVerifyInit(c, NULL, NULL, NULL, v->key) == 1 &&
-                      EVP_DigestVerify(c, sig + 4, 64, (const unsigned char *)text, blen) == 1;
-            EVP_MD_CTX_free(c);
-            if (ok && cp->nvalid < GW_NOTE_MAX_SIGS)
-                snprintf(cp->signers[cp->nvalid++], GW_NOTE_NAME_MAX, "%s", v->name);
-        }
-        p = eol + 1;
-    }
-    if (cp->nsigs == 0)
-        return GW_ERROR_SET(err, GW_EINVAL, "signed note without signatures");
-    if (cp->nvalid == 0)
-        return GW_ERROR_SET(err, GW_EDENIED, "no signature by a known key verifies");
-    return GW_OK;
+    cp->nsigs = note.nsigs;
+    cp->nvalid = note.nvalid;
+    memcpy(cp->signers, note.signers, sizeof(cp->signers));
+    if (rc == GW_EDENIED && err)
+        *err = ne;
+    return rc;
 }

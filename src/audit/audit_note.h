@@ -1,8 +1,9 @@
 /*
  * src/audit/audit_note.h
- * Signed checkpoints in the C2SP formats: tlog-checkpoint (the body "<origin>\n<size>\n<base64
- * root>\n") inside a signed-note (body, a blank line, then "— <key name> <base64(key hash ||
- * signature)>" lines), signed with Ed25519 (OpenSSL).
+ * Signed notes in the C2SP signed-note format (body, a blank line, then "— <key name>
+ * <base64(key hash || signature)>" lines), signed with Ed25519 (OpenSSL): the log's checkpoints
+ * (tlog-checkpoint, the body "<origin>\n<size>\n<base64 root>\n") and the admin API's sealed
+ * verification summaries (audit_read.h).
  *
  * Keys: the signer is an Ed25519 private key in PEM (PKCS#8, as `openssl genpkey -algorithm
  * ed25519` writes it). Its key hash is the first 4 bytes of SHA-256(name || 0x0A || 0x01 ||
@@ -24,6 +25,8 @@
 #define GW_NOTE_NAME_MAX 128
 #define GW_NOTE_VKEY_MAX 256
 #define GW_NOTE_MAX_SIGS 8
+#define GW_NOTE_MAX 8192      /* a whole note, signatures included */
+#define GW_NOTE_BODY_MAX 4096 /* the body gw_note_sign takes */
 
 struct gw_note_signer;
 struct gw_note_verifier;
@@ -45,6 +48,27 @@ int gw_note_verifier_new(const char *vkey, struct gw_note_verifier **out, struct
 void gw_note_verifier_free(struct gw_note_verifier *v);
 const char *gw_note_verifier_name(const struct gw_note_verifier *v);
 uint32_t gw_note_verifier_hash(const struct gw_note_verifier *v);
+
+/* Appends the signed note of body[0..n) to `out`: the body (lines of text, each ending in a
+ * newline, none blank, at most GW_NOTE_BODY_MAX bytes, else GW_EINVAL), a blank line and the
+ * signer's signature line. GW_EIO when OpenSSL fails. */
+int gw_note_sign(const struct gw_note_signer *s, const char *body, size_t n,
+                 struct gw_buf *out);
+
+/* What gw_note_open found: the body is text[0..body_len) (ending in a newline). */
+struct gw_note {
+    size_t body_len;
+    unsigned nsigs;          /* signature lines */
+    char signers[GW_NOTE_MAX_SIGS][GW_NOTE_NAME_MAX]; /* names of the valid signatures */
+    unsigned nvalid;
+};
+
+/* Parses text[0..n) as a signed note and checks its signatures against the verifiers
+ * (signatures by unknown keys are ignored, as signed-note prescribes). GW_OK when at least one
+ * verifies; GW_EDENIED when none does (note is still filled); GW_EINVAL (err says what) when
+ * the text is not a signed note (or is longer than GW_NOTE_MAX). */
+int gw_note_open(const char *text, size_t n, struct gw_note_verifier *const *vs, size_t nvs,
+                 struct gw_note *note, struct gw_error *err);
 
 /* Appends the signed checkpoint of (origin, size, root) to `out`. */
 int gw_note_sign_checkpoint(const struct gw_note_signer *s, const char *origin, uint64_t size,

@@ -28,6 +28,7 @@
 #include "audit/audit_internal.h"
 #include "audit/audit_merkle.h"
 #include "audit/audit_read.h"
+#include "audit/audit_verification.h"
 
 #include "core/alloc.h"
 #include "core/buf.h"

@@ -1433,20 +1433,3 @@ int gw_audit_export_dir(const char *logdir, const char *outdir, uint64_t *out_se
     }
     return rc;
 }
-
-json_t *gw_audit_verification_parse(const char *text, size_t len)
-{
-    if (len > GW_AUDIT_VERIFICATION_MAX)
-        return NULL;
-    json_t *s = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
-    const json_t *st = json_object_get(s, "status");
-    const char *sv = json_string_value(st);
-    if (!json_is_object(s) || !sv || (strcmp(sv, "ok") && strcmp(sv, "broken")) ||
-        !json_is_integer(json_object_get(s, "verifiedThrough")) ||
-        !json_is_string(json_object_get(s, "checkedAt"))) {
-        json_decref(s);
-        return NULL;
-    }
-    json_object_del(s, "run"); /* run numbers count one process's verifications */
-    return s;
-}

@@ -139,12 +139,6 @@ long gw_audit_search_pg(const char *url, const struct gw_audit_pg_query *pq, gw_
  * "storedVerification"?}] (the time of its last record, null when it has none; the last
  * verification any replica stored for it); NULL with err. */
 json_t *gw_audit_logs_pg(const char *url, unsigned limit, struct gw_error *err);
-/* The longest verification summary kept (in a log's folder or the database). */
-#define GW_AUDIT_VERIFICATION_MAX 4096
-/* A verification summary as kept (the admin API's {"status":"ok"|"broken","verifiedThrough",
- * "checkedAt","error"?,"by"?}; its per-process "run" dropped), or NULL when `text` is not one
- * or is longer than GW_AUDIT_VERIFICATION_MAX: one reader for the file and the column. */
-json_t *gw_audit_verification_parse(const char *text, size_t len);
 /* Stores `summary` as the last verification of `log_id` in the database, for every replica's
  * console (GET /admin/api/audit/logs) and across restarts. GW_OK; GW_ENOTFOUND (no such log),
  * GW_EIO, GW_ELIMIT (a summary over GW_AUDIT_VERIFICATION_MAX) with err. */

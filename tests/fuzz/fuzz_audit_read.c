@@ -2,15 +2,20 @@
  * tests/fuzz/fuzz_audit_read.c
  * Fuzz target for what `mcpgw audit verify` reads from an archive (untrusted files): a signed
  * checkpoint note, a segment header, a verifier key (and the same text as the admin API's
- * merged-list cursor, gw_audit_pos_parse), and a whole segment file verified by
- * gw_audit_verify_dir. The input is split at the first 0x00 byte: before it a note / header /
- * key text, after it a segment body, read as a closed segment and then as the open one.
+ * merged-list cursor, gw_audit_pos_parse), a kept verification summary and its seal (what a
+ * log folder or the database copy holds: audit_verification.h), and a whole segment file
+ * verified by gw_audit_verify_dir. The input is split at the first 0x00 byte: before it a
+ * note / header / key / summary text, after it a segment body, read as a closed segment and
+ * then as the open one.
  * Invariants: no crash or over-read; a random note never verifies against the fixed key
- * (nobody can forge a checkpoint); a random closed log never "ok"; the newest-first search
+ * (nobody can forge a checkpoint), nor does a random summary's seal (nobody can make a console
+ * believe a verification); a random closed log never "ok"; the newest-first search
  * (the segment read backwards) finds the in-order search's records, reversed.
  */
 #include "audit/audit_internal.h"
 #include "audit/audit_read.h"
+#include "audit/audit_verification.h"
+#include "core/json.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -70,6 +75,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rc = gw_note_open_checkpoint((const char *)data, n1, &vk, 1, &cp, NULL);
     if (rc == GW_OK)
         abort(); /* forged */
+    /* as a kept summary, and as the seal of one */
+    json_t *kept = gw_audit_verification_parse((const char *)data, n1);
+    json_t *opened = gw_audit_verification_open(kept, "fuzz", &vk, 1);
+    if (kept && strcmp(gw_json_str(opened, "status"), "unverified") != 0)
+        abort(); /* believed without the key's signature */
+    json_decref(opened);
+    json_decref(kept);
+    json_t *note = json_stringn((const char *)data, n1); /* NULL unless valid UTF-8 */
+    if (note) {
+        kept = json_pack("{s:s,s:o}", "status", "ok", "note", note);
+        opened = gw_audit_verification_open(kept, "fuzz", &vk, 1);
+        if (strcmp(gw_json_str(opened, "status"), "unverified") != 0)
+            abort();
+        json_decref(opened);
+        json_decref(kept);
+    }
     struct audit_seg_header h;
     gw_audit__parse_header((const char *)data, n1, &h, NULL);
     char key[300];

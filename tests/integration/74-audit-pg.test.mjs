@@ -209,6 +209,33 @@ test('the admin API shows every replica\'s log from the database', { skip: !PG &
       assert.equal(vaC.status, 'ok', JSON.stringify(vaC));
       assert.equal(vaC.by, 'pga');
       assert.equal(seen.find((l) => l.log === 'pgc').verification.status, 'unknown');
+      // believed because the audit key sealed it for that log: whoever can write the table
+      // cannot make a console say "ok" (an outcome without the seal, or with its summary
+      // edited, is "unverified", with what it claims and what would settle it)
+      assert.ok(vbC.signedBy, JSON.stringify(vbC));
+      assert.equal(vbC.note, undefined, 'the seal itself is not shown');
+      const psql = (q) => execFileSync('psql', ['-v', 'ON_ERROR_STOP=1', '-qAt', PG, '-c', q], { encoding: 'utf8' }).trim();
+      const stored = JSON.parse(psql(`SELECT verification FROM audit_logs WHERE log_id = 'pgb'`));
+      assert.ok(stored.note && stored.note.startsWith('mcpgw audit verification\npgb\n'), stored.note);
+      const forge = (v) => psql(`UPDATE audit_logs SET verification = '${JSON.stringify(v).replace(/'/g, "''")}' WHERE log_id = 'pgb'`);
+      const shown = async () => (await adminGet(await adminPortOf(c), '/audit/logs')).json().logs.find((l) => l.log === 'pgb').verification;
+      try {
+        forge({ status: 'ok', verifiedThrough: 999999, checkedAt: '2099-01-01T00:00:00Z', by: 'pga' });
+        let f = await shown();
+        assert.equal(f.status, 'unverified', JSON.stringify(f));
+        assert.equal(f.claimed, 'ok');
+        assert.match(f.error, /no signature.*verify the log again/);
+        forge({ ...stored, note: stored.note.replace(`"verifiedThrough":${count('pgb')}`, '"verifiedThrough":999999') });
+        f = await shown();
+        assert.equal(f.status, 'unverified', JSON.stringify(f));
+        assert.match(f.error, /no audit key of this deployment signed/);
+        forge({ ...stored, verifiedThrough: 999999 }); // outside the seal: not what is shown
+        f = await shown();
+        assert.equal(f.status, 'ok');
+        assert.equal(f.verifiedThrough, count('pgb'));
+      } finally {
+        forge(stored);
+      }
     } finally {
       await c.stop();
     }

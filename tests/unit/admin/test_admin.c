@@ -19,6 +19,7 @@
 #include "admin/admin_internal.h"
 #include "audit/audit.h"
 #include "audit/audit_note.h"
+#include "audit/audit_verification.h"
 #include "core/buf.h"
 #include "core/json.h"
 #include "metrics/metrics_series.h"
@@ -1316,7 +1317,7 @@ static void test_verify_single_flight(void **state)
         usleep(10000);
     assert_int_equal(atomic_load(&g_committed), N);
 
-    struct admin_verify *v = gw_admin__verify_new(gw_audit_log_dir(a));
+    struct admin_verify *v = gw_admin__verify_new(a);
     json_t *s = gw_admin__verify_summary(v, NULL);
     assert_string_equal(gw_json_str(s, "status"), "unknown");
     json_decref(s);
@@ -1369,7 +1370,7 @@ static void test_verify_single_flight(void **state)
     gw_admin__verify_free(v);
     /* a restart finds the last outcome kept beside the log (not "unknown"); its run numbers
      * start again */
-    struct admin_verify *v2 = gw_admin__verify_new(gw_audit_log_dir(a));
+    struct admin_verify *v2 = gw_admin__verify_new(a);
     s = gw_admin__verify_summary(v2, NULL);
     assert_string_equal(gw_json_str(s, "status"), "ok");
     assert_true(json_integer_value(json_object_get(s, "verifiedThrough")) >= N);
@@ -1377,14 +1378,84 @@ static void test_verify_single_flight(void **state)
     assert_null(json_object_get(s, "run"));
     json_decref(s);
     gw_admin__verify_free(v2);
-    /* a file that is not such a summary is ignored */
+    /* it is believed because its seal is good: the audit key signed it for this log */
     char kept[4200];
     snprintf(kept, sizeof(kept), "%s/verification.json", gw_audit_log_dir(a));
+    v2 = gw_admin__verify_new(a);
+    s = gw_admin__verify_summary(v2, NULL);
+    assert_string_equal(gw_json_str(s, "signedBy"), "unit/verify");
+    assert_null(json_object_get(s, "note"));
+    json_decref(s);
+    /* the stored outcome of another log: believed with a seal for that log, not otherwise (a
+     * copy of this log's, or one without a seal), and then this replica's own kept run wins */
+    json_t *mine = NULL;
+    {
+        FILE *kf = fopen(kept, "rb");
+        assert_non_null(kf);
+        char text[4200];
+        size_t tn = fread(text, 1, sizeof(text), kf);
+        fclose(kf);
+        mine = json_loadb(text, tn, 0, NULL);
+        assert_non_null(gw_json_str(mine, "note"));
+    }
+    json_t *theirs = gw_audit_verification_seal(mine, "another-pod", signer, &err);
+    assert_non_null(theirs);
+    s = gw_admin__verify_summary_or(v2, "another-pod", theirs);
+    assert_string_equal(gw_json_str(s, "status"), "ok");
+    assert_string_equal(gw_json_str(s, "signedBy"), "unit/verify");
+    json_decref(s);
+    s = gw_admin__verify_summary_or(v2, "another-pod", mine); /* sealed for "unit" */
+    assert_string_equal(gw_json_str(s, "status"), "unverified");
+    assert_string_equal(gw_json_str(s, "claimed"), "ok");
+    assert_non_null(strstr(gw_json_str(s, "error"), "signed for log unit"));
+    json_decref(s);
+    json_object_del(theirs, "note");
+    s = gw_admin__verify_summary_or(v2, "another-pod", theirs);
+    assert_string_equal(gw_json_str(s, "status"), "unverified");
+    assert_non_null(strstr(gw_json_str(s, "error"), "verify the log again"));
+    json_decref(s);
+    s = gw_admin__verify_summary_or(v2, NULL, theirs); /* this log: its own kept run wins */
+    assert_string_equal(gw_json_str(s, "status"), "ok");
+    json_decref(s);
+    json_decref(theirs);
+    gw_admin__verify_free(v2);
+    /* a forged file: the claim kept outside the seal is not what is shown, and an edited seal
+     * or none is "unverified" (with what it claims) */
+    json_object_set_new(mine, "status", json_string("broken"));
+    json_object_set_new(mine, "verifiedThrough", json_integer(999999999));
+    char *forged = json_dumps(mine, JSON_COMPACT);
     FILE *f = fopen(kept, "w");
+    assert_non_null(f);
+    fputs(forged, f);
+    fclose(f);
+    free(forged); /* checksrc: allow (jansson's allocation) */
+    v2 = gw_admin__verify_new(a);
+    s = gw_admin__verify_summary(v2, NULL);
+    assert_string_equal(gw_json_str(s, "status"), "ok");
+    assert_true(json_integer_value(json_object_get(s, "verifiedThrough")) < 999999999);
+    json_decref(s);
+    gw_admin__verify_free(v2);
+    json_object_set_new(mine, "status", json_string("ok"));
+    json_object_del(mine, "note");
+    forged = json_dumps(mine, JSON_COMPACT);
+    f = fopen(kept, "w");
+    assert_non_null(f);
+    fputs(forged, f);
+    fclose(f);
+    free(forged); /* checksrc: allow (jansson's allocation) */
+    json_decref(mine);
+    v2 = gw_admin__verify_new(a);
+    s = gw_admin__verify_summary(v2, NULL);
+    assert_string_equal(gw_json_str(s, "status"), "unverified");
+    assert_string_equal(gw_json_str(s, "claimed"), "ok");
+    json_decref(s);
+    gw_admin__verify_free(v2);
+    /* a file that is not such a summary is ignored */
+    f = fopen(kept, "w");
     assert_non_null(f);
     fputs("{\"status\":\"fine\",\"verifiedThrough\":1,\"checkedAt\":\"x\"}", f);
     fclose(f);
-    v2 = gw_admin__verify_new(gw_audit_log_dir(a));
+    v2 = gw_admin__verify_new(a);
     s = gw_admin__verify_summary(v2, NULL);
     assert_string_equal(gw_json_str(s, "status"), "unknown");
     json_decref(s);

@@ -33,8 +33,10 @@
 #include "audit/audit_merkle.h"
 #include "audit/audit_note.h"
 #include "audit/audit_read.h"
+#include "audit/audit_verification.h"
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/json.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -1090,6 +1092,119 @@ static void test_decision(void **state)
     }
 }
 
+/* A verification summary sealed for one log: believed for that log with a key of the
+ * deployment, "unverified" (saying why) for anything else. */
+static void test_verification_seal(void **state)
+{
+    (void)state;
+    struct gw_note_signer *s = NULL, *s2 = NULL;
+    char *pem = NULL, *pem2 = NULL;
+    struct gw_error err = {0};
+    assert_int_equal(gw_note_signer_generate("deploy/audit", &s, &pem, &err), GW_OK);
+    assert_int_equal(gw_note_signer_generate("deploy/audit", &s2, &pem2, &err), GW_OK);
+    struct gw_note_verifier *v = NULL;
+    assert_int_equal(gw_note_verifier_new(gw_note_signer_vkey(s), &v, &err), GW_OK);
+    json_t *sum = json_pack("{s:s,s:i,s:s,s:s,s:i}", "status", "ok", "verifiedThrough", 1200,
+                            "checkedAt", "2026-12-08T01:00:00Z", "by", "pod-a", "run", 3);
+    json_t *sealed = gw_audit_verification_seal(sum, "pod-b", s, &err);
+    assert_non_null(sealed);
+    const char *note = gw_json_str(sealed, "note");
+    assert_non_null(note);
+    assert_true(strncmp(note, "mcpgw audit verification\npod-b\n{\"by\":\"pod-a\",", 45) == 0);
+    assert_null(strstr(note, "\"run\"")); /* a per-process number is not signed */
+    /* believed: what the seal signs, with the key's name */
+    json_t *o = gw_audit_verification_open(sealed, "pod-b", &v, 1);
+    assert_string_equal(gw_json_str(o, "status"), "ok");
+    assert_int_equal(json_integer_value(json_object_get(o, "verifiedThrough")), 1200);
+    assert_string_equal(gw_json_str(o, "by"), "pod-a");
+    assert_string_equal(gw_json_str(o, "signedBy"), "deploy/audit");
+    assert_null(json_object_get(o, "note"));
+    json_decref(o);
+    /* the members outside the seal say nothing */
+    json_t *edited = json_deep_copy(sealed);
+    json_object_set_new(edited, "verifiedThrough", json_integer(5));
+    o = gw_audit_verification_open(edited, "pod-b", &v, 1);
+    assert_int_equal(json_integer_value(json_object_get(o, "verifiedThrough")), 1200);
+    json_decref(o);
+    /* another log; another key of the same name; no key; an edited body; no seal */
+    struct {
+        const char *log;
+        struct gw_note_verifier *const *vs;
+        size_t nvs;
+        const char *edit_from, *edit_to; /* in the note */
+        bool drop_note;
+        const char *why;
+    } cases[] = {
+        {"pod-c", &v, 1, NULL, NULL, false, "signed for log pod-b"},
+        {"pod-b", NULL, 0, NULL, NULL, false, "no audit key of this deployment"},
+        {"pod-b", &v, 1, "1200", "9999", false, "no audit key of this deployment"},
+        {"pod-b", &v, 1, "\n\n", "\n", false, "not a signed note"},
+        {"pod-b", &v, 1, NULL, NULL, true, "carries no signature"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *k = json_deep_copy(sealed);
+        if (cases[i].drop_note)
+            json_object_del(k, "note");
+        if (cases[i].edit_from) {
+            char t[4096];
+            const char *at = strstr(note, cases[i].edit_from);
+            assert_non_null(at);
+            snprintf(t, sizeof(t), "%.*s%s%s", (int)(at - note), note, cases[i].edit_to,
+                     at + strlen(cases[i].edit_from));
+            json_object_set_new(k, "note", json_string(t));
+        }
+        o = gw_audit_verification_open(k, cases[i].log, cases[i].vs, cases[i].nvs);
+        assert_string_equal(gw_json_str(o, "status"), "unverified");
+        assert_string_equal(gw_json_str(o, "claimed"), "ok");
+        assert_null(json_object_get(o, "checkedAt"));
+        assert_non_null(strstr(gw_json_str(o, "error"), cases[i].why));
+        assert_non_null(strstr(gw_json_str(o, "error"), "verify the log again"));
+        json_decref(o);
+        json_decref(k);
+    }
+    /* a key that signs something else than a summary: not believed either */
+    struct gw_buf b;
+    gw_buf_init(&b, 8192);
+    const char *empty = "mcpgw audit verification\npod-b\n{}\n";
+    assert_int_equal(gw_note_sign(s, empty, strlen(empty), &b), GW_OK);
+    json_t *k = json_pack("{s:s,s:s}", "status", "ok", "note", gw_buf_ptr(&b));
+    o = gw_audit_verification_open(k, "pod-b", &v, 1);
+    assert_string_equal(gw_json_str(o, "status"), "unverified");
+    assert_non_null(strstr(gw_json_str(o, "error"), "signs no summary"));
+    json_decref(o);
+    json_decref(k);
+    gw_buf_reset(&b);
+    assert_int_equal(gw_note_sign(s, "a checkpoint\n1\nroot\n", 20, &b), GW_OK);
+    k = json_pack("{s:s}", "note", gw_buf_ptr(&b));
+    o = gw_audit_verification_open(k, "pod-b", &v, 1);
+    assert_non_null(strstr(gw_json_str(o, "error"), "signs something else"));
+    assert_null(json_object_get(o, "claimed"));
+    json_decref(o);
+    json_decref(k);
+    /* what cannot be sealed: a log id with a newline, a body over the limit */
+    assert_null(gw_audit_verification_seal(sum, "a\nb", s, &err));
+    char big[5000];
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    json_object_set_new(sum, "error", json_string(big));
+    assert_null(gw_audit_verification_seal(sum, "pod-b", s, &err));
+    assert_int_equal(err.code, GW_ELIMIT);
+    assert_null(gw_audit_verification_open(NULL, "pod-b", &v, 1));
+    /* the generic note: a body must be lines of text */
+    assert_int_equal(gw_note_sign(s, "no newline", 10, &b), GW_EINVAL);
+    assert_int_equal(gw_note_sign(s, "a\n\nb\n", 5, &b), GW_EINVAL);
+    assert_int_equal(gw_note_sign(s, "", 0, &b), GW_EINVAL);
+    gw_buf_fini(&b);
+    json_decref(sum);
+    json_decref(sealed);
+    json_decref(edited);
+    gw_note_verifier_free(v);
+    gw_note_signer_free(s);
+    gw_note_signer_free(s2);
+    gw_free(pem);
+    gw_free(pem2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1106,6 +1221,7 @@ int main(void)
         cmocka_unit_test(test_checkpoint_thinning),
         cmocka_unit_test(test_pos_cursor),
         cmocka_unit_test(test_decision),
+        cmocka_unit_test(test_verification_seal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,7 +13,7 @@ import { Badge, Button, Card, CodeBlock, Dialog, EmptyState, ErrorState, Field, 
 import { useApi, useTitle } from '../hooks';
 
 export interface AuditRecord { id: string; seq: number; log?: string; time: string; subject: string; clientId?: string; tool?: string; method?: string; kind?: string; action?: string; decision: string; outcome?: string; latencyMs?: number; requestId?: string; arguments?: unknown; reasons?: string[]; hash?: string }
-interface Chain { head: { seq: number; hash: string } | null; checkpoint: { seq: number; hash: string; time: string; signature?: string; origin?: string } | null; verification: { status: 'ok' | 'broken' | 'unknown'; verifiedThrough?: number; checkedAt?: string; error?: string; by?: string; run?: number; running?: VerifyProgress }; origin?: string }
+interface Chain { head: { seq: number; hash: string } | null; checkpoint: { seq: number; hash: string; time: string; signature?: string; origin?: string } | null; verification: { status: 'ok' | 'broken' | 'unknown' | 'unverified'; verifiedThrough?: number; checkedAt?: string; error?: string; by?: string; signedBy?: string; claimed?: 'ok' | 'broken'; run?: number; running?: VerifyProgress }; origin?: string }
 // POST /audit/verify: the report when the verification ends within `wait` seconds, else (202)
 // the progress of the one verification running on the gateway (GET /audit/chain follows it)
 interface VerifyProgress { state: 'running'; run: number; startedAt: string; pass: number; recordsRead: number }
@@ -185,7 +185,7 @@ export function AuditPage() {
         <Card title={allLogs ? "This replica's chain" : 'Chain'} actions={<Button icon="check" busy={verifying} onClick={verify}>Verify now</Button>}>
           {chain.error ? <ErrorState error={chain.error} /> : !chain.data ? <Loading /> : (
             <dl className="kv" data-testid="chain">
-              <dt>Verification</dt><dd><Badge tone={v?.status === 'ok' ? 'green' : v?.status === 'broken' ? 'red' : 'neutral'} dot>{v?.status === 'unknown' ? 'not verified yet' : v?.status}</Badge> {v?.verifiedThrough !== undefined && <span className="muted small">{v.verifiedThrough} records</span>} {v?.checkedAt && <Time iso={v.checkedAt} />}</dd>
+              <dt>Verification</dt><dd><Badge tone={verificationTone(v?.status)} dot>{v?.status === 'unknown' ? 'not verified yet' : v?.status}</Badge> {v?.verifiedThrough !== undefined && <span className="muted small">{v.verifiedThrough} records</span>} {v?.checkedAt && <Time iso={v.checkedAt} />}{v?.status === 'unverified' && <p className="muted small">{v.error}</p>}</dd>
               {v?.running && <><dt>Verifying</dt><dd data-testid="verifying">pass {v.running.pass} of 2, {v.running.recordsRead} records read <span className="muted small">(started <Time iso={v.running.startedAt} />)</span></dd></>}
               {v?.error && <><dt>Error</dt><dd className="text-red">{v.error}</dd></>}
               <dt>Head</dt><dd className="mono small">{chain.data.head ? `#${chain.data.head.seq} ${chain.data.head.hash.slice(0, 16)}…` : 'empty log'}</dd>
@@ -256,6 +256,12 @@ export function AuditPage() {
   );
 }
 
+// ok; broken; a stored outcome no key of the deployment sealed ("unverified": a claim only,
+// the error says why); none yet
+function verificationTone(status?: string) {
+  return status === 'ok' ? 'green' : status === 'broken' ? 'red' : status === 'unverified' ? 'amber' : 'neutral';
+}
+
 // A log's last verification, as the replicas table shows it (the chain card shows this
 // replica's in full).
 function LogVerification({ v }: { v: NonNullable<LogInfo['verification']> }) {
@@ -263,5 +269,5 @@ function LogVerification({ v }: { v: NonNullable<LogInfo['verification']> }) {
   if (v.status === 'unknown') return <span className="muted small">—</span>;
   // when and by which replica (any replica's outcome is stored with the log), and the first problem
   const title = [v.error, v.checkedAt && `checked ${v.checkedAt}`, v.by && `by ${v.by}`].filter(Boolean).join(' · ');
-  return <span title={title}><Badge tone={v.status === 'ok' ? 'green' : 'red'} dot>{v.status}</Badge> <span className="muted small">{v.verifiedThrough}</span></span>;
+  return <span title={title}><Badge tone={verificationTone(v.status)} dot>{v.status}</Badge> <span className="muted small">{v.verifiedThrough}</span></span>;
 }
