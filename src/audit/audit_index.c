@@ -6,7 +6,9 @@
  * (i + 1) 256^j)). A perfect subtree of 2^k leaves is the root of at most 128 consecutive
  * entries of level k / 8, so a proof costs O(log n) small reads instead of every record.
  *
- * Derived from the segments and extended on demand with the records not indexed yet, up to a
+ * Derived from the segments: fed by the log's writer with the leaf hashes it has just made
+ * each time it signs a checkpoint (when the index ends where they start and nobody holds its
+ * lock: it never waits), and extended on demand with the records not indexed yet, up to a
  * signed tree size (checkpoints only cover durable records, so nothing indexed can be lost to
  * a crash). Never trusted: the reader (audit_read.c) checks the root it gives for the latest
  * checkpoint's size against that checkpoint and drops an index that disagrees (it is rebuilt).
@@ -117,8 +119,9 @@ void gw_audit__index_close(struct audit_index *x)
     gw_free(x);
 }
 
-int gw_audit__index_open(const char *logdir, uint64_t need, struct audit_index **out,
-                         struct gw_error *err)
+/* Opens <logdir>/index (created) under its lock (waiting for it, or GW_AGAIN when `wait` is
+ * false and another holds it), its levels repaired and complete. */
+static int attach(const char *logdir, bool wait, struct audit_index **out, struct gw_error *err)
 {
     *out = NULL;
     struct audit_index *x = gw_xcalloc(1, sizeof(*x));
@@ -130,9 +133,12 @@ int gw_audit__index_open(const char *logdir, uint64_t need, struct audit_index *
     snprintf(path, sizeof(path), "%s/lock", x->dir);
     int rc = GW_OK;
     if ((mkdir(x->dir, 0700) != 0 && errno != EEXIST) ||
-        (x->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
-        flock(x->lock_fd, LOCK_EX) != 0)
+        (x->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
         rc = GW_ERROR_SET(err, GW_EIO, "audit index: cannot use %s", x->dir);
+    else if (flock(x->lock_fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0)
+        rc = !wait && errno == EWOULDBLOCK
+                 ? GW_AGAIN
+                 : GW_ERROR_SET(err, GW_EIO, "audit index: cannot lock %s", x->dir);
     for (int j = 0; rc == GW_OK && j < LEVELS; j++) {
         snprintf(path, sizeof(path), "%s/L%d", x->dir, j);
         struct stat st;
@@ -152,6 +158,19 @@ int gw_audit__index_open(const char *logdir, uint64_t need, struct audit_index *
     }
     if (rc == GW_OK)
         rc = cascade(x);
+    if (rc != GW_OK) {
+        gw_audit__index_close(x);
+        return rc;
+    }
+    *out = x;
+    return GW_OK;
+}
+
+int gw_audit__index_open(const char *logdir, uint64_t need, struct audit_index **out,
+                         struct gw_error *err)
+{
+    struct audit_index *x = NULL;
+    int rc = attach(logdir, true, &x, err);
     if (rc == GW_OK && x->n[0] < need) {
         struct extend *e = gw_xcalloc(1, sizeof(*e));
         e->x = x;
@@ -179,6 +198,41 @@ int gw_audit__index_open(const char *logdir, uint64_t need, struct audit_index *
     }
     *out = x;
     return GW_OK;
+}
+
+int gw_audit__index_feed(const char *logdir, const struct audit_index_feed *f,
+                         struct gw_error *err)
+{
+    struct audit_index *x = NULL;
+    int rc = attach(logdir, false, &x, err);
+    if (rc != GW_OK)
+        return rc;
+    uint64_t have = x->n[0];
+    if (have < f->first) {
+        rc = GW_ECONFLICT; /* a gap: the next proof extends the index from the segments */
+    } else if (have < f->first + f->n) {
+        size_t skip = (size_t)(have - f->first);
+        if (wr(x->fd[0], have, f->leaves + skip, f->n - skip) != GW_OK)
+            rc = GW_ERROR_SET(err, GW_EIO, "audit index: cannot write %s/L0", x->dir);
+        else
+            x->n[0] = f->first + f->n;
+        /* level 1 from the writer's blocks where it continues them (the rest: cascade) */
+        uint64_t at = x->n[1];
+        if (rc == GW_OK && at >= f->sub_first && at < f->sub_first + f->nsub &&
+            (at + 1) * FANOUT <= x->n[0]) {
+            size_t from = (size_t)(at - f->sub_first);
+            uint64_t complete = x->n[0] / FANOUT - at; /* all of them: they end in the leaves */
+            size_t count = f->nsub - from < complete ? f->nsub - from : (size_t)complete;
+            if (wr(x->fd[1], at, f->subs + from, count) != GW_OK)
+                rc = GW_ERROR_SET(err, GW_EIO, "audit index: cannot write %s/L1", x->dir);
+            else
+                x->n[1] += count;
+        }
+        if (rc == GW_OK && cascade(x) != GW_OK)
+            rc = GW_ERROR_SET(err, GW_EIO, "audit index: cannot write %s", x->dir);
+    }
+    gw_audit__index_close(x);
+    return rc;
 }
 
 uint64_t gw_audit__index_size(const struct audit_index *x)

@@ -34,6 +34,7 @@
 #define AUDIT_CP_DIR "checkpoints"
 #define AUDIT_LINE_MAX (4u << 20) /* longest record accepted when reading */
 #define AUDIT_PREFILL (1u << 20)   /* zeros kept written ahead of the open segment's records */
+#define AUDIT_INDEX_FEED_MAX 65536u /* leaf hashes the writer keeps for the proof index (2 MiB) */
 #define AUDIT_B64_HASH 45         /* base64 of 32 bytes + NUL */
 
 /* A segment found on disk. */
@@ -153,6 +154,23 @@ struct audit_index;
 int gw_audit__index_open(const char *logdir, uint64_t need, struct audit_index **out,
                          struct gw_error *err);
 uint64_t gw_audit__index_size(const struct audit_index *x); /* leaves indexed */
+/* What the writer feeds the index: the leaf hashes of records [first, first + n), all covered
+ * by a signed checkpoint, and the roots of the 256-leaf blocks [sub_first, sub_first + nsub)
+ * they complete (level 1; the rest of that level, and the levels above, are computed). */
+struct audit_index_feed {
+    uint64_t first;
+    const gw_hash *leaves;
+    size_t n;
+    uint64_t sub_first;
+    const gw_hash *subs;
+    size_t nsub;
+};
+/* Appends a feed to the index of logdir, without waiting: the writer's, at each checkpoint.
+ * GW_OK (added, or indexed already), GW_AGAIN (another holds the lock: try again with more),
+ * GW_ECONFLICT (the index ends before `first`: the next proof's extension fills the gap),
+ * GW_EIO (err). */
+int gw_audit__index_feed(const char *logdir, const struct audit_index_feed *f,
+                         struct gw_error *err);
 /* The index as a source of perfect-subtree roots for proofs (valid until closed). */
 void gw_audit__index_source(struct audit_index *x, struct gw_merkle_source *src);
 /* Empties it (it disagreed with a signed checkpoint: the next open rebuilds it). */

@@ -92,6 +92,16 @@ struct gw_audit {
     uint64_t cp_size;
     time_t cp_time;
     struct gw_buf wbuf;
+    /* the leaf hashes of records [ix_first, ix_first + ix_n) not fed to the proof index yet
+     * (feed_index: at each checkpoint; at most AUDIT_INDEX_FEED_MAX) */
+    gw_hash *ix_leaves;
+    size_t ix_n, ix_cap;
+    uint64_t ix_first;
+    /* and the roots of the 256-leaf subtrees completed meanwhile (the index's level 1), which
+     * the tree's merges compute anyway: blocks [ix_sub_first, ix_sub_first + ix_nsub) */
+    gw_hash ix_sub[AUDIT_INDEX_FEED_MAX / 256];
+    size_t ix_nsub;
+    uint64_t ix_sub_first;
     struct audit_pg *pg;
     struct audit_shipper *shipper;
     pthread_t thin_thread; /* the first thinning pass (thin_main) */
@@ -800,6 +810,55 @@ out:
 
 /* ---- checkpoints and segments (writer thread, or open/close) ------------------------------ */
 
+/* Keeps a record's leaf hash for the proof index, and the root of the 256 leaves it completes
+ * (`sub`, NULL when it completes none); a few hundred KB at most: past AUDIT_INDEX_FEED_MAX,
+ * or without memory, the feed starts again after the next checkpoint and the next proof
+ * extends the index over the gap. The record is leaf a->range.size - 1 (appended already). */
+static void keep_leaf(struct gw_audit *a, const gw_hash leaf, const gw_hash sub)
+{
+    if (a->ix_first == UINT64_MAX)
+        return; /* overflowed: from the next checkpoint on */
+    if (a->ix_n == a->ix_cap) {
+        size_t cap = a->ix_cap ? a->ix_cap * 2 : 1024;
+        gw_hash *p = cap <= AUDIT_INDEX_FEED_MAX ? gw_tryrealloc(a->ix_leaves, cap * sizeof(*p))
+                                                 : NULL;
+        if (!p) {
+            a->ix_n = a->ix_nsub = 0; /* nothing kept is contiguous with what follows now */
+            a->ix_first = UINT64_MAX;
+            return;
+        }
+        a->ix_leaves = p;
+        a->ix_cap = cap;
+    }
+    memcpy(a->ix_leaves[a->ix_n++], leaf, GW_HASH_LEN);
+    if (sub) { /* at most ix_cap / 256 of them: they fit */
+        if (!a->ix_nsub)
+            a->ix_sub_first = a->range.size / 256 - 1;
+        memcpy(a->ix_sub[a->ix_nsub++], sub, GW_HASH_LEN);
+    }
+}
+
+/* Hands the leaves kept since the last feed, all signed now, to the proof index, so that a
+ * proof never has to read months of records first (audit_index.c). Never waits: when a proof
+ * holds the index they are kept for the next checkpoint; a gap (an index behind, dropped, or
+ * an overflow here) is the next proof's to fill, and the feed starts again after it. */
+static void feed_index(struct gw_audit *a)
+{
+    int rc = GW_ECONFLICT;
+    struct gw_error err = {0};
+    if (a->ix_first != UINT64_MAX && a->ix_n) {
+        struct audit_index_feed f = {a->ix_first, (const gw_hash *)a->ix_leaves, a->ix_n,
+                                     a->ix_sub_first, (const gw_hash *)a->ix_sub, a->ix_nsub};
+        rc = gw_audit__index_feed(a->logdir, &f, &err);
+    }
+    if (rc == GW_AGAIN)
+        return;
+    if (rc == GW_EIO)
+        GW_LOG(GW_LOG_DEBUG, "audit", "proof index not fed: %s", err.msg);
+    a->ix_n = a->ix_nsub = 0;
+    a->ix_first = a->range.size;
+}
+
 static int write_checkpoint(struct gw_audit *a, struct gw_error *err)
 {
     gw_hash root;
@@ -826,6 +885,7 @@ static int write_checkpoint(struct gw_audit *a, struct gw_error *err)
         atomic_store(&a->cp_unix, (long long)a->cp_time);
         if (a->shipper)
             gw_audit__shipper_kick(a->shipper);
+        feed_index(a);
     }
     return rc;
 }
@@ -915,6 +975,7 @@ static int commit(struct gw_audit *a, struct item *batch, size_t count, struct g
     memcpy(saved_prev, a->prev, GW_HASH_LEN);
     bool saved_has = a->has_prev;
     uint64_t first = a->range.size;
+    size_t saved_ixn = a->ix_n, saved_nsub = a->ix_nsub;
     gw_buf_reset(&a->wbuf);
     const char **lines = count <= 256 ? NULL : gw_xmalloc(count * sizeof(*lines));
     const char *small_l[256];
@@ -934,9 +995,10 @@ static int commit(struct gw_audit *a, struct item *batch, size_t count, struct g
         if (rc != GW_OK)
             break;
         size_t ll = gw_buf_len(&a->wbuf) - start - 1;
-        gw_hash leaf;
+        gw_hash leaf, sub;
         gw_merkle_leaf_hash(gw_buf_ptr(&a->wbuf) + start, ll, leaf);
-        gw_merkle_range_append(&a->range, leaf);
+        bool whole = gw_merkle_range_append_sub(&a->range, leaf, 8, sub); /* 2^8 = 256 */
+        keep_leaf(a, leaf, whole ? sub : NULL);
         memcpy(a->prev, leaf, GW_HASH_LEN);
         a->has_prev = true;
         offs[i] = start;
@@ -965,6 +1027,8 @@ static int commit(struct gw_audit *a, struct item *batch, size_t count, struct g
         a->range = saved;
         memcpy(a->prev, saved_prev, GW_HASH_LEN);
         a->has_prev = saved_has;
+        a->ix_n = saved_ixn;
+        a->ix_nsub = saved_nsub;
     } else {
         a->seg_bytes += gw_buf_len(&a->wbuf);
         if (a->seg_filled < a->seg_bytes)
@@ -1264,6 +1328,8 @@ int gw_audit_open(const struct gw_audit_config *c, struct gw_audit **out, struct
         gw_free(sizes);
     }
     a->cp_time = time(NULL);
+    a->ix_first = a->range.size; /* the proof index is fed from the next record on */
+    a->ix_n = a->ix_nsub = 0;
     memcpy(a->head_hash, a->prev, GW_HASH_LEN);
     a->head_size = a->range.size;
     atomic_store(&a->size_now, a->range.size);
@@ -1319,6 +1385,7 @@ void gw_audit_close(struct gw_audit *a)
     }
     gw_audit__pg_close(a->pg);
     gw_buf_fini(&a->wbuf);
+    gw_free(a->ix_leaves);
     gw_note_signer_free(a->signer);
     pthread_mutex_destroy(&a->lock);
     pthread_cond_destroy(&a->cond);

@@ -53,13 +53,30 @@ void gw_merkle_range_init(struct gw_merkle_range *r)
 
 void gw_merkle_range_append(struct gw_merkle_range *r, const gw_hash leaf)
 {
+    gw_merkle_range_append_sub(r, leaf, 64, NULL);
+}
+
+bool gw_merkle_range_append_sub(struct gw_merkle_range *r, const gw_hash leaf, unsigned k,
+                                gw_hash sub)
+{
     memcpy(r->h[r->n++], leaf, GW_HASH_LEN);
-    /* merge equal-sized subtrees: the trailing one bits of the old size */
+    bool got = k == 0;
+    if (got && sub)
+        memcpy(sub, leaf, GW_HASH_LEN);
+    /* merge equal-sized subtrees: the trailing one bits of the old size; after the j-th
+     * merge the last hash is the root of the last 2^j leaves */
+    unsigned j = 0;
     for (uint64_t s = r->size; s & 1; s >>= 1) {
         gw_merkle_node_hash(r->h[r->n - 2], r->h[r->n - 1], r->h[r->n - 2]);
         r->n--;
+        if (++j == k) {
+            got = true;
+            if (sub)
+                memcpy(sub, r->h[r->n - 1], GW_HASH_LEN);
+        }
     }
     r->size++;
+    return got;
 }
 
 void gw_merkle_range_root(const struct gw_merkle_range *r, gw_hash out)

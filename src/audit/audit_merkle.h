@@ -36,6 +36,10 @@ struct gw_merkle_range {
 
 void gw_merkle_range_init(struct gw_merkle_range *r);
 void gw_merkle_range_append(struct gw_merkle_range *r, const gw_hash leaf);
+/* Appends as gw_merkle_range_append; when the new size is a multiple of 2^k, true with the
+ * root of the last 2^k leaves (a perfect subtree the merge computes anyway) in `sub`. */
+bool gw_merkle_range_append_sub(struct gw_merkle_range *r, const gw_hash leaf, unsigned k,
+                                gw_hash sub);
 void gw_merkle_range_root(const struct gw_merkle_range *r, gw_hash out);
 /* Rebuilds a range of `size` from its subtree hashes (n must equal popcount(size)). */
 bool gw_merkle_range_set(struct gw_merkle_range *r, uint64_t size, const gw_hash *h,

@@ -40,6 +40,7 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,6 +273,37 @@ static void test_merkle_tail(void **state)
         }
     }
     assert_true(checked > 50000 && refused > 20000);
+}
+
+/* The compact range reports the roots of the perfect subtrees its merges complete. */
+static void test_merkle_range_sub(void **state)
+{
+    (void)state;
+    enum { N = 1100 };
+    static gw_hash leaves[N];
+    struct gw_merkle_range r;
+    gw_merkle_range_init(&r);
+    for (unsigned i = 0; i < N; i++) {
+        unsigned char b[4] = {(unsigned char)i, (unsigned char)(i >> 8), 1, 2};
+        gw_merkle_leaf_hash((const char *)b, sizeof(b), leaves[i]);
+        for (unsigned k = 0; k <= 10; k++) {
+            struct gw_merkle_range t = r; /* the same append, asking for 2^k */
+            gw_hash sub, want;
+            bool got = gw_merkle_range_append_sub(&t, leaves[i], k, sub);
+            assert_int_equal(got, (i + 1) % (1u << k) == 0);
+            if (got) {
+                gw_merkle_root((const gw_hash *)leaves + (i + 1 - (1u << k)), 1u << k, want);
+                assert_memory_equal(sub, want, sizeof(want));
+            }
+        }
+        gw_merkle_range_append(&r, leaves[i]);
+        gw_hash root, want;
+        gw_merkle_range_root(&r, root);
+        if (i % 97 == 0 || i == N - 1) {
+            gw_merkle_root((const gw_hash *)leaves, i + 1, want);
+            assert_memory_equal(root, want, sizeof(want));
+        }
+    }
 }
 
 static void test_notes(void **state)
@@ -816,43 +848,101 @@ static long long file_size(const char *dir, const char *name)
     return stat(path, &st) == 0 ? (long long)st.st_size : -1;
 }
 
+/* Level 1 of the index holds the root of every 256 leaves of level 0 (what the writer fed
+ * from its tree's merges is what the leaves give). */
+static void assert_level1_matches(const char *dir)
+{
+    char path[600];
+    snprintf(path, sizeof(path), "%s/index/L0", dir);
+    FILE *f0 = fopen(path, "rb");
+    snprintf(path, sizeof(path), "%s/index/L1", dir);
+    FILE *f1 = fopen(path, "rb");
+    assert_non_null(f0);
+    assert_non_null(f1);
+    gw_hash block[256], want, got;
+    size_t blocks = 0;
+    while (fread(block, sizeof(block), 1, f0) == 1) {
+        gw_merkle_root((const gw_hash *)block, 256, want);
+        assert_int_equal(fread(got, sizeof(got), 1, f1), 1);
+        assert_memory_equal(got, want, sizeof(want));
+        blocks++;
+    }
+    assert_int_equal(fread(got, sizeof(got), 1, f1), 0);
+    assert_true(blocks > 0);
+    fclose(f0);
+    fclose(f1);
+}
+
 static void test_proof_index(void **state)
 {
     (void)state;
     log_segment_max = 64u << 10; /* a few hundred records per segment */
     char vkey[300], *pem;
     struct gw_audit *a = new_log(vkey, &pem, 1300, "ix");
-    gw_audit_close(a); /* signs a checkpoint at 1300 */
     char dir[400];
     snprintf(dir, sizeof(dir), "%s/unit", tmpdir_);
+    gw_audit_close(a); /* signs a checkpoint at 1300 */
+    /* fed by the writer at each checkpoint (every 3 records here), before any proof asks */
+    assert_int_equal(file_size(dir, "index/L0"), 1300 * 32);
+    assert_int_equal(file_size(dir, "index/L1"), 5 * 32);
+    assert_level1_matches(dir);
     check_proofs(dir, 1300);
     /* built: every leaf and the roots of the five complete 256-leaf subtrees */
     assert_int_equal(file_size(dir, "index/L0"), 1300 * 32);
     assert_int_equal(file_size(dir, "index/L1"), 5 * 32);
-    /* grows with the log, from where it stopped */
+    /* grows with the log, from where it stopped; while a proof holds the index the writer
+     * does not wait for it: it keeps the leaves and feeds them at a later checkpoint */
     int rc;
     a = open_log(pem, &rc);
     assert_int_equal(rc, GW_OK);
-    append_events(a, 300, "ix2");
-    gw_audit_close(a);
+    char lockp[450];
+    snprintf(lockp, sizeof(lockp), "%s/index/lock", dir);
+    int held = open(lockp, O_RDWR | O_CLOEXEC);
+    assert_true(held >= 0);
+    assert_int_equal(flock(held, LOCK_EX), 0);
+    append_events(a, 297, "ix2");
+    assert_int_equal(file_size(dir, "index/L0"), 1300 * 32);
+    close(held);
+    append_events(a, 3, "ix3");
+    gw_audit_close(a); /* the checkpoint at 1600 feeds all of them */
+    assert_int_equal(file_size(dir, "index/L0"), 1600 * 32);
+    assert_level1_matches(dir);
+    assert_int_equal(file_size(dir, "index/L1"), 6 * 32);
     check_proofs(dir, 1600);
     assert_int_equal(file_size(dir, "index/L0"), 1600 * 32);
     assert_int_equal(file_size(dir, "index/L1"), 6 * 32);
+    /* an index behind the log (emptied here) is not fed over the gap: the next proof
+     * extends it from the records, and the writer's feed goes on from there */
+    char cmd[1000];
+    snprintf(cmd, sizeof(cmd), "truncate -s 0 %s/index/L0 %s/index/L1", dir, dir);
+    assert_int_equal(system(cmd), 0); /* checksrc: allow */
+    a = open_log(pem, &rc);
+    assert_int_equal(rc, GW_OK);
+    append_events(a, 30, "ix4");
+    assert_int_equal(file_size(dir, "index/L0"), 0);
+    gw_audit_close(a);
+    check_proofs(dir, 1630);
+    assert_int_equal(file_size(dir, "index/L0"), 1630 * 32);
+    a = open_log(pem, &rc);
+    assert_int_equal(rc, GW_OK);
+    append_events(a, 30, "ix5");
+    gw_audit_close(a);
+    assert_int_equal(file_size(dir, "index/L0"), 1660 * 32);
+    check_proofs(dir, 1660);
     /* a damaged index disagrees with the checkpoint: not used (the proofs stay right), emptied,
      * and rebuilt by the next proof */
-    char cmd[800];
     snprintf(cmd, sizeof(cmd),
              "printf 'XXXXXXXXXXXXXXXX' | dd of=%s/index/L0 bs=1 seek=4000 conv=notrunc "
              "2>/dev/null",
              dir);
     assert_int_equal(system(cmd), 0); /* checksrc: allow */
-    check_proofs(dir, 1600);
-    assert_int_equal(file_size(dir, "index/L0"), 1600 * 32);
+    check_proofs(dir, 1660);
+    assert_int_equal(file_size(dir, "index/L0"), 1660 * 32);
     /* an index cut short (a crash between writes) is repaired and extended */
     snprintf(cmd, sizeof(cmd), "truncate -s 1000 %s/index/L0", dir);
     assert_int_equal(system(cmd), 0); /* checksrc: allow */
-    check_proofs(dir, 1600);
-    assert_int_equal(file_size(dir, "index/L0"), 1600 * 32);
+    check_proofs(dir, 1660);
+    assert_int_equal(file_size(dir, "index/L0"), 1660 * 32);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir_);
     assert_int_equal(system(cmd), 0); /* checksrc: allow */
     gw_free(pem);
@@ -1212,6 +1302,7 @@ int main(void)
         cmocka_unit_test(test_jcs_string_near_limit),
         cmocka_unit_test(test_merkle_vectors), cmocka_unit_test(test_merkle_proofs),
         cmocka_unit_test(test_merkle_tail),
+        cmocka_unit_test(test_merkle_range_sub),
         cmocka_unit_test(test_notes),         cmocka_unit_test(test_writer),
         cmocka_unit_test(test_prefilled_segment),
         cmocka_unit_test(test_search_order),
