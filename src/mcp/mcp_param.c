@@ -197,3 +197,12 @@ int gw_mcp_x_check_params(const struct gw_mcp_exchange *x, const json_t *input_s
     }
     return gw_mcp_param_check(decls, n, args, x_header, (void *)(uintptr_t)x, err);
 }
+
+int gw_mcp_x_check_decls(const struct gw_mcp_exchange *x, const struct gw_schema_header *decls,
+                         size_t n, const json_t *args, int *code, struct gw_error *err)
+{
+    *code = GW_MCP_HEADER_MISMATCH;
+    if (!gw_mcp_x_modern(x) || !gw_mcp_x_has_headers(x))
+        return GW_OK;
+    return gw_mcp_param_check(decls, n, args, x_header, (void *)(uintptr_t)x, err);
+}

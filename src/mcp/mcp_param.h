@@ -56,5 +56,9 @@ int gw_mcp_param_check(const struct gw_schema_header *decls, size_t n, const jso
  * own declarations are invalid, which the registry never lets in). The caller replies. */
 int gw_mcp_x_check_params(const struct gw_mcp_exchange *x, const json_t *input_schema,
                           const json_t *args, int *code, struct gw_error *err);
+/* The same check with the tool's declarations found already (a registry snapshot keeps them:
+ * registry/registry_snapshot.h). */
+int gw_mcp_x_check_decls(const struct gw_mcp_exchange *x, const struct gw_schema_header *decls,
+                         size_t n, const json_t *args, int *code, struct gw_error *err);
 
 #endif

@@ -610,8 +610,12 @@ static int call_tool(void *self, struct gw_mcp_exchange *x, const char *name, js
         struct gw_error err;
         int code = 0;
         gw_error_clear(&err);
-        if (gw_mcp_x_check_params(x, json_object_get(gw_tool_def(tool), "inputSchema"), args,
-                                  &code, &err) != GW_OK) {
+        int rc = tool->param_decls
+                     ? gw_mcp_x_check_decls(x, tool->param_decls, tool->nparam_decls, args, &code,
+                                            &err)
+                     : gw_mcp_x_check_params(x, json_object_get(gw_tool_def(tool), "inputSchema"),
+                                             args, &code, &err); /* invalid: it says why */
+        if (rc != GW_OK) {
             gw_ctx_decide(ctx, GW_PHASE_RESOLVE, GW_VERDICT_DENY, "mcp", NULL, NULL, err.msg);
             gw_snapshot_release(snap);
             gw_mcp_reply_error(x, code, err.msg, NULL);

@@ -284,6 +284,29 @@ void gw_snapshot_builder_free(struct gw_snapshot_builder *b)
 }
 
 /* The aliases of a definition ([{"name","until"}]) into the builder's pending list. */
+/* The tool's x-mcp-header declarations kept with its entry (copied into the snapshot's arena:
+ * the scan's results borrow from a definition that is freed), so that a call checks its
+ * Mcp-Param-* headers without walking the schema again. */
+static int keep_decls(struct gw_arena *arena, const struct gw_schema_header *hd, size_t nh,
+                      struct gw_tool_entry *t)
+{
+    struct gw_schema_header *d = gw_arena_alloc(arena, nh * sizeof(*d));
+    if (!d)
+        return GW_ENOMEM;
+    for (size_t i = 0; i < nh; i++) {
+        d[i] = hd[i];
+        d[i].name = gw_arena_strndup(arena, hd[i].name, strlen(hd[i].name));
+        if (!d[i].name)
+            return GW_ENOMEM;
+        for (size_t j = 0; j < hd[i].depth; j++)
+            if (!(d[i].path[j] = gw_arena_strndup(arena, hd[i].path[j], strlen(hd[i].path[j]))))
+                return GW_ENOMEM;
+    }
+    t->param_decls = d;
+    t->nparam_decls = (unsigned char)nh; /* at most GW_SCHEMA_HEADERS_MAX */
+    return GW_OK;
+}
+
 static int add_aliases(struct gw_snapshot_builder *b, const json_t *def, const char *target)
 {
     json_t *al = json_object_get(def, "aliases");
@@ -363,8 +386,11 @@ int gw_snapshot_builder_add(struct gw_snapshot_builder *b, const json_t *def,
         size_t nh = 0;
         struct gw_error herr;
         /* invalid declarations (the store refuses them) mark the tool too: its calls fail */
-        t->param_headers = gw_schema_headers_scan(json_object_get(def, "inputSchema"), hd, &nh,
-                                                  &herr) != GW_OK || nh > 0;
+        bool valid = gw_schema_headers_scan(json_object_get(def, "inputSchema"), hd, &nh,
+                                            &herr) == GW_OK;
+        t->param_headers = !valid || nh > 0;
+        if (valid && nh > 0 && keep_decls(b->s->arena, hd, nh, t) != GW_OK)
+            rc = GW_ENOMEM;
         json_t *el = json_object_get(def, "requiresElevation");
         t->requires_elevation = (signed char)(el ? json_is_true(el) : -1);
         json_t *vj = json_object_get(def, "version");

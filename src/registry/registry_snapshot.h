@@ -47,6 +47,10 @@ struct gw_tool_entry {
     long long version;      /* the definition's "version" (0 when absent) */
     bool requires_confirmation;     /* the definition's "requiresConfirmation" is true */
     bool param_headers; /* its inputSchema declares x-mcp-header arguments (mcp/mcp_param.h) */
+    unsigned char nparam_decls;                 /* how many: */
+    const struct gw_schema_header *param_decls; /* those declarations, their strings in the
+                                                 * snapshot; NULL when they are invalid (the
+                                                 * store refuses them: the check says why) */
     signed char requires_elevation; /* its "requiresElevation": 1, 0, or -1 when absent */
     /* private */
     uint32_t _hash;
@@ -56,6 +60,7 @@ struct gw_tool_entry {
 };
 
 struct gw_snapshot;
+struct gw_schema_header;
 
 /* ---- building ------------------------------------------------------------------------------ */
 

@@ -12,6 +12,7 @@
 #include "registry/registry.h"
 #include "store/store_bundle.h"
 #include "store/store_impl.h"
+#include "schema/schema_headers.h"
 #include "store/store_tool.h"
 
 #include <pthread.h>
@@ -189,6 +190,46 @@ static void test_snapshot_basics(void **state)
     assert_int_equal(gw_snapshot_new(defs, 9, 44, &s2, &err), GW_OK);
     assert_true(gw_snapshot_fingerprint(s) != gw_snapshot_fingerprint(s2));
     gw_snapshot_release(s2);
+    /* a tool's x-mcp-header declarations are kept with its entry (copied: the definition they
+     * were found in is not kept); invalid ones mark it without declarations (its calls fail
+     * saying why); a tool without any has neither */
+    {
+        json_t *d2 = json_array();
+        json_t *h = mk_def("hdr", 1);
+        json_object_set_new(h, "inputSchema",
+                            json_pack("{s:s,s:{s:{s:s,s:s},s:{s:s,s:{s:{s:s,s:s}}}}}", "type",
+                                      "object", "properties", "region", "type", "string",
+                                      "x-mcp-header", "Region", "opts", "type", "object",
+                                      "properties", "dry", "type", "boolean", "x-mcp-header",
+                                      "Dry"));
+        json_array_append_new(d2, h);
+        json_t *bad = mk_def("bad", 1);
+        json_object_set_new(bad, "inputSchema",
+                            json_pack("{s:s,s:{s:{s:s,s:s}}}", "type", "object", "properties",
+                                      "n", "type", "array", "x-mcp-header", "N"));
+        json_array_append_new(d2, bad);
+        json_array_append_new(d2, mk_def("plain", 1));
+        struct gw_snapshot *s3 = NULL;
+        assert_int_equal(gw_snapshot_new(d2, 1, 0, &s3, &err), GW_OK);
+        json_decref(d2); /* the declarations must not borrow from it */
+        const struct gw_tool_entry *th = gw_snapshot_find(s3, "hdr", 3);
+        assert_true(th->param_headers);
+        assert_int_equal(th->nparam_decls, 2);
+        assert_string_equal(th->param_decls[0].name, "Region");
+        assert_int_equal(th->param_decls[0].depth, 1);
+        assert_string_equal(th->param_decls[0].path[0], "region");
+        assert_string_equal(th->param_decls[1].name, "Dry");
+        assert_int_equal(th->param_decls[1].depth, 2);
+        assert_string_equal(th->param_decls[1].path[1], "dry");
+        assert_int_equal(th->param_decls[1].type, GW_SCHEMA_HEADER_BOOLEAN);
+        const struct gw_tool_entry *tb = gw_snapshot_find(s3, "bad", 3);
+        assert_true(tb->param_headers);
+        assert_null(tb->param_decls);
+        const struct gw_tool_entry *tp = gw_snapshot_find(s3, "plain", 5);
+        assert_false(tp->param_headers);
+        assert_null(tp->param_decls);
+        gw_snapshot_release(s3);
+    }
     /* references: the snapshot lives until the last release */
     struct gw_snapshot *r = gw_snapshot_ref(s);
     gw_snapshot_release(s);
