@@ -831,7 +831,9 @@ static void keep_leaf(struct gw_audit *a, const gw_hash leaf, const gw_hash sub)
         a->ix_cap = cap;
     }
     memcpy(a->ix_leaves[a->ix_n++], leaf, GW_HASH_LEN);
-    if (sub) { /* at most ix_cap / 256 of them: they fit */
+    /* n leaves complete at most ceil(n / 256) blocks: they fit (a full array would only leave
+     * the last blocks to the index's own computation) */
+    if (sub && a->ix_nsub < sizeof(a->ix_sub) / sizeof(a->ix_sub[0])) {
         if (!a->ix_nsub)
             a->ix_sub_first = a->range.size / 256 - 1;
         memcpy(a->ix_sub[a->ix_nsub++], sub, GW_HASH_LEN);
