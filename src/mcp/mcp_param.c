@@ -195,7 +195,7 @@ int gw_mcp_x_check_params(const struct gw_mcp_exchange *x, const json_t *input_s
         return GW_ERROR_SET(err, GW_EINVAL, "the tool's x-mcp-header declarations are invalid: "
                                             "%s", why.msg);
     }
-    return gw_mcp_param_check(decls, n, args, x_header, (void *)(uintptr_t)x, err);
+    return gw_mcp_x_check_decls(x, decls, n, args, code, err);
 }
 
 int gw_mcp_x_check_decls(const struct gw_mcp_exchange *x, const struct gw_schema_header *decls,
